@@ -1,0 +1,89 @@
+package store
+
+import "time"
+
+// Dialects are the vendor APIs a webhook can be managed through.
+const (
+	DialectFusionAuth = "fusionauth"
+	DialectXsolla     = "xsolla"
+	DialectNursa      = "nursa"
+	DialectAuthing    = "authing"
+)
+
+// Webhook is one subscription, whichever dialect created it. Each dialect maps its wire
+// fields onto these columns and back; what a dialect needs to round-trip and nothing else
+// uses goes into Extra.
+type Webhook struct {
+	// ID is Polyhook's own id, a UUID.
+	ID string `gorm:"primaryKey;size:64"`
+	// Dialect is the API that owns the webhook; other dialects never see it.
+	Dialect string `gorm:"size:16;not null;uniqueIndex:idx_webhook_external,priority:1;index:idx_webhook_owner,priority:1"`
+	// ExternalID is the id in the dialect's own format (UUID, integer, 24-hex).
+	ExternalID string `gorm:"size:64;not null;uniqueIndex:idx_webhook_external,priority:2"`
+	// Owner scopes the webhook: the Xsolla project, the Nursa client or the Authing user
+	// pool. FusionAuth webhooks have no owner; they are scoped by Global and TenantIDs.
+	Owner string `gorm:"size:128;not null;default:'';index:idx_webhook_owner,priority:2"`
+
+	URL         string `gorm:"not null"`
+	Name        string `gorm:"not null;default:''"`
+	Description string `gorm:"not null;default:''"`
+	// Events are the subscribed events in the dialect's own names.
+	Events  []string `gorm:"type:text;serializer:json"`
+	Enabled bool     `gorm:"not null"`
+
+	Global    bool     `gorm:"not null"`
+	TenantIDs []string `gorm:"type:text;serializer:json"`
+
+	Headers           map[string]string `gorm:"type:text;serializer:json"`
+	BasicAuthUser     string            `gorm:"not null;default:''"`
+	BasicAuthPassword string            `gorm:"not null;default:''"`
+	// ConnectTimeout and ReadTimeout are in milliseconds; zero means the default.
+	ConnectTimeout int `gorm:"not null;default:0"`
+	ReadTimeout    int `gorm:"not null;default:0"`
+	// SSLCertificate is a PEM certificate the receiver's TLS chain must match.
+	SSLCertificate      string `gorm:"type:text;not null;default:''"`
+	SSLCertificateKeyID string `gorm:"size:64;not null;default:''"`
+	SigningEnabled      bool   `gorm:"not null;default:false"`
+	SigningKeyID        string `gorm:"size:64;not null;default:''"`
+	// Secrets are the dialect's signing secrets, newest first.
+	Secrets     []string `gorm:"type:text;serializer:json"`
+	ContentType string   `gorm:"size:64;not null;default:''"`
+	Retry       *Retry   `gorm:"type:text;serializer:json"`
+
+	Data  map[string]any `gorm:"type:text;serializer:json"`
+	Extra map[string]any `gorm:"type:text;serializer:json"`
+
+	CreatedAt time.Time `gorm:"not null;autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"not null;autoUpdateTime:false"`
+}
+
+// Retry is a webhook's own retry setting (Authing's retryConfig).
+type Retry struct {
+	Enabled   bool   `json:"enabled"`
+	Count     int    `json:"count,omitempty"`
+	Delay     int    `json:"delay,omitempty"`
+	DelayUnit string `json:"delayUnit,omitempty"`
+}
+
+// Credential lets a client call one dialect's API. Only a hash of its secret is stored.
+type Credential struct {
+	// ID is the credential's public id: the client id or access key id where the dialect
+	// has one.
+	ID      string `gorm:"primaryKey;size:64"`
+	Dialect string `gorm:"size:16;not null;index"`
+	Name    string `gorm:"not null;default:''"`
+	// SecretHash is the hex SHA-256 of the secret. Secrets are 256-bit random strings,
+	// so a plain hash is enough and makes lookup by secret an index scan.
+	SecretHash string `gorm:"size:64;not null;uniqueIndex"`
+	// ProjectIDs bind an Xsolla credential to its projects.
+	ProjectIDs []string `gorm:"type:text;serializer:json"`
+	// UserPoolID is the Authing user pool the credential manages.
+	UserPoolID string    `gorm:"size:64;not null;default:''"`
+	CreatedAt  time.Time `gorm:"not null"`
+}
+
+// Setting is one gateway-wide value, such as the admin token's hash.
+type Setting struct {
+	Key   string `gorm:"primaryKey;size:64"`
+	Value string `gorm:"type:text;not null"`
+}

@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+
+	gormsqlite "gorm.io/driver/sqlite"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// openSQLite opens (creating when missing) the SQLite file at path with the pure-Go driver,
+// in WAL mode with a busy timeout. SQLite has one writer; one connection serialises work
+// without "database is locked" errors and is what River's SQLite driver expects.
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
+	}
+	sqlDB.SetMaxOpenConns(1)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
+	}
+	return newDB(BackendSQLite, gormsqlite.Dialector{DriverName: "sqlite", Conn: sqlDB}, sqlDB, sqliteError, func() { sqlDB.Close() })
+}
+
+// sqliteError is the one place SQLite driver errors become coded errors.
+func sqliteError(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &Error{Code: ECONFLICT, Message: "Already exists.", Err: err}
+		case sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_CHECK:
+			return &Error{Code: EINVALID, Message: "Invalid value.", Err: err}
+		}
+	}
+	return &Error{Code: EINTERNAL, Message: "Internal error.", Err: err}
+}

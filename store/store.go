@@ -1,0 +1,143 @@
+// Package store keeps Polyhook's domain model (webhooks, credentials, settings) in SQLite
+// or PostgreSQL through GORM. Every error it returns carries a code (see ErrorCode);
+// database errors are converted in one place per backend.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// DB is the store. It is safe for concurrent use.
+type DB struct {
+	gorm    *gorm.DB
+	sql     *sql.DB
+	backend string
+	// translate converts this backend's driver errors to coded errors.
+	translate func(error) error
+	close     func()
+	// pool is the pgx pool on PostgreSQL, nil on SQLite.
+	pool *pgxpool.Pool
+
+	// Now returns the current time; tests may replace it. Times are kept in UTC with
+	// millisecond precision, the finest every dialect can show.
+	Now func() time.Time
+}
+
+// Backends.
+const (
+	BackendSQLite   = "sqlite"
+	BackendPostgres = "postgres"
+)
+
+// IsPostgresURL reports whether dsn selects PostgreSQL rather than an SQLite file.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database dsn names: a postgres:// URL, or else the path of an SQLite file
+// (created when missing). It runs the migrations, which are safe to run any number of
+// times and, on PostgreSQL, from several replicas at once.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var (
+		db  *DB
+		err error
+	)
+	if IsPostgresURL(dsn) {
+		db, err = openPostgres(ctx, dsn)
+	} else {
+		db, err = openSQLite(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, translate func(error) error, closeFn func()) (*DB, error) {
+	g, err := gorm.Open(dialector, &gorm.Config{
+		// Statements never carry secrets into logs: GORM logs nothing.
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         false,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		closeFn()
+		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the database.", Err: err}
+	}
+	return &DB{
+		gorm:      g,
+		sql:       sqlDB,
+		backend:   backend,
+		translate: translate,
+		close:     closeFn,
+		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+	}, nil
+}
+
+// Backend names the database in use: BackendSQLite or BackendPostgres.
+func (db *DB) Backend() string { return db.backend }
+
+// SQL returns the underlying connection pool.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return db.err(err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() {
+	if db.close != nil {
+		db.close()
+	}
+}
+
+// err converts a driver or GORM error into a coded error. Errors that already carry a code
+// pass through unchanged.
+func (db *DB) err(err error) error {
+	var e *Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &e):
+		return err
+	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
+		return &Error{Code: ENOTFOUND, Message: "Not found.", Err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Code: EINTERNAL, Message: "The request was cancelled.", Err: err}
+	}
+	return db.translate(err)
+}
+
+var models = []any{&Webhook{}, &Credential{}, &Setting{}}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if db.backend == BackendPostgres {
+		// Replicas starting together must not migrate concurrently: hold a session-level
+		// advisory lock on one connection for the whole migration.
+		return db.err(db.gorm.WithContext(ctx).Connection(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_lock(70412026)").Error; err != nil {
+				return err
+			}
+			defer tx.Exec("SELECT pg_advisory_unlock(70412026)")
+			return tx.AutoMigrate(models...)
+		}))
+	}
+	return db.err(db.gorm.WithContext(ctx).AutoMigrate(models...))
+}

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// WebhookKey names one webhook the way a dialect's API does: by its external id, within
+// the dialect and the caller's owner scope. A webhook of another dialect or owner is not
+// found under a key, so that no API can see or touch another's webhooks.
+type WebhookKey struct {
+	Dialect    string
+	Owner      string
+	ExternalID string
+}
+
+// WebhookFilter selects webhooks for FindWebhooks. Empty fields do not filter.
+type WebhookFilter struct {
+	Dialect string
+	// Owner filters by owner when non-nil.
+	Owner *string
+	// URLLike and DescriptionLike are SQL LIKE patterns with `\` as the escape character,
+	// matched case-insensitively.
+	URLLike         string
+	DescriptionLike string
+	// TenantID matches webhooks listing the tenant and every global webhook.
+	TenantID string
+
+	Offset int
+	// Limit is the page size; zero or less means no limit.
+	Limit   int
+	OrderBy []WebhookOrder
+}
+
+// WebhookOrder sorts webhooks by one field.
+type WebhookOrder struct {
+	Field string
+	Desc  bool
+}
+
+// Fields webhooks can be sorted by.
+const (
+	OrderExternalID  = "external_id"
+	OrderCreatedAt   = "created_at"
+	OrderUpdatedAt   = "updated_at"
+	OrderDescription = "description"
+	OrderName        = "name"
+	OrderURL         = "url"
+)
+
+var orderFields = map[string]bool{
+	OrderExternalID: true, OrderCreatedAt: true, OrderUpdatedAt: true,
+	OrderDescription: true, OrderName: true, OrderURL: true,
+}
+
+// CreateWebhook inserts w, filling in ID and timestamps when they are zero. Returns
+// ECONFLICT when the dialect already has a webhook with w's external id.
+func (db *DB) CreateWebhook(ctx context.Context, w *Webhook) error {
+	if w.Dialect == "" || w.ExternalID == "" {
+		return Errorf(EINVALID, "A webhook needs a dialect and an external id.")
+	}
+	if w.ID == "" {
+		w.ID = uuid.NewString()
+	}
+	now := db.Now()
+	if w.CreatedAt.IsZero() {
+		w.CreatedAt = now
+	}
+	if w.UpdatedAt.IsZero() {
+		w.UpdatedAt = w.CreatedAt
+	}
+	return db.err(db.gorm.WithContext(ctx).Create(w).Error)
+}
+
+// GetWebhook returns the webhook under key. Returns ENOTFOUND when there is none.
+func (db *DB) GetWebhook(ctx context.Context, key WebhookKey) (*Webhook, error) {
+	var w Webhook
+	err := db.gorm.WithContext(ctx).
+		Where("dialect = ? AND owner = ? AND external_id = ?", key.Dialect, key.Owner, key.ExternalID).
+		Take(&w).Error
+	if err != nil {
+		return nil, db.err(err)
+	}
+	return &w, nil
+}
+
+// UpdateWebhook replaces every column of the stored webhook with w's, except its ids,
+// dialect, owner and creation time, and sets UpdatedAt. Returns ENOTFOUND when w is not
+// stored.
+func (db *DB) UpdateWebhook(ctx context.Context, w *Webhook) error {
+	w.UpdatedAt = db.Now()
+	if w.UpdatedAt.Before(w.CreatedAt) {
+		w.UpdatedAt = w.CreatedAt
+	}
+	res := db.gorm.WithContext(ctx).Model(&Webhook{}).
+		Where("id = ? AND dialect = ? AND owner = ?", w.ID, w.Dialect, w.Owner).
+		Select("*").Omit("id", "dialect", "external_id", "owner", "created_at").
+		Updates(w)
+	if res.Error != nil {
+		return db.err(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "Webhook not found.")
+	}
+	return nil
+}
+
+// DeleteWebhook deletes the webhook under key. Returns ENOTFOUND when there is none.
+func (db *DB) DeleteWebhook(ctx context.Context, key WebhookKey) error {
+	res := db.gorm.WithContext(ctx).
+		Where("dialect = ? AND owner = ? AND external_id = ?", key.Dialect, key.Owner, key.ExternalID).
+		Delete(&Webhook{})
+	if res.Error != nil {
+		return db.err(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "Webhook not found.")
+	}
+	return nil
+}
+
+// FindWebhooks returns one page of the webhooks f selects and how many it selects in all.
+// Without an order the page is sorted by creation time, then id.
+func (db *DB) FindWebhooks(ctx context.Context, f WebhookFilter) ([]Webhook, int64, error) {
+	q := db.gorm.WithContext(ctx).Model(&Webhook{})
+	if f.Dialect != "" {
+		q = q.Where("dialect = ?", f.Dialect)
+	}
+	if f.Owner != nil {
+		q = q.Where("owner = ?", *f.Owner)
+	}
+	if f.URLLike != "" {
+		q = q.Where(`LOWER(url) LIKE LOWER(?) ESCAPE '\'`, f.URLLike)
+	}
+	if f.DescriptionLike != "" {
+		q = q.Where(`LOWER(description) LIKE LOWER(?) ESCAPE '\'`, f.DescriptionLike)
+	}
+	if f.TenantID != "" {
+		// TenantIDs is a JSON array of strings; tenant ids are validated UUIDs, so a
+		// quoted substring match is exact and works the same on both backends.
+		q = q.Where(`(global = ? OR tenant_ids LIKE ?)`, true, `%"`+escapeLike(f.TenantID)+`"%`)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, db.err(err)
+	}
+	order := f.OrderBy
+	if len(order) == 0 {
+		order = []WebhookOrder{{Field: OrderCreatedAt}}
+	}
+	var clauses []string
+	for _, o := range order {
+		if !orderFields[o.Field] {
+			return nil, 0, Errorf(EINVALID, "Cannot sort webhooks by %q.", o.Field)
+		}
+		dir := "ASC"
+		if o.Desc {
+			dir = "DESC"
+		}
+		clauses = append(clauses, fmt.Sprintf("%s %s", o.Field, dir))
+	}
+	clauses = append(clauses, "id ASC")
+	q = q.Order(strings.Join(clauses, ", ")).Offset(max(f.Offset, 0))
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	var ws []Webhook
+	if err := q.Find(&ws).Error; err != nil {
+		return nil, 0, db.err(err)
+	}
+	return ws, total, nil
+}
+
+// escapeLike escapes the LIKE metacharacters of s for a pattern with `\` as the escape.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Transaction runs fn in a database transaction: fn's changes are committed when it
+// returns nil and rolled back otherwise.
+func (db *DB) Transaction(ctx context.Context, fn func(tx *DB) error) error {
+	return db.err(db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		tx := *db
+		tx.gorm = g
+		return fn(&tx)
+	}))
+}
