@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Dialects are the vendor APIs a webhook can be managed through.
 const (
@@ -50,7 +53,10 @@ type Webhook struct {
 	ContentType string   `gorm:"size:64;not null;default:''"`
 	Retry       *Retry   `gorm:"type:text;serializer:json"`
 
-	Data  map[string]any `gorm:"type:text;serializer:json"`
+	// Data is the client's free-form JSON object, kept byte for byte so that numbers of
+	// any size round-trip exactly.
+	Data json.RawMessage `gorm:"type:text;serializer:json"`
+	// Extra holds what one dialect needs to round-trip and no other part uses.
 	Extra map[string]any `gorm:"type:text;serializer:json"`
 
 	CreatedAt time.Time `gorm:"not null;autoCreateTime:false"`

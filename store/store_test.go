@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sync"
@@ -34,7 +35,7 @@ func fullWebhook() *store.Webhook {
 		Secrets:           []string{"s1", "s2"},
 		ContentType:       "application/json",
 		Retry:             &store.Retry{Enabled: true, Count: 3, Delay: 1, DelayUnit: "Minute"},
-		Data:              map[string]any{"nested": map[string]any{"n": 1.5}, "list": []any{"a"}},
+		Data:              json.RawMessage(`{"big":12345678901234567890,"list":["a"],"nested":{"n":1.5}}`),
 		Extra:             map[string]any{"eventsDisabled": []any{"user.update"}},
 	}
 }

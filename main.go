@@ -1,0 +1,239 @@
+// Command polyhook is a webhook gateway that speaks FusionAuth's, Xsolla Login's, Nursa's
+// and Authing's webhook-management APIs at their own paths on one shared model.
+//
+//	polyhook [serve] [flags]                      start the gateway (the default command)
+//	polyhook credentials create --dialect D       mint a credential for dialect D
+//	polyhook credentials list [--dialect D]       list credentials (no secrets)
+//	polyhook credentials revoke ID                revoke a credential
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/fusionauth"
+	"github.com/polyhook/polyhook/server/native"
+	"github.com/polyhook/polyhook/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "polyhook:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `Usage:
+  polyhook [serve] [flags]                  start the gateway (default)
+  polyhook credentials create --dialect D   mint a credential: fusionauth
+  polyhook credentials list [--dialect D]   list credentials, without secrets
+  polyhook credentials revoke ID            revoke a credential
+
+Run "polyhook serve -h" for the flags; each has an environment variable.
+`
+
+// run runs one command; tests call it as the binary would be called.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout, stderr)
+	case "credentials":
+		return credentials(ctx, args, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// config is the gateway's configuration: flags, each defaulting to an environment variable.
+type config struct {
+	addr                string
+	db                  string
+	adminToken          string
+	allowPrivateTargets bool
+	logLevel            string
+}
+
+func (c *config) flags(fs *flag.FlagSet, serving bool) {
+	fs.StringVar(&c.db, "db", env("POLYHOOK_DB", "polyhook.db"), "SQLite file path, or a postgres:// URL (POLYHOOK_DB)")
+	fs.StringVar(&c.logLevel, "log-level", env("POLYHOOK_LOG_LEVEL", "info"), "debug, info, warn or error (POLYHOOK_LOG_LEVEL)")
+	if !serving {
+		return
+	}
+	fs.StringVar(&c.addr, "addr", env("POLYHOOK_ADDR", "127.0.0.1:8080"), "listen address (POLYHOOK_ADDR)")
+	fs.StringVar(&c.adminToken, "admin-token", env("POLYHOOK_ADMIN_TOKEN", ""), "admin token for /v1; generated and printed once when unset (POLYHOOK_ADMIN_TOKEN)")
+	allow, _ := strconv.ParseBool(env("POLYHOOK_ALLOW_PRIVATE_TARGETS", "false"))
+	fs.BoolVar(&c.allowPrivateTargets, "allow-private-targets", allow, "allow deliveries to loopback, private and link-local addresses (POLYHOOK_ALLOW_PRIVATE_TARGETS)")
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func (c *config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", c.logLevel, err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+// gateway wires every API onto one server. Adding a dialect is one line here.
+func gateway(db *store.DB, tokenHash string, log *slog.Logger) *server.Server {
+	srv := server.New(log)
+	srv.Register(
+		fusionauth.New(db, log),
+	)
+	srv.Register(native.New(db, srv, tokenHash, log))
+	return srv
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.flags(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tokenHash, generated, err := native.AdminToken(ctx, db, cfg.adminToken)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "Admin token (shown once; keep it, or set POLYHOOK_ADMIN_TOKEN): %s\n", generated)
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           gateway(db, tokenHash, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	log.Info("polyhook listening", "addr", ln.Addr().String(), "db", db.Backend())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdownCtx)
+}
+
+func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("credentials: missing subcommand (create, list or revoke)")
+	}
+	sub, args := args[0], args[1:]
+	var cfg config
+	fs := flag.NewFlagSet("credentials "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.flags(fs, false)
+	dialect := fs.String("dialect", "", "the dialect")
+	name := fs.String("name", "", "a label for the credential")
+	var projects stringList
+	fs.Var(&projects, "project", "xsolla: a Login project id the credential may manage (repeat for several)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	switch sub {
+	case "create":
+		srv := gateway(db, "", log)
+		d, ok := srv.Dialect(*dialect)
+		if !ok {
+			return fmt.Errorf("--dialect must be one of %s", strings.Join(srv.DialectNames(), ", "))
+		}
+		m, err := d.MintCredential(ctx, server.CredentialRequest{Name: *name, ProjectIDs: projects})
+		if err != nil {
+			return errors.New(store.ErrorMessage(err))
+		}
+		out, err := native.MarshalMinted(m)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", out)
+		return err
+	case "list":
+		cs, err := db.Credentials(ctx, *dialect)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tDIALECT\tNAME\tCREATED")
+		for _, c := range cs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Dialect, c.Name, c.CreatedAt.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New("credentials revoke: give the credential id")
+		}
+		if err := db.DeleteCredential(ctx, fs.Arg(0)); err != nil {
+			return errors.New(store.ErrorMessage(err))
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
+		return nil
+	}
+	return fmt.Errorf("credentials: unknown subcommand %q", sub)
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

@@ -1,0 +1,293 @@
+// Package fusionauth serves FusionAuth's webhook API (seed 001, vendors.md §1) on the
+// shared webhook model: /api/webhook[/{id}] and /api/webhook/search with FusionAuth's
+// envelope, status codes, errors and raw-API-key authentication.
+package fusionauth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	api "github.com/polyhook/polyhook/gen/fusionauthapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
+)
+
+// Dialect is the FusionAuth dialect.
+type Dialect struct {
+	db  *store.DB
+	log *slog.Logger
+}
+
+var _ server.Dialect = (*Dialect)(nil)
+
+// New returns the FusionAuth dialect on db.
+func New(db *store.DB, log *slog.Logger) *Dialect {
+	return &Dialect{db: db, log: log}
+}
+
+// Name is "fusionauth".
+func (d *Dialect) Name() string { return store.DialectFusionAuth }
+
+// Register serves FusionAuth's webhook paths.
+func (d *Dialect) Register(r *server.Router) {
+	api.RegisterHandlers(r.With(server.Errors(d.log, render), d.authenticate), handlers{d})
+}
+
+// MintCredential creates a FusionAuth API key. The key is a 256-bit random string; only
+// its hash is stored.
+func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialRequest) (*server.MintedCredential, error) {
+	if len(req.ProjectIDs) > 0 {
+		return nil, store.Errorf(store.EINVALID, "projectIds apply to xsolla credentials only.")
+	}
+	key := randomKey()
+	c := &store.Credential{
+		ID:         uuid.NewString(),
+		Dialect:    store.DialectFusionAuth,
+		Name:       req.Name,
+		SecretHash: store.HashSecret(key),
+	}
+	if err := d.db.CreateCredential(ctx, c); err != nil {
+		return nil, err
+	}
+	return &server.MintedCredential{Credential: c, APIKey: key}, nil
+}
+
+func randomKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// authenticate accepts FusionAuth's "Authorization: <api key>", the raw key with no scheme.
+// X-FusionAuth-TenantId, which the official client may add, is accepted and ignored:
+// webhooks are not tenant-owned.
+func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key := strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization))
+		if key == "" {
+			return store.Errorf(store.EUNAUTHORIZED, "Missing API key.")
+		}
+		if _, err := d.db.CredentialBySecret(c.Request().Context(), store.DialectFusionAuth, key); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// handlers implements the generated server interface.
+type handlers struct{ *Dialect }
+
+var _ api.ServerInterface = handlers{}
+
+func (h handlers) RetrieveWebhooks(c echo.Context) error {
+	ws, _, err := h.db.FindWebhooks(c.Request().Context(), store.WebhookFilter{
+		Dialect: store.DialectFusionAuth,
+		OrderBy: []store.WebhookOrder{{Field: store.OrderURL}},
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, api.WebhooksResponse{Webhooks: wireList(ws)})
+}
+
+func (h handlers) CreateWebhook(c echo.Context) error {
+	return h.create(c, uuid.NewString())
+}
+
+func (h handlers) CreateWebhookWithId(c echo.Context, webhookID string) error {
+	id, err := parseID(webhookID)
+	if err != nil {
+		return err
+	}
+	return h.create(c, id)
+}
+
+func (h handlers) create(c echo.Context, id string) error {
+	w, err := h.readWebhook(c)
+	if err != nil {
+		return err
+	}
+	stored := toStore(w, &store.Webhook{ExternalID: id})
+	if err := h.db.CreateWebhook(c.Request().Context(), stored); err != nil {
+		if store.ErrorCode(err) == store.ECONFLICT {
+			return fieldError("webhookId", "duplicate", "A Webhook with Id ["+id+"] already exists.")
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, api.WebhookResponse{Webhook: fromStore(stored)})
+}
+
+func (h handlers) RetrieveWebhook(c echo.Context, webhookID string) error {
+	existing, err := h.get(c, webhookID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, api.WebhookResponse{Webhook: fromStore(existing)})
+}
+
+func (h handlers) UpdateWebhook(c echo.Context, webhookID string) error {
+	existing, err := h.get(c, webhookID)
+	if err != nil {
+		return err
+	}
+	w, err := h.readWebhook(c)
+	if err != nil {
+		return err
+	}
+	return h.replace(c, existing, w)
+}
+
+func (h handlers) PatchWebhook(c echo.Context, webhookID string) error {
+	existing, err := h.get(c, webhookID)
+	if err != nil {
+		return err
+	}
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	current, err := json.Marshal(api.WebhookRequest{Webhook: ptr(fromStore(existing))})
+	if err != nil {
+		return err
+	}
+	patched, err := applyPatch(c.Request().Header.Get(echo.HeaderContentType), current, body)
+	if err != nil {
+		return err
+	}
+	w, err := decodeWebhook(patched)
+	if err != nil {
+		return err
+	}
+	if err := validate(w); err != nil {
+		return err
+	}
+	return h.replace(c, existing, w)
+}
+
+func (h handlers) replace(c echo.Context, existing *store.Webhook, w *api.Webhook) error {
+	updated := toStore(w, existing)
+	if err := h.db.UpdateWebhook(c.Request().Context(), updated); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, api.WebhookResponse{Webhook: fromStore(updated)})
+}
+
+// DeleteWebhook answers 200 with no body and no content type, as FusionAuth does; the
+// official client fails on a JSON content type with an empty body.
+func (h handlers) DeleteWebhook(c echo.Context, webhookID string) error {
+	id, err := parseID(webhookID)
+	if err != nil {
+		return err
+	}
+	if err := h.db.DeleteWebhook(c.Request().Context(), key(id)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+func (h handlers) SearchWebhooksByParameters(c echo.Context, p api.SearchWebhooksByParametersParams) error {
+	return h.search(c, criteria{p.Description, p.Url, p.TenantId, p.NumberOfResults, p.StartRow, p.OrderBy}, "")
+}
+
+func (h handlers) SearchWebhooks(c echo.Context) error {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var req api.WebhookSearchRequest
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			return err
+		}
+	}
+	var cr criteria
+	if s := req.Search; s != nil {
+		cr = criteria{description: s.Description, url: s.Url, orderBy: s.OrderBy}
+		if s.TenantId != nil {
+			cr.tenantID = ptr(s.TenantId.String())
+		}
+		if s.NumberOfResults != nil {
+			cr.numberOfResults = ptr(strconv.Itoa(int(*s.NumberOfResults)))
+		}
+		if s.StartRow != nil {
+			cr.startRow = ptr(strconv.Itoa(int(*s.StartRow)))
+		}
+	}
+	return h.search(c, cr, "search.")
+}
+
+func (h handlers) search(c echo.Context, cr criteria, prefix string) error {
+	f, err := cr.filter(prefix)
+	if err != nil {
+		return err
+	}
+	countOnly := f.Limit == 0
+	if countOnly {
+		f.Limit = 1 // the store reads 0 as "no limit"; the one row is dropped below
+	}
+	ws, total, err := h.db.FindWebhooks(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if countOnly {
+		ws = nil
+	}
+	return c.JSON(http.StatusOK, api.WebhookSearchResponse{Total: total, Webhooks: wireList(ws)})
+}
+
+// get loads the webhook a path id names.
+func (h handlers) get(c echo.Context, webhookID string) (*store.Webhook, error) {
+	id, err := parseID(webhookID)
+	if err != nil {
+		return nil, err
+	}
+	return h.db.GetWebhook(c.Request().Context(), key(id))
+}
+
+// readWebhook reads, decodes and validates a {"webhook": {...}} body.
+func (h handlers) readWebhook(c echo.Context) (*api.Webhook, error) {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return nil, err
+	}
+	w, err := decodeWebhook(body)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(w); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// parseID reads a webhook id from the path: a UUID, in canonical form.
+func parseID(s string) (string, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return "", fieldError("webhookId", "couldNotConvert", "Invalid [webhookId]: it must be a UUID.")
+	}
+	return id.String(), nil
+}
+
+func key(id string) store.WebhookKey {
+	return store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: id}
+}
+
+func wireList(ws []store.Webhook) []api.Webhook {
+	out := make([]api.Webhook, 0, len(ws))
+	for i := range ws {
+		out = append(out, fromStore(&ws[i]))
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }

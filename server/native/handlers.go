@@ -1,0 +1,114 @@
+package native
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	api "github.com/polyhook/polyhook/gen/polyhookapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
+)
+
+type handlers struct{ *API }
+
+var _ api.ServerInterface = handlers{}
+
+func (h handlers) CreateCredential(c echo.Context) error {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var req api.CredentialRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"dialect\": \"fusionauth\"|\"xsolla\"|\"nursa\"|\"authing\", ...}.")
+	}
+	d, ok := h.srv.Dialect(string(req.Dialect))
+	if !ok {
+		return store.Errorf(store.EINVALID, "Unknown dialect %q; this gateway serves %s.", req.Dialect, strings.Join(h.srv.DialectNames(), ", "))
+	}
+	cr := server.CredentialRequest{}
+	if req.Name != nil {
+		if len(*req.Name) > 255 {
+			return store.Errorf(store.EINVALID, "The name is longer than 255 characters.")
+		}
+		cr.Name = *req.Name
+	}
+	if req.ProjectIds != nil {
+		for _, id := range *req.ProjectIds {
+			cr.ProjectIDs = append(cr.ProjectIDs, id.String())
+		}
+	}
+	m, err := d.MintCredential(c.Request().Context(), cr)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, mintedWire(m))
+}
+
+func (h handlers) ListCredentials(c echo.Context, p api.ListCredentialsParams) error {
+	dialect := ""
+	if p.Dialect != nil {
+		dialect = string(*p.Dialect)
+	}
+	cs, err := h.db.Credentials(c.Request().Context(), dialect)
+	if err != nil {
+		return err
+	}
+	out := make([]api.Credential, 0, len(cs))
+	for _, cr := range cs {
+		w := api.Credential{Id: cr.ID, Dialect: api.Dialect(cr.Dialect), CreatedAt: cr.CreatedAt, Name: nonEmpty(cr.Name), UserPoolId: nonEmpty(cr.UserPoolID)}
+		if len(cr.ProjectIDs) > 0 {
+			w.ProjectIds = &cr.ProjectIDs
+		}
+		out = append(out, w)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"credentials": out})
+}
+
+func (h handlers) DeleteCredential(c echo.Context, id string) error {
+	if err := h.db.DeleteCredential(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
+	f := store.WebhookFilter{Limit: 100}
+	if p.Dialect != nil {
+		f.Dialect = string(*p.Dialect)
+	}
+	if p.Limit != nil {
+		f.Limit = *p.Limit
+	}
+	if p.Offset != nil {
+		f.Offset = *p.Offset
+	}
+	if f.Limit < 1 || f.Limit > 1000 || f.Offset < 0 {
+		return store.Errorf(store.EINVALID, "limit must be between 1 and 1000 and offset at least 0.")
+	}
+	ws, total, err := h.db.FindWebhooks(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]api.Webhook, 0, len(ws))
+	for _, w := range ws {
+		events := w.Events
+		if events == nil {
+			events = []string{}
+		}
+		scope := api.Scope{Global: w.Global, Owner: nonEmpty(w.Owner)}
+		if len(w.TenantIDs) > 0 {
+			scope.TenantIds = &w.TenantIDs
+		}
+		out = append(out, api.Webhook{
+			Id: w.ID, Dialect: api.Dialect(w.Dialect), ExternalId: w.ExternalID,
+			Url: w.URL, Name: nonEmpty(w.Name), Description: nonEmpty(w.Description),
+			Events: events, Enabled: w.Enabled, Scope: scope,
+			CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
+		})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"total": total, "webhooks": out})
+}

@@ -1,0 +1,142 @@
+// Package native serves Polyhook's own API under /v1: credentials for every dialect and
+// one view over the webhooks of all of them, behind the admin token.
+package native
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	api "github.com/polyhook/polyhook/gen/polyhookapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
+)
+
+// API is the native API.
+type API struct {
+	db        *store.DB
+	srv       *server.Server
+	log       *slog.Logger
+	tokenHash string
+}
+
+// New returns the native API. tokenHash is store.HashSecret of the admin token.
+func New(db *store.DB, srv *server.Server, tokenHash string, log *slog.Logger) *API {
+	return &API{db: db, srv: srv, tokenHash: tokenHash, log: log}
+}
+
+// Register serves /v1.
+func (a *API) Register(r *server.Router) {
+	api.RegisterHandlers(r.With(server.Errors(a.log, render), a.authenticate), handlers{a})
+}
+
+// settingAdminToken holds the hash of a generated admin token.
+const settingAdminToken = "admin_token_sha256"
+
+// AdminToken settles the admin token and returns its hash. A configured token wins;
+// otherwise the hash stored on an earlier start is used; otherwise a token is generated,
+// its hash stored, and the token itself returned as generated, to be shown once.
+func AdminToken(ctx context.Context, db *store.DB, configured string) (hash, generated string, err error) {
+	if configured != "" {
+		return store.HashSecret(configured), "", nil
+	}
+	if h, err := db.Setting(ctx, settingAdminToken); err == nil {
+		return h, "", nil
+	} else if store.ErrorCode(err) != store.ENOTFOUND {
+		return "", "", err
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token := "phk_" + base64.RawURLEncoding.EncodeToString(b)
+	stored, err := db.InitSetting(ctx, settingAdminToken, store.HashSecret(token))
+	if err != nil {
+		return "", "", err
+	}
+	if !stored { // another replica generated one first
+		h, err := db.Setting(ctx, settingAdminToken)
+		return h, "", err
+	}
+	return store.HashSecret(token), token, nil
+}
+
+func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		auth := c.Request().Header.Get(echo.HeaderAuthorization)
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(store.HashSecret(strings.TrimSpace(token))), []byte(a.tokenHash)) != 1 {
+			return store.Errorf(store.EUNAUTHORIZED, "Send the admin token as \"Authorization: Bearer <token>\".")
+		}
+		return next(c)
+	}
+}
+
+var statuses = map[string]int{
+	store.EINVALID:      http.StatusBadRequest,
+	store.EUNAUTHORIZED: http.StatusUnauthorized,
+	store.ENOTFOUND:     http.StatusNotFound,
+	store.ECONFLICT:     http.StatusConflict,
+	store.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// render writes err as {"error": {"code", "message"}}.
+func render(c echo.Context, err error) error {
+	code, msg := store.ErrorCode(err), store.ErrorMessage(err)
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code, msg = store.EINVALID, http.StatusText(he.Code)
+		switch he.Code {
+		case http.StatusNotFound, http.StatusMethodNotAllowed:
+			code = store.ENOTFOUND
+		case http.StatusBadRequest:
+			if m, ok := he.Message.(string); ok {
+				msg = m
+			}
+		}
+	}
+	status := statuses[code]
+	var e api.Error
+	e.Error.Code = api.ErrorErrorCode(code)
+	e.Error.Message = msg
+	return c.JSON(status, e)
+}
+
+// MarshalMinted renders a new credential as the native API returns it, secrets included.
+func MarshalMinted(m *server.MintedCredential) ([]byte, error) {
+	return json.MarshalIndent(mintedWire(m), "", "  ")
+}
+
+func mintedWire(m *server.MintedCredential) api.NewCredential {
+	c := m.Credential
+	out := api.NewCredential{
+		Id:        c.ID,
+		Dialect:   api.Dialect(c.Dialect),
+		CreatedAt: c.CreatedAt,
+		Name:      nonEmpty(c.Name),
+
+		ApiKey:          nonEmpty(m.APIKey),
+		ClientId:        nonEmpty(m.ClientID),
+		ClientSecret:    nonEmpty(m.ClientSecret),
+		UserPoolId:      nonEmpty(m.UserPoolID),
+		AccessKeyId:     nonEmpty(m.AccessKeyID),
+		AccessKeySecret: nonEmpty(m.AccessKeySecret),
+	}
+	if len(c.ProjectIDs) > 0 {
+		out.ProjectIds = &c.ProjectIDs
+	}
+	return out
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,232 @@
+// Package server is the HTTP side of Polyhook: the Echo instance every API is served from,
+// the seam each dialect plugs into, and the plumbing they share (per-API middleware, error
+// rendering, request logs).
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// API is a set of routes served by the gateway.
+type API interface {
+	// Register adds the API's routes to r.
+	Register(r *Router)
+}
+
+// Dialect is one vendor's webhook API, served at the vendor's own paths.
+type Dialect interface {
+	API
+	// Name is the dialect's name, as used in the native API (e.g. "fusionauth").
+	Name() string
+	// MintCredential creates a credential for this dialect and returns it with the
+	// secrets that are shown once.
+	MintCredential(ctx context.Context, req CredentialRequest) (*MintedCredential, error)
+}
+
+// CredentialRequest asks for a credential. Fields a dialect does not use must be empty.
+type CredentialRequest struct {
+	Name string
+	// ProjectIDs bind an Xsolla credential to its Login projects.
+	ProjectIDs []string
+}
+
+// MintedCredential is a new credential and what its holder needs to use it. Only the
+// fields of its dialect are set.
+type MintedCredential struct {
+	Credential *store.Credential
+
+	APIKey          string
+	ClientID        string
+	ClientSecret    string
+	UserPoolID      string
+	AccessKeyID     string
+	AccessKeySecret string
+}
+
+// Server serves every registered API on one handler.
+type Server struct {
+	echo     *echo.Echo
+	log      *slog.Logger
+	dialects map[string]Dialect
+}
+
+// New returns a server with no APIs yet.
+func New(log *slog.Logger) *Server {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{echo: e, log: log, dialects: map[string]Dialect{}}
+	// Routes that exist in no API (and anything an API lets through) get a plain JSON error.
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		code := http.StatusInternalServerError
+		if he, ok := err.(*echo.HTTPError); ok {
+			code = he.Code
+		} else {
+			s.log.Error("unhandled error", "method", c.Request().Method, "path", c.Path(), "err", err)
+		}
+		_ = c.JSON(code, map[string]any{"error": map[string]string{"code": codeName(code), "message": http.StatusText(code)}})
+	}
+	e.Use(s.logRequests)
+	return s
+}
+
+func codeName(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return store.ENOTFOUND
+	case http.StatusUnauthorized:
+		return store.EUNAUTHORIZED
+	case http.StatusInternalServerError:
+		return store.EINTERNAL
+	}
+	return store.EINVALID
+}
+
+// Register adds the APIs' routes and remembers the dialects among them.
+func (s *Server) Register(apis ...API) {
+	for _, a := range apis {
+		if d, ok := a.(Dialect); ok {
+			s.dialects[d.Name()] = d
+		}
+		a.Register(&Router{echo: s.echo})
+	}
+}
+
+// Dialect returns the registered dialect with the given name.
+func (s *Server) Dialect(name string) (Dialect, bool) {
+	d, ok := s.dialects[name]
+	return d, ok
+}
+
+// DialectNames lists the registered dialects, sorted.
+func (s *Server) DialectNames() []string {
+	names := make([]string, 0, len(s.dialects))
+	for n := range s.dialects {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Logger is the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.log }
+
+// ServeHTTP serves every registered API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// logRequests logs one line per request at debug level: never headers or bodies, which
+// carry credentials.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.Debug("request", "method", c.Request().Method, "route", c.Path(),
+			"status", c.Response().Status, "duration", time.Since(start))
+		return nil
+	}
+}
+
+// Router adds routes with a fixed middleware chain to the server. It satisfies the
+// EchoRouter interface of every generated package, so generated handlers register through
+// it; each API gets its own chain without Echo groups colliding on shared prefixes.
+type Router struct {
+	echo *echo.Echo
+	mw   []echo.MiddlewareFunc
+}
+
+// With returns a router whose routes also run mw, after r's own middleware.
+func (r *Router) With(mw ...echo.MiddlewareFunc) *Router {
+	return &Router{echo: r.echo, mw: append(append([]echo.MiddlewareFunc{}, r.mw...), mw...)}
+}
+
+func (r *Router) chain(m []echo.MiddlewareFunc) []echo.MiddlewareFunc {
+	return append(append([]echo.MiddlewareFunc{}, r.mw...), m...)
+}
+
+// Route methods, as in echo.Echo.
+
+func (r *Router) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.CONNECT(p, h, r.chain(m)...)
+}
+func (r *Router) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.DELETE(p, h, r.chain(m)...)
+}
+func (r *Router) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.GET(p, h, r.chain(m)...)
+}
+func (r *Router) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.HEAD(p, h, r.chain(m)...)
+}
+func (r *Router) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.OPTIONS(p, h, r.chain(m)...)
+}
+func (r *Router) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.PATCH(p, h, r.chain(m)...)
+}
+func (r *Router) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.POST(p, h, r.chain(m)...)
+}
+func (r *Router) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.PUT(p, h, r.chain(m)...)
+}
+func (r *Router) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.echo.TRACE(p, h, r.chain(m)...)
+}
+
+// Errors returns middleware that hands every error the rest of the chain returns, and any
+// panic, to render, which writes it in the API's own envelope. Errors that are not coded
+// (store.ErrorCode is EINTERNAL) are logged; render must not show their text.
+func Errors(log *slog.Logger, render func(c echo.Context, err error) error) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("panic: %v", p)
+					log.Error("panic in handler", "method", c.Request().Method, "route", c.Path(), "panic", p)
+					if !c.Response().Committed {
+						err = render(c, err)
+					}
+				}
+			}()
+			err = next(c)
+			if err == nil || c.Response().Committed {
+				return err
+			}
+			if _, isHTTP := err.(*echo.HTTPError); !isHTTP && store.ErrorCode(err) == store.EINTERNAL {
+				log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
+			}
+			return render(c, err)
+		}
+	}
+}
+
+// MaxBodyBytes bounds every request body the gateway reads.
+const MaxBodyBytes = 1 << 20
+
+// ReadBody reads the request body, at most MaxBodyBytes of it. A larger body is an
+// EINVALID error.
+func ReadBody(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, &store.Error{Code: store.EINVALID, Message: "Cannot read the request body.", Err: err}
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, store.Errorf(store.EINVALID, "The request body is larger than %d bytes.", MaxBodyBytes)
+	}
+	return body, nil
+}
