@@ -76,11 +76,19 @@ type config struct {
 	adminToken          string
 	allowPrivateTargets bool
 	logLevel            string
+	secretKey           string
+	rateLimit           float64
+	rateBurst           int
 }
 
 func (c *config) flags(fs *flag.FlagSet, serving bool) {
 	fs.StringVar(&c.db, "db", env("POLYHOOK_DB", "polyhook.db"), "SQLite file path, or a postgres:// URL (POLYHOOK_DB)")
 	fs.StringVar(&c.logLevel, "log-level", env("POLYHOOK_LOG_LEVEL", "info"), "debug, info, warn or error (POLYHOOK_LOG_LEVEL)")
+	fs.StringVar(&c.secretKey, "secret-key", env("POLYHOOK_SECRET_KEY", ""), "master key for issued tokens and sealed secrets, 16+ characters; generated and kept in the database when unset (POLYHOOK_SECRET_KEY)")
+	rl, _ := strconv.ParseFloat(env("POLYHOOK_RATE_LIMIT", "50"), 64)
+	burst, _ := strconv.Atoi(env("POLYHOOK_RATE_BURST", "100"))
+	fs.Float64Var(&c.rateLimit, "rate-limit", rl, "requests per second per credential on the dialect APIs; 0 disables (POLYHOOK_RATE_LIMIT)")
+	fs.IntVar(&c.rateBurst, "rate-burst", burst, "burst size of the per-credential rate limit (POLYHOOK_RATE_BURST)")
 	if !serving {
 		return
 	}
@@ -106,13 +114,27 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 }
 
 // gateway wires every API onto one server. Adding a dialect is one line here.
-func gateway(db *store.DB, tokenHash string, log *slog.Logger) *server.Server {
-	srv := server.New(log)
+func gateway(deps server.Deps, tokenHash string) *server.Server {
+	srv := server.New(deps.Log)
 	srv.Register(
-		fusionauth.New(db, log),
+		fusionauth.New(deps),
 	)
-	srv.Register(native.New(db, srv, tokenHash, log))
+	srv.Register(native.New(deps.DB, srv, tokenHash, deps.Log))
 	return srv
+}
+
+// open opens the store and the gateway's keys.
+func (c *config) open(ctx context.Context, log *slog.Logger) (server.Deps, error) {
+	db, err := store.Open(ctx, c.db)
+	if err != nil {
+		return server.Deps{}, err
+	}
+	keys, err := server.LoadKeys(ctx, db, c.secretKey)
+	if err != nil {
+		db.Close()
+		return server.Deps{}, err
+	}
+	return server.Deps{DB: db, Keys: keys, Log: log, Limiter: server.NewLimiter(c.rateLimit, c.rateBurst)}, nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -127,10 +149,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.db)
+	deps, err := cfg.open(ctx, log)
 	if err != nil {
 		return err
 	}
+	db := deps.DB
 	defer db.Close()
 	tokenHash, generated, err := native.AdminToken(ctx, db, cfg.adminToken)
 	if err != nil {
@@ -145,7 +168,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	hs := &http.Server{
-		Handler:           gateway(db, tokenHash, log),
+		Handler:           gateway(deps, tokenHash),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -185,15 +208,16 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.db)
+	deps, err := cfg.open(ctx, log)
 	if err != nil {
 		return err
 	}
+	db := deps.DB
 	defer db.Close()
 
 	switch sub {
 	case "create":
-		srv := gateway(db, "", log)
+		srv := gateway(deps, "")
 		d, ok := srv.Dialect(*dialect)
 		if !ok {
 			return fmt.Errorf("--dialect must be one of %s", strings.Join(srv.DialectNames(), ", "))

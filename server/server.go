@@ -230,3 +230,14 @@ func ReadBody(c echo.Context) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// Deps are what every API is built from.
+type Deps struct {
+	DB   *store.DB
+	Keys *Keys
+	Log  *slog.Logger
+	// Limiter bounds each credential's request rate; nil allows everything. Dialects
+	// that document a rate limit (Xsolla, Authing, Nursa) answer 429 in their own
+	// envelope when it is exceeded.
+	Limiter *Limiter
+}

@@ -83,3 +83,17 @@ func (db *DB) InitSetting(ctx context.Context, key, value string) (bool, error) 
 	}
 	return false, err
 }
+
+// Credential returns the credential with the given id. Returns EUNAUTHORIZED when there
+// is none, or when it belongs to another dialect.
+func (db *DB) Credential(ctx context.Context, dialect, id string) (*Credential, error) {
+	var c Credential
+	err := db.gorm.WithContext(ctx).Where("id = ? AND dialect = ?", id, dialect).Take(&c).Error
+	if err != nil {
+		if ErrorCode(db.err(err)) == ENOTFOUND {
+			return nil, Errorf(EUNAUTHORIZED, "Unknown credential.")
+		}
+		return nil, db.err(err)
+	}
+	return &c, nil
+}

@@ -81,6 +81,10 @@ type Credential struct {
 	// SecretHash is the hex SHA-256 of the secret. Secrets are 256-bit random strings,
 	// so a plain hash is enough and makes lookup by secret an index scan.
 	SecretHash string `gorm:"size:64;not null;uniqueIndex"`
+	// SecretSealed is the secret itself, encrypted with the gateway's key, for the one
+	// scheme that needs it back: Authing's AK/SK request signatures are HMACs keyed with
+	// the secret. Empty for every other credential.
+	SecretSealed string `gorm:"type:text;not null;default:''"`
 	// ProjectIDs bind an Xsolla credential to its projects.
 	ProjectIDs []string `gorm:"type:text;serializer:json"`
 	// UserPoolID is the Authing user pool the credential manages.

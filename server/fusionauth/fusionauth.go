@@ -29,9 +29,9 @@ type Dialect struct {
 
 var _ server.Dialect = (*Dialect)(nil)
 
-// New returns the FusionAuth dialect on db.
-func New(db *store.DB, log *slog.Logger) *Dialect {
-	return &Dialect{db: db, log: log}
+// New returns the FusionAuth dialect.
+func New(deps server.Deps) *Dialect {
+	return &Dialect{db: deps.DB, log: deps.Log}
 }
 
 // Name is "fusionauth".

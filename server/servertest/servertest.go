@@ -1,0 +1,182 @@
+// Package servertest runs APIs on a real HTTP listener for tests and checks every
+// response against the API's OpenAPI spec.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/polyhook/polyhook/server"
+)
+
+// Start serves apis on a loopback listener until the test ends and returns its base URL.
+func Start(t testing.TB, apis ...server.API) (string, *server.Server) {
+	t.Helper()
+	srv := server.New(Logger(t))
+	srv.Register(apis...)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts.URL, srv
+}
+
+// Logger logs through t, at debug level, so that a failing test shows what the server did.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// Contract sends requests to a server and validates each response against a spec. It also
+// records which operations answered with which statuses, so a test can require that
+// every operation and every documented status was exercised.
+type Contract struct {
+	spec   *openapi3.T
+	router routers.Router
+	client *http.Client
+
+	mu   sync.Mutex
+	seen map[string]bool // "operationId status"
+}
+
+// NewContract checks responses from the server at baseURL against spec.
+func NewContract(t testing.TB, spec *openapi3.T, baseURL string) *Contract {
+	t.Helper()
+	spec.Servers = openapi3.Servers{{URL: baseURL}}
+	router, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		t.Fatalf("contract router: %v", err)
+	}
+	return &Contract{spec: spec, router: router, client: &http.Client{}, seen: map[string]bool{}}
+}
+
+// Do sends req and fails the test unless the response matches the spec: a declared status,
+// a body matching the declared schema and content type, and no body where none is
+// declared. It returns the response and its body.
+func (c *Contract) Do(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	if err := c.validate(req, resp, body); err != nil {
+		t.Errorf("%s %s -> %d %s\ncontract violation: %v", req.Method, req.URL.RequestURI(), resp.StatusCode, body, err)
+	}
+	return resp, body
+}
+
+func (c *Contract) validate(req *http.Request, resp *http.Response, body []byte) error {
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		return fmt.Errorf("no operation in the spec: %w", err)
+	}
+	c.mu.Lock()
+	c.seen[fmt.Sprintf("%s %d", route.Operation.OperationID, resp.StatusCode)] = true
+	c.mu.Unlock()
+
+	declared := route.Operation.Responses.Status(resp.StatusCode)
+	if declared == nil || declared.Value == nil {
+		return fmt.Errorf("status %d is not declared for %s", resp.StatusCode, route.Operation.OperationID)
+	}
+	if len(declared.Value.Content) == 0 {
+		if len(body) > 0 {
+			return fmt.Errorf("status %d declares no body, got %d bytes", resp.StatusCode, len(body))
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			return fmt.Errorf("status %d declares no body, got Content-Type %q", resp.StatusCode, ct)
+		}
+		return nil
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status: resp.StatusCode,
+		Header: resp.Header,
+		Body:   io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true,
+			MultiError:            true,
+		},
+	}
+	return openapi3filter.ValidateResponse(context.Background(), in)
+}
+
+// Missing lists the documented "operationId status" pairs no request has produced yet.
+func (c *Contract) Missing() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var missing []string
+	for _, item := range c.spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			for status := range op.Responses.Map() {
+				if k := op.OperationID + " " + status; !c.seen[k] {
+					missing = append(missing, k)
+				}
+			}
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+// RequireAllExercised fails the test unless every operation answered with every status
+// its spec documents.
+func (c *Contract) RequireAllExercised(t testing.TB) {
+	t.Helper()
+	if m := c.Missing(); len(m) > 0 {
+		t.Errorf("documented responses never exercised:\n  %s", strings.Join(m, "\n  "))
+	}
+}
+
+// Request builds a request with an optional JSON body and headers given as name, value
+// pairs.
+func Request(t testing.TB, method, url, body string, headers ...string) *http.Request {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return req
+}
