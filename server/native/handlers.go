@@ -49,9 +49,9 @@ func (h handlers) CreateCredential(c echo.Context) error {
 }
 
 func (h handlers) ListCredentials(c echo.Context, p api.ListCredentialsParams) error {
-	dialect := ""
-	if p.Dialect != nil {
-		dialect = string(*p.Dialect)
+	dialect, err := h.dialect(p.Dialect)
+	if err != nil {
+		return err
 	}
 	cs, err := h.db.Credentials(c.Request().Context(), dialect)
 	if err != nil {
@@ -76,10 +76,11 @@ func (h handlers) DeleteCredential(c echo.Context, id string) error {
 }
 
 func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
-	f := store.WebhookFilter{Limit: 100}
-	if p.Dialect != nil {
-		f.Dialect = string(*p.Dialect)
+	dialect, err := h.dialect(p.Dialect)
+	if err != nil {
+		return err
 	}
+	f := store.WebhookFilter{Dialect: dialect, Limit: 100}
 	if p.Limit != nil {
 		f.Limit = *p.Limit
 	}
@@ -111,4 +112,16 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 		})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"total": total, "webhooks": out})
+}
+
+// dialect validates an optional dialect filter.
+func (h handlers) dialect(d *api.Dialect) (string, error) {
+	if d == nil {
+		return "", nil
+	}
+	switch *d {
+	case api.Fusionauth, api.Xsolla, api.Nursa, api.Authing:
+		return string(*d), nil
+	}
+	return "", store.Errorf(store.EINVALID, "Unknown dialect %q.", *d)
 }

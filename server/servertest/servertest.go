@@ -28,9 +28,15 @@ func Start(t testing.TB, apis ...server.API) (string, *server.Server) {
 	t.Helper()
 	srv := server.New(Logger(t))
 	srv.Register(apis...)
-	ts := httptest.NewServer(srv)
+	return Serve(t, srv), srv
+}
+
+// Serve serves h on a loopback listener until the test ends and returns its base URL.
+func Serve(t testing.TB, h http.Handler) string {
+	t.Helper()
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return ts.URL, srv
+	return ts.URL
 }
 
 // Logger logs through t, at debug level, so that a failing test shows what the server did.
