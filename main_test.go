@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a goroutine-safe bytes.Buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeAndCLI runs the gateway as "polyhook serve" does, mints credentials through
+// the native API and the command line, and uses them: what the README tells a new user
+// to do.
+func TestServeAndCLI(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "polyhook.db")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	t.Setenv("POLYHOOK_ADMIN_TOKEN", "")
+	go func() { done <- run(ctx, []string{"--addr", addr, "--db", dbPath}, &stdout, &stderr) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/v1/webhooks")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway did not start: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	token := regexp.MustCompile(`phk_[A-Za-z0-9_-]+`).FindString(stdout.String())
+	if token == "" {
+		t.Fatalf("no admin token printed on first start: %q", stdout.String())
+	}
+	if strings.Contains(stderr.String(), token) {
+		t.Error("the admin token appears in the logs")
+	}
+
+	// Mint through the API.
+	req, _ := http.NewRequest("POST", base+"/v1/credentials", strings.NewReader(`{"dialect":"fusionauth"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("mint through the API: %v %v", resp, err)
+	}
+	var apiCred struct{ APIKey string }
+	_ = json.NewDecoder(resp.Body).Decode(&apiCred)
+	resp.Body.Close()
+
+	// Mint through the command line, on the same database while the gateway runs.
+	var cliOut, cliErr syncBuffer
+	if err := run(context.Background(), []string{"credentials", "create", "--dialect", "fusionauth", "--db", dbPath, "--name", "cli"}, &cliOut, &cliErr); err != nil {
+		t.Fatalf("credentials create: %v\n%s", err, cliErr.String())
+	}
+	var cliCred struct{ APIKey string }
+	if err := json.Unmarshal([]byte(cliOut.String()), &cliCred); err != nil || cliCred.APIKey == "" {
+		t.Fatalf("credentials create printed %q", cliOut.String())
+	}
+
+	for _, key := range []string{apiCred.APIKey, cliCred.APIKey} {
+		req, _ := http.NewRequest("POST", base+"/api/webhook", strings.NewReader(`{"webhook":{"url":"https://example.com/cli","connectTimeout":1000,"readTimeout":2000}}`))
+		req.Header.Set("Authorization", key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("create a webhook with a minted key: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	if strings.Contains(stderr.String(), apiCred.APIKey) || strings.Contains(stderr.String(), cliCred.APIKey) {
+		t.Error("an API key appears in the logs")
+	}
+
+	// list and revoke from the command line.
+	cliOut = syncBuffer{}
+	if err := run(context.Background(), []string{"credentials", "list", "--db", dbPath}, &cliOut, &cliErr); err != nil || strings.Count(cliOut.String(), "fusionauth") != 2 {
+		t.Fatalf("credentials list: %v %q", err, cliOut.String())
+	}
+	if strings.Contains(cliOut.String(), cliCred.APIKey) {
+		t.Error("credentials list shows a secret")
+	}
+	if err := run(context.Background(), []string{"credentials", "create", "--dialect", "mailchimp", "--db", dbPath}, &cliOut, &cliErr); err == nil {
+		t.Error("credentials create accepted an unknown dialect")
+	}
+}
+
+func TestSecondStartKeepsTheToken(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "polyhook.db")
+	for i := 0; i < 2; i++ {
+		addr := freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", ""}, &stdout, &stderr) }()
+		for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(50 * time.Millisecond) {
+			if strings.Contains(stderr.String(), "listening") {
+				break
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		printed := strings.Contains(stdout.String(), "Admin token")
+		if printed != (i == 0) {
+			t.Errorf("start %d: token printed = %v, want only on the first start", i+1, printed)
+		}
+	}
+}
