@@ -135,7 +135,9 @@ func TestSecondStartKeepsTheToken(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var stdout, stderr syncBuffer
 		done := make(chan error, 1)
-		go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", ""}, &stdout, &stderr) }()
+		go func() {
+			done <- run(ctx, []string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", ""}, &stdout, &stderr)
+		}()
 		for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(50 * time.Millisecond) {
 			if strings.Contains(stderr.String(), "listening") {
 				break
