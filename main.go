@@ -5,6 +5,7 @@
 //	polyhook credentials create --dialect D       mint a credential for dialect D
 //	polyhook credentials list [--dialect D]       list credentials (no secrets)
 //	polyhook credentials revoke ID                revoke a credential
+//	polyhook publish --type T [--data JSON]       publish an event
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -24,6 +26,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/native"
@@ -46,6 +49,8 @@ const usage = `Usage:
   polyhook credentials create --dialect D   mint a credential: fusionauth
   polyhook credentials list [--dialect D]   list credentials, without secrets
   polyhook credentials revoke ID            revoke a credential
+  polyhook publish --type T [--tenant X] [--id K] [--data JSON]
+                                            publish an event (a running gateway delivers it)
 
 Run "polyhook serve -h" for the flags; each has an environment variable.
 `
@@ -61,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args, stdout, stderr)
 	case "credentials":
 		return credentials(ctx, args, stdout, stderr)
+	case "publish":
+		return publish(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -79,6 +86,11 @@ type config struct {
 	secretKey           string
 	rateLimit           float64
 	rateBurst           int
+	allowTargets        string
+	maxAttempts         int
+	workers             int
+	perEndpoint         int
+	rescueAfter         time.Duration
 }
 
 func (c *config) flags(fs *flag.FlagSet, serving bool) {
@@ -96,6 +108,19 @@ func (c *config) flags(fs *flag.FlagSet, serving bool) {
 	fs.StringVar(&c.adminToken, "admin-token", env("POLYHOOK_ADMIN_TOKEN", ""), "admin token for /v1; generated and printed once when unset (POLYHOOK_ADMIN_TOKEN)")
 	allow, _ := strconv.ParseBool(env("POLYHOOK_ALLOW_PRIVATE_TARGETS", "false"))
 	fs.BoolVar(&c.allowPrivateTargets, "allow-private-targets", allow, "allow deliveries to loopback, private and link-local addresses (POLYHOOK_ALLOW_PRIVATE_TARGETS)")
+	fs.StringVar(&c.allowTargets, "allow-targets", env("POLYHOOK_ALLOW_TARGETS", ""), "comma-separated addresses or CIDR prefixes deliveries may reach even when private (POLYHOOK_ALLOW_TARGETS)")
+	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("POLYHOOK_MAX_ATTEMPTS", 12), "attempts per delivery before it is given up (POLYHOOK_MAX_ATTEMPTS)")
+	fs.IntVar(&c.workers, "workers", envInt("POLYHOOK_WORKERS", 100), "deliveries sent at once by this process (POLYHOOK_WORKERS)")
+	fs.IntVar(&c.perEndpoint, "per-endpoint", envInt("POLYHOOK_PER_ENDPOINT", 4), "deliveries one webhook may hold at once (POLYHOOK_PER_ENDPOINT)")
+	rescue, _ := time.ParseDuration(env("POLYHOOK_RESCUE_AFTER", "2m"))
+	fs.DurationVar(&c.rescueAfter, "rescue-after", rescue, "how long a delivery job may run before it is taken for lost and re-run (POLYHOOK_RESCUE_AFTER)")
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(env(key, "")); err == nil {
+		return v
+	}
+	return def
 }
 
 func env(key, def string) string {
@@ -113,14 +138,54 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
 }
 
-// gateway wires every API onto one server. Adding a dialect is one line here.
-func gateway(deps server.Deps, tokenHash string) *server.Server {
+// gateway wires every API and every dialect's encoder onto one server and engine. Adding
+// a dialect is one line here.
+func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
 	srv := server.New(deps.Log)
-	srv.Register(
-		fusionauth.New(deps),
-	)
-	srv.Register(native.New(deps.DB, srv, tokenHash, deps.Log))
+	fa := fusionauth.New(deps)
+	srv.Register(fa)
+	engine.Register(fa.Encoder())
+	srv.Register(native.New(deps, engine, srv, tokenHash))
 	return srv
+}
+
+// newEngine builds the delivery engine from the configuration.
+func (c *config) newEngine(db *store.DB, log *slog.Logger) (*delivery.Engine, error) {
+	allow, err := parsePrefixes(c.allowTargets)
+	if err != nil {
+		return nil, err
+	}
+	return delivery.New(db, delivery.Config{
+		MaxAttempts: c.maxAttempts,
+		Workers:     c.workers,
+		PerEndpoint: c.perEndpoint,
+		RescueAfter: c.rescueAfter,
+		Log:         log,
+		Sender:      delivery.SenderOptions{AllowPrivateTargets: c.allowPrivateTargets, AllowList: allow},
+	})
+}
+
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("allowed target %q: %w", s, err)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("allowed target %q: %w", s, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // open opens the store and the gateway's keys.
@@ -163,12 +228,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Admin token (shown once; keep it, or set POLYHOOK_ADMIN_TOKEN): %s\n", generated)
 	}
 
+	engine, err := cfg.newEngine(db, log)
+	if err != nil {
+		return err
+	}
+	handler := gateway(deps, engine, tokenHash)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
+	if err := engine.Start(ctx); err != nil {
+		return err
+	}
 	hs := &http.Server{
-		Handler:           gateway(deps, tokenHash),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -184,7 +257,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return hs.Shutdown(shutdownCtx)
+	// Stop taking requests, then let in-flight attempts finish; what does not finish in
+	// time stays pending in the database and is sent after a restart.
+	herr := hs.Shutdown(shutdownCtx)
+	if err := engine.Stop(shutdownCtx); err != nil {
+		log.Warn("delivery engine stopped with work unfinished; it resumes on the next start", "err", err)
+	}
+	return herr
 }
 
 func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -217,7 +296,11 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	switch sub {
 	case "create":
-		srv := gateway(deps, "")
+		engine, err := cfg.newEngine(db, log)
+		if err != nil {
+			return err
+		}
+		srv := gateway(deps, engine, "")
 		d, ok := srv.Dialect(*dialect)
 		if !ok {
 			return fmt.Errorf("--dialect must be one of %s", strings.Join(srv.DialectNames(), ", "))
@@ -261,3 +344,43 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// publish writes an event, its deliveries and their jobs into the database; the gateway
+// (any replica) delivers them.
+func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg config
+	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.flags(fs, false)
+	typ := fs.String("type", "", "canonical event type, or <dialect>:<native name>")
+	tenant := fs.String("tenant", "", "tenant, project, client or user pool the event belongs to")
+	id := fs.String("id", "", "idempotency key")
+	data := fs.String("data", "{}", "the event's data, a JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	deps, err := cfg.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer deps.DB.Close()
+	engine, err := cfg.newEngine(deps.DB, log)
+	if err != nil {
+		return err
+	}
+	gateway(deps, engine, "")
+	ev, created, err := engine.Publish(ctx, delivery.PublishInput{ID: *id, Type: *typ, Tenant: *tenant, Data: []byte(*data)})
+	if err != nil {
+		return errors.New(store.ErrorMessage(err))
+	}
+	state := "published"
+	if !created {
+		state = "already published"
+	}
+	_, err = fmt.Fprintf(stdout, "%s %s: %d deliveries\n", state, ev.ID, ev.Deliveries)
+	return err
+}

@@ -59,8 +59,34 @@ type Webhook struct {
 	// Extra holds what one dialect needs to round-trip and no other part uses.
 	Extra map[string]any `gorm:"type:text;serializer:json"`
 
+	// SigningSecrets are the Standard Webhooks ("whsec_") secrets every delivery is
+	// signed with; during a rotation the old one stays until it expires.
+	SigningSecrets []SigningSecret `gorm:"type:text;serializer:json"`
+	// DisabledAt is set when the gateway stopped delivering to the endpoint (it answered
+	// 410, or failed for too long); DisabledReason says why.
+	DisabledAt     *time.Time `gorm:""`
+	DisabledReason string     `gorm:"type:text;not null;default:''"`
+
 	CreatedAt time.Time `gorm:"not null;autoCreateTime:false"`
 	UpdatedAt time.Time `gorm:"not null;autoUpdateTime:false"`
+}
+
+// SigningSecret is one Standard Webhooks secret of a webhook.
+type SigningSecret struct {
+	Secret string `json:"secret"`
+	// ExpiresAt is set on a secret that was rotated out; it signs until then.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// ActiveSecrets returns the signing secrets in force at now.
+func (w *Webhook) ActiveSecrets(now time.Time) []string {
+	var out []string
+	for _, s := range w.SigningSecrets {
+		if s.ExpiresAt == nil || now.Before(*s.ExpiresAt) {
+			out = append(out, s.Secret)
+		}
+	}
+	return out
 }
 
 // Retry is a webhook's own retry setting (Authing's retryConfig).

@@ -125,7 +125,7 @@ func (db *DB) err(err error) error {
 	return db.translate(err)
 }
 
-var models = []any{&Webhook{}, &Credential{}, &Setting{}}
+var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}}
 
 func (db *DB) migrate(ctx context.Context) error {
 	if db.backend == BackendPostgres {
@@ -141,3 +141,6 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	return db.err(db.gorm.WithContext(ctx).AutoMigrate(models...))
 }
+
+// Pool returns the pgx pool on PostgreSQL, nil on SQLite.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }

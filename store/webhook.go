@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -66,6 +69,9 @@ func (db *DB) CreateWebhook(ctx context.Context, w *Webhook) error {
 	if w.ID == "" {
 		w.ID = uuid.NewString()
 	}
+	if len(w.SigningSecrets) == 0 {
+		w.SigningSecrets = []SigningSecret{{Secret: NewSigningSecret()}}
+	}
 	now := db.Now()
 	if w.CreatedAt.IsZero() {
 		w.CreatedAt = now
@@ -98,7 +104,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *Webhook) error {
 	}
 	res := db.gorm.WithContext(ctx).Model(&Webhook{}).
 		Where("id = ? AND dialect = ? AND owner = ?", w.ID, w.Dialect, w.Owner).
-		Select("*").Omit("id", "dialect", "external_id", "owner", "created_at").
+		Select("*").Omit("id", "dialect", "external_id", "owner", "created_at", "signing_secrets", "disabled_at", "disabled_reason").
 		Updates(w)
 	if res.Error != nil {
 		return db.err(res.Error)
@@ -175,6 +181,14 @@ func (db *DB) FindWebhooks(ctx context.Context, f WebhookFilter) ([]Webhook, int
 	return ws, total, nil
 }
 
+// NewSigningSecret returns a new Standard Webhooks secret: "whsec_" and the base64 of 24
+// random bytes.
+func NewSigningSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
 // escapeLike escapes the LIKE metacharacters of s for a pattern with `\` as the escape.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
@@ -188,4 +202,41 @@ func (db *DB) Transaction(ctx context.Context, fn func(tx *DB) error) error {
 		tx.gorm = g
 		return fn(&tx)
 	}))
+}
+
+// RotateSigningSecret gives the webhook with Polyhook's id a new signing secret. The
+// current secrets keep signing for grace, then expire; expired ones are dropped. Returns
+// ENOTFOUND when there is no such webhook.
+func (db *DB) RotateSigningSecret(ctx context.Context, id string, grace time.Duration) (*Webhook, error) {
+	var out *Webhook
+	err := db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		var w Webhook
+		if err := g.Where("id = ?", id).Take(&w).Error; err != nil {
+			return err
+		}
+		now := db.Now()
+		until := now.Add(grace)
+		secrets := []SigningSecret{{Secret: NewSigningSecret()}}
+		for _, s := range w.SigningSecrets {
+			switch {
+			case s.ExpiresAt != nil && !now.Before(*s.ExpiresAt):
+				continue // expired
+			case s.ExpiresAt == nil || s.ExpiresAt.After(until):
+				s.ExpiresAt = &until
+			}
+			if grace > 0 {
+				secrets = append(secrets, s)
+			}
+		}
+		w.SigningSecrets = secrets
+		if err := g.Model(&Webhook{}).Where("id = ?", id).Select("signing_secrets").Updates(&w).Error; err != nil {
+			return err
+		}
+		out = &w
+		return nil
+	})
+	if err != nil {
+		return nil, db.err(err)
+	}
+	return out, nil
 }

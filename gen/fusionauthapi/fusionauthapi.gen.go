@@ -162,6 +162,15 @@ type SearchResult = WebhookSearchResponse
 // SingleWebhook defines model for SingleWebhook.
 type SingleWebhook = WebhookResponse
 
+// RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item defines parameters for RetrieveJsonWebKeySet.
+type RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item struct {
+	Alg                  string                 `json:"alg"`
+	Kid                  string                 `json:"kid"`
+	Kty                  string                 `json:"kty"`
+	Use                  string                 `json:"use"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // SearchWebhooksByParametersParams defines parameters for SearchWebhooksByParameters.
 type SearchWebhooksByParametersParams struct {
 	Description *string `form:"description,omitempty" json:"description,omitempty"`
@@ -206,6 +215,111 @@ type CreateWebhookWithIdJSONRequestBody = WebhookRequest
 
 // UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
 type UpdateWebhookJSONRequestBody = WebhookRequest
+
+// Getter for additional properties for RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item. Returns the specified
+// element and whether it was found
+func (a RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item
+func (a *RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item to handle AdditionalProperties
+func (a *RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["alg"]; found {
+		err = json.Unmarshal(raw, &a.Alg)
+		if err != nil {
+			return fmt.Errorf("error reading 'alg': %w", err)
+		}
+		delete(object, "alg")
+	}
+
+	if raw, found := object["kid"]; found {
+		err = json.Unmarshal(raw, &a.Kid)
+		if err != nil {
+			return fmt.Errorf("error reading 'kid': %w", err)
+		}
+		delete(object, "kid")
+	}
+
+	if raw, found := object["kty"]; found {
+		err = json.Unmarshal(raw, &a.Kty)
+		if err != nil {
+			return fmt.Errorf("error reading 'kty': %w", err)
+		}
+		delete(object, "kty")
+	}
+
+	if raw, found := object["use"]; found {
+		err = json.Unmarshal(raw, &a.Use)
+		if err != nil {
+			return fmt.Errorf("error reading 'use': %w", err)
+		}
+		delete(object, "use")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item to handle AdditionalProperties
+func (a RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["alg"], err = json.Marshal(a.Alg)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'alg': %w", err)
+	}
+
+	object["kid"], err = json.Marshal(a.Kid)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'kid': %w", err)
+	}
+
+	object["kty"], err = json.Marshal(a.Kty)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'kty': %w", err)
+	}
+
+	object["use"], err = json.Marshal(a.Use)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'use': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -280,6 +394,11 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// RetrieveJsonWebKeySet Public keys of the asymmetric signing keys, for verifying X-FusionAuth-Signature-JWT.
+	//
+	// Corresponds with GET /.well-known/jwks.json (the `RetrieveJsonWebKeySet` operationId).
+	RetrieveJsonWebKeySet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RetrieveWebhooks Retrieve every webhook, sorted by URL.
 	//
@@ -407,6 +526,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/webhook/{webhookId} (the `UpdateWebhook` operationId).
 	UpdateWebhook(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// RetrieveJsonWebKeySet Public keys of the asymmetric signing keys, for verifying X-FusionAuth-Signature-JWT.
+//
+// Corresponds with GET /.well-known/jwks.json (the `RetrieveJsonWebKeySet` operationId).
+func (c *Client) RetrieveJsonWebKeySet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetrieveJsonWebKeySetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // RetrieveWebhooks Retrieve every webhook, sorted by URL.
@@ -694,6 +828,33 @@ func (c *Client) UpdateWebhook(ctx context.Context, webhookId string, body Updat
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewRetrieveJsonWebKeySetRequest constructs an http.Request for the RetrieveJsonWebKeySet method
+func NewRetrieveJsonWebKeySetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/.well-known/jwks.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewRetrieveWebhooksRequest constructs an http.Request for the RetrieveWebhooks method
@@ -1192,6 +1353,13 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// RetrieveJsonWebKeySetWithResponse Public keys of the asymmetric signing keys, for verifying X-FusionAuth-Signature-JWT.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /.well-known/jwks.json (the `RetrieveJsonWebKeySet` operationId).
+	RetrieveJsonWebKeySetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RetrieveJsonWebKeySetResponse, error)
+
 	// RetrieveWebhooksWithResponse Retrieve every webhook, sorted by URL.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1326,6 +1494,51 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/webhook/{webhookId} (the `UpdateWebhook` operationId).
 	UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+}
+
+type RetrieveJsonWebKeySetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Keys []RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item `json:"keys"`
+	}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RetrieveJsonWebKeySetResponse) GetJSON200() *struct {
+	Keys []RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item `json:"keys"`
+} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r RetrieveJsonWebKeySetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetrieveJsonWebKeySetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetrieveJsonWebKeySetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetrieveJsonWebKeySetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type RetrieveWebhooksResponse struct {
@@ -1746,6 +1959,19 @@ func (r UpdateWebhookResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveJsonWebKeySetWithResponse Public keys of the asymmetric signing keys, for verifying X-FusionAuth-Signature-JWT.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /.well-known/jwks.json (the `RetrieveJsonWebKeySet` operationId).
+func (c *ClientWithResponses) RetrieveJsonWebKeySetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RetrieveJsonWebKeySetResponse, error) {
+	rsp, err := c.RetrieveJsonWebKeySet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetrieveJsonWebKeySetResponse(rsp)
+}
+
 // RetrieveWebhooksWithResponse Retrieve every webhook, sorted by URL.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -1975,6 +2201,34 @@ func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, web
 		return nil, err
 	}
 	return ParseUpdateWebhookResponse(rsp)
+}
+
+// ParseRetrieveJsonWebKeySetResponse parses an HTTP response from a RetrieveJsonWebKeySetWithResponse call
+func ParseRetrieveJsonWebKeySetResponse(rsp *http.Response) (*RetrieveJsonWebKeySetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetrieveJsonWebKeySetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Keys []RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item `json:"keys"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseRetrieveWebhooksResponse parses an HTTP response from a RetrieveWebhooksWithResponse call
@@ -2304,6 +2558,9 @@ func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, err
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// RetrieveJsonWebKeySet Public keys of the asymmetric signing keys, for verifying X-FusionAuth-Signature-JWT.
+	// (GET /.well-known/jwks.json)
+	RetrieveJsonWebKeySet(ctx echo.Context) error
 	// RetrieveWebhooks Retrieve every webhook, sorted by URL.
 	// (GET /api/webhook)
 	RetrieveWebhooks(ctx echo.Context) error
@@ -2336,6 +2593,15 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// RetrieveJsonWebKeySet converts echo context to params.
+func (w *ServerInterfaceWrapper) RetrieveJsonWebKeySet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetrieveJsonWebKeySet(ctx)
+	return err
 }
 
 // RetrieveWebhooks converts echo context to params.
@@ -2554,6 +2820,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/webhook/:webhookId", wrapper.PatchWebhook, options.OperationMiddlewares["patchWebhook"]...)
 	router.POST(options.BaseURL+"/api/webhook/:webhookId", wrapper.CreateWebhookWithId, options.OperationMiddlewares["createWebhookWithId"]...)
 	router.PUT(options.BaseURL+"/api/webhook/:webhookId", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
+	router.GET(options.BaseURL+"/.well-known/jwks.json", wrapper.RetrieveJsonWebKeySet, options.OperationMiddlewares["retrieveJsonWebKeySet"]...)
 
 }
 
@@ -2562,43 +2829,45 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Frdbxs3Ev9XBnsHXILbSorjpo385DgJ4LaXGHaMPlgGllqOJNZcckty7dsz9L8fhtxPaS0rqZO7An2y",
-	"pN354MxvPun7KNVZrhUqZ6PpfWTQ5lpZ9F/eMH6OvxdoHX1LtXKo/EeW51KkzAmtxr9Zreg3m64wY/Tp",
-	"7wYX0TT627hlPQ5P7fidMdrYaL1exxFHmxqRE5doGn1aIZggDYQFoW6ZFHwUrePog3bvdaE4Me8TfdBw",
-	"h/OV1jewYhbciij5CIjZXPOSOGGWu9LzuUBm0tU52kI+3Yl+DfIb3t58Qwf8qBBytkTQC8iYS1dCLWvt",
-	"LTDFwa0QVJHN0YBbMRfewmCDC6GWEithT638Y2pXWnpFLhUr3Eob8R8ccMi/hLV0Lm2gUDdK3yk4PjuF",
-	"GyyHnbKOK0094Dw66ENudI7GiYDDVHPcFpVc3QjFrxcCJU9iwNFyBMlVFhS4rlUujExGURy5MsdoGlln",
-	"hFrSOThz3jyMc0EcmTzrCHWmwIZIz3/D1BFRhtaypVdmg+E6jgi9wpBVroLK7fvXA7yqUNg6rT9Q+3BY",
-	"v/tIOMzsXuFGwirpzBhWdr632ixRoWGylftH+A8J+Oni44czAvTHHA0LPtw6utHZgG3jSOf0M6oiI+My",
-	"ziMyd6Zv0X/IJUu9ucMPqc5LcjklrusB1+fMrQbF3DJZkHM3vanzqKIacmQnKDdxqxSm7pPIUBduKFik",
-	"FBZTrbiNYVZMJi8RJiM4r0QTbhfaZMxF00go9/KgBbJQDpdovhjJPU3uo4z9+xdUS7LLwfffD9gMb8nx",
-	"7xSbyxD3D+GyopxrLZGpLVHRO2IE9BY4DRgYwkKy5RGlCQtZYR3MEd4XVmh1XLgVYENjO7HcAa/UcyaH",
-	"pa+QcdwdSluH3RKwci4nTVC5KtGeMWvvtOF7GW+b/NKiUSzDvcjFQKL9xG5QAQWMLxsETkq6IYwd8iMQ",
-	"S6UNchCqqatzzUUwYQOrohB8KD0KZdG4U2UdUwPQfZfrdAVZB8BHUPcOoJUsN7H76nAQu5JZd5lz5vCr",
-	"izLI+NcORSuWirnC4IlWC7Es2kS3TwsxTExsrTwhuC4IPTgI2f4rP2N56kHzqJ8dKqbcKe/n/MfJNupJ",
-	"YeS2UY/nVsvCIRD+CZ3018Ll+S99w26X0odybKcd7afauzYH72HpR2RUzdBTCOlWkZp8Rw0JXeSJEQ6N",
-	"YNsabGTtLbeE7vHjIvS4fVc+jFptOJo35TCuHDPuXN/tyaqG014gqkCzv/vrJvsBEFj/+LMa9sbU+4h9",
-	"CBdOu1B99shCdcO/d4vVoGmgyeqiKyjREbALZg+mqf7BsC3324WVcp1Qy31TzQ772kdD7unNtcNMdDZM",
-	"CyNceUFcgyYsFz9jOVCIaW5ld/WYE8OdcCtdOGDgdULKcILeDJ1IFEeh8EfH1RwVjN/qGwT5UUyohd4W",
-	"2XZG/7D1bPZdxhRbYkaNEqnCLJxpWfrR2KK5RQvCTcGyLDQLNvZ9Q0fzmRIKkp5SCTxTujrG80CQ3M9q",
-	"282iKYxGo3UCqG5R6hxj6tRMCbZIU7Q01No7NMhniowCB5NJDIeTF37YPZwcelOFUbBqTWL/KDA5nEyo",
-	"d+kedqaSznSUjJPe1NLqERj3BkSgicyOZt7QwkmydGOgTqtZrxOOz06jOLpFY4PNX4xevR5NwiyCiuUi",
-	"mkYvR5PRy2oy8BgZs1yMO1ViiT5L6XrioUCJztEZgbf1LG/9BNPZuhxMJk8939tdA/6xlM0awk/4h5MX",
-	"D/FtFB331gA+ZIosY6bsHLDyY8U7BquNQw7z0ncAfhDTdsBAJwaZa1YdIWzRujeal0+/+AilZN1PDzQz",
-	"rYfdstsq/S2Nt+UeVJ092xOYP5gPWANlHwysHQ3Ar9XWcQ+u47Z4VqjdTnN6sRCpYBI+lTle+IeQSkEp",
-	"x6LitnJ4zgzL0KGJm62WpCrLJIRiMFNJoTguhEKewEIbcCttEYSDO2ZBaQdLcYvqqE1hjg5loUvHLLC5",
-	"ReVCUPcxFEp2Df835Vmtk/Xx2nyZXt2H5Px7gaZsc3P38HEHU1tFbZicOptHyDaCEELnBILDs8vL07fP",
-	"p+1uUC/CPrB6hYzKpIQw9XZiNx7UpWnJPkuh09CyxMBxwQrp4OD7hwRsNp1fIoewZdG14iYPSWsa0s8S",
-	"c6KzjIEU1pE1E8GTGJLejEs/dGjoa2FkEgOydAU6D4sDWUJyfHGS0DSTvH13cZIcNSr3+QE9jcmf/rWH",
-	"jlP33rtOc/1Fqai77P7fZKKgQovjeQn+9G2GsDvKQD+Ev24d6A8WT1YN/i9dwOCni48f/CZ+oAzcVx9O",
-	"+ToUAYlh49B3zlv/e7dGbxunH4GBYuhuxie0lBkjkJJ/UK/yrl/6jb6d8Yjo8HGi5kbKQ2WfNi/6E7UT",
-	"X2SEjaK6Wd6oph0BU6Xz914oLVbjgfWdfnKV6kLyD9qdaHWLxl03QGxzp1/BN6mzeSHajNZHkmnOXOh0",
-	"tlucLuzAosTUWd/BWMyYciK1U0g2000CGZolhhcDtJXT9G2mrPNL2LoXexaGTBsoYkhUIWUC4S6Dxh8a",
-	"Vi0wg8DyHBVHDk7H1Oy0Q8pMcY32+VFfE8/xO3+2fwathIXz9yfww8vXr+BZxbm6LOHPj2Zq6yBD1K9e",
-	"Tw5CC5lroci/NN6tSKOkyRrdwjmaqXCXS2mPuPiLXN94SnFDjenZ5aehns3fDn3jtj+Odtigz3ev9cPA",
-	"LdfQJmKX3/pSN3cTf+o55fMTS7eWnTHjhG/BCn9j0I44+w6Tvwq3atLFXyPlHxwpKdv5OQ2q/9PIiwEH",
-	"hNudv6b5bxUl5yHBt846qsby2iDgF2LNNWtu0A/RwWr14tPX8HrleXVNVdNvEavq7jf3/lpzOh6/OPhh",
-	"NBlNRi+mP05+nETr6/V/AwAA//8=",
+	"7Fp7b9s4Ev8qA90B1+IU2U3T7tb5K01bIO1eG+SBHhAHEC2NbTYUqSWp+HSBv/thSFkPW3HcNu3tAvtX",
+	"Y0nz4PA3jx/ZuyBRWa4kSmuC0V2g0eRKGnQ/XrP0DH8v0Fj6lShpUbo/WZ4LnjDLlRx8MUrSM5PMMWP0",
+	"1981ToNR8LdBo3rg35rBW62VNsFyuQyDFE2ieU5aglFwMUfQ3hpwA1zeMsHTKFiGwUdl36lCpqS8K/RR",
+	"wQInc6VuYM4M2DlJphGQsolKS9KEWW5Lp+ccmU7mZ2gK8Xgr+uzt17pd+PoW+Eki5GyGoKaQMZvMuZyt",
+	"vDfAZAp2jiCLbIIa7JxZ/xX6GJxzORNYGXts5x9yu/LSOXIpWWHnSvP/Ys+G/IsbQ+tSGgp5I9VCwtHp",
+	"Cdxg2b8py7Dy1AHOoYP+yLXKUVvucZioFDdNxVc3XKbXU44ijUPAaBZBfJV5B65XLhdaxFEQBrbMMRgF",
+	"xmouZ7SOlFkXHpamnDQycdoyanWBtZCafMHEklCGxrCZc2ZN4TIMCL1cU1SuvMvN99c9uqpU2FitW1Dz",
+	"st+/u4BbzMxO6UbGKutMa1a2fjfezFCiZqKx+z36+wy8P//08ZQA/SlHzfwebixdq6wntmGgcnqMssgo",
+	"uCxNAwp3pm7R/ZELlrhw+weJykvacipc1z1bnzM77zVzy0RBm7u+myoPKqm+jWwl5TpupcTEXvAMVWH7",
+	"kkUIbjBRMjUhjIvh8DnCMIKzyjThdqp0xmwwCri0z/cbIHNpcYb6m5Hc8eQuyNh/fkM5o7jsv3jREzO8",
+	"pY1/K9lE+Ly/D5eV5EQpgUxumArekiKgr8AqQK8QpoLNDqlMGMgKY2GC8K4wXMmjws4BaxnTyuUWeIWa",
+	"MNFvfY4sxe2ptLHYDQNza3PyBKWtCu0pM2ahdLpT8DbFLw1qyTLcSZz3FNoLdoMSKGFc2yBwUtH1aWwx",
+	"PQQ+k0pjClzWfXWiUu5DWMOqKHjaVx65NKjtiTSWyR7ovs1VMoesBeBDWM0OoKQo17H78qAXu4IZe5mn",
+	"zOIPN6WRpT86FQ2fSWYLjcdKTvmsaArdLiNEvzCpNeKY4Dol9GAvZLuffMDyxIHmwX22KJm0J2m35j8s",
+	"ttZPCi02g3o0MUoUFoHwT+ikfw1cnv3WDexmK72vxrbG0W6pXTQ1eIdIP2CjGoYew0i7i6zEt/QQP0Ue",
+	"a25Rc7bpwVrV3tgWPz1+mvoZt7uV96NW6RT167IfV5Zpe6YWO6pawWknEFWg2X37V0P2PSAw7vVXDex1",
+	"qHcxex8urLK+++xQhVYD/84jVo2mniGrjS7vRMvANpjdW6a6C8Om3W82Vqp1XM52LTVb4mseTLnHD9eW",
+	"MNHaMCk0t+U5afWesJx/wLKnERNvZYsVzQlhwe1cFRYYOJ+QKhynL/0kEoSBb/zBUcWjfPAbf70hR8W4",
+	"nKpNk81k9A+z4mZ7GZNshhkNSuQKM3CqROmosUF9iwa4HYFhmR8WTOjmhpbnY8klxB2nYngiVbWMp14g",
+	"vhuvYjcORhBF0TIGlLcoVI4hTWq6BFMkCRoitWaBGtOxpKDA/nAYwsHwmSO7B8MDFypPBavRJHSvvJKD",
+	"4ZBml/ZixzJusaN4EHdYS+OHV9whiECMzERjF2huBUW6DlBr1FwdJxydngRhcIva+Jg/i16+ioaei6Bk",
+	"OQ9GwfNoGD2vmIHDyCBaoBB7jvcOvixuTLSi4zN09UqtuA+lTHCGVnO8xfdGyc84+YDlOVpHaFqHMPvD",
+	"4VfR/W7+0ETdyZ1tJKErysSstyPc8LT/ue3vIIXZgS+TsFcdOsNerK+Ebc1qt9yejN5gIUdAfBQ+4wQ+",
+	"YAnnaKNO4gejq+swMEWWMV0SVIqJ4IknKGrqMoGZMstoBxOoSqF7HcJUabhFzaclPfv3XoOuvbrw7r3/",
+	"fOEtDljOB63JYitSVgXze0GyQwU12w6FjoSoj67cqdDB8Nl9emtHB52jIxftOr6rBVa5X+kOwShtMYVJ",
+	"6aZGR96V6QnQsUZm6+MxDwo09rVKy8c/LPPjx7ILPkqhZf+2bI9K92TPxXIHqdbZ7COE34cPWF3+XAFl",
+	"DZ0EdxS7BtdBM3BVqN1sjWo65QlnAi7KHM/dS0gEpzZlUKam2vCcaZahRR3WJ6GCJjMmwFeMsYwLmeKU",
+	"S0xjl2J2rgwCt7BgBqSyMOO3KA+btmdpUQbacswAmxiU1jeCLob8mLeC/+vydOWTcTW+/jG6uvMN/fcC",
+	"ddn08/biwxamNipfvzhNww+IrdcwP20DT+HJ5eXJm6ej5jzZFSlmV59QUJkQ4E9KWrkb9vpSj/Ff5dCJ",
+	"H3NDSHHKCmFh/8V9BtaJyrfYIWwZtI254X3WahLzVWaOVZYxENxYimbM0ziEuHMuQg9aMvSz0CIOAVky",
+	"B5X7RitKiI/Oj2NiwPGbt+fH8WHtclcf0NuQ9tN9dt9yVnxt22quv6kUtS9I/j+VyLvQ4HhSglt9UyHM",
+	"ljbQTeEf2we6ZPTRusEfcguYH5cmKi172sBd9cdJuvRNQKA/pepuzhv3vN2jN4PTzUAv0Xef5wpawrTm",
+	"SMXfu1ftrjsojn5e8Ejo4GGh+hbTQWWXMS/4E40T3xSEtaa63t6opx0Ck6V1d6UoDFaU0jh2GF8lqhDp",
+	"R2WPlbxFba9rIDa1013b1KWz/iBYz9YHimnOrJ90NkecNuzAoMDEGjfBGMyYtDwxI4jXy00MGeoZ+g89",
+	"tKVV9GssjXUH96tZ7ImnMcZLhBDLQogY/P0XUWaiQgaYRmB5jjLFFKwKadhpqMdYpgrN08OuJ07jnlvb",
+	"P71X3MDZu2P45fmrl/Ck0lxdsKVPD8dyYyF90i9fDff9CJkrLml/wRTJnDyK66rRbpzRWPr7fyp7pMVd",
+	"/rvBU/AbGkxPLy/6ZjZ3o/iTx/4w2BKDrt6djqx6bkb7eO62feta7WG/f16e8vWFpcPbmbbcjWCFu2Vq",
+	"KM6uZPIzt/O6XPxFKb+TUlK1czwNqv/bkxc9G+BvBP9i8z8rS858gW8267Ci5auAgDtEra/mc42ORPuo",
+	"tc7MmmPyq2vqmu7kueru7rbHXYWPBoNn+79Ew2gYPRv9Ovx1GCyvl/8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

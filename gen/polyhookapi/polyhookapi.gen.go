@@ -23,6 +23,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for DeliveryStatus.
+const (
+	DeliveryStatusCancelled DeliveryStatus = "cancelled"
+	DeliveryStatusFailed    DeliveryStatus = "failed"
+	DeliveryStatusPending   DeliveryStatus = "pending"
+	DeliveryStatusSucceeded DeliveryStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryStatus enum.
+func (e DeliveryStatus) Valid() bool {
+	switch e {
+	case DeliveryStatusCancelled:
+		return true
+	case DeliveryStatusFailed:
+		return true
+	case DeliveryStatusPending:
+		return true
+	case DeliveryStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Dialect.
 const (
 	Authing    Dialect = "authing"
@@ -74,6 +98,88 @@ func (e ErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for GetDelivery200JSONResponseBodyStatus.
+const (
+	GetDelivery200JSONResponseBodyStatusCancelled GetDelivery200JSONResponseBodyStatus = "cancelled"
+	GetDelivery200JSONResponseBodyStatusFailed    GetDelivery200JSONResponseBodyStatus = "failed"
+	GetDelivery200JSONResponseBodyStatusPending   GetDelivery200JSONResponseBodyStatus = "pending"
+	GetDelivery200JSONResponseBodyStatusSucceeded GetDelivery200JSONResponseBodyStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the GetDelivery200JSONResponseBodyStatus enum.
+func (e GetDelivery200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetDelivery200JSONResponseBodyStatusCancelled:
+		return true
+	case GetDelivery200JSONResponseBodyStatusFailed:
+		return true
+	case GetDelivery200JSONResponseBodyStatusPending:
+		return true
+	case GetDelivery200JSONResponseBodyStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateKeyJSONBodyAlgorithm.
+const (
+	ES256 CreateKeyJSONBodyAlgorithm = "ES256"
+	ES384 CreateKeyJSONBodyAlgorithm = "ES384"
+	ES512 CreateKeyJSONBodyAlgorithm = "ES512"
+	HS256 CreateKeyJSONBodyAlgorithm = "HS256"
+	HS384 CreateKeyJSONBodyAlgorithm = "HS384"
+	HS512 CreateKeyJSONBodyAlgorithm = "HS512"
+	RS256 CreateKeyJSONBodyAlgorithm = "RS256"
+	RS384 CreateKeyJSONBodyAlgorithm = "RS384"
+	RS512 CreateKeyJSONBodyAlgorithm = "RS512"
+)
+
+// Valid indicates whether the value is a known member of the CreateKeyJSONBodyAlgorithm enum.
+func (e CreateKeyJSONBodyAlgorithm) Valid() bool {
+	switch e {
+	case ES256:
+		return true
+	case ES384:
+		return true
+	case ES512:
+		return true
+	case HS256:
+		return true
+	case HS384:
+		return true
+	case HS512:
+		return true
+	case RS256:
+		return true
+	case RS384:
+		return true
+	case RS512:
+		return true
+	default:
+		return false
+	}
+}
+
+// Attempt defines model for Attempt.
+type Attempt struct {
+	DurationMs int64   `json:"durationMs"`
+	Error      *string `json:"error,omitempty"`
+	ErrorKind  *string `json:"errorKind,omitempty"`
+	Id         string  `json:"id"`
+	Number     int     `json:"number"`
+
+	// RequestHeaders Secrets are shown as [redacted].
+	RequestHeaders map[string]string `json:"requestHeaders"`
+
+	// ResponseBody At most 64 KiB.
+	ResponseBody    *string            `json:"responseBody,omitempty"`
+	ResponseHeaders *map[string]string `json:"responseHeaders,omitempty"`
+	ResponseStatus  *int               `json:"responseStatus,omitempty"`
+	StartedAt       time.Time          `json:"startedAt"`
+	Url             string             `json:"url"`
+}
+
 // Credential defines model for Credential.
 type Credential struct {
 	CreatedAt  time.Time `json:"createdAt"`
@@ -95,6 +201,28 @@ type CredentialRequest struct {
 	ProjectIds *[]openapi_types.UUID `json:"projectIds,omitempty"`
 }
 
+// Delivery defines model for Delivery.
+type Delivery struct {
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+	Dialect     Dialect    `json:"dialect"`
+	EventId     string     `json:"eventId"`
+	EventName   string     `json:"eventName"`
+
+	// Id Also the webhook-id header of every attempt.
+	Id            string         `json:"id"`
+	LastError     *string        `json:"lastError,omitempty"`
+	LastStatus    *int           `json:"lastStatus,omitempty"`
+	NextAttemptAt *time.Time     `json:"nextAttemptAt,omitempty"`
+	Status        DeliveryStatus `json:"status"`
+	UpdatedAt     time.Time      `json:"updatedAt"`
+	WebhookId     string         `json:"webhookId"`
+}
+
+// DeliveryStatus defines model for Delivery.Status.
+type DeliveryStatus string
+
 // Dialect defines model for Dialect.
 type Dialect string
 
@@ -108,6 +236,43 @@ type Error struct {
 
 // ErrorErrorCode defines model for Error.Error.Code.
 type ErrorErrorCode string
+
+// Event defines model for Event.
+type Event struct {
+	CreatedAt time.Time              `json:"createdAt"`
+	Data      map[string]interface{} `json:"data"`
+
+	// Deliveries How many webhooks matched.
+	Deliveries int       `json:"deliveries"`
+	Id         string    `json:"id"`
+	OccurredAt time.Time `json:"occurredAt"`
+	Tenant     *string   `json:"tenant,omitempty"`
+	Type       string    `json:"type"`
+}
+
+// EventType defines model for EventType.
+type EventType struct {
+	Description string `json:"description"`
+
+	// Names Each dialect's native names; the first is the one deliveries use by default.
+	Names map[string][]string `json:"names"`
+	Type  string              `json:"type"`
+}
+
+// Key defines model for Key.
+type Key struct {
+	Algorithm string    `json:"algorithm"`
+	CreatedAt time.Time `json:"createdAt"`
+	Id        string    `json:"id"`
+	Kid       string    `json:"kid"`
+	Name      *string   `json:"name,omitempty"`
+
+	// PublicKey PEM, asymmetric keys only.
+	PublicKey *string `json:"publicKey,omitempty"`
+
+	// Secret Base64 HMAC secret, only when an HMAC key is created.
+	Secret *string `json:"secret,omitempty"`
+}
 
 // NewCredential defines model for NewCredential.
 type NewCredential struct {
@@ -126,6 +291,21 @@ type NewCredential struct {
 	UserPoolId   *string   `json:"userPoolId,omitempty"`
 }
 
+// PublishRequest defines model for PublishRequest.
+type PublishRequest struct {
+	Data *map[string]interface{} `json:"data,omitempty"`
+
+	// Id Idempotency key; generated when absent.
+	Id         *string    `json:"id,omitempty"`
+	OccurredAt *time.Time `json:"occurredAt,omitempty"`
+
+	// Tenant Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. Without it only FusionAuth global webhooks match.
+	Tenant *string `json:"tenant,omitempty"`
+
+	// Type A canonical name (GET /v1/event-types) or `<dialect>:<native name>`.
+	Type string `json:"type"`
+}
+
 // Scope defines model for Scope.
 type Scope struct {
 	// Global fusionauth: receives events of every tenant.
@@ -134,6 +314,16 @@ type Scope struct {
 	// Owner Project (xsolla), client (nursa) or user pool (authing).
 	Owner     *string   `json:"owner,omitempty"`
 	TenantIds *[]string `json:"tenantIds,omitempty"`
+}
+
+// Secrets defines model for Secrets.
+type Secrets struct {
+	Secrets []struct {
+		ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+		// Secret whsec_ followed by base64.
+		Secret string `json:"secret"`
+	} `json:"secrets"`
 }
 
 // Webhook defines model for Webhook.
@@ -165,6 +355,18 @@ type ListCredentialsParams struct {
 	Dialect *Dialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
 
+// GetDelivery200JSONResponseBodyStatus defines parameters for GetDelivery.
+type GetDelivery200JSONResponseBodyStatus string
+
+// CreateKeyJSONBody defines parameters for CreateKey.
+type CreateKeyJSONBody struct {
+	Algorithm CreateKeyJSONBodyAlgorithm `json:"algorithm"`
+	Name      *string                    `json:"name,omitempty"`
+}
+
+// CreateKeyJSONBodyAlgorithm defines parameters for CreateKey.
+type CreateKeyJSONBodyAlgorithm string
+
 // ListWebhooksParams defines parameters for ListWebhooks.
 type ListWebhooksParams struct {
 	Dialect *Dialect `form:"dialect,omitempty" json:"dialect,omitempty"`
@@ -172,8 +374,23 @@ type ListWebhooksParams struct {
 	Offset  *int     `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
+// RotateWebhookSecretJSONBody defines parameters for RotateWebhookSecret.
+type RotateWebhookSecretJSONBody struct {
+	// GraceSeconds How long the old secrets keep signing.
+	GraceSeconds *int `json:"graceSeconds,omitempty"`
+}
+
 // CreateCredentialJSONRequestBody defines body for CreateCredential for application/json ContentType.
 type CreateCredentialJSONRequestBody = CredentialRequest
+
+// PublishEventJSONRequestBody defines body for PublishEvent for application/json ContentType.
+type PublishEventJSONRequestBody = PublishRequest
+
+// CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
+type CreateKeyJSONRequestBody CreateKeyJSONBody
+
+// RotateWebhookSecretJSONRequestBody defines body for RotateWebhookSecret for application/json ContentType.
+type RotateWebhookSecretJSONRequestBody RotateWebhookSecretJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -273,10 +490,86 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/credentials/{credentialId} (the `DeleteCredential` operationId).
 	DeleteCredential(ctx context.Context, credentialId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDelivery One delivery with every attempt.
+	//
+	// Corresponds with GET /v1/deliveries/{deliveryId} (the `GetDelivery` operationId).
+	GetDelivery(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEventTypes The canonical event catalogue with each dialect's names.
+	//
+	// Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
+	ListEventTypes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishEventWithBody Publish an event to every matching webhook of every dialect.
+	//
+	// The event, one delivery per matching webhook and the jobs that send them are stored in
+	// one transaction before this answers. Publishing an `id` again creates nothing and
+	// answers 200 with the original event.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/events (the `PublishEvent` operationId).
+	PublishEventWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishEvent Publish an event to every matching webhook of every dialect.
+	//
+	// The event, one delivery per matching webhook and the jobs that send them are stored in
+	// one transaction before this answers. Publishing an `id` again creates nothing and
+	// answers 200 with the original event.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/events (the `PublishEvent` operationId).
+	PublishEvent(ctx context.Context, body PublishEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEvent One event with its deliveries.
+	//
+	// Corresponds with GET /v1/events/{eventId} (the `GetEvent` operationId).
+	GetEvent(ctx context.Context, eventId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListKeys performs a GET /v1/keys (the `ListKeys` operationId) request.
+	ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateKeyWithBody Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/keys (the `CreateKey` operationId).
+	CreateKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateKey Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/keys (the `CreateKey` operationId).
+	CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+	DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListWebhooks Webhooks of every dialect in one shape.
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId}/secrets (the `GetWebhookSecrets` operationId).
+	GetWebhookSecrets(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateWebhookSecretWithBody Add a new signing secret; the previous ones keep signing until the grace period ends.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecretWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateWebhookSecret Add a new signing secret; the previous ones keep signing until the grace period ends.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListCredentials List credentials, without secrets.
@@ -343,11 +636,207 @@ func (c *Client) DeleteCredential(ctx context.Context, credentialId string, reqE
 	return c.Client.Do(req)
 }
 
+// GetDelivery One delivery with every attempt.
+//
+// Corresponds with GET /v1/deliveries/{deliveryId} (the `GetDelivery` operationId).
+func (c *Client) GetDelivery(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDeliveryRequest(c.Server, deliveryId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEventTypes The canonical event catalogue with each dialect's names.
+//
+// Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
+func (c *Client) ListEventTypes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventTypesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishEventWithBody Publish an event to every matching webhook of every dialect.
+//
+// The event, one delivery per matching webhook and the jobs that send them are stored in
+// one transaction before this answers. Publishing an `id` again creates nothing and
+// answers 200 with the original event.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/events (the `PublishEvent` operationId).
+func (c *Client) PublishEventWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishEventRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishEvent Publish an event to every matching webhook of every dialect.
+//
+// The event, one delivery per matching webhook and the jobs that send them are stored in
+// one transaction before this answers. Publishing an `id` again creates nothing and
+// answers 200 with the original event.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/events (the `PublishEvent` operationId).
+func (c *Client) PublishEvent(ctx context.Context, body PublishEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishEventRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEvent One event with its deliveries.
+//
+// Corresponds with GET /v1/events/{eventId} (the `GetEvent` operationId).
+func (c *Client) GetEvent(ctx context.Context, eventId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventRequest(c.Server, eventId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListKeys performs a GET /v1/keys (the `ListKeys` operationId) request.
+func (c *Client) ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListKeysRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateKeyWithBody Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/keys (the `CreateKey` operationId).
+func (c *Client) CreateKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateKey Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/keys (the `CreateKey` operationId).
+func (c *Client) CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteKeyRequest(c.Server, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListWebhooks Webhooks of every dialect in one shape.
 //
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 func (c *Client) ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListWebhooksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
+//
+// Corresponds with GET /v1/webhooks/{webhookId}/secrets (the `GetWebhookSecrets` operationId).
+func (c *Client) GetWebhookSecrets(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookSecretsRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateWebhookSecretWithBody Add a new signing secret; the previous ones keep signing until the grace period ends.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
+func (c *Client) RotateWebhookSecretWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateWebhookSecretRequestWithBody(c.Server, webhookId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateWebhookSecret Add a new signing secret; the previous ones keep signing until the grace period ends.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
+func (c *Client) RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateWebhookSecretRequest(c.Server, webhookId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -486,6 +975,242 @@ func NewDeleteCredentialRequest(server string, credentialId string) (*http.Reque
 	return req, nil
 }
 
+// NewGetDeliveryRequest constructs an http.Request for the GetDelivery method
+func NewGetDeliveryRequest(server string, deliveryId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "deliveryId", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/deliveries/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListEventTypesRequest constructs an http.Request for the ListEventTypes method
+func NewListEventTypesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/event-types")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPublishEventRequest calls the generic PublishEvent builder with application/json body
+func NewPublishEventRequest(server string, body PublishEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPublishEventRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPublishEventRequestWithBody constructs an http.Request for the PublishEvent method, with any body, and a specified content type
+func NewPublishEventRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetEventRequest constructs an http.Request for the GetEvent method
+func NewGetEventRequest(server string, eventId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "eventId", eventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListKeysRequest constructs an http.Request for the ListKeys method
+func NewListKeysRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateKeyRequest calls the generic CreateKey builder with application/json body
+func NewCreateKeyRequest(server string, body CreateKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateKeyRequestWithBody constructs an http.Request for the CreateKey method, with any body, and a specified content type
+func NewCreateKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteKeyRequest constructs an http.Request for the DeleteKey method
+func NewDeleteKeyRequest(server string, keyId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Request, error) {
 	var err error
@@ -564,6 +1289,87 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 	return req, nil
 }
 
+// NewGetWebhookSecretsRequest constructs an http.Request for the GetWebhookSecrets method
+func NewGetWebhookSecretsRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/secrets", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateWebhookSecretRequest calls the generic RotateWebhookSecret builder with application/json body
+func NewRotateWebhookSecretRequest(server string, webhookId string, body RotateWebhookSecretJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRotateWebhookSecretRequestWithBody(server, webhookId, "application/json", bodyReader)
+}
+
+// NewRotateWebhookSecretRequestWithBody constructs an http.Request for the RotateWebhookSecret method, with any body, and a specified content type
+func NewRotateWebhookSecretRequestWithBody(server string, webhookId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/secrets/rotate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -636,12 +1442,100 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/credentials/{credentialId} (the `DeleteCredential` operationId).
 	DeleteCredentialWithResponse(ctx context.Context, credentialId string, reqEditors ...RequestEditorFn) (*DeleteCredentialResponse, error)
 
+	// GetDeliveryWithResponse One delivery with every attempt.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/deliveries/{deliveryId} (the `GetDelivery` operationId).
+	GetDeliveryWithResponse(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*GetDeliveryResponse, error)
+
+	// ListEventTypesWithResponse The canonical event catalogue with each dialect's names.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
+	ListEventTypesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEventTypesResponse, error)
+
+	// PublishEventWithBodyWithResponse Publish an event to every matching webhook of every dialect.
+	//
+	// The event, one delivery per matching webhook and the jobs that send them are stored in
+	// one transaction before this answers. Publishing an `id` again creates nothing and
+	// answers 200 with the original event.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/events (the `PublishEvent` operationId).
+	PublishEventWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishEventResponse, error)
+
+	// PublishEventWithResponse Publish an event to every matching webhook of every dialect.
+	//
+	// The event, one delivery per matching webhook and the jobs that send them are stored in
+	// one transaction before this answers. Publishing an `id` again creates nothing and
+	// answers 200 with the original event.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/events (the `PublishEvent` operationId).
+	PublishEventWithResponse(ctx context.Context, body PublishEventJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishEventResponse, error)
+
+	// GetEventWithResponse One event with its deliveries.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events/{eventId} (the `GetEvent` operationId).
+	GetEventWithResponse(ctx context.Context, eventId string, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
+
+	// ListKeysWithResponse performs a GET /v1/keys (the `ListKeys` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error)
+
+	// CreateKeyWithBodyWithResponse Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/keys (the `CreateKey` operationId).
+	CreateKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error)
+
+	// CreateKeyWithResponse Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/keys (the `CreateKey` operationId).
+	CreateKeyWithResponse(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error)
+
+	// DeleteKeyWithResponse performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
+
 	// ListWebhooksWithResponse Webhooks of every dialect in one shape.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooksWithResponse(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+
+	// GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId}/secrets (the `GetWebhookSecrets` operationId).
+	GetWebhookSecretsWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookSecretsResponse, error)
+
+	// RotateWebhookSecretWithBodyWithResponse Add a new signing secret; the previous ones keep signing until the grace period ends.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecretWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
+
+	// RotateWebhookSecretWithResponse Add a new signing secret; the previous ones keep signing until the grace period ends.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecretWithResponse(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
 }
 
 type ListCredentialsResponse struct {
@@ -806,6 +1700,448 @@ func (r DeleteCredentialResponse) ContentType() string {
 	return ""
 }
 
+type GetDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		AttemptList []Attempt  `json:"attemptList"`
+		Attempts    int        `json:"attempts"`
+		CreatedAt   time.Time  `json:"createdAt"`
+		DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+		Dialect     Dialect    `json:"dialect"`
+		EventId     string     `json:"eventId"`
+		EventName   string     `json:"eventName"`
+
+		// Id Also the webhook-id header of every attempt.
+		Id            string                               `json:"id"`
+		LastError     *string                              `json:"lastError,omitempty"`
+		LastStatus    *int                                 `json:"lastStatus,omitempty"`
+		NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
+		Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
+		UpdatedAt     time.Time                            `json:"updatedAt"`
+		WebhookId     string                               `json:"webhookId"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDeliveryResponse) GetJSON200() *struct {
+	AttemptList []Attempt  `json:"attemptList"`
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+	Dialect     Dialect    `json:"dialect"`
+	EventId     string     `json:"eventId"`
+	EventName   string     `json:"eventName"`
+
+	// Id Also the webhook-id header of every attempt.
+	Id            string                               `json:"id"`
+	LastError     *string                              `json:"lastError,omitempty"`
+	LastStatus    *int                                 `json:"lastStatus,omitempty"`
+	NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
+	Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
+	UpdatedAt     time.Time                            `json:"updatedAt"`
+	WebhookId     string                               `json:"webhookId"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDeliveryResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDeliveryResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEventTypesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		EventTypes []EventType `json:"eventTypes"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventTypesResponse) GetJSON200() *struct {
+	EventTypes []EventType `json:"eventTypes"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEventTypesResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventTypesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventTypesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventTypesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventTypesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PublishEventResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Event
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Event
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PublishEventResponse) GetJSON200() *Event {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PublishEventResponse) GetJSON201() *Event {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PublishEventResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PublishEventResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r PublishEventResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PublishEventResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PublishEventResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PublishEventResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetEventResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		CreatedAt time.Time              `json:"createdAt"`
+		Data      map[string]interface{} `json:"data"`
+
+		// Deliveries How many webhooks matched.
+		Deliveries   int        `json:"deliveries"`
+		DeliveryList []Delivery `json:"deliveryList"`
+		Id           string     `json:"id"`
+		OccurredAt   time.Time  `json:"occurredAt"`
+		Tenant       *string    `json:"tenant,omitempty"`
+		Type         string     `json:"type"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventResponse) GetJSON200() *struct {
+	CreatedAt time.Time              `json:"createdAt"`
+	Data      map[string]interface{} `json:"data"`
+
+	// Deliveries How many webhooks matched.
+	Deliveries   int        `json:"deliveries"`
+	DeliveryList []Delivery `json:"deliveryList"`
+	Id           string     `json:"id"`
+	OccurredAt   time.Time  `json:"occurredAt"`
+	Tenant       *string    `json:"tenant,omitempty"`
+	Type         string     `json:"type"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetEventResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetEventResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Keys []Key `json:"keys"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListKeysResponse) GetJSON200() *struct {
+	Keys []Key `json:"keys"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListKeysResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Key
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateKeyResponse) GetJSON201() *Key {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateKeyResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateKeyResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteKeyResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteKeyResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteKeyResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -867,6 +2203,123 @@ func (r ListWebhooksResponse) ContentType() string {
 	return ""
 }
 
+type GetWebhookSecretsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Secrets
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON200() *Secrets {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookSecretsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookSecretsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookSecretsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookSecretsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateWebhookSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Secrets
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON200() *Secrets {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateWebhookSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateWebhookSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateWebhookSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListCredentialsWithResponse List credentials, without secrets.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -919,6 +2372,127 @@ func (c *ClientWithResponses) DeleteCredentialWithResponse(ctx context.Context, 
 	return ParseDeleteCredentialResponse(rsp)
 }
 
+// GetDeliveryWithResponse One delivery with every attempt.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/deliveries/{deliveryId} (the `GetDelivery` operationId).
+func (c *ClientWithResponses) GetDeliveryWithResponse(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*GetDeliveryResponse, error) {
+	rsp, err := c.GetDelivery(ctx, deliveryId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDeliveryResponse(rsp)
+}
+
+// ListEventTypesWithResponse The canonical event catalogue with each dialect's names.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
+func (c *ClientWithResponses) ListEventTypesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEventTypesResponse, error) {
+	rsp, err := c.ListEventTypes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventTypesResponse(rsp)
+}
+
+// PublishEventWithBodyWithResponse Publish an event to every matching webhook of every dialect.
+//
+// The event, one delivery per matching webhook and the jobs that send them are stored in
+// one transaction before this answers. Publishing an `id` again creates nothing and
+// answers 200 with the original event.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/events (the `PublishEvent` operationId).
+func (c *ClientWithResponses) PublishEventWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishEventResponse, error) {
+	rsp, err := c.PublishEventWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishEventResponse(rsp)
+}
+
+// PublishEventWithResponse Publish an event to every matching webhook of every dialect.
+//
+// The event, one delivery per matching webhook and the jobs that send them are stored in
+// one transaction before this answers. Publishing an `id` again creates nothing and
+// answers 200 with the original event.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/events (the `PublishEvent` operationId).
+func (c *ClientWithResponses) PublishEventWithResponse(ctx context.Context, body PublishEventJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishEventResponse, error) {
+	rsp, err := c.PublishEvent(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishEventResponse(rsp)
+}
+
+// GetEventWithResponse One event with its deliveries.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events/{eventId} (the `GetEvent` operationId).
+func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, eventId string, reqEditors ...RequestEditorFn) (*GetEventResponse, error) {
+	rsp, err := c.GetEvent(ctx, eventId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventResponse(rsp)
+}
+
+// ListKeysWithResponse performs a GET /v1/keys (the `ListKeys` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error) {
+	rsp, err := c.ListKeys(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListKeysResponse(rsp)
+}
+
+// CreateKeyWithBodyWithResponse Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/keys (the `CreateKey` operationId).
+func (c *ClientWithResponses) CreateKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error) {
+	rsp, err := c.CreateKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateKeyResponse(rsp)
+}
+
+// CreateKeyWithResponse Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/keys (the `CreateKey` operationId).
+func (c *ClientWithResponses) CreateKeyWithResponse(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error) {
+	rsp, err := c.CreateKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateKeyResponse(rsp)
+}
+
+// DeleteKeyWithResponse performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error) {
+	rsp, err := c.DeleteKey(ctx, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteKeyResponse(rsp)
+}
+
 // ListWebhooksWithResponse Webhooks of every dialect in one shape.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -930,6 +2504,45 @@ func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseListWebhooksResponse(rsp)
+}
+
+// GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhookId}/secrets (the `GetWebhookSecrets` operationId).
+func (c *ClientWithResponses) GetWebhookSecretsWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookSecretsResponse, error) {
+	rsp, err := c.GetWebhookSecrets(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookSecretsResponse(rsp)
+}
+
+// RotateWebhookSecretWithBodyWithResponse Add a new signing secret; the previous ones keep signing until the grace period ends.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
+func (c *ClientWithResponses) RotateWebhookSecretWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error) {
+	rsp, err := c.RotateWebhookSecretWithBody(ctx, webhookId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateWebhookSecretResponse(rsp)
+}
+
+// RotateWebhookSecretWithResponse Add a new signing secret; the previous ones keep signing until the grace period ends.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
+func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error) {
+	rsp, err := c.RotateWebhookSecret(ctx, webhookId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateWebhookSecretResponse(rsp)
 }
 
 // ParseListCredentialsResponse parses an HTTP response from a ListCredentialsWithResponse call
@@ -1050,6 +2663,314 @@ func ParseDeleteCredentialResponse(rsp *http.Response) (*DeleteCredentialRespons
 	return response, nil
 }
 
+// ParseGetDeliveryResponse parses an HTTP response from a GetDeliveryWithResponse call
+func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			AttemptList []Attempt  `json:"attemptList"`
+			Attempts    int        `json:"attempts"`
+			CreatedAt   time.Time  `json:"createdAt"`
+			DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+			Dialect     Dialect    `json:"dialect"`
+			EventId     string     `json:"eventId"`
+			EventName   string     `json:"eventName"`
+
+			// Id Also the webhook-id header of every attempt.
+			Id            string                               `json:"id"`
+			LastError     *string                              `json:"lastError,omitempty"`
+			LastStatus    *int                                 `json:"lastStatus,omitempty"`
+			NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
+			Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
+			UpdatedAt     time.Time                            `json:"updatedAt"`
+			WebhookId     string                               `json:"webhookId"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEventTypesResponse parses an HTTP response from a ListEventTypesWithResponse call
+func ParseListEventTypesResponse(rsp *http.Response) (*ListEventTypesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventTypesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			EventTypes []EventType `json:"eventTypes"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePublishEventResponse parses an HTTP response from a PublishEventWithResponse call
+func ParsePublishEventResponse(rsp *http.Response) (*PublishEventResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PublishEventResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Event
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Event
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEventResponse parses an HTTP response from a GetEventWithResponse call
+func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			CreatedAt time.Time              `json:"createdAt"`
+			Data      map[string]interface{} `json:"data"`
+
+			// Deliveries How many webhooks matched.
+			Deliveries   int        `json:"deliveries"`
+			DeliveryList []Delivery `json:"deliveryList"`
+			Id           string     `json:"id"`
+			OccurredAt   time.Time  `json:"occurredAt"`
+			Tenant       *string    `json:"tenant,omitempty"`
+			Type         string     `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListKeysResponse parses an HTTP response from a ListKeysWithResponse call
+func ParseListKeysResponse(rsp *http.Response) (*ListKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Keys []Key `json:"keys"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateKeyResponse parses an HTTP response from a CreateKeyWithResponse call
+func ParseCreateKeyResponse(rsp *http.Response) (*CreateKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Key
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteKeyResponse parses an HTTP response from a DeleteKeyWithResponse call
+func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
 func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -1093,6 +3014,93 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 	return response, nil
 }
 
+// ParseGetWebhookSecretsResponse parses an HTTP response from a GetWebhookSecretsWithResponse call
+func ParseGetWebhookSecretsResponse(rsp *http.Response) (*GetWebhookSecretsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookSecretsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Secrets
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateWebhookSecretResponse parses an HTTP response from a RotateWebhookSecretWithResponse call
+func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateWebhookSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Secrets
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListCredentials List credentials, without secrets.
@@ -1104,9 +3112,36 @@ type ServerInterface interface {
 	// DeleteCredential Revoke a credential; requests made with it are refused from now on.
 	// (DELETE /v1/credentials/{credentialId})
 	DeleteCredential(ctx echo.Context, credentialId string) error
+	// GetDelivery One delivery with every attempt.
+	// (GET /v1/deliveries/{deliveryId})
+	GetDelivery(ctx echo.Context, deliveryId string) error
+	// ListEventTypes The canonical event catalogue with each dialect's names.
+	// (GET /v1/event-types)
+	ListEventTypes(ctx echo.Context) error
+	// PublishEvent Publish an event to every matching webhook of every dialect.
+	// (POST /v1/events)
+	PublishEvent(ctx echo.Context) error
+	// GetEvent One event with its deliveries.
+	// (GET /v1/events/{eventId})
+	GetEvent(ctx echo.Context, eventId string) error
+
+	// (GET /v1/keys)
+	ListKeys(ctx echo.Context) error
+	// CreateKey Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
+	// (POST /v1/keys)
+	CreateKey(ctx echo.Context) error
+
+	// (DELETE /v1/keys/{keyId})
+	DeleteKey(ctx echo.Context, keyId string) error
 	// ListWebhooks Webhooks of every dialect in one shape.
 	// (GET /v1/webhooks)
 	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
+	// (GET /v1/webhooks/{webhookId}/secrets)
+	GetWebhookSecrets(ctx echo.Context, webhookId string) error
+	// RotateWebhookSecret Add a new signing secret; the previous ones keep signing until the grace period ends.
+	// (POST /v1/webhooks/{webhookId}/secrets/rotate)
+	RotateWebhookSecret(ctx echo.Context, webhookId string) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1157,6 +3192,90 @@ func (w *ServerInterfaceWrapper) DeleteCredential(ctx echo.Context) error {
 	return err
 }
 
+// GetDelivery converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDelivery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "deliveryId" -------------
+	var deliveryId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "deliveryId", ctx.Param("deliveryId"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deliveryId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDelivery(ctx, deliveryId)
+	return err
+}
+
+// ListEventTypes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEventTypes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEventTypes(ctx)
+	return err
+}
+
+// PublishEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) PublishEvent(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PublishEvent(ctx)
+	return err
+}
+
+// GetEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "eventId" -------------
+	var eventId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "eventId", ctx.Param("eventId"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter eventId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEvent(ctx, eventId)
+	return err
+}
+
+// ListKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListKeys(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListKeys(ctx)
+	return err
+}
+
+// CreateKey converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateKey(ctx)
+	return err
+}
+
+// DeleteKey converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "keyId" -------------
+	var keyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", ctx.Param("keyId"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter keyId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteKey(ctx, keyId)
+	return err
+}
+
 // ListWebhooks converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	var err error
@@ -1186,6 +3305,38 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListWebhooks(ctx, params)
+	return err
+}
+
+// GetWebhookSecrets converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookSecrets(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookSecrets(ctx, webhookId)
+	return err
+}
+
+// RotateWebhookSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookSecret(ctx, webhookId)
 	return err
 }
 
@@ -1240,6 +3391,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/credentials", wrapper.CreateCredential, options.OperationMiddlewares["createCredential"]...)
 	router.DELETE(options.BaseURL+"/v1/credentials/:credentialId", wrapper.DeleteCredential, options.OperationMiddlewares["deleteCredential"]...)
 	router.GET(options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
+	router.GET(options.BaseURL+"/v1/webhooks/:webhookId/secrets", wrapper.GetWebhookSecrets, options.OperationMiddlewares["getWebhookSecrets"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/secrets/rotate", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
+	router.POST(options.BaseURL+"/v1/events", wrapper.PublishEvent, options.OperationMiddlewares["publishEvent"]...)
+	router.GET(options.BaseURL+"/v1/events/:eventId", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
+	router.GET(options.BaseURL+"/v1/deliveries/:deliveryId", wrapper.GetDelivery, options.OperationMiddlewares["getDelivery"]...)
+	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
+	router.GET(options.BaseURL+"/v1/keys", wrapper.ListKeys, options.OperationMiddlewares["listKeys"]...)
+	router.POST(options.BaseURL+"/v1/keys", wrapper.CreateKey, options.OperationMiddlewares["createKey"]...)
+	router.DELETE(options.BaseURL+"/v1/keys/:keyId", wrapper.DeleteKey, options.OperationMiddlewares["deleteKey"]...)
 
 }
 
@@ -1248,31 +3408,57 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fjfb9u2E/9XDvx+gSaA5h9tuhXqU9r0IWi3BU2LPrTBSktnm610VEnKrhf4fx+OlGXaUuJky9CXPVmk",
-	"qPvxubvPHX0tMl1WmpCcFem1MGgrTRb94pUx2rxtdngj0+SQHD/KqipUJp3SNPxiNfGezeZYSn76v8Gp",
-	"SMX/hlvpw/DWDr1UsV6vE5GjzYyqWIhIxSkB8ruB4HfNcZb20mCO5JQseFUZXaFxKtiYGZQO81Nv1FSb",
-	"UjqRilw6/MmpEkUi3KpCkQrrjKKZYK1KFpi5Q3aeNcfWiVA5H+4IIlli74vK6C+YufPcm6gclrb3XLMh",
-	"jZErXtcWzYXWxXmfvnUiDH6rlcFcpB/Zpq0rSYTDVStXT740DmwRfIvfarSuC+T9Udm4vxdFKOQEC5hq",
-	"AyxfOm3sQCSilN/fIM3cXKSPnz5NDqG2K/W71UUhQVOxeg5ujvBGzxRB84mFo/fvz8/ssX+Vtc5CKVdQ",
-	"SpIzZAvaQLR5UtcexgOB2UN+g1Qf0GdbFJHqko9Pa6s0ydrNRdL4IRJBtbH8y/us9KrHilApnUhh/3am",
-	"c4z1KlrIwrtXe+3aqD+Rl6TdH1NdEz9nmqaF8hmkyKEhWfSaUqK1coaH09JbsT3fxWjvfHCmD8rfcHlb",
-	"4cssQ2tf4+q8vzjb95eYGXT9Zyr1GlfdbNuGLAWLlIO08Pm0wdBzXgqf6tHoSRYk+Gf8POhLpaxQSO4G",
-	"I8PLWyz8j97uQm+Xma6wmyKzQk9C6twcXoMZqgVawAXDA3rKT2YFDkmSi0I60bpASaxPLwlNV+5FwAWO",
-	"QpUfJxDiC0e+2o9BG2AMoNK6gKOm9I970yaovyfEexg2/vch9gEnc62/Pkw/jUG4foiERJKTAuMsicAP",
-	"geqif1lPeDnBvIllAop8Q2gMeGRBLwk4re1OOziYuPg9UGNI3F217+YIKvd6lgFUmEvLqpWzkerTi/Pe",
-	"QKsemRe6WLGkRxZU3vvVjbVpN6VwG9ShXrgiq/y+0a5Nce/qjfALAtoobmO9MT2u9djA3k5iMauNcqtL",
-	"dqzpC3mp6J3+ituR1CcQSoNm69DcuSoMoYqmuj+sM+lwKVdN3pxenKfRbGH9hBO4ovEUJOWgCWGhcAl6",
-	"gSZOC+aWTySLYnPcDuCV/zzjzUwao7DbZ154wzfthp0Dx95tes4nYqeUKzBKHCDp1ALZZpGIBRobvBoP",
-	"RoORZ7AKSVZKpOLJYDR4IhJRSTf3AA4X42HkpifS0J3COKc0cR2IN8q6l9E5FmFkiQ6NFenHa6FY47ca",
-	"zUpsEjbKibtdFlpSWF8lu5eTx6PRva4kHZqLHWyp4DZbomnkEPPG4nsSt3P1iXBMgHCJ1sFUGesGrOok",
-	"uNpnWwvJcPey5r8a3/srLqm6LKVZNQGOEz6BpXJzXTuwfmCx3rhK257keOlrOEIs4IPWvdD56sHukt17",
-	"zXo3FM7UuO5kzvjBDNgdUnsiyzxCuIxwDDD67hBwHAAfCs+gLFinDebcReaYe04hphmwc6YhOZOKfmRa",
-	"/KrIgYxvWf6qR22ffR75xv4YdLUhZGrMMFzu9zhmeL1dnOfrwMYFOuwm1pnf30usneCedMn8LS70V8wH",
-	"f9d//urkn6EWTNjB7Tk0JWGhlDlu0gKkQTA4rS3mMDW6BNJL0CHmfRTLzL1l2BhJsV8KMe3ud/CrJi6b",
-	"dnUr8X/YHPqXWT/pF1ioUu2Ky3Eq68KJdDwa+f8aVMnX4PHILxU1y5aL+bY7Q3OzCj2dWrxBRyxy1CPy",
-	"YXuV0y7cYtoBTZH7+UR0FSciDt6dmtrmInCoowUjIgV3aWu/E0IlZ8i3qs2HCegib/tb4vmNpySqy4kf",
-	"mKSDUrps3tbrD2G5D9uhbW/IU+TJzs5l5dksGkN9AcQD6McrzgWLZrEpDz8+++kzHQ7Hj3/hgWwwTp+N",
-	"no3E+mr9VwAAAP//",
+	"7Dtdb9u4ln+F0C7QFFBtJ027XfcpbbPToNOZIOmgC7TBlBaPbdYSqSEpu75B/vvFISmJtinb8aSTl/sU",
+	"S6QOz/cnc5tksiilAGF0MrxNFOhSCg324Vwpqa78G3yRSWFAGPxJyzLnGTVciv53LQW+09kUCoq//lvB",
+	"OBkm/9Vvoffdqu5bqMnd3V2aMNCZ4iUCSYbJmSCAa70E1/x2hHZmDBSlPbZUsgRluEOQVcpi8NE+jaUq",
+	"qEmGCRfm5WmSJmZZgnuECajkLk0sfNzrl7RRXEyalQ9csOgqj78WVTGCEF5wlIK/KtDmPVAGyuJHGeOI",
+	"Lc0vV6jYALvKlmvIFBhNqAKip3IhCNXkiwJGMwPsptcSKkffITPucCe0N5ItLaNWGW1IIbUhL0/JB/4m",
+	"ANCiUAM4BP1ObK4NNZWOs0sbqgywM7MiSUYNPDO8gBiOlcoj53vWcwUsGX5ByTVycp+EZ6WhCm3I7CZC",
+	"y1sFDIThNN9Ux0wBvScNjNMcIe+wmXd+2xZVpAVEF0olEfcLZlHkBoqtUqNK0aXlrgZ1KWV+wfZkck1K",
+	"GvBhOwevHLsjdn1vrtTkryk6yekIcjKWiiB8aqTSqO8F/fEriImZJsOTFy/SXVxbhfpDyzynRIp8+ZqY",
+	"KZBf5YQL4j/R5OiPPy7e6ad2KWuIJQVdkoIKOgHEoBFEoydVZdm4QzBrnK85FWP0O8j5HNRyk7/UOdQO",
+	"UzxEjd1RP1v3YQ7CXMQNwK791mUFzmrWtCPX0gppAaOplLNnnJGpNX0ixwSQdcRzKuojc6rNeWdAwdVt",
+	"Dk/AD+MD232YphuQIKoCVaAEwXAxTXSVZQAMUI3GlOf2R0ZFBjn+von50JLdV9aeW3v7hVpo4Zeht2gF",
+	"11CXthoaqmOIblThW4WqmTOuNIasykyT1BuujQdK4198j3jHONNIdtV0IP46kwzCc7mY09ySX9nTpeL/",
+	"suIQ0vw5lpWwopFinHPLBFQMJWgeRaUArekEdvPbYtHu3+TR2n5HTIyV53Of5/39CEcN7U4fjKogcrz3",
+	"J3U4WDHb93KBfnRZm60mBTXZFFgvmvJ1xEuZZZW6p8MyIKjjSoeT3sse7BbPlxU8VlU9YEGngD75U9ei",
+	"Z8iujlRha0a3f5KwKplzmk2JN+wnmghq+ByIPc4FyjFX2hCu7YMUQFoiSaWBjJaEwZhWuYlmtfsxueZv",
+	"gFpNc4yRHyAWIPOJVNxMiygXDrCCDi2c3Tubq0Y5zzzOq9y/PP+YEqqXRQFG8YzMYKltkhINXtpWFZtQ",
+	"3lANL0/J+49nb4nbk1ogZDEFQahwKzNYohg9IyIHxBS/ZaojfFei+BsstmXbNMtA6w+w7EgImvXrhtTN",
+	"PSWP8rING0OiQTAsub6deT9u64Uh+VoNBs8zB8H+hm9RTmc5785a3OIWDP9TU+xTU1yiWehpd0FxSBCK",
+	"5YwXDIpSGhDZEo3gNZmAwLoCmDeQkQZh1kqM45NX6UNHoFW0ProISOiEcqENAfTEPj4+0URnsoQhoeT/",
+	"rF6jIhMHinCWolX/v6tpvGDdW/IbpknEqSjhjEiFW89c0oQOW5FSypxw1iOfuZnKyhBunLsITprkckTz",
+	"tXC9F4tqh79e1WVUSMEzmtvgQo5+Of9E+vPjvk0ln+FX+ili+83ZqNciZ6RD9y4ITt3GG4ssMfW7Rv5u",
+	"ap0jfLt3UZABn4MmFnfdVh5OPgFSIylzoMKqzkK4ttNaBPDSO3KJ7tO0lt2RTXgtS1qpHfns92mvW9Pu",
+	"aeFr/PL0RznmmlqbPNPtQnPqWgb+o+QK9L2Kpo5gt5hqyP4kY5nncgEM84+RjX+7dcGDvOlMUzp4UtMX",
+	"+/Czs5CHSbt3JIEHFN+CjrCMbKEFGum0d5PD19UIH0fAvIKnhAub/rV5olwIlySu9EV2BhP44Uqmi4ib",
+	"/jQFdFhBcU+mVOPR3Ojg6LPLi153urZmXTJfen/KWfSrznipa/+wjdXOiRxWk+/fCg3q7pZ/dWPUS7GV",
+	"dY36/lW4s7ZKcbO8RsLqSqPg4pOcQTsnsAoEVNm+rAcyNaZ0kwEuxjIu1gk1sKBLrzdnlxfDoMmmbavP",
+	"OVBPKaGC2VpjzmFB5BxUqBbocL8Kmuf1dt0j5/bzDF9mVNniZD33e2MRr1NAJI4YpK4OJV+x5jDc5BAo",
+	"Tl0QnV1eJGkyB6UdVce9QW9g3XoJgpY8GSbPe4Pe8yRNSmqmloEY3QIybXRxHs31NbkUaAfJr1ybt8E+",
+	"BKFoAcY28b/cJhxP/KsCtUxqhQ10Yr8JTuMU7m7S1YnRyWBwrznRhpsLCWxcwTZcggphl+sNwUcUd6Oc",
+	"DfiYEgEL0MZVsD086tSRGsOtYUl/dYJmvzq+91doUlVRULX0Ag4VPiULn3n5yGKRK6WOKMdba8MBx5qJ",
+	"Rz0nepAB32aD/25VFJhv321ozvGDIbBaOEYki35EwCLgo2OjjQ6Ojz2Cm9xvLHW1kQoYRhGbZwtGBLqZ",
+	"eiKHefdjqsVHLgyh4bjBzjxEE2dfB7QhPQpMpQSga8zATVzXfEz/tn24YHfOG+dgYFOx3tn3a4q1ItzT",
+	"TWd+BXM5A9Y7lH786vTvcc2hsMK318SbBNYpDGq1sNNXBeNKAyNjJQsi5IJIJ/OYi0XP3XrYkJPJuimE",
+	"bnc9gt94ubSNsv6t/730QonGgV/ANOOfv+mjaZ7/PraEbY0J9Wl3ace0CT3X3m69Hvnv8ukh7E2fftNh",
+	"+zUHH1P3fm/bn0unZWsTp70Uq9WFg9QqKJi3phRNt1knDxrxoYW7r2a0je9duhEA3yfco2Jk1NBcTiro",
+	"PYhXdiDrXoXFpz3CC329Z27roLtQPq4G9hF9E2e7Jw3b6UtSgnJtFi4mTQWEQQtT3+9ypImZUuNam2YK",
+	"hbtc4kIcF18FAjOKCk0zPImMYCwVEDPlmlChF6B0j/imGx5BBfnG2TcXB31bWBMhjV9lX4X/jJwMBo5y",
+	"OwNQfMJFzRuXNq9qnz/EzaN+Tr6y1jzcK1kZPNx1KEtZx3UoqzGeWxzrTrKgmpQOYWBeLhjbV2J6JbIp",
+	"FRMfXB8yterE9rLG6TGzII8EqqNjnZHeq24YQ9Nn87a3bnP9Wz+33hpjW7X86QHWcz7dnPY5m79XeA2i",
+	"9Y77JSH0/QOsM+dHjq6B9diuT5NC7Rlb24sL9w+sM1huj6gfcMODxtL6yL0U4APslr0FuE/kdA2TGSzj",
+	"xehBZr2jiEX8D48GW4a99QWO99cnL14mafL++vmrU/v3xfFJkiZX/v2Vf3/l35/79+f+/bl9f7OlS7jj",
+	"Dtp6otsgGZfIP1ddW9WJm/0Mlj1y1s6In0QrzikosGXna3TUqxPrJz66ZfWImeZaEmpIv7eAPH82E3Ih",
+	"+t8XM91DrB8z2DhFJJRoPhEYWhBjrLqD0VfTZTzCTdRUCt5KMeYTf+u057+1U+ynbQxC0+vfzmC5V+Fd",
+	"G8Ouitvt/qcrbvzqfw9zADtdtOXQQQ66lsxWJ/253vST26hpHGDOC74Kzt+OSYbHg4Gdn/IC3dXxwD5y",
+	"4R8370F1HSHHYw0dZ4QgBxGQD9v8NdK4Weke1/hD4e0V7urJ2q6Q55AIDtgn/GGuUdIJYE5Zf5gSmbOm",
+	"YZw2tZe7ie6qr+ba2uP5sM/tFGRtasKFrSj1lJZBe7Amr3/b3OW86wcj26482Z9TT31/YjlVHxErqDI7",
+	"fvHoRlv6j5KrYuS8NlQwqhhpJOLRDIdVT8Ik1pXsfIIRFbOuWFLbOcCsqyDOyBEeYIt3OSb1RYpazvZu",
+	"QMTvhjd5D/e9MS3qK2moC3W73f+BaHSlllf26BVdfbAkc6JoBteQSVH/S4H3sq9enqLz3rzjmksxcU2S",
+	"nDXaMAMo64TDX6FxDvrl4PTVYJfHjjizu8exxXa4ogkdG1DEyp1LkTo/CQvrfx5j3vYAJn3GGKGWiDo5",
+	"dMS6a7ClgjmXlUYKV0VKKmF4bjdZhSElKC4ZAcFsVzCYrlubCOfqX25QszWoeW0x9laAHaoP+/3jk//p",
+	"DXqD3vHw1eDVAEv3fwcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

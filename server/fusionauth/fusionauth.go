@@ -23,15 +23,16 @@ import (
 
 // Dialect is the FusionAuth dialect.
 type Dialect struct {
-	db  *store.DB
-	log *slog.Logger
+	db   *store.DB
+	keys *server.Keys
+	log  *slog.Logger
 }
 
 var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the FusionAuth dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, log: deps.Log}
+	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log}
 }
 
 // Name is "fusionauth".
@@ -72,6 +73,9 @@ func randomKey() string {
 // webhooks are not tenant-owned.
 func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if c.Path() == jwksPath {
+			return next(c) // public keys are public
+		}
 		key := strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization))
 		if key == "" {
 			return store.Errorf(store.EUNAUTHORIZED, "Missing API key.")
@@ -82,6 +86,10 @@ func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+const jwksPath = "/.well-known/jwks.json"
+
+func (h handlers) RetrieveJsonWebKeySet(c echo.Context) error { return h.jwks(c) }
 
 // handlers implements the generated server interface.
 type handlers struct{ *Dialect }
@@ -167,7 +175,7 @@ func (h handlers) PatchWebhook(c echo.Context, webhookID string) error {
 	if err != nil {
 		return err
 	}
-	if err := validate(w); err != nil {
+	if err := h.validate(c, w); err != nil {
 		return err
 	}
 	return h.replace(c, existing, w)
@@ -263,10 +271,26 @@ func (h handlers) readWebhook(c echo.Context) (*api.Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validate(w); err != nil {
+	if err := h.validate(c, w); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// validate checks w's fields, then that the signing key it names exists.
+func (h handlers) validate(c echo.Context, w *api.Webhook) error {
+	if err := validate(w); err != nil {
+		return err
+	}
+	if sc := w.SignatureConfiguration; sc != nil && sc.Enabled != nil && *sc.Enabled {
+		_, err := h.db.GetSigningKey(c.Request().Context(), sc.SigningKeyId.String())
+		if store.ErrorCode(err) == store.ENOTFOUND {
+			return fieldError("webhook.signatureConfiguration.signingKeyId", "invalid",
+				"The [signatureConfiguration.signingKeyId] property does not name a signing key (create one with POST /v1/keys).")
+		}
+		return err
+	}
+	return nil
 }
 
 // parseID reads a webhook id from the path: a UUID, in canonical form.

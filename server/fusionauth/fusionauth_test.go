@@ -34,6 +34,13 @@ func start(t *testing.T) *gateway {
 	}
 	d := fusionauth.New(server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t)})
 	url, _ := servertest.Start(t, d)
+	// The signing key fullBody names.
+	if err := db.CreateSigningKey(context.Background(), &store.SigningKey{
+		ID: "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Algorithm: "HS256", Kid: "test-kid",
+		PrivateSealed: keys.Seal("c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="),
+	}); err != nil {
+		t.Fatal(err)
+	}
 	m, err := d.MintCredential(context.Background(), server.CredentialRequest{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -256,6 +263,12 @@ func TestContract(t *testing.T) {
 		t.Errorf("delete without key: %d", s)
 	}
 
+	// The key set is public; HMAC keys have no public part.
+	resp, b := g.contract.Do(t, servertest.Request(t, "GET", g.url+"/.well-known/jwks.json", ""))
+	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != `{"keys":[]}` {
+		t.Errorf("jwks: %d %s", resp.StatusCode, b)
+	}
+
 	g.contract.RequireAllExercised(t)
 }
 
@@ -287,6 +300,7 @@ func TestValidation(t *testing.T) {
 		{"global with tenants", `{"webhook": {"url": "http://example.com", "connectTimeout": 1, "readTimeout": 1, "global": true, "tenantIds": ["7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80"]}}`, []string{"[invalid]webhook.tenantIds"}},
 		{"unknown event", `{"webhook": {"url": "http://example.com", "connectTimeout": 1, "readTimeout": 1, "eventsEnabled": {"user.explode": true}}}`, []string{"[invalidJSON]"}},
 		{"non-UUID tenant", `{"webhook": {"url": "http://example.com", "connectTimeout": 1, "readTimeout": 1, "tenantIds": ["x"]}}`, []string{"[invalidJSON]"}},
+		{"unknown signing key", `{"webhook": {"url": "http://example.com", "connectTimeout": 1, "readTimeout": 1, "signatureConfiguration": {"enabled": true, "signingKeyId": "00000000-0000-4000-8000-00000000beef"}}}`, []string{"[invalid]webhook.signatureConfiguration.signingKeyId"}},
 		{"signing without key", `{"webhook": {"url": "http://example.com", "connectTimeout": 1, "readTimeout": 1, "signatureConfiguration": {"enabled": true}}}`, []string{"[missing]webhook.signatureConfiguration.signingKeyId"}},
 		{"certificate not PEM", `{"webhook": {"url": "http://example.com", "connectTimeout": 1, "readTimeout": 1, "sslCertificate": "nope"}}`, []string{"[invalid]webhook.sslCertificate"}},
 		{"bad header name", `{"webhook": {"url": "http://example.com", "connectTimeout": 1, "readTimeout": 1, "headers": {"Bad Header": "x"}}}`, []string{"[invalid]webhook.headers"}},

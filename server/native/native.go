@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/store"
@@ -23,14 +24,16 @@ import (
 // API is the native API.
 type API struct {
 	db        *store.DB
+	engine    *delivery.Engine
+	keys      *server.Keys
 	srv       *server.Server
 	log       *slog.Logger
 	tokenHash string
 }
 
 // New returns the native API. tokenHash is store.HashSecret of the admin token.
-func New(db *store.DB, srv *server.Server, tokenHash string, log *slog.Logger) *API {
-	return &API{db: db, srv: srv, tokenHash: tokenHash, log: log}
+func New(deps server.Deps, engine *delivery.Engine, srv *server.Server, tokenHash string) *API {
+	return &API{db: deps.DB, keys: deps.Keys, engine: engine, srv: srv, tokenHash: tokenHash, log: deps.Log}
 }
 
 // Register serves /v1.

@@ -3,9 +3,13 @@ package native_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/fusionauth"
@@ -22,8 +26,14 @@ func TestContract(t *testing.T) {
 	keys, _ := server.NewKeys("native-test-master-key")
 	log := servertest.Logger(t)
 	deps := server.Deps{DB: db, Keys: keys, Log: log}
+	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa := fusionauth.New(deps)
+	engine.Register(fa.Encoder())
 	srv := server.New(log)
-	srv.Register(fusionauth.New(deps), native.New(db, srv, store.HashSecret(token), log))
+	srv.Register(fa, native.New(deps, engine, srv, store.HashSecret(token)))
 	url := servertest.Serve(t, srv)
 	spec, err := api.GetSwagger()
 	if err != nil {
@@ -116,6 +126,141 @@ func TestContract(t *testing.T) {
 	}
 	if status, _ = do("GET", "/v1/webhooks", "", "X-Other", "x"); status != 401 {
 		t.Errorf("list webhooks without a token: %d", status)
+	}
+
+	// The webhook's signing secrets: shown, and rotated with a grace period.
+	faID := byDialect[api.Fusionauth].Id
+	status, b = do("GET", "/v1/webhooks/"+faID+"/secrets", "")
+	var secrets struct {
+		Secrets []struct {
+			Secret    string
+			ExpiresAt *time.Time
+		}
+	}
+	if err := json.Unmarshal(b, &secrets); status != 200 || err != nil || len(secrets.Secrets) != 1 || !strings.HasPrefix(secrets.Secrets[0].Secret, "whsec_") {
+		t.Fatalf("secrets: %d %s", status, b)
+	}
+	first := secrets.Secrets[0].Secret
+	status, b = do("POST", "/v1/webhooks/"+faID+"/secrets/rotate", `{"graceSeconds":3600}`)
+	if err := json.Unmarshal(b, &secrets); status != 200 || err != nil || len(secrets.Secrets) != 2 ||
+		secrets.Secrets[1].Secret != first || secrets.Secrets[1].ExpiresAt == nil || secrets.Secrets[0].ExpiresAt != nil {
+		t.Errorf("rotate with grace: %d %s", status, b)
+	}
+	if status, _ = do("POST", "/v1/webhooks/"+faID+"/secrets/rotate", `{"graceSeconds":-1}`); status != 400 {
+		t.Errorf("rotate with a negative grace: %d", status)
+	}
+	if status, b = do("POST", "/v1/webhooks/"+faID+"/secrets/rotate", `{"graceSeconds":0}`); status != 200 || json.Unmarshal(b, &secrets) != nil || len(secrets.Secrets) != 1 {
+		t.Errorf("rotate without grace: %d %s", status, b)
+	}
+	for _, p := range []string{"/v1/webhooks/nope/secrets", "/v1/webhooks/nope/secrets/rotate"} {
+		method := map[bool]string{true: "POST", false: "GET"}[strings.HasSuffix(p, "rotate")]
+		if status, _ = do(method, p, ""); status != 404 {
+			t.Errorf("%s %s: %d", method, p, status)
+		}
+		if status, _ = do(method, p, "", "Authorization", "Bearer no"); status != 401 {
+			t.Errorf("%s %s without the token: %d", method, p, status)
+		}
+	}
+
+	// Event types, publish (idempotent), the event and its delivery.
+	status, b = do("GET", "/v1/event-types", "")
+	if status != 200 || !strings.Contains(string(b), `"user.created"`) || !strings.Contains(string(b), `"user.create"`) {
+		t.Errorf("event types: %d %s", status, b)
+	}
+	if status, _ = do("GET", "/v1/event-types", "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("event types without the token: %d", status)
+	}
+	status, b = do("POST", "/v1/events", `{"id":"evt-native-1","type":"user.created","tenant":"7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80","data":{"user":{"id":"u1"}}}`)
+	var ev api.Event
+	if err := json.Unmarshal(b, &ev); status != 201 || err != nil || ev.Id != "evt-native-1" || ev.Deliveries != 1 {
+		t.Fatalf("publish: %d %s", status, b)
+	}
+	if status, b = do("POST", "/v1/events", `{"id":"evt-native-1","type":"user.deleted"}`); status != 200 || json.Unmarshal(b, &ev) != nil || ev.Type != "user.created" {
+		t.Errorf("publish the same id again: %d %s", status, b)
+	}
+	for _, bad := range []string{`{"type":"user.exploded"}`, `{"type":"user.created","data":[1]}`, `{}`, `[`} {
+		if status, b = do("POST", "/v1/events", bad); status != 400 || errCode(b) != "invalid" {
+			t.Errorf("publish %s: %d %s", bad, status, b)
+		}
+	}
+	if status, _ = do("POST", "/v1/events", `{"type":"user.created"}`, "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("publish without the token: %d", status)
+	}
+	status, b = do("GET", "/v1/events/evt-native-1", "")
+	var withDeliveries struct {
+		DeliveryList []api.Delivery
+	}
+	if err := json.Unmarshal(b, &withDeliveries); status != 200 || err != nil || len(withDeliveries.DeliveryList) != 1 || withDeliveries.DeliveryList[0].EventName != "user.create" {
+		t.Fatalf("get event: %d %s", status, b)
+	}
+	if status, _ = do("GET", "/v1/events/nope", ""); status != 404 {
+		t.Errorf("get an unknown event: %d", status)
+	}
+	if status, _ = do("GET", "/v1/events/evt-native-1", "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("get event without the token: %d", status)
+	}
+	status, b = do("GET", "/v1/deliveries/"+withDeliveries.DeliveryList[0].Id, "")
+	if status != 200 || !strings.Contains(string(b), `"attemptList":[`) {
+		t.Errorf("get delivery: %d %s", status, b)
+	}
+	if status, _ = do("GET", "/v1/deliveries/nope", ""); status != 404 {
+		t.Errorf("get an unknown delivery: %d", status)
+	}
+	if status, _ = do("GET", "/v1/deliveries/nope", "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("get delivery without the token: %d", status)
+	}
+
+	// Signing keys for FusionAuth webhooks.
+	status, b = do("POST", "/v1/keys", `{"name":"rsa","algorithm":"RS256"}`)
+	var rsaKey struct{ ID, Kid, PublicKey, Secret string }
+	if err := json.Unmarshal(b, &rsaKey); status != 201 || err != nil || !strings.HasPrefix(rsaKey.PublicKey, "-----BEGIN PUBLIC KEY-----") || rsaKey.Secret != "" {
+		t.Fatalf("create RSA key: %d %s", status, b)
+	}
+	status, b = do("POST", "/v1/keys", `{"algorithm":"HS512"}`)
+	var hmacKey struct{ ID, Secret, PublicKey string }
+	if err := json.Unmarshal(b, &hmacKey); status != 201 || err != nil || hmacKey.Secret == "" || hmacKey.PublicKey != "" {
+		t.Fatalf("create HMAC key: %d %s", status, b)
+	}
+	for _, bad := range []string{`{"algorithm":"none"}`, `{}`, `x`} {
+		if status, _ = do("POST", "/v1/keys", bad); status != 400 {
+			t.Errorf("create key %s: %d", bad, status)
+		}
+	}
+	if status, _ = do("POST", "/v1/keys", `{"algorithm":"ES256"}`, "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("create key without the token: %d", status)
+	}
+	status, b = do("GET", "/v1/keys", "")
+	if status != 200 || strings.Contains(string(b), hmacKey.Secret) || !strings.Contains(string(b), rsaKey.Kid) {
+		t.Errorf("list keys (no secrets): %d %s", status, b)
+	}
+	if status, _ = do("GET", "/v1/keys", "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("list keys without the token: %d", status)
+	}
+	jwks, err := http.Get(url + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, _ := io.ReadAll(jwks.Body)
+	jwks.Body.Close()
+	if !strings.Contains(string(jb), rsaKey.Kid) || strings.Contains(string(jb), hmacKey.ID) {
+		t.Errorf("jwks: %s", jb)
+	}
+	// A key a webhook signs with cannot be deleted.
+	req = servertest.Request(t, "POST", url+"/api/webhook", `{"webhook":{"url":"https://example.com/signed","connectTimeout":1,"readTimeout":1,"signatureConfiguration":{"enabled":true,"signingKeyId":"`+rsaKey.ID+`"}}}`, "Authorization", *minted.ApiKey)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("webhook signing with the new key: %v %v", resp, err)
+	}
+	if status, b = do("DELETE", "/v1/keys/"+rsaKey.ID, ""); status != 409 || errCode(b) != "conflict" {
+		t.Errorf("delete a key in use: %d %s", status, b)
+	}
+	if status, _ = do("DELETE", "/v1/keys/"+hmacKey.ID, ""); status != 204 {
+		t.Errorf("delete a key: %d", status)
+	}
+	if status, _ = do("DELETE", "/v1/keys/"+hmacKey.ID, ""); status != 404 {
+		t.Errorf("delete a key again: %d", status)
+	}
+	if status, _ = do("DELETE", "/v1/keys/"+rsaKey.ID, "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("delete a key without the token: %d", status)
 	}
 
 	// Revoke: the key stops working.

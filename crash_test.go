@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// buildBinary compiles the gateway once per test run.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "polyhook-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "polyhook")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// process is a gateway running as a separate process.
+type process struct {
+	cmd    *exec.Cmd
+	addr   string
+	logs   *syncBuffer
+	exited chan struct{}
+}
+
+func startProcess(t *testing.T, dsn string, extra ...string) *process {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", dsn, "--admin-token", "crash-token",
+		"--allow-private-targets", "--rescue-after", "3s"}, extra...)...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, addr: addr, logs: logs, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { p.kill() })
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/v1/event-types"); err == nil {
+			resp.Body.Close()
+			return p
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("gateway exited at start:\n%s", logs.String())
+		default:
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("gateway did not start:\n%s", logs.String())
+		}
+	}
+}
+
+func (p *process) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+func (p *process) call(t *testing.T, method, path, auth, body string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+p.addr+path, strings.NewReader(body))
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	return b
+}
+
+// TestCrashLosesNothing kills the gateway with SIGKILL while deliveries to a slow receiver
+// are in flight, restarts it, and checks that every delivery arrives at least once and
+// that duplicates carry the same webhook-id and body.
+func TestCrashLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the gateway as a process")
+	}
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			dsn := b.DSN(t)
+			var mu sync.Mutex
+			bodies := map[string][]string{} // webhook-id -> bodies received
+			rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				time.Sleep(150 * time.Millisecond) // slow: deliveries are in flight when the gateway dies
+				mu.Lock()
+				bodies[r.Header.Get("webhook-id")] = append(bodies[r.Header.Get("webhook-id")], string(body))
+				mu.Unlock()
+			}))
+			defer rcv.Close()
+			received := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(bodies)
+			}
+
+			p := startProcess(t, dsn)
+			var key struct{ APIKey string }
+			_ = json.Unmarshal(p.call(t, "POST", "/v1/credentials", "Bearer crash-token", `{"dialect":"fusionauth"}`), &key)
+			for _, path := range []string{"/a", "/b"} {
+				p.call(t, "POST", "/api/webhook", key.APIKey, `{"webhook":{"url":"`+rcv.URL+path+`","connectTimeout":1000,"readTimeout":5000,"global":true,"eventsEnabled":{"user.create":true}}}`)
+			}
+			const events = 40
+			for i := 0; i < events; i++ {
+				p.call(t, "POST", "/v1/events", "Bearer crash-token", fmt.Sprintf(`{"id":"crash-%d","type":"user.created","data":{"n":%d}}`, i, i))
+			}
+			for start := time.Now(); received() < 5; time.Sleep(10 * time.Millisecond) {
+				if time.Since(start) > 30*time.Second {
+					t.Fatalf("no deliveries before the crash:\n%s", p.logs.String())
+				}
+			}
+			p.kill()
+			if received() >= 2*events {
+				t.Fatalf("everything was delivered before the crash; the test proves nothing")
+			}
+			time.Sleep(3 * time.Second) // longer than --rescue-after: the dead process's jobs are stuck
+			p2 := startProcess(t, dsn)
+			defer p2.kill()
+
+			db := storetest.OpenDSN(t, dsn)
+			var want []string
+			for i := 0; i < events; i++ {
+				ds, err := db.DeliveriesOfEvent(context.Background(), fmt.Sprintf("crash-%d", i))
+				if err != nil || len(ds) != 2 {
+					t.Fatalf("event %d: %v %v", i, ds, err)
+				}
+				for _, d := range ds {
+					want = append(want, d.ID)
+				}
+			}
+			deadline := time.Now().Add(90 * time.Second)
+			for {
+				mu.Lock()
+				missing := 0
+				for _, id := range want {
+					if len(bodies[id]) == 0 {
+						missing++
+					}
+				}
+				mu.Unlock()
+				if missing == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d deliveries never arrived after the restart:\n%s", missing, len(want), p2.logs.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			dups := 0
+			for id, bs := range bodies {
+				for _, b := range bs[1:] {
+					dups++
+					if b != bs[0] {
+						t.Errorf("duplicate of %s has another body:\n%s\n%s", id, bs[0], b)
+					}
+				}
+			}
+			if len(bodies) != len(want) {
+				t.Errorf("receiver saw %d webhook-ids, want %d", len(bodies), len(want))
+			}
+			t.Logf("%d deliveries, %d duplicates after SIGKILL", len(want), dups)
+			for _, id := range want {
+				d, err := db.GetDelivery(context.Background(), id)
+				if err != nil || d.Status != store.DeliverySucceeded {
+					// The last attempts may still be recording; give them a moment.
+					time.Sleep(time.Second)
+					if d, err = db.GetDelivery(context.Background(), id); err != nil || d.Status != store.DeliverySucceeded {
+						t.Errorf("delivery %s: %+v %v", id, d, err)
+					}
+				}
+			}
+		})
+	}
+}

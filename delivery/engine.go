@@ -1,0 +1,477 @@
+// Package delivery is the delivery engine: it accepts published events, matches them to
+// every subscribed webhook of every dialect, and sends each in its dialect's wire format,
+// durably (the event, its deliveries and their jobs are written in one transaction),
+// signed, retried with backoff, with every attempt recorded.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// Encoder is a dialect's part in delivery: its event names, which of its webhooks
+// subscribe to an event, and its wire format. Each dialect package provides one.
+type Encoder interface {
+	// Dialect is the dialect's name, as in store.Webhook.Dialect.
+	Dialect() string
+	// Known reports whether native is one of the dialect's event names.
+	Known(native string) bool
+	// Subscribes reports whether w receives events named native.
+	Subscribes(w *store.Webhook, native string) bool
+	// Encode renders one attempt: the body and the headers the vendor sends with it
+	// (content type, the vendor's own signature). The engine adds the Standard Webhooks
+	// headers and the webhook's custom headers.
+	Encode(m *Message) (body []byte, header http.Header, err error)
+}
+
+// Message is what an encoder renders.
+type Message struct {
+	DeliveryID string
+	EventID    string
+	// EventName is the event's name in the webhook's dialect.
+	EventName  string
+	Tenant     string
+	OccurredAt time.Time
+	Data       json.RawMessage
+	Webhook    *store.Webhook
+	// At is the time of this attempt.
+	At time.Time
+}
+
+// Config tunes the engine. Zero values take the documented defaults.
+type Config struct {
+	// MaxAttempts bounds the attempts of one delivery (default 12; see RetryDelay for
+	// the schedule). A webhook's own retry setting (Authing's retryConfig) wins.
+	MaxAttempts int
+	// Workers is how many deliveries one process sends at once (default 100).
+	Workers int
+	// PerEndpoint bounds how many of those one webhook can hold at once (default 4), so
+	// that a slow or hanging endpoint never delays the others.
+	PerEndpoint int
+	// PollInterval is how often an idle worker looks for due jobs (default 20ms on
+	// SQLite, 200ms on PostgreSQL, where inserts also wake workers).
+	PollInterval time.Duration
+	// RescueAfter is how long a job may stay running before it is taken for lost (its
+	// process died) and run again (default 2m; attempts are bounded well below it).
+	RescueAfter time.Duration
+	Sender      SenderOptions
+	Log         *slog.Logger
+}
+
+func (c *Config) defaults(backend string) {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 12
+	}
+	if c.Workers <= 0 {
+		c.Workers = 100
+	}
+	if c.PerEndpoint <= 0 {
+		c.PerEndpoint = 4
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 20 * time.Millisecond
+		if backend == store.BackendPostgres {
+			c.PollInterval = 200 * time.Millisecond
+		}
+	}
+	if c.RescueAfter <= 0 {
+		c.RescueAfter = 2 * time.Minute
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Engine publishes and delivers events.
+type Engine struct {
+	db       *store.DB
+	cfg      Config
+	log      *slog.Logger
+	sender   *Sender
+	encoders map[string]Encoder
+	queue    queue
+
+	mu    sync.Mutex
+	slots map[string]int // in-flight attempts per webhook
+}
+
+// New returns an engine on db. Register the dialects' encoders, then Start it.
+func New(db *store.DB, cfg Config) (*Engine, error) {
+	cfg.defaults(db.Backend())
+	e := &Engine{
+		db:       db,
+		cfg:      cfg,
+		log:      cfg.Log,
+		sender:   NewSender(cfg.Sender),
+		encoders: map[string]Encoder{},
+		slots:    map[string]int{},
+	}
+	q, err := newQueue(db, e)
+	if err != nil {
+		return nil, err
+	}
+	e.queue = q
+	return e, nil
+}
+
+// Register adds dialects' encoders.
+func (e *Engine) Register(encs ...Encoder) {
+	for _, enc := range encs {
+		e.encoders[enc.Dialect()] = enc
+	}
+}
+
+// Start starts the workers; they stop when ctx is cancelled or Stop is called.
+func (e *Engine) Start(ctx context.Context) error { return e.queue.start(ctx) }
+
+// Stop stops taking new jobs and waits for in-flight attempts to finish, until ctx ends;
+// whatever is still unfinished then is picked up again after a restart.
+func (e *Engine) Stop(ctx context.Context) error { return e.queue.stop(ctx) }
+
+// PublishInput is an event to publish.
+type PublishInput struct {
+	// ID is an optional idempotency key; publishing an ID again returns the original event.
+	ID         string
+	Type       string
+	Tenant     string
+	Data       json.RawMessage
+	OccurredAt time.Time
+}
+
+// Publish records ev, one delivery per subscribed webhook, and the jobs that will send
+// them, in one transaction. It returns the event and whether this call created it (false
+// when ev.ID was published before). Returns EINVALID for an unknown type or bad data.
+func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bool, error) {
+	if len(in.ID) > 128 {
+		return nil, false, store.Errorf(store.EINVALID, "id is longer than 128 characters.")
+	}
+	if len(in.Tenant) > 128 {
+		return nil, false, store.Errorf(store.EINVALID, "tenant is longer than 128 characters.")
+	}
+	data := bytes.TrimSpace(in.Data)
+	if len(data) == 0 || string(data) == "null" {
+		data = []byte("{}")
+	}
+	if data[0] != '{' || !json.Valid(data) {
+		return nil, false, store.Errorf(store.EINVALID, "data must be a JSON object.")
+	}
+	if in.ID != "" {
+		if ev, err := e.db.GetEvent(ctx, in.ID); err == nil {
+			return ev, false, nil
+		} else if store.ErrorCode(err) != store.ENOTFOUND {
+			return nil, false, err
+		}
+	}
+	names, err := e.resolve(in.Type)
+	if err != nil {
+		return nil, false, err
+	}
+	now := e.db.Now()
+	ev := &store.Event{ID: in.ID, Type: in.Type, Tenant: in.Tenant, Data: data, OccurredAt: in.OccurredAt.UTC(), CreatedAt: now}
+	if ev.ID == "" {
+		ev.ID = "evt_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	}
+	if ev.OccurredAt.IsZero() {
+		ev.OccurredAt = now
+	}
+	dialects := make([]string, 0, len(names))
+	for d := range names {
+		dialects = append(dialects, d)
+	}
+	candidates, err := e.db.MatchCandidates(ctx, dialects, in.Tenant)
+	if err != nil {
+		return nil, false, err
+	}
+	var deliveries []store.Delivery
+	for i := range candidates {
+		w := &candidates[i]
+		enc := e.encoders[w.Dialect]
+		for _, name := range names[w.Dialect] {
+			if enc.Subscribes(w, name) {
+				deliveries = append(deliveries, store.Delivery{
+					ID:        "msg_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
+					EventID:   ev.ID,
+					WebhookID: w.ID,
+					Dialect:   w.Dialect,
+					EventName: name,
+					Status:    store.DeliveryPending,
+				})
+				break
+			}
+		}
+	}
+	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		if err := tx.CreateEvent(ctx, ev, deliveries); err != nil {
+			return err
+		}
+		return e.queue.enqueue(ctx, raw, deliveries)
+	})
+	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
+		// Published concurrently under the same id: the other call won.
+		existing, gerr := e.db.GetEvent(ctx, in.ID)
+		if gerr == nil {
+			return existing, false, nil
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return ev, true, nil
+}
+
+// resolve maps a published type to the names it has in each registered dialect.
+func (e *Engine) resolve(typ string) (map[string][]string, error) {
+	if typ == "" {
+		return nil, store.Errorf(store.EINVALID, "type is required: a canonical event name or \"<dialect>:<native name>\".")
+	}
+	if entry, ok := catalogueByName[typ]; ok {
+		return e.known(entry, "", ""), nil
+	}
+	if dialect, native, ok := strings.Cut(typ, ":"); ok {
+		if enc, ok := e.encoders[dialect]; ok {
+			if !enc.Known(native) {
+				return nil, store.Errorf(store.EINVALID, "%q is not a %s event.", native, dialect)
+			}
+			if entry := canonicalOf(dialect, native); entry != nil {
+				return e.known(entry, dialect, native), nil
+			}
+			return map[string][]string{dialect: {native}}, nil
+		}
+	}
+	return nil, store.Errorf(store.EINVALID, "Unknown event type %q: use a canonical name (GET /v1/event-types) or \"<dialect>:<native name>\".", typ)
+}
+
+// known returns entry's names for the registered dialects; origin, when set, is reached
+// under exactly the native name it was published with.
+func (e *Engine) known(entry *Entry, origin, native string) map[string][]string {
+	out := map[string][]string{}
+	for d, ns := range entry.Names {
+		if _, ok := e.encoders[d]; ok {
+			out[d] = ns
+		}
+	}
+	if origin != "" {
+		out[origin] = []string{native}
+	}
+	return out
+}
+
+// EventTypes lists the catalogue with each registered dialect's names.
+func (e *Engine) EventTypes() []Entry {
+	out := make([]Entry, 0, len(Catalogue))
+	for i := range Catalogue {
+		entry := Catalogue[i]
+		entry.Names = e.known(&Catalogue[i], "", "")
+		out = append(out, entry)
+	}
+	return out
+}
+
+// errSnooze asks the queue to run the job again after a delay without counting a
+// queue-level attempt: the engine keeps its own attempt count.
+type errSnooze struct{ after time.Duration }
+
+func (e errSnooze) Error() string { return fmt.Sprintf("retry in %s", e.after) }
+
+// acquire takes one of a webhook's in-flight slots.
+func (e *Engine) acquire(webhookID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.slots[webhookID] >= e.cfg.PerEndpoint {
+		return false
+	}
+	e.slots[webhookID]++
+	return true
+}
+
+func (e *Engine) release(webhookID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.slots[webhookID]--; e.slots[webhookID] <= 0 {
+		delete(e.slots, webhookID)
+	}
+}
+
+// redacted are headers whose values are secrets; attempts record them as "[redacted]".
+var redacted = map[string]bool{
+	"authorization": true, "webhook-signature": true, "nursa-signature": true,
+	"x-authing-webhook-secret": true, "x-authing-token": true, "x-fusionauth-signature-jwt": true,
+}
+
+func redactHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		v := strings.Join(vs, ", ")
+		if redacted[strings.ToLower(k)] {
+			v = "[redacted]"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// attempt sends one attempt of a delivery and records it. It returns nil when the
+// delivery is finished (delivered, given up, or nothing left to do), errSnooze when it
+// must be tried again later, and any other error for a failure of the gateway itself.
+func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
+	d, err := e.db.GetDelivery(ctx, deliveryID)
+	if store.ErrorCode(err) == store.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if d.Status != store.DeliveryPending {
+		return nil // a duplicate job, or finished by an operator
+	}
+	w, err := e.db.WebhookByID(ctx, d.WebhookID)
+	if store.ErrorCode(err) == store.ENOTFOUND {
+		return e.db.UpdateDeliveryStatus(ctx, d.ID, store.DeliveryCancelled, "The webhook was deleted.")
+	} else if err != nil {
+		return err
+	}
+	if w.DisabledAt != nil {
+		return e.db.UpdateDeliveryStatus(ctx, d.ID, store.DeliveryFailed, "The endpoint is disabled: "+w.DisabledReason)
+	}
+	enc, ok := e.encoders[w.Dialect]
+	if !ok {
+		return fmt.Errorf("no encoder for dialect %q", w.Dialect)
+	}
+	if !e.acquire(w.ID) {
+		return errSnooze{after: jitter(250 * time.Millisecond)}
+	}
+	defer e.release(w.ID)
+	ev, err := e.db.GetEvent(ctx, d.EventID)
+	if err != nil {
+		return err
+	}
+
+	at := time.Now().UTC()
+	msg := &Message{
+		DeliveryID: d.ID, EventID: ev.ID, EventName: d.EventName, Tenant: ev.Tenant,
+		OccurredAt: ev.OccurredAt, Data: ev.Data, Webhook: w, At: at,
+	}
+	body, header, err := enc.Encode(msg)
+	if err != nil {
+		return e.finish(ctx, d, w, &store.Attempt{URL: w.URL, StartedAt: at, Error: "encode: " + err.Error(), ErrorKind: "encode"}, Result{}, false)
+	}
+	req := Request{
+		URL:            w.URL,
+		Header:         http.Header{},
+		Body:           body,
+		ConnectTimeout: time.Duration(w.ConnectTimeout) * time.Millisecond,
+		ReadTimeout:    time.Duration(w.ReadTimeout) * time.Millisecond,
+		PinnedCertPEM:  w.SSLCertificate,
+	}
+	for k, v := range w.Headers {
+		req.Header.Set(k, v)
+	}
+	if w.BasicAuthUser != "" {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(w.BasicAuthUser+":"+w.BasicAuthPassword)))
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	std, err := StandardHeaders(d.ID, at, body, w.ActiveSecrets(at))
+	if err != nil {
+		return err
+	}
+	for k, vs := range std {
+		req.Header[k] = vs
+	}
+	res := e.sender.Send(ctx, req)
+	a := &store.Attempt{
+		URL:             w.URL,
+		StartedAt:       at,
+		DurationMS:      res.Duration.Milliseconds(),
+		RequestHeaders:  redactHeaders(req.Header),
+		RequestBody:     truncate(string(body), 64<<10),
+		ResponseStatus:  res.Status,
+		ResponseHeaders: flatten(res.Header),
+		ResponseBody:    string(res.Body),
+		ErrorKind:       res.ErrKind,
+	}
+	if res.Err != nil {
+		a.Error = res.Err.Error()
+	}
+	if ctx.Err() != nil && res.Status == 0 {
+		// Shutting down mid-attempt: leave the delivery pending for a restart.
+		return ctx.Err()
+	}
+	return e.finish(ctx, d, w, a, res, res.Success())
+}
+
+// finish records an attempt and decides what happens next.
+func (e *Engine) finish(ctx context.Context, d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) error {
+	d.Attempts++
+	a.ID = "att_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	a.DeliveryID = d.ID
+	a.Number = d.Attempts
+	d.LastStatus = res.Status
+	d.LastError = a.Error
+	d.NextAttemptAt = nil
+	var snooze time.Duration
+	switch {
+	case ok:
+		now := e.db.Now()
+		d.Status, d.DeliveredAt, d.LastError = store.DeliverySucceeded, &now, ""
+	case res.Status == http.StatusGone:
+		d.Status = store.DeliveryFailed
+		d.LastError = "The endpoint answered 410 Gone; it is disabled."
+		if err := e.db.DisableWebhook(ctx, w.ID, "The endpoint answered 410 Gone."); err != nil {
+			return err
+		}
+	case d.Attempts >= e.maxAttempts(w):
+		d.Status = store.DeliveryFailed
+	default:
+		snooze = e.retryDelay(w, d.Attempts, res)
+		next := e.db.Now().Add(snooze)
+		d.NextAttemptAt = &next
+	}
+	if d.LastError == "" && !ok && res.Status != 0 {
+		d.LastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
+	}
+	if err := e.db.RecordAttempt(ctx, a, d); err != nil {
+		return err
+	}
+	e.log.Debug("delivery attempt", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect,
+		"attempt", a.Number, "status", res.Status, "error_kind", a.ErrorKind, "outcome", d.Status,
+		"duration_ms", a.DurationMS)
+	if snooze > 0 {
+		return errSnooze{after: snooze}
+	}
+	return nil
+}
+
+func flatten(h http.Header) map[string]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		out[k] = strings.Join(vs, ", ")
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// ErrUnknownDialect is returned for a webhook whose dialect has no encoder.
+var ErrUnknownDialect = errors.New("delivery: unknown dialect")

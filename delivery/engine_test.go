@@ -1,0 +1,377 @@
+package delivery_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/fusionauth"
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// received is one request a test receiver got.
+type received struct {
+	header http.Header
+	body   []byte
+	at     time.Time
+}
+
+// receiver is a real HTTP endpoint that records what arrives and answers with respond.
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	got     []received
+	respond func(n int, w http.ResponseWriter) // n counts requests from 1
+	arrived chan struct{}
+}
+
+func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter)) *receiver {
+	r := &receiver{respond: respond, arrived: make(chan struct{}, 1000)}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{req.Header.Clone(), body, time.Now()})
+		n := len(r.got)
+		r.mu.Unlock()
+		if r.respond != nil {
+			r.respond(n, w)
+		}
+		r.arrived <- struct{}{}
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) requests() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+func (r *receiver) wait(t *testing.T, n int, within time.Duration) []received {
+	t.Helper()
+	deadline := time.After(within)
+	for len(r.requests()) < n {
+		select {
+		case <-r.arrived:
+		case <-deadline:
+			t.Fatalf("got %d requests, want %d", len(r.requests()), n)
+		}
+	}
+	return r.requests()
+}
+
+type harness struct {
+	db     *store.DB
+	engine *delivery.Engine
+}
+
+// start runs an engine that may deliver to loopback, where the test receivers listen.
+func start(t *testing.T, db *store.DB, cfg delivery.Config) *harness {
+	t.Helper()
+	cfg.Sender.AllowPrivateTargets = true
+	return startGuarded(t, db, cfg)
+}
+
+// startGuarded runs an engine with cfg's SSRF settings as given.
+func startGuarded(t *testing.T, db *store.DB, cfg delivery.Config) *harness {
+	t.Helper()
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	e, err := delivery.New(db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := server.NewKeys("delivery-test-master-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Register(fusionauth.New(server.Deps{DB: db, Keys: keys, Log: cfg.Log}).Encoder())
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		_ = e.Stop(stopCtx)
+		cancel()
+	})
+	return &harness{db: db, engine: e}
+}
+
+func (h *harness) webhook(t *testing.T, url string, edit func(w *store.Webhook)) *store.Webhook {
+	t.Helper()
+	w := &store.Webhook{
+		Dialect: store.DialectFusionAuth, ExternalID: uuid.NewString(),
+		URL: url, Enabled: true, Global: true, Events: []string{"user.create"},
+		ConnectTimeout: 1000, ReadTimeout: 2000,
+	}
+	if edit != nil {
+		edit(w)
+	}
+	if err := h.db.CreateWebhook(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (h *harness) publish(t *testing.T, in delivery.PublishInput) *store.Event {
+	t.Helper()
+	ev, _, err := h.engine.Publish(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// settled waits until every delivery of the event leaves pending and returns them.
+func (h *harness) settled(t *testing.T, eventID string, within time.Duration) []store.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ds, err := h.db.DeliveriesOfEvent(context.Background(), eventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := true
+		for _, d := range ds {
+			if d.Status == store.DeliveryPending {
+				done = false
+			}
+		}
+		if done {
+			return ds
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries still pending: %+v", ds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDeliver_SignedAndInFormat(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{})
+		rcv := newReceiver(t, nil)
+		w := h.webhook(t, rcv.URL+"/hook", func(w *store.Webhook) {
+			w.Headers = map[string]string{"X-Custom": "yes"}
+			w.BasicAuthUser, w.BasicAuthPassword = "u", "p"
+		})
+		ev := h.publish(t, delivery.PublishInput{ID: "evt-1", Type: "user.created", Tenant: "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80", Data: json.RawMessage(`{"user":{"email":"a@example.com"}}`)})
+		if ev.Deliveries != 1 {
+			t.Fatalf("deliveries = %d, want 1", ev.Deliveries)
+		}
+		got := rcv.wait(t, 1, 10*time.Second)[0]
+		var body struct {
+			Event map[string]any `json:"event"`
+		}
+		if err := json.Unmarshal(got.body, &body); err != nil {
+			t.Fatalf("body %s: %v", got.body, err)
+		}
+		if body.Event["type"] != "user.create" || body.Event["id"] != "evt-1" || body.Event["tenantId"] != "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80" || body.Event["user"] == nil || body.Event["createInstant"] == nil {
+			t.Errorf("FusionAuth envelope: %s", got.body)
+		}
+		if got.header.Get("X-Custom") != "yes" || got.header.Get("Content-Type") != "application/json" {
+			t.Errorf("headers: %v", got.header)
+		}
+		if u, p, ok := (&http.Request{Header: got.header}).BasicAuth(); !ok || u != "u" || p != "p" {
+			t.Errorf("basic auth: %q %q %v", u, p, ok)
+		}
+		verifier, err := standardwebhooks.NewWebhook(w.SigningSecrets[0].Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := verifier.Verify(got.body, got.header); err != nil {
+			t.Errorf("Standard Webhooks signature: %v (headers %v)", err, got.header)
+		}
+		ds := h.settled(t, ev.ID, 5*time.Second)
+		if ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != 1 || got.header.Get("webhook-id") != ds[0].ID {
+			t.Errorf("delivery: %+v, webhook-id %q", ds[0], got.header.Get("webhook-id"))
+		}
+		as, _ := db.Attempts(context.Background(), ds[0].ID)
+		if len(as) != 1 || as[0].ResponseStatus != 200 || as[0].RequestHeaders["Authorization"] != "[redacted]" || as[0].RequestHeaders["Webhook-Signature"] != "[redacted]" {
+			t.Errorf("attempt record: %+v", as)
+		}
+
+		// Publishing the same id again creates nothing.
+		again, created, err := h.engine.Publish(context.Background(), delivery.PublishInput{ID: "evt-1", Type: "user.created"})
+		if err != nil || created || again.ID != "evt-1" || again.Deliveries != 1 {
+			t.Errorf("idempotent publish: %+v %v %v", again, created, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if n := len(rcv.requests()); n != 1 {
+			t.Errorf("receiver got %d requests after a repeated publish, want 1", n)
+		}
+	})
+}
+
+func TestPublish_Matching(t *testing.T) {
+	db := storetest.Open(t)
+	h := start(t, db, delivery.Config{})
+	rcv := newReceiver(t, nil)
+	tenant, other := "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80", "1e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f81"
+	h.webhook(t, rcv.URL+"/global", nil)
+	h.webhook(t, rcv.URL+"/tenant", func(w *store.Webhook) { w.Global, w.TenantIDs = false, []string{tenant} })
+	h.webhook(t, rcv.URL+"/other-tenant", func(w *store.Webhook) { w.Global, w.TenantIDs = false, []string{other} })
+	h.webhook(t, rcv.URL+"/other-event", func(w *store.Webhook) { w.Events = []string{"user.delete"} })
+	h.webhook(t, rcv.URL+"/disabled", func(w *store.Webhook) { w.Enabled = false })
+	count := func(in delivery.PublishInput) int {
+		t.Helper()
+		return h.publish(t, in).Deliveries
+	}
+	if n := count(delivery.PublishInput{Type: "user.created", Tenant: tenant}); n != 2 {
+		t.Errorf("tenant event: %d deliveries, want 2 (global and tenant)", n)
+	}
+	if n := count(delivery.PublishInput{Type: "user.created"}); n != 1 {
+		t.Errorf("event without tenant: %d deliveries, want 1 (global)", n)
+	}
+	if n := count(delivery.PublishInput{Type: "fusionauth:user.create", Tenant: other}); n != 2 {
+		t.Errorf("native type: %d deliveries, want 2", n)
+	}
+	if n := count(delivery.PublishInput{Type: "user.login.succeeded", Tenant: tenant}); n != 0 {
+		t.Errorf("unsubscribed event: %d deliveries, want 0", n)
+	}
+	for _, bad := range []delivery.PublishInput{
+		{Type: ""}, {Type: "user.exploded"}, {Type: "fusionauth:user.exploded"}, {Type: "zapier:thing"},
+		{Type: "user.created", Data: json.RawMessage(`[1]`)}, {Type: "user.created", Data: json.RawMessage(`{`)},
+	} {
+		if _, _, err := h.engine.Publish(context.Background(), bad); store.ErrorCode(err) != store.EINVALID {
+			t.Errorf("publish %+v: %v, want invalid", bad, err)
+		}
+	}
+}
+
+func TestDeliver_RetryThenSucceed(t *testing.T) {
+	db := storetest.Open(t)
+	h := start(t, db, delivery.Config{})
+	rcv := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(503)
+		}
+	})
+	h.webhook(t, rcv.URL, nil)
+	ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+	got := rcv.wait(t, 2, 15*time.Second)
+	if got[0].header.Get("webhook-id") != got[1].header.Get("webhook-id") {
+		t.Errorf("webhook-id changed between attempts")
+	}
+	if gap := got[1].at.Sub(got[0].at); gap < 900*time.Millisecond {
+		t.Errorf("Retry-After: 1 not honoured: retried after %s", gap)
+	}
+	ds := h.settled(t, ev.ID, 5*time.Second)
+	if ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != 2 {
+		t.Errorf("delivery: %+v", ds[0])
+	}
+	as, _ := db.Attempts(context.Background(), ds[0].ID)
+	if len(as) != 2 || as[0].ResponseStatus != 503 || as[1].ResponseStatus != 200 {
+		t.Errorf("attempts: %+v", as)
+	}
+}
+
+func TestDeliver_GoneDisablesTheWebhook(t *testing.T) {
+	db := storetest.Open(t)
+	h := start(t, db, delivery.Config{})
+	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(410) })
+	w := h.webhook(t, rcv.URL, nil)
+	ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+	ds := h.settled(t, ev.ID, 10*time.Second)
+	if ds[0].Status != store.DeliveryFailed || ds[0].Attempts != 1 {
+		t.Errorf("delivery after 410: %+v", ds[0])
+	}
+	got, _ := db.WebhookByID(context.Background(), w.ID)
+	if got.DisabledAt == nil || !strings.Contains(got.DisabledReason, "410") {
+		t.Errorf("webhook not disabled: %+v", got)
+	}
+	if n := h.publish(t, delivery.PublishInput{Type: "user.created"}).Deliveries; n != 0 {
+		t.Errorf("a disabled webhook still matches: %d", n)
+	}
+}
+
+func TestDeliver_TimeoutAndGiveUp(t *testing.T) {
+	db := storetest.Open(t)
+	h := start(t, db, delivery.Config{})
+	release := make(chan struct{})
+	defer close(release)
+	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) { <-release })
+	h.webhook(t, rcv.URL, func(w *store.Webhook) {
+		w.ReadTimeout = 200
+		w.Retry = &store.Retry{Enabled: false} // one attempt only
+	})
+	ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+	ds := h.settled(t, ev.ID, 10*time.Second)
+	as, _ := db.Attempts(context.Background(), ds[0].ID)
+	if ds[0].Status != store.DeliveryFailed || len(as) != 1 || as[0].ErrorKind != "timeout" {
+		t.Errorf("timeout: %+v %+v", ds[0], as)
+	}
+}
+
+func TestDeliver_RefusesPrivateTargets(t *testing.T) {
+	db := storetest.Open(t)
+	h := startGuarded(t, db, delivery.Config{})
+	rcv := newReceiver(t, nil)
+	for _, url := range []string{rcv.URL, "http://169.254.169.254/latest/meta-data", "http://localhost:1/x", "http://10.0.0.1/"} {
+		h.webhook(t, url, func(w *store.Webhook) { w.Retry = &store.Retry{Enabled: false} })
+	}
+	ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+	for _, d := range h.settled(t, ev.ID, 10*time.Second) {
+		as, _ := db.Attempts(context.Background(), d.ID)
+		if d.Status != store.DeliveryFailed || len(as) != 1 || as[0].ErrorKind != "refused_target" || as[0].Error == "" {
+			t.Errorf("private target: %+v %+v", d, as)
+		}
+	}
+	if n := len(rcv.requests()); n != 0 {
+		t.Errorf("the loopback receiver got %d requests", n)
+	}
+}
+
+func TestDeliver_HangingEndpointDoesNotDelayOthers(t *testing.T) {
+	db := storetest.Open(t)
+	h := start(t, db, delivery.Config{PerEndpoint: 2, Workers: 20})
+	release := make(chan struct{})
+	var hung atomic.Int32
+	slow := newReceiver(t, func(_ int, w http.ResponseWriter) { hung.Add(1); <-release })
+	defer close(release)
+	fast := newReceiver(t, nil)
+	h.webhook(t, slow.URL, func(w *store.Webhook) { w.Events = []string{"user.delete"}; w.ReadTimeout = 60000 })
+	h.webhook(t, fast.URL, nil)
+	for i := 0; i < 30; i++ {
+		h.publish(t, delivery.PublishInput{Type: "user.deleted"})
+	}
+	start := time.Now()
+	for i := 0; i < 20; i++ {
+		h.publish(t, delivery.PublishInput{Type: "user.created"})
+	}
+	fast.wait(t, 20, 10*time.Second)
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("healthy endpoint took %s with a hanging one beside it", elapsed)
+	}
+	if n := hung.Load(); n > 2 {
+		t.Errorf("the hanging endpoint holds %d requests at once, want at most 2", n)
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	want := []time.Duration{5 * time.Second, 15 * time.Second, 45 * time.Second, 135 * time.Second, 405 * time.Second, 1215 * time.Second, time.Hour, time.Hour}
+	for i, w := range want {
+		if got := delivery.RetryDelay(i + 1); got != w {
+			t.Errorf("RetryDelay(%d) = %s, want %s", i+1, got, w)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package fusionauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/labstack/echo/v4"
+
+	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
+)
+
+// Encoder renders deliveries as FusionAuth sends them: {"event": {"type", "id",
+// "createInstant", "tenantId", ...data}} as JSON, signed with X-FusionAuth-Signature-JWT
+// when the webhook's signatureConfiguration is enabled.
+type Encoder struct {
+	db   *store.DB
+	keys *server.Keys
+	// signers caches parsed signing keys by id; keys never change once created.
+	signers sync.Map
+}
+
+var _ delivery.Encoder = (*Encoder)(nil)
+
+// Encoder returns the dialect's delivery encoder.
+func (d *Dialect) Encoder() *Encoder { return &Encoder{db: d.db, keys: d.keys} }
+
+// Dialect is "fusionauth".
+func (*Encoder) Dialect() string { return store.DialectFusionAuth }
+
+// Known reports whether native is a FusionAuth event type.
+func (*Encoder) Known(native string) bool { return eventTypes[native] }
+
+// Subscribes reports whether the webhook's eventsEnabled has native set to true.
+func (*Encoder) Subscribes(w *store.Webhook, native string) bool {
+	return slices.Contains(w.Events, native)
+}
+
+// Encode puts the event's data fields into FusionAuth's event object; the standard fields
+// (type, id, createInstant, tenantId) win over data keys of the same name.
+func (e *Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
+	event := map[string]any{}
+	if len(m.Data) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(m.Data))
+		dec.UseNumber()
+		if err := dec.Decode(&event); err != nil {
+			return nil, nil, err
+		}
+	}
+	event["type"] = m.EventName
+	event["id"] = m.EventID
+	event["createInstant"] = m.OccurredAt.UnixMilli()
+	if m.Tenant != "" {
+		event["tenantId"] = m.Tenant
+	}
+	body, err := json.Marshal(map[string]any{"event": event})
+	if err != nil {
+		return nil, nil, err
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if m.Webhook.SigningEnabled {
+		sig, err := e.sign(context.Background(), m.Webhook.SigningKeyID, body)
+		if err != nil {
+			return nil, nil, err
+		}
+		h.Set("X-FusionAuth-Signature-JWT", sig)
+	}
+	return body, h, nil
+}
+
+type signer struct {
+	method jwt.SigningMethod
+	key    any
+	kid    string
+}
+
+// sign returns FusionAuth's webhook signature: a JWS whose only claim is
+// request_body_sha256, the standard base64 of the body's SHA-256, with the key's kid.
+func (e *Encoder) sign(ctx context.Context, keyID string, body []byte) (string, error) {
+	s, err := e.signer(ctx, keyID)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(body)
+	t := jwt.NewWithClaims(s.method, jwt.MapClaims{"request_body_sha256": base64.StdEncoding.EncodeToString(sum[:])})
+	t.Header["kid"] = s.kid
+	return t.SignedString(s.key)
+}
+
+func (e *Encoder) signer(ctx context.Context, keyID string) (*signer, error) {
+	if s, ok := e.signers.Load(keyID); ok {
+		return s.(*signer), nil
+	}
+	k, err := e.db.GetSigningKey(ctx, keyID)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", keyID, err)
+	}
+	private, err := e.keys.Open(k.PrivateSealed)
+	if err != nil {
+		return nil, err
+	}
+	s := &signer{method: jwt.GetSigningMethod(k.Algorithm), kid: k.Kid}
+	if s.method == nil {
+		return nil, fmt.Errorf("signing key %s: unknown algorithm %q", keyID, k.Algorithm)
+	}
+	switch k.Algorithm[:2] {
+	case "HS":
+		if s.key, err = base64.StdEncoding.DecodeString(private); err != nil {
+			return nil, err
+		}
+	default:
+		block, _ := pem.Decode([]byte(private))
+		if block == nil {
+			return nil, errors.New("signing key: not PEM")
+		}
+		if s.key, err = x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
+			return nil, err
+		}
+	}
+	e.signers.Store(keyID, s)
+	return s, nil
+}
+
+// jwks serves the public keys of the asymmetric signing keys as a JSON Web Key Set.
+func (d *Dialect) jwks(c echo.Context) error {
+	ks, err := d.db.SigningKeys(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	keys := []map[string]any{}
+	for _, k := range ks {
+		block, _ := pem.Decode([]byte(k.PublicKeyPEM))
+		if block == nil {
+			continue // HMAC keys have no public part
+		}
+		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			continue
+		}
+		jwk := map[string]any{"kid": k.Kid, "alg": k.Algorithm, "use": "sig"}
+		switch p := pub.(type) {
+		case *rsa.PublicKey:
+			jwk["kty"], jwk["n"], jwk["e"] = "RSA", b64url(p.N.Bytes()), b64url(big.NewInt(int64(p.E)).Bytes())
+		case *ecdsa.PublicKey:
+			size := (p.Curve.Params().BitSize + 7) / 8
+			jwk["kty"], jwk["crv"] = "EC", p.Curve.Params().Name
+			jwk["x"], jwk["y"] = b64url(p.X.FillBytes(make([]byte, size))), b64url(p.Y.FillBytes(make([]byte, size)))
+		default:
+			continue
+		}
+		keys = append(keys, jwk)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"keys": keys})
+}
+
+func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -1,0 +1,180 @@
+package native
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/polyhook/polyhook/delivery"
+	api "github.com/polyhook/polyhook/gen/polyhookapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
+)
+
+func (h handlers) PublishEvent(c echo.Context) error {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		ID         string          `json:"id"`
+		Type       string          `json:"type"`
+		Tenant     string          `json:"tenant"`
+		Data       json.RawMessage `json:"data"`
+		OccurredAt *time.Time      `json:"occurredAt"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"type\", \"id\"?, \"tenant\"?, \"data\"?, \"occurredAt\"?}.")
+	}
+	in := delivery.PublishInput{ID: req.ID, Type: req.Type, Tenant: req.Tenant, Data: req.Data}
+	if req.OccurredAt != nil {
+		in.OccurredAt = *req.OccurredAt
+	}
+	ev, created, err := h.engine.Publish(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	return c.JSON(status, eventWire(ev))
+}
+
+func eventWire(ev *store.Event) api.Event {
+	data := map[string]any{}
+	_ = json.Unmarshal(ev.Data, &data)
+	return api.Event{
+		Id: ev.ID, Type: ev.Type, Tenant: nonEmpty(ev.Tenant), Data: data,
+		OccurredAt: ev.OccurredAt, CreatedAt: ev.CreatedAt, Deliveries: ev.Deliveries,
+	}
+}
+
+func (h handlers) GetEvent(c echo.Context, id string) error {
+	ctx := c.Request().Context()
+	ev, err := h.db.GetEvent(ctx, id)
+	if err != nil {
+		return err
+	}
+	ds, err := h.db.DeliveriesOfEvent(ctx, id)
+	if err != nil {
+		return err
+	}
+	list := make([]api.Delivery, 0, len(ds))
+	for i := range ds {
+		list = append(list, deliveryWire(&ds[i]))
+	}
+	type eventWithDeliveries struct {
+		api.Event
+		DeliveryList []api.Delivery `json:"deliveryList"`
+	}
+	return c.JSON(http.StatusOK, eventWithDeliveries{Event: eventWire(ev), DeliveryList: list})
+}
+
+func deliveryWire(d *store.Delivery) api.Delivery {
+	out := api.Delivery{
+		Id: d.ID, EventId: d.EventID, WebhookId: d.WebhookID, Dialect: api.Dialect(d.Dialect),
+		EventName: d.EventName, Status: api.DeliveryStatus(d.Status), Attempts: d.Attempts,
+		LastError: nonEmpty(d.LastError), NextAttemptAt: d.NextAttemptAt, DeliveredAt: d.DeliveredAt,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+	}
+	if d.LastStatus != 0 {
+		out.LastStatus = &d.LastStatus
+	}
+	return out
+}
+
+func (h handlers) GetDelivery(c echo.Context, id string) error {
+	ctx := c.Request().Context()
+	d, err := h.db.GetDelivery(ctx, id)
+	if err != nil {
+		return err
+	}
+	as, err := h.db.Attempts(ctx, id)
+	if err != nil {
+		return err
+	}
+	list := make([]api.Attempt, 0, len(as))
+	for _, a := range as {
+		w := api.Attempt{
+			Id: a.ID, Number: a.Number, Url: a.URL, StartedAt: a.StartedAt, DurationMs: a.DurationMS,
+			RequestHeaders: a.RequestHeaders, Error: nonEmpty(a.Error), ErrorKind: nonEmpty(a.ErrorKind),
+			ResponseBody: nonEmpty(a.ResponseBody),
+		}
+		if w.RequestHeaders == nil {
+			w.RequestHeaders = map[string]string{}
+		}
+		if a.ResponseStatus != 0 {
+			w.ResponseStatus = &a.ResponseStatus
+		}
+		if a.ResponseHeaders != nil {
+			w.ResponseHeaders = &a.ResponseHeaders
+		}
+		list = append(list, w)
+	}
+	type deliveryWithAttempts struct {
+		api.Delivery
+		AttemptList []api.Attempt `json:"attemptList"`
+	}
+	return c.JSON(http.StatusOK, deliveryWithAttempts{Delivery: deliveryWire(d), AttemptList: list})
+}
+
+func (h handlers) ListEventTypes(c echo.Context) error {
+	entries := h.engine.EventTypes()
+	out := make([]api.EventType, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, api.EventType{Type: e.Canonical, Description: e.Description, Names: e.Names})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"eventTypes": out})
+}
+
+func (h handlers) GetWebhookSecrets(c echo.Context, id string) error {
+	w, err := h.db.WebhookByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, secretsWire(w, h.db.Now()))
+}
+
+func (h handlers) RotateWebhookSecret(c echo.Context, id string) error {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	grace := 86400
+	if len(body) > 0 {
+		var req struct {
+			GraceSeconds *int `json:"graceSeconds"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return store.Errorf(store.EINVALID, "The body must be {\"graceSeconds\": <0..604800>}.")
+		}
+		if req.GraceSeconds != nil {
+			grace = *req.GraceSeconds
+		}
+	}
+	if grace < 0 || grace > 604800 {
+		return store.Errorf(store.EINVALID, "graceSeconds must be between 0 and 604800 (7 days).")
+	}
+	w, err := h.db.RotateSigningSecret(c.Request().Context(), id, time.Duration(grace)*time.Second)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, secretsWire(w, h.db.Now()))
+}
+
+func secretsWire(w *store.Webhook, now time.Time) map[string]any {
+	type secret struct {
+		Secret    string     `json:"secret"`
+		ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	}
+	out := []secret{}
+	for _, s := range w.SigningSecrets {
+		if s.ExpiresAt == nil || now.Before(*s.ExpiresAt) {
+			out = append(out, secret{s.Secret, s.ExpiresAt})
+		}
+	}
+	return map[string]any{"secrets": out}
+}

@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+)
+
+// Event is one published event. Its ID doubles as the idempotency key: publishing an id
+// again creates nothing.
+type Event struct {
+	ID string `gorm:"primaryKey;size:128"`
+	// Type is the name it was published under: canonical, or "<dialect>:<native name>".
+	Type   string `gorm:"size:128;not null"`
+	Tenant string `gorm:"size:128;not null;default:''"`
+	// Data is carried into every dialect's envelope unchanged.
+	Data       json.RawMessage `gorm:"type:text;serializer:json"`
+	OccurredAt time.Time       `gorm:"not null"`
+	CreatedAt  time.Time       `gorm:"not null;autoCreateTime:false;index"`
+	// Deliveries is how many webhooks matched.
+	Deliveries int `gorm:"not null;default:0"`
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"   // waiting for its first or next attempt
+	DeliverySucceeded = "succeeded" // a 2xx arrived
+	DeliveryFailed    = "failed"    // gave up: attempts exhausted, 410, or the endpoint is disabled
+	DeliveryCancelled = "cancelled" // the webhook was deleted before it could be sent
+)
+
+// Delivery is one event on its way to one webhook. Its ID is the webhook-id header every
+// attempt carries, so receivers can deduplicate.
+type Delivery struct {
+	ID        string `gorm:"primaryKey;size:64"`
+	EventID   string `gorm:"size:128;not null;index"`
+	WebhookID string `gorm:"size:64;not null;index:idx_delivery_webhook,priority:1"`
+	Dialect   string `gorm:"size:16;not null"`
+	// EventName is the event's name in the webhook's dialect.
+	EventName string `gorm:"size:128;not null"`
+	Status    string `gorm:"size:16;not null;index"`
+	Attempts  int    `gorm:"not null;default:0"`
+	// LastStatus is the HTTP status of the latest attempt, 0 when none answered.
+	LastStatus    int        `gorm:"not null;default:0"`
+	LastError     string     `gorm:"type:text;not null;default:''"`
+	NextAttemptAt *time.Time `gorm:""`
+	CreatedAt     time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
+	UpdatedAt     time.Time  `gorm:"not null;autoUpdateTime:false"`
+	DeliveredAt   *time.Time `gorm:""`
+}
+
+// Attempt is one HTTP request of a delivery, as sent and as answered. Secrets in headers
+// are redacted before it is stored.
+type Attempt struct {
+	ID              string            `gorm:"primaryKey;size:64"`
+	DeliveryID      string            `gorm:"size:64;not null;index"`
+	Number          int               `gorm:"not null"`
+	URL             string            `gorm:"type:text;not null"`
+	StartedAt       time.Time         `gorm:"not null;index"`
+	DurationMS      int64             `gorm:"not null"`
+	RequestHeaders  map[string]string `gorm:"type:text;serializer:json"`
+	RequestBody     string            `gorm:"type:text;not null;default:''"`
+	ResponseStatus  int               `gorm:"not null;default:0"`
+	ResponseHeaders map[string]string `gorm:"type:text;serializer:json"`
+	ResponseBody    string            `gorm:"type:text;not null;default:''"`
+	Error           string            `gorm:"type:text;not null;default:''"`
+	ErrorKind       string            `gorm:"size:32;not null;default:''"`
+}
+
+// RawTx is the driver-level handle of a transaction, for a job queue that must insert in
+// the same transaction: SQL on SQLite, PGX on PostgreSQL.
+type RawTx struct {
+	SQL *sql.Tx
+	PGX pgx.Tx
+}
+
+// InTx runs fn in one transaction that GORM (through tx) and a job queue (through raw)
+// share; it commits when fn returns nil and rolls back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error {
+	if db.backend == BackendPostgres {
+		// GORM runs on one pooled connection on which pgx has begun the transaction, so
+		// that River's pgx driver and GORM write through the same one. GORM must not
+		// begin or commit itself (SkipDefaultTransaction is set in newDB).
+		return db.err(db.gorm.WithContext(ctx).Connection(func(g *gorm.DB) error {
+			conn, ok := g.Statement.ConnPool.(*sql.Conn)
+			if !ok {
+				return errors.New("store: unexpected connection type")
+			}
+			var pc *pgx.Conn
+			if err := conn.Raw(func(dc any) error {
+				sc, ok := dc.(*stdlib.Conn)
+				if !ok {
+					return errors.New("store: not a pgx connection")
+				}
+				pc = sc.Conn()
+				return nil
+			}); err != nil {
+				return err
+			}
+			ptx, err := pc.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer ptx.Rollback(context.WithoutCancel(ctx))
+			tx := *db
+			tx.gorm = g
+			if err := fn(&tx, RawTx{PGX: ptx}); err != nil {
+				return err
+			}
+			return ptx.Commit(ctx)
+		}))
+	}
+	g := db.gorm.WithContext(ctx).Begin()
+	if g.Error != nil {
+		return db.err(g.Error)
+	}
+	sqlTx, ok := g.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		g.Rollback()
+		return Errorf(EINTERNAL, "Unexpected transaction type.")
+	}
+	tx := *db
+	tx.gorm = g
+	if err := fn(&tx, RawTx{SQL: sqlTx}); err != nil {
+		g.Rollback()
+		return db.err(err)
+	}
+	return db.err(g.Commit().Error)
+}
+
+// CreateEvent inserts ev with its deliveries. Returns ECONFLICT when an event with ev's id
+// exists already.
+func (db *DB) CreateEvent(ctx context.Context, ev *Event, deliveries []Delivery) error {
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = db.Now()
+	}
+	ev.Deliveries = len(deliveries)
+	g := db.gorm.WithContext(ctx)
+	if err := g.Create(ev).Error; err != nil {
+		return db.err(err)
+	}
+	if len(deliveries) == 0 {
+		return nil
+	}
+	for i := range deliveries {
+		if deliveries[i].CreatedAt.IsZero() {
+			deliveries[i].CreatedAt = ev.CreatedAt
+		}
+		deliveries[i].UpdatedAt = deliveries[i].CreatedAt
+	}
+	return db.err(g.CreateInBatches(deliveries, 200).Error)
+}
+
+// GetEvent returns the event with the given id. Returns ENOTFOUND when there is none.
+func (db *DB) GetEvent(ctx context.Context, id string) (*Event, error) {
+	var ev Event
+	if err := db.gorm.WithContext(ctx).Where("id = ?", id).Take(&ev).Error; err != nil {
+		return nil, db.err(err)
+	}
+	return &ev, nil
+}
+
+// GetDelivery returns the delivery with the given id. Returns ENOTFOUND when there is none.
+func (db *DB) GetDelivery(ctx context.Context, id string) (*Delivery, error) {
+	var d Delivery
+	if err := db.gorm.WithContext(ctx).Where("id = ?", id).Take(&d).Error; err != nil {
+		return nil, db.err(err)
+	}
+	return &d, nil
+}
+
+// WebhookByID returns the webhook with Polyhook's id. Returns ENOTFOUND when there is none.
+func (db *DB) WebhookByID(ctx context.Context, id string) (*Webhook, error) {
+	var w Webhook
+	if err := db.gorm.WithContext(ctx).Where("id = ?", id).Take(&w).Error; err != nil {
+		return nil, db.err(err)
+	}
+	return &w, nil
+}
+
+// RecordAttempt stores an attempt and the delivery's new state together.
+func (db *DB) RecordAttempt(ctx context.Context, a *Attempt, d *Delivery) error {
+	d.UpdatedAt = db.Now()
+	return db.err(db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		if err := g.Create(a).Error; err != nil {
+			return err
+		}
+		return g.Model(&Delivery{}).Where("id = ?", d.ID).Select(
+			"status", "attempts", "last_status", "last_error", "next_attempt_at", "updated_at", "delivered_at",
+		).Updates(d).Error
+	}))
+}
+
+// UpdateDeliveryStatus sets a delivery's status without an attempt (for instance when its
+// webhook is gone).
+func (db *DB) UpdateDeliveryStatus(ctx context.Context, id, status, reason string) error {
+	return db.err(db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
+		"status": status, "last_error": reason, "next_attempt_at": nil, "updated_at": db.Now(),
+	}).Error)
+}
+
+// Attempts lists a delivery's attempts, oldest first.
+func (db *DB) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
+	var as []Attempt
+	err := db.gorm.WithContext(ctx).Where("delivery_id = ?", deliveryID).Order("number ASC").Find(&as).Error
+	return as, db.err(err)
+}
+
+// DeliveriesOfEvent lists an event's deliveries.
+func (db *DB) DeliveriesOfEvent(ctx context.Context, eventID string) ([]Delivery, error) {
+	var ds []Delivery
+	err := db.gorm.WithContext(ctx).Where("event_id = ?", eventID).Order("created_at ASC, id ASC").Find(&ds).Error
+	return ds, db.err(err)
+}
+
+// MatchCandidates returns the active webhooks of the given dialects whose scope covers
+// tenant: global ones always, and those owned by or listing the tenant when one is given.
+// Whether a webhook subscribes to the event is for its dialect to say.
+func (db *DB) MatchCandidates(ctx context.Context, dialects []string, tenant string) ([]Webhook, error) {
+	q := db.gorm.WithContext(ctx).Where("dialect IN ? AND enabled = ? AND disabled_at IS NULL", dialects, true)
+	if tenant == "" {
+		q = q.Where("global = ?", true)
+	} else {
+		q = q.Where("(global = ? OR owner = ? OR tenant_ids LIKE ?)", true, tenant, `%"`+escapeLike(tenant)+`"%`)
+	}
+	var ws []Webhook
+	err := q.Order("created_at ASC, id ASC").Find(&ws).Error
+	return ws, db.err(err)
+}
+
+// DisableWebhook takes a webhook out of delivery, with the reason shown to operators. Its
+// pending deliveries are kept.
+func (db *DB) DisableWebhook(ctx context.Context, id, reason string) error {
+	now := db.Now()
+	return db.err(db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ?", id).Updates(map[string]any{
+		"disabled_at": now, "disabled_reason": reason,
+	}).Error)
+}
