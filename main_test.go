@@ -126,6 +126,22 @@ func TestServeAndCLI(t *testing.T) {
 	if err := run(context.Background(), []string{"credentials", "create", "--dialect", "mailchimp", "--db", dbPath}, &cliOut, &cliErr); err == nil {
 		t.Error("credentials create accepted an unknown dialect")
 	}
+
+	// publish from the command line; the running gateway has the webhooks and sends.
+	cliOut = syncBuffer{}
+	if err := run(context.Background(), []string{"publish", "--db", dbPath, "--type", "fusionauth:user.create", "--id", "cli-1", "--data", `{"user":{"id":"u"}}`}, &cliOut, &cliErr); err != nil {
+		t.Fatalf("publish: %v %s", err, cliErr.String())
+	}
+	if !strings.Contains(cliOut.String(), "published cli-1: 0 deliveries") {
+		t.Errorf("publish printed %q (the webhooks subscribe to nothing)", cliOut.String())
+	}
+	cliOut = syncBuffer{}
+	if err := run(context.Background(), []string{"publish", "--db", dbPath, "--type", "fusionauth:user.create", "--id", "cli-1"}, &cliOut, &cliErr); err != nil || !strings.Contains(cliOut.String(), "already published cli-1") {
+		t.Errorf("publish again: %v %q", err, cliOut.String())
+	}
+	if err := run(context.Background(), []string{"publish", "--db", dbPath, "--type", "nope"}, &cliOut, &cliErr); err == nil {
+		t.Error("publish accepted an unknown type")
+	}
 }
 
 func TestSecondStartKeepsTheToken(t *testing.T) {
