@@ -189,8 +189,8 @@ func (r *Router) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *
 }
 
 // Errors returns middleware that hands every error the rest of the chain returns, and any
-// panic, to render, which writes it in the API's own envelope. Errors that are not coded
-// (store.ErrorCode is EINTERNAL) are logged; render must not show their text.
+// panic, to render, which writes it in the API's own envelope. Errors rendered as a 5xx are
+// logged; render must not show the text of errors that are not coded.
 func Errors(log *slog.Logger, render func(c echo.Context, err error) error) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) (err error) {
@@ -207,10 +207,13 @@ func Errors(log *slog.Logger, render func(c echo.Context, err error) error) echo
 			if err == nil || c.Response().Committed {
 				return err
 			}
-			if _, isHTTP := err.(*echo.HTTPError); !isHTTP && store.ErrorCode(err) == store.EINTERNAL {
+			rerr := render(c, err)
+			if c.Response().Status >= 500 {
+				// Only failures of the gateway itself are logged; a client's mistake is
+				// answered, not logged.
 				log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
 			}
-			return render(c, err)
+			return rerr
 		}
 	}
 }
