@@ -54,7 +54,7 @@ var nonPublic = func() []struct {
 // addressClass returns why a is not a public address, or "" when it is. NAT64 addresses
 // (64:ff9b::/96) are judged by the IPv4 address they embed.
 func addressClass(a netip.Addr) string {
-	a = a.Unmap()
+	a = a.Unmap().WithZone("")
 	if a.Is6() && netip.MustParsePrefix("64:ff9b::/96").Contains(a) {
 		b := a.As16()
 		return addressClass(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
@@ -87,7 +87,7 @@ func (g guard) check(a netip.Addr) error {
 	if g.allowPrivate {
 		return nil
 	}
-	a = a.Unmap()
+	a = a.Unmap().WithZone("")
 	for _, p := range g.allow {
 		if p.Contains(a) {
 			return nil
