@@ -31,6 +31,7 @@ import (
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/server/nursa"
+	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -47,7 +48,7 @@ func main() {
 
 const usage = `Usage:
   polyhook [serve] [flags]                  start the gateway (default)
-  polyhook credentials create --dialect D   mint a credential: fusionauth, nursa
+  polyhook credentials create --dialect D   mint a credential: fusionauth, xsolla (--project P), nursa
   polyhook credentials list [--dialect D]   list credentials, without secrets
   polyhook credentials revoke ID            revoke a credential
   polyhook publish --type T [--tenant X] [--id K] [--data JSON]
@@ -144,8 +145,8 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
 	srv := server.New(deps.Log)
 	fa := fusionauth.New(deps)
-	srv.Register(fa, nursa.New(deps))
-	engine.Register(fa.Encoder(), nursa.Encoder{})
+	srv.Register(fa, xsolla.New(deps), nursa.New(deps))
+	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{})
 	srv.Register(native.New(deps, engine, srv, tokenHash))
 	return srv
 }

@@ -1,0 +1,274 @@
+// Package xsolla serves Xsolla Login's webhook methods (seed 000, vendors.md §2) on the
+// shared webhook model: one subscription per Login project and event type, integer ids, a
+// server JWT from the client-credentials token endpoint in X-SERVER-AUTHORIZATION, and
+// Xsolla's {"error": {"code", "description"}} envelope.
+package xsolla
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	api "github.com/polyhook/polyhook/gen/xsollaapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
+)
+
+const (
+	tokenTTL  = time.Hour
+	tokenPath = "/api/oauth2/token"
+	maxURLLen = 500
+)
+
+// eventTypes are the Login events a webhook can be added for.
+var eventTypes = []string{"registration", "authorization", "email_confirmation", "link_social_account", "new_verified_user"}
+
+// Dialect is the Xsolla Login dialect.
+type Dialect struct {
+	db      *store.DB
+	keys    *server.Keys
+	limiter *server.Limiter
+	log     *slog.Logger
+}
+
+var _ server.Dialect = (*Dialect)(nil)
+
+// New returns the Xsolla dialect.
+func New(deps server.Deps) *Dialect {
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, log: deps.Log}
+}
+
+// Name is "xsolla".
+func (d *Dialect) Name() string { return store.DialectXsolla }
+
+// Register serves the token endpoint and the project webhook paths.
+func (d *Dialect) Register(r *server.Router) {
+	api.RegisterHandlers(r.With(server.Errors(d.log, render), d.authenticate), handlers{d})
+}
+
+// MintCredential creates a server OAuth client bound to the given Login projects.
+func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialRequest) (*server.MintedCredential, error) {
+	if len(req.ProjectIDs) == 0 {
+		return nil, store.Errorf(store.EINVALID, "An xsolla credential needs projectIds: the Login projects (UUIDs) it may manage.")
+	}
+	var projects []string
+	for _, p := range req.ProjectIDs {
+		id, err := uuid.Parse(p)
+		if err != nil {
+			return nil, store.Errorf(store.EINVALID, "Project id %q is not a UUID.", p)
+		}
+		projects = append(projects, id.String())
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	for {
+		// Xsolla's client ids are integers.
+		n, _ := rand.Int(rand.Reader, big.NewInt(9_000_000_000))
+		c := &store.Credential{
+			ID:         strconv.FormatInt(1_000_000_000+n.Int64(), 10),
+			Dialect:    store.DialectXsolla,
+			Name:       req.Name,
+			SecretHash: store.HashSecret(secret),
+			ProjectIDs: projects,
+		}
+		err := d.db.CreateCredential(ctx, c)
+		if store.ErrorCode(err) == store.ECONFLICT {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &server.MintedCredential{Credential: c, ClientID: c.ID, ClientSecret: secret}, nil
+	}
+}
+
+// authenticate checks the server JWT in X-SERVER-AUTHORIZATION (with or without "Bearer "),
+// that its credential still exists, and rate limits the credential.
+func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Path() == tokenPath {
+			return next(c)
+		}
+		tok := strings.TrimSpace(c.Request().Header.Get("X-SERVER-AUTHORIZATION"))
+		tok = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(tok, "Bearer "), "bearer "))
+		if tok == "" {
+			return xerr(http.StatusUnauthorized, "003-040", "Unauthorized. Send the server JWT in the X-SERVER-AUTHORIZATION header.")
+		}
+		claims, err := d.keys.VerifyToken(store.DialectXsolla, tok)
+		if err != nil {
+			return xerr(http.StatusUnauthorized, "002-016", "Invalid token.")
+		}
+		sub, _ := claims["sub"].(string)
+		cred, err := d.db.Credential(c.Request().Context(), store.DialectXsolla, sub)
+		if store.ErrorCode(err) == store.EUNAUTHORIZED {
+			return xerr(http.StatusUnauthorized, "002-016", "Invalid token.")
+		} else if err != nil {
+			return err
+		}
+		if ok, wait := d.limiter.Allow("xsolla:" + cred.ID); !ok {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			return xerr(http.StatusTooManyRequests, "003-429", "Too many requests.")
+		}
+		c.Set("xsolla.projects", cred.ProjectIDs)
+		return next(c)
+	}
+}
+
+type handlers struct{ *Dialect }
+
+var _ api.ServerInterface = handlers{}
+
+// GenerateJWT is the client-credentials grant of Xsolla's "Generate JWT".
+func (h handlers) GenerateJWT(c echo.Context) error {
+	req := c.Request()
+	if err := req.ParseForm(); err != nil {
+		return xerr(http.StatusUnprocessableEntity, "002-027", "The request body must be application/x-www-form-urlencoded.")
+	}
+	grant, id, secret := req.PostForm.Get("grant_type"), req.PostForm.Get("client_id"), req.PostForm.Get("client_secret")
+	for _, p := range []struct{ name, v string }{{"grant_type", grant}, {"client_id", id}, {"client_secret", secret}} {
+		if p.v == "" {
+			return xerr(http.StatusUnprocessableEntity, "002-028", "Parameter "+p.name+" is not passed.")
+		}
+	}
+	if grant != "client_credentials" {
+		return xerr(http.StatusUnprocessableEntity, "002-027", "Parameter grant_type is invalid: only client_credentials is supported.")
+	}
+	cred, err := h.db.CredentialBySecret(req.Context(), store.DialectXsolla, secret)
+	if err != nil || cred.ID != id {
+		if err != nil && store.ErrorCode(err) != store.EUNAUTHORIZED {
+			return err
+		}
+		return xerr(http.StatusUnauthorized, "003-040", "Unauthorized: unknown client_id or client_secret.")
+	}
+	if ok, wait := h.limiter.Allow("xsolla:" + cred.ID); !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return xerr(http.StatusTooManyRequests, "003-429", "Too many requests.")
+	}
+	token, err := h.keys.IssueToken(store.DialectXsolla, cred.ID, tokenTTL, map[string]any{"projects": cred.ProjectIDs})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"access_token": token, "token_type": "bearer", "expires_in": int(tokenTTL.Seconds())})
+}
+
+// scope checks the project and event type of a path. A project the credential is not
+// bound to is not found, exactly like one that does not exist.
+func scope(c echo.Context, project, eventType string) (string, error) {
+	id, err := uuid.Parse(project)
+	projects, _ := c.Get("xsolla.projects").([]string)
+	if err != nil || !slices.Contains(projects, id.String()) {
+		return "", xerr(http.StatusNotFound, "003-019", "Project not found.")
+	}
+	if !slices.Contains(eventTypes, eventType) {
+		return "", xerrDetails(http.StatusUnprocessableEntity, "002-027", "Parameter event_type is invalid.",
+			map[string]any{"event_type": "must be one of " + strings.Join(eventTypes, ", ")})
+	}
+	return id.String(), nil
+}
+
+func (h handlers) AddWebhookForEvent(c echo.Context, project api.ProjectID, eventType api.EventType) error {
+	owner, err := scope(c, project, eventType)
+	if err != nil {
+		return err
+	}
+	raw, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
+		return xerr(http.StatusUnprocessableEntity, "002-027", "The request body must be a JSON object: {\"url\": \"...\"}.")
+	}
+	rawURL, ok := body["url"]
+	if !ok || string(rawURL) == "null" {
+		return xerrDetails(http.StatusUnprocessableEntity, "002-028", "Parameter url is not passed.", map[string]any{"url": "required"})
+	}
+	var u string
+	if err := json.Unmarshal(rawURL, &u); err != nil || !validURL(u) {
+		return xerrDetails(http.StatusUnprocessableEntity, "002-027", "Parameter url is invalid.", map[string]any{"url": "must be an absolute http or https URL of at most 500 characters"})
+	}
+	w := &store.Webhook{Dialect: store.DialectXsolla, Owner: owner, URL: u, Events: []string{eventType}, Enabled: true}
+	for {
+		n, _ := rand.Int(rand.Reader, big.NewInt(1<<31-1))
+		w.ExternalID = strconv.FormatInt(n.Int64()+1, 10)
+		err := h.db.CreateWebhook(c.Request().Context(), w)
+		if store.ErrorCode(err) == store.ECONFLICT {
+			w.ID = ""
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, wire(w))
+	}
+}
+
+func validURL(s string) bool {
+	if s == "" || utf8.RuneCountInString(s) > maxURLLen {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
+}
+
+func (h handlers) GetWebhooksForEvent(c echo.Context, project api.ProjectID, eventType api.EventType) error {
+	owner, err := scope(c, project, eventType)
+	if err != nil {
+		return err
+	}
+	ws, _, err := h.db.FindWebhooks(c.Request().Context(), store.WebhookFilter{Dialect: store.DialectXsolla, Owner: &owner})
+	if err != nil {
+		return err
+	}
+	out := []api.Webhook{}
+	for i := range ws {
+		if slices.Contains(ws[i].Events, eventType) {
+			out = append(out, wire(&ws[i]))
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h handlers) DeleteWebhookForEvent(c echo.Context, project api.ProjectID, eventType api.EventType, webhookID string) error {
+	owner, err := scope(c, project, eventType)
+	if err != nil {
+		return err
+	}
+	notFound := xerr(http.StatusNotFound, "003-061", "Object not found.")
+	if n, err := strconv.ParseInt(webhookID, 10, 64); err != nil || n <= 0 || strconv.FormatInt(n, 10) != webhookID {
+		return notFound
+	}
+	key := store.WebhookKey{Dialect: store.DialectXsolla, Owner: owner, ExternalID: webhookID}
+	w, err := h.db.GetWebhook(c.Request().Context(), key)
+	if store.ErrorCode(err) == store.ENOTFOUND || (err == nil && !slices.Contains(w.Events, eventType)) {
+		return notFound
+	} else if err != nil {
+		return err
+	}
+	if err := h.db.DeleteWebhook(c.Request().Context(), key); store.ErrorCode(err) == store.ENOTFOUND {
+		return notFound
+	} else if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func wire(w *store.Webhook) api.Webhook {
+	id, _ := strconv.ParseInt(w.ExternalID, 10, 64)
+	return api.Webhook{Id: id, Url: w.URL}
+}
