@@ -28,6 +28,7 @@ import (
 
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/authing"
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/server/nursa"
@@ -48,7 +49,7 @@ func main() {
 
 const usage = `Usage:
   polyhook [serve] [flags]                  start the gateway (default)
-  polyhook credentials create --dialect D   mint a credential: fusionauth, xsolla (--project P), nursa
+  polyhook credentials create --dialect D   mint a credential: fusionauth, xsolla (--project P), nursa, authing
   polyhook credentials list [--dialect D]   list credentials, without secrets
   polyhook credentials revoke ID            revoke a credential
   polyhook publish --type T [--tenant X] [--id K] [--data JSON]
@@ -145,8 +146,8 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
 	srv := server.New(deps.Log)
 	fa := fusionauth.New(deps)
-	srv.Register(fa, xsolla.New(deps), nursa.New(deps))
-	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{})
+	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
+	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
 	srv.Register(native.New(deps, engine, srv, tokenHash))
 	return srv
 }

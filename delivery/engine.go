@@ -475,3 +475,39 @@ func truncate(s string, n int) string {
 
 // ErrUnknownDialect is returned for a webhook whose dialect has no encoder.
 var ErrUnknownDialect = errors.New("delivery: unknown dialect")
+
+// TestSend sends one test event to w now, outside the queue, and returns what the
+// endpoint answered: the body the dialect encodes from data, the dialect's headers, the
+// Standard Webhooks headers and extra headers, through the same guarded sender. Nothing is
+// recorded.
+func (e *Engine) TestSend(ctx context.Context, w *store.Webhook, eventName string, data json.RawMessage, extra http.Header) (Result, error) {
+	enc, ok := e.encoders[w.Dialect]
+	if !ok {
+		return Result{}, ErrUnknownDialect
+	}
+	at := time.Now().UTC()
+	id := "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	body, header, err := enc.Encode(&Message{DeliveryID: id, EventID: id, EventName: eventName, Tenant: w.Owner, OccurredAt: at, Data: data, Webhook: w, At: at})
+	if err != nil {
+		return Result{}, err
+	}
+	req := Request{URL: w.URL, Header: http.Header{}, Body: body, PinnedCertPEM: w.SSLCertificate,
+		ConnectTimeout: time.Duration(w.ConnectTimeout) * time.Millisecond, ReadTimeout: time.Duration(w.ReadTimeout) * time.Millisecond}
+	for k, v := range w.Headers {
+		req.Header.Set(k, v)
+	}
+	for k, vs := range extra {
+		req.Header[k] = vs
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	std, err := StandardHeaders(id, at, body, w.ActiveSecrets(at))
+	if err != nil {
+		return Result{}, err
+	}
+	for k, vs := range std {
+		req.Header[k] = vs
+	}
+	return e.sender.Send(ctx, req), nil
+}

@@ -242,3 +242,26 @@ func (db *DB) DisableWebhook(ctx context.Context, id, reason string) error {
 		"disabled_at": now, "disabled_reason": reason,
 	}).Error)
 }
+
+// WebhookAttempt is an attempt with the delivery it belongs to.
+type WebhookAttempt struct {
+	Attempt
+	EventName string
+	EventID   string
+}
+
+// AttemptsOfWebhook returns one page of a webhook's attempts, newest first, and how many
+// there are in all.
+func (db *DB) AttemptsOfWebhook(ctx context.Context, webhookID string, offset, limit int) ([]WebhookAttempt, int64, error) {
+	q := db.gorm.WithContext(ctx).Table("attempts").
+		Joins("JOIN deliveries ON deliveries.id = attempts.delivery_id").
+		Where("deliveries.webhook_id = ?", webhookID)
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, db.err(err)
+	}
+	var out []WebhookAttempt
+	err := q.Select("attempts.*, deliveries.event_name AS event_name, deliveries.event_id AS event_id").
+		Order("attempts.started_at DESC, attempts.id DESC").Offset(offset).Limit(limit).Find(&out).Error
+	return out, total, db.err(err)
+}

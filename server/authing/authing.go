@@ -1,0 +1,173 @@
+// Package authing serves Authing's (GenAuth's) management API V3 webhook operations (seed
+// 003, vendors.md §4) on the shared webhook model, with both authentication schemes its
+// clients use: the Node SDK's AK/SK request signatures and management tokens. Webhooks
+// belong to the user pool.
+package authing
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/polyhook/polyhook/delivery"
+	api "github.com/polyhook/polyhook/gen/authingapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
+)
+
+const (
+	tokenTTL  = 2 * time.Hour
+	tokenPath = "/api/v3/get-management-token"
+)
+
+// Dialect is the Authing dialect.
+type Dialect struct {
+	db      *store.DB
+	keys    *server.Keys
+	limiter *server.Limiter
+	log     *slog.Logger
+	engine  *delivery.Engine
+	nonces  nonces
+	// Now is the clock signatures are checked against; tests may replace it.
+	Now func() time.Time
+}
+
+var _ server.Dialect = (*Dialect)(nil)
+
+// New returns the Authing dialect. engine sends trigger-webhook's test events.
+func New(deps server.Deps, engine *delivery.Engine) *Dialect {
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, log: deps.Log, engine: engine, Now: time.Now}
+}
+
+// Name is "authing".
+func (d *Dialect) Name() string { return store.DialectAuthing }
+
+// Register serves /api/v3's webhook operations and the management-token endpoint.
+func (d *Dialect) Register(r *server.Router) {
+	api.RegisterHandlers(r.With(server.Errors(d.log, render), d.authenticate), handlers{d})
+}
+
+// MintCredential creates a user pool with one access key. The secret is stored hashed and
+// sealed: AK/SK signatures are HMACs keyed with it.
+func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialRequest) (*server.MintedCredential, error) {
+	if len(req.ProjectIDs) > 0 {
+		return nil, store.Errorf(store.EINVALID, "projectIds apply to xsolla credentials only.")
+	}
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	c := &store.Credential{
+		ID:           objectID(),
+		Dialect:      store.DialectAuthing,
+		Name:         req.Name,
+		SecretHash:   store.HashSecret(secret),
+		SecretSealed: d.keys.Seal(secret),
+		UserPoolID:   objectID(),
+	}
+	if err := d.db.CreateCredential(ctx, c); err != nil {
+		return nil, err
+	}
+	return &server.MintedCredential{Credential: c, UserPoolID: c.UserPoolID, AccessKeyID: c.ID, AccessKeySecret: secret}, nil
+}
+
+// objectID is a 24-hex id like Authing's (MongoDB ObjectId): a timestamp and random bytes.
+func objectID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b[4:])
+	t := uint32(time.Now().Unix())
+	b[0], b[1], b[2], b[3] = byte(t>>24), byte(t>>16), byte(t>>8), byte(t)
+	return hex.EncodeToString(b)
+}
+
+// authenticate accepts an AK/SK signature or a management token and puts the user pool
+// in the context. Failures are 401 envelopes (HTTP 200, as Authing answers).
+func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Path() == tokenPath {
+			return next(c)
+		}
+		req := c.Request()
+		body, err := server.ReadBody(c)
+		if err != nil {
+			return err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		auth := strings.TrimSpace(req.Header.Get("Authorization"))
+		var pool string
+		switch {
+		case strings.HasPrefix(auth, "authing "):
+			pool, err = d.verifySignature(c, body)
+		case auth != "":
+			pool, err = d.verifyToken(c, strings.TrimSpace(strings.TrimPrefix(auth, "Bearer ")))
+		default:
+			err = unauthorized(codeUnauthorized, "Missing authorization header.")
+		}
+		if err != nil {
+			return err
+		}
+		if allowed, wait := d.limiter.Allow("authing:" + pool); !allowed {
+			return &apiError{status: 429, apiCode: 4290, message: "Too many requests.", retryAfter: int(wait.Seconds()) + 1}
+		}
+		c.Set("authing.pool", pool)
+		return next(c)
+	}
+}
+
+func (d *Dialect) verifySignature(c echo.Context, body []byte) (string, error) {
+	now := d.Now()
+	sr, err := parseSignature(c.Request(), body, now)
+	if err != nil {
+		return "", err
+	}
+	cred, err := d.db.Credential(c.Request().Context(), store.DialectAuthing, sr.accessKeyID)
+	if store.ErrorCode(err) == store.EUNAUTHORIZED {
+		return "", unauthorized(codeBadSignature, "Unknown access key or bad signature.")
+	} else if err != nil {
+		return "", err
+	}
+	secret, err := d.keys.Open(cred.SecretSealed)
+	if err != nil {
+		return "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(sign(secret, sr.toSign)), []byte(sr.signature)) != 1 {
+		return "", unauthorized(codeBadSignature, "Unknown access key or bad signature.")
+	}
+	// Only a correctly signed request spends its nonce, so forgeries cannot block one.
+	if !d.nonces.use(sr.accessKeyID+":"+sr.nonce, now) {
+		return "", unauthorized(codeReplayedNonce, "The signature nonce was used before.")
+	}
+	return cred.UserPoolID, nil
+}
+
+func (d *Dialect) verifyToken(c echo.Context, token string) (string, error) {
+	claims, err := d.keys.VerifyToken(store.DialectAuthing, token)
+	if err != nil {
+		return "", unauthorized(codeUnauthorized, "Invalid or expired management token.")
+	}
+	pool, _ := claims["pool"].(string)
+	if h := c.Request().Header.Get("X-Authing-Userpool-Id"); h != pool {
+		return "", unauthorized(codeUnauthorized, "The x-authing-userpool-id header does not match the management token.")
+	}
+	sub, _ := claims["sub"].(string)
+	if _, err := d.db.Credential(c.Request().Context(), store.DialectAuthing, sub); err != nil {
+		if store.ErrorCode(err) == store.EUNAUTHORIZED {
+			return "", unauthorized(codeUnauthorized, "The access key of this token was revoked.")
+		}
+		return "", err
+	}
+	return pool, nil
+}
+
+func poolOf(c echo.Context) string {
+	s, _ := c.Get("authing.pool").(string)
+	return s
+}

@@ -1,0 +1,81 @@
+package authing
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// apiCodes Polyhook answers with; 1300-1306 are Authing's own for signatures.
+const (
+	codeBadSignature     = 1300
+	codeSignatureMethod  = 1301
+	codeSignatureVersion = 1302
+	codeDateFormat       = 1303
+	codeMissingDate      = 1304
+	codeClockSkew        = 1305
+	codeReplayedNonce    = 1306
+	codeInvalidArgument  = 4000
+	codeUnauthorized     = 4010
+	codeNotFound         = 4040
+)
+
+// apiError is an Authing error: HTTP 200 with the real status in the body.
+type apiError struct {
+	status  int
+	apiCode int
+	message string
+	// retryAfter is set on throttling, the one error answered with its real HTTP status.
+	retryAfter int
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("authing: %d/%d %s", e.status, e.apiCode, e.message)
+}
+
+func invalid(format string, args ...any) error {
+	return &apiError{status: 400, apiCode: codeInvalidArgument, message: fmt.Sprintf(format, args...)}
+}
+
+func unauthorized(code int, message string) error {
+	return &apiError{status: 401, apiCode: code, message: message}
+}
+
+var errNotFound = &apiError{status: 404, apiCode: codeNotFound, message: "Webhook not found."}
+
+// ok writes a success envelope.
+func ok(c echo.Context, data any) error {
+	return c.JSON(http.StatusOK, map[string]any{"statusCode": 200, "message": "", "data": data})
+}
+
+// render writes err as an Authing envelope: HTTP 200 (429 for throttling) with statusCode,
+// message, apiCode and requestId.
+func render(c echo.Context, err error) error {
+	var ae *apiError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &he):
+		ae = &apiError{status: he.Code, apiCode: he.Code * 10, message: http.StatusText(he.Code)}
+	case store.ErrorCode(err) == store.EINVALID:
+		ae = &apiError{status: 400, apiCode: codeInvalidArgument, message: store.ErrorMessage(err)}
+	case store.ErrorCode(err) == store.ENOTFOUND:
+		ae = errNotFound
+	default:
+		ae = &apiError{status: 500, apiCode: 5000, message: "Internal error."}
+	}
+	httpStatus := http.StatusOK
+	if ae.status == http.StatusTooManyRequests {
+		httpStatus = http.StatusTooManyRequests
+		c.Response().Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
+	return c.JSON(httpStatus, map[string]any{
+		"statusCode": ae.status, "message": ae.message, "apiCode": ae.apiCode, "requestId": uuid.NewString(),
+	})
+}

@@ -1,0 +1,84 @@
+package authing_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/authing"
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// FuzzRequest sends arbitrary bodies and authorization headers (the signature parser's
+// input): never a 5xx or a panic, always Authing's envelope, and a rejected request
+// changes nothing stored.
+func FuzzRequest(f *testing.F) {
+	ops := []struct{ method, path string }{
+		{"POST", "create-webhook"}, {"POST", "update-webhook"}, {"POST", "delete-webhook"}, {"POST", "get-webhook-logs"},
+		{"POST", "trigger-webhook"}, {"GET", "list-webhooks?page=x"}, {"GET", "get-webhook?webhookId=x"},
+		{"GET", "get-webhook-event-list"}, {"POST", "get-management-token"},
+	}
+	for _, s := range []struct {
+		op         uint8
+		body, auth string
+	}{
+		{0, `{"name":"n","url":"https://e.com","events":["login"],"contentType":"application/json"}`, ""},
+		{1, `{"webhookId":"x","retryConfig":{"enabled":"yes"}}`, ""},
+		{2, `{"webhookIds":[1,null]}`, ""},
+		{3, `{"webhookId":"x","page":-1}`, ""},
+		{4, `{"webhookId":"x","requestHeaders":{"a\nb":"c"}}`, ""},
+		{0, `{"a":{"b":[1,{"c":"\u0000"}]}}`, "authing abc:def"},
+		{5, ``, "authing :"}, {0, `[`, "authing x"}, {6, ``, "Bearer a.b.c"}, {8, `{"accessKeyId":1}`, ""},
+	} {
+		f.Add(s.op, s.body, s.auth)
+	}
+	db := storetest.Open(f)
+	keys, _ := server.NewKeys("authing-fuzz-master-key")
+	quiet := slog.New(slog.DiscardHandler)
+	engine, err := delivery.New(db, delivery.Config{Log: quiet})
+	if err != nil {
+		f.Fatal(err)
+	}
+	engine.Register(authing.Encoder{})
+	d := authing.New(server.Deps{DB: db, Keys: keys, Log: quiet}, engine)
+	srv := server.New(quiet)
+	srv.Register(d)
+	m, err := d.MintCredential(context.Background(), server.CredentialRequest{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	tok, _ := keys.IssueToken(store.DialectAuthing, m.AccessKeyID, time.Hour, map[string]any{"pool": m.UserPoolID})
+	f.Fuzz(func(t *testing.T, which uint8, body, auth string) {
+		_, n0, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{})
+		op := ops[int(which)%len(ops)]
+		req := httptest.NewRequest(op.method, "/api/v3/"+op.path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Date", time.Now().UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT"))
+		req.Header.Set("X-Authing-Signature-Method", "HMAC-SHA1")
+		req.Header.Set("X-Authing-Signature-Version", "1.0")
+		req.Header.Set("X-Authing-Signature-Nonce", "n")
+		if auth == "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("X-Authing-Userpool-Id", m.UserPoolID)
+		} else if !strings.ContainsAny(auth, "\r\n") {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %q %q: %d %s", op, body, auth, rec.Code, rec.Body)
+		}
+		if !strings.Contains(rec.Body.String(), `"statusCode"`) {
+			t.Fatalf("not an Authing envelope: %d %s", rec.Code, rec.Body)
+		}
+		if _, n1, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{}); !strings.Contains(rec.Body.String(), `"statusCode":200`) && n0 != n1 {
+			t.Fatalf("rejected %s %q changed the store", op, body)
+		}
+	})
+}
