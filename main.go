@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -90,6 +91,7 @@ type config struct {
 	rateLimit           float64
 	rateBurst           int
 	allowTargets        string
+	caFile              string
 	maxAttempts         int
 	workers             int
 	perEndpoint         int
@@ -112,6 +114,7 @@ func (c *config) flags(fs *flag.FlagSet, serving bool) {
 	allow, _ := strconv.ParseBool(env("POLYHOOK_ALLOW_PRIVATE_TARGETS", "false"))
 	fs.BoolVar(&c.allowPrivateTargets, "allow-private-targets", allow, "allow deliveries to loopback, private and link-local addresses (POLYHOOK_ALLOW_PRIVATE_TARGETS)")
 	fs.StringVar(&c.allowTargets, "allow-targets", env("POLYHOOK_ALLOW_TARGETS", ""), "comma-separated addresses or CIDR prefixes deliveries may reach even when private (POLYHOOK_ALLOW_TARGETS)")
+	fs.StringVar(&c.caFile, "ca-file", env("POLYHOOK_CA_FILE", ""), "PEM bundle of CAs deliveries trust instead of the system's (POLYHOOK_CA_FILE)")
 	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("POLYHOOK_MAX_ATTEMPTS", 12), "attempts per delivery before it is given up (POLYHOOK_MAX_ATTEMPTS)")
 	fs.IntVar(&c.workers, "workers", envInt("POLYHOOK_WORKERS", 100), "deliveries sent at once by this process (POLYHOOK_WORKERS)")
 	fs.IntVar(&c.perEndpoint, "per-endpoint", envInt("POLYHOOK_PER_ENDPOINT", 4), "deliveries one webhook may hold at once (POLYHOOK_PER_ENDPOINT)")
@@ -158,13 +161,24 @@ func (c *config) newEngine(db *store.DB, log *slog.Logger) (*delivery.Engine, er
 	if err != nil {
 		return nil, err
 	}
+	var roots *x509.CertPool
+	if c.caFile != "" {
+		pem, err := os.ReadFile(c.caFile)
+		if err != nil {
+			return nil, err
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", c.caFile)
+		}
+	}
 	return delivery.New(db, delivery.Config{
 		MaxAttempts: c.maxAttempts,
 		Workers:     c.workers,
 		PerEndpoint: c.perEndpoint,
 		RescueAfter: c.rescueAfter,
 		Log:         log,
-		Sender:      delivery.SenderOptions{AllowPrivateTargets: c.allowPrivateTargets, AllowList: allow},
+		Sender:      delivery.SenderOptions{AllowPrivateTargets: c.allowPrivateTargets, AllowList: allow, RootCAs: roots},
 	})
 }
 

@@ -74,6 +74,9 @@ type SenderOptions struct {
 	MaxResponseBody int
 	// UserAgent is sent unless the request sets its own (default "Polyhook/1.0").
 	UserAgent string
+	// RootCAs, when set, replaces the system's trusted roots for endpoints without a
+	// pinned certificate (for endpoints behind a private CA).
+	RootCAs *x509.CertPool
 }
 
 // Sender sends attempts: SSRF-guarded at dial time, redirects not followed, per-request
@@ -134,6 +137,9 @@ func (s *Sender) transport(pinned string) (*http.Transport, error) {
 		TLSHandshakeTimeout:   DefaultConnectTimeout,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,
+	}
+	if s.opts.RootCAs != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: s.opts.RootCAs}
 	}
 	if pin != nil {
 		t.TLSClientConfig = &tls.Config{
