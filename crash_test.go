@@ -204,3 +204,60 @@ func TestCrashLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoReplicasFailover runs two gateways on one PostgreSQL database: webhooks are
+// registered through one, events published through both, one is killed with SIGKILL
+// mid-flight, and every delivery still arrives at least once, through the survivor.
+func TestTwoReplicasFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the gateway as processes")
+	}
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		t.Skip("needs TEST_DATABASE_URL (PostgreSQL)")
+	}
+	dsn := storetest.PostgresDSN(t)
+	var mu sync.Mutex
+	got := map[string]int{}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+		mu.Lock()
+		got[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	a := startProcess(t, dsn)
+	b := startProcess(t, dsn)
+	var key struct{ APIKey string }
+	_ = json.Unmarshal(a.call(t, "POST", "/v1/credentials", "Bearer crash-token", `{"dialect":"fusionauth"}`), &key)
+	for _, path := range []string{"/x", "/y"} {
+		a.call(t, "POST", "/api/webhook", key.APIKey, `{"webhook":{"url":"`+rcv.URL+path+`","connectTimeout":1000,"readTimeout":5000,"global":true,"eventsEnabled":{"user.create":true}}}`)
+	}
+	const events = 60
+	for i := 0; i < events; i++ {
+		p := []*process{a, b}[i%2] // any replica serves any call
+		p.call(t, "POST", "/v1/events", "Bearer crash-token", fmt.Sprintf(`{"id":"fo-%d","type":"user.created","data":{"n":%d}}`, i, i))
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	for start := time.Now(); count() < 10; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("nothing delivered:\n%s\n%s", a.logs.String(), b.logs.String())
+		}
+	}
+	a.kill()
+	if count() >= 2*events {
+		t.Fatal("everything was delivered before the kill; the test proves nothing")
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for count() < 2*events {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries arrived after one replica died:\n%s", count(), 2*events, b.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The survivor answers for both: the events published through the dead one included.
+	var ev struct{ Deliveries int }
+	_ = json.Unmarshal(b.call(t, "GET", "/v1/events/fo-0", "Bearer crash-token", ""), &ev)
+	if ev.Deliveries != 2 {
+		t.Errorf("event published through the dead replica: %+v", ev)
+	}
+}

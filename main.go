@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -117,7 +118,7 @@ func (c *config) flags(fs *flag.FlagSet, serving bool) {
 	fs.StringVar(&c.caFile, "ca-file", env("POLYHOOK_CA_FILE", ""), "PEM bundle of CAs deliveries trust instead of the system's (POLYHOOK_CA_FILE)")
 	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("POLYHOOK_MAX_ATTEMPTS", 12), "attempts per delivery before it is given up (POLYHOOK_MAX_ATTEMPTS)")
 	fs.IntVar(&c.workers, "workers", envInt("POLYHOOK_WORKERS", 100), "deliveries sent at once by this process (POLYHOOK_WORKERS)")
-	fs.IntVar(&c.perEndpoint, "per-endpoint", envInt("POLYHOOK_PER_ENDPOINT", 4), "deliveries one webhook may hold at once (POLYHOOK_PER_ENDPOINT)")
+	fs.IntVar(&c.perEndpoint, "per-endpoint", envInt("POLYHOOK_PER_ENDPOINT", 16), "deliveries one webhook may hold at once (POLYHOOK_PER_ENDPOINT)")
 	rescue, _ := time.ParseDuration(env("POLYHOOK_RESCUE_AFTER", "2m"))
 	fs.DurationVar(&c.rescueAfter, "rescue-after", rescue, "how long a delivery job may run before it is taken for lost and re-run (POLYHOOK_RESCUE_AFTER)")
 }
@@ -263,6 +264,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	if a := os.Getenv("POLYHOOK_PPROF_ADDR"); a != "" {
+		// Profiling for benchmarks, on its own listener; never on the API's.
+		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(a, pprofMux())) }()
+	}
 	log.Info("polyhook listening", "addr", ln.Addr().String(), "db", db.Backend())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -400,4 +405,11 @@ func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	_, err = fmt.Fprintf(stdout, "%s %s: %d deliveries\n", state, ev.ID, ev.Deliveries)
 	return err
+}
+
+func pprofMux() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	return m
 }

@@ -58,10 +58,10 @@ type Config struct {
 	MaxAttempts int
 	// Workers is how many deliveries one process sends at once (default 100).
 	Workers int
-	// PerEndpoint bounds how many of those one webhook can hold at once (default 4), so
+	// PerEndpoint bounds how many of those one webhook can hold at once (default 16), so
 	// that a slow or hanging endpoint never delays the others.
 	PerEndpoint int
-	// PollInterval is how often an idle worker looks for due jobs (default 20ms on
+	// PollInterval is how often an idle worker looks for due jobs (default 5ms on
 	// SQLite, 200ms on PostgreSQL, where inserts also wake workers).
 	PollInterval time.Duration
 	// RescueAfter is how long a job may stay running before it is taken for lost (its
@@ -79,10 +79,10 @@ func (c *Config) defaults(backend string) {
 		c.Workers = 100
 	}
 	if c.PerEndpoint <= 0 {
-		c.PerEndpoint = 4
+		c.PerEndpoint = 16
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 20 * time.Millisecond
+		c.PollInterval = 5 * time.Millisecond
 		if backend == store.BackendPostgres {
 			c.PollInterval = 200 * time.Millisecond
 		}
@@ -105,7 +105,7 @@ type Engine struct {
 	queue    queue
 
 	mu    sync.Mutex
-	slots map[string]int // in-flight attempts per webhook
+	slots map[string][]time.Time // start times of the in-flight attempts, per webhook
 }
 
 // New returns an engine on db. Register the dialects' encoders, then Start it.
@@ -117,7 +117,7 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		log:      cfg.Log,
 		sender:   NewSender(cfg.Sender),
 		encoders: map[string]Encoder{},
-		slots:    map[string]int{},
+		slots:    map[string][]time.Time{},
 	}
 	q, err := newQueue(db, e)
 	if err != nil {
@@ -286,22 +286,43 @@ type errSnooze struct{ after time.Duration }
 
 func (e errSnooze) Error() string { return fmt.Sprintf("retry in %s", e.after) }
 
-// acquire takes one of a webhook's in-flight slots.
-func (e *Engine) acquire(webhookID string) bool {
+// acquire takes one of a webhook's in-flight slots and returns its token. When all are
+// taken it returns how long the job should wait: twice the age of the oldest attempt in
+// flight, between 1 and 30 seconds. A slow endpoint's queue comes back soon; a hanging
+// one's backs off, so that re-queueing its backlog does not eat the database's time
+// that healthy endpoints need.
+func (e *Engine) acquire(webhookID string) (time.Time, time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.slots[webhookID] >= e.cfg.PerEndpoint {
-		return false
+	now := time.Now()
+	inflight := e.slots[webhookID]
+	if len(inflight) >= e.cfg.PerEndpoint {
+		oldest := inflight[0]
+		for _, t := range inflight {
+			if t.Before(oldest) {
+				oldest = t
+			}
+		}
+		return time.Time{}, min(max(2*now.Sub(oldest), time.Second), 30*time.Second)
 	}
-	e.slots[webhookID]++
-	return true
+	e.slots[webhookID] = append(inflight, now)
+	return now, 0
 }
 
-func (e *Engine) release(webhookID string) {
+func (e *Engine) release(webhookID string, token time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.slots[webhookID]--; e.slots[webhookID] <= 0 {
+	inflight := e.slots[webhookID]
+	for i, t := range inflight {
+		if t.Equal(token) {
+			inflight = append(inflight[:i], inflight[i+1:]...)
+			break
+		}
+	}
+	if len(inflight) == 0 {
 		delete(e.slots, webhookID)
+	} else {
+		e.slots[webhookID] = inflight
 	}
 }
 
@@ -349,10 +370,11 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 	if !ok {
 		return fmt.Errorf("no encoder for dialect %q", w.Dialect)
 	}
-	if !e.acquire(w.ID) {
-		return errSnooze{after: jitter(250 * time.Millisecond)}
+	slot, wait := e.acquire(w.ID)
+	if wait > 0 {
+		return errSnooze{after: jitter(wait)} // busy: come back later rather than hold a worker
 	}
-	defer e.release(w.ID)
+	defer e.release(w.ID, slot)
 	ev, err := e.db.GetEvent(ctx, d.EventID)
 	if err != nil {
 		return err

@@ -120,7 +120,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error 
 	if g.Error != nil {
 		return db.err(g.Error)
 	}
-	sqlTx, ok := g.Statement.ConnPool.(*sql.Tx)
+	pool := g.Statement.ConnPool
+	if p, ok := pool.(*gorm.PreparedStmtTX); ok {
+		pool = p.Tx
+	}
+	sqlTx, ok := pool.(*sql.Tx)
 	if !ok {
 		g.Rollback()
 		return Errorf(EINTERNAL, "Unexpected transaction type.")

@@ -72,6 +72,10 @@ func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, translate fu
 		SkipDefaultTransaction: true,
 		TranslateError:         false,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
+		// On SQLite, parsing SQL was a third of the gateway's CPU under load (see the
+		// README's benchmark section): prepare each statement once and reuse it. On
+		// PostgreSQL pgx already caches prepared statements per connection.
+		PrepareStmt: backend == BackendSQLite,
 	})
 	if err != nil {
 		closeFn()
