@@ -206,8 +206,12 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// open opens the store and the gateway's keys.
-func (c *config) open(ctx context.Context, log *slog.Logger) (server.Deps, error) {
+// open makes the logger (writing to w) and opens the store and the gateway's keys.
+func (c *config) open(ctx context.Context, w io.Writer) (server.Deps, error) {
+	log, err := c.logger(w)
+	if err != nil {
+		return server.Deps{}, err
+	}
 	db, err := store.Open(ctx, c.db)
 	if err != nil {
 		return server.Deps{}, err
@@ -228,14 +232,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := cfg.logger(stderr)
+	deps, err := cfg.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	deps, err := cfg.open(ctx, log)
-	if err != nil {
-		return err
-	}
+	log := deps.Log
 	db := deps.DB
 	defer db.Close()
 	tokenHash, generated, err := native.AdminToken(ctx, db, cfg.adminToken)
@@ -305,14 +306,11 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := cfg.logger(stderr)
+	deps, err := cfg.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	deps, err := cfg.open(ctx, log)
-	if err != nil {
-		return err
-	}
+	log := deps.Log
 	db := deps.DB
 	defer db.Close()
 
@@ -381,14 +379,11 @@ func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := cfg.logger(stderr)
+	deps, err := cfg.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	deps, err := cfg.open(ctx, log)
-	if err != nil {
-		return err
-	}
+	log := deps.Log
 	defer deps.DB.Close()
 	engine, err := cfg.newEngine(deps.DB, log)
 	if err != nil {

@@ -389,29 +389,9 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 	if err != nil {
 		return e.finish(ctx, d, w, &store.Attempt{URL: w.URL, StartedAt: at, Error: "encode: " + err.Error(), ErrorKind: "encode"}, Result{}, false)
 	}
-	req := Request{
-		URL:            w.URL,
-		Header:         http.Header{},
-		Body:           body,
-		ConnectTimeout: time.Duration(w.ConnectTimeout) * time.Millisecond,
-		ReadTimeout:    time.Duration(w.ReadTimeout) * time.Millisecond,
-		PinnedCertPEM:  w.SSLCertificate,
-	}
-	for k, v := range w.Headers {
-		req.Header.Set(k, v)
-	}
-	if w.BasicAuthUser != "" {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(w.BasicAuthUser+":"+w.BasicAuthPassword)))
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	std, err := StandardHeaders(d.ID, at, body, w.ActiveSecrets(at))
+	req, err := request(w, d.ID, at, body, header, nil)
 	if err != nil {
 		return err
-	}
-	for k, vs := range std {
-		req.Header[k] = vs
 	}
 	res := e.sender.Send(ctx, req)
 	a := &store.Attempt{
@@ -513,23 +493,39 @@ func (e *Engine) TestSend(ctx context.Context, w *store.Webhook, eventName strin
 	if err != nil {
 		return Result{}, err
 	}
-	req := Request{URL: w.URL, Header: http.Header{}, Body: body, PinnedCertPEM: w.SSLCertificate,
-		ConnectTimeout: time.Duration(w.ConnectTimeout) * time.Millisecond, ReadTimeout: time.Duration(w.ReadTimeout) * time.Millisecond}
-	for k, v := range w.Headers {
-		req.Header.Set(k, v)
-	}
-	for k, vs := range extra {
-		req.Header[k] = vs
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	std, err := StandardHeaders(id, at, body, w.ActiveSecrets(at))
+	req, err := request(w, id, at, body, header, extra)
 	if err != nil {
 		return Result{}, err
 	}
-	for k, vs := range std {
-		req.Header[k] = vs
-	}
 	return e.sender.Send(ctx, req), nil
+}
+
+// request assembles one attempt to w: the webhook's custom headers and basic auth, then
+// extra headers, then the dialect's own, then the Standard Webhooks headers, each layer
+// winning over the ones before it.
+func request(w *store.Webhook, msgID string, at time.Time, body []byte, dialect, extra http.Header) (Request, error) {
+	req := Request{
+		URL:            w.URL,
+		Header:         http.Header{},
+		Body:           body,
+		ConnectTimeout: time.Duration(w.ConnectTimeout) * time.Millisecond,
+		ReadTimeout:    time.Duration(w.ReadTimeout) * time.Millisecond,
+		PinnedCertPEM:  w.SSLCertificate,
+	}
+	for k, v := range w.Headers {
+		req.Header.Set(k, v)
+	}
+	if w.BasicAuthUser != "" {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(w.BasicAuthUser+":"+w.BasicAuthPassword)))
+	}
+	std, err := StandardHeaders(msgID, at, body, w.ActiveSecrets(at))
+	if err != nil {
+		return Request{}, err
+	}
+	for _, layer := range []http.Header{extra, dialect, std} {
+		for k, vs := range layer {
+			req.Header[k] = vs
+		}
+	}
+	return req, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 )
 
@@ -96,4 +97,18 @@ func (db *DB) Credential(ctx context.Context, dialect, id string) (*Credential, 
 		return nil, db.err(err)
 	}
 	return &c, nil
+}
+
+// AuthenticateClient checks a client id and secret pair (an OAuth client, an access key)
+// of the dialect and returns its credential. Returns EUNAUTHORIZED for an unknown id or a
+// wrong secret alike.
+func (db *DB) AuthenticateClient(ctx context.Context, dialect, id, secret string) (*Credential, error) {
+	c, err := db.Credential(ctx, dialect, id)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(HashSecret(secret)), []byte(c.SecretHash)) != 1 {
+		return nil, Errorf(EUNAUTHORIZED, "Unknown credential.")
+	}
+	return c, nil
 }

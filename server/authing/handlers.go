@@ -37,6 +37,14 @@ func readFields(c echo.Context) (fields, error) {
 
 func (f fields) has(k string) bool { v, ok := f[k]; return ok && string(v) != "null" }
 
+// id returns the required string field k.
+func (f fields) id(k string) (string, error) {
+	if !f.has(k) {
+		return "", invalid("%s is required.", k)
+	}
+	return f.str(k)
+}
+
 func (f fields) str(k string) (string, error) {
 	var s string
 	if err := json.Unmarshal(f[k], &s); err != nil {
@@ -61,12 +69,11 @@ func (h handlers) GetManagementToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cred, err := h.db.CredentialBySecret(c.Request().Context(), store.DialectAuthing, sk)
-	if err != nil || cred.ID != ak {
-		if err != nil && store.ErrorCode(err) != store.EUNAUTHORIZED {
-			return err
-		}
+	cred, err := h.db.AuthenticateClient(c.Request().Context(), store.DialectAuthing, ak, sk)
+	if store.ErrorCode(err) == store.EUNAUTHORIZED {
 		return unauthorized(codeUnauthorized, "Invalid accessKeyId or accessKeySecret.")
+	} else if err != nil {
+		return err
 	}
 	token, err := h.keys.IssueToken(store.DialectAuthing, cred.ID, tokenTTL, map[string]any{"pool": cred.UserPoolID, "scoped_userpool_id": cred.UserPoolID})
 	if err != nil {
@@ -154,10 +161,7 @@ func (h handlers) UpdateWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !f.has("webhookId") {
-		return invalid("webhookId is required.")
-	}
-	id, err := f.str("webhookId")
+	id, err := f.id("webhookId")
 	if err != nil {
 		return err
 	}
@@ -197,10 +201,7 @@ func (h handlers) GetWebhookLogs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !f.has("webhookId") {
-		return invalid("webhookId is required.")
-	}
-	id, err := f.str("webhookId")
+	id, err := f.id("webhookId")
 	if err != nil {
 		return err
 	}
@@ -273,10 +274,7 @@ func (h handlers) TriggerWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !f.has("webhookId") {
-		return invalid("webhookId is required.")
-	}
-	id, err := f.str("webhookId")
+	id, err := f.id("webhookId")
 	if err != nil {
 		return err
 	}

@@ -161,12 +161,11 @@ func (h handlers) IssueToken(c echo.Context) error {
 	case id == "" || secret == "":
 		return oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 	}
-	cred, err := h.db.CredentialBySecret(req.Context(), store.DialectNursa, secret)
-	if err != nil || cred.ID != id {
-		if err != nil && store.ErrorCode(err) != store.EUNAUTHORIZED {
-			return err
-		}
+	cred, err := h.db.AuthenticateClient(req.Context(), store.DialectNursa, id, secret)
+	if store.ErrorCode(err) == store.EUNAUTHORIZED {
 		return oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
+	} else if err != nil {
+		return err
 	}
 	token, err := h.keys.IssueToken(store.DialectNursa, cred.ID, tokenTTL, nil)
 	if err != nil {

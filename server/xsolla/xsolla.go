@@ -147,12 +147,11 @@ func (h handlers) GenerateJWT(c echo.Context) error {
 	if grant != "client_credentials" {
 		return xerr(http.StatusUnprocessableEntity, "002-027", "Parameter grant_type is invalid: only client_credentials is supported.")
 	}
-	cred, err := h.db.CredentialBySecret(req.Context(), store.DialectXsolla, secret)
-	if err != nil || cred.ID != id {
-		if err != nil && store.ErrorCode(err) != store.EUNAUTHORIZED {
-			return err
-		}
+	cred, err := h.db.AuthenticateClient(req.Context(), store.DialectXsolla, id, secret)
+	if store.ErrorCode(err) == store.EUNAUTHORIZED {
 		return xerr(http.StatusUnauthorized, "003-040", "Unauthorized: unknown client_id or client_secret.")
+	} else if err != nil {
+		return err
 	}
 	if ok, wait := h.limiter.Allow("xsolla:" + cred.ID); !ok {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
