@@ -202,4 +202,36 @@ func TestEveryDialectReceivesItsFormat(t *testing.T) {
 		}
 	}
 	verifyStandard(h, "nursa")
+
+	// The metrics saw it all (attempts are counted once recorded, just after the receiver
+	// answered, so give them a moment).
+	wants := []string{
+		`polyhook_delivery_attempts_total{dialect="fusionauth",outcome="success"} 2`,
+		`polyhook_delivery_attempts_total{dialect="nursa",outcome="success"} 1`,
+		`polyhook_events_published_total 3`,
+		`polyhook_http_requests_total{method="POST",route="/v1/events",status="201"} 3`,
+		`polyhook_deliveries_pending 0`,
+		`polyhook_delivery_attempt_duration_seconds_count{dialect="authing"} 1`,
+	}
+	var missing []string
+	for start := time.Now(); time.Since(start) < 5*time.Second; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = nil
+		for _, want := range wants {
+			if !strings.Contains(string(metrics), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("/metrics lacks %v", missing)
+	}
 }

@@ -28,6 +28,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/authing"
@@ -153,6 +157,11 @@ func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *serve
 	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
 	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
 	srv.Register(native.New(deps, engine, srv, tokenHash))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(server.Collectors()...)
+	reg.MustRegister(engine.Collectors()...)
+	srv.Handle(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return srv
 }
 

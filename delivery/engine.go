@@ -229,6 +229,7 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if err != nil {
 		return nil, false, err
 	}
+	publishedTotal.Inc()
 	return ev, true, nil
 }
 
@@ -447,6 +448,11 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, w *store.Webhook
 	}
 	if err := e.db.RecordAttempt(ctx, a, d); err != nil {
 		return err
+	}
+	attemptsTotal.WithLabelValues(w.Dialect, outcome(res, ok)).Inc()
+	attemptSeconds.WithLabelValues(w.Dialect).Observe(res.Duration.Seconds())
+	if d.Status != store.DeliveryPending {
+		deliveriesTotal.WithLabelValues(w.Dialect, d.Status).Inc()
 	}
 	e.log.Debug("delivery attempt", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect,
 		"attempt", a.Number, "status", res.Status, "error_kind", a.ErrorKind, "outcome", d.Status,

@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/polyhook/polyhook/store"
 )
@@ -126,8 +128,24 @@ func (s *Server) Logger() *slog.Logger { return s.log }
 // ServeHTTP serves every registered API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-// logRequests logs one line per request at debug level: never headers or bodies, which
-// carry credentials.
+// HTTP metrics, by route pattern (never the raw path, which holds ids).
+var (
+	httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "polyhook_http_requests_total",
+		Help: "API requests by route, method and status.",
+	}, []string{"route", "method", "status"})
+	httpSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "polyhook_http_request_duration_seconds",
+		Help:    "API request latency by route.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route"})
+)
+
+// Collectors returns the HTTP metrics.
+func Collectors() []prometheus.Collector { return []prometheus.Collector{httpRequests, httpSeconds} }
+
+// logRequests logs one line per request at debug level, never headers or bodies (which
+// carry credentials), and counts it.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -135,10 +153,21 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		s.log.Debug("request", "method", c.Request().Method, "route", c.Path(),
-			"status", c.Response().Status, "duration", time.Since(start))
+		d := time.Since(start)
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		httpRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		httpSeconds.WithLabelValues(route).Observe(d.Seconds())
+		s.log.Debug("request", "method", c.Request().Method, "route", route, "status", c.Response().Status, "duration", d)
 		return nil
 	}
+}
+
+// Handle serves h at method and path, outside every API's middleware.
+func (s *Server) Handle(method, path string, h http.Handler) {
+	s.echo.Add(method, path, echo.WrapHandler(h))
 }
 
 // Router adds routes with a fixed middleware chain to the server. It satisfies the

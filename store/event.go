@@ -269,3 +269,28 @@ func (db *DB) AttemptsOfWebhook(ctx context.Context, webhookID string, offset, l
 		Order("attempts.started_at DESC, attempts.id DESC").Offset(offset).Limit(limit).Find(&out).Error
 	return out, total, db.err(err)
 }
+
+// Backlog returns how many deliveries are pending and when the oldest of them was
+// created (zero when none are).
+func (db *DB) Backlog(ctx context.Context) (int64, time.Time, error) {
+	var row struct {
+		N      int64
+		Oldest *time.Time
+	}
+	err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("status = ?", DeliveryPending).
+		Select("COUNT(*) AS n, MIN(created_at) AS oldest").Scan(&row).Error
+	if err != nil {
+		return 0, time.Time{}, db.err(err)
+	}
+	if row.Oldest == nil {
+		return row.N, time.Time{}, nil
+	}
+	return row.N, *row.Oldest, nil
+}
+
+// DisabledWebhooks counts the webhooks the gateway stopped delivering to.
+func (db *DB) DisabledWebhooks(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("disabled_at IS NOT NULL").Count(&n).Error
+	return n, db.err(err)
+}

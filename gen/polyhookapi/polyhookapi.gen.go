@@ -98,6 +98,24 @@ func (e ErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for HealthStatus.
+const (
+	Ok          HealthStatus = "ok"
+	Unavailable HealthStatus = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the HealthStatus enum.
+func (e HealthStatus) Valid() bool {
+	switch e {
+	case Ok:
+		return true
+	case Unavailable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetDelivery200JSONResponseBodyStatus.
 const (
 	GetDelivery200JSONResponseBodyStatusCancelled GetDelivery200JSONResponseBodyStatus = "cancelled"
@@ -258,6 +276,15 @@ type EventType struct {
 	Names map[string][]string `json:"names"`
 	Type  string              `json:"type"`
 }
+
+// Health defines model for Health.
+type Health struct {
+	Error  *string      `json:"error,omitempty"`
+	Status HealthStatus `json:"status"`
+}
+
+// HealthStatus defines model for Health.Status.
+type HealthStatus string
 
 // Key defines model for Key.
 type Key struct {
@@ -466,6 +493,16 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// Healthz The process is alive.
+	//
+	// Corresponds with GET /healthz (the `Healthz` operationId).
+	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Readyz Ready to serve; the database answers and is migrated.
+	//
+	// Corresponds with GET /readyz (the `Readyz` operationId).
+	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListCredentials List credentials, without secrets.
 	//
 	// Corresponds with GET /v1/credentials (the `ListCredentials` operationId).
@@ -570,6 +607,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 	RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// Healthz The process is alive.
+//
+// Corresponds with GET /healthz (the `Healthz` operationId).
+func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHealthzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Readyz Ready to serve; the database answers and is migrated.
+//
+// Corresponds with GET /readyz (the `Readyz` operationId).
+func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReadyzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListCredentials List credentials, without secrets.
@@ -845,6 +912,60 @@ func (c *Client) RotateWebhookSecret(ctx context.Context, webhookId string, body
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewHealthzRequest constructs an http.Request for the Healthz method
+func NewHealthzRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/healthz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReadyzRequest constructs an http.Request for the Readyz method
+func NewReadyzRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/readyz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewListCredentialsRequest constructs an http.Request for the ListCredentials method
@@ -1414,6 +1535,20 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// HealthzWithResponse The process is alive.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /healthz (the `Healthz` operationId).
+	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
+
+	// ReadyzWithResponse Ready to serve; the database answers and is migrated.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /readyz (the `Readyz` operationId).
+	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
+
 	// ListCredentialsWithResponse List credentials, without secrets.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1536,6 +1671,95 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 	RotateWebhookSecretWithResponse(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
+}
+
+type HealthzResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Health
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HealthzResponse) GetJSON200() *Health {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r HealthzResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HealthzResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HealthzResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HealthzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReadyzResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Health
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Health
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReadyzResponse) GetJSON200() *Health {
+	return r.JSON200
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReadyzResponse) GetJSON503() *Health {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReadyzResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReadyzResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReadyzResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReadyzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ListCredentialsResponse struct {
@@ -2320,6 +2544,32 @@ func (r RotateWebhookSecretResponse) ContentType() string {
 	return ""
 }
 
+// HealthzWithResponse The process is alive.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /healthz (the `Healthz` operationId).
+func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error) {
+	rsp, err := c.Healthz(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHealthzResponse(rsp)
+}
+
+// ReadyzWithResponse Ready to serve; the database answers and is migrated.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /readyz (the `Readyz` operationId).
+func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error) {
+	rsp, err := c.Readyz(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReadyzResponse(rsp)
+}
+
 // ListCredentialsWithResponse List credentials, without secrets.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2543,6 +2793,65 @@ func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseRotateWebhookSecretResponse(rsp)
+}
+
+// ParseHealthzResponse parses an HTTP response from a HealthzWithResponse call
+func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HealthzResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Health
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReadyzResponse parses an HTTP response from a ReadyzWithResponse call
+func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReadyzResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Health
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Health
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseListCredentialsResponse parses an HTTP response from a ListCredentialsWithResponse call
@@ -3103,6 +3412,12 @@ func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretR
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// Healthz The process is alive.
+	// (GET /healthz)
+	Healthz(ctx echo.Context) error
+	// Readyz Ready to serve; the database answers and is migrated.
+	// (GET /readyz)
+	Readyz(ctx echo.Context) error
 	// ListCredentials List credentials, without secrets.
 	// (GET /v1/credentials)
 	ListCredentials(ctx echo.Context, params ListCredentialsParams) error
@@ -3147,6 +3462,24 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// Healthz converts echo context to params.
+func (w *ServerInterfaceWrapper) Healthz(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Healthz(ctx)
+	return err
+}
+
+// Readyz converts echo context to params.
+func (w *ServerInterfaceWrapper) Readyz(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Readyz(ctx)
+	return err
 }
 
 // ListCredentials converts echo context to params.
@@ -3400,6 +3733,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/keys", wrapper.ListKeys, options.OperationMiddlewares["listKeys"]...)
 	router.POST(options.BaseURL+"/v1/keys", wrapper.CreateKey, options.OperationMiddlewares["createKey"]...)
 	router.DELETE(options.BaseURL+"/v1/keys/:keyId", wrapper.DeleteKey, options.OperationMiddlewares["deleteKey"]...)
+	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
+	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 
 }
 
@@ -3408,57 +3743,59 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Dtdb9u4ln+F0C7QFFBtJ027XfcpbbPToNOZIOmgC7TBlBaPbdYSqSEpu75B/vvFISmJtinb8aSTl/sU",
-	"S6QOz/cnc5tksiilAGF0MrxNFOhSCg324Vwpqa78G3yRSWFAGPxJyzLnGTVciv53LQW+09kUCoq//lvB",
-	"OBkm/9Vvoffdqu5bqMnd3V2aMNCZ4iUCSYbJmSCAa70E1/x2hHZmDBSlPbZUsgRluEOQVcpi8NE+jaUq",
-	"qEmGCRfm5WmSJmZZgnuECajkLk0sfNzrl7RRXEyalQ9csOgqj78WVTGCEF5wlIK/KtDmPVAGyuJHGeOI",
-	"Lc0vV6jYALvKlmvIFBhNqAKip3IhCNXkiwJGMwPsptcSKkffITPucCe0N5ItLaNWGW1IIbUhL0/JB/4m",
-	"ANCiUAM4BP1ObK4NNZWOs0sbqgywM7MiSUYNPDO8gBiOlcoj53vWcwUsGX5ByTVycp+EZ6WhCm3I7CZC",
-	"y1sFDIThNN9Ux0wBvScNjNMcIe+wmXd+2xZVpAVEF0olEfcLZlHkBoqtUqNK0aXlrgZ1KWV+wfZkck1K",
-	"GvBhOwevHLsjdn1vrtTkryk6yekIcjKWiiB8aqTSqO8F/fEriImZJsOTFy/SXVxbhfpDyzynRIp8+ZqY",
-	"KZBf5YQL4j/R5OiPPy7e6ad2KWuIJQVdkoIKOgHEoBFEoydVZdm4QzBrnK85FWP0O8j5HNRyk7/UOdQO",
-	"UzxEjd1RP1v3YQ7CXMQNwK791mUFzmrWtCPX0gppAaOplLNnnJGpNX0ixwSQdcRzKuojc6rNeWdAwdVt",
-	"Dk/AD+MD232YphuQIKoCVaAEwXAxTXSVZQAMUI3GlOf2R0ZFBjn+von50JLdV9aeW3v7hVpo4Zeht2gF",
-	"11CXthoaqmOIblThW4WqmTOuNIasykyT1BuujQdK4198j3jHONNIdtV0IP46kwzCc7mY09ySX9nTpeL/",
-	"suIQ0vw5lpWwopFinHPLBFQMJWgeRaUArekEdvPbYtHu3+TR2n5HTIyV53Of5/39CEcN7U4fjKogcrz3",
-	"J3U4WDHb93KBfnRZm60mBTXZFFgvmvJ1xEuZZZW6p8MyIKjjSoeT3sse7BbPlxU8VlU9YEGngD75U9ei",
-	"Z8iujlRha0a3f5KwKplzmk2JN+wnmghq+ByIPc4FyjFX2hCu7YMUQFoiSaWBjJaEwZhWuYlmtfsxueZv",
-	"gFpNc4yRHyAWIPOJVNxMiygXDrCCDi2c3Tubq0Y5zzzOq9y/PP+YEqqXRQFG8YzMYKltkhINXtpWFZtQ",
-	"3lANL0/J+49nb4nbk1ogZDEFQahwKzNYohg9IyIHxBS/ZaojfFei+BsstmXbNMtA6w+w7EgImvXrhtTN",
-	"PSWP8rING0OiQTAsub6deT9u64Uh+VoNBs8zB8H+hm9RTmc5785a3OIWDP9TU+xTU1yiWehpd0FxSBCK",
-	"5YwXDIpSGhDZEo3gNZmAwLoCmDeQkQZh1kqM45NX6UNHoFW0ProISOiEcqENAfTEPj4+0URnsoQhoeT/",
-	"rF6jIhMHinCWolX/v6tpvGDdW/IbpknEqSjhjEiFW89c0oQOW5FSypxw1iOfuZnKyhBunLsITprkckTz",
-	"tXC9F4tqh79e1WVUSMEzmtvgQo5+Of9E+vPjvk0ln+FX+ili+83ZqNciZ6RD9y4ITt3GG4ssMfW7Rv5u",
-	"ap0jfLt3UZABn4MmFnfdVh5OPgFSIylzoMKqzkK4ttNaBPDSO3KJ7tO0lt2RTXgtS1qpHfns92mvW9Pu",
-	"aeFr/PL0RznmmlqbPNPtQnPqWgb+o+QK9L2Kpo5gt5hqyP4kY5nncgEM84+RjX+7dcGDvOlMUzp4UtMX",
-	"+/Czs5CHSbt3JIEHFN+CjrCMbKEFGum0d5PD19UIH0fAvIKnhAub/rV5olwIlySu9EV2BhP44Uqmi4ib",
-	"/jQFdFhBcU+mVOPR3Ojg6LPLi153urZmXTJfen/KWfSrznipa/+wjdXOiRxWk+/fCg3q7pZ/dWPUS7GV",
-	"dY36/lW4s7ZKcbO8RsLqSqPg4pOcQTsnsAoEVNm+rAcyNaZ0kwEuxjIu1gk1sKBLrzdnlxfDoMmmbavP",
-	"OVBPKaGC2VpjzmFB5BxUqBbocL8Kmuf1dt0j5/bzDF9mVNniZD33e2MRr1NAJI4YpK4OJV+x5jDc5BAo",
-	"Tl0QnV1eJGkyB6UdVce9QW9g3XoJgpY8GSbPe4Pe8yRNSmqmloEY3QIybXRxHs31NbkUaAfJr1ybt8E+",
-	"BKFoAcY28b/cJhxP/KsCtUxqhQ10Yr8JTuMU7m7S1YnRyWBwrznRhpsLCWxcwTZcggphl+sNwUcUd6Oc",
-	"DfiYEgEL0MZVsD086tSRGsOtYUl/dYJmvzq+91doUlVRULX0Ag4VPiULn3n5yGKRK6WOKMdba8MBx5qJ",
-	"Rz0nepAB32aD/25VFJhv321ozvGDIbBaOEYki35EwCLgo2OjjQ6Ojz2Cm9xvLHW1kQoYRhGbZwtGBLqZ",
-	"eiKHefdjqsVHLgyh4bjBzjxEE2dfB7QhPQpMpQSga8zATVzXfEz/tn24YHfOG+dgYFOx3tn3a4q1ItzT",
-	"TWd+BXM5A9Y7lH786vTvcc2hsMK318SbBNYpDGq1sNNXBeNKAyNjJQsi5IJIJ/OYi0XP3XrYkJPJuimE",
-	"bnc9gt94ubSNsv6t/730QonGgV/ANOOfv+mjaZ7/PraEbY0J9Wl3ace0CT3X3m69Hvnv8ukh7E2fftNh",
-	"+zUHH1P3fm/bn0unZWsTp70Uq9WFg9QqKJi3phRNt1knDxrxoYW7r2a0je9duhEA3yfco2Jk1NBcTiro",
-	"PYhXdiDrXoXFpz3CC329Z27roLtQPq4G9hF9E2e7Jw3b6UtSgnJtFi4mTQWEQQtT3+9ypImZUuNam2YK",
-	"hbtc4kIcF18FAjOKCk0zPImMYCwVEDPlmlChF6B0j/imGx5BBfnG2TcXB31bWBMhjV9lX4X/jJwMBo5y",
-	"OwNQfMJFzRuXNq9qnz/EzaN+Tr6y1jzcK1kZPNx1KEtZx3UoqzGeWxzrTrKgmpQOYWBeLhjbV2J6JbIp",
-	"FRMfXB8yterE9rLG6TGzII8EqqNjnZHeq24YQ9Nn87a3bnP9Wz+33hpjW7X86QHWcz7dnPY5m79XeA2i",
-	"9Y77JSH0/QOsM+dHjq6B9diuT5NC7Rlb24sL9w+sM1huj6gfcMODxtL6yL0U4APslr0FuE/kdA2TGSzj",
-	"xehBZr2jiEX8D48GW4a99QWO99cnL14mafL++vmrU/v3xfFJkiZX/v2Vf3/l35/79+f+/bl9f7OlS7jj",
-	"Dtp6otsgGZfIP1ddW9WJm/0Mlj1y1s6In0QrzikosGXna3TUqxPrJz66ZfWImeZaEmpIv7eAPH82E3Ih",
-	"+t8XM91DrB8z2DhFJJRoPhEYWhBjrLqD0VfTZTzCTdRUCt5KMeYTf+u057+1U+ynbQxC0+vfzmC5V+Fd",
-	"G8Ouitvt/qcrbvzqfw9zADtdtOXQQQ66lsxWJ/253vST26hpHGDOC74Kzt+OSYbHg4Gdn/IC3dXxwD5y",
-	"4R8370F1HSHHYw0dZ4QgBxGQD9v8NdK4Weke1/hD4e0V7urJ2q6Q55AIDtgn/GGuUdIJYE5Zf5gSmbOm",
-	"YZw2tZe7ie6qr+ba2uP5sM/tFGRtasKFrSj1lJZBe7Amr3/b3OW86wcj26482Z9TT31/YjlVHxErqDI7",
-	"fvHoRlv6j5KrYuS8NlQwqhhpJOLRDIdVT8Ik1pXsfIIRFbOuWFLbOcCsqyDOyBEeYIt3OSb1RYpazvZu",
-	"QMTvhjd5D/e9MS3qK2moC3W73f+BaHSlllf26BVdfbAkc6JoBteQSVH/S4H3sq9enqLz3rzjmksxcU2S",
-	"nDXaMAMo64TDX6FxDvrl4PTVYJfHjjizu8exxXa4ogkdG1DEyp1LkTo/CQvrfx5j3vYAJn3GGKGWiDo5",
-	"dMS6a7ClgjmXlUYKV0VKKmF4bjdZhSElKC4ZAcFsVzCYrlubCOfqX25QszWoeW0x9laAHaoP+/3jk//p",
-	"DXqD3vHw1eDVAEv3fwcAAP//",
+	"7Ftbb9s4Fv4rhHaBpoBqO2na7bpPaZudBp12gqSDLtAGU1o6tllLpIak7HqC/PfFISmJsinbcd3Jyz7F",
+	"upHn/p0LcxslIi8EB65VNLyNJKhCcAXm4lxKIa/cHbyRCK6Ba/xJiyJjCdVM8P43JTjeU8kUcoq//ilh",
+	"HA2jf/Sb1fv2qeqbVaO7u7s4SkElkhW4SDSMzjgBfNaL8Jl7HVc70xrywmxbSFGA1MwSmJbSUPDeXI2F",
+	"zKmOhhHj+vlpFEd6WYC9hAnI6C6OzPr4rnuktGR8Uj95x3gafMrCt3mZj8Bfz9tKwp8lKP0WaArS0EfT",
+	"lCG1NLtscbG2bFss15BI0IpQCURNxYITqshnCSlNNKQ3vYZRMfoGibabW6W9EunSCKotaE1yoTR5fkre",
+	"sVfeAg0J1QL7kN9JzbWmulRhcSlNpYb0TLc0mVINTzTLIURjKbPA/k70TEIaDT+j5mo92U/8vWLfhNZ0",
+	"dhPg5bWEFLhmNFs3x0QCvScPKaMZrrzFZ9641zaYIs0h+KCQAmm/SA2JTEO+UWtUSro00lUgL4XILtId",
+	"hVyxEnty2CzBKyvugF/fWyoV+yuGTjI6goyMhSS4PtVCKrT3nH7/FfhET6PhybNn8TaptVf9rkSWUSJ4",
+	"tnxJ9BTIr2LCOHGfKHL0++8Xb9Rj8yipmSU5XZKccjoBpKBWRG0nZWnEuEUxK5KvJBUS9BvI2Bzkcl2+",
+	"1AbUDlfcx4ztVj/b9mEOXF+EHcA8+9DlBdZrVqwjU8IoaQGjqRCzJywlU+P6RIwJoOiIk1QwRmZU6fNO",
+	"QMGnmwIeh+/aAdt9hKbqJYGXOZpAATzFh3GkyiQBSAHNaExZZn4klCeQ4e+bUAwt0vvq2klr57hQKc3/",
+	"0o8WjeJq7uLGQn1z9MkNGnxjUJVwxqVCyCr1NIqd4xo8kAr/4n2kOySZWrNt14Hw7USk4O/L+Jxmhv3S",
+	"7C4k+8uogwv9x1iU3KhG8HHGjBDQMCSnWZCUHJSiE9gub0NF8/66jFbet8yERHk+d3nejyMc1bQ7fdCy",
+	"hMD2Lp5UcNBy27digXF0WbmtIjnVyRTSXjDl68BLkSSlvGfA0sCplUpHkN7JH8wrTi4tOtqm7omgU0Ef",
+	"3a4r6OmLqyNV2JjR7Z4ktDVzTpMpcY79SBFONZsDMdtZoBwzqTRhylwIDqRhkpQKyGhJUhjTMtPBrHY3",
+	"IVfy9UireA4J8i3QDPOATkffIQSLmXX0OWUZHWUQ8OIVIt0aIYLeQQixs4mQTE/zIEV7uGWHW8zunV6W",
+	"o4wljua2OVyev48JVcs8By1ZQmawVCZrCqKpMmXO+iqvqILnp+Tt+7PXxL4Tm0XIYgqcUG6fzGCJduUE",
+	"Edgg5ImNUC3j2zLXD7DYlP7TJAGl3sGyI0Opn1/XrK6/U7CgLBscGxIFPMUa8OuZAxZTwAzJl3IweJrY",
+	"Fcxv+BqUdJKx7jTKPtxA4f+LnF2KnEt0CzXtrnD2QcVQEnuRQl4IDTxZohO8JBPgWOhA6hxkpIDrlZrn",
+	"+ORFfGhIbJP13kIyoRPKuNIEEBocYD9SRCWigCGh5D/GrtGQiV2KsDRGr/6vLbKcYu1d8gHzNmJNlLCU",
+	"CImvntksDhFEkkKIjLC0Rz4xPRWlJkzbcOHtNMnEiGYr+cNOIqoQaLXMTCgXnCU0M2hHjn45/0j68+O+",
+	"yW2f4FfqMVL71fqosyLrpEN7z0PLbucNQV3I/K5RvutWZxnfHF0kJMDmoIihXTWlkNWPR9RIiAwoN6az",
+	"4LYPtoIATntHNvN+HFe6OzIZuBFJo7Ujl44/7nVb2j09fEVejv+gxGyXbV1mqnlQ77qSKXwvmAR1ryqu",
+	"A+wWUwXJH2QsskwsIMWEaGTwb7stuCVvOvOmDplU/IU+/GQ95DB1wJasdI9uAMdcy4/cnkVa612X8HU5",
+	"wssRpM7AY8K4yUebxFUsuM1aW42arWAC320NdxEI0x+ngAHL6zaQKVW4NdPK2/rs8qLXna6teJfIli6e",
+	"sjT4VSdeqio+bBK1DSL7NQl27816jYBGflWn1mmx0XVF+u5tAettpWR6eY2MVaVPzvhHMYNmcGEMCKg0",
+	"jWK3yFTrwo4qGB+LsFonVMOCLp3dnF1eDL2unzK9RxtAHaeE8tQUP3MGCyLmIH2zwID7hdMsq15XPXJu",
+	"Pk/wZkKlqZZWc79XhvAqBUTmiEbuKij5gkWQZjoDz3CqCu3s8iKKozlIZbk67g16AxPWC+C0YNEwetob",
+	"9J5GcVRQPTUC7E9N3fSXgRUbymyHlQmODuDqqr+iuD1TOhkMDjZJcqVbaJSEZWWvpfxo+PkmjlSZ51Qu",
+	"neoKKTAlx8qBNl/0JdB02c3ZlX38IIyZvXuom2eDp3/Dfh+EJtLtuUGYhiyiBVEg52CLfUxxEbwI5WoB",
+	"Uhm7Z4rkbCJtkWaEPT/ue+7SKfRfmdKvvffQFCXNQZvp1OfbiCG5f5Ygl1EV+LzYspscanC5u/lB7a7B",
+	"pc9gDSmbaPEqzW0Q7i8fCIBrSvXkGBMOC1DatmaMYZ1aVkO01SLpt0fD5qvje39155sQKtgPnDFZuAze",
+	"ZSiGuEKogHG8NljgSawe5VUD0IO4yfrk6q6tCqzb7tYs5/hgBLQbEAHNYlDjsPDkaMVosgwrxx7Bl+xv",
+	"dEelhYQUsxFTr/GUcISratSM9dtDmsV7xjWh/hzNDPN4na+99HhDfiToUnJAiE0gGGP6t83FRXpnUT0D",
+	"DeuG9cbcXzGslnJP15OCK5iLmYlv+/GPX53+mNQsCS25vSTOJbDeTaEyC3OsQMK4VJCSsRQ54WJBhNV5",
+	"KMRiBtBEWF+S0aor+GF3NRO8cXppOsD9W/d76ZQSxIFfQNdzzR+M0TTLfhsbxjZiQrXbXdwxRsXItXNY",
+	"r86ybIvp/trrMf2mw/crCT6k7f3W9PWX1spWRqk7GVZjC3uZldd42ZhS1GMUFR0U8aFZd1fLaCY622zD",
+	"W3wXuEfDSKimmZiU0DtIVLZLVj0vQ0+zhVP66jDI1NN3vn5sL8Uh+jrN5p3YnxMtSQHStusYn9SVNIIW",
+	"ZpzfxEgRPaXatsj1FHJ7aspCHONfOC6mJeWKJrgTGcFYSCB6iiWAzVN7xDVvcQvKyVeWfrU46MYLinCh",
+	"3dP0C6/S25PBwHJuhluSTRivZGPLr7b1uU3soPXn5CsrTeidkpXDFTGWs45zfsZinLSYIiwlC6pIYQmG",
+	"1OkFsb2F6SVPppRPHLgeMrXqpPayoukhsyBHBJqjFZ0WLqquOUPdr3W+t+pz/Vt3IGMjxjZm+dMB1kk+",
+	"Xh9jW5+/F7x6aL3l4JS/+u4Aa935gdHV8x7TPaxTqB2xtTmRc39gncFyM6K+wxcOiqXVljsZwDvYrnuz",
+	"4C7IaRtvM1iGi9G93HpLEYv0748GGw4NVGcV3l6fPHsexdHb66cvTs3fZ8cnURxduftX7v6Vu3/u7p+7",
+	"++fm/s2GbvOWw5WriW5NZFgjf191bUwn7PYzWPbIWXPW4FGw4pyCBFN2vsRA3T758MihW1IdVaCZEoRq",
+	"0u8tIMuezLhY8P63xUz1kOqHBBtriIQSxSYcoQUpxqrbG6HW3eojfInqUsJrwcds4o5T99y35jTE4waD",
+	"0PX6tzNY7lR4V86wreK2b//dFTd+9e/9AsDWEG0ktFeArjSzMUh/ql76yW3UOLxgxnLWXs4d+4qGx4OB",
+	"mcOzHMPV8cBcMu4u1w/4dW0hxmMFHXv4Sw4CSx62+auFtjP3Hf4/xVfeTnBXTWi3QZ4lwttgF/jDXKOg",
+	"E8CcsvowJiJL64ZxXNde9l8sbPVVn8d8uBj2qZmmrUzfGDcVpZrSwmsPVuz1b+tDynd9b/TflSe7farT",
+	"Az+xnKq2CBVUiRnjOXKDLf0HyVUROa815SmVKak14sj0h56P/CTWluxsgoiKWVcoqe0chFdVEEvJEW5g",
+	"incxJtWBnErP5oxJIO76R9T3j70hK+pLoamFuu3hf08yulLLK7N1y1YPlmROJE3gGhLBq/+VcVH2xfNT",
+	"DN7rh7czwSe2SZKltTXMAIoq4XBHsWyAfj44fTHYFrEDwezuYXyxGa4oQscaJDF6Z4LHNk7CwsSfh5i3",
+	"HcClz9KUUMNElRxaZu3It5AwZ6JUyGFbpaTkmmXmJWMwpADJREqAp6Yr2J4tt89nfL5ByzaTZecx5nSJ",
+	"OZwx7PePT/7VG/QGvePhi8GLAZbu/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

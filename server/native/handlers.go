@@ -125,3 +125,17 @@ func (h handlers) dialect(d *api.Dialect) (string, error) {
 	}
 	return "", store.Errorf(store.EINVALID, "Unknown dialect %q.", *d)
 }
+
+// Healthz answers while the process runs.
+func (h handlers) Healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// Readyz answers 200 when the database answers; migrations run before the listener opens,
+// so a process that answers at all has them done.
+func (h handlers) Readyz(c echo.Context) error {
+	if err := h.db.Ping(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "The database does not answer."})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}

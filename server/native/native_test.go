@@ -277,6 +277,17 @@ func TestContract(t *testing.T) {
 	if err != nil || resp.StatusCode != 401 {
 		t.Errorf("revoked key still works: %v %v", resp, err)
 	}
+	// Probes need no token.
+	if status, b = do("GET", "/healthz", "", "X-None", ""); status != 200 || !strings.Contains(string(b), `"ok"`) {
+		t.Errorf("healthz: %d %s", status, b)
+	}
+	if status, _ = do("GET", "/readyz", "", "X-None", ""); status != 200 {
+		t.Errorf("readyz: %d", status)
+	}
+	db.Close() // the database goes away
+	if status, b = do("GET", "/readyz", "", "X-None", ""); status != 503 || !strings.Contains(string(b), "unavailable") {
+		t.Errorf("readyz without a database: %d %s", status, b)
+	}
 	c.RequireAllExercised(t)
 }
 
