@@ -64,6 +64,9 @@ type Config struct {
 	// PollInterval is how often an idle worker looks for due jobs (default 5ms on
 	// SQLite, 200ms on PostgreSQL, where inserts also wake workers).
 	PollInterval time.Duration
+	// DisableAfter disables a webhook whose attempts have failed without a success for
+	// this long (default 5 days); its deliveries are kept.
+	DisableAfter time.Duration
 	// RescueAfter is how long a job may stay running before it is taken for lost (its
 	// process died) and run again (default 2m; attempts are bounded well below it).
 	RescueAfter time.Duration
@@ -86,6 +89,9 @@ func (c *Config) defaults(backend string) {
 		if backend == store.BackendPostgres {
 			c.PollInterval = 200 * time.Millisecond
 		}
+	}
+	if c.DisableAfter <= 0 {
+		c.DisableAfter = 5 * 24 * time.Hour
 	}
 	if c.RescueAfter <= 0 {
 		c.RescueAfter = 2 * time.Minute
@@ -281,6 +287,37 @@ func (e *Engine) EventTypes() []Entry {
 	return out
 }
 
+// health tracks an endpoint's run of failures, writing only when it starts or ends, and
+// disables the webhook when the run has lasted DisableAfter.
+func (e *Engine) health(ctx context.Context, w *store.Webhook, ok bool, at time.Time) error {
+	switch {
+	case ok && w.FailingSince != nil:
+		return e.db.SetFailingSince(ctx, w.ID, nil)
+	case !ok && w.FailingSince == nil:
+		return e.db.SetFailingSince(ctx, w.ID, &at)
+	case !ok && at.Sub(*w.FailingSince) >= e.cfg.DisableAfter && w.DisabledAt == nil:
+		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
+		e.log.Warn("disabling a failing endpoint", "webhook", w.ID, "dialect", w.Dialect, "failing_since", *w.FailingSince)
+		return e.db.DisableWebhook(ctx, w.ID, reason)
+	}
+	return nil
+}
+
+// Retry puts a finished delivery back in the queue to be sent now. Returns ENOTFOUND for
+// an unknown delivery and ECONFLICT when it is pending already.
+func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery, error) {
+	var out *store.Delivery
+	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		d, err := tx.Requeue(ctx, deliveryID)
+		if err != nil {
+			return err
+		}
+		out = d
+		return e.queue.enqueue(ctx, raw, []store.Delivery{*d})
+	})
+	return out, err
+}
+
 // errSnooze asks the queue to run the job again after a delay without counting a
 // queue-level attempt: the engine keeps its own attempt count.
 type errSnooze struct{ after time.Duration }
@@ -447,6 +484,9 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, w *store.Webhook
 		d.LastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
 	}
 	if err := e.db.RecordAttempt(ctx, a, d); err != nil {
+		return err
+	}
+	if err := e.health(ctx, w, ok, a.StartedAt); err != nil {
 		return err
 	}
 	attemptsTotal.WithLabelValues(w.Dialect, outcome(res, ok)).Inc()

@@ -375,3 +375,52 @@ func TestRetryDelay(t *testing.T) {
 		}
 	}
 }
+
+// An endpoint failing for DisableAfter is disabled; its deliveries are kept, and after it
+// is enabled again a retry delivers them.
+func TestDeliver_FailingEndpointIsDisabledThenRecovered(t *testing.T) {
+	db := storetest.Open(t)
+	h := start(t, db, delivery.Config{DisableAfter: 500 * time.Millisecond})
+	var down atomic.Bool
+	down.Store(true)
+	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		if down.Load() {
+			w.WriteHeader(500)
+		}
+	})
+	w := h.webhook(t, rcv.URL, func(w *store.Webhook) { w.Retry = &store.Retry{Enabled: true, Count: 3, Delay: 1, DelayUnit: "Second"} })
+	ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+	ds := h.settled(t, ev.ID, 15*time.Second)
+	got, _ := db.WebhookByID(context.Background(), w.ID)
+	if got.DisabledAt == nil || got.FailingSince == nil || !strings.Contains(got.DisabledReason, "failed since") {
+		t.Fatalf("webhook after failing: %+v (delivery %+v)", got, ds[0])
+	}
+	if ds[0].Status != store.DeliveryFailed {
+		t.Errorf("delivery: %+v", ds[0])
+	}
+	if n := h.publish(t, delivery.PublishInput{Type: "user.created"}).Deliveries; n != 0 {
+		t.Errorf("disabled webhook matched %d", n)
+	}
+	// The operator fixes the endpoint, enables the webhook and retries.
+	down.Store(false)
+	if err := db.EnableWebhook(context.Background(), w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.engine.Retry(context.Background(), ds[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.engine.Retry(context.Background(), ds[0].ID); store.ErrorCode(err) != store.ECONFLICT {
+		t.Errorf("retrying a pending delivery: %v", err)
+	}
+	ds = h.settled(t, ev.ID, 10*time.Second)
+	if ds[0].Status != store.DeliverySucceeded {
+		t.Errorf("after enable and retry: %+v", ds[0])
+	}
+	got, _ = db.WebhookByID(context.Background(), w.ID)
+	if got.FailingSince != nil || got.DisabledAt != nil {
+		t.Errorf("health not reset: %+v", got)
+	}
+	if _, err := h.engine.Retry(context.Background(), "nope"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("retry unknown: %v", err)
+	}
+}

@@ -294,3 +294,76 @@ func (db *DB) DisabledWebhooks(ctx context.Context) (int64, error) {
 	err := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("disabled_at IS NOT NULL").Count(&n).Error
 	return n, db.err(err)
 }
+
+// SetFailingSince records the start of a webhook's run of failures (nil: it recovered).
+func (db *DB) SetFailingSince(ctx context.Context, webhookID string, since *time.Time) error {
+	return db.err(db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ?", webhookID).Update("failing_since", since).Error)
+}
+
+// EnableWebhook puts a disabled webhook back into delivery and forgets its failures.
+// Returns ENOTFOUND when there is no such webhook.
+func (db *DB) EnableWebhook(ctx context.Context, id string) error {
+	res := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ?", id).Updates(map[string]any{
+		"disabled_at": nil, "disabled_reason": "", "failing_since": nil,
+	})
+	if res.Error != nil {
+		return db.err(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "Webhook not found.")
+	}
+	return nil
+}
+
+// DeliveryFilter selects deliveries; empty fields do not filter.
+type DeliveryFilter struct {
+	EventID, WebhookID, Dialect, Status string
+	// Since and Until bound the creation time, inclusive and exclusive.
+	Since, Until  time.Time
+	Offset, Limit int
+}
+
+// FindDeliveries returns one page of deliveries, newest first, and how many match.
+func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int64, error) {
+	q := db.gorm.WithContext(ctx).Model(&Delivery{})
+	for col, v := range map[string]string{"event_id": f.EventID, "webhook_id": f.WebhookID, "dialect": f.Dialect, "status": f.Status} {
+		if v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("created_at < ?", f.Until)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, db.err(err)
+	}
+	var ds []Delivery
+	q = q.Order("created_at DESC, id DESC").Offset(max(f.Offset, 0))
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	err := q.Find(&ds).Error
+	return ds, total, db.err(err)
+}
+
+// Requeue puts a finished delivery back to pending, keeping its attempts. Returns
+// ENOTFOUND when there is none and ECONFLICT when it is pending already.
+func (db *DB) Requeue(ctx context.Context, id string) (*Delivery, error) {
+	res := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status <> ?", id, DeliveryPending).
+		Updates(map[string]any{"status": DeliveryPending, "next_attempt_at": nil, "updated_at": db.Now()})
+	if res.Error != nil {
+		return nil, db.err(res.Error)
+	}
+	d, err := db.GetDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if res.RowsAffected == 0 {
+		return nil, Errorf(ECONFLICT, "The delivery is pending already.")
+	}
+	return d, nil
+}

@@ -66,6 +66,9 @@ type Webhook struct {
 	// 410, or failed for too long); DisabledReason says why.
 	DisabledAt     *time.Time `gorm:""`
 	DisabledReason string     `gorm:"type:text;not null;default:''"`
+	// FailingSince is the start of the endpoint's current run of failed attempts; nil
+	// while its last attempt succeeded.
+	FailingSince *time.Time `gorm:""`
 
 	CreatedAt time.Time `gorm:"not null;autoCreateTime:false"`
 	UpdatedAt time.Time `gorm:"not null;autoUpdateTime:false"`

@@ -104,7 +104,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *Webhook) error {
 	}
 	res := db.gorm.WithContext(ctx).Model(&Webhook{}).
 		Where("id = ? AND dialect = ? AND owner = ?", w.ID, w.Dialect, w.Owner).
-		Select("*").Omit("id", "dialect", "external_id", "owner", "created_at", "signing_secrets", "disabled_at", "disabled_reason").
+		Select("*").Omit("id", "dialect", "external_id", "owner", "created_at", "signing_secrets", "disabled_at", "disabled_reason", "failing_since").
 		Updates(w)
 	if res.Error != nil {
 		return db.err(res.Error)

@@ -116,6 +116,30 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListDeliveriesParamsStatus.
+const (
+	ListDeliveriesParamsStatusCancelled ListDeliveriesParamsStatus = "cancelled"
+	ListDeliveriesParamsStatusFailed    ListDeliveriesParamsStatus = "failed"
+	ListDeliveriesParamsStatusPending   ListDeliveriesParamsStatus = "pending"
+	ListDeliveriesParamsStatusSucceeded ListDeliveriesParamsStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ListDeliveriesParamsStatus enum.
+func (e ListDeliveriesParamsStatus) Valid() bool {
+	switch e {
+	case ListDeliveriesParamsStatusCancelled:
+		return true
+	case ListDeliveriesParamsStatusFailed:
+		return true
+	case ListDeliveriesParamsStatusPending:
+		return true
+	case ListDeliveriesParamsStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetDelivery200JSONResponseBodyStatus.
 const (
 	GetDelivery200JSONResponseBodyStatusCancelled GetDelivery200JSONResponseBodyStatus = "cancelled"
@@ -358,13 +382,20 @@ type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 	Dialect     Dialect   `json:"dialect"`
-	Enabled     bool      `json:"enabled"`
+
+	// DisabledAt Set when the gateway stopped delivering to the endpoint.
+	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
+	DisabledReason *string    `json:"disabledReason,omitempty"`
+	Enabled        bool       `json:"enabled"`
 
 	// Events Subscribed events, in the dialect's own names.
 	Events []string `json:"events"`
 
 	// ExternalId The id the webhook has in its dialect's API.
 	ExternalId string `json:"externalId"`
+
+	// FailingSince Start of the endpoint's current run of failed attempts.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
 
 	// Id Polyhook's id.
 	Id        string    `json:"id"`
@@ -381,6 +412,21 @@ type ErrorResponse = Error
 type ListCredentialsParams struct {
 	Dialect *Dialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
+
+// ListDeliveriesParams defines parameters for ListDeliveries.
+type ListDeliveriesParams struct {
+	EventId   *string                     `form:"eventId,omitempty" json:"eventId,omitempty"`
+	WebhookId *string                     `form:"webhookId,omitempty" json:"webhookId,omitempty"`
+	Dialect   *Dialect                    `form:"dialect,omitempty" json:"dialect,omitempty"`
+	Status    *ListDeliveriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	Since     *time.Time                  `form:"since,omitempty" json:"since,omitempty"`
+	Until     *time.Time                  `form:"until,omitempty" json:"until,omitempty"`
+	Limit     *int                        `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset    *int                        `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListDeliveriesParamsStatus defines parameters for ListDeliveries.
+type ListDeliveriesParamsStatus string
 
 // GetDelivery200JSONResponseBodyStatus defines parameters for GetDelivery.
 type GetDelivery200JSONResponseBodyStatus string
@@ -527,10 +573,20 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/credentials/{credentialId} (the `DeleteCredential` operationId).
 	DeleteCredential(ctx context.Context, credentialId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDeliveries Deliveries, newest first, filtered by event, webhook, dialect, status and creation time.
+	//
+	// Corresponds with GET /v1/deliveries (the `ListDeliveries` operationId).
+	ListDeliveries(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDelivery One delivery with every attempt.
 	//
 	// Corresponds with GET /v1/deliveries/{deliveryId} (the `GetDelivery` operationId).
 	GetDelivery(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryDelivery Send a finished delivery again now (its earlier attempts are kept).
+	//
+	// Corresponds with POST /v1/deliveries/{deliveryId}/retry (the `RetryDelivery` operationId).
+	RetryDelivery(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEventTypes The canonical event catalogue with each dialect's names.
 	//
@@ -588,6 +644,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnableWebhook Put a disabled webhook back into delivery.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
+	EnableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
 	//
@@ -703,11 +764,41 @@ func (c *Client) DeleteCredential(ctx context.Context, credentialId string, reqE
 	return c.Client.Do(req)
 }
 
+// ListDeliveries Deliveries, newest first, filtered by event, webhook, dialect, status and creation time.
+//
+// Corresponds with GET /v1/deliveries (the `ListDeliveries` operationId).
+func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDeliveriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetDelivery One delivery with every attempt.
 //
 // Corresponds with GET /v1/deliveries/{deliveryId} (the `GetDelivery` operationId).
 func (c *Client) GetDelivery(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDeliveryRequest(c.Server, deliveryId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryDelivery Send a finished delivery again now (its earlier attempts are kept).
+//
+// Corresponds with POST /v1/deliveries/{deliveryId}/retry (the `RetryDelivery` operationId).
+func (c *Client) RetryDelivery(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryDeliveryRequest(c.Server, deliveryId)
 	if err != nil {
 		return nil, err
 	}
@@ -855,6 +946,21 @@ func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...Requ
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 func (c *Client) ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListWebhooksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnableWebhook Put a disabled webhook back into delivery.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
+func (c *Client) EnableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnableWebhookRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -1096,6 +1202,144 @@ func NewDeleteCredentialRequest(server string, credentialId string) (*http.Reque
 	return req, nil
 }
 
+// NewListDeliveriesRequest constructs an http.Request for the ListDeliveries method
+func NewListDeliveriesRequest(server string, params *ListDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/deliveries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.EventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "eventId", *params.EventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WebhookId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "webhookId", *params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Dialect != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dialect", *params.Dialect, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetDeliveryRequest constructs an http.Request for the GetDelivery method
 func NewGetDeliveryRequest(server string, deliveryId string) (*http.Request, error) {
 	var err error
@@ -1123,6 +1367,40 @@ func NewGetDeliveryRequest(server string, deliveryId string) (*http.Request, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetryDeliveryRequest constructs an http.Request for the RetryDelivery method
+func NewRetryDeliveryRequest(server string, deliveryId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "deliveryId", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/deliveries/%s/retry", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1410,6 +1688,40 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 	return req, nil
 }
 
+// NewEnableWebhookRequest constructs an http.Request for the EnableWebhook method
+func NewEnableWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/enable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetWebhookSecretsRequest constructs an http.Request for the GetWebhookSecrets method
 func NewGetWebhookSecretsRequest(server string, webhookId string) (*http.Request, error) {
 	var err error
@@ -1577,12 +1889,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/credentials/{credentialId} (the `DeleteCredential` operationId).
 	DeleteCredentialWithResponse(ctx context.Context, credentialId string, reqEditors ...RequestEditorFn) (*DeleteCredentialResponse, error)
 
+	// ListDeliveriesWithResponse Deliveries, newest first, filtered by event, webhook, dialect, status and creation time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/deliveries (the `ListDeliveries` operationId).
+	ListDeliveriesWithResponse(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*ListDeliveriesResponse, error)
+
 	// GetDeliveryWithResponse One delivery with every attempt.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/deliveries/{deliveryId} (the `GetDelivery` operationId).
 	GetDeliveryWithResponse(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*GetDeliveryResponse, error)
+
+	// RetryDeliveryWithResponse Send a finished delivery again now (its earlier attempts are kept).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/deliveries/{deliveryId}/retry (the `RetryDelivery` operationId).
+	RetryDeliveryWithResponse(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*RetryDeliveryResponse, error)
 
 	// ListEventTypesWithResponse The canonical event catalogue with each dialect's names.
 	//
@@ -1650,6 +1976,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooksWithResponse(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+
+	// EnableWebhookWithResponse Put a disabled webhook back into delivery.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
+	EnableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*EnableWebhookResponse, error)
 
 	// GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
 	//
@@ -1924,6 +2257,67 @@ func (r DeleteCredentialResponse) ContentType() string {
 	return ""
 }
 
+type ListDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Deliveries []Delivery `json:"deliveries"`
+		Total      int64      `json:"total"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDeliveriesResponse) GetJSON200() *struct {
+	Deliveries []Delivery `json:"deliveries"`
+	Total      int64      `json:"total"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListDeliveriesResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDeliveriesResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetDeliveryResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2007,6 +2401,68 @@ func (r GetDeliveryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RetryDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Delivery
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RetryDeliveryResponse) GetJSON202() *Delivery {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RetryDeliveryResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RetryDeliveryResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RetryDeliveryResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryDeliveryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2427,6 +2883,54 @@ func (r ListWebhooksResponse) ContentType() string {
 	return ""
 }
 
+type EnableWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EnableWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EnableWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r EnableWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnableWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnableWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnableWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetWebhookSecretsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2622,6 +3126,19 @@ func (c *ClientWithResponses) DeleteCredentialWithResponse(ctx context.Context, 
 	return ParseDeleteCredentialResponse(rsp)
 }
 
+// ListDeliveriesWithResponse Deliveries, newest first, filtered by event, webhook, dialect, status and creation time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/deliveries (the `ListDeliveries` operationId).
+func (c *ClientWithResponses) ListDeliveriesWithResponse(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*ListDeliveriesResponse, error) {
+	rsp, err := c.ListDeliveries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDeliveriesResponse(rsp)
+}
+
 // GetDeliveryWithResponse One delivery with every attempt.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2633,6 +3150,19 @@ func (c *ClientWithResponses) GetDeliveryWithResponse(ctx context.Context, deliv
 		return nil, err
 	}
 	return ParseGetDeliveryResponse(rsp)
+}
+
+// RetryDeliveryWithResponse Send a finished delivery again now (its earlier attempts are kept).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/deliveries/{deliveryId}/retry (the `RetryDelivery` operationId).
+func (c *ClientWithResponses) RetryDeliveryWithResponse(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*RetryDeliveryResponse, error) {
+	rsp, err := c.RetryDelivery(ctx, deliveryId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryDeliveryResponse(rsp)
 }
 
 // ListEventTypesWithResponse The canonical event catalogue with each dialect's names.
@@ -2754,6 +3284,19 @@ func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseListWebhooksResponse(rsp)
+}
+
+// EnableWebhookWithResponse Put a disabled webhook back into delivery.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
+func (c *ClientWithResponses) EnableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*EnableWebhookResponse, error) {
+	rsp, err := c.EnableWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnableWebhookResponse(rsp)
 }
 
 // GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
@@ -2972,6 +3515,49 @@ func ParseDeleteCredentialResponse(rsp *http.Response) (*DeleteCredentialRespons
 	return response, nil
 }
 
+// ParseListDeliveriesResponse parses an HTTP response from a ListDeliveriesWithResponse call
+func ParseListDeliveriesResponse(rsp *http.Response) (*ListDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Deliveries []Delivery `json:"deliveries"`
+			Total      int64      `json:"total"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetDeliveryResponse parses an HTTP response from a GetDeliveryWithResponse call
 func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3023,6 +3609,53 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRetryDeliveryResponse parses an HTTP response from a RetryDeliveryWithResponse call
+func ParseRetryDeliveryResponse(rsp *http.Response) (*RetryDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Delivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	}
 
@@ -3323,6 +3956,42 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 	return response, nil
 }
 
+// ParseEnableWebhookResponse parses an HTTP response from a EnableWebhookWithResponse call
+func ParseEnableWebhookResponse(rsp *http.Response) (*EnableWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnableWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetWebhookSecretsResponse parses an HTTP response from a GetWebhookSecretsWithResponse call
 func ParseGetWebhookSecretsResponse(rsp *http.Response) (*GetWebhookSecretsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3427,9 +4096,15 @@ type ServerInterface interface {
 	// DeleteCredential Revoke a credential; requests made with it are refused from now on.
 	// (DELETE /v1/credentials/{credentialId})
 	DeleteCredential(ctx echo.Context, credentialId string) error
+	// ListDeliveries Deliveries, newest first, filtered by event, webhook, dialect, status and creation time.
+	// (GET /v1/deliveries)
+	ListDeliveries(ctx echo.Context, params ListDeliveriesParams) error
 	// GetDelivery One delivery with every attempt.
 	// (GET /v1/deliveries/{deliveryId})
 	GetDelivery(ctx echo.Context, deliveryId string) error
+	// RetryDelivery Send a finished delivery again now (its earlier attempts are kept).
+	// (POST /v1/deliveries/{deliveryId}/retry)
+	RetryDelivery(ctx echo.Context, deliveryId string) error
 	// ListEventTypes The canonical event catalogue with each dialect's names.
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -3451,6 +4126,9 @@ type ServerInterface interface {
 	// ListWebhooks Webhooks of every dialect in one shape.
 	// (GET /v1/webhooks)
 	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// EnableWebhook Put a disabled webhook back into delivery.
+	// (POST /v1/webhooks/{webhookId}/enable)
+	EnableWebhook(ctx echo.Context, webhookId string) error
 	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
 	// (GET /v1/webhooks/{webhookId}/secrets)
 	GetWebhookSecrets(ctx echo.Context, webhookId string) error
@@ -3525,6 +4203,73 @@ func (w *ServerInterfaceWrapper) DeleteCredential(ctx echo.Context) error {
 	return err
 }
 
+// ListDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDeliveries(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDeliveriesParams
+	// ------------- Optional query parameter "eventId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "eventId", ctx.QueryParams(), &params.EventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter eventId: %s", err))
+	}
+
+	// ------------- Optional query parameter "webhookId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "webhookId", ctx.QueryParams(), &params.WebhookId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// ------------- Optional query parameter "dialect" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", ctx.QueryParams(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offset: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDeliveries(ctx, params)
+	return err
+}
+
 // GetDelivery converts echo context to params.
 func (w *ServerInterfaceWrapper) GetDelivery(ctx echo.Context) error {
 	var err error
@@ -3538,6 +4283,22 @@ func (w *ServerInterfaceWrapper) GetDelivery(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDelivery(ctx, deliveryId)
+	return err
+}
+
+// RetryDelivery converts echo context to params.
+func (w *ServerInterfaceWrapper) RetryDelivery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "deliveryId" -------------
+	var deliveryId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "deliveryId", ctx.Param("deliveryId"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deliveryId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetryDelivery(ctx, deliveryId)
 	return err
 }
 
@@ -3641,6 +4402,22 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	return err
 }
 
+// EnableWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) EnableWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnableWebhook(ctx, webhookId)
+	return err
+}
+
 // GetWebhookSecrets converts echo context to params.
 func (w *ServerInterfaceWrapper) GetWebhookSecrets(ctx echo.Context) error {
 	var err error
@@ -3728,6 +4505,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/secrets/rotate", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.POST(options.BaseURL+"/v1/events", wrapper.PublishEvent, options.OperationMiddlewares["publishEvent"]...)
 	router.GET(options.BaseURL+"/v1/events/:eventId", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
+	router.GET(options.BaseURL+"/v1/deliveries", wrapper.ListDeliveries, options.OperationMiddlewares["listDeliveries"]...)
+	router.POST(options.BaseURL+"/v1/deliveries/:deliveryId/retry", wrapper.RetryDelivery, options.OperationMiddlewares["retryDelivery"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/enable", wrapper.EnableWebhook, options.OperationMiddlewares["enableWebhook"]...)
 	router.GET(options.BaseURL+"/v1/deliveries/:deliveryId", wrapper.GetDelivery, options.OperationMiddlewares["getDelivery"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
 	router.GET(options.BaseURL+"/v1/keys", wrapper.ListKeys, options.OperationMiddlewares["listKeys"]...)
@@ -3743,59 +4523,64 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ftbb9s4Fv4rhHaBpoBqO2na7bpPaZudBp12gqSDLtAGU1o6tllLpIak7HqC/PfFISmJsinbcd3Jyz7F",
-	"upHn/p0LcxslIi8EB65VNLyNJKhCcAXm4lxKIa/cHbyRCK6Ba/xJiyJjCdVM8P43JTjeU8kUcoq//ilh",
-	"HA2jf/Sb1fv2qeqbVaO7u7s4SkElkhW4SDSMzjgBfNaL8Jl7HVc70xrywmxbSFGA1MwSmJbSUPDeXI2F",
-	"zKmOhhHj+vlpFEd6WYC9hAnI6C6OzPr4rnuktGR8Uj95x3gafMrCt3mZj8Bfz9tKwp8lKP0WaArS0EfT",
-	"lCG1NLtscbG2bFss15BI0IpQCURNxYITqshnCSlNNKQ3vYZRMfoGibabW6W9EunSCKotaE1yoTR5fkre",
-	"sVfeAg0J1QL7kN9JzbWmulRhcSlNpYb0TLc0mVINTzTLIURjKbPA/k70TEIaDT+j5mo92U/8vWLfhNZ0",
-	"dhPg5bWEFLhmNFs3x0QCvScPKaMZrrzFZ9641zaYIs0h+KCQAmm/SA2JTEO+UWtUSro00lUgL4XILtId",
-	"hVyxEnty2CzBKyvugF/fWyoV+yuGTjI6goyMhSS4PtVCKrT3nH7/FfhET6PhybNn8TaptVf9rkSWUSJ4",
-	"tnxJ9BTIr2LCOHGfKHL0++8Xb9Rj8yipmSU5XZKccjoBpKBWRG0nZWnEuEUxK5KvJBUS9BvI2Bzkcl2+",
-	"1AbUDlfcx4ztVj/b9mEOXF+EHcA8+9DlBdZrVqwjU8IoaQGjqRCzJywlU+P6RIwJoOiIk1QwRmZU6fNO",
-	"QMGnmwIeh+/aAdt9hKbqJYGXOZpAATzFh3GkyiQBSAHNaExZZn4klCeQ4e+bUAwt0vvq2klr57hQKc3/",
-	"0o8WjeJq7uLGQn1z9MkNGnxjUJVwxqVCyCr1NIqd4xo8kAr/4n2kOySZWrNt14Hw7USk4O/L+Jxmhv3S",
-	"7C4k+8uogwv9x1iU3KhG8HHGjBDQMCSnWZCUHJSiE9gub0NF8/66jFbet8yERHk+d3nejyMc1bQ7fdCy",
-	"hMD2Lp5UcNBy27digXF0WbmtIjnVyRTSXjDl68BLkSSlvGfA0sCplUpHkN7JH8wrTi4tOtqm7omgU0Ef",
-	"3a4r6OmLqyNV2JjR7Z4ktDVzTpMpcY79SBFONZsDMdtZoBwzqTRhylwIDqRhkpQKyGhJUhjTMtPBrHY3",
-	"IVfy9UireA4J8i3QDPOATkffIQSLmXX0OWUZHWUQ8OIVIt0aIYLeQQixs4mQTE/zIEV7uGWHW8zunV6W",
-	"o4wljua2OVyev48JVcs8By1ZQmawVCZrCqKpMmXO+iqvqILnp+Tt+7PXxL4Tm0XIYgqcUG6fzGCJduUE",
-	"Edgg5ImNUC3j2zLXD7DYlP7TJAGl3sGyI0Opn1/XrK6/U7CgLBscGxIFPMUa8OuZAxZTwAzJl3IweJrY",
-	"Fcxv+BqUdJKx7jTKPtxA4f+LnF2KnEt0CzXtrnD2QcVQEnuRQl4IDTxZohO8JBPgWOhA6hxkpIDrlZrn",
-	"+ORFfGhIbJP13kIyoRPKuNIEEBocYD9SRCWigCGh5D/GrtGQiV2KsDRGr/6vLbKcYu1d8gHzNmJNlLCU",
-	"CImvntksDhFEkkKIjLC0Rz4xPRWlJkzbcOHtNMnEiGYr+cNOIqoQaLXMTCgXnCU0M2hHjn45/0j68+O+",
-	"yW2f4FfqMVL71fqosyLrpEN7z0PLbucNQV3I/K5RvutWZxnfHF0kJMDmoIihXTWlkNWPR9RIiAwoN6az",
-	"4LYPtoIATntHNvN+HFe6OzIZuBFJo7Ujl44/7nVb2j09fEVejv+gxGyXbV1mqnlQ77qSKXwvmAR1ryqu",
-	"A+wWUwXJH2QsskwsIMWEaGTwb7stuCVvOvOmDplU/IU+/GQ95DB1wJasdI9uAMdcy4/cnkVa612X8HU5",
-	"wssRpM7AY8K4yUebxFUsuM1aW42arWAC320NdxEI0x+ngAHL6zaQKVW4NdPK2/rs8qLXna6teJfIli6e",
-	"sjT4VSdeqio+bBK1DSL7NQl27816jYBGflWn1mmx0XVF+u5tAettpWR6eY2MVaVPzvhHMYNmcGEMCKg0",
-	"jWK3yFTrwo4qGB+LsFonVMOCLp3dnF1eDL2unzK9RxtAHaeE8tQUP3MGCyLmIH2zwID7hdMsq15XPXJu",
-	"Pk/wZkKlqZZWc79XhvAqBUTmiEbuKij5gkWQZjoDz3CqCu3s8iKKozlIZbk67g16AxPWC+C0YNEwetob",
-	"9J5GcVRQPTUC7E9N3fSXgRUbymyHlQmODuDqqr+iuD1TOhkMDjZJcqVbaJSEZWWvpfxo+PkmjlSZ51Qu",
-	"neoKKTAlx8qBNl/0JdB02c3ZlX38IIyZvXuom2eDp3/Dfh+EJtLtuUGYhiyiBVEg52CLfUxxEbwI5WoB",
-	"Uhm7Z4rkbCJtkWaEPT/ue+7SKfRfmdKvvffQFCXNQZvp1OfbiCG5f5Ygl1EV+LzYspscanC5u/lB7a7B",
-	"pc9gDSmbaPEqzW0Q7i8fCIBrSvXkGBMOC1DatmaMYZ1aVkO01SLpt0fD5qvje39155sQKtgPnDFZuAze",
-	"ZSiGuEKogHG8NljgSawe5VUD0IO4yfrk6q6tCqzb7tYs5/hgBLQbEAHNYlDjsPDkaMVosgwrxx7Bl+xv",
-	"dEelhYQUsxFTr/GUcISratSM9dtDmsV7xjWh/hzNDPN4na+99HhDfiToUnJAiE0gGGP6t83FRXpnUT0D",
-	"DeuG9cbcXzGslnJP15OCK5iLmYlv+/GPX53+mNQsCS25vSTOJbDeTaEyC3OsQMK4VJCSsRQ54WJBhNV5",
-	"KMRiBtBEWF+S0aor+GF3NRO8cXppOsD9W/d76ZQSxIFfQNdzzR+M0TTLfhsbxjZiQrXbXdwxRsXItXNY",
-	"r86ybIvp/trrMf2mw/crCT6k7f3W9PWX1spWRqk7GVZjC3uZldd42ZhS1GMUFR0U8aFZd1fLaCY622zD",
-	"W3wXuEfDSKimmZiU0DtIVLZLVj0vQ0+zhVP66jDI1NN3vn5sL8Uh+jrN5p3YnxMtSQHStusYn9SVNIIW",
-	"ZpzfxEgRPaXatsj1FHJ7aspCHONfOC6mJeWKJrgTGcFYSCB6iiWAzVN7xDVvcQvKyVeWfrU46MYLinCh",
-	"3dP0C6/S25PBwHJuhluSTRivZGPLr7b1uU3soPXn5CsrTeidkpXDFTGWs45zfsZinLSYIiwlC6pIYQmG",
-	"1OkFsb2F6SVPppRPHLgeMrXqpPayoukhsyBHBJqjFZ0WLqquOUPdr3W+t+pz/Vt3IGMjxjZm+dMB1kk+",
-	"Xh9jW5+/F7x6aL3l4JS/+u4Aa935gdHV8x7TPaxTqB2xtTmRc39gncFyM6K+wxcOiqXVljsZwDvYrnuz",
-	"4C7IaRtvM1iGi9G93HpLEYv0748GGw4NVGcV3l6fPHsexdHb66cvTs3fZ8cnURxduftX7v6Vu3/u7p+7",
-	"++fm/s2GbvOWw5WriW5NZFgjf191bUwn7PYzWPbIWXPW4FGw4pyCBFN2vsRA3T758MihW1IdVaCZEoRq",
-	"0u8tIMuezLhY8P63xUz1kOqHBBtriIQSxSYcoQUpxqrbG6HW3eojfInqUsJrwcds4o5T99y35jTE4waD",
-	"0PX6tzNY7lR4V86wreK2b//dFTd+9e/9AsDWEG0ktFeArjSzMUh/ql76yW3UOLxgxnLWXs4d+4qGx4OB",
-	"mcOzHMPV8cBcMu4u1w/4dW0hxmMFHXv4Sw4CSx62+auFtjP3Hf4/xVfeTnBXTWi3QZ4lwttgF/jDXKOg",
-	"E8CcsvowJiJL64ZxXNde9l8sbPVVn8d8uBj2qZmmrUzfGDcVpZrSwmsPVuz1b+tDynd9b/TflSe7farT",
-	"Az+xnKq2CBVUiRnjOXKDLf0HyVUROa815SmVKak14sj0h56P/CTWluxsgoiKWVcoqe0chFdVEEvJEW5g",
-	"incxJtWBnErP5oxJIO76R9T3j70hK+pLoamFuu3hf08yulLLK7N1y1YPlmROJE3gGhLBq/+VcVH2xfNT",
-	"DN7rh7czwSe2SZKltTXMAIoq4XBHsWyAfj44fTHYFrEDwezuYXyxGa4oQscaJDF6Z4LHNk7CwsSfh5i3",
-	"HcClz9KUUMNElRxaZu3It5AwZ6JUyGFbpaTkmmXmJWMwpADJREqAp6Yr2J4tt89nfL5ByzaTZecx5nSJ",
-	"OZwx7PePT/7VG/QGvePhi8GLAZbu/wsAAP//",
+	"7Ftrb9s4l/4rB9oFmgKq7aRpt+t+StvsNOi0k0066AJtMKWlY5u1TGpIyq4nyH9f8CKJsilbTt3J+wLz",
+	"KdaNPDy359xyGyV8nnOGTMloeBsJlDlnEs3FuRBcXLk7+kbCmUKm9E+S5xlNiKKc9b9JzvQ9mUxxTvSv",
+	"/xQ4jobRf/Tr1fv2qeybVaO7u7s4SlEmguZ6kWgYnTFA/awX6Wfudb3amVI4z822ueA5CkUtgWkhDAXv",
+	"zdWYizlR0TCiTD0/jeJIrXK0lzhBEd3FkVlfv+seSSUom1RP3lGWBp/S8G1WzEfor+dtJfDPAqV6iyRF",
+	"YegjaUo1tSS7bJxiY9kmW64xEagkEIEgp3zJgEj4LDAlicL0plcflI++YaLs5lZor3i6MoxqMlrBnEsF",
+	"z0/hHX3lLVCTUC5wH/JbqblWRBUyzC6piFCYnqmGJFOi8ImicwzRWIgssL9jPRWYRsPPWnKVnOwn/l6x",
+	"r0IbMrsJnOW1wBSZoiTbVMdEINnzDCklmV55h828ca9tUUUyx+CDXHBN+0VqSKQK51ulRoQgK8NdieKS",
+	"8+wi7cjk8iixx4ftHLyy7A7Y9d5cKY+/puiQkRFmMOYC9PpEcSG1vs/J91+RTdQ0Gp48exbv4lpz1e+S",
+	"ZxkBzrLVS1BThF/5hDJwn0g4+v33izfysXmUVIeFOVnBnDAyQU1BJYhKT4rCsHGHYNY4X3IqxOg3mNEF",
+	"itUmf4l1qC2meB81tlv9bN3HBTJ1ETYA8+xDmxVYq1nTjkxyI6Qljqacz57QFKbG9IGPATXrwHEq6CMz",
+	"ItV5K6Dop9scHsPvygHbPkyT1ZLIirlWgRxZqh/GkSySBDFFrUZjQjPzIyEswUz/vgn50DzdV9aOW539",
+	"Qik0/0vfW9SCq04X1xrqq6NPblDha4UqmTMupIasQk2j2BmuwQMh9V99X9Md4kwl2abpYPh2wlP096Vs",
+	"QTJz/MLszgX9y4iDcfXHmBfMiIazcUYNE7RiCEayIClzlJJMcDe/DRX1+5s8WnvfHibEyvOFi/N+HOGI",
+	"Iu3hgxIFBrZ3/qSEg4bZvuVL7UdXpdlKmBOVTDHtBUO+FrzkSVKIPR2WQkYsV1qcdCd7MK84vjToaKq6",
+	"x4JWAX10u66hp8+ullBha0TXPUhoSuacJFNwhv1IAiOKLhDMdhYox1RIBVSaC84Q6kNCIRFGK0hxTIpM",
+	"BaPabkwu+euRVp45xMi3SDIdB7QaegcXzGfW0BeEZmSUYcCK14h0a4QIeochxM4mXFA1nQcpuodZtpjF",
+	"bO/wshhlNHE0N9Xh8vx9DESu5nNUgiYww5U0UVMQTaVJczZXeUUkPj+Ft+/PXoN9JzaLwHKKDAizT2a4",
+	"0nrlGBHYIGSJNVPtwXdFrh9wuS38J0mCUr7DVUuEUj2/ro66+U5Og7yscWwIElmqc8CvZw5YTAIzhC/F",
+	"YPA0sSuY3/g1yOkko+1hlH24hcJ/kpwuSc6lNgs5bc9w7oOKoSD2IsV5zhWyZKWN4CVMkOlEB1NnICOJ",
+	"TK3lPMcnL+JDQ2KTrPcWkoFMCGVSAWpocID9SIJMeI5DIPA/Rq+1IoNdCmgaa6v+P5tkOcHau/BBx21g",
+	"VRRoClzoV89sFKcRREDOeQY07cEnqqa8UECVdRfeTpOMj0i2Fj90YlGJQOtpZkIYZzQhmUE7OPrl/CP0",
+	"F8d9E9s+0V/Jx5rar9ZGnRZZIx3aex5athtvCOpC6net+bupdfbg272LwATpAiUY2mWdCln5eESNOM+Q",
+	"MKM6S2brYGsI4KR3ZCPvx3EpuyMTgRuW1FI7cuH44167pu1p4Wv8cucPcsxW2TZ5JusH1a5rkcL3nAqU",
+	"e2VxLWC3nEpM/oAxzzK+xFQHRCODf7t1wS150xo3tfCkPF/ow0/WQg6TB+yISvcHiZRKHWw5KtaLpsr6",
+	"Px1pTojCJVmBVDzPMa2iTjYBZSsAyNKcU6vdXTHNbn6FRLacCJl5w3vmWYy1rgDhxUhfjjB1BhgDtaeo",
+	"A2u+ZDaqbhSSdoIdfrc55kUARj5OUTtUrxoCUyL11lRJb+uzy4ugdY4JzSibXFOWBBzktSJCaU/i8/qR",
+	"BIM3TIEomH5qaxZlzUV2F0YIGC95tnJoQ9Mgza3RhCy95zZFtC72fiWU7pVrr0xSS6+sYzsdqjWtJL17",
+	"0cT6okJQtbrWBysTwzllH/kM67aOUV8kwpTR3SJTpXLbyKFszMNK5WzPae3Z5cXQq4lKU5m18OJOCoSl",
+	"JjVcUFwCX6DwlVLD0RdGsqx8Xfbg3Hye6JsJESaXXI+MXxnCywBZHw6UPl0JtF90iqioytBTnDJ/Pbu8",
+	"iOJogULaUx33Br2BAb0cGclpNIye9ga9p1Ec5URNDQP7U5NV/mVA1zp6W3+mnGnzc1nnX1Hc7LidDAYH",
+	"67O5xDbUaNPur9cQfjT8fBNHspjPiVg50eWC64RF51Wk/qIvkKSr9pNd2ccPcjCzd0/L5tng6d+w3weu",
+	"QLg9tzDTkKWhRqJYoC2F6ARAQzsQJpcopNF7KmFOJ8KmsIbZi+O+Zy6tTP+VSvXae0+roiBzVKZ39/k2",
+	"oprcPwsUq6h0fJ5v6caHCnrvbn5QuhvBhH/ACtC20eLl4bsCHH/5gAPcEKrHxxgYLlEqW7gyinVqjxqi",
+	"rWJJv9k4N18d7/3Vna9CWsC+44xh6fIbF78Z4nIuA8rx2mCBx7Gq0Vm2hw9iJpt9vbumKHRWe7ehOccH",
+	"I6BZnglIVjs1hkuPj5aNJsaxfOyBfsn+1uYoFReY6ljIZLMsBabhqmzE6+z2IdXiPWUKiN9lNK1OVkWL",
+	"L72z6fMIVIVgqCE2waCP6d/WFxfpnUX1DBVuKtYbc39NsRrCPd0MCq5wwWfGv93v/Pqr0x/jmiWhwbeX",
+	"4ExCwpykWKqFGboQOC4kpjAWfA6ML4FbmYdcrI4Aag/rczJaNwXf7a5HgjdOLs0+SKvrf1O/1snz1y25",
+	"dhLi8Kd+D2/vj++POC0LVv3Cer0DtEVbdzPZjb9Zl3C/bbWCKZodbLWMzmmTsa6TEg2PBwNT2qJzzZnj",
+	"gbmkzF1u9szatuDjscSWPfwlB4ElDxsxNM2iU8BQDUMEEmPFla2K7ZwgW6+/mQ939Oo2ceg3hpCTCRo8",
+	"0cGgnU8CNSWqbmY+HKrU7qQZAMUwpplCYQtTxonEZWYWl4gTgzVKcziThlLOQCtzDTc1v/q37vfKYU3Q",
+	"x/2CqpLfDyoSybLfxsYxdtSWltkZ7XY7K185wLgrVPXX3lSkm5aQpuTgQ0Lqb3Uzd2XBc21+phNe1rrw",
+	"g2jZUKu+QOWmoH4aBW2x95Xeul13Tw4W/NYau6kk/1tg8bdHXPqr//4xpbo2jU4YU0ZN+F0pmIm7TSh2",
+	"pMNbJCKjKKrCoYnaZpirx7XL8ToxW0Opaq5CRgeFLKzX7eo16hGPXX7DW7wL/minkRBFMj4psHcQyLBL",
+	"lk0wQ0+9hXMI69MhpoDdkI9trjhD2qTZIQ73fU2OwkImZZOqdF3i6jc+khZVTc9cTXFux6htVkfZF6YX",
+	"U4IwSRIDVCMcc4GgplSWpZkeuG6u3oIw+ErTr04FbZlVAuPKPU2/sLKiczIY2JObaRdBJ5SVvLEVx6b2",
+	"uU3s5NXPSdHXutKd8vPD1e3syVoG/43GOG5RCTSFJZGQW4J1wGHkotPZRhpbsGRK2MR5t0NWE1qpvSxp",
+	"esgQzRGh1dGyTnGHuBvGUDVwne2t21z/1qWDW+OvWi1/evDlOB+3RP2rvUKv9rh/fZLaX7178GXN+YEj",
+	"L896TLuuioM6xl11PWD/oGuGq+2I+k6/cFAsLbfspADvcLfszYJdkNP2mma4Ctdf72XWO+q2mv77o8GW",
+	"KcKyUPL2+uTZ8yiO3l4/fXFq/j47Poni6Mrdv3L3r9z9c3f/3N0/N/dvtjRYd/y3xXoSVBEZlsjfV1A2",
+	"qhM2+xmuenBWDx8+ChZZpyjQVFpfakfdHIV85NAtKWcXSSY5EAX93hKz7MmM8SXrf1vOZE9T/ZBgYxUR",
+	"CEg6YRpaNMVjLvyZqqpBe6RfIqoQ+JqzMZ24/6/quW/NeKQXl2vT69/OcNWp1lwaw64is3373yTl6eSi",
+	"DYfu5aBLyWx10p/Kl35y5/Cf6uXtHuXG6l9musNdObK1C/LK0mW1wV6FSz6uDD4GnqVeifBftKb5qR4g",
+	"WRs4ocxklHJKcq9EWR6vf1t1PO76ds6mWyXJb5QcoJB0brYupdvFB9ovHrTRdlkoIFCOylUZyYgkM6BM",
+	"cb90uY3v3gxmW37iOFOOcf7ENLbcIpTIJmZiyJEbnB54EDnoiOVaEZYSkUJlCY5Mf77qkZ882FIJnehI",
+	"Rke7oWSideaulDVN4UhvYIomfAzlZHQpZzPsezjz6aBFfcEVUQ9jxVdm64auHiy4nwiS4DUmnJX/tOzQ",
+	"7cXzUw2am/9Fl3E2scWpLK20YYaYl4Gem4m3wPh8cPpisAspAyBy9zC2WM9xSCBjhQKM3ClnscUnXBq/",
+	"/xCjPQcw6bM0BWIOUQbl9rB2uiwXuKC8kPqETZGCaTvbsWitMJCjoDwFZKmpxjbH2JqjoJ9vtGabITZn",
+	"MWaQ1cyBDvv945P/6g16g97x8MXgxSC6u7n7/wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -178,3 +178,66 @@ func secretsWire(w *store.Webhook, now time.Time) map[string]any {
 	}
 	return map[string]any{"secrets": out}
 }
+
+func (h handlers) ListDeliveries(c echo.Context, p api.ListDeliveriesParams) error {
+	dialect, err := h.dialect(p.Dialect)
+	if err != nil {
+		return err
+	}
+	f := store.DeliveryFilter{Dialect: dialect, Limit: 100}
+	f.EventID, f.WebhookID = deref(p.EventId), deref(p.WebhookId)
+	if p.Status != nil {
+		switch s := string(*p.Status); s {
+		case store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled:
+			f.Status = s
+		default:
+			return store.Errorf(store.EINVALID, "status must be pending, succeeded, failed or cancelled.")
+		}
+	}
+	if p.Since != nil {
+		f.Since = *p.Since
+	}
+	if p.Until != nil {
+		f.Until = *p.Until
+	}
+	if p.Limit != nil {
+		f.Limit = *p.Limit
+	}
+	if p.Offset != nil {
+		f.Offset = *p.Offset
+	}
+	if f.Limit < 1 || f.Limit > 1000 || f.Offset < 0 {
+		return store.Errorf(store.EINVALID, "limit must be between 1 and 1000 and offset at least 0.")
+	}
+	ds, total, err := h.db.FindDeliveries(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]api.Delivery, 0, len(ds))
+	for i := range ds {
+		out = append(out, deliveryWire(&ds[i]))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"total": total, "deliveries": out})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (h handlers) RetryDelivery(c echo.Context, id string) error {
+	d, err := h.engine.Retry(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, deliveryWire(d))
+}
+
+func (h handlers) EnableWebhook(c echo.Context, id string) error {
+	if err := h.db.EnableWebhook(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

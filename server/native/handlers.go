@@ -108,6 +108,7 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 			Id: w.ID, Dialect: api.Dialect(w.Dialect), ExternalId: w.ExternalID,
 			Url: w.URL, Name: nonEmpty(w.Name), Description: nonEmpty(w.Description),
 			Events: events, Enabled: w.Enabled, Scope: scope,
+			DisabledAt: w.DisabledAt, DisabledReason: nonEmpty(w.DisabledReason), FailingSince: w.FailingSince,
 			CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 		})
 	}

@@ -203,6 +203,55 @@ func TestContract(t *testing.T) {
 	if status != 200 || !strings.Contains(string(b), `"attemptList":[`) {
 		t.Errorf("get delivery: %d %s", status, b)
 	}
+	// List, retry, enable.
+	dID := withDeliveries.DeliveryList[0].Id
+	if status, b = do("GET", "/v1/deliveries?eventId=evt-native-1&status=pending&dialect=fusionauth&limit=5", ""); status != 200 || !strings.Contains(string(b), dID) || !strings.Contains(string(b), `"total":1`) {
+		t.Errorf("list deliveries: %d %s", status, b)
+	}
+	if status, b = do("GET", "/v1/deliveries?status=failed", ""); status != 200 || !strings.Contains(string(b), `"total":0`) {
+		t.Errorf("list failed deliveries: %d %s", status, b)
+	}
+	for _, q := range []string{"status=lost", "limit=0", "since=yesterday", "dialect=x"} {
+		if status, _ = do("GET", "/v1/deliveries?"+q, ""); status != 400 {
+			t.Errorf("list deliveries ?%s: %d", q, status)
+		}
+	}
+	if status, _ = do("GET", "/v1/deliveries", "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("list deliveries without the token: %d", status)
+	}
+	if status, b = do("POST", "/v1/deliveries/"+dID+"/retry", ""); status != 409 || errCode(b) != "conflict" {
+		t.Errorf("retry a pending delivery: %d %s", status, b)
+	}
+	if err := db.UpdateDeliveryStatus(context.Background(), dID, store.DeliveryFailed, "gave up"); err != nil {
+		t.Fatal(err)
+	}
+	if status, b = do("POST", "/v1/deliveries/"+dID+"/retry", ""); status != 202 || !strings.Contains(string(b), `"status":"pending"`) {
+		t.Errorf("retry: %d %s", status, b)
+	}
+	if status, _ = do("POST", "/v1/deliveries/nope/retry", ""); status != 404 {
+		t.Errorf("retry unknown: %d", status)
+	}
+	if status, _ = do("POST", "/v1/deliveries/"+dID+"/retry", "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("retry without the token: %d", status)
+	}
+	if err := db.DisableWebhook(context.Background(), faID, "answered 410"); err != nil {
+		t.Fatal(err)
+	}
+	if status, b = do("GET", "/v1/webhooks?dialect=fusionauth", ""); !strings.Contains(string(b), `"disabledReason":"answered 410"`) {
+		t.Errorf("disabled state not shown: %s", b)
+	}
+	if status, _ = do("POST", "/v1/webhooks/"+faID+"/enable", ""); status != 204 {
+		t.Errorf("enable: %d", status)
+	}
+	if status, b = do("GET", "/v1/webhooks?dialect=fusionauth", ""); strings.Contains(string(b), `disabledAt`) {
+		t.Errorf("still disabled after enable: %s", b)
+	}
+	if status, _ = do("POST", "/v1/webhooks/nope/enable", ""); status != 404 {
+		t.Errorf("enable unknown: %d", status)
+	}
+	if status, _ = do("POST", "/v1/webhooks/"+faID+"/enable", "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("enable without the token: %d", status)
+	}
 	if status, _ = do("GET", "/v1/deliveries/nope", ""); status != 404 {
 		t.Errorf("get an unknown delivery: %d", status)
 	}
