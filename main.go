@@ -102,6 +102,7 @@ type config struct {
 	perEndpoint         int
 	rescueAfter         time.Duration
 	disableAfter        time.Duration
+	retention           time.Duration
 }
 
 func (c *config) flags(fs *flag.FlagSet, serving bool) {
@@ -125,6 +126,8 @@ func (c *config) flags(fs *flag.FlagSet, serving bool) {
 	fs.IntVar(&c.workers, "workers", envInt("POLYHOOK_WORKERS", 100), "deliveries sent at once by this process (POLYHOOK_WORKERS)")
 	fs.IntVar(&c.perEndpoint, "per-endpoint", envInt("POLYHOOK_PER_ENDPOINT", 16), "deliveries one webhook may hold at once (POLYHOOK_PER_ENDPOINT)")
 	rescue, _ := time.ParseDuration(env("POLYHOOK_RESCUE_AFTER", "2m"))
+	retention, _ := time.ParseDuration(env("POLYHOOK_RETENTION", "720h"))
+	fs.DurationVar(&c.retention, "retention", retention, "how long attempts, finished deliveries and their events are kept (POLYHOOK_RETENTION)")
 	disable, _ := time.ParseDuration(env("POLYHOOK_DISABLE_AFTER", "120h"))
 	fs.DurationVar(&c.disableAfter, "disable-after", disable, "disable a webhook whose attempts have all failed for this long (POLYHOOK_DISABLE_AFTER)")
 	fs.DurationVar(&c.rescueAfter, "rescue-after", rescue, "how long a delivery job may run before it is taken for lost and re-run (POLYHOOK_RESCUE_AFTER)")
@@ -191,6 +194,7 @@ func (c *config) newEngine(db *store.DB, log *slog.Logger) (*delivery.Engine, er
 		PerEndpoint:  c.perEndpoint,
 		RescueAfter:  c.rescueAfter,
 		DisableAfter: c.disableAfter,
+		Retention:    c.retention,
 		Log:          log,
 		Sender:       delivery.SenderOptions{AllowPrivateTargets: c.allowPrivateTargets, AllowList: allow, RootCAs: roots},
 	})

@@ -67,6 +67,9 @@ type Config struct {
 	// DisableAfter disables a webhook whose attempts have failed without a success for
 	// this long (default 5 days); its deliveries are kept.
 	DisableAfter time.Duration
+	// Retention is how long attempts, finished deliveries and their events are kept
+	// (default 30 days); an hourly job deletes what is older. Pending deliveries stay.
+	Retention time.Duration
 	// RescueAfter is how long a job may stay running before it is taken for lost (its
 	// process died) and run again (default 2m; attempts are bounded well below it).
 	RescueAfter time.Duration
@@ -89,6 +92,9 @@ func (c *Config) defaults(backend string) {
 		if backend == store.BackendPostgres {
 			c.PollInterval = 200 * time.Millisecond
 		}
+	}
+	if c.Retention <= 0 {
+		c.Retention = 30 * 24 * time.Hour
 	}
 	if c.DisableAfter <= 0 {
 		c.DisableAfter = 5 * 24 * time.Hour
@@ -316,6 +322,62 @@ func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery,
 		return e.queue.enqueue(ctx, raw, []store.Delivery{*d})
 	})
 	return out, err
+}
+
+// Recover starts re-sending every failed delivery of a webhook created since a time, as a
+// background job; follow it with the store's GetRecovery. Returns ENOTFOUND for an
+// unknown webhook and ECONFLICT for a disabled one (enable it first).
+func (e *Engine) Recover(ctx context.Context, webhookID string, since time.Time) (*store.Recovery, error) {
+	w, err := e.db.WebhookByID(ctx, webhookID)
+	if err != nil {
+		return nil, err
+	}
+	if w.DisabledAt != nil {
+		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
+	}
+	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC()}
+	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		if err := tx.CreateRecovery(ctx, r); err != nil {
+			return err
+		}
+		return e.queue.enqueueRecovery(ctx, raw, r.ID)
+	})
+	return r, err
+}
+
+// recoverBatch is how many deliveries one recovery step queues again.
+const recoverBatch = 200
+
+// recover carries out a recovery in batches, each requeued in one transaction with its
+// jobs; a crash resumes where it stopped, since requeued deliveries are no longer failed.
+func (e *Engine) recover(ctx context.Context, id string) error {
+	r, err := e.db.GetRecovery(ctx, id)
+	if err != nil || r.Status == store.RecoveryDone {
+		return err
+	}
+	for {
+		ds, err := e.db.FailedDeliveries(ctx, r.WebhookID, r.Since, recoverBatch)
+		if err != nil {
+			return err
+		}
+		err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+			queued := make([]store.Delivery, 0, len(ds))
+			for _, d := range ds {
+				if _, err := tx.Requeue(ctx, d.ID); err == nil {
+					queued = append(queued, d)
+				} else if store.ErrorCode(err) != store.ECONFLICT {
+					return err
+				}
+			}
+			if err := e.queue.enqueue(ctx, raw, queued); err != nil {
+				return err
+			}
+			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch)
+		})
+		if err != nil || len(ds) < recoverBatch {
+			return err
+		}
+	}
 }
 
 // errSnooze asks the queue to run the job again after a delay without counting a

@@ -424,3 +424,78 @@ func TestDeliver_FailingEndpointIsDisabledThenRecovered(t *testing.T) {
 		t.Errorf("retry unknown: %v", err)
 	}
 }
+
+// Recover re-sends every failed delivery since a time, in the background, to an endpoint
+// that came back.
+func TestRecover(t *testing.T) {
+	db := storetest.Open(t)
+	h := start(t, db, delivery.Config{})
+	var down atomic.Bool
+	down.Store(true)
+	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		if down.Load() {
+			w.WriteHeader(503)
+		}
+	})
+	w := h.webhook(t, rcv.URL, func(w *store.Webhook) { w.Retry = &store.Retry{Enabled: false} })
+	since := time.Now().Add(-time.Minute)
+	var ids []string
+	for i := 0; i < 5; i++ {
+		ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+		ids = append(ids, ev.ID)
+	}
+	for _, id := range ids {
+		if d := h.settled(t, id, 10*time.Second); d[0].Status != store.DeliveryFailed {
+			t.Fatalf("before recovery: %+v", d[0])
+		}
+	}
+	down.Store(false)
+	r, err := h.engine.Recover(context.Background(), w.ID, since)
+	if err != nil || r.Total != 5 {
+		t.Fatalf("recover: %+v %v", r, err)
+	}
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		got, err := db.GetRecovery(context.Background(), r.ID)
+		if err == nil && got.Status == store.RecoveryDone {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("recovery did not finish: %+v %v", got, err)
+		}
+	}
+	for _, id := range ids {
+		if d := h.settled(t, id, 10*time.Second); d[0].Status != store.DeliverySucceeded || d[0].Attempts != 2 {
+			t.Errorf("after recovery: %+v", d[0])
+		}
+	}
+	got, err := db.GetRecovery(context.Background(), r.ID)
+	if err != nil || got.Status != store.RecoveryDone || got.Done != 5 {
+		t.Errorf("recovery progress: %+v %v", got, err)
+	}
+	if _, err := h.engine.Recover(context.Background(), "nope", since); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("recover unknown: %v", err)
+	}
+	_ = db.DisableWebhook(context.Background(), w.ID, "gone")
+	if _, err := h.engine.Recover(context.Background(), w.ID, since); store.ErrorCode(err) != store.ECONFLICT {
+		t.Errorf("recover a disabled webhook: %v", err)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	db := storetest.Open(t)
+	h := start(t, db, delivery.Config{})
+	rcv := newReceiver(t, nil)
+	h.webhook(t, rcv.URL, nil)
+	ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+	h.settled(t, ev.ID, 10*time.Second)
+	if a, d, e, err := db.Prune(context.Background(), time.Now().Add(-time.Hour)); err != nil || a+d+e != 0 {
+		t.Errorf("prune of nothing old: %d %d %d %v", a, d, e, err)
+	}
+	a, d, e, err := db.Prune(context.Background(), time.Now().Add(time.Hour))
+	if err != nil || a != 1 || d != 1 || e != 1 {
+		t.Errorf("prune: %d %d %d %v", a, d, e, err)
+	}
+	if _, err := db.GetEvent(context.Background(), ev.ID); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("pruned event still there: %v", err)
+	}
+}

@@ -23,6 +23,8 @@ import (
 type queue interface {
 	// enqueue inserts one job per delivery inside the publishing transaction.
 	enqueue(ctx context.Context, raw store.RawTx, ds []store.Delivery) error
+	// enqueueRecovery inserts the job that carries out a recovery.
+	enqueueRecovery(ctx context.Context, raw store.RawTx, recoveryID string) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 }
@@ -36,6 +38,43 @@ type deliverArgs struct {
 func (deliverArgs) Kind() string { return "polyhook.deliver" }
 
 const deliveriesQueue = "deliveries"
+
+// recoverArgs is the job that re-sends a webhook's failed deliveries.
+type recoverArgs struct {
+	RecoveryID string `json:"recovery_id"`
+}
+
+// Kind names the job in River's tables.
+func (recoverArgs) Kind() string { return "polyhook.recover" }
+
+// pruneArgs is the periodic job that applies the retention period.
+type pruneArgs struct{}
+
+// Kind names the job in River's tables.
+func (pruneArgs) Kind() string { return "polyhook.prune" }
+
+type pruneWorker struct {
+	river.WorkerDefaults[pruneArgs]
+	engine *Engine
+}
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
+	before := time.Now().Add(-w.engine.cfg.Retention)
+	a, d, ev, err := w.engine.db.Prune(ctx, before)
+	if err == nil && a+d+ev > 0 {
+		w.engine.log.Info("pruned", "attempts", a, "deliveries", d, "events", ev, "before", before)
+	}
+	return err
+}
+
+type recoverWorker struct {
+	river.WorkerDefaults[recoverArgs]
+	engine *Engine
+}
+
+func (w *recoverWorker) Work(ctx context.Context, job *river.Job[recoverArgs]) error {
+	return w.engine.recover(ctx, job.Args.RecoveryID)
+}
 
 // deliverWorker runs attempts. The engine counts attempts itself (Retry-After, per-webhook
 // retry settings, 410), so a retry is a snooze; River's own retries only cover errors of
@@ -69,12 +108,18 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 	jobTimeout := min(maxAttemptTime+30*time.Second, e.cfg.RescueAfter)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{engine: e, timeout: jobTimeout})
+	river.AddWorker(workers, &recoverWorker{engine: e})
+	river.AddWorker(workers, &pruneWorker{engine: e})
 	cfg := &river.Config{
 		Queues: map[string]river.QueueConfig{
 			deliveriesQueue:    {MaxWorkers: e.cfg.Workers},
 			river.QueueDefault: {MaxWorkers: 2},
 		},
-		Workers:              workers,
+		Workers: workers,
+		// Retention runs hourly on whichever replica is River's leader: once in all.
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return pruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
 		FetchPollInterval:    e.cfg.PollInterval,
 		FetchCooldown:        time.Millisecond,
 		RescueStuckJobsAfter: e.cfg.RescueAfter,
@@ -130,6 +175,11 @@ func (q *riverQueue[TTx]) enqueue(ctx context.Context, raw store.RawTx, ds []sto
 		params[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: d.ID}, InsertOpts: &river.InsertOpts{Queue: deliveriesQueue}}
 	}
 	_, err := q.client.InsertManyTx(ctx, q.tx(raw), params)
+	return err
+}
+
+func (q *riverQueue[TTx]) enqueueRecovery(ctx context.Context, raw store.RawTx, id string) error {
+	_, err := q.client.InsertTx(ctx, q.tx(raw), recoverArgs{RecoveryID: id}, nil)
 	return err
 }
 

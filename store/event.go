@@ -367,3 +367,38 @@ func (db *DB) Requeue(ctx context.Context, id string) (*Delivery, error) {
 	}
 	return d, nil
 }
+
+// EventFilter selects events; empty fields do not filter.
+type EventFilter struct {
+	Type, Tenant  string
+	Since, Until  time.Time
+	Offset, Limit int
+}
+
+// FindEvents returns one page of events, newest first, and how many match.
+func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]Event, int64, error) {
+	q := db.gorm.WithContext(ctx).Model(&Event{})
+	if f.Type != "" {
+		q = q.Where("type = ?", f.Type)
+	}
+	if f.Tenant != "" {
+		q = q.Where("tenant = ?", f.Tenant)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("created_at < ?", f.Until)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, db.err(err)
+	}
+	var evs []Event
+	q = q.Order("created_at DESC, id DESC").Offset(max(f.Offset, 0))
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	err := q.Find(&evs).Error
+	return evs, total, db.err(err)
+}

@@ -129,7 +129,7 @@ func (db *DB) err(err error) error {
 	return db.translate(err)
 }
 
-var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}}
+var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}, &Recovery{}}
 
 func (db *DB) migrate(ctx context.Context) error {
 	if db.backend == BackendPostgres {

@@ -116,6 +116,24 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for RecoveryStatus.
+const (
+	Done    RecoveryStatus = "done"
+	Running RecoveryStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryStatus enum.
+func (e RecoveryStatus) Valid() bool {
+	switch e {
+	case Done:
+		return true
+	case Running:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListDeliveriesParamsStatus.
 const (
 	ListDeliveriesParamsStatusCancelled ListDeliveriesParamsStatus = "cancelled"
@@ -357,6 +375,21 @@ type PublishRequest struct {
 	Type string `json:"type"`
 }
 
+// Recovery defines model for Recovery.
+type Recovery struct {
+	CreatedAt time.Time      `json:"createdAt"`
+	Done      int64          `json:"done"`
+	Id        string         `json:"id"`
+	Since     time.Time      `json:"since"`
+	Status    RecoveryStatus `json:"status"`
+	Total     int64          `json:"total"`
+	UpdatedAt time.Time      `json:"updatedAt"`
+	WebhookId string         `json:"webhookId"`
+}
+
+// RecoveryStatus defines model for Recovery.Status.
+type RecoveryStatus string
+
 // Scope defines model for Scope.
 type Scope struct {
 	// Global fusionauth: receives events of every tenant.
@@ -431,6 +464,16 @@ type ListDeliveriesParamsStatus string
 // GetDelivery200JSONResponseBodyStatus defines parameters for GetDelivery.
 type GetDelivery200JSONResponseBodyStatus string
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	Type   *string    `form:"type,omitempty" json:"type,omitempty"`
+	Tenant *string    `form:"tenant,omitempty" json:"tenant,omitempty"`
+	Since  *time.Time `form:"since,omitempty" json:"since,omitempty"`
+	Until  *time.Time `form:"until,omitempty" json:"until,omitempty"`
+	Limit  *int       `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int       `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
 // CreateKeyJSONBody defines parameters for CreateKey.
 type CreateKeyJSONBody struct {
 	Algorithm CreateKeyJSONBodyAlgorithm `json:"algorithm"`
@@ -447,10 +490,23 @@ type ListWebhooksParams struct {
 	Offset  *int     `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
+// RecoverWebhookJSONBody defines parameters for RecoverWebhook.
+type RecoverWebhookJSONBody struct {
+	Since time.Time `json:"since"`
+}
+
 // RotateWebhookSecretJSONBody defines parameters for RotateWebhookSecret.
 type RotateWebhookSecretJSONBody struct {
 	// GraceSeconds How long the old secrets keep signing.
 	GraceSeconds *int `json:"graceSeconds,omitempty"`
+}
+
+// TestWebhookJSONBody defines parameters for TestWebhook.
+type TestWebhookJSONBody struct {
+	Data *map[string]interface{} `json:"data,omitempty"`
+
+	// EventName A native event name of the webhook's dialect; its first subscribed event by default.
+	EventName *string `json:"eventName,omitempty"`
 }
 
 // CreateCredentialJSONRequestBody defines body for CreateCredential for application/json ContentType.
@@ -462,8 +518,14 @@ type PublishEventJSONRequestBody = PublishRequest
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody CreateKeyJSONBody
 
+// RecoverWebhookJSONRequestBody defines body for RecoverWebhook for application/json ContentType.
+type RecoverWebhookJSONRequestBody RecoverWebhookJSONBody
+
 // RotateWebhookSecretJSONRequestBody defines body for RotateWebhookSecret for application/json ContentType.
 type RotateWebhookSecretJSONRequestBody RotateWebhookSecretJSONBody
+
+// TestWebhookJSONRequestBody defines body for TestWebhook for application/json ContentType.
+type TestWebhookJSONRequestBody TestWebhookJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -593,6 +655,11 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
 	ListEventTypes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListEvents Events, newest first, filtered by type, tenant and time.
+	//
+	// Corresponds with GET /v1/events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PublishEventWithBody Publish an event to every matching webhook of every dialect.
 	//
 	// The event, one delivery per matching webhook and the jobs that send them are stored in
@@ -640,6 +707,9 @@ type ClientInterface interface {
 	// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
 	DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListWebhooks Webhooks of every dialect in one shape.
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
@@ -649,6 +719,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
 	EnableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
+	RecoverWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
+	RecoverWebhook(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
 	//
@@ -668,6 +752,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 	RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestWebhookWithBody Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/test (the `TestWebhook` operationId).
+	TestWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestWebhook Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/test (the `TestWebhook` operationId).
+	TestWebhook(ctx context.Context, webhookId string, body TestWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // Healthz The process is alive.
@@ -824,6 +922,21 @@ func (c *Client) ListEventTypes(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
+// ListEvents Events, newest first, filtered by type, tenant and time.
+//
+// Corresponds with GET /v1/events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PublishEventWithBody Publish an event to every matching webhook of every dialect.
 //
 // The event, one delivery per matching webhook and the jobs that send them are stored in
@@ -941,6 +1054,19 @@ func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...Requ
 	return c.Client.Do(req)
 }
 
+// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRecoveryRequest(c.Server, recoveryId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListWebhooks Webhooks of every dialect in one shape.
 //
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
@@ -961,6 +1087,40 @@ func (c *Client) ListWebhooks(ctx context.Context, params *ListWebhooksParams, r
 // Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
 func (c *Client) EnableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEnableWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
+func (c *Client) RecoverWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecoverWebhookRequestWithBody(c.Server, webhookId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
+func (c *Client) RecoverWebhook(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecoverWebhookRequest(c.Server, webhookId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1010,6 +1170,40 @@ func (c *Client) RotateWebhookSecretWithBody(ctx context.Context, webhookId stri
 // Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 func (c *Client) RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateWebhookSecretRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestWebhookWithBody Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/test (the `TestWebhook` operationId).
+func (c *Client) TestWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestWebhookRequestWithBody(c.Server, webhookId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestWebhook Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/test (the `TestWebhook` operationId).
+func (c *Client) TestWebhook(ctx context.Context, webhookId string, body TestWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestWebhookRequest(c.Server, webhookId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1435,6 +1629,120 @@ func NewListEventTypesRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tenant != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tenant", *params.Tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPublishEventRequest calls the generic PublishEvent builder with application/json body
 func NewPublishEventRequest(server string, body PublishEventJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1610,6 +1918,40 @@ func NewDeleteKeyRequest(server string, keyId string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetRecoveryRequest constructs an http.Request for the GetRecovery method
+func NewGetRecoveryRequest(server string, recoveryId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "recoveryId", recoveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/recoveries/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Request, error) {
 	var err error
@@ -1722,6 +2064,53 @@ func NewEnableWebhookRequest(server string, webhookId string) (*http.Request, er
 	return req, nil
 }
 
+// NewRecoverWebhookRequest calls the generic RecoverWebhook builder with application/json body
+func NewRecoverWebhookRequest(server string, webhookId string, body RecoverWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecoverWebhookRequestWithBody(server, webhookId, "application/json", bodyReader)
+}
+
+// NewRecoverWebhookRequestWithBody constructs an http.Request for the RecoverWebhook method, with any body, and a specified content type
+func NewRecoverWebhookRequestWithBody(server string, webhookId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/recover", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetWebhookSecretsRequest constructs an http.Request for the GetWebhookSecrets method
 func NewGetWebhookSecretsRequest(server string, webhookId string) (*http.Request, error) {
 	var err error
@@ -1784,6 +2173,53 @@ func NewRotateWebhookSecretRequestWithBody(server string, webhookId string, cont
 	}
 
 	operationPath := fmt.Sprintf("/v1/webhooks/%s/secrets/rotate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTestWebhookRequest calls the generic TestWebhook builder with application/json body
+func NewTestWebhookRequest(server string, webhookId string, body TestWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTestWebhookRequestWithBody(server, webhookId, "application/json", bodyReader)
+}
+
+// NewTestWebhookRequestWithBody constructs an http.Request for the TestWebhook method, with any body, and a specified content type
+func NewTestWebhookRequestWithBody(server string, webhookId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/test", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1917,6 +2353,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
 	ListEventTypesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEventTypesResponse, error)
 
+	// ListEventsWithResponse Events, newest first, filtered by type, tenant and time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
 	// PublishEventWithBodyWithResponse Publish an event to every matching webhook of every dialect.
 	//
 	// The event, one delivery per matching webhook and the jobs that send them are stored in
@@ -1970,6 +2413,11 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
 
+	// GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error)
+
 	// ListWebhooksWithResponse Webhooks of every dialect in one shape.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1983,6 +2431,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
 	EnableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*EnableWebhookResponse, error)
+
+	// RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
+	RecoverWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error)
+
+	// RecoverWebhookWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
+	RecoverWebhookWithResponse(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error)
 
 	// GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
 	//
@@ -2004,6 +2466,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 	RotateWebhookSecretWithResponse(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
+
+	// TestWebhookWithBodyWithResponse Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/test (the `TestWebhook` operationId).
+	TestWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TestWebhookResponse, error)
+
+	// TestWebhookWithResponse Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/test (the `TestWebhook` operationId).
+	TestWebhookWithResponse(ctx context.Context, webhookId string, body TestWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*TestWebhookResponse, error)
 }
 
 type HealthzResponse struct {
@@ -2521,6 +2997,67 @@ func (r ListEventTypesResponse) ContentType() string {
 	return ""
 }
 
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Events []Event `json:"events"`
+		Total  int64   `json:"total"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *struct {
+	Events []Event `json:"events"`
+	Total  int64   `json:"total"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEventsResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEventsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PublishEventResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2822,6 +3359,61 @@ func (r DeleteKeyResponse) ContentType() string {
 	return ""
 }
 
+type GetRecoveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Recovery
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRecoveryResponse) GetJSON200() *Recovery {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRecoveryResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRecoveryResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRecoveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRecoveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRecoveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRecoveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2925,6 +3517,75 @@ func (r EnableWebhookResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r EnableWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RecoverWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Recovery
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RecoverWebhookResponse) GetJSON202() *Recovery {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RecoverWebhookResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RecoverWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RecoverWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RecoverWebhookResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r RecoverWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecoverWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecoverWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecoverWebhookResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3042,6 +3703,84 @@ func (r RotateWebhookSecretResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RotateWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Body       *string            `json:"body,omitempty"`
+		DurationMs int64              `json:"durationMs"`
+		Error      *string            `json:"error,omitempty"`
+		ErrorKind  *string            `json:"errorKind,omitempty"`
+		Headers    *map[string]string `json:"headers,omitempty"`
+		Status     *int               `json:"status,omitempty"`
+		Success    bool               `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestWebhookResponse) GetJSON200() *struct {
+	Body       *string            `json:"body,omitempty"`
+	DurationMs int64              `json:"durationMs"`
+	Error      *string            `json:"error,omitempty"`
+	ErrorKind  *string            `json:"errorKind,omitempty"`
+	Headers    *map[string]string `json:"headers,omitempty"`
+	Status     *int               `json:"status,omitempty"`
+	Success    bool               `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TestWebhookResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TestWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TestWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r TestWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestWebhookResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3178,6 +3917,19 @@ func (c *ClientWithResponses) ListEventTypesWithResponse(ctx context.Context, re
 	return ParseListEventTypesResponse(rsp)
 }
 
+// ListEventsWithResponse Events, newest first, filtered by type, tenant and time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
+}
+
 // PublishEventWithBodyWithResponse Publish an event to every matching webhook of every dialect.
 //
 // The event, one delivery per matching webhook and the jobs that send them are stored in
@@ -3273,6 +4025,17 @@ func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyId s
 	return ParseDeleteKeyResponse(rsp)
 }
 
+// GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error) {
+	rsp, err := c.GetRecovery(ctx, recoveryId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRecoveryResponse(rsp)
+}
+
 // ListWebhooksWithResponse Webhooks of every dialect in one shape.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -3297,6 +4060,32 @@ func (c *ClientWithResponses) EnableWebhookWithResponse(ctx context.Context, web
 		return nil, err
 	}
 	return ParseEnableWebhookResponse(rsp)
+}
+
+// RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
+func (c *ClientWithResponses) RecoverWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error) {
+	rsp, err := c.RecoverWebhookWithBody(ctx, webhookId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecoverWebhookResponse(rsp)
+}
+
+// RecoverWebhookWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
+func (c *ClientWithResponses) RecoverWebhookWithResponse(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error) {
+	rsp, err := c.RecoverWebhook(ctx, webhookId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecoverWebhookResponse(rsp)
 }
 
 // GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
@@ -3336,6 +4125,32 @@ func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseRotateWebhookSecretResponse(rsp)
+}
+
+// TestWebhookWithBodyWithResponse Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/test (the `TestWebhook` operationId).
+func (c *ClientWithResponses) TestWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TestWebhookResponse, error) {
+	rsp, err := c.TestWebhookWithBody(ctx, webhookId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestWebhookResponse(rsp)
+}
+
+// TestWebhookWithResponse Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/test (the `TestWebhook` operationId).
+func (c *ClientWithResponses) TestWebhookWithResponse(ctx context.Context, webhookId string, body TestWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*TestWebhookResponse, error) {
+	rsp, err := c.TestWebhook(ctx, webhookId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestWebhookResponse(rsp)
 }
 
 // ParseHealthzResponse parses an HTTP response from a HealthzWithResponse call
@@ -3697,6 +4512,49 @@ func ParseListEventTypesResponse(rsp *http.Response) (*ListEventTypesResponse, e
 	return response, nil
 }
 
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Events []Event `json:"events"`
+			Total  int64   `json:"total"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePublishEventResponse parses an HTTP response from a PublishEventWithResponse call
 func ParsePublishEventResponse(rsp *http.Response) (*PublishEventResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3913,6 +4771,46 @@ func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
 	return response, nil
 }
 
+// ParseGetRecoveryResponse parses an HTTP response from a GetRecoveryWithResponse call
+func ParseGetRecoveryResponse(rsp *http.Response) (*GetRecoveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRecoveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Recovery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
 func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3986,6 +4884,60 @@ func ParseEnableWebhookResponse(rsp *http.Response) (*EnableWebhookResponse, err
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRecoverWebhookResponse parses an HTTP response from a RecoverWebhookWithResponse call
+func ParseRecoverWebhookResponse(rsp *http.Response) (*RecoverWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecoverWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Recovery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	}
 
@@ -4079,6 +5031,61 @@ func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretR
 	return response, nil
 }
 
+// ParseTestWebhookResponse parses an HTTP response from a TestWebhookWithResponse call
+func ParseTestWebhookResponse(rsp *http.Response) (*TestWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Body       *string            `json:"body,omitempty"`
+			DurationMs int64              `json:"durationMs"`
+			Error      *string            `json:"error,omitempty"`
+			ErrorKind  *string            `json:"errorKind,omitempty"`
+			Headers    *map[string]string `json:"headers,omitempty"`
+			Status     *int               `json:"status,omitempty"`
+			Success    bool               `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// Healthz The process is alive.
@@ -4108,6 +5115,9 @@ type ServerInterface interface {
 	// ListEventTypes The canonical event catalogue with each dialect's names.
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
+	// ListEvents Events, newest first, filtered by type, tenant and time.
+	// (GET /v1/events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
 	// PublishEvent Publish an event to every matching webhook of every dialect.
 	// (POST /v1/events)
 	PublishEvent(ctx echo.Context) error
@@ -4123,18 +5133,27 @@ type ServerInterface interface {
 
 	// (DELETE /v1/keys/{keyId})
 	DeleteKey(ctx echo.Context, keyId string) error
+
+	// (GET /v1/recoveries/{recoveryId})
+	GetRecovery(ctx echo.Context, recoveryId string) error
 	// ListWebhooks Webhooks of every dialect in one shape.
 	// (GET /v1/webhooks)
 	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
 	// EnableWebhook Put a disabled webhook back into delivery.
 	// (POST /v1/webhooks/{webhookId}/enable)
 	EnableWebhook(ctx echo.Context, webhookId string) error
+	// RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+	// (POST /v1/webhooks/{webhookId}/recover)
+	RecoverWebhook(ctx echo.Context, webhookId string) error
 	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
 	// (GET /v1/webhooks/{webhookId}/secrets)
 	GetWebhookSecrets(ctx echo.Context, webhookId string) error
 	// RotateWebhookSecret Add a new signing secret; the previous ones keep signing until the grace period ends.
 	// (POST /v1/webhooks/{webhookId}/secrets/rotate)
 	RotateWebhookSecret(ctx echo.Context, webhookId string) error
+	// TestWebhook Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
+	// (POST /v1/webhooks/{webhookId}/test)
+	TestWebhook(ctx echo.Context, webhookId string) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -4311,6 +5330,59 @@ func (w *ServerInterfaceWrapper) ListEventTypes(ctx echo.Context) error {
 	return err
 }
 
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "tenant" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tenant", ctx.QueryParams(), &params.Tenant, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", ctx.QueryParams(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offset: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
+	return err
+}
+
 // PublishEvent converts echo context to params.
 func (w *ServerInterfaceWrapper) PublishEvent(ctx echo.Context) error {
 	var err error
@@ -4370,6 +5442,22 @@ func (w *ServerInterfaceWrapper) DeleteKey(ctx echo.Context) error {
 	return err
 }
 
+// GetRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRecovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "recoveryId" -------------
+	var recoveryId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "recoveryId", ctx.Param("recoveryId"), &recoveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recoveryId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRecovery(ctx, recoveryId)
+	return err
+}
+
 // ListWebhooks converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	var err error
@@ -4418,6 +5506,22 @@ func (w *ServerInterfaceWrapper) EnableWebhook(ctx echo.Context) error {
 	return err
 }
 
+// RecoverWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) RecoverWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecoverWebhook(ctx, webhookId)
+	return err
+}
+
 // GetWebhookSecrets converts echo context to params.
 func (w *ServerInterfaceWrapper) GetWebhookSecrets(ctx echo.Context) error {
 	var err error
@@ -4447,6 +5551,22 @@ func (w *ServerInterfaceWrapper) RotateWebhookSecret(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RotateWebhookSecret(ctx, webhookId)
+	return err
+}
+
+// TestWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) TestWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestWebhook(ctx, webhookId)
 	return err
 }
 
@@ -4503,10 +5623,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.GET(options.BaseURL+"/v1/webhooks/:webhookId/secrets", wrapper.GetWebhookSecrets, options.OperationMiddlewares["getWebhookSecrets"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/secrets/rotate", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
+	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.POST(options.BaseURL+"/v1/events", wrapper.PublishEvent, options.OperationMiddlewares["publishEvent"]...)
 	router.GET(options.BaseURL+"/v1/events/:eventId", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
 	router.GET(options.BaseURL+"/v1/deliveries", wrapper.ListDeliveries, options.OperationMiddlewares["listDeliveries"]...)
 	router.POST(options.BaseURL+"/v1/deliveries/:deliveryId/retry", wrapper.RetryDelivery, options.OperationMiddlewares["retryDelivery"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/recover", wrapper.RecoverWebhook, options.OperationMiddlewares["recoverWebhook"]...)
+	router.GET(options.BaseURL+"/v1/recoveries/:recoveryId", wrapper.GetRecovery, options.OperationMiddlewares["getRecovery"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/enable", wrapper.EnableWebhook, options.OperationMiddlewares["enableWebhook"]...)
 	router.GET(options.BaseURL+"/v1/deliveries/:deliveryId", wrapper.GetDelivery, options.OperationMiddlewares["getDelivery"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
@@ -4523,64 +5647,71 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ftrb9s4l/4rB9oFmgKq7aRpt+t+StvsNOi0k0066AJtMKWlY5u1TGpIyq4nyH9f8CKJsilbTt3J+wLz",
-	"KdaNPDy359xyGyV8nnOGTMloeBsJlDlnEs3FuRBcXLk7+kbCmUKm9E+S5xlNiKKc9b9JzvQ9mUxxTvSv",
-	"/xQ4jobRf/Tr1fv2qeybVaO7u7s4SlEmguZ6kWgYnTFA/awX6Wfudb3amVI4z822ueA5CkUtgWkhDAXv",
-	"zdWYizlR0TCiTD0/jeJIrXK0lzhBEd3FkVlfv+seSSUom1RP3lGWBp/S8G1WzEfor+dtJfDPAqV6iyRF",
-	"YegjaUo1tSS7bJxiY9kmW64xEagkEIEgp3zJgEj4LDAlicL0plcflI++YaLs5lZor3i6MoxqMlrBnEsF",
-	"z0/hHX3lLVCTUC5wH/JbqblWRBUyzC6piFCYnqmGJFOi8ImicwzRWIgssL9jPRWYRsPPWnKVnOwn/l6x",
-	"r0IbMrsJnOW1wBSZoiTbVMdEINnzDCklmV55h828ca9tUUUyx+CDXHBN+0VqSKQK51ulRoQgK8NdieKS",
-	"8+wi7cjk8iixx4ftHLyy7A7Y9d5cKY+/puiQkRFmMOYC9PpEcSG1vs/J91+RTdQ0Gp48exbv4lpz1e+S",
-	"ZxkBzrLVS1BThF/5hDJwn0g4+v33izfysXmUVIeFOVnBnDAyQU1BJYhKT4rCsHGHYNY4X3IqxOg3mNEF",
-	"itUmf4l1qC2meB81tlv9bN3HBTJ1ETYA8+xDmxVYq1nTjkxyI6Qljqacz57QFKbG9IGPATXrwHEq6CMz",
-	"ItV5K6Dop9scHsPvygHbPkyT1ZLIirlWgRxZqh/GkSySBDFFrUZjQjPzIyEswUz/vgn50DzdV9aOW539",
-	"Qik0/0vfW9SCq04X1xrqq6NPblDha4UqmTMupIasQk2j2BmuwQMh9V99X9Md4kwl2abpYPh2wlP096Vs",
-	"QTJz/MLszgX9y4iDcfXHmBfMiIazcUYNE7RiCEayIClzlJJMcDe/DRX1+5s8WnvfHibEyvOFi/N+HOGI",
-	"Iu3hgxIFBrZ3/qSEg4bZvuVL7UdXpdlKmBOVTDHtBUO+FrzkSVKIPR2WQkYsV1qcdCd7MK84vjToaKq6",
-	"x4JWAX10u66hp8+ullBha0TXPUhoSuacJFNwhv1IAiOKLhDMdhYox1RIBVSaC84Q6kNCIRFGK0hxTIpM",
-	"BaPabkwu+euRVp45xMi3SDIdB7QaegcXzGfW0BeEZmSUYcCK14h0a4QIeochxM4mXFA1nQcpuodZtpjF",
-	"bO/wshhlNHE0N9Xh8vx9DESu5nNUgiYww5U0UVMQTaVJczZXeUUkPj+Ft+/PXoN9JzaLwHKKDAizT2a4",
-	"0nrlGBHYIGSJNVPtwXdFrh9wuS38J0mCUr7DVUuEUj2/ro66+U5Og7yscWwIElmqc8CvZw5YTAIzhC/F",
-	"YPA0sSuY3/g1yOkko+1hlH24hcJ/kpwuSc6lNgs5bc9w7oOKoSD2IsV5zhWyZKWN4CVMkOlEB1NnICOJ",
-	"TK3lPMcnL+JDQ2KTrPcWkoFMCGVSAWpocID9SIJMeI5DIPA/Rq+1IoNdCmgaa6v+P5tkOcHau/BBx21g",
-	"VRRoClzoV89sFKcRREDOeQY07cEnqqa8UECVdRfeTpOMj0i2Fj90YlGJQOtpZkIYZzQhmUE7OPrl/CP0",
-	"F8d9E9s+0V/Jx5rar9ZGnRZZIx3aex5athtvCOpC6net+bupdfbg272LwATpAiUY2mWdCln5eESNOM+Q",
-	"MKM6S2brYGsI4KR3ZCPvx3EpuyMTgRuW1FI7cuH44167pu1p4Wv8cucPcsxW2TZ5JusH1a5rkcL3nAqU",
-	"e2VxLWC3nEpM/oAxzzK+xFQHRCODf7t1wS150xo3tfCkPF/ow0/WQg6TB+yISvcHiZRKHWw5KtaLpsr6",
-	"Px1pTojCJVmBVDzPMa2iTjYBZSsAyNKcU6vdXTHNbn6FRLacCJl5w3vmWYy1rgDhxUhfjjB1BhgDtaeo",
-	"A2u+ZDaqbhSSdoIdfrc55kUARj5OUTtUrxoCUyL11lRJb+uzy4ugdY4JzSibXFOWBBzktSJCaU/i8/qR",
-	"BIM3TIEomH5qaxZlzUV2F0YIGC95tnJoQ9Mgza3RhCy95zZFtC72fiWU7pVrr0xSS6+sYzsdqjWtJL17",
-	"0cT6okJQtbrWBysTwzllH/kM67aOUV8kwpTR3SJTpXLbyKFszMNK5WzPae3Z5cXQq4lKU5m18OJOCoSl",
-	"JjVcUFwCX6DwlVLD0RdGsqx8Xfbg3Hye6JsJESaXXI+MXxnCywBZHw6UPl0JtF90iqioytBTnDJ/Pbu8",
-	"iOJogULaUx33Br2BAb0cGclpNIye9ga9p1Ec5URNDQP7U5NV/mVA1zp6W3+mnGnzc1nnX1Hc7LidDAYH",
-	"67O5xDbUaNPur9cQfjT8fBNHspjPiVg50eWC64RF51Wk/qIvkKSr9pNd2ccPcjCzd0/L5tng6d+w3weu",
-	"QLg9tzDTkKWhRqJYoC2F6ARAQzsQJpcopNF7KmFOJ8KmsIbZi+O+Zy6tTP+VSvXae0+roiBzVKZ39/k2",
-	"oprcPwsUq6h0fJ5v6caHCnrvbn5QuhvBhH/ACtC20eLl4bsCHH/5gAPcEKrHxxgYLlEqW7gyinVqjxqi",
-	"rWJJv9k4N18d7/3Vna9CWsC+44xh6fIbF78Z4nIuA8rx2mCBx7Gq0Vm2hw9iJpt9vbumKHRWe7ehOccH",
-	"I6BZnglIVjs1hkuPj5aNJsaxfOyBfsn+1uYoFReY6ljIZLMsBabhqmzE6+z2IdXiPWUKiN9lNK1OVkWL",
-	"L72z6fMIVIVgqCE2waCP6d/WFxfpnUX1DBVuKtYbc39NsRrCPd0MCq5wwWfGv93v/Pqr0x/jmiWhwbeX",
-	"4ExCwpykWKqFGboQOC4kpjAWfA6ML4FbmYdcrI4Aag/rczJaNwXf7a5HgjdOLs0+SKvrf1O/1snz1y25",
-	"dhLi8Kd+D2/vj++POC0LVv3Cer0DtEVbdzPZjb9Zl3C/bbWCKZodbLWMzmmTsa6TEg2PBwNT2qJzzZnj",
-	"gbmkzF1u9szatuDjscSWPfwlB4ElDxsxNM2iU8BQDUMEEmPFla2K7ZwgW6+/mQ939Oo2ceg3hpCTCRo8",
-	"0cGgnU8CNSWqbmY+HKrU7qQZAMUwpplCYQtTxonEZWYWl4gTgzVKcziThlLOQCtzDTc1v/q37vfKYU3Q",
-	"x/2CqpLfDyoSybLfxsYxdtSWltkZ7XY7K185wLgrVPXX3lSkm5aQpuTgQ0Lqb3Uzd2XBc21+phNe1rrw",
-	"g2jZUKu+QOWmoH4aBW2x95Xeul13Tw4W/NYau6kk/1tg8bdHXPqr//4xpbo2jU4YU0ZN+F0pmIm7TSh2",
-	"pMNbJCKjKKrCoYnaZpirx7XL8ToxW0Opaq5CRgeFLKzX7eo16hGPXX7DW7wL/minkRBFMj4psHcQyLBL",
-	"lk0wQ0+9hXMI69MhpoDdkI9trjhD2qTZIQ73fU2OwkImZZOqdF3i6jc+khZVTc9cTXFux6htVkfZF6YX",
-	"U4IwSRIDVCMcc4GgplSWpZkeuG6u3oIw+ErTr04FbZlVAuPKPU2/sLKiczIY2JObaRdBJ5SVvLEVx6b2",
-	"uU3s5NXPSdHXutKd8vPD1e3syVoG/43GOG5RCTSFJZGQW4J1wGHkotPZRhpbsGRK2MR5t0NWE1qpvSxp",
-	"esgQzRGh1dGyTnGHuBvGUDVwne2t21z/1qWDW+OvWi1/evDlOB+3RP2rvUKv9rh/fZLaX7178GXN+YEj",
-	"L896TLuuioM6xl11PWD/oGuGq+2I+k6/cFAsLbfspADvcLfszYJdkNP2mma4Ctdf72XWO+q2mv77o8GW",
-	"KcKyUPL2+uTZ8yiO3l4/fXFq/j47Poni6Mrdv3L3r9z9c3f/3N0/N/dvtjRYd/y3xXoSVBEZlsjfV1A2",
-	"qhM2+xmuenBWDx8+ChZZpyjQVFpfakfdHIV85NAtKWcXSSY5EAX93hKz7MmM8SXrf1vOZE9T/ZBgYxUR",
-	"CEg6YRpaNMVjLvyZqqpBe6RfIqoQ+JqzMZ24/6/quW/NeKQXl2vT69/OcNWp1lwaw64is3373yTl6eSi",
-	"DYfu5aBLyWx10p/Kl35y5/Cf6uXtHuXG6l9musNdObK1C/LK0mW1wV6FSz6uDD4GnqVeifBftKb5qR4g",
-	"WRs4ocxklHJKcq9EWR6vf1t1PO76ds6mWyXJb5QcoJB0brYupdvFB9ovHrTRdlkoIFCOylUZyYgkM6BM",
-	"cb90uY3v3gxmW37iOFOOcf7ENLbcIpTIJmZiyJEbnB54EDnoiOVaEZYSkUJlCY5Mf77qkZ882FIJnehI",
-	"Rke7oWSideaulDVN4UhvYIomfAzlZHQpZzPsezjz6aBFfcEVUQ9jxVdm64auHiy4nwiS4DUmnJX/tOzQ",
-	"7cXzUw2am/9Fl3E2scWpLK20YYaYl4Gem4m3wPh8cPpisAspAyBy9zC2WM9xSCBjhQKM3ClnscUnXBq/",
-	"/xCjPQcw6bM0BWIOUQbl9rB2uiwXuKC8kPqETZGCaTvbsWitMJCjoDwFZKmpxjbH2JqjoJ9vtGabITZn",
-	"MWaQ1cyBDvv945P/6g16g97x8MXgxSC6u7n7/wAAAP//",
+	"7Fxrb9s41v4rhN4XaAqotpOm3a77KW2z06DTTjbpoAu0wZSWjm3WMqkhqbieIP99wZtEyZQtu04ys5hP",
+	"iXUhDw/P5TkX6iZK2DxnFKgU0fAm4iByRgXoH6ecM35hr6gLCaMSqFT/4jzPSIIlYbT/TTCqrolkCnOs",
+	"/vt/DuNoGP1fvxq9b+6Kvh41ur29jaMURMJJrgaJhtEJRaDu9SJ1zz6uRjuREua5njbnLAcuiSEwLbim",
+	"4L3+NWZ8jmU0jAiVz4+jOJLLHMxPmACPbuNIj6+etbeE5IROyjvvCE2Dd0n4Mi3mI/DH86bi8HsBQr4F",
+	"nALX9OE0JYpanJ3XVrEybJ0tl5BwkAJhDkhM2YIiLNBnDilOJKRXvWqhbPQNEmkmN5v2iqVLzag6oyWa",
+	"MyHR82P0jrzyBqhIcAPsQn4rNZcSy0KE2SUk5hLSE1nbyRRLeCLJHEI0FjwLzG9ZTzik0fCz2rlyn8wr",
+	"/lyxL0Ire3YVWMtrDilQSXC2Ko4JB7zlGlKCMzXyBp15Yx9bI4p4DsEbOWeK9rNUk0gkzNfuGuYcLzV3",
+	"BfBzxrKztCOT3VJijw/rOXhh2B3Q66254pbfEHSU4RFkaMw4UuNjybhQ8j7H338GOpHTaHj07Fm8iWv1",
+	"Ub8LlmUYMZotXyI5BfQzmxCK7CsCHfz669kb8VjfSsrFojleojmmeAKKgnIjSjkpCs3GDRvT4LzjVIjR",
+	"byAj18CXq/zFxqC2qOIuYmymumvZh2ug8iysAPrehzYtMFrTkI5MML1JCxhNGZs9ISmaatVHbIxAsQ5Z",
+	"TgVtZIaFPG11KOruOoNH4bu0jm0bpolySKDFXIlADjRVN+NIFEkCkIISozEmmf4nwTSBTP1/FbKhebrt",
+	"XltudbYLbtP8N31rUW1cubq4klBfHH1ygwJfCZRjzrgQymUVchrFVnG1P+BC/VXXFd0hzpQ7W1cdCF9O",
+	"WAr+vIRe40wvv9CzM07+0NtBmfxtzAqqt4bRcUY0E5RgcIqzIClzEAJPYDO/NRXV86s8ajxvFhNi5em1",
+	"xXk/7uGwxO3wQfICAtNbe+LcQU1t37KFsqNLp7YCzbFMppD2gpCvxV+yJCn4lgZLAsWGKy1GupM+6Ecs",
+	"X2p01EXdY0HrBn20sza8p8+uFqiwFtF1Bwn1nTnFyRRZxX4kEMWSXAPS0xlHOSZcSESE/sEooGqRqBCA",
+	"RkuUwhgXmQyi2m5Mdvz1SHNrDjHyLeBM4YBWRe9ggtnMKPo1JhkeZRDQ4gaRdowQQe8g5LGzCeNETudB",
+	"inZQyxa1mG0NL4tRRhJLc10czk/fxwiL5XwOkpMEzWApNGoKelOhw5zVUV5hAc+P0dv3J6+ReSbWg6DF",
+	"FCjC1NyZwVLJlWVEYIKQJlZMNQvfhFw/wGId/MdJAkK8g2ULQinvX5ZLXX0mJ0FeVn5siATQVMWAX0+s",
+	"Y9EBzBB9KQaDp4kZQf8PX4OcTjLSDqPMzTUU/h3kdAlyzpVaiGl7hLOLVwyB2LMU5jmTQJOlUoKXaAJU",
+	"BTqQWgUZCaCyEfMcHr2I9+0S62S9Ny4Z4QkmVEgEyjVYh/1IIJGwHIYIo39puVaCjMxQiKSx0ur/mCDL",
+	"bqy5ij4o3IaMiCKSIsbVoycGxSkPwlHOWIZI2kOfiJyyQiIijbnwZppkbISzBn7oxCLngZphZoIpoyTB",
+	"mfZ26OCn04+of33Y19j2iXpLPFbUfjU6aqXIKOnQXPO8ZbvyhlxdSPwuIGHh0G8X9WUUOubXWvRWEJrA",
+	"j8Q4vKDUxDiamBBIlkwao9yBzHuIevxYxyzfkWjX4AU73SOcS6U3q5tqBHq91+CQALkGgbRMiirENXrn",
+	"CduIsQww1SZhQU1+s+HZrVYemIjqcex08kBHVlrUK208sGHW4167BdnScjc4btcf5JjJnq7yTFQ3ylkb",
+	"CPB7TjiIraLzFhCzmApIfkNjlmVsAakCuiONazbruB3yqhUPt/DErS/04icjnPuxDhuije2df0qEAtGW",
+	"imYyXBq/piKICZawwEskJMtzSMtogk6QNJkdoGnOiJHurljFTH4BWLSsCKh+wrvnaYzRrgDhxUj9HEFq",
+	"FTBGxKyiCpjYgppoqZYg3Ahi4LvJHZwF4MHHKShH6WW50BQLNTWRwpv65PwsqJ1jTDJCJ5fOgDcWJTGX",
+	"ypL4vH4kkMYRVCJeUHXX5KJcLk1034wQ4Dln2dKiCJIGaW5FicJZz3WCaEzsbk6ie0XCS39Vu+fqE1aG",
+	"KklzpHd3FcYWFZzI5aVamAv454R+ZDOoynVafAFzXR6xg0ylzE2BjtAxCwuV1T0rtSfnZ0Mv1y10xt24",
+	"F7tShGmqQ/5rAgukwIkvlModfaE4y9zjoodO9euJuphgrnMEzYjnlSbcBT5qcUiq1TkA9UWF/pLIDDzB",
+	"cXmJk/OzKI6ugQuzqsPeoDfQTi8HinMSDaOnvUHvaRRHOZZTzcD+VGcL/tBO1xh6U1cgjCr1s9mEP6K4",
+	"Xkk9Ggz2Vj+1CYtQAVWZv15t86Ph56s4EsV8jhUa1FuXc6YCURUv4+qNPgecLttXdmFuP8jC9Nw9tTfP",
+	"Bk/vYb4PTCJu51zDTE2WcjUC+DWYFJcK7JRrR5iKBXCh5Z4INCcTblITmtnXh31PXVqZ/jMR8rX3nBJF",
+	"jucgdU32801EFLm/FwrqO8Pn2ZZufChd7+3VD+7uCpjwF1g6tHW0ePmVTQDHHz5gAFc21eNjjCgsQEiT",
+	"kNSCdWyWGqKtZEm/3hCh3zrc+q1bX4TUBvuGM0YLG7da/KaJy5kICMdr7Qs8jpUFbFf234uarNZrb+tb",
+	"IXkBtyuSc7g3Auppt8DOKqNGYeHx0bBRYxzDxx5SD5n/lToKyTikCgvpLAVNEVXuyjVYTDChDykW7wmV",
+	"CPvVY13CpiVafOmtTa2Hgyw4BeViEwjamP5N9eMsvTVePQMJq4L1Rl9vCFZtc49XQcEFXLOZtm+7rV+9",
+	"dfxjXDMk1Pj2ElmVEGiOU3BioZtpOIwLASkaczZHlC0QM3seMrEKAVQW1udk1FQF3+w2keCV3Zd6favV",
+	"9L+pHutk+atSazsJcfjVWr5i25d39zgtA5apkWq8PZS7W2ez+Zlqsi5wv220gkqS7W20jMxJnbG2QhYN",
+	"DwcDnbIkc8WZw4H+Saj9uZr3apuCjccCWubwhxwEhtwvYqirRSfAUDa5BALj7inBZl7VJerW1WBX/dAv",
+	"FFCOJ6D9iQKDpu8MySmWVZH64bxKZU7qAChGY5JJ4CYxpY1I7CKz2HmcGBml1IvTYShhFClhrtxNxa/+",
+	"jf1/aX1N0Mb9BLLcvx8UJJxlv4y1YewoLS09UcrsdhY+15i6Car6Y68K0lULpHEcfEiX+ktVpF8a59no",
+	"i+rkLytZ+EFvWROrPgdpSxx3RkEb9r5QU7fL7tHewG8lsatC8u8CintHXOqtf/6YUF3qAjYaE0o0/C4F",
+	"TONuDcUOFLwFzDMCvEwcatQ2g1w+rkyOV2FbC6XKfhkR7dVlQTVuV6tRte5sshve4F38jzIaCZY4Y5MC",
+	"entxGWZIV9zU9FRTWIPQ7PrRCeza/nTYmo4I1zb3bI1QbZ16hzf/Bod/EnBYSVJ3LbsTVGgJ+V9AhKe2",
+	"FNWOBtUSY9eboVdhEF/lGFdtkEWQzMcOOXCzYEInZSnKceUbGwnDE93bJKcwN8ddTJaG0C9UDSY5pgIn",
+	"GniOYMw4IDklwqVae8h23agpMEVfSfrVuhRTNhGIMmnvpl+oy9AeDQbGkumuRE4mhDpbZyoIdZNlJzHy",
+	"dTcpt0b3UKd82/7y8FZzwge0tAew3CICkRQtsEC5IViJjN6Xl4jU01IFTaaYTqy07zM72ErtuaPpIRXM",
+	"EqHE0bBOMougV5ShbMiwvrTpQ/s3Nr2zNp6qxPLOgylnYVui+OVWoVR7HN888eKP3j2YMur8wJGUpz26",
+	"/F7GNR3jqCq/t30QNYPlehj2Tj2wV4/tpuwkAO9g897rAbv4XVM7nsEyXE/ZSa031GEU/bt7gzXd3i7x",
+	"+fby6NnzKI7eXj59caz/Pjs8iuLowl6/sNcv7PVTe/3UXj/V16/WNExsOBXXTGqURIZ35P4KRFp0wmo/",
+	"g2UPnVRN4o+CRZMpcNCVk5fKUNdb1h9Z75a4HnOcCYawRP3eArLsyYyyBe1/W8xET1H9kM7GCCLCSJAJ",
+	"Va5FUTxm3O99LRsuDtRDWBYcXjM6JhN7DrZn39Vt7F6crVSvfzODZafakVOGTUUj8/RfJIXRyURrDu1k",
+	"oLnp2dVZLvv/puRp2eZ7h2iwnKNFwxypSk84m3AQ4r7dbKeNqVi60+44vVnrQj+5h+64T+PvdMDNVv3e",
+	"/uZ1AiOuQXYTIHEpgXKCrZICbFya4xixLPVC8D9pvuBT1a7XaO8jVMf7YopzryDklte/KevLt33T1dgt",
+	"b++XpfeQtj/VU7vd7eKhzBsP2tZwXkiEkWtMLuPFEU5miFDJ/ELROr5bC/ggjLdexOf8PoDyVgdLmg3y",
+	"+t3dsOvRvbjXS/Odkpf23IDuW5GoiRVIenvPJuHBCkcX8EQnCI3psW3lZYrR9qE7/bCt0kjvM8I6cVk2",
+	"3SvlmXBW0HSD0njHRNpQmBVqd9LkDrGYmyKUm0t0U7MlN9jg+CDGS0HES4lpinmKSvdhyfT365GfDzHZ",
+	"XzJRwZkK4EP5kdZjAU4ASIoO1AQ6D8zGyB3Kc/uszyPtz/R1kKI+ZxLLh3F9F3rqmqzuzQxPOE7gEhJG",
+	"3fdyLCR88fxYIc3VDzhkjE5Mvj1LS2mYAeQudrXHMQ2afD44fjHYBC8Dhvz2YXSxajUVCI8lcKT3nTAa",
+	"G1AHCw2WHqL7eA8qfZKmCOtFuDyDWaxpgM85XBNWCLXC+pYiXfw0J7eUwKAcOGEpApqKDVZYukPU9601",
+	"H6GM6vamLTud/a593qh5/NieaDHpZX0Cue4LH4l637D5DodoHEkLf37DQ0971686X0aWratn8u7rM3/T",
+	"fXztTqz7yl2hvwEROjrYRKf2ydrqu0SXn1So6J/Hs+VRSNEB42gxXZZV0JToDN9fzPzY7iFlEqqamg/8",
+	"KFvEqyccjdiYyFpM2UK/YljTQx8sR3RSOGE8NQd16md/6ufnPl8pq6FP/lhrpE//6cNzw37/8OgfvUFv",
+	"0Dscvhi8GES3V7f/DQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

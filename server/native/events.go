@@ -3,6 +3,7 @@ package native
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -200,14 +201,8 @@ func (h handlers) ListDeliveries(c echo.Context, p api.ListDeliveriesParams) err
 	if p.Until != nil {
 		f.Until = *p.Until
 	}
-	if p.Limit != nil {
-		f.Limit = *p.Limit
-	}
-	if p.Offset != nil {
-		f.Offset = *p.Offset
-	}
-	if f.Limit < 1 || f.Limit > 1000 || f.Offset < 0 {
-		return store.Errorf(store.EINVALID, "limit must be between 1 and 1000 and offset at least 0.")
+	if f.Limit, f.Offset, err = page(p.Limit, p.Offset); err != nil {
+		return err
 	}
 	ds, total, err := h.db.FindDeliveries(c.Request().Context(), f)
 	if err != nil {
@@ -240,4 +235,119 @@ func (h handlers) EnableWebhook(c echo.Context, id string) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// page validates the common limit and offset parameters.
+func page(limit, offset *int) (int, int, error) {
+	l, o := 100, 0
+	if limit != nil {
+		l = *limit
+	}
+	if offset != nil {
+		o = *offset
+	}
+	if l < 1 || l > 1000 || o < 0 {
+		return 0, 0, store.Errorf(store.EINVALID, "limit must be between 1 and 1000 and offset at least 0.")
+	}
+	return l, o, nil
+}
+
+func (h handlers) ListEvents(c echo.Context, p api.ListEventsParams) error {
+	f := store.EventFilter{Type: deref(p.Type), Tenant: deref(p.Tenant)}
+	if p.Since != nil {
+		f.Since = *p.Since
+	}
+	if p.Until != nil {
+		f.Until = *p.Until
+	}
+	var err error
+	if f.Limit, f.Offset, err = page(p.Limit, p.Offset); err != nil {
+		return err
+	}
+	evs, total, err := h.db.FindEvents(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]api.Event, 0, len(evs))
+	for i := range evs {
+		out = append(out, eventWire(&evs[i]))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"total": total, "events": out})
+}
+
+func (h handlers) RecoverWebhook(c echo.Context, id string) error {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Since *time.Time `json:"since"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Since == nil {
+		return store.Errorf(store.EINVALID, "The body must be {\"since\": \"<RFC 3339 time>\"}.")
+	}
+	r, err := h.engine.Recover(c.Request().Context(), id, *req.Since)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, recoveryWire(r))
+}
+
+func (h handlers) GetRecovery(c echo.Context, id string) error {
+	r, err := h.db.GetRecovery(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, recoveryWire(r))
+}
+
+func recoveryWire(r *store.Recovery) api.Recovery {
+	return api.Recovery{Id: r.ID, WebhookId: r.WebhookID, Since: r.Since, Total: r.Total, Done: r.Done,
+		Status: api.RecoveryStatus(r.Status), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func (h handlers) TestWebhook(c echo.Context, id string) error {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		EventName string          `json:"eventName"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			return store.Errorf(store.EINVALID, "The body must be {\"eventName\"?, \"data\"?}.")
+		}
+	}
+	w, err := h.db.WebhookByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if req.EventName == "" {
+		if len(w.Events) == 0 {
+			return store.Errorf(store.EINVALID, "The webhook subscribes to no event; name one in eventName.")
+		}
+		req.EventName = w.Events[0]
+	}
+	if len(req.Data) == 0 {
+		req.Data = json.RawMessage(`{"test":true}`)
+	}
+	res, err := h.engine.TestSend(c.Request().Context(), w, req.EventName, req.Data, nil)
+	if err != nil {
+		return store.Errorf(store.EINVALID, "Cannot encode the test event: %v", err)
+	}
+	out := map[string]any{"success": res.Success(), "durationMs": res.Duration.Milliseconds()}
+	if res.Status != 0 {
+		out["status"] = res.Status
+		hs := map[string]string{}
+		for k, vs := range res.Header {
+			hs[k] = strings.Join(vs, ", ")
+		}
+		out["headers"], out["body"] = hs, string(res.Body)
+	}
+	if res.Err != nil {
+		out["error"], out["errorKind"] = res.Err.Error(), res.ErrKind
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -80,15 +80,9 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 	if err != nil {
 		return err
 	}
-	f := store.WebhookFilter{Dialect: dialect, Limit: 100}
-	if p.Limit != nil {
-		f.Limit = *p.Limit
-	}
-	if p.Offset != nil {
-		f.Offset = *p.Offset
-	}
-	if f.Limit < 1 || f.Limit > 1000 || f.Offset < 0 {
-		return store.Errorf(store.EINVALID, "limit must be between 1 and 1000 and offset at least 0.")
+	f := store.WebhookFilter{Dialect: dialect}
+	if f.Limit, f.Offset, err = page(p.Limit, p.Offset); err != nil {
+		return err
 	}
 	ws, total, err := h.db.FindWebhooks(c.Request().Context(), f)
 	if err != nil {

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Recovery re-sends a webhook's failed deliveries since a time, as a background job whose
+// progress operators can follow.
+type Recovery struct {
+	ID        string    `gorm:"primaryKey;size:64"`
+	WebhookID string    `gorm:"size:64;not null;index"`
+	Since     time.Time `gorm:"not null"`
+	// Total is how many failed deliveries matched when the recovery started; Done how many
+	// have been queued again so far.
+	Total     int64     `gorm:"not null;default:0"`
+	Done      int64     `gorm:"not null;default:0"`
+	Status    string    `gorm:"size:16;not null"` // running, done
+	CreatedAt time.Time `gorm:"not null;autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"not null;autoUpdateTime:false"`
+}
+
+// Recovery states.
+const (
+	RecoveryRunning = "running"
+	RecoveryDone    = "done"
+)
+
+// CreateRecovery inserts r, counting the deliveries it will re-send.
+func (db *DB) CreateRecovery(ctx context.Context, r *Recovery) error {
+	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).
+		Where("webhook_id = ? AND status = ? AND created_at >= ?", r.WebhookID, DeliveryFailed, r.Since).
+		Count(&r.Total).Error; err != nil {
+		return db.err(err)
+	}
+	r.CreatedAt = db.Now()
+	r.UpdatedAt = r.CreatedAt
+	if r.Status == "" {
+		r.Status = RecoveryRunning
+	}
+	return db.err(db.gorm.WithContext(ctx).Create(r).Error)
+}
+
+// GetRecovery returns a recovery. Returns ENOTFOUND when there is none.
+func (db *DB) GetRecovery(ctx context.Context, id string) (*Recovery, error) {
+	var r Recovery
+	if err := db.gorm.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, db.err(err)
+	}
+	return &r, nil
+}
+
+// FailedDeliveries returns up to limit failed deliveries of a webhook created since a
+// time, oldest first.
+func (db *DB) FailedDeliveries(ctx context.Context, webhookID string, since time.Time, limit int) ([]Delivery, error) {
+	var ds []Delivery
+	err := db.gorm.WithContext(ctx).
+		Where("webhook_id = ? AND status = ? AND created_at >= ?", webhookID, DeliveryFailed, since).
+		Order("created_at ASC, id ASC").Limit(limit).Find(&ds).Error
+	return ds, db.err(err)
+}
+
+// AdvanceRecovery adds n to a recovery's progress and marks it done when finished.
+func (db *DB) AdvanceRecovery(ctx context.Context, id string, n int64, finished bool) error {
+	updates := map[string]any{"done": gorm.Expr("done + ?", n), "updated_at": db.Now()}
+	if finished {
+		updates["status"] = RecoveryDone
+	}
+	return db.err(db.gorm.WithContext(ctx).Model(&Recovery{}).Where("id = ?", id).Updates(updates).Error)
+}
+
+// Prune deletes what is older than before: attempts, finished deliveries, and events none
+// of whose deliveries is left. Pending deliveries and their events are kept, however old.
+// It returns how many attempts, deliveries and events it deleted.
+func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error) {
+	g := db.gorm.WithContext(ctx)
+	res := g.Where("started_at < ?", before).Delete(&Attempt{})
+	if res.Error != nil {
+		return 0, 0, 0, db.err(res.Error)
+	}
+	attempts = res.RowsAffected
+	res = g.Where("created_at < ? AND status <> ?", before, DeliveryPending).Delete(&Delivery{})
+	if res.Error != nil {
+		return attempts, 0, 0, db.err(res.Error)
+	}
+	deliveries = res.RowsAffected
+	res = g.Where("created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)", before).Delete(&Event{})
+	if res.Error != nil {
+		return attempts, deliveries, 0, db.err(res.Error)
+	}
+	return attempts, deliveries, res.RowsAffected, nil
+}
