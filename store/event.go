@@ -402,3 +402,71 @@ func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]Event, int64, er
 	err := q.Find(&evs).Error
 	return evs, total, db.err(err)
 }
+
+// OwnedDeliveryFilter selects the attempted deliveries of one dialect's webhooks under
+// one owner (a dialect's delivery-log view); empty fields do not filter.
+type OwnedDeliveryFilter struct {
+	Dialect, Owner string
+	EventNames     []string
+	Since, Until   time.Time
+	Ascending      bool
+	Offset, Limit  int
+}
+
+// OwnedDeliveries returns one page of deliveries that have been attempted at least once,
+// with their webhooks' URLs, and how many match. A negative Limit means no limit.
+func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Delivery, map[string]string, int64, error) {
+	q := db.gorm.WithContext(ctx).Model(&Delivery{}).
+		Joins("JOIN webhooks ON webhooks.id = deliveries.webhook_id").
+		Where("webhooks.dialect = ? AND webhooks.owner = ? AND deliveries.attempts > 0", f.Dialect, f.Owner)
+	if len(f.EventNames) > 0 {
+		q = q.Where("deliveries.event_name IN ?", f.EventNames)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("deliveries.created_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("deliveries.created_at < ?", f.Until)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, nil, 0, db.err(err)
+	}
+	dir := "DESC"
+	if f.Ascending {
+		dir = "ASC"
+	}
+	var rows []struct {
+		Delivery
+		URL string
+	}
+	err := q.Select("deliveries.*, webhooks.url AS url").
+		Order("deliveries.created_at " + dir + ", deliveries.id " + dir).
+		Offset(max(f.Offset, 0)).Limit(f.Limit).Scan(&rows).Error
+	if err != nil {
+		return nil, nil, 0, db.err(err)
+	}
+	ds := make([]Delivery, len(rows))
+	urls := map[string]string{}
+	for i, r := range rows {
+		ds[i] = r.Delivery
+		urls[r.ID] = r.URL
+	}
+	return ds, urls, total, nil
+}
+
+// AttemptsOf returns the attempts of the given deliveries, oldest first, by delivery.
+func (db *DB) AttemptsOf(ctx context.Context, deliveryIDs []string) (map[string][]Attempt, error) {
+	out := map[string][]Attempt{}
+	if len(deliveryIDs) == 0 {
+		return out, nil
+	}
+	var as []Attempt
+	if err := db.gorm.WithContext(ctx).Where("delivery_id IN ?", deliveryIDs).Order("number ASC").Find(&as).Error; err != nil {
+		return nil, db.err(err)
+	}
+	for _, a := range as {
+		out[a.DeliveryID] = append(out[a.DeliveryID], a)
+	}
+	return out, nil
+}

@@ -130,6 +130,24 @@ func (e UnauthorizedErrorStatusCode) Valid() bool {
 	}
 }
 
+// Defines values for WebhookLogStatus.
+const (
+	Failure WebhookLogStatus = "failure"
+	Success WebhookLogStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the WebhookLogStatus enum.
+func (e WebhookLogStatus) Valid() bool {
+	switch e {
+	case Failure:
+		return true
+	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
 // CreateWebhook defines model for CreateWebhook.
 type CreateWebhook struct {
 	Events []Event `json:"events"`
@@ -226,6 +244,35 @@ type WebhookListResponse struct {
 	Data []Webhook `json:"data"`
 }
 
+// WebhookLog defines model for WebhookLog.
+type WebhookLog struct {
+	EventType      string                 `json:"eventType"`
+	FacilityId     *string                `json:"facilityId,omitempty"`
+	Id             string                 `json:"id"`
+	RequestPayload map[string]interface{} `json:"requestPayload"`
+	ResponseBody   string                 `json:"responseBody"`
+	ResponseStatus int                    `json:"responseStatus"`
+	Retries        []WebhookLogEntry      `json:"retries"`
+	RetryAttempt   *int                   `json:"retryAttempt,omitempty"`
+	Status         WebhookLogStatus       `json:"status"`
+	Url            string                 `json:"url"`
+}
+
+// WebhookLogStatus defines model for WebhookLog.Status.
+type WebhookLogStatus string
+
+// WebhookLogEntry defines model for WebhookLogEntry.
+type WebhookLogEntry struct {
+	EventType      string                 `json:"eventType"`
+	FacilityId     *string                `json:"facilityId,omitempty"`
+	Id             string                 `json:"id"`
+	RequestPayload map[string]interface{} `json:"requestPayload"`
+	ResponseBody   string                 `json:"responseBody"`
+	ResponseStatus int                    `json:"responseStatus"`
+	RetryAttempt   *int                   `json:"retryAttempt,omitempty"`
+	Url            string                 `json:"url"`
+}
+
 // WebhookResponse defines model for WebhookResponse.
 type WebhookResponse struct {
 	Data Webhook `json:"data"`
@@ -242,6 +289,28 @@ type NotFound = HttpError
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = UnauthorizedError
+
+// GetWebhookLogsParams defines parameters for GetWebhookLogs.
+type GetWebhookLogsParams struct {
+	// FacilitiesIds Only deliveries whose data carries one of these facilityId values.
+	FacilitiesIds *[]string `form:"facilitiesIds,omitempty" json:"facilitiesIds,omitempty"`
+
+	// EventType A Nursa event name, or all.
+	EventType *string `form:"eventType,omitempty" json:"eventType,omitempty"`
+
+	// StartDate RFC 3339; before endDate.
+	StartDate *string `form:"startDate,omitempty" json:"startDate,omitempty"`
+	EndDate   *string `form:"endDate,omitempty" json:"endDate,omitempty"`
+
+	// Limit 0 to 100, default 10.
+	Limit *string `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset At least 0, default 0.
+	Offset *string `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// SortDirection ASC or DESC (default), by creation time.
+	SortDirection *string `form:"sortDirection,omitempty" json:"sortDirection,omitempty"`
+}
 
 // CreateUserWebhookJSONRequestBody defines body for CreateUserWebhook for application/json ContentType.
 type CreateUserWebhookJSONRequestBody = CreateWebhook
@@ -391,6 +460,13 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetWebhookLogs Delivery logs of the calling client's webhooks, each with its retries.
+	//
+	// Logs are kept for the gateway's retention period (Nursa keeps 14 days).
+	//
+	// Corresponds with GET /api/v2/public/webhooks/logs (the `GetWebhookLogs` operationId).
+	GetWebhookLogs(ctx context.Context, params *GetWebhookLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAllUserWebhooks performs a GET /api/v2/public/webhooks/user (the `GetAllUserWebhooks` operationId) request.
 	GetAllUserWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -437,6 +513,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /oidc/oauth/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBody(ctx context.Context, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetWebhookLogs Delivery logs of the calling client's webhooks, each with its retries.
+//
+// Logs are kept for the gateway's retention period (Nursa keeps 14 days).
+//
+// Corresponds with GET /api/v2/public/webhooks/logs (the `GetWebhookLogs` operationId).
+func (c *Client) GetWebhookLogs(ctx context.Context, params *GetWebhookLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookLogsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetAllUserWebhooks performs a GET /api/v2/public/webhooks/user (the `GetAllUserWebhooks` operationId) request.
@@ -574,6 +667,132 @@ func (c *Client) IssueTokenWithFormdataBody(ctx context.Context, body IssueToken
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetWebhookLogsRequest constructs an http.Request for the GetWebhookLogs method
+func NewGetWebhookLogsRequest(server string, params *GetWebhookLogsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/public/webhooks/logs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.FacilitiesIds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "facilitiesIds", *params.FacilitiesIds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "eventType", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "startDate", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "endDate", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SortDirection != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sortDirection", *params.SortDirection, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetAllUserWebhooksRequest constructs an http.Request for the GetAllUserWebhooks method
@@ -819,6 +1038,15 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetWebhookLogsWithResponse Delivery logs of the calling client's webhooks, each with its retries.
+	//
+	// Logs are kept for the gateway's retention period (Nursa keeps 14 days).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/public/webhooks/logs (the `GetWebhookLogs` operationId).
+	GetWebhookLogsWithResponse(ctx context.Context, params *GetWebhookLogsParams, reqEditors ...RequestEditorFn) (*GetWebhookLogsResponse, error)
+
 	// GetAllUserWebhooksWithResponse performs a GET /api/v2/public/webhooks/user (the `GetAllUserWebhooks` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -873,6 +1101,72 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /oidc/oauth/token (the `IssueToken` operationId).
 	IssueTokenWithFormdataBodyWithResponse(ctx context.Context, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
+}
+
+type GetWebhookLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data []WebhookLog `json:"data"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON200() *struct {
+	Data []WebhookLog `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type GetAllUserWebhooksResponse struct {
@@ -1178,6 +1472,21 @@ func (r IssueTokenResponse) ContentType() string {
 	return ""
 }
 
+// GetWebhookLogsWithResponse Delivery logs of the calling client's webhooks, each with its retries.
+//
+// Logs are kept for the gateway's retention period (Nursa keeps 14 days).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/public/webhooks/logs (the `GetWebhookLogs` operationId).
+func (c *ClientWithResponses) GetWebhookLogsWithResponse(ctx context.Context, params *GetWebhookLogsParams, reqEditors ...RequestEditorFn) (*GetWebhookLogsResponse, error) {
+	rsp, err := c.GetWebhookLogs(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookLogsResponse(rsp)
+}
+
 // GetAllUserWebhooksWithResponse performs a GET /api/v2/public/webhooks/user (the `GetAllUserWebhooks` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -1285,6 +1594,55 @@ func (c *ClientWithResponses) IssueTokenWithFormdataBodyWithResponse(ctx context
 		return nil, err
 	}
 	return ParseIssueTokenResponse(rsp)
+}
+
+// ParseGetWebhookLogsResponse parses an HTTP response from a GetWebhookLogsWithResponse call
+func ParseGetWebhookLogsResponse(rsp *http.Response) (*GetWebhookLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data []WebhookLog `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseGetAllUserWebhooksResponse parses an HTTP response from a GetAllUserWebhooksWithResponse call
@@ -1520,6 +1878,9 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetWebhookLogs Delivery logs of the calling client's webhooks, each with its retries.
+	// (GET /api/v2/public/webhooks/logs)
+	GetWebhookLogs(ctx echo.Context, params GetWebhookLogsParams) error
 
 	// (GET /api/v2/public/webhooks/user)
 	GetAllUserWebhooks(ctx echo.Context) error
@@ -1540,6 +1901,66 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetWebhookLogs converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookLogs(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWebhookLogsParams
+	// ------------- Optional query parameter "facilitiesIds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "facilitiesIds", ctx.QueryParams(), &params.FacilitiesIds, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter facilitiesIds: %s", err))
+	}
+
+	// ------------- Optional query parameter "eventType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "eventType", ctx.QueryParams(), &params.EventType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter eventType: %s", err))
+	}
+
+	// ------------- Optional query parameter "startDate" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "startDate", ctx.QueryParams(), &params.StartDate, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter startDate: %s", err))
+	}
+
+	// ------------- Optional query parameter "endDate" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "endDate", ctx.QueryParams(), &params.EndDate, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endDate: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", ctx.QueryParams(), &params.Offset, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offset: %s", err))
+	}
+
+	// ------------- Optional query parameter "sortDirection" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sortDirection", ctx.QueryParams(), &params.SortDirection, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sortDirection: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookLogs(ctx, params)
+	return err
 }
 
 // GetAllUserWebhooks converts echo context to params.
@@ -1653,6 +2074,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v2/public/webhooks/user", wrapper.CreateUserWebhook, options.OperationMiddlewares["createUserWebhook"]...)
 	router.DELETE(options.BaseURL+"/api/v2/public/webhooks/user/:webhookId", wrapper.DeleteUserWebhook, options.OperationMiddlewares["deleteUserWebhook"]...)
 	router.PATCH(options.BaseURL+"/api/v2/public/webhooks/user/:webhookId", wrapper.UpdateUserWebhook, options.OperationMiddlewares["updateUserWebhook"]...)
+	router.GET(options.BaseURL+"/api/v2/public/webhooks/logs", wrapper.GetWebhookLogs, options.OperationMiddlewares["getWebhookLogs"]...)
 
 }
 
@@ -1661,35 +2083,43 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Flfb9s4Ev8qA94B3QUUW3EL3J77lO62tyn6D9tk+9AEMS2OLW4pUkdSdnyBv/thSMm2LDkOutleH+7N",
-	"ksjhb37zhzPjO5aZojQatXdsfMcsutJoh+HhBRe/4b8rdJ6eMqM96vCTl6WSGffS6OEfzmh657IcC06/",
-	"/m5xxsbsb8Ot6GH86oa/el++tNZYtl6vEybQZVaWJIiN2e9cSRGkwoxLheI5TAp0js9xAko67wAXaFdQ",
-	"WjNVWMAPxoJ0YDSC81bqOcyMBQ4FVzNjCxQwNWIFtEr8OGDrhL0ydiqFQP1tNDqDBekE3nxBDT7nnvBq",
-	"4wNQn0sHZx/OA7J3xr8ylRbfBtg7A0uc5sZ8ATMDnyNkXCliMFMStYecu4hPigDv/Vnl8yjusQDuiOxB",
-	"eJFjTZuNPghL7sDirHIYIV0Y85brVe2ibg+Xx1s/zH2h2oD8qkQ2ZtFdDp0bOXjiwHKPoGQhg93wNkMU",
-	"5JZEWHAt6eDXi7dvEuAO3lXW8ScuYLvUvPK5sfI/+HgW3RV6kLe30jmp5wlIHX3PWMDbUlqs3TCBECMW",
-	"F+YLilrXASNJ9UGE42eL3OOn6CP0orSmROtlTA24aDKG9Fi4Y8hf0nLipZD6PG44TRpbcGv5ij46zCxG",
-	"qW2d3muEp6OTLOeWZx4txJXE/hw1kpUELHPUYArpPflHsgW2Z/KEFfy2BjHqgqis6gI405B7Xzq4/O0N",
-	"yd73ooSRkxLHbPw5iEgaiq43q830D8wCC5EOolFXBe3ginbMeCaV9KtB5dCeZEZrzAjAgGcZlh7FfWss",
-	"kvT2moyMeEjA5uNm53XS5WqbRbo+0LzuEhyTNn0zGt/P2Phzd9XdPRZqG+WafMNzX7mfjcCdDVJ7nKPt",
-	"GKA5P6kxtrb3GaSd3Q6o2RirDqybOi+Rq9VvYiyxhFXaVWVprEdxM7dc+5twZB/BQfxNy93ujvhXRNSn",
-	"xwUF+M6d3dYkwruRopfz+msMrd4VO5rs0FHvyywK1F5y5Xr1dJkpsV+3Q2rEUqSrB3mzczchm/UCjfnO",
-	"3Ujd5yyHsSQsyOyo+AK5Rduj1p5hWsBawlqY+izXze0dtXeiqgHWumZ6WW+FTb3tWXq6XXs8ho7EzmUp",
-	"/pc3xZ9L80cC7XAKP6hvDIfz/hj7WjL20ccQphqXezZmVSUF67P+Q2j6KmbCea17Ltlqvj34HubeSOcP",
-	"h7jgnj+YpsYWHWX2QAeh90A6DudBKB52ajRPZaVffSQJ8aBpzDSbX68aE7/+dMHqAo2k1Os2Uqk6idWg",
-	"1DPTLWDq2hQ+VFMlM2o64PcRUA3R9AGOStgPRq1CU+DQLpA6ACzGwCEeB68/XcDMmoLeX+lo75OdxF8X",
-	"7KhFaaT2CUzuroL+V2wMg8FgPQHUC1SmRAdcC3iHzr/+eOL8SiGEa80NrvTHkHAgM4KWWQzlttH0UO+I",
-	"+CxY5EqtwKEWbgyj9DT0VaGywQRGaRqeqXVMrnQVElU4V6BCjwP4oeHFLDWUfI4uLN5Iiu0meUIolRLg",
-	"Grj1OOOZrxsnaa+0W/L5HC0IzIzlnrT4ET41vE5RGT0Hb3r6rOegTdNyOQysGJ+jfUI8kHmlV2TfjWEC",
-	"4GC4k6aBO/twzhK2QOuirUeDdJCSW5sSNS8lG7Ong3TwlCWs5D4PfjbkpRwuRsMy+MOw8YEhCabv81gC",
-	"bDSnfMb+hf5MqUuHttGNJe2JwShNH63b6csTx/q1Ro8EjBLUM86kdT50ZM/S00MnblRodVhx09Pjm7Yz",
-	"Bdox+ufxHfuda1CrNK6H89iH7XDOYnZB518YsXo0ttv93rqdxLytcN0x9eljm/o+M0d8ojZlepzjneHV",
-	"92/9dXJvRA7v6sdzsY65ndJX11l+Ce/3naUbn21q4669qQYWpV9972ynz47v2MzV/lxwcssL9Ghd6GX3",
-	"p3yXl+e/PAeuVz6n3I7KIZHI4VmahlkELaPkyxKmebjBNxZl+5GW3DOuug45PMu7VpzEOmxC5zbywl1n",
-	"sVQ8i5d5uN2ew6SyahI+TupKbQJZzvWcrlm1iqOUuVygJvBtH4vl/l+fkNptxYMSUvotE1LEJ/4fItsM",
-	"ZqTIhoYgDze9ef+tdu5chRd1m/xXeE9rEELgdkXdniyXyxPqnk4qq1BToSm+WvY3dcz2ZKT3H4e6Vq9n",
-	"vXEGPNsMgd2N1OAwM1q4h/vu7qj+gb7bmu5vex02/nydMFcVBbcrNmYvb+vEUxfBu91E/DNnV59BVHlH",
-	"2LZl+nxN2TE2BjFLh042tEbj4fB09A+qiwen45/Sn1K2vl7/NwAA//8=",
+	"7Fpbb9s49v8qB/r/gbaAYjtJgZ1xn9Km3UnRS9Am04cmSGjx2OKEIjUkZUcb+LsvDinZkiXHSdvpDhb7",
+	"Zknk4e/cL/RdlOgs1wqVs9H4LjJoc60s+oeXjH/CPwu0jp4SrRwq/5PluRQJc0Kr4R9WK3pnkxQzRr/+",
+	"3+A0Gkf/N1yTHoavdvibc/lrY7SJlstlHHG0iRE5EYrG0e9MCu6pwpQJifwFXGdoLZvhNUhhnQWcoykh",
+	"N3oiMYOn2oCwoBWCdUaoGUy1AQYZk1NtMuQw0bwEWsWfDaJlHL3RZiI4R/VzODqCOfEETt+gApcyR3iV",
+	"dh6oS4WFo9MTj+yDdm90ofjPAfZBwwInqdY3oKfgUoSESUkSTKRA5SBlNuAT3MP7eFS4NJD7UQAbJHsQ",
+	"nqVYic0EG4QFs2BwWlgMkM60fs9UWZmo3cDl8NYNU5fJNiBX5hiNo2Au284NMnhiwTCHIEUmvN7wNkHk",
+	"ZJYkMG9awsJvZ+/fxcAsfCiMZU+sx3auWOFSbcS/8MdptEl0q9zeC2uFmsUgVLA9bQBvc2GwMsMYvI8Y",
+	"nOsb5BWvg4goVQcRjlcGmcMvwUboRW50jsaJEBpwXkcM4TCzu5C/puUkl0yok7BhP651wYxhJX20mBgM",
+	"VNs8fVQIhwd7ScoMSxwaCCtJ+jNUSFrisEhRgc6Ec2Qf8RrYhsrjKGO3FYiDLojCyC6AIwWpc7mF80/v",
+	"iPamFcURGSnJOBp/9STiWkSXq9V68gcmXgpBHCRGVWS0g0naMWWJkMKVg8Ki2Uu0UpgQgAFLEswd8vvW",
+	"GCTq7TUJKXEbgdXH1c7LuCurdRTp2kD9uivgELTpm1b4cRqNv3ZX3d2jobZSLsk2HHOFfaU5NjYI5XCG",
+	"pqOA+vy4wtja3qeQdnTbwmatrMqxrqq4RKZWvQm+FMVRoWyR59o45Fczw5S78kf2CdiTv2qZ290O+wqI",
+	"+vg4Iwdv5Ow2JwHeleC9Mq++BtfqXdHgpCGOal9ikKNygknby6dNdI79vG1jI5QiXT7Imq298tGsF2iI",
+	"d/ZKqD5j2Y4ljjzNDosvkRk0PWxtKKYFrEWshalPc93Y3mG74VU1sFaa6ZV6y22qbc9H++u1u31oh++c",
+	"5/w/mSm+L8zvcLTtIXwrv8EdTvp97FuFsYk+uDDVuMxF46goBI/6tP8QMX2TZPx5rTwXrzlfH3yP5N4J",
+	"67a7OGeOPVhMtS46zGyA9kTvg6RnPrxIWaWsBxz6Ts9eK2dKn9DaPBh0pvr5GDYaFLt2712xGQFs4WOO",
+	"T+xCFgZ3R6ka14pcVySXLaEEOP2efVZuiaR1nbHFE7YkoSqnnrJSauaXMM4FpUUmTxunO1NgjyLr9vWl",
+	"5uUW+mHB55Ugu9mB5FMeOYdZ7vpXPNxF1jLq8NYBswE/HHOPue72ngc5zcOcJESTwghXfiYK4aBJSIyr",
+	"X2/qiPT2y1lU9RNEpVq3okrFdGhehJrqbr1dtVJwWkykSKhHht8PgEreum211HGdaln6HtaimSM1rJiN",
+	"gUE4Dt5+OYOp0Rm9v1AhPO016pSqv0TFcy2Ui+H67sLzfxGNYTAYLK8B1RylztECUxw+oHVvP+9ZV0oE",
+	"X4XZwYUK6oNEc1pm0HeHWtFDtSPgM2CQSVmCRcXtGA5G+34M4AtxjOFgNPLPUlgXX6jC51V/LkeJDgfw",
+	"tJaLXijI2QytX7yiFKYjZAm+so+BKWDG4ZQlrurzhblQdsFmMzTAMdGGOeLiGXyp5TpBqdUMnO4ZC7wA",
+	"pesJgUUvFe1SNE9IDqRe4STpd6UYD9grbq+eNxydnkRxNEdjg64PBqPBiMxa56hYLqJxdDgYDQ6jOMqZ",
+	"S72dDVkuhvODYe7tYVjbwFDqmf8+CxVr24je6VnQxw3m9cAFYcYcLlhJzT1SSy60ghyN0LwSL9wg5hb2",
+	"nwNnpX1G7d5KohTMon+iW8dG62EalqFDY33W2OxdZUkKFHOkqAuLVFsEsjJImPGvtMJKOxZhHTdhzmSB",
+	"dhCKR+lruBD3qK6N/izQUJRQzLtYtU+gPeG29j32uNTvDZtoaZP5hLY5zQoC8kEN6NwwS5DS99s9oJrh",
+	"b/sMpnPQpzev4PDw8NcXMMGpNkgueswcbjvGOmYcLdh1TC/GQPtxCEfkH/ujUQwcp6yQDvZH29D5+dHj",
+	"yB85kMisg8YBW+nr6dTiYw/4/IpUd/z68yt4Wp3wLIZJCfVYAJzItgtcG3csTBg93HvyZdyeKR+MRo+a",
+	"h31/WUhV3TdWht3p2keFPvCSv1Lw8cO+54GnPiwr3oeNYbrfsr97S6u785sOd29aT7hpx8Gvu3dszlF9",
+	"ri+yjFHRFx2H0FV6dvuHxU/sKivHgCxJYSFcCsL5GEshLowXt0VxSg+NKN6JtkdSnls0dYaKvtOkHmIz",
+	"zeZk15B4zbuWHK2DqTDWDf7+al7GUa5tj8zD8Lch83X1WlfWP0Ta7SHzsu2VlOqWHVXv/2hV36fmgI//",
+	"dzr5Lo8c3lWPJ3wZiisqQrvGcuzfbxpL1z/bog27Nq5SqOMq/+7SHj3fvWN1mfd9znlfXXkE5+cnxy+A",
+	"qdKlFItRWiQhMng+WtcKVEKv8/ZKo9Gmp+3I4TlzSdrV4nUY/lzTuTU937EYzCVLQkvme5QXcF0Yee0/",
+	"XlfjoWtIUqYomVKN7O9vZmKOqltyhxnjXx+Q2rPMBwWk0c8MSAEf/5+LrCOYFjwZaoI8XF0I9Ge1E2sL",
+	"PKtm83+F9bRuXwhck9Tt3mKx2KPOaq8wElWiebga/ibaP9Uw29cxvX9zqCYu1QVzuHierm6e7ZVQYDHR",
+	"ij+iYm7+P+CBttv6S8F6YhWNv142a9rXt1XgqUYZzZlQ+AdJk59BYLlBbD34+npJ0TGMd0KU9rNBP+Aa",
+	"D4f7B/8YjAajwf74l9Evo2h5ufx3AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -187,6 +187,20 @@ func TestContract(t *testing.T) {
 		t.Errorf("delete again: %d", status)
 	}
 
+	// Logs: 200, 400, 401, 403 (TestLogs checks their content).
+	if status, _ = g.do(t, token, "GET", "/api/v2/public/webhooks/logs", ""); status != 200 {
+		t.Errorf("logs: %d", status)
+	}
+	if status, _ = g.do(t, token, "GET", "/api/v2/public/webhooks/logs?limit=x", ""); status != 400 {
+		t.Errorf("logs with a bad limit: %d", status)
+	}
+	if status, _ = g.do(t, "", "GET", "/api/v2/public/webhooks/logs", ""); status != 401 {
+		t.Errorf("logs without a token: %d", status)
+	}
+	if status, _ = g.do(t, other, "GET", "/api/v2/public/webhooks/logs", ""); status != 403 {
+		t.Errorf("logs with another dialect's token: %d", status)
+	}
+
 	// Rate limit: 429 with an HTML body, on every operation.
 	limited := start(t, server.NewLimiter(0.001, 1))
 	_, ltoken := limited.client(t)
@@ -195,6 +209,7 @@ func TestContract(t *testing.T) {
 	}
 	for _, op := range []struct{ method, path, body string }{
 		{"GET", path, ""}, {"POST", path, `{}`}, {"PATCH", path + "/" + w.Id.String(), `{}`}, {"DELETE", path + "/" + w.Id.String(), ""},
+		{"GET", "/api/v2/public/webhooks/logs", ""},
 	} {
 		resp, b := limited.contract.Do(t, servertest.Request(t, op.method, limited.url+op.path, op.body, "Authorization", "Bearer "+ltoken))
 		if resp.StatusCode != 429 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "429") {
