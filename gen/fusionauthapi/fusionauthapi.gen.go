@@ -52,6 +52,48 @@ func (e JSONPatchOperationOp) Valid() bool {
 	}
 }
 
+// Defines values for WebhookAttemptLogAttemptResult.
+const (
+	Failure WebhookAttemptLogAttemptResult = "Failure"
+	Success WebhookAttemptLogAttemptResult = "Success"
+	Unknown WebhookAttemptLogAttemptResult = "Unknown"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptLogAttemptResult enum.
+func (e WebhookAttemptLogAttemptResult) Valid() bool {
+	switch e {
+	case Failure:
+		return true
+	case Success:
+		return true
+	case Unknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEventLogEventResult.
+const (
+	Failed    WebhookEventLogEventResult = "Failed"
+	Running   WebhookEventLogEventResult = "Running"
+	Succeeded WebhookEventLogEventResult = "Succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventLogEventResult enum.
+func (e WebhookEventLogEventResult) Valid() bool {
+	switch e {
+	case Failed:
+		return true
+	case Running:
+		return true
+	case Succeeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Error defines model for Error.
 type Error struct {
 	// Code `[kind]field`, e.g. `[missing]webhook.url`.
@@ -111,6 +153,43 @@ type Webhook struct {
 	Url *string `json:"url,omitempty"`
 }
 
+// WebhookAttemptLog defines model for WebhookAttemptLog.
+type WebhookAttemptLog struct {
+	AttemptResult WebhookAttemptLogAttemptResult `json:"attemptResult"`
+
+	// Data webhookCallResponse: {statusCode, url, exception}.
+	Data              map[string]interface{} `json:"data"`
+	EndInstant        int64                  `json:"endInstant"`
+	Id                string                 `json:"id"`
+	StartInstant      int64                  `json:"startInstant"`
+	WebhookEventLogId string                 `json:"webhookEventLogId"`
+
+	// WebhookId The webhook's FusionAuth id.
+	WebhookId string `json:"webhookId"`
+}
+
+// WebhookAttemptLogAttemptResult defines model for WebhookAttemptLog.AttemptResult.
+type WebhookAttemptLogAttemptResult string
+
+// WebhookEventLog defines model for WebhookEventLog.
+type WebhookEventLog struct {
+	Attempts []WebhookAttemptLog `json:"attempts"`
+
+	// Event The event as sent.
+	Event              map[string]interface{}     `json:"event"`
+	EventResult        WebhookEventLogEventResult `json:"eventResult"`
+	EventType          string                     `json:"eventType"`
+	FailedAttempts     int                        `json:"failedAttempts"`
+	Id                 string                     `json:"id"`
+	InsertInstant      int64                      `json:"insertInstant"`
+	LastAttemptInstant *int64                     `json:"lastAttemptInstant,omitempty"`
+	LastUpdateInstant  int64                      `json:"lastUpdateInstant"`
+	SuccessfulAttempts int                        `json:"successfulAttempts"`
+}
+
+// WebhookEventLogEventResult defines model for WebhookEventLog.EventResult.
+type WebhookEventLogEventResult string
+
 // WebhookRequest defines model for WebhookRequest.
 type WebhookRequest struct {
 	Webhook *Webhook `json:"webhook,omitempty"`
@@ -156,6 +235,12 @@ type WebhooksResponse struct {
 // BadRequest defines model for BadRequest.
 type BadRequest = Errors
 
+// EventLogSearchResult defines model for EventLogSearchResult.
+type EventLogSearchResult struct {
+	Total            int64             `json:"total"`
+	WebhookEventLogs []WebhookEventLog `json:"webhookEventLogs"`
+}
+
 // SearchResult defines model for SearchResult.
 type SearchResult = WebhookSearchResponse
 
@@ -169,6 +254,41 @@ type RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item struct {
 	Kty                  string                 `json:"kty"`
 	Use                  string                 `json:"use"`
 	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// SearchWebhookEventLogsByParametersParams defines parameters for SearchWebhookEventLogsByParameters.
+type SearchWebhookEventLogsByParametersParams struct {
+	// Start Epoch milliseconds; events created at or after.
+	Start *string `form:"start,omitempty" json:"start,omitempty"`
+
+	// End Epoch milliseconds; events created before.
+	End *string `form:"end,omitempty" json:"end,omitempty"`
+
+	// Event Case-insensitive match within the event's data; * is a wildcard.
+	Event *string `form:"event,omitempty" json:"event,omitempty"`
+
+	// EventResult Failed, Running or Succeeded.
+	EventResult     *string `form:"eventResult,omitempty" json:"eventResult,omitempty"`
+	EventType       *string `form:"eventType,omitempty" json:"eventType,omitempty"`
+	NumberOfResults *string `form:"numberOfResults,omitempty" json:"numberOfResults,omitempty"`
+	StartRow        *string `form:"startRow,omitempty" json:"startRow,omitempty"`
+
+	// OrderBy insertInstant ASC or DESC (default).
+	OrderBy *string `form:"orderBy,omitempty" json:"orderBy,omitempty"`
+}
+
+// SearchWebhookEventLogsJSONBody defines parameters for SearchWebhookEventLogs.
+type SearchWebhookEventLogsJSONBody struct {
+	Search *struct {
+		End             *int64  `json:"end,omitempty"`
+		Event           *string `json:"event,omitempty"`
+		EventResult     *string `json:"eventResult,omitempty"`
+		EventType       *string `json:"eventType,omitempty"`
+		NumberOfResults *int32  `json:"numberOfResults,omitempty"`
+		OrderBy         *string `json:"orderBy,omitempty"`
+		Start           *int64  `json:"start,omitempty"`
+		StartRow        *int32  `json:"startRow,omitempty"`
+	} `json:"search,omitempty"`
 }
 
 // SearchWebhooksByParametersParams defines parameters for SearchWebhooksByParameters.
@@ -194,6 +314,9 @@ type PatchWebhookApplicationJSONPatchPlusJSONBody = []JSONPatchOperation
 
 // PatchWebhookApplicationMergePatchPlusJSONBody defines parameters for PatchWebhook.
 type PatchWebhookApplicationMergePatchPlusJSONBody = map[string]interface{}
+
+// SearchWebhookEventLogsJSONRequestBody defines body for SearchWebhookEventLogs for application/json ContentType.
+type SearchWebhookEventLogsJSONRequestBody SearchWebhookEventLogsJSONBody
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookRequest
@@ -400,6 +523,25 @@ type ClientInterface interface {
 	// Corresponds with GET /.well-known/jwks.json (the `RetrieveJsonWebKeySet` operationId).
 	RetrieveJsonWebKeySet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RetrieveWebhookAttemptLog performs a GET /api/system/webhook-attempt-log/{webhookAttemptLogId} (the `RetrieveWebhookAttemptLog` operationId) request.
+	RetrieveWebhookAttemptLog(ctx context.Context, webhookAttemptLogId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SearchWebhookEventLogsByParameters performs a GET /api/system/webhook-event-log/search (the `SearchWebhookEventLogsByParameters` operationId) request.
+	SearchWebhookEventLogsByParameters(ctx context.Context, params *SearchWebhookEventLogsByParametersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SearchWebhookEventLogsWithBody performs a POST /api/system/webhook-event-log/search (the `SearchWebhookEventLogs` operationId) request,
+	// with any type of body and a specified content type.
+	SearchWebhookEventLogsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SearchWebhookEventLogs performs a POST /api/system/webhook-event-log/search (the `SearchWebhookEventLogs` operationId) request.
+	// Takes a body of the `application/json` content type.
+	SearchWebhookEventLogs(ctx context.Context, body SearchWebhookEventLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetrieveWebhookEventLog One event sent to FusionAuth webhooks, with every attempt.
+	//
+	// Corresponds with GET /api/system/webhook-event-log/{webhookEventLogId} (the `RetrieveWebhookEventLog` operationId).
+	RetrieveWebhookEventLog(ctx context.Context, webhookEventLogId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RetrieveWebhooks Retrieve every webhook, sorted by URL.
 	//
 	// Corresponds with GET /api/webhook (the `RetrieveWebhooks` operationId).
@@ -533,6 +675,75 @@ type ClientInterface interface {
 // Corresponds with GET /.well-known/jwks.json (the `RetrieveJsonWebKeySet` operationId).
 func (c *Client) RetrieveJsonWebKeySet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetrieveJsonWebKeySetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetrieveWebhookAttemptLog performs a GET /api/system/webhook-attempt-log/{webhookAttemptLogId} (the `RetrieveWebhookAttemptLog` operationId) request.
+func (c *Client) RetrieveWebhookAttemptLog(ctx context.Context, webhookAttemptLogId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetrieveWebhookAttemptLogRequest(c.Server, webhookAttemptLogId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SearchWebhookEventLogsByParameters performs a GET /api/system/webhook-event-log/search (the `SearchWebhookEventLogsByParameters` operationId) request.
+func (c *Client) SearchWebhookEventLogsByParameters(ctx context.Context, params *SearchWebhookEventLogsByParametersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSearchWebhookEventLogsByParametersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SearchWebhookEventLogsWithBody performs a POST /api/system/webhook-event-log/search (the `SearchWebhookEventLogs` operationId) request,
+// with any type of body and a specified content type.
+func (c *Client) SearchWebhookEventLogsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSearchWebhookEventLogsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SearchWebhookEventLogs performs a POST /api/system/webhook-event-log/search (the `SearchWebhookEventLogs` operationId) request.
+// Takes a body of the `application/json` content type.
+func (c *Client) SearchWebhookEventLogs(ctx context.Context, body SearchWebhookEventLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSearchWebhookEventLogsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetrieveWebhookEventLog One event sent to FusionAuth webhooks, with every attempt.
+//
+// Corresponds with GET /api/system/webhook-event-log/{webhookEventLogId} (the `RetrieveWebhookEventLog` operationId).
+func (c *Client) RetrieveWebhookEventLog(ctx context.Context, webhookEventLogId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetrieveWebhookEventLogRequest(c.Server, webhookEventLogId)
 	if err != nil {
 		return nil, err
 	}
@@ -840,6 +1051,252 @@ func NewRetrieveJsonWebKeySetRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/.well-known/jwks.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetrieveWebhookAttemptLogRequest constructs an http.Request for the RetrieveWebhookAttemptLog method
+func NewRetrieveWebhookAttemptLogRequest(server string, webhookAttemptLogId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookAttemptLogId", webhookAttemptLogId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/system/webhook-attempt-log/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSearchWebhookEventLogsByParametersRequest constructs an http.Request for the SearchWebhookEventLogsByParameters method
+func NewSearchWebhookEventLogsByParametersRequest(server string, params *SearchWebhookEventLogsByParametersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/system/webhook-event-log/search")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Start != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start", *params.Start, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.End != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end", *params.End, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Event != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "event", *params.Event, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventResult != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "eventResult", *params.EventResult, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "eventType", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberOfResults != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "numberOfResults", *params.NumberOfResults, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartRow != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "startRow", *params.StartRow, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrderBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "orderBy", *params.OrderBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSearchWebhookEventLogsRequest calls the generic SearchWebhookEventLogs builder with application/json body
+func NewSearchWebhookEventLogsRequest(server string, body SearchWebhookEventLogsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSearchWebhookEventLogsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSearchWebhookEventLogsRequestWithBody constructs an http.Request for the SearchWebhookEventLogs method, with any body, and a specified content type
+func NewSearchWebhookEventLogsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/system/webhook-event-log/search")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRetrieveWebhookEventLogRequest constructs an http.Request for the RetrieveWebhookEventLog method
+func NewRetrieveWebhookEventLogRequest(server string, webhookEventLogId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookEventLogId", webhookEventLogId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/system/webhook-event-log/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1360,6 +1817,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /.well-known/jwks.json (the `RetrieveJsonWebKeySet` operationId).
 	RetrieveJsonWebKeySetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RetrieveJsonWebKeySetResponse, error)
 
+	// RetrieveWebhookAttemptLogWithResponse performs a GET /api/system/webhook-attempt-log/{webhookAttemptLogId} (the `RetrieveWebhookAttemptLog` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	RetrieveWebhookAttemptLogWithResponse(ctx context.Context, webhookAttemptLogId string, reqEditors ...RequestEditorFn) (*RetrieveWebhookAttemptLogResponse, error)
+
+	// SearchWebhookEventLogsByParametersWithResponse performs a GET /api/system/webhook-event-log/search (the `SearchWebhookEventLogsByParameters` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	SearchWebhookEventLogsByParametersWithResponse(ctx context.Context, params *SearchWebhookEventLogsByParametersParams, reqEditors ...RequestEditorFn) (*SearchWebhookEventLogsByParametersResponse, error)
+
+	// SearchWebhookEventLogsWithBodyWithResponse performs a POST /api/system/webhook-event-log/search (the `SearchWebhookEventLogs` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	SearchWebhookEventLogsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SearchWebhookEventLogsResponse, error)
+
+	// SearchWebhookEventLogsWithResponse performs a POST /api/system/webhook-event-log/search (the `SearchWebhookEventLogs` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	SearchWebhookEventLogsWithResponse(ctx context.Context, body SearchWebhookEventLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*SearchWebhookEventLogsResponse, error)
+
+	// RetrieveWebhookEventLogWithResponse One event sent to FusionAuth webhooks, with every attempt.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/system/webhook-event-log/{webhookEventLogId} (the `RetrieveWebhookEventLog` operationId).
+	RetrieveWebhookEventLogWithResponse(ctx context.Context, webhookEventLogId string, reqEditors ...RequestEditorFn) (*RetrieveWebhookEventLogResponse, error)
+
 	// RetrieveWebhooksWithResponse Retrieve every webhook, sorted by URL.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1535,6 +2019,192 @@ func (r RetrieveJsonWebKeySetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetrieveJsonWebKeySetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RetrieveWebhookAttemptLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		WebhookAttemptLog WebhookAttemptLog `json:"webhookAttemptLog"`
+	}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RetrieveWebhookAttemptLogResponse) GetJSON200() *struct {
+	WebhookAttemptLog WebhookAttemptLog `json:"webhookAttemptLog"`
+} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r RetrieveWebhookAttemptLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetrieveWebhookAttemptLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetrieveWebhookAttemptLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetrieveWebhookAttemptLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SearchWebhookEventLogsByParametersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventLogSearchResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SearchWebhookEventLogsByParametersResponse) GetJSON200() *EventLogSearchResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SearchWebhookEventLogsByParametersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r SearchWebhookEventLogsByParametersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SearchWebhookEventLogsByParametersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SearchWebhookEventLogsByParametersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SearchWebhookEventLogsByParametersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SearchWebhookEventLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventLogSearchResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SearchWebhookEventLogsResponse) GetJSON200() *EventLogSearchResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SearchWebhookEventLogsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r SearchWebhookEventLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SearchWebhookEventLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SearchWebhookEventLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SearchWebhookEventLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RetrieveWebhookEventLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		WebhookEventLog WebhookEventLog `json:"webhookEventLog"`
+	}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RetrieveWebhookEventLogResponse) GetJSON200() *struct {
+	WebhookEventLog WebhookEventLog `json:"webhookEventLog"`
+} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r RetrieveWebhookEventLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetrieveWebhookEventLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetrieveWebhookEventLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetrieveWebhookEventLogResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1972,6 +2642,63 @@ func (c *ClientWithResponses) RetrieveJsonWebKeySetWithResponse(ctx context.Cont
 	return ParseRetrieveJsonWebKeySetResponse(rsp)
 }
 
+// RetrieveWebhookAttemptLogWithResponse performs a GET /api/system/webhook-attempt-log/{webhookAttemptLogId} (the `RetrieveWebhookAttemptLog` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) RetrieveWebhookAttemptLogWithResponse(ctx context.Context, webhookAttemptLogId string, reqEditors ...RequestEditorFn) (*RetrieveWebhookAttemptLogResponse, error) {
+	rsp, err := c.RetrieveWebhookAttemptLog(ctx, webhookAttemptLogId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetrieveWebhookAttemptLogResponse(rsp)
+}
+
+// SearchWebhookEventLogsByParametersWithResponse performs a GET /api/system/webhook-event-log/search (the `SearchWebhookEventLogsByParameters` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) SearchWebhookEventLogsByParametersWithResponse(ctx context.Context, params *SearchWebhookEventLogsByParametersParams, reqEditors ...RequestEditorFn) (*SearchWebhookEventLogsByParametersResponse, error) {
+	rsp, err := c.SearchWebhookEventLogsByParameters(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSearchWebhookEventLogsByParametersResponse(rsp)
+}
+
+// SearchWebhookEventLogsWithBodyWithResponse performs a POST /api/system/webhook-event-log/search (the `SearchWebhookEventLogs` operationId) request,
+// with any type of body and a specified content type.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) SearchWebhookEventLogsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SearchWebhookEventLogsResponse, error) {
+	rsp, err := c.SearchWebhookEventLogsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSearchWebhookEventLogsResponse(rsp)
+}
+
+// SearchWebhookEventLogsWithResponse performs a POST /api/system/webhook-event-log/search (the `SearchWebhookEventLogs` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) SearchWebhookEventLogsWithResponse(ctx context.Context, body SearchWebhookEventLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*SearchWebhookEventLogsResponse, error) {
+	rsp, err := c.SearchWebhookEventLogs(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSearchWebhookEventLogsResponse(rsp)
+}
+
+// RetrieveWebhookEventLogWithResponse One event sent to FusionAuth webhooks, with every attempt.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/system/webhook-event-log/{webhookEventLogId} (the `RetrieveWebhookEventLog` operationId).
+func (c *ClientWithResponses) RetrieveWebhookEventLogWithResponse(ctx context.Context, webhookEventLogId string, reqEditors ...RequestEditorFn) (*RetrieveWebhookEventLogResponse, error) {
+	rsp, err := c.RetrieveWebhookEventLog(ctx, webhookEventLogId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetrieveWebhookEventLogResponse(rsp)
+}
+
 // RetrieveWebhooksWithResponse Retrieve every webhook, sorted by URL.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2225,6 +2952,146 @@ func ParseRetrieveJsonWebKeySetResponse(rsp *http.Response) (*RetrieveJsonWebKey
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRetrieveWebhookAttemptLogResponse parses an HTTP response from a RetrieveWebhookAttemptLogWithResponse call
+func ParseRetrieveWebhookAttemptLogResponse(rsp *http.Response) (*RetrieveWebhookAttemptLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetrieveWebhookAttemptLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			WebhookAttemptLog WebhookAttemptLog `json:"webhookAttemptLog"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	case rsp.StatusCode == 404:
+		break // No content-type
+
+	}
+
+	return response, nil
+}
+
+// ParseSearchWebhookEventLogsByParametersResponse parses an HTTP response from a SearchWebhookEventLogsByParametersWithResponse call
+func ParseSearchWebhookEventLogsByParametersResponse(rsp *http.Response) (*SearchWebhookEventLogsByParametersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SearchWebhookEventLogsByParametersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventLogSearchResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	}
+
+	return response, nil
+}
+
+// ParseSearchWebhookEventLogsResponse parses an HTTP response from a SearchWebhookEventLogsWithResponse call
+func ParseSearchWebhookEventLogsResponse(rsp *http.Response) (*SearchWebhookEventLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SearchWebhookEventLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventLogSearchResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	}
+
+	return response, nil
+}
+
+// ParseRetrieveWebhookEventLogResponse parses an HTTP response from a RetrieveWebhookEventLogWithResponse call
+func ParseRetrieveWebhookEventLogResponse(rsp *http.Response) (*RetrieveWebhookEventLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetrieveWebhookEventLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			WebhookEventLog WebhookEventLog `json:"webhookEventLog"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	case rsp.StatusCode == 404:
+		break // No content-type
 
 	}
 
@@ -2561,6 +3428,18 @@ type ServerInterface interface {
 	// RetrieveJsonWebKeySet Public keys of the asymmetric signing keys, for verifying X-FusionAuth-Signature-JWT.
 	// (GET /.well-known/jwks.json)
 	RetrieveJsonWebKeySet(ctx echo.Context) error
+
+	// (GET /api/system/webhook-attempt-log/{webhookAttemptLogId})
+	RetrieveWebhookAttemptLog(ctx echo.Context, webhookAttemptLogId string) error
+
+	// (GET /api/system/webhook-event-log/search)
+	SearchWebhookEventLogsByParameters(ctx echo.Context, params SearchWebhookEventLogsByParametersParams) error
+
+	// (POST /api/system/webhook-event-log/search)
+	SearchWebhookEventLogs(ctx echo.Context) error
+	// RetrieveWebhookEventLog One event sent to FusionAuth webhooks, with every attempt.
+	// (GET /api/system/webhook-event-log/{webhookEventLogId})
+	RetrieveWebhookEventLog(ctx echo.Context, webhookEventLogId string) error
 	// RetrieveWebhooks Retrieve every webhook, sorted by URL.
 	// (GET /api/webhook)
 	RetrieveWebhooks(ctx echo.Context) error
@@ -2601,6 +3480,114 @@ func (w *ServerInterfaceWrapper) RetrieveJsonWebKeySet(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RetrieveJsonWebKeySet(ctx)
+	return err
+}
+
+// RetrieveWebhookAttemptLog converts echo context to params.
+func (w *ServerInterfaceWrapper) RetrieveWebhookAttemptLog(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookAttemptLogId" -------------
+	var webhookAttemptLogId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookAttemptLogId", ctx.Param("webhookAttemptLogId"), &webhookAttemptLogId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookAttemptLogId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetrieveWebhookAttemptLog(ctx, webhookAttemptLogId)
+	return err
+}
+
+// SearchWebhookEventLogsByParameters converts echo context to params.
+func (w *ServerInterfaceWrapper) SearchWebhookEventLogsByParameters(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SearchWebhookEventLogsByParametersParams
+	// ------------- Optional query parameter "start" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "start", ctx.QueryParams(), &params.Start, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter start: %s", err))
+	}
+
+	// ------------- Optional query parameter "end" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "end", ctx.QueryParams(), &params.End, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter end: %s", err))
+	}
+
+	// ------------- Optional query parameter "event" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "event", ctx.QueryParams(), &params.Event, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event: %s", err))
+	}
+
+	// ------------- Optional query parameter "eventResult" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "eventResult", ctx.QueryParams(), &params.EventResult, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter eventResult: %s", err))
+	}
+
+	// ------------- Optional query parameter "eventType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "eventType", ctx.QueryParams(), &params.EventType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter eventType: %s", err))
+	}
+
+	// ------------- Optional query parameter "numberOfResults" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "numberOfResults", ctx.QueryParams(), &params.NumberOfResults, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter numberOfResults: %s", err))
+	}
+
+	// ------------- Optional query parameter "startRow" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "startRow", ctx.QueryParams(), &params.StartRow, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter startRow: %s", err))
+	}
+
+	// ------------- Optional query parameter "orderBy" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "orderBy", ctx.QueryParams(), &params.OrderBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter orderBy: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SearchWebhookEventLogsByParameters(ctx, params)
+	return err
+}
+
+// SearchWebhookEventLogs converts echo context to params.
+func (w *ServerInterfaceWrapper) SearchWebhookEventLogs(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SearchWebhookEventLogs(ctx)
+	return err
+}
+
+// RetrieveWebhookEventLog converts echo context to params.
+func (w *ServerInterfaceWrapper) RetrieveWebhookEventLog(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookEventLogId" -------------
+	var webhookEventLogId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookEventLogId", ctx.Param("webhookEventLogId"), &webhookEventLogId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookEventLogId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetrieveWebhookEventLog(ctx, webhookEventLogId)
 	return err
 }
 
@@ -2820,6 +3807,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/webhook/:webhookId", wrapper.PatchWebhook, options.OperationMiddlewares["patchWebhook"]...)
 	router.POST(options.BaseURL+"/api/webhook/:webhookId", wrapper.CreateWebhookWithId, options.OperationMiddlewares["createWebhookWithId"]...)
 	router.PUT(options.BaseURL+"/api/webhook/:webhookId", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
+	router.GET(options.BaseURL+"/api/system/webhook-event-log/:webhookEventLogId", wrapper.RetrieveWebhookEventLog, options.OperationMiddlewares["retrieveWebhookEventLog"]...)
+	router.GET(options.BaseURL+"/api/system/webhook-attempt-log/:webhookAttemptLogId", wrapper.RetrieveWebhookAttemptLog, options.OperationMiddlewares["retrieveWebhookAttemptLog"]...)
+	router.GET(options.BaseURL+"/api/system/webhook-event-log/search", wrapper.SearchWebhookEventLogsByParameters, options.OperationMiddlewares["searchWebhookEventLogsByParameters"]...)
+	router.POST(options.BaseURL+"/api/system/webhook-event-log/search", wrapper.SearchWebhookEventLogs, options.OperationMiddlewares["searchWebhookEventLogs"]...)
 	router.GET(options.BaseURL+"/.well-known/jwks.json", wrapper.RetrieveJsonWebKeySet, options.OperationMiddlewares["retrieveJsonWebKeySet"]...)
 
 }
@@ -2829,45 +3820,56 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fp7b9s4Ev8qA90B1+IU2U3T7tb5K01bIO1eG+SBHhAHEC2NbTYUqSWp+HSBv/thSFkPW3HcNu3tAvtX",
-	"Y0nz4PA3jx/ZuyBRWa4kSmuC0V2g0eRKGnQ/XrP0DH8v0Fj6lShpUbo/WZ4LnjDLlRx8MUrSM5PMMWP0",
-	"1981ToNR8LdBo3rg35rBW62VNsFyuQyDFE2ieU5aglFwMUfQ3hpwA1zeMsHTKFiGwUdl36lCpqS8K/RR",
-	"wQInc6VuYM4M2DlJphGQsolKS9KEWW5Lp+ccmU7mZ2gK8Xgr+uzt17pd+PoW+Eki5GyGoKaQMZvMuZyt",
-	"vDfAZAp2jiCLbIIa7JxZ/xX6GJxzORNYGXts5x9yu/LSOXIpWWHnSvP/Ys+G/IsbQ+tSGgp5I9VCwtHp",
-	"Cdxg2b8py7Dy1AHOoYP+yLXKUVvucZioFDdNxVc3XKbXU44ijUPAaBZBfJV5B65XLhdaxFEQBrbMMRgF",
-	"xmouZ7SOlFkXHpamnDQycdoyanWBtZCafMHEklCGxrCZc2ZN4TIMCL1cU1SuvMvN99c9uqpU2FitW1Dz",
-	"st+/u4BbzMxO6UbGKutMa1a2fjfezFCiZqKx+z36+wy8P//08ZQA/SlHzfwebixdq6wntmGgcnqMssgo",
-	"uCxNAwp3pm7R/ZELlrhw+weJykvacipc1z1bnzM77zVzy0RBm7u+myoPKqm+jWwl5TpupcTEXvAMVWH7",
-	"kkUIbjBRMjUhjIvh8DnCMIKzyjThdqp0xmwwCri0z/cbIHNpcYb6m5Hc8eQuyNh/fkM5o7jsv3jREzO8",
-	"pY1/K9lE+Ly/D5eV5EQpgUxumArekiKgr8AqQK8QpoLNDqlMGMgKY2GC8K4wXMmjws4BaxnTyuUWeIWa",
-	"MNFvfY4sxe2ptLHYDQNza3PyBKWtCu0pM2ahdLpT8DbFLw1qyTLcSZz3FNoLdoMSKGFc2yBwUtH1aWwx",
-	"PQQ+k0pjClzWfXWiUu5DWMOqKHjaVx65NKjtiTSWyR7ovs1VMoesBeBDWM0OoKQo17H78qAXu4IZe5mn",
-	"zOIPN6WRpT86FQ2fSWYLjcdKTvmsaArdLiNEvzCpNeKY4Dol9GAvZLuffMDyxIHmwX22KJm0J2m35j8s",
-	"ttZPCi02g3o0MUoUFoHwT+ikfw1cnv3WDexmK72vxrbG0W6pXTQ1eIdIP2CjGoYew0i7i6zEt/QQP0Ue",
-	"a25Rc7bpwVrV3tgWPz1+mvoZt7uV96NW6RT167IfV5Zpe6YWO6pawWknEFWg2X37V0P2PSAw7vVXDex1",
-	"qHcxex8urLK+++xQhVYD/84jVo2mniGrjS7vRMvANpjdW6a6C8Om3W82Vqp1XM52LTVb4mseTLnHD9eW",
-	"MNHaMCk0t+U5afWesJx/wLKnERNvZYsVzQlhwe1cFRYYOJ+QKhynL/0kEoSBb/zBUcWjfPAbf70hR8W4",
-	"nKpNk81k9A+z4mZ7GZNshhkNSuQKM3CqROmosUF9iwa4HYFhmR8WTOjmhpbnY8klxB2nYngiVbWMp14g",
-	"vhuvYjcORhBF0TIGlLcoVI4hTWq6BFMkCRoitWaBGtOxpKDA/nAYwsHwmSO7B8MDFypPBavRJHSvvJKD",
-	"4ZBml/ZixzJusaN4EHdYS+OHV9whiECMzERjF2huBUW6DlBr1FwdJxydngRhcIva+Jg/i16+ioaei6Bk",
-	"OQ9GwfNoGD2vmIHDyCBaoBB7jvcOvixuTLSi4zN09UqtuA+lTHCGVnO8xfdGyc84+YDlOVpHaFqHMPvD",
-	"4VfR/W7+0ETdyZ1tJKErysSstyPc8LT/ue3vIIXZgS+TsFcdOsNerK+Ebc1qt9yejN5gIUdAfBQ+4wQ+",
-	"YAnnaKNO4gejq+swMEWWMV0SVIqJ4IknKGrqMoGZMstoBxOoSqF7HcJUabhFzaclPfv3XoOuvbrw7r3/",
-	"fOEtDljOB63JYitSVgXze0GyQwU12w6FjoSoj67cqdDB8Nl9emtHB52jIxftOr6rBVa5X+kOwShtMYVJ",
-	"6aZGR96V6QnQsUZm6+MxDwo09rVKy8c/LPPjx7ILPkqhZf+2bI9K92TPxXIHqdbZ7COE34cPWF3+XAFl",
-	"DZ0EdxS7BtdBM3BVqN1sjWo65QlnAi7KHM/dS0gEpzZlUKam2vCcaZahRR3WJ6GCJjMmwFeMsYwLmeKU",
-	"S0xjl2J2rgwCt7BgBqSyMOO3KA+btmdpUQbacswAmxiU1jeCLob8mLeC/+vydOWTcTW+/jG6uvMN/fcC",
-	"ddn08/biwxamNipfvzhNww+IrdcwP20DT+HJ5eXJm6ej5jzZFSlmV59QUJkQ4E9KWrkb9vpSj/Ff5dCJ",
-	"H3NDSHHKCmFh/8V9BtaJyrfYIWwZtI254X3WahLzVWaOVZYxENxYimbM0ziEuHMuQg9aMvSz0CIOAVky",
-	"B5X7RitKiI/Oj2NiwPGbt+fH8WHtclcf0NuQ9tN9dt9yVnxt22quv6kUtS9I/j+VyLvQ4HhSglt9UyHM",
-	"ljbQTeEf2we6ZPTRusEfcguYH5cmKi172sBd9cdJuvRNQKA/pepuzhv3vN2jN4PTzUAv0Xef5wpawrTm",
-	"SMXfu1ftrjsojn5e8Ejo4GGh+hbTQWWXMS/4E40T3xSEtaa63t6opx0Ck6V1d6UoDFaU0jh2GF8lqhDp",
-	"R2WPlbxFba9rIDa1013b1KWz/iBYz9YHimnOrJ90NkecNuzAoMDEGjfBGMyYtDwxI4jXy00MGeoZ+g89",
-	"tKVV9GssjXUH96tZ7ImnMcZLhBDLQogY/P0XUWaiQgaYRmB5jjLFFKwKadhpqMdYpgrN08OuJ07jnlvb",
-	"P71X3MDZu2P45fmrl/Ck0lxdsKVPD8dyYyF90i9fDff9CJkrLml/wRTJnDyK66rRbpzRWPr7fyp7pMVd",
-	"/rvBU/AbGkxPLy/6ZjZ3o/iTx/4w2BKDrt6djqx6bkb7eO62feta7WG/f16e8vWFpcPbmbbcjWCFu2Vq",
-	"KM6uZPIzt/O6XPxFKb+TUlK1czwNqv/bkxc9G+BvBP9i8z8rS858gW8267Ci5auAgDtEra/mc42ORPuo",
-	"tc7MmmPyq2vqmu7kueru7rbHXYWPBoNn+79Ew2gYPRv9Ovx1GCyvl/8LAAD//w==",
+	"7Fttb9u4sv4rA90LbHuvYrtptrvrfEqzLZB2TxvECXqAJIBoaWxzQ5FakopXJ/B/PyAp68WiHTlNe84C",
+	"+ymxJXLeZ54Z0g9BLNJMcORaBeOHQKLKBFdoP7wlyQX+kaPS5lMsuEZu/yVZxmhMNBV8+LsS3Hyn4gWm",
+	"xPz3vxJnwTj4n2G99dA9VcN3UgqpgtVqFQYJqljSzOwSjIPLBYJ01IAqoPyeMJoMglUYvLtHrn8T8wkS",
+	"GS8uUOVsP44yKTKUmjqxtNCEmX9mQqZEB+OAcv3mKAgDXWToPuIcpSG9xOlCiLs1B3Y91ZiqxwT90l5o",
+	"9ip3J1KSIjAKMOJSiUkwvi6Z8hC8rRaK6e8Ya5/uPnOEjMwRxAzQrAQm5goIT0AvEHieTlGCXhANKdHx",
+	"Ap1ePwn9XuQ8MbK0N/wkoGQEFkSBXhiLJAMwRpqKpDAWwjTThd3nyXbpocBqb+uWjwlvpaN8vub+cR1M",
+	"KJ8zLIk9N/OPsV1yaRm54iTXCyHpv9BjkH9QpYxcQkLO77hYcjg5P4M7LPxGWYUlp9ZRbdR1AyEWCXZJ",
+	"Rdd3lCe3M4osiULAwXwA0XXqGLhds5xLFg3qkFFaUm69PCHaqockCTU7EnbeIKpljh2HDoMUlSJzy8zG",
+	"hhthYlmu37/17FWmmI60VqD6oZ+/ntHtFNqJaQ83c+QoCavpfs3+PgIfJp8/nRuH/pyhJM6GHdGlSD26",
+	"DQORma+R56lRLkmSwKg7Ffdo/8kYia263RexyApjclMQbj2mz4heeMncE5Yb425aU2RBucpnyEZQbvot",
+	"5xjrS5qiyLUvWBijCmPBExXCTT4avUYYDeCiJG38tpn7Xx96c/+TPLnFyUOQkj9/Qz43ejn88UePzmy6",
+	"Vu84mTIX99v8slw5FYIh4R1SrkiCeQu0AHQbwoyR+bFJEwrSXGmYIrzPFRX8JNeLslaYNaoRyw3nZWLq",
+	"SmWX+gJJgrtDqSNsh8BC68xwglyXifacKLUUMumlvO7yK4WSkxR7LaeeRHtJ7pCDCRhbNoxzmqTrwlhj",
+	"cgx0zoXEBCiv8MpUJNSpsHKrPKeJLz1SrlDqM6404R7XfZeJeAFpw4GPYY3JQHBWbPruFtzCiNJXWUI0",
+	"fnNSEknyrUNR0TknOpd4KviMzvM60fWBEP7FZlvFTo27zoz3oNdl2698xOIsaUHHbXbWyAnXZ0k75z++",
+	"bKOe5JJ1lXoyVYLlGsH4v/FO81fB1cVvbcV2S+m2HHuitUEOBqh2si1xz2p4ty4XkzyOUakgDN4TynJp",
+	"SsSVAyfe8tAnn7YFLcHGKWFsDaXG8KA00bk6FQmGkEsWAv4Zo12y8mYx5EkjCHp4tMsLXVfQpBW5+7cP",
+	"Z/6Ny7fOfOloUaHEH1QzddMtFm6WV+tiXRaaBDekaikr3DB9acEdpbrqdrY50d79U8MxPdFh69d+LmUU",
+	"6soeUaCQa7/LmDe6Hm/8HI3SLnLOjcZDFwSYYOJ1ebvPpf3WY/eZ3e6koZrevtgpIz1rQkls/4WdYtJj",
+	"nXIJYpazXTL6nNYZtqm/tk06uvMS21STT5Kwds0djt0Yg7T9ellj1B7evDMHV83icxBpanS9fId8rss+",
+	"lVSjpJ6RyQaq7bij664/z5x51KZ/bKnqQiYo3xbbk+2FWPbcal1uexXZsqj2L4/rIcQWJ1D28V4DjUrV",
+	"fchu84snDLL2TsD7Dq52htFkK4xrC4Z1O9RtPAwWpHzeF4rt0K96NOSeX1071GRkwziXVBcTs2tZOTP6",
+	"EQs/MpBkuR4DhbCkeiFyDQQsTziw+S8Yl51aEAauMQpOyjmTU37NryNkR1WUz0SXZA0/flBrVHKQEk7m",
+	"mJqKalghCs4FK+zoUKG8RwVUj0GR1DVTKrR9VYPzG045RC2mInjBRSnGS7cgerhZ6+4mGMNgMFhFgPwe",
+	"mcgwNCVdFlDWACBcLVFicsONUuBwNArhaPTKDgOPRkdWVW5UVrZuoX3kNjkajUxv1xT2hkeN6VE0jFpT",
+	"nZoPt3FrgAaxSFANbqyiqWZG05WCGnhuPW49OT8LwuAepXI6fzV488tg5GY1yElGg3HwejAavC4nJ9ZH",
+	"hoMlMnZgoffw9+WdGqzHlXO0+UqsZ0MmZIIL1JLiPX5Qgn/B6UcsJqjtwKcx/D8cjb5ixn6HRTt2diG0",
+	"DajI5t6KcLcFCt1pfwXJVY95olnstg4tYbfMl8J2RrUVt8+k/gQ+TD5/gi84hY9YwAT1oBX4wfj61mCZ",
+	"NCWyMK6STxmN3QBHzGwkEFWkqbFgDGUqtI9DmAkJ9yjprDDf/fOg9q6DKvEefPhy6SgOSUaHqlAa0+E6",
+	"lksodMDEfPiw3ETgZ8nqUZfqwvZndaulr13ds43wJ+TGG31PXEpt2en90ejVNlYq8YetEb9ddPT4ouqQ",
+	"xnKREUlS1Hbwdv3g8rsdoFbZ3WO2oCmxC7lawZvxcbvFNyz8tp5Rwx2vKzjUstERqrfFec16R47HJ1Nu",
+	"TgqxRKIxAaJBSCAzjbKqc3/kKItaERZBBrtEDZ9AeIozIXEbTeTJfhRPicID06VwRTW9R3c2ZesI5Tbc",
+	"Lf0fFJje+xj+D6gCAkvKkpjIZCsfZf+0Byeutw2hbG2NeqvedieZqiXbSWzr8rK723vxZsvxhC2qHmMv",
+	"RbV6SjiZnBpV/fpucgovEpyRnOmX2/S1bnh2xp8/Ye5OEt4TcptheixuHPM/LZPZxCRU71xQ5iNU+q1I",
+	"iq8oB3Um2uwfkp5tUTVB8o9u6hHQnqOdb9QQ9x287NM8r3yNiKcAtkvI6q/opo+WtofOtLQ35Klmn98C",
+	"8DQHq3vdOvGDnep5H6hTT0yZmH8/sNNEwQZtORaUPbAUns5JhWVbZ5u4JjbbiTUuGyWW1oXOi6laM/Qn",
+	"IKrGHK+PR6mvdaUenqJ2XVE5YazS7lMN37LjWsDSSOXeISghLbYq7BlWsLWcnFoQth61PL2K9Lq6U6aa",
+	"Z0p97XtG3y/nNdXv1GfgYzlssAFD6sNtGwGrDXft4v1uBInZjMaUMDAFcWIfQsxoGbGJKg1eRWJY3cti",
+	"VKMkDFy03PAo5wnOKMcksg2tXgiFQDUsiQIuNMzpPfLjesikjVAKmuuIAjK1Zzt27LIDkjzSlvgwXFP4",
+	"J2DOXLL94OYJuNk20AReXF2d/fpyXN9usyMBotevGKUSxsDd22jErh+OVkPzvRg6c8AhhBLtwuGP2wjs",
+	"idG9dIxvKdQ1udHOhm9vOH8q0pQAo0obbUY0iUKIWhjffNFYYz7mkkUhIIkXIDI31mIFRCeT08h0A5Fp",
+	"B6LjiuX2frZZCI097WvfvVn4D6GvZiZyLNR+PC3ASl9nCLWjDLRD+NvWgfbRz7NVg/9KExA3nJyKpPCU",
+	"gYfq1sDKFQGG7s5M2zi/2u+bNbqrnHYEuhW+28U2ocVESoom+Tv2Suvaa2uD76e8J43r+sC84C8EJ55j",
+	"ZrlZ3kxNOwbCC21vbiNTWB7gKHsWE13HImfJJ6FPBb9HqW8rR4x24/V9cbo9UXFIpwtxmm4HChnGWlkE",
+	"ozAlXNNYjSHaTDcRpCjn6F50rs21MJ9uuNL2GuEai71wHZhyK0KIeM5YBO42rgrBHjwoIBKBZBnyBBPQ",
+	"IjRgp26GbngiUL08bnNidzywsv2/44oquHh/Cj+9/uUNvCh3Lq/7Ji+Pb3hHEN/qN7+MDh2EzATlxr6g",
+	"8nhhOIqqrNEsnIMb7n7lYdKe2cX+xMMCT0bvDDA9v7r0YTZ7v/k7w/4w2KGD9r69Dog997R9p0q77Nam",
+	"+m1GNH+ZxNI6JSNSUwvBcnu5p25x+jaTX6heVOni75byK1tKk+1snwblL7iy3GMAdxHr727+e0XJhUvw",
+	"tbGOy7Z8rRCwVxaqHwpkEt0FydXGCXV9KeX61lRNe8+jrO72bpW9mD8eDl8d/jQYDUaDV+OfRz+PgtXt",
+	"6t8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

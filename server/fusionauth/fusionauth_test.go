@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	api "github.com/polyhook/polyhook/gen/fusionauthapi"
 	"github.com/polyhook/polyhook/server"
@@ -261,6 +262,79 @@ func TestContract(t *testing.T) {
 	}
 	if s := g.anon(t, "DELETE", "/api/webhook/"+created.Id.String(), ""); s != 401 {
 		t.Errorf("delete without key: %d", s)
+	}
+
+	// Event and attempt logs: an event delivered to the first webhook, failing then
+	// succeeding.
+	ctx := context.Background()
+	stored, err := g.db.GetWebhook(ctx, store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: created.Id.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := store.Delivery{ID: "msg_fa1", EventID: "6a1c2d3e-0000-4000-8000-0000000000e1", WebhookID: stored.ID, Dialect: store.DialectFusionAuth, EventName: "user.create", Status: store.DeliveryPending}
+	if err := g.db.CreateEvent(ctx, &store.Event{ID: d.EventID, Type: "user.created", Data: []byte(`{"user":{"email":"ada@example.com"}}`), OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
+		t.Fatal(err)
+	}
+	for i, code := range []int{500, 200} {
+		d.Attempts, d.LastStatus = i+1, code
+		if code == 200 {
+			d.Status = store.DeliverySucceeded
+		}
+		a := &store.Attempt{ID: []string{"6a1c2d3e-0000-4000-8000-0000000000a1", "6a1c2d3e-0000-4000-8000-0000000000a2"}[i], DeliveryID: d.ID, Number: i + 1,
+			URL: stored.URL, StartedAt: time.Now(), DurationMS: 12, ResponseStatus: code,
+			RequestBody: `{"event":{"type":"user.create","id":"` + d.EventID + `","user":{"email":"ada@example.com"}}}`}
+		if err := g.db.RecordAttempt(ctx, a, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status, b, _ = g.do(t, "GET", "/api/system/webhook-event-log/"+d.EventID, "")
+	var el struct{ WebhookEventLog map[string]any }
+	if err := json.Unmarshal(b, &el); status != 200 || err != nil || el.WebhookEventLog["eventResult"] != "Succeeded" ||
+		el.WebhookEventLog["failedAttempts"] != 1.0 || el.WebhookEventLog["successfulAttempts"] != 1.0 || len(el.WebhookEventLog["attempts"].([]any)) != 2 {
+		t.Errorf("event log: %d %s", status, b)
+	}
+	if status, _, _ = g.do(t, "GET", "/api/system/webhook-event-log/nope", ""); status != 404 {
+		t.Errorf("unknown event log: %d", status)
+	}
+	if s := g.anon(t, "GET", "/api/system/webhook-event-log/"+d.EventID, ""); s != 401 {
+		t.Errorf("event log without key: %d", s)
+	}
+	status, b, _ = g.do(t, "GET", "/api/system/webhook-attempt-log/6a1c2d3e-0000-4000-8000-0000000000a1", "")
+	if status != 200 || !strings.Contains(string(b), `"attemptResult":"Failure"`) || !strings.Contains(string(b), `"statusCode":500`) || !strings.Contains(string(b), created.Id.String()) {
+		t.Errorf("attempt log: %d %s", status, b)
+	}
+	if status, _, _ = g.do(t, "GET", "/api/system/webhook-attempt-log/nope", ""); status != 404 {
+		t.Errorf("unknown attempt log: %d", status)
+	}
+	if s := g.anon(t, "GET", "/api/system/webhook-attempt-log/nope", ""); s != 401 {
+		t.Errorf("attempt log without key: %d", s)
+	}
+	for _, q := range []string{"eventResult=Succeeded", "eventType=user.create&event=ADA", "start=0&orderBy=insertInstant+ASC", "eventResult=undefined"} {
+		status, b, _ = g.do(t, "GET", "/api/system/webhook-event-log/search?"+q, "")
+		if status != 200 || !strings.Contains(string(b), `"total":1`) {
+			t.Errorf("event log search ?%s: %d %s", q, status, b)
+		}
+	}
+	for _, q := range []string{"eventResult=Failed", "eventType=user.delete", "event=nobody", "end=0"} {
+		if status, b, _ = g.do(t, "GET", "/api/system/webhook-event-log/search?"+q, ""); status != 200 || !strings.Contains(string(b), `"total":0`) {
+			t.Errorf("event log search ?%s: %d %s", q, status, b)
+		}
+	}
+	if status, b, _ = g.do(t, "GET", "/api/system/webhook-event-log/search?eventResult=Maybe&start=x", ""); status != 400 ||
+		!reflect.DeepEqual(codes(t, b), []string{"[couldNotConvert]eventResult", "[couldNotConvert]start"}) {
+		t.Errorf("event log search with bad criteria: %d %s", status, b)
+	}
+	if s := g.anon(t, "GET", "/api/system/webhook-event-log/search", ""); s != 401 {
+		t.Errorf("event log search without key: %d", s)
+	}
+	if status, b, _ = g.do(t, "POST", "/api/system/webhook-event-log/search", `{"search":{"eventResult":"Succeeded","numberOfResults":1}}`); status != 200 || !strings.Contains(string(b), `"total":1`) {
+		t.Errorf("event log search by body: %d %s", status, b)
+	}
+	if status, _, _ = g.do(t, "POST", "/api/system/webhook-event-log/search", `{"search":{"orderBy":"url"}}`); status != 400 {
+		t.Errorf("event log search by body, bad order: %d", status)
+	}
+	if s := g.anon(t, "POST", "/api/system/webhook-event-log/search", `{}`); s != 401 {
+		t.Errorf("event log search by body without key: %d", s)
 	}
 
 	// The key set is public; HMAC keys have no public part.
