@@ -60,6 +60,10 @@ const usage = `Usage:
   polyhook credentials revoke ID            revoke a credential
   polyhook publish --type T [--tenant X] [--id K] [--data JSON]
                                             publish an event (a running gateway delivers it)
+  polyhook events list [--type T] [--tenant X]
+  polyhook deliveries list [--event E] [--webhook W] [--status S] | show ID | retry ID
+  polyhook webhooks list [--dialect D] | enable ID | test ID [--event NAME]
+  polyhook webhooks recover ID --since 24h  re-send its failed deliveries, with a progress bar
 
 Run "polyhook serve -h" for the flags; each has an environment variable.
 `
@@ -77,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return credentials(ctx, args, stdout, stderr)
 	case "publish":
 		return publish(ctx, args, stdout, stderr)
+	case "events", "deliveries", "webhooks":
+		return operate(ctx, cmd, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -113,15 +119,16 @@ func (c *config) flags(fs *flag.FlagSet, serving bool) {
 	burst, _ := strconv.Atoi(env("POLYHOOK_RATE_BURST", "100"))
 	fs.Float64Var(&c.rateLimit, "rate-limit", rl, "requests per second per credential on the dialect APIs; 0 disables (POLYHOOK_RATE_LIMIT)")
 	fs.IntVar(&c.rateBurst, "rate-burst", burst, "burst size of the per-credential rate limit (POLYHOOK_RATE_BURST)")
+	// Delivery settings: the commands that send (webhooks test) honour them too.
+	allow, _ := strconv.ParseBool(env("POLYHOOK_ALLOW_PRIVATE_TARGETS", "false"))
+	fs.BoolVar(&c.allowPrivateTargets, "allow-private-targets", allow, "allow deliveries to loopback, private and link-local addresses (POLYHOOK_ALLOW_PRIVATE_TARGETS)")
+	fs.StringVar(&c.allowTargets, "allow-targets", env("POLYHOOK_ALLOW_TARGETS", ""), "comma-separated addresses or CIDR prefixes deliveries may reach even when private (POLYHOOK_ALLOW_TARGETS)")
+	fs.StringVar(&c.caFile, "ca-file", env("POLYHOOK_CA_FILE", ""), "PEM bundle of CAs deliveries trust instead of the system's (POLYHOOK_CA_FILE)")
 	if !serving {
 		return
 	}
 	fs.StringVar(&c.addr, "addr", env("POLYHOOK_ADDR", "127.0.0.1:8080"), "listen address (POLYHOOK_ADDR)")
 	fs.StringVar(&c.adminToken, "admin-token", env("POLYHOOK_ADMIN_TOKEN", ""), "admin token for /v1; generated and printed once when unset (POLYHOOK_ADMIN_TOKEN)")
-	allow, _ := strconv.ParseBool(env("POLYHOOK_ALLOW_PRIVATE_TARGETS", "false"))
-	fs.BoolVar(&c.allowPrivateTargets, "allow-private-targets", allow, "allow deliveries to loopback, private and link-local addresses (POLYHOOK_ALLOW_PRIVATE_TARGETS)")
-	fs.StringVar(&c.allowTargets, "allow-targets", env("POLYHOOK_ALLOW_TARGETS", ""), "comma-separated addresses or CIDR prefixes deliveries may reach even when private (POLYHOOK_ALLOW_TARGETS)")
-	fs.StringVar(&c.caFile, "ca-file", env("POLYHOOK_CA_FILE", ""), "PEM bundle of CAs deliveries trust instead of the system's (POLYHOOK_CA_FILE)")
 	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("POLYHOOK_MAX_ATTEMPTS", 12), "attempts per delivery before it is given up (POLYHOOK_MAX_ATTEMPTS)")
 	fs.IntVar(&c.workers, "workers", envInt("POLYHOOK_WORKERS", 100), "deliveries sent at once by this process (POLYHOOK_WORKERS)")
 	fs.IntVar(&c.perEndpoint, "per-endpoint", envInt("POLYHOOK_PER_ENDPOINT", 16), "deliveries one webhook may hold at once (POLYHOOK_PER_ENDPOINT)")
@@ -320,7 +327,8 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	name := fs.String("name", "", "a label for the credential")
 	var projects stringList
 	fs.Var(&projects, "project", "xsolla: a Login project id the credential may manage (repeat for several)")
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	deps, err := cfg.open(ctx, stderr)
@@ -364,13 +372,13 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
+		if len(positional) != 1 {
 			return errors.New("credentials revoke: give the credential id")
 		}
-		if err := db.DeleteCredential(ctx, fs.Arg(0)); err != nil {
+		if err := db.DeleteCredential(ctx, positional[0]); err != nil {
 			return errors.New(store.ErrorMessage(err))
 		}
-		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
+		fmt.Fprintf(stdout, "revoked %s\n", positional[0])
 		return nil
 	}
 	return fmt.Errorf("credentials: unknown subcommand %q", sub)

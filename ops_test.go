@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// TestOperatorCLI answers "what happened to event X for webhook Y, and fix it" with the
+// command line alone, against a running gateway.
+func TestOperatorCLI(t *testing.T) {
+	var up atomic.Bool
+	var got atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			w.WriteHeader(503)
+			return
+		}
+		got.Add(1)
+		_, _ = w.Write([]byte("thanks"))
+	}))
+	defer rcv.Close()
+	dbPath := filepath.Join(t.TempDir(), "ops.db")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs syncBuffer
+	go func() {
+		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "ops", "--allow-private-targets", "--max-attempts", "1"}, &logs, &logs)
+	}()
+	defer func() { cancel(); <-done }()
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("gateway did not start")
+		}
+	}
+	cli := func(args ...string) (string, error) {
+		var out, errb syncBuffer
+		err := run(context.Background(), append(args, "--db", dbPath), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	// A FusionAuth webhook, created through the store so the test stays on the CLI.
+	db := storetest.OpenDSN(t, dbPath)
+	w := &store.Webhook{Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-00000000c0de", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
+	if err := db.CreateWebhook(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cli("publish", "--type", "user.created", "--id", "evt-ops"); err != nil || !strings.Contains(out, "1 deliveries") {
+		t.Fatalf("publish: %v %s", err, out)
+	}
+	var out string
+	for start := time.Now(); !strings.Contains(out, "failed"); time.Sleep(50 * time.Millisecond) {
+		out, _ = cli("deliveries", "list", "--event", "evt-ops")
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("the delivery never failed: %s", out)
+		}
+	}
+	if !strings.Contains(out, "The endpoint answered 503.") {
+		t.Errorf("deliveries list: %s", out)
+	}
+	ds, _ := db.DeliveriesOfEvent(context.Background(), "evt-ops")
+	if out, err := cli("deliveries", "show", ds[0].ID); err != nil || !strings.Contains(out, "503") {
+		t.Errorf("deliveries show: %v %s", err, out)
+	}
+	if out, err := cli("events", "list", "--type", "user.created"); err != nil || !strings.Contains(out, "evt-ops") {
+		t.Errorf("events list: %v %s", err, out)
+	}
+	if out, err := cli("webhooks", "list"); err != nil || !strings.Contains(out, "failing since") {
+		t.Errorf("webhooks list: %v %s", err, out)
+	}
+
+	// The endpoint is back: a test send, then recover what failed.
+	up.Store(true)
+	if out, err := cli("webhooks", "test", w.ID); err == nil || !strings.Contains(out, "refused") && !strings.Contains(err.Error(), "refused") {
+		t.Errorf("webhooks test to loopback without --allow-private-targets: %v %s", err, out)
+	}
+	if out, err := cli("webhooks", "test", w.ID, "--allow-private-targets"); err != nil || !strings.Contains(out, "200") || !strings.Contains(out, "thanks") {
+		t.Errorf("webhooks test: %v %s", err, out)
+	}
+	if out, err := cli("webhooks", "recover", w.ID, "--since", "1h"); err != nil || !strings.Contains(out, "1 deliveries queued again") {
+		t.Fatalf("webhooks recover: %v %s", err, out)
+	}
+	for start := time.Now(); got.Load() < 2; time.Sleep(20 * time.Millisecond) { // the test send and the recovered delivery
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("recovered delivery never arrived (%d requests)", got.Load())
+		}
+	}
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		d, _ := db.GetDelivery(context.Background(), ds[0].ID)
+		if d.Status == store.DeliverySucceeded {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("delivery after recovery: %+v", d)
+		}
+	}
+	if out, err := cli("deliveries", "retry", ds[0].ID); err != nil || !strings.Contains(out, "queued") {
+		t.Errorf("deliveries retry: %v %s", err, out)
+	}
+	for _, bad := range [][]string{{"webhooks", "enable", "nope"}, {"deliveries", "retry", "nope"}, {"webhooks", "recover", w.ID}, {"deliveries", "frobnicate"}} {
+		if out, err := cli(bad...); err == nil {
+			t.Errorf("%v succeeded: %s", bad, out)
+		}
+	}
+}
