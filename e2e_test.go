@@ -204,6 +204,35 @@ func TestEveryDialectReceivesItsFormat(t *testing.T) {
 	}
 	verifyStandard(h, "nursa")
 
+	// Each vendor's log API shows its deliveries (Authing's is tested in its package).
+	var faLogs struct {
+		Total            int
+		WebhookEventLogs []struct{ EventResult, EventType string }
+	}
+	for start := time.Now(); time.Since(start) < 5*time.Second; time.Sleep(50 * time.Millisecond) {
+		_ = json.Unmarshal(call("GET", "/api/system/webhook-event-log/search?eventResult=Succeeded", "", "Authorization", fa["apiKey"].(string)), &faLogs)
+		if faLogs.Total == 2 {
+			break
+		}
+	}
+	if faLogs.Total != 2 || faLogs.WebhookEventLogs[0].EventType != "user.create" {
+		t.Errorf("FusionAuth event log: %+v", faLogs)
+	}
+	var nuLogs struct {
+		Data []struct {
+			Status, EventType, FacilityID string
+		}
+	}
+	for start := time.Now(); time.Since(start) < 5*time.Second; time.Sleep(50 * time.Millisecond) {
+		_ = json.Unmarshal(call("GET", "/api/v2/public/webhooks/logs", "", "Authorization", "Bearer "+ntok["access_token"].(string)), &nuLogs)
+		if len(nuLogs.Data) == 1 {
+			break
+		}
+	}
+	if len(nuLogs.Data) != 1 || nuLogs.Data[0].Status != "success" || nuLogs.Data[0].FacilityID != "NUR-1" {
+		t.Errorf("Nursa logs: %+v", nuLogs)
+	}
+
 	// The metrics saw it all (attempts are counted once recorded, just after the receiver
 	// answered, so give them a moment). Counters are per process and tests may run again
 	// in the same one, so they must have grown by at least this much.

@@ -377,7 +377,7 @@ func TestRetryDelay(t *testing.T) {
 }
 
 // An endpoint failing for DisableAfter is disabled; its deliveries are kept, and after it
-// is enabled again a retry delivers them.
+// is enabled again, recovering delivers them.
 func TestDeliver_FailingEndpointIsDisabledThenRecovered(t *testing.T) {
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{DisableAfter: 500 * time.Millisecond})
@@ -406,11 +406,17 @@ func TestDeliver_FailingEndpointIsDisabledThenRecovered(t *testing.T) {
 	if err := db.EnableWebhook(context.Background(), w.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.engine.Retry(context.Background(), ds[0].ID); err != nil {
-		t.Fatal(err)
+	r, err := h.engine.Recover(context.Background(), w.ID, time.Now().Add(-time.Hour))
+	if err != nil || r.Total != 1 {
+		t.Fatalf("recover: %+v %v", r, err)
 	}
-	if _, err := h.engine.Retry(context.Background(), ds[0].ID); store.ErrorCode(err) != store.ECONFLICT {
-		t.Errorf("retrying a pending delivery: %v", err)
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if got, _ := db.GetRecovery(context.Background(), r.ID); got.Status == store.RecoveryDone {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("recovery did not finish")
+		}
 	}
 	ds = h.settled(t, ev.ID, 10*time.Second)
 	if ds[0].Status != store.DeliverySucceeded {
@@ -419,6 +425,12 @@ func TestDeliver_FailingEndpointIsDisabledThenRecovered(t *testing.T) {
 	got, _ = db.WebhookByID(context.Background(), w.ID)
 	if got.FailingSince != nil || got.DisabledAt != nil {
 		t.Errorf("health not reset: %+v", got)
+	}
+	if _, err := h.engine.Retry(context.Background(), ds[0].ID); err != nil {
+		t.Errorf("retry a delivered delivery: %v", err)
+	}
+	if _, err := h.engine.Retry(context.Background(), ds[0].ID); store.ErrorCode(err) != store.ECONFLICT {
+		t.Errorf("retrying a pending delivery: %v", err)
 	}
 	if _, err := h.engine.Retry(context.Background(), "nope"); store.ErrorCode(err) != store.ENOTFOUND {
 		t.Errorf("retry unknown: %v", err)
