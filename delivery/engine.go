@@ -468,7 +468,7 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 	}
 	enc, ok := e.encoders[w.Dialect]
 	if !ok {
-		return fmt.Errorf("no encoder for dialect %q", w.Dialect)
+		return fmt.Errorf("%w %q", ErrUnknownDialect, w.Dialect)
 	}
 	slot, wait := e.acquire(w.ID)
 	if wait > 0 {

@@ -194,15 +194,6 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Transaction runs fn in a database transaction: fn's changes are committed when it
-// returns nil and rolled back otherwise.
-func (db *DB) Transaction(ctx context.Context, fn func(tx *DB) error) error {
-	return db.err(db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		tx := *db
-		tx.gorm = g
-		return fn(&tx)
-	}))
-}
 
 // RotateSigningSecret gives the webhook with Polyhook's id a new signing secret. The
 // current secrets keep signing for grace, then expire; expired ones are dropped. Returns
