@@ -194,7 +194,6 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-
 // RotateSigningSecret gives the webhook with Polyhook's id a new signing secret. The
 // current secrets keep signing for grace, then expire; expired ones are dropped. Returns
 // ENOTFOUND when there is no such webhook.
