@@ -319,33 +319,22 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("credentials: missing subcommand (create, list or revoke)")
 	}
 	sub, args := args[0], args[1:]
-	var cfg config
-	fs := flag.NewFlagSet("credentials "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.flags(fs, false)
-	dialect := fs.String("dialect", "", "the dialect")
-	name := fs.String("name", "", "a label for the credential")
+	var dialect, name *string
 	var projects stringList
-	fs.Var(&projects, "project", "xsolla: a Login project id the credential may manage (repeat for several)")
-	positional, err := parseInterspersed(fs, args)
+	c, positional, err := start(ctx, "credentials "+sub, args, stderr, func(fs *flag.FlagSet) {
+		dialect = fs.String("dialect", "", "the dialect")
+		name = fs.String("name", "", "a label for the credential")
+		fs.Var(&projects, "project", "xsolla: a Login project id the credential may manage (repeat for several)")
+	})
 	if err != nil {
 		return err
 	}
-	deps, err := cfg.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	log := deps.Log
-	db := deps.DB
-	defer db.Close()
+	defer c.close()
+	db := c.deps.DB
 
 	switch sub {
 	case "create":
-		engine, err := cfg.newEngine(db, log)
-		if err != nil {
-			return err
-		}
-		srv := gateway(deps, engine, "")
+		srv := c.srv
 		d, ok := srv.Dialect(*dialect)
 		if !ok {
 			return fmt.Errorf("--dialect must be one of %s", strings.Join(srv.DialectNames(), ", "))
@@ -393,28 +382,18 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // publish writes an event, its deliveries and their jobs into the database; the gateway
 // (any replica) delivers them.
 func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg config
-	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.flags(fs, false)
-	typ := fs.String("type", "", "canonical event type, or <dialect>:<native name>")
-	tenant := fs.String("tenant", "", "tenant, project, client or user pool the event belongs to")
-	id := fs.String("id", "", "idempotency key")
-	data := fs.String("data", "{}", "the event's data, a JSON object")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	deps, err := cfg.open(ctx, stderr)
+	var typ, tenant, id, data *string
+	c, _, err := start(ctx, "publish", args, stderr, func(fs *flag.FlagSet) {
+		typ = fs.String("type", "", "canonical event type, or <dialect>:<native name>")
+		tenant = fs.String("tenant", "", "tenant, project, client or user pool the event belongs to")
+		id = fs.String("id", "", "idempotency key")
+		data = fs.String("data", "{}", "the event's data, a JSON object")
+	})
 	if err != nil {
 		return err
 	}
-	log := deps.Log
-	defer deps.DB.Close()
-	engine, err := cfg.newEngine(deps.DB, log)
-	if err != nil {
-		return err
-	}
-	gateway(deps, engine, "")
+	defer c.close()
+	engine := c.engine
 	ev, created, err := engine.Publish(ctx, delivery.PublishInput{ID: *id, Type: *typ, Tenant: *tenant, Data: []byte(*data)})
 	if err != nil {
 		return errors.New(store.ErrorMessage(err))
@@ -432,4 +411,40 @@ func pprofMux() http.Handler {
 	m.HandleFunc("/debug/pprof/", pprof.Index)
 	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	return m
+}
+
+// command is what the offline commands work with: the store, the keys, and an engine with
+// every dialect's encoder registered, on the gateway's --db.
+type command struct {
+	deps   server.Deps
+	engine *delivery.Engine
+	srv    *server.Server
+}
+
+func (c *command) close() { c.deps.DB.Close() }
+
+// start parses a command's flags (the shared ones, and those define adds; flags may follow
+// positional arguments, which it returns) and opens what the command works with.
+func start(ctx context.Context, name string, args []string, stderr io.Writer, define func(*flag.FlagSet)) (*command, []string, error) {
+	var cfg config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.flags(fs, false)
+	if define != nil {
+		define(fs)
+	}
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps, err := cfg.open(ctx, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine, err := cfg.newEngine(deps.DB, deps.Log)
+	if err != nil {
+		deps.DB.Close()
+		return nil, nil, err
+	}
+	return &command{deps: deps, engine: engine, srv: gateway(deps, engine, "")}, positional, nil
 }

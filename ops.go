@@ -32,33 +32,23 @@ func operate(ctx context.Context, noun string, args []string, stdout, stderr io.
 		return fmt.Errorf("%s: missing subcommand", noun)
 	}
 	verb, args := args[0], args[1:]
-	var cfg config
-	fs := flag.NewFlagSet(noun+" "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.flags(fs, false)
-	typ := fs.String("type", "", "event type")
-	tenant := fs.String("tenant", "", "tenant")
-	event := fs.String("event", "", "event id (deliveries list) or event name (webhooks test)")
-	webhook := fs.String("webhook", "", "webhook id")
-	status := fs.String("status", "", "pending, succeeded, failed or cancelled")
-	dialect := fs.String("dialect", "", "dialect")
-	since := fs.String("since", "", "a duration back from now (24h) or an RFC 3339 time")
-	limit := fs.Int("limit", 50, "rows to show")
-	positional, err := parseInterspersed(fs, args)
+	var typ, tenant, event, webhook, status, dialect, since *string
+	var limit *int
+	c, positional, err := start(ctx, noun+" "+verb, args, stderr, func(fs *flag.FlagSet) {
+		typ = fs.String("type", "", "event type")
+		tenant = fs.String("tenant", "", "tenant")
+		event = fs.String("event", "", "event id (deliveries list) or event name (webhooks test)")
+		webhook = fs.String("webhook", "", "webhook id")
+		status = fs.String("status", "", "pending, succeeded, failed or cancelled")
+		dialect = fs.String("dialect", "", "dialect")
+		since = fs.String("since", "", "a duration back from now (24h) or an RFC 3339 time")
+		limit = fs.Int("limit", 50, "rows to show")
+	})
 	if err != nil {
 		return err
 	}
-	deps, err := cfg.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	db := deps.DB
-	defer db.Close()
-	engine, err := cfg.newEngine(db, deps.Log)
-	if err != nil {
-		return err
-	}
-	gateway(deps, engine, "") // registers the dialects' encoders
+	defer c.close()
+	db, engine := c.deps.DB, c.engine
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
 	arg := func() (string, error) {

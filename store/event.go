@@ -331,23 +331,9 @@ func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery,
 			q = q.Where(col+" = ?", v)
 		}
 	}
-	if !f.Since.IsZero() {
-		q = q.Where("created_at >= ?", f.Since)
-	}
-	if !f.Until.IsZero() {
-		q = q.Where("created_at < ?", f.Until)
-	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, db.err(err)
-	}
 	var ds []Delivery
-	q = q.Order("created_at DESC, id DESC").Offset(max(f.Offset, 0))
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
-	err := q.Find(&ds).Error
-	return ds, total, db.err(err)
+	total, err := db.newestFirst(q, f.Since, f.Until, f.Offset, f.Limit, &ds)
+	return ds, total, err
 }
 
 // Requeue puts a finished delivery back to pending, keeping its attempts. Returns
@@ -384,23 +370,29 @@ func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]Event, int64, er
 	if f.Tenant != "" {
 		q = q.Where("tenant = ?", f.Tenant)
 	}
-	if !f.Since.IsZero() {
-		q = q.Where("created_at >= ?", f.Since)
+	var evs []Event
+	total, err := db.newestFirst(q, f.Since, f.Until, f.Offset, f.Limit, &evs)
+	return evs, total, err
+}
+
+// newestFirst limits q to rows created in [since, until) (zero times do not bound),
+// counts them, and finds one page of them into out, newest first.
+func (db *DB) newestFirst(q *gorm.DB, since, until time.Time, offset, limit int, out any) (int64, error) {
+	if !since.IsZero() {
+		q = q.Where("created_at >= ?", since)
 	}
-	if !f.Until.IsZero() {
-		q = q.Where("created_at < ?", f.Until)
+	if !until.IsZero() {
+		q = q.Where("created_at < ?", until)
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, db.err(err)
+		return 0, db.err(err)
 	}
-	var evs []Event
-	q = q.Order("created_at DESC, id DESC").Offset(max(f.Offset, 0))
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
+	q = q.Order("created_at DESC, id DESC").Offset(max(offset, 0))
+	if limit > 0 {
+		q = q.Limit(limit)
 	}
-	err := q.Find(&evs).Error
-	return evs, total, db.err(err)
+	return total, db.err(q.Find(out).Error)
 }
 
 // OwnedDeliveryFilter selects the attempted deliveries of one dialect's webhooks under
