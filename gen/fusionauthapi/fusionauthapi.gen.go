@@ -155,14 +155,17 @@ type Webhook struct {
 
 // WebhookAttemptLog defines model for WebhookAttemptLog.
 type WebhookAttemptLog struct {
-	AttemptResult WebhookAttemptLogAttemptResult `json:"attemptResult"`
-
-	// Data webhookCallResponse: {statusCode, url, exception}.
-	Data              map[string]interface{} `json:"data"`
-	EndInstant        int64                  `json:"endInstant"`
-	Id                string                 `json:"id"`
-	StartInstant      int64                  `json:"startInstant"`
-	WebhookEventLogId string                 `json:"webhookEventLogId"`
+	AttemptResult       WebhookAttemptLogAttemptResult `json:"attemptResult"`
+	Data                map[string]interface{}         `json:"data"`
+	EndInstant          int64                          `json:"endInstant"`
+	Id                  string                         `json:"id"`
+	StartInstant        int64                          `json:"startInstant"`
+	WebhookCallResponse struct {
+		Exception  *string `json:"exception,omitempty"`
+		StatusCode *int    `json:"statusCode,omitempty"`
+		Url        *string `json:"url,omitempty"`
+	} `json:"webhookCallResponse"`
+	WebhookEventLogId string `json:"webhookEventLogId"`
 
 	// WebhookId The webhook's FusionAuth id.
 	WebhookId string `json:"webhookId"`
@@ -175,8 +178,10 @@ type WebhookAttemptLogAttemptResult string
 type WebhookEventLog struct {
 	Attempts []WebhookAttemptLog `json:"attempts"`
 
-	// Event The event as sent.
-	Event              map[string]interface{}     `json:"event"`
+	// Event The EventRequest as sent: {"event": {...}}.
+	Event struct {
+		Event *map[string]interface{} `json:"event,omitempty"`
+	} `json:"event"`
 	EventResult        WebhookEventLogEventResult `json:"eventResult"`
 	EventType          string                     `json:"eventType"`
 	FailedAttempts     int                        `json:"failedAttempts"`
@@ -3820,56 +3825,56 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fttb9u4sv4rA90LbHuvYrtptrvrfEqzLZB2TxvECXqAJIBoaWxzQ5FakopXJ/B/PyAp68WiHTlNe84C",
-	"+ymxJXLeZ54Z0g9BLNJMcORaBeOHQKLKBFdoP7wlyQX+kaPS5lMsuEZu/yVZxmhMNBV8+LsS3Hyn4gWm",
-	"xPz3vxJnwTj4n2G99dA9VcN3UgqpgtVqFQYJqljSzOwSjIPLBYJ01IAqoPyeMJoMglUYvLtHrn8T8wkS",
-	"GS8uUOVsP44yKTKUmjqxtNCEmX9mQqZEB+OAcv3mKAgDXWToPuIcpSG9xOlCiLs1B3Y91ZiqxwT90l5o",
-	"9ip3J1KSIjAKMOJSiUkwvi6Z8hC8rRaK6e8Ya5/uPnOEjMwRxAzQrAQm5goIT0AvEHieTlGCXhANKdHx",
-	"Ap1ePwn9XuQ8MbK0N/wkoGQEFkSBXhiLJAMwRpqKpDAWwjTThd3nyXbpocBqb+uWjwlvpaN8vub+cR1M",
-	"KJ8zLIk9N/OPsV1yaRm54iTXCyHpv9BjkH9QpYxcQkLO77hYcjg5P4M7LPxGWYUlp9ZRbdR1AyEWCXZJ",
-	"Rdd3lCe3M4osiULAwXwA0XXqGLhds5xLFg3qkFFaUm69PCHaqockCTU7EnbeIKpljh2HDoMUlSJzy8zG",
-	"hhthYlmu37/17FWmmI60VqD6oZ+/ntHtFNqJaQ83c+QoCavpfs3+PgIfJp8/nRuH/pyhJM6GHdGlSD26",
-	"DQORma+R56lRLkmSwKg7Ffdo/8kYia263RexyApjclMQbj2mz4heeMncE5Yb425aU2RBucpnyEZQbvot",
-	"5xjrS5qiyLUvWBijCmPBExXCTT4avUYYDeCiJG38tpn7Xx96c/+TPLnFyUOQkj9/Qz43ejn88UePzmy6",
-	"Vu84mTIX99v8slw5FYIh4R1SrkiCeQu0AHQbwoyR+bFJEwrSXGmYIrzPFRX8JNeLslaYNaoRyw3nZWLq",
-	"SmWX+gJJgrtDqSNsh8BC68xwglyXifacKLUUMumlvO7yK4WSkxR7LaeeRHtJ7pCDCRhbNoxzmqTrwlhj",
-	"cgx0zoXEBCiv8MpUJNSpsHKrPKeJLz1SrlDqM6404R7XfZeJeAFpw4GPYY3JQHBWbPruFtzCiNJXWUI0",
-	"fnNSEknyrUNR0TknOpd4KviMzvM60fWBEP7FZlvFTo27zoz3oNdl2698xOIsaUHHbXbWyAnXZ0k75z++",
-	"bKOe5JJ1lXoyVYLlGsH4v/FO81fB1cVvbcV2S+m2HHuitUEOBqh2si1xz2p4ty4XkzyOUakgDN4TynJp",
-	"SsSVAyfe8tAnn7YFLcHGKWFsDaXG8KA00bk6FQmGkEsWAv4Zo12y8mYx5EkjCHp4tMsLXVfQpBW5+7cP",
-	"Z/6Ny7fOfOloUaHEH1QzddMtFm6WV+tiXRaaBDekaikr3DB9acEdpbrqdrY50d79U8MxPdFh69d+LmUU",
-	"6soeUaCQa7/LmDe6Hm/8HI3SLnLOjcZDFwSYYOJ1ebvPpf3WY/eZ3e6koZrevtgpIz1rQkls/4WdYtJj",
-	"nXIJYpazXTL6nNYZtqm/tk06uvMS21STT5Kwds0djt0Yg7T9ellj1B7evDMHV83icxBpanS9fId8rss+",
-	"lVSjpJ6RyQaq7bij664/z5x51KZ/bKnqQiYo3xbbk+2FWPbcal1uexXZsqj2L4/rIcQWJ1D28V4DjUrV",
-	"fchu84snDLL2TsD7Dq52htFkK4xrC4Z1O9RtPAwWpHzeF4rt0K96NOSeX1071GRkwziXVBcTs2tZOTP6",
-	"EQs/MpBkuR4DhbCkeiFyDQQsTziw+S8Yl51aEAauMQpOyjmTU37NryNkR1WUz0SXZA0/flBrVHKQEk7m",
-	"mJqKalghCs4FK+zoUKG8RwVUj0GR1DVTKrR9VYPzG045RC2mInjBRSnGS7cgerhZ6+4mGMNgMFhFgPwe",
-	"mcgwNCVdFlDWACBcLVFicsONUuBwNArhaPTKDgOPRkdWVW5UVrZuoX3kNjkajUxv1xT2hkeN6VE0jFpT",
-	"nZoPt3FrgAaxSFANbqyiqWZG05WCGnhuPW49OT8LwuAepXI6fzV488tg5GY1yElGg3HwejAavC4nJ9ZH",
-	"hoMlMnZgoffw9+WdGqzHlXO0+UqsZ0MmZIIL1JLiPX5Qgn/B6UcsJqjtwKcx/D8cjb5ixn6HRTt2diG0",
-	"DajI5t6KcLcFCt1pfwXJVY95olnstg4tYbfMl8J2RrUVt8+k/gQ+TD5/gi84hY9YwAT1oBX4wfj61mCZ",
-	"NCWyMK6STxmN3QBHzGwkEFWkqbFgDGUqtI9DmAkJ9yjprDDf/fOg9q6DKvEefPhy6SgOSUaHqlAa0+E6",
-	"lksodMDEfPiw3ETgZ8nqUZfqwvZndaulr13ds43wJ+TGG31PXEpt2en90ejVNlYq8YetEb9ddPT4ouqQ",
-	"xnKREUlS1Hbwdv3g8rsdoFbZ3WO2oCmxC7lawZvxcbvFNyz8tp5Rwx2vKzjUstERqrfFec16R47HJ1Nu",
-	"TgqxRKIxAaJBSCAzjbKqc3/kKItaERZBBrtEDZ9AeIozIXEbTeTJfhRPicID06VwRTW9R3c2ZesI5Tbc",
-	"Lf0fFJje+xj+D6gCAkvKkpjIZCsfZf+0Byeutw2hbG2NeqvedieZqiXbSWzr8rK723vxZsvxhC2qHmMv",
-	"RbV6SjiZnBpV/fpucgovEpyRnOmX2/S1bnh2xp8/Ye5OEt4TcptheixuHPM/LZPZxCRU71xQ5iNU+q1I",
-	"iq8oB3Um2uwfkp5tUTVB8o9u6hHQnqOdb9QQ9x287NM8r3yNiKcAtkvI6q/opo+WtofOtLQ35Klmn98C",
-	"8DQHq3vdOvGDnep5H6hTT0yZmH8/sNNEwQZtORaUPbAUns5JhWVbZ5u4JjbbiTUuGyWW1oXOi6laM/Qn",
-	"IKrGHK+PR6mvdaUenqJ2XVE5YazS7lMN37LjWsDSSOXeISghLbYq7BlWsLWcnFoQth61PL2K9Lq6U6aa",
-	"Z0p97XtG3y/nNdXv1GfgYzlssAFD6sNtGwGrDXft4v1uBInZjMaUMDAFcWIfQsxoGbGJKg1eRWJY3cti",
-	"VKMkDFy03PAo5wnOKMcksg2tXgiFQDUsiQIuNMzpPfLjesikjVAKmuuIAjK1Zzt27LIDkjzSlvgwXFP4",
-	"J2DOXLL94OYJuNk20AReXF2d/fpyXN9usyMBotevGKUSxsDd22jErh+OVkPzvRg6c8AhhBLtwuGP2wjs",
-	"idG9dIxvKdQ1udHOhm9vOH8q0pQAo0obbUY0iUKIWhjffNFYYz7mkkUhIIkXIDI31mIFRCeT08h0A5Fp",
-	"B6LjiuX2frZZCI097WvfvVn4D6GvZiZyLNR+PC3ASl9nCLWjDLRD+NvWgfbRz7NVg/9KExA3nJyKpPCU",
-	"gYfq1sDKFQGG7s5M2zi/2u+bNbqrnHYEuhW+28U2ocVESoom+Tv2Suvaa2uD76e8J43r+sC84C8EJ55j",
-	"ZrlZ3kxNOwbCC21vbiNTWB7gKHsWE13HImfJJ6FPBb9HqW8rR4x24/V9cbo9UXFIpwtxmm4HChnGWlkE",
-	"ozAlXNNYjSHaTDcRpCjn6F50rs21MJ9uuNL2GuEai71wHZhyK0KIeM5YBO42rgrBHjwoIBKBZBnyBBPQ",
-	"IjRgp26GbngiUL08bnNidzywsv2/44oquHh/Cj+9/uUNvCh3Lq/7Ji+Pb3hHEN/qN7+MDh2EzATlxr6g",
-	"8nhhOIqqrNEsnIMb7n7lYdKe2cX+xMMCT0bvDDA9v7r0YTZ7v/k7w/4w2KGD9r69Dog997R9p0q77Nam",
-	"+m1GNH+ZxNI6JSNSUwvBcnu5p25x+jaTX6heVOni75byK1tKk+1snwblL7iy3GMAdxHr727+e0XJhUvw",
-	"tbGOy7Z8rRCwVxaqHwpkEt0FydXGCXV9KeX61lRNe8+jrO72bpW9mD8eDl8d/jQYDUaDV+OfRz+PgtXt",
-	"6t8BAAD//w==",
+	"7Ft7b9s4Ev8qA90B294ptptmu7vOX2m2BdLutUEe6AFJANHS2OaGIrUkFa8u8Hc/kJT1sGhHdh93Bfav",
+	"xJbIec/8Zkg/BrFIM8GRaxWMHwOJKhNcof3wmiQX+EeOSptPseAauf2XZBmjMdFU8OHvSnDznYrnmBLz",
+	"398lToNx8LdhvfXQPVXDN1IKqYLlchkGCapY0szsEoyDqzmCdNSAKqD8gTCaDIJlGLx5QK5/E7NLJDKe",
+	"X6DK2W4cZVJkKDV1YmmhCTP/TIVMiQ7GAeX61VEQBrrI0H3EGUpDeoGTuRD3Kw7seqoxVU8J+qm90OxV",
+	"7k6kJEVgFGDEpRKTYHxTMuUheFctFJPfMdY+3X3kCBmZIYgpoFkJTMwUEJ6AniPwPJ2gBD0nGlKi4zk6",
+	"vX4Q+q3IeWJkaW/4QUDJCMyJAj03FkkGYIw0EUlhLIRppgu7z9526aHAam/rlk8Jb6WjfLbi/mkdXFI+",
+	"Y1gS+9LMP8V2yaVl5JqTXM+FpP9Bj0H+RZUycgkJOb/nYsHh5PwM7rHwG2UZlpxaR7VR1w2EWCTYJRXd",
+	"3FOe3E0psiQKAQezAUQ3qWPgbsVyLlk0qENGaUm59fKEaKsekiTU7EjYeYOoljl2HDoMUlSKzCwzaxuu",
+	"hYlluX7/zrNXmWI60lqB6od+/npGt1NoJ6Y93MyQoySspvs5+/sIvLv8+OHcOPTHDCVxNuyILkXq0W0Y",
+	"iMx8jTxPjXJJkgRG3al4QPtPxkhs1e2+iEVWGJObgnDnMX1G9NxL5oGw3Bh33ZoiC8pVPkM2gnLdbznH",
+	"WF/RFEWufcHCGFUYC56oEG7z0eglwmgAFyVp47fN3P/y0Jv79/LkFiePQUr+/A35zOjl8McfPTqz6Vq9",
+	"4WTCXNxv8sty5UQIhoR3SLkiCeYt0ALQbQhTRmbHJk0oSHOlYYLwNldU8JNcz8taYdaoRiw3nJeJiSuV",
+	"XepzJAluD6WOsB0Cc60zwwlyXSbac6LUQsikl/K6y68VSk5S7LWcehLtFblHDiZgbNkwzmmSrgtjjckx",
+	"0BkXEhOgvMIrE5FQp8LKrfKcJr70SLlCqc+40oR7XPdNJuI5pA0HPoYVJgPBWbHuuxtwCyNKX2cJ0fjV",
+	"SUkkydcORUVnnOhc4qngUzrL60TXB0L4F5ttFTs17jo13oNel22/8h6Ls6QFHTfZWSMnXJ8l7Zz/9LK1",
+	"epJL1lXqyUQJlmsE4//GO81fBdcXv7UV2y2lm3LsidYGORig2sm2xD2r4d2qXFzmcYxKBWHwllCWS1Mi",
+	"rh048ZaHvfIp8qThwT3c0QV1146atMKuP/Y/JYxVQK6jHfwzxirb+6jqXJ2WOKtLojRvD0Ot9QVnfinL",
+	"t858iW1e4c0fVLMI0A2+0izU1lm7LDQJrqm4ZblwzYn8ui09ZAsUqLqpTU66c3/WcHxP9Nn66FelZaXs",
+	"joEoUMj1GB5v3ZrbYAyPg8FguTS6XfOY1aY7xIHPI9BxsB6VJhbRmOMi59zYMnSBigkm3rC0+1zZbz0e",
+	"NbXbnTTU2zvkOqWuZ90qie2+sFPweqxTLolNc7ZNRl84ODs29de2SUd3XmLravJJEtbuvSU4GqOatsMt",
+	"ahzdIyK21onNeXAPIk2NrpZvkc9NAk4l1SipZ6yzhrw77ugmAB+nzjxq3T82IA8hE5Svi8015UIsem61",
+	"ggS9gED/yrA2KNngBMo+3mnoUqm6D9lNfrHHsG3nJL7rcG1rGF1uhJprabxu2brNkcGrlM/6wsUt+lVP",
+	"htyXV9cWNRnZMM4l1cWl2bWsvhl9j4W/UEqyWI2qQlhQPRe5BgKWJxzY/BeMy24yCAPXvAUn5SzMKb/m",
+	"1xGy4zTKp6JLsgY2P6gV3jlICSczTE2za1ghCs4FK+x4U6F8QAVUj0GR1DV8KrS9X4PzW045RC2mInjG",
+	"RSnGc7cgerxd6c4AAFP/I0D+gExkGJpuWxZQ1gAgXC1QYnLLjVLgcDQK4Wj0wg4sj0ZHVlVunFe2l6F9",
+	"5DY5Go1M/9kU9pZHjQlXNIxak6eaD7dxa8gHsUhQDW6toqlmRtOVghpIcTUSPjk/C8LgAaVyOn8xePXL",
+	"YOTmSchJRoNx8HIwGrwspzvWR4aDBTJ2YNuD4e+LezVYjVRnaPOVWM2vTMgEF6glxQd8pwT/hJP3WFyi",
+	"tkOpxgHF4Wj0GecA91i0Y2cbIFuDm2zmrQj3G6DQvfZXkFz1mHmaxW7r0BJ2y3wpbGtUW3H7nCacwLvL",
+	"jx/gE07gPRZwiXrQCvxgfHNnsEyaElkYV8knjMZuyCSmNhKIKtLUWDCGMhXaxyFMhYQHlHRamO/+fVB7",
+	"10GVeA/efbpyFIcko0NVKI3pcBXLJRQ6YGI2fFyso/izZPmkS3Wh/xd1q4Wvpd6xFfEn5MYbfU+FSm3Z",
+	"E4aj0YtNrFTiD1vHEHbR0dOLqoMky0VGJElR2+HgzaPL73bIW2V3j9mCpsQu5GoFr8fH3QbfsPDbekYN",
+	"d7yu4FDLWlepXhfnNesdOZ6enrlZLsQSicYEiAYhgUw1yqrO/ZGjLGpFWAQZbBM13IPwBKdC4iaayJPd",
+	"KJ4ShQemS+GKavqA7vzM1hHKbbhb+j8oMP37MfwDqAICC8qSmMhkIx9l/7QDJ663DaFsbY16q952K5mq",
+	"JdtKbOPysrvbefF6y7HHFlWPsZOiWj0lnFyeGlX9+ubyFJ4lOCU508836WvV8GyNP3/C3J4kvKf4NsP0",
+	"WNy4irBfJrOJSajeuaDMR6j0a5EUn1EO6ky03j8kPduiamDkH93UI6AdRztfqSHuO3jZpXle9piItYum",
+	"KSHL79FNnyxtj505bG/IU81PvwbgaQ5nd7oZ4wc71fM+UOdqVYSAidm3AztNFGzQlmNB2UNV4emcVFi2",
+	"dbaJa2KzrVjjqlFiaV3ovJiqNZ3fA1E15nh9PEp9riv18BS17RrNCWOVdvc1fMuOKwFLI5V7h6CEtNiq",
+	"sOdswcZycmpB2GrUsn8V6XW9qEw1Xyj1te9Cfbuc11S/U5+Bj+WwwQYMqQ/gbQQs19y1i/e7ESSmUxpT",
+	"wsAUxEv7EGJGy4hNVGnwKhLD6u4YoxolYeCi5ZZHOU9wSjkmkW1o9VwoBKphQRRwoWFGH5Af10MmbYRS",
+	"0FxHFJCJyRRu7LIFkjzRlvgwXFP4PTBnLtlucPME3GwbaALPrq/Pfn0+rm/g2ZEA0atXjFIJY+DuljRi",
+	"1w9Hq6H5TgydOeAQQol24fDHTQR2xOheOsa3FOqa3Ghrw7cznD8VaUqAUaWNNiOaRCFELYxvvmisMR9z",
+	"yaIQkMRzEJkba7ECopPL08h0A5FpB6LjiuX2frZZCI097WvfvFn4H6GvZiZyLNR+PCnASl9nCLWlDLRD",
+	"+OvWgfbRzxerBv+XJiBuODkRSeEpA4/VfYSlKwIM3b2etnF+td83a3RXOe0IdCt8N6BtQouJlBRN8nfs",
+	"lda1V+sG3055e43r+sC84DuCE19iZrle3kxNOwbCC21vlyNTWB7gKHsWE93EImfJB6FPBX9Aqe8qR4y2",
+	"4/Vdcbo9UXFIpwtxmm4HChnGWlkEozAlXNNYjSFaTzcRpChn6F50rs21MJ9uudL2quMKiz1zHZhyK0KI",
+	"eM5YBO7GsArBHjwoIBKBZBnyBBPQIjRgp26GbnkiUD0/bnNidzywsv3TcUUVXLw9hZ9e/vIKnpU7l1eS",
+	"k+fHt7wjiG/1q19Ghw5CZoJyY19QeTw3HEVV1mgWzsEtd79EMWnP7GJ/hmKBJ6P3BpieX1/5MJu9g/2N",
+	"YX8YbNFBe99eB8Seu+S+U6VtdmtT/Tojmu8msbROyYjU1EKw3F7uqVucvs3kJ6rnVbr4q6X8zJbSZDvb",
+	"p0H5K7Ms9xjAXcT6q5v/VlFy4RJ8bazjsi1fKQTslYXqxwyZRNtEO601TqjrSyk3d6Zq2nseZXW3d6vs",
+	"jwfGw+GLw58Go8Fo8GL88+jnUbC8W/43AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -207,9 +207,10 @@ func (h handlers) eventLogs(c echo.Context, evs []store.Event) ([]map[string]any
 			}
 			for _, a := range attempts[d.ID] {
 				if event == nil {
-					var sent struct{ Event map[string]any }
+					// The EventRequest as sent: {"event": {...}}.
+					var sent map[string]any
 					if json.Unmarshal([]byte(a.RequestBody), &sent) == nil {
-						event = sent.Event
+						event = sent
 					}
 				}
 				if a.ResponseStatus >= 200 && a.ResponseStatus < 300 {
@@ -224,7 +225,7 @@ func (h handlers) eventLogs(c echo.Context, evs []store.Event) ([]map[string]any
 			}
 		}
 		if event == nil { // nothing sent yet: the event as it will be sent
-			event = map[string]any{"type": fa[0].EventName, "id": ev.ID, "createInstant": ev.OccurredAt.UnixMilli()}
+			event = map[string]any{"event": map[string]any{"type": fa[0].EventName, "id": ev.ID, "createInstant": ev.OccurredAt.UnixMilli()}}
 		}
 		l := map[string]any{
 			"id": ev.ID, "event": event, "eventType": fa[0].EventName, "eventResult": result,
@@ -254,6 +255,6 @@ func attemptLog(a store.Attempt, eventID, webhookID string) map[string]any {
 	return map[string]any{
 		"id": a.ID, "webhookEventLogId": eventID, "webhookId": webhookID,
 		"startInstant": a.StartedAt.UnixMilli(), "endInstant": a.StartedAt.UnixMilli() + a.DurationMS,
-		"attemptResult": result, "data": map[string]any{"webhookCallResponse": call},
+		"attemptResult": result, "webhookCallResponse": call, "data": map[string]any{},
 	}
 }

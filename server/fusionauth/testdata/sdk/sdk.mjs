@@ -100,6 +100,40 @@ await assert.rejects(client.createWebhook(null, { webhook: { url: 'nope', connec
   return true;
 });
 
+// Delivery logs where FusionAuth puts them (the Go test stored an event sent to the
+// generated webhook: one failed attempt, then a successful one).
+const logId = process.env.EVENT_LOG_ID;
+for (let i = 0; ; i++) { // the Go test attaches the event as soon as the webhook exists
+  try {
+    r = await client.retrieveWebhookEventLog(logId);
+    if (r.response.webhookEventLog.attempts.length === 2) break;
+  } catch (e) {
+    if (i > 200) throw e;
+  }
+  await new Promise((res) => setTimeout(res, 10));
+}
+assert.equal(r.statusCode, 200);
+const log = r.response.webhookEventLog;
+assert.equal(log.id, logId);
+assert.equal(log.eventType, 'user.create');
+assert.equal(log.eventResult, 'Succeeded');
+assert.equal(log.failedAttempts, 1);
+assert.equal(log.successfulAttempts, 1);
+assert.equal(log.event.event.type, 'user.create');
+assert.equal(log.attempts.length, 2);
+assert.equal(log.attempts[0].webhookId, generated.id);
+assert.equal(log.attempts[0].attemptResult, 'Failure');
+assert.equal(log.attempts[0].webhookCallResponse.statusCode, 500);
+r = await client.retrieveWebhookAttemptLog(log.attempts[1].id);
+assert.equal(r.response.webhookAttemptLog.attemptResult, 'Success');
+assert.equal(r.response.webhookAttemptLog.webhookEventLogId, logId);
+r = await client.searchWebhookEventLogs({ search: { eventResult: 'Succeeded', eventType: 'user.create', numberOfResults: 10 } });
+assert.equal(r.response.total, 1);
+assert.equal(r.response.webhookEventLogs[0].id, logId);
+r = await client.searchWebhookEventLogs({ search: { eventResult: 'Failed' } });
+assert.equal(r.response.total, 0);
+await assert.rejects(client.retrieveWebhookEventLog('00000000-0000-4000-8000-000000000000'), (e) => e.statusCode === 404);
+
 r = await client.retrieveWebhooks();
 out.remaining = r.response.webhooks.map((w) => w.id);
 console.log(JSON.stringify(out));
