@@ -156,16 +156,22 @@ func (h handlers) get(c echo.Context, id string) (*store.Webhook, error) {
 	return w, err
 }
 
-func (h handlers) UpdateWebhook(c echo.Context) error {
+// bodyAndWebhook reads a JSON body and loads the pool's webhook its webhookId names.
+func (h handlers) bodyAndWebhook(c echo.Context) (fields, *store.Webhook, error) {
 	f, err := readFields(c)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	id, err := f.id("webhookId")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	w, err := h.get(c, id)
+	return f, w, err
+}
+
+func (h handlers) UpdateWebhook(c echo.Context) error {
+	f, w, err := h.bodyAndWebhook(c)
 	if err != nil {
 		return err
 	}
@@ -270,15 +276,7 @@ func decodeBody(s string) any {
 }
 
 func (h handlers) TriggerWebhook(c echo.Context) error {
-	f, err := readFields(c)
-	if err != nil {
-		return err
-	}
-	id, err := f.id("webhookId")
-	if err != nil {
-		return err
-	}
-	w, err := h.get(c, id)
+	f, w, err := h.bodyAndWebhook(c)
 	if err != nil {
 		return err
 	}
