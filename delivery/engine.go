@@ -70,8 +70,9 @@ type Config struct {
 	// Retention is how long attempts, finished deliveries and their events are kept
 	// (default 30 days); an hourly job deletes what is older. Pending deliveries stay.
 	Retention time.Duration
-	// RescueAfter is how long a job may stay running before it is taken for lost (its
-	// process died) and run again (default 2m; attempts are bounded well below it).
+	// RescueAfter is how long a job may stay running, or a publishing process may hold a
+	// delivery's first attempt, before it is taken for lost (its process died) and run
+	// again by any process (default 2m; attempts are bounded below it).
 	RescueAfter time.Duration
 	Sender      SenderOptions
 	Log         *slog.Logger
@@ -118,6 +119,11 @@ type Engine struct {
 
 	mu    sync.Mutex
 	slots map[string][]time.Time // start times of the in-flight attempts, per webhook
+	freed chan struct{}          // closed and replaced when a place is released
+
+	// sending bounds the attempts in flight, first attempts and retries together.
+	sending chan struct{}
+	claims  claims
 }
 
 // New returns an engine on db. Register the dialects' encoders, then Start it.
@@ -130,6 +136,8 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		sender:   NewSender(cfg.Sender),
 		encoders: map[string]Encoder{},
 		slots:    map[string][]time.Time{},
+		sending:  make(chan struct{}, cfg.Workers),
+		freed:    make(chan struct{}),
 	}
 	q, err := newQueue(db, e)
 	if err != nil {
@@ -146,12 +154,25 @@ func (e *Engine) Register(encs ...Encoder) {
 	}
 }
 
-// Start starts the workers; they stop when ctx is cancelled or Stop is called.
-func (e *Engine) Start(ctx context.Context) error { return e.queue.start(ctx) }
+// Start starts the workers; they stop when ctx is cancelled or Stop is called. From then
+// on this process sends the first attempts of what it publishes itself (see claim.go).
+func (e *Engine) Start(ctx context.Context) error {
+	if e.db.Backend() == store.BackendSQLite {
+		// One process uses an SQLite file: whatever a process claimed before is lost.
+		if err := e.sweep(ctx, time.Now().Add(100*365*24*time.Hour)); err != nil {
+			return err
+		}
+	}
+	e.startClaims(ctx)
+	return e.queue.start(ctx)
+}
 
 // Stop stops taking new jobs and waits for in-flight attempts to finish, until ctx ends;
 // whatever is still unfinished then is picked up again after a restart.
-func (e *Engine) Stop(ctx context.Context) error { return e.queue.stop(ctx) }
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.stopClaims(ctx)
+	return errors.Join(err, e.queue.stop(ctx))
+}
 
 // PublishInput is an event to publish.
 type PublishInput struct {
@@ -207,20 +228,32 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if err != nil {
 		return nil, false, err
 	}
-	var deliveries []store.Delivery
+	var (
+		deliveries []store.Delivery
+		claimed    []*claim // sent by this process, in the order of deliveries
+		queued     []store.Delivery
+		until      = now.Add(e.cfg.RescueAfter)
+	)
 	for i := range candidates {
 		w := &candidates[i]
 		enc := e.encoders[w.Dialect]
 		for _, name := range names[w.Dialect] {
 			if enc.Subscribes(w, name) {
-				deliveries = append(deliveries, store.Delivery{
+				d := store.Delivery{
 					ID:        "msg_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
 					EventID:   ev.ID,
 					WebhookID: w.ID,
 					Dialect:   w.Dialect,
 					EventName: name,
 					Status:    store.DeliveryPending,
-				})
+				}
+				if e.claimable(w.ID, len(claimed)) {
+					d.ClaimedUntil = &until
+					claimed = append(claimed, &claim{w: w, ev: ev, until: until})
+				} else {
+					queued = append(queued, d)
+				}
+				deliveries = append(deliveries, d)
 				break
 			}
 		}
@@ -229,7 +262,7 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bo
 		if err := tx.CreateEvent(ctx, ev, deliveries); err != nil {
 			return err
 		}
-		return e.queue.enqueue(ctx, raw, deliveries)
+		return e.queue.enqueue(ctx, raw, queued)
 	})
 	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
 		// Published concurrently under the same id: the other call won.
@@ -242,6 +275,14 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bo
 		return nil, false, err
 	}
 	publishedTotal.Inc()
+	j := 0
+	for _, d := range deliveries {
+		if d.ClaimedUntil != nil {
+			claimed[j].d = d
+			j++
+		}
+	}
+	e.dispatch(claimed)
 	return ev, true, nil
 }
 
@@ -294,17 +335,18 @@ func (e *Engine) EventTypes() []Entry {
 }
 
 // health tracks an endpoint's run of failures, writing only when it starts or ends, and
-// disables the webhook when the run has lasted DisableAfter.
-func (e *Engine) health(ctx context.Context, w *store.Webhook, ok bool, at time.Time) error {
+// disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
+// read before the attempt.
+func (e *Engine) health(ctx context.Context, db *store.DB, w *store.Webhook, ok bool, at time.Time) error {
 	switch {
 	case ok && w.FailingSince != nil:
-		return e.db.SetFailingSince(ctx, w.ID, nil)
+		return db.MarkHealthy(ctx, []string{w.ID})
 	case !ok && w.FailingSince == nil:
-		return e.db.SetFailingSince(ctx, w.ID, &at)
+		return db.SetFailingSince(ctx, w.ID, at)
 	case !ok && at.Sub(*w.FailingSince) >= e.cfg.DisableAfter && w.DisabledAt == nil:
 		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
 		e.log.Warn("disabling a failing endpoint", "webhook", w.ID, "dialect", w.Dialect, "failing_since", *w.FailingSince)
-		return e.db.DisableWebhook(ctx, w.ID, reason)
+		return db.DisableWebhook(ctx, w.ID, reason)
 	}
 	return nil
 }
@@ -386,27 +428,64 @@ type errSnooze struct{ after time.Duration }
 
 func (e errSnooze) Error() string { return fmt.Sprintf("retry in %s", e.after) }
 
-// acquire takes one of a webhook's in-flight slots and returns its token. When all are
-// taken it returns how long the job should wait: twice the age of the oldest attempt in
+// slotPatience is how long an attempt waits for one of its webhook's in-flight places
+// when the endpoint is answering: its oldest attempt in flight is younger than this.
+const slotPatience = 250 * time.Millisecond
+
+// acquire takes one of a webhook's in-flight places and returns its token. When all are
+// taken it waits up to slotPatience for one if the endpoint is answering, and otherwise
+// returns how long the attempt should wait: twice the age of the oldest attempt in
 // flight, between 1 and 30 seconds. A slow endpoint's queue comes back soon; a hanging
 // one's backs off, so that re-queueing its backlog does not eat the database's time
 // that healthy endpoints need.
-func (e *Engine) acquire(webhookID string) (time.Time, time.Duration) {
+func (e *Engine) acquire(ctx context.Context, webhookID string) (time.Time, time.Duration) {
+	deadline := time.Now().Add(slotPatience)
+	for {
+		e.mu.Lock()
+		now := time.Now()
+		inflight := e.slots[webhookID]
+		if len(inflight) < e.cfg.PerEndpoint {
+			e.slots[webhookID] = append(inflight, now)
+			e.mu.Unlock()
+			return now, 0
+		}
+		age := now.Sub(oldest(inflight))
+		freed := e.freed
+		e.mu.Unlock()
+		wait := min(max(2*age, time.Second), 30*time.Second)
+		if age > slotPatience || now.After(deadline) {
+			return time.Time{}, wait
+		}
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case <-freed:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			return time.Time{}, wait
+		}
+	}
+}
+
+// stuck reports whether all of a webhook's in-flight places are taken by attempts older
+// than slotPatience: new deliveries to it then go straight to the queue.
+func (e *Engine) stuck(webhookID string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := time.Now()
 	inflight := e.slots[webhookID]
-	if len(inflight) >= e.cfg.PerEndpoint {
-		oldest := inflight[0]
-		for _, t := range inflight {
-			if t.Before(oldest) {
-				oldest = t
-			}
+	return len(inflight) >= e.cfg.PerEndpoint && time.Since(oldest(inflight)) > slotPatience
+}
+
+func oldest(ts []time.Time) time.Time {
+	o := ts[0]
+	for _, t := range ts {
+		if t.Before(o) {
+			o = t
 		}
-		return time.Time{}, min(max(2*now.Sub(oldest), time.Second), 30*time.Second)
 	}
-	e.slots[webhookID] = append(inflight, now)
-	return now, 0
+	return o
 }
 
 func (e *Engine) release(webhookID string, token time.Time) {
@@ -424,6 +503,8 @@ func (e *Engine) release(webhookID string, token time.Time) {
 	} else {
 		e.slots[webhookID] = inflight
 	}
+	close(e.freed)
+	e.freed = make(chan struct{})
 }
 
 // redacted are headers whose values are secrets; attempts record them as "[redacted]".
@@ -444,7 +525,7 @@ func redactHeaders(h http.Header) map[string]string {
 	return out
 }
 
-// attempt sends one attempt of a delivery and records it. It returns nil when the
+// attempt sends one attempt of a queued delivery and records it. It returns nil when the
 // delivery is finished (delivered, given up, or nothing left to do), errSnooze when it
 // must be tried again later, and any other error for a failure of the gateway itself.
 func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
@@ -457,6 +538,11 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 	if d.Status != store.DeliveryPending {
 		return nil // a duplicate job, or finished by an operator
 	}
+	if d.ClaimedUntil != nil {
+		if wait := time.Until(*d.ClaimedUntil); wait > 0 {
+			return errSnooze{after: wait} // a process is sending it; the sweep hands it over if it dies
+		}
+	}
 	w, err := e.db.WebhookByID(ctx, d.WebhookID)
 	if store.ErrorCode(err) == store.ENOTFOUND {
 		return e.db.UpdateDeliveryStatus(ctx, d.ID, store.DeliveryCancelled, "The webhook was deleted.")
@@ -466,11 +552,7 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 	if w.DisabledAt != nil {
 		return e.db.UpdateDeliveryStatus(ctx, d.ID, store.DeliveryFailed, "The endpoint is disabled: "+w.DisabledReason)
 	}
-	enc, ok := e.encoders[w.Dialect]
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownDialect, w.Dialect)
-	}
-	slot, wait := e.acquire(w.ID)
+	slot, wait := e.acquire(ctx, w.ID)
 	if wait > 0 {
 		return errSnooze{after: jitter(wait)} // busy: come back later rather than hold a worker
 	}
@@ -479,7 +561,39 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 	if err != nil {
 		return err
 	}
+	a, res, ok, err := e.try(ctx, d, w, ev, 0)
+	if err != nil {
+		return err
+	}
+	snooze, disable := e.conclude(d, w, a, res, ok)
+	if err := e.db.RecordAttempt(ctx, a, d); err != nil {
+		return err
+	}
+	if disable != "" {
+		if err := e.db.DisableWebhook(ctx, w.ID, disable); err != nil {
+			return err
+		}
+	}
+	if err := e.health(ctx, e.db, w, ok, a.StartedAt); err != nil {
+		return err
+	}
+	e.observe(d, w, a, res, ok)
+	if snooze > 0 {
+		return errSnooze{after: snooze}
+	}
+	return nil
+}
 
+// try sends one attempt of d to w, holding one of the engine's sending places, and
+// returns the attempt, not yet recorded, with what the endpoint answered and whether it
+// succeeded. An error is the gateway's own failure, or ctx ending mid-attempt (the
+// delivery then stays pending, to be sent after a restart).
+// within, when not 0, bounds the attempt's time.
+func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, ev *store.Event, within time.Duration) (*store.Attempt, Result, bool, error) {
+	enc, ok := e.encoders[w.Dialect]
+	if !ok {
+		return nil, Result{}, false, fmt.Errorf("%w %q", ErrUnknownDialect, w.Dialect)
+	}
 	at := time.Now().UTC()
 	msg := &Message{
 		DeliveryID: d.ID, EventID: ev.ID, EventName: d.EventName, Tenant: ev.Tenant,
@@ -487,13 +601,20 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 	}
 	body, header, err := enc.Encode(msg)
 	if err != nil {
-		return e.finish(ctx, d, w, &store.Attempt{URL: w.URL, StartedAt: at, Error: "encode: " + err.Error(), ErrorKind: "encode"}, Result{}, false)
+		return &store.Attempt{URL: w.URL, StartedAt: at, Error: "encode: " + err.Error(), ErrorKind: "encode"}, Result{}, false, nil
 	}
 	req, err := request(w, d.ID, at, body, header, nil)
 	if err != nil {
-		return err
+		return nil, Result{}, false, err
+	}
+	req.Within = within
+	select {
+	case e.sending <- struct{}{}:
+	case <-ctx.Done():
+		return nil, Result{}, false, ctx.Err()
 	}
 	res := e.sender.Send(ctx, req)
+	<-e.sending
 	a := &store.Attempt{
 		URL:             w.URL,
 		StartedAt:       at,
@@ -509,14 +630,15 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 		a.Error = res.Err.Error()
 	}
 	if ctx.Err() != nil && res.Status == 0 {
-		// Shutting down mid-attempt: leave the delivery pending for a restart.
-		return ctx.Err()
+		return nil, Result{}, false, ctx.Err()
 	}
-	return e.finish(ctx, d, w, a, res, res.Success())
+	return a, res, res.Success(), nil
 }
 
-// finish records an attempt and decides what happens next.
-func (e *Engine) finish(ctx context.Context, d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) error {
+// conclude applies an attempt's outcome to d and a: the delivery's new state, and how
+// long until the next attempt (0 when the delivery is finished). disable, when not
+// empty, is why the webhook must be taken out of delivery.
+func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) (snooze time.Duration, disable string) {
 	d.Attempts++
 	a.ID = "att_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 	a.DeliveryID = d.ID
@@ -524,7 +646,6 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, w *store.Webhook
 	d.LastStatus = res.Status
 	d.LastError = a.Error
 	d.NextAttemptAt = nil
-	var snooze time.Duration
 	switch {
 	case ok:
 		now := e.db.Now()
@@ -532,9 +653,7 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, w *store.Webhook
 	case res.Status == http.StatusGone:
 		d.Status = store.DeliveryFailed
 		d.LastError = "The endpoint answered 410 Gone; it is disabled."
-		if err := e.db.DisableWebhook(ctx, w.ID, "The endpoint answered 410 Gone."); err != nil {
-			return err
-		}
+		disable = "The endpoint answered 410 Gone."
 	case d.Attempts >= e.maxAttempts(w):
 		d.Status = store.DeliveryFailed
 	default:
@@ -545,12 +664,11 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, w *store.Webhook
 	if d.LastError == "" && !ok && res.Status != 0 {
 		d.LastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
 	}
-	if err := e.db.RecordAttempt(ctx, a, d); err != nil {
-		return err
-	}
-	if err := e.health(ctx, w, ok, a.StartedAt); err != nil {
-		return err
-	}
+	return snooze, disable
+}
+
+// observe counts a recorded attempt in the metrics and the debug log.
+func (e *Engine) observe(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) {
 	attemptsTotal.WithLabelValues(w.Dialect, outcome(res, ok)).Inc()
 	attemptSeconds.WithLabelValues(w.Dialect).Observe(res.Duration.Seconds())
 	if d.Status != store.DeliveryPending {
@@ -559,10 +677,6 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, w *store.Webhook
 	e.log.Debug("delivery attempt", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect,
 		"attempt", a.Number, "status", res.Status, "error_kind", a.ErrorKind, "outcome", d.Status,
 		"duration_ms", a.DurationMS)
-	if snooze > 0 {
-		return errSnooze{after: snooze}
-	}
-	return nil
 }
 
 func flatten(h http.Header) map[string]string {

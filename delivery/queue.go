@@ -21,7 +21,8 @@ import (
 
 // queue is the durable job queue behind the engine: River, on the store's own database.
 type queue interface {
-	// enqueue inserts one job per delivery inside the publishing transaction.
+	// enqueue inserts one job per delivery inside the caller's transaction, to run at the
+	// delivery's NextAttemptAt, or now when it has none.
 	enqueue(ctx context.Context, raw store.RawTx, ds []store.Delivery) error
 	// enqueueRecovery inserts the job that carries out a recovery.
 	enqueueRecovery(ctx context.Context, raw store.RawTx, recoveryID string) error
@@ -67,6 +68,21 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	return err
 }
 
+// sweepArgs is the periodic job that queues the deliveries of claims that ran out.
+type sweepArgs struct{}
+
+// Kind names the job in River's tables.
+func (sweepArgs) Kind() string { return "polyhook.sweep" }
+
+type sweepWorker struct {
+	river.WorkerDefaults[sweepArgs]
+	engine *Engine
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
+	return w.engine.sweep(ctx, time.Now())
+}
+
 type recoverWorker struct {
 	river.WorkerDefaults[recoverArgs]
 	engine *Engine
@@ -110,16 +126,23 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 	river.AddWorker(workers, &deliverWorker{engine: e, timeout: jobTimeout})
 	river.AddWorker(workers, &recoverWorker{engine: e})
 	river.AddWorker(workers, &pruneWorker{engine: e})
+	river.AddWorker(workers, &sweepWorker{engine: e})
 	cfg := &river.Config{
 		Queues: map[string]river.QueueConfig{
 			deliveriesQueue:    {MaxWorkers: e.cfg.Workers},
 			river.QueueDefault: {MaxWorkers: 2},
 		},
 		Workers: workers,
-		// Retention runs hourly on whichever replica is River's leader: once in all.
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return pruneArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+		// Periodic jobs are inserted by whichever replica is River's leader: they run once
+		// in all. Retention hourly; the sweep twice per claim's lifetime.
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return pruneArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(max(e.cfg.RescueAfter/2, time.Second)),
+				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
 		FetchPollInterval:    e.cfg.PollInterval,
 		FetchCooldown:        time.Millisecond,
 		RescueStuckJobsAfter: e.cfg.RescueAfter,
@@ -172,7 +195,11 @@ func (q *riverQueue[TTx]) enqueue(ctx context.Context, raw store.RawTx, ds []sto
 	}
 	params := make([]river.InsertManyParams, len(ds))
 	for i, d := range ds {
-		params[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: d.ID}, InsertOpts: &river.InsertOpts{Queue: deliveriesQueue}}
+		opts := &river.InsertOpts{Queue: deliveriesQueue}
+		if d.NextAttemptAt != nil {
+			opts.ScheduledAt = *d.NextAttemptAt
+		}
+		params[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: d.ID}, InsertOpts: opts}
 	}
 	_, err := q.client.InsertManyTx(ctx, q.tx(raw), params)
 	return err

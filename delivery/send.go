@@ -42,6 +42,8 @@ type Request struct {
 	// PinnedCertPEM, when set, is the only certificate the endpoint may present: it is
 	// trusted even when self-signed, and any other is refused.
 	PinnedCertPEM string
+	// Within, when set, bounds the whole attempt below connect plus read.
+	Within time.Duration
 }
 
 // Result is what one attempt got.
@@ -177,7 +179,11 @@ func (s *Sender) send(ctx context.Context, req Request) Result {
 	}
 	connect := or(req.ConnectTimeout, DefaultConnectTimeout)
 	read := or(req.ReadTimeout, DefaultReadTimeout)
-	ctx, cancel := context.WithTimeout(context.WithValue(ctx, connectTimeoutKey{}, connect), min(connect+read, maxAttemptTime))
+	total := min(connect+read, maxAttemptTime)
+	if req.Within > 0 {
+		total = min(total, req.Within)
+	}
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, connectTimeoutKey{}, connect), total)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {

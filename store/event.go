@@ -50,6 +50,9 @@ type Delivery struct {
 	LastStatus    int        `gorm:"not null;default:0"`
 	LastError     string     `gorm:"type:text;not null;default:''"`
 	NextAttemptAt *time.Time `gorm:""`
+	// ClaimedUntil is set while the process that published the delivery sends its first
+	// attempt itself, outside the job queue (see claim.go); nil otherwise.
+	ClaimedUntil *time.Time `gorm:"index"`
 	CreatedAt     time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
 	UpdatedAt     time.Time  `gorm:"not null;autoUpdateTime:false"`
 	DeliveredAt   *time.Time `gorm:""`
@@ -295,9 +298,21 @@ func (db *DB) DisabledWebhooks(ctx context.Context) (int64, error) {
 	return n, db.err(err)
 }
 
-// SetFailingSince records the start of a webhook's run of failures (nil: it recovered).
-func (db *DB) SetFailingSince(ctx context.Context, webhookID string, since *time.Time) error {
-	return db.err(db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ?", webhookID).Update("failing_since", since).Error)
+// SetFailingSince records the start of a webhook's run of failures, unless a run has
+// started already.
+func (db *DB) SetFailingSince(ctx context.Context, webhookID string, since time.Time) error {
+	return db.err(db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ? AND failing_since IS NULL", webhookID).
+		Update("failing_since", since).Error)
+}
+
+// MarkHealthy ends the runs of failures of the given webhooks. Those without one are not
+// written.
+func (db *DB) MarkHealthy(ctx context.Context, webhookIDs []string) error {
+	if len(webhookIDs) == 0 {
+		return nil
+	}
+	return db.err(db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id IN ? AND failing_since IS NOT NULL", webhookIDs).
+		Update("failing_since", nil).Error)
 }
 
 // EnableWebhook puts a disabled webhook back into delivery and forgets its failures.

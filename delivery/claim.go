@@ -1,0 +1,330 @@
+package delivery
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// The fast path. A delivery's first attempt does not go through the job queue: the
+// process that publishes the event claims the delivery in the publishing transaction
+// (store.Delivery.ClaimedUntil, RescueAfter ahead), hands it to its own workers as soon
+// as the transaction commits, and records the attempt, a batch of them at a time, in a
+// transaction that also ends the claim and, when another attempt is due, queues the job
+// for it. The queue thus sees a delivery only when it needs a retry, and the database
+// does a few cheap statements per delivery instead of a job's insert, fetch and
+// completion.
+//
+// Nothing is lost when the process dies: its claims run out, and the sweep (a periodic
+// job that runs on one process of all) hands every delivery whose claim ran out to the
+// queue. On SQLite, where one process owns the file, Start does that for every claim at
+// once. An attempt whose record did not commit before its process died is made again:
+// delivery is at least once, as it always was.
+
+// claim is one first attempt this process sends itself: the delivery, and its webhook
+// and event as they were when it was published.
+type claim struct {
+	d     store.Delivery
+	w     *store.Webhook
+	ev    *store.Event
+	until time.Time
+}
+
+// settlement is what became of a claim, waiting to be recorded.
+type settlement struct {
+	c *claim
+	// a is the attempt made, nil when the claim is handed to the queue untried (its
+	// endpoint was busy, or the process is stopping).
+	a       *store.Attempt
+	res     Result
+	ok      bool
+	disable string
+}
+
+// claims is the fast path's state.
+type claims struct {
+	mu       sync.RWMutex
+	open     bool // taking claims: between Start and Stop
+	stopping atomic.Bool
+	work     chan *claim
+	settle   chan *settlement
+	workers  sync.WaitGroup
+	recorder sync.WaitGroup
+	cancel   context.CancelFunc
+}
+
+const (
+	// settleBatch is how many settlements one transaction records at most.
+	settleBatch = 256
+	// sweepBatch is how many expired claims one sweep transaction hands to the queue.
+	sweepBatch = 500
+)
+
+// claimMargin is how long before a claim runs out its attempt must be over, so that it
+// is recorded before the sweep may hand the delivery to the queue.
+func (e *Engine) claimMargin() time.Duration { return min(e.cfg.RescueAfter/4, 15*time.Second) }
+
+func (e *Engine) startClaims(ctx context.Context) {
+	c := &e.claims
+	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	c.work = make(chan *claim, 8*e.cfg.Workers)
+	c.settle = make(chan *settlement, settleBatch)
+	for range e.cfg.Workers {
+		c.workers.Add(1)
+		go func() {
+			defer c.workers.Done()
+			for cl := range c.work {
+				e.send(ctx, cl)
+			}
+		}()
+	}
+	c.recorder.Add(1)
+	go func() {
+		defer c.recorder.Done()
+		e.record()
+	}()
+	c.mu.Lock()
+	c.open = true
+	c.mu.Unlock()
+}
+
+// stopClaims stops taking claims, lets the attempts in flight finish and hands the
+// claims not yet tried to the queue, then records everything. When ctx ends first, the
+// attempts in flight are cut short and handed to the queue too.
+func (e *Engine) stopClaims(ctx context.Context) error {
+	c := &e.claims
+	c.mu.Lock()
+	if !c.open {
+		c.mu.Unlock()
+		return nil
+	}
+	c.open = false
+	c.stopping.Store(true)
+	close(c.work)
+	c.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		c.workers.Wait()
+		close(c.settle)
+		c.recorder.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		c.cancel()
+		return nil
+	case <-ctx.Done():
+		c.cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+		return ctx.Err()
+	}
+}
+
+// claimable reports whether this process should send a new delivery to webhookID
+// itself, with n claims of the same publish ahead of it: it is running, its workers are
+// not swamped, and the endpoint is not stuck. Otherwise the delivery is queued.
+func (e *Engine) claimable(webhookID string, n int) bool {
+	c := &e.claims
+	c.mu.RLock()
+	open := c.open && len(c.work)+n < cap(c.work)
+	c.mu.RUnlock()
+	if !open {
+		return false
+	}
+	return !e.stuck(webhookID)
+}
+
+// dispatch hands committed claims to the workers; those that do not fit, or arrive
+// while the engine stops, go to the queue.
+func (e *Engine) dispatch(cls []*claim) {
+	if len(cls) == 0 {
+		return
+	}
+	c := &e.claims
+	var over []*settlement
+	c.mu.RLock()
+	for _, cl := range cls {
+		if c.open {
+			select {
+			case c.work <- cl:
+				continue
+			default:
+			}
+		}
+		over = append(over, handOver(cl, 0))
+	}
+	c.mu.RUnlock()
+	if len(over) > 0 {
+		e.settleRetrying(over)
+	}
+}
+
+// handOver gives a claim to the queue untried, to run after wait.
+func handOver(cl *claim, wait time.Duration) *settlement {
+	if wait > 0 {
+		at := time.Now().Add(wait)
+		cl.d.NextAttemptAt = &at
+	}
+	return &settlement{c: cl}
+}
+
+// send makes a claim's attempt, unless the endpoint is busy, the claim is about to run
+// out or the engine is stopping: then the claim goes to the queue.
+func (e *Engine) send(ctx context.Context, cl *claim) {
+	c := &e.claims
+	within := time.Until(cl.until) - e.claimMargin()
+	if c.stopping.Load() || within <= 0 {
+		c.settle <- handOver(cl, 0)
+		return
+	}
+	slot, wait := e.acquire(ctx, cl.w.ID)
+	if wait > 0 {
+		c.settle <- handOver(cl, jitter(wait))
+		return
+	}
+	defer e.release(cl.w.ID, slot)
+	a, res, ok, err := e.try(ctx, &cl.d, cl.w, cl.ev, within)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("delivery attempt", "delivery", cl.d.ID, "webhook", cl.w.ID, "err", err)
+		}
+		c.settle <- handOver(cl, 0)
+		return
+	}
+	_, disable := e.conclude(&cl.d, cl.w, a, res, ok)
+	c.settle <- &settlement{c: cl, a: a, res: res, ok: ok, disable: disable}
+}
+
+// record writes settlements as they come, as many per transaction as are waiting.
+func (e *Engine) record() {
+	c := &e.claims
+	for s := range c.settle {
+		batch := []*settlement{s}
+	more:
+		for len(batch) < settleBatch {
+			select {
+			case s, ok := <-c.settle:
+				if !ok {
+					break more
+				}
+				batch = append(batch, s)
+			default:
+				break more
+			}
+		}
+		e.settleRetrying(batch)
+	}
+}
+
+// settleRetrying records a batch, trying again a few times when the database fails.
+// Should it keep failing, the claims run out and the sweep queues the deliveries again:
+// their attempts are made twice, not lost.
+func (e *Engine) settleRetrying(batch []*settlement) {
+	var err error
+	for try, wait := 0, 50*time.Millisecond; try < 5; try, wait = try+1, wait*2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = e.settleBatch(ctx, batch)
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(wait)
+	}
+	e.log.Error("recording delivery attempts; the sweep will send them again", "deliveries", len(batch), "err", err)
+}
+
+// settleBatch records settlements in one transaction: the attempts, the deliveries'
+// new states, the jobs of those that need another attempt, and the endpoints' health.
+func (e *Engine) settleBatch(ctx context.Context, batch []*settlement) error {
+	ds := make([]*store.Delivery, len(batch))
+	as := make([]*store.Attempt, len(batch))
+	for i, s := range batch {
+		ds[i], as[i] = &s.c.d, s.a
+	}
+	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		held, err := tx.Settle(ctx, ds, as)
+		if err != nil {
+			return err
+		}
+		var queued []store.Delivery
+		for i, s := range batch {
+			if held[i] && s.c.d.Status == store.DeliveryPending {
+				queued = append(queued, s.c.d)
+			}
+		}
+		if err := e.queue.enqueue(ctx, raw, queued); err != nil {
+			return err
+		}
+		healthy := map[string]bool{}
+		for _, s := range batch {
+			switch {
+			case s.a == nil:
+			case s.ok:
+				healthy[s.c.w.ID] = true
+			default:
+				if err := e.health(ctx, tx, s.c.w, false, s.a.StartedAt); err != nil {
+					return err
+				}
+			}
+			if s.disable != "" {
+				if err := tx.DisableWebhook(ctx, s.c.w.ID, s.disable); err != nil {
+					return err
+				}
+			}
+		}
+		ids := make([]string, 0, len(healthy))
+		for id := range healthy {
+			ids = append(ids, id)
+		}
+		return tx.MarkHealthy(ctx, ids)
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range batch {
+		if s.a != nil {
+			e.observe(&s.c.d, s.c.w, s.a, s.res, s.ok)
+		}
+	}
+	return nil
+}
+
+// sweep hands every delivery whose claim ran out before a time to the queue.
+func (e *Engine) sweep(ctx context.Context, before time.Time) error {
+	for {
+		ds, err := e.db.ExpiredClaims(ctx, before, sweepBatch)
+		if err != nil || len(ds) == 0 {
+			return err
+		}
+		var queued []store.Delivery
+		err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+			queued = queued[:0]
+			for _, d := range ds {
+				ok, err := tx.Unclaim(ctx, d.ID, before)
+				if err != nil {
+					return err
+				}
+				if ok {
+					d.ClaimedUntil, d.NextAttemptAt = nil, nil
+					queued = append(queued, d)
+				}
+			}
+			return e.queue.enqueue(ctx, raw, queued)
+		})
+		if err != nil {
+			return err
+		}
+		if len(queued) > 0 {
+			e.log.Info("queued deliveries whose sender stopped before sending them", "deliveries", len(queued))
+		}
+		if len(ds) < sweepBatch {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Claims. The process that publishes an event sends the first attempt of each delivery
+// itself, at once, instead of through the job queue: it writes the delivery with
+// ClaimedUntil set, and ends the claim when it records the attempt (Settle). Should the
+// process die first, the claim runs out, and whichever process sweeps expired claims
+// (ExpiredClaims, Unclaim) hands the delivery to the job queue. A delivery is thus
+// always either claimed by one process or owned by the queue, never neither.
+
+// Settle records what became of claimed deliveries: as[i], when not nil, is the attempt
+// made for ds[i], which holds the delivery's new state. Each delivery is updated, and its
+// claim ended, only while it is still claimed; held reports which ones were. Attempts are
+// stored either way: they were made.
+func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held []bool, err error) {
+	g := db.gorm.WithContext(ctx)
+	now := db.Now()
+	var made []*Attempt
+	for _, a := range as {
+		if a != nil {
+			made = append(made, a)
+		}
+	}
+	if len(made) > 0 {
+		if err := g.CreateInBatches(made, 100).Error; err != nil {
+			return nil, db.err(err)
+		}
+	}
+	held = make([]bool, len(ds))
+	for i, d := range ds {
+		d.UpdatedAt, d.ClaimedUntil = now, nil
+		res := g.Model(&Delivery{}).Where("id = ? AND claimed_until IS NOT NULL", d.ID).Select(
+			"status", "attempts", "last_status", "last_error", "next_attempt_at", "updated_at", "delivered_at", "claimed_until",
+		).Updates(d)
+		if res.Error != nil {
+			return nil, db.err(res.Error)
+		}
+		held[i] = res.RowsAffected == 1
+	}
+	return held, nil
+}
+
+// ExpiredClaims returns up to limit deliveries whose claims ran out before t.
+func (db *DB) ExpiredClaims(ctx context.Context, before time.Time, limit int) ([]Delivery, error) {
+	var ds []Delivery
+	err := db.gorm.WithContext(ctx).Where("claimed_until IS NOT NULL AND claimed_until < ?", before).
+		Order("claimed_until ASC").Limit(limit).Find(&ds).Error
+	return ds, db.err(err)
+}
+
+// Unclaim ends a delivery's claim if it ran out before t, and reports whether it did: the
+// caller then owns the delivery and must queue it in the same transaction.
+func (db *DB) Unclaim(ctx context.Context, id string, before time.Time) (bool, error) {
+	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
+		Where("id = ? AND claimed_until IS NOT NULL AND claimed_until < ?", id, before).
+		Updates(map[string]any{"claimed_until": nil, "updated_at": db.Now()})
+	return res.RowsAffected == 1, db.err(res.Error)
+}
