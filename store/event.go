@@ -53,9 +53,9 @@ type Delivery struct {
 	// ClaimedUntil is set while the process that published the delivery sends its first
 	// attempt itself, outside the job queue (see claim.go); nil otherwise.
 	ClaimedUntil *time.Time `gorm:"index"`
-	CreatedAt     time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
-	UpdatedAt     time.Time  `gorm:"not null;autoUpdateTime:false"`
-	DeliveredAt   *time.Time `gorm:""`
+	CreatedAt    time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
+	UpdatedAt    time.Time  `gorm:"not null;autoUpdateTime:false"`
+	DeliveredAt  *time.Time `gorm:""`
 }
 
 // Attempt is one HTTP request of a delivery, as sent and as answered. Secrets in headers
