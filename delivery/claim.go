@@ -127,17 +127,21 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 }
 
 // claimable reports whether this process should send a new delivery to webhookID
-// itself, with n claims of the same publish ahead of it: it is running, its workers are
-// not swamped, and the endpoint is not stuck. Otherwise the delivery is queued.
-func (e *Engine) claimable(webhookID string, n int) bool {
+// itself, with n claims of the same group ahead of it: it is running, its workers are
+// not swamped, and the endpoint is not stuck. Otherwise the delivery is queued, after
+// wait when the endpoint is stuck.
+func (e *Engine) claimable(webhookID string, n int) (wait time.Duration, ok bool) {
 	c := &e.claims
 	c.mu.RLock()
 	open := c.open && len(c.work)+n < cap(c.work)
 	c.mu.RUnlock()
 	if !open {
-		return false
+		return 0, false
 	}
-	return !e.stuck(webhookID)
+	if wait := e.stuck(webhookID); wait > 0 {
+		return wait, false
+	}
+	return 0, true
 }
 
 // dispatch hands committed claims to the workers; those that do not fit, or arrive

@@ -61,8 +61,10 @@ type Config struct {
 	// PerEndpoint bounds how many of those one webhook can hold at once (default 16), so
 	// that a slow or hanging endpoint never delays the others.
 	PerEndpoint int
-	// PollInterval is how often an idle worker looks for due jobs (default 5ms on
-	// SQLite, 200ms on PostgreSQL, where inserts also wake workers).
+	// PollInterval is how often an idle worker looks for due jobs (default 100ms on
+	// SQLite, 200ms on PostgreSQL, where inserts also wake workers). The queue only holds
+	// retries, operator retries and recoveries, and deliveries whose claims ran out: first
+	// attempts do not wait for it.
 	PollInterval time.Duration
 	// DisableAfter disables a webhook whose attempts have failed without a success for
 	// this long (default 5 days); its deliveries are kept.
@@ -89,7 +91,7 @@ func (c *Config) defaults(backend string) {
 		c.PerEndpoint = 16
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 5 * time.Millisecond
+		c.PollInterval = 100 * time.Millisecond
 		if backend == store.BackendPostgres {
 			c.PollInterval = 200 * time.Millisecond
 		}
@@ -122,8 +124,9 @@ type Engine struct {
 	freed chan struct{}          // closed and replaced when a place is released
 
 	// sending bounds the attempts in flight, first attempts and retries together.
-	sending chan struct{}
-	claims  claims
+	sending    chan struct{}
+	claims     claims
+	publishing publishing
 }
 
 // New returns an engine on db. Register the dialects' encoders, then Start it.
@@ -144,6 +147,7 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.queue = q
+	e.publishing.commit = e.commit
 	return e, nil
 }
 
@@ -220,50 +224,7 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
 	}
-	dialects := make([]string, 0, len(names))
-	for d := range names {
-		dialects = append(dialects, d)
-	}
-	candidates, err := e.db.MatchCandidates(ctx, dialects, in.Tenant)
-	if err != nil {
-		return nil, false, err
-	}
-	var (
-		deliveries []store.Delivery
-		claimed    []*claim // sent by this process, in the order of deliveries
-		queued     []store.Delivery
-		until      = now.Add(e.cfg.RescueAfter)
-	)
-	for i := range candidates {
-		w := &candidates[i]
-		enc := e.encoders[w.Dialect]
-		for _, name := range names[w.Dialect] {
-			if enc.Subscribes(w, name) {
-				d := store.Delivery{
-					ID:        "msg_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
-					EventID:   ev.ID,
-					WebhookID: w.ID,
-					Dialect:   w.Dialect,
-					EventName: name,
-					Status:    store.DeliveryPending,
-				}
-				if e.claimable(w.ID, len(claimed)) {
-					d.ClaimedUntil = &until
-					claimed = append(claimed, &claim{w: w, ev: ev, until: until})
-				} else {
-					queued = append(queued, d)
-				}
-				deliveries = append(deliveries, d)
-				break
-			}
-		}
-	}
-	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		if err := tx.CreateEvent(ctx, ev, deliveries); err != nil {
-			return err
-		}
-		return e.queue.enqueue(ctx, raw, queued)
-	})
+	err = e.publishing.submit(&publication{ev: ev, names: names, done: make(chan error, 1)})
 	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
 		// Published concurrently under the same id: the other call won.
 		existing, gerr := e.db.GetEvent(ctx, in.ID)
@@ -275,14 +236,6 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bo
 		return nil, false, err
 	}
 	publishedTotal.Inc()
-	j := 0
-	for _, d := range deliveries {
-		if d.ClaimedUntil != nil {
-			claimed[j].d = d
-			j++
-		}
-	}
-	e.dispatch(claimed)
 	return ev, true, nil
 }
 
@@ -452,7 +405,7 @@ func (e *Engine) acquire(ctx context.Context, webhookID string) (time.Time, time
 		age := now.Sub(oldest(inflight))
 		freed := e.freed
 		e.mu.Unlock()
-		wait := min(max(2*age, time.Second), 30*time.Second)
+		wait := busyWait(age)
 		if age > slotPatience || now.After(deadline) {
 			return time.Time{}, wait
 		}
@@ -469,14 +422,26 @@ func (e *Engine) acquire(ctx context.Context, webhookID string) (time.Time, time
 	}
 }
 
-// stuck reports whether all of a webhook's in-flight places are taken by attempts older
-// than slotPatience: new deliveries to it then go straight to the queue.
-func (e *Engine) stuck(webhookID string) bool {
+// stuck reports, when all of a webhook's in-flight places are taken by attempts older
+// than slotPatience, how long an attempt should wait (as acquire would); 0 otherwise.
+// New deliveries to a stuck endpoint go straight to the queue, due after that wait.
+func (e *Engine) stuck(webhookID string) time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	inflight := e.slots[webhookID]
-	return len(inflight) >= e.cfg.PerEndpoint && time.Since(oldest(inflight)) > slotPatience
+	if len(inflight) < e.cfg.PerEndpoint {
+		return 0
+	}
+	age := time.Since(oldest(inflight))
+	if age <= slotPatience {
+		return 0
+	}
+	return busyWait(age)
 }
+
+// busyWait is how long an attempt waits for a busy endpoint whose oldest attempt in
+// flight is age old.
+func busyWait(age time.Duration) time.Duration { return min(max(2*age, time.Second), 30*time.Second) }
 
 func oldest(ts []time.Time) time.Time {
 	o := ts[0]

@@ -141,25 +141,31 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error 
 	return db.err(g.Commit().Error)
 }
 
-// CreateEvent inserts ev with its deliveries. Returns ECONFLICT when an event with ev's id
-// exists already.
+// CreateEvent inserts one event with its deliveries, setting the times left zero and
+// the event's count of deliveries. Returns ECONFLICT when an event with ev's id exists.
 func (db *DB) CreateEvent(ctx context.Context, ev *Event, deliveries []Delivery) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = db.Now()
 	}
 	ev.Deliveries = len(deliveries)
-	g := db.gorm.WithContext(ctx)
-	if err := g.Create(ev).Error; err != nil {
-		return db.err(err)
-	}
-	if len(deliveries) == 0 {
-		return nil
-	}
 	for i := range deliveries {
 		if deliveries[i].CreatedAt.IsZero() {
 			deliveries[i].CreatedAt = ev.CreatedAt
 		}
 		deliveries[i].UpdatedAt = deliveries[i].CreatedAt
+	}
+	return db.CreateEvents(ctx, []*Event{ev}, deliveries)
+}
+
+// CreateEvents inserts events and their deliveries, whose CreatedAt and each event's
+// Deliveries count the caller sets. Returns ECONFLICT when an event's id exists already.
+func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Delivery) error {
+	g := db.gorm.WithContext(ctx)
+	if err := g.CreateInBatches(evs, 100).Error; err != nil {
+		return db.err(err)
+	}
+	if len(deliveries) == 0 {
+		return nil
 	}
 	return db.err(g.CreateInBatches(deliveries, 200).Error)
 }

@@ -1,0 +1,175 @@
+package delivery
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// Publishing commits in groups. Concurrent publishes are written in one transaction
+// (one commit, multi-row inserts, one query for the matching webhooks per scope) rather
+// than one each: whoever finds no commit under way commits everything waiting, and
+// whatever arrives meanwhile waits for the next commit. Nothing waits for a group to
+// fill, so a lone publish is committed at once.
+
+// publication is one event on its way into a group commit.
+type publication struct {
+	ev    *store.Event
+	names map[string][]string // the event's names per dialect
+	done  chan error
+}
+
+// publishing batches publications.
+type publishing struct {
+	commit func([]*publication)
+
+	mu      sync.Mutex
+	waiting []*publication
+	busy    bool
+}
+
+// maxGroup bounds the publications one transaction commits.
+const maxGroup = 256
+
+// submit commits p, with whatever else is waiting, and returns its outcome.
+func (g *publishing) submit(p *publication) error {
+	g.mu.Lock()
+	g.waiting = append(g.waiting, p)
+	if g.busy {
+		g.mu.Unlock()
+		return <-p.done
+	}
+	g.busy = true
+	g.mu.Unlock()
+	g.drain(true)
+	return <-p.done
+}
+
+// drain commits groups until none is waiting. The first caller commits the first group,
+// its own, then leaves the rest to a goroutine so that its answer is not held up.
+func (g *publishing) drain(first bool) {
+	for {
+		g.mu.Lock()
+		n := min(len(g.waiting), maxGroup)
+		if n == 0 {
+			g.busy = false
+			g.mu.Unlock()
+			return
+		}
+		group := slices.Clone(g.waiting[:n])
+		g.waiting = slices.Delete(g.waiting, 0, n)
+		more := len(g.waiting) > 0
+		g.mu.Unlock()
+		g.commit(group)
+		if first && more {
+			go g.drain(false)
+			return
+		}
+		first = false
+	}
+}
+
+// commit writes a group of publications, each event with one delivery per subscribed
+// webhook, in one transaction, then sends their claims. Should the group fail, each is
+// tried alone, so that one publication's conflict is not the others' failure.
+func (e *Engine) commit(group []*publication) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	claimed, err := e.insert(ctx, group)
+	if err == nil {
+		e.dispatch(claimed)
+		for _, p := range group {
+			p.done <- nil
+		}
+		return
+	}
+	if len(group) == 1 {
+		group[0].done <- err
+		return
+	}
+	for _, p := range group {
+		claimed, err := e.insert(ctx, []*publication{p})
+		if err == nil {
+			e.dispatch(claimed)
+		}
+		p.done <- err
+	}
+}
+
+// insert matches a group's events to webhooks and writes them, their deliveries and the
+// jobs of the deliveries this process does not claim. It returns the claims.
+func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, error) {
+	type scope struct{ dialects, tenant string }
+	candidates := map[scope][]store.Webhook{}
+	var (
+		evs        = make([]*store.Event, len(group))
+		deliveries []store.Delivery
+		claimed    []*claim
+		queued     []store.Delivery
+		until      = e.db.Now().Add(e.cfg.RescueAfter)
+	)
+	for i, p := range group {
+		evs[i] = p.ev
+		dialects := make([]string, 0, len(p.names))
+		for d := range p.names {
+			dialects = append(dialects, d)
+		}
+		slices.Sort(dialects)
+		key := scope{strings.Join(dialects, ","), p.ev.Tenant}
+		ws, ok := candidates[key]
+		if !ok {
+			var err error
+			if ws, err = e.db.MatchCandidates(ctx, dialects, p.ev.Tenant); err != nil {
+				return nil, err
+			}
+			candidates[key] = ws
+		}
+		p.ev.Deliveries = 0
+		for j := range ws {
+			w := &ws[j]
+			enc := e.encoders[w.Dialect]
+			for _, name := range p.names[w.Dialect] {
+				if !enc.Subscribes(w, name) {
+					continue
+				}
+				d := store.Delivery{
+					ID:        "msg_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
+					EventID:   p.ev.ID,
+					WebhookID: w.ID,
+					Dialect:   w.Dialect,
+					EventName: name,
+					Status:    store.DeliveryPending,
+					CreatedAt: p.ev.CreatedAt,
+					UpdatedAt: p.ev.CreatedAt,
+				}
+				if wait, ok := e.claimable(w.ID, len(claimed)); ok {
+					d.ClaimedUntil = &until
+					claimed = append(claimed, &claim{d: d, w: w, ev: p.ev, until: until})
+				} else {
+					if wait > 0 {
+						// Its endpoint is stuck: the job need not look before it may be free.
+						at := p.ev.CreatedAt.Add(jitter(wait))
+						d.NextAttemptAt = &at
+					}
+					queued = append(queued, d)
+				}
+				deliveries = append(deliveries, d)
+				p.ev.Deliveries++
+				break
+			}
+		}
+	}
+	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		if err := tx.CreateEvents(ctx, evs, deliveries); err != nil {
+			return err
+		}
+		return e.queue.enqueue(ctx, raw, queued)
+	})
+	return claimed, err
+}
