@@ -32,6 +32,7 @@ func main() {
 	replicas := flag.Int("replicas", 1, "gateway replicas (PostgreSQL only)")
 	out := flag.String("out", "bench-results.json", "where to write the figures")
 	scale := flag.Float64("scale", 1, "multiplies every event count (use 0.2 for a quick run)")
+	publishers := flag.Int("publishers", 64, "concurrent publishers in the throughput runs")
 	flag.Parse()
 	if *receiver {
 		runReceiver(*addr)
@@ -40,7 +41,7 @@ func main() {
 	if *replicas > 1 && !strings.HasPrefix(*db, "postgres") {
 		fail("--replicas needs a postgres:// --db")
 	}
-	b := &bench{scale: *scale}
+	b := &bench{scale: *scale, publishers: *publishers}
 	defer b.stop()
 	if err := b.run(*db, *replicas); err != nil {
 		b.stop()
@@ -69,14 +70,15 @@ type result struct {
 }
 
 type bench struct {
-	scale    float64
-	dir      string
-	procs    []*exec.Cmd
-	gateways []string
-	recv     string
-	token    string
-	results  []result
-	machine  string
+	scale      float64
+	publishers int
+	dir        string
+	procs      []*exec.Cmd
+	gateways   []string
+	recv       string
+	token      string
+	results    []result
+	machine    string
 }
 
 const token = "bench-admin-token"
@@ -142,14 +144,6 @@ func (b *bench) run(db string, replicas int) error {
 	hook("/ok/0")
 	b.latency("idle", 0, b.n(200))
 	b.latency("fixed rate 500/s", 500, b.n(2500))
-	base := b.results[len(b.results)-2] // fixed-rate p99
-
-	// A hanging endpoint beside the healthy one.
-	b.post(b.gateways[0]+"/api/webhook", key, `{"webhook":{"url":"`+b.recv+`/hang","connectTimeout":1000,"readTimeout":30000,"global":true,"eventsEnabled":{"user.create":true}}}`)
-	b.latency("with a hanging endpoint, 500/s", 500, b.n(2500))
-	hang := b.results[len(b.results)-2]
-	moved := 100 * (hang.Value - base.Value) / base.Value
-	b.add("healthy p99 moved by a hanging endpoint", moved, "%", "< 20 %", moved < 20)
 	b.deleteHooks(key)
 
 	// Sustained throughput: one webhook per event, then fan-out to 10.
@@ -159,6 +153,19 @@ func (b *bench) run(db string, replicas int) error {
 		hook("/ok/" + strconv.Itoa(i))
 	}
 	b.throughput("fan-out deliveries/s (10 webhooks per event)", b.n(800), 10)
+	b.deleteHooks(key)
+
+	// Last, since its hanging deliveries stay queued after it: the fixed rate again, as
+	// the baseline measured right before, then with a hanging endpoint beside the
+	// healthy one.
+	hook("/ok/0")
+	b.latency("baseline: fixed rate 500/s", 500, b.n(2500))
+	base := b.results[len(b.results)-1] // its p99
+	b.post(b.gateways[0]+"/api/webhook", key, `{"webhook":{"url":"`+b.recv+`/hang","connectTimeout":1000,"readTimeout":30000,"global":true,"eventsEnabled":{"user.create":true}}}`)
+	b.latency("with a hanging endpoint, 500/s", 500, b.n(2500))
+	hang := b.results[len(b.results)-1]
+	moved := 100 * (hang.Value - base.Value) / base.Value
+	b.add("healthy p99 moved by a hanging endpoint", moved, "%", "< 20 %", moved < 20)
 
 	var rss float64
 	for _, g := range b.procs[1:] {
@@ -212,7 +219,7 @@ func (b *bench) latency(name string, rate, count int) {
 	case rate == 0:
 		b.add(name+" p50", p50, "ms", "< 10 ms", p50 < 10)
 		b.add(name+" p99", p99, "ms", "< 50 ms", p99 < 50)
-	case strings.HasPrefix(name, "fixed"):
+	case strings.HasPrefix(name, "fixed"), strings.HasPrefix(name, "baseline"):
 		b.add(name+" p50", p50, "ms", "", true)
 		b.add(name+" p99", p99, "ms", "< 50 ms", p99 < 50)
 	default:
@@ -221,7 +228,7 @@ func (b *bench) latency(name string, rate, count int) {
 	}
 }
 
-// throughput publishes count events from 16 publishers across the replicas and measures
+// throughput publishes count events from b.publishers concurrent publishers across the replicas and measures
 // deliveries per second from the first publish to the last receipt.
 func (b *bench) throughput(name string, count, fanout int) {
 	b.reset()
@@ -239,9 +246,10 @@ func (b *bench) throughput(name string, count, fanout int) {
 		}()
 	}
 	start := time.Now()
+	cpu0 := b.cpu()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
+	for w := 0; w < b.publishers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -254,6 +262,7 @@ func (b *bench) throughput(name string, count, fanout int) {
 	total := int64(count * fanout)
 	b.waitReceived(total, 5*time.Minute)
 	rate := float64(total) / time.Since(start).Seconds()
+	cpu1 := b.cpu()
 	target, ok := "≥ 3000/s", rate >= 3000
 	if len(b.gateways) > 1 {
 		target, ok = "≥ 2000/s", rate >= 2000
@@ -262,9 +271,50 @@ func (b *bench) throughput(name string, count, fanout int) {
 		target, ok = "", true
 	}
 	b.add(name, rate, "/s", target, ok)
+	// Where the machine's time went: the gateway's CPU per delivery, and the share of
+	// both cores the gateway, the receiver and the load generator (this process) took.
+	wall := cpu1.wall.Sub(cpu0.wall).Seconds()
+	b.add("  gateway CPU per delivery", 1e6*(cpu1.gateway-cpu0.gateway)/float64(total), "µs", "", true)
+	b.add("  CPU used: gateway", 100*(cpu1.gateway-cpu0.gateway)/wall, "% of a core", "", true)
+	b.add("  CPU used: receiver + load generator", 100*(cpu1.others-cpu0.others)/wall, "% of a core", "", true)
 }
 
-var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+type cpuSample struct {
+	wall            time.Time
+	gateway, others float64 // CPU seconds
+}
+
+// cpu reads the CPU time used so far by the gateways, and by the receiver and this
+// process together, from /proc (Linux).
+func (b *bench) cpu() cpuSample {
+	s := cpuSample{wall: time.Now(), others: procCPU("self")}
+	for i, p := range b.procs {
+		if i == 0 {
+			s.others += procCPU(strconv.Itoa(p.Process.Pid))
+		} else {
+			s.gateway += procCPU(strconv.Itoa(p.Process.Pid))
+		}
+	}
+	return s
+}
+
+// procCPU is a process's user plus system CPU time in seconds (clock ticks of 1/100 s).
+func procCPU(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100
+}
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 
 func (b *bench) publish(i int) {
 	g := b.gateways[i%len(b.gateways)]

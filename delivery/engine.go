@@ -385,13 +385,27 @@ func (e errSnooze) Error() string { return fmt.Sprintf("retry in %s", e.after) }
 // when the endpoint is answering: its oldest attempt in flight is younger than this.
 const slotPatience = 250 * time.Millisecond
 
-// acquire takes one of a webhook's in-flight places and returns its token. When all are
-// taken it waits up to slotPatience for one if the endpoint is answering, and otherwise
-// returns how long the attempt should wait: twice the age of the oldest attempt in
-// flight, between 1 and 30 seconds. A slow endpoint's queue comes back soon; a hanging
-// one's backs off, so that re-queueing its backlog does not eat the database's time
-// that healthy endpoints need.
+// acquire takes one of the engine's sending places (waiting for one), then one of a
+// webhook's in-flight places, and returns the latter's token; release gives both back.
+// When the webhook's places are all taken it waits up to slotPatience for one if the
+// endpoint is answering, and otherwise returns how long the attempt should wait: twice
+// the age of the oldest attempt in flight, between 1 and 30 seconds. A slow endpoint's
+// queue comes back soon; a hanging one's backs off, so that re-queueing its backlog does
+// not eat the database's time that healthy endpoints need.
 func (e *Engine) acquire(ctx context.Context, webhookID string) (time.Time, time.Duration) {
+	select {
+	case e.sending <- struct{}{}:
+	case <-ctx.Done():
+		return time.Time{}, time.Second
+	}
+	token, wait := e.acquireSlot(ctx, webhookID)
+	if wait > 0 {
+		<-e.sending
+	}
+	return token, wait
+}
+
+func (e *Engine) acquireSlot(ctx context.Context, webhookID string) (time.Time, time.Duration) {
 	deadline := time.Now().Add(slotPatience)
 	for {
 		e.mu.Lock()
@@ -470,6 +484,7 @@ func (e *Engine) release(webhookID string, token time.Time) {
 	}
 	close(e.freed)
 	e.freed = make(chan struct{})
+	<-e.sending
 }
 
 // redacted are headers whose values are secrets; attempts record them as "[redacted]".
@@ -549,11 +564,11 @@ func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
 	return nil
 }
 
-// try sends one attempt of d to w, holding one of the engine's sending places, and
-// returns the attempt, not yet recorded, with what the endpoint answered and whether it
-// succeeded. An error is the gateway's own failure, or ctx ending mid-attempt (the
-// delivery then stays pending, to be sent after a restart).
-// within, when not 0, bounds the attempt's time.
+// try sends one attempt of d to w, whose places the caller holds, and returns the
+// attempt, not yet recorded, with what the endpoint answered and whether it succeeded.
+// within, when not 0, bounds the attempt's time. An error is the gateway's own failure,
+// or ctx ending mid-attempt (the delivery then stays pending, to be sent after a
+// restart).
 func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, ev *store.Event, within time.Duration) (*store.Attempt, Result, bool, error) {
 	enc, ok := e.encoders[w.Dialect]
 	if !ok {
@@ -573,13 +588,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 		return nil, Result{}, false, err
 	}
 	req.Within = within
-	select {
-	case e.sending <- struct{}{}:
-	case <-ctx.Done():
-		return nil, Result{}, false, ctx.Err()
-	}
 	res := e.sender.Send(ctx, req)
-	<-e.sending
 	a := &store.Attempt{
 		URL:             w.URL,
 		StartedAt:       at,

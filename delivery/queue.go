@@ -33,6 +33,8 @@ type queue interface {
 // deliverArgs is the job that sends one delivery.
 type deliverArgs struct {
 	DeliveryID string `json:"delivery_id"`
+	// WebhookID lets a job for a stuck endpoint wait again without reading anything.
+	WebhookID string `json:"webhook_id,omitempty"`
 }
 
 // Kind names the job in River's tables.
@@ -102,6 +104,9 @@ type deliverWorker struct {
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	if wait := w.engine.stuck(job.Args.WebhookID); wait > 0 {
+		return river.JobSnooze(jitter(wait))
+	}
 	err := w.engine.attempt(ctx, job.Args.DeliveryID)
 	var s errSnooze
 	if errors.As(err, &s) {
@@ -199,7 +204,7 @@ func (q *riverQueue[TTx]) enqueue(ctx context.Context, raw store.RawTx, ds []sto
 		if d.NextAttemptAt != nil {
 			opts.ScheduledAt = *d.NextAttemptAt
 		}
-		params[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: d.ID}, InsertOpts: opts}
+		params[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: d.ID, WebhookID: d.WebhookID}, InsertOpts: opts}
 	}
 	_, err := q.client.InsertManyTx(ctx, q.tx(raw), params)
 	return err
