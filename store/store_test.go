@@ -314,3 +314,56 @@ func TestInitSetting(t *testing.T) {
 		}
 	})
 }
+
+// A claim ends once: after the sweep took a delivery whose claim ran out, the late
+// record of its owner's attempt keeps the attempt but leaves the delivery to the queue.
+func TestClaims_SettleOnlyWhileClaimed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := fullWebhook()
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		past := time.Now().Add(-time.Second)
+		future := time.Now().Add(time.Hour)
+		mk := func(id string, until time.Time) store.Delivery {
+			return store.Delivery{ID: id, EventID: "evt_claims", WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, ClaimedUntil: &until}
+		}
+		if err := db.CreateEvent(ctx, &store.Event{ID: "evt_claims", Type: "user.created", OccurredAt: time.Now()},
+			[]store.Delivery{mk("msg_expired", past), mk("msg_held", future)}); err != nil {
+			t.Fatal(err)
+		}
+		expired, err := db.ExpiredClaims(ctx, time.Now(), 10)
+		if err != nil || len(expired) != 1 || expired[0].ID != "msg_expired" {
+			t.Fatalf("expired claims: %+v %v", expired, err)
+		}
+		if ok, err := db.Unclaim(ctx, "msg_held", time.Now()); ok || err != nil {
+			t.Fatalf("unclaimed a claim that has not run out: %v %v", ok, err)
+		}
+		if ok, err := db.Unclaim(ctx, "msg_expired", time.Now()); !ok || err != nil {
+			t.Fatalf("unclaim: %v %v", ok, err)
+		}
+		now := time.Now()
+		ds := []*store.Delivery{
+			{ID: "msg_expired", Status: store.DeliverySucceeded, Attempts: 1, LastStatus: 200, DeliveredAt: &now},
+			{ID: "msg_held", Status: store.DeliverySucceeded, Attempts: 1, LastStatus: 204, DeliveredAt: &now},
+		}
+		as := []*store.Attempt{
+			{ID: "att_1", DeliveryID: "msg_expired", Number: 1, URL: w.URL, StartedAt: now, ResponseStatus: 200},
+			{ID: "att_2", DeliveryID: "msg_held", Number: 1, URL: w.URL, StartedAt: now, ResponseStatus: 204},
+		}
+		held, err := db.Settle(ctx, ds, as)
+		if err != nil || !reflect.DeepEqual(held, []bool{false, true}) {
+			t.Fatalf("settle: %v %v", held, err)
+		}
+		for id, want := range map[string]string{"msg_expired": store.DeliveryPending, "msg_held": store.DeliverySucceeded} {
+			d, err := db.GetDelivery(ctx, id)
+			if err != nil || d.Status != want || d.ClaimedUntil != nil {
+				t.Errorf("%s: %+v %v, want %s and no claim", id, d, err, want)
+			}
+			if got, _ := db.Attempts(ctx, id); len(got) != 1 {
+				t.Errorf("%s: %d attempts recorded, want 1", id, len(got))
+			}
+		}
+	})
+}

@@ -1,0 +1,178 @@
+package delivery_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// claimedDelivery writes an event with one delivery to w claimed until until, as a
+// publishing process that then died would have left it.
+func claimedDelivery(t *testing.T, db *store.DB, w *store.Webhook, until time.Time) store.Delivery {
+	t.Helper()
+	ev := &store.Event{ID: "evt_" + w.ID[:8], Type: "user.created", Data: []byte(`{"user":{"id":"u1"}}`), OccurredAt: time.Now()}
+	d := store.Delivery{ID: "msg_" + w.ID[:8], EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect,
+		EventName: "user.create", Status: store.DeliveryPending, ClaimedUntil: &until}
+	if err := db.CreateEvent(context.Background(), ev, []store.Delivery{d}); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// A claim whose process died is sent by another process once it runs out, and not
+// before: until then its owner may still be sending it.
+func TestClaims_ExpiredClaimIsSentByAnotherProcess(t *testing.T) {
+	if !storetestHasPostgres() {
+		t.Skip("needs TEST_DATABASE_URL: on SQLite one process owns the file (see the next test)")
+	}
+	db := storetest.OpenDSN(t, storetest.PostgresDSN(t))
+	rcv := newReceiver(t, nil)
+	h := &harness{db: db}
+	w := h.webhook(t, rcv.URL, nil)
+	until := time.Now().Add(1500 * time.Millisecond)
+	d := claimedDelivery(t, db, w, until)
+	start(t, db, delivery.Config{RescueAfter: 2 * time.Second})
+	got := rcv.wait(t, 1, 15*time.Second)
+	if got[0].at.Before(until) {
+		t.Errorf("sent at %s, before its claim ran out at %s", got[0].at, until)
+	}
+	if got[0].header.Get("webhook-id") != d.ID {
+		t.Errorf("webhook-id %q, want %q", got[0].header.Get("webhook-id"), d.ID)
+	}
+	ds := h.settled(t, d.EventID, 5*time.Second)
+	if ds[0].Status != store.DeliverySucceeded || ds[0].ClaimedUntil != nil {
+		t.Errorf("delivery: %+v", ds[0])
+	}
+}
+
+// On SQLite one process owns the file, so whatever was claimed when the gateway starts
+// was claimed by a process that is gone: it is sent at once.
+func TestClaims_SQLiteStartSendsEveryClaim(t *testing.T) {
+	db := storetest.Open(t)
+	rcv := newReceiver(t, nil)
+	h := &harness{db: db}
+	w := h.webhook(t, rcv.URL, nil)
+	d := claimedDelivery(t, db, w, time.Now().Add(time.Hour))
+	start(t, db, delivery.Config{})
+	rcv.wait(t, 1, 10*time.Second)
+	if ds := h.settled(t, d.EventID, 5*time.Second); ds[0].Status != store.DeliverySucceeded {
+		t.Errorf("delivery: %+v", ds[0])
+	}
+}
+
+func storetestHasPostgres() bool {
+	for _, b := range storetest.Backends() {
+		if b.Name == store.BackendPostgres {
+			return true
+		}
+	}
+	return false
+}
+
+// Stopping hands the claims not yet tried to the queue, so that the next start sends
+// them; none is left claimed.
+func TestClaims_StopHandsUntriedClaimsToTheQueue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		release := make(chan struct{})
+		var once sync.Once
+		slow := newReceiver(t, func(n int, w http.ResponseWriter) {
+			if n == 1 {
+				<-release
+			}
+		})
+		t.Cleanup(func() { once.Do(func() { close(release) }) })
+		h := start(t, db, delivery.Config{Workers: 1, PerEndpoint: 1})
+		h.webhook(t, slow.URL, nil)
+		var evs []*store.Event
+		for range 5 {
+			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
+		}
+		slow.wait(t, 1, 5*time.Second) // the first attempt is in flight, the rest wait
+		stopped := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stopped <- h.engine.Stop(ctx)
+		}()
+		time.Sleep(200 * time.Millisecond)
+		once.Do(func() { close(release) }) // the attempt in flight finishes during the stop
+		if err := <-stopped; err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		left, err := db.ExpiredClaims(context.Background(), time.Now().Add(time.Hour), 100)
+		if err != nil || len(left) != 0 {
+			t.Fatalf("claims left after a clean stop: %d %v", len(left), err)
+		}
+		h2 := start(t, db, delivery.Config{})
+		for _, ev := range evs {
+			if ds := h2.settled(t, ev.ID, 15*time.Second); ds[0].Status != store.DeliverySucceeded {
+				t.Errorf("delivery after the restart: %+v", ds[0])
+			}
+		}
+		if n := len(slow.requests()); n != 5 {
+			t.Errorf("the endpoint got %d requests, want 5 (one per delivery)", n)
+		}
+	})
+}
+
+// Publishes that arrive together are committed together; each gets its own event and
+// deliveries, and an id published twice at once is created once.
+func TestPublish_ConcurrentGroup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		rcv := newReceiver(t, nil)
+		h := start(t, db, delivery.Config{})
+		h.webhook(t, rcv.URL, nil)
+		h.webhook(t, rcv.URL, nil)
+		const n = 40
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created = map[string]int{}
+			errs    []error
+		)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprintf("evt-group-%d", i%(n/2)) // every id twice
+				ev, made, err := h.engine.Publish(context.Background(), delivery.PublishInput{ID: id, Type: "user.created"})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				if made {
+					created[ev.ID]++
+				}
+				if ev.Deliveries != 2 {
+					errs = append(errs, fmt.Errorf("%s: %d deliveries, want 2", ev.ID, ev.Deliveries))
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+		if len(created) != n/2 {
+			t.Errorf("created %d events, want %d", len(created), n/2)
+		}
+		for id, c := range created {
+			if c != 1 {
+				t.Errorf("%s created %d times", id, c)
+			}
+		}
+		rcv.wait(t, n, 15*time.Second) // two webhooks, n/2 events
+		time.Sleep(200 * time.Millisecond)
+		if got := len(rcv.requests()); got != n {
+			t.Errorf("the receiver got %d requests, want %d", got, n)
+		}
+	})
+}
