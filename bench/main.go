@@ -42,6 +42,7 @@ func main() {
 		fail("--replicas needs a postgres:// --db")
 	}
 	b := &bench{scale: *scale, publishers: *publishers}
+	running = b
 	defer b.stop()
 	if err := b.run(*db, *replicas); err != nil {
 		b.stop()
@@ -55,8 +56,14 @@ func main() {
 	fmt.Printf("\nfigures written to %s\n", *out)
 }
 
+// running is the bench under way, whose processes fail stops.
+var running *bench
+
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "bench:", msg)
+	if running != nil {
+		running.stop()
+	}
 	os.Exit(1)
 }
 

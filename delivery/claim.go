@@ -31,6 +31,9 @@ type claim struct {
 	w     *store.Webhook
 	ev    *store.Event
 	until time.Time
+	// slot is the token of the webhook's place passed on to the claim while it was
+	// parked; zero until then.
+	slot time.Time
 }
 
 // settlement is what became of a claim, waiting to be recorded.
@@ -108,6 +111,9 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		c.workers.Wait()
+		for _, s := range e.unpark() {
+			c.settle <- s
+		}
 		close(c.settle)
 		c.recorder.Wait()
 		close(done)
@@ -178,18 +184,38 @@ func handOver(cl *claim, wait time.Duration) *settlement {
 	return &settlement{c: cl}
 }
 
-// send makes a claim's attempt, unless the endpoint is busy, the claim is about to run
-// out or the engine is stopping: then the claim goes to the queue.
+// send makes a claim's attempt, unless the endpoint is stuck, the claim is about to run
+// out or the engine is stopping: then the claim goes to the queue. When the endpoint's
+// places are all taken by attempts that are still young, the claim is parked, without
+// holding a worker, until one of them is released.
 func (e *Engine) send(ctx context.Context, cl *claim) {
 	c := &e.claims
 	within := time.Until(cl.until) - e.claimMargin()
 	if c.stopping.Load() || within <= 0 {
+		if !cl.slot.IsZero() {
+			e.releaseSlot(cl.w.ID, cl.slot)
+		}
 		c.settle <- handOver(cl, 0)
 		return
 	}
-	slot, wait := e.acquire(ctx, cl.w.ID)
-	if wait > 0 {
-		c.settle <- handOver(cl, jitter(wait))
+	slot := cl.slot
+	if slot.IsZero() {
+		var (
+			wait   time.Duration
+			parked bool
+		)
+		if slot, wait, parked = e.claimSlot(cl); parked {
+			return
+		} else if wait > 0 {
+			c.settle <- handOver(cl, jitter(wait))
+			return
+		}
+	}
+	select {
+	case e.sending <- struct{}{}:
+	case <-ctx.Done():
+		e.releaseSlot(cl.w.ID, slot)
+		c.settle <- handOver(cl, 0)
 		return
 	}
 	defer e.release(cl.w.ID, slot)
@@ -203,6 +229,57 @@ func (e *Engine) send(ctx context.Context, cl *claim) {
 	}
 	_, disable := e.conclude(&cl.d, cl.w, a, res, ok)
 	c.settle <- &settlement{c: cl, a: a, res: res, ok: ok, disable: disable}
+}
+
+// claimSlot takes one of cl's webhook's places and returns its token. When they are all
+// taken it parks cl if the endpoint is answering (its oldest attempt in flight is
+// younger than slotPatience), and otherwise returns how long cl should wait.
+func (e *Engine) claimSlot(cl *claim) (token time.Time, wait time.Duration, parked bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	inflight := e.slots[cl.w.ID]
+	if len(inflight) < e.cfg.PerEndpoint {
+		e.slots[cl.w.ID] = append(inflight, now)
+		return now, 0, false
+	}
+	if age := now.Sub(oldest(inflight)); age > slotPatience {
+		return time.Time{}, busyWait(age), false
+	}
+	e.parked[cl.w.ID] = append(e.parked[cl.w.ID], cl)
+	return time.Time{}, 0, true
+}
+
+// resume hands a parked claim, which now holds a place, back to the workers. Should
+// they be stopping or swamped, it goes to the queue instead.
+func (e *Engine) resume(cl *claim) {
+	c := &e.claims
+	c.mu.RLock()
+	if c.open {
+		select {
+		case c.work <- cl:
+			c.mu.RUnlock()
+			return
+		default:
+		}
+	}
+	c.mu.RUnlock()
+	e.releaseSlot(cl.w.ID, cl.slot)
+	go e.settleRetrying([]*settlement{handOver(cl, 0)})
+}
+
+// unpark takes every parked claim, for the queue.
+func (e *Engine) unpark() []*settlement {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*settlement
+	for id, q := range e.parked {
+		for _, cl := range q {
+			out = append(out, handOver(cl, 0))
+		}
+		delete(e.parked, id)
+	}
+	return out
 }
 
 // record writes settlements as they come, as many per transaction as are waiting.

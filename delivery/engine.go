@@ -122,6 +122,8 @@ type Engine struct {
 	mu    sync.Mutex
 	slots map[string][]time.Time // start times of the in-flight attempts, per webhook
 	freed chan struct{}          // closed and replaced when a place is released
+	// parked are the claims waiting for a place of their webhook, first come first.
+	parked map[string][]*claim
 
 	// sending bounds the attempts in flight, first attempts and retries together.
 	sending    chan struct{}
@@ -141,6 +143,7 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		slots:    map[string][]time.Time{},
 		sending:  make(chan struct{}, cfg.Workers),
 		freed:    make(chan struct{}),
+		parked:   map[string][]*claim{},
 	}
 	q, err := newQueue(db, e)
 	if err != nil {
@@ -468,14 +471,31 @@ func oldest(ts []time.Time) time.Time {
 }
 
 func (e *Engine) release(webhookID string, token time.Time) {
+	e.releaseSlot(webhookID, token)
+	<-e.sending
+}
+
+// releaseSlot gives a webhook's in-flight place back or, when a claim is parked waiting
+// for one, passes it on to the first such claim.
+func (e *Engine) releaseSlot(webhookID string, token time.Time) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	inflight := e.slots[webhookID]
 	for i, t := range inflight {
 		if t.Equal(token) {
 			inflight = append(inflight[:i], inflight[i+1:]...)
 			break
 		}
+	}
+	var next *claim
+	if q := e.parked[webhookID]; len(q) > 0 {
+		next, q = q[0], q[1:]
+		if len(q) == 0 {
+			delete(e.parked, webhookID)
+		} else {
+			e.parked[webhookID] = q
+		}
+		next.slot = time.Now()
+		inflight = append(inflight, next.slot)
 	}
 	if len(inflight) == 0 {
 		delete(e.slots, webhookID)
@@ -484,7 +504,10 @@ func (e *Engine) release(webhookID string, token time.Time) {
 	}
 	close(e.freed)
 	e.freed = make(chan struct{})
-	<-e.sending
+	e.mu.Unlock()
+	if next != nil {
+		e.resume(next)
+	}
 }
 
 // redacted are headers whose values are secrets; attempts record them as "[redacted]".
