@@ -80,21 +80,26 @@ func storetestHasPostgres() bool {
 // them; none is left claimed.
 func TestClaims_StopHandsUntriedClaimsToTheQueue(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		release := make(chan struct{})
+		release, started := make(chan struct{}), make(chan struct{})
 		var once sync.Once
 		slow := newReceiver(t, func(n int, w http.ResponseWriter) {
 			if n == 1 {
+				close(started)
 				<-release
 			}
 		})
 		t.Cleanup(func() { once.Do(func() { close(release) }) })
 		h := start(t, db, delivery.Config{Workers: 1, PerEndpoint: 1})
-		h.webhook(t, slow.URL, nil)
+		h.webhook(t, slow.URL, func(w *store.Webhook) { w.ReadTimeout = 20000 })
 		var evs []*store.Event
 		for range 5 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
 		}
-		slow.wait(t, 1, 5*time.Second) // the first attempt is in flight, the rest wait
+		select { // the first attempt is in flight, the rest wait
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first attempt did not start")
+		}
 		stopped := make(chan error, 1)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
