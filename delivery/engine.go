@@ -1,7 +1,8 @@
 // Package delivery is the delivery engine: it accepts published events, matches them to
 // every subscribed webhook of every dialect, and sends each in its dialect's wire format,
-// durably (the event, its deliveries and their jobs are written in one transaction),
-// signed, retried with backoff, with every attempt recorded.
+// durably (the event and its deliveries are written in one transaction, each delivery
+// either claimed by this process for its first attempt or queued; see claim.go), signed,
+// retried with backoff, with every attempt recorded.
 package delivery
 
 import (
@@ -191,8 +192,9 @@ type PublishInput struct {
 	OccurredAt time.Time
 }
 
-// Publish records ev, one delivery per subscribed webhook, and the jobs that will send
-// them, in one transaction. It returns the event and whether this call created it (false
+// Publish records ev and one delivery per subscribed webhook in one transaction, shared
+// with concurrent publishes (see publish.go), and sends the deliveries this process
+// claimed once it commits. It returns the event and whether this call created it (false
 // when ev.ID was published before). Returns EINVALID for an unknown type or bad data.
 func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bool, error) {
 	if len(in.ID) > 128 {
