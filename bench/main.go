@@ -169,6 +169,7 @@ func (b *bench) run(db string, replicas int) error {
 	b.latency("baseline: fixed rate 500/s", 500, b.n(2500))
 	base := b.results[len(b.results)-1] // its p99
 	b.post(b.gateways[0]+"/api/webhook", key, `{"webhook":{"url":"`+b.recv+`/hang","connectTimeout":1000,"readTimeout":30000,"global":true,"eventsEnabled":{"user.create":true}}}`)
+	b.profile("bench-cpu-hang.prof")
 	b.latency("with a hanging endpoint, 500/s", 500, b.n(2500))
 	hang := b.results[len(b.results)-1]
 	moved := 100 * (hang.Value - base.Value) / base.Value
@@ -237,20 +238,34 @@ func (b *bench) latency(name string, rate, count int) {
 
 // throughput publishes count events from b.publishers concurrent publishers across the replicas and measures
 // deliveries per second from the first publish to the last receipt.
+// profile saves a 5-second CPU profile of the first replica, from now, to file, when
+// BENCH_PPROF_ADDR is set.
+func (b *bench) profile(file string) {
+	a := os.Getenv("BENCH_PPROF_ADDR")
+	if a == "" {
+		return
+	}
+	go func() {
+		resp, err := http.Get("http://" + a + "/debug/pprof/profile?seconds=5")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(file)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}()
+}
+
 func (b *bench) throughput(name string, count, fanout int) {
 	b.reset()
-	if a := os.Getenv("BENCH_PPROF_ADDR"); a != "" && fanout == 1 {
-		go func() { // a CPU profile of the first replica under load
-			resp, err := http.Get("http://" + a + "/debug/pprof/profile?seconds=5")
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "profile:", err)
-				return
-			}
-			defer resp.Body.Close()
-			f, _ := os.Create("bench-cpu.prof")
-			defer f.Close()
-			_, _ = io.Copy(f, resp.Body)
-		}()
+	if fanout == 1 {
+		b.profile("bench-cpu.prof")
 	}
 	start := time.Now()
 	cpu0 := b.cpu()

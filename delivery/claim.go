@@ -73,7 +73,9 @@ func (e *Engine) claimMargin() time.Duration { return min(e.cfg.RescueAfter/4, 1
 func (e *Engine) startClaims(ctx context.Context) {
 	c := &e.claims
 	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	c.work = make(chan *claim, 8*e.cfg.Workers)
+	// Room for the claims of large publish groups (fan-out multiplies them): a claim that
+	// finds no room goes to the queue, which is far slower than waiting here.
+	c.work = make(chan *claim, 64*e.cfg.Workers)
 	c.settle = make(chan *settlement, settleBatch)
 	for range e.cfg.Workers {
 		c.workers.Add(1)
@@ -218,6 +220,10 @@ func (e *Engine) send(ctx context.Context, cl *claim) {
 		c.settle <- handOver(cl, 0)
 		return
 	}
+	// The place's age is the endpoint's to answer for from now on, not the time the
+	// claim waited for a worker or a sending place: otherwise a busy gateway would make
+	// its endpoints look stuck.
+	slot = e.restamp(cl.w.ID, slot)
 	defer e.release(cl.w.ID, slot)
 	a, res, ok, err := e.try(ctx, &cl.d, cl.w, cl.ev, within)
 	if err != nil {
@@ -239,15 +245,31 @@ func (e *Engine) claimSlot(cl *claim) (token time.Time, wait time.Duration, park
 	defer e.mu.Unlock()
 	now := time.Now()
 	inflight := e.slots[cl.w.ID]
-	if len(inflight) < e.cfg.PerEndpoint {
+	switch full, wait := e.busy(inflight, now); {
+	case !full:
 		e.slots[cl.w.ID] = append(inflight, now)
 		return now, 0, false
-	}
-	if age := now.Sub(oldest(inflight)); age > slotPatience {
-		return time.Time{}, busyWait(age), false
+	case wait > 0:
+		return time.Time{}, wait, false
 	}
 	e.parked[cl.w.ID] = append(e.parked[cl.w.ID], cl)
 	return time.Time{}, 0, true
+}
+
+// restamp renews the start time of a webhook's in-flight place and returns its new
+// token.
+func (e *Engine) restamp(webhookID string, token time.Time) time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	inflight := e.slots[webhookID]
+	for i, t := range inflight {
+		if t.Equal(token) {
+			inflight[i] = now
+			return now
+		}
+	}
+	return token
 }
 
 // resume hands a parked claim, which now holds a place, back to the workers. Should

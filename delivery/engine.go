@@ -416,17 +416,16 @@ func (e *Engine) acquireSlot(ctx context.Context, webhookID string) (time.Time, 
 		e.mu.Lock()
 		now := time.Now()
 		inflight := e.slots[webhookID]
-		if len(inflight) < e.cfg.PerEndpoint {
+		full, wait := e.busy(inflight, now)
+		if !full {
 			e.slots[webhookID] = append(inflight, now)
 			e.mu.Unlock()
 			return now, 0
 		}
-		age := now.Sub(oldest(inflight))
 		freed := e.freed
 		e.mu.Unlock()
-		wait := busyWait(age)
-		if age > slotPatience || now.After(deadline) {
-			return time.Time{}, wait
+		if wait > 0 || now.After(deadline) {
+			return time.Time{}, max(wait, time.Second)
 		}
 		t := time.NewTimer(time.Until(deadline))
 		select {
@@ -436,31 +435,34 @@ func (e *Engine) acquireSlot(ctx context.Context, webhookID string) (time.Time, 
 		}
 		t.Stop()
 		if ctx.Err() != nil {
-			return time.Time{}, wait
+			return time.Time{}, time.Second
 		}
 	}
 }
 
-// stuck reports, when all of a webhook's in-flight places are taken by attempts older
-// than slotPatience, how long an attempt should wait (as acquire would); 0 otherwise.
-// New deliveries to a stuck endpoint go straight to the queue, due after that wait.
+// busy reads a webhook's in-flight places (e.mu held): full when none is free, and wait
+// when the endpoint is stuck besides (its oldest attempt in flight is older than
+// slotPatience): how long an attempt should wait for it, twice that age, between 1 and
+// 30 seconds. A full endpoint that is not stuck is answering: worth waiting for briefly.
+func (e *Engine) busy(inflight []time.Time, now time.Time) (full bool, wait time.Duration) {
+	if len(inflight) < e.cfg.PerEndpoint {
+		return false, 0
+	}
+	if age := now.Sub(oldest(inflight)); age > slotPatience {
+		return true, min(max(2*age, time.Second), 30*time.Second)
+	}
+	return true, 0
+}
+
+// stuck returns how long a new delivery to a stuck endpoint should wait (see busy), 0
+// when the endpoint is not stuck. Deliveries to a stuck endpoint go straight to the
+// queue, due after that wait.
 func (e *Engine) stuck(webhookID string) time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	inflight := e.slots[webhookID]
-	if len(inflight) < e.cfg.PerEndpoint {
-		return 0
-	}
-	age := time.Since(oldest(inflight))
-	if age <= slotPatience {
-		return 0
-	}
-	return busyWait(age)
+	_, wait := e.busy(e.slots[webhookID], time.Now())
+	return wait
 }
-
-// busyWait is how long an attempt waits for a busy endpoint whose oldest attempt in
-// flight is age old.
-func busyWait(age time.Duration) time.Duration { return min(max(2*age, time.Second), 30*time.Second) }
 
 func oldest(ts []time.Time) time.Time {
 	o := ts[0]

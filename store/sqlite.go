@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
-	"sync"
-	"time"
 
 	gormsqlite "gorm.io/driver/sqlite"
 	"modernc.org/sqlite"
@@ -26,18 +24,6 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// and their indexes stay in memory.
 	q.Add("_pragma", "cache_size(-32000)")
 	q.Set("_txlock", "immediate")
-	// Checkpoints (copying the WAL back into the database file) run on a connection of
-	// their own, beside the writes, rather than inside whichever commit crosses the
-	// threshold while every other write waits for it. They cannot finish while writes go
-	// on, though, and only a finished one lets the WAL start over: so the writer still
-	// checkpoints, what little is left, once the WAL passes 4,000 pages (16 MB).
-	// Without that the WAL grew past 480 MB in the benchmark.
-	cp, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
-	}
-	cp.SetMaxOpenConns(1)
-	q.Add("_pragma", "wal_autocheckpoint(4000)")
 	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
@@ -45,47 +31,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	sqlDB.SetMaxOpenConns(1)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
-		cp.Close()
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
 	}
-	stop := checkpoints(cp)
-	return newDB(BackendSQLite, gormsqlite.Dialector{DriverName: "sqlite", Conn: sqlDB}, sqlDB, sqliteError, func() {
-		stop()
-		sqlDB.Close()
-	})
-}
-
-// checkpointEvery is how often the WAL is copied back into the database file.
-const checkpointEvery = 200 * time.Millisecond
-
-// checkpoints copies the WAL into the database file every checkpointEvery, without
-// blocking writers (PASSIVE), until the returned function is called; that one truncates
-// the WAL, then closes cp.
-func checkpoints(cp *sql.DB) (stop func()) {
-	done := make(chan struct{})
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		t := time.NewTicker(checkpointEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_, _ = cp.Exec("PRAGMA wal_checkpoint(PASSIVE)")
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(done)
-			<-exited
-			_, _ = cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-			cp.Close()
-		})
-	}
+	return newDB(BackendSQLite, gormsqlite.Dialector{DriverName: "sqlite", Conn: sqlDB}, sqlDB, sqliteError, func() { sqlDB.Close() })
 }
 
 // sqliteError is the one place SQLite driver errors become coded errors.
