@@ -158,22 +158,30 @@ func (e *Engine) dispatch(cls []*claim) {
 	if len(cls) == 0 {
 		return
 	}
-	c := &e.claims
 	var over []*settlement
-	c.mu.RLock()
 	for _, cl := range cls {
-		if c.open {
-			select {
-			case c.work <- cl:
-				continue
-			default:
-			}
+		if !e.claims.offer(cl) {
+			over = append(over, handOver(cl, 0))
 		}
-		over = append(over, handOver(cl, 0))
 	}
-	c.mu.RUnlock()
 	if len(over) > 0 {
 		e.settleRetrying(over)
+	}
+}
+
+// offer gives a claim to the workers if the engine is running and they have room for
+// it. The read lock keeps Stop from closing the channel meanwhile.
+func (c *claims) offer(cl *claim) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.open {
+		return false
+	}
+	select {
+	case c.work <- cl:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -275,17 +283,9 @@ func (e *Engine) restamp(webhookID string, token time.Time) time.Time {
 // resume hands a parked claim, which now holds a place, back to the workers. Should
 // they be stopping or swamped, it goes to the queue instead.
 func (e *Engine) resume(cl *claim) {
-	c := &e.claims
-	c.mu.RLock()
-	if c.open {
-		select {
-		case c.work <- cl:
-			c.mu.RUnlock()
-			return
-		default:
-		}
+	if e.claims.offer(cl) {
+		return
 	}
-	c.mu.RUnlock()
 	e.releaseSlot(cl.w.ID, cl.slot)
 	go e.settleRetrying([]*settlement{handOver(cl, 0)})
 }
