@@ -33,6 +33,7 @@ func main() {
 	out := flag.String("out", "bench-results.json", "where to write the figures")
 	scale := flag.Float64("scale", 1, "multiplies every event count (use 0.2 for a quick run)")
 	publishers := flag.Int("publishers", 64, "concurrent publishers in the throughput runs")
+	only := flag.String("only", "", `run one group of figures: "latency", "throughput" or "hanging" (default: all)`)
 	flag.Parse()
 	if *receiver {
 		runReceiver(*addr)
@@ -41,7 +42,12 @@ func main() {
 	if *replicas > 1 && !strings.HasPrefix(*db, "postgres") {
 		fail("--replicas needs a postgres:// --db")
 	}
-	b := &bench{scale: *scale, publishers: *publishers}
+	switch *only {
+	case "", "latency", "throughput", "hanging":
+	default:
+		fail("--only must be latency, throughput or hanging")
+	}
+	b := &bench{scale: *scale, publishers: *publishers, only: *only}
 	running = b
 	defer b.stop()
 	if err := b.run(*db, *replicas); err != nil {
@@ -79,6 +85,7 @@ type result struct {
 type bench struct {
 	scale      float64
 	publishers int
+	only       string // the one group of figures to measure; empty for all
 	dir        string
 	procs      []*exec.Cmd
 	gateways   []string
@@ -147,20 +154,27 @@ func (b *bench) run(db string, replicas int) error {
 	hook := func(path string) {
 		b.post(b.gateways[0]+"/api/webhook", key, `{"webhook":{"url":"`+b.recv+path+`","connectTimeout":1000,"readTimeout":30000,"global":true,"eventsEnabled":{"user.create":true}}}`)
 	}
-	// One healthy endpoint for the latency runs.
-	hook("/ok/0")
-	b.latency("idle", 0, b.n(200))
-	b.latency("fixed rate 500/s", 500, b.n(2500))
-	b.deleteHooks(key)
-
-	// Sustained throughput: one webhook per event, then fan-out to 10.
-	hook("/ok/1")
-	b.throughput("sustained deliveries/s (1 webhook per event)", b.n(6000), 1)
-	for i := 2; i <= 10; i++ {
-		hook("/ok/" + strconv.Itoa(i))
+	if b.wants("latency") {
+		// One healthy endpoint for the latency runs.
+		hook("/ok/0")
+		b.latency("idle", 0, b.n(200))
+		b.latency("fixed rate 500/s", 500, b.n(2500))
+		b.deleteHooks(key)
 	}
-	b.throughput("fan-out deliveries/s (10 webhooks per event)", b.n(800), 10)
-	b.deleteHooks(key)
+	if b.wants("throughput") {
+		// Sustained throughput: one webhook per event, then fan-out to 10.
+		hook("/ok/1")
+		b.throughput("sustained deliveries/s (1 webhook per event)", b.n(6000), 1)
+		for i := 2; i <= 10; i++ {
+			hook("/ok/" + strconv.Itoa(i))
+		}
+		b.throughput("fan-out deliveries/s (10 webhooks per event)", b.n(800), 10)
+		b.deleteHooks(key)
+	}
+	if !b.wants("hanging") {
+		b.addRSS()
+		return nil
+	}
 
 	// Last, since its hanging deliveries stay queued after it: the fixed rate again, as
 	// the baseline measured right before, then with a hanging endpoint beside the
@@ -174,13 +188,20 @@ func (b *bench) run(db string, replicas int) error {
 	hang := b.results[len(b.results)-1]
 	moved := 100 * (hang.Value - base.Value) / base.Value
 	b.add("healthy p99 moved by a hanging endpoint", moved, "%", "< 20 %", moved < 20)
+	b.addRSS()
+	return nil
+}
 
+// wants reports whether the run measures the group of figures named.
+func (b *bench) wants(group string) bool { return b.only == "" || b.only == group }
+
+// addRSS records the largest peak RSS among the gateways.
+func (b *bench) addRSS() {
 	var rss float64
 	for _, g := range b.procs[1:] {
 		rss = max(rss, peakRSS(g.Process.Pid))
 	}
 	b.add("gateway peak RSS", rss, "MB", "< 150 MB", rss < 150)
-	return nil
 }
 
 func dbKind(db string) string {
