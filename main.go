@@ -107,6 +107,7 @@ type config struct {
 	workers             int
 	perEndpoint         int
 	rescueAfter         time.Duration
+	parkMemoryMB        int
 	disableAfter        time.Duration
 	retention           time.Duration
 }
@@ -132,12 +133,13 @@ func (c *config) flags(fs *flag.FlagSet, serving bool) {
 	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("POLYHOOK_MAX_ATTEMPTS", 12), "attempts per delivery before it is given up (POLYHOOK_MAX_ATTEMPTS)")
 	fs.IntVar(&c.workers, "workers", envInt("POLYHOOK_WORKERS", 100), "deliveries sent at once by this process (POLYHOOK_WORKERS)")
 	fs.IntVar(&c.perEndpoint, "per-endpoint", envInt("POLYHOOK_PER_ENDPOINT", 16), "deliveries one webhook may hold at once (POLYHOOK_PER_ENDPOINT)")
+	fs.IntVar(&c.parkMemoryMB, "park-memory-mb", envInt("POLYHOOK_PARK_MEMORY_MB", 32), "MiB of memory for first attempts waiting for a busy or stuck endpoint; beyond it they wait in the job queue (POLYHOOK_PARK_MEMORY_MB)")
 	rescue, _ := time.ParseDuration(env("POLYHOOK_RESCUE_AFTER", "2m"))
 	retention, _ := time.ParseDuration(env("POLYHOOK_RETENTION", "720h"))
 	fs.DurationVar(&c.retention, "retention", retention, "how long attempts, finished deliveries and their events are kept (POLYHOOK_RETENTION)")
 	disable, _ := time.ParseDuration(env("POLYHOOK_DISABLE_AFTER", "120h"))
 	fs.DurationVar(&c.disableAfter, "disable-after", disable, "disable a webhook whose attempts have all failed for this long (POLYHOOK_DISABLE_AFTER)")
-	fs.DurationVar(&c.rescueAfter, "rescue-after", rescue, "how long a delivery job may run before it is taken for lost and re-run (POLYHOOK_RESCUE_AFTER)")
+	fs.DurationVar(&c.rescueAfter, "rescue-after", rescue, "how long a delivery job may run, or a process may hold a delivery it claimed, before it is taken for lost and re-run (POLYHOOK_RESCUE_AFTER)")
 }
 
 func envInt(key string, def int) int {
@@ -200,6 +202,7 @@ func (c *config) newEngine(db *store.DB, log *slog.Logger) (*delivery.Engine, er
 		Workers:      c.workers,
 		PerEndpoint:  c.perEndpoint,
 		RescueAfter:  c.rescueAfter,
+		ParkMemory:   int64(c.parkMemoryMB) << 20,
 		DisableAfter: c.disableAfter,
 		Retention:    c.retention,
 		Log:          log,

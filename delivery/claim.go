@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +35,15 @@ type claim struct {
 	// slot is the token of the webhook's place passed on to the claim while it was
 	// parked; zero until then.
 	slot time.Time
+	// parked is whether the claim waits in Engine.parked (e.mu guards it, and until
+	// while it is true).
+	parked bool
 }
+
+// parkCost is the memory a parked claim is counted to hold: 1 KiB for the claim, its
+// delivery and their share of the rest, and its event's data (counted for every claim
+// of an event, though they share it).
+func parkCost(cl *claim) int64 { return 1<<10 + int64(len(cl.ev.Data)) }
 
 // settlement is what became of a claim, waiting to be recorded.
 type settlement struct {
@@ -57,6 +66,9 @@ type claims struct {
 	workers  sync.WaitGroup
 	recorder sync.WaitGroup
 	cancel   context.CancelFunc
+	// stopRenewing stops the goroutine that renews the parked claims (a worker for
+	// stopClaims's wait).
+	stopRenewing context.CancelFunc
 }
 
 const (
@@ -91,6 +103,13 @@ func (e *Engine) startClaims(ctx context.Context) {
 		defer c.recorder.Done()
 		e.record()
 	}()
+	var renewing context.Context
+	renewing, c.stopRenewing = context.WithCancel(ctx)
+	c.workers.Add(1)
+	go func() {
+		defer c.workers.Done()
+		e.renewParked(renewing)
+	}()
 	c.mu.Lock()
 	c.open = true
 	c.mu.Unlock()
@@ -109,6 +128,7 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 	c.open = false
 	c.stopping.Store(true)
 	close(c.work)
+	c.stopRenewing()
 	c.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
@@ -136,8 +156,13 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 
 // claimable reports whether this process should send a new delivery to webhookID
 // itself, with n claims of the same group ahead of it: it is running, its workers are
-// not swamped, and the endpoint is not stuck. Otherwise the delivery is queued, after
-// wait when the endpoint is stuck.
+// not swamped, and the endpoint is not stuck while the memory for parked claims is used
+// up. Otherwise the delivery is queued, after wait when the endpoint is stuck.
+//
+// A stuck endpoint's deliveries are claimed like any other as long as that memory
+// lasts, and wait parked for its places: a job each would cost the database an insert,
+// a fetch and a snooze or more, on the connection that healthy endpoints' publishes
+// wait for.
 func (e *Engine) claimable(webhookID string, n int) (wait time.Duration, ok bool) {
 	c := &e.claims
 	c.mu.RLock()
@@ -146,7 +171,11 @@ func (e *Engine) claimable(webhookID string, n int) (wait time.Duration, ok bool
 	if !open {
 		return 0, false
 	}
-	if wait := e.stuck(webhookID); wait > 0 {
+	e.mu.Lock()
+	_, wait = e.busy(e.slots[webhookID], time.Now())
+	full := e.parkedBytes >= e.cfg.ParkMemory
+	e.mu.Unlock()
+	if wait > 0 && full {
 		return wait, false
 	}
 	return 0, true
@@ -194,10 +223,10 @@ func handOver(cl *claim, wait time.Duration) *settlement {
 	return &settlement{c: cl}
 }
 
-// send makes a claim's attempt, unless the endpoint is stuck, the claim is about to run
-// out or the engine is stopping: then the claim goes to the queue. When the endpoint's
-// places are all taken by attempts that are still young, the claim is parked, without
-// holding a worker, until one of them is released.
+// send makes a claim's attempt, unless the claim is about to run out or the engine is
+// stopping: then the claim goes to the queue. When the endpoint's places are all taken,
+// the claim is parked, without holding a worker, until one of them is released; should
+// the memory for parked claims be used up, it goes to the queue instead.
 func (e *Engine) send(ctx context.Context, cl *claim) {
 	c := &e.claims
 	within := time.Until(cl.until) - e.claimMargin()
@@ -246,22 +275,34 @@ func (e *Engine) send(ctx context.Context, cl *claim) {
 }
 
 // claimSlot takes one of cl's webhook's places and returns its token. When they are all
-// taken it parks cl if the endpoint is answering (its oldest attempt in flight is
-// younger than slotPatience), and otherwise returns how long cl should wait.
+// taken it parks cl, or, when the memory for parked claims is used up, returns how long
+// cl should wait in the queue.
 func (e *Engine) claimSlot(cl *claim) (token time.Time, wait time.Duration, parked bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
 	inflight := e.slots[cl.w.ID]
-	switch full, wait := e.busy(inflight, now); {
-	case !full:
+	full, wait := e.busy(inflight, now)
+	if !full {
 		e.slots[cl.w.ID] = append(inflight, now)
 		return now, 0, false
-	case wait > 0:
-		return time.Time{}, wait, false
 	}
+	cost := parkCost(cl)
+	if e.parkedBytes+cost > e.cfg.ParkMemory {
+		return time.Time{}, max(wait, time.Second), false
+	}
+	cl.parked = true
 	e.parked[cl.w.ID] = append(e.parked[cl.w.ID], cl)
+	e.parkedCount++
+	e.parkedBytes += cost
 	return time.Time{}, 0, true
+}
+
+// parkedLoad returns how many claims are parked and the memory they are counted to hold.
+func (e *Engine) parkedLoad() (int, int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.parkedCount, e.parkedBytes
 }
 
 // restamp renews the start time of a webhook's in-flight place and returns its new
@@ -297,11 +338,88 @@ func (e *Engine) unpark() []*settlement {
 	var out []*settlement
 	for id, q := range e.parked {
 		for _, cl := range q {
+			cl.parked = false
 			out = append(out, handOver(cl, 0))
 		}
 		delete(e.parked, id)
 	}
+	e.parkedCount, e.parkedBytes = 0, 0
 	return out
+}
+
+// renewParked keeps parked claims from running out while they wait, however long their
+// endpoint hangs: every eighth of RescueAfter it extends to RescueAfter from now the
+// claims with less than three quarters of it left, so that a claim always has most of
+// it left for its attempt when it gets a place.
+func (e *Engine) renewParked(ctx context.Context) {
+	t := time.NewTicker(max(e.cfg.RescueAfter/8, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := e.renew(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("renewing the claims of parked deliveries", "err", err)
+		}
+	}
+}
+
+// renew extends the parked claims due for it, a batch per statement. A claim the sweep
+// took meanwhile (this process stalled past its end) is the queue's now: it leaves the
+// parked claims.
+func (e *Engine) renew(ctx context.Context) error {
+	due := e.db.Now().Add(3 * e.cfg.RescueAfter / 4)
+	var cls []*claim
+	e.mu.Lock()
+	for _, q := range e.parked {
+		for _, cl := range q {
+			if cl.until.Before(due) {
+				cls = append(cls, cl)
+			}
+		}
+	}
+	e.mu.Unlock()
+	for batch := range slices.Chunk(cls, sweepBatch) {
+		ids := make([]string, len(batch))
+		for i, cl := range batch {
+			ids[i] = cl.d.ID
+		}
+		until := e.db.Now().Add(e.cfg.RescueAfter)
+		renewed, err := e.db.RenewClaims(ctx, ids, until)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		for _, cl := range batch {
+			switch {
+			case !cl.parked: // it got a place meanwhile: its attempt is bounded by its old end
+			case renewed[cl.d.ID]:
+				cl.until = until
+			default:
+				e.dropParked(cl)
+			}
+		}
+		e.mu.Unlock()
+	}
+	return nil
+}
+
+// dropParked takes a parked claim out of the parked claims (e.mu held).
+func (e *Engine) dropParked(cl *claim) {
+	q := e.parked[cl.w.ID]
+	if i := slices.Index(q, cl); i >= 0 {
+		q = slices.Delete(q, i, i+1)
+	}
+	if len(q) == 0 {
+		delete(e.parked, cl.w.ID)
+	} else {
+		e.parked[cl.w.ID] = q
+	}
+	cl.parked = false
+	e.parkedCount--
+	e.parkedBytes -= parkCost(cl)
 }
 
 // record writes settlements as they come, as many per transaction as are waiting.

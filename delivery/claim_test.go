@@ -181,3 +181,158 @@ func TestPublish_ConcurrentGroup(t *testing.T) {
 		}
 	})
 }
+
+// hangUntil returns a receiver whose every request waits for release (or for the test's
+// end), with a channel that gets each request as it starts.
+func hangUntil(t *testing.T, release <-chan struct{}) (*receiver, <-chan int) {
+	started := make(chan int, 100)
+	done := make(chan struct{})
+	rcv := newReceiver(t, func(n int, w http.ResponseWriter) {
+		started <- n
+		select {
+		case <-release:
+		case <-done:
+		}
+	})
+	// After the receiver's own cleanup is registered, so that it runs first: closing the
+	// server waits for the requests in flight.
+	t.Cleanup(func() { close(done) })
+	return rcv, started
+}
+
+// onlyDelivery returns an event's one delivery.
+func onlyDelivery(t *testing.T, db *store.DB, eventID string) store.Delivery {
+	t.Helper()
+	ds, err := db.DeliveriesOfEvent(context.Background(), eventID)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("deliveries of %s: %v %v", eventID, ds, err)
+	}
+	return ds[0]
+}
+
+// A stuck endpoint's new deliveries wait in the publishing process, claimed, not as a
+// job each in the queue; when the endpoint answers again they all go out, once each.
+func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		release := make(chan struct{})
+		rcv, started := hangUntil(t, release)
+		h := start(t, db, delivery.Config{PerEndpoint: 1})
+		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.ReadTimeout = 30000 })
+		evs := []*store.Event{h.publish(t, delivery.PublishInput{Type: "user.created"})}
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first attempt did not start")
+		}
+		time.Sleep(400 * time.Millisecond) // past slotPatience: the endpoint is stuck
+		for range 10 {
+			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
+		}
+		time.Sleep(300 * time.Millisecond)
+		for _, ev := range evs {
+			d := onlyDelivery(t, db, ev.ID)
+			if d.Status != store.DeliveryPending || d.ClaimedUntil == nil || d.NextAttemptAt != nil {
+				t.Fatalf("a delivery to the stuck endpoint is not waiting claimed: %+v", d)
+			}
+		}
+		close(release)
+		rcv.wait(t, len(evs), 15*time.Second)
+		for _, ev := range evs {
+			if d := h.settled(t, ev.ID, 10*time.Second)[0]; d.Status != store.DeliverySucceeded || d.Attempts != 1 {
+				t.Errorf("delivery: %+v", d)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		got := rcv.requests()
+		if len(got) != len(evs) {
+			t.Fatalf("the endpoint got %d requests, want %d", len(got), len(evs))
+		}
+		seen := map[string]bool{}
+		for _, r := range got {
+			seen[r.header.Get("webhook-id")] = true
+		}
+		for _, ev := range evs {
+			if id := onlyDelivery(t, db, ev.ID).ID; !seen[id] {
+				t.Errorf("%s never arrived", id)
+			}
+		}
+	})
+}
+
+// A parked claim is renewed while it waits, so that it does not run out and get sent a
+// second time, through the queue, by the sweep.
+func TestClaims_ParkedClaimsAreRenewed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		rcv := newReceiver(t, func(int, http.ResponseWriter) { time.Sleep(400 * time.Millisecond) })
+		h := start(t, db, delivery.Config{PerEndpoint: 1, RescueAfter: 2 * time.Second})
+		h.webhook(t, rcv.URL, nil)
+		var evs []*store.Event
+		for range 12 {
+			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
+		}
+		last := onlyDelivery(t, db, evs[len(evs)-1].ID)
+		if last.ClaimedUntil == nil {
+			t.Fatalf("the last delivery is not claimed: %+v", last)
+		}
+		// Well past its first claim's end, and before its turn (about 12 × 400 ms).
+		time.Sleep(time.Until(*last.ClaimedUntil) + 500*time.Millisecond)
+		now := onlyDelivery(t, db, last.EventID)
+		if now.Status == store.DeliveryPending && (now.ClaimedUntil == nil || !now.ClaimedUntil.After(*last.ClaimedUntil)) {
+			t.Fatalf("the parked claim was not renewed: was until %s, now %+v", last.ClaimedUntil, now)
+		}
+		for _, ev := range evs {
+			if d := h.settled(t, ev.ID, 20*time.Second)[0]; d.Status != store.DeliverySucceeded || d.Attempts != 1 {
+				t.Errorf("delivery: %+v", d)
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+		if n := len(rcv.requests()); n != len(evs) {
+			t.Errorf("the endpoint got %d requests, want %d (one per delivery)", n, len(evs))
+		}
+	})
+}
+
+// When the memory for parked claims is used up, a stuck endpoint's further deliveries
+// wait in the queue, due when the endpoint may be free; all are sent once it answers.
+func TestClaims_ParkMemoryBoundsTheBacklog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		release := make(chan struct{})
+		rcv, started := hangUntil(t, release)
+		// Room for two parked claims of a small event (1 KiB and its data each).
+		h := start(t, db, delivery.Config{PerEndpoint: 1, ParkMemory: 2*1024 + 200})
+		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.ReadTimeout = 30000 })
+		evs := []*store.Event{h.publish(t, delivery.PublishInput{Type: "user.created"})}
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first attempt did not start")
+		}
+		time.Sleep(400 * time.Millisecond)
+		for range 6 {
+			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created", Data: []byte(`{"n":1}`)}))
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		var claimed, queued int
+		for _, ev := range evs {
+			d := onlyDelivery(t, db, ev.ID)
+			switch {
+			case d.ClaimedUntil != nil:
+				claimed++
+			case d.NextAttemptAt != nil && d.NextAttemptAt.After(time.Now()):
+				queued++
+			default:
+				t.Errorf("a delivery neither claimed nor queued for later: %+v", d)
+			}
+		}
+		if claimed != 3 || queued != 4 {
+			t.Errorf("%d claimed (want 3: one in flight, two parked), %d queued (want 4)", claimed, queued)
+		}
+		close(release)
+		for _, ev := range evs {
+			if d := h.settled(t, ev.ID, 20*time.Second)[0]; d.Status != store.DeliverySucceeded || d.Attempts != 1 {
+				t.Errorf("delivery: %+v", d)
+			}
+		}
+	})
+}

@@ -77,8 +77,13 @@ type Config struct {
 	// delivery's first attempt, before it is taken for lost (its process died) and run
 	// again by any process (default 2m; attempts are bounded below it).
 	RescueAfter time.Duration
-	Sender      SenderOptions
-	Log         *slog.Logger
+	// ParkMemory bounds the memory one process gives first attempts that wait, parked,
+	// for a place of a busy or stuck endpoint (default 32 MiB; each counts 1 KiB and its
+	// event's data). Beyond it they wait in the queue, a job each, which costs the
+	// database far more.
+	ParkMemory int64
+	Sender     SenderOptions
+	Log        *slog.Logger
 }
 
 func (c *Config) defaults(backend string) {
@@ -106,6 +111,9 @@ func (c *Config) defaults(backend string) {
 	if c.RescueAfter <= 0 {
 		c.RescueAfter = 2 * time.Minute
 	}
+	if c.ParkMemory <= 0 {
+		c.ParkMemory = 32 << 20
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -123,8 +131,11 @@ type Engine struct {
 	mu    sync.Mutex
 	slots map[string][]time.Time // start times of the in-flight attempts, per webhook
 	freed chan struct{}          // closed and replaced when a place is released
-	// parked are the claims waiting for a place of their webhook, first come first.
-	parked map[string][]*claim
+	// parked are the claims waiting for a place of their webhook, first come first, and
+	// parkedBytes what they are counted to hold (parkCost).
+	parked      map[string][]*claim
+	parkedCount int
+	parkedBytes int64
 
 	// sending bounds the attempts in flight, first attempts and retries together.
 	sending    chan struct{}
@@ -454,9 +465,8 @@ func (e *Engine) busy(inflight []time.Time, now time.Time) (full bool, wait time
 	return true, 0
 }
 
-// stuck returns how long a new delivery to a stuck endpoint should wait (see busy), 0
-// when the endpoint is not stuck. Deliveries to a stuck endpoint go straight to the
-// queue, due after that wait.
+// stuck returns how long a queued delivery to a stuck endpoint should wait (see busy),
+// 0 when the endpoint is not stuck.
 func (e *Engine) stuck(webhookID string) time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -493,6 +503,9 @@ func (e *Engine) releaseSlot(webhookID string, token time.Time) {
 	var next *claim
 	if q := e.parked[webhookID]; len(q) > 0 {
 		next, q = q[0], q[1:]
+		next.parked = false
+		e.parkedCount--
+		e.parkedBytes -= parkCost(next)
 		if len(q) == 0 {
 			delete(e.parked, webhookID)
 		} else {

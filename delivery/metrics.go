@@ -47,6 +47,10 @@ func (e *Engine) Collectors() []prometheus.Collector {
 			func() float64 { n, _ := backlog(); return n }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_oldest_pending_delivery_age_seconds", Help: "Age of the oldest pending delivery."},
 			func() float64 { _, age := backlog(); return age }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_deliveries_parked", Help: "First attempts this process holds in memory, waiting for a place of a busy or stuck endpoint."},
+			func() float64 { n, _ := e.parkedLoad(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_parked_bytes", Help: "Memory the parked first attempts are counted to hold, against --park-memory-mb."},
+			func() float64 { _, b := e.parkedLoad(); return float64(b) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_webhooks_disabled", Help: "Webhooks the gateway stopped delivering to (410, or failing too long)."},
 			func() float64 {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

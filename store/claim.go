@@ -64,3 +64,35 @@ func (db *DB) Unclaim(ctx context.Context, id string, before time.Time) (bool, e
 		Updates(map[string]any{"claimed_until": nil, "updated_at": db.Now()})
 	return res.RowsAffected == 1, db.err(res.Error)
 }
+
+// RenewClaims extends to until the claims on deliveries ids that have not run out, and
+// returns the ids of those it extended: the others were settled, or taken by the sweep
+// once they ran out.
+func (db *DB) RenewClaims(ctx context.Context, ids []string, until time.Time) (map[string]bool, error) {
+	renewed := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return renewed, nil
+	}
+	g := db.gorm.WithContext(ctx).Model(&Delivery{})
+	// UpdateColumn: the delivery itself has not changed, so updated_at stays.
+	res := g.Where("id IN ? AND claimed_until IS NOT NULL AND claimed_until > ?", ids, db.Now()).
+		UpdateColumn("claimed_until", until)
+	if res.Error != nil {
+		return nil, db.err(res.Error)
+	}
+	if int(res.RowsAffected) == len(ids) {
+		for _, id := range ids {
+			renewed[id] = true
+		}
+		return renewed, nil
+	}
+	var got []string
+	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id IN ? AND claimed_until = ?", ids, until).
+		Pluck("id", &got).Error; err != nil {
+		return nil, db.err(err)
+	}
+	for _, id := range got {
+		renewed[id] = true
+	}
+	return renewed, nil
+}
