@@ -298,8 +298,8 @@ func TestClaims_ParkMemoryBoundsTheBacklog(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		release := make(chan struct{})
 		rcv, started := hangUntil(t, release)
-		// Room for two parked claims of a small event (1 KiB and its data each).
-		h := start(t, db, delivery.Config{PerEndpoint: 1, ParkMemory: 2*1024 + 200})
+		// Room for two parked claims of a small event (2 KiB and its data each).
+		h := start(t, db, delivery.Config{PerEndpoint: 1, ParkMemory: 2*2048 + 200})
 		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.ReadTimeout = 30000 })
 		evs := []*store.Event{h.publish(t, delivery.PublishInput{Type: "user.created"})}
 		select {

@@ -78,7 +78,7 @@ type Config struct {
 	// again by any process (default 2m; attempts are bounded below it).
 	RescueAfter time.Duration
 	// ParkMemory bounds the memory one process gives first attempts that wait, parked,
-	// for a place of a busy or stuck endpoint (default 32 MiB; each counts 1 KiB and its
+	// for a place of a busy or stuck endpoint (default 32 MiB; each counts 2 KiB and its
 	// event's data). Beyond it they wait in the queue, a job each, which costs the
 	// database far more.
 	ParkMemory int64

@@ -106,7 +106,7 @@ func (e *Engine) commit(group []*publication) {
 // jobs of the deliveries this process does not claim. It returns the claims.
 func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, error) {
 	type scope struct{ dialects, tenant string }
-	candidates := map[scope][]store.Webhook{}
+	candidates := map[scope][]*store.Webhook{}
 	var (
 		evs        = make([]*store.Event, len(group))
 		deliveries []store.Delivery
@@ -124,15 +124,21 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 		key := scope{strings.Join(dialects, ","), p.ev.Tenant}
 		ws, ok := candidates[key]
 		if !ok {
-			var err error
-			if ws, err = e.db.MatchCandidates(ctx, dialects, p.ev.Tenant); err != nil {
+			found, err := e.db.MatchCandidates(ctx, dialects, p.ev.Tenant)
+			if err != nil {
 				return nil, err
+			}
+			// Each webhook on its own, so that a claim, which may wait parked for long,
+			// keeps its webhook alive, not the query's whole result.
+			ws = make([]*store.Webhook, len(found))
+			for j := range found {
+				w := found[j]
+				ws[j] = &w
 			}
 			candidates[key] = ws
 		}
 		p.ev.Deliveries = 0
-		for j := range ws {
-			w := &ws[j]
+		for _, w := range ws {
 			enc := e.encoders[w.Dialect]
 			for _, name := range p.names[w.Dialect] {
 				if !enc.Subscribes(w, name) {
