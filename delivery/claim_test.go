@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -235,6 +237,9 @@ func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
 				t.Fatalf("a delivery to the stuck endpoint is not waiting claimed: %+v", d)
 			}
 		}
+		if n := gauge(t, h.engine, "polyhook_deliveries_parked"); n != 10 {
+			t.Errorf("polyhook_deliveries_parked = %v, want 10", n)
+		}
 		close(release)
 		rcv.wait(t, len(evs), 15*time.Second)
 		for _, ev := range evs {
@@ -243,6 +248,9 @@ func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
+		if n := gauge(t, h.engine, "polyhook_deliveries_parked"); n != 0 {
+			t.Errorf("polyhook_deliveries_parked = %v once all were sent, want 0", n)
+		}
 		got := rcv.requests()
 		if len(got) != len(evs) {
 			t.Fatalf("the endpoint got %d requests, want %d", len(got), len(evs))
@@ -335,4 +343,26 @@ func TestClaims_ParkMemoryBoundsTheBacklog(t *testing.T) {
 			}
 		}
 	})
+}
+
+// gauge reads one of the engine's gauges.
+func gauge(t *testing.T, e *delivery.Engine, name string) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	for _, c := range e.Collectors() {
+		if g, ok := c.(prometheus.GaugeFunc); ok {
+			reg.MustRegister(g)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
