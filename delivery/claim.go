@@ -407,10 +407,14 @@ func (e *Engine) renew(ctx context.Context) error {
 	return nil
 }
 
-// dropParked takes a parked claim out of the parked claims (e.mu held).
+// dropParked takes a claim out of the parked claims (e.mu held): it got a place, or
+// the queue has it.
 func (e *Engine) dropParked(cl *claim) {
 	q := e.parked[cl.w.ID]
-	if i := slices.Index(q, cl); i >= 0 {
+	switch i := slices.Index(q, cl); {
+	case i == 0: // the usual case, a place passed on: no copy of the rest
+		q = q[1:]
+	case i > 0:
 		q = slices.Delete(q, i, i+1)
 	}
 	if len(q) == 0 {

@@ -202,6 +202,16 @@ func hangUntil(t *testing.T, release <-chan struct{}) (*receiver, <-chan int) {
 	return rcv, started
 }
 
+// waitStarted waits for a request to start.
+func waitStarted(t *testing.T, started <-chan int) {
+	t.Helper()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first attempt did not start")
+	}
+}
+
 // onlyDelivery returns an event's one delivery.
 func onlyDelivery(t *testing.T, db *store.DB, eventID string) store.Delivery {
 	t.Helper()
@@ -221,11 +231,7 @@ func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
 		h := start(t, db, delivery.Config{PerEndpoint: 1})
 		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.ReadTimeout = 30000 })
 		evs := []*store.Event{h.publish(t, delivery.PublishInput{Type: "user.created"})}
-		select {
-		case <-started:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the first attempt did not start")
-		}
+		waitStarted(t, started)
 		time.Sleep(400 * time.Millisecond) // past slotPatience: the endpoint is stuck
 		for range 10 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
@@ -310,11 +316,7 @@ func TestClaims_ParkMemoryBoundsTheBacklog(t *testing.T) {
 		h := start(t, db, delivery.Config{PerEndpoint: 1, ParkMemory: 2*2048 + 200})
 		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.ReadTimeout = 30000 })
 		evs := []*store.Event{h.publish(t, delivery.PublishInput{Type: "user.created"})}
-		select {
-		case <-started:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the first attempt did not start")
-		}
+		waitStarted(t, started)
 		time.Sleep(400 * time.Millisecond)
 		for range 6 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created", Data: []byte(`{"n":1}`)}))

@@ -502,15 +502,8 @@ func (e *Engine) releaseSlot(webhookID string, token time.Time) {
 	}
 	var next *claim
 	if q := e.parked[webhookID]; len(q) > 0 {
-		next, q = q[0], q[1:]
-		next.parked = false
-		e.parkedCount--
-		e.parkedBytes -= parkCost(next)
-		if len(q) == 0 {
-			delete(e.parked, webhookID)
-		} else {
-			e.parked[webhookID] = q
-		}
+		next = q[0]
+		e.dropParked(next)
 		next.slot = time.Now()
 		inflight = append(inflight, next.slot)
 	}
