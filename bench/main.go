@@ -176,7 +176,7 @@ func (b *bench) run(db string, replicas int) error {
 		return nil
 	}
 
-	// Last, since its hanging deliveries stay queued after it: the fixed rate again, as
+	// Last, since its hanging deliveries stay pending after it: the fixed rate again, as
 	// the baseline measured right before, then with a hanging endpoint beside the
 	// healthy one.
 	hook("/ok/0")
@@ -257,8 +257,6 @@ func (b *bench) latency(name string, rate, count int) {
 	}
 }
 
-// throughput publishes count events from b.publishers concurrent publishers across the replicas and measures
-// deliveries per second from the first publish to the last receipt.
 // profile saves a 5-second CPU profile of the first replica, from now, to file, when
 // BENCH_PPROF_ADDR is set.
 func (b *bench) profile(file string) {
@@ -283,6 +281,8 @@ func (b *bench) profile(file string) {
 	}()
 }
 
+// throughput publishes count events from b.publishers concurrent publishers across the
+// replicas and measures deliveries per second from the first publish to the last receipt.
 func (b *bench) throughput(name string, count, fanout int) {
 	b.reset()
 	if fanout == 1 {
