@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -627,6 +628,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 		StartedAt:       at,
 		DurationMS:      res.Duration.Milliseconds(),
 		RequestHeaders:  redactHeaders(req.Header),
+		OmittedHeaders:  req.OmittedHeaders,
 		RequestBody:     truncate(string(body), 64<<10),
 		ResponseStatus:  res.Status,
 		ResponseHeaders: flatten(res.Header),
@@ -741,8 +743,20 @@ func request(w *store.Webhook, msgID string, at time.Time, body []byte, dialect,
 		ReadTimeout:    time.Duration(w.ReadTimeout) * time.Millisecond,
 		PinnedCertPEM:  w.SSLCertificate,
 	}
-	for k, v := range w.Headers {
-		req.Header.Set(k, v)
+	// Custom headers go in name order, so that names equal but for case end the same way on
+	// every attempt. A name or value HTTP cannot carry (FusionAuth stores "Header 1") is
+	// left out and named in the attempt's record; the delivery still goes out.
+	names := make([]string, 0, len(w.Headers))
+	for k := range w.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if v := w.Headers[k]; validHeaderName(k) && validHeaderValue(v) {
+			req.Header.Set(k, v)
+		} else {
+			req.OmittedHeaders = append(req.OmittedHeaders, k)
+		}
 	}
 	if w.BasicAuthUser != "" {
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(w.BasicAuthUser+":"+w.BasicAuthPassword)))
@@ -757,4 +771,30 @@ func request(w *store.Webhook, msgID string, at time.Time, body []byte, dialect,
 		}
 	}
 	return req, nil
+}
+
+// validHeaderName reports whether k is an HTTP field name (RFC 9110 token), which the
+// HTTP client refuses to send otherwise.
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v can be sent as an HTTP field value: no control
+// characters but tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,6 +218,46 @@ func TestDeliver_SignedAndInFormat(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		if n := len(rcv.requests()); n != 1 {
 			t.Errorf("receiver got %d requests after a repeated publish, want 1", n)
+		}
+	})
+}
+
+// A custom header HTTP cannot carry (FusionAuth stores names such as "Header 1") is left
+// out of the request and named in the attempt's record; the delivery still goes out with
+// every header that can be sent.
+func TestDeliver_HeadersHTTPCannotCarry(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{})
+		rcv := newReceiver(t, nil)
+		h.webhook(t, rcv.URL+"/hook", func(w *store.Webhook) {
+			w.Headers = map[string]string{
+				"Header 1": "value 1", "Header 2": "value 2", "X-Fine": "yes",
+				"X-Split": "a\r\nX-Injected: 1", "X-Tab": "a\tb",
+			}
+		})
+		ev := h.publish(t, delivery.PublishInput{Type: "user.created", Data: json.RawMessage(`{}`)})
+		got := rcv.wait(t, 1, 10*time.Second)[0]
+		if got.header.Get("X-Fine") != "yes" || got.header.Get("X-Tab") != "a\tb" {
+			t.Errorf("headers HTTP can carry were not sent: %v", got.header)
+		}
+		for _, k := range []string{"Header 1", "Header 2", "X-Split", "X-Injected"} {
+			if _, ok := got.header[http.CanonicalHeaderKey(k)]; ok {
+				t.Errorf("header %q arrived: %v", k, got.header)
+			}
+		}
+		ds := h.settled(t, ev.ID, 5*time.Second)
+		if ds[0].Status != store.DeliverySucceeded {
+			t.Fatalf("delivery: %+v", ds[0])
+		}
+		as, err := db.Attempts(context.Background(), ds[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"Header 1", "Header 2", "X-Split"}; len(as) != 1 || !slices.Equal(as[0].OmittedHeaders, want) {
+			t.Errorf("attempt record names %v as omitted, want %v", as[0].OmittedHeaders, want)
+		}
+		if _, ok := as[0].RequestHeaders["X-Fine"]; !ok {
+			t.Errorf("attempt record headers: %v", as[0].RequestHeaders)
 		}
 	})
 }

@@ -44,6 +44,9 @@ type Request struct {
 	PinnedCertPEM string
 	// Within, when set, bounds the whole attempt below connect plus read.
 	Within time.Duration
+	// OmittedHeaders names the webhook's custom headers left out of Header because HTTP
+	// cannot carry their name or value; the sender does not read it.
+	OmittedHeaders []string
 }
 
 // Result is what one attempt got.

@@ -74,6 +74,9 @@ type Attempt struct {
 	ResponseBody    string            `gorm:"type:text;not null;default:''"`
 	Error           string            `gorm:"type:text;not null;default:''"`
 	ErrorKind       string            `gorm:"size:32;not null;default:''"`
+	// OmittedHeaders names the webhook's custom headers that were not sent because HTTP
+	// cannot carry their name or value.
+	OmittedHeaders []string `gorm:"type:text;serializer:json"`
 }
 
 // RawTx is the driver-level handle of a transaction, for a job queue that must insert in

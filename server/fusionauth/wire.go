@@ -124,15 +124,12 @@ func validate(w *api.Webhook) error {
 	if w.Global != nil && *w.Global && w.TenantIds != nil && len(*w.TenantIds) > 0 {
 		s.field("webhook.tenantIds", "invalid", "The [tenantIds] property must be empty when [global] is true.")
 	}
+	// Header names are stored and echoed as written, "Header 1" included, as FusionAuth
+	// does; a name or value HTTP cannot carry is left out at delivery (and named in the
+	// attempt's record), not refused here.
 	if w.Headers != nil {
 		if b, _ := json.Marshal(*w.Headers); len(b) > maxLargeField {
 			s.field("webhook.headers", "tooLong", fmt.Sprintf("The [headers] property is longer than the maximum of [%d] characters when serialized.", maxLargeField))
-		}
-		for k := range *w.Headers {
-			if !validHeaderName(k) {
-				s.field("webhook.headers", "invalid", fmt.Sprintf("The header name %q is not a valid HTTP header name.", k))
-				break
-			}
 		}
 	}
 	for _, f := range []struct {
@@ -172,19 +169,6 @@ func isPEMCertificate(s string) bool {
 	}
 	_, err := x509.ParseCertificate(block.Bytes)
 	return err == nil
-}
-
-func validHeaderName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // toStore maps a validated wire webhook onto the shared model. into carries the stored

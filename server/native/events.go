@@ -104,6 +104,9 @@ func (h handlers) GetDelivery(c echo.Context, id string) error {
 			RequestHeaders: a.RequestHeaders, Error: nonEmpty(a.Error), ErrorKind: nonEmpty(a.ErrorKind),
 			ResponseBody: nonEmpty(a.ResponseBody),
 		}
+		if len(a.OmittedHeaders) > 0 {
+			w.OmittedHeaders = &a.OmittedHeaders
+		}
 		if w.RequestHeaders == nil {
 			w.RequestHeaders = map[string]string{}
 		}
