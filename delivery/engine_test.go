@@ -185,7 +185,7 @@ func TestDeliver_SignedAndInFormat(t *testing.T) {
 		if err := json.Unmarshal(got.body, &body); err != nil {
 			t.Fatalf("body %s: %v", got.body, err)
 		}
-		if body.Event["type"] != "user.create" || body.Event["id"] != "evt-1" || body.Event["tenantId"] != "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80" || body.Event["user"] == nil || body.Event["createInstant"] == nil {
+		if body.Event["type"] != "user.create" || body.Event["id"] != fusionauth.EventID("evt-1") || body.Event["tenantId"] != "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80" || body.Event["user"] == nil || body.Event["createInstant"] == nil {
 			t.Errorf("FusionAuth envelope: %s", got.body)
 		}
 		if got.header.Get("X-Custom") != "yes" || got.header.Get("Content-Type") != "application/json" {

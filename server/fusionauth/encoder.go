@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/polyhook/polyhook/delivery"
@@ -26,8 +27,9 @@ import (
 )
 
 // Encoder renders deliveries as FusionAuth sends them: {"event": {"type", "id",
-// "createInstant", "tenantId", ...data}} as JSON, signed with X-FusionAuth-Signature-JWT
-// when the webhook's signatureConfiguration is enabled.
+// "createInstant", "tenantId", ...data}} as JSON, id and tenantId as UUIDs (tenantId only
+// when the event's tenant is one), signed with X-FusionAuth-Signature-JWT when the
+// webhook's signatureConfiguration is enabled.
 type Encoder struct {
 	db   *store.DB
 	keys *server.Keys
@@ -63,10 +65,10 @@ func (e *Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
 		}
 	}
 	event["type"] = m.EventName
-	event["id"] = m.EventID
+	event["id"] = EventID(m.EventID)
 	event["createInstant"] = m.OccurredAt.UnixMilli()
-	if m.Tenant != "" {
-		event["tenantId"] = m.Tenant
+	if t, err := uuid.Parse(m.Tenant); err == nil {
+		event["tenantId"] = t.String()
 	}
 	body, err := json.Marshal(map[string]any{"event": event})
 	if err != nil {
@@ -81,6 +83,20 @@ func (e *Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
 		h.Set("X-FusionAuth-Signature-JWT", sig)
 	}
 	return body, h, nil
+}
+
+// eventIDSpace is the UUIDv5 namespace of the FusionAuth ids of native event ids.
+var eventIDSpace = uuid.MustParse("5b0c3f8e-4d2a-4c6e-9a71-2f8d0e6b1c94")
+
+// EventID is the FusionAuth event.id of the event with native id id: FusionAuth's
+// BaseEvent.id is a UUID, so a native id that is a UUID in canonical form is sent as it
+// is, and any other the UUIDv5 of it in eventIDSpace. Every webhook and every retry of
+// one event gets the same id.
+func EventID(id string) string {
+	if u, err := uuid.Parse(id); err == nil && u.String() == id {
+		return id
+	}
+	return uuid.NewSHA1(eventIDSpace, []byte(id)).String()
 }
 
 type signer struct {

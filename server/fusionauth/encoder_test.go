@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/fusionauth"
@@ -30,5 +32,74 @@ func TestEncoderGolden(t *testing.T) {
 	servertest.Golden(t, "testdata/delivery.golden.json", body)
 	if h.Get("Content-Type") != "application/json" || h.Get("X-FusionAuth-Signature-JWT") != "" {
 		t.Errorf("headers %v", h)
+	}
+}
+
+// baseEvent is the part of FusionAuth's event a receiver built on FusionAuth's own types
+// parses (BaseEvent: id and tenantId are java.util.UUID, createInstant epoch millis).
+type baseEvent struct {
+	Event struct {
+		ID            uuid.UUID  `json:"id"`
+		TenantID      *uuid.UUID `json:"tenantId"`
+		CreateInstant int64      `json:"createInstant"`
+		Type          string     `json:"type"`
+	} `json:"event"`
+}
+
+// TestEncoderEventIDs: event.id is a UUID, the same for every webhook and every attempt of
+// one event; event.tenantId is the tenant when it is a UUID and absent otherwise.
+func TestEncoderEventIDs(t *testing.T) {
+	db := storetest.Open(t)
+	keys, _ := server.NewKeys("fusionauth-ids-master-key")
+	enc := fusionauth.New(server.Deps{DB: db, Keys: keys}).Encoder()
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	encode := func(deliveryID, eventID, tenant, url string) (baseEvent, map[string]any) {
+		t.Helper()
+		body, _, err := enc.Encode(&delivery.Message{
+			DeliveryID: deliveryID, EventID: eventID, EventName: "user.create", Tenant: tenant,
+			OccurredAt: at, At: at, Data: json.RawMessage(`{"user":{"id":"u1"}}`),
+			Webhook: &store.Webhook{URL: url},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev baseEvent
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Fatalf("FusionAuth's event shape does not parse %s: %v", body, err)
+		}
+		var raw map[string]map[string]any
+		_ = json.Unmarshal(body, &raw)
+		return ev, raw["event"]
+	}
+
+	a, _ := encode("dlv_a", "evt_0123456789abcdef", "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80", "https://a.example")
+	b, _ := encode("dlv_b", "evt_0123456789abcdef", "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80", "https://b.example")
+	retry, _ := encode("dlv_a", "evt_0123456789abcdef", "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80", "https://a.example")
+	if a.Event.ID == uuid.Nil || a.Event.ID != b.Event.ID || a.Event.ID != retry.Event.ID {
+		t.Errorf("event.id differs between webhooks or attempts: %s %s %s", a.Event.ID, b.Event.ID, retry.Event.ID)
+	}
+	if a.Event.ID.String() != fusionauth.EventID("evt_0123456789abcdef") {
+		t.Errorf("event.id %s, want EventID's %s", a.Event.ID, fusionauth.EventID("evt_0123456789abcdef"))
+	}
+	if a.Event.TenantID == nil || a.Event.TenantID.String() != "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80" {
+		t.Errorf("event.tenantId = %v", a.Event.TenantID)
+	}
+	if other, _ := encode("dlv_c", "evt_fedcba9876543210", "", "https://a.example"); other.Event.ID == a.Event.ID {
+		t.Errorf("two events share event.id %s", a.Event.ID)
+	}
+
+	// A native id that is a UUID is FusionAuth's id as it is.
+	own, _ := encode("dlv_d", "0b7e3c1a-2f4d-4e6a-8c9b-1d2e3f4a5b6c", "", "https://a.example")
+	if own.Event.ID.String() != "0b7e3c1a-2f4d-4e6a-8c9b-1d2e3f4a5b6c" {
+		t.Errorf("UUID native id became %s", own.Event.ID)
+	}
+
+	// A tenant that is not a UUID (an Xsolla-style name, say) is left out, not sent as a
+	// string FusionAuth's types cannot parse.
+	for _, tenant := range []string{"", "acme", "project-1"} {
+		ev, raw := encode("dlv_e", "evt_1", tenant, "https://a.example")
+		if _, ok := raw["tenantId"]; ok || ev.Event.TenantID != nil {
+			t.Errorf("tenant %q: tenantId sent: %v", tenant, raw)
+		}
 	}
 }
