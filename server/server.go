@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,6 +61,13 @@ type Server struct {
 	echo     *echo.Echo
 	log      *slog.Logger
 	dialects map[string]Dialect
+	unrouted []unrouted
+}
+
+// unrouted is an API's answer to requests under prefix that no route takes.
+type unrouted struct {
+	prefix string
+	answer func(c echo.Context, err error) error
 }
 
 // New returns a server with no APIs yet.
@@ -72,6 +80,13 @@ func New(log *slog.Logger) *Server {
 		if c.Response().Committed {
 			return
 		}
+		if err == echo.ErrNotFound || err == echo.ErrMethodNotAllowed { // the router's own
+			if answer := s.unroutedAnswer(c.Request().URL.Path); answer != nil {
+				if aerr := answer(c, err); aerr == nil || c.Response().Committed {
+					return
+				}
+			}
+		}
 		code := http.StatusInternalServerError
 		if he, ok := err.(*echo.HTTPError); ok {
 			code = he.Code
@@ -82,6 +97,22 @@ func New(log *slog.Logger) *Server {
 	}
 	e.Use(s.logRequests)
 	return s
+}
+
+// unroutedAnswer returns the answer of the API whose longest prefix holds path, nil when
+// none does.
+func (s *Server) unroutedAnswer(path string) func(c echo.Context, err error) error {
+	var best *unrouted
+	for i := range s.unrouted {
+		u := &s.unrouted[i]
+		if (path == u.prefix || strings.HasPrefix(path, u.prefix+"/")) && (best == nil || len(u.prefix) > len(best.prefix)) {
+			best = u
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.answer
 }
 
 func codeName(status int) string {
@@ -102,7 +133,7 @@ func (s *Server) Register(apis ...API) {
 		if d, ok := a.(Dialect); ok {
 			s.dialects[d.Name()] = d
 		}
-		a.Register(&Router{echo: s.echo})
+		a.Register(&Router{echo: s.echo, srv: s})
 	}
 }
 
@@ -175,12 +206,23 @@ func (s *Server) Handle(method, path string, h http.Handler) {
 // it; each API gets its own chain without Echo groups colliding on shared prefixes.
 type Router struct {
 	echo *echo.Echo
+	srv  *Server
 	mw   []echo.MiddlewareFunc
 }
 
 // With returns a router whose routes also run mw, after r's own middleware.
 func (r *Router) With(mw ...echo.MiddlewareFunc) *Router {
-	return &Router{echo: r.echo, mw: append(append([]echo.MiddlewareFunc{}, r.mw...), mw...)}
+	return &Router{echo: r.echo, srv: r.srv, mw: append(append([]echo.MiddlewareFunc{}, r.mw...), mw...)}
+}
+
+// Unrouted makes answer the reply to requests at or below any of prefixes that no route
+// takes: err is echo.ErrNotFound for a path no route has, echo.ErrMethodNotAllowed for a
+// method its route lacks. A dialect answers them as its vendor does rather than in the
+// native envelope; the longest matching prefix of all APIs wins. No middleware runs.
+func (r *Router) Unrouted(answer func(c echo.Context, err error) error, prefixes ...string) {
+	for _, p := range prefixes {
+		r.srv.unrouted = append(r.srv.unrouted, unrouted{prefix: strings.TrimSuffix(p, "/"), answer: answer})
+	}
 }
 
 func (r *Router) chain(m []echo.MiddlewareFunc) []echo.MiddlewareFunc {

@@ -547,6 +547,11 @@ type ClientInterface interface {
 	// Corresponds with GET /api/system/webhook-event-log/{webhookEventLogId} (the `RetrieveWebhookEventLog` operationId).
 	RetrieveWebhookEventLog(ctx context.Context, webhookEventLogId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteWebhookWithoutId A DELETE without an id, which FusionAuth refuses with `[missing]webhookId`.
+	//
+	// Corresponds with DELETE /api/webhook (the `DeleteWebhookWithoutId` operationId).
+	DeleteWebhookWithoutId(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RetrieveWebhooks Retrieve every webhook, sorted by URL.
 	//
 	// Corresponds with GET /api/webhook (the `RetrieveWebhooks` operationId).
@@ -565,6 +570,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/webhook (the `CreateWebhook` operationId).
 	CreateWebhook(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookWithoutId A PUT without an id, which FusionAuth refuses with `[missing]webhookId`.
+	//
+	// Corresponds with PUT /api/webhook (the `UpdateWebhookWithoutId` operationId).
+	UpdateWebhookWithoutId(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SearchWebhooksByParameters Search webhooks by query parameters.
 	//
@@ -759,6 +769,21 @@ func (c *Client) RetrieveWebhookEventLog(ctx context.Context, webhookEventLogId 
 	return c.Client.Do(req)
 }
 
+// DeleteWebhookWithoutId A DELETE without an id, which FusionAuth refuses with `[missing]webhookId`.
+//
+// Corresponds with DELETE /api/webhook (the `DeleteWebhookWithoutId` operationId).
+func (c *Client) DeleteWebhookWithoutId(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookWithoutIdRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RetrieveWebhooks Retrieve every webhook, sorted by URL.
 //
 // Corresponds with GET /api/webhook (the `RetrieveWebhooks` operationId).
@@ -798,6 +823,21 @@ func (c *Client) CreateWebhookWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /api/webhook (the `CreateWebhook` operationId).
 func (c *Client) CreateWebhook(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateWebhookRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookWithoutId A PUT without an id, which FusionAuth refuses with `[missing]webhookId`.
+//
+// Corresponds with PUT /api/webhook (the `UpdateWebhookWithoutId` operationId).
+func (c *Client) UpdateWebhookWithoutId(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookWithoutIdRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1319,6 +1359,33 @@ func NewRetrieveWebhookEventLogRequest(server string, webhookEventLogId string) 
 	return req, nil
 }
 
+// NewDeleteWebhookWithoutIdRequest constructs an http.Request for the DeleteWebhookWithoutId method
+func NewDeleteWebhookWithoutIdRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/webhook")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRetrieveWebhooksRequest constructs an http.Request for the RetrieveWebhooks method
 func NewRetrieveWebhooksRequest(server string) (*http.Request, error) {
 	var err error
@@ -1382,6 +1449,33 @@ func NewCreateWebhookRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUpdateWebhookWithoutIdRequest constructs an http.Request for the UpdateWebhookWithoutId method
+func NewUpdateWebhookWithoutIdRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/webhook")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1849,6 +1943,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/system/webhook-event-log/{webhookEventLogId} (the `RetrieveWebhookEventLog` operationId).
 	RetrieveWebhookEventLogWithResponse(ctx context.Context, webhookEventLogId string, reqEditors ...RequestEditorFn) (*RetrieveWebhookEventLogResponse, error)
 
+	// DeleteWebhookWithoutIdWithResponse A DELETE without an id, which FusionAuth refuses with `[missing]webhookId`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/webhook (the `DeleteWebhookWithoutId` operationId).
+	DeleteWebhookWithoutIdWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteWebhookWithoutIdResponse, error)
+
 	// RetrieveWebhooksWithResponse Retrieve every webhook, sorted by URL.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1869,6 +1970,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/webhook (the `CreateWebhook` operationId).
 	CreateWebhookWithResponse(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// UpdateWebhookWithoutIdWithResponse A PUT without an id, which FusionAuth refuses with `[missing]webhookId`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/webhook (the `UpdateWebhookWithoutId` operationId).
+	UpdateWebhookWithoutIdWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*UpdateWebhookWithoutIdResponse, error)
 
 	// SearchWebhooksByParametersWithResponse Search webhooks by query parameters.
 	//
@@ -2216,6 +2324,47 @@ func (r RetrieveWebhookEventLogResponse) ContentType() string {
 	return ""
 }
 
+type DeleteWebhookWithoutIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteWebhookWithoutIdResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebhookWithoutIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebhookWithoutIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebhookWithoutIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebhookWithoutIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RetrieveWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2299,6 +2448,47 @@ func (r CreateWebhookResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateWebhookWithoutIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateWebhookWithoutIdResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWebhookWithoutIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWebhookWithoutIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWebhookWithoutIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWebhookWithoutIdResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2704,6 +2894,19 @@ func (c *ClientWithResponses) RetrieveWebhookEventLogWithResponse(ctx context.Co
 	return ParseRetrieveWebhookEventLogResponse(rsp)
 }
 
+// DeleteWebhookWithoutIdWithResponse A DELETE without an id, which FusionAuth refuses with `[missing]webhookId`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/webhook (the `DeleteWebhookWithoutId` operationId).
+func (c *ClientWithResponses) DeleteWebhookWithoutIdWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteWebhookWithoutIdResponse, error) {
+	rsp, err := c.DeleteWebhookWithoutId(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookWithoutIdResponse(rsp)
+}
+
 // RetrieveWebhooksWithResponse Retrieve every webhook, sorted by URL.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2741,6 +2944,19 @@ func (c *ClientWithResponses) CreateWebhookWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseCreateWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithoutIdWithResponse A PUT without an id, which FusionAuth refuses with `[missing]webhookId`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/webhook (the `UpdateWebhookWithoutId` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithoutIdWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*UpdateWebhookWithoutIdResponse, error) {
+	rsp, err := c.UpdateWebhookWithoutId(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookWithoutIdResponse(rsp)
 }
 
 // SearchWebhooksByParametersWithResponse Search webhooks by query parameters.
@@ -3103,6 +3319,35 @@ func ParseRetrieveWebhookEventLogResponse(rsp *http.Response) (*RetrieveWebhookE
 	return response, nil
 }
 
+// ParseDeleteWebhookWithoutIdResponse parses an HTTP response from a DeleteWebhookWithoutIdWithResponse call
+func ParseDeleteWebhookWithoutIdResponse(rsp *http.Response) (*DeleteWebhookWithoutIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebhookWithoutIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	}
+
+	return response, nil
+}
+
 // ParseRetrieveWebhooksResponse parses an HTTP response from a RetrieveWebhooksWithResponse call
 func ParseRetrieveWebhooksResponse(rsp *http.Response) (*RetrieveWebhooksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3153,6 +3398,35 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWebhookWithoutIdResponse parses an HTTP response from a UpdateWebhookWithoutIdWithResponse call
+func ParseUpdateWebhookWithoutIdResponse(rsp *http.Response) (*UpdateWebhookWithoutIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWebhookWithoutIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3445,12 +3719,18 @@ type ServerInterface interface {
 	// RetrieveWebhookEventLog One event sent to FusionAuth webhooks, with every attempt.
 	// (GET /api/system/webhook-event-log/{webhookEventLogId})
 	RetrieveWebhookEventLog(ctx echo.Context, webhookEventLogId string) error
+	// DeleteWebhookWithoutId A DELETE without an id, which FusionAuth refuses with `[missing]webhookId`.
+	// (DELETE /api/webhook)
+	DeleteWebhookWithoutId(ctx echo.Context) error
 	// RetrieveWebhooks Retrieve every webhook, sorted by URL.
 	// (GET /api/webhook)
 	RetrieveWebhooks(ctx echo.Context) error
 	// CreateWebhook Create a webhook with a generated id.
 	// (POST /api/webhook)
 	CreateWebhook(ctx echo.Context) error
+	// UpdateWebhookWithoutId A PUT without an id, which FusionAuth refuses with `[missing]webhookId`.
+	// (PUT /api/webhook)
+	UpdateWebhookWithoutId(ctx echo.Context) error
 	// SearchWebhooksByParameters Search webhooks by query parameters.
 	// (GET /api/webhook/search)
 	SearchWebhooksByParameters(ctx echo.Context, params SearchWebhooksByParametersParams) error
@@ -3596,6 +3876,15 @@ func (w *ServerInterfaceWrapper) RetrieveWebhookEventLog(ctx echo.Context) error
 	return err
 }
 
+// DeleteWebhookWithoutId converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookWithoutId(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookWithoutId(ctx)
+	return err
+}
+
 // RetrieveWebhooks converts echo context to params.
 func (w *ServerInterfaceWrapper) RetrieveWebhooks(ctx echo.Context) error {
 	var err error
@@ -3611,6 +3900,15 @@ func (w *ServerInterfaceWrapper) CreateWebhook(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateWebhook(ctx)
+	return err
+}
+
+// UpdateWebhookWithoutId converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhookWithoutId(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhookWithoutId(ctx)
 	return err
 }
 
@@ -3803,8 +4101,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.DELETE(options.BaseURL+"/api/webhook", wrapper.DeleteWebhookWithoutId, options.OperationMiddlewares["deleteWebhookWithoutId"]...)
 	router.GET(options.BaseURL+"/api/webhook", wrapper.RetrieveWebhooks, options.OperationMiddlewares["retrieveWebhooks"]...)
 	router.POST(options.BaseURL+"/api/webhook", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
+	router.PUT(options.BaseURL+"/api/webhook", wrapper.UpdateWebhookWithoutId, options.OperationMiddlewares["updateWebhookWithoutId"]...)
 	router.GET(options.BaseURL+"/api/webhook/search", wrapper.SearchWebhooksByParameters, options.OperationMiddlewares["searchWebhooksByParameters"]...)
 	router.POST(options.BaseURL+"/api/webhook/search", wrapper.SearchWebhooks, options.OperationMiddlewares["searchWebhooks"]...)
 	router.DELETE(options.BaseURL+"/api/webhook/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
@@ -3825,56 +4125,59 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ft7b9s4Ev8qA90B294ptptmu7vOX2m2BdLutUEe6AFJANHS2OaGIrUkFa8u8Hc/kJT1sGhHdh93Bfav",
-	"xJbIec/8Zkg/BrFIM8GRaxWMHwOJKhNcof3wmiQX+EeOSptPseAauf2XZBmjMdFU8OHvSnDznYrnmBLz",
-	"398lToNx8LdhvfXQPVXDN1IKqYLlchkGCapY0szsEoyDqzmCdNSAKqD8gTCaDIJlGLx5QK5/E7NLJDKe",
-	"X6DK2W4cZVJkKDV1YmmhCTP/TIVMiQ7GAeX61VEQBrrI0H3EGUpDeoGTuRD3Kw7seqoxVU8J+qm90OxV",
-	"7k6kJEVgFGDEpRKTYHxTMuUheFctFJPfMdY+3X3kCBmZIYgpoFkJTMwUEJ6AniPwPJ2gBD0nGlKi4zk6",
-	"vX4Q+q3IeWJkaW/4QUDJCMyJAj03FkkGYIw0EUlhLIRppgu7z9526aHAam/rlk8Jb6WjfLbi/mkdXFI+",
-	"Y1gS+9LMP8V2yaVl5JqTXM+FpP9Bj0H+RZUycgkJOb/nYsHh5PwM7rHwG2UZlpxaR7VR1w2EWCTYJRXd",
-	"3FOe3E0psiQKAQezAUQ3qWPgbsVyLlk0qENGaUm59fKEaKsekiTU7EjYeYOoljl2HDoMUlSKzCwzaxuu",
-	"hYlluX7/zrNXmWI60lqB6od+/npGt1NoJ6Y93MyQoySspvs5+/sIvLv8+OHcOPTHDCVxNuyILkXq0W0Y",
-	"iMx8jTxPjXJJkgRG3al4QPtPxkhs1e2+iEVWGJObgnDnMX1G9NxL5oGw3Bh33ZoiC8pVPkM2gnLdbznH",
-	"WF/RFEWufcHCGFUYC56oEG7z0eglwmgAFyVp47fN3P/y0Jv79/LkFiePQUr+/A35zOjl8McfPTqz6Vq9",
-	"4WTCXNxv8sty5UQIhoR3SLkiCeYt0ALQbQhTRmbHJk0oSHOlYYLwNldU8JNcz8taYdaoRiw3nJeJiSuV",
-	"XepzJAluD6WOsB0Cc60zwwlyXSbac6LUQsikl/K6y68VSk5S7LWcehLtFblHDiZgbNkwzmmSrgtjjckx",
-	"0BkXEhOgvMIrE5FQp8LKrfKcJr70SLlCqc+40oR7XPdNJuI5pA0HPoYVJgPBWbHuuxtwCyNKX2cJ0fjV",
-	"SUkkydcORUVnnOhc4qngUzrL60TXB0L4F5ttFTs17jo13oNel22/8h6Ls6QFHTfZWSMnXJ8l7Zz/9LK1",
-	"epJL1lXqyUQJlmsE4//GO81fBdcXv7UV2y2lm3LsidYGORig2sm2xD2r4d2qXFzmcYxKBWHwllCWS1Mi",
-	"rh048ZaHvfIp8qThwT3c0QV1146atMKuP/Y/JYxVQK6jHfwzxirb+6jqXJ2WOKtLojRvD0Ot9QVnfinL",
-	"t858iW1e4c0fVLMI0A2+0izU1lm7LDQJrqm4ZblwzYn8ui09ZAsUqLqpTU66c3/WcHxP9Nn66FelZaXs",
-	"joEoUMj1GB5v3ZrbYAyPg8FguTS6XfOY1aY7xIHPI9BxsB6VJhbRmOMi59zYMnSBigkm3rC0+1zZbz0e",
-	"NbXbnTTU2zvkOqWuZ90qie2+sFPweqxTLolNc7ZNRl84ODs29de2SUd3XmLravJJEtbuvSU4GqOatsMt",
-	"ahzdIyK21onNeXAPIk2NrpZvkc9NAk4l1SipZ6yzhrw77ugmAB+nzjxq3T82IA8hE5Svi8015UIsem61",
-	"ggS9gED/yrA2KNngBMo+3mnoUqm6D9lNfrHHsG3nJL7rcG1rGF1uhJprabxu2brNkcGrlM/6wsUt+lVP",
-	"htyXV9cWNRnZMM4l1cWl2bWsvhl9j4W/UEqyWI2qQlhQPRe5BgKWJxzY/BeMy24yCAPXvAUn5SzMKb/m",
-	"1xGy4zTKp6JLsgY2P6gV3jlICSczTE2za1ghCs4FK+x4U6F8QAVUj0GR1DV8KrS9X4PzW045RC2mInjG",
-	"RSnGc7cgerxd6c4AAFP/I0D+gExkGJpuWxZQ1gAgXC1QYnLLjVLgcDQK4Wj0wg4sj0ZHVlVunFe2l6F9",
-	"5DY5Go1M/9kU9pZHjQlXNIxak6eaD7dxa8gHsUhQDW6toqlmRtOVghpIcTUSPjk/C8LgAaVyOn8xePXL",
-	"YOTmSchJRoNx8HIwGrwspzvWR4aDBTJ2YNuD4e+LezVYjVRnaPOVWM2vTMgEF6glxQd8pwT/hJP3WFyi",
-	"tkOpxgHF4Wj0GecA91i0Y2cbIFuDm2zmrQj3G6DQvfZXkFz1mHmaxW7r0BJ2y3wpbGtUW3H7nCacwLvL",
-	"jx/gE07gPRZwiXrQCvxgfHNnsEyaElkYV8knjMZuyCSmNhKIKtLUWDCGMhXaxyFMhYQHlHRamO/+fVB7",
-	"10GVeA/efbpyFIcko0NVKI3pcBXLJRQ6YGI2fFyso/izZPmkS3Wh/xd1q4Wvpd6xFfEn5MYbfU+FSm3Z",
-	"E4aj0YtNrFTiD1vHEHbR0dOLqoMky0VGJElR2+HgzaPL73bIW2V3j9mCpsQu5GoFr8fH3QbfsPDbekYN",
-	"d7yu4FDLWlepXhfnNesdOZ6enrlZLsQSicYEiAYhgUw1yqrO/ZGjLGpFWAQZbBM13IPwBKdC4iaayJPd",
-	"KJ4ShQemS+GKavqA7vzM1hHKbbhb+j8oMP37MfwDqAICC8qSmMhkIx9l/7QDJ663DaFsbY16q952K5mq",
-	"JdtKbOPysrvbefF6y7HHFlWPsZOiWj0lnFyeGlX9+ubyFJ4lOCU508836WvV8GyNP3/C3J4kvKf4NsP0",
-	"WNy4irBfJrOJSajeuaDMR6j0a5EUn1EO6ky03j8kPduiamDkH93UI6AdRztfqSHuO3jZpXle9piItYum",
-	"KSHL79FNnyxtj505bG/IU81PvwbgaQ5nd7oZ4wc71fM+UOdqVYSAidm3AztNFGzQlmNB2UNV4emcVFi2",
-	"dbaJa2KzrVjjqlFiaV3ovJiqNZ3fA1E15nh9PEp9riv18BS17RrNCWOVdvc1fMuOKwFLI5V7h6CEtNiq",
-	"sOdswcZycmpB2GrUsn8V6XW9qEw1Xyj1te9Cfbuc11S/U5+Bj+WwwQYMqQ/gbQQs19y1i/e7ESSmUxpT",
-	"wsAUxEv7EGJGy4hNVGnwKhLD6u4YoxolYeCi5ZZHOU9wSjkmkW1o9VwoBKphQRRwoWFGH5Af10MmbYRS",
-	"0FxHFJCJyRRu7LIFkjzRlvgwXFP4PTBnLtlucPME3GwbaALPrq/Pfn0+rm/g2ZEA0atXjFIJY+DuljRi",
-	"1w9Hq6H5TgydOeAQQol24fDHTQR2xOheOsa3FOqa3Ghrw7cznD8VaUqAUaWNNiOaRCFELYxvvmisMR9z",
-	"yaIQkMRzEJkba7ECopPL08h0A5FpB6LjiuX2frZZCI097WvfvFn4H6GvZiZyLNR+PCnASl9nCLWlDLRD",
-	"+OvWgfbRzxerBv+XJiBuODkRSeEpA4/VfYSlKwIM3b2etnF+td83a3RXOe0IdCt8N6BtQouJlBRN8nfs",
-	"lda1V+sG3055e43r+sC84DuCE19iZrle3kxNOwbCC21vlyNTWB7gKHsWE93EImfJB6FPBX9Aqe8qR4y2",
-	"4/Vdcbo9UXFIpwtxmm4HChnGWlkEozAlXNNYjSFaTzcRpChn6F50rs21MJ9uudL2quMKiz1zHZhyK0KI",
-	"eM5YBO7GsArBHjwoIBKBZBnyBBPQIjRgp26GbnkiUD0/bnNidzywsv3TcUUVXLw9hZ9e/vIKnpU7l1eS",
-	"k+fHt7wjiG/1q19Ghw5CZoJyY19QeTw3HEVV1mgWzsEtd79EMWnP7GJ/hmKBJ6P3BpieX1/5MJu9g/2N",
-	"YX8YbNFBe99eB8Seu+S+U6VtdmtT/Tojmu8msbROyYjU1EKw3F7uqVucvs3kJ6rnVbr4q6X8zJbSZDvb",
-	"p0H5K7Ms9xjAXcT6q5v/VlFy4RJ8bazjsi1fKQTslYXqxwyZRNtEO601TqjrSyk3d6Zq2nseZXW3d6vs",
-	"jwfGw+GLw58Go8Fo8GL88+jnUbC8W/43AAD//w==",
+	"7Fvrbts4Fn6VA+0C084qjnuZzozzK01TIG23DXJBF6gDiBaPbU4oUkNS8XiDvPuCpKyLRTtymnZngPmV",
+	"2DLJw3P9vkPqNkpllkuBwuhodBsp1LkUGt2H14Se4e8FamM/pVIYFO5fkuecpcQwKfZ/01LY73Q6x4zY",
+	"//6pcBqNon/s11Pv+6d6/1gpqXR0d3cXRxR1qlhuZ4lG0cUcQfnVgGlg4oZwRgfRXRwd36AwH+TsHIlK",
+	"52eoC76bRLmSOSrD/LaMNITbf6ZSZcREo4gJ8+plFEdmmaP/iDNUdukFTuZSXq8kcOOZwUzft9HP7YF2",
+	"rnJ2ohRZRlYBdrtMIY1GX0qhAgteVQPl5DdMTUh3nwRCTmYIcgpoRwKXMw1EUDBzBFFkE1Rg5sRARkw6",
+	"R6/Xj9K8lYWgdi/tCT9KKAWBOdFg5tYidADWSBNJl9ZCmOVm6eZ5sF16KLCa27nlfZt3u2NitpL+fh2c",
+	"MzHjWC722MLfJ3YppRPkUpDCzKVi/8WAQf7NtLb7kgoKcS3kQsDh6Qlc43KTUS6FkoUJzXUoliDNHBXk",
+	"xMztlBmauaRQCIoKkn2Ss/1StMQp0H+ll9pgtnqy92MygreFZlIcFmb+gx6Ll8OXsGBmDkR4QbxYdgYh",
+	"oVQsWG8ejIWLgFJfVkaXGbrBmkqK3S0kX66ZoFdThpwmMeBgNoDkS+aVdLVSa6F4MqjDWhvFhItESowz",
+	"IaGU2RkJP20salSBnaCLowy1JjMnzNqEa6HsRK5/fxWYq0yDnd26DdUPw/L1zEBeoZ28E5BmhgIV4fW6",
+	"XzN/aIF3558+ntqg+5SjIt6Gna0rmQV0G0cyt1+jKDKrXEJpZNWdyRt0/+ScpE7d/otU5ktrclu0rgKm",
+	"ty4fXOaG8MIad92aMo/KUSFDNhLHut8Kgam5YBnKwoQCmnOmMZWC6hjGxXD4AmE4gLNyaeu3zfr04nmw",
+	"Pj3Ik1uS3EYZ+eMDipnVy/OffgrozJUUfSzIhPt8sskvy5ETKTkS0VnKF3KXAMBIQD8hTDmZHdhUpiEr",
+	"tIEJNvJKWc/sGN2I5Ybzcjnx5by7+hwJxe2h1NlsZ4G5MbmVBIUpi8Ep0XohFe2lvO7wS41KkAx7DWeB",
+	"BH5BrlGADRhX2lZZ3IexQXoAbCakQgpMVJhqIinzKqzcqigYDaVHJjQqcyK0ISLguse5TOeQNRz4AFa4",
+	"EaTgy3Xf3YCtONHmMqfE4DdfSiGh3zoUNZsJYgqFR1JM2ayoE10fmBMebKfV/Mi669R6DwZdtv2T97g8",
+	"oS14u8nOBgUR5oS2c/79w9bqSaF4AGRMtOSFQbD+b73T/tVwefahrdhuKd2UYw+NsaDCgulOtiX+WQ1B",
+	"V+XivEhT1DqKo7eE8ULZEnHpAVSwPDwon6KgDQ/u4Y4+qLt2NKQVdv35yRHhvAKbHe3gHylW2T60qin0",
+	"UYmzukuU5u1hqDXuchLeZfmrk1Bim1eY+AfdLAJsg680C7Vz1q4IzQXXVNyyXLzmRGHdlh6yBQpUjG+T",
+	"k+7MIRuOH4g+Vx/DqnSilAweiAaNwozgduzHjKMR3A4Gg7s7q9s1j1lNukMchDwCvQTrUWljEa05zgoh",
+	"rC1jH6hIkQbD0s1z4b4NeNTUTXfYUG/vkOuUup51q1xs94GdgtdjnPZJbFrwbXsMhYO3Y1N/bZt0dBdc",
+	"bF1NoZ3EtXtvCY5GO6ntcIsaR/eIiK11YnMefMAiTY2uhm/Zn+9WHClmULFA62kNeXfc0XcpPk29efS6",
+	"f2xAHlJRVK+Xm2vKmVz0nGoFCXoBgf6VYa2Zs8EJtHu8U2OoUnWfZTf5xQMagjsn8V0bgFvD6Hwj1FxL",
+	"4zVl65Iji1eZmPWFi1v0q+8NucdX1xY12b1hWihmlud21rL65uw9LsOFUpHFqp0Wuw6WLAwQcDLhwOW/",
+	"aFSyySiOPHmLDst+nVd+La9fyLX8mJjK7pLNrtkK7+xlRJAZZpbsWlGIhlPJl64Fq1HdoAZmRqBJ5gmf",
+	"jh33a0g+FkxA0hIqgSdCltt46gckt+OV7iwAsPU/ARQ3yGWOsWXbagllDQAi9AIV0rFwbb3nw2EML4fP",
+	"XEevavZVnT6GOnaP/CQvh0PLP9stwqTR4Ur2k1bnqZbDT9xq8kEqKeoBHAablmNh5qgRcoVT9gdq3+cV",
+	"EuSq4QRzVAiGXONqWxrC/cqxeJLUjjmoTkQGq45q8nQwdvZmhluDV3ZqANZV9/zw9CSKoxtU2pv+2eDV",
+	"r4Ohb2uhIDmLRtGLwXDwomwyOVfdHyyQ8z3HUvZ/W1zrwar7PEOXNqtd2ciNztAohjf4TkvxGSfvcXmO",
+	"xvXGGmc5z4fDrzgyucZlO4S34cI11MtnwcJ0vQGRXZtwISt0j9arHeynjt3Cflgok25NLm67fQ5eDuHd",
+	"+aeP8Bkn8B6XcI5m0Mo/0ejLlYVUWUbU0rpKMeEs9b0uOXUBSfQyy6wFUygzsnscw1QquEHFpkv73X/2",
+	"au/aq/L/3rvPF37FUIe+RGR7XM72bxfrZOKE3t3rUl0G8qhutQgx+x0ZUbguNH7R9wCt1JY7PHk5fLZJ",
+	"lGr7+60TGzfo5f2DqjM3J0VOFMnQuB7ll1tfZlyvuSoyAbNFzR37kKsVvB4fVxt8w7EA5xk16gq6ggdP",
+	"a+RWv16e1qJ39nF/E8+3lCFVSAxSIMZmdDI1qKpy+3uBalkrwgHZaNtW4wcsPMGpVLhpTRR0txWPiMY9",
+	"S5aEZobdoD9qdEWGCRfubv0fNFBiyAH8CEwDgQXjNCWKbpSjpHE7SOIpdgwlw7bqrSj21mUqZrh1sY3D",
+	"S5K58+B15vOAKSqqs5OiWtQWDs+PrKreHJ8fwROKU1Jw83STvla8a2v8hRPm9iQRvPDgMkyPwY1bGw/L",
+	"ZC4xSd07F5T5CLV5LenyK8pBnYnWaQztyc6qvlW4g1R3onbsMH0jXt63/7MLh7/r0ZhrF01bQu7+im56",
+	"b2m77bSDe0Oeqo37LQBPs0e80yWiMNipnveBOherIgRczr4f2GmiYIu2vAjane3KAHPScckuHZdsYrOt",
+	"WOOiUWJZXeiCmKp1SPAARNVoJ1Lk6A/n2k71xn1fmvGzbyyUyzV86jvFS9MEh/Dm+MPxxXHd7RDAaAyL",
+	"OUvnTXMonBYa9YqRr12xOaHJwN8guT+i9NeGUo9I0dtuXB1yXnnX4DGUuNpg6aTl3DFoqRy2XLrjzmhj",
+	"OT1yIHTV8Xp4Fe11E610nUdK/e1rc98v5zfV79Vn4XPZbPG9nPoeBJT3R/MioHx/fPGnDM3Ty4tHicu1",
+	"RNVlet3cKadTljLCwUKhc/cQUs7KXE116epVDo6rC5acGVSEg8+TY5EUguKUCaSJa2WYudQIzMCCaBDS",
+	"wIzdoDiou5zGmlNDcxzRQCa2RviG2xYweg8hDaH35uYfwDYKxXcjGofgD1eAUXhyeXny5umovqbqmkHE",
+	"rH5ilUo4B3+5qZG1wkSkOrXZSaATDxljKHkOPP9p0wI7srPgOta3NJp6ueFWqr8zkTuSWUaAM22sNhNG",
+	"kxiSFruzXzTG2I+F4kkMSNI5yNw3NPkSksPzo8TywMQSweSgErk9n6OJsbWn+9l3p4n/J9zdTFZehNqP",
+	"J0twu68zhN5SANsh/G0rYPvs8dHq4J/SBMS3pSeSLgNl4LYqEne9sesG7NaOQD8i9JqAS2gpUYqhTf5e",
+	"vNaF8O+nvAc1avsA3OgvBKQeo1u9Xt5sTTsAIpbGvYKBXGPjqG0IyZdUFpx+lOZIihtUpoVWtjG1XRma",
+	"O0vzSKcLcZpuBxo5pkY7BKMxI8KwVI8gWU83CWSoZuh/6F1bGGk/jYU27q7tCoU+8dxb+xExJKLgPAF/",
+	"ZV3H4I6cNBCFQPIcBUUKRsYW7NT4biyoRP30oC2Jm3HP7e1fXiqm4eztEfz84tdX8KScubwTT58ejEVn",
+	"I6HRr34dPvdAMpdMWPuCLtK5lSipskazcA7Gwr+uZdOencW9q+UgN2fXFpKfXl6EMJt7CeA7E5442qKD",
+	"9ry9bigEXmYInSdus1t71W/TnPvLJJbW+ShRhjkIVjh6VpO7vjTaMrkqXfxNpr+STNts53hafyr9t+q/",
+	"eZSc+QRfG+ugpOUrhYC7M1O9TZMrdCTaa61xN6G+FfXlylZNd9GorO7ucp97e2W0v//s+c+D4WA4eDb6",
+	"ZfjLMLq7uvtfAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -38,9 +38,12 @@ func New(deps server.Deps) *Dialect {
 // Name is "fusionauth".
 func (d *Dialect) Name() string { return store.DialectFusionAuth }
 
-// Register serves FusionAuth's webhook paths.
+// Register serves FusionAuth's webhook paths. Any other path or method below them answers
+// FusionAuth's empty 404.
 func (d *Dialect) Register(r *server.Router) {
 	api.RegisterHandlers(r.With(server.Errors(d.log, render), d.authenticate), handlers{d})
+	r.Unrouted(func(c echo.Context, _ error) error { return c.NoContent(http.StatusNotFound) },
+		"/api/webhook", "/api/system/webhook-event-log", "/api/system/webhook-attempt-log")
 }
 
 // MintCredential creates a FusionAuth API key. The key is a 256-bit random string; only
@@ -201,6 +204,13 @@ func (h handlers) DeleteWebhook(c echo.Context, webhookID string) error {
 	}
 	return c.NoContent(http.StatusOK)
 }
+
+// UpdateWebhookWithoutId and DeleteWebhookWithoutId answer as FusionAuth does when the id
+// is left off the URI.
+func (h handlers) UpdateWebhookWithoutId(echo.Context) error { return errMissingID }
+func (h handlers) DeleteWebhookWithoutId(echo.Context) error { return errMissingID }
+
+var errMissingID = fieldError("webhookId", "missing", "You must specify the Id of the Webhook on the URI.")
 
 func (h handlers) SearchWebhooksByParameters(c echo.Context, p api.SearchWebhooksByParametersParams) error {
 	return h.search(c, criteria{p.Description, p.Url, p.TenantId, p.NumberOfResults, p.StartRow, p.OrderBy}, "")

@@ -337,6 +337,27 @@ func TestContract(t *testing.T) {
 		t.Errorf("event log search by body without key: %d", s)
 	}
 
+	// PUT and DELETE without an id: FusionAuth's [missing]webhookId, after authentication.
+	for _, m := range []string{"PUT", "DELETE"} {
+		if status, b, _ := g.do(t, m, "/api/webhook", minimal); status != 400 || !reflect.DeepEqual(codes(t, b), []string{"[missing]webhookId"}) {
+			t.Errorf("%s /api/webhook: %d %s", m, status, b)
+		}
+		if s := g.anon(t, m, "/api/webhook", ""); s != 401 {
+			t.Errorf("%s /api/webhook without key: %d", m, s)
+		}
+	}
+	// Any other path or method under FusionAuth's prefixes: its empty 404, never the native
+	// envelope.
+	for _, r := range []struct{ method, path string }{
+		{"PATCH", "/api/webhook"}, {"HEAD", "/api/webhook/" + id}, {"GET", "/api/webhook/"},
+		{"DELETE", "/api/system/webhook-event-log/search"}, {"GET", "/api/system/webhook-attempt-log"},
+	} {
+		req := servertest.Request(t, r.method, g.url+r.path, "", "Authorization", g.key)
+		if _, b := g.contract.DoUnrouted(t, req, 404, "Unrouted"); len(b) != 0 {
+			t.Errorf("%s %s: body %s", r.method, r.path, b)
+		}
+	}
+
 	// The key set is public; HMAC keys have no public part.
 	resp, b := g.contract.Do(t, servertest.Request(t, "GET", g.url+"/.well-known/jwks.json", ""))
 	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != `{"keys":[]}` {

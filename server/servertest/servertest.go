@@ -5,6 +5,7 @@ package servertest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -107,6 +108,65 @@ func (c *Contract) Do(t testing.TB, req *http.Request) (*http.Response, []byte) 
 	return resp, body
 }
 
+// DoUnrouted sends req, which no operation of the spec takes (an unknown path or method
+// under the API's prefix), and fails the test unless the answer has status and matches
+// the spec's components.responses entry named response: its schema, or no body and no
+// content type when it declares none. It returns the response and its body.
+func (c *Contract) DoUnrouted(t testing.TB, req *http.Request, status int, response string) (*http.Response, []byte) {
+	t.Helper()
+	if route, _, err := c.router.FindRoute(req); err == nil {
+		t.Fatalf("%s %s is operation %s of the spec; use Do", req.Method, req.URL.Path, route.Operation.OperationID)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
+	}
+	if err := c.validateUnrouted(resp, body, status, response); err != nil {
+		t.Errorf("%s %s -> %d %s\ncontract violation: %v", req.Method, req.URL.RequestURI(), resp.StatusCode, body, err)
+	}
+	return resp, body
+}
+
+func (c *Contract) validateUnrouted(resp *http.Response, body []byte, status int, response string) error {
+	var ref *openapi3.ResponseRef
+	if c.spec.Components != nil {
+		ref = c.spec.Components.Responses[response]
+	}
+	if ref == nil || ref.Value == nil {
+		return fmt.Errorf("the spec has no components.responses.%s", response)
+	}
+	c.mu.Lock()
+	c.seen[unroutedKey+response] = true
+	c.mu.Unlock()
+	if resp.StatusCode != status {
+		return fmt.Errorf("status %d, want %d", resp.StatusCode, status)
+	}
+	if len(ref.Value.Content) == 0 {
+		if len(body) > 0 || resp.Header.Get("Content-Type") != "" {
+			return fmt.Errorf("%s declares no body, got %d bytes of %q", response, len(body), resp.Header.Get("Content-Type"))
+		}
+		return nil
+	}
+	mt := ref.Value.Content.Get(resp.Header.Get("Content-Type"))
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return fmt.Errorf("%s declares no schema for Content-Type %q", response, resp.Header.Get("Content-Type"))
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("body is not JSON: %w", err)
+	}
+	return mt.Schema.Value.VisitJSON(v, openapi3.MultiErrors())
+}
+
+// unroutedKey prefixes the seen keys of components.responses named Unrouted*, which
+// DoUnrouted checks and RequireAllExercised requires.
+const unroutedKey = "unrouted "
+
 func (c *Contract) validate(req *http.Request, resp *http.Response, body []byte) error {
 	route, params, err := c.router.FindRoute(req)
 	if err != nil {
@@ -169,6 +229,15 @@ func (c *Contract) Missing() []string {
 					missing = append(missing, k)
 				}
 			}
+		}
+	}
+	var responses openapi3.ResponseBodies
+	if c.spec.Components != nil {
+		responses = c.spec.Components.Responses
+	}
+	for name := range responses {
+		if k := unroutedKey + name; strings.HasPrefix(name, "Unrouted") && !c.seen[k] {
+			missing = append(missing, k)
 		}
 	}
 	sort.Strings(missing)
