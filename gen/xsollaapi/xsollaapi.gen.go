@@ -24,12 +24,15 @@ import (
 // Defines values for GenerateJWTFormdataBodyGrantType.
 const (
 	ClientCredentials GenerateJWTFormdataBodyGrantType = "client_credentials"
+	RefreshToken      GenerateJWTFormdataBodyGrantType = "refresh_token"
 )
 
 // Valid indicates whether the value is a known member of the GenerateJWTFormdataBodyGrantType enum.
 func (e GenerateJWTFormdataBodyGrantType) Valid() bool {
 	switch e {
 	case ClientCredentials:
+		return true
+	case RefreshToken:
 		return true
 	default:
 		return false
@@ -72,11 +75,20 @@ type EventType = string
 // ProjectID defines model for ProjectID.
 type ProjectID = string
 
+// UnroutedMethod defines model for UnroutedMethod.
+type UnroutedMethod = Error
+
+// UnroutedNotFound defines model for UnroutedNotFound.
+type UnroutedNotFound = Error
+
 // GenerateJWTFormdataBody defines parameters for GenerateJWT.
 type GenerateJWTFormdataBody struct {
 	ClientId     *string                           `form:"client_id,omitempty" json:"client_id,omitempty"`
 	ClientSecret *string                           `form:"client_secret,omitempty" json:"client_secret,omitempty"`
 	GrantType    *GenerateJWTFormdataBodyGrantType `form:"grant_type,omitempty" json:"grant_type,omitempty"`
+
+	// RefreshToken With grant_type=refresh_token: a refresh_token this client was given.
+	RefreshToken *string `form:"refresh_token,omitempty" json:"refresh_token,omitempty"`
 }
 
 // GenerateJWTFormdataBodyGrantType defines parameters for GenerateJWT.
@@ -555,9 +567,12 @@ type GenerateJWTResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		AccessToken string                                  `json:"access_token"`
-		ExpiresIn   int                                     `json:"expires_in"`
-		TokenType   GenerateJWT200JSONResponseBodyTokenType `json:"token_type"`
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+
+		// RefreshToken Exchanged with grant_type=refresh_token for a new pair; good for 30 days.
+		RefreshToken string                                  `json:"refresh_token"`
+		TokenType    GenerateJWT200JSONResponseBodyTokenType `json:"token_type"`
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
@@ -569,9 +584,12 @@ type GenerateJWTResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GenerateJWTResponse) GetJSON200() *struct {
-	AccessToken string                                  `json:"access_token"`
-	ExpiresIn   int                                     `json:"expires_in"`
-	TokenType   GenerateJWT200JSONResponseBodyTokenType `json:"token_type"`
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int    `json:"expires_in"`
+
+	// RefreshToken Exchanged with grant_type=refresh_token for a new pair; good for 30 days.
+	RefreshToken string                                  `json:"refresh_token"`
+	TokenType    GenerateJWT200JSONResponseBodyTokenType `json:"token_type"`
 } {
 	return r.JSON200
 }
@@ -906,9 +924,12 @@ func ParseGenerateJWTResponse(rsp *http.Response) (*GenerateJWTResponse, error) 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			AccessToken string                                  `json:"access_token"`
-			ExpiresIn   int                                     `json:"expires_in"`
-			TokenType   GenerateJWT200JSONResponseBodyTokenType `json:"token_type"`
+			AccessToken string `json:"access_token"`
+			ExpiresIn   int    `json:"expires_in"`
+
+			// RefreshToken Exchanged with grant_type=refresh_token for a new pair; good for 30 days.
+			RefreshToken string                                  `json:"refresh_token"`
+			TokenType    GenerateJWT200JSONResponseBodyTokenType `json:"token_type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -1268,29 +1289,32 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fhfb9u2Fv8qB7wF6gKyJTu+aaP75KK596YrkiBN1mKx5zDSscVGIjWSiuMZ+u4DSdmybGVJuj1swF5i",
-	"iTzk+fc7v3OUFYlElguOXCsSrkhOJc1Qo7Rvx/fI9eUyR/MSo4okyzUTnITkjCOIGUicM6UlNase0EIn",
-	"QrJfq1fMKEunkeAzJrNqLWX8bqpExGg6pVEkCq494LiY3qNkM4bxtFAo/wOUL3XC+BwwVQhMwXAwgCAY",
-	"dIPB2x7xCDNG5FQnxCOcZkhCgsbaqTbmekTiLwWTGJNQywI9oqIEM2r8sAIhUVoyPidl6ZFzKb5hpE8+",
-	"7Lt5mSB8EnPGIXdC0KFwdXXy4Q3oBCGSGCPXjKbGxFtR8Bi0eMS+6oYpi19kX2mEVS64QpcUKYU0D5Hg",
-	"Grk2jzTPUxbZEPvflLF8tXXjK4kzEpJ/+XWufberfHeb1dL0fMQBzV4Iw6DvIt8/hA7j9zRlxss75G9A",
-	"SAiCg24wDKDDRbXqwTAYuvX+EXQqv2vhwz50FnibCHFnZOvE1tdvcFidMtvvoJMxpQwo6m1z/shea347",
-	"kmqElGVMe7BgOoEL1HLZHc2MbM9mu/K8EcpcihylZi7C2L4ciRhdjWiN0sTo5+ugezRZHXjDsls/viLe",
-	"bhJ3grtq29eUpVYPjWNm5Gh6vqXfwaQ6J25NRInDxhpI187Cpq7JU2ecs/tiHvniUrQfCBabvzNhipqE",
-	"hHF9OKx9ZlzjHKW5oZBpe8VtG2DLwUi2mqowKiTTy88ma069QnmP8uOXS2uLyUOCNEZZV9rX7ufjix+P",
-	"L7qjq8v/n12c/DS6PDk7rU2kOfsBlw71jM/Eft1/VSJNqSv91wqcyq5iMUKFXMhQJyJWQBWci3Rp16yc",
-	"MtSQhSA4gipuN9dCjnLM1zxCeQyWscAY5UEVts31LFYe0EozfPxyCYzDTbtnN2PesWgX0qJeFBpu3iOV",
-	"KOHmjed0mTxba29WY5f1MQlhNbaoMY9jcnp62j09PR0TD8bbARmTsrzpjflow4L75MeF3hAgUK4WKBXg",
-	"A410uoSU3SHQrdNUQyzQnhpzfGBKh5Y0birWMNpMvphOTcI2Ad7OyyZUo/MT4pF7lMolr98LeoHBn8iR",
-	"05yRkBz0gt4B8SwjWxD5NGe+MA1r4FvWsjAXytKpAbsl05OYhOR/yM0rGsQ56KLS70W8/B0SfuguFouu",
-	"KZFuIVPkJsZxk5V3yCVlpnu50tpjh2pXYSRRt0rMJV03P8NgvMgsIbhzdabUVpVt1eNu3ZW7DWq3CQ2C",
-	"4EUtqOksjSJUarqJ+543+JAziWrKtre3iMWe3PP21iK+3cNtxmmob1zW0Dxpjcv+fFCXaM/YNgz6jzXd",
-	"TQjXbdcjw8HgRdJHz5beIk8SXk88oooso3JJQnL8ECWUz7Hml7NRoRNwcHmttkpbwUzIBg+5Lmrrp6pn",
-	"5a/q2ab0Laspf1XPY6VflarN/hxbi0xX/Ub9V0g7eJI/iDmmMVNPzT/rJlcXAZWSLh/LdeXna7UmHxcf",
-	"nTDVYHORxqg0zJhU+ntQEQz/GhgqvcYnwXX7uVrEr2fp0ntSuP6+KCfeI+w7iuMqRw1cPIeEn6KhajzZ",
-	"m3vprRJpoRESrXPTU82vgquLT2ayz+jDJ+RznZDw30HwFNc8Mtj86QT7LIy3Y7pC8t8apt/PSP6qejKS",
-	"Dg4patwH4ge73obFRtqG+5ByJ+N/eOAZPOC11GPV+Nv+KbD+zjzsP/LRXSf3RR/dk5322fjquJ4YunIL",
-	"LhiWSYihidD3+4O3ZgDt9cN3wbuAlJPytwAAAP//",
+	"7Fj/b9u2Ev9XDnwF4gKyLTtu2qh4P7ho+l66zgnSZCkWew4jnS02EqmRVBzP0P8+kFQsK1aWpBuKDdhP",
+	"lqgj79vnPnf0ioQizQRHrhUJViSjkqaoUdq3gxvk+nSZoXmJUIWSZZoJTgJyxBHEDCTOmdKSmlUPaK5j",
+	"Idlv5SumlCXTUPAZk2m5ljB+PVUiZDSZ0jAUOdcecFxMb1CyGcNomiuUb4HypY4ZnwMmCoEpGPT74Pv9",
+	"tt9/3SEeYcaIjOqYeITTFElA0Fg71cZcj0j8NWcSIxJomaNHVBhjSo0fViAgSkvG56QoPHIsxVcM9eH7",
+	"bTdPY4RPYs44ZE4IWhTOzg7fvwQdI4QSI+Sa0cSYeCVyHoEWD9hXnjBl0bPsK4ywygRX6JIipZDmIRRc",
+	"I9fmkWZZwkIb4u5XZSxfbZz4QuKMBOQ/3SrXXfdVdd1pVkvd8yEHNN8CGPg9F/neHrQYv6EJM15eI38J",
+	"QoLv77b9gQ8tLspVDwb+wK339qFV+l0J7/WgtcCrWIhrI1sltjp+jcNyl/n8BlopU8qAovps9u/bY81v",
+	"S1KNkLCUaQ8WTMdwglou28OZke2QwiNnXIpcY/Qj6lhE3yGOkFpNQMHAAWKUCJFABVxo0PQaTYRfge/7",
+	"bfPb+qJEklCIRJinRgVwAaGIEGZCAtNvQcdMgeC2Ko5FsjRx3FF170ZCfzBo/B44WYLQMUrnXs4jlNCl",
+	"GeuWeVcmg3ZBGH7oBxU69nodW4Clkhq6MykylJo50GPzsomLoy2tURpzfrnw2/uT1a43KNrV4wvi3a+r",
+	"e36smr5ryhKrh0YRM3I0Od7Q7yq33CeujLPEletdbV84C+u6Jo/tcc5ui3nk3FXNdiCYzfRMGJ4lAWFc",
+	"7w0qnxnXOEdpTshl0kyCmwZYhjKSjaYqDHPJ9PKzyZpTr1DeoPx4fmptMXmIkUYoK/L70v58cPLTwUl7",
+	"eHb6/6OTw5+Hp4dHo8pEmrEfcOkAxvhMbFNxWReWjXcUOJVtxSKEkkzKSlNAq8JwcsqwdRrYqlH51fpY",
+	"yFCO+R21Ux6BbSJgjPKgDNv6eBYpD2ipGT6enwLjcNns2eWYtywBCWmJSOQaLt8hlSjh8qXndJk8W2sv",
+	"V2OX9TEJYDW2qDGPYzIajdqj0WhMPBhvBmRMiuKyM+bDdWPa7keGYO56ElCuFigV4C0NdbKEhF2j4aT1",
+	"bqrXtDTmeMuUdpV6WRK50WbyxXRiErYO8GZe1qEaHh8Sj9ygVC55vY7f8Q3+RIacZowEZLfjd3aJZ5uk",
+	"BdEGR3RtI7EwF8oylwG75a3DiATkf8jNKxrEOeii0u9EtPwDvrttLxaLtimRdi4T5CbGUZ0A75FLwsxA",
+	"4Uprix3KrwpDibpRYi7p3TxiGIznqSUEt6/KlLIezCSqeOrcnjSQVV1iqzjODdQqhf+tiQdAobbgWoiz",
+	"BBZUwZzdIO9sk2SxXf/F/dnl/nzS9/1ndZ160GkYolKVm1uBwNuMSVRTtvl5g+AeCdTBbRhTPsfIjQcP",
+	"hcw2W2oGU8gok29hLkRkF3d9iOhSdZo6it26lfErW/UNWb3HujXXa4fVvH4YLZs52h5jK9qyk8LA7z3U",
+	"89fpvOv6Hhn0+8+S3n+y9EZDIcHFxCMqT1Mqlxu5qjj3aJjruATujtqgO1UmrOZk4ZHaINJdVSN40bVM",
+	"r7qr6tpQdEv6skicYyPx6LIHqw9C2vsR+ZP4ZxpT9dj4ddf4q4KkUtLlQ7ku/dxRd4Ts4mPLfrPDiSRC",
+	"pWHGpNLfggp/8PfAUOHVbq4XzfsqkW515Su8R4Wra3Ax8R7oSMMoKnNUw8VTGtNjlFiObFvXM3qlRJJr",
+	"hFjrzMwZ5lfB2cknQ04pvf2EfK5jErzy/ce454Fh7y8n+ydhvBnTJZL/0TD9dkbqrsonI+ngkKDGbSC+",
+	"t+tNWKylbbANKbcz+pcHnsADXkM9lkNI039Xmxfexv+GquQ+67+hyb32WbuJXUwMXbkFFwzLJMTQRNDt",
+	"9vqvzVDe6QVv/Dc+KSbF7wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -28,9 +28,14 @@ import (
 )
 
 const (
-	tokenTTL  = time.Hour
-	tokenPath = "/api/oauth2/token"
-	maxURLLen = 500
+	tokenTTL = time.Hour
+	// refreshTTL bounds a refresh token, which Xsolla's token answer carries; exchanged with
+	// grant_type=refresh_token (and the client's own id and secret) it gives a new pair.
+	refreshTTL = 30 * 24 * time.Hour
+	// refreshDialect marks refresh tokens, so that one is never taken as a server JWT.
+	refreshDialect = store.DialectXsolla + ":refresh"
+	tokenPath      = "/api/oauth2/token"
+	maxURLLen      = 500
 )
 
 // eventTypes are the Login events a webhook can be added for.
@@ -57,6 +62,17 @@ func (d *Dialect) Name() string { return store.DialectXsolla }
 // Register serves the token endpoint and the project webhook paths.
 func (d *Dialect) Register(r *server.Router) {
 	api.RegisterHandlers(r.With(server.Errors(d.log, render), d.authenticate), handlers{d})
+	r.Unrouted(unrouted, "/api/projects", "/api/oauth2")
+}
+
+// unrouted answers a path or method no route takes in Xsolla's envelope: 404 003-061
+// ("Object not found"), 405 000-405 for a path that exists with other methods (Xsolla
+// documents no code for it; this one is ours).
+func unrouted(c echo.Context, err error) error {
+	if err == echo.ErrMethodNotAllowed {
+		return render(c, xerr(http.StatusMethodNotAllowed, "000-405", "Method not allowed."))
+	}
+	return render(c, xerr(http.StatusNotFound, "003-061", "Object not found."))
 }
 
 // MintCredential creates a server OAuth client bound to the given Login projects.
@@ -144,14 +160,25 @@ func (h handlers) GenerateJWT(c echo.Context) error {
 			return xerr(http.StatusUnprocessableEntity, "002-028", "Parameter "+p.name+" is not passed.")
 		}
 	}
-	if grant != "client_credentials" {
-		return xerr(http.StatusUnprocessableEntity, "002-027", "Parameter grant_type is invalid: only client_credentials is supported.")
+	refresh := req.PostForm.Get("refresh_token")
+	switch {
+	case grant == "refresh_token" && refresh == "":
+		return xerr(http.StatusUnprocessableEntity, "002-028", "Parameter refresh_token is not passed.")
+	case grant != "client_credentials" && grant != "refresh_token":
+		return xerr(http.StatusUnprocessableEntity, "002-027", "Parameter grant_type is invalid: client_credentials and refresh_token are supported.")
 	}
 	cred, err := h.db.AuthenticateClient(req.Context(), store.DialectXsolla, id, secret)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
 		return xerr(http.StatusUnauthorized, "003-040", "Unauthorized: unknown client_id or client_secret.")
 	} else if err != nil {
 		return err
+	}
+	if grant == "refresh_token" {
+		// A refresh token is good only for the client it was issued to.
+		claims, err := h.keys.VerifyToken(refreshDialect, refresh)
+		if sub, _ := claims["sub"].(string); err != nil || sub != cred.ID {
+			return xerr(http.StatusUnauthorized, "002-016", "Invalid token.")
+		}
 	}
 	if ok, wait := h.limiter.Allow("xsolla:" + cred.ID); !ok {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -161,8 +188,14 @@ func (h handlers) GenerateJWT(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	refreshed, err := h.keys.IssueToken(refreshDialect, cred.ID, refreshTTL, nil)
+	if err != nil {
+		return err
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, map[string]any{"access_token": token, "token_type": "bearer", "expires_in": int(tokenTTL.Seconds())})
+	return c.JSON(http.StatusOK, map[string]any{
+		"access_token": token, "token_type": "bearer", "expires_in": int(tokenTTL.Seconds()), "refresh_token": refreshed,
+	})
 }
 
 // scope checks the project and event type of a path. A project the credential is not

@@ -186,6 +186,66 @@ func TestContract(t *testing.T) {
 		t.Errorf("delete again: %d", status)
 	}
 
+	// The token answer's refresh_token gives a new pair, to its own client only, and is
+	// never a server JWT itself.
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {m.ClientID}, "client_secret": {m.ClientSecret}}
+	resp, b := g.contract.Do(t, servertest.Request(t, "POST", g.url+"/api/oauth2/token", form.Encode(), "Content-Type", "application/x-www-form-urlencoded"))
+	var pair struct{ AccessToken, RefreshToken string }
+	if err := json.Unmarshal(b, &struct {
+		A *string `json:"access_token"`
+		R *string `json:"refresh_token"`
+	}{&pair.AccessToken, &pair.RefreshToken}); resp.StatusCode != 200 || err != nil || pair.RefreshToken == "" {
+		t.Fatalf("token without refresh_token: %d %s", resp.StatusCode, b)
+	}
+	if status, b = g.do(t, pair.RefreshToken, "GET", hooks(projectA, "registration"), ""); status != 401 || code(t, b) != "002-016" {
+		t.Errorf("refresh_token taken as a server JWT: %d %s", status, b)
+	}
+	second := g.credential(t, projectA)
+	for _, tc := range []struct {
+		form   url.Values
+		status int
+		code   string
+	}{
+		{url.Values{"grant_type": {"refresh_token"}, "client_id": {m.ClientID}, "client_secret": {m.ClientSecret}}, 422, "002-028"},
+		{url.Values{"grant_type": {"refresh_token"}, "client_id": {m.ClientID}, "client_secret": {m.ClientSecret}, "refresh_token": {pair.AccessToken}}, 401, "002-016"},
+		{url.Values{"grant_type": {"refresh_token"}, "client_id": {second.ClientID}, "client_secret": {second.ClientSecret}, "refresh_token": {pair.RefreshToken}}, 401, "002-016"},
+	} {
+		resp, b := g.contract.Do(t, servertest.Request(t, "POST", g.url+"/api/oauth2/token", tc.form.Encode(), "Content-Type", "application/x-www-form-urlencoded"))
+		if resp.StatusCode != tc.status || code(t, b) != tc.code {
+			t.Errorf("refresh %v: %d %s, want %d %s", tc.form, resp.StatusCode, b, tc.status, tc.code)
+		}
+	}
+	form = url.Values{"grant_type": {"refresh_token"}, "client_id": {m.ClientID}, "client_secret": {m.ClientSecret}, "refresh_token": {pair.RefreshToken}}
+	resp, b = g.contract.Do(t, servertest.Request(t, "POST", g.url+"/api/oauth2/token", form.Encode(), "Content-Type", "application/x-www-form-urlencoded"))
+	var renewed struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(b, &renewed); resp.StatusCode != 200 || err != nil {
+		t.Fatalf("refresh: %d %s", resp.StatusCode, b)
+	}
+	if status, b = g.do(t, renewed.AccessToken, "GET", hooks(projectA, "registration"), ""); status != 200 {
+		t.Errorf("refreshed token: %d %s", status, b)
+	}
+
+	// Paths and methods no route takes: Xsolla's envelope, never the native one.
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, resp   string
+	}{
+		{"PUT", hooks(projectA, "registration"), 405, "000-405", "UnroutedMethod"},
+		{"PATCH", hooks(projectA, "registration") + "/1", 405, "000-405", "UnroutedMethod"},
+		{"GET", "/api/oauth2/token", 405, "000-405", "UnroutedMethod"},
+		{"GET", "/api/projects/" + projectA, 404, "003-061", "UnroutedNotFound"},
+		{"GET", "/api/projects", 404, "003-061", "UnroutedNotFound"},
+		{"POST", "/api/oauth2/authorize", 404, "003-061", "UnroutedNotFound"},
+	} {
+		req := servertest.Request(t, tc.method, g.url+tc.path, "", "X-SERVER-AUTHORIZATION", tok)
+		if _, b := g.contract.DoUnrouted(t, req, tc.status, tc.resp); code(t, b) != tc.code {
+			t.Errorf("%s %s: %s, want code %s", tc.method, tc.path, b, tc.code)
+		}
+	}
+
 	// Rate limiting: 429 with Retry-After, in the envelope.
 	limited := start(t, server.NewLimiter(0.001, 1))
 	lm := limited.credential(t, projectA)
@@ -199,7 +259,7 @@ func TestContract(t *testing.T) {
 			t.Errorf("%s over the limit: %d %s", op.method, resp.StatusCode, b)
 		}
 	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {lm.ClientID}, "client_secret": {lm.ClientSecret}}
+	form = url.Values{"grant_type": {"client_credentials"}, "client_id": {lm.ClientID}, "client_secret": {lm.ClientSecret}}
 	if resp, _ := limited.contract.Do(t, servertest.Request(t, "POST", limited.url+"/api/oauth2/token", form.Encode(), "Content-Type", "application/x-www-form-urlencoded")); resp.StatusCode != 429 {
 		t.Errorf("token over the limit: %d", resp.StatusCode)
 	}
