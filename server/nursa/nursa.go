@@ -45,6 +45,13 @@ func (d *Dialect) Name() string { return store.DialectNursa }
 // Register serves Nursa's token endpoint and user-webhook paths.
 func (d *Dialect) Register(r *server.Router) {
 	api.RegisterHandlers(r.With(server.Errors(d.log, render), d.authenticate), handlers{d})
+	r.Unrouted(unrouted, "/api/v2/public", "/oidc")
+}
+
+// unrouted answers a path or method no route takes as NestJS does: 404 "Cannot <METHOD>
+// <url>", whatever the method (Express has no 405).
+func unrouted(c echo.Context, _ error) error {
+	return writeHTTPError(c, http.StatusNotFound, "Cannot "+c.Request().Method+" "+c.Request().RequestURI)
 }
 
 // MintCredential creates an OAuth client: a client id and a secret stored hashed.

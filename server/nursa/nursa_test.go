@@ -217,6 +217,20 @@ func TestContract(t *testing.T) {
 		}
 	}
 	g.contract.Absorb(limited.contract)
+
+	// Paths and methods no route takes: NestJS's "Cannot <METHOD> <url>" 404, never the
+	// native envelope.
+	_, token = g.client(t)
+	for _, r := range []struct{ method, path string }{
+		{"PUT", path}, {"DELETE", path}, {"GET", path + "/" + w.Id.String()}, {"GET", "/api/v2/public/webhooks/facility?page=2"},
+		{"GET", "/oidc/oauth/token"}, {"GET", "/oidc/.well-known/openid-configuration"},
+	} {
+		req := servertest.Request(t, r.method, g.url+r.path, "", "Authorization", "Bearer "+token)
+		_, b := g.contract.DoUnrouted(t, req, 404, "Unrouted")
+		if e := decodeErr(t, b); e.Message != "Cannot "+r.method+" "+r.path || e.Error != "Not Found" || e.StatusCode != 404 {
+			t.Errorf("%s %s: %s", r.method, r.path, b)
+		}
+	}
 	g.contract.RequireAllExercised(t)
 }
 
@@ -250,9 +264,17 @@ func TestValidationMessages(t *testing.T) {
 			t.Errorf("%s: %d %s\nwant %q", tt.name, status, b, tt.want)
 		}
 	}
-	status, b := g.do(t, token, "POST", path, `{"url":`)
-	if e := decodeErr(t, b); status != 400 || !strings.HasPrefix(e.Message.(string), "Unexpected token in JSON") {
-		t.Errorf("malformed JSON: %d %s", status, b)
+	// Malformed JSON: Node's JSON.parse wording, as a NestJS server answers.
+	for body, want := range map[string]string{
+		`{"url":`:                       "Unexpected end of JSON input",
+		`{"url":"https://example.com`:   "Unterminated string in JSON at position 27",
+		`{"url" "https://example.com"}`: "Expected ':' after property name in JSON at position 7",
+		`nope`:                          `Unexpected token 'n', "nope" is not valid JSON`,
+	} {
+		status, b := g.do(t, token, "POST", path, body)
+		if e := decodeErr(t, b); status != 400 || e.Message != want || e.Error != "Bad Request" {
+			t.Errorf("malformed JSON %s: %d %s, want message %q", body, status, b, want)
+		}
 	}
 	if _, total, _ := g.db.FindWebhooks(context.Background(), store.WebhookFilter{}); total != 0 {
 		t.Errorf("rejected requests stored %d webhooks", total)

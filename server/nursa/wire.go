@@ -42,6 +42,9 @@ func readBody(c echo.Context) (body, error) {
 		if len(bytes.TrimSpace(raw)) == 0 {
 			return body{}, nil // an empty body validates as an empty object
 		}
+		if msg := nodeJSONError(raw); msg != "" {
+			return nil, &httpError{status: 400, message: msg} // as NestJS answers malformed JSON
+		}
 		return nil, &httpError{status: 400, message: fmt.Sprintf("Unexpected token in JSON at position %d", dec.InputOffset())}
 	}
 	return b, nil
