@@ -80,8 +80,12 @@ type CreateWebhookDto struct {
 
 // Envelope defines model for Envelope.
 type Envelope struct {
-	ApiCode   *int    `json:"apiCode,omitempty"`
-	Message   string  `json:"message"`
+	ApiCode *int `json:"apiCode,omitempty"`
+
+	// Message "Operation successful" on success, as the vendor's sample answer.
+	Message string `json:"message"`
+
+	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
 	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -142,12 +146,19 @@ type WebhookLogDto struct {
 // Throttled defines model for Throttled.
 type Throttled = Envelope
 
+// Unrouted defines model for Unrouted.
+type Unrouted = Envelope
+
 // Webhook defines model for Webhook.
 type Webhook struct {
-	ApiCode   *int        `json:"apiCode,omitempty"`
-	Data      *WebhookDto `json:"data,omitempty"`
-	Message   string      `json:"message"`
-	RequestId *string     `json:"requestId,omitempty"`
+	ApiCode *int        `json:"apiCode,omitempty"`
+	Data    *WebhookDto `json:"data,omitempty"`
+
+	// Message "Operation successful" on success, as the vendor's sample answer.
+	Message string `json:"message"`
+
+	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
+	RequestId *string `json:"requestId,omitempty"`
 
 	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
 	StatusCode int `json:"statusCode"`
@@ -1113,7 +1124,11 @@ type DeleteWebhookResponse struct {
 		Data    *struct {
 			Success bool `json:"success"`
 		} `json:"data,omitempty"`
-		Message   string  `json:"message"`
+
+		// Message "Operation successful" on success, as the vendor's sample answer.
+		Message string `json:"message"`
+
+		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
 		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1129,7 +1144,11 @@ func (r DeleteWebhookResponse) GetJSON200() *struct {
 	Data    *struct {
 		Success bool `json:"success"`
 	} `json:"data,omitempty"`
-	Message   string  `json:"message"`
+
+	// Message "Operation successful" on success, as the vendor's sample answer.
+	Message string `json:"message"`
+
+	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
 	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1182,7 +1201,11 @@ type GetManagementTokenResponse struct {
 			AccessToken string `json:"access_token"`
 			ExpiresIn   int    `json:"expires_in"`
 		} `json:"data,omitempty"`
-		Message   string  `json:"message"`
+
+		// Message "Operation successful" on success, as the vendor's sample answer.
+		Message string `json:"message"`
+
+		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
 		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1197,7 +1220,11 @@ func (r GetManagementTokenResponse) GetJSON200() *struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
 	} `json:"data,omitempty"`
-	Message   string  `json:"message"`
+
+	// Message "Operation successful" on success, as the vendor's sample answer.
+	Message string `json:"message"`
+
+	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
 	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1302,7 +1329,11 @@ type GetWebhookEventListResponse struct {
 				Value    string `json:"value"`
 			} `json:"events"`
 		} `json:"data,omitempty"`
-		Message   string  `json:"message"`
+
+		// Message "Operation successful" on success, as the vendor's sample answer.
+		Message string `json:"message"`
+
+		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
 		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1328,7 +1359,11 @@ func (r GetWebhookEventListResponse) GetJSON200() *struct {
 			Value    string `json:"value"`
 		} `json:"events"`
 	} `json:"data,omitempty"`
-	Message   string  `json:"message"`
+
+	// Message "Operation successful" on success, as the vendor's sample answer.
+	Message string `json:"message"`
+
+	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
 	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1381,7 +1416,11 @@ type GetWebhookLogsResponse struct {
 			List       []WebhookLogDto `json:"list"`
 			TotalCount int             `json:"totalCount"`
 		} `json:"data,omitempty"`
-		Message   string  `json:"message"`
+
+		// Message "Operation successful" on success, as the vendor's sample answer.
+		Message string `json:"message"`
+
+		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
 		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1398,7 +1437,11 @@ func (r GetWebhookLogsResponse) GetJSON200() *struct {
 		List       []WebhookLogDto `json:"list"`
 		TotalCount int             `json:"totalCount"`
 	} `json:"data,omitempty"`
-	Message   string  `json:"message"`
+
+	// Message "Operation successful" on success, as the vendor's sample answer.
+	Message string `json:"message"`
+
+	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
 	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1451,7 +1494,11 @@ type ListWebhooksResponse struct {
 			List       []WebhookDto `json:"list"`
 			TotalCount int          `json:"totalCount"`
 		} `json:"data,omitempty"`
-		Message   string  `json:"message"`
+
+		// Message "Operation successful" on success, as the vendor's sample answer.
+		Message string `json:"message"`
+
+		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
 		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1468,7 +1515,11 @@ func (r ListWebhooksResponse) GetJSON200() *struct {
 		List       []WebhookDto `json:"list"`
 		TotalCount int          `json:"totalCount"`
 	} `json:"data,omitempty"`
-	Message   string  `json:"message"`
+
+	// Message "Operation successful" on success, as the vendor's sample answer.
+	Message string `json:"message"`
+
+	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
 	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1520,7 +1571,11 @@ type TriggerWebhookResponse struct {
 		Data    *struct {
 			Response map[string]interface{} `json:"response"`
 		} `json:"data,omitempty"`
-		Message   string  `json:"message"`
+
+		// Message "Operation successful" on success, as the vendor's sample answer.
+		Message string `json:"message"`
+
+		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
 		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1536,7 +1591,11 @@ func (r TriggerWebhookResponse) GetJSON200() *struct {
 	Data    *struct {
 		Response map[string]interface{} `json:"response"`
 	} `json:"data,omitempty"`
-	Message   string  `json:"message"`
+
+	// Message "Operation successful" on success, as the vendor's sample answer.
+	Message string `json:"message"`
+
+	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
 	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1845,7 +1904,11 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 			Data    *struct {
 				Success bool `json:"success"`
 			} `json:"data,omitempty"`
-			Message   string  `json:"message"`
+
+			// Message "Operation successful" on success, as the vendor's sample answer.
+			Message string `json:"message"`
+
+			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
 			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1889,7 +1952,11 @@ func ParseGetManagementTokenResponse(rsp *http.Response) (*GetManagementTokenRes
 				AccessToken string `json:"access_token"`
 				ExpiresIn   int    `json:"expires_in"`
 			} `json:"data,omitempty"`
-			Message   string  `json:"message"`
+
+			// Message "Operation successful" on success, as the vendor's sample answer.
+			Message string `json:"message"`
+
+			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
 			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -1968,7 +2035,11 @@ func ParseGetWebhookEventListResponse(rsp *http.Response) (*GetWebhookEventListR
 					Value    string `json:"value"`
 				} `json:"events"`
 			} `json:"data,omitempty"`
-			Message   string  `json:"message"`
+
+			// Message "Operation successful" on success, as the vendor's sample answer.
+			Message string `json:"message"`
+
+			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
 			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -2012,7 +2083,11 @@ func ParseGetWebhookLogsResponse(rsp *http.Response) (*GetWebhookLogsResponse, e
 				List       []WebhookLogDto `json:"list"`
 				TotalCount int             `json:"totalCount"`
 			} `json:"data,omitempty"`
-			Message   string  `json:"message"`
+
+			// Message "Operation successful" on success, as the vendor's sample answer.
+			Message string `json:"message"`
+
+			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
 			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -2056,7 +2131,11 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 				List       []WebhookDto `json:"list"`
 				TotalCount int          `json:"totalCount"`
 			} `json:"data,omitempty"`
-			Message   string  `json:"message"`
+
+			// Message "Operation successful" on success, as the vendor's sample answer.
+			Message string `json:"message"`
+
+			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
 			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -2099,7 +2178,11 @@ func ParseTriggerWebhookResponse(rsp *http.Response) (*TriggerWebhookResponse, e
 			Data    *struct {
 				Response map[string]interface{} `json:"response"`
 			} `json:"data,omitempty"`
-			Message   string  `json:"message"`
+
+			// Message "Operation successful" on success, as the vendor's sample answer.
+			Message string `json:"message"`
+
+			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
 			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
@@ -2361,40 +2444,42 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fltb9tGEv4rA16BJAdKomyl18g4FKoT1IGb1qjd6wfbV6/IkbQ1ucvsLiXrDP33w+zyVaT8Eru9BNcv",
-	"hrUczs48+8zLDm+9UCapFCiM9sa3nkKdSqHR/jhbKGlMjBH9CKUwKAz9y9I05iEzXIrB71oKWtPhAhNG",
-	"/32lcOaNvb8NKs0D91QP3oklxjJFb7PZ+F6EOlQ8JT3e2DuTEhIm1qDwY4baaJhJBWaBkGlUkEoZ972N",
-	"7/2K04WU14+yicXxTzNvfP5Q6/xbL1UyRWW4gyJi5l7ncsPeGumRd2adojf25PR3DI23uexweQIr944P",
-	"UgETgEpJBZjb0bd6cvW0+6Hz98xqvvVQZIk3Pm/77jeWbnqr1ao3kyrpZSpGEcoII++ytFAbxcWcoD1U",
-	"yAzW/Bhv4xA2LbgLjrqxG99DwaY5lfJ9p1LGyIR9uCwIyA0muiZUGZcvMKXYmn4LlmCnoEKj1odSzPj8",
-	"Pht/rokS1BgqNJ1KMxV3rNvdPmZckWPnziQnW/rkNzC7bPHC90ratdBmKT+UUd1LLgzOUdFrCWrN5rsg",
-	"sCH0Pup8qg0zmS40Nym5FwQgBegsDFHrAxgFgQ+jYEh/Rj6M9t4QVV+TlFmgWnGNfc9vmbcFTG3HyvAu",
-	"LH5unt02+TIX7Am74Qlxfy/wvYQL9yPwO1CKMGZr+04hNtwp9ovgph5XpxhKEXm+94GLzJDpRzJTnu+9",
-	"ZevO+LmD41uAFJJdGPySRn9F4WOi0PfyNNrJ9y3kK9Eu7P8Y1EObV6OJdYoSMTPemGoK9gy3KeMxVPoi",
-	"Dspy+FEeP+hsU2YMKkpU/z4Pem9Yb3Z5uzfafNVWuPPY68dRN9Rvpu/6aft3xmvOmR/kvJM2tqZ/uCNZ",
-	"29P8cffx2FT+nYwojVULR8giVK5MRBGn9M3ik9rORmXYYW3R4dUVupWnajxtlJV2js1rSjeliRXasCR9",
-	"vviuI9vEsQVipxNtZLbQq1tdudemiAuVTHGzPqVIcrxImGBzTIhj8hqrhtUCg0yhqki9MCa1EPK5YCZT",
-	"HYWbZWbBxRwusiDYD5m15RjX7yO7gGO3PmUavx7B0YfJYe/0aDIEObMttgMTjATawr3iw4qbBVB8ABMR",
-	"3PTyPXqlGb2/w8JhQ00AJzvc7yKanF1S8f/YXrTyiKX8GNfuHsDFTLYdmrjNXmiokILJyXv4137RNgNx",
-	"0yrWwDScyHhtlzWqJWpyLOnDuyWqNTChV6iA6wtxdHZ2AtTnWPeubqvmxIe8N/Ehb72+9aHspb71CQu2",
-	"uTqwkClkMcjMhDJBq/eqUnQFXFihqYzW8JL++1FGCKdvj0GKeA1moeRKU6dlrXGA/5O6rVd9yO9ddCDc",
-	"enEh8CZEC8wYmNvZvjfae9OHs5UEQhmFyVt+cETSPqFCmy9RRFK90BDGnDI6XanGF6Ju1wsNk+PB6XHh",
-	"L5SHDC+vGoc4hibXJscNipXvudWrV0Qet1ftIA1xvq35O0v8XLGVybXkh1VxkC6FdCfs8ejqVf9C5Aem",
-	"xzDcDwKYsqjywKe1Yc2jBM1CRnZ5r7a8RKW5FHZ93xL/QrjiZZdGkHCtyXF6ZJdeQxjL8Br0Na7gpVyi",
-	"guFrSGy/qF9Zka9BYRqzNUYgpAjx4EKMgiAALpYs5hEwNc8IEttmB+UWUpUSocKIDpfF2rbhQcl/IQ3M",
-	"ZCai/oWNLW5iCq4yEPIYggF8j4J+lG9OTt57vpc77I29/X7QDyjFyBQJy3xp3/Op5i5sxhqwlA+W+wNX",
-	"P3ur6iKeSm0rfRmPlKmb10lvu5Q9z0ShdWXdNAsC1axajbJ+7AXBLrWlXHGbJ0hGe2/ul6+GJRtrQgFW",
-	"hDE+BKy3Vu7pYDWbj7IaPqpb3FVSO4vbQ+H+84c1zdU72o/t2+pdlfwBYx13lNEBZOJayJUAHmlgCoHP",
-	"hVQY9Z9MqjmaXpVMe6ZoILqp9T2aD1vNxnPxq9ZndPKqfH66666whX1dYfv1L5h+zpXfyqNqXwNuUq5Q",
-	"/8ZFV/vcCVOurfHup5L2bIFFUSYH+vUdXt05n8xbW298frnN0VrWm2M3M6uMlzLFEjT2CnJ+67rJjxmq",
-	"ddVM1pv76sS2GXX5v8z3Nbd79v7Ri7kLynsQeEfCP5Ds50ngkBmcS5X/KktJU2jnlIEevOsm/pLFGT54",
-	"uJorKl7rupBvjz46xiWdrq13Wv6nuuRX9tzv3ZbG2iGVfj8lIzgVwMq+MWQCdDYluSklDB+mayjs7T9r",
-	"9MRyru8satXgRT9bQYt5wk33/CJtDnBqT55p/PjF1LIio5Xh9IDPYvl4rCM8jTQsPixm+/cUvpqw7+x4",
-	"QpfG3WjAGExSo4tZSPlNTuCKLsIzrrQ5oPJX9XOwYJquc/h0ypMTBef1zjpBheHXQqhVK5ueDXtTpjHy",
-	"IcIZy2IDw3I6s1VPLaXvKqX+bQu1XGXgAzOQSG3gdbBLv4umT6jVXyLDPy96/yQQ6HgLVpcf0V/oguG6",
-	"SfGnU9koPp+juv+ye+YEn/u2u6XlkVPsJ43V/99KQGHTI4HagqLU8qksn4Ah/to2BVZMg0ZhDuyctl8o",
-	"B65htWDGDbqL3kXlI+HnuI67j0j3077xZfcPGoi1vh5/HgOx5kXxtv4l4/ySSNf6HHJ+ScXBjvLzKme/",
-	"ENpvIePBYLj3j37QD/rD8TfBNwGx478BAAD//w==",
+	"7Fp7b9s4Ev8qA94CbQ6yLSfO3tbB4eBNik2Q7TbYJLd/xLkNLY1tbiRSJSk7vsDf/UBST0vOo8n2Wtz9",
+	"U0T0aDiP3zzVexKIOBEcuVZkeE8kqkRwhfbhYi6F1hGG5iEQXCPX5k+aJBELqGaC9/5QgpszFcwxpuav",
+	"7yROyZD8pVdy7rlfVe89X2AkEiTr9dojIapAssTwIUNyIQTElK9A4qcUlVYwFRL0HCFVKCERIuqStUcu",
+	"uRSp/kJCjfgKhJ6b+6meg5AQo56LEFIeooQeTVhvsTeE44uLM9j1fVgyPQelqU7VoQgRBv4A3tKE5Q/+",
+	"jmEy8Pfh7cDf93esSr/hZC7E7bM0olH0cUqGV0/VzbsniRQJSs2cd0OqHzVNJtiRFsTYRq8SJEMiJn9g",
+	"oMn6us1gsHTveEZPygGlFBIwk6Nr+WTsze2HTt8Ly/meIE9jMrxq6u7Vju46y+WyMxUy7qQyQh6IEENy",
+	"XUiotGR8Zkx7KJFqrOgx3LRDUJfgIXNUhV17BDmdZNGR3TsRIkLK7Y+LPKaYxlhViErhsgMqJV2ZZ05j",
+	"bCWUqOXqUPApmz0m468VUmNqDCTqVqapjFrO7W2fUiaNYldOJEdb6OTVbHbdwIVHCtg1rJ2FQuVixjXO",
+	"UJrXYlSKzuyPdVSNyccEpfU9qDQIUKlpGo0JlM8eUGWzxQJ5KOQbBYrGSYRAuVqi7BKvzaw205yEzRtH",
+	"cHl5cuSZC3CBcpWxgbdtV2Qi5DRzqkBwBC3ETuu9ZX5oXmySSKnVAQx834OB3zf/DDwY7L4zgbVvqExe",
+	"WjKFlTsKY264sXJjaeY2z/1aR9pmqKQuNcX0jsUmUnd9j8SMuwffa/FpiBFd2Xdysv5WskvOdDULnGMg",
+	"eEg88oHxVBvRj0UqiUeO6Ko12h+IyA2D5JRtNrhMwv/njOfkDI9kSf8kfDyjlKRttv9zrB7YKhCOrFKm",
+	"bFBNhqYCYkczm+CeA6VvwlEWw8/S+Em+TajWKE2i+teV33lHO9Pr+93B+rsmw61ur7qjKqhXLzZVb3sP",
+	"xmuGmZ/FrBU2tgP5UJaWpquNN3/Z7h5bJH4UoUlj5cEx0hClK2phyEz6ptFZ5WYtU2yRNm+xqwzdyUs5",
+	"ntfKSjPHZjWlHdIGFUrTOHm9+K5atm7HhhFblWhaZsN6ValL9ZoQcaGSSqZX5yaSHC5iyukMY4MxcYtl",
+	"e20Ng1SiLEE91zqxJmQzTnUqWwo3TfWc8RmMU9/fC6iV5RRXJ6E9wKE7n1CF3w/g+MPosHN+POqDmNqu",
+	"xRkTtABzhXvFc9OEiQ+gPIS7TnZHpxCj81eYO9uYJoAZOdxzHk1OLiHZv233VGpEE3aKKzfzMD4VLS2Q",
+	"u+yNgtJSMDo7gX/u5U0+iLwtU6b9OhPRyh4rlAu07VjchffV/ompMa8PSzf3ZXPiQdabeJA1iv/woOjS",
+	"PGMKur45sBaTSCMQqQ5EjJbtTcnnBhi3RBMRrlzP9osZwM6PTkHwaAV6LsXSdGlucnP2/rtptna6kM29",
+	"xh/MKjHmeBegtcsQqLvZvjfYfdeFi6UAY2TkOptPwOGopScNImYSuhlph2NeleuNgtFp7/w0VxcKH8Pb",
+	"m5oPh1CH2ui0hrDiPXd6s2Ow4+6q+FEbyDc5/2hxnzG2NBmXzFclBM1QbmbyDgtvdrpjnvlLDaG/5/sw",
+	"oWGpgWfO+hWN3BBtj3crxwuUigluz/cs7sfc1S57NICYKWUUNz/Zo30IIhHcgrrFJbwVC5TQ34fYtotq",
+	"x5J8DxKTiK4wBC54gAdjPvB9Hxhf0IiFQOUsNSaxXbZfXCFkQRFIDI1zaaRsF+4X8OdCw1SkPOyObWgx",
+	"HZnYKuIgCyHowU/IzUPx5ujshHgkU5gMyV7X7/omw4gEjS2zoz3imZI7twkr2zb0XPnsLMutQSKULfRF",
+	"OJpEXZ99yWYle53lSWO+XtfrgSlZlRJl9dj1/W1sC7p89WBMMth99zh9uaxaWxFyY4UY4VOMdWTpXm6s",
+	"eu9RFMNnNYvbKmprbXuqub/8Zql++kD3sTmsPlTIn7CDcq4MDyDlt1wsObBQAZUIbMaFxLD7YlDNUHfK",
+	"ZNrRef/QDq2fUH/Y6DVeC1+VNqMVV8Xv59tGhQ3bVxk2X/+G4edU+b1wVXMKuEuYRPU7423dc6uZMm61",
+	"dz8XtBdzzIuyUaBbvWHnwWVq1tmS4dX1JkYrWW+G7cgsM15CJY1R2wnk6t41k59SlKuyl6z29qXHNhF1",
+	"/d/M9xW1O3b86ETMBeUjFnhviH82tF8ngAOqcSZk9lSUkjrR1iWD+eF9O/AXNErxyZvgjFH+Wts8vrn5",
+	"aNmWtKq22ir5F1XJK+V5XLsNjhUnFXq/JCM4FkCLvjGgHFQ6MXQTkzA8mKwgl7f7qtETiZl6sKiVexf1",
+	"agUtYjHT7euLpL6/qfzyStvHb6aW5RmtCKcnfMPLtmMt4amFptFhvtp/pPBViD0nxwu6NOY2A1pjnGiV",
+	"r0KKD4gcl2YQnjKp9IEpf2U/Z7+xcMHx5ZA3SuSYV1vrhCkMv+VEjVpZ16zfmVCFoQchTmkaaegXy5mN",
+	"emoh/VAp9e4bVstY+h5QDbFQGvb9bfxdNH1Grf4WEf51wfsjRzDuzVFd/CeGNypHuKpD/OVQ1pLNZigf",
+	"H3YvHOFrT7sbXJ65xH7RVv1/rQTkMj3TUBumKLh8LspHoA1+bZsCS6pAIdcHdk/bzZkDU7CcU+323Hnv",
+	"IrON8GuM4+4b0uOwr33Y/ZMWYo2Px1/HQqw+KN5XP2RcXRvQNb6GXF2b4mA3+VmVsx8I7aeQYa/X3/1b",
+	"1+/63f7wB/8H36DjPwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -54,6 +54,9 @@ func (d *Dialect) Name() string { return store.DialectAuthing }
 // Register serves /api/v3's webhook operations and the management-token endpoint.
 func (d *Dialect) Register(r *server.Router) {
 	api.RegisterHandlers(r.With(server.Errors(d.log, render), d.authenticate), handlers{d})
+	// A path or method no route takes is an error envelope too: HTTP 200 with statusCode
+	// 404 (apiCode 4040) or 405 (4050), since the SDK throws on any HTTP status >= 400.
+	r.Unrouted(render, "/api/v3")
 }
 
 // MintCredential creates a user pool with one access key. The secret is stored hashed and

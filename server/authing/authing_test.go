@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/authingapi"
 	"github.com/polyhook/polyhook/server"
@@ -93,6 +95,12 @@ func (g *gateway) call(t *testing.T, token, pool, method, path, body string) (in
 	}
 	if e.StatusCode != 200 && (e.APICode == 0 || e.RequestID == "") {
 		t.Errorf("%s %s: error without apiCode/requestId: %s", method, path, b)
+	}
+	if _, err := uuid.Parse(e.RequestID); err != nil {
+		t.Errorf("%s %s: requestId %q is not a UUID: %s", method, path, e.RequestID, b)
+	}
+	if e.StatusCode == 200 && e.Message != "Operation successful" {
+		t.Errorf("%s %s: success message %q, want the vendor's \"Operation successful\"", method, path, e.Message)
 	}
 	return resp.StatusCode, e
 }
@@ -189,6 +197,23 @@ func TestContract(t *testing.T) {
 	}
 	g.contract.Absorb(limited.contract)
 	// get-management-token is never throttled (it is not scoped to a pool yet).
+
+	// Paths and methods no route takes: HTTP 200 with an error envelope, never the native
+	// one (the SDK would throw on a 4xx).
+	for _, r := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/api/v3/create-webhook", 405}, {"DELETE", "/api/v3/delete-webhook", 405},
+		{"POST", "/api/v3/list-webhooks", 405}, {"POST", "/api/v3/create-user", 404}, {"GET", "/api/v3", 404},
+	} {
+		req := servertest.Request(t, r.method, g.url+r.path, "", "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", pool)
+		_, b := g.contract.DoUnrouted(t, req, 200, "Unrouted")
+		var e envelope
+		if err := json.Unmarshal(b, &e); err != nil || e.StatusCode != r.status || e.APICode != r.status*10 || e.RequestID == "" {
+			t.Errorf("%s %s: %s, want statusCode %d", r.method, r.path, b, r.status)
+		}
+	}
 	g.contract.RequireAllExercised(t)
 }
 

@@ -49,9 +49,12 @@ func unauthorized(code int, message string) error {
 
 var errNotFound = &apiError{status: 404, apiCode: codeNotFound, message: "Webhook not found."}
 
-// ok writes a success envelope.
+// ok writes a success envelope, with the message and a requestId as the vendor's sample
+// answer has them.
 func ok(c echo.Context, data any) error {
-	return c.JSON(http.StatusOK, map[string]any{"statusCode": 200, "message": "", "data": data})
+	return c.JSON(http.StatusOK, map[string]any{
+		"statusCode": 200, "message": "Operation successful", "requestId": uuid.NewString(), "data": data,
+	})
 }
 
 // render writes err as an Authing envelope: HTTP 200 (429 for throttling) with statusCode,
