@@ -344,3 +344,22 @@ func TestDeliveryLogsAndFormat(t *testing.T) {
 		t.Errorf("log entry: %v", l)
 	}
 }
+
+// TestTriggerNamesTheSameBadHeader: of several header values trigger-webhook cannot send,
+// the message names the same one (the first by name) on every run.
+func TestTriggerNamesTheSameBadHeader(t *testing.T) {
+	g := start(t, nil)
+	m := g.mint(t)
+	tok := g.token(t, m)
+	_, e := g.call(t, tok, m.UserPoolID, "POST", "/api/v3/create-webhook", `{"name":"n","url":"https://example.com/a","events":["user:created"],"contentType":"application/json"}`)
+	var w struct{ WebhookID string }
+	if err := json.Unmarshal(e.Data, &w); err != nil || e.StatusCode != 200 {
+		t.Fatalf("create: %+v", e)
+	}
+	body := `{"webhookId":"` + w.WebhookID + `","requestHeaders":{"X-D":"a\nb","X-B":"a\nb","X-C":7,"X-A":"a\nb","X-E":"a\nb"}}`
+	for i := 0; i < 20; i++ {
+		if _, e := g.call(t, tok, m.UserPoolID, "POST", "/api/v3/trigger-webhook", body); e.StatusCode != 400 || e.Message != `requestHeaders["X-A"] must be a string header value.` {
+			t.Fatalf("run %d: %+v", i, e)
+		}
+	}
+}

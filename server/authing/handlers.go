@@ -3,8 +3,10 @@ package authing
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -293,8 +295,9 @@ func (h handlers) TriggerWebhook(c echo.Context) error {
 		if err := json.Unmarshal(f["requestHeaders"], &hs); err != nil {
 			return invalid("requestHeaders must be an object.")
 		}
-		for k, v := range hs {
-			if s, ok := v.(string); ok && validHeader(k, s) {
+		// In name order, so that the one named is the same on every run.
+		for _, k := range slices.Sorted(maps.Keys(hs)) {
+			if s, ok := hs[k].(string); ok && validHeader(k, s) {
 				extra.Set(k, s)
 			} else {
 				return invalid("requestHeaders[%q] must be a string header value.", k)
