@@ -225,7 +225,7 @@ func (h handlers) eventLogs(c echo.Context, evs []store.Event) ([]map[string]any
 			}
 		}
 		if event == nil { // nothing sent yet: the event as it will be sent
-			event = map[string]any{"event": map[string]any{"type": fa[0].EventName, "id": ev.ID, "createInstant": ev.OccurredAt.UnixMilli()}}
+			event = map[string]any{"event": map[string]any{"type": fa[0].EventName, "id": EventID(ev.ID), "createInstant": ev.OccurredAt.UnixMilli()}}
 		}
 		l := map[string]any{
 			"id": ev.ID, "event": event, "eventType": fa[0].EventName, "eventResult": result,
