@@ -1,0 +1,108 @@
+package native_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/delivery"
+	api "github.com/polyhook/polyhook/gen/polyhookapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/fusionauth"
+	"github.com/polyhook/polyhook/server/native"
+	"github.com/polyhook/polyhook/server/servertest"
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// TestAttemptNamesOmittedHeaders: a FusionAuth webhook whose custom headers include one
+// HTTP cannot carry ("Header 1", as FusionAuth's own example has) is delivered with the
+// others, and GET /v1/deliveries/{id} names the one left out.
+func TestAttemptNamesOmittedHeaders(t *testing.T) {
+	db := storetest.Open(t)
+	keys, _ := server.NewKeys("native-test-master-key")
+	log := servertest.Logger(t)
+	deps := server.Deps{DB: db, Keys: keys, Log: log}
+	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa := fusionauth.New(deps)
+	engine.Register(fa.Encoder())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := engine.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		_ = engine.Stop(stop)
+	})
+	got := make(chan http.Header, 1)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.Header.Clone():
+		default:
+		}
+	}))
+	defer rcv.Close()
+	srv := server.New(log)
+	srv.Register(fa, native.New(deps, engine, srv, store.HashSecret(token)))
+	url := servertest.Serve(t, srv)
+	spec, err := api.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := servertest.NewContract(t, spec, url)
+	m, err := fa.MintCredential(context.Background(), server.CredentialRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", url+"/api/webhook",
+		`{"webhook":{"url":"`+rcv.URL+`/hook","connectTimeout":1000,"readTimeout":1000,"eventsEnabled":{"user.create":true},"global":true,"headers":{"Header 1":"value 1","X-Fine":"yes"}}}`,
+		"Authorization", m.APIKey))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("create: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var b []byte
+	if resp, b = c.Do(t, servertest.Request(t, "POST", url+"/v1/events", `{"id":"evt-omitted","type":"user.created","data":{}}`, "Authorization", "Bearer "+token)); resp.StatusCode != 201 {
+		t.Fatalf("publish: %d %s", resp.StatusCode, b)
+	}
+	select {
+	case h := <-got:
+		if h.Get("X-Fine") != "yes" {
+			t.Errorf("X-Fine was not sent: %v", h)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delivery did not arrive")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, b = c.Do(t, servertest.Request(t, "GET", url+"/v1/events/evt-omitted", "", "Authorization", "Bearer "+token))
+		var ev struct{ DeliveryList []api.Delivery }
+		if err := json.Unmarshal(b, &ev); resp.StatusCode != 200 || err != nil || len(ev.DeliveryList) != 1 {
+			t.Fatalf("event: %d %s", resp.StatusCode, b)
+		}
+		resp, b = c.Do(t, servertest.Request(t, "GET", url+"/v1/deliveries/"+ev.DeliveryList[0].Id, "", "Authorization", "Bearer "+token))
+		var d struct{ AttemptList []api.Attempt }
+		if err := json.Unmarshal(b, &d); resp.StatusCode != 200 || err != nil {
+			t.Fatalf("delivery: %d %s", resp.StatusCode, b)
+		}
+		if len(d.AttemptList) > 0 {
+			if a := d.AttemptList[0]; a.OmittedHeaders == nil || !slices.Equal(*a.OmittedHeaders, []string{"Header 1"}) {
+				t.Errorf("omittedHeaders: %s", b)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt recorded: %s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
