@@ -84,7 +84,7 @@ type Envelope struct {
 	Message   string  `json:"message"`
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 }
 
@@ -142,6 +142,12 @@ type WebhookLogDto struct {
 // Throttled defines model for Throttled.
 type Throttled = Envelope
 
+// TooLarge defines model for TooLarge.
+type TooLarge = Envelope
+
+// Unavailable defines model for Unavailable.
+type Unavailable = Envelope
+
 // Webhook defines model for Webhook.
 type Webhook struct {
 	ApiCode   *int        `json:"apiCode,omitempty"`
@@ -149,7 +155,7 @@ type Webhook struct {
 	Message   string      `json:"message"`
 	RequestId *string     `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 }
 
@@ -1056,13 +1062,24 @@ type ClientWithResponsesInterface interface {
 	UpdateWebhookWithResponse(ctx context.Context, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 }
 
+// CreateWebhookResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhook
+type CreateWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Webhook
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1070,9 +1087,19 @@ func (r CreateWebhookResponse) GetJSON200() *Webhook {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r CreateWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1104,6 +1131,11 @@ func (r CreateWebhookResponse) ContentType() string {
 	return ""
 }
 
+// DeleteWebhookResponse503Headers the declared response headers of an HTTP 503 response for DeleteWebhook
+type DeleteWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type DeleteWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1116,11 +1148,17 @@ type DeleteWebhookResponse struct {
 		Message   string  `json:"message"`
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1132,15 +1170,25 @@ func (r DeleteWebhookResponse) GetJSON200() *struct {
 	Message   string  `json:"message"`
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DeleteWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1172,6 +1220,11 @@ func (r DeleteWebhookResponse) ContentType() string {
 	return ""
 }
 
+// GetManagementTokenResponse503Headers the declared response headers of an HTTP 503 response for GetManagementToken
+type GetManagementTokenResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetManagementTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1185,9 +1238,17 @@ type GetManagementTokenResponse struct {
 		Message   string  `json:"message"`
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetManagementTokenResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1200,10 +1261,25 @@ func (r GetManagementTokenResponse) GetJSON200() *struct {
 	Message   string  `json:"message"`
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetManagementTokenResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetManagementTokenResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetManagementTokenResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1235,13 +1311,24 @@ func (r GetManagementTokenResponse) ContentType() string {
 	return ""
 }
 
+// GetWebhookResponse503Headers the declared response headers of an HTTP 503 response for GetWebhook
+type GetWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Webhook
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1249,9 +1336,19 @@ func (r GetWebhookResponse) GetJSON200() *Webhook {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1283,6 +1380,11 @@ func (r GetWebhookResponse) ContentType() string {
 	return ""
 }
 
+// GetWebhookEventListResponse503Headers the declared response headers of an HTTP 503 response for GetWebhookEventList
+type GetWebhookEventListResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetWebhookEventListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1305,11 +1407,17 @@ type GetWebhookEventListResponse struct {
 		Message   string  `json:"message"`
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookEventListResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1331,15 +1439,25 @@ func (r GetWebhookEventListResponse) GetJSON200() *struct {
 	Message   string  `json:"message"`
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookEventListResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetWebhookEventListResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookEventListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1371,6 +1489,11 @@ func (r GetWebhookEventListResponse) ContentType() string {
 	return ""
 }
 
+// GetWebhookLogsResponse503Headers the declared response headers of an HTTP 503 response for GetWebhookLogs
+type GetWebhookLogsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetWebhookLogsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1384,11 +1507,17 @@ type GetWebhookLogsResponse struct {
 		Message   string  `json:"message"`
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookLogsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1401,15 +1530,25 @@ func (r GetWebhookLogsResponse) GetJSON200() *struct {
 	Message   string  `json:"message"`
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetWebhookLogsResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1441,6 +1580,11 @@ func (r GetWebhookLogsResponse) ContentType() string {
 	return ""
 }
 
+// ListWebhooksResponse503Headers the declared response headers of an HTTP 503 response for ListWebhooks
+type ListWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
 type ListWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1454,11 +1598,17 @@ type ListWebhooksResponse struct {
 		Message   string  `json:"message"`
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListWebhooksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1471,15 +1621,25 @@ func (r ListWebhooksResponse) GetJSON200() *struct {
 	Message   string  `json:"message"`
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListWebhooksResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r ListWebhooksResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListWebhooksResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1511,6 +1671,11 @@ func (r ListWebhooksResponse) ContentType() string {
 	return ""
 }
 
+// TriggerWebhookResponse503Headers the declared response headers of an HTTP 503 response for TriggerWebhook
+type TriggerWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type TriggerWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1523,11 +1688,17 @@ type TriggerWebhookResponse struct {
 		Message   string  `json:"message"`
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *TriggerWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1539,15 +1710,25 @@ func (r TriggerWebhookResponse) GetJSON200() *struct {
 	Message   string  `json:"message"`
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TriggerWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r TriggerWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TriggerWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1579,13 +1760,24 @@ func (r TriggerWebhookResponse) ContentType() string {
 	return ""
 }
 
+// UpdateWebhookResponse503Headers the declared response headers of an HTTP 503 response for UpdateWebhook
+type UpdateWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UpdateWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Webhook
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1593,9 +1785,19 @@ func (r UpdateWebhookResponse) GetJSON200() *Webhook {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r UpdateWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1813,6 +2015,13 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1820,6 +2029,26 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1848,13 +2077,20 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 			Message   string  `json:"message"`
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -1863,6 +2099,26 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1892,7 +2148,7 @@ func ParseGetManagementTokenResponse(rsp *http.Response) (*GetManagementTokenRes
 			Message   string  `json:"message"`
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1900,6 +2156,40 @@ func ParseGetManagementTokenResponse(rsp *http.Response) (*GetManagementTokenRes
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetManagementTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1926,6 +2216,13 @@ func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1933,6 +2230,26 @@ func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1971,13 +2288,20 @@ func ParseGetWebhookEventListResponse(rsp *http.Response) (*GetWebhookEventListR
 			Message   string  `json:"message"`
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -1986,6 +2310,26 @@ func ParseGetWebhookEventListResponse(rsp *http.Response) (*GetWebhookEventListR
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetWebhookEventListResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2015,13 +2359,20 @@ func ParseGetWebhookLogsResponse(rsp *http.Response) (*GetWebhookLogsResponse, e
 			Message   string  `json:"message"`
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -2030,6 +2381,26 @@ func ParseGetWebhookLogsResponse(rsp *http.Response) (*GetWebhookLogsResponse, e
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetWebhookLogsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2059,13 +2430,20 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 			Message   string  `json:"message"`
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -2074,6 +2452,26 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2102,13 +2500,20 @@ func ParseTriggerWebhookResponse(rsp *http.Response) (*TriggerWebhookResponse, e
 			Message   string  `json:"message"`
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -2117,6 +2522,26 @@ func ParseTriggerWebhookResponse(rsp *http.Response) (*TriggerWebhookResponse, e
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers TriggerWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2143,6 +2568,13 @@ func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2150,6 +2582,26 @@ func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, err
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers UpdateWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2361,40 +2813,44 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fltb9tGEv4rA16BJAdKomyl18g4FKoT1IGb1qjd6wfbV6/IkbQ1ucvsLiXrDP33w+zyVaT8Eru9BNcv",
-	"hrUczs48+8zLDm+9UCapFCiM9sa3nkKdSqHR/jhbKGlMjBH9CKUwKAz9y9I05iEzXIrB71oKWtPhAhNG",
-	"/32lcOaNvb8NKs0D91QP3oklxjJFb7PZ+F6EOlQ8JT3e2DuTEhIm1qDwY4baaJhJBWaBkGlUkEoZ972N",
-	"7/2K04WU14+yicXxTzNvfP5Q6/xbL1UyRWW4gyJi5l7ncsPeGumRd2adojf25PR3DI23uexweQIr944P",
-	"UgETgEpJBZjb0bd6cvW0+6Hz98xqvvVQZIk3Pm/77jeWbnqr1ao3kyrpZSpGEcoII++ytFAbxcWcoD1U",
-	"yAzW/Bhv4xA2LbgLjrqxG99DwaY5lfJ9p1LGyIR9uCwIyA0muiZUGZcvMKXYmn4LlmCnoEKj1odSzPj8",
-	"Pht/rokS1BgqNJ1KMxV3rNvdPmZckWPnziQnW/rkNzC7bPHC90ratdBmKT+UUd1LLgzOUdFrCWrN5rsg",
-	"sCH0Pup8qg0zmS40Nym5FwQgBegsDFHrAxgFgQ+jYEh/Rj6M9t4QVV+TlFmgWnGNfc9vmbcFTG3HyvAu",
-	"LH5unt02+TIX7Am74Qlxfy/wvYQL9yPwO1CKMGZr+04hNtwp9ovgph5XpxhKEXm+94GLzJDpRzJTnu+9",
-	"ZevO+LmD41uAFJJdGPySRn9F4WOi0PfyNNrJ9y3kK9Eu7P8Y1EObV6OJdYoSMTPemGoK9gy3KeMxVPoi",
-	"Dspy+FEeP+hsU2YMKkpU/z4Pem9Yb3Z5uzfafNVWuPPY68dRN9Rvpu/6aft3xmvOmR/kvJM2tqZ/uCNZ",
-	"29P8cffx2FT+nYwojVULR8giVK5MRBGn9M3ik9rORmXYYW3R4dUVupWnajxtlJV2js1rSjeliRXasCR9",
-	"vviuI9vEsQVipxNtZLbQq1tdudemiAuVTHGzPqVIcrxImGBzTIhj8hqrhtUCg0yhqki9MCa1EPK5YCZT",
-	"HYWbZWbBxRwusiDYD5m15RjX7yO7gGO3PmUavx7B0YfJYe/0aDIEObMttgMTjATawr3iw4qbBVB8ABMR",
-	"3PTyPXqlGb2/w8JhQ00AJzvc7yKanF1S8f/YXrTyiKX8GNfuHsDFTLYdmrjNXmiokILJyXv4137RNgNx",
-	"0yrWwDScyHhtlzWqJWpyLOnDuyWqNTChV6iA6wtxdHZ2AtTnWPeubqvmxIe8N/Ehb72+9aHspb71CQu2",
-	"uTqwkClkMcjMhDJBq/eqUnQFXFihqYzW8JL++1FGCKdvj0GKeA1moeRKU6dlrXGA/5O6rVd9yO9ddCDc",
-	"enEh8CZEC8wYmNvZvjfae9OHs5UEQhmFyVt+cETSPqFCmy9RRFK90BDGnDI6XanGF6Ju1wsNk+PB6XHh",
-	"L5SHDC+vGoc4hibXJscNipXvudWrV0Qet1ftIA1xvq35O0v8XLGVybXkh1VxkC6FdCfs8ejqVf9C5Aem",
-	"xzDcDwKYsqjywKe1Yc2jBM1CRnZ5r7a8RKW5FHZ93xL/QrjiZZdGkHCtyXF6ZJdeQxjL8Br0Na7gpVyi",
-	"guFrSGy/qF9Zka9BYRqzNUYgpAjx4EKMgiAALpYs5hEwNc8IEttmB+UWUpUSocKIDpfF2rbhQcl/IQ3M",
-	"ZCai/oWNLW5iCq4yEPIYggF8j4J+lG9OTt57vpc77I29/X7QDyjFyBQJy3xp3/Op5i5sxhqwlA+W+wNX",
-	"P3ur6iKeSm0rfRmPlKmb10lvu5Q9z0ShdWXdNAsC1axajbJ+7AXBLrWlXHGbJ0hGe2/ul6+GJRtrQgFW",
-	"hDE+BKy3Vu7pYDWbj7IaPqpb3FVSO4vbQ+H+84c1zdU72o/t2+pdlfwBYx13lNEBZOJayJUAHmlgCoHP",
-	"hVQY9Z9MqjmaXpVMe6ZoILqp9T2aD1vNxnPxq9ZndPKqfH66666whX1dYfv1L5h+zpXfyqNqXwNuUq5Q",
-	"/8ZFV/vcCVOurfHup5L2bIFFUSYH+vUdXt05n8xbW298frnN0VrWm2M3M6uMlzLFEjT2CnJ+67rJjxmq",
-	"ddVM1pv76sS2GXX5v8z3Nbd79v7Ri7kLynsQeEfCP5Ds50ngkBmcS5X/KktJU2jnlIEevOsm/pLFGT54",
-	"uJorKl7rupBvjz46xiWdrq13Wv6nuuRX9tzv3ZbG2iGVfj8lIzgVwMq+MWQCdDYluSklDB+mayjs7T9r",
-	"9MRyru8satXgRT9bQYt5wk33/CJtDnBqT55p/PjF1LIio5Xh9IDPYvl4rCM8jTQsPixm+/cUvpqw7+x4",
-	"QpfG3WjAGExSo4tZSPlNTuCKLsIzrrQ5oPJX9XOwYJquc/h0ypMTBef1zjpBheHXQqhVK5ueDXtTpjHy",
-	"IcIZy2IDw3I6s1VPLaXvKqX+bQu1XGXgAzOQSG3gdbBLv4umT6jVXyLDPy96/yQQ6HgLVpcf0V/oguG6",
-	"SfGnU9koPp+juv+ye+YEn/u2u6XlkVPsJ43V/99KQGHTI4HagqLU8qksn4Ah/to2BVZMg0ZhDuyctl8o",
-	"B65htWDGDbqL3kXlI+HnuI67j0j3077xZfcPGoi1vh5/HgOx5kXxtv4l4/ySSNf6HHJ+ScXBjvLzKme/",
-	"ENpvIePBYLj3j37QD/rD8TfBNwGx478BAAD//w==",
+	"7Fp7b9w2Ev8qA12B2AftWutHr1njULhO0ARu2qB2rn/YvporzWpZS6RCUl7rDH/3w5B6rrR+JG4QX+8f",
+	"w6JGw3n9hjPDvfFCmWZSoDDam954CnUmhUb7cLJQ0pgEI3oIpTAoDP3LsizhITNciq0/tBS0psMFpoz+",
+	"+0bh3Jt6f9tqOG+5t3rrtbjCRGbo3d7e+l6EOlQ8Iz7e1DuRElImClD4MUdtNMylArNAyDUqyKRMfKCV",
+	"im7OeIIRJDLmQsOG5rFgJleofXrPYkxRmJGRlyhqnpswVzIFs+AaWBQp1Jp4up1oLQxp6RKLfWCgkCXw",
+	"5uTkPexuv4QlNwv4FY0qRgdzg2rs3fok9U9MxfhlTLTAShOYyagAriGh3Ul6JqyxYmZwyYoXGhKecgMb",
+	"o1HKrkdEPpoVhqwzgXf8B5gVEOGc5YnZXNF1suODNszk+lBG6J5ZxquHwCr+QbArxhM2S76c7hEzbMY0",
+	"kt55sz9sMAEyNyxG39rA8YNYinIh4voS5nmSrKi6F+z03NrRfS9o6b4XkO6+t0AWobIQaX1Hj12RjzGU",
+	"ItJgJCwZNzDDuVQIRhVcxMBixgWxa2xjigy9qceFwRgVWeHW937D2ULKy0cZmSXJL3NvevpQc/s3XqZk",
+	"hspwB32y9H3eKgV7ZaRHcpbCy9kfGBrv9nzAhwewdN9YIDMBqJRUgKUcY8unZE+7Hzp9TyznGw9FnnrT",
+	"077ufmfperRcLkdzqdJRrhIUoYww8s5rCbVRXMQUw4cKmcGWHtNVO4RdCe4yR1vYW99DQaEZtdw6kzJB",
+	"JuzLqyrhcoOpbhE1wpULTClW0LNgKQ4SKorBQynmPL5Pxl9bpGRqDBWaQaa5SgbW7W4fc65IsVMnkqOt",
+	"dfI7NjvvxYXv1WHXs3YJtCEo+F6KWrN4nQlsUnwbDb5t8NzH6HYQgBSgc5v492E3CHzYDSb0Z9d3uW93",
+	"+6UPe0SobMaQZoFqyTUSenuY7ZqotXejwpBVfu16cTUMcwf7lF3zlFCwHfheyoV7CPwBe0WYsMJ+U5FN",
+	"1pJ9ENy0EeYyl+d777jIDYn+RubK871XrBhE0h3RvmKQinLIBh+y6P94fAwefa9MqIORv2L5hnTI9n+O",
+	"1UObYaMDqxSlZGa8KZ0uODLcJo/HhNKzcJSN4Udp/CDfZswYVJSy/n0ajF6y0fz8Znv39ps+w7Vub7uj",
+	"LajfTeRtb/t34rWMmZ9kPBg29nR/d0fatt78eb17bFL/QUaUxpqFN035xaKIUyJnyfvWzkblOCBt1du0",
+	"GbqVz+V43Dlg+jm2PF2GQ5qiQhuWZk+H77Zlu3bsGXFQib5lVqzXlrpRrx8iDiq54qY4JiS5uGi6sxNq",
+	"zurS1RoGmULVBPXCmMyasOru+kc4y82CCuqzPAh2QtfBHWHxNrILOHXr1Dd8uwtv3h0cjo7fHExAzl2v",
+	"YI1JNTpt4T7xXVNA+AAmIrgelXuMajFGf4eyDaAigJMc7rlCk5NLKv4fW5U2GrGMH2HhWhwu5rKv0IHb",
+	"7IVu9bFw8P4t/GunKqCBYtMy1sA0vJdJYZc1qivUpFg6htdXqApgQi9RAddnwvY8VPFY9S5umuLEh7I2",
+	"qbud732oq6rvfdt63V7sW5PZ/knmJpQpWr4XDaML4K4Ptf3pBv33M/VOx6+OQIqkALNQcqmp5rLSOIP/",
+	"k+quzTGUEwdyCLdanAm8DtEaZrrakI/hZCmBrIzClMW/a/2oyWX2e7hCEUn1QkOYcMrokGucnom2XC80",
+	"HBxtHR/VrXXtZNi46DhxCt1YOzjqhFj9nVu92KTgcXu1HOkGEj3OP9jALxlbmpJL6awmBnONKpMyGfHo",
+	"YnN8JkqH6SlMdoIAZixqNPBpbdLSKEWzkJFd3m4tX6HSXAq7vmMD/0y4w8su7ULKtSbF6ZVd2oMwkeEl",
+	"6Etcwoa8QgWTPUhtvag3Lcm3oDBLWIERCClC3D8Tu0EQABdXLOERMBXnZBJbcAf1FlLVFKHCiJzLEm0L",
+	"8qCOfyENzGUuovGZxRY3CYGrBkKJIdiCH1HQQ/3lwfu3nu+VCntTb2ccjANKMTJDsmW5tOP5dOYubMba",
+	"YhnfutrZcufnaNm05JnU9qSv8UiZuttYeqtH2dMMS3rN6233QKAzq3VGWT22g2Ad25qu6uvJJLuTnfvp",
+	"6xEYfbD98gEf1HPFW9/bCx6wRXvY5KYilUciTPAhHnll6T7fI90Kpz5yH1WSrju3B0/Qh/r0y8+Guqt3",
+	"1DirLfFd5cIDpkjOldE+5OJSyKUAHmlgCoHHQiqMxs8jcmM0o9U59fr4/RHNu5Wy6amCuFUxDQZv/f54",
+	"Xdez4uA2w/7nzzjGnSq/167qNzTXGVeof+dicJw7ZKaSW+fbT0XGyQKr8oIUGLd32Fw7c/1awdL0Dt70",
+	"9HwVOq2MH+MwYJpsnzHFUjS2xzu9ceX6xxxV0VTr7e6pN5GvA/38f/5Abdl2ZLvIUcJdQrrHzK+J+Cei",
+	"/TrBGzKDsVTlU31Wd4nWzoroxeth0F+xJMcHD8tLRtVnQ2OV1QHWwNBrULVireRfVCW/ked+7VY4tpxU",
+	"6/052dCxAFZX/yEToPMZ0c0oWfowK6CSd/z8IJrIWN9ZNTQzOv1kFYO9WR4edWXdWV/rzRNNqp9NsVCl",
+	"zRqzD7hLLSepAznASMOSw+oa6J7KokXsOzk+o9bmbopkDKaZ0dXYrL7IFbhEbWDOlTb7VF80VTksmKbO",
+	"H58JrshSFbD02hOPjrjfKqJeadE132Q0Yxojv/qlBUzqaeFK+WFxc1fl4d/0XFOyDHxgBlKpDewF6/g7",
+	"yH5CafMcYfR1YegXgUDuraBT/5zpha5gpLs4eiZ4MYrHMar7hy8njvCppy8rXB55dfNZd0l/tcOskumR",
+	"hloxRc3lU6F0AIZAYqs6WDINGoXZt5cT44o5cA3LBTPudqcq9VR5D/JsxkPuevZ+bHV+M/EnjZp7v8v4",
+	"C42au2OIm/ZF5Ok5wad3m3l6TmepvYkriwJ7wW+vMqdbW5Ptf4yDcTCeTL8Lvgsozv8bAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

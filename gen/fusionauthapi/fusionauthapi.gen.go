@@ -252,6 +252,9 @@ type SearchResult = WebhookSearchResponse
 // SingleWebhook defines model for SingleWebhook.
 type SingleWebhook = WebhookResponse
 
+// TooLarge defines model for TooLarge.
+type TooLarge = Errors
+
 // RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item defines parameters for RetrieveJsonWebKeySet.
 type RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item struct {
 	Alg                  string                 `json:"alg"`
@@ -1985,6 +1988,11 @@ type ClientWithResponsesInterface interface {
 	UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 }
 
+// RetrieveJsonWebKeySetResponse503Headers the declared response headers of an HTTP 503 response for RetrieveJsonWebKeySet
+type RetrieveJsonWebKeySetResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveJsonWebKeySetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1992,6 +2000,10 @@ type RetrieveJsonWebKeySetResponse struct {
 	JSON200 *struct {
 		Keys []RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item `json:"keys"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveJsonWebKeySetResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1999,6 +2011,11 @@ func (r RetrieveJsonWebKeySetResponse) GetJSON200() *struct {
 	Keys []RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item `json:"keys"`
 } {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveJsonWebKeySetResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2030,6 +2047,16 @@ func (r RetrieveJsonWebKeySetResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveWebhookAttemptLogResponse429Headers the declared response headers of an HTTP 429 response for RetrieveWebhookAttemptLog
+type RetrieveWebhookAttemptLogResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RetrieveWebhookAttemptLogResponse503Headers the declared response headers of an HTTP 503 response for RetrieveWebhookAttemptLog
+type RetrieveWebhookAttemptLogResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveWebhookAttemptLogResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2037,6 +2064,12 @@ type RetrieveWebhookAttemptLogResponse struct {
 	JSON200 *struct {
 		WebhookAttemptLog WebhookAttemptLog `json:"webhookAttemptLog"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetrieveWebhookAttemptLogResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveWebhookAttemptLogResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2044,6 +2077,11 @@ func (r RetrieveWebhookAttemptLogResponse) GetJSON200() *struct {
 	WebhookAttemptLog WebhookAttemptLog `json:"webhookAttemptLog"`
 } {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveWebhookAttemptLogResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2075,6 +2113,16 @@ func (r RetrieveWebhookAttemptLogResponse) ContentType() string {
 	return ""
 }
 
+// SearchWebhookEventLogsByParametersResponse429Headers the declared response headers of an HTTP 429 response for SearchWebhookEventLogsByParameters
+type SearchWebhookEventLogsByParametersResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchWebhookEventLogsByParametersResponse503Headers the declared response headers of an HTTP 503 response for SearchWebhookEventLogsByParameters
+type SearchWebhookEventLogsByParametersResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SearchWebhookEventLogsByParametersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2082,6 +2130,12 @@ type SearchWebhookEventLogsByParametersResponse struct {
 	JSON200 *EventLogSearchResult
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchWebhookEventLogsByParametersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchWebhookEventLogsByParametersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2092,6 +2146,11 @@ func (r SearchWebhookEventLogsByParametersResponse) GetJSON200() *EventLogSearch
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SearchWebhookEventLogsByParametersResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SearchWebhookEventLogsByParametersResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2123,6 +2182,16 @@ func (r SearchWebhookEventLogsByParametersResponse) ContentType() string {
 	return ""
 }
 
+// SearchWebhookEventLogsResponse429Headers the declared response headers of an HTTP 429 response for SearchWebhookEventLogs
+type SearchWebhookEventLogsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchWebhookEventLogsResponse503Headers the declared response headers of an HTTP 503 response for SearchWebhookEventLogs
+type SearchWebhookEventLogsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SearchWebhookEventLogsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2130,6 +2199,12 @@ type SearchWebhookEventLogsResponse struct {
 	JSON200 *EventLogSearchResult
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchWebhookEventLogsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchWebhookEventLogsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2140,6 +2215,11 @@ func (r SearchWebhookEventLogsResponse) GetJSON200() *EventLogSearchResult {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SearchWebhookEventLogsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SearchWebhookEventLogsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2171,6 +2251,16 @@ func (r SearchWebhookEventLogsResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveWebhookEventLogResponse429Headers the declared response headers of an HTTP 429 response for RetrieveWebhookEventLog
+type RetrieveWebhookEventLogResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RetrieveWebhookEventLogResponse503Headers the declared response headers of an HTTP 503 response for RetrieveWebhookEventLog
+type RetrieveWebhookEventLogResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveWebhookEventLogResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2178,6 +2268,12 @@ type RetrieveWebhookEventLogResponse struct {
 	JSON200 *struct {
 		WebhookEventLog WebhookEventLog `json:"webhookEventLog"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetrieveWebhookEventLogResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveWebhookEventLogResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2185,6 +2281,11 @@ func (r RetrieveWebhookEventLogResponse) GetJSON200() *struct {
 	WebhookEventLog WebhookEventLog `json:"webhookEventLog"`
 } {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveWebhookEventLogResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2216,16 +2317,37 @@ func (r RetrieveWebhookEventLogResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveWebhooksResponse429Headers the declared response headers of an HTTP 429 response for RetrieveWebhooks
+type RetrieveWebhooksResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RetrieveWebhooksResponse503Headers the declared response headers of an HTTP 503 response for RetrieveWebhooks
+type RetrieveWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *WebhooksResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetrieveWebhooksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveWebhooksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RetrieveWebhooksResponse) GetJSON200() *WebhooksResponse {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveWebhooksResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2257,6 +2379,16 @@ func (r RetrieveWebhooksResponse) ContentType() string {
 	return ""
 }
 
+// CreateWebhookResponse429Headers the declared response headers of an HTTP 429 response for CreateWebhook
+type CreateWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// CreateWebhookResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhook
+type CreateWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2264,6 +2396,12 @@ type CreateWebhookResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2274,6 +2412,11 @@ func (r CreateWebhookResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2305,6 +2448,16 @@ func (r CreateWebhookResponse) ContentType() string {
 	return ""
 }
 
+// SearchWebhooksByParametersResponse429Headers the declared response headers of an HTTP 429 response for SearchWebhooksByParameters
+type SearchWebhooksByParametersResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchWebhooksByParametersResponse503Headers the declared response headers of an HTTP 503 response for SearchWebhooksByParameters
+type SearchWebhooksByParametersResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SearchWebhooksByParametersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2312,6 +2465,12 @@ type SearchWebhooksByParametersResponse struct {
 	JSON200 *SearchResult
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchWebhooksByParametersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchWebhooksByParametersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2322,6 +2481,11 @@ func (r SearchWebhooksByParametersResponse) GetJSON200() *SearchResult {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SearchWebhooksByParametersResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SearchWebhooksByParametersResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2353,6 +2517,16 @@ func (r SearchWebhooksByParametersResponse) ContentType() string {
 	return ""
 }
 
+// SearchWebhooksResponse429Headers the declared response headers of an HTTP 429 response for SearchWebhooks
+type SearchWebhooksResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchWebhooksResponse503Headers the declared response headers of an HTTP 503 response for SearchWebhooks
+type SearchWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SearchWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2360,6 +2534,12 @@ type SearchWebhooksResponse struct {
 	JSON200 *SearchResult
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchWebhooksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchWebhooksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2370,6 +2550,11 @@ func (r SearchWebhooksResponse) GetJSON200() *SearchResult {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SearchWebhooksResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SearchWebhooksResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2401,16 +2586,37 @@ func (r SearchWebhooksResponse) ContentType() string {
 	return ""
 }
 
+// DeleteWebhookResponse429Headers the declared response headers of an HTTP 429 response for DeleteWebhook
+type DeleteWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// DeleteWebhookResponse503Headers the declared response headers of an HTTP 503 response for DeleteWebhook
+type DeleteWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type DeleteWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWebhookResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeleteWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2442,6 +2648,16 @@ func (r DeleteWebhookResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveWebhookResponse429Headers the declared response headers of an HTTP 429 response for RetrieveWebhook
+type RetrieveWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RetrieveWebhookResponse503Headers the declared response headers of an HTTP 503 response for RetrieveWebhook
+type RetrieveWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2449,6 +2665,12 @@ type RetrieveWebhookResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetrieveWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2459,6 +2681,11 @@ func (r RetrieveWebhookResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r RetrieveWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2490,6 +2717,16 @@ func (r RetrieveWebhookResponse) ContentType() string {
 	return ""
 }
 
+// PatchWebhookResponse429Headers the declared response headers of an HTTP 429 response for PatchWebhook
+type PatchWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PatchWebhookResponse503Headers the declared response headers of an HTTP 503 response for PatchWebhook
+type PatchWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type PatchWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2497,6 +2734,12 @@ type PatchWebhookResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PatchWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2507,6 +2750,11 @@ func (r PatchWebhookResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r PatchWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PatchWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2538,6 +2786,16 @@ func (r PatchWebhookResponse) ContentType() string {
 	return ""
 }
 
+// CreateWebhookWithIdResponse429Headers the declared response headers of an HTTP 429 response for CreateWebhookWithId
+type CreateWebhookWithIdResponse429Headers struct {
+	RetryAfter *int
+}
+
+// CreateWebhookWithIdResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhookWithId
+type CreateWebhookWithIdResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateWebhookWithIdResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2545,6 +2803,12 @@ type CreateWebhookWithIdResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateWebhookWithIdResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookWithIdResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2555,6 +2819,11 @@ func (r CreateWebhookWithIdResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateWebhookWithIdResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateWebhookWithIdResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2586,6 +2855,16 @@ func (r CreateWebhookWithIdResponse) ContentType() string {
 	return ""
 }
 
+// UpdateWebhookResponse429Headers the declared response headers of an HTTP 429 response for UpdateWebhook
+type UpdateWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// UpdateWebhookResponse503Headers the declared response headers of an HTTP 503 response for UpdateWebhook
+type UpdateWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UpdateWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2593,6 +2872,12 @@ type UpdateWebhookResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2603,6 +2888,11 @@ func (r UpdateWebhookResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r UpdateWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2958,6 +3248,29 @@ func ParseRetrieveJsonWebKeySetResponse(rsp *http.Response) (*RetrieveJsonWebKey
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RetrieveJsonWebKeySetResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2992,6 +3305,42 @@ func ParseRetrieveWebhookAttemptLogResponse(rsp *http.Response) (*RetrieveWebhoo
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetrieveWebhookAttemptLogResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetrieveWebhookAttemptLogResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3028,6 +3377,42 @@ func ParseSearchWebhookEventLogsByParametersResponse(rsp *http.Response) (*Searc
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchWebhookEventLogsByParametersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchWebhookEventLogsByParametersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3064,6 +3449,42 @@ func ParseSearchWebhookEventLogsResponse(rsp *http.Response) (*SearchWebhookEven
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchWebhookEventLogsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchWebhookEventLogsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3098,6 +3519,42 @@ func ParseRetrieveWebhookEventLogResponse(rsp *http.Response) (*RetrieveWebhookE
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetrieveWebhookEventLogResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetrieveWebhookEventLogResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3127,6 +3584,42 @@ func ParseRetrieveWebhooksResponse(rsp *http.Response) (*RetrieveWebhooksRespons
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetrieveWebhooksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetrieveWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3163,6 +3656,42 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3199,6 +3728,42 @@ func ParseSearchWebhooksByParametersResponse(rsp *http.Response) (*SearchWebhook
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchWebhooksByParametersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchWebhooksByParametersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3235,6 +3800,42 @@ func ParseSearchWebhooksResponse(rsp *http.Response) (*SearchWebhooksResponse, e
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchWebhooksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3270,6 +3871,42 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3309,6 +3946,42 @@ func ParseRetrieveWebhookResponse(rsp *http.Response) (*RetrieveWebhookResponse,
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetrieveWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetrieveWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3348,6 +4021,42 @@ func ParsePatchWebhookResponse(rsp *http.Response) (*PatchWebhookResponse, error
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PatchWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3384,6 +4093,42 @@ func ParseCreateWebhookWithIdResponse(rsp *http.Response) (*CreateWebhookWithIdR
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateWebhookWithIdResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookWithIdResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3423,6 +4168,42 @@ func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, err
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3825,56 +4606,60 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ft7b9s4Ev8qA90B294ptptmu7vOX2m2BdLutUEe6AFJANHS2OaGIrUkFa8u8Hc/kJT1sGhHdh93Bfav",
-	"xJbIec/8Zkg/BrFIM8GRaxWMHwOJKhNcof3wmiQX+EeOSptPseAauf2XZBmjMdFU8OHvSnDznYrnmBLz",
-	"398lToNx8LdhvfXQPVXDN1IKqYLlchkGCapY0szsEoyDqzmCdNSAKqD8gTCaDIJlGLx5QK5/E7NLJDKe",
-	"X6DK2W4cZVJkKDV1YmmhCTP/TIVMiQ7GAeX61VEQBrrI0H3EGUpDeoGTuRD3Kw7seqoxVU8J+qm90OxV",
-	"7k6kJEVgFGDEpRKTYHxTMuUheFctFJPfMdY+3X3kCBmZIYgpoFkJTMwUEJ6AniPwPJ2gBD0nGlKi4zk6",
-	"vX4Q+q3IeWJkaW/4QUDJCMyJAj03FkkGYIw0EUlhLIRppgu7z9526aHAam/rlk8Jb6WjfLbi/mkdXFI+",
-	"Y1gS+9LMP8V2yaVl5JqTXM+FpP9Bj0H+RZUycgkJOb/nYsHh5PwM7rHwG2UZlpxaR7VR1w2EWCTYJRXd",
-	"3FOe3E0psiQKAQezAUQ3qWPgbsVyLlk0qENGaUm59fKEaKsekiTU7EjYeYOoljl2HDoMUlSKzCwzaxuu",
-	"hYlluX7/zrNXmWI60lqB6od+/npGt1NoJ6Y93MyQoySspvs5+/sIvLv8+OHcOPTHDCVxNuyILkXq0W0Y",
-	"iMx8jTxPjXJJkgRG3al4QPtPxkhs1e2+iEVWGJObgnDnMX1G9NxL5oGw3Bh33ZoiC8pVPkM2gnLdbznH",
-	"WF/RFEWufcHCGFUYC56oEG7z0eglwmgAFyVp47fN3P/y0Jv79/LkFiePQUr+/A35zOjl8McfPTqz6Vq9",
-	"4WTCXNxv8sty5UQIhoR3SLkiCeYt0ALQbQhTRmbHJk0oSHOlYYLwNldU8JNcz8taYdaoRiw3nJeJiSuV",
-	"XepzJAluD6WOsB0Cc60zwwlyXSbac6LUQsikl/K6y68VSk5S7LWcehLtFblHDiZgbNkwzmmSrgtjjckx",
-	"0BkXEhOgvMIrE5FQp8LKrfKcJr70SLlCqc+40oR7XPdNJuI5pA0HPoYVJgPBWbHuuxtwCyNKX2cJ0fjV",
-	"SUkkydcORUVnnOhc4qngUzrL60TXB0L4F5ttFTs17jo13oNel22/8h6Ls6QFHTfZWSMnXJ8l7Zz/9LK1",
-	"epJL1lXqyUQJlmsE4//GO81fBdcXv7UV2y2lm3LsidYGORig2sm2xD2r4d2qXFzmcYxKBWHwllCWS1Mi",
-	"rh048ZaHvfIp8qThwT3c0QV1146atMKuP/Y/JYxVQK6jHfwzxirb+6jqXJ2WOKtLojRvD0Ot9QVnfinL",
-	"t858iW1e4c0fVLMI0A2+0izU1lm7LDQJrqm4ZblwzYn8ui09ZAsUqLqpTU66c3/WcHxP9Nn66FelZaXs",
-	"joEoUMj1GB5v3ZrbYAyPg8FguTS6XfOY1aY7xIHPI9BxsB6VJhbRmOMi59zYMnSBigkm3rC0+1zZbz0e",
-	"NbXbnTTU2zvkOqWuZ90qie2+sFPweqxTLolNc7ZNRl84ODs29de2SUd3XmLravJJEtbuvSU4GqOatsMt",
-	"ahzdIyK21onNeXAPIk2NrpZvkc9NAk4l1SipZ6yzhrw77ugmAB+nzjxq3T82IA8hE5Svi8015UIsem61",
-	"ggS9gED/yrA2KNngBMo+3mnoUqm6D9lNfrHHsG3nJL7rcG1rGF1uhJprabxu2brNkcGrlM/6wsUt+lVP",
-	"htyXV9cWNRnZMM4l1cWl2bWsvhl9j4W/UEqyWI2qQlhQPRe5BgKWJxzY/BeMy24yCAPXvAUn5SzMKb/m",
-	"1xGy4zTKp6JLsgY2P6gV3jlICSczTE2za1ghCs4FK+x4U6F8QAVUj0GR1DV8KrS9X4PzW045RC2mInjG",
-	"RSnGc7cgerxd6c4AAFP/I0D+gExkGJpuWxZQ1gAgXC1QYnLLjVLgcDQK4Wj0wg4sj0ZHVlVunFe2l6F9",
-	"5DY5Go1M/9kU9pZHjQlXNIxak6eaD7dxa8gHsUhQDW6toqlmRtOVghpIcTUSPjk/C8LgAaVyOn8xePXL",
-	"YOTmSchJRoNx8HIwGrwspzvWR4aDBTJ2YNuD4e+LezVYjVRnaPOVWM2vTMgEF6glxQd8pwT/hJP3WFyi",
-	"tkOpxgHF4Wj0GecA91i0Y2cbIFuDm2zmrQj3G6DQvfZXkFz1mHmaxW7r0BJ2y3wpbGtUW3H7nCacwLvL",
-	"jx/gE07gPRZwiXrQCvxgfHNnsEyaElkYV8knjMZuyCSmNhKIKtLUWDCGMhXaxyFMhYQHlHRamO/+fVB7",
-	"10GVeA/efbpyFIcko0NVKI3pcBXLJRQ6YGI2fFyso/izZPmkS3Wh/xd1q4Wvpd6xFfEn5MYbfU+FSm3Z",
-	"E4aj0YtNrFTiD1vHEHbR0dOLqoMky0VGJElR2+HgzaPL73bIW2V3j9mCpsQu5GoFr8fH3QbfsPDbekYN",
-	"d7yu4FDLWlepXhfnNesdOZ6enrlZLsQSicYEiAYhgUw1yqrO/ZGjLGpFWAQZbBM13IPwBKdC4iaayJPd",
-	"KJ4ShQemS+GKavqA7vzM1hHKbbhb+j8oMP37MfwDqAICC8qSmMhkIx9l/7QDJ663DaFsbY16q952K5mq",
-	"JdtKbOPysrvbefF6y7HHFlWPsZOiWj0lnFyeGlX9+ubyFJ4lOCU508836WvV8GyNP3/C3J4kvKf4NsP0",
-	"WNy4irBfJrOJSajeuaDMR6j0a5EUn1EO6ky03j8kPduiamDkH93UI6AdRztfqSHuO3jZpXle9piItYum",
-	"KSHL79FNnyxtj505bG/IU81PvwbgaQ5nd7oZ4wc71fM+UOdqVYSAidm3AztNFGzQlmNB2UNV4emcVFi2",
-	"dbaJa2KzrVjjqlFiaV3ovJiqNZ3fA1E15nh9PEp9riv18BS17RrNCWOVdvc1fMuOKwFLI5V7h6CEtNiq",
-	"sOdswcZycmpB2GrUsn8V6XW9qEw1Xyj1te9Cfbuc11S/U5+Bj+WwwQYMqQ/gbQQs19y1i/e7ESSmUxpT",
-	"wsAUxEv7EGJGy4hNVGnwKhLD6u4YoxolYeCi5ZZHOU9wSjkmkW1o9VwoBKphQRRwoWFGH5Af10MmbYRS",
-	"0FxHFJCJyRRu7LIFkjzRlvgwXFP4PTBnLtlucPME3GwbaALPrq/Pfn0+rm/g2ZEA0atXjFIJY+DuljRi",
-	"1w9Hq6H5TgydOeAQQol24fDHTQR2xOheOsa3FOqa3Ghrw7cznD8VaUqAUaWNNiOaRCFELYxvvmisMR9z",
-	"yaIQkMRzEJkba7ECopPL08h0A5FpB6LjiuX2frZZCI097WvfvFn4H6GvZiZyLNR+PCnASl9nCLWlDLRD",
-	"+OvWgfbRzxerBv+XJiBuODkRSeEpA4/VfYSlKwIM3b2etnF+td83a3RXOe0IdCt8N6BtQouJlBRN8nfs",
-	"lda1V+sG3055e43r+sC84DuCE19iZrle3kxNOwbCC21vlyNTWB7gKHsWE93EImfJB6FPBX9Aqe8qR4y2",
-	"4/Vdcbo9UXFIpwtxmm4HChnGWlkEozAlXNNYjSFaTzcRpChn6F50rs21MJ9uudL2quMKiz1zHZhyK0KI",
-	"eM5YBO7GsArBHjwoIBKBZBnyBBPQIjRgp26GbnkiUD0/bnNidzywsv3TcUUVXLw9hZ9e/vIKnpU7l1eS",
-	"k+fHt7wjiG/1q19Ghw5CZoJyY19QeTw3HEVV1mgWzsEtd79EMWnP7GJ/hmKBJ6P3BpieX1/5MJu9g/2N",
-	"YX8YbNFBe99eB8Seu+S+U6VtdmtT/Tojmu8msbROyYjU1EKw3F7uqVucvs3kJ6rnVbr4q6X8zJbSZDvb",
-	"p0H5K7Ms9xjAXcT6q5v/VlFy4RJ8bazjsi1fKQTslYXqxwyZRNtEO601TqjrSyk3d6Zq2nseZXW3d6vs",
-	"jwfGw+GLw58Go8Fo8GL88+jnUbC8W/43AAD//w==",
+	"7Fzrbts4Fn6VA+0CbXcVx03TztT5lWZaIG2nDXJBF0gCiJaObU4o0kNS8WgDv/uCpK4W7cjpBbNFfjW2",
+	"RR7yXL/zkepdEIt0LjhyrYLRXSBRzQVXaD+8Ickp/pmh0uZTLLhGbv8k8zmjMdFU8N0/lODmOxXPMCXm",
+	"r39KnASj4B+79dS77le1+1ZKIVWwXC7DIEEVSzo3swSj4HyGIJ00oAoovyWMJoNgGQZvb5Hrj2J6hkTG",
+	"s1NUGdtuRXMp5ig1ddvSQhNm/pgImRIdjALK9av9IAx0Pkf3EacojegFjmdC3JQrsOOpxlTdt9Ev7YFm",
+	"rmJ2IiXJA6MAs10qMQlGl8WiPAKvq4Fi/AfG2qe7zxxhTqYIYgJoRgITUwWEJ6BnCDxLxyhBz4iGlOh4",
+	"hk6vn4R+JzKemL20J/wkoFgIzIgCPTMWSQZgjDQWSW4shOlc53aeB9ulhwKrua1b3rd5uzvKp+Xq79fB",
+	"GeVThoWwb734+5ZdrNIu5FyIj0RO8QeHWmlNZmRb/XCrrynRuCD5EwWMplTD052dlPy1Yx7fGecaVQjP",
+	"4Xf6BsY5JDghGdPPDmCKHCVhTjREl7rY1HVU7vF3wvMiqaiu350LASnhOUwIZZgYN6ZcwUSK1DkhSRKJ",
+	"Sh0AgVhIibGGw5NjuEG7CaUpY6BQ3qLfWcNghiRBaUWfopb5zuFEo+yu5AxjwRMFWsCCUA1jnAiJoGVu",
+	"3ItMCeVmutoUq7nD6v2Ck0zPhKT/RU+U/U6VMrMJCRm/4WLBy82si7QLTm4JZWTM0KO8GUJCNBkThWZY",
+	"Vj8MTwkHkWkyxdCa160bpoIXXyRU3cAkY+zZgdmk2yEwolH+DTS5LH+34qx7dfN6LBKPVqLLG8qT6wlF",
+	"lkQh4GA6gOgydaq/LiMwkywa1BVAaUm5TdpGoTYOk4SaGQk7aQjVMsNOfg6DFJUiLpRXJlzJ+nbJ9fPX",
+	"nrmKMO7s1m6o/tG/vp7Fyim0U6I8q2kF+NfO7xPw/uzzpxOTnz/PURJnw87WpUg9ug0DMTdfI89So1yS",
+	"JIFRdypu0f4xZyS26nZfxGKeG5MbfHPtMf2c6JlXzC1hmTHuqjXFPChG+QzZqDGrfss5xvqcpigy7UsT",
+	"jFHloiiEq2w4fIEwHMBpIdr4bRPKvNjzQpkHeXJrJXdBSv76iHxq9LL38qVHZxZ9qLfcJJ1kk18WI8dC",
+	"MCS8I8phPjBPmcSBbkKYMDI9MAlSQZqZ6oXwLlNU8MNMzwroY8aoRiw3nJeJsUN+XemNbHbPkuvNdgTM",
+	"tJ6blSDXRc0+IUothEx6Ka87/EKh5CTFXsOpp8SckxvkZf00OEnPTLlxYawxOQA65UJiApQ3MQF1Kqzc",
+	"Ksto4kuPlCuU+pgrTbjHdd/ORTyDtOHAB1C2GCA4y1d9dw0MZ0Tpi3lCNH53URJJ8r1DUdEpJzqTeCT4",
+	"hE6zOtH1QcT+wWZaxY6Mu06M96DXZduPfMD8OGl1QuvsrJETro+Tds6/f9hKPckk6yr1cKwEyzSC8X/j",
+	"neZfBRenH9uK7ZbSdTn2UGsDU0zf1cm2xP1WdytluTjL4hiVCsLgHaEsk6ZEXDhY5i0PD8qnyJOGB/dw",
+	"RxfUXTtq0gq7/q3sEWGs6ks62sG/YqyyvU+qztRRgbO6Igrz9jDUSpt77N9l8dRx4ge7xc9PVLMI0DW+",
+	"0izU1lm7S2gKXFFxy3LhihP5dVt4yAYoUJED65x0a7qh4fie6LP10a9Ku5SiLwOiQCHXI7i7cmOughHc",
+	"DQaD5dLodsVjykm3iAOfR6BbwWpUvrONYBAGpxnnxpahC1RMMPGGpZ3n3H7r8SjXVx421Ns75Dqlrmfd",
+	"KoRtP7BT8HqMUy6JTTK2aY++cHB2bOqvbZOO7rzCVtXk20lYu/eG4Ggwj22HW9Q4ukdEbKwT6/PgA4Q0",
+	"NVoO37A/R2wdSapRUg9LuYK8O+7oCK3PE2ceteofa5CHkAnKN/n6mnIqFj2nKiFBLyDQvzKs8H5rnEDZ",
+	"n7fiECtV9xG7zi8ewB1vncS35Yo3htHZWqi5ksbrlq3bHBm8Svm0L1zcoF91b8h9e3VtUJPZG8aZpDo/",
+	"M7MW1XdOP2DuL5SSLEqSLoQF1TORaSCOT8OBzX/BqOgmgzBwzVtwWLCATvn1ep0gy29RPhFdkTWweaJK",
+	"vLOTEk6mmJpm1yyFKDgRLLdsveU+FVA9AkVS1/Apx/A1Vn7FKYeotagInnJRbOOZGxDdXZW6MwDA1P8I",
+	"kN8iE3MMTbctcyhqABCuFigxueJGKbA3HIawP3xu+ff94b5VleMOi/YytD+5SfaHQ9N/Njd7xaMGwxXt",
+	"Ri3mqV6Hm7hF8kEsElSDK6toqpnRdKWgBlIsTzgOT46DMLhFqZzOnw9evR4MHZ+EnMxpMApeDIaDFwW7",
+	"Y31kd7BAxnZse7D7x+JGDUp2foo2X4mSvzIhYxlSirf4Xgn+BccfMD9DbUmpxnnb3nD4FcdaN5i3Y2cT",
+	"IFuBm2zqrQg3a6DQjfZXkEz14DzNYDd1aAW7Yb4UtjGq7Xb7HI4dwvuzz5/gC47hA+ZwhtpS6fvPX6xL",
+	"MJVRdqtDmWUYvBz2GNAk6JvZJRhdXhvAlKZE5sYfszGjsWOyxMSGG1F5mho3iaHIt/bnECZCwi1KOrGE",
+	"+X92ahfeqbL7zvsv5wMrcZfM6a7KlcZ0t0wYBd7aYWK6e7dYbRWOk+W9ftvtL76p7y58ffuW/Y4/6zee",
+	"6HuSWmjLecnweS+j16c8dtD+/YOqw9eH+OL+3uteA1qnbQ/zYUuES5KitvTo5Z2rcJbmruqbx6eCpjlc",
+	"0ukc8VQZ4nqN49oGxLptDfi8fupw20pfrd7kJ/XSO/u4nz90bDbEEonGBIgGIYFMNMqq0v+ZocxrRVgM",
+	"HWzaavgAwe7IbJ1M5Ml2Eo+Iwh3Tp3FFNb1FdyBuKyl1p79W/hNljxMP4F9AFRBYUJbERCZr11F0kFus",
+	"xHX3IRTNvVFv1d1vFFM1pRuFrR1e9LdbD15tuh4wRdVlbaWoVlcNh2dHRlW/vT07gqfl6fs6fZUt38b4",
+	"82fzzXnCey3Hpr8egxt3ix6cZv/mWVOo3omqSJao9BuR5F9RSOs0udreJT271orP8zNrNUO3JfP2nfiK",
+	"vrzYNtzGsgdh2YYbpr4tH2PoG8fQvaDgrsPh90ayFff+PXBsk9jf6pKgH8NWv/dBsOdl+QYmpo8YtuzD",
+	"qs7LIHynH2VvCwgPJaDCgq+w7ESzH9gIIc8byInW+MULlVvHTg8Ayg2Cuo+7q6/18x5urDZddzxkrNLu",
+	"4KdMV00nK7VfeFCx8RCUkBbP5/Z0O1iLEo4s8C8JzoeDg153VIsK8o0qWvtC7WMp6/iGs63ppwr+0aYa",
+	"Ut/JsbljuRLo3Qa4m3vEZEJjShgYEHZmf4SY0SLXJarwxiqHhdXtaEY1SsLA5ZkrHmU8wQnlmESWftIz",
+	"oRCohgVRwIWGKb1FflDzztpsSkFzHFFAxibHOiZ2Awy+p0/3NTXNzT+gCcsk267/OgR33AU0gacXF8e/",
+	"PRvVd8wtgUd0+YhRKmEM3HWzRtbz92fVOdpWCzp2YDUsL1/D3st1ArZsWr1yjG8p1LW44UYGZOv+9kik",
+	"KQFGlTbajGgShRC1ml7zRWOM+ZhJFoWAJJ6BmDumm+UQHZ4dRaY9jkx/HB1US27PZ7vn0NjTPvbDu+dH",
+	"xL85TTr91EE2zsGapk5fakMBbeeX71tB20fV36yOPvrHtv5B3EnPWCS5p4DeVZe7lq58MnSXJNue85v9",
+	"vgm9upZr5y43wvfCiS0FMZGSoimbbnmF69l7yoMfatmf7FiiT98T/H9B2J/74GgVUhkcdQCE59q+s4dM",
+	"YXGPQNkrAdFlLDKWfBL6SPBblPq6CuFoc3e9bVdtD/Yduu7C6mbAgkKGsVbuJSpMCdc0ViOIVqtIBCnK",
+	"KboHXVLgWphPV1xpe+O+xP9PHZmj3IgQIp4xFoF7cUWFYM+/FRCJQOZz5AkmoEVoAHZNXVzxRKB6dtBe",
+	"iZ1xx+7t325VVMHpuyP45cXrV/C0mLl4MyZ5dnDFOxvxjX71erjn2pa5oNzYF1QWz8yKoirfNsHa4Iq7",
+	"lw5NNTOz2Jd7bbPD6I1phk4uzn19gn0V6Af3wWGwQQfteXvdU/K80uS73LDJbm2p34eKfsx63xqinBCp",
+	"qe1JMnsBtu75+1I/X6ieVbnskQD6mQkg+9I1vUUOxf96MM883uFuUj8Sg4/5xWJdW7drTzooGL7SWmAv",
+	"RFavSs4lWj7OmbRxNa2+8np5bcCQvUVagDZ7c9u+mjja3X2+98tgOBgOno9+Hf46DJbXy/8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -287,8 +287,14 @@ type Forbidden = HttpError
 // NotFound defines model for NotFound.
 type NotFound = HttpError
 
+// TooLarge defines model for TooLarge.
+type TooLarge = HttpError
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = UnauthorizedError
+
+// Unavailable defines model for Unavailable.
+type Unavailable = HttpError
 
 // GetWebhookLogsParams defines parameters for GetWebhookLogs.
 type GetWebhookLogsParams struct {
@@ -1103,6 +1109,11 @@ type ClientWithResponsesInterface interface {
 	IssueTokenWithFormdataBodyWithResponse(ctx context.Context, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
 }
 
+// GetWebhookLogsResponse503Headers the declared response headers of an HTTP 503 response for GetWebhookLogs
+type GetWebhookLogsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetWebhookLogsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1116,6 +1127,12 @@ type GetWebhookLogsResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookLogsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1138,6 +1155,16 @@ func (r GetWebhookLogsResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetWebhookLogsResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1169,6 +1196,11 @@ func (r GetWebhookLogsResponse) ContentType() string {
 	return ""
 }
 
+// GetAllUserWebhooksResponse503Headers the declared response headers of an HTTP 503 response for GetAllUserWebhooks
+type GetAllUserWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetAllUserWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1178,6 +1210,12 @@ type GetAllUserWebhooksResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAllUserWebhooksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1193,6 +1231,16 @@ func (r GetAllUserWebhooksResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetAllUserWebhooksResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetAllUserWebhooksResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAllUserWebhooksResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1224,6 +1272,11 @@ func (r GetAllUserWebhooksResponse) ContentType() string {
 	return ""
 }
 
+// CreateUserWebhookResponse503Headers the declared response headers of an HTTP 503 response for CreateUserWebhook
+type CreateUserWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateUserWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1235,6 +1288,12 @@ type CreateUserWebhookResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateUserWebhookResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -1255,6 +1314,16 @@ func (r CreateUserWebhookResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r CreateUserWebhookResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateUserWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateUserWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1286,6 +1355,11 @@ func (r CreateUserWebhookResponse) ContentType() string {
 	return ""
 }
 
+// DeleteUserWebhookResponse503Headers the declared response headers of an HTTP 503 response for DeleteUserWebhook
+type DeleteUserWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type DeleteUserWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1297,6 +1371,12 @@ type DeleteUserWebhookResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteUserWebhookResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -1317,6 +1397,16 @@ func (r DeleteUserWebhookResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DeleteUserWebhookResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteUserWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteUserWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1348,6 +1438,11 @@ func (r DeleteUserWebhookResponse) ContentType() string {
 	return ""
 }
 
+// UpdateUserWebhookResponse503Headers the declared response headers of an HTTP 503 response for UpdateUserWebhook
+type UpdateUserWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UpdateUserWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1361,6 +1456,12 @@ type UpdateUserWebhookResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateUserWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1386,6 +1487,16 @@ func (r UpdateUserWebhookResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r UpdateUserWebhookResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateUserWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateUserWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1417,6 +1528,11 @@ func (r UpdateUserWebhookResponse) ContentType() string {
 	return ""
 }
 
+// IssueTokenResponse503Headers the declared response headers of an HTTP 503 response for IssueToken
+type IssueTokenResponse503Headers struct {
+	RetryAfter *int
+}
+
 type IssueTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1426,6 +1542,12 @@ type IssueTokenResponse struct {
 	JSON400 *OAuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *OAuthError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *IssueTokenResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1441,6 +1563,16 @@ func (r IssueTokenResponse) GetJSON400() *OAuthError {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r IssueTokenResponse) GetJSON401() *OAuthError {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r IssueTokenResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r IssueTokenResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1640,6 +1772,33 @@ func ParseGetWebhookLogsResponse(rsp *http.Response) (*GetWebhookLogsResponse, e
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetWebhookLogsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1680,6 +1839,33 @@ func ParseGetAllUserWebhooksResponse(rsp *http.Response) (*GetAllUserWebhooksRes
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetAllUserWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1727,6 +1913,33 @@ func ParseCreateUserWebhookResponse(rsp *http.Response) (*CreateUserWebhookRespo
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CreateUserWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1777,6 +1990,33 @@ func ParseDeleteUserWebhookResponse(rsp *http.Response) (*DeleteUserWebhookRespo
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteUserWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1831,6 +2071,33 @@ func ParseUpdateUserWebhookResponse(rsp *http.Response) (*UpdateUserWebhookRespo
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers UpdateUserWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1871,6 +2138,33 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers IssueTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2083,43 +2377,46 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fpbb9s49v8qB/r/gbaAYjtJgZ1xn9Km3UnRS9Am04cmSGjx2OKEIjUkZUcb+LsvDinZkiXHSdvpDhb7",
-	"Zknk4e/cL/RdlOgs1wqVs9H4LjJoc60s+oeXjH/CPwu0jp4SrRwq/5PluRQJc0Kr4R9WK3pnkxQzRr/+",
-	"3+A0Gkf/N1yTHoavdvibc/lrY7SJlstlHHG0iRE5EYrG0e9MCu6pwpQJifwFXGdoLZvhNUhhnQWcoykh",
-	"N3oiMYOn2oCwoBWCdUaoGUy1AQYZk1NtMuQw0bwEWsWfDaJlHL3RZiI4R/VzODqCOfEETt+gApcyR3iV",
-	"dh6oS4WFo9MTj+yDdm90ofjPAfZBwwInqdY3oKfgUoSESUkSTKRA5SBlNuAT3MP7eFS4NJD7UQAbJHsQ",
-	"nqVYic0EG4QFs2BwWlgMkM60fs9UWZmo3cDl8NYNU5fJNiBX5hiNo2Au284NMnhiwTCHIEUmvN7wNkHk",
-	"ZJYkMG9awsJvZ+/fxcAsfCiMZU+sx3auWOFSbcS/8MdptEl0q9zeC2uFmsUgVLA9bQBvc2GwMsMYvI8Y",
-	"nOsb5BWvg4goVQcRjlcGmcMvwUboRW50jsaJEBpwXkcM4TCzu5C/puUkl0yok7BhP651wYxhJX20mBgM",
-	"VNs8fVQIhwd7ScoMSxwaCCtJ+jNUSFrisEhRgc6Ec2Qf8RrYhsrjKGO3FYiDLojCyC6AIwWpc7mF80/v",
-	"iPamFcURGSnJOBp/9STiWkSXq9V68gcmXgpBHCRGVWS0g0naMWWJkMKVg8Ki2Uu0UpgQgAFLEswd8vvW",
-	"GCTq7TUJKXEbgdXH1c7LuCurdRTp2kD9uivgELTpm1b4cRqNv3ZX3d2jobZSLsk2HHOFfaU5NjYI5XCG",
-	"pqOA+vy4wtja3qeQdnTbwmatrMqxrqq4RKZWvQm+FMVRoWyR59o45Fczw5S78kf2CdiTv2qZ290O+wqI",
-	"+vg4Iwdv5Ow2JwHeleC9Mq++BtfqXdHgpCGOal9ikKNygknby6dNdI79vG1jI5QiXT7Imq298tGsF2iI",
-	"d/ZKqD5j2Y4ljjzNDosvkRk0PWxtKKYFrEWshalPc93Y3mG74VU1sFaa6ZV6y22qbc9H++u1u31oh++c",
-	"5/w/mSm+L8zvcLTtIXwrv8EdTvp97FuFsYk+uDDVuMxF46goBI/6tP8QMX2TZPx5rTwXrzlfH3yP5N4J",
-	"67a7OGeOPVhMtS46zGyA9kTvg6RnPrxIWaWsBxz6Ts9eK2dKn9DaPBh0pvr5GDYaFLt2712xGQFs4WOO",
-	"T+xCFgZ3R6ka14pcVySXLaEEOP2efVZuiaR1nbHFE7YkoSqnnrJSauaXMM4FpUUmTxunO1NgjyLr9vWl",
-	"5uUW+mHB55Ugu9mB5FMeOYdZ7vpXPNxF1jLq8NYBswE/HHOPue72ngc5zcOcJESTwghXfiYK4aBJSIyr",
-	"X2/qiPT2y1lU9RNEpVq3okrFdGhehJrqbr1dtVJwWkykSKhHht8PgEreum211HGdaln6HtaimSM1rJiN",
-	"gUE4Dt5+OYOp0Rm9v1AhPO016pSqv0TFcy2Ui+H67sLzfxGNYTAYLK8B1RylztECUxw+oHVvP+9ZV0oE",
-	"X4XZwYUK6oNEc1pm0HeHWtFDtSPgM2CQSVmCRcXtGA5G+34M4AtxjOFgNPLPUlgXX6jC51V/LkeJDgfw",
-	"tJaLXijI2QytX7yiFKYjZAm+so+BKWDG4ZQlrurzhblQdsFmMzTAMdGGOeLiGXyp5TpBqdUMnO4ZC7wA",
-	"pesJgUUvFe1SNE9IDqRe4STpd6UYD9grbq+eNxydnkRxNEdjg64PBqPBiMxa56hYLqJxdDgYDQ6jOMqZ",
-	"S72dDVkuhvODYe7tYVjbwFDqmf8+CxVr24je6VnQxw3m9cAFYcYcLlhJzT1SSy60ghyN0LwSL9wg5hb2",
-	"nwNnpX1G7d5KohTMon+iW8dG62EalqFDY33W2OxdZUkKFHOkqAuLVFsEsjJImPGvtMJKOxZhHTdhzmSB",
-	"dhCKR+lruBD3qK6N/izQUJRQzLtYtU+gPeG29j32uNTvDZtoaZP5hLY5zQoC8kEN6NwwS5DS99s9oJrh",
-	"b/sMpnPQpzev4PDw8NcXMMGpNkgueswcbjvGOmYcLdh1TC/GQPtxCEfkH/ujUQwcp6yQDvZH29D5+dHj",
-	"yB85kMisg8YBW+nr6dTiYw/4/IpUd/z68yt4Wp3wLIZJCfVYAJzItgtcG3csTBg93HvyZdyeKR+MRo+a",
-	"h31/WUhV3TdWht3p2keFPvCSv1Lw8cO+54GnPiwr3oeNYbrfsr97S6u785sOd29aT7hpx8Gvu3dszlF9",
-	"ri+yjFHRFx2H0FV6dvuHxU/sKivHgCxJYSFcCsL5GEshLowXt0VxSg+NKN6JtkdSnls0dYaKvtOkHmIz",
-	"zeZk15B4zbuWHK2DqTDWDf7+al7GUa5tj8zD8Lch83X1WlfWP0Ta7SHzsu2VlOqWHVXv/2hV36fmgI//",
-	"dzr5Lo8c3lWPJ3wZiisqQrvGcuzfbxpL1z/bog27Nq5SqOMq/+7SHj3fvWN1mfd9znlfXXkE5+cnxy+A",
-	"qdKlFItRWiQhMng+WtcKVEKv8/ZKo9Gmp+3I4TlzSdrV4nUY/lzTuTU937EYzCVLQkvme5QXcF0Yee0/",
-	"XlfjoWtIUqYomVKN7O9vZmKOqltyhxnjXx+Q2rPMBwWk0c8MSAEf/5+LrCOYFjwZaoI8XF0I9Ge1E2sL",
-	"PKtm83+F9bRuXwhck9Tt3mKx2KPOaq8wElWiebga/ibaP9Uw29cxvX9zqCYu1QVzuHierm6e7ZVQYDHR",
-	"ij+iYm7+P+CBttv6S8F6YhWNv142a9rXt1XgqUYZzZlQ+AdJk59BYLlBbD34+npJ0TGMd0KU9rNBP+Aa",
-	"D4f7B/8YjAajwf74l9Evo2h5ufx3AAAA//8=",
+	"7Fpbb9s49v8qB/r/gTaAfEu62BnnKW3anQzSNmiS6UMTJLR4bHNCkxqSsqMN8t0Xh5RsyZJjt9PJzgJ9",
+	"syXy8HfuF+ohSvQs1QqVs9HwITJoU60s+j+vGf+Ef2RoHf1LtHKo/E+WplIkzAmter9breiZTaY4Y/Tr",
+	"/w2Oo2H0f70V6V54a3u/OJe+NUab6PHxMY442sSIlAhFw+g3JgX3VGHMhER+CLcztJZN8BaksM4CztHk",
+	"kBo9kjiDl9qAsKAVgnVGqAmMtQEGMybH2syQw0jzHGgV3+tGj3H0TpuR4BzV83B0BHPiCZy+QwVuyhzh",
+	"Vdp5oG4qLBydnXhkH7R7pzPFnwfYBw0LHE21vgM9BjdFSJiUJMFEClQOpswGfIJ7eB+PMjcN5L4XwArJ",
+	"FoQXUyzEZoINwoJZMDjOLAZIF1qfMjPB55EY4SmReKsSFiQdT3pkystwwhwuWP7CghQz4eBlpzNj9x1a",
+	"3hnlDm0MA3gvXsMoB45jlkm3V7Lynqm88Da7xpHDe9ebupmss+LyFKNhFCx/E+SgzhcWDHNYwBIW8D5B",
+	"5Mhjco6XOsAP4kbFUy2U2wOnNcyYygtvBKknQlkYGz0LtsE4N2gt0Vjac2E/gh96mqWofrl4fxoDs/Ah",
+	"M5a9sJ7tS8UyN9VG/Bu/n91XiW7U5nthrVCTGIQKHqoN4H0qDBbO6gXDwOBc3yEvuCpBz5mQbCSf0fI4",
+	"c2zELJIosxUAeMkU6MyxCcZe3IEgTLQqHnBh72CcSbl3CM7kwCZMKJDMoelGcTRFxtF4g/uEzuSdo7FD",
+	"7+J1DOeYaMUtOA0LJhyMcKwNEkWKGZ4okWsYp1AOJ+jZIsYKfmnBG4PM4ecQhOhBanSKxomQe3BepiTh",
+	"cGa3CfAtLSftzIQ6CRsGcQmCGcNyemkxMRio1tn7qBAO9jvJlBmWODQQVpK0J6iQfIfDYooK9Ew4RwEo",
+	"XgFbc8Q4mrH7AsR+E0RmZBPAkYKpc6mFy0+nRHvdt+OIYg+ZZzT84knEpYiul6v16HdMvBSCOEiMKpvR",
+	"DiZpx5glQgqXdzOLppNopTAhAF2WJJg65E+tMUjU62sSUuImAsuXy53XcVNWK9Nv2kD5uCngUBXQO63w",
+	"4zgafmmuenhCQ3WlXJNtOOYy+0ZzbDXfugLK8+MCY217m0Lq6XMDm6Wyiph0U6QbMrXiSQhDURxlymZp",
+	"qo1DfjMxTLkbf2SbgD35m5q5PWyxr4CojY8Lio2VorDOSYB3I3irzIu3wbVaV1Q4qYij2JcY5KicYNK2",
+	"8mkTnWI7b5vYCLVukw+yZmtvfCJoBRpShb0Rqs1YNmOJI0+zweJrZAZNC1triqkBqxGrYWrTXDMtNtiu",
+	"eFUJrJahW6Vec5ti26v+YLV2uw9t8Z3LlP83M8WfC/NbHG1zCN/Ib3CHk3Yf+1ZhrKMPLkxNFHPRMMoy",
+	"waM27e8ipm+SjD+vlufiFeerg5+Q3KmwbrOLU0G1s5hKXTSYWQPtiT4FSU98eJGySFk7HHqqJ2+VM7lP",
+	"aHUeDDpT/PwaNioUm3bvXbEaAWzmY45P7EJmBrdHqRLXklxTJNc1oQQ47Z59kW+IpGWdscETNiShIqee",
+	"sVxq5pcwzgWlRSbPKqc7k2GLIsv5yGvN8w30w4LzpSCb2YHkkx85h7PUta/Y3UVWMmrw1gCzBj8c84S5",
+	"bveenZxmNycJ0SQzwuXnRCEcNAqJcfnrXRmRfv18UfYbRKVYt6RKxXTopYQa62a9XXShcJaNpEjg6OwE",
+	"ftsHKnnLuYilZvVMy9wPSSyaOVrqqGZDYBCOg18/X5TdMF6pEJ46lTplraOO4fbhyvN/FQ2h2+0+3gKq",
+	"OUqdogWmOHxA634971iXSwRfhdnulQrqg0RzWkZt1xRBK/pT7Aj4DBhkUuZgUXE7hP3+wPflvhDHGPb7",
+	"ff9fCuviK5X5vOrP5SjRYRdelnLRCwUpm6D1i5eUwviNLMFX9jEwBcw4HLPEFYMkYa6UXbDJBA1wTLRh",
+	"jrjYg8+lXEcotZpQK9mcOx2C0uUIwaKXinZTNC9IDqRe4ajtjpaK8YC94jrlQOvo7CSKozkaG3S93+13",
+	"+2TWOkXFUhENo4Nuv3sQxVHK3NTbWY+lojff76XeHnqlDfSknvj3k1Cx1o3oVE+CPu4wLSd61SGQQUeG",
+	"oBWkaITmhXjhDjG1MHgFnOV2j9q9pUQpmEX/QreKjdbDNGyGzjfqX5q9q8xJgWKOFHVhMdU2DAwgYcY/",
+	"0goL7ViEVdyEOZMZ2m4oHqWv4ULco7o2+iNDQ1FCMe9ixT6B9oTbWq+/e+r3hk20tJn5hLY+Lg0C8kEN",
+	"6NwwhpHS99stoKrhb/NkrHHQp3dv4ODg4OfDcpCBih8zh5uOsY4ZRwu2HdOKMdD+OoR98o9Bvx+Xg0IY",
+	"9Deh81O9ryN/5EAisw4qB2ykr8dji197wPkbUt3x2/M38LKcdcYwyqEcC4ATs80C18YdCxNGD0+efB3X",
+	"Ly32+/2vGsv9+bKQqrpvrAybw76PCn3gJX+l4ONHjq8CT21Ylrz3Krc1fstg+5Zad+c3HWzftLpCoR2D",
+	"HXYsB/W0Yf/nnTbUxuGPcfSPXaBVR7O+oMhmM0aVZXQc4mPuZdp+5fHCLlN/DMiSKSyEm4JwPpBTHO16",
+	"optSBeWgSqpohPQjKS8tmjINRn/SbncxzGoHtO1+YMW7lhytg7Ew1nV/2JIsZJdq26LYMMauKHZVh5c9",
+	"wndRaX1c/liPL5S0Hxv2NPje9vSULQV8/Ee4+nYT2xJbeg/F3xP+GGpRqtmbFnnsn69bZDPS1PUXdq1d",
+	"2lGDmv/dVdp/tX3H8nL9fyDMPFXrH8Hl5cnxITCVuymlLpThTpDBq/6qfqO2ZlVLLc0mWo8ZW+qqlLlk",
+	"2jSV2zCQu6VzS3q+izSYSpaENtn3jYdwmxl561/eFiO7W0imTFGBQ32Lv1ObiDmqZhsU5r5/fWitz5d3",
+	"Cq395wytAR//4YfPHIu14ElPk1x6y5ug9iLgxNoML4pLmb/CRGvXbgSuSuq+s1gsOtRSdzIjUSWah88p",
+	"von2s1p//R6u9QOqYtRWfJQRPtYYL7/WsDdCgQ0fJ+zuINUvj3Z0kLUtf++2p5ijRsMv19Um6O19EXqL",
+	"AVt1Uhk+nKsKuxv0USG2Gsd+uab8EIaOIU/5ibUfuw57vcH+P7v9br87GP7U/6kfPV4//icAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -73,25 +73,34 @@ func (e Dialect) Valid() bool {
 
 // Defines values for ErrorErrorCode.
 const (
-	Conflict     ErrorErrorCode = "conflict"
-	Internal     ErrorErrorCode = "internal"
-	Invalid      ErrorErrorCode = "invalid"
-	NotFound     ErrorErrorCode = "not_found"
-	Unauthorized ErrorErrorCode = "unauthorized"
+	ErrorErrorCodeConflict     ErrorErrorCode = "conflict"
+	ErrorErrorCodeInternal     ErrorErrorCode = "internal"
+	ErrorErrorCodeInvalid      ErrorErrorCode = "invalid"
+	ErrorErrorCodeNotFound     ErrorErrorCode = "not_found"
+	ErrorErrorCodeThrottled    ErrorErrorCode = "throttled"
+	ErrorErrorCodeTooLarge     ErrorErrorCode = "too_large"
+	ErrorErrorCodeUnauthorized ErrorErrorCode = "unauthorized"
+	ErrorErrorCodeUnavailable  ErrorErrorCode = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the ErrorErrorCode enum.
 func (e ErrorErrorCode) Valid() bool {
 	switch e {
-	case Conflict:
+	case ErrorErrorCodeConflict:
 		return true
-	case Internal:
+	case ErrorErrorCodeInternal:
 		return true
-	case Invalid:
+	case ErrorErrorCodeInvalid:
 		return true
-	case NotFound:
+	case ErrorErrorCodeNotFound:
 		return true
-	case Unauthorized:
+	case ErrorErrorCodeThrottled:
+		return true
+	case ErrorErrorCodeTooLarge:
+		return true
+	case ErrorErrorCodeUnauthorized:
+		return true
+	case ErrorErrorCodeUnavailable:
 		return true
 	default:
 		return false
@@ -100,16 +109,16 @@ func (e ErrorErrorCode) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
-	Ok          HealthStatus = "ok"
-	Unavailable HealthStatus = "unavailable"
+	HealthStatusOk          HealthStatus = "ok"
+	HealthStatusUnavailable HealthStatus = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
-	case Unavailable:
+	case HealthStatusUnavailable:
 		return true
 	default:
 		return false
@@ -606,7 +615,7 @@ type ClientInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Readyz Ready to serve; the database answers and is migrated.
+	// Readyz Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -783,7 +792,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
-// Readyz Ready to serve; the database answers and is migrated.
+// Readyz Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2290,7 +2299,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
 
-	// ReadyzWithResponse Ready to serve; the database answers and is migrated.
+	// ReadyzWithResponse Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2487,11 +2496,18 @@ type HealthzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r HealthzResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r HealthzResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2523,18 +2539,32 @@ func (r HealthzResponse) ContentType() string {
 	return ""
 }
 
+// ReadyzResponse503Headers the declared response headers of an HTTP 503 response for Readyz
+type ReadyzResponse503Headers struct {
+	RetryAfter *int
+}
+
 type ReadyzResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Health
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReadyzResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReadyzResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReadyzResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -2582,6 +2612,12 @@ type ListCredentialsResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2599,6 +2635,21 @@ func (r ListCredentialsResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListCredentialsResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListCredentialsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListCredentialsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListCredentialsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2639,6 +2690,12 @@ type CreateCredentialResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2654,6 +2711,21 @@ func (r CreateCredentialResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CreateCredentialResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateCredentialResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateCredentialResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateCredentialResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2692,6 +2764,12 @@ type DeleteCredentialResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -2702,6 +2780,21 @@ func (r DeleteCredentialResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DeleteCredentialResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteCredentialResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteCredentialResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteCredentialResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2745,6 +2838,12 @@ type ListDeliveriesResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2763,6 +2862,21 @@ func (r ListDeliveriesResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListDeliveriesResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListDeliveriesResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListDeliveriesResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListDeliveriesResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2820,6 +2934,12 @@ type GetDeliveryResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2852,6 +2972,21 @@ func (r GetDeliveryResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetDeliveryResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDeliveryResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetDeliveryResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDeliveryResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2894,6 +3029,12 @@ type RetryDeliveryResponse struct {
 	JSON404 *ErrorResponse
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -2914,6 +3055,21 @@ func (r RetryDeliveryResponse) GetJSON404() *ErrorResponse {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RetryDeliveryResponse) GetJSON409() *ErrorResponse {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetryDeliveryResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RetryDeliveryResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RetryDeliveryResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2954,6 +3110,10 @@ type ListEventTypesResponse struct {
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2966,6 +3126,16 @@ func (r ListEventTypesResponse) GetJSON200() *struct {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListEventTypesResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListEventTypesResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListEventTypesResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
 }
 
 // GetBody returns the raw response body bytes
@@ -3009,6 +3179,12 @@ type ListEventsResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3027,6 +3203,21 @@ func (r ListEventsResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListEventsResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListEventsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListEventsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListEventsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3069,6 +3260,12 @@ type PublishEventResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3089,6 +3286,21 @@ func (r PublishEventResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r PublishEventResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PublishEventResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PublishEventResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PublishEventResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3140,6 +3352,12 @@ type GetEventResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3166,6 +3384,21 @@ func (r GetEventResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetEventResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetEventResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetEventResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetEventResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3206,6 +3439,12 @@ type ListKeysResponse struct {
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3218,6 +3457,21 @@ func (r ListKeysResponse) GetJSON200() *struct {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListKeysResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListKeysResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListKeysResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListKeysResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3258,6 +3512,12 @@ type CreateKeyResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -3273,6 +3533,21 @@ func (r CreateKeyResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CreateKeyResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateKeyResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateKeyResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateKeyResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3313,6 +3588,12 @@ type DeleteKeyResponse struct {
 	JSON404 *ErrorResponse
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -3328,6 +3609,21 @@ func (r DeleteKeyResponse) GetJSON404() *ErrorResponse {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r DeleteKeyResponse) GetJSON409() *ErrorResponse {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteKeyResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteKeyResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteKeyResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3368,6 +3664,12 @@ type GetRecoveryResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3383,6 +3685,21 @@ func (r GetRecoveryResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetRecoveryResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetRecoveryResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetRecoveryResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetRecoveryResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3426,6 +3743,12 @@ type ListWebhooksResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3444,6 +3767,21 @@ func (r ListWebhooksResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListWebhooksResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListWebhooksResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListWebhooksResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListWebhooksResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3482,6 +3820,12 @@ type EnableWebhookResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -3492,6 +3836,21 @@ func (r EnableWebhookResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r EnableWebhookResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EnableWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EnableWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EnableWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3536,6 +3895,12 @@ type RecoverWebhookResponse struct {
 	JSON404 *ErrorResponse
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -3561,6 +3926,21 @@ func (r RecoverWebhookResponse) GetJSON404() *ErrorResponse {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RecoverWebhookResponse) GetJSON409() *ErrorResponse {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RecoverWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RecoverWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RecoverWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3601,6 +3981,12 @@ type GetWebhookSecretsResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3616,6 +4002,21 @@ func (r GetWebhookSecretsResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetWebhookSecretsResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3658,6 +4059,12 @@ type RotateWebhookSecretResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3678,6 +4085,21 @@ func (r RotateWebhookSecretResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r RotateWebhookSecretResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3728,6 +4150,12 @@ type TestWebhookResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3756,6 +4184,21 @@ func (r TestWebhookResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r TestWebhookResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TestWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r TestWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TestWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3800,7 +4243,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 	return ParseHealthzResponse(rsp)
 }
 
-// ReadyzWithResponse Ready to serve; the database answers and is migrated.
+// ReadyzWithResponse Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4174,6 +4617,13 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	}
 
 	return response, nil
@@ -4200,6 +4650,13 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Health
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4207,6 +4664,19 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ReadyzResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4249,6 +4719,27 @@ func ParseListCredentialsResponse(rsp *http.Response) (*ListCredentialsResponse,
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4289,6 +4780,27 @@ func ParseCreateCredentialResponse(rsp *http.Response) (*CreateCredentialRespons
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4324,6 +4836,27 @@ func ParseDeleteCredentialResponse(rsp *http.Response) (*DeleteCredentialRespons
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4367,6 +4900,27 @@ func ParseListDeliveriesResponse(rsp *http.Response) (*ListDeliveriesResponse, e
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4425,6 +4979,27 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4472,6 +5047,27 @@ func ParseRetryDeliveryResponse(rsp *http.Response) (*RetryDeliveryResponse, err
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4506,6 +5102,20 @@ func ParseListEventTypesResponse(rsp *http.Response) (*ListEventTypesResponse, e
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	}
 
@@ -4549,6 +5159,27 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4596,6 +5227,27 @@ func ParsePublishEventResponse(rsp *http.Response) (*PublishEventResponse, error
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4648,6 +5300,27 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4682,6 +5355,27 @@ func ParseListKeysResponse(rsp *http.Response) (*ListKeysResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4722,6 +5416,27 @@ func ParseCreateKeyResponse(rsp *http.Response) (*CreateKeyResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4766,6 +5481,27 @@ func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4805,6 +5541,27 @@ func ParseGetRecoveryResponse(rsp *http.Response) (*GetRecoveryResponse, error) 
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4849,6 +5606,27 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4884,6 +5662,27 @@ func ParseEnableWebhookResponse(rsp *http.Response) (*EnableWebhookResponse, err
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4939,6 +5738,27 @@ func ParseRecoverWebhookResponse(rsp *http.Response) (*RecoverWebhookResponse, e
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4978,6 +5798,27 @@ func ParseGetWebhookSecretsResponse(rsp *http.Response) (*GetWebhookSecretsRespo
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -5025,6 +5866,27 @@ func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretR
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -5081,6 +5943,27 @@ func ParseTestWebhookResponse(rsp *http.Response) (*TestWebhookResponse, error) 
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -5091,7 +5974,7 @@ type ServerInterface interface {
 	// Healthz The process is alive.
 	// (GET /healthz)
 	Healthz(ctx echo.Context) error
-	// Readyz Ready to serve; the database answers and is migrated.
+	// Readyz Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
 	// ListCredentials List credentials, without secrets.
@@ -5647,71 +6530,76 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fxrb9s41v4rhN4XaAqotpOm3a77KW2z06DTTjbpoAu0wZSWjm3WMqkhqbieIP99wZtEyZQtu04ys5hP",
-	"iXUhDw/P5TkX6iZK2DxnFKgU0fAm4iByRgXoH6ecM35hr6gLCaMSqFT/4jzPSIIlYbT/TTCqrolkCnOs",
-	"/vt/DuNoGP1fvxq9b+6Kvh41ur29jaMURMJJrgaJhtEJRaDu9SJ1zz6uRjuREua5njbnLAcuiSEwLbim",
-	"4L3+NWZ8jmU0jAiVz4+jOJLLHMxPmACPbuNIj6+etbeE5IROyjvvCE2Dd0n4Mi3mI/DH86bi8HsBQr4F",
-	"nALX9OE0JYpanJ3XVrEybJ0tl5BwkAJhDkhM2YIiLNBnDilOJKRXvWqhbPQNEmkmN5v2iqVLzag6oyWa",
-	"MyHR82P0jrzyBqhIcAPsQn4rNZcSy0KE2SUk5hLSE1nbyRRLeCLJHEI0FjwLzG9ZTzik0fCz2rlyn8wr",
-	"/lyxL0Ire3YVWMtrDilQSXC2Ko4JB7zlGlKCMzXyBp15Yx9bI4p4DsEbOWeK9rNUk0gkzNfuGuYcLzV3",
-	"BfBzxrKztCOT3VJijw/rOXhh2B3Q66254pbfEHSU4RFkaMw4UuNjybhQ8j7H338GOpHTaHj07Fm8iWv1",
-	"Ub8LlmUYMZotXyI5BfQzmxCK7CsCHfz669kb8VjfSsrFojleojmmeAKKgnIjSjkpCs3GDRvT4LzjVIjR",
-	"byAj18CXq/zFxqC2qOIuYmymumvZh2ug8iysAPrehzYtMFrTkI5MML1JCxhNGZs9ISmaatVHbIxAsQ5Z",
-	"TgVtZIaFPG11KOruOoNH4bu0jm0bpolySKDFXIlADjRVN+NIFEkCkIISozEmmf4nwTSBTP1/FbKhebrt",
-	"XltudbYLbtP8N31rUW1cubq4klBfHH1ygwJfCZRjzrgQymUVchrFVnG1P+BC/VXXFd0hzpQ7W1cdCF9O",
-	"WAr+vIRe40wvv9CzM07+0NtBmfxtzAqqt4bRcUY0E5RgcIqzIClzEAJPYDO/NRXV86s8ajxvFhNi5em1",
-	"xXk/7uGwxO3wQfICAtNbe+LcQU1t37KFsqNLp7YCzbFMppD2gpCvxV+yJCn4lgZLAsWGKy1GupM+6Ecs",
-	"X2p01EXdY0HrBn20sza8p8+uFqiwFtF1Bwn1nTnFyRRZxX4kEMWSXAPS0xlHOSZcSESE/sEooGqRqBCA",
-	"RkuUwhgXmQyi2m5Mdvz1SHNrDjHyLeBM4YBWRe9ggtnMKPo1JhkeZRDQ4gaRdowQQe8g5LGzCeNETudB",
-	"inZQyxa1mG0NL4tRRhJLc10czk/fxwiL5XwOkpMEzWApNGoKelOhw5zVUV5hAc+P0dv3J6+ReSbWg6DF",
-	"FCjC1NyZwVLJlWVEYIKQJlZMNQvfhFw/wGId/MdJAkK8g2ULQinvX5ZLXX0mJ0FeVn5siATQVMWAX0+s",
-	"Y9EBzBB9KQaDp4kZQf8PX4OcTjLSDqPMzTUU/h3kdAlyzpVaiGl7hLOLVwyB2LMU5jmTQJOlUoKXaAJU",
-	"BTqQWgUZCaCyEfMcHr2I9+0S62S9Ny4Z4QkmVEgEyjVYh/1IIJGwHIYIo39puVaCjMxQiKSx0ur/mCDL",
-	"bqy5ij4o3IaMiCKSIsbVoycGxSkPwlHOWIZI2kOfiJyyQiIijbnwZppkbISzBn7oxCLngZphZoIpoyTB",
-	"mfZ26OCn04+of33Y19j2iXpLPFbUfjU6aqXIKOnQXPO8ZbvyhlxdSPwuIGHh0G8X9WUUOubXWvRWEJrA",
-	"j8Q4vKDUxDiamBBIlkwao9yBzHuIevxYxyzfkWjX4AU73SOcS6U3q5tqBHq91+CQALkGgbRMiirENXrn",
-	"CduIsQww1SZhQU1+s+HZrVYemIjqcex08kBHVlrUK208sGHW4167BdnScjc4btcf5JjJnq7yTFQ3ylkb",
-	"CPB7TjiIraLzFhCzmApIfkNjlmVsAakCuiONazbruB3yqhUPt/DErS/04icjnPuxDhuije2df0qEAtGW",
-	"imYyXBq/piKICZawwEskJMtzSMtogk6QNJkdoGnOiJHurljFTH4BWLSsCKh+wrvnaYzRrgDhxUj9HEFq",
-	"FTBGxKyiCpjYgppoqZYg3Ahi4LvJHZwF4MHHKShH6WW50BQLNTWRwpv65PwsqJ1jTDJCJ5fOgDcWJTGX",
-	"ypL4vH4kkMYRVCJeUHXX5KJcLk1034wQ4Dln2dKiCJIGaW5FicJZz3WCaEzsbk6ie0XCS39Vu+fqE1aG",
-	"KklzpHd3FcYWFZzI5aVamAv454R+ZDOoynVafAFzXR6xg0ylzE2BjtAxCwuV1T0rtSfnZ0Mv1y10xt24",
-	"F7tShGmqQ/5rAgukwIkvlModfaE4y9zjoodO9euJuphgrnMEzYjnlSbcBT5qcUiq1TkA9UWF/pLIDDzB",
-	"cXmJk/OzKI6ugQuzqsPeoDfQTi8HinMSDaOnvUHvaRRHOZZTzcD+VGcL/tBO1xh6U1cgjCr1s9mEP6K4",
-	"Xkk9Ggz2Vj+1CYtQAVWZv15t86Ph56s4EsV8jhUa1FuXc6YCURUv4+qNPgecLttXdmFuP8jC9Nw9tTfP",
-	"Bk/vYb4PTCJu51zDTE2WcjUC+DWYFJcK7JRrR5iKBXCh5Z4INCcTblITmtnXh31PXVqZ/jMR8rX3nBJF",
-	"jucgdU32801EFLm/FwrqO8Pn2ZZufChd7+3VD+7uCpjwF1g6tHW0ePmVTQDHHz5gAFc21eNjjCgsQEiT",
-	"kNSCdWyWGqKtZEm/3hCh3zrc+q1bX4TUBvuGM0YLG7da/KaJy5kICMdr7Qs8jpUFbFf234uarNZrb+tb",
-	"IXkBtyuSc7g3Auppt8DOKqNGYeHx0bBRYxzDxx5SD5n/lToKyTikCgvpLAVNEVXuyjVYTDChDykW7wmV",
-	"CPvVY13CpiVafOmtTa2Hgyw4BeViEwjamP5N9eMsvTVePQMJq4L1Rl9vCFZtc49XQcEFXLOZtm+7rV+9",
-	"dfxjXDMk1Pj2ElmVEGiOU3BioZtpOIwLASkaczZHlC0QM3seMrEKAVQW1udk1FQF3+w2keCV3Zd6favV",
-	"9L+pHutk+atSazsJcfjVWr5i25d39zgtA5apkWq8PZS7W2ez+Zlqsi5wv220gkqS7W20jMxJnbG2QhYN",
-	"DwcDnbIkc8WZw4H+Saj9uZr3apuCjccCWubwhxwEhtwvYqirRSfAUDa5BALj7inBZl7VJerW1WBX/dAv",
-	"FFCOJ6D9iQKDpu8MySmWVZH64bxKZU7qAChGY5JJ4CYxpY1I7CKz2HmcGBml1IvTYShhFClhrtxNxa/+",
-	"jf1/aX1N0Mb9BLLcvx8UJJxlv4y1YewoLS09UcrsdhY+15i6Car6Y68K0lULpHEcfEiX+ktVpF8a59no",
-	"i+rkLytZ+EFvWROrPgdpSxx3RkEb9r5QU7fL7tHewG8lsatC8u8CintHXOqtf/6YUF3qAjYaE0o0/C4F",
-	"TONuDcUOFLwFzDMCvEwcatQ2g1w+rkyOV2FbC6XKfhkR7dVlQTVuV6tRte5sshve4F38jzIaCZY4Y5MC",
-	"entxGWZIV9zU9FRTWIPQ7PrRCeza/nTYmo4I1zb3bI1QbZ16hzf/Bod/EnBYSVJ3LbsTVGgJ+V9AhKe2",
-	"FNWOBtUSY9eboVdhEF/lGFdtkEWQzMcOOXCzYEInZSnKceUbGwnDE93bJKcwN8ddTJaG0C9UDSY5pgIn",
-	"GniOYMw4IDklwqVae8h23agpMEVfSfrVuhRTNhGIMmnvpl+oy9AeDQbGkumuRE4mhDpbZyoIdZNlJzHy",
-	"dTcpt0b3UKd82/7y8FZzwge0tAew3CICkRQtsEC5IViJjN6Xl4jU01IFTaaYTqy07zM72ErtuaPpIRXM",
-	"EqHE0bBOMougV5ShbMiwvrTpQ/s3Nr2zNp6qxPLOgylnYVui+OVWoVR7HN888eKP3j2YMur8wJGUpz26",
-	"/F7GNR3jqCq/t30QNYPlehj2Tj2wV4/tpuwkAO9g897rAbv4XVM7nsEyXE/ZSa031GEU/bt7gzXd3i7x",
-	"+fby6NnzKI7eXj59caz/Pjs8iuLowl6/sNcv7PVTe/3UXj/V16/WNExsOBXXTGqURIZ35P4KRFp0wmo/",
-	"g2UPnVRN4o+CRZMpcNCVk5fKUNdb1h9Z75a4HnOcCYawRP3eArLsyYyyBe1/W8xET1H9kM7GCCLCSJAJ",
-	"Va5FUTxm3O99LRsuDtRDWBYcXjM6JhN7DrZn39Vt7F6crVSvfzODZafakVOGTUUj8/RfJIXRyURrDu1k",
-	"oLnp2dVZLvv/puRp2eZ7h2iwnKNFwxypSk84m3AQ4r7dbKeNqVi60+44vVnrQj+5h+64T+PvdMDNVv3e",
-	"/uZ1AiOuQXYTIHEpgXKCrZICbFya4xixLPVC8D9pvuBT1a7XaO8jVMf7YopzryDklte/KevLt33T1dgt",
-	"b++XpfeQtj/VU7vd7eKhzBsP2tZwXkiEkWtMLuPFEU5miFDJ/ELROr5bC/ggjLdexOf8PoDyVgdLmg3y",
-	"+t3dsOvRvbjXS/Odkpf23IDuW5GoiRVIenvPJuHBCkcX8EQnCI3psW3lZYrR9qE7/bCt0kjvM8I6cVk2",
-	"3SvlmXBW0HSD0njHRNpQmBVqd9LkDrGYmyKUm0t0U7MlN9jg+CDGS0HES4lpinmKSvdhyfT365GfDzHZ",
-	"XzJRwZkK4EP5kdZjAU4ASIoO1AQ6D8zGyB3Kc/uszyPtz/R1kKI+ZxLLh3F9F3rqmqzuzQxPOE7gEhJG",
-	"3fdyLCR88fxYIc3VDzhkjE5Mvj1LS2mYAeQudrXHMQ2afD44fjHYBC8Dhvz2YXSxajUVCI8lcKT3nTAa",
-	"G1AHCw2WHqL7eA8qfZKmCOtFuDyDWaxpgM85XBNWCLXC+pYiXfw0J7eUwKAcOGEpApqKDVZYukPU9601",
-	"H6GM6vamLTud/a593qh5/NieaDHpZX0Cue4LH4l637D5DodoHEkLf37DQ0971686X0aWratn8u7rM3/T",
-	"fXztTqz7yl2hvwEROjrYRKf2ydrqu0SXn1So6J/Hs+VRSNEB42gxXZZV0JToDN9fzPzY7iFlEqqamg/8",
-	"KFvEqyccjdiYyFpM2UK/YljTQx8sR3RSOGE8NQd16md/6ufnPl8pq6FP/lhrpE//6cNzw37/8OgfvUFv",
-	"0Dscvhi8GES3V7f/DQAA//8=",
+	"7Fx7b9u4lv8qB9oFmgKK7aRpt+P+lWmzt0GnndykF12gDaa0eGxxLJO6JBXXE+S7L/jQy5Zs2XXa3YH/",
+	"SixKfByex+88yPsgErNUcORaBcP7QKJKBVdof1xIKeS1f2IeRIJr5Nr8S9I0YRHRTPD+n0pw80xFMc6I",
+	"+e8/JY6DYfAf/bL3vmtVfdtr8PDwEAYUVSRZajoJhsE5BzRtQzg7eQZaiD8SIicIRyNBFyDuUMLx8Yx8",
+	"Oza/j0cLjeppCGenv4COpdA6QQpHWgiYEb6AMWHmQSImjCsYSzEDHTMFhFKJSoUwZzqGa9RycXw+1ihf",
+	"AYFISImRBi2myIEpUJolCSiUd0ifhvB88AwyTu4IS8goQTjSMQIlmoyIwtUun/YCs0y/ckOYc61xlloK",
+	"plKkKDVztKaZtMR8b3+NhZwRHQwDxvWLsyAM9CJF9xMnKIOHMLCkMu/6JqUl45Oi5R3jtLGVNT/m2WyE",
+	"1f4qQ0n8d4ZKv0VCUdr5EUqZmS1JrmqrWOm2vsM3GEnUCohEULGYcyAKPkukJNJIb3vlQsXoT4y0G9zx",
+	"36+CLiyh6jyjYSaUhhdn8I79WumgnELewS7Tb53NjSY6U83kUppIjfRc13aSEo3Hms2waY6ZTBrG96Rn",
+	"Emkw/Gx2rtgn90l1rLDKQit7dtuwltcSKXLNSLLKjpFEsuUaKCOJ6XmD+L/xr61hRTLDxoZUCjP3S2qn",
+	"yDTO1u4akZIsLHUVyishkkvakcj5UsIKHdZT8NqRu0Gut6ZKvvwlRoeEjDCBsZBg+idaSGX4fUa+/YZ8",
+	"ouNgePr8ebiJavVevymRJAQETxavwOiy34y6BP+JgqN//evyjXpqm6JisTAjC6NkyQTNDIqNKPgkyywZ",
+	"N2zMEuVzSjUR+g0m7A7lYpW+xCnUFlHchY3dUI/N+3iHXF82C4Bt+9AmBU5qlrgjUcJu0hxHsRDTY0Yh",
+	"tqIPYgxoSAeeUo06MiFKX7QaFNO6TuFx/Ka9YduGaKroEnk2MyyQIqemMQxUFkWIFA0bOUtuhJHwCBPz",
+	"/22TDk3ptnvtqdVZL+SbVv2yqi3KjStWF5YcWmXH6nQbGb5kqJw440wZk5XpOAi94Fp7IJX5a56beTdR",
+	"ptjZuuhg8+NIUKyOy/gdSezyMzu6kOwvux1c6D/GIuN2awQfJ8wSwTCG5MRYpwLDmf9zjOY6yiFU44Rn",
+	"qBSZ4OZdsXMt31+l5NL7bslNBL+488D2++0g0aQdZGiZYcPwXuvkRqMm3G/F3EFaz3QKZkRHMdJeIzBs",
+	"saoiijK5pVrTyImjSosq7yQ19hVPl9o86gJRIUHrBn30oy7Z2Cq5WgDFWtzXHUrUd+aCRDF48X+igBPN",
+	"7hDscM6cjplU2vgR5ofgCOUiIVMIowVQHJMs0Y3YtxuRc/pWppavuYmQb5EkBi20qoMOilpMN0rx0iR9",
+	"H00TeodNdj2ZCMl0PGuc0Q5i2SIW061BaDZKWOTnXGeHq4v3IRC1mM1QSxbBFBfKYqtGm6usM7Tay69E",
+	"4YszePv+/DW4d0LbCcxj5EC4a5niwvCVJ0TDAE2SWBLVLXwTvv2A83VOAokiVOodLlpwTNF+Uyx19Z2U",
+	"NdKytHZDUMip8RS/nnvzY92cIXzJBoNnkevB/o9fGykdJawdbLnGNTM8uEJdXKErIxYqbveDdrGKTVD3",
+	"kuIsFRp5tDBC8AomyI07hNQLyEgh10ue0cnpy3DfJrE+rffOJAOZEMaVBjSmwRvsJwpUJFIcAoH/tnxt",
+	"GBlcV8BoaKT6f5wr5jfWPYUPBt2BY1FgFIQ0r547rGcsiIRUiAQY7cEnpmORaWDaqYvKSJNEjEiyhB86",
+	"kSi3QMvOaES44CwiibV2cPSPi4/QvzvpWwR8bL5ST81svzoZ9VzkhHTonlWsZbvwNpm6Jva7xkg0O4i7",
+	"iK/g2DEK1yK3ivEIv8cTkhnnzhOyk2kCyVpop5Q7TPMH+EZVj8gtP5+iX0PFJeruB90YuVndVMfQ662G",
+	"xAjZHSqwPKlKR9jJXYXZRkIkSLhVCXPuoqBLlt1L5ZHzu56GuUweWf/LsnopjUfeGXvaa9cgW2ruJYr7",
+	"9TdSzMVYV2mmyoZi1CUE+C1lEtVWPnwLiJnHCqM/YCySRMyRGqA7srhms4z7Lm9b8XALTfL1NX34yTHn",
+	"frTDBm9je+NPmTIg2s9iOWSunV0zHsSEaJyTBSgt0hRp4U3wCWgX/0FOU8Ecd3fFKm7waySqZUXI7RuV",
+	"torEOOlqmHg2Mj9HSL0AhsDcKkqHScy585ZqYcSNIAa/uQjDZQM8+BijMZSVWBjERJmhmVaVoc+vLhul",
+	"c0xYwvjkJlfgS4vSRGqjSaq0fqLA4giuQWbctPrcUx756b4ZTYDnSiQLjyIYbZxzK0pUufZcx4hOxe5m",
+	"JLrnLSpBsnL38iyG56GS0/KpdzcVThdlkunFjVlY7vDPGP8opljmJy37IpE2ieI7ibVOXUaS8bFoZiov",
+	"e55rz68uh5WIuLJxeWde/EqBcGpd/juGc5e9rDClMUdfOEmS/HXVgwv7eWQeRkTaGMGyx/OrnXju+JjF",
+	"uVRlDqC+GNdfM51ghXHyuMT51WUQBncolVvVSW/QG1ijlyInKQuGwbPeoPcsCIOU6NgSsB/baMFf1ug6",
+	"Re+yD0xwI34+mvBXENZTx6eDwd4Sxj5g0ZQxNuqvZ5ZwdvKsrZtiXv16PrvKMsHw820YqGw2IwZD2g1P",
+	"pTDuq/GyiR/nIQz6EgldtNPj2jX/FHLYsXcmRxg8Hzz7AbP8IDRYIr6Crzbm9BUUWSiYxwvnxFQz6Ebf",
+	"xWXittLSZCojwakypnBOmIYRjoVE0HJhDKR1zHpBWJn/Mk5+eFjHE5a6pnNbDTC00qy0GSEiHKaIKcxj",
+	"Yv0vpmDC7pDX6wOAcDVHqUJrkTwWtWUERlVoMkUFBOaSaXTRw5t//sY0wpglWI0hGnFFGoLgQIAyNXV1",
+	"B1KImS84MJ5YRTm1MutvTOnXlfeM4EsyQ23J/fk+YIau/86MY5WbmYom78YJBdB5uP1OqViBbtUFFvBh",
+	"3Vwq0axNcLLafYO5WWHrCh1D4DhHpV341wmkW+qWAnk2ONnlq52E/+z0l91VxtZ6t5Aqw4JVQ+qKaESm",
+	"fexTWfKlQjWw72uLDSp7WpQ95MUie1Flq1n+hzqzaJnhwwpvn+xtAvUwbAPvGXPFcV6ho69FMpjX0bEH",
+	"5iX3vytsEhKp0UQ2asUpcKOR8rIcpywPjNvOuO8Z10CqVRG2NIMX/s2rCvUNxSXqTHI0oDDCRj3dvy9/",
+	"XNIHZ+ES1LjK+m/s8yXWr7Hf2aqBvMY7MUXa+44dct3+nffVEam2s6/AqxUFM0IxFy1bxiZxnCmkrsCQ",
+	"izkIJzdNhtSg6tKOVvc6WFYnDTCl8K5uPefUc8atBv5N+Von+14WObRPIWz+tBYD3Pbj3XFFS4dFuLHs",
+	"bw+FJq2j+ZhnOVgXF7qtt4xrluytt4TNWJ2wPuscDE8GA5sGYDNDmZOB/cm4/7kaS24bQozHClvGqHY5",
+	"aOhyv7iwLhadYGFRXtYQbOoeZl/OVeTB73V1Dau2/HeOkJKJdwqMYbcVn6CNb1EUfhwsc7sGLxVeHYiH",
+	"xpPSKF042qq5MI/HhLnVDsGpDUt+G3xigoMRt9Jklzvav/f/L7y9btTC/0BdcNh3sjpJkt/HVnV35OeW",
+	"ekljGDqLR160vsllqva9yuq3LcA1p+ABlqxj6t/L4qGFAyBLVZ2dMEfJrd+JOGqM35eofer10WbQ5gPa",
+	"iFC7dJ3uzQkrZWqVjf+ZYfYzcPXgl78729/Y0h8YM86so1qIgPVQLeA+Mm4WEpkwlEXKxWLzKaa6EhGr",
+	"1CasBcxFpaEK9gpMsOy3q+Ytix436d5K511QhlG8EdEkEZMMe/8fgMHDcny+LEGxay+X49Xjcm2mTTPW",
+	"eKEDG3T0mXwJ5tY+j68m2uHLg7vxf8TdKDmpu0Q/ip/hJ3LwMX6EXbrwJQ3t/oXZhDCv8bN0dj5ECWRW",
+	"NbL3SUQV66Uo3ZYwPilKGvJ9+1OMlNs1WyOrY5y5w5Uuusv4F24605JwRSLryuRZMXsW1iWkeuCrN22e",
+	"jMNXRr96A+vS7wq40L6VfuH+MzgdDJyutZkpySaM59rYZaLrStUP4iTgcUL1S1WoneL0+8vMetluPtls",
+	"bZSnFlPAKMyJgtRN2LCM3ZdXPn1YBIszHsWET7w87jOr0Drbq3xOBxWwTgV4MhmBcZurhffJVsS1KD30",
+	"eGQZh/TvfdB1bQyhFJxHDyDkVqoltrbYKnzQHl1bPgFa7b17AMEpnEP0YEP0oKKBbClc4ct3jB2UeYHt",
+	"AwdTXKwH2+/MC3vFZfmQnVj0HW7mTtthF3Tl6rimuGjOZf9NVeOGLL2h8O42f83ZsDyl8/bm9PmLIAze",
+	"3jx7eWb/Pj85DcLg2j+/9s+v/fML//zCP7+wz2/XlFduOGm/HAwtJtnMMz+ufMAyd7PqnOKiB+flkbIn",
+	"jQnrGCXarPUrY+zqB9yeeAwT5SfSSKIEEA393hyT5HjKxZz3/5xPVc/M+gAp1qlpJypAQLEJNwDC0HQs",
+	"ZPUsT1FAemReIjqT+FrwMZv42z96/lt7LK8S/TLqq38/xUWnyoJcXDeVFLi3D6HPPSrRjYbY7uFOZli6",
+	"U1I2fu//35S4Kg5WPaLfVIzRoqXyqRpdI8VEolIHuLcT65SbvhP/5LpnLZT7lL/0yNWkh+Dj/VZnAKub",
+	"1wkU54emNgHjPABZDLBVCFKMC5MWgkhoJZx2iE7uiCM+lYdMlg6lMG6jiyomaaWgId+A/n1RwfXQd2dx",
+	"umV1q4Vfe0jqXtihc/7rgkPcF4fSxg0RK+1ODFhaFdGpEYmmwLgW1VKMdZzhrchPYQ2PFaq8sQ+XcqsD",
+	"28sHT+23u3l5pz8ERN24WwJf+fO4tnZVwzIiZPThx6vVA/pvK0M+tikdp779gdIiKeRPoOYS7A9JguVE",
+	"IDbVVBy3NeI9kSLjdINYVw6It3kDXuzyM+aP6BPkQzRlUyJ7nNFPt/GwzcEAtJZN3GjCKZEUCpDgCVnl",
+	"qCfV+LDLKLIJNzaD6bgpXtx6ZDlnUUbdYTibWxRjyC8MyTnR3pWwP/PRgc/7Umiifw7AubZD16Rpb6Zs",
+	"IkmE/ixkzTV5+eLMeDyrl8slgk9cDjehBTfYA40+luSvinFezYvB2cvBJjenwRg+/BxtUR57UkDGGiXY",
+	"fWeCh865wLmFxD/prN7fX+mcUwrEkjmParrtcGdcU4l3TGTK7EGd6cAWJbl7LwxLQ4qSCQrIqdpgyXR+",
+	"BdWPluuPWMQ/9ibPO92cVbtCdvnyJn8fgEsI2vub6njiiaqfYXO3GKqlCz2aLy+sYOS9a4A6XUaerKs3",
+	"mvyoq9TjfdwortbdJJ7ZG/SaLl5Z9kH8m7XVd4nDfIqJrt1m4ouCkMKRkDCPF0XtD2U2n3BQkI9T42yU",
+	"VllJUoX3XMzD1RtsHGO7KJmKxdx+4javBx/8ntk0XiQktbGRpesN6vejfL41es1ebuD1pb3dxV6OMuz3",
+	"T07/qzfoDXonw5eDl4Pg4fbhfwMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

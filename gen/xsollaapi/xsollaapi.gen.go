@@ -561,10 +561,14 @@ type GenerateJWTResponse struct {
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -581,6 +585,11 @@ func (r GenerateJWTResponse) GetJSON401() *Error {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GenerateJWTResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GenerateJWTResponse) GetJSON422() *Error {
 	return r.JSON422
@@ -589,6 +598,11 @@ func (r GenerateJWTResponse) GetJSON422() *Error {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GenerateJWTResponse) GetJSON429() *Error {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GenerateJWTResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -629,10 +643,14 @@ type GetWebhooksForEventResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -650,6 +668,11 @@ func (r GetWebhooksForEventResponse) GetJSON404() *Error {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhooksForEventResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetWebhooksForEventResponse) GetJSON422() *Error {
 	return r.JSON422
@@ -658,6 +681,11 @@ func (r GetWebhooksForEventResponse) GetJSON422() *Error {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetWebhooksForEventResponse) GetJSON429() *Error {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhooksForEventResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -698,10 +726,14 @@ type AddWebhookForEventResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -719,6 +751,11 @@ func (r AddWebhookForEventResponse) GetJSON404() *Error {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AddWebhookForEventResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AddWebhookForEventResponse) GetJSON422() *Error {
 	return r.JSON422
@@ -727,6 +764,11 @@ func (r AddWebhookForEventResponse) GetJSON422() *Error {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r AddWebhookForEventResponse) GetJSON429() *Error {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AddWebhookForEventResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -765,10 +807,14 @@ type DeleteWebhookForEventResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -781,6 +827,11 @@ func (r DeleteWebhookForEventResponse) GetJSON404() *Error {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteWebhookForEventResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r DeleteWebhookForEventResponse) GetJSON422() *Error {
 	return r.JSON422
@@ -789,6 +840,11 @@ func (r DeleteWebhookForEventResponse) GetJSON422() *Error {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DeleteWebhookForEventResponse) GetJSON429() *Error {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteWebhookForEventResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -922,6 +978,13 @@ func ParseGenerateJWTResponse(rsp *http.Response) (*GenerateJWTResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -935,6 +998,13 @@ func ParseGenerateJWTResponse(rsp *http.Response) (*GenerateJWTResponse, error) 
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -976,6 +1046,13 @@ func ParseGetWebhooksForEventResponse(rsp *http.Response) (*GetWebhooksForEventR
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -989,6 +1066,13 @@ func ParseGetWebhooksForEventResponse(rsp *http.Response) (*GetWebhooksForEventR
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -1030,6 +1114,13 @@ func ParseAddWebhookForEventResponse(rsp *http.Response) (*AddWebhookForEventRes
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1043,6 +1134,13 @@ func ParseAddWebhookForEventResponse(rsp *http.Response) (*AddWebhookForEventRes
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -1080,6 +1178,13 @@ func ParseDeleteWebhookForEventResponse(rsp *http.Response) (*DeleteWebhookForEv
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1093,6 +1198,13 @@ func ParseDeleteWebhookForEventResponse(rsp *http.Response) (*DeleteWebhookForEv
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -1268,29 +1380,30 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fhfb9u2Fv8qB7wF6gKyJTu+aaP75KK596YrkiBN1mKx5zDSscVGIjWSiuMZ+u4DSdmybGVJuj1swF5i",
-	"iTzk+fc7v3OUFYlElguOXCsSrkhOJc1Qo7Rvx/fI9eUyR/MSo4okyzUTnITkjCOIGUicM6UlNase0EIn",
-	"QrJfq1fMKEunkeAzJrNqLWX8bqpExGg6pVEkCq494LiY3qNkM4bxtFAo/wOUL3XC+BwwVQhMwXAwgCAY",
-	"dIPB2x7xCDNG5FQnxCOcZkhCgsbaqTbmekTiLwWTGJNQywI9oqIEM2r8sAIhUVoyPidl6ZFzKb5hpE8+",
-	"7Lt5mSB8EnPGIXdC0KFwdXXy4Q3oBCGSGCPXjKbGxFtR8Bi0eMS+6oYpi19kX2mEVS64QpcUKYU0D5Hg",
-	"Grk2jzTPUxbZEPvflLF8tXXjK4kzEpJ/+XWufberfHeb1dL0fMQBzV4Iw6DvIt8/hA7j9zRlxss75G9A",
-	"SAiCg24wDKDDRbXqwTAYuvX+EXQqv2vhwz50FnibCHFnZOvE1tdvcFidMtvvoJMxpQwo6m1z/shea347",
-	"kmqElGVMe7BgOoEL1HLZHc2MbM9mu/K8EcpcihylZi7C2L4ciRhdjWiN0sTo5+ugezRZHXjDsls/viLe",
-	"bhJ3grtq29eUpVYPjWNm5Gh6vqXfwaQ6J25NRInDxhpI187Cpq7JU2ecs/tiHvniUrQfCBabvzNhipqE",
-	"hHF9OKx9ZlzjHKW5oZBpe8VtG2DLwUi2mqowKiTTy88ma069QnmP8uOXS2uLyUOCNEZZV9rX7ufjix+P",
-	"L7qjq8v/n12c/DS6PDk7rU2kOfsBlw71jM/Eft1/VSJNqSv91wqcyq5iMUKFXMhQJyJWQBWci3Rp16yc",
-	"MtSQhSA4gipuN9dCjnLM1zxCeQyWscAY5UEVts31LFYe0EozfPxyCYzDTbtnN2PesWgX0qJeFBpu3iOV",
-	"KOHmjed0mTxba29WY5f1MQlhNbaoMY9jcnp62j09PR0TD8bbARmTsrzpjflow4L75MeF3hAgUK4WKBXg",
-	"A410uoSU3SHQrdNUQyzQnhpzfGBKh5Y0birWMNpMvphOTcI2Ad7OyyZUo/MT4pF7lMolr98LeoHBn8iR",
-	"05yRkBz0gt4B8SwjWxD5NGe+MA1r4FvWsjAXytKpAbsl05OYhOR/yM0rGsQ56KLS70W8/B0SfuguFouu",
-	"KZFuIVPkJsZxk5V3yCVlpnu50tpjh2pXYSRRt0rMJV03P8NgvMgsIbhzdabUVpVt1eNu3ZW7DWq3CQ2C",
-	"4EUtqOksjSJUarqJ+543+JAziWrKtre3iMWe3PP21iK+3cNtxmmob1zW0Dxpjcv+fFCXaM/YNgz6jzXd",
-	"TQjXbdcjw8HgRdJHz5beIk8SXk88oooso3JJQnL8ECWUz7Hml7NRoRNwcHmttkpbwUzIBg+5Lmrrp6pn",
-	"5a/q2ab0Laspf1XPY6VflarN/hxbi0xX/Ub9V0g7eJI/iDmmMVNPzT/rJlcXAZWSLh/LdeXna7UmHxcf",
-	"nTDVYHORxqg0zJhU+ntQEQz/GhgqvcYnwXX7uVrEr2fp0ntSuP6+KCfeI+w7iuMqRw1cPIeEn6KhajzZ",
-	"m3vprRJpoRESrXPTU82vgquLT2ayz+jDJ+RznZDw30HwFNc8Mtj86QT7LIy3Y7pC8t8apt/PSP6qejKS",
-	"Dg4patwH4ge73obFRtqG+5ByJ+N/eOAZPOC11GPV+Nv+KbD+zjzsP/LRXSf3RR/dk5322fjquJ4YunIL",
-	"LhiWSYihidD3+4O3ZgDt9cN3wbuAlJPytwAAAP//",
+	"7Fhtb9s4Ev4rA16BuoBsyY6bNrpPLpq7S69IgjTZFht7HVoaW2wkUktSSbyG/vuCpGJZtrxpugsssOgX",
+	"WyKHnLdnniG1IpHIcsGRa0XCFcmppBlqlPbt+A65vlzmaF5iVJFkuWaCk5CccQQxB4kLprSkZtQDWuhE",
+	"SPZb9YoZZek0EnzOZFaNpYzfTpWIGE2nNIpEwbUHHO+ndyjZnGE8LRTKfwPlS50wvgBMFQJTMBwMIAgG",
+	"3WDwpkc8wowROdUJ8QinGZKQoLF2qo25HpH4a8EkxiTUskCPqCjBjBo/rEBIlJaML0hZeuRciq8Y6ZP3",
+	"u25eJggfxYJxyJ0QdChcXZ28fwU6QYgkxsg1o6kxcSYKHoMWe+yrdpiy+Fn2lUZY5YIrdEmRUkjzEAmu",
+	"kWvzSPM8ZZENsf9VGctXGzu+kDgnIfmXX+fad7PKd7tZLU3PRxzQzIUwDPou8v1D6DB+R1NmvLxF/gqE",
+	"hCA46AbDADpcVKMeDIOhG+8fQafyuxY+7EPnHmeJELdGtk5svf0ah9UqM/0WOhlTyoCinvZg2D+w25r/",
+	"zkzESxB3KG16UpYxbVUcOZHBEXQk1dWMZ/bWQkBG+RLmlKUYQ2qyrTy4ZzqBC9Ry2R3NnabXgdNk/jsx",
+	"1XRGFULB6R1lKZ2l2LKqZxFWRbuRvlyKHKVmLqvYPhyJGF1dao3S5OWX66B7NFkdeMOyWz++IN42cLYS",
+	"umqb15SlVg+NY2bkaHq+od9Bs1onZiaLxOHxEbzXzsKmrslTa5yzu2Ie+exgsRsIFpvfuTBEQkLCuD4c",
+	"1j4zrnGB0uxQyLS9yjcNsCVoJFtNVRgVkunlJ5M1p16hvEP54fOltcXkIUEao6yr+0v30/HFT8cX3dHV",
+	"5f/OLk5+Hl2enJ3WJtKc/R+XrtIYn4tdrvmiRJpSRzcvFTiVXcVihKpaIEOdiFgBVXAu0qUds3LK4D0L",
+	"QXAEVczW20KOcswfuYvyGCxLgjHKgyps6+1ZrDyglWb48PkSGIebds9uxrxj0S6kRb0oNNy8QypRws0r",
+	"z+kyebbW3qzGLutjEsJqbFFjHsfk9PS0e3p6OiYejDcDMiZledMb89GaeXcJlwu9Jl2gXN2jVIAPNNLp",
+	"ElJ2i0A3VlMNsUC7aszxgSkdWqK6qZjKaDP5Yjo1CVsHeDMv61CNzk+IR+5QKpe8fi/oBQZ/IkdOc0ZC",
+	"ctALegfEs13AgsinOfOFaZID3zKlhblQlsIN2C2Bn8QkJP9Fbl7RIM5BF5V+J+LlHxD/Q/f+/r5rSqRb",
+	"yBS5iXHc7ARb5JIy0zFdae2wQzWrMJKoWyUWkj42XMNgvMgsIbh1dabURpVt1ON23ZXbTXG78Q2C4Flt",
+	"r+ksjSJUarqO+443+JAziWrKNqc3iMWu3PF2ZhHf7uEm4zTUNzZraJ60xmX3TFKXaM/YNgz6+xr9OoSP",
+	"rd4jw/7Bc6QHg2dJHz1D+nXw7ZZsEDMJryceUUWWUbkkITl+iBLKF1hz19mo0Ak4KL5UG7ShYC5kg+Nc",
+	"h7a1WXGF8lf1Wa30LWMqf1WfL0u/ogGLrAW2FrCuepn6j5D2IE3+JJ6Zxkw9dZ57bKB1gVEp6XIfjio/",
+	"X6pHYnPx0QlTjU4h0hiVhjmTSn8P4oLhPx+fpde4Pl23r6tF/PreUXpPCtd3sXLi7ekaoziu8t/A3Lc0",
+	"j6foszpW7dwR6EyJtNAIida5OQuYfwVXFx/NLSijDx+RL3RCwtdB8BRH7jmQ/eWN4Zvqp71eqir5UQJ7",
+	"SuD7mdRfVU9G0kEtRY27IH9vx9tw3oDEcBeubmX8I3l/M395LTxSHbTaPvw8fks47O/5sFID51kfViZb",
+	"R4rGLe96YmjWDbhgWAYkht5C3+8P3pgDf68fvg3eBqSclL8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

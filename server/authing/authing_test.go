@@ -189,6 +189,7 @@ func TestContract(t *testing.T) {
 	}
 	g.contract.Absorb(limited.contract)
 	// get-management-token is never throttled (it is not scoped to a pool yet).
+	hardening(t, g.contract)
 	g.contract.RequireAllExercised(t)
 }
 

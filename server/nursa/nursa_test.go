@@ -217,6 +217,7 @@ func TestContract(t *testing.T) {
 		}
 	}
 	g.contract.Absorb(limited.contract)
+	hardening(t, g.contract)
 	g.contract.RequireAllExercised(t)
 }
 
