@@ -7,11 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -117,4 +120,20 @@ func Endless(t testing.TB, req *http.Request) (status int, body []byte, sent int
 	defer resp.Body.Close()
 	body, _ = io.ReadAll(resp.Body)
 	return resp.StatusCode, body, n.Load()
+}
+
+// FuzzBodyLimit is the body limit fuzz targets serve with: small, so that fuzzed bodies
+// cross it often.
+const FuzzBodyLimit = 512
+
+// FuzzRequest is httptest.NewRequest for fuzz targets: a body of even length is sent with
+// its length announced, one of odd length a byte at a time with no length (a slow body, or
+// a chunked one), so that both ways of meeting the body limit are fuzzed.
+func FuzzRequest(method, target, body string) *http.Request {
+	if len(body)%2 == 0 {
+		return httptest.NewRequest(method, target, strings.NewReader(body))
+	}
+	req := httptest.NewRequest(method, target, iotest.OneByteReader(strings.NewReader(body)))
+	req.ContentLength = -1
+	return req
 }
