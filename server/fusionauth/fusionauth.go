@@ -78,12 +78,15 @@ func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c) // public keys are public
 		}
 		key := strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization))
+		if key == "" {
+			return store.Errorf(store.EUNAUTHORIZED, "Missing API key.")
+		}
 		_, err := d.db.CredentialBySecret(c.Request().Context(), store.DialectFusionAuth, key)
-		if key == "" || store.ErrorCode(err) == store.EUNAUTHORIZED {
+		if store.ErrorCode(err) == store.EUNAUTHORIZED {
+			// A wrong key is a failed login; past the budget it is answered 429.
 			if err := d.logins.Failed(c, ""); err != nil {
 				return err
 			}
-			return store.Errorf(store.EUNAUTHORIZED, "Missing or unknown API key.")
 		}
 		if err != nil {
 			return err

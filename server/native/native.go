@@ -79,8 +79,12 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
 		token, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(store.HashSecret(strings.TrimSpace(token))), []byte(a.tokenHash)) != 1 {
-			if err := a.logins.Failed(c, ""); err != nil {
-				return err
+			// A wrong token is a failed login (a missing one is not a guess); past the
+			// budget it is answered 429. The right token is never throttled.
+			if ok {
+				if err := a.logins.Failed(c, ""); err != nil {
+					return err
+				}
 			}
 			return store.Errorf(store.EUNAUTHORIZED, "Send the admin token as \"Authorization: Bearer <token>\".")
 		}
