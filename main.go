@@ -110,6 +110,7 @@ type config struct {
 	parkMemoryMB        int
 	disableAfter        time.Duration
 	retention           time.Duration
+	maxBodyBytes        int64
 }
 
 func (c *config) flags(fs *flag.FlagSet, serving bool) {
@@ -128,6 +129,7 @@ func (c *config) flags(fs *flag.FlagSet, serving bool) {
 	if !serving {
 		return
 	}
+	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("POLYHOOK_MAX_BODY_BYTES", server.DefaultMaxBodyBytes)), "largest request body any API accepts; larger ones are answered 413 (POLYHOOK_MAX_BODY_BYTES)")
 	fs.StringVar(&c.addr, "addr", env("POLYHOOK_ADDR", "127.0.0.1:8080"), "listen address (POLYHOOK_ADDR)")
 	fs.StringVar(&c.adminToken, "admin-token", env("POLYHOOK_ADMIN_TOKEN", ""), "admin token for /v1; generated and printed once when unset (POLYHOOK_ADMIN_TOKEN)")
 	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("POLYHOOK_MAX_ATTEMPTS", 12), "attempts per delivery before it is given up (POLYHOOK_MAX_ATTEMPTS)")
@@ -168,6 +170,9 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 // a dialect is one line here.
 func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
 	srv := server.New(deps.Log)
+	if deps.MaxBodyBytes > 0 {
+		srv.MaxBodyBytes = deps.MaxBodyBytes
+	}
 	fa := fusionauth.New(deps)
 	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
 	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
@@ -248,7 +253,12 @@ func (c *config) open(ctx context.Context, w io.Writer) (server.Deps, error) {
 		db.Close()
 		return server.Deps{}, err
 	}
-	return server.Deps{DB: db, Keys: keys, Log: log, Limiter: server.NewLimiter(c.rateLimit, c.rateBurst)}, nil
+	return server.Deps{
+		DB: db, Keys: keys, Log: log,
+		Limiter:      server.NewLimiter(c.rateLimit, c.rateBurst),
+		Logins:       server.NewLogins(server.DefaultLoginBurst, server.DefaultLoginEvery),
+		MaxBodyBytes: c.maxBodyBytes,
+	}, nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,6 +63,11 @@ type Server struct {
 	log      *slog.Logger
 	dialects map[string]Dialect
 	unrouted []unrouted
+
+	// MaxBodyBytes bounds every request body of every API (DefaultMaxBodyBytes unless
+	// set): a larger one is answered 413 in the API's own envelope, before it is read
+	// when its length is announced, and as soon as the limit is crossed otherwise.
+	MaxBodyBytes int64
 }
 
 // unrouted is an API's answer to requests under prefix that no route takes.
@@ -70,11 +76,14 @@ type unrouted struct {
 	answer func(c echo.Context, err error) error
 }
 
+// DefaultMaxBodyBytes is the body limit when none is configured: 1 MiB.
+const DefaultMaxBodyBytes = 1 << 20
+
 // New returns a server with no APIs yet.
 func New(log *slog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{echo: e, log: log, dialects: map[string]Dialect{}}
+	s := &Server{echo: e, log: log, dialects: map[string]Dialect{}, MaxBodyBytes: DefaultMaxBodyBytes}
 	// Routes that exist in no API (and anything an API lets through) get a plain JSON error.
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -133,7 +142,7 @@ func (s *Server) Register(apis ...API) {
 		if d, ok := a.(Dialect); ok {
 			s.dialects[d.Name()] = d
 		}
-		a.Register(&Router{echo: s.echo, srv: s})
+		a.Register(&Router{echo: s.echo, srv: s, mw: []echo.MiddlewareFunc{s.limitBody}})
 	}
 }
 
@@ -195,6 +204,43 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		return nil
 	}
 }
+
+// maxBodyKey holds the body limit in the context of a request, for Errors.
+const maxBodyKey = "server.maxBody"
+
+// limitBody bounds the request body while it is read, whoever reads it (a handler, a
+// form parser, a signature check): past the limit the read fails, and the server closes
+// the connection after the answer rather than read the rest.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		n := s.MaxBodyBytes
+		if n <= 0 {
+			n = DefaultMaxBodyBytes
+		}
+		req := c.Request()
+		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, n)
+		c.Set(maxBodyKey, n)
+		return next(c)
+	}
+}
+
+// tooLarge is the ETOOLARGE error for a body over n bytes.
+func tooLarge(n int64) error {
+	return store.Errorf(store.ETOOLARGE, "The request body is larger than %d bytes.", n)
+}
+
+// BodyError returns the ETOOLARGE error when err is a body read that crossed the limit,
+// and nil otherwise: for readers of the body other than ReadBody (form parsers).
+func BodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge(mbe.Limit)
+	}
+	return nil
+}
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of a 503 for a database outage.
+const RetryAfterUnavailable = "5"
 
 // Handle serves h at method and path, outside every API's middleware.
 func (s *Server) Handle(method, path string, h http.Handler) {
@@ -274,12 +320,27 @@ func Errors(log *slog.Logger, render func(c echo.Context, err error) error) echo
 					}
 				}
 			}()
-			err = next(c)
+			if n, ok := c.Get(maxBodyKey).(int64); ok && c.Request().ContentLength > n {
+				// Announced too large: refused before a byte of it is read.
+				err = tooLarge(n)
+			} else {
+				err = next(c)
+			}
 			if err == nil || c.Response().Committed {
 				return err
 			}
+			switch store.ErrorCode(err) {
+			case store.EUNAVAILABLE:
+				c.Response().Header().Set("Retry-After", RetryAfterUnavailable)
+			case store.ETOOLARGE:
+				// The rest of the body is not read: the connection cannot be reused.
+				c.Response().Header().Set(echo.HeaderConnection, "close")
+			}
 			rerr := render(c, err)
-			if c.Response().Status >= 500 {
+			if c.Response().Status == http.StatusServiceUnavailable {
+				// An outage is the database's, not a bug: one line per request, at warn.
+				log.Warn("request refused: the database is unavailable", "method", c.Request().Method, "route", c.Path(), "err", err)
+			} else if c.Response().Status >= 500 {
 				// Only failures of the gateway itself are logged; a client's mistake is
 				// answered, not logged.
 				log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
@@ -289,18 +350,15 @@ func Errors(log *slog.Logger, render func(c echo.Context, err error) error) echo
 	}
 }
 
-// MaxBodyBytes bounds every request body the gateway reads.
-const MaxBodyBytes = 1 << 20
-
-// ReadBody reads the request body, at most MaxBodyBytes of it. A larger body is an
-// EINVALID error.
+// ReadBody reads the request body, which the server bounds (Server.MaxBodyBytes). A
+// larger body is an ETOOLARGE error.
 func ReadBody(c echo.Context) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, MaxBodyBytes+1))
+	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
+		if e := BodyError(err); e != nil {
+			return nil, e
+		}
 		return nil, &store.Error{Code: store.EINVALID, Message: "Cannot read the request body.", Err: err}
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, store.Errorf(store.EINVALID, "The request body is larger than %d bytes.", MaxBodyBytes)
 	}
 	return body, nil
 }
@@ -314,4 +372,8 @@ type Deps struct {
 	// that document a rate limit (Xsolla, Authing, Nursa) answer 429 in their own
 	// envelope when it is exceeded.
 	Limiter *Limiter
+	// Logins throttles failed logins; nil never throttles.
+	Logins *Logins
+	// MaxBodyBytes bounds every request body; zero is DefaultMaxBodyBytes.
+	MaxBodyBytes int64
 }

@@ -13,6 +13,14 @@ const (
 	EINVALID      = "invalid"
 	ENOTFOUND     = "not_found"
 	EUNAUTHORIZED = "unauthorized"
+	// EUNAVAILABLE: the database cannot be reached or cannot keep what it is given (the
+	// connection refused or timed out, the schema gone, the SQLite file removed or
+	// replaced, the disk full). Answered 503 with Retry-After: it is worth trying again.
+	EUNAVAILABLE = "unavailable"
+	// ETOOLARGE: the request body is over the gateway's limit (413).
+	ETOOLARGE = "too_large"
+	// ETHROTTLED: too many failed logins from one address or for one credential (429).
+	ETHROTTLED = "throttled"
 )
 
 // Error is an error with a code and a message that is safe to show to API users.

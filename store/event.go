@@ -141,6 +141,14 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error 
 		g.Rollback()
 		return db.err(err)
 	}
+	if db.file != nil {
+		// What commits into a file that is no longer the database is lost at the next
+		// start: refuse it rather than acknowledge it.
+		if err := db.file.check(); err != nil {
+			g.Rollback()
+			return err
+		}
+	}
 	return db.err(g.Commit().Error)
 }
 

@@ -33,7 +33,15 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		sqlDB.Close()
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
 	}
-	return newDB(BackendSQLite, gormsqlite.Dialector{DriverName: "sqlite", Conn: sqlDB}, sqlDB, sqliteError, func() { sqlDB.Close() })
+	db, err := newDB(BackendSQLite, gormsqlite.Dialector{DriverName: "sqlite", Conn: sqlDB}, sqlDB, sqliteError, func() { sqlDB.Close() })
+	if err != nil {
+		return nil, err
+	}
+	if err := db.watchFile(path); err != nil {
+		db.Close()
+		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
+	}
+	return db, nil
 }
 
 // sqliteError is the one place SQLite driver errors become coded errors.
@@ -45,6 +53,14 @@ func sqliteError(err error) error {
 			return &Error{Code: ECONFLICT, Message: "Already exists.", Err: err}
 		case sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_CHECK:
 			return &Error{Code: EINVALID, Message: "Invalid value.", Err: err}
+		}
+		switch se.Code() & 0xff { // the primary result code
+		case sqlite3.SQLITE_FULL:
+			return &Error{Code: EUNAVAILABLE, Message: "The disk holding the database is full.", Err: err}
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return &Error{Code: EUNAVAILABLE, Message: "The database is busy.", Err: err}
+		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+			return &Error{Code: EUNAVAILABLE, Message: "The database file cannot be read or written.", Err: err}
 		}
 	}
 	return &Error{Code: EINTERNAL, Message: "Internal error.", Err: err}

@@ -25,6 +25,12 @@ type DB struct {
 	close     func()
 	// pool is the pgx pool on PostgreSQL, nil on SQLite.
 	pool *pgxpool.Pool
+	// file is the SQLite file as opened, nil on PostgreSQL.
+	file *dbFile
+
+	// MinFreeBytes is the free space below which Check reports an SQLite store not ready
+	// (8 MiB by default): a disk that full fails the next writes.
+	MinFreeBytes int64
 
 	// Now returns the current time; tests may replace it. Times are kept in UTC with
 	// millisecond precision, the finest every dialect can show.
@@ -82,12 +88,13 @@ func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, translate fu
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the database.", Err: err}
 	}
 	return &DB{
-		gorm:      g,
-		sql:       sqlDB,
-		backend:   backend,
-		translate: translate,
-		close:     closeFn,
-		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		gorm:         g,
+		sql:          sqlDB,
+		backend:      backend,
+		translate:    translate,
+		close:        closeFn,
+		MinFreeBytes: 8 << 20,
+		Now:          func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 	}, nil
 }
 
@@ -123,8 +130,10 @@ func (db *DB) err(err error) error {
 		return err
 	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
 		return &Error{Code: ENOTFOUND, Message: "Not found.", Err: err}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled):
 		return &Error{Code: EINTERNAL, Message: "The request was cancelled.", Err: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Code: EUNAVAILABLE, Message: "The database did not answer in time.", Err: err}
 	}
 	return db.translate(err)
 }

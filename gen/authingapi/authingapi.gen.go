@@ -88,7 +88,7 @@ type Envelope struct {
 	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 }
 
@@ -146,6 +146,12 @@ type WebhookLogDto struct {
 // Throttled defines model for Throttled.
 type Throttled = Envelope
 
+// TooLarge defines model for TooLarge.
+type TooLarge = Envelope
+
+// Unavailable defines model for Unavailable.
+type Unavailable = Envelope
+
 // Unrouted defines model for Unrouted.
 type Unrouted = Envelope
 
@@ -160,7 +166,7 @@ type Webhook struct {
 	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 }
 
@@ -1067,13 +1073,24 @@ type ClientWithResponsesInterface interface {
 	UpdateWebhookWithResponse(ctx context.Context, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 }
 
+// CreateWebhookResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhook
+type CreateWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Webhook
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1081,9 +1098,19 @@ func (r CreateWebhookResponse) GetJSON200() *Webhook {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r CreateWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1115,6 +1142,11 @@ func (r CreateWebhookResponse) ContentType() string {
 	return ""
 }
 
+// DeleteWebhookResponse503Headers the declared response headers of an HTTP 503 response for DeleteWebhook
+type DeleteWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type DeleteWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1131,11 +1163,17 @@ type DeleteWebhookResponse struct {
 		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1151,15 +1189,25 @@ func (r DeleteWebhookResponse) GetJSON200() *struct {
 	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DeleteWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1191,6 +1239,11 @@ func (r DeleteWebhookResponse) ContentType() string {
 	return ""
 }
 
+// GetManagementTokenResponse503Headers the declared response headers of an HTTP 503 response for GetManagementToken
+type GetManagementTokenResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetManagementTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1208,9 +1261,17 @@ type GetManagementTokenResponse struct {
 		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetManagementTokenResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1227,10 +1288,25 @@ func (r GetManagementTokenResponse) GetJSON200() *struct {
 	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetManagementTokenResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetManagementTokenResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetManagementTokenResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1262,13 +1338,24 @@ func (r GetManagementTokenResponse) ContentType() string {
 	return ""
 }
 
+// GetWebhookResponse503Headers the declared response headers of an HTTP 503 response for GetWebhook
+type GetWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Webhook
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1276,9 +1363,19 @@ func (r GetWebhookResponse) GetJSON200() *Webhook {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1310,6 +1407,11 @@ func (r GetWebhookResponse) ContentType() string {
 	return ""
 }
 
+// GetWebhookEventListResponse503Headers the declared response headers of an HTTP 503 response for GetWebhookEventList
+type GetWebhookEventListResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetWebhookEventListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1336,11 +1438,17 @@ type GetWebhookEventListResponse struct {
 		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookEventListResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1366,15 +1474,25 @@ func (r GetWebhookEventListResponse) GetJSON200() *struct {
 	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookEventListResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetWebhookEventListResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookEventListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1406,6 +1524,11 @@ func (r GetWebhookEventListResponse) ContentType() string {
 	return ""
 }
 
+// GetWebhookLogsResponse503Headers the declared response headers of an HTTP 503 response for GetWebhookLogs
+type GetWebhookLogsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetWebhookLogsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1423,11 +1546,17 @@ type GetWebhookLogsResponse struct {
 		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookLogsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1444,15 +1573,25 @@ func (r GetWebhookLogsResponse) GetJSON200() *struct {
 	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetWebhookLogsResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1484,6 +1623,11 @@ func (r GetWebhookLogsResponse) ContentType() string {
 	return ""
 }
 
+// ListWebhooksResponse503Headers the declared response headers of an HTTP 503 response for ListWebhooks
+type ListWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
 type ListWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1501,11 +1645,17 @@ type ListWebhooksResponse struct {
 		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListWebhooksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1522,15 +1672,25 @@ func (r ListWebhooksResponse) GetJSON200() *struct {
 	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListWebhooksResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r ListWebhooksResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListWebhooksResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1562,6 +1722,11 @@ func (r ListWebhooksResponse) ContentType() string {
 	return ""
 }
 
+// TriggerWebhookResponse503Headers the declared response headers of an HTTP 503 response for TriggerWebhook
+type TriggerWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type TriggerWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1578,11 +1743,17 @@ type TriggerWebhookResponse struct {
 		// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 		RequestId *string `json:"requestId,omitempty"`
 
-		// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+		// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 		StatusCode int `json:"statusCode"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *TriggerWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1598,15 +1769,25 @@ func (r TriggerWebhookResponse) GetJSON200() *struct {
 	// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 	RequestId *string `json:"requestId,omitempty"`
 
-	// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+	// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 	StatusCode int `json:"statusCode"`
 } {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TriggerWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r TriggerWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TriggerWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1638,13 +1819,24 @@ func (r TriggerWebhookResponse) ContentType() string {
 	return ""
 }
 
+// UpdateWebhookResponse503Headers the declared response headers of an HTTP 503 response for UpdateWebhook
+type UpdateWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UpdateWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Webhook
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Throttled
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1652,9 +1844,19 @@ func (r UpdateWebhookResponse) GetJSON200() *Webhook {
 	return r.JSON200
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r UpdateWebhookResponse) GetJSON429() *Throttled {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1872,6 +2074,13 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1879,6 +2088,26 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1911,13 +2140,20 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -1926,6 +2162,26 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1959,7 +2215,7 @@ func ParseGetManagementTokenResponse(rsp *http.Response) (*GetManagementTokenRes
 			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1967,6 +2223,40 @@ func ParseGetManagementTokenResponse(rsp *http.Response) (*GetManagementTokenRes
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetManagementTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1993,6 +2283,13 @@ func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2000,6 +2297,26 @@ func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2042,13 +2359,20 @@ func ParseGetWebhookEventListResponse(rsp *http.Response) (*GetWebhookEventListR
 			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -2057,6 +2381,26 @@ func ParseGetWebhookEventListResponse(rsp *http.Response) (*GetWebhookEventListR
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetWebhookEventListResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2090,13 +2434,20 @@ func ParseGetWebhookLogsResponse(rsp *http.Response) (*GetWebhookLogsResponse, e
 			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -2105,6 +2456,26 @@ func ParseGetWebhookLogsResponse(rsp *http.Response) (*GetWebhookLogsResponse, e
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetWebhookLogsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2138,13 +2509,20 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -2153,6 +2531,26 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2185,13 +2583,20 @@ func ParseTriggerWebhookResponse(rsp *http.Response) (*TriggerWebhookResponse, e
 			// RequestId A UUID, on every answer (the vendor's sample success answer has one too).
 			RequestId *string `json:"requestId,omitempty"`
 
-			// StatusCode 200 on success; 400, 401, 404, 429 or 500 otherwise.
+			// StatusCode 200 on success; 400, 401, 404, 405, 413, 429, 500 or 503 otherwise.
 			StatusCode int `json:"statusCode"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
@@ -2200,6 +2605,26 @@ func ParseTriggerWebhookResponse(rsp *http.Response) (*TriggerWebhookResponse, e
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers TriggerWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2226,6 +2651,13 @@ func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2233,6 +2665,26 @@ func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, err
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers UpdateWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2444,42 +2896,46 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fp7b9s4Ev8qA94CbQ6yLSfO3tbB4eBNik2Q7TbYJLd/xLkNLY1tbiRSJSk7vsDf/UBST0vOo8n2Wtz9",
-	"U0T0aDiP3zzVexKIOBEcuVZkeE8kqkRwhfbhYi6F1hGG5iEQXCPX5k+aJBELqGaC9/5QgpszFcwxpuav",
-	"7yROyZD8pVdy7rlfVe89X2AkEiTr9dojIapAssTwIUNyIQTElK9A4qcUlVYwFRL0HCFVKCERIuqStUcu",
-	"uRSp/kJCjfgKhJ6b+6meg5AQo56LEFIeooQeTVhvsTeE44uLM9j1fVgyPQelqU7VoQgRBv4A3tKE5Q/+",
-	"jmEy8Pfh7cDf93esSr/hZC7E7bM0olH0cUqGV0/VzbsniRQJSs2cd0OqHzVNJtiRFsTYRq8SJEMiJn9g",
-	"oMn6us1gsHTveEZPygGlFBIwk6Nr+WTsze2HTt8Ly/meIE9jMrxq6u7Vju46y+WyMxUy7qQyQh6IEENy",
-	"XUiotGR8Zkx7KJFqrOgx3LRDUJfgIXNUhV17BDmdZNGR3TsRIkLK7Y+LPKaYxlhViErhsgMqJV2ZZ05j",
-	"bCWUqOXqUPApmz0m468VUmNqDCTqVqapjFrO7W2fUiaNYldOJEdb6OTVbHbdwIVHCtg1rJ2FQuVixjXO",
-	"UJrXYlSKzuyPdVSNyccEpfU9qDQIUKlpGo0JlM8eUGWzxQJ5KOQbBYrGSYRAuVqi7BKvzaw205yEzRtH",
-	"cHl5cuSZC3CBcpWxgbdtV2Qi5DRzqkBwBC3ETuu9ZX5oXmySSKnVAQx834OB3zf/DDwY7L4zgbVvqExe",
-	"WjKFlTsKY264sXJjaeY2z/1aR9pmqKQuNcX0jsUmUnd9j8SMuwffa/FpiBFd2Xdysv5WskvOdDULnGMg",
-	"eEg88oHxVBvRj0UqiUeO6Ko12h+IyA2D5JRtNrhMwv/njOfkDI9kSf8kfDyjlKRttv9zrB7YKhCOrFKm",
-	"bFBNhqYCYkczm+CeA6VvwlEWw8/S+Em+TajWKE2i+teV33lHO9Pr+93B+rsmw61ur7qjKqhXLzZVb3sP",
-	"xmuGmZ/FrBU2tgP5UJaWpquNN3/Z7h5bJH4UoUlj5cEx0hClK2phyEz6ptFZ5WYtU2yRNm+xqwzdyUs5",
-	"ntfKSjPHZjWlHdIGFUrTOHm9+K5atm7HhhFblWhaZsN6ValL9ZoQcaGSSqZX5yaSHC5iyukMY4MxcYtl",
-	"e20Ng1SiLEE91zqxJmQzTnUqWwo3TfWc8RmMU9/fC6iV5RRXJ6E9wKE7n1CF3w/g+MPosHN+POqDmNqu",
-	"xRkTtABzhXvFc9OEiQ+gPIS7TnZHpxCj81eYO9uYJoAZOdxzHk1OLiHZv233VGpEE3aKKzfzMD4VLS2Q",
-	"u+yNgtJSMDo7gX/u5U0+iLwtU6b9OhPRyh4rlAu07VjchffV/ompMa8PSzf3ZXPiQdabeJA1iv/woOjS",
-	"PGMKur45sBaTSCMQqQ5EjJbtTcnnBhi3RBMRrlzP9osZwM6PTkHwaAV6LsXSdGlucnP2/rtptna6kM29",
-	"xh/MKjHmeBegtcsQqLvZvjfYfdeFi6UAY2TkOptPwOGopScNImYSuhlph2NeleuNgtFp7/w0VxcKH8Pb",
-	"m5oPh1CH2ui0hrDiPXd6s2Ow4+6q+FEbyDc5/2hxnzG2NBmXzFclBM1QbmbyDgtvdrpjnvlLDaG/5/sw",
-	"oWGpgWfO+hWN3BBtj3crxwuUigluz/cs7sfc1S57NICYKWUUNz/Zo30IIhHcgrrFJbwVC5TQ34fYtotq",
-	"x5J8DxKTiK4wBC54gAdjPvB9Hxhf0IiFQOUsNSaxXbZfXCFkQRFIDI1zaaRsF+4X8OdCw1SkPOyObWgx",
-	"HZnYKuIgCyHowU/IzUPx5ujshHgkU5gMyV7X7/omw4gEjS2zoz3imZI7twkr2zb0XPnsLMutQSKULfRF",
-	"OJpEXZ99yWYle53lSWO+XtfrgSlZlRJl9dj1/W1sC7p89WBMMth99zh9uaxaWxFyY4UY4VOMdWTpXm6s",
-	"eu9RFMNnNYvbKmprbXuqub/8Zql++kD3sTmsPlTIn7CDcq4MDyDlt1wsObBQAZUIbMaFxLD7YlDNUHfK",
-	"ZNrRef/QDq2fUH/Y6DVeC1+VNqMVV8Xv59tGhQ3bVxk2X/+G4edU+b1wVXMKuEuYRPU7423dc6uZMm61",
-	"dz8XtBdzzIuyUaBbvWHnwWVq1tmS4dX1JkYrWW+G7cgsM15CJY1R2wnk6t41k59SlKuyl6z29qXHNhF1",
-	"/d/M9xW1O3b86ETMBeUjFnhviH82tF8ngAOqcSZk9lSUkjrR1iWD+eF9O/AXNErxyZvgjFH+Wts8vrn5",
-	"aNmWtKq22ir5F1XJK+V5XLsNjhUnFXq/JCM4FkCLvjGgHFQ6MXQTkzA8mKwgl7f7qtETiZl6sKiVexf1",
-	"agUtYjHT7euLpL6/qfzyStvHb6aW5RmtCKcnfMPLtmMt4amFptFhvtp/pPBViD0nxwu6NOY2A1pjnGiV",
-	"r0KKD4gcl2YQnjKp9IEpf2U/Z7+xcMHx5ZA3SuSYV1vrhCkMv+VEjVpZ16zfmVCFoQchTmkaaegXy5mN",
-	"emoh/VAp9e4bVstY+h5QDbFQGvb9bfxdNH1Grf4WEf51wfsjRzDuzVFd/CeGNypHuKpD/OVQ1pLNZigf",
-	"H3YvHOFrT7sbXJ65xH7RVv1/rQTkMj3TUBumKLh8LspHoA1+bZsCS6pAIdcHdk/bzZkDU7CcU+323Hnv",
-	"IrON8GuM4+4b0uOwr33Y/ZMWYo2Px1/HQqw+KN5XP2RcXRvQNb6GXF2b4mA3+VmVsx8I7aeQYa/X3/1b",
-	"1+/63f7wB/8H36DjPwEAAP//",
+	"7Dp7T9xI8l+l5N9KgZ88gweGvc2g04kl0QaRbKJAbv8Abumxa2Z6sbud7jaDD/HdT9Xt59jDI2GjcHv/",
+	"IFwuV9f71XPjhTJJpUBhtDe58RTqVAqN9uFkoaQxMUb0EEphUBj6l6VpzENmuBRbf2gpCKbDBSaM/vtB",
+	"4cybeP+3VVPecm/11mtxhbFM0bu9vfW9CHWoeEp0vIl3IiUkTOSg8HOG2miYSQVmgZBpVJBKGftAkBJv",
+	"xniMEcRyzoWGDc3ngplMofbpPZtjgsIMjLxEUdHchJmSCZgF18CiSKHWRNOdRLAwJNAl5nvAQCGL4c3J",
+	"yQcYb7+EJTcL+IhG5YP9mUE19G594votU3P8NipaYCkJTGWUA9cQ0+nEPRNWWXNmcMnyFxpinnADG4NB",
+	"wq4HhD6Y5oa0M4J3/GeY5hDhjGWx2VyRdbTjgzbMZPpARuieWcrLh8AK/kmwK8ZjNo2/newRM2zKNJLc",
+	"WX0+bDABMjNsjr7VgaMHcykKQMT1JcyyOF4RdTfY6Zi1Jftu0JB9NyDZfW+BLEJlQ6TxHT22WT7GUIpI",
+	"g5GwZNzAFGdSIRiVczEHNmdcELlaNyZP0Zt4XBicoyItWEUrmZlvFIT7IgdpFhRvzCwoNBI0CxlBJiJU",
+	"sMVSvnW1M3Ha2w4Cp72mswRj2KicJRgHm0RkHOzCxjjYDTat7/yG04WUl4+SiMXx+5k3OX2obP6NlyqZ",
+	"ojLcZTNynvtUUzD2ykiPdFPYQ07/wNB4t+d9CoOl+8bmJiYAlZIKsOBjaOkU5On0AyfviaV846HIEm9y",
+	"2pXdb4GuB8vlcjCTKhlkKkYRyggj77ziUBvFxZxUe6CQGWzIMVnVQ9jm4C51NJm99T0UFG1Rw1OnUsbI",
+	"hH15VdYQbjDRDaSauQLAlGI5PQuWYC+iorA6kGLG5/fx+LGBSqrGUKHpJZqpuAduT/uccUWCnTqWHG4l",
+	"k9/S2XnHL3yvcruOtotQ6Itu30tQa+ZqR9urzrz3KSpre9CZrUmzLD7zoH72gWmb265QRFK90KBZksYI",
+	"TOglFSe/T622dhxG3RP34dOnw1c+HYBXqPKCDGz0HVGwUOIsmAYpkCrzZu+5dX7oHkxJpJZqD8ZB4MM4",
+	"GNGfMf3Z9V0FGm+/9GGXsJXN2zZNLbnGxpF15mxbtcFArfU+Q35sO95q5GQuUyXsmicUuNuB7yVcuIfA",
+	"7zFxhDHL7Tcl2mgt2ifBTTMpuPrh+d47LjJDrL+RmfJ87xXLe4P/jgBdUUiJ2aeDT2n0vxTymBTie0UN",
+	"OIzuTzA1ap/u/xyth7YoRPtWKKoizHgTKog4MNzmu8e40rMwlPXhR0n8INumzBhUlLf+dRoMXrLB7Pxm",
+	"e3z7Q5fgWrM3zdFk1G/Xnqa1/TvjtfCZt3Le6za2IXlXV5quqcmav643j60ZP8uI0lgNeFM3wSyKOGVz",
+	"Fn9onGxUhj3clhNmk6CDfC3F41aV6ebYosT0uzR5hTYsSZ8uvpuabeuxo8ReIbqaWdFek+tavK6LuFDJ",
+	"FDf5MUWS84t6Rj6hEbnqtq1ikClUtVMvjEmtCssZu1vHWWYWNNacZUGwE7o5+gjzw8gCcOLgNL39OIY3",
+	"7/YPBsdv9kcgZ25is8qkSYmOcJ/4brig+AAmIrgeFGcMKjYG/w/FMEZNACc+3HMZTY4vqfi/bTNVS8RS",
+	"foS5G4G4mMmejsgd9kI3tgmw/+EQ/rlT9vwgyy5NUzf2Qca5BWtUV2i7s2QIr5vtFNdnoj07XdzUzYkP",
+	"RW9SzZz/8KFq2nw7/95e7FmN2SFWZiaUCVqyFzWdC+BuGWCXBLaF+5XmseNXRyBFnINZKLmkps0Nck7f",
+	"f6fea3MIxdqH7MGtEGcCr0O0epmsbkWGcLKUQEpGYYpxxc3f2NOihjGnhA6ZxsmZaPL1QsP+0dbxUbXf",
+	"qGwMGxctG06g7Wr7Ry0Pq75z0ItN8h13VsOObivUofyz9fuCsMUpqBS2ql0w06hSKeMBjy42h2eisJee",
+	"wGgnCGDKoloCn2CjhkRuprbg7Qb4CpXmUlj4jvX7M+FqlwWNIeFak+D0yoJ2IYxleAn6EpewIa9QwWgX",
+	"Etsu6k2L8iMoTGOWYwRCihD3zsQ4CALg4orFPAKm5hmpxDbdQXWEVBVGqDAi47JY26Y8qNxfSAMzmYlo",
+	"eGZDi5uYYquKgyKEYAt+QUEP1Zf7Hw493ysE9ibezjAYBpRhZIqkywK04/lUchc2YRXLhy1XPgfLeomQ",
+	"Sm0LfRWOlKjbo7C3WsmeZpfSGbdv2/WASlajRFk5toNgHdkKr9xEkErGo5378as9JH2w/fIBH1TL3Vvf",
+	"2w0ecERz4+dWU6VFIozxIRZ5ZfG+3iLtBqequI/qSNeV7d4C+lCbfvttVht6R4uzOhHf1S08YO/lTBnt",
+	"QSYuhVwK4JEGphD4XEiF0fB5eO4czWD1smC9//6C5t1K1/RUTtxomHqdt3p/vG7oWTFwk2D382fs406U",
+	"3ytTdeeZ65Qr1L9z0btT71NTQa317ZdGxskCy/aCBBg2T9hcuyX+XoOlHh28yen5aug0Mv4c+wOmzvYp",
+	"UyxBY0e80xvXrX/OUOV1s94cnjrXIpWjn//XF9SGbgd2iBzE3CWke9T8mpDfEu73GbwhMziXqniqanUb",
+	"ae2qiF687g/6KxZn+OD1fkGo/Kxvq7K6v+rZefWKlq/l/JuK5Nf83C/dCsWGkSq5vyYbOhLAqu4/ZAJ0",
+	"NiW8KSVLH6Y5lPwOn1+IxnKu7+wa6hWdfrKOwV7v92+60vaqr/HmiRbVz6ZZKNNmFbMPuP0tFqk9OcBI",
+	"w+KD8hbons6igew7Pr6i1+ZuiWQMJqnR5dasunoWuERtYMaVNnvUX9Rdub2dE1LgM4kr0lQZWHptxaMS",
+	"91uJ1Gkt2uobDaZMY+SXP3eBUbUsXGk/bNzc1Xn4Nx3TFCQDH5iBRGoDu8E6+i5kv6C1eY5h9H3F0HuB",
+	"QOYtQ6f6TdkLXYaRbsfRM4kXo/h8jur+5cuJQ3zq7csKlUfe3HzVVdJfrZiVPD1SUSuqqKh8aSjtg6Eg",
+	"sV0dLJkGjcLs2cuJYUkcuIblghl3uVO2eqq4Bnk26yF3O3t/bLV+MvEnrZo7P8v4C62a22uIm+Y95Ok5",
+	"hU/nMvP0nGqpvYgrmgJ7v29vMidbW6Ptvw2DYTAcTX4KfgrIz/8TAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -252,6 +252,9 @@ type SearchResult = WebhookSearchResponse
 // SingleWebhook defines model for SingleWebhook.
 type SingleWebhook = WebhookResponse
 
+// TooLarge defines model for TooLarge.
+type TooLarge = Errors
+
 // RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item defines parameters for RetrieveJsonWebKeySet.
 type RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item struct {
 	Alg                  string                 `json:"alg"`
@@ -2093,6 +2096,11 @@ type ClientWithResponsesInterface interface {
 	UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 }
 
+// RetrieveJsonWebKeySetResponse503Headers the declared response headers of an HTTP 503 response for RetrieveJsonWebKeySet
+type RetrieveJsonWebKeySetResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveJsonWebKeySetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2100,6 +2108,10 @@ type RetrieveJsonWebKeySetResponse struct {
 	JSON200 *struct {
 		Keys []RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item `json:"keys"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveJsonWebKeySetResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2107,6 +2119,11 @@ func (r RetrieveJsonWebKeySetResponse) GetJSON200() *struct {
 	Keys []RetrieveJsonWebKeySet200JSONResponseBody_Keys_Item `json:"keys"`
 } {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveJsonWebKeySetResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2138,6 +2155,16 @@ func (r RetrieveJsonWebKeySetResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveWebhookAttemptLogResponse429Headers the declared response headers of an HTTP 429 response for RetrieveWebhookAttemptLog
+type RetrieveWebhookAttemptLogResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RetrieveWebhookAttemptLogResponse503Headers the declared response headers of an HTTP 503 response for RetrieveWebhookAttemptLog
+type RetrieveWebhookAttemptLogResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveWebhookAttemptLogResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2145,6 +2172,12 @@ type RetrieveWebhookAttemptLogResponse struct {
 	JSON200 *struct {
 		WebhookAttemptLog WebhookAttemptLog `json:"webhookAttemptLog"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetrieveWebhookAttemptLogResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveWebhookAttemptLogResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2152,6 +2185,11 @@ func (r RetrieveWebhookAttemptLogResponse) GetJSON200() *struct {
 	WebhookAttemptLog WebhookAttemptLog `json:"webhookAttemptLog"`
 } {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveWebhookAttemptLogResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2183,6 +2221,16 @@ func (r RetrieveWebhookAttemptLogResponse) ContentType() string {
 	return ""
 }
 
+// SearchWebhookEventLogsByParametersResponse429Headers the declared response headers of an HTTP 429 response for SearchWebhookEventLogsByParameters
+type SearchWebhookEventLogsByParametersResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchWebhookEventLogsByParametersResponse503Headers the declared response headers of an HTTP 503 response for SearchWebhookEventLogsByParameters
+type SearchWebhookEventLogsByParametersResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SearchWebhookEventLogsByParametersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2190,6 +2238,12 @@ type SearchWebhookEventLogsByParametersResponse struct {
 	JSON200 *EventLogSearchResult
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchWebhookEventLogsByParametersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchWebhookEventLogsByParametersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2200,6 +2254,11 @@ func (r SearchWebhookEventLogsByParametersResponse) GetJSON200() *EventLogSearch
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SearchWebhookEventLogsByParametersResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SearchWebhookEventLogsByParametersResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2231,6 +2290,16 @@ func (r SearchWebhookEventLogsByParametersResponse) ContentType() string {
 	return ""
 }
 
+// SearchWebhookEventLogsResponse429Headers the declared response headers of an HTTP 429 response for SearchWebhookEventLogs
+type SearchWebhookEventLogsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchWebhookEventLogsResponse503Headers the declared response headers of an HTTP 503 response for SearchWebhookEventLogs
+type SearchWebhookEventLogsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SearchWebhookEventLogsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2238,6 +2307,12 @@ type SearchWebhookEventLogsResponse struct {
 	JSON200 *EventLogSearchResult
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchWebhookEventLogsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchWebhookEventLogsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2248,6 +2323,11 @@ func (r SearchWebhookEventLogsResponse) GetJSON200() *EventLogSearchResult {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SearchWebhookEventLogsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SearchWebhookEventLogsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2279,6 +2359,16 @@ func (r SearchWebhookEventLogsResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveWebhookEventLogResponse429Headers the declared response headers of an HTTP 429 response for RetrieveWebhookEventLog
+type RetrieveWebhookEventLogResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RetrieveWebhookEventLogResponse503Headers the declared response headers of an HTTP 503 response for RetrieveWebhookEventLog
+type RetrieveWebhookEventLogResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveWebhookEventLogResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2286,6 +2376,12 @@ type RetrieveWebhookEventLogResponse struct {
 	JSON200 *struct {
 		WebhookEventLog WebhookEventLog `json:"webhookEventLog"`
 	}
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetrieveWebhookEventLogResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveWebhookEventLogResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2293,6 +2389,11 @@ func (r RetrieveWebhookEventLogResponse) GetJSON200() *struct {
 	WebhookEventLog WebhookEventLog `json:"webhookEventLog"`
 } {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveWebhookEventLogResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2324,16 +2425,37 @@ func (r RetrieveWebhookEventLogResponse) ContentType() string {
 	return ""
 }
 
+// DeleteWebhookWithoutIdResponse429Headers the declared response headers of an HTTP 429 response for DeleteWebhookWithoutId
+type DeleteWebhookWithoutIdResponse429Headers struct {
+	RetryAfter *int
+}
+
+// DeleteWebhookWithoutIdResponse503Headers the declared response headers of an HTTP 503 response for DeleteWebhookWithoutId
+type DeleteWebhookWithoutIdResponse503Headers struct {
+	RetryAfter *int
+}
+
 type DeleteWebhookWithoutIdResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteWebhookWithoutIdResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWebhookWithoutIdResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeleteWebhookWithoutIdResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteWebhookWithoutIdResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2365,16 +2487,37 @@ func (r DeleteWebhookWithoutIdResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveWebhooksResponse429Headers the declared response headers of an HTTP 429 response for RetrieveWebhooks
+type RetrieveWebhooksResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RetrieveWebhooksResponse503Headers the declared response headers of an HTTP 503 response for RetrieveWebhooks
+type RetrieveWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *WebhooksResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetrieveWebhooksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveWebhooksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RetrieveWebhooksResponse) GetJSON200() *WebhooksResponse {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveWebhooksResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2406,6 +2549,16 @@ func (r RetrieveWebhooksResponse) ContentType() string {
 	return ""
 }
 
+// CreateWebhookResponse429Headers the declared response headers of an HTTP 429 response for CreateWebhook
+type CreateWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// CreateWebhookResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhook
+type CreateWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2413,6 +2566,12 @@ type CreateWebhookResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2423,6 +2582,11 @@ func (r CreateWebhookResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2454,16 +2618,37 @@ func (r CreateWebhookResponse) ContentType() string {
 	return ""
 }
 
+// UpdateWebhookWithoutIdResponse429Headers the declared response headers of an HTTP 429 response for UpdateWebhookWithoutId
+type UpdateWebhookWithoutIdResponse429Headers struct {
+	RetryAfter *int
+}
+
+// UpdateWebhookWithoutIdResponse503Headers the declared response headers of an HTTP 503 response for UpdateWebhookWithoutId
+type UpdateWebhookWithoutIdResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UpdateWebhookWithoutIdResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateWebhookWithoutIdResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateWebhookWithoutIdResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r UpdateWebhookWithoutIdResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateWebhookWithoutIdResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2495,6 +2680,16 @@ func (r UpdateWebhookWithoutIdResponse) ContentType() string {
 	return ""
 }
 
+// SearchWebhooksByParametersResponse429Headers the declared response headers of an HTTP 429 response for SearchWebhooksByParameters
+type SearchWebhooksByParametersResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchWebhooksByParametersResponse503Headers the declared response headers of an HTTP 503 response for SearchWebhooksByParameters
+type SearchWebhooksByParametersResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SearchWebhooksByParametersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2502,6 +2697,12 @@ type SearchWebhooksByParametersResponse struct {
 	JSON200 *SearchResult
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchWebhooksByParametersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchWebhooksByParametersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2512,6 +2713,11 @@ func (r SearchWebhooksByParametersResponse) GetJSON200() *SearchResult {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SearchWebhooksByParametersResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SearchWebhooksByParametersResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2543,6 +2749,16 @@ func (r SearchWebhooksByParametersResponse) ContentType() string {
 	return ""
 }
 
+// SearchWebhooksResponse429Headers the declared response headers of an HTTP 429 response for SearchWebhooks
+type SearchWebhooksResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchWebhooksResponse503Headers the declared response headers of an HTTP 503 response for SearchWebhooks
+type SearchWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SearchWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2550,6 +2766,12 @@ type SearchWebhooksResponse struct {
 	JSON200 *SearchResult
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchWebhooksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchWebhooksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2560,6 +2782,11 @@ func (r SearchWebhooksResponse) GetJSON200() *SearchResult {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SearchWebhooksResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SearchWebhooksResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2591,16 +2818,37 @@ func (r SearchWebhooksResponse) ContentType() string {
 	return ""
 }
 
+// DeleteWebhookResponse429Headers the declared response headers of an HTTP 429 response for DeleteWebhook
+type DeleteWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// DeleteWebhookResponse503Headers the declared response headers of an HTTP 503 response for DeleteWebhook
+type DeleteWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type DeleteWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWebhookResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeleteWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2632,6 +2880,16 @@ func (r DeleteWebhookResponse) ContentType() string {
 	return ""
 }
 
+// RetrieveWebhookResponse429Headers the declared response headers of an HTTP 429 response for RetrieveWebhook
+type RetrieveWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RetrieveWebhookResponse503Headers the declared response headers of an HTTP 503 response for RetrieveWebhook
+type RetrieveWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RetrieveWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2639,6 +2897,12 @@ type RetrieveWebhookResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetrieveWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetrieveWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2649,6 +2913,11 @@ func (r RetrieveWebhookResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r RetrieveWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetrieveWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2680,6 +2949,16 @@ func (r RetrieveWebhookResponse) ContentType() string {
 	return ""
 }
 
+// PatchWebhookResponse429Headers the declared response headers of an HTTP 429 response for PatchWebhook
+type PatchWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PatchWebhookResponse503Headers the declared response headers of an HTTP 503 response for PatchWebhook
+type PatchWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type PatchWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2687,6 +2966,12 @@ type PatchWebhookResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PatchWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2697,6 +2982,11 @@ func (r PatchWebhookResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r PatchWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PatchWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2728,6 +3018,16 @@ func (r PatchWebhookResponse) ContentType() string {
 	return ""
 }
 
+// CreateWebhookWithIdResponse429Headers the declared response headers of an HTTP 429 response for CreateWebhookWithId
+type CreateWebhookWithIdResponse429Headers struct {
+	RetryAfter *int
+}
+
+// CreateWebhookWithIdResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhookWithId
+type CreateWebhookWithIdResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateWebhookWithIdResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2735,6 +3035,12 @@ type CreateWebhookWithIdResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateWebhookWithIdResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookWithIdResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2745,6 +3051,11 @@ func (r CreateWebhookWithIdResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateWebhookWithIdResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateWebhookWithIdResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2776,6 +3087,16 @@ func (r CreateWebhookWithIdResponse) ContentType() string {
 	return ""
 }
 
+// UpdateWebhookResponse429Headers the declared response headers of an HTTP 429 response for UpdateWebhook
+type UpdateWebhookResponse429Headers struct {
+	RetryAfter *int
+}
+
+// UpdateWebhookResponse503Headers the declared response headers of an HTTP 503 response for UpdateWebhook
+type UpdateWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UpdateWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2783,6 +3104,12 @@ type UpdateWebhookResponse struct {
 	JSON200 *SingleWebhook
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateWebhookResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2793,6 +3120,11 @@ func (r UpdateWebhookResponse) GetJSON200() *SingleWebhook {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r UpdateWebhookResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -3174,6 +3506,29 @@ func ParseRetrieveJsonWebKeySetResponse(rsp *http.Response) (*RetrieveJsonWebKey
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RetrieveJsonWebKeySetResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3208,6 +3563,42 @@ func ParseRetrieveWebhookAttemptLogResponse(rsp *http.Response) (*RetrieveWebhoo
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetrieveWebhookAttemptLogResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetrieveWebhookAttemptLogResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3244,6 +3635,42 @@ func ParseSearchWebhookEventLogsByParametersResponse(rsp *http.Response) (*Searc
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchWebhookEventLogsByParametersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchWebhookEventLogsByParametersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3280,6 +3707,42 @@ func ParseSearchWebhookEventLogsResponse(rsp *http.Response) (*SearchWebhookEven
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchWebhookEventLogsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchWebhookEventLogsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3314,6 +3777,42 @@ func ParseRetrieveWebhookEventLogResponse(rsp *http.Response) (*RetrieveWebhookE
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetrieveWebhookEventLogResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetrieveWebhookEventLogResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3343,6 +3842,42 @@ func ParseDeleteWebhookWithoutIdResponse(rsp *http.Response) (*DeleteWebhookWith
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteWebhookWithoutIdResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteWebhookWithoutIdResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3372,6 +3907,42 @@ func ParseRetrieveWebhooksResponse(rsp *http.Response) (*RetrieveWebhooksRespons
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetrieveWebhooksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetrieveWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3408,6 +3979,42 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3437,6 +4044,42 @@ func ParseUpdateWebhookWithoutIdResponse(rsp *http.Response) (*UpdateWebhookWith
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateWebhookWithoutIdResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateWebhookWithoutIdResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3473,6 +4116,42 @@ func ParseSearchWebhooksByParametersResponse(rsp *http.Response) (*SearchWebhook
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchWebhooksByParametersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchWebhooksByParametersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3509,6 +4188,42 @@ func ParseSearchWebhooksResponse(rsp *http.Response) (*SearchWebhooksResponse, e
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchWebhooksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3544,6 +4259,42 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3583,6 +4334,42 @@ func ParseRetrieveWebhookResponse(rsp *http.Response) (*RetrieveWebhookResponse,
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetrieveWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetrieveWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3622,6 +4409,42 @@ func ParsePatchWebhookResponse(rsp *http.Response) (*PatchWebhookResponse, error
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PatchWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3658,6 +4481,42 @@ func ParseCreateWebhookWithIdResponse(rsp *http.Response) (*CreateWebhookWithIdR
 	case rsp.StatusCode == 401:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateWebhookWithIdResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookWithIdResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3697,6 +4556,42 @@ func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, err
 	case rsp.StatusCode == 404:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case rsp.StatusCode == 429:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4125,59 +5020,63 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fvrbts4Fn6VA+0C084qjnuZzozzK01TIG23DXJBF6gDiBaPbU4oUkNS8XiDvPuCpKyLRTtymnZngPmV",
-	"2DLJw3P9vkPqNkpllkuBwuhodBsp1LkUGt2H14Se4e8FamM/pVIYFO5fkuecpcQwKfZ/01LY73Q6x4zY",
-	"//6pcBqNon/s11Pv+6d6/1gpqXR0d3cXRxR1qlhuZ4lG0cUcQfnVgGlg4oZwRgfRXRwd36AwH+TsHIlK",
-	"52eoC76bRLmSOSrD/LaMNITbf6ZSZcREo4gJ8+plFEdmmaP/iDNUdukFTuZSXq8kcOOZwUzft9HP7YF2",
-	"rnJ2ohRZRlYBdrtMIY1GX0qhAgteVQPl5DdMTUh3nwRCTmYIcgpoRwKXMw1EUDBzBFFkE1Rg5sRARkw6",
-	"R6/Xj9K8lYWgdi/tCT9KKAWBOdFg5tYidADWSBNJl9ZCmOVm6eZ5sF16KLCa27nlfZt3u2NitpL+fh2c",
-	"MzHjWC722MLfJ3YppRPkUpDCzKVi/8WAQf7NtLb7kgoKcS3kQsDh6Qlc43KTUS6FkoUJzXUoliDNHBXk",
-	"xMztlBmauaRQCIoKkn2Ss/1StMQp0H+ll9pgtnqy92MygreFZlIcFmb+gx6Ll8OXsGBmDkR4QbxYdgYh",
-	"oVQsWG8ejIWLgFJfVkaXGbrBmkqK3S0kX66ZoFdThpwmMeBgNoDkS+aVdLVSa6F4MqjDWhvFhItESowz",
-	"IaGU2RkJP20salSBnaCLowy1JjMnzNqEa6HsRK5/fxWYq0yDnd26DdUPw/L1zEBeoZ28E5BmhgIV4fW6",
-	"XzN/aIF3558+ntqg+5SjIt6Gna0rmQV0G0cyt1+jKDKrXEJpZNWdyRt0/+ScpE7d/otU5ktrclu0rgKm",
-	"ty4fXOaG8MIad92aMo/KUSFDNhLHut8Kgam5YBnKwoQCmnOmMZWC6hjGxXD4AmE4gLNyaeu3zfr04nmw",
-	"Pj3Ik1uS3EYZ+eMDipnVy/OffgrozJUUfSzIhPt8sskvy5ETKTkS0VnKF3KXAMBIQD8hTDmZHdhUpiEr",
-	"tIEJNvJKWc/sGN2I5Ybzcjnx5by7+hwJxe2h1NlsZ4G5MbmVBIUpi8Ep0XohFe2lvO7wS41KkAx7DWeB",
-	"BH5BrlGADRhX2lZZ3IexQXoAbCakQgpMVJhqIinzKqzcqigYDaVHJjQqcyK0ISLguse5TOeQNRz4AFa4",
-	"EaTgy3Xf3YCtONHmMqfE4DdfSiGh3zoUNZsJYgqFR1JM2ayoE10fmBMebKfV/Mi669R6DwZdtv2T97g8",
-	"oS14u8nOBgUR5oS2c/79w9bqSaF4AGRMtOSFQbD+b73T/tVwefahrdhuKd2UYw+NsaDCgulOtiX+WQ1B",
-	"V+XivEhT1DqKo7eE8ULZEnHpAVSwPDwon6KgDQ/u4Y4+qLt2NKQVdv35yRHhvAKbHe3gHylW2T60qin0",
-	"UYmzukuU5u1hqDXuchLeZfmrk1Bim1eY+AfdLAJsg680C7Vz1q4IzQXXVNyyXLzmRGHdlh6yBQpUjG+T",
-	"k+7MIRuOH4g+Vx/DqnSilAweiAaNwozgduzHjKMR3A4Gg7s7q9s1j1lNukMchDwCvQTrUWljEa05zgoh",
-	"rC1jH6hIkQbD0s1z4b4NeNTUTXfYUG/vkOuUup51q1xs94GdgtdjnPZJbFrwbXsMhYO3Y1N/bZt0dBdc",
-	"bF1NoZ3EtXtvCY5GO6ntcIsaR/eIiK11YnMefMAiTY2uhm/Zn+9WHClmULFA62kNeXfc0XcpPk29efS6",
-	"f2xAHlJRVK+Xm2vKmVz0nGoFCXoBgf6VYa2Zs8EJtHu8U2OoUnWfZTf5xQMagjsn8V0bgFvD6Hwj1FxL",
-	"4zVl65Iji1eZmPWFi1v0q+8NucdX1xY12b1hWihmlud21rL65uw9LsOFUpHFqp0Wuw6WLAwQcDLhwOW/",
-	"aFSyySiOPHmLDst+nVd+La9fyLX8mJjK7pLNrtkK7+xlRJAZZpbsWlGIhlPJl64Fq1HdoAZmRqBJ5gmf",
-	"jh33a0g+FkxA0hIqgSdCltt46gckt+OV7iwAsPU/ARQ3yGWOsWXbagllDQAi9AIV0rFwbb3nw2EML4fP",
-	"XEevavZVnT6GOnaP/CQvh0PLP9stwqTR4Ur2k1bnqZbDT9xq8kEqKeoBHAablmNh5qgRcoVT9gdq3+cV",
-	"EuSq4QRzVAiGXONqWxrC/cqxeJLUjjmoTkQGq45q8nQwdvZmhluDV3ZqANZV9/zw9CSKoxtU2pv+2eDV",
-	"r4Ohb2uhIDmLRtGLwXDwomwyOVfdHyyQ8z3HUvZ/W1zrwar7PEOXNqtd2ciNztAohjf4TkvxGSfvcXmO",
-	"xvXGGmc5z4fDrzgyucZlO4S34cI11MtnwcJ0vQGRXZtwISt0j9arHeynjt3Cflgok25NLm67fQ5eDuHd",
-	"+aeP8Bkn8B6XcI5m0Mo/0ejLlYVUWUbU0rpKMeEs9b0uOXUBSfQyy6wFUygzsnscw1QquEHFpkv73X/2",
-	"au/aq/L/3rvPF37FUIe+RGR7XM72bxfrZOKE3t3rUl0G8qhutQgx+x0ZUbguNH7R9wCt1JY7PHk5fLZJ",
-	"lGr7+60TGzfo5f2DqjM3J0VOFMnQuB7ll1tfZlyvuSoyAbNFzR37kKsVvB4fVxt8w7EA5xk16gq6ggdP",
-	"a+RWv16e1qJ39nF/E8+3lCFVSAxSIMZmdDI1qKpy+3uBalkrwgHZaNtW4wcsPMGpVLhpTRR0txWPiMY9",
-	"S5aEZobdoD9qdEWGCRfubv0fNFBiyAH8CEwDgQXjNCWKbpSjpHE7SOIpdgwlw7bqrSj21mUqZrh1sY3D",
-	"S5K58+B15vOAKSqqs5OiWtQWDs+PrKreHJ8fwROKU1Jw83STvla8a2v8hRPm9iQRvPDgMkyPwY1bGw/L",
-	"ZC4xSd07F5T5CLV5LenyK8pBnYnWaQztyc6qvlW4g1R3onbsMH0jXt63/7MLh7/r0ZhrF01bQu7+im56",
-	"b2m77bSDe0Oeqo37LQBPs0e80yWiMNipnveBOherIgRczr4f2GmiYIu2vAjane3KAHPScckuHZdsYrOt",
-	"WOOiUWJZXeiCmKp1SPAARNVoJ1Lk6A/n2k71xn1fmvGzbyyUyzV86jvFS9MEh/Dm+MPxxXHd7RDAaAyL",
-	"OUvnTXMonBYa9YqRr12xOaHJwN8guT+i9NeGUo9I0dtuXB1yXnnX4DGUuNpg6aTl3DFoqRy2XLrjzmhj",
-	"OT1yIHTV8Xp4Fe11E610nUdK/e1rc98v5zfV79Vn4XPZbPG9nPoeBJT3R/MioHx/fPGnDM3Ty4tHicu1",
-	"RNVlet3cKadTljLCwUKhc/cQUs7KXE116epVDo6rC5acGVSEg8+TY5EUguKUCaSJa2WYudQIzMCCaBDS",
-	"wIzdoDiou5zGmlNDcxzRQCa2RviG2xYweg8hDaH35uYfwDYKxXcjGofgD1eAUXhyeXny5umovqbqmkHE",
-	"rH5ilUo4B3+5qZG1wkSkOrXZSaATDxljKHkOPP9p0wI7srPgOta3NJp6ueFWqr8zkTuSWUaAM22sNhNG",
-	"kxiSFruzXzTG2I+F4kkMSNI5yNw3NPkSksPzo8TywMQSweSgErk9n6OJsbWn+9l3p4n/J9zdTFZehNqP",
-	"J0twu68zhN5SANsh/G0rYPvs8dHq4J/SBMS3pSeSLgNl4LYqEne9sesG7NaOQD8i9JqAS2gpUYqhTf5e",
-	"vNaF8O+nvAc1avsA3OgvBKQeo1u9Xt5sTTsAIpbGvYKBXGPjqG0IyZdUFpx+lOZIihtUpoVWtjG1XRma",
-	"O0vzSKcLcZpuBxo5pkY7BKMxI8KwVI8gWU83CWSoZuh/6F1bGGk/jYU27q7tCoU+8dxb+xExJKLgPAF/",
-	"ZV3H4I6cNBCFQPIcBUUKRsYW7NT4biyoRP30oC2Jm3HP7e1fXiqm4eztEfz84tdX8KScubwTT58ejEVn",
-	"I6HRr34dPvdAMpdMWPuCLtK5lSipskazcA7Gwr+uZdOencW9q+UgN2fXFpKfXl6EMJt7CeA7E5442qKD",
-	"9ry9bigEXmYInSdus1t71W/TnPvLJJbW+ShRhjkIVjh6VpO7vjTaMrkqXfxNpr+STNts53hafyr9t+q/",
-	"eZSc+QRfG+ugpOUrhYC7M1O9TZMrdCTaa61xN6G+FfXlylZNd9GorO7ucp97e2W0v//s+c+D4WA4eDb6",
-	"ZfjLMLq7uvtfAAAA//8=",
+	"7Fx9b9s4k/8qA90Bmz6nOG6a3edZ5680TYFsu22QF/SAOIBoaWxzQ5F+SCquLsh3P5DUq0U7cpoWe738",
+	"1dgyOcN5n99QvQ9ikS4ER65VMLoPJKqF4Arth7ckOcd/Z6i0+RQLrpHbP8liwWhMNBV87y8luPlOxXNM",
+	"ifnrPyVOg1HwH3v11nvuqdo7kVJIFTw8PIRBgiqWdGF2CUbB5RxBOmpAFVB+RxhNBsFDGJzcIdcfxewC",
+	"iYzn56gyth1HCykWKDV1x9JCE2b+mAqZEh2MAsr1bwdBGOh8ge4jzlAa0kuczIW4LTmw66nGVD120C/t",
+	"hWavYnciJckDIwBzXCoxCUbXBVMegjfVQjH5C2Ptk91njrAgMwQxBTQrgYmZAsIT0HMEnqUTlKDnRENK",
+	"dDxHJ9dPQr8XGU/MWdobfhJQMAJzokDPjUaSARglTUSSGw1hutC53efJeukhwGpva5aPHd6ejvJZyf3j",
+	"MrigfMawIPbczD/GdsGlZeRSiI9EzvAHu1qpTWZoW/lwK68Z0bgk+S8KGE2php3d3ZR83TU/353kGlUI",
+	"r+FP+hYmOSQ4JRnTrw5hhhwlYY40RNe6ONRNVJ7xT8LzIqiort1dCgEp4TlMCWWYGDOmXMFUitQZIUkS",
+	"iUodAoFYSImxhqOzU7hFewilKWOgUN6h31jDYI4kQWlJn6OW+e7RVKPscnKBseCJAi1gSaiGCU6FRNAy",
+	"N+ZFZoRys12titXYYeV+xUmm50LS/0GPl/1JlTK7CQkZv+ViycvDrPO0K07uCGVkwtAjvDlCQjSZEIVm",
+	"WVb/GHYIB5FpMsPQqtfxDTPBiy8Sqm5hmjH26tAc0p0QGNEo/yaSlCLTPike8RyEnqOEBdFzI8wU9Vwk",
+	"kPEEJUR7ZEH3Ck+LbDxwX6lcaUzLJ7v/iEbwPlNU8KNMz39RY34wPIAl1XMg3J3aycDswAUUPgqG28GY",
+	"24BeuJ7h0bpAN/fEIvFoLrq+pTy5mVJkSRQCDmYDiK5TZx43ZZTIJIsGdZZSWlJuE4tRuo0VSULNjoSd",
+	"NYhqmWEnh4RBikoRF25WNlzJTJbl+vc3nr2KUNM5rT1Q/dDPX8+E6gTaSaMeblpB6Fv39xH44+LzpzOT",
+	"Qz4vUBKnw87RpUg9sg0DsTBfI89SI1ySJIERdyru0P6xYCS24nZfxGKRG5WbGuzGo3pj8l4yd4RlRrmr",
+	"2hSLoFjlU2QjD67aLecY60uaosi0L5QxRpXz9BDG2XD4BmE4gPOCtLHbZrn1Zt9bbj3Jkluc3Acp+foR",
+	"+czIZf/XXz0ysxWSOuEmMCab7LJYORGCIeEdUq4utQHABDd0G8KUkdmhCeIK0sxkWGzElaI8M2tUw5cb",
+	"xsvExFWnXeqNiPsIy/VhOwTmWi8MJ8h1UVecEaWWQia9hNddfqVQcpJir+XUE8AvyS3yMsdjFcWdG2tM",
+	"DoHOuJCYAOXNuoU6EVZmlWU08YVHyhVKfcqVJtxjuicLEc8hbRjwIZRtEAjO8lXbXdMqMKL01SIhGr87",
+	"KYkk+d6uqOiME51JPBZ8SmdZHej6VO3+xWZbxY6NuU6N9aDXZNs/+YD5adLq1tbpWSMnXJ8m7Zj/+LKV",
+	"fJJJ5ikyJkqwTCMY+zfWaf5VcHX+sS3YbipdF2OPtDZFhekNO9GWuGd1R1Wmi4ssjlGpIAzeE8oyaVLE",
+	"lSsdvenhSfEUedKw4B7m6Jy6q0dNWm7Xv90+JoxVvVNHOvg1xira+6jqTB0XdVaXRKHeHopaacVP/acs",
+	"fnWa+Avy4vEvqpkE6BpbaSZqa6xdFpoEV0Tc0ly4YkR+2RYWsqEUqACMdUa6NSTSMHyP99n86BelZaXo",
+	"HYEoUMj1CO7Hbs04GMH9YDB4eDCyXbGYctMt/MBnEeg4WPXK97ZZDcLgPOPc6DJ0jooJJl63tPtc2m89",
+	"FuV636OGeHu7XCfV9cxbBbHtF3YSXo91ygWxacY2ndHnDk6PTfm1ddKRnZfYqph8Jwlr897gHA10tG1w",
+	"y7qO7uERG/PE+jj4BCJNiZbLN5zPgW/HkmqU1IOkrlTeHXN0oNvnqVOPWrWPNZWHkAnKt/n6nHIulj23",
+	"KkuCXoVA/8ywgk2uMQJlH2+Fc1ai7kN2nV08Ad/eOohvi2dvdKOLtaXmShivW7Zuc2TqVcpnfcvFDfJV",
+	"j7rc84trg5jM2TDOJNX5hdm1yL4L+gFzf6KUZFkCiaFFsESmgTjMDwc2/gWjopsMwsA1b8FRgVQ64df8",
+	"OkIWhKN8Krokm6hZWe/spoSTGaam2TWsEAVnguV2omDxWQVUj0CR1DV8yqGQDc7HnHKIWkxFsMNFcYxX",
+	"bkF0Py5lZwoAk/8jQH6HTCwwNN22zKHIAUC4WqLEZMwtrLc/HIZwMHxtEb0K7KuQPooqtI/cJgfDoek/",
+	"2xBh1EC4or2ohTzVfLiNWyAfxCJBNYAjL2g55nqOCmEhcUq/onJjCy5AlIATzFEiaHKL5bEU+PHKMd+J",
+	"asMcVAO+QYmoRq8GY6tvqplReKWnRsFaDoOOzk6DMLhDqZzqXw9++30wdLAWcrKgwSh4MxgO3hQgkzXV",
+	"vcESGdu1XcreX8tbNSgHGTO0YbM6lfFcCyZTvMM/lOBfcPIB8wvUFhtrjCb3h8NvmADeYt524U114UrV",
+	"y2bexHS7piK71f5Elqke0KtZ7LYOLWG3zBdJNwYXe9w+c8Qj+OPi8yf4ghP4gDlcoLZTh4PXb9bFuUop",
+	"e9X86iEMfh32WNCcZTSDXDC6vjF1W5oSmRt7zCaMxg5QE1Pr9UTlaWrMJIYi7NvHIUyFhDuUdGpnC/+9",
+	"W5vwbpVkdv/4cjmwFH1jgKLs22Vitne/XO1YTpOHR+222+Y8q+0uffDBlm2XP/k0ftF36FxIy1nJ8HUv",
+	"pdcDMbvo4PFF1Zz6KbZ4sP97rwWtweTTbNji8ZKkqC1Ke33vEq1F26s067GpoKkOF3Q607AqQtysMVzb",
+	"B1mzretOr5268nGlvVdv87Oa9c45HocxHagOsUSiMQGiTU4jU42yKjj+naHMa0HYUj7YdNTwCYTddHEd",
+	"TeTJdhSPicJd0y5yRTW9Q3d3wKZZ6gbllv4vyk5eD+EfQBUQWFKWxEQma/koGtktOHEgQwgFxmDEW4EM",
+	"G8lUvfFGYmuXF2321otXe78nbFE1e1sJqtXcw9HFsRHVu5OLY9gpLyqsk1fZeW70P3803xwnvDeYbPjr",
+	"sbhxDevJYfZvHjWF6h2oimCJSr8VSf4NibQOk6tdZtKzea5gRT/AVwOFWwKA3wk26QvPbQOxPPTATdvl",
+	"hslvDy8+9Mw+9GhRcN8ZJfSuZKsRwPeoY5vzha3uU/pr2Op5nwr2skzfwMTspYYt+7Cq8zIVvpOPspcW",
+	"hAcSUGEBm1iQpNkPbCwhLxuVE63rF2+p3Jp+PaFQbuDkCTJ0U+e2xb+z3xc29sUhZgW5hsG/RJq2fRzB",
+	"u5OPJ5cnNcbIgSYhLOc0njdtReI0U6hKHGzlYttp4m6H9olF6luDUI8YozZd2z1irDL9wU+v4VL6hXsX",
+	"Bw9BCWmbrdzegAjWlnDHtisrQfCnV2697loXTvdM5Ub7YvhLndGxDadb0+wW4LDDnut7W1C8vrHIPJbh",
+	"xq0vEXfbiHt2dfks4XYlOXZBo26+FtMpjSlhYBqXC/sQYkaL+iBRRZCo8n5YvXzBqEZJGLjcPOZRxhOc",
+	"Uo5JZCFbPRcKgWpYEgVcaJjRO+SH9chIG1tT0FxHFJCJqUvc9GJD6/gItuUDApqHfwJwkUm2HWZxBG5S",
+	"DTSBnaur03evRvUrLBb0Jrr8iREqYQzcTdFGMvJjGtUIfCuGTl2DF5bvdsD+r+sIbAn0eOkY21Koa3LD",
+	"jajh1pjQsUhTAowqbaQZ0SQKIWoBReaLxhrzMZMsCgFJPAexcNMhlkN0dHEcgZAQvTu5OI4OK5bb+1nE",
+	"KTT6tD/74YjTS5e8OZI6+dRONsnBqqYOX2pDXdOOL9+3sGnfMnm28ubFPra1D+KmoxOR5J4Eel+l14fe",
+	"neaaZqYdu9wK3/tsNhXEREqKJm069lrvJf1Qzf5ko7w+7Wjwf6uz+LmHrasllamjDoHwXNtXgpEpbNyV",
+	"GUJ0HYuMJZ+EPhb8DqVuVcibEKltkSh7GcZV192yuumwoJBhrJV7RxNTwjWN1Qii1SwSQYpyhu6HLihw",
+	"LcynMVfavixTtmU7DgBVbkUIEc8Yi8C9c6ZCsHdGFBCJQBYL5AkmoEVoCuy6pxjzRKB6ddjmxO64a8/2",
+	"X44rquD8/TH8883vv8FOsXPxUlvy6nDMOwfxrf7t9+G+a14WgnKjX1BZPDccRVW8bRZrgzF37zSbbGZ2",
+	"sf93gO1BGb01PerZ1aWvT7Bv8f1geCIMNsigvW+vK4aetxF9F4I26a1N9fuMb16i3nOXKGdEamp7ksyC",
+	"KTUU0xeR+0L1vIplL7jcz4zL2f/Tgd4h74/KvdjF/+/4cu7ydm1JhwXCV2oL7F3m6i3nhUSLxzmVNq5z",
+	"1rfVr29MMWQvgBdFm33pwr5VPNrbe73/z8FwMBy8Hv1r+K9h8HDz8L8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

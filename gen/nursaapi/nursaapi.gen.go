@@ -287,8 +287,14 @@ type Forbidden = HttpError
 // NotFound defines model for NotFound.
 type NotFound = HttpError
 
+// TooLarge defines model for TooLarge.
+type TooLarge = HttpError
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = UnauthorizedError
+
+// Unavailable defines model for Unavailable.
+type Unavailable = HttpError
 
 // Unrouted defines model for Unrouted.
 type Unrouted = HttpError
@@ -1106,6 +1112,11 @@ type ClientWithResponsesInterface interface {
 	IssueTokenWithFormdataBodyWithResponse(ctx context.Context, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
 }
 
+// GetWebhookLogsResponse503Headers the declared response headers of an HTTP 503 response for GetWebhookLogs
+type GetWebhookLogsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetWebhookLogsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1119,6 +1130,12 @@ type GetWebhookLogsResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookLogsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1141,6 +1158,16 @@ func (r GetWebhookLogsResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetWebhookLogsResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookLogsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1172,6 +1199,11 @@ func (r GetWebhookLogsResponse) ContentType() string {
 	return ""
 }
 
+// GetAllUserWebhooksResponse503Headers the declared response headers of an HTTP 503 response for GetAllUserWebhooks
+type GetAllUserWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetAllUserWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1181,6 +1213,12 @@ type GetAllUserWebhooksResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAllUserWebhooksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1196,6 +1234,16 @@ func (r GetAllUserWebhooksResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetAllUserWebhooksResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetAllUserWebhooksResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAllUserWebhooksResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1227,6 +1275,11 @@ func (r GetAllUserWebhooksResponse) ContentType() string {
 	return ""
 }
 
+// CreateUserWebhookResponse503Headers the declared response headers of an HTTP 503 response for CreateUserWebhook
+type CreateUserWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateUserWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1238,6 +1291,12 @@ type CreateUserWebhookResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateUserWebhookResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -1258,6 +1317,16 @@ func (r CreateUserWebhookResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r CreateUserWebhookResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateUserWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateUserWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1289,6 +1358,11 @@ func (r CreateUserWebhookResponse) ContentType() string {
 	return ""
 }
 
+// DeleteUserWebhookResponse503Headers the declared response headers of an HTTP 503 response for DeleteUserWebhook
+type DeleteUserWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type DeleteUserWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1300,6 +1374,12 @@ type DeleteUserWebhookResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteUserWebhookResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -1320,6 +1400,16 @@ func (r DeleteUserWebhookResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DeleteUserWebhookResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteUserWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteUserWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1351,6 +1441,11 @@ func (r DeleteUserWebhookResponse) ContentType() string {
 	return ""
 }
 
+// UpdateUserWebhookResponse503Headers the declared response headers of an HTTP 503 response for UpdateUserWebhook
+type UpdateUserWebhookResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UpdateUserWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1364,6 +1459,12 @@ type UpdateUserWebhookResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateUserWebhookResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1389,6 +1490,16 @@ func (r UpdateUserWebhookResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r UpdateUserWebhookResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateUserWebhookResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateUserWebhookResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1420,6 +1531,11 @@ func (r UpdateUserWebhookResponse) ContentType() string {
 	return ""
 }
 
+// IssueTokenResponse503Headers the declared response headers of an HTTP 503 response for IssueToken
+type IssueTokenResponse503Headers struct {
+	RetryAfter *int
+}
+
 type IssueTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1429,6 +1545,12 @@ type IssueTokenResponse struct {
 	JSON400 *OAuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *OAuthError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *IssueTokenResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1444,6 +1566,16 @@ func (r IssueTokenResponse) GetJSON400() *OAuthError {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r IssueTokenResponse) GetJSON401() *OAuthError {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r IssueTokenResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r IssueTokenResponse) GetJSON503() *Unavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1643,6 +1775,33 @@ func ParseGetWebhookLogsResponse(rsp *http.Response) (*GetWebhookLogsResponse, e
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetWebhookLogsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1683,6 +1842,33 @@ func ParseGetAllUserWebhooksResponse(rsp *http.Response) (*GetAllUserWebhooksRes
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetAllUserWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1730,6 +1916,33 @@ func ParseCreateUserWebhookResponse(rsp *http.Response) (*CreateUserWebhookRespo
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CreateUserWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1780,6 +1993,33 @@ func ParseDeleteUserWebhookResponse(rsp *http.Response) (*DeleteUserWebhookRespo
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteUserWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1834,6 +2074,33 @@ func ParseUpdateUserWebhookResponse(rsp *http.Response) (*UpdateUserWebhookRespo
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers UpdateUserWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -1874,6 +2141,33 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers IssueTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2086,46 +2380,49 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fpbb9s49v8qB/r/gUwBxVYuwM64T5kk3aZok6BJpg9NkDDisc2WJjUkZUcb+LsvDinZkiXHSdvpDhb7",
-	"Zknk4e/cL/RjlOpJphUqZ6PBY2TQZlpZ9A+/M/4R/8zROnpKtXKo/E+WZVKkzAmt+l+sVvTOpmOcMPr1",
-	"/waH0SD6v/6SdD98tf23zmXHxmgTzefzOOJoUyMyIhQNoj+YFNxThSETEvlruJugtWyEdyCFdRZwiqaA",
-	"zOh7iRP4RRsQFrRCsM4INYKhNsBgwuRQmwlyuNe8iGGmDUcOzMKp5rhl4d3F2WkvY8ai/2ZBuBiwN+rB",
-	"dXSl8CHD1CEHVBz00K8GobLcXUcxaNM6RfBXvWgeR2+0uReco/o58jqAKUkMnP6KCtyYOZKG0s4DdGNh",
-	"4eD8xCM71e6NzhX/OcBONczwfqz1VxKfGyOkTErSTyoFKgdjZgM+wT28s4PcjQO5HwWwRrID4eUYS7GZ",
-	"YOEwYxYMDnOLAdKl1h+YKkoHsCu4HD64/thNZBOQKzKMBlEwxnXnBhlsWTDMIUgxEV5v+JAicjJ6EhgZ",
-	"Lr19e/nhfewtNzeWbVmP7Uqx3I21Ef/CH6fROtG1cvsgrBVqFINQwfa0AXzIhMHSDL1/MDA41V+Rl7yW",
-	"oI3OHf4kEzxQBWg3RgMZc2MCNUE31hxyxdFAn2WiP93tZ/m9FCl97mvB0wGconXvLrYs7Cf7cPd4HZUB",
-	"6DoawHV0yBS513WeJHvph+PLt2dH/jeWr3IjwzMFiusICV3YeaodeA8MX6xjLreHmnvC+8n+/K4XERcl",
-	"c8T7oUHm8FNwJHqRGZ2hcSJEZ5xWQVs4nNhN0jqm5aSHiVAnYcNOXBksM4YV9NFiajBQbcrzTCHs7W6n",
-	"Y2ZY6tBAWEkmOkKFZMocZmNUoCfCOXKieAlsxS/iaMIeShC7bRC5kW0ABwrGzmUWrj6+J9qrrhZH5Mlk",
-	"iNHgsycRVyK6WazW918w9VII4iAxqnxCO5ikHUOWCilc0cstmu1UK4UpAeixNMWMrPeJNQa/+LxRX5OS",
-	"EtcRWHxc7LyJ27Ja2nnbBqrXbQEHs6VvWuHZMBp8bq96fEJDTaXckG0sbLa2QSiHIzQtBVTnxyXGxvYu",
-	"hTRTwBo2K2WV0ee2DN5kauWbEHCiOMqVzbNMG4f8dmSYcrf+yC4Be/K3DXN73GBfAVEXH5cUBWtlU5OT",
-	"AO9W8E6Zl1+Da3WuqHFSE0e5LzXIUTnBpO3k06Y6w27e1rERqsE2H2TN1t76kN8JNCQFeytUl7GsxxJH",
-	"nmaLxd+RGTQdbK0opgGsQayBqUtz7QTYYrvmVRWwRi7ulHrDbcpt+8nOcu1mH9rgO1cZ/09miu8L8xsc",
-	"bX0IX8tvcIeTbh/7VmGsog8uTA0Ac9EgynPBoy7tP0dM3yQZf14jz8VLzpcHPyG598K69S7OmWPPFlOl",
-	"ixYzK6A90acg6ZEPL1KWKesZh77Xo2PlTOETWpMHg86UP1/CRo1i2+69K9YjgM19zPGJXcjc4OYoVeFa",
-	"kGuL5KYhlACn27MvizWRtKoz1njCmiRU5tRzVkjN/BLGuaC0yOR57XRncuxQZDVB+F3zYg39sOBiIch2",
-	"diD5FAfO4SRz3Sue7yJLGbV4a4FZgR+OecJcN3vPs5zmeU4SokluhCsuiEI46D4kxsWvN1VEevfpMir7",
-	"CaJSrltQpWI6NE5CDXW73i77TTgPHdLB+Qn8sQtU8la9vaW29FzLwjf6Fs0UqavHyQAYhOPg3adLGBo9",
-	"offXKoSn7VqdUjbhqHimhXKxb7mIf2qLer3e/A5QTVHqDC0wxcv+bNu6QiL4Ksz2rlVQH6Sa0zKDvoXW",
-	"ih7KHQGfAYNMygIsKm4HsJvs+FmJL8Qxht0k8c9SWBdfq9znVX8uR4kOe/BLJRc9U5CxEVq/eEEpDKjI",
-	"EnxlHwNTwIzDIUtdOQwR5lrZGRuN0ADHVBvmiItX8KmS6z1KrUbgdMfs5DUoXY1RLHqp+D53i+RA6hVO",
-	"kn4XivGAveK2q6HMwflJFEdTNDboereX9BIya52hYpmIBtFeL+ntRXFE3bO3s2bH3K9soC/1yH8fhYq1",
-	"aUTv9Sjo4ytm1VQKYcQczlixZcGgI0PQCjI0QvNSvPAVMbOwsw+cFfYVtXsLiVIwi/6JbhkbrYdp2AQd",
-	"GuuzxmrvKgtSoJgiRV2YjbVFICuDlBn/SisstWMRlnETpkzmaHuheJS+hgtxj+ra6M8cDUUJxbyLlfsE",
-	"2hNuK99jL0v93rCJljYTn9BWR35BQD6oAZ0bBi5S+n67A1Q9/K0fVLUO+vjmEPb29n57Dfc41AbJRY+Y",
-	"w3XHWMeMowWbjunEGGi/DGFC/rGTJDFwHLJcOthJ1qHzQ7aXkT9wIJFZB7UD1tLXw6HFlx5wcUiqOzq+",
-	"OIRfyhNexXBfQDUWACcm6wWujTsSJowenjz5Jm6O9XeT5EUzuO8vC6mq+8bKsD3ZO1PoAy/5KwUfP1zc",
-	"Dzx1YVnw3q/dZ/gtO5u3NLo7v2lv86blNQDt2P1t847VYbPP9flkwqjoi45C6Co8u90T9S27yMoxIEvH",
-	"MBNuDML5GEshLowX10VxSg+1KN6KtgdSXlk0VYaKvtOknmMz9eZk0yR9ybuWHK2DoTDW9f7+ap7HUaZt",
-	"h8zD8Lcm82X1WlXWP0TazSHzvOmVlOrmLVXv/GhVP6XmgI//dzr5Jo/sP5aPJ3weiisqQtvGcuTfrxpL",
-	"2z+bog27Vu6bqOMq/u7STvY371jceH6fcz5VVx7A1dXJ0WtgqnBjisUoLZIQGewny1qBSuhl3l5oNFr1",
-	"tA05PGMuHbe1eBeGP3d0bkXPdywGM8nS0JL5HuU13OVG3vmPd+V46A7SMVOUTKlG9vc3IzFF1S65w4zx",
-	"rw9IzVnmswJS8jMDUsDH/+ciywimBU/7miD3FxcC3VntxNocL8vZ/F9hPY3bFwJXJ/WwPZvNtqmz2s6N",
-	"RJVqHq6jv4n2TzXM5nVM539ByolLeQsfbueHi+t5eysUWEy14i+omOt/onim7Tb+d7GcWEWDzzf1mvb4",
-	"oQw85SijPhMKf6+p89MLLNeILQdfn28oOobxTojSfjboB1yDfn9n9x+9pJf0dga/Jr8m0fxm/u8AAAD/",
-	"/w==",
+	"7Fpbb9s49v8qB/r/gbSAfMllsTPOU9q0Oyl6CZpk+tAECS0e25xSpIak4mgLf/fFISVbsuTY7XSys8C8",
+	"2RJ5+Dv3C/U1SnSaaYXK2Wj0NTJoM60s+j8vGP+Iv+doHf1LtHKo/E+WZVIkzAmtBr9ZreiZTWaYMvr1",
+	"/wYn0Sj6v8GK9CC8tYNfnMteGaNNtFgs4oijTYzIiFA0in5lUnBPFSZMSOTHcJeitWyKdyCFdRbwHk0B",
+	"mdFjiSk80waEBa0QrDNCTWGiDTBImZxokyKHseZFDHNtOHJgFt5rjnsW3lx8eN/PmLHo31kQLgbsT/tw",
+	"HV0pfMgwccgBFQc98atBqCx311EM2rROEfx5P1rE0WttxoJzVE8jrxO4J4mB019QgZsxR9JQ2nmAbiYs",
+	"nJyfeWTvtXutc8WfBth7DXMcz7T+QuJzM4SESUn6SaRA5WDGbMAnuIf34SR3s0DuRwGskexAeDnDUmwm",
+	"WDjMmQWDk9xigHSp9Vtmpvg0EiM8FRKyWVKkpONJj0x5GU6Zwzkr9ixIkQoHz3q9lD30aHlvXDi0MezD",
+	"O/ECxgVwnLBcuucVK++YKkpftmscOXxwg5lLZZMVV2QYjaLgV5sgB3XuWTDMYQlLWMCHBJEj987yTAf4",
+	"QdyoeKaFcs/BaQ0pU0Xp6yD1VCgLE6PTYBuMc4PWVg7nn5X2I/ixp1mJ6pfLd29j79+5sWzPeravFMvd",
+	"TBvxb/xxdl8nulGb74S1Qk1jECp4qDaAD5kwWDqrFwwDg/f6C/KSqwr0PROSjeUTWh5njo2ZRRJlvgIA",
+	"z5gCnTs2xdiLOxCEqVblAy7sF5jkUj4/BmcKYFMmFEjm0PSjOJoh42i8wX1EZ4reycShd/EmhgtMtOIW",
+	"nIY5Ew7GONEGiSLFDE+UyLWMUyiHU/RsedEZnTt8ohh3ogrQboYGMuZmpM8U3UxzyBVHAwOWicH9wSDL",
+	"x1Ik9HqgBU9G8B6te3OxZ+FoeAR3X6+jMsNdRyO4jl4yRfH7Oh8OD5N3ry5/+XDqf2P5KDcy/KdMdB0h",
+	"oQs732sHPsSHN9Yxl9uXmnvCR8OjxV0/Ii5K5oj3lwaZw08hUtODzOgMjRMh/eN9VRUIh6ndJq1XtJxM",
+	"OBXqLGzYjytNMWNYQS8tJgYD1aY8PyiEw4NeMmOGJQ4NhJVkklNUSAGGw3yGCnQqnKMoHa+ArUWrOErZ",
+	"QwnioA0iN7IN4ETBzLnMwtXHt0R7PQDGEQVo8uFo9NmTiCsR3SxX6/FvmHgpBHGQGFWe0g4maceEJUIK",
+	"V/Rzi6aXaKUwIQB9liSYkfU+ssbgb74wqa9JSImbCCxfLnfexG1Zrey8bQPV47aAg9nSO63wwyQafW6v",
+	"+vqIhppKuSHbWNpsp483FVCdH5cYG9u7FNKsMTawWSmrDNy3ZU4mUyufhFgdxVGubJ5l2jjkt1PDlLv1",
+	"R3YJ2JO/bZjb1y32FRB18XFJCaRWlzc5CfBuBe+Uefk2uFbnihonNXGU+xKDHJUTTNpOPm2iM+zmbRMb",
+	"od1o80HWbO2tz5adQEM+tbdCdRnLZixx5Gm2WHyBzKDpYGtNMQ1gDWINTF2aa9cOLbZrXlUBa5QxnVJv",
+	"uE257Wi4v1q73Ye2+M5Vxv+bmeKPhfktjrY5hG/kN7jDWbePfa8w1tEHF6YOk7loFOW54FGX9ncR03dJ",
+	"xp/XyHPxivPVwY9I7q2wbrOLU9W5s5gqXbSYWQPtiT4GSU99eJGyTFk7HPpWT18pZwqf0Jo8GHSm/Pkt",
+	"bNQotu3eu2I9Atjcxxyf2IXMDW6PUhWuJbm2SG4aQglwuj37stgQSas6Y4MnbEhCZU49Z4XUzC9hnAtK",
+	"i0ye1053JscORVYjqheaFxvohwUXS0G2swPJpzhxDtPMda/Y3UVWMmrx1gKzBj8c84i5bveenZxmNycJ",
+	"0SQ3whUXRCEcNA6JcfnrdRWR3ny6rJoyolKuW1KlYjo0TkJNdLveLlt1OA8d0sn5Gfx6AFTyVsMjSx39",
+	"uZaFnyRZNPdoqe1MR8AgHAdvPl1WIwO8ViE89Wp1ytrYIfYtF/FPbVG/31/cAap7lDpDC0zxsj/rWVdI",
+	"BF+F2f61CuqDRHNaRr3pDEEr+lPuCPgMGGRSFmBRcTuCg+G+H174QhxjOBgO/X8prIuvVe7zqj+Xo0SH",
+	"fXhWyUXPFWRsitYvXlIKE1CyBF/Zx8AUMONwwhJXTtuEuVZ2zqZTNMAx0YY54uI5fKrkOkap1ZT67fZw",
+	"7hiUruYsFr1UfJ+7R3Ig9QonSb9LxXjAXnG9aup3cn4WxdE9Ght0fdAf9odk1jpDxTIRjaLD/rB/GMUR",
+	"dc/ezpod86CygYHUU/9+GirWphG91dOgjy+YVWPP+qTMoCND0AoyNELzUrzwBTGzsH8EnBX2ObV7S4lS",
+	"MIv+hW4VG62HaViKzk8zPrd7V1mQAsU9UtSF+UzbMFWBhBn/SCsstWMRVnET7pnM0fZD8Sh9DRfiHtW1",
+	"0e85GooSinkXK/cJtGfcNgYiu6d+b9hES5vUJ7T1mXIQkA9qQOeGWZWUvt/uAFUPf5vHh62DPr5+CYeH",
+	"hz8fV9MeVPyUOdx0jHXMOFqw7ZhOjIH2tyEckn/sD4dxNU2F/eEmdH70+W3kTxxIZNZB7YCN9PVkYvFb",
+	"D7h4Sao7fXXxEp5VA+EYxgVUYwFwIt0scG3cqTBh9PDoyTdx897oYDj8phncHy8Lqar7zsqwPdn7oNAH",
+	"XvJXCj5+LnsUeOrCsuR9ULsw81v2t29pdHd+0+H2Tat7Jtqxv8OO5W0GbTj4eacNjTuDRRz9Yxdo9fm1",
+	"LyjyNGVUWUanIT4WXqbd90J7dpn6Y0CWzGAu3AyE84Gc4miYYW5KFZSDaqmiFdJPpLyyaKo0GP1Bu93F",
+	"MOsd0LZLlBXvWnK0DibCWNf/25ZkKbtM2w7FhjF2TbGrOrzqEX6ISpvj8kUzvlDSXrTsaf9H29NjthTw",
+	"8b/D1feb2JbYMvha/j3ji1CLUs3etshT/3zdItuRpqm/sGvtZpMa1OKvrtLh0fYdyy8Q/gfCzGO1/glc",
+	"XZ2dHgNThZtR6kIZLk4ZHA1X9Ru1Nataamk20XrM2FJXZcwls7ap3IWB3B2dW9HzXaTBTLIktMm+bzyG",
+	"u9zIO//yrhzZ3UEyY4oKHOpb/J3aVNyjardBYe7754fW5nx5p9A6fMrQGvDxv/3wiWOxFjwZaJLLYHkT",
+	"1F0EnFmb42V5KfNnmGjj2o3A1Uk99ObzeY9a6l5uJKpE8/AdwnfRflLrb97DdX5lVo7ayi9Xwhctk+Un",
+	"LfZWKLDhC47dHaT+edaODrK25a/d9pRz1Gj0+abeBL16KENvOWCrTyrDV4V1YfeDPmrEVuPYzzeUH8LQ",
+	"MeQpP7H2Y9fRYLB/8M/+sD/s749+Gv40jBY3i/8EAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -73,25 +73,34 @@ func (e Dialect) Valid() bool {
 
 // Defines values for ErrorErrorCode.
 const (
-	Conflict     ErrorErrorCode = "conflict"
-	Internal     ErrorErrorCode = "internal"
-	Invalid      ErrorErrorCode = "invalid"
-	NotFound     ErrorErrorCode = "not_found"
-	Unauthorized ErrorErrorCode = "unauthorized"
+	ErrorErrorCodeConflict     ErrorErrorCode = "conflict"
+	ErrorErrorCodeInternal     ErrorErrorCode = "internal"
+	ErrorErrorCodeInvalid      ErrorErrorCode = "invalid"
+	ErrorErrorCodeNotFound     ErrorErrorCode = "not_found"
+	ErrorErrorCodeThrottled    ErrorErrorCode = "throttled"
+	ErrorErrorCodeTooLarge     ErrorErrorCode = "too_large"
+	ErrorErrorCodeUnauthorized ErrorErrorCode = "unauthorized"
+	ErrorErrorCodeUnavailable  ErrorErrorCode = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the ErrorErrorCode enum.
 func (e ErrorErrorCode) Valid() bool {
 	switch e {
-	case Conflict:
+	case ErrorErrorCodeConflict:
 		return true
-	case Internal:
+	case ErrorErrorCodeInternal:
 		return true
-	case Invalid:
+	case ErrorErrorCodeInvalid:
 		return true
-	case NotFound:
+	case ErrorErrorCodeNotFound:
 		return true
-	case Unauthorized:
+	case ErrorErrorCodeThrottled:
+		return true
+	case ErrorErrorCodeTooLarge:
+		return true
+	case ErrorErrorCodeUnauthorized:
+		return true
+	case ErrorErrorCodeUnavailable:
 		return true
 	default:
 		return false
@@ -100,16 +109,16 @@ func (e ErrorErrorCode) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
-	Ok          HealthStatus = "ok"
-	Unavailable HealthStatus = "unavailable"
+	HealthStatusOk          HealthStatus = "ok"
+	HealthStatusUnavailable HealthStatus = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
-	case Unavailable:
+	case HealthStatusUnavailable:
 		return true
 	default:
 		return false
@@ -609,7 +618,7 @@ type ClientInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Readyz Ready to serve; the database answers and is migrated.
+	// Readyz Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -786,7 +795,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
-// Readyz Ready to serve; the database answers and is migrated.
+// Readyz Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2293,7 +2302,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
 
-	// ReadyzWithResponse Ready to serve; the database answers and is migrated.
+	// ReadyzWithResponse Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2490,11 +2499,18 @@ type HealthzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r HealthzResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r HealthzResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
 }
 
 // GetBody returns the raw response body bytes
@@ -2526,18 +2542,32 @@ func (r HealthzResponse) ContentType() string {
 	return ""
 }
 
+// ReadyzResponse503Headers the declared response headers of an HTTP 503 response for Readyz
+type ReadyzResponse503Headers struct {
+	RetryAfter *int
+}
+
 type ReadyzResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Health
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReadyzResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReadyzResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReadyzResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -2585,6 +2615,12 @@ type ListCredentialsResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2602,6 +2638,21 @@ func (r ListCredentialsResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListCredentialsResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListCredentialsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListCredentialsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListCredentialsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2642,6 +2693,12 @@ type CreateCredentialResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2657,6 +2714,21 @@ func (r CreateCredentialResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CreateCredentialResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateCredentialResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateCredentialResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateCredentialResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2695,6 +2767,12 @@ type DeleteCredentialResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -2705,6 +2783,21 @@ func (r DeleteCredentialResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DeleteCredentialResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteCredentialResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteCredentialResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteCredentialResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2748,6 +2841,12 @@ type ListDeliveriesResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2766,6 +2865,21 @@ func (r ListDeliveriesResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListDeliveriesResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListDeliveriesResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListDeliveriesResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListDeliveriesResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2823,6 +2937,12 @@ type GetDeliveryResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2855,6 +2975,21 @@ func (r GetDeliveryResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetDeliveryResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDeliveryResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetDeliveryResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDeliveryResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2897,6 +3032,12 @@ type RetryDeliveryResponse struct {
 	JSON404 *ErrorResponse
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -2917,6 +3058,21 @@ func (r RetryDeliveryResponse) GetJSON404() *ErrorResponse {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RetryDeliveryResponse) GetJSON409() *ErrorResponse {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetryDeliveryResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RetryDeliveryResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RetryDeliveryResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2957,6 +3113,10 @@ type ListEventTypesResponse struct {
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2969,6 +3129,16 @@ func (r ListEventTypesResponse) GetJSON200() *struct {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListEventTypesResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListEventTypesResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListEventTypesResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
 }
 
 // GetBody returns the raw response body bytes
@@ -3012,6 +3182,12 @@ type ListEventsResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3030,6 +3206,21 @@ func (r ListEventsResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListEventsResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListEventsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListEventsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListEventsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3072,6 +3263,12 @@ type PublishEventResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3092,6 +3289,21 @@ func (r PublishEventResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r PublishEventResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PublishEventResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PublishEventResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PublishEventResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3143,6 +3355,12 @@ type GetEventResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3169,6 +3387,21 @@ func (r GetEventResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetEventResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetEventResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetEventResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetEventResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3209,6 +3442,12 @@ type ListKeysResponse struct {
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3221,6 +3460,21 @@ func (r ListKeysResponse) GetJSON200() *struct {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListKeysResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListKeysResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListKeysResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListKeysResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3261,6 +3515,12 @@ type CreateKeyResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -3276,6 +3536,21 @@ func (r CreateKeyResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CreateKeyResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateKeyResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateKeyResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateKeyResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3316,6 +3591,12 @@ type DeleteKeyResponse struct {
 	JSON404 *ErrorResponse
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -3331,6 +3612,21 @@ func (r DeleteKeyResponse) GetJSON404() *ErrorResponse {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r DeleteKeyResponse) GetJSON409() *ErrorResponse {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteKeyResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteKeyResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteKeyResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3371,6 +3667,12 @@ type GetRecoveryResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3386,6 +3688,21 @@ func (r GetRecoveryResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetRecoveryResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetRecoveryResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetRecoveryResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetRecoveryResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3429,6 +3746,12 @@ type ListWebhooksResponse struct {
 	JSON400 *ErrorResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3447,6 +3770,21 @@ func (r ListWebhooksResponse) GetJSON400() *ErrorResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListWebhooksResponse) GetJSON401() *ErrorResponse {
 	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListWebhooksResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListWebhooksResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListWebhooksResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3485,6 +3823,12 @@ type EnableWebhookResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -3495,6 +3839,21 @@ func (r EnableWebhookResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r EnableWebhookResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EnableWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EnableWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EnableWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3539,6 +3898,12 @@ type RecoverWebhookResponse struct {
 	JSON404 *ErrorResponse
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -3564,6 +3929,21 @@ func (r RecoverWebhookResponse) GetJSON404() *ErrorResponse {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RecoverWebhookResponse) GetJSON409() *ErrorResponse {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RecoverWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RecoverWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RecoverWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3604,6 +3984,12 @@ type GetWebhookSecretsResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3619,6 +4005,21 @@ func (r GetWebhookSecretsResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetWebhookSecretsResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookSecretsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3661,6 +4062,12 @@ type RotateWebhookSecretResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3681,6 +4088,21 @@ func (r RotateWebhookSecretResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r RotateWebhookSecretResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3731,6 +4153,12 @@ type TestWebhookResponse struct {
 	JSON401 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3759,6 +4187,21 @@ func (r TestWebhookResponse) GetJSON401() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r TestWebhookResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TestWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r TestWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TestWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3803,7 +4246,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 	return ParseHealthzResponse(rsp)
 }
 
-// ReadyzWithResponse Ready to serve; the database answers and is migrated.
+// ReadyzWithResponse Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4177,6 +4620,13 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	}
 
 	return response, nil
@@ -4203,6 +4653,13 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Health
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4210,6 +4667,19 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ReadyzResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4252,6 +4722,27 @@ func ParseListCredentialsResponse(rsp *http.Response) (*ListCredentialsResponse,
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4292,6 +4783,27 @@ func ParseCreateCredentialResponse(rsp *http.Response) (*CreateCredentialRespons
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4327,6 +4839,27 @@ func ParseDeleteCredentialResponse(rsp *http.Response) (*DeleteCredentialRespons
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4370,6 +4903,27 @@ func ParseListDeliveriesResponse(rsp *http.Response) (*ListDeliveriesResponse, e
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4428,6 +4982,27 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4475,6 +5050,27 @@ func ParseRetryDeliveryResponse(rsp *http.Response) (*RetryDeliveryResponse, err
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4509,6 +5105,20 @@ func ParseListEventTypesResponse(rsp *http.Response) (*ListEventTypesResponse, e
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	}
 
@@ -4552,6 +5162,27 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4599,6 +5230,27 @@ func ParsePublishEventResponse(rsp *http.Response) (*PublishEventResponse, error
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4651,6 +5303,27 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4685,6 +5358,27 @@ func ParseListKeysResponse(rsp *http.Response) (*ListKeysResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4725,6 +5419,27 @@ func ParseCreateKeyResponse(rsp *http.Response) (*CreateKeyResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4769,6 +5484,27 @@ func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4808,6 +5544,27 @@ func ParseGetRecoveryResponse(rsp *http.Response) (*GetRecoveryResponse, error) 
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4852,6 +5609,27 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4887,6 +5665,27 @@ func ParseEnableWebhookResponse(rsp *http.Response) (*EnableWebhookResponse, err
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4942,6 +5741,27 @@ func ParseRecoverWebhookResponse(rsp *http.Response) (*RecoverWebhookResponse, e
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4981,6 +5801,27 @@ func ParseGetWebhookSecretsResponse(rsp *http.Response) (*GetWebhookSecretsRespo
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -5028,6 +5869,27 @@ func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretR
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -5084,6 +5946,27 @@ func ParseTestWebhookResponse(rsp *http.Response) (*TestWebhookResponse, error) 
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -5094,7 +5977,7 @@ type ServerInterface interface {
 	// Healthz The process is alive.
 	// (GET /healthz)
 	Healthz(ctx echo.Context) error
-	// Readyz Ready to serve; the database answers and is migrated.
+	// Readyz Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
 	// ListCredentials List credentials, without secrets.
@@ -5650,73 +6533,78 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7b9u4lv8qhHaBpoBqO2na7bp/ZdrsbdBpJ5v0ogu0wS0tHdscS6QuSdn1BPnuC74kSqZsOXWTOxfz",
-	"V2I9yMPD8/idB3UbJSwvGAUqRTS+jTiIglEB+sc554xf2SvqQsKoBCrVv7goMpJgSRgd/i4YVddEMocc",
-	"q//+k8M0Gkf/MaxHH5q7YqhHje7u7uIoBZFwUqhBonF0RhGoe4NI3bOPq9HOpIS80NMWnBXAJTEEpiXX",
-	"FHzQv6aM51hG44hQ+fI0iiO5LsD8hBnw6C6O9PjqWXtLSE7orLrzntA0eJeEL9Myn4A/njcVy4mUkL4D",
-	"nAI31DZW+2kOaAWTOWOLJwIlpZAsR3PzNMpgKhErJWJTJOeAOPyzBCHRBBJcCkDvPn26RAmmlEmUYM7X",
-	"6inCEcU5IMbREmcloKP/KQVh9KyUc4STBAop9BMCiTKZIyzQ18jQh46/Rk9f66lSyMgS+BqtsEACqEQr",
-	"IueKFjmHfBDFEZGQiyA/7AXMOV6r35Zsjwc4TYliAM4uGzu5MVSTWdeQcJACYQ5IzNmKKuK/cEhxIiG9",
-	"GdSbzSa/QyLN5EZwf2HpepP9ZxLlTEj08hS9J794A9QkuAHuQ34nNdcSy1KERUZIzCWkZ7IhzSmW8EyS",
-	"HEI0ljwLzG9ZTzik0fiLkt5KVs0r/lyxr0Ybe3YTWMsbDilQSXC2qZIJB7znGlKCMzXyDrvx1j62RR1x",
-	"DsEbBWeK9otUk9hffksB/JKx7CLtyWS3lNjjw3YOXhl2B2zb3lxxy28JOsrwBDI0ZRyp8bFkXCh5z/H3",
-	"X4HO5Dwan7x4Ee/iWnPU74JlGUaMZmtjNn5lM0KRfUWgo7///eKteKpvJdViUY7XKMcUz6BhSCo5KUvN",
-	"xh0b0+K841SI0W+tNdvkLzZOpUMV7yPGZqqfLfuwBCovwgqg733s0gKjNS3pyATTm2Rd0TOSWiekXA9o",
-	"R2A5FbSRGRbyvNOpqrvbDB6F79I6932YJqohgZa5EoECaKpuxpEokwQgBSVGU0wy/U+CaQKZ+v8mZEOL",
-	"dN+9ttzqbRfcpvlv+tai3rhqdXEtob44+uQGBb4WKMecqUYBuJTzKLaKq/0BF+qvuq7oDnGm2tmm6kD4",
-	"csJS8OcldIkzvfxSz844+UNvB2XyH1NWUr01jE4zopmgBINTnAVJyUEIPIPd/NZU1M9v8qj1vFlMiJXn",
-	"S4t1f9zDYYm74YPkJQSmt/bEuYOG2r5jK2VH105tBcqxTOaQDoKwt8NfsiQp+Z4GSwLFhisdRrqXPuhH",
-	"LF8adDRF3WNB5wZ9srO2vKfPrg6osBXR9QcJzZ05x8kcWcV+ouC2JEswqNs4yinhQiIi9A9GK8BNQCAF",
-	"7SdrlMIUl5kMotp+THb89Uhzaw4x8h3gTOGATkXvYYLZwij6EpMMTzIIaHGLSDtGiKD3EPLY2YxxIud5",
-	"kKJ7qGWHWiz2hpflJCOJpbkpDpfnH2KExTrPQXKSoAWshUZNQW8qdJizOcovWMDLU/Tuw9kbZJ6J9SBo",
-	"NQeKMDV3FrBWcmUZEZggpIk1U83CdyHXj7DaBv9VmCnEe1h3IJTq/nW11M1nChLkZe3HxiowTVUM+O3M",
-	"OhYdwIzR13I0ep6YEfT/8C3I6SQj3TDK3NxC4V9BTp8g51KphZh3Rzj38YohEHuRQl4wCTRZKyV4jWZA",
-	"VaADqVWQiQAqWzHP8cmr+NAusUnWB+OSEZ5hQoVEoFxDnfIRCStgjDDysjRmKETSWGn1/5kgy26suYo+",
-	"KtyGjIgikiLG1aNnBsUpD8JRwViGSDpAn23mhkhjLryZZhmb4KyFH3qxyHmgdpiZYMooSXBmslBHfzv/",
-	"hIbL46HGts/UW+Kpovab0VErRUZJx+aa5y27lTfk6kLidwUJC4d+91FfRqFnjrFDbwWhCfxIjMNLSk2M",
-	"o4kJgWTJpDHKPch8gKjHj3XM8h2Jdg1esNM/wrlWerO5qUagt3sNDgmQJQikZVLUIa7RO0/YJoxlgKk2",
-	"CStqcrwtz2618shEVE9jp5NHOrLSol5r45ENs54Oui3Inpa7xXG7/iDHTPZ0k2eivlHN2kKA3wvCQewV",
-	"nXeAmNVcQPIPNGVZxlaQKqA70bhmt47bIW868XAHT9z6Qi9+NsJ5GOuwI9rY3/mnRCgQbaloJ8Ol8Wsq",
-	"gphhCSu8RkKyooC0iiboDEmT2QGaFowY6e6LVczkV4BFx4qA6ie8e57GGO0KEF5O1M8JpFYBY0TMKuqA",
-	"ia2oiZb2qzTAd5M7uEjDlRaS+lkuNMdCTU2k8KY+u7wIaucUk4zQ2bUz4K1FScyrOo3jta7ocK7MAS+p",
-	"umtyUS6XJvpvRgjwXLJsbVEESYM0d6JE4aznNkE0JvZ+TqJ/RcJLf9W75+oTVoZqSXOk93cVxhaVnMj1",
-	"tVqYC/hzQj+xBdQlSy2+gLkuj9hB5lIWpkhJ6JSFhcrqnpXas8uLsZfrFjrjbtyLXSnCNNUh/5LACilw",
-	"4gulckdfKc4y97gYoHP9eqIuJpjrHEE74vlFE+4CH7U4JNXqHID6qkJ/SWQGnuC4vMTZ5UUUR0vgwqzq",
-	"eDAajLTTK4DigkTj6PlgNHgexVGB5VwzcDjX2YI/tNM1ht7UFQijSv1sNuGPKG5Wk09Go4PVkG3CIlRE",
-	"VuZv0Nj8aPzlJo5EmedYoUG9dQVnKhBV8TKu3xhywOm6e2VX5vajLEzPPVB782L0/AHm+8gk4nbOLczU",
-	"ZClXI4AvwZaQscTKtSNMxQq40HJPBMrJjJvUhGb28njoqUsn038lQr7xnlOiyHEOUtdkv9xGRJH7z1JB",
-	"fWf4PNvSjw+V6727+cHd3QAT/gIrh7aNFi+/sgvg+MMHDODGpnp8jBGFFQhpEpJasE7NUkO0VSwZNptC",
-	"9FvHe79154uQ2mDfcMZVx4HFb5q4gomAcLzRvsDjWFXAdmX/g6jJZr32rrkVkpdwtyE5xwcjoJl2C+ys",
-	"MmoUVh4fDRs1xjF8HCD1kPlfqaOQjEOqsJDOUtAUUeWuXIPFDBP6mGLxgVCJsF891iVsWqHF197a1Ho4",
-	"yJJTUC42gaCNGd7WPy7SO+PVM5CwKVhv9fWWYDU293QTFFzBki20fbvf+tVbpz/GNUNCg2+vXfuQQDlO",
-	"wYmFbqbhMC0FpGjKWY4oWyFm9jxkYhUCqC2sz8morQq+2W0jwRu7L836Vqfpf1s/1svy16XWbhLi8KuN",
-	"fMW+L9/f43QMWKVG6vEOUO7unM3mZ+rJ+sD9rtFKKkl2sNEykpMmY22FLBofj0Y6ZUlyxZnjkf5JqP25",
-	"mffqmoJNpwI65vCHHAWGPCxiaKpFL8BQNbkEAuP+KcF2XtUl6rbVYDf90G8UUIFnoP2JAoOm7wzJOZZ1",
-	"kfrxvEptTpoAKEZTkkngJjGljUjsIrPYeZwYGaXUi9NhKGEUKWGu3U3Nr+Gt66W0viZo4/4Gstq/HxQk",
-	"nGW/TbVh7CktHT1Ryuz2Fj7XnLsLqvpjbwrSTQekcRx8TJf6G/W7YpXzbPVF9fKXtSz8oLdsiNWQg7Ql",
-	"jp9GQRf2vlJTd8vuycHAby2xm0LyvyWUD4641Fv//WNCda0L2GhKKNHwuxIwjbs1FDtS8BYwzwjwKnGo",
-	"UdsCCvm0NjlehW0rlKr6ZUR0UJcF9bh9rUbdurPLbniD9/E/ymgkWOKMzUoYHMRlmCFdcVPTU09hDUK7",
-	"60cnsBv702NreiJc29yzN0K1dep7vPkXOPwXAYe1JPXXsp+CCi0h/w6I8NyWorrRoFpi7Hoz9CoM4qsd",
-	"46YNsgiS+dihAG4WTOisKkU5rvzOJsLwRPc2yTnk5riLydIQ+pWqwSTHVOBEA88JTBkHJOdEuFTrANmu",
-	"GzUFpugbSb9Zl2LKJgJRJu3d9Ct1GdqT0chYMt2VyMmMUGfrTAWhabLsJEa+fk7KrdU91Cvfdrg8vNWc",
-	"8CG1pTsVZVhPUn1WqjAEK5HR+/IakWZaqqTJHNOZlfZDZgc7qb10ND2mglkilDga1klmEfSGMlQNGdaX",
-	"tn3o8Namd7bGU7VY/vRgylnYjih+vVco1R3Ht0+8+KP3D6aMOj9yJOVpjy6/V3FNzziqzu/tH0QtYL0d",
-	"hr1XDxzUY7spewnAe9i993rAPn7X1I4XsA7XU+6l1jvqMIr++3uDLd3eLvH57vrkxcsojt5dP391qv++",
-	"OD6J4ujKXr+y16/s9XN7/dxeP9fXb7Y0TOw4FddOalREhnfk4QpEWnTCar+A9QCd1U3iT4JFkzlw0JWT",
-	"18pQN1vWn1jvlrgec5wJhrBEw8EKsuzZgrIVHf6+WoiBovoxnY0RRISRIDOqXIuieMq43/taNVwcqYew",
-	"LDm8YXRKZvYc7MC+q9vYvThbqd7wdgHrXrUjpwy7ikbm6T9JCqOXidYcupeB5qZnV2e57P+7kqdVm+9P",
-	"RIPVHB0a5khVesLZjIMQD+1me21MzdJ77Y7Tm60u9LN76Cf3afyVDrjdq9/b37xeYMQ1yO4CJC4lUE2w",
-	"V1KATStzHCOWpV4I/i+aL/hct+u12vsI1fG+mOPCKwi55Q1vq/ry3dB0NfbL2/tl6QOk7c/11G53+3go",
-	"88ajtjVclhJh5BqTq3hxgpMFIlQyv1C0je/WAj4K460X8Tl/CKC818GSdoO8fvd+2PXkQdzrtflOyWt7",
-	"bkD3rUjUxgokvXtgk/BohaMreKYThMb02LbyKsVo+9CdfthWaaT3GWGduKya7pXyzDgrabpDabxjIl0o",
-	"zAq1O2nyE7GYmyKUm0t0U7MlN9jg+CjGS0HEa4lpinmKKvdhyfT364mfDzHZXzJTwZkK4EP5kc5jAU4A",
-	"SIqO1AQ6D8ymyB3Kc/uszyMdzvT1kKIhZxLLx3F9V3rqhqwezAzPOE7gGhJG3fdyLCR89fJUIc3NDzhk",
-	"jM5Mvj1LK2lYABQudrXHMQ2afDk6fTXaBS8DhvzucXSxbjUVCE8lcKT3nTAaG1AHKw2WHqP7+AAqfZam",
-	"COtFuDyDWaxpgC84LAkrhVphc0uRLn6ak1tKYFABnLAUAU3FDiss3SHqh9aaT1BFdQfTlnud/W583qh9",
-	"/NieaDHpZfMdvGnbtvp9w+Y7HKJ1JC38+Q0PPR1cv5p8mVi2bp7Je6hPHc4P8bU7se0rd6X+BkTo6GAb",
-	"ndonG6vvE11+VqGifx7PlkchRUeMo9V8XVVBU6IzfH8y82O7h5RJqGtqPvCjbBVvnnA0YmMiazFnK/2K",
-	"Yc0AfbQc0UnhhPHUHNRpnv1pnp/7cqOshj75Y62RPv2nD8+Nh8Pjk/8ajAajwfH41ejVKLq7ufv/AAAA",
-	"//8=",
+	"7Fx7b9u4lv8qB9oFmgKK7aRpt+P+lWmzt0GnndykF12gDaa0eGxxLJO+JBXXU+S7L/iQRNmSLbtuuzvI",
+	"X4klio/D8/idB/k1SsRsLjhyraLh10iimguu0P64kFLIa//EPEgE18i1+ZfM5xlLiGaC9/9UgptnKklx",
+	"Rsx//ylxHA2j/+hXvffdW9W3vUb39/dxRFElks1NJ9EwOueA5t0Qzk6egBbij4zICcLRSNAliDuUcHw8",
+	"I1+Oze/j0VKjehzD2ekvoFMptM6QwpEWAmaEL2FMmHmQiQnjCsZSzECnTAGhVKJSMSyYTuEatVwen481",
+	"yhdAIBFSYqJBiylyYAqUZlkGCuUd0scxPB08gZyTO8IyMsoQjnSKQIkmI6JwvcvHvcgs06/cEOZca5zN",
+	"LQXnUsxRauZoTXNpifnW/hoLOSM6GkaM62dnURzp5RzdT5ygjO7jyJLKtPWvlJaMT8o3bxinjW9Z82Oe",
+	"z0YY9hcMJWZMa6SvkVCUbra1jXufIixwlAoxfaQgyZUWM0hda8hwrEHkGsQYDLUk/jtHpWGECckVwuv3",
+	"768gIZwLDQmRcmlaMQmczBCEhDuS5QhH/50rJvh5rlMgSYJzrWwLBSpPUiAKPkVufnDyKXr8wg5FMWN3",
+	"KJewIAoUcm03yMxFpzjrRXHENM5UIz38AyIlWZrfftoBDQilzBCAZFe1nVzrqk6sG0wkagVEIqhULLiZ",
+	"/EeJlCQa6W2v2mwx+hMT7QZ3MviroMt18p9rmAml4dkZvGG/Bh1UUyg62Gf6rbO50UTnqplllCZSIz3X",
+	"NW6mROOxZjNsmmMus4bxPemZRBoNPxruLXnVfRKOFYditLZntw1reSmRIteMZOsimUgkO66BMpKZnreo",
+	"wFe+2QZxJDNsfDGXwsz9ktopduffXKG8EiK7pB2JXCwlDuiwmYLXjtwNum1nqhTLX2F0yMgIMxgLCaZ/",
+	"ooVUht9n5MtvyCc6jYanT5/G26hW7/WLEllGQPBs6dTGb8ZkgP9EwdG//nX5Sj22r5JysTAjS2NoyARr",
+	"iqTkkzy3ZNyyMSuULyjVROhXXput05c4o9IiivuwsRvqe/M+3iHXl80CYN+9a5MCJzUr3JEpYTfJm6Jj",
+	"Rr0RMqYHrSHwlGrUkRlR+qLVqJq3mxQexy/aG/ddiKbKLpHnM8MCc+TUvIwjlScJIkXDRg7NGGEkPMHM",
+	"/H/bpEPndNe99tTqrBeKTQu/DLVFtXHl6uKKQ0N2DKfbyPAVQxXEGVsUQHKdRrEXXGsPpDJ/zXMz7ybK",
+	"lDtbFx1sfpwIiuG4jN+RzC4/t6MLyf6y28GF/mMscm63RvBxxiwRDGNITox1KnGs+b/Aqa6jAkY2TniG",
+	"SpEJbt8VO9eq/TolV9q7JTcR/OLOg/tvt4NEk3aQoWWODcN7rVMYjZpwvxYLB+s90ymYEZ2kSHuN4LjF",
+	"qookyeWOak0jJ44qLaq8k9TYJp4utXnUBSIgQesGvfejrtjYkFwtgGIj7usOJeo7c0GSFLz4PzKgXLM7",
+	"dNjcmdMxk0obX8r8ELyE5QwVGAdgtASKY5JnuhH7diNyQd9gasWamwj5Gklm0EKrOuigqMV0qxSvTNL3",
+	"0TShN9hk17OJkEyns8YZ7SGWLWIx3RmE5qOMJX7OdXa4ungbA1HL2Qy1ZAlMcakstmq0uco6Q+u9/EoU",
+	"PjuD12/PX4JrE9tOYJEiB8LdmykuDV95QjQM0CSJFVHdwrfh23e42OQkGGdUqTe4bMEx5fubcqnrbeas",
+	"kZaVtRsa95UaT/HzuTc/1s0Zwqd8MHiSuB7s//i5kdJJxtrBlnu5YYYPrlAXV+jKiIVK2/2gfaxiE9S9",
+	"pDibC408WRoheAET5MYdQuoFZKSQ6xXP6OT0eXxok1if1ltnkoFMCONKAxrTUAWGVCLmOAQCQSzHdQWM",
+	"xkaq/8e5Yn5j3VN4Z9AdOBYFRkFI0/TcYT1jQSTMhciA0R588PEdpp26CEaaZGJEshX80IlEhQVadUYT",
+	"wgVnCclcrOroHxfvoX930rcI+Nh8pR6b2X52Muq5yAnp0D0LrGW78DaZuib2u8ZENDuI+4iv4NgxEtki",
+	"t4rxBL/FE5I5584TspNpAslaaKeUO0zzB/hGoUfkll9M0a8hcIm6+0E3Rm7WN9Ux9GarITFBdocKLE+q",
+	"yhF2chcw20iIDAm3KmHBXSR4xbJ7qTxyftfjuJDJI+t/WVavpPHIO2OPe+0aZEfNvUJxv/5GirkY6zrN",
+	"VPWiHHUFAX6ZM4lqJx++BcQsUoXJHzAWWSYWSA3QHVlcs13GfZe3rXi4hSbF+po+/OCY8zDaYYu3sbvx",
+	"p0wZEO1nsRoy186uGQ9iQjQuyBKUFvM50tKb4BPQLv6DnM4Fc9zdFau4wa+RqJYVIbctgneBxDjpaph4",
+	"PjI/R0i9AMbA3Coqh0ksuPOWdstH4BcXYbikzfkYRsNYGKREmaGZVsHQ51eXjdI5JixjfHJTKPCVRWki",
+	"y2xOQWub95HSqAOZc/PW59+KyE/3zWgCPFciW3oUwWjjnFtRoiq05yZGdCp2PyPRPW8RBMmq3SuyGJ6H",
+	"Kk4rpt7dVDhdlEumlzdmYYXDP2P8vZhilaO17ItE2iSK7yTVeu6ysoyPRTNTednzXHt+dTkMIuLKxuWd",
+	"efErBcKpdfnvGC5cBjdgSmOOPnGSZUVz1YML+3liHiZE2hjBqsfzq5144fiYxbl0bQGgPhnXXzOdYcA4",
+	"RVzi/OoyiqM7lMqt6qQ36A2s0ZsjJ3MWDaMnvUHvSRRHc6JTS8B+aqMFf1mj6xS9yz4wwY34+WjCX1Fc",
+	"T5+fDgYHS5r7gEVT1tyov55ZwtnJk7Zuynn16zn9kGWi4cfbOFL5bEYMhrQbPpfCuK/GyyZ+nPs46ksk",
+	"dNlOj2v3+qeQw469Nzni6OngyQ+Y5TuhwRLxBXy2MafPoMhSwSJdOicmrCIw+i6tErfBmyZTmQhOlTGF",
+	"C8I0jHAsJIKWS2MgrWPWi+Jg/qs4+f5+E09Y6prObUXE0Eqz0maEhHCYIs5hkRLrfzEFE3aHvF4jAYSr",
+	"BUoVW4vksagtpTCqQpMpKiCwkEyjix7e/PM3phHGLMMwhmjEFWkMggMBytTU1V5IIWa+6MJ4YoFyamXW",
+	"35jSL4N2RvAlmaG25P74NWKGrv/OjWNVmJlAk3fjhBLo3N9+o1SsQbdwgSV82DSXIJq1DU6G3TeYmzW2",
+	"DugYA8cFKu3Cv04g3VJ3FMizwck+X+0l/Genv+yvMnbWu6VUGRYMDWlc1ql4PG/JNxeqgX1fWmwQ7GlZ",
+	"9lAUixxEla1n+e/rzKJljvdrvH1ysAnUw7ANvGfMFcdFQEdfj2Uwr6NjD0wj978r7hISqdFENmrFKXCj",
+	"kYqyHKcsHxi3nXHfMq6BhFURtjSDl/7Ni4D6huISdS45GlCYYKOe7n+tflzSe2fhMtS4zvqv7PMV1q+x",
+	"39m6gbzGOzFF2vuGHXLd/p331RGptrMvisI9BTNCsRAtW8YmcZwrpK7IkosFCCc3TYbUoOrKjoZ7Ha2q",
+	"kwaYUnpXt55z6jnjVgP/qmrWyb5XRQ7tU4ibP63FAHf9eH9c0dJhGW6s+jtAoUnraD7mWQ3WxYVu6y3n",
+	"mmUH6y1jM1YnrM86R8OTwcCmAdjMUOZkYH8y7n+ux5LbhhDjscKWMcIuBw1dHhYX1sWiEywsy8sagk3d",
+	"w+yruYoi+L2prmHdlv/OEeZk4p0CY9htxSdo41uUhR8Plrldg1cKrw7EY+NJaZQuHG3VXFzEY+LCasfg",
+	"1IYlvw0+McHBiFtlsqsd7X8t6qy9vW7Uwv9AXXLYN7I6ybLfx1Z1d+TnlnpJYxg6i0dRuL/NZQr7Xmf1",
+	"2xbgWlDwAZZsYurfeVjTbwDISlVnJ8xRces3Io4a4/clap96/W4zaPMBbUSoXbpOD+aEVTK1zsb/zDH/",
+	"Gbh68Mvfne1vbOkPjBln1lEtRcB6qBZwHxk3C4nMGMoy5WKx+RTnOoiIBbUJGwFzWWmoooMCE6z67ap5",
+	"q6LHbbo36LwLyjCKNyGaZGKSY+//AzC4X43PVyUodu3Vcrx6XK3NtGnGGi90YIOOPpMvwdzZ5/HVRHt8",
+	"+eBu/B9xNypO6i7R38XP8BN58DF+hF268CUN7f6F2YS4qPGzdHY+RAVk1jWy90lEiPXmKN2WMD4pSxqK",
+	"fftTjJTbNVsjq1OcucOVLrrL+CduOtOScEUS68oUWTF7HtglpHrgqzdtnozDZ0Y/ewPr0u8KuND+Lf3E",
+	"/WdwOhg4XWszU5JNGC+0sctE15WqH8RJwPcJ1a9UoXaK0x8uM+tlu/l0911xBteRnlF7MnfuJmxYxu7L",
+	"C58+LIPFOU9SwideHg+ZVWid7VUxpwcVsEkFeDIZgXGbq4X3ydbEtSw99HhkFYf0v/qg68YYQiU43z2A",
+	"UFipltjacqfwQXt0bfUEaNh79wCCUzgP0YMt0YNAA9lSuNKX7xg7qPICuwcOprjcDLbfmAYHxWXFkJ1Y",
+	"9A1u507bYRd05eq4prhszmX/TVXjliy9ofD+Nn/D2bAipfP65vTpsyiOXt88eX5m/z49OY3i6No/v/bP",
+	"r/3zC//8wj+/sM9vN5RXbjlpvxoMLSfZzDM/rnzAMnez6pzisgfn1ZGyR40J6xQl2qz1C2Ps6gfcHnkM",
+	"kxQn0kimBBAN/d4Cs+x4ysWC9/9cTFXPzPoBUmxS005UgIBiE24AhKHpWMjwLE9ZQHpkGhGdS3wp+JhN",
+	"/O0fPf+tPZYXRL+M+up/neKyU2VBIa7bSgpc64fQ5wGV6FZDbPdwLzMs3SkpG7/3/29LXJUHq76j31SO",
+	"0aKliqkaXSPFRKJSD3BvL9apNn0v/il0z0Yo96Fo9J2rSR+Cj193OgMYbl4nUFwcmtoGjIsAZDnATiFI",
+	"MS5NWgwio0E47SE6uSeO+FAdMlk5lMK4jS6qlMyDgoZiA/pfywqu+747i9MtqxsWfh0gqXthhy74rwsO",
+	"cV88lDZuiVhpd2LA0qqMTo1IMgXGtQhLMTZxhrciP4U1PFYIeeMQLuVOB7ZXD57ab/fz8k5/CIi6cbcE",
+	"vvDncW3tqoZVRMjo/Y9Xqw/ov60M+dimdJz69gdKy6SQP4FaSLA/JAmWE4HYVFN53NaI90SKnNMtYh0c",
+	"EG/zBrzYFWfMv6NPUAzRlE1J7HFGP93GwzYPBqC1bOJGE06JpFCCBE/IkKMehfFhl1FkE25sBtNpU7y4",
+	"9chywaKMusNwNrcoxlBcGFJwor0r4XDmowOf96XQRP8cgHNth65J08FM2USSBP1ZyJpr8vzZmfF41i+X",
+	"ywSfuBxuRktusAcafSzJXxXjvJpng7Png21uToMxvP852qI69qSAjDVKsPvOBI+dc4ELC4l/0lm9v7/S",
+	"OacUiCVzEdV02+HOuM4l3jGRK7MHdaYDW5Tk7r0wLA1zlExQQE7VFkumiyuofrRcv8cy/nEwed7r5qza",
+	"FbKrlzf5+wBcQtDdNT5e1f7hGTZ3i6FaudCj+fLCACMfXAPU6TLyZF2/0eRHXSefHuJGcbXpJvHc3qDX",
+	"dPHKqg/iW9ZW3yUO8yElunabiS8KQgpHQsIiXZa1P5TZfMKDgvw+Nc5GaVWVJCG852IRr99g4xjbRclU",
+	"Khb2E7d5PXjn98ym8RIhqY2NrFxvUL8f5eOt0Wv2cgOvL+3tLvZylGG/f3L6X71Bb9A7GT4fPB9E97f3",
+	"/xsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

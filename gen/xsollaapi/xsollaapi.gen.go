@@ -576,10 +576,14 @@ type GenerateJWTResponse struct {
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -599,6 +603,11 @@ func (r GenerateJWTResponse) GetJSON401() *Error {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GenerateJWTResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GenerateJWTResponse) GetJSON422() *Error {
 	return r.JSON422
@@ -607,6 +616,11 @@ func (r GenerateJWTResponse) GetJSON422() *Error {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GenerateJWTResponse) GetJSON429() *Error {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GenerateJWTResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -647,10 +661,14 @@ type GetWebhooksForEventResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -668,6 +686,11 @@ func (r GetWebhooksForEventResponse) GetJSON404() *Error {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhooksForEventResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetWebhooksForEventResponse) GetJSON422() *Error {
 	return r.JSON422
@@ -676,6 +699,11 @@ func (r GetWebhooksForEventResponse) GetJSON422() *Error {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetWebhooksForEventResponse) GetJSON429() *Error {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhooksForEventResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -716,10 +744,14 @@ type AddWebhookForEventResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -737,6 +769,11 @@ func (r AddWebhookForEventResponse) GetJSON404() *Error {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AddWebhookForEventResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AddWebhookForEventResponse) GetJSON422() *Error {
 	return r.JSON422
@@ -745,6 +782,11 @@ func (r AddWebhookForEventResponse) GetJSON422() *Error {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r AddWebhookForEventResponse) GetJSON429() *Error {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AddWebhookForEventResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -783,10 +825,14 @@ type DeleteWebhookForEventResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -799,6 +845,11 @@ func (r DeleteWebhookForEventResponse) GetJSON404() *Error {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteWebhookForEventResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r DeleteWebhookForEventResponse) GetJSON422() *Error {
 	return r.JSON422
@@ -807,6 +858,11 @@ func (r DeleteWebhookForEventResponse) GetJSON422() *Error {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DeleteWebhookForEventResponse) GetJSON429() *Error {
 	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteWebhookForEventResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -943,6 +999,13 @@ func ParseGenerateJWTResponse(rsp *http.Response) (*GenerateJWTResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -956,6 +1019,13 @@ func ParseGenerateJWTResponse(rsp *http.Response) (*GenerateJWTResponse, error) 
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -997,6 +1067,13 @@ func ParseGetWebhooksForEventResponse(rsp *http.Response) (*GetWebhooksForEventR
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1010,6 +1087,13 @@ func ParseGetWebhooksForEventResponse(rsp *http.Response) (*GetWebhooksForEventR
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -1051,6 +1135,13 @@ func ParseAddWebhookForEventResponse(rsp *http.Response) (*AddWebhookForEventRes
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1064,6 +1155,13 @@ func ParseAddWebhookForEventResponse(rsp *http.Response) (*AddWebhookForEventRes
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -1101,6 +1199,13 @@ func ParseDeleteWebhookForEventResponse(rsp *http.Response) (*DeleteWebhookForEv
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1114,6 +1219,13 @@ func ParseDeleteWebhookForEventResponse(rsp *http.Response) (*DeleteWebhookForEv
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -1289,32 +1401,33 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fj/b9u2Ev9XDnwF4gKyLTtu2qh4P7ho+l66zgnSZCkWew4jnS02EqmRVBzP0P8+kFQsK1aWpBuKDdhP",
-	"lqgj79vnPnf0ioQizQRHrhUJViSjkqaoUdq3gxvk+nSZoXmJUIWSZZoJTgJyxBHEDCTOmdKSmlUPaK5j",
-	"Idlv5SumlCXTUPAZk2m5ljB+PVUiZDSZ0jAUOdcecFxMb1CyGcNomiuUb4HypY4ZnwMmCoEpGPT74Pv9",
-	"tt9/3SEeYcaIjOqYeITTFElA0Fg71cZcj0j8NWcSIxJomaNHVBhjSo0fViAgSkvG56QoPHIsxVcM9eH7",
-	"bTdPY4RPYs44ZE4IWhTOzg7fvwQdI4QSI+Sa0cSYeCVyHoEWD9hXnjBl0bPsK4ywygRX6JIipZDmIRRc",
-	"I9fmkWZZwkIb4u5XZSxfbZz4QuKMBOQ/3SrXXfdVdd1pVkvd8yEHNN8CGPg9F/neHrQYv6EJM15eI38J",
-	"QoLv77b9gQ8tLspVDwb+wK339qFV+l0J7/WgtcCrWIhrI1sltjp+jcNyl/n8BlopU8qAovps9u/bY81v",
-	"S1KNkLCUaQ8WTMdwglou28OZke2QwiNnXIpcY/Qj6lhE3yGOkFpNQMHAAWKUCJFABVxo0PQaTYRfge/7",
-	"bfPb+qJEklCIRJinRgVwAaGIEGZCAtNvQcdMgeC2Ko5FsjRx3FF170ZCfzBo/B44WYLQMUrnXs4jlNCl",
-	"GeuWeVcmg3ZBGH7oBxU69nodW4Clkhq6MykylJo50GPzsomLoy2tURpzfrnw2/uT1a43KNrV4wvi3a+r",
-	"e36smr5ryhKrh0YRM3I0Od7Q7yq33CeujLPEletdbV84C+u6Jo/tcc5ui3nk3FXNdiCYzfRMGJ4lAWFc",
-	"7w0qnxnXOEdpTshl0kyCmwZYhjKSjaYqDHPJ9PKzyZpTr1DeoPx4fmptMXmIkUYoK/L70v58cPLTwUl7",
-	"eHb6/6OTw5+Hp4dHo8pEmrEfcOkAxvhMbFNxWReWjXcUOJVtxSKEkkzKSlNAq8JwcsqwdRrYqlH51fpY",
-	"yFCO+R21Ux6BbSJgjPKgDNv6eBYpD2ipGT6enwLjcNns2eWYtywBCWmJSOQaLt8hlSjh8qXndJk8W2sv",
-	"V2OX9TEJYDW2qDGPYzIajdqj0WhMPBhvBmRMiuKyM+bDdWPa7keGYO56ElCuFigV4C0NdbKEhF2j4aT1",
-	"bqrXtDTmeMuUdpV6WRK50WbyxXRiErYO8GZe1qEaHh8Sj9ygVC55vY7f8Q3+RIacZowEZLfjd3aJZ5uk",
-	"BdEGR3RtI7EwF8oylwG75a3DiATkf8jNKxrEOeii0u9EtPwDvrttLxaLtimRdi4T5CbGUZ0A75FLwsxA",
-	"4Uprix3KrwpDibpRYi7p3TxiGIznqSUEt6/KlLIezCSqeOrcnjSQVV1iqzjODdQqhf+tiQdAobbgWoiz",
-	"BBZUwZzdIO9sk2SxXf/F/dnl/nzS9/1ndZ160GkYolKVm1uBwNuMSVRTtvl5g+AeCdTBbRhTPsfIjQcP",
-	"hcw2W2oGU8gok29hLkRkF3d9iOhSdZo6it26lfErW/UNWb3HujXXa4fVvH4YLZs52h5jK9qyk8LA7z3U",
-	"89fpvOv6Hhn0+8+S3n+y9EZDIcHFxCMqT1Mqlxu5qjj3aJjruATujtqgO1UmrOZk4ZHaINJdVSN40bVM",
-	"r7qr6tpQdEv6skicYyPx6LIHqw9C2vsR+ZP4ZxpT9dj4ddf4q4KkUtLlQ7ku/dxRd4Ts4mPLfrPDiSRC",
-	"pWHGpNLfggp/8PfAUOHVbq4XzfsqkW515Su8R4Wra3Ax8R7oSMMoKnNUw8VTGtNjlFiObFvXM3qlRJJr",
-	"hFjrzMwZ5lfB2cknQ04pvf2EfK5jErzy/ce454Fh7y8n+ydhvBnTJZL/0TD9dkbqrsonI+ngkKDGbSC+",
-	"t+tNWKylbbANKbcz+pcHnsADXkM9lkNI039Xmxfexv+GquQ+67+hyb32WbuJXUwMXbkFFwzLJMTQRNDt",
-	"9vqvzVDe6QVv/Dc+KSbF7wEAAP//",
+	"7Fhtb+O4Ef4rA/aAeAHZlh0nt9GiH3zYXJvr1glySXNo7Dq0NLa4kUiVpOy4hv57QVKxrFhuNttiCxz2",
+	"k2VqyHl75pmhNiQUaSY4cq1IsCEZlTRFjdL+O18i1zfrDM2fCFUoWaaZ4CQglxxBzEHigiktqVn1gOY6",
+	"FpL9q/yLKWXJNBR8zmRariWMP06VCBlNpjQMRc61BxxX0yVKNmcYTXOF8gNQvtYx4wvARCEwBYN+H3y/",
+	"3/b7P3aIR5gxIqM6Jh7hNEUSEDTWTrUx1yMS/5kziREJtMzRIyqMMaXGDysQEKUl4wtSFB65kuIzhvri",
+	"476bNzHCJ7FgHDInBC0Kt7cXH9+BjhFCiRFyzWhiTJyJnEegxQH7yhOmLHqTfYURVpngCl1SpBTSPISC",
+	"a+TaPNIsS1hoQ9z9rIzlm50Tf5A4JwH5Q7fKdde9VV13mtVS93zIAc27AAZ+z0W+dwotxpc0YcbLR+Tv",
+	"QEjw/eO2P/ChxUW56sHAH7j13hm0Sr8r4dMetFY4i4V4NLJVYqvjtzgsd5nX76GVMqUMKKrXHgx6x/ZY",
+	"89uaiWgNYonSpidhKdNWxZkT6Z9BS1JdvvHM2VoISClfw5yyBCNITLaVByumY7hGLdft4dxpOvGdJvPb",
+	"iqimM6oQck6XlCV0lmDDrg4pPHLLpcg1Rn9FHYvoG+QOUqsJKBgIQowSIRKogAsNmj6iyeoJ+L7fNr+t",
+	"35RIEgqRCPPUqAAuIBQRwlxIYPoD6JgpENxW4pVI1iZ3R6ru3Ujon00FfAtsrkHoGKVzL+cRSujSjHVL",
+	"rCmTWbsgDCf1gwqRp72OLfpSSa2iMikylJq5QsPmZRMXR5VaozTm/OPeb59NNsfeoGhXjz8Q72Utv/Bj",
+	"0/ReU5ZYPTSKmJGjydWOfscW5T4xM84SRxHPfHLvLKzrmry2xzm7L+aRO1ep+4FgNtNzYbidBIRxfTqo",
+	"fGZc4wKlOSGXSTPx7hpgWdFINpqqMMwl0+tfTdaceoVyifKXuxtri8lDjDRCWRHub+1fz6//dn7dHt7e",
+	"/Pny+uLvw5uLy1FlIs3YX3DtAMb4XOzTf1kXtgMcKXAq24pFCCWBlZWmgFaF4eSUoaA0sFWj8tn2WMhQ",
+	"jvlzO6E8Atu4wBjlQRm27fEsUh7QUjP8cncDjMNDs2cPY96yBCSkJSKRa3j4CalECQ/vPKfL5Nla+7AZ",
+	"u6yPSQCbsUWNeRyT0WjUHo1GY+LBeDcgY1IUD50xH26b4X4PNATz3AeBcrVCqQCfaKiTNSTsEQ0nbXdT",
+	"vaWlMccnprSr1IeyeRhtJl9MJyZh2wDv5mUbquHVBfHIEqVyyet1/I5v8Ccy5DRjJCDHHb9zTDzbmC2I",
+	"djiia5uXhblQlrkM2C1vXUQkIH9Cbv6iQZyDLir9k4jW/4Hvntqr1aptSqSdywS5iXFUJ8AX5JIwM8S4",
+	"0tpjh/KtwlCibpRYSPo8AxkG43lqCcHtqzKlrAdziSqeOrcnDWRVl9grjjsDtUrhH2viAVCoLbgW4iyB",
+	"FVWwYEvknX2SLPbrv3g5L72cifq+/6auUw86DUNUqnJzLxD4lDGJasp2X+8Q3CuBOn8KY8oXGLnx4FDI",
+	"bLOlZhiGjDL5ARZCRHbx2IeIrlWnqaPYrXsZn9mqb8jqC9atuV47rOb1YbTs5mh/dK5oy04KA793qOdv",
+	"0/nc9T0y6B2/Rbrff5P02RukT/wvt2SnWZHgfuIRlacplesdHFR8fjnMdVwWxZHaoVJVgqEWwMIjtSGn",
+	"u6muFEXXdhHV3VTXoKJbUqNF+QIbSU2X/V39LKS975H/sraYxlS9Nto9DxVVsVMp6foQjko/j9Qz2bv4",
+	"WErZ7Z4iiVBpmDOp9Ncgzh/8/vFZeLVb/n3zvkqkW12PC+9V4eqTQTHxDnTSYRSV+a9h7ksa6mtUXo6a",
+	"e1dZOlMiyTVCrHVm5iPzq+D2+pMh1ZQ+fUK+0DEJTnz/Nc48MKT+z5vUF9VPc72UVfK9BA6UwNczaXdT",
+	"PhlJB7UENe6D/KNdb8J5DRKDfbi6ndH35P2f+ctr4JFy6Gv6Prn7gaHx+18FnDd9/5u8GClqN9/7iaFZ",
+	"t+CCYRmQGHoLut1e/0dzCer0gvf+e58Uk+LfAQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

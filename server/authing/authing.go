@@ -34,6 +34,7 @@ type Dialect struct {
 	db      *store.DB
 	keys    *server.Keys
 	limiter *server.Limiter
+	logins  *server.Logins
 	log     *slog.Logger
 	engine  *delivery.Engine
 	nonces  nonces
@@ -45,7 +46,7 @@ var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the Authing dialect. engine sends trigger-webhook's test events.
 func New(deps server.Deps, engine *delivery.Engine) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, log: deps.Log, engine: engine, Now: time.Now}
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log, engine: engine, Now: time.Now}
 }
 
 // Name is "authing".
@@ -118,7 +119,7 @@ func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		if allowed, wait := d.limiter.Allow("authing:" + pool); !allowed {
-			return &apiError{status: 429, apiCode: 4290, message: "Too many requests.", retryAfter: int(wait.Seconds()) + 1}
+			return &apiError{status: 429, apiCode: codeThrottled, message: "Too many requests.", retryAfter: int(wait.Seconds()) + 1}
 		}
 		c.Set("authing.pool", pool)
 		return next(c)
@@ -131,9 +132,15 @@ func (d *Dialect) verifySignature(c echo.Context, body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	badSignature := func() error {
+		if err := d.logins.Failed(c, "authing:"+sr.accessKeyID); err != nil {
+			return err
+		}
+		return unauthorized(codeBadSignature, "Unknown access key or bad signature.")
+	}
 	cred, err := d.db.Credential(c.Request().Context(), store.DialectAuthing, sr.accessKeyID)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
-		return "", unauthorized(codeBadSignature, "Unknown access key or bad signature.")
+		return "", badSignature()
 	} else if err != nil {
 		return "", err
 	}
@@ -142,7 +149,7 @@ func (d *Dialect) verifySignature(c echo.Context, body []byte) (string, error) {
 		return "", err
 	}
 	if subtle.ConstantTimeCompare([]byte(sign(secret, sr.toSign)), []byte(sr.signature)) != 1 {
-		return "", unauthorized(codeBadSignature, "Unknown access key or bad signature.")
+		return "", badSignature()
 	}
 	// Only a correctly signed request spends its nonce, so forgeries cannot block one.
 	if !d.nonces.use(sr.accessKeyID+":"+sr.nonce, now) {

@@ -214,6 +214,7 @@ func TestContract(t *testing.T) {
 			t.Errorf("%s %s: %s, want statusCode %d", r.method, r.path, b, r.status)
 		}
 	}
+	hardening(t, g.contract)
 	g.contract.RequireAllExercised(t)
 }
 

@@ -24,6 +24,9 @@ const (
 	codeInvalidArgument  = 4000
 	codeUnauthorized     = 4010
 	codeNotFound         = 4040
+	codeTooLarge         = 4130
+	codeThrottled        = 4290
+	codeUnavailable      = 5030
 )
 
 // apiError is an Authing error: HTTP 200 with the real status in the body.
@@ -57,7 +60,8 @@ func ok(c echo.Context, data any) error {
 	})
 }
 
-// render writes err as an Authing envelope: HTTP 200 (429 for throttling) with statusCode,
+// render writes err as an Authing envelope: HTTP 200 (413, 429 and 503 with their real
+// status) with statusCode,
 // message, apiCode and requestId.
 func render(c echo.Context, err error) error {
 	var ae *apiError
@@ -70,13 +74,26 @@ func render(c echo.Context, err error) error {
 		ae = &apiError{status: 400, apiCode: codeInvalidArgument, message: store.ErrorMessage(err)}
 	case store.ErrorCode(err) == store.ENOTFOUND:
 		ae = errNotFound
+	case store.ErrorCode(err) == store.ETOOLARGE:
+		ae = &apiError{status: http.StatusRequestEntityTooLarge, apiCode: codeTooLarge, message: store.ErrorMessage(err)}
+	case store.ErrorCode(err) == store.ETHROTTLED: // Retry-After is set
+		ae = &apiError{status: http.StatusTooManyRequests, apiCode: codeThrottled, message: store.ErrorMessage(err)}
+	case store.ErrorCode(err) == store.EUNAVAILABLE: // Retry-After is set
+		ae = &apiError{status: http.StatusServiceUnavailable, apiCode: codeUnavailable, message: "Service unavailable: try again later."}
 	default:
 		ae = &apiError{status: 500, apiCode: 5000, message: "Internal error."}
 	}
 	httpStatus := http.StatusOK
-	if ae.status == http.StatusTooManyRequests {
-		httpStatus = http.StatusTooManyRequests
-		c.Response().Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	switch ae.status {
+	case http.StatusTooManyRequests:
+		httpStatus = ae.status
+		if ae.retryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+		}
+	case http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable:
+		// Like throttling, conditions of the transport rather than of the request's
+		// meaning: answered with their real status, for clients and load balancers.
+		httpStatus = ae.status
 	}
 	return c.JSON(httpStatus, map[string]any{
 		"statusCode": ae.status, "message": ae.message, "apiCode": ae.apiCode, "requestId": uuid.NewString(),

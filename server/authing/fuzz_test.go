@@ -11,6 +11,7 @@ import (
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/authing"
+	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
@@ -35,6 +36,8 @@ func FuzzRequest(f *testing.F) {
 		{4, `{"webhookId":"x","requestHeaders":{"a\nb":"c"}}`, ""},
 		{0, `{"a":{"b":[1,{"c":"\u0000"}]}}`, "authing abc:def"},
 		{5, ``, "authing :"}, {0, `[`, "authing x"}, {6, ``, "Bearer a.b.c"}, {8, `{"accessKeyId":1}`, ""},
+		// Over the body limit, announced (even length) and not (odd length).
+		{0, strings.Repeat("a", servertest.FuzzBodyLimit+2), ""}, {8, strings.Repeat("a", servertest.FuzzBodyLimit+1), ""},
 	} {
 		f.Add(s.op, s.body, s.auth)
 	}
@@ -48,6 +51,7 @@ func FuzzRequest(f *testing.F) {
 	engine.Register(authing.Encoder{})
 	d := authing.New(server.Deps{DB: db, Keys: keys, Log: quiet}, engine)
 	srv := server.New(quiet)
+	srv.MaxBodyBytes = servertest.FuzzBodyLimit
 	srv.Register(d)
 	m, err := d.MintCredential(context.Background(), server.CredentialRequest{})
 	if err != nil {
@@ -57,7 +61,7 @@ func FuzzRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, body, auth string) {
 		_, n0, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{})
 		op := ops[int(which)%len(ops)]
-		req := httptest.NewRequest(op.method, "/api/v3/"+op.path, strings.NewReader(body))
+		req := servertest.FuzzRequest(op.method, "/api/v3/"+op.path, body)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Date", time.Now().UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT"))
 		req.Header.Set("X-Authing-Signature-Method", "HMAC-SHA1")

@@ -73,6 +73,9 @@ func (h handlers) GetManagementToken(c echo.Context) error {
 	}
 	cred, err := h.db.AuthenticateClient(c.Request().Context(), store.DialectAuthing, ak, sk)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
+		if err := h.logins.Failed(c, "authing:"+ak); err != nil {
+			return err
+		}
 		return unauthorized(codeUnauthorized, "Invalid accessKeyId or accessKeySecret.")
 	} else if err != nil {
 		return err

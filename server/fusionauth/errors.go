@@ -70,8 +70,8 @@ func generalError(kind, message string) error {
 	return s.err()
 }
 
-// render writes err as FusionAuth does: 400 with an Errors body; 401, 404 and 500 with
-// empty bodies and no content type.
+// render writes err as FusionAuth does: 400 (and 413) with an Errors body; 401, 404, 429,
+// 500 and 503 with empty bodies and no content type.
 func render(c echo.Context, err error) error {
 	var re *requestError
 	if errors.As(err, &re) {
@@ -96,6 +96,12 @@ func render(c echo.Context, err error) error {
 		return c.JSON(http.StatusBadRequest, generalBody("invalid", store.ErrorMessage(err)))
 	case store.ECONFLICT:
 		return c.JSON(http.StatusBadRequest, generalBody("duplicate", store.ErrorMessage(err)))
+	case store.ETOOLARGE:
+		return c.JSON(http.StatusRequestEntityTooLarge, generalBody("tooLarge", store.ErrorMessage(err)))
+	case store.ETHROTTLED:
+		return c.NoContent(http.StatusTooManyRequests) // Retry-After is set
+	case store.EUNAVAILABLE:
+		return c.NoContent(http.StatusServiceUnavailable) // Retry-After is set
 	}
 	return c.NoContent(http.StatusInternalServerError)
 }

@@ -23,16 +23,17 @@ import (
 
 // Dialect is the FusionAuth dialect.
 type Dialect struct {
-	db   *store.DB
-	keys *server.Keys
-	log  *slog.Logger
+	db     *store.DB
+	keys   *server.Keys
+	log    *slog.Logger
+	logins *server.Logins
 }
 
 var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the FusionAuth dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log}
+	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log, logins: deps.Logins}
 }
 
 // Name is "fusionauth".
@@ -83,7 +84,14 @@ func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if key == "" {
 			return store.Errorf(store.EUNAUTHORIZED, "Missing API key.")
 		}
-		if _, err := d.db.CredentialBySecret(c.Request().Context(), store.DialectFusionAuth, key); err != nil {
+		_, err := d.db.CredentialBySecret(c.Request().Context(), store.DialectFusionAuth, key)
+		if store.ErrorCode(err) == store.EUNAUTHORIZED {
+			// A wrong key is a failed login; past the budget it is answered 429.
+			if err := d.logins.Failed(c, ""); err != nil {
+				return err
+			}
+		}
+		if err != nil {
 			return err
 		}
 		return next(c)

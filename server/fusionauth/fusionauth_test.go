@@ -364,6 +364,7 @@ func TestContract(t *testing.T) {
 		t.Errorf("jwks: %d %s", resp.StatusCode, b)
 	}
 
+	hardening(t, g.contract)
 	g.contract.RequireAllExercised(t)
 }
 

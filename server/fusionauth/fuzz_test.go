@@ -11,6 +11,7 @@ import (
 
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/fusionauth"
+	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
@@ -31,6 +32,9 @@ func FuzzRequest(f *testing.F) {
 		`[{"op":"move","from":"/webhook/url","path":"/webhook/description"}]`,
 		`{"search":{"url":"*","numberOfResults":-1,"orderBy":"url DESC, id"}}`,
 		`{"webhook":"x"}`, `null`, `[]`, `{`, "\x00", `{"webhook":{"url":"http://[::1"}}`,
+		// Over the body limit, announced (even length) and not (odd length).
+		`{"webhook":{"description":"` + strings.Repeat("a", servertest.FuzzBodyLimit) + `"}}`,
+		`{"webhook":{"description":"` + strings.Repeat("a", servertest.FuzzBodyLimit+1) + `"}}`,
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), s)
@@ -42,6 +46,7 @@ func FuzzRequest(f *testing.F) {
 	quiet := slog.New(slog.DiscardHandler)
 	d := fusionauth.New(server.Deps{DB: db, Keys: keys, Log: quiet})
 	srv := server.New(quiet)
+	srv.MaxBodyBytes = servertest.FuzzBodyLimit
 	srv.Register(d)
 	m, err := d.MintCredential(context.Background(), server.CredentialRequest{})
 	if err != nil {
@@ -85,7 +90,7 @@ func FuzzRequest(f *testing.F) {
 }
 
 func authed(method, path, contentType, body, key string) *http.Request {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req := servertest.FuzzRequest(method, path, body)
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", key)
 	return req

@@ -126,11 +126,14 @@ func (h handlers) Healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// Readyz answers 200 when the database answers; migrations run before the listener opens,
-// so a process that answers at all has them done.
+// Readyz answers 200 when the store can keep what it is given (store.DB.Check: the
+// database answers, has its tables, takes a write; the SQLite file is the one opened, on
+// a disk with room), and 503 with the reason otherwise.
 func (h handlers) Readyz(c echo.Context) error {
-	if err := h.db.Ping(c.Request().Context()); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "The database does not answer."})
+	if err := h.db.Check(c.Request().Context()); err != nil {
+		h.log.Warn("not ready", "err", err)
+		c.Response().Header().Set("Retry-After", server.RetryAfterUnavailable)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": store.ErrorMessage(err)})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -28,12 +28,13 @@ type API struct {
 	keys      *server.Keys
 	srv       *server.Server
 	log       *slog.Logger
+	logins    *server.Logins
 	tokenHash string
 }
 
 // New returns the native API. tokenHash is store.HashSecret of the admin token.
 func New(deps server.Deps, engine *delivery.Engine, srv *server.Server, tokenHash string) *API {
-	return &API{db: deps.DB, keys: deps.Keys, engine: engine, srv: srv, tokenHash: tokenHash, log: deps.Log}
+	return &API{db: deps.DB, keys: deps.Keys, engine: engine, srv: srv, tokenHash: tokenHash, log: deps.Log, logins: deps.Logins}
 }
 
 // Register serves /v1.
@@ -78,6 +79,13 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
 		token, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(store.HashSecret(strings.TrimSpace(token))), []byte(a.tokenHash)) != 1 {
+			// A wrong token is a failed login (a missing one is not a guess); past the
+			// budget it is answered 429. The right token is never throttled.
+			if ok {
+				if err := a.logins.Failed(c, ""); err != nil {
+					return err
+				}
+			}
 			return store.Errorf(store.EUNAUTHORIZED, "Send the admin token as \"Authorization: Bearer <token>\".")
 		}
 		return next(c)
@@ -90,6 +98,9 @@ var statuses = map[string]int{
 	store.ENOTFOUND:     http.StatusNotFound,
 	store.ECONFLICT:     http.StatusConflict,
 	store.EINTERNAL:     http.StatusInternalServerError,
+	store.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	store.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	store.ETHROTTLED:    http.StatusTooManyRequests,
 }
 
 // render writes err as {"error": {"code", "message"}}.

@@ -398,6 +398,7 @@ func TestContract(t *testing.T) {
 	if status, b = do("GET", "/readyz", "", "X-None", ""); status != 503 || !strings.Contains(string(b), "unavailable") {
 		t.Errorf("readyz without a database: %d %s", status, b)
 	}
+	hardening(t, c)
 	c.RequireAllExercised(t)
 }
 

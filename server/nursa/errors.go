@@ -60,7 +60,7 @@ func render(c echo.Context, err error) error {
 		return c.JSON(oe.status, map[string]string{"error": oe.code, "error_description": oe.descr})
 	case errors.As(err, &tm):
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(tm.retryAfter.Seconds())+1))
-		return c.HTML(http.StatusTooManyRequests, "<html><head><title>429 Too Many Requests</title></head><body><h1>429 Too Many Requests</h1></body></html>")
+		return c.HTML(http.StatusTooManyRequests, tooManyRequestsHTML)
 	case errors.As(err, &ee):
 		return writeHTTPError(c, ee.Code, http.StatusText(ee.Code))
 	}
@@ -71,9 +71,18 @@ func render(c echo.Context, err error) error {
 		return writeHTTPError(c, http.StatusNotFound, "Webhook not found")
 	case store.EUNAUTHORIZED:
 		return writeHTTPError(c, http.StatusUnauthorized, "Unauthorized")
+	case store.ETOOLARGE:
+		// NestJS's body parser answers this, with its own wording.
+		return c.JSON(http.StatusRequestEntityTooLarge, map[string]any{"message": "request entity too large", "error": "Payload Too Large", "statusCode": http.StatusRequestEntityTooLarge})
+	case store.ETHROTTLED: // Retry-After is set; the body is Nursa's HTML, as for its rate limit
+		return c.HTML(http.StatusTooManyRequests, tooManyRequestsHTML)
+	case store.EUNAVAILABLE: // Retry-After is set
+		return writeHTTPError(c, http.StatusServiceUnavailable, "Service Unavailable")
 	}
 	return writeHTTPError(c, http.StatusInternalServerError, "Internal server error")
 }
+
+const tooManyRequestsHTML = "<html><head><title>429 Too Many Requests</title></head><body><h1>429 Too Many Requests</h1></body></html>"
 
 func writeHTTPError(c echo.Context, status int, message any) error {
 	body := map[string]any{"message": message, "statusCode": status}

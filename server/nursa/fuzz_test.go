@@ -12,6 +12,7 @@ import (
 
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/nursa"
+	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
@@ -25,6 +26,8 @@ func FuzzRequest(f *testing.F) {
 		`{"events":["facility.creation.accepted"],"url":null,"secrets":null}`,
 		`{"url":"https://[::1]:99999","events":[1,2]}`, `{"events":{}}`, `[]`, `null`, `{`, "\xff",
 		`grant_type=client_credentials&client_id=x&client_secret=y`, `grant_type=%zz`,
+		// Over the body limit, announced (even length) and not (odd length).
+		strings.Repeat("a", servertest.FuzzBodyLimit+2), strings.Repeat("a", servertest.FuzzBodyLimit+1),
 	} {
 		f.Add(uint8(i), s)
 	}
@@ -33,6 +36,7 @@ func FuzzRequest(f *testing.F) {
 	quiet := slog.New(slog.DiscardHandler)
 	d := nursa.New(server.Deps{DB: db, Keys: keys, Log: quiet})
 	srv := server.New(quiet)
+	srv.MaxBodyBytes = servertest.FuzzBodyLimit
 	srv.Register(d)
 	m, err := d.MintCredential(context.Background(), server.CredentialRequest{})
 	if err != nil {
@@ -54,7 +58,7 @@ func FuzzRequest(f *testing.F) {
 		tg := targets[int(which)%len(targets)]
 		before, _ := db.GetWebhook(context.Background(), key)
 		_, n0, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{})
-		req := httptest.NewRequest(tg.method, tg.path, strings.NewReader(body))
+		req := servertest.FuzzRequest(tg.method, tg.path, body)
 		req.Header.Set("Content-Type", tg.ct)
 		req.Header.Set("Authorization", "Bearer "+token)
 		if tg.path == "/oidc/oauth/token" {

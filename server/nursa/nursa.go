@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -29,6 +30,7 @@ type Dialect struct {
 	db      *store.DB
 	keys    *server.Keys
 	limiter *server.Limiter
+	logins  *server.Logins
 	log     *slog.Logger
 }
 
@@ -36,7 +38,7 @@ var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the Nursa dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, log: deps.Log}
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log}
 }
 
 // Name is "nursa".
@@ -143,8 +145,12 @@ func (h handlers) IssueToken(c echo.Context) error {
 	req := c.Request()
 	var grant, id, secret string
 	if strings.HasPrefix(req.Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
+		raw, err := server.ReadBody(c)
+		if err != nil {
+			return err
+		}
 		var body api.TokenRequest
-		if err := c.Bind(&body); err != nil {
+		if err := json.Unmarshal(raw, &body); err != nil {
 			return oauthError(http.StatusBadRequest, "invalid_request", "The request body is malformed.")
 		}
 		if body.GrantType != nil {
@@ -153,6 +159,9 @@ func (h handlers) IssueToken(c echo.Context) error {
 		id, secret = deref(body.ClientId), deref(body.ClientSecret)
 	} else {
 		if err := req.ParseForm(); err != nil {
+			if e := server.BodyError(err); e != nil {
+				return e
+			}
 			return oauthError(http.StatusBadRequest, "invalid_request", "The request body is malformed.")
 		}
 		grant, id, secret = req.PostForm.Get("grant_type"), req.PostForm.Get("client_id"), req.PostForm.Get("client_secret")
@@ -170,6 +179,9 @@ func (h handlers) IssueToken(c echo.Context) error {
 	}
 	cred, err := h.db.AuthenticateClient(req.Context(), store.DialectNursa, id, secret)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
+		if err := h.logins.Failed(c, "nursa:"+id); err != nil {
+			return err
+		}
 		return oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 	} else if err != nil {
 		return err

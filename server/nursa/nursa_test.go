@@ -231,6 +231,7 @@ func TestContract(t *testing.T) {
 			t.Errorf("%s %s: %s", r.method, r.path, b)
 		}
 	}
+	hardening(t, g.contract)
 	g.contract.RequireAllExercised(t)
 }
 

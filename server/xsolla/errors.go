@@ -43,6 +43,12 @@ func render(c echo.Context, err error) error {
 		xe = &xsollaError{status: http.StatusUnprocessableEntity, code: "002-027", descr: store.ErrorMessage(err)}
 	case store.ErrorCode(err) == store.ENOTFOUND:
 		xe = &xsollaError{status: http.StatusNotFound, code: "003-061", descr: "Object not found."}
+	case store.ErrorCode(err) == store.ETOOLARGE:
+		xe = &xsollaError{status: http.StatusRequestEntityTooLarge, code: "003-413", descr: store.ErrorMessage(err)}
+	case store.ErrorCode(err) == store.ETHROTTLED: // Retry-After is set
+		xe = &xsollaError{status: http.StatusTooManyRequests, code: "003-429", descr: store.ErrorMessage(err)}
+	case store.ErrorCode(err) == store.EUNAVAILABLE: // Retry-After is set
+		xe = &xsollaError{status: http.StatusServiceUnavailable, code: "003-503", descr: "Service unavailable: try again later."}
 	default:
 		xe = &xsollaError{status: http.StatusInternalServerError, code: "000-500", descr: "Internal error."}
 	}

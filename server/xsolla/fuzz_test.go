@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -21,6 +22,8 @@ func FuzzRequest(f *testing.F) {
 		{"registration", `{"url":"https://example.com"}`}, {"authorization", `{"url":null}`},
 		{"nope", `{}`}, {"registration", `[]`}, {"registration", `{"url":"http://[::1"}`},
 		{"registration/1", ``}, {"registration", "\x00"}, {"token", "grant_type=client_credentials&client_id=1"},
+		// Over the body limit, announced (even length) and not (odd length).
+		{"registration", strings.Repeat("a", servertest.FuzzBodyLimit+2)}, {"token", strings.Repeat("a", servertest.FuzzBodyLimit+1)},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -29,6 +32,7 @@ func FuzzRequest(f *testing.F) {
 	quiet := slog.New(slog.DiscardHandler)
 	d := xsolla.New(server.Deps{DB: db, Keys: keys, Log: quiet})
 	srv := server.New(quiet)
+	srv.MaxBodyBytes = servertest.FuzzBodyLimit
 	srv.Register(d)
 	m, err := d.MintCredential(context.Background(), server.CredentialRequest{ProjectIDs: []string{projectA}})
 	if err != nil {
@@ -45,7 +49,7 @@ func FuzzRequest(f *testing.F) {
 		case strings.Contains(event, "/"):
 			method = "DELETE"
 		}
-		req := httptest.NewRequest(method, "http://x"+escapePath(path), strings.NewReader(body))
+		req := servertest.FuzzRequest(method, "http://x"+escapePath(path), body)
 		req.Header.Set("Content-Type", ct)
 		req.Header.Set("X-SERVER-AUTHORIZATION", tok)
 		rec := httptest.NewRecorder()

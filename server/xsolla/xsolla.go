@@ -46,6 +46,7 @@ type Dialect struct {
 	db      *store.DB
 	keys    *server.Keys
 	limiter *server.Limiter
+	logins  *server.Logins
 	log     *slog.Logger
 }
 
@@ -53,7 +54,7 @@ var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the Xsolla dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, log: deps.Log}
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log}
 }
 
 // Name is "xsolla".
@@ -152,6 +153,9 @@ var _ api.ServerInterface = handlers{}
 func (h handlers) GenerateJWT(c echo.Context) error {
 	req := c.Request()
 	if err := req.ParseForm(); err != nil {
+		if e := server.BodyError(err); e != nil {
+			return e
+		}
 		return xerr(http.StatusUnprocessableEntity, "002-027", "The request body must be application/x-www-form-urlencoded.")
 	}
 	grant, id, secret := req.PostForm.Get("grant_type"), req.PostForm.Get("client_id"), req.PostForm.Get("client_secret")
@@ -169,6 +173,9 @@ func (h handlers) GenerateJWT(c echo.Context) error {
 	}
 	cred, err := h.db.AuthenticateClient(req.Context(), store.DialectXsolla, id, secret)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
+		if err := h.logins.Failed(c, "xsolla:"+id); err != nil {
+			return err
+		}
 		return xerr(http.StatusUnauthorized, "003-040", "Unauthorized: unknown client_id or client_secret.")
 	} else if err != nil {
 		return err

@@ -264,6 +264,7 @@ func TestContract(t *testing.T) {
 		t.Errorf("token over the limit: %d", resp.StatusCode)
 	}
 	g.contract.Absorb(limited.contract)
+	hardening(t, g.contract)
 	g.contract.RequireAllExercised(t)
 }
 

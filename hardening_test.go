@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeHardening runs the gateway as configured from the command line and checks
+// what is wired there: the body limit flag, the throttling of failed admin logins, and
+// readiness and publishes once the SQLite file is replaced under it.
+func TestServeHardening(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "polyhook.db")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "right-token", "--max-body-bytes", "2048"}, &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	base := "http://" + addr
+	call := func(method, path, token, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway did not start: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// --max-body-bytes: the unauthenticated token endpoint refuses a body over it.
+	if resp := call("POST", "/oidc/oauth/token", "", `{"client_id":"`+strings.Repeat("a", 2048)+`"}`); resp.StatusCode != 413 {
+		t.Errorf("a body over --max-body-bytes: %d", resp.StatusCode)
+	}
+	if resp := call("POST", "/v1/events", "right-token", `{"type":"user.created","data":{}}`); resp.StatusCode != 201 {
+		t.Errorf("a publish under the limit: %d", resp.StatusCode)
+	}
+
+	// Wrong admin tokens: the default budget, then 429; the right token still works.
+	var last *http.Response
+	for i := 0; i < 11; i++ {
+		last = call("GET", "/v1/webhooks", "wrong", "")
+	}
+	if last.StatusCode != 429 || last.Header.Get("Retry-After") == "" {
+		t.Errorf("the 11th wrong admin token: %d, Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
+	}
+	if resp := call("GET", "/v1/webhooks", "right-token", ""); resp.StatusCode != 200 {
+		t.Errorf("the right token after the wrong ones: %d", resp.StatusCode)
+	}
+
+	// The file replaced (a restore gone wrong, a volume remounted): not ready, and a
+	// publish is refused with 503, not acknowledged into a file no one will open again.
+	if err := os.Rename(dbPath, dbPath+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dbPath, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if resp := call("GET", "/readyz", "", ""); resp.StatusCode != 503 {
+		t.Errorf("readyz with the file replaced: %d", resp.StatusCode)
+	}
+	if resp := call("POST", "/v1/events", "right-token", `{"type":"user.created","data":{}}`); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a publish with the file replaced: %d", resp.StatusCode)
+	}
+}
