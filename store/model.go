@@ -70,6 +70,10 @@ type Webhook struct {
 	// while its last attempt succeeded.
 	FailingSince *time.Time `gorm:""`
 
+	// Version counts the webhook's stored changes; an update is written only over the
+	// version it read (see UpdateWebhook), so that concurrent changes are never lost.
+	Version int64 `gorm:"not null;default:0"`
+
 	CreatedAt time.Time `gorm:"not null;autoCreateTime:false"`
 	UpdatedAt time.Time `gorm:"not null;autoUpdateTime:false"`
 }

@@ -29,8 +29,12 @@ type gateway struct {
 }
 
 func start(t *testing.T, limiter *server.Limiter) *gateway {
+	return startOn(t, storetest.Open(t), limiter)
+}
+
+// startOn serves the Authing dialect on db.
+func startOn(t *testing.T, db *store.DB, limiter *server.Limiter) *gateway {
 	t.Helper()
-	db := storetest.Open(t)
 	keys, _ := server.NewKeys("authing-test-master-key")
 	log := servertest.Logger(t)
 	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})

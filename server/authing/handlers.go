@@ -171,14 +171,16 @@ func (h handlers) bodyAndWebhook(c echo.Context) (fields, *store.Webhook, error)
 }
 
 func (h handlers) UpdateWebhook(c echo.Context) error {
-	f, w, err := h.bodyAndWebhook(c)
+	f, existing, err := h.bodyAndWebhook(c)
 	if err != nil {
 		return err
 	}
-	if err := apply(w, f); err != nil {
-		return err
+	key := store.WebhookKey{Dialect: store.DialectAuthing, Owner: existing.Owner, ExternalID: existing.ExternalID}
+	w, err := h.db.UpdateWebhook(c.Request().Context(), key, func(w *store.Webhook) error { return apply(w, f) })
+	if store.ErrorCode(err) == store.ENOTFOUND {
+		return errNotFound
 	}
-	if err := h.db.UpdateWebhook(c.Request().Context(), w); err != nil {
+	if err != nil {
 		return err
 	}
 	return ok(c, dto(w))

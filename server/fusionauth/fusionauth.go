@@ -143,47 +143,66 @@ func (h handlers) RetrieveWebhook(c echo.Context, webhookID string) error {
 }
 
 func (h handlers) UpdateWebhook(c echo.Context, webhookID string) error {
-	existing, err := h.get(c, webhookID)
+	id, err := parseID(webhookID)
 	if err != nil {
 		return err
+	}
+	if _, err := h.db.GetWebhook(c.Request().Context(), key(id)); err != nil {
+		return err // a missing webhook is a 404 before the body is looked at
 	}
 	w, err := h.readWebhook(c)
 	if err != nil {
 		return err
 	}
-	return h.replace(c, existing, w)
+	return h.store(c, id, func(*store.Webhook) (*api.Webhook, error) { return w, nil })
 }
 
 func (h handlers) PatchWebhook(c echo.Context, webhookID string) error {
-	existing, err := h.get(c, webhookID)
+	id, err := parseID(webhookID)
 	if err != nil {
+		return err
+	}
+	if _, err := h.db.GetWebhook(c.Request().Context(), key(id)); err != nil {
 		return err
 	}
 	body, err := server.ReadBody(c)
 	if err != nil {
 		return err
 	}
-	current, err := json.Marshal(api.WebhookRequest{Webhook: ptr(fromStore(existing))})
-	if err != nil {
-		return err
-	}
-	patched, err := applyPatch(c.Request().Header.Get(echo.HeaderContentType), current, body)
-	if err != nil {
-		return err
-	}
-	w, err := decodeWebhook(patched)
-	if err != nil {
-		return err
-	}
-	if err := h.validate(c, w); err != nil {
-		return err
-	}
-	return h.replace(c, existing, w)
+	contentType := c.Request().Header.Get(echo.HeaderContentType)
+	return h.store(c, id, func(existing *store.Webhook) (*api.Webhook, error) {
+		current, err := json.Marshal(api.WebhookRequest{Webhook: ptr(fromStore(existing))})
+		if err != nil {
+			return nil, err
+		}
+		patched, err := applyPatch(contentType, current, body)
+		if err != nil {
+			return nil, err
+		}
+		w, err := decodeWebhook(patched)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.validate(c, w); err != nil {
+			return nil, err
+		}
+		return w, nil
+	})
 }
 
-func (h handlers) replace(c echo.Context, existing *store.Webhook, w *api.Webhook) error {
-	updated := toStore(w, existing)
-	if err := h.db.UpdateWebhook(c.Request().Context(), updated); err != nil {
+// store replaces the webhook with the one next makes from it as stored, atomically: a
+// PATCH is applied to the webhook as it is when it is written, so concurrent changes all
+// survive.
+func (h handlers) store(c echo.Context, id string, next func(*store.Webhook) (*api.Webhook, error)) error {
+	updated, err := h.db.UpdateWebhook(c.Request().Context(), key(id), func(existing *store.Webhook) error {
+		w, err := next(existing)
+		if err != nil {
+			return err
+		}
+		*existing = *toStore(w, existing)
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, api.WebhookResponse{Webhook: fromStore(updated)})

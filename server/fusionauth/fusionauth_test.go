@@ -26,9 +26,11 @@ type gateway struct {
 	contract *servertest.Contract
 }
 
-func start(t *testing.T) *gateway {
+func start(t *testing.T) *gateway { return startOn(t, storetest.Open(t)) }
+
+// startOn serves the FusionAuth dialect on db.
+func startOn(t *testing.T, db *store.DB) *gateway {
 	t.Helper()
-	db := storetest.Open(t)
 	keys, err := server.NewKeys("fusionauth-test-master-key")
 	if err != nil {
 		t.Fatal(err)

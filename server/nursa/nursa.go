@@ -219,7 +219,7 @@ func (h handlers) GetAllUserWebhooks(c echo.Context) error {
 }
 
 func (h handlers) UpdateUserWebhook(c echo.Context, webhookID string) error {
-	w, err := h.get(c, webhookID)
+	existing, err := h.get(c, webhookID)
 	if err != nil {
 		return err
 	}
@@ -227,17 +227,24 @@ func (h handlers) UpdateUserWebhook(c echo.Context, webhookID string) error {
 	if err != nil {
 		return err
 	}
-	w.Events = events(req.Events)
-	if req.Url != nil {
-		w.URL = *req.Url
-	}
-	if req.Secrets != nil {
-		w.Secrets = append([]string{}, *req.Secrets...)
-		if len(w.Secrets) == 0 {
-			w.Secrets = []string{generatedSecret()}
+	key := store.WebhookKey{Dialect: store.DialectNursa, Owner: existing.Owner, ExternalID: existing.ExternalID}
+	w, err := h.db.UpdateWebhook(c.Request().Context(), key, func(w *store.Webhook) error {
+		w.Events = events(req.Events)
+		if req.Url != nil {
+			w.URL = *req.Url
 		}
+		if req.Secrets != nil {
+			w.Secrets = append([]string{}, *req.Secrets...)
+			if len(w.Secrets) == 0 {
+				w.Secrets = []string{generatedSecret()}
+			}
+		}
+		return nil
+	})
+	if store.ErrorCode(err) == store.ENOTFOUND {
+		return errNotFound
 	}
-	if err := h.db.UpdateWebhook(c.Request().Context(), w); err != nil {
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, api.WebhookResponse{Data: wire(w)})

@@ -27,8 +27,12 @@ type gateway struct {
 }
 
 func start(t *testing.T, limiter *server.Limiter) *gateway {
+	return startOn(t, storetest.Open(t), limiter)
+}
+
+// startOn serves the Nursa dialect on db.
+func startOn(t *testing.T, db *store.DB, limiter *server.Limiter) *gateway {
 	t.Helper()
-	db := storetest.Open(t)
 	keys, err := server.NewKeys("nursa-test-master-key")
 	if err != nil {
 		t.Fatal(err)
