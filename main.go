@@ -266,6 +266,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := deps.Log
 	db := deps.DB
 	defer db.Close()
+	if cfg.secretKey == "" {
+		log.Warn("the master key was generated and is kept in the database, next to the secrets it seals: " +
+			"a dump or backup of the database opens them all; give it with --secret-key (POLYHOOK_SECRET_KEY) to keep it apart")
+	}
 	tokenHash, generated, err := native.AdminToken(ctx, db, cfg.adminToken)
 	if err != nil {
 		return err

@@ -526,12 +526,18 @@ var redacted = map[string]bool{
 	"x-authing-webhook-secret": true, "x-authing-token": true, "x-fusionauth-signature-jwt": true,
 }
 
-func redactHeaders(h http.Header) map[string]string {
+// redactHeaders is what an attempt records of its request headers: secrets and the
+// webhook's custom headers (an X-Api-Key, say) by name only.
+func redactHeaders(h http.Header, custom map[string]string) map[string]string {
+	names := make(map[string]bool, len(custom))
+	for k := range custom {
+		names[http.CanonicalHeaderKey(k)] = true
+	}
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
 		v := strings.Join(vs, ", ")
-		if redacted[strings.ToLower(k)] {
-			v = "[redacted]"
+		if redacted[strings.ToLower(k)] || names[http.CanonicalHeaderKey(k)] {
+			v = store.RedactedValue
 		}
 		out[k] = v
 	}
@@ -626,7 +632,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 		URL:             w.URL,
 		StartedAt:       at,
 		DurationMS:      res.Duration.Milliseconds(),
-		RequestHeaders:  redactHeaders(req.Header),
+		RequestHeaders:  redactHeaders(req.Header, w.Headers),
 		RequestBody:     truncate(string(body), 64<<10),
 		ResponseStatus:  res.Status,
 		ResponseHeaders: flatten(res.Header),

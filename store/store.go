@@ -25,6 +25,8 @@ type DB struct {
 	close     func()
 	// pool is the pgx pool on PostgreSQL, nil on SQLite.
 	pool *pgxpool.Pool
+	// sealer seals webhook secrets at rest (see SealSecrets); set once, at start.
+	sealer *Sealer
 
 	// Now returns the current time; tests may replace it. Times are kept in UTC with
 	// millisecond precision, the finest every dialect can show.

@@ -79,19 +79,17 @@ func (db *DB) CreateWebhook(ctx context.Context, w *Webhook) error {
 	if w.UpdatedAt.IsZero() {
 		w.UpdatedAt = w.CreatedAt
 	}
-	return db.err(db.gorm.WithContext(ctx).Create(w).Error)
+	row, err := db.sealedCopy(w)
+	if err != nil {
+		return err
+	}
+	return db.err(db.gorm.WithContext(ctx).Create(row).Error)
 }
 
 // GetWebhook returns the webhook under key. Returns ENOTFOUND when there is none.
 func (db *DB) GetWebhook(ctx context.Context, key WebhookKey) (*Webhook, error) {
-	var w Webhook
-	err := db.gorm.WithContext(ctx).
-		Where("dialect = ? AND owner = ? AND external_id = ?", key.Dialect, key.Owner, key.ExternalID).
-		Take(&w).Error
-	if err != nil {
-		return nil, db.err(err)
-	}
-	return &w, nil
+	return db.takeWebhook(db.gorm.WithContext(ctx).
+		Where("dialect = ? AND owner = ? AND external_id = ?", key.Dialect, key.Owner, key.ExternalID))
 }
 
 // UpdateWebhook changes the webhook under key with change and stores the result,
@@ -126,10 +124,11 @@ const maxUpdateRounds = 100
 // transaction is held while change runs, so change may use the store.
 func (db *DB) modifyWebhook(ctx context.Context, where func(*gorm.DB) *gorm.DB, columns []string, change func(*Webhook) error) (*Webhook, error) {
 	for range maxUpdateRounds {
-		var w Webhook
-		if err := where(db.gorm.WithContext(ctx)).Take(&w).Error; err != nil {
-			return nil, db.err(err)
+		read, err := db.takeWebhook(where(db.gorm.WithContext(ctx)))
+		if err != nil {
+			return nil, err
 		}
+		w := *read
 		id, version, created := w.ID, w.Version, w.CreatedAt
 		if err := change(&w); err != nil {
 			return nil, err
@@ -139,10 +138,14 @@ func (db *DB) modifyWebhook(ctx context.Context, where func(*gorm.DB) *gorm.DB, 
 		if w.UpdatedAt.Before(w.CreatedAt) {
 			w.UpdatedAt = w.CreatedAt
 		}
+		row, err := db.sealedCopy(&w)
+		if err != nil {
+			return nil, err
+		}
 		res := db.gorm.WithContext(ctx).Model(&Webhook{}).
 			Where("id = ? AND version = ?", id, version).
 			Select(append([]string{"version", "updated_at"}, columns...)).
-			Updates(&w)
+			Updates(row)
 		if res.Error != nil {
 			return nil, db.err(res.Error)
 		}
@@ -219,6 +222,9 @@ func (db *DB) FindWebhooks(ctx context.Context, f WebhookFilter) ([]Webhook, int
 	var ws []Webhook
 	if err := q.Find(&ws).Error; err != nil {
 		return nil, 0, db.err(err)
+	}
+	if err := db.openAll(ws); err != nil {
+		return nil, 0, err
 	}
 	return ws, total, nil
 }
