@@ -167,6 +167,8 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 // gateway wires every API and every dialect's encoder onto one server and engine. Adding
 // a dialect is one line here.
 func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
+	// Webhook URLs are checked against the very policy deliveries are sent under.
+	deps.Targets = engine.Targets()
 	srv := server.New(deps.Log)
 	fa := fusionauth.New(deps)
 	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))

@@ -248,3 +248,56 @@ func TestMasterKey_WarnAndRefuseAnother(t *testing.T) {
 		t.Errorf("warned with the key given:\n%s", logs)
 	}
 }
+
+// The gateway checks webhook URLs against the very policy it delivers under: without
+// --allow-private-targets a loopback URL is refused at creation, in FusionAuth's own
+// validation error; with the address in --allow-targets it is accepted.
+func TestWebhookURLsFollowTheDeliveryPolicy(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "polyhook.db")
+	create := func(args ...string) int {
+		t.Helper()
+		addr := freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, append([]string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", "admin-token-for-tests", "--secret-key", "master-key-for-tests"}, args...), &stdout, &stderr)
+		}()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}()
+		base := "http://" + addr
+		for start := time.Now(); !strings.Contains(stderr.String(), "listening"); time.Sleep(20 * time.Millisecond) {
+			if time.Since(start) > 30*time.Second {
+				t.Fatalf("gateway did not start:\n%s", stderr.String())
+			}
+		}
+		req, _ := http.NewRequest("POST", base+"/v1/credentials", strings.NewReader(`{"dialect":"fusionauth"}`))
+		req.Header.Set("Authorization", "Bearer admin-token-for-tests")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("mint: %v %v", resp, err)
+		}
+		var cred struct{ APIKey string }
+		_ = json.NewDecoder(resp.Body).Decode(&cred)
+		resp.Body.Close()
+		req, _ = http.NewRequest("POST", base+"/api/webhook", strings.NewReader(`{"webhook":{"url":"http://127.0.0.1:9/hook","connectTimeout":1000,"readTimeout":1000}}`))
+		req.Header.Set("Authorization", cred.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := create(); s != 400 {
+		t.Errorf("loopback webhook with the default policy: %d, want 400", s)
+	}
+	if s := create("--allow-targets", "127.0.0.1"); s != 200 {
+		t.Errorf("loopback webhook with 127.0.0.1 in --allow-targets: %d, want 200", s)
+	}
+}

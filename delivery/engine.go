@@ -663,6 +663,10 @@ func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt,
 	case ok:
 		now := e.db.Now()
 		d.Status, d.DeliveredAt, d.LastError = store.DeliverySucceeded, &now, ""
+	case res.ErrKind == "refused_target":
+		// The policy will refuse the address again: retrying only delays the news.
+		d.Status = store.DeliveryFailed
+		d.LastError = "Refused by the SSRF guard: " + a.Error
 	case res.Status == http.StatusGone:
 		d.Status = store.DeliveryFailed
 		d.LastError = "The endpoint answered 410 Gone; it is disabled."
@@ -709,6 +713,10 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Targets is the policy of which addresses deliveries may reach, for the dialects to
+// check the URLs clients give against the same policy the sender dials with.
+func (e *Engine) Targets() *Targets { return e.sender.Targets() }
 
 // ErrUnknownDialect is returned for a webhook whose dialect has no encoder.
 var ErrUnknownDialect = errors.New("delivery: unknown dialect")

@@ -32,8 +32,8 @@ func start(t *testing.T, limiter *server.Limiter) *gateway {
 	return startOn(t, storetest.Open(t), limiter)
 }
 
-// startOn serves the Authing dialect on db.
-func startOn(t *testing.T, db *store.DB, limiter *server.Limiter) *gateway {
+// startOn serves the Authing dialect on db; opts may change its dependencies.
+func startOn(t *testing.T, db *store.DB, limiter *server.Limiter, opts ...func(*server.Deps)) *gateway {
 	t.Helper()
 	keys, _ := server.NewKeys("authing-test-master-key")
 	log := servertest.Logger(t)
@@ -42,7 +42,11 @@ func startOn(t *testing.T, db *store.DB, limiter *server.Limiter) *gateway {
 		t.Fatal(err)
 	}
 	engine.Register(authing.Encoder{})
-	d := authing.New(server.Deps{DB: db, Keys: keys, Log: log, Limiter: limiter}, engine)
+	deps := server.Deps{DB: db, Keys: keys, Log: log, Limiter: limiter}
+	for _, o := range opts {
+		o(&deps)
+	}
+	d := authing.New(deps, engine)
 	u, _ := servertest.Start(t, d)
 	spec, err := api.GetSwagger()
 	if err != nil {

@@ -26,13 +26,15 @@ type Dialect struct {
 	db   *store.DB
 	keys *server.Keys
 	log  *slog.Logger
+	// checkTarget refuses URLs deliveries may not reach (see server.Deps.Targets).
+	checkTarget func(string) error
 }
 
 var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the FusionAuth dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log}
+	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log, checkTarget: deps.CheckTarget}
 }
 
 // Name is "fusionauth".
@@ -300,6 +302,9 @@ func (h handlers) readWebhook(c echo.Context) (*api.Webhook, error) {
 func (h handlers) validate(c echo.Context, w *api.Webhook) error {
 	if err := validate(w); err != nil {
 		return err
+	}
+	if err := h.checkTarget(*w.Url); err != nil {
+		return fieldError("webhook.url", "invalid", "The [url] property is refused: "+err.Error()+".")
 	}
 	if sc := w.SignatureConfiguration; sc != nil && sc.Enabled != nil && *sc.Enabled {
 		_, err := h.db.GetSigningKey(c.Request().Context(), sc.SigningKeyId.String())

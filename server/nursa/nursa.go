@@ -30,13 +30,15 @@ type Dialect struct {
 	keys    *server.Keys
 	limiter *server.Limiter
 	log     *slog.Logger
+	// checkTarget refuses URLs deliveries may not reach (see server.Deps.Targets).
+	checkTarget func(string) error
 }
 
 var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the Nursa dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, log: deps.Log}
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, log: deps.Log, checkTarget: deps.CheckTarget}
 }
 
 // Name is "nursa".
@@ -187,6 +189,9 @@ func (h handlers) CreateUserWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.checkTarget(req.Url); err != nil {
+		return validationError([]string{"url is refused: " + err.Error()})
+	}
 	w := &store.Webhook{
 		Dialect:    store.DialectNursa,
 		ExternalID: uuid.NewString(),
@@ -226,6 +231,11 @@ func (h handlers) UpdateUserWebhook(c echo.Context, webhookID string) error {
 	req, err := decodeUpdate(c)
 	if err != nil {
 		return err
+	}
+	if req.Url != nil && *req.Url != existing.URL {
+		if err := h.checkTarget(*req.Url); err != nil {
+			return validationError([]string{"url is refused: " + err.Error()})
+		}
 	}
 	key := store.WebhookKey{Dialect: store.DialectNursa, Owner: existing.Owner, ExternalID: existing.ExternalID}
 	w, err := h.db.UpdateWebhook(c.Request().Context(), key, func(w *store.Webhook) error {
