@@ -15,7 +15,10 @@ const (
 
 // Webhook is one subscription, whichever dialect created it. Each dialect maps its wire
 // fields onto these columns and back; what a dialect needs to round-trip and nothing else
-// uses goes into Extra.
+// uses goes into Extra. The secrets among its fields (custom header values, the basic-auth
+// password, Secrets and SigningSecrets) are sealed in the database and in clear here: the
+// store seals them when it writes a webhook and opens them when it reads one (see
+// SealSecrets).
 type Webhook struct {
 	// ID is Polyhook's own id, a UUID.
 	ID string `gorm:"primaryKey;size:64"`
