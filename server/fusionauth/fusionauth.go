@@ -126,6 +126,9 @@ func (h handlers) create(c echo.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := h.checkURL(*w.Url); err != nil {
+		return err
+	}
 	stored := toStore(w, &store.Webhook{ExternalID: id})
 	if err := h.db.CreateWebhook(c.Request().Context(), stored); err != nil {
 		if store.ErrorCode(err) == store.ECONFLICT {
@@ -200,6 +203,11 @@ func (h handlers) store(c echo.Context, id string, next func(*store.Webhook) (*a
 		w, err := next(existing)
 		if err != nil {
 			return err
+		}
+		if *w.Url != existing.URL {
+			if err := h.checkURL(*w.Url); err != nil {
+				return err
+			}
 		}
 		*existing = *toStore(w, existing)
 		return nil
@@ -303,9 +311,6 @@ func (h handlers) validate(c echo.Context, w *api.Webhook) error {
 	if err := validate(w); err != nil {
 		return err
 	}
-	if err := h.checkTarget(*w.Url); err != nil {
-		return fieldError("webhook.url", "invalid", "The [url] property is refused: "+err.Error()+".")
-	}
 	if sc := w.SignatureConfiguration; sc != nil && sc.Enabled != nil && *sc.Enabled {
 		_, err := h.db.GetSigningKey(c.Request().Context(), sc.SigningKeyId.String())
 		if store.ErrorCode(err) == store.ENOTFOUND {
@@ -313,6 +318,14 @@ func (h handlers) validate(c echo.Context, w *api.Webhook) error {
 				"The [signatureConfiguration.signingKeyId] property does not name a signing key (create one with POST /v1/keys).")
 		}
 		return err
+	}
+	return nil
+}
+
+// checkURL refuses a URL deliveries may not reach, as a validation error of the url field.
+func (h handlers) checkURL(u string) error {
+	if err := h.checkTarget(u); err != nil {
+		return fieldError("webhook.url", "invalid", "The [url] property is refused: "+err.Error()+".")
 	}
 	return nil
 }

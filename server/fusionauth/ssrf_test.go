@@ -1,17 +1,20 @@
 package fusionauth_test
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
 // A webhook URL the delivery policy refuses (a literal private, loopback, link-local or
 // metadata address, or an ambiguous numeric host) is a validation error of the url field,
-// on create, PUT and PATCH; names are not resolved.
+// on create, PUT and PATCH; names are not resolved, and a URL left as it is is not checked
+// again.
 func TestWebhookURL_RefusedTargets(t *testing.T) {
 	g := startOn(t, storetest.Open(t), func(d *server.Deps) { d.Targets = delivery.NewTargets(false, nil) })
 	const id = "00000000-0000-4000-8000-0000000000f1"
@@ -34,6 +37,15 @@ func TestWebhookURL_RefusedTargets(t *testing.T) {
 	}
 	if _, b, _ := g.do(t, "GET", "/api/webhook/"+id, ""); *webhookOf(t, b).Url != "https://hooks.example.com/a" {
 		t.Errorf("a refused change was stored: %s", b)
+	}
+	// A webhook stored before the check (or under another policy) can still be changed
+	// without changing its URL.
+	if _, err := g.db.UpdateWebhook(context.Background(), store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: id},
+		func(w *store.Webhook) error { w.URL = "http://10.0.0.9/"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s, b, _ := g.do(t, "PATCH", "/api/webhook/"+id, `{"webhook":{"description":"kept"}}`, "Content-Type", "application/merge-patch+json"); s != 200 {
+		t.Errorf("PATCH that leaves a stored private URL alone: %d %s", s, b)
 	}
 
 	// The same policy with the address allowed lets it through.
