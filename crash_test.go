@@ -147,7 +147,7 @@ func TestCrashLosesNothing(t *testing.T) {
 			p2 := startProcess(t, dsn)
 			defer p2.kill()
 
-			db := storetest.OpenDSN(t, dsn)
+			db := openGatewayStore(t, dsn)
 			var want []string
 			for i := 0; i < events; i++ {
 				ds, err := db.DeliveriesOfEvent(context.Background(), fmt.Sprintf("crash-%d", i))

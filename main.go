@@ -169,6 +169,8 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 // gateway wires every API and every dialect's encoder onto one server and engine. Adding
 // a dialect is one line here.
 func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
+	// Webhook URLs are checked against the very policy deliveries are sent under.
+	deps.Targets = engine.Targets()
 	srv := server.New(deps.Log)
 	if deps.MaxBodyBytes > 0 {
 		srv.MaxBodyBytes = deps.MaxBodyBytes
@@ -276,6 +278,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := deps.Log
 	db := deps.DB
 	defer db.Close()
+	if cfg.secretKey == "" {
+		log.Warn("the master key was generated and is kept in the database, next to the secrets it seals: " +
+			"a dump or backup of the database opens them all; give it with --secret-key (POLYHOOK_SECRET_KEY) to keep it apart")
+	}
 	tokenHash, generated, err := native.AdminToken(ctx, db, cfg.adminToken)
 	if err != nil {
 		return err

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
 )
 
 // syncBuffer is a goroutine-safe bytes.Buffer.
@@ -30,6 +33,21 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// openGatewayStore opens the database a gateway in the test runs on, with that gateway's
+// keys: the master key it generated and kept there seals its webhook secrets.
+func openGatewayStore(t *testing.T, dsn string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if _, err := server.LoadKeys(context.Background(), db, ""); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 func freeAddr(t *testing.T) string {
@@ -167,5 +185,119 @@ func TestSecondStartKeepsTheToken(t *testing.T) {
 		if printed != (i == 0) {
 			t.Errorf("start %d: token printed = %v, want only on the first start", i+1, printed)
 		}
+	}
+}
+
+// A gateway whose master key is generated and kept in its own database warns at start,
+// without showing the key; one started on that database with another key refuses to start
+// and says why, rather than failing every delivery; one given its key does not warn.
+func TestMasterKey_WarnAndRefuseAnother(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "polyhook.db")
+	serveOnce := func(args ...string) (string, error) {
+		t.Helper()
+		addr := freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var stdout, stderr syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, append([]string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", "admin-token-for-tests"}, args...), &stdout, &stderr)
+		}()
+		for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(50 * time.Millisecond) {
+			if strings.Contains(stderr.String(), "listening") {
+				break
+			}
+			select {
+			case err := <-done:
+				return stderr.String(), err
+			default:
+			}
+		}
+		cancel()
+		return stderr.String(), <-done
+	}
+	t.Setenv("POLYHOOK_SECRET_KEY", "")
+	logs, err := serveOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs, "master key was generated and is kept in the database") {
+		t.Errorf("no warning about the master key kept in the database:\n%s", logs)
+	}
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := db.Setting(context.Background(), "master_key")
+	db.Close()
+	if err != nil || master == "" {
+		t.Fatalf("stored master key: %v", err)
+	}
+	if strings.Contains(logs, master) {
+		t.Error("the warning shows the master key")
+	}
+
+	if _, err := serveOnce("--secret-key", "another-master-key-entirely"); err == nil || !strings.Contains(err.Error(), "POLYHOOK_SECRET_KEY") {
+		t.Errorf("start with another master key: %v", err)
+	}
+	logs, err = serveOnce("--secret-key", master)
+	if err != nil {
+		t.Fatalf("start with the stored key given: %v", err)
+	}
+	if strings.Contains(logs, "kept in the database") {
+		t.Errorf("warned with the key given:\n%s", logs)
+	}
+}
+
+// The gateway checks webhook URLs against the very policy it delivers under: without
+// --allow-private-targets a loopback URL is refused at creation, in FusionAuth's own
+// validation error; with the address in --allow-targets it is accepted.
+func TestWebhookURLsFollowTheDeliveryPolicy(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "polyhook.db")
+	create := func(args ...string) int {
+		t.Helper()
+		addr := freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, append([]string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", "admin-token-for-tests", "--secret-key", "master-key-for-tests"}, args...), &stdout, &stderr)
+		}()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}()
+		base := "http://" + addr
+		for start := time.Now(); !strings.Contains(stderr.String(), "listening"); time.Sleep(20 * time.Millisecond) {
+			if time.Since(start) > 30*time.Second {
+				t.Fatalf("gateway did not start:\n%s", stderr.String())
+			}
+		}
+		req, _ := http.NewRequest("POST", base+"/v1/credentials", strings.NewReader(`{"dialect":"fusionauth"}`))
+		req.Header.Set("Authorization", "Bearer admin-token-for-tests")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("mint: %v %v", resp, err)
+		}
+		var cred struct{ APIKey string }
+		_ = json.NewDecoder(resp.Body).Decode(&cred)
+		resp.Body.Close()
+		req, _ = http.NewRequest("POST", base+"/api/webhook", strings.NewReader(`{"webhook":{"url":"http://127.0.0.1:9/hook","connectTimeout":1000,"readTimeout":1000}}`))
+		req.Header.Set("Authorization", cred.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := create(); s != 400 {
+		t.Errorf("loopback webhook with the default policy: %d, want 400", s)
+	}
+	if s := create("--allow-targets", "127.0.0.1"); s != 200 {
+		t.Errorf("loopback webhook with 127.0.0.1 in --allow-targets: %d, want 200", s)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/storetest"
 )
 
 // TestOperatorCLI answers "what happened to event X for webhook Y, and fix it" with the
@@ -52,7 +51,7 @@ func TestOperatorCLI(t *testing.T) {
 		return out.String() + errb.String(), err
 	}
 	// A FusionAuth webhook, created through the store so the test stays on the CLI.
-	db := storetest.OpenDSN(t, dbPath)
+	db := openGatewayStore(t, dbPath)
 	w := &store.Webhook{Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-00000000c0de", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
 	if err := db.CreateWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)

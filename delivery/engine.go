@@ -527,12 +527,18 @@ var redacted = map[string]bool{
 	"x-authing-webhook-secret": true, "x-authing-token": true, "x-fusionauth-signature-jwt": true,
 }
 
-func redactHeaders(h http.Header) map[string]string {
+// redactHeaders is what an attempt records of its request headers: secrets and the
+// webhook's custom headers (an X-Api-Key, say) by name only.
+func redactHeaders(h http.Header, custom map[string]string) map[string]string {
+	names := make(map[string]bool, len(custom))
+	for k := range custom {
+		names[http.CanonicalHeaderKey(k)] = true
+	}
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
 		v := strings.Join(vs, ", ")
-		if redacted[strings.ToLower(k)] {
-			v = "[redacted]"
+		if redacted[strings.ToLower(k)] || names[http.CanonicalHeaderKey(k)] {
+			v = store.RedactedValue
 		}
 		out[k] = v
 	}
@@ -627,7 +633,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 		URL:             w.URL,
 		StartedAt:       at,
 		DurationMS:      res.Duration.Milliseconds(),
-		RequestHeaders:  redactHeaders(req.Header),
+		RequestHeaders:  redactHeaders(req.Header, w.Headers),
 		OmittedHeaders:  req.OmittedHeaders,
 		RequestBody:     truncate(string(body), 64<<10),
 		ResponseStatus:  res.Status,
@@ -659,6 +665,10 @@ func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt,
 	case ok:
 		now := e.db.Now()
 		d.Status, d.DeliveredAt, d.LastError = store.DeliverySucceeded, &now, ""
+	case res.ErrKind == "refused_target":
+		// The policy will refuse the address again: retrying only delays the news.
+		d.Status = store.DeliveryFailed
+		d.LastError = "Refused by the SSRF guard: " + a.Error
 	case res.Status == http.StatusGone:
 		d.Status = store.DeliveryFailed
 		d.LastError = "The endpoint answered 410 Gone; it is disabled."
@@ -705,6 +715,10 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Targets is the policy of which addresses deliveries may reach, for the dialects to
+// check the URLs clients give against the same policy the sender dials with.
+func (e *Engine) Targets() *Targets { return e.sender.Targets() }
 
 // ErrUnknownDialect is returned for a webhook whose dialect has no encoder.
 var ErrUnknownDialect = errors.New("delivery: unknown dialect")

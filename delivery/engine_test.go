@@ -382,6 +382,25 @@ func TestDeliver_RefusesPrivateTargets(t *testing.T) {
 	}
 }
 
+// A delivery the guard refuses fails at its first attempt, with the reason, instead of
+// waiting out the whole retry schedule: the guard would refuse every retry too.
+func TestDeliver_RefusedTargetFailsAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := startGuarded(t, db, delivery.Config{MaxAttempts: 12})
+		rcv := newReceiver(t, nil)
+		h.webhook(t, rcv.URL+"/hook", nil) // loopback, with the default retry policy
+		ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+		ds := h.settled(t, ev.ID, 5*time.Second)
+		if ds[0].Status != store.DeliveryFailed || ds[0].Attempts != 1 || ds[0].NextAttemptAt != nil ||
+			!strings.Contains(ds[0].LastError, "SSRF guard") || !strings.Contains(ds[0].LastError, "loopback") {
+			t.Errorf("refused delivery: %+v", ds[0])
+		}
+		if n := len(rcv.requests()); n != 0 {
+			t.Errorf("the loopback receiver got %d requests", n)
+		}
+	})
+}
+
 func TestDeliver_HangingEndpointDoesNotDelayOthers(t *testing.T) {
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{PerEndpoint: 2, Workers: 20})

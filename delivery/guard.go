@@ -1,13 +1,20 @@
 package delivery
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
 // nonPublic are the address ranges a delivery may not reach unless allowed: the SSRF
-// guard. IPv4-mapped IPv6 addresses are unmapped before the check.
+// guard. They are the IANA special-purpose registries (IPv4 and IPv6), the private and
+// multicast ranges, and the deprecated IPv4-compatible and site-local IPv6 ranges. The
+// first range that holds an address names its class. IPv4-mapped IPv6 addresses are
+// unmapped before the check.
 var nonPublic = func() []struct {
 	prefix netip.Prefix
 	class  string
@@ -32,15 +39,27 @@ var nonPublic = func() []struct {
 		{"203.0.113.0/24", "documentation"},
 		{"224.0.0.0/4", "multicast"},
 		{"240.0.0.0/4", "reserved"},
+		// The rest of the IANA IPv4 special-purpose registry: none is a webhook receiver.
+		{"192.31.196.0/24", "AS112 service"},
+		{"192.52.193.0/24", "AMT relay"},
+		{"192.175.48.0/24", "AS112 direct delegation"},
 		{"::/128", "unspecified"},
 		{"::1/128", "loopback"},
+		// IPv4-compatible addresses (deprecated) embed an IPv4 address that some stacks
+		// still route to.
+		{"::/96", "IPv4-compatible"},
 		{"64:ff9b:1::/48", "NAT64 local use"},
 		{"100::/64", "discard"},
+		{"100:0:0:1::/64", "dummy prefix"},
 		{"2001::/23", "IETF protocol assignments"},
 		{"2001:db8::/32", "documentation"},
 		{"2002::/16", "6to4"},
+		{"2620:4f:8000::/48", "AS112 direct delegation"},
+		{"3fff::/20", "documentation"},
+		{"5f00::/16", "segment routing"},
 		{"fc00::/7", "unique local"},
 		{"fe80::/10", "link-local"},
+		{"fec0::/10", "site-local (deprecated)"},
 		{"ff00::/8", "multicast"},
 	} {
 		out = append(out, struct {
@@ -75,6 +94,102 @@ type refusedError struct {
 
 func (e *refusedError) Error() string {
 	return fmt.Sprintf("refused to connect to %s: a %s address (start with --allow-private-targets or list it in --allow-targets to allow it)", e.addr, e.class)
+}
+
+// Targets is the one policy of which addresses deliveries may reach: the sender checks
+// every address it dials against it, and the dialects check the URLs clients give
+// (CheckURL), so that both always agree.
+type Targets struct{ guard guard }
+
+// NewTargets returns the policy that refuses non-public addresses unless allowPrivate is
+// set or the address is in allow.
+func NewTargets(allowPrivate bool, allow []netip.Prefix) *Targets {
+	return &Targets{guard: guard{allowPrivate: allowPrivate, allow: allow}}
+}
+
+// CheckURL refuses, before anything is sent, a URL whose host is a literal address the
+// policy does not let deliveries reach (loopback, private, link-local, metadata and the
+// other special-purpose ranges), "localhost" or a name under it, or a numeric host in a
+// form other than dotted decimal (2130706433, 0x7f000001, 127.1, 0177.0.0.1): resolvers
+// disagree on those, and Go's sends them to DNS. Other names are not resolved here; the
+// sender checks the addresses they resolve to when it dials. The error says why, for the
+// dialect's own validation error.
+func (t *Targets) CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("the URL cannot be parsed")
+	}
+	host := u.Hostname()
+	if a, err := netip.ParseAddr(host); err == nil {
+		return t.guard.check(a)
+	}
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		if t.guard.check(netip.MustParseAddr("127.0.0.1")) == nil || t.guard.check(netip.IPv6Loopback()) == nil {
+			return nil
+		}
+		return fmt.Errorf("%s is a loopback name (start with --allow-private-targets or list the address in --allow-targets to allow it)", host)
+	}
+	if numericHost(name) {
+		if a, ok := parseLegacyIPv4(name); ok {
+			return fmt.Errorf("the host %s is a numeric form of %s that resolvers read differently; write the address as %s", host, a, a)
+		}
+		return fmt.Errorf("the host %s is neither an address nor a name", host)
+	}
+	return nil
+}
+
+// numericHost reports whether a host's last label is a number, decimal or 0x-hex: a
+// host the URL standard reads as an IPv4 address, whatever the rest of it is.
+func numericHost(host string) bool {
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if last == "" {
+		return false
+	}
+	if h, ok := strings.CutPrefix(last, "0x"); ok {
+		return strings.Trim(h, "0123456789abcdef") == ""
+	}
+	return strings.Trim(last, "0123456789") == ""
+}
+
+// parseLegacyIPv4 reads an IPv4 address the way inet_aton does: one to four parts, each
+// decimal, octal (leading 0) or hex (0x), the last filling the remaining bytes.
+func parseLegacyIPv4(s string) (netip.Addr, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var nums []uint64
+	for _, p := range parts {
+		base := 10
+		switch {
+		case strings.HasPrefix(p, "0x"):
+			p, base = p[2:], 16
+			if p == "" {
+				p = "0"
+			}
+		case len(p) > 1 && p[0] == '0':
+			p, base = p[1:], 8
+		}
+		n, err := strconv.ParseUint(p, base, 32)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		nums = append(nums, n)
+	}
+	var v uint64
+	for i, n := range nums[:len(nums)-1] {
+		if n > 255 {
+			return netip.Addr{}, false
+		}
+		v |= n << (8 * (3 - i))
+	}
+	last := nums[len(nums)-1]
+	if last >= 1<<(8*(5-len(nums))) {
+		return netip.Addr{}, false
+	}
+	v |= last
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
 }
 
 // guard decides which addresses deliveries may reach.

@@ -88,8 +88,8 @@ type SenderOptions struct {
 // timeouts, certificate pinning, bounded response bodies. It is safe for concurrent use
 // and keeps connections alive per endpoint.
 type Sender struct {
-	opts  SenderOptions
-	guard guard
+	opts    SenderOptions
+	targets *Targets
 
 	mu         sync.Mutex
 	transports map[[32]byte]*http.Transport // by pinned certificate; zero key: none
@@ -105,10 +105,13 @@ func NewSender(opts SenderOptions) *Sender {
 	}
 	return &Sender{
 		opts:       opts,
-		guard:      guard{allowPrivate: opts.AllowPrivateTargets, allow: opts.AllowList},
+		targets:    NewTargets(opts.AllowPrivateTargets, opts.AllowList),
 		transports: map[[32]byte]*http.Transport{},
 	}
 }
+
+// Targets is the policy the sender checks every dialled address against.
+func (s *Sender) Targets() *Targets { return s.targets }
 
 type connectTimeoutKey struct{}
 
@@ -134,7 +137,7 @@ func (s *Sender) transport(pinned string) (*http.Transport, error) {
 	t := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			timeout, _ := ctx.Value(connectTimeoutKey{}).(time.Duration)
-			d := net.Dialer{Timeout: timeout, Control: s.guard.control, KeepAlive: 30 * time.Second}
+			d := net.Dialer{Timeout: timeout, Control: s.targets.guard.control, KeepAlive: 30 * time.Second}
 			return d.DialContext(ctx, network, addr)
 		},
 		MaxIdleConnsPerHost:   16,

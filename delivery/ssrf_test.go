@@ -164,3 +164,116 @@ func TestGuard_Control(t *testing.T) {
 		t.Errorf("control accepted an unparsable address")
 	}
 }
+
+// The ranges added from the IANA special-purpose registries, and the deprecated
+// IPv4-compatible and site-local IPv6 ranges, are refused; their public neighbours are not.
+func TestAddressClass_SpecialPurposeRegistries(t *testing.T) {
+	for addr, want := range map[string]string{
+		"::7f00:1":            "IPv4-compatible", // ::127.0.0.1
+		"::a9fe:a9fe":         "IPv4-compatible", // ::169.254.169.254
+		"::808:808":           "IPv4-compatible", // ::8.8.8.8: deprecated, never a receiver
+		"::2":                 "IPv4-compatible",
+		"fec0::1":             "site-local",
+		"feff:ffff::1":        "site-local",
+		"192.31.196.1":        "AS112",
+		"192.52.193.1":        "AMT",
+		"192.175.48.1":        "AS112",
+		"100:0:0:1::1":        "dummy",
+		"2620:4f:8000::1":     "AS112",
+		"3fff::1":             "documentation",
+		"3fff:fff:ffff::1":    "documentation",
+		"5f00::1":             "segment routing",
+		"2001:2::1":           "IETF", // benchmarking, inside 2001::/23
+		"::ffff:192.175.48.9": "AS112",
+	} {
+		if got := addressClass(netip.MustParseAddr(addr)); got == "" || !strings.Contains(got, want) {
+			t.Errorf("addressClass(%s) = %q, want a class containing %q", addr, got, want)
+		}
+	}
+	for _, addr := range []string{"::1", "::"} {
+		if got := addressClass(netip.MustParseAddr(addr)); strings.Contains(got, "IPv4-compatible") {
+			t.Errorf("addressClass(%s) = %q: ::/96 must not hide its own class", addr, got)
+		}
+	}
+	for _, addr := range []string{"192.31.195.255", "192.31.197.0", "192.175.49.0", "2620:4f:8001::1", "3fff:1000::1", "5eff:ffff::1", "5f01::1", "fe7f::1", "2a00::1"} {
+		if got := addressClass(netip.MustParseAddr(addr)); got != "" {
+			t.Errorf("addressClass(%s) = %q, want public", addr, got)
+		}
+	}
+}
+
+// CheckURL refuses, without resolving anything, URLs whose host is a literal non-public
+// address or a numeric form resolvers read differently, and lets the allowed ones pass.
+func TestTargets_CheckURL(t *testing.T) {
+	strict := NewTargets(false, nil)
+	for raw, want := range map[string]string{
+		"http://127.0.0.1:8080/x":                 "loopback",
+		"http://169.254.169.254/latest/meta-data": "link-local",
+		"http://10.1.2.3/":                        "private",
+		"https://[::1]/":                          "loopback",
+		"https://[::ffff:127.0.0.1]/":             "loopback",
+		"https://[::7f00:1]/":                     "IPv4-compatible",
+		"https://[fec0::1]/":                      "site-local",
+		"https://[fe80::1%25eth0]/":               "link-local",
+		"https://[fd00:ec2::254]/":                "unique local", // AWS's IPv6 metadata
+		"http://0.0.0.0/":                         "unspecified",
+		"http://localhost:9/":                     "loopback name",
+		"http://api.LOCALHOST./":                  "loopback name",
+		"http://2130706433/":                      "numeric form of 127.0.0.1",
+		"http://0x7f000001/":                      "numeric form of 127.0.0.1",
+		"http://0X7F000001/":                      "numeric form of 127.0.0.1",
+		"http://127.1/":                           "numeric form of 127.0.0.1",
+		"http://0177.0.0.1/":                      "numeric form of 127.0.0.1",
+		"http://127.0.0.1./":                      "numeric form of 127.0.0.1",
+		"http://0x7f.1/":                          "numeric form of 127.0.0.1",
+		"http://169.254.43518/":                   "numeric form of 169.254.169.254",
+		"http://134744072/":                       "numeric form of 8.8.8.8",
+		"http://1.2.3.04/":                        "numeric form of 1.2.3.4",
+		"http://999.1.1.1/":                       "neither an address nor a name",
+		"http://08.1.1.1/":                        "neither an address nor a name",
+		"http://4294967296/":                      "neither an address nor a name",
+		"http://example.com.1/":                   "neither an address nor a name",
+	} {
+		err := strict.CheckURL(raw)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckURL(%s) = %v, want an error containing %q", raw, err, want)
+		}
+	}
+	for _, raw := range []string{"https://example.com/hook", "http://8.8.8.8/", "https://[2606:4700:4700::1111]/", "https://hooks.internal.example/", "https://1password.com/", "https://0x.example/", "https://a.b.c.123abc/"} {
+		if err := strict.CheckURL(raw); err != nil {
+			t.Errorf("CheckURL(%s) = %v, want it accepted (names are not resolved)", raw, err)
+		}
+	}
+
+	open := NewTargets(true, nil)
+	for _, raw := range []string{"http://127.0.0.1:8080/x", "http://169.254.169.254/", "http://localhost/", "https://[fec0::1]/"} {
+		if err := open.CheckURL(raw); err != nil {
+			t.Errorf("with private targets allowed, CheckURL(%s) = %v", raw, err)
+		}
+	}
+	if err := open.CheckURL("http://2130706433/"); err == nil {
+		t.Error("with private targets allowed, a numeric form is still ambiguous and must be refused")
+	}
+	listed := NewTargets(false, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	for raw, ok := range map[string]bool{"http://127.0.0.1:9/": true, "http://localhost:9/": true, "http://[::1]/": false, "http://10.0.0.1/": false} {
+		if err := listed.CheckURL(raw); (err == nil) != ok {
+			t.Errorf("allowing 127.0.0.0/8, CheckURL(%s) = %v", raw, err)
+		}
+	}
+}
+
+func TestParseLegacyIPv4(t *testing.T) {
+	for in, want := range map[string]string{
+		"2130706433": "127.0.0.1", "0x7f000001": "127.0.0.1", "127.1": "127.0.0.1", "0177.0.0.1": "127.0.0.1",
+		"127.0.1": "127.0.0.1", "0": "0.0.0.0", "0x": "0.0.0.0", "10.0x10.0377.1": "10.16.255.1", "4294967295": "255.255.255.255",
+	} {
+		if got, ok := parseLegacyIPv4(in); !ok || got.String() != want {
+			t.Errorf("parseLegacyIPv4(%s) = %v %v, want %s", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"4294967296", "1.2.3.4.5", "256.1", "1.16777216", "09", "0xg", "1..1", ""} {
+		if got, ok := parseLegacyIPv4(in); ok {
+			t.Errorf("parseLegacyIPv4(%q) = %v, want none", in, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -23,6 +24,8 @@ import (
 type Keys struct {
 	signing []byte
 	sealing cipher.AEAD
+	// webhooks seals the secrets the gateway sends to subscribers (see store.Sealer).
+	webhooks *store.Sealer
 }
 
 // settingMasterKey holds the generated master key when none is configured.
@@ -30,7 +33,9 @@ const settingMasterKey = "master_key"
 
 // LoadKeys derives the keys from configured (POLYHOOK_SECRET_KEY) when it is set, or else
 // from a master key generated on first start and kept in the database. Keeping it apart
-// from the database is safer: a database dump then holds no usable secret.
+// from the database is safer: a database dump then holds no usable secret. It then has
+// the store seal webhook secrets with them (sealing any still in clear), and fails when
+// they were sealed with another master key.
 func LoadKeys(ctx context.Context, db *store.DB, configured string) (*Keys, error) {
 	master := configured
 	if master == "" {
@@ -44,7 +49,14 @@ func LoadKeys(ctx context.Context, db *store.DB, configured string) (*Keys, erro
 			return nil, err
 		}
 	}
-	return NewKeys(master)
+	keys, err := NewKeys(master)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.SealSecrets(ctx, keys.webhooks); err != nil {
+		return nil, err
+	}
+	return keys, nil
 }
 
 // NewKeys derives the keys from a master secret.
@@ -65,7 +77,16 @@ func NewKeys(master string) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{signing: derive("jwt"), sealing: aead}, nil
+	// Subscriber secrets get a key of their own, derived with HKDF.
+	wk, err := hkdf.Key(sha256.New, []byte(master), nil, "polyhook/webhook-secrets/v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	webhooks, err := store.NewSealer(wk)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{signing: derive("jwt"), sealing: aead, webhooks: webhooks}, nil
 }
 
 // Seal encrypts a secret for storage.

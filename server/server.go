@@ -376,4 +376,22 @@ type Deps struct {
 	Logins *Logins
 	// MaxBodyBytes bounds every request body; zero is DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Targets is the delivery engine's policy of which addresses deliveries may reach;
+	// dialects refuse webhook URLs it refuses, in their own validation error. Nil checks
+	// nothing when webhooks are written (deliveries are still checked when sent).
+	Targets TargetPolicy
+}
+
+// TargetPolicy checks a webhook URL against the addresses deliveries may reach, without
+// resolving names. The error says why, for the client.
+type TargetPolicy interface {
+	CheckURL(raw string) error
+}
+
+// CheckTarget checks a webhook URL against d.Targets; see Deps.Targets.
+func (d Deps) CheckTarget(raw string) error {
+	if d.Targets == nil {
+		return nil
+	}
+	return d.Targets.CheckURL(raw)
 }

@@ -201,11 +201,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*Delivery, error) {
 
 // WebhookByID returns the webhook with Polyhook's id. Returns ENOTFOUND when there is none.
 func (db *DB) WebhookByID(ctx context.Context, id string) (*Webhook, error) {
-	var w Webhook
-	if err := db.gorm.WithContext(ctx).Where("id = ?", id).Take(&w).Error; err != nil {
-		return nil, db.err(err)
-	}
-	return &w, nil
+	return db.takeWebhook(db.gorm.WithContext(ctx).Where("id = ?", id))
 }
 
 // RecordAttempt stores an attempt and the delivery's new state together.
@@ -254,8 +250,13 @@ func (db *DB) MatchCandidates(ctx context.Context, dialects []string, tenant str
 		q = q.Where("(global = ? OR owner = ? OR tenant_ids LIKE ?)", true, tenant, `%"`+escapeLike(tenant)+`"%`)
 	}
 	var ws []Webhook
-	err := q.Order("created_at ASC, id ASC").Find(&ws).Error
-	return ws, db.err(err)
+	if err := q.Order("created_at ASC, id ASC").Find(&ws).Error; err != nil {
+		return nil, db.err(err)
+	}
+	if err := db.openAll(ws); err != nil {
+		return nil, err
+	}
+	return ws, nil
 }
 
 // DisableWebhook takes a webhook out of delivery, with the reason shown to operators. Its

@@ -15,7 +15,10 @@ const (
 
 // Webhook is one subscription, whichever dialect created it. Each dialect maps its wire
 // fields onto these columns and back; what a dialect needs to round-trip and nothing else
-// uses goes into Extra.
+// uses goes into Extra. The secrets among its fields (custom header values, the basic-auth
+// password, Secrets and SigningSecrets) are sealed in the database and in clear here: the
+// store seals them when it writes a webhook and opens them when it reads one (see
+// SealSecrets).
 type Webhook struct {
 	// ID is Polyhook's own id, a UUID.
 	ID string `gorm:"primaryKey;size:64"`
@@ -69,6 +72,10 @@ type Webhook struct {
 	// FailingSince is the start of the endpoint's current run of failed attempts; nil
 	// while its last attempt succeeded.
 	FailingSince *time.Time `gorm:""`
+
+	// Version counts the webhook's stored changes; an update is written only over the
+	// version it read (see UpdateWebhook), so that concurrent changes are never lost.
+	Version int64 `gorm:"not null;default:0"`
 
 	CreatedAt time.Time `gorm:"not null;autoCreateTime:false"`
 	UpdatedAt time.Time `gorm:"not null;autoUpdateTime:false"`

@@ -31,6 +31,8 @@ type DB struct {
 	// MinFreeBytes is the free space below which Check reports an SQLite store not ready
 	// (8 MiB by default): a disk that full fails the next writes.
 	MinFreeBytes int64
+	// sealer seals webhook secrets at rest (see SealSecrets); set once, at start.
+	sealer *Sealer
 
 	// Now returns the current time; tests may replace it. Times are kept in UTC with
 	// millisecond precision, the finest every dialect can show.

@@ -150,9 +150,8 @@ func TestWebhook_ScopedByDialectAndOwner(t *testing.T) {
 				t.Errorf("delete %+v: got %v, want not found", key, err)
 			}
 		}
-		stolen := *w
-		stolen.Owner = "client-b"
-		if err := db.UpdateWebhook(ctx, &stolen); store.ErrorCode(err) != store.ENOTFOUND {
+		stolen := store.WebhookKey{Dialect: store.DialectNursa, Owner: "client-b", ExternalID: w.ExternalID}
+		if _, err := db.UpdateWebhook(ctx, stolen, func(w *store.Webhook) error { w.URL = "https://evil.example"; return nil }); store.ErrorCode(err) != store.ENOTFOUND {
 			t.Errorf("update under another owner: got %v, want not found", err)
 		}
 		if _, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: store.DialectNursa, Owner: "client-a", ExternalID: w.ExternalID}); err != nil {
@@ -171,12 +170,14 @@ func TestWebhook_UpdateAndDelete(t *testing.T) {
 		created := w.CreatedAt
 		clock := created.Add(5 * time.Second)
 		db.Now = func() time.Time { return clock }
-		w.URL, w.Description, w.Events, w.Headers, w.Retry, w.Enabled = "https://example.org/x", "", nil, nil, nil, false
-		w.CreatedAt = time.Time{} // ignored: the creation time is never rewritten
-		if err := db.UpdateWebhook(ctx, w); err != nil {
+		key := store.WebhookKey{Dialect: w.Dialect, ExternalID: w.ExternalID}
+		if _, err := db.UpdateWebhook(ctx, key, func(w *store.Webhook) error {
+			w.URL, w.Description, w.Events, w.Headers, w.Retry, w.Enabled = "https://example.org/x", "", nil, nil, nil, false
+			w.CreatedAt = time.Time{} // ignored: the creation time is never rewritten
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
-		key := store.WebhookKey{Dialect: w.Dialect, ExternalID: w.ExternalID}
 		got, err := db.GetWebhook(ctx, key)
 		if err != nil {
 			t.Fatal(err)
@@ -193,7 +194,7 @@ func TestWebhook_UpdateAndDelete(t *testing.T) {
 		if err := db.DeleteWebhook(ctx, key); store.ErrorCode(err) != store.ENOTFOUND {
 			t.Errorf("second delete: got %v, want not found", err)
 		}
-		if err := db.UpdateWebhook(ctx, got); store.ErrorCode(err) != store.ENOTFOUND {
+		if _, err := db.UpdateWebhook(ctx, key, func(*store.Webhook) error { return nil }); store.ErrorCode(err) != store.ENOTFOUND {
 			t.Errorf("update after delete: got %v, want not found", err)
 		}
 	})

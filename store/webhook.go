@@ -79,40 +79,85 @@ func (db *DB) CreateWebhook(ctx context.Context, w *Webhook) error {
 	if w.UpdatedAt.IsZero() {
 		w.UpdatedAt = w.CreatedAt
 	}
-	return db.err(db.gorm.WithContext(ctx).Create(w).Error)
+	row, err := db.sealedCopy(w)
+	if err != nil {
+		return err
+	}
+	return db.err(db.gorm.WithContext(ctx).Create(row).Error)
 }
 
 // GetWebhook returns the webhook under key. Returns ENOTFOUND when there is none.
 func (db *DB) GetWebhook(ctx context.Context, key WebhookKey) (*Webhook, error) {
-	var w Webhook
-	err := db.gorm.WithContext(ctx).
-		Where("dialect = ? AND owner = ? AND external_id = ?", key.Dialect, key.Owner, key.ExternalID).
-		Take(&w).Error
-	if err != nil {
-		return nil, db.err(err)
-	}
-	return &w, nil
+	return db.takeWebhook(db.gorm.WithContext(ctx).
+		Where("dialect = ? AND owner = ? AND external_id = ?", key.Dialect, key.Owner, key.ExternalID))
 }
 
-// UpdateWebhook replaces every column of the stored webhook with w's, except its ids,
-// dialect, owner and creation time, and sets UpdatedAt. Returns ENOTFOUND when w is not
-// stored.
-func (db *DB) UpdateWebhook(ctx context.Context, w *Webhook) error {
-	w.UpdatedAt = db.Now()
-	if w.UpdatedAt.Before(w.CreatedAt) {
-		w.UpdatedAt = w.CreatedAt
+// UpdateWebhook changes the webhook under key with change and stores the result,
+// atomically: a change made by another writer in between is never overwritten. change
+// gets the webhook as stored and edits it in place; every column but the ids, dialect,
+// owner, creation time, signing secrets and delivery health is stored from it, and
+// UpdatedAt is set. When another writer changed the webhook first, change runs again on
+// the webhook as it is then, so it must derive everything from what it is given. An error
+// from change is returned as it is, and nothing is stored. Returns ENOTFOUND when there is
+// no webhook under key, and the stored webhook on success.
+func (db *DB) UpdateWebhook(ctx context.Context, key WebhookKey, change func(*Webhook) error) (*Webhook, error) {
+	return db.modifyWebhook(ctx, func(g *gorm.DB) *gorm.DB {
+		return g.Where("dialect = ? AND owner = ? AND external_id = ?", key.Dialect, key.Owner, key.ExternalID)
+	}, webhookColumns, change)
+}
+
+// webhookColumns are the columns UpdateWebhook stores: all but those that identify the
+// webhook or belong to the gateway (signing secrets, health).
+var webhookColumns = []string{"url", "name", "description", "events", "enabled", "global", "tenant_ids",
+	"headers", "basic_auth_user", "basic_auth_password", "connect_timeout", "read_timeout",
+	"ssl_certificate", "ssl_certificate_key_id", "signing_enabled", "signing_key_id", "secrets",
+	"content_type", "retry", "data", "extra"}
+
+// maxUpdateRounds bounds how often a change is re-applied when other writers keep
+// changing the same webhook first; every round one of them succeeds, so only more than
+// this many writers at once can run out.
+const maxUpdateRounds = 100
+
+// modifyWebhook is the one read-modify-write of a webhook: it reads the row where selects,
+// applies change, and writes columns (and UpdatedAt) back only if the row's version is
+// still the one read, bumping it; otherwise it reads again and re-applies change. No
+// transaction is held while change runs, so change may use the store.
+func (db *DB) modifyWebhook(ctx context.Context, where func(*gorm.DB) *gorm.DB, columns []string, change func(*Webhook) error) (*Webhook, error) {
+	for range maxUpdateRounds {
+		read, err := db.takeWebhook(where(db.gorm.WithContext(ctx)))
+		if err != nil {
+			return nil, err
+		}
+		w := *read
+		id, version, created := w.ID, w.Version, w.CreatedAt
+		if err := change(&w); err != nil {
+			return nil, err
+		}
+		w.ID, w.Version, w.CreatedAt = id, version+1, created
+		w.UpdatedAt = db.Now()
+		if w.UpdatedAt.Before(w.CreatedAt) {
+			w.UpdatedAt = w.CreatedAt
+		}
+		row, err := db.sealedCopy(&w)
+		if err != nil {
+			return nil, err
+		}
+		res := db.gorm.WithContext(ctx).Model(&Webhook{}).
+			Where("id = ? AND version = ?", id, version).
+			Select(append([]string{"version", "updated_at"}, columns...)).
+			Updates(row)
+		if res.Error != nil {
+			return nil, db.err(res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return &w, nil
+		}
+		// Changed (or deleted) since it was read: read it again.
+		if err := ctx.Err(); err != nil {
+			return nil, db.err(err)
+		}
 	}
-	res := db.gorm.WithContext(ctx).Model(&Webhook{}).
-		Where("id = ? AND dialect = ? AND owner = ?", w.ID, w.Dialect, w.Owner).
-		Select("*").Omit("id", "dialect", "external_id", "owner", "created_at", "signing_secrets", "disabled_at", "disabled_reason", "failing_since").
-		Updates(w)
-	if res.Error != nil {
-		return db.err(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Errorf(ENOTFOUND, "Webhook not found.")
-	}
-	return nil
+	return nil, Errorf(ECONFLICT, "The webhook is being changed by too many clients at once; try again.")
 }
 
 // DeleteWebhook deletes the webhook under key. Returns ENOTFOUND when there is none.
@@ -178,6 +223,9 @@ func (db *DB) FindWebhooks(ctx context.Context, f WebhookFilter) ([]Webhook, int
 	if err := q.Find(&ws).Error; err != nil {
 		return nil, 0, db.err(err)
 	}
+	if err := db.openAll(ws); err != nil {
+		return nil, 0, err
+	}
 	return ws, total, nil
 }
 
@@ -198,35 +246,23 @@ func escapeLike(s string) string {
 // current secrets keep signing for grace, then expire; expired ones are dropped. Returns
 // ENOTFOUND when there is no such webhook.
 func (db *DB) RotateSigningSecret(ctx context.Context, id string, grace time.Duration) (*Webhook, error) {
-	var out *Webhook
-	err := db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		var w Webhook
-		if err := g.Where("id = ?", id).Take(&w).Error; err != nil {
-			return err
-		}
-		now := db.Now()
-		until := now.Add(grace)
-		secrets := []SigningSecret{{Secret: NewSigningSecret()}}
-		for _, s := range w.SigningSecrets {
-			switch {
-			case s.ExpiresAt != nil && !now.Before(*s.ExpiresAt):
-				continue // expired
-			case s.ExpiresAt == nil || s.ExpiresAt.After(until):
-				s.ExpiresAt = &until
+	return db.modifyWebhook(ctx, func(g *gorm.DB) *gorm.DB { return g.Where("id = ?", id) }, []string{"signing_secrets"},
+		func(w *Webhook) error {
+			now := db.Now()
+			until := now.Add(grace)
+			secrets := []SigningSecret{{Secret: NewSigningSecret()}}
+			for _, s := range w.SigningSecrets {
+				switch {
+				case s.ExpiresAt != nil && !now.Before(*s.ExpiresAt):
+					continue // expired
+				case s.ExpiresAt == nil || s.ExpiresAt.After(until):
+					s.ExpiresAt = &until
+				}
+				if grace > 0 {
+					secrets = append(secrets, s)
+				}
 			}
-			if grace > 0 {
-				secrets = append(secrets, s)
-			}
-		}
-		w.SigningSecrets = secrets
-		if err := g.Model(&Webhook{}).Where("id = ?", id).Select("signing_secrets").Updates(&w).Error; err != nil {
-			return err
-		}
-		out = &w
-		return nil
-	})
-	if err != nil {
-		return nil, db.err(err)
-	}
-	return out, nil
+			w.SigningSecrets = secrets
+			return nil
+		})
 }

@@ -38,6 +38,8 @@ type Dialect struct {
 	log     *slog.Logger
 	engine  *delivery.Engine
 	nonces  nonces
+	// checkTarget refuses URLs deliveries may not reach (see server.Deps.Targets).
+	checkTarget func(string) error
 	// Now is the clock signatures are checked against; tests may replace it.
 	Now func() time.Time
 }
@@ -46,7 +48,7 @@ var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the Authing dialect. engine sends trigger-webhook's test events.
 func New(deps server.Deps, engine *delivery.Engine) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log, engine: engine, Now: time.Now}
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log, engine: engine, Now: time.Now, checkTarget: deps.CheckTarget}
 }
 
 // Name is "authing".

@@ -31,8 +31,12 @@ type gateway struct {
 }
 
 func start(t *testing.T, limiter *server.Limiter) *gateway {
+	return startOn(t, storetest.Open(t), limiter)
+}
+
+// startOn serves the Authing dialect on db; opts may change its dependencies.
+func startOn(t *testing.T, db *store.DB, limiter *server.Limiter, opts ...func(*server.Deps)) *gateway {
 	t.Helper()
-	db := storetest.Open(t)
 	keys, _ := server.NewKeys("authing-test-master-key")
 	log := servertest.Logger(t)
 	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
@@ -40,7 +44,11 @@ func start(t *testing.T, limiter *server.Limiter) *gateway {
 		t.Fatal(err)
 	}
 	engine.Register(authing.Encoder{})
-	d := authing.New(server.Deps{DB: db, Keys: keys, Log: log, Limiter: limiter}, engine)
+	deps := server.Deps{DB: db, Keys: keys, Log: log, Limiter: limiter}
+	for _, o := range opts {
+		o(&deps)
+	}
+	d := authing.New(deps, engine)
 	u, _ := servertest.Start(t, d)
 	spec, err := api.GetSwagger()
 	if err != nil {

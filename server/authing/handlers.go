@@ -101,6 +101,9 @@ func (h handlers) CreateWebhook(c echo.Context) error {
 	if err := apply(w, f); err != nil {
 		return err
 	}
+	if err := h.checkURL(w.URL); err != nil {
+		return err
+	}
 	if err := h.db.CreateWebhook(c.Request().Context(), w); err != nil {
 		return err
 	}
@@ -176,17 +179,36 @@ func (h handlers) bodyAndWebhook(c echo.Context) (fields, *store.Webhook, error)
 }
 
 func (h handlers) UpdateWebhook(c echo.Context) error {
-	f, w, err := h.bodyAndWebhook(c)
+	f, existing, err := h.bodyAndWebhook(c)
 	if err != nil {
 		return err
 	}
-	if err := apply(w, f); err != nil {
-		return err
+	key := store.WebhookKey{Dialect: store.DialectAuthing, Owner: existing.Owner, ExternalID: existing.ExternalID}
+	w, err := h.db.UpdateWebhook(c.Request().Context(), key, func(w *store.Webhook) error {
+		url := w.URL
+		if err := apply(w, f); err != nil {
+			return err
+		}
+		if w.URL != url {
+			return h.checkURL(w.URL)
+		}
+		return nil
+	})
+	if store.ErrorCode(err) == store.ENOTFOUND {
+		return errNotFound
 	}
-	if err := h.db.UpdateWebhook(c.Request().Context(), w); err != nil {
+	if err != nil {
 		return err
 	}
 	return ok(c, dto(w))
+}
+
+// checkURL refuses a URL deliveries may not reach.
+func (h handlers) checkURL(u string) error {
+	if err := h.checkTarget(u); err != nil {
+		return invalid("url is refused: %s.", err)
+	}
+	return nil
 }
 
 func (h handlers) DeleteWebhook(c echo.Context) error {

@@ -20,8 +20,8 @@ import (
 // sent whole before the answer.
 const testLimit = 4 << 10
 
-// startOn serves the dialect on db, with failed logins throttled by logins.
-func startOn(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
+// startHardened serves the dialect on db, with failed logins throttled by logins.
+func startHardened(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
 	t.Helper()
 	keys, _ := server.NewKeys("authing-test-master-key")
 	log := servertest.Logger(t)
@@ -59,7 +59,7 @@ func tokenBody(ak, sk string) string {
 // servers of their own, and counts what they answered as exercised by into.
 func hardening(t *testing.T, into *servertest.Contract) {
 	t.Run("BodyLimit", func(t *testing.T) {
-		g := startOn(t, storetest.Open(t), nil)
+		g := startHardened(t, storetest.Open(t), nil)
 		m := g.mint(t)
 		tok := g.token(t, m)
 		big := `{"name":"` + strings.Repeat("a", testLimit) + `"}`
@@ -83,7 +83,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 		into.Absorb(g.contract)
 	})
 	t.Run("FailedLogins", func(t *testing.T) {
-		g := startOn(t, storetest.Open(t), server.NewLogins(3, time.Hour))
+		g := startHardened(t, storetest.Open(t), server.NewLogins(3, time.Hour))
 		m, other := g.mint(t), g.mint(t)
 		post := func(body string) (*http.Response, []byte) {
 			return g.contract.Do(t, servertest.Request(t, "POST", g.url+"/api/v3/get-management-token", body))
@@ -114,7 +114,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 	})
 	t.Run("Outage", func(t *testing.T) {
 		storetest.EachOutage(t, func(t *testing.T, db *store.DB, cut func()) {
-			g := startOn(t, db, nil)
+			g := startHardened(t, db, nil)
 			m := g.mint(t)
 			tok := g.token(t, m)
 			cut()

@@ -27,13 +27,15 @@ type Dialect struct {
 	keys   *server.Keys
 	log    *slog.Logger
 	logins *server.Logins
+	// checkTarget refuses URLs deliveries may not reach (see server.Deps.Targets).
+	checkTarget func(string) error
 }
 
 var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the FusionAuth dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log, logins: deps.Logins}
+	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log, logins: deps.Logins, checkTarget: deps.CheckTarget}
 }
 
 // Name is "fusionauth".
@@ -135,6 +137,9 @@ func (h handlers) create(c echo.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := h.checkURL(*w.Url); err != nil {
+		return err
+	}
 	stored := toStore(w, &store.Webhook{ExternalID: id})
 	if err := h.db.CreateWebhook(c.Request().Context(), stored); err != nil {
 		if store.ErrorCode(err) == store.ECONFLICT {
@@ -154,47 +159,71 @@ func (h handlers) RetrieveWebhook(c echo.Context, webhookID string) error {
 }
 
 func (h handlers) UpdateWebhook(c echo.Context, webhookID string) error {
-	existing, err := h.get(c, webhookID)
+	id, err := parseID(webhookID)
 	if err != nil {
 		return err
+	}
+	if _, err := h.db.GetWebhook(c.Request().Context(), key(id)); err != nil {
+		return err // a missing webhook is a 404 before the body is looked at
 	}
 	w, err := h.readWebhook(c)
 	if err != nil {
 		return err
 	}
-	return h.replace(c, existing, w)
+	return h.store(c, id, func(*store.Webhook) (*api.Webhook, error) { return w, nil })
 }
 
 func (h handlers) PatchWebhook(c echo.Context, webhookID string) error {
-	existing, err := h.get(c, webhookID)
+	id, err := parseID(webhookID)
 	if err != nil {
+		return err
+	}
+	if _, err := h.db.GetWebhook(c.Request().Context(), key(id)); err != nil {
 		return err
 	}
 	body, err := server.ReadBody(c)
 	if err != nil {
 		return err
 	}
-	current, err := json.Marshal(api.WebhookRequest{Webhook: ptr(fromStore(existing))})
-	if err != nil {
-		return err
-	}
-	patched, err := applyPatch(c.Request().Header.Get(echo.HeaderContentType), current, body)
-	if err != nil {
-		return err
-	}
-	w, err := decodeWebhook(patched)
-	if err != nil {
-		return err
-	}
-	if err := h.validate(c, w); err != nil {
-		return err
-	}
-	return h.replace(c, existing, w)
+	contentType := c.Request().Header.Get(echo.HeaderContentType)
+	return h.store(c, id, func(existing *store.Webhook) (*api.Webhook, error) {
+		current, err := json.Marshal(api.WebhookRequest{Webhook: ptr(fromStore(existing))})
+		if err != nil {
+			return nil, err
+		}
+		patched, err := applyPatch(contentType, current, body)
+		if err != nil {
+			return nil, err
+		}
+		w, err := decodeWebhook(patched)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.validate(c, w); err != nil {
+			return nil, err
+		}
+		return w, nil
+	})
 }
 
-func (h handlers) replace(c echo.Context, existing *store.Webhook, w *api.Webhook) error {
-	updated := toStore(w, existing)
-	if err := h.db.UpdateWebhook(c.Request().Context(), updated); err != nil {
+// store replaces the webhook with the one next makes from it as stored, atomically: a
+// PATCH is applied to the webhook as it is when it is written, so concurrent changes all
+// survive.
+func (h handlers) store(c echo.Context, id string, next func(*store.Webhook) (*api.Webhook, error)) error {
+	updated, err := h.db.UpdateWebhook(c.Request().Context(), key(id), func(existing *store.Webhook) error {
+		w, err := next(existing)
+		if err != nil {
+			return err
+		}
+		if *w.Url != existing.URL {
+			if err := h.checkURL(*w.Url); err != nil {
+				return err
+			}
+		}
+		*existing = *toStore(w, existing)
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, api.WebhookResponse{Webhook: fromStore(updated)})
@@ -307,6 +336,14 @@ func (h handlers) validate(c echo.Context, w *api.Webhook) error {
 				"The [signatureConfiguration.signingKeyId] property does not name a signing key (create one with POST /v1/keys).")
 		}
 		return err
+	}
+	return nil
+}
+
+// checkURL refuses a URL deliveries may not reach, as a validation error of the url field.
+func (h handlers) checkURL(u string) error {
+	if err := h.checkTarget(u); err != nil {
+		return fieldError("webhook.url", "invalid", "The [url] property is refused: "+err.Error()+".")
 	}
 	return nil
 }

@@ -26,14 +26,20 @@ type gateway struct {
 	contract *servertest.Contract
 }
 
-func start(t *testing.T) *gateway {
+func start(t *testing.T) *gateway { return startOn(t, storetest.Open(t)) }
+
+// startOn serves the FusionAuth dialect on db; opts may change its dependencies.
+func startOn(t *testing.T, db *store.DB, opts ...func(*server.Deps)) *gateway {
 	t.Helper()
-	db := storetest.Open(t)
 	keys, err := server.NewKeys("fusionauth-test-master-key")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := fusionauth.New(server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t)})
+	deps := server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t)}
+	for _, o := range opts {
+		o(&deps)
+	}
+	d := fusionauth.New(deps)
 	url, _ := servertest.Start(t, d)
 	// The signing key fullBody names.
 	if err := db.CreateSigningKey(context.Background(), &store.SigningKey{

@@ -20,9 +20,9 @@ import (
 // sent whole before the answer.
 const testLimit = 4 << 10
 
-// startOn serves the dialect on db, with failed logins throttled by logins, and mints a
+// startHardened serves the dialect on db, with failed logins throttled by logins, and mints a
 // key.
-func startOn(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
+func startHardened(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
 	t.Helper()
 	keys, _ := server.NewKeys("fusionauth-test-master-key")
 	d := fusionauth.New(server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t), Logins: logins})
@@ -47,7 +47,7 @@ var ids = map[string]string{"webhookId": "2f8e0d59-6f26-4d6a-9d3b-2b2d3b5e4a11"}
 // servers of their own, and counts what they answered as exercised by into.
 func hardening(t *testing.T, into *servertest.Contract) {
 	t.Run("BodyLimit", func(t *testing.T) {
-		g := startOn(t, storetest.Open(t), nil)
+		g := startHardened(t, storetest.Open(t), nil)
 		big := `{"webhook":{"description":"` + strings.Repeat("a", testLimit) + `"}}`
 		bodies := g.contract.EachOperation(t, 413, false, ids, func(op servertest.Operation) *http.Request {
 			return servertest.Request(t, op.Method, g.url+op.Path, big, "Authorization", g.key)
@@ -64,7 +64,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 		into.Absorb(g.contract)
 	})
 	t.Run("FailedLogins", func(t *testing.T) {
-		g := startOn(t, storetest.Open(t), server.NewLogins(3, time.Hour))
+		g := startHardened(t, storetest.Open(t), server.NewLogins(3, time.Hour))
 		for i := 0; i < 3; i++ {
 			if status := g.anon(t, "GET", "/api/webhook", "", "Authorization", "wrong"); status != 401 {
 				t.Fatalf("failure %d: %d", i, status)
@@ -83,7 +83,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 	})
 	t.Run("Outage", func(t *testing.T) {
 		storetest.EachOutage(t, func(t *testing.T, db *store.DB, cut func()) {
-			g := startOn(t, db, nil)
+			g := startHardened(t, db, nil)
 			cut()
 			g.contract.EachOperation(t, 503, true, ids, func(op servertest.Operation) *http.Request {
 				return servertest.Request(t, op.Method, g.url+op.Path, fullBody, "Authorization", g.key)

@@ -294,8 +294,8 @@ func TestContract(t *testing.T) {
 	// is off here, so point the webhook at a local receiver first.
 	rcv := servertest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("pong")) }))
 	faw, _ := db.WebhookByID(context.Background(), faID)
-	faw.URL = rcv + "/t"
-	if err := db.UpdateWebhook(context.Background(), faw); err != nil {
+	fakey := store.WebhookKey{Dialect: faw.Dialect, Owner: faw.Owner, ExternalID: faw.ExternalID}
+	if _, err := db.UpdateWebhook(context.Background(), fakey, func(w *store.Webhook) error { w.URL = rcv + "/t"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if status, b = do("POST", "/v1/webhooks/"+faID+"/test", ""); status != 200 || !strings.Contains(string(b), `"success":true`) || !strings.Contains(string(b), `"body":"pong"`) {

@@ -16,8 +16,8 @@ import (
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
-// startOn serves the dialect on db, with failed logins throttled by logins.
-func startOn(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
+// startHardened serves the dialect on db, with failed logins throttled by logins.
+func startHardened(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
 	t.Helper()
 	keys, _ := server.NewKeys("nursa-test-master-key")
 	d := nursa.New(server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t), Logins: logins})
@@ -55,7 +55,7 @@ const testLimit = 4 << 10
 // servers of their own, and counts what they answered as exercised by into.
 func hardening(t *testing.T, into *servertest.Contract) {
 	t.Run("BodyLimit", func(t *testing.T) {
-		g := startOn(t, storetest.Open(t), nil)
+		g := startHardened(t, storetest.Open(t), nil)
 		_, tok := g.client(t)
 		big := `{"url":"` + strings.Repeat("a", testLimit) + `"}`
 		bodies := g.contract.EachOperation(t, 413, false, map[string]string{"webhookId": someID}, func(op servertest.Operation) *http.Request {
@@ -81,7 +81,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 		into.Absorb(g.contract)
 	})
 	t.Run("FailedLogins", func(t *testing.T) {
-		g := startOn(t, storetest.Open(t), server.NewLogins(3, time.Hour))
+		g := startHardened(t, storetest.Open(t), server.NewLogins(3, time.Hour))
 		m, other := g.mint(t), g.mint(t)
 		post := func(form string) (*http.Response, []byte) {
 			return g.contract.Do(t, servertest.Request(t, "POST", g.url+"/oidc/oauth/token", form, "Content-Type", "application/x-www-form-urlencoded"))
@@ -105,7 +105,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 	})
 	t.Run("Outage", func(t *testing.T) {
 		storetest.EachOutage(t, func(t *testing.T, db *store.DB, cut func()) {
-			g := startOn(t, db, nil)
+			g := startHardened(t, db, nil)
 			m := g.mint(t)
 			resp, b := g.contract.Do(t, servertest.Request(t, "POST", g.url+"/oidc/oauth/token", tokenForm(m.ClientID, m.ClientSecret), "Content-Type", "application/x-www-form-urlencoded"))
 			if resp.StatusCode != 200 {

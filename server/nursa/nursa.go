@@ -32,13 +32,15 @@ type Dialect struct {
 	limiter *server.Limiter
 	logins  *server.Logins
 	log     *slog.Logger
+	// checkTarget refuses URLs deliveries may not reach (see server.Deps.Targets).
+	checkTarget func(string) error
 }
 
 var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the Nursa dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log}
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log, checkTarget: deps.CheckTarget}
 }
 
 // Name is "nursa".
@@ -206,6 +208,9 @@ func (h handlers) CreateUserWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.checkTarget(req.Url); err != nil {
+		return validationError([]string{"url is refused: " + err.Error()})
+	}
 	w := &store.Webhook{
 		Dialect:    store.DialectNursa,
 		ExternalID: uuid.NewString(),
@@ -238,7 +243,7 @@ func (h handlers) GetAllUserWebhooks(c echo.Context) error {
 }
 
 func (h handlers) UpdateUserWebhook(c echo.Context, webhookID string) error {
-	w, err := h.get(c, webhookID)
+	existing, err := h.get(c, webhookID)
 	if err != nil {
 		return err
 	}
@@ -246,17 +251,29 @@ func (h handlers) UpdateUserWebhook(c echo.Context, webhookID string) error {
 	if err != nil {
 		return err
 	}
-	w.Events = events(req.Events)
-	if req.Url != nil {
-		w.URL = *req.Url
-	}
-	if req.Secrets != nil {
-		w.Secrets = append([]string{}, *req.Secrets...)
-		if len(w.Secrets) == 0 {
-			w.Secrets = []string{generatedSecret()}
+	if req.Url != nil && *req.Url != existing.URL {
+		if err := h.checkTarget(*req.Url); err != nil {
+			return validationError([]string{"url is refused: " + err.Error()})
 		}
 	}
-	if err := h.db.UpdateWebhook(c.Request().Context(), w); err != nil {
+	key := store.WebhookKey{Dialect: store.DialectNursa, Owner: existing.Owner, ExternalID: existing.ExternalID}
+	w, err := h.db.UpdateWebhook(c.Request().Context(), key, func(w *store.Webhook) error {
+		w.Events = events(req.Events)
+		if req.Url != nil {
+			w.URL = *req.Url
+		}
+		if req.Secrets != nil {
+			w.Secrets = append([]string{}, *req.Secrets...)
+			if len(w.Secrets) == 0 {
+				w.Secrets = []string{generatedSecret()}
+			}
+		}
+		return nil
+	})
+	if store.ErrorCode(err) == store.ENOTFOUND {
+		return errNotFound
+	}
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, api.WebhookResponse{Data: wire(w)})

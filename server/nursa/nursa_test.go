@@ -27,13 +27,21 @@ type gateway struct {
 }
 
 func start(t *testing.T, limiter *server.Limiter) *gateway {
+	return startOn(t, storetest.Open(t), limiter)
+}
+
+// startOn serves the Nursa dialect on db; opts may change its dependencies.
+func startOn(t *testing.T, db *store.DB, limiter *server.Limiter, opts ...func(*server.Deps)) *gateway {
 	t.Helper()
-	db := storetest.Open(t)
 	keys, err := server.NewKeys("nursa-test-master-key")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := nursa.New(server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t), Limiter: limiter})
+	deps := server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t), Limiter: limiter}
+	for _, o := range opts {
+		o(&deps)
+	}
+	d := nursa.New(deps)
 	u, _ := servertest.Start(t, d)
 	spec, err := api.GetSwagger()
 	if err != nil {

@@ -15,8 +15,8 @@ import (
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
-// startOn serves the dialect on db, with failed logins throttled by logins.
-func startOn(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
+// startHardened serves the dialect on db, with failed logins throttled by logins.
+func startHardened(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
 	t.Helper()
 	keys, _ := server.NewKeys("xsolla-test-master-key")
 	d := xsolla.New(server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t), Logins: logins})
@@ -45,7 +45,7 @@ const testLimit = 4 << 10
 // servers of their own, and counts what they answered as exercised by into.
 func hardening(t *testing.T, into *servertest.Contract) {
 	t.Run("BodyLimit", func(t *testing.T) {
-		g := startOn(t, storetest.Open(t), nil)
+		g := startHardened(t, storetest.Open(t), nil)
 		tok := g.token(t, g.credential(t, projectA))
 		big := strings.Repeat("a", testLimit+1)
 		bodies := g.contract.EachOperation(t, 413, false, paths, func(op servertest.Operation) *http.Request {
@@ -70,7 +70,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 		into.Absorb(g.contract)
 	})
 	t.Run("FailedLogins", func(t *testing.T) {
-		g := startOn(t, storetest.Open(t), server.NewLogins(3, time.Hour))
+		g := startHardened(t, storetest.Open(t), server.NewLogins(3, time.Hour))
 		m, other := g.credential(t, projectA), g.credential(t, projectA)
 		post := func(form string) (*http.Response, []byte) {
 			return g.contract.Do(t, servertest.Request(t, "POST", g.url+"/api/oauth2/token", form, "Content-Type", "application/x-www-form-urlencoded"))
@@ -91,7 +91,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 	})
 	t.Run("Outage", func(t *testing.T) {
 		storetest.EachOutage(t, func(t *testing.T, db *store.DB, cut func()) {
-			g := startOn(t, db, nil)
+			g := startHardened(t, db, nil)
 			m := g.credential(t, projectA)
 			tok := g.token(t, m)
 			cut()

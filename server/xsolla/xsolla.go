@@ -48,13 +48,15 @@ type Dialect struct {
 	limiter *server.Limiter
 	logins  *server.Logins
 	log     *slog.Logger
+	// checkTarget refuses URLs deliveries may not reach (see server.Deps.Targets).
+	checkTarget func(string) error
 }
 
 var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the Xsolla dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log}
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log, checkTarget: deps.CheckTarget}
 }
 
 // Name is "xsolla".
@@ -240,6 +242,9 @@ func (h handlers) AddWebhookForEvent(c echo.Context, project api.ProjectID, even
 	var u string
 	if err := json.Unmarshal(rawURL, &u); err != nil || !validURL(u) {
 		return xerrDetails(http.StatusUnprocessableEntity, "002-027", "Parameter url is invalid.", map[string]any{"url": "must be an absolute http or https URL of at most 500 characters"})
+	}
+	if err := h.checkTarget(u); err != nil {
+		return xerrDetails(http.StatusUnprocessableEntity, "002-027", "Parameter url is invalid.", map[string]any{"url": "is refused: " + err.Error()})
 	}
 	w := &store.Webhook{Dialect: store.DialectXsolla, Owner: owner, URL: u, Events: []string{eventType}, Enabled: true}
 	for {

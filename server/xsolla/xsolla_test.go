@@ -30,11 +30,16 @@ type gateway struct {
 	contract *servertest.Contract
 }
 
-func start(t *testing.T, limiter *server.Limiter) *gateway {
+// start serves the Xsolla dialect on a fresh store; opts may change its dependencies.
+func start(t *testing.T, limiter *server.Limiter, opts ...func(*server.Deps)) *gateway {
 	t.Helper()
 	db := storetest.Open(t)
 	keys, _ := server.NewKeys("xsolla-test-master-key")
-	d := xsolla.New(server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t), Limiter: limiter})
+	deps := server.Deps{DB: db, Keys: keys, Log: servertest.Logger(t), Limiter: limiter}
+	for _, o := range opts {
+		o(&deps)
+	}
+	d := xsolla.New(deps)
 	u, _ := servertest.Start(t, d)
 	spec, err := api.GetSwagger()
 	if err != nil {

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -47,7 +48,8 @@ func Open(t testing.TB) *store.DB {
 	return OpenDSN(t, SQLiteDSN(t))
 }
 
-// OpenDSN opens a migrated store on dsn and closes it when the test ends.
+// OpenDSN opens a migrated store on dsn, sealing webhook secrets with Sealer, and closes
+// it when the test ends.
 func OpenDSN(t testing.TB, dsn string) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), dsn)
@@ -55,7 +57,21 @@ func OpenDSN(t testing.TB, dsn string) *store.DB {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(db.Close)
+	if err := db.SealSecrets(context.Background(), Sealer(t)); err != nil {
+		t.Fatalf("seal secrets: %v", err)
+	}
 	return db
+}
+
+// Sealer returns the sealer every store the package opens seals webhook secrets with.
+func Sealer(t testing.TB) *store.Sealer {
+	t.Helper()
+	key := sha256.Sum256([]byte("storetest sealing key"))
+	s, err := store.NewSealer(key[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // SQLiteDSN returns the path of an SQLite file in a temporary directory.
