@@ -52,6 +52,7 @@ const (
 	Authing    Dialect = "authing"
 	Fusionauth Dialect = "fusionauth"
 	Nursa      Dialect = "nursa"
+	Standard   Dialect = "standard"
 	Xsolla     Dialect = "xsolla"
 )
 
@@ -63,6 +64,8 @@ func (e Dialect) Valid() bool {
 	case Fusionauth:
 		return true
 	case Nursa:
+		return true
+	case Standard:
 		return true
 	case Xsolla:
 		return true
@@ -240,9 +243,44 @@ type Attempt struct {
 	Url             string             `json:"url"`
 }
 
+// CreatedWebhook defines model for CreatedWebhook.
+type CreatedWebhook struct {
+	CreatedAt   time.Time `json:"createdAt"`
+	Description *string   `json:"description,omitempty"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect Dialect `json:"dialect"`
+
+	// DisabledAt Set when the gateway stopped delivering to the endpoint.
+	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
+	DisabledReason *string    `json:"disabledReason,omitempty"`
+	Enabled        bool       `json:"enabled"`
+
+	// Events Subscribed events, in the dialect's own names.
+	Events []string `json:"events"`
+
+	// ExternalId The id the webhook has in its dialect's API.
+	ExternalId string `json:"externalId"`
+
+	// FailingSince Start of the endpoint's current run of failed attempts.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
+
+	// Id Polyhook's id.
+	Id    string  `json:"id"`
+	Name  *string `json:"name,omitempty"`
+	Scope Scope   `json:"scope"`
+
+	// Secret The whsec_ secret deliveries are signed with; also at /v1/webhooks/{id}/secrets.
+	Secret    string    `json:"secret"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Url       string    `json:"url"`
+}
+
 // Credential defines model for Credential.
 type Credential struct {
-	CreatedAt  time.Time `json:"createdAt"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
 	Dialect    Dialect   `json:"dialect"`
 	Id         string    `json:"id"`
 	Name       *string   `json:"name,omitempty"`
@@ -252,6 +290,7 @@ type Credential struct {
 
 // CredentialRequest defines model for CredentialRequest.
 type CredentialRequest struct {
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
 	Dialect Dialect `json:"dialect"`
 
 	// Name A label for operators.
@@ -266,9 +305,11 @@ type Delivery struct {
 	Attempts    int        `json:"attempts"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
-	Dialect     Dialect    `json:"dialect"`
-	EventId     string     `json:"eventId"`
-	EventName   string     `json:"eventName"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect   Dialect `json:"dialect"`
+	EventId   string  `json:"eventId"`
+	EventName string  `json:"eventName"`
 
 	// Id Also the webhook-id header of every attempt.
 	Id            string         `json:"id"`
@@ -283,7 +324,7 @@ type Delivery struct {
 // DeliveryStatus defines model for Delivery.Status.
 type DeliveryStatus string
 
-// Dialect defines model for Dialect.
+// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
 type Dialect string
 
 // Error defines model for Error.
@@ -353,16 +394,35 @@ type NewCredential struct {
 	ClientId     *string   `json:"clientId,omitempty"`
 	ClientSecret *string   `json:"clientSecret,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
-	Dialect      Dialect   `json:"dialect"`
-	Id           string    `json:"id"`
-	Name         *string   `json:"name,omitempty"`
-	ProjectIds   *[]string `json:"projectIds,omitempty"`
-	UserPoolId   *string   `json:"userPoolId,omitempty"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect    Dialect   `json:"dialect"`
+	Id         string    `json:"id"`
+	Name       *string   `json:"name,omitempty"`
+	ProjectIds *[]string `json:"projectIds,omitempty"`
+	UserPoolId *string   `json:"userPoolId,omitempty"`
+}
+
+// NewWebhook defines model for NewWebhook.
+type NewWebhook struct {
+	Description *string `json:"description,omitempty"`
+
+	// Events Canonical event names (GET /v1/event-types).
+	Events []string `json:"events"`
+
+	// Headers Sent with every delivery. The Standard Webhooks headers and Content-Type cannot be set.
+	Headers map[string]string `json:"headers,omitempty"`
+
+	// Tenant Receive only the events published with this tenant; every tenant's when absent.
+	Tenant *string `json:"tenant,omitempty"`
+
+	// Url An absolute http or https URL.
+	Url string `json:"url"`
 }
 
 // PublishRequest defines model for PublishRequest.
 type PublishRequest struct {
-	Data *map[string]interface{} `json:"data,omitempty"`
+	Data map[string]interface{} `json:"data,omitempty"`
 
 	// Id Idempotency key; generated when absent.
 	Id         *string    `json:"id,omitempty"`
@@ -414,7 +474,9 @@ type Secrets struct {
 type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
-	Dialect     Dialect   `json:"dialect"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect Dialect `json:"dialect"`
 
 	// DisabledAt Set when the gateway stopped delivering to the endpoint.
 	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
@@ -436,6 +498,14 @@ type Webhook struct {
 	Scope     Scope     `json:"scope"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	Url       string    `json:"url"`
+}
+
+// WebhookPatch defines model for WebhookPatch.
+type WebhookPatch struct {
+	Description *string            `json:"description,omitempty"`
+	Events      *[]string          `json:"events,omitempty"`
+	Headers     *map[string]string `json:"headers,omitempty"`
+	Url         *string            `json:"url,omitempty"`
 }
 
 // ErrorResponse defines model for ErrorResponse.
@@ -517,6 +587,12 @@ type PublishEventJSONRequestBody = PublishRequest
 
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody CreateKeyJSONBody
+
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = NewWebhook
+
+// UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
+type UpdateWebhookJSONRequestBody = WebhookPatch
 
 // RecoverWebhookJSONRequestBody defines body for RecoverWebhook for application/json ContentType.
 type RecoverWebhookJSONRequestBody RecoverWebhookJSONBody
@@ -714,6 +790,65 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookWithBody Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	//
+	// A native ("standard") subscription. Each delivery is a JSON body
+	// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+	// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+	// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+	// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhook Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	//
+	// A native ("standard") subscription. Each delivery is a JSON body
+	// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+	// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+	// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+	// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhook(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebhook Delete a webhook of any dialect; its pending deliveries are cancelled.
+	//
+	// Corresponds with DELETE /v1/webhooks/{webhookId} (the `DeleteWebhook` operationId).
+	DeleteWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhook One webhook of any dialect.
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+	GetWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookWithBody Change a native (standard) webhook; the fields given replace the stored ones.
+	//
+	// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhook Change a native (standard) webhook; the fields given replace the stored ones.
+	//
+	// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+	UpdateWebhook(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableWebhook Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+	DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EnableWebhook Put a disabled webhook back into delivery.
 	//
@@ -1072,6 +1207,135 @@ func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors 
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 func (c *Client) ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListWebhooksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookWithBody Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+//
+// A native ("standard") subscription. Each delivery is a JSON body
+// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhook Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+//
+// A native ("standard") subscription. Each delivery is a JSON body
+// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhook(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebhook Delete a webhook of any dialect; its pending deliveries are cancelled.
+//
+// Corresponds with DELETE /v1/webhooks/{webhookId} (the `DeleteWebhook` operationId).
+func (c *Client) DeleteWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhook One webhook of any dialect.
+//
+// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+func (c *Client) GetWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookWithBody Change a native (standard) webhook; the fields given replace the stored ones.
+//
+// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+func (c *Client) UpdateWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookRequestWithBody(c.Server, webhookId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhook Change a native (standard) webhook; the fields given replace the stored ones.
+//
+// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+func (c *Client) UpdateWebhook(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableWebhook Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+func (c *Client) DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableWebhookRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -2030,6 +2294,195 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 	return req, nil
 }
 
+// NewCreateWebhookRequest calls the generic CreateWebhook builder with application/json body
+func NewCreateWebhookRequest(server string, body CreateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateWebhookRequestWithBody constructs an http.Request for the CreateWebhook method, with any body, and a specified content type
+func NewCreateWebhookRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteWebhookRequest constructs an http.Request for the DeleteWebhook method
+func NewDeleteWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWebhookRequest constructs an http.Request for the GetWebhook method
+func NewGetWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateWebhookRequest calls the generic UpdateWebhook builder with application/json body
+func NewUpdateWebhookRequest(server string, webhookId string, body UpdateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWebhookRequestWithBody(server, webhookId, "application/json", bodyReader)
+}
+
+// NewUpdateWebhookRequestWithBody constructs an http.Request for the UpdateWebhook method, with any body, and a specified content type
+func NewUpdateWebhookRequestWithBody(server string, webhookId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDisableWebhookRequest constructs an http.Request for the DisableWebhook method
+func NewDisableWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/disable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewEnableWebhookRequest constructs an http.Request for the EnableWebhook method
 func NewEnableWebhookRequest(server string, webhookId string) (*http.Request, error) {
 	var err error
@@ -2425,6 +2878,71 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooksWithResponse(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
 
+	// CreateWebhookWithBodyWithResponse Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	//
+	// A native ("standard") subscription. Each delivery is a JSON body
+	// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+	// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+	// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+	// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// CreateWebhookWithResponse Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	//
+	// A native ("standard") subscription. Each delivery is a JSON body
+	// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+	// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+	// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+	// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithResponse(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// DeleteWebhookWithResponse Delete a webhook of any dialect; its pending deliveries are cancelled.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/webhooks/{webhookId} (the `DeleteWebhook` operationId).
+	DeleteWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error)
+
+	// GetWebhookWithResponse One webhook of any dialect.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+	GetWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
+
+	// UpdateWebhookWithBodyWithResponse Change a native (standard) webhook; the fields given replace the stored ones.
+	//
+	// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+
+	// UpdateWebhookWithResponse Change a native (standard) webhook; the fields given replace the stored ones.
+	//
+	// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+
+	// DisableWebhookWithResponse Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+	DisableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DisableWebhookResponse, error)
+
 	// EnableWebhookWithResponse Put a disabled webhook back into delivery.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2803,9 +3321,11 @@ type GetDeliveryResponse struct {
 		Attempts    int        `json:"attempts"`
 		CreatedAt   time.Time  `json:"createdAt"`
 		DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
-		Dialect     Dialect    `json:"dialect"`
-		EventId     string     `json:"eventId"`
-		EventName   string     `json:"eventName"`
+
+		// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+		Dialect   Dialect `json:"dialect"`
+		EventId   string  `json:"eventId"`
+		EventName string  `json:"eventName"`
 
 		// Id Also the webhook-id header of every attempt.
 		Id            string                               `json:"id"`
@@ -2828,9 +3348,11 @@ func (r GetDeliveryResponse) GetJSON200() *struct {
 	Attempts    int        `json:"attempts"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
-	Dialect     Dialect    `json:"dialect"`
-	EventId     string     `json:"eventId"`
-	EventName   string     `json:"eventName"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect   Dialect `json:"dialect"`
+	EventId   string  `json:"eventId"`
+	EventName string  `json:"eventName"`
 
 	// Id Also the webhook-id header of every attempt.
 	Id            string                               `json:"id"`
@@ -3475,6 +3997,281 @@ func (r ListWebhooksResponse) ContentType() string {
 	return ""
 }
 
+type CreateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedWebhook
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookResponse) GetJSON201() *CreatedWebhook {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateWebhookResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateWebhookResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateWebhookResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisableWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DisableWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DisableWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type EnableWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4049,6 +4846,113 @@ func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, para
 	return ParseListWebhooksResponse(rsp)
 }
 
+// CreateWebhookWithBodyWithResponse Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+//
+// A native ("standard") subscription. Each delivery is a JSON body
+// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhookWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// CreateWebhookWithResponse Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+//
+// A native ("standard") subscription. Each delivery is a JSON body
+// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithResponse(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhook(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// DeleteWebhookWithResponse Delete a webhook of any dialect; its pending deliveries are cancelled.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/webhooks/{webhookId} (the `DeleteWebhook` operationId).
+func (c *ClientWithResponses) DeleteWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error) {
+	rsp, err := c.DeleteWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookResponse(rsp)
+}
+
+// GetWebhookWithResponse One webhook of any dialect.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error) {
+	rsp, err := c.GetWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithBodyWithResponse Change a native (standard) webhook; the fields given replace the stored ones.
+//
+// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error) {
+	rsp, err := c.UpdateWebhookWithBody(ctx, webhookId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithResponse Change a native (standard) webhook; the fields given replace the stored ones.
+//
+// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error) {
+	rsp, err := c.UpdateWebhook(ctx, webhookId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookResponse(rsp)
+}
+
+// DisableWebhookWithResponse Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+func (c *ClientWithResponses) DisableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DisableWebhookResponse, error) {
+	rsp, err := c.DisableWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableWebhookResponse(rsp)
+}
+
 // EnableWebhookWithResponse Put a disabled webhook back into delivery.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4393,9 +5297,11 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 			Attempts    int        `json:"attempts"`
 			CreatedAt   time.Time  `json:"createdAt"`
 			DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
-			Dialect     Dialect    `json:"dialect"`
-			EventId     string     `json:"eventId"`
-			EventName   string     `json:"eventName"`
+
+			// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+			Dialect   Dialect `json:"dialect"`
+			EventId   string  `json:"eventId"`
+			EventName string  `json:"eventName"`
 
 			// Id Also the webhook-id header of every attempt.
 			Id            string                               `json:"id"`
@@ -4854,6 +5760,212 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 	return response, nil
 }
 
+// ParseCreateWebhookResponse parses an HTTP response from a CreateWebhookWithResponse call
+func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedWebhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWebhookResponse parses an HTTP response from a DeleteWebhookWithResponse call
+func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookResponse parses an HTTP response from a GetWebhookWithResponse call
+func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWebhookResponse parses an HTTP response from a UpdateWebhookWithResponse call
+func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDisableWebhookResponse parses an HTTP response from a DisableWebhookWithResponse call
+func ParseDisableWebhookResponse(rsp *http.Response) (*DisableWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseEnableWebhookResponse parses an HTTP response from a EnableWebhookWithResponse call
 func ParseEnableWebhookResponse(rsp *http.Response) (*EnableWebhookResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5139,6 +6251,21 @@ type ServerInterface interface {
 	// ListWebhooks Webhooks of every dialect in one shape.
 	// (GET /v1/webhooks)
 	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// CreateWebhook Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	// (POST /v1/webhooks)
+	CreateWebhook(ctx echo.Context) error
+	// DeleteWebhook Delete a webhook of any dialect; its pending deliveries are cancelled.
+	// (DELETE /v1/webhooks/{webhookId})
+	DeleteWebhook(ctx echo.Context, webhookId string) error
+	// GetWebhook One webhook of any dialect.
+	// (GET /v1/webhooks/{webhookId})
+	GetWebhook(ctx echo.Context, webhookId string) error
+	// UpdateWebhook Change a native (standard) webhook; the fields given replace the stored ones.
+	// (PATCH /v1/webhooks/{webhookId})
+	UpdateWebhook(ctx echo.Context, webhookId string) error
+	// DisableWebhook Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+	// (POST /v1/webhooks/{webhookId}/disable)
+	DisableWebhook(ctx echo.Context, webhookId string) error
 	// EnableWebhook Put a disabled webhook back into delivery.
 	// (POST /v1/webhooks/{webhookId}/enable)
 	EnableWebhook(ctx echo.Context, webhookId string) error
@@ -5490,6 +6617,79 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	return err
 }
 
+// CreateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhook(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhook(ctx)
+	return err
+}
+
+// DeleteWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhook(ctx, webhookId)
+	return err
+}
+
+// GetWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhook(ctx, webhookId)
+	return err
+}
+
+// UpdateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhook(ctx, webhookId)
+	return err
+}
+
+// DisableWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableWebhook(ctx, webhookId)
+	return err
+}
+
 // EnableWebhook converts echo context to params.
 func (w *ServerInterfaceWrapper) EnableWebhook(ctx echo.Context) error {
 	var err error
@@ -5621,6 +6821,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/credentials", wrapper.CreateCredential, options.OperationMiddlewares["createCredential"]...)
 	router.DELETE(options.BaseURL+"/v1/credentials/:credentialId", wrapper.DeleteCredential, options.OperationMiddlewares["deleteCredential"]...)
 	router.GET(options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
+	router.POST(options.BaseURL+"/v1/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
+	router.DELETE(options.BaseURL+"/v1/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
+	router.GET(options.BaseURL+"/v1/webhooks/:webhookId", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
+	router.PATCH(options.BaseURL+"/v1/webhooks/:webhookId", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
 	router.GET(options.BaseURL+"/v1/webhooks/:webhookId/secrets", wrapper.GetWebhookSecrets, options.OperationMiddlewares["getWebhookSecrets"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/secrets/rotate", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
@@ -5631,6 +6835,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/recover", wrapper.RecoverWebhook, options.OperationMiddlewares["recoverWebhook"]...)
 	router.GET(options.BaseURL+"/v1/recoveries/:recoveryId", wrapper.GetRecovery, options.OperationMiddlewares["getRecovery"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/disable", wrapper.DisableWebhook, options.OperationMiddlewares["disableWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/enable", wrapper.EnableWebhook, options.OperationMiddlewares["enableWebhook"]...)
 	router.GET(options.BaseURL+"/v1/deliveries/:deliveryId", wrapper.GetDelivery, options.OperationMiddlewares["getDelivery"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
@@ -5647,71 +6852,83 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fxrb9s41v4rhN4XaAqotpOm3a77KW2z06DTTjbpoAu0wZSWjm3WMqkhqbieIP99wZtEyZQtu04ys5hP",
-	"iXUhDw/P5TkX6iZK2DxnFKgU0fAm4iByRgXoH6ecM35hr6gLCaMSqFT/4jzPSIIlYbT/TTCqrolkCnOs",
-	"/vt/DuNoGP1fvxq9b+6Kvh41ur29jaMURMJJrgaJhtEJRaDu9SJ1zz6uRjuREua5njbnLAcuiSEwLbim",
-	"4L3+NWZ8jmU0jAiVz4+jOJLLHMxPmACPbuNIj6+etbeE5IROyjvvCE2Dd0n4Mi3mI/DH86bi8HsBQr4F",
-	"nALX9OE0JYpanJ3XVrEybJ0tl5BwkAJhDkhM2YIiLNBnDilOJKRXvWqhbPQNEmkmN5v2iqVLzag6oyWa",
-	"MyHR82P0jrzyBqhIcAPsQn4rNZcSy0KE2SUk5hLSE1nbyRRLeCLJHEI0FjwLzG9ZTzik0fCz2rlyn8wr",
-	"/lyxL0Ire3YVWMtrDilQSXC2Ko4JB7zlGlKCMzXyBp15Yx9bI4p4DsEbOWeK9rNUk0gkzNfuGuYcLzV3",
-	"BfBzxrKztCOT3VJijw/rOXhh2B3Q66254pbfEHSU4RFkaMw4UuNjybhQ8j7H338GOpHTaHj07Fm8iWv1",
-	"Ub8LlmUYMZotXyI5BfQzmxCK7CsCHfz669kb8VjfSsrFojleojmmeAKKgnIjSjkpCs3GDRvT4LzjVIjR",
-	"byAj18CXq/zFxqC2qOIuYmymumvZh2ug8iysAPrehzYtMFrTkI5MML1JCxhNGZs9ISmaatVHbIxAsQ5Z",
-	"TgVtZIaFPG11KOruOoNH4bu0jm0bpolySKDFXIlADjRVN+NIFEkCkIISozEmmf4nwTSBTP1/FbKhebrt",
-	"XltudbYLbtP8N31rUW1cubq4klBfHH1ygwJfCZRjzrgQymUVchrFVnG1P+BC/VXXFd0hzpQ7W1cdCF9O",
-	"WAr+vIRe40wvv9CzM07+0NtBmfxtzAqqt4bRcUY0E5RgcIqzIClzEAJPYDO/NRXV86s8ajxvFhNi5em1",
-	"xXk/7uGwxO3wQfICAtNbe+LcQU1t37KFsqNLp7YCzbFMppD2gpCvxV+yJCn4lgZLAsWGKy1GupM+6Ecs",
-	"X2p01EXdY0HrBn20sza8p8+uFqiwFtF1Bwn1nTnFyRRZxX4kEMWSXAPS0xlHOSZcSESE/sEooGqRqBCA",
-	"RkuUwhgXmQyi2m5Mdvz1SHNrDjHyLeBM4YBWRe9ggtnMKPo1JhkeZRDQ4gaRdowQQe8g5LGzCeNETudB",
-	"inZQyxa1mG0NL4tRRhJLc10czk/fxwiL5XwOkpMEzWApNGoKelOhw5zVUV5hAc+P0dv3J6+ReSbWg6DF",
-	"FCjC1NyZwVLJlWVEYIKQJlZMNQvfhFw/wGId/MdJAkK8g2ULQinvX5ZLXX0mJ0FeVn5siATQVMWAX0+s",
-	"Y9EBzBB9KQaDp4kZQf8PX4OcTjLSDqPMzTUU/h3kdAlyzpVaiGl7hLOLVwyB2LMU5jmTQJOlUoKXaAJU",
-	"BTqQWgUZCaCyEfMcHr2I9+0S62S9Ny4Z4QkmVEgEyjVYh/1IIJGwHIYIo39puVaCjMxQiKSx0ur/mCDL",
-	"bqy5ij4o3IaMiCKSIsbVoycGxSkPwlHOWIZI2kOfiJyyQiIijbnwZppkbISzBn7oxCLngZphZoIpoyTB",
-	"mfZ26OCn04+of33Y19j2iXpLPFbUfjU6aqXIKOnQXPO8ZbvyhlxdSPwuIGHh0G8X9WUUOubXWvRWEJrA",
-	"j8Q4vKDUxDiamBBIlkwao9yBzHuIevxYxyzfkWjX4AU73SOcS6U3q5tqBHq91+CQALkGgbRMiirENXrn",
-	"CduIsQww1SZhQU1+s+HZrVYemIjqcex08kBHVlrUK208sGHW4167BdnScjc4btcf5JjJnq7yTFQ3ylkb",
-	"CPB7TjiIraLzFhCzmApIfkNjlmVsAakCuiONazbruB3yqhUPt/DErS/04icjnPuxDhuije2df0qEAtGW",
-	"imYyXBq/piKICZawwEskJMtzSMtogk6QNJkdoGnOiJHurljFTH4BWLSsCKh+wrvnaYzRrgDhxUj9HEFq",
-	"FTBGxKyiCpjYgppoqZYg3Ahi4LvJHZwF4MHHKShH6WW50BQLNTWRwpv65PwsqJ1jTDJCJ5fOgDcWJTGX",
-	"ypL4vH4kkMYRVCJeUHXX5KJcLk1034wQ4Dln2dKiCJIGaW5FicJZz3WCaEzsbk6ie0XCS39Vu+fqE1aG",
-	"KklzpHd3FcYWFZzI5aVamAv454R+ZDOoynVafAFzXR6xg0ylzE2BjtAxCwuV1T0rtSfnZ0Mv1y10xt24",
-	"F7tShGmqQ/5rAgukwIkvlModfaE4y9zjoodO9euJuphgrnMEzYjnlSbcBT5qcUiq1TkA9UWF/pLIDDzB",
-	"cXmJk/OzKI6ugQuzqsPeoDfQTi8HinMSDaOnvUHvaRRHOZZTzcD+VGcL/tBO1xh6U1cgjCr1s9mEP6K4",
-	"Xkk9Ggz2Vj+1CYtQAVWZv15t86Ph56s4EsV8jhUa1FuXc6YCURUv4+qNPgecLttXdmFuP8jC9Nw9tTfP",
-	"Bk/vYb4PTCJu51zDTE2WcjUC+DWYFJcK7JRrR5iKBXCh5Z4INCcTblITmtnXh31PXVqZ/jMR8rX3nBJF",
-	"jucgdU32801EFLm/FwrqO8Pn2ZZufChd7+3VD+7uCpjwF1g6tHW0ePmVTQDHHz5gAFc21eNjjCgsQEiT",
-	"kNSCdWyWGqKtZEm/3hCh3zrc+q1bX4TUBvuGM0YLG7da/KaJy5kICMdr7Qs8jpUFbFf234uarNZrb+tb",
-	"IXkBtyuSc7g3Auppt8DOKqNGYeHx0bBRYxzDxx5SD5n/lToKyTikCgvpLAVNEVXuyjVYTDChDykW7wmV",
-	"CPvVY13CpiVafOmtTa2Hgyw4BeViEwjamP5N9eMsvTVePQMJq4L1Rl9vCFZtc49XQcEFXLOZtm+7rV+9",
-	"dfxjXDMk1Pj2ElmVEGiOU3BioZtpOIwLASkaczZHlC0QM3seMrEKAVQW1udk1FQF3+w2keCV3Zd6favV",
-	"9L+pHutk+atSazsJcfjVWr5i25d39zgtA5apkWq8PZS7W2ez+Zlqsi5wv220gkqS7W20jMxJnbG2QhYN",
-	"DwcDnbIkc8WZw4H+Saj9uZr3apuCjccCWubwhxwEhtwvYqirRSfAUDa5BALj7inBZl7VJerW1WBX/dAv",
-	"FFCOJ6D9iQKDpu8MySmWVZH64bxKZU7qAChGY5JJ4CYxpY1I7CKz2HmcGBml1IvTYShhFClhrtxNxa/+",
-	"jf1/aX1N0Mb9BLLcvx8UJJxlv4y1YewoLS09UcrsdhY+15i6Car6Y68K0lULpHEcfEiX+ktVpF8a59no",
-	"i+rkLytZ+EFvWROrPgdpSxx3RkEb9r5QU7fL7tHewG8lsatC8u8CintHXOqtf/6YUF3qAjYaE0o0/C4F",
-	"TONuDcUOFLwFzDMCvEwcatQ2g1w+rkyOV2FbC6XKfhkR7dVlQTVuV6tRte5sshve4F38jzIaCZY4Y5MC",
-	"entxGWZIV9zU9FRTWIPQ7PrRCeza/nTYmo4I1zb3bI1QbZ16hzf/Bod/EnBYSVJ3LbsTVGgJ+V9AhKe2",
-	"FNWOBtUSY9eboVdhEF/lGFdtkEWQzMcOOXCzYEInZSnKceUbGwnDE93bJKcwN8ddTJaG0C9UDSY5pgIn",
-	"GniOYMw4IDklwqVae8h23agpMEVfSfrVuhRTNhGIMmnvpl+oy9AeDQbGkumuRE4mhDpbZyoIdZNlJzHy",
-	"dTcpt0b3UKd82/7y8FZzwge0tAew3CICkRQtsEC5IViJjN6Xl4jU01IFTaaYTqy07zM72ErtuaPpIRXM",
-	"EqHE0bBOMougV5ShbMiwvrTpQ/s3Nr2zNp6qxPLOgylnYVui+OVWoVR7HN888eKP3j2YMur8wJGUpz26",
-	"/F7GNR3jqCq/t30QNYPlehj2Tj2wV4/tpuwkAO9g897rAbv4XVM7nsEyXE/ZSa031GEU/bt7gzXd3i7x",
-	"+fby6NnzKI7eXj59caz/Pjs8iuLowl6/sNcv7PVTe/3UXj/V16/WNExsOBXXTGqURIZ35P4KRFp0wmo/",
-	"g2UPnVRN4o+CRZMpcNCVk5fKUNdb1h9Z75a4HnOcCYawRP3eArLsyYyyBe1/W8xET1H9kM7GCCLCSJAJ",
-	"Va5FUTxm3O99LRsuDtRDWBYcXjM6JhN7DrZn39Vt7F6crVSvfzODZafakVOGTUUj8/RfJIXRyURrDu1k",
-	"oLnp2dVZLvv/puRp2eZ7h2iwnKNFwxypSk84m3AQ4r7dbKeNqVi60+44vVnrQj+5h+64T+PvdMDNVv3e",
-	"/uZ1AiOuQXYTIHEpgXKCrZICbFya4xixLPVC8D9pvuBT1a7XaO8jVMf7YopzryDklte/KevLt33T1dgt",
-	"b++XpfeQtj/VU7vd7eKhzBsP2tZwXkiEkWtMLuPFEU5miFDJ/ELROr5bC/ggjLdexOf8PoDyVgdLmg3y",
-	"+t3dsOvRvbjXS/Odkpf23IDuW5GoiRVIenvPJuHBCkcX8EQnCI3psW3lZYrR9qE7/bCt0kjvM8I6cVk2",
-	"3SvlmXBW0HSD0njHRNpQmBVqd9LkDrGYmyKUm0t0U7MlN9jg+CDGS0HES4lpinmKSvdhyfT365GfDzHZ",
-	"XzJRwZkK4EP5kdZjAU4ASIoO1AQ6D8zGyB3Kc/uszyPtz/R1kKI+ZxLLh3F9F3rqmqzuzQxPOE7gEhJG",
-	"3fdyLCR88fxYIc3VDzhkjE5Mvj1LS2mYAeQudrXHMQ2afD44fjHYBC8Dhvz2YXSxajUVCI8lcKT3nTAa",
-	"G1AHCw2WHqL7eA8qfZKmCOtFuDyDWaxpgM85XBNWCLXC+pYiXfw0J7eUwKAcOGEpApqKDVZYukPU9601",
-	"H6GM6vamLTud/a593qh5/NieaDHpZX0Cue4LH4l637D5DodoHEkLf37DQ0971686X0aWratn8u7rM3/T",
-	"fXztTqz7yl2hvwEROjrYRKf2ydrqu0SXn1So6J/Hs+VRSNEB42gxXZZV0JToDN9fzPzY7iFlEqqamg/8",
-	"KFvEqyccjdiYyFpM2UK/YljTQx8sR3RSOGE8NQd16md/6ufnPl8pq6FP/lhrpE//6cNzw37/8OgfvUFv",
-	"0Dscvhi8GES3V7f/DQAA//8=",
+	"7F1rb9u4mv4rhHaBpoBiO22m20k+Zdqc02ynbTbpoAs0wQktvbY5lkkdkorrCfLfF7xJlEzZcuLEM9j5",
+	"1Fg3ku/14cOX7F2UsFnOKFApoqO7iIPIGRWgf5xyzviFvaIuJIxKoFL9ifM8IwmWhNH+74JRdU0kE5hh",
+	"9dd/chhFR9F/9Kuv981d0ddfje7v7+MoBZFwkquPREfRCUWg7vUidc8+rr52IiXMct1szlkOXBLTwbTg",
+	"ugef9K8R4zMso6OIUPnmMIojucjB/IQx8Og+jvT31bP2lpCc0HF55yOhafAuCV+mxWwI/ve8pjj8uwAh",
+	"PwBOgev+4TQlqrc4O6+NYumzdbFcQsJBCoQ5IDFhc4qwQN85pDiRkF73qoGy4e+QSNO4UdovLF1oQdUF",
+	"LdGMCYneHKKP5BfvA1UX3Ace0v3W3lxKLAsRFpeQmEtIT2RNkymWsC/JDEJ9LHgWaN+KnnBIo6PvSnOl",
+	"nswrfluxb0JLOrsOjOUdBywh/QbDCWNTLZcs+zKKjr6vtnr3wn3cNGKh9buspa8TQPOJgORfyDyCUsjI",
+	"LXAC1hjImEKK5kROjhHOBENYov7tQX9u2hL9O5Le983LIqDmhqhsR5ZHfW3GnQKVBGfLbpgYmWyiu5Tg",
+	"TH17Tax4bx9b4YJ4BsEbOWeq92ep7iKRMFtprZhzvNBWJYCfM5adpR2Nyw0l9uTQYjlWghfGzALxbGOp",
+	"uOE3HBxleAgZGjGO1PexZFwbwAz/+BXoWE6io1c//RSvk1r9qz8EyzKMGM0Wx0hOAP3KxoQi+4pAe7/9",
+	"dvZevNS3knKwaIYXaIYpHoPqQamI0k6KQotxjWIakneSCgn6vXGTxbJ8sUkkLSHoIWZsmnpq24dboPIs",
+	"7AD63uc2LzBe07AOFSqUkmyc2CcpmuiQh9gIgRIdspIK5oYMC3namkjV3VWBnsIPaRP6JkIT5SeBFjNl",
+	"AjnQVN2MI1EkCUAKyoxGmGT6jwTTBDL193Uod+Tpprq20uocF5zS/Df9aFEprhxdXFmob45+d4MGXxnU",
+	"cgo5OT9D2KkaEWF9MUVywlkxnhwhjG6Bpowj27cYMY5uhMQ0xTy90VGEYkluAYliWH5ffSkFlXPOv1x+",
+	"rSUeZTZOTaNCKNBQyEkU2xCiMzIX6l913SrRthdUV2ludX+G8OWEpeBbCqG3ONM6KXRHGCd/aBuhTP5r",
+	"xAqq7YXRUUa0ZpS1coqzYFdmIAQew3oj0L2onl9WXON5M5iQfk9vLeh+fNrFErdjOckLCDRfwY5lC/vA",
+	"5sqgFs7AlFHIZAJpL4i/W5I4S5KCbxhFJVBspNKSOTo5qX7EyqXWj7r/eSJoVdBX22ojpfviasEvK+F1",
+	"d+RS18wpTibOo18I58C6OZO9R4QLqQKC+sEo+PCyEICGC5TCCBeZDE4xugnZydfrmhtzSJAfAGcKnLQ6",
+	"eoe8wKbG0W8xyfAwg4AXN4Gv+UaoQx8hBCOyMeNETmbBHj3ALVvcYrox5i2GGUlsn+vmcH76KUZYLGYz",
+	"kJwkaAoLoaFcMMW3zUl+wQLeHKIPn07e2UlJrD+C5hOgCFNzZwoLZVdWEOsnHtoTK6Gaga+D059hvmpO",
+	"gpMEhPgIixbYVN6/LIe6/ExOgrKsUtoREkBTNSG/ObGJRc8mj9BVMRi8TswX9N9wE5R0kpF2bGdurujh",
+	"3zOvLjOvzzD35usr4/PaCZJGbYFE+A5TRkmCM6SfMIEW7f3z1CAjfXFffU28rE2DlvEFoWfm5sGyiCZb",
+	"YJOo1JSBBfo26C96SIHFSwvC0DeXzm2LCNMUvTP0377KdCjBlDKJhoAEBDJEHP3YHzM94n0xJfk+y01v",
+	"93Om8ZWBG7VEXu/pBSSgUpaOLypHGdEjHeTExDIfSE5UCtPfOLZjMr9eCBuVhgKobMx+D169bWeUlmhJ",
+	"PBQsKySgiZS5QsfqX4F+u/i1OakeHL5dF+0MB2XtKGSu52aA7SzBxiCuuzJC88WzFGY5k0CThQrtx2gM",
+	"FLjyt40F/DigV+/WJwM0ER5jQoVEoACPhaEvBBIJy0FNbv6ho7UKz9YwEEljlav+1/AZNlyZq+izmpgg",
+	"E3gRSZWyMUUnZpqicBFHOWMZImkPfSNywgqJiDRG6rU0ztgQZw1U3ElEDlc1GZ2kDDAqtIQji564mcxj",
+	"Y6NJPUfmmocB21NSCMCFrPQCEhZmWR6SlBiFjhR+SzYShCbwGDqBF5SamajuTGjqJ5k0UKNDN5+BYPBp",
+	"BTN810U7Bo9X6E4mXCq/WVaqMejVWIibiC1cpC7ZJON3nrENGcsAUx0S5tQsoTTwqvXKPUMZvIydT+5p",
+	"6kCbeuWNe5ZHeNlrjyAb4pGGxO34gxIzBPuyzER1o2y1Ma/5kRMOYiMirAWa26WCEcsyNodUTd+GGq0/",
+	"gvhfIxM3vtCLrYDrQSzr6jn05pA2JUJNDW0vmghJmrymMMcYS5jjBRKS5Tmk5RyZjpE0JCrQVCdRJeau",
+	"CNw0fgFYtIwIqH7Cu+d5TBsEvTTk3BBS64AxImYUFQ3A5tRA09UgtIk74YdhxM7SMMlIUp9QRhMsVNNE",
+	"Cq/pk/OzoHeOMMkIHV+6AN4YlMRcqkjiy/qFQBpHUIl4QdVdQ/s62lp0V0YI8JyzbGFRBEmDfW6d+wgX",
+	"PVcZogmxD0sS3Rc9Paa50l5ch5+Vpbmub5IqrI+fK2yzzZnVM06OlsZk5dsB0y+zuQKSghO5uFR6dqze",
+	"jNCvbApVgYT2ZsBcL0jbj6j5hCmJIHTEwj5mQ5F14pPzsyNvlU1olt5O6Yzi9ZSNUUC3BOZIYTXfR1V2",
+	"vqI4y9zjoodO9euJuphgronAJq3xi+64YzfU4JBUo3N48oqqQRGZgedHjnw8OT+L4ugWuDCjOugNegON",
+	"AXKgOCfRUfS6N+i9juIox3KiBdifaErwD41BTN4zK5qEURWNLGX4RxTXa1deDQZbq1ixrGSoZEVlg15N",
+	"+dHR9+s4EsVshhU41qrLOUtACEQEwtUbfQ44XbSP7MLc3snAdNs9pZufBq+fob3PTCJu21whTN0tlXkF",
+	"8FswPLaaDiukgzAVc0dVEIFmZMwN/6iFfXvQ99ylVei/EiHfec8pU+R4BlJHlu93EVHd/XehZj4uD3ih",
+	"tpscSiRyf/1I7S5hK3+AZRxd1RePRF2H9/zPB5azlpTqyTFGFOYgpFl10IZ1aIYa6lspkn69BE2/dbDx",
+	"W/e+CSkF+4Ez1jSSmsaXhTL3cZQzETAOU/zjSawsGXKFVltxk+VKkfu6KixZ07Ccg611oM6tBzSrghqF",
+	"uSdHI0YN+YwcDaFoK5eIUAiaQ6qgoSZtaIqoSleupG2MCd2lWXwiVCLs163o4hlagudjb2xqPBxkwSmo",
+	"FJtAMMb076ofZ+m9yeoZSFg2rPf6esOwaso9DBGkt2yq49vDxq/eOnyc1EwXanI7RtYlbH2ANQtdscZh",
+	"VAhI0YizGaJsjpjReSjEKgRQRVhfklHTFfyw28Rp11Yv9UXs1tD/vnqsU+SvijzauxCHX63RN5u+/PCM",
+	"0/LBkimqvreFQpvW1ixdVTXWZfbT9rWCSpJt7WsZmZG6YO0yeHR0MBhoBpfMlGQOBvonofbnMg3Y1gQb",
+	"jQS0tOF/chD45HYRQ90tOgGGsrwuwBN0Z0ibNLPjLVcVWiznoS8UUI7HoPOJAoOm0hfJCZZVJcruskoV",
+	"TuoAKEYjkknghqfTQSR2M7O4qsMyTqkHp2flhFGkjLlKN5W8+nduKc/mmmCM+yfIUn+PNKRudc+etbRU",
+	"Y6qw29n43FaAdVDV/3aooDkMacrF0B2m1C9VJc7CX6gtKzI75cvKFh6ZLWtm1ecg7YrPk/WgDXtfqKbb",
+	"bffV1sBvZbHLRvI/BRTPjrjUWz8/zqgudZUKGhFqVs5LA9O4W0OxPQVvAfOMAC95VI3appDLl1XI8RYc",
+	"V0KpsihORFtNWVB9t2vUqOrz1sUN7+Nd8o8KGgmWOGPjAnpbSRnmk/VikrIJGxCapX2az6/pp4NqOiJc",
+	"W8G3MUK1y/YPePNvcPgnAYcBRn6tlz0JKmwtlvnrIcJTuzLXjgbVEGNXqqJHYRBflRiXY5BFkMzHDjlw",
+	"M2BCx+XKnJPK72wojEx0AaOcwMzsKTMsDaFXVH1MckwFTjTwHMKIcTD1VpZq7SFbq6SawBTdkPTGphSz",
+	"iiQQZdLeTa+oY2hfDQaueAsQ42RMqIt1ZgWhHrJsI8a+noZya9RcdeLbtsfDW88Jb4m9LSv2tOhJiubY",
+	"r4IzejlGpE5LFTSZYDq21r5NdrC1t+euT7t0MNsJZY5GdJJZBL3kDGV9is2lzRzav7P0zsr5VGWWTz6Z",
+	"chG2ZRa/2Ggq1T6Pb+6187/efTJl3HnHMynPe3Q1Qjmv6TiPqvi9zSdRU1ishmEf1QNbzdiuyU4G8BHW",
+	"615/sEveNWvHU1iE11Me5NZr1mFU/x+eDVZs6XDE54fLVz+9ieLow+Xrt4f6358OXkVxdGGvX9jrF/b6",
+	"qb1+aq+f6uvXK+pH1hRFNEmNspNhjTzfApE2nbDbT2HRQyfVTpAXwUWTCXDQKyfHKlDX96W8sNktcRtJ",
+	"yr3tvTlk2f6Usjnt/z6fip7q9S6TjTFEhPVefJVaVI9HjPulwGXBxZ56CMuCwztGR2RsTx7o2Xf1XhVv",
+	"nq1cr383hUWntSPnDOsWjczTfxEKo1OI1hJ6UIDmpoRZs1z273XkaVn1/IRosGyjxcNcV5WfcDbmIMRz",
+	"p9lOiqlE+iDtOL9ZmULdPpWnrtP4mw6426j83VdeJzBSnY+yGpA4SqBsYCNSgI3KcBwjlqXeFPxPyhd8",
+	"q8r1GuV9hOr5vpjgfBU9cOKq7/auyj32V9HL2lb+HjK7hR11oHIu+u/LL5/RkKWLK3pzd6WFfBUdoavI",
+	"FP/V96OY+r+rKEZXkSQzEBLPcv/xi3+8Q69fv/7ZfzDFEqtn7nq93v39jX+gjVLFFW3fjrZ3Ux1ecROj",
+	"8lfZtn+xzLs3L52ar2i1U+jGlM7flDta6yhFvYElumk9Weem2gmEr+iNYW5uagXR5c4Ibx9bY3fEsRk3",
+	"oxC7LW9YllvZQrSIAR/OcZ6GF/G2Tj4zxGwctNSSC5u8loOatble87SkXfpzWaSvCQpbz44ka3L+Ikbl",
+	"4TKujH/ZHUwkrjBjZZ9ldUkH7Oib0J8TPzYX1UGDbo/HwXRRL9SyRStNKyiLVfQA2lBeq0C2B/K62fWu",
+	"6ZOwhEPcSesOivLkmRTtKSPWHDEbIbd/0Zms2Ra9jCL9MqnNlpHdtoR61/yE2jz5xpiIoU3d+TgmDte2",
+	"saC9w8HPOjnoTtfN5ze9ZeJpo3Jt48Uzc9VdA7JAPv/8fNF2Z2vs7/RwES7xlkNbL51Q3LkrkKUCjckt",
+	"UMQhz3ACJneZtRdG/dXcUETv2x1k3QoxHu5AQe7tvWl7o5xhN7ztMpp9xdP2lIEUdmOjEgAfNwHEHBOJ",
+	"9EqyXWax26bW6Mk8tRM1ndJNtXRKd66kcwWhkdsfWSpriJMpIlQyv0Brldwt87ATwVv25vEJoLGXeJP9",
+	"7c19uvrdh3HGr56F1ro0J7Ie2+3Lul7cnGXqc3Qkvf//kkwuYF8vzJsZot3dWs7P7XZY5x92xybSekZY",
+	"FwyUe3+V84w5K+i6YOXtVl+Di92G9ydEGa6J0Jp4Yo4iNE8ENxbtJsMEZ2i2m76+Xqydm/7JsXUHK+pz",
+	"JrHcTeq70E3XbHVrYXjMcQKXkDDqTsi1VOzbN4eDQRw4HTFjdGzqXLK0tIYpQO7WjOypMIbFfTM4fDtY",
+	"R+sGAvn9bnyx2uIlEB5J4EjrnTAaGzIV5pqk3MWuvy249EmaKjwP83J9zwzWAPmcwy1hhdCIvaZSCxX1",
+	"ARLKYFAOnLAUAU3XQXvpjnx6bq/5CkJuG7Q86LjR2oHGLVx2dcZaIxe+EHUayBxyKRonY4TPtlyxt//R",
+	"/lWXy9CKdflokOf6Dw22claCWHWef6EPWAydYNJEp/bJ2ui7rOp80wS5dyyILUuEFO0xjuaTRVl9mBK9",
+	"sv4XCz+2al+FhKqWzQd+lM3j5YNWjNmYFS0xYXP9ihFND322EtHFGAnjqZnE1vfc18+t+H6toobecW+j",
+	"kT4kQx9acdTvH7z6r96gN+gdHL0dvB1E99f3/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -31,8 +31,11 @@ type API struct {
 	tokenHash string
 }
 
-// New returns the native API. tokenHash is store.HashSecret of the admin token.
+// New returns the native API. tokenHash is store.HashSecret of the admin token. It
+// registers the Standard Webhooks encoder with engine, which delivers the native
+// subscriptions made at POST /v1/webhooks.
 func New(deps server.Deps, engine *delivery.Engine, srv *server.Server, tokenHash string) *API {
+	engine.Register(Encoder{})
 	return &API{db: deps.DB, keys: deps.Keys, engine: engine, srv: srv, tokenHash: tokenHash, log: deps.Log}
 }
 
