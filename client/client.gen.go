@@ -840,7 +840,9 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
 	UpdateWebhook(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DisableWebhook Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+	// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
+	//
+	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
 	DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1326,7 +1328,9 @@ func (c *Client) UpdateWebhook(ctx context.Context, webhookId string, body Updat
 	return c.Client.Do(req)
 }
 
-// DisableWebhook Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
+//
+// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
 func (c *Client) DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2931,7 +2935,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
 	UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 
-	// DisableWebhookWithResponse Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+	// DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
+	//
+	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4935,7 +4941,9 @@ func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, web
 	return ParseUpdateWebhookResponse(rsp)
 }
 
-// DisableWebhookWithResponse Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+// DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
+//
+// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
 //
 // Returns a wrapper object for the known response body format(s).
 //

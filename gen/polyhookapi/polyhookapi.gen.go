@@ -845,7 +845,9 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
 	UpdateWebhook(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DisableWebhook Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+	// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
+	//
+	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
 	DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1331,7 +1333,9 @@ func (c *Client) UpdateWebhook(ctx context.Context, webhookId string, body Updat
 	return c.Client.Do(req)
 }
 
-// DisableWebhook Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
+//
+// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
 func (c *Client) DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2936,7 +2940,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
 	UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 
-	// DisableWebhookWithResponse Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+	// DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
+	//
+	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4940,7 +4946,9 @@ func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, web
 	return ParseUpdateWebhookResponse(rsp)
 }
 
-// DisableWebhookWithResponse Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+// DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
+//
+// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6263,7 +6271,7 @@ type ServerInterface interface {
 	// UpdateWebhook Change a native (standard) webhook; the fields given replace the stored ones.
 	// (PATCH /v1/webhooks/{webhookId})
 	UpdateWebhook(ctx echo.Context, webhookId string) error
-	// DisableWebhook Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled.
+	// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
 	// (POST /v1/webhooks/{webhookId}/disable)
 	DisableWebhook(ctx echo.Context, webhookId string) error
 	// EnableWebhook Put a disabled webhook back into delivery.
@@ -6852,83 +6860,84 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F1rb9u4mv4rhHaBpoBiO22m20k+Zdqc02ynbTbpoAs0wQktvbY5lkkdkorrCfLfF7xJlEzZcuLEM9j5",
-	"1Fg3ku/14cOX7F2UsFnOKFApoqO7iIPIGRWgf5xyzviFvaIuJIxKoFL9ifM8IwmWhNH+74JRdU0kE5hh",
-	"9dd/chhFR9F/9Kuv981d0ddfje7v7+MoBZFwkquPREfRCUWg7vUidc8+rr52IiXMct1szlkOXBLTwbTg",
-	"ugef9K8R4zMso6OIUPnmMIojucjB/IQx8Og+jvT31bP2lpCc0HF55yOhafAuCV+mxWwI/ve8pjj8uwAh",
-	"PwBOgev+4TQlqrc4O6+NYumzdbFcQsJBCoQ5IDFhc4qwQN85pDiRkF73qoGy4e+QSNO4UdovLF1oQdUF",
-	"LdGMCYneHKKP5BfvA1UX3Ace0v3W3lxKLAsRFpeQmEtIT2RNkymWsC/JDEJ9LHgWaN+KnnBIo6PvSnOl",
-	"nswrfluxb0JLOrsOjOUdBywh/QbDCWNTLZcs+zKKjr6vtnr3wn3cNGKh9buspa8TQPOJgORfyDyCUsjI",
-	"LXAC1hjImEKK5kROjhHOBENYov7tQX9u2hL9O5Le983LIqDmhqhsR5ZHfW3GnQKVBGfLbpgYmWyiu5Tg",
-	"TH17Tax4bx9b4YJ4BsEbOWeq92ep7iKRMFtprZhzvNBWJYCfM5adpR2Nyw0l9uTQYjlWghfGzALxbGOp",
-	"uOE3HBxleAgZGjGO1PexZFwbwAz/+BXoWE6io1c//RSvk1r9qz8EyzKMGM0Wx0hOAP3KxoQi+4pAe7/9",
-	"dvZevNS3knKwaIYXaIYpHoPqQamI0k6KQotxjWIakneSCgn6vXGTxbJ8sUkkLSHoIWZsmnpq24dboPIs",
-	"7AD63uc2LzBe07AOFSqUkmyc2CcpmuiQh9gIgRIdspIK5oYMC3namkjV3VWBnsIPaRP6JkIT5SeBFjNl",
-	"AjnQVN2MI1EkCUAKyoxGmGT6jwTTBDL193Uod+Tpprq20uocF5zS/Df9aFEprhxdXFmob45+d4MGXxnU",
-	"cgo5OT9D2KkaEWF9MUVywlkxnhwhjG6Bpowj27cYMY5uhMQ0xTy90VGEYkluAYliWH5ffSkFlXPOv1x+",
-	"rSUeZTZOTaNCKNBQyEkU2xCiMzIX6l913SrRthdUV2ludX+G8OWEpeBbCqG3ONM6KXRHGCd/aBuhTP5r",
-	"xAqq7YXRUUa0ZpS1coqzYFdmIAQew3oj0L2onl9WXON5M5iQfk9vLeh+fNrFErdjOckLCDRfwY5lC/vA",
-	"5sqgFs7AlFHIZAJpL4i/W5I4S5KCbxhFJVBspNKSOTo5qX7EyqXWj7r/eSJoVdBX22ojpfviasEvK+F1",
-	"d+RS18wpTibOo18I58C6OZO9R4QLqQKC+sEo+PCyEICGC5TCCBeZDE4xugnZydfrmhtzSJAfAGcKnLQ6",
-	"eoe8wKbG0W8xyfAwg4AXN4Gv+UaoQx8hBCOyMeNETmbBHj3ALVvcYrox5i2GGUlsn+vmcH76KUZYLGYz",
-	"kJwkaAoLoaFcMMW3zUl+wQLeHKIPn07e2UlJrD+C5hOgCFNzZwoLZVdWEOsnHtoTK6Gaga+D059hvmpO",
-	"gpMEhPgIixbYVN6/LIe6/ExOgrKsUtoREkBTNSG/ObGJRc8mj9BVMRi8TswX9N9wE5R0kpF2bGdurujh",
-	"3zOvLjOvzzD35usr4/PaCZJGbYFE+A5TRkmCM6SfMIEW7f3z1CAjfXFffU28rE2DlvEFoWfm5sGyiCZb",
-	"YJOo1JSBBfo26C96SIHFSwvC0DeXzm2LCNMUvTP0377KdCjBlDKJhoAEBDJEHP3YHzM94n0xJfk+y01v",
-	"93Om8ZWBG7VEXu/pBSSgUpaOLypHGdEjHeTExDIfSE5UCtPfOLZjMr9eCBuVhgKobMx+D169bWeUlmhJ",
-	"PBQsKySgiZS5QsfqX4F+u/i1OakeHL5dF+0MB2XtKGSu52aA7SzBxiCuuzJC88WzFGY5k0CThQrtx2gM",
-	"FLjyt40F/DigV+/WJwM0ER5jQoVEoACPhaEvBBIJy0FNbv6ho7UKz9YwEEljlav+1/AZNlyZq+izmpgg",
-	"E3gRSZWyMUUnZpqicBFHOWMZImkPfSNywgqJiDRG6rU0ztgQZw1U3ElEDlc1GZ2kDDAqtIQji564mcxj",
-	"Y6NJPUfmmocB21NSCMCFrPQCEhZmWR6SlBiFjhR+SzYShCbwGDqBF5SamajuTGjqJ5k0UKNDN5+BYPBp",
-	"BTN810U7Bo9X6E4mXCq/WVaqMejVWIibiC1cpC7ZJON3nrENGcsAUx0S5tQsoTTwqvXKPUMZvIydT+5p",
-	"6kCbeuWNe5ZHeNlrjyAb4pGGxO34gxIzBPuyzER1o2y1Ma/5kRMOYiMirAWa26WCEcsyNodUTd+GGq0/",
-	"gvhfIxM3vtCLrYDrQSzr6jn05pA2JUJNDW0vmghJmrymMMcYS5jjBRKS5Tmk5RyZjpE0JCrQVCdRJeau",
-	"CNw0fgFYtIwIqH7Cu+d5TBsEvTTk3BBS64AxImYUFQ3A5tRA09UgtIk74YdhxM7SMMlIUp9QRhMsVNNE",
-	"Cq/pk/OzoHeOMMkIHV+6AN4YlMRcqkjiy/qFQBpHUIl4QdVdQ/s62lp0V0YI8JyzbGFRBEmDfW6d+wgX",
-	"PVcZogmxD0sS3Rc9Paa50l5ch5+Vpbmub5IqrI+fK2yzzZnVM06OlsZk5dsB0y+zuQKSghO5uFR6dqze",
-	"jNCvbApVgYT2ZsBcL0jbj6j5hCmJIHTEwj5mQ5F14pPzsyNvlU1olt5O6Yzi9ZSNUUC3BOZIYTXfR1V2",
-	"vqI4y9zjoodO9euJuphgronAJq3xi+64YzfU4JBUo3N48oqqQRGZgedHjnw8OT+L4ugWuDCjOugNegON",
-	"AXKgOCfRUfS6N+i9juIox3KiBdifaErwD41BTN4zK5qEURWNLGX4RxTXa1deDQZbq1ixrGSoZEVlg15N",
-	"+dHR9+s4EsVshhU41qrLOUtACEQEwtUbfQ44XbSP7MLc3snAdNs9pZufBq+fob3PTCJu21whTN0tlXkF",
-	"8FswPLaaDiukgzAVc0dVEIFmZMwN/6iFfXvQ99ylVei/EiHfec8pU+R4BlJHlu93EVHd/XehZj4uD3ih",
-	"tpscSiRyf/1I7S5hK3+AZRxd1RePRF2H9/zPB5azlpTqyTFGFOYgpFl10IZ1aIYa6lspkn69BE2/dbDx",
-	"W/e+CSkF+4Ez1jSSmsaXhTL3cZQzETAOU/zjSawsGXKFVltxk+VKkfu6KixZ07Ccg611oM6tBzSrghqF",
-	"uSdHI0YN+YwcDaFoK5eIUAiaQ6qgoSZtaIqoSleupG2MCd2lWXwiVCLs163o4hlagudjb2xqPBxkwSmo",
-	"FJtAMMb076ofZ+m9yeoZSFg2rPf6esOwaso9DBGkt2yq49vDxq/eOnyc1EwXanI7RtYlbH2ANQtdscZh",
-	"VAhI0YizGaJsjpjReSjEKgRQRVhfklHTFfyw28Rp11Yv9UXs1tD/vnqsU+SvijzauxCHX63RN5u+/PCM",
-	"0/LBkimqvreFQpvW1ixdVTXWZfbT9rWCSpJt7WsZmZG6YO0yeHR0MBhoBpfMlGQOBvonofbnMg3Y1gQb",
-	"jQS0tOF/chD45HYRQ90tOgGGsrwuwBN0Z0ibNLPjLVcVWiznoS8UUI7HoPOJAoOm0hfJCZZVJcruskoV",
-	"TuoAKEYjkknghqfTQSR2M7O4qsMyTqkHp2flhFGkjLlKN5W8+nduKc/mmmCM+yfIUn+PNKRudc+etbRU",
-	"Y6qw29n43FaAdVDV/3aooDkMacrF0B2m1C9VJc7CX6gtKzI75cvKFh6ZLWtm1ecg7YrPk/WgDXtfqKbb",
-	"bffV1sBvZbHLRvI/BRTPjrjUWz8/zqgudZUKGhFqVs5LA9O4W0OxPQVvAfOMAC95VI3appDLl1XI8RYc",
-	"V0KpsihORFtNWVB9t2vUqOrz1sUN7+Nd8o8KGgmWOGPjAnpbSRnmk/VikrIJGxCapX2az6/pp4NqOiJc",
-	"W8G3MUK1y/YPePNvcPgnAYcBRn6tlz0JKmwtlvnrIcJTuzLXjgbVEGNXqqJHYRBflRiXY5BFkMzHDjlw",
-	"M2BCx+XKnJPK72wojEx0AaOcwMzsKTMsDaFXVH1MckwFTjTwHMKIcTD1VpZq7SFbq6SawBTdkPTGphSz",
-	"iiQQZdLeTa+oY2hfDQaueAsQ42RMqIt1ZgWhHrJsI8a+noZya9RcdeLbtsfDW88Jb4m9LSv2tOhJiubY",
-	"r4IzejlGpE5LFTSZYDq21r5NdrC1t+euT7t0MNsJZY5GdJJZBL3kDGV9is2lzRzav7P0zsr5VGWWTz6Z",
-	"chG2ZRa/2Ggq1T6Pb+6187/efTJl3HnHMynPe3Q1Qjmv6TiPqvi9zSdRU1ishmEf1QNbzdiuyU4G8BHW",
-	"615/sEveNWvHU1iE11Me5NZr1mFU/x+eDVZs6XDE54fLVz+9ieLow+Xrt4f6358OXkVxdGGvX9jrF/b6",
-	"qb1+aq+f6uvXK+pH1hRFNEmNspNhjTzfApE2nbDbT2HRQyfVTpAXwUWTCXDQKyfHKlDX96W8sNktcRtJ",
-	"yr3tvTlk2f6Usjnt/z6fip7q9S6TjTFEhPVefJVaVI9HjPulwGXBxZ56CMuCwztGR2RsTx7o2Xf1XhVv",
-	"nq1cr383hUWntSPnDOsWjczTfxEKo1OI1hJ6UIDmpoRZs1z273XkaVn1/IRosGyjxcNcV5WfcDbmIMRz",
-	"p9lOiqlE+iDtOL9ZmULdPpWnrtP4mw6426j83VdeJzBSnY+yGpA4SqBsYCNSgI3KcBwjlqXeFPxPyhd8",
-	"q8r1GuV9hOr5vpjgfBU9cOKq7/auyj32V9HL2lb+HjK7hR11oHIu+u/LL5/RkKWLK3pzd6WFfBUdoavI",
-	"FP/V96OY+r+rKEZXkSQzEBLPcv/xi3+8Q69fv/7ZfzDFEqtn7nq93v39jX+gjVLFFW3fjrZ3Ux1ecROj",
-	"8lfZtn+xzLs3L52ar2i1U+jGlM7flDta6yhFvYElumk9Weem2gmEr+iNYW5uagXR5c4Ibx9bY3fEsRk3",
-	"oxC7LW9YllvZQrSIAR/OcZ6GF/G2Tj4zxGwctNSSC5u8loOatble87SkXfpzWaSvCQpbz44ka3L+Ikbl",
-	"4TKujH/ZHUwkrjBjZZ9ldUkH7Oib0J8TPzYX1UGDbo/HwXRRL9SyRStNKyiLVfQA2lBeq0C2B/K62fWu",
-	"6ZOwhEPcSesOivLkmRTtKSPWHDEbIbd/0Zms2Ra9jCL9MqnNlpHdtoR61/yE2jz5xpiIoU3d+TgmDte2",
-	"saC9w8HPOjnoTtfN5ze9ZeJpo3Jt48Uzc9VdA7JAPv/8fNF2Z2vs7/RwES7xlkNbL51Q3LkrkKUCjckt",
-	"UMQhz3ACJneZtRdG/dXcUETv2x1k3QoxHu5AQe7tvWl7o5xhN7ztMpp9xdP2lIEUdmOjEgAfNwHEHBOJ",
-	"9EqyXWax26bW6Mk8tRM1ndJNtXRKd66kcwWhkdsfWSpriJMpIlQyv0Brldwt87ATwVv25vEJoLGXeJP9",
-	"7c19uvrdh3HGr56F1ro0J7Ie2+3Lul7cnGXqc3Qkvf//kkwuYF8vzJsZot3dWs7P7XZY5x92xybSekZY",
-	"FwyUe3+V84w5K+i6YOXtVl+Di92G9ydEGa6J0Jp4Yo4iNE8ENxbtJsMEZ2i2m76+Xqydm/7JsXUHK+pz",
-	"JrHcTeq70E3XbHVrYXjMcQKXkDDqTsi1VOzbN4eDQRw4HTFjdGzqXLK0tIYpQO7WjOypMIbFfTM4fDtY",
-	"R+sGAvn9bnyx2uIlEB5J4EjrnTAaGzIV5pqk3MWuvy249EmaKjwP83J9zwzWAPmcwy1hhdCIvaZSCxX1",
-	"ARLKYFAOnLAUAU3XQXvpjnx6bq/5CkJuG7Q86LjR2oHGLVx2dcZaIxe+EHUayBxyKRonY4TPtlyxt//R",
-	"/lWXy9CKdflokOf6Dw22claCWHWef6EPWAydYNJEp/bJ2ui7rOp80wS5dyyILUuEFO0xjuaTRVl9mBK9",
-	"sv4XCz+2al+FhKqWzQd+lM3j5YNWjNmYFS0xYXP9ihFND322EtHFGAnjqZnE1vfc18+t+H6toobecW+j",
-	"kT4kQx9acdTvH7z6r96gN+gdHL0dvB1E99f3/xcAAP//",
+	"7F17b9u4lv8qhHaBpoBiO22m23H+yrS5t9lO22zSQRdoghtaOrY5lkldkorrCfLdF3xJlEzZcuIkM9j5",
+	"q7FE8XGev3N4yN5GCZvnjAKVIhreRhxEzqgA/eOEc8bP7RP1IGFUApXqT5znGUmwJIz2fxeMqmcimcIc",
+	"q7/+k8M4Gkb/0a9675u3oq97je7u7uIoBZFwkqtOomF0TBGod71IvbPNVW/HUsI818PmnOXAJTETTAuu",
+	"Z/BJ/xozPscyGkaEyjeHURzJZQ7mJ0yAR3dxpPtXbe0rITmhk/LNR0LT4FsSfkyL+Qj8/ryhOPy7ACE/",
+	"AE6B6/nhNCVqtjg7q61ipds6WS4g4SAFwhyQmLIFRVig7xxSnEhIr3rVQtnod0ikGdww7ReWLjWh6oSW",
+	"aM6ERG8O0Ufyi9dBNQXXwX2m3zqbC4llIcLkEhJzCemxrHEyxRL2JZlDaI4FzwLjW9ITDmk0/K44V/LJ",
+	"fOKPFfsitMKzq8Ba3nHAEtJvMJoyNtN0ybIv42j4fb3Uuw/u4qYQC83fVS59nQJaTAUk/0KmCUohIzfA",
+	"CVhhIBMKKVoQOT1COBMMYYn6Nwf9hRlL9G9Jetc3H4sAmxukshNZXfWVWXcKVBKcraphYmiyDe9SgjPV",
+	"9wZb8d42W6OCeA7BFzlnavanqZ4ikTBfK62Yc7zUUiWAnzGWnaYdhcstJfbo0CI5loLnRswC9mxrqrjl",
+	"NxQcZXgEGRozjlT/WDKuBWCOf/wKdCKn0fDVTz/Fm6hW7/WHYFmGEaPZ8gjJKaBf2YRQZD8RaO+3307f",
+	"i5f6VVIuFs3xEs0xxRNQMygZUcpJUWgybmBMg/KOUiFCvzdqslylLzaOpMUE3UeMzVCPLftwA1SehhVA",
+	"v/vcpgVGaxrSoUyFYpK1E/skRVNt8hAbI1CkQ5ZSQd+QYSFPWh2pervO0FP4Ia1D34ZoouwSaDFXIpAD",
+	"TdXLOBJFkgCkoMRojEmm/0gwTSBTf1+FfEeebstrS63OdsExzf/StxYV48rVxZWE+uLoTzco8JVArbqQ",
+	"47NThB2rERFWF1Mkp5wVk+kQYXQDNGUc2bnFiHF0LSSmKebptbYiFEtyA0gUo7J/1VMKyuecfbn4WnM8",
+	"Smwcm8aFUKChkNMotiZEe2Qu1L/quWWiHS/IrlLc6voM4ccJS8GXFEJvcKZ5UuiJME7+0DJCmfzXmBVU",
+	"ywuj44xozihp5RRnwanMQQg8gc1CoGdRtV9lXKO9WUyIvyc3FnQ/3O1iiduxnOQFBIavYMeqhH1gCyVQ",
+	"SydgSihkMoW0F8TfLU6cJUnBt7SiEig2VGnxHJ2UVDexdKnNo65/HglaGfTVjtpw6T65WvDLWnjdHbnU",
+	"OXOCk6nT6BfCKbAeznjvMeFCKoOgfjAKPrwsBKDREqUwxkUmgyFGNyI7+npTc2sOEfID4EyBk1ZF7+AX",
+	"2Mwo+g0mGR5lENDiJvA1fYQm9BFCMCKbME7kdB6c0T3UskUtZltj3mKUkcTOuS4OZyefYoTFcj4HyUmC",
+	"ZrAUGsoFXXxbTPILFvDmEH34dPzOBiWx7gQtpkARpubNDJZKriwhNgceWhMropqFb4LTn2GxLibBSQJC",
+	"fIRlC2wq31+US11tk5MgLSuXNkQCaKoC8utj61h0NDlEl8Vg8DoxPei/4TpI6SQj7djOvFwzw78jry6R",
+	"12dYePH6Wvu8MUDSqC3gCN9hyihJcIZ0C2No0d4/Twwy0g/3VW/iZS0MWsUXhJ6alwerJJruIJtEpU4Z",
+	"WKBvjf6yhxRYvLAgDH1z7tyOiDBN0TuT/ttXng4lmFIm0QiQgICHiKMf+xOmV7wvZiTfZ7mZ7X7ONL4y",
+	"cKPmyOszPYcElMvS9kX5KEN6pI2cmNrMB5JT5cJ0H0d2TebXC2Gt0kgAlY3o9+DV2/aM0kpaEo8EywoJ",
+	"aCplrtCx+leg385/bQbVg8O3m6ydyUFZOQqJ65lZYHuWYGsQ150ZoXjxNIV5ziTQZKlM+xGaAAWu9G1r",
+	"Aj8M6NWn9ckATYQnmFAhESjAY2HoC4FEwnJQwc0/tLVW5tkKBiJprHzV/5p8hjVX5in6rAITZAwvIqli",
+	"Nqbo2IQpChdxlDOWIZL20Dcip6yQiEgjpN5Ik4yNcNZAxZ1I5HBVM6OTlAZGmZawZdGBm/E81jYa1zM0",
+	"zzwM2O6SQgAuJKXnkLBwluU+TolR6JjCb/FGgtAEHpJO4AWlJhLVkwmFfpJJAzU6TPMJEgx+WsEs303R",
+	"rsHLK3RPJlwovVllqhHo9ViIG4stnKUus0lG7zxhGzGWAabaJCyo2UJp4FWrlXsmZfAydjq5p1MHWtQr",
+	"bdyzeYSXvXYLsiUeaVDcrj9IMZNgX6WZqF6Uozbimh854SC2SoS1QHO7VTBmWcYWkKrwbaTR+gMS/xto",
+	"4tYX+rAVcN0ry7o+ht4e0qZEqNDQzqKJkKTxawpzTLCEBV4iIVmeQ1rGyHSCpEmiAk21E1Vk7orAzeDn",
+	"gEXLioDqFt47T2PaIOiFSc6NILUKGCNiVlGlAdiCGmi6HoQ2cSf8MBmx0zScZCSpn1BGUyzU0EQKb+jj",
+	"s9Ogdo4xyQidXDgD3liUxFwqS+LT+oVAGkdQiXhB1VuT9nVpa9GdGSHAc8aypUURJA3OuTX2Ec56rhNE",
+	"Y2Lv5yS6b3p6meaKe3EdflaS5qa+jauwOn6msM0uI6snDI5W1mTp2wHTr2ZzBSQFJ3J5ofjssnpzQr+y",
+	"GVQFElqbAXO9IW07UfGEKYkgdMzCOmZNkVXi47PTobfLJnSW3oZ0hvE6ZGMU0A2BBVJYzddR5Z0vKc4y",
+	"11z00In+PFEPE8x1IrCZ1vhFT9xlN9TikFSrc3jykqpFEZmBp0cu+Xh8dhrF0Q1wYVZ10Bv0BhoD5EBx",
+	"TqJh9Lo36L2O4ijHcqoJ2J/qlOAfGoMYv2d2NAmjyhrZlOEfUVyvXXk1GOysYsVmJUMlK8ob9GrMj4bf",
+	"r+JIFPM5VuBYsy7nLAEhEBEIV1/0OeB02b6yc/P6WRamx+4p3vw0eP0E431mEnE75hpi6mkpzyuA34DJ",
+	"Y6twWCEdhKlYuFQFEWhOJtzkHzWxbw76nrq0Ev1XIuQ7r50SRY7nILVl+X4bETXdfxcq8nF+wDO13ehQ",
+	"IpG7qwdydwVb+Qss7ei6uXhJ1E14z+8+sJ21wlSPjjGisAAhza6DFqxDs9TQ3EqS9OslaPqrg62/uvNF",
+	"SDHYN5yxTiOpML4slLmLo5yJgHCY4h+PYmXJkCu02omarFaK3NVZYZM1Dck52NkE6rn1AGeVUaOw8Oho",
+	"yKghn6GjSSjayiUiFILmkCpoqJM2NEVUuStX0jbBhD6nWHwiVCLs163o4hlagucjb21qPRxkwSkoF5tA",
+	"0Mb0b6sfp+md8eoZSFgVrPf6eUOwasw9DCVIb9hM27f7rV99dfgwqpkp1Oh2hKxK2PoAKxa6Yo3DuBCQ",
+	"ojFnc0TZAjHD85CJVQigsrA+JaOmKvhmt4nTrixf6pvYrab/fdWsk+WvijzapxCHP62lb7b9+P4ep6XD",
+	"MlNU9beDQpvW0Wy6qhqsS/TT1ltBJcl21ltG5qROWLsNHg0PBgOdwSVzRZmDgf5JqP25mgZsG4KNxwJa",
+	"xvC7HAS63C1iqKtFJ8BQltcF8gTdM6TNNLPLW64rtFj1Q18ooBxPQPsTBQZNpS+SUyyrSpTn8yqVOakD",
+	"oBiNSSaBmzydNiKxi8ziqg7LKKVenI7KCaNICXPlbip69W/dVp71NUEb90+QJf8eKEjd6p49aWmpxlRm",
+	"t7PwuaMAm6Cq33eooDkMacrN0Gd0qV+qSpylv1FbVmR28peVLDzQW9bEqs9B2h2fR5tBG/Y+V0O3y+6r",
+	"nYHfSmJXheR/CiieHHGpr35+mFBd6CoVNCbU7JyXAqZxt4ZiewreAuYZAV7mUTVqm0EuX1Ymx9twXAul",
+	"yqI4Ee3UZUHVb1erUdXnbbIbXudd/I8yGgmWOGOTAno7cRmmy3oxSTmENQjN0j6dz6/xpwNrOiJcW8G3",
+	"NUK12/b3+PJvcPgnAYeBjPxGLXsUVNhaLPPXQ4QndmeuHQ2qJcauVEWvwiC+yjGu2iCLIJmPHXLgZsGE",
+	"TsqdOUeV39lIGJroAkY5hbk5U2ayNIReUtWZ5JgKnGjgOYIx42DqrWyqtYdsrZIaAlN0TdJr61LMLpJA",
+	"lEn7Nr2kLkP7ajBwxVuAGCcTQp2tMzsIdZNlBzHy9Tgpt0bNVad82+7y8FZzwkdib8qKPU16kqIF9qvg",
+	"DF+OEKmnpQqaTDGdWGnfZXawdbZnbk7PqWB2EkocDekkswh6RRnK+hTrS5s+tH9r0ztr46lKLB89mHIW",
+	"tiWKX24VSrXH8c2zdn7v3YMpo87PHEl52qOrEcq4pmMcVeX3tg+iZrBcD8M+qgY79dhuyE4C8BE28153",
+	"2MXvmr3jGSzD+yn3UusN+zBq/vf3BmuOdLjE54eLVz+9ieLow8Xrt4f6358OXkVxdG6fn9vn5/b5iX1+",
+	"Yp+f6OdXa+pHNhRFNJMa5STDHHm6DSItOmG1n8Gyh46rkyAvgpsmU+Cgd06OlKGun0t5Yb1b4g6SlGfb",
+	"ewvIsv0ZZQva/30xEz016+d0NkYQEdZn8ZVrUTMeM+6XApcFF3uqEZYFh3eMjsnE3jzQs9/qsypenK1U",
+	"r387g2WnvSOnDJs2jUzrv0gKo5OJ1hS6l4HmpoRZZ7ns35uSp2XV8yOiwXKMFg1zU1V6wtmEgxBP7WY7",
+	"MaYi6b244/RmrQt151Qeu07j73TA7Vbl7z7zOoGR6n6U9YDEpQTKAbZKCrBxaY5jxLLUC8H/pPmCb1W5",
+	"XqO8j1Ad74spztelB45d9d3eZXnG/jJ6WTvK30PmtLBLHSifi/774stnNGLp8pJe315qIl9GQ3QZmeK/",
+	"+nkUU/93GcXoMpJkDkLiee43P//HO/T69euf/YYplli1ue31end31/6FNooVl7T9ONredXV5xXWMyl/l",
+	"2P7D0u9ev3RsvqTVSaFrUzp/XZ5oraMU9QWW6Lr1Zp3r6iQQvqTXJnNzXSuILk9GeOfYGqcjjsy6GYXY",
+	"HXnDsjzKFkqLGPDhFOdx8iLe0cknhpiNi5ZafGEzr+WgZi3Wa96W9Jz6XBbp6wSFrWdHkjVz/iJG5eUy",
+	"rox/VR2MJa4wYyWfZXVJB+zoi9CfEz82N9VBg24vj4Ppsl6oZYtWmlJQFqvoBbShvFaC7A7kdZPr506f",
+	"hCkcyp20nqAob55J0Z4SYp0jZmPkzi86kTXHoldRpF8mtd02sjuWUJ+a71CbN98YETFpU3c/jrHDtWMs",
+	"aO9w8LN2DnrSdfH5TR+ZeFyrXDt48cS56q4GWSA///x01vbZ9tjf6eUiXOIth7ZeOqK4e1cgSwWakBug",
+	"iEOe4QSM7zJ7L4z6u7khi963J8i6FWLcX4GCePIzLByCmeMZIMp8GyuZrvWkaZsRHmOSHenMj92wsAeQ",
+	"4tVbpGpLtsGk3q4Sdr/K1Aw3FfC9Ic5WTs2eyHtOc/sVz9p9GlLgko0rhK53tesULGuo10mOaftEglPn",
+	"ywndli3mi2flypkC9cid2Cy5M8LJDBEqmV8yto7uVnyfhfA2n/Rwl9Q43bzNifvmyWH97f2y2K+eJNF2",
+	"Ye6IPbIHqrVVM7er+llDkt79f3Fv57CvSwVMzGrP25b2yB7Qdfphz5AizWeEdQlDeRpZKc+Es4KmG5TG",
+	"Oz+/Aam7I/iPiHvcEKFd+sRcjmhaBI86PY9LCcaMdpo+v15sjJb/5Gi/gxT1OZNYPo/rO9dD12R1Z2Z4",
+	"wnECF5Aw6u7stcnht28OB4M4cF9jxujEVN5kaSkNM4Dc7WLZe2pMXvnN4PDtYFOiOWDI755HF6tDZwLh",
+	"sQSONN8Jo7FJ78JCp02f4xziDlT6OE1VhAGLcsfRLNaEFjmHG8IKoWOIGkstYNRXWiiBQTlwwlKk0PQG",
+	"KyzdJVRPrTVfQchdg5Z7XYBau2K5Jbte3frW8IUvRD0xZa7dFI27OsK3ba65beDB+lWny8iSdfWykqf6",
+	"LxZ2cnuDWPc/DBT6ysfQnSpNdGpb1lbfZZ/pm07ZexeV2EJJSNEe42gxXZb1kCnRe/1/MfNjzxEok1BV",
+	"1/nAj7JFvHr1ixEbs8cmpmyhPzGk6aHPliK6PCRhPDVH9uu3ANRv0vh+payGvgPAWiN9bYe+RmPY7x+8",
+	"+q/eoDfoHQzfDt4Ooruru/8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

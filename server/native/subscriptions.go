@@ -171,8 +171,8 @@ func (h handlers) DeleteWebhook(c echo.Context, id string) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// DisableWebhook takes a webhook of any dialect out of delivery until it is enabled; its
-// deliveries are held, not dropped.
+// DisableWebhook takes a webhook of any dialect out of delivery until it is enabled: new
+// events make no deliveries to it, and its pending ones fail (recover re-sends them).
 func (h handlers) DisableWebhook(c echo.Context, id string) error {
 	ctx := c.Request().Context()
 	if _, err := h.db.WebhookByID(ctx, id); err != nil {

@@ -273,7 +273,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Take a webhook of any dialect out of delivery; its deliveries wait until it is enabled. */
+        /**
+         * Take a webhook of any dialect out of delivery until it is enabled again.
+         * @description New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+         */
         post: operations["disableWebhook"];
         delete?: never;
         options?: never;
