@@ -423,7 +423,7 @@ type PublishRequest struct {
 	Id         *string    `json:"id,omitempty"`
 	OccurredAt *time.Time `json:"occurredAt,omitempty"`
 
-	// Tenant Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. Without it only FusionAuth global webhooks match.
+	// Tenant Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. A native (standard) webhook made with a tenant matches it too. Without it only global webhooks match: FusionAuth's and the native ones made without a tenant.
 	Tenant *string `json:"tenant,omitempty"`
 
 	// Type A canonical name (GET /v1/event-types) or `<dialect>:<native name>`.

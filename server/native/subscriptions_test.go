@@ -261,6 +261,33 @@ func TestStandardSubscriptions(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("no delivery of standard:group.created")
 		}
+		// The other /v1/webhooks/{id} routes work on it: a test send in its format, signed
+		// with the rotated secrets, and a recovery.
+		status, b = do("POST", "/v1/webhooks/"+created.Id+"/secrets/rotate", `{"graceSeconds":60}`)
+		var rotated struct{ Secrets []struct{ Secret string } }
+		if err := json.Unmarshal(b, &rotated); status != 200 || err != nil || len(rotated.Secrets) != 2 {
+			t.Fatalf("rotate: %d %s", status, b)
+		}
+		if status, b = do("POST", "/v1/webhooks/"+created.Id+"/test", `{"data":{"ping":1}}`); status != 200 || !strings.Contains(string(b), `"success":true`) {
+			t.Errorf("test send: %d %s", status, b)
+		}
+		select {
+		case r = <-got:
+			if !strings.HasPrefix(string(r.body), `{"type":"user.created","timestamp":"`) || !strings.HasSuffix(string(r.body), `"data":{"ping":1}}`) {
+				t.Errorf("test send body: %s", r.body)
+			}
+			for _, s := range rotated.Secrets {
+				wh, _ := standardwebhooks.NewWebhook(s.Secret)
+				if err := wh.Verify(r.body, r.header); err != nil {
+					t.Errorf("the test send does not verify with %s…: %v", s.Secret[:10], err)
+				}
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no test send")
+		}
+		if status, b = do("POST", "/v1/webhooks/"+created.Id+"/recover", `{"since":"2020-01-01T00:00:00Z"}`); status != 202 {
+			t.Errorf("recover: %d %s", status, b)
+		}
 		// The catalogue lists the standard names.
 		if _, b = do("GET", "/v1/event-types", ""); !strings.Contains(string(b), `"standard":["user.created"]`) {
 			t.Errorf("event types lack the standard dialect: %s", b)

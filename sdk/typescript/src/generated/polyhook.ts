@@ -458,7 +458,7 @@ export interface components {
             id?: string;
             /** @description A canonical name (GET /v1/event-types) or `<dialect>:<native name>`. */
             type: string;
-            /** @description Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. Without it only FusionAuth global webhooks match. */
+            /** @description Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. A native (standard) webhook made with a tenant matches it too. Without it only global webhooks match: FusionAuth's and the native ones made without a tenant. */
             tenant?: string;
             data?: {
                 [key: string]: unknown;
