@@ -167,7 +167,8 @@ nav .files a { color: #9aa5b1; }
   document.querySelectorAll("a.api").forEach(function (a) {
     if (a.dataset.api === api) { a.className += " current"; }
   });
-  Redoc.init("/openapi/" + api + ".json", {hideDownloadButton: false}, document.getElementById("redoc"));
+  // The YAML, not the JSON: it keeps the spec's order of paths and fields.
+  Redoc.init("/openapi/" + api + ".yaml", {}, document.getElementById("redoc"));
 })();
 </script>
 </body>
