@@ -38,6 +38,7 @@ import (
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/server/nursa"
+	"github.com/polyhook/polyhook/server/reference"
 	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
 )
@@ -178,7 +179,7 @@ func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *serve
 	fa := fusionauth.New(deps)
 	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
 	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
-	srv.Register(native.New(deps, engine, srv, tokenHash))
+	srv.Register(native.New(deps, engine, srv, tokenHash), reference.New())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(server.Collectors()...)

@@ -39,6 +39,21 @@ type Encoder interface {
 	Encode(m *Message) (body []byte, header http.Header, err error)
 }
 
+// CanonicalEncoder is an Encoder whose event names are the catalogue's canonical names
+// themselves (the native, "standard" subscriptions): every entry of the catalogue reaches
+// its webhooks under its canonical name, whether or not the entry lists the dialect.
+type CanonicalEncoder interface {
+	Encoder
+	// CanonicalNames marks the encoder; it returns true.
+	CanonicalNames() bool
+}
+
+// IsCanonical reports whether name is a canonical event name of the catalogue.
+func IsCanonical(name string) bool {
+	_, ok := catalogueByName[name]
+	return ok
+}
+
 // Message is what an encoder renders.
 type Message struct {
 	DeliveryID string
@@ -266,6 +281,10 @@ func (e *Engine) resolve(typ string) (map[string][]string, error) {
 	}
 	if dialect, native, ok := strings.Cut(typ, ":"); ok {
 		if enc, ok := e.encoders[dialect]; ok {
+			if canonical(enc) && IsCanonical(native) {
+				// A canonical dialect's native names are the canonical ones.
+				return e.known(catalogueByName[native], "", ""), nil
+			}
 			if !enc.Known(native) {
 				return nil, store.Errorf(store.EINVALID, "%q is not a %s event.", native, dialect)
 			}
@@ -287,10 +306,20 @@ func (e *Engine) known(entry *Entry, origin, native string) map[string][]string 
 			out[d] = ns
 		}
 	}
+	for d, enc := range e.encoders {
+		if canonical(enc) {
+			out[d] = []string{entry.Canonical}
+		}
+	}
 	if origin != "" {
 		out[origin] = []string{native}
 	}
 	return out
+}
+
+func canonical(enc Encoder) bool {
+	c, ok := enc.(CanonicalEncoder)
+	return ok && c.CanonicalNames()
 }
 
 // EventTypes lists the catalogue with each registered dialect's names.

@@ -52,6 +52,7 @@ const (
 	Authing    Dialect = "authing"
 	Fusionauth Dialect = "fusionauth"
 	Nursa      Dialect = "nursa"
+	Standard   Dialect = "standard"
 	Xsolla     Dialect = "xsolla"
 )
 
@@ -63,6 +64,8 @@ func (e Dialect) Valid() bool {
 	case Fusionauth:
 		return true
 	case Nursa:
+		return true
+	case Standard:
 		return true
 	case Xsolla:
 		return true
@@ -252,9 +255,44 @@ type Attempt struct {
 	Url             string             `json:"url"`
 }
 
+// CreatedWebhook defines model for CreatedWebhook.
+type CreatedWebhook struct {
+	CreatedAt   time.Time `json:"createdAt"`
+	Description *string   `json:"description,omitempty"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect Dialect `json:"dialect"`
+
+	// DisabledAt Set when the gateway stopped delivering to the endpoint.
+	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
+	DisabledReason *string    `json:"disabledReason,omitempty"`
+	Enabled        bool       `json:"enabled"`
+
+	// Events Subscribed events, in the dialect's own names.
+	Events []string `json:"events"`
+
+	// ExternalId The id the webhook has in its dialect's API.
+	ExternalId string `json:"externalId"`
+
+	// FailingSince Start of the endpoint's current run of failed attempts.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
+
+	// Id Polyhook's id.
+	Id    string  `json:"id"`
+	Name  *string `json:"name,omitempty"`
+	Scope Scope   `json:"scope"`
+
+	// Secret The whsec_ secret deliveries are signed with; also at /v1/webhooks/{id}/secrets.
+	Secret    string    `json:"secret"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Url       string    `json:"url"`
+}
+
 // Credential defines model for Credential.
 type Credential struct {
-	CreatedAt  time.Time `json:"createdAt"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
 	Dialect    Dialect   `json:"dialect"`
 	Id         string    `json:"id"`
 	Name       *string   `json:"name,omitempty"`
@@ -264,6 +302,7 @@ type Credential struct {
 
 // CredentialRequest defines model for CredentialRequest.
 type CredentialRequest struct {
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
 	Dialect Dialect `json:"dialect"`
 
 	// Name A label for operators.
@@ -278,9 +317,11 @@ type Delivery struct {
 	Attempts    int        `json:"attempts"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
-	Dialect     Dialect    `json:"dialect"`
-	EventId     string     `json:"eventId"`
-	EventName   string     `json:"eventName"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect   Dialect `json:"dialect"`
+	EventId   string  `json:"eventId"`
+	EventName string  `json:"eventName"`
 
 	// Id Also the webhook-id header of every attempt.
 	Id            string         `json:"id"`
@@ -295,7 +336,7 @@ type Delivery struct {
 // DeliveryStatus defines model for Delivery.Status.
 type DeliveryStatus string
 
-// Dialect defines model for Dialect.
+// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
 type Dialect string
 
 // Error defines model for Error.
@@ -365,22 +406,41 @@ type NewCredential struct {
 	ClientId     *string   `json:"clientId,omitempty"`
 	ClientSecret *string   `json:"clientSecret,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
-	Dialect      Dialect   `json:"dialect"`
-	Id           string    `json:"id"`
-	Name         *string   `json:"name,omitempty"`
-	ProjectIds   *[]string `json:"projectIds,omitempty"`
-	UserPoolId   *string   `json:"userPoolId,omitempty"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect    Dialect   `json:"dialect"`
+	Id         string    `json:"id"`
+	Name       *string   `json:"name,omitempty"`
+	ProjectIds *[]string `json:"projectIds,omitempty"`
+	UserPoolId *string   `json:"userPoolId,omitempty"`
+}
+
+// NewWebhook defines model for NewWebhook.
+type NewWebhook struct {
+	Description *string `json:"description,omitempty"`
+
+	// Events Canonical event names (GET /v1/event-types).
+	Events []string `json:"events"`
+
+	// Headers Sent with every delivery. The Standard Webhooks headers and Content-Type cannot be set.
+	Headers map[string]string `json:"headers,omitempty"`
+
+	// Tenant Receive only the events published with this tenant; every tenant's when absent.
+	Tenant *string `json:"tenant,omitempty"`
+
+	// Url An absolute http or https URL.
+	Url string `json:"url"`
 }
 
 // PublishRequest defines model for PublishRequest.
 type PublishRequest struct {
-	Data *map[string]interface{} `json:"data,omitempty"`
+	Data map[string]interface{} `json:"data,omitempty"`
 
 	// Id Idempotency key; generated when absent.
 	Id         *string    `json:"id,omitempty"`
 	OccurredAt *time.Time `json:"occurredAt,omitempty"`
 
-	// Tenant Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. Without it only FusionAuth global webhooks match.
+	// Tenant Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. A native (standard) webhook made with a tenant matches it too. Without it only global webhooks match: FusionAuth's and the native ones made without a tenant.
 	Tenant *string `json:"tenant,omitempty"`
 
 	// Type A canonical name (GET /v1/event-types) or `<dialect>:<native name>`.
@@ -426,7 +486,9 @@ type Secrets struct {
 type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
-	Dialect     Dialect   `json:"dialect"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect Dialect `json:"dialect"`
 
 	// DisabledAt Set when the gateway stopped delivering to the endpoint.
 	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
@@ -448,6 +510,14 @@ type Webhook struct {
 	Scope     Scope     `json:"scope"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	Url       string    `json:"url"`
+}
+
+// WebhookPatch defines model for WebhookPatch.
+type WebhookPatch struct {
+	Description *string            `json:"description,omitempty"`
+	Events      *[]string          `json:"events,omitempty"`
+	Headers     *map[string]string `json:"headers,omitempty"`
+	Url         *string            `json:"url,omitempty"`
 }
 
 // ErrorResponse defines model for ErrorResponse.
@@ -529,6 +599,12 @@ type PublishEventJSONRequestBody = PublishRequest
 
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody CreateKeyJSONBody
+
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = NewWebhook
+
+// UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
+type UpdateWebhookJSONRequestBody = WebhookPatch
 
 // RecoverWebhookJSONRequestBody defines body for RecoverWebhook for application/json ContentType.
 type RecoverWebhookJSONRequestBody RecoverWebhookJSONBody
@@ -726,6 +802,67 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookWithBody Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	//
+	// A native ("standard") subscription. Each delivery is a JSON body
+	// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+	// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+	// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+	// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhook Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	//
+	// A native ("standard") subscription. Each delivery is a JSON body
+	// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+	// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+	// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+	// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhook(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebhook Delete a webhook of any dialect; its pending deliveries are cancelled.
+	//
+	// Corresponds with DELETE /v1/webhooks/{webhookId} (the `DeleteWebhook` operationId).
+	DeleteWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhook One webhook of any dialect.
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+	GetWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookWithBody Change a native (standard) webhook; the fields given replace the stored ones.
+	//
+	// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhook Change a native (standard) webhook; the fields given replace the stored ones.
+	//
+	// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+	UpdateWebhook(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
+	//
+	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+	DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EnableWebhook Put a disabled webhook back into delivery.
 	//
@@ -1084,6 +1221,137 @@ func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors 
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 func (c *Client) ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListWebhooksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookWithBody Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+//
+// A native ("standard") subscription. Each delivery is a JSON body
+// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhook Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+//
+// A native ("standard") subscription. Each delivery is a JSON body
+// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhook(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebhook Delete a webhook of any dialect; its pending deliveries are cancelled.
+//
+// Corresponds with DELETE /v1/webhooks/{webhookId} (the `DeleteWebhook` operationId).
+func (c *Client) DeleteWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhook One webhook of any dialect.
+//
+// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+func (c *Client) GetWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookWithBody Change a native (standard) webhook; the fields given replace the stored ones.
+//
+// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+func (c *Client) UpdateWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookRequestWithBody(c.Server, webhookId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhook Change a native (standard) webhook; the fields given replace the stored ones.
+//
+// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+func (c *Client) UpdateWebhook(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
+//
+// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+func (c *Client) DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableWebhookRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -2042,6 +2310,195 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 	return req, nil
 }
 
+// NewCreateWebhookRequest calls the generic CreateWebhook builder with application/json body
+func NewCreateWebhookRequest(server string, body CreateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateWebhookRequestWithBody constructs an http.Request for the CreateWebhook method, with any body, and a specified content type
+func NewCreateWebhookRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteWebhookRequest constructs an http.Request for the DeleteWebhook method
+func NewDeleteWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWebhookRequest constructs an http.Request for the GetWebhook method
+func NewGetWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateWebhookRequest calls the generic UpdateWebhook builder with application/json body
+func NewUpdateWebhookRequest(server string, webhookId string, body UpdateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWebhookRequestWithBody(server, webhookId, "application/json", bodyReader)
+}
+
+// NewUpdateWebhookRequestWithBody constructs an http.Request for the UpdateWebhook method, with any body, and a specified content type
+func NewUpdateWebhookRequestWithBody(server string, webhookId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDisableWebhookRequest constructs an http.Request for the DisableWebhook method
+func NewDisableWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/disable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewEnableWebhookRequest constructs an http.Request for the EnableWebhook method
 func NewEnableWebhookRequest(server string, webhookId string) (*http.Request, error) {
 	var err error
@@ -2436,6 +2893,73 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooksWithResponse(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+
+	// CreateWebhookWithBodyWithResponse Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	//
+	// A native ("standard") subscription. Each delivery is a JSON body
+	// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+	// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+	// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+	// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// CreateWebhookWithResponse Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	//
+	// A native ("standard") subscription. Each delivery is a JSON body
+	// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+	// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+	// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+	// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithResponse(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// DeleteWebhookWithResponse Delete a webhook of any dialect; its pending deliveries are cancelled.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/webhooks/{webhookId} (the `DeleteWebhook` operationId).
+	DeleteWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error)
+
+	// GetWebhookWithResponse One webhook of any dialect.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+	GetWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
+
+	// UpdateWebhookWithBodyWithResponse Change a native (standard) webhook; the fields given replace the stored ones.
+	//
+	// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+
+	// UpdateWebhookWithResponse Change a native (standard) webhook; the fields given replace the stored ones.
+	//
+	// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+
+	// DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
+	//
+	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+	DisableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DisableWebhookResponse, error)
 
 	// EnableWebhookWithResponse Put a disabled webhook back into delivery.
 	//
@@ -2920,9 +3444,11 @@ type GetDeliveryResponse struct {
 		Attempts    int        `json:"attempts"`
 		CreatedAt   time.Time  `json:"createdAt"`
 		DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
-		Dialect     Dialect    `json:"dialect"`
-		EventId     string     `json:"eventId"`
-		EventName   string     `json:"eventName"`
+
+		// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+		Dialect   Dialect `json:"dialect"`
+		EventId   string  `json:"eventId"`
+		EventName string  `json:"eventName"`
 
 		// Id Also the webhook-id header of every attempt.
 		Id            string                               `json:"id"`
@@ -2951,9 +3477,11 @@ func (r GetDeliveryResponse) GetJSON200() *struct {
 	Attempts    int        `json:"attempts"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
-	Dialect     Dialect    `json:"dialect"`
-	EventId     string     `json:"eventId"`
-	EventName   string     `json:"eventName"`
+
+	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	Dialect   Dialect `json:"dialect"`
+	EventId   string  `json:"eventId"`
+	EventName string  `json:"eventName"`
 
 	// Id Also the webhook-id header of every attempt.
 	Id            string                               `json:"id"`
@@ -3816,6 +4344,386 @@ func (r ListWebhooksResponse) ContentType() string {
 	return ""
 }
 
+type CreateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedWebhook
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookResponse) GetJSON201() *CreatedWebhook {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateWebhookResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateWebhookResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateWebhookResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisableWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DisableWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DisableWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DisableWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DisableWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DisableWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type EnableWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4495,6 +5403,115 @@ func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, para
 	return ParseListWebhooksResponse(rsp)
 }
 
+// CreateWebhookWithBodyWithResponse Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+//
+// A native ("standard") subscription. Each delivery is a JSON body
+// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhookWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// CreateWebhookWithResponse Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+//
+// A native ("standard") subscription. Each delivery is a JSON body
+// `{"type": "<canonical name>", "timestamp": "<RFC 3339>", "data": {...}}` signed with the
+// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and the
+// webhook's `whsec_` secret, returned here and at `/v1/webhooks/{id}/secrets`. Without a
+// `tenant` the webhook receives the events of every tenant; with one, only that tenant's.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithResponse(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhook(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// DeleteWebhookWithResponse Delete a webhook of any dialect; its pending deliveries are cancelled.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/webhooks/{webhookId} (the `DeleteWebhook` operationId).
+func (c *ClientWithResponses) DeleteWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error) {
+	rsp, err := c.DeleteWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookResponse(rsp)
+}
+
+// GetWebhookWithResponse One webhook of any dialect.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error) {
+	rsp, err := c.GetWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithBodyWithResponse Change a native (standard) webhook; the fields given replace the stored ones.
+//
+// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error) {
+	rsp, err := c.UpdateWebhookWithBody(ctx, webhookId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithResponse Change a native (standard) webhook; the fields given replace the stored ones.
+//
+// Webhooks of a vendor dialect are changed through that dialect's API (409 here).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/webhooks/{webhookId} (the `UpdateWebhook` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, webhookId string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error) {
+	rsp, err := c.UpdateWebhook(ctx, webhookId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookResponse(rsp)
+}
+
+// DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
+//
+// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+func (c *ClientWithResponses) DisableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DisableWebhookResponse, error) {
+	rsp, err := c.DisableWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableWebhookResponse(rsp)
+}
+
 // EnableWebhookWithResponse Put a disabled webhook back into delivery.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4950,9 +5967,11 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 			Attempts    int        `json:"attempts"`
 			CreatedAt   time.Time  `json:"createdAt"`
 			DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
-			Dialect     Dialect    `json:"dialect"`
-			EventId     string     `json:"eventId"`
-			EventName   string     `json:"eventName"`
+
+			// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+			Dialect   Dialect `json:"dialect"`
+			EventId   string  `json:"eventId"`
+			EventName string  `json:"eventName"`
 
 			// Id Also the webhook-id header of every attempt.
 			Id            string                               `json:"id"`
@@ -5635,6 +6654,317 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 	return response, nil
 }
 
+// ParseCreateWebhookResponse parses an HTTP response from a CreateWebhookWithResponse call
+func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedWebhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWebhookResponse parses an HTTP response from a DeleteWebhookWithResponse call
+func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookResponse parses an HTTP response from a GetWebhookWithResponse call
+func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWebhookResponse parses an HTTP response from a UpdateWebhookWithResponse call
+func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDisableWebhookResponse parses an HTTP response from a DisableWebhookWithResponse call
+func ParseDisableWebhookResponse(rsp *http.Response) (*DisableWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseEnableWebhookResponse parses an HTTP response from a EnableWebhookWithResponse call
 func ParseEnableWebhookResponse(rsp *http.Response) (*EnableWebhookResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6025,6 +7355,21 @@ type ServerInterface interface {
 	// ListWebhooks Webhooks of every dialect in one shape.
 	// (GET /v1/webhooks)
 	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// CreateWebhook Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format.
+	// (POST /v1/webhooks)
+	CreateWebhook(ctx echo.Context) error
+	// DeleteWebhook Delete a webhook of any dialect; its pending deliveries are cancelled.
+	// (DELETE /v1/webhooks/{webhookId})
+	DeleteWebhook(ctx echo.Context, webhookId string) error
+	// GetWebhook One webhook of any dialect.
+	// (GET /v1/webhooks/{webhookId})
+	GetWebhook(ctx echo.Context, webhookId string) error
+	// UpdateWebhook Change a native (standard) webhook; the fields given replace the stored ones.
+	// (PATCH /v1/webhooks/{webhookId})
+	UpdateWebhook(ctx echo.Context, webhookId string) error
+	// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
+	// (POST /v1/webhooks/{webhookId}/disable)
+	DisableWebhook(ctx echo.Context, webhookId string) error
 	// EnableWebhook Put a disabled webhook back into delivery.
 	// (POST /v1/webhooks/{webhookId}/enable)
 	EnableWebhook(ctx echo.Context, webhookId string) error
@@ -6376,6 +7721,79 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	return err
 }
 
+// CreateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhook(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhook(ctx)
+	return err
+}
+
+// DeleteWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhook(ctx, webhookId)
+	return err
+}
+
+// GetWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhook(ctx, webhookId)
+	return err
+}
+
+// UpdateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhook(ctx, webhookId)
+	return err
+}
+
+// DisableWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableWebhook(ctx, webhookId)
+	return err
+}
+
 // EnableWebhook converts echo context to params.
 func (w *ServerInterfaceWrapper) EnableWebhook(ctx echo.Context) error {
 	var err error
@@ -6507,6 +7925,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/credentials", wrapper.CreateCredential, options.OperationMiddlewares["createCredential"]...)
 	router.DELETE(options.BaseURL+"/v1/credentials/:credentialId", wrapper.DeleteCredential, options.OperationMiddlewares["deleteCredential"]...)
 	router.GET(options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
+	router.POST(options.BaseURL+"/v1/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
+	router.DELETE(options.BaseURL+"/v1/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
+	router.GET(options.BaseURL+"/v1/webhooks/:webhookId", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
+	router.PATCH(options.BaseURL+"/v1/webhooks/:webhookId", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
 	router.GET(options.BaseURL+"/v1/webhooks/:webhookId/secrets", wrapper.GetWebhookSecrets, options.OperationMiddlewares["getWebhookSecrets"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/secrets/rotate", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
@@ -6517,6 +7939,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/recover", wrapper.RecoverWebhook, options.OperationMiddlewares["recoverWebhook"]...)
 	router.GET(options.BaseURL+"/v1/recoveries/:recoveryId", wrapper.GetRecovery, options.OperationMiddlewares["getRecovery"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/disable", wrapper.DisableWebhook, options.OperationMiddlewares["disableWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/enable", wrapper.EnableWebhook, options.OperationMiddlewares["enableWebhook"]...)
 	router.GET(options.BaseURL+"/v1/deliveries/:deliveryId", wrapper.GetDelivery, options.OperationMiddlewares["getDelivery"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
@@ -6533,78 +7956,92 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7b9u4lv8qB9oFmgKK7aRpt+P+lWmzt0GnndykF12gDaa0eGxxLJO+JBXXU+S7L/iQRNmSLbtuuzvI",
-	"X4klio/D8/idB/k1SsRsLjhyraLh10iimguu0P64kFLIa//EPEgE18i1+ZfM5xlLiGaC9/9UgptnKklx",
-	"Rsx//ylxHA2j/+hXvffdW9W3vUb39/dxRFElks1NJ9EwOueA5t0Qzk6egBbij4zICcLRSNAliDuUcHw8",
-	"I1+Oze/j0VKjehzD2ekvoFMptM6QwpEWAmaEL2FMmHmQiQnjCsZSzECnTAGhVKJSMSyYTuEatVwen481",
-	"yhdAIBFSYqJBiylyYAqUZlkGCuUd0scxPB08gZyTO8IyMsoQjnSKQIkmI6JwvcvHvcgs06/cEOZca5zN",
-	"LQXnUsxRauZoTXNpifnW/hoLOSM6GkaM62dnURzp5RzdT5ygjO7jyJLKtPWvlJaMT8o3bxinjW9Z82Oe",
-	"z0YY9hcMJWZMa6SvkVCUbra1jXufIixwlAoxfaQgyZUWM0hda8hwrEHkGsQYDLUk/jtHpWGECckVwuv3",
-	"768gIZwLDQmRcmlaMQmczBCEhDuS5QhH/50rJvh5rlMgSYJzrWwLBSpPUiAKPkVufnDyKXr8wg5FMWN3",
-	"KJewIAoUcm03yMxFpzjrRXHENM5UIz38AyIlWZrfftoBDQilzBCAZFe1nVzrqk6sG0wkagVEIqhULLiZ",
-	"/EeJlCQa6W2v2mwx+hMT7QZ3MviroMt18p9rmAml4dkZvGG/Bh1UUyg62Gf6rbO50UTnqplllCZSIz3X",
-	"NW6mROOxZjNsmmMus4bxPemZRBoNPxruLXnVfRKOFYditLZntw1reSmRIteMZOsimUgkO66BMpKZnreo",
-	"wFe+2QZxJDNsfDGXwsz9ktopduffXKG8EiK7pB2JXCwlDuiwmYLXjtwNum1nqhTLX2F0yMgIMxgLCaZ/",
-	"ooVUht9n5MtvyCc6jYanT5/G26hW7/WLEllGQPBs6dTGb8ZkgP9EwdG//nX5Sj22r5JysTAjS2NoyARr",
-	"iqTkkzy3ZNyyMSuULyjVROhXXput05c4o9IiivuwsRvqe/M+3iHXl80CYN+9a5MCJzUr3JEpYTfJm6Jj",
-	"Rr0RMqYHrSHwlGrUkRlR+qLVqJq3mxQexy/aG/ddiKbKLpHnM8MCc+TUvIwjlScJIkXDRg7NGGEkPMHM",
-	"/H/bpEPndNe99tTqrBeKTQu/DLVFtXHl6uKKQ0N2DKfbyPAVQxXEGVsUQHKdRrEXXGsPpDJ/zXMz7ybK",
-	"lDtbFx1sfpwIiuG4jN+RzC4/t6MLyf6y28GF/mMscm63RvBxxiwRDGNITox1KnGs+b/Aqa6jAkY2TniG",
-	"SpEJbt8VO9eq/TolV9q7JTcR/OLOg/tvt4NEk3aQoWWODcN7rVMYjZpwvxYLB+s90ymYEZ2kSHuN4LjF",
-	"qookyeWOak0jJ44qLaq8k9TYJp4utXnUBSIgQesGvfejrtjYkFwtgGIj7usOJeo7c0GSFLz4PzKgXLM7",
-	"dNjcmdMxk0obX8r8ELyE5QwVGAdgtASKY5JnuhH7diNyQd9gasWamwj5Gklm0EKrOuigqMV0qxSvTNL3",
-	"0TShN9hk17OJkEyns8YZ7SGWLWIx3RmE5qOMJX7OdXa4ungbA1HL2Qy1ZAlMcakstmq0uco6Q+u9/EoU",
-	"PjuD12/PX4JrE9tOYJEiB8LdmykuDV95QjQM0CSJFVHdwrfh23e42OQkGGdUqTe4bMEx5fubcqnrbeas",
-	"kZaVtRsa95UaT/HzuTc/1s0Zwqd8MHiSuB7s//i5kdJJxtrBlnu5YYYPrlAXV+jKiIVK2/2gfaxiE9S9",
-	"pDibC408WRoheAET5MYdQuoFZKSQ6xXP6OT0eXxok1if1ltnkoFMCONKAxrTUAWGVCLmOAQCQSzHdQWM",
-	"xkaq/8e5Yn5j3VN4Z9AdOBYFRkFI0/TcYT1jQSTMhciA0R588PEdpp26CEaaZGJEshX80IlEhQVadUYT",
-	"wgVnCclcrOroHxfvoX930rcI+Nh8pR6b2X52Muq5yAnp0D0LrGW78DaZuib2u8ZENDuI+4iv4NgxEtki",
-	"t4rxBL/FE5I5584TspNpAslaaKeUO0zzB/hGoUfkll9M0a8hcIm6+0E3Rm7WN9Ux9GarITFBdocKLE+q",
-	"yhF2chcw20iIDAm3KmHBXSR4xbJ7qTxyftfjuJDJI+t/WVavpPHIO2OPe+0aZEfNvUJxv/5GirkY6zrN",
-	"VPWiHHUFAX6ZM4lqJx++BcQsUoXJHzAWWSYWSA3QHVlcs13GfZe3rXi4hSbF+po+/OCY8zDaYYu3sbvx",
-	"p0wZEO1nsRoy186uGQ9iQjQuyBKUFvM50tKb4BPQLv6DnM4Fc9zdFau4wa+RqJYVIbctgneBxDjpaph4",
-	"PjI/R0i9AMbA3Coqh0ksuPOWdstH4BcXYbikzfkYRsNYGKREmaGZVsHQ51eXjdI5JixjfHJTKPCVRWki",
-	"y2xOQWub95HSqAOZc/PW59+KyE/3zWgCPFciW3oUwWjjnFtRoiq05yZGdCp2PyPRPW8RBMmq3SuyGJ6H",
-	"Kk4rpt7dVDhdlEumlzdmYYXDP2P8vZhilaO17ItE2iSK7yTVeu6ysoyPRTNTednzXHt+dTkMIuLKxuWd",
-	"efErBcKpdfnvGC5cBjdgSmOOPnGSZUVz1YML+3liHiZE2hjBqsfzq5144fiYxbl0bQGgPhnXXzOdYcA4",
-	"RVzi/OoyiqM7lMqt6qQ36A2s0ZsjJ3MWDaMnvUHvSRRHc6JTS8B+aqMFf1mj6xS9yz4wwY34+WjCX1Fc",
-	"T5+fDgYHS5r7gEVT1tyov55ZwtnJk7Zuynn16zn9kGWi4cfbOFL5bEYMhrQbPpfCuK/GyyZ+nPs46ksk",
-	"dNlOj2v3+qeQw469Nzni6OngyQ+Y5TuhwRLxBXy2MafPoMhSwSJdOicmrCIw+i6tErfBmyZTmQhOlTGF",
-	"C8I0jHAsJIKWS2MgrWPWi+Jg/qs4+f5+E09Y6prObUXE0Eqz0maEhHCYIs5hkRLrfzEFE3aHvF4jAYSr",
-	"BUoVW4vksagtpTCqQpMpKiCwkEyjix7e/PM3phHGLMMwhmjEFWkMggMBytTU1V5IIWa+6MJ4YoFyamXW",
-	"35jSL4N2RvAlmaG25P74NWKGrv/OjWNVmJlAk3fjhBLo3N9+o1SsQbdwgSV82DSXIJq1DU6G3TeYmzW2",
-	"DugYA8cFKu3Cv04g3VJ3FMizwck+X+0l/Genv+yvMnbWu6VUGRYMDWlc1ql4PG/JNxeqgX1fWmwQ7GlZ",
-	"9lAUixxEla1n+e/rzKJljvdrvH1ysAnUw7ANvGfMFcdFQEdfj2Uwr6NjD0wj978r7hISqdFENmrFKXCj",
-	"kYqyHKcsHxi3nXHfMq6BhFURtjSDl/7Ni4D6huISdS45GlCYYKOe7n+tflzSe2fhMtS4zvqv7PMV1q+x",
-	"39m6gbzGOzFF2vuGHXLd/p331RGptrMvisI9BTNCsRAtW8YmcZwrpK7IkosFCCc3TYbUoOrKjoZ7Ha2q",
-	"kwaYUnpXt55z6jnjVgP/qmrWyb5XRQ7tU4ibP63FAHf9eH9c0dJhGW6s+jtAoUnraD7mWQ3WxYVu6y3n",
-	"mmUH6y1jM1YnrM86R8OTwcCmAdjMUOZkYH8y7n+ux5LbhhDjscKWMcIuBw1dHhYX1sWiEywsy8sagk3d",
-	"w+yruYoi+L2prmHdlv/OEeZk4p0CY9htxSdo41uUhR8Plrldg1cKrw7EY+NJaZQuHG3VXFzEY+LCasfg",
-	"1IYlvw0+McHBiFtlsqsd7X8t6qy9vW7Uwv9AXXLYN7I6ybLfx1Z1d+TnlnpJYxg6i0dRuL/NZQr7Xmf1",
-	"2xbgWlDwAZZsYurfeVjTbwDISlVnJ8xRces3Io4a4/clap96/W4zaPMBbUSoXbpOD+aEVTK1zsb/zDH/",
-	"Gbh68Mvfne1vbOkPjBln1lEtRcB6qBZwHxk3C4nMGMoy5WKx+RTnOoiIBbUJGwFzWWmoooMCE6z67ap5",
-	"q6LHbbo36LwLyjCKNyGaZGKSY+//AzC4X43PVyUodu3Vcrx6XK3NtGnGGi90YIOOPpMvwdzZ5/HVRHt8",
-	"+eBu/B9xNypO6i7R38XP8BN58DF+hF268CUN7f6F2YS4qPGzdHY+RAVk1jWy90lEiPXmKN2WMD4pSxqK",
-	"fftTjJTbNVsjq1OcucOVLrrL+CduOtOScEUS68oUWTF7HtglpHrgqzdtnozDZ0Y/ewPr0u8KuND+Lf3E",
-	"/WdwOhg4XWszU5JNGC+0sctE15WqH8RJwPcJ1a9UoXaK0x8uM+tlu/l0911xBteRnlF7MnfuJmxYxu7L",
-	"C58+LIPFOU9SwideHg+ZVWid7VUxpwcVsEkFeDIZgXGbq4X3ydbEtSw99HhkFYf0v/qg68YYQiU43z2A",
-	"UFipltjacqfwQXt0bfUEaNh79wCCUzgP0YMt0YNAA9lSuNKX7xg7qPICuwcOprjcDLbfmAYHxWXFkJ1Y",
-	"9A1u507bYRd05eq4prhszmX/TVXjliy9ofD+Nn/D2bAipfP65vTpsyiOXt88eX5m/z49OY3i6No/v/bP",
-	"r/3zC//8wj+/sM9vN5RXbjlpvxoMLSfZzDM/rnzAMnez6pzisgfn1ZGyR40J6xQl2qz1C2Ps6gfcHnkM",
-	"kxQn0kimBBAN/d4Cs+x4ysWC9/9cTFXPzPoBUmxS005UgIBiE24AhKHpWMjwLE9ZQHpkGhGdS3wp+JhN",
-	"/O0fPf+tPZYXRL+M+up/neKyU2VBIa7bSgpc64fQ5wGV6FZDbPdwLzMs3SkpG7/3/29LXJUHq76j31SO",
-	"0aKliqkaXSPFRKJSD3BvL9apNn0v/il0z0Yo96Fo9J2rSR+Cj193OgMYbl4nUFwcmtoGjIsAZDnATiFI",
-	"MS5NWgwio0E47SE6uSeO+FAdMlk5lMK4jS6qlMyDgoZiA/pfywqu+747i9MtqxsWfh0gqXthhy74rwsO",
-	"cV88lDZuiVhpd2LA0qqMTo1IMgXGtQhLMTZxhrciP4U1PFYIeeMQLuVOB7ZXD57ab/fz8k5/CIi6cbcE",
-	"vvDncW3tqoZVRMjo/Y9Xqw/ov60M+dimdJz69gdKy6SQP4FaSLA/JAmWE4HYVFN53NaI90SKnNMtYh0c",
-	"EG/zBrzYFWfMv6NPUAzRlE1J7HFGP93GwzYPBqC1bOJGE06JpFCCBE/IkKMehfFhl1FkE25sBtNpU7y4",
-	"9chywaKMusNwNrcoxlBcGFJwor0r4XDmowOf96XQRP8cgHNth65J08FM2USSBP1ZyJpr8vzZmfF41i+X",
-	"ywSfuBxuRktusAcafSzJXxXjvJpng7Png21uToMxvP852qI69qSAjDVKsPvOBI+dc4ELC4l/0lm9v7/S",
-	"OacUiCVzEdV02+HOuM4l3jGRK7MHdaYDW5Tk7r0wLA1zlExQQE7VFkumiyuofrRcv8cy/nEwed7r5qza",
-	"FbKrlzf5+wBcQtDdNT5e1f7hGTZ3i6FaudCj+fLCACMfXAPU6TLyZF2/0eRHXSefHuJGcbXpJvHc3qDX",
-	"dPHKqg/iW9ZW3yUO8yElunabiS8KQgpHQsIiXZa1P5TZfMKDgvw+Nc5GaVWVJCG852IRr99g4xjbRclU",
-	"Khb2E7d5PXjn98ym8RIhqY2NrFxvUL8f5eOt0Wv2cgOvL+3tLvZylGG/f3L6X71Bb9A7GT4fPB9E97f3",
-	"/xsAAP//",
+	"7F17c9s4kv8qXbyril1Fy/IjuYz9lyfj3fgyk/HamZqrilNriGxJGFGAFgCtaF3+7ld4kSBFSpRjO7NT",
+	"+ssWH3g0+vHrRqN5HyV8OuMMmZLRyX0kUM44k2h+nAvBxZW7oi8knClkSv9LZrOMJkRRzvb/kJzpazIZ",
+	"45To//5b4DA6if5rv2x9396V+6bV6OHhIY5SlImgM91IdBKdMUB97wSOD45Acf7PjIgRws6Apwvgdyhg",
+	"b29Kvu7p33uDhUK5G8Px4Q+gxoIrlWEKO4pzmBK2gCGh+kLGR5RJGAo+BTWmEkiaCpQyhjlVY7hCJRZ7",
+	"Z0OF4hQIJFwITBQoPkEGVIJUNMtAorjDdDeG1/0jyBm5IzQjgwxhR40RUqLIgEhcbnK3F+lpuplrwpwp",
+	"hdOZoeBM8BkKRS2t01wYYv5ifg25mBIVnUSUqTfHURypxQztTxyhiB7iyJBKP+tuSSUoGxV3PlCWNt6l",
+	"zZdZPh1g2F7QFZ9SpTB9jyRFYUdbWbhPY4Q5DsacT15JSHKp+BTG9mnIcKiA5wr4EDS1BP4rR6lggAnJ",
+	"JcL7T58uISGMcQUJEWKhn6ICGJkicAF3JMsRdv6WS8rZWa7GQJIEZ0qaJyTIPBkDkXAT2fHBwU20e2q6",
+	"SjGjdygWMCcSJDJlFkiPRY1x2oviiCqcykZ6uAtECLLQv92wAxqQNKWaACS7rKzkUlNVYl1jIlBJIAJB",
+	"jvmc6cF/FpiSRGH6pVcuNh/8gYmynVsZ/JGni2XynymYcqngzTF8oD8GDZRD8A08Zvito7lWROWymWWk",
+	"IkJheqYq3JwShXuKTrFpjLnIGvp3pKcC0+jks+beglftK2FfcShGS2v2pWEu7wQShenvlnsNXbLs12F0",
+	"8nm1EvMvPMR1QZZmfVuEZCwx+SfYRzx7UnTMQEcMU8Oip0AyyYEo2L872HeiJffvafqwb1+WDctcI5Ub",
+	"yPKsv9h5p8gUJdmyKkosTTZZu5SSTLe9RvX/5B5boYbIFBtvzATXo79IzRC7y20uUVxynl2kHZnLTyUO",
+	"6NDCOY6CV5bNGnT6xlTx068JOGRkgBkMuQDdPlFcGAaYkq8/IxupcXRy+Pp1vI5q1Va/Sp5lBDjLFlZd",
+	"/qxNJbhXJOz89tvFT3LX3EqKycKULLSBJSOsKNCCT/LckHHNwtQo7ynVROifnBZfpi+xxrRFBT2GjW1X",
+	"z837eIdMXTQLgLn3sU0KrNTUuEOrClWa4D2aOuOrTS4aA+go1WgbMiLVeSuY0HdXKXqGX5UDNZsQTRZN",
+	"IsunmgVmyFJ9M45kniSIKWo2sihOCyNhCWb6/y9NtmOWbrrWjlqd9YJftPDNUFuUC1fMLi45NGTHcLiN",
+	"DF8y1LIJObu8AOKXWiNUK4upwcD5aHwCBO6QpVyAG1usUdStVISlRKS3RoswougdgswHRfu6pRS1zbn8",
+	"9fpTxfBotvHLNDQ4jORqHMVOhRiLLKT+q6+7RXT9NS5XwW5VecbmywlPMeQUyu5IZtYkNwPhgv7b8Ajj",
+	"6p9DnjPDL5wNM2pWRnOrYERDhcKp0P97p8E25DF944CnKCUZ4XpWMWMtn19e3trzdspNXHB+5zytbzfO",
+	"RJF2xKdEjg3dl+BkmQ/f87n1sTyDwJSoZIxpr9FTaTH1PElysaGuVciIpUqLfekkyuYRR5fKOKpSGpCg",
+	"dYE+uV5rhj8kVwvKWQnCu+Ob6sqck2Ts5f6V9GJuurM2fkiFVFpt6B+cYQhCtTc2WECKQ5JnqtER6UZk",
+	"T99gaH7OTYR8jyTTEKZVHXSwHnyyVorr8Ni20TSgD9gENrIRF1SNp40jeoRYtojFZGNknA8ymrgxV9nh",
+	"8vyXGIhcTKeoBE1gggtpAF8jEGjzXH4kEt8cw/tfzt451yU2jcB8jAwIs3cmuNB85Qix3j0xklgS1U58",
+	"Hej+iPNVngtJEpTyAy5awFVx/7qY6vIzM9pIy9LwnYBElmq3/fbMmR/jc57ATd7vHyW2BfM/3jZSOslo",
+	"OwK0N1eMcOufdfHPPuI88OpX6ue1bpTBdg2G8B1hnNGEZGCecBGpnb+fW/xkLu7p1uTu6mjTlLILe/Ng",
+	"mUTjJ4g5udiXcwd8YKwHGlJeO6gGv3tz7mN3hKXwzsZ897Sl83G6AYLEBgsRR1/3RtzMeE9O6GyPz+xo",
+	"92bcoDALNyqGvDrSK0xQmyyjX7SNsqQHo+Tk2MVHbCTXtnHq5mR/vZJOKw0kMlXzkQ8O37bHnZZi0WQg",
+	"eZYrhLFSM42h9V8Jv139XHe9+8dv12k7G6lyfNTErpd2gu2xhI1BXPfFaPIqL1KczrhCliy0aj+FETIU",
+	"Wt42JvC3Ab3qsH6xQBPIiFAmFaAGPGXsWSZ8htoFCsLFtimgaaxt1f/ZqIdTV/YqfNTuC1jFCzTVi00Y",
+	"nFlnRuMiATPOM6BpD848qtrxLs5u4Y4ZD8owKPHdWmQsgSpQnPfgdxeBpsry+CjjA5LVkPRJMP5XVgy1",
+	"LLiOOUNZdqUb8711Wg6P4eoxpqRQZib03qjFjCtprZzTw9bMndhrAd5sN39NYLFJIq4w4c1xn8cYQM6w",
+	"48ZKi+WTlCX4LQEOkTNmfWMzmCY3U3FlYU2HYb5AyCMMdNjp+yG6OQSRju7hjWsto8uLagVhNe4S1jpI",
+	"bxWK+FbJ/q67AecZEmbUz5zZja0aNnYaYMcGMXZjL/87JphhWL2U/B0X2djttWurDbFPjeJu/o0UsyH/",
+	"ZZrJ8kbRa82H+jqjAuVGobkWN8BtXgx5lvE5ptpVHBjP4Bu2ItbQxM+v6cVWcPeouO9qf31z+JxSqd1Q",
+	"N4o6GlPWhmqdPiIK52QBUvHZDNPCH2cjUDasiyw1BluTuSvat51fIZEtM0JmngjuBRLTBnevbbhwgKkT",
+	"wBionUUZcuBzZmHwZtur+NXG6C7S5rAnTcMQN4yJ1F1TJYOuzy4vGqVzSGhG2ejaK/DapBQRxea0p7XZ",
+	"xhZCqwORM33XpRP4gG73xWgCV5c8WzjEQtPGMbf6WdJrz1WMaFXs44xE923YIPZdrl5chbolp/mhb2Iq",
+	"nIxfakz0lF7cCzpiS3Ny9O3gPyxHjiUmuaBqca3X2UcQp5R94hMsM3CMNCMRZovcNaJ9F5tzQ9mQN8uY",
+	"U0VOiM8uL06a9wmczC+7jZbBYu+sUTaKb1i4y21xLBWFGMXBzqJ53zuofutCv8IZwh3FuU0BUmO8YQVc",
+	"5kMgWeaflz04N+8n+mJChOm2HqX50dDGB2s0/Wy+j4esN0zTjaoMA1H1pDi7vIji6A6FtIQ76PV7fQMz",
+	"ZsjIjEYn0VGv3zuK4mhG1Nis0f7YRDj/bWCONa12G5dyphWei4D+O4qr+VeH/f6TZV25IGtT2pVen56e",
+	"wvHBUVszxbj2q0lhIVdGJ5+/xJHMp1OiUbvhqZngCUoJVAJx/TzE0b5Aki7a6XFlb38Xcpi+H02OOHrd",
+	"P3qBUX7kCgwRT+HWxMlvQZKFhPl4YX3MMA1NW5hAdwV3msBJwlkqNfiYE6pggEMuEJRYaEhi3O5eFAfj",
+	"r3smDw+reMJQVzduUupOjCKRSveQEAYTxBnMx8S4x1TCiN4hqybZAWFyjkLGBgM49G9y8Yx2IROtZ2Au",
+	"qEK743H9j5+pQhjSDMN9Dy2umMbAGRBIqZxYv11wPnVZe9r3DbRTK7P+TKV6FzynBV+QKSpD7s/3EdV0",
+	"/VeuXVlv2APb2Y0TCmj58OUbpWIJLIcTLAzjqrEEEfh1AD5svmEvdImtAzrGwHCOUtktKyuQdqobCuRx",
+	"/+Axbz1K+I8Pf3i8ythY7xZSpVkwtKRxERkqssUe4mjGZQP72gy4YE2LvDmfbfgkqmw5XeqhyiwuFlnj",
+	"7YMnG0B166iB97S5YjgP6OgSerWXYelo4+Uufc9kB3OBqdZEJibJUmBaI/m8Tqsst4zbzri/UKaAhOll",
+	"JseNFR7laUB9TXGBKhcMNShMsFFP79+XPy7SB2vhMlS4zPo/mes11q+w33HTDsUdn2Da+4YVss3+ldfV",
+	"Eqmysqc+8zuIXWszTwSCwGEuMbVZ+ozPgVu5aTKkGlWXdjRc66iuThpgSuFefXGcU81zaTXwP5WPdbLv",
+	"ZbZY+xDi5lcrUddNX348rmhpsAjwlu09QcZea28uylx21iVo0dZazhTNnqy1jE5plbAuUyY6Oej3zcYL",
+	"nWrKHPTNT8rcz+XofVsXfDiU2NJH2GS/ocmnxYVVsegEC4s83YbwXveNjfrukN9uWJWLtWzLf2UIMzLC",
+	"cuvMHBkApX2LIllta5nbNXip8KpAPNaelEJhNwCMmot9WDYu4zZWbRjym3Af5Qy0uJUmu1zR/Xufj+Ds",
+	"daMW/juqgsO+kdW7HfEI+Lkl8Vwbhs7i4U9+rXOZwrabzm40A9cio2MLS1Yw9a8sPBRW5sMU6fGdMEfJ",
+	"rd+IOCqMvy9Quc3uZxtBmw9oIkLt0nX4ZE5YKVPLbPyPHPPvgav7P/zV2f7apCvCkDKbQlWIgPFQDeDe",
+	"0W4WEpFRLKPzBptPcKaCiFiQDbISMBfZ0TJ6UmCCZbtdNW+ZqL1O9waNd0EZWvEmRJGMj3Ls/ScAg4d6",
+	"fD6pZTAW03HqsZ5PbjZ2K7zQgQ06+kwubXxjn8flij3iza278SdxNxq2ZtdK9LP4Ga0Zmlsf4+nt0rlL",
+	"Imn3L/QixD6V0tDZ+hAlkFnWyM4n4SHWm6GwS0LZqEgi8ev2Bx9Iu2omr1+NcWoPZNvoLmU3TDemBGGS",
+	"JMaV8btipqCE3ZDqwWWx7Q2EwS1Nb52BtQkPEhhX7m56w9xrcNjv+5xmBC7oiDKvje1OdFWpuk6sBDxP",
+	"qL6WitwpTv90O7NOtpvLg9wVieyG9DQ1pR3K5HC7Lqdu+7AIFucsGRM2cvL4lLsKraO99GPaqoBVKsCR",
+	"SQuMXVzFnU+2JK5FsqfDI3Ucsn/vgq4rYwil4Dx7AMFbqZbY2mKj8EF7dK1+lD5svXsAwSqcbfRgTfQg",
+	"0EAm+bDw5TvGDsp9gc0DBxNcrAbbH/QDT4rLfJedWPQDrudO02AXdGXzuCa4aN7L/ouqxjW79JrCj7f5",
+	"K86z+i2d99eHr99EcfT++ujtsfn7+uAwiqMrd/3KXb9y18/d9XN3/dxc/7IioXVNlmY9GFoMsplnXi59",
+	"wDB3s+qc4KIHZ+Ux2FeNG9ZjFGh2rU+1saseyn3lMEziT9EW5X96c8yyvQnjc7b/x3wie3rUW0ixSk1b",
+	"UQFiCippAKFpOuQiPBNW5I/u6IeIygW+42xIR658VM+9a44SB9Evrb727ye46JRZ4MV1XUqBfXob+nxC",
+	"JbrWEJs1fJQZFvZcmonfu//XbVwVR9me0W8q+mjRUn6oWtcIPhIo5RbuPYp1ykV/FP943bMSyvmc+ufO",
+	"Jt0GH+83OnUZLl4nUFwWClwNjH0AsuhgoxAkHxYmLQaepUE4bRudfCSO+D04Y1IJPABlJroox2S2KhhZ",
+	"nhS/Kcph3US7ldM0PbAle3ygUmM/+N/rXz/CgKeLG3Z7f2PY4CY6gZvIHlmpHtS2p1ZuohhuIkWnKBWZ",
+	"zsLHr/72Do6Ojn4IH0yJIvqZ+16v9/BwG9aetAds2mtC7NyWdeZuYyh+FX2HFwt0dbvrGbE4vPNKwq09",
+	"U3pblJWpomX9BlFw21oE87Y8T09u2K2NE99WTgoWR4aDYhK1Y8Ondt6cYezrThBV1JNoCsJaiOlF+3mi",
+	"sEH9khd2dWo1UVvwRD2K7l2eSlSkXth0q3FW7tP787UmHOqOooLi9V1aGUNRqXLdabzSdyklqMgw7eDD",
+	"hEz+p/Vj/sMS69C4p0Fcm7BFNeHdpdbWJalIqTUkbvM2Wpfs6ZyNbrphywjrwsnNPNAUS249QF6UAk3t",
+	"QTmz78iH4Mu3eLG3FaiWvZkw3XyzVDJ/Krs6tBA21UuRWia2W3G+YKm1tpVT/LBz3P/BQAAz6CqD/2ZO",
+	"jD+v7a2cO3/h/c+uZldCuKf5ojZ1G2xqiTyaBQHSXiHKF+HELPWnWwXOMpJgeRLWHHiXq+32vivx0S1d",
+	"9PEi3ujXfMS5R9JTMkFgPLRTiptTPSxtM2RDQrNTEwl32/SuQkS8XHi4MmUXdjFJGtJlafjjyDXkYomz",
+	"EXRxJVO2JmtlxiCZtCMX/5GPwpc1+XDVNS7ORK7ibfvsC7F2lXPO2aaMY9/Y8s2aLA9lT9lbJvD8MyDJ",
+	"BChTPDy+sIoznAr4Lqzh4uvfDjxqJbw2KStXL49l3n3czujhi2w8XNtPs5y6qmHGMtiPmoS7KDR92IKY",
+	"P8/R3T2TBmkjZK7sVaHTXZ0sL8GulBMYTgRi0jOLomBavEeC5yxdI9ZBGbs1Pq2vhPeM+Nt30ZSBmNhq",
+	"SPaJxgIVWwPQetRgOULlCBly1Ku10cM/uV/cgc/3BVdEfR+Ac2W6rkjTk5mykSAJuvpBle28t2+O+/24",
+	"4SMSGWcjm/ecpQU3mCJALv/CFbS1O4Fv+sdv++u2BhuM4cP30RZlqRAJZKhQgFl3yllsN+RwbraRvlN9",
+	"m7++0jlLU+2L47zIBLLLYZ3wmcA7ynNpyymHTOccF1OdU7M0zFBQnoL2O9dYMuVrd7+0XH9CqZ4amj7q",
+	"uzGV71e17IeWxfJreOKVrIbB7ddKZK3saPNHSlYUTvxmDVCly8CRdbnu6kt9w/NJClHKVZ9vzM2XMprK",
+	"w9Z9EPdkZfZdchd+N5usQc1Vd5AGU9jhAubjRXFeJqUmB2+rIJ/nXLBWWuXpixDeMz6Pl+vs+jKfhKWm",
+	"0pV5xS5eDz66NTOprwkXqYmN1EoCVsuWfv6i9ZopCOj0pamRamqWnuzvHxz+T6/f6/cOTt723/ajhy8P",
+	"/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

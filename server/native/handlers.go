@@ -89,22 +89,8 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 		return err
 	}
 	out := make([]api.Webhook, 0, len(ws))
-	for _, w := range ws {
-		events := w.Events
-		if events == nil {
-			events = []string{}
-		}
-		scope := api.Scope{Global: w.Global, Owner: nonEmpty(w.Owner)}
-		if len(w.TenantIDs) > 0 {
-			scope.TenantIds = &w.TenantIDs
-		}
-		out = append(out, api.Webhook{
-			Id: w.ID, Dialect: api.Dialect(w.Dialect), ExternalId: w.ExternalID,
-			Url: w.URL, Name: nonEmpty(w.Name), Description: nonEmpty(w.Description),
-			Events: events, Enabled: w.Enabled, Scope: scope,
-			DisabledAt: w.DisabledAt, DisabledReason: nonEmpty(w.DisabledReason), FailingSince: w.FailingSince,
-			CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
-		})
+	for i := range ws {
+		out = append(out, webhookWire(&ws[i]))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"total": total, "webhooks": out})
 }
@@ -115,7 +101,7 @@ func (h handlers) dialect(d *api.Dialect) (string, error) {
 		return "", nil
 	}
 	switch *d {
-	case api.Fusionauth, api.Xsolla, api.Nursa, api.Authing:
+	case api.Fusionauth, api.Xsolla, api.Nursa, api.Authing, api.Standard:
 		return string(*d), nil
 	}
 	return "", store.Errorf(store.EINVALID, "Unknown dialect %q.", *d)

@@ -61,6 +61,7 @@ var bodies = map[string]string{
 	"createkey":           `{"algorithm":"HS256"}`,
 	"rotatewebhooksecret": `{"graceSeconds":60}`,
 	"recoverwebhook":      `{"since":"2026-01-01T00:00:00Z"}`,
+	"createwebhook":       `{"url":"https://example.com/hook","events":["user.created"]}`,
 }
 
 func bodyOf(op servertest.Operation) string {

@@ -23,18 +23,23 @@ import (
 
 // API is the native API.
 type API struct {
-	db        *store.DB
-	engine    *delivery.Engine
-	keys      *server.Keys
-	srv       *server.Server
-	log       *slog.Logger
-	logins    *server.Logins
-	tokenHash string
+	db     *store.DB
+	engine *delivery.Engine
+	keys   *server.Keys
+	srv    *server.Server
+	log    *slog.Logger
+	logins *server.Logins
+	// checkTarget refuses webhook URLs deliveries may not reach (see server.Deps.Targets).
+	checkTarget func(string) error
+	tokenHash   string
 }
 
-// New returns the native API. tokenHash is store.HashSecret of the admin token.
+// New returns the native API. tokenHash is store.HashSecret of the admin token. It
+// registers the Standard Webhooks encoder with engine, which delivers the native
+// subscriptions made at POST /v1/webhooks.
 func New(deps server.Deps, engine *delivery.Engine, srv *server.Server, tokenHash string) *API {
-	return &API{db: deps.DB, keys: deps.Keys, engine: engine, srv: srv, tokenHash: tokenHash, log: deps.Log, logins: deps.Logins}
+	engine.Register(Encoder{})
+	return &API{db: deps.DB, keys: deps.Keys, engine: engine, srv: srv, tokenHash: tokenHash, log: deps.Log, logins: deps.Logins, checkTarget: deps.CheckTarget}
 }
 
 // Register serves /v1.

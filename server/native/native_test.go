@@ -162,6 +162,8 @@ func TestContract(t *testing.T) {
 		}
 	}
 
+	exerciseWebhookRoutes(t, do, faID)
+
 	// Event types, publish (idempotent), the event and its delivery.
 	status, b = do("GET", "/v1/event-types", "")
 	if status != 200 || !strings.Contains(string(b), `"user.created"`) || !strings.Contains(string(b), `"user.create"`) {

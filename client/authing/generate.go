@@ -1,0 +1,3 @@
+package authing
+
+//go:generate go tool oapi-codegen -config oapi-codegen.yaml ../../openapi/authing.yaml

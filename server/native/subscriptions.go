@@ -1,0 +1,215 @@
+package native
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/polyhook/polyhook/delivery"
+	api "github.com/polyhook/polyhook/gen/polyhookapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/store"
+)
+
+// Limits of a native subscription's fields.
+const (
+	maxURL         = 2048
+	maxDescription = 255
+	maxTenant      = 128
+	maxHeaders     = 64
+	maxHeaderValue = 4096
+)
+
+// reservedHeaders are set by the gateway on every delivery; a subscription cannot set them.
+var reservedHeaders = []string{"webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host"}
+
+// CreateWebhook subscribes an endpoint to canonical events (a "standard" webhook).
+func (h handlers) CreateWebhook(c echo.Context) error {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var req api.NewWebhook
+	if err := json.Unmarshal(body, &req); err != nil {
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\", \"events\": [canonical names], \"tenant\"?, \"description\"?, \"headers\"?}.")
+	}
+	id := uuid.NewString()
+	w := &store.Webhook{ID: id, Dialect: Dialect, ExternalID: id, Enabled: true, Global: true}
+	if req.Tenant != nil && *req.Tenant != "" {
+		if len(*req.Tenant) > maxTenant {
+			return store.Errorf(store.EINVALID, "tenant is longer than %d characters.", maxTenant)
+		}
+		w.Owner, w.Global = *req.Tenant, false
+	}
+	if err := h.apply(w, &req.Url, &req.Events, req.Description, &req.Headers); err != nil {
+		return err
+	}
+	if err := h.db.CreateWebhook(c.Request().Context(), w); err != nil {
+		return err
+	}
+	type createdWebhook struct { // api.CreatedWebhook, built from the one Webhook mapping
+		api.Webhook
+		Secret string `json:"secret"`
+	}
+	return c.JSON(http.StatusCreated, createdWebhook{webhookWire(w), w.SigningSecrets[0].Secret})
+}
+
+// apply validates the given fields and sets them on w; a nil field is left as it is. A
+// URL must also be one deliveries may reach (the gateway's SSRF policy).
+func (h handlers) apply(w *store.Webhook, rawURL *string, events *[]string, description *string, headers *map[string]string) error {
+	if rawURL != nil {
+		u, err := url.Parse(*rawURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil ||
+			len(*rawURL) > maxURL || strings.ContainsAny(*rawURL, " \t\r\n") {
+			return store.Errorf(store.EINVALID, "url must be an absolute http or https URL of at most %d characters, without credentials.", maxURL)
+		}
+		if h.checkTarget != nil && *rawURL != w.URL {
+			if err := h.checkTarget(*rawURL); err != nil {
+				return store.Errorf(store.EINVALID, "url: %s", err.Error())
+			}
+		}
+		w.URL = *rawURL
+	}
+	if events != nil {
+		if len(*events) == 0 {
+			return store.Errorf(store.EINVALID, "events must name at least one canonical event (GET /v1/event-types).")
+		}
+		var names []string
+		for _, e := range *events {
+			if !delivery.IsCanonical(e) {
+				return store.Errorf(store.EINVALID, "Unknown event %q: events are canonical names (GET /v1/event-types).", e)
+			}
+			if !slices.Contains(names, e) {
+				names = append(names, e)
+			}
+		}
+		w.Events = names
+	}
+	if description != nil {
+		if len(*description) > maxDescription {
+			return store.Errorf(store.EINVALID, "description is longer than %d characters.", maxDescription)
+		}
+		w.Description = *description
+	}
+	if headers != nil && *headers != nil {
+		if len(*headers) > maxHeaders {
+			return store.Errorf(store.EINVALID, "At most %d headers.", maxHeaders)
+		}
+		// In name order, so that a message names the same offending header on every run.
+		for _, k := range slices.Sorted(maps.Keys(*headers)) {
+			v := (*headers)[k]
+			if !validHeaderName(k) || slices.Contains(reservedHeaders, strings.ToLower(k)) {
+				return store.Errorf(store.EINVALID, "Header %q cannot be set: it is not a valid header name, or the gateway sets it.", k)
+			}
+			if len(v) > maxHeaderValue || strings.ContainsAny(v, "\r\n\x00") {
+				return store.Errorf(store.EINVALID, "The value of header %q is longer than %d bytes or holds a line break.", k, maxHeaderValue)
+			}
+		}
+		w.Headers = *headers
+	}
+	return nil
+}
+
+// validHeaderName reports whether k is an HTTP token (RFC 9110).
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if r > 127 || !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// GetWebhook shows one webhook of any dialect.
+func (h handlers) GetWebhook(c echo.Context, id string) error {
+	w, err := h.db.WebhookByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, webhookWire(w))
+}
+
+// UpdateWebhook changes a standard webhook. A vendor dialect's webhook is its client's:
+// changing it here would break what that client reads back, so it is ECONFLICT.
+func (h handlers) UpdateWebhook(c echo.Context, id string) error {
+	body, err := server.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var req api.WebhookPatch
+	if err := json.Unmarshal(body, &req); err != nil {
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?}.")
+	}
+	ctx := c.Request().Context()
+	w, err := h.db.WebhookByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if w.Dialect != Dialect {
+		return store.Errorf(store.ECONFLICT, "The webhook belongs to the %s dialect; change it through that API.", w.Dialect)
+	}
+	// The change is applied to the webhook as stored when it is written, so a concurrent
+	// change to another field is kept.
+	w, err = h.db.UpdateWebhook(ctx, store.WebhookKey{Dialect: w.Dialect, Owner: w.Owner, ExternalID: w.ExternalID}, func(w *store.Webhook) error {
+		return h.apply(w, req.Url, req.Events, req.Description, req.Headers)
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, webhookWire(w))
+}
+
+// DeleteWebhook deletes a webhook of any dialect. Its pending deliveries are cancelled
+// when they come up.
+func (h handlers) DeleteWebhook(c echo.Context, id string) error {
+	ctx := c.Request().Context()
+	w, err := h.db.WebhookByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := h.db.DeleteWebhook(ctx, store.WebhookKey{Dialect: w.Dialect, Owner: w.Owner, ExternalID: w.ExternalID}); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// DisableWebhook takes a webhook of any dialect out of delivery until it is enabled: new
+// events make no deliveries to it, and its pending ones fail (recover re-sends them).
+func (h handlers) DisableWebhook(c echo.Context, id string) error {
+	ctx := c.Request().Context()
+	if _, err := h.db.WebhookByID(ctx, id); err != nil {
+		return err
+	}
+	if err := h.db.DisableWebhook(ctx, id, "Disabled by an operator."); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// webhookWire renders a webhook of any dialect in the native shape.
+func webhookWire(w *store.Webhook) api.Webhook {
+	events := w.Events
+	if events == nil {
+		events = []string{}
+	}
+	scope := api.Scope{Global: w.Global, Owner: nonEmpty(w.Owner)}
+	if len(w.TenantIDs) > 0 {
+		scope.TenantIds = &w.TenantIDs
+	}
+	return api.Webhook{
+		Id: w.ID, Dialect: api.Dialect(w.Dialect), ExternalId: w.ExternalID,
+		Url: w.URL, Name: nonEmpty(w.Name), Description: nonEmpty(w.Description),
+		Events: events, Enabled: w.Enabled, Scope: scope,
+		DisabledAt: w.DisabledAt, DisabledReason: nonEmpty(w.DisabledReason), FailingSince: w.FailingSince,
+		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
+	}
+}
