@@ -19,6 +19,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyhook/polyhook/store"
 )
@@ -207,7 +212,23 @@ type PublishInput struct {
 // with concurrent publishes (see publish.go), and sends the deliveries this process
 // claimed once it commits. It returns the event and whether this call created it (false
 // when ev.ID was published before). Returns EINVALID for an unknown type or bad data.
-func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bool, error) {
+func (e *Engine) Publish(ctx context.Context, in PublishInput) (ev *store.Event, created bool, err error) {
+	ctx, span := tracer.Start(ctx, "publish", trace.WithAttributes(attribute.String("polyhook.event.type", in.Type)))
+	defer func() {
+		if span.IsRecording() {
+			if ev != nil {
+				span.SetAttributes(attribute.String("polyhook.event.id", ev.ID), attribute.Int("polyhook.event.deliveries", ev.Deliveries), attribute.Bool("polyhook.event.created", created))
+			}
+			if err != nil {
+				span.SetStatus(codes.Error, store.ErrorMessage(err))
+			}
+		}
+		span.End()
+	}()
+	return e.publish(ctx, in)
+}
+
+func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bool, error) {
 	if len(in.ID) > 128 {
 		return nil, false, store.Errorf(store.EINVALID, "id is longer than 128 characters.")
 	}
@@ -621,7 +642,20 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 		return nil, Result{}, false, err
 	}
 	req.Within = within
+	ctx, span := tracer.Start(ctx, "attempt", trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("polyhook.delivery.id", d.ID), attribute.String("polyhook.webhook.id", w.ID),
+			attribute.String("polyhook.dialect", w.Dialect), attribute.String("polyhook.event.name", d.EventName))
+		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
 	res := e.sender.Send(ctx, req)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", res.Status))
+		if !res.Success() {
+			span.SetStatus(codes.Error, res.ErrKind)
+		}
+	}
 	a := &store.Attempt{
 		URL:             w.URL,
 		StartedAt:       at,
@@ -703,6 +737,10 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// tracer makes the publish and attempt spans: OpenTelemetry's global tracer, a no-op (and
+// no traceparent on deliveries) unless the command installs a provider.
+var tracer = otel.Tracer("github.com/polyhook/polyhook/delivery")
 
 // ErrUnknownDialect is returned for a webhook whose dialect has no encoder.
 var ErrUnknownDialect = errors.New("delivery: unknown dialect")
