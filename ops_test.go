@@ -93,7 +93,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	out, err := cli("webhooks", "recover", w.ID, "--since", "1h")
 	if err != nil || !strings.Contains(out, "1 failed deliveries") || !strings.Contains(out, "sent 1 of 1\n") ||
-		!strings.Contains(out, "done: 1 re-sent, 1 succeeded, 0 failed again") {
+		!strings.Contains(out, "done: 1 sent, 1 succeeded, 0 failed again, 0 retrying") {
 		t.Fatalf("webhooks recover: %v %s", err, out)
 	}
 	if strings.Contains(out, "\r") {
@@ -116,6 +116,38 @@ func TestOperatorCLI(t *testing.T) {
 	if out, err := cli("deliveries", "retry", ds[0].ID); err != nil || !strings.Contains(out, "queued") {
 		t.Errorf("deliveries retry: %v %s", err, out)
 	}
+	// A delivery still retrying (its webhook retries hourly) is skipped, and said to be;
+	// --include-retrying sends it now.
+	w2 := &store.Webhook{Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-00000000c0df", URL: rcv.URL, Enabled: true, Global: true,
+		Events: []string{"user.create"}, Retry: &store.Retry{Enabled: true, Count: 3, Delay: 1, DelayUnit: "Hour"}}
+	if err := db.CreateWebhook(context.Background(), w2); err != nil {
+		t.Fatal(err)
+	}
+	up.Store(false)
+	if out, err := cli("publish", "--type", "user.created", "--id", "evt-ops-2"); err != nil || !strings.Contains(out, "2 deliveries") {
+		t.Fatalf("publish: %v %s", err, out)
+	}
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		out, _ := cli("deliveries", "list", "--webhook", w2.ID, "-o", "json")
+		if strings.Contains(out, `"attempts": 1`) && strings.Contains(out, `"nextAttemptAt"`) {
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("no retrying delivery: %s", out)
+		}
+	}
+	up.Store(true)
+	before := got.Load()
+	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h"); err != nil || !strings.Contains(out, "skipped 1 deliveries still retrying") || !strings.Contains(out, "done: 0 sent") {
+		t.Errorf("recover with a delivery still retrying: %v %s", err, out)
+	}
+	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h", "--include-retrying"); err != nil || !strings.Contains(out, "done: 1 sent, 1 succeeded, 0 failed again, 0 retrying") {
+		t.Errorf("recover --include-retrying: %v %s", err, out)
+	}
+	if n := got.Load() - before; n != 1 {
+		t.Errorf("the endpoint got %d requests from the recoveries, want 1", n)
+	}
+
 	for _, bad := range []struct {
 		args []string
 		exit int

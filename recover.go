@@ -13,12 +13,15 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/polyhook/polyhook/store"
 )
 
 type webhooksRecoverCmd struct {
-	ID    string        `arg:"" help:"The webhook's id."`
-	Since string        `name:"since" required:"" help:"Re-send failed deliveries created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
-	Every time.Duration `name:"poll" default:"500ms" hidden:""`
+	ID              string        `arg:"" help:"The webhook's id."`
+	Since           string        `name:"since" required:"" help:"Re-send failed deliveries created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
+	IncludeRetrying bool          `name:"include-retrying" help:"Also send now the deliveries still retrying, instead of leaving them to their schedule."`
+	Every           time.Duration `name:"poll" default:"500ms" hidden:""`
 	clientFlags
 }
 
@@ -28,12 +31,13 @@ type window struct {
 	since, until time.Time
 }
 
-// ids lists the ids of the window's deliveries in one status, every page.
-func (a *api) ids(ctx context.Context, w window, status string) (map[string]bool, error) {
-	out := map[string]bool{}
+// deliveries lists the window's deliveries in one status ("" for all), every page.
+func (a *api) deliveries(ctx context.Context, w window, status string) (map[string]delivery_, error) {
+	out := map[string]delivery_{}
 	for offset := 0; ; {
-		q := url.Values{"webhookId": {w.webhook}, "status": {status}, "limit": {"1000"}, "offset": {strconv.Itoa(offset)},
+		q := url.Values{"webhookId": {w.webhook}, "limit": {"1000"}, "offset": {strconv.Itoa(offset)},
 			"since": {w.since.UTC().Format(time.RFC3339Nano)}, "until": {w.until.UTC().Format(time.RFC3339Nano)}}
+		setIf(q, "status", status)
 		var page struct {
 			Total      int64
 			Deliveries []delivery_
@@ -42,7 +46,7 @@ func (a *api) ids(ctx context.Context, w window, status string) (map[string]bool
 			return nil, err
 		}
 		for _, d := range page.Deliveries {
-			out[d.ID] = true
+			out[d.ID] = d
 		}
 		offset += len(page.Deliveries)
 		if len(page.Deliveries) == 0 || int64(offset) >= page.Total {
@@ -52,7 +56,8 @@ func (a *api) ids(ctx context.Context, w window, status string) (map[string]bool
 }
 
 // Run starts the recovery on the gateway, says what it leaves out, and follows the
-// re-sent deliveries until each has been sent (succeeded, or failed again).
+// deliveries it sends until each has had its attempt: a delivery counts as sent once it
+// is no longer pending or has one attempt more than when the recovery started.
 func (c *webhooksRecoverCmd) Run(g *globals) error {
 	since, err := parseSince(c.Since)
 	if err != nil {
@@ -63,19 +68,22 @@ func (c *webhooksRecoverCmd) Run(g *globals) error {
 		return err
 	}
 	ctx := g.ctx
-	// Which deliveries are failed (to be re-sent) and which still retrying (left to
-	// their own schedule), as of now.
 	w := window{webhook: c.ID, since: since, until: time.Now().Add(time.Second)}
-	failed, err := a.ids(ctx, w, "failed")
+	follow, err := a.deliveries(ctx, w, "failed")
 	if err != nil {
 		return err
 	}
-	retrying, err := a.ids(ctx, w, "pending")
-	if err != nil {
-		return err
+	if c.IncludeRetrying {
+		retrying, err := a.deliveries(ctx, w, "pending")
+		if err != nil {
+			return err
+		}
+		for id, d := range retrying {
+			follow[id] = d
+		}
 	}
 	b, _, err := a.call(ctx, http.MethodPost, "/v1/webhooks/"+url.PathEscape(c.ID)+"/recover", nil,
-		map[string]any{"since": since.UTC().Format(time.RFC3339Nano)}, http.StatusAccepted)
+		map[string]any{"since": since.UTC().Format(time.RFC3339Nano), "includeRetrying": c.IncludeRetrying}, http.StatusAccepted)
 	if err != nil {
 		return err
 	}
@@ -84,9 +92,12 @@ func (c *webhooksRecoverCmd) Run(g *globals) error {
 		return err
 	}
 	out := g.stdout
-	fmt.Fprintf(out, "recovery %s: %d failed deliveries of webhook %s since %s to re-send\n", r.ID, len(failed), c.ID, since.UTC().Format(time.RFC3339))
-	if n := len(retrying); n > 0 {
-		fmt.Fprintf(out, "skipped %d deliveries still retrying: they keep their own schedule (deliveries list --webhook %s --status pending)\n", n, c.ID)
+	fmt.Fprintf(out, "recovery %s: %d failed deliveries of webhook %s since %s to re-send\n", r.ID, r.Total, c.ID, since.UTC().Format(time.RFC3339))
+	switch {
+	case r.Retrying > 0 && c.IncludeRetrying:
+		fmt.Fprintf(out, "and %d deliveries still pending: those waiting for a retry are sent now too\n", r.Retrying)
+	case r.Retrying > 0:
+		fmt.Fprintf(out, "skipped %d deliveries still retrying: they keep their own schedule (--include-retrying sends them now)\n", r.Retrying)
 	}
 	// Wait for the gateway to queue them, then for each to be sent.
 	for {
@@ -97,45 +108,40 @@ func (c *webhooksRecoverCmd) Run(g *globals) error {
 		if cur.Status == "done" {
 			break
 		}
-		if stop := sleep(ctx, c.Every); stop {
+		if sleep(ctx, c.Every) {
 			fmt.Fprintf(out, "stopped following %s; it goes on in the gateway\n", r.ID)
 			return nil
 		}
 	}
-	p := newProgress(out, len(failed))
+	p := newProgress(out, len(follow))
+	var now map[string]delivery_
 	for {
-		pending, err := a.ids(ctx, w, "pending")
-		if err != nil {
+		if now, err = a.deliveries(ctx, w, ""); err != nil {
 			return err
 		}
 		sent := 0
-		for id := range failed {
-			if !pending[id] {
+		for id, before := range follow {
+			if d, ok := now[id]; !ok || d.Status != store.DeliveryPending || d.Attempts > before.Attempts {
 				sent++
 			}
 		}
 		p.set(sent)
-		if sent == len(failed) {
+		if sent == len(follow) {
 			break
 		}
-		if stop := sleep(ctx, c.Every); stop {
+		if sleep(ctx, c.Every) {
 			p.done()
-			fmt.Fprintf(out, "stopped following %s at %d of %d sent; the gateway goes on sending\n", r.ID, sent, len(failed))
+			fmt.Fprintf(out, "stopped following %s at %d of %d sent; the gateway goes on sending\n", r.ID, sent, len(follow))
 			return nil
 		}
 	}
 	p.done()
-	again, err := a.ids(ctx, w, "failed")
-	if err != nil {
-		return err
+	counts := map[string]int{}
+	for id := range follow {
+		counts[now[id].Status]++
 	}
-	n := 0
-	for id := range failed {
-		if again[id] {
-			n++
-		}
-	}
-	_, err = fmt.Fprintf(out, "recovery %s done: %d re-sent, %d succeeded, %d failed again\n", r.ID, len(failed), len(failed)-n, n)
+	_, err = fmt.Fprintf(out, "recovery %s done: %d sent, %d succeeded, %d failed again, %d retrying\n", r.ID, len(follow),
+		counts[store.DeliverySucceeded], counts[store.DeliveryFailed], counts[store.DeliveryPending])
 	return err
 }
 

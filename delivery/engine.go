@@ -360,6 +360,18 @@ func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery,
 // background job; follow it with the store's GetRecovery. Returns ENOTFOUND for an
 // unknown webhook and ECONFLICT for a disabled one (enable it first).
 func (e *Engine) Recover(ctx context.Context, webhookID string, since time.Time) (*store.Recovery, error) {
+	return e.RecoverWith(ctx, webhookID, since, RecoverOptions{})
+}
+
+// RecoverOptions changes what a recovery re-sends.
+type RecoverOptions struct {
+	// IncludeRetrying also sends now the deliveries since the time that are still
+	// retrying, waiting for their next attempt (those being sent are left alone).
+	IncludeRetrying bool
+}
+
+// RecoverWith is Recover with options.
+func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.Time, opts RecoverOptions) (*store.Recovery, error) {
 	w, err := e.db.WebhookByID(ctx, webhookID)
 	if err != nil {
 		return nil, err
@@ -367,7 +379,7 @@ func (e *Engine) Recover(ctx context.Context, webhookID string, since time.Time)
 	if w.DisabledAt != nil {
 		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
 	}
-	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC()}
+	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
 	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
 		if err := tx.CreateRecovery(ctx, r); err != nil {
 			return err
@@ -404,10 +416,33 @@ func (e *Engine) recover(ctx context.Context, id string) error {
 			if err := e.queue.enqueue(ctx, raw, queued); err != nil {
 				return err
 			}
-			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch)
+			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch && !r.IncludeRetrying)
 		})
-		if err != nil || len(ds) < recoverBatch {
+		if err != nil {
 			return err
+		}
+		if len(ds) < recoverBatch {
+			break
+		}
+	}
+	if !r.IncludeRetrying {
+		return nil
+	}
+	// Deliveries still retrying have a job scheduled for their next attempt: bring it
+	// forward rather than queue another, which would send them twice from then on.
+	for {
+		ids, err := e.db.WaitingDeliveries(ctx, r.WebhookID, r.Since, r.CreatedAt, recoverBatch)
+		if err != nil {
+			return err
+		}
+		if err := e.db.AttemptNow(ctx, ids); err != nil {
+			return err
+		}
+		if err := e.queue.runNow(ctx, r.WebhookID, ids); err != nil {
+			return err
+		}
+		if len(ids) < recoverBatch {
+			return e.db.AdvanceRecovery(ctx, id, 0, true)
 		}
 	}
 }

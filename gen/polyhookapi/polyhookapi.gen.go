@@ -377,14 +377,22 @@ type PublishRequest struct {
 
 // Recovery defines model for Recovery.
 type Recovery struct {
-	CreatedAt time.Time      `json:"createdAt"`
-	Done      int64          `json:"done"`
-	Id        string         `json:"id"`
-	Since     time.Time      `json:"since"`
-	Status    RecoveryStatus `json:"status"`
-	Total     int64          `json:"total"`
-	UpdatedAt time.Time      `json:"updatedAt"`
-	WebhookId string         `json:"webhookId"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Done How many of them are queued again so far.
+	Done            int64  `json:"done"`
+	Id              string `json:"id"`
+	IncludeRetrying bool   `json:"includeRetrying"`
+
+	// Retrying Deliveries since the time still pending when the recovery started: left to their schedule, or sent now with includeRetrying.
+	Retrying int64          `json:"retrying"`
+	Since    time.Time      `json:"since"`
+	Status   RecoveryStatus `json:"status"`
+
+	// Total Failed deliveries to re-send.
+	Total     int64     `json:"total"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	WebhookId string    `json:"webhookId"`
 }
 
 // RecoveryStatus defines model for Recovery.Status.
@@ -492,7 +500,9 @@ type ListWebhooksParams struct {
 
 // RecoverWebhookJSONBody defines parameters for RecoverWebhook.
 type RecoverWebhookJSONBody struct {
-	Since time.Time `json:"since"`
+	// IncludeRetrying Also send now the deliveries still retrying.
+	IncludeRetrying *bool     `json:"includeRetrying,omitempty"`
+	Since           time.Time `json:"since"`
 }
 
 // RotateWebhookSecretJSONBody defines parameters for RotateWebhookSecret.
@@ -722,12 +732,20 @@ type ClientInterface interface {
 
 	// RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1099,6 +1117,10 @@ func (c *Client) EnableWebhook(ctx context.Context, webhookId string, reqEditors
 
 // RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 //
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
@@ -1115,6 +1137,10 @@ func (c *Client) RecoverWebhookWithBody(ctx context.Context, webhookId string, c
 }
 
 // RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2434,12 +2460,20 @@ type ClientWithResponsesInterface interface {
 
 	// RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error)
 
 	// RecoverWebhookWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4064,6 +4098,10 @@ func (c *ClientWithResponses) EnableWebhookWithResponse(ctx context.Context, web
 
 // RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 //
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
@@ -4076,6 +4114,10 @@ func (c *ClientWithResponses) RecoverWebhookWithBodyWithResponse(ctx context.Con
 }
 
 // RecoverWebhookWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5647,71 +5689,75 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fxrb9s41v4rhN4XaAqotpOm3a77KW2z06DTTjbpoAu0wZSWjm3WMqkhqbieIP99wZtEyZQtu04ys5hP",
-	"iXUhDw/P5TkX6iZK2DxnFKgU0fAm4iByRgXoH6ecM35hr6gLCaMSqFT/4jzPSIIlYbT/TTCqrolkCnOs",
-	"/vt/DuNoGP1fvxq9b+6Kvh41ur29jaMURMJJrgaJhtEJRaDu9SJ1zz6uRjuREua5njbnLAcuiSEwLbim",
-	"4L3+NWZ8jmU0jAiVz4+jOJLLHMxPmACPbuNIj6+etbeE5IROyjvvCE2Dd0n4Mi3mI/DH86bi8HsBQr4F",
-	"nALX9OE0JYpanJ3XVrEybJ0tl5BwkAJhDkhM2YIiLNBnDilOJKRXvWqhbPQNEmkmN5v2iqVLzag6oyWa",
-	"MyHR82P0jrzyBqhIcAPsQn4rNZcSy0KE2SUk5hLSE1nbyRRLeCLJHEI0FjwLzG9ZTzik0fCz2rlyn8wr",
-	"/lyxL0Ire3YVWMtrDilQSXC2Ko4JB7zlGlKCMzXyBp15Yx9bI4p4DsEbOWeK9rNUk0gkzNfuGuYcLzV3",
-	"BfBzxrKztCOT3VJijw/rOXhh2B3Q66254pbfEHSU4RFkaMw4UuNjybhQ8j7H338GOpHTaHj07Fm8iWv1",
-	"Ub8LlmUYMZotXyI5BfQzmxCK7CsCHfz669kb8VjfSsrFojleojmmeAKKgnIjSjkpCs3GDRvT4LzjVIjR",
-	"byAj18CXq/zFxqC2qOIuYmymumvZh2ug8iysAPrehzYtMFrTkI5MML1JCxhNGZs9ISmaatVHbIxAsQ5Z",
-	"TgVtZIaFPG11KOruOoNH4bu0jm0bpolySKDFXIlADjRVN+NIFEkCkIISozEmmf4nwTSBTP1/FbKhebrt",
-	"XltudbYLbtP8N31rUW1cubq4klBfHH1ygwJfCZRjzrgQymUVchrFVnG1P+BC/VXXFd0hzpQ7W1cdCF9O",
-	"WAr+vIRe40wvv9CzM07+0NtBmfxtzAqqt4bRcUY0E5RgcIqzIClzEAJPYDO/NRXV86s8ajxvFhNi5em1",
-	"xXk/7uGwxO3wQfICAtNbe+LcQU1t37KFsqNLp7YCzbFMppD2gpCvxV+yJCn4lgZLAsWGKy1GupM+6Ecs",
-	"X2p01EXdY0HrBn20sza8p8+uFqiwFtF1Bwn1nTnFyRRZxX4kEMWSXAPS0xlHOSZcSESE/sEooGqRqBCA",
-	"RkuUwhgXmQyi2m5Mdvz1SHNrDjHyLeBM4YBWRe9ggtnMKPo1JhkeZRDQ4gaRdowQQe8g5LGzCeNETudB",
-	"inZQyxa1mG0NL4tRRhJLc10czk/fxwiL5XwOkpMEzWApNGoKelOhw5zVUV5hAc+P0dv3J6+ReSbWg6DF",
-	"FCjC1NyZwVLJlWVEYIKQJlZMNQvfhFw/wGId/MdJAkK8g2ULQinvX5ZLXX0mJ0FeVn5siATQVMWAX0+s",
-	"Y9EBzBB9KQaDp4kZQf8PX4OcTjLSDqPMzTUU/h3kdAlyzpVaiGl7hLOLVwyB2LMU5jmTQJOlUoKXaAJU",
-	"BTqQWgUZCaCyEfMcHr2I9+0S62S9Ny4Z4QkmVEgEyjVYh/1IIJGwHIYIo39puVaCjMxQiKSx0ur/mCDL",
-	"bqy5ij4o3IaMiCKSIsbVoycGxSkPwlHOWIZI2kOfiJyyQiIijbnwZppkbISzBn7oxCLngZphZoIpoyTB",
-	"mfZ26OCn04+of33Y19j2iXpLPFbUfjU6aqXIKOnQXPO8ZbvyhlxdSPwuIGHh0G8X9WUUOubXWvRWEJrA",
-	"j8Q4vKDUxDiamBBIlkwao9yBzHuIevxYxyzfkWjX4AU73SOcS6U3q5tqBHq91+CQALkGgbRMiirENXrn",
-	"CduIsQww1SZhQU1+s+HZrVYemIjqcex08kBHVlrUK208sGHW4167BdnScjc4btcf5JjJnq7yTFQ3ylkb",
-	"CPB7TjiIraLzFhCzmApIfkNjlmVsAakCuiONazbruB3yqhUPt/DErS/04icjnPuxDhuije2df0qEAtGW",
-	"imYyXBq/piKICZawwEskJMtzSMtogk6QNJkdoGnOiJHurljFTH4BWLSsCKh+wrvnaYzRrgDhxUj9HEFq",
-	"FTBGxKyiCpjYgppoqZYg3Ahi4LvJHZwF4MHHKShH6WW50BQLNTWRwpv65PwsqJ1jTDJCJ5fOgDcWJTGX",
-	"ypL4vH4kkMYRVCJeUHXX5KJcLk1034wQ4Dln2dKiCJIGaW5FicJZz3WCaEzsbk6ie0XCS39Vu+fqE1aG",
-	"KklzpHd3FcYWFZzI5aVamAv454R+ZDOoynVafAFzXR6xg0ylzE2BjtAxCwuV1T0rtSfnZ0Mv1y10xt24",
-	"F7tShGmqQ/5rAgukwIkvlModfaE4y9zjoodO9euJuphgrnMEzYjnlSbcBT5qcUiq1TkA9UWF/pLIDDzB",
-	"cXmJk/OzKI6ugQuzqsPeoDfQTi8HinMSDaOnvUHvaRRHOZZTzcD+VGcL/tBO1xh6U1cgjCr1s9mEP6K4",
-	"Xkk9Ggz2Vj+1CYtQAVWZv15t86Ph56s4EsV8jhUa1FuXc6YCURUv4+qNPgecLttXdmFuP8jC9Nw9tTfP",
-	"Bk/vYb4PTCJu51zDTE2WcjUC+DWYFJcK7JRrR5iKBXCh5Z4INCcTblITmtnXh31PXVqZ/jMR8rX3nBJF",
-	"jucgdU32801EFLm/FwrqO8Pn2ZZufChd7+3VD+7uCpjwF1g6tHW0ePmVTQDHHz5gAFc21eNjjCgsQEiT",
-	"kNSCdWyWGqKtZEm/3hCh3zrc+q1bX4TUBvuGM0YLG7da/KaJy5kICMdr7Qs8jpUFbFf234uarNZrb+tb",
-	"IXkBtyuSc7g3Auppt8DOKqNGYeHx0bBRYxzDxx5SD5n/lToKyTikCgvpLAVNEVXuyjVYTDChDykW7wmV",
-	"CPvVY13CpiVafOmtTa2Hgyw4BeViEwjamP5N9eMsvTVePQMJq4L1Rl9vCFZtc49XQcEFXLOZtm+7rV+9",
-	"dfxjXDMk1Pj2ElmVEGiOU3BioZtpOIwLASkaczZHlC0QM3seMrEKAVQW1udk1FQF3+w2keCV3Zd6favV",
-	"9L+pHutk+atSazsJcfjVWr5i25d39zgtA5apkWq8PZS7W2ez+Zlqsi5wv220gkqS7W20jMxJnbG2QhYN",
-	"DwcDnbIkc8WZw4H+Saj9uZr3apuCjccCWubwhxwEhtwvYqirRSfAUDa5BALj7inBZl7VJerW1WBX/dAv",
-	"FFCOJ6D9iQKDpu8MySmWVZH64bxKZU7qAChGY5JJ4CYxpY1I7CKz2HmcGBml1IvTYShhFClhrtxNxa/+",
-	"jf1/aX1N0Mb9BLLcvx8UJJxlv4y1YewoLS09UcrsdhY+15i6Car6Y68K0lULpHEcfEiX+ktVpF8a59no",
-	"i+rkLytZ+EFvWROrPgdpSxx3RkEb9r5QU7fL7tHewG8lsatC8u8CintHXOqtf/6YUF3qAjYaE0o0/C4F",
-	"TONuDcUOFLwFzDMCvEwcatQ2g1w+rkyOV2FbC6XKfhkR7dVlQTVuV6tRte5sshve4F38jzIaCZY4Y5MC",
-	"entxGWZIV9zU9FRTWIPQ7PrRCeza/nTYmo4I1zb3bI1QbZ16hzf/Bod/EnBYSVJ3LbsTVGgJ+V9AhKe2",
-	"FNWOBtUSY9eboVdhEF/lGFdtkEWQzMcOOXCzYEInZSnKceUbGwnDE93bJKcwN8ddTJaG0C9UDSY5pgIn",
-	"GniOYMw4IDklwqVae8h23agpMEVfSfrVuhRTNhGIMmnvpl+oy9AeDQbGkumuRE4mhDpbZyoIdZNlJzHy",
-	"dTcpt0b3UKd82/7y8FZzwge0tAew3CICkRQtsEC5IViJjN6Xl4jU01IFTaaYTqy07zM72ErtuaPpIRXM",
-	"EqHE0bBOMougV5ShbMiwvrTpQ/s3Nr2zNp6qxPLOgylnYVui+OVWoVR7HN888eKP3j2YMur8wJGUpz26",
-	"/F7GNR3jqCq/t30QNYPlehj2Tj2wV4/tpuwkAO9g897rAbv4XVM7nsEyXE/ZSa031GEU/bt7gzXd3i7x",
-	"+fby6NnzKI7eXj59caz/Pjs8iuLowl6/sNcv7PVTe/3UXj/V16/WNExsOBXXTGqURIZ35P4KRFp0wmo/",
-	"g2UPnVRN4o+CRZMpcNCVk5fKUNdb1h9Z75a4HnOcCYawRP3eArLsyYyyBe1/W8xET1H9kM7GCCLCSJAJ",
-	"Va5FUTxm3O99LRsuDtRDWBYcXjM6JhN7DrZn39Vt7F6crVSvfzODZafakVOGTUUj8/RfJIXRyURrDu1k",
-	"oLnp2dVZLvv/puRp2eZ7h2iwnKNFwxypSk84m3AQ4r7dbKeNqVi60+44vVnrQj+5h+64T+PvdMDNVv3e",
-	"/uZ1AiOuQXYTIHEpgXKCrZICbFya4xixLPVC8D9pvuBT1a7XaO8jVMf7YopzryDklte/KevLt33T1dgt",
-	"b++XpfeQtj/VU7vd7eKhzBsP2tZwXkiEkWtMLuPFEU5miFDJ/ELROr5bC/ggjLdexOf8PoDyVgdLmg3y",
-	"+t3dsOvRvbjXS/Odkpf23IDuW5GoiRVIenvPJuHBCkcX8EQnCI3psW3lZYrR9qE7/bCt0kjvM8I6cVk2",
-	"3SvlmXBW0HSD0njHRNpQmBVqd9LkDrGYmyKUm0t0U7MlN9jg+CDGS0HES4lpinmKSvdhyfT365GfDzHZ",
-	"XzJRwZkK4EP5kdZjAU4ASIoO1AQ6D8zGyB3Kc/uszyPtz/R1kKI+ZxLLh3F9F3rqmqzuzQxPOE7gEhJG",
-	"3fdyLCR88fxYIc3VDzhkjE5Mvj1LS2mYAeQudrXHMQ2afD44fjHYBC8Dhvz2YXSxajUVCI8lcKT3nTAa",
-	"G1AHCw2WHqL7eA8qfZKmCOtFuDyDWaxpgM85XBNWCLXC+pYiXfw0J7eUwKAcOGEpApqKDVZYukPU9601",
-	"H6GM6vamLTud/a593qh5/NieaDHpZX0Cue4LH4l637D5DodoHEkLf37DQ0971686X0aWratn8u7rM3/T",
-	"fXztTqz7yl2hvwEROjrYRKf2ydrqu0SXn1So6J/Hs+VRSNEB42gxXZZV0JToDN9fzPzY7iFlEqqamg/8",
-	"KFvEqyccjdiYyFpM2UK/YljTQx8sR3RSOGE8NQd16md/6ufnPl8pq6FP/lhrpE//6cNzw37/8OgfvUFv",
-	"0Dscvhi8GES3V7f/DQAA//8=",
+	"7Dxrbxs5kn+l0HdAHKAjyYmTyymfPIl3Y2SS8dlZ5IDEWFPdJYnjFqkh2VY0hv/7gUX2S2JLLUexdw/z",
+	"yVY/yHq/WNW3USJncylQGB0NbyOFei6FRvpxopRU5/6KvZBIYVAY+y+bzzOeMMOl6P+upbDXdDLFGbP/",
+	"/afCcTSM/qNfrd53d3WfVo3u7u7iKEWdKD63i0TD6FgA2nu9yN7zj9vVjo3B2Zy2nSs5R2W4AzDNFUHw",
+	"kX6NpZoxEw0jLsyroyiOzHKO7idOUEV3cUTr22f9LW0UF5Pyzgcu0uBdHr4s8tkI6+vVtlL4R47avEeW",
+	"oiL4WJpyCy3LzhpYrC3bJMsFJgqNBqYQ9FQuBDANXxWmLDGYXvYqROXod0yM29wx7ReZLolQTUIbmElt",
+	"4NURfOC/1BaoQCgWuA/4rdBcGGZyHSaXNkwZTI9Ng5MpM/jM8BmGYMxVFtjfk54rTKPhV8u5kk/ulfpe",
+	"cV2E1nh2GcDlrcIUheEsWxfHRCHbEYeUs8yuvEVn3vnHNogim2HwxlxJC/tpSiByg7ONXGNKsSVRV6M6",
+	"kzI7TTsSuUAlrtFhMwXPHbkDer0zVQr0VwQdMjbCDMZSgV2fGam0lfcZ+/4riomZRsPnL1/G26jWXPW7",
+	"llnGQIps+QbMFOFXOeEC/CsaDv7xj9N3+indSkpkYcaWMGOCTdBCUDKilJM8JzJuYcwK5QtKhQj9DjN+",
+	"g2q5Tl/mDGqLKt5HjN1WP1v28QaFOQ0rAN371KYFTmtWpCPTkpi0wNFUyutnPIUpqT7IMaAlHXhKBW1k",
+	"xrQ5aXUo9u4mgyfwu/GObRei6XJJFPnMisAcRWpvxpHOkwQxRStGY8Yz+idhIsHM/n8ZsqHzdFdee2p1",
+	"tgsF0+pv1q1FxbgSu7iS0Lo41sENCnwlUAVxxrm2Lis30yj2ikv+QGn71163cIcoU3K2qToYvpzIFOv7",
+	"cnHDMkI/p92l4n8SO4Q0/xzLXBBrpBhnnIhgBUMJlgVBmaHWbILb6U1QVM+v02jleYdMiJQnNz7O+3EP",
+	"xwxrDx+MyjGwvbcnhTtoqO17ubB2dFmorYYZM8kU014w5GvxlzJJcrWjwTIomKNKi5HupA/0iKdLA46m",
+	"qNdI0Mqgz37XFe9ZJ1dLqLAxouseJDQ5c8KSKXjFfqJBMMNvEGg75yjHXGkDXNMPKRAqJCHXCKMlpDhm",
+	"eWaCUW03Ihf0rYFW4Bwi5HtkmY0DWhW9gwmW107RbxjP2CjDgBavAOnXCAH0AUMeO5tIxc10FoToHmrZ",
+	"ohbXO4eX+SjjiYe5KQ5nJx9jYHo5m6FRPIFrXGqKmoLeVFOas77KL0zjqyN4//H4LbhnYloEFlMUwIS7",
+	"c41LK1eeEIENQppYEdUhvi1y/YSLTeE/SxLU+gMuWyKU8v5Fier6M3MepGXlx4agUaQ2B7w69o6FEpgh",
+	"fMsHgxeJW4H+x6sgpZOMt4dR7uYGCP9KcrokOWdWLfS0PcO5j1cMBbGnKc7m0qBIllYJ3sAEhU10MPUK",
+	"MtIozErOc/j8dbxvl9gE66NzycAmjAttAK1r8A77iQadyDkOgcHfSK6tIINbCngaW63+X5dkeca6q/DJ",
+	"xm3gRBR4ClLZR49dFGc9iIK5lBnwtAdfuJnK3AA3zlzUdppkcsSylfihE4kKD7SaZiZMSMETlpG3g4O/",
+	"n3yG/s1hn2LbZ/Yt/dRCe+V01EuRU9Khu1bzlu3KG3J1IfE7x0SGU7/7qK8UuCEMk2PrzmdUn/ojx7zg",
+	"OmgJY6YsFh0qcy0az0WS5Smeo1FLe6l6ZiRlhky4+lJ1twnkuyq+0FwkSIGHxRO04VkGPndyqmLvKU84",
+	"8DWiIWQ4NmAoUeQKrK1K8wxjy02rWSDkAhbcTGEF1I54E1g/kv6pXAiX/hGfQvmDkcb5qyZx/kYpYj0G",
+	"MxIUPrP+pSP0D5A+1pNGR6wCIY9xjf/r8lJLKbvnkRfWOq2rjjMbm32zwgT5DWogzddVIcFZt5pK1+RX",
+	"LoSrIq/ET972Hbi89WlcWL4Dyl/JoFQ278Ans0977XZ6R/+4wg6Pf5Birka9TjNd3Sh3XYmzv8+5Qr1T",
+	"DaQlVFxMNSb/hLHMMrnA1KYTI4oet1tSv+Rla9bRQpMCv9CLX5zk7scGb8npdg+xUq5tquKhWD1yMJVJ",
+	"nDCDC2YtopzPa/ZCTLxZBBTpXHIn3V0jQrf5OTLdghEKeiJs8Z12BQDPR/bnCFOvgDFwh0WVlsqFcDlp",
+	"owy7NVTE765CcxoIwj5P0YYjtVoiTJm2W3Oja1sfn50GtXPMeMbF5KLwBStIWVfk3WxJ6ycaKFoTBlQu",
+	"7F1X8Ssqlro7M0Jh5ZnMlj5W42kQ5tZYXBfWc5MgOhN7Pw/S/dynVmSsuFecAnkZqiStAL27q3C2KFfc",
+	"LC8sYkVZZcbFZ3mN1aEoiS8yRYdQfpGpMXN3DMrFWIaFyuuel9rjs9Nh7URB07mGcy8eU2AipcLKDccF",
+	"2EimLpTWHX0TLMuKx3UPTuj1xF5MmKIoYDWv/IUAL9JLixwYi10Rpn4TFiluMqwJTlH9OT47jeLoBpV2",
+	"WB32Br0BOb05Cjbn0TB60Rv0XkRxNGdmSgTsT6km8yc5XWfo3ekNl8Kqn6/Z/BnFzfPq54PB3k6pfVko",
+	"dExtzV+vwfxo+PUyjnQ+mzEbcxPr5kradB+4Bla90VfI0mU7Zufu9qMgRnv3LG9eDl48wH6fpAHl99xA",
+	"TALLuhqN6gZdIdGmz9a1AxN6gUqT3HMNMz5RrgBExL457NfUpZXov3Jt3taes6Ko2AwNnXx/vY24BfeP",
+	"3CZUheGr2ZZudChd793lD3J3LZioI1g6tE2w1KpY2wKc+vIBA7jG1BodYxC4QG1c2ZcE68ihGoKtJEm/",
+	"2XZCbx3u/NZdXYQsg+uGM6aMTebGVxQ1ATeXOiAcb8kX1ChWtgkUzRV7UZP1U/G7JiuMyvFuTXIO9wZA",
+	"s7gZ4Kw1agIXNTrGPvE12tOxB/Yh979VR22kwtTGQlQLEikI666KNpYJ4+IxxeIjFwZY/YyeGgVEGS2+",
+	"qeFm8VFociXQutgEgzamf1v9OE3vnFfP0OC6YL2j6yuC1WDu0XpQcI438prs2/3wt28d/RjVHAgNur0B",
+	"rxIaZizFQiyoJKRwnGtMYazkjIol0vE8ZGJtBFBZ2Dolo1VVqJvd1Ujw0vOleYrYavqrIlE3y18daLeD",
+	"EIdfbRQzdn35/h6nZcGyNFKtt4emgtbdfPGm2qxLuN+2Wi4Mz/a2WsZnvElYfw4ZDQ8HAyoM85mlzOGA",
+	"fnLhf64Xxdq2kOOxxpY96ksOAkvuN2JoqkWngKFsJQokxmV1cWu9cLV6XVTxNp10r/uh3wTCnE2Q/IkN",
+	"Bl13H5gpM1UrwON5lcqcNAOgGMY8M6hcYYqMSFxkZnHhcWJwSknIURrKpaCKdeVuKnr1b/3/S+9rgjbu",
+	"72hK/v2gILEs+21MhrGjtLR0nlmz21n4ivbfbaFqfe11QbpsCWkKCj6mS/2taoVYOue50n3WyV9WsvCD",
+	"3rIhVn2qrpMV+WkQtMXeVMZvl93newt+K4ldF5L/oTOtBxYP+9Z//5hQXVCbAIy54BR+lwLmTudsKHZg",
+	"w1tkKuOoysIhRW3XODdPK5NTO8fcGEqVXUk62qvLwmrdrlajapDaZjdqi3fxP9ZoJMywTE5y7O3FZbgl",
+	"iyNkgqfawhuE1d4qKmA3+NOBNR0jXN9CtXOE6rsB7vHmX8Hhv0hwWElSdy37KVGhB+T/Q0R44o+i2qNB",
+	"i2JcdMAQFi7iqxzjug3yEaSsxw5zVA5hamrwR1EFVX6XI+1oQh1kZdOGr9Jw8U3YxYxiQrOEAs8RjqVC",
+	"MFOui1JrD3xvk92CCbji6ZV3Ke7YRIOQxt9Nv4miQvt8MHCWjHo/FZ9wUdg6d4LQNFl+EydfP6fkttKj",
+	"1anetr86vNec8BgceQBPLa6Bp7BgGuYOYCsyxJc3wJtlqVwkUyYmXtr3WR1shfasgOkxFcwDYcXRkc5I",
+	"H0GvKUPZkOF96aoP7d/68s7GfKoSy5+eTBUWtiWLX+6USrXn8atzRfXVuydTTp0fOZOqaQ8dv5d5Tcc8",
+	"qqrv7Z5EXeNycxj2wT6wV49dbNlJAD7gdt7Tgl38rjs7vsZl+DzlXmq95RzGwn9/b7Chp74ofL6/eP7y",
+	"VRRH7y9evD6ivy8Pn0dxdO6vn/vr5/76ib9+4q+f0PXLDQ0TW2YPV4saJZBhjjzcARGJTljtr3HZg+Oq",
+	"Ff9J8NBkigrp5OSNNdTNwYAn3rslRSc/y7QEZqDfW2CWPbsWciH6vy+udc9C/ZjOxgkiMNB8IqxrsRCP",
+	"pap3GJcNFwf2IWZyhW+lGPOJnzbu+XdpWKCWZ1vV699e47LT2VGhDNsOjdzT/yYljE4mmih0LwPtG3yp",
+	"ylU0+25x9mUz9U+MBss9WjSsANXqiZIThVo/tJvtxJiKpPfiTqE3G13ol+Khn9yn8Vc54HaHNL7s1O4e",
+	"jBQNstsCkqIkUG6wU1FAjktzHIPM0loK/i9aL/hSteuttPdxQfm+nrJ57UCoQK9/W54v3/VdV2O3un39",
+	"WHoPZfsT2rrgbhcP5d541LaGs9wAg6IxucwXRyy5Bi6MrB8UbaK7t4APRPj2cReabykmI+DAH+jHsGDc",
+	"2Cs2YnEzLQK/m6L6/xSuEef+hlyIb6KYeCFlYQohkbkwVC8i3XH1nScarorNrt645OtqZRjjqrbfN+E3",
+	"tLHeSMl8MjUWpAVTqc3ehVwAF9ogS+HAxoxDENIySGMiRQraYSnH5bHF01AVybvVuijuI3MITCWV9nnM",
+	"Mo1x6FMTVHWziJlpY/K5yarwiMhOY0KrMwr07v3Sh+cPEuFcuGGrN350g1qHDKyGazy9e2Cr/Ghnd+du",
+	"Cstb/3FjUKuYuCtNlO9W9xNujGrH5dyDtV8TJXORbrFbtUmdtkDYq1Ex7PMTw+Fii1B5NKG+cg9usMf0",
+	"UfyHjdIvDBOptWClB/dg1vn1pF6ScgV4PrH5sTWaoRJV62RGIQA8hQO7AZXi5RiK6dOCzzQStj/v00GK",
+	"+koaZh4n+jinrRuyujfDP1EswQtyQbph9V+/OrLB/vqIbCbFxB15ZGkpDeRjfQnAzx27gP7V4Oj1YFuE",
+	"HzDkd4+ji1W3rwY2NqiA+M6liF1cjQuKVx+jAXwPKn2cpsAIiaLU45B1MwhzhTdc5tpi2GQp0PmzG56z",
+	"AgNzVFymgCLVW6ywKb4W8NBa8xnLxHpv2nKvjxw0vuO1Omfvh4pchZ9G7Zu+8Ilutm67D87olanA8Hdm",
+	"atHT3vWrSZeRJ+v6WORDfc9yuo/POupNn3PM6WMnoenN1ejUP9nAvkuC/8Vm6/WRSJ+KoM0YFCymy/Ig",
+	"OuVUZP03Mz++gcuahOpYsx74CbmI14dMndi44oae+nTDkaYHnzxFqC6fSJW6Wanm+FVzhPHrpbUaNHzl",
+	"rRENYNL84rDfP3z+X71Bb9A7HL4evB5Ed5d3/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
