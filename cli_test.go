@@ -65,6 +65,10 @@ func TestHelpPerCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "credentials create") {
 		t.Errorf("credentials --help: %v\n%s", err, out)
 	}
+	out, err = runOut("help", "webhooks", "recover")
+	if err != nil || !strings.Contains(out, "--include-retrying") {
+		t.Errorf("help webhooks recover: %v\n%s", err, out)
+	}
 	out, err = runOut("--help")
 	if err != nil || !strings.Contains(out, "webhooks recover") || !strings.Contains(out, "version") {
 		t.Errorf("--help: %v\n%s", err, out)

@@ -89,6 +89,9 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 
 // run runs one command line; tests call it as the binary would be called.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	if len(args) > 0 && args[0] == "help" { // "polyhook help [command]", as many tools take it
+		args = append(args[1:len(args):len(args)], "--help")
+	}
 	var c cli
 	parser, err := newParser(&c, stdout, stderr)
 	if err != nil {

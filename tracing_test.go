@@ -21,9 +21,9 @@ import (
 )
 
 // With tracing off nothing is propagated; with a provider installed (as OTEL_* makes
-// serve do), an API request, its publish and the delivery attempt each get a span, the
-// publish is a child of the caller's trace, and the receiver gets the attempt's
-// traceparent.
+// serve do), an API request, its publish and the delivery attempt each get a span, all in
+// the caller's trace (the attempt a child of the publish), and the receiver gets the
+// attempt's traceparent.
 func TestTracing(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
@@ -121,6 +121,9 @@ func TestTracing(t *testing.T) {
 	att, ok := byName["attempt"]
 	if !ok {
 		t.Fatalf("no attempt span: %s", spanNames(spans))
+	}
+	if att.Parent.SpanID() != pub.SpanContext.SpanID() || att.SpanContext.TraceID() != api.SpanContext.TraceID() {
+		t.Errorf("the attempt is not the publish's child, in the caller's trace: parent %s", att.Parent.SpanID())
 	}
 	want := "00-" + att.SpanContext.TraceID().String() + "-" + att.SpanContext.SpanID().String() + "-01"
 	if tp != want {

@@ -261,7 +261,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
 	}
-	err = e.publishing.submit(&publication{ev: ev, names: names, done: make(chan error, 1)})
+	err = e.publishing.submit(&publication{ev: ev, names: names, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
 	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
 		// Published concurrently under the same id: the other call won.
 		existing, gerr := e.db.GetEvent(ctx, in.ID)
