@@ -204,3 +204,24 @@ func TestLogs(t *testing.T) {
 		t.Errorf("river's info at debug level: %q", buf.String())
 	}
 }
+
+// Tracing is on only when the standard environment names an OTLP endpoint.
+func TestTracingConfigured(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, true},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, true},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_TRACES_EXPORTER": "none"}, false},
+	} {
+		for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER"} {
+			t.Setenv(k, c.env[k])
+		}
+		if got := tracingConfigured(); got != c.want {
+			t.Errorf("%v: tracing %v, want %v", c.env, got, c.want)
+		}
+	}
+}
