@@ -1,7 +1,7 @@
 # Polyhook's container image: a static binary (no cgo: the SQLite driver is pure Go) on
 # distroless, running as the unprivileged "nonroot" user (65532).
 #
-#   docker build --build-arg VERSION=$(git describe --tags --always) -t polyhook .
+#   docker build --build-arg VERSION=$(git describe --tags --always) --build-arg REVISION=$(git rev-parse HEAD) -t polyhook .
 #   docker run -p 8080:8080 -v polyhook-data:/data polyhook
 FROM golang:1.26 AS build
 WORKDIR /src
@@ -9,7 +9,8 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=""
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/polyhook . \
+ARG REVISION=""
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/polyhook . \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot

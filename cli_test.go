@@ -133,9 +133,9 @@ func TestVersion(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || v.Go == "" {
 		t.Errorf("version -o json: %v %q", err, out)
 	}
-	version = "v9.9.9"
-	defer func() { version = "" }()
-	if out, _ := runOut("version"); !strings.HasPrefix(out, "polyhook v9.9.9") {
+	version, revision = "v9.9.9", "0123abcd"
+	defer func() { version, revision = "", "" }()
+	if out, _ := runOut("version"); !strings.HasPrefix(out, "polyhook v9.9.9 (0123abcd)") {
 		t.Errorf("stamped version: %q", out)
 	}
 }

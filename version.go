@@ -7,8 +7,10 @@ import (
 	"runtime/debug"
 )
 
-// version is stamped by release builds: -ldflags "-X main.version=v1.2.3".
-var version string
+// version and revision are stamped by release builds (-ldflags "-X main.version=v1.2.3
+// -X main.revision=<commit>"); otherwise they come from the build info, when the go
+// command recorded it.
+var version, revision string
 
 type versionInfo struct {
 	Version  string `json:"version"`
@@ -39,6 +41,9 @@ func buildVersion() versionInfo {
 	}
 	if version != "" {
 		v.Version = version
+	}
+	if revision != "" {
+		v.Revision = revision
 	}
 	return v
 }
