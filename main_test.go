@@ -109,17 +109,25 @@ func TestServeAndCLI(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&apiCred)
 	resp.Body.Close()
 
-	// Mint through the command line, on the same database while the gateway runs.
+	// Mint through the command line: through the gateway, and offline on its database.
 	var cliOut, cliErr syncBuffer
-	if err := run(context.Background(), []string{"credentials", "create", "--dialect", "fusionauth", "--db", dbPath, "--name", "cli"}, &cliOut, &cliErr); err != nil {
+	if err := run(context.Background(), []string{"credentials", "create", "--dialect", "fusionauth", "--url", base, "--token", token, "--name", "cli"}, &cliOut, &cliErr); err != nil {
 		t.Fatalf("credentials create: %v\n%s", err, cliErr.String())
 	}
 	var cliCred struct{ APIKey string }
 	if err := json.Unmarshal([]byte(cliOut.String()), &cliCred); err != nil || cliCred.APIKey == "" {
 		t.Fatalf("credentials create printed %q", cliOut.String())
 	}
+	cliOut = syncBuffer{}
+	if err := run(context.Background(), []string{"credentials", "create", "--offline", "--dialect", "fusionauth", "--db", dbPath, "--name", "offline"}, &cliOut, &cliErr); err != nil {
+		t.Fatalf("credentials create --offline: %v\n%s", err, cliErr.String())
+	}
+	var offCred struct{ APIKey string }
+	if err := json.Unmarshal([]byte(cliOut.String()), &offCred); err != nil || offCred.APIKey == "" {
+		t.Fatalf("credentials create --offline printed %q", cliOut.String())
+	}
 
-	for _, key := range []string{apiCred.APIKey, cliCred.APIKey} {
+	for _, key := range []string{apiCred.APIKey, cliCred.APIKey, offCred.APIKey} {
 		req, _ := http.NewRequest("POST", base+"/api/webhook", strings.NewReader(`{"webhook":{"url":"https://example.com/cli","connectTimeout":1000,"readTimeout":2000}}`))
 		req.Header.Set("Authorization", key)
 		req.Header.Set("Content-Type", "application/json")
@@ -133,32 +141,49 @@ func TestServeAndCLI(t *testing.T) {
 		t.Error("an API key appears in the logs")
 	}
 
-	// list and revoke from the command line.
+	// list and revoke from the command line, the token from the environment.
+	t.Setenv("POLYHOOK_ADMIN_TOKEN", token)
+	t.Setenv("POLYHOOK_URL", base)
 	cliOut = syncBuffer{}
-	if err := run(context.Background(), []string{"credentials", "list", "--db", dbPath}, &cliOut, &cliErr); err != nil || strings.Count(cliOut.String(), "fusionauth") != 2 {
+	if err := run(context.Background(), []string{"credentials", "list"}, &cliOut, &cliErr); err != nil || strings.Count(cliOut.String(), "fusionauth") != 3 {
 		t.Fatalf("credentials list: %v %q", err, cliOut.String())
 	}
 	if strings.Contains(cliOut.String(), cliCred.APIKey) {
 		t.Error("credentials list shows a secret")
 	}
-	if err := run(context.Background(), []string{"credentials", "create", "--dialect", "mailchimp", "--db", dbPath}, &cliOut, &cliErr); err == nil {
-		t.Error("credentials create accepted an unknown dialect")
+	cliOut = syncBuffer{}
+	if err := run(context.Background(), []string{"credentials", "list", "-o", "json"}, &cliOut, &cliErr); err != nil {
+		t.Fatal(err)
+	}
+	var listed struct{ Credentials []struct{ ID, Name string } }
+	if err := json.Unmarshal([]byte(cliOut.String()), &listed); err != nil || len(listed.Credentials) != 3 {
+		t.Errorf("credentials list -o json: %v %q", err, cliOut.String())
+	}
+	err = run(context.Background(), []string{"credentials", "create", "--dialect", "mailchimp"}, &cliOut, &cliErr)
+	if exitCode(err) != 2 {
+		t.Errorf("credentials create with an unknown dialect: %v (exit %d, want 2)", err, exitCode(err))
+	}
+	if err := run(context.Background(), []string{"credentials", "revoke", "nope"}, &cliOut, &cliErr); exitCode(err) != 1 || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("credentials revoke nope: %v (exit %d, want 1)", err, exitCode(err))
 	}
 
-	// publish from the command line; the running gateway has the webhooks and sends.
+	// publish from the command line, through the gateway.
 	cliOut = syncBuffer{}
-	if err := run(context.Background(), []string{"publish", "--db", dbPath, "--type", "fusionauth:user.create", "--id", "cli-1", "--data", `{"user":{"id":"u"}}`}, &cliOut, &cliErr); err != nil {
+	if err := run(context.Background(), []string{"publish", "--type", "fusionauth:user.create", "--id", "cli-1", "--data", `{"user":{"id":"u"}}`}, &cliOut, &cliErr); err != nil {
 		t.Fatalf("publish: %v %s", err, cliErr.String())
 	}
 	if !strings.Contains(cliOut.String(), "published cli-1: 0 deliveries") {
 		t.Errorf("publish printed %q (the webhooks subscribe to nothing)", cliOut.String())
 	}
 	cliOut = syncBuffer{}
-	if err := run(context.Background(), []string{"publish", "--db", dbPath, "--type", "fusionauth:user.create", "--id", "cli-1"}, &cliOut, &cliErr); err != nil || !strings.Contains(cliOut.String(), "already published cli-1") {
+	if err := run(context.Background(), []string{"publish", "--type", "fusionauth:user.create", "--id", "cli-1"}, &cliOut, &cliErr); err != nil || !strings.Contains(cliOut.String(), "already published cli-1") {
 		t.Errorf("publish again: %v %q", err, cliOut.String())
 	}
-	if err := run(context.Background(), []string{"publish", "--db", dbPath, "--type", "nope"}, &cliOut, &cliErr); err == nil {
-		t.Error("publish accepted an unknown type")
+	if err := run(context.Background(), []string{"publish", "--type", "nope"}, &cliOut, &cliErr); exitCode(err) != 1 {
+		t.Errorf("publish accepted an unknown type: %v", err)
+	}
+	if err := run(context.Background(), []string{"publish", "--type", "user.created", "--token", "wrong"}, &cliOut, &cliErr); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("publish with a wrong token: %v", err)
 	}
 }
 

@@ -1,247 +1,734 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
+	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/store"
 )
 
-// operate runs the operator commands: they work on the database directly, so they need
-// the same --db as the gateway (which sends whatever they queue).
-//
-//	polyhook events list [--type T] [--tenant X] [--limit N]
-//	polyhook deliveries list [--event E] [--webhook W] [--status S] [--limit N]
-//	polyhook deliveries show ID
-//	polyhook deliveries retry ID
-//	polyhook webhooks list [--dialect D]
-//	polyhook webhooks enable ID
-//	polyhook webhooks recover ID --since 24h|RFC3339
-//	polyhook webhooks test ID [--event NAME]
-func operate(ctx context.Context, noun string, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%s: missing subcommand", noun)
+// The operator commands talk to a running gateway over its native API, so they work
+// against a remote deployment as well as a local one. Only credentials create --offline
+// and admin-token open the database themselves: they are how the first credential and a
+// lost admin token are made when no gateway can be asked.
+
+// clientFlags say which gateway to talk to.
+type clientFlags struct {
+	URL   string `name:"url" default:"http://127.0.0.1:8080" env:"POLYHOOK_URL" help:"The running gateway's address."`
+	Token string `name:"token" env:"POLYHOOK_ADMIN_TOKEN" secret:"" help:"The gateway's admin token."`
+}
+
+// outputFlag is on every command that lists or shows.
+type outputFlag struct {
+	Output string `name:"output" short:"o" default:"table" enum:"table,json" help:"table, or json (the native API's answer)."`
+}
+
+// api is a client of the native API.
+type api struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func (c *clientFlags) api() (*api, error) {
+	if c.Token == "" {
+		return nil, usageError{errors.New("no admin token: pass --token or set POLYHOOK_ADMIN_TOKEN")}
 	}
-	verb, args := args[0], args[1:]
-	var typ, tenant, event, webhook, status, dialect, since *string
-	var limit *int
-	c, positional, err := start(ctx, noun+" "+verb, args, stderr, func(fs *flag.FlagSet) {
-		typ = fs.String("type", "", "event type")
-		tenant = fs.String("tenant", "", "tenant")
-		event = fs.String("event", "", "event id (deliveries list) or event name (webhooks test)")
-		webhook = fs.String("webhook", "", "webhook id")
-		status = fs.String("status", "", "pending, succeeded, failed or cancelled")
-		dialect = fs.String("dialect", "", "dialect")
-		since = fs.String("since", "", "a duration back from now (24h) or an RFC 3339 time")
-		limit = fs.Int("limit", 50, "rows to show")
-	})
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageError{fmt.Errorf("--url (POLYHOOK_URL) %q is not an http(s) URL", c.URL)}
+	}
+	return &api{base: strings.TrimSuffix(c.URL, "/"), token: c.Token, http: &http.Client{Timeout: time.Minute}}, nil
+}
+
+// call sends one request and returns the answer's body when its status is one of want;
+// any other status is an error carrying the gateway's message.
+func (a *api) call(ctx context.Context, method, path string, query url.Values, in any, want ...int) ([]byte, int, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, 0, err
+		}
+		body = bytes.NewReader(b)
+	}
+	u := a.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	defer c.close()
-	db, engine := c.deps.DB, c.engine
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	defer tw.Flush()
-	arg := func() (string, error) {
-		if len(positional) != 1 {
-			return "", fmt.Errorf("%s %s: give one id", noun, verb)
-		}
-		return positional[0], nil
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	coded := func(err error) error {
-		if err != nil && store.ErrorCode(err) != store.EINTERNAL {
-			return errors.New(store.ErrorMessage(err))
-		}
-		return err
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot reach the gateway at %s (is it running? --url or POLYHOOK_URL says where): %w", a.base, err)
 	}
-
-	switch noun + " " + verb {
-	case "events list":
-		evs, total, err := db.FindEvents(ctx, store.EventFilter{Type: *typ, Tenant: *tenant, Limit: *limit})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "ID\tTYPE\tTENANT\tDELIVERIES\tCREATED\t(%d in all)\n", total)
-		for _, e := range evs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", e.ID, e.Type, e.Tenant, e.Deliveries, e.CreatedAt.Format(time.RFC3339))
-		}
-		return nil
-	case "deliveries list":
-		ds, total, err := db.FindDeliveries(ctx, store.DeliveryFilter{EventID: *event, WebhookID: *webhook, Status: *status, Dialect: *dialect, Limit: *limit})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "ID\tEVENT\tWEBHOOK\tDIALECT\tSTATUS\tATTEMPTS\tLAST\t(%d in all)\n", total)
-		for _, d := range ds {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.EventID, d.WebhookID, d.Dialect, d.Status, d.Attempts, lastOutcome(d))
-		}
-		return nil
-	case "deliveries show":
-		id, err := arg()
-		if err != nil {
-			return err
-		}
-		d, err := db.GetDelivery(ctx, id)
-		if err != nil {
-			return coded(err)
-		}
-		as, err := db.Attempts(ctx, id)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "delivery %s of event %s to webhook %s (%s, %s): %s after %d attempts\n", d.ID, d.EventID, d.WebhookID, d.Dialect, d.EventName, d.Status, d.Attempts)
-		fmt.Fprintln(tw, "#\tSTARTED\tMS\tSTATUS\tERROR")
-		for _, a := range as {
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", a.Number, a.StartedAt.Format(time.RFC3339), a.DurationMS, a.ResponseStatus, a.Error)
-		}
-		return nil
-	case "deliveries retry":
-		id, err := arg()
-		if err != nil {
-			return err
-		}
-		if _, err := engine.Retry(ctx, id); err != nil {
-			return coded(err)
-		}
-		fmt.Fprintf(stdout, "queued %s again; a running gateway sends it now\n", id)
-		return nil
-	case "webhooks list":
-		ws, total, err := db.FindWebhooks(ctx, store.WebhookFilter{Dialect: *dialect, Limit: *limit})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "ID\tDIALECT\tEXTERNAL ID\tURL\tSTATE\t(%d in all)\n", total)
-		for _, w := range ws {
-			state := "active"
-			if w.DisabledAt != nil {
-				state = "disabled: " + w.DisabledReason
-			} else if w.FailingSince != nil {
-				state = "failing since " + w.FailingSince.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", w.ID, w.Dialect, w.ExternalID, w.URL, state)
-		}
-		return nil
-	case "webhooks enable":
-		id, err := arg()
-		if err != nil {
-			return err
-		}
-		if err := db.EnableWebhook(ctx, id); err != nil {
-			return coded(err)
-		}
-		fmt.Fprintf(stdout, "enabled %s\n", id)
-		return nil
-	case "webhooks recover":
-		id, err := arg()
-		if err != nil {
-			return err
-		}
-		from, err := parseSince(*since)
-		if err != nil {
-			return err
-		}
-		r, err := engine.Recover(ctx, id, from)
-		if err != nil {
-			return coded(err)
-		}
-		return follow(ctx, db, r, stderr)
-	case "webhooks test":
-		id, err := arg()
-		if err != nil {
-			return err
-		}
-		w, err := db.WebhookByID(ctx, id)
-		if err != nil {
-			return coded(err)
-		}
-		name := *event
-		if name == "" && len(w.Events) > 0 {
-			name = w.Events[0]
-		}
-		res, err := engine.TestSend(ctx, w, name, json.RawMessage(`{"test":true}`), nil)
-		if err != nil {
-			return err
-		}
-		if res.Err != nil {
-			return fmt.Errorf("test %s: %s (%s) after %s", name, res.Err, res.ErrKind, res.Duration.Round(time.Millisecond))
-		}
-		fmt.Fprintf(stdout, "test %s: %d in %s\n%s\n", name, res.Status, res.Duration.Round(time.Millisecond), res.Body)
-		return nil
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, resp.StatusCode, err
 	}
-	return fmt.Errorf("unknown command %q", noun+" "+verb)
+	for _, w := range want {
+		if resp.StatusCode == w {
+			return b, resp.StatusCode, nil
+		}
+	}
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+		return nil, resp.StatusCode, fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
+	}
+	return nil, resp.StatusCode, fmt.Errorf("the gateway answered %d: %.200s", resp.StatusCode, b)
 }
 
-// parseInterspersed parses flags that may come before or after the positional
-// arguments, which it returns.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+// get decodes the answer of a GET into out and returns its raw body.
+func (a *api) get(ctx context.Context, path string, query url.Values, out any) ([]byte, error) {
+	b, _, err := a.call(ctx, http.MethodGet, path, query, nil, http.StatusOK)
+	if err != nil {
+		return nil, err
 	}
+	return b, json.Unmarshal(b, out)
 }
 
-func lastOutcome(d store.Delivery) string {
+// printJSON writes an API answer indented.
+func printJSON(w io.Writer, b []byte) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// table writes rows under a header, aligned.
+func table(w io.Writer, header string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+func ts(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// The native API's shapes, as far as the commands show them.
+type (
+	credential struct {
+		ID         string    `json:"id"`
+		Dialect    string    `json:"dialect"`
+		Name       string    `json:"name"`
+		CreatedAt  time.Time `json:"createdAt"`
+		ProjectIDs []string  `json:"projectIds"`
+		UserPoolID string    `json:"userPoolId"`
+	}
+	event struct {
+		ID           string      `json:"id"`
+		Type         string      `json:"type"`
+		Tenant       string      `json:"tenant"`
+		Deliveries   int         `json:"deliveries"`
+		CreatedAt    time.Time   `json:"createdAt"`
+		DeliveryList []delivery_ `json:"deliveryList"`
+	}
+	delivery_ struct {
+		ID          string     `json:"id"`
+		EventID     string     `json:"eventId"`
+		WebhookID   string     `json:"webhookId"`
+		Dialect     string     `json:"dialect"`
+		EventName   string     `json:"eventName"`
+		Status      string     `json:"status"`
+		Attempts    int        `json:"attempts"`
+		LastStatus  int        `json:"lastStatus"`
+		LastError   string     `json:"lastError"`
+		NextAttempt *time.Time `json:"nextAttemptAt"`
+		CreatedAt   time.Time  `json:"createdAt"`
+		AttemptList []struct {
+			Number         int       `json:"number"`
+			StartedAt      time.Time `json:"startedAt"`
+			DurationMS     int64     `json:"durationMs"`
+			ResponseStatus int       `json:"responseStatus"`
+			Error          string    `json:"error"`
+		} `json:"attemptList"`
+	}
+	webhook struct {
+		ID             string     `json:"id"`
+		Dialect        string     `json:"dialect"`
+		ExternalID     string     `json:"externalId"`
+		URL            string     `json:"url"`
+		Events         []string   `json:"events"`
+		DisabledAt     *time.Time `json:"disabledAt"`
+		DisabledReason string     `json:"disabledReason"`
+		FailingSince   *time.Time `json:"failingSince"`
+	}
+	recovery struct {
+		ID        string    `json:"id"`
+		WebhookID string    `json:"webhookId"`
+		Total     int64     `json:"total"`
+		Done      int64     `json:"done"`
+		Retrying  int64     `json:"retrying"`
+		Status    string    `json:"status"`
+		CreatedAt time.Time `json:"createdAt"`
+	}
+)
+
+func (d delivery_) outcome() string {
 	switch {
 	case d.LastError != "":
 		return d.LastError
 	case d.LastStatus != 0:
-		return fmt.Sprint(d.LastStatus)
+		return strconv.Itoa(d.LastStatus)
 	}
 	return ""
 }
 
-// parseSince reads "24h" (back from now) or an RFC 3339 time.
+func deliveryRows(ds []delivery_) [][]string {
+	rows := make([][]string, len(ds))
+	for i, d := range ds {
+		rows[i] = []string{d.ID, d.EventID, d.WebhookID, d.Dialect, d.Status, strconv.Itoa(d.Attempts), d.outcome()}
+	}
+	return rows
+}
+
+const deliveryHeader = "ID\tEVENT\tWEBHOOK\tDIALECT\tSTATUS\tATTEMPTS\tLAST"
+
+// --- credentials
+
+type credentialsCmd struct {
+	Create credCreateCmd `cmd:"" help:"Mint a credential; its secret is shown once."`
+	List   credListCmd   `cmd:"" help:"List credentials, without secrets."`
+	Revoke credRevokeCmd `cmd:"" help:"Revoke a credential: requests made with it are refused from now on."`
+}
+
+type credCreateCmd struct {
+	Dialect string   `name:"dialect" required:"" enum:"fusionauth,xsolla,nursa,authing" help:"fusionauth, xsolla, nursa or authing."`
+	Name    string   `name:"name" help:"A label for operators."`
+	Project []string `name:"project" help:"xsolla: a Login project id the credential may manage (repeat for several)."`
+	Offline bool     `name:"offline" help:"Mint on the database (--db, --secret-key) instead of through a gateway: for the first credential, or when no gateway runs."`
+	clientFlags
+	storeFlags
+}
+
+func (c *credCreateCmd) Run(g *globals) error {
+	if c.Offline {
+		return c.offline(g)
+	}
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	in := map[string]any{"dialect": c.Dialect}
+	if c.Name != "" {
+		in["name"] = c.Name
+	}
+	if len(c.Project) > 0 {
+		in["projectIds"] = c.Project
+	}
+	b, _, err := a.call(g.ctx, http.MethodPost, "/v1/credentials", nil, in, http.StatusCreated)
+	if err != nil {
+		return err
+	}
+	return printJSON(g.stdout, b)
+}
+
+func (c *credCreateCmd) offline(g *globals) error {
+	db, keys, err := c.open(g.ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	log := slog.New(slog.DiscardHandler)
+	engine, err := delivery.New(db, delivery.Config{Log: log})
+	if err != nil {
+		return err
+	}
+	srv := gateway(server.Deps{DB: db, Keys: keys, Log: log, Limiter: server.NewLimiter(0, 0)}, engine, "")
+	d, ok := srv.Dialect(c.Dialect)
+	if !ok {
+		return fmt.Errorf("--dialect must be one of %s", strings.Join(srv.DialectNames(), ", "))
+	}
+	m, err := d.MintCredential(g.ctx, server.CredentialRequest{Name: c.Name, ProjectIDs: c.Project})
+	if err != nil {
+		return errors.New(store.ErrorMessage(err))
+	}
+	out, err := native.MarshalMinted(m)
+	if err != nil {
+		return err
+	}
+	return printJSON(g.stdout, out)
+}
+
+type credListCmd struct {
+	Dialect string `name:"dialect" enum:"fusionauth,xsolla,nursa,authing," default:"" help:"Only this dialect's."`
+	outputFlag
+	clientFlags
+}
+
+func (c *credListCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if c.Dialect != "" {
+		q.Set("dialect", c.Dialect)
+	}
+	var out struct{ Credentials []credential }
+	b, err := a.get(g.ctx, "/v1/credentials", q, &out)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	rows := make([][]string, len(out.Credentials))
+	for i, cr := range out.Credentials {
+		scope := strings.Join(cr.ProjectIDs, ",")
+		if cr.UserPoolID != "" {
+			scope = cr.UserPoolID
+		}
+		rows[i] = []string{cr.ID, cr.Dialect, cr.Name, scope, cr.CreatedAt.UTC().Format(time.RFC3339)}
+	}
+	return table(g.stdout, "ID\tDIALECT\tNAME\tSCOPE\tCREATED", rows)
+}
+
+type credRevokeCmd struct {
+	ID string `arg:"" help:"The credential's id."`
+	clientFlags
+}
+
+func (c *credRevokeCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	if _, _, err := a.call(g.ctx, http.MethodDelete, "/v1/credentials/"+url.PathEscape(c.ID), nil, nil, http.StatusNoContent); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.stdout, "revoked %s\n", c.ID)
+	return err
+}
+
+// --- admin-token
+
+type adminTokenCmd struct {
+	Reset adminTokenResetCmd `cmd:"" help:"Generate a new admin token and store its hash; print it once. Running gateways keep the old one until they restart."`
+}
+
+type adminTokenResetCmd struct {
+	storeFlags
+}
+
+func (c *adminTokenResetCmd) Run(g *globals) error {
+	db, err := store.Open(g.ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	token, err := native.ResetAdminToken(g.ctx, db)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.stdout, "Admin token (shown once; restart the gateway to use it): %s\n", token)
+	return err
+}
+
+// --- publish
+
+type publishCmd struct {
+	Type   string `name:"type" required:"" help:"Canonical event type, or <dialect>:<native name>."`
+	Tenant string `name:"tenant" help:"Tenant, project, client or user pool the event belongs to."`
+	ID     string `name:"id" help:"Idempotency key; publishing it again creates nothing."`
+	Data   string `name:"data" default:"{}" help:"The event's data, a JSON object."`
+	outputFlag
+	clientFlags
+}
+
+func (c *publishCmd) Run(g *globals) error {
+	var data map[string]any
+	if err := json.Unmarshal([]byte(c.Data), &data); err != nil || data == nil {
+		return usageError{fmt.Errorf("--data must be a JSON object")}
+	}
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	in := map[string]any{"type": c.Type, "data": data}
+	if c.ID != "" {
+		in["id"] = c.ID
+	}
+	if c.Tenant != "" {
+		in["tenant"] = c.Tenant
+	}
+	b, status, err := a.call(g.ctx, http.MethodPost, "/v1/events", nil, in, http.StatusCreated, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	var ev event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return err
+	}
+	state := "published"
+	if status == http.StatusOK {
+		state = "already published"
+	}
+	_, err = fmt.Fprintf(g.stdout, "%s %s: %d deliveries\n", state, ev.ID, ev.Deliveries)
+	return err
+}
+
+// --- events
+
+type eventsCmd struct {
+	List eventsListCmd `cmd:"" help:"Events, newest first."`
+	Show eventsShowCmd `cmd:"" help:"One event and its deliveries."`
+}
+
+type eventsListCmd struct {
+	Type   string `name:"type" help:"Only this type."`
+	Tenant string `name:"tenant" help:"Only this tenant's."`
+	Since  string `name:"since" help:"Only those created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
+	Limit  int    `name:"limit" default:"50" help:"Rows to show (1-1000)."`
+	outputFlag
+	clientFlags
+}
+
+func (c *eventsListCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	q := url.Values{"limit": {strconv.Itoa(c.Limit)}}
+	setIf(q, "type", c.Type)
+	setIf(q, "tenant", c.Tenant)
+	if err := setSince(q, c.Since, false); err != nil {
+		return err
+	}
+	var out struct {
+		Total  int64
+		Events []event
+	}
+	b, err := a.get(g.ctx, "/v1/events", q, &out)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	rows := make([][]string, len(out.Events))
+	for i, e := range out.Events {
+		rows[i] = []string{e.ID, e.Type, e.Tenant, strconv.Itoa(e.Deliveries), e.CreatedAt.UTC().Format(time.RFC3339)}
+	}
+	if err := table(g.stdout, "ID\tTYPE\tTENANT\tDELIVERIES\tCREATED", rows); err != nil {
+		return err
+	}
+	return showing(g.stdout, len(rows), out.Total)
+}
+
+type eventsShowCmd struct {
+	ID string `arg:"" help:"The event's id."`
+	outputFlag
+	clientFlags
+}
+
+func (c *eventsShowCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	var e event
+	b, err := a.get(g.ctx, "/v1/events/"+url.PathEscape(c.ID), nil, &e)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	fmt.Fprintf(g.stdout, "event %s (%s, tenant %q) created %s: %d deliveries\n", e.ID, e.Type, e.Tenant, e.CreatedAt.UTC().Format(time.RFC3339), e.Deliveries)
+	return table(g.stdout, deliveryHeader, deliveryRows(e.DeliveryList))
+}
+
+// showing says how many rows matched when a page shows fewer.
+func showing(w io.Writer, shown int, total int64) error {
+	if int64(shown) >= total {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "(%d of %d shown; --limit shows more)\n", shown, total)
+	return err
+}
+
+func setIf(q url.Values, k, v string) {
+	if v != "" {
+		q.Set(k, v)
+	}
+}
+
+// setSince puts --since into q as an RFC 3339 time.
+func setSince(q url.Values, s string, required bool) error {
+	if s == "" && !required {
+		return nil
+	}
+	t, err := parseSince(s)
+	if err != nil {
+		return err
+	}
+	q.Set("since", t.UTC().Format(time.RFC3339Nano))
+	return nil
+}
+
+// parseSince reads "24h" or "7d" (back from now) or an RFC 3339 time.
 func parseSince(s string) (time.Time, error) {
 	if s == "" {
-		return time.Time{}, errors.New("--since is required: a duration back from now (24h) or an RFC 3339 time")
+		return time.Time{}, usageError{errors.New("--since is required: a duration back from now (24h, 7d) or an RFC 3339 time")}
 	}
-	if d, err := time.ParseDuration(s); err == nil {
+	if d, err := parseDuration(s); err == nil {
 		return time.Now().Add(-d), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--since %q: not a duration or an RFC 3339 time", s)
+		return time.Time{}, usageError{fmt.Errorf("--since %q: not a duration (24h, 7d) or an RFC 3339 time", s)}
 	}
 	return t, nil
 }
 
-// follow shows a recovery's progress until it is done (the gateway carries it out).
-func follow(ctx context.Context, db *store.DB, r *store.Recovery, w io.Writer) error {
-	bar := progressbar.NewOptions64(max(r.Total, 1), progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("recovering "+strings.TrimPrefix(r.ID, "rec_")[:8]),
-		progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
-	for {
-		cur, err := db.GetRecovery(ctx, r.ID)
-		if err != nil {
+// --- deliveries
+
+type deliveriesCmd struct {
+	List  deliveriesListCmd  `cmd:"" help:"Deliveries, newest first."`
+	Show  deliveriesShowCmd  `cmd:"" help:"One delivery and every attempt."`
+	Retry deliveriesRetryCmd `cmd:"" help:"Send a finished delivery again now."`
+}
+
+type deliveriesListCmd struct {
+	Event   string `name:"event" help:"Only this event's."`
+	Webhook string `name:"webhook" help:"Only this webhook's."`
+	Dialect string `name:"dialect" enum:"fusionauth,xsolla,nursa,authing," default:"" help:"Only this dialect's."`
+	Status  string `name:"status" enum:"pending,succeeded,failed,cancelled," default:"" help:"pending, succeeded, failed or cancelled."`
+	Since   string `name:"since" help:"Only those created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
+	Limit   int    `name:"limit" default:"50" help:"Rows to show (1-1000)."`
+	outputFlag
+	clientFlags
+}
+
+func (c *deliveriesListCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	q := url.Values{"limit": {strconv.Itoa(c.Limit)}}
+	setIf(q, "eventId", c.Event)
+	setIf(q, "webhookId", c.Webhook)
+	setIf(q, "dialect", c.Dialect)
+	setIf(q, "status", c.Status)
+	if err := setSince(q, c.Since, false); err != nil {
+		return err
+	}
+	var out struct {
+		Total      int64
+		Deliveries []delivery_
+	}
+	b, err := a.get(g.ctx, "/v1/deliveries", q, &out)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	if err := table(g.stdout, deliveryHeader, deliveryRows(out.Deliveries)); err != nil {
+		return err
+	}
+	return showing(g.stdout, len(out.Deliveries), out.Total)
+}
+
+type deliveriesShowCmd struct {
+	ID string `arg:"" help:"The delivery's id."`
+	outputFlag
+	clientFlags
+}
+
+func (c *deliveriesShowCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	var d delivery_
+	b, err := a.get(g.ctx, "/v1/deliveries/"+url.PathEscape(c.ID), nil, &d)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	fmt.Fprintf(g.stdout, "delivery %s of event %s to webhook %s (%s, %s): %s after %d attempts\n", d.ID, d.EventID, d.WebhookID, d.Dialect, d.EventName, d.Status, d.Attempts)
+	if d.NextAttempt != nil && d.Status == store.DeliveryPending {
+		fmt.Fprintf(g.stdout, "next attempt at %s\n", ts(d.NextAttempt))
+	}
+	rows := make([][]string, len(d.AttemptList))
+	for i, at := range d.AttemptList {
+		rows[i] = []string{strconv.Itoa(at.Number), at.StartedAt.UTC().Format(time.RFC3339), strconv.FormatInt(at.DurationMS, 10), strconv.Itoa(at.ResponseStatus), at.Error}
+	}
+	return table(g.stdout, "#\tSTARTED\tMS\tSTATUS\tERROR", rows)
+}
+
+type deliveriesRetryCmd struct {
+	ID string `arg:"" help:"The delivery's id."`
+	clientFlags
+}
+
+func (c *deliveriesRetryCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	if _, _, err := a.call(g.ctx, http.MethodPost, "/v1/deliveries/"+url.PathEscape(c.ID)+"/retry", nil, nil, http.StatusAccepted); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.stdout, "queued %s again; the gateway sends it now\n", c.ID)
+	return err
+}
+
+// --- webhooks
+
+type webhooksCmd struct {
+	List    webhooksListCmd    `cmd:"" help:"Webhooks of every dialect, oldest first."`
+	Enable  webhooksEnableCmd  `cmd:"" help:"Put a disabled webhook back into delivery."`
+	Test    webhooksTestCmd    `cmd:"" help:"Have the gateway send a test event to the webhook now, and show the answer."`
+	Recover webhooksRecoverCmd `cmd:"" help:"Re-send the webhook's failed deliveries since a time, and follow them until sent."`
+}
+
+type webhooksListCmd struct {
+	Dialect string `name:"dialect" enum:"fusionauth,xsolla,nursa,authing," default:"" help:"Only this dialect's."`
+	Limit   int    `name:"limit" default:"100" help:"Rows to show (1-1000)."`
+	outputFlag
+	clientFlags
+}
+
+func (c *webhooksListCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	q := url.Values{"limit": {strconv.Itoa(c.Limit)}}
+	setIf(q, "dialect", c.Dialect)
+	var out struct {
+		Total    int64
+		Webhooks []webhook
+	}
+	b, err := a.get(g.ctx, "/v1/webhooks", q, &out)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	rows := make([][]string, len(out.Webhooks))
+	for i, w := range out.Webhooks {
+		state := "active"
+		if w.DisabledAt != nil {
+			state = "disabled: " + w.DisabledReason
+		} else if w.FailingSince != nil {
+			state = "failing since " + ts(w.FailingSince)
+		}
+		rows[i] = []string{w.ID, w.Dialect, w.ExternalID, w.URL, state}
+	}
+	if err := table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tSTATE", rows); err != nil {
+		return err
+	}
+	return showing(g.stdout, len(rows), out.Total)
+}
+
+type webhooksEnableCmd struct {
+	ID string `arg:"" help:"The webhook's id (polyhook's, as webhooks list shows)."`
+	clientFlags
+}
+
+func (c *webhooksEnableCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	if _, _, err := a.call(g.ctx, http.MethodPost, "/v1/webhooks/"+url.PathEscape(c.ID)+"/enable", nil, nil, http.StatusNoContent); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.stdout, "enabled %s\n", c.ID)
+	return err
+}
+
+type webhooksTestCmd struct {
+	ID    string `arg:"" help:"The webhook's id."`
+	Event string `name:"event" help:"A native event name of the webhook's dialect; its first subscribed event by default."`
+	Data  string `name:"data" default:"{\"test\":true}" help:"The test event's data, a JSON object."`
+	outputFlag
+	clientFlags
+}
+
+func (c *webhooksTestCmd) Run(g *globals) error {
+	var data map[string]any
+	if err := json.Unmarshal([]byte(c.Data), &data); err != nil || data == nil {
+		return usageError{fmt.Errorf("--data must be a JSON object")}
+	}
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	in := map[string]any{"data": data}
+	if c.Event != "" {
+		in["eventName"] = c.Event
+	}
+	b, _, err := a.call(g.ctx, http.MethodPost, "/v1/webhooks/"+url.PathEscape(c.ID)+"/test", nil, in, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Success    bool
+		Status     int
+		Body       string
+		Error      string
+		ErrorKind  string
+		DurationMs int64
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		if err := printJSON(g.stdout, b); err != nil {
 			return err
 		}
-		_ = bar.Set64(min(cur.Done, max(r.Total, 1)))
-		if cur.Status == store.RecoveryDone {
-			_ = bar.Finish()
-			fmt.Fprintf(w, "recovery %s done: %d deliveries queued again\n", cur.ID, cur.Done)
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			fmt.Fprintf(w, "\nstopped following %s; it goes on in the gateway\n", r.ID)
-			return nil
-		case <-time.After(200 * time.Millisecond):
-		}
+	} else if res.Error == "" {
+		fmt.Fprintf(g.stdout, "test: %d in %dms\n%s\n", res.Status, res.DurationMs, res.Body)
 	}
+	switch {
+	case res.Error != "":
+		return fmt.Errorf("test: %s (%s) after %dms", res.Error, res.ErrorKind, res.DurationMs)
+	case !res.Success:
+		return fmt.Errorf("test: the endpoint answered %d", res.Status)
+	}
+	return nil
 }

@@ -17,13 +17,16 @@ import (
 // command line alone, against a running gateway.
 func TestOperatorCLI(t *testing.T) {
 	var up atomic.Bool
-	var got atomic.Int32
+	var got, gotW2 atomic.Int32
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !up.Load() {
 			w.WriteHeader(503)
 			return
 		}
 		got.Add(1)
+		if r.URL.Path == "/w2" {
+			gotW2.Add(1)
+		}
 		_, _ = w.Write([]byte("thanks"))
 	}))
 	defer rcv.Close()
@@ -33,7 +36,7 @@ func TestOperatorCLI(t *testing.T) {
 	done := make(chan error, 1)
 	var logs syncBuffer
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "ops", "--allow-private-targets", "--max-attempts", "1"}, &logs, &logs)
+		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "ops", "--allow-targets", "127.0.0.1", "--max-attempts", "1"}, &logs, &logs)
 	}()
 	defer func() { cancel(); <-done }()
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
@@ -47,7 +50,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	cli := func(args ...string) (string, error) {
 		var out, errb syncBuffer
-		err := run(context.Background(), append(args, "--db", dbPath), &out, &errb)
+		err := run(context.Background(), append(args, "--url", "http://"+addr, "--token", "ops"), &out, &errb)
 		return out.String() + errb.String(), err
 	}
 	// A FusionAuth webhook, created through the store so the test stays on the CLI.
@@ -80,16 +83,23 @@ func TestOperatorCLI(t *testing.T) {
 		t.Errorf("webhooks list: %v %s", err, out)
 	}
 
-	// The endpoint is back: a test send, then recover what failed.
-	up.Store(true)
-	if out, err := cli("webhooks", "test", w.ID); err == nil || !strings.Contains(out, "refused") && !strings.Contains(err.Error(), "refused") {
-		t.Errorf("webhooks test to loopback without --allow-private-targets: %v %s", err, out)
+	if out, err := cli("deliveries", "list", "--event", "evt-ops", "-o", "json"); err != nil || !strings.Contains(out, `"status": "failed"`) {
+		t.Errorf("deliveries list -o json: %v %s", err, out)
 	}
-	if out, err := cli("webhooks", "test", w.ID, "--allow-private-targets"); err != nil || !strings.Contains(out, "200") || !strings.Contains(out, "thanks") {
+
+	// The endpoint is back: a test send (by the gateway, with its --allow-targets: the
+	// command has no delivery settings), then recover what failed.
+	up.Store(true)
+	if out, err := cli("webhooks", "test", w.ID); err != nil || !strings.Contains(out, "200") || !strings.Contains(out, "thanks") {
 		t.Errorf("webhooks test: %v %s", err, out)
 	}
-	if out, err := cli("webhooks", "recover", w.ID, "--since", "1h"); err != nil || !strings.Contains(out, "1 deliveries queued again") {
+	out, err := cli("webhooks", "recover", w.ID, "--since", "1h")
+	if err != nil || !strings.Contains(out, "1 failed deliveries") || !strings.Contains(out, "sent 1 of 1\n") ||
+		!strings.Contains(out, "done: 1 sent, 1 succeeded, 0 failed again, 0 retrying") {
 		t.Fatalf("webhooks recover: %v %s", err, out)
+	}
+	if strings.Contains(out, "\r") {
+		t.Errorf("recover wrote terminal animation into a pipe: %q", out)
 	}
 	for start := time.Now(); got.Load() < 2; time.Sleep(20 * time.Millisecond) { // the test send and the recovered delivery
 		if time.Since(start) > 15*time.Second {
@@ -108,9 +118,49 @@ func TestOperatorCLI(t *testing.T) {
 	if out, err := cli("deliveries", "retry", ds[0].ID); err != nil || !strings.Contains(out, "queued") {
 		t.Errorf("deliveries retry: %v %s", err, out)
 	}
-	for _, bad := range [][]string{{"webhooks", "enable", "nope"}, {"deliveries", "retry", "nope"}, {"webhooks", "recover", w.ID}, {"deliveries", "frobnicate"}} {
-		if out, err := cli(bad...); err == nil {
-			t.Errorf("%v succeeded: %s", bad, out)
+	// A delivery still retrying (its webhook retries hourly) is skipped, and said to be;
+	// --include-retrying sends it now.
+	w2 := &store.Webhook{Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-00000000c0df", URL: rcv.URL + "/w2", Enabled: true, Global: true,
+		Events: []string{"user.create"}, Retry: &store.Retry{Enabled: true, Count: 3, Delay: 1, DelayUnit: "Hour"}}
+	if err := db.CreateWebhook(context.Background(), w2); err != nil {
+		t.Fatal(err)
+	}
+	up.Store(false)
+	if out, err := cli("publish", "--type", "user.created", "--id", "evt-ops-2"); err != nil || !strings.Contains(out, "2 deliveries") {
+		t.Fatalf("publish: %v %s", err, out)
+	}
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		out, _ := cli("deliveries", "list", "--webhook", w2.ID, "-o", "json")
+		if strings.Contains(out, `"attempts": 1`) && strings.Contains(out, `"nextAttemptAt"`) {
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("no retrying delivery: %s", out)
+		}
+	}
+	up.Store(true)
+	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h"); err != nil || !strings.Contains(out, "skipped 1 deliveries still retrying") || !strings.Contains(out, "done: 0 sent") {
+		t.Errorf("recover with a delivery still retrying: %v %s", err, out)
+	}
+	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h", "--include-retrying"); err != nil || !strings.Contains(out, "done: 1 sent, 1 succeeded, 0 failed again, 0 retrying") {
+		t.Errorf("recover --include-retrying: %v %s", err, out)
+	}
+	if n := gotW2.Load(); n != 1 {
+		t.Errorf("the second webhook's endpoint got %d successful requests from the recoveries, want 1", n)
+	}
+
+	for _, bad := range []struct {
+		args []string
+		exit int
+	}{
+		{[]string{"webhooks", "enable", "nope"}, 1},
+		{[]string{"deliveries", "retry", "nope"}, 1},
+		{[]string{"webhooks", "recover", w.ID}, 2},
+		{[]string{"webhooks", "recover", w.ID, "--since", "yesterday"}, 2},
+		{[]string{"deliveries", "frobnicate"}, 2},
+	} {
+		if out, err := cli(bad.args...); exitCode(err) != bad.exit {
+			t.Errorf("%v: exit %d, want %d: %v %s", bad.args, exitCode(err), bad.exit, err, out)
 		}
 	}
 }

@@ -444,14 +444,22 @@ type PublishRequest struct {
 
 // Recovery defines model for Recovery.
 type Recovery struct {
-	CreatedAt time.Time      `json:"createdAt"`
-	Done      int64          `json:"done"`
-	Id        string         `json:"id"`
-	Since     time.Time      `json:"since"`
-	Status    RecoveryStatus `json:"status"`
-	Total     int64          `json:"total"`
-	UpdatedAt time.Time      `json:"updatedAt"`
-	WebhookId string         `json:"webhookId"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Done How many of them are queued again so far.
+	Done            int64  `json:"done"`
+	Id              string `json:"id"`
+	IncludeRetrying bool   `json:"includeRetrying"`
+
+	// Retrying Deliveries since the time still pending when the recovery started: left to their schedule, or sent now with includeRetrying.
+	Retrying int64          `json:"retrying"`
+	Since    time.Time      `json:"since"`
+	Status   RecoveryStatus `json:"status"`
+
+	// Total Failed deliveries to re-send.
+	Total     int64     `json:"total"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	WebhookId string    `json:"webhookId"`
 }
 
 // RecoveryStatus defines model for Recovery.Status.
@@ -569,7 +577,9 @@ type ListWebhooksParams struct {
 
 // RecoverWebhookJSONBody defines parameters for RecoverWebhook.
 type RecoverWebhookJSONBody struct {
-	Since time.Time `json:"since"`
+	// IncludeRetrying Also send now the deliveries still retrying.
+	IncludeRetrying *bool     `json:"includeRetrying,omitempty"`
+	Since           time.Time `json:"since"`
 }
 
 // RotateWebhookSecretJSONBody defines parameters for RotateWebhookSecret.
@@ -866,12 +876,20 @@ type ClientInterface interface {
 
 	// RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1374,6 +1392,10 @@ func (c *Client) EnableWebhook(ctx context.Context, webhookId string, reqEditors
 
 // RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 //
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
@@ -1390,6 +1412,10 @@ func (c *Client) RecoverWebhookWithBody(ctx context.Context, webhookId string, c
 }
 
 // RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2965,12 +2991,20 @@ type ClientWithResponsesInterface interface {
 
 	// RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error)
 
 	// RecoverWebhookWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5522,6 +5556,10 @@ func (c *ClientWithResponses) EnableWebhookWithResponse(ctx context.Context, web
 
 // RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 //
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
@@ -5534,6 +5572,10 @@ func (c *ClientWithResponses) RecoverWebhookWithBodyWithResponse(ctx context.Con
 }
 
 // RecoverWebhookWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -38,6 +40,8 @@ type claim struct {
 	// parked is whether the claim waits in Engine.parked (e.mu guards it, and until
 	// while it is true).
 	parked bool
+	// span is the publish's trace span, the parent of the attempt's.
+	span trace.SpanContext
 }
 
 // parkCost is the memory a parked claim is counted to hold: 2 KiB for the claim, its
@@ -263,7 +267,11 @@ func (e *Engine) send(ctx context.Context, cl *claim) {
 	// its endpoints look stuck.
 	slot = e.restamp(cl.w.ID, slot)
 	defer e.release(cl.w.ID, slot)
-	a, res, ok, err := e.try(ctx, &cl.d, cl.w, cl.ev, within)
+	tctx := ctx
+	if cl.span.IsValid() {
+		tctx = trace.ContextWithSpanContext(ctx, cl.span)
+	}
+	a, res, ok, err := e.try(tctx, &cl.d, cl.w, cl.ev, within)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("delivery attempt", "delivery", cl.d.ID, "webhook", cl.w.ID, "err", err)

@@ -20,6 +20,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyhook/polyhook/store"
 )
@@ -223,7 +228,23 @@ type PublishInput struct {
 // with concurrent publishes (see publish.go), and sends the deliveries this process
 // claimed once it commits. It returns the event and whether this call created it (false
 // when ev.ID was published before). Returns EINVALID for an unknown type or bad data.
-func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bool, error) {
+func (e *Engine) Publish(ctx context.Context, in PublishInput) (ev *store.Event, created bool, err error) {
+	ctx, span := tracer.Start(ctx, "publish", trace.WithAttributes(attribute.String("polyhook.event.type", in.Type)))
+	defer func() {
+		if span.IsRecording() {
+			if ev != nil {
+				span.SetAttributes(attribute.String("polyhook.event.id", ev.ID), attribute.Int("polyhook.event.deliveries", ev.Deliveries), attribute.Bool("polyhook.event.created", created))
+			}
+			if err != nil {
+				span.SetStatus(codes.Error, store.ErrorMessage(err))
+			}
+		}
+		span.End()
+	}()
+	return e.publish(ctx, in)
+}
+
+func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bool, error) {
 	if len(in.ID) > 128 {
 		return nil, false, store.Errorf(store.EINVALID, "id is longer than 128 characters.")
 	}
@@ -256,7 +277,7 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
 	}
-	err = e.publishing.submit(&publication{ev: ev, names: names, done: make(chan error, 1)})
+	err = e.publishing.submit(&publication{ev: ev, names: names, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
 	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
 		// Published concurrently under the same id: the other call won.
 		existing, gerr := e.db.GetEvent(ctx, in.ID)
@@ -369,6 +390,18 @@ func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery,
 // background job; follow it with the store's GetRecovery. Returns ENOTFOUND for an
 // unknown webhook and ECONFLICT for a disabled one (enable it first).
 func (e *Engine) Recover(ctx context.Context, webhookID string, since time.Time) (*store.Recovery, error) {
+	return e.RecoverWith(ctx, webhookID, since, RecoverOptions{})
+}
+
+// RecoverOptions changes what a recovery re-sends.
+type RecoverOptions struct {
+	// IncludeRetrying also sends now the deliveries since the time that are still
+	// retrying, waiting for their next attempt (those being sent are left alone).
+	IncludeRetrying bool
+}
+
+// RecoverWith is Recover with options.
+func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.Time, opts RecoverOptions) (*store.Recovery, error) {
 	w, err := e.db.WebhookByID(ctx, webhookID)
 	if err != nil {
 		return nil, err
@@ -376,7 +409,7 @@ func (e *Engine) Recover(ctx context.Context, webhookID string, since time.Time)
 	if w.DisabledAt != nil {
 		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
 	}
-	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC()}
+	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
 	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
 		if err := tx.CreateRecovery(ctx, r); err != nil {
 			return err
@@ -413,10 +446,33 @@ func (e *Engine) recover(ctx context.Context, id string) error {
 			if err := e.queue.enqueue(ctx, raw, queued); err != nil {
 				return err
 			}
-			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch)
+			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch && !r.IncludeRetrying)
 		})
-		if err != nil || len(ds) < recoverBatch {
+		if err != nil {
 			return err
+		}
+		if len(ds) < recoverBatch {
+			break
+		}
+	}
+	if !r.IncludeRetrying {
+		return nil
+	}
+	// Deliveries still retrying have a job scheduled for their next attempt: bring it
+	// forward rather than queue another, which would send them twice from then on.
+	for {
+		ids, err := e.db.WaitingDeliveries(ctx, r.WebhookID, r.Since, r.CreatedAt, recoverBatch)
+		if err != nil {
+			return err
+		}
+		if err := e.db.AttemptNow(ctx, ids); err != nil {
+			return err
+		}
+		if err := e.queue.runNow(ctx, r.WebhookID, ids); err != nil {
+			return err
+		}
+		if len(ids) < recoverBatch {
+			return e.db.AdvanceRecovery(ctx, id, 0, true)
 		}
 	}
 }
@@ -657,7 +713,20 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 		return nil, Result{}, false, err
 	}
 	req.Within = within
+	ctx, span := tracer.Start(ctx, "attempt", trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("polyhook.delivery.id", d.ID), attribute.String("polyhook.webhook.id", w.ID),
+			attribute.String("polyhook.dialect", w.Dialect), attribute.String("polyhook.event.name", d.EventName))
+		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
 	res := e.sender.Send(ctx, req)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", res.Status))
+		if !res.Success() {
+			span.SetStatus(codes.Error, res.ErrKind)
+		}
+	}
 	a := &store.Attempt{
 		URL:             w.URL,
 		StartedAt:       at,
@@ -748,6 +817,10 @@ func truncate(s string, n int) string {
 // Targets is the policy of which addresses deliveries may reach, for the dialects to
 // check the URLs clients give against the same policy the sender dials with.
 func (e *Engine) Targets() *Targets { return e.sender.Targets() }
+
+// tracer makes the publish and attempt spans: OpenTelemetry's global tracer, a no-op (and
+// no traceparent on deliveries) unless the command installs a provider.
+var tracer = otel.Tracer("github.com/polyhook/polyhook/delivery")
 
 // ErrUnknownDialect is returned for a webhook whose dialect has no encoder.
 var ErrUnknownDialect = errors.New("delivery: unknown dialect")

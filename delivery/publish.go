@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyhook/polyhook/store"
 )
@@ -23,6 +24,9 @@ type publication struct {
 	ev    *store.Event
 	names map[string][]string // the event's names per dialect
 	done  chan error
+	// span is the publish's trace span (invalid when tracing is off): the first attempts
+	// this process sends become its children.
+	span trace.SpanContext
 }
 
 // publishing batches publications.
@@ -156,7 +160,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 				}
 				if wait, ok := e.claimable(w.ID, len(claimed)); ok {
 					d.ClaimedUntil = &until
-					claimed = append(claimed, &claim{d: d, w: w, ev: p.ev, until: until})
+					claimed = append(claimed, &claim{d: d, w: w, ev: p.ev, until: until, span: p.span})
 				} else {
 					if wait > 0 {
 						// Its endpoint is stuck: the job need not look before it may be free.

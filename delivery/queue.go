@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"database/sql"
 
@@ -26,6 +28,9 @@ type queue interface {
 	enqueue(ctx context.Context, raw store.RawTx, ds []store.Delivery) error
 	// enqueueRecovery inserts the job that carries out a recovery.
 	enqueueRecovery(ctx context.Context, raw store.RawTx, recoveryID string) error
+	// runNow makes the jobs of a webhook's deliveries that wait for a later attempt
+	// available now.
+	runNow(ctx context.Context, webhookID string, deliveryIDs []string) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 }
@@ -213,6 +218,38 @@ func (q *riverQueue[TTx]) enqueue(ctx context.Context, raw store.RawTx, ds []sto
 func (q *riverQueue[TTx]) enqueueRecovery(ctx context.Context, raw store.RawTx, id string) error {
 	_, err := q.client.InsertTx(ctx, q.tx(raw), recoverArgs{RecoveryID: id}, nil)
 	return err
+}
+
+func (q *riverQueue[TTx]) runNow(ctx context.Context, webhookID string, deliveryIDs []string) error {
+	if len(deliveryIDs) == 0 {
+		return nil
+	}
+	want := make(map[string]bool, len(deliveryIDs))
+	for _, id := range deliveryIDs {
+		want[id] = true
+	}
+	// args ->> 'key' reads a JSON field on PostgreSQL and SQLite alike.
+	params := river.NewJobListParams().Kinds(deliverArgs{}.Kind()).
+		States(rivertype.JobStateScheduled, rivertype.JobStateRetryable).
+		Where("args ->> 'webhook_id' = @webhook_id", river.NamedArgs{"webhook_id": webhookID}).First(1000)
+	for {
+		res, err := q.client.JobList(ctx, params)
+		if err != nil {
+			return err
+		}
+		for _, j := range res.Jobs {
+			var a deliverArgs
+			if json.Unmarshal(j.EncodedArgs, &a) == nil && want[a.DeliveryID] {
+				if _, err := q.client.JobRetry(ctx, j.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if len(res.Jobs) < 1000 || res.LastCursor == nil {
+			return nil
+		}
+		params = params.After(res.LastCursor)
+	}
 }
 
 func (q *riverQueue[TTx]) start(ctx context.Context) error { return q.client.Start(ctx) }

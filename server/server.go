@@ -17,6 +17,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyhook/polyhook/store"
 )
@@ -184,11 +189,21 @@ var (
 // Collectors returns the HTTP metrics.
 func Collectors() []prometheus.Collector { return []prometheus.Collector{httpRequests, httpSeconds} }
 
+// tracer makes a span per API request; it is OpenTelemetry's global one, a no-op unless
+// the command installs a provider.
+var tracer = otel.Tracer("github.com/polyhook/polyhook/server")
+
 // logRequests logs one line per request at debug level, never headers or bodies (which
 // carry credentials), and counts it.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		req := c.Request()
+		ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))
+		ctx, span := tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer))
+		if span.IsRecording() { // tracing is on: handlers' spans become its children
+			c.SetRequest(req.WithContext(ctx))
+		}
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -198,6 +213,15 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
+		if span.IsRecording() {
+			span.SetName(req.Method + " " + route)
+			span.SetAttributes(attribute.String("http.request.method", req.Method), attribute.String("http.route", route),
+				attribute.Int("http.response.status_code", c.Response().Status))
+			if c.Response().Status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(c.Response().Status))
+			}
+		}
+		span.End()
 		httpRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
 		httpSeconds.WithLabelValues(route).Observe(d.Seconds())
 		s.log.Debug("request", "method", c.Request().Method, "route", route, "status", c.Response().Status, "duration", d)

@@ -85,6 +85,11 @@ func (db *DB) InitSetting(ctx context.Context, key, value string) (bool, error) 
 	return false, err
 }
 
+// SetSetting stores value under key, replacing what was there.
+func (db *DB) SetSetting(ctx context.Context, key, value string) error {
+	return db.err(db.gorm.WithContext(ctx).Save(&Setting{Key: key, Value: value}).Error)
+}
+
 // Credential returns the credential with the given id. Returns EUNAUTHORIZED when there
 // is none, or when it belongs to another dialect.
 func (db *DB) Credential(ctx context.Context, dialect, id string) (*Credential, error) {

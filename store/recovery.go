@@ -15,11 +15,17 @@ type Recovery struct {
 	Since     time.Time `gorm:"not null"`
 	// Total is how many failed deliveries matched when the recovery started; Done how many
 	// have been queued again so far.
-	Total     int64     `gorm:"not null;default:0"`
-	Done      int64     `gorm:"not null;default:0"`
-	Status    string    `gorm:"size:16;not null"` // running, done
-	CreatedAt time.Time `gorm:"not null;autoCreateTime:false"`
-	UpdatedAt time.Time `gorm:"not null;autoUpdateTime:false"`
+	Total int64 `gorm:"not null;default:0"`
+	Done  int64 `gorm:"not null;default:0"`
+	// Retrying is how many of the webhook's deliveries since the time were still pending
+	// (retrying, or being sent) when the recovery started. IncludeRetrying brings the
+	// next attempt of those waiting for one forward to now; without it they keep their
+	// schedule.
+	Retrying        int64     `gorm:"not null;default:0"`
+	IncludeRetrying bool      `gorm:"not null;default:false"`
+	Status          string    `gorm:"size:16;not null"` // running, done
+	CreatedAt       time.Time `gorm:"not null;autoCreateTime:false"`
+	UpdatedAt       time.Time `gorm:"not null;autoUpdateTime:false"`
 }
 
 // Recovery states.
@@ -33,6 +39,11 @@ func (db *DB) CreateRecovery(ctx context.Context, r *Recovery) error {
 	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).
 		Where("webhook_id = ? AND status = ? AND created_at >= ?", r.WebhookID, DeliveryFailed, r.Since).
 		Count(&r.Total).Error; err != nil {
+		return db.err(err)
+	}
+	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).
+		Where("webhook_id = ? AND status = ? AND created_at >= ?", r.WebhookID, DeliveryPending, r.Since).
+		Count(&r.Retrying).Error; err != nil {
 		return db.err(err)
 	}
 	r.CreatedAt = db.Now()
@@ -60,6 +71,28 @@ func (db *DB) FailedDeliveries(ctx context.Context, webhookID string, since time
 		Where("webhook_id = ? AND status = ? AND created_at >= ?", webhookID, DeliveryFailed, since).
 		Order("created_at ASC, id ASC").Limit(limit).Find(&ds).Error
 	return ds, db.err(err)
+}
+
+// WaitingDeliveries returns up to limit ids of a webhook's pending deliveries created in
+// [since, until) that wait for a later attempt (none is being sent), oldest first.
+func (db *DB) WaitingDeliveries(ctx context.Context, webhookID string, since, until time.Time, limit int) ([]string, error) {
+	var ids []string
+	now := db.Now()
+	err := db.gorm.WithContext(ctx).Model(&Delivery{}).
+		Where("webhook_id = ? AND status = ? AND created_at >= ? AND created_at < ? AND next_attempt_at > ? AND (claimed_until IS NULL OR claimed_until < ?)",
+			webhookID, DeliveryPending, since, until, now, now).
+		Order("created_at ASC, id ASC").Limit(limit).Pluck("id", &ids).Error
+	return ids, db.err(err)
+}
+
+// AttemptNow sets the next attempt of pending deliveries to now.
+func (db *DB) AttemptNow(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := db.Now()
+	return db.err(db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id IN ? AND status = ?", ids, DeliveryPending).
+		Updates(map[string]any{"next_attempt_at": now, "updated_at": now}).Error)
 }
 
 // AdvanceRecovery adds n to a recovery's progress and marks it done when finished.

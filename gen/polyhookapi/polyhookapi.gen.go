@@ -449,14 +449,22 @@ type PublishRequest struct {
 
 // Recovery defines model for Recovery.
 type Recovery struct {
-	CreatedAt time.Time      `json:"createdAt"`
-	Done      int64          `json:"done"`
-	Id        string         `json:"id"`
-	Since     time.Time      `json:"since"`
-	Status    RecoveryStatus `json:"status"`
-	Total     int64          `json:"total"`
-	UpdatedAt time.Time      `json:"updatedAt"`
-	WebhookId string         `json:"webhookId"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Done How many of them are queued again so far.
+	Done            int64  `json:"done"`
+	Id              string `json:"id"`
+	IncludeRetrying bool   `json:"includeRetrying"`
+
+	// Retrying Deliveries since the time still pending when the recovery started: left to their schedule, or sent now with includeRetrying.
+	Retrying int64          `json:"retrying"`
+	Since    time.Time      `json:"since"`
+	Status   RecoveryStatus `json:"status"`
+
+	// Total Failed deliveries to re-send.
+	Total     int64     `json:"total"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	WebhookId string    `json:"webhookId"`
 }
 
 // RecoveryStatus defines model for Recovery.Status.
@@ -574,7 +582,9 @@ type ListWebhooksParams struct {
 
 // RecoverWebhookJSONBody defines parameters for RecoverWebhook.
 type RecoverWebhookJSONBody struct {
-	Since time.Time `json:"since"`
+	// IncludeRetrying Also send now the deliveries still retrying.
+	IncludeRetrying *bool     `json:"includeRetrying,omitempty"`
+	Since           time.Time `json:"since"`
 }
 
 // RotateWebhookSecretJSONBody defines parameters for RotateWebhookSecret.
@@ -871,12 +881,20 @@ type ClientInterface interface {
 
 	// RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhookWithBody(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1379,6 +1397,10 @@ func (c *Client) EnableWebhook(ctx context.Context, webhookId string, reqEditors
 
 // RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 //
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
@@ -1395,6 +1417,10 @@ func (c *Client) RecoverWebhookWithBody(ctx context.Context, webhookId string, c
 }
 
 // RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2970,12 +2996,20 @@ type ClientWithResponsesInterface interface {
 
 	// RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhookWithBodyWithResponse(ctx context.Context, webhookId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error)
 
 	// RecoverWebhookWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+	//
+	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+	// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+	// attempt is brought forward to now instead (once: not a second series of attempts).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5527,6 +5561,10 @@ func (c *ClientWithResponses) EnableWebhookWithResponse(ctx context.Context, web
 
 // RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 //
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
@@ -5539,6 +5577,10 @@ func (c *ClientWithResponses) RecoverWebhookWithBodyWithResponse(ctx context.Con
 }
 
 // RecoverWebhookWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
+//
+// Deliveries still retrying (pending, waiting for their next attempt) keep their own
+// schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+// attempt is brought forward to now instead (once: not a second series of attempts).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7956,92 +7998,96 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F17c9s4kv8qXbyril1Fy/IjuYz9lyfj3fgyk/HamZqrilNriGxJGFGAFgCtaF3+7ld4kSBFSpRjO7NT",
-	"+ssWH3g0+vHrRqN5HyV8OuMMmZLRyX0kUM44k2h+nAvBxZW7oi8knClkSv9LZrOMJkRRzvb/kJzpazIZ",
-	"45To//5b4DA6if5rv2x9396V+6bV6OHhIY5SlImgM91IdBKdMUB97wSOD45Acf7PjIgRws6Apwvgdyhg",
-	"b29Kvu7p33uDhUK5G8Px4Q+gxoIrlWEKO4pzmBK2gCGh+kLGR5RJGAo+BTWmEkiaCpQyhjlVY7hCJRZ7",
-	"Z0OF4hQIJFwITBQoPkEGVIJUNMtAorjDdDeG1/0jyBm5IzQjgwxhR40RUqLIgEhcbnK3F+lpuplrwpwp",
-	"hdOZoeBM8BkKRS2t01wYYv5ifg25mBIVnUSUqTfHURypxQztTxyhiB7iyJBKP+tuSSUoGxV3PlCWNt6l",
-	"zZdZPh1g2F7QFZ9SpTB9jyRFYUdbWbhPY4Q5DsacT15JSHKp+BTG9mnIcKiA5wr4EDS1BP4rR6lggAnJ",
-	"JcL7T58uISGMcQUJEWKhn6ICGJkicAF3JMsRdv6WS8rZWa7GQJIEZ0qaJyTIPBkDkXAT2fHBwU20e2q6",
-	"SjGjdygWMCcSJDJlFkiPRY1x2oviiCqcykZ6uAtECLLQv92wAxqQNKWaACS7rKzkUlNVYl1jIlBJIAJB",
-	"jvmc6cF/FpiSRGH6pVcuNh/8gYmynVsZ/JGni2XynymYcqngzTF8oD8GDZRD8A08Zvito7lWROWymWWk",
-	"IkJheqYq3JwShXuKTrFpjLnIGvp3pKcC0+jks+beglftK2FfcShGS2v2pWEu7wQShenvlnsNXbLs12F0",
-	"8nm1EvMvPMR1QZZmfVuEZCwx+SfYRzx7UnTMQEcMU8Oip0AyyYEo2L872HeiJffvafqwb1+WDctcI5Ub",
-	"yPKsv9h5p8gUJdmyKkosTTZZu5SSTLe9RvX/5B5boYbIFBtvzATXo79IzRC7y20uUVxynl2kHZnLTyUO",
-	"6NDCOY6CV5bNGnT6xlTx068JOGRkgBkMuQDdPlFcGAaYkq8/IxupcXRy+Pp1vI5q1Va/Sp5lBDjLFlZd",
-	"/qxNJbhXJOz89tvFT3LX3EqKycKULLSBJSOsKNCCT/LckHHNwtQo7ynVROifnBZfpi+xxrRFBT2GjW1X",
-	"z837eIdMXTQLgLn3sU0KrNTUuEOrClWa4D2aOuOrTS4aA+go1WgbMiLVeSuY0HdXKXqGX5UDNZsQTRZN",
-	"IsunmgVmyFJ9M45kniSIKWo2sihOCyNhCWb6/y9NtmOWbrrWjlqd9YJftPDNUFuUC1fMLi45NGTHcLiN",
-	"DF8y1LIJObu8AOKXWiNUK4upwcD5aHwCBO6QpVyAG1usUdStVISlRKS3RoswougdgswHRfu6pRS1zbn8",
-	"9fpTxfBotvHLNDQ4jORqHMVOhRiLLKT+q6+7RXT9NS5XwW5VecbmywlPMeQUyu5IZtYkNwPhgv7b8Ajj",
-	"6p9DnjPDL5wNM2pWRnOrYERDhcKp0P97p8E25DF944CnKCUZ4XpWMWMtn19e3trzdspNXHB+5zytbzfO",
-	"RJF2xKdEjg3dl+BkmQ/f87n1sTyDwJSoZIxpr9FTaTH1PElysaGuVciIpUqLfekkyuYRR5fKOKpSGpCg",
-	"dYE+uV5rhj8kVwvKWQnCu+Ob6sqck2Ts5f6V9GJuurM2fkiFVFpt6B+cYQhCtTc2WECKQ5JnqtER6UZk",
-	"T99gaH7OTYR8jyTTEKZVHXSwHnyyVorr8Ni20TSgD9gENrIRF1SNp40jeoRYtojFZGNknA8ymrgxV9nh",
-	"8vyXGIhcTKeoBE1gggtpAF8jEGjzXH4kEt8cw/tfzt451yU2jcB8jAwIs3cmuNB85Qix3j0xklgS1U58",
-	"Hej+iPNVngtJEpTyAy5awFVx/7qY6vIzM9pIy9LwnYBElmq3/fbMmR/jc57ATd7vHyW2BfM/3jZSOslo",
-	"OwK0N1eMcOufdfHPPuI88OpX6ue1bpTBdg2G8B1hnNGEZGCecBGpnb+fW/xkLu7p1uTu6mjTlLILe/Ng",
-	"mUTjJ4g5udiXcwd8YKwHGlJeO6gGv3tz7mN3hKXwzsZ897Sl83G6AYLEBgsRR1/3RtzMeE9O6GyPz+xo",
-	"92bcoDALNyqGvDrSK0xQmyyjX7SNsqQHo+Tk2MVHbCTXtnHq5mR/vZJOKw0kMlXzkQ8O37bHnZZi0WQg",
-	"eZYrhLFSM42h9V8Jv139XHe9+8dv12k7G6lyfNTErpd2gu2xhI1BXPfFaPIqL1KczrhCliy0aj+FETIU",
-	"Wt42JvC3Ab3qsH6xQBPIiFAmFaAGPGXsWSZ8htoFCsLFtimgaaxt1f/ZqIdTV/YqfNTuC1jFCzTVi00Y",
-	"nFlnRuMiATPOM6BpD848qtrxLs5u4Y4ZD8owKPHdWmQsgSpQnPfgdxeBpsry+CjjA5LVkPRJMP5XVgy1",
-	"LLiOOUNZdqUb8711Wg6P4eoxpqRQZib03qjFjCtprZzTw9bMndhrAd5sN39NYLFJIq4w4c1xn8cYQM6w",
-	"48ZKi+WTlCX4LQEOkTNmfWMzmCY3U3FlYU2HYb5AyCMMdNjp+yG6OQSRju7hjWsto8uLagVhNe4S1jpI",
-	"bxWK+FbJ/q67AecZEmbUz5zZja0aNnYaYMcGMXZjL/87JphhWL2U/B0X2djttWurDbFPjeJu/o0UsyH/",
-	"ZZrJ8kbRa82H+jqjAuVGobkWN8BtXgx5lvE5ptpVHBjP4Bu2ItbQxM+v6cVWcPeouO9qf31z+JxSqd1Q",
-	"N4o6GlPWhmqdPiIK52QBUvHZDNPCH2cjUDasiyw1BluTuSvat51fIZEtM0JmngjuBRLTBnevbbhwgKkT",
-	"wBionUUZcuBzZmHwZtur+NXG6C7S5rAnTcMQN4yJ1F1TJYOuzy4vGqVzSGhG2ejaK/DapBQRxea0p7XZ",
-	"xhZCqwORM33XpRP4gG73xWgCV5c8WzjEQtPGMbf6WdJrz1WMaFXs44xE923YIPZdrl5chbolp/mhb2Iq",
-	"nIxfakz0lF7cCzpiS3Ny9O3gPyxHjiUmuaBqca3X2UcQp5R94hMsM3CMNCMRZovcNaJ9F5tzQ9mQN8uY",
-	"U0VOiM8uL06a9wmczC+7jZbBYu+sUTaKb1i4y21xLBWFGMXBzqJ53zuofutCv8IZwh3FuU0BUmO8YQVc",
-	"5kMgWeaflz04N+8n+mJChOm2HqX50dDGB2s0/Wy+j4esN0zTjaoMA1H1pDi7vIji6A6FtIQ76PV7fQMz",
-	"ZsjIjEYn0VGv3zuK4mhG1Nis0f7YRDj/bWCONa12G5dyphWei4D+O4qr+VeH/f6TZV25IGtT2pVen56e",
-	"wvHBUVszxbj2q0lhIVdGJ5+/xJHMp1OiUbvhqZngCUoJVAJx/TzE0b5Aki7a6XFlb38Xcpi+H02OOHrd",
-	"P3qBUX7kCgwRT+HWxMlvQZKFhPl4YX3MMA1NW5hAdwV3msBJwlkqNfiYE6pggEMuEJRYaEhi3O5eFAfj",
-	"r3smDw+reMJQVzduUupOjCKRSveQEAYTxBnMx8S4x1TCiN4hqybZAWFyjkLGBgM49G9y8Yx2IROtZ2Au",
-	"qEK743H9j5+pQhjSDMN9Dy2umMbAGRBIqZxYv11wPnVZe9r3DbRTK7P+TKV6FzynBV+QKSpD7s/3EdV0",
-	"/VeuXVlv2APb2Y0TCmj58OUbpWIJLIcTLAzjqrEEEfh1AD5svmEvdImtAzrGwHCOUtktKyuQdqobCuRx",
-	"/+Axbz1K+I8Pf3i8ythY7xZSpVkwtKRxERkqssUe4mjGZQP72gy4YE2LvDmfbfgkqmw5XeqhyiwuFlnj",
-	"7YMnG0B166iB97S5YjgP6OgSerWXYelo4+Uufc9kB3OBqdZEJibJUmBaI/m8Tqsst4zbzri/UKaAhOll",
-	"JseNFR7laUB9TXGBKhcMNShMsFFP79+XPy7SB2vhMlS4zPo/mes11q+w33HTDsUdn2Da+4YVss3+ldfV",
-	"Eqmysqc+8zuIXWszTwSCwGEuMbVZ+ozPgVu5aTKkGlWXdjRc66iuThpgSuFefXGcU81zaTXwP5WPdbLv",
-	"ZbZY+xDi5lcrUddNX348rmhpsAjwlu09QcZea28uylx21iVo0dZazhTNnqy1jE5plbAuUyY6Oej3zcYL",
-	"nWrKHPTNT8rcz+XofVsXfDiU2NJH2GS/ocmnxYVVsegEC4s83YbwXveNjfrukN9uWJWLtWzLf2UIMzLC",
-	"cuvMHBkApX2LIllta5nbNXip8KpAPNaelEJhNwCMmot9WDYu4zZWbRjym3Af5Qy0uJUmu1zR/Xufj+Ds",
-	"daMW/juqgsO+kdW7HfEI+Lkl8Vwbhs7i4U9+rXOZwrabzm40A9cio2MLS1Yw9a8sPBRW5sMU6fGdMEfJ",
-	"rd+IOCqMvy9Quc3uZxtBmw9oIkLt0nX4ZE5YKVPLbPyPHPPvgav7P/zV2f7apCvCkDKbQlWIgPFQDeDe",
-	"0W4WEpFRLKPzBptPcKaCiFiQDbISMBfZ0TJ6UmCCZbtdNW+ZqL1O9waNd0EZWvEmRJGMj3Ls/ScAg4d6",
-	"fD6pZTAW03HqsZ5PbjZ2K7zQgQ06+kwubXxjn8flij3iza278SdxNxq2ZtdK9LP4Ga0Zmlsf4+nt0rlL",
-	"Imn3L/QixD6V0tDZ+hAlkFnWyM4n4SHWm6GwS0LZqEgi8ev2Bx9Iu2omr1+NcWoPZNvoLmU3TDemBGGS",
-	"JMaV8btipqCE3ZDqwWWx7Q2EwS1Nb52BtQkPEhhX7m56w9xrcNjv+5xmBC7oiDKvje1OdFWpuk6sBDxP",
-	"qL6WitwpTv90O7NOtpvLg9wVieyG9DQ1pR3K5HC7Lqdu+7AIFucsGRM2cvL4lLsKraO99GPaqoBVKsCR",
-	"SQuMXVzFnU+2JK5FsqfDI3Ucsn/vgq4rYwil4Dx7AMFbqZbY2mKj8EF7dK1+lD5svXsAwSqcbfRgTfQg",
-	"0EAm+bDw5TvGDsp9gc0DBxNcrAbbH/QDT4rLfJedWPQDrudO02AXdGXzuCa4aN7L/ouqxjW79JrCj7f5",
-	"K86z+i2d99eHr99EcfT++ujtsfn7+uAwiqMrd/3KXb9y18/d9XN3/dxc/7IioXVNlmY9GFoMsplnXi59",
-	"wDB3s+qc4KIHZ+Ux2FeNG9ZjFGh2rU+1saseyn3lMEziT9EW5X96c8yyvQnjc7b/x3wie3rUW0ixSk1b",
-	"UQFiCippAKFpOuQiPBNW5I/u6IeIygW+42xIR658VM+9a44SB9Evrb727ye46JRZ4MV1XUqBfXob+nxC",
-	"JbrWEJs1fJQZFvZcmonfu//XbVwVR9me0W8q+mjRUn6oWtcIPhIo5RbuPYp1ykV/FP943bMSyvmc+ufO",
-	"Jt0GH+83OnUZLl4nUFwWClwNjH0AsuhgoxAkHxYmLQaepUE4bRudfCSO+D04Y1IJPABlJroox2S2KhhZ",
-	"nhS/Kcph3US7ldM0PbAle3ygUmM/+N/rXz/CgKeLG3Z7f2PY4CY6gZvIHlmpHtS2p1ZuohhuIkWnKBWZ",
-	"zsLHr/72Do6Ojn4IH0yJIvqZ+16v9/BwG9aetAds2mtC7NyWdeZuYyh+FX2HFwt0dbvrGbE4vPNKwq09",
-	"U3pblJWpomX9BlFw21oE87Y8T09u2K2NE99WTgoWR4aDYhK1Y8Ondt6cYezrThBV1JNoCsJaiOlF+3mi",
-	"sEH9khd2dWo1UVvwRD2K7l2eSlSkXth0q3FW7tP787UmHOqOooLi9V1aGUNRqXLdabzSdyklqMgw7eDD",
-	"hEz+p/Vj/sMS69C4p0Fcm7BFNeHdpdbWJalIqTUkbvM2Wpfs6ZyNbrphywjrwsnNPNAUS249QF6UAk3t",
-	"QTmz78iH4Mu3eLG3FaiWvZkw3XyzVDJ/Krs6tBA21UuRWia2W3G+YKm1tpVT/LBz3P/BQAAz6CqD/2ZO",
-	"jD+v7a2cO3/h/c+uZldCuKf5ojZ1G2xqiTyaBQHSXiHKF+HELPWnWwXOMpJgeRLWHHiXq+32vivx0S1d",
-	"9PEi3ujXfMS5R9JTMkFgPLRTiptTPSxtM2RDQrNTEwl32/SuQkS8XHi4MmUXdjFJGtJlafjjyDXkYomz",
-	"EXRxJVO2JmtlxiCZtCMX/5GPwpc1+XDVNS7ORK7ibfvsC7F2lXPO2aaMY9/Y8s2aLA9lT9lbJvD8MyDJ",
-	"BChTPDy+sIoznAr4Lqzh4uvfDjxqJbw2KStXL49l3n3czujhi2w8XNtPs5y6qmHGMtiPmoS7KDR92IKY",
-	"P8/R3T2TBmkjZK7sVaHTXZ0sL8GulBMYTgRi0jOLomBavEeC5yxdI9ZBGbs1Pq2vhPeM+Nt30ZSBmNhq",
-	"SPaJxgIVWwPQetRgOULlCBly1Ku10cM/uV/cgc/3BVdEfR+Ac2W6rkjTk5mykSAJuvpBle28t2+O+/24",
-	"4SMSGWcjm/ecpQU3mCJALv/CFbS1O4Fv+sdv++u2BhuM4cP30RZlqRAJZKhQgFl3yllsN+RwbraRvlN9",
-	"m7++0jlLU+2L47zIBLLLYZ3wmcA7ynNpyymHTOccF1OdU7M0zFBQnoL2O9dYMuVrd7+0XH9CqZ4amj7q",
-	"uzGV71e17IeWxfJreOKVrIbB7ddKZK3saPNHSlYUTvxmDVCly8CRdbnu6kt9w/NJClHKVZ9vzM2XMprK",
-	"w9Z9EPdkZfZdchd+N5usQc1Vd5AGU9jhAubjRXFeJqUmB2+rIJ/nXLBWWuXpixDeMz6Pl+vs+jKfhKWm",
-	"0pV5xS5eDz66NTOprwkXqYmN1EoCVsuWfv6i9ZopCOj0pamRamqWnuzvHxz+T6/f6/cOTt723/ajhy8P",
-	"/x8AAP//",
+	"7F17c9u2sv8qO7x3JvYMLcmP5KbyX27qc+KbNvWx0+mdiTNHELmSUFGACoBWVI+/+x28SJAi9XBst6fj",
+	"v2yRFAgs9vnbxeouSvhszhkyJaP+XSRQzjmTaD6cC8HFlbuiLyScKWRK/0vm84wmRFHOur9JzvQ1mUxw",
+	"RvR//y1wFPWj/+qWo3ftXdk1o0b39/dxlKJMBJ3rQaJ+dMYA9b0+nBweg+L83xkRY4S9IU+XwG9RwMHB",
+	"jHw90J8PhkuFcj+Gk6PvQE0EVyrDFPYU5zAjbAkjQvWFjI8pkzASfAZqQiWQNBUoZQwLqiZwhUosD85G",
+	"CsUpEEi4EJgoUHyKDKgEqWiWgURxi+l+DK97x5AzcktoRoYZwp6aIKREkSGRuDrkfifSy3Qr14Q5Uwpn",
+	"c0PBueBzFIpaWqe5MMT8yXwacTEjKupHlKk3J1EcqeUc7Ucco4ju48iQSj/rbkklKBsXdz5Qljbepc2X",
+	"WT4bYjhe8Co+o0ph+h5JisLOtrJxnyYICxxOOJ++kpDkUvEZTOzTkOFIAc8V8BFoagn8PUepYIgJySXC",
+	"+0+fLiEhjHEFCRFiqZ+iAhiZIXABtyTLEfb+kUvK2VmuJkCSBOdKmickyDyZAJFwE9n5weFNtH9qXpVi",
+	"Rm9RLGFBJEhkymyQnoua4KwTxRFVOJON9HAXiBBkqT+7aQc0IGlKNQFIdlnZyZWhqsS6xkSgkkAEgpzw",
+	"BdOT/ywwJYnC9Eun3Gw+/A0TZV9uZfB7ni5XyX+mYMalgjcn8IF+HwxQTsEP8JDpt87mWhGVy2aWkYoI",
+	"hemZqnBzShQeKDrDpjnmImt4vyM9FZhG/c+aewtetV8J3xWHYrSyZ18a1vJOIFGY/mq519Aly34eRf3P",
+	"65WY/8J9XBdkafa3RUgmEpN/g33EsydFxwx0zDA1LHoKJJMciILu7WHXiZbs3tH0vmu/LBu2uUYqN5HV",
+	"VX+x606RKUqyVVWUWJrssncpJZkee4Pq/8E9tkYNkRk23pgLrmd/kZopbi+3uURxyXl2kW7JXH4pcUCH",
+	"Fs5xFLyybNag03emil9+TcAhI0PMYMQF6PGJ4sIwwIx8/RHZWE2i/tHr1/EmqlVH/Sp5lhHgLFtadfmj",
+	"NpXgviJh75dfLn6Q++ZWUiwWZmSpDSwZY0WBFnyS54aMGzamRnlPqSZC/+C0+Cp9iTWmLSroIWxsX/XU",
+	"vI+3yNRFswCYex/bpMBKTY07tKpQpQk+oKkzvtrkojGAjlKNtiEjUp23OhP67jpFz/Crck7NLkSTxZDI",
+	"8plmgTmyVN+MI5knCWKKmo2sF6eFkbAEM/3/lybbMU933WtHra31gt+08Juhtig3rlhdXHJoyI7hdBsZ",
+	"vmSoVRNydnkBxG+19lCtLKbGB87Hkz4QuEWWcgFubrH2ogZSEZYSkQ6MFmFE0VsEmQ+L8fVIKWqbc/nz",
+	"9aeK4dFs47dpZPwwkqtJFDsVYiyykPqvvu420b2vcbsKdqvKMzZfTniKIadQdksysye5mQgX9A/DI4yr",
+	"f494zgy/cDbKqNkZza2CEe0qFEGF/t8HDXYg79M3TniGUpIxbmYVM9fy+dXtrT1vl9zEBee3LtL6duNM",
+	"FGn3+JTIseH1pXOyyofv+cLGWJ5BYEZUMsG00xiptJh6niS52FHXKmTEUqXFvmwlyuYRR5fKPKpSGpCg",
+	"dYM+ubfWDH9IrhYvZ60Tvr1/U92Zc5JMvNy/kl7MzeusjR9RIZVWG/oDZxg6oToaGy4hxRHJM9UYiGxH",
+	"ZE/fYGp+zU2EfI8k0y5MqzrYwnrw6UYprrvHdoymCX3AJmcjG3NB1WTWOKMHiGWLWEx39ozzYUYTN+cq",
+	"O1ye/xQDkcvZDJWgCUxxKY3D1+gItEUu3xOJb07g/U9n71zoEptBYDFBBoTZO1Ncar5yhNgcnhhJLIlq",
+	"F77J6f6Ii3WRC0kSlPIDLlucq+L+dbHU1WfmtJGWpeHrg0SW6rB9cObMj4k5+3CT93rHiR3B/I+DRkon",
+	"GW33AO3NNTN8ic+2ic8+4iKI6tfq541hlPHtGgzhO8I4ownJwDzhEKm9f55b/8lcPNCjyf31aNOMsgt7",
+	"83CVRJNHwJwc9uXCAQ+MdUC7lNfOVYNfvTn32B1hKbyzmO+BtnQepxsiSGywEHH09WDMzYoP5JTOD/jc",
+	"zvZgzo0XZt2NiiGvzvQKE9Qmy+gXbaMs6cEoOTlx+IhFcu0Yp25N9tMr6bTSUCJTtRj58OhtO+60gkWT",
+	"oeRZrhAmSs21D63/Svjl6sd66N07ebtJ21mkyvFRE7te2gW2Ywk7O3Hbb0ZTVHmR4mzOFbJkqVX7KYyR",
+	"odDytjOBv83Rq07rJ+toAhkTyqQC1A5PiT3LhM9Rh0ABXGyHAprG2lb9n0U9nLqyV+GjDl/AKl6gqd5s",
+	"wuDMBjPaLxIw5zwDmnbgzHtVez7E2S/CMRNBGQYl/rXWM5ZAFSjOO/CrQ6Cpsjw+zviQZDVPuh/M/5UV",
+	"Qy0L7sWcoSxfpQfzb9tqO7wPV8eYkkKZGei9UYuZUNJaOaeHrZnr22uBv9lu/pqcxSaJuMKEN+M+DzGA",
+	"nOGaQMbmJmYGh/09x9xzGEgOIyL0KrZIybTYTMqSLE/R5IX0pfKZIecZEmZB9fJudZI/lB66pCxBwwp6",
+	"nS455YATK5Y2w2IJBw4Y79scjOIus6KtfZpnaIABkxZhfGHZtjbVLddtpvUt2I/IGbOwgdmnpghccUUa",
+	"9PQ/bJYviGIUB4EH2kPbcvbPgB2FiJElll+QW3Gw/6v8EuBJ24NI11oTroqOVTfrvVthbbD0trdAEUsl",
+	"s8q/fMFs+rAWgTg9u2ehov3Ya9k9AxkZhVLq1z2HH+132m3Cjh5mbTvc+hspZhMrqzST5Y3irbVI9euc",
+	"CpQ7AaAtwZZLEY14lvEFpjogH5r46xsSPhto4tfX9MVWF/pB6Pp6VGT3ICWlUgf7bhZ1n1eVKnFMFC6I",
+	"1oh8Pg/0BRs7tQjIUuMWVZTGhpjKvvwKiWxZETLzRLPGbwsqri0oO8TUCWAM1K6iBHb4gtlgY7ckNn61",
+	"SOhF2gwu0zRMJMCESP1qqmTw6rPLi0bpHBGaUTa+9ragtihtinwJgKe1KRYQQqsDkTN91xVteNh8+81o",
+	"cmEvebZ0fiFNG+fcGs1Krz3XMaJVsQ+zINsnu4MMQ7l7cTWgKDnNT30XU+Fk/FJ7no8ZKz9juLuyJkff",
+	"LaK0VXxeYpILqpbXep89Tjuj7BOfYlnnZKQZiTCFCG4QHSHayibKRrxZxpwqckJ8dnnRb87GOJlfDc4t",
+	"g8U+JKZsHN+wsJbARgtUFGIUB/lb830PA/gEkf4KZwi3FBe20EpN8IYVQQkfAcky/7zswLn5fqIvJkSY",
+	"19axsO8NbTwkpulnq6p8YHDDNN2oyjAQVU+Ks8uLKI5uUUhLuMNOr9MzbsYcGZnTqB8dd3qd4yiO5kRN",
+	"zB51JwZH/sO4Oda02mQ55UwrPIcz/xHF1Sq3o17v0WrbHJTdVNym96ejl3ByeNw2TDGvbrX0LuTKqP/5",
+	"SxzJfDYjOjYyPDUXPEEpgUog7j33cdQVSNJlOz2u7O0/hRzm3Q8mRxy97h0/wyw/cgWGiKcwMNmIAUiy",
+	"lLCYLG0kHxb7aQsT6K7gTpNzknCWmmBlQaiCIY64QLAOvw09O1EczL8ettzfr+MJQ109uClc7BtFIpV+",
+	"Q0IYTBHnsJgQA0JQCWN6i6xaygiEyQUKGRsfwHn/puLRaBcy1XoGFoIqtHml63/9SBXCiGYYZpe0uGIa",
+	"A2dAIKVyasNMwfnM1UZ2bw+7gXZqZdYfqVTvgue04AsyQ2XI/fkuopquv+colpE37IHt3I4TCtfy/ss3",
+	"SsWKsxwusDCM6+YS5Dk2OfDh8A0Z5xW2DugYA8MFSmUTg1Yg7VJ3FMiT3uFDvvUg4T85+u7hKmNnvVtI",
+	"lWbB0JLGBf5W1OTdx9Gcywb2tXWGwZ4W1Ym+pvNRVNlqUdp9lVkc4lvj7cNHm0A1QdfAe9pcMVwEdHRl",
+	"0zrKsHS0WQlXJGlqsLnAVGsig/yyFJjWSL561irLF8ZtZ9yfKFNAwiI+U0nIiojyNKC+prhAlQuG2ilM",
+	"sFFPd+/KDxfpvbVwGSpcZf0fzPUa61fY76QpD3TLp5h2vmGH7LB/5321RKrs7Kmvrw8yBNrME4EgcJRL",
+	"TO1ZCMYXwK3cNBlS7VWXdjTc66iuThrclCK8+uI4p1pN1GrgS6h7O/te1uS1TyFu/moFkt31yw/3K1oG",
+	"LADecrxHqItsfZuDoMuXbQNatI2WM0WzRxstozNaJayrR4r6h72eSW/RmabMYc98pMx9XIX2217BRyOJ",
+	"Le8Ih+w1DPm4fmFVLLZyC4tq6AZ4r8iRbMx61HNwPhexruJt1Zb/zBDmZIxlgtIczAClY4uiJPDFMrdr",
+	"8FLhVR3xWEdSCoVNABg1F3tYNi5xG6s2DPkN3Ec5M5nB0mSXO9q981Ufzl43auF/oio47BtZfbuDNAE/",
+	"t5T3a8OwtXj483WbQqZw7KYTMs2Oa1E38+KWrGHqn1l49K6sOioOIWzlc5Tc+o0eR4XxuybPajTxk82g",
+	"LQY0iFC7dB09WhBWytQqG//LVDc8PwP3vvu7s/21KQqFEWW2UK0QAVtJoh3uPR1mIREZxRKdN775FOcq",
+	"QMSCmpu1DnNRgy6jR3VMsBx3W81blsNv0r3B4Nt4GVrxJkSRjI9z7PwnOAb3dXw+qdWJFstx6rFetW8S",
+	"uxVe2IINtoyZXHH+zjGPq8h7wDdfwo2/SLjRkJrdKNFPEme01sG+xBiPb5fOXRFJe3yhNyH2BauGzjaG",
+	"KB2ZVY3sYhIe+npzFHZLTDmiKyLx+/YbH0q7a+b0RFFu6dBdym6YHkwJwiRJTCjjs2KmbYdNSHXgskh7",
+	"A2EwoOnAGVhb8CCBceXupjfMfQ2Oej1fOY7ABR1T5rWxzURXlap7iZWAp4HqawXfW+H0j5eZdbLd3ITl",
+	"tjguYEhPU9NAoyzBt/ty6tKHBVics2RC2NjJ42NmFVpne+nn9KIC1qkARyYtMHZzFXcx2Yq4FsWezh+p",
+	"+yHdOwe6rsUQSsF5cgDBW6kWbG25E3zQjq7VGxaEo28PIFiF84IebEAPAg1kig+LWH5L7KDMC+wOHExx",
+	"ud7Z/qAfeFS/zL9yKxb9gJu50wy4jXdl67imuGzOZf9NVeOGLL2m8MNt/ppTwz6l8/766PWbKI7eXx+/",
+	"PTF/Xx8eRXF05a5fuetX7vq5u37urp+b61/WFLRuqNKsg6HFJJt55vnKBwxzN6vOKS47cFYeNn7VmLCe",
+	"oECTtT7Vxq569PmV82ESf1a5aLLUWWCWHUwZX7Dub4up7OhZv7gU69S0FRUgpm2VdiA0TUdchCfvivrR",
+	"Pf0QUbnAd5yN6Ng16eq475oD2wH6pdVX926Ky60qC7y4biopsE+/QJ+PqEQ3GmKzhw8yw+4Qm8Hv/YG2",
+	"DU5ncWDwCeOm4h0tWspPVesawccCpXxx9x7EOuWmP4h/vO5Z68r5mvqnriZ9AR/vdgANi/OS2zvFZTvG",
+	"9Y6xByCLF+wEQfJRYdJi4FkawGkv6OQD/YhfgzMmFeABKDPoopyQ+TowsjyPf1M0HbuJ9iunaTpgGyN5",
+	"oFL7fvC/1z9/hCFPlzdscHdj2OAm6sNNZI+sVI/D21MrN1EMN5GiM5SKzObh41f/eAfHx8ffhQ+mRBH9",
+	"zF2n07m/H4QdPu0Bm/bOG3uDspvfIIbiU/Hu8GLhXQ32PSMWh3deSRjYM6WDonlP1VvW3yAKBq2tRgdl",
+	"1wJywwYWJx5UTgoWR4aDlh21Y8Ondt2cYey7exBVdO1oAmGti+lF+2lQ2KBLzDOHOrXOsy3+RB1F9yFP",
+	"BRWpt4990Thr8/T+fK2BQ91RVFC8nqWVMRT9QDedxitjl1KCigrTLWKYkMn/snHMf1hhHZrwNMC1CVtW",
+	"C95954yaJBUltYbEbdFG65Y9XrCxnW54YYRNcHIzDzRhya0HyIuGq6k9KGfyjnwEvkmOF3vb52s1mgnL",
+	"zXcrJfOnsqtTC92mesNXy8Q2FefbwlprWznFD3snve+MC2AmXWXwX8yJ8ae1vZVz58+c/9zW7EoIc5rP",
+	"alNfwKYW5NFsCJD2Ply+1SlmqT/dKnCeEdc7yVUccBZWWTXZ7a5r8bFduejDRbwxrvmIC+9Jz8gUgfFa",
+	"lyNqazVaDNmI0OzUIOEuTe86RMSr7Z0rS3awiynSkK5Kwx9Hrnkuljg7uS6uZcqLyVpbMUim7Z6L/ymV",
+	"IpY19XDVPS7ORK7jbfvsM7F2lXPO2a6MY7/xwjcbqjyUPWVvmcDzz5AkU6BM8fD4wjrOcCrgT9F6YbM7",
+	"093O90WDPafkYtMxQV8ZceF/Kwi/Kl9PvW/7G9gbfMFumO93Z5EO7RvxnKkyqLM1Yq8kDPzLBg6sGNRa",
+	"sQ2C990w90IteEPjZCk9pYUODxU39d6USYUkhT2th/vAuN4gaXo/gLSr1NLtCsH3m0AQl3D4dk+sisY2",
+	"9CQscOERySTGTb8yYSr39MKCX1da3armBnE7NQmsdygz331YcvroWXI/17bV4qlr3GaMs/31njCRRdP7",
+	"Fz/yr3N62nSJdCDlqNJI0ncELZSo66blOnASUyFb9GXTGnYseM7SDZo16CS4AVbwzQifMATyr2gqAk1s",
+	"Qyr7RGOPkBcb3HraYxUkdIQMOerVRgD3Lw5NbMHnXcEVUX+Oj3llXl2RpkcznmNBEnQtnCqW8+2bk14v",
+	"bmgynHE2tqXnWVpwg/FTXAmM69xsk7Fveidve5uysw3G8P7P0RZltxYJZKRQgNl3yllsc6K4MJm8P6nF",
+	"0N9f6ZylKRBDZl+MZbfD4iBzgbeU59L2DQ+ZzsWOpkGqZmmYo6A8BR36b7Bkyjepf265/oRSPbYz/KAf",
+	"SKr8UFtLSrr8VYiaP/FKVjMR9md5ZK3za/Ov8azpXfnNGqBKl6Ej62rr2+f6sdpH6QUq1/1OaW5+Eqap",
+	"Q289BnFPVla/TfnIrybPHbS9dQEn6rhQwGKyLI4spdSUQb4oyKc5mq2VVnkAJnTvGV/Eq62OfadVosP1",
+	"iQt77eZ14KPbM1N9nHCRGniq1pWx2jn28xet10xPRqcvTZta0za23+0eHv1Pp9fpdQ77b3tve9H9l/v/",
+	"DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -284,12 +284,13 @@ func (h handlers) RecoverWebhook(c echo.Context, id string) error {
 		return err
 	}
 	var req struct {
-		Since *time.Time `json:"since"`
+		Since           *time.Time `json:"since"`
+		IncludeRetrying bool       `json:"includeRetrying"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil || req.Since == nil {
-		return store.Errorf(store.EINVALID, "The body must be {\"since\": \"<RFC 3339 time>\"}.")
+		return store.Errorf(store.EINVALID, "The body must be {\"since\": \"<RFC 3339 time>\", \"includeRetrying\": false}.")
 	}
-	r, err := h.engine.Recover(c.Request().Context(), id, *req.Since)
+	r, err := h.engine.RecoverWith(c.Request().Context(), id, *req.Since, delivery.RecoverOptions{IncludeRetrying: req.IncludeRetrying})
 	if err != nil {
 		return err
 	}
@@ -306,6 +307,7 @@ func (h handlers) GetRecovery(c echo.Context, id string) error {
 
 func recoveryWire(r *store.Recovery) api.Recovery {
 	return api.Recovery{Id: r.ID, WebhookId: r.WebhookID, Since: r.Since, Total: r.Total, Done: r.Done,
+		Retrying: r.Retrying, IncludeRetrying: r.IncludeRetrying,
 		Status: api.RecoveryStatus(r.Status), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 

@@ -269,6 +269,14 @@ func TestContract(t *testing.T) {
 	if err := json.Unmarshal(b, &rec); status != 202 || err != nil || rec.Status != "running" {
 		t.Fatalf("recover: %d %s", status, b)
 	}
+	status, b = do("POST", "/v1/webhooks/"+faID+"/recover", `{"since":"2020-01-01T00:00:00Z","includeRetrying":true}`)
+	var recAll api.Recovery
+	if err := json.Unmarshal(b, &recAll); status != 202 || err != nil || !recAll.IncludeRetrying || rec.IncludeRetrying {
+		t.Errorf("recover including retrying: %d %s", status, b)
+	}
+	if status, b = do("POST", "/v1/webhooks/"+faID+"/recover", `{"since":"2020-01-01T00:00:00Z","includeRetrying":"yes"}`); status != 400 {
+		t.Errorf("recover with includeRetrying not a boolean: %d %s", status, b)
+	}
 	if status, _ = do("GET", "/v1/recoveries/"+rec.Id, ""); status != 200 {
 		t.Errorf("get recovery: %d", status)
 	}

@@ -217,7 +217,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Re-send every failed delivery of the webhook created since a time, in the background. */
+        /**
+         * Re-send every failed delivery of the webhook created since a time, in the background.
+         * @description Deliveries still retrying (pending, waiting for their next attempt) keep their own
+         *     schedule and are counted in the answer's `retrying`; with `includeRetrying` their next
+         *     attempt is brought forward to now instead (once: not a second series of attempts).
+         */
         post: operations["recoverWebhook"];
         delete?: never;
         options?: never;
@@ -417,10 +422,22 @@ export interface components {
             webhookId: string;
             /** Format: date-time */
             since: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Failed deliveries to re-send.
+             */
             total: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many of them are queued again so far.
+             */
             done: number;
+            /**
+             * Format: int64
+             * @description Deliveries since the time still pending when the recovery started: left to their schedule, or sent now with includeRetrying.
+             */
+            retrying: number;
+            includeRetrying: boolean;
             /** @enum {string} */
             status: "running" | "done";
             /** Format: date-time */
@@ -1137,6 +1154,11 @@ export interface operations {
                 "application/json": {
                     /** Format: date-time */
                     since: string;
+                    /**
+                     * @description Also send now the deliveries still retrying.
+                     * @default false
+                     */
+                    includeRetrying?: boolean;
                 };
             };
         };
