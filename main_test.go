@@ -326,3 +326,25 @@ func TestWebhookURLsFollowTheDeliveryPolicy(t *testing.T) {
 		t.Errorf("loopback webhook with 127.0.0.1 in --allow-targets: %d, want 200", s)
 	}
 }
+
+// startGateway runs the gateway as the binary would be run, with args after its address,
+// until the test ends, and returns its base URL once /healthz answers.
+func startGateway(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() { done <- run(ctx, append([]string{"--addr", addr}, args...), logs, logs) }()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + addr
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			return base, logs
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("gateway did not start:\n%s", logs.String())
+		}
+	}
+}

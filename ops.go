@@ -284,7 +284,7 @@ func (c *credCreateCmd) offline(g *globals) error {
 }
 
 type credListCmd struct {
-	Dialect string `name:"dialect" enum:"fusionauth,xsolla,nursa,authing," default:"" help:"Only this dialect's."`
+	Dialect string `name:"dialect" help:"Only this dialect's (fusionauth, xsolla, nursa, authing, standard)."`
 	outputFlag
 	clientFlags
 }
@@ -529,7 +529,7 @@ type deliveriesCmd struct {
 type deliveriesListCmd struct {
 	Event   string `name:"event" help:"Only this event's."`
 	Webhook string `name:"webhook" help:"Only this webhook's."`
-	Dialect string `name:"dialect" enum:"fusionauth,xsolla,nursa,authing," default:"" help:"Only this dialect's."`
+	Dialect string `name:"dialect" help:"Only this dialect's (fusionauth, xsolla, nursa, authing, standard)."`
 	Status  string `name:"status" enum:"pending,succeeded,failed,cancelled," default:"" help:"pending, succeeded, failed or cancelled."`
 	Since   string `name:"since" help:"Only those created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
 	Limit   int    `name:"limit" default:"50" help:"Rows to show (1-1000)."`
@@ -618,13 +618,17 @@ func (c *deliveriesRetryCmd) Run(g *globals) error {
 
 type webhooksCmd struct {
 	List    webhooksListCmd    `cmd:"" help:"Webhooks of every dialect, oldest first."`
+	Create  webhooksCreateCmd  `cmd:"" help:"Subscribe an endpoint to canonical events, delivered in the Standard Webhooks format; its signing secret is shown once."`
+	Show    webhooksShowCmd    `cmd:"" help:"One webhook of any dialect."`
+	Disable webhooksDisableCmd `cmd:"" help:"Take a webhook of any dialect out of delivery until it is enabled."`
+	Delete  webhooksDeleteCmd  `cmd:"" help:"Delete a webhook of any dialect; its pending deliveries are cancelled."`
 	Enable  webhooksEnableCmd  `cmd:"" help:"Put a disabled webhook back into delivery."`
 	Test    webhooksTestCmd    `cmd:"" help:"Have the gateway send a test event to the webhook now, and show the answer."`
 	Recover webhooksRecoverCmd `cmd:"" help:"Re-send the webhook's failed deliveries since a time, and follow them until sent."`
 }
 
 type webhooksListCmd struct {
-	Dialect string `name:"dialect" enum:"fusionauth,xsolla,nursa,authing," default:"" help:"Only this dialect's."`
+	Dialect string `name:"dialect" help:"Only this dialect's (fusionauth, xsolla, nursa, authing, standard)."`
 	Limit   int    `name:"limit" default:"100" help:"Rows to show (1-1000)."`
 	outputFlag
 	clientFlags
@@ -650,18 +654,125 @@ func (c *webhooksListCmd) Run(g *globals) error {
 	}
 	rows := make([][]string, len(out.Webhooks))
 	for i, w := range out.Webhooks {
-		state := "active"
-		if w.DisabledAt != nil {
-			state = "disabled: " + w.DisabledReason
-		} else if w.FailingSince != nil {
-			state = "failing since " + ts(w.FailingSince)
-		}
-		rows[i] = []string{w.ID, w.Dialect, w.ExternalID, w.URL, state}
+		rows[i] = []string{w.ID, w.Dialect, w.ExternalID, w.URL, w.state()}
 	}
 	if err := table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tSTATE", rows); err != nil {
 		return err
 	}
 	return showing(g.stdout, len(rows), out.Total)
+}
+
+type webhooksCreateCmd struct {
+	Endpoint    string            `name:"endpoint" required:"" help:"The URL deliveries are sent to (http or https)."`
+	Events      []string          `name:"event" required:"" help:"A canonical event name (repeat for several; see the catalogue at GET /v1/event-types)."`
+	Tenant      string            `name:"tenant" help:"Only this tenant's events; every tenant's when empty."`
+	Description string            `name:"description" help:"A label for the webhook."`
+	Headers     map[string]string `name:"header" help:"A custom header sent on every delivery, as NAME=VALUE (repeat for several)."`
+	outputFlag
+	clientFlags
+}
+
+func (c *webhooksCreateCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	in := map[string]any{"url": c.Endpoint, "events": c.Events}
+	if c.Tenant != "" {
+		in["tenant"] = c.Tenant
+	}
+	if c.Description != "" {
+		in["description"] = c.Description
+	}
+	if len(c.Headers) > 0 {
+		in["headers"] = c.Headers
+	}
+	b, _, err := a.call(g.ctx, http.MethodPost, "/v1/webhooks", nil, in, http.StatusCreated)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	var out struct {
+		webhook
+		Secret string `json:"secret"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return err
+	}
+	if err := table(g.stdout, "ID\tURL\tEVENTS", [][]string{{out.ID, out.URL, strings.Join(out.Events, ",")}}); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.stdout, "Signing secret (shown once; also at GET /v1/webhooks/%s/secrets): %s\n", out.ID, out.Secret)
+	return err
+}
+
+type webhooksShowCmd struct {
+	ID string `arg:"" help:"The webhook's id (polyhook's, as webhooks list shows)."`
+	outputFlag
+	clientFlags
+}
+
+func (c *webhooksShowCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	var w webhook
+	b, err := a.get(g.ctx, "/v1/webhooks/"+url.PathEscape(c.ID), nil, &w)
+	if err != nil {
+		return err
+	}
+	if c.Output == "json" {
+		return printJSON(g.stdout, b)
+	}
+	return table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tEVENTS\tSTATE", [][]string{{w.ID, w.Dialect, w.ExternalID, w.URL, strings.Join(w.Events, ","), w.state()}})
+}
+
+// state says whether the webhook is in delivery, disabled (and why) or failing.
+func (w webhook) state() string {
+	switch {
+	case w.DisabledAt != nil:
+		return "disabled: " + w.DisabledReason
+	case w.FailingSince != nil:
+		return "failing since " + ts(w.FailingSince)
+	}
+	return "active"
+}
+
+type webhooksDisableCmd struct {
+	ID string `arg:"" help:"The webhook's id (polyhook's, as webhooks list shows)."`
+	clientFlags
+}
+
+func (c *webhooksDisableCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	if _, _, err := a.call(g.ctx, http.MethodPost, "/v1/webhooks/"+url.PathEscape(c.ID)+"/disable", nil, nil, http.StatusNoContent); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.stdout, "disabled %s\n", c.ID)
+	return err
+}
+
+type webhooksDeleteCmd struct {
+	ID string `arg:"" help:"The webhook's id (polyhook's, as webhooks list shows)."`
+	clientFlags
+}
+
+func (c *webhooksDeleteCmd) Run(g *globals) error {
+	a, err := c.api()
+	if err != nil {
+		return err
+	}
+	if _, _, err := a.call(g.ctx, http.MethodDelete, "/v1/webhooks/"+url.PathEscape(c.ID), nil, nil, http.StatusNoContent); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.stdout, "deleted %s\n", c.ID)
+	return err
 }
 
 type webhooksEnableCmd struct {
