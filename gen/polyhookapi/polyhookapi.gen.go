@@ -221,6 +221,27 @@ func (e CreateKeyJSONBodyAlgorithm) Valid() bool {
 	}
 }
 
+// Defines values for ListWebhooksParamsHealth.
+const (
+	Disabled ListWebhooksParamsHealth = "disabled"
+	Failing  ListWebhooksParamsHealth = "failing"
+	Healthy  ListWebhooksParamsHealth = "healthy"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhooksParamsHealth enum.
+func (e ListWebhooksParamsHealth) Valid() bool {
+	switch e {
+	case Disabled:
+		return true
+	case Failing:
+		return true
+	case Healthy:
+		return true
+	default:
+		return false
+	}
+}
+
 // Attempt defines model for Attempt.
 type Attempt struct {
 	DurationMs int64   `json:"durationMs"`
@@ -413,6 +434,45 @@ type Secrets struct {
 	} `json:"secrets"`
 }
 
+// Stats defines model for Stats.
+type Stats struct {
+	Backlog struct {
+		OldestPendingAt *time.Time `json:"oldestPendingAt,omitempty"`
+
+		// OldestPendingId The pending delivery created first.
+		OldestPendingId *string `json:"oldestPendingId,omitempty"`
+
+		// Pending Deliveries not finished yet.
+		Pending int64 `json:"pending"`
+	} `json:"backlog"`
+
+	// Minutes One entry per minute, oldest first, quiet minutes included.
+	Minutes []struct {
+		// Failed Delivery attempts started in the minute that failed (another status, or no answer).
+		Failed int64 `json:"failed"`
+
+		// Published Events published in the minute.
+		Published int64     `json:"published"`
+		Start     time.Time `json:"start"`
+
+		// Succeeded Delivery attempts started in the minute that the endpoint answered with a 2xx.
+		Succeeded int64 `json:"succeeded"`
+	} `json:"minutes"`
+
+	// Since Start of the oldest minute.
+	Since time.Time `json:"since"`
+
+	// Until End of the current minute.
+	Until time.Time `json:"until"`
+
+	// Webhooks Counts by health, as the `health` filter of GET /v1/webhooks defines it.
+	Webhooks struct {
+		Disabled int64 `json:"disabled"`
+		Failing  int64 `json:"failing"`
+		Total    int64 `json:"total"`
+	} `json:"webhooks"`
+}
+
 // Webhook defines model for Webhook.
 type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
@@ -486,12 +546,24 @@ type CreateKeyJSONBody struct {
 // CreateKeyJSONBodyAlgorithm defines parameters for CreateKey.
 type CreateKeyJSONBodyAlgorithm string
 
+// GetStatsParams defines parameters for GetStats.
+type GetStatsParams struct {
+	// Minutes How many whole minutes back, the current one included.
+	Minutes *int `form:"minutes,omitempty" json:"minutes,omitempty"`
+}
+
 // ListWebhooksParams defines parameters for ListWebhooks.
 type ListWebhooksParams struct {
 	Dialect *Dialect `form:"dialect,omitempty" json:"dialect,omitempty"`
-	Limit   *int     `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset  *int     `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Health `disabled`: the gateway stopped delivering to it (disabledAt) or its dialect has it switched off (enabled false); `failing`: delivered to, and its latest attempts failed (failingSince); `healthy`: neither.
+	Health *ListWebhooksParamsHealth `form:"health,omitempty" json:"health,omitempty"`
+	Limit  *int                      `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int                      `form:"offset,omitempty" json:"offset,omitempty"`
 }
+
+// ListWebhooksParamsHealth defines parameters for ListWebhooks.
+type ListWebhooksParamsHealth string
 
 // RecoverWebhookJSONBody defines parameters for RecoverWebhook.
 type RecoverWebhookJSONBody struct {
@@ -713,10 +785,20 @@ type ClientInterface interface {
 	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+	//
+	// Corresponds with GET /v1/stats (the `GetStats` operationId).
+	GetStats(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListWebhooks Webhooks of every dialect in one shape.
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableWebhook Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+	DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EnableWebhook Put a disabled webhook back into delivery.
 	//
@@ -1070,11 +1152,41 @@ func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors 
 	return c.Client.Do(req)
 }
 
+// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+//
+// Corresponds with GET /v1/stats (the `GetStats` operationId).
+func (c *Client) GetStats(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStatsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListWebhooks Webhooks of every dialect in one shape.
 //
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 func (c *Client) ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListWebhooksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableWebhook Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+func (c *Client) DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableWebhookRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -1955,6 +2067,60 @@ func NewGetRecoveryRequest(server string, recoveryId string) (*http.Request, err
 	return req, nil
 }
 
+// NewGetStatsRequest constructs an http.Request for the GetStats method
+func NewGetStatsRequest(server string, params *GetStatsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/stats")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Minutes != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "minutes", *params.Minutes, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Request, error) {
 	var err error
@@ -1995,6 +2161,18 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 
 		}
 
+		if params.Health != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "health", *params.Health, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -2026,6 +2204,40 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisableWebhookRequest constructs an http.Request for the DisableWebhook method
+func NewDisableWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/disable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2421,12 +2633,26 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error)
 
+	// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/stats (the `GetStats` operationId).
+	GetStatsWithResponse(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*GetStatsResponse, error)
+
 	// ListWebhooksWithResponse Webhooks of every dialect in one shape.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooksWithResponse(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+
+	// DisableWebhookWithResponse Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+	DisableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DisableWebhookResponse, error)
 
 	// EnableWebhookWithResponse Put a disabled webhook back into delivery.
 	//
@@ -3417,6 +3643,61 @@ func (r GetRecoveryResponse) ContentType() string {
 	return ""
 }
 
+type GetStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Stats
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStatsResponse) GetJSON200() *Stats {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetStatsResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetStatsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3472,6 +3753,61 @@ func (r ListWebhooksResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisableWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisableWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DisableWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DisableWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableWebhookResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4039,6 +4375,19 @@ func (c *ClientWithResponses) GetRecoveryWithResponse(ctx context.Context, recov
 	return ParseGetRecoveryResponse(rsp)
 }
 
+// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/stats (the `GetStats` operationId).
+func (c *ClientWithResponses) GetStatsWithResponse(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*GetStatsResponse, error) {
+	rsp, err := c.GetStats(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStatsResponse(rsp)
+}
+
 // ListWebhooksWithResponse Webhooks of every dialect in one shape.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4050,6 +4399,19 @@ func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseListWebhooksResponse(rsp)
+}
+
+// DisableWebhookWithResponse Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
+func (c *ClientWithResponses) DisableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*DisableWebhookResponse, error) {
+	rsp, err := c.DisableWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableWebhookResponse(rsp)
 }
 
 // EnableWebhookWithResponse Put a disabled webhook back into delivery.
@@ -4814,6 +5176,46 @@ func ParseGetRecoveryResponse(rsp *http.Response) (*GetRecoveryResponse, error) 
 	return response, nil
 }
 
+// ParseGetStatsResponse parses an HTTP response from a GetStatsWithResponse call
+func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Stats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
 func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4851,6 +5253,46 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDisableWebhookResponse parses an HTTP response from a DisableWebhookWithResponse call
+func ParseDisableWebhookResponse(rsp *http.Response) (*DisableWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -5139,9 +5581,15 @@ type ServerInterface interface {
 
 	// (GET /v1/recoveries/{recoveryId})
 	GetRecovery(ctx echo.Context, recoveryId string) error
+	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+	// (GET /v1/stats)
+	GetStats(ctx echo.Context, params GetStatsParams) error
 	// ListWebhooks Webhooks of every dialect in one shape.
 	// (GET /v1/webhooks)
 	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// DisableWebhook Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
+	// (POST /v1/webhooks/{webhookId}/disable)
+	DisableWebhook(ctx echo.Context, webhookId string) error
 	// EnableWebhook Put a disabled webhook back into delivery.
 	// (POST /v1/webhooks/{webhookId}/enable)
 	EnableWebhook(ctx echo.Context, webhookId string) error
@@ -5461,6 +5909,24 @@ func (w *ServerInterfaceWrapper) GetRecovery(ctx echo.Context) error {
 	return err
 }
 
+// GetStats converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStats(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatsParams
+	// ------------- Optional query parameter "minutes" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "minutes", ctx.QueryParams(), &params.Minutes, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter minutes: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStats(ctx, params)
+	return err
+}
+
 // ListWebhooks converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	var err error
@@ -5472,6 +5938,13 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
+	}
+
+	// ------------- Optional query parameter "health" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "health", ctx.QueryParams(), &params.Health, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter health: %s", err))
 	}
 
 	// ------------- Optional query parameter "limit" -------------
@@ -5490,6 +5963,22 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListWebhooks(ctx, params)
+	return err
+}
+
+// DisableWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableWebhook(ctx, webhookId)
 	return err
 }
 
@@ -5635,6 +6124,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/recoveries/:recoveryId", wrapper.GetRecovery, options.OperationMiddlewares["getRecovery"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/enable", wrapper.EnableWebhook, options.OperationMiddlewares["enableWebhook"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/disable", wrapper.DisableWebhook, options.OperationMiddlewares["disableWebhook"]...)
+	router.GET(options.BaseURL+"/v1/stats", wrapper.GetStats, options.OperationMiddlewares["getStats"]...)
 	router.GET(options.BaseURL+"/v1/deliveries/:deliveryId", wrapper.GetDelivery, options.OperationMiddlewares["getDelivery"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
 	router.GET(options.BaseURL+"/v1/keys", wrapper.ListKeys, options.OperationMiddlewares["listKeys"]...)
@@ -5650,73 +6141,81 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7b9u4lv8qhHaBpoBqO2na7bp/ZdrsbdBpJ5v0ogu0wS0tHdscS6QuSdn1BPnuC74kSqZsOXWTOxfz",
-	"V2I9yMPD8/idB3UbJSwvGAUqRTS+jTiIglEB+sc554xf2SvqQsKoBCrVv7goMpJgSRgd/i4YVddEMocc",
-	"q//+k8M0Gkf/MaxHH5q7YqhHje7u7uIoBZFwUqhBonF0RhGoe4NI3bOPq9HOpIS80NMWnBXAJTEEpiXX",
-	"FHzQv6aM51hG44hQ+fI0iiO5LsD8hBnw6C6O9PjqWXtLSE7orLrzntA0eJeEL9Myn4A/njcVy4mUkL4D",
-	"nAI31DZW+2kOaAWTOWOLJwIlpZAsR3PzNMpgKhErJWJTJOeAOPyzBCHRBBJcCkDvPn26RAmmlEmUYM7X",
-	"6inCEcU5IMbREmcloKP/KQVh9KyUc4STBAop9BMCiTKZIyzQ18jQh46/Rk9f66lSyMgS+BqtsEACqEQr",
-	"IueKFjmHfBDFEZGQiyA/7AXMOV6r35Zsjwc4TYliAM4uGzu5MVSTWdeQcJACYQ5IzNmKKuK/cEhxIiG9",
-	"GdSbzSa/QyLN5EZwf2HpepP9ZxLlTEj08hS9J794A9QkuAHuQ34nNdcSy1KERUZIzCWkZ7IhzSmW8EyS",
-	"HEI0ljwLzG9ZTzik0fiLkt5KVs0r/lyxr0Ybe3YTWMsbDilQSXC2qZIJB7znGlKCMzXyDrvx1j62RR1x",
-	"DsEbBWeK9otUk9hffksB/JKx7CLtyWS3lNjjw3YOXhl2B2zb3lxxy28JOsrwBDI0ZRyp8bFkXCh5z/H3",
-	"X4HO5Dwan7x4Ee/iWnPU74JlGUaMZmtjNn5lM0KRfUWgo7///eKteKpvJdViUY7XKMcUz6BhSCo5KUvN",
-	"xh0b0+K841SI0W+tNdvkLzZOpUMV7yPGZqqfLfuwBCovwgqg733s0gKjNS3pyATTm2Rd0TOSWiekXA9o",
-	"R2A5FbSRGRbyvNOpqrvbDB6F79I6932YJqohgZa5EoECaKpuxpEokwQgBSVGU0wy/U+CaQKZ+v8mZEOL",
-	"dN+9ttzqbRfcpvlv+tai3rhqdXEtob44+uQGBb4WKMecqUYBuJTzKLaKq/0BF+qvuq7oDnGm2tmm6kD4",
-	"csJS8OcldIkzvfxSz844+UNvB2XyH1NWUr01jE4zopmgBINTnAVJyUEIPIPd/NZU1M9v8qj1vFlMiJXn",
-	"S4t1f9zDYYm74YPkJQSmt/bEuYOG2r5jK2VH105tBcqxTOaQDoKwt8NfsiQp+Z4GSwLFhisdRrqXPuhH",
-	"LF8adDRF3WNB5wZ9srO2vKfPrg6osBXR9QcJzZ05x8kcWcV+ouC2JEswqNs4yinhQiIi9A9GK8BNQCAF",
-	"7SdrlMIUl5kMotp+THb89Uhzaw4x8h3gTOGATkXvYYLZwij6EpMMTzIIaHGLSDtGiKD3EPLY2YxxIud5",
-	"kKJ7qGWHWiz2hpflJCOJpbkpDpfnH2KExTrPQXKSoAWshUZNQW8qdJizOcovWMDLU/Tuw9kbZJ6J9SBo",
-	"NQeKMDV3FrBWcmUZEZggpIk1U83CdyHXj7DaBv9VmCnEe1h3IJTq/nW11M1nChLkZe3HxiowTVUM+O3M",
-	"OhYdwIzR13I0ep6YEfT/8C3I6SQj3TDK3NxC4V9BTp8g51KphZh3Rzj38YohEHuRQl4wCTRZKyV4jWZA",
-	"VaADqVWQiQAqWzHP8cmr+NAusUnWB+OSEZ5hQoVEoFxDnfIRCStgjDDysjRmKETSWGn1/5kgy26suYo+",
-	"KtyGjIgikiLG1aNnBsUpD8JRwViGSDpAn23mhkhjLryZZhmb4KyFH3qxyHmgdpiZYMooSXBmslBHfzv/",
-	"hIbL46HGts/UW+Kpovab0VErRUZJx+aa5y27lTfk6kLidwUJC4d+91FfRqFnjrFDbwWhCfxIjMNLSk2M",
-	"o4kJgWTJpDHKPch8gKjHj3XM8h2Jdg1esNM/wrlWerO5qUagt3sNDgmQJQikZVLUIa7RO0/YJoxlgKk2",
-	"CStqcrwtz2618shEVE9jp5NHOrLSol5r45ENs54Oui3Inpa7xXG7/iDHTPZ0k2eivlHN2kKA3wvCQewV",
-	"nXeAmNVcQPIPNGVZxlaQKqA70bhmt47bIW868XAHT9z6Qi9+NsJ5GOuwI9rY3/mnRCgQbaloJ8Ol8Wsq",
-	"gphhCSu8RkKyooC0iiboDEmT2QGaFowY6e6LVczkV4BFx4qA6ie8e57GGO0KEF5O1M8JpFYBY0TMKuqA",
-	"ia2oiZb2qzTAd5M7uEjDlRaS+lkuNMdCTU2k8KY+u7wIaucUk4zQ2bUz4K1FScyrOo3jta7ocK7MAS+p",
-	"umtyUS6XJvpvRgjwXLJsbVEESYM0d6JE4aznNkE0JvZ+TqJ/RcJLf9W75+oTVoZqSXOk93cVxhaVnMj1",
-	"tVqYC/hzQj+xBdQlSy2+gLkuj9hB5lIWpkhJ6JSFhcrqnpXas8uLsZfrFjrjbtyLXSnCNNUh/5LACilw",
-	"4gulckdfKc4y97gYoHP9eqIuJpjrHEE74vlFE+4CH7U4JNXqHID6qkJ/SWQGnuC4vMTZ5UUUR0vgwqzq",
-	"eDAajLTTK4DigkTj6PlgNHgexVGB5VwzcDjX2YI/tNM1ht7UFQijSv1sNuGPKG5Wk09Go4PVkG3CIlRE",
-	"VuZv0Nj8aPzlJo5EmedYoUG9dQVnKhBV8TKu3xhywOm6e2VX5vajLEzPPVB782L0/AHm+8gk4nbOLczU",
-	"ZClXI4AvwZaQscTKtSNMxQq40HJPBMrJjJvUhGb28njoqUsn038lQr7xnlOiyHEOUtdkv9xGRJH7z1JB",
-	"fWf4PNvSjw+V6727+cHd3QAT/gIrh7aNFi+/sgvg+MMHDODGpnp8jBGFFQhpEpJasE7NUkO0VSwZNptC",
-	"9FvHe79154uQ2mDfcMZVx4HFb5q4gomAcLzRvsDjWFXAdmX/g6jJZr32rrkVkpdwtyE5xwcjoJl2C+ys",
-	"MmoUVh4fDRs1xjF8HCD1kPlfqaOQjEOqsJDOUtAUUeWuXIPFDBP6mGLxgVCJsF891iVsWqHF197a1Ho4",
-	"yJJTUC42gaCNGd7WPy7SO+PVM5CwKVhv9fWWYDU293QTFFzBki20fbvf+tVbpz/GNUNCg2+vXfuQQDlO",
-	"wYmFbqbhMC0FpGjKWY4oWyFm9jxkYhUCqC2sz8morQq+2W0jwRu7L836Vqfpf1s/1svy16XWbhLi8KuN",
-	"fMW+L9/f43QMWKVG6vEOUO7unM3mZ+rJ+sD9rtFKKkl2sNEykpMmY22FLBofj0Y6ZUlyxZnjkf5JqP25",
-	"mffqmoJNpwI65vCHHAWGPCxiaKpFL8BQNbkEAuP+KcF2XtUl6rbVYDf90G8UUIFnoP2JAoOm7wzJOZZ1",
-	"kfrxvEptTpoAKEZTkkngJjGljUjsIrPYeZwYGaXUi9NhKGEUKWGu3U3Nr+Gt66W0viZo4/4Gstq/HxQk",
-	"nGW/TbVh7CktHT1Ryuz2Fj7XnLsLqvpjbwrSTQekcRx8TJf6G/W7YpXzbPVF9fKXtSz8oLdsiNWQg7Ql",
-	"jp9GQRf2vlJTd8vuycHAby2xm0LyvyWUD4641Fv//WNCda0L2GhKKNHwuxIwjbs1FDtS8BYwzwjwKnGo",
-	"UdsCCvm0NjlehW0rlKr6ZUR0UJcF9bh9rUbdurPLbniD9/E/ymgkWOKMzUoYHMRlmCFdcVPTU09hDUK7",
-	"60cnsBv702NreiJc29yzN0K1dep7vPkXOPwXAYe1JPXXsp+CCi0h/w6I8NyWorrRoFpi7Hoz9CoM4qsd",
-	"46YNsgiS+dihAG4WTOisKkU5rvzOJsLwRPc2yTnk5riLydIQ+pWqwSTHVOBEA88JTBkHJOdEuFTrANmu",
-	"GzUFpugbSb9Zl2LKJgJRJu3d9Ct1GdqT0chYMt2VyMmMUGfrTAWhabLsJEa+fk7KrdU91Cvfdrg8vNWc",
-	"8CG1pTsVZVhPUn1WqjAEK5HR+/IakWZaqqTJHNOZlfZDZgc7qb10ND2mglkilDga1klmEfSGMlQNGdaX",
-	"tn3o8Namd7bGU7VY/vRgylnYjih+vVco1R3Ht0+8+KP3D6aMOj9yJOVpjy6/V3FNzziqzu/tH0QtYL0d",
-	"hr1XDxzUY7spewnAe9i993rAPn7X1I4XsA7XU+6l1jvqMIr++3uDLd3eLvH57vrkxcsojt5dP391qv++",
-	"OD6J4ujKXr+y16/s9XN7/dxeP9fXb7Y0TOw4FddOalREhnfk4QpEWnTCar+A9QCd1U3iT4JFkzlw0JWT",
-	"18pQN1vWn1jvlrgec5wJhrBEw8EKsuzZgrIVHf6+WoiBovoxnY0RRISRIDOqXIuieMq43/taNVwcqYew",
-	"LDm8YXRKZvYc7MC+q9vYvThbqd7wdgHrXrUjpwy7ikbm6T9JCqOXidYcupeB5qZnV2e57P+7kqdVm+9P",
-	"RIPVHB0a5khVesLZjIMQD+1me21MzdJ77Y7Tm60u9LN76Cf3afyVDrjdq9/b37xeYMQ1yO4CJC4lUE2w",
-	"V1KATStzHCOWpV4I/i+aL/hct+u12vsI1fG+mOPCKwi55Q1vq/ry3dB0NfbL2/tl6QOk7c/11G53+3go",
-	"88ajtjVclhJh5BqTq3hxgpMFIlQyv1C0je/WAj4K460X8Tl/CKC818GSdoO8fvd+2PXkQdzrtflOyWt7",
-	"bkD3rUjUxgokvXtgk/BohaMreKYThMb02LbyKsVo+9CdfthWaaT3GWGduKya7pXyzDgrabpDabxjIl0o",
-	"zAq1O2nyE7GYmyKUm0t0U7MlN9jg+CjGS0HEa4lpinmKKvdhyfT364mfDzHZXzJTwZkK4EP5kc5jAU4A",
-	"SIqO1AQ6D8ymyB3Kc/uszyMdzvT1kKIhZxLLx3F9V3rqhqwezAzPOE7gGhJG3fdyLCR89fJUIc3NDzhk",
-	"jM5Mvj1LK2lYABQudrXHMQ2afDk6fTXaBS8DhvzucXSxbjUVCE8lcKT3nTAaG1AHKw2WHqP7+AAqfZam",
-	"COtFuDyDWaxpgC84LAkrhVphc0uRLn6ak1tKYFABnLAUAU3FDiss3SHqh9aaT1BFdQfTlnud/W583qh9",
-	"/NieaDHpZfMdvGnbtvp9w+Y7HKJ1JC38+Q0PPR1cv5p8mVi2bp7Je6hPHc4P8bU7se0rd6X+BkTo6GAb",
-	"ndonG6vvE11+VqGifx7PlkchRUeMo9V8XVVBU6IzfH8y82O7h5RJqGtqPvCjbBVvnnA0YmMiazFnK/2K",
-	"Yc0AfbQc0UnhhPHUHNRpnv1pnp/7cqOshj75Y62RPv2nD8+Nh8Pjk/8ajAajwfH41ejVKLq7ufv/AAAA",
-	"//8=",
+	"7Fx7b9u6kv8qhHaBpoBqO2na7bp/5bTZ26CnPdmkF12gDW5oaWzxRCJ9SCquT5HvvuBLomTKlhMnvvfi",
+	"/JVYD3I4nMdvhjP6GSWsmDMKVIpo/DPiIOaMCtA/Tjln/MJeURcSRiVQqf7F83lOEiwJo8PfBaPqmkgy",
+	"KLD67z85TKNx9B/DevShuSuGetTo7u4ujlIQCSdzNUg0jk4oAnVvEKl79nE12omUUMz1tHPO5sAlMQSm",
+	"JdcUfNK/powXWEbjiFD5+jiKI7mcg/kJM+DRXRzp8dWz9paQnNBZdecjoWnwLglfpmUxAX88bypWECkh",
+	"/QA4BW6obaz2SwZoAZOMsZtnAiWlkKxAmXka5TCViJUSsSmSGSAOf5QgJJpAgksB6MOXL+cowZQyiRLM",
+	"+VI9RTiiuADEOLrFeQno4H9KQRg9KWWGcJLAXAr9hECiTDKEBfoeGfrQ4ffo+Vs9VQo5uQW+RAsskAAq",
+	"0YLITNEiMygGURwRCYUI8sNewJzjpfptyfZ4gNOUKAbg/LyxkytDNZl1CQkHKRDmgETGFlQR/41DihMJ",
+	"6dWg3mw2+R0SaSY3gvsLS5er7D+RqGBCotfH6CP5xRugJsENcB/yO6m5lFiWIiwyQmIuIT2RDWlOsYQX",
+	"khQQorHkeWB+y3rCIY3G35T0VrJqXvHnin01Wtmzq8Ba3nFIgUqC81WVTDjgLdeQEpyrkTfYjff2sTXq",
+	"iAsI3phzpmg/SzWJ/eW3FMDPGcvP0p5MdkuJPT6s5+CFYXfAtm3NFbf8lqCjHE8gR1PGkRofS8aFkvcC",
+	"//gV6Exm0fjo1at4E9eao/4QLM8xYjRfGrPxK5sRiuwrAh38/e9n78VzfSupFosKvEQFpngGDUNSyUlZ",
+	"ajZu2JgW5x2nQox+b63ZKn+xcSodqngfMTZTPbbswy1QeRZWAH3vc5cWGK1pSUcumN4k64pekNQ6IeV6",
+	"QDsCy6mgjcyxkKedTlXdXWfwKPyQ1rlvwzRRDQm0LJQIzIGm6mYciTJJAFJQYjTFJNf/JJgmkKv/r0I2",
+	"dJ5uu9eWW73tgts0/03fWtQbV60uriXUF0ef3KDA1wLlmDPVKACXMotiq7jaH3Ch/qrriu4QZ6qdbaoO",
+	"hC8nLAV/XkJvca6XX+rZGSd/6u2gTP5jykqqt4bRaU40E5RgcIrzICkFCIFnsJnfmor6+VUetZ43iwmx",
+	"8vTWYt2HezgscTd8kLyEwPTWnjh30FDbD2yh7OjSqa1ABZZJBukgCHs7/CVLkpJvabAkUGy40mGke+mD",
+	"fsTypUFHU9Q9FnRu0Bc7a8t7+uzqgAprEV1/kNDcmVOcZMgq9jMFtyW5BYO6jaOcEi4kIkL/YLQC3AQE",
+	"UtB+skQpTHGZyyCq7cdkx1+PNLfmECM/AM4VDuhU9B4mmN0YRb/FJMeTHAJa3CLSjhEi6COEPHY+Y5zI",
+	"rAhSdA+17FCLm63hZTnJSWJpborD+emnGGGxLAqQnCToBpZCo6agNxU6zFkd5Rcs4PUx+vDp5B0yz8R6",
+	"ELTIgCJMzZ0bWCq5sowITBDSxJqpZuGbkOtnWKyD/yrMFOIjLDsQSnX/slrq6jNzEuRl7cfGKjBNVQx4",
+	"fWIdiw5gxuh7ORq9TMwI+n+4DnI6yUk3jDI311D4V5DTJ8g5V2ohsu4I5z5eMQRiz1Io5kwCTZZKCd6i",
+	"GVAV6EBqFWQigMpWzHN49CbetUtskvXJuGSEZ5hQIREo11CnfETC5jBGGHlZGjMUImmstPr/TJBlN9Zc",
+	"RZ8VbkNGRBFJEePq0ROD4pQH4WjOWI5IOkBfbeaGSGMuvJlmOZvgvIUferHIeaB2mJlgyihJcG6yUAd/",
+	"O/2ChreHQ41tX6i3xHNF7bXRUStFRknH5prnLbuVN+TqQuJ3AQkLh373UV9GoWeOsUNvBaEJPCTG4SWl",
+	"JsbRxIRAsmTSGOUeZD5B1OPHOmb5jkS7Bi/Y6R/hXCq9Wd1UI9DrvQaHBMgtCKRlUtQhrtE7T9gmjOWA",
+	"qTYJC2pyvC3PbrXywERUz2Onkwc6stKiXmvjgQ2zng+6LciWlrvFcbv+IMdM9nSVZ6K+Uc3aQoA/5oSD",
+	"2Co67wAxi0xA8g80ZXnOFpAqoDvRuGazjtshrzrxcAdP3PqCTJE4xJIJTm5yNlu9wfIUhDw3iYZt+NF4",
+	"8SwNnwTYBEadfbf6YMKFoNC4nMfKeO/rgIIyiaaEEqH80BL0QBttQ4uJbp4QEwtCSxkKUH+jgIBKvkRz",
+	"4Mg8FiPDCrOmGP1REpD2nkCEJnmZGtzaIYw2n9O14CpTJZDNbiNCdZhl5kAywxKZQdABpkxmwJGxQLFS",
+	"V8oQpmIB/HkvPlngr3i7StOpsTDVE01Seo6vl7GF5lW5r4exSP0Gms4ZodJyREEpIjOE0dGPH/eRIrMU",
+	"n2XBXN1mFfc8aeuMSM3gDsyspAW4vf44hUoS8CGnNHUDa3hItx/ZAa3Vwd+xUknKZIkyHYareFFPdW1+",
+	"X6MpyaVJyDpMVcG2FKaEKu3Rqt0+QRAqEE97AgK1A9ae9Hi6P9Ro4zULANx0cU3nxlydAxFmm2rzE1dm",
+	"22N0SJS+mpu7gYQbUkzbR3yOEScB73kJ0gQzSjJmWMICL5GQbD6HtEoh0RmSrKG+/QXUTX4BWHSsCGgl",
+	"T6swyUCqAOHlRP2cQGpRV+xMTp0lYwtqUmTbHS/DD5Mw7nKqJPWPNlCGlZdBRApv6pPzs6B3teJ52cPW",
+	"OF7rY3xjHXhJ1V3ra5zN7b8ZoSj3nOVLGzqSNEhzZ2pAOMi8ThANrr5fZND/GNo786h3zx1KWxmqJc2R",
+	"3j8+MAC05EQuL9XCXJa3IPQLu4G6TkWLL2Cuz8TtIJmUc1OZQuiUhYXK6p6V2pPzs7F3wCn0MauJKexK",
+	"EVbOgwK6JbBAKiL1hVLFIN8pznP3uBigUwMA1cUEc43j2mmuXzThLtulFoekWp2Lmr9TtSgic/AExyWj",
+	"T87Poji6BS7Mqg4Ho8FII9U5UDwn0Th6ORgNXiqHgmWmGTg0vuhPHWkZdG8OkwmjSv1sCvnPKG6WEB2N",
+	"RjsrHLJZ6lDlkDJ/g8bmR+NvVwphFAXmSweyOUtACEQEwvUbQw44XXav7MLc3svC9NwDtTevRi+fYL7P",
+	"TCJu51zDTE2WcjUC+C3YuiEssYrnLGAUWu6JQAWZcZOP1sy+PRx66tLJ9F+JkO+855QoclyA1IU4335G",
+	"RJH7Rwl8GTnD59mWfnyoXO/d1QN3dwVM+AusHNo6Wryk+qao1h8+YABXNtXjY4woLKoQTAvWsVlqiLaK",
+	"JcNmJaB+63Drt+58EVIb7BvOuCozs0G7Jm7OREA43mlf4HGsqlpytV47UZPVIp275lZIXsLdiuQc7oyA",
+	"5llLYGeVUaOw8Pho2KgxjuHjAKmHzP9KHYVkKpjLsA5KlY5S5a5cVd0ME7pPsfikQ06/ZEjXLdEKLb71",
+	"1qbWw0GWnIJysQkEbczwZ/3jLL0zXj0HCauC9V5fbwlWY3OPV0HBBdyyG23f7rd+9dbxw7hmSGjw7a2r",
+	"GRWowCk4sdAVlBympYAUTTkrEGULxMyeh0ysQgC1hfU5GbVVwTe7bSR4ZfelWdTQafrrFFY/y1/X13ST",
+	"EIdfbSSpt335/h6nY8AqH16Pt4Map87ZbDxdT9YH7neN5qLy3YyWk4I0GWvLIqLx4Wikz6lIoThzONI/",
+	"CbU/QxmI8BRsOhXQMYc/5Cgw5G4RQ1MtegGGqrIxEBg/ODmztvBm1Q/9RgHN8Qy0P1Fg0BQbm2xiVZm0",
+	"P69Sm5MmAIptas2cRmgjErvILHYeJ7YpYr04HYYSRpES5trd1Pwa/nQpfOtrgjbubyCr/XugIOE8/22q",
+	"DWNPaekohFVmt7fwuY6MTVDVH3tVkK46II3j4D5d6m/Ub4VQzrNVDNvLX9ay8EBv2RCrIQdpz7UfjYIu",
+	"7H2hpu6W3aOdgd9aYleF5H9LKJ8ccam3/vthQnWpq5bqE7lKwDTu1lDsQMFbwDwnwOvDGoXabmAun9cm",
+	"xyurWAulqiJJEe3UZUE9bl+rUddrbrIb3uB9/I8yGgmWOGezEgY7cRlmSFfRoumpp7AGoV3qqRPYjf3p",
+	"sTU9Ea6t6NwaodripHu8+Rc4/CcBh7Uk9deyR0GFlpB/B0R4ao+iutGgWmLsCvL0Kgziqx3jqg2yCJL5",
+	"2EHXP6gFEzqrjqIcV35nE2F4ogtaZQaF6XE0WRpCv1M1mOSYCpxo4DmBKeOAZEaES7UOkC21VFNgiq5J",
+	"em1dijk20YUg9m76nboM7dFoZCyZPjHnZEaos3XmBKFpsuwkRr4eJ+XWKhntlW/bXR7eak64M/nWtcIa",
+	"1pNUN8jW9R1mX94i0kxLlTTJMJ1Zad9ldrCT2nNH0z4VzBKhxNGwTjKLoFeUoarCs7607UOHP216Z208",
+	"VYvlowdTzsJ2RPHLrUKp7ji+3eboj94/mDLqvOdIytMeffxexTU946g6v7d9EHUDy/Uw7KN6YKce203Z",
+	"SwA+wua91wP28bvm7PgGluHzlHup9YZzGEX//b3BmhYfl/j8cHn06nUURx8uX7451n9fHR5FcXRhr1/Y",
+	"6xf2+qm9fmqvn+rrV2sKJja0QreTGhWR4R15ugMiLTphtb+B5QCd1J1Bz4KHJhlw0Ccnb5WhbvYpPbPe",
+	"LXGNRTgXDGGJhoMF5PmLG8oWdPj74kYMFNX7dDZGEBFGgsyoci2K4injfsNDVXBxoB7CsuTwjtEpmdmP",
+	"Hwzsu7p3yYuzleoNf97AstfZkVOGTYdG5ul/kRRGLxOtOXQvA81No4bOctn/NyVPq96OR0SD1RwdGuZI",
+	"VXrC2YyDEE/tZnttTM3Se+2OcHXyXXthCulXKOlqWM5YDlXR9wQnN3GjrlaFO41S8EBoXpd9BmLz143w",
+	"//h4U/h/9YgiZFjTdXCvI2KxT7t5kkhyS2SzSL/xESBbV1sFrM6KPquKlZWZTbHIJgzz1Mt/+QXPndDr",
+	"q3voket74rY8Xrty1+txj4paItFBXZyrW3u8KlJTWCqRWBDT8MemU3RgSxjRFOcCnr9F17ai9HqMqi+F",
+	"IMliUyclBcpVoC7rnK9rVPArUdU4hvHL6zGiQGQGvEtNzIPBs2Q7xqYy7L/ScP43nrZorvOFv1cQ4ArT",
+	"NwUCLhW3psp9TTKOTSsFbjfj/JPm6b7WZbKtslpCta8QGZ7DqtUZ/qzqOu6GVrL7HZj59SA7OC97b+Z2",
+	"+/uIzqYSobC78Y61jZ7vMydwKdm8ZWNxlQ/SRwU2j+asqM5mmtqvVqscgfp4bIMcmMH2IgandK0UHId6",
+	"jva+S+elRLiSl2p/FCZAhErmH9Sv47tFoHthvEXxPud3kajYqps72MV0v9zB0ZOEN5emN/CtbdbVdYMS",
+	"tWM1kt49sWvY28H9BbzQBzTGBVlkVoFk2wfk9MO17up9RlgfHFVNT0p5ZpyVNN2gNF5vdlfkZYXatXc/",
+	"ZiBjpwidjSS6qcSSGyww34vxUj7vUmKaYp6iCkZYMv39eibarkSQGbUNr6H8dGdblhMAkqID3cBJ0utQ",
+	"1+bzCrHvxPT1kKIhZxLL/bi+Cz11Q1Z3ZoZnHCdwCQmj7iOVNjR48/pYRRyrSYicKbhhOoQrabgBmLvc",
+	"of0GiokqXo+O34w2hRkBQ363H12sS/0FwlMJHOl9J4yasJ7CQoPmfXR/7EClT9IUYb0Il+c1izUNSHMO",
+	"t4SVQq2wuaUWUeo4XwkMmgMnLEVAQwmLhv5I9+Wip9aaL1BlR3amLff64FLjm6Ltb/7YjkJzvGc+Pj1t",
+	"21a/b8N8/E60WoLD37zz0NPO9av1zQ/L1tWe6Kf6vni2i09Mi3Wfli71h9dCrdttdGqfbKy+T5bha/en",
+	"Iw4YR4tsWVWhpESfsPyLmR9bvamzdFVNgw/8KFvEqx3mRmxMhkVkbKFfMawZoM+WI/pQLmE8NY2Szd7L",
+	"Zv/ytytlNXTnpbVGuvtaNy+Ph8PDo/8ajAajweH4zejNKLq7uvv/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
