@@ -304,7 +304,7 @@ async function findWebhook(id) {
 async function webhookView(page, id) {
   let w = await findWebhook(id);
   const props = h('div');
-  const toggleBox = h('div', { class: 'action' });
+  const toggleBox = h('div', { class: 'action first' });
   const deliveries = h('div');
   fill(page,
     heading('Webhook'),
@@ -452,7 +452,7 @@ function recoverForm(w) {
   const button = h('button', { type: 'submit', text: 'Recover' });
   const form = h('form', { class: 'action', 'aria-label': 'Recover deliveries' },
     h('h3', { text: 'Recover' }),
-    h('p', { class: 'hint', text: 'Sends again every delivery to this webhook created since a time, for a receiver that lost them.' }),
+    h('p', { class: 'hint', text: 'Sends again every failed delivery to this webhook created since a time, for a receiver that was down.' }),
     field('Since (your local time)', since),
     button, error, progress, out);
   form.addEventListener('submit', async (ev) => {
@@ -470,7 +470,7 @@ function recoverForm(w) {
       for (;;) {
         progress.max = String(Math.max(r.total, 1));
         progress.value = String(r.status === 'done' && r.total === 0 ? 1 : r.done);
-        fill(out, r.status === 'done' ? `Done: ${r.done} of ${r.total} deliveries sent again.` : `Recovering: ${r.done} of ${r.total}\u2026`);
+        fill(out, r.status === 'done' ? `Done: ${r.done} of ${r.total} failed deliveries sent again.` : `Recovering: ${r.done} of ${r.total}\u2026`);
         if (r.status === 'done' || !document.body.contains(form)) break;
         await new Promise((res) => setTimeout(res, 1000));
         r = await api('GET', `/v1/recoveries/${encodeURIComponent(r.id)}`);
