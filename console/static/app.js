@@ -16,11 +16,12 @@ const statusRegion = document.getElementById('status');
 
 let current = { refresh: null };
 let refreshing = false;
+let stale = false; // the last refresh failed
 let catalogue = null;
 
 // say announces a short message to screen readers and shows it under the header.
-function say(text) {
-  fill(statusRegion, text ? h('p', { text }) : null);
+function say(text, warn = false) {
+  fill(statusRegion, text ? h('p', { text, class: warn ? 'warn' : '' }) : null);
 }
 
 function alertBox() {
@@ -139,8 +140,12 @@ async function route() {
     if (current === mine) mine.refresh = v && v.refresh;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return signOut('The gateway refused the admin token. Sign in again.');
-    fill(page, h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('div', { class: 'alert', role: 'alert' }, h('p', { text: err.message })));
+    if (current === mine) {
+      fill(page, heading(err.status === 404 ? 'Not found' : 'Something went wrong'),
+        h('div', { class: 'alert', role: 'alert' }, h('p', { text: err.message })));
+    }
   }
+  if (current !== mine) return undefined; // another page was opened meanwhile
   const h1 = page.querySelector('h1');
   if (h1) {
     document.title = `${h1.textContent} · Polyhook console`;
@@ -157,8 +162,16 @@ setInterval(async () => {
   refreshing = true;
   try {
     await mine.refresh();
+    if (stale) {
+      stale = false;
+      say('Up to date again.');
+    }
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) signOut('The gateway refused the admin token. Sign in again.');
+    else if (current === mine) {
+      stale = true;
+      say(`Not updated: ${err.message} Trying again.`, true);
+    }
   } finally {
     refreshing = false;
   }
@@ -503,6 +516,9 @@ async function eventList(page, params) {
   const id = h('input', { type: 'search', name: 'id', spellcheck: 'false', value: params.get('id') || '' });
   const type = h('select', { name: 'type' }, h('option', { value: '', text: 'Any type' }),
     types.map((t) => h('option', { value: t.type, text: t.type })));
+  if (params.get('type') && !types.some((t) => t.type === params.get('type'))) {
+    type.append(h('option', { value: params.get('type'), text: params.get('type') })); // a <dialect>:<name> type
+  }
   type.value = params.get('type') || '';
   const tenant = h('input', { type: 'search', name: 'tenant', spellcheck: 'false', value: params.get('tenant') || '' });
   const error = alertBox();
