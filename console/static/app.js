@@ -503,7 +503,7 @@ function deliveryTable(ds, caption, empty) {
   return table(caption, ['Status', 'Delivery', 'Event', 'Dialect', 'Attempts', 'Last answer', 'Updated'], ds.map((d) => [
     badge(d.status),
     link(`#/deliveries/${encodeURIComponent(d.id)}`, d.id, { class: 'mono' }),
-    [link(`#/events/${encodeURIComponent(d.eventId)}`, d.eventName)],
+    [link(`#/events/${encodeURIComponent(d.eventId)}`, d.eventId, { class: 'mono' }), h('div', { class: 'muted', text: d.eventName })],
     d.dialect,
     String(d.attempts),
     d.lastStatus ? String(d.lastStatus) : (d.lastError ? h('span', { class: 'muted', text: d.lastError }) : '—'),

@@ -152,6 +152,18 @@ check(await page.evaluate(() => window.stillHere === true), 'the event page upda
 await labelled('event');
 await shot('04-event-failed');
 
+// --- the overview shows the endpoint failing and the delivery failed ----------------------
+await page.getByRole('link', { name: 'Overview' }).click();
+await heading('Overview');
+const troubled = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Failing and disabled endpoints' }) });
+await troubled.getByRole('row').filter({ hasText: '127.0.0.1' }).getByText('failing', { exact: true }).waitFor();
+const lost = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Recent failed deliveries' }) });
+await lost.getByRole('link', { name: 'evt-console-1' }).waitFor();
+await page.locator('svg.chart rect.fail').first().waitFor({ state: 'attached' });
+await shot('05-overview-failing');
+await page.goBack();
+await heading('Event evt-console-1');
+
 // --- the delivery: its attempt, secrets hidden, retry -----------------------------------
 await deliveries.locator('a.mono').first().click();
 await heading('Delivery');
@@ -163,7 +175,7 @@ const text = await page.locator('main').innerText();
 check(!text.includes(SECRET) && !text.includes(Buffer.from(`ops:${SECRET}`).toString('base64')), 'a webhook\u2019s secret is shown');
 check(!text.includes(TOKEN) && !page.url().includes(TOKEN), 'the admin token is shown or in the address');
 await labelled('delivery');
-await shot('05-delivery-failed');
+await shot('06-delivery-failed');
 await page.evaluate(() => { window.stillHere = true; });
 const healed = await fetch(HEAL);
 check(healed.ok, 'the receiver heals');
@@ -171,7 +183,7 @@ await page.getByRole('button', { name: 'Retry now' }).click();
 await page.getByRole('heading', { name: /Attempt 2: answered 200/ }).waitFor({ timeout: 20000 });
 await page.locator('dl.props').first().getByText('succeeded', { exact: true }).waitFor();
 check(await page.evaluate(() => window.stillHere === true), 'the delivery page updated without a reload');
-await shot('06-delivery-succeeded');
+await shot('07-delivery-succeeded');
 
 // --- overview again: the chart shows the failure and the success ------------------------
 await page.getByRole('link', { name: 'Overview' }).click();
@@ -179,7 +191,7 @@ await heading('Overview');
 await chart.locator('rect.fail').first().waitFor({ state: 'attached' });
 await chart.locator('rect.ok').first().waitFor({ state: 'attached' });
 await page.getByRole('row').filter({ hasText: 'authing.example.com' }).waitFor();
-await shot('07-overview');
+await shot('08-overview');
 
 // --- webhooks of every dialect, and the actions ------------------------------------------
 await page.getByRole('link', { name: 'Webhooks' }).click();
@@ -190,9 +202,10 @@ for (const d of ['fusionauth', 'xsolla', 'nursa', 'authing']) {
 await labelled('webhooks');
 await page.getByLabel('Health').selectOption('disabled');
 await page.getByRole('button', { name: 'Filter' }).click();
+await page.getByText('1 webhook.', { exact: true }).waitFor(); // the filtered list, not the one before
 await page.getByRole('row').filter({ hasText: 'authing.example.com' }).waitFor();
 check(await page.getByRole('row').filter({ hasText: 'nursa.example.com' }).count() === 0, 'the health filter keeps healthy webhooks out');
-await shot('08-webhooks');
+await shot('09-webhooks');
 await page.getByLabel('Health').selectOption('');
 await page.getByRole('button', { name: 'Filter' }).click();
 await page.getByRole('link', { name: /\/hook$/ }).filter({ hasText: '127.0.0.1' }).click();
@@ -209,7 +222,7 @@ await page.getByRole('button', { name: 'Rotate signing secret' }).click();
 await page.getByText(/^whsec_/).waitFor();
 await page.getByRole('button', { name: 'Recover' }).click();
 await page.getByText(/^Done: \d+ of \d+ failed deliveries sent again\.$/).waitFor({ timeout: 20000 });
-await shot('09-webhook');
+await shot('10-webhook');
 
 // --- events: search by id, type and tenant -----------------------------------------------
 await page.getByRole('link', { name: 'Events' }).click();
@@ -217,6 +230,7 @@ await heading('Events');
 await labelled('events');
 await page.getByLabel('Type').selectOption('user.created');
 await page.getByRole('button', { name: 'Search' }).click();
+await page.waitForURL(/#\/events\?type=user\.created$/);
 await page.getByRole('link', { name: 'evt-console-1' }).waitFor();
 await page.getByLabel('Tenant').fill('7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80');
 await page.getByRole('button', { name: 'Search' }).click();
@@ -230,7 +244,7 @@ await page.getByLabel('Event id').press('Enter');
 await heading('Event evt-console-1');
 await page.getByRole('link', { name: 'Events' }).click();
 await heading('Events');
-await shot('10-events');
+await shot('11-events');
 
 // --- sign out ------------------------------------------------------------------------
 await page.getByRole('button', { name: 'Sign out' }).click();
