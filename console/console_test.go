@@ -178,7 +178,7 @@ func TestBrowser(t *testing.T) {
 		case healed.Load():
 			_, _ = io.WriteString(w, `{"received":true}`)
 		default:
-			time.Sleep(3 * time.Second) // long enough to see the delivery pending first
+			time.Sleep(5 * time.Second) // long enough to see the delivery pending first, even on a busy machine
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = io.WriteString(w, "receiver is down")
 		}
@@ -191,7 +191,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+"/api/webhook",
-		`{"webhook":{"url":"`+rcv+`/hook","connectTimeout":1000,"readTimeout":5000,"description":"Game server","global":true,`+
+		`{"webhook":{"url":"`+rcv+`/hook","connectTimeout":1000,"readTimeout":10000,"description":"Game server","global":true,`+
 			`"eventsEnabled":{"user.create":true},"httpAuthenticationUsername":"ops","httpAuthenticationPassword":"hunter2-basic-secret"}}`,
 		"Authorization", m.APIKey))
 	if err != nil || resp.StatusCode != 200 {
