@@ -305,13 +305,8 @@ async function webhookList(page, params) {
   return { refresh: load };
 }
 
-async function findWebhook(id) {
-  for (let offset = 0; ; offset += 1000) {
-    const r = await api('GET', `/v1/webhooks?limit=1000&offset=${offset}`);
-    const w = r.webhooks.find((x) => x.id === id);
-    if (w) return w;
-    if (offset + r.webhooks.length >= r.total || !r.webhooks.length) throw new ApiError(404, 'not_found', 'No webhook has this id.');
-  }
+function findWebhook(id) {
+  return api('GET', `/v1/webhooks/${encodeURIComponent(id)}`);
 }
 
 async function webhookView(page, id) {

@@ -795,6 +795,11 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetWebhook One webhook of any dialect, in the shape of GET /v1/webhooks.
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+	GetWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DisableWebhook Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
@@ -1172,6 +1177,21 @@ func (c *Client) GetStats(ctx context.Context, params *GetStatsParams, reqEditor
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 func (c *Client) ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListWebhooksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhook One webhook of any dialect, in the shape of GET /v1/webhooks.
+//
+// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+func (c *Client) GetWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -2211,6 +2231,40 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 	return req, nil
 }
 
+// NewGetWebhookRequest constructs an http.Request for the GetWebhook method
+func NewGetWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDisableWebhookRequest constructs an http.Request for the DisableWebhook method
 func NewDisableWebhookRequest(server string, webhookId string) (*http.Request, error) {
 	var err error
@@ -2646,6 +2700,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooksWithResponse(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+
+	// GetWebhookWithResponse One webhook of any dialect, in the shape of GET /v1/webhooks.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+	GetWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
 
 	// DisableWebhookWithResponse Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
 	//
@@ -3759,6 +3820,61 @@ func (r ListWebhooksResponse) ContentType() string {
 	return ""
 }
 
+type GetWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DisableWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4399,6 +4515,19 @@ func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseListWebhooksResponse(rsp)
+}
+
+// GetWebhookWithResponse One webhook of any dialect, in the shape of GET /v1/webhooks.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhookId} (the `GetWebhook` operationId).
+func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error) {
+	rsp, err := c.GetWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookResponse(rsp)
 }
 
 // DisableWebhookWithResponse Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
@@ -5259,6 +5388,46 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 	return response, nil
 }
 
+// ParseGetWebhookResponse parses an HTTP response from a GetWebhookWithResponse call
+func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDisableWebhookResponse parses an HTTP response from a DisableWebhookWithResponse call
 func ParseDisableWebhookResponse(rsp *http.Response) (*DisableWebhookResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5587,6 +5756,9 @@ type ServerInterface interface {
 	// ListWebhooks Webhooks of every dialect in one shape.
 	// (GET /v1/webhooks)
 	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// GetWebhook One webhook of any dialect, in the shape of GET /v1/webhooks.
+	// (GET /v1/webhooks/{webhookId})
+	GetWebhook(ctx echo.Context, webhookId string) error
 	// DisableWebhook Stop delivering to a webhook until it is enabled again; its pending deliveries are kept.
 	// (POST /v1/webhooks/{webhookId}/disable)
 	DisableWebhook(ctx echo.Context, webhookId string) error
@@ -5966,6 +6138,22 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	return err
 }
 
+// GetWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhook(ctx, webhookId)
+	return err
+}
+
 // DisableWebhook converts echo context to params.
 func (w *ServerInterfaceWrapper) DisableWebhook(ctx echo.Context) error {
 	var err error
@@ -6113,6 +6301,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/credentials", wrapper.CreateCredential, options.OperationMiddlewares["createCredential"]...)
 	router.DELETE(options.BaseURL+"/v1/credentials/:credentialId", wrapper.DeleteCredential, options.OperationMiddlewares["deleteCredential"]...)
 	router.GET(options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
+	router.GET(options.BaseURL+"/v1/webhooks/:webhookId", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
 	router.GET(options.BaseURL+"/v1/webhooks/:webhookId/secrets", wrapper.GetWebhookSecrets, options.OperationMiddlewares["getWebhookSecrets"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/secrets/rotate", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
@@ -6141,81 +6330,82 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7b9u6kv8qhHaBpoBqO2na7bp/5bTZ26CnPdmkF12gDW5oaWzxRCJ9SCquT5HvvuBLomTKlhMnvvfi",
-	"/JVYD3I4nMdvhjP6GSWsmDMKVIpo/DPiIOaMCtA/Tjln/MJeURcSRiVQqf7F83lOEiwJo8PfBaPqmkgy",
-	"KLD67z85TKNx9B/DevShuSuGetTo7u4ujlIQCSdzNUg0jk4oAnVvEKl79nE12omUUMz1tHPO5sAlMQSm",
-	"JdcUfNK/powXWEbjiFD5+jiKI7mcg/kJM+DRXRzp8dWz9paQnNBZdecjoWnwLglfpmUxAX88bypWECkh",
-	"/QA4BW6obaz2SwZoAZOMsZtnAiWlkKxAmXka5TCViJUSsSmSGSAOf5QgJJpAgksB6MOXL+cowZQyiRLM",
-	"+VI9RTiiuADEOLrFeQno4H9KQRg9KWWGcJLAXAr9hECiTDKEBfoeGfrQ4ffo+Vs9VQo5uQW+RAsskAAq",
-	"0YLITNEiMygGURwRCYUI8sNewJzjpfptyfZ4gNOUKAbg/LyxkytDNZl1CQkHKRDmgETGFlQR/41DihMJ",
-	"6dWg3mw2+R0SaSY3gvsLS5er7D+RqGBCotfH6CP5xRugJsENcB/yO6m5lFiWIiwyQmIuIT2RDWlOsYQX",
-	"khQQorHkeWB+y3rCIY3G35T0VrJqXvHnin01Wtmzq8Ba3nFIgUqC81WVTDjgLdeQEpyrkTfYjff2sTXq",
-	"iAsI3phzpmg/SzWJ/eW3FMDPGcvP0p5MdkuJPT6s5+CFYXfAtm3NFbf8lqCjHE8gR1PGkRofS8aFkvcC",
-	"//gV6Exm0fjo1at4E9eao/4QLM8xYjRfGrPxK5sRiuwrAh38/e9n78VzfSupFosKvEQFpngGDUNSyUlZ",
-	"ajZu2JgW5x2nQox+b63ZKn+xcSodqngfMTZTPbbswy1QeRZWAH3vc5cWGK1pSUcumN4k64pekNQ6IeV6",
-	"QDsCy6mgjcyxkKedTlXdXWfwKPyQ1rlvwzRRDQm0LJQIzIGm6mYciTJJAFJQYjTFJNf/JJgmkKv/r0I2",
-	"dJ5uu9eWW73tgts0/03fWtQbV60uriXUF0ef3KDA1wLlmDPVKACXMotiq7jaH3Ch/qrriu4QZ6qdbaoO",
-	"hC8nLAV/XkJvca6XX+rZGSd/6u2gTP5jykqqt4bRaU40E5RgcIrzICkFCIFnsJnfmor6+VUetZ43iwmx",
-	"8vTWYt2HezgscTd8kLyEwPTWnjh30FDbD2yh7OjSqa1ABZZJBukgCHs7/CVLkpJvabAkUGy40mGke+mD",
-	"fsTypUFHU9Q9FnRu0Bc7a8t7+uzqgAprEV1/kNDcmVOcZMgq9jMFtyW5BYO6jaOcEi4kIkL/YLQC3AQE",
-	"UtB+skQpTHGZyyCq7cdkx1+PNLfmECM/AM4VDuhU9B4mmN0YRb/FJMeTHAJa3CLSjhEi6COEPHY+Y5zI",
-	"rAhSdA+17FCLm63hZTnJSWJpborD+emnGGGxLAqQnCToBpZCo6agNxU6zFkd5Rcs4PUx+vDp5B0yz8R6",
-	"ELTIgCJMzZ0bWCq5sowITBDSxJqpZuGbkOtnWKyD/yrMFOIjLDsQSnX/slrq6jNzEuRl7cfGKjBNVQx4",
-	"fWIdiw5gxuh7ORq9TMwI+n+4DnI6yUk3jDI311D4V5DTJ8g5V2ohsu4I5z5eMQRiz1Io5kwCTZZKCd6i",
-	"GVAV6EBqFWQigMpWzHN49CbetUtskvXJuGSEZ5hQIREo11CnfETC5jBGGHlZGjMUImmstPr/TJBlN9Zc",
-	"RZ8VbkNGRBFJEePq0ROD4pQH4WjOWI5IOkBfbeaGSGMuvJlmOZvgvIUferHIeaB2mJlgyihJcG6yUAd/",
-	"O/2ChreHQ41tX6i3xHNF7bXRUStFRknH5prnLbuVN+TqQuJ3AQkLh373UV9GoWeOsUNvBaEJPCTG4SWl",
-	"JsbRxIRAsmTSGOUeZD5B1OPHOmb5jkS7Bi/Y6R/hXCq9Wd1UI9DrvQaHBMgtCKRlUtQhrtE7T9gmjOWA",
-	"qTYJC2pyvC3PbrXywERUz2Onkwc6stKiXmvjgQ2zng+6LciWlrvFcbv+IMdM9nSVZ6K+Uc3aQoA/5oSD",
-	"2Co67wAxi0xA8g80ZXnOFpAqoDvRuGazjtshrzrxcAdP3PqCTJE4xJIJTm5yNlu9wfIUhDw3iYZt+NF4",
-	"8SwNnwTYBEadfbf6YMKFoNC4nMfKeO/rgIIyiaaEEqH80BL0QBttQ4uJbp4QEwtCSxkKUH+jgIBKvkRz",
-	"4Mg8FiPDCrOmGP1REpD2nkCEJnmZGtzaIYw2n9O14CpTJZDNbiNCdZhl5kAywxKZQdABpkxmwJGxQLFS",
-	"V8oQpmIB/HkvPlngr3i7StOpsTDVE01Seo6vl7GF5lW5r4exSP0Gms4ZodJyREEpIjOE0dGPH/eRIrMU",
-	"n2XBXN1mFfc8aeuMSM3gDsyspAW4vf44hUoS8CGnNHUDa3hItx/ZAa3Vwd+xUknKZIkyHYareFFPdW1+",
-	"X6MpyaVJyDpMVcG2FKaEKu3Rqt0+QRAqEE97AgK1A9ae9Hi6P9Ro4zULANx0cU3nxlydAxFmm2rzE1dm",
-	"22N0SJS+mpu7gYQbUkzbR3yOEScB73kJ0gQzSjJmWMICL5GQbD6HtEoh0RmSrKG+/QXUTX4BWHSsCGgl",
-	"T6swyUCqAOHlRP2cQGpRV+xMTp0lYwtqUmTbHS/DD5Mw7nKqJPWPNlCGlZdBRApv6pPzs6B3teJ52cPW",
-	"OF7rY3xjHXhJ1V3ra5zN7b8ZoSj3nOVLGzqSNEhzZ2pAOMi8ThANrr5fZND/GNo786h3zx1KWxmqJc2R",
-	"3j8+MAC05EQuL9XCXJa3IPQLu4G6TkWLL2Cuz8TtIJmUc1OZQuiUhYXK6p6V2pPzs7F3wCn0MauJKexK",
-	"EVbOgwK6JbBAKiL1hVLFIN8pznP3uBigUwMA1cUEc43j2mmuXzThLtulFoekWp2Lmr9TtSgic/AExyWj",
-	"T87Poji6BS7Mqg4Ho8FII9U5UDwn0Th6ORgNXiqHgmWmGTg0vuhPHWkZdG8OkwmjSv1sCvnPKG6WEB2N",
-	"RjsrHLJZ6lDlkDJ/g8bmR+NvVwphFAXmSweyOUtACEQEwvUbQw44XXav7MLc3svC9NwDtTevRi+fYL7P",
-	"TCJu51zDTE2WcjUC+C3YuiEssYrnLGAUWu6JQAWZcZOP1sy+PRx66tLJ9F+JkO+855QoclyA1IU4335G",
-	"RJH7Rwl8GTnD59mWfnyoXO/d1QN3dwVM+AusHNo6Wryk+qao1h8+YABXNtXjY4woLKoQTAvWsVlqiLaK",
-	"JcNmJaB+63Drt+58EVIb7BvOuCozs0G7Jm7OREA43mlf4HGsqlpytV47UZPVIp275lZIXsLdiuQc7oyA",
-	"5llLYGeVUaOw8Pho2KgxjuHjAKmHzP9KHYVkKpjLsA5KlY5S5a5cVd0ME7pPsfikQ06/ZEjXLdEKLb71",
-	"1qbWw0GWnIJysQkEbczwZ/3jLL0zXj0HCauC9V5fbwlWY3OPV0HBBdyyG23f7rd+9dbxw7hmSGjw7a2r",
-	"GRWowCk4sdAVlBympYAUTTkrEGULxMyeh0ysQgC1hfU5GbVVwTe7bSR4ZfelWdTQafrrFFY/y1/X13ST",
-	"EIdfbSSpt335/h6nY8AqH16Pt4Map87ZbDxdT9YH7neN5qLy3YyWk4I0GWvLIqLx4Wikz6lIoThzONI/",
-	"CbU/QxmI8BRsOhXQMYc/5Cgw5G4RQ1MtegGGqrIxEBg/ODmztvBm1Q/9RgHN8Qy0P1Fg0BQbm2xiVZm0",
-	"P69Sm5MmAIptas2cRmgjErvILHYeJ7YpYr04HYYSRpES5trd1Pwa/nQpfOtrgjbubyCr/XugIOE8/22q",
-	"DWNPaekohFVmt7fwuY6MTVDVH3tVkK46II3j4D5d6m/Ub4VQzrNVDNvLX9ay8EBv2RCrIQdpz7UfjYIu",
-	"7H2hpu6W3aOdgd9aYleF5H9LKJ8ccam3/vthQnWpq5bqE7lKwDTu1lDsQMFbwDwnwOvDGoXabmAun9cm",
-	"xyurWAulqiJJEe3UZUE9bl+rUddrbrIb3uB9/I8yGgmWOGezEgY7cRlmSFfRoumpp7AGoV3qqRPYjf3p",
-	"sTU9Ea6t6NwaodripHu8+Rc4/CcBh7Uk9deyR0GFlpB/B0R4ao+iutGgWmLsCvL0Kgziqx3jqg2yCJL5",
-	"2EHXP6gFEzqrjqIcV35nE2F4ogtaZQaF6XE0WRpCv1M1mOSYCpxo4DmBKeOAZEaES7UOkC21VFNgiq5J",
-	"em1dijk20YUg9m76nboM7dFoZCyZPjHnZEaos3XmBKFpsuwkRr4eJ+XWKhntlW/bXR7eak64M/nWtcIa",
-	"1pNUN8jW9R1mX94i0kxLlTTJMJ1Zad9ldrCT2nNH0z4VzBKhxNGwTjKLoFeUoarCs7607UOHP216Z208",
-	"VYvlowdTzsJ2RPHLrUKp7ji+3eboj94/mDLqvOdIytMeffxexTU946g6v7d9EHUDy/Uw7KN6YKce203Z",
-	"SwA+wua91wP28bvm7PgGluHzlHup9YZzGEX//b3BmhYfl/j8cHn06nUURx8uX7451n9fHR5FcXRhr1/Y",
-	"6xf2+qm9fmqvn+rrV2sKJja0QreTGhWR4R15ugMiLTphtb+B5QCd1J1Bz4KHJhlw0Ccnb5WhbvYpPbPe",
-	"LXGNRTgXDGGJhoMF5PmLG8oWdPj74kYMFNX7dDZGEBFGgsyoci2K4injfsNDVXBxoB7CsuTwjtEpmdmP",
-	"Hwzsu7p3yYuzleoNf97AstfZkVOGTYdG5ul/kRRGLxOtOXQvA81No4bOctn/NyVPq96OR0SD1RwdGuZI",
-	"VXrC2YyDEE/tZnttTM3Se+2OcHXyXXthCulXKOlqWM5YDlXR9wQnN3GjrlaFO41S8EBoXpd9BmLz143w",
-	"//h4U/h/9YgiZFjTdXCvI2KxT7t5kkhyS2SzSL/xESBbV1sFrM6KPquKlZWZTbHIJgzz1Mt/+QXPndDr",
-	"q3voket74rY8Xrty1+txj4paItFBXZyrW3u8KlJTWCqRWBDT8MemU3RgSxjRFOcCnr9F17ai9HqMqi+F",
-	"IMliUyclBcpVoC7rnK9rVPArUdU4hvHL6zGiQGQGvEtNzIPBs2Q7xqYy7L/ScP43nrZorvOFv1cQ4ArT",
-	"NwUCLhW3psp9TTKOTSsFbjfj/JPm6b7WZbKtslpCta8QGZ7DqtUZ/qzqOu6GVrL7HZj59SA7OC97b+Z2",
-	"+/uIzqYSobC78Y61jZ7vMydwKdm8ZWNxlQ/SRwU2j+asqM5mmtqvVqscgfp4bIMcmMH2IgandK0UHId6",
-	"jva+S+elRLiSl2p/FCZAhErmH9Sv47tFoHthvEXxPud3kajYqps72MV0v9zB0ZOEN5emN/CtbdbVdYMS",
-	"tWM1kt49sWvY28H9BbzQBzTGBVlkVoFk2wfk9MO17up9RlgfHFVNT0p5ZpyVNN2gNF5vdlfkZYXatXc/",
-	"ZiBjpwidjSS6qcSSGyww34vxUj7vUmKaYp6iCkZYMv39eibarkSQGbUNr6H8dGdblhMAkqID3cBJ0utQ",
-	"1+bzCrHvxPT1kKIhZxLL/bi+Cz11Q1Z3ZoZnHCdwCQmj7iOVNjR48/pYRRyrSYicKbhhOoQrabgBmLvc",
-	"of0GiokqXo+O34w2hRkBQ363H12sS/0FwlMJHOl9J4yasJ7CQoPmfXR/7EClT9IUYb0Il+c1izUNSHMO",
-	"t4SVQq2wuaUWUeo4XwkMmgMnLEVAQwmLhv5I9+Wip9aaL1BlR3amLff64FLjm6Ltb/7YjkJzvGc+Pj1t",
-	"21a/b8N8/E60WoLD37zz0NPO9av1zQ/L1tWe6Kf6vni2i09Mi3Wfli71h9dCrdttdGqfbKy+T5bha/en",
-	"Iw4YR4tsWVWhpESfsPyLmR9bvamzdFVNgw/8KFvEqx3mRmxMhkVkbKFfMawZoM+WI/pQLmE8NY2Szd7L",
-	"Zv/ytytlNXTnpbVGuvtaNy+Ph8PDo/8ajAajweH4zejNKLq7uvv/AAAA//8=",
+	"7Fx9b9s4k/8qhO6AJoBqO2na67l/Zdvc06Dbbi7pgx7QBk9oaWyxkUkvScX1FvnuB75JlEzZsuPEuw/2",
+	"r8R6IYfDefnNcEY/o4RNZ4wClSIa/ow4iBmjAvSPM84Zv7RX1IWEUQlUqn/xbJaTBEvCaP+7YFRdE0kG",
+	"U6z++08O42gY/Ue/Gr1v7oq+HjW6v7+PoxREwslMDRINo1OKQN3rReqefVyNdiolTGd62hlnM+CSGALT",
+	"gmsKPupfY8anWEbDiFD56iSKI7mYgfkJE+DRfRzp8dWz9paQnNBJeecDoWnwLglfpsV0BP543lRsSqSE",
+	"9D3gFLihtrbazxmgOYwyxm6fCZQUQrIpyszTKIexRKyQiI2RzABx+L0AIdEIElwIQO8/f75ACaaUSZRg",
+	"zhfqKcIRxVNAjKM7nBeADv6nEITR00JmCCcJzKTQTwgkiiRDWKBvkaEPHX2LDt/oqVLIyR3wBZpjgQRQ",
+	"ieZEZooWmcG0F8URkTAVQX7YC5hzvFC/LdkeD3CaEsUAnF/UdnJpqDqzriDhIAXCHJDI2Jwq4r9ySHEi",
+	"Ib3uVZvNRt8hkWZyI7i/sHSxzP5TiaZMSPTqBH0gv3gDVCS4AbYhv5WaK4llIcIiIyTmEtJTWZPmFEt4",
+	"LskUQjQWPA/Mb1lPOKTR8KuS3lJWzSv+XLGvRkt7dh1Yy1sOKVBJcL6skgkHvOEaUoJzNfIau/HOPrZC",
+	"HfEUgjdmnCnaz1NNYnf5LQTwC8by87Qjk91SYo8Pqzl4adgdsG0bc8UtvyHoKMcjyNGYcaTGx5JxoeR9",
+	"in/8CnQis2h4/PJlvI5r9VF/CJbnGDGaL4zZ+JVNCEX2FYEO/vnP83fiUN9KysWiKV6gKaZ4AjVDUspJ",
+	"UWg2rtmYBucdp0KMfmet2TJ/sXEqLaq4jRibqR5b9uEOqDwPK4C+96lNC4zWNKQjF0xvknVFz0lqnZBy",
+	"PaAdgeVU0EbmWMizVqeq7q4yeBR+SOvcN2GaKIcEWkyVCMyApupmHIkiSQBSUGI0xiTX/ySYJpCr/69D",
+	"NnSWbrrXllud7YLbNP9N31pUG1euLq4k1BdHn9ygwFcC5Zgz1igAFzKLYqu42h9wof6q64ruEGfKna2r",
+	"DoQvJywFf15C73Cul1/o2Rknf+jtoEz+a8wKqreG0XFONBOUYHCK8yApUxACT2A9vzUV1fPLPGo8bxYT",
+	"YuXZncW6D/dwWOJ2+CB5AYHprT1x7qCmtu/ZXNnRhVNbgaZYJhmkvSDsbfGXLEkKvqHBkkCx4UqLke6k",
+	"D/oRy5caHXVR91jQukGf7awN7+mzqwUqrER03UFCfWfOcJIhq9jPFNyW5A4M6jaOcky4kIgI/YPREnAT",
+	"EEhB+9ECpTDGRS6DqLYbkx1/PdLcmkOMfA84VzigVdE7mGB2axT9DpMcj3IIaHGDSDtGiKAPEPLY+YRx",
+	"IrNpkKIt1LJFLW43hpfFKCeJpbkuDhdnH2OExWI6BclJgm5hITRqCnpTocOc5VF+wQJenaD3H0/fIvNM",
+	"rAdB8wwowtTcuYWFkivLiMAEIU2smGoWvg65foL5KvivwkwhPsCiBaGU96/KpS4/MyNBXlZ+bKgC01TF",
+	"gDen1rHoAGaIvhWDwYvEjKD/h5sgp5OctMMoc3MFhX8HOV2CnAulFiJrj3C28YohEHuewnTGJNBkoZTg",
+	"DZoAVYEOpFZBRgKobMQ8R8ev4127xDpZH41LRniCCRUSgXINVcpHJGwGQ4SRl6UxQyGSxkqr/88EWXZj",
+	"zVX0SeE2ZEQUkRQxrh49NShOeRCOZozliKQ99MVmbog05sKbaZKzEc4b+KETi5wHaoaZCaaMkgTnJgt1",
+	"8I+zz6h/d9TX2Pa5ekscKmpvjI5aKTJKOjTXPG/ZrrwhVxcSv0tIWDj020Z9GYWOOcYWvRWEJvCQGIcX",
+	"lJoYRxMTAsmSSWOUO5D5BFGPH+uY5TsS7Rq8YKd7hHOl9GZ5U41Ar/YaHBIgdyCQlklRhbhG7zxhGzGW",
+	"A6baJMypyfE2PLvVygMTUR3GTicPdGSlRb3SxgMbZh322i3Ihpa7wXG7/iDHTPZ0mWeiulHO2kCAP2aE",
+	"g9goOm8BMfNMQPIvNGZ5zuaQKqA70rhmvY7bIa9b8XALT9z6gkyROMSSEU5uczZZvsHyFIS8MImGTfhR",
+	"e/E8DZ8E2ARGlX23+mDChaDQuJzH0njvqoCCMonGhBKh/NAC9EBrbUODiW6eEBOnhBYyFKD+RgEBlXyB",
+	"ZsCReSxGhhVmTTH6vSAg7T2BCE3yIjW4tUUYbT6nbcFlpkogm91GhOowy8yBZIYlMoOgA0yZzIAjY4Fi",
+	"pa6UIUzFHPhhJz5Z4K94u0zTmbEw5RN1UjqOr5exgeaVua+HsUj9BprOGKHSckRBKSIzhNHxjx/bSJFZ",
+	"is+yYK5uvYp7nrRxRqRmcAdmVtIC3F59nEIlCfiQM5q6gTU8pJuP7IDW8uBvWaEkZbRAmQ7DVbyop7ox",
+	"v2/QmOTSJGQdpiphWwpjQpX2aNVuniAIFYinHQGB2gFrTzo83R1qNPGaBQBuuriic22uzoEIs02V+YlL",
+	"s+0xOiRKX8zN3UDCNSmmzSM+x4jTgPe8AmmCGSUZEyxhjhdISDabQVqmkOgESVZT3+4C6ia/BCxaVgS0",
+	"lKdlmGQgVYDwYqR+jiC1qCt2JqfKkrE5NSmyzY6X4YdJGLc5VZL6Rxsow8rLICKFN/XpxXnQu1rxvOpg",
+	"axyv9TG+sQ68oOqu9TXO5nbfjFCUe8HyhQ0dSRqkuTU1IBxkXiWIBldvFxl0P4b2zjyq3XOH0laGKklz",
+	"pHePDwwALTiRiyu1MJflnRL6md1CVaeixRcw12fidpBMypmpTCF0zMJCZXXPSu3pxfnQO+AU+pjVxBR2",
+	"pQgr50EB3RGYIxWR+kKpYpBvFOe5e1z00JkBgOpigrnGcc001y+acJftUotDUq3ORc3fqFoUkTl4guOS",
+	"0acX51Ec3QEXZlVHvUFvoJHqDCiekWgYvegNei+UQ8Ey0wzsG1/0h460DLo3h8mEUaV+NoX8RxTXS4iO",
+	"B4OdFQ7ZLHWockiZv15t86Ph12uFMKZTzBcOZHOWgBCICISrN/occLpoX9mlub2Xhem5e2pvXg5ePMF8",
+	"n5hE3M65gpmaLOVqBPA7sHVDWGIVz1nAKLTcE4GmZMJNPloz++6o76lLK9N/JUK+9Z5TosjxFKQuxPn6",
+	"MyKK3N8L4IvIGT7PtnTjQ+l6768fuLtLYMJfYOnQVtHiJdXXRbX+8AEDuLSpHh9jRGFehmBasE7MUkO0",
+	"lSzp1ysB9VtHG79174uQ2mDfcMZlmZkN2jVxMyYCwvFW+wKPY2XVkqv12omaLBfp3Ne3QvIC7pck52hn",
+	"BNTPWgI7q4wahbnHR8NGjXEMH3tIPWT+V+ooJFPBXIZ1UKp0lCp35arqJpjQfYrFRx1y+iVDum6Jlmjx",
+	"jbc2tR4OsuAUlItNIGhj+j+rH+fpvfHqOUhYFqx3+npDsGqbe7IMCi7hjt1q+7bd+tVbJw/jmiGhxrc3",
+	"rmZUoClOwYmFrqDkMC4EpGjM2RRRNkfM7HnIxCoEUFlYn5NRUxV8s9tEgtd2X+pFDa2mv0phdbP8VX1N",
+	"Owlx+NVaknrTl7f3OC0Dlvnwarwd1Di1zmbj6WqyLnC/bTQXle9mtJxMSZ2xtiwiGh4NBvqcikwVZ44G",
+	"+ieh9mcoAxGego3HAlrm8IccBIbcLWKoq0UnwFBWNgYC4wcnZ1YW3iz7od8ooBmegPYnCgyaYmOTTSwr",
+	"k/bnVSpzUgdAsU2tmdMIbURiF5nFzuPENkWsF6fDUMIoUsJcuZuKX/2fLoVvfU3Qxv0DZLl/DxQknOe/",
+	"jbVh7CgtLYWwyux2Fj7XkbEOqvpjLwvSdQukcRzcp0v9jfqtEMp5NophO/nLShYe6C1rYtXnIO259qNR",
+	"0Ia9L9XU7bJ7vDPwW0nsspD8bwHFkyMu9dZ/P0yornTVUnUiVwqYxt0aih0oeAuY5wR4dVijUNstzORh",
+	"ZXK8soqVUKoskhTRTl0WVON2tRpVveY6u+EN3sX/KKORYIlzNimgtxOXYYZ0FS2anmoKaxCapZ46gV3b",
+	"nw5b0xHh2orOjRGqLU7a4s2/weGfBBxWktRdyx4FFVpC/h0Q4Zk9impHg2qJsSvI06swiK9yjMs2yCJI",
+	"5mMHXf+gFkzopDyKclz5zkbC8EQXtMoMpqbH0WRpCP1G1WCSYypwooHnCMaMA5IZES7V2kO21FJNgSm6",
+	"IemNdSnm2EQXgti76TfqMrTHg4GxZPrEnJMJoc7WmROEusmykxj5epyUW6NktFO+bXd5eKs54c7kO9cK",
+	"a1hPUt0gW9V3mH15g0g9LVXQJMN0YqV9l9nBVmovHE37VDBLhBJHwzrJLIJeUoayCs/60qYP7f+06Z2V",
+	"8VQllo8eTDkL2xLFLzYKpdrj+Gaboz9692DKqPOeIylPe/TxexnXdIyjqvze5kHULSxWw7AP6oGdemw3",
+	"ZScB+ADr914P2MXvmrPjW1iEz1O2Uus15zCK/u29wYoWH5f4fH91/PJVFEfvr168PtF/Xx4dR3F0aa9f",
+	"2uuX9vqZvX5mr5/p69crCibWtEI3kxolkeEdeboDIi06YbW/hUUPnVadQc+ChyYZcNAnJ2+Uoa73KT2z",
+	"3i1xjUU4Fwxhifq9OeT581vK5rT/fX4reorqfTobI4gII0EmVLkWRfGYcb/hoSy4OFAPYVlweMvomEzs",
+	"xw969l3du+TF2Ur1+j9vYdHp7Mgpw7pDI/P0XySF0clEaw5tZaC5adTQWS77/7rkadnb8YhosJyjRcMc",
+	"qUpPOJtwEOKp3WynjalYutXuCFcn37YXppB+iZK2huWM5VAWfY9wchvX6mpVuFMrBQ+E5lXZZyA2f1UL",
+	"/09O1oX/148oQoY1bQf3OiIW+7Sbp4kkd0TWi/RrHwGydbVlwOqs6LOyWFmZ2RSLbMQwT738l1/w3Aq9",
+	"vriHHrm+J27K440rd70ZdqioJRIdVMW5urXHqyI1haUSiTkxDX9sPEYHtoQRjXEu4PANurEVpTdDVH4p",
+	"BEkWmzopKVCuAnVZ5Xxdo4JfiarGMYxf3AwRBSIz4G1qYh4MniXbMdaVYf+dhvO/8bRBc50v/J2CAFeY",
+	"vi4QcKm4FVXuK5JxbFwqcLMZ50+ap/tSlck2ymoJ1b5CZHgGy1an/7Os61gJJBzfH9EJlFsbdgOWzn1H",
+	"6F4yRrnp8uzb1uprNoc6UEIBfGvdupuEpOhAd7iQ9CY06GFp0upQxq/V2RzJhGSjb61et8PULedvi5/f",
+	"mbn/NDIYI+cD9imNV5LNGv4Xl5Kjj5FsjtV5WJ3pNnWBjTZKAtXR6Wob0TeD7UUMzuhKKTgJ9aPtfZcu",
+	"ColwKS/l/ii8iAiVzC/iWMV3G53shfE2wvM5v4sk1kad/sEOt+3ySsdPEvpemb7RN7aRW9eUStSM40l6",
+	"/8SwYW9FHZfwXB/eGXhiUXsZQNkeMacfrq1b7zPC+lCxdLJKeSacFTRdozRe3/4aYONa/x8zyLVThM7N",
+	"Et1wZMkNNh/sxXgpn3clMU0xT1EJMS2Z/n49E01XIsiE2mbovzr0sevtcyax3I/ru9RT12R1Z2Z4wnEC",
+	"V5Aw6j5gasPG169OVDS6nKDKmYIbpnu8lIZbgJnLK9vv45iI89Xg5PVgXQgaMOT3+9HFqg1EIDyWwJHe",
+	"d8KoSflQmOuAah+dQTtQ6dM0RVgvwp0BmMWa5rQZhzvCCqFWWN9Siyh1DkgJDJoBJyxFQEPJrJr+SPdV",
+	"q6fWms8g5K5By1Yf46p9b7b5PSjbbWqOfs2HycdN2+r39JgPI4pGu3j4e4geetq5fjW+B2PZutwv/1Tf",
+	"ns928flxseqz44X+KF+orb+JTu2TtdV3yUB9af+syAHjaJ4tygqllOjTt7+Y+bGVvTqDW9a7+MCPsnm8",
+	"/PUBIzYm+yYyNtevGNb00CfLEX1gmzCemibael9uvbf967WyGror11oj3ZmvG9uH/f7R8X/1Br1B72j4",
+	"evB6EN1f3/9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -18,11 +18,22 @@ import (
 )
 
 // exerciseDashboardRoutes checks, within TestContract, the routes the console needs:
-// disable, the health filter and the stats. It leaves the webhook enabled.
+// one webhook, disable, the health filter and the stats. It leaves the webhook enabled.
 func exerciseDashboardRoutes(t *testing.T, do func(method, path, body string, auth ...string) (int, []byte), webhookID string) {
 	t.Helper()
-	status, b := do("POST", "/v1/webhooks/"+webhookID+"/disable", "")
+	status, b := do("GET", "/v1/webhooks/"+webhookID, "")
 	var w api.Webhook
+	if err := json.Unmarshal(b, &w); status != 200 || err != nil || w.Id != webhookID || w.DisabledAt != nil {
+		t.Errorf("get webhook: %d %s", status, b)
+	}
+	if status, _ = do("GET", "/v1/webhooks/nope", ""); status != 404 {
+		t.Errorf("get an unknown webhook: %d", status)
+	}
+	if status, _ = do("GET", "/v1/webhooks/"+webhookID, "", "Authorization", "Bearer no"); status != 401 {
+		t.Errorf("get webhook without the token: %d", status)
+	}
+	status, b = do("POST", "/v1/webhooks/"+webhookID+"/disable", "")
+	w = api.Webhook{}
 	if err := json.Unmarshal(b, &w); status != 200 || err != nil || w.Id != webhookID || w.DisabledAt == nil || w.DisabledReason == nil {
 		t.Errorf("disable: %d %s", status, b)
 	}

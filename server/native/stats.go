@@ -87,3 +87,12 @@ func webhookView(w *store.Webhook) api.Webhook {
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
 }
+
+// GetWebhook answers one webhook by Polyhook's id.
+func (h handlers) GetWebhook(c echo.Context, id string) error {
+	w, err := h.db.WebhookByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, webhookView(w))
+}
