@@ -242,7 +242,8 @@ async function overview(page) {
           link('#/webhooks?health=disabled', `${stats.webhooks.disabled} disabled`))));
     const sum = (k) => stats.minutes.reduce((a, m) => a + m[k], 0);
     fill(chartBox, activityChart(stats.minutes, { titleId: chartTitle, descId: chartDesc }));
-    fill(summary, `In the last hour: ${sum('published')} events published, ${sum('succeeded')} attempts succeeded, ${sum('failed')} failed.`);
+    const count = (n, one) => `${n} ${one}${n === 1 ? '' : 's'}`;
+    fill(summary, `In the last hour: ${count(sum('published'), 'event')} published, ${count(sum('succeeded'), 'attempt')} succeeded, ${sum('failed')} failed.`);
     const hooks = [...failing.webhooks, ...disabled.webhooks];
     fill(troubled, webhookTable(hooks, '!Failing and disabled endpoints', 'Every endpoint is healthy.'));
     fill(failed, deliveryTable(lost.deliveries, '!Recent failed deliveries', 'No delivery has failed for good.'));

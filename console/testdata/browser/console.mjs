@@ -246,6 +246,14 @@ await page.getByRole('link', { name: 'Events' }).click();
 await heading('Events');
 await shot('11-events');
 
+// --- the overview in the dark colour scheme ---------------------------------------------
+await page.emulateMedia({ colorScheme: 'dark' });
+await page.getByRole('link', { name: 'Overview' }).click();
+await heading('Overview');
+await page.locator('svg.chart').waitFor();
+await shot('12-overview-dark');
+await page.emulateMedia({ colorScheme: 'light' });
+
 // --- sign out ------------------------------------------------------------------------
 await page.getByRole('button', { name: 'Sign out' }).click();
 await heading('Sign in', 'INPUT');
