@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/polyhook/polyhook/console"
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/authing"
@@ -128,7 +129,7 @@ func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *serve
 	fa := fusionauth.New(deps)
 	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
 	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
-	srv.Register(native.New(deps, engine, srv, tokenHash), reference.New())
+	srv.Register(native.New(deps, engine, srv, tokenHash), reference.New(), console.New())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(server.Collectors()...)

@@ -228,6 +228,27 @@ func (e CreateKeyJSONBodyAlgorithm) Valid() bool {
 	}
 }
 
+// Defines values for ListWebhooksParamsHealth.
+const (
+	Disabled ListWebhooksParamsHealth = "disabled"
+	Failing  ListWebhooksParamsHealth = "failing"
+	Healthy  ListWebhooksParamsHealth = "healthy"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhooksParamsHealth enum.
+func (e ListWebhooksParamsHealth) Valid() bool {
+	switch e {
+	case Disabled:
+		return true
+	case Failing:
+		return true
+	case Healthy:
+		return true
+	default:
+		return false
+	}
+}
+
 // Attempt defines model for Attempt.
 type Attempt struct {
 	DurationMs int64   `json:"durationMs"`
@@ -485,6 +506,45 @@ type Secrets struct {
 	} `json:"secrets"`
 }
 
+// Stats defines model for Stats.
+type Stats struct {
+	Backlog struct {
+		OldestPendingAt *time.Time `json:"oldestPendingAt,omitempty"`
+
+		// OldestPendingId The pending delivery created first.
+		OldestPendingId *string `json:"oldestPendingId,omitempty"`
+
+		// Pending Deliveries not finished yet.
+		Pending int64 `json:"pending"`
+	} `json:"backlog"`
+
+	// Minutes One entry per minute, oldest first, quiet minutes included.
+	Minutes []struct {
+		// Failed Delivery attempts started in the minute that failed (another status, or no answer).
+		Failed int64 `json:"failed"`
+
+		// Published Events published in the minute.
+		Published int64     `json:"published"`
+		Start     time.Time `json:"start"`
+
+		// Succeeded Delivery attempts started in the minute that the endpoint answered with a 2xx.
+		Succeeded int64 `json:"succeeded"`
+	} `json:"minutes"`
+
+	// Since Start of the oldest minute.
+	Since time.Time `json:"since"`
+
+	// Until End of the current minute.
+	Until time.Time `json:"until"`
+
+	// Webhooks Counts by health, as the `health` filter of GET /v1/webhooks defines it.
+	Webhooks struct {
+		Disabled int64 `json:"disabled"`
+		Failing  int64 `json:"failing"`
+		Total    int64 `json:"total"`
+	} `json:"webhooks"`
+}
+
 // Webhook defines model for Webhook.
 type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
@@ -568,12 +628,24 @@ type CreateKeyJSONBody struct {
 // CreateKeyJSONBodyAlgorithm defines parameters for CreateKey.
 type CreateKeyJSONBodyAlgorithm string
 
+// GetStatsParams defines parameters for GetStats.
+type GetStatsParams struct {
+	// Minutes How many whole minutes back, the current one included.
+	Minutes *int `form:"minutes,omitempty" json:"minutes,omitempty"`
+}
+
 // ListWebhooksParams defines parameters for ListWebhooks.
 type ListWebhooksParams struct {
 	Dialect *Dialect `form:"dialect,omitempty" json:"dialect,omitempty"`
-	Limit   *int     `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset  *int     `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Health `disabled`: the gateway stopped delivering to it (disabledAt) or its dialect has it switched off (enabled false); `failing`: delivered to, and its latest attempts failed (failingSince); `healthy`: neither.
+	Health *ListWebhooksParamsHealth `form:"health,omitempty" json:"health,omitempty"`
+	Limit  *int                      `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int                      `form:"offset,omitempty" json:"offset,omitempty"`
 }
+
+// ListWebhooksParamsHealth defines parameters for ListWebhooks.
+type ListWebhooksParamsHealth string
 
 // RecoverWebhookJSONBody defines parameters for RecoverWebhook.
 type RecoverWebhookJSONBody struct {
@@ -802,6 +874,11 @@ type ClientInterface interface {
 
 	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+	//
+	// Corresponds with GET /v1/stats (the `GetStats` operationId).
+	GetStats(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhooks Webhooks of every dialect in one shape.
 	//
@@ -1219,6 +1296,21 @@ func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...Requ
 // GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRecoveryRequest(c.Server, recoveryId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+//
+// Corresponds with GET /v1/stats (the `GetStats` operationId).
+func (c *Client) GetStats(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStatsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2253,6 +2345,60 @@ func NewGetRecoveryRequest(server string, recoveryId string) (*http.Request, err
 	return req, nil
 }
 
+// NewGetStatsRequest constructs an http.Request for the GetStats method
+func NewGetStatsRequest(server string, params *GetStatsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/stats")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Minutes != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "minutes", *params.Minutes, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Request, error) {
 	var err error
@@ -2284,6 +2430,18 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 		if params.Dialect != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dialect", *params.Dialect, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Health != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "health", *params.Health, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2907,6 +3065,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error)
+
+	// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/stats (the `GetStats` operationId).
+	GetStatsWithResponse(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*GetStatsResponse, error)
 
 	// ListWebhooksWithResponse Webhooks of every dialect in one shape.
 	//
@@ -4291,6 +4456,82 @@ func (r GetRecoveryResponse) ContentType() string {
 	return ""
 }
 
+type GetStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Stats
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStatsResponse) GetJSON200() *Stats {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetStatsResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetStatsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetStatsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetStatsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetStatsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5417,6 +5658,19 @@ func (c *ClientWithResponses) GetRecoveryWithResponse(ctx context.Context, recov
 		return nil, err
 	}
 	return ParseGetRecoveryResponse(rsp)
+}
+
+// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/stats (the `GetStats` operationId).
+func (c *ClientWithResponses) GetStatsWithResponse(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*GetStatsResponse, error) {
+	rsp, err := c.GetStats(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStatsResponse(rsp)
 }
 
 // ListWebhooksWithResponse Webhooks of every dialect in one shape.
@@ -6600,6 +6854,67 @@ func ParseGetRecoveryResponse(rsp *http.Response) (*GetRecoveryResponse, error) 
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetStatsResponse parses an HTTP response from a GetStatsWithResponse call
+func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Stats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorResponse

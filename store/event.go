@@ -294,19 +294,17 @@ func (db *DB) AttemptsOfWebhook(ctx context.Context, webhookID string, offset, l
 // Backlog returns how many deliveries are pending and when the oldest of them was
 // created (zero when none are).
 func (db *DB) Backlog(ctx context.Context) (int64, time.Time, error) {
-	var row struct {
-		N      int64
-		Oldest *time.Time
-	}
-	err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("status = ?", DeliveryPending).
-		Select("COUNT(*) AS n, MIN(created_at) AS oldest").Scan(&row).Error
-	if err != nil {
+	// MIN(created_at) cannot be scanned on SQLite, which returns the text it keeps times
+	// as: count, then take the oldest row.
+	var n int64
+	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("status = ?", DeliveryPending).Count(&n).Error; err != nil {
 		return 0, time.Time{}, db.err(err)
 	}
-	if row.Oldest == nil {
-		return row.N, time.Time{}, nil
+	oldest, err := db.OldestPending(ctx)
+	if err != nil || oldest == nil {
+		return n, time.Time{}, err
 	}
-	return row.N, *row.Oldest, nil
+	return n, oldest.CreatedAt, nil
 }
 
 // DisabledWebhooks counts the webhooks the gateway stopped delivering to.

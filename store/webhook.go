@@ -32,6 +32,8 @@ type WebhookFilter struct {
 	DescriptionLike string
 	// TenantID matches webhooks listing the tenant and every global webhook.
 	TenantID string
+	// Health is HealthHealthy, HealthFailing or HealthDisabled; empty does not filter.
+	Health string
 
 	Offset int
 	// Limit is the page size; zero or less means no limit.
@@ -194,6 +196,10 @@ func (db *DB) FindWebhooks(ctx context.Context, f WebhookFilter) ([]Webhook, int
 		// TenantIDs is a JSON array of strings; tenant ids are validated UUIDs, so a
 		// quoted substring match is exact and works the same on both backends.
 		q = q.Where(`(global = ? OR tenant_ids LIKE ?)`, true, `%"`+escapeLike(f.TenantID)+`"%`)
+	}
+	q, err := whereHealth(q, f.Health)
+	if err != nil {
+		return nil, 0, err
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {

@@ -233,6 +233,27 @@ func (e CreateKeyJSONBodyAlgorithm) Valid() bool {
 	}
 }
 
+// Defines values for ListWebhooksParamsHealth.
+const (
+	Disabled ListWebhooksParamsHealth = "disabled"
+	Failing  ListWebhooksParamsHealth = "failing"
+	Healthy  ListWebhooksParamsHealth = "healthy"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhooksParamsHealth enum.
+func (e ListWebhooksParamsHealth) Valid() bool {
+	switch e {
+	case Disabled:
+		return true
+	case Failing:
+		return true
+	case Healthy:
+		return true
+	default:
+		return false
+	}
+}
+
 // Attempt defines model for Attempt.
 type Attempt struct {
 	DurationMs int64   `json:"durationMs"`
@@ -490,6 +511,45 @@ type Secrets struct {
 	} `json:"secrets"`
 }
 
+// Stats defines model for Stats.
+type Stats struct {
+	Backlog struct {
+		OldestPendingAt *time.Time `json:"oldestPendingAt,omitempty"`
+
+		// OldestPendingId The pending delivery created first.
+		OldestPendingId *string `json:"oldestPendingId,omitempty"`
+
+		// Pending Deliveries not finished yet.
+		Pending int64 `json:"pending"`
+	} `json:"backlog"`
+
+	// Minutes One entry per minute, oldest first, quiet minutes included.
+	Minutes []struct {
+		// Failed Delivery attempts started in the minute that failed (another status, or no answer).
+		Failed int64 `json:"failed"`
+
+		// Published Events published in the minute.
+		Published int64     `json:"published"`
+		Start     time.Time `json:"start"`
+
+		// Succeeded Delivery attempts started in the minute that the endpoint answered with a 2xx.
+		Succeeded int64 `json:"succeeded"`
+	} `json:"minutes"`
+
+	// Since Start of the oldest minute.
+	Since time.Time `json:"since"`
+
+	// Until End of the current minute.
+	Until time.Time `json:"until"`
+
+	// Webhooks Counts by health, as the `health` filter of GET /v1/webhooks defines it.
+	Webhooks struct {
+		Disabled int64 `json:"disabled"`
+		Failing  int64 `json:"failing"`
+		Total    int64 `json:"total"`
+	} `json:"webhooks"`
+}
+
 // Webhook defines model for Webhook.
 type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
@@ -573,12 +633,24 @@ type CreateKeyJSONBody struct {
 // CreateKeyJSONBodyAlgorithm defines parameters for CreateKey.
 type CreateKeyJSONBodyAlgorithm string
 
+// GetStatsParams defines parameters for GetStats.
+type GetStatsParams struct {
+	// Minutes How many whole minutes back, the current one included.
+	Minutes *int `form:"minutes,omitempty" json:"minutes,omitempty"`
+}
+
 // ListWebhooksParams defines parameters for ListWebhooks.
 type ListWebhooksParams struct {
 	Dialect *Dialect `form:"dialect,omitempty" json:"dialect,omitempty"`
-	Limit   *int     `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset  *int     `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Health `disabled`: the gateway stopped delivering to it (disabledAt) or its dialect has it switched off (enabled false); `failing`: delivered to, and its latest attempts failed (failingSince); `healthy`: neither.
+	Health *ListWebhooksParamsHealth `form:"health,omitempty" json:"health,omitempty"`
+	Limit  *int                      `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int                      `form:"offset,omitempty" json:"offset,omitempty"`
 }
+
+// ListWebhooksParamsHealth defines parameters for ListWebhooks.
+type ListWebhooksParamsHealth string
 
 // RecoverWebhookJSONBody defines parameters for RecoverWebhook.
 type RecoverWebhookJSONBody struct {
@@ -807,6 +879,11 @@ type ClientInterface interface {
 
 	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+	//
+	// Corresponds with GET /v1/stats (the `GetStats` operationId).
+	GetStats(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhooks Webhooks of every dialect in one shape.
 	//
@@ -1224,6 +1301,21 @@ func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...Requ
 // GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRecoveryRequest(c.Server, recoveryId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+//
+// Corresponds with GET /v1/stats (the `GetStats` operationId).
+func (c *Client) GetStats(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStatsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2258,6 +2350,60 @@ func NewGetRecoveryRequest(server string, recoveryId string) (*http.Request, err
 	return req, nil
 }
 
+// NewGetStatsRequest constructs an http.Request for the GetStats method
+func NewGetStatsRequest(server string, params *GetStatsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/stats")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Minutes != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "minutes", *params.Minutes, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Request, error) {
 	var err error
@@ -2289,6 +2435,18 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 		if params.Dialect != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dialect", *params.Dialect, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Health != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "health", *params.Health, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2912,6 +3070,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error)
+
+	// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/stats (the `GetStats` operationId).
+	GetStatsWithResponse(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*GetStatsResponse, error)
 
 	// ListWebhooksWithResponse Webhooks of every dialect in one shape.
 	//
@@ -4296,6 +4461,82 @@ func (r GetRecoveryResponse) ContentType() string {
 	return ""
 }
 
+type GetStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Stats
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStatsResponse) GetJSON200() *Stats {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetStatsResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetStatsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetStatsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetStatsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetStatsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListWebhooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5422,6 +5663,19 @@ func (c *ClientWithResponses) GetRecoveryWithResponse(ctx context.Context, recov
 		return nil, err
 	}
 	return ParseGetRecoveryResponse(rsp)
+}
+
+// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/stats (the `GetStats` operationId).
+func (c *ClientWithResponses) GetStatsWithResponse(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*GetStatsResponse, error) {
+	rsp, err := c.GetStats(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStatsResponse(rsp)
 }
 
 // ListWebhooksWithResponse Webhooks of every dialect in one shape.
@@ -6632,6 +6886,67 @@ func ParseGetRecoveryResponse(rsp *http.Response) (*GetRecoveryResponse, error) 
 	return response, nil
 }
 
+// ParseGetStatsResponse parses an HTTP response from a GetStatsWithResponse call
+func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Stats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
 func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7394,6 +7709,9 @@ type ServerInterface interface {
 
 	// (GET /v1/recoveries/{recoveryId})
 	GetRecovery(ctx echo.Context, recoveryId string) error
+	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
+	// (GET /v1/stats)
+	GetStats(ctx echo.Context, params GetStatsParams) error
 	// ListWebhooks Webhooks of every dialect in one shape.
 	// (GET /v1/webhooks)
 	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
@@ -7731,6 +8049,24 @@ func (w *ServerInterfaceWrapper) GetRecovery(ctx echo.Context) error {
 	return err
 }
 
+// GetStats converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStats(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatsParams
+	// ------------- Optional query parameter "minutes" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "minutes", ctx.QueryParams(), &params.Minutes, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter minutes: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStats(ctx, params)
+	return err
+}
+
 // ListWebhooks converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	var err error
@@ -7742,6 +8078,13 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
+	}
+
+	// ------------- Optional query parameter "health" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "health", ctx.QueryParams(), &params.Health, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter health: %s", err))
 	}
 
 	// ------------- Optional query parameter "limit" -------------
@@ -7983,6 +8326,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/disable", wrapper.DisableWebhook, options.OperationMiddlewares["disableWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/enable", wrapper.EnableWebhook, options.OperationMiddlewares["enableWebhook"]...)
+	router.GET(options.BaseURL+"/v1/stats", wrapper.GetStats, options.OperationMiddlewares["getStats"]...)
 	router.GET(options.BaseURL+"/v1/deliveries/:deliveryId", wrapper.GetDelivery, options.OperationMiddlewares["getDelivery"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
 	router.GET(options.BaseURL+"/v1/keys", wrapper.ListKeys, options.OperationMiddlewares["listKeys"]...)
@@ -7998,96 +8342,103 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F17c9u2sv8qO7x3JvYMLcmP5KbyX27qc+KbNvWx0+mdiTNHELmSUFGACoBWVI+/+x28SJAi9XBst6fj",
-	"v2yRFAgs9vnbxeouSvhszhkyJaP+XSRQzjmTaD6cC8HFlbuiLyScKWRK/0vm84wmRFHOur9JzvQ1mUxw",
-	"RvR//y1wFPWj/+qWo3ftXdk1o0b39/dxlKJMBJ3rQaJ+dMYA9b0+nBweg+L83xkRY4S9IU+XwG9RwMHB",
-	"jHw90J8PhkuFcj+Gk6PvQE0EVyrDFPYU5zAjbAkjQvWFjI8pkzASfAZqQiWQNBUoZQwLqiZwhUosD85G",
-	"CsUpEEi4EJgoUHyKDKgEqWiWgURxi+l+DK97x5AzcktoRoYZwp6aIKREkSGRuDrkfifSy3Qr14Q5Uwpn",
-	"c0PBueBzFIpaWqe5MMT8yXwacTEjKupHlKk3J1EcqeUc7Ucco4ju48iQSj/rbkklKBsXdz5Qljbepc2X",
-	"WT4bYjhe8Co+o0ph+h5JisLOtrJxnyYICxxOOJ++kpDkUvEZTOzTkOFIAc8V8BFoagn8PUepYIgJySXC",
-	"+0+fLiEhjHEFCRFiqZ+iAhiZIXABtyTLEfb+kUvK2VmuJkCSBOdKmickyDyZAJFwE9n5weFNtH9qXpVi",
-	"Rm9RLGFBJEhkymyQnoua4KwTxRFVOJON9HAXiBBkqT+7aQc0IGlKNQFIdlnZyZWhqsS6xkSgkkAEgpzw",
-	"BdOT/ywwJYnC9Eun3Gw+/A0TZV9uZfB7ni5XyX+mYMalgjcn8IF+HwxQTsEP8JDpt87mWhGVy2aWkYoI",
-	"hemZqnBzShQeKDrDpjnmImt4vyM9FZhG/c+aewtetV8J3xWHYrSyZ18a1vJOIFGY/mq519Aly34eRf3P",
-	"65WY/8J9XBdkafa3RUgmEpN/g33EsydFxwx0zDA1LHoKJJMciILu7WHXiZbs3tH0vmu/LBu2uUYqN5HV",
-	"VX+x606RKUqyVVWUWJrssncpJZkee4Pq/8E9tkYNkRk23pgLrmd/kZopbi+3uURxyXl2kW7JXH4pcUCH",
-	"Fs5xFLyybNag03emil9+TcAhI0PMYMQF6PGJ4sIwwIx8/RHZWE2i/tHr1/EmqlVH/Sp5lhHgLFtadfmj",
-	"NpXgviJh75dfLn6Q++ZWUiwWZmSpDSwZY0WBFnyS54aMGzamRnlPqSZC/+C0+Cp9iTWmLSroIWxsX/XU",
-	"vI+3yNRFswCYex/bpMBKTY07tKpQpQk+oKkzvtrkojGAjlKNtiEjUp23OhP67jpFz/Crck7NLkSTxZDI",
-	"8plmgTmyVN+MI5knCWKKmo2sF6eFkbAEM/3/lybbMU933WtHra31gt+08Juhtig3rlhdXHJoyI7hdBsZ",
-	"vmSoVRNydnkBxG+19lCtLKbGB87Hkz4QuEWWcgFubrH2ogZSEZYSkQ6MFmFE0VsEmQ+L8fVIKWqbc/nz",
-	"9aeK4dFs47dpZPwwkqtJFDsVYiyykPqvvu420b2vcbsKdqvKMzZfTniKIadQdksysye5mQgX9A/DI4yr",
-	"f494zgy/cDbKqNkZza2CEe0qFEGF/t8HDXYg79M3TniGUpIxbmYVM9fy+dXtrT1vl9zEBee3LtL6duNM",
-	"FGn3+JTIseH1pXOyyofv+cLGWJ5BYEZUMsG00xiptJh6niS52FHXKmTEUqXFvmwlyuYRR5fKPKpSGpCg",
-	"dYM+ubfWDH9IrhYvZ60Tvr1/U92Zc5JMvNy/kl7MzeusjR9RIZVWG/oDZxg6oToaGy4hxRHJM9UYiGxH",
-	"ZE/fYGp+zU2EfI8k0y5MqzrYwnrw6UYprrvHdoymCX3AJmcjG3NB1WTWOKMHiGWLWEx39ozzYUYTN+cq",
-	"O1ye/xQDkcvZDJWgCUxxKY3D1+gItEUu3xOJb07g/U9n71zoEptBYDFBBoTZO1Ncar5yhNgcnhhJLIlq",
-	"F77J6f6Ii3WRC0kSlPIDLlucq+L+dbHU1WfmtJGWpeHrg0SW6rB9cObMj4k5+3CT93rHiR3B/I+DRkon",
-	"GW33AO3NNTN8ic+2ic8+4iKI6tfq541hlPHtGgzhO8I4ownJwDzhEKm9f55b/8lcPNCjyf31aNOMsgt7",
-	"83CVRJNHwJwc9uXCAQ+MdUC7lNfOVYNfvTn32B1hKbyzmO+BtnQepxsiSGywEHH09WDMzYoP5JTOD/jc",
-	"zvZgzo0XZt2NiiGvzvQKE9Qmy+gXbaMs6cEoOTlx+IhFcu0Yp25N9tMr6bTSUCJTtRj58OhtO+60gkWT",
-	"oeRZrhAmSs21D63/Svjl6sd66N07ebtJ21mkyvFRE7te2gW2Ywk7O3Hbb0ZTVHmR4mzOFbJkqVX7KYyR",
-	"odDytjOBv83Rq07rJ+toAhkTyqQC1A5PiT3LhM9Rh0ABXGyHAprG2lb9n0U9nLqyV+GjDl/AKl6gqd5s",
-	"wuDMBjPaLxIw5zwDmnbgzHtVez7E2S/CMRNBGQYl/rXWM5ZAFSjOO/CrQ6Cpsjw+zviQZDVPuh/M/5UV",
-	"Qy0L7sWcoSxfpQfzb9tqO7wPV8eYkkKZGei9UYuZUNJaOaeHrZnr22uBv9lu/pqcxSaJuMKEN+M+DzGA",
-	"nOGaQMbmJmYGh/09x9xzGEgOIyL0KrZIybTYTMqSLE/R5IX0pfKZIecZEmZB9fJudZI/lB66pCxBwwp6",
-	"nS455YATK5Y2w2IJBw4Y79scjOIus6KtfZpnaIABkxZhfGHZtjbVLddtpvUt2I/IGbOwgdmnpghccUUa",
-	"9PQ/bJYviGIUB4EH2kPbcvbPgB2FiJElll+QW3Gw/6v8EuBJ24NI11oTroqOVTfrvVthbbD0trdAEUsl",
-	"s8q/fMFs+rAWgTg9u2ehov3Ya9k9AxkZhVLq1z2HH+132m3Cjh5mbTvc+hspZhMrqzST5Y3irbVI9euc",
-	"CpQ7AaAtwZZLEY14lvEFpjogH5r46xsSPhto4tfX9MVWF/pB6Pp6VGT3ICWlUgf7bhZ1n1eVKnFMFC6I",
-	"1oh8Pg/0BRs7tQjIUuMWVZTGhpjKvvwKiWxZETLzRLPGbwsqri0oO8TUCWAM1K6iBHb4gtlgY7ckNn61",
-	"SOhF2gwu0zRMJMCESP1qqmTw6rPLi0bpHBGaUTa+9ragtihtinwJgKe1KRYQQqsDkTN91xVteNh8+81o",
-	"cmEvebZ0fiFNG+fcGs1Krz3XMaJVsQ+zINsnu4MMQ7l7cTWgKDnNT30XU+Fk/FJ7no8ZKz9juLuyJkff",
-	"LaK0VXxeYpILqpbXep89Tjuj7BOfYlnnZKQZiTCFCG4QHSHayibKRrxZxpwqckJ8dnnRb87GOJlfDc4t",
-	"g8U+JKZsHN+wsJbARgtUFGIUB/lb830PA/gEkf4KZwi3FBe20EpN8IYVQQkfAcky/7zswLn5fqIvJkSY",
-	"19axsO8NbTwkpulnq6p8YHDDNN2oyjAQVU+Ks8uLKI5uUUhLuMNOr9MzbsYcGZnTqB8dd3qd4yiO5kRN",
-	"zB51JwZH/sO4Oda02mQ55UwrPIcz/xHF1Sq3o17v0WrbHJTdVNym96ejl3ByeNw2TDGvbrX0LuTKqP/5",
-	"SxzJfDYjOjYyPDUXPEEpgUog7j33cdQVSNJlOz2u7O0/hRzm3Q8mRxy97h0/wyw/cgWGiKcwMNmIAUiy",
-	"lLCYLG0kHxb7aQsT6K7gTpNzknCWmmBlQaiCIY64QLAOvw09O1EczL8ettzfr+MJQ109uClc7BtFIpV+",
-	"Q0IYTBHnsJgQA0JQCWN6i6xaygiEyQUKGRsfwHn/puLRaBcy1XoGFoIqtHml63/9SBXCiGYYZpe0uGIa",
-	"A2dAIKVyasNMwfnM1UZ2bw+7gXZqZdYfqVTvgue04AsyQ2XI/fkuopquv+colpE37IHt3I4TCtfy/ss3",
-	"SsWKsxwusDCM6+YS5Dk2OfDh8A0Z5xW2DugYA8MFSmUTg1Yg7VJ3FMiT3uFDvvUg4T85+u7hKmNnvVtI",
-	"lWbB0JLGBf5W1OTdx9Gcywb2tXWGwZ4W1Ym+pvNRVNlqUdp9lVkc4lvj7cNHm0A1QdfAe9pcMVwEdHRl",
-	"0zrKsHS0WQlXJGlqsLnAVGsig/yyFJjWSL561irLF8ZtZ9yfKFNAwiI+U0nIiojyNKC+prhAlQuG2ilM",
-	"sFFPd+/KDxfpvbVwGSpcZf0fzPUa61fY76QpD3TLp5h2vmGH7LB/5321RKrs7Kmvrw8yBNrME4EgcJRL",
-	"TO1ZCMYXwK3cNBlS7VWXdjTc66iuThrclCK8+uI4p1pN1GrgS6h7O/te1uS1TyFu/moFkt31yw/3K1oG",
-	"LADecrxHqItsfZuDoMuXbQNatI2WM0WzRxstozNaJayrR4r6h72eSW/RmabMYc98pMx9XIX2217BRyOJ",
-	"Le8Ih+w1DPm4fmFVLLZyC4tq6AZ4r8iRbMx61HNwPhexruJt1Zb/zBDmZIxlgtIczAClY4uiJPDFMrdr",
-	"8FLhVR3xWEdSCoVNABg1F3tYNi5xG6s2DPkN3Ec5M5nB0mSXO9q981Ufzl43auF/oio47BtZfbuDNAE/",
-	"t5T3a8OwtXj483WbQqZw7KYTMs2Oa1E38+KWrGHqn1l49K6sOioOIWzlc5Tc+o0eR4XxuybPajTxk82g",
-	"LQY0iFC7dB09WhBWytQqG//LVDc8PwP3vvu7s/21KQqFEWW2UK0QAVtJoh3uPR1mIREZxRKdN775FOcq",
-	"QMSCmpu1DnNRgy6jR3VMsBx3W81blsNv0r3B4Nt4GVrxJkSRjI9z7PwnOAb3dXw+qdWJFstx6rFetW8S",
-	"uxVe2IINtoyZXHH+zjGPq8h7wDdfwo2/SLjRkJrdKNFPEme01sG+xBiPb5fOXRFJe3yhNyH2BauGzjaG",
-	"KB2ZVY3sYhIe+npzFHZLTDmiKyLx+/YbH0q7a+b0RFFu6dBdym6YHkwJwiRJTCjjs2KmbYdNSHXgskh7",
-	"A2EwoOnAGVhb8CCBceXupjfMfQ2Oej1fOY7ABR1T5rWxzURXlap7iZWAp4HqawXfW+H0j5eZdbLd3ITl",
-	"tjguYEhPU9NAoyzBt/ty6tKHBVics2RC2NjJ42NmFVpne+nn9KIC1qkARyYtMHZzFXcx2Yq4FsWezh+p",
-	"+yHdOwe6rsUQSsF5cgDBW6kWbG25E3zQjq7VGxaEo28PIFiF84IebEAPAg1kig+LWH5L7KDMC+wOHExx",
-	"ud7Z/qAfeFS/zL9yKxb9gJu50wy4jXdl67imuGzOZf9NVeOGLL2m8MNt/ppTwz6l8/766PWbKI7eXx+/",
-	"PTF/Xx8eRXF05a5fuetX7vq5u37urp+b61/WFLRuqNKsg6HFJJt55vnKBwxzN6vOKS47cFYeNn7VmLCe",
-	"oECTtT7Vxq569PmV82ESf1a5aLLUWWCWHUwZX7Dub4up7OhZv7gU69S0FRUgpm2VdiA0TUdchCfvivrR",
-	"Pf0QUbnAd5yN6Ng16eq475oD2wH6pdVX926Ky60qC7y4biopsE+/QJ+PqEQ3GmKzhw8yw+4Qm8Hv/YG2",
-	"DU5ncWDwCeOm4h0tWspPVesawccCpXxx9x7EOuWmP4h/vO5Z68r5mvqnriZ9AR/vdgANi/OS2zvFZTvG",
-	"9Y6xByCLF+wEQfJRYdJi4FkawGkv6OQD/YhfgzMmFeABKDPoopyQ+TowsjyPf1M0HbuJ9iunaTpgGyN5",
-	"oFL7fvC/1z9/hCFPlzdscHdj2OAm6sNNZI+sVI/D21MrN1EMN5GiM5SKzObh41f/eAfHx8ffhQ+mRBH9",
-	"zF2n07m/H4QdPu0Bm/bOG3uDspvfIIbiU/Hu8GLhXQ32PSMWh3deSRjYM6WDonlP1VvW3yAKBq2tRgdl",
-	"1wJywwYWJx5UTgoWR4aDlh21Y8Ondt2cYey7exBVdO1oAmGti+lF+2lQ2KBLzDOHOrXOsy3+RB1F9yFP",
-	"BRWpt4990Thr8/T+fK2BQ91RVFC8nqWVMRT9QDedxitjl1KCigrTLWKYkMn/snHMf1hhHZrwNMC1CVtW",
-	"C95954yaJBUltYbEbdFG65Y9XrCxnW54YYRNcHIzDzRhya0HyIuGq6k9KGfyjnwEvkmOF3vb52s1mgnL",
-	"zXcrJfOnsqtTC92mesNXy8Q2FefbwlprWznFD3snve+MC2AmXWXwX8yJ8ae1vZVz58+c/9zW7EoIc5rP",
-	"alNfwKYW5NFsCJD2Ply+1SlmqT/dKnCeEdc7yVUccBZWWTXZ7a5r8bFduejDRbwxrvmIC+9Jz8gUgfFa",
-	"lyNqazVaDNmI0OzUIOEuTe86RMSr7Z0rS3awiynSkK5Kwx9Hrnkuljg7uS6uZcqLyVpbMUim7Z6L/ymV",
-	"IpY19XDVPS7ORK7jbfvsM7F2lXPO2a6MY7/xwjcbqjyUPWVvmcDzz5AkU6BM8fD4wjrOcCrgT9F6YbM7",
-	"093O90WDPafkYtMxQV8ZceF/Kwi/Kl9PvW/7G9gbfMFumO93Z5EO7RvxnKkyqLM1Yq8kDPzLBg6sGNRa",
-	"sQ2C990w90IteEPjZCk9pYUODxU39d6USYUkhT2th/vAuN4gaXo/gLSr1NLtCsH3m0AQl3D4dk+sisY2",
-	"9CQscOERySTGTb8yYSr39MKCX1da3armBnE7NQmsdygz331YcvroWXI/17bV4qlr3GaMs/31njCRRdP7",
-	"Fz/yr3N62nSJdCDlqNJI0ncELZSo66blOnASUyFb9GXTGnYseM7SDZo16CS4AVbwzQifMATyr2gqAk1s",
-	"Qyr7RGOPkBcb3HraYxUkdIQMOerVRgD3Lw5NbMHnXcEVUX+Oj3llXl2RpkcznmNBEnQtnCqW8+2bk14v",
-	"bmgynHE2tqXnWVpwg/FTXAmM69xsk7Fveidve5uysw3G8P7P0RZltxYJZKRQgNl3yllsc6K4MJm8P6nF",
-	"0N9f6ZylKRBDZl+MZbfD4iBzgbeU59L2DQ+ZzsWOpkGqZmmYo6A8BR36b7Bkyjepf265/oRSPbYz/KAf",
-	"SKr8UFtLSrr8VYiaP/FKVjMR9md5ZK3za/Ov8azpXfnNGqBKl6Ej62rr2+f6sdpH6QUq1/1OaW5+Eqap",
-	"Q289BnFPVla/TfnIrybPHbS9dQEn6rhQwGKyLI4spdSUQb4oyKc5mq2VVnkAJnTvGV/Eq62OfadVosP1",
-	"iQt77eZ14KPbM1N9nHCRGniq1pWx2jn28xet10xPRqcvTZta0za23+0eHv1Pp9fpdQ77b3tve9H9l/v/",
-	"DwAA//8=",
+	"7D1rb9s2u3+F0DlAE0CxnTTt6ZxPWZe9zenW5k067ABNMNPSY5uzTHokFdcL8t8PeJMombLl3LZ38KfE",
+	"uvDy8LnfdBclbDZnFKgUUf8u4iDmjArQP844Z/zSXlEXEkYlUKn+xfN5RhIsCaPd3wWj6ppIJjDD6r//",
+	"5jCK+tF/dcvRu+au6OpRo/v7+zhKQSSczNUgUT86pQjUvT46PnyNJGO/ZZiPAe0NWbpE7BY4OjiY4W8H",
+	"6vfBcClB7Mfo+Og7JCecSZlBivYkY2iG6RKNMFEXMjYmVKARZzMkJ0QgnKYchIjRgsgJugTJlwenIwn8",
+	"BGGUMM4hkUiyKVBEBBKSZBkSwG8h3Y/Rm95rlFN8i0mGhxmgPTkBlGKJh1jA6pD7nUht0+5cAeZUSpjN",
+	"NQTnnM2BS2JgneZcA/Nn/WvE+AzLqB8RKt8eR3Ekl3MwP2EMPLqPIw0q9ay9JSQndFzc+UhoGrxLwpdp",
+	"PhuCP543FZsRKSH9ADgFblZbObgvE0ALGE4Ym74SKMmFZDM0MU+jDEYSsVwiNkIKWhz+yEFINIQE5wLQ",
+	"hy9fLlCCKWUSJZjzpXqKcETxDBDj6BZnOaC9H3NBGD3N5QThJIG5FPoJgUSeTBAW6Doy60OH19H+iZ4q",
+	"hYzcAl+iBRZIAJX6gNRa5ARmnSiOiISZCMLDXsCc46X6bZftwQCnKVEAwNlF5SRXhqoC6woSDlIgzAGJ",
+	"CVtQtfivHFKcSEhvOuVhs+HvkEgzuaHB71m6XAX/qUQzJiR6e4w+ku+9AcoluAEesvzG1VxJLHMRRhkh",
+	"MZeQnsoKNqdYwoEkMwitMedZYH4LesIhjfpfFfYWuGpe8eeKfTJaObObwF7ec8AS0l8N9mq4ZNnnUdT/",
+	"up6JuRfu4zohC32+DUQyEZD8hswjDj0JWGQgYwqpRtEThDPBEJaoe3vYtaQlunckve+al0XgmGugsgtZ",
+	"3fWN2XcKVBKcrbKixMBkm7NLCc7U2BtY/w/2sTVsCM8geGPOmVr9eaqX2J5ucwH8grHsPG2JXG4rsQeH",
+	"BsyxELw0aBbg6VtDxW2/RuAow0PI0IhxpMbHknGNADP87SegYzmJ+kdv3sSboFYd9ZtgWYYRo9nSsMuf",
+	"lKhE9hWB9n755fwHsa9vJcVm0QwvlYDFY6gw0AJP8lyDccPB1CDvIBUC9A+Wi6/CFxth2sCCHoLGZqrn",
+	"xn24BSrPwwSg731qogJDNTXsUKxCliL4gKRW+CqRC1oAWkgFZUOGhTxrVCbU3XWMnsI3aZWabYAmiiGB",
+	"5jOFAnOgqboZRyJPEoAUFBoZLU4RI6YJZOr/m5DsmKfbnrWFVmu+4A7Nf9PnFuXBFbuLSwz10dFfbhDh",
+	"S4RaFSGnF+cIu6NWGqqhxVTrwPl40kcY3QJNGUd2bbHSogZCYpping40F6FYkltAIh8W46uRUlAy5+Lz",
+	"1ZeK4FFo445ppPUwnMtJFFsWoiUyF+qvum4P0c4XPK4C3ar0DOHLCUvBxxRCb3GmzyTXC2Gc/KlxhDL5",
+	"24jlVOMLo6OM6JNR2MopVqpCYVSo/53RYAZyOn1wwTMQAo9hM6rotZbPrx5v7Xmz5RAWnN1aS+vxwhlL",
+	"3KzxSZ5DYPpSOVnFww9sYWwshyBohmUygbQTtFQaRD1LkpxvyWslUGyg0iBfWpGyfsTCpbKOKpV6IGg8",
+	"oC921prg98HVoOWsVcLb6zfVkznDycTR/SvhyFxPZ2T8iHAhFdtQPxgFXwlV1thwiVIY4TyTQUOkHZAd",
+	"fL2luT2HAPkBcKZUmEZ20EJ6sOlGKq6rx2aM0II+QkjZyMaMEzmZBVf0ALJsIIvp1ppxPsxIYtdcRYeL",
+	"s59jhMVyNgPJSYKmsBRa4QsqAk2Wy/dYwNtj9OHn0/fWdIn1IGgxAYowNXemsFR4ZQGx2TzRlFgC1Wx8",
+	"k9L9CRbrLBecJCDER1g2KFfF/atiq6vPzEkQlqXg6yMBNFVm++DUih9tc/bRdd7rvU7MCPp/GAQhnWSk",
+	"WQM0N9escGeftbHPPsHCs+rX8ueNZpTW7QKC8D2mjJIEZ0g/YT1Se/86M/qTvnigRhP7671NM0LPzc3D",
+	"VRBNnsDnZH1f1hxwjrEOUirllVXV0K9OnDvfHaYpem98vgdK0jk/3RCQgICEiKNvB2Omd3wgpmR+wOZm",
+	"tQdzprUwo25UBHl1pZeQgBJZmr8oGWVAjzSTExPrHzGeXDPGid2T+fVKWK40FEBlzUY+PHrX7Hda8UXj",
+	"oWBZLgFNpJwrHVr9FeiXy5/qpnfv+N0mbmc8VRaPQuh6YTbY7EvYWolrfxghq/I8hdmcSaDJUrH2EzQG",
+	"ClzR29YAfpyiV13Wz0bRRHiMCRUSgVJ4St+zSNgclAnkuYvNUIiksZJV/2e8HpZdmavokzJfkGG8iKTq",
+	"sDFFp8aYUXoRR3PGMkTSDjp1WtWeM3H2C3NMW1AaQbGb1mjGAhGJJGMd9Kv1QBNpcHycsSHOapp031v/",
+	"K0OGihbsxIyCKKdSg7nZWh2H0+HqPqakYGba9R7kYtqUNFLO8mEj5vrmmqdvNou/kLIYoohLSFjY7/MQ",
+	"AcgorDFkTGxipv2wf+SQOwxDgqER5moXLUIyDTKT0CTLU9BxIXWpfGbIWAaYGqd6ebe6yB9KDV0QmoBG",
+	"BbVPG5yyjhNDlibCYgCHrGO8b2IwktnIipL2aZ6BdgzosAhlC4O2taW23Lde1mN8Pzyn1LgN9DmFLHDJ",
+	"JA7w6R9NlM+zYiRDHA6UhtZy9S/gO/I9RgZYbkN2x975r+KL509q70S6UpxwlXQMu1mv3XIjg4WTvYUX",
+	"sWQyq/jLFtSED2sWiOWze8ZVtB87LrunXUaaoZT8dc/6j/Y7zTJhSw2zdhx2/0GImcDKKsxEeaOYtWap",
+	"fpsTDmIrB2iDsWVDRCOWZWwBqTLIh9r+ekTAZwNM3P6CQJE4BJIhTqYZG6/eYFkKQl4YlrQNPCovnqdh",
+	"56djdUVg19KDcWsEkca5ldexVaXSjgg1+uXSKLYbGUcNiG6eEBBnhOYy5Ej7TAEBlXyJ5sCReSxGBhRm",
+	"TzH6Iycg7T3hGHRaMSeqR2Bd5k0bLoIBwskHRIzcMHMgOcHSZU/sYcrkBDgyHEhLDMoQpmKhsxtaMdhC",
+	"d19d01ldu68spa34UdvYgvKK8MLjQKStE5pqZdpCxJknGB19+/YQLDJb8UEWDIdsJnFPKNdMQTWDy8Ww",
+	"mBaA9vpIPZUkIEPOaOoG1go/3X5kpwYHTG2WK0wZLpVxmslJjLBxYg7M7wEakUyamJfTXAulOoURoVoJ",
+	"V0upB2kFHlqCaYFs6gQsP2nxdKG1bIsITjtw08XlOjfGFJyGYY6pZD9xwbY9QIdQqdFv8qCQ6npX+Pae",
+	"KQeI04D0vAJZ6sFjLGGBlRrM5nNPSaRjqwsX5NseQd3kl4BFw46AFvi0qiY1eZKuTCRuCKnVumLHckpv",
+	"PltQ42HaLnMJvpnwV5NQJakfPUYTrKQMIlJ4U59enAelq0XPqxa8xsFaZ4gZ7sBzqu5aWeN4bvvDCPkt",
+	"Lli2tM4AkgbX3OjCFE5lXoeIRq9+mNnQPsPJCyuXpxdXvUglprmlb2MfWBq/wDKZPKWD9AV9nCt7svBt",
+	"4ZpbZaACkpwTubxS5+yCczNCv7AplMmtmpoBc519ZgeZSDk36ayEjliYxiwrskR8enHeD4fgLc2vemQN",
+	"gsVOUyJ0HF9TP4HMuIgIL8go9pJ29PvO9+uyAtQrjAK6JbAw2bVyAte0EJpshHCWuedFB50ZlVtdTDDX",
+	"09YDIN9r2Lg4iIKfSaV13qBrquBGZAYeqTpQnF6cR3F0C1wYwB12ep2etg3mQPGcRP3odafXea1EOJYT",
+	"fUZdI/3/1LatsadMhhRhVDE8G1z8M4qrqc1Hvd6TJTTb+GUoo1mdT0dt4fjwddMwxbq61XxrHyuj/tcb",
+	"pQnOZpgvnTHEWQJCICIQtvPcx1GXA06XzfC4NLf/EnDouR8Mjjh603v9Aqv8xCTSQDxBAx2CHiCBlwIt",
+	"JkvjvvUzvJWE8XiXdyeknCSMptpDtcBEoiGMGAdkvDzG39iJYm/9Kzri/Tqc0NBVg+ts9b5mJEKqGRJM",
+	"0RRgjhbKbiE6/j8mt0Cr+evWiBGx1gGsy0enuWvugqeKz6AFJxJMMsHVv38iEpTiDX5KgSJXSGPEKMIo",
+	"JWJqjCLO2MwmxCvl3ONOjcj6ExHyvfecInyOZyA1uL/eRUTB9Y8c+DJygt2Tne0woVAt728eSRUryrK/",
+	"wUIwrluLF9ze5LXxhw+YBCto7cExRhQWhYvBEKTZ6pYEedw7fMhbDyL+46PvHs4ytua7BVUpFPQlaVwE",
+	"XYpE7Ps4mjMRQF+TXO6daZGS7hL5n4SVrWYi31eRxYb5arh9+GQLqGZlBHBPiSsKCw+OtlZGWRkGjiYU",
+	"bTPjdeEN45AqTqTDfTRFVHEkVzJhmOUOcZsR92ftlvIzt3X6OC0syhMP+griHGTOKSilMIEgn+7elT/O",
+	"03sj4TKQsIr6P+jrNdSvoN9xKPh/y6aQdh5xQmbYf/K5GiBVTvbEFVV5YWEl5jEHxGGUC0hNARxlC8QM",
+	"3YQEqdKqSznqn3VUZycBNaUwr24s5lRTSBsFfOmIbyffy0Ts5iXE4VcrcbhtX364XtEwYBHVK8d7gmT4",
+	"xtmsV7CcrI3Tomk051t8mtEyMiNVwNok1Kh/2OvpnAYyU5A57OmfhNqfIT9qeAo2GglomMMfshcY8mn1",
+	"wipZtFILixKYgHvv0S7mtWnOq7L8MwU0x2Mos1J0NZ6JiRR54DvJ3MzBS4ZXVcRjG8IwUV/N5mLnlo1L",
+	"v41hGxr82t1HGNXpIKXILk+0e+dCpVZeB7nwv0AWGPZIVG9XPenhc0NNlxIMrcnDFVVvMpn8sUNlkWHF",
+	"tUiW3Kkla5D6M/XrrctU06LyrJXOUWLrIzWOCuJ3dXKN5sTPtoImG1B7hJqp6+jJjLCSplbR+N86pe3l",
+	"Ebj33T8d7a90JUCZPVKQgEkfVAr3njKzAPOMQOmd17r5FObS84h5iZZrFeai8EhET6qYQDluW85b1kBt",
+	"4r3e4G20DMV4EyxxxsY5dP4TFIP7un8+qRUHFNux7LFeqqUDuxVcaIEGLW0mW5G1tc1j07Af8ObO3Pib",
+	"mBuB0OxGin4WO6Ox+GFnYzy9XDqzSSTN9oU6hNhVKWg4GxuiVGRWObK1SZiv6+nMRXUkOgfdJpG4c/ud",
+	"DYU5NV0yV+TYW+8uoddUDSY5pgIn2pRxUTHdq8kEpDroogh7I0zRgKQDK2BNwoNO4bR302tqX0NHvZ4r",
+	"FwLEOBkT6rixiURXmaqdxFDA87jqa1U+rfz0TxeZtbQd7rx1W9SIadCTVHdNKjMzzbmc2PBh4SzOaTLB",
+	"dGzp8SmjCo2rvXBr2rGAdSzAgkkRjDlcyaxNtkKuRYa/1Ufqekj3zjpd1/oQSsJ5dgeCk1INvrXlVu6D",
+	"Zu9avUuNP3p7B4JhODvvwQbvgceBdPJhYcu39B2UcYHtHQdTWK5Xtj+qB55UL3NTtkLRj7AZO/WAbbQr",
+	"k8c1hWU4lv0PZY0bovQKwg+X+WtaRbiQzoerozdvozj6cPX63bH+++bwKIqjS3v90l6/tNfP7PUze/1M",
+	"X79Zk9C6IUuz7gwtFhnGmZdLH9DIHWadU1h20GnZYeJVMGA9AQ46an2ihF2138Urq8MkrkFF0Vmvs4As",
+	"O5hStqDd3xdT0VGr3qkU69i0IRWEda9CpUAomI4Y98uti/zRPfUQljmH94yOyNh2ZuzYd3WXDs/7pdhX",
+	"924Ky1aZBY5cN6UUmKd3rs8nZKIbBbE+wweJYVu5rP33rop5g9JZVIk/o91UzNHApdxSFa/hbMxBiJ26",
+	"9yDUKQ/9QfgjXLVqE7aYctaVlTS1N5uwDIrSyyFOpnGluo1RqBZkBhyBZfFVwBP4tuJsPD7e5Gy8eUYk",
+	"N6BpSt7T/jexk47rpONpIsktkdVi3kofalt/V7jHnKx8VRQ1KmGaYjEZMsxTLx7gF0Y2GimuWuS586Tj",
+	"OsUMXFncoN+i8o5ItFcW8ekWAF61mSlAk0gsiGn1wkYjtGdLndAIZwL2T9DAVp4N+qho2ookM1UtarQM",
+	"SxCyjLe5gma/Yk2NYwC/HPQRBSInJqM/BC7zYDBby46xqVxzF5bwq7lahxOqVcGtzOWyO/d6k9mFJtZU",
+	"w64JTrBRQcD1ov1d3OKBPPRXr/qs4pJEhGp5KyZ4vi5MUbZnui560F5H+5U6uw4yfTIdW1ZWIfrfq8+f",
+	"0JCly2s6uLvWaHAd9dF1ZIrZqt2RTD3bdRSj60iSGQiJZ3P/8csf36PXr19/5z+YYonVM3edTuf+fuA3",
+	"fDeld82N2PYGZXPnQYyKX8Xc/sXC7hrsO0QsyvpeCTQwLUYGRS/Hqh2t3sASDRo7zw/KJlb4mg5MBGlQ",
+	"qSEuOsh4HdxqXWROzL4Zhdg1e8OyaOIWCs8Y49OR9vPEZ7ymgS/sBKl9iKBBD6vH15wzpOIvrX9NYMdx",
+	"1mbwuMp7HShx/Twkq+dviNjTNDbU6a7qbd27Ive8hXfDR/K/rYfjPyzlFrTjyot4KQuvUgpT6y7kKKlI",
+	"ttcgbrIsG4/s6Sy0drxhhwibAk1hHAhFmRpbSxT991NTQqszEgKdZ/YLa6Lq5/ALUbZLMnX9GqpL89Wm",
+	"ev9/g8QmSO++EmCkbaW/B9o77n2nVQC96CqC/6J7STyv7K10pHjhzIi2YlcgP9vhRWXqzg3dEJPQB4Jw",
+	"c1tW1/kestTVvXOYZ9i20rS5SIyCWC+3u9amb5dI/nASD9o1n2DhNOkZngKirNb0ksjC9xEQZCNMshMd",
+	"I7MJPNahEq9+7aOyZeuQ1elbwuZvuUYFNc3FAGcr1cX6SHYia20uMZ42ay7uy3qFLaszZatnXFRLr8Nt",
+	"8+wLoXYVc87otohj3tjhzYb8L2n6bxgkcPgzxMkUESqZX9i0DjMsC/hLuJ7f+1g3O3ZtctGeZXKx7qWi",
+	"rowYd5+OhG+F53ffdD4xN9iCXlPX/th4OpRuxHLq9Xg02aOvBBq4yQbWWTGodeYdePNdUzuhIryhVrKk",
+	"WtJCmYeS6UoQQoUEnKI9xYf7uu0oViY8oykSZpeKuq3Lej/kBLGhyMdrYlVvbKBFdeEX1i73OPTRMZ3T",
+	"qzbmBTlWjyrcL3irntHBBocPS1s5epGo8JVpG3pi+/hq4Ww+5uiHuEl6v9Mj/z59FXTTcOukHFX6irsG",
+	"8QUTdX2HTUN2rHPni46NisOOOctpuoGzeo2lN7gVXG/q54z/2ilC6eGJaVVnngh2D9rJ4MY6sFUnoQWk",
+	"j1GvNjpw/+auiRZ43uVMYvnX6JiXeuoKNT2Z8BxznIBt7laRnO/eHvd6cSC7JGN07BowF9ig9RSbHGc/",
+	"5GGCsW97x+96m6KzAWF4/9dwi7KPk0B4JIEjfe6EUZMNQWGhI3l/UfOxfz7TOU1ThDWYXZqmOQ7jB5lz",
+	"uCUsF+YzMj7SWdtRJ3AolEZz4ISlSJn+GySZdN8semm6/gJCPrUy/KDvZVa+29sQki4/ElbTJ16JaiTC",
+	"fKVR1HpChz/OuKar7aM5QO2jDxasq02xy4+ut0voaP6yo77zkdDwl3SepEuwWPfZ+lx/ITDUu7tug9gn",
+	"K7tvkz7ya/O3A/YYR4vJsihmTIlOkN4xyOdp2qATxIrSOF+9p2wRrzZBdz2YsTLXJ9bsNYfXQZ/smem6",
+	"hIRxnRJa79da7Sn99UbxNd2t1fJL3cBaN5Tud7uHR//T6XV6ncP+u967XnR/c///AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

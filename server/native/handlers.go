@@ -81,6 +81,9 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 		return err
 	}
 	f := store.WebhookFilter{Dialect: dialect}
+	if p.Health != nil {
+		f.Health = string(*p.Health)
+	}
 	if f.Limit, f.Offset, err = page(p.Limit, p.Offset); err != nil {
 		return err
 	}

@@ -254,6 +254,7 @@ func TestContract(t *testing.T) {
 	if status, _ = do("POST", "/v1/webhooks/"+faID+"/enable", "", "Authorization", "Bearer no"); status != 401 {
 		t.Errorf("enable without the token: %d", status)
 	}
+	exerciseDashboardRoutes(t, do, faID)
 	// Events list, recovery, test send.
 	if status, b = do("GET", "/v1/events?type=user.created&limit=10", ""); status != 200 || !strings.Contains(string(b), "evt-native-1") {
 		t.Errorf("list events: %d %s", status, b)

@@ -308,6 +308,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Activity per minute, the delivery backlog and the webhooks' health, for dashboards. */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deliveries/{deliveryId}": {
         parameters: {
             query?: never;
@@ -417,6 +434,58 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Stats: {
+            /**
+             * Format: date-time
+             * @description Start of the oldest minute.
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description End of the current minute.
+             */
+            until: string;
+            /** @description One entry per minute, oldest first, quiet minutes included. */
+            minutes: {
+                /** Format: date-time */
+                start: string;
+                /**
+                 * Format: int64
+                 * @description Events published in the minute.
+                 */
+                published: number;
+                /**
+                 * Format: int64
+                 * @description Delivery attempts started in the minute that the endpoint answered with a 2xx.
+                 */
+                succeeded: number;
+                /**
+                 * Format: int64
+                 * @description Delivery attempts started in the minute that failed (another status, or no answer).
+                 */
+                failed: number;
+            }[];
+            backlog: {
+                /**
+                 * Format: int64
+                 * @description Deliveries not finished yet.
+                 */
+                pending: number;
+                /** @description The pending delivery created first. */
+                oldestPendingId?: string;
+                /** Format: date-time */
+                oldestPendingAt?: string;
+            };
+            /** @description Counts by health, as the `health` filter of GET /v1/webhooks defines it. */
+            webhooks: {
+                /** Format: int64 */
+                total: number;
+                /** Format: int64 */
+                failing: number;
+                /** Format: int64 */
+                disabled: number;
+            };
+        };
         Recovery: {
             id: string;
             webhookId: string;
@@ -759,6 +828,8 @@ export interface operations {
         parameters: {
             query?: {
                 dialect?: components["schemas"]["Dialect"];
+                /** @description `disabled`: the gateway stopped delivering to it (disabledAt) or its dialect has it switched off (enabled false); `failing`: delivered to, and its latest attempts failed (failingSince); `healthy`: neither. */
+                health?: "healthy" | "failing" | "disabled";
                 limit?: number;
                 offset?: number;
             };
@@ -1302,6 +1373,34 @@ export interface operations {
             };
             401: components["responses"]["ErrorResponse"];
             404: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: {
+                /** @description How many whole minutes back, the current one included. */
+                minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The numbers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stats"];
+                };
+            };
+            400: components["responses"]["ErrorResponse"];
+            401: components["responses"]["ErrorResponse"];
             413: components["responses"]["ErrorResponse"];
             429: components["responses"]["ErrorResponse"];
             503: components["responses"]["ErrorResponse"];

@@ -1,0 +1,221 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/console"
+	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/authing"
+	"github.com/polyhook/polyhook/server/fusionauth"
+	"github.com/polyhook/polyhook/server/native"
+	"github.com/polyhook/polyhook/server/nursa"
+	"github.com/polyhook/polyhook/server/servertest"
+	"github.com/polyhook/polyhook/server/xsolla"
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// TestServesEmbeddedFiles: the console is served from the binary at /console, with
+// headers that keep the page to its own origin, and / leads there.
+func TestServesEmbeddedFiles(t *testing.T) {
+	srv := server.New(servertest.Logger(t))
+	srv.Register(console.New())
+	base := servertest.Serve(t, srv)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{"/", "/console"} {
+		resp, err := noRedirect.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" {
+			t.Errorf("GET %s: %d to %q", p, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	for path, ctype := range map[string]string{
+		"/console/": "text/html", "/console/app.js": "text/javascript", "/console/app.css": "text/css", "/console/icon.svg": "image/svg+xml",
+	} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), ctype) || len(b) == 0 {
+			t.Errorf("GET %s: %d %q %d bytes", path, resp.StatusCode, resp.Header.Get("Content-Type"), len(b))
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "connect-src 'self'") || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("GET %s: headers %v", path, resp.Header)
+		}
+	}
+	for _, path := range []string{"/console/nope.js", "/console/../main.go", "/console/%2e%2e/console.go"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+}
+
+// TestNoOutsideReferences: nothing in the console points outside the gateway, so it works
+// offline and leaks nothing to a CDN.
+func TestNoOutsideReferences(t *testing.T) {
+	err := fs.WalkDir(os.DirFS("static"), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join("static", path))
+		if err != nil {
+			return err
+		}
+		text := strings.ReplaceAll(string(b), "http://www.w3.org/2000/svg", "")
+		for _, bad := range []string{"http://", "https://", "//cdn", "innerHTML", "localStorage"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s contains %q", path, bad)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// chromium finds Debian's chromium, or the one TEST_CHROMIUM names.
+func chromium(t *testing.T) string {
+	if p := os.Getenv("TEST_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("chromium is not installed (apt-get install chromium, or set TEST_CHROMIUM)")
+	return ""
+}
+
+// artifacts is where the browser test leaves its screenshots: $TEST_ARTIFACTS/console
+// when set (CI keeps that folder), else console/artifacts (ignored by git).
+func artifacts(t *testing.T) string {
+	dir := "artifacts"
+	if a := os.Getenv("TEST_ARTIFACTS"); a != "" {
+		dir = filepath.Join(a, "console")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestBrowser drives the console in headless Chromium against a gateway with every
+// dialect: a wrong token is refused with a message, the right one signs in; a published
+// event's delivery is seen failing against a receiver answering 500, and succeeding once
+// the receiver is back and the operator retries; the chart renders; every page is
+// reached with the keyboard and has labelled controls, and is screenshot.
+func TestBrowser(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	browser := chromium(t)
+	const token = "console-test-admin-token"
+	ctx := context.Background()
+	db := storetest.Open(t)
+	keys, err := server.NewKeys("console-test-master-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := servertest.Logger(t)
+	deps := server.Deps{DB: db, Keys: keys, Log: log}
+	// One attempt per delivery, so that a 500 fails it at once and the retry is the
+	// operator's.
+	engine, err := delivery.New(db, delivery.Config{Log: log, MaxAttempts: 1, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa := fusionauth.New(deps)
+	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
+	srv := server.New(log)
+	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
+	srv.Register(native.New(deps, engine, srv, store.HashSecret(token)), console.New())
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := engine.Start(runCtx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		_ = engine.Stop(stop)
+	})
+	base := servertest.Serve(t, srv)
+
+	// The receiver answers 500, slowly, until the test heals it.
+	var healed atomic.Bool
+	rcv := servertest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/control/heal":
+			healed.Store(true)
+		case healed.Load():
+			_, _ = io.WriteString(w, `{"received":true}`)
+		default:
+			time.Sleep(5 * time.Second) // long enough to see the delivery pending first, even on a busy machine
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, "receiver is down")
+		}
+	}))
+
+	// A FusionAuth webhook made through FusionAuth's own API, with basic auth whose
+	// password the console must never show, and one webhook of each other dialect.
+	m, err := fa.MintCredential(ctx, server.CredentialRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+"/api/webhook",
+		`{"webhook":{"url":"`+rcv+`/hook","connectTimeout":1000,"readTimeout":10000,"description":"Game server","global":true,`+
+			`"eventsEnabled":{"user.create":true},"httpAuthenticationUsername":"ops","httpAuthenticationPassword":"hunter2-basic-secret"}}`,
+		"Authorization", m.APIKey))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("create the FusionAuth webhook: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	for _, w := range []*store.Webhook{
+		{Dialect: store.DialectXsolla, Owner: "a1b2c3d4-0000-4000-8000-00000000000a", ExternalID: "x-1", URL: "https://xsolla.example.com/hook", Events: []string{"registration"}, Enabled: true},
+		{Dialect: store.DialectNursa, Owner: "client-1", ExternalID: "n-1", URL: "https://nursa.example.com/hook", Events: []string{"all"}, Enabled: true},
+		{Dialect: store.DialectAuthing, Owner: "pool-1", ExternalID: "au-1", URL: "https://authing.example.com/hook", Events: []string{"user:created"}, Enabled: true},
+	} {
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		if w.Dialect == store.DialectAuthing {
+			if err := db.DisableWebhook(ctx, w.ID, "answered 410 Gone"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	dir := artifacts(t)
+	out := servertest.Node(t, filepath.Join("testdata", "browser"), "console.mjs",
+		"BASE="+base, "TOKEN="+token, "HEAL="+rcv+"/control/heal", "CHROMIUM="+browser,
+		"ARTIFACTS="+dir, "SECRET=hunter2-basic-secret", "USER_DATA="+t.TempDir())
+	t.Logf("browser: %s\nscreenshots in %s", out, dir)
+}
