@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,12 +35,8 @@ import (
 
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/authing"
-	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/native"
-	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/reference"
-	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -167,8 +164,7 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
 }
 
-// gateway wires every API and every dialect's encoder onto one server and engine. Adding
-// a dialect is one line here.
+// gateway wires every API and every dialect (dialects.go) onto one server and engine.
 func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
 	// Webhook URLs are checked against the very policy deliveries are sent under.
 	deps.Targets = engine.Targets()
@@ -176,9 +172,11 @@ func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *serve
 	if deps.MaxBodyBytes > 0 {
 		srv.MaxBodyBytes = deps.MaxBodyBytes
 	}
-	fa := fusionauth.New(deps)
-	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
-	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
+	deps.Engine = engine
+	for _, d := range dialects(deps) {
+		srv.Register(d)
+		engine.Register(d.Encoder())
+	}
 	srv.Register(native.New(deps, engine, srv, tokenHash), reference.New())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -359,7 +357,12 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if !ok {
 			return fmt.Errorf("--dialect must be one of %s", strings.Join(srv.DialectNames(), ", "))
 		}
-		m, err := d.MintCredential(ctx, server.CredentialRequest{Name: *name, ProjectIDs: projects})
+		req := server.CredentialRequest{Name: *name}
+		if len(projects) > 0 { // the --project flags are the request's projectIds
+			ids, _ := json.Marshal([]string(projects))
+			req.Fields = map[string]json.RawMessage{"projectIds": ids}
+		}
+		m, err := d.MintCredential(ctx, req)
 		if err != nil {
 			return errors.New(store.ErrorMessage(err))
 		}

@@ -52,7 +52,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	// A FusionAuth webhook, created through the store so the test stays on the CLI.
 	db := openGatewayStore(t, dbPath)
-	w := &store.Webhook{Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-00000000c0de", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
+	w := &store.Webhook{Dialect: "fusionauth", ExternalID: "00000000-0000-4000-8000-00000000c0de", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
 	if err := db.CreateWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}

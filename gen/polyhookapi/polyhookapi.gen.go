@@ -20,7 +20,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
-	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for DeliveryStatus.
@@ -41,33 +40,6 @@ func (e DeliveryStatus) Valid() bool {
 	case DeliveryStatusPending:
 		return true
 	case DeliveryStatusSucceeded:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for Dialect.
-const (
-	Authing    Dialect = "authing"
-	Fusionauth Dialect = "fusionauth"
-	Nursa      Dialect = "nursa"
-	Standard   Dialect = "standard"
-	Xsolla     Dialect = "xsolla"
-)
-
-// Valid indicates whether the value is a known member of the Dialect enum.
-func (e Dialect) Valid() bool {
-	switch e {
-	case Authing:
-		return true
-	case Fusionauth:
-		return true
-	case Nursa:
-		return true
-	case Standard:
-		return true
-	case Xsolla:
 		return true
 	default:
 		return false
@@ -260,7 +232,9 @@ type CreatedWebhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// DisabledAt Set when the gateway stopped delivering to the endpoint.
@@ -288,28 +262,32 @@ type CreatedWebhook struct {
 	Url       string    `json:"url"`
 }
 
-// Credential defines model for Credential.
+// Credential A credential without its secret: next to its id, what its dialect shows of it
+// (xsolla: `projectIds`; authing: `userPoolId`).
 type Credential struct {
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-	Dialect    Dialect   `json:"dialect"`
-	Id         string    `json:"id"`
-	Name       *string   `json:"name,omitempty"`
-	ProjectIds *[]string `json:"projectIds,omitempty"`
-	UserPoolId *string   `json:"userPoolId,omitempty"`
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
+	Dialect              Dialect                `json:"dialect"`
+	Id                   string                 `json:"id"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
-// CredentialRequest defines model for CredentialRequest.
+// CredentialRequest The dialect's own fields of the request, next to `dialect` and `name`; a field the
+// dialect does not take is answered 400. xsolla takes `projectIds`, the Login projects
+// (UUIDs) the credential may manage, and requires it.
 type CredentialRequest struct {
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// Name A label for operators.
-	Name *string `json:"name,omitempty"`
-
-	// ProjectIds xsolla only; the Login projects (UUIDs) the credential may manage.
-	ProjectIds *[]openapi_types.UUID `json:"projectIds,omitempty"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // Delivery defines model for Delivery.
@@ -318,7 +296,9 @@ type Delivery struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect   Dialect `json:"dialect"`
 	EventId   string  `json:"eventId"`
 	EventName string  `json:"eventName"`
@@ -336,8 +316,10 @@ type Delivery struct {
 // DeliveryStatus defines model for Delivery.Status.
 type DeliveryStatus string
 
-// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-type Dialect string
+// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+// at POST /v1/webhooks. Any other name is answered 400.
+type Dialect = string
 
 // Error defines model for Error.
 type Error struct {
@@ -396,23 +378,20 @@ type Key struct {
 	Secret *string `json:"secret,omitempty"`
 }
 
-// NewCredential defines model for NewCredential.
+// NewCredential The credential and, next to its id, what its holder needs, under the dialect's own names;
+// the secrets among them are shown this once. fusionauth: `apiKey` (send as
+// `Authorization: <apiKey>`); xsolla: `clientId`, `clientSecret`, `projectIds`; nursa:
+// `clientId`, `clientSecret`; authing: `userPoolId`, `accessKeyId`, `accessKeySecret`.
 type NewCredential struct {
-	AccessKeyId     *string `json:"accessKeyId,omitempty"`
-	AccessKeySecret *string `json:"accessKeySecret,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 
-	// ApiKey fusionauth: send as `Authorization: <apiKey>`.
-	ApiKey       *string   `json:"apiKey,omitempty"`
-	ClientId     *string   `json:"clientId,omitempty"`
-	ClientSecret *string   `json:"clientSecret,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
-
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-	Dialect    Dialect   `json:"dialect"`
-	Id         string    `json:"id"`
-	Name       *string   `json:"name,omitempty"`
-	ProjectIds *[]string `json:"projectIds,omitempty"`
-	UserPoolId *string   `json:"userPoolId,omitempty"`
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
+	Dialect              Dialect                `json:"dialect"`
+	Id                   string                 `json:"id"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // NewWebhook defines model for NewWebhook.
@@ -487,7 +466,9 @@ type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// DisabledAt Set when the gateway stopped delivering to the endpoint.
@@ -614,6 +595,301 @@ type RotateWebhookSecretJSONRequestBody RotateWebhookSecretJSONBody
 
 // TestWebhookJSONRequestBody defines body for TestWebhook for application/json ContentType.
 type TestWebhookJSONRequestBody TestWebhookJSONBody
+
+// Getter for additional properties for Credential. Returns the specified
+// element and whether it was found
+func (a Credential) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Credential
+func (a *Credential) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Credential to handle AdditionalProperties
+func (a *Credential) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["createdAt"]; found {
+		err = json.Unmarshal(raw, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("error reading 'createdAt': %w", err)
+		}
+		delete(object, "createdAt")
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Credential to handle AdditionalProperties
+func (a Credential) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["createdAt"], err = json.Marshal(a.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'createdAt': %w", err)
+	}
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for CredentialRequest. Returns the specified
+// element and whether it was found
+func (a CredentialRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for CredentialRequest
+func (a *CredentialRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for CredentialRequest to handle AdditionalProperties
+func (a *CredentialRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for CredentialRequest to handle AdditionalProperties
+func (a CredentialRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for NewCredential. Returns the specified
+// element and whether it was found
+func (a NewCredential) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for NewCredential
+func (a *NewCredential) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for NewCredential to handle AdditionalProperties
+func (a *NewCredential) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["createdAt"]; found {
+		err = json.Unmarshal(raw, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("error reading 'createdAt': %w", err)
+		}
+		delete(object, "createdAt")
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for NewCredential to handle AdditionalProperties
+func (a NewCredential) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["createdAt"], err = json.Marshal(a.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'createdAt': %w", err)
+	}
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3445,7 +3721,9 @@ type GetDeliveryResponse struct {
 		CreatedAt   time.Time  `json:"createdAt"`
 		DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-		// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+		// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+		// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+		// at POST /v1/webhooks. Any other name is answered 400.
 		Dialect   Dialect `json:"dialect"`
 		EventId   string  `json:"eventId"`
 		EventName string  `json:"eventName"`
@@ -3478,7 +3756,9 @@ func (r GetDeliveryResponse) GetJSON200() *struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect   Dialect `json:"dialect"`
 	EventId   string  `json:"eventId"`
 	EventName string  `json:"eventName"`
@@ -5968,7 +6248,9 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 			CreatedAt   time.Time  `json:"createdAt"`
 			DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-			// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+			// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+			// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+			// at POST /v1/webhooks. Any other name is answered 400.
 			Dialect   Dialect `json:"dialect"`
 			EventId   string  `json:"eventId"`
 			EventName string  `json:"eventName"`
@@ -7956,92 +8238,95 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F17c9s4kv8qXbyril1Fy/IjuYz9lyfj3fgyk/HamZqrilNriGxJGFGAFgCtaF3+7ld4kSBFSpRjO7NT",
-	"+ssWH3g0+vHrRqN5HyV8OuMMmZLRyX0kUM44k2h+nAvBxZW7oi8knClkSv9LZrOMJkRRzvb/kJzpazIZ",
-	"45To//5b4DA6if5rv2x9396V+6bV6OHhIY5SlImgM91IdBKdMUB97wSOD45Acf7PjIgRws6Apwvgdyhg",
-	"b29Kvu7p33uDhUK5G8Px4Q+gxoIrlWEKO4pzmBK2gCGh+kLGR5RJGAo+BTWmEkiaCpQyhjlVY7hCJRZ7",
-	"Z0OF4hQIJFwITBQoPkEGVIJUNMtAorjDdDeG1/0jyBm5IzQjgwxhR40RUqLIgEhcbnK3F+lpuplrwpwp",
-	"hdOZoeBM8BkKRS2t01wYYv5ifg25mBIVnUSUqTfHURypxQztTxyhiB7iyJBKP+tuSSUoGxV3PlCWNt6l",
-	"zZdZPh1g2F7QFZ9SpTB9jyRFYUdbWbhPY4Q5DsacT15JSHKp+BTG9mnIcKiA5wr4EDS1BP4rR6lggAnJ",
-	"JcL7T58uISGMcQUJEWKhn6ICGJkicAF3JMsRdv6WS8rZWa7GQJIEZ0qaJyTIPBkDkXAT2fHBwU20e2q6",
-	"SjGjdygWMCcSJDJlFkiPRY1x2oviiCqcykZ6uAtECLLQv92wAxqQNKWaACS7rKzkUlNVYl1jIlBJIAJB",
-	"jvmc6cF/FpiSRGH6pVcuNh/8gYmynVsZ/JGni2XynymYcqngzTF8oD8GDZRD8A08Zvito7lWROWymWWk",
-	"IkJheqYq3JwShXuKTrFpjLnIGvp3pKcC0+jks+beglftK2FfcShGS2v2pWEu7wQShenvlnsNXbLs12F0",
-	"8nm1EvMvPMR1QZZmfVuEZCwx+SfYRzx7UnTMQEcMU8Oip0AyyYEo2L872HeiJffvafqwb1+WDctcI5Ub",
-	"yPKsv9h5p8gUJdmyKkosTTZZu5SSTLe9RvX/5B5boYbIFBtvzATXo79IzRC7y20uUVxynl2kHZnLTyUO",
-	"6NDCOY6CV5bNGnT6xlTx068JOGRkgBkMuQDdPlFcGAaYkq8/IxupcXRy+Pp1vI5q1Va/Sp5lBDjLFlZd",
-	"/qxNJbhXJOz89tvFT3LX3EqKycKULLSBJSOsKNCCT/LckHHNwtQo7ynVROifnBZfpi+xxrRFBT2GjW1X",
-	"z837eIdMXTQLgLn3sU0KrNTUuEOrClWa4D2aOuOrTS4aA+go1WgbMiLVeSuY0HdXKXqGX5UDNZsQTRZN",
-	"IsunmgVmyFJ9M45kniSIKWo2sihOCyNhCWb6/y9NtmOWbrrWjlqd9YJftPDNUFuUC1fMLi45NGTHcLiN",
-	"DF8y1LIJObu8AOKXWiNUK4upwcD5aHwCBO6QpVyAG1usUdStVISlRKS3RoswougdgswHRfu6pRS1zbn8",
-	"9fpTxfBotvHLNDQ4jORqHMVOhRiLLKT+q6+7RXT9NS5XwW5VecbmywlPMeQUyu5IZtYkNwPhgv7b8Ajj",
-	"6p9DnjPDL5wNM2pWRnOrYERDhcKp0P97p8E25DF944CnKCUZ4XpWMWMtn19e3trzdspNXHB+5zytbzfO",
-	"RJF2xKdEjg3dl+BkmQ/f87n1sTyDwJSoZIxpr9FTaTH1PElysaGuVciIpUqLfekkyuYRR5fKOKpSGpCg",
-	"dYE+uV5rhj8kVwvKWQnCu+Ob6sqck2Ts5f6V9GJuurM2fkiFVFpt6B+cYQhCtTc2WECKQ5JnqtER6UZk",
-	"T99gaH7OTYR8jyTTEKZVHXSwHnyyVorr8Ni20TSgD9gENrIRF1SNp40jeoRYtojFZGNknA8ymrgxV9nh",
-	"8vyXGIhcTKeoBE1gggtpAF8jEGjzXH4kEt8cw/tfzt451yU2jcB8jAwIs3cmuNB85Qix3j0xklgS1U58",
-	"Hej+iPNVngtJEpTyAy5awFVx/7qY6vIzM9pIy9LwnYBElmq3/fbMmR/jc57ATd7vHyW2BfM/3jZSOslo",
-	"OwK0N1eMcOufdfHPPuI88OpX6ue1bpTBdg2G8B1hnNGEZGCecBGpnb+fW/xkLu7p1uTu6mjTlLILe/Ng",
-	"mUTjJ4g5udiXcwd8YKwHGlJeO6gGv3tz7mN3hKXwzsZ897Sl83G6AYLEBgsRR1/3RtzMeE9O6GyPz+xo",
-	"92bcoDALNyqGvDrSK0xQmyyjX7SNsqQHo+Tk2MVHbCTXtnHq5mR/vZJOKw0kMlXzkQ8O37bHnZZi0WQg",
-	"eZYrhLFSM42h9V8Jv139XHe9+8dv12k7G6lyfNTErpd2gu2xhI1BXPfFaPIqL1KczrhCliy0aj+FETIU",
-	"Wt42JvC3Ab3qsH6xQBPIiFAmFaAGPGXsWSZ8htoFCsLFtimgaaxt1f/ZqIdTV/YqfNTuC1jFCzTVi00Y",
-	"nFlnRuMiATPOM6BpD848qtrxLs5u4Y4ZD8owKPHdWmQsgSpQnPfgdxeBpsry+CjjA5LVkPRJMP5XVgy1",
-	"LLiOOUNZdqUb8711Wg6P4eoxpqRQZib03qjFjCtprZzTw9bMndhrAd5sN39NYLFJIq4w4c1xn8cYQM6w",
-	"48ZKi+WTlCX4LQEOkTNmfWMzmCY3U3FlYU2HYb5AyCMMdNjp+yG6OQSRju7hjWsto8uLagVhNe4S1jpI",
-	"bxWK+FbJ/q67AecZEmbUz5zZja0aNnYaYMcGMXZjL/87JphhWL2U/B0X2djttWurDbFPjeJu/o0UsyH/",
-	"ZZrJ8kbRa82H+jqjAuVGobkWN8BtXgx5lvE5ptpVHBjP4Bu2ItbQxM+v6cVWcPeouO9qf31z+JxSqd1Q",
-	"N4o6GlPWhmqdPiIK52QBUvHZDNPCH2cjUDasiyw1BluTuSvat51fIZEtM0JmngjuBRLTBnevbbhwgKkT",
-	"wBionUUZcuBzZmHwZtur+NXG6C7S5rAnTcMQN4yJ1F1TJYOuzy4vGqVzSGhG2ejaK/DapBQRxea0p7XZ",
-	"xhZCqwORM33XpRP4gG73xWgCV5c8WzjEQtPGMbf6WdJrz1WMaFXs44xE923YIPZdrl5chbolp/mhb2Iq",
-	"nIxfakz0lF7cCzpiS3Ny9O3gPyxHjiUmuaBqca3X2UcQp5R94hMsM3CMNCMRZovcNaJ9F5tzQ9mQN8uY",
-	"U0VOiM8uL06a9wmczC+7jZbBYu+sUTaKb1i4y21xLBWFGMXBzqJ53zuofutCv8IZwh3FuU0BUmO8YQVc",
-	"5kMgWeaflz04N+8n+mJChOm2HqX50dDGB2s0/Wy+j4esN0zTjaoMA1H1pDi7vIji6A6FtIQ76PV7fQMz",
-	"ZsjIjEYn0VGv3zuK4mhG1Nis0f7YRDj/bWCONa12G5dyphWei4D+O4qr+VeH/f6TZV25IGtT2pVen56e",
-	"wvHBUVszxbj2q0lhIVdGJ5+/xJHMp1OiUbvhqZngCUoJVAJx/TzE0b5Aki7a6XFlb38Xcpi+H02OOHrd",
-	"P3qBUX7kCgwRT+HWxMlvQZKFhPl4YX3MMA1NW5hAdwV3msBJwlkqNfiYE6pggEMuEJRYaEhi3O5eFAfj",
-	"r3smDw+reMJQVzduUupOjCKRSveQEAYTxBnMx8S4x1TCiN4hqybZAWFyjkLGBgM49G9y8Yx2IROtZ2Au",
-	"qEK743H9j5+pQhjSDMN9Dy2umMbAGRBIqZxYv11wPnVZe9r3DbRTK7P+TKV6FzynBV+QKSpD7s/3EdV0",
-	"/VeuXVlv2APb2Y0TCmj58OUbpWIJLIcTLAzjqrEEEfh1AD5svmEvdImtAzrGwHCOUtktKyuQdqobCuRx",
-	"/+Axbz1K+I8Pf3i8ythY7xZSpVkwtKRxERkqssUe4mjGZQP72gy4YE2LvDmfbfgkqmw5XeqhyiwuFlnj",
-	"7YMnG0B166iB97S5YjgP6OgSerWXYelo4+Uufc9kB3OBqdZEJibJUmBaI/m8Tqsst4zbzri/UKaAhOll",
-	"JseNFR7laUB9TXGBKhcMNShMsFFP79+XPy7SB2vhMlS4zPo/mes11q+w33HTDsUdn2Da+4YVss3+ldfV",
-	"Eqmysqc+8zuIXWszTwSCwGEuMbVZ+ozPgVu5aTKkGlWXdjRc66iuThpgSuFefXGcU81zaTXwP5WPdbLv",
-	"ZbZY+xDi5lcrUddNX348rmhpsAjwlu09QcZea28uylx21iVo0dZazhTNnqy1jE5plbAuUyY6Oej3zcYL",
-	"nWrKHPTNT8rcz+XofVsXfDiU2NJH2GS/ocmnxYVVsegEC4s83YbwXveNjfrukN9uWJWLtWzLf2UIMzLC",
-	"cuvMHBkApX2LIllta5nbNXip8KpAPNaelEJhNwCMmot9WDYu4zZWbRjym3Af5Qy0uJUmu1zR/Xufj+Ds",
-	"daMW/juqgsO+kdW7HfEI+Lkl8Vwbhs7i4U9+rXOZwrabzm40A9cio2MLS1Yw9a8sPBRW5sMU6fGdMEfJ",
-	"rd+IOCqMvy9Quc3uZxtBmw9oIkLt0nX4ZE5YKVPLbPyPHPPvgav7P/zV2f7apCvCkDKbQlWIgPFQDeDe",
-	"0W4WEpFRLKPzBptPcKaCiFiQDbISMBfZ0TJ6UmCCZbtdNW+ZqL1O9waNd0EZWvEmRJGMj3Ls/ScAg4d6",
-	"fD6pZTAW03HqsZ5PbjZ2K7zQgQ06+kwubXxjn8flij3iza278SdxNxq2ZtdK9LP4Ga0Zmlsf4+nt0rlL",
-	"Imn3L/QixD6V0tDZ+hAlkFnWyM4n4SHWm6GwS0LZqEgi8ev2Bx9Iu2omr1+NcWoPZNvoLmU3TDemBGGS",
-	"JMaV8btipqCE3ZDqwWWx7Q2EwS1Nb52BtQkPEhhX7m56w9xrcNjv+5xmBC7oiDKvje1OdFWpuk6sBDxP",
-	"qL6WitwpTv90O7NOtpvLg9wVieyG9DQ1pR3K5HC7Lqdu+7AIFucsGRM2cvL4lLsKraO99GPaqoBVKsCR",
-	"SQuMXVzFnU+2JK5FsqfDI3Ucsn/vgq4rYwil4Dx7AMFbqZbY2mKj8EF7dK1+lD5svXsAwSqcbfRgTfQg",
-	"0EAm+bDw5TvGDsp9gc0DBxNcrAbbH/QDT4rLfJedWPQDrudO02AXdGXzuCa4aN7L/ouqxjW79JrCj7f5",
-	"K86z+i2d99eHr99EcfT++ujtsfn7+uAwiqMrd/3KXb9y18/d9XN3/dxc/7IioXVNlmY9GFoMsplnXi59",
-	"wDB3s+qc4KIHZ+Ux2FeNG9ZjFGh2rU+1saseyn3lMEziT9EW5X96c8yyvQnjc7b/x3wie3rUW0ixSk1b",
-	"UQFiCippAKFpOuQiPBNW5I/u6IeIygW+42xIR658VM+9a44SB9Evrb727ye46JRZ4MV1XUqBfXob+nxC",
-	"JbrWEJs1fJQZFvZcmonfu//XbVwVR9me0W8q+mjRUn6oWtcIPhIo5RbuPYp1ykV/FP943bMSyvmc+ufO",
-	"Jt0GH+83OnUZLl4nUFwWClwNjH0AsuhgoxAkHxYmLQaepUE4bRudfCSO+D04Y1IJPABlJroox2S2KhhZ",
-	"nhS/Kcph3US7ldM0PbAle3ygUmM/+N/rXz/CgKeLG3Z7f2PY4CY6gZvIHlmpHtS2p1ZuohhuIkWnKBWZ",
-	"zsLHr/72Do6Ojn4IH0yJIvqZ+16v9/BwG9aetAds2mtC7NyWdeZuYyh+FX2HFwt0dbvrGbE4vPNKwq09",
-	"U3pblJWpomX9BlFw21oE87Y8T09u2K2NE99WTgoWR4aDYhK1Y8Ondt6cYezrThBV1JNoCsJaiOlF+3mi",
-	"sEH9khd2dWo1UVvwRD2K7l2eSlSkXth0q3FW7tP787UmHOqOooLi9V1aGUNRqXLdabzSdyklqMgw7eDD",
-	"hEz+p/Vj/sMS69C4p0Fcm7BFNeHdpdbWJalIqTUkbvM2Wpfs6ZyNbrphywjrwsnNPNAUS249QF6UAk3t",
-	"QTmz78iH4Mu3eLG3FaiWvZkw3XyzVDJ/Krs6tBA21UuRWia2W3G+YKm1tpVT/LBz3P/BQAAz6CqD/2ZO",
-	"jD+v7a2cO3/h/c+uZldCuKf5ojZ1G2xqiTyaBQHSXiHKF+HELPWnWwXOMpJgeRLWHHiXq+32vivx0S1d",
-	"9PEi3ujXfMS5R9JTMkFgPLRTiptTPSxtM2RDQrNTEwl32/SuQkS8XHi4MmUXdjFJGtJlafjjyDXkYomz",
-	"EXRxJVO2JmtlxiCZtCMX/5GPwpc1+XDVNS7ORK7ibfvsC7F2lXPO2aaMY9/Y8s2aLA9lT9lbJvD8MyDJ",
-	"BChTPDy+sIoznAr4Lqzh4uvfDjxqJbw2KStXL49l3n3czujhi2w8XNtPs5y6qmHGMtiPmoS7KDR92IKY",
-	"P8/R3T2TBmkjZK7sVaHTXZ0sL8GulBMYTgRi0jOLomBavEeC5yxdI9ZBGbs1Pq2vhPeM+Nt30ZSBmNhq",
-	"SPaJxgIVWwPQetRgOULlCBly1Ku10cM/uV/cgc/3BVdEfR+Ac2W6rkjTk5mykSAJuvpBle28t2+O+/24",
-	"4SMSGWcjm/ecpQU3mCJALv/CFbS1O4Fv+sdv++u2BhuM4cP30RZlqRAJZKhQgFl3yllsN+RwbraRvlN9",
-	"m7++0jlLU+2L47zIBLLLYZ3wmcA7ynNpyymHTOccF1OdU7M0zFBQnoL2O9dYMuVrd7+0XH9CqZ4amj7q",
-	"uzGV71e17IeWxfJreOKVrIbB7ddKZK3saPNHSlYUTvxmDVCly8CRdbnu6kt9w/NJClHKVZ9vzM2XMprK",
-	"w9Z9EPdkZfZdchd+N5usQc1Vd5AGU9jhAubjRXFeJqUmB2+rIJ/nXLBWWuXpixDeMz6Pl+vs+jKfhKWm",
-	"0pV5xS5eDz66NTOprwkXqYmN1EoCVsuWfv6i9ZopCOj0pamRamqWnuzvHxz+T6/f6/cOTt723/ajhy8P",
-	"/x8AAP//",
+	"7H1rc9s4svZf6eL7VsWuomX5kpyM/MmT8W58MpPx2pmaUxWlVhDZkjCiAC0AWtG6/N9P4UaCFKmLYzuz",
+	"c/zJFi+4NPrydKPRvIsSPptzhkzJqHcXCZRzziSaHxdCcHHtrugLCWcKmdL/kvk8owlRlLPDPyRn+ppM",
+	"Jjgj+r//L3AU9aL/d1i2fmjvykPTanR/fx9HKcpE0LluJOpF5wxQ3+vB6dEJKM7/mRExRtgb8nQJ/BYF",
+	"HBzMyNcD/ftguFQo92M4Pf4B1ERwpTJMYU9xDjPCljAiVF/I+JgyCSPBZ6AmVAJJU4FSxrCgagLXqMTy",
+	"4HykUJwBgYQLgYkCxafIgEqQimYZSBS3mO7H8Lp7Ajkjt4RmZJgh7KkJQkoUGRKJq03udyI9TTdzTZhz",
+	"pXA2NxScCz5HoaildZoLQ8xfzK8RFzOiol5EmXpzGsWRWs7R/sQxiug+jgyp9LPullSCsnFx5wNlaeNd",
+	"2nyZ5bMhhu0FXfEZVQrT90hSFHa0lYX7NEFY4HDC+fSVhCSXis9gYp+GDEcKeK6Aj0BTS+C/cpQKhpiQ",
+	"XCK8//TpChLCGFeQECGW+ikqgJEZAhdwS7IcYe9vuaScnedqAiRJcK6keUKCzJMJEAn9yI4PjvrR/pnp",
+	"KsWM3qJYwoJIkMiUWSA9FjXBWSeKI6pwJhvp4S4QIchS/3bDDmhA0pRqApDsqrKSK01ViXWDiUAlgQgE",
+	"OeELpgf/WWBKEoXpl0652Hz4BybKdm5l8EeeLlfJf65gxqWCN6fwgf4YNFAOwTfwkOG3juZGEZXLZpaR",
+	"igiF6bmqcHNKFB4oOsOmMeYia+jfkZ4KTKPeZ829Ba/aV8K+4lCMVtbsS8Nc3gkkCtPfLfcaumTZr6Oo",
+	"93m9EvMv3Md1QZZmfVuEZCIx+SfYRzx7UnTMQMcMU8OiZ0AyyYEoOLw9OnSiJQ/vaHp/aF+WDctcI5Ub",
+	"yOqsv9h5p8gUJVk7LyiR44qOhqR4s5AmqqSbUw8YftXq01yjaQyLCbEPpJRkWrVqnpdaGVDVZ3tfJc8y",
+	"0oPBXHA9ustUDs6A5GpC2bgHg1yiuOI8u0wH+50+i+IatRO7frvwmRvIJjP1k3tsjcokM9ySY32fcTDg",
+	"FnZ0xL22vLvb6mgec129kqB1y4hilsqa7o2LVRq4pwdAWAoDPSNNfvuafqXP/LqlHCVoJa3IFLVpJEwu",
+	"UGAKp91uB+xCmpuyspqx6flnbYbBXZZ9tvfbb5c/yX1zL+CoGVlq603GGJsROUJKoKpp9XdfSr9mda7O",
+	"yBAzGHEBun2iuDASNiNff0Y2VpOod/z69SaJ88NpWtmfnC1atfzEQoIWRfoQBrddPbVU4C0yddksGube",
+	"x2b58PJUWwKt8FQJJA5o6iCEZl40ZtxRqtHCZUSqi1ZIpO+uM1daHhw024VosmgSWT7TLDBHluqbcSTz",
+	"JEFMUYu/xaJa+glLMNP/f2mygPN017V21GpchiZF5BctfDNUT+XCFbOLSw4N2TEcbiPDlwy1qqTOry6B",
+	"+KXWysQKfWqQfD6e9IAz9FprTBQuyPKVBIFjKpVROm7IUkNwKvtsmNMs7cHIwERtP2KnkmJguZAk9kZl",
+	"P9aociAVYSkR6cAIPSOK3iLIfFiMVI8pxT4jCq5+vflUscQdOGdL4GqCDqfW1aHRVSuLVfBnVQFg8+WE",
+	"pxiyFmW3JDOLmJsJckH/bZiKcfXPEc+ZYTDORhk1S6nZWzCiEVLhS+n/va9kG/KuTCNDzlBKMt7CyJmx",
+	"ls+v8kPteTvlJra5uHUO5rfbeaLIJvO50n2JyVYZ9z1fWNfSswHMiEommHYaHbQW1MCTJBc7KmeFjFiq",
+	"tKDzrWTfPOLoUhlHVawDErQu0CfXa80ch+RqAUxrfY/t3bHqylyQZBIAHyfNpjvrCY6okEpLqf6hVUuA",
+	"vbUTOlxCiiOSZ6rR/9qOyJ6+wdD8nJsI+R5JpoFFqzrYwtzw6UYprnsFto2mAX3AJnSSjbmgajJrHNED",
+	"xLJFLKa7gew4mufDjCZuzFV2uLr4JQYil7MZKkETmOJSAmfZshE5tDlsPxKJb07h/S/n75x3E5tGYDFB",
+	"BoTZO1Ncar5yhNjslRlJLIlqJ77JLfiIi4c6bJ+qAJuwNG730SY804CLIaYyhpzpH2rFp7By1Wf6jvTR",
+	"jBlnYxNWCQIbJt7GWYKdwC73YEDm9AMuB7AnkaVAZJ8Nzp1BM857D/p5t3uS2OfM/zjYP4PCWUwyamDM",
+	"IPb/26iK/l1xJI3p7/VZ+xstzmYMA5IkKOUHXNZ+uhf/D3ijH3ERBEbW6voNjpIDlg1G9R1hnNGEZGCe",
+	"cEG9vb9fWMRlLh7o1uT++oDdjLJLe/No1VxMHiFs58KHzhfxscUOaAm7cWgSfvfQwIc/tRf7zobND7TV",
+	"9KHOoZadBmsTR18PxtzM+EBO6fyAz+1oD+bcIDor5hVQUB3pNSaozZ/RVVpGLenBKEw5cSEmK5y2jTM3",
+	"J/vrlXQabiiRqZoXfHT8tj10txLOJ0PJs1whTJSaa9it/0r47frnunPdPX27SXPaYJ/joyZ2vbITDCIn",
+	"NZbdGRBuvxhNLu1lirM5V8iSpTYTZzBGhkLL284E/jbQWB3WLxa0AhkTyqQC1OCpDN/LhM+xBwSCiLtt",
+	"ytgKwuB/bKjHKVp7FT5qTQtWtQJN9WITBudWt2qMJWDOeQY07cC5R2h73gvbL3xB7XRZBiW+W4uyJVBt",
+	"tHgHfi/CjpbHxxkfkqyGynvB+F9ZMdSy4DrmDGXZlW7M97bVcng8uBIbLZSZ8QobtZjxPq19c3rYGrie",
+	"vRZgV2f4NmMKc7dJIq4x4c1Bp4dYKs5wy72pFhMlKUvwW6IrImfMRlfMYJpcVsWVhUhbDPMZ4i1hlMVO",
+	"3w/RzSEIs2wfW7nRMrq6qFYQVhkzBF/CWgfprUIRXCvZ33U35DxDwoz6WTC7N1jD2U4DuCj+fuzlf8/g",
+	"LsPqpeTv+QBMp11bXaY7+YE1irv5N1LM4tRVmsnyRtFrzR/7OqcC5U5xwRaXwu3/jHiW8QWm2u0cGi/j",
+	"G3ZzNtDEz6/pxVZw96Cg83rff3ecm1KpXVo3ijoaU9aGBvFBkIrP55gWvr12SGxMGVlqDLYm87aw3HZ+",
+	"jUS2zAiZeSK4F0hMG9y9sRHGIaZOAGOgrM3H2m2HGr/aeN9l2hxzpWkYX4cJkbrrYGvulYTzq8tG6RwR",
+	"mlE2vvEKvDYpRUSxv+9pbTIBhNDqQORM33UZGT6avP1iNIGrK54tHWKhaeOYWyMH0mvPdYxoVezDjMT2",
+	"O9lB4L1cvbgKdUtO80PfxVQ4Gb/SmOgxvbhndMRW5uTou4X/sBqFlpjkgqrljV5nH42cUfaJT7FMYjLS",
+	"jESYLAPXiPZdbNoSZSPeLGPlVoUW4vOry17z1oKT+VW30TJY7J01ysZxn4WJAhbHUlGIURyEd8z73kG1",
+	"rGX3UTlDuKW4sFlUZl+3gMt8BCTLig2VDlyY9xN9MSHCdFuPz/xoaOPDNJp+NmXKQ1a7/0FVhoGoelKc",
+	"X11GcXSLQlrCHXW6na6BGXNkZE6jXnTS6XZOojiaEzUxa3Q4MdHSfxuYY02r3ailnGmF56Kp/47iagrb",
+	"cbf7aIlrLmDblLmm16ejp3B6dNLWTDGuw2peXciVUe/zlziS+WxGNGo3PDUXPEEpzR6T6+c+jg4FknTZ",
+	"To9re/u7kMP0/WByxNHr7skzjPIjV2CIeAYDE3MfgCRLCYvJ0vqYYSaftjCB7gruNIGThLNUavCxIFTB",
+	"EEdcICix1JDEuN2dKA7GX/dM7u/X8YShrm7cZCX2jCKRSveQEAZTxLkP6GqWGdNbZNU8RbdVKWODARz6",
+	"N+mMRruYDA4CC0EV2t2Tm3/8TBXCiGYY7qFoccU0Bs6AQErl1PrtgvOZS3zUvm+gnVqZ9Wcq1bvgOS34",
+	"gsxQGXJ/vouopuu/cu3KesMe2M7tOKGAlvdfvlEqVsByOMHCMK4bSxDN3wTgw+Yb9lVX2DqgYwwMFyiV",
+	"3f6yAmmnuqNAnnaPHvLWg4T/9PiHh6uMnfVuIVWaBUNLGheRoSLh7j6O5lw2sK9NIgzWtEg99Ambj6LK",
+	"VpPD7qvM4mKRNd4+erQBVLehGnhPmyuGi4COLie6zBC08XKXAWkSrLnAVGsiE5NkKTCtkXxqrFWWL4zb",
+	"zri/UKaAhHt8JouNFR7lWUB9TXGBKhcMU7sz16SnD+/KH5fpvbVwGSpcZf2fzPUa61fY77Rph+KWTzHt",
+	"fMMK2Wb/yutqiVRZ2TOfwBnErrWZJwJB4CiXmNqDDowvgFu5aTKkGlWXdjRc66iuThpgSuFefXGcU82Z",
+	"aTXwP5WPbWXfy1S19iHEza9Woq67vvxwXNHSYBHgLdt7hHTB1t5clLnsbJugRVtrOVM0e7TWMjqjVcK6",
+	"rJuod9Ttmo0XOtOUOeqan5S5n6vR+7Yu+GgksaWPsMluQ5OPiwurYrEVLCyShBvCe9tvbNR3h/x2w7q8",
+	"rlVb/itDmJMxlltn5tQFKO1bFIlvL5a5XYOXCq8KxGPtSdks1uHShoFjH5aNy7iNVRuG/CbcRzkDLW6l",
+	"yS5X9PDO5yM4e92ohf+OquCwb2T17U7JBPzckvWuDcPW4uEPz21ymcK2m46/NAPXIqPjBZasYepfWXiu",
+	"rsyHKXLzt8IcJbd+I+KoMP6hQOU2u59sBG0+oIkItUvX8aM5YaVMrbLxP3LMvweu7v7wV2f7G5OpCCPK",
+	"bApVIQLGQzWAe0+7WUhERrGMzhtsPsW5CiJiQTbIWsBcZFrL6FGBCZbtbqt5y6TvTbo3aHwblGHSU4ki",
+	"GR/n2PlPAAb39fh8UstgLKbj1GM9N91s7FZ4YQs22NJncinoO/s8LlfsAW++uBt/EnejYWt2o0Q/iZ/R",
+	"mqH54mM8vl26cEkk7f6FXoTYp1IaOlsfogQyqxrZ+SQ8xHpzFHZJKBsXSSR+3f7gQ2lXzaT0l+cAbHSX",
+	"sj7TjSlBmCSJcWX8rtikODsnO3BVbHsDYTCg6cAZWJvwYA4gu7tpn7nX4Ljb9TnNCFzQMWVeG9ud6KpS",
+	"dZ1YCXiaUH0tFXmrOP3j7cw62W6usHJbJLIb0tPUVMcok8Ptupy57cMiWJyzZELY2MnjY+4qtI72yo/p",
+	"RQWsUwGOTFpg7OIq7nyyFXEtkj0dHqnjkMM7F3RdG0MoBefJAwjeSrXE1pY7hQ/ao2v1c/xh69sHEKzC",
+	"eYkebIgeBBrIJB8WvvyWsYNyX2D3wMEUl+vB9gf9wKPiMt/lViz6ATdzp2lwG3Rl87imuGzey/6LqsYN",
+	"u/Sawg+3+WvOxvotnfc3x6/fRHH0/ubk7an5+/roOIqja3f92l2/dtcv3PULd/3CXP+yJqF1t6Ik5SCb",
+	"eeb50gcMczerzikuO3BeHql91bhhPUGBZtf6TBu76gHfVw7DJP5EblFBqbPALDuYMr5gh38sprKjR/0C",
+	"KdapaSsqQExNKg0gNE1HXIRnwor80T39EFG5wHecjejYVeDquHfNAdog+qXV1+HdFJdbZRZ4cd2UUmCf",
+	"fgl9PqIS3WiIzRo+yAwLey7NxO/d/5s2roqjbE/oNxV9tGgpP1StawQfC5TyBe49iHXKRX8Q/3jdsxbK",
+	"+Zz6p84mfQk+3u106jJcvK1AcVlrcT0w9gHIooOdQpB8VJi0GHiWBuG0l+jkA3HE78EZk0rgASgz0UU5",
+	"IfN1wcjypHg/8mfF+9F+5TRNB2z5Hx+o1NgP/vvm148w5OmyzwZ3fcMG/agH/cgeWake1LanVvpRDP1I",
+	"0RlKRWbz8PHrv72Dk5OTH8IHU6KIfuau0+nc3w/C8p32gE17TYi9QVnkbhBD8avoO7xYoKvBvmfE4vDO",
+	"KwkDe6Z0UJSoqaJl/QZRMGitIzooz9OTPhvYOPGgclKwODIcFJOoHRs+s/PmDGNfd4Koop5EUxDWQkwv",
+	"2k8ThQ3qlzyzq1MrK9uCJ+pRdO/yVKIi9dqwLxpn7T69P19rwqHuKCooXt+llTEUZTI3ncYrfZdSgooM",
+	"0y18mJDJ/7R+zH9YYh0a9zSIaxO2rCa8u9TauiQVKbWGxG3eRuuSPZ6zsZ1ueGGETeHkZh5oiiW3HiAv",
+	"6pCm9qCc2XfkI/DlW7zY2wpUq95MmG6+WyqZP5VdHVoImwjcIku5KJCTYWK7FeerpVprWznFD3un3R8M",
+	"BDCDrjL4b+bE+NPa3sq582fe/9zW7EoI9zSf1aa+BJtaIo9mQYC0V4jyBT1NXXN7ulXgPCMJlidhzYF3",
+	"ud5uH7oSH9uliz5cxBv9mo+48Eh6RqYIjId2ypRmNKiwxZCNCM3OTCTcbdO7ChHxaqniypRd2MUkaUiX",
+	"peGPI9eQiyXOTtDFlUx5MVlrMwbJtB25+O+kFL6syYerrnFxJnIdb9tnn4m1q5xzwXZlHPvGC99syPJQ",
+	"9pS9ZQLPP0OSTIEyxcPjC+s4w6mA78IaLr7+7cCjVsJrl7Jy9fJY5t2H7YweP8vGw439us2ZqxpmLIP9",
+	"Lky4i0LT+xcQ8+c5untg0iBthMyVvSp0uquT5SXYlXICw4lATHpmURRMi/dY8JylG8Q6KGO3waf1lfCe",
+	"EH/7LpoyEBNbDck+0Vig4sUAtB41WI1Q+frbqvIJtg3Rwz+5X7wFnx8Kroj6PgDn2nRdkaZHM2VjQRJ0",
+	"9YMq23lv35x2u3HDBykyV3cdeJYW3GCKALn8C1fQ1u4Evumevu1u2hpsMIb330dbfAorzI8UCjDrTjmz",
+	"X5ViuDDbSN+pvs1fX+mcp6n2xXFRZALZ5bBO+FzgLeW5tOWUQ6ZzjoupzqlZGuYoKE9B+50bLJnytbuf",
+	"W64/oVSPDU0f9A2aysezWvZDy2L5NTzxSlbD4PbLJ7JWdrT5gydrCid+swao0mXoyLpad/W5PoP6KIUo",
+	"5bovYObmgxFN5WHrPoh7sjL7bXIXfjebrEHN1fIjVHtcwGKyLM7LpNTk4L0oyKc5F6yVVnn6IoT3jC/i",
+	"1Tq7vswnYampdGVesYvXgY9uzUzqa8JFamIjtZKA1bKln79ovWYKAjp9aWqkmpqlvcPDo+P/6nQ73c5R",
+	"7233bTe6/3L/vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

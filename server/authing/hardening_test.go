@@ -30,7 +30,7 @@ func startHardened(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
 		t.Fatal(err)
 	}
 	engine.Register(authing.Encoder{})
-	d := authing.New(server.Deps{DB: db, Keys: keys, Log: log, Logins: logins}, engine)
+	d := authing.New(server.Deps{DB: db, Keys: keys, Log: log, Logins: logins, Engine: engine})
 	srv := server.New(log)
 	srv.MaxBodyBytes = testLimit
 	srv.Register(d)
@@ -64,7 +64,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 		tok := g.token(t, m)
 		big := `{"name":"` + strings.Repeat("a", testLimit) + `"}`
 		bodies := g.contract.EachOperation(t, 413, false, nil, func(op servertest.Operation) *http.Request {
-			return servertest.Request(t, op.Method, g.url+op.Path, big, "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", m.UserPoolID)
+			return servertest.Request(t, op.Method, g.url+op.Path, big, "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", m.Field("userPoolId"))
 		})
 		for id, b := range bodies {
 			if e := decode(t, b); e.StatusCode != 413 || e.APICode != 4130 {
@@ -73,7 +73,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 		}
 		for _, r := range []*http.Request{
 			servertest.Request(t, "POST", g.url+"/api/v3/get-management-token", "", "Content-Type", "application/json"),
-			servertest.Request(t, "POST", g.url+"/api/v3/create-webhook", "", "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", m.UserPoolID, "Content-Type", "application/json"),
+			servertest.Request(t, "POST", g.url+"/api/v3/create-webhook", "", "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", m.Field("userPoolId"), "Content-Type", "application/json"),
 		} {
 			status, b, sent := servertest.Endless(t, r)
 			if status != 413 || decode(t, b).APICode != 4130 || sent > 32<<20 {
@@ -89,16 +89,16 @@ func hardening(t *testing.T, into *servertest.Contract) {
 			return g.contract.Do(t, servertest.Request(t, "POST", g.url+"/api/v3/get-management-token", body))
 		}
 		for i := 0; i < 3; i++ {
-			if resp, b := post(tokenBody(m.AccessKeyID, "wrong")); resp.StatusCode != 200 || decode(t, b).APICode != 4010 {
+			if resp, b := post(tokenBody(m.Field("accessKeyId"), "wrong")); resp.StatusCode != 200 || decode(t, b).APICode != 4010 {
 				t.Fatalf("failure %d: %d %s", i, resp.StatusCode, b)
 			}
 		}
-		resp, b := post(tokenBody(m.AccessKeyID, "wrong"))
+		resp, b := post(tokenBody(m.Field("accessKeyId"), "wrong"))
 		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || decode(t, b).APICode != 4290 {
 			t.Errorf("past the budget: %d %s", resp.StatusCode, b)
 		}
 		// A signature made with a wrong secret is a failed login too.
-		resp, b = g.contract.Do(t, signed(t, g.url, "GET", "/api/v3/list-webhooks", "", map[string]string{"page": "1"}, m.AccessKeyID, "wrong", nil))
+		resp, b = g.contract.Do(t, signed(t, g.url, "GET", "/api/v3/list-webhooks", "", map[string]string{"page": "1"}, m.Field("accessKeyId"), "wrong", nil))
 		if resp.StatusCode != 429 || decode(t, b).APICode != 4290 {
 			t.Errorf("a bad signature past the budget: %d %s", resp.StatusCode, b)
 		}
@@ -106,7 +106,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 		// and a correct signature.
 		g.token(t, m)
 		g.token(t, other)
-		resp, b = g.contract.Do(t, signed(t, g.url, "GET", "/api/v3/list-webhooks", "", map[string]string{"page": "1"}, m.AccessKeyID, m.AccessKeySecret, nil))
+		resp, b = g.contract.Do(t, signed(t, g.url, "GET", "/api/v3/list-webhooks", "", map[string]string{"page": "1"}, m.Field("accessKeyId"), m.Field("accessKeySecret"), nil))
 		if resp.StatusCode != 200 || !strings.Contains(string(b), `"statusCode":200`) {
 			t.Errorf("a correct signature past the budget: %d %s", resp.StatusCode, b)
 		}
@@ -120,9 +120,9 @@ func hardening(t *testing.T, into *servertest.Contract) {
 			cut()
 			bodies := g.contract.EachOperation(t, 503, true, nil, func(op servertest.Operation) *http.Request {
 				if strings.EqualFold(op.ID, "getManagementToken") {
-					return servertest.Request(t, op.Method, g.url+op.Path, tokenBody(m.AccessKeyID, m.AccessKeySecret))
+					return servertest.Request(t, op.Method, g.url+op.Path, tokenBody(m.Field("accessKeyId"), m.Field("accessKeySecret")))
 				}
-				return servertest.Request(t, op.Method, g.url+op.Path, `{"webhookId":"x"}`, "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", m.UserPoolID)
+				return servertest.Request(t, op.Method, g.url+op.Path, `{"webhookId":"x"}`, "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", m.Field("userPoolId"))
 			})
 			for id, b := range bodies {
 				if e := decode(t, b); e.StatusCode != 503 || e.APICode != 5030 {

@@ -56,7 +56,7 @@ func startOn(t *testing.T, db *store.DB, opts ...func(*server.Deps)) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &gateway{url: url, key: m.APIKey, db: db, contract: servertest.NewContract(t, spec, url)}
+	return &gateway{url: url, key: m.Field("apiKey"), db: db, contract: servertest.NewContract(t, spec, url)}
 }
 
 // do sends an authenticated request, validated against the spec.
@@ -273,11 +273,11 @@ func TestContract(t *testing.T) {
 	// Event and attempt logs: an event delivered to the first webhook, failing then
 	// succeeding.
 	ctx := context.Background()
-	stored, err := g.db.GetWebhook(ctx, store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: created.Id.String()})
+	stored, err := g.db.GetWebhook(ctx, store.WebhookKey{Dialect: fusionauth.Name, ExternalID: created.Id.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := store.Delivery{ID: "msg_fa1", EventID: "6a1c2d3e-0000-4000-8000-0000000000e1", WebhookID: stored.ID, Dialect: store.DialectFusionAuth, EventName: "user.create", Status: store.DeliveryPending}
+	d := store.Delivery{ID: "msg_fa1", EventID: "6a1c2d3e-0000-4000-8000-0000000000e1", WebhookID: stored.ID, Dialect: fusionauth.Name, EventName: "user.create", Status: store.DeliveryPending}
 	if err := g.db.CreateEvent(ctx, &store.Event{ID: d.EventID, Type: "user.created", Data: []byte(`{"user":{"email":"ada@example.com"}}`), OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +463,7 @@ func TestPatchSemantics(t *testing.T) {
 	if (*w.Headers)["X-New"] != "v" || (*w.EventsEnabled)["user.create"] {
 		t.Errorf("json patch: %s", b)
 	}
-	before, _ := g.db.GetWebhook(context.Background(), store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: id})
+	before, _ := g.db.GetWebhook(context.Background(), store.WebhookKey{Dialect: fusionauth.Name, ExternalID: id})
 	for _, bad := range []struct{ body, ct string }{
 		{`[{"op":"test","path":"/webhook/url","value":"https://other"},{"op":"replace","path":"/webhook/url","value":"https://changed"}]`, "application/json-patch+json"},
 		{`[{"op":"replace","path":"/webhook/url"}]`, "application/json-patch+json"},
@@ -477,7 +477,7 @@ func TestPatchSemantics(t *testing.T) {
 			t.Errorf("PATCH %s %s: %d %s, want 400", bad.ct, bad.body, s, b)
 		}
 	}
-	after, _ := g.db.GetWebhook(context.Background(), store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: id})
+	after, _ := g.db.GetWebhook(context.Background(), store.WebhookKey{Dialect: fusionauth.Name, ExternalID: id})
 	if !reflect.DeepEqual(before, after) {
 		t.Errorf("rejected patches changed the stored webhook:\nbefore %+v\nafter  %+v", before, after)
 	}
@@ -552,7 +552,7 @@ func TestRevokedKeyIsRefused(t *testing.T) {
 	if s, _, _ := g.do(t, "GET", "/api/webhook", ""); s != 200 {
 		t.Fatalf("before revoke: %d", s)
 	}
-	cs, err := g.db.Credentials(context.Background(), store.DialectFusionAuth)
+	cs, err := g.db.Credentials(context.Background(), fusionauth.Name)
 	if err != nil || len(cs) != 1 {
 		t.Fatal(cs, err)
 	}
@@ -567,7 +567,7 @@ func TestRevokedKeyIsRefused(t *testing.T) {
 func TestOtherDialectsAreInvisible(t *testing.T) {
 	g := start(t)
 	const id = "00000000-0000-4000-8000-0000000000ff"
-	other := &store.Webhook{Dialect: store.DialectNursa, Owner: "client", ExternalID: id, URL: "https://nursa.example.com"}
+	other := &store.Webhook{Dialect: "nursa", Owner: "client", ExternalID: id, URL: "https://nursa.example.com"}
 	if err := g.db.CreateWebhook(context.Background(), other); err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func FuzzRequest(f *testing.F) {
 	}
 	const id = "00000000-0000-4000-8000-0000000000f1"
 	seed := httptest.NewRecorder()
-	srv.ServeHTTP(seed, authed(http.MethodPost, "/api/webhook/"+id, "application/json", seeds[1], m.APIKey))
+	srv.ServeHTTP(seed, authed(http.MethodPost, "/api/webhook/"+id, "application/json", seeds[1], m.Field("apiKey")))
 	if seed.Code != 200 {
 		f.Fatalf("seed webhook: %d %s", seed.Code, seed.Body)
 	}
@@ -66,13 +66,13 @@ func FuzzRequest(f *testing.F) {
 		{http.MethodPatch, "/api/webhook/" + id, "application/json-patch+json"},
 		{http.MethodPost, "/api/webhook/search", "application/json"},
 	}
-	key := store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: id}
+	key := store.WebhookKey{Dialect: fusionauth.Name, ExternalID: id}
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		target := targets[int(which)%len(targets)]
 		before, _ := db.GetWebhook(context.Background(), key)
 		_, countBefore, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{})
 		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, authed(target.method, target.path, target.contentType, body, m.APIKey))
+		srv.ServeHTTP(rec, authed(target.method, target.path, target.contentType, body, m.Field("apiKey")))
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s %q: %d %s", target.method, target.path, body, rec.Code, rec.Body)
 		}

@@ -38,7 +38,7 @@ func startHardened(t *testing.T, db *store.DB, logins *server.Logins) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &gateway{url: u, key: m.APIKey, db: db, contract: servertest.NewContract(t, spec, u)}
+	return &gateway{url: u, key: m.Field("apiKey"), db: db, contract: servertest.NewContract(t, spec, u)}
 }
 
 var ids = map[string]string{"webhookId": "2f8e0d59-6f26-4d6a-9d3b-2b2d3b5e4a11"}

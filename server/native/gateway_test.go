@@ -35,7 +35,7 @@ func startGateway(t *testing.T, db *store.DB) string {
 	}
 	srv := server.New(log)
 	fa := fusionauth.New(deps)
-	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
+	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(server.Deps{DB: db, Keys: keys, Log: log, Engine: engine}))
 	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
 	srv.Register(native.New(deps, engine, srv, store.HashSecret(token)))
 	if err := engine.Start(ctx); err != nil {

@@ -87,17 +87,17 @@ func hardening(t *testing.T, into *servertest.Contract) {
 			return g.contract.Do(t, servertest.Request(t, "POST", g.url+"/oidc/oauth/token", form, "Content-Type", "application/x-www-form-urlencoded"))
 		}
 		for i := 0; i < 3; i++ {
-			if resp, b := post(tokenForm(m.ClientID, "wrong")); resp.StatusCode != 401 {
+			if resp, b := post(tokenForm(m.Field("clientId"), "wrong")); resp.StatusCode != 401 {
 				t.Fatalf("failure %d: %d %s", i, resp.StatusCode, b)
 			}
 		}
-		resp, b := post(tokenForm(m.ClientID, "wrong"))
+		resp, b := post(tokenForm(m.Field("clientId"), "wrong"))
 		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "429") {
 			t.Errorf("past the budget: %d %s", resp.StatusCode, b)
 		}
 		// Correct credentials are served all the same, this one and another.
 		for _, c := range []*server.MintedCredential{m, other} {
-			if resp, b := post(tokenForm(c.ClientID, c.ClientSecret)); resp.StatusCode != 200 {
+			if resp, b := post(tokenForm(c.Field("clientId"), c.Field("clientSecret"))); resp.StatusCode != 200 {
 				t.Errorf("a correct secret past the budget: %d %s", resp.StatusCode, b)
 			}
 		}
@@ -107,7 +107,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 		storetest.EachOutage(t, func(t *testing.T, db *store.DB, cut func()) {
 			g := startHardened(t, db, nil)
 			m := g.mint(t)
-			resp, b := g.contract.Do(t, servertest.Request(t, "POST", g.url+"/oidc/oauth/token", tokenForm(m.ClientID, m.ClientSecret), "Content-Type", "application/x-www-form-urlencoded"))
+			resp, b := g.contract.Do(t, servertest.Request(t, "POST", g.url+"/oidc/oauth/token", tokenForm(m.Field("clientId"), m.Field("clientSecret")), "Content-Type", "application/x-www-form-urlencoded"))
 			if resp.StatusCode != 200 {
 				t.Fatalf("token: %d %s", resp.StatusCode, b)
 			}
@@ -115,7 +115,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 			cut()
 			bodies := g.contract.EachOperation(t, 503, true, map[string]string{"webhookId": someID}, func(op servertest.Operation) *http.Request {
 				if strings.EqualFold(op.ID, "issueToken") {
-					return servertest.Request(t, op.Method, g.url+op.Path, tokenForm(m.ClientID, m.ClientSecret), "Content-Type", "application/x-www-form-urlencoded")
+					return servertest.Request(t, op.Method, g.url+op.Path, tokenForm(m.Field("clientId"), m.Field("clientSecret")), "Content-Type", "application/x-www-form-urlencoded")
 				}
 				return servertest.Request(t, op.Method, g.url+op.Path, `{"url":"https://example.com/h","events":["all"]}`, "Authorization", "Bearer "+tok)
 			})

@@ -57,14 +57,14 @@ func (g *gateway) client(t *testing.T) (clientID, token string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {m.ClientID}, "client_secret": {m.ClientSecret}}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {m.Field("clientId")}, "client_secret": {m.Field("clientSecret")}}
 	req := servertest.Request(t, "POST", g.url+"/oidc/oauth/token", form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
 	resp, b := g.contract.Do(t, req)
 	var tr api.TokenResponse
 	if err := json.Unmarshal(b, &tr); resp.StatusCode != 200 || err != nil || tr.TokenType != "Bearer" || tr.ExpiresIn != 3600 {
 		t.Fatalf("token: %d %s", resp.StatusCode, b)
 	}
-	return m.ClientID, tr.AccessToken
+	return m.Field("clientId"), tr.AccessToken
 }
 
 func (g *gateway) do(t *testing.T, token, method, path, body string) (int, []byte) {
@@ -135,7 +135,7 @@ func TestContract(t *testing.T) {
 	if status, _ = g.do(t, "", "POST", path, `{}`); status != 401 {
 		t.Errorf("create without token: %d", status)
 	}
-	other, _ := g.keys.IssueToken(store.DialectXsolla, "someone", time.Hour, nil)
+	other, _ := g.keys.IssueToken("xsolla", "someone", time.Hour, nil)
 	if status, b = g.do(t, other, "POST", path, `{}`); status != 403 || decodeErr(t, b).Message != "Forbidden Resource" {
 		t.Errorf("create with another dialect's token: %d %s", status, b)
 	}
@@ -310,14 +310,14 @@ func TestClientsAreIsolated(t *testing.T) {
 		t.Errorf("bob deletes alice's webhook: %d", status)
 	}
 	// Another dialect's webhook with the same id is invisible too.
-	if err := g.db.CreateWebhook(context.Background(), &store.Webhook{Dialect: store.DialectAuthing, ExternalID: "00000000-0000-4000-8000-0000000000aa", URL: "https://authing.example.com"}); err != nil {
+	if err := g.db.CreateWebhook(context.Background(), &store.Webhook{Dialect: "authing", ExternalID: "00000000-0000-4000-8000-0000000000aa", URL: "https://authing.example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ = g.do(t, alice, "DELETE", path+"/00000000-0000-4000-8000-0000000000aa", ""); status != 404 {
 		t.Errorf("alice deletes an Authing webhook: %d", status)
 	}
 	// A revoked client's token stops working.
-	creds, _ := g.db.Credentials(context.Background(), store.DialectNursa)
+	creds, _ := g.db.Credentials(context.Background(), nursa.Name)
 	for _, c := range creds {
 		_ = g.db.DeleteCredential(context.Background(), c.ID)
 	}
@@ -335,7 +335,10 @@ func TestGeneratedClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	basic := func(_ context.Context, r *http.Request) error { r.SetBasicAuth(m.ClientID, m.ClientSecret); return nil }
+	basic := func(_ context.Context, r *http.Request) error {
+		r.SetBasicAuth(m.Field("clientId"), m.Field("clientSecret"))
+		return nil
+	}
 	c, err := api.NewClientWithResponses(g.url)
 	if err != nil {
 		t.Fatal(err)

@@ -34,11 +34,11 @@ func FuzzRequest(f *testing.F) {
 	srv := server.New(quiet)
 	srv.MaxBodyBytes = servertest.FuzzBodyLimit
 	srv.Register(d)
-	m, err := d.MintCredential(context.Background(), server.CredentialRequest{ProjectIDs: []string{projectA}})
+	m, err := d.MintCredential(context.Background(), projectsRequest([]string{projectA}))
 	if err != nil {
 		f.Fatal(err)
 	}
-	tok, _ := keys.IssueToken(store.DialectXsolla, m.ClientID, time.Hour, nil)
+	tok, _ := keys.IssueToken(xsolla.Name, m.Field("clientId"), time.Hour, nil)
 	f.Fuzz(func(t *testing.T, event, body string) {
 		_, n0, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{})
 		path := hooks(projectA, event)

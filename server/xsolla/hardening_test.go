@@ -76,11 +76,11 @@ func hardening(t *testing.T, into *servertest.Contract) {
 			return g.contract.Do(t, servertest.Request(t, "POST", g.url+"/api/oauth2/token", form, "Content-Type", "application/x-www-form-urlencoded"))
 		}
 		for i := 0; i < 3; i++ {
-			if resp, b := post(tokenForm(m.ClientID, "wrong")); resp.StatusCode != 401 || code(t, b) != "003-040" {
+			if resp, b := post(tokenForm(m.Field("clientId"), "wrong")); resp.StatusCode != 401 || code(t, b) != "003-040" {
 				t.Fatalf("failure %d: %d %s", i, resp.StatusCode, b)
 			}
 		}
-		resp, b := post(tokenForm(m.ClientID, "wrong"))
+		resp, b := post(tokenForm(m.Field("clientId"), "wrong"))
 		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || code(t, b) != "003-429" {
 			t.Errorf("past the budget: %d %s", resp.StatusCode, b)
 		}
@@ -97,7 +97,7 @@ func hardening(t *testing.T, into *servertest.Contract) {
 			cut()
 			bodies := g.contract.EachOperation(t, 503, true, paths, func(op servertest.Operation) *http.Request {
 				if strings.EqualFold(op.ID, "generateJWT") {
-					return servertest.Request(t, op.Method, g.url+op.Path, tokenForm(m.ClientID, m.ClientSecret), "Content-Type", "application/x-www-form-urlencoded")
+					return servertest.Request(t, op.Method, g.url+op.Path, tokenForm(m.Field("clientId"), m.Field("clientSecret")), "Content-Type", "application/x-www-form-urlencoded")
 				}
 				return servertest.Request(t, op.Method, g.url+op.Path, `{"url":"https://example.com/h"}`, "X-SERVER-AUTHORIZATION", tok)
 			})
