@@ -11,6 +11,7 @@ import (
 
 	api "github.com/polyhook/polyhook/gen/xsollaapi"
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
@@ -232,25 +233,6 @@ func TestContract(t *testing.T) {
 		t.Errorf("refreshed token: %d %s", status, b)
 	}
 
-	// Paths and methods no route takes: Xsolla's envelope, never the native one.
-	for _, tc := range []struct {
-		method, path string
-		status       int
-		code, resp   string
-	}{
-		{"PUT", hooks(projectA, "registration"), 405, "000-405", "UnroutedMethod"},
-		{"PATCH", hooks(projectA, "registration") + "/1", 405, "000-405", "UnroutedMethod"},
-		{"GET", "/api/oauth2/token", 405, "000-405", "UnroutedMethod"},
-		{"GET", "/api/projects/" + projectA, 404, "003-061", "UnroutedNotFound"},
-		{"GET", "/api/projects", 404, "003-061", "UnroutedNotFound"},
-		{"POST", "/api/oauth2/authorize", 404, "003-061", "UnroutedNotFound"},
-	} {
-		req := servertest.Request(t, tc.method, g.url+tc.path, "", "X-SERVER-AUTHORIZATION", tok)
-		if _, b := g.contract.DoUnrouted(t, req, tc.status, tc.resp); code(t, b) != tc.code {
-			t.Errorf("%s %s: %s, want code %s", tc.method, tc.path, b, tc.code)
-		}
-	}
-
 	// Rate limiting: 429 with Retry-After, in the envelope.
 	limited := start(t, server.NewLimiter(0.001, 1))
 	lm := limited.credential(t, projectA)
@@ -269,7 +251,7 @@ func TestContract(t *testing.T) {
 		t.Errorf("token over the limit: %d", resp.StatusCode)
 	}
 	g.contract.Absorb(limited.contract)
-	hardening(t, g.contract)
+	g.contract.Absorb(dialecttest.Run(t, conformance()))
 	g.contract.RequireAllExercised(t)
 }
 

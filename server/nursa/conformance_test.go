@@ -1,0 +1,121 @@
+package nursa_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	api "github.com/polyhook/polyhook/gen/nursaapi"
+	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
+	"github.com/polyhook/polyhook/server/nursa"
+	"github.com/polyhook/polyhook/server/servertest"
+)
+
+func tokenForm(id, secret string) string {
+	return url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}.Encode()
+}
+
+const someID = "6a0e5a4e-3c0b-4f0e-9a55-0d7f4b1f7c11"
+
+// conformance is the Nursa dialect as the conformance suite sees it.
+func conformance() dialecttest.Dialect {
+	return dialecttest.Dialect{
+		New:        func(deps server.Deps) server.Dialect { return nursa.New(deps) },
+		Spec:       api.GetSwagger,
+		Credential: func(int) server.CredentialRequest { return server.CredentialRequest{} },
+		Auth: func(t testing.TB, base string, m *server.MintedCredential) []string {
+			resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+"/oidc/oauth/token", tokenForm(m.Field("clientId"), m.Field("clientSecret")), "Content-Type", "application/x-www-form-urlencoded"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var tr api.TokenResponse
+			if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("token: %d %v", resp.StatusCode, err)
+			}
+			return []string{"Authorization", "Bearer " + tr.AccessToken}
+		},
+		Params: map[string]string{"webhookId": someID},
+		Request: func(t testing.TB, base string, op servertest.Operation, m *server.MintedCredential, headers []string, body string) *http.Request {
+			if strings.EqualFold(op.ID, "issueToken") {
+				if body == "" {
+					secret := m.Field("clientSecret")
+					if headers == nil {
+						secret = "wrong"
+					}
+					body = tokenForm(m.Field("clientId"), secret)
+				}
+				return servertest.Request(t, op.Method, base+op.Path, body, "Content-Type", "application/x-www-form-urlencoded")
+			}
+			if body == "" {
+				body = `{"url":"https://example.com/h","events":["all"]}`
+			}
+			return servertest.Request(t, op.Method, base+op.Path, body, headers...)
+		},
+		Envelope: func(t testing.TB, status int, b []byte) {
+			t.Helper()
+			if status == 429 { // HTML, as Nursa's
+				if !strings.Contains(string(b), "429") {
+					t.Errorf("not Nursa's 429 page: %s", b)
+				}
+				return
+			}
+			var e struct {
+				Error      any `json:"error"`
+				Message    any `json:"message"`
+				StatusCode int `json:"statusCode"`
+			}
+			// Nest's {"message", "error"?, "statusCode"}, or the token endpoint's OAuth error.
+			err := json.Unmarshal(b, &e)
+			oauth := status == 401 && e.StatusCode == 0 && e.Error != nil
+			if err != nil || (e.StatusCode != status && !oauth) || (e.Message == nil && !oauth) {
+				t.Errorf("not Nursa's %d envelope: %s", status, b)
+			}
+		},
+		Unrouted: []dialecttest.Unrouted{
+			{Method: "PUT", Path: path, Status: 404, Response: "Unrouted"}, {Method: "DELETE", Path: path, Status: 404, Response: "Unrouted"}, {Method: "GET", Path: path + "/" + someID, Status: 404, Response: "Unrouted"},
+			{Method: "GET", Path: "/api/v2/public/webhooks/facility?page=2", Status: 404, Response: "Unrouted"},
+			{Method: "GET", Path: "/oidc/oauth/token", Status: 404, Response: "Unrouted"}, {Method: "GET", Path: "/oidc/.well-known/openid-configuration", Status: 404, Response: "Unrouted"},
+		},
+		WrongLogin: func(t testing.TB, base string, m *server.MintedCredential) *http.Request {
+			return servertest.Request(t, "POST", base+"/oidc/oauth/token", tokenForm(m.Field("clientId"), "wrong"), "Content-Type", "application/x-www-form-urlencoded")
+		},
+		LoginFailed: 401,
+		Subscribe: func(t testing.TB, base string, auth []string, m *server.MintedCredential, target, native string) string {
+			resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+path, `{"url":"`+target+`","events":["`+native+`"]}`, auth...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 201 {
+				t.Fatalf("create webhook: %d", resp.StatusCode)
+			}
+			return m.Field("clientId")
+		},
+		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
+			resp, err := http.DefaultClient.Do(servertest.Request(t, "GET", base+path, "", auth...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var list struct{ Data []json.RawMessage }
+			if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("list webhooks: %d %v", resp.StatusCode, err)
+			}
+			return len(list.Data)
+		},
+	}
+}
+
+// The token endpoint reads JSON bodies too: an endless one is cut off at the limit as a
+// form is (it used to be read whole).
+func TestEndlessJSONToken(t *testing.T) {
+	g := start(t, nil)
+	status, b, sent := servertest.Endless(t, servertest.Request(t, "POST", g.url+"/oidc/oauth/token", "", "Content-Type", "application/json"))
+	if status != 413 || decodeErr(t, b).StatusCode != 413 || sent > 32<<20 {
+		t.Errorf("an endless JSON token request: %d %s after %d bytes", status, b, sent)
+	}
+}
