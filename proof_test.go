@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polyhook/polyhook/delivery"
 	polyhookapi "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
+	"github.com/polyhook/polyhook/store"
 )
 
 // acmeConformance is acme as the conformance suite sees it.
@@ -62,6 +64,10 @@ func acmeConformance() dialecttest.Dialect {
 			}
 			return m.Credential.ID
 		},
+		Golden: []dialecttest.Golden{{File: "testdata/acme.delivery.golden.json", Message: delivery.Message{
+			DeliveryID: "msg_1", EventID: "evt_1", EventName: "user.signup", OccurredAt: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC),
+			Data: json.RawMessage(`{"id":"u-1"}`), Webhook: &store.Webhook{Secrets: []string{"s"}},
+		}, Want: map[string]string{"Acme-Secret": "s"}}},
 		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
 			status, b := send(t, servertest.Request(t, "GET", base+"/acme/v1/hooks", "", auth...))
 			var r struct{ Hooks []json.RawMessage }

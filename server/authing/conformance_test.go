@@ -5,12 +5,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/authingapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/authing"
 	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
+	"github.com/polyhook/polyhook/store"
 )
 
 func tokenBody(ak, sk string) string {
@@ -86,6 +89,7 @@ func conformance() dialecttest.Dialect {
 			}
 			return m.Field("userPoolId")
 		},
+		Golden: []dialecttest.Golden{goldenAuthing("application/json", "testdata/delivery.golden.json"), goldenAuthing("application/x-www-form-urlencoded", "testdata/delivery.golden.form")},
 		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
 			resp, err := http.DefaultClient.Do(servertest.Request(t, "GET", base+"/api/v3/list-webhooks?page=1&limit=50", "", auth...))
 			if err != nil {
@@ -102,4 +106,15 @@ func conformance() dialecttest.Dialect {
 			return e.Data.TotalCount
 		},
 	}
+}
+
+var goldenAt = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+
+// goldenAuthing pins a delivery in contentType, with Authing's headers.
+func goldenAuthing(contentType, file string) dialecttest.Golden {
+	return dialecttest.Golden{File: file, Message: delivery.Message{
+		DeliveryID: "msg_1", EventID: "evt_1", EventName: "user:email-verified", OccurredAt: goldenAt, At: goldenAt,
+		Data:    json.RawMessage(`{"userId":"u1", "email":"ada@example.com"}`),
+		Webhook: &store.Webhook{URL: "https://example.com", Owner: "62a0b0c0d0e0f00011223344", ContentType: contentType, Secrets: []string{"s3cret"}},
+	}, Want: map[string]string{"Content-Type": contentType, "X-Authing-Webhook-Secret": "s3cret", "X-Authing-Userpool-Id": "62a0b0c0d0e0f00011223344", "User-Agent": "authing-webhook@2.0"}}
 }

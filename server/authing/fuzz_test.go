@@ -11,6 +11,7 @@ import (
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/authing"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -40,6 +41,9 @@ func FuzzRequest(f *testing.F) {
 		{0, strings.Repeat("a", servertest.FuzzBodyLimit+2), ""}, {8, strings.Repeat("a", servertest.FuzzBodyLimit+1), ""},
 	} {
 		f.Add(s.op, s.body, s.auth)
+	}
+	for i, b := range dialecttest.FuzzBodies() { // the bodies every dialect is fuzzed with
+		f.Add(uint8(i), b, "")
 	}
 	db := storetest.Open(f)
 	keys, _ := server.NewKeys("authing-fuzz-master-key")

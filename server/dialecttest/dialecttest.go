@@ -6,6 +6,7 @@
 // Run checks:
 //   - the catalogue: the dialect delivers under its own name, and every name of its column
 //     of the catalogue is one of its events;
+//   - its encoder's golden files (Golden): the dialect pins at least one encoding;
 //   - every status the spec declares for 401, 413 and 503, on every operation declaring it,
 //     answered in the dialect's envelope (with Retry-After on a 503), and requests no route
 //     takes (404, 405) answered as the dialect says;
@@ -18,7 +19,8 @@
 //     it in the dialect's format with the Standard Webhooks headers and no other
 //     credential's webhook, and the attempt's record keeps none of its secret headers.
 //
-// Every answer is validated against the dialect's spec; Run returns the contract, for the
+// Its fuzz targets start from FuzzBodies besides their own seeds. Every answer is
+// validated against the dialect's spec; Run returns the contract, for the
 // dialect's own contract test to absorb before it requires every declared status seen.
 package dialecttest
 
@@ -79,6 +81,29 @@ type Dialect struct {
 	// Shared is set when the vendor's credentials all see every webhook (FusionAuth's API
 	// keys are not scoped): isolation is then the tenants', in delivery only.
 	Shared bool
+	// Golden are the dialect's pinned encodings; there must be at least one.
+	Golden []Golden
+}
+
+// Golden is one pinned encoding: Message, encoded by the dialect, is the body in File, has
+// each header of Headers with the value in the file it names, and each of Want with that
+// value. Run with POLYHOOK_UPDATE_GOLDEN=1 to rewrite the files.
+type Golden struct {
+	File    string
+	Message delivery.Message
+	Headers map[string]string
+	Want    map[string]string
+}
+
+// FuzzBodies are request bodies every dialect's fuzz targets start from, besides their
+// own: empty, malformed, of the wrong JSON type, with NUL bytes and invalid UTF-8, deeply
+// nested, and over servertest.FuzzBodyLimit announced (even length) and not (odd length).
+func FuzzBodies() []string {
+	return []string{
+		"", "{", "}", "null", "[]", "0", `"x"`, "{}", `{"":""}`, "\x00", "\xff\xfe", `{"a":"\u0000"}`,
+		strings.Repeat("[", 1000) + strings.Repeat("]", 1000),
+		strings.Repeat("a", servertest.FuzzBodyLimit+2), strings.Repeat("a", servertest.FuzzBodyLimit+1),
+	}
 }
 
 // Unrouted is a request no route takes and the dialect's answer: its HTTP status, the
@@ -150,6 +175,7 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 	}
 	all := servertest.NewContract(t, spec, "http://127.0.0.1")
 	t.Run("Catalogue", func(t *testing.T) { d.catalogue(t) })
+	t.Run("Golden", func(t *testing.T) { d.golden(t) })
 	t.Run("Unauthenticated", func(t *testing.T) {
 		g := d.start(t, storetest.Open(t), nil)
 		m := g.mint(t, d.Credential(0))
@@ -434,4 +460,35 @@ func (d *Dialect) delivery(t *testing.T, db *store.DB, all *servertest.Contract)
 		t.Errorf("an event of the first credential's tenant reached the second's webhook %d times", n)
 	}
 	all.Absorb(g.contract)
+}
+
+// golden checks the dialect's pinned encodings.
+func (d *Dialect) golden(t *testing.T) {
+	if len(d.Golden) == 0 {
+		t.Fatal("the dialect pins no encoding: give it a Golden")
+	}
+	keys, err := server.NewKeys("dialecttest-master-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := d.New(server.Deps{DB: storetest.Open(t), Keys: keys, Log: servertest.Logger(t)}).Encoder()
+	for _, g := range d.Golden {
+		m := g.Message
+		body, h, err := enc.Encode(&m)
+		if err != nil {
+			t.Fatalf("%s: %v", g.File, err)
+		}
+		servertest.Golden(t, g.File, body)
+		if h.Get("Content-Type") == "" {
+			t.Errorf("%s: the encoding has no Content-Type", g.File)
+		}
+		for name, file := range g.Headers {
+			servertest.Golden(t, file, []byte(h.Get(name)))
+		}
+		for name, v := range g.Want {
+			if got := h.Get(name); got != v {
+				t.Errorf("%s: %s is %q, want %q", g.File, name, got, v)
+			}
+		}
+	}
 }

@@ -5,14 +5,17 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/fusionauthapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/servertest"
+	"github.com/polyhook/polyhook/store"
 )
 
 // conformance is the FusionAuth dialect as the conformance suite sees it.
@@ -74,6 +77,11 @@ func conformance() dialecttest.Dialect {
 			}
 			return tenant
 		},
+		Golden: []dialecttest.Golden{{File: "testdata/delivery.golden.json", Message: delivery.Message{
+			DeliveryID: "msg_1", EventID: "evt_1", EventName: "user.create", Tenant: "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80",
+			OccurredAt: goldenAt, At: goldenAt, Data: json.RawMessage(`{"user":{"id":"u1","email":"ada@example.com"},"type":"ignored","big":12345678901234567890}`),
+			Webhook: &store.Webhook{URL: "https://example.com"},
+		}, Want: map[string]string{"Content-Type": "application/json", "X-FusionAuth-Signature-JWT": ""}}},
 		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
 			resp, err := http.DefaultClient.Do(servertest.Request(t, "GET", base+"/api/webhook", "", auth...))
 			if err != nil {
@@ -89,3 +97,5 @@ func conformance() dialecttest.Dialect {
 		Shared: true,
 	}
 }
+
+var goldenAt = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)

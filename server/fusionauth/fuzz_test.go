@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
@@ -36,7 +37,7 @@ func FuzzRequest(f *testing.F) {
 		`{"webhook":{"description":"` + strings.Repeat("a", servertest.FuzzBodyLimit) + `"}}`,
 		`{"webhook":{"description":"` + strings.Repeat("a", servertest.FuzzBodyLimit+1) + `"}}`,
 	}
-	for i, s := range seeds {
+	for i, s := range append(seeds, dialecttest.FuzzBodies()...) {
 		f.Add(uint8(i), s)
 	}
 	db := storetest.Open(f)

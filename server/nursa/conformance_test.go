@@ -6,12 +6,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/nursaapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/servertest"
+	"github.com/polyhook/polyhook/store"
 )
 
 func tokenForm(id, secret string) string {
@@ -95,6 +98,11 @@ func conformance() dialecttest.Dialect {
 			}
 			return m.Field("clientId")
 		},
+		Golden: []dialecttest.Golden{{File: "testdata/delivery.golden.json", Message: delivery.Message{
+			DeliveryID: "msg_1", EventID: "evt_1", EventName: "facility.user-connection.accepted", OccurredAt: goldenAt, At: goldenAt,
+			Data:    json.RawMessage(`{"facilityId":"NUR-123456","userId":"lcFQMy1n0decDeZljQG2wUNZBru7"}`),
+			Webhook: &store.Webhook{URL: "https://example.com", Secrets: []string{"sDV1aKqitCLClI12m7UPFbAAvZfZquJw", "mryefgHPBVHJwux0o3BYW7hPM0BZlcCa"}},
+		}, Headers: map[string]string{"Nursa-Signature": "testdata/delivery.golden.signature"}}},
 		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
 			resp, err := http.DefaultClient.Do(servertest.Request(t, "GET", base+path, "", auth...))
 			if err != nil {
@@ -119,3 +127,5 @@ func TestEndlessJSONToken(t *testing.T) {
 		t.Errorf("an endless JSON token request: %d %s after %d bytes", status, b, sent)
 	}
 }
+
+var goldenAt = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
@@ -30,6 +31,9 @@ func FuzzRequest(f *testing.F) {
 		strings.Repeat("a", servertest.FuzzBodyLimit+2), strings.Repeat("a", servertest.FuzzBodyLimit+1),
 	} {
 		f.Add(uint8(i), s)
+	}
+	for i, b := range dialecttest.FuzzBodies() { // the bodies every dialect is fuzzed with
+		f.Add(uint8(i), b)
 	}
 	db := storetest.Open(f)
 	keys, _ := server.NewKeys("nursa-fuzz-master-key")

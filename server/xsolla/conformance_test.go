@@ -6,12 +6,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/xsollaapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/server/xsolla"
+	"github.com/polyhook/polyhook/store"
 )
 
 // conformance is the Xsolla dialect as the conformance suite sees it.
@@ -92,6 +95,11 @@ func conformance() dialecttest.Dialect {
 			}
 			return project(m)
 		},
+		Golden: []dialecttest.Golden{{File: "testdata/delivery.golden.json", Message: delivery.Message{
+			DeliveryID: "msg_1", EventID: "evt_1", EventName: "registration", OccurredAt: goldenAt, At: goldenAt,
+			Data:    json.RawMessage(`{"user":{"id":"u1","email":"ada@example.com"}}`),
+			Webhook: &store.Webhook{Owner: projectA, URL: "https://example.com"},
+		}, Want: map[string]string{"Content-Type": "application/json"}}},
 		Count: func(t testing.TB, base string, auth []string, m *server.MintedCredential) int {
 			n := 0
 			for _, p := range []string{projectA, projectB} {
@@ -116,3 +124,5 @@ func tokenForm(id, secret string) string {
 }
 
 var paths = map[string]string{"project_id": projectA, "event_type": "registration", "webhook_id": "1"}
+
+var goldenAt = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)

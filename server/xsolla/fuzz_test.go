@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
@@ -26,6 +27,10 @@ func FuzzRequest(f *testing.F) {
 		{"registration", strings.Repeat("a", servertest.FuzzBodyLimit+2)}, {"token", strings.Repeat("a", servertest.FuzzBodyLimit+1)},
 	} {
 		f.Add(s[0], s[1])
+	}
+	for _, b := range dialecttest.FuzzBodies() { // the bodies every dialect is fuzzed with
+		f.Add("registration", b)
+		f.Add("token", b)
 	}
 	db := storetest.Open(f)
 	keys, _ := server.NewKeys("xsolla-fuzz-master-key")
