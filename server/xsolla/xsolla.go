@@ -12,12 +12,10 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -247,22 +245,14 @@ func (h handlers) AddWebhookForEvent(c echo.Context, project api.ProjectID, even
 	if err != nil {
 		return err
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
-		return xerr(http.StatusUnprocessableEntity, "002-027", "The request body must be a JSON object: {\"url\": \"...\"}.")
+	in, err := decodeAdd(raw)
+	if err != nil {
+		return err
 	}
-	rawURL, ok := body["url"]
-	if !ok || string(rawURL) == "null" {
-		return xerrDetails(http.StatusUnprocessableEntity, "002-028", "Parameter url is not passed.", map[string]any{"url": "required"})
-	}
-	var u string
-	if err := json.Unmarshal(rawURL, &u); err != nil || !validURL(u) {
-		return xerrDetails(http.StatusUnprocessableEntity, "002-027", "Parameter url is invalid.", map[string]any{"url": "must be an absolute http or https URL of at most 500 characters"})
-	}
-	if err := h.checkTarget(u); err != nil {
+	if err := h.checkTarget(in.Url); err != nil {
 		return xerrDetails(http.StatusUnprocessableEntity, "002-027", "Parameter url is invalid.", map[string]any{"url": "is refused: " + err.Error()})
 	}
-	w := &store.Webhook{Dialect: Name, Owner: owner, URL: u, Events: []string{eventType}, Enabled: true}
+	w := webhookOf(owner, eventType, in)
 	for {
 		n, _ := rand.Int(rand.Reader, big.NewInt(1<<31-1))
 		w.ExternalID = strconv.FormatInt(n.Int64()+1, 10)
@@ -276,14 +266,6 @@ func (h handlers) AddWebhookForEvent(c echo.Context, project api.ProjectID, even
 		}
 		return c.JSON(http.StatusOK, wire(w))
 	}
-}
-
-func validURL(s string) bool {
-	if s == "" || utf8.RuneCountInString(s) > maxURLLen {
-		return false
-	}
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
 }
 
 func (h handlers) GetWebhooksForEvent(c echo.Context, project api.ProjectID, eventType api.EventType) error {
@@ -326,9 +308,4 @@ func (h handlers) DeleteWebhookForEvent(c echo.Context, project api.ProjectID, e
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func wire(w *store.Webhook) api.Webhook {
-	id, _ := strconv.ParseInt(w.ExternalID, 10, 64)
-	return api.Webhook{Id: id, Url: w.URL}
 }
