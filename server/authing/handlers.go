@@ -22,7 +22,9 @@ type handlers struct{ *Dialect }
 
 var _ api.ServerInterface = handlers{}
 
-// fields is a JSON object body, checked field by field.
+// fields is a JSON object body, checked field by field. It stays a loose parse: Authing's
+// validator names the first field that is absent, null or of the wrong type, in its own
+// words, which decoding into the generated types cannot tell apart.
 type fields map[string]json.RawMessage
 
 func readFields(c echo.Context) (fields, error) {
@@ -467,6 +469,9 @@ func apply(w *store.Webhook, f fields) error {
 }
 
 // dto is the WebhookDto of w.
+// dto is a webhook as Authing answers it. It is a map rather than the generated WebhookDto
+// because Authing writes its times with exactly three fractional digits, which time.Time
+// does not, and omits retryConfig's zero fields.
 func dto(w *store.Webhook) map[string]any {
 	out := map[string]any{
 		"webhookId": w.ExternalID, "name": w.Name, "url": w.URL, "contentType": w.ContentType, "enabled": w.Enabled,
