@@ -468,7 +468,6 @@ func apply(w *store.Webhook, f fields) error {
 	return nil
 }
 
-// dto is the WebhookDto of w.
 // dto is a webhook as Authing answers it. It is a map rather than the generated WebhookDto
 // because Authing writes its times with exactly three fractional digits, which time.Time
 // does not, and omits retryConfig's zero fields.
