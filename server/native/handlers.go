@@ -103,13 +103,13 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 	return c.JSON(http.StatusOK, map[string]any{"total": total, "webhooks": out})
 }
 
-// dialect validates an optional dialect filter: any dialect the engine delivers for (every
-// registered dialect and the native subscriptions).
+// dialect validates an optional dialect filter: any registered dialect, served or
+// delivered for (the native subscriptions are the latter).
 func (h handlers) dialect(d *api.Dialect) (string, error) {
 	if d == nil {
 		return "", nil
 	}
-	if slices.Contains(h.engine.Dialects(), *d) {
+	if _, served := h.srv.Dialect(*d); served || slices.Contains(h.engine.Dialects(), *d) {
 		return *d, nil
 	}
 	return "", store.Errorf(store.EINVALID, "Unknown dialect %q.", *d)
