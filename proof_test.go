@@ -58,12 +58,11 @@ func acmeConformance() dialecttest.Dialect {
 			return servertest.Request(t, "GET", base+"/acme/v1/hooks", "", "Authorization", "Bearer wrong")
 		},
 		LoginFailed: 401,
-		Subscribe: func(t testing.TB, base string, auth []string, m *server.MintedCredential, url, native string) string {
-			if status, b := send(t, servertest.Request(t, "POST", base+"/acme/v1/hooks", `{"url":"`+url+`","topics":["`+native+`"]}`, auth...)); status != 201 {
-				t.Fatalf("create hook: %d %s", status, b)
-			}
-			return m.Credential.ID
+		Create: func(t testing.TB, base string, auth []string, m *server.MintedCredential, url, native string) (*http.Request, string) {
+			return servertest.Request(t, "POST", base+"/acme/v1/hooks", `{"url":"`+url+`","topics":["`+native+`"]}`, auth...), m.Credential.ID
 		},
+		Created: 201,
+		Invalid: 400,
 		Golden: []dialecttest.Golden{{File: "testdata/acme.delivery.golden.json", Message: delivery.Message{
 			DeliveryID: "msg_1", EventID: "evt_1", EventName: "user.signup", OccurredAt: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC),
 			Data: json.RawMessage(`{"id":"u-1"}`), Webhook: &store.Webhook{Secrets: []string{"s"}},

@@ -76,20 +76,13 @@ func conformance() dialecttest.Dialect {
 			return servertest.Request(t, "POST", base+"/api/v3/get-management-token", tokenBody(m.Field("accessKeyId"), "wrong"))
 		},
 		LoginFailed: 200,
-		Subscribe: func(t testing.TB, base string, auth []string, m *server.MintedCredential, target, native string) string {
+		Create: func(t testing.TB, base string, auth []string, m *server.MintedCredential, target, native string) (*http.Request, string) {
 			body := `{"name":"n","url":"` + target + `","events":["` + native + `"],"contentType":"application/json","secret":"s3cret-of-the-hook"}`
-			resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+"/api/v3/create-webhook", body, auth...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var e envelope
-			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.StatusCode != 200 {
-				t.Fatalf("create webhook: %d %+v", resp.StatusCode, e)
-			}
-			return m.Field("userPoolId")
+			return servertest.Request(t, "POST", base+"/api/v3/create-webhook", body, auth...), m.Field("userPoolId")
 		},
-		Golden: []dialecttest.Golden{goldenAuthing("application/json", "testdata/delivery.golden.json"), goldenAuthing("application/x-www-form-urlencoded", "testdata/delivery.golden.form")},
+		Created: 200,
+		Invalid: 400,
+		Golden:  []dialecttest.Golden{goldenAuthing("application/json", "testdata/delivery.golden.json"), goldenAuthing("application/x-www-form-urlencoded", "testdata/delivery.golden.form")},
 		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
 			resp, err := http.DefaultClient.Do(servertest.Request(t, "GET", base+"/api/v3/list-webhooks?page=1&limit=50", "", auth...))
 			if err != nil {

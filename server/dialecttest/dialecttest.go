@@ -13,6 +13,8 @@
 //   - the body limit, announced and unannounced (an endless body is cut off);
 //   - failed logins: past the budget a wrong credential is answered 429, with Retry-After,
 //     in the envelope; a correct one is served all the same;
+//   - webhook URLs: one the delivery policy refuses (a metadata address, a numeric host, a
+//     loopback one) is answered in the dialect's validation envelope and makes no webhook;
 //   - isolation across credentials, and delivery: on both backends a webhook made through
 //     the dialect's API with one credential is not seen with another (unless the vendor's
 //     credentials share every webhook), a canonical event published with its tenant reaches
@@ -72,10 +74,13 @@ type Dialect struct {
 	// WrongLogin is a login with m's id and a wrong secret, answered LoginFailed.
 	WrongLogin  func(t testing.TB, base string, m *server.MintedCredential) *http.Request
 	LoginFailed int
-	// Subscribe creates, through the dialect's API with auth (m's), a webhook at url
-	// subscribed to native, one of the dialect's event names, and returns the tenant an
-	// event must be published with to reach it.
-	Subscribe func(t testing.TB, base string, auth []string, m *server.MintedCredential, url, native string) (tenant string)
+	// Create is the request that creates, through the dialect's API with auth (m's), a
+	// webhook at url subscribed to native, one of the dialect's event names, and the
+	// tenant an event must be published with to reach it. Created is the status of its
+	// success; Invalid, the status its envelope carries for a refused url (Envelope).
+	Create  func(t testing.TB, base string, auth []string, m *server.MintedCredential, url, native string) (req *http.Request, tenant string)
+	Created int
+	Invalid int
 	// Count is how many webhooks a client with auth (m's) sees through the dialect's API.
 	Count func(t testing.TB, base string, auth []string, m *server.MintedCredential) int
 	// Shared is set when the vendor's credentials all see every webhook (FusionAuth's API
@@ -129,7 +134,9 @@ type gateway struct {
 	contract *servertest.Contract
 }
 
-func (d *Dialect) start(t *testing.T, db *store.DB, logins *server.Logins, roots ...*httptest.Server) *gateway {
+// start serves the dialect on db, with failed logins throttled by logins, webhook URLs
+// checked against targets (nil: none), and an engine that trusts the receivers roots.
+func (d *Dialect) start(t *testing.T, db *store.DB, logins *server.Logins, targets server.TargetPolicy, roots ...*httptest.Server) *gateway {
 	t.Helper()
 	keys, err := server.NewKeys("dialecttest-master-key")
 	if err != nil {
@@ -145,7 +152,7 @@ func (d *Dialect) start(t *testing.T, db *store.DB, logins *server.Logins, roots
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl := d.New(server.Deps{DB: db, Keys: keys, Log: log, Logins: logins, Engine: engine})
+	dl := d.New(server.Deps{DB: db, Keys: keys, Log: log, Logins: logins, Engine: engine, Targets: targets})
 	engine.Register(dl.Encoder())
 	srv := server.New(log)
 	srv.MaxBodyBytes = Limit
@@ -177,7 +184,7 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 	t.Run("Catalogue", func(t *testing.T) { d.catalogue(t) })
 	t.Run("Golden", func(t *testing.T) { d.golden(t) })
 	t.Run("Unauthenticated", func(t *testing.T) {
-		g := d.start(t, storetest.Open(t), nil)
+		g := d.start(t, storetest.Open(t), nil, nil)
 		m := g.mint(t, d.Credential(0))
 		if len(g.contract.Operations(401, d.Params)) == 0 {
 			t.Skip("no operation declares 401")
@@ -191,7 +198,7 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 		all.Absorb(g.contract)
 	})
 	t.Run("Unrouted", func(t *testing.T) {
-		g := d.start(t, storetest.Open(t), nil)
+		g := d.start(t, storetest.Open(t), nil, nil)
 		m := g.mint(t, d.Credential(0))
 		auth := d.Auth(t, g.url, m)
 		for _, u := range d.Unrouted {
@@ -207,7 +214,7 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 		all.Absorb(g.contract)
 	})
 	t.Run("BodyLimit", func(t *testing.T) {
-		g := d.start(t, storetest.Open(t), nil)
+		g := d.start(t, storetest.Open(t), nil, nil)
 		m := g.mint(t, d.Credential(0))
 		auth := d.Auth(t, g.url, m)
 		big := `{"x":"` + strings.Repeat("a", Limit) + `"}`
@@ -241,7 +248,7 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 	})
 	t.Run("FailedLogins", func(t *testing.T) {
 		const budget = 3
-		g := d.start(t, storetest.Open(t), server.NewLogins(budget, time.Hour))
+		g := d.start(t, storetest.Open(t), server.NewLogins(budget, time.Hour), nil)
 		m, other := g.mint(t, d.Credential(0)), g.mint(t, d.Credential(1))
 		for i := 0; i < budget; i++ {
 			resp, b := g.contract.Do(t, d.WrongLogin(t, g.url, m))
@@ -266,7 +273,7 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 	})
 	t.Run("Outage", func(t *testing.T) {
 		storetest.EachOutage(t, func(t *testing.T, db *store.DB, cut func()) {
-			g := d.start(t, db, nil)
+			g := d.start(t, db, nil, nil)
 			m := g.mint(t, d.Credential(0))
 			auth := d.Auth(t, g.url, m)
 			cut()
@@ -278,6 +285,24 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 			}
 			all.Absorb(g.contract)
 		})
+	})
+	t.Run("RefusedTargets", func(t *testing.T) {
+		g := d.start(t, storetest.Open(t), nil, delivery.NewTargets(false, nil))
+		m := g.mint(t, d.Credential(0))
+		auth := d.Auth(t, g.url, m)
+		native := d.firstNative(t, g)
+		// A literal metadata address, a numeric host resolvers read as loopback, loopback.
+		for _, u := range []string{"https://169.254.169.254/latest/meta-data", "https://0x7f000001/", "https://[::1]/"} {
+			req, _ := d.Create(t, g.url, auth, m, u, native)
+			_, b := g.contract.Do(t, req)
+			d.Envelope(t, d.Invalid, b)
+		}
+		if n := d.Count(t, g.url, auth, m); n != 0 {
+			t.Errorf("%d webhooks were made at refused addresses", n)
+		}
+		// A name is not resolved when the webhook is written: it is checked when dialled.
+		d.subscribe(t, g, auth, m, "https://hooks.example.com/x", native)
+		all.Absorb(g.contract)
 	})
 	t.Run("IsolationAndDelivery", func(t *testing.T) {
 		storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -344,7 +369,7 @@ func (r *receiver) count() int {
 // first's tenant: it reaches the first webhook alone, and its attempt keeps no secret.
 func (d *Dialect) delivery(t *testing.T, db *store.DB, all *servertest.Contract) {
 	ra, rb := newReceiver(t), newReceiver(t)
-	g := d.start(t, db, nil, ra.Server, rb.Server)
+	g := d.start(t, db, nil, nil, ra.Server, rb.Server)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() {
 		stop, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -368,8 +393,8 @@ func (d *Dialect) delivery(t *testing.T, db *store.DB, all *servertest.Contract)
 	}
 	a, b := g.mint(t, d.Credential(0)), g.mint(t, d.Credential(1))
 	authA, authB := d.Auth(t, g.url, a), d.Auth(t, g.url, b)
-	tenant := d.Subscribe(t, g.url, authA, a, ra.URL+"/a", natives[0])
-	d.Subscribe(t, g.url, authB, b, rb.URL+"/b", natives[0])
+	tenant := d.subscribe(t, g, authA, a, ra.URL+"/a", natives[0])
+	d.subscribe(t, g, authB, b, rb.URL+"/b", natives[0])
 	if !d.Shared {
 		if n := d.Count(t, g.url, authA, a); n != 1 {
 			t.Errorf("the first credential sees %d webhooks, want its own", n)
@@ -491,4 +516,25 @@ func (d *Dialect) golden(t *testing.T) {
 			}
 		}
 	}
+}
+
+// subscribe creates a webhook with d.Create, through the contract, and returns its tenant.
+func (d *Dialect) subscribe(t *testing.T, g *gateway, auth []string, m *server.MintedCredential, url, native string) string {
+	t.Helper()
+	req, tenant := d.Create(t, g.url, auth, m, url, native)
+	if resp, b := g.contract.Do(t, req); resp.StatusCode != d.Created {
+		t.Fatalf("create a webhook at %s: %d %s", url, resp.StatusCode, b)
+	}
+	return tenant
+}
+
+// firstNative is the dialect's name of the first canonical event it has one for.
+func (d *Dialect) firstNative(t *testing.T, g *gateway) string {
+	for _, c := range delivery.Catalogue {
+		if ns := g.dialect.Encoder().Events()[c.Name]; len(ns) > 0 {
+			return ns[0]
+		}
+	}
+	t.Fatal("the dialect has no canonical event")
+	return ""
 }

@@ -64,19 +64,13 @@ func conformance() dialecttest.Dialect {
 		},
 		LoginFailed: 401,
 		// FusionAuth's webhooks are the tenants', not the keys': scoped to one tenant.
-		Subscribe: func(t testing.TB, base string, auth []string, _ *server.MintedCredential, target, native string) string {
+		Create: func(t testing.TB, base string, auth []string, _ *server.MintedCredential, target, native string) (*http.Request, string) {
 			tenant := uuid.NewString()
 			body := `{"webhook":{"url":"` + target + `","connectTimeout":1000,"readTimeout":2000,"global":false,"tenantIds":["` + tenant + `"],"eventsEnabled":{"` + native + `":true}}}`
-			resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+"/api/webhook", body, auth...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Fatalf("create webhook: %d", resp.StatusCode)
-			}
-			return tenant
+			return servertest.Request(t, "POST", base+"/api/webhook", body, auth...), tenant
 		},
+		Created: 200,
+		Invalid: 400,
 		Golden: []dialecttest.Golden{{File: "testdata/delivery.golden.json", Message: delivery.Message{
 			DeliveryID: "msg_1", EventID: "evt_1", EventName: "user.create", Tenant: "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80",
 			OccurredAt: goldenAt, At: goldenAt, Data: json.RawMessage(`{"user":{"id":"u1","email":"ada@example.com"},"type":"ignored","big":12345678901234567890}`),

@@ -87,17 +87,11 @@ func conformance() dialecttest.Dialect {
 			return servertest.Request(t, "POST", base+"/oidc/oauth/token", tokenForm(m.Field("clientId"), "wrong"), "Content-Type", "application/x-www-form-urlencoded")
 		},
 		LoginFailed: 401,
-		Subscribe: func(t testing.TB, base string, auth []string, m *server.MintedCredential, target, native string) string {
-			resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+path, `{"url":"`+target+`","events":["`+native+`"]}`, auth...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 201 {
-				t.Fatalf("create webhook: %d", resp.StatusCode)
-			}
-			return m.Field("clientId")
+		Create: func(t testing.TB, base string, auth []string, m *server.MintedCredential, target, native string) (*http.Request, string) {
+			return servertest.Request(t, "POST", base+path, `{"url":"`+target+`","events":["`+native+`"]}`, auth...), m.Field("clientId")
 		},
+		Created: 201,
+		Invalid: 400,
 		Golden: []dialecttest.Golden{{File: "testdata/delivery.golden.json", Message: delivery.Message{
 			DeliveryID: "msg_1", EventID: "evt_1", EventName: "facility.user-connection.accepted", OccurredAt: goldenAt, At: goldenAt,
 			Data:    json.RawMessage(`{"facilityId":"NUR-123456","userId":"lcFQMy1n0decDeZljQG2wUNZBru7"}`),

@@ -63,7 +63,7 @@ func conformance() dialecttest.Dialect {
 		},
 		Envelope: func(t testing.TB, status int, b []byte) {
 			t.Helper()
-			want := map[int]string{401: "003-040", 413: "003-413", 429: "003-429", 503: "003-503", 404: "003-061", 405: "000-405"}[status]
+			want := map[int]string{401: "003-040", 422: "002-027", 413: "003-413", 429: "003-429", 503: "003-503", 404: "003-061", 405: "000-405"}[status]
 			var e struct {
 				Error struct{ Code, Description string }
 			}
@@ -83,18 +83,11 @@ func conformance() dialecttest.Dialect {
 			return servertest.Request(t, "POST", base+"/api/oauth2/token", tokenForm(m.Field("clientId"), "wrong"), "Content-Type", "application/x-www-form-urlencoded")
 		},
 		LoginFailed: 401,
-		Subscribe: func(t testing.TB, base string, auth []string, m *server.MintedCredential, target, native string) string {
-			req := servertest.Request(t, "POST", base+hooks(project(m), url.PathEscape(native)), `{"url":"`+target+`"}`, auth...)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Fatalf("add webhook: %d", resp.StatusCode)
-			}
-			return project(m)
+		Create: func(t testing.TB, base string, auth []string, m *server.MintedCredential, target, native string) (*http.Request, string) {
+			return servertest.Request(t, "POST", base+hooks(project(m), url.PathEscape(native)), `{"url":"`+target+`"}`, auth...), project(m)
 		},
+		Created: 200,
+		Invalid: 422,
 		Golden: []dialecttest.Golden{{File: "testdata/delivery.golden.json", Message: delivery.Message{
 			DeliveryID: "msg_1", EventID: "evt_1", EventName: "registration", OccurredAt: goldenAt, At: goldenAt,
 			Data:    json.RawMessage(`{"user":{"id":"u1","email":"ada@example.com"}}`),
