@@ -225,14 +225,13 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 		bodies := g.contract.EachOperation(t, 413, false, d.Params, func(op servertest.Operation) *http.Request {
 			return d.Request(t, g.url, op, m, auth, big)
 		})
-		for id, b := range bodies {
+		for _, b := range bodies {
 			d.Envelope(t, 413, b)
-			_ = id
 		}
-		// A body that never ends is cut off at the limit.
-		// (On the operations that create: others may answer before they read, an unknown id.)
+		// A body that never ends is cut off at the limit, on every POST (the other methods
+		// may answer an unknown id before they read).
 		for _, op := range ops {
-			if op.Method != http.MethodPost || strings.Contains(op.Path, "/x") {
+			if op.Method != http.MethodPost {
 				continue
 			}
 			req := d.Request(t, g.url, op, m, auth, "")
