@@ -272,7 +272,12 @@ func (c *credCreateCmd) offline(g *globals) error {
 	if !ok {
 		return fmt.Errorf("--dialect must be one of %s", strings.Join(srv.DialectNames(), ", "))
 	}
-	m, err := d.MintCredential(g.ctx, server.CredentialRequest{Name: c.Name, ProjectIDs: c.Project})
+	req := server.CredentialRequest{Name: c.Name}
+	if len(c.Project) > 0 { // the --project flags are the request's projectIds
+		ids, _ := json.Marshal(c.Project)
+		req.Fields = map[string]json.RawMessage{"projectIds": ids}
+	}
+	m, err := d.MintCredential(g.ctx, req)
 	if err != nil {
 		return errors.New(store.ErrorMessage(err))
 	}

@@ -55,7 +55,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	// A FusionAuth webhook, created through the store so the test stays on the CLI.
 	db := openGatewayStore(t, dbPath)
-	w := &store.Webhook{Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-00000000c0de", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
+	w := &store.Webhook{Dialect: "fusionauth", ExternalID: "00000000-0000-4000-8000-00000000c0de", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
 	if err := db.CreateWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	// A delivery still retrying (its webhook retries hourly) is skipped, and said to be;
 	// --include-retrying sends it now.
-	w2 := &store.Webhook{Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-00000000c0df", URL: rcv.URL + "/w2", Enabled: true, Global: true,
+	w2 := &store.Webhook{Dialect: "fusionauth", ExternalID: "00000000-0000-4000-8000-00000000c0df", URL: rcv.URL + "/w2", Enabled: true, Global: true,
 		Events: []string{"user.create"}, Retry: &store.Retry{Enabled: true, Count: 3, Delay: 1, DelayUnit: "Hour"}}
 	if err := db.CreateWebhook(context.Background(), w2); err != nil {
 		t.Fatal(err)

@@ -21,12 +21,8 @@ import (
 	"github.com/polyhook/polyhook/console"
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/authing"
-	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/native"
-	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/reference"
-	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -117,8 +113,7 @@ func (c *logFlags) logger(w io.Writer) *slog.Logger {
 	return slog.New(quietRiver{h})
 }
 
-// gateway wires every API and every dialect's encoder onto one server and engine. Adding
-// a dialect is one line here.
+// gateway wires every API and every dialect (dialects.go) onto one server and engine.
 func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
 	// Webhook URLs are checked against the very policy deliveries are sent under.
 	deps.Targets = engine.Targets()
@@ -126,9 +121,11 @@ func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *serve
 	if deps.MaxBodyBytes > 0 {
 		srv.MaxBodyBytes = deps.MaxBodyBytes
 	}
-	fa := fusionauth.New(deps)
-	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
-	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
+	deps.Engine = engine
+	for _, d := range dialects(deps) {
+		srv.Register(d)
+		engine.Register(d.Encoder())
+	}
 	srv.Register(native.New(deps, engine, srv, tokenHash), reference.New(), console.New())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -52,7 +52,7 @@ func TestTracing(t *testing.T) {
 		}
 	}
 	db := openGatewayStore(t, dbPath)
-	w := &store.Webhook{Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-0000000071ce", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
+	w := &store.Webhook{Dialect: "fusionauth", ExternalID: "00000000-0000-4000-8000-0000000071ce", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
 	if err := db.CreateWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/runtime"
-	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for DeliveryStatus.
@@ -36,33 +35,6 @@ func (e DeliveryStatus) Valid() bool {
 	case DeliveryStatusPending:
 		return true
 	case DeliveryStatusSucceeded:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for Dialect.
-const (
-	Authing    Dialect = "authing"
-	Fusionauth Dialect = "fusionauth"
-	Nursa      Dialect = "nursa"
-	Standard   Dialect = "standard"
-	Xsolla     Dialect = "xsolla"
-)
-
-// Valid indicates whether the value is a known member of the Dialect enum.
-func (e Dialect) Valid() bool {
-	switch e {
-	case Authing:
-		return true
-	case Fusionauth:
-		return true
-	case Nursa:
-		return true
-	case Standard:
-		return true
-	case Xsolla:
 		return true
 	default:
 		return false
@@ -276,7 +248,9 @@ type CreatedWebhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// DisabledAt Set when the gateway stopped delivering to the endpoint.
@@ -304,28 +278,32 @@ type CreatedWebhook struct {
 	Url       string    `json:"url"`
 }
 
-// Credential defines model for Credential.
+// Credential A credential without its secret: next to its id, what its dialect shows of it
+// (xsolla: `projectIds`; authing: `userPoolId`).
 type Credential struct {
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-	Dialect    Dialect   `json:"dialect"`
-	Id         string    `json:"id"`
-	Name       *string   `json:"name,omitempty"`
-	ProjectIds *[]string `json:"projectIds,omitempty"`
-	UserPoolId *string   `json:"userPoolId,omitempty"`
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
+	Dialect              Dialect                `json:"dialect"`
+	Id                   string                 `json:"id"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
-// CredentialRequest defines model for CredentialRequest.
+// CredentialRequest The dialect's own fields of the request, next to `dialect` and `name`; a field the
+// dialect does not take is answered 400. xsolla takes `projectIds`, the Login projects
+// (UUIDs) the credential may manage, and requires it.
 type CredentialRequest struct {
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// Name A label for operators.
-	Name *string `json:"name,omitempty"`
-
-	// ProjectIds xsolla only; the Login projects (UUIDs) the credential may manage.
-	ProjectIds *[]openapi_types.UUID `json:"projectIds,omitempty"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // Delivery defines model for Delivery.
@@ -334,7 +312,9 @@ type Delivery struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect   Dialect `json:"dialect"`
 	EventId   string  `json:"eventId"`
 	EventName string  `json:"eventName"`
@@ -352,8 +332,10 @@ type Delivery struct {
 // DeliveryStatus defines model for Delivery.Status.
 type DeliveryStatus string
 
-// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-type Dialect string
+// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+// at POST /v1/webhooks. Any other name is answered 400.
+type Dialect = string
 
 // Error defines model for Error.
 type Error struct {
@@ -412,23 +394,20 @@ type Key struct {
 	Secret *string `json:"secret,omitempty"`
 }
 
-// NewCredential defines model for NewCredential.
+// NewCredential The credential and, next to its id, what its holder needs, under the dialect's own names;
+// the secrets among them are shown this once. fusionauth: `apiKey` (send as
+// `Authorization: <apiKey>`); xsolla: `clientId`, `clientSecret`, `projectIds`; nursa:
+// `clientId`, `clientSecret`; authing: `userPoolId`, `accessKeyId`, `accessKeySecret`.
 type NewCredential struct {
-	AccessKeyId     *string `json:"accessKeyId,omitempty"`
-	AccessKeySecret *string `json:"accessKeySecret,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 
-	// ApiKey fusionauth: send as `Authorization: <apiKey>`.
-	ApiKey       *string   `json:"apiKey,omitempty"`
-	ClientId     *string   `json:"clientId,omitempty"`
-	ClientSecret *string   `json:"clientSecret,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
-
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-	Dialect    Dialect   `json:"dialect"`
-	Id         string    `json:"id"`
-	Name       *string   `json:"name,omitempty"`
-	ProjectIds *[]string `json:"projectIds,omitempty"`
-	UserPoolId *string   `json:"userPoolId,omitempty"`
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
+	Dialect              Dialect                `json:"dialect"`
+	Id                   string                 `json:"id"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // NewWebhook defines model for NewWebhook.
@@ -550,7 +529,9 @@ type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// DisabledAt Set when the gateway stopped delivering to the endpoint.
@@ -691,6 +672,301 @@ type RotateWebhookSecretJSONRequestBody RotateWebhookSecretJSONBody
 
 // TestWebhookJSONRequestBody defines body for TestWebhook for application/json ContentType.
 type TestWebhookJSONRequestBody TestWebhookJSONBody
+
+// Getter for additional properties for Credential. Returns the specified
+// element and whether it was found
+func (a Credential) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Credential
+func (a *Credential) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Credential to handle AdditionalProperties
+func (a *Credential) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["createdAt"]; found {
+		err = json.Unmarshal(raw, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("error reading 'createdAt': %w", err)
+		}
+		delete(object, "createdAt")
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Credential to handle AdditionalProperties
+func (a Credential) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["createdAt"], err = json.Marshal(a.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'createdAt': %w", err)
+	}
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for CredentialRequest. Returns the specified
+// element and whether it was found
+func (a CredentialRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for CredentialRequest
+func (a *CredentialRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for CredentialRequest to handle AdditionalProperties
+func (a *CredentialRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for CredentialRequest to handle AdditionalProperties
+func (a CredentialRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for NewCredential. Returns the specified
+// element and whether it was found
+func (a NewCredential) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for NewCredential
+func (a *NewCredential) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for NewCredential to handle AdditionalProperties
+func (a *NewCredential) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["createdAt"]; found {
+		err = json.Unmarshal(raw, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("error reading 'createdAt': %w", err)
+		}
+		delete(object, "createdAt")
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for NewCredential to handle AdditionalProperties
+func (a NewCredential) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["createdAt"], err = json.Marshal(a.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'createdAt': %w", err)
+	}
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3639,7 +3915,9 @@ type GetDeliveryResponse struct {
 		CreatedAt   time.Time  `json:"createdAt"`
 		DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-		// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+		// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+		// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+		// at POST /v1/webhooks. Any other name is answered 400.
 		Dialect   Dialect `json:"dialect"`
 		EventId   string  `json:"eventId"`
 		EventName string  `json:"eventName"`
@@ -3672,7 +3950,9 @@ func (r GetDeliveryResponse) GetJSON200() *struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect   Dialect `json:"dialect"`
 	EventId   string  `json:"eventId"`
 	EventName string  `json:"eventName"`
@@ -6259,7 +6539,9 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 			CreatedAt   time.Time  `json:"createdAt"`
 			DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-			// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+			// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+			// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+			// at POST /v1/webhooks. Any other name is answered 400.
 			Dialect   Dialect `json:"dialect"`
 			EventId   string  `json:"eventId"`
 			EventName string  `json:"eventName"`

@@ -152,10 +152,13 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fa := fusionauth.New(deps)
-	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
+	deps.Engine = engine
 	srv := server.New(log)
-	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
+	fa := fusionauth.New(deps)
+	for _, d := range []server.Dialect{fa, xsolla.New(deps), nursa.New(deps), authing.New(deps)} {
+		srv.Register(d)
+		engine.Register(d.Encoder())
+	}
 	srv.Register(native.New(deps, engine, srv, store.HashSecret(token)), console.New())
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -193,20 +196,20 @@ func TestBrowser(t *testing.T) {
 	resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+"/api/webhook",
 		`{"webhook":{"url":"`+rcv+`/hook","connectTimeout":1000,"readTimeout":10000,"description":"Game server","global":true,`+
 			`"eventsEnabled":{"user.create":true},"httpAuthenticationUsername":"ops","httpAuthenticationPassword":"hunter2-basic-secret"}}`,
-		"Authorization", m.APIKey))
+		"Authorization", m.Field("apiKey")))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("create the FusionAuth webhook: %v %v", resp, err)
 	}
 	resp.Body.Close()
 	for _, w := range []*store.Webhook{
-		{Dialect: store.DialectXsolla, Owner: "a1b2c3d4-0000-4000-8000-00000000000a", ExternalID: "x-1", URL: "https://xsolla.example.com/hook", Events: []string{"registration"}, Enabled: true},
-		{Dialect: store.DialectNursa, Owner: "client-1", ExternalID: "n-1", URL: "https://nursa.example.com/hook", Events: []string{"all"}, Enabled: true},
-		{Dialect: store.DialectAuthing, Owner: "pool-1", ExternalID: "au-1", URL: "https://authing.example.com/hook", Events: []string{"user:created"}, Enabled: true},
+		{Dialect: "xsolla", Owner: "a1b2c3d4-0000-4000-8000-00000000000a", ExternalID: "x-1", URL: "https://xsolla.example.com/hook", Events: []string{"registration"}, Enabled: true},
+		{Dialect: "nursa", Owner: "client-1", ExternalID: "n-1", URL: "https://nursa.example.com/hook", Events: []string{"all"}, Enabled: true},
+		{Dialect: "authing", Owner: "pool-1", ExternalID: "au-1", URL: "https://authing.example.com/hook", Events: []string{"user:created"}, Enabled: true},
 	} {
 		if err := db.CreateWebhook(ctx, w); err != nil {
 			t.Fatal(err)
 		}
-		if w.Dialect == store.DialectAuthing {
+		if w.Dialect == "authing" {
 			if err := db.DisableWebhook(ctx, w.ID, "answered 410 Gone"); err != nil {
 				t.Fatal(err)
 			}

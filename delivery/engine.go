@@ -42,6 +42,22 @@ type Encoder interface {
 	// (content type, the vendor's own signature). The engine adds the Standard Webhooks
 	// headers and the webhook's custom headers.
 	Encode(m *Message) (body []byte, header http.Header, err error)
+	// Events is the dialect's column of the catalogue: for each canonical event (by
+	// Canonical.Name) it has an equivalent of, its native names, the first the one a
+	// webhook gets when it subscribes to none of the others.
+	Events() map[string][]string
+	// SecretHeaders names the headers of Encode whose values are secrets: attempts record
+	// them as store.RedactedValue.
+	SecretHeaders() []string
+}
+
+// RetryUnits is an Encoder whose webhooks can carry their own retry setting
+// (store.Retry), its delay counted in the dialect's own units.
+type RetryUnits interface {
+	Encoder
+	// RetryUnit is the length of one unit of a store.Retry's DelayUnit; zero when unit is
+	// not one of the dialect's, which counts in minutes.
+	RetryUnit(unit string) time.Duration
 }
 
 // CanonicalEncoder is an Encoder whose event names are the catalogue's canonical names
@@ -76,7 +92,7 @@ type Message struct {
 // Config tunes the engine. Zero values take the documented defaults.
 type Config struct {
 	// MaxAttempts bounds the attempts of one delivery (default 12; see RetryDelay for
-	// the schedule). A webhook's own retry setting (Authing's retryConfig) wins.
+	// the schedule). A webhook's own retry setting (store.Retry) wins.
 	MaxAttempts int
 	// Workers is how many deliveries one process sends at once (default 100).
 	Workers int
@@ -147,7 +163,13 @@ type Engine struct {
 	log      *slog.Logger
 	sender   *Sender
 	encoders map[string]Encoder
-	queue    queue
+	// columns are each dialect's column of the catalogue, as Encoder.Events gives it, and
+	// natives the reverse: the canonical event of each native name, by dialect.
+	columns map[string]map[string][]string
+	natives map[string]map[string]*Canonical
+	// secret are the headers whose values attempts never record (lower case).
+	secret map[string]bool
+	queue  queue
 
 	mu    sync.Mutex
 	slots map[string][]time.Time // start times of the in-flight attempts, per webhook
@@ -173,6 +195,9 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		log:      cfg.Log,
 		sender:   NewSender(cfg.Sender),
 		encoders: map[string]Encoder{},
+		columns:  map[string]map[string][]string{},
+		natives:  map[string]map[string]*Canonical{},
+		secret:   map[string]bool{"authorization": true, "webhook-signature": true},
 		slots:    map[string][]time.Time{},
 		sending:  make(chan struct{}, cfg.Workers),
 		freed:    make(chan struct{}),
@@ -187,10 +212,37 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Register adds dialects' encoders.
+// Register adds dialects' encoders, with their columns of the catalogue and their secret
+// headers. A column naming an event that is not in the catalogue is a bug of its dialect:
+// Register panics.
 func (e *Engine) Register(encs ...Encoder) {
 	for _, enc := range encs {
-		e.encoders[enc.Dialect()] = enc
+		d := enc.Dialect()
+		events := enc.Events()
+		for name := range events {
+			if _, ok := catalogueByName[name]; !ok {
+				panic(fmt.Sprintf("delivery: dialect %s names %q, which is not a canonical event", d, name))
+			}
+		}
+		// A native name listed under several events belongs to the first of them.
+		column, natives := map[string][]string{}, map[string]*Canonical{}
+		for i := range Catalogue {
+			c := &Catalogue[i]
+			ns := events[c.Name]
+			if len(ns) == 0 {
+				continue
+			}
+			column[c.Name] = ns
+			for _, n := range ns {
+				if natives[n] == nil {
+					natives[n] = c
+				}
+			}
+		}
+		e.encoders[d], e.columns[d], e.natives[d] = enc, column, natives
+		for _, h := range enc.SecretHeaders() {
+			e.secret[strings.ToLower(h)] = true
+		}
 	}
 }
 
@@ -309,8 +361,8 @@ func (e *Engine) resolve(typ string) (map[string][]string, error) {
 			if !enc.Known(native) {
 				return nil, store.Errorf(store.EINVALID, "%q is not a %s event.", native, dialect)
 			}
-			if entry := canonicalOf(dialect, native); entry != nil {
-				return e.known(entry, dialect, native), nil
+			if c := e.natives[dialect][native]; c != nil {
+				return e.known(c, dialect, native), nil
 			}
 			return map[string][]string{dialect: {native}}, nil
 		}
@@ -320,16 +372,13 @@ func (e *Engine) resolve(typ string) (map[string][]string, error) {
 
 // known returns entry's names for the registered dialects; origin, when set, is reached
 // under exactly the native name it was published with.
-func (e *Engine) known(entry *Entry, origin, native string) map[string][]string {
+func (e *Engine) known(c *Canonical, origin, native string) map[string][]string {
 	out := map[string][]string{}
-	for d, ns := range entry.Names {
-		if _, ok := e.encoders[d]; ok {
-			out[d] = ns
-		}
-	}
 	for d, enc := range e.encoders {
 		if canonical(enc) {
-			out[d] = []string{entry.Canonical}
+			out[d] = []string{c.Name}
+		} else if ns := e.columns[d][c.Name]; len(ns) > 0 {
+			out[d] = ns
 		}
 	}
 	if origin != "" {
@@ -343,13 +392,22 @@ func canonical(enc Encoder) bool {
 	return ok && c.CanonicalNames()
 }
 
+// Dialects lists the dialects of the registered encoders, sorted.
+func (e *Engine) Dialects() []string {
+	out := make([]string, 0, len(e.encoders))
+	for d := range e.encoders {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // EventTypes lists the catalogue with each registered dialect's names.
 func (e *Engine) EventTypes() []Entry {
 	out := make([]Entry, 0, len(Catalogue))
 	for i := range Catalogue {
-		entry := Catalogue[i]
-		entry.Names = e.known(&Catalogue[i], "", "")
-		out = append(out, entry)
+		c := &Catalogue[i]
+		out = append(out, Entry{Canonical: c.Name, Description: c.Description, Names: e.known(c, "", "")})
 	}
 	return out
 }
@@ -606,15 +664,10 @@ func (e *Engine) releaseSlot(webhookID string, token time.Time) {
 	}
 }
 
-// redacted are headers whose values are secrets; attempts record them as "[redacted]".
-var redacted = map[string]bool{
-	"authorization": true, "webhook-signature": true, "nursa-signature": true,
-	"x-authing-webhook-secret": true, "x-authing-token": true, "x-fusionauth-signature-jwt": true,
-}
-
-// redactHeaders is what an attempt records of its request headers: secrets and the
+// redactHeaders is what an attempt records of its request headers: secrets (Authorization,
+// the Standard Webhooks signature and every dialect's SecretHeaders, in secret) and the
 // webhook's custom headers (an X-Api-Key, say) by name only.
-func redactHeaders(h http.Header, custom map[string]string) map[string]string {
+func redactHeaders(h http.Header, custom map[string]string, secret map[string]bool) map[string]string {
 	names := make(map[string]bool, len(custom))
 	for k := range custom {
 		names[http.CanonicalHeaderKey(k)] = true
@@ -622,7 +675,7 @@ func redactHeaders(h http.Header, custom map[string]string) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
 		v := strings.Join(vs, ", ")
-		if redacted[strings.ToLower(k)] || names[http.CanonicalHeaderKey(k)] {
+		if secret[strings.ToLower(k)] || names[http.CanonicalHeaderKey(k)] {
 			v = store.RedactedValue
 		}
 		out[k] = v
@@ -731,7 +784,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 		URL:             w.URL,
 		StartedAt:       at,
 		DurationMS:      res.Duration.Milliseconds(),
-		RequestHeaders:  redactHeaders(req.Header, w.Headers),
+		RequestHeaders:  redactHeaders(req.Header, w.Headers, e.secret),
 		OmittedHeaders:  req.OmittedHeaders,
 		RequestBody:     truncate(string(body), 64<<10),
 		ResponseStatus:  res.Status,
@@ -860,7 +913,7 @@ func request(w *store.Webhook, msgID string, at time.Time, body []byte, dialect,
 		PinnedCertPEM:  w.SSLCertificate,
 	}
 	// Custom headers go in name order, so that names equal but for case end the same way on
-	// every attempt. A name or value HTTP cannot carry (FusionAuth stores "Header 1") is
+	// every attempt. A name or value HTTP cannot carry (a dialect may store "Header 1") is
 	// left out and named in the attempt's record; the delivery still goes out.
 	names := make([]string, 0, len(w.Headers))
 	for k := range w.Headers {

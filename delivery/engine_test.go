@@ -102,7 +102,7 @@ func startGuarded(t *testing.T, db *store.DB, cfg delivery.Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Register(fusionauth.New(server.Deps{DB: db, Keys: keys, Log: cfg.Log}).Encoder())
+	e.Register(secondsEncoder{fusionauth.New(server.Deps{DB: db, Keys: keys, Log: cfg.Log}).Encoder()})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func startGuarded(t *testing.T, db *store.DB, cfg delivery.Config) *harness {
 func (h *harness) webhook(t *testing.T, url string, edit func(w *store.Webhook)) *store.Webhook {
 	t.Helper()
 	w := &store.Webhook{
-		Dialect: store.DialectFusionAuth, ExternalID: uuid.NewString(),
+		Dialect: "fusionauth", ExternalID: uuid.NewString(),
 		URL: url, Enabled: true, Global: true, Events: []string{"user.create"},
 		ConnectTimeout: 1000, ReadTimeout: 2000,
 	}
@@ -425,6 +425,17 @@ func TestDeliver_HangingEndpointDoesNotDelayOthers(t *testing.T) {
 	if n := hung.Load(); n > 2 {
 		t.Errorf("the hanging endpoint holds %d requests at once, want at most 2", n)
 	}
+}
+
+// secondsEncoder gives an encoder a retry vocabulary of one unit, "Second", so that a
+// webhook's own retry setting (store.Retry) can wait seconds in a test.
+type secondsEncoder struct{ delivery.Encoder }
+
+func (secondsEncoder) RetryUnit(unit string) time.Duration {
+	if unit == "Second" {
+		return time.Second
+	}
+	return 0
 }
 
 func TestRetryDelay(t *testing.T) {

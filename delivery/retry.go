@@ -15,8 +15,8 @@ import (
 //
 // With the default 12 attempts a delivery is given up about 5 h 30 m after it was first
 // tried. A Retry-After header is honoured between 1 s and 1 h; after a 429 or a timeout
-// the wait is at least MinPenalty. A webhook's own retry setting (Authing's retryConfig)
-// replaces the schedule with its fixed delay and count.
+// the wait is at least MinPenalty. A webhook's own retry setting (store.Retry, which its
+// dialect writes) replaces the schedule with its fixed delay and count.
 const (
 	RetryBase   = 5 * time.Second
 	RetryFactor = 3
@@ -46,7 +46,7 @@ func (e *Engine) maxAttempts(w *store.Webhook) int {
 func (e *Engine) retryDelay(w *store.Webhook, n int, res Result) time.Duration {
 	d := jitter(RetryDelay(n))
 	if r := w.Retry; r != nil && r.Enabled {
-		d = time.Duration(max(r.Delay, 1)) * unit(r.DelayUnit)
+		d = time.Duration(max(r.Delay, 1)) * e.retryUnit(w.Dialect, r.DelayUnit)
 	}
 	if res.RetryAfter > 0 {
 		d = min(max(res.RetryAfter, time.Second), time.Hour)
@@ -57,14 +57,13 @@ func (e *Engine) retryDelay(w *store.Webhook, n int, res Result) time.Duration {
 	return d
 }
 
-func unit(u string) time.Duration {
-	switch u {
-	case "Second":
-		return time.Second
-	case "Hour":
-		return time.Hour
-	case "Day":
-		return 24 * time.Hour
+// retryUnit is one unit of a webhook's own retry delay, in its dialect's vocabulary
+// (RetryUnits); a minute when the dialect has none or does not know the unit.
+func (e *Engine) retryUnit(dialect, unit string) time.Duration {
+	if ru, ok := e.encoders[dialect].(RetryUnits); ok {
+		if d := ru.RetryUnit(unit); d > 0 {
+			return d
+		}
 	}
 	return time.Minute
 }

@@ -32,7 +32,7 @@ func TestDeliver_LegacyPlaintextWebhookAfterSealing(t *testing.T) {
 			old := storetest.OpenDSN(t, dsn)
 			rcv := newReceiver(t, nil)
 			w := &store.Webhook{
-				Dialect: store.DialectFusionAuth, ExternalID: "legacy", URL: rcv.URL + "/hook", Enabled: true, Global: true,
+				Dialect: "fusionauth", ExternalID: "legacy", URL: rcv.URL + "/hook", Enabled: true, Global: true,
 				Events: []string{"user.create"}, BasicAuthUser: "u",
 			}
 			if err := old.CreateWebhook(ctx, w); err != nil {

@@ -5,11 +5,13 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -32,34 +35,61 @@ type API interface {
 	Register(r *Router)
 }
 
-// Dialect is one vendor's webhook API, served at the vendor's own paths.
+// Dialect is one vendor's webhook API, served at the vendor's own paths, and every fact
+// about the vendor the rest of the gateway needs: its part in delivery (Encoder: event
+// names and its column of the catalogue, scope, wire format, secret headers, retry
+// vocabulary) and the shape of its credentials. A dialect package exports
+// New(Deps) *Dialect; the gateway's list of dialects is one line per dialect.
 type Dialect interface {
 	API
 	// Name is the dialect's name, as used in the native API (e.g. "fusionauth").
 	Name() string
+	// Encoder is the dialect's part in delivery.
+	Encoder() delivery.Encoder
 	// MintCredential creates a credential for this dialect and returns it with the
-	// secrets that are shown once.
+	// secrets that are shown once. A request field the dialect does not take is EINVALID.
 	MintCredential(ctx context.Context, req CredentialRequest) (*MintedCredential, error)
+	// CredentialFields is what the native API shows of a stored credential besides its
+	// id, dialect, name and creation time, under the dialect's own names; never a secret.
+	CredentialFields(c *store.Credential) map[string]any
 }
 
-// CredentialRequest asks for a credential. Fields a dialect does not use must be empty.
+// CredentialRequest asks for a credential.
 type CredentialRequest struct {
 	Name string
-	// ProjectIDs bind an Xsolla credential to its Login projects.
-	ProjectIDs []string
+	// Fields are the rest of the request, by name (an Xsolla credential's projectIds):
+	// the dialect decodes those it takes and refuses the others.
+	Fields map[string]json.RawMessage
 }
 
-// MintedCredential is a new credential and what its holder needs to use it. Only the
-// fields of its dialect are set.
+// Refuse returns the EINVALID error for the first field of the request, in name order,
+// that is not among taken; nil when there is none.
+func (r CredentialRequest) Refuse(dialect string, taken ...string) error {
+	names := make([]string, 0, len(r.Fields))
+	for k := range r.Fields {
+		if !slices.Contains(taken, k) {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	return store.Errorf(store.EINVALID, "A %s credential takes no %s.", dialect, names[0])
+}
+
+// MintedCredential is a new credential and what its holder needs to use it.
 type MintedCredential struct {
 	Credential *store.Credential
+	// Fields are what the holder needs (ids, secrets shown this once, scope), under the
+	// dialect's own names, as the native API answers them.
+	Fields map[string]any
+}
 
-	APIKey          string
-	ClientID        string
-	ClientSecret    string
-	UserPoolID      string
-	AccessKeyID     string
-	AccessKeySecret string
+// Field is the text field name of m.Fields, "" when it has none.
+func (m *MintedCredential) Field(name string) string {
+	s, _ := m.Fields[name].(string)
+	return s
 }
 
 // Server serves every registered API on one handler.
@@ -389,9 +419,11 @@ func ReadBody(c echo.Context) ([]byte, error) {
 
 // Deps are what every API is built from.
 type Deps struct {
-	DB   *store.DB
-	Keys *Keys
-	Log  *slog.Logger
+	DB *store.DB
+	// Engine is the delivery engine, for dialects that publish or send (a test event).
+	Engine *delivery.Engine
+	Keys   *Keys
+	Log    *slog.Logger
 	// Limiter bounds each credential's request rate; nil allows everything. Dialects
 	// that document a rate limit (Xsolla, Authing, Nursa) answer 429 in their own
 	// envelope when it is exceeded.

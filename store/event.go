@@ -501,8 +501,8 @@ const (
 	OutcomeFailed    = "failed"    // none is pending and one failed or was cancelled
 )
 
-// EventLogFilter selects the events one dialect delivered (an event log, as FusionAuth
-// keeps one); empty fields do not filter.
+// EventLogFilter selects the events one dialect delivered (an event log, for the
+// dialects whose API has one); empty fields do not filter.
 type EventLogFilter struct {
 	Dialect string
 	// EventName is the dialect's name of the event.

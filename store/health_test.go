@@ -16,7 +16,7 @@ import (
 )
 
 func hook(id string) *store.Webhook {
-	return &store.Webhook{Dialect: store.DialectNursa, Owner: "c", ExternalID: id, URL: "https://example.com/h", Events: []string{"all"}, Enabled: true}
+	return &store.Webhook{Dialect: "nursa", Owner: "c", ExternalID: id, URL: "https://example.com/h", Events: []string{"all"}, Enabled: true}
 }
 
 func publish(ctx context.Context, db *store.DB, id string) error {
@@ -61,7 +61,7 @@ func TestCheck_SQLiteDirectoryRemoved(t *testing.T) {
 	requireUnavailable(t, "check", db.Check(ctx))
 	requireUnavailable(t, "publish", publish(ctx, db, "e1"))
 	requireUnavailable(t, "create a webhook", db.CreateWebhook(ctx, hook("b")))
-	_, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: store.DialectNursa, Owner: "c", ExternalID: "a"})
+	_, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: "nursa", Owner: "c", ExternalID: "a"})
 	requireUnavailable(t, "read a webhook", err)
 }
 
@@ -156,9 +156,9 @@ func TestOutage(t *testing.T) {
 		requireUnavailable(t, "check", db.Check(ctx))
 		requireUnavailable(t, "publish", publish(ctx, db, "e1"))
 		requireUnavailable(t, "create a webhook", db.CreateWebhook(ctx, hook("b")))
-		_, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: store.DialectNursa, Owner: "c", ExternalID: "a"})
+		_, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: "nursa", Owner: "c", ExternalID: "a"})
 		requireUnavailable(t, "read a webhook", err)
-		_, err = db.Credential(ctx, store.DialectNursa, "x")
+		_, err = db.Credential(ctx, "nursa", "x")
 		requireUnavailable(t, "look up a credential", err)
 	})
 }

@@ -5,8 +5,7 @@ import (
 	"time"
 )
 
-// SigningKey is a key FusionAuth webhooks sign their deliveries with
-// (signatureConfiguration.signingKeyId). The private part is sealed with the gateway's key.
+// SigningKey is a key a dialect's webhooks sign their deliveries with (Webhook.SigningKeyID). The private part is sealed with the gateway's key.
 type SigningKey struct {
 	ID   string `gorm:"primaryKey;size:64"`
 	Name string `gorm:"not null;default:''"`

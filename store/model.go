@@ -5,14 +5,6 @@ import (
 	"time"
 )
 
-// Dialects are the vendor APIs a webhook can be managed through.
-const (
-	DialectFusionAuth = "fusionauth"
-	DialectXsolla     = "xsolla"
-	DialectNursa      = "nursa"
-	DialectAuthing    = "authing"
-)
-
 // Webhook is one subscription, whichever dialect created it. Each dialect maps its wire
 // fields onto these columns and back; what a dialect needs to round-trip and nothing else
 // uses goes into Extra. The secrets among its fields (custom header values, the basic-auth
@@ -26,8 +18,9 @@ type Webhook struct {
 	Dialect string `gorm:"size:16;not null;uniqueIndex:idx_webhook_external,priority:1;index:idx_webhook_owner,priority:1"`
 	// ExternalID is the id in the dialect's own format (UUID, integer, 24-hex).
 	ExternalID string `gorm:"size:64;not null;uniqueIndex:idx_webhook_external,priority:2"`
-	// Owner scopes the webhook: the Xsolla project, the Nursa client or the Authing user
-	// pool. FusionAuth webhooks have no owner; they are scoped by Global and TenantIDs.
+	// Owner, Global and TenantIDs scope the webhook (see DB.MatchCandidates): each dialect
+	// maps its own notion of scope (a project, a client, a user pool, a list of tenants)
+	// onto them. Owner is the one tenant that owns the webhook, if any.
 	Owner string `gorm:"size:128;not null;default:'';index:idx_webhook_owner,priority:2"`
 
 	URL         string `gorm:"not null"`
@@ -99,7 +92,8 @@ func (w *Webhook) ActiveSecrets(now time.Time) []string {
 	return out
 }
 
-// Retry is a webhook's own retry setting (Authing's retryConfig).
+// Retry is a webhook's own retry setting, for dialects whose API has one: a fixed delay,
+// counted in DelayUnit (a unit of the dialect's own vocabulary), and a count of retries.
 type Retry struct {
 	Enabled   bool   `json:"enabled"`
 	Count     int    `json:"count,omitempty"`
@@ -117,13 +111,15 @@ type Credential struct {
 	// SecretHash is the hex SHA-256 of the secret. Secrets are 256-bit random strings,
 	// so a plain hash is enough and makes lookup by secret an index scan.
 	SecretHash string `gorm:"size:64;not null;uniqueIndex"`
-	// SecretSealed is the secret itself, encrypted with the gateway's key, for the one
-	// scheme that needs it back: Authing's AK/SK request signatures are HMACs keyed with
-	// the secret. Empty for every other credential.
+	// SecretSealed is the secret itself, encrypted with the gateway's key, for schemes
+	// that need it back (request signatures that are HMACs keyed with the secret). Empty
+	// for every other credential.
 	SecretSealed string `gorm:"type:text;not null;default:''"`
-	// ProjectIDs bind an Xsolla credential to its projects.
+	// ProjectIDs are the owners (Webhook.Owner) a credential may manage, for dialects whose
+	// credentials are bound to a list of them given when minted.
 	ProjectIDs []string `gorm:"type:text;serializer:json"`
-	// UserPoolID is the Authing user pool the credential manages.
+	// UserPoolID is the one owner a credential manages, for dialects that create the owner
+	// with the credential.
 	UserPoolID string    `gorm:"size:64;not null;default:''"`
 	CreatedAt  time.Time `gorm:"not null"`
 }

@@ -17,7 +17,7 @@ import (
 
 // Sealer encrypts the secrets the gateway keeps for its subscribers, so that a dump of the
 // database does not hold them in clear: every webhook's Standard Webhooks ("whsec_")
-// secrets, its dialect's signing secrets (Nursa's, Authing's), its basic-auth password and
+// secrets, its dialect's own signing secrets, its basic-auth password and
 // its custom header values. It is AES-256-GCM with a random nonce, and each value is bound
 // to its webhook, so that a sealed value copied into another row does not open there.
 type Sealer struct {

@@ -124,7 +124,7 @@ func mustFind(t *testing.T, db *store.DB) []store.Webhook {
 }
 
 func mustMatch(t *testing.T, db *store.DB) []store.Webhook {
-	ws, err := db.MatchCandidates(context.Background(), []string{store.DialectFusionAuth}, "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80")
+	ws, err := db.MatchCandidates(context.Background(), []string{"fusionauth"}, "7e3f4a0c-1b5d-4c8e-9f2a-3d4b5c6e7f80")
 	if err != nil {
 		t.Fatal(err)
 	}

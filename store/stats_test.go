@@ -16,10 +16,10 @@ func TestActivity(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 1, 18, 30, 20, 0, time.UTC)
-		healthy := &store.Webhook{Dialect: store.DialectNursa, ExternalID: "h", URL: "https://h.example.com", Enabled: true}
-		failing := &store.Webhook{Dialect: store.DialectNursa, ExternalID: "f", URL: "https://f.example.com", Enabled: true}
-		off := &store.Webhook{Dialect: store.DialectXsolla, ExternalID: "o", URL: "https://o.example.com", Enabled: false}
-		disabled := &store.Webhook{Dialect: store.DialectAuthing, ExternalID: "d", URL: "https://d.example.com", Enabled: true}
+		healthy := &store.Webhook{Dialect: "nursa", ExternalID: "h", URL: "https://h.example.com", Enabled: true}
+		failing := &store.Webhook{Dialect: "nursa", ExternalID: "f", URL: "https://f.example.com", Enabled: true}
+		off := &store.Webhook{Dialect: "xsolla", ExternalID: "o", URL: "https://o.example.com", Enabled: false}
+		disabled := &store.Webhook{Dialect: "authing", ExternalID: "d", URL: "https://d.example.com", Enabled: true}
 		for _, w := range []*store.Webhook{healthy, failing, off, disabled} {
 			if err := db.CreateWebhook(ctx, w); err != nil {
 				t.Fatal(err)
@@ -35,7 +35,7 @@ func TestActivity(t *testing.T) {
 		at := []time.Time{now, now.Add(-15 * time.Second), now.Add(-2 * time.Minute), now.Add(-2 * time.Hour)}
 		for i, ts := range at {
 			ev := &store.Event{ID: fmt.Sprintf("ev-%d", i), Type: "user.created", OccurredAt: ts, CreatedAt: ts}
-			d := []store.Delivery{{ID: fmt.Sprintf("d-%d", i), EventID: ev.ID, WebhookID: healthy.ID, Dialect: store.DialectNursa, EventName: "all", Status: store.DeliveryPending}}
+			d := []store.Delivery{{ID: fmt.Sprintf("d-%d", i), EventID: ev.ID, WebhookID: healthy.ID, Dialect: "nursa", EventName: "all", Status: store.DeliveryPending}}
 			if err := db.CreateEvent(ctx, ev, d); err != nil {
 				t.Fatal(err)
 			}

@@ -15,7 +15,7 @@ import (
 
 func fullWebhook() *store.Webhook {
 	return &store.Webhook{
-		Dialect:           store.DialectFusionAuth,
+		Dialect:           "fusionauth",
 		ExternalID:        "2f8e0d59-6f26-4d6a-9d3b-2b2d3b5e4a11",
 		URL:               "https://example.com/hook",
 		Name:              "name",
@@ -124,7 +124,7 @@ func TestWebhook_Conflict(t *testing.T) {
 			t.Fatalf("duplicate external id: got %v, want conflict", err)
 		}
 		other := fullWebhook()
-		other.Dialect = store.DialectNursa
+		other.Dialect = "nursa"
 		if err := db.CreateWebhook(ctx, other); err != nil {
 			t.Fatalf("same external id in another dialect: %v", err)
 		}
@@ -135,13 +135,13 @@ func TestWebhook_ScopedByDialectAndOwner(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := fullWebhook()
-		w.Dialect, w.Owner = store.DialectNursa, "client-a"
+		w.Dialect, w.Owner = "nursa", "client-a"
 		if err := db.CreateWebhook(ctx, w); err != nil {
 			t.Fatal(err)
 		}
 		for _, key := range []store.WebhookKey{
-			{Dialect: store.DialectNursa, Owner: "client-b", ExternalID: w.ExternalID},
-			{Dialect: store.DialectFusionAuth, Owner: "client-a", ExternalID: w.ExternalID},
+			{Dialect: "nursa", Owner: "client-b", ExternalID: w.ExternalID},
+			{Dialect: "fusionauth", Owner: "client-a", ExternalID: w.ExternalID},
 		} {
 			if _, err := db.GetWebhook(ctx, key); store.ErrorCode(err) != store.ENOTFOUND {
 				t.Errorf("get %+v: got %v, want not found", key, err)
@@ -150,11 +150,11 @@ func TestWebhook_ScopedByDialectAndOwner(t *testing.T) {
 				t.Errorf("delete %+v: got %v, want not found", key, err)
 			}
 		}
-		stolen := store.WebhookKey{Dialect: store.DialectNursa, Owner: "client-b", ExternalID: w.ExternalID}
+		stolen := store.WebhookKey{Dialect: "nursa", Owner: "client-b", ExternalID: w.ExternalID}
 		if _, err := db.UpdateWebhook(ctx, stolen, func(w *store.Webhook) error { w.URL = "https://evil.example"; return nil }); store.ErrorCode(err) != store.ENOTFOUND {
 			t.Errorf("update under another owner: got %v, want not found", err)
 		}
-		if _, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: store.DialectNursa, Owner: "client-a", ExternalID: w.ExternalID}); err != nil {
+		if _, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: "nursa", Owner: "client-a", ExternalID: w.ExternalID}); err != nil {
 			t.Errorf("owner's own get: %v", err)
 		}
 	})
@@ -208,7 +208,7 @@ func TestFindWebhooks(t *testing.T) {
 		base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		mk := func(i int, url, desc string, global bool, tenants ...string) {
 			w := &store.Webhook{
-				Dialect: store.DialectFusionAuth, ExternalID: fmt.Sprintf("id-%d", i),
+				Dialect: "fusionauth", ExternalID: fmt.Sprintf("id-%d", i),
 				URL: url, Description: desc, Global: global, TenantIDs: tenants,
 				CreatedAt: base.Add(time.Duration(i) * time.Minute),
 			}
@@ -219,7 +219,7 @@ func TestFindWebhooks(t *testing.T) {
 		mk(1, "https://b.example.com/Game", "Game server", false, tenantA)
 		mk(2, "https://a.example.com/other", "100% done_", true)
 		mk(3, "https://c.example.com/game", "other", false, tenantB)
-		other := &store.Webhook{Dialect: store.DialectNursa, ExternalID: "n1", URL: "https://game.example.com"}
+		other := &store.Webhook{Dialect: "nursa", ExternalID: "n1", URL: "https://game.example.com"}
 		if err := db.CreateWebhook(ctx, other); err != nil {
 			t.Fatal(err)
 		}
@@ -237,13 +237,13 @@ func TestFindWebhooks(t *testing.T) {
 			want  []string
 			total int64
 		}{
-			{"dialect only, creation order", store.WebhookFilter{Dialect: store.DialectFusionAuth}, []string{"id-1", "id-2", "id-3"}, 3},
-			{"url case-insensitive", store.WebhookFilter{Dialect: store.DialectFusionAuth, URLLike: "%GAME%"}, []string{"id-1", "id-3"}, 2},
-			{"escaped percent", store.WebhookFilter{Dialect: store.DialectFusionAuth, DescriptionLike: `%100\%%`}, []string{"id-2"}, 1},
-			{"escaped underscore", store.WebhookFilter{Dialect: store.DialectFusionAuth, DescriptionLike: `%e\_`}, []string{"id-2"}, 1},
-			{"tenant plus global", store.WebhookFilter{Dialect: store.DialectFusionAuth, TenantID: tenantA}, []string{"id-1", "id-2"}, 2},
-			{"order by url", store.WebhookFilter{Dialect: store.DialectFusionAuth, OrderBy: []store.WebhookOrder{{Field: store.OrderURL}}}, []string{"id-2", "id-1", "id-3"}, 3},
-			{"order desc, paged", store.WebhookFilter{Dialect: store.DialectFusionAuth, OrderBy: []store.WebhookOrder{{Field: store.OrderCreatedAt, Desc: true}}, Offset: 1, Limit: 1}, []string{"id-2"}, 3},
+			{"dialect only, creation order", store.WebhookFilter{Dialect: "fusionauth"}, []string{"id-1", "id-2", "id-3"}, 3},
+			{"url case-insensitive", store.WebhookFilter{Dialect: "fusionauth", URLLike: "%GAME%"}, []string{"id-1", "id-3"}, 2},
+			{"escaped percent", store.WebhookFilter{Dialect: "fusionauth", DescriptionLike: `%100\%%`}, []string{"id-2"}, 1},
+			{"escaped underscore", store.WebhookFilter{Dialect: "fusionauth", DescriptionLike: `%e\_`}, []string{"id-2"}, 1},
+			{"tenant plus global", store.WebhookFilter{Dialect: "fusionauth", TenantID: tenantA}, []string{"id-1", "id-2"}, 2},
+			{"order by url", store.WebhookFilter{Dialect: "fusionauth", OrderBy: []store.WebhookOrder{{Field: store.OrderURL}}}, []string{"id-2", "id-1", "id-3"}, 3},
+			{"order desc, paged", store.WebhookFilter{Dialect: "fusionauth", OrderBy: []store.WebhookOrder{{Field: store.OrderCreatedAt, Desc: true}}, Offset: 1, Limit: 1}, []string{"id-2"}, 3},
 			{"every dialect", store.WebhookFilter{URLLike: "%game%"}, []string{"id-1", "id-3", "n1"}, 3},
 		}
 		for _, tt := range tests {
@@ -264,32 +264,32 @@ func TestFindWebhooks(t *testing.T) {
 func TestCredentials(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		c := &store.Credential{ID: "cred-1", Dialect: store.DialectFusionAuth, SecretHash: store.HashSecret("s3cret"), Name: "ci"}
+		c := &store.Credential{ID: "cred-1", Dialect: "fusionauth", SecretHash: store.HashSecret("s3cret"), Name: "ci"}
 		if err := db.CreateCredential(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.CredentialBySecret(ctx, store.DialectFusionAuth, "s3cret")
+		got, err := db.CredentialBySecret(ctx, "fusionauth", "s3cret")
 		if err != nil || got.ID != "cred-1" || got.Name != "ci" {
 			t.Fatalf("by secret: %+v, %v", got, err)
 		}
-		if _, err := db.CredentialBySecret(ctx, store.DialectNursa, "s3cret"); store.ErrorCode(err) != store.EUNAUTHORIZED {
+		if _, err := db.CredentialBySecret(ctx, "nursa", "s3cret"); store.ErrorCode(err) != store.EUNAUTHORIZED {
 			t.Errorf("another dialect's secret: got %v, want unauthorized", err)
 		}
-		if _, err := db.CredentialBySecret(ctx, store.DialectFusionAuth, "wrong"); store.ErrorCode(err) != store.EUNAUTHORIZED {
+		if _, err := db.CredentialBySecret(ctx, "fusionauth", "wrong"); store.ErrorCode(err) != store.EUNAUTHORIZED {
 			t.Errorf("wrong secret: got %v, want unauthorized", err)
 		}
-		dup := &store.Credential{ID: "cred-1", Dialect: store.DialectFusionAuth, SecretHash: store.HashSecret("other")}
+		dup := &store.Credential{ID: "cred-1", Dialect: "fusionauth", SecretHash: store.HashSecret("other")}
 		if err := db.CreateCredential(ctx, dup); store.ErrorCode(err) != store.ECONFLICT {
 			t.Errorf("duplicate id: got %v, want conflict", err)
 		}
-		list, err := db.Credentials(ctx, store.DialectFusionAuth)
+		list, err := db.Credentials(ctx, "fusionauth")
 		if err != nil || len(list) != 1 {
 			t.Fatalf("list: %v, %v", list, err)
 		}
 		if err := db.DeleteCredential(ctx, "cred-1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.CredentialBySecret(ctx, store.DialectFusionAuth, "s3cret"); store.ErrorCode(err) != store.EUNAUTHORIZED {
+		if _, err := db.CredentialBySecret(ctx, "fusionauth", "s3cret"); store.ErrorCode(err) != store.EUNAUTHORIZED {
 			t.Errorf("revoked: got %v, want unauthorized", err)
 		}
 		if err := db.DeleteCredential(ctx, "cred-1"); store.ErrorCode(err) != store.ENOTFOUND {

@@ -32,14 +32,18 @@ func run(ctx context.Context, baseURL, token, receiver string) error {
 	if err != nil {
 		return err
 	}
-	minted, err := admin.CreateCredentialWithResponse(ctx, client.CredentialRequest{Dialect: client.Fusionauth})
+	minted, err := admin.CreateCredentialWithResponse(ctx, client.CredentialRequest{Dialect: "fusionauth"})
 	if err != nil {
 		return err
 	}
-	if minted.JSON201 == nil || minted.JSON201.ApiKey == nil {
+	var apiKey string
+	if minted.JSON201 != nil {
+		apiKey, _ = minted.JSON201.AdditionalProperties["apiKey"].(string)
+	}
+	if apiKey == "" {
 		return fmt.Errorf("mint: %s %s", minted.Status(), minted.Body)
 	}
-	fa, err := fusionauth.New(baseURL, *minted.JSON201.ApiKey)
+	fa, err := fusionauth.New(baseURL, apiKey)
 	if err != nil {
 		return err
 	}
@@ -57,7 +61,7 @@ func run(ctx context.Context, baseURL, token, receiver string) error {
 	if created.JSON200 == nil {
 		return fmt.Errorf("create webhook: %s %s", created.Status(), created.Body)
 	}
-	dialect := client.Fusionauth
+	dialect := "fusionauth"
 	list, err := admin.ListWebhooksWithResponse(ctx, &client.ListWebhooksParams{Dialect: &dialect})
 	if err != nil {
 		return err

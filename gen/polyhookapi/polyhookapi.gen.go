@@ -20,7 +20,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
-	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for DeliveryStatus.
@@ -41,33 +40,6 @@ func (e DeliveryStatus) Valid() bool {
 	case DeliveryStatusPending:
 		return true
 	case DeliveryStatusSucceeded:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for Dialect.
-const (
-	Authing    Dialect = "authing"
-	Fusionauth Dialect = "fusionauth"
-	Nursa      Dialect = "nursa"
-	Standard   Dialect = "standard"
-	Xsolla     Dialect = "xsolla"
-)
-
-// Valid indicates whether the value is a known member of the Dialect enum.
-func (e Dialect) Valid() bool {
-	switch e {
-	case Authing:
-		return true
-	case Fusionauth:
-		return true
-	case Nursa:
-		return true
-	case Standard:
-		return true
-	case Xsolla:
 		return true
 	default:
 		return false
@@ -281,7 +253,9 @@ type CreatedWebhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// DisabledAt Set when the gateway stopped delivering to the endpoint.
@@ -309,28 +283,32 @@ type CreatedWebhook struct {
 	Url       string    `json:"url"`
 }
 
-// Credential defines model for Credential.
+// Credential A credential without its secret: next to its id, what its dialect shows of it
+// (xsolla: `projectIds`; authing: `userPoolId`).
 type Credential struct {
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-	Dialect    Dialect   `json:"dialect"`
-	Id         string    `json:"id"`
-	Name       *string   `json:"name,omitempty"`
-	ProjectIds *[]string `json:"projectIds,omitempty"`
-	UserPoolId *string   `json:"userPoolId,omitempty"`
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
+	Dialect              Dialect                `json:"dialect"`
+	Id                   string                 `json:"id"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
-// CredentialRequest defines model for CredentialRequest.
+// CredentialRequest The dialect's own fields of the request, next to `dialect` and `name`; a field the
+// dialect does not take is answered 400. xsolla takes `projectIds`, the Login projects
+// (UUIDs) the credential may manage, and requires it.
 type CredentialRequest struct {
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// Name A label for operators.
-	Name *string `json:"name,omitempty"`
-
-	// ProjectIds xsolla only; the Login projects (UUIDs) the credential may manage.
-	ProjectIds *[]openapi_types.UUID `json:"projectIds,omitempty"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // Delivery defines model for Delivery.
@@ -339,7 +317,9 @@ type Delivery struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect   Dialect `json:"dialect"`
 	EventId   string  `json:"eventId"`
 	EventName string  `json:"eventName"`
@@ -357,8 +337,10 @@ type Delivery struct {
 // DeliveryStatus defines model for Delivery.Status.
 type DeliveryStatus string
 
-// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-type Dialect string
+// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+// at POST /v1/webhooks. Any other name is answered 400.
+type Dialect = string
 
 // Error defines model for Error.
 type Error struct {
@@ -417,23 +399,20 @@ type Key struct {
 	Secret *string `json:"secret,omitempty"`
 }
 
-// NewCredential defines model for NewCredential.
+// NewCredential The credential and, next to its id, what its holder needs, under the dialect's own names;
+// the secrets among them are shown this once. fusionauth: `apiKey` (send as
+// `Authorization: <apiKey>`); xsolla: `clientId`, `clientSecret`, `projectIds`; nursa:
+// `clientId`, `clientSecret`; authing: `userPoolId`, `accessKeyId`, `accessKeySecret`.
 type NewCredential struct {
-	AccessKeyId     *string `json:"accessKeyId,omitempty"`
-	AccessKeySecret *string `json:"accessKeySecret,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 
-	// ApiKey fusionauth: send as `Authorization: <apiKey>`.
-	ApiKey       *string   `json:"apiKey,omitempty"`
-	ClientId     *string   `json:"clientId,omitempty"`
-	ClientSecret *string   `json:"clientSecret,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
-
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-	Dialect    Dialect   `json:"dialect"`
-	Id         string    `json:"id"`
-	Name       *string   `json:"name,omitempty"`
-	ProjectIds *[]string `json:"projectIds,omitempty"`
-	UserPoolId *string   `json:"userPoolId,omitempty"`
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
+	Dialect              Dialect                `json:"dialect"`
+	Id                   string                 `json:"id"`
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // NewWebhook defines model for NewWebhook.
@@ -555,7 +534,9 @@ type Webhook struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect Dialect `json:"dialect"`
 
 	// DisabledAt Set when the gateway stopped delivering to the endpoint.
@@ -696,6 +677,301 @@ type RotateWebhookSecretJSONRequestBody RotateWebhookSecretJSONBody
 
 // TestWebhookJSONRequestBody defines body for TestWebhook for application/json ContentType.
 type TestWebhookJSONRequestBody TestWebhookJSONBody
+
+// Getter for additional properties for Credential. Returns the specified
+// element and whether it was found
+func (a Credential) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Credential
+func (a *Credential) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Credential to handle AdditionalProperties
+func (a *Credential) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["createdAt"]; found {
+		err = json.Unmarshal(raw, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("error reading 'createdAt': %w", err)
+		}
+		delete(object, "createdAt")
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Credential to handle AdditionalProperties
+func (a Credential) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["createdAt"], err = json.Marshal(a.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'createdAt': %w", err)
+	}
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for CredentialRequest. Returns the specified
+// element and whether it was found
+func (a CredentialRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for CredentialRequest
+func (a *CredentialRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for CredentialRequest to handle AdditionalProperties
+func (a *CredentialRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for CredentialRequest to handle AdditionalProperties
+func (a CredentialRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for NewCredential. Returns the specified
+// element and whether it was found
+func (a NewCredential) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for NewCredential
+func (a *NewCredential) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for NewCredential to handle AdditionalProperties
+func (a *NewCredential) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["createdAt"]; found {
+		err = json.Unmarshal(raw, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("error reading 'createdAt': %w", err)
+		}
+		delete(object, "createdAt")
+	}
+
+	if raw, found := object["dialect"]; found {
+		err = json.Unmarshal(raw, &a.Dialect)
+		if err != nil {
+			return fmt.Errorf("error reading 'dialect': %w", err)
+		}
+		delete(object, "dialect")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for NewCredential to handle AdditionalProperties
+func (a NewCredential) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["createdAt"], err = json.Marshal(a.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'createdAt': %w", err)
+	}
+
+	object["dialect"], err = json.Marshal(a.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'dialect': %w", err)
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3644,7 +3920,9 @@ type GetDeliveryResponse struct {
 		CreatedAt   time.Time  `json:"createdAt"`
 		DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-		// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+		// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+		// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+		// at POST /v1/webhooks. Any other name is answered 400.
 		Dialect   Dialect `json:"dialect"`
 		EventId   string  `json:"eventId"`
 		EventName string  `json:"eventName"`
@@ -3677,7 +3955,9 @@ func (r GetDeliveryResponse) GetJSON200() *struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-	// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+	// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+	// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+	// at POST /v1/webhooks. Any other name is answered 400.
 	Dialect   Dialect `json:"dialect"`
 	EventId   string  `json:"eventId"`
 	EventName string  `json:"eventName"`
@@ -6264,7 +6544,9 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 			CreatedAt   time.Time  `json:"createdAt"`
 			DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 
-			// Dialect The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
+			// Dialect The API a webhook is managed through: one of the gateway's registered dialects (this
+			// build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+			// at POST /v1/webhooks. Any other name is answered 400.
 			Dialect   Dialect `json:"dialect"`
 			EventId   string  `json:"eventId"`
 			EventName string  `json:"eventName"`
@@ -8342,103 +8624,107 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1rb9s2u3+F0DlAE0CxnTTt6ZxPWZe9zenW5k067ABNMNPSY5uzTHokFdcL8t8PeJMombLl3LZ38KfE",
-	"uvDy8LnfdBclbDZnFKgUUf8u4iDmjArQP844Z/zSXlEXEkYlUKn+xfN5RhIsCaPd3wWj6ppIJjDD6r//",
-	"5jCK+tF/dcvRu+au6OpRo/v7+zhKQSSczNUgUT86pQjUvT46PnyNJGO/ZZiPAe0NWbpE7BY4OjiY4W8H",
-	"6vfBcClB7Mfo+Og7JCecSZlBivYkY2iG6RKNMFEXMjYmVKARZzMkJ0QgnKYchIjRgsgJugTJlwenIwn8",
-	"BGGUMM4hkUiyKVBEBBKSZBkSwG8h3Y/Rm95rlFN8i0mGhxmgPTkBlGKJh1jA6pD7nUht0+5cAeZUSpjN",
-	"NQTnnM2BS2JgneZcA/Nn/WvE+AzLqB8RKt8eR3Ekl3MwP2EMPLqPIw0q9ay9JSQndFzc+UhoGrxLwpdp",
-	"PhuCP543FZsRKSH9ADgFblZbObgvE0ALGE4Ym74SKMmFZDM0MU+jDEYSsVwiNkIKWhz+yEFINIQE5wLQ",
-	"hy9fLlCCKWUSJZjzpXqKcETxDBDj6BZnOaC9H3NBGD3N5QThJIG5FPoJgUSeTBAW6Doy60OH19H+iZ4q",
-	"hYzcAl+iBRZIAJX6gNRa5ARmnSiOiISZCMLDXsCc46X6bZftwQCnKVEAwNlF5SRXhqoC6woSDlIgzAGJ",
-	"CVtQtfivHFKcSEhvOuVhs+HvkEgzuaHB71m6XAX/qUQzJiR6e4w+ku+9AcoluAEesvzG1VxJLHMRRhkh",
-	"MZeQnsoKNqdYwoEkMwitMedZYH4LesIhjfpfFfYWuGpe8eeKfTJaObObwF7ec8AS0l8N9mq4ZNnnUdT/",
-	"up6JuRfu4zohC32+DUQyEZD8hswjDj0JWGQgYwqpRtEThDPBEJaoe3vYtaQlunckve+al0XgmGugsgtZ",
-	"3fWN2XcKVBKcrbKixMBkm7NLCc7U2BtY/w/2sTVsCM8geGPOmVr9eaqX2J5ucwH8grHsPG2JXG4rsQeH",
-	"BsyxELw0aBbg6VtDxW2/RuAow0PI0IhxpMbHknGNADP87SegYzmJ+kdv3sSboFYd9ZtgWYYRo9nSsMuf",
-	"lKhE9hWB9n755fwHsa9vJcVm0QwvlYDFY6gw0AJP8lyDccPB1CDvIBUC9A+Wi6/CFxth2sCCHoLGZqrn",
-	"xn24BSrPwwSg731qogJDNTXsUKxCliL4gKRW+CqRC1oAWkgFZUOGhTxrVCbU3XWMnsI3aZWabYAmiiGB",
-	"5jOFAnOgqboZRyJPEoAUFBoZLU4RI6YJZOr/m5DsmKfbnrWFVmu+4A7Nf9PnFuXBFbuLSwz10dFfbhDh",
-	"S4RaFSGnF+cIu6NWGqqhxVTrwPl40kcY3QJNGUd2bbHSogZCYpping40F6FYkltAIh8W46uRUlAy5+Lz",
-	"1ZeK4FFo445ppPUwnMtJFFsWoiUyF+qvum4P0c4XPK4C3ar0DOHLCUvBxxRCb3GmzyTXC2Gc/KlxhDL5",
-	"24jlVOMLo6OM6JNR2MopVqpCYVSo/53RYAZyOn1wwTMQAo9hM6rotZbPrx5v7Xmz5RAWnN1aS+vxwhlL",
-	"3KzxSZ5DYPpSOVnFww9sYWwshyBohmUygbQTtFQaRD1LkpxvyWslUGyg0iBfWpGyfsTCpbKOKpV6IGg8",
-	"oC921prg98HVoOWsVcLb6zfVkznDycTR/SvhyFxPZ2T8iHAhFdtQPxgFXwlV1thwiVIY4TyTQUOkHZAd",
-	"fL2luT2HAPkBcKZUmEZ20EJ6sOlGKq6rx2aM0II+QkjZyMaMEzmZBVf0ALJsIIvp1ppxPsxIYtdcRYeL",
-	"s59jhMVyNgPJSYKmsBRa4QsqAk2Wy/dYwNtj9OHn0/fWdIn1IGgxAYowNXemsFR4ZQGx2TzRlFgC1Wx8",
-	"k9L9CRbrLBecJCDER1g2KFfF/atiq6vPzEkQlqXg6yMBNFVm++DUih9tc/bRdd7rvU7MCPp/GAQhnWSk",
-	"WQM0N9escGeftbHPPsHCs+rX8ueNZpTW7QKC8D2mjJIEZ0g/YT1Se/86M/qTvnigRhP7671NM0LPzc3D",
-	"VRBNnsDnZH1f1hxwjrEOUirllVXV0K9OnDvfHaYpem98vgdK0jk/3RCQgICEiKNvB2Omd3wgpmR+wOZm",
-	"tQdzprUwo25UBHl1pZeQgBJZmr8oGWVAjzSTExPrHzGeXDPGid2T+fVKWK40FEBlzUY+PHrX7Hda8UXj",
-	"oWBZLgFNpJwrHVr9FeiXy5/qpnfv+N0mbmc8VRaPQuh6YTbY7EvYWolrfxghq/I8hdmcSaDJUrH2EzQG",
-	"ClzR29YAfpyiV13Wz0bRRHiMCRUSgVJ4St+zSNgclAnkuYvNUIiksZJV/2e8HpZdmavokzJfkGG8iKTq",
-	"sDFFp8aYUXoRR3PGMkTSDjp1WtWeM3H2C3NMW1AaQbGb1mjGAhGJJGMd9Kv1QBNpcHycsSHOapp031v/",
-	"K0OGihbsxIyCKKdSg7nZWh2H0+HqPqakYGba9R7kYtqUNFLO8mEj5vrmmqdvNou/kLIYoohLSFjY7/MQ",
-	"AcgorDFkTGxipv2wf+SQOwxDgqER5moXLUIyDTKT0CTLU9BxIXWpfGbIWAaYGqd6ebe6yB9KDV0QmoBG",
-	"BbVPG5yyjhNDlibCYgCHrGO8b2IwktnIipL2aZ6BdgzosAhlC4O2taW23Lde1mN8Pzyn1LgN9DmFLHDJ",
-	"JA7w6R9NlM+zYiRDHA6UhtZy9S/gO/I9RgZYbkN2x975r+KL509q70S6UpxwlXQMu1mv3XIjg4WTvYUX",
-	"sWQyq/jLFtSED2sWiOWze8ZVtB87LrunXUaaoZT8dc/6j/Y7zTJhSw2zdhx2/0GImcDKKsxEeaOYtWap",
-	"fpsTDmIrB2iDsWVDRCOWZWwBqTLIh9r+ekTAZwNM3P6CQJE4BJIhTqYZG6/eYFkKQl4YlrQNPCovnqdh",
-	"56djdUVg19KDcWsEkca5ldexVaXSjgg1+uXSKLYbGUcNiG6eEBBnhOYy5Ej7TAEBlXyJ5sCReSxGBhRm",
-	"TzH6Iycg7T3hGHRaMSeqR2Bd5k0bLoIBwskHRIzcMHMgOcHSZU/sYcrkBDgyHEhLDMoQpmKhsxtaMdhC",
-	"d19d01ldu68spa34UdvYgvKK8MLjQKStE5pqZdpCxJknGB19+/YQLDJb8UEWDIdsJnFPKNdMQTWDy8Ww",
-	"mBaA9vpIPZUkIEPOaOoG1go/3X5kpwYHTG2WK0wZLpVxmslJjLBxYg7M7wEakUyamJfTXAulOoURoVoJ",
-	"V0upB2kFHlqCaYFs6gQsP2nxdKG1bIsITjtw08XlOjfGFJyGYY6pZD9xwbY9QIdQqdFv8qCQ6npX+Pae",
-	"KQeI04D0vAJZ6sFjLGGBlRrM5nNPSaRjqwsX5NseQd3kl4BFw46AFvi0qiY1eZKuTCRuCKnVumLHckpv",
-	"PltQ42HaLnMJvpnwV5NQJakfPUYTrKQMIlJ4U59enAelq0XPqxa8xsFaZ4gZ7sBzqu5aWeN4bvvDCPkt",
-	"Lli2tM4AkgbX3OjCFE5lXoeIRq9+mNnQPsPJCyuXpxdXvUglprmlb2MfWBq/wDKZPKWD9AV9nCt7svBt",
-	"4ZpbZaACkpwTubxS5+yCczNCv7AplMmtmpoBc519ZgeZSDk36ayEjliYxiwrskR8enHeD4fgLc2vemQN",
-	"gsVOUyJ0HF9TP4HMuIgIL8go9pJ29PvO9+uyAtQrjAK6JbAw2bVyAte0EJpshHCWuedFB50ZlVtdTDDX",
-	"09YDIN9r2Lg4iIKfSaV13qBrquBGZAYeqTpQnF6cR3F0C1wYwB12ep2etg3mQPGcRP3odafXea1EOJYT",
-	"fUZdI/3/1LatsadMhhRhVDE8G1z8M4qrqc1Hvd6TJTTb+GUoo1mdT0dt4fjwddMwxbq61XxrHyuj/tcb",
-	"pQnOZpgvnTHEWQJCICIQtvPcx1GXA06XzfC4NLf/EnDouR8Mjjh603v9Aqv8xCTSQDxBAx2CHiCBlwIt",
-	"JkvjvvUzvJWE8XiXdyeknCSMptpDtcBEoiGMGAdkvDzG39iJYm/9Kzri/Tqc0NBVg+ts9b5mJEKqGRJM",
-	"0RRgjhbKbiE6/j8mt0Cr+evWiBGx1gGsy0enuWvugqeKz6AFJxJMMsHVv38iEpTiDX5KgSJXSGPEKMIo",
-	"JWJqjCLO2MwmxCvl3ONOjcj6ExHyvfecInyOZyA1uL/eRUTB9Y8c+DJygt2Tne0woVAt728eSRUryrK/",
-	"wUIwrluLF9ze5LXxhw+YBCto7cExRhQWhYvBEKTZ6pYEedw7fMhbDyL+46PvHs4ytua7BVUpFPQlaVwE",
-	"XYpE7Ps4mjMRQF+TXO6daZGS7hL5n4SVrWYi31eRxYb5arh9+GQLqGZlBHBPiSsKCw+OtlZGWRkGjiYU",
-	"bTPjdeEN45AqTqTDfTRFVHEkVzJhmOUOcZsR92ftlvIzt3X6OC0syhMP+griHGTOKSilMIEgn+7elT/O",
-	"03sj4TKQsIr6P+jrNdSvoN9xKPh/y6aQdh5xQmbYf/K5GiBVTvbEFVV5YWEl5jEHxGGUC0hNARxlC8QM",
-	"3YQEqdKqSznqn3VUZycBNaUwr24s5lRTSBsFfOmIbyffy0Ts5iXE4VcrcbhtX364XtEwYBHVK8d7gmT4",
-	"xtmsV7CcrI3Tomk051t8mtEyMiNVwNok1Kh/2OvpnAYyU5A57OmfhNqfIT9qeAo2GglomMMfshcY8mn1",
-	"wipZtFILixKYgHvv0S7mtWnOq7L8MwU0x2Mos1J0NZ6JiRR54DvJ3MzBS4ZXVcRjG8IwUV/N5mLnlo1L",
-	"v41hGxr82t1HGNXpIKXILk+0e+dCpVZeB7nwv0AWGPZIVG9XPenhc0NNlxIMrcnDFVVvMpn8sUNlkWHF",
-	"tUiW3Kkla5D6M/XrrctU06LyrJXOUWLrIzWOCuJ3dXKN5sTPtoImG1B7hJqp6+jJjLCSplbR+N86pe3l",
-	"Ebj33T8d7a90JUCZPVKQgEkfVAr3njKzAPOMQOmd17r5FObS84h5iZZrFeai8EhET6qYQDluW85b1kBt",
-	"4r3e4G20DMV4EyxxxsY5dP4TFIP7un8+qRUHFNux7LFeqqUDuxVcaIEGLW0mW5G1tc1j07Af8ObO3Pib",
-	"mBuB0OxGin4WO6Ox+GFnYzy9XDqzSSTN9oU6hNhVKWg4GxuiVGRWObK1SZiv6+nMRXUkOgfdJpG4c/ud",
-	"DYU5NV0yV+TYW+8uoddUDSY5pgIn2pRxUTHdq8kEpDroogh7I0zRgKQDK2BNwoNO4bR302tqX0NHvZ4r",
-	"FwLEOBkT6rixiURXmaqdxFDA87jqa1U+rfz0TxeZtbQd7rx1W9SIadCTVHdNKjMzzbmc2PBh4SzOaTLB",
-	"dGzp8SmjCo2rvXBr2rGAdSzAgkkRjDlcyaxNtkKuRYa/1Ufqekj3zjpd1/oQSsJ5dgeCk1INvrXlVu6D",
-	"Zu9avUuNP3p7B4JhODvvwQbvgceBdPJhYcu39B2UcYHtHQdTWK5Xtj+qB55UL3NTtkLRj7AZO/WAbbQr",
-	"k8c1hWU4lv0PZY0bovQKwg+X+WtaRbiQzoerozdvozj6cPX63bH+++bwKIqjS3v90l6/tNfP7PUze/1M",
-	"X79Zk9C6IUuz7gwtFhnGmZdLH9DIHWadU1h20GnZYeJVMGA9AQ46an2ihF2138Urq8MkrkFF0Vmvs4As",
-	"O5hStqDd3xdT0VGr3qkU69i0IRWEda9CpUAomI4Y98uti/zRPfUQljmH94yOyNh2ZuzYd3WXDs/7pdhX",
-	"924Ky1aZBY5cN6UUmKd3rs8nZKIbBbE+wweJYVu5rP33rop5g9JZVIk/o91UzNHApdxSFa/hbMxBiJ26",
-	"9yDUKQ/9QfgjXLVqE7aYctaVlTS1N5uwDIrSyyFOpnGluo1RqBZkBhyBZfFVwBP4tuJsPD7e5Gy8eUYk",
-	"N6BpSt7T/jexk47rpONpIsktkdVi3kofalt/V7jHnKx8VRQ1KmGaYjEZMsxTLx7gF0Y2GimuWuS586Tj",
-	"OsUMXFncoN+i8o5ItFcW8ekWAF61mSlAk0gsiGn1wkYjtGdLndAIZwL2T9DAVp4N+qho2ookM1UtarQM",
-	"SxCyjLe5gma/Yk2NYwC/HPQRBSInJqM/BC7zYDBby46xqVxzF5bwq7lahxOqVcGtzOWyO/d6k9mFJtZU",
-	"w64JTrBRQcD1ov1d3OKBPPRXr/qs4pJEhGp5KyZ4vi5MUbZnui560F5H+5U6uw4yfTIdW1ZWIfrfq8+f",
-	"0JCly2s6uLvWaHAd9dF1ZIrZqt2RTD3bdRSj60iSGQiJZ3P/8csf36PXr19/5z+YYonVM3edTuf+fuA3",
-	"fDeld82N2PYGZXPnQYyKX8Xc/sXC7hrsO0QsyvpeCTQwLUYGRS/Hqh2t3sASDRo7zw/KJlb4mg5MBGlQ",
-	"qSEuOsh4HdxqXWROzL4Zhdg1e8OyaOIWCs8Y49OR9vPEZ7ymgS/sBKl9iKBBD6vH15wzpOIvrX9NYMdx",
-	"1mbwuMp7HShx/Twkq+dviNjTNDbU6a7qbd27Ive8hXfDR/K/rYfjPyzlFrTjyot4KQuvUgpT6y7kKKlI",
-	"ttcgbrIsG4/s6Sy0drxhhwibAk1hHAhFmRpbSxT991NTQqszEgKdZ/YLa6Lq5/ALUbZLMnX9GqpL89Wm",
-	"ev9/g8QmSO++EmCkbaW/B9o77n2nVQC96CqC/6J7STyv7K10pHjhzIi2YlcgP9vhRWXqzg3dEJPQB4Jw",
-	"c1tW1/kestTVvXOYZ9i20rS5SIyCWC+3u9amb5dI/nASD9o1n2DhNOkZngKirNb0ksjC9xEQZCNMshMd",
-	"I7MJPNahEq9+7aOyZeuQ1elbwuZvuUYFNc3FAGcr1cX6SHYia20uMZ42ay7uy3qFLaszZatnXFRLr8Nt",
-	"8+wLoXYVc87otohj3tjhzYb8L2n6bxgkcPgzxMkUESqZX9i0DjMsC/hLuJ7f+1g3O3ZtctGeZXKx7qWi",
-	"rowYd5+OhG+F53ffdD4xN9iCXlPX/th4OpRuxHLq9Xg02aOvBBq4yQbWWTGodeYdePNdUzuhIryhVrKk",
-	"WtJCmYeS6UoQQoUEnKI9xYf7uu0oViY8oykSZpeKuq3Lej/kBLGhyMdrYlVvbKBFdeEX1i73OPTRMZ3T",
-	"qzbmBTlWjyrcL3irntHBBocPS1s5epGo8JVpG3pi+/hq4Ww+5uiHuEl6v9Mj/z59FXTTcOukHFX6irsG",
-	"8QUTdX2HTUN2rHPni46NisOOOctpuoGzeo2lN7gVXG/q54z/2ilC6eGJaVVnngh2D9rJ4MY6sFUnoQWk",
-	"j1GvNjpw/+auiRZ43uVMYvnX6JiXeuoKNT2Z8BxznIBt7laRnO/eHvd6cSC7JGN07BowF9ig9RSbHGc/",
-	"5GGCsW97x+96m6KzAWF4/9dwi7KPk0B4JIEjfe6EUZMNQWGhI3l/UfOxfz7TOU1ThDWYXZqmOQ7jB5lz",
-	"uCUsF+YzMj7SWdtRJ3AolEZz4ISlSJn+GySZdN8semm6/gJCPrUy/KDvZVa+29sQki4/ElbTJ16JaiTC",
-	"fKVR1HpChz/OuKar7aM5QO2jDxasq02xy4+ut0voaP6yo77zkdDwl3SepEuwWPfZ+lx/ITDUu7tug9gn",
-	"K7tvkz7ya/O3A/YYR4vJsihmTIlOkN4xyOdp2qATxIrSOF+9p2wRrzZBdz2YsTLXJ9bsNYfXQZ/smem6",
-	"hIRxnRJa79da7Sn99UbxNd2t1fJL3cBaN5Tud7uHR//T6XV6ncP+u967XnR/c///AQAA//8=",
+	"7H3rctu2tvCrrOH3zcSeoWU5cXNS+Zebeu/4pE297XR6ZqrMFkQuSagpQAVAK2rG734GNxKUQIlynLS7",
+	"x79s8YLLwrrf+CnJ+HzBGTIlk8GnRKBccCbR/LgQgotrd0VfyDhTyJT+lywWBc2Iopwd/yY509dkNsM5",
+	"0f/9f4GTZJD8v+N69GN7Vx6bUZP7+/s0yVFmgi70IMkgOWeA+t4ATk9egOL83wURU4SDMc9XwO9QwNHR",
+	"nHw80r+PxiuF8jCF0+ffgpoJrlSBORwozmFO2AomhOoLBZ9SJmEi+BzUjEogeS5QyhSWVM3gGpVYHZ1P",
+	"FIozIJBxITBToPgtMqASpKJFARLFHeaHKXzTfwElI3eEFmRcIByoGUJOFBkTiZtDHvYSvU23cw2Yc6Vw",
+	"vjAQXAi+QKGohXVeCgPMH82vCRdzopJBQpl6eZqkiVot0P7EKYrkPk0MqPSz7pZUgrJpdectZXn0Lo1f",
+	"ZuV8jOF4wVR8TpXC/A2SHIVdbePg3s8QljiecX77TEJWSsXnMLNPQ4ETBbxUwCegoSXw9xKlgjFmpJQI",
+	"b96/v4KMMMYVZESIlX6KCmBkjsAF3JGiRDj4RykpZ+elmgHJMlwoaZ6QIMtsBkTCMLHrg5Nhcnhmpsqx",
+	"oHcoVrAkEiQyZQ5Ir0XNcN5L0oQqnMsoPNwFIgRZ6d9u2QEMSJ5TDQBSXDVOcmOoJrBuMBOoJBCBIGd8",
+	"yfTifxWYk0xh/qFXHzYf/4aZspNbGvyO56tN8J8rmHOp4OUpvKXfBQPUS/ADPGT5rau5UUSVMo4yUhGh",
+	"MD9XDWzOicIjRecYW2Mpisj8DvRUYJ4MftXYW+GqfSWcKw3JaOPMPkT28logUZj/YrHXwKUofpokg1+3",
+	"MzH/wn26TsjSnG8LkcwkZv8G+4hHT4oOGeiUYW5Q9AxIITkQBcd3J8eOtOTxJ5rfH9uXZeSY10DlFrK5",
+	"6w923zkyRUnRjgtKlLjBoyGr3qyoiSrp9jQAhh81+zTXaJ7CckbsAzklhWatGuelZgZUDdnBR8mLggxg",
+	"tBBcr+4yl6MzIKWaUTYdwKiUKK44Ly7z0WFvyJJ0DdqZPb998MwtZJeY+t49toVlkjl2xFg/ZxosuAUd",
+	"HXCvLe7udzoax9xUzyRo3jKhWORyjfem1SmN3NMjICyHkd6RBr99Tb8yZP7cco4SNJNW5Ba1aCRMLlFg",
+	"Dqf9fg/sQZqbsnGaqZn5By2GwV2WQ3bw88+X38tDcy/AqDlZaelNppiaFTlASqAqdvr7H6U/s3WsLsgY",
+	"C5hwAXp8orgwFDYnH39ANlWzZPD8m292UZxfTuxkv3eyaFPyE6sStDDShyC4nepLUwXeIVOXcdIw997F",
+	"6cPT09oRaIanakXiiOZOhdDIi0aMO0hFJVxBpLpoVYn03W3iStODU832AZqshkRWzjUKLJDl+maayDLL",
+	"EHPU5G91UU39hGVY6P8/xCTgIt/3rB20oscQY0T+0MI3Q/ZUH1y1u7TG0BAdw+VGEb5GqE0mdX51CcQf",
+	"tWYmluhzo8mX09kAOEPPtaZE4ZKsnkkQOKVSGabjliy1Ck7lkI1LWuQDmBg1UcuP1LGkFFgpJEm9UDlM",
+	"tVY5koqwnIh8ZIieEUXvEGQ5rlaq15TjkBEFVz/dvG9I4h6csxVwNUOnp66zQ8OrNg6rws8mA8D45Yzn",
+	"GKIWZXekMIdYmg1yQf8wSMW4+veEl8wgGGeTgpqj1OgtGNEaUmVL6f+9rWQH8qZMFCHnKCWZdhByZq31",
+	"85v4sPa83XIMbS7unIH5+XKeKLJLfG5MX+tkm4j7hi+taenRAOZEZTPMe1EDrUVr4FlWij2Zs0JGLFRa",
+	"tPNOtG8ecXBprKNJ1gEIWg/ovZt1TRyH4GpRmLbaHt3NsebJXJBsFig+jprNdNYSnFAhlaZS/UOzlkD3",
+	"1kboeAU5TkhZqKj91Q3IHr7B0vyeY4B8g6TQikUrO+ggbvjtTipetwrsGLEFvcWYdlJMuaBqNo+u6AFk",
+	"2UIWt/sp2WmyKMcFzdyam+hwdfFjCkSu5nNUgmZwiysJnBWrqObQZrB9RyS+PIU3P56/dtZNagaB5QwZ",
+	"EGbv3OJK45UDxG6rzFBiDVS78V1mwTtcPtRge99UsAnL03YbbcYLrXAxxFymUDL9Q23YFJauhkzfkd6b",
+	"MedsatwqgWPD+Ns4y7AXyOUBjMiCvsXVCA4kshyIHLLRuRNoxngfwLDs919k9jnzP44Oz6AyFrOCGjVm",
+	"lPr/rVdF/24Ykkb0D4as/Y0WYzOFEckylPItrtZ+uhf/D1ij73AZOEa28vodhpJTLCNC9TVhnNGMFGCe",
+	"cE69g39eWI3LXDzSo8nD7Q67OWWX9ubJpriYPYLbzrkPnS3ifYs90BR247RJ+MWrBt79qa3Y19ZtfqSl",
+	"pnd1jjXtRKRNmnw8mnKz4yN5SxdHfGFXe7TgRqOzZN5QCporvcYMtfgzvErTqAU9GIYpZ87FZInTjnHm",
+	"9mR/PZOOw40lMrVmBZ88f9Xuuttw55Ox5EWpEGZKLbTarf9K+Pn6h3Xjun/6ahfntM4+h0cxdL2yGww8",
+	"J2sou7dC2P0wYibtZY7zBVfIspUWE2cwRYZC09veAP48pbG5rB+t0gpkSiiTClArT7X7XmZ8gQMgEHjc",
+	"7VBGVhAG/2NdPY7R2qvwTnNasKwVaK4PmzA4t7xV61gCFpwXQPMenHsN7cBbYYeVLaiNLougxE9rtWwJ",
+	"VAst3oNfKrejxfFpwcekWNPKB8H6n1ky1LTgJuYMZT2VHszP1uk4vD644RutmJmxCqNczFifVr45PmwF",
+	"3MBeC3RXJ/h26xTmbowirjHjcafTQyQVZ7jFKLLGuhX/v5dYegwDyWFChN5Fh6hWi3CjLCvKHE1oTV+q",
+	"nxlzXiBhNi5R320u8vta25eUZWhQQe/Txfec18aSpXWUWsCBiy0MbBhLcRec0mI5Lws0vgQTWWJ8adF2",
+	"bakd922W9TmOJ1EyZh1P5pxi1rziikT49D9soDSwiBQHgUdaOeu4+q/guArdVRZYfkNux8H5b+JL4Mzq",
+	"7sG60Zxwk3Qsu9mEY6jiCiuDpZe9lQuzZjKb+MuXzEZg16wZx2ddrOQw9Vz2wGi3hqHU/PXAu7l67TLh",
+	"Mt/L2l47Drf/KMSsNbAJM1nfqGZds3o/LqhAuZf3tcVwc1G2CS8KvsRcG/djY8t9RsxsB0z8/qJAUSQG",
+	"kjHJbgs+3byhbTCprixL2gcejRcv87jn1bO6Kjbu6MG6SKJI433a29iqVmknlFn9cmUV252MYw2Ifp4Y",
+	"EOeUlSrmlPuJISBTYgULFGAfS8GCwu4phd9Lisrdk55B5w1zonkEzl/ftuEqEiG9fABq5YadA5Q2qF0C",
+	"ygFh1lFsOZCRGIw7d/FhRwZb6e6ba7pY1+4bS+kqfvQ29qC8KrbxeSAy1gnLjTJdO9Cd9vf848eHYJHd",
+	"SgiyaCxmN4kHQnnNFNQz+OCEw7QItLcnOzBFIzLkguV+YKPws/1H9mpwxNTmpcaU8Uobp4WapUCsQ3Rk",
+	"f49gQgtlA25ec62U6hwnlNlAbCQMK8nYEUwHZNMn4PhJh6crrWVfRPDagZ8urde5Mz7hNQx7TDX7SSu2",
+	"HQA6hkqtfpMHxXO3u9X3dyF5QJxHpOcNqloPdqE3kIovFoGSyKZOF67ItzuC+smvkciWHSGr8GlTTWrz",
+	"JN3Y4N0Yc6d1pZ7lRNyX+yV/4UcbSmsTqjQPQ9cwI1rKhFkvzyScX11GpatDz5sOvMbD2iTZWe4gSqbv",
+	"OlnjeW73w4j5La54sXLOAJpH19zqlJdeZd6GiFavfpjZ0D1JLIhp16eXNr1INab5pe9jHzgavyIqmz2m",
+	"g/Qr+jg39uTg28E1t8lAJWaloGp1o8/ZB/rmlL3nt1jnBxtqRiJMAp8bZKbUwmYEUzbhcRqrswA0EZ9f",
+	"XQ7iUXtH85seWYtgqdeUKJumQxbm4FkXERUVGaVB5MS8732/FrVsihJnCHcUlzZB2aRMVUKTT4AURZWr",
+	"0IMLq3LrixkRZtr10Md3BjY+AqLhZ7ORvTfIphZQVWBAqh4U51eXSZrcoZAWcCe9fq9vbIMFMrKgySB5",
+	"0ev3XmgRTtTMnNGxlf5/GNvW2lM2B4pyphmeC1T+kaTN7PDn/f6j5YS7WGgsKVyfT09v4fTkRdsw1bqO",
+	"mynrIVYmg18/aE1wPidi5Y0hwTOU0qRvuHnu0+RYIMlX7fC4trf/FHCYuR8MjjT5pv/iK6zyHVdggHgG",
+	"IxPOHoEkKwnL2cq6b8MkeS1hAt4V3IkpJxlnufFQLQlVMMYJFwjWy2P9jb0kDda/oSPeb8MJA109uEn4",
+	"HxhGIpWeISMMbhEXPlaqUWZK75A1SwCcESNTowM4l4+pFDDcxSRHElgKqtAmJtz86weqUCveGKYnaHLF",
+	"PAXOgEBO5a01igTnc1dToJXzgDu1IusPVKrXwXOa8AWZozLg/vVTQjVcfy9RrBIv2APZ2Q0TKtXy/sNn",
+	"UsWGshxusBKM29YSBMp3eW3C4SMmwQZaB3BMgeGycjFYgrRb3ZMgT/snD3nrQcR/+vzbh7OMvfluRVUa",
+	"BUNJmlZBlyqX/T5NFlxG0Nfm5wdnWmX1+1qIR2Flm3nX901kcWG+Ndw+ebQFNDM8IrinxRXDZQBHV25U",
+	"J9/bULQrLjC1S1xgrjmRCfexHJjmSL7qxDLLJ8RtR9wfjVsqTJ8xCeKssijPAuhriAtUpWCY26SXGJ8+",
+	"/lT/uMzvrYQrUOEm6n9vrq+hfgP9TmPB/zt+i3nvM07IDvt3PlcLpMbJnvnaiCAsrMU8EQgCJ6XE3NYQ",
+	"Mr4EbukmJki1Vl3L0fCsk3V2ElFTKvPqg8OcZjpqq4CvHfHd5HudBd6+hDT+aiMOt+/LD9crWgasonr1",
+	"eI+Qid86m/MK1pN1cVq0jeZ9i48zWkHntAlYl9CaDE76fZPTQOcaMid985My9zPmR41PwScTiS1zhEP2",
+	"I0M+rl7YJItOamFVfxNx7322i3lryvSmLP+JISzIFOusFFPQaGMiVU75k2Ru5+A1w2sq4qkLYdior2Fz",
+	"qXfLprXfxrINA37j7qOcmXSQWmTXJ3r8yYdKnbyOcuF/oqow7DNRvVsBaoDPLQVlWjB0Jg9fl77LZArH",
+	"jlWWxhXXKlnySS3ZgtQ/sbBkvU41rcreOukcNbZ+psbRQPxjk1xjOPEXW0GbDWg8Qu3U9fzRjLCapjbR",
+	"+F8mpe3rI3D/27872t+YIoA6e6QiAZs+qBXuA21mIREFxdo7b3TzW1yowCMWJFpuVZirIiaZPKpigvW4",
+	"XTlvXU+1i/cGg3fRMkzlB1Gk4NMSe/8JisH9un8+WysOqLbj2ON62ZcJ7DZwoQMadLSZXHXX3jaPS8N+",
+	"wJtP5sZfxNyIhGZ3UvQXsTNaix+ebIzHl0sXLomk3b7Qh5D6KgUDZ2tD1IrMJkd2NgkPdT2TuaiPxOSg",
+	"uyQSf26/8bG0p2aq5eoSO+vdpWzI9GBKECZJZkwZHxWbVWXpsgdXVdgbCIMRzUdOwNqEB5PC6e7mQ+Ze",
+	"g+f9vi8XQuCCTinz3NhGoptM1U1iKeDLuOrXqnw6+ekfLzLraDvevOyuqhEzoKe5aTxVZ2baczlz4cPK",
+	"WVyybEbY1NHjY0YVWld75df0xAK2sQAHJk0w9nAVdzbZBrlWGf5OH1nXQ44/OafrVh9CTThf3IHgpVSL",
+	"b221l/ug3bu23iInHL27A8EynCfvwQ7vQcCBTPJhZct39B3UcYH9HQe3uNqubL/VDzyqXuan7ISib3E3",
+	"dpoBu2hXNo/rFlfxWPbflDXuiNJrCD9c5m9pO+FDOm9unn/zMkmTNzcvXp2av9+cPE/S5Npdv3bXr931",
+	"C3f9wl2/MNc/bElo3a/fV73IOM58vfQBg9xx1nmLqx6c190qnkUD1jMUaKLWZ1rYNXtnPHM6TOabXVTN",
+	"CXtLLIqjW8aX7Pi35a3s6VU/qRTb2LQlFSCm3aNWIDRMJ1yE5dZV/uiBfoioUuBrziZ06ppb9ty7pjdF",
+	"4P3S7Ov40y2uOmUWeHLdlVJgn35yfT4iE90piM0ZPkgMu8pl47/3Vcw7lM6qSvwL2k3VHC1cyi9V8xrB",
+	"pwKlfFL3HoQ69aE/CH+kr1ZtwxZbzrqxkrZWaTNeYFV6OSbZbdqobuMMmwWZEUdgXXwV8QS+bDgbT093",
+	"ORs/fEEkt6BpS94z/jf5JB23ScfzTNE7qprFvI1W3q7+rnKPeVn5rCpq1MI0J3I25kTkQTwgLIxsNVJ8",
+	"tciXzpNO1ylm5MviRoMOlXdUwUFdxGdaAIQ9lk0BmgK5pLbVC59M4MCVOsGEFBIPz2DkKs9GA6g6xoLi",
+	"tqpFj1YQhVLV8TZf0BxWrOlxLOBXowEwpGpmM/pj4LIPRrO13Bi7yjWfwhJhNVfncEKzKriTuVw3ON9u",
+	"MvvQxJZq2C3BCT6pCHi9aP8pbvFAHvpLUH3WcEkCZUbeyhlZbAtT1O2Zholv0DRMDht1dj2wPTc9W9ZW",
+	"Ifz3zU/vYMzz1ZCNPg0NGgyTAQwTW8zW7I5k69mGSQrDRNE5SkXmi/Dx63+8hhcvXnwbPpgTRfQzn3q9",
+	"3v39KOyZb0vv2huxHYzqztKjFKpf1dzhxcruGh16RKzK+p5JGNkWI6OqL2TTjtZvEAWj1ub9o7qJFRmy",
+	"kY0gjRo1xFUHmaCD21oXmTO7b84w9c3eiKqauMXCM9b49KT9ZeIzQdPAr+wEWfuWQ4seth5f886Qhr90",
+	"/YMMTxxnawaPr7w3gRLfz0Px9fwNmQaaxo463U297fhTlXvewbsRIvlf1sPxH5Zyi8ZxFUS8tIXXKIVZ",
+	"6y7kKalKtjcgbrMsW4/s8Sy0brzhCRF2BZriOBCLMrW2lqia/+e2hNZkJEQ6zxxW1kTTzxEWouyXZOr7",
+	"NTSXFqpNBO6Q5dqOdJqTQWIbpPefKLDSttHfAw5O+98aFcAsuongP5teEl9W9jY6UnzlzIiuYldCmO3w",
+	"VWXqkxu6JSZhDgRIe1tW30XffEzI1r0LXBTEtdJ0uUicodwut4+dTd8tkfzhJB61a97h0mvSc3KLwPha",
+	"00uqKt9HRJBNCC3OTIzMJfA4h0q6+X2QxpadQ9akb0mXv+UbFaxpLhY4e6kuzkfyJLK25hKT23bNxX+c",
+	"sLJlTaZs84yraultuG2f/Uqo3cScC7Yv4tg3nvBmR/6Xsv03LBJ4/BmT7BYoUzwsbNqGGY4F/ClcL+x9",
+	"bJod+za5cOCYXGp6qegrEy781zfxY+X5PbSdT+wNvmRD5tsfW0+H1o14yYIejzZ79JmEkZ9s5JwVo7XO",
+	"vKNgviFzE2rCGxslS+klLbV5qLipBKFMKiQ5HGg+PDBtR4k24TnLQdpdaup2LuvDmBPEhSI/XxNremMj",
+	"Laorv7BxuaexL56ZnF69sSDIsXlU8X7Be/WMjjY4fFjayvOvEhW+sW1Dz1wfXyOc7fcwwxA3ze+f9Mi/",
+	"Tl8F0zTcOSknjb7ivkF8xUR932HbkJ2Y3PmqY6PmsFPBS5bv4KxBY+kdbgXfm/pLxn/dFLH08My2qrNP",
+	"RLsHPcng1jqwTSeh/+6Qanx6eocD9y/umuiA58eCK6L+HB3z2kzdoKZHE55TQTJ0zd0akvPVy9N+P41k",
+	"lxTue1PAi7zCBqOnuOQ49yEPG4x92T991d8VnY0Iw/s/h1u8D7+sNVEowJw75cxmQzBcmkjen9R87O/P",
+	"dM7zHIgBs0/TtMdh/SALgXeUl9J+RiZEOmc7mgQOjdKwQEF5Dtr03yHJlP9m0dem6/co1WMrww/69mbj",
+	"o8EtIen6I2Fr+sQz2YxE2C8+yrWe0PEPPW7pavvZHGDtow8OrJtNsevv1ndL6Gj/SqS585ay+Jd0HqVL",
+	"sNz25f/SfCgv1rt73QZxTzZ23yV95Jf2bwcccAHL2aoqZsypSZB+YpBfpmmDSRCrSuNC9Z7xZbrZBN33",
+	"YCbaXJ85s9ceXg/euTMzdQkZFyYldL1fa7On9K8fNF8z3VodvzQNrE1D6cHx8cnz/+r1e/3eyeBV/1U/",
+	"uf9w/78BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

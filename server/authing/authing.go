@@ -46,13 +46,13 @@ type Dialect struct {
 
 var _ server.Dialect = (*Dialect)(nil)
 
-// New returns the Authing dialect. engine sends trigger-webhook's test events.
-func New(deps server.Deps, engine *delivery.Engine) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log, engine: engine, Now: time.Now, checkTarget: deps.CheckTarget}
+// New returns the Authing dialect. deps.Engine sends trigger-webhook's test events.
+func New(deps server.Deps) *Dialect {
+	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log, engine: deps.Engine, Now: time.Now, checkTarget: deps.CheckTarget}
 }
 
 // Name is "authing".
-func (d *Dialect) Name() string { return store.DialectAuthing }
+func (d *Dialect) Name() string { return Name }
 
 // Register serves /api/v3's webhook operations and the management-token endpoint.
 func (d *Dialect) Register(r *server.Router) {
@@ -65,15 +65,15 @@ func (d *Dialect) Register(r *server.Router) {
 // MintCredential creates a user pool with one access key. The secret is stored hashed and
 // sealed: AK/SK signatures are HMACs keyed with it.
 func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialRequest) (*server.MintedCredential, error) {
-	if len(req.ProjectIDs) > 0 {
-		return nil, store.Errorf(store.EINVALID, "projectIds apply to xsolla credentials only.")
+	if err := req.Refuse(Name); err != nil {
+		return nil, err
 	}
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	secret := base64.RawURLEncoding.EncodeToString(b)
 	c := &store.Credential{
 		ID:           objectID(),
-		Dialect:      store.DialectAuthing,
+		Dialect:      Name,
 		Name:         req.Name,
 		SecretHash:   store.HashSecret(secret),
 		SecretSealed: d.keys.Seal(secret),
@@ -82,8 +82,16 @@ func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialReque
 	if err := d.db.CreateCredential(ctx, c); err != nil {
 		return nil, err
 	}
-	return &server.MintedCredential{Credential: c, UserPoolID: c.UserPoolID, AccessKeyID: c.ID, AccessKeySecret: secret}, nil
+	return &server.MintedCredential{Credential: c, Fields: map[string]any{"userPoolId": c.UserPoolID, "accessKeyId": c.ID, "accessKeySecret": secret}}, nil
 }
+
+// CredentialFields shows the user pool the credential manages.
+func (d *Dialect) CredentialFields(c *store.Credential) map[string]any {
+	return map[string]any{"userPoolId": c.UserPoolID}
+}
+
+// Encoder is the dialect's part in delivery.
+func (d *Dialect) Encoder() delivery.Encoder { return Encoder{} }
 
 // objectID is a 24-hex id like Authing's (MongoDB ObjectId): a timestamp and random bytes.
 func objectID() string {
@@ -140,7 +148,7 @@ func (d *Dialect) verifySignature(c echo.Context, body []byte) (string, error) {
 		}
 		return unauthorized(codeBadSignature, "Unknown access key or bad signature.")
 	}
-	cred, err := d.db.Credential(c.Request().Context(), store.DialectAuthing, sr.accessKeyID)
+	cred, err := d.db.Credential(c.Request().Context(), Name, sr.accessKeyID)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
 		return "", badSignature()
 	} else if err != nil {
@@ -161,7 +169,7 @@ func (d *Dialect) verifySignature(c echo.Context, body []byte) (string, error) {
 }
 
 func (d *Dialect) verifyToken(c echo.Context, token string) (string, error) {
-	claims, err := d.keys.VerifyToken(store.DialectAuthing, token)
+	claims, err := d.keys.VerifyToken(Name, token)
 	if err != nil {
 		return "", unauthorized(codeUnauthorized, "Invalid or expired management token.")
 	}
@@ -170,7 +178,7 @@ func (d *Dialect) verifyToken(c echo.Context, token string) (string, error) {
 		return "", unauthorized(codeUnauthorized, "The x-authing-userpool-id header does not match the management token.")
 	}
 	sub, _ := claims["sub"].(string)
-	if _, err := d.db.Credential(c.Request().Context(), store.DialectAuthing, sub); err != nil {
+	if _, err := d.db.Credential(c.Request().Context(), Name, sub); err != nil {
 		if store.ErrorCode(err) == store.EUNAUTHORIZED {
 			return "", unauthorized(codeUnauthorized, "The access key of this token was revoked.")
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/authing"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
@@ -19,7 +20,7 @@ func TestUpdateWebhook_ConcurrentFieldsAllKept(t *testing.T) {
 		g := startOn(t, db, server.NewLimiter(0, 0))
 		m := g.mint(t)
 		tok := g.token(t, m)
-		_, e := g.call(t, tok, m.UserPoolID, "POST", "/api/v3/create-webhook", `{"name":"c","url":"https://example.com/c","events":["login"],"contentType":"application/json"}`)
+		_, e := g.call(t, tok, m.Field("userPoolId"), "POST", "/api/v3/create-webhook", `{"name":"c","url":"https://example.com/c","events":["login"],"contentType":"application/json"}`)
 		var created struct{ WebhookID string }
 		if err := json.Unmarshal(e.Data, &created); err != nil || e.StatusCode != 200 {
 			t.Fatalf("create: %+v", e)
@@ -36,13 +37,13 @@ func TestUpdateWebhook_ConcurrentFieldsAllKept(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if s, e := g.call(t, tok, m.UserPoolID, "POST", "/api/v3/update-webhook", `{"webhookId":"`+id+`",`+field+`}`); s != 200 || e.StatusCode != 200 {
+					if s, e := g.call(t, tok, m.Field("userPoolId"), "POST", "/api/v3/update-webhook", `{"webhookId":"`+id+`",`+field+`}`); s != 200 || e.StatusCode != 200 {
 						t.Errorf("update %s: %d %+v", field, s, e)
 					}
 				}()
 			}
 			wg.Wait()
-			w, err := db.GetWebhook(context.Background(), store.WebhookKey{Dialect: store.DialectAuthing, Owner: m.UserPoolID, ExternalID: id})
+			w, err := db.GetWebhook(context.Background(), store.WebhookKey{Dialect: authing.Name, Owner: m.Field("userPoolId"), ExternalID: id})
 			if err != nil {
 				t.Fatal(err)
 			}

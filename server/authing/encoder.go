@@ -20,7 +20,7 @@ type Encoder struct{}
 var _ delivery.Encoder = Encoder{}
 
 // Dialect is "authing".
-func (Encoder) Dialect() string { return store.DialectAuthing }
+func (Encoder) Dialect() string { return Name }
 
 // Known reports whether native is an Authing webhook event.
 func (Encoder) Known(native string) bool { return knownEvents[native] }

@@ -60,29 +60,43 @@ func ok(c echo.Context, data any) error {
 	})
 }
 
-// render writes err as an Authing envelope: HTTP 200 (413, 429 and 503 with their real
-// status) with statusCode,
-// message, apiCode and requestId.
-func render(c echo.Context, err error) error {
+// errorTable is the dialect's error policy: the status and apiCode of each store error
+// code, and the message when it is not the error's own. A code not in the table is an
+// internal error. Authing's own cases (signatures, tokens) are apiErrors, written as they
+// are.
+var errorTable = map[string]apiError{
+	store.EINVALID:     {status: http.StatusBadRequest, apiCode: codeInvalidArgument},
+	store.ENOTFOUND:    *errNotFound,
+	store.ETOOLARGE:    {status: http.StatusRequestEntityTooLarge, apiCode: codeTooLarge},
+	store.ETHROTTLED:   {status: http.StatusTooManyRequests, apiCode: codeThrottled},                                                        // Retry-After is set
+	store.EUNAVAILABLE: {status: http.StatusServiceUnavailable, apiCode: codeUnavailable, message: "Service unavailable: try again later."}, // Retry-After is set
+	store.EINTERNAL:    {status: http.StatusInternalServerError, apiCode: 5000, message: "Internal error."},
+}
+
+// answer is err's entry of the table; echo's own errors keep their status.
+func answer(err error) apiError {
 	var ae *apiError
-	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &ae):
-	case errors.As(err, &he):
-		ae = &apiError{status: he.Code, apiCode: he.Code * 10, message: http.StatusText(he.Code)}
-	case store.ErrorCode(err) == store.EINVALID:
-		ae = &apiError{status: 400, apiCode: codeInvalidArgument, message: store.ErrorMessage(err)}
-	case store.ErrorCode(err) == store.ENOTFOUND:
-		ae = errNotFound
-	case store.ErrorCode(err) == store.ETOOLARGE:
-		ae = &apiError{status: http.StatusRequestEntityTooLarge, apiCode: codeTooLarge, message: store.ErrorMessage(err)}
-	case store.ErrorCode(err) == store.ETHROTTLED: // Retry-After is set
-		ae = &apiError{status: http.StatusTooManyRequests, apiCode: codeThrottled, message: store.ErrorMessage(err)}
-	case store.ErrorCode(err) == store.EUNAVAILABLE: // Retry-After is set
-		ae = &apiError{status: http.StatusServiceUnavailable, apiCode: codeUnavailable, message: "Service unavailable: try again later."}
-	default:
-		ae = &apiError{status: 500, apiCode: 5000, message: "Internal error."}
+	if errors.As(err, &ae) {
+		return *ae
 	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return apiError{status: he.Code, apiCode: he.Code * 10, message: http.StatusText(he.Code)}
+	}
+	a, ok := errorTable[store.ErrorCode(err)]
+	if !ok {
+		return errorTable[store.EINTERNAL]
+	}
+	if a.message == "" {
+		a.message = store.ErrorMessage(err)
+	}
+	return a
+}
+
+// render writes err as an Authing envelope: HTTP 200 (413, 429 and 503 with their real
+// status) with statusCode, message, apiCode and requestId.
+func render(c echo.Context, err error) error {
+	ae := answer(err)
 	httpStatus := http.StatusOK
 	switch ae.status {
 	case http.StatusTooManyRequests:

@@ -11,6 +11,7 @@ import (
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/authing"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -41,6 +42,9 @@ func FuzzRequest(f *testing.F) {
 	} {
 		f.Add(s.op, s.body, s.auth)
 	}
+	for i, b := range dialecttest.FuzzBodies() { // the bodies every dialect is fuzzed with
+		f.Add(uint8(i), b, "")
+	}
 	db := storetest.Open(f)
 	keys, _ := server.NewKeys("authing-fuzz-master-key")
 	quiet := slog.New(slog.DiscardHandler)
@@ -49,7 +53,7 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	engine.Register(authing.Encoder{})
-	d := authing.New(server.Deps{DB: db, Keys: keys, Log: quiet}, engine)
+	d := authing.New(server.Deps{DB: db, Keys: keys, Log: quiet, Engine: engine})
 	srv := server.New(quiet)
 	srv.MaxBodyBytes = servertest.FuzzBodyLimit
 	srv.Register(d)
@@ -57,7 +61,7 @@ func FuzzRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	tok, _ := keys.IssueToken(store.DialectAuthing, m.AccessKeyID, time.Hour, map[string]any{"pool": m.UserPoolID})
+	tok, _ := keys.IssueToken(authing.Name, m.Field("accessKeyId"), time.Hour, map[string]any{"pool": m.Field("userPoolId")})
 	f.Fuzz(func(t *testing.T, which uint8, body, auth string) {
 		_, n0, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{})
 		op := ops[int(which)%len(ops)]
@@ -69,7 +73,7 @@ func FuzzRequest(f *testing.F) {
 		req.Header.Set("X-Authing-Signature-Nonce", "n")
 		if auth == "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
-			req.Header.Set("X-Authing-Userpool-Id", m.UserPoolID)
+			req.Header.Set("X-Authing-Userpool-Id", m.Field("userPoolId"))
 		} else if !strings.ContainsAny(auth, "\r\n") {
 			req.Header.Set("Authorization", auth)
 		}

@@ -22,7 +22,9 @@ type handlers struct{ *Dialect }
 
 var _ api.ServerInterface = handlers{}
 
-// fields is a JSON object body, checked field by field.
+// fields is a JSON object body, checked field by field. It stays a loose parse: Authing's
+// validator names the first field that is absent, null or of the wrong type, in its own
+// words, which decoding into the generated types cannot tell apart.
 type fields map[string]json.RawMessage
 
 func readFields(c echo.Context) (fields, error) {
@@ -71,7 +73,7 @@ func (h handlers) GetManagementToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cred, err := h.db.AuthenticateClient(c.Request().Context(), store.DialectAuthing, ak, sk)
+	cred, err := h.db.AuthenticateClient(c.Request().Context(), Name, ak, sk)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
 		if err := h.logins.Failed(c, "authing:"+ak); err != nil {
 			return err
@@ -80,7 +82,7 @@ func (h handlers) GetManagementToken(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	token, err := h.keys.IssueToken(store.DialectAuthing, cred.ID, tokenTTL, map[string]any{"pool": cred.UserPoolID, "scoped_userpool_id": cred.UserPoolID})
+	token, err := h.keys.IssueToken(Name, cred.ID, tokenTTL, map[string]any{"pool": cred.UserPoolID, "scoped_userpool_id": cred.UserPoolID})
 	if err != nil {
 		return err
 	}
@@ -97,7 +99,7 @@ func (h handlers) CreateWebhook(c echo.Context) error {
 			return invalid("%s is required.", k)
 		}
 	}
-	w := &store.Webhook{Dialect: store.DialectAuthing, Owner: poolOf(c), ExternalID: objectID(), Enabled: true}
+	w := &store.Webhook{Dialect: Name, Owner: poolOf(c), ExternalID: objectID(), Enabled: true}
 	if err := apply(w, f); err != nil {
 		return err
 	}
@@ -121,7 +123,7 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 	}
 	pool := poolOf(c)
 	ws, total, err := h.db.FindWebhooks(c.Request().Context(), store.WebhookFilter{
-		Dialect: store.DialectAuthing, Owner: &pool, Offset: (page - 1) * limit, Limit: limit,
+		Dialect: Name, Owner: &pool, Offset: (page - 1) * limit, Limit: limit,
 		OrderBy: []store.WebhookOrder{{Field: store.OrderCreatedAt, Desc: true}},
 	})
 	if err != nil {
@@ -157,7 +159,7 @@ func (h handlers) GetWebhook(c echo.Context, p api.GetWebhookParams) error {
 }
 
 func (h handlers) get(c echo.Context, id string) (*store.Webhook, error) {
-	w, err := h.db.GetWebhook(c.Request().Context(), store.WebhookKey{Dialect: store.DialectAuthing, Owner: poolOf(c), ExternalID: id})
+	w, err := h.db.GetWebhook(c.Request().Context(), store.WebhookKey{Dialect: Name, Owner: poolOf(c), ExternalID: id})
 	if store.ErrorCode(err) == store.ENOTFOUND {
 		return nil, errNotFound
 	}
@@ -183,7 +185,7 @@ func (h handlers) UpdateWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	key := store.WebhookKey{Dialect: store.DialectAuthing, Owner: existing.Owner, ExternalID: existing.ExternalID}
+	key := store.WebhookKey{Dialect: Name, Owner: existing.Owner, ExternalID: existing.ExternalID}
 	w, err := h.db.UpdateWebhook(c.Request().Context(), key, func(w *store.Webhook) error {
 		url := w.URL
 		if err := apply(w, f); err != nil {
@@ -221,7 +223,7 @@ func (h handlers) DeleteWebhook(c echo.Context) error {
 		return invalid("webhookIds must be an array of strings.")
 	}
 	for _, id := range ids {
-		err := h.db.DeleteWebhook(c.Request().Context(), store.WebhookKey{Dialect: store.DialectAuthing, Owner: poolOf(c), ExternalID: id})
+		err := h.db.DeleteWebhook(c.Request().Context(), store.WebhookKey{Dialect: Name, Owner: poolOf(c), ExternalID: id})
 		if err != nil && store.ErrorCode(err) != store.ENOTFOUND {
 			return err
 		}
@@ -466,7 +468,9 @@ func apply(w *store.Webhook, f fields) error {
 	return nil
 }
 
-// dto is the WebhookDto of w.
+// dto is a webhook as Authing answers it. It is a map rather than the generated WebhookDto
+// because Authing writes its times with exactly three fractional digits, which time.Time
+// does not, and omits retryConfig's zero fields.
 func dto(w *store.Webhook) map[string]any {
 	out := map[string]any{
 		"webhookId": w.ExternalID, "name": w.Name, "url": w.URL, "contentType": w.ContentType, "enabled": w.Enabled,

@@ -36,7 +36,7 @@ func TestSeedExamples(t *testing.T) {
 	example, _ := json.Marshal(want)
 
 	body := `{"contentType":"application/json","events":["user:created"],"url":"https://example.com/callback","name":"User creation event","enabled":true,"secret":"xxxxxxxxxxxx"}`
-	req := servertest.Request(t, "POST", g.url+"/api/v3/create-webhook", body, "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", m.UserPoolID)
+	req := servertest.Request(t, "POST", g.url+"/api/v3/create-webhook", body, "Authorization", "Bearer "+tok, "X-Authing-Userpool-Id", m.Field("userPoolId"))
 	resp, b := g.contract.Do(t, req)
 	if resp.StatusCode != 200 {
 		t.Fatalf("create-webhook: HTTP %d %s", resp.StatusCode, b)

@@ -105,19 +105,19 @@ func TestSignatureChecks(t *testing.T) {
 		return e
 	}
 	body := `{"name":"n","url":"https://example.com/x","events":["login"],"contentType":"application/json","retryConfig":{"enabled":true,"count":1}}`
-	req := signed(t, g.url, "POST", "/api/v3/create-webhook", body, nil, m.AccessKeyID, m.AccessKeySecret, nil)
+	req := signed(t, g.url, "POST", "/api/v3/create-webhook", body, nil, m.Field("accessKeyId"), m.Field("accessKeySecret"), nil)
 	if e := send(req); e.StatusCode != 200 {
 		t.Fatalf("signed create: %+v", e)
 	}
 	// The same nonce and date again, freshly signed: a replay.
-	replay := signed(t, g.url, "POST", "/api/v3/create-webhook", body, nil, m.AccessKeyID, m.AccessKeySecret, func(h map[string]string) {
+	replay := signed(t, g.url, "POST", "/api/v3/create-webhook", body, nil, m.Field("accessKeyId"), m.Field("accessKeySecret"), func(h map[string]string) {
 		h["x-authing-signature-nonce"] = req.Header.Get("x-authing-signature-nonce")
 		h["date"] = req.Header.Get("date")
 	})
 	if e := send(replay); e.StatusCode != 401 || e.APICode != 1306 {
 		t.Errorf("replayed nonce: %+v", e)
 	}
-	if e := send(signed(t, g.url, "GET", "/api/v3/list-webhooks", "", map[string]string{"page": "1", "limit": "10"}, m.AccessKeyID, m.AccessKeySecret, nil)); e.StatusCode != 200 {
+	if e := send(signed(t, g.url, "GET", "/api/v3/list-webhooks", "", map[string]string{"page": "1", "limit": "10"}, m.Field("accessKeyId"), m.Field("accessKeySecret"), nil)); e.StatusCode != 200 {
 		t.Errorf("signed GET with a query: %+v", e)
 	}
 	for _, tc := range []struct {
@@ -127,29 +127,29 @@ func TestSignatureChecks(t *testing.T) {
 		sk   string
 		code int
 	}{
-		{"wrong secret", nil, m.AccessKeyID, "wrong", 1300},
-		{"unknown key", nil, "000000000000000000000000", m.AccessKeySecret, 1300},
-		{"method", func(h map[string]string) { h["x-authing-signature-method"] = "HMAC-SHA256" }, m.AccessKeyID, m.AccessKeySecret, 1301},
-		{"version", func(h map[string]string) { h["x-authing-signature-version"] = "2.0" }, m.AccessKeyID, m.AccessKeySecret, 1302},
-		{"date format", func(h map[string]string) { h["date"] = "yesterday" }, m.AccessKeyID, m.AccessKeySecret, 1303},
-		{"no date", func(h map[string]string) { h["date"] = "" }, m.AccessKeyID, m.AccessKeySecret, 1304},
-		{"old date", func(h map[string]string) { h["date"] = time.Now().Add(-20 * time.Minute).UTC().Format(http.TimeFormat) }, m.AccessKeyID, m.AccessKeySecret, 1305},
-		{"future date", func(h map[string]string) { h["date"] = time.Now().Add(20 * time.Minute).UTC().Format(http.TimeFormat) }, m.AccessKeyID, m.AccessKeySecret, 1305},
+		{"wrong secret", nil, m.Field("accessKeyId"), "wrong", 1300},
+		{"unknown key", nil, "000000000000000000000000", m.Field("accessKeySecret"), 1300},
+		{"method", func(h map[string]string) { h["x-authing-signature-method"] = "HMAC-SHA256" }, m.Field("accessKeyId"), m.Field("accessKeySecret"), 1301},
+		{"version", func(h map[string]string) { h["x-authing-signature-version"] = "2.0" }, m.Field("accessKeyId"), m.Field("accessKeySecret"), 1302},
+		{"date format", func(h map[string]string) { h["date"] = "yesterday" }, m.Field("accessKeyId"), m.Field("accessKeySecret"), 1303},
+		{"no date", func(h map[string]string) { h["date"] = "" }, m.Field("accessKeyId"), m.Field("accessKeySecret"), 1304},
+		{"old date", func(h map[string]string) { h["date"] = time.Now().Add(-20 * time.Minute).UTC().Format(http.TimeFormat) }, m.Field("accessKeyId"), m.Field("accessKeySecret"), 1305},
+		{"future date", func(h map[string]string) { h["date"] = time.Now().Add(20 * time.Minute).UTC().Format(http.TimeFormat) }, m.Field("accessKeyId"), m.Field("accessKeySecret"), 1305},
 	} {
 		if e := send(signed(t, g.url, "POST", "/api/v3/create-webhook", body, nil, tc.ak, tc.sk, tc.edit)); e.StatusCode != 401 || e.APICode != tc.code {
 			t.Errorf("%s: %+v, want apiCode %d", tc.name, e, tc.code)
 		}
 	}
 	// A body changed after signing fails.
-	tampered := signed(t, g.url, "POST", "/api/v3/create-webhook", body, nil, m.AccessKeyID, m.AccessKeySecret, nil)
+	tampered := signed(t, g.url, "POST", "/api/v3/create-webhook", body, nil, m.Field("accessKeyId"), m.Field("accessKeySecret"), nil)
 	tampered2 := servertest.Request(t, "POST", g.url+"/api/v3/create-webhook", strings.Replace(body, "example.com", "evil.com", 1))
 	tampered2.Header = tampered.Header
 	if e := send(tampered2); e.StatusCode != 401 || e.APICode != 1300 {
 		t.Errorf("tampered body: %+v", e)
 	}
 	// Revoked keys stop signing.
-	_ = g.db.DeleteCredential(req.Context(), m.AccessKeyID)
-	if e := send(signed(t, g.url, "GET", "/api/v3/list-webhooks", "", nil, m.AccessKeyID, m.AccessKeySecret, nil)); e.StatusCode != 401 {
+	_ = g.db.DeleteCredential(req.Context(), m.Field("accessKeyId"))
+	if e := send(signed(t, g.url, "GET", "/api/v3/list-webhooks", "", nil, m.Field("accessKeyId"), m.Field("accessKeySecret"), nil)); e.StatusCode != 401 {
 		t.Errorf("revoked key: %+v", e)
 	}
 }

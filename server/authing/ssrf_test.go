@@ -17,7 +17,7 @@ func TestWebhookURL_RefusedTargets(t *testing.T) {
 	m := g.mint(t)
 	tok := g.token(t, m)
 	create := func(url string) (int, envelope) {
-		return g.call(t, tok, m.UserPoolID, "POST", "/api/v3/create-webhook", `{"name":"s","url":"`+url+`","events":["login"],"contentType":"application/json"}`)
+		return g.call(t, tok, m.Field("userPoolId"), "POST", "/api/v3/create-webhook", `{"name":"s","url":"`+url+`","events":["login"],"contentType":"application/json"}`)
 	}
 	for _, url := range []string{"http://169.254.169.254/latest/meta-data", "http://0177.0.0.1/", "http://[fe80::1]/"} {
 		if _, e := create(url); e.StatusCode != 400 || e.APICode != 4000 || !strings.Contains(e.Message, "url is refused") {
@@ -29,10 +29,10 @@ func TestWebhookURL_RefusedTargets(t *testing.T) {
 	if err := json.Unmarshal(e.Data, &w); err != nil || e.StatusCode != 200 {
 		t.Fatalf("create with a name: %+v", e)
 	}
-	if _, e := g.call(t, tok, m.UserPoolID, "POST", "/api/v3/update-webhook", `{"webhookId":"`+w.WebhookID+`","url":"http://10.0.0.1/"}`); e.StatusCode != 400 || !strings.Contains(e.Message, "url is refused") {
+	if _, e := g.call(t, tok, m.Field("userPoolId"), "POST", "/api/v3/update-webhook", `{"webhookId":"`+w.WebhookID+`","url":"http://10.0.0.1/"}`); e.StatusCode != 400 || !strings.Contains(e.Message, "url is refused") {
 		t.Errorf("update to a private address: %+v", e)
 	}
-	if _, e := g.call(t, tok, m.UserPoolID, "POST", "/api/v3/update-webhook", `{"webhookId":"`+w.WebhookID+`","name":"renamed"}`); e.StatusCode != 200 {
+	if _, e := g.call(t, tok, m.Field("userPoolId"), "POST", "/api/v3/update-webhook", `{"webhookId":"`+w.WebhookID+`","name":"renamed"}`); e.StatusCode != 200 {
 		t.Errorf("update without a url: %+v", e)
 	}
 }

@@ -40,10 +40,10 @@ type Encoder struct {
 var _ delivery.Encoder = (*Encoder)(nil)
 
 // Encoder returns the dialect's delivery encoder.
-func (d *Dialect) Encoder() *Encoder { return &Encoder{db: d.db, keys: d.keys} }
+func (d *Dialect) Encoder() delivery.Encoder { return d.encoder }
 
 // Dialect is "fusionauth".
-func (*Encoder) Dialect() string { return store.DialectFusionAuth }
+func (*Encoder) Dialect() string { return Name }
 
 // Known reports whether native is a FusionAuth event type.
 func (*Encoder) Known(native string) bool { return eventTypes[native] }

@@ -70,6 +70,27 @@ func generalError(kind, message string) error {
 	return s.err()
 }
 
+// errorAnswer is how FusionAuth answers one kind of error: its status, and the kind of
+// its one general error ("[kind]", with the error's message), or no body when kind is "".
+type errorAnswer struct {
+	status int
+	kind   string
+}
+
+// errorTable is the dialect's error policy, by store error code; a code not in the table
+// is an internal error. FusionAuth's own validation errors are requestErrors (400 with
+// every field error), written as they are.
+var errorTable = map[string]errorAnswer{
+	store.EINVALID:      {http.StatusBadRequest, "invalid"},
+	store.ECONFLICT:     {http.StatusBadRequest, "duplicate"},
+	store.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "tooLarge"},
+	store.ENOTFOUND:     {http.StatusNotFound, ""},
+	store.EUNAUTHORIZED: {http.StatusUnauthorized, ""},
+	store.ETHROTTLED:    {http.StatusTooManyRequests, ""},    // Retry-After is set
+	store.EUNAVAILABLE:  {http.StatusServiceUnavailable, ""}, // Retry-After is set
+	store.EINTERNAL:     {http.StatusInternalServerError, ""},
+}
+
 // render writes err as FusionAuth does: 400 (and 413) with an Errors body; 401, 404, 429,
 // 500 and 503 with empty bodies and no content type.
 func render(c echo.Context, err error) error {
@@ -87,23 +108,14 @@ func render(c echo.Context, err error) error {
 		}
 		return c.NoContent(http.StatusInternalServerError)
 	}
-	switch store.ErrorCode(err) {
-	case store.ENOTFOUND:
-		return c.NoContent(http.StatusNotFound)
-	case store.EUNAUTHORIZED:
-		return c.NoContent(http.StatusUnauthorized)
-	case store.EINVALID:
-		return c.JSON(http.StatusBadRequest, generalBody("invalid", store.ErrorMessage(err)))
-	case store.ECONFLICT:
-		return c.JSON(http.StatusBadRequest, generalBody("duplicate", store.ErrorMessage(err)))
-	case store.ETOOLARGE:
-		return c.JSON(http.StatusRequestEntityTooLarge, generalBody("tooLarge", store.ErrorMessage(err)))
-	case store.ETHROTTLED:
-		return c.NoContent(http.StatusTooManyRequests) // Retry-After is set
-	case store.EUNAVAILABLE:
-		return c.NoContent(http.StatusServiceUnavailable) // Retry-After is set
+	a, ok := errorTable[store.ErrorCode(err)]
+	if !ok {
+		a = errorTable[store.EINTERNAL]
 	}
-	return c.NoContent(http.StatusInternalServerError)
+	if a.kind == "" {
+		return c.NoContent(a.status)
+	}
+	return c.JSON(a.status, generalBody(a.kind, store.ErrorMessage(err)))
 }
 
 func generalBody(kind, message string) api.Errors {

@@ -29,17 +29,19 @@ type Dialect struct {
 	logins *server.Logins
 	// checkTarget refuses URLs deliveries may not reach (see server.Deps.Targets).
 	checkTarget func(string) error
+	encoder     *Encoder
 }
 
 var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the FusionAuth dialect.
 func New(deps server.Deps) *Dialect {
-	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log, logins: deps.Logins, checkTarget: deps.CheckTarget}
+	return &Dialect{db: deps.DB, keys: deps.Keys, log: deps.Log, logins: deps.Logins, checkTarget: deps.CheckTarget,
+		encoder: &Encoder{db: deps.DB, keys: deps.Keys}}
 }
 
 // Name is "fusionauth".
-func (d *Dialect) Name() string { return store.DialectFusionAuth }
+func (d *Dialect) Name() string { return Name }
 
 // Register serves FusionAuth's webhook paths. Any other path or method below them answers
 // FusionAuth's empty 404.
@@ -52,21 +54,24 @@ func (d *Dialect) Register(r *server.Router) {
 // MintCredential creates a FusionAuth API key. The key is a 256-bit random string; only
 // its hash is stored.
 func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialRequest) (*server.MintedCredential, error) {
-	if len(req.ProjectIDs) > 0 {
-		return nil, store.Errorf(store.EINVALID, "projectIds apply to xsolla credentials only.")
+	if err := req.Refuse(Name); err != nil {
+		return nil, err
 	}
 	key := randomKey()
 	c := &store.Credential{
 		ID:         uuid.NewString(),
-		Dialect:    store.DialectFusionAuth,
+		Dialect:    Name,
 		Name:       req.Name,
 		SecretHash: store.HashSecret(key),
 	}
 	if err := d.db.CreateCredential(ctx, c); err != nil {
 		return nil, err
 	}
-	return &server.MintedCredential{Credential: c, APIKey: key}, nil
+	return &server.MintedCredential{Credential: c, Fields: map[string]any{"apiKey": key}}, nil
 }
+
+// CredentialFields is empty: an API key has nothing to show but its id.
+func (d *Dialect) CredentialFields(*store.Credential) map[string]any { return nil }
 
 func randomKey() string {
 	b := make([]byte, 32)
@@ -86,7 +91,7 @@ func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if key == "" {
 			return store.Errorf(store.EUNAUTHORIZED, "Missing API key.")
 		}
-		_, err := d.db.CredentialBySecret(c.Request().Context(), store.DialectFusionAuth, key)
+		_, err := d.db.CredentialBySecret(c.Request().Context(), Name, key)
 		if store.ErrorCode(err) == store.EUNAUTHORIZED {
 			// A wrong key is a failed login; past the budget it is answered 429.
 			if err := d.logins.Failed(c, ""); err != nil {
@@ -111,7 +116,7 @@ var _ api.ServerInterface = handlers{}
 
 func (h handlers) RetrieveWebhooks(c echo.Context) error {
 	ws, _, err := h.db.FindWebhooks(c.Request().Context(), store.WebhookFilter{
-		Dialect: store.DialectFusionAuth,
+		Dialect: Name,
 		OrderBy: []store.WebhookOrder{{Field: store.OrderURL}},
 	})
 	if err != nil {
@@ -358,7 +363,7 @@ func parseID(s string) (string, error) {
 }
 
 func key(id string) store.WebhookKey {
-	return store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: id}
+	return store.WebhookKey{Dialect: Name, ExternalID: id}
 }
 
 func wireList(ws []store.Webhook) []api.Webhook {

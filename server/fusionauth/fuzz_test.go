@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
@@ -36,7 +37,7 @@ func FuzzRequest(f *testing.F) {
 		`{"webhook":{"description":"` + strings.Repeat("a", servertest.FuzzBodyLimit) + `"}}`,
 		`{"webhook":{"description":"` + strings.Repeat("a", servertest.FuzzBodyLimit+1) + `"}}`,
 	}
-	for i, s := range seeds {
+	for i, s := range append(seeds, dialecttest.FuzzBodies()...) {
 		f.Add(uint8(i), s)
 	}
 	db := storetest.Open(f)
@@ -54,7 +55,7 @@ func FuzzRequest(f *testing.F) {
 	}
 	const id = "00000000-0000-4000-8000-0000000000f1"
 	seed := httptest.NewRecorder()
-	srv.ServeHTTP(seed, authed(http.MethodPost, "/api/webhook/"+id, "application/json", seeds[1], m.APIKey))
+	srv.ServeHTTP(seed, authed(http.MethodPost, "/api/webhook/"+id, "application/json", seeds[1], m.Field("apiKey")))
 	if seed.Code != 200 {
 		f.Fatalf("seed webhook: %d %s", seed.Code, seed.Body)
 	}
@@ -66,13 +67,13 @@ func FuzzRequest(f *testing.F) {
 		{http.MethodPatch, "/api/webhook/" + id, "application/json-patch+json"},
 		{http.MethodPost, "/api/webhook/search", "application/json"},
 	}
-	key := store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: id}
+	key := store.WebhookKey{Dialect: fusionauth.Name, ExternalID: id}
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		target := targets[int(which)%len(targets)]
 		before, _ := db.GetWebhook(context.Background(), key)
 		_, countBefore, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{})
 		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, authed(target.method, target.path, target.contentType, body, m.APIKey))
+		srv.ServeHTTP(rec, authed(target.method, target.path, target.contentType, body, m.Field("apiKey")))
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s %q: %d %s", target.method, target.path, body, rec.Code, rec.Body)
 		}

@@ -39,7 +39,7 @@ func (h handlers) RetrieveWebhookAttemptLog(c echo.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if d.Dialect != store.DialectFusionAuth {
+	if d.Dialect != Name {
 		return store.Errorf(store.ENOTFOUND, "Not found.")
 	}
 	w, err := h.db.WebhookByID(ctx, d.WebhookID)
@@ -100,7 +100,7 @@ type eventLogCriteria struct {
 
 func (h handlers) searchEventLogs(c echo.Context, cr eventLogCriteria, prefix string) error {
 	var s errorSet
-	f := store.EventLogFilter{Dialect: store.DialectFusionAuth, Limit: defaultNumberOfResults}
+	f := store.EventLogFilter{Dialect: Name, Limit: defaultNumberOfResults}
 	for _, t := range []struct {
 		name string
 		v    *string
@@ -172,7 +172,7 @@ func (h handlers) eventLogs(c echo.Context, evs []store.Event) ([]map[string]any
 		var ids []string
 		var fa []store.Delivery
 		for _, d := range ds {
-			if d.Dialect == store.DialectFusionAuth {
+			if d.Dialect == Name {
 				fa, ids = append(fa, d), append(ids, d.ID)
 			}
 		}

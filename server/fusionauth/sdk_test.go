@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 )
@@ -28,11 +29,11 @@ func TestOfficialClient(t *testing.T) {
 				return
 			case <-time.After(5 * time.Millisecond):
 			}
-			ws, _, _ := g.db.FindWebhooks(ctx, store.WebhookFilter{Dialect: store.DialectFusionAuth, Limit: 1})
+			ws, _, _ := g.db.FindWebhooks(ctx, store.WebhookFilter{Dialect: fusionauth.Name, Limit: 1})
 			if len(ws) == 0 {
 				continue
 			}
-			d := store.Delivery{ID: "msg_sdk", EventID: logID, WebhookID: ws[0].ID, Dialect: store.DialectFusionAuth, EventName: "user.create", Status: store.DeliveryPending}
+			d := store.Delivery{ID: "msg_sdk", EventID: logID, WebhookID: ws[0].ID, Dialect: fusionauth.Name, EventName: "user.create", Status: store.DeliveryPending}
 			if err := g.db.CreateEvent(ctx, &store.Event{ID: logID, Type: "user.created", OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
 				t.Error(err)
 				return
@@ -63,7 +64,7 @@ func TestOfficialClient(t *testing.T) {
 	if res.SearchTotal != 2 || len(res.Remaining) != 1 || res.Remaining[0] != res.GeneratedID {
 		t.Errorf("script saw %+v", res)
 	}
-	ws, total, err := g.db.FindWebhooks(context.Background(), store.WebhookFilter{Dialect: store.DialectFusionAuth})
+	ws, total, err := g.db.FindWebhooks(context.Background(), store.WebhookFilter{Dialect: fusionauth.Name})
 	if err != nil || total != 1 || ws[0].ExternalID != res.GeneratedID || ws[0].Headers["X-Sdk"] != "yes" {
 		t.Errorf("store after the script: %+v (total %d, %v)", ws, total, err)
 	}

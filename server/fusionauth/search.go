@@ -27,7 +27,7 @@ func absent(p *string) bool {
 // filter turns search criteria into a store filter. prefix is "" for query parameters and
 // "search." for a JSON body, so that errors name the field as the client wrote it.
 func (c criteria) filter(prefix string) (store.WebhookFilter, error) {
-	f := store.WebhookFilter{Dialect: store.DialectFusionAuth, Limit: defaultNumberOfResults}
+	f := store.WebhookFilter{Dialect: Name, Limit: defaultNumberOfResults}
 	var s errorSet
 	if !absent(c.description) {
 		f.DescriptionLike = likePattern(*c.description)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
@@ -40,7 +41,7 @@ func TestWebhookURL_RefusedTargets(t *testing.T) {
 	}
 	// A webhook stored before the check (or under another policy) can still be changed
 	// without changing its URL.
-	if _, err := g.db.UpdateWebhook(context.Background(), store.WebhookKey{Dialect: store.DialectFusionAuth, ExternalID: id},
+	if _, err := g.db.UpdateWebhook(context.Background(), store.WebhookKey{Dialect: fusionauth.Name, ExternalID: id},
 		func(w *store.Webhook) error { w.URL = "http://10.0.0.9/"; return nil }); err != nil {
 		t.Fatal(err)
 	}

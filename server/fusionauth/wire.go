@@ -176,7 +176,7 @@ func isPEMCertificate(s string) bool {
 func toStore(w *api.Webhook, into *store.Webhook) *store.Webhook {
 	out := &store.Webhook{
 		ID:         into.ID,
-		Dialect:    store.DialectFusionAuth,
+		Dialect:    Name,
 		ExternalID: into.ExternalID,
 		CreatedAt:  into.CreatedAt,
 		Enabled:    true,

@@ -101,7 +101,7 @@ func TestStats(t *testing.T) {
 			t.Fatalf("stats of an empty gateway: %d %s", status, b)
 		}
 
-		w := &store.Webhook{Dialect: store.DialectNursa, ExternalID: "n", URL: "https://n.example.com", Enabled: true}
+		w := &store.Webhook{Dialect: "nursa", ExternalID: "n", URL: "https://n.example.com", Enabled: true}
 		if err := db.CreateWebhook(ctx, w); err != nil {
 			t.Fatal(err)
 		}

@@ -19,20 +19,19 @@ func (h handlers) PublishEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		ID         string          `json:"id"`
-		Type       string          `json:"type"`
-		Tenant     string          `json:"tenant"`
-		Data       json.RawMessage `json:"data"`
-		OccurredAt *time.Time      `json:"occurredAt"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
+	// The generated request, but for data, which is kept as sent: decoded into the
+	// generated map, numbers of any size would not survive. The engine checks it.
+	var fields map[string]json.RawMessage
+	var req api.PublishRequest
+	if json.Unmarshal(body, &fields) != nil || fields == nil {
 		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"type\", \"id\"?, \"tenant\"?, \"data\"?, \"occurredAt\"?}.")
 	}
-	in := delivery.PublishInput{ID: req.ID, Type: req.Type, Tenant: req.Tenant, Data: req.Data}
-	if req.OccurredAt != nil {
-		in.OccurredAt = *req.OccurredAt
+	data := fields["data"]
+	delete(fields, "data")
+	if rest, _ := json.Marshal(fields); json.Unmarshal(rest, &req) != nil {
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"type\", \"id\"?, \"tenant\"?, \"data\"?, \"occurredAt\"?}.")
 	}
+	in := publishInput(req, data)
 	ev, created, err := h.engine.Publish(c.Request().Context(), in)
 	if err != nil {
 		return err
@@ -42,6 +41,21 @@ func (h handlers) PublishEvent(c echo.Context) error {
 		status = http.StatusOK
 	}
 	return c.JSON(status, eventWire(ev))
+}
+
+// publishInput is what the engine publishes for req, with data as sent.
+func publishInput(req api.PublishRequest, data json.RawMessage) delivery.PublishInput {
+	in := delivery.PublishInput{Type: req.Type, Data: data}
+	if req.Id != nil {
+		in.ID = *req.Id
+	}
+	if req.Tenant != nil {
+		in.Tenant = *req.Tenant
+	}
+	if req.OccurredAt != nil {
+		in.OccurredAt = *req.OccurredAt
+	}
+	return in
 }
 
 func eventWire(ev *store.Event) api.Event {

@@ -34,9 +34,11 @@ func startGateway(t *testing.T, db *store.DB) string {
 		t.Fatal(err)
 	}
 	srv := server.New(log)
-	fa := fusionauth.New(deps)
-	srv.Register(fa, xsolla.New(deps), nursa.New(deps), authing.New(deps, engine))
-	engine.Register(fa.Encoder(), xsolla.Encoder{}, nursa.Encoder{}, authing.Encoder{})
+	deps.Engine = engine
+	for _, d := range []server.Dialect{fusionauth.New(deps), xsolla.New(deps), nursa.New(deps), authing.New(deps)} {
+		srv.Register(d)
+		engine.Register(d.Encoder())
+	}
 	srv.Register(native.New(deps, engine, srv, store.HashSecret(token)))
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package native
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -23,9 +25,9 @@ func (h handlers) CreateCredential(c echo.Context) error {
 	}
 	var req api.CredentialRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"dialect\": \"fusionauth\"|\"xsolla\"|\"nursa\"|\"authing\", ...}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"dialect\": %s, ...}.", strings.Join(quoted(h.srv.DialectNames()), "|"))
 	}
-	d, ok := h.srv.Dialect(string(req.Dialect))
+	d, ok := h.srv.Dialect(req.Dialect)
 	if !ok {
 		return store.Errorf(store.EINVALID, "Unknown dialect %q; this gateway serves %s.", req.Dialect, strings.Join(h.srv.DialectNames(), ", "))
 	}
@@ -36,9 +38,15 @@ func (h handlers) CreateCredential(c echo.Context) error {
 		}
 		cr.Name = *req.Name
 	}
-	if req.ProjectIds != nil {
-		for _, id := range *req.ProjectIds {
-			cr.ProjectIDs = append(cr.ProjectIDs, id.String())
+	// The dialect's own fields, as sent, for the dialect to decode.
+	if len(req.AdditionalProperties) > 0 {
+		var all map[string]json.RawMessage
+		if err := json.Unmarshal(body, &all); err != nil {
+			return store.Errorf(store.EINVALID, "The body must be a JSON object.")
+		}
+		cr.Fields = map[string]json.RawMessage{}
+		for k := range req.AdditionalProperties {
+			cr.Fields[k] = all[k]
 		}
 	}
 	m, err := d.MintCredential(c.Request().Context(), cr)
@@ -59,9 +67,9 @@ func (h handlers) ListCredentials(c echo.Context, p api.ListCredentialsParams) e
 	}
 	out := make([]api.Credential, 0, len(cs))
 	for _, cr := range cs {
-		w := api.Credential{Id: cr.ID, Dialect: api.Dialect(cr.Dialect), CreatedAt: cr.CreatedAt, Name: nonEmpty(cr.Name), UserPoolId: nonEmpty(cr.UserPoolID)}
-		if len(cr.ProjectIDs) > 0 {
-			w.ProjectIds = &cr.ProjectIDs
+		w := api.Credential{Id: cr.ID, Dialect: cr.Dialect, CreatedAt: cr.CreatedAt, Name: nonEmpty(cr.Name)}
+		if d, ok := h.srv.Dialect(cr.Dialect); ok {
+			w.AdditionalProperties = shown(d.CredentialFields(&cr))
 		}
 		out = append(out, w)
 	}
@@ -98,16 +106,24 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 	return c.JSON(http.StatusOK, map[string]any{"total": total, "webhooks": out})
 }
 
-// dialect validates an optional dialect filter.
+// dialect validates an optional dialect filter: any registered dialect, served or
+// delivered for (the native subscriptions are the latter).
 func (h handlers) dialect(d *api.Dialect) (string, error) {
 	if d == nil {
 		return "", nil
 	}
-	switch *d {
-	case api.Fusionauth, api.Xsolla, api.Nursa, api.Authing, api.Standard:
-		return string(*d), nil
+	if _, served := h.srv.Dialect(*d); served || slices.Contains(h.engine.Dialects(), *d) {
+		return *d, nil
 	}
 	return "", store.Errorf(store.EINVALID, "Unknown dialect %q.", *d)
+}
+
+func quoted(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
 }
 
 // Healthz answers while the process runs.

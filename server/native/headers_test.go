@@ -50,7 +50,7 @@ func TestGetDelivery_CustomHeadersByNameOnly(t *testing.T) {
 			}
 		}))
 		if err := db.CreateWebhook(ctx, &store.Webhook{
-			Dialect: store.DialectFusionAuth, ExternalID: "00000000-0000-4000-8000-0000000000a1", URL: rcv + "/hook",
+			Dialect: "fusionauth", ExternalID: "00000000-0000-4000-8000-0000000000a1", URL: rcv + "/hook",
 			Enabled: true, Global: true, Events: []string{"user.create"}, Headers: map[string]string{"X-Api-Key": secret},
 		}); err != nil {
 			t.Fatal(err)

@@ -137,21 +137,34 @@ func MarshalMinted(m *server.MintedCredential) ([]byte, error) {
 
 func mintedWire(m *server.MintedCredential) api.NewCredential {
 	c := m.Credential
-	out := api.NewCredential{
-		Id:        c.ID,
-		Dialect:   api.Dialect(c.Dialect),
-		CreatedAt: c.CreatedAt,
-		Name:      nonEmpty(c.Name),
-
-		ApiKey:          nonEmpty(m.APIKey),
-		ClientId:        nonEmpty(m.ClientID),
-		ClientSecret:    nonEmpty(m.ClientSecret),
-		UserPoolId:      nonEmpty(m.UserPoolID),
-		AccessKeyId:     nonEmpty(m.AccessKeyID),
-		AccessKeySecret: nonEmpty(m.AccessKeySecret),
+	return api.NewCredential{
+		Id:                   c.ID,
+		Dialect:              c.Dialect,
+		CreatedAt:            c.CreatedAt,
+		Name:                 nonEmpty(c.Name),
+		AdditionalProperties: shown(m.Fields),
 	}
-	if len(c.ProjectIDs) > 0 {
-		out.ProjectIds = &c.ProjectIDs
+}
+
+// shown are a dialect's credential fields as the native API answers them: empty ones and
+// the names of the fixed fields left out.
+func shown(fields map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range fields {
+		switch k {
+		case "id", "dialect", "name", "createdAt":
+			continue
+		}
+		if v == nil || v == "" {
+			continue
+		}
+		if s, ok := v.([]string); ok && len(s) == 0 {
+			continue
+		}
+		out[k] = v
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

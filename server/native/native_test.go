@@ -14,6 +14,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/native"
+	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -30,10 +31,10 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fa := fusionauth.New(deps)
-	engine.Register(fa.Encoder())
+	fa, nu := fusionauth.New(deps), nursa.New(deps)
+	engine.Register(fa.Encoder(), nu.Encoder())
 	srv := server.New(log)
-	srv.Register(fa, native.New(deps, engine, srv, store.HashSecret(token)))
+	srv.Register(fa, nu, native.New(deps, engine, srv, store.HashSecret(token)))
 	url := servertest.Serve(t, srv)
 	spec, err := api.GetSwagger()
 	if err != nil {
@@ -57,18 +58,18 @@ func TestContract(t *testing.T) {
 	// Mint a FusionAuth key and use it against the FusionAuth API.
 	status, b := do("POST", "/v1/credentials", `{"dialect":"fusionauth","name":"ci"}`)
 	var minted api.NewCredential
-	if err := json.Unmarshal(b, &minted); status != 201 || err != nil || minted.ApiKey == nil || *minted.Name != "ci" {
+	if err := json.Unmarshal(b, &minted); status != 201 || err != nil || minted.AdditionalProperties["apiKey"] == nil || *minted.Name != "ci" {
 		t.Fatalf("mint: %d %s", status, b)
 	}
-	req := servertest.Request(t, "POST", url+"/api/webhook", `{"webhook":{"url":"https://example.com/n","connectTimeout":1,"readTimeout":1,"eventsEnabled":{"user.create":true},"global":true}}`, "Authorization", *minted.ApiKey)
+	req := servertest.Request(t, "POST", url+"/api/webhook", `{"webhook":{"url":"https://example.com/n","connectTimeout":1,"readTimeout":1,"eventsEnabled":{"user.create":true},"global":true}}`, "Authorization", minted.AdditionalProperties["apiKey"].(string))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("the minted key is refused: %v %v", resp, err)
 	}
 	resp.Body.Close()
 	// The secret is stored hashed only.
-	cred, err := db.CredentialBySecret(context.Background(), store.DialectFusionAuth, *minted.ApiKey)
-	if err != nil || cred.SecretHash == *minted.ApiKey || cred.SecretSealed != "" {
+	cred, err := db.CredentialBySecret(context.Background(), "fusionauth", minted.AdditionalProperties["apiKey"].(string))
+	if err != nil || cred.SecretHash == minted.AdditionalProperties["apiKey"].(string) || cred.SecretSealed != "" {
 		t.Errorf("stored credential: %+v %v", cred, err)
 	}
 
@@ -95,7 +96,7 @@ func TestContract(t *testing.T) {
 	}
 
 	// Webhooks of every dialect in one shape.
-	if err := db.CreateWebhook(context.Background(), &store.Webhook{Dialect: store.DialectNursa, Owner: "client-1", ExternalID: "n-1", URL: "https://nursa.example.com", Events: []string{"all"}, Enabled: true}); err != nil {
+	if err := db.CreateWebhook(context.Background(), &store.Webhook{Dialect: "nursa", Owner: "client-1", ExternalID: "n-1", URL: "https://nursa.example.com", Events: []string{"all"}, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	status, b = do("GET", "/v1/webhooks", "")
@@ -110,10 +111,10 @@ func TestContract(t *testing.T) {
 	for _, w := range hooks.Webhooks {
 		byDialect[w.Dialect] = w
 	}
-	if fa := byDialect[api.Fusionauth]; !fa.Scope.Global || len(fa.Events) != 1 || fa.Events[0] != "user.create" {
+	if fa := byDialect["fusionauth"]; !fa.Scope.Global || len(fa.Events) != 1 || fa.Events[0] != "user.create" {
 		t.Errorf("fusionauth webhook: %+v", fa)
 	}
-	if nu := byDialect[api.Nursa]; nu.Scope.Owner == nil || *nu.Scope.Owner != "client-1" || nu.ExternalId != "n-1" {
+	if nu := byDialect["nursa"]; nu.Scope.Owner == nil || *nu.Scope.Owner != "client-1" || nu.ExternalId != "n-1" {
 		t.Errorf("nursa webhook: %+v", nu)
 	}
 	if status, b = do("GET", "/v1/webhooks?dialect=nursa&limit=1", ""); status != 200 || json.Unmarshal(b, &hooks) != nil || hooks.Total != 1 {
@@ -129,7 +130,7 @@ func TestContract(t *testing.T) {
 	}
 
 	// The webhook's signing secrets: shown, and rotated with a grace period.
-	faID := byDialect[api.Fusionauth].Id
+	faID := byDialect["fusionauth"].Id
 	status, b = do("GET", "/v1/webhooks/"+faID+"/secrets", "")
 	var secrets struct {
 		Secrets []struct {
@@ -367,7 +368,7 @@ func TestContract(t *testing.T) {
 		t.Errorf("jwks: %s", jb)
 	}
 	// A key a webhook signs with cannot be deleted.
-	req = servertest.Request(t, "POST", url+"/api/webhook", `{"webhook":{"url":"https://example.com/signed","connectTimeout":1,"readTimeout":1,"signatureConfiguration":{"enabled":true,"signingKeyId":"`+rsaKey.ID+`"}}}`, "Authorization", *minted.ApiKey)
+	req = servertest.Request(t, "POST", url+"/api/webhook", `{"webhook":{"url":"https://example.com/signed","connectTimeout":1,"readTimeout":1,"signatureConfiguration":{"enabled":true,"signingKeyId":"`+rsaKey.ID+`"}}}`, "Authorization", minted.AdditionalProperties["apiKey"].(string))
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("webhook signing with the new key: %v %v", resp, err)
 	}
@@ -394,7 +395,7 @@ func TestContract(t *testing.T) {
 	if status, _ = do("DELETE", "/v1/credentials/"+minted.Id, "", "Authorization", "Bearer x"); status != 401 {
 		t.Errorf("revoke without the token: %d", status)
 	}
-	resp, err = http.DefaultClient.Do(servertest.Request(t, "GET", url+"/api/webhook", "", "Authorization", *minted.ApiKey))
+	resp, err = http.DefaultClient.Do(servertest.Request(t, "GET", url+"/api/webhook", "", "Authorization", minted.AdditionalProperties["apiKey"].(string)))
 	if err != nil || resp.StatusCode != 401 {
 		t.Errorf("revoked key still works: %v %v", resp, err)
 	}

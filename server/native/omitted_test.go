@@ -65,7 +65,7 @@ func TestAttemptNamesOmittedHeaders(t *testing.T) {
 	}
 	resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", url+"/api/webhook",
 		`{"webhook":{"url":"`+rcv.URL+`/hook","connectTimeout":1000,"readTimeout":1000,"eventsEnabled":{"user.create":true},"global":true,"headers":{"Header 1":"value 1","X-Fine":"yes"}}}`,
-		"Authorization", m.APIKey))
+		"Authorization", m.Field("apiKey")))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("create: %v %v", resp, err)
 	}

@@ -30,6 +30,12 @@ func (Encoder) Dialect() string { return Dialect }
 // CanonicalNames is true: the dialect's event names are the canonical ones.
 func (Encoder) CanonicalNames() bool { return true }
 
+// Events is empty: every canonical event reaches the dialect under its own name.
+func (Encoder) Events() map[string][]string { return nil }
+
+// SecretHeaders is empty: the only signature is the engine's webhook-signature.
+func (Encoder) SecretHeaders() []string { return nil }
+
 // Known reports whether name is a canonical event name.
 func (Encoder) Known(name string) bool { return delivery.IsCanonical(name) }
 

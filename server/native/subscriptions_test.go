@@ -36,7 +36,7 @@ func exerciseWebhookRoutes(t *testing.T, do doFunc, vendorID string) {
 		api.Webhook
 		Secret string
 	}
-	if err := json.Unmarshal(b, &created); status != 201 || err != nil || created.Dialect != api.Standard ||
+	if err := json.Unmarshal(b, &created); status != 201 || err != nil || created.Dialect != native.Dialect ||
 		!strings.HasPrefix(created.Secret, "whsec_") || len(created.Events) != 2 || !created.Scope.Global || !created.Enabled {
 		t.Fatalf("create: %d %s", status, b)
 	}
@@ -187,7 +187,7 @@ func TestStandardSubscriptions(t *testing.T) {
 			got <- received{r.Header.Clone(), b}
 		}))
 
-		vendor := &store.Webhook{Dialect: store.DialectNursa, Owner: "client-1", ExternalID: "n-1", URL: rcv + "/nursa", Events: []string{"all"}, Enabled: true}
+		vendor := &store.Webhook{Dialect: "nursa", Owner: "client-1", ExternalID: "n-1", URL: rcv + "/nursa", Events: []string{"all"}, Enabled: true}
 		if err := db.CreateWebhook(ctx, vendor); err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +303,7 @@ func TestStandardSubscriptions(t *testing.T) {
 		if status, _ = do("DELETE", "/v1/webhooks/"+vendor.ID, ""); status != 204 {
 			t.Errorf("delete a vendor's webhook: %d", status)
 		}
-		if _, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: store.DialectNursa, Owner: "client-1", ExternalID: "n-1"}); store.ErrorCode(err) != store.ENOTFOUND {
+		if _, err := db.GetWebhook(ctx, store.WebhookKey{Dialect: "nursa", Owner: "client-1", ExternalID: "n-1"}); store.ErrorCode(err) != store.ENOTFOUND {
 			t.Errorf("the nursa webhook is still there: %v", err)
 		}
 		// Every status of the routes this test owns was seen.

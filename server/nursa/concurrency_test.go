@@ -9,6 +9,7 @@ import (
 
 	api "github.com/polyhook/polyhook/gen/nursaapi"
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
@@ -44,7 +45,7 @@ func TestPatch_ConcurrentFieldsAllKept(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			w, err := db.GetWebhook(context.Background(), store.WebhookKey{Dialect: store.DialectNursa, Owner: clientID, ExternalID: id})
+			w, err := db.GetWebhook(context.Background(), store.WebhookKey{Dialect: nursa.Name, Owner: clientID, ExternalID: id})
 			if err != nil {
 				t.Fatal(err)
 			}

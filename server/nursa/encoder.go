@@ -23,7 +23,7 @@ type Encoder struct{}
 var _ delivery.Encoder = Encoder{}
 
 // Dialect is "nursa".
-func (Encoder) Dialect() string { return store.DialectNursa }
+func (Encoder) Dialect() string { return Name }
 
 // Known reports whether native is a Nursa user-webhook event ("all" is a subscription,
 // not an event).

@@ -64,22 +64,43 @@ func render(c echo.Context, err error) error {
 	case errors.As(err, &ee):
 		return writeHTTPError(c, ee.Code, http.StatusText(ee.Code))
 	}
-	switch store.ErrorCode(err) {
-	case store.EINVALID:
-		return writeHTTPError(c, http.StatusBadRequest, store.ErrorMessage(err))
-	case store.ENOTFOUND:
-		return writeHTTPError(c, http.StatusNotFound, "Webhook not found")
-	case store.EUNAUTHORIZED:
-		return writeHTTPError(c, http.StatusUnauthorized, "Unauthorized")
-	case store.ETOOLARGE:
-		// NestJS's body parser answers this, with its own wording.
-		return c.JSON(http.StatusRequestEntityTooLarge, map[string]any{"message": "request entity too large", "error": "Payload Too Large", "statusCode": http.StatusRequestEntityTooLarge})
-	case store.ETHROTTLED: // Retry-After is set; the body is Nursa's HTML, as for its rate limit
-		return c.HTML(http.StatusTooManyRequests, tooManyRequestsHTML)
-	case store.EUNAVAILABLE: // Retry-After is set
-		return writeHTTPError(c, http.StatusServiceUnavailable, "Service Unavailable")
+	a, ok := errorTable[store.ErrorCode(err)]
+	if !ok {
+		a = errorTable[store.EINTERNAL]
 	}
-	return writeHTTPError(c, http.StatusInternalServerError, "Internal server error")
+	switch {
+	case a.html:
+		return c.HTML(a.status, tooManyRequestsHTML)
+	case a.body != nil:
+		return c.JSON(a.status, a.body)
+	case a.message == nil:
+		return writeHTTPError(c, a.status, store.ErrorMessage(err))
+	}
+	return writeHTTPError(c, a.status, a.message)
+}
+
+// errorAnswer is how Nursa answers one kind of error: a NestJS HttpException of status
+// with message (the error's own when nil), or a body of its own.
+type errorAnswer struct {
+	status  int
+	message any
+	// html answers the HTML page Nursa's rate limiter answers with; body, this JSON.
+	html bool
+	body map[string]any
+}
+
+// errorTable is the dialect's error policy, by store error code; a code not in the table
+// is an internal error. Nursa's own cases (validation lists, OAuth errors, its rate limit)
+// are written as they are.
+var errorTable = map[string]errorAnswer{
+	store.EINVALID:      {status: http.StatusBadRequest},
+	store.ENOTFOUND:     {status: http.StatusNotFound, message: "Webhook not found"},
+	store.EUNAUTHORIZED: {status: http.StatusUnauthorized, message: "Unauthorized"},
+	// NestJS's body parser answers this, with its own wording.
+	store.ETOOLARGE:    {status: http.StatusRequestEntityTooLarge, body: map[string]any{"message": "request entity too large", "error": "Payload Too Large", "statusCode": http.StatusRequestEntityTooLarge}},
+	store.ETHROTTLED:   {status: http.StatusTooManyRequests, html: true},                        // Retry-After is set
+	store.EUNAVAILABLE: {status: http.StatusServiceUnavailable, message: "Service Unavailable"}, // Retry-After is set
+	store.EINTERNAL:    {status: http.StatusInternalServerError, message: "Internal server error"},
 }
 
 const tooManyRequestsHTML = "<html><head><title>429 Too Many Requests</title></head><body><h1>429 Too Many Requests</h1></body></html>"

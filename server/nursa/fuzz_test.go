@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
@@ -31,6 +32,9 @@ func FuzzRequest(f *testing.F) {
 	} {
 		f.Add(uint8(i), s)
 	}
+	for i, b := range dialecttest.FuzzBodies() { // the bodies every dialect is fuzzed with
+		f.Add(uint8(i), b)
+	}
 	db := storetest.Open(f)
 	keys, _ := server.NewKeys("nursa-fuzz-master-key")
 	quiet := slog.New(slog.DiscardHandler)
@@ -42,12 +46,12 @@ func FuzzRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	token, _ := keys.IssueToken(store.DialectNursa, m.ClientID, 3600e9, nil)
-	w := &store.Webhook{Dialect: store.DialectNursa, Owner: m.ClientID, ExternalID: "6f1c2d3e-0000-4000-8000-000000000001", URL: "https://example.com", Events: []string{"all"}, Enabled: true}
+	token, _ := keys.IssueToken(nursa.Name, m.Field("clientId"), 3600e9, nil)
+	w := &store.Webhook{Dialect: nursa.Name, Owner: m.Field("clientId"), ExternalID: "6f1c2d3e-0000-4000-8000-000000000001", URL: "https://example.com", Events: []string{"all"}, Enabled: true}
 	if err := db.CreateWebhook(context.Background(), w); err != nil {
 		f.Fatal(err)
 	}
-	key := store.WebhookKey{Dialect: store.DialectNursa, Owner: m.ClientID, ExternalID: w.ExternalID}
+	key := store.WebhookKey{Dialect: nursa.Name, Owner: m.Field("clientId"), ExternalID: w.ExternalID}
 	targets := []struct{ method, path, ct string }{
 		{"POST", "/api/v2/public/webhooks/user", "application/json"},
 		{"PATCH", "/api/v2/public/webhooks/user/" + w.ExternalID, "application/json"},
@@ -64,7 +68,7 @@ func FuzzRequest(f *testing.F) {
 		if tg.path == "/oidc/oauth/token" {
 			req.Header.Del("Authorization")
 			if _, err := url.ParseQuery(body); err == nil && which%7 == 0 {
-				req.SetBasicAuth(m.ClientID, m.ClientSecret)
+				req.SetBasicAuth(m.Field("clientId"), m.Field("clientSecret"))
 			}
 		}
 		rec := httptest.NewRecorder()

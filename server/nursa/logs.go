@@ -18,7 +18,7 @@ import (
 // delivery's first attempt, with the later ones as its retries; "success" when any of
 // them succeeded. Validation follows class-validator's messages.
 func (h handlers) GetWebhookLogs(c echo.Context, p api.GetWebhookLogsParams) error {
-	f := store.OwnedDeliveryFilter{Dialect: store.DialectNursa, Owner: clientOf(c), Limit: 10}
+	f := store.OwnedDeliveryFilter{Dialect: Name, Owner: clientOf(c), Limit: 10}
 	var msgs []string
 	if p.EventType != nil && *p.EventType != "all" {
 		if !isEvent(*p.EventType) {

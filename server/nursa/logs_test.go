@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -17,12 +18,12 @@ func TestLogs(t *testing.T) {
 	clientID, token := g.client(t)
 	_, other := g.client(t)
 	ctx := context.Background()
-	w := &store.Webhook{Dialect: store.DialectNursa, Owner: clientID, ExternalID: "6f1c2d3e-0000-4000-8000-0000000000b1", URL: "https://example.com/n", Events: []string{"all"}, Enabled: true}
+	w := &store.Webhook{Dialect: nursa.Name, Owner: clientID, ExternalID: "6f1c2d3e-0000-4000-8000-0000000000b1", URL: "https://example.com/n", Events: []string{"all"}, Enabled: true}
 	if err := g.db.CreateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
 	}
 	body := `{"data":{"facilityId":"NUR-1","userId":"u"},"eventType":"facility.user-connection.accepted"}`
-	d := store.Delivery{ID: "msg_logs1", EventID: "evt_logs1", WebhookID: w.ID, Dialect: store.DialectNursa, EventName: "facility.user-connection.accepted", Status: store.DeliveryPending}
+	d := store.Delivery{ID: "msg_logs1", EventID: "evt_logs1", WebhookID: w.ID, Dialect: nursa.Name, EventName: "facility.user-connection.accepted", Status: store.DeliveryPending}
 	if err := g.db.CreateEvent(ctx, &store.Event{ID: "evt_logs1", Type: "group.member.added", OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/nursaapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/store"
@@ -44,7 +45,7 @@ func New(deps server.Deps) *Dialect {
 }
 
 // Name is "nursa".
-func (d *Dialect) Name() string { return store.DialectNursa }
+func (d *Dialect) Name() string { return Name }
 
 // Register serves Nursa's token endpoint and user-webhook paths.
 func (d *Dialect) Register(r *server.Router) {
@@ -60,21 +61,27 @@ func unrouted(c echo.Context, _ error) error {
 
 // MintCredential creates an OAuth client: a client id and a secret stored hashed.
 func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialRequest) (*server.MintedCredential, error) {
-	if len(req.ProjectIDs) > 0 {
-		return nil, store.Errorf(store.EINVALID, "projectIds apply to xsolla credentials only.")
+	if err := req.Refuse(Name); err != nil {
+		return nil, err
 	}
 	secret := randomSecret()
 	c := &store.Credential{
 		ID:         "nursa_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
-		Dialect:    store.DialectNursa,
+		Dialect:    Name,
 		Name:       req.Name,
 		SecretHash: store.HashSecret(secret),
 	}
 	if err := d.db.CreateCredential(ctx, c); err != nil {
 		return nil, err
 	}
-	return &server.MintedCredential{Credential: c, ClientID: c.ID, ClientSecret: secret}, nil
+	return &server.MintedCredential{Credential: c, Fields: map[string]any{"clientId": c.ID, "clientSecret": secret}}, nil
 }
+
+// CredentialFields is empty: the client id is the credential's id.
+func (d *Dialect) CredentialFields(*store.Credential) map[string]any { return nil }
+
+// Encoder is the dialect's part in delivery.
+func (d *Dialect) Encoder() delivery.Encoder { return Encoder{} }
 
 func randomSecret() string {
 	b := make([]byte, 32)
@@ -112,11 +119,11 @@ func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return errUnauthorized
 		}
-		if dialect, _ := claims["dialect"].(string); dialect != store.DialectNursa {
+		if dialect, _ := claims["dialect"].(string); dialect != Name {
 			return errForbidden
 		}
 		clientID, _ := claims["sub"].(string)
-		if _, err := d.db.Credential(c.Request().Context(), store.DialectNursa, clientID); err != nil {
+		if _, err := d.db.Credential(c.Request().Context(), Name, clientID); err != nil {
 			if store.ErrorCode(err) == store.EUNAUTHORIZED {
 				return errUnauthorized
 			}
@@ -179,7 +186,7 @@ func (h handlers) IssueToken(c echo.Context) error {
 	case id == "" || secret == "":
 		return oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 	}
-	cred, err := h.db.AuthenticateClient(req.Context(), store.DialectNursa, id, secret)
+	cred, err := h.db.AuthenticateClient(req.Context(), Name, id, secret)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
 		if err := h.logins.Failed(c, "nursa:"+id); err != nil {
 			return err
@@ -188,7 +195,7 @@ func (h handlers) IssueToken(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	token, err := h.keys.IssueToken(store.DialectNursa, cred.ID, tokenTTL, nil)
+	token, err := h.keys.IssueToken(Name, cred.ID, tokenTTL, nil)
 	if err != nil {
 		return err
 	}
@@ -212,7 +219,7 @@ func (h handlers) CreateUserWebhook(c echo.Context) error {
 		return validationError([]string{"url is refused: " + err.Error()})
 	}
 	w := &store.Webhook{
-		Dialect:    store.DialectNursa,
+		Dialect:    Name,
 		ExternalID: uuid.NewString(),
 		Owner:      clientOf(c),
 		URL:        req.Url,
@@ -231,7 +238,7 @@ func (h handlers) CreateUserWebhook(c echo.Context) error {
 
 func (h handlers) GetAllUserWebhooks(c echo.Context) error {
 	owner := clientOf(c)
-	ws, _, err := h.db.FindWebhooks(c.Request().Context(), store.WebhookFilter{Dialect: store.DialectNursa, Owner: &owner})
+	ws, _, err := h.db.FindWebhooks(c.Request().Context(), store.WebhookFilter{Dialect: Name, Owner: &owner})
 	if err != nil {
 		return err
 	}
@@ -256,7 +263,7 @@ func (h handlers) UpdateUserWebhook(c echo.Context, webhookID string) error {
 			return validationError([]string{"url is refused: " + err.Error()})
 		}
 	}
-	key := store.WebhookKey{Dialect: store.DialectNursa, Owner: existing.Owner, ExternalID: existing.ExternalID}
+	key := store.WebhookKey{Dialect: Name, Owner: existing.Owner, ExternalID: existing.ExternalID}
 	w, err := h.db.UpdateWebhook(c.Request().Context(), key, func(w *store.Webhook) error {
 		w.Events = events(req.Events)
 		if req.Url != nil {
@@ -283,7 +290,7 @@ func (h handlers) DeleteUserWebhook(c echo.Context, webhookID string) error {
 	if _, err := uuid.Parse(webhookID); err != nil {
 		return errBadUUID
 	}
-	err := h.db.DeleteWebhook(c.Request().Context(), store.WebhookKey{Dialect: store.DialectNursa, Owner: clientOf(c), ExternalID: webhookID})
+	err := h.db.DeleteWebhook(c.Request().Context(), store.WebhookKey{Dialect: Name, Owner: clientOf(c), ExternalID: webhookID})
 	if store.ErrorCode(err) == store.ENOTFOUND {
 		return errNotFound
 	}
@@ -297,7 +304,7 @@ func (h handlers) get(c echo.Context, webhookID string) (*store.Webhook, error) 
 	if _, err := uuid.Parse(webhookID); err != nil {
 		return nil, errBadUUID
 	}
-	w, err := h.db.GetWebhook(c.Request().Context(), store.WebhookKey{Dialect: store.DialectNursa, Owner: clientOf(c), ExternalID: webhookID})
+	w, err := h.db.GetWebhook(c.Request().Context(), store.WebhookKey{Dialect: Name, Owner: clientOf(c), ExternalID: webhookID})
 	if store.ErrorCode(err) == store.ENOTFOUND {
 		return nil, errNotFound
 	}

@@ -12,6 +12,7 @@ import (
 
 	api "github.com/polyhook/polyhook/gen/nursaapi"
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
@@ -57,14 +58,14 @@ func (g *gateway) client(t *testing.T) (clientID, token string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {m.ClientID}, "client_secret": {m.ClientSecret}}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {m.Field("clientId")}, "client_secret": {m.Field("clientSecret")}}
 	req := servertest.Request(t, "POST", g.url+"/oidc/oauth/token", form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
 	resp, b := g.contract.Do(t, req)
 	var tr api.TokenResponse
 	if err := json.Unmarshal(b, &tr); resp.StatusCode != 200 || err != nil || tr.TokenType != "Bearer" || tr.ExpiresIn != 3600 {
 		t.Fatalf("token: %d %s", resp.StatusCode, b)
 	}
-	return m.ClientID, tr.AccessToken
+	return m.Field("clientId"), tr.AccessToken
 }
 
 func (g *gateway) do(t *testing.T, token, method, path, body string) (int, []byte) {
@@ -135,7 +136,7 @@ func TestContract(t *testing.T) {
 	if status, _ = g.do(t, "", "POST", path, `{}`); status != 401 {
 		t.Errorf("create without token: %d", status)
 	}
-	other, _ := g.keys.IssueToken(store.DialectXsolla, "someone", time.Hour, nil)
+	other, _ := g.keys.IssueToken("xsolla", "someone", time.Hour, nil)
 	if status, b = g.do(t, other, "POST", path, `{}`); status != 403 || decodeErr(t, b).Message != "Forbidden Resource" {
 		t.Errorf("create with another dialect's token: %d %s", status, b)
 	}
@@ -226,20 +227,17 @@ func TestContract(t *testing.T) {
 	}
 	g.contract.Absorb(limited.contract)
 
-	// Paths and methods no route takes: NestJS's "Cannot <METHOD> <url>" 404, never the
-	// native envelope.
+	// Paths and methods no route takes answer NestJS's "Cannot <METHOD> <url>" 404 (the
+	// suite checks the envelope; the wording is Nest's).
 	_, token = g.client(t)
-	for _, r := range []struct{ method, path string }{
-		{"PUT", path}, {"DELETE", path}, {"GET", path + "/" + w.Id.String()}, {"GET", "/api/v2/public/webhooks/facility?page=2"},
-		{"GET", "/oidc/oauth/token"}, {"GET", "/oidc/.well-known/openid-configuration"},
-	} {
+	for _, r := range []struct{ method, path string }{{"PUT", path}, {"GET", "/oidc/oauth/token"}} {
 		req := servertest.Request(t, r.method, g.url+r.path, "", "Authorization", "Bearer "+token)
 		_, b := g.contract.DoUnrouted(t, req, 404, "Unrouted")
 		if e := decodeErr(t, b); e.Message != "Cannot "+r.method+" "+r.path || e.Error != "Not Found" || e.StatusCode != 404 {
 			t.Errorf("%s %s: %s", r.method, r.path, b)
 		}
 	}
-	hardening(t, g.contract)
+	g.contract.Absorb(dialecttest.Run(t, conformance()))
 	g.contract.RequireAllExercised(t)
 }
 
@@ -310,14 +308,14 @@ func TestClientsAreIsolated(t *testing.T) {
 		t.Errorf("bob deletes alice's webhook: %d", status)
 	}
 	// Another dialect's webhook with the same id is invisible too.
-	if err := g.db.CreateWebhook(context.Background(), &store.Webhook{Dialect: store.DialectAuthing, ExternalID: "00000000-0000-4000-8000-0000000000aa", URL: "https://authing.example.com"}); err != nil {
+	if err := g.db.CreateWebhook(context.Background(), &store.Webhook{Dialect: "authing", ExternalID: "00000000-0000-4000-8000-0000000000aa", URL: "https://authing.example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ = g.do(t, alice, "DELETE", path+"/00000000-0000-4000-8000-0000000000aa", ""); status != 404 {
 		t.Errorf("alice deletes an Authing webhook: %d", status)
 	}
 	// A revoked client's token stops working.
-	creds, _ := g.db.Credentials(context.Background(), store.DialectNursa)
+	creds, _ := g.db.Credentials(context.Background(), nursa.Name)
 	for _, c := range creds {
 		_ = g.db.DeleteCredential(context.Background(), c.ID)
 	}
@@ -335,7 +333,10 @@ func TestGeneratedClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	basic := func(_ context.Context, r *http.Request) error { r.SetBasicAuth(m.ClientID, m.ClientSecret); return nil }
+	basic := func(_ context.Context, r *http.Request) error {
+		r.SetBasicAuth(m.Field("clientId"), m.Field("clientSecret"))
+		return nil
+	}
 	c, err := api.NewClientWithResponses(g.url)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/server/servertest"
-	"github.com/polyhook/polyhook/store"
 )
 
 func seed(t *testing.T, name string) []byte {
@@ -62,7 +61,7 @@ func TestSeedExamples(t *testing.T) {
 	}
 	servertest.MatchExample(t, seed(t, "unauthorized.401"), b)
 
-	other, _ := g.keys.IssueToken(store.DialectAuthing, clientID, time.Hour, nil)
+	other, _ := g.keys.IssueToken("authing", clientID, time.Hour, nil)
 	if status, b = g.do(t, other, "POST", path, string(req)); status != 403 {
 		t.Fatalf("another API's token: %d %s", status, b)
 	}

@@ -19,7 +19,7 @@ type Encoder struct{}
 var _ delivery.Encoder = Encoder{}
 
 // Dialect is "xsolla".
-func (Encoder) Dialect() string { return store.DialectXsolla }
+func (Encoder) Dialect() string { return Name }
 
 // Known reports whether native is an Xsolla Login event type.
 func (Encoder) Known(native string) bool { return slices.Contains(eventTypes, native) }

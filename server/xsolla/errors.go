@@ -29,29 +29,47 @@ func xerrDetails(status int, code, descr string, details map[string]any) error {
 	return &xsollaError{status: status, code: code, descr: descr, details: details}
 }
 
+// errorTable is the dialect's error policy: the status and Xsolla code of each store
+// error code, and the description when it is not the error's own message. A code not in
+// the table is an internal error. Xsolla's own cases (a bad token, an unknown project)
+// are xsollaErrors, written as they are.
+var errorTable = map[string]xsollaError{
+	store.EINVALID:     {status: http.StatusUnprocessableEntity, code: "002-027"},
+	store.ENOTFOUND:    {status: http.StatusNotFound, code: "003-061", descr: "Object not found."},
+	store.ETOOLARGE:    {status: http.StatusRequestEntityTooLarge, code: "003-413"},
+	store.ETHROTTLED:   {status: http.StatusTooManyRequests, code: "003-429"},                                                    // Retry-After is set
+	store.EUNAVAILABLE: {status: http.StatusServiceUnavailable, code: "003-503", descr: "Service unavailable: try again later."}, // Retry-After is set
+	store.EINTERNAL:    {status: http.StatusInternalServerError, code: "000-500", descr: "Internal error."},
+}
+
+// answer is err's entry of the table; echo's own errors are a 404 or an invalid request.
+func answer(err error) xsollaError {
+	var xe *xsollaError
+	if errors.As(err, &xe) {
+		return *xe
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		if he.Code == http.StatusNotFound {
+			return errorTable[store.ENOTFOUND]
+		}
+		a := errorTable[store.EINVALID]
+		a.descr = "Invalid request."
+		return a
+	}
+	a, ok := errorTable[store.ErrorCode(err)]
+	if !ok {
+		return errorTable[store.EINTERNAL]
+	}
+	if a.descr == "" {
+		a.descr = store.ErrorMessage(err)
+	}
+	return a
+}
+
 // render writes err as {"error": {"code", "description", "details"?}}.
 func render(c echo.Context, err error) error {
-	var xe *xsollaError
-	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &xe):
-	case errors.As(err, &he) && he.Code == http.StatusNotFound:
-		xe = &xsollaError{status: 404, code: "003-061", descr: "Object not found."}
-	case errors.As(err, &he):
-		xe = &xsollaError{status: http.StatusUnprocessableEntity, code: "002-027", descr: "Invalid request."}
-	case store.ErrorCode(err) == store.EINVALID:
-		xe = &xsollaError{status: http.StatusUnprocessableEntity, code: "002-027", descr: store.ErrorMessage(err)}
-	case store.ErrorCode(err) == store.ENOTFOUND:
-		xe = &xsollaError{status: http.StatusNotFound, code: "003-061", descr: "Object not found."}
-	case store.ErrorCode(err) == store.ETOOLARGE:
-		xe = &xsollaError{status: http.StatusRequestEntityTooLarge, code: "003-413", descr: store.ErrorMessage(err)}
-	case store.ErrorCode(err) == store.ETHROTTLED: // Retry-After is set
-		xe = &xsollaError{status: http.StatusTooManyRequests, code: "003-429", descr: store.ErrorMessage(err)}
-	case store.ErrorCode(err) == store.EUNAVAILABLE: // Retry-After is set
-		xe = &xsollaError{status: http.StatusServiceUnavailable, code: "003-503", descr: "Service unavailable: try again later."}
-	default:
-		xe = &xsollaError{status: http.StatusInternalServerError, code: "000-500", descr: "Internal error."}
-	}
+	xe := answer(err)
 	e := map[string]any{"code": xe.code, "description": xe.descr}
 	if xe.details != nil {
 		e["details"] = xe.details

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/server"
+	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
@@ -27,6 +28,10 @@ func FuzzRequest(f *testing.F) {
 	} {
 		f.Add(s[0], s[1])
 	}
+	for _, b := range dialecttest.FuzzBodies() { // the bodies every dialect is fuzzed with
+		f.Add("registration", b)
+		f.Add("token", b)
+	}
 	db := storetest.Open(f)
 	keys, _ := server.NewKeys("xsolla-fuzz-master-key")
 	quiet := slog.New(slog.DiscardHandler)
@@ -34,11 +39,11 @@ func FuzzRequest(f *testing.F) {
 	srv := server.New(quiet)
 	srv.MaxBodyBytes = servertest.FuzzBodyLimit
 	srv.Register(d)
-	m, err := d.MintCredential(context.Background(), server.CredentialRequest{ProjectIDs: []string{projectA}})
+	m, err := d.MintCredential(context.Background(), projectsRequest([]string{projectA}))
 	if err != nil {
 		f.Fatal(err)
 	}
-	tok, _ := keys.IssueToken(store.DialectXsolla, m.ClientID, time.Hour, nil)
+	tok, _ := keys.IssueToken(xsolla.Name, m.Field("clientId"), time.Hour, nil)
 	f.Fuzz(func(t *testing.T, event, body string) {
 		_, n0, _ := db.FindWebhooks(context.Background(), store.WebhookFilter{})
 		path := hooks(projectA, event)

@@ -12,16 +12,15 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/xsollaapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/store"
@@ -33,7 +32,7 @@ const (
 	// grant_type=refresh_token (and the client's own id and secret) it gives a new pair.
 	refreshTTL = 30 * 24 * time.Hour
 	// refreshDialect marks refresh tokens, so that one is never taken as a server JWT.
-	refreshDialect = store.DialectXsolla + ":refresh"
+	refreshDialect = Name + ":refresh"
 	tokenPath      = "/api/oauth2/token"
 	maxURLLen      = 500
 )
@@ -60,7 +59,7 @@ func New(deps server.Deps) *Dialect {
 }
 
 // Name is "xsolla".
-func (d *Dialect) Name() string { return store.DialectXsolla }
+func (d *Dialect) Name() string { return Name }
 
 // Register serves the token endpoint and the project webhook paths.
 func (d *Dialect) Register(r *server.Router) {
@@ -80,11 +79,18 @@ func unrouted(c echo.Context, err error) error {
 
 // MintCredential creates a server OAuth client bound to the given Login projects.
 func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialRequest) (*server.MintedCredential, error) {
-	if len(req.ProjectIDs) == 0 {
+	if err := req.Refuse(Name, "projectIds"); err != nil {
+		return nil, err
+	}
+	var ids []string
+	if raw, ok := req.Fields["projectIds"]; ok && json.Unmarshal(raw, &ids) != nil {
+		return nil, store.Errorf(store.EINVALID, "projectIds must be an array of Login project ids (UUIDs).")
+	}
+	if len(ids) == 0 {
 		return nil, store.Errorf(store.EINVALID, "An xsolla credential needs projectIds: the Login projects (UUIDs) it may manage.")
 	}
 	var projects []string
-	for _, p := range req.ProjectIDs {
+	for _, p := range ids {
 		id, err := uuid.Parse(p)
 		if err != nil {
 			return nil, store.Errorf(store.EINVALID, "Project id %q is not a UUID.", p)
@@ -99,7 +105,7 @@ func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialReque
 		n, _ := rand.Int(rand.Reader, big.NewInt(9_000_000_000))
 		c := &store.Credential{
 			ID:         strconv.FormatInt(1_000_000_000+n.Int64(), 10),
-			Dialect:    store.DialectXsolla,
+			Dialect:    Name,
 			Name:       req.Name,
 			SecretHash: store.HashSecret(secret),
 			ProjectIDs: projects,
@@ -111,9 +117,17 @@ func (d *Dialect) MintCredential(ctx context.Context, req server.CredentialReque
 		if err != nil {
 			return nil, err
 		}
-		return &server.MintedCredential{Credential: c, ClientID: c.ID, ClientSecret: secret}, nil
+		return &server.MintedCredential{Credential: c, Fields: map[string]any{"clientId": c.ID, "clientSecret": secret, "projectIds": projects}}, nil
 	}
 }
+
+// CredentialFields shows the Login projects the credential may manage.
+func (d *Dialect) CredentialFields(c *store.Credential) map[string]any {
+	return map[string]any{"projectIds": c.ProjectIDs}
+}
+
+// Encoder is the dialect's part in delivery.
+func (d *Dialect) Encoder() delivery.Encoder { return Encoder{} }
 
 // authenticate checks the server JWT in X-SERVER-AUTHORIZATION (with or without "Bearer "),
 // that its credential still exists, and rate limits the credential.
@@ -127,12 +141,12 @@ func (d *Dialect) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if tok == "" {
 			return xerr(http.StatusUnauthorized, "003-040", "Unauthorized. Send the server JWT in the X-SERVER-AUTHORIZATION header.")
 		}
-		claims, err := d.keys.VerifyToken(store.DialectXsolla, tok)
+		claims, err := d.keys.VerifyToken(Name, tok)
 		if err != nil {
 			return xerr(http.StatusUnauthorized, "002-016", "Invalid token.")
 		}
 		sub, _ := claims["sub"].(string)
-		cred, err := d.db.Credential(c.Request().Context(), store.DialectXsolla, sub)
+		cred, err := d.db.Credential(c.Request().Context(), Name, sub)
 		if store.ErrorCode(err) == store.EUNAUTHORIZED {
 			return xerr(http.StatusUnauthorized, "002-016", "Invalid token.")
 		} else if err != nil {
@@ -173,7 +187,7 @@ func (h handlers) GenerateJWT(c echo.Context) error {
 	case grant != "client_credentials" && grant != "refresh_token":
 		return xerr(http.StatusUnprocessableEntity, "002-027", "Parameter grant_type is invalid: client_credentials and refresh_token are supported.")
 	}
-	cred, err := h.db.AuthenticateClient(req.Context(), store.DialectXsolla, id, secret)
+	cred, err := h.db.AuthenticateClient(req.Context(), Name, id, secret)
 	if store.ErrorCode(err) == store.EUNAUTHORIZED {
 		if err := h.logins.Failed(c, "xsolla:"+id); err != nil {
 			return err
@@ -193,7 +207,7 @@ func (h handlers) GenerateJWT(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return xerr(http.StatusTooManyRequests, "003-429", "Too many requests.")
 	}
-	token, err := h.keys.IssueToken(store.DialectXsolla, cred.ID, tokenTTL, map[string]any{"projects": cred.ProjectIDs})
+	token, err := h.keys.IssueToken(Name, cred.ID, tokenTTL, map[string]any{"projects": cred.ProjectIDs})
 	if err != nil {
 		return err
 	}
@@ -231,22 +245,14 @@ func (h handlers) AddWebhookForEvent(c echo.Context, project api.ProjectID, even
 	if err != nil {
 		return err
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
-		return xerr(http.StatusUnprocessableEntity, "002-027", "The request body must be a JSON object: {\"url\": \"...\"}.")
+	in, err := decodeAdd(raw)
+	if err != nil {
+		return err
 	}
-	rawURL, ok := body["url"]
-	if !ok || string(rawURL) == "null" {
-		return xerrDetails(http.StatusUnprocessableEntity, "002-028", "Parameter url is not passed.", map[string]any{"url": "required"})
-	}
-	var u string
-	if err := json.Unmarshal(rawURL, &u); err != nil || !validURL(u) {
-		return xerrDetails(http.StatusUnprocessableEntity, "002-027", "Parameter url is invalid.", map[string]any{"url": "must be an absolute http or https URL of at most 500 characters"})
-	}
-	if err := h.checkTarget(u); err != nil {
+	if err := h.checkTarget(in.Url); err != nil {
 		return xerrDetails(http.StatusUnprocessableEntity, "002-027", "Parameter url is invalid.", map[string]any{"url": "is refused: " + err.Error()})
 	}
-	w := &store.Webhook{Dialect: store.DialectXsolla, Owner: owner, URL: u, Events: []string{eventType}, Enabled: true}
+	w := webhookOf(owner, eventType, in)
 	for {
 		n, _ := rand.Int(rand.Reader, big.NewInt(1<<31-1))
 		w.ExternalID = strconv.FormatInt(n.Int64()+1, 10)
@@ -262,20 +268,12 @@ func (h handlers) AddWebhookForEvent(c echo.Context, project api.ProjectID, even
 	}
 }
 
-func validURL(s string) bool {
-	if s == "" || utf8.RuneCountInString(s) > maxURLLen {
-		return false
-	}
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
-}
-
 func (h handlers) GetWebhooksForEvent(c echo.Context, project api.ProjectID, eventType api.EventType) error {
 	owner, err := scope(c, project, eventType)
 	if err != nil {
 		return err
 	}
-	ws, _, err := h.db.FindWebhooks(c.Request().Context(), store.WebhookFilter{Dialect: store.DialectXsolla, Owner: &owner})
+	ws, _, err := h.db.FindWebhooks(c.Request().Context(), store.WebhookFilter{Dialect: Name, Owner: &owner})
 	if err != nil {
 		return err
 	}
@@ -297,7 +295,7 @@ func (h handlers) DeleteWebhookForEvent(c echo.Context, project api.ProjectID, e
 	if n, err := strconv.ParseInt(webhookID, 10, 64); err != nil || n <= 0 || strconv.FormatInt(n, 10) != webhookID {
 		return notFound
 	}
-	key := store.WebhookKey{Dialect: store.DialectXsolla, Owner: owner, ExternalID: webhookID}
+	key := store.WebhookKey{Dialect: Name, Owner: owner, ExternalID: webhookID}
 	w, err := h.db.GetWebhook(c.Request().Context(), key)
 	if store.ErrorCode(err) == store.ENOTFOUND || (err == nil && !slices.Contains(w.Events, eventType)) {
 		return notFound
@@ -310,9 +308,4 @@ func (h handlers) DeleteWebhookForEvent(c echo.Context, project api.ProjectID, e
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func wire(w *store.Webhook) api.Webhook {
-	id, _ := strconv.ParseInt(w.ExternalID, 10, 64)
-	return api.Webhook{Id: id, Url: w.URL}
 }

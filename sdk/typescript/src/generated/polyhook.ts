@@ -619,40 +619,50 @@ export interface components {
             };
         };
         /**
-         * @description The API a webhook is managed through: a vendor dialect, or `standard` for native subscriptions made at POST /v1/webhooks.
-         * @enum {string}
+         * @description The API a webhook is managed through: one of the gateway's registered dialects (this
+         *     build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
+         *     at POST /v1/webhooks. Any other name is answered 400.
          */
-        Dialect: "fusionauth" | "xsolla" | "nursa" | "authing" | "standard";
+        Dialect: string;
+        /**
+         * @description The dialect's own fields of the request, next to `dialect` and `name`; a field the
+         *     dialect does not take is answered 400. xsolla takes `projectIds`, the Login projects
+         *     (UUIDs) the credential may manage, and requires it.
+         */
         CredentialRequest: {
             dialect: components["schemas"]["Dialect"];
             /** @description A label for operators. */
             name?: string;
-            /** @description xsolla only; the Login projects (UUIDs) the credential may manage. */
-            projectIds?: string[];
+        } & {
+            [key: string]: unknown;
         };
+        /**
+         * @description The credential and, next to its id, what its holder needs, under the dialect's own names;
+         *     the secrets among them are shown this once. fusionauth: `apiKey` (send as
+         *     `Authorization: <apiKey>`); xsolla: `clientId`, `clientSecret`, `projectIds`; nursa:
+         *     `clientId`, `clientSecret`; authing: `userPoolId`, `accessKeyId`, `accessKeySecret`.
+         */
         NewCredential: {
             id: string;
             dialect: components["schemas"]["Dialect"];
             name?: string;
             /** Format: date-time */
             createdAt: string;
-            /** @description fusionauth: send as `Authorization: <apiKey>`. */
-            apiKey?: string;
-            clientId?: string;
-            clientSecret?: string;
-            userPoolId?: string;
-            accessKeyId?: string;
-            accessKeySecret?: string;
-            projectIds?: string[];
+        } & {
+            [key: string]: unknown;
         };
+        /**
+         * @description A credential without its secret: next to its id, what its dialect shows of it
+         *     (xsolla: `projectIds`; authing: `userPoolId`).
+         */
         Credential: {
             id: string;
             dialect: components["schemas"]["Dialect"];
             name?: string;
             /** Format: date-time */
             createdAt: string;
-            projectIds?: string[];
-            userPoolId?: string;
+        } & {
+            [key: string]: unknown;
         };
         Webhook: {
             /** @description Polyhook's id. */
