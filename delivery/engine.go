@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,8 +102,15 @@ type Config struct {
 	// event's data). Beyond it they wait in the queue, a job each, which costs the
 	// database far more.
 	ParkMemory int64
-	Sender     SenderOptions
-	Log        *slog.Logger
+	// Heartbeat is how often a process on PostgreSQL writes that it is alive (default
+	// 1s); one silent for five of them is taken for dead and its claims are sent by the
+	// others. It is also how often held deliveries of webhooks enabled again are queued.
+	Heartbeat time.Duration
+	// Clock is where the engine reads the time (default the wall clock); tests move their
+	// own.
+	Clock  Clock
+	Sender SenderOptions
+	Log    *slog.Logger
 }
 
 func (c *Config) defaults(backend string) {
@@ -135,32 +141,35 @@ func (c *Config) defaults(backend string) {
 	if c.ParkMemory <= 0 {
 		c.ParkMemory = 32 << 20
 	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = wallClock{}
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 }
 
-// Engine publishes and delivers events.
+// Engine publishes and delivers events. Its parts: group-commit publishing
+// (publish.go), the claims and their workers (claim.go), the endpoints' places
+// (slots.go), the attempt pipeline (pipeline.go), the recorder (recorder.go), replicas'
+// heartbeats (replicas.go) and the queue (queue.go).
 type Engine struct {
 	db       *store.DB
 	cfg      Config
 	log      *slog.Logger
+	clock    Clock
 	sender   *Sender
 	encoders map[string]Encoder
 	queue    queue
+	// replica names this process in the claims it holds and in its heartbeat.
+	replica string
 
-	mu    sync.Mutex
-	slots map[string][]time.Time // start times of the in-flight attempts, per webhook
-	freed chan struct{}          // closed and replaced when a place is released
-	// parked are the claims waiting for a place of their webhook, first come first, and
-	// parkedBytes what they are counted to hold (parkCost).
-	parked      map[string][]*claim
-	parkedCount int
-	parkedBytes int64
-
-	// sending bounds the attempts in flight, first attempts and retries together.
-	sending    chan struct{}
+	slots      *endpoints
 	claims     claims
+	rec        *recorder
 	publishing publishing
 }
 
@@ -171,12 +180,11 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		db:       db,
 		cfg:      cfg,
 		log:      cfg.Log,
+		clock:    cfg.Clock,
 		sender:   NewSender(cfg.Sender),
 		encoders: map[string]Encoder{},
-		slots:    map[string][]time.Time{},
-		sending:  make(chan struct{}, cfg.Workers),
-		freed:    make(chan struct{}),
-		parked:   map[string][]*claim{},
+		replica:  "rep_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
+		slots:    newEndpoints(cfg.PerEndpoint, cfg.ParkMemory, cfg.Clock),
 	}
 	q, err := newQueue(db, e)
 	if err != nil {
@@ -199,7 +207,7 @@ func (e *Engine) Register(encs ...Encoder) {
 func (e *Engine) Start(ctx context.Context) error {
 	if e.db.Backend() == store.BackendSQLite {
 		// One process uses an SQLite file: whatever a process claimed before is lost.
-		if err := e.sweep(ctx, time.Now().Add(100*365*24*time.Hour)); err != nil {
+		if err := e.sweep(ctx, e.clock.Now().Add(100*365*24*time.Hour)); err != nil {
 			return err
 		}
 	}
@@ -269,7 +277,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if err != nil {
 		return nil, false, err
 	}
-	now := e.db.Now()
+	now := e.now()
 	ev := &store.Event{ID: in.ID, Type: in.Type, Tenant: in.Tenant, Data: data, OccurredAt: in.OccurredAt.UTC(), CreatedAt: now}
 	if ev.ID == "" {
 		ev.ID = "evt_" + strings.ReplaceAll(uuid.NewString(), "-", "")
@@ -477,135 +485,6 @@ func (e *Engine) recover(ctx context.Context, id string) error {
 	}
 }
 
-// errSnooze asks the queue to run the job again after a delay without counting a
-// queue-level attempt: the engine keeps its own attempt count.
-type errSnooze struct{ after time.Duration }
-
-func (e errSnooze) Error() string { return fmt.Sprintf("retry in %s", e.after) }
-
-// slotPatience is how long an attempt waits for one of its webhook's in-flight places
-// when the endpoint is answering: its oldest attempt in flight is younger than this.
-const slotPatience = 250 * time.Millisecond
-
-// acquire takes one of the engine's sending places (waiting for one), then one of a
-// webhook's in-flight places, and returns the latter's token; release gives both back.
-// When the webhook's places are all taken it waits up to slotPatience for one if the
-// endpoint is answering, and otherwise returns how long the attempt should wait: twice
-// the age of the oldest attempt in flight, between 1 and 30 seconds. A slow endpoint's
-// queue comes back soon; a hanging one's backs off, so that re-queueing its backlog does
-// not eat the database's time that healthy endpoints need.
-func (e *Engine) acquire(ctx context.Context, webhookID string) (time.Time, time.Duration) {
-	select {
-	case e.sending <- struct{}{}:
-	case <-ctx.Done():
-		return time.Time{}, time.Second
-	}
-	token, wait := e.acquireSlot(ctx, webhookID)
-	if wait > 0 {
-		<-e.sending
-	}
-	return token, wait
-}
-
-func (e *Engine) acquireSlot(ctx context.Context, webhookID string) (time.Time, time.Duration) {
-	deadline := time.Now().Add(slotPatience)
-	for {
-		e.mu.Lock()
-		now := time.Now()
-		inflight := e.slots[webhookID]
-		full, wait := e.busy(inflight, now)
-		if !full {
-			e.slots[webhookID] = append(inflight, now)
-			e.mu.Unlock()
-			return now, 0
-		}
-		freed := e.freed
-		e.mu.Unlock()
-		if wait > 0 || now.After(deadline) {
-			return time.Time{}, max(wait, time.Second)
-		}
-		t := time.NewTimer(time.Until(deadline))
-		select {
-		case <-freed:
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		if ctx.Err() != nil {
-			return time.Time{}, time.Second
-		}
-	}
-}
-
-// busy reads a webhook's in-flight places (e.mu held): full when none is free, and wait
-// when the endpoint is stuck besides (its oldest attempt in flight is older than
-// slotPatience): how long an attempt should wait for it, twice that age, between 1 and
-// 30 seconds. A full endpoint that is not stuck is answering: worth waiting for briefly.
-func (e *Engine) busy(inflight []time.Time, now time.Time) (full bool, wait time.Duration) {
-	if len(inflight) < e.cfg.PerEndpoint {
-		return false, 0
-	}
-	if age := now.Sub(oldest(inflight)); age > slotPatience {
-		return true, min(max(2*age, time.Second), 30*time.Second)
-	}
-	return true, 0
-}
-
-// stuck returns how long a queued delivery to a stuck endpoint should wait (see busy),
-// 0 when the endpoint is not stuck.
-func (e *Engine) stuck(webhookID string) time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, wait := e.busy(e.slots[webhookID], time.Now())
-	return wait
-}
-
-func oldest(ts []time.Time) time.Time {
-	o := ts[0]
-	for _, t := range ts {
-		if t.Before(o) {
-			o = t
-		}
-	}
-	return o
-}
-
-func (e *Engine) release(webhookID string, token time.Time) {
-	e.releaseSlot(webhookID, token)
-	<-e.sending
-}
-
-// releaseSlot gives a webhook's in-flight place back or, when a claim is parked waiting
-// for one, passes it on to the first such claim.
-func (e *Engine) releaseSlot(webhookID string, token time.Time) {
-	e.mu.Lock()
-	inflight := e.slots[webhookID]
-	for i, t := range inflight {
-		if t.Equal(token) {
-			inflight = append(inflight[:i], inflight[i+1:]...)
-			break
-		}
-	}
-	var next *claim
-	if q := e.parked[webhookID]; len(q) > 0 {
-		next = q[0]
-		e.dropParked(next)
-		next.slot = time.Now()
-		inflight = append(inflight, next.slot)
-	}
-	if len(inflight) == 0 {
-		delete(e.slots, webhookID)
-	} else {
-		e.slots[webhookID] = inflight
-	}
-	close(e.freed)
-	e.freed = make(chan struct{})
-	e.mu.Unlock()
-	if next != nil {
-		e.resume(next)
-	}
-}
-
 // redacted are headers whose values are secrets; attempts record them as "[redacted]".
 var redacted = map[string]bool{
 	"authorization": true, "webhook-signature": true, "nursa-signature": true,
@@ -630,65 +509,6 @@ func redactHeaders(h http.Header, custom map[string]string) map[string]string {
 	return out
 }
 
-// attempt sends one attempt of a queued delivery and records it. It returns nil when the
-// delivery is finished (delivered, given up, or nothing left to do), errSnooze when it
-// must be tried again later, and any other error for a failure of the gateway itself.
-func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
-	d, err := e.db.GetDelivery(ctx, deliveryID)
-	if store.ErrorCode(err) == store.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if d.Status != store.DeliveryPending {
-		return nil // a duplicate job, or finished by an operator
-	}
-	if d.ClaimedUntil != nil {
-		if wait := time.Until(*d.ClaimedUntil); wait > 0 {
-			return errSnooze{after: wait} // a process is sending it; the sweep hands it over if it dies
-		}
-	}
-	w, err := e.db.WebhookByID(ctx, d.WebhookID)
-	if store.ErrorCode(err) == store.ENOTFOUND {
-		return e.db.UpdateDeliveryStatus(ctx, d.ID, store.DeliveryCancelled, "The webhook was deleted.")
-	} else if err != nil {
-		return err
-	}
-	if w.DisabledAt != nil {
-		return e.db.UpdateDeliveryStatus(ctx, d.ID, store.DeliveryFailed, "The endpoint is disabled: "+w.DisabledReason)
-	}
-	slot, wait := e.acquire(ctx, w.ID)
-	if wait > 0 {
-		return errSnooze{after: jitter(wait)} // busy: come back later rather than hold a worker
-	}
-	defer e.release(w.ID, slot)
-	ev, err := e.db.GetEvent(ctx, d.EventID)
-	if err != nil {
-		return err
-	}
-	a, res, ok, err := e.try(ctx, d, w, ev, 0)
-	if err != nil {
-		return err
-	}
-	snooze, disable := e.conclude(d, w, a, res, ok)
-	if err := e.db.RecordAttempt(ctx, a, d); err != nil {
-		return err
-	}
-	if disable != "" {
-		if err := e.db.DisableWebhook(ctx, w.ID, disable); err != nil {
-			return err
-		}
-	}
-	if err := e.health(ctx, e.db, w, ok, a.StartedAt); err != nil {
-		return err
-	}
-	e.observe(d, w, a, res, ok)
-	if snooze > 0 {
-		return errSnooze{after: snooze}
-	}
-	return nil
-}
-
 // try sends one attempt of d to w, whose places the caller holds, and returns the
 // attempt, not yet recorded, with what the endpoint answered and whether it succeeded.
 // within, when not 0, bounds the attempt's time. An error is the gateway's own failure,
@@ -699,7 +519,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 	if !ok {
 		return nil, Result{}, false, fmt.Errorf("%w %q", ErrUnknownDialect, w.Dialect)
 	}
-	at := time.Now().UTC()
+	at := e.now()
 	msg := &Message{
 		DeliveryID: d.ID, EventID: ev.ID, EventName: d.EventName, Tenant: ev.Tenant,
 		OccurredAt: ev.OccurredAt, Data: ev.Data, Webhook: w, At: at,
@@ -761,7 +581,7 @@ func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt,
 	d.NextAttemptAt = nil
 	switch {
 	case ok:
-		now := e.db.Now()
+		now := e.now()
 		d.Status, d.DeliveredAt, d.LastError = store.DeliverySucceeded, &now, ""
 	case res.ErrKind == "refused_target":
 		// The policy will refuse the address again: retrying only delays the news.
@@ -775,7 +595,7 @@ func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt,
 		d.Status = store.DeliveryFailed
 	default:
 		snooze = e.retryDelay(w, d.Attempts, res)
-		next := e.db.Now().Add(snooze)
+		next := e.now().Add(snooze)
 		d.NextAttemptAt = &next
 	}
 	if d.LastError == "" && !ok && res.Status != 0 {
@@ -814,6 +634,9 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
+// now is the engine's clock in the store's precision.
+func (e *Engine) now() time.Time { return e.clock.Now().UTC().Truncate(time.Millisecond) }
+
 // Targets is the policy of which addresses deliveries may reach, for the dialects to
 // check the URLs clients give against the same policy the sender dials with.
 func (e *Engine) Targets() *Targets { return e.sender.Targets() }
@@ -834,7 +657,7 @@ func (e *Engine) TestSend(ctx context.Context, w *store.Webhook, eventName strin
 	if !ok {
 		return Result{}, ErrUnknownDialect
 	}
-	at := time.Now().UTC()
+	at := e.now()
 	id := "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 	body, header, err := enc.Encode(&Message{DeliveryID: id, EventID: id, EventName: eventName, Tenant: w.Owner, OccurredAt: at, Data: data, Webhook: w, At: at})
 	if err != nil {

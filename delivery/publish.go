@@ -116,7 +116,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 		deliveries []store.Delivery
 		claimed    []*claim
 		queued     []store.Delivery
-		until      = e.db.Now().Add(e.cfg.RescueAfter)
+		until      = e.now().Add(e.cfg.RescueAfter)
 	)
 	for i, p := range group {
 		evs[i] = p.ev
@@ -159,7 +159,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 					UpdatedAt: p.ev.CreatedAt,
 				}
 				if wait, ok := e.claimable(w.ID, len(claimed)); ok {
-					d.ClaimedUntil = &until
+					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
 					claimed = append(claimed, &claim{d: d, w: w, ev: p.ev, until: until, span: p.span})
 				} else {
 					if wait > 0 {

@@ -53,9 +53,16 @@ type Delivery struct {
 	// ClaimedUntil is set while the process that published the delivery sends its first
 	// attempt itself, outside the job queue (see claim.go); nil otherwise.
 	ClaimedUntil *time.Time `gorm:"index"`
-	CreatedAt    time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
-	UpdatedAt    time.Time  `gorm:"not null;autoUpdateTime:false"`
-	DeliveredAt  *time.Time `gorm:""`
+	// ClaimedBy names the process (its replica id) holding the claim; a claim is settled
+	// only by its holder, and a replica that stops beating its heartbeat loses its claims
+	// at once, without waiting for ClaimedUntil.
+	ClaimedBy string `gorm:"size:64;not null;default:'';index"`
+	// HeldAt is set while the delivery waits for its webhook to be enabled again: it has
+	// no claim and no job until then (see ReleasableHeld).
+	HeldAt      *time.Time `gorm:"index"`
+	CreatedAt   time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
+	UpdatedAt   time.Time  `gorm:"not null;autoUpdateTime:false"`
+	DeliveredAt *time.Time `gorm:""`
 }
 
 // Attempt is one HTTP request of a delivery, as sent and as answered. Secrets in headers
