@@ -511,6 +511,64 @@ func TestDeliver_FailingEndpointIsDisabledAndHeldThenResumed(t *testing.T) {
 	})
 }
 
+// Endpoint health follows the engine's clock: a run of failures starts at the first
+// failed attempt, and the webhook is disabled by the first failure DisableAfter later,
+// not before; a success ends the run.
+func TestDeliver_HealthByTheClock(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{DisableAfter: 24 * time.Hour, Clock: clock})
+		var up atomic.Bool
+		rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
+			if !up.Load() {
+				w.WriteHeader(500)
+			}
+		})
+		w := h.webhook(t, rcv.URL, func(w *store.Webhook) { w.Retry = &store.Retry{Enabled: false} })
+		fail := func() {
+			t.Helper()
+			ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+			if ds := h.settled(t, ev.ID, 10*time.Second); ds[0].Status != store.DeliveryFailed {
+				t.Fatalf("delivery: %+v", ds[0])
+			}
+		}
+		fail()
+		began := clock.Now()
+		got, _ := db.WebhookByID(ctx, w.ID)
+		if got.FailingSince == nil || got.FailingSince.After(began) || began.Sub(*got.FailingSince) > time.Second || got.DisabledAt != nil {
+			t.Fatalf("after one failure: %+v", got)
+		}
+		clock.Advance(23 * time.Hour)
+		fail()
+		if got, _ = db.WebhookByID(ctx, w.ID); got.DisabledAt != nil {
+			t.Fatalf("disabled after 23 h of failures: %+v", got)
+		}
+		// A success ends the run; the next failure starts a new one.
+		up.Store(true)
+		ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+		h.settled(t, ev.ID, 10*time.Second)
+		if got, _ = db.WebhookByID(ctx, w.ID); got.FailingSince != nil {
+			t.Fatalf("still failing after a success: %+v", got)
+		}
+		up.Store(false)
+		fail()
+		clock.Advance(23 * time.Hour)
+		fail()
+		if got, _ = db.WebhookByID(ctx, w.ID); got.DisabledAt != nil {
+			t.Fatalf("disabled 23 h into a new run: %+v", got)
+		}
+		clock.Advance(2 * time.Hour)
+		fail()
+		if got, _ = db.WebhookByID(ctx, w.ID); got.DisabledAt == nil || !strings.Contains(got.DisabledReason, "failed since") {
+			t.Fatalf("not disabled after 25 h of failures: %+v", got)
+		}
+		if n := h.publish(t, delivery.PublishInput{Type: "user.created"}).Deliveries; n != 0 {
+			t.Errorf("disabled webhook matched %d", n)
+		}
+	})
+}
+
 // Recover re-sends every failed delivery since a time, in the background, to an endpoint
 // that came back.
 func TestRecover(t *testing.T) {
