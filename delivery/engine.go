@@ -8,13 +8,10 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -22,7 +19,6 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyhook/polyhook/store"
@@ -152,10 +148,12 @@ func (c *Config) defaults(backend string) {
 	}
 }
 
-// Engine publishes and delivers events. Its parts: group-commit publishing
-// (publish.go), the claims and their workers (claim.go), the endpoints' places
-// (slots.go), the attempt pipeline (pipeline.go), the recorder (recorder.go), replicas'
-// heartbeats (replicas.go) and the queue (queue.go).
+// Engine publishes and delivers events. It is the facade of its parts: group-commit
+// publishing (publish.go), the claims and their workers (claim.go), the endpoints'
+// places (slots.go), the attempt pipeline (pipeline.go, attempt.go), the recorder
+// (recorder.go), replicas' heartbeats (replicas.go), the queue (queue.go) and the
+// operators' retries and recoveries (operator.go). The sender (send.go), the SSRF guard
+// (guard.go) and the request's headers (request.go, stdwebhooks.go) hold no engine state.
 type Engine struct {
 	db       *store.DB
 	cfg      Config
@@ -362,129 +360,6 @@ func (e *Engine) EventTypes() []Entry {
 	return out
 }
 
-// health tracks an endpoint's run of failures, writing only when it starts or ends, and
-// disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
-// read before the attempt.
-func (e *Engine) health(ctx context.Context, db *store.DB, w *store.Webhook, ok bool, at time.Time) error {
-	switch {
-	case ok && w.FailingSince != nil:
-		return db.MarkHealthy(ctx, []string{w.ID})
-	case !ok && w.FailingSince == nil:
-		return db.SetFailingSince(ctx, w.ID, at)
-	case !ok && at.Sub(*w.FailingSince) >= e.cfg.DisableAfter && w.DisabledAt == nil:
-		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
-		e.log.Warn("disabling a failing endpoint", "webhook", w.ID, "dialect", w.Dialect, "failing_since", *w.FailingSince)
-		return db.DisableWebhook(ctx, w.ID, reason)
-	}
-	return nil
-}
-
-// Retry puts a finished delivery back in the queue to be sent now. Returns ENOTFOUND for
-// an unknown delivery and ECONFLICT when it is pending already.
-func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery, error) {
-	var out *store.Delivery
-	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		d, err := tx.Requeue(ctx, deliveryID)
-		if err != nil {
-			return err
-		}
-		out = d
-		return e.queue.enqueue(ctx, raw, []store.Delivery{*d})
-	})
-	return out, err
-}
-
-// Recover starts re-sending every failed delivery of a webhook created since a time, as a
-// background job; follow it with the store's GetRecovery. Returns ENOTFOUND for an
-// unknown webhook and ECONFLICT for a disabled one (enable it first).
-func (e *Engine) Recover(ctx context.Context, webhookID string, since time.Time) (*store.Recovery, error) {
-	return e.RecoverWith(ctx, webhookID, since, RecoverOptions{})
-}
-
-// RecoverOptions changes what a recovery re-sends.
-type RecoverOptions struct {
-	// IncludeRetrying also sends now the deliveries since the time that are still
-	// retrying, waiting for their next attempt (those being sent are left alone).
-	IncludeRetrying bool
-}
-
-// RecoverWith is Recover with options.
-func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.Time, opts RecoverOptions) (*store.Recovery, error) {
-	w, err := e.db.WebhookByID(ctx, webhookID)
-	if err != nil {
-		return nil, err
-	}
-	if w.DisabledAt != nil {
-		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
-	}
-	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
-	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		if err := tx.CreateRecovery(ctx, r); err != nil {
-			return err
-		}
-		return e.queue.enqueueRecovery(ctx, raw, r.ID)
-	})
-	return r, err
-}
-
-// recoverBatch is how many deliveries one recovery step queues again.
-const recoverBatch = 200
-
-// recover carries out a recovery in batches, each requeued in one transaction with its
-// jobs; a crash resumes where it stopped, since requeued deliveries are no longer failed.
-func (e *Engine) recover(ctx context.Context, id string) error {
-	r, err := e.db.GetRecovery(ctx, id)
-	if err != nil || r.Status == store.RecoveryDone {
-		return err
-	}
-	for {
-		ds, err := e.db.FailedDeliveries(ctx, r.WebhookID, r.Since, recoverBatch)
-		if err != nil {
-			return err
-		}
-		err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-			queued := make([]store.Delivery, 0, len(ds))
-			for _, d := range ds {
-				if _, err := tx.Requeue(ctx, d.ID); err == nil {
-					queued = append(queued, d)
-				} else if store.ErrorCode(err) != store.ECONFLICT {
-					return err
-				}
-			}
-			if err := e.queue.enqueue(ctx, raw, queued); err != nil {
-				return err
-			}
-			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch && !r.IncludeRetrying)
-		})
-		if err != nil {
-			return err
-		}
-		if len(ds) < recoverBatch {
-			break
-		}
-	}
-	if !r.IncludeRetrying {
-		return nil
-	}
-	// Deliveries still retrying have a job scheduled for their next attempt: bring it
-	// forward rather than queue another, which would send them twice from then on.
-	for {
-		ids, err := e.db.WaitingDeliveries(ctx, r.WebhookID, r.Since, r.CreatedAt, recoverBatch)
-		if err != nil {
-			return err
-		}
-		if err := e.db.AttemptNow(ctx, ids); err != nil {
-			return err
-		}
-		if err := e.queue.runNow(ctx, r.WebhookID, ids); err != nil {
-			return err
-		}
-		if len(ids) < recoverBatch {
-			return e.db.AdvanceRecovery(ctx, id, 0, true)
-		}
-	}
-}
-
 // redacted are headers whose values are secrets; attempts record them as "[redacted]".
 var redacted = map[string]bool{
 	"authorization": true, "webhook-signature": true, "nursa-signature": true,
@@ -507,131 +382,6 @@ func redactHeaders(h http.Header, custom map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// try sends one attempt of d to w, whose places the caller holds, and returns the
-// attempt, not yet recorded, with what the endpoint answered and whether it succeeded.
-// within, when not 0, bounds the attempt's time. An error is the gateway's own failure,
-// or ctx ending mid-attempt (the delivery then stays pending, to be sent after a
-// restart).
-func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, ev *store.Event, within time.Duration) (*store.Attempt, Result, bool, error) {
-	enc, ok := e.encoders[w.Dialect]
-	if !ok {
-		return nil, Result{}, false, fmt.Errorf("%w %q", ErrUnknownDialect, w.Dialect)
-	}
-	at := e.now()
-	msg := &Message{
-		DeliveryID: d.ID, EventID: ev.ID, EventName: d.EventName, Tenant: ev.Tenant,
-		OccurredAt: ev.OccurredAt, Data: ev.Data, Webhook: w, At: at,
-	}
-	body, header, err := enc.Encode(msg)
-	if err != nil {
-		return &store.Attempt{URL: w.URL, StartedAt: at, Error: "encode: " + err.Error(), ErrorKind: "encode"}, Result{}, false, nil
-	}
-	req, err := request(w, d.ID, at, body, header, nil)
-	if err != nil {
-		return nil, Result{}, false, err
-	}
-	req.Within = within
-	ctx, span := tracer.Start(ctx, "attempt", trace.WithSpanKind(trace.SpanKindClient))
-	defer span.End()
-	if span.IsRecording() {
-		span.SetAttributes(attribute.String("polyhook.delivery.id", d.ID), attribute.String("polyhook.webhook.id", w.ID),
-			attribute.String("polyhook.dialect", w.Dialect), attribute.String("polyhook.event.name", d.EventName))
-		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
-	}
-	res := e.sender.Send(ctx, req)
-	if span.IsRecording() {
-		span.SetAttributes(attribute.Int("http.response.status_code", res.Status))
-		if !res.Success() {
-			span.SetStatus(codes.Error, res.ErrKind)
-		}
-	}
-	a := &store.Attempt{
-		URL:             w.URL,
-		StartedAt:       at,
-		DurationMS:      res.Duration.Milliseconds(),
-		RequestHeaders:  redactHeaders(req.Header, w.Headers),
-		OmittedHeaders:  req.OmittedHeaders,
-		RequestBody:     truncate(string(body), 64<<10),
-		ResponseStatus:  res.Status,
-		ResponseHeaders: flatten(res.Header),
-		ResponseBody:    string(res.Body),
-		ErrorKind:       res.ErrKind,
-	}
-	if res.Err != nil {
-		a.Error = res.Err.Error()
-	}
-	if ctx.Err() != nil && res.Status == 0 {
-		return nil, Result{}, false, ctx.Err()
-	}
-	return a, res, res.Success(), nil
-}
-
-// conclude applies an attempt's outcome to d and a: the delivery's new state, and how
-// long until the next attempt (0 when the delivery is finished). disable, when not
-// empty, is why the webhook must be taken out of delivery.
-func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) (snooze time.Duration, disable string) {
-	d.Attempts++
-	a.ID = "att_" + strings.ReplaceAll(uuid.NewString(), "-", "")
-	a.DeliveryID = d.ID
-	a.Number = d.Attempts
-	d.LastStatus = res.Status
-	d.LastError = a.Error
-	d.NextAttemptAt = nil
-	switch {
-	case ok:
-		now := e.now()
-		d.Status, d.DeliveredAt, d.LastError = store.DeliverySucceeded, &now, ""
-	case res.ErrKind == "refused_target":
-		// The policy will refuse the address again: retrying only delays the news.
-		d.Status = store.DeliveryFailed
-		d.LastError = "Refused by the SSRF guard: " + a.Error
-	case res.Status == http.StatusGone:
-		d.Status = store.DeliveryFailed
-		d.LastError = "The endpoint answered 410 Gone; it is disabled."
-		disable = "The endpoint answered 410 Gone."
-	case d.Attempts >= e.maxAttempts(w):
-		d.Status = store.DeliveryFailed
-	default:
-		snooze = e.retryDelay(w, d.Attempts, res)
-		next := e.now().Add(snooze)
-		d.NextAttemptAt = &next
-	}
-	if d.LastError == "" && !ok && res.Status != 0 {
-		d.LastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
-	}
-	return snooze, disable
-}
-
-// observe counts a recorded attempt in the metrics and the debug log.
-func (e *Engine) observe(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) {
-	attemptsTotal.WithLabelValues(w.Dialect, outcome(res, ok)).Inc()
-	attemptSeconds.WithLabelValues(w.Dialect).Observe(res.Duration.Seconds())
-	if d.Status != store.DeliveryPending {
-		deliveriesTotal.WithLabelValues(w.Dialect, d.Status).Inc()
-	}
-	e.log.Debug("delivery attempt", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect,
-		"attempt", a.Number, "status", res.Status, "error_kind", a.ErrorKind, "outcome", d.Status,
-		"duration_ms", a.DurationMS)
-}
-
-func flatten(h http.Header) map[string]string {
-	if h == nil {
-		return nil
-	}
-	out := make(map[string]string, len(h))
-	for k, vs := range h {
-		out[k] = strings.Join(vs, ", ")
-	}
-	return out
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // now is the engine's clock in the store's precision.
@@ -668,72 +418,4 @@ func (e *Engine) TestSend(ctx context.Context, w *store.Webhook, eventName strin
 		return Result{}, err
 	}
 	return e.sender.Send(ctx, req), nil
-}
-
-// request assembles one attempt to w: the webhook's custom headers and basic auth, then
-// extra headers, then the dialect's own, then the Standard Webhooks headers, each layer
-// winning over the ones before it.
-func request(w *store.Webhook, msgID string, at time.Time, body []byte, dialect, extra http.Header) (Request, error) {
-	req := Request{
-		URL:            w.URL,
-		Header:         http.Header{},
-		Body:           body,
-		ConnectTimeout: time.Duration(w.ConnectTimeout) * time.Millisecond,
-		ReadTimeout:    time.Duration(w.ReadTimeout) * time.Millisecond,
-		PinnedCertPEM:  w.SSLCertificate,
-	}
-	// Custom headers go in name order, so that names equal but for case end the same way on
-	// every attempt. A name or value HTTP cannot carry (FusionAuth stores "Header 1") is
-	// left out and named in the attempt's record; the delivery still goes out.
-	names := make([]string, 0, len(w.Headers))
-	for k := range w.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		if v := w.Headers[k]; validHeaderName(k) && validHeaderValue(v) {
-			req.Header.Set(k, v)
-		} else {
-			req.OmittedHeaders = append(req.OmittedHeaders, k)
-		}
-	}
-	if w.BasicAuthUser != "" {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(w.BasicAuthUser+":"+w.BasicAuthPassword)))
-	}
-	std, err := StandardHeaders(msgID, at, body, w.ActiveSecrets(at))
-	if err != nil {
-		return Request{}, err
-	}
-	for _, layer := range []http.Header{extra, dialect, std} {
-		for k, vs := range layer {
-			req.Header[k] = vs
-		}
-	}
-	return req, nil
-}
-
-// validHeaderName reports whether k is an HTTP field name (RFC 9110 token), which the
-// HTTP client refuses to send otherwise.
-func validHeaderName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue reports whether v can be sent as an HTTP field value: no control
-// characters but tab.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

@@ -78,7 +78,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		e.rec.put(e.handOver(cl, 0))
 		return
 	}
-	_, disable := e.conclude(&cl.d, w, a, res, ok)
+	disable := e.conclude(&cl.d, w, a, res, ok)
 	e.rec.put(&settlement{c: cl, a: a, res: res, ok: ok, disable: disable})
 }
 
