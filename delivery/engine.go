@@ -166,6 +166,7 @@ type Engine struct {
 	replica string
 
 	slots      *endpoints
+	copies     copies
 	claims     claims
 	rec        *recorder
 	publishing publishing

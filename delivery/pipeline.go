@@ -41,7 +41,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		}
 		cl.slot = s
 	}
-	w, err := e.db.WebhookByID(ctx, cl.d.WebhookID)
+	w, err := e.webhookNow(ctx, cl)
 	switch {
 	case store.ErrorCode(err) == store.ENOTFOUND:
 		e.freeSlot(cl)

@@ -127,3 +127,49 @@ func TestClaims_HeldUntilEnabled(t *testing.T) {
 		}
 	})
 }
+
+// An attempt's read of its webhook's state tells whether an earlier copy is still the
+// webhook's content, and carries the state that changes without a new version.
+func TestWebhookState_TellsAStaleCopy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := fullWebhook()
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		read, err := db.WebhookByID(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := db.WebhookStateByID(ctx, w.ID)
+		if err != nil || !st.Same(read) || !st.Enabled || st.DisabledAt != nil {
+			t.Fatalf("state of a new webhook: %+v %v", st, err)
+		}
+		if err := db.DisableWebhook(ctx, w.ID, "operator"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetFailingSince(ctx, w.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		st, _ = db.WebhookStateByID(ctx, w.ID)
+		if !st.Same(read) || st.DisabledAt == nil || st.DisabledReason != "operator" || st.FailingSince == nil {
+			t.Fatalf("state after disabling: %+v", st)
+		}
+		if got := st.Apply(read); got.DisabledAt == nil || read.DisabledAt != nil {
+			t.Errorf("apply: %+v (copy of %+v)", got, read)
+		}
+		key := store.WebhookKey{Dialect: w.Dialect, Owner: w.Owner, ExternalID: w.ExternalID}
+		if _, err := db.UpdateWebhook(ctx, key, func(w *store.Webhook) error { w.URL = "https://example.com/moved"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ = db.WebhookStateByID(ctx, w.ID); st.Same(read) {
+			t.Error("a copy from before an update is taken for the current content")
+		}
+		if err := db.DeleteWebhook(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.WebhookStateByID(ctx, w.ID); store.ErrorCode(err) != store.ENOTFOUND {
+			t.Errorf("state of a deleted webhook: %v", err)
+		}
+	})
+}
