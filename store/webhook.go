@@ -288,9 +288,19 @@ func (db *DB) WebhookStateByID(ctx context.Context, id string) (*WebhookState, e
 		disabled sql.NullTime
 		failing  sql.NullTime
 	)
-	row := db.gorm.WithContext(ctx).Raw(`SELECT version, created_at, enabled, disabled_at, disabled_reason, failing_since
-FROM webhooks WHERE id = ?`, id).Row()
-	if err := row.Scan(&st.Version, &st.CreatedAt, &st.Enabled, &disabled, &st.DisabledReason, &failing); err != nil {
+	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT version, created_at, enabled, disabled_at, disabled_reason, failing_since
+FROM webhooks WHERE id = ?`, id).Rows()
+	if err != nil {
+		return nil, db.err(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, db.err(err)
+		}
+		return nil, Errorf(ENOTFOUND, "Webhook not found.")
+	}
+	if err := rows.Scan(&st.Version, &st.CreatedAt, &st.Enabled, &disabled, &st.DisabledReason, &failing); err != nil {
 		return nil, db.err(err)
 	}
 	if disabled.Valid {
