@@ -32,11 +32,15 @@ import (
 // claim is one attempt this process sends itself.
 type claim struct {
 	d store.Delivery
-	// w is the webhook as it was read before the attempt; nil before then for a claim
-	// taken from the queue.
-	w     *store.Webhook
-	ev    *store.Event
-	until time.Time
+	// w is the webhook as it was read at read: by the publish, or before the attempt;
+	// nil before then for a claim taken from the queue.
+	w    *store.Webhook
+	read time.Time
+	// waited is set once the claim is parked: it reads its webhook again when its turn
+	// comes (see webhookNow).
+	waited bool
+	ev     *store.Event
+	until  time.Time
 	// slot is the webhook's place passed on to the claim while it was parked.
 	slot slot
 	// parked is whether the claim waits in endpoints.parked (endpoints.mu guards it, and

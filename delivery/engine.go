@@ -167,6 +167,7 @@ type Engine struct {
 
 	slots      *endpoints
 	copies     copies
+	states     stateReads
 	claims     claims
 	rec        *recorder
 	publishing publishing
@@ -185,6 +186,7 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		replica:  "rep_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
 		slots:    newEndpoints(cfg.PerEndpoint, cfg.ParkMemory, cfg.Clock),
 	}
+	e.states.read = db.WebhookStates
 	q, err := newQueue(db, e)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ import (
 // that a worker runs through the same steps:
 //
 //  1. a place of its webhook (slots.go), or parked until one is free;
-//  2. prepare: the webhook as it is now, read from the store: deleted, the delivery is
+//  2. prepare: the webhook as it is now (webhooks.go): deleted, the delivery is
 //     cancelled; disabled (by its owner or by the gateway), the delivery is held until
 //     the webhook is enabled again; changed, the attempt goes to its current URL, with
 //     its current headers and secrets;

@@ -18,17 +18,17 @@ func TestReplicas_SlowAttemptsAreNotRescued(t *testing.T) {
 		t.Skip("needs TEST_DATABASE_URL: replicas share a PostgreSQL database")
 	}
 	db := storetest.OpenDSN(t, storetest.PostgresDSN(t))
-	cfg := delivery.Config{PerEndpoint: 1, Heartbeat: 50 * time.Millisecond} // silent after 250 ms
+	cfg := delivery.Config{PerEndpoint: 1, Heartbeat: 200 * time.Millisecond} // silent after 1 s
 	a := start(t, db, cfg)
 	start(t, db, cfg)
-	rcv := newReceiver(t, func(int, http.ResponseWriter) { time.Sleep(time.Second) })
+	rcv := newReceiver(t, func(int, http.ResponseWriter) { time.Sleep(2500 * time.Millisecond) })
 	a.webhook(t, rcv.URL, nil)
 	var ids []string
 	for range 3 {
 		ids = append(ids, a.publish(t, delivery.PublishInput{Type: "user.created"}).ID)
 	}
 	for _, id := range ids {
-		if ds := a.settled(t, id, 15*time.Second); ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != 1 {
+		if ds := a.settled(t, id, 30*time.Second); ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != 1 {
 			t.Errorf("delivery: %+v", ds[0])
 		}
 	}

@@ -94,7 +94,7 @@ func (p *endpoints) take(cl *claim) (s slot, wait time.Duration, parked bool) {
 	if p.parkedBytes+cost > p.budget {
 		return slot{}, max(wait, time.Second), false
 	}
-	cl.parked = true
+	cl.parked, cl.waited = true, true
 	p.parked[id] = append(p.parked[id], cl)
 	p.parkedCount++
 	p.parkedBytes += cost

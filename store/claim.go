@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -38,10 +39,17 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 	for i, d := range ds {
 		owner := d.ClaimedBy
 		d.UpdatedAt, d.ClaimedUntil, d.ClaimedBy = now, nil, ""
-		// One fixed statement, prepared once: GORM's struct updates cost more than the
-		// database's own work here.
-		res := g.Exec(settleSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, d.UpdatedAt,
-			d.DeliveredAt, d.HeldAt, d.ID, owner)
+		// Fixed statements, prepared once: GORM's struct updates cost more than the
+		// database's own work here. Only a held delivery writes held_at, so that the
+		// others leave its index alone; claimed_by means nothing once claimed_until is
+		// NULL, and is left as it is.
+		var res *gorm.DB
+		if d.HeldAt == nil {
+			res = g.Exec(settleSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, d.UpdatedAt,
+				d.DeliveredAt, d.ID, owner)
+		} else {
+			res = g.Exec(holdSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.UpdatedAt, d.HeldAt, d.ID, owner)
+		}
 		if res.Error != nil {
 			return nil, db.err(res.Error)
 		}
@@ -50,9 +58,14 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 	return held, nil
 }
 
-const settleSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
-next_attempt_at = ?, updated_at = ?, delivered_at = ?, held_at = ?, claimed_until = NULL, claimed_by = ''
+const (
+	settleSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
+next_attempt_at = ?, updated_at = ?, delivered_at = ?, claimed_until = NULL
 WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
+	holdSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
+next_attempt_at = NULL, updated_at = ?, held_at = ?, claimed_until = NULL
+WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
+)
 
 // ClaimQueued claims a queued delivery for owner until a time, for the attempt its job
 // asks for, and returns it; nil when it is not pending, is claimed already or is held
@@ -82,7 +95,7 @@ func (db *DB) ExpiredClaims(ctx context.Context, before time.Time, limit int) ([
 func (db *DB) Unclaim(ctx context.Context, id string, before time.Time) (bool, error) {
 	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
 		Where("id = ? AND claimed_until IS NOT NULL AND claimed_until < ?", id, before).
-		Updates(map[string]any{"claimed_until": nil, "claimed_by": "", "updated_at": db.Now()})
+		Updates(map[string]any{"claimed_until": nil, "updated_at": db.Now()})
 	return res.RowsAffected == 1, db.err(res.Error)
 }
 
@@ -99,7 +112,7 @@ func (db *DB) ClaimsOf(ctx context.Context, replica string, limit int) ([]Delive
 func (db *DB) UnclaimOf(ctx context.Context, id, replica string) (bool, error) {
 	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
 		Where("id = ? AND claimed_until IS NOT NULL AND claimed_by = ?", id, replica).
-		Updates(map[string]any{"claimed_until": nil, "claimed_by": "", "updated_at": db.Now()})
+		Updates(map[string]any{"claimed_until": nil, "updated_at": db.Now()})
 	return res.RowsAffected == 1, db.err(res.Error)
 }
 

@@ -314,6 +314,42 @@ FROM webhooks WHERE id = ?`, id).Rows()
 	return &st, nil
 }
 
+// WebhookStates reads the states of webhooks, by id; a webhook that does not exist is
+// missing from the result.
+func (db *DB) WebhookStates(ctx context.Context, ids []string) (map[string]*WebhookState, error) {
+	out := make(map[string]*WebhookState, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT id, version, created_at, enabled, disabled_at, disabled_reason, failing_since
+FROM webhooks WHERE id IN ?`, ids).Rows()
+	if err != nil {
+		return nil, db.err(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id       string
+			st       WebhookState
+			disabled sql.NullTime
+			failing  sql.NullTime
+		)
+		if err := rows.Scan(&id, &st.Version, &st.CreatedAt, &st.Enabled, &disabled, &st.DisabledReason, &failing); err != nil {
+			return nil, db.err(err)
+		}
+		if disabled.Valid {
+			t := disabled.Time
+			st.DisabledAt = &t
+		}
+		if failing.Valid {
+			t := failing.Time
+			st.FailingSince = &t
+		}
+		out[id] = &st
+	}
+	return out, db.err(rows.Err())
+}
+
 // Same reports whether w, read earlier, is still the webhook's content.
 func (st *WebhookState) Same(w *Webhook) bool {
 	return w != nil && w.Version == st.Version && w.CreatedAt.Equal(st.CreatedAt)
