@@ -119,8 +119,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	return w.engine.takeQueued(ctx, job.Args.DeliveryID)
 }
 
-// Timeout bounds one job: an attempt (at most maxAttemptTime) plus room to record it,
-// and never more than the time after which a running job is taken for lost.
+// Timeout bounds one job: it only claims its delivery and hands it to the workers, but
+// keeps the bound it had when it made the attempt itself, below the time after which a
+// running job is taken for lost.
 func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return w.timeout }
 
 type riverQueue[TTx any] struct {
