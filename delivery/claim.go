@@ -250,7 +250,7 @@ func (e *Engine) renew(ctx context.Context) error {
 			ids[i] = cl.d.ID
 		}
 		until := e.clock.Now().Add(e.cfg.RescueAfter)
-		renewed, err := e.db.RenewClaims(ctx, ids, until)
+		renewed, err := e.db.RenewClaims(ctx, e.replica, ids, until)
 		if err != nil {
 			return err
 		}

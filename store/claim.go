@@ -116,17 +116,17 @@ func (db *DB) UnclaimOf(ctx context.Context, id, replica string) (bool, error) {
 	return res.RowsAffected == 1, db.err(res.Error)
 }
 
-// RenewClaims extends to until the claims on deliveries ids that have not run out, and
-// returns the ids of those it extended: the others were settled, or taken by the sweep
-// once they ran out.
-func (db *DB) RenewClaims(ctx context.Context, ids []string, until time.Time) (map[string]bool, error) {
+// RenewClaims extends to until the claims owner holds on deliveries ids that have not run
+// out, and returns the ids of those it extended: the others were settled, or taken by the
+// sweep or a rescue (and maybe claimed again, by another replica).
+func (db *DB) RenewClaims(ctx context.Context, owner string, ids []string, until time.Time) (map[string]bool, error) {
 	renewed := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
 		return renewed, nil
 	}
 	g := db.gorm.WithContext(ctx).Model(&Delivery{})
 	// UpdateColumn: the delivery itself has not changed, so updated_at stays.
-	res := g.Where("id IN ? AND claimed_until IS NOT NULL AND claimed_until > ?", ids, db.Now()).
+	res := g.Where("id IN ? AND claimed_until IS NOT NULL AND claimed_until > ? AND claimed_by = ?", ids, db.Now(), owner).
 		UpdateColumn("claimed_until", until)
 	if res.Error != nil {
 		return nil, db.err(res.Error)
@@ -138,7 +138,7 @@ func (db *DB) RenewClaims(ctx context.Context, ids []string, until time.Time) (m
 		return renewed, nil
 	}
 	var got []string
-	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id IN ? AND claimed_until = ?", ids, until).
+	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id IN ? AND claimed_until = ? AND claimed_by = ?", ids, until, owner).
 		Pluck("id", &got).Error; err != nil {
 		return nil, db.err(err)
 	}
