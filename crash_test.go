@@ -268,3 +268,59 @@ func TestTwoReplicasFailover(t *testing.T) {
 		t.Errorf("event published through the dead replica: %+v", ev)
 	}
 }
+
+// TestTwoReplicasKilledReplicasClaimsArriveSoon kills one of two replicas while it holds
+// the claims of most of what was published through it, with --rescue-after far longer
+// than the test: the survivor notices that the dead one's heartbeat stopped and sends its
+// claims, the last within 15 s of the kill.
+func TestTwoReplicasKilledReplicasClaimsArriveSoon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the gateway as processes")
+	}
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		t.Skip("needs TEST_DATABASE_URL (PostgreSQL)")
+	}
+	dsn := storetest.PostgresDSN(t)
+	var mu sync.Mutex
+	got := map[string]int{}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Second)
+		mu.Lock()
+		got[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	a := startProcess(t, dsn, "--rescue-after", "10m")
+	b := startProcess(t, dsn, "--rescue-after", "10m")
+	var key struct{ APIKey string }
+	_ = json.Unmarshal(a.call(t, "POST", "/v1/credentials", "Bearer crash-token", `{"dialect":"fusionauth"}`), &key)
+	for _, path := range []string{"/x", "/y"} {
+		a.call(t, "POST", "/api/webhook", key.APIKey, `{"webhook":{"url":"`+rcv.URL+path+`","connectTimeout":1000,"readTimeout":5000,"global":true,"eventsEnabled":{"user.create":true}}}`)
+	}
+	const events = 80
+	for i := 0; i < events; i++ {
+		a.call(t, "POST", "/v1/events", "Bearer crash-token", fmt.Sprintf(`{"id":"kr-%d","type":"user.created","data":{"n":%d}}`, i, i))
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	for start := time.Now(); count() < 10; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("nothing delivered:\n%s\n%s", a.logs.String(), b.logs.String())
+		}
+	}
+	a.kill()
+	killed := time.Now()
+	if n := count(); n >= events {
+		t.Fatalf("%d of %d delivered before the kill; the test proves nothing", n, 2*events)
+	}
+	for count() < 2*events {
+		if time.Since(killed) > 60*time.Second {
+			t.Fatalf("%d of %d deliveries arrived after one replica died:\n%s", count(), 2*events, b.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(killed)
+	t.Logf("the last of %d deliveries arrived %s after the kill", 2*events, took.Round(10*time.Millisecond))
+	if took > 15*time.Second {
+		t.Errorf("the dead replica's claims took %s to arrive, want at most 15 s", took)
+	}
+}

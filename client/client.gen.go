@@ -1217,7 +1217,7 @@ type ClientInterface interface {
 
 	// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
 	//
-	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+	// New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
 	DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1728,7 +1728,7 @@ func (c *Client) UpdateWebhook(ctx context.Context, webhookId string, body Updat
 
 // DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
 //
-// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+// New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
 func (c *Client) DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3416,7 +3416,7 @@ type ClientWithResponsesInterface interface {
 
 	// DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
 	//
-	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+	// New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6062,7 +6062,7 @@ func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, web
 
 // DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
 //
-// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+// New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
 //
 // Returns a wrapper object for the known response body format(s).
 //

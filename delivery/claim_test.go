@@ -228,11 +228,12 @@ func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		release := make(chan struct{})
 		rcv, started := hangUntil(t, release)
-		h := start(t, db, delivery.Config{PerEndpoint: 1})
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{PerEndpoint: 1, Clock: clock})
 		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.ReadTimeout = 30000 })
 		evs := []*store.Event{h.publish(t, delivery.PublishInput{Type: "user.created"})}
 		waitStarted(t, started)
-		time.Sleep(400 * time.Millisecond) // past slotPatience: the endpoint is stuck
+		clock.Advance(time.Second) // past slotPatience: the endpoint is stuck
 		for range 10 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
 		}
@@ -330,11 +331,12 @@ func TestClaims_ParkMemoryBoundsTheBacklog(t *testing.T) {
 		release := make(chan struct{})
 		rcv, started := hangUntil(t, release)
 		// Room for two parked claims of a small event (2 KiB and its data each).
-		h := start(t, db, delivery.Config{PerEndpoint: 1, ParkMemory: 2*2048 + 200})
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{PerEndpoint: 1, ParkMemory: 2*2048 + 200, Clock: clock})
 		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.ReadTimeout = 30000 })
 		evs := []*store.Event{h.publish(t, delivery.PublishInput{Type: "user.created"})}
 		waitStarted(t, started)
-		time.Sleep(400 * time.Millisecond)
+		clock.Advance(time.Second) // past slotPatience: the endpoint is stuck
 		for range 6 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created", Data: []byte(`{"n":1}`)}))
 			time.Sleep(50 * time.Millisecond)

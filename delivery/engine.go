@@ -8,7 +8,6 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,14 +15,12 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyhook/polyhook/store"
@@ -119,8 +116,15 @@ type Config struct {
 	// event's data). Beyond it they wait in the queue, a job each, which costs the
 	// database far more.
 	ParkMemory int64
-	Sender     SenderOptions
-	Log        *slog.Logger
+	// Heartbeat is how often a process on PostgreSQL writes that it is alive (default
+	// 1s); one silent for five of them is taken for dead and its claims are sent by the
+	// others. It is also how often held deliveries of webhooks enabled again are queued.
+	Heartbeat time.Duration
+	// Clock is where the engine reads the time (default the wall clock); tests move their
+	// own.
+	Clock  Clock
+	Sender SenderOptions
+	Log    *slog.Logger
 }
 
 func (c *Config) defaults(backend string) {
@@ -151,16 +155,28 @@ func (c *Config) defaults(backend string) {
 	if c.ParkMemory <= 0 {
 		c.ParkMemory = 32 << 20
 	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = wallClock{}
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 }
 
-// Engine publishes and delivers events.
+// Engine publishes and delivers events. It is the facade of its parts: group-commit
+// publishing (publish.go), the claims and their workers (claim.go), the endpoints'
+// places (slots.go), the attempt pipeline (pipeline.go, attempt.go), the recorder
+// (recorder.go), replicas' heartbeats (replicas.go), the queue (queue.go) and the
+// operators' retries and recoveries (operator.go). The sender (send.go), the SSRF guard
+// (guard.go) and the request's headers (request.go, stdwebhooks.go) hold no engine state.
 type Engine struct {
 	db       *store.DB
 	cfg      Config
 	log      *slog.Logger
+	clock    Clock
 	sender   *Sender
 	encoders map[string]Encoder
 	// columns are each dialect's column of the catalogue, as Encoder.Events gives it, and
@@ -170,19 +186,14 @@ type Engine struct {
 	// secret are the headers whose values attempts never record (lower case).
 	secret map[string]bool
 	queue  queue
+	// replica names this process in the claims it holds and in its heartbeat.
+	replica string
 
-	mu    sync.Mutex
-	slots map[string][]time.Time // start times of the in-flight attempts, per webhook
-	freed chan struct{}          // closed and replaced when a place is released
-	// parked are the claims waiting for a place of their webhook, first come first, and
-	// parkedBytes what they are counted to hold (parkCost).
-	parked      map[string][]*claim
-	parkedCount int
-	parkedBytes int64
-
-	// sending bounds the attempts in flight, first attempts and retries together.
-	sending    chan struct{}
+	slots      *endpoints
+	copies     copies
+	states     stateReads
 	claims     claims
+	rec        *recorder
 	publishing publishing
 }
 
@@ -193,16 +204,16 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		db:       db,
 		cfg:      cfg,
 		log:      cfg.Log,
+		clock:    cfg.Clock,
 		sender:   NewSender(cfg.Sender),
 		encoders: map[string]Encoder{},
 		columns:  map[string]map[string][]string{},
 		natives:  map[string]map[string]*Canonical{},
 		secret:   map[string]bool{"authorization": true, "webhook-signature": true},
-		slots:    map[string][]time.Time{},
-		sending:  make(chan struct{}, cfg.Workers),
-		freed:    make(chan struct{}),
-		parked:   map[string][]*claim{},
+		replica:  "rep_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
+		slots:    newEndpoints(cfg.PerEndpoint, cfg.ParkMemory, cfg.Clock),
 	}
+	e.states.read = db.WebhookStates
 	q, err := newQueue(db, e)
 	if err != nil {
 		return nil, err
@@ -251,7 +262,7 @@ func (e *Engine) Register(encs ...Encoder) {
 func (e *Engine) Start(ctx context.Context) error {
 	if e.db.Backend() == store.BackendSQLite {
 		// One process uses an SQLite file: whatever a process claimed before is lost.
-		if err := e.sweep(ctx, time.Now().Add(100*365*24*time.Hour)); err != nil {
+		if err := e.sweep(ctx, e.clock.Now().Add(100*365*24*time.Hour)); err != nil {
 			return err
 		}
 	}
@@ -321,7 +332,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if err != nil {
 		return nil, false, err
 	}
-	now := e.db.Now()
+	now := e.now()
 	ev := &store.Event{ID: in.ID, Type: in.Type, Tenant: in.Tenant, Data: data, OccurredAt: in.OccurredAt.UTC(), CreatedAt: now}
 	if ev.ID == "" {
 		ev.ID = "evt_" + strings.ReplaceAll(uuid.NewString(), "-", "")
@@ -412,258 +423,6 @@ func (e *Engine) EventTypes() []Entry {
 	return out
 }
 
-// health tracks an endpoint's run of failures, writing only when it starts or ends, and
-// disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
-// read before the attempt.
-func (e *Engine) health(ctx context.Context, db *store.DB, w *store.Webhook, ok bool, at time.Time) error {
-	switch {
-	case ok && w.FailingSince != nil:
-		return db.MarkHealthy(ctx, []string{w.ID})
-	case !ok && w.FailingSince == nil:
-		return db.SetFailingSince(ctx, w.ID, at)
-	case !ok && at.Sub(*w.FailingSince) >= e.cfg.DisableAfter && w.DisabledAt == nil:
-		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
-		e.log.Warn("disabling a failing endpoint", "webhook", w.ID, "dialect", w.Dialect, "failing_since", *w.FailingSince)
-		return db.DisableWebhook(ctx, w.ID, reason)
-	}
-	return nil
-}
-
-// Retry puts a finished delivery back in the queue to be sent now. Returns ENOTFOUND for
-// an unknown delivery and ECONFLICT when it is pending already.
-func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery, error) {
-	var out *store.Delivery
-	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		d, err := tx.Requeue(ctx, deliveryID)
-		if err != nil {
-			return err
-		}
-		out = d
-		return e.queue.enqueue(ctx, raw, []store.Delivery{*d})
-	})
-	return out, err
-}
-
-// Recover starts re-sending every failed delivery of a webhook created since a time, as a
-// background job; follow it with the store's GetRecovery. Returns ENOTFOUND for an
-// unknown webhook and ECONFLICT for a disabled one (enable it first).
-func (e *Engine) Recover(ctx context.Context, webhookID string, since time.Time) (*store.Recovery, error) {
-	return e.RecoverWith(ctx, webhookID, since, RecoverOptions{})
-}
-
-// RecoverOptions changes what a recovery re-sends.
-type RecoverOptions struct {
-	// IncludeRetrying also sends now the deliveries since the time that are still
-	// retrying, waiting for their next attempt (those being sent are left alone).
-	IncludeRetrying bool
-}
-
-// RecoverWith is Recover with options.
-func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.Time, opts RecoverOptions) (*store.Recovery, error) {
-	w, err := e.db.WebhookByID(ctx, webhookID)
-	if err != nil {
-		return nil, err
-	}
-	if w.DisabledAt != nil {
-		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
-	}
-	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
-	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		if err := tx.CreateRecovery(ctx, r); err != nil {
-			return err
-		}
-		return e.queue.enqueueRecovery(ctx, raw, r.ID)
-	})
-	return r, err
-}
-
-// recoverBatch is how many deliveries one recovery step queues again.
-const recoverBatch = 200
-
-// recover carries out a recovery in batches, each requeued in one transaction with its
-// jobs; a crash resumes where it stopped, since requeued deliveries are no longer failed.
-func (e *Engine) recover(ctx context.Context, id string) error {
-	r, err := e.db.GetRecovery(ctx, id)
-	if err != nil || r.Status == store.RecoveryDone {
-		return err
-	}
-	for {
-		ds, err := e.db.FailedDeliveries(ctx, r.WebhookID, r.Since, recoverBatch)
-		if err != nil {
-			return err
-		}
-		err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-			queued := make([]store.Delivery, 0, len(ds))
-			for _, d := range ds {
-				if _, err := tx.Requeue(ctx, d.ID); err == nil {
-					queued = append(queued, d)
-				} else if store.ErrorCode(err) != store.ECONFLICT {
-					return err
-				}
-			}
-			if err := e.queue.enqueue(ctx, raw, queued); err != nil {
-				return err
-			}
-			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch && !r.IncludeRetrying)
-		})
-		if err != nil {
-			return err
-		}
-		if len(ds) < recoverBatch {
-			break
-		}
-	}
-	if !r.IncludeRetrying {
-		return nil
-	}
-	// Deliveries still retrying have a job scheduled for their next attempt: bring it
-	// forward rather than queue another, which would send them twice from then on.
-	for {
-		ids, err := e.db.WaitingDeliveries(ctx, r.WebhookID, r.Since, r.CreatedAt, recoverBatch)
-		if err != nil {
-			return err
-		}
-		if err := e.db.AttemptNow(ctx, ids); err != nil {
-			return err
-		}
-		if err := e.queue.runNow(ctx, r.WebhookID, ids); err != nil {
-			return err
-		}
-		if len(ids) < recoverBatch {
-			return e.db.AdvanceRecovery(ctx, id, 0, true)
-		}
-	}
-}
-
-// errSnooze asks the queue to run the job again after a delay without counting a
-// queue-level attempt: the engine keeps its own attempt count.
-type errSnooze struct{ after time.Duration }
-
-func (e errSnooze) Error() string { return fmt.Sprintf("retry in %s", e.after) }
-
-// slotPatience is how long an attempt waits for one of its webhook's in-flight places
-// when the endpoint is answering: its oldest attempt in flight is younger than this.
-const slotPatience = 250 * time.Millisecond
-
-// acquire takes one of the engine's sending places (waiting for one), then one of a
-// webhook's in-flight places, and returns the latter's token; release gives both back.
-// When the webhook's places are all taken it waits up to slotPatience for one if the
-// endpoint is answering, and otherwise returns how long the attempt should wait: twice
-// the age of the oldest attempt in flight, between 1 and 30 seconds. A slow endpoint's
-// queue comes back soon; a hanging one's backs off, so that re-queueing its backlog does
-// not eat the database's time that healthy endpoints need.
-func (e *Engine) acquire(ctx context.Context, webhookID string) (time.Time, time.Duration) {
-	select {
-	case e.sending <- struct{}{}:
-	case <-ctx.Done():
-		return time.Time{}, time.Second
-	}
-	token, wait := e.acquireSlot(ctx, webhookID)
-	if wait > 0 {
-		<-e.sending
-	}
-	return token, wait
-}
-
-func (e *Engine) acquireSlot(ctx context.Context, webhookID string) (time.Time, time.Duration) {
-	deadline := time.Now().Add(slotPatience)
-	for {
-		e.mu.Lock()
-		now := time.Now()
-		inflight := e.slots[webhookID]
-		full, wait := e.busy(inflight, now)
-		if !full {
-			e.slots[webhookID] = append(inflight, now)
-			e.mu.Unlock()
-			return now, 0
-		}
-		freed := e.freed
-		e.mu.Unlock()
-		if wait > 0 || now.After(deadline) {
-			return time.Time{}, max(wait, time.Second)
-		}
-		t := time.NewTimer(time.Until(deadline))
-		select {
-		case <-freed:
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		if ctx.Err() != nil {
-			return time.Time{}, time.Second
-		}
-	}
-}
-
-// busy reads a webhook's in-flight places (e.mu held): full when none is free, and wait
-// when the endpoint is stuck besides (its oldest attempt in flight is older than
-// slotPatience): how long an attempt should wait for it, twice that age, between 1 and
-// 30 seconds. A full endpoint that is not stuck is answering: worth waiting for briefly.
-func (e *Engine) busy(inflight []time.Time, now time.Time) (full bool, wait time.Duration) {
-	if len(inflight) < e.cfg.PerEndpoint {
-		return false, 0
-	}
-	if age := now.Sub(oldest(inflight)); age > slotPatience {
-		return true, min(max(2*age, time.Second), 30*time.Second)
-	}
-	return true, 0
-}
-
-// stuck returns how long a queued delivery to a stuck endpoint should wait (see busy),
-// 0 when the endpoint is not stuck.
-func (e *Engine) stuck(webhookID string) time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, wait := e.busy(e.slots[webhookID], time.Now())
-	return wait
-}
-
-func oldest(ts []time.Time) time.Time {
-	o := ts[0]
-	for _, t := range ts {
-		if t.Before(o) {
-			o = t
-		}
-	}
-	return o
-}
-
-func (e *Engine) release(webhookID string, token time.Time) {
-	e.releaseSlot(webhookID, token)
-	<-e.sending
-}
-
-// releaseSlot gives a webhook's in-flight place back or, when a claim is parked waiting
-// for one, passes it on to the first such claim.
-func (e *Engine) releaseSlot(webhookID string, token time.Time) {
-	e.mu.Lock()
-	inflight := e.slots[webhookID]
-	for i, t := range inflight {
-		if t.Equal(token) {
-			inflight = append(inflight[:i], inflight[i+1:]...)
-			break
-		}
-	}
-	var next *claim
-	if q := e.parked[webhookID]; len(q) > 0 {
-		next = q[0]
-		e.dropParked(next)
-		next.slot = time.Now()
-		inflight = append(inflight, next.slot)
-	}
-	if len(inflight) == 0 {
-		delete(e.slots, webhookID)
-	} else {
-		e.slots[webhookID] = inflight
-	}
-	close(e.freed)
-	e.freed = make(chan struct{})
-	e.mu.Unlock()
-	if next != nil {
-		e.resume(next)
-	}
-}
-
 // redactHeaders is what an attempt records of its request headers: secrets (Authorization,
 // the Standard Webhooks signature and every dialect's SecretHeaders, in secret) and the
 // webhook's custom headers (an X-Api-Key, say) by name only.
@@ -683,189 +442,8 @@ func redactHeaders(h http.Header, custom map[string]string, secret map[string]bo
 	return out
 }
 
-// attempt sends one attempt of a queued delivery and records it. It returns nil when the
-// delivery is finished (delivered, given up, or nothing left to do), errSnooze when it
-// must be tried again later, and any other error for a failure of the gateway itself.
-func (e *Engine) attempt(ctx context.Context, deliveryID string) error {
-	d, err := e.db.GetDelivery(ctx, deliveryID)
-	if store.ErrorCode(err) == store.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if d.Status != store.DeliveryPending {
-		return nil // a duplicate job, or finished by an operator
-	}
-	if d.ClaimedUntil != nil {
-		if wait := time.Until(*d.ClaimedUntil); wait > 0 {
-			return errSnooze{after: wait} // a process is sending it; the sweep hands it over if it dies
-		}
-	}
-	w, err := e.db.WebhookByID(ctx, d.WebhookID)
-	if store.ErrorCode(err) == store.ENOTFOUND {
-		return e.db.UpdateDeliveryStatus(ctx, d.ID, store.DeliveryCancelled, "The webhook was deleted.")
-	} else if err != nil {
-		return err
-	}
-	if w.DisabledAt != nil {
-		return e.db.UpdateDeliveryStatus(ctx, d.ID, store.DeliveryFailed, "The endpoint is disabled: "+w.DisabledReason)
-	}
-	slot, wait := e.acquire(ctx, w.ID)
-	if wait > 0 {
-		return errSnooze{after: jitter(wait)} // busy: come back later rather than hold a worker
-	}
-	defer e.release(w.ID, slot)
-	ev, err := e.db.GetEvent(ctx, d.EventID)
-	if err != nil {
-		return err
-	}
-	a, res, ok, err := e.try(ctx, d, w, ev, 0)
-	if err != nil {
-		return err
-	}
-	snooze, disable := e.conclude(d, w, a, res, ok)
-	if err := e.db.RecordAttempt(ctx, a, d); err != nil {
-		return err
-	}
-	if disable != "" {
-		if err := e.db.DisableWebhook(ctx, w.ID, disable); err != nil {
-			return err
-		}
-	}
-	if err := e.health(ctx, e.db, w, ok, a.StartedAt); err != nil {
-		return err
-	}
-	e.observe(d, w, a, res, ok)
-	if snooze > 0 {
-		return errSnooze{after: snooze}
-	}
-	return nil
-}
-
-// try sends one attempt of d to w, whose places the caller holds, and returns the
-// attempt, not yet recorded, with what the endpoint answered and whether it succeeded.
-// within, when not 0, bounds the attempt's time. An error is the gateway's own failure,
-// or ctx ending mid-attempt (the delivery then stays pending, to be sent after a
-// restart).
-func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, ev *store.Event, within time.Duration) (*store.Attempt, Result, bool, error) {
-	enc, ok := e.encoders[w.Dialect]
-	if !ok {
-		return nil, Result{}, false, fmt.Errorf("%w %q", ErrUnknownDialect, w.Dialect)
-	}
-	at := time.Now().UTC()
-	msg := &Message{
-		DeliveryID: d.ID, EventID: ev.ID, EventName: d.EventName, Tenant: ev.Tenant,
-		OccurredAt: ev.OccurredAt, Data: ev.Data, Webhook: w, At: at,
-	}
-	body, header, err := enc.Encode(msg)
-	if err != nil {
-		return &store.Attempt{URL: w.URL, StartedAt: at, Error: "encode: " + err.Error(), ErrorKind: "encode"}, Result{}, false, nil
-	}
-	req, err := request(w, d.ID, at, body, header, nil)
-	if err != nil {
-		return nil, Result{}, false, err
-	}
-	req.Within = within
-	ctx, span := tracer.Start(ctx, "attempt", trace.WithSpanKind(trace.SpanKindClient))
-	defer span.End()
-	if span.IsRecording() {
-		span.SetAttributes(attribute.String("polyhook.delivery.id", d.ID), attribute.String("polyhook.webhook.id", w.ID),
-			attribute.String("polyhook.dialect", w.Dialect), attribute.String("polyhook.event.name", d.EventName))
-		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
-	}
-	res := e.sender.Send(ctx, req)
-	if span.IsRecording() {
-		span.SetAttributes(attribute.Int("http.response.status_code", res.Status))
-		if !res.Success() {
-			span.SetStatus(codes.Error, res.ErrKind)
-		}
-	}
-	a := &store.Attempt{
-		URL:             w.URL,
-		StartedAt:       at,
-		DurationMS:      res.Duration.Milliseconds(),
-		RequestHeaders:  redactHeaders(req.Header, w.Headers, e.secret),
-		OmittedHeaders:  req.OmittedHeaders,
-		RequestBody:     truncate(string(body), 64<<10),
-		ResponseStatus:  res.Status,
-		ResponseHeaders: flatten(res.Header),
-		ResponseBody:    string(res.Body),
-		ErrorKind:       res.ErrKind,
-	}
-	if res.Err != nil {
-		a.Error = res.Err.Error()
-	}
-	if ctx.Err() != nil && res.Status == 0 {
-		return nil, Result{}, false, ctx.Err()
-	}
-	return a, res, res.Success(), nil
-}
-
-// conclude applies an attempt's outcome to d and a: the delivery's new state, and how
-// long until the next attempt (0 when the delivery is finished). disable, when not
-// empty, is why the webhook must be taken out of delivery.
-func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) (snooze time.Duration, disable string) {
-	d.Attempts++
-	a.ID = "att_" + strings.ReplaceAll(uuid.NewString(), "-", "")
-	a.DeliveryID = d.ID
-	a.Number = d.Attempts
-	d.LastStatus = res.Status
-	d.LastError = a.Error
-	d.NextAttemptAt = nil
-	switch {
-	case ok:
-		now := e.db.Now()
-		d.Status, d.DeliveredAt, d.LastError = store.DeliverySucceeded, &now, ""
-	case res.ErrKind == "refused_target":
-		// The policy will refuse the address again: retrying only delays the news.
-		d.Status = store.DeliveryFailed
-		d.LastError = "Refused by the SSRF guard: " + a.Error
-	case res.Status == http.StatusGone:
-		d.Status = store.DeliveryFailed
-		d.LastError = "The endpoint answered 410 Gone; it is disabled."
-		disable = "The endpoint answered 410 Gone."
-	case d.Attempts >= e.maxAttempts(w):
-		d.Status = store.DeliveryFailed
-	default:
-		snooze = e.retryDelay(w, d.Attempts, res)
-		next := e.db.Now().Add(snooze)
-		d.NextAttemptAt = &next
-	}
-	if d.LastError == "" && !ok && res.Status != 0 {
-		d.LastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
-	}
-	return snooze, disable
-}
-
-// observe counts a recorded attempt in the metrics and the debug log.
-func (e *Engine) observe(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) {
-	attemptsTotal.WithLabelValues(w.Dialect, outcome(res, ok)).Inc()
-	attemptSeconds.WithLabelValues(w.Dialect).Observe(res.Duration.Seconds())
-	if d.Status != store.DeliveryPending {
-		deliveriesTotal.WithLabelValues(w.Dialect, d.Status).Inc()
-	}
-	e.log.Debug("delivery attempt", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect,
-		"attempt", a.Number, "status", res.Status, "error_kind", a.ErrorKind, "outcome", d.Status,
-		"duration_ms", a.DurationMS)
-}
-
-func flatten(h http.Header) map[string]string {
-	if h == nil {
-		return nil
-	}
-	out := make(map[string]string, len(h))
-	for k, vs := range h {
-		out[k] = strings.Join(vs, ", ")
-	}
-	return out
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
+// now is the engine's clock in the store's precision.
+func (e *Engine) now() time.Time { return e.clock.Now().UTC().Truncate(time.Millisecond) }
 
 // Targets is the policy of which addresses deliveries may reach, for the dialects to
 // check the URLs clients give against the same policy the sender dials with.
@@ -887,7 +465,7 @@ func (e *Engine) TestSend(ctx context.Context, w *store.Webhook, eventName strin
 	if !ok {
 		return Result{}, ErrUnknownDialect
 	}
-	at := time.Now().UTC()
+	at := e.now()
 	id := "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 	body, header, err := enc.Encode(&Message{DeliveryID: id, EventID: id, EventName: eventName, Tenant: w.Owner, OccurredAt: at, Data: data, Webhook: w, At: at})
 	if err != nil {
@@ -898,72 +476,4 @@ func (e *Engine) TestSend(ctx context.Context, w *store.Webhook, eventName strin
 		return Result{}, err
 	}
 	return e.sender.Send(ctx, req), nil
-}
-
-// request assembles one attempt to w: the webhook's custom headers and basic auth, then
-// extra headers, then the dialect's own, then the Standard Webhooks headers, each layer
-// winning over the ones before it.
-func request(w *store.Webhook, msgID string, at time.Time, body []byte, dialect, extra http.Header) (Request, error) {
-	req := Request{
-		URL:            w.URL,
-		Header:         http.Header{},
-		Body:           body,
-		ConnectTimeout: time.Duration(w.ConnectTimeout) * time.Millisecond,
-		ReadTimeout:    time.Duration(w.ReadTimeout) * time.Millisecond,
-		PinnedCertPEM:  w.SSLCertificate,
-	}
-	// Custom headers go in name order, so that names equal but for case end the same way on
-	// every attempt. A name or value HTTP cannot carry (a dialect may store "Header 1") is
-	// left out and named in the attempt's record; the delivery still goes out.
-	names := make([]string, 0, len(w.Headers))
-	for k := range w.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		if v := w.Headers[k]; validHeaderName(k) && validHeaderValue(v) {
-			req.Header.Set(k, v)
-		} else {
-			req.OmittedHeaders = append(req.OmittedHeaders, k)
-		}
-	}
-	if w.BasicAuthUser != "" {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(w.BasicAuthUser+":"+w.BasicAuthPassword)))
-	}
-	std, err := StandardHeaders(msgID, at, body, w.ActiveSecrets(at))
-	if err != nil {
-		return Request{}, err
-	}
-	for _, layer := range []http.Header{extra, dialect, std} {
-		for k, vs := range layer {
-			req.Header[k] = vs
-		}
-	}
-	return req, nil
-}
-
-// validHeaderName reports whether k is an HTTP field name (RFC 9110 token), which the
-// HTTP client refuses to send otherwise.
-func validHeaderName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue reports whether v can be sent as an HTTP field value: no control
-// characters but tab.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

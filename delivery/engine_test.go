@@ -262,6 +262,25 @@ func TestDeliver_HeadersHTTPCannotCarry(t *testing.T) {
 	})
 }
 
+// held waits until the event's one delivery is held for its disabled webhook.
+func (h *harness) held(t *testing.T, eventID string, within time.Duration) store.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ds, err := h.db.DeliveriesOfEvent(context.Background(), eventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 1 && ds[0].Status == store.DeliveryPending && ds[0].HeldAt != nil {
+			return ds[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery not held: %+v", ds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestPublish_Matching(t *testing.T) {
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})
@@ -449,63 +468,116 @@ func TestRetryDelay(t *testing.T) {
 
 // An endpoint failing for DisableAfter is disabled; its deliveries are kept, and after it
 // is enabled again, recovering delivers them.
-func TestDeliver_FailingEndpointIsDisabledThenRecovered(t *testing.T) {
-	db := storetest.Open(t)
-	h := start(t, db, delivery.Config{DisableAfter: 500 * time.Millisecond})
-	var down atomic.Bool
-	down.Store(true)
-	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
-		if down.Load() {
-			w.WriteHeader(500)
+// A webhook whose endpoint fails for DisableAfter is disabled; its pending delivery is
+// held, not failed and not sent, and enabling the webhook sends it.
+func TestDeliver_FailingEndpointIsDisabledAndHeldThenResumed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{DisableAfter: 500 * time.Millisecond, Heartbeat: 100 * time.Millisecond})
+		var down atomic.Bool
+		down.Store(true)
+		rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
+			if down.Load() {
+				w.WriteHeader(500)
+			}
+		})
+		w := h.webhook(t, rcv.URL, func(w *store.Webhook) {
+			w.Retry = &store.Retry{Enabled: true, Count: 10, Delay: 1, DelayUnit: "Second"}
+		})
+		ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+		d := h.held(t, ev.ID, 20*time.Second)
+		got, _ := db.WebhookByID(context.Background(), w.ID)
+		if got.DisabledAt == nil || got.FailingSince == nil || !strings.Contains(got.DisabledReason, "failed since") {
+			t.Fatalf("webhook after failing: %+v (delivery %+v)", got, d)
+		}
+		if n := h.publish(t, delivery.PublishInput{Type: "user.created"}).Deliveries; n != 0 {
+			t.Errorf("disabled webhook matched %d", n)
+		}
+		sent := len(rcv.requests())
+		time.Sleep(2500 * time.Millisecond) // more than the retry delay
+		if n := len(rcv.requests()); n != sent || n != d.Attempts {
+			t.Fatalf("a held delivery was sent: %d requests, %d before, %d attempts", n, sent, d.Attempts)
+		}
+		// The operator fixes the endpoint and enables the webhook: the delivery goes out.
+		down.Store(false)
+		if err := db.EnableWebhook(context.Background(), w.ID); err != nil {
+			t.Fatal(err)
+		}
+		ds := h.settled(t, ev.ID, 10*time.Second)
+		if ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != d.Attempts+1 || ds[0].HeldAt != nil {
+			t.Errorf("after enable: %+v", ds[0])
+		}
+		got, _ = db.WebhookByID(context.Background(), w.ID)
+		if got.FailingSince != nil || got.DisabledAt != nil {
+			t.Errorf("health not reset: %+v", got)
+		}
+		if _, err := h.engine.Retry(context.Background(), ds[0].ID); err != nil {
+			t.Errorf("retry a delivered delivery: %v", err)
+		}
+		if _, err := h.engine.Retry(context.Background(), ds[0].ID); store.ErrorCode(err) != store.ECONFLICT {
+			t.Errorf("retrying a pending delivery: %v", err)
+		}
+		if _, err := h.engine.Retry(context.Background(), "nope"); store.ErrorCode(err) != store.ENOTFOUND {
+			t.Errorf("retry unknown: %v", err)
 		}
 	})
-	w := h.webhook(t, rcv.URL, func(w *store.Webhook) { w.Retry = &store.Retry{Enabled: true, Count: 3, Delay: 1, DelayUnit: "Second"} })
-	ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
-	ds := h.settled(t, ev.ID, 15*time.Second)
-	got, _ := db.WebhookByID(context.Background(), w.ID)
-	if got.DisabledAt == nil || got.FailingSince == nil || !strings.Contains(got.DisabledReason, "failed since") {
-		t.Fatalf("webhook after failing: %+v (delivery %+v)", got, ds[0])
-	}
-	if ds[0].Status != store.DeliveryFailed {
-		t.Errorf("delivery: %+v", ds[0])
-	}
-	if n := h.publish(t, delivery.PublishInput{Type: "user.created"}).Deliveries; n != 0 {
-		t.Errorf("disabled webhook matched %d", n)
-	}
-	// The operator fixes the endpoint, enables the webhook and retries.
-	down.Store(false)
-	if err := db.EnableWebhook(context.Background(), w.ID); err != nil {
-		t.Fatal(err)
-	}
-	r, err := h.engine.Recover(context.Background(), w.ID, time.Now().Add(-time.Hour))
-	if err != nil || r.Total != 1 {
-		t.Fatalf("recover: %+v %v", r, err)
-	}
-	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		if got, _ := db.GetRecovery(context.Background(), r.ID); got.Status == store.RecoveryDone {
-			break
+}
+
+// Endpoint health follows the engine's clock: a run of failures starts at the first
+// failed attempt, and the webhook is disabled by the first failure DisableAfter later,
+// not before; a success ends the run.
+func TestDeliver_HealthByTheClock(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{DisableAfter: 24 * time.Hour, Clock: clock})
+		var up atomic.Bool
+		rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
+			if !up.Load() {
+				w.WriteHeader(500)
+			}
+		})
+		w := h.webhook(t, rcv.URL, func(w *store.Webhook) { w.Retry = &store.Retry{Enabled: false} })
+		fail := func() {
+			t.Helper()
+			ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+			if ds := h.settled(t, ev.ID, 10*time.Second); ds[0].Status != store.DeliveryFailed {
+				t.Fatalf("delivery: %+v", ds[0])
+			}
 		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatal("recovery did not finish")
+		fail()
+		began := clock.Now()
+		got, _ := db.WebhookByID(ctx, w.ID)
+		if got.FailingSince == nil || got.FailingSince.After(began) || began.Sub(*got.FailingSince) > time.Second || got.DisabledAt != nil {
+			t.Fatalf("after one failure: %+v", got)
 		}
-	}
-	ds = h.settled(t, ev.ID, 10*time.Second)
-	if ds[0].Status != store.DeliverySucceeded {
-		t.Errorf("after enable and retry: %+v", ds[0])
-	}
-	got, _ = db.WebhookByID(context.Background(), w.ID)
-	if got.FailingSince != nil || got.DisabledAt != nil {
-		t.Errorf("health not reset: %+v", got)
-	}
-	if _, err := h.engine.Retry(context.Background(), ds[0].ID); err != nil {
-		t.Errorf("retry a delivered delivery: %v", err)
-	}
-	if _, err := h.engine.Retry(context.Background(), ds[0].ID); store.ErrorCode(err) != store.ECONFLICT {
-		t.Errorf("retrying a pending delivery: %v", err)
-	}
-	if _, err := h.engine.Retry(context.Background(), "nope"); store.ErrorCode(err) != store.ENOTFOUND {
-		t.Errorf("retry unknown: %v", err)
-	}
+		clock.Advance(23 * time.Hour)
+		fail()
+		if got, _ = db.WebhookByID(ctx, w.ID); got.DisabledAt != nil {
+			t.Fatalf("disabled after 23 h of failures: %+v", got)
+		}
+		// A success ends the run; the next failure starts a new one.
+		up.Store(true)
+		ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
+		h.settled(t, ev.ID, 10*time.Second)
+		if got, _ = db.WebhookByID(ctx, w.ID); got.FailingSince != nil {
+			t.Fatalf("still failing after a success: %+v", got)
+		}
+		up.Store(false)
+		fail()
+		clock.Advance(23 * time.Hour)
+		fail()
+		if got, _ = db.WebhookByID(ctx, w.ID); got.DisabledAt != nil {
+			t.Fatalf("disabled 23 h into a new run: %+v", got)
+		}
+		clock.Advance(2 * time.Hour)
+		fail()
+		if got, _ = db.WebhookByID(ctx, w.ID); got.DisabledAt == nil || !strings.Contains(got.DisabledReason, "failed since") {
+			t.Fatalf("not disabled after 25 h of failures: %+v", got)
+		}
+		if n := h.publish(t, delivery.PublishInput{Type: "user.created"}).Deliveries; n != 0 {
+			t.Errorf("disabled webhook matched %d", n)
+		}
+	})
 }
 
 // Recover re-sends every failed delivery since a time, in the background, to an endpoint

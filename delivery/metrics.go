@@ -39,7 +39,7 @@ func (e *Engine) Collectors() []prometheus.Collector {
 		if err != nil || oldest.IsZero() {
 			return float64(n), 0
 		}
-		return float64(n), time.Since(oldest).Seconds()
+		return float64(n), e.clock.Now().Sub(oldest).Seconds()
 	}
 	return []prometheus.Collector{
 		attemptsTotal, deliveriesTotal, attemptSeconds, publishedTotal,
@@ -48,9 +48,9 @@ func (e *Engine) Collectors() []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_oldest_pending_delivery_age_seconds", Help: "Age of the oldest pending delivery."},
 			func() float64 { _, age := backlog(); return age }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_deliveries_parked", Help: "First attempts this process holds in memory, waiting for a place of a busy or stuck endpoint."},
-			func() float64 { n, _ := e.parkedLoad(); return float64(n) }),
+			func() float64 { n, _ := e.slots.load(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_parked_bytes", Help: "Memory the parked first attempts are counted to hold, against --park-memory-mb."},
-			func() float64 { _, b := e.parkedLoad(); return float64(b) }),
+			func() float64 { _, b := e.slots.load(); return float64(b) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_webhooks_disabled", Help: "Webhooks the gateway stopped delivering to (410, or failing too long)."},
 			func() float64 {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -116,7 +116,8 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 		deliveries []store.Delivery
 		claimed    []*claim
 		queued     []store.Delivery
-		until      = e.db.Now().Add(e.cfg.RescueAfter)
+		until      = e.now().Add(e.cfg.RescueAfter)
+		read       = e.clock.Now() // before the webhooks are read
 	)
 	for i, p := range group {
 		evs[i] = p.ev
@@ -159,8 +160,8 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 					UpdatedAt: p.ev.CreatedAt,
 				}
 				if wait, ok := e.claimable(w.ID, len(claimed)); ok {
-					d.ClaimedUntil = &until
-					claimed = append(claimed, &claim{d: d, w: w, ev: p.ev, until: until, span: p.span})
+					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
+					claimed = append(claimed, &claim{d: d, w: w, read: read, ev: p.ev, until: until, span: p.span})
 				} else {
 					if wait > 0 {
 						// Its endpoint is stuck: the job need not look before it may be free.

@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -67,7 +66,7 @@ type pruneWorker struct {
 }
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
-	before := time.Now().Add(-w.engine.cfg.Retention)
+	before := w.engine.clock.Now().Add(-w.engine.cfg.Retention)
 	a, d, ev, err := w.engine.db.Prune(ctx, before)
 	if err == nil && a+d+ev > 0 {
 		w.engine.log.Info("pruned", "attempts", a, "deliveries", d, "events", ev, "before", before)
@@ -87,7 +86,7 @@ type sweepWorker struct {
 }
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
-	return w.engine.sweep(ctx, time.Now())
+	return w.engine.sweep(ctx, w.engine.clock.Now())
 }
 
 type recoverWorker struct {
@@ -99,9 +98,10 @@ func (w *recoverWorker) Work(ctx context.Context, job *river.Job[recoverArgs]) e
 	return w.engine.recover(ctx, job.Args.RecoveryID)
 }
 
-// deliverWorker runs attempts. The engine counts attempts itself (Retry-After, per-webhook
-// retry settings, 410), so a retry is a snooze; River's own retries only cover errors of
-// the gateway itself, such as a database outage.
+// deliverWorker hands a queued delivery to the attempt pipeline: it claims the delivery
+// and gives it to the workers, as a publish does, and is done. The engine counts attempts
+// and schedules the next one itself (conclude), as a new job; River's own retries only
+// cover errors of the gateway itself, such as a database outage.
 type deliverWorker struct {
 	river.WorkerDefaults[deliverArgs]
 	engine  *Engine
@@ -109,23 +109,24 @@ type deliverWorker struct {
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
-	if wait := w.engine.stuck(job.Args.WebhookID); wait > 0 {
+	// A stuck endpoint's job waits again without reading the database.
+	if wait := w.engine.slots.stuck(job.Args.WebhookID); wait > 0 {
 		return river.JobSnooze(jitter(wait))
 	}
-	err := w.engine.attempt(ctx, job.Args.DeliveryID)
-	var s errSnooze
-	if errors.As(err, &s) {
-		return river.JobSnooze(s.after)
+	if wait, ok := w.engine.claimable(job.Args.WebhookID, 0); !ok {
+		return river.JobSnooze(jitter(max(wait, time.Second)))
 	}
-	return err
+	return w.engine.takeQueued(ctx, job.Args.DeliveryID)
 }
 
-// Timeout bounds one job: an attempt (at most maxAttemptTime) plus room to record it,
-// and never more than the time after which a running job is taken for lost.
+// Timeout bounds one job: it only claims its delivery and hands it to the workers, but
+// keeps the bound it had when it made the attempt itself, below the time after which a
+// running job is taken for lost.
 func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return w.timeout }
 
 type riverQueue[TTx any] struct {
 	client *river.Client[TTx]
+	clock  Clock
 	tx     func(store.RawTx) TTx
 }
 
@@ -173,7 +174,7 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &riverQueue[pgx.Tx]{client: client, tx: func(r store.RawTx) pgx.Tx { return r.PGX }}, nil
+		return &riverQueue[pgx.Tx]{client: client, clock: e.clock, tx: func(r store.RawTx) pgx.Tx { return r.PGX }}, nil
 	}
 	driver := riversqlite.New(db.SQL())
 	if err := migrate(ctx, driver); err != nil {
@@ -185,7 +186,7 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &riverQueue[*sql.Tx]{client: client, tx: func(r store.RawTx) *sql.Tx { return r.SQL }}, nil
+	return &riverQueue[*sql.Tx]{client: client, clock: e.clock, tx: func(r store.RawTx) *sql.Tx { return r.SQL }}, nil
 }
 
 func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
@@ -207,7 +208,10 @@ func (q *riverQueue[TTx]) enqueue(ctx context.Context, raw store.RawTx, ds []sto
 	for i, d := range ds {
 		opts := &river.InsertOpts{Queue: deliveriesQueue}
 		if d.NextAttemptAt != nil {
-			opts.ScheduledAt = *d.NextAttemptAt
+			// River runs jobs by the wall clock: the engine's own clock gives the wait.
+			if wait := d.NextAttemptAt.Sub(q.clock.Now()); wait > 0 {
+				opts.ScheduledAt = time.Now().Add(wait)
+			}
 		}
 		params[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: d.ID, WebhookID: d.WebhookID}, InsertOpts: opts}
 	}

@@ -3,19 +3,24 @@ package store
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
-// Claims. The process that publishes an event sends the first attempt of each delivery
-// itself, at once, instead of through the job queue: it writes the delivery with
-// ClaimedUntil set, and ends the claim when it records the attempt (Settle). Should the
-// process die first, the claim runs out, and whichever process sweeps expired claims
-// (ExpiredClaims, Unclaim) hands the delivery to the job queue. A delivery is thus
-// always either claimed by one process or owned by the queue, never neither.
+// Claims. Every attempt of a delivery is made under a claim: the process that publishes
+// an event claims its deliveries in the publishing transaction, and a queued delivery is
+// claimed by the process whose job picks it up (ClaimQueued). The claim ends when the
+// attempt is recorded (Settle). Should the process die first, its claims are handed to
+// the job queue by whichever process notices: at once when its heartbeat stops
+// (ClaimsOf, UnclaimOf), at the latest when the claim runs out (ExpiredClaims, Unclaim).
+// A delivery is thus always either claimed by one process, owned by the queue, or held
+// for its disabled webhook, never none of them.
 
 // Settle records what became of claimed deliveries: as[i], when not nil, is the attempt
 // made for ds[i], which holds the delivery's new state. Each delivery is updated, and its
-// claim ended, only while it is still claimed; held reports which ones were. Attempts are
-// stored either way: they were made.
+// claim ended, only while ds[i].ClaimedBy still holds it; held reports which ones were.
+// Attempts are stored either way: they were made.
 func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held []bool, err error) {
 	g := db.gorm.WithContext(ctx)
 	now := db.Now()
@@ -32,10 +37,19 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 	}
 	held = make([]bool, len(ds))
 	for i, d := range ds {
-		d.UpdatedAt, d.ClaimedUntil = now, nil
-		// One fixed statement, prepared once: GORM's struct updates cost more than the
-		// database's own work here.
-		res := g.Exec(settleSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, d.UpdatedAt, d.DeliveredAt, d.ID)
+		owner := d.ClaimedBy
+		d.UpdatedAt, d.ClaimedUntil, d.ClaimedBy = now, nil, ""
+		// Fixed statements, prepared once: GORM's struct updates cost more than the
+		// database's own work here. Only a held delivery writes held_at, so that the
+		// others leave its index alone; claimed_by means nothing once claimed_until is
+		// NULL, and is left as it is.
+		var res *gorm.DB
+		if d.HeldAt == nil {
+			res = g.Exec(settleSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, d.UpdatedAt,
+				d.DeliveredAt, d.ID, owner)
+		} else {
+			res = g.Exec(holdSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.UpdatedAt, d.HeldAt, d.ID, owner)
+		}
 		if res.Error != nil {
 			return nil, db.err(res.Error)
 		}
@@ -44,9 +58,29 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 	return held, nil
 }
 
-const settleSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
+const (
+	settleSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
 next_attempt_at = ?, updated_at = ?, delivered_at = ?, claimed_until = NULL
-WHERE id = ? AND claimed_until IS NOT NULL`
+WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
+	holdSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
+next_attempt_at = NULL, updated_at = ?, held_at = ?, claimed_until = NULL
+WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
+)
+
+// ClaimQueued claims a queued delivery for owner until a time, for the attempt its job
+// asks for, and returns it; nil when it is not pending, is claimed already or is held
+// (its job was a duplicate, or an operator finished it).
+func (db *DB) ClaimQueued(ctx context.Context, id, owner string, until time.Time) (*Delivery, error) {
+	res := db.gorm.WithContext(ctx).Exec(`UPDATE deliveries SET claimed_until = ?, claimed_by = ?
+WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL`, until, owner, id, DeliveryPending)
+	if res.Error != nil {
+		return nil, db.err(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	return db.GetDelivery(ctx, id)
+}
 
 // ExpiredClaims returns up to limit deliveries whose claims ran out before t.
 func (db *DB) ExpiredClaims(ctx context.Context, before time.Time, limit int) ([]Delivery, error) {
@@ -65,17 +99,34 @@ func (db *DB) Unclaim(ctx context.Context, id string, before time.Time) (bool, e
 	return res.RowsAffected == 1, db.err(res.Error)
 }
 
-// RenewClaims extends to until the claims on deliveries ids that have not run out, and
-// returns the ids of those it extended: the others were settled, or taken by the sweep
-// once they ran out.
-func (db *DB) RenewClaims(ctx context.Context, ids []string, until time.Time) (map[string]bool, error) {
+// ClaimsOf returns up to limit deliveries claimed by a replica.
+func (db *DB) ClaimsOf(ctx context.Context, replica string, limit int) ([]Delivery, error) {
+	var ds []Delivery
+	err := db.gorm.WithContext(ctx).Where("claimed_by = ? AND claimed_until IS NOT NULL", replica).
+		Limit(limit).Find(&ds).Error
+	return ds, db.err(err)
+}
+
+// UnclaimOf ends a delivery's claim if replica still holds it, and reports whether it
+// did: the caller then owns the delivery and must queue it in the same transaction.
+func (db *DB) UnclaimOf(ctx context.Context, id, replica string) (bool, error) {
+	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
+		Where("id = ? AND claimed_until IS NOT NULL AND claimed_by = ?", id, replica).
+		Updates(map[string]any{"claimed_until": nil, "updated_at": db.Now()})
+	return res.RowsAffected == 1, db.err(res.Error)
+}
+
+// RenewClaims extends to until the claims owner holds on deliveries ids that have not run
+// out, and returns the ids of those it extended: the others were settled, or taken by the
+// sweep or a rescue (and maybe claimed again, by another replica).
+func (db *DB) RenewClaims(ctx context.Context, owner string, ids []string, until time.Time) (map[string]bool, error) {
 	renewed := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
 		return renewed, nil
 	}
 	g := db.gorm.WithContext(ctx).Model(&Delivery{})
 	// UpdateColumn: the delivery itself has not changed, so updated_at stays.
-	res := g.Where("id IN ? AND claimed_until IS NOT NULL AND claimed_until > ?", ids, db.Now()).
+	res := g.Where("id IN ? AND claimed_until IS NOT NULL AND claimed_until > ? AND claimed_by = ?", ids, db.Now(), owner).
 		UpdateColumn("claimed_until", until)
 	if res.Error != nil {
 		return nil, db.err(res.Error)
@@ -87,7 +138,7 @@ func (db *DB) RenewClaims(ctx context.Context, ids []string, until time.Time) (m
 		return renewed, nil
 	}
 	var got []string
-	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id IN ? AND claimed_until = ?", ids, until).
+	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id IN ? AND claimed_until = ? AND claimed_by = ?", ids, until, owner).
 		Pluck("id", &got).Error; err != nil {
 		return nil, db.err(err)
 	}
@@ -95,4 +146,55 @@ func (db *DB) RenewClaims(ctx context.Context, ids []string, until time.Time) (m
 		renewed[id] = true
 	}
 	return renewed, nil
+}
+
+// ReleasableHeld returns up to limit held deliveries whose webhook delivers again: it is
+// enabled and not disabled by the gateway. Held deliveries whose webhook was deleted are
+// cancelled on the way.
+func (db *DB) ReleasableHeld(ctx context.Context, limit int) ([]Delivery, error) {
+	g := db.gorm.WithContext(ctx)
+	if err := g.Model(&Delivery{}).
+		Where("held_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id)").
+		Updates(map[string]any{"held_at": nil, "status": DeliveryCancelled, "last_error": "The webhook was deleted.",
+			"next_attempt_at": nil, "updated_at": db.Now()}).Error; err != nil {
+		return nil, db.err(err)
+	}
+	var ds []Delivery
+	err := g.Where(`held_at IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
+AND w.enabled = ? AND w.disabled_at IS NULL)`, true).Order("held_at ASC").Limit(limit).Find(&ds).Error
+	return ds, db.err(err)
+}
+
+// Unhold ends a delivery's hold, and reports whether it did: the caller then owns the
+// delivery and must queue it in the same transaction.
+func (db *DB) Unhold(ctx context.Context, id string) (bool, error) {
+	res := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND held_at IS NOT NULL", id).
+		Updates(map[string]any{"held_at": nil, "updated_at": db.Now()})
+	return res.RowsAffected == 1, db.err(res.Error)
+}
+
+// Replica is one running gateway process, known by the heartbeat it writes.
+type Replica struct {
+	ID     string    `gorm:"primaryKey;size:64"`
+	SeenAt time.Time `gorm:"not null;index"`
+}
+
+// Heartbeat records that a replica is alive at a time.
+func (db *DB) Heartbeat(ctx context.Context, id string, at time.Time) error {
+	return db.err(db.gorm.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"seen_at"}),
+	}).Create(&Replica{ID: id, SeenAt: at}).Error)
+}
+
+// SilentReplicas returns the replicas, other than self, last seen before a time.
+func (db *DB) SilentReplicas(ctx context.Context, self string, before time.Time) ([]string, error) {
+	var ids []string
+	err := db.gorm.WithContext(ctx).Model(&Replica{}).Where("id <> ? AND seen_at < ?", self, before).Pluck("id", &ids).Error
+	return ids, db.err(err)
+}
+
+// ForgetReplica removes a replica's heartbeat: it stopped, and holds no claim.
+func (db *DB) ForgetReplica(ctx context.Context, id string) error {
+	return db.err(db.gorm.WithContext(ctx).Where("id = ?", id).Delete(&Replica{}).Error)
 }

@@ -53,9 +53,18 @@ type Delivery struct {
 	// ClaimedUntil is set while the process that published the delivery sends its first
 	// attempt itself, outside the job queue (see claim.go); nil otherwise.
 	ClaimedUntil *time.Time `gorm:"index"`
-	CreatedAt    time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
-	UpdatedAt    time.Time  `gorm:"not null;autoUpdateTime:false"`
-	DeliveredAt  *time.Time `gorm:""`
+	// ClaimedBy names the process (its replica id) holding the claim; a claim is settled
+	// only by its holder, and a replica that stops beating its heartbeat loses its claims
+	// at once, without waiting for ClaimedUntil.
+	// It is not indexed: the claims in force are few, and found by ClaimedUntil's index.
+	ClaimedBy string `gorm:"size:64;not null;default:''"`
+	// HeldAt is set while the delivery waits for its webhook to be enabled again: it has
+	// no claim and no job until then (see ReleasableHeld).
+	// Only held deliveries are in its index, which thus costs the others nothing.
+	HeldAt      *time.Time `gorm:"index:idx_delivery_held,where:held_at IS NOT NULL"`
+	CreatedAt   time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
+	UpdatedAt   time.Time  `gorm:"not null;autoUpdateTime:false"`
+	DeliveredAt *time.Time `gorm:""`
 }
 
 // Attempt is one HTTP request of a delivery, as sent and as answered. Secrets in headers

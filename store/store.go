@@ -140,7 +140,7 @@ func (db *DB) err(err error) error {
 	return db.translate(err)
 }
 
-var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}, &Recovery{}}
+var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}, &Recovery{}, &Replica{}}
 
 func (db *DB) migrate(ctx context.Context) error {
 	if db.backend == BackendPostgres {

@@ -369,8 +369,8 @@ func TestClaims_SettleOnlyWhileClaimed(t *testing.T) {
 	})
 }
 
-// Renewing extends live claims only: one that ran out (the sweep may take it) or was
-// ended is not the renewer's any more.
+// Renewing extends live claims of their holder only: one that ran out (the sweep may take it), was
+// ended or was claimed again by another replica is not the renewer's any more.
 func TestClaims_RenewOnlyLiveClaims(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -380,15 +380,17 @@ func TestClaims_RenewOnlyLiveClaims(t *testing.T) {
 		}
 		past, soon := time.Now().Add(-time.Second), time.Now().Add(time.Minute)
 		mk := func(id string, until *time.Time) store.Delivery {
-			return store.Delivery{ID: id, EventID: "evt_renew", WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, ClaimedUntil: until}
+			return store.Delivery{ID: id, EventID: "evt_renew", WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, ClaimedUntil: until, ClaimedBy: "rep_a"}
 		}
+		other := mk("msg_other", &soon) // claimed again by another replica since
+		other.ClaimedBy = "rep_b"
 		if err := db.CreateEvent(ctx, &store.Event{ID: "evt_renew", Type: "user.created", OccurredAt: time.Now()},
-			[]store.Delivery{mk("msg_live", &soon), mk("msg_live2", &soon), mk("msg_expired", &past), mk("msg_queued", nil)}); err != nil {
+			[]store.Delivery{mk("msg_live", &soon), mk("msg_live2", &soon), mk("msg_expired", &past), mk("msg_queued", nil), other}); err != nil {
 			t.Fatal(err)
 		}
 		before, _ := db.GetDelivery(ctx, "msg_live")
 		until := db.Now().Add(time.Hour)
-		renewed, err := db.RenewClaims(ctx, []string{"msg_live", "msg_expired", "msg_queued", "msg_live2"}, until)
+		renewed, err := db.RenewClaims(ctx, "rep_a", []string{"msg_live", "msg_expired", "msg_queued", "msg_live2", "msg_other"}, until)
 		if err != nil || !reflect.DeepEqual(renewed, map[string]bool{"msg_live": true, "msg_live2": true}) {
 			t.Fatalf("renewed %v %v, want the two live claims", renewed, err)
 		}
@@ -402,7 +404,7 @@ func TestClaims_RenewOnlyLiveClaims(t *testing.T) {
 		if d, _ := db.GetDelivery(ctx, "msg_queued"); d.ClaimedUntil != nil {
 			t.Errorf("a queued delivery was claimed: %+v", d)
 		}
-		if renewed, err := db.RenewClaims(ctx, []string{"msg_live", "msg_live2"}, until.Add(time.Minute)); err != nil || len(renewed) != 2 {
+		if renewed, err := db.RenewClaims(ctx, "rep_a", []string{"msg_live", "msg_live2"}, until.Add(time.Minute)); err != nil || len(renewed) != 2 {
 			t.Errorf("renewing all: %v %v", renewed, err)
 		}
 	})

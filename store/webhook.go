@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -271,4 +272,98 @@ func (db *DB) RotateSigningSecret(ctx context.Context, id string, grace time.Dur
 			w.SigningSecrets = secrets
 			return nil
 		})
+}
+
+// WebhookState is what an attempt must know of its webhook as it is now, read without
+// the rest of it: the version and creation time, which tell whether a copy read earlier
+// is still the webhook's content (every change of it bumps the version), and the state
+// that changes without a new version (disabling and health).
+type WebhookState struct {
+	Version        int64
+	CreatedAt      time.Time
+	Enabled        bool
+	DisabledAt     *time.Time
+	DisabledReason string
+	FailingSince   *time.Time
+}
+
+// WebhookStateByID reads a webhook's state. Returns ENOTFOUND when there is none.
+func (db *DB) WebhookStateByID(ctx context.Context, id string) (*WebhookState, error) {
+	var (
+		st       WebhookState
+		disabled sql.NullTime
+		failing  sql.NullTime
+	)
+	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT version, created_at, enabled, disabled_at, disabled_reason, failing_since
+FROM webhooks WHERE id = ?`, id).Rows()
+	if err != nil {
+		return nil, db.err(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, db.err(err)
+		}
+		return nil, Errorf(ENOTFOUND, "Webhook not found.")
+	}
+	if err := rows.Scan(&st.Version, &st.CreatedAt, &st.Enabled, &disabled, &st.DisabledReason, &failing); err != nil {
+		return nil, db.err(err)
+	}
+	if disabled.Valid {
+		t := disabled.Time
+		st.DisabledAt = &t
+	}
+	if failing.Valid {
+		t := failing.Time
+		st.FailingSince = &t
+	}
+	return &st, nil
+}
+
+// WebhookStates reads the states of webhooks, by id; a webhook that does not exist is
+// missing from the result.
+func (db *DB) WebhookStates(ctx context.Context, ids []string) (map[string]*WebhookState, error) {
+	out := make(map[string]*WebhookState, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT id, version, created_at, enabled, disabled_at, disabled_reason, failing_since
+FROM webhooks WHERE id IN ?`, ids).Rows()
+	if err != nil {
+		return nil, db.err(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id       string
+			st       WebhookState
+			disabled sql.NullTime
+			failing  sql.NullTime
+		)
+		if err := rows.Scan(&id, &st.Version, &st.CreatedAt, &st.Enabled, &disabled, &st.DisabledReason, &failing); err != nil {
+			return nil, db.err(err)
+		}
+		if disabled.Valid {
+			t := disabled.Time
+			st.DisabledAt = &t
+		}
+		if failing.Valid {
+			t := failing.Time
+			st.FailingSince = &t
+		}
+		out[id] = &st
+	}
+	return out, db.err(rows.Err())
+}
+
+// Same reports whether w, read earlier, is still the webhook's content.
+func (st *WebhookState) Same(w *Webhook) bool {
+	return w != nil && w.Version == st.Version && w.CreatedAt.Equal(st.CreatedAt)
+}
+
+// Apply returns a copy of w with the state st read.
+func (st *WebhookState) Apply(w *Webhook) *Webhook {
+	c := *w
+	c.Enabled, c.DisabledAt, c.DisabledReason, c.FailingSince = st.Enabled, st.DisabledAt, st.DisabledReason, st.FailingSince
+	return &c
 }

@@ -1222,7 +1222,7 @@ type ClientInterface interface {
 
 	// DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
 	//
-	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+	// New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
 	DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1733,7 +1733,7 @@ func (c *Client) UpdateWebhook(ctx context.Context, webhookId string, body Updat
 
 // DisableWebhook Take a webhook of any dialect out of delivery until it is enabled again.
 //
-// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+// New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
 //
 // Corresponds with POST /v1/webhooks/{webhookId}/disable (the `DisableWebhook` operationId).
 func (c *Client) DisableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3421,7 +3421,7 @@ type ClientWithResponsesInterface interface {
 
 	// DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
 	//
-	// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+	// New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6067,7 +6067,7 @@ func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, web
 
 // DisableWebhookWithResponse Take a webhook of any dialect out of delivery until it is enabled again.
 //
-// New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+// New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8712,19 +8712,19 @@ var swaggerSpec = []string{
 	"6y7kKalKtjcgbrMsW4/s8Sy0brzhCRF2BZriOBCLMrW2lqia/+e2hNZkJEQ6zxxW1kTTzxEWouyXZOr7",
 	"NTSXFqpNBO6Q5dqOdJqTQWIbpPefKLDSttHfAw5O+98aFcAsuongP5teEl9W9jY6UnzlzIiuYldCmO3w",
 	"VWXqkxu6JSZhDgRIe1tW30XffEzI1r0LXBTEtdJ0uUicodwut4+dTd8tkfzhJB61a97h0mvSc3KLwPha",
-	"00uqKt9HRJBNCC3OTIzMJfA4h0q6+X2QxpadQ9akb0mXv+UbFaxpLhY4e6kuzkfyJLK25hKT23bNxX+c",
-	"sLJlTaZs84yraultuG2f/Uqo3cScC7Yv4tg3nvBmR/6Xsv03LBJ4/BmT7BYoUzwsbNqGGY4F/ClcL+x9",
-	"bJod+za5cOCYXGp6qegrEy781zfxY+X5PbSdT+wNvmRD5tsfW0+H1o14yYIejzZ79JmEkZ9s5JwVo7XO",
-	"vKNgviFzE2rCGxslS+klLbV5qLipBKFMKiQ5HGg+PDBtR4k24TnLQdpdaup2LuvDmBPEhSI/XxNremMj",
-	"Laorv7BxuaexL56ZnF69sSDIsXlU8X7Be/WMjjY4fFjayvOvEhW+sW1Dz1wfXyOc7fcwwxA3ze+f9Mi/",
-	"Tl8F0zTcOSknjb7ivkF8xUR932HbkJ2Y3PmqY6PmsFPBS5bv4KxBY+kdbgXfm/pLxn/dFLH08My2qrNP",
-	"RLsHPcng1jqwTSeh/+6Qanx6eocD9y/umuiA58eCK6L+HB3z2kzdoKZHE55TQTJ0zd0akvPVy9N+P41k",
-	"lxTue1PAi7zCBqOnuOQ49yEPG4x92T991d8VnY0Iw/s/h1u8D7+sNVEowJw75cxmQzBcmkjen9R87O/P",
-	"dM7zHIgBs0/TtMdh/SALgXeUl9J+RiZEOmc7mgQOjdKwQEF5Dtr03yHJlP9m0dem6/co1WMrww/69mbj",
-	"o8EtIen6I2Fr+sQz2YxE2C8+yrWe0PEPPW7pavvZHGDtow8OrJtNsevv1ndL6Gj/SqS585ay+Jd0HqVL",
-	"sNz25f/SfCgv1rt73QZxTzZ23yV95Jf2bwcccAHL2aoqZsypSZB+YpBfpmmDSRCrSuNC9Z7xZbrZBN33",
-	"YCbaXJ85s9ceXg/euTMzdQkZFyYldL1fa7On9K8fNF8z3VodvzQNrE1D6cHx8cnz/+r1e/3eyeBV/1U/",
-	"uf9w/78BAAD//w==",
+	"00uqKt9HiyCbYWH6p1Pb0c02/hTOM3IGxsWiX6M2W0tWH5pbU1EsFPbSUZwz5Ek2bU0aJrftKor/CmFl",
+	"tJqUWJeN5b1jvix6GxLbZ78SDjcx54Ltizj2jSe82ZHopWyjDYsEHn/GJLsFyhQPK5i2YYYLvvwp7C1s",
+	"cmy6Gvt+uHDguFlqmqboKxMu/Gc28WPl4j20LU7sDb5kQ+b7HFuXhlaCeMmCZo42TfSZhJGfbOS8EqO1",
+	"FryjYL4hcxNqwhsbbUrpJS21Hai4KfmgTCokORxwluHA9Bcl2lbnLAdpd6mp2/mmD2PeDhdz/HyVq+l2",
+	"jfSirhzAxreexj5tZpJ39caCaMbmUcUbA+/VHDrayfBh+SnPv0r498b2Bz1zDXuNFLYfvgxj2TS/f1IY",
+	"/zoNFEx3cOeNnDQaiPtO8BUT9Q2Gbed1YpLkq9aMmsNOBS9ZvoOzBh2kd/gPfBPqLxnodVPE8sAz25PO",
+	"PhFtE/Qkg1sLvja9gf4DQ6rxjekdntq/uA+iA54fC66I+nN0zGszdYOaHk14TgXJ0HVxa0jOVy9P+/00",
+	"kkZSuA9LAS/yChuMnuKy4NwXO2zU9WX/9FV/Vxg2Igzv/xxu8T78hNZEoQBz7pQzm/bAcGlCdn9Sl7G/",
+	"P9M5z3MgBsw+H9Meh3V4LATeUV5K+72YEOmc7WgyNTRKwwIF5Tloo3+HJFP+40Rfm67fo1SPrQw/6COb",
+	"ja8Dt8Se66+BrekTz2Qz5GA/7SjXmj/Hv+i4pX3tZ3OAta87OLBudr+uP1DfLXOj/XOQ5s5byuKfzHmU",
+	"dsBy2yf+S/NFvFiT7nUbxD3Z2H2XPJFf2j8ScMAFLGerqmoxpyYT+olBfpnuDCYTrKqBC9V7xpfpZrdz",
+	"32yZaHN95sxee3g9eOfOzBQgZFyY3M/1xqzN5tG/ftB8zbRldfzSdKo2naMHx8cnz/+r1+/1eyeDV/1X",
+	"/eT+w/3/BgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -183,7 +183,7 @@ func (h handlers) DeleteWebhook(c echo.Context, id string) error {
 }
 
 // DisableWebhook takes a webhook of any dialect out of delivery until it is enabled: new
-// events make no deliveries to it, and its pending ones fail (recover re-sends them).
+// events make no deliveries to it, and its pending ones are held until it is enabled.
 func (h handlers) DisableWebhook(c echo.Context, id string) error {
 	ctx := c.Request().Context()
 	if _, err := h.db.WebhookByID(ctx, id); err != nil {

@@ -280,7 +280,7 @@ export interface paths {
         put?: never;
         /**
          * Take a webhook of any dialect out of delivery until it is enabled again.
-         * @description New events make no deliveries to it and its pending deliveries fail; once it is enabled, POST /v1/webhooks/{webhookId}/recover sends them again.
+         * @description New events make no deliveries to it and its pending deliveries are held, neither sent nor failed; enabling it sends them.
          */
         post: operations["disableWebhook"];
         delete?: never;

@@ -1,0 +1,164 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// One attempt: try sends it, conclude applies the retry policy to its outcome (the one
+// place that counts attempts and schedules the next), health follows the endpoint's run
+// of failures, and observe counts it. The pipeline (pipeline.go) runs them in order.
+
+// health tracks an endpoint's run of failures, writing only when it starts or ends, and
+// disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
+// read before the attempt.
+func (e *Engine) health(ctx context.Context, db *store.DB, w *store.Webhook, ok bool, at time.Time) error {
+	switch {
+	case ok && w.FailingSince != nil:
+		return db.MarkHealthy(ctx, []string{w.ID})
+	case !ok && w.FailingSince == nil:
+		return db.SetFailingSince(ctx, w.ID, at)
+	case !ok && at.Sub(*w.FailingSince) >= e.cfg.DisableAfter && w.DisabledAt == nil:
+		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
+		e.log.Warn("disabling a failing endpoint", "webhook", w.ID, "dialect", w.Dialect, "failing_since", *w.FailingSince)
+		return db.DisableWebhook(ctx, w.ID, reason)
+	}
+	return nil
+}
+
+// try sends one attempt of d to w, whose places the caller holds, and returns the
+// attempt, not yet recorded, with what the endpoint answered and whether it succeeded.
+// within, when not 0, bounds the attempt's time. An error is the gateway's own failure,
+// or ctx ending mid-attempt (the delivery then stays pending, to be sent after a
+// restart).
+func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, ev *store.Event, within time.Duration) (*store.Attempt, Result, bool, error) {
+	enc, ok := e.encoders[w.Dialect]
+	if !ok {
+		return nil, Result{}, false, fmt.Errorf("%w %q", ErrUnknownDialect, w.Dialect)
+	}
+	at := e.now()
+	msg := &Message{
+		DeliveryID: d.ID, EventID: ev.ID, EventName: d.EventName, Tenant: ev.Tenant,
+		OccurredAt: ev.OccurredAt, Data: ev.Data, Webhook: w, At: at,
+	}
+	body, header, err := enc.Encode(msg)
+	if err != nil {
+		return &store.Attempt{URL: w.URL, StartedAt: at, Error: "encode: " + err.Error(), ErrorKind: "encode"}, Result{}, false, nil
+	}
+	req, err := request(w, d.ID, at, body, header, nil)
+	if err != nil {
+		return nil, Result{}, false, err
+	}
+	req.Within = within
+	ctx, span := tracer.Start(ctx, "attempt", trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("polyhook.delivery.id", d.ID), attribute.String("polyhook.webhook.id", w.ID),
+			attribute.String("polyhook.dialect", w.Dialect), attribute.String("polyhook.event.name", d.EventName))
+		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
+	res := e.sender.Send(ctx, req)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", res.Status))
+		if !res.Success() {
+			span.SetStatus(codes.Error, res.ErrKind)
+		}
+	}
+	a := &store.Attempt{
+		URL:             w.URL,
+		StartedAt:       at,
+		DurationMS:      res.Duration.Milliseconds(),
+		RequestHeaders:  redactHeaders(req.Header, w.Headers, e.secret),
+		OmittedHeaders:  req.OmittedHeaders,
+		RequestBody:     truncate(string(body), 64<<10),
+		ResponseStatus:  res.Status,
+		ResponseHeaders: flatten(res.Header),
+		ResponseBody:    string(res.Body),
+		ErrorKind:       res.ErrKind,
+	}
+	if res.Err != nil {
+		a.Error = res.Err.Error()
+	}
+	if ctx.Err() != nil && res.Status == 0 {
+		return nil, Result{}, false, ctx.Err()
+	}
+	return a, res, res.Success(), nil
+}
+
+// conclude applies an attempt's outcome to d and a: it counts the attempt and sets the
+// delivery's new state, with the time of its next attempt when one is due (the recorder
+// queues it for then). disable, when not empty, is why the webhook must be taken out of
+// delivery.
+func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) (disable string) {
+	d.Attempts++
+	a.ID = "att_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	a.DeliveryID = d.ID
+	a.Number = d.Attempts
+	d.LastStatus = res.Status
+	d.LastError = a.Error
+	d.NextAttemptAt = nil
+	switch {
+	case ok:
+		now := e.now()
+		d.Status, d.DeliveredAt, d.LastError = store.DeliverySucceeded, &now, ""
+	case res.ErrKind == "refused_target":
+		// The policy will refuse the address again: retrying only delays the news.
+		d.Status = store.DeliveryFailed
+		d.LastError = "Refused by the SSRF guard: " + a.Error
+	case res.Status == http.StatusGone:
+		d.Status = store.DeliveryFailed
+		d.LastError = "The endpoint answered 410 Gone; it is disabled."
+		disable = "The endpoint answered 410 Gone."
+	case d.Attempts >= e.maxAttempts(w):
+		d.Status = store.DeliveryFailed
+	default:
+		next := e.now().Add(e.retryDelay(w, d.Attempts, res))
+		d.NextAttemptAt = &next
+	}
+	if d.LastError == "" && !ok && res.Status != 0 {
+		d.LastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
+	}
+	return disable
+}
+
+// observe counts a recorded attempt in the metrics and the debug log.
+func (e *Engine) observe(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) {
+	attemptsTotal.WithLabelValues(w.Dialect, outcome(res, ok)).Inc()
+	attemptSeconds.WithLabelValues(w.Dialect).Observe(res.Duration.Seconds())
+	if d.Status != store.DeliveryPending {
+		deliveriesTotal.WithLabelValues(w.Dialect, d.Status).Inc()
+	}
+	e.log.Debug("delivery attempt", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect,
+		"attempt", a.Number, "status", res.Status, "error_kind", a.ErrorKind, "outcome", d.Status,
+		"duration_ms", a.DurationMS)
+}
+
+func flatten(h http.Header) map[string]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		out[k] = strings.Join(vs, ", ")
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

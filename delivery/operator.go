@@ -1,0 +1,119 @@
+package delivery
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// What operators ask of deliveries: retry one, recover a webhook's failed ones.
+
+// Retry puts a finished delivery back in the queue to be sent now. Returns ENOTFOUND for
+// an unknown delivery and ECONFLICT when it is pending already.
+func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery, error) {
+	var out *store.Delivery
+	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		d, err := tx.Requeue(ctx, deliveryID)
+		if err != nil {
+			return err
+		}
+		out = d
+		return e.queue.enqueue(ctx, raw, []store.Delivery{*d})
+	})
+	return out, err
+}
+
+// Recover starts re-sending every failed delivery of a webhook created since a time, as a
+// background job; follow it with the store's GetRecovery. Returns ENOTFOUND for an
+// unknown webhook and ECONFLICT for a disabled one (enable it first).
+func (e *Engine) Recover(ctx context.Context, webhookID string, since time.Time) (*store.Recovery, error) {
+	return e.RecoverWith(ctx, webhookID, since, RecoverOptions{})
+}
+
+// RecoverOptions changes what a recovery re-sends.
+type RecoverOptions struct {
+	// IncludeRetrying also sends now the deliveries since the time that are still
+	// retrying, waiting for their next attempt (those being sent are left alone).
+	IncludeRetrying bool
+}
+
+// RecoverWith is Recover with options.
+func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.Time, opts RecoverOptions) (*store.Recovery, error) {
+	w, err := e.db.WebhookByID(ctx, webhookID)
+	if err != nil {
+		return nil, err
+	}
+	if w.DisabledAt != nil {
+		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
+	}
+	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
+	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		if err := tx.CreateRecovery(ctx, r); err != nil {
+			return err
+		}
+		return e.queue.enqueueRecovery(ctx, raw, r.ID)
+	})
+	return r, err
+}
+
+// recoverBatch is how many deliveries one recovery step queues again.
+const recoverBatch = 200
+
+// recover carries out a recovery in batches, each requeued in one transaction with its
+// jobs; a crash resumes where it stopped, since requeued deliveries are no longer failed.
+func (e *Engine) recover(ctx context.Context, id string) error {
+	r, err := e.db.GetRecovery(ctx, id)
+	if err != nil || r.Status == store.RecoveryDone {
+		return err
+	}
+	for {
+		ds, err := e.db.FailedDeliveries(ctx, r.WebhookID, r.Since, recoverBatch)
+		if err != nil {
+			return err
+		}
+		err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+			queued := make([]store.Delivery, 0, len(ds))
+			for _, d := range ds {
+				if _, err := tx.Requeue(ctx, d.ID); err == nil {
+					queued = append(queued, d)
+				} else if store.ErrorCode(err) != store.ECONFLICT {
+					return err
+				}
+			}
+			if err := e.queue.enqueue(ctx, raw, queued); err != nil {
+				return err
+			}
+			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch && !r.IncludeRetrying)
+		})
+		if err != nil {
+			return err
+		}
+		if len(ds) < recoverBatch {
+			break
+		}
+	}
+	if !r.IncludeRetrying {
+		return nil
+	}
+	// Deliveries still retrying have a job scheduled for their next attempt: bring it
+	// forward rather than queue another, which would send them twice from then on.
+	for {
+		ids, err := e.db.WaitingDeliveries(ctx, r.WebhookID, r.Since, r.CreatedAt, recoverBatch)
+		if err != nil {
+			return err
+		}
+		if err := e.db.AttemptNow(ctx, ids); err != nil {
+			return err
+		}
+		if err := e.queue.runNow(ctx, r.WebhookID, ids); err != nil {
+			return err
+		}
+		if len(ids) < recoverBatch {
+			return e.db.AdvanceRecovery(ctx, id, 0, true)
+		}
+	}
+}

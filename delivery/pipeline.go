@@ -1,0 +1,119 @@
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// The attempt pipeline. Every attempt, a first one, a parked one or a retry, is a claim
+// that a worker runs through the same steps:
+//
+//  1. a place of its webhook (slots.go), or parked until one is free;
+//  2. prepare: the webhook as it is now (webhooks.go): deleted, the delivery is
+//     cancelled; disabled (by its owner or by the gateway), the delivery is held until
+//     the webhook is enabled again; changed, the attempt goes to its current URL, with
+//     its current headers and secrets;
+//  3. send (try), bounded by the claim's end;
+//  4. conclude: the retry policy counts the attempt and schedules the next one, and
+//     the endpoint's health follows the outcome;
+//  5. record: a settlement for the recorder, which writes a batch of them at once.
+
+// run takes a claim through the pipeline; a worker calls it.
+func (e *Engine) run(ctx context.Context, cl *claim) {
+	within := cl.until.Sub(e.clock.Now()) - e.claimMargin()
+	if e.claims.stopping.Load() || within <= 0 {
+		e.freeSlot(cl)
+		e.rec.put(e.handOver(cl, 0))
+		return
+	}
+	if !cl.slot.held() {
+		s, wait, parked := e.slots.take(cl)
+		if parked {
+			return
+		}
+		if wait > 0 {
+			e.rec.put(e.handOver(cl, jitter(wait)))
+			return
+		}
+		cl.slot = s
+	}
+	w, err := e.webhookNow(ctx, cl)
+	switch {
+	case store.ErrorCode(err) == store.ENOTFOUND:
+		e.freeSlot(cl)
+		cl.d.Status, cl.d.LastError, cl.d.NextAttemptAt = store.DeliveryCancelled, "The webhook was deleted.", nil
+		e.rec.put(&settlement{c: cl})
+		return
+	case err != nil:
+		e.freeSlot(cl)
+		if ctx.Err() == nil {
+			e.log.Error("reading a delivery's webhook", "delivery", cl.d.ID, "webhook", cl.d.WebhookID, "err", err)
+		}
+		e.rec.put(e.handOver(cl, time.Second))
+		return
+	case w.DisabledAt != nil || !w.Enabled:
+		e.freeSlot(cl)
+		now := e.now()
+		cl.d.HeldAt, cl.d.NextAttemptAt = &now, nil
+		e.rec.put(&settlement{c: cl})
+		return
+	}
+	cl.w = w
+	s := e.slots.restamp(w.ID, cl.slot)
+	cl.slot = slot{}
+	defer e.release(w.ID, s)
+	tctx := ctx
+	if cl.span.IsValid() {
+		tctx = trace.ContextWithSpanContext(ctx, cl.span)
+	}
+	a, res, ok, err := e.try(tctx, &cl.d, w, cl.ev, within)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("delivery attempt", "delivery", cl.d.ID, "webhook", w.ID, "err", err)
+		}
+		e.rec.put(e.handOver(cl, 0))
+		return
+	}
+	disable := e.conclude(&cl.d, w, a, res, ok)
+	e.rec.put(&settlement{c: cl, a: a, res: res, ok: ok, disable: disable})
+}
+
+// handOver gives a claim to the queue untried, to run after wait.
+func (e *Engine) handOver(cl *claim, wait time.Duration) *settlement {
+	cl.d.NextAttemptAt = nil
+	if wait > 0 {
+		at := e.clock.Now().Add(wait)
+		cl.d.NextAttemptAt = &at
+	}
+	return &settlement{c: cl}
+}
+
+// freeSlot releases the place a claim holds, if any.
+func (e *Engine) freeSlot(cl *claim) {
+	if cl.slot.held() {
+		s := cl.slot
+		cl.slot = slot{}
+		e.release(cl.d.WebhookID, s)
+	}
+}
+
+// release gives a webhook's place back; a parked claim it passes to goes back to the
+// workers, or, should they be stopping or swamped, to the queue.
+func (e *Engine) release(webhookID string, s slot) {
+	var over []*settlement
+	for {
+		next := e.slots.release(webhookID, s)
+		if next == nil || e.claims.offer(next) {
+			break
+		}
+		s, next.slot = next.slot, slot{}
+		over = append(over, e.handOver(next, 0))
+	}
+	if len(over) > 0 {
+		go e.settleRetrying(over)
+	}
+}

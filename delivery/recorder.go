@@ -1,0 +1,145 @@
+package delivery
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// The recorder. Whatever becomes of a claim (an attempt made, the delivery cancelled or
+// held, or the claim handed to the queue untried) is one settlement, and every
+// settlement is written by settleBatch: the attempts, the deliveries' new states with
+// their claims ended, the jobs of those that need another attempt, and the endpoints'
+// health, a batch of them per transaction.
+
+// settlement is what became of a claim, waiting to be recorded.
+type settlement struct {
+	c *claim
+	// a is the attempt made, nil when none was: the claim is handed to the queue untried
+	// (its endpoint was busy, or the process is stopping), or its delivery was cancelled
+	// or held (c.d says which).
+	a       *store.Attempt
+	res     Result
+	ok      bool
+	disable string
+}
+
+// settleBatch is how many settlements one transaction records at most.
+const settleBatch = 256
+
+// recorder writes settlements as they come, as many per transaction as are waiting.
+type recorder struct {
+	in    chan *settlement
+	write func(batch []*settlement)
+	done  sync.WaitGroup
+}
+
+func newRecorder(write func([]*settlement)) *recorder {
+	r := &recorder{in: make(chan *settlement, settleBatch), write: write}
+	r.done.Add(1)
+	go func() {
+		defer r.done.Done()
+		for s := range r.in {
+			batch := []*settlement{s}
+		more:
+			for len(batch) < settleBatch {
+				select {
+				case s, ok := <-r.in:
+					if !ok {
+						break more
+					}
+					batch = append(batch, s)
+				default:
+					break more
+				}
+			}
+			r.write(batch)
+		}
+	}()
+	return r
+}
+
+func (r *recorder) put(s *settlement) { r.in <- s }
+
+// close records what is left and returns once it is written.
+func (r *recorder) close() {
+	close(r.in)
+	r.done.Wait()
+}
+
+// settleRetrying records a batch, trying again a few times when the database fails.
+// Should it keep failing, the claims are rescued and sent again: their attempts are made
+// twice, not lost.
+func (e *Engine) settleRetrying(batch []*settlement) {
+	var err error
+	for try, wait := 0, 50*time.Millisecond; try < 5; try, wait = try+1, wait*2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = e.settleBatch(ctx, batch)
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(wait)
+	}
+	e.log.Error("recording delivery attempts; the sweep will send them again", "deliveries", len(batch), "err", err)
+}
+
+// settleBatch records settlements in one transaction: the one write path of an
+// attempt's outcome.
+func (e *Engine) settleBatch(ctx context.Context, batch []*settlement) error {
+	ds := make([]*store.Delivery, len(batch))
+	as := make([]*store.Attempt, len(batch))
+	for i, s := range batch {
+		ds[i], as[i] = &s.c.d, s.a
+	}
+	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		held, err := tx.Settle(ctx, ds, as)
+		if err != nil {
+			return err
+		}
+		var queued []store.Delivery
+		for i, s := range batch {
+			if held[i] && s.c.d.Status == store.DeliveryPending && s.c.d.HeldAt == nil {
+				queued = append(queued, s.c.d)
+			}
+		}
+		if err := e.queue.enqueue(ctx, raw, queued); err != nil {
+			return err
+		}
+		healthy := map[string]bool{}
+		for _, s := range batch {
+			switch {
+			case s.a == nil:
+			case s.ok:
+				healthy[s.c.w.ID] = true
+			default:
+				if err := e.health(ctx, tx, s.c.w, false, s.a.StartedAt); err != nil {
+					return err
+				}
+			}
+			if s.disable != "" {
+				if err := tx.DisableWebhook(ctx, s.c.w.ID, s.disable); err != nil {
+					return err
+				}
+			}
+		}
+		ids := make([]string, 0, len(healthy))
+		for id := range healthy {
+			ids = append(ids, id)
+		}
+		return tx.MarkHealthy(ctx, ids)
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range batch {
+		if s.a != nil {
+			e.observe(&s.c.d, s.c.w, s.a, s.res, s.ok)
+		} else if s.c.d.Status != store.DeliveryPending {
+			deliveriesTotal.WithLabelValues(s.c.d.Dialect, s.c.d.Status).Inc()
+		}
+	}
+	return nil
+}

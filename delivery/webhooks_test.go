@@ -1,0 +1,88 @@
+package delivery
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// Reads of webhooks' states asked for while one runs wait for the next, which serves
+// them all in one query; each is served by a read that began after it asked.
+func TestStateReads_BatchWhileOneRuns(t *testing.T) {
+	var calls atomic.Int32
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var begun []time.Time
+	r := &stateReads{read: func(_ context.Context, ids []string) (map[string]*store.WebhookState, error) {
+		mu.Lock()
+		begun = append(begun, time.Now())
+		mu.Unlock()
+		if calls.Add(1) == 1 {
+			<-gate // the first read is slow: the others ask meanwhile
+		}
+		out := map[string]*store.WebhookState{}
+		for _, id := range ids {
+			if id != "gone" {
+				out[id] = &store.WebhookState{Version: int64(len(id))}
+			}
+		}
+		return out, nil
+	}}
+	first := make(chan error, 1)
+	go func() { _, err := r.get(context.Background(), "a"); first <- err }()
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	asked := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := range 30 {
+		id := []string{"a", "bb", "ccc", "gone"}[i%4]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := r.get(context.Background(), id)
+			switch {
+			case id == "gone" && store.ErrorCode(err) != store.ENOTFOUND:
+				errs <- err
+			case id != "gone" && (err != nil || st.Version != int64(len(id))):
+				errs <- err
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // all of them wait for the next read
+	close(gate)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		t.Errorf("read: %v", err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d reads for 31 requests, want 2 (the slow one, then one for all who asked meanwhile)", n)
+	}
+	if len(begun) == 2 && begun[1].Before(asked) {
+		t.Error("requests were served by a read that began before they asked")
+	}
+}
+
+// A request that gives up waiting returns its context's error.
+func TestStateReads_Cancelled(t *testing.T) {
+	gate := make(chan struct{})
+	defer close(gate)
+	r := &stateReads{read: func(context.Context, []string) (map[string]*store.WebhookState, error) {
+		<-gate
+		return nil, nil
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := r.get(ctx, "a"); err != context.DeadlineExceeded {
+		t.Errorf("err %v", err)
+	}
+}

@@ -1,0 +1,175 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// A claim is settled only by the replica that holds it; a queued delivery is claimed by
+// one job only; a silent replica's claims are taken by one rescuer only.
+func TestClaims_OwnedByTheirReplica(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := fullWebhook()
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		until := time.Now().Add(time.Hour)
+		mk := func(id string, by string) store.Delivery {
+			d := store.Delivery{ID: id, EventID: "evt_own", WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending}
+			if by != "" {
+				d.ClaimedUntil, d.ClaimedBy = &until, by
+			}
+			return d
+		}
+		if err := db.CreateEvent(ctx, &store.Event{ID: "evt_own", Type: "user.created", OccurredAt: time.Now()},
+			[]store.Delivery{mk("msg_a", "rep_a"), mk("msg_q", "")}); err != nil {
+			t.Fatal(err)
+		}
+		// Only rep_a settles msg_a.
+		held, err := db.Settle(ctx, []*store.Delivery{{ID: "msg_a", Status: store.DeliverySucceeded, ClaimedBy: "rep_b"}}, []*store.Attempt{nil})
+		if err != nil || held[0] {
+			t.Fatalf("another replica settled the claim: %v %v", held, err)
+		}
+		// The queued one is claimed once.
+		d, err := db.ClaimQueued(ctx, "msg_q", "rep_b", until)
+		if err != nil || d == nil || d.ClaimedBy != "rep_b" {
+			t.Fatalf("claim queued: %+v %v", d, err)
+		}
+		if d, err := db.ClaimQueued(ctx, "msg_q", "rep_c", until); err != nil || d != nil {
+			t.Fatalf("claimed twice: %+v %v", d, err)
+		}
+		// rep_a goes silent; rep_b notices, and takes its claims once.
+		old := time.Now().Add(-time.Minute)
+		if err := db.Heartbeat(ctx, "rep_a", old); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Heartbeat(ctx, "rep_b", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Heartbeat(ctx, "rep_b", time.Now()); err != nil { // again: an update
+			t.Fatal(err)
+		}
+		silent, err := db.SilentReplicas(ctx, "rep_b", time.Now().Add(-5*time.Second))
+		if err != nil || len(silent) != 1 || silent[0] != "rep_a" {
+			t.Fatalf("silent replicas: %v %v", silent, err)
+		}
+		ds, err := db.ClaimsOf(ctx, "rep_a", 10)
+		if err != nil || len(ds) != 1 || ds[0].ID != "msg_a" {
+			t.Fatalf("claims of rep_a: %+v %v", ds, err)
+		}
+		if ok, err := db.UnclaimOf(ctx, "msg_a", "rep_a"); !ok || err != nil {
+			t.Fatalf("unclaim: %v %v", ok, err)
+		}
+		if ok, err := db.UnclaimOf(ctx, "msg_a", "rep_a"); ok || err != nil {
+			t.Fatalf("unclaimed twice: %v %v", ok, err)
+		}
+		if err := db.ForgetReplica(ctx, "rep_a"); err != nil {
+			t.Fatal(err)
+		}
+		if silent, _ := db.SilentReplicas(ctx, "rep_b", time.Now()); len(silent) != 0 {
+			t.Errorf("forgotten replica still listed: %v", silent)
+		}
+	})
+}
+
+// A held delivery waits for its webhook: it is released once the webhook delivers again,
+// once only, and cancelled if the webhook is deleted.
+func TestClaims_HeldUntilEnabled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w, gone := fullWebhook(), fullWebhook()
+		gone.ExternalID = "5d0c2a8e-1b7f-4c39-8e0a-3f6b9d2c7e44"
+		for _, x := range []*store.Webhook{w, gone} {
+			if err := db.CreateWebhook(ctx, x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now()
+		held := func(id, webhook string) store.Delivery {
+			return store.Delivery{ID: id, EventID: "evt_held", WebhookID: webhook, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, HeldAt: &now}
+		}
+		if err := db.CreateEvent(ctx, &store.Event{ID: "evt_held", Type: "user.created", OccurredAt: now},
+			[]store.Delivery{held("msg_w", w.ID), held("msg_gone", gone.ID)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DisableWebhook(ctx, w.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteWebhook(ctx, store.WebhookKey{Dialect: gone.Dialect, Owner: gone.Owner, ExternalID: gone.ExternalID}); err != nil {
+			t.Fatal(err)
+		}
+		if ds, err := db.ReleasableHeld(ctx, 10); err != nil || len(ds) != 0 {
+			t.Fatalf("released while disabled: %+v %v", ds, err)
+		}
+		if d, _ := db.GetDelivery(ctx, "msg_gone"); d.Status != store.DeliveryCancelled || d.HeldAt != nil {
+			t.Errorf("held delivery of a deleted webhook: %+v", d)
+		}
+		if d, err := db.ClaimQueued(ctx, "msg_w", "rep_a", now.Add(time.Hour)); d != nil || err != nil {
+			t.Fatalf("a held delivery was claimed: %+v %v", d, err)
+		}
+		if err := db.EnableWebhook(ctx, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := db.ReleasableHeld(ctx, 10)
+		if err != nil || len(ds) != 1 || ds[0].ID != "msg_w" {
+			t.Fatalf("releasable: %+v %v", ds, err)
+		}
+		if ok, err := db.Unhold(ctx, "msg_w"); !ok || err != nil {
+			t.Fatalf("unhold: %v %v", ok, err)
+		}
+		if ok, _ := db.Unhold(ctx, "msg_w"); ok {
+			t.Error("unheld twice")
+		}
+	})
+}
+
+// An attempt's read of its webhook's state tells whether an earlier copy is still the
+// webhook's content, and carries the state that changes without a new version.
+func TestWebhookState_TellsAStaleCopy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := fullWebhook()
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		read, err := db.WebhookByID(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := db.WebhookStateByID(ctx, w.ID)
+		if err != nil || !st.Same(read) || !st.Enabled || st.DisabledAt != nil {
+			t.Fatalf("state of a new webhook: %+v %v", st, err)
+		}
+		if err := db.DisableWebhook(ctx, w.ID, "operator"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetFailingSince(ctx, w.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		st, _ = db.WebhookStateByID(ctx, w.ID)
+		if !st.Same(read) || st.DisabledAt == nil || st.DisabledReason != "operator" || st.FailingSince == nil {
+			t.Fatalf("state after disabling: %+v", st)
+		}
+		if got := st.Apply(read); got.DisabledAt == nil || read.DisabledAt != nil {
+			t.Errorf("apply: %+v (copy of %+v)", got, read)
+		}
+		key := store.WebhookKey{Dialect: w.Dialect, Owner: w.Owner, ExternalID: w.ExternalID}
+		if _, err := db.UpdateWebhook(ctx, key, func(w *store.Webhook) error { w.URL = "https://example.com/moved"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ = db.WebhookStateByID(ctx, w.ID); st.Same(read) {
+			t.Error("a copy from before an update is taken for the current content")
+		}
+		if err := db.DeleteWebhook(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.WebhookStateByID(ctx, w.ID); store.ErrorCode(err) != store.ENOTFOUND {
+			t.Errorf("state of a deleted webhook: %v", err)
+		}
+	})
+}
