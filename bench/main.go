@@ -857,6 +857,13 @@ func runReceiver(addr string) {
 // published, as it came, to the receiver with an id of its own, and answers once the
 // receiver has, so it does the least any gateway must: one request in, one out.
 func runForwarder(addr, to string) {
+	srv := &http.Server{Addr: addr, Handler: forwarder(to)}
+	if err := srv.ListenAndServe(); err != nil {
+		fail(err.Error())
+	}
+}
+
+func forwarder(to string) http.Handler {
 	out := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 	var ids atomic.Int64
 	h := http.NewServeMux()
@@ -881,10 +888,7 @@ func runForwarder(addr, to string) {
 		_, _ = w.Write([]byte(`{}`))
 	})
 	h.HandleFunc("/up", func(w http.ResponseWriter, r *http.Request) {})
-	srv := &http.Server{Addr: addr, Handler: h}
-	if err := srv.ListenAndServe(); err != nil {
-		fail(err.Error())
-	}
+	return h
 }
 
 func waitUp(base string) error {
