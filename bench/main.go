@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,6 +129,7 @@ type bench struct {
 	replicas   int
 	runDB      string  // the database of the gateways running now
 	rss        float64 // the largest gateway peak RSS of this run so far, MB
+	scratch    string  // the PostgreSQL database of the gateways running now, to drop
 	recvProc   *exec.Cmd
 	fwdProc    *exec.Cmd
 	gwProcs    []*exec.Cmd // this run's gateway replicas
@@ -259,6 +261,13 @@ func (b *bench) startGateways(name string) error {
 	db := b.db
 	if db == "" {
 		db = filepath.Join(b.dir, "bench-"+name+".db")
+	} else {
+		// A database of its own beside the one given, so that nothing an earlier run left
+		// (retries, claims, jobs) runs into this one; dropped when the gateways stop.
+		var err error
+		if db, err = b.createDB(name); err != nil {
+			return err
+		}
 	}
 	b.runDB = db
 	b.gateways, b.gwProcs = nil, nil
@@ -292,6 +301,38 @@ func (b *bench) stopGateways() {
 		_, _ = p.Process.Wait()
 	}
 	b.gwProcs = nil
+	if b.scratch != "" {
+		if err := b.admin(`DROP DATABASE IF EXISTS "` + b.scratch + `" WITH (FORCE)`); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+		}
+		b.scratch = ""
+	}
+}
+
+// createDB creates an empty PostgreSQL database on the server of -db and returns its URL.
+func (b *bench) createDB(name string) (string, error) {
+	b.scratch = fmt.Sprintf("polyhook_bench_%d_%s", os.Getpid(), strings.ReplaceAll(name, "-", "_"))
+	if err := b.admin(`CREATE DATABASE "` + b.scratch + `"`); err != nil {
+		b.scratch = ""
+		return "", fmt.Errorf("a database per run: %w", err)
+	}
+	u, err := url.Parse(b.db)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + b.scratch
+	return u.String(), nil
+}
+
+// admin runs one statement on the database of -db.
+func (b *bench) admin(stmt string) error {
+	db, err := sql.Open("pgx", b.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(stmt)
+	return err
 }
 
 func (b *bench) hook(key, path string, readTimeoutMS int) {
@@ -411,7 +452,7 @@ type dbCounts struct {
 // dbCounts counts the River jobs and attempt records in the gateway's database, read
 // beside the running gateway.
 func (b *bench) dbCounts() dbCounts {
-	driver, dsn := "pgx", b.db
+	driver, dsn := "pgx", b.runDB
 	if b.db == "" {
 		driver = "sqlite"
 		dsn = "file:" + b.runDB + "?mode=ro&_pragma=busy_timeout(10000)"
@@ -423,7 +464,8 @@ func (b *bench) dbCounts() dbCounts {
 	}
 	defer db.Close()
 	var c dbCounts
-	if err := db.QueryRow("SELECT (SELECT count(*) FROM river_job), (SELECT count(*) FROM attempts)").Scan(&c.jobs, &c.attempts); err != nil {
+	// Jobs by their largest id, since River deletes finished ones as it goes.
+	if err := db.QueryRow("SELECT (SELECT coalesce(max(id), 0) FROM river_job), (SELECT count(*) FROM attempts)").Scan(&c.jobs, &c.attempts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: counting rows:", err)
 		return dbCounts{}
 	}
