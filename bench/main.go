@@ -1,18 +1,21 @@
-// Command bench measures the gateway end to end: it builds and starts the gateway (one or
-// more replicas), a receiver in a separate process, and drives load on loopback, then
-// prints a table and writes the figures as JSON. Run it with "go tool task bench" or
-// "go run ./bench [flags]".
+// Command bench measures the gateway end to end against this machine's ceiling: it builds
+// and starts the gateway (one or more replicas), a receiver and a minimal forwarder that
+// keeps nothing, each in a process of its own, drives load on loopback, then prints a
+// table and writes the figures as JSON. Every figure is the median of -runs runs (3), with
+// the spread. Run it with "go tool task bench" or "go run ./bench [flags]".
 package main
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,31 +26,52 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx", to count what a failing endpoint costs PostgreSQL
+	_ "modernc.org/sqlite"             // "sqlite", the same for the SQLite file
 )
+
+// groups are the sets of figures -only can pick.
+var groups = []string{"ceiling", "throughput", "latency", "failing", "hanging"}
 
 func main() {
 	receiver := flag.Bool("receiver", false, "run as the receiver process (used by the bench itself)")
-	addr := flag.String("addr", "127.0.0.1:0", "receiver: listen address")
-	db := flag.String("db", "", "gateway database: empty for a fresh SQLite file, or a postgres:// URL")
+	forwarder := flag.Bool("forwarder", false, "run as the ceiling's forwarder process (used by the bench itself)")
+	addr := flag.String("addr", "127.0.0.1:0", "receiver, forwarder: listen address")
+	to := flag.String("to", "", "forwarder: the URL it forwards every event to")
+	db := flag.String("db", "", "gateway database: empty for a fresh SQLite file per run, or a postgres:// URL")
 	replicas := flag.Int("replicas", 1, "gateway replicas (PostgreSQL only)")
 	out := flag.String("out", "bench-results.json", "where to write the figures")
-	scale := flag.Float64("scale", 1, "multiplies every event count (use 0.2 for a quick run)")
+	scale := flag.Float64("scale", 1, "multiplies every duration and event count (0.2 for a quick run)")
+	runs := flag.Int("runs", 3, "runs; every figure is their median, with the spread")
+	duration := flag.Duration("duration", 20*time.Second, "how long each sustained run measures, after its warm-up (times -scale)")
+	warmup := flag.Duration("warmup", 3*time.Second, "load before a sustained run starts measuring (times -scale)")
 	publishers := flag.Int("publishers", 64, "concurrent publishers in the throughput runs")
-	only := flag.String("only", "", `run one group of figures: "latency", "throughput" or "hanging" (default: all)`)
+	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all)")
 	flag.Parse()
-	if *receiver {
+	switch {
+	case *receiver:
 		runReceiver(*addr)
+		return
+	case *forwarder:
+		runForwarder(*addr, *to)
 		return
 	}
 	if *replicas > 1 && !strings.HasPrefix(*db, "postgres") {
 		fail("--replicas needs a postgres:// --db")
 	}
-	switch *only {
-	case "", "latency", "throughput", "hanging":
-	default:
-		fail("--only must be latency, throughput or hanging")
+	if *only != "" && !contains(groups, *only) {
+		fail("--only must be one of " + strings.Join(groups, ", "))
 	}
-	b := &bench{scale: *scale, publishers: *publishers, only: *only}
+	if *runs < 1 {
+		fail("--runs must be at least 1")
+	}
+	b := &bench{
+		scale: *scale, publishers: *publishers, only: *only, runs: *runs,
+		duration: time.Duration(float64(*duration) * *scale),
+		warmup:   time.Duration(float64(*warmup) * *scale),
+		figures:  map[string]*figure{},
+	}
 	running = b
 	defer b.stop()
 	if err := b.run(*db, *replicas); err != nil {
@@ -55,11 +79,20 @@ func main() {
 		fail(err.Error())
 	}
 	b.print(os.Stdout)
-	j, _ := json.MarshalIndent(b.results, "", "  ")
+	j, _ := json.MarshalIndent(b.summary(), "", "  ")
 	if err := os.WriteFile(*out, j, 0o644); err != nil {
 		fail(err.Error())
 	}
 	fmt.Printf("\nfigures written to %s\n", *out)
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // running is the bench under way, whose processes fail stops.
@@ -73,25 +106,39 @@ func fail(msg string) {
 	os.Exit(1)
 }
 
-// result is one measured figure.
-type result struct {
-	Name   string  `json:"name"`
-	Value  float64 `json:"value"`
-	Unit   string  `json:"unit"`
-	Target string  `json:"target,omitempty"`
-	Met    *bool   `json:"met,omitempty"`
+// figure is one measured quantity, one value per run.
+type figure struct {
+	Section string    `json:"section"`
+	Name    string    `json:"name"`
+	Unit    string    `json:"unit"`
+	Target  string    `json:"target,omitempty"`
+	Values  []float64 `json:"values"`
+	Met     []bool    `json:"met,omitempty"` // per run, when there is a target
 }
 
 type bench struct {
 	scale      float64
 	publishers int
 	only       string // the one group of figures to measure; empty for all
+	runs       int
+	duration   time.Duration // a sustained run's measured window
+	warmup     time.Duration
 	dir        string
-	procs      []*exec.Cmd
+	bin        string
+	db         string
+	replicas   int
+	runDB      string  // the database of the gateways running now
+	rss        float64 // the largest gateway peak RSS of this run so far, MB
+	scratch    string  // the PostgreSQL database of the gateways running now, to drop
+	recvProc   *exec.Cmd
+	fwdProc    *exec.Cmd
+	gwProcs    []*exec.Cmd // this run's gateway replicas
 	gateways   []string
-	recv       string
-	token      string
-	results    []result
+	recv, fwd  string
+	section    string   // the heading the figures measured now go under
+	order      []string // figure keys in the order first measured
+	figures    map[string]*figure
+	ceiling    float64 // this run's ceiling, for the shares
 	machine    string
 }
 
@@ -104,9 +151,9 @@ func (b *bench) run(db string, replicas int) error {
 	if b.dir, err = os.MkdirTemp("", "polyhook-bench"); err != nil {
 		return err
 	}
-	bin := filepath.Join(b.dir, "polyhook")
+	b.bin = filepath.Join(b.dir, "polyhook")
 	fmt.Println("building the gateway...")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	build := exec.Command("go", "build", "-o", b.bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
@@ -116,21 +163,117 @@ func (b *bench) run(db string, replicas int) error {
 	if err != nil {
 		return err
 	}
-	// The receiver: this program again, in a process of its own.
-	raddr := freeAddr()
-	rc := exec.Command(self, "-receiver", "-addr", raddr)
-	rc.Stderr = os.Stderr
-	if err := rc.Start(); err != nil {
+	// The receiver and the forwarder: this program again, each in a process of its own. The
+	// same receiver serves the ceiling and the gateway.
+	raddr, faddr := freeAddr(), freeAddr()
+	b.recv, b.fwd = "http://"+raddr, "http://"+faddr
+	b.recvProc = exec.Command(self, "-receiver", "-addr", raddr)
+	b.fwdProc = exec.Command(self, "-forwarder", "-addr", faddr, "-to", b.recv+"/ok/ceiling")
+	for _, p := range []*exec.Cmd{b.recvProc, b.fwdProc} {
+		p.Stderr = os.Stderr
+		if err := p.Start(); err != nil {
+			return err
+		}
+	}
+	for _, u := range []string{b.recv, b.fwd} {
+		if err := waitUp(u); err != nil {
+			return err
+		}
+	}
+	b.db, b.replicas = db, replicas
+	b.machine = machine()
+	fmt.Printf("machine: %s; database: %s; replicas: %d; %d runs, sustained %s after %s of warm-up\n",
+		b.machine, dbKind(db), replicas, b.runs, b.duration, b.warmup)
+	for r := 1; r <= b.runs; r++ {
+		fmt.Printf("run %d of %d...\n", r, b.runs)
+		if err := b.once(r); err != nil {
+			return err
+		}
+	}
+	fmt.Println()
+	return nil
+}
+
+// once measures every wanted group once, against gateways of its own (on SQLite a fresh
+// file), and the ceiling right before the gateway's throughput.
+func (b *bench) once(r int) error {
+	needGateway := b.only != "ceiling"
+	if b.wants("ceiling") || b.wants("throughput") {
+		b.measureCeiling()
+	}
+	if !needGateway {
+		return nil
+	}
+	if err := b.startGateways(strconv.Itoa(r)); err != nil {
 		return err
 	}
-	b.procs = append(b.procs, rc)
-	b.recv = "http://" + raddr
-	if db == "" {
-		db = filepath.Join(b.dir, "bench.db")
+	key := b.mint()
+	if b.wants("throughput") {
+		// Sustained throughput: one webhook per event, then fan-out to 10.
+		b.hook(key, "/ok/1", 30000)
+		b.sustained("sustained, 1 webhook per event", 1, r)
+		for i := 2; i <= 10; i++ {
+			b.hook(key, "/ok/"+strconv.Itoa(i), 30000)
+		}
+		b.sustained("fan-out, 10 webhooks per event", 10, r)
+		b.deleteHooks(key)
 	}
-	for i := 0; i < replicas; i++ {
+	if b.wants("latency") {
+		b.hook(key, "/ok/0", 30000)
+		b.section = "latency, publish to receipt"
+		b.latency("idle", 0, b.n(200))
+		b.latency("fixed rate 500/s", 500, b.n(5000))
+		b.deleteHooks(key)
+	}
+	// A healthy endpoint at a fixed rate, then the same with a failing one beside it,
+	// against a baseline measured right before. Each on gateways of its own (on SQLite a
+	// fresh file), since a failing endpoint's retries and pending deliveries outlive it.
+	var scenarios []scenario
+	if b.wants("failing") {
+		scenarios = append(scenarios,
+			scenario{"an endpoint answering 500", "/fail", 30000},
+			scenario{"an endpoint timing out after 500 ms", "/timeout", 500})
+	}
+	if b.wants("hanging") {
+		scenarios = append(scenarios, scenario{"a hanging endpoint", "/hang", 30000})
+	}
+	for i, sc := range scenarios {
+		b.stopGateways()
+		if err := b.startGateways(fmt.Sprintf("%d-%d", r, i)); err != nil {
+			return err
+		}
+		b.failing(b.mint(), sc, r)
+	}
+	b.stopGateways()
+	b.section = "memory"
+	b.add("gateway peak RSS (largest of the run)", b.rss, "MB", "≤ 150 MB", b.rss <= 150)
+	b.rss = 0
+	return nil
+}
+
+// scenario is an endpoint that fails in one way, at path, with the webhook's read timeout.
+type scenario struct {
+	what, path    string
+	readTimeoutMS int
+}
+
+func (b *bench) startGateways(name string) error {
+	db := b.db
+	if db == "" {
+		db = filepath.Join(b.dir, "bench-"+name+".db")
+	} else {
+		// A database of its own beside the one given, so that nothing an earlier run left
+		// (retries, claims, jobs) runs into this one; dropped when the gateways stop.
+		var err error
+		if db, err = b.createDB(name); err != nil {
+			return err
+		}
+	}
+	b.runDB = db
+	b.gateways, b.gwProcs = nil, nil
+	for i := 0; i < b.replicas; i++ {
 		gaddr := freeAddr()
-		g := exec.Command(bin, "serve", "--addr", gaddr, "--db", db, "--admin-token", token,
+		g := exec.Command(b.bin, "serve", "--addr", gaddr, "--db", db, "--admin-token", token,
 			"--allow-private-targets", "--log-level", "warn", "--rate-limit", "0")
 		g.Stdout, g.Stderr = io.Discard, os.Stderr
 		if i == 0 && os.Getenv("BENCH_PPROF_ADDR") != "" {
@@ -139,70 +282,65 @@ func (b *bench) run(db string, replicas int) error {
 		if err := g.Start(); err != nil {
 			return err
 		}
-		b.procs = append(b.procs, g)
+		b.gwProcs = append(b.gwProcs, g)
 		b.gateways = append(b.gateways, "http://"+gaddr)
 	}
-	for _, u := range append([]string{b.recv}, b.gateways...) {
+	for _, u := range b.gateways {
 		if err := waitUp(u); err != nil {
 			return err
 		}
 	}
-	b.machine = machine()
-	fmt.Printf("machine: %s; database: %s; replicas: %d\n\n", b.machine, dbKind(db), replicas)
-
-	key := b.mint()
-	hook := func(path string) {
-		b.post(b.gateways[0]+"/api/webhook", key, `{"webhook":{"url":"`+b.recv+path+`","connectTimeout":1000,"readTimeout":30000,"global":true,"eventsEnabled":{"user.create":true}}}`)
-	}
-	if b.wants("latency") {
-		// One healthy endpoint for the latency runs.
-		hook("/ok/0")
-		b.latency("idle", 0, b.n(200))
-		b.latency("fixed rate 500/s", 500, b.n(2500))
-		b.deleteHooks(key)
-	}
-	if b.wants("throughput") {
-		// Sustained throughput: one webhook per event, then fan-out to 10.
-		hook("/ok/1")
-		b.throughput("sustained deliveries/s (1 webhook per event)", b.n(6000), 1)
-		for i := 2; i <= 10; i++ {
-			hook("/ok/" + strconv.Itoa(i))
-		}
-		b.throughput("fan-out deliveries/s (10 webhooks per event)", b.n(800), 10)
-		b.deleteHooks(key)
-	}
-	if !b.wants("hanging") {
-		b.addRSS()
-		return nil
-	}
-
-	// Last, since its hanging deliveries stay pending after it: the fixed rate again, as
-	// the baseline measured right before, then with a hanging endpoint beside the
-	// healthy one.
-	hook("/ok/0")
-	b.latency("baseline: fixed rate 500/s", 500, b.n(2500))
-	base := b.results[len(b.results)-1] // its p99
-	b.post(b.gateways[0]+"/api/webhook", key, `{"webhook":{"url":"`+b.recv+`/hang","connectTimeout":1000,"readTimeout":30000,"global":true,"eventsEnabled":{"user.create":true}}}`)
-	b.profile("bench-cpu-hang.prof")
-	b.latency("with a hanging endpoint, 500/s", 500, b.n(2500))
-	hang := b.results[len(b.results)-1]
-	moved := 100 * (hang.Value - base.Value) / base.Value
-	b.add("healthy p99 moved by a hanging endpoint", moved, "%", "< 20 %", moved < 20)
-	b.addRSS()
 	return nil
+}
+
+// stopGateways stops this run's gateways, keeping the largest peak RSS among them.
+func (b *bench) stopGateways() {
+	for _, p := range b.gwProcs {
+		b.rss = max(b.rss, peakRSS(p.Process.Pid))
+		_ = p.Process.Kill()
+		_, _ = p.Process.Wait()
+	}
+	b.gwProcs = nil
+	if b.scratch != "" {
+		if err := b.admin(`DROP DATABASE IF EXISTS "` + b.scratch + `" WITH (FORCE)`); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+		}
+		b.scratch = ""
+	}
+}
+
+// createDB creates an empty PostgreSQL database on the server of -db and returns its URL.
+func (b *bench) createDB(name string) (string, error) {
+	b.scratch = fmt.Sprintf("polyhook_bench_%d_%s", os.Getpid(), strings.ReplaceAll(name, "-", "_"))
+	if err := b.admin(`CREATE DATABASE "` + b.scratch + `"`); err != nil {
+		b.scratch = ""
+		return "", fmt.Errorf("a database per run: %w", err)
+	}
+	u, err := url.Parse(b.db)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + b.scratch
+	return u.String(), nil
+}
+
+// admin runs one statement on the database of -db.
+func (b *bench) admin(stmt string) error {
+	db, err := sql.Open("pgx", b.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(stmt)
+	return err
+}
+
+func (b *bench) hook(key, path string, readTimeoutMS int) {
+	b.post(b.gateways[0]+"/api/webhook", key, fmt.Sprintf(`{"webhook":{"url":"%s%s","connectTimeout":1000,"readTimeout":%d,"global":true,"eventsEnabled":{"user.create":true}}}`, b.recv, path, readTimeoutMS))
 }
 
 // wants reports whether the run measures the group of figures named.
 func (b *bench) wants(group string) bool { return b.only == "" || b.only == group }
-
-// addRSS records the largest peak RSS among the gateways.
-func (b *bench) addRSS() {
-	var rss float64
-	for _, g := range b.procs[1:] {
-		rss = max(rss, peakRSS(g.Process.Pid))
-	}
-	b.add("gateway peak RSS", rss, "MB", "< 150 MB", rss < 150)
-}
 
 func dbKind(db string) string {
 	if strings.HasPrefix(db, "postgres") {
@@ -211,22 +349,29 @@ func dbKind(db string) string {
 	return "SQLite"
 }
 
+// add records this run's value of a figure, under the current section; target is empty
+// for figures without one.
 func (b *bench) add(name string, v float64, unit, target string, met bool) {
-	r := result{Name: name, Value: v, Unit: unit, Target: target}
-	if target != "" {
-		r.Met = &met
+	key := b.section + "|" + name
+	f := b.figures[key]
+	if f == nil {
+		f = &figure{Section: b.section, Name: name, Unit: unit, Target: target}
+		b.figures[key] = f
+		b.order = append(b.order, key)
 	}
-	b.results = append(b.results, r)
+	f.Values = append(f.Values, v)
+	if target != "" {
+		f.Met = append(f.Met, met)
+	}
 }
 
 // latency publishes count events, one webhook each, at rate per second (0: one at a time,
-// waiting for each), and records publish-to-receipt p50 and p99.
-func (b *bench) latency(name string, rate, count int) {
+// waiting for each), and records publish-to-receipt p50 and p99; it returns the p99.
+func (b *bench) latency(name string, rate, count int) float64 {
 	b.reset()
-	start := time.Now()
 	if rate == 0 {
 		for i := 0; i < count; i++ {
-			b.publish(i)
+			b.publish(b.gateways, i)
 			b.waitReceived(int64(i+1), 10*time.Second)
 		}
 	} else {
@@ -235,108 +380,238 @@ func (b *bench) latency(name string, rate, count int) {
 		for i := 0; i < count; i++ {
 			<-tick.C
 			wg.Add(1)
-			go func(i int) { defer wg.Done(); b.publish(i) }(i)
+			go func(i int) { defer wg.Done(); b.publish(b.gateways, i) }(i)
 		}
 		tick.Stop()
 		wg.Wait()
 		b.waitReceived(int64(count), 60*time.Second)
 	}
-	_ = start
 	s := b.stats()
 	p50, p99 := s.percentile(50), s.percentile(99)
 	switch {
 	case rate == 0:
-		b.add(name+" p50", p50, "ms", "< 10 ms", p50 < 10)
-		b.add(name+" p99", p99, "ms", "< 50 ms", p99 < 50)
-	case strings.HasPrefix(name, "fixed"), strings.HasPrefix(name, "baseline"):
+		b.add(name+" p50", p50, "ms", "≤ 2 ms", p50 <= 2)
+		b.add(name+" p99", p99, "ms", "≤ 10 ms", p99 <= 10)
+	case strings.HasPrefix(name, "fixed"), name == "baseline":
 		b.add(name+" p50", p50, "ms", "", true)
 		b.add(name+" p99", p99, "ms", "< 50 ms", p99 < 50)
 	default:
 		b.add(name+" p50", p50, "ms", "", true)
 		b.add(name+" p99", p99, "ms", "", true)
 	}
+	return p99
 }
 
-// profile saves a 5-second CPU profile of the first replica, from now, to file, when
-// BENCH_PPROF_ADDR is set.
-func (b *bench) profile(file string) {
+// failing measures the healthy endpoint's p99 at 500/s, then again with a second endpoint
+// at path beside it, and what that endpoint's failed attempts cost the database.
+func (b *bench) failing(key string, sc scenario, r int) {
+	what, path := sc.what, sc.path
+	count := b.n(5000) // 10 s at 500/s: long enough for the 5 s first retry to come due
+	b.hook(key, "/ok/0", 30000)
+	b.section = what + " beside a healthy one, 500/s"
+	base := b.latency("baseline", 500, count)
+	b.hook(key, path, sc.readTimeoutMS)
+	before := b.failed(path)
+	db0 := b.dbCounts()
+	if r == 1 && path == "/fail" {
+		b.profile("bench-fail", 5)
+	}
+	with := b.latency("with it", 500, count)
+	db1 := b.dbCounts()
+	failed := b.failed(path) - before
+	moved := 100 * (with - base) / base
+	b.add("healthy p99 moved", moved, "%", "< 20 % each run", moved < 20)
+	b.add("failed attempts (requests the endpoint got)", float64(failed), "", "", true)
+	if failed > 0 && db0.ok && db1.ok {
+		jobs := float64(db1.jobs-db0.jobs) / float64(failed)
+		// Every healthy delivery writes its own attempt record; the rest are the failing one's.
+		rows := float64(db1.attempts-db0.attempts-int64(count)) / float64(failed)
+		b.add("River jobs created per failed attempt", jobs, "", "≈ 0 (bounded)", jobs < 0.05)
+		b.add("attempt rows created per failed attempt", rows, "", "≤ 1", rows <= 1.05)
+	}
+	b.deleteHooks(key)
+}
+
+// failed is how many requests the receiver has had at path, which never succeed.
+func (b *bench) failed(path string) int64 {
+	resp, err := client.Get(b.recv + "/count" + path)
+	if err != nil {
+		fail(err.Error())
+	}
+	defer resp.Body.Close()
+	c, _ := io.ReadAll(resp.Body)
+	n, _ := strconv.ParseInt(string(c), 10, 64)
+	return n
+}
+
+type dbCounts struct {
+	ok             bool
+	jobs, attempts int64
+}
+
+// dbCounts counts the River jobs and attempt records in the gateway's database, read
+// beside the running gateway.
+func (b *bench) dbCounts() dbCounts {
+	driver, dsn := "pgx", b.runDB
+	if b.db == "" {
+		driver = "sqlite"
+		dsn = "file:" + b.runDB + "?mode=ro&_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: counting rows:", err)
+		return dbCounts{}
+	}
+	defer db.Close()
+	var c dbCounts
+	// Jobs by their largest id, since River deletes finished ones as it goes.
+	if err := db.QueryRow("SELECT (SELECT coalesce(max(id), 0) FROM river_job), (SELECT count(*) FROM attempts)").Scan(&c.jobs, &c.attempts); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: counting rows:", err)
+		return dbCounts{}
+	}
+	c.ok = true
+	return c
+}
+
+// profile saves CPU, mutex and block profiles of the first replica over the next seconds,
+// to <name>-{cpu,mutex,block}.prof, when BENCH_PPROF_ADDR is set.
+func (b *bench) profile(name string, seconds int) {
 	a := os.Getenv("BENCH_PPROF_ADDR")
 	if a == "" {
 		return
 	}
-	go func() {
-		resp, err := http.Get("http://" + a + "/debug/pprof/profile?seconds=5")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "profile:", err)
-			return
-		}
-		defer resp.Body.Close()
-		f, err := os.Create(file)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "profile:", err)
-			return
-		}
-		defer f.Close()
-		_, _ = io.Copy(f, resp.Body)
-	}()
+	for kind, path := range map[string]string{"cpu": "profile", "mutex": "mutex", "block": "block"} {
+		go func() {
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", a, path, seconds))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(name + "-" + kind + ".prof")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+				return
+			}
+			defer f.Close()
+			_, _ = io.Copy(f, resp.Body)
+		}()
+	}
 }
 
-// throughput publishes count events from b.publishers concurrent publishers across the
-// replicas and measures deliveries per second from the first publish to the last receipt.
-func (b *bench) throughput(name string, count, fanout int) {
-	b.reset()
-	if fanout == 1 {
-		b.profile("bench-cpu.prof")
-	}
-	start := time.Now()
-	cpu0 := b.cpu()
-	var next atomic.Int64
-	var wg sync.WaitGroup
+// load keeps b.publishers concurrent publishers sending to targets until stopped.
+type load struct {
+	stop      atomic.Bool
+	published atomic.Int64
+	wg        sync.WaitGroup
+}
+
+func (b *bench) startLoad(targets []string) *load {
+	l := &load{}
 	for w := 0; w < b.publishers; w++ {
-		wg.Add(1)
+		l.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)); i <= count; i = int(next.Add(1)) {
-				b.publish(i)
+			defer l.wg.Done()
+			for !l.stop.Load() {
+				b.publish(targets, int(l.published.Add(1)))
 			}
 		}()
 	}
-	wg.Wait()
-	total := int64(count * fanout)
-	b.waitReceived(total, 5*time.Minute)
-	rate := float64(total) / time.Since(start).Seconds()
-	cpu1 := b.cpu()
-	target, ok := "≥ 3000/s", rate >= 3000
-	if len(b.gateways) > 1 {
-		target, ok = "≥ 2000/s", rate >= 2000
+	return l
+}
+
+func (l *load) end() int64 {
+	l.stop.Store(true)
+	l.wg.Wait()
+	return l.published.Load()
+}
+
+// window runs load on targets for the warm-up and then the measured window, and returns
+// the deliveries per second received in the window and the CPU used over it. It waits for
+// every delivery to arrive before it returns.
+func (b *bench) window(targets []string, fanout int, profile string) (float64, cpuSample, cpuSample) {
+	b.reset()
+	l := b.startLoad(targets)
+	time.Sleep(b.warmup)
+	c0, cpu0 := b.count(), b.cpu()
+	if profile != "" {
+		b.profile(profile, int(min(b.duration, 10*time.Second)/time.Second))
 	}
-	if fanout > 1 {
-		target, ok = "", true
+	time.Sleep(b.duration)
+	c1, cpu1 := b.count(), b.cpu()
+	published := l.end()
+	b.waitReceived(published*int64(fanout), 5*time.Minute)
+	return float64(c1-c0) / cpu1.wall.Sub(cpu0.wall).Seconds(), cpu0, cpu1
+}
+
+// measureCeiling drives the same load through the forwarder, which keeps nothing.
+func (b *bench) measureCeiling() {
+	rate, cpu0, cpu1 := b.window([]string{b.fwd}, 1, "")
+	b.ceiling = rate
+	b.section = "ceiling: a forwarder that keeps nothing"
+	b.add("deliveries/s", rate, "/s", "", true)
+	b.cores(rate, cpu0, cpu1, func(s cpuSample) float64 { return s.forwarder }, "forwarder", false)
+}
+
+// sustained drives load through the gateways with fanout webhooks per event.
+func (b *bench) sustained(name string, fanout, r int) {
+	profile := ""
+	if fanout == 1 && r == 1 {
+		profile = "bench-sustained"
 	}
-	b.add(name, rate, "/s", target, ok)
-	// Where the machine's time went: the gateway's CPU per delivery, and the share of
-	// both cores the gateway, the receiver and the load generator (this process) took.
+	rate, cpu0, cpu1 := b.window(b.gateways, fanout, profile)
+	b.section = name
+	b.add("deliveries/s", rate, "/s", "", true)
+	if b.ceiling > 0 {
+		share := 100 * rate / b.ceiling
+		target, goal := "≥ 50 %", 50.0
+		switch {
+		case fanout > 1:
+			target, goal = "≥ 70 %", 70
+		case len(b.gateways) > 1:
+			target, goal = "≥ 40 %", 40
+		}
+		b.add("share of the ceiling", share, "%", target, share >= goal)
+	}
+	b.cores(rate, cpu0, cpu1, func(s cpuSample) float64 { return s.gateway }, "gateway", fanout == 1 && b.db == "")
+}
+
+// cores records CPU per delivery of the process(es) in the middle, and the cores each
+// part and the whole machine used over the window.
+func (b *bench) cores(rate float64, cpu0, cpu1 cpuSample, middle func(cpuSample) float64, what string, targets bool) {
 	wall := cpu1.wall.Sub(cpu0.wall).Seconds()
-	b.add("  gateway CPU per delivery", 1e6*(cpu1.gateway-cpu0.gateway)/float64(total), "µs", "", true)
-	b.add("  CPU used: gateway", 100*(cpu1.gateway-cpu0.gateway)/wall, "% of a core", "", true)
-	b.add("  CPU used: receiver + load generator", 100*(cpu1.others-cpu0.others)/wall, "% of a core", "", true)
+	per := 1e6 * (middle(cpu1) - middle(cpu0)) / (rate * wall)
+	name := what + " CPU per delivery"
+	if targets {
+		b.add(name, per, "µs", "≤ 150 µs", per <= 150)
+	} else {
+		b.add(name, per, "µs", "", true)
+	}
+	used := (middle(cpu1) - middle(cpu0)) / wall
+	all := (middle(cpu1) - middle(cpu0) + cpu1.receiver - cpu0.receiver + cpu1.loadgen - cpu0.loadgen) / wall
+	b.add("cores used: "+what, used, "cores", "", true)
+	if targets {
+		b.add("cores used: "+what+" + receiver + load generator", all, "cores", "≥ 1.8 (both)", all >= 1.8)
+	} else {
+		b.add("cores used: "+what+" + receiver + load generator", all, "cores", "", true)
+	}
+	b.add("cores busy: whole machine (other users too)", (cpu1.machine-cpu0.machine)/wall, "cores", "", true)
 }
 
 type cpuSample struct {
-	wall            time.Time
-	gateway, others float64 // CPU seconds
+	wall                                  time.Time
+	gateway, forwarder, receiver, loadgen float64 // CPU seconds
+	machine                               float64 // busy CPU seconds of every core
 }
 
-// cpu reads the CPU time used so far by the gateways, and by the receiver and this
-// process together, from /proc (Linux).
+// cpu reads the CPU time used so far by each process of the bench, and by the machine,
+// from /proc (Linux).
 func (b *bench) cpu() cpuSample {
-	s := cpuSample{wall: time.Now(), others: procCPU("self")}
-	for i, p := range b.procs {
-		if i == 0 {
-			s.others += procCPU(strconv.Itoa(p.Process.Pid))
-		} else {
-			s.gateway += procCPU(strconv.Itoa(p.Process.Pid))
-		}
+	s := cpuSample{wall: time.Now(), loadgen: procCPU("self"), machine: machineCPU()}
+	s.receiver = procCPU(strconv.Itoa(b.recvProc.Process.Pid))
+	s.forwarder = procCPU(strconv.Itoa(b.fwdProc.Process.Pid))
+	for _, p := range b.gwProcs {
+		s.gateway += procCPU(strconv.Itoa(p.Process.Pid))
 	}
 	return s
 }
@@ -357,10 +632,30 @@ func procCPU(pid string) float64 {
 	return (u + k) / 100
 }
 
+// machineCPU is the busy time of all cores in seconds: /proc/stat's first line without
+// idle and iowait.
+func machineCPU() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var busy float64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are already in user
+			continue
+		}
+		x, _ := strconv.ParseFloat(v, 64)
+		busy += x
+	}
+	return busy / 100
+}
+
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 
-func (b *bench) publish(i int) {
-	g := b.gateways[i%len(b.gateways)]
+func (b *bench) publish(targets []string, i int) {
+	g := targets[i%len(targets)]
 	body := fmt.Sprintf(`{"type":"user.created","data":{"sentAt":%d,"i":%d}}`, time.Now().UnixNano(), i)
 	b.post(g+"/v1/events", "Bearer "+token, body)
 }
@@ -438,17 +733,21 @@ func (b *bench) stats() stats {
 	return s
 }
 
+// count is how many distinct deliveries the receiver has had since its last reset.
+func (b *bench) count() int64 {
+	resp, err := client.Get(b.recv + "/count")
+	if err != nil {
+		fail(err.Error())
+	}
+	c, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	n, _ := strconv.ParseInt(string(c), 10, 64)
+	return n
+}
+
 func (b *bench) waitReceived(n int64, within time.Duration) {
 	deadline := time.Now().Add(within)
-	for {
-		resp, err := client.Get(b.recv + "/count")
-		if err == nil {
-			c, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if got, _ := strconv.ParseInt(string(c), 10, 64); got >= n {
-				return
-			}
-		}
+	for b.count() < n {
 		if time.Now().After(deadline) {
 			fail(fmt.Sprintf("only part of %d deliveries arrived within %s", n, within))
 		}
@@ -457,42 +756,101 @@ func (b *bench) waitReceived(n int64, within time.Duration) {
 }
 
 func (b *bench) stop() {
-	for _, p := range b.procs {
-		_ = p.Process.Kill()
-		_, _ = p.Process.Wait()
+	b.stopGateways()
+	for _, p := range []*exec.Cmd{b.recvProc, b.fwdProc} {
+		if p != nil && p.Process != nil {
+			_ = p.Process.Kill()
+			_, _ = p.Process.Wait()
+		}
 	}
-	b.procs = nil
+	b.recvProc, b.fwdProc = nil, nil
 	if b.dir != "" {
 		os.RemoveAll(b.dir)
 	}
 }
 
+type summaryRow struct {
+	*figure
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+func (b *bench) summary() []summaryRow {
+	var out []summaryRow
+	for _, name := range b.order {
+		f := b.figures[name]
+		v := append([]float64(nil), f.Values...)
+		sort.Float64s(v)
+		// The median of an even count is the lower middle, a value that was measured.
+		out = append(out, summaryRow{figure: f, Median: v[(len(v)-1)/2], Min: v[0], Max: v[len(v)-1]})
+	}
+	return out
+}
+
 func (b *bench) print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FIGURE\tVALUE\tTARGET\tMET")
-	for _, r := range b.results {
-		met := ""
-		if r.Met != nil {
-			met = map[bool]string{true: "yes", false: "NO"}[*r.Met]
+	fmt.Fprintln(tw, "FIGURE\tMEDIAN\tRUNS (MIN–MAX)\tTARGET\tMET (RUNS)")
+	section := ""
+	for _, r := range b.summary() {
+		if r.Section != section {
+			section = r.Section
+			fmt.Fprintf(tw, "%s\t\t\t\t\n", section)
 		}
-		fmt.Fprintf(tw, "%s\t%.1f %s\t%s\t%s\n", r.Name, r.Value, r.Unit, r.Target, met)
+		met := ""
+		if r.Target != "" {
+			n := 0
+			for _, m := range r.Met {
+				if m {
+					n++
+				}
+			}
+			met = fmt.Sprintf("%d/%d", n, len(r.Met))
+		}
+		fmt.Fprintf(tw, "  %s\t%s %s\t%s–%s\t%s\t%s\n", r.Name, num(r.Median), r.Unit, num(r.Min), num(r.Max), r.Target, met)
 	}
 	tw.Flush()
 }
 
-// runReceiver answers every delivery at once (except under /hang, which never answers)
-// and keeps the publish-to-receipt latency of each first arrival.
+func num(v float64) string {
+	switch {
+	case v >= 1000 || v <= -1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10 || v <= -10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+// runReceiver answers every delivery under /ok/ at once, and keeps the publish-to-receipt
+// latency of each first arrival. /fail answers 500 at once; /timeout and /hang never
+// answer. It counts the requests to each of these.
 func runReceiver(addr string) {
 	var mu sync.Mutex
 	var count atomic.Int64
+	var failing sync.Map // path → *atomic.Int64
+	counter := func(path string) *atomic.Int64 {
+		c, _ := failing.LoadOrStore(path, new(atomic.Int64))
+		return c.(*atomic.Int64)
+	}
 	seen := map[string]bool{}
 	var lat []float64
 	h := http.NewServeMux()
-	h.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+	never := func(w http.ResponseWriter, r *http.Request) {
+		counter(r.URL.Path).Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(10 * time.Minute):
 		}
+	}
+	h.HandleFunc("/hang", never)
+	h.HandleFunc("/timeout", never)
+	h.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) {
+		counter(r.URL.Path).Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		http.Error(w, "failing on purpose", http.StatusInternalServerError)
 	})
 	h.HandleFunc("/ok/", func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now().UnixNano()
@@ -522,6 +880,9 @@ func runReceiver(addr string) {
 	h.HandleFunc("/count", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, count.Load())
 	})
+	h.HandleFunc("/count/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, counter(strings.TrimPrefix(r.URL.Path, "/count")).Load())
+	})
 	h.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -532,6 +893,44 @@ func runReceiver(addr string) {
 	if err := srv.ListenAndServe(); err != nil {
 		fail(err.Error())
 	}
+}
+
+// runForwarder is the ceiling: a forwarder that keeps nothing. It sends each event it is
+// published, as it came, to the receiver with an id of its own, and answers once the
+// receiver has, so it does the least any gateway must: one request in, one out.
+func runForwarder(addr, to string) {
+	srv := &http.Server{Addr: addr, Handler: forwarder(to)}
+	if err := srv.ListenAndServe(); err != nil {
+		fail(err.Error())
+	}
+}
+
+func forwarder(to string) http.Handler {
+	out := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+	var ids atomic.Int64
+	h := http.NewServeMux()
+	h.HandleFunc("POST /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), "POST", to, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("webhook-id", "fw_"+strconv.FormatInt(ids.Add(1), 10))
+		resp, err := out.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{}`))
+	})
+	h.HandleFunc("/up", func(w http.ResponseWriter, r *http.Request) {})
+	return h
 }
 
 func waitUp(base string) error {
@@ -574,7 +973,8 @@ func peakRSS(pid int) float64 {
 
 func machine() string {
 	cpu := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if strings.HasPrefix(line, "model name") {
 				cpu = strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
@@ -582,9 +982,13 @@ func machine() string {
 			}
 		}
 	}
-	n := 0
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		n = strings.Count(string(b), "processor\t:")
+	n := strings.Count(string(b), "processor\t:")
+	mem := ""
+	if m, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(string(m)); len(f) > 1 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			mem = fmt.Sprintf(", %.0f GiB", kb/1024/1024)
+		}
 	}
-	return fmt.Sprintf("%s, %d cores", cpu, n)
+	return fmt.Sprintf("%s, %d cores%s", cpu, n, mem)
 }
