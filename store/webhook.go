@@ -367,3 +367,28 @@ func (st *WebhookState) Apply(w *Webhook) *Webhook {
 	c.Enabled, c.DisabledAt, c.DisabledReason, c.FailingSince = st.Enabled, st.DisabledAt, st.DisabledReason, st.FailingSince
 	return &c
 }
+
+// WebhookByID returns the webhook with Polyhook's id. Returns ENOTFOUND when there is none.
+func (db *DB) WebhookByID(ctx context.Context, id string) (*Webhook, error) {
+	return db.takeWebhook(db.gorm.WithContext(ctx).Where("id = ?", id))
+}
+
+// MatchCandidates returns the active webhooks of the given dialects whose scope covers
+// tenant: global ones always, and those owned by or listing the tenant when one is given.
+// Whether a webhook subscribes to the event is for its dialect to say.
+func (db *DB) MatchCandidates(ctx context.Context, dialects []string, tenant string) ([]Webhook, error) {
+	q := db.gorm.WithContext(ctx).Where("dialect IN ? AND enabled = ? AND disabled_at IS NULL", dialects, true)
+	if tenant == "" {
+		q = q.Where("global = ?", true)
+	} else {
+		q = q.Where("(global = ? OR owner = ? OR tenant_ids LIKE ?)", true, tenant, `%"`+escapeLike(tenant)+`"%`)
+	}
+	var ws []Webhook
+	if err := q.Order("created_at ASC, id ASC").Find(&ws).Error; err != nil {
+		return nil, db.err(err)
+	}
+	if err := db.openAll(ws); err != nil {
+		return nil, err
+	}
+	return ws, nil
+}

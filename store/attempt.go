@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Attempt is one HTTP request of a delivery, as sent and as answered. Secrets in headers
+// are redacted before it is stored.
+type Attempt struct {
+	ID              string            `gorm:"primaryKey;size:64"`
+	DeliveryID      string            `gorm:"size:64;not null;index"`
+	Number          int               `gorm:"not null"`
+	URL             string            `gorm:"type:text;not null"`
+	StartedAt       time.Time         `gorm:"not null;index"`
+	DurationMS      int64             `gorm:"not null"`
+	RequestHeaders  map[string]string `gorm:"type:text;serializer:json"`
+	RequestBody     string            `gorm:"type:text;not null;default:''"`
+	ResponseStatus  int               `gorm:"not null;default:0"`
+	ResponseHeaders map[string]string `gorm:"type:text;serializer:json"`
+	ResponseBody    string            `gorm:"type:text;not null;default:''"`
+	Error           string            `gorm:"type:text;not null;default:''"`
+	ErrorKind       string            `gorm:"size:32;not null;default:''"`
+	// OmittedHeaders names the webhook's custom headers that were not sent because HTTP
+	// cannot carry their name or value.
+	OmittedHeaders []string `gorm:"type:text;serializer:json"`
+}
+
+// RecordAttempt stores an attempt and the delivery's new state together.
+func (db *DB) RecordAttempt(ctx context.Context, a *Attempt, d *Delivery) error {
+	d.UpdatedAt = db.Now()
+	return db.err(db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		if err := g.Create(a).Error; err != nil {
+			return err
+		}
+		return g.Model(&Delivery{}).Where("id = ?", d.ID).Select(
+			"status", "attempts", "last_status", "last_error", "next_attempt_at", "updated_at", "delivered_at",
+		).Updates(d).Error
+	}))
+}
+
+// Attempts lists a delivery's attempts, oldest first.
+func (db *DB) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
+	var as []Attempt
+	err := db.gorm.WithContext(ctx).Where("delivery_id = ?", deliveryID).Order("number ASC").Find(&as).Error
+	return as, db.err(err)
+}
+
+// AttemptsOf returns the attempts of the given deliveries, oldest first, by delivery.
+func (db *DB) AttemptsOf(ctx context.Context, deliveryIDs []string) (map[string][]Attempt, error) {
+	out := map[string][]Attempt{}
+	if len(deliveryIDs) == 0 {
+		return out, nil
+	}
+	var as []Attempt
+	if err := db.gorm.WithContext(ctx).Where("delivery_id IN ?", deliveryIDs).Order("number ASC").Find(&as).Error; err != nil {
+		return nil, db.err(err)
+	}
+	for _, a := range as {
+		out[a.DeliveryID] = append(out[a.DeliveryID], a)
+	}
+	return out, nil
+}
+
+// WebhookAttempt is an attempt with the delivery it belongs to.
+type WebhookAttempt struct {
+	Attempt
+	EventName string
+	EventID   string
+}
+
+// AttemptsOfWebhook returns one page of a webhook's attempts, newest first, and how many
+// there are in all.
+func (db *DB) AttemptsOfWebhook(ctx context.Context, webhookID string, offset, limit int) ([]WebhookAttempt, int64, error) {
+	q := db.gorm.WithContext(ctx).Table("attempts").
+		Joins("JOIN deliveries ON deliveries.id = attempts.delivery_id").
+		Where("deliveries.webhook_id = ?", webhookID)
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, db.err(err)
+	}
+	var out []WebhookAttempt
+	err := q.Select("attempts.*, deliveries.event_name AS event_name, deliveries.event_id AS event_id").
+		Order("attempts.started_at DESC, attempts.id DESC").Offset(offset).Limit(limit).Find(&out).Error
+	return out, total, db.err(err)
+}
+
+// GetAttempt returns an attempt with its delivery. Returns ENOTFOUND when there is none.
+func (db *DB) GetAttempt(ctx context.Context, id string) (*Attempt, *Delivery, error) {
+	var a Attempt
+	if err := db.gorm.WithContext(ctx).Where("id = ?", id).Take(&a).Error; err != nil {
+		return nil, nil, db.err(err)
+	}
+	d, err := db.GetDelivery(ctx, a.DeliveryID)
+	return &a, d, err
+}

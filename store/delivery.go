@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"   // waiting for its first or next attempt
+	DeliverySucceeded = "succeeded" // a 2xx arrived
+	DeliveryFailed    = "failed"    // gave up: attempts exhausted, 410, or the endpoint is disabled
+	DeliveryCancelled = "cancelled" // the webhook was deleted before it could be sent
+)
+
+// Delivery is one event on its way to one webhook. Its ID is the webhook-id header every
+// attempt carries, so receivers can deduplicate.
+type Delivery struct {
+	ID        string `gorm:"primaryKey;size:64"`
+	EventID   string `gorm:"size:128;not null;index"`
+	WebhookID string `gorm:"size:64;not null;index:idx_delivery_webhook,priority:1"`
+	Dialect   string `gorm:"size:16;not null"`
+	// EventName is the event's name in the webhook's dialect.
+	EventName string `gorm:"size:128;not null"`
+	Status    string `gorm:"size:16;not null;index"`
+	Attempts  int    `gorm:"not null;default:0"`
+	// LastStatus is the HTTP status of the latest attempt, 0 when none answered.
+	LastStatus    int        `gorm:"not null;default:0"`
+	LastError     string     `gorm:"type:text;not null;default:''"`
+	NextAttemptAt *time.Time `gorm:""`
+	// ClaimedUntil is set while the process that published the delivery sends its first
+	// attempt itself, outside the job queue (see claim.go); nil otherwise.
+	ClaimedUntil *time.Time `gorm:"index"`
+	// ClaimedBy names the process (its replica id) holding the claim; a claim is settled
+	// only by its holder, and a replica that stops beating its heartbeat loses its claims
+	// at once, without waiting for ClaimedUntil.
+	// It is not indexed: the claims in force are few, and found by ClaimedUntil's index.
+	ClaimedBy string `gorm:"size:64;not null;default:''"`
+	// HeldAt is set while the delivery waits for its webhook to be enabled again: it has
+	// no claim and no job until then (see ReleasableHeld).
+	// Only held deliveries are in its index, which thus costs the others nothing.
+	HeldAt      *time.Time `gorm:"index:idx_delivery_held,where:held_at IS NOT NULL"`
+	CreatedAt   time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
+	UpdatedAt   time.Time  `gorm:"not null;autoUpdateTime:false"`
+	DeliveredAt *time.Time `gorm:""`
+}
+
+// GetDelivery returns the delivery with the given id. Returns ENOTFOUND when there is none.
+func (db *DB) GetDelivery(ctx context.Context, id string) (*Delivery, error) {
+	var d Delivery
+	if err := db.gorm.WithContext(ctx).Where("id = ?", id).Take(&d).Error; err != nil {
+		return nil, db.err(err)
+	}
+	return &d, nil
+}
+
+// UpdateDeliveryStatus sets a delivery's status without an attempt (for instance when its
+// webhook is gone).
+func (db *DB) UpdateDeliveryStatus(ctx context.Context, id, status, reason string) error {
+	return db.err(db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
+		"status": status, "last_error": reason, "next_attempt_at": nil, "updated_at": db.Now(),
+	}).Error)
+}
+
+// DeliveriesOfEvent lists an event's deliveries.
+func (db *DB) DeliveriesOfEvent(ctx context.Context, eventID string) ([]Delivery, error) {
+	var ds []Delivery
+	err := db.gorm.WithContext(ctx).Where("event_id = ?", eventID).Order("created_at ASC, id ASC").Find(&ds).Error
+	return ds, db.err(err)
+}
+
+// DeliveryFilter selects deliveries; empty fields do not filter.
+type DeliveryFilter struct {
+	EventID, WebhookID, Dialect, Status string
+	// Since and Until bound the creation time, inclusive and exclusive.
+	Since, Until  time.Time
+	Offset, Limit int
+}
+
+// FindDeliveries returns one page of deliveries, newest first, and how many match.
+func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int64, error) {
+	q := db.gorm.WithContext(ctx).Model(&Delivery{})
+	for col, v := range map[string]string{"event_id": f.EventID, "webhook_id": f.WebhookID, "dialect": f.Dialect, "status": f.Status} {
+		if v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	var ds []Delivery
+	total, err := db.newestFirst(q, f.Since, f.Until, f.Offset, f.Limit, &ds)
+	return ds, total, err
+}
+
+// Requeue puts a finished delivery back to pending, keeping its attempts. Returns
+// ENOTFOUND when there is none and ECONFLICT when it is pending already.
+func (db *DB) Requeue(ctx context.Context, id string) (*Delivery, error) {
+	res := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status <> ?", id, DeliveryPending).
+		Updates(map[string]any{"status": DeliveryPending, "next_attempt_at": nil, "updated_at": db.Now()})
+	if res.Error != nil {
+		return nil, db.err(res.Error)
+	}
+	d, err := db.GetDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if res.RowsAffected == 0 {
+		return nil, Errorf(ECONFLICT, "The delivery is pending already.")
+	}
+	return d, nil
+}
+
+// Backlog returns how many deliveries are pending and when the oldest of them was
+// created (zero when none are).
+func (db *DB) Backlog(ctx context.Context) (int64, time.Time, error) {
+	// MIN(created_at) cannot be scanned on SQLite, which returns the text it keeps times
+	// as: count, then take the oldest row.
+	var n int64
+	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("status = ?", DeliveryPending).Count(&n).Error; err != nil {
+		return 0, time.Time{}, db.err(err)
+	}
+	oldest, err := db.OldestPending(ctx)
+	if err != nil || oldest == nil {
+		return n, time.Time{}, err
+	}
+	return n, oldest.CreatedAt, nil
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+)
+
+// RawTx is the driver-level handle of a transaction, for a job queue that must insert in
+// the same transaction: SQL on SQLite, PGX on PostgreSQL.
+type RawTx struct {
+	SQL *sql.Tx
+	PGX pgx.Tx
+}
+
+// InTx runs fn in one transaction that GORM (through tx) and a job queue (through raw)
+// share; it commits when fn returns nil and rolls back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error {
+	if db.backend == BackendPostgres {
+		// GORM runs on one pooled connection on which pgx has begun the transaction, so
+		// that River's pgx driver and GORM write through the same one. GORM must not
+		// begin or commit itself (SkipDefaultTransaction is set in newDB).
+		return db.err(db.gorm.WithContext(ctx).Connection(func(g *gorm.DB) error {
+			conn, ok := g.Statement.ConnPool.(*sql.Conn)
+			if !ok {
+				return errors.New("store: unexpected connection type")
+			}
+			var pc *pgx.Conn
+			if err := conn.Raw(func(dc any) error {
+				sc, ok := dc.(*stdlib.Conn)
+				if !ok {
+					return errors.New("store: not a pgx connection")
+				}
+				pc = sc.Conn()
+				return nil
+			}); err != nil {
+				return err
+			}
+			ptx, err := pc.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer ptx.Rollback(context.WithoutCancel(ctx))
+			tx := *db
+			tx.gorm = g
+			if err := fn(&tx, RawTx{PGX: ptx}); err != nil {
+				return err
+			}
+			return ptx.Commit(ctx)
+		}))
+	}
+	g := db.gorm.WithContext(ctx).Begin()
+	if g.Error != nil {
+		return db.err(g.Error)
+	}
+	pool := g.Statement.ConnPool
+	if p, ok := pool.(*gorm.PreparedStmtTX); ok {
+		pool = p.Tx
+	}
+	sqlTx, ok := pool.(*sql.Tx)
+	if !ok {
+		g.Rollback()
+		return Errorf(EINTERNAL, "Unexpected transaction type.")
+	}
+	tx := *db
+	tx.gorm = g
+	if err := fn(&tx, RawTx{SQL: sqlTx}); err != nil {
+		g.Rollback()
+		return db.err(err)
+	}
+	if db.file != nil {
+		// What commits into a file that is no longer the database is lost at the next
+		// start: refuse it rather than acknowledge it.
+		if err := db.file.check(); err != nil {
+			g.Rollback()
+			return err
+		}
+	}
+	return db.err(g.Commit().Error)
+}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// OwnedDeliveryFilter selects the attempted deliveries of one dialect's webhooks under
+// one owner (a dialect's delivery-log view); empty fields do not filter.
+type OwnedDeliveryFilter struct {
+	Dialect, Owner string
+	EventNames     []string
+	Since, Until   time.Time
+	Ascending      bool
+	Offset, Limit  int
+}
+
+// OwnedDeliveries returns one page of deliveries that have been attempted at least once,
+// with their webhooks' URLs, and how many match. A negative Limit means no limit.
+func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Delivery, map[string]string, int64, error) {
+	q := db.gorm.WithContext(ctx).Model(&Delivery{}).
+		Joins("JOIN webhooks ON webhooks.id = deliveries.webhook_id").
+		Where("webhooks.dialect = ? AND webhooks.owner = ? AND deliveries.attempts > 0", f.Dialect, f.Owner)
+	if len(f.EventNames) > 0 {
+		q = q.Where("deliveries.event_name IN ?", f.EventNames)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("deliveries.created_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("deliveries.created_at < ?", f.Until)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, nil, 0, db.err(err)
+	}
+	dir := "DESC"
+	if f.Ascending {
+		dir = "ASC"
+	}
+	var rows []struct {
+		Delivery
+		URL string
+	}
+	err := q.Select("deliveries.*, webhooks.url AS url").
+		Order("deliveries.created_at " + dir + ", deliveries.id " + dir).
+		Offset(max(f.Offset, 0)).Limit(f.Limit).Scan(&rows).Error
+	if err != nil {
+		return nil, nil, 0, db.err(err)
+	}
+	ds := make([]Delivery, len(rows))
+	urls := map[string]string{}
+	for i, r := range rows {
+		ds[i] = r.Delivery
+		urls[r.ID] = r.URL
+	}
+	return ds, urls, total, nil
+}
+
+// Event outcomes across one dialect's deliveries of an event.
+const (
+	OutcomeRunning   = "running"   // a delivery is pending
+	OutcomeSucceeded = "succeeded" // every delivery succeeded
+	OutcomeFailed    = "failed"    // none is pending and one failed or was cancelled
+)
+
+// EventLogFilter selects the events one dialect delivered (an event log, for the
+// dialects whose API has one); empty fields do not filter.
+type EventLogFilter struct {
+	Dialect string
+	// EventName is the dialect's name of the event.
+	EventName string
+	// DataLike is a LIKE pattern (`\` escapes) matched against the event's data.
+	DataLike      string
+	Outcome       string
+	Since, Until  time.Time
+	Ascending     bool
+	Offset, Limit int
+}
+
+// EventLog returns one page of the events with deliveries to the dialect's webhooks,
+// and how many match.
+func (db *DB) EventLog(ctx context.Context, f EventLogFilter) ([]Event, int64, error) {
+	has := func(cond string) string {
+		return "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.dialect = @dialect" + cond + ")"
+	}
+	args := map[string]any{"dialect": f.Dialect, "pending": DeliveryPending, "succeeded": DeliverySucceeded}
+	q := db.gorm.WithContext(ctx).Model(&Event{}).Where(has(""), args)
+	if f.EventName != "" {
+		args["name"] = f.EventName
+		q = q.Where(has(" AND d.event_name = @name"), args)
+	}
+	switch f.Outcome {
+	case "":
+	case OutcomeRunning:
+		q = q.Where(has(" AND d.status = @pending"), args)
+	case OutcomeSucceeded:
+		q = q.Where("NOT "+has(" AND d.status <> @succeeded"), args)
+	case OutcomeFailed:
+		q = q.Where("NOT "+has(" AND d.status = @pending"), args).Where(has(" AND d.status <> @pending AND d.status <> @succeeded"), args)
+	default:
+		return nil, 0, Errorf(EINVALID, "Unknown outcome %q.", f.Outcome)
+	}
+	if f.DataLike != "" {
+		q = q.Where(`LOWER(data) LIKE LOWER(?) ESCAPE '\'`, f.DataLike)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("created_at < ?", f.Until)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, db.err(err)
+	}
+	dir := "DESC"
+	if f.Ascending {
+		dir = "ASC"
+	}
+	var evs []Event
+	err := q.Order("created_at " + dir + ", id " + dir).Offset(max(f.Offset, 0)).Limit(f.Limit).Find(&evs).Error
+	return evs, total, db.err(err)
+}
