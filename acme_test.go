@@ -169,7 +169,10 @@ func (acmeEncoder) Known(n string) bool {
 }
 func (acmeEncoder) Subscribes(w *store.Webhook, n string) bool { return slices.Contains(w.Events, n) }
 func (acmeEncoder) Events() map[string][]string                { return acmeCatalogue }
-func (acmeEncoder) SecretHeaders() []string                    { return []string{"Acme-Secret"} }
+func (acmeEncoder) InScope(w *store.Webhook, tenant string) bool {
+	return tenant != "" && w.Owner == tenant
+}
+func (acmeEncoder) SecretHeaders() []string { return []string{"Acme-Secret"} }
 func (acmeEncoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
 	data := m.Data
 	if len(data) == 0 {

@@ -57,6 +57,15 @@ type RetryUnits interface {
 	RetryUnit(unit string) time.Duration
 }
 
+// Scoper is an Encoder whose dialect has its own scope rule: which of the webhooks an
+// event's tenant may reach (the store's candidates: global ones, and those owned by or
+// listing the tenant) it does reach. An Encoder without one takes every candidate.
+type Scoper interface {
+	Encoder
+	// InScope reports whether an event of tenant ("" when it has none) reaches w.
+	InScope(w *store.Webhook, tenant string) bool
+}
+
 // CanonicalEncoder is an Encoder whose event names are the catalogue's canonical names
 // themselves (the native, "standard" subscriptions): every entry of the catalogue reaches
 // its webhooks under its canonical name, whether or not the entry lists the dialect.

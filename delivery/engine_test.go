@@ -450,6 +450,11 @@ func TestDeliver_HangingEndpointDoesNotDelayOthers(t *testing.T) {
 // webhook's own retry setting (store.Retry) can wait seconds in a test.
 type secondsEncoder struct{ delivery.Encoder }
 
+// InScope is the wrapped dialect's scope rule.
+func (s secondsEncoder) InScope(w *store.Webhook, tenant string) bool {
+	return s.Encoder.(delivery.Scoper).InScope(w, tenant)
+}
+
 func (secondsEncoder) RetryUnit(unit string) time.Duration {
 	if unit == "Second" {
 		return time.Second
@@ -653,4 +658,25 @@ func TestPrune(t *testing.T) {
 	if _, err := db.GetEvent(context.Background(), ev.ID); store.ErrorCode(err) != store.ENOTFOUND {
 		t.Errorf("pruned event still there: %v", err)
 	}
+}
+
+// The store's candidates are only what a tenant may reach; the dialect's scope rule
+// (delivery.Scoper) decides. A FusionAuth-shaped webhook owned by t2 is a candidate for
+// t2's events, but its dialect scopes by tenant list, so only its listed tenant's arrive.
+func TestPublish_DialectScopeRuleDecides(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{})
+		rcv := newReceiver(t, nil)
+		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.Global, w.Owner, w.TenantIDs = false, "t2", []string{"t1"} })
+		if ev := h.publish(t, delivery.PublishInput{Type: "user.created", Tenant: "t2", Data: json.RawMessage(`{}`)}); ev.Deliveries != 0 {
+			t.Errorf("an event of t2 made %d deliveries to a webhook listing only t1", ev.Deliveries)
+		}
+		ev := h.publish(t, delivery.PublishInput{Type: "user.created", Tenant: "t1", Data: json.RawMessage(`{}`)})
+		if ev.Deliveries != 1 {
+			t.Fatalf("an event of t1 made %d deliveries, want 1", ev.Deliveries)
+		}
+		if ds := h.settled(t, ev.ID, 10*time.Second); ds[0].Status != store.DeliverySucceeded {
+			t.Errorf("delivery: %+v", ds[0])
+		}
+	})
 }

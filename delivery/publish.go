@@ -145,6 +145,9 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 		p.ev.Deliveries = 0
 		for _, w := range ws {
 			enc := e.encoders[w.Dialect]
+			if s, ok := enc.(Scoper); ok && !s.InScope(w, p.ev.Tenant) {
+				continue
+			}
 			for _, name := range p.names[w.Dialect] {
 				if !enc.Subscribes(w, name) {
 					continue

@@ -18,9 +18,10 @@ type Webhook struct {
 	Dialect string `gorm:"size:16;not null;uniqueIndex:idx_webhook_external,priority:1;index:idx_webhook_owner,priority:1"`
 	// ExternalID is the id in the dialect's own format (UUID, integer, 24-hex).
 	ExternalID string `gorm:"size:64;not null;uniqueIndex:idx_webhook_external,priority:2"`
-	// Owner, Global and TenantIDs scope the webhook (see DB.MatchCandidates): each dialect
-	// maps its own notion of scope (a project, a client, a user pool, a list of tenants)
-	// onto them. Owner is the one tenant that owns the webhook, if any.
+	// Owner, Global and TenantIDs scope the webhook: each dialect maps its own notion of
+	// scope onto them, and its scope rule says which tenants' events reach the webhook
+	// (DB.MatchCandidates finds the candidates). Owner is the one tenant that owns the
+	// webhook, if any.
 	Owner string `gorm:"size:128;not null;default:'';index:idx_webhook_owner,priority:2"`
 
 	URL         string `gorm:"not null"`

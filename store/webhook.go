@@ -375,7 +375,8 @@ func (db *DB) WebhookByID(ctx context.Context, id string) (*Webhook, error) {
 
 // MatchCandidates returns the active webhooks of the given dialects whose scope covers
 // tenant: global ones always, and those owned by or listing the tenant when one is given.
-// Whether a webhook subscribes to the event is for its dialect to say.
+// Whether a candidate takes the tenant (its scope rule) and subscribes to the event is
+// for its dialect to say.
 func (db *DB) MatchCandidates(ctx context.Context, dialects []string, tenant string) ([]Webhook, error) {
 	q := db.gorm.WithContext(ctx).Where("dialect IN ? AND enabled = ? AND disabled_at IS NULL", dialects, true)
 	if tenant == "" {

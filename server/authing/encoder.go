@@ -30,6 +30,11 @@ func (Encoder) Subscribes(w *store.Webhook, native string) bool {
 	return slices.Contains(w.Events, native)
 }
 
+// InScope is Authing's scope rule: a webhook gets the events of its user pool only.
+func (Encoder) InScope(w *store.Webhook, tenant string) bool {
+	return tenant != "" && w.Owner == tenant
+}
+
 // Encode writes the body and Authing's headers.
 func (Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
 	data := m.Data

@@ -325,6 +325,9 @@ func (d *Dialect) catalogue(t *testing.T) {
 	if len(enc.Events()) == 0 {
 		t.Errorf("%s has no canonical event: canonical publishes never reach it", dl.Name())
 	}
+	if _, ok := enc.(delivery.Scoper); !ok {
+		t.Errorf("%s's encoder has no scope rule (delivery.Scoper): which tenants' events reach its webhooks is its to say", dl.Name())
+	}
 	for name, natives := range enc.Events() {
 		if !canonical[name] {
 			t.Errorf("%s's column names %q, which is not a canonical event", dl.Name(), name)

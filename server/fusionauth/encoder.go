@@ -53,6 +53,12 @@ func (*Encoder) Subscribes(w *store.Webhook, native string) bool {
 	return slices.Contains(w.Events, native)
 }
 
+// InScope is FusionAuth's scope rule: a global webhook gets every tenant's events (and
+// those with no tenant), any other the events of the tenants it lists.
+func (*Encoder) InScope(w *store.Webhook, tenant string) bool {
+	return w.Global || (tenant != "" && slices.Contains(w.TenantIDs, tenant))
+}
+
 // Encode puts the event's data fields into FusionAuth's event object; the standard fields
 // (type, id, createInstant, tenantId) win over data keys of the same name.
 func (e *Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {

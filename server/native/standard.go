@@ -42,6 +42,12 @@ func (Encoder) Known(name string) bool { return delivery.IsCanonical(name) }
 // Subscribes reports whether the webhook lists the event.
 func (Encoder) Subscribes(w *store.Webhook, name string) bool { return slices.Contains(w.Events, name) }
 
+// InScope is the native subscriptions' scope rule: one made without a tenant gets every
+// event, one made for a tenant that tenant's only.
+func (Encoder) InScope(w *store.Webhook, tenant string) bool {
+	return w.Global || (tenant != "" && w.Owner == tenant)
+}
+
 // Encode writes {"type", "timestamp", "data"}.
 func (Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
 	data := m.Data

@@ -34,6 +34,12 @@ func (Encoder) Subscribes(w *store.Webhook, native string) bool {
 	return slices.Contains(w.Events, native) || slices.Contains(w.Events, "all")
 }
 
+// InScope is Nursa's scope rule: a user webhook gets the events of the client that made
+// it only.
+func (Encoder) InScope(w *store.Webhook, tenant string) bool {
+	return tenant != "" && w.Owner == tenant
+}
+
 // Encode writes the envelope with the event's data verbatim.
 func (Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
 	name, err := json.Marshal(m.EventName)

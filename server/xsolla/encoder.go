@@ -29,6 +29,11 @@ func (Encoder) Subscribes(w *store.Webhook, native string) bool {
 	return slices.Contains(w.Events, native)
 }
 
+// InScope is Xsolla's scope rule: a webhook gets the events of its Login project only.
+func (Encoder) InScope(w *store.Webhook, tenant string) bool {
+	return tenant != "" && w.Owner == tenant
+}
+
 // Encode writes the envelope with the event's data verbatim.
 func (Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
 	data := m.Data
