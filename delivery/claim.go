@@ -36,6 +36,9 @@ type claim struct {
 	// nil before then for a claim taken from the queue.
 	w    *store.Webhook
 	read time.Time
+	// writes is the store's count of webhook writes taken before w was read (see
+	// store.DB.WebhookWrites).
+	writes uint64
 	// waited is set once the claim is parked: it reads its webhook again when its turn
 	// comes (see webhookNow).
 	waited bool

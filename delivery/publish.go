@@ -118,6 +118,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 		queued     []store.Delivery
 		until      = e.now().Add(e.cfg.RescueAfter)
 		read       = e.clock.Now() // before the webhooks are read
+		writes, _  = e.db.WebhookWrites()
 	)
 	for i, p := range group {
 		evs[i] = p.ev
@@ -164,7 +165,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 				}
 				if wait, ok := e.claimable(w.ID, len(claimed)); ok {
 					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
-					claimed = append(claimed, &claim{d: d, w: w, read: read, ev: p.ev, until: until, span: p.span})
+					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
 				} else {
 					if wait > 0 {
 						// Its endpoint is stuck: the job need not look before it may be free.

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +34,10 @@ type DB struct {
 	MinFreeBytes int64
 	// sealer seals webhook secrets at rest (see SealSecrets); set once, at start.
 	sealer *Sealer
+
+	// webhookWrites counts the statements that wrote to webhooks through this store (see
+	// WebhookWrites); shared by its transactions.
+	webhookWrites *atomic.Uint64
 
 	// Now returns the current time; tests may replace it. Times are kept in UTC with
 	// millisecond precision, the finest every dialect can show.
@@ -89,15 +94,21 @@ func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, translate fu
 		closeFn()
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the database.", Err: err}
 	}
-	return &DB{
-		gorm:         g,
-		sql:          sqlDB,
-		backend:      backend,
-		translate:    translate,
-		close:        closeFn,
-		MinFreeBytes: 8 << 20,
-		Now:          func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
-	}, nil
+	db := &DB{
+		gorm:          g,
+		sql:           sqlDB,
+		backend:       backend,
+		translate:     translate,
+		close:         closeFn,
+		MinFreeBytes:  8 << 20,
+		webhookWrites: &atomic.Uint64{},
+		Now:           func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+	}
+	if err := db.countWebhookWrites(); err != nil {
+		closeFn()
+		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the database.", Err: err}
+	}
+	return db, nil
 }
 
 // Backend names the database in use: BackendSQLite or BackendPostgres.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -392,4 +393,40 @@ func (db *DB) MatchCandidates(ctx context.Context, dialects []string, tenant str
 		return nil, err
 	}
 	return ws, nil
+}
+
+// WebhookWrites returns how many statements have written to webhooks through this store
+// since it was opened, and whether that is every write there is: on SQLite, whose file
+// one process owns, a count unchanged since a webhook was read means the webhook is as it
+// was read. On PostgreSQL other replicas write too, so local is false.
+func (db *DB) WebhookWrites() (n uint64, local bool) {
+	return db.webhookWrites.Load(), db.backend == BackendSQLite
+}
+
+// rawWebhookWrite matches a raw statement that writes to webhooks.
+var rawWebhookWrite = regexp.MustCompile("(?i)^\\s*(UPDATE|DELETE\\s+FROM|INSERT\\s+INTO|REPLACE\\s+INTO)\\s+[`\"]?webhooks\\b")
+
+// countWebhookWrites counts, after the statement, every create, update and delete of
+// webhooks that changed a row, and every raw statement that writes to the table.
+func (db *DB) countWebhookWrites() error {
+	count := func(g *gorm.DB) {
+		if g.RowsAffected == 0 {
+			return
+		}
+		if g.Statement.Table == "webhooks" || rawWebhookWrite.MatchString(g.Statement.SQL.String()) {
+			db.webhookWrites.Add(1)
+		}
+	}
+	cb := db.gorm.Callback()
+	for _, err := range []error{
+		cb.Create().After("gorm:create").Register("polyhook:webhook_writes", count),
+		cb.Update().After("gorm:update").Register("polyhook:webhook_writes", count),
+		cb.Delete().After("gorm:delete").Register("polyhook:webhook_writes", count),
+		cb.Raw().After("gorm:raw").Register("polyhook:webhook_writes", count),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
