@@ -1,35 +1,16 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestGatewayServesTheConsole: the gateway the command starts serves the console at
 // /console, and sends / there.
 func TestGatewayServesTheConsole(t *testing.T) {
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var logs syncBuffer
-	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--db", t.TempDir() + "/console.db", "--admin-token", "console"}, &logs, &logs)
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + addr
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("gateway did not start: %s", logs.String())
-		}
-	}
+	base, _ := startGateway(t, "--db", t.TempDir()+"/console.db", "--admin-token", "console")
 	resp, err := http.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)

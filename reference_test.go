@@ -1,26 +1,16 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // The gateway as "go run ." starts it serves the specs and the reference page, without a
 // token, and native subscriptions behind the admin token.
 func TestServesContractsAndSubscriptions(t *testing.T) {
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var logs syncBuffer
-	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--db", t.TempDir() + "/ref.db", "--admin-token", "ref", "--allow-targets", "127.0.0.1"}, &logs, &logs)
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + addr
+	base, _ := startGateway(t, "--db", t.TempDir()+"/ref.db", "--admin-token", "ref", "--allow-targets", "127.0.0.1")
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(base + path)
@@ -30,14 +20,6 @@ func TestServesContractsAndSubscriptions(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
-	}
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if status, _ := get("/healthz"); status == 200 {
-			break
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("gateway did not start:\n%s", logs.String())
-		}
 	}
 	if status, page := get("/docs"); status != 200 || !strings.Contains(page, "/docs/assets/redoc.standalone.js") {
 		t.Errorf("/docs: %d", status)

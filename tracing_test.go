@@ -33,24 +33,7 @@ func TestTracing(t *testing.T) {
 	}))
 	defer rcv.Close()
 	dbPath := filepath.Join(t.TempDir(), "trace.db")
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var logs syncBuffer
-	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "tr", "--allow-targets", "127.0.0.1"}, &logs, &logs)
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + addr
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatal("gateway did not start")
-		}
-	}
+	base, _ := startGateway(t, "--db", dbPath, "--admin-token", "tr", "--allow-targets", "127.0.0.1")
 	db := openGatewayStore(t, dbPath)
 	w := &store.Webhook{Dialect: "fusionauth", ExternalID: "00000000-0000-4000-8000-0000000071ce", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
 	if err := db.CreateWebhook(context.Background(), w); err != nil {

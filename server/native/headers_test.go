@@ -8,11 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
-	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/fusionauth"
-	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -23,25 +19,13 @@ import (
 func TestGetDelivery_CustomHeadersByNameOnly(t *testing.T) {
 	const secret = "CUSTOMHDR_v4lue"
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		keys, _ := server.NewKeys("native-test-master-key")
-		log := servertest.Logger(t)
-		deps := server.Deps{DB: db, Keys: keys, Log: log}
-		engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+		ctx := context.Background()
+		url := startGateway(t, db)
+		spec, err := api.GetSwagger()
 		if err != nil {
 			t.Fatal(err)
 		}
-		fa := fusionauth.New(deps)
-		engine.Register(fa.Encoder())
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		if err := engine.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			stop, c := context.WithTimeout(context.Background(), 10*time.Second)
-			defer c()
-			_ = engine.Stop(stop)
-		}()
+		c := servertest.NewContract(t, spec, url)
 		got := make(chan string, 1)
 		rcv := servertest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -55,9 +39,8 @@ func TestGetDelivery_CustomHeadersByNameOnly(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		ev, _, err := engine.Publish(ctx, delivery.PublishInput{ID: "evt-headers", Type: "user.created"})
-		if err != nil || ev.Deliveries != 1 {
-			t.Fatalf("publish: %+v %v", ev, err)
+		if resp, b := c.Do(t, servertest.Request(t, "POST", url+"/v1/events", `{"id":"evt-headers","type":"user.created","data":{}}`, "Authorization", "Bearer "+token)); resp.StatusCode != 201 || !strings.Contains(string(b), `"deliveries":1`) {
+			t.Fatalf("publish: %d %s", resp.StatusCode, b)
 		}
 		select {
 		case v := <-got:
@@ -68,15 +51,7 @@ func TestGetDelivery_CustomHeadersByNameOnly(t *testing.T) {
 			t.Fatal("nothing delivered")
 		}
 
-		srv := server.New(log)
-		srv.Register(fa, native.New(deps, engine, srv, store.HashSecret(token)))
-		url := servertest.Serve(t, srv)
-		spec, err := api.GetSwagger()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := servertest.NewContract(t, spec, url)
-		ds, _ := db.DeliveriesOfEvent(ctx, ev.ID)
+		ds, _ := db.DeliveriesOfEvent(ctx, "evt-headers")
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			as, _ := db.Attempts(ctx, ds[0].ID)
 			if len(as) > 0 {

@@ -1,7 +1,6 @@
 package native_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,13 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
-	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/fusionauth"
-	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/server/servertest"
-	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
@@ -24,25 +18,6 @@ import (
 // others, and GET /v1/deliveries/{id} names the one left out.
 func TestAttemptNamesOmittedHeaders(t *testing.T) {
 	db := storetest.Open(t)
-	keys, _ := server.NewKeys("native-test-master-key")
-	log := servertest.Logger(t)
-	deps := server.Deps{DB: db, Keys: keys, Log: log}
-	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fa := fusionauth.New(deps)
-	engine.Register(fa.Encoder())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := engine.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		_ = engine.Stop(stop)
-	})
 	got := make(chan http.Header, 1)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -51,26 +26,24 @@ func TestAttemptNamesOmittedHeaders(t *testing.T) {
 		}
 	}))
 	defer rcv.Close()
-	srv := server.New(log)
-	srv.Register(fa, native.New(deps, engine, srv, store.HashSecret(token)))
-	url := servertest.Serve(t, srv)
+	url := startGateway(t, db)
 	spec, err := api.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := servertest.NewContract(t, spec, url)
-	m, err := fa.MintCredential(context.Background(), server.CredentialRequest{})
-	if err != nil {
-		t.Fatal(err)
+	resp, b := c.Do(t, servertest.Request(t, "POST", url+"/v1/credentials", `{"dialect":"fusionauth"}`, "Authorization", "Bearer "+token))
+	var cred struct{ APIKey string }
+	if err := json.Unmarshal(b, &cred); resp.StatusCode != 201 || err != nil || cred.APIKey == "" {
+		t.Fatalf("mint: %d %s", resp.StatusCode, b)
 	}
-	resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", url+"/api/webhook",
+	resp, err = http.DefaultClient.Do(servertest.Request(t, "POST", url+"/api/webhook",
 		`{"webhook":{"url":"`+rcv.URL+`/hook","connectTimeout":1000,"readTimeout":1000,"eventsEnabled":{"user.create":true},"global":true,"headers":{"Header 1":"value 1","X-Fine":"yes"}}}`,
-		"Authorization", m.Field("apiKey")))
+		"Authorization", cred.APIKey))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("create: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	var b []byte
 	if resp, b = c.Do(t, servertest.Request(t, "POST", url+"/v1/events", `{"id":"evt-omitted","type":"user.created","data":{}}`, "Authorization", "Bearer "+token)); resp.StatusCode != 201 {
 		t.Fatalf("publish: %d %s", resp.StatusCode, b)
 	}

@@ -11,9 +11,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/polyhook/polyhook/delivery"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
-	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
@@ -148,26 +146,8 @@ type received struct {
 // vendor dialect's webhook through /v1.
 func TestStandardSubscriptions(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		keys, _ := server.NewKeys("native-test-master-key")
-		log := servertest.Logger(t)
-		deps := server.Deps{DB: db, Keys: keys, Log: log}
-		engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := server.New(log)
-		srv.Register(native.New(deps, engine, srv, store.HashSecret(token)))
-		if err := engine.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			stop, done := context.WithTimeout(context.Background(), 5*time.Second)
-			defer done()
-			_ = engine.Stop(stop)
-		})
-		url := servertest.Serve(t, srv)
+		ctx := context.Background()
+		url := startGateway(t, db)
 		spec, err := api.GetSwagger()
 		if err != nil {
 			t.Fatal(err)
