@@ -290,35 +290,15 @@ type WebhookState struct {
 
 // WebhookStateByID reads a webhook's state. Returns ENOTFOUND when there is none.
 func (db *DB) WebhookStateByID(ctx context.Context, id string) (*WebhookState, error) {
-	var (
-		st       WebhookState
-		disabled sql.NullTime
-		failing  sql.NullTime
-	)
-	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT version, created_at, enabled, disabled_at, disabled_reason, failing_since
-FROM webhooks WHERE id = ?`, id).Rows()
+	states, err := db.WebhookStates(ctx, []string{id})
 	if err != nil {
-		return nil, db.err(err)
+		return nil, err
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, db.err(err)
-		}
+	st, ok := states[id]
+	if !ok {
 		return nil, Errorf(ENOTFOUND, "Webhook not found.")
 	}
-	if err := rows.Scan(&st.Version, &st.CreatedAt, &st.Enabled, &disabled, &st.DisabledReason, &failing); err != nil {
-		return nil, db.err(err)
-	}
-	if disabled.Valid {
-		t := disabled.Time
-		st.DisabledAt = &t
-	}
-	if failing.Valid {
-		t := failing.Time
-		st.FailingSince = &t
-	}
-	return &st, nil
+	return st, nil
 }
 
 // WebhookStates reads the states of webhooks, by id; a webhook that does not exist is
