@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -103,7 +102,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 // delivery.
 func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) (disable string) {
 	d.Attempts++
-	a.ID = "att_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	a.ID = newID("att_")
 	a.DeliveryID = d.ID
 	a.Number = d.Attempts
 	d.LastStatus = res.Status

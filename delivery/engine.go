@@ -344,7 +344,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	now := e.now()
 	ev := &store.Event{ID: in.ID, Type: in.Type, Tenant: in.Tenant, Data: data, OccurredAt: in.OccurredAt.UTC(), CreatedAt: now}
 	if ev.ID == "" {
-		ev.ID = "evt_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+		ev.ID = newID("evt_")
 	}
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
@@ -475,7 +475,7 @@ func (e *Engine) TestSend(ctx context.Context, w *store.Webhook, eventName strin
 		return Result{}, ErrUnknownDialect
 	}
 	at := e.now()
-	id := "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	id := newID("test_")
 	body, header, err := enc.Encode(&Message{DeliveryID: id, EventID: id, EventName: eventName, Tenant: w.Owner, OccurredAt: at, Data: data, Webhook: w, At: at})
 	if err != nil {
 		return Result{}, err

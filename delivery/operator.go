@@ -2,10 +2,7 @@ package delivery
 
 import (
 	"context"
-	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/polyhook/polyhook/store"
 )
@@ -50,7 +47,7 @@ func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.T
 	if w.DisabledAt != nil {
 		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
 	}
-	r := &store.Recovery{ID: "rec_" + strings.ReplaceAll(uuid.NewString(), "-", ""), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
+	r := &store.Recovery{ID: newID("rec_"), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
 	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
 		if err := tx.CreateRecovery(ctx, r); err != nil {
 			return err

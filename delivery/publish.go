@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyhook/polyhook/store"
@@ -154,7 +153,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 					continue
 				}
 				d := store.Delivery{
-					ID:        "msg_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
+					ID:        newID("msg_"),
 					EventID:   p.ev.ID,
 					WebhookID: w.ID,
 					Dialect:   w.Dialect,

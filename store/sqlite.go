@@ -23,6 +23,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// 32 MB of page cache (the default is 2 MB), so that the hot pages of the deliveries
 	// and their indexes stay in memory.
 	q.Add("_pragma", "cache_size(-32000)")
+	// Statement journals and sorts in memory: on disk each transaction that updates
+	// several rows opened, wrote and closed a temporary file.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
 	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
