@@ -74,7 +74,18 @@ func (r *recorder) close() {
 // twice, not lost.
 func (e *Engine) settleRetrying(batch []*settlement) {
 	var err error
+	// Recording ends each claim in memory too; a try that failed did not end it in the
+	// database, so the next one starts from the claims as they were.
+	claims := make([]store.Delivery, len(batch))
+	for i, s := range batch {
+		claims[i] = s.c.d
+	}
 	for try, wait := 0, 50*time.Millisecond; try < 5; try, wait = try+1, wait*2 {
+		if try > 0 {
+			for i, s := range batch {
+				s.c.d = claims[i]
+			}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = e.settleBatch(ctx, batch)
 		cancel()

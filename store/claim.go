@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -22,38 +21,41 @@ import (
 // claim ended, only while ds[i].ClaimedBy still holds it; held reports which ones were.
 // Attempts are stored either way: they were made.
 func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held []bool, err error) {
-	g := db.gorm.WithContext(ctx)
 	now := db.Now()
-	var made []*Attempt
-	for _, a := range as {
-		if a != nil {
-			made = append(made, a)
-		}
-	}
-	if len(made) > 0 {
-		if err := g.CreateInBatches(made, 100).Error; err != nil {
-			return nil, db.err(err)
-		}
-	}
 	held = make([]bool, len(ds))
-	for i, d := range ds {
-		owner := d.ClaimedBy
+	err = db.inTx(ctx, func(tx *DB) error {
+		for _, a := range as {
+			if a != nil {
+				if err := tx.insertAttempt(ctx, a); err != nil {
+					return err
+				}
+			}
+		}
+		for i, d := range ds {
+			// Only a held delivery writes held_at, so that the others leave its index
+			// alone; claimed_by means nothing once claimed_until is NULL, and is left as
+			// it is. The claim is matched on its holder, d.ClaimedBy, which is cleared only
+			// once this commits, so that a batch tried again still matches.
+			var n int64
+			var err error
+			if d.HeldAt == nil {
+				n, err = tx.exec(ctx, settleSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, now,
+					d.DeliveredAt, d.ID, d.ClaimedBy)
+			} else {
+				n, err = tx.exec(ctx, holdSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, now, d.HeldAt, d.ID, d.ClaimedBy)
+			}
+			if err != nil {
+				return err
+			}
+			held[i] = n == 1
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, db.err(err)
+	}
+	for _, d := range ds {
 		d.UpdatedAt, d.ClaimedUntil, d.ClaimedBy = now, nil, ""
-		// Fixed statements, prepared once: GORM's struct updates cost more than the
-		// database's own work here. Only a held delivery writes held_at, so that the
-		// others leave its index alone; claimed_by means nothing once claimed_until is
-		// NULL, and is left as it is.
-		var res *gorm.DB
-		if d.HeldAt == nil {
-			res = g.Exec(settleSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, d.UpdatedAt,
-				d.DeliveredAt, d.ID, owner)
-		} else {
-			res = g.Exec(holdSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.UpdatedAt, d.HeldAt, d.ID, owner)
-		}
-		if res.Error != nil {
-			return nil, db.err(res.Error)
-		}
-		held[i] = res.RowsAffected == 1
 	}
 	return held, nil
 }

@@ -42,14 +42,19 @@ func (db *DB) CreateEvent(ctx context.Context, ev *Event, deliveries []Delivery)
 // CreateEvents inserts events and their deliveries, whose CreatedAt and each event's
 // Deliveries count the caller sets. Returns ECONFLICT when an event's id exists already.
 func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Delivery) error {
-	g := db.gorm.WithContext(ctx)
-	if err := g.CreateInBatches(evs, 100).Error; err != nil {
-		return db.err(err)
-	}
-	if len(deliveries) == 0 {
+	return db.err(db.inTx(ctx, func(tx *DB) error {
+		for _, ev := range evs {
+			if err := tx.insertEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+		for i := range deliveries {
+			if err := tx.insertDelivery(ctx, &deliveries[i]); err != nil {
+				return err
+			}
+		}
 		return nil
-	}
-	return db.err(g.CreateInBatches(deliveries, 200).Error)
+	}))
 }
 
 // GetEvent returns the event with the given id. Returns ENOTFOUND when there is none.

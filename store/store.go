@@ -39,6 +39,11 @@ type DB struct {
 	// WebhookWrites); shared by its transactions.
 	webhookWrites *atomic.Uint64
 
+	// hot holds the hot path's statements (see hot.go); tx is the transaction this DB
+	// runs in, zero outside one (see InTx).
+	hot *hotStatements
+	tx  RawTx
+
 	// Now returns the current time; tests may replace it. Times are kept in UTC with
 	// millisecond precision, the finest every dialect can show.
 	Now func() time.Time
@@ -75,6 +80,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.hot.prepare(ctx); err != nil {
+		db.Close()
+		return nil, db.err(err)
+	}
 	return db, nil
 }
 
@@ -102,6 +111,7 @@ func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, translate fu
 		close:         closeFn,
 		MinFreeBytes:  8 << 20,
 		webhookWrites: &atomic.Uint64{},
+		hot:           newHotStatements(sqlDB, backend),
 		Now:           func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 	}
 	if err := db.countWebhookWrites(); err != nil {

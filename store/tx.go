@@ -46,8 +46,8 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error 
 			}
 			defer ptx.Rollback(context.WithoutCancel(ctx))
 			tx := *db
-			tx.gorm = g
-			if err := fn(&tx, RawTx{PGX: ptx}); err != nil {
+			tx.gorm, tx.tx = g, RawTx{PGX: ptx}
+			if err := fn(&tx, tx.tx); err != nil {
 				return err
 			}
 			return ptx.Commit(ctx)
@@ -67,8 +67,8 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error 
 		return Errorf(EINTERNAL, "Unexpected transaction type.")
 	}
 	tx := *db
-	tx.gorm = g
-	if err := fn(&tx, RawTx{SQL: sqlTx}); err != nil {
+	tx.gorm, tx.tx = g, RawTx{SQL: sqlTx}
+	if err := fn(&tx, tx.tx); err != nil {
 		g.Rollback()
 		return db.err(err)
 	}
