@@ -183,6 +183,7 @@ func (c *Config) defaults(backend string) {
 // (guard.go) and the request's headers (request.go, stdwebhooks.go) hold no engine state.
 type Engine struct {
 	db       *store.DB
+	matched  matchCache
 	cfg      Config
 	log      *slog.Logger
 	clock    Clock

@@ -317,6 +317,47 @@ func TestPublish_Matching(t *testing.T) {
 	}
 }
 
+// Every change to the webhooks shows in the very next publish: the engine may keep what a
+// scope matched (on SQLite), never past a write.
+func TestPublish_SeesEachWebhookChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{})
+		rcv := newReceiver(t, nil)
+		ctx := context.Background()
+		count := func(what string, want int) {
+			t.Helper()
+			for i := 0; i < 2; i++ { // twice: the second may be answered from what the first read
+				if n := h.publish(t, delivery.PublishInput{Type: "user.created"}).Deliveries; n != want {
+					t.Errorf("%s, publish %d: %d deliveries, want %d", what, i+1, n, want)
+				}
+			}
+		}
+		a := h.webhook(t, rcv.URL+"/a", nil)
+		count("one webhook", 1)
+		b := h.webhook(t, rcv.URL+"/b", nil)
+		count("a second webhook created", 2)
+		if _, err := db.UpdateWebhook(ctx, store.WebhookKey{Dialect: a.Dialect, ExternalID: a.ExternalID}, func(w *store.Webhook) error {
+			w.Events = []string{"user.delete"}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		count("the first no longer subscribed", 1)
+		if err := db.DisableWebhook(ctx, b.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+		count("the second disabled", 0)
+		if err := db.EnableWebhook(ctx, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		count("the second enabled", 1)
+		if err := db.DeleteWebhook(ctx, store.WebhookKey{Dialect: b.Dialect, ExternalID: b.ExternalID}); err != nil {
+			t.Fatal(err)
+		}
+		count("the second deleted", 0)
+	})
+}
+
 func TestDeliver_RetryThenSucceed(t *testing.T) {
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})

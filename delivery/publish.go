@@ -111,13 +111,13 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 	type scope struct{ dialects, tenant string }
 	candidates := map[scope][]*store.Webhook{}
 	var (
-		evs        = make([]*store.Event, len(group))
-		deliveries []store.Delivery
-		claimed    []*claim
-		queued     []store.Delivery
-		until      = e.now().Add(e.cfg.RescueAfter)
-		read       = e.clock.Now() // before the webhooks are read
-		writes, _  = e.db.WebhookWrites()
+		evs           = make([]*store.Event, len(group))
+		deliveries    []store.Delivery
+		claimed       []*claim
+		queued        []store.Delivery
+		until         = e.now().Add(e.cfg.RescueAfter)
+		read          = e.clock.Now() // before the webhooks are read
+		writes, local = e.db.WebhookWrites()
 	)
 	for i, p := range group {
 		evs[i] = p.ev
@@ -128,6 +128,12 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 		slices.Sort(dialects)
 		key := scope{strings.Join(dialects, ","), p.ev.Tenant}
 		ws, ok := candidates[key]
+		if !ok && local {
+			ws, ok = e.matched.get(writes, key.dialects+"\x00"+key.tenant)
+			if ok {
+				candidates[key] = ws
+			}
+		}
 		if !ok {
 			found, err := e.db.MatchCandidates(ctx, dialects, p.ev.Tenant)
 			if err != nil {
@@ -141,6 +147,9 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 				ws[j] = &w
 			}
 			candidates[key] = ws
+			if local {
+				e.matched.put(writes, key.dialects+"\x00"+key.tenant, ws)
+			}
 		}
 		p.ev.Deliveries = 0
 		for _, w := range ws {
@@ -186,4 +195,46 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 		return e.queue.enqueue(ctx, raw, queued)
 	})
 	return claimed, err
+}
+
+// matchCache keeps, on a store that sees every webhook write (SQLite, see
+// store.DB.WebhookWrites), the webhooks each scope matched, for as long as no webhook has
+// been written since: most publishes then read no webhook at all. The webhooks are
+// shared, never changed, by the claims made from them.
+type matchCache struct {
+	mu     sync.Mutex
+	writes uint64
+	scopes map[string][]*store.Webhook
+}
+
+// maxMatchScopes bounds the scopes (tenants, mostly) the cache keeps; past it, it starts
+// again.
+const maxMatchScopes = 4096
+
+// get returns the webhooks scope matched while the store had made writes webhook writes.
+func (m *matchCache) get(writes uint64, scope string) ([]*store.Webhook, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if writes != m.writes {
+		if writes > m.writes {
+			m.writes, m.scopes = writes, nil
+		}
+		return nil, false
+	}
+	ws, ok := m.scopes[scope]
+	return ws, ok
+}
+
+// put keeps what scope matched when read after writes webhook writes, unless another
+// write has been seen since.
+func (m *matchCache) put(writes uint64, scope string, ws []*store.Webhook) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if writes != m.writes {
+		return
+	}
+	if m.scopes == nil || len(m.scopes) >= maxMatchScopes {
+		m.scopes = map[string][]*store.Webhook{}
+	}
+	m.scopes[scope] = ws
 }
