@@ -556,8 +556,12 @@ func (b *bench) measureCeiling() {
 // sustained drives load through the gateways with fanout webhooks per event.
 func (b *bench) sustained(name string, fanout, r int) {
 	profile := ""
-	if fanout == 1 && r == 1 {
+	switch {
+	case r != 1:
+	case fanout == 1:
 		profile = "bench-sustained"
+	default:
+		profile = "bench-fanout"
 	}
 	rate, cpu0, cpu1 := b.window(b.gateways, fanout, profile)
 	b.section = name

@@ -58,9 +58,11 @@ type claims struct {
 	mu       sync.RWMutex
 	open     bool // taking claims: between Start and Stop
 	stopping atomic.Bool
-	work     chan *claim
-	workers  sync.WaitGroup
-	cancel   context.CancelFunc
+	// halt is closed when Stop begins: a publisher waiting for room stops waiting.
+	halt    chan struct{}
+	work    chan *claim
+	workers sync.WaitGroup
+	cancel  context.CancelFunc
 	// stopLoops stops the goroutines that renew the parked claims and beat the
 	// heartbeat.
 	stopLoops context.CancelFunc
@@ -79,6 +81,7 @@ func (e *Engine) startClaims(ctx context.Context) {
 	// Room for the claims of large publish groups (fan-out multiplies them): a claim that
 	// finds no room goes to the queue, which is far slower than waiting here.
 	c.work = make(chan *claim, 64*e.cfg.Workers)
+	c.halt = make(chan struct{})
 	e.rec = newRecorder(e.settleRetrying)
 	for range e.cfg.Workers {
 		c.workers.Add(1)
@@ -110,6 +113,9 @@ func (e *Engine) startClaims(ctx context.Context) {
 // attempts in flight are cut short and handed to the queue too.
 func (e *Engine) stopClaims(ctx context.Context) error {
 	c := &e.claims
+	if c.stopping.CompareAndSwap(false, true) && c.halt != nil {
+		close(c.halt)
+	}
 	c.mu.Lock()
 	if !c.open {
 		c.mu.Unlock()
@@ -150,8 +156,9 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 }
 
 // claimable reports whether this process should claim a delivery to webhookID, with n
-// claims of the same group ahead of it: it is running, its workers are not swamped, and
-// the endpoint is not stuck while the memory for parked claims is used up. Otherwise the
+// claims of the same group ahead of it: it is running and the endpoint is not stuck
+// while the memory for parked claims is used up (swamped workers make the publisher
+// wait, see dispatchWait). Otherwise the
 // delivery is queued, after wait when the endpoint is stuck.
 //
 // A stuck endpoint's deliveries are claimed like any other as long as that memory
@@ -161,7 +168,7 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 func (e *Engine) claimable(webhookID string, n int) (wait time.Duration, ok bool) {
 	c := &e.claims
 	c.mu.RLock()
-	open := c.open && len(c.work)+n < cap(c.work)
+	open := c.open
 	c.mu.RUnlock()
 	if !open {
 		return 0, false
@@ -177,12 +184,41 @@ func (e *Engine) dispatch(cls []*claim) {
 	}
 	var over []*settlement
 	for _, cl := range cls {
-		if !e.claims.offer(cl) {
+		if !e.claims.offerWait(cl, dispatchWait) {
 			over = append(over, e.handOver(cl, 0))
 		}
 	}
 	if len(over) > 0 {
 		e.settleRetrying(over)
+	}
+}
+
+// dispatchWait is how long a publisher waits for room among the workers for its claims
+// before it gives them to the queue. Waiting is the backpressure that keeps a saturated
+// gateway on its fast path: through the queue, a delivery costs the database a job
+// insert, a fetch and a claim more, on the connection everything waits for.
+const dispatchWait = 2 * time.Second
+
+// offerWait gives a claim to the workers, waiting up to wait for room, unless the engine
+// stops meanwhile.
+func (c *claims) offerWait(cl *claim, wait time.Duration) bool {
+	if c.offer(cl) {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.open {
+		return false
+	}
+	select {
+	case c.work <- cl:
+		return true
+	case <-c.halt:
+		return false
+	case <-t.C:
+		return false
 	}
 }
 

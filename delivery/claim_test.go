@@ -390,3 +390,34 @@ func gauge(t *testing.T, e *delivery.Engine, name string) float64 {
 	t.Fatalf("no gauge %s", name)
 	return 0
 }
+
+// A saturated gateway makes its publishers wait for room among the workers rather than
+// send the overflow through the queue, which costs the database a job, a fetch and a
+// claim more per delivery: every delivery is sent from its publish's claim.
+func TestDispatch_SaturatedWorkersMakePublishersWait(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{Workers: 1})
+		rcv := newReceiver(t, func(int, http.ResponseWriter) { time.Sleep(5 * time.Millisecond) })
+		h.webhook(t, rcv.URL, nil)
+		const events = 150 // more than the 64 claims per worker the workers keep waiting
+		var wg sync.WaitGroup
+		for range events {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, _, err := h.engine.Publish(context.Background(), delivery.PublishInput{Type: "user.created"}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		rcv.wait(t, events, 30*time.Second)
+		var jobs int64
+		if err := db.SQL().QueryRow("SELECT count(*) FROM river_job").Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		if jobs != 0 {
+			t.Errorf("%d deliveries went through the queue, want none", jobs)
+		}
+	})
+}
