@@ -94,10 +94,14 @@ func (e *Engine) startClaims(ctx context.Context) {
 	}
 	var loops context.Context
 	loops, c.stopLoops = context.WithCancel(ctx)
-	c.workers.Add(2)
+	c.workers.Add(3)
 	go func() {
 		defer c.workers.Done()
 		e.renewParked(loops)
+	}()
+	go func() {
+		defer c.workers.Done()
+		e.pollDue(loops)
 	}()
 	go func() {
 		defer c.workers.Done()

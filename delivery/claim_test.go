@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -418,6 +419,45 @@ func TestDispatch_SaturatedWorkersMakePublishersWait(t *testing.T) {
 		}
 		if jobs != 0 {
 			t.Errorf("%d deliveries went through the queue, want none", jobs)
+		}
+	})
+}
+
+// A failing endpoint's retries cost no job: each failed attempt leaves its delivery due
+// again, and the poll for due deliveries claims and sends it.
+func TestRetries_NoJobPerFailedAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{})
+		var mu sync.Mutex
+		tries := map[string]int{}
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			tries[r.Header.Get("webhook-id")]++
+			n := tries[r.Header.Get("webhook-id")]
+			mu.Unlock()
+			if n <= 2 {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}))
+		t.Cleanup(rcv.Close)
+		h.webhook(t, rcv.URL, nil)
+		var evs []*store.Event
+		for range 5 {
+			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
+		}
+		for _, ev := range evs {
+			ds := h.settled(t, ev.ID, 20*time.Second)
+			if ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != 3 {
+				t.Errorf("delivery %s: %s after %d attempts, want succeeded after 3", ds[0].ID, ds[0].Status, ds[0].Attempts)
+			}
+		}
+		var jobs int64
+		if err := db.SQL().QueryRow("SELECT count(*) FROM river_job WHERE kind = 'polyhook.deliver'").Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		if jobs != 0 {
+			t.Errorf("%d jobs for 10 failed attempts, want none", jobs)
 		}
 	})
 }

@@ -110,9 +110,11 @@ func (e *Engine) settleBatch(ctx context.Context, batch []*settlement) error {
 		if err != nil {
 			return err
 		}
+		// A delivery due again later (a retry) is left to the poll for due deliveries
+		// (due.go); one due now, handed over untried, goes to the queue.
 		var queued []store.Delivery
 		for i, s := range batch {
-			if held[i] && s.c.d.Status == store.DeliveryPending && s.c.d.HeldAt == nil {
+			if held[i] && s.c.d.Status == store.DeliveryPending && s.c.d.HeldAt == nil && s.c.d.NextAttemptAt == nil {
 				queued = append(queued, s.c.d)
 			}
 		}

@@ -84,6 +84,58 @@ WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL`, unti
 	return db.GetDelivery(ctx, id)
 }
 
+// DueDeliveries returns up to limit pending deliveries whose next attempt is due at now
+// and that no claim, job or hold has: the attempts the engine's poll claims (ClaimDue).
+// Oldest due first.
+func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
+	var ds []Delivery
+	err := db.gorm.WithContext(ctx).
+		Where("next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL",
+			now, DeliveryPending).
+		Order("next_attempt_at ASC").Limit(limit).Find(&ds).Error
+	return ds, db.err(err)
+}
+
+// ClaimDue claims, for owner until a time, those of ds (from DueDeliveries) that are
+// still pending and unclaimed, and returns them as claimed; it moves the next attempt
+// of those in postpone (by id) to the time given. On PostgreSQL another replica may claim
+// some first: each delivery is claimed by one only.
+func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone map[string]time.Time, owner string, until time.Time) ([]Delivery, error) {
+	if len(ds) == 0 && len(postpone) == 0 {
+		return nil, nil
+	}
+	var claimed []Delivery
+	err := db.inTx(ctx, func(tx *DB) error {
+		for id, at := range postpone {
+			if _, err := tx.exec(ctx, postponeSQL, at, id, DeliveryPending); err != nil {
+				return err
+			}
+		}
+		for _, d := range ds {
+			n, err := tx.exec(ctx, claimDueSQL, until, owner, d.ID, DeliveryPending)
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				d.ClaimedUntil, d.ClaimedBy = &until, owner
+				claimed = append(claimed, d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, db.err(err)
+	}
+	return claimed, nil
+}
+
+const (
+	claimDueSQL = `UPDATE deliveries SET claimed_until = ?, claimed_by = ?
+WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL`
+	postponeSQL = `UPDATE deliveries SET next_attempt_at = ?
+WHERE id = ? AND status = ? AND claimed_until IS NULL`
+)
+
 // ExpiredClaims returns up to limit deliveries whose claims ran out before t.
 func (db *DB) ExpiredClaims(ctx context.Context, before time.Time, limit int) ([]Delivery, error) {
 	var ds []Delivery

@@ -25,9 +25,11 @@ type Delivery struct {
 	Status    string `gorm:"size:16;not null;index"`
 	Attempts  int    `gorm:"not null;default:0"`
 	// LastStatus is the HTTP status of the latest attempt, 0 when none answered.
-	LastStatus    int        `gorm:"not null;default:0"`
-	LastError     string     `gorm:"type:text;not null;default:''"`
-	NextAttemptAt *time.Time `gorm:""`
+	LastStatus int    `gorm:"not null;default:0"`
+	LastError  string `gorm:"type:text;not null;default:''"`
+	// NextAttemptAt is when a pending delivery without a claim is due (see ClaimDue).
+	// Only the deliveries waiting for an attempt are in its index: a sent one has none.
+	NextAttemptAt *time.Time `gorm:"index:idx_delivery_due,where:next_attempt_at IS NOT NULL"`
 	// ClaimedUntil is set while the process that published the delivery sends its first
 	// attempt itself, outside the job queue (see claim.go); nil otherwise.
 	ClaimedUntil *time.Time `gorm:"index"`

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -55,6 +56,22 @@ func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Deliv
 		}
 		return nil
 	}))
+}
+
+// EventsByID returns the events with the given ids, by id; an id with no event is left
+// out.
+func (db *DB) EventsByID(ctx context.Context, ids []string) (map[string]*Event, error) {
+	out := make(map[string]*Event, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		var evs []Event
+		if err := db.gorm.WithContext(ctx).Where("id IN ?", chunk).Find(&evs).Error; err != nil {
+			return nil, db.err(err)
+		}
+		for i := range evs {
+			out[evs[i].ID] = &evs[i]
+		}
+	}
+	return out, nil
 }
 
 // GetEvent returns the event with the given id. Returns ENOTFOUND when there is none.

@@ -36,7 +36,7 @@ func newHotStatements(pool *sql.DB, backend string) *hotStatements {
 }
 
 // hotSQL are the hot statements, prepared once the tables exist (see Open).
-var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL}
+var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, postponeSQL}
 
 // prepare prepares the hot statements on the pool (SQLite). It must run outside any
 // transaction: SQLite's one connection is the transaction's while one is open.

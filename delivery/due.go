@@ -1,0 +1,102 @@
+package delivery
+
+import (
+	"context"
+	"time"
+)
+
+// Retries without jobs. A failed attempt leaves its delivery pending with the time of
+// its next attempt (store.Delivery.NextAttemptAt) and nothing else: no job. Each process
+// polls for the deliveries that are due, claims a batch of them in one transaction and
+// hands them to the same workers as a publish. An endpoint that fails every request thus
+// costs the database its attempt records and one small statement per retry, not a job
+// inserted, fetched and completed per failed attempt on the connection the healthy
+// endpoints' publishes wait for. The queue keeps what needs it: operators' retries,
+// recoveries, the sweep, and claims handed over untried.
+
+// duePoll is how often a process looks for due deliveries when the last look found
+// fewer than a batch; a retry is thus made up to this late.
+const duePoll = 200 * time.Millisecond
+
+// dueBatch is how many due deliveries one look claims at most.
+const dueBatch = 256
+
+func (e *Engine) pollDue(ctx context.Context) {
+	t := time.NewTicker(duePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			full, err := e.claimDue(ctx)
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("claiming the deliveries due for a retry", "err", err)
+			}
+			if err != nil || !full || ctx.Err() != nil {
+				break
+			}
+		}
+	}
+}
+
+// claimDue claims up to a batch of due deliveries and hands them to the workers; those
+// of stuck endpoints wait until their endpoint may be free. It reports whether it claimed
+// a full batch (more may be due).
+func (e *Engine) claimDue(ctx context.Context) (bool, error) {
+	c := &e.claims
+	c.mu.RLock()
+	room := cap(c.work) - len(c.work)
+	c.mu.RUnlock()
+	if room <= 0 {
+		return false, nil
+	}
+	limit := min(dueBatch, room)
+	due, err := e.db.DueDeliveries(ctx, e.clock.Now(), limit)
+	if err != nil || len(due) == 0 {
+		return false, err
+	}
+	ready := due[:0:0]
+	postpone := map[string]time.Time{}
+	for _, d := range due {
+		wait, ok := e.claimable(d.WebhookID, 0)
+		switch {
+		case ok:
+			ready = append(ready, d)
+		case wait > 0:
+			postpone[d.ID] = e.clock.Now().Add(jitter(wait))
+		default: // stopping
+			return false, nil
+		}
+	}
+	until := e.clock.Now().Add(e.cfg.RescueAfter)
+	claimed, err := e.db.ClaimDue(ctx, ready, postpone, e.replica, until)
+	if err != nil || len(claimed) == 0 {
+		return false, err
+	}
+	ids := make([]string, len(claimed))
+	for i := range claimed {
+		ids[i] = claimed[i].EventID
+	}
+	evs, err := e.db.EventsByID(ctx, ids)
+	cls := make([]*claim, 0, len(claimed))
+	var lost []*settlement
+	for _, d := range claimed {
+		cl := &claim{d: d, until: until}
+		if cl.ev = evs[d.EventID]; cl.ev == nil {
+			if err == nil {
+				e.log.Error("a due delivery's event is missing", "delivery", d.ID, "event", d.EventID)
+			}
+			lost = append(lost, e.handOver(cl, time.Second))
+			continue
+		}
+		cls = append(cls, cl)
+	}
+	if len(lost) > 0 {
+		e.settleRetrying(lost)
+	}
+	e.dispatch(cls)
+	return len(claimed) == limit, err
+}
