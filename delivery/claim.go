@@ -177,6 +177,9 @@ func (e *Engine) claimable(webhookID string, n int) (wait time.Duration, ok bool
 	if !open {
 		return 0, false
 	}
+	if wait := e.breakers.wait(webhookID); wait > 0 {
+		return wait, false
+	}
 	return e.slots.admit(webhookID)
 }
 

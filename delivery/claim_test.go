@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -458,6 +459,52 @@ func TestRetries_NoJobPerFailedAttempt(t *testing.T) {
 		}
 		if jobs != 0 {
 			t.Errorf("%d jobs for 10 failed attempts, want none", jobs)
+		}
+	})
+}
+
+// An endpoint that fails every request is left alone between probes: new deliveries to
+// it wait, unattempted, and are all sent once it answers again.
+func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{})
+		var failing atomic.Bool
+		var requests atomic.Int64
+		failing.Store(true)
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			if failing.Load() {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}))
+		t.Cleanup(rcv.Close)
+		h.webhook(t, rcv.URL, nil)
+		var evs []*store.Event
+		publish := func(n int) {
+			for range n {
+				evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
+			}
+		}
+		publish(5)
+		deadline := time.Now().Add(10 * time.Second)
+		for requests.Load() < 5 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		publish(50)
+		time.Sleep(500 * time.Millisecond)
+		if n := requests.Load(); n > 7 {
+			t.Errorf("the endpoint got %d requests for 55 deliveries while open, want the 5 that opened it (and a probe)", n)
+		}
+		failing.Store(false)
+		for _, ev := range evs {
+			ds := h.settled(t, ev.ID, 30*time.Second)
+			if ds[0].Status != store.DeliverySucceeded {
+				t.Fatalf("delivery %s: %s, want succeeded once the endpoint answers", ds[0].ID, ds[0].Status)
+			}
+		}
+		if n := requests.Load(); n > 5+55+10 {
+			t.Errorf("%d requests for 55 deliveries, 5 of them failed once: the open endpoint was tried too often", n)
 		}
 	})
 }

@@ -43,7 +43,8 @@ func (e *Engine) pollDue(ctx context.Context) {
 }
 
 // claimDue claims up to a batch of due deliveries and hands them to the workers; those
-// of stuck endpoints wait until their endpoint may be free. It reports whether it claimed
+// of stuck endpoints wait until their endpoint may be free, those of open breakers
+// (breaker.go) until their probe has answered. It reports whether it claimed
 // a full batch (more may be due).
 func (e *Engine) claimDue(ctx context.Context) (bool, error) {
 	c := &e.claims
@@ -54,7 +55,7 @@ func (e *Engine) claimDue(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	limit := min(dueBatch, room)
-	due, err := e.db.DueDeliveries(ctx, e.clock.Now(), limit)
+	due, err := e.db.DueDeliveries(ctx, e.clock.Now(), limit, e.breakers.open())
 	if err != nil || len(due) == 0 {
 		return false, err
 	}
@@ -65,6 +66,8 @@ func (e *Engine) claimDue(ctx context.Context) (bool, error) {
 		switch {
 		case ok:
 			ready = append(ready, d)
+		case e.breakers.paused(d.WebhookID):
+			// Left due: the next look leaves out the endpoint until its probe answers.
 		case wait > 0:
 			postpone[d.ID] = e.clock.Now().Add(jitter(wait))
 		default: // stopping

@@ -200,6 +200,7 @@ type Engine struct {
 	replica string
 
 	slots      *endpoints
+	breakers   *breakers
 	copies     copies
 	states     stateReads
 	claims     claims
@@ -222,6 +223,7 @@ func New(db *store.DB, cfg Config) (*Engine, error) {
 		secret:   map[string]bool{"authorization": true, "webhook-signature": true},
 		replica:  "rep_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
 		slots:    newEndpoints(cfg.PerEndpoint, cfg.ParkMemory, cfg.Clock),
+		breakers: newBreakers(cfg.Clock),
 	}
 	e.states.read = db.WebhookStates
 	q, err := newQueue(db, e)

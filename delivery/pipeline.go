@@ -45,6 +45,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 	switch {
 	case store.ErrorCode(err) == store.ENOTFOUND:
 		e.freeSlot(cl)
+		e.breakers.forget(cl.d.WebhookID)
 		cl.d.Status, cl.d.LastError, cl.d.NextAttemptAt = store.DeliveryCancelled, "The webhook was deleted.", nil
 		e.rec.put(&settlement{c: cl})
 		return
@@ -78,6 +79,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		e.rec.put(e.handOver(cl, 0))
 		return
 	}
+	e.breakers.record(w.ID, ok)
 	disable := e.conclude(&cl.d, w, a, res, ok)
 	e.rec.put(&settlement{c: cl, a: a, res: res, ok: ok, disable: disable})
 }

@@ -176,7 +176,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
 				} else {
 					if wait > 0 {
-						// Its endpoint is stuck: the job need not look before it may be free.
+						// Its endpoint is stuck or its breaker open: it is due when it may be free.
 						at := p.ev.CreatedAt.Add(jitter(wait))
 						d.NextAttemptAt = &at
 					}
@@ -192,7 +192,15 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 		if err := tx.CreateEvents(ctx, evs, deliveries); err != nil {
 			return err
 		}
-		return e.queue.enqueue(ctx, raw, queued)
+		// Those due later (their endpoint is stuck, or its breaker open) are left to the
+		// poll for due deliveries: no job.
+		now := queued[:0:0]
+		for _, d := range queued {
+			if d.NextAttemptAt == nil {
+				now = append(now, d)
+			}
+		}
+		return e.queue.enqueue(ctx, raw, now)
 	})
 	return claimed, err
 }

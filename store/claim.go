@@ -85,14 +85,18 @@ WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL`, unti
 }
 
 // DueDeliveries returns up to limit pending deliveries whose next attempt is due at now
-// and that no claim, job or hold has: the attempts the engine's poll claims (ClaimDue).
+// and that no claim, job or hold has, but for those to exceptWebhooks: the attempts the
+// engine's poll claims (ClaimDue).
 // Oldest due first.
-func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
+func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int, exceptWebhooks []string) ([]Delivery, error) {
 	var ds []Delivery
-	err := db.gorm.WithContext(ctx).
+	q := db.gorm.WithContext(ctx).
 		Where("next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL",
-			now, DeliveryPending).
-		Order("next_attempt_at ASC").Limit(limit).Find(&ds).Error
+			now, DeliveryPending)
+	if len(exceptWebhooks) > 0 {
+		q = q.Where("webhook_id NOT IN ?", exceptWebhooks)
+	}
+	err := q.Order("next_attempt_at ASC").Limit(limit).Find(&ds).Error
 	return ds, db.err(err)
 }
 
