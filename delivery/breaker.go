@@ -34,6 +34,8 @@ type breaker struct {
 	until   time.Time
 	probing bool
 	probeAt time.Time
+	// prober is the delivery the probe was given to.
+	prober string
 }
 
 // probeLimit is how long a probe may be out before another is given: a probe whose claim
@@ -42,9 +44,9 @@ const probeLimit = maxAttemptTime + breakerMaxPause
 
 func newBreakers(clock Clock) *breakers { return &breakers{clock: clock, m: map[string]*breaker{}} }
 
-// wait returns how long a new attempt to webhookID must wait, 0 when it may go now. The
-// first caller after a pause is given the probe.
-func (b *breakers) wait(webhookID string) time.Duration {
+// wait returns how long an attempt of deliveryID to webhookID must wait, 0 when it may
+// go now. The first delivery to ask after a pause is given the probe.
+func (b *breakers) wait(webhookID, deliveryID string) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := b.m[webhookID]
@@ -54,10 +56,13 @@ func (b *breakers) wait(webhookID string) time.Duration {
 	if left := k.until.Sub(b.clock.Now()); left > 0 {
 		return left
 	}
+	if k.probing && k.prober == deliveryID {
+		return 0
+	}
 	if k.probing && b.clock.Now().Sub(k.probeAt) < probeLimit {
 		return k.pause
 	}
-	k.probing, k.probeAt = true, b.clock.Now()
+	k.probing, k.probeAt, k.prober = true, b.clock.Now(), deliveryID
 	return 0
 }
 

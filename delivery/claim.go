@@ -169,7 +169,7 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 // lasts, and wait parked for its places: a job each would cost the database an insert,
 // a fetch and a snooze or more, on the connection that healthy endpoints' publishes
 // wait for.
-func (e *Engine) claimable(webhookID string, n int) (wait time.Duration, ok bool) {
+func (e *Engine) claimable(webhookID, deliveryID string, n int) (wait time.Duration, ok bool) {
 	c := &e.claims
 	c.mu.RLock()
 	open := c.open
@@ -177,7 +177,7 @@ func (e *Engine) claimable(webhookID string, n int) (wait time.Duration, ok bool
 	if !open {
 		return 0, false
 	}
-	if wait := e.breakers.wait(webhookID); wait > 0 {
+	if wait := e.breakers.wait(webhookID, deliveryID); wait > 0 {
 		return wait, false
 	}
 	return e.slots.admit(webhookID)

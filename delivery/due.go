@@ -62,7 +62,7 @@ func (e *Engine) claimDue(ctx context.Context) (bool, error) {
 	ready := due[:0:0]
 	postpone := map[string]time.Time{}
 	for _, d := range due {
-		wait, ok := e.claimable(d.WebhookID, 0)
+		wait, ok := e.claimable(d.WebhookID, d.ID, 0)
 		switch {
 		case ok:
 			ready = append(ready, d)

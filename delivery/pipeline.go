@@ -30,6 +30,13 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		e.rec.put(e.handOver(cl, 0))
 		return
 	}
+	// Claimed before its endpoint's breaker opened (parked, say): due again after the
+	// pause, unattempted.
+	if wait := e.breakers.wait(cl.d.WebhookID, cl.d.ID); wait > 0 {
+		e.freeSlot(cl)
+		e.rec.put(e.handOver(cl, jitter(wait)))
+		return
+	}
 	if !cl.slot.held() {
 		s, wait, parked := e.slots.take(cl)
 		if parked {

@@ -171,7 +171,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 					CreatedAt: p.ev.CreatedAt,
 					UpdatedAt: p.ev.CreatedAt,
 				}
-				if wait, ok := e.claimable(w.ID, len(claimed)); ok {
+				if wait, ok := e.claimable(w.ID, d.ID, len(claimed)); ok {
 					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
 					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
 				} else {

@@ -113,7 +113,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	if wait := w.engine.slots.stuck(job.Args.WebhookID); wait > 0 {
 		return river.JobSnooze(jitter(wait))
 	}
-	if wait, ok := w.engine.claimable(job.Args.WebhookID, 0); !ok {
+	if wait, ok := w.engine.claimable(job.Args.WebhookID, job.Args.DeliveryID, 0); !ok {
 		return river.JobSnooze(jitter(max(wait, time.Second)))
 	}
 	return w.engine.takeQueued(ctx, job.Args.DeliveryID)
