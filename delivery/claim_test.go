@@ -515,3 +515,43 @@ func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 		}
 	})
 }
+
+// Attempts recorded in a publish's transaction are recorded all the same when that
+// transaction fails (a group holding an id published twice): every delivery ends sent
+// once, none left claimed.
+func TestCommit_AttemptsRecordedWhenTheGroupFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db, delivery.Config{})
+		rcv := newReceiver(t, nil)
+		h.webhook(t, rcv.URL, nil)
+		const ids = 40
+		var wg sync.WaitGroup
+		for round := range 3 {
+			for i := range ids {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					id := fmt.Sprintf("evt_dup_%d", i)
+					if round == 0 && i%2 == 1 {
+						id = fmt.Sprintf("evt_once_%d", i)
+					}
+					if _, _, err := h.engine.Publish(context.Background(), delivery.PublishInput{ID: id, Type: "user.created"}); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		for i := range ids {
+			for _, id := range []string{fmt.Sprintf("evt_dup_%d", i), fmt.Sprintf("evt_once_%d", i)} {
+				if _, err := db.GetEvent(context.Background(), id); store.ErrorCode(err) == store.ENOTFOUND {
+					continue
+				}
+				ds := h.settled(t, id, 20*time.Second)
+				if len(ds) != 1 || ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != 1 || ds[0].ClaimedUntil != nil {
+					t.Errorf("event %s: %+v, want one delivery sent once and settled", id, ds)
+				}
+			}
+		}
+	})
+}

@@ -79,25 +79,42 @@ func (g *publishing) drain(first bool) {
 }
 
 // commit writes a group of publications, each event with one delivery per subscribed
-// webhook, in one transaction, then sends their claims. Should the group fail, each is
-// tried alone, so that one publication's conflict is not the others' failure.
+// webhook, in one transaction, then sends their claims. The attempts waiting to be
+// recorded go in the same transaction: on SQLite's one connection one commit then does
+// the work of two. Should the group fail, each publication is tried alone, so that one
+// publication's conflict is not the others' failure, and the attempts are recorded on
+// their own.
 func (e *Engine) commit(group []*publication) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	claimed, err := e.insert(ctx, group)
+	settles, taken := e.takeSettlements()
+	claims := make([]store.Delivery, len(settles))
+	for i, s := range settles {
+		claims[i] = s.c.d
+	}
+	claimed, err := e.insert(ctx, group, settles)
 	if err == nil {
+		e.settled(settles)
+		taken()
 		e.dispatch(claimed)
 		for _, p := range group {
 			p.done <- nil
 		}
 		return
 	}
+	if len(settles) > 0 {
+		for i, s := range settles { // as they were before the failed try
+			s.c.d = claims[i]
+		}
+		e.settleRetrying(settles)
+	}
+	taken()
 	if len(group) == 1 {
 		group[0].done <- err
 		return
 	}
 	for _, p := range group {
-		claimed, err := e.insert(ctx, []*publication{p})
+		claimed, err := e.insert(ctx, []*publication{p}, nil)
 		if err == nil {
 			e.dispatch(claimed)
 		}
@@ -105,9 +122,27 @@ func (e *Engine) commit(group []*publication) {
 	}
 }
 
+// takeSettlements takes the attempts waiting to be recorded, when the workers run, on
+// SQLite: on PostgreSQL they are written on a connection of their own meanwhile.
+func (e *Engine) takeSettlements() ([]*settlement, func()) {
+	if e.db.Backend() != store.BackendSQLite {
+		return nil, func() {}
+	}
+	c := &e.claims
+	c.mu.RLock()
+	rec := e.rec
+	open := c.open
+	c.mu.RUnlock()
+	if !open || rec == nil {
+		return nil, func() {}
+	}
+	return rec.take()
+}
+
 // insert matches a group's events to webhooks and writes them, their deliveries and the
-// jobs of the deliveries this process does not claim. It returns the claims.
-func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, error) {
+// jobs of the deliveries this process does not claim, and records settles. It returns
+// the claims.
+func (e *Engine) insert(ctx context.Context, group []*publication, settles []*settlement) ([]*claim, error) {
 	type scope struct{ dialects, tenant string }
 	candidates := map[scope][]*store.Webhook{}
 	var (
@@ -200,7 +235,13 @@ func (e *Engine) insert(ctx context.Context, group []*publication) ([]*claim, er
 				now = append(now, d)
 			}
 		}
-		return e.queue.enqueue(ctx, raw, now)
+		if err := e.queue.enqueue(ctx, raw, now); err != nil {
+			return err
+		}
+		if len(settles) > 0 {
+			return e.settleIn(ctx, tx, raw, settles)
+		}
+		return nil
 	})
 	return claimed, err
 }

@@ -34,6 +34,11 @@ type recorder struct {
 	in    chan *settlement
 	write func(batch []*settlement)
 	done  sync.WaitGroup
+
+	// Others take batches too (take); close waits for what they took to be written.
+	mu     sync.Mutex
+	closed bool
+	taken  sync.WaitGroup
 }
 
 func newRecorder(write func([]*settlement)) *recorder {
@@ -63,10 +68,38 @@ func newRecorder(write func([]*settlement)) *recorder {
 
 func (r *recorder) put(s *settlement) { r.in <- s }
 
+// take returns the settlements waiting, up to a batch, for the caller to write; it must
+// call done once they are written (or given to settleRetrying).
+func (r *recorder) take() (batch []*settlement, done func()) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, func() {}
+	}
+	r.taken.Add(1)
+	r.mu.Unlock()
+	for len(batch) < settleBatch {
+		select {
+		case s, ok := <-r.in:
+			if !ok {
+				return batch, r.taken.Done
+			}
+			batch = append(batch, s)
+		default:
+			return batch, r.taken.Done
+		}
+	}
+	return batch, r.taken.Done
+}
+
 // close records what is left and returns once it is written.
 func (r *recorder) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	close(r.in)
 	r.done.Wait()
+	r.taken.Wait()
 }
 
 // settleRetrying records a batch, trying again a few times when the database fails.
@@ -98,55 +131,66 @@ func (e *Engine) settleRetrying(batch []*settlement) {
 }
 
 // settleBatch records settlements in one transaction: the one write path of an
-// attempt's outcome.
+// attempt's outcome, unless a publish's transaction takes them along (see commit).
 func (e *Engine) settleBatch(ctx context.Context, batch []*settlement) error {
+	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		return e.settleIn(ctx, tx, raw, batch)
+	})
+	if err != nil {
+		return err
+	}
+	e.settled(batch)
+	return nil
+}
+
+// settleIn writes settlements in the caller's transaction.
+func (e *Engine) settleIn(ctx context.Context, tx *store.DB, raw store.RawTx, batch []*settlement) error {
 	ds := make([]*store.Delivery, len(batch))
 	as := make([]*store.Attempt, len(batch))
 	for i, s := range batch {
 		ds[i], as[i] = &s.c.d, s.a
 	}
-	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		held, err := tx.Settle(ctx, ds, as)
-		if err != nil {
-			return err
-		}
-		// A delivery due again later (a retry) is left to the poll for due deliveries
-		// (due.go); one due now, handed over untried, goes to the queue.
-		var queued []store.Delivery
-		for i, s := range batch {
-			if held[i] && s.c.d.Status == store.DeliveryPending && s.c.d.HeldAt == nil && s.c.d.NextAttemptAt == nil {
-				queued = append(queued, s.c.d)
-			}
-		}
-		if err := e.queue.enqueue(ctx, raw, queued); err != nil {
-			return err
-		}
-		healthy := map[string]bool{}
-		for _, s := range batch {
-			switch {
-			case s.a == nil:
-			case s.ok:
-				healthy[s.c.w.ID] = true
-			default:
-				if err := e.health(ctx, tx, s.c.w, false, s.a.StartedAt); err != nil {
-					return err
-				}
-			}
-			if s.disable != "" {
-				if err := tx.DisableWebhook(ctx, s.c.w.ID, s.disable); err != nil {
-					return err
-				}
-			}
-		}
-		ids := make([]string, 0, len(healthy))
-		for id := range healthy {
-			ids = append(ids, id)
-		}
-		return tx.MarkHealthy(ctx, ids)
-	})
+	held, err := tx.Settle(ctx, ds, as)
 	if err != nil {
 		return err
 	}
+	// A delivery due again later (a retry) is left to the poll for due deliveries
+	// (due.go); one due now, handed over untried, goes to the queue.
+	var queued []store.Delivery
+	for i, s := range batch {
+		if held[i] && s.c.d.Status == store.DeliveryPending && s.c.d.HeldAt == nil && s.c.d.NextAttemptAt == nil {
+			queued = append(queued, s.c.d)
+		}
+	}
+	if err := e.queue.enqueue(ctx, raw, queued); err != nil {
+		return err
+	}
+	healthy := map[string]bool{}
+	for _, s := range batch {
+		switch {
+		case s.a == nil:
+		case s.ok:
+			healthy[s.c.w.ID] = true
+		default:
+			if err := e.health(ctx, tx, s.c.w, false, s.a.StartedAt); err != nil {
+				return err
+			}
+		}
+		if s.disable != "" {
+			if err := tx.DisableWebhook(ctx, s.c.w.ID, s.disable); err != nil {
+				return err
+			}
+		}
+	}
+	ids := make([]string, 0, len(healthy))
+	for id := range healthy {
+		ids = append(ids, id)
+	}
+	return tx.MarkHealthy(ctx, ids)
+}
+
+// settled counts recorded settlements in the metrics.
+func (e *Engine) settled(batch []*settlement) {
 	for _, s := range batch {
 		if s.a != nil {
 			e.observe(&s.c.d, s.c.w, s.a, s.res, s.ok)
@@ -154,5 +198,4 @@ func (e *Engine) settleBatch(ctx context.Context, batch []*settlement) error {
 			deliveriesTotal.WithLabelValues(s.c.d.Dialect, s.c.d.Status).Inc()
 		}
 	}
-	return nil
 }
