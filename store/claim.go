@@ -23,31 +23,36 @@ import (
 func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held []bool, err error) {
 	now := db.Now()
 	held = make([]bool, len(ds))
-	err = db.inTx(ctx, func(tx *DB) error {
-		for _, a := range as {
-			if a != nil {
-				if err := tx.insertAttempt(ctx, a); err != nil {
-					return err
-				}
-			}
-		}
-		for i, d := range ds {
-			// Only a held delivery writes held_at, so that the others leave its index
-			// alone; claimed_by means nothing once claimed_until is NULL, and is left as
-			// it is. The claim is matched on its holder, d.ClaimedBy, which is cleared only
-			// once this commits, so that a batch tried again still matches.
-			var n int64
-			var err error
-			if d.HeldAt == nil {
-				n, err = tx.exec(ctx, settleSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, now,
-					d.DeliveredAt, d.ID, d.ClaimedBy)
-			} else {
-				n, err = tx.exec(ctx, holdSQL, d.Status, d.Attempts, d.LastStatus, d.LastError, now, d.HeldAt, d.ID, d.ClaimedBy)
-			}
+	var sts []statement
+	for _, a := range as {
+		if a != nil {
+			st, err := insertAttempt(a)
 			if err != nil {
-				return err
+				return nil, db.err(err)
 			}
-			held[i] = n == 1
+			sts = append(sts, st)
+		}
+	}
+	first := len(sts)
+	for _, d := range ds {
+		// Only a held delivery writes held_at, so that the others leave its index alone;
+		// claimed_by means nothing once claimed_until is NULL, and is left as it is. The
+		// claim is matched on its holder, d.ClaimedBy, which is cleared only once this
+		// commits, so that a batch tried again still matches.
+		if d.HeldAt == nil {
+			sts = append(sts, statement{settleSQL, []any{d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, now,
+				d.DeliveredAt, d.ID, d.ClaimedBy}})
+		} else {
+			sts = append(sts, statement{holdSQL, []any{d.Status, d.Attempts, d.LastStatus, d.LastError, now, d.HeldAt, d.ID, d.ClaimedBy}})
+		}
+	}
+	err = db.inTx(ctx, func(tx *DB) error {
+		n, err := tx.execAll(ctx, sts)
+		if err != nil {
+			return err
+		}
+		for i := range ds {
+			held[i] = n[first+i] == 1
 		}
 		return nil
 	})
@@ -108,19 +113,22 @@ func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone map[string]t
 	if len(ds) == 0 && len(postpone) == 0 {
 		return nil, nil
 	}
+	var sts []statement
+	for id, at := range postpone {
+		sts = append(sts, statement{postponeSQL, []any{at, id, DeliveryPending}})
+	}
+	first := len(sts)
+	for _, d := range ds {
+		sts = append(sts, statement{claimDueSQL, []any{until, owner, d.ID, DeliveryPending}})
+	}
 	var claimed []Delivery
 	err := db.inTx(ctx, func(tx *DB) error {
-		for id, at := range postpone {
-			if _, err := tx.exec(ctx, postponeSQL, at, id, DeliveryPending); err != nil {
-				return err
-			}
+		n, err := tx.execAll(ctx, sts)
+		if err != nil {
+			return err
 		}
-		for _, d := range ds {
-			n, err := tx.exec(ctx, claimDueSQL, until, owner, d.ID, DeliveryPending)
-			if err != nil {
-				return err
-			}
-			if n == 1 {
+		for i, d := range ds {
+			if n[first+i] == 1 {
 				d.ClaimedUntil, d.ClaimedBy = &until, owner
 				claimed = append(claimed, d)
 			}

@@ -43,18 +43,20 @@ func (db *DB) CreateEvent(ctx context.Context, ev *Event, deliveries []Delivery)
 // CreateEvents inserts events and their deliveries, whose CreatedAt and each event's
 // Deliveries count the caller sets. Returns ECONFLICT when an event's id exists already.
 func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Delivery) error {
+	sts := make([]statement, 0, len(evs)+len(deliveries))
+	for _, ev := range evs {
+		st, err := insertEvent(ev)
+		if err != nil {
+			return err
+		}
+		sts = append(sts, st)
+	}
+	for i := range deliveries {
+		sts = append(sts, insertDelivery(&deliveries[i]))
+	}
 	return db.err(db.inTx(ctx, func(tx *DB) error {
-		for _, ev := range evs {
-			if err := tx.insertEvent(ctx, ev); err != nil {
-				return err
-			}
-		}
-		for i := range deliveries {
-			if err := tx.insertDelivery(ctx, &deliveries[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := tx.execAll(ctx, sts)
+		return err
 	}))
 }
 
