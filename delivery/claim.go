@@ -159,16 +159,14 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 	}
 }
 
-// claimable reports whether this process should claim a delivery to webhookID, with n
-// claims of the same group ahead of it: it is running and the endpoint is not stuck
-// while the memory for parked claims is used up (swamped workers make the publisher
-// wait, see dispatchWait). Otherwise the
-// delivery is queued, after wait when the endpoint is stuck.
+// claimable reports whether this process should claim deliveryID to webhookID, with n
+// claims of the same group ahead of it: it is running, the endpoint's breaker lets it go
+// (breaker.go), and the endpoint is not stuck while the memory for parked claims is used
+// up (swamped workers make the publisher wait, see dispatchWait). Otherwise the delivery
+// is left due after wait (see due.go), or queued when the process is not running.
 //
 // A stuck endpoint's deliveries are claimed like any other as long as that memory
-// lasts, and wait parked for its places: a job each would cost the database an insert,
-// a fetch and a snooze or more, on the connection that healthy endpoints' publishes
-// wait for.
+// lasts, and wait parked for its places, costing the database nothing meanwhile.
 func (e *Engine) claimable(webhookID, deliveryID string, n int) (wait time.Duration, ok bool) {
 	c := &e.claims
 	c.mu.RLock()

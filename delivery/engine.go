@@ -122,8 +122,8 @@ type Config struct {
 	RescueAfter time.Duration
 	// ParkMemory bounds the memory one process gives first attempts that wait, parked,
 	// for a place of a busy or stuck endpoint (default 32 MiB; each counts 2 KiB and its
-	// event's data). Beyond it they wait in the queue, a job each, which costs the
-	// database far more.
+	// event's data). Beyond it they are stored due a little later (see due.go), which
+	// costs the database a write each.
 	ParkMemory int64
 	// Heartbeat is how often a process on PostgreSQL writes that it is alive (default
 	// 1s); one silent for five of them is taken for dead and its claims are sent by the

@@ -96,8 +96,10 @@ func (e *Engine) recover(ctx context.Context, id string) error {
 	if !r.IncludeRetrying {
 		return nil
 	}
-	// Deliveries still retrying have a job scheduled for their next attempt: bring it
-	// forward rather than queue another, which would send them twice from then on.
+	// Deliveries still retrying are due later: bring their next attempt forward (the poll
+	// for due deliveries takes them; a delivery queued with a job, from before retries were
+	// polled, has its job run now) rather than queue another, which would send them twice
+	// from then on.
 	for {
 		ids, err := e.db.WaitingDeliveries(ctx, r.WebhookID, r.Since, r.CreatedAt, recoverBatch)
 		if err != nil {
