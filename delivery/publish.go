@@ -88,10 +88,7 @@ func (e *Engine) commit(group []*publication) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	settles, taken := e.takeSettlements()
-	claims := make([]store.Delivery, len(settles))
-	for i, s := range settles {
-		claims[i] = s.c.d
-	}
+	restore := keep(settles)
 	claimed, err := e.insert(ctx, group, settles)
 	if err == nil {
 		e.settled(settles)
@@ -103,9 +100,7 @@ func (e *Engine) commit(group []*publication) {
 		return
 	}
 	if len(settles) > 0 {
-		for i, s := range settles { // as they were before the failed try
-			s.c.d = claims[i]
-		}
+		restore()
 		e.settleRetrying(settles)
 	}
 	taken()

@@ -107,17 +107,10 @@ func (r *recorder) close() {
 // twice, not lost.
 func (e *Engine) settleRetrying(batch []*settlement) {
 	var err error
-	// Recording ends each claim in memory too; a try that failed did not end it in the
-	// database, so the next one starts from the claims as they were.
-	claims := make([]store.Delivery, len(batch))
-	for i, s := range batch {
-		claims[i] = s.c.d
-	}
+	restore := keep(batch)
 	for try, wait := 0, 50*time.Millisecond; try < 5; try, wait = try+1, wait*2 {
 		if try > 0 {
-			for i, s := range batch {
-				s.c.d = claims[i]
-			}
+			restore()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = e.settleBatch(ctx, batch)
@@ -128,6 +121,21 @@ func (e *Engine) settleRetrying(batch []*settlement) {
 		time.Sleep(wait)
 	}
 	e.log.Error("recording delivery attempts; the sweep will send them again", "deliveries", len(batch), "err", err)
+}
+
+// keep returns what puts batch's claims back as they are now. Recording ends each claim
+// in memory too; a try that failed did not end it in the database, so the next one must
+// start from the claims as they were.
+func keep(batch []*settlement) (restore func()) {
+	claims := make([]store.Delivery, len(batch))
+	for i, s := range batch {
+		claims[i] = s.c.d
+	}
+	return func() {
+		for i, s := range batch {
+			s.c.d = claims[i]
+		}
+	}
 }
 
 // settleBatch records settlements in one transaction: the one write path of an
