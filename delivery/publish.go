@@ -138,7 +138,6 @@ func (e *Engine) takeSettlements() ([]*settlement, func()) {
 // jobs of the deliveries this process does not claim, and records settles. It returns
 // the claims.
 func (e *Engine) insert(ctx context.Context, group []*publication, settles []*settlement) ([]*claim, error) {
-	type scope struct{ dialects, tenant string }
 	candidates := map[scope][]*store.Webhook{}
 	var (
 		evs           = make([]*store.Event, len(group))
@@ -159,7 +158,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 		key := scope{strings.Join(dialects, ","), p.ev.Tenant}
 		ws, ok := candidates[key]
 		if !ok && local {
-			ws, ok = e.matched.get(writes, key.dialects+"\x00"+key.tenant)
+			ws, ok = e.matched.get(writes, key)
 			if ok {
 				candidates[key] = ws
 			}
@@ -178,7 +177,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 			}
 			candidates[key] = ws
 			if local {
-				e.matched.put(writes, key.dialects+"\x00"+key.tenant, ws)
+				e.matched.put(writes, key, ws)
 			}
 		}
 		p.ev.Deliveries = 0
@@ -248,15 +247,19 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 type matchCache struct {
 	mu     sync.Mutex
 	writes uint64
-	scopes map[string][]*store.Webhook
+	scopes map[scope][]*store.Webhook
 }
+
+// scope is what a publish's webhooks are matched by: the dialects its event has names in
+// (sorted, comma-joined) and its tenant.
+type scope struct{ dialects, tenant string }
 
 // maxMatchScopes bounds the scopes (tenants, mostly) the cache keeps; past it, it starts
 // again.
 const maxMatchScopes = 4096
 
-// get returns the webhooks scope matched while the store had made writes webhook writes.
-func (m *matchCache) get(writes uint64, scope string) ([]*store.Webhook, bool) {
+// get returns the webhooks key matched while the store had made writes webhook writes.
+func (m *matchCache) get(writes uint64, key scope) ([]*store.Webhook, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if writes != m.writes {
@@ -265,20 +268,20 @@ func (m *matchCache) get(writes uint64, scope string) ([]*store.Webhook, bool) {
 		}
 		return nil, false
 	}
-	ws, ok := m.scopes[scope]
+	ws, ok := m.scopes[key]
 	return ws, ok
 }
 
-// put keeps what scope matched when read after writes webhook writes, unless another
+// put keeps what key matched when read after writes webhook writes, unless another
 // write has been seen since.
-func (m *matchCache) put(writes uint64, scope string, ws []*store.Webhook) {
+func (m *matchCache) put(writes uint64, key scope, ws []*store.Webhook) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if writes != m.writes {
 		return
 	}
 	if m.scopes == nil || len(m.scopes) >= maxMatchScopes {
-		m.scopes = map[string][]*store.Webhook{}
+		m.scopes = map[scope][]*store.Webhook{}
 	}
-	m.scopes[scope] = ws
+	m.scopes[key] = ws
 }

@@ -46,18 +46,12 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 			sts = append(sts, statement{holdSQL, []any{d.Status, d.Attempts, d.LastStatus, d.LastError, now, d.HeldAt, d.ID, d.ClaimedBy}})
 		}
 	}
-	err = db.inTx(ctx, func(tx *DB) error {
-		n, err := tx.execAll(ctx, sts)
-		if err != nil {
-			return err
-		}
-		for i := range ds {
-			held[i] = n[first+i] == 1
-		}
-		return nil
-	})
+	n, err := db.execAll(ctx, sts)
 	if err != nil {
 		return nil, db.err(err)
+	}
+	for i := range ds {
+		held[i] = n[first+i] == 1
 	}
 	for _, d := range ds {
 		d.UpdatedAt, d.ClaimedUntil, d.ClaimedBy = now, nil, ""
@@ -121,22 +115,16 @@ func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone map[string]t
 	for _, d := range ds {
 		sts = append(sts, statement{claimDueSQL, []any{until, owner, d.ID, DeliveryPending}})
 	}
-	var claimed []Delivery
-	err := db.inTx(ctx, func(tx *DB) error {
-		n, err := tx.execAll(ctx, sts)
-		if err != nil {
-			return err
-		}
-		for i, d := range ds {
-			if n[first+i] == 1 {
-				d.ClaimedUntil, d.ClaimedBy = &until, owner
-				claimed = append(claimed, d)
-			}
-		}
-		return nil
-	})
+	n, err := db.execAll(ctx, sts)
 	if err != nil {
 		return nil, db.err(err)
+	}
+	var claimed []Delivery
+	for i, d := range ds {
+		if n[first+i] == 1 {
+			d.ClaimedUntil, d.ClaimedBy = &until, owner
+			claimed = append(claimed, d)
+		}
 	}
 	return claimed, nil
 }

@@ -54,10 +54,8 @@ func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Deliv
 	for i := range deliveries {
 		sts = append(sts, insertDelivery(&deliveries[i]))
 	}
-	return db.err(db.inTx(ctx, func(tx *DB) error {
-		_, err := tx.execAll(ctx, sts)
-		return err
-	}))
+	_, err := db.execAll(ctx, sts)
+	return db.err(err)
 }
 
 // EventsByID returns the events with the given ids, by id; an id with no event is left

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -22,32 +21,35 @@ import (
 // and everything off the hot path stay on GORM; TestHotColumnsAreTheModels checks that
 // these statements write every column the GORM models have.
 
-// hotStatements prepares each hot statement once. Shared by a DB and its transactions.
+// hotStatements holds the hot statements: prepared on the pool (SQLite, filled by
+// prepare at Open) and numbered for PostgreSQL. Read-only once Open returns; shared by a
+// DB and its transactions.
 type hotStatements struct {
-	pool    *sql.DB
-	postgre bool
-
-	mu       sync.Mutex
+	pool     *sql.DB
+	postgre  bool
 	prepared map[string]*sql.Stmt
 	numbered map[string]string // the query with PostgreSQL's $n placeholders
 }
 
-func newHotStatements(pool *sql.DB, backend string) *hotStatements {
-	return &hotStatements{pool: pool, postgre: backend == BackendPostgres,
-		prepared: map[string]*sql.Stmt{}, numbered: map[string]string{}}
-}
-
-// hotSQL are the hot statements, prepared once the tables exist (see Open).
+// hotSQL are the hot statements.
 var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, postponeSQL}
 
-// prepare prepares the hot statements on the pool (SQLite). It must run outside any
-// transaction: SQLite's one connection is the transaction's while one is open.
+func newHotStatements(pool *sql.DB, backend string) *hotStatements {
+	h := &hotStatements{pool: pool, postgre: backend == BackendPostgres,
+		prepared: map[string]*sql.Stmt{}, numbered: map[string]string{}}
+	for _, q := range hotSQL {
+		h.numbered[q] = dollars(q)
+	}
+	return h
+}
+
+// prepare prepares the hot statements on the pool (SQLite), once the tables exist. It
+// must run outside any transaction: SQLite's one connection is the transaction's while
+// one is open.
 func (h *hotStatements) prepare(ctx context.Context) error {
 	if h.postgre {
 		return nil
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	for _, q := range hotSQL {
 		s, err := h.pool.PrepareContext(ctx, q)
 		if err != nil {
@@ -58,21 +60,9 @@ func (h *hotStatements) prepare(ctx context.Context) error {
 	return nil
 }
 
-// stmt returns query as prepared on the pool, nil when it was not (SQLite).
-func (h *hotStatements) stmt(query string) *sql.Stmt {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.prepared[query]
-}
-
 // dollars returns query with its ? placeholders numbered for PostgreSQL. The hot
 // statements carry no ? other than their placeholders.
-func (h *hotStatements) dollars(query string) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if q, ok := h.numbered[query]; ok {
-		return q
-	}
+func dollars(query string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range query {
@@ -83,66 +73,35 @@ func (h *hotStatements) dollars(query string) string {
 		}
 		b.WriteRune(r)
 	}
-	h.numbered[query] = b.String()
-	return h.numbered[query]
+	return b.String()
 }
 
-// exec runs one hot statement in db's transaction (see InTx), or on its own outside one,
-// and returns how many rows it changed.
-func (db *DB) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if db.hot.postgre {
-		q := db.hot.dollars(query)
-		if db.tx.PGX != nil {
-			tag, err := db.tx.PGX.Exec(ctx, q, args...)
-			return tag.RowsAffected(), err
-		}
-		res, err := db.sql.ExecContext(ctx, q, args...)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	}
-	if db.file != nil && db.tx.SQL == nil {
-		// In a transaction the commit checks the file (see InTx).
-		if err := db.file.check(); err != nil {
-			return 0, err
-		}
-	}
-	var res sql.Result
-	var err error
-	switch s := db.hot.stmt(query); {
-	case s == nil && db.tx.SQL != nil:
-		res, err = db.tx.SQL.ExecContext(ctx, query, args...)
-	case s == nil:
-		res, err = db.sql.ExecContext(ctx, query, args...)
-	case db.tx.SQL != nil:
-		// The statement prepared on the pool is reused on the transaction's connection.
-		res, err = db.tx.SQL.StmtContext(ctx, s).ExecContext(ctx, args...)
-	default:
-		res, err = s.ExecContext(ctx, args...)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-// statement is one hot statement and its arguments, for execAll.
+// statement is one hot statement (one of hotSQL) and its arguments, for execAll.
 type statement struct {
 	query string
 	args  []any
 }
 
-// execAll runs statements in order in db's transaction and returns how many rows each
-// changed. On PostgreSQL they go in one round trip (a pgx batch) rather than one each:
-// a publish group's or an attempt batch's rows were as many round trips, most of the
-// gateway's and the server's work.
+// execAll runs statements in order, in db's transaction or in one of its own, and
+// returns how many rows each changed. On SQLite each runs on its statement prepared on
+// the pool, reused on the transaction's connection; on PostgreSQL they go in one round
+// trip (a pgx batch) rather than one each: a publish group's or an attempt batch's rows
+// were as many round trips, most of the gateway's and the server's work.
 func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
+	if db.tx.SQL == nil && db.tx.PGX == nil {
+		var n []int64
+		err := db.InTx(ctx, func(tx *DB, _ RawTx) error {
+			var err error
+			n, err = tx.execAll(ctx, sts)
+			return err
+		})
+		return n, err
+	}
 	n := make([]int64, len(sts))
-	if db.hot.postgre && db.tx.PGX != nil && len(sts) > 1 {
+	if db.tx.PGX != nil {
 		b := &pgx.Batch{}
 		for _, st := range sts {
-			b.Queue(db.hot.dollars(st.query), st.args...)
+			b.Queue(db.hot.numbered[st.query], st.args...)
 		}
 		br := db.tx.PGX.SendBatch(ctx, b)
 		for i := range sts {
@@ -155,21 +114,17 @@ func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
 		}
 		return n, br.Close()
 	}
+	// The commit checks the SQLite file (see InTx).
 	for i, st := range sts {
-		var err error
-		if n[i], err = db.exec(ctx, st.query, st.args...); err != nil {
+		res, err := db.tx.SQL.StmtContext(ctx, db.hot.prepared[st.query]).ExecContext(ctx, st.args...)
+		if err != nil {
+			return nil, err
+		}
+		if n[i], err = res.RowsAffected(); err != nil {
 			return nil, err
 		}
 	}
 	return n, nil
-}
-
-// inTx runs fn in db's transaction, or in one of its own when db is not in one.
-func (db *DB) inTx(ctx context.Context, fn func(tx *DB) error) error {
-	if db.tx.SQL != nil || db.tx.PGX != nil {
-		return fn(db)
-	}
-	return db.InTx(ctx, func(tx *DB, _ RawTx) error { return fn(tx) })
 }
 
 // jsonColumn is the value GORM's JSON serializer stores for v: NULL for a nil value in a

@@ -46,8 +46,18 @@ func TestHotColumnsAreTheModels(t *testing.T) {
 }
 
 func TestDollars(t *testing.T) {
-	h := newHotStatements(nil, BackendPostgres)
-	if got := h.dollars("UPDATE t SET a = ?, b = ? WHERE id = ?"); got != "UPDATE t SET a = $1, b = $2 WHERE id = $3" {
+	if got := dollars("UPDATE t SET a = ?, b = ? WHERE id = ?"); got != "UPDATE t SET a = $1, b = $2 WHERE id = $3" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// Every hot statement is prepared on SQLite and numbered for PostgreSQL: execAll looks
+// them up by their text.
+func TestHotStatementsAreAllPrepared(t *testing.T) {
+	h := newHotStatements(nil, BackendPostgres)
+	for _, q := range hotSQL {
+		if h.numbered[q] == "" || strings.Contains(h.numbered[q], "?") {
+			t.Errorf("not numbered: %s", q)
+		}
 	}
 }
