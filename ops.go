@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/store"
@@ -267,7 +268,7 @@ func (c *credCreateCmd) offline(g *globals) error {
 	if err != nil {
 		return err
 	}
-	srv := gateway(server.Deps{DB: db, Keys: keys, Log: log, Limiter: server.NewLimiter(0, 0)}, engine, "")
+	srv := gateway.New(gateway.Config{Deps: server.Deps{DB: db, Keys: keys, Log: log, Limiter: server.NewLimiter(0, 0)}, Engine: engine, Dialects: registered})
 	d, ok := srv.Dialect(c.Dialect)
 	if !ok {
 		return fmt.Errorf("--dialect must be one of %s", strings.Join(srv.DialectNames(), ", "))

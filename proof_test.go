@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	polyhookapi "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/dialecttest"
@@ -89,7 +90,7 @@ func TestAcmeConformance(t *testing.T) {
 // catalogue page, with no change to store/, delivery/ or server/native.
 func TestAcmeThroughTheGateway(t *testing.T) {
 	saved := registered
-	registered = append(append([]func(server.Deps) server.Dialect{}, saved...), dialect(newAcme))
+	registered = append(gateway.Registered(), gateway.Of(newAcme))
 	t.Cleanup(func() { registered = saved })
 
 	var mu sync.Mutex

@@ -15,15 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/polyhook/polyhook/console"
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/native"
-	"github.com/polyhook/polyhook/server/reference"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -112,28 +107,6 @@ func (c *logFlags) logger(w io.Writer) *slog.Logger {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(quietRiver{h})
-}
-
-// gateway wires every API and every dialect (dialects.go) onto one server and engine.
-func gateway(deps server.Deps, engine *delivery.Engine, tokenHash string) *server.Server {
-	// Webhook URLs are checked against the very policy deliveries are sent under.
-	deps.Targets = engine.Targets()
-	srv := server.New(deps.Log)
-	if deps.MaxBodyBytes > 0 {
-		srv.MaxBodyBytes = deps.MaxBodyBytes
-	}
-	deps.Engine = engine
-	for _, d := range dialects(deps) {
-		srv.Register(d)
-		engine.Register(d.Encoder())
-	}
-	srv.Register(native.New(deps, engine, srv, tokenHash), reference.New(), console.New())
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(server.Collectors()...)
-	reg.MustRegister(engine.Collectors()...)
-	srv.Handle(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return srv
 }
 
 // newEngine builds the delivery engine from the configuration.
@@ -238,7 +211,7 @@ func (c *serveCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	handler := gateway(deps, engine, tokenHash)
+	handler := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: tokenHash, Dialects: registered})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr (POLYHOOK_ADDR): %w", err)

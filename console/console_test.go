@@ -15,13 +15,9 @@ import (
 
 	"github.com/polyhook/polyhook/console"
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/authing"
-	"github.com/polyhook/polyhook/server/fusionauth"
-	"github.com/polyhook/polyhook/server/native"
-	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/servertest"
-	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
@@ -152,14 +148,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps.Engine = engine
-	srv := server.New(log)
-	fa := fusionauth.New(deps)
-	for _, d := range []server.Dialect{fa, xsolla.New(deps), nursa.New(deps), authing.New(deps)} {
-		srv.Register(d)
-		engine.Register(d.Encoder())
-	}
-	srv.Register(native.New(deps, engine, srv, store.HashSecret(token)), console.New())
+	srv := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: store.HashSecret(token)})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := engine.Start(runCtx); err != nil {
@@ -189,6 +178,7 @@ func TestBrowser(t *testing.T) {
 
 	// A FusionAuth webhook made through FusionAuth's own API, with basic auth whose
 	// password the console must never show, and one webhook of each other dialect.
+	fa, _ := srv.Dialect("fusionauth")
 	m, err := fa.MintCredential(ctx, server.CredentialRequest{})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	api "github.com/polyhook/polyhook/gen/authingapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/authing"
@@ -23,7 +24,7 @@ import (
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
-type gateway struct {
+type served struct {
 	url      string
 	db       *store.DB
 	dialect  *authing.Dialect
@@ -31,12 +32,12 @@ type gateway struct {
 	contract *servertest.Contract
 }
 
-func start(t *testing.T, limiter *server.Limiter) *gateway {
+func start(t *testing.T, limiter *server.Limiter) *served {
 	return startOn(t, storetest.Open(t), limiter)
 }
 
 // startOn serves the Authing dialect on db; opts may change its dependencies.
-func startOn(t *testing.T, db *store.DB, limiter *server.Limiter, opts ...func(*server.Deps)) *gateway {
+func startOn(t *testing.T, db *store.DB, limiter *server.Limiter, opts ...func(*server.Deps)) *served {
 	t.Helper()
 	keys, _ := server.NewKeys("authing-test-master-key")
 	log := servertest.Logger(t)
@@ -44,22 +45,21 @@ func startOn(t *testing.T, db *store.DB, limiter *server.Limiter, opts ...func(*
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine.Register(authing.Encoder{})
 	deps := server.Deps{DB: db, Keys: keys, Log: log, Limiter: limiter}
 	for _, o := range opts {
 		o(&deps)
 	}
-	deps.Engine = engine
-	d := authing.New(deps)
-	u, _ := servertest.Start(t, d)
+	srv := gateway.New(gateway.Config{Deps: deps, Engine: engine})
+	d, _ := srv.Dialect(authing.Name)
+	u := servertest.Serve(t, srv)
 	spec, err := api.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &gateway{url: u, db: db, dialect: d, engine: engine, contract: servertest.NewContract(t, spec, u)}
+	return &served{url: u, db: db, dialect: d.(*authing.Dialect), engine: engine, contract: servertest.NewContract(t, spec, u)}
 }
 
-func (g *gateway) mint(t *testing.T) *server.MintedCredential {
+func (g *served) mint(t *testing.T) *server.MintedCredential {
 	t.Helper()
 	m, err := g.dialect.MintCredential(context.Background(), server.CredentialRequest{})
 	if err != nil {
@@ -69,7 +69,7 @@ func (g *gateway) mint(t *testing.T) *server.MintedCredential {
 }
 
 // token gets a management token through the API.
-func (g *gateway) token(t *testing.T, m *server.MintedCredential) string {
+func (g *served) token(t *testing.T, m *server.MintedCredential) string {
 	t.Helper()
 	resp, b := g.contract.Do(t, servertest.Request(t, "POST", g.url+"/api/v3/get-management-token",
 		`{"accessKeyId":"`+m.Field("accessKeyId")+`","accessKeySecret":"`+m.Field("accessKeySecret")+`"}`))
@@ -95,7 +95,7 @@ type envelope struct {
 }
 
 // call sends a request with the management token scheme.
-func (g *gateway) call(t *testing.T, token, pool, method, path, body string) (int, envelope) {
+func (g *served) call(t *testing.T, token, pool, method, path, body string) (int, envelope) {
 	t.Helper()
 	req := servertest.Request(t, method, g.url+path, body, "Authorization", "Bearer "+token, "X-Authing-Userpool-Id", pool)
 	resp, b := g.contract.Do(t, req)

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -82,8 +82,7 @@ func TestStats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := server.New(log)
-		srv.Register(native.New(server.Deps{DB: db, Log: log}, engine, srv, store.HashSecret(token)))
+		srv := gateway.New(gateway.Config{Deps: server.Deps{DB: db, Log: log}, Engine: engine, TokenHash: store.HashSecret(token)})
 		url := servertest.Serve(t, srv)
 		spec, err := api.GetSwagger()
 		if err != nil {

@@ -9,13 +9,9 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/authing"
-	"github.com/polyhook/polyhook/server/fusionauth"
-	"github.com/polyhook/polyhook/server/native"
-	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/servertest"
-	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -33,13 +29,7 @@ func startGateway(t *testing.T, db *store.DB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(log)
-	deps.Engine = engine
-	for _, d := range []server.Dialect{fusionauth.New(deps), xsolla.New(deps), nursa.New(deps), authing.New(deps)} {
-		srv.Register(d)
-		engine.Register(d.Encoder())
-	}
-	srv.Register(native.New(deps, engine, srv, store.HashSecret(token)))
+	srv := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: store.HashSecret(token)})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

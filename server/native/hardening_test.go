@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/fusionauth"
-	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -27,16 +26,12 @@ func startOn(t *testing.T, db *store.DB, logins *server.Logins) (string, *server
 	t.Helper()
 	keys, _ := server.NewKeys("native-test-master-key")
 	log := servertest.Logger(t)
-	deps := server.Deps{DB: db, Keys: keys, Log: log, Logins: logins}
+	deps := server.Deps{DB: db, Keys: keys, Log: log, Logins: logins, MaxBodyBytes: testLimit}
 	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fa := fusionauth.New(deps)
-	engine.Register(fa.Encoder())
-	srv := server.New(log)
-	srv.MaxBodyBytes = testLimit
-	srv.Register(fa, native.New(deps, engine, srv, store.HashSecret(token)))
+	srv := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: store.HashSecret(token)})
 	u := servertest.Serve(t, srv)
 	spec, err := api.GetSwagger()
 	if err != nil {

@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/gateway"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
-	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/native"
-	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -31,10 +30,7 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fa, nu := fusionauth.New(deps), nursa.New(deps)
-	engine.Register(fa.Encoder(), nu.Encoder())
-	srv := server.New(log)
-	srv.Register(fa, nu, native.New(deps, engine, srv, store.HashSecret(token)))
+	srv := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: store.HashSecret(token)})
 	url := servertest.Serve(t, srv)
 	spec, err := api.GetSwagger()
 	if err != nil {
