@@ -137,7 +137,11 @@ func New(log *slog.Logger) *Server {
 		} else {
 			s.log.Error("unhandled error", "method", c.Request().Method, "path", c.Path(), "err", err)
 		}
-		_ = c.JSON(code, map[string]any{"error": map[string]string{"code": codeName(code), "message": http.StatusText(code)}})
+		msg := http.StatusText(code)
+		if code == http.StatusNotFound {
+			msg = "Nothing is served at " + c.Request().URL.Path + "."
+		}
+		_ = c.JSON(code, map[string]any{"error": map[string]string{"code": codeName(code), "message": msg}})
 	}
 	e.Use(s.logRequests)
 	return s

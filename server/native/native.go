@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -45,6 +46,7 @@ func New(deps server.Deps, engine *delivery.Engine, srv *server.Server, tokenHas
 // Register serves /v1.
 func (a *API) Register(r *server.Router) {
 	api.RegisterHandlers(r.With(server.Errors(a.log, render), a.authenticate), handlers{a})
+	r.Unrouted(render, "/v1")
 }
 
 // settingAdminToken holds the hash of a generated admin token.
@@ -90,6 +92,7 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				if err := a.logins.Failed(c, ""); err != nil {
 					return err
 				}
+				return store.Errorf(store.EUNAUTHORIZED, "The admin token was not accepted: it is not this gateway's admin token.")
 			}
 			return store.Errorf(store.EUNAUTHORIZED, "Send the admin token as \"Authorization: Bearer <token>\".")
 		}
@@ -115,19 +118,42 @@ func render(c echo.Context, err error) error {
 	if errors.As(err, &he) {
 		code, msg = store.EINVALID, http.StatusText(he.Code)
 		switch he.Code {
-		case http.StatusNotFound, http.StatusMethodNotAllowed:
-			code = store.ENOTFOUND
+		case http.StatusNotFound:
+			code, msg = store.ENOTFOUND, fmt.Sprintf("Nothing is served at %s.", c.Request().URL.Path)
+		case http.StatusMethodNotAllowed:
+			code, msg = store.ENOTFOUND, fmt.Sprintf("%s is not served at %s.", c.Request().Method, c.Request().URL.Path)
 		case http.StatusBadRequest:
 			if m, ok := he.Message.(string); ok {
 				msg = m
 			}
 		}
 	}
+	if code == store.ENOTFOUND && he == nil {
+		msg = notFound(c, msg)
+	}
 	status := statuses[code]
 	var e api.Error
 	e.Error.Code = api.ErrorErrorCode(code)
 	e.Error.Message = msg
 	return c.JSON(status, e)
+}
+
+// notFound names what was not found when the store's message is a generic one ("Not
+// found.", "Webhook not found."): the object the path's last id names, as in "Webhook
+// wh_1 not found.".
+func notFound(c echo.Context, msg string) string {
+	if msg != "Not found." && (!strings.HasSuffix(msg, " not found.") || strings.Count(msg, " ") > 2) {
+		return msg
+	}
+	names := c.ParamNames()
+	for i := len(names) - 1; i >= 0; i-- {
+		noun, ok := strings.CutSuffix(names[i], "Id")
+		if !ok || noun == "" {
+			continue
+		}
+		return fmt.Sprintf("%s%s %s not found.", strings.ToUpper(noun[:1]), noun[1:], c.Param(names[i]))
+	}
+	return msg
 }
 
 // MarshalMinted renders a new credential as the native API returns it, secrets included.
