@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -120,6 +121,7 @@ func parse(parser *kong.Kong, args []string) (kctx *kong.Context, err error) {
 	}()
 	kctx, err = parser.Parse(args)
 	if err != nil {
+		err = ourWords(err)
 		var pe *kong.ParseError
 		if errors.As(err, &pe) {
 			hint := "polyhook --help"
@@ -133,6 +135,26 @@ func parse(parser *kong.Kong, args []string) (kctx *kong.Context, err error) {
 	}
 	return kctx, nil
 }
+
+// missingValue is kong's message for a flag given last with no value.
+var missingValue = regexp.MustCompile(`^(--[a-z0-9-]+): expected [a-z ]+ value but got "EOL" \(<EOL>\)$`)
+
+// ourWords rewords the parser's messages that speak of its tokens rather than the flags.
+// The result still unwraps to the parser's error, so that its context is kept.
+func ourWords(err error) error {
+	if m := missingValue.FindStringSubmatch(err.Error()); m != nil {
+		return reworded{fmt.Sprintf("%s needs a value", m[1]), err}
+	}
+	return err
+}
+
+type reworded struct {
+	msg string
+	err error
+}
+
+func (r reworded) Error() string { return r.msg }
+func (r reworded) Unwrap() error { return r.err }
 
 // fromEnv names the environment variable a refused flag value came from, when the
 // message does not already (kong names it for values that do not parse, not for values

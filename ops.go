@@ -231,6 +231,7 @@ type credCreateCmd struct {
 	Name    string   `name:"name" help:"A label for operators."`
 	Project []string `name:"project" help:"xsolla: a Login project id the credential may manage (repeat for several)."`
 	Offline bool     `name:"offline" help:"Mint on the database (--db, --secret-key) instead of through a gateway: for the first credential, or when no gateway runs."`
+	Create  bool     `name:"create" help:"With --offline: make a new database when --db names no existing file."`
 	clientFlags
 	storeFlags
 }
@@ -258,7 +259,7 @@ func (c *credCreateCmd) Run(g *globals) error {
 }
 
 func (c *credCreateCmd) offline(g *globals) error {
-	db, keys, err := c.open(g.ctx)
+	db, keys, err := c.open(g.ctx, !c.Create)
 	if err != nil {
 		return err
 	}
@@ -348,10 +349,11 @@ type adminTokenCmd struct {
 
 type adminTokenResetCmd struct {
 	storeFlags
+	Create bool `name:"create" help:"Make a new database when --db names no existing file."`
 }
 
 func (c *adminTokenResetCmd) Run(g *globals) error {
-	db, err := store.Open(g.ctx, c.DB)
+	db, err := openDB(g.ctx, c.DB, !c.Create)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,7 +13,9 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
@@ -84,8 +87,16 @@ func (c *serveCmd) Validate() error {
 			return fmt.Errorf("--%s (%s) must be %s", ch.flag, envOf(ch.flag), ch.is)
 		}
 	}
+	if err := checkAddr(c.Addr); err != nil {
+		return err
+	}
 	if _, err := parsePrefixes(c.AllowTargets); err != nil {
 		return fmt.Errorf("--allow-targets (POLYHOOK_ALLOW_TARGETS): %w", err)
+	}
+	if c.CAFile != "" {
+		if _, err := os.Stat(c.CAFile); err != nil {
+			return fmt.Errorf("--ca-file (POLYHOOK_CA_FILE) %s: %w", c.CAFile, unwrapPath(err))
+		}
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 16 {
 		return fmt.Errorf("--secret-key (POLYHOOK_SECRET_KEY) must be 16 characters or more")
@@ -119,11 +130,11 @@ func (c *serveCmd) newEngine(db *store.DB, log *slog.Logger) (*delivery.Engine, 
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("--ca-file (POLYHOOK_CA_FILE): %w", err)
+			return nil, usageError{fmt.Errorf("--ca-file (POLYHOOK_CA_FILE) %s: %w", c.CAFile, unwrapPath(err))}
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file (POLYHOOK_CA_FILE) %s holds no PEM certificate", c.CAFile)
+			return nil, usageError{fmt.Errorf("--ca-file (POLYHOOK_CA_FILE) %s holds no PEM certificate", c.CAFile)}
 		}
 	}
 	return delivery.New(db, delivery.Config{
@@ -139,6 +150,38 @@ func (c *serveCmd) newEngine(db *store.DB, log *slog.Logger) (*delivery.Engine, 
 	})
 }
 
+// listen opens the API's listener; an address in use or not this machine's is a
+// configuration error.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	why := err.Error()
+	var se *os.SyscallError
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		why = "the address is in use (is another gateway running? stop it, or choose another address)"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		why = "the address is not one of this machine's"
+	case errors.Is(err, syscall.EACCES):
+		why = "not permitted (ports below 1024 need privileges)"
+	case errors.As(err, &se):
+		why = se.Err.Error()
+	}
+	return nil, usageError{fmt.Errorf("--addr (POLYHOOK_ADDR) %s: cannot listen: %s", addr, why)}
+}
+
+// checkAddr refuses a listen address that is not host:port, in our words.
+func checkAddr(addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		if _, err := strconv.ParseUint(port, 10, 16); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("--addr (POLYHOOK_ADDR) %q must be host:port or :port, as in 127.0.0.1:8080 or :8080", addr)
+}
+
 func parsePrefixes(list string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, s := range strings.Split(list, ",") {
@@ -148,23 +191,23 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 		if !strings.Contains(s, "/") {
 			a, err := netip.ParseAddr(s)
 			if err != nil {
-				return nil, fmt.Errorf("allowed target %q: %w", s, err)
+				return nil, fmt.Errorf("%q is not an IP address or CIDR prefix (as in 127.0.0.1, ::1 or 10.0.0.0/8)", s)
 			}
 			out = append(out, netip.PrefixFrom(a, a.BitLen()))
 			continue
 		}
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, fmt.Errorf("allowed target %q: %w", s, err)
+			return nil, fmt.Errorf("%q is not a CIDR prefix (as in 10.0.0.0/8 or fd00::/8)", s)
 		}
 		out = append(out, p)
 	}
 	return out, nil
 }
 
-// open opens the store and the gateway's keys.
-func (c *storeFlags) open(ctx context.Context) (*store.DB, *server.Keys, error) {
-	db, err := store.Open(ctx, c.DB)
+// open opens the store (see openDB) and the gateway's keys.
+func (c *storeFlags) open(ctx context.Context, mustExist bool) (*store.DB, *server.Keys, error) {
+	db, err := openDB(ctx, c.DB, mustExist)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,7 +227,7 @@ func (c *serveCmd) Run(g *globals) error {
 		return err
 	}
 	defer shutdownTracing()
-	db, keys, err := c.open(ctx)
+	db, keys, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -199,6 +242,17 @@ func (c *serveCmd) Run(g *globals) error {
 		log.Warn("the master key was generated and is kept in the database, next to the secrets it seals: " +
 			"a dump or backup of the database opens them all; give it with --secret-key (POLYHOOK_SECRET_KEY) to keep it apart")
 	}
+	engine, err := c.newEngine(db, log)
+	if err != nil {
+		return err
+	}
+	ln, err := listen(c.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	// The token is settled once the database and the listener are up, so that a start
+	// that fails shows no "shown once" token it then never uses.
 	tokenHash, generated, err := native.AdminToken(ctx, db, c.AdminToken)
 	if err != nil {
 		return err
@@ -206,16 +260,7 @@ func (c *serveCmd) Run(g *globals) error {
 	if generated != "" {
 		fmt.Fprintf(g.stdout, "Admin token (shown once; keep it, or set POLYHOOK_ADMIN_TOKEN): %s\n", generated)
 	}
-
-	engine, err := c.newEngine(db, log)
-	if err != nil {
-		return err
-	}
 	handler := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: tokenHash, Dialects: registered})
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("--addr (POLYHOOK_ADDR): %w", err)
-	}
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
