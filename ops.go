@@ -132,6 +132,22 @@ func table(w io.Writer, header string, rows [][]string) error {
 	return tw.Flush()
 }
 
+// count writes n with its noun: "1 delivery", "2 deliveries".
+func count[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// checkLimit checks a --limit before any request is made.
+func checkLimit(n int) error {
+	if n < 1 || n > 1000 {
+		return fmt.Errorf("--limit must be from 1 to 1000, not %d", n)
+	}
+	return nil
+}
+
 func ts(t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return ""
@@ -253,7 +269,7 @@ func (c *credCreateCmd) Run(g *globals) error {
 	}
 	b, _, err := a.call(g.ctx, http.MethodPost, "/v1/credentials", nil, in, http.StatusCreated)
 	if err != nil {
-		return err
+		return inFlagWords(err)
 	}
 	return printJSON(g.stdout, b)
 }
@@ -281,13 +297,22 @@ func (c *credCreateCmd) offline(g *globals) error {
 	}
 	m, err := d.MintCredential(g.ctx, req)
 	if err != nil {
-		return errors.New(store.ErrorMessage(err))
+		return inFlagWords(errors.New(store.ErrorMessage(err)))
 	}
 	out, err := native.MarshalMinted(m)
 	if err != nil {
 		return err
 	}
 	return printJSON(g.stdout, out)
+}
+
+// inFlagWords names the request field a refusal speaks of by the flag that sets it.
+func inFlagWords(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "projectIds") {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(msg, "projectIds", "--project"))
 }
 
 type credListCmd struct {
@@ -408,7 +433,7 @@ func (c *publishCmd) Run(g *globals) error {
 	if status == http.StatusOK {
 		state = "already published"
 	}
-	_, err = fmt.Fprintf(g.stdout, "%s %s: %d deliveries\n", state, ev.ID, ev.Deliveries)
+	_, err = fmt.Fprintf(g.stdout, "%s %s: %s\n", state, ev.ID, count(ev.Deliveries, "delivery", "deliveries"))
 	return err
 }
 
@@ -427,6 +452,9 @@ type eventsListCmd struct {
 	outputFlag
 	clientFlags
 }
+
+// Validate checks the flags before any request; kong calls it.
+func (c *eventsListCmd) Validate() error { return checkLimit(c.Limit) }
 
 func (c *eventsListCmd) Run(g *globals) error {
 	a, err := c.api()
@@ -479,7 +507,7 @@ func (c *eventsShowCmd) Run(g *globals) error {
 	if c.Output == "json" {
 		return printJSON(g.stdout, b)
 	}
-	fmt.Fprintf(g.stdout, "event %s (%s, tenant %q) created %s: %d deliveries\n", e.ID, e.Type, e.Tenant, e.CreatedAt.UTC().Format(time.RFC3339), e.Deliveries)
+	fmt.Fprintf(g.stdout, "event %s (%s, tenant %q) created %s: %s\n", e.ID, e.Type, e.Tenant, e.CreatedAt.UTC().Format(time.RFC3339), count(e.Deliveries, "delivery", "deliveries"))
 	return table(g.stdout, deliveryHeader, deliveryRows(e.DeliveryList))
 }
 
@@ -545,6 +573,9 @@ type deliveriesListCmd struct {
 	clientFlags
 }
 
+// Validate checks the flags before any request; kong calls it.
+func (c *deliveriesListCmd) Validate() error { return checkLimit(c.Limit) }
+
 func (c *deliveriesListCmd) Run(g *globals) error {
 	a, err := c.api()
 	if err != nil {
@@ -594,7 +625,7 @@ func (c *deliveriesShowCmd) Run(g *globals) error {
 	if c.Output == "json" {
 		return printJSON(g.stdout, b)
 	}
-	fmt.Fprintf(g.stdout, "delivery %s of event %s to webhook %s (%s, %s): %s after %d attempts\n", d.ID, d.EventID, d.WebhookID, d.Dialect, d.EventName, d.Status, d.Attempts)
+	fmt.Fprintf(g.stdout, "delivery %s of event %s to webhook %s (%s, %s): %s after %s\n", d.ID, d.EventID, d.WebhookID, d.Dialect, d.EventName, d.Status, count(d.Attempts, "attempt", "attempts"))
 	if d.NextAttempt != nil && d.Status == store.DeliveryPending {
 		fmt.Fprintf(g.stdout, "next attempt at %s\n", ts(d.NextAttempt))
 	}
@@ -641,6 +672,9 @@ type webhooksListCmd struct {
 	outputFlag
 	clientFlags
 }
+
+// Validate checks the flags before any request; kong calls it.
+func (c *webhooksListCmd) Validate() error { return checkLimit(c.Limit) }
 
 func (c *webhooksListCmd) Run(g *globals) error {
 	a, err := c.api()

@@ -59,7 +59,7 @@ func TestOperatorCLI(t *testing.T) {
 	if err := db.CreateWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := cli("publish", "--type", "user.created", "--id", "evt-ops"); err != nil || !strings.Contains(out, "1 deliveries") {
+	if out, err := cli("publish", "--type", "user.created", "--id", "evt-ops"); err != nil || !strings.Contains(out, "1 delivery") {
 		t.Fatalf("publish: %v %s", err, out)
 	}
 	var out string
@@ -94,7 +94,7 @@ func TestOperatorCLI(t *testing.T) {
 		t.Errorf("webhooks test: %v %s", err, out)
 	}
 	out, err := cli("webhooks", "recover", w.ID, "--since", "1h")
-	if err != nil || !strings.Contains(out, "1 failed deliveries") || !strings.Contains(out, "sent 1 of 1\n") ||
+	if err != nil || !strings.Contains(out, "1 failed delivery") || !strings.Contains(out, "sent 1 of 1\n") ||
 		!strings.Contains(out, "done: 1 sent, 1 succeeded, 0 failed again, 0 retrying") {
 		t.Fatalf("webhooks recover: %v %s", err, out)
 	}
@@ -139,7 +139,7 @@ func TestOperatorCLI(t *testing.T) {
 		}
 	}
 	up.Store(true)
-	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h"); err != nil || !strings.Contains(out, "skipped 1 deliveries still retrying") || !strings.Contains(out, "done: 0 sent") {
+	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h"); err != nil || !strings.Contains(out, "skipped 1 delivery still retrying") || !strings.Contains(out, "done: 0 sent") {
 		t.Errorf("recover with a delivery still retrying: %v %s", err, out)
 	}
 	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h", "--include-retrying"); err != nil || !strings.Contains(out, "done: 1 sent, 1 succeeded, 0 failed again, 0 retrying") {

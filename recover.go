@@ -92,12 +92,12 @@ func (c *webhooksRecoverCmd) Run(g *globals) error {
 		return err
 	}
 	out := g.stdout
-	fmt.Fprintf(out, "recovery %s: %d failed deliveries of webhook %s since %s to re-send\n", r.ID, r.Total, c.ID, since.UTC().Format(time.RFC3339))
+	fmt.Fprintf(out, "recovery %s: %s of webhook %s since %s to re-send\n", r.ID, count(r.Total, "failed delivery", "failed deliveries"), c.ID, since.UTC().Format(time.RFC3339))
 	switch {
 	case r.Retrying > 0 && c.IncludeRetrying:
-		fmt.Fprintf(out, "and %d deliveries still pending: those waiting for a retry are sent now too\n", r.Retrying)
+		fmt.Fprintf(out, "and %s still pending: those waiting for a retry are sent now too\n", count(r.Retrying, "delivery", "deliveries"))
 	case r.Retrying > 0:
-		fmt.Fprintf(out, "skipped %d deliveries still retrying: they keep their own schedule (--include-retrying sends them now)\n", r.Retrying)
+		fmt.Fprintf(out, "skipped %s still retrying: they keep their own schedule (--include-retrying sends them now)\n", count(r.Retrying, "delivery", "deliveries"))
 	}
 	// Wait for the gateway to queue them, then for each to be sent.
 	for {

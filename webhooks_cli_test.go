@@ -36,7 +36,7 @@ func TestWebhooksCLI(t *testing.T) {
 	if out := cli("webhooks", "show", id); !strings.Contains(out, "standard") || !strings.Contains(out, "user.created,user.deleted") || !strings.Contains(out, "active") {
 		t.Errorf("webhooks show: %s", out)
 	}
-	if out := cli("publish", "--type", "user.created"); !strings.Contains(out, "1 deliveries") {
+	if out := cli("publish", "--type", "user.created"); !strings.Contains(out, "1 delivery") {
 		t.Fatalf("publish: %s", out)
 	}
 	select {
