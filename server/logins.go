@@ -1,7 +1,7 @@
 package server
 
 import (
-	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -41,33 +41,38 @@ func NewLogins(burst int, every time.Duration) *Logins {
 // not empty, for that credential (name it with its dialect, "nursa:<client id>"). When
 // either is over its budget it sets Retry-After on the response and returns the
 // ETHROTTLED error to answer instead of the login failure; otherwise it returns nil.
+//
+// The address is charged first, and a failure past its budget charges no credential: so
+// each address can start only a few credential budgets a minute, whatever ids it makes up,
+// and the table of budgets (bounded in entries and bytes, see Limiter) fills no faster.
 func (l *Logins) Failed(c echo.Context, credential string) error {
 	if l == nil {
 		return nil
 	}
-	keys := []string{"addr:" + clientAddr(c)}
-	if credential != "" {
-		keys = append(keys, "cred:"+credential)
+	ok, wait := l.buckets.Allow("addr:" + clientAddr(c))
+	if ok && credential != "" {
+		ok, wait = l.buckets.Allow("cred:" + credential)
 	}
-	var wait time.Duration
-	for _, k := range keys {
-		if ok, d := l.buckets.Allow(k); !ok && d > wait {
-			wait = d
-		}
-	}
-	if wait == 0 {
+	if ok {
 		return nil
 	}
 	c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 	return store.Errorf(store.ETHROTTLED, "Too many failed logins; try again in %d seconds.", int(wait.Seconds())+1)
 }
 
-// clientAddr is the address of the peer that sent the request. Forwarding headers are
-// not trusted: anyone can write them, and each new value would be a fresh budget.
+// clientAddr is the address of the peer that sent the request, or for IPv6 its /64: one
+// host is commonly given a whole /64, and each of its addresses would otherwise be a fresh
+// budget. Forwarding headers are not trusted: anyone can write them, and each new value
+// would be a fresh budget too.
 func clientAddr(c echo.Context) string {
-	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	ap, err := netip.ParseAddrPort(c.Request().RemoteAddr)
 	if err != nil {
 		return c.Request().RemoteAddr
 	}
-	return host
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }
