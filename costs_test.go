@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The tests in this file drive a running gateway over HTTP with what an attacker can send
@@ -19,27 +23,49 @@ import (
 const costToken = "cost-test-admin-token-0123456789abcdef"
 
 // cost is what f cost the process: heap bytes still in use after a collection, bytes
-// allocated on the way (garbage included) and stack memory taken from the system.
+// allocated on the way (garbage included), stack memory taken from the system, and CPU
+// time (user and system, every goroutine's: wall time would measure the machine's load).
 type cost struct {
 	retained, allocated, stack int64
+	cpu                        time.Duration
 }
 
 func measure(f func()) cost {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	cpu := cpuTime()
 	f()
+	cpu = cpuTime() - cpu
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	return cost{
 		retained:  int64(after.HeapInuse) - int64(before.HeapInuse),
 		allocated: int64(after.TotalAlloc - before.TotalAlloc),
 		stack:     int64(after.StackSys) - int64(before.StackSys),
+		cpu:       cpu,
 	}
 }
 
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// memory is what the request took in memory at most: all it allocated and the stack.
+func (c cost) memory() int64 { return c.allocated + max(c.stack, 0) }
+
 func (c cost) String() string {
-	return "retained " + mb(c.retained) + ", allocated " + mb(c.allocated) + ", stack " + mb(c.stack)
+	return "retained " + mb(c.retained) + ", allocated " + mb(c.allocated) + ", stack " + mb(c.stack) + ", CPU " + c.cpu.Round(time.Millisecond).String()
+}
+
+// cpuBudget is d, or ten times d under the race detector, which slows every byte loop.
+func cpuBudget(d time.Duration) time.Duration {
+	if raceEnabled {
+		return 10 * d
+	}
+	return d
 }
 
 func mb(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB" }
@@ -109,5 +135,59 @@ func TestCost_FailedLoginsWithHugeIDs(t *testing.T) {
 	t.Logf("900 failed logins with 1 MB ids: %v", c)
 	if c.retained > 20<<20 {
 		t.Errorf("900 failed logins with 1 MB ids kept %s of heap", mb(c.retained))
+	}
+}
+
+// mint creates a credential through the native API and returns its fields.
+func mint(t *testing.T, base, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/v1/credentials", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+costToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("mint %s: %d %v", body, resp.StatusCode, err)
+	}
+	return out
+}
+
+// oauthToken is the access token a client-credentials grant answers with.
+func oauthToken(t *testing.T, base, path, clientID, secret string) string {
+	t.Helper()
+	resp, err := http.PostForm(base+path, url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		t.Fatalf("token from %s: %d %v", path, resp.StatusCode, err)
+	}
+	return out.AccessToken
+}
+
+// A Nursa client's malformed body: a megabyte of "[", whose error message is rebuilt
+// the way Node's JSON.parse words it.
+func TestCost_NursaDeepMalformedBody(t *testing.T) {
+	base, send := costGateway(t)
+	nu := mint(t, base, `{"dialect":"nursa"}`)
+	token := oauthToken(t, base, "/oidc/oauth/token", nu["clientId"].(string), nu["clientSecret"].(string))
+	body := bytes.Repeat([]byte("["), 1<<20)
+	var status int
+	c := measure(func() {
+		status = send("POST", "/api/v2/public/webhooks/user", "application/json", body, "Authorization", "Bearer "+token)
+	})
+	t.Logf("a 1 MiB body of '[': %d, %v", status, c)
+	if status != 400 {
+		t.Errorf("status %d, want 400", status)
+	}
+	if c.memory() > 10<<20 || c.cpu > cpuBudget(100*time.Millisecond) {
+		t.Errorf("a 1 MiB body of '[' cost %v; want under 10 MB and %v", c, cpuBudget(100*time.Millisecond))
 	}
 }

@@ -76,109 +76,167 @@ func (p *jsonScan) unexpected() string {
 // cut to 10 characters either side of the token when it is longer than 20.
 func (p *jsonScan) unexpectedToken() string {
 	r, _ := utf8.DecodeRune(p.src[p.i:])
-	units := utf16.Encode([]rune(string(p.src)))
-	pos, n := p.pos(p.i), len(units)
+	pos, n := p.pos(p.i), p.pos(len(p.src))
 	const context = 10
 	if n <= 2*context {
-		return fmt.Sprintf("Unexpected token '%c', \"%s\" is not valid JSON", r, string(utf16.Decode(units)))
+		return fmt.Sprintf("Unexpected token '%c', \"%s\" is not valid JSON", r, p.units(0, n))
 	}
 	switch {
 	case pos < context:
-		return fmt.Sprintf("Unexpected token '%c', \"%s\"... is not valid JSON", r, string(utf16.Decode(units[:pos+context])))
+		return fmt.Sprintf("Unexpected token '%c', \"%s\"... is not valid JSON", r, p.units(0, pos+context))
 	case pos < n-context:
-		return fmt.Sprintf("Unexpected token '%c', ...\"%s\"... is not valid JSON", r, string(utf16.Decode(units[pos-context:pos+context])))
+		return fmt.Sprintf("Unexpected token '%c', ...\"%s\"... is not valid JSON", r, p.units(pos-context, pos+context))
 	}
-	return fmt.Sprintf("Unexpected token '%c', ...\"%s\" is not valid JSON", r, string(utf16.Decode(units[pos-context:])))
+	return fmt.Sprintf("Unexpected token '%c', ...\"%s\" is not valid JSON", r, p.units(pos-context, n))
 }
 
+// units is the source's UTF-16 code units from lo to hi as a string, a surrogate cut in
+// half at either end becoming U+FFFD as in JavaScript. Only the units kept are copied.
+func (p *jsonScan) units(lo, hi int) string {
+	var kept []uint16
+	u := 0
+	for _, r := range string(p.src) {
+		if u >= hi {
+			break
+		}
+		var pair [2]uint16
+		k := utf16.RuneLen(r)
+		if k == 2 {
+			r1, r2 := utf16.EncodeRune(r)
+			pair[0], pair[1] = uint16(r1), uint16(r2)
+		} else {
+			pair[0] = uint16(r)
+		}
+		for j := 0; j < k; j++ {
+			if u+j >= lo && u+j < hi {
+				kept = append(kept, pair[j])
+			}
+		}
+		u += k
+	}
+	return string(utf16.Decode(kept))
+}
+
+// nesting is a stack of the containers the scan is inside, a bit each: set for an object.
+type nesting struct {
+	bits  []uint64
+	depth int
+}
+
+func (n *nesting) push(object bool) {
+	if n.depth/64 == len(n.bits) {
+		n.bits = append(n.bits, 0)
+	}
+	if object {
+		n.bits[n.depth/64] |= 1 << (n.depth % 64)
+	} else {
+		n.bits[n.depth/64] &^= 1 << (n.depth % 64)
+	}
+	n.depth++
+}
+
+func (n *nesting) inObject() bool { return n.bits[(n.depth-1)/64]&(1<<((n.depth-1)%64)) != 0 }
+
+// value scans one JSON value. The containers it is inside are kept on a stack of bits
+// rather than by recursion, so that deep nesting costs a bit a level and no goroutine
+// stack: V8's parser is not recursive either, and answers a megabyte of "[" with
+// "Unexpected end of JSON input" as this does.
 func (p *jsonScan) value() string {
-	p.skipSpace()
-	if p.i >= len(p.src) {
-		return unexpectedEnd
-	}
-	switch c := p.src[p.i]; {
-	case c == '{':
-		return p.object()
-	case c == '[':
-		return p.array()
-	case c == '"':
-		return p.str()
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	case c == 't':
-		return p.literal("true")
-	case c == 'f':
-		return p.literal("false")
-	case c == 'n':
-		return p.literal("null")
-	}
-	return p.unexpected()
-}
-
-func (p *jsonScan) object() string {
-	p.i++ // {
-	p.skipSpace()
-	if p.i < len(p.src) && p.src[p.i] == '}' {
-		p.i++
-		return ""
-	}
-	for first := true; ; first = false {
+	var open nesting
+	for {
+		// A value starts here.
 		p.skipSpace()
-		if p.i >= len(p.src) || p.src[p.i] != '"' {
-			if first {
-				return p.at("Expected property name or '}'")
-			}
-			return p.at("Expected double-quoted property name")
+		if p.i >= len(p.src) {
+			return unexpectedEnd
 		}
-		if msg := p.str(); msg != "" {
-			return msg
-		}
-		p.skipSpace()
-		if p.i >= len(p.src) || p.src[p.i] != ':' {
-			if first {
-				return p.at("Expected ':' after property name")
+		msg, nested := "", false
+		switch c := p.src[p.i]; {
+		case c == '{' || c == '[':
+			closing := byte('}')
+			if c == '[' {
+				closing = ']'
 			}
+			p.i++
+			p.skipSpace()
+			if p.i < len(p.src) && p.src[p.i] == closing {
+				p.i++
+				break
+			}
+			if c == '{' {
+				msg = p.member(true)
+			}
+			open.push(c == '{')
+			nested = true
+		case c == '"':
+			msg = p.str()
+		case c == '-' || (c >= '0' && c <= '9'):
+			msg = p.number()
+		case c == 't':
+			msg = p.literal("true")
+		case c == 'f':
+			msg = p.literal("false")
+		case c == 'n':
+			msg = p.literal("null")
+		default:
 			return p.unexpected()
 		}
-		p.i++
-		if msg := p.value(); msg != "" {
+		if msg != "" {
 			return msg
 		}
-		p.skipSpace()
-		if p.i < len(p.src) && p.src[p.i] == ',' {
-			p.i++
+		if nested {
 			continue
 		}
-		if p.i < len(p.src) && p.src[p.i] == '}' {
-			p.i++
-			return ""
+		// A value has ended: close the containers it ends, up to one that goes on.
+		for {
+			if open.depth == 0 {
+				return ""
+			}
+			inObject := open.inObject()
+			p.skipSpace()
+			if p.i < len(p.src) && p.src[p.i] == ',' {
+				p.i++
+				if inObject {
+					if msg := p.member(false); msg != "" {
+						return msg
+					}
+				}
+				break
+			}
+			if p.i < len(p.src) && (inObject && p.src[p.i] == '}' || !inObject && p.src[p.i] == ']') {
+				p.i++
+				open.depth--
+				continue
+			}
+			if inObject {
+				return p.at("Expected ',' or '}' after property value")
+			}
+			return p.at("Expected ',' or ']' after array element")
 		}
-		return p.at("Expected ',' or '}' after property value")
 	}
 }
 
-func (p *jsonScan) array() string {
-	p.i++ // [
+// member scans an object's property name and the colon after it; first says whether it
+// is the object's first.
+func (p *jsonScan) member(first bool) string {
 	p.skipSpace()
-	if p.i < len(p.src) && p.src[p.i] == ']' {
-		p.i++
-		return ""
+	if p.i >= len(p.src) || p.src[p.i] != '"' {
+		if first {
+			return p.at("Expected property name or '}'")
+		}
+		return p.at("Expected double-quoted property name")
 	}
-	for {
-		if msg := p.value(); msg != "" {
-			return msg
-		}
-		p.skipSpace()
-		if p.i < len(p.src) && p.src[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.i < len(p.src) && p.src[p.i] == ']' {
-			p.i++
-			return ""
-		}
-		return p.at("Expected ',' or ']' after array element")
+	if msg := p.str(); msg != "" {
+		return msg
 	}
+	p.skipSpace()
+	if p.i >= len(p.src) || p.src[p.i] != ':' {
+		if first {
+			return p.at("Expected ':' after property name")
+		}
+		return p.unexpected()
+	}
+	p.i++
+	return ""
 }
 
 func (p *jsonScan) str() string {

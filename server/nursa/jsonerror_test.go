@@ -66,6 +66,15 @@ func TestNodeJSONErrorMatchesNode(t *testing.T) {
 		corpus = append(corpus, body[:i-1]+body[i:])                          // one character missing
 		corpus = append(corpus, body[:i]+`"`+body[i:], body[:i]+"}"+body[i:]) // a stray quote or brace
 	}
+	// Deep nesting, which neither V8 nor the scanner here parses by recursion.
+	corpus = append(corpus,
+		strings.Repeat("[", 100_000),
+		strings.Repeat("[", 100_000)+"x",
+		strings.Repeat(`{"a":`, 50_000)+"1"+strings.Repeat("}", 49_999),
+		strings.Repeat(`{"a":[`, 20_000)+"1"+strings.Repeat("]}", 20_000)+" x",
+		strings.Repeat("[{}, ", 10_000)+"-"+strings.Repeat("]", 10_000),
+		// a surrogate pair cut at either end of the quoted source
+		`{"x😀😀😀😀😀😀😀😀":x,"😀😀😀😀😀😀😀😀":1}`, `{"😀😀😀😀😀😀😀😀":x}`)
 	in, _ := json.Marshal(corpus)
 	cmd := exec.Command("node", "-e", `
 // body-parser's json parser in strict mode (its createStrictSyntaxError), then JSON.parse.
@@ -94,7 +103,7 @@ console.log(JSON.stringify(cases.map(parse)));`)
 	for i, src := range corpus {
 		if got := nodeJSONError([]byte(src)); got != want[i] {
 			if bad++; bad <= 10 {
-				t.Errorf("%s:\n got %s\nnode %s", src, got, want[i])
+				t.Errorf("%.200s:\n got %s\nnode %s", src, got, want[i])
 			}
 		}
 	}
