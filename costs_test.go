@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -189,5 +190,35 @@ func TestCost_NursaDeepMalformedBody(t *testing.T) {
 	}
 	if c.memory() > 10<<20 || c.cpu > cpuBudget(100*time.Millisecond) {
 		t.Errorf("a 1 MiB body of '[' cost %v; want under 10 MB and %v", c, cpuBudget(100*time.Millisecond))
+	}
+}
+
+// A FusionAuth merge patch of a megabyte, all of it top-level keys.
+func TestCost_FusionAuthMergePatch(t *testing.T) {
+	base, send := costGateway(t)
+	key := mint(t, base, `{"dialect":"fusionauth"}`)["apiKey"].(string)
+	if s := send("POST", "/api/webhook/00000000-0000-4000-8000-000000000001", "application/json",
+		[]byte(`{"webhook":{"url":"https://example.com/h","connectTimeout":1000,"readTimeout":2000,"global":true}}`),
+		"Authorization", key); s != 200 {
+		t.Fatalf("create: %d", s)
+	}
+	var b strings.Builder
+	b.WriteString(`{"webhook":{"description":"patched"}`)
+	keys := 0
+	for ; b.Len() < 1<<20-16; keys++ {
+		fmt.Fprintf(&b, `,"k%d":1`, keys)
+	}
+	b.WriteString("}")
+	var status int
+	c := measure(func() {
+		status = send("PATCH", "/api/webhook/00000000-0000-4000-8000-000000000001", "application/merge-patch+json",
+			[]byte(b.String()), "Authorization", key)
+	})
+	t.Logf("a merge patch of %d bytes, %d keys: %d, %v", b.Len(), keys, status, c)
+	if status != 200 {
+		t.Errorf("status %d, want 200", status)
+	}
+	if c.cpu > cpuBudget(200*time.Millisecond) || c.memory() > 64<<20 {
+		t.Errorf("a 1 MiB merge patch cost %v; want under %v and 64 MB", c, cpuBudget(200*time.Millisecond))
 	}
 }

@@ -35,14 +35,17 @@ func applyPatch(contentType string, current, body []byte) ([]byte, error) {
 		}
 		return json.Marshal(mergeAppend(doc, patch))
 	case contentMerge:
-		if err := decodeJSON(body, &map[string]any{}); err != nil {
+		var patch, doc any
+		if err := decodeJSON(body, &patch); err != nil {
 			return nil, err
 		}
-		out, err := jsonpatch.MergePatch(current, body)
-		if err != nil {
-			return nil, generalError("invalidJSON", "Invalid JSON merge patch: "+err.Error()+".")
+		if _, object := patch.(map[string]any); !object && patch != nil {
+			return nil, decodeJSON(body, &map[string]any{}) // the error an object's decoding gives
 		}
-		return out, nil
+		if err := decodeJSON(current, &doc); err != nil {
+			return nil, err
+		}
+		return json.Marshal(mergePatch(doc, patch))
 	case contentJSONPatch:
 		if err := decodeJSON(body, &[]any{}); err != nil {
 			return nil, err
@@ -61,6 +64,30 @@ func applyPatch(contentType string, current, body []byte) ([]byte, error) {
 		return out, nil
 	}
 	return nil, generalError("invalid", "PATCH takes a body of type application/json, application/merge-patch+json or application/json-patch+json.")
+}
+
+// mergePatch applies an RFC 7396 merge patch to doc, in time linear in the two: each
+// member of the patch is one map operation. (The json-patch library's MergePatch keeps
+// the document's key order in a slice and searches it for every member, quadratic in the
+// number of keys: a 50,000-key patch took seconds of CPU.) The recursion goes as deep as
+// the patch, which decodeJSON has bounded.
+func mergePatch(doc, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	d, ok := doc.(map[string]any)
+	if !ok {
+		d = make(map[string]any, len(p))
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(d, k)
+		} else {
+			d[k] = mergePatch(d[k], v)
+		}
+	}
+	return d
 }
 
 // mergeAppend is FusionAuth's original PATCH merge: objects merge recursively, null
