@@ -98,7 +98,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 
 // conclude applies an attempt's outcome to d and a: it counts the attempt and sets the
 // delivery's new state, with the time of its next attempt when one is due (the recorder
-// queues it for then). disable, when not empty, is why the webhook must be taken out of
+// leaves it due then). disable, when not empty, is why the webhook must be taken out of
 // delivery.
 func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) (disable string) {
 	d.Attempts++

@@ -14,26 +14,25 @@ import (
 
 // The claim lifecycle. Every attempt is made under a claim (store.Delivery.ClaimedUntil
 // and ClaimedBy): the process that publishes an event claims its deliveries in the
-// publishing transaction and hands them to its workers as soon as it commits; a job of
-// the queue (a retry, an operator's retry or recovery, a delivery a stuck endpoint sent
-// to wait there) claims its delivery and hands it to the same workers. The attempt is
-// recorded, a batch at a time, in a transaction that also ends the claim and, when
-// another attempt is due, queues the job for it (recorder.go). The queue thus sees a
-// delivery only when it waits for a retry, and the database does a few cheap statements
-// per attempt.
+// publishing transaction and hands them to its workers as soon as it commits; every
+// other attempt (a retry, an operator's retry or recovery, a delivery whose endpoint was
+// busy or whose breaker was open, one handed back untried) waits as its row, due at its
+// next_attempt_at, until the poll for due deliveries (due.go) claims it and hands it to
+// the same workers. The attempt is recorded, a batch at a time, in a transaction that
+// also ends the claim and sets the next attempt's time when one is due (recorder.go).
 //
-// Nothing is lost when the process dies: its heartbeat stops, and another replica hands
-// its claims to the queue within seconds (replicas.go); should that fail too, its
-// claims run out and the sweep (a periodic job that runs on one process of all) hands
-// them to the queue. On SQLite, where one process owns the file, Start does that for
-// every claim at once. An attempt whose record did not commit before its process died is
-// made again: delivery is at least once, as it always was.
+// Nothing is lost when the process dies: its heartbeat stops, and another replica makes
+// its claims due within seconds (replicas.go); should that fail too, its claims run out
+// and the sweep (a periodic job that runs on one process of all) makes them due. On
+// SQLite, where one process owns the file, Start does that for every claim at once. An
+// attempt whose record did not commit before its process died is made again: delivery
+// is at least once, as it always was.
 
 // claim is one attempt this process sends itself.
 type claim struct {
 	d store.Delivery
 	// w is the webhook as it was read at read: by the publish, or before the attempt;
-	// nil before then for a claim taken from the queue.
+	// nil before then for a claim taken by the poll for due deliveries.
 	w    *store.Webhook
 	read time.Time
 	// writes is the store's count of webhook writes taken before w was read (see
@@ -68,18 +67,18 @@ type claims struct {
 	stopLoops context.CancelFunc
 }
 
-// sweepBatch is how many claims one sweep transaction hands to the queue.
+// sweepBatch is how many parked claims one statement renews.
 const sweepBatch = 500
 
 // claimMargin is how long before a claim runs out its attempt must be over, so that it
-// is recorded before the sweep may hand the delivery to the queue.
+// is recorded before the sweep may make the delivery due again.
 func (e *Engine) claimMargin() time.Duration { return min(e.cfg.RescueAfter/4, 15*time.Second) }
 
 func (e *Engine) startClaims(ctx context.Context) {
 	c := &e.claims
 	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	// Room for the claims of large publish groups (fan-out multiplies them): a claim that
-	// finds no room goes to the queue, which is far slower than waiting here.
+	// finds no room is left due, which costs the database a write and a claim more.
 	c.work = make(chan *claim, 64*e.cfg.Workers)
 	c.halt = make(chan struct{})
 	e.rec = newRecorder(e.settleRetrying)
@@ -113,8 +112,8 @@ func (e *Engine) startClaims(ctx context.Context) {
 }
 
 // stopClaims stops taking claims, lets the attempts in flight finish and hands the
-// claims not yet tried to the queue, then records everything. When ctx ends first, the
-// attempts in flight are cut short and handed to the queue too.
+// claims not yet tried back, due at once, then records everything. When ctx ends first,
+// the attempts in flight are cut short and handed back too.
 func (e *Engine) stopClaims(ctx context.Context) error {
 	c := &e.claims
 	if c.stopping.CompareAndSwap(false, true) && c.halt != nil {
@@ -142,7 +141,7 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 	select {
 	case <-done:
 		c.cancel()
-		// Every claim is recorded or queued: nothing is left for another replica to rescue.
+		// Every claim is recorded or handed back: nothing is left for another replica to rescue.
 		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := e.db.ForgetReplica(fctx, e.replica); err != nil {
@@ -163,7 +162,7 @@ func (e *Engine) stopClaims(ctx context.Context) error {
 // claims of the same group ahead of it: it is running, the endpoint's breaker lets it go
 // (breaker.go), and the endpoint is not stuck while the memory for parked claims is used
 // up (swamped workers make the publisher wait, see dispatchWait). Otherwise the delivery
-// is left due after wait (see due.go), or queued when the process is not running.
+// is left due after wait (see due.go), or at once when the process is not running.
 //
 // A stuck endpoint's deliveries are claimed like any other as long as that memory
 // lasts, and wait parked for its places, costing the database nothing meanwhile.
@@ -182,7 +181,7 @@ func (e *Engine) claimable(webhookID, deliveryID string, n int) (wait time.Durat
 }
 
 // dispatch hands committed claims to the workers; those that do not fit, or arrive
-// while the engine stops, go to the queue.
+// while the engine stops, are handed back, due at once.
 func (e *Engine) dispatch(cls []*claim) {
 	if len(cls) == 0 {
 		return
@@ -199,9 +198,9 @@ func (e *Engine) dispatch(cls []*claim) {
 }
 
 // dispatchWait is how long a publisher waits for room among the workers for its claims
-// before it gives them to the queue. Waiting is the backpressure that keeps a saturated
-// gateway on its fast path: through the queue, a delivery costs the database a job
-// insert, a fetch and a claim more, on the connection everything waits for.
+// before it hands them back, due at once. Waiting is the backpressure that keeps a
+// saturated gateway on its fast path: handed back, a delivery costs the database a write
+// and a claim more, on the connection everything waits for.
 const dispatchWait = 2 * time.Second
 
 // offerWait gives a claim to the workers, waiting up to wait for room, unless the engine
@@ -243,27 +242,6 @@ func (c *claims) offer(cl *claim) bool {
 	}
 }
 
-// takeQueued claims a queued delivery for the attempt its job asks for and hands it to
-// the workers. A delivery that is not waiting for an attempt (a duplicate job) is left
-// alone.
-func (e *Engine) takeQueued(ctx context.Context, deliveryID string) error {
-	until := e.clock.Now().Add(e.cfg.RescueAfter)
-	d, err := e.db.ClaimQueued(ctx, deliveryID, e.replica, until)
-	if err != nil || d == nil {
-		return err
-	}
-	cl := &claim{d: *d, until: until}
-	ev, err := e.db.GetEvent(ctx, d.EventID)
-	if err != nil {
-		e.log.Error("reading a queued delivery's event", "delivery", d.ID, "err", err)
-		e.settleRetrying([]*settlement{e.handOver(cl, time.Second)})
-		return nil
-	}
-	cl.ev = ev
-	e.dispatch([]*claim{cl})
-	return nil
-}
-
 // renewParked keeps parked claims from running out while they wait, however long their
 // endpoint hangs: every eighth of RescueAfter it extends to RescueAfter from now the
 // claims with less than three quarters of it left, so that a claim always has most of
@@ -284,7 +262,7 @@ func (e *Engine) renewParked(ctx context.Context) {
 }
 
 // renew extends the parked claims due for it, a batch per statement. A claim the sweep
-// took meanwhile (this process stalled past its end) is the queue's now: it leaves the
+// released meanwhile (this process stalled past its end) is due again: it leaves the
 // parked claims.
 func (e *Engine) renew(ctx context.Context) error {
 	cls := e.slots.due(e.clock.Now().Add(3 * e.cfg.RescueAfter / 4))
@@ -303,45 +281,12 @@ func (e *Engine) renew(ctx context.Context) error {
 	return nil
 }
 
-// sweep hands every delivery whose claim ran out before a time to the queue.
+// sweep makes due again every delivery whose claim ran out before a time: its process
+// stopped before it recorded the attempt.
 func (e *Engine) sweep(ctx context.Context, before time.Time) error {
-	for {
-		ds, err := e.db.ExpiredClaims(ctx, before, sweepBatch)
-		if err != nil || len(ds) == 0 {
-			return err
-		}
-		n, err := e.requeue(ctx, ds, func(tx *store.DB, d store.Delivery) (bool, error) {
-			return tx.Unclaim(ctx, d.ID, before)
-		})
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			e.log.Info("queued deliveries whose sender stopped before sending them", "deliveries", n)
-		}
-		if len(ds) < sweepBatch {
-			return nil
-		}
+	n, err := e.db.ReleaseExpired(ctx, before, e.now())
+	if n > 0 {
+		e.log.Info("deliveries whose sender stopped before sending them are due again", "deliveries", n)
 	}
-}
-
-// requeue queues, in one transaction, the deliveries take hands over (it ends their
-// claim or hold if they still have it), and returns how many it queued.
-func (e *Engine) requeue(ctx context.Context, ds []store.Delivery, take func(*store.DB, store.Delivery) (bool, error)) (int, error) {
-	var queued []store.Delivery
-	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		queued = queued[:0]
-		for _, d := range ds {
-			ok, err := take(tx, d)
-			if err != nil {
-				return err
-			}
-			if ok {
-				d.ClaimedUntil, d.ClaimedBy, d.HeldAt, d.NextAttemptAt = nil, "", nil, nil
-				queued = append(queued, d)
-			}
-		}
-		return e.queue.enqueue(ctx, raw, queued)
-	})
-	return len(queued), err
+	return err
 }

@@ -5,14 +5,15 @@ import (
 	"time"
 )
 
-// Retries without jobs. A failed attempt leaves its delivery pending with the time of
-// its next attempt (store.Delivery.NextAttemptAt) and nothing else: no job. Each process
-// polls for the deliveries that are due, claims a batch of them in one transaction and
-// hands them to the same workers as a publish. An endpoint that fails every request thus
-// costs the database its attempt records and one small statement per retry, not a job
-// inserted, fetched and completed per failed attempt on the connection the healthy
-// endpoints' publishes wait for. The queue keeps what needs it: operators' retries,
-// recoveries, the sweep, and claims handed over untried.
+// The poll for due deliveries: the one way into the workers besides a publish's own
+// claims. Whatever a delivery waits for (a retry's backoff or Retry-After, an open
+// breaker's pause, a stuck endpoint, a claim handed back untried by a stopping or swamped
+// process, an operator's retry or recovery, the end of a hold, a dead replica's claim) it
+// waits as its row: pending, unclaimed, due at next_attempt_at. Each process polls for
+// the deliveries that are due, claims a batch of them in one transaction and hands them
+// to the same workers as a publish. A crash loses nothing of it: what a process keeps in
+// memory (claims waiting for a worker or parked for a place) is claimed in the database,
+// and its claims are released, due, when it dies (replicas.go, the sweep).
 
 // duePoll is how often a process looks for due deliveries when the last look found
 // fewer than a batch; a retry is thus made up to this late.

@@ -1,8 +1,8 @@
 // Package delivery is the delivery engine: it accepts published events, matches them to
 // every subscribed webhook of every dialect, and sends each in its dialect's wire format,
 // durably (the event and its deliveries are written in one transaction, each delivery
-// either claimed by this process for its first attempt or queued; see claim.go), signed,
-// retried with backoff, with every attempt recorded.
+// either claimed by this process for its first attempt or due for the poll; see
+// claim.go), signed, retried with backoff, with every attempt recorded.
 package delivery
 
 import (
@@ -105,10 +105,9 @@ type Config struct {
 	// PerEndpoint bounds how many of those one webhook can hold at once (default 16), so
 	// that a slow or hanging endpoint never delays the others.
 	PerEndpoint int
-	// PollInterval is how often an idle worker looks for due jobs (default 100ms on
-	// SQLite, 200ms on PostgreSQL, where inserts also wake workers). The queue only holds
-	// retries, operator retries and recoveries, and deliveries whose claims ran out: first
-	// attempts do not wait for it.
+	// PollInterval is how often the maintenance queue (River: prune, sweep, recoveries)
+	// looks for jobs (default 100ms on SQLite, 200ms on PostgreSQL, where inserts also
+	// wake it). Deliveries never wait for it.
 	PollInterval time.Duration
 	// DisableAfter disables a webhook whose attempts have failed without a success for
 	// this long (default 5 days); its deliveries are kept.
@@ -127,7 +126,7 @@ type Config struct {
 	ParkMemory int64
 	// Heartbeat is how often a process on PostgreSQL writes that it is alive (default
 	// 1s); one silent for five of them is taken for dead and its claims are sent by the
-	// others. It is also how often held deliveries of webhooks enabled again are queued.
+	// others. It is also how often held deliveries of webhooks enabled again are made due.
 	Heartbeat time.Duration
 	// Clock is where the engine reads the time (default the wall clock); tests move their
 	// own.
@@ -176,10 +175,11 @@ func (c *Config) defaults(backend string) {
 }
 
 // Engine publishes and delivers events. It is the facade of its parts: group-commit
-// publishing (publish.go), the claims and their workers (claim.go), the endpoints'
-// places (slots.go), the attempt pipeline (pipeline.go, attempt.go), the recorder
-// (recorder.go), replicas' heartbeats (replicas.go), the queue (queue.go) and the
-// operators' retries and recoveries (operator.go). The sender (send.go), the SSRF guard
+// publishing (publish.go), the claims and their workers (claim.go), the poll for due
+// deliveries (due.go), the endpoints' places (slots.go), the attempt pipeline
+// (pipeline.go, attempt.go), the recorder (recorder.go), replicas' heartbeats
+// (replicas.go), the maintenance queue (queue.go) and the operators' retries and
+// recoveries (operator.go). The sender (send.go), the SSRF guard
 // (guard.go) and the request's headers (request.go, stdwebhooks.go) hold no engine state.
 type Engine struct {
 	db       *store.DB
@@ -277,6 +277,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		if err := e.sweep(ctx, e.clock.Now().Add(100*365*24*time.Hour)); err != nil {
 			return err
 		}
+	}
+	// Deliveries an older version left to jobs of the queue are due now.
+	if _, err := e.db.ScheduleUnscheduled(ctx, e.now()); err != nil {
+		return err
 	}
 	e.startClaims(ctx)
 	return e.queue.start(ctx)
@@ -468,7 +472,7 @@ var tracer = otel.Tracer("github.com/polyhook/polyhook/delivery")
 // ErrUnknownDialect is returned for a webhook whose dialect has no encoder.
 var ErrUnknownDialect = errors.New("delivery: unknown dialect")
 
-// TestSend sends one test event to w now, outside the queue, and returns what the
+// TestSend sends one test event to w now, outside the engine's workers, and returns what the
 // endpoint answered: the body the dialect encodes from data, the dialect's headers, the
 // Standard Webhooks headers and extra headers, through the same guarded sender. Nothing is
 // recorded.

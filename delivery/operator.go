@@ -9,19 +9,10 @@ import (
 
 // What operators ask of deliveries: retry one, recover a webhook's failed ones.
 
-// Retry puts a finished delivery back in the queue to be sent now. Returns ENOTFOUND for
-// an unknown delivery and ECONFLICT when it is pending already.
+// Retry makes a finished delivery pending again, due now. Returns ENOTFOUND for an
+// unknown delivery and ECONFLICT when it is pending already.
 func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery, error) {
-	var out *store.Delivery
-	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		d, err := tx.Requeue(ctx, deliveryID)
-		if err != nil {
-			return err
-		}
-		out = d
-		return e.queue.enqueue(ctx, raw, []store.Delivery{*d})
-	})
-	return out, err
+	return e.db.Requeue(ctx, deliveryID, e.now())
 }
 
 // Recover starts re-sending every failed delivery of a webhook created since a time, as a
@@ -57,11 +48,12 @@ func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.T
 	return r, err
 }
 
-// recoverBatch is how many deliveries one recovery step queues again.
+// recoverBatch is how many deliveries one recovery step makes due again.
 const recoverBatch = 200
 
-// recover carries out a recovery in batches, each requeued in one transaction with its
-// jobs; a crash resumes where it stopped, since requeued deliveries are no longer failed.
+// recover carries out a recovery in batches, each made due again in one transaction with
+// the recovery's progress; a crash resumes where it stopped, since those deliveries are no
+// longer failed.
 func (e *Engine) recover(ctx context.Context, id string) error {
 	r, err := e.db.GetRecovery(ctx, id)
 	if err != nil || r.Status == store.RecoveryDone {
@@ -72,19 +64,16 @@ func (e *Engine) recover(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-			queued := make([]store.Delivery, 0, len(ds))
+		err = e.db.InTx(ctx, func(tx *store.DB, _ store.RawTx) error {
+			n := int64(0)
 			for _, d := range ds {
-				if _, err := tx.Requeue(ctx, d.ID); err == nil {
-					queued = append(queued, d)
+				if _, err := tx.Requeue(ctx, d.ID, e.now()); err == nil {
+					n++
 				} else if store.ErrorCode(err) != store.ECONFLICT {
 					return err
 				}
 			}
-			if err := e.queue.enqueue(ctx, raw, queued); err != nil {
-				return err
-			}
-			return tx.AdvanceRecovery(ctx, id, int64(len(queued)), len(ds) < recoverBatch && !r.IncludeRetrying)
+			return tx.AdvanceRecovery(ctx, id, n, len(ds) < recoverBatch && !r.IncludeRetrying)
 		})
 		if err != nil {
 			return err
@@ -96,19 +85,14 @@ func (e *Engine) recover(ctx context.Context, id string) error {
 	if !r.IncludeRetrying {
 		return nil
 	}
-	// Deliveries still retrying are due later: bring their next attempt forward (the poll
-	// for due deliveries takes them; a delivery queued with a job, from before retries were
-	// polled, has its job run now) rather than queue another, which would send them twice
-	// from then on.
+	// Deliveries still retrying are due later: bring their next attempt forward rather
+	// than send them again beside it.
 	for {
 		ids, err := e.db.WaitingDeliveries(ctx, r.WebhookID, r.Since, r.CreatedAt, recoverBatch)
 		if err != nil {
 			return err
 		}
-		if err := e.db.AttemptNow(ctx, ids); err != nil {
-			return err
-		}
-		if err := e.queue.runNow(ctx, r.WebhookID, ids); err != nil {
+		if err := e.db.AttemptAt(ctx, ids, e.now()); err != nil {
 			return err
 		}
 		if len(ids) < recoverBatch {

@@ -91,13 +91,11 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 	e.rec.put(&settlement{c: cl, a: a, res: res, ok: ok, disable: disable})
 }
 
-// handOver gives a claim to the queue untried, to run after wait.
+// handOver hands a claim back untried, due after wait: the poll for due deliveries
+// (due.go) takes it then, on whichever process.
 func (e *Engine) handOver(cl *claim, wait time.Duration) *settlement {
-	cl.d.NextAttemptAt = nil
-	if wait > 0 {
-		at := e.clock.Now().Add(wait)
-		cl.d.NextAttemptAt = &at
-	}
+	at := e.now().Add(wait)
+	cl.d.NextAttemptAt = &at
 	return &settlement{c: cl}
 }
 
@@ -111,7 +109,7 @@ func (e *Engine) freeSlot(cl *claim) {
 }
 
 // release gives a webhook's place back; a parked claim it passes to goes back to the
-// workers, or, should they be stopping or swamped, to the queue.
+// workers, or, should they be stopping or swamped, is handed back, due at once.
 func (e *Engine) release(webhookID string, s slot) {
 	var over []*settlement
 	for {

@@ -134,8 +134,8 @@ func (e *Engine) takeSettlements() ([]*settlement, func()) {
 	return rec.take()
 }
 
-// insert matches a group's events to webhooks and writes them, their deliveries and the
-// jobs of the deliveries this process does not claim, and records settles. It returns
+// insert matches a group's events to webhooks and writes them and their deliveries,
+// claimed by this process or due, and records settles. It returns
 // the claims.
 func (e *Engine) insert(ctx context.Context, group []*publication, settles []*settlement) ([]*claim, error) {
 	candidates := map[scope][]*store.Webhook{}
@@ -143,7 +143,6 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 		evs           = make([]*store.Event, len(group))
 		deliveries    []store.Delivery
 		claimed       []*claim
-		queued        []store.Delivery
 		until         = e.now().Add(e.cfg.RescueAfter)
 		read          = e.clock.Now() // before the webhooks are read
 		writes, local = e.db.WebhookWrites()
@@ -204,12 +203,13 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
 					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
 				} else {
+					// Its endpoint is stuck or its breaker open, or the engine is not running:
+					// it is due when it may be sent.
+					at := p.ev.CreatedAt
 					if wait > 0 {
-						// Its endpoint is stuck or its breaker open: it is due when it may be free.
-						at := p.ev.CreatedAt.Add(jitter(wait))
-						d.NextAttemptAt = &at
+						at = at.Add(jitter(wait))
 					}
-					queued = append(queued, d)
+					d.NextAttemptAt = &at
 				}
 				deliveries = append(deliveries, d)
 				p.ev.Deliveries++
@@ -218,18 +218,8 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 		}
 	}
 	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+		// Those not claimed are due at their next_attempt_at, for the poll (due.go).
 		if err := tx.CreateEvents(ctx, evs, deliveries); err != nil {
-			return err
-		}
-		// Those due later (their endpoint is stuck, or its breaker open) are left to the
-		// poll for due deliveries: no job.
-		now := queued[:0:0]
-		for _, d := range queued {
-			if d.NextAttemptAt == nil {
-				now = append(now, d)
-			}
-		}
-		if err := e.queue.enqueue(ctx, raw, now); err != nil {
 			return err
 		}
 		if len(settles) > 0 {

@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,32 +12,30 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
 
 	"database/sql"
 
 	"github.com/polyhook/polyhook/store"
 )
 
-// queue is the durable job queue behind the engine: River, on the store's own database.
+// queue is the engine's periodic maintenance and background work: River, on the store's
+// own database, whose leader inserts the periodic jobs once for all replicas. It runs the
+// retention (prune), the sweep of claims that ran out, and operators' recoveries. It
+// never holds a delivery: every delivery waits as a row, due at its next_attempt_at, for
+// the poll (due.go).
 type queue interface {
-	// enqueue inserts one job per delivery inside the caller's transaction, to run at the
-	// delivery's NextAttemptAt, or now when it has none.
-	enqueue(ctx context.Context, raw store.RawTx, ds []store.Delivery) error
 	// enqueueRecovery inserts the job that carries out a recovery.
 	enqueueRecovery(ctx context.Context, raw store.RawTx, recoveryID string) error
-	// runNow makes the jobs of a webhook's deliveries that wait for a later attempt
-	// available now.
-	runNow(ctx context.Context, webhookID string, deliveryIDs []string) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 }
 
-// deliverArgs is the job that sends one delivery.
+// deliverArgs is the job older versions queued to send one delivery. Its deliveries are
+// made due (store.DB.ScheduleUnscheduled) when the engine starts; what is left of these
+// jobs completes without doing anything.
 type deliverArgs struct {
 	DeliveryID string `json:"delivery_id"`
-	// WebhookID lets a job for a stuck endpoint wait again without reading anything.
-	WebhookID string `json:"webhook_id,omitempty"`
+	WebhookID  string `json:"webhook_id,omitempty"`
 }
 
 // Kind names the job in River's tables.
@@ -98,49 +95,28 @@ func (w *recoverWorker) Work(ctx context.Context, job *river.Job[recoverArgs]) e
 	return w.engine.recover(ctx, job.Args.RecoveryID)
 }
 
-// deliverWorker hands a queued delivery to the attempt pipeline: it claims the delivery
-// and gives it to the workers, as a publish does, and is done. The engine counts attempts
-// and schedules the next one itself (conclude), as a new job; River's own retries only
-// cover errors of the gateway itself, such as a database outage.
+// deliverWorker completes the jobs older versions left (see deliverArgs).
 type deliverWorker struct {
 	river.WorkerDefaults[deliverArgs]
-	engine  *Engine
-	timeout time.Duration
 }
 
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
-	// A stuck endpoint's job waits again without reading the database.
-	if wait := w.engine.slots.stuck(job.Args.WebhookID); wait > 0 {
-		return river.JobSnooze(jitter(wait))
-	}
-	if wait, ok := w.engine.claimable(job.Args.WebhookID, job.Args.DeliveryID, 0); !ok {
-		return river.JobSnooze(jitter(max(wait, time.Second)))
-	}
-	return w.engine.takeQueued(ctx, job.Args.DeliveryID)
-}
-
-// Timeout bounds one job: it only claims its delivery and hands it to the workers, but
-// keeps the bound it had when it made the attempt itself, below the time after which a
-// running job is taken for lost.
-func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return w.timeout }
+func (w *deliverWorker) Work(context.Context, *river.Job[deliverArgs]) error { return nil }
 
 type riverQueue[TTx any] struct {
 	client *river.Client[TTx]
-	clock  Clock
 	tx     func(store.RawTx) TTx
 }
 
 func newQueue(db *store.DB, e *Engine) (queue, error) {
 	ctx := context.Background()
-	jobTimeout := min(maxAttemptTime+30*time.Second, e.cfg.RescueAfter)
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &deliverWorker{engine: e, timeout: jobTimeout})
+	river.AddWorker(workers, &deliverWorker{})
 	river.AddWorker(workers, &recoverWorker{engine: e})
 	river.AddWorker(workers, &pruneWorker{engine: e})
 	river.AddWorker(workers, &sweepWorker{engine: e})
 	cfg := &river.Config{
 		Queues: map[string]river.QueueConfig{
-			deliveriesQueue:    {MaxWorkers: e.cfg.Workers},
+			deliveriesQueue:    {MaxWorkers: 1},
 			river.QueueDefault: {MaxWorkers: 2},
 		},
 		Workers: workers,
@@ -158,7 +134,7 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 		FetchCooldown:        time.Millisecond,
 		RescueStuckJobsAfter: e.cfg.RescueAfter,
 		MaxAttempts:          25,
-		JobTimeout:           jobTimeout,
+		JobTimeout:           min(maxAttemptTime+30*time.Second, e.cfg.RescueAfter),
 		Logger:               e.log.With("component", "river"),
 		// Completed jobs are not the record of a delivery (the deliveries table is), so
 		// they need not be kept long.
@@ -174,7 +150,7 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &riverQueue[pgx.Tx]{client: client, clock: e.clock, tx: func(r store.RawTx) pgx.Tx { return r.PGX }}, nil
+		return &riverQueue[pgx.Tx]{client: client, tx: func(r store.RawTx) pgx.Tx { return r.PGX }}, nil
 	}
 	driver := riversqlite.New(db.SQL())
 	if err := migrate(ctx, driver); err != nil {
@@ -186,7 +162,7 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &riverQueue[*sql.Tx]{client: client, clock: e.clock, tx: func(r store.RawTx) *sql.Tx { return r.SQL }}, nil
+	return &riverQueue[*sql.Tx]{client: client, tx: func(r store.RawTx) *sql.Tx { return r.SQL }}, nil
 }
 
 func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
@@ -200,60 +176,9 @@ func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error
 	return nil
 }
 
-func (q *riverQueue[TTx]) enqueue(ctx context.Context, raw store.RawTx, ds []store.Delivery) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	params := make([]river.InsertManyParams, len(ds))
-	for i, d := range ds {
-		opts := &river.InsertOpts{Queue: deliveriesQueue}
-		if d.NextAttemptAt != nil {
-			// River runs jobs by the wall clock: the engine's own clock gives the wait.
-			if wait := d.NextAttemptAt.Sub(q.clock.Now()); wait > 0 {
-				opts.ScheduledAt = time.Now().Add(wait)
-			}
-		}
-		params[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: d.ID, WebhookID: d.WebhookID}, InsertOpts: opts}
-	}
-	_, err := q.client.InsertManyTx(ctx, q.tx(raw), params)
-	return err
-}
-
 func (q *riverQueue[TTx]) enqueueRecovery(ctx context.Context, raw store.RawTx, id string) error {
 	_, err := q.client.InsertTx(ctx, q.tx(raw), recoverArgs{RecoveryID: id}, nil)
 	return err
-}
-
-func (q *riverQueue[TTx]) runNow(ctx context.Context, webhookID string, deliveryIDs []string) error {
-	if len(deliveryIDs) == 0 {
-		return nil
-	}
-	want := make(map[string]bool, len(deliveryIDs))
-	for _, id := range deliveryIDs {
-		want[id] = true
-	}
-	// args ->> 'key' reads a JSON field on PostgreSQL and SQLite alike.
-	params := river.NewJobListParams().Kinds(deliverArgs{}.Kind()).
-		States(rivertype.JobStateScheduled, rivertype.JobStateRetryable).
-		Where("args ->> 'webhook_id' = @webhook_id", river.NamedArgs{"webhook_id": webhookID}).First(1000)
-	for {
-		res, err := q.client.JobList(ctx, params)
-		if err != nil {
-			return err
-		}
-		for _, j := range res.Jobs {
-			var a deliverArgs
-			if json.Unmarshal(j.EncodedArgs, &a) == nil && want[a.DeliveryID] {
-				if _, err := q.client.JobRetry(ctx, j.ID); err != nil {
-					return err
-				}
-			}
-		}
-		if len(res.Jobs) < 1000 || res.LastCursor == nil {
-			return nil
-		}
-		params = params.After(res.LastCursor)
-	}
 }
 
 func (q *riverQueue[TTx]) start(ctx context.Context) error { return q.client.Start(ctx) }

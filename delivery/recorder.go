@@ -9,15 +9,15 @@ import (
 )
 
 // The recorder. Whatever becomes of a claim (an attempt made, the delivery cancelled or
-// held, or the claim handed to the queue untried) is one settlement, and every
+// held, or the claim handed back untried, due again) is one settlement, and every
 // settlement is written by settleBatch: the attempts, the deliveries' new states with
-// their claims ended, the jobs of those that need another attempt, and the endpoints'
-// health, a batch of them per transaction.
+// their claims ended and the time of their next attempt when one is due, and the
+// endpoints' health, a batch of them per transaction.
 
 // settlement is what became of a claim, waiting to be recorded.
 type settlement struct {
 	c *claim
-	// a is the attempt made, nil when none was: the claim is handed to the queue untried
+	// a is the attempt made, nil when none was: the claim is handed back untried
 	// (its endpoint was busy, or the process is stopping), or its delivery was cancelled
 	// or held (c.d says which).
 	a       *store.Attempt
@@ -158,19 +158,9 @@ func (e *Engine) settleIn(ctx context.Context, tx *store.DB, raw store.RawTx, ba
 	for i, s := range batch {
 		ds[i], as[i] = &s.c.d, s.a
 	}
-	held, err := tx.Settle(ctx, ds, as)
-	if err != nil {
-		return err
-	}
-	// A delivery due again later (a retry) is left to the poll for due deliveries
-	// (due.go); one due now, handed over untried, goes to the queue.
-	var queued []store.Delivery
-	for i, s := range batch {
-		if held[i] && s.c.d.Status == store.DeliveryPending && s.c.d.HeldAt == nil && s.c.d.NextAttemptAt == nil {
-			queued = append(queued, s.c.d)
-		}
-	}
-	if err := e.queue.enqueue(ctx, raw, queued); err != nil {
+	// A delivery due again (a retry, or a claim handed back untried) is left to the poll
+	// for due deliveries (due.go).
+	if _, err := tx.Settle(ctx, ds, as); err != nil {
 		return err
 	}
 	healthy := map[string]bool{}

@@ -10,7 +10,8 @@ import (
 // slow or hanging endpoint never delays the others. An attempt takes a place or, when
 // they are all taken, is parked: it waits in memory, holding no worker, until a place is
 // released, which passes straight to the first parked claim. Parking is bounded by
-// memory (ParkMemory); beyond it, a claim goes to the queue to wait there.
+// memory (ParkMemory); beyond it, a claim is handed back, due when its endpoint may be
+// free.
 
 // slotPatience is how old the oldest attempt in flight of a full endpoint must be for
 // the endpoint to count as stuck rather than busy answering.
@@ -79,8 +80,8 @@ func (p *endpoints) grant(webhookID string, now time.Time) slot {
 }
 
 // take gives cl one of its webhook's places. When they are all taken it parks cl, or,
-// when the memory for parked claims is used up, returns how long cl should wait in the
-// queue.
+// when the memory for parked claims is used up, returns how long cl should wait, due,
+// before it is tried again.
 func (p *endpoints) take(cl *claim) (s slot, wait time.Duration, parked bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -102,8 +103,8 @@ func (p *endpoints) take(cl *claim) (s slot, wait time.Duration, parked bool) {
 }
 
 // admit reports whether a new delivery to webhookID may be claimed: not when its
-// endpoint is stuck and the memory for parked claims is used up; it should then wait in
-// the queue for wait.
+// endpoint is stuck and the memory for parked claims is used up; it should then wait,
+// due, for wait.
 func (p *endpoints) admit(webhookID string) (wait time.Duration, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -199,8 +200,8 @@ func (p *endpoints) due(before time.Time) []*claim {
 }
 
 // renewed applies a renewal of parked claims: those renewed end at until now, and those
-// whose claim was lost (the sweep took it) leave the parked claims, for the queue owns
-// them. Claims that got a place meanwhile keep their old end, which bounds their attempt.
+// whose claim was lost (the sweep released it) leave the parked claims: they are due, and
+// the poll owns them. Claims that got a place meanwhile keep their old end, which bounds their attempt.
 func (p *endpoints) renewed(cls []*claim, renewed map[string]bool, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -23,7 +23,7 @@ import (
 // publish group's read of the webhook, is sent to that read: it is as current as a read
 // of its own would be, give or take the publish's commit, and a read per attempt would
 // take a turn on SQLite's one connection from every publish (it cost about a fifth of
-// the sustained throughput). Every attempt that waited (parked for a place, queued for a
+// the sustained throughput). Every attempt that waited (parked for a place, due for a
 // retry or by an operator, held) reads its webhook when its turn comes.
 
 // freshFor is how old a publish's read of a webhook may be for its first attempts to be

@@ -8,13 +8,14 @@ import (
 )
 
 // Claims. Every attempt of a delivery is made under a claim: the process that publishes
-// an event claims its deliveries in the publishing transaction, and a queued delivery is
-// claimed by the process whose job picks it up (ClaimQueued). The claim ends when the
-// attempt is recorded (Settle). Should the process die first, its claims are handed to
-// the job queue by whichever process notices: at once when its heartbeat stops
-// (ClaimsOf, UnclaimOf), at the latest when the claim runs out (ExpiredClaims, Unclaim).
-// A delivery is thus always either claimed by one process, owned by the queue, or held
-// for its disabled webhook, never none of them.
+// an event claims its deliveries in the publishing transaction, and a delivery due for a
+// later attempt (next_attempt_at) is claimed by the process whose poll takes it
+// (DueDeliveries, ClaimDue). The claim ends when the attempt is recorded (Settle).
+// Should the process die first, its claims are released, due at once, by whichever
+// process notices: when its heartbeat stops (ReleaseClaimsOf), at the latest when the
+// claim runs out (ReleaseExpired). A pending delivery is thus always either claimed by one
+// process, due at its next_attempt_at, or held for its disabled webhook (ReleaseHeld makes
+// it due again), never none of them.
 
 // Settle records what became of claimed deliveries: as[i], when not nil, is the attempt
 // made for ds[i], which holds the delivery's new state. Each delivery is updated, and its
@@ -67,21 +68,6 @@ WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
 next_attempt_at = NULL, updated_at = ?, held_at = ?, claimed_until = NULL
 WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
 )
-
-// ClaimQueued claims a queued delivery for owner until a time, for the attempt its job
-// asks for, and returns it; nil when it is not pending, is claimed already or is held
-// (its job was a duplicate, or an operator finished it).
-func (db *DB) ClaimQueued(ctx context.Context, id, owner string, until time.Time) (*Delivery, error) {
-	res := db.gorm.WithContext(ctx).Exec(`UPDATE deliveries SET claimed_until = ?, claimed_by = ?
-WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL`, until, owner, id, DeliveryPending)
-	if res.Error != nil {
-		return nil, db.err(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, nil
-	}
-	return db.GetDelivery(ctx, id)
-}
 
 // DueDeliveries returns up to limit pending deliveries whose next attempt is due at now
 // and that no claim, job or hold has, but for those to exceptWebhooks: the attempts the
@@ -136,38 +122,23 @@ WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL`
 WHERE id = ? AND status = ? AND claimed_until IS NULL`
 )
 
-// ExpiredClaims returns up to limit deliveries whose claims ran out before t.
-func (db *DB) ExpiredClaims(ctx context.Context, before time.Time, limit int) ([]Delivery, error) {
-	var ds []Delivery
-	err := db.gorm.WithContext(ctx).Where("claimed_until IS NOT NULL AND claimed_until < ?", before).
-		Order("claimed_until ASC").Limit(limit).Find(&ds).Error
-	return ds, db.err(err)
-}
-
-// Unclaim ends a delivery's claim if it ran out before t, and reports whether it did: the
-// caller then owns the delivery and must queue it in the same transaction.
-func (db *DB) Unclaim(ctx context.Context, id string, before time.Time) (bool, error) {
+// ReleaseExpired ends every claim that ran out before a time, leaving its delivery due
+// at at, and returns how many it released: their processes stopped before they recorded
+// an attempt, and the poll for due deliveries sends them again.
+func (db *DB) ReleaseExpired(ctx context.Context, before, at time.Time) (int64, error) {
 	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
-		Where("id = ? AND claimed_until IS NOT NULL AND claimed_until < ?", id, before).
-		Updates(map[string]any{"claimed_until": nil, "updated_at": db.Now()})
-	return res.RowsAffected == 1, db.err(res.Error)
+		Where("claimed_until IS NOT NULL AND claimed_until < ?", before).
+		Updates(map[string]any{"claimed_until": nil, "next_attempt_at": at, "updated_at": db.Now()})
+	return res.RowsAffected, db.err(res.Error)
 }
 
-// ClaimsOf returns up to limit deliveries claimed by a replica.
-func (db *DB) ClaimsOf(ctx context.Context, replica string, limit int) ([]Delivery, error) {
-	var ds []Delivery
-	err := db.gorm.WithContext(ctx).Where("claimed_by = ? AND claimed_until IS NOT NULL", replica).
-		Limit(limit).Find(&ds).Error
-	return ds, db.err(err)
-}
-
-// UnclaimOf ends a delivery's claim if replica still holds it, and reports whether it
-// did: the caller then owns the delivery and must queue it in the same transaction.
-func (db *DB) UnclaimOf(ctx context.Context, id, replica string) (bool, error) {
+// ReleaseClaimsOf ends every claim a replica holds, leaving its delivery due at at, and
+// returns how many it released: the replica stopped beating its heartbeat.
+func (db *DB) ReleaseClaimsOf(ctx context.Context, replica string, at time.Time) (int64, error) {
 	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
-		Where("id = ? AND claimed_until IS NOT NULL AND claimed_by = ?", id, replica).
-		Updates(map[string]any{"claimed_until": nil, "updated_at": db.Now()})
-	return res.RowsAffected == 1, db.err(res.Error)
+		Where("claimed_until IS NOT NULL AND claimed_by = ?", replica).
+		Updates(map[string]any{"claimed_until": nil, "next_attempt_at": at, "updated_at": db.Now()})
+	return res.RowsAffected, db.err(res.Error)
 }
 
 // RenewClaims extends to until the claims owner holds on deliveries ids that have not run
@@ -202,29 +173,31 @@ func (db *DB) RenewClaims(ctx context.Context, owner string, ids []string, until
 	return renewed, nil
 }
 
-// ReleasableHeld returns up to limit held deliveries whose webhook delivers again: it is
-// enabled and not disabled by the gateway. Held deliveries whose webhook was deleted are
-// cancelled on the way.
-func (db *DB) ReleasableHeld(ctx context.Context, limit int) ([]Delivery, error) {
+// ReleaseHeld ends the hold of every held delivery whose webhook delivers again (it is
+// enabled and not disabled by the gateway), leaving it due at at, and returns how many it
+// released. Held deliveries whose webhook was deleted are cancelled on the way.
+func (db *DB) ReleaseHeld(ctx context.Context, at time.Time) (int64, error) {
 	g := db.gorm.WithContext(ctx)
 	if err := g.Model(&Delivery{}).
 		Where("held_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id)").
 		Updates(map[string]any{"held_at": nil, "status": DeliveryCancelled, "last_error": "The webhook was deleted.",
 			"next_attempt_at": nil, "updated_at": db.Now()}).Error; err != nil {
-		return nil, db.err(err)
+		return 0, db.err(err)
 	}
-	var ds []Delivery
-	err := g.Where(`held_at IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
-AND w.enabled = ? AND w.disabled_at IS NULL)`, true).Order("held_at ASC").Limit(limit).Find(&ds).Error
-	return ds, db.err(err)
+	res := g.Model(&Delivery{}).Where(`held_at IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
+AND w.enabled = ? AND w.disabled_at IS NULL)`, true).
+		Updates(map[string]any{"held_at": nil, "next_attempt_at": at, "updated_at": db.Now()})
+	return res.RowsAffected, db.err(res.Error)
 }
 
-// Unhold ends a delivery's hold, and reports whether it did: the caller then owns the
-// delivery and must queue it in the same transaction.
-func (db *DB) Unhold(ctx context.Context, id string) (bool, error) {
-	res := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND held_at IS NOT NULL", id).
-		Updates(map[string]any{"held_at": nil, "updated_at": db.Now()})
-	return res.RowsAffected == 1, db.err(res.Error)
+// ScheduleUnscheduled makes due at at the pending deliveries that wait for nothing: no
+// claim, no hold and no next attempt. Older versions left them to a job of the queue;
+// the poll for due deliveries takes them now.
+func (db *DB) ScheduleUnscheduled(ctx context.Context, at time.Time) (int64, error) {
+	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
+		Where("status = ? AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL", DeliveryPending).
+		Updates(map[string]any{"next_attempt_at": at})
+	return res.RowsAffected, db.err(res.Error)
 }
 
 // Replica is one running gateway process, known by the heartbeat it writes.

@@ -9,8 +9,8 @@ import (
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
-// A claim is settled only by the replica that holds it; a queued delivery is claimed by
-// one job only; a silent replica's claims are taken by one rescuer only.
+// A claim is settled only by the replica that holds it; a due delivery is claimed by
+// one replica only; a silent replica's claims are released once.
 func TestClaims_OwnedByTheirReplica(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -35,13 +35,19 @@ func TestClaims_OwnedByTheirReplica(t *testing.T) {
 		if err != nil || held[0] {
 			t.Fatalf("another replica settled the claim: %v %v", held, err)
 		}
-		// The queued one is claimed once.
-		d, err := db.ClaimQueued(ctx, "msg_q", "rep_b", until)
-		if err != nil || d == nil || d.ClaimedBy != "rep_b" {
-			t.Fatalf("claim queued: %+v %v", d, err)
+		// The due one is claimed once.
+		if n, err := db.ScheduleUnscheduled(ctx, time.Now().Add(-time.Second)); n != 1 || err != nil {
+			t.Fatalf("schedule the unscheduled: %d %v", n, err)
 		}
-		if d, err := db.ClaimQueued(ctx, "msg_q", "rep_c", until); err != nil || d != nil {
-			t.Fatalf("claimed twice: %+v %v", d, err)
+		due, err := db.DueDeliveries(ctx, time.Now(), 10, nil)
+		if err != nil || len(due) != 1 || due[0].ID != "msg_q" {
+			t.Fatalf("due: %+v %v", due, err)
+		}
+		if got, err := db.ClaimDue(ctx, due, nil, "rep_b", until); err != nil || len(got) != 1 || got[0].ClaimedBy != "rep_b" {
+			t.Fatalf("claim due: %+v %v", got, err)
+		}
+		if got, err := db.ClaimDue(ctx, due, nil, "rep_c", until); err != nil || len(got) != 0 {
+			t.Fatalf("claimed twice: %+v %v", got, err)
 		}
 		// rep_a goes silent; rep_b notices, and takes its claims once.
 		old := time.Now().Add(-time.Minute)
@@ -58,15 +64,15 @@ func TestClaims_OwnedByTheirReplica(t *testing.T) {
 		if err != nil || len(silent) != 1 || silent[0] != "rep_a" {
 			t.Fatalf("silent replicas: %v %v", silent, err)
 		}
-		ds, err := db.ClaimsOf(ctx, "rep_a", 10)
-		if err != nil || len(ds) != 1 || ds[0].ID != "msg_a" {
-			t.Fatalf("claims of rep_a: %+v %v", ds, err)
+		at := time.Now().Add(-time.Millisecond)
+		if n, err := db.ReleaseClaimsOf(ctx, "rep_a", at); n != 1 || err != nil {
+			t.Fatalf("release the claims of rep_a: %d %v", n, err)
 		}
-		if ok, err := db.UnclaimOf(ctx, "msg_a", "rep_a"); !ok || err != nil {
-			t.Fatalf("unclaim: %v %v", ok, err)
+		if n, err := db.ReleaseClaimsOf(ctx, "rep_a", at); n != 0 || err != nil {
+			t.Fatalf("released twice: %d %v", n, err)
 		}
-		if ok, err := db.UnclaimOf(ctx, "msg_a", "rep_a"); ok || err != nil {
-			t.Fatalf("unclaimed twice: %v %v", ok, err)
+		if due, err := db.DueDeliveries(ctx, time.Now(), 10, nil); err != nil || len(due) != 1 || due[0].ID != "msg_a" {
+			t.Fatalf("rep_a's claim is not due: %+v %v", due, err)
 		}
 		if err := db.ForgetReplica(ctx, "rep_a"); err != nil {
 			t.Fatal(err)
@@ -103,27 +109,26 @@ func TestClaims_HeldUntilEnabled(t *testing.T) {
 		if err := db.DeleteWebhook(ctx, store.WebhookKey{Dialect: gone.Dialect, Owner: gone.Owner, ExternalID: gone.ExternalID}); err != nil {
 			t.Fatal(err)
 		}
-		if ds, err := db.ReleasableHeld(ctx, 10); err != nil || len(ds) != 0 {
-			t.Fatalf("released while disabled: %+v %v", ds, err)
+		if n, err := db.ReleaseHeld(ctx, now); err != nil || n != 0 {
+			t.Fatalf("released while disabled: %d %v", n, err)
 		}
 		if d, _ := db.GetDelivery(ctx, "msg_gone"); d.Status != store.DeliveryCancelled || d.HeldAt != nil {
 			t.Errorf("held delivery of a deleted webhook: %+v", d)
 		}
-		if d, err := db.ClaimQueued(ctx, "msg_w", "rep_a", now.Add(time.Hour)); d != nil || err != nil {
-			t.Fatalf("a held delivery was claimed: %+v %v", d, err)
+		if due, err := db.DueDeliveries(ctx, now.Add(time.Hour), 10, nil); len(due) != 0 || err != nil {
+			t.Fatalf("a held delivery is due: %+v %v", due, err)
 		}
 		if err := db.EnableWebhook(ctx, w.ID); err != nil {
 			t.Fatal(err)
 		}
-		ds, err := db.ReleasableHeld(ctx, 10)
-		if err != nil || len(ds) != 1 || ds[0].ID != "msg_w" {
-			t.Fatalf("releasable: %+v %v", ds, err)
+		if n, err := db.ReleaseHeld(ctx, now); err != nil || n != 1 {
+			t.Fatalf("release held: %d %v", n, err)
 		}
-		if ok, err := db.Unhold(ctx, "msg_w"); !ok || err != nil {
-			t.Fatalf("unhold: %v %v", ok, err)
+		if n, _ := db.ReleaseHeld(ctx, now); n != 0 {
+			t.Error("released twice")
 		}
-		if ok, _ := db.Unhold(ctx, "msg_w"); ok {
-			t.Error("unheld twice")
+		if due, err := db.DueDeliveries(ctx, now.Add(time.Millisecond), 10, nil); err != nil || len(due) != 1 || due[0].ID != "msg_w" {
+			t.Fatalf("the released delivery is not due: %+v %v", due, err)
 		}
 	})
 }

@@ -27,11 +27,13 @@ type Delivery struct {
 	// LastStatus is the HTTP status of the latest attempt, 0 when none answered.
 	LastStatus int    `gorm:"not null;default:0"`
 	LastError  string `gorm:"type:text;not null;default:''"`
-	// NextAttemptAt is when a pending delivery without a claim is due (see ClaimDue).
-	// Only the deliveries waiting for an attempt are in its index: a sent one has none.
+	// NextAttemptAt is when a pending delivery without a claim is due (see ClaimDue): the
+	// one way a delivery waits, whatever for (a retry, a busy endpoint, an open breaker, a
+	// claim given up). Only the deliveries waiting for an attempt are in its index: a
+	// finished one has none.
 	NextAttemptAt *time.Time `gorm:"index:idx_delivery_due,where:next_attempt_at IS NOT NULL"`
-	// ClaimedUntil is set while the process that published the delivery sends its first
-	// attempt itself, outside the job queue (see claim.go); nil otherwise.
+	// ClaimedUntil is set while a process holds the delivery for an attempt (see
+	// claim.go); nil otherwise.
 	ClaimedUntil *time.Time `gorm:"index"`
 	// ClaimedBy names the process (its replica id) holding the claim; a claim is settled
 	// only by its holder, and a replica that stops beating its heartbeat loses its claims
@@ -39,7 +41,7 @@ type Delivery struct {
 	// It is not indexed: the claims in force are few, and found by ClaimedUntil's index.
 	ClaimedBy string `gorm:"size:64;not null;default:''"`
 	// HeldAt is set while the delivery waits for its webhook to be enabled again: it has
-	// no claim and no job until then (see ReleasableHeld).
+	// no claim and is not due until then (see ReleaseHeld).
 	// Only held deliveries are in its index, which thus costs the others nothing.
 	HeldAt      *time.Time `gorm:"index:idx_delivery_held,where:held_at IS NOT NULL"`
 	CreatedAt   time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
@@ -92,11 +94,11 @@ func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery,
 	return ds, total, err
 }
 
-// Requeue puts a finished delivery back to pending, keeping its attempts. Returns
-// ENOTFOUND when there is none and ECONFLICT when it is pending already.
-func (db *DB) Requeue(ctx context.Context, id string) (*Delivery, error) {
+// Requeue puts a finished delivery back to pending, due at at, keeping its attempts.
+// Returns ENOTFOUND when there is none and ECONFLICT when it is pending already.
+func (db *DB) Requeue(ctx context.Context, id string, at time.Time) (*Delivery, error) {
 	res := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status <> ?", id, DeliveryPending).
-		Updates(map[string]any{"status": DeliveryPending, "next_attempt_at": nil, "updated_at": db.Now()})
+		Updates(map[string]any{"status": DeliveryPending, "next_attempt_at": at, "updated_at": db.Now()})
 	if res.Error != nil {
 		return nil, db.err(res.Error)
 	}

@@ -85,14 +85,13 @@ func (db *DB) WaitingDeliveries(ctx context.Context, webhookID string, since, un
 	return ids, db.err(err)
 }
 
-// AttemptNow sets the next attempt of pending deliveries to now.
-func (db *DB) AttemptNow(ctx context.Context, ids []string) error {
+// AttemptAt sets the next attempt of pending deliveries to at.
+func (db *DB) AttemptAt(ctx context.Context, ids []string, at time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	now := db.Now()
 	return db.err(db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id IN ? AND status = ?", ids, DeliveryPending).
-		Updates(map[string]any{"next_attempt_at": now, "updated_at": now}).Error)
+		Updates(map[string]any{"next_attempt_at": at, "updated_at": db.Now()}).Error)
 }
 
 // AdvanceRecovery adds n to a recovery's progress and marks it done when finished.

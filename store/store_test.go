@@ -334,15 +334,8 @@ func TestClaims_SettleOnlyWhileClaimed(t *testing.T) {
 			[]store.Delivery{mk("msg_expired", past), mk("msg_held", future)}); err != nil {
 			t.Fatal(err)
 		}
-		expired, err := db.ExpiredClaims(ctx, time.Now(), 10)
-		if err != nil || len(expired) != 1 || expired[0].ID != "msg_expired" {
-			t.Fatalf("expired claims: %+v %v", expired, err)
-		}
-		if ok, err := db.Unclaim(ctx, "msg_held", time.Now()); ok || err != nil {
-			t.Fatalf("unclaimed a claim that has not run out: %v %v", ok, err)
-		}
-		if ok, err := db.Unclaim(ctx, "msg_expired", time.Now()); !ok || err != nil {
-			t.Fatalf("unclaim: %v %v", ok, err)
+		if n, err := db.ReleaseExpired(ctx, time.Now(), time.Now()); n != 1 || err != nil {
+			t.Fatalf("release the expired claim: %d %v", n, err)
 		}
 		now := time.Now()
 		ds := []*store.Delivery{
