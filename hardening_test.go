@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -87,5 +91,48 @@ func TestServeHardening(t *testing.T) {
 	}
 	if resp := call("POST", "/v1/events", "right-token", `{"type":"user.created","data":{}}`); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("a publish with the file replaced: %d", resp.StatusCode)
+	}
+}
+
+// A request with both Content-Length and Transfer-Encoding (RFC 9112 §6.1: answer, then
+// close) on a raw connection: what follows its chunked body, which a front end trusting
+// Content-Length would take for part of the body, must never run as a request.
+func TestServe_CLTESmugglingClosesTheConnection(t *testing.T) {
+	base, _ := startGateway(t, "--db", filepath.Join(t.TempDir(), "polyhook.db"), "--admin-token", costToken)
+	addr := strings.TrimPrefix(base, "http://")
+	exchange := func(raw string) (statuses []string, closed bool) {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		br := bufio.NewReader(conn)
+		for {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				var ne net.Error
+				return statuses, !(errors.As(err, &ne) && ne.Timeout())
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses = append(statuses, resp.Status)
+		}
+	}
+	smuggled := "GET /v1/credentials HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + costToken + "\r\n\r\n"
+	statuses, closed := exchange("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + costToken + "\r\n" +
+		"Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled)
+	if len(statuses) != 1 || !closed {
+		t.Errorf("CL.TE request: answers %q, connection closed %v; want one answer, then the connection closed", statuses, closed)
+	}
+	// Requests framed by Content-Length alone keep the connection.
+	get := "GET /v1/credentials HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + costToken + "\r\n\r\n"
+	last := strings.Replace(get, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1)
+	if statuses, _ := exchange(get + last); len(statuses) != 2 || statuses[1] != "200 OK" {
+		t.Errorf("two pipelined requests: answers %q, want two", statuses)
 	}
 }

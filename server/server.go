@@ -205,7 +205,20 @@ func (s *Server) DialectNames() []string {
 func (s *Server) Logger() *slog.Logger { return s.log }
 
 // ServeHTTP serves every registered API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+//
+// An HTTP/1 request framed by Transfer-Encoding is answered with the connection closed
+// after it. net/http reads such a body as chunked and drops any Content-Length the
+// request came with, so no handler can tell whether it had both, which RFC 9112 §6.1
+// says to answer and then close: behind a front end that framed the request by its
+// Content-Length, the bytes after the chunked body would otherwise be read as a second
+// request the front end never saw (CL.TE smuggling). Clients that send chunked bodies
+// only reconnect.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		w.Header().Set("Connection", "close")
+	}
+	s.echo.ServeHTTP(w, r)
+}
 
 // HTTP metrics, by route pattern (never the raw path, which holds ids).
 var (
