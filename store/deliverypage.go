@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// DeliveryPage selects a page of deliveries by cursor: the filters of DeliveryFilter, and
+// the tenant portal's and the console's own.
+type DeliveryPage struct {
+	DeliveryFilter
+	// WebhookIDs limits the page to these webhooks when non-nil (an empty list matches
+	// nothing).
+	WebhookIDs []string
+	// EventType is the type the event was published under.
+	EventType string
+	// After is a cursor from an earlier page (DeliveryCursor): the page starts after it.
+	After string
+}
+
+// DeliveryCursor is the cursor of the page after d, in a newest-first listing.
+func DeliveryCursor(d *Delivery) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(d.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + d.ID))
+}
+
+// FindDeliveryPage returns one page of deliveries, newest first, how many match (the
+// cursor aside), and the cursor of the next page, empty on the last. A cursor that does
+// not parse is EINVALID.
+func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery, int64, string, error) {
+	q := db.gorm.WithContext(ctx).Model(&Delivery{})
+	f := p.DeliveryFilter
+	for col, v := range map[string]string{"event_id": f.EventID, "webhook_id": f.WebhookID, "dialect": f.Dialect, "status": f.Status} {
+		if v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	if p.WebhookIDs != nil {
+		if len(p.WebhookIDs) == 0 {
+			return []Delivery{}, 0, "", nil
+		}
+		q = q.Where("webhook_id IN ?", p.WebhookIDs)
+	}
+	if p.EventType != "" {
+		q = q.Where("event_id IN (?)", db.gorm.Model(&Event{}).Select("id").Where("type = ?", p.EventType))
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("created_at < ?", f.Until)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, "", db.err(err)
+	}
+	if p.After != "" {
+		t, id, err := parseDeliveryCursor(p.After)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", t, t, id)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var ds []Delivery
+	err := q.Order("created_at DESC, id DESC").Offset(max(f.Offset, 0)).Limit(limit + 1).Find(&ds).Error
+	if err != nil {
+		return nil, 0, "", db.err(err)
+	}
+	next := ""
+	if len(ds) > limit {
+		ds = ds[:limit]
+		next = DeliveryCursor(&ds[limit-1])
+	}
+	return ds, total, next, nil
+}
+
+func parseDeliveryCursor(c string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		ts, id, ok := strings.Cut(string(b), "|")
+		if t, perr := time.Parse(time.RFC3339Nano, ts); ok && perr == nil && id != "" {
+			return t, id, nil
+		}
+	}
+	return time.Time{}, "", Errorf(EINVALID, "cursor is not one this API gave out (nextCursor).")
+}
+
+// AttemptWindow sums up a webhook's attempts since a time.
+type AttemptWindow struct {
+	Since               time.Time
+	Attempts, Succeeded int64
+	// P50 and P95 are attempt durations in milliseconds; zero without attempts.
+	P50, P95 int64
+}
+
+// WebhookAttempts sums up the attempts to one webhook started since a time: how many,
+// how many answered 2xx, and the median and 95th percentile of their durations.
+func (db *DB) WebhookAttempts(ctx context.Context, webhookID string, since time.Time) (AttemptWindow, error) {
+	w := AttemptWindow{Since: since}
+	base := func() *gorm.DB {
+		return db.gorm.WithContext(ctx).Model(&Attempt{}).
+			Where("delivery_id IN (?)", db.gorm.Model(&Delivery{}).Select("id").Where("webhook_id = ?", webhookID)).
+			Where("started_at >= ?", since)
+	}
+	if err := base().Count(&w.Attempts).Error; err != nil {
+		return w, db.err(err)
+	}
+	if w.Attempts == 0 {
+		return w, nil
+	}
+	if err := base().Where("response_status >= 200 AND response_status < 300").Count(&w.Succeeded).Error; err != nil {
+		return w, db.err(err)
+	}
+	// The nearest-rank percentile: the value at rank ceil(p*n), by one indexed read each.
+	for _, pc := range []struct {
+		p   float64
+		out *int64
+	}{{0.50, &w.P50}, {0.95, &w.P95}} {
+		rank := int64(pc.p*float64(w.Attempts)+0.999999) - 1
+		rank = min(max(rank, 0), w.Attempts-1)
+		var ms []int64
+		if err := base().Order("duration_ms ASC").Offset(int(rank)).Limit(1).Pluck("duration_ms", &ms).Error; err != nil {
+			return w, db.err(err)
+		}
+		if len(ms) == 1 {
+			*pc.out = ms[0]
+		}
+	}
+	return w, nil
+}
