@@ -232,6 +232,9 @@ type Attempt struct {
 	// OmittedHeaders The webhook's custom headers left out of the request because HTTP cannot carry their name or value (FusionAuth accepts names such as "Header 1"); the delivery was sent without them.
 	OmittedHeaders *[]string `json:"omittedHeaders,omitempty"`
 
+	// RequestBody The body sent, at most 64 KiB.
+	RequestBody *string `json:"requestBody,omitempty"`
+
 	// RequestHeaders Secrets are shown as [redacted].
 	RequestHeaders map[string]string `json:"requestHeaders"`
 
@@ -241,6 +244,25 @@ type Attempt struct {
 	ResponseStatus  *int               `json:"responseStatus,omitempty"`
 	StartedAt       time.Time          `json:"startedAt"`
 	Url             string             `json:"url"`
+}
+
+// AttemptWindow defines model for AttemptWindow.
+type AttemptWindow struct {
+	// Attempts Attempts started since then.
+	Attempts int64 `json:"attempts"`
+
+	// P50Ms Median attempt duration; absent without attempts.
+	P50Ms *int64 `json:"p50Ms,omitempty"`
+
+	// P95Ms 95th percentile of the attempt durations; absent without attempts.
+	P95Ms *int64    `json:"p95Ms,omitempty"`
+	Since time.Time `json:"since"`
+
+	// Succeeded Of them, answered with a 2xx.
+	Succeeded int64 `json:"succeeded"`
+
+	// SuccessRate succeeded / attempts, from 0 to 1; absent without attempts.
+	SuccessRate *float32 `json:"successRate,omitempty"`
 }
 
 // CreatedWebhook defines model for CreatedWebhook.
@@ -266,6 +288,9 @@ type CreatedWebhook struct {
 
 	// FailingSince Start of the endpoint's current run of failed attempts.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
+
+	// HeaderNames Names of the custom headers sent with every delivery (their values are secrets and not shown).
+	HeaderNames *[]string `json:"headerNames,omitempty"`
 
 	// Id Polyhook's id.
 	Id    string  `json:"id"`
@@ -336,6 +361,13 @@ type DeliveryStatus string
 // build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
 // at POST /v1/webhooks. Any other name is answered 400.
 type Dialect = string
+
+// DialectInfo defines model for DialectInfo.
+type DialectInfo struct {
+	// Api The dialect has its own webhook-management API on this gateway; false for `standard`, managed at /v1/webhooks.
+	Api  bool   `json:"api"`
+	Name string `json:"name"`
+}
 
 // Error defines model for Error.
 type Error struct {
@@ -410,6 +442,16 @@ type NewCredential struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
+// NewPortalLink defines model for NewPortalLink.
+type NewPortalLink struct {
+	ExpiresAt time.Time `json:"expiresAt"`
+	Id        string    `json:"id"`
+	Tenant    string    `json:"tenant"`
+
+	// Url Opens the portal; usable once.
+	Url string `json:"url"`
+}
+
 // NewWebhook defines model for NewWebhook.
 type NewWebhook struct {
 	Description *string `json:"description,omitempty"`
@@ -425,6 +467,21 @@ type NewWebhook struct {
 
 	// Url An absolute http or https URL.
 	Url string `json:"url"`
+}
+
+// PortalLinkRequest defines model for PortalLinkRequest.
+type PortalLinkRequest struct {
+	// Accent The portal's accent colour, #rrggbb.
+	Accent *string `json:"accent,omitempty"`
+
+	// ExpiresIn A Go duration from 1m to 720h: when the link and its session end.
+	ExpiresIn *string `json:"expiresIn,omitempty"`
+
+	// Name Shown as the portal's title.
+	Name *string `json:"name,omitempty"`
+
+	// Tenant The scope owner whose webhooks the portal shows: a native subscription's tenant, an Xsolla project, a Nursa client, an Authing user pool or a FusionAuth tenant.
+	Tenant string `json:"tenant"`
 }
 
 // PublishRequest defines model for PublishRequest.
@@ -548,6 +605,9 @@ type Webhook struct {
 	// FailingSince Start of the endpoint's current run of failed attempts.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
 
+	// HeaderNames Names of the custom headers sent with every delivery (their values are secrets and not shown).
+	HeaderNames *[]string `json:"headerNames,omitempty"`
+
 	// Id Polyhook's id.
 	Id        string    `json:"id"`
 	Name      *string   `json:"name,omitempty"`
@@ -564,6 +624,12 @@ type WebhookPatch struct {
 	Url         *string            `json:"url,omitempty"`
 }
 
+// WebhookStats defines model for WebhookStats.
+type WebhookStats struct {
+	Day  AttemptWindow `json:"day"`
+	Hour AttemptWindow `json:"hour"`
+}
+
 // ErrorResponse defines model for ErrorResponse.
 type ErrorResponse = Error
 
@@ -578,10 +644,16 @@ type ListDeliveriesParams struct {
 	WebhookId *string                     `form:"webhookId,omitempty" json:"webhookId,omitempty"`
 	Dialect   *Dialect                    `form:"dialect,omitempty" json:"dialect,omitempty"`
 	Status    *ListDeliveriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
-	Since     *time.Time                  `form:"since,omitempty" json:"since,omitempty"`
-	Until     *time.Time                  `form:"until,omitempty" json:"until,omitempty"`
-	Limit     *int                        `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset    *int                        `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// EventType The type the event was published under (canonical, or `<dialect>:<native name>`).
+	EventType *string    `form:"eventType,omitempty" json:"eventType,omitempty"`
+	Since     *time.Time `form:"since,omitempty" json:"since,omitempty"`
+	Until     *time.Time `form:"until,omitempty" json:"until,omitempty"`
+	Limit     *int       `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset    *int       `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive. Not with offset.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListDeliveriesParamsStatus defines parameters for ListDeliveries.
@@ -657,6 +729,9 @@ type PublishEventJSONRequestBody = PublishRequest
 
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody CreateKeyJSONBody
+
+// CreatePortalLinkJSONRequestBody defines body for CreatePortalLink for application/json ContentType.
+type CreatePortalLinkJSONRequestBody = PortalLinkRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = NewWebhook
@@ -1091,6 +1166,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/deliveries/{deliveryId}/retry (the `RetryDelivery` operationId).
 	RetryDelivery(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDialects The dialects this gateway registers, for clients that offer a choice of them.
+	//
+	// Corresponds with GET /v1/dialects (the `ListDialects` operationId).
+	ListDialects(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEventTypes The canonical event catalogue with each dialect's names.
 	//
 	// Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
@@ -1147,6 +1227,33 @@ type ClientInterface interface {
 
 	// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
 	DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePortalLinkWithBody A one-time link that opens the tenant portal signed in as one tenant.
+	//
+	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+	// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+	// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+	CreatePortalLinkWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePortalLink A one-time link that opens the tenant portal signed in as one tenant.
+	//
+	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+	// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+	// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+	CreatePortalLink(ctx context.Context, body CreatePortalLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePortalLink Revoke a portal link and end the session opened with it.
+	//
+	// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
+	DeletePortalLink(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1267,6 +1374,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 	RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhookStats The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
+	GetWebhookStats(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// TestWebhookWithBody Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
 	//
@@ -1422,6 +1534,21 @@ func (c *Client) RetryDelivery(ctx context.Context, deliveryId string, reqEditor
 	return c.Client.Do(req)
 }
 
+// ListDialects The dialects this gateway registers, for clients that offer a choice of them.
+//
+// Corresponds with GET /v1/dialects (the `ListDialects` operationId).
+func (c *Client) ListDialects(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDialectsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListEventTypes The canonical event catalogue with each dialect's names.
 //
 // Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
@@ -1559,6 +1686,63 @@ func (c *Client) CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, r
 // DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
 func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteKeyRequest(c.Server, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePortalLinkWithBody A one-time link that opens the tenant portal signed in as one tenant.
+//
+// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+func (c *Client) CreatePortalLinkWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePortalLinkRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePortalLink A one-time link that opens the tenant portal signed in as one tenant.
+//
+// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+func (c *Client) CreatePortalLink(ctx context.Context, body CreatePortalLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePortalLinkRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePortalLink Revoke a portal link and end the session opened with it.
+//
+// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
+func (c *Client) DeletePortalLink(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePortalLinkRequest(c.Server, portalLinkId)
 	if err != nil {
 		return nil, err
 	}
@@ -1839,6 +2023,21 @@ func (c *Client) RotateWebhookSecretWithBody(ctx context.Context, webhookId stri
 // Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 func (c *Client) RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateWebhookSecretRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhookStats The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+//
+// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
+func (c *Client) GetWebhookStats(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookStatsRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -2141,6 +2340,18 @@ func NewListDeliveriesRequest(server string, params *ListDeliveriesParams) (*htt
 
 		}
 
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "eventType", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Since != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
@@ -2180,6 +2391,18 @@ func NewListDeliveriesRequest(server string, params *ListDeliveriesParams) (*htt
 		if params.Offset != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2264,6 +2487,33 @@ func NewRetryDeliveryRequest(server string, deliveryId string) (*http.Request, e
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDialectsRequest constructs an http.Request for the ListDialects method
+func NewListDialectsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/dialects")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2570,6 +2820,80 @@ func NewDeleteKeyRequest(server string, keyId string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/v1/keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePortalLinkRequest calls the generic CreatePortalLink builder with application/json body
+func NewCreatePortalLinkRequest(server string, body CreatePortalLinkJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePortalLinkRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePortalLinkRequestWithBody constructs an http.Request for the CreatePortalLink method, with any body, and a specified content type
+func NewCreatePortalLinkRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/portal-links")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePortalLinkRequest constructs an http.Request for the DeletePortalLink method
+func NewDeletePortalLinkRequest(server string, portalLinkId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "portalLinkId", portalLinkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/portal-links/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3116,6 +3440,40 @@ func NewRotateWebhookSecretRequestWithBody(server string, webhookId string, cont
 	return req, nil
 }
 
+// NewGetWebhookStatsRequest constructs an http.Request for the GetWebhookStats method
+func NewGetWebhookStatsRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/stats", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewTestWebhookRequest calls the generic TestWebhook builder with application/json body
 func NewTestWebhookRequest(server string, webhookId string, body TestWebhookJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3270,6 +3628,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/deliveries/{deliveryId}/retry (the `RetryDelivery` operationId).
 	RetryDeliveryWithResponse(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*RetryDeliveryResponse, error)
 
+	// ListDialectsWithResponse The dialects this gateway registers, for clients that offer a choice of them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dialects (the `ListDialects` operationId).
+	ListDialectsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDialectsResponse, error)
+
 	// ListEventTypesWithResponse The canonical event catalogue with each dialect's names.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3336,6 +3701,35 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
+
+	// CreatePortalLinkWithBodyWithResponse A one-time link that opens the tenant portal signed in as one tenant.
+	//
+	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+	// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+	// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+	CreatePortalLinkWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePortalLinkResponse, error)
+
+	// CreatePortalLinkWithResponse A one-time link that opens the tenant portal signed in as one tenant.
+	//
+	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+	// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+	// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+	CreatePortalLinkWithResponse(ctx context.Context, body CreatePortalLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePortalLinkResponse, error)
+
+	// DeletePortalLinkWithResponse Revoke a portal link and end the session opened with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
+	DeletePortalLinkWithResponse(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*DeletePortalLinkResponse, error)
 
 	// GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 	//
@@ -3472,6 +3866,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 	RotateWebhookSecretWithResponse(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
+
+	// GetWebhookStatsWithResponse The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
+	GetWebhookStatsWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookStatsResponse, error)
 
 	// TestWebhookWithBodyWithResponse Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
 	//
@@ -3829,7 +4230,10 @@ type ListDeliveriesResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
 		Deliveries []Delivery `json:"deliveries"`
-		Total      int64      `json:"total"`
+
+		// NextCursor Absent on the last page.
+		NextCursor *string `json:"nextCursor,omitempty"`
+		Total      int64   `json:"total"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorResponse
@@ -3846,7 +4250,10 @@ type ListDeliveriesResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListDeliveriesResponse) GetJSON200() *struct {
 	Deliveries []Delivery `json:"deliveries"`
-	Total      int64      `json:"total"`
+
+	// NextCursor Absent on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
+	Total      int64   `json:"total"`
 } {
 	return r.JSON200
 }
@@ -4100,6 +4507,72 @@ func (r RetryDeliveryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetryDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDialectsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Dialects []DialectInfo `json:"dialects"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDialectsResponse) GetJSON200() *struct {
+	Dialects []DialectInfo `json:"dialects"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDialectsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListDialectsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListDialectsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDialectsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDialectsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDialectsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDialectsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4654,6 +5127,151 @@ func (r DeleteKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePortalLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NewPortalLink
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON201() *NewPortalLink {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePortalLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePortalLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePortalLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePortalLinkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePortalLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePortalLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePortalLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePortalLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePortalLinkResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5592,6 +6210,82 @@ func (r RotateWebhookSecretResponse) ContentType() string {
 	return ""
 }
 
+type GetWebhookStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookStats
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON200() *WebhookStats {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type TestWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5808,6 +6502,19 @@ func (c *ClientWithResponses) RetryDeliveryWithResponse(ctx context.Context, del
 	return ParseRetryDeliveryResponse(rsp)
 }
 
+// ListDialectsWithResponse The dialects this gateway registers, for clients that offer a choice of them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dialects (the `ListDialects` operationId).
+func (c *ClientWithResponses) ListDialectsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDialectsResponse, error) {
+	rsp, err := c.ListDialects(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDialectsResponse(rsp)
+}
+
 // ListEventTypesWithResponse The canonical event catalogue with each dialect's names.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5927,6 +6634,53 @@ func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyId s
 		return nil, err
 	}
 	return ParseDeleteKeyResponse(rsp)
+}
+
+// CreatePortalLinkWithBodyWithResponse A one-time link that opens the tenant portal signed in as one tenant.
+//
+// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+func (c *ClientWithResponses) CreatePortalLinkWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePortalLinkResponse, error) {
+	rsp, err := c.CreatePortalLinkWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePortalLinkResponse(rsp)
+}
+
+// CreatePortalLinkWithResponse A one-time link that opens the tenant portal signed in as one tenant.
+//
+// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+func (c *ClientWithResponses) CreatePortalLinkWithResponse(ctx context.Context, body CreatePortalLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePortalLinkResponse, error) {
+	rsp, err := c.CreatePortalLink(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePortalLinkResponse(rsp)
+}
+
+// DeletePortalLinkWithResponse Revoke a portal link and end the session opened with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
+func (c *ClientWithResponses) DeletePortalLinkWithResponse(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*DeletePortalLinkResponse, error) {
+	rsp, err := c.DeletePortalLink(ctx, portalLinkId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePortalLinkResponse(rsp)
 }
 
 // GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
@@ -6159,6 +6913,19 @@ func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseRotateWebhookSecretResponse(rsp)
+}
+
+// GetWebhookStatsWithResponse The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
+func (c *ClientWithResponses) GetWebhookStatsWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookStatsResponse, error) {
+	rsp, err := c.GetWebhookStats(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookStatsResponse(rsp)
 }
 
 // TestWebhookWithBodyWithResponse Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
@@ -6471,7 +7238,10 @@ func ParseListDeliveriesResponse(rsp *http.Response) (*ListDeliveriesResponse, e
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
 			Deliveries []Delivery `json:"deliveries"`
-			Total      int64      `json:"total"`
+
+			// NextCursor Absent on the last page.
+			NextCursor *string `json:"nextCursor,omitempty"`
+			Total      int64   `json:"total"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -6662,6 +7432,55 @@ func ParseRetryDeliveryResponse(rsp *http.Response) (*RetryDeliveryResponse, err
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDialectsResponse parses an HTTP response from a ListDialectsWithResponse call
+func ParseListDialectsResponse(rsp *http.Response) (*ListDialectsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDialectsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Dialects []DialectInfo `json:"dialects"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	}
 
@@ -7075,6 +7894,124 @@ func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePortalLinkResponse parses an HTTP response from a CreatePortalLinkWithResponse call
+func ParseCreatePortalLinkResponse(rsp *http.Response) (*CreatePortalLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePortalLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NewPortalLink
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePortalLinkResponse parses an HTTP response from a DeletePortalLinkWithResponse call
+func ParseDeletePortalLinkResponse(rsp *http.Response) (*DeletePortalLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePortalLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorResponse
@@ -7819,6 +8756,67 @@ func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretR
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookStatsResponse parses an HTTP response from a GetWebhookStatsWithResponse call
+func ParseGetWebhookStatsResponse(rsp *http.Response) (*GetWebhookStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookStats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest ErrorResponse

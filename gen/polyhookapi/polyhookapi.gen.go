@@ -237,6 +237,9 @@ type Attempt struct {
 	// OmittedHeaders The webhook's custom headers left out of the request because HTTP cannot carry their name or value (FusionAuth accepts names such as "Header 1"); the delivery was sent without them.
 	OmittedHeaders *[]string `json:"omittedHeaders,omitempty"`
 
+	// RequestBody The body sent, at most 64 KiB.
+	RequestBody *string `json:"requestBody,omitempty"`
+
 	// RequestHeaders Secrets are shown as [redacted].
 	RequestHeaders map[string]string `json:"requestHeaders"`
 
@@ -246,6 +249,25 @@ type Attempt struct {
 	ResponseStatus  *int               `json:"responseStatus,omitempty"`
 	StartedAt       time.Time          `json:"startedAt"`
 	Url             string             `json:"url"`
+}
+
+// AttemptWindow defines model for AttemptWindow.
+type AttemptWindow struct {
+	// Attempts Attempts started since then.
+	Attempts int64 `json:"attempts"`
+
+	// P50Ms Median attempt duration; absent without attempts.
+	P50Ms *int64 `json:"p50Ms,omitempty"`
+
+	// P95Ms 95th percentile of the attempt durations; absent without attempts.
+	P95Ms *int64    `json:"p95Ms,omitempty"`
+	Since time.Time `json:"since"`
+
+	// Succeeded Of them, answered with a 2xx.
+	Succeeded int64 `json:"succeeded"`
+
+	// SuccessRate succeeded / attempts, from 0 to 1; absent without attempts.
+	SuccessRate *float32 `json:"successRate,omitempty"`
 }
 
 // CreatedWebhook defines model for CreatedWebhook.
@@ -271,6 +293,9 @@ type CreatedWebhook struct {
 
 	// FailingSince Start of the endpoint's current run of failed attempts.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
+
+	// HeaderNames Names of the custom headers sent with every delivery (their values are secrets and not shown).
+	HeaderNames *[]string `json:"headerNames,omitempty"`
 
 	// Id Polyhook's id.
 	Id    string  `json:"id"`
@@ -341,6 +366,13 @@ type DeliveryStatus string
 // build: fusionauth, xsolla, nursa, authing), or `standard` for native subscriptions made
 // at POST /v1/webhooks. Any other name is answered 400.
 type Dialect = string
+
+// DialectInfo defines model for DialectInfo.
+type DialectInfo struct {
+	// Api The dialect has its own webhook-management API on this gateway; false for `standard`, managed at /v1/webhooks.
+	Api  bool   `json:"api"`
+	Name string `json:"name"`
+}
 
 // Error defines model for Error.
 type Error struct {
@@ -415,6 +447,16 @@ type NewCredential struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
+// NewPortalLink defines model for NewPortalLink.
+type NewPortalLink struct {
+	ExpiresAt time.Time `json:"expiresAt"`
+	Id        string    `json:"id"`
+	Tenant    string    `json:"tenant"`
+
+	// Url Opens the portal; usable once.
+	Url string `json:"url"`
+}
+
 // NewWebhook defines model for NewWebhook.
 type NewWebhook struct {
 	Description *string `json:"description,omitempty"`
@@ -430,6 +472,21 @@ type NewWebhook struct {
 
 	// Url An absolute http or https URL.
 	Url string `json:"url"`
+}
+
+// PortalLinkRequest defines model for PortalLinkRequest.
+type PortalLinkRequest struct {
+	// Accent The portal's accent colour, #rrggbb.
+	Accent *string `json:"accent,omitempty"`
+
+	// ExpiresIn A Go duration from 1m to 720h: when the link and its session end.
+	ExpiresIn *string `json:"expiresIn,omitempty"`
+
+	// Name Shown as the portal's title.
+	Name *string `json:"name,omitempty"`
+
+	// Tenant The scope owner whose webhooks the portal shows: a native subscription's tenant, an Xsolla project, a Nursa client, an Authing user pool or a FusionAuth tenant.
+	Tenant string `json:"tenant"`
 }
 
 // PublishRequest defines model for PublishRequest.
@@ -553,6 +610,9 @@ type Webhook struct {
 	// FailingSince Start of the endpoint's current run of failed attempts.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
 
+	// HeaderNames Names of the custom headers sent with every delivery (their values are secrets and not shown).
+	HeaderNames *[]string `json:"headerNames,omitempty"`
+
 	// Id Polyhook's id.
 	Id        string    `json:"id"`
 	Name      *string   `json:"name,omitempty"`
@@ -569,6 +629,12 @@ type WebhookPatch struct {
 	Url         *string            `json:"url,omitempty"`
 }
 
+// WebhookStats defines model for WebhookStats.
+type WebhookStats struct {
+	Day  AttemptWindow `json:"day"`
+	Hour AttemptWindow `json:"hour"`
+}
+
 // ErrorResponse defines model for ErrorResponse.
 type ErrorResponse = Error
 
@@ -583,10 +649,16 @@ type ListDeliveriesParams struct {
 	WebhookId *string                     `form:"webhookId,omitempty" json:"webhookId,omitempty"`
 	Dialect   *Dialect                    `form:"dialect,omitempty" json:"dialect,omitempty"`
 	Status    *ListDeliveriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
-	Since     *time.Time                  `form:"since,omitempty" json:"since,omitempty"`
-	Until     *time.Time                  `form:"until,omitempty" json:"until,omitempty"`
-	Limit     *int                        `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset    *int                        `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// EventType The type the event was published under (canonical, or `<dialect>:<native name>`).
+	EventType *string    `form:"eventType,omitempty" json:"eventType,omitempty"`
+	Since     *time.Time `form:"since,omitempty" json:"since,omitempty"`
+	Until     *time.Time `form:"until,omitempty" json:"until,omitempty"`
+	Limit     *int       `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset    *int       `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive. Not with offset.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListDeliveriesParamsStatus defines parameters for ListDeliveries.
@@ -662,6 +734,9 @@ type PublishEventJSONRequestBody = PublishRequest
 
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody CreateKeyJSONBody
+
+// CreatePortalLinkJSONRequestBody defines body for CreatePortalLink for application/json ContentType.
+type CreatePortalLinkJSONRequestBody = PortalLinkRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = NewWebhook
@@ -1096,6 +1171,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/deliveries/{deliveryId}/retry (the `RetryDelivery` operationId).
 	RetryDelivery(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDialects The dialects this gateway registers, for clients that offer a choice of them.
+	//
+	// Corresponds with GET /v1/dialects (the `ListDialects` operationId).
+	ListDialects(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEventTypes The canonical event catalogue with each dialect's names.
 	//
 	// Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
@@ -1152,6 +1232,33 @@ type ClientInterface interface {
 
 	// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
 	DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePortalLinkWithBody A one-time link that opens the tenant portal signed in as one tenant.
+	//
+	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+	// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+	// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+	CreatePortalLinkWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePortalLink A one-time link that opens the tenant portal signed in as one tenant.
+	//
+	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+	// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+	// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+	CreatePortalLink(ctx context.Context, body CreatePortalLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePortalLink Revoke a portal link and end the session opened with it.
+	//
+	// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
+	DeletePortalLink(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1272,6 +1379,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 	RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhookStats The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
+	GetWebhookStats(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// TestWebhookWithBody Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
 	//
@@ -1427,6 +1539,21 @@ func (c *Client) RetryDelivery(ctx context.Context, deliveryId string, reqEditor
 	return c.Client.Do(req)
 }
 
+// ListDialects The dialects this gateway registers, for clients that offer a choice of them.
+//
+// Corresponds with GET /v1/dialects (the `ListDialects` operationId).
+func (c *Client) ListDialects(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDialectsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListEventTypes The canonical event catalogue with each dialect's names.
 //
 // Corresponds with GET /v1/event-types (the `ListEventTypes` operationId).
@@ -1564,6 +1691,63 @@ func (c *Client) CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, r
 // DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
 func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteKeyRequest(c.Server, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePortalLinkWithBody A one-time link that opens the tenant portal signed in as one tenant.
+//
+// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+func (c *Client) CreatePortalLinkWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePortalLinkRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePortalLink A one-time link that opens the tenant portal signed in as one tenant.
+//
+// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+func (c *Client) CreatePortalLink(ctx context.Context, body CreatePortalLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePortalLinkRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePortalLink Revoke a portal link and end the session opened with it.
+//
+// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
+func (c *Client) DeletePortalLink(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePortalLinkRequest(c.Server, portalLinkId)
 	if err != nil {
 		return nil, err
 	}
@@ -1844,6 +2028,21 @@ func (c *Client) RotateWebhookSecretWithBody(ctx context.Context, webhookId stri
 // Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 func (c *Client) RotateWebhookSecret(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateWebhookSecretRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhookStats The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+//
+// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
+func (c *Client) GetWebhookStats(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookStatsRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -2146,6 +2345,18 @@ func NewListDeliveriesRequest(server string, params *ListDeliveriesParams) (*htt
 
 		}
 
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "eventType", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Since != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
@@ -2185,6 +2396,18 @@ func NewListDeliveriesRequest(server string, params *ListDeliveriesParams) (*htt
 		if params.Offset != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2269,6 +2492,33 @@ func NewRetryDeliveryRequest(server string, deliveryId string) (*http.Request, e
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDialectsRequest constructs an http.Request for the ListDialects method
+func NewListDialectsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/dialects")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2575,6 +2825,80 @@ func NewDeleteKeyRequest(server string, keyId string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/v1/keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePortalLinkRequest calls the generic CreatePortalLink builder with application/json body
+func NewCreatePortalLinkRequest(server string, body CreatePortalLinkJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePortalLinkRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePortalLinkRequestWithBody constructs an http.Request for the CreatePortalLink method, with any body, and a specified content type
+func NewCreatePortalLinkRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/portal-links")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePortalLinkRequest constructs an http.Request for the DeletePortalLink method
+func NewDeletePortalLinkRequest(server string, portalLinkId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "portalLinkId", portalLinkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/portal-links/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3121,6 +3445,40 @@ func NewRotateWebhookSecretRequestWithBody(server string, webhookId string, cont
 	return req, nil
 }
 
+// NewGetWebhookStatsRequest constructs an http.Request for the GetWebhookStats method
+func NewGetWebhookStatsRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/stats", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewTestWebhookRequest calls the generic TestWebhook builder with application/json body
 func NewTestWebhookRequest(server string, webhookId string, body TestWebhookJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3275,6 +3633,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/deliveries/{deliveryId}/retry (the `RetryDelivery` operationId).
 	RetryDeliveryWithResponse(ctx context.Context, deliveryId string, reqEditors ...RequestEditorFn) (*RetryDeliveryResponse, error)
 
+	// ListDialectsWithResponse The dialects this gateway registers, for clients that offer a choice of them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dialects (the `ListDialects` operationId).
+	ListDialectsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDialectsResponse, error)
+
 	// ListEventTypesWithResponse The canonical event catalogue with each dialect's names.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3341,6 +3706,35 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
+
+	// CreatePortalLinkWithBodyWithResponse A one-time link that opens the tenant portal signed in as one tenant.
+	//
+	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+	// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+	// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+	CreatePortalLinkWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePortalLinkResponse, error)
+
+	// CreatePortalLinkWithResponse A one-time link that opens the tenant portal signed in as one tenant.
+	//
+	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+	// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+	// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+	CreatePortalLinkWithResponse(ctx context.Context, body CreatePortalLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePortalLinkResponse, error)
+
+	// DeletePortalLinkWithResponse Revoke a portal link and end the session opened with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
+	DeletePortalLinkWithResponse(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*DeletePortalLinkResponse, error)
 
 	// GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 	//
@@ -3477,6 +3871,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/secrets/rotate (the `RotateWebhookSecret` operationId).
 	RotateWebhookSecretWithResponse(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
+
+	// GetWebhookStatsWithResponse The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
+	GetWebhookStatsWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookStatsResponse, error)
 
 	// TestWebhookWithBodyWithResponse Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
 	//
@@ -3834,7 +4235,10 @@ type ListDeliveriesResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
 		Deliveries []Delivery `json:"deliveries"`
-		Total      int64      `json:"total"`
+
+		// NextCursor Absent on the last page.
+		NextCursor *string `json:"nextCursor,omitempty"`
+		Total      int64   `json:"total"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorResponse
@@ -3851,7 +4255,10 @@ type ListDeliveriesResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListDeliveriesResponse) GetJSON200() *struct {
 	Deliveries []Delivery `json:"deliveries"`
-	Total      int64      `json:"total"`
+
+	// NextCursor Absent on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
+	Total      int64   `json:"total"`
 } {
 	return r.JSON200
 }
@@ -4105,6 +4512,72 @@ func (r RetryDeliveryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetryDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDialectsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Dialects []DialectInfo `json:"dialects"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDialectsResponse) GetJSON200() *struct {
+	Dialects []DialectInfo `json:"dialects"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDialectsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListDialectsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListDialectsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDialectsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDialectsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDialectsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDialectsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4659,6 +5132,151 @@ func (r DeleteKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePortalLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NewPortalLink
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON201() *NewPortalLink {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreatePortalLinkResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePortalLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePortalLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePortalLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePortalLinkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePortalLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeletePortalLinkResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePortalLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePortalLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePortalLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePortalLinkResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5597,6 +6215,82 @@ func (r RotateWebhookSecretResponse) ContentType() string {
 	return ""
 }
 
+type GetWebhookStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookStats
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON200() *WebhookStats {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetWebhookStatsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type TestWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5813,6 +6507,19 @@ func (c *ClientWithResponses) RetryDeliveryWithResponse(ctx context.Context, del
 	return ParseRetryDeliveryResponse(rsp)
 }
 
+// ListDialectsWithResponse The dialects this gateway registers, for clients that offer a choice of them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dialects (the `ListDialects` operationId).
+func (c *ClientWithResponses) ListDialectsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDialectsResponse, error) {
+	rsp, err := c.ListDialects(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDialectsResponse(rsp)
+}
+
 // ListEventTypesWithResponse The canonical event catalogue with each dialect's names.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5932,6 +6639,53 @@ func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyId s
 		return nil, err
 	}
 	return ParseDeleteKeyResponse(rsp)
+}
+
+// CreatePortalLinkWithBodyWithResponse A one-time link that opens the tenant portal signed in as one tenant.
+//
+// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+func (c *ClientWithResponses) CreatePortalLinkWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePortalLinkResponse, error) {
+	rsp, err := c.CreatePortalLinkWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePortalLinkResponse(rsp)
+}
+
+// CreatePortalLinkWithResponse A one-time link that opens the tenant portal signed in as one tenant.
+//
+// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+// HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+// `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/portal-links (the `CreatePortalLink` operationId).
+func (c *ClientWithResponses) CreatePortalLinkWithResponse(ctx context.Context, body CreatePortalLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePortalLinkResponse, error) {
+	rsp, err := c.CreatePortalLink(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePortalLinkResponse(rsp)
+}
+
+// DeletePortalLinkWithResponse Revoke a portal link and end the session opened with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
+func (c *ClientWithResponses) DeletePortalLinkWithResponse(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*DeletePortalLinkResponse, error) {
+	rsp, err := c.DeletePortalLink(ctx, portalLinkId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePortalLinkResponse(rsp)
 }
 
 // GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
@@ -6164,6 +6918,19 @@ func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseRotateWebhookSecretResponse(rsp)
+}
+
+// GetWebhookStatsWithResponse The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
+func (c *ClientWithResponses) GetWebhookStatsWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookStatsResponse, error) {
+	rsp, err := c.GetWebhookStats(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookStatsResponse(rsp)
 }
 
 // TestWebhookWithBodyWithResponse Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
@@ -6476,7 +7243,10 @@ func ParseListDeliveriesResponse(rsp *http.Response) (*ListDeliveriesResponse, e
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
 			Deliveries []Delivery `json:"deliveries"`
-			Total      int64      `json:"total"`
+
+			// NextCursor Absent on the last page.
+			NextCursor *string `json:"nextCursor,omitempty"`
+			Total      int64   `json:"total"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -6667,6 +7437,55 @@ func ParseRetryDeliveryResponse(rsp *http.Response) (*RetryDeliveryResponse, err
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDialectsResponse parses an HTTP response from a ListDialectsWithResponse call
+func ParseListDialectsResponse(rsp *http.Response) (*ListDialectsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDialectsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Dialects []DialectInfo `json:"dialects"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	}
 
@@ -7080,6 +7899,124 @@ func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePortalLinkResponse parses an HTTP response from a CreatePortalLinkWithResponse call
+func ParseCreatePortalLinkResponse(rsp *http.Response) (*CreatePortalLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePortalLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NewPortalLink
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePortalLinkResponse parses an HTTP response from a DeletePortalLinkWithResponse call
+func ParseDeletePortalLinkResponse(rsp *http.Response) (*DeletePortalLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePortalLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorResponse
@@ -7865,6 +8802,67 @@ func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretR
 	return response, nil
 }
 
+// ParseGetWebhookStatsResponse parses an HTTP response from a GetWebhookStatsWithResponse call
+func ParseGetWebhookStatsResponse(rsp *http.Response) (*GetWebhookStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookStats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseTestWebhookResponse parses an HTTP response from a TestWebhookWithResponse call
 func ParseTestWebhookResponse(rsp *http.Response) (*TestWebhookResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7967,6 +8965,9 @@ type ServerInterface interface {
 	// RetryDelivery Send a finished delivery again now (its earlier attempts are kept).
 	// (POST /v1/deliveries/{deliveryId}/retry)
 	RetryDelivery(ctx echo.Context, deliveryId string) error
+	// ListDialects The dialects this gateway registers, for clients that offer a choice of them.
+	// (GET /v1/dialects)
+	ListDialects(ctx echo.Context) error
 	// ListEventTypes The canonical event catalogue with each dialect's names.
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -7988,6 +8989,12 @@ type ServerInterface interface {
 
 	// (DELETE /v1/keys/{keyId})
 	DeleteKey(ctx echo.Context, keyId string) error
+	// CreatePortalLink A one-time link that opens the tenant portal signed in as one tenant.
+	// (POST /v1/portal-links)
+	CreatePortalLink(ctx echo.Context) error
+	// DeletePortalLink Revoke a portal link and end the session opened with it.
+	// (DELETE /v1/portal-links/{portalLinkId})
+	DeletePortalLink(ctx echo.Context, portalLinkId string) error
 
 	// (GET /v1/recoveries/{recoveryId})
 	GetRecovery(ctx echo.Context, recoveryId string) error
@@ -8024,6 +9031,9 @@ type ServerInterface interface {
 	// RotateWebhookSecret Add a new signing secret; the previous ones keep signing until the grace period ends.
 	// (POST /v1/webhooks/{webhookId}/secrets/rotate)
 	RotateWebhookSecret(ctx echo.Context, webhookId string) error
+	// GetWebhookStats The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+	// (GET /v1/webhooks/{webhookId}/stats)
+	GetWebhookStats(ctx echo.Context, webhookId string) error
 	// TestWebhook Send a test event to the webhook now, in its dialect's format, and show the answer. Nothing is recorded.
 	// (POST /v1/webhooks/{webhookId}/test)
 	TestWebhook(ctx echo.Context, webhookId string) error
@@ -8129,6 +9139,13 @@ func (w *ServerInterfaceWrapper) ListDeliveries(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
 	}
 
+	// ------------- Optional query parameter "eventType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "eventType", ctx.QueryParams(), &params.EventType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter eventType: %s", err))
+	}
+
 	// ------------- Optional query parameter "since" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
@@ -8155,6 +9172,13 @@ func (w *ServerInterfaceWrapper) ListDeliveries(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", ctx.QueryParams(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offset: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -8191,6 +9215,15 @@ func (w *ServerInterfaceWrapper) RetryDelivery(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RetryDelivery(ctx, deliveryId)
+	return err
+}
+
+// ListDialects converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDialects(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDialects(ctx)
 	return err
 }
 
@@ -8312,6 +9345,31 @@ func (w *ServerInterfaceWrapper) DeleteKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteKey(ctx, keyId)
+	return err
+}
+
+// CreatePortalLink converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePortalLink(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePortalLink(ctx)
+	return err
+}
+
+// DeletePortalLink converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePortalLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "portalLinkId" -------------
+	var portalLinkId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "portalLinkId", ctx.Param("portalLinkId"), &portalLinkId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter portalLinkId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePortalLink(ctx, portalLinkId)
 	return err
 }
 
@@ -8525,6 +9583,22 @@ func (w *ServerInterfaceWrapper) RotateWebhookSecret(ctx echo.Context) error {
 	return err
 }
 
+// GetWebhookStats converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookStats(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookStats(ctx, webhookId)
+	return err
+}
+
 // TestWebhook converts echo context to params.
 func (w *ServerInterfaceWrapper) TestWebhook(ctx echo.Context) error {
 	var err error
@@ -8614,6 +9688,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/keys", wrapper.ListKeys, options.OperationMiddlewares["listKeys"]...)
 	router.POST(options.BaseURL+"/v1/keys", wrapper.CreateKey, options.OperationMiddlewares["createKey"]...)
 	router.DELETE(options.BaseURL+"/v1/keys/:keyId", wrapper.DeleteKey, options.OperationMiddlewares["deleteKey"]...)
+	router.GET(options.BaseURL+"/v1/dialects", wrapper.ListDialects, options.OperationMiddlewares["listDialects"]...)
+	router.GET(options.BaseURL+"/v1/webhooks/:webhookId/stats", wrapper.GetWebhookStats, options.OperationMiddlewares["getWebhookStats"]...)
+	router.POST(options.BaseURL+"/v1/portal-links", wrapper.CreatePortalLink, options.OperationMiddlewares["createPortalLink"]...)
+	router.DELETE(options.BaseURL+"/v1/portal-links/:portalLinkId", wrapper.DeletePortalLink, options.OperationMiddlewares["deletePortalLink"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 
@@ -8624,107 +9702,124 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rctu2tvCrrOH3zcSeoWU5cXNS+Zebeu/4pE297XR6ZqrMFkQuSagpQAVAK2rG734GNxKUQIlynLS7",
-	"x79s8YLLwrrf+CnJ+HzBGTIlk8GnRKBccCbR/LgQgotrd0VfyDhTyJT+lywWBc2Iopwd/yY509dkNsM5",
-	"0f/9f4GTZJD8v+N69GN7Vx6bUZP7+/s0yVFmgi70IMkgOWeA+t4ATk9egOL83wURU4SDMc9XwO9QwNHR",
-	"nHw80r+PxiuF8jCF0+ffgpoJrlSBORwozmFO2AomhOoLBZ9SJmEi+BzUjEogeS5QyhSWVM3gGpVYHZ1P",
-	"FIozIJBxITBToPgtMqASpKJFARLFHeaHKXzTfwElI3eEFmRcIByoGUJOFBkTiZtDHvYSvU23cw2Yc6Vw",
-	"vjAQXAi+QKGohXVeCgPMH82vCRdzopJBQpl6eZqkiVot0P7EKYrkPk0MqPSz7pZUgrJpdectZXn0Lo1f",
-	"ZuV8jOF4wVR8TpXC/A2SHIVdbePg3s8QljiecX77TEJWSsXnMLNPQ4ETBbxUwCegoSXw9xKlgjFmpJQI",
-	"b96/v4KMMMYVZESIlX6KCmBkjsAF3JGiRDj4RykpZ+elmgHJMlwoaZ6QIMtsBkTCMLHrg5Nhcnhmpsqx",
-	"oHcoVrAkEiQyZQ5Ir0XNcN5L0oQqnMsoPNwFIgRZ6d9u2QEMSJ5TDQBSXDVOcmOoJrBuMBOoJBCBIGd8",
-	"yfTifxWYk0xh/qFXHzYf/4aZspNbGvyO56tN8J8rmHOp4OUpvKXfBQPUS/ADPGT5rau5UUSVMo4yUhGh",
-	"MD9XDWzOicIjRecYW2Mpisj8DvRUYJ4MftXYW+GqfSWcKw3JaOPMPkT28logUZj/YrHXwKUofpokg1+3",
-	"MzH/wn26TsjSnG8LkcwkZv8G+4hHT4oOGeiUYW5Q9AxIITkQBcd3J8eOtOTxJ5rfH9uXZeSY10DlFrK5",
-	"6w923zkyRUnRjgtKlLjBoyGr3qyoiSrp9jQAhh81+zTXaJ7CckbsAzklhWatGuelZgZUDdnBR8mLggxg",
-	"tBBcr+4yl6MzIKWaUTYdwKiUKK44Ly7z0WFvyJJ0DdqZPb998MwtZJeY+t49toVlkjl2xFg/ZxosuAUd",
-	"HXCvLe7udzoax9xUzyRo3jKhWORyjfem1SmN3NMjICyHkd6RBr99Tb8yZP7cco4SNJNW5Ba1aCRMLlFg",
-	"Dqf9fg/sQZqbsnGaqZn5By2GwV2WQ3bw88+X38tDcy/AqDlZaelNppiaFTlASqAqdvr7H6U/s3WsLsgY",
-	"C5hwAXp8orgwFDYnH39ANlWzZPD8m292UZxfTuxkv3eyaFPyE6sStDDShyC4nepLUwXeIVOXcdIw997F",
-	"6cPT09oRaIanakXiiOZOhdDIi0aMO0hFJVxBpLpoVYn03W3iStODU832AZqshkRWzjUKLJDl+maayDLL",
-	"EHPU5G91UU39hGVY6P8/xCTgIt/3rB20oscQY0T+0MI3Q/ZUH1y1u7TG0BAdw+VGEb5GqE0mdX51CcQf",
-	"tWYmluhzo8mX09kAOEPPtaZE4ZKsnkkQOKVSGabjliy1Ck7lkI1LWuQDmBg1UcuP1LGkFFgpJEm9UDlM",
-	"tVY5koqwnIh8ZIieEUXvEGQ5rlaq15TjkBEFVz/dvG9I4h6csxVwNUOnp66zQ8OrNg6rws8mA8D45Yzn",
-	"GKIWZXekMIdYmg1yQf8wSMW4+veEl8wgGGeTgpqj1OgtGNEaUmVL6f+9rWQH8qZMFCHnKCWZdhByZq31",
-	"85v4sPa83XIMbS7unIH5+XKeKLJLfG5MX+tkm4j7hi+taenRAOZEZTPMe1EDrUVr4FlWij2Zs0JGLFRa",
-	"tPNOtG8ecXBprKNJ1gEIWg/ovZt1TRyH4GpRmLbaHt3NsebJXJBsFig+jprNdNYSnFAhlaZS/UOzlkD3",
-	"1kboeAU5TkhZqKj91Q3IHr7B0vyeY4B8g6TQikUrO+ggbvjtTipetwrsGLEFvcWYdlJMuaBqNo+u6AFk",
-	"2UIWt/sp2WmyKMcFzdyam+hwdfFjCkSu5nNUgmZwiysJnBWrqObQZrB9RyS+PIU3P56/dtZNagaB5QwZ",
-	"EGbv3OJK45UDxG6rzFBiDVS78V1mwTtcPtRge99UsAnL03YbbcYLrXAxxFymUDL9Q23YFJauhkzfkd6b",
-	"MedsatwqgWPD+Ns4y7AXyOUBjMiCvsXVCA4kshyIHLLRuRNoxngfwLDs919k9jnzP44Oz6AyFrOCGjVm",
-	"lPr/rVdF/24Ykkb0D4as/Y0WYzOFEckylPItrtZ+uhf/D1ij73AZOEa28vodhpJTLCNC9TVhnNGMFGCe",
-	"cE69g39eWI3LXDzSo8nD7Q67OWWX9ubJpriYPYLbzrkPnS3ifYs90BR247RJ+MWrBt79qa3Y19ZtfqSl",
-	"pnd1jjXtRKRNmnw8mnKz4yN5SxdHfGFXe7TgRqOzZN5QCporvcYMtfgzvErTqAU9GIYpZ87FZInTjnHm",
-	"9mR/PZOOw40lMrVmBZ88f9Xuuttw55Ox5EWpEGZKLbTarf9K+Pn6h3Xjun/6ahfntM4+h0cxdL2yGww8",
-	"J2sou7dC2P0wYibtZY7zBVfIspUWE2cwRYZC09veAP48pbG5rB+t0gpkSiiTClArT7X7XmZ8gQMgEHjc",
-	"7VBGVhAG/2NdPY7R2qvwTnNasKwVaK4PmzA4t7xV61gCFpwXQPMenHsN7cBbYYeVLaiNLougxE9rtWwJ",
-	"VAst3oNfKrejxfFpwcekWNPKB8H6n1ky1LTgJuYMZT2VHszP1uk4vD644RutmJmxCqNczFifVr45PmwF",
-	"3MBeC3RXJ/h26xTmbowirjHjcafTQyQVZ7jFKLLGuhX/v5dYegwDyWFChN5Fh6hWi3CjLCvKHE1oTV+q",
-	"nxlzXiBhNi5R320u8vta25eUZWhQQe/Txfec18aSpXWUWsCBiy0MbBhLcRec0mI5Lws0vgQTWWJ8adF2",
-	"bakd922W9TmOJ1EyZh1P5pxi1rziikT49D9soDSwiBQHgUdaOeu4+q/guArdVRZYfkNux8H5b+JL4Mzq",
-	"7sG60Zxwk3Qsu9mEY6jiCiuDpZe9lQuzZjKb+MuXzEZg16wZx2ddrOQw9Vz2wGi3hqHU/PXAu7l67TLh",
-	"Mt/L2l47Drf/KMSsNbAJM1nfqGZds3o/LqhAuZf3tcVwc1G2CS8KvsRcG/djY8t9RsxsB0z8/qJAUSQG",
-	"kjHJbgs+3byhbTCprixL2gcejRcv87jn1bO6Kjbu6MG6SKJI433a29iqVmknlFn9cmUV252MYw2Ifp4Y",
-	"EOeUlSrmlPuJISBTYgULFGAfS8GCwu4phd9Lisrdk55B5w1zonkEzl/ftuEqEiG9fABq5YadA5Q2qF0C",
-	"ygFh1lFsOZCRGIw7d/FhRwZb6e6ba7pY1+4bS+kqfvQ29qC8KrbxeSAy1gnLjTJdO9Cd9vf848eHYJHd",
-	"SgiyaCxmN4kHQnnNFNQz+OCEw7QItLcnOzBFIzLkguV+YKPws/1H9mpwxNTmpcaU8Uobp4WapUCsQ3Rk",
-	"f49gQgtlA25ec62U6hwnlNlAbCQMK8nYEUwHZNMn4PhJh6crrWVfRPDagZ8urde5Mz7hNQx7TDX7SSu2",
-	"HQA6hkqtfpMHxXO3u9X3dyF5QJxHpOcNqloPdqE3kIovFoGSyKZOF67ItzuC+smvkciWHSGr8GlTTWrz",
-	"JN3Y4N0Yc6d1pZ7lRNyX+yV/4UcbSmsTqjQPQ9cwI1rKhFkvzyScX11GpatDz5sOvMbD2iTZWe4gSqbv",
-	"OlnjeW73w4j5La54sXLOAJpH19zqlJdeZd6GiFavfpjZ0D1JLIhp16eXNr1INab5pe9jHzgavyIqmz2m",
-	"g/Qr+jg39uTg28E1t8lAJWaloGp1o8/ZB/rmlL3nt1jnBxtqRiJMAp8bZKbUwmYEUzbhcRqrswA0EZ9f",
-	"XQ7iUXtH85seWYtgqdeUKJumQxbm4FkXERUVGaVB5MS8732/FrVsihJnCHcUlzZB2aRMVUKTT4AURZWr",
-	"0IMLq3LrixkRZtr10Md3BjY+AqLhZ7ORvTfIphZQVWBAqh4U51eXSZrcoZAWcCe9fq9vbIMFMrKgySB5",
-	"0ev3XmgRTtTMnNGxlf5/GNvW2lM2B4pyphmeC1T+kaTN7PDn/f6j5YS7WGgsKVyfT09v4fTkRdsw1bqO",
-	"mynrIVYmg18/aE1wPidi5Y0hwTOU0qRvuHnu0+RYIMlX7fC4trf/FHCYuR8MjjT5pv/iK6zyHVdggHgG",
-	"IxPOHoEkKwnL2cq6b8MkeS1hAt4V3IkpJxlnufFQLQlVMMYJFwjWy2P9jb0kDda/oSPeb8MJA109uEn4",
-	"HxhGIpWeISMMbhEXPlaqUWZK75A1SwCcESNTowM4l4+pFDDcxSRHElgKqtAmJtz86weqUCveGKYnaHLF",
-	"PAXOgEBO5a01igTnc1dToJXzgDu1IusPVKrXwXOa8AWZozLg/vVTQjVcfy9RrBIv2APZ2Q0TKtXy/sNn",
-	"UsWGshxusBKM29YSBMp3eW3C4SMmwQZaB3BMgeGycjFYgrRb3ZMgT/snD3nrQcR/+vzbh7OMvfluRVUa",
-	"BUNJmlZBlyqX/T5NFlxG0Nfm5wdnWmX1+1qIR2Flm3nX901kcWG+Ndw+ebQFNDM8IrinxRXDZQBHV25U",
-	"J9/bULQrLjC1S1xgrjmRCfexHJjmSL7qxDLLJ8RtR9wfjVsqTJ8xCeKssijPAuhriAtUpWCY26SXGJ8+",
-	"/lT/uMzvrYQrUOEm6n9vrq+hfgP9TmPB/zt+i3nvM07IDvt3PlcLpMbJnvnaiCAsrMU8EQgCJ6XE3NYQ",
-	"Mr4EbukmJki1Vl3L0fCsk3V2ElFTKvPqg8OcZjpqq4CvHfHd5HudBd6+hDT+aiMOt+/LD9crWgasonr1",
-	"eI+Qid86m/MK1pN1cVq0jeZ9i48zWkHntAlYl9CaDE76fZPTQOcaMid985My9zPmR41PwScTiS1zhEP2",
-	"I0M+rl7YJItOamFVfxNx7322i3lryvSmLP+JISzIFOusFFPQaGMiVU75k2Ru5+A1w2sq4qkLYdior2Fz",
-	"qXfLprXfxrINA37j7qOcmXSQWmTXJ3r8yYdKnbyOcuF/oqow7DNRvVsBaoDPLQVlWjB0Jg9fl77LZArH",
-	"jlWWxhXXKlnySS3ZgtQ/sbBkvU41rcreOukcNbZ+psbRQPxjk1xjOPEXW0GbDWg8Qu3U9fzRjLCapjbR",
-	"+F8mpe3rI3D/27872t+YIoA6e6QiAZs+qBXuA21mIREFxdo7b3TzW1yowCMWJFpuVZirIiaZPKpigvW4",
-	"XTlvXU+1i/cGg3fRMkzlB1Gk4NMSe/8JisH9un8+WysOqLbj2ON62ZcJ7DZwoQMadLSZXHXX3jaPS8N+",
-	"wJtP5sZfxNyIhGZ3UvQXsTNaix+ebIzHl0sXLomk3b7Qh5D6KgUDZ2tD1IrMJkd2NgkPdT2TuaiPxOSg",
-	"uyQSf26/8bG0p2aq5eoSO+vdpWzI9GBKECZJZkwZHxWbVWXpsgdXVdgbCIMRzUdOwNqEB5PC6e7mQ+Ze",
-	"g+f9vi8XQuCCTinz3NhGoptM1U1iKeDLuOrXqnw6+ekfLzLraDvevOyuqhEzoKe5aTxVZ2baczlz4cPK",
-	"WVyybEbY1NHjY0YVWld75df0xAK2sQAHJk0w9nAVdzbZBrlWGf5OH1nXQ44/OafrVh9CTThf3IHgpVSL",
-	"b221l/ug3bu23iInHL27A8EynCfvwQ7vQcCBTPJhZct39B3UcYH9HQe3uNqubL/VDzyqXuan7ISib3E3",
-	"dpoBu2hXNo/rFlfxWPbflDXuiNJrCD9c5m9pO+FDOm9unn/zMkmTNzcvXp2av9+cPE/S5Npdv3bXr931",
-	"C3f9wl2/MNc/bElo3a/fV73IOM58vfQBg9xx1nmLqx6c190qnkUD1jMUaKLWZ1rYNXtnPHM6TOabXVTN",
-	"CXtLLIqjW8aX7Pi35a3s6VU/qRTb2LQlFSCm3aNWIDRMJ1yE5dZV/uiBfoioUuBrziZ06ppb9ty7pjdF",
-	"4P3S7Ov40y2uOmUWeHLdlVJgn35yfT4iE90piM0ZPkgMu8pl47/3Vcw7lM6qSvwL2k3VHC1cyi9V8xrB",
-	"pwKlfFL3HoQ69aE/CH+kr1ZtwxZbzrqxkrZWaTNeYFV6OSbZbdqobuMMmwWZEUdgXXwV8QS+bDgbT093",
-	"ORs/fEEkt6BpS94z/jf5JB23ScfzTNE7qprFvI1W3q7+rnKPeVn5rCpq1MI0J3I25kTkQTwgLIxsNVJ8",
-	"tciXzpNO1ylm5MviRoMOlXdUwUFdxGdaAIQ9lk0BmgK5pLbVC59M4MCVOsGEFBIPz2DkKs9GA6g6xoLi",
-	"tqpFj1YQhVLV8TZf0BxWrOlxLOBXowEwpGpmM/pj4LIPRrO13Bi7yjWfwhJhNVfncEKzKriTuVw3ON9u",
-	"MvvQxJZq2C3BCT6pCHi9aP8pbvFAHvpLUH3WcEkCZUbeyhlZbAtT1O2Zholv0DRMDht1dj2wPTc9W9ZW",
-	"Ifz3zU/vYMzz1ZCNPg0NGgyTAQwTW8zW7I5k69mGSQrDRNE5SkXmi/Dx63+8hhcvXnwbPpgTRfQzn3q9",
-	"3v39KOyZb0vv2huxHYzqztKjFKpf1dzhxcruGh16RKzK+p5JGNkWI6OqL2TTjtZvEAWj1ub9o7qJFRmy",
-	"kY0gjRo1xFUHmaCD21oXmTO7b84w9c3eiKqauMXCM9b49KT9ZeIzQdPAr+wEWfuWQ4seth5f886Qhr90",
-	"/YMMTxxnawaPr7w3gRLfz0Px9fwNmQaaxo463U297fhTlXvewbsRIvlf1sPxH5Zyi8ZxFUS8tIXXKIVZ",
-	"6y7kKalKtjcgbrMsW4/s8Sy0brzhCRF2BZriOBCLMrW2lqia/+e2hNZkJEQ6zxxW1kTTzxEWouyXZOr7",
-	"NTSXFqpNBO6Q5dqOdJqTQWIbpPefKLDSttHfAw5O+98aFcAsuongP5teEl9W9jY6UnzlzIiuYldCmO3w",
-	"VWXqkxu6JSZhDgRIe1tW30XffEzI1r0LXBTEtdJ0uUicodwut4+dTd8tkfzhJB61a97h0mvSc3KLwPha",
-	"00uqKt9HiyCbYWH6p1Pb0c02/hTOM3IGxsWiX6M2W0tWH5pbU1EsFPbSUZwz5Ek2bU0aJrftKor/CmFl",
-	"tJqUWJeN5b1jvix6GxLbZ78SDjcx54Ltizj2jSe82ZHopWyjDYsEHn/GJLsFyhQPK5i2YYYLvvwp7C1s",
-	"cmy6Gvt+uHDguFlqmqboKxMu/Gc28WPl4j20LU7sDb5kQ+b7HFuXhlaCeMmCZo42TfSZhJGfbOS8EqO1",
-	"FryjYL4hcxNqwhsbbUrpJS21Hai4KfmgTCokORxwluHA9Bcl2lbnLAdpd6mp2/mmD2PeDhdz/HyVq+l2",
-	"jfSirhzAxreexj5tZpJ39caCaMbmUcUbA+/VHDrayfBh+SnPv0r498b2Bz1zDXuNFLYfvgxj2TS/f1IY",
-	"/zoNFEx3cOeNnDQaiPtO8BUT9Q2Gbed1YpLkq9aMmsNOBS9ZvoOzBh2kd/gPfBPqLxnodVPE8sAz25PO",
-	"PhFtE/Qkg1sLvja9gf4DQ6rxjekdntq/uA+iA54fC66I+nN0zGszdYOaHk14TgXJ0HVxa0jOVy9P+/00",
-	"kkZSuA9LAS/yChuMnuKy4NwXO2zU9WX/9FV/Vxg2Igzv/xxu8T78hNZEoQBz7pQzm/bAcGlCdn9Sl7G/",
-	"P9M5z3MgBsw+H9Meh3V4LATeUV5K+72YEOmc7WgyNTRKwwIF5Tloo3+HJFP+40Rfm67fo1SPrQw/6COb",
-	"ja8Dt8Se66+BrekTz2Qz5GA/7SjXmj/Hv+i4pX3tZ3OAta87OLBudr+uP1DfLXOj/XOQ5s5byuKfzHmU",
-	"dsBy2yf+S/NFvFiT7nUbxD3Z2H2XPJFf2j8ScMAFLGerqmoxpyYT+olBfpnuDCYTrKqBC9V7xpfpZrdz",
-	"32yZaHN95sxee3g9eOfOzBQgZFyY3M/1xqzN5tG/ftB8zbRldfzSdKo2naMHx8cnz/+r1+/1eyeDV/1X",
-	"/eT+w/3/BgAA//8=",
+	"7H1tc9s21uhfwWifGdsztCwnTraRP7lpuvFNm3jtdHpn6twVRB5JqClABUAr2oz/+x0cACQoghLl2Olu",
+	"H3+yxTcAB+f9DV96qZgvBAeuVW/4pSdBLQRXgD/eSCnkpbtiLqSCa+Da/EsXi5ylVDPBj35XgptrKp3B",
+	"nJr//kfCpDfs/e2o+vqRvauO8Ku9u7u7pJeBSiVbmI/0hr0zTsDcG5KT4+dEC/GvnMopkP2xyFZE3IIk",
+	"h4dz+vnQ/D4crzSog4ScPHtF9EwKrXPIyL4WgswpX5EJZeZCLqaMKzKRYk70jClCs0yCUglZMj0jl6Dl",
+	"6vBsokGeEkpSISWkmmhxA5wwRZRmeU4UyFvIDhLyYvCcFJzeUpbTcQ5kX8+AZFTTMVXQ/ORBv2eW6VZu",
+	"AHOmNcwXCMGFFAuQmllYZ4VEYP6MvyZCzqnuDXuM65cnvaSnVwuwP2EKsneX9BBU5ll3S2nJ+LS8847x",
+	"LHqXxS/zYj6G8HvBUGLOtIbsLdAMpJ1tbeM+zoAsYTwT4mZPkbRQWszJzD5NcphoIgpNxIQYaEn4owCl",
+	"yRhSWiggbz9+vCAp5VxoklIpV+YpJgmncyBCkluaF0D2fywUE/ys0DNC0xQWWuETiqginRGqyHXPzo8c",
+	"X/cOTnGoDHJ2C3JFllQRBVzjBpm56BnM+72kxzTMVRQe7gKVkq7Mbzft70W2igMAkdQMkhCqyVwoTV6e",
+	"kHfs+361fdXn3ecCkNIsY+ZzNL+oIUbj1frQV5BK0IpQCUTNxJIbWPwmIaOphuxTMLgY/w6ptoNbko4v",
+	"5qzL7O0H7jP91tlcaaoLFcdApanUkJ3pGnFkVMOhZnOIzbGQeWR8B3omIesNfzPEUKK+fSUcKwmpsrFn",
+	"nyJrceT9K+OZWDaJnNrbKgZ0e4e40YliPAWDp9zsQAd+sHgx+Dny4Z8hY5QTNzLxCzoldFyjCD+1rqO9",
+	"ehEb7dULPSMLkClwzXLwNL8+uvra4RE63XFBFWkKkEHWnPEHnOE8IZSrJUjILBOn5Nnnz10nY76u1CXV",
+	"0Px+OTQ5KheZWHE0IFqQ442gcIM5DF3HXguFpEKrcKUx9HwtgWrIfrW8GjEyzz9MesPfNots/8Jdso7R",
+	"CtlPi0iYKUj/RewjnhkzcLyKTbkD9imhuRKGax7dHh85QaKOvrDs7si+rCJcaB0WdiLNVX+y684MRtK8",
+	"nVVpWUBDIyFp+Wa5P8xQKY42JBw+G2UBr7EsIcsZtQ9kjOZGkTAsWRkyYPqa739WIs/pkIwWUpjZnWdq",
+	"dEpooWeMT4dkVCiQF0Lk59nooH/Ne8katFO7f7uwQTeRbUrZD+6xDQoCnUNHhurHTIIJt6CjA+6lZa27",
+	"7Y7BMTfUniJG9E0Y5Jla0zSScpdG7ukRoTwjI7MiA377mnnlmvt9ywQoYlQSTW/AKIIlezgZDPrEbiTe",
+	"VLXdTHDkn4zSSdxldc33f/nl/Ad1gPcCjJrTldFV6RQSnJEDpCJMx3Z/9630e7aO1TkdQ04mQhLzfaqF",
+	"RAqb088/AZ/qWW/47MWLbRTnpxPb2R+c5rVZBDZZ6X0Q3A712FQBt8D1eZw08N77OH14elrbAsPwdKU2",
+	"H7LMKcwGeQGVVgepqAKWU6XftBoA5u4mbcrQg1M4dgGaKj8JvJgbFFgAz8zNUO4kPWt5GeqnPIU8rwmj",
+	"QEFbZLvutYNWdBtijMhvWvhmyJ6qjStXV5OmFTqG040ifIVQTSZ1dnFOqN9qw0ws0WdotxbT2ZAIXupK",
+	"U6phSVd7ikiYMqWR6bgpK2NwMnXNxwXLsyGZoFFk5EfiWFJCeCEVTbxQOUiMDTVSmvKMymyERM+pZrdA",
+	"VDEuZ2rmlME1p5pcfLj6WJPEfXLGV0ToGTirbJ0dIq9qbJYDyTmfiAgbWLA4rDwDnlGFgtSwdU8kFmxz",
+	"oywZkApuLXoHsVMyobkCXGG14KQE9pp+EdDVWIgcKO8u5bhFGbOIGDKUlFlfM8QvpyKDkKgYv6U5om+B",
+	"Wysk+zeSExf6XxNRcCQtwSc5QyQ2hC05NaZL6TMx/3ufiP2Qd1lESXEOStFph4XjXKvnm4tfe94uOQqj",
+	"W+dI+noNh2q6TXFoDF9po000fCuW1oXkUYXMqU5nkPWj6n+LviTStJA7iiUNnFqotJjNnbgePuLgUptH",
+	"naEFIGjdoI9u1DVFJARXi6q40SnQ3e1S35k3NJ0FKp/jYzic9fhMmFTa8CfzwzDVwOooFJDximQwoUWu",
+	"o46RbkD28A2m5tccA+RboLlRqVrZQQdBK262UvG6PWS/EZvQO4jpZflUSKZn8+iM7kGWLWRxs5t5kfQW",
+	"xThnqZtzHR0u3vycEKpW8zloyVJyAytFBM9XUZ2pzVT9nip4eULe/nz22tl1CX6ELGfACeX2zg2sDF45",
+	"QGy3R5ESK6DahW8ziN7D8r6m6se6aUF5lrRbpzORG1WTA2QqIQU3P3TDmrJ0dc3NHeXdjHPBp+gxCTyO",
+	"KIUFT6EfaCRDMqIL9g5WI7KvgGeEqms+OnMCDd1AQ3JdDAbPU/sc/g+jg1NSmslpzlCBGyX+f+vuNL9r",
+	"JjQqPcNr3v5Gi5mdkBFF7807WK39dC/+L7DD38PyQkhN858Yv4kwqs8LY5U+APFvkG/OXbvmnFsAt7x8",
+	"gfM7JYXCuAsiWzcatE5dN3ISLKYFEoFzbKPU22IsO+Miol68plxwltKc4BMujLH/jzdW68aLh+Zr6mBz",
+	"iGLO+Lm9edwUnLMHiCw4p6SzR300pU8Mr7lyCjb51StJPuBDeUZe20DhodEffHBnbLhIRO4mvc+HU4Er",
+	"PlQ3bHEoFna2hwuBuq1leDX0qc/0ElIwigBybYMtFvQERYeaeZ8usin7jVO3JvtrTzlej47YNU/I8bPv",
+	"ko7oeoafEHmhgcy0XhjTy/xV5JfLn9YdLIOT77bhr0Vdh0cxdK2oNnCgrcn1NAXeYpdaotpTxD5EUpGL",
+	"Qibkb1JOp+OxmfHCWMPSvPD//vbb4PAVPZycHf746cvLu/+J0b2jrnNuB0RNqzfsHc96TdfqP0QZD7D+",
+	"8OO5EVZ/fzaYDe1+mK3MGb9BlLJuV2XECwGeRUV83N915cNiOlyzZjqHtU15ebJRKW9CUKViAUZYgiTL",
+	"mVBQ2QzVYNYJPCQ0ZnjveZRMjKrxf61f0cm2hFDy3kg2YkUZPnJmxZhRZyVZCJEbLKMkiI/a78XQeM54",
+	"+Xsb8rllR9HO0lUrzu1ukXXnATFv2nkG84XQwNOV0dNOyRQ4SCPwdqbrr7Pa1kJv1mokdEoZV5qAsV6q",
+	"ODnizjC2daisNbDBXq0hBGEZ7n4MK1jWJ2ce4/a9P+SgdEPNaQY+1uWGtWauIsxojaJPfi0jHpa1TnMx",
+	"pvmaWTwM5r9nub9BfTew4KCqoTC8tQE/W63eRlimlKHokIoKT3R8WQXTKUJWwxzaa4Hx6DTP7QoF3o1R",
+	"xCWkIu7vvo+qKDhs8EpYP6HVv/8ooPAYRpQgEyo7Bi1bNDTG07zIAHNYzKXqmcBJJoO79Un+UJnbZQCb",
+	"mHW6RBrnMK7Yu3SA83Hvoc0X0cJlgRi9OCtyQDcmhkm5WFq0XZvqI0WOG6a4LDi3Pm/cp5g7TQtNI+rB",
+	"jzYjKXBJaEEkHConzjrM/hv4zENPuQ8w2wW5FQf738SXwI/e3Xl+ZThhk3Qsu2nCMbQxpVX9lFf5yuhJ",
+	"xWSa+IvyOuJOcHzWhWkPEs9l99G8RIZS8dd972Hvt8uE82wnd9fadrj1RyFmzfEmzFR1oxz1q625Ns+J",
+	"C/BPRJ6LJWRkvCJjdKZ8Rbh+C0z8+qJA0TQGkjFNb3Ixbd4QeQZKX1iWtAs8ai+eZy3KtWN1ZRKaowfr",
+	"o4wijQ+nbWKrxpKaMG7NmpW1p7YyjjUg+nFiQJwzXuiYV/wDBwJcyxVZgCT2sYRYUNg1JeSPgoF295Rn",
+	"0FnNiq1vgQsVti24DIJWeVHMyg07BtEzqn2m5z7lNkZlORBKDC5cpOqga16TNxmbc3qzblTWptJV/Jhl",
+	"PEji0k4gQqOYZ6hM3zvTqelhloa3VyCLhoG3k3gglNcMNzOCj4s6TItAe3MaINcsIkPe8Mx/GBV+vvuX",
+	"vRoc8fCIwmDKeEVm6PtPvPE5sr9HZMJybWP9XnMtleoMJozbHJBIBgi6v7KOKcJmBxw/6fB0qbXsighe",
+	"O/DDJdU8twYIvYZht6liP0nJtgNAx1Cp1V13r1SSzXGt3X24HhBnEel5BbrSg10MmygtFotASeRTpwuX",
+	"5NsdQf3gl0BVy4qAl/jUVJPaHJhX1n0xhsxpXYlnOZH4wW5Z1vDZxrLbhCrLwqwZmyTAw4S7PUXOLs6j",
+	"0tWh51UHXuNhjdnsljvIgpu7TtZE01U3bob1jr73kdH64Hi54ke1/HnV4obF2gPm8uNdTqUP0vAM9QSM",
+	"zhzstgMx/8qFyFfOacE2O96aAsyr9psIxur/9zNvuqd5B2k/FZYldSdrRRF+6rvYMY4XXVCdzh4yfvAN",
+	"QwCNNTn4dvBct4GjRS3P6GobXtSz6c2KRCF3fGkNE/ALCQ4elU0K0kIyvboyX/NJDHPGP4obqGqckFEC",
+	"lVg14D4y03phq5qYy3hqsq8qt8vwx7OL82E8F8ux02aMxdJE4pVQxqfJNQ8zq633jckg17yKCuP7no1Y",
+	"arCJp4IDuWWwtEVWmAhb6iNiQmielxloffLGWjPmYkolDrse1v0eYeOjuwZ+tqLKO9pswhjTOQTcxYPi",
+	"7OK8l/RuQSoLuOP+oD9As2sBHPPGes/7g/5zG52Y4R4dWcXq3+g2sKaqzWxlghtZ4pIw/t1L6hVuzwaD",
+	"B6trc3kescI2sz99s4ST4+dtnynndVQvuwuxsjf87ZNRsudzKlfezpQiBaUwKc+Nc5f0jiTQbNUOj0t7",
+	"+08BB459b3AkvReD599glu+FJgjEUzLCVJ0RUXSlyHK2sp7xsNDPCMWA3QZ3YnpfKniGzr8lZZqMYSIk",
+	"EOtAs67cfi8J5t9Qv+824QRC13wcixaHyEiUNiOklJMbgIXPAzEoM2W3wOtljM4+VAmqV86bhlF35C6Y",
+	"8k7JUjINNunq6p8/MQ3GpoEw9cqQK2QJEZxQkjF1Y7UYKcTc1UUauyfgTq3I+hNT+nXwnCF8SeegEdy/",
+	"fekxA9c/CpCrntdFAnHfDRNKrf3u01dSRcMOCRdYyvJNcwmSgLY5xMLPRyRaA60DOCaEw7L03liCtEvd",
+	"kSBPBsf3eetexH/y7NX9WcbOfLekKoOCoSRNynhWWaF0l/QWQkXQ11ZdBXvaqCZ9EFbWrKa5qyOLi6Cu",
+	"4fbxg02gnr0WwT0jrjgsAzi6kumqpMoml7iSMay/FhIyw4kwkmoMG8ORfKmrZZZPiNuOuD+jxy9MDcSy",
+	"H14a66cB9A3EJehCcshcjlWETx99qX6cZ3dWwuVgqx/rqP8DXl9D/Rr6ncTSeW7FDWT9r9gh+9m/8r5a",
+	"INV29tRXvAURdyPmqQQiYVIoyGyiDRdLIizdxASp0aorORrudW+dnUTUlNIi/OQwp55q3yrgqxhHN/le",
+	"1fa0TyGJv1oLce768v31ipYPlgHT6nsPUF9lRmtyX/NQlSGHfRGqeIbNA94vcyuSnTMorK+pbbM+2rz5",
+	"aplb0j9aAeZ8xtWHuriK2r7mPc8P87WczVkdN8osuOPBADNe2Nxs7vEAfzLufsa87PEhxGSioGWM8JOD",
+	"+CebSDHi8Fm/LqQyNo5zQi4k3DJRKLKgU2dEmP8INTYNYTohytoEy5lR+41UrxV4S2OJEmNDIReyc27D",
+	"jhTHbkONZy9eNsH/sDp6nUV1UtHLCteID7WCZyR3yRb7C5fdSJVGwMaTCL42IrOxxKepn33gdpdtEbNt",
+	"OmDjh3OfysaxjAA4mRuL0kb+Ex9GU0J6/MHSA7uwJ+2sXYpXQq9ujCUuQmiTKpB7Jj7qkVS+Oys6UC1G",
+	"LzUzaMXmgdpWYcDRFx85cDpbVBL/A3SJ2V9JYt1aSwR01FIqbpSDzmTp+yttM5vDb8d6RsSNlzIF/kk1",
+	"3YDUH3jYeqmKXJUF7Z30zgpbv1LrrCH+EeauoQR4tBm0+QHQK9hOXc8ezBCvaKqJxv/EjNFvj8CDV391",
+	"tL/CIrcqOaskAZuda4yufWNqA5U5gypCg/bZDSx04BX10ZbNFpN/6GF1oWDobppQUOe/je2WH++ijthA",
+	"U7MLQkKUwESn8QqNj/5/g7Jwtx63KVs6hD0MytWqBP00NgFVWSVMTCYGbUg6Eyz1/SLmFdIEye8b8aas",
+	"7H5gzIHqu11xpyoy34Y5wce74A6Ww1JNczEt/ksRJF2rEyyX42Tqei08JtvUcKEDGnR0tuh1072jOVyW",
+	"Xe785pORf28j/9PDU/WOFB0zir/amG2tg2w3ZKtqpKYt+2SYbmJAb1xiX7tRajYh8ZVjCGfmRLHXfpsc",
+	"2RmyIjQQMJvcbAnWBbnEPr9vv4uxE37YQqDqO2DDQoxfc/MxLSlXNEX714fTZ2WXItUnF2W+DKGcjFg2",
+	"clqZTe7CtHp3N7vm7jXybDDwlcNAhGRTxj03tiksdabqBrEU8DgxvrXKy04BvodL6XC0He/cfFvmKSLo",
+	"WbbmXbb7curyDsooU8HTGeVTR48PGY5sne2Fn9MTC9jEAhyYDMHYzdXCGfINci2rrpw+sq6HHH1x0ZqN",
+	"jqeKcB7d6+SlVIsjeLWTz6ndFbxu/YRf7+51sgznyeW0xeUUcCBMCC8dQB0dTlVAcXdv0w2sNivb78wD",
+	"D6qX+SE7oeg72I6d+MHudvkNrOJJMH9R1rglvcdA+P4yf0MvLh8Lfnv17MXLXtJ7e/X8uxP8++L4WS/p",
+	"Xbrrl+76pbv+xl1/466/weufNiTv79b+tZpkHGe+Xd4RInecdd7Aqk/OqhZee9FMlxlI21Lo1Ai7ekOx",
+	"PafDpL4DWNmrur+EPD+84WLJj35f3qi+mfWTSrGJTVtSIRS7fxsFwsB0ImTYAqNMPN83D1FdSHgt+IRN",
+	"Xa+YvnsXG3YFLlPDvo6+3MCqU0qSJ9dtuUj26Sd/+QMy0a2CGPfwXmLY9ts5zBm3ZZntlqh5ZE+RUSHz",
+	"ESZGj33CMjKCxJuRo7JcfjSsFerBZ2u3YLeUCTZhueZvtV584PmqbFSUCnHDXJugzCjQborWwLWFfVX7",
+	"H2vzBk2OFKH6mgdzIFoITMup90dCZmaT5sh7QYKKC9TLiQSKjV3MC2MplgpkzIC15Bm0gnskI7bRterb",
+	"J6oGi2wRHQawNjeykDl2TCxT29Fd6OCLramUy0fFLjlGmjyJgU1i4KwCIqKvjW6Uvf6cT8k3z7IHRTDs",
+	"4IXOHtfZ4y5C9EdfFuXGdpIDa8j+lJr6kKmpbgfLFm6wxuEcw3UmW0czLdzgewkJ13IIMwN8+6Etnomy",
+	"vdMjOtfKMVr4kZ+qUUilmEpQ6gkN76VfVJt+L/xRvp61DVtswWtjJm1Nxmcih7JnypimN0mtLYVhebVO",
+	"KpFoUdU1IRIuelmLSJ2cbItIfXpEJLegaSsNwSCNepKdG2Vnqtkt0/UuPLXD7lzjjFKf9AbVXtmNxKir",
+	"GVWzsaAyC4LGYUeTVk+Wr0V+7Cq8RqryyPezWNPE4y0zmCb7VfcN7N0Vnstkj5cgaslsYquYTMi+q/23",
+	"50gcnJKRaxkxGpLylBmiRVL2I82pBlWd2FV2IgpbTZjvWMCvRkPCgemZrReNgcs+GK0FcN/Y1mflKXYd",
+	"tjfoHHOut/Pp5FOtDkXb7Ff18esNbWw2RLDFpCTg9W5bT8Hte/LQX4PeBrW4lbEyjLxVM7rYFMuu+qpe",
+	"93xn1eveQa2LQ5/Y0yo8W2aKUPJ/rj68x5NCr/noyzWiwXVvSK57tqKm3tbUFtVc9xJy3TPGktJ0vggf",
+	"v/zxNXn+/Pmr8MGMamqe+dLv9+/uRuE5e7axQ3vj7v1RdRrVKCHlr3Ls8GLpnBsdeEQsm0bsKTKyvQFH",
+	"5YkKdWereYNqMmo98G9UdZ+l13xkbb5RrflP2fox6Pi91v7x1FWfcEh8c3Cqy6bf7S4QT9qP4/8Imsx/",
+	"Y8fH2vmPLXrYehKG95jXgmrrhzg+cZyNucG+ZRZG030jPi3Wk/xUEmgaW7rANPW2oy9lZWMH10eI5P+x",
+	"bvD/smIewOhGkBZhLLxaofVaW1BPSWUpJ4K4zbJs3bKHs9C68YYnRNiWjRDHgZiPq7XXWnlgYGYbtGDa",
+	"WqRlZFV1W/dzhGXOu5Wv+AZm9amFahMlt8AzY0c6zQmR2GZy+WMNrbStNeYj+yeDV6gC4KTrCP4LNld7",
+	"XNlba9H2jdPnuopdRcKUuG8qU59ilS2Ba9yQ6gSP5nkK/vw5PIDYdlWSsMip64HvElYFB7VZbh85m75b",
+	"idr9STxq17yHpdek5/QGCBdr3eqZLn0fLYJsBjmePMZsK2bbsV86z8gpQReLeY3ZlF7laljWecEPFgo7",
+	"6SjOGfIkmzZWltCbdhWFGHtLTCqjFesmXMqu9475pjubkNg++41wuI45b/iuiGPfeMKbLdnA2rZxs0jg",
+	"8WdM0xvCuBZhbfQmzHDBlz+FvYWnk+BxJP4gC7LvuFmCLfnMlYmQrpMmtjJwLt4D20DP3hBLfs39ASXW",
+	"pWGUIFHwoAu7rSXYU2TkBxs5r8Ro7eyMUTDeNXcDGsIbozaFWSZLYwdqgcWkjCsNNCP7gqcwxIa/1Njq",
+	"gmdE2VUa6na+6YOYt8PFHL9e5aq7XSOHyJQOYPStJ7Hj0LHCwywsiGY0typ+osdOp7pEW5DfL4nx2TcJ",
+	"/17Zxv6nrt8GSmF7mHUYy2bZ3ZPC+J+TA4HH+jhv5KR28o8/wqlkov5kEHtkEsVKqrKnuuGwUykKnm3h",
+	"rMHRL1v8B/70mMcM9LohYsVCqe14bJ+INqF8ksGtVcFNb6Dv+h5g1N5WT+1/uA+iA54fSaGp/nN0zEsc",
+	"ukZNDyY8p5Km4HoE1yTndy9PBoMkkkaSuyOZicizEhtQT3Gp0u6oPRt1fTk4+W6wtU9YUxje/Tnc4mN4",
+	"+DQ2H8N9Z4K7LlWwxJDdn9TD9q/PdM6yjFAEs0/at9txWu8Thwc9hkjnbEfM1DAoTRYgmcAkwG0ukK0Z",
+	"VrWTBR7fY7cxawkrE8C21h8LPSNLPHngKTlvqyhrCKvgLCt/EIHtkDcThSzDkXglo6vEHxFZ4IntRGJp",
+	"Cc8wK4enq475pI8gobQ/Ffdby6WPoPRDG3O7H+brzy55Hz2NucydqE4/X9OH91Q9ZIas3edWlKcOkfGK",
+	"ONkYP27wwSXY2rGCDqzNY5dcodLPqmPmEZ4uED+eydx5x3j8rNYHOd+lOuA0clidpazY6VDrNrR7srb6",
+	"LnlOv7afTrePZS6rsjVDxrDc60nAP07fMsxkLAv9Q/OUi2XSPGbLH0VjOK6aObeN3Txs/Ip7hoVJqZCY",
+	"u7x+bEX9aJ3fPhm+hodWOH6JRw/huTrDo6PjZ3/vD/qD/vHwu8F3g97dp7v/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -116,7 +116,7 @@ func (h handlers) GetDelivery(c echo.Context, id string) error {
 		w := api.Attempt{
 			Id: a.ID, Number: a.Number, Url: a.URL, StartedAt: a.StartedAt, DurationMs: a.DurationMS,
 			RequestHeaders: a.RequestHeaders, Error: nonEmpty(a.Error), ErrorKind: nonEmpty(a.ErrorKind),
-			ResponseBody: nonEmpty(a.ResponseBody),
+			ResponseBody: nonEmpty(a.ResponseBody), RequestBody: nonEmpty(a.RequestBody),
 		}
 		if len(a.OmittedHeaders) > 0 {
 			w.OmittedHeaders = &a.OmittedHeaders
@@ -221,7 +221,18 @@ func (h handlers) ListDeliveries(c echo.Context, p api.ListDeliveriesParams) err
 	if f.Limit, f.Offset, err = page(p.Limit, p.Offset); err != nil {
 		return err
 	}
-	ds, total, err := h.db.FindDeliveries(c.Request().Context(), f)
+	return h.deliveryPage(c, store.DeliveryPage{DeliveryFilter: f, EventType: deref(p.EventType), After: deref(p.Cursor)})
+}
+
+// deliveryPage answers one page of deliveries with its total and the next page's cursor.
+func (h handlers) deliveryPage(c echo.Context, q store.DeliveryPage) error {
+	if q.After != "" && q.Offset != 0 {
+		return store.Errorf(store.EINVALID, "Send either cursor or offset, not both.")
+	}
+	if len(q.After) > 256 || len(q.EventType) > 128 {
+		return store.Errorf(store.EINVALID, "cursor or eventType is too long.")
+	}
+	ds, total, next, err := h.db.FindDeliveryPage(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -229,7 +240,11 @@ func (h handlers) ListDeliveries(c echo.Context, p api.ListDeliveriesParams) err
 	for i := range ds {
 		out = append(out, deliveryWire(&ds[i]))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"total": total, "deliveries": out})
+	body := map[string]any{"total": total, "deliveries": out}
+	if next != "" {
+		body["nextCursor"] = next
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 func deref(s *string) string {

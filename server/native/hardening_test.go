@@ -57,6 +57,7 @@ var bodies = map[string]string{
 	"rotatewebhooksecret": `{"graceSeconds":60}`,
 	"recoverwebhook":      `{"since":"2026-01-01T00:00:00Z"}`,
 	"createwebhook":       `{"url":"https://example.com/hook","events":["user.created"]}`,
+	"createportallink":    `{"tenant":"t1"}`,
 }
 
 func bodyOf(op servertest.Operation) string {

@@ -33,6 +33,7 @@ type API struct {
 	// checkTarget refuses webhook URLs deliveries may not reach (see server.Deps.Targets).
 	checkTarget func(string) error
 	tokenHash   string
+	portal      PortalOptions
 }
 
 // New returns the native API. tokenHash is store.HashSecret of the admin token. It
@@ -47,6 +48,7 @@ func New(deps server.Deps, engine *delivery.Engine, srv *server.Server, tokenHas
 func (a *API) Register(r *server.Router) {
 	api.RegisterHandlers(r.With(server.Errors(a.log, render), a.authenticate), handlers{a})
 	r.Unrouted(render, "/v1")
+	a.registerPortal(r)
 }
 
 // settingAdminToken holds the hash of a generated admin token.

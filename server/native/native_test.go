@@ -407,6 +407,7 @@ func TestContract(t *testing.T) {
 		t.Errorf("readyz without a database: %d %s", status, b)
 	}
 	hardening(t, c)
+	consoleRoutes(t, c)
 	c.RequireAllExercised(t)
 }
 

@@ -39,6 +39,11 @@ func (h handlers) CreateWebhook(c echo.Context) error {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\", \"events\": [canonical names], \"tenant\"?, \"description\"?, \"headers\"?}.")
 	}
+	return h.createWebhook(c, req)
+}
+
+// createWebhook makes the native subscription req describes and answers it with its secret.
+func (h handlers) createWebhook(c echo.Context, req api.NewWebhook) error {
 	id := uuid.NewString()
 	w := &store.Webhook{ID: id, Dialect: Dialect, ExternalID: id, Enabled: true, Global: true}
 	if req.Tenant != nil && *req.Tenant != "" {
@@ -205,11 +210,16 @@ func webhookWire(w *store.Webhook) api.Webhook {
 	if len(w.TenantIDs) > 0 {
 		scope.TenantIds = &w.TenantIDs
 	}
-	return api.Webhook{
+	out := api.Webhook{
 		Id: w.ID, Dialect: api.Dialect(w.Dialect), ExternalId: w.ExternalID,
 		Url: w.URL, Name: nonEmpty(w.Name), Description: nonEmpty(w.Description),
 		Events: events, Enabled: w.Enabled, Scope: scope,
 		DisabledAt: w.DisabledAt, DisabledReason: nonEmpty(w.DisabledReason), FailingSince: w.FailingSince,
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
+	if len(w.Headers) > 0 {
+		names := slices.Sorted(maps.Keys(w.Headers))
+		out.HeaderNames = &names
+	}
+	return out
 }

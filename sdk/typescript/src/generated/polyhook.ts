@@ -396,6 +396,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/dialects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dialects this gateway registers, for clients that offer a choice of them. */
+        get: operations["listDialects"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        /** The webhook's delivery attempts over the last hour and the last day, their success rate and latency. */
+        get: operations["getWebhookStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time link that opens the tenant portal signed in as one tenant.
+         * @description The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
+         *     HttpOnly session cookie scoped to /portal and to the tenant, and the session ends at
+         *     `expiresAt` too, or when the link is revoked. No admin token ever reaches the browser.
+         */
+        post: operations["createPortalLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal-links/{portalLinkId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                portalLinkId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a portal link and end the session opened with it. */
+        delete: operations["deletePortalLink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -607,6 +684,8 @@ export interface components {
             };
             /** @description At most 64 KiB. */
             responseBody?: string;
+            /** @description The body sent, at most 64 KiB. */
+            requestBody?: string;
             error?: string;
             errorKind?: string;
         };
@@ -677,6 +756,8 @@ export interface components {
             events: string[];
             enabled: boolean;
             scope: components["schemas"]["Scope"];
+            /** @description Names of the custom headers sent with every delivery (their values are secrets and not shown). */
+            headerNames?: string[];
             /**
              * Format: date-time
              * @description Set when the gateway stopped delivering to the endpoint.
@@ -731,6 +812,62 @@ export interface components {
                 code: "invalid" | "unauthorized" | "not_found" | "conflict" | "internal" | "too_large" | "throttled" | "unavailable";
                 message: string;
             };
+        };
+        DialectInfo: {
+            name: string;
+            /** @description The dialect has its own webhook-management API on this gateway; false for `standard`, managed at /v1/webhooks. */
+            api: boolean;
+        };
+        WebhookStats: {
+            hour: components["schemas"]["AttemptWindow"];
+            day: components["schemas"]["AttemptWindow"];
+        };
+        AttemptWindow: {
+            /** Format: date-time */
+            since: string;
+            /**
+             * Format: int64
+             * @description Attempts started since then.
+             */
+            attempts: number;
+            /**
+             * Format: int64
+             * @description Of them, answered with a 2xx.
+             */
+            succeeded: number;
+            /** @description succeeded / attempts, from 0 to 1; absent without attempts. */
+            successRate?: number;
+            /**
+             * Format: int64
+             * @description Median attempt duration; absent without attempts.
+             */
+            p50Ms?: number;
+            /**
+             * Format: int64
+             * @description 95th percentile of the attempt durations; absent without attempts.
+             */
+            p95Ms?: number;
+        };
+        PortalLinkRequest: {
+            /** @description The scope owner whose webhooks the portal shows: a native subscription's tenant, an Xsolla project, a Nursa client, an Authing user pool or a FusionAuth tenant. */
+            tenant: string;
+            /**
+             * @description A Go duration from 1m to 720h: when the link and its session end.
+             * @default 1h
+             */
+            expiresIn: string;
+            /** @description Shown as the portal's title. */
+            name?: string;
+            /** @description The portal's accent colour, #rrggbb. */
+            accent?: string;
+        };
+        NewPortalLink: {
+            id: string;
+            /** @description Opens the portal; usable once. */
+            url: string;
+            tenant: string;
+            /** Format: date-time */
+            expiresAt: string;
         };
     };
     responses: {
@@ -1162,10 +1299,14 @@ export interface operations {
                 webhookId?: string;
                 dialect?: components["schemas"]["Dialect"];
                 status?: "pending" | "succeeded" | "failed" | "cancelled";
+                /** @description The type the event was published under (canonical, or `<dialect>:<native name>`). */
+                eventType?: string;
                 since?: string;
                 until?: string;
                 limit?: number;
                 offset?: number;
+                /** @description The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive. Not with offset. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1173,7 +1314,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page and the number that matched. */
+            /** @description One page, the number that matched and, when more follow, the cursor of the next page. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1182,6 +1323,8 @@ export interface operations {
                     "application/json": {
                         /** Format: int64 */
                         total: number;
+                        /** @description Absent on the last page. */
+                        nextCursor?: string;
                         deliveries: components["schemas"]["Delivery"][];
                     };
                 };
@@ -1550,6 +1693,112 @@ export interface operations {
             401: components["responses"]["ErrorResponse"];
             404: components["responses"]["ErrorResponse"];
             409: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    listDialects: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every registered dialect, sorted by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dialects: components["schemas"]["DialectInfo"][];
+                    };
+                };
+            };
+            401: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+        };
+    };
+    getWebhookStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures for both windows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookStats"];
+                };
+            };
+            401: components["responses"]["ErrorResponse"];
+            404: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    createPortalLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link; its url holds the one-time token and is shown only here. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewPortalLink"];
+                };
+            };
+            400: components["responses"]["ErrorResponse"];
+            401: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    deletePortalLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                portalLinkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["ErrorResponse"];
+            404: components["responses"]["ErrorResponse"];
             413: components["responses"]["ErrorResponse"];
             429: components["responses"]["ErrorResponse"];
             503: components["responses"]["ErrorResponse"];
