@@ -44,6 +44,7 @@ type cli struct {
 	Events      eventsCmd      `cmd:"" help:"Published events."`
 	Deliveries  deliveriesCmd  `cmd:"" help:"Deliveries and their attempts."`
 	Webhooks    webhooksCmd    `cmd:"" help:"Webhooks of every dialect: list, enable, test, recover."`
+	PortalLinks portalLinksCmd `cmd:"" name:"portal-links" help:"One-time links into the tenant portal: create, revoke."`
 	AdminToken  adminTokenCmd  `cmd:"" name:"admin-token" help:"Replace the stored admin token, on the database (offline)."`
 	Version     versionCmd     `cmd:"" help:"Print the version and the revision it was built from."`
 	Completion  completionCmd  `cmd:"" help:"Print a shell completion script: bash, zsh or fish."`

@@ -60,6 +60,8 @@ type serveCmd struct {
 	DisableAfter duration `name:"disable-after" default:"5d" env:"POLYHOOK_DISABLE_AFTER" help:"Disable a webhook whose attempts have all failed for this long."`
 	Retention    duration `name:"retention" default:"30d" env:"POLYHOOK_RETENTION" help:"How long attempts, finished deliveries and their events are kept."`
 
+	PortalOrigins string `name:"portal-origins" env:"POLYHOOK_PORTAL_ORIGINS" help:"Comma-separated origins (https://app.example.com) whose pages may embed the tenant portal in a frame; none when empty."`
+
 	MaxBodyBytes int64 `name:"max-body-bytes" default:"1048576" env:"POLYHOOK_MAX_BODY_BYTES" help:"Largest request body any API accepts, in bytes; larger ones are answered 413."`
 
 	PprofAddr string `name:"pprof-addr" env:"POLYHOOK_PPROF_ADDR" help:"Serve Go's profiler on this address (its own listener, never the API's); off when empty."`
@@ -89,6 +91,9 @@ func (c *serveCmd) Validate() error {
 	}
 	if err := checkAddr(c.Addr); err != nil {
 		return err
+	}
+	if _, err := parseOrigins(c.PortalOrigins); err != nil {
+		return fmt.Errorf("--portal-origins (POLYHOOK_PORTAL_ORIGINS): %w", err)
 	}
 	if _, err := parsePrefixes(c.AllowTargets); err != nil {
 		return fmt.Errorf("--allow-targets (POLYHOOK_ALLOW_TARGETS): %w", err)
@@ -260,7 +265,8 @@ func (c *serveCmd) Run(g *globals) error {
 	if generated != "" {
 		fmt.Fprintf(g.stdout, "Admin token (shown once; keep it, or set POLYHOOK_ADMIN_TOKEN): %s\n", generated)
 	}
-	handler := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: tokenHash, Dialects: registered})
+	origins, _ := parseOrigins(c.PortalOrigins) // checked by Validate
+	handler := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: tokenHash, Dialects: registered, PortalOrigins: origins})
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
-// Package console serves the operator console: a few static files embedded in the binary
-// (HTML, CSS and JavaScript modules, no build step) at /console. The console holds the
-// admin token in the browser's session storage and does everything through the native
-// API under /v1, like any other client; it has no endpoint of its own.
+// Package console serves the operator console and the tenant portal: a few static files
+// embedded in the binary (HTML, CSS and JavaScript modules, no build step) at /console and
+// /portal. The console holds the admin token in the browser's session storage and does
+// everything through the native API under /v1, like any other client. The portal is the
+// same page in its tenant mode: it holds no token, its session is an HttpOnly cookie, and
+// it calls the tenant-scoped mirror of /v1 at /portal/v1 (server/native).
 package console
 
 import (
@@ -19,26 +21,42 @@ import (
 //go:embed static
 var files embed.FS
 
-// Console is the operator console.
-type Console struct{ static fs.FS }
+// Console is the operator console and the tenant portal.
+type Console struct {
+	static fs.FS
+	// portalHeaders are securityHeaders with the portal's frame-ancestors.
+	portalHeaders map[string]string
+}
 
-// New returns the console.
-func New() *Console {
+// New returns the console. portalOrigins may frame the tenant portal (the operator's
+// allow-list, each "scheme://host[:port]"); none by default. The console itself is never
+// framed.
+func New(portalOrigins ...string) *Console {
 	static, err := fs.Sub(files, "static")
 	if err != nil {
 		panic(err) // the embedded folder is part of the build
 	}
-	return &Console{static: static}
+	ph := map[string]string{}
+	for k, v := range securityHeaders {
+		ph[k] = v
+	}
+	if len(portalOrigins) > 0 {
+		ph["Content-Security-Policy"] = strings.Replace(ph["Content-Security-Policy"], "frame-ancestors 'none'",
+			"frame-ancestors "+strings.Join(portalOrigins, " "), 1)
+		delete(ph, "X-Frame-Options")
+	}
+	return &Console{static: static, portalHeaders: ph}
 }
 
-// Register serves /console, and sends / there.
+// Register serves /console and /portal, and sends / to the console.
 func (c *Console) Register(r *server.Router) {
 	r.GET("/", redirect)
 	r.GET("/console", redirect)
-	r.GET("/console/", c.serve)
-	r.GET("/console/*", c.serve)
-	r.HEAD("/console/", c.serve)
-	r.HEAD("/console/*", c.serve)
+	r.GET("/portal", func(e echo.Context) error { return e.Redirect(http.StatusFound, "/portal/") })
+	for _, p := range []string{"/console/", "/console/*", "/portal/", "/portal/*"} {
+		r.GET(p, c.serve)
+		r.HEAD(p, c.serve)
+	}
 }
 
 func redirect(c echo.Context) error {
@@ -57,7 +75,16 @@ var securityHeaders = map[string]string{
 }
 
 func (c *Console) serve(e echo.Context) error {
-	name := strings.TrimPrefix(e.Request().URL.Path, "/console/")
+	headers := securityHeaders
+	name, portal := strings.CutPrefix(e.Request().URL.Path, "/portal/")
+	if portal {
+		headers = c.portalHeaders
+		if name == "" || name == "index.html" {
+			name = "portal.html"
+		}
+	} else {
+		name = strings.TrimPrefix(name, "/console/")
+	}
 	if name == "" {
 		name = "index.html"
 	}
@@ -67,7 +94,7 @@ func (c *Console) serve(e echo.Context) error {
 		return e.JSON(http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "No such file in the console."}})
 	}
 	h := e.Response().Header()
-	for k, v := range securityHeaders {
+	for k, v := range headers {
 		h.Set(k, v)
 	}
 	return e.Blob(http.StatusOK, contentType(name), b)

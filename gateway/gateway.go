@@ -72,6 +72,8 @@ type Config struct {
 	TokenHash string
 	// Dialects are the dialects served; nil serves Registered().
 	Dialects []Dialect
+	// PortalOrigins may frame the tenant portal (--portal-origins); none when empty.
+	PortalOrigins []string
 }
 
 // New wires every API and every dialect onto one server and the engine. Starting and
@@ -95,7 +97,8 @@ func New(c Config) *server.Server {
 		srv.Register(d)
 		engine.Register(d.Encoder())
 	}
-	srv.Register(native.New(deps, engine, srv, c.TokenHash), reference.New(), console.New())
+	srv.Register(native.New(deps, engine, srv, c.TokenHash).WithPortal(native.PortalOptions{Origins: c.PortalOrigins}),
+		reference.New(), console.New(c.PortalOrigins...))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(server.Collectors()...)
