@@ -24,6 +24,9 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/polyhook/polyhook/gateway"
+	"github.com/polyhook/polyhook/server/native"
 )
 
 func main() {
@@ -86,7 +89,24 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 		kong.Exit(func(code int) { panic(exited(code)) }),
 		kong.ValueFormatter(helpValue),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: false}),
+		dialectVars(),
 	)
+}
+
+// dialectVars gives the flags' enums and help the names of the registered dialects
+// (${dialects}, ${dialects_or}) and with the native subscriptions' (${dialects_all}), so
+// that a dialect added to the list is offered without touching the CLI.
+func dialectVars() kong.Vars {
+	names := gateway.Names(registered)
+	or := strings.Join(names, ", ")
+	if n := len(names); n > 1 {
+		or = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+	}
+	return kong.Vars{
+		"dialects":     strings.Join(names, ","),
+		"dialects_or":  or,
+		"dialects_all": strings.Join(append(names, native.Dialect), ", "),
+	}
 }
 
 // run runs one command line; tests call it as the binary would be called.

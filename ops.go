@@ -243,7 +243,7 @@ type credentialsCmd struct {
 }
 
 type credCreateCmd struct {
-	Dialect string   `name:"dialect" required:"" enum:"fusionauth,xsolla,nursa,authing" help:"fusionauth, xsolla, nursa or authing."`
+	Dialect string   `name:"dialect" required:"" enum:"${dialects}" help:"${dialects_or}."`
 	Name    string   `name:"name" help:"A label for operators."`
 	Project []string `name:"project" help:"xsolla: a Login project id the credential may manage (repeat for several)."`
 	Offline bool     `name:"offline" help:"Mint on the database (--db, --secret-key) instead of through a gateway: for the first credential, or when no gateway runs."`
@@ -316,7 +316,7 @@ func inFlagWords(err error) error {
 }
 
 type credListCmd struct {
-	Dialect string `name:"dialect" help:"Only this dialect's (fusionauth, xsolla, nursa, authing, standard)."`
+	Dialect string `name:"dialect" help:"Only this dialect's (${dialects_all})."`
 	outputFlag
 	clientFlags
 }
@@ -565,7 +565,7 @@ type deliveriesCmd struct {
 type deliveriesListCmd struct {
 	Event   string `name:"event" help:"Only this event's."`
 	Webhook string `name:"webhook" help:"Only this webhook's."`
-	Dialect string `name:"dialect" help:"Only this dialect's (fusionauth, xsolla, nursa, authing, standard)."`
+	Dialect string `name:"dialect" help:"Only this dialect's (${dialects_all})."`
 	Status  string `name:"status" enum:"pending,succeeded,failed,cancelled," default:"" help:"pending, succeeded, failed or cancelled."`
 	Since   string `name:"since" help:"Only those created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
 	Limit   int    `name:"limit" default:"50" help:"Rows to show (1-1000)."`
@@ -667,7 +667,7 @@ type webhooksCmd struct {
 }
 
 type webhooksListCmd struct {
-	Dialect string `name:"dialect" help:"Only this dialect's (fusionauth, xsolla, nursa, authing, standard)."`
+	Dialect string `name:"dialect" help:"Only this dialect's (${dialects_all})."`
 	Limit   int    `name:"limit" default:"100" help:"Rows to show (1-1000)."`
 	outputFlag
 	clientFlags

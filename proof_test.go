@@ -93,6 +93,14 @@ func TestAcmeThroughTheGateway(t *testing.T) {
 	registered = append(gateway.Registered(), gateway.Of(newAcme))
 	t.Cleanup(func() { registered = saved })
 
+	// The CLI offers the dialect the list gained, in its enum and its help.
+	if out, err := runOut("credentials", "create", "--help"); err != nil || !strings.Contains(out, "nursa, authing or "+acmeName+".") {
+		t.Errorf("credentials create --help does not offer %s: %v\n%s", acmeName, err, out)
+	}
+	if out, err := runOut("credentials", "create", "--dialect", acmeName, "--url", "http://127.0.0.1:1", "--token", "x"); err != nil && strings.Contains(err.Error(), "must be one of") {
+		t.Errorf("--dialect %s refused by the CLI: %v\n%s", acmeName, err, out)
+	}
+
 	var mu sync.Mutex
 	var got []*http.Request
 	var bodies [][]byte
