@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ import (
 // health tracks an endpoint's run of failures, writing only when it starts or ends, and
 // disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
 // read before the attempt.
-func (e *Engine) health(ctx context.Context, db *store.DB, w *store.Webhook, ok bool, at time.Time) error {
+func (e *Engine) health(ctx context.Context, db *store.DB, w *store.Webhook, ok bool, at time.Time, last string) error {
 	switch {
 	case ok && w.FailingSince != nil:
 		return db.MarkHealthy(ctx, []string{w.ID})
@@ -31,7 +32,8 @@ func (e *Engine) health(ctx context.Context, db *store.DB, w *store.Webhook, ok 
 		return db.SetFailingSince(ctx, w.ID, at)
 	case !ok && at.Sub(*w.FailingSince) >= e.cfg.DisableAfter && w.DisabledAt == nil:
 		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
-		e.log.Warn("disabling a failing endpoint", "webhook", w.ID, "dialect", w.Dialect, "failing_since", *w.FailingSince)
+		e.log.Warn("webhook disabled by the gateway: every attempt failed for --disable-after", "webhook", w.ID, "dialect", w.Dialect,
+			"failing_since", *w.FailingSince, "last", last)
 		return db.DisableWebhook(ctx, w.ID, reason)
 	}
 	return nil
@@ -129,7 +131,34 @@ func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt,
 	if d.LastError == "" && !ok && res.Status != 0 {
 		d.LastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
 	}
+	if d.Status == store.DeliveryFailed {
+		e.log.Info("delivery given up", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect, "event", d.EventName,
+			"attempts", d.Attempts, "status", res.Status, "error", d.LastError)
+	}
 	return disable
+}
+
+// logTurn logs, at info, what an attempt changed about its endpoint: it started failing,
+// its breaker opened, it answers again. A reopened breaker (a failed probe, every pause)
+// is logged at debug.
+func (e *Engine) logTurn(t turn, w *store.Webhook, a *store.Attempt, res Result) {
+	if t == unchanged {
+		return
+	}
+	msg, level := "", slog.LevelInfo
+	switch t {
+	case nowFailing:
+		msg = "endpoint started failing"
+	case nowOpen:
+		msg = fmt.Sprintf("endpoint failing: breaker open, attempts paused (%d failed in a row)", breakerTrips)
+	case reopened:
+		msg, level = "endpoint still failing: breaker open again", slog.LevelDebug
+	case nowHealthy:
+		msg = "endpoint answering again"
+	case nowClosed:
+		msg = "endpoint answering again: breaker closed"
+	}
+	e.log.Log(context.Background(), level, msg, "webhook", w.ID, "dialect", w.Dialect, "status", res.Status, "error", a.Error, "duration_ms", a.DurationMS)
 }
 
 // observe counts a recorded attempt in the metrics and the debug log.

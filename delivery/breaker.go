@@ -88,30 +88,54 @@ func (b *breakers) open() []string {
 	return ids
 }
 
-// record counts an attempt's outcome.
-func (b *breakers) record(webhookID string, ok bool) {
+// turn is what an attempt's outcome changed about its endpoint, for the log.
+type turn int
+
+const (
+	unchanged  turn = iota
+	nowFailing      // the first failure since a success (or since this process started)
+	nowOpen         // the breaker opened
+	reopened        // its probe failed: open again, for longer
+	nowHealthy      // a success after failures
+	nowClosed       // a success after failures that had opened the breaker
+)
+
+// record counts an attempt's outcome and says what it changed.
+func (b *breakers) record(webhookID string, ok bool) turn {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := b.m[webhookID]
 	if ok {
 		delete(b.m, webhookID)
-		return
+		switch {
+		case k == nil:
+			return unchanged
+		case !k.until.IsZero():
+			return nowClosed
+		}
+		return nowHealthy
 	}
 	if k == nil {
 		k = &breaker{}
 		b.m[webhookID] = k
 	}
 	k.fails++
+	t := unchanged
 	switch {
 	case k.probing:
 		k.probing = false
 		k.pause = min(2*k.pause, breakerMaxPause)
+		t = reopened
 	case k.until.IsZero() && k.fails >= breakerTrips:
 		k.pause = breakerPause
+		t = nowOpen
+	case k.fails == 1:
+		return nowFailing
 	default:
-		return // closed and not yet tripped, or an attempt made before it opened
+		return unchanged // closed and not yet tripped, or an attempt made before it opened
 	}
 	k.until = b.clock.Now().Add(k.pause)
+	return t
 }
 
 // forget drops a webhook's breaker (it was deleted).

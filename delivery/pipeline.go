@@ -86,7 +86,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		e.rec.put(e.handOver(cl, 0))
 		return
 	}
-	e.breakers.record(w.ID, ok)
+	e.logTurn(e.breakers.record(w.ID, ok), w, a, res)
 	disable := e.conclude(&cl.d, w, a, res, ok)
 	e.rec.put(&settlement{c: cl, a: a, res: res, ok: ok, disable: disable})
 }

@@ -170,7 +170,7 @@ func (e *Engine) settleIn(ctx context.Context, tx *store.DB, raw store.RawTx, ba
 		case s.ok:
 			healthy[s.c.w.ID] = true
 		default:
-			if err := e.health(ctx, tx, s.c.w, false, s.a.StartedAt); err != nil {
+			if err := e.health(ctx, tx, s.c.w, false, s.a.StartedAt, s.c.d.LastError); err != nil {
 				return err
 			}
 		}
@@ -178,6 +178,7 @@ func (e *Engine) settleIn(ctx context.Context, tx *store.DB, raw store.RawTx, ba
 			if err := tx.DisableWebhook(ctx, s.c.w.ID, s.disable); err != nil {
 				return err
 			}
+			e.log.Warn("webhook disabled by the gateway", "webhook", s.c.w.ID, "dialect", s.c.w.Dialect, "why", s.disable)
 		}
 	}
 	ids := make([]string, 0, len(healthy))
