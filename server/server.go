@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,7 +137,7 @@ func New(log *slog.Logger) *Server {
 		if he, ok := err.(*echo.HTTPError); ok {
 			code = he.Code
 		} else {
-			s.log.Error("unhandled error", "method", c.Request().Method, "path", c.Path(), "err", err)
+			s.log.Error("unhandled error", "method", c.Request().Method, "path", c.Path(), "request_id", requestID(c), "err", err)
 		}
 		msg := http.StatusText(code)
 		if code == http.StatusNotFound {
@@ -246,6 +248,13 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		req := c.Request()
+		// Every answer carries a request id, the client's own when it sent a usable one,
+		// so that a line of the log can be found from an answer and the other way round.
+		id := req.Header.Get(HeaderRequestID)
+		if !usableRequestID(id) {
+			id = newRequestID()
+		}
+		c.Response().Header().Set(HeaderRequestID, id)
 		ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 		ctx, span := tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer))
 		if span.IsRecording() { // tracing is on: handlers' spans become its children
@@ -271,10 +280,41 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		span.End()
 		httpRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
 		httpSeconds.WithLabelValues(route).Observe(d.Seconds())
-		s.log.Debug("request", "method", c.Request().Method, "route", route, "status", c.Response().Status, "duration", d)
+		attrs := []any{"method", c.Request().Method, "route", route, "status", c.Response().Status,
+			"duration_ms", float64(d.Microseconds()) / 1000, "request_id", id}
+		if span.SpanContext().HasTraceID() {
+			attrs = append(attrs, "trace_id", span.SpanContext().TraceID().String())
+		}
+		s.log.Debug("request", attrs...)
 		return nil
 	}
 }
+
+// HeaderRequestID carries a request's id, in the answer to every request.
+const HeaderRequestID = "X-Request-Id"
+
+// usableRequestID reports whether a client's request id may be echoed and logged: short,
+// printable ASCII with no spaces.
+func usableRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "req_" + hex.EncodeToString(b)
+}
+
+// requestID is the id logRequests gave the request.
+func requestID(c echo.Context) string { return c.Response().Header().Get(HeaderRequestID) }
 
 // maxBodyKey holds the body limit in the context of a request, for Errors.
 const maxBodyKey = "server.maxBody"
@@ -385,7 +425,7 @@ func Errors(log *slog.Logger, render func(c echo.Context, err error) error) echo
 			defer func() {
 				if p := recover(); p != nil {
 					err = fmt.Errorf("panic: %v", p)
-					log.Error("panic in handler", "method", c.Request().Method, "route", c.Path(), "panic", p)
+					log.Error("panic in handler", "method", c.Request().Method, "route", c.Path(), "request_id", requestID(c), "panic", p)
 					if !c.Response().Committed {
 						err = render(c, err)
 					}
@@ -410,11 +450,11 @@ func Errors(log *slog.Logger, render func(c echo.Context, err error) error) echo
 			rerr := render(c, err)
 			if c.Response().Status == http.StatusServiceUnavailable {
 				// An outage is the database's, not a bug: one line per request, at warn.
-				log.Warn("request refused: the database is unavailable", "method", c.Request().Method, "route", c.Path(), "err", err)
+				log.Warn("request refused: the database is unavailable", "method", c.Request().Method, "route", c.Path(), "request_id", requestID(c), "err", err)
 			} else if c.Response().Status >= 500 {
 				// Only failures of the gateway itself are logged; a client's mistake is
 				// answered, not logged.
-				log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
+				log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "request_id", requestID(c), "err", err)
 			}
 			return rerr
 		}
