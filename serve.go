@@ -122,7 +122,7 @@ func (c *logFlags) logger(w io.Writer) *slog.Logger {
 	if c.LogFormat == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(quietRiver{h})
+	return slog.New(quietRiver{newRepeats(h)})
 }
 
 // newEngine builds the delivery engine from the configuration.
