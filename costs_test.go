@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -220,5 +223,63 @@ func TestCost_FusionAuthMergePatch(t *testing.T) {
 	}
 	if c.cpu > cpuBudget(200*time.Millisecond) || c.memory() > 64<<20 {
 		t.Errorf("a 1 MiB merge patch cost %v; want under %v and 64 MB", c, cpuBudget(200*time.Millisecond))
+	}
+}
+
+// Signed Authing requests with nonces of half a megabyte: the replay cache keeps each
+// for up to half an hour and must not keep what the caller sent.
+func TestCost_AuthingNonces(t *testing.T) {
+	base, _ := costGateway(t)
+	au := mint(t, base, `{"dialect":"authing"}`)
+	ak, sk := au["accessKeyId"].(string), au["accessKeySecret"].(string)
+	list := func(nonce string) int {
+		h := map[string]string{
+			"date":                        time.Now().UTC().Format(http.TimeFormat),
+			"x-authing-signature-method":  "HMAC-SHA1",
+			"x-authing-signature-nonce":   nonce,
+			"x-authing-signature-version": "1.0",
+		}
+		toSign := "GET\n"
+		for _, k := range []string{"date", "x-authing-signature-method", "x-authing-signature-nonce", "x-authing-signature-version"} {
+			toSign += k + ":" + h[k] + "\n"
+		}
+		toSign += "/api/v3/list-webhooks?limit=10&page=1"
+		m := hmac.New(sha1.New, []byte(sk))
+		m.Write([]byte(toSign))
+		req, _ := http.NewRequest("GET", base+"/api/v3/list-webhooks?page=1&limit=10", nil)
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		req.Header.Set("Authorization", "authing "+ak+":"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		// Authing answers HTTP 200 with the status in its envelope.
+		var envelope struct {
+			StatusCode int `json:"statusCode"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&envelope); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("list-webhooks: %d %v", resp.StatusCode, err)
+		}
+		return envelope.StatusCode
+	}
+	if s := list("short"); s != 200 {
+		t.Fatalf("a signed request: %d", s)
+	}
+	if s := list("short"); s != 401 {
+		t.Fatalf("its replay: %d, want 401", s)
+	}
+	c := measure(func() {
+		for i := 0; i < 100; i++ {
+			if s := list(strconv.Itoa(i) + strings.Repeat("n", 512<<10)); s != 200 {
+				t.Fatalf("signed request %d: %d", i, s)
+			}
+		}
+	})
+	t.Logf("100 signed requests with 512 KiB nonces: %v", c)
+	if c.retained > 10<<20 {
+		t.Errorf("100 signed requests with 512 KiB nonces kept %s of heap", mb(c.retained))
 	}
 }

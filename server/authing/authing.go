@@ -162,8 +162,8 @@ func (d *Dialect) verifySignature(c echo.Context, body []byte) (string, error) {
 		return "", badSignature()
 	}
 	// Only a correctly signed request spends its nonce, so forgeries cannot block one.
-	if !d.nonces.use(sr.accessKeyID+":"+sr.nonce, now) {
-		return "", unauthorized(codeReplayedNonce, "The signature nonce was used before.")
+	if err := d.nonces.use(sr.accessKeyID, sr.nonce, sr.date, now); err != nil {
+		return "", err
 	}
 	return cred.UserPoolID, nil
 }

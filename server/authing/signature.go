@@ -2,10 +2,13 @@ package authing
 
 import (
 	"bytes"
+	"container/heap"
 	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -18,8 +21,10 @@ import (
 const (
 	// MaxClockSkew is how far a request's date may be from the gateway's clock.
 	MaxClockSkew = 15 * time.Minute
-	// maxNonces bounds the replay cache; the oldest are dropped first when full.
-	maxNonces = 100_000
+	// maxNonces bounds the replay cache (about 100 bytes a nonce), and maxNoncesPerKey
+	// each access key's share of it.
+	maxNonces       = 100_000
+	maxNoncesPerKey = maxNonces / 4
 )
 
 // signedRequest is what the Node SDK signs, parsed from a request.
@@ -160,37 +165,83 @@ func sign(secret, toSign string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// nonces remembers the nonces seen within the clock-skew window, to refuse replays. It is
-// per process: replicas do not share it.
+// nonces remembers the nonces of correctly signed requests while a replay of them could
+// pass the date check, to refuse replays. It is per process: replicas do not share it.
+//
+// It is bounded in entries and bytes: a nonce is kept as a 128-bit hash with its access
+// key's, at most maxNonces in all and maxNoncesPerKey per access key. A nonce still in
+// its window is never forgotten to make room; a full cache refuses the request instead,
+// so one access key flooding it throttles only itself until the others hold a quarter.
 type nonces struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
+	mu     sync.Mutex
+	seen   map[nonceKey]int64 // until when (Unix nanoseconds) each is remembered
+	expiry nonceHeap          // the same, soonest forgotten first
+	perKey map[nonceKey]int   // nonces held by each access key
 }
 
-// use records nonce and reports whether it was new. Entries older than the skew window
-// are forgotten: a replay that old fails the date check anyway.
-func (n *nonces) use(nonce string, now time.Time) bool {
+type nonceKey [16]byte
+
+type nonceEntry struct {
+	nonce, key nonceKey
+	until      int64
+}
+
+func hash16(parts ...string) nonceKey {
+	h := sha256.New()
+	for _, p := range parts {
+		_, _ = io.WriteString(h, p)
+		_, _ = h.Write([]byte{0})
+	}
+	return nonceKey(h.Sum(nil)[:16])
+}
+
+// use records the access key's nonce of a request dated date. A replay can pass the date
+// check until date+MaxClockSkew, so the nonce is remembered a second longer. It refuses
+// a nonce seen before with 401, and a 429 when the cache, or the key's share
+// of it, holds only nonces still in their window.
+func (n *nonces) use(accessKeyID, nonce string, date, now time.Time) error {
+	k, ak := hash16(accessKeyID, nonce), hash16(accessKeyID)
+	until := date.Add(MaxClockSkew + time.Second).UnixNano()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.seen == nil {
-		n.seen = map[string]time.Time{}
+		n.seen, n.perKey = map[nonceKey]int64{}, map[nonceKey]int{}
 	}
-	if t, ok := n.seen[nonce]; ok && now.Sub(t) <= 2*MaxClockSkew {
-		return false
-	}
-	if len(n.seen) >= maxNonces {
-		for k, t := range n.seen {
-			if now.Sub(t) > 2*MaxClockSkew {
-				delete(n.seen, k)
-			}
-		}
-		for k := range n.seen { // still full: drop arbitrary entries
-			if len(n.seen) < maxNonces {
-				break
-			}
-			delete(n.seen, k)
+	for len(n.expiry) > 0 && n.expiry[0].until <= now.UnixNano() {
+		e := heap.Pop(&n.expiry).(nonceEntry)
+		delete(n.seen, e.nonce)
+		if n.perKey[e.key]--; n.perKey[e.key] <= 0 {
+			delete(n.perKey, e.key)
 		}
 	}
-	n.seen[nonce] = now
-	return true
+	if _, ok := n.seen[k]; ok {
+		return unauthorized(codeReplayedNonce, "The signature nonce was used before.")
+	}
+	if len(n.seen) >= maxNonces || n.perKey[ak] >= maxNoncesPerKey {
+		wait := MaxClockSkew // the key's own oldest is not indexed; the window bounds it
+		if len(n.seen) >= maxNonces {
+			wait = time.Duration(n.expiry[0].until - now.UnixNano())
+		}
+		return &apiError{status: http.StatusTooManyRequests, apiCode: codeThrottled,
+			message:    "Too many signed requests within the clock-skew window; sign fewer, or use a management token.",
+			retryAfter: int(wait.Seconds()) + 1}
+	}
+	n.seen[k] = until
+	n.perKey[ak]++
+	heap.Push(&n.expiry, nonceEntry{nonce: k, key: ak, until: until})
+	return nil
+}
+
+// nonceHeap orders nonces by when they are forgotten (container/heap).
+type nonceHeap []nonceEntry
+
+func (h nonceHeap) Len() int           { return len(h) }
+func (h nonceHeap) Less(i, j int) bool { return h[i].until < h[j].until }
+func (h nonceHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *nonceHeap) Push(x any)        { *h = append(*h, x.(nonceEntry)) }
+func (h *nonceHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
