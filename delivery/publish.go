@@ -238,15 +238,21 @@ type matchCache struct {
 	mu     sync.Mutex
 	writes uint64
 	scopes map[scope][]*store.Webhook
+	held   int // webhooks in scopes, counted once per scope
 }
 
 // scope is what a publish's webhooks are matched by: the dialects its event has names in
 // (sorted, comma-joined) and its tenant.
 type scope struct{ dialects, tenant string }
 
-// maxMatchScopes bounds the scopes (tenants, mostly) the cache keeps; past it, it starts
-// again.
-const maxMatchScopes = 4096
+// maxMatchScopes bounds the scopes (tenants, mostly) the cache keeps, and
+// maxMatchWebhooks the webhooks they hold in all (each scope has its own copies, a few
+// KiB each at most); past either, it starts again. A scope matching more webhooks than
+// that is not kept.
+const (
+	maxMatchScopes   = 4096
+	maxMatchWebhooks = 16384
+)
 
 // get returns the webhooks key matched while the store had made writes webhook writes.
 func (m *matchCache) get(writes uint64, key scope) ([]*store.Webhook, bool) {
@@ -254,7 +260,7 @@ func (m *matchCache) get(writes uint64, key scope) ([]*store.Webhook, bool) {
 	defer m.mu.Unlock()
 	if writes != m.writes {
 		if writes > m.writes {
-			m.writes, m.scopes = writes, nil
+			m.writes, m.scopes, m.held = writes, nil, 0
 		}
 		return nil, false
 	}
@@ -267,11 +273,15 @@ func (m *matchCache) get(writes uint64, key scope) ([]*store.Webhook, bool) {
 func (m *matchCache) put(writes uint64, key scope, ws []*store.Webhook) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if writes != m.writes {
+	if writes != m.writes || len(ws) > maxMatchWebhooks {
 		return
 	}
-	if m.scopes == nil || len(m.scopes) >= maxMatchScopes {
-		m.scopes = map[scope][]*store.Webhook{}
+	if m.scopes == nil || len(m.scopes) >= maxMatchScopes || m.held+len(ws) > maxMatchWebhooks {
+		m.scopes, m.held = map[scope][]*store.Webhook{}, 0
+	}
+	if old, ok := m.scopes[key]; ok {
+		m.held -= len(old)
 	}
 	m.scopes[key] = ws
+	m.held += len(ws)
 }
