@@ -78,13 +78,24 @@ func mb(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1,
 // one request to it and returns the status.
 func costGateway(t *testing.T) (base string, send func(method, path, contentType string, body []byte, header ...string) int) {
 	t.Helper()
+	base, call := costGatewayCall(t)
+	return base, func(method, path, contentType string, body []byte, header ...string) int {
+		t.Helper()
+		status, _ := call(method, path, contentType, body, header...)
+		return status
+	}
+}
+
+// costGatewayCall is costGateway with the answer's body too.
+func costGatewayCall(t *testing.T) (base string, call func(method, path, contentType string, body []byte, header ...string) (int, []byte)) {
+	t.Helper()
 	base, logs := startGateway(t, "--db", filepath.Join(t.TempDir(), "polyhook.db"), "--admin-token", costToken)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gateway logs:\n%s", logs.String())
 		}
 	})
-	return base, func(method, path, contentType string, body []byte, header ...string) int {
+	return base, func(method, path, contentType string, body []byte, header ...string) (int, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
@@ -95,9 +106,9 @@ func costGateway(t *testing.T) (base string, send func(method, path, contentType
 		if err != nil {
 			t.Fatalf("%s %s: %v", method, path, err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
 	}
 }
 
@@ -281,5 +292,111 @@ func TestCost_AuthingNonces(t *testing.T) {
 	t.Logf("100 signed requests with 512 KiB nonces: %v", c)
 	if c.retained > 10<<20 {
 		t.Errorf("100 signed requests with 512 KiB nonces kept %s of heap", mb(c.retained))
+	}
+}
+
+// Every route that takes a JSON body, sent the deepest nesting encoding/json accepts
+// (10,000 levels) and a megabyte of "[": each costs less than 10 MB and 100 ms of CPU.
+func TestCost_DeepestNestingOnEveryJSONRoute(t *testing.T) {
+	base, call := costGatewayCall(t)
+	field := func(b []byte, path ...string) string {
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		for _, p := range path {
+			v = v.(map[string]any)[p]
+		}
+		return v.(string)
+	}
+	const project = "a1b2c3d4-0000-4000-8000-00000000000a"
+	admin := []string{"Authorization", "Bearer " + costToken}
+	fusionauth := []string{"Authorization", mint(t, base, `{"dialect":"fusionauth"}`)["apiKey"].(string)}
+	xs := mint(t, base, `{"dialect":"xsolla","projectIds":["`+project+`"]}`)
+	xsolla := []string{"X-SERVER-AUTHORIZATION", "Bearer " + oauthToken(t, base, "/api/oauth2/token", xs["clientId"].(string), xs["clientSecret"].(string))}
+	nu := mint(t, base, `{"dialect":"nursa"}`)
+	nursa := []string{"Authorization", "Bearer " + oauthToken(t, base, "/oidc/oauth/token", nu["clientId"].(string), nu["clientSecret"].(string))}
+	au := mint(t, base, `{"dialect":"authing"}`)
+	_, b := call("POST", "/api/v3/get-management-token", "application/json",
+		[]byte(`{"accessKeyId":"`+au["accessKeyId"].(string)+`","accessKeySecret":"`+au["accessKeySecret"].(string)+`"}`))
+	authing := []string{"Authorization", "Bearer " + field(b, "data", "access_token"), "x-authing-userpool-id", au["userPoolId"].(string)}
+
+	const faID = "00000000-0000-4000-8000-000000000001"
+	if s, b := call("POST", "/api/webhook/"+faID, "application/json", []byte(`{"webhook":{"url":"https://example.com/h","connectTimeout":1000,"readTimeout":2000,"global":true}}`), fusionauth...); s != 200 {
+		t.Fatalf("FusionAuth webhook: %d %s", s, b)
+	}
+	s, b := call("POST", "/api/v2/public/webhooks/user", "application/json", []byte(`{"url":"https://example.com/n","events":["all"]}`), nursa...)
+	if s != 201 && s != 200 {
+		t.Fatalf("Nursa webhook: %d %s", s, b)
+	}
+	nuID := field(b, "data", "id")
+	s, b = call("POST", "/v1/webhooks", "application/json", []byte(`{"url":"https://example.com/v","events":["user.created"]}`), admin...)
+	if s != 201 {
+		t.Fatalf("native webhook: %d %s", s, b)
+	}
+	nativeID := field(b, "id")
+
+	// Bodies nested to depth levels in all: in a top-level member, or where a route's
+	// decoder looks.
+	nest := func(levels int) string { return strings.Repeat("[", levels) + strings.Repeat("]", levels) }
+	member := func(depth int) string { return `{"x":` + nest(depth-1) + `}` }
+	inWebhook := func(depth int) string { return `{"webhook":{"x":` + nest(depth-2) + `}}` }
+	inData := func(depth int) string { return `{"type":"user.created","data":{"x":` + nest(depth-2) + `}}` }
+	inPatch := func(depth int) string { return `[{"op":"add","path":"/webhook/x","value":` + nest(depth-2) + `}]` }
+	const (
+		goDepth         = 10_000 // encoding/json's limit, which the other dialects keep
+		fusionAuthDepth = 1_000  // Jackson's, which FusionAuth's decoding keeps
+	)
+	routes := []struct {
+		method, path, contentType string
+		header                    []string
+		limit                     int
+		body                      func(depth int) string
+	}{
+		{"POST", "/api/v3/get-management-token", "application/json", nil, goDepth, member},
+		{"POST", "/api/v3/create-webhook", "application/json", authing, goDepth, member},
+		{"POST", "/api/v3/update-webhook", "application/json", authing, goDepth, member},
+		{"POST", "/api/v3/delete-webhook", "application/json", authing, goDepth, member},
+		{"POST", "/api/v3/get-webhook-logs", "application/json", authing, goDepth, member},
+		{"POST", "/api/v3/trigger-webhook", "application/json", authing, goDepth, member},
+		{"POST", "/api/webhook", "application/json", fusionauth, fusionAuthDepth, inWebhook},
+		{"POST", "/api/webhook/search", "application/json", fusionauth, fusionAuthDepth, member},
+		{"POST", "/api/webhook/00000000-0000-4000-8000-000000000002", "application/json", fusionauth, fusionAuthDepth, inWebhook},
+		{"PUT", "/api/webhook/" + faID, "application/json", fusionauth, fusionAuthDepth, inWebhook},
+		{"PATCH", "/api/webhook/" + faID, "application/json", fusionauth, fusionAuthDepth, inWebhook},
+		{"PATCH", "/api/webhook/" + faID, "application/merge-patch+json", fusionauth, fusionAuthDepth, inWebhook},
+		{"PATCH", "/api/webhook/" + faID, "application/json-patch+json", fusionauth, fusionAuthDepth, inPatch},
+		{"POST", "/api/system/webhook-event-log/search", "application/json", fusionauth, fusionAuthDepth, member},
+		{"POST", "/oidc/oauth/token", "application/json", nil, goDepth, member},
+		{"POST", "/api/v2/public/webhooks/user", "application/json", nursa, goDepth, member},
+		{"PATCH", "/api/v2/public/webhooks/user/" + nuID, "application/json", nursa, goDepth, member},
+		{"POST", "/v1/credentials", "application/json", admin, goDepth, member},
+		{"POST", "/v1/webhooks", "application/json", admin, goDepth, member},
+		{"PATCH", "/v1/webhooks/" + nativeID, "application/json", admin, goDepth, member},
+		{"POST", "/v1/webhooks/" + nativeID + "/secrets/rotate", "application/json", admin, goDepth, member},
+		{"POST", "/v1/events", "application/json", admin, goDepth, inData},
+		{"POST", "/v1/webhooks/" + nativeID + "/recover", "application/json", admin, goDepth, member},
+		{"POST", "/v1/webhooks/" + nativeID + "/test", "application/json", admin, goDepth, member},
+		{"POST", "/v1/keys", "application/json", admin, goDepth, member},
+		{"POST", "/api/projects/" + project + "/events/registration/webhooks", "application/json", xsolla, goDepth, member},
+	}
+	megabyte := strings.Repeat("[", 1<<20-1)
+	for _, r := range routes {
+		for _, body := range []struct{ name, text string }{
+			{"deepest", r.body(r.limit)}, {"one deeper", r.body(r.limit + 1)}, {"1 MiB of [", megabyte},
+		} {
+			var status int
+			var answer []byte
+			c := measure(func() {
+				status, answer = call(r.method, r.path, r.contentType, []byte(body.text), r.header...)
+			})
+			t.Logf("%s %s (%s), %s: %d, %v", r.method, r.path, r.contentType, body.name, status, c)
+			if status >= 500 || body.name == "one deeper" && r.limit == fusionAuthDepth && status != 400 {
+				t.Errorf("%s %s, %s: %d %.300s", r.method, r.path, body.name, status, answer)
+			}
+			if c.memory() > 10<<20 || c.cpu > cpuBudget(100*time.Millisecond) {
+				t.Errorf("%s %s (%s), %s cost %v; want under 10 MB and %v", r.method, r.path, r.contentType, body.name, c, cpuBudget(100*time.Millisecond))
+			}
+		}
 	}
 }
