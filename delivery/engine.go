@@ -301,6 +301,13 @@ type PublishInput struct {
 	Tenant     string
 	Data       json.RawMessage
 	OccurredAt time.Time
+	// Unlisted accepts a "<dialect>:<native name>" Type whose native name the dialect does
+	// not list (an event a vendor sent that is outside the catalogue): it reaches that
+	// dialect's subscribers of the name, and native subscriptions to the whole type.
+	Unlisted bool
+	// Exclude, when set, is given every webhook the event would reach; those it reports
+	// get no delivery (an event taken in from a vendor never goes back to its source).
+	Exclude func(w *store.Webhook) bool
 }
 
 // Publish records ev and one delivery per subscribed webhook in one transaction, shared
@@ -344,7 +351,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 			return nil, false, err
 		}
 	}
-	names, err := e.resolve(in.Type)
+	names, err := e.resolve(in.Type, in.Unlisted)
 	if err != nil {
 		return nil, false, err
 	}
@@ -356,7 +363,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
 	}
-	err = e.publishing.submit(&publication{ev: ev, names: names, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
+	err = e.publishing.submit(&publication{ev: ev, names: names, exclude: in.Exclude, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
 	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
 		// Published concurrently under the same id: the other call won.
 		existing, gerr := e.db.GetEvent(ctx, in.ID)
@@ -372,7 +379,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 }
 
 // resolve maps a published type to the names it has in each registered dialect.
-func (e *Engine) resolve(typ string) (map[string][]string, error) {
+func (e *Engine) resolve(typ string, unlisted bool) (map[string][]string, error) {
 	if typ == "" {
 		return nil, store.Errorf(store.EINVALID, "type is required: a canonical event name or \"<dialect>:<native name>\".")
 	}
@@ -385,13 +392,21 @@ func (e *Engine) resolve(typ string) (map[string][]string, error) {
 				// A canonical dialect's native names are the canonical ones.
 				return e.known(catalogueByName[native], "", ""), nil
 			}
-			if !enc.Known(native) {
+			if !enc.Known(native) && (!unlisted || native == "") {
 				return nil, store.Errorf(store.EINVALID, "%q is not a %s event.", native, dialect)
 			}
 			if c := e.natives[dialect][native]; c != nil {
 				return e.known(c, dialect, native), nil
 			}
-			return map[string][]string{dialect: {native}}, nil
+			// Outside the catalogue: the dialect's subscribers of the name, and native
+			// subscriptions to the whole type.
+			out := map[string][]string{dialect: {native}}
+			for d, enc := range e.encoders {
+				if canonical(enc) {
+					out[d] = []string{typ}
+				}
+			}
+			return out, nil
 		}
 	}
 	return nil, store.Errorf(store.EINVALID, "Unknown event type %q: use a canonical name (GET /v1/event-types) or \"<dialect>:<native name>\".", typ)

@@ -22,7 +22,9 @@ import (
 type publication struct {
 	ev    *store.Event
 	names map[string][]string // the event's names per dialect
-	done  chan error
+	// exclude, when set, reports the webhooks that get no delivery (PublishInput.Exclude).
+	exclude func(w *store.Webhook) bool
+	done    chan error
 	// span is the publish's trace span (invalid when tracing is off): the first attempts
 	// this process sends become its children.
 	span trace.SpanContext
@@ -183,6 +185,9 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 		for _, w := range ws {
 			enc := e.encoders[w.Dialect]
 			if s, ok := enc.(Scoper); ok && !s.InScope(w, p.ev.Tenant) {
+				continue
+			}
+			if p.exclude != nil && p.exclude(w) {
 				continue
 			}
 			for _, name := range p.names[w.Dialect] {
