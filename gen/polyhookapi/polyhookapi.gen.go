@@ -416,6 +416,18 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
+// Ingested defines model for Ingested.
+type Ingested struct {
+	// Created false for a redelivery.
+	Created bool `json:"created"`
+
+	// Id The event's id.
+	Id string `json:"id"`
+
+	// Type "<dialect>:<native name>".
+	Type string `json:"type"`
+}
+
 // Key defines model for Key.
 type Key struct {
 	Algorithm string    `json:"algorithm"`
@@ -454,6 +466,26 @@ type NewPortalLink struct {
 	Tenant    string    `json:"tenant"`
 
 	// Url Opens the portal; usable once.
+	Url string `json:"url"`
+}
+
+// NewSource defines model for NewSource.
+type NewSource struct {
+	CreatedAt time.Time `json:"createdAt"`
+	Dialect   string    `json:"dialect"`
+	Id        string    `json:"id"`
+	Name      *string   `json:"name,omitempty"`
+
+	// PublicKeys Whether public keys are set.
+	PublicKeys *bool `json:"publicKeys,omitempty"`
+
+	// Rotating Whether a previous secret is still accepted.
+	Rotating  *bool     `json:"rotating,omitempty"`
+	Secret    string    `json:"secret"`
+	Tenant    *string   `json:"tenant,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Url The path the vendor posts to, /ingest/{id}, on the gateway's public address.
 	Url string `json:"url"`
 }
 
@@ -547,6 +579,60 @@ type Secrets struct {
 	} `json:"secrets"`
 }
 
+// Source defines model for Source.
+type Source struct {
+	CreatedAt time.Time `json:"createdAt"`
+	Dialect   string    `json:"dialect"`
+	Id        string    `json:"id"`
+	Name      *string   `json:"name,omitempty"`
+
+	// PublicKeys Whether public keys are set.
+	PublicKeys *bool `json:"publicKeys,omitempty"`
+
+	// Rotating Whether a previous secret is still accepted.
+	Rotating  *bool     `json:"rotating,omitempty"`
+	Tenant    *string   `json:"tenant,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Url The path the vendor posts to, /ingest/{id}, on the gateway's public address.
+	Url string `json:"url"`
+}
+
+// SourceRequest defines model for SourceRequest.
+type SourceRequest struct {
+	// Dialect The vendor whose webhooks the source takes: fusionauth, xsolla, nursa or authing.
+	Dialect string  `json:"dialect"`
+	Name    *string `json:"name,omitempty"`
+
+	// PublicKeys fusionauth only: PEM public keys or a JWKS document, for RSA, EC and EdDSA signing keys.
+	PublicKeys *string `json:"publicKeys,omitempty"`
+
+	// Secret The vendor's signing secret; generated when absent.
+	Secret *string `json:"secret,omitempty"`
+
+	// Tenant The tenant of events whose body names none (Nursa's always).
+	Tenant *string `json:"tenant,omitempty"`
+}
+
+// SourceSecret defines model for SourceSecret.
+type SourceSecret struct {
+	PreviousSecret *string `json:"previousSecret,omitempty"`
+	Secret         string  `json:"secret"`
+}
+
+// SourceUpdate defines model for SourceUpdate.
+type SourceUpdate struct {
+	Name *string `json:"name,omitempty"`
+
+	// PreviousSecret Set to "" to end a rotation.
+	PreviousSecret *string `json:"previousSecret,omitempty"`
+	PublicKeys     *string `json:"publicKeys,omitempty"`
+
+	// Secret A new secret; the old one is kept as previousSecret.
+	Secret *string `json:"secret,omitempty"`
+	Tenant *string `json:"tenant,omitempty"`
+}
+
 // Stats defines model for Stats.
 type Stats struct {
 	Backlog struct {
@@ -638,6 +724,13 @@ type WebhookStats struct {
 // ErrorResponse defines model for ErrorResponse.
 type ErrorResponse = Error
 
+// IngestJSONBody defines parameters for Ingest.
+type IngestJSONBody = map[string]interface{}
+
+// IngestFormdataBody defines parameters for Ingest.
+type IngestFormdataBody = struct {
+}
+
 // ListCredentialsParams defines parameters for ListCredentials.
 type ListCredentialsParams struct {
 	Dialect *Dialect `form:"dialect,omitempty" json:"dialect,omitempty"`
@@ -726,6 +819,12 @@ type TestWebhookJSONBody struct {
 	EventName *string `json:"eventName,omitempty"`
 }
 
+// IngestJSONRequestBody defines body for Ingest for application/json ContentType.
+type IngestJSONRequestBody = IngestJSONBody
+
+// IngestFormdataRequestBody defines body for Ingest for application/x-www-form-urlencoded ContentType.
+type IngestFormdataRequestBody = IngestFormdataBody
+
 // CreateCredentialJSONRequestBody defines body for CreateCredential for application/json ContentType.
 type CreateCredentialJSONRequestBody = CredentialRequest
 
@@ -737,6 +836,12 @@ type CreateKeyJSONRequestBody CreateKeyJSONBody
 
 // CreatePortalLinkJSONRequestBody defines body for CreatePortalLink for application/json ContentType.
 type CreatePortalLinkJSONRequestBody = PortalLinkRequest
+
+// CreateSourceJSONRequestBody defines body for CreateSource for application/json ContentType.
+type CreateSourceJSONRequestBody = SourceRequest
+
+// UpdateSourceJSONRequestBody defines body for UpdateSource for application/json ContentType.
+type UpdateSourceJSONRequestBody = SourceUpdate
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = NewWebhook
@@ -1127,6 +1232,45 @@ type ClientInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// IngestWithBody Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+	//
+	// No admin token: the vendor's own signature authenticates the request (FusionAuth
+	// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+	// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+	// (a hash of the body when its format has none) is the idempotency key: a redelivery
+	// creates nothing new and is answered 200 all the same.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+	IngestWithBody(ctx context.Context, sourceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Ingest Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+	//
+	// No admin token: the vendor's own signature authenticates the request (FusionAuth
+	// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+	// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+	// (a hash of the body when its format has none) is the idempotency key: a redelivery
+	// creates nothing new and is answered 200 all the same.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+	Ingest(ctx context.Context, sourceId string, body IngestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// IngestWithFormdataBody Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+	//
+	// No admin token: the vendor's own signature authenticates the request (FusionAuth
+	// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+	// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+	// (a hash of the body when its format has none) is the idempotency key: a redelivery
+	// creates nothing new and is answered 200 all the same.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+	IngestWithFormdataBody(ctx context.Context, sourceId string, body IngestFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Readyz Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
@@ -1262,6 +1406,50 @@ type ClientInterface interface {
 
 	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
 	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSources List the sources, oldest first, without secrets.
+	//
+	// Corresponds with GET /v1/sources (the `ListSources` operationId).
+	ListSources(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSourceWithBody Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sources (the `CreateSource` operationId).
+	CreateSourceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSource Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sources (the `CreateSource` operationId).
+	CreateSource(ctx context.Context, body CreateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSource Delete a source; its ingest URL answers 404 from then on. The events it took in are kept.
+	//
+	// Corresponds with DELETE /v1/sources/{sourceId} (the `DeleteSource` operationId).
+	DeleteSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSource performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+	GetSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSourceWithBody Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
+	UpdateSourceWithBody(ctx context.Context, sourceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSource Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
+	UpdateSource(ctx context.Context, sourceId string, body UpdateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSourceSecret performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+	GetSourceSecret(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
 	//
@@ -1405,6 +1593,75 @@ type ClientInterface interface {
 // Corresponds with GET /healthz (the `Healthz` operationId).
 func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHealthzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// IngestWithBody Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+//
+// No admin token: the vendor's own signature authenticates the request (FusionAuth
+// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+// (a hash of the body when its format has none) is the idempotency key: a redelivery
+// creates nothing new and is answered 200 all the same.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+func (c *Client) IngestWithBody(ctx context.Context, sourceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIngestRequestWithBody(c.Server, sourceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Ingest Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+//
+// No admin token: the vendor's own signature authenticates the request (FusionAuth
+// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+// (a hash of the body when its format has none) is the idempotency key: a redelivery
+// creates nothing new and is answered 200 all the same.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+func (c *Client) Ingest(ctx context.Context, sourceId string, body IngestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIngestRequest(c.Server, sourceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// IngestWithFormdataBody Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+//
+// No admin token: the vendor's own signature authenticates the request (FusionAuth
+// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+// (a hash of the body when its format has none) is the idempotency key: a redelivery
+// creates nothing new and is answered 200 all the same.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+func (c *Client) IngestWithFormdataBody(ctx context.Context, sourceId string, body IngestFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIngestRequestWithFormdataBody(c.Server, sourceId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1771,6 +2028,130 @@ func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors 
 	return c.Client.Do(req)
 }
 
+// ListSources List the sources, oldest first, without secrets.
+//
+// Corresponds with GET /v1/sources (the `ListSources` operationId).
+func (c *Client) ListSources(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSourcesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSourceWithBody Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sources (the `CreateSource` operationId).
+func (c *Client) CreateSourceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSourceRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSource Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sources (the `CreateSource` operationId).
+func (c *Client) CreateSource(ctx context.Context, body CreateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSourceRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSource Delete a source; its ingest URL answers 404 from then on. The events it took in are kept.
+//
+// Corresponds with DELETE /v1/sources/{sourceId} (the `DeleteSource` operationId).
+func (c *Client) DeleteSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSourceRequest(c.Server, sourceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSource performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+func (c *Client) GetSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSourceRequest(c.Server, sourceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSourceWithBody Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
+func (c *Client) UpdateSourceWithBody(ctx context.Context, sourceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSourceRequestWithBody(c.Server, sourceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSource Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
+func (c *Client) UpdateSource(ctx context.Context, sourceId string, body UpdateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSourceRequest(c.Server, sourceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSourceSecret performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+func (c *Client) GetSourceSecret(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSourceSecretRequest(c.Server, sourceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
 //
 // Corresponds with GET /v1/stats (the `GetStats` operationId).
@@ -2110,6 +2491,64 @@ func NewHealthzRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewIngestRequest calls the generic Ingest builder with application/json body
+func NewIngestRequest(server string, sourceId string, body IngestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewIngestRequestWithBody(server, sourceId, "application/json", bodyReader)
+}
+
+// NewIngestRequestWithFormdataBody calls the generic Ingest builder with application/x-www-form-urlencoded body
+func NewIngestRequestWithFormdataBody(server string, sourceId string, body IngestFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewIngestRequestWithBody(server, sourceId, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewIngestRequestWithBody constructs an http.Request for the Ingest method, with any body, and a specified content type
+func NewIngestRequestWithBody(server string, sourceId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "sourceId", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ingest/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2950,6 +3389,222 @@ func NewGetRecoveryRequest(server string, recoveryId string) (*http.Request, err
 	return req, nil
 }
 
+// NewListSourcesRequest constructs an http.Request for the ListSources method
+func NewListSourcesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sources")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSourceRequest calls the generic CreateSource builder with application/json body
+func NewCreateSourceRequest(server string, body CreateSourceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSourceRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateSourceRequestWithBody constructs an http.Request for the CreateSource method, with any body, and a specified content type
+func NewCreateSourceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sources")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteSourceRequest constructs an http.Request for the DeleteSource method
+func NewDeleteSourceRequest(server string, sourceId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "sourceId", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSourceRequest constructs an http.Request for the GetSource method
+func NewGetSourceRequest(server string, sourceId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "sourceId", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateSourceRequest calls the generic UpdateSource builder with application/json body
+func NewUpdateSourceRequest(server string, sourceId string, body UpdateSourceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSourceRequestWithBody(server, sourceId, "application/json", bodyReader)
+}
+
+// NewUpdateSourceRequestWithBody constructs an http.Request for the UpdateSource method, with any body, and a specified content type
+func NewUpdateSourceRequestWithBody(server string, sourceId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "sourceId", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetSourceSecretRequest constructs an http.Request for the GetSourceSecret method
+func NewGetSourceSecretRequest(server string, sourceId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "sourceId", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sources/%s/secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetStatsRequest constructs an http.Request for the GetStats method
 func NewGetStatsRequest(server string, params *GetStatsParams) (*http.Request, error) {
 	var err error
@@ -3577,6 +4232,45 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
 
+	// IngestWithBodyWithResponse Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+	//
+	// No admin token: the vendor's own signature authenticates the request (FusionAuth
+	// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+	// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+	// (a hash of the body when its format has none) is the idempotency key: a redelivery
+	// creates nothing new and is answered 200 all the same.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+	IngestWithBodyWithResponse(ctx context.Context, sourceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IngestResponse, error)
+
+	// IngestWithResponse Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+	//
+	// No admin token: the vendor's own signature authenticates the request (FusionAuth
+	// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+	// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+	// (a hash of the body when its format has none) is the idempotency key: a redelivery
+	// creates nothing new and is answered 200 all the same.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+	IngestWithResponse(ctx context.Context, sourceId string, body IngestJSONRequestBody, reqEditors ...RequestEditorFn) (*IngestResponse, error)
+
+	// IngestWithFormdataBodyWithResponse Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+	//
+	// No admin token: the vendor's own signature authenticates the request (FusionAuth
+	// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+	// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+	// (a hash of the body when its format has none) is the idempotency key: a redelivery
+	// creates nothing new and is answered 200 all the same.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+	IngestWithFormdataBodyWithResponse(ctx context.Context, sourceId string, body IngestFormdataRequestBody, reqEditors ...RequestEditorFn) (*IngestResponse, error)
+
 	// ReadyzWithResponse Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3740,6 +4434,58 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error)
+
+	// ListSourcesWithResponse List the sources, oldest first, without secrets.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sources (the `ListSources` operationId).
+	ListSourcesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSourcesResponse, error)
+
+	// CreateSourceWithBodyWithResponse Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sources (the `CreateSource` operationId).
+	CreateSourceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSourceResponse, error)
+
+	// CreateSourceWithResponse Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sources (the `CreateSource` operationId).
+	CreateSourceWithResponse(ctx context.Context, body CreateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSourceResponse, error)
+
+	// DeleteSourceWithResponse Delete a source; its ingest URL answers 404 from then on. The events it took in are kept.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/sources/{sourceId} (the `DeleteSource` operationId).
+	DeleteSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*DeleteSourceResponse, error)
+
+	// GetSourceWithResponse performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceResponse, error)
+
+	// UpdateSourceWithBodyWithResponse Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
+	UpdateSourceWithBodyWithResponse(ctx context.Context, sourceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSourceResponse, error)
+
+	// UpdateSourceWithResponse Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
+	UpdateSourceWithResponse(ctx context.Context, sourceId string, body UpdateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSourceResponse, error)
+
+	// GetSourceSecretWithResponse performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetSourceSecretWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceSecretResponse, error)
 
 	// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
 	//
@@ -3936,6 +4682,82 @@ func (r HealthzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HealthzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type IngestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Ingested
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r IngestResponse) GetJSON200() *Ingested {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r IngestResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r IngestResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r IngestResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r IngestResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r IngestResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r IngestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r IngestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r IngestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r IngestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5359,6 +6181,459 @@ func (r GetRecoveryResponse) ContentType() string {
 	return ""
 }
 
+type ListSourcesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Sources []Source `json:"sources"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSourcesResponse) GetJSON200() *struct {
+	Sources []Source `json:"sources"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListSourcesResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListSourcesResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListSourcesResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListSourcesResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSourcesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSourcesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSourcesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSourcesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateSourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NewSource
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSourceResponse) GetJSON201() *NewSource {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateSourceResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateSourceResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateSourceResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateSourceResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateSourceResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteSourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteSourceResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteSourceResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteSourceResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteSourceResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteSourceResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Source
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSourceResponse) GetJSON200() *Source {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSourceResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetSourceResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetSourceResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetSourceResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetSourceResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateSourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Source
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSourceResponse) GetJSON200() *Source {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateSourceResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateSourceResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateSourceResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateSourceResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateSourceResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateSourceResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSourceSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SourceSecret
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSourceSecretResponse) GetJSON200() *SourceSecret {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSourceSecretResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetSourceSecretResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetSourceSecretResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetSourceSecretResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetSourceSecretResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSourceSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSourceSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSourceSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSourceSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetStatsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6403,6 +7678,63 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 	return ParseHealthzResponse(rsp)
 }
 
+// IngestWithBodyWithResponse Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+//
+// No admin token: the vendor's own signature authenticates the request (FusionAuth
+// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+// (a hash of the body when its format has none) is the idempotency key: a redelivery
+// creates nothing new and is answered 200 all the same.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+func (c *ClientWithResponses) IngestWithBodyWithResponse(ctx context.Context, sourceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IngestResponse, error) {
+	rsp, err := c.IngestWithBody(ctx, sourceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIngestResponse(rsp)
+}
+
+// IngestWithResponse Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+//
+// No admin token: the vendor's own signature authenticates the request (FusionAuth
+// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+// (a hash of the body when its format has none) is the idempotency key: a redelivery
+// creates nothing new and is answered 200 all the same.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+func (c *ClientWithResponses) IngestWithResponse(ctx context.Context, sourceId string, body IngestJSONRequestBody, reqEditors ...RequestEditorFn) (*IngestResponse, error) {
+	rsp, err := c.Ingest(ctx, sourceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIngestResponse(rsp)
+}
+
+// IngestWithFormdataBodyWithResponse Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+//
+// No admin token: the vendor's own signature authenticates the request (FusionAuth
+// X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+// x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+// (a hash of the body when its format has none) is the idempotency key: a redelivery
+// creates nothing new and is answered 200 all the same.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ingest/{sourceId} (the `Ingest` operationId).
+func (c *ClientWithResponses) IngestWithFormdataBodyWithResponse(ctx context.Context, sourceId string, body IngestFormdataRequestBody, reqEditors ...RequestEditorFn) (*IngestResponse, error) {
+	rsp, err := c.IngestWithFormdataBody(ctx, sourceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIngestResponse(rsp)
+}
+
 // ReadyzWithResponse Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6699,6 +8031,106 @@ func (c *ClientWithResponses) GetRecoveryWithResponse(ctx context.Context, recov
 	return ParseGetRecoveryResponse(rsp)
 }
 
+// ListSourcesWithResponse List the sources, oldest first, without secrets.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sources (the `ListSources` operationId).
+func (c *ClientWithResponses) ListSourcesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSourcesResponse, error) {
+	rsp, err := c.ListSources(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSourcesResponse(rsp)
+}
+
+// CreateSourceWithBodyWithResponse Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sources (the `CreateSource` operationId).
+func (c *ClientWithResponses) CreateSourceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSourceResponse, error) {
+	rsp, err := c.CreateSourceWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSourceResponse(rsp)
+}
+
+// CreateSourceWithResponse Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sources (the `CreateSource` operationId).
+func (c *ClientWithResponses) CreateSourceWithResponse(ctx context.Context, body CreateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSourceResponse, error) {
+	rsp, err := c.CreateSource(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSourceResponse(rsp)
+}
+
+// DeleteSourceWithResponse Delete a source; its ingest URL answers 404 from then on. The events it took in are kept.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/sources/{sourceId} (the `DeleteSource` operationId).
+func (c *ClientWithResponses) DeleteSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*DeleteSourceResponse, error) {
+	rsp, err := c.DeleteSource(ctx, sourceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSourceResponse(rsp)
+}
+
+// GetSourceWithResponse performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceResponse, error) {
+	rsp, err := c.GetSource(ctx, sourceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSourceResponse(rsp)
+}
+
+// UpdateSourceWithBodyWithResponse Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
+func (c *ClientWithResponses) UpdateSourceWithBodyWithResponse(ctx context.Context, sourceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSourceResponse, error) {
+	rsp, err := c.UpdateSourceWithBody(ctx, sourceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSourceResponse(rsp)
+}
+
+// UpdateSourceWithResponse Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
+func (c *ClientWithResponses) UpdateSourceWithResponse(ctx context.Context, sourceId string, body UpdateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSourceResponse, error) {
+	rsp, err := c.UpdateSource(ctx, sourceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSourceResponse(rsp)
+}
+
+// GetSourceSecretWithResponse performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetSourceSecretWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceSecretResponse, error) {
+	rsp, err := c.GetSourceSecret(ctx, sourceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSourceSecretResponse(rsp)
+}
+
 // GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6986,6 +8418,67 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseIngestResponse parses an HTTP response from a IngestWithResponse call
+func ParseIngestResponse(rsp *http.Response) (*IngestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &IngestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Ingested
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8105,6 +9598,370 @@ func ParseGetRecoveryResponse(rsp *http.Response) (*GetRecoveryResponse, error) 
 	return response, nil
 }
 
+// ParseListSourcesResponse parses an HTTP response from a ListSourcesWithResponse call
+func ParseListSourcesResponse(rsp *http.Response) (*ListSourcesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSourcesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Sources []Source `json:"sources"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateSourceResponse parses an HTTP response from a CreateSourceWithResponse call
+func ParseCreateSourceResponse(rsp *http.Response) (*CreateSourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NewSource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSourceResponse parses an HTTP response from a DeleteSourceWithResponse call
+func ParseDeleteSourceResponse(rsp *http.Response) (*DeleteSourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSourceResponse parses an HTTP response from a GetSourceWithResponse call
+func ParseGetSourceResponse(rsp *http.Response) (*GetSourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Source
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSourceResponse parses an HTTP response from a UpdateSourceWithResponse call
+func ParseUpdateSourceResponse(rsp *http.Response) (*UpdateSourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Source
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSourceSecretResponse parses an HTTP response from a GetSourceSecretWithResponse call
+func ParseGetSourceSecretResponse(rsp *http.Response) (*GetSourceSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSourceSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SourceSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetStatsResponse parses an HTTP response from a GetStatsWithResponse call
 func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8944,6 +10801,9 @@ type ServerInterface interface {
 	// Healthz The process is alive.
 	// (GET /healthz)
 	Healthz(ctx echo.Context) error
+	// Ingest Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+	// (POST /ingest/{sourceId})
+	Ingest(ctx echo.Context, sourceId string) error
 	// Readyz Ready to serve: the store can keep what it is given (the database answers, has every table and takes a write; the SQLite file is the one opened, on a disk with room).
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
@@ -8998,6 +10858,24 @@ type ServerInterface interface {
 
 	// (GET /v1/recoveries/{recoveryId})
 	GetRecovery(ctx echo.Context, recoveryId string) error
+	// ListSources List the sources, oldest first, without secrets.
+	// (GET /v1/sources)
+	ListSources(ctx echo.Context) error
+	// CreateSource Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`.
+	// (POST /v1/sources)
+	CreateSource(ctx echo.Context) error
+	// DeleteSource Delete a source; its ingest URL answers 404 from then on. The events it took in are kept.
+	// (DELETE /v1/sources/{sourceId})
+	DeleteSource(ctx echo.Context, sourceId string) error
+
+	// (GET /v1/sources/{sourceId})
+	GetSource(ctx echo.Context, sourceId string) error
+	// UpdateSource Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
+	// (PATCH /v1/sources/{sourceId})
+	UpdateSource(ctx echo.Context, sourceId string) error
+
+	// (GET /v1/sources/{sourceId}/secret)
+	GetSourceSecret(ctx echo.Context, sourceId string) error
 	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
 	// (GET /v1/stats)
 	GetStats(ctx echo.Context, params GetStatsParams) error
@@ -9050,6 +10928,22 @@ func (w *ServerInterfaceWrapper) Healthz(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Healthz(ctx)
+	return err
+}
+
+// Ingest converts echo context to params.
+func (w *ServerInterfaceWrapper) Ingest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "sourceId" -------------
+	var sourceId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "sourceId", ctx.Param("sourceId"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sourceId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Ingest(ctx, sourceId)
 	return err
 }
 
@@ -9389,6 +11283,88 @@ func (w *ServerInterfaceWrapper) GetRecovery(ctx echo.Context) error {
 	return err
 }
 
+// ListSources converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSources(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSources(ctx)
+	return err
+}
+
+// CreateSource converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSource(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSource(ctx)
+	return err
+}
+
+// DeleteSource converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteSource(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "sourceId" -------------
+	var sourceId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "sourceId", ctx.Param("sourceId"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sourceId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteSource(ctx, sourceId)
+	return err
+}
+
+// GetSource converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSource(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "sourceId" -------------
+	var sourceId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "sourceId", ctx.Param("sourceId"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sourceId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSource(ctx, sourceId)
+	return err
+}
+
+// UpdateSource converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateSource(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "sourceId" -------------
+	var sourceId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "sourceId", ctx.Param("sourceId"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sourceId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateSource(ctx, sourceId)
+	return err
+}
+
+// GetSourceSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSourceSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "sourceId" -------------
+	var sourceId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "sourceId", ctx.Param("sourceId"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sourceId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSourceSecret(ctx, sourceId)
+	return err
+}
+
 // GetStats converts echo context to params.
 func (w *ServerInterfaceWrapper) GetStats(ctx echo.Context) error {
 	var err error
@@ -9692,6 +11668,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/webhooks/:webhookId/stats", wrapper.GetWebhookStats, options.OperationMiddlewares["getWebhookStats"]...)
 	router.POST(options.BaseURL+"/v1/portal-links", wrapper.CreatePortalLink, options.OperationMiddlewares["createPortalLink"]...)
 	router.DELETE(options.BaseURL+"/v1/portal-links/:portalLinkId", wrapper.DeletePortalLink, options.OperationMiddlewares["deletePortalLink"]...)
+	router.GET(options.BaseURL+"/v1/sources", wrapper.ListSources, options.OperationMiddlewares["listSources"]...)
+	router.POST(options.BaseURL+"/v1/sources", wrapper.CreateSource, options.OperationMiddlewares["createSource"]...)
+	router.DELETE(options.BaseURL+"/v1/sources/:sourceId", wrapper.DeleteSource, options.OperationMiddlewares["deleteSource"]...)
+	router.GET(options.BaseURL+"/v1/sources/:sourceId", wrapper.GetSource, options.OperationMiddlewares["getSource"]...)
+	router.PATCH(options.BaseURL+"/v1/sources/:sourceId", wrapper.UpdateSource, options.OperationMiddlewares["updateSource"]...)
+	router.GET(options.BaseURL+"/v1/sources/:sourceId/secret", wrapper.GetSourceSecret, options.OperationMiddlewares["getSourceSecret"]...)
+	router.POST(options.BaseURL+"/ingest/:sourceId", wrapper.Ingest, options.OperationMiddlewares["ingest"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 
@@ -9702,124 +11685,141 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tc9s21uhfwWifGdsztCwnTraRP7lpuvFNm3jtdHpn6twVRB5JqClABUAr2oz/+x0cACQoghLl2Olu",
-	"H3+yxTcAB+f9DV96qZgvBAeuVW/4pSdBLQRXgD/eSCnkpbtiLqSCa+Da/EsXi5ylVDPBj35XgptrKp3B",
-	"nJr//kfCpDfs/e2o+vqRvauO8Ku9u7u7pJeBSiVbmI/0hr0zTsDcG5KT4+dEC/GvnMopkP2xyFZE3IIk",
-	"h4dz+vnQ/D4crzSog4ScPHtF9EwKrXPIyL4WgswpX5EJZeZCLqaMKzKRYk70jClCs0yCUglZMj0jl6Dl",
-	"6vBsokGeEkpSISWkmmhxA5wwRZRmeU4UyFvIDhLyYvCcFJzeUpbTcQ5kX8+AZFTTMVXQ/ORBv2eW6VZu",
-	"AHOmNcwXCMGFFAuQmllYZ4VEYP6MvyZCzqnuDXuM65cnvaSnVwuwP2EKsneX9BBU5ll3S2nJ+LS8847x",
-	"LHqXxS/zYj6G8HvBUGLOtIbsLdAMpJ1tbeM+zoAsYTwT4mZPkbRQWszJzD5NcphoIgpNxIQYaEn4owCl",
-	"yRhSWiggbz9+vCAp5VxoklIpV+YpJgmncyBCkluaF0D2fywUE/ys0DNC0xQWWuETiqginRGqyHXPzo8c",
-	"X/cOTnGoDHJ2C3JFllQRBVzjBpm56BnM+72kxzTMVRQe7gKVkq7Mbzft70W2igMAkdQMkhCqyVwoTV6e",
-	"kHfs+361fdXn3ecCkNIsY+ZzNL+oIUbj1frQV5BK0IpQCUTNxJIbWPwmIaOphuxTMLgY/w6ptoNbko4v",
-	"5qzL7O0H7jP91tlcaaoLFcdApanUkJ3pGnFkVMOhZnOIzbGQeWR8B3omIesNfzPEUKK+fSUcKwmpsrFn",
-	"nyJrceT9K+OZWDaJnNrbKgZ0e4e40YliPAWDp9zsQAd+sHgx+Dny4Z8hY5QTNzLxCzoldFyjCD+1rqO9",
-	"ehEb7dULPSMLkClwzXLwNL8+uvra4RE63XFBFWkKkEHWnPEHnOE8IZSrJUjILBOn5Nnnz10nY76u1CXV",
-	"0Px+OTQ5KheZWHE0IFqQ442gcIM5DF3HXguFpEKrcKUx9HwtgWrIfrW8GjEyzz9MesPfNots/8Jdso7R",
-	"CtlPi0iYKUj/RewjnhkzcLyKTbkD9imhuRKGax7dHh85QaKOvrDs7si+rCJcaB0WdiLNVX+y684MRtK8",
-	"nVVpWUBDIyFp+Wa5P8xQKY42JBw+G2UBr7EsIcsZtQ9kjOZGkTAsWRkyYPqa739WIs/pkIwWUpjZnWdq",
-	"dEpooWeMT4dkVCiQF0Lk59nooH/Ne8katFO7f7uwQTeRbUrZD+6xDQoCnUNHhurHTIIJt6CjA+6lZa27",
-	"7Y7BMTfUniJG9E0Y5Jla0zSScpdG7ukRoTwjI7MiA377mnnlmvt9ywQoYlQSTW/AKIIlezgZDPrEbiTe",
-	"VLXdTHDkn4zSSdxldc33f/nl/Ad1gPcCjJrTldFV6RQSnJEDpCJMx3Z/9630e7aO1TkdQ04mQhLzfaqF",
-	"RAqb088/AZ/qWW/47MWLbRTnpxPb2R+c5rVZBDZZ6X0Q3A712FQBt8D1eZw08N77OH14elrbAsPwdKU2",
-	"H7LMKcwGeQGVVgepqAKWU6XftBoA5u4mbcrQg1M4dgGaKj8JvJgbFFgAz8zNUO4kPWt5GeqnPIU8rwmj",
-	"QEFbZLvutYNWdBtijMhvWvhmyJ6qjStXV5OmFTqG040ifIVQTSZ1dnFOqN9qw0ws0WdotxbT2ZAIXupK",
-	"U6phSVd7ikiYMqWR6bgpK2NwMnXNxwXLsyGZoFFk5EfiWFJCeCEVTbxQOUiMDTVSmvKMymyERM+pZrdA",
-	"VDEuZ2rmlME1p5pcfLj6WJPEfXLGV0ToGTirbJ0dIq9qbJYDyTmfiAgbWLA4rDwDnlGFgtSwdU8kFmxz",
-	"oywZkApuLXoHsVMyobkCXGG14KQE9pp+EdDVWIgcKO8u5bhFGbOIGDKUlFlfM8QvpyKDkKgYv6U5om+B",
-	"Wysk+zeSExf6XxNRcCQtwSc5QyQ2hC05NaZL6TMx/3ufiP2Qd1lESXEOStFph4XjXKvnm4tfe94uOQqj",
-	"W+dI+noNh2q6TXFoDF9po000fCuW1oXkUYXMqU5nkPWj6n+LviTStJA7iiUNnFqotJjNnbgePuLgUptH",
-	"naEFIGjdoI9u1DVFJARXi6q40SnQ3e1S35k3NJ0FKp/jYzic9fhMmFTa8CfzwzDVwOooFJDximQwoUWu",
-	"o46RbkD28A2m5tccA+RboLlRqVrZQQdBK262UvG6PWS/EZvQO4jpZflUSKZn8+iM7kGWLWRxs5t5kfQW",
-	"xThnqZtzHR0u3vycEKpW8zloyVJyAytFBM9XUZ2pzVT9nip4eULe/nz22tl1CX6ELGfACeX2zg2sDF45",
-	"QGy3R5ESK6DahW8ziN7D8r6m6se6aUF5lrRbpzORG1WTA2QqIQU3P3TDmrJ0dc3NHeXdjHPBp+gxCTyO",
-	"KIUFT6EfaCRDMqIL9g5WI7KvgGeEqms+OnMCDd1AQ3JdDAbPU/sc/g+jg1NSmslpzlCBGyX+f+vuNL9r",
-	"JjQqPcNr3v5Gi5mdkBFF7807WK39dC/+L7DD38PyQkhN858Yv4kwqs8LY5U+APFvkG/OXbvmnFsAt7x8",
-	"gfM7JYXCuAsiWzcatE5dN3ISLKYFEoFzbKPU22IsO+Miol68plxwltKc4BMujLH/jzdW68aLh+Zr6mBz",
-	"iGLO+Lm9edwUnLMHiCw4p6SzR300pU8Mr7lyCjb51StJPuBDeUZe20DhodEffHBnbLhIRO4mvc+HU4Er",
-	"PlQ3bHEoFna2hwuBuq1leDX0qc/0ElIwigBybYMtFvQERYeaeZ8usin7jVO3JvtrTzlej47YNU/I8bPv",
-	"ko7oeoafEHmhgcy0XhjTy/xV5JfLn9YdLIOT77bhr0Vdh0cxdK2oNnCgrcn1NAXeYpdaotpTxD5EUpGL",
-	"Qibkb1JOp+OxmfHCWMPSvPD//vbb4PAVPZycHf746cvLu/+J0b2jrnNuB0RNqzfsHc96TdfqP0QZD7D+",
-	"8OO5EVZ/fzaYDe1+mK3MGb9BlLJuV2XECwGeRUV83N915cNiOlyzZjqHtU15ebJRKW9CUKViAUZYgiTL",
-	"mVBQ2QzVYNYJPCQ0ZnjveZRMjKrxf61f0cm2hFDy3kg2YkUZPnJmxZhRZyVZCJEbLKMkiI/a78XQeM54",
-	"+Xsb8rllR9HO0lUrzu1ukXXnATFv2nkG84XQwNOV0dNOyRQ4SCPwdqbrr7Pa1kJv1mokdEoZV5qAsV6q",
-	"ODnizjC2daisNbDBXq0hBGEZ7n4MK1jWJ2ce4/a9P+SgdEPNaQY+1uWGtWauIsxojaJPfi0jHpa1TnMx",
-	"pvmaWTwM5r9nub9BfTew4KCqoTC8tQE/W63eRlimlKHokIoKT3R8WQXTKUJWwxzaa4Hx6DTP7QoF3o1R",
-	"xCWkIu7vvo+qKDhs8EpYP6HVv/8ooPAYRpQgEyo7Bi1bNDTG07zIAHNYzKXqmcBJJoO79Un+UJnbZQCb",
-	"mHW6RBrnMK7Yu3SA83Hvoc0X0cJlgRi9OCtyQDcmhkm5WFq0XZvqI0WOG6a4LDi3Pm/cp5g7TQtNI+rB",
-	"jzYjKXBJaEEkHConzjrM/hv4zENPuQ8w2wW5FQf738SXwI/e3Xl+ZThhk3Qsu2nCMbQxpVX9lFf5yuhJ",
-	"xWSa+IvyOuJOcHzWhWkPEs9l99G8RIZS8dd972Hvt8uE82wnd9fadrj1RyFmzfEmzFR1oxz1q625Ns+J",
-	"C/BPRJ6LJWRkvCJjdKZ8Rbh+C0z8+qJA0TQGkjFNb3Ixbd4QeQZKX1iWtAs8ai+eZy3KtWN1ZRKaowfr",
-	"o4wijQ+nbWKrxpKaMG7NmpW1p7YyjjUg+nFiQJwzXuiYV/wDBwJcyxVZgCT2sYRYUNg1JeSPgoF295Rn",
-	"0FnNiq1vgQsVti24DIJWeVHMyg07BtEzqn2m5z7lNkZlORBKDC5cpOqga16TNxmbc3qzblTWptJV/Jhl",
-	"PEji0k4gQqOYZ6hM3zvTqelhloa3VyCLhoG3k3gglNcMNzOCj4s6TItAe3MaINcsIkPe8Mx/GBV+vvuX",
-	"vRoc8fCIwmDKeEVm6PtPvPE5sr9HZMJybWP9XnMtleoMJozbHJBIBgi6v7KOKcJmBxw/6fB0qbXsighe",
-	"O/DDJdU8twYIvYZht6liP0nJtgNAx1Cp1V13r1SSzXGt3X24HhBnEel5BbrSg10MmygtFotASeRTpwuX",
-	"5NsdQf3gl0BVy4qAl/jUVJPaHJhX1n0xhsxpXYlnOZH4wW5Z1vDZxrLbhCrLwqwZmyTAw4S7PUXOLs6j",
-	"0tWh51UHXuNhjdnsljvIgpu7TtZE01U3bob1jr73kdH64Hi54ke1/HnV4obF2gPm8uNdTqUP0vAM9QSM",
-	"zhzstgMx/8qFyFfOacE2O96aAsyr9psIxur/9zNvuqd5B2k/FZYldSdrRRF+6rvYMY4XXVCdzh4yfvAN",
-	"QwCNNTn4dvBct4GjRS3P6GobXtSz6c2KRCF3fGkNE/ALCQ4elU0K0kIyvboyX/NJDHPGP4obqGqckFEC",
-	"lVg14D4y03phq5qYy3hqsq8qt8vwx7OL82E8F8ux02aMxdJE4pVQxqfJNQ8zq633jckg17yKCuP7no1Y",
-	"arCJp4IDuWWwtEVWmAhb6iNiQmielxloffLGWjPmYkolDrse1v0eYeOjuwZ+tqLKO9pswhjTOQTcxYPi",
-	"7OK8l/RuQSoLuOP+oD9As2sBHPPGes/7g/5zG52Y4R4dWcXq3+g2sKaqzWxlghtZ4pIw/t1L6hVuzwaD",
-	"B6trc3kescI2sz99s4ST4+dtnynndVQvuwuxsjf87ZNRsudzKlfezpQiBaUwKc+Nc5f0jiTQbNUOj0t7",
-	"+08BB459b3AkvReD599glu+FJgjEUzLCVJ0RUXSlyHK2sp7xsNDPCMWA3QZ3YnpfKniGzr8lZZqMYSIk",
-	"EOtAs67cfi8J5t9Qv+824QRC13wcixaHyEiUNiOklJMbgIXPAzEoM2W3wOtljM4+VAmqV86bhlF35C6Y",
-	"8k7JUjINNunq6p8/MQ3GpoEw9cqQK2QJEZxQkjF1Y7UYKcTc1UUauyfgTq3I+hNT+nXwnCF8SeegEdy/",
-	"fekxA9c/CpCrntdFAnHfDRNKrf3u01dSRcMOCRdYyvJNcwmSgLY5xMLPRyRaA60DOCaEw7L03liCtEvd",
-	"kSBPBsf3eetexH/y7NX9WcbOfLekKoOCoSRNynhWWaF0l/QWQkXQ11ZdBXvaqCZ9EFbWrKa5qyOLi6Cu",
-	"4fbxg02gnr0WwT0jrjgsAzi6kumqpMoml7iSMay/FhIyw4kwkmoMG8ORfKmrZZZPiNuOuD+jxy9MDcSy",
-	"H14a66cB9A3EJehCcshcjlWETx99qX6cZ3dWwuVgqx/rqP8DXl9D/Rr6ncTSeW7FDWT9r9gh+9m/8r5a",
-	"INV29tRXvAURdyPmqQQiYVIoyGyiDRdLIizdxASp0aorORrudW+dnUTUlNIi/OQwp55q3yrgqxhHN/le",
-	"1fa0TyGJv1oLce768v31ipYPlgHT6nsPUF9lRmtyX/NQlSGHfRGqeIbNA94vcyuSnTMorK+pbbM+2rz5",
-	"aplb0j9aAeZ8xtWHuriK2r7mPc8P87WczVkdN8osuOPBADNe2Nxs7vEAfzLufsa87PEhxGSioGWM8JOD",
-	"+CebSDHi8Fm/LqQyNo5zQi4k3DJRKLKgU2dEmP8INTYNYTohytoEy5lR+41UrxV4S2OJEmNDIReyc27D",
-	"jhTHbkONZy9eNsH/sDp6nUV1UtHLCteID7WCZyR3yRb7C5fdSJVGwMaTCL42IrOxxKepn33gdpdtEbNt",
-	"OmDjh3OfysaxjAA4mRuL0kb+Ex9GU0J6/MHSA7uwJ+2sXYpXQq9ujCUuQmiTKpB7Jj7qkVS+Oys6UC1G",
-	"LzUzaMXmgdpWYcDRFx85cDpbVBL/A3SJ2V9JYt1aSwR01FIqbpSDzmTp+yttM5vDb8d6RsSNlzIF/kk1",
-	"3YDUH3jYeqmKXJUF7Z30zgpbv1LrrCH+EeauoQR4tBm0+QHQK9hOXc8ezBCvaKqJxv/EjNFvj8CDV391",
-	"tL/CIrcqOaskAZuda4yufWNqA5U5gypCg/bZDSx04BX10ZbNFpN/6GF1oWDobppQUOe/je2WH++ijthA",
-	"U7MLQkKUwESn8QqNj/5/g7Jwtx63KVs6hD0MytWqBP00NgFVWSVMTCYGbUg6Eyz1/SLmFdIEye8b8aas",
-	"7H5gzIHqu11xpyoy34Y5wce74A6Ww1JNczEt/ksRJF2rEyyX42Tqei08JtvUcKEDGnR0tuh1072jOVyW",
-	"Xe785pORf28j/9PDU/WOFB0zir/amG2tg2w3ZKtqpKYt+2SYbmJAb1xiX7tRajYh8ZVjCGfmRLHXfpsc",
-	"2RmyIjQQMJvcbAnWBbnEPr9vv4uxE37YQqDqO2DDQoxfc/MxLSlXNEX714fTZ2WXItUnF2W+DKGcjFg2",
-	"clqZTe7CtHp3N7vm7jXybDDwlcNAhGRTxj03tiksdabqBrEU8DgxvrXKy04BvodL6XC0He/cfFvmKSLo",
-	"WbbmXbb7curyDsooU8HTGeVTR48PGY5sne2Fn9MTC9jEAhyYDMHYzdXCGfINci2rrpw+sq6HHH1x0ZqN",
-	"jqeKcB7d6+SlVIsjeLWTz6ndFbxu/YRf7+51sgznyeW0xeUUcCBMCC8dQB0dTlVAcXdv0w2sNivb78wD",
-	"D6qX+SE7oeg72I6d+MHudvkNrOJJMH9R1rglvcdA+P4yf0MvLh8Lfnv17MXLXtJ7e/X8uxP8++L4WS/p",
-	"Xbrrl+76pbv+xl1/466/weufNiTv79b+tZpkHGe+Xd4RInecdd7Aqk/OqhZee9FMlxlI21Lo1Ai7ekOx",
-	"PafDpL4DWNmrur+EPD+84WLJj35f3qi+mfWTSrGJTVtSIRS7fxsFwsB0ImTYAqNMPN83D1FdSHgt+IRN",
-	"Xa+YvnsXG3YFLlPDvo6+3MCqU0qSJ9dtuUj26Sd/+QMy0a2CGPfwXmLY9ts5zBm3ZZntlqh5ZE+RUSHz",
-	"ESZGj33CMjKCxJuRo7JcfjSsFerBZ2u3YLeUCTZhueZvtV584PmqbFSUCnHDXJugzCjQborWwLWFfVX7",
-	"H2vzBk2OFKH6mgdzIFoITMup90dCZmaT5sh7QYKKC9TLiQSKjV3MC2MplgpkzIC15Bm0gnskI7bRterb",
-	"J6oGi2wRHQawNjeykDl2TCxT29Fd6OCLramUy0fFLjlGmjyJgU1i4KwCIqKvjW6Uvf6cT8k3z7IHRTDs",
-	"4IXOHtfZ4y5C9EdfFuXGdpIDa8j+lJr6kKmpbgfLFm6wxuEcw3UmW0czLdzgewkJ13IIMwN8+6Etnomy",
-	"vdMjOtfKMVr4kZ+qUUilmEpQ6gkN76VfVJt+L/xRvp61DVtswWtjJm1Nxmcih7JnypimN0mtLYVhebVO",
-	"KpFoUdU1IRIuelmLSJ2cbItIfXpEJLegaSsNwSCNepKdG2Vnqtkt0/UuPLXD7lzjjFKf9AbVXtmNxKir",
-	"GVWzsaAyC4LGYUeTVk+Wr0V+7Cq8RqryyPezWNPE4y0zmCb7VfcN7N0Vnstkj5cgaslsYquYTMi+q/23",
-	"50gcnJKRaxkxGpLylBmiRVL2I82pBlWd2FV2IgpbTZjvWMCvRkPCgemZrReNgcs+GK0FcN/Y1mflKXYd",
-	"tjfoHHOut/Pp5FOtDkXb7Ff18esNbWw2RLDFpCTg9W5bT8Hte/LQX4PeBrW4lbEyjLxVM7rYFMuu+qpe",
-	"93xn1eveQa2LQ5/Y0yo8W2aKUPJ/rj68x5NCr/noyzWiwXVvSK57tqKm3tbUFtVc9xJy3TPGktJ0vggf",
-	"v/zxNXn+/Pmr8MGMamqe+dLv9+/uRuE5e7axQ3vj7v1RdRrVKCHlr3Ls8GLpnBsdeEQsm0bsKTKyvQFH",
-	"5YkKdWereYNqMmo98G9UdZ+l13xkbb5RrflP2fox6Pi91v7x1FWfcEh8c3Cqy6bf7S4QT9qP4/8Imsx/",
-	"Y8fH2vmPLXrYehKG95jXgmrrhzg+cZyNucG+ZRZG030jPi3Wk/xUEmgaW7rANPW2oy9lZWMH10eI5P+x",
-	"bvD/smIewOhGkBZhLLxaofVaW1BPSWUpJ4K4zbJs3bKHs9C68YYnRNiWjRDHgZiPq7XXWnlgYGYbtGDa",
-	"WqRlZFV1W/dzhGXOu5Wv+AZm9amFahMlt8AzY0c6zQmR2GZy+WMNrbStNeYj+yeDV6gC4KTrCP4LNld7",
-	"XNlba9H2jdPnuopdRcKUuG8qU59ilS2Ba9yQ6gSP5nkK/vw5PIDYdlWSsMip64HvElYFB7VZbh85m75b",
-	"idr9STxq17yHpdek5/QGCBdr3eqZLn0fLYJsBjmePMZsK2bbsV86z8gpQReLeY3ZlF7laljWecEPFgo7",
-	"6SjOGfIkmzZWltCbdhWFGHtLTCqjFesmXMqu9475pjubkNg++41wuI45b/iuiGPfeMKbLdnA2rZxs0jg",
-	"8WdM0xvCuBZhbfQmzHDBlz+FvYWnk+BxJP4gC7LvuFmCLfnMlYmQrpMmtjJwLt4D20DP3hBLfs39ASXW",
-	"pWGUIFHwoAu7rSXYU2TkBxs5r8Ro7eyMUTDeNXcDGsIbozaFWSZLYwdqgcWkjCsNNCP7gqcwxIa/1Njq",
-	"gmdE2VUa6na+6YOYt8PFHL9e5aq7XSOHyJQOYPStJ7Hj0LHCwywsiGY0typ+osdOp7pEW5DfL4nx2TcJ",
-	"/17Zxv6nrt8GSmF7mHUYy2bZ3ZPC+J+TA4HH+jhv5KR28o8/wqlkov5kEHtkEsVKqrKnuuGwUykKnm3h",
-	"rMHRL1v8B/70mMcM9LohYsVCqe14bJ+INqF8ksGtVcFNb6Dv+h5g1N5WT+1/uA+iA54fSaGp/nN0zEsc",
-	"ukZNDyY8p5Km4HoE1yTndy9PBoMkkkaSuyOZicizEhtQT3Gp0u6oPRt1fTk4+W6wtU9YUxje/Tnc4mN4",
-	"+DQ2H8N9Z4K7LlWwxJDdn9TD9q/PdM6yjFAEs0/at9txWu8Thwc9hkjnbEfM1DAoTRYgmcAkwG0ukK0Z",
-	"VrWTBR7fY7cxawkrE8C21h8LPSNLPHngKTlvqyhrCKvgLCt/EIHtkDcThSzDkXglo6vEHxFZ4IntRGJp",
-	"Cc8wK4enq475pI8gobQ/Ffdby6WPoPRDG3O7H+brzy55Hz2NucydqE4/X9OH91Q9ZIas3edWlKcOkfGK",
-	"ONkYP27wwSXY2rGCDqzNY5dcodLPqmPmEZ4uED+eydx5x3j8rNYHOd+lOuA0clidpazY6VDrNrR7srb6",
-	"LnlOv7afTrePZS6rsjVDxrDc60nAP07fMsxkLAv9Q/OUi2XSPGbLH0VjOK6aObeN3Txs/Ip7hoVJqZCY",
-	"u7x+bEX9aJ3fPhm+hodWOH6JRw/huTrDo6PjZ3/vD/qD/vHwu8F3g97dp7v/HwAA//8=",
+	"7H17c9s2tvhXwWjvjO0ZWpYTJ7eR/3JT78abJvG108mdqfJbQSQkoaIAlYCsaDP+7r/BOQAJkqBE+dVt",
+	"r/+yJZF4HByc9+N7J5bzhRRMaNXpf+9kTC2kUAw+nGeZzK7sN+aLWArNhDb/0sUi5THVXIqj35QU5jsV",
+	"T9mcmv/+K2PjTr/zt6Ni9CP8VR3BqJ3b29uokzAVZ3xhBun0O2eCMPNbn5wcvyRayn+lNJswsj+SyZrI",
+	"G5aRw8M5/XZoPh+O1pqpg4icvHhD9DSTWqcsIftaSjKnYk3GlJsvUjnhQpFxJudET7kiNEkyplREVlxP",
+	"yRXT2frwbKxZdkooiWWWsVgTLWdMEK6I0jxNiWLZDUsOIvKq95IsBb2hPKWjlJF9PWUkoZqOqGL1IQ+6",
+	"HbNNu3MDmDOt2XwBEFxkcsEyzRHWyTIDYH6AT2OZzanu9Dtc6Ncnnaij1wuGH9mEZZ3bqAOgMs/an5TO",
+	"uJjkv7znIgn+ysNfi+V8xPzxvKnknGvNkneMJizD1ZYO7vOUkRUbTaWc7SkSL5WWczLFp0nKxprIpSZy",
+	"TAy0Mvb7kilNRiymS8XIu8+fL0lMhZCaxDTL1uYpnhFB54zIjNzQdMnI/t+XiktxttRTQuOYLbSCJxRR",
+	"y3hKqCKDDq6PHA86B6cwVcJSfsOyNVlRRRQTGg7IrEVP2bzbiTpcs7kKwsN+QbOMrs1nu+wfZbIOAwCQ",
+	"1EwSEarJXCpNXp+Q9/zHbnF8xfB2OA+kNEm4GY6mlyXEqL1anvqaxRnTitCMETWVK2Fg8WvGEhprlnz1",
+	"Jpej31iscXK80uHNnLVZPQ5wl+U3ruZaU71UYQxUmmaaJWe6dDkSqtmh5nMWWuMySwPzW9DzjCWd/q/m",
+	"MuSoj6/4c0X+rayd2dfAXuz1/sJFIlf1S07xZxUCOv5C7OxEcREzg6fCnEALerB41fsQGPgDSzgVxM5M",
+	"3IZOCR2VboRbWtvZ3rwKzfbmlZ6SBctiJjRPmbvz1dnVfacH6LTHBbWMY8YSltRX/AlWOI8IFWrFMpYg",
+	"EafkxbdvbRdjRlfqimpWHz+fmhzlm4yQHfWIluR4IyjsZBZDq9iLUIgKtPJ3GkLPtxmjmiVfkFYDRqbp",
+	"p3Gn/+tmlu1euI2qGK2A/DSwhKli8b8IPuKIMWeWVvGJsMA+JTRV0lDNo5vjI8tI1NF3ntwe4csqQIWq",
+	"sMCF1Hf9FfedGIykaTOp0tmS1SQSEudv5ufDzS2F2fpEsG9GWIDveBKR1ZTiAwmnqREkDElW5hpwPRD7",
+	"35RMU9onw0UmzeouEjU8JXSpp1xM+mS4VCy7lDK9SIYH3YHoRBVox3h+u5BBu5BtQtlP9rENAgKds5YE",
+	"1c0ZeQtuQEcL3CskrbudjsExO9WeIob1jTlLE1WRNKL8lIb26SGhIiFDsyMDfnzNvDIQ7twSyRQxIomm",
+	"M2YEwZw8nPR6XYIHCT+q0mlGMPPPRugk9ms1EPu//HLxkzqA3zyMmtO1kVXphEWwIgtIRbgOnf7uR+nO",
+	"rIrVKR2xlIxlRsz4VMsMbticfvuZiYmedvovXr3aduPcckIn+5OVvDazwDopvQuC41SPfSvYDRP6Inw1",
+	"4LeP4fvh7lPlCAzB04XYfMgTKzAb5GUgtFpIBQWwlCp93qgAmF83SVPmPliBYxegqXxIJpZzgwILJhLz",
+	"o893og5qXub2UxGzNC0xI09AWyS7nrWFVvAYQoTIHZr/pk+eioPLd1fipgU6+ssNInyBUHUidXZ5Qag7",
+	"akNM8NInoLcuJ9M+kSKXlSZUsxVd7ymSsQlXGoiOXbIyCidXAzFa8jTpkzEoRYZ/RJYkRUQsM0Ujx1QO",
+	"IqNDDZWmIqFZMoRLL6jmN4yo5ShfqVlTwgaCanL56fpziRN3yZlYE6mnzGplVXIItKp2WBYkF2IsA2Rg",
+	"wcOwcgR4ShUwUkPW3SVBsM2NsGRAKgVq9BZip2RMU8Vgh8WGoxzYFfnCu1cjKVNGRXsuJxBlzCZCyJDf",
+	"zPKeWfjrWCbMv1Rc3NAU0HcJRysz/m+4TkLqf43lUsDVkmKcckBic7EzQY3qkttMzP/OJoIDOZNF8CrO",
+	"mVJ00mLjsNbi+frmK8/jloMwurGGpPtLOFTTbYJDbfpCGq2j4Tu5QhOSQxUypzqesqQbFP8b5CUZx8ts",
+	"R7akmaAIlQa1uRXVg0csXErrKBM0DwSNB/TZzloRRHxwNYiKG40C7c0u5ZM5p/HUE/ksHYPp0OIz5pnS",
+	"hj6ZD4aoelrHUjEyWpOEjeky1UHDSDsgO/h6S3N7DgHyHaOpEakayUELRitnW29xVR/CMUILuhATpjQq",
+	"w8HbV78SBWWlxMivKN2FSWhI3jGUHZjtntGTgiKNg335xUFnsOz1Xsb20OED6+N33vHj94POdj3RvyFu",
+	"uyEgvWch4TWdyIzr6Tx4bHegXQ20Y7abDhZ1FstRymO75jIEL88/RISq9XzOdMZjMmNrRaRI18FTaNLn",
+	"f6SKvT4h7z6cvbXKbwSDkNWUCUIF/jJja3P5LCBaHkYBVNz4Nq3xI1vdVZ//XNa/qEiiZhV+KlMjjwvG",
+	"EhWRpTAfdE3lROIzEOYX5WyxcykmYFbyzLIgqkgRs64ntvXJkC74e7Yekn3FREKoGojhmeX6YCvrE8R2",
+	"fA4RfXhwSnJbQpxykHKHkfsfbcLmc8nOAJJhfyCa32iwRURkSMHE9Z6tKx/ti/8HjBUf2epSZpqmP3Mx",
+	"C1Dzbwujuj/A5d8gBFibdsWCuWACGd4C1ndKlgqcU4Bs7e4gWr7tzJG3mQZIXMtlhgbYdgZE+/wm++E9",
+	"zHsf2cozaW6UVbaYOKxKGBAK31IhBY9pinzMOp/2/3GOuhJ8eWhGUwebHUtzLi7wx+O6uDN9AH+QNSVb",
+	"K0LOq4khftdWLSJfnGjr3HRUJOQtuncPjdTnXHIjQ9YC0lLU+XY4kbDjQzXji0O5wNUeLiRoJEiBS/hc",
+	"XukVi5nh38BGtBMQFAFepqbOEg90E8c4tXvCT3vKMh8wn1fsV8cvfoha3p8zGEKmS83IVOuFUZjNX0V+",
+	"ufq5ahbrnfyw7ULhXbJ4FLo/BRnxzJ4VQSOOmWiwJuAt31MEHyKxTOUyi8jfsmwyGY3MihdUG52w0+/8",
+	"v7/92jt8Qw/HZ4d///r99e1/hQiRve4XAicE+bjT7xxPO3WD+D9k7sVBL8bx3HDP/37Rm/bxPMxRplzM",
+	"AKXQWK4MvyNMhCW/sJXy2jkztb9nzXXKKofy+mSjKlWHoIrlghnuzTKymkrFCk2vmAxN931CQ+aSPYeS",
+	"kZF9/hetwZbZRoSSj4bVEuSt8MgZ8lWjhGRkIWVKQJb2vNo4XgiN51zkn7chn912EO3wXjXi3O56dHsa",
+	"ENIJLhI2X0jNRLw2guMpmTDBMsOBd77X99O1Kw5T1PUJnVAulCbM6JxFdAPgTj90dCA91rABvy0hBOEJ",
+	"nH4IK3jSJWcO4/adFesgNx7OacKch9JOi8YJRbgRY2WXfMn9VEhaJ6kc0bRizOh7699D6m9Q304sBVPF",
+	"VOCU3ICfLVW5M8NSLA8FM2KQeYK5cgedb7hdwoFfQzfiisUy7KW4i+wqBdtgS0LrLioEvy/Z0mEYUZKM",
+	"adbS1dwgMnIRp8uEQeSR+ap4xtPLM+/X8iJ/KowkedgBMfu04U/WzF+Q98wCzkUr9DHKR0sbu2PEvmSZ",
+	"MjA+g3NbyBWibWWpj+TvrxlQsqUQ6KmAcwoZQbXUNCAe/B3jyDxDkpYkY4fKsrMWq38CT4fv33BhAbgh",
+	"u2Pv/Ov44nk/2rs8rg0lrF8dJDcBE5Kn9GYo+ikn8uU+r4LI1PEX+HXAvmHprHWuH0SOyu6DvgsEpaCv",
+	"+84v0m3mCRfJTkbKynHY/QchhvaBOsxU8UM+673VyyZTjg3LGMs0lSuWkNGajMC6c48giy0wcfsLAiVX",
+	"JR/SfNA67HGrRS2gC36ZMnCG4TNoUQNDD2tA3UxqqoOk1w1l5AV2w+XSxZYUwacY7lgyp3lDb7IW7E52",
+	"ggoSKB0UVDFGbphIpLlMShtKGJEjDuZkCNeJ0CfnOzEtjGzUbUtzRGGTQWVqB6IE2NQs425y09qtBTQC",
+	"BaNiuMcGrytIdUhfNio6W40Qm5CvmB3Euz65PP9QwkRQLP755f01SWS8nIMGMpYZubo+i8j5W5D1zpOf",
+	"rs8gBsvwdfNaVad69erl6x2ISgE/IyPbcfHhdoL9q+MXO2pxVvxF3mG4CB4cxOGidUZIwcg+iN5Gxk1X",
+	"dI3WmS0S7A6BLohv1zlUyujm7vR1k5Urur8BzK3hF7gX9TW0R7raYquWJZDwBp1Bx/wFazVByiZFq9Ms",
+	"o/U9sO2MCLbK0Qt8fWkC/j6uyIwtNKGKlPezI7ptx5D6MWga4u0jGs9SOan/INOEKX2JsvUuRLr04kWD",
+	"t83J7HkMvKWh6CINkicXzbNJPxBSkzEXaJ9bI1i3SsAVVHbzhHB5zsVSh5zynwQjTOhsTRYsI/hYRBAU",
+	"uKeI/L7kTNvflNM0kpI5tnwENlKpacN5DFYRls2Rv+EcRE+pdokm+1RgiAyK0qD6CGkDZQ7ahlU722d9",
+	"TedV62hpKW31KLONB4mb3glEYN0VCViF7hxoXXdwZ0YeKEAWjELbLqt62mWF4JkZXFiWxbQAtDcLVELz",
+	"gEh1LhI3MFiuxO4jOwEl4KqQS4MpozWZQuhB5KyoQ/w8JGOeagw1dCaYXNxJ2JgLDEENBKCCYylpmaFk",
+	"TsDSkxZP5+r3rojg1Fw3XVSsc2t8klOV8ZgK8hPlZNsDdAiVGv1Od4pk3RxWs7t31AHirIGd5wYdK68T",
+	"peVi4Vk7xMQadfLr2x5B3eRXjKqGHTGR41Nds2nyxF2jHX7EEiv4RY7kBDzzuyV5sW8YStfEVHniB+1i",
+	"jKLw4/33FDm7vAhyV4ue1y1ojYM1JNMhdciWwvxqeU0wW2bjYaCb76MLzCpPDl8X9KiUvqca/ImQ+sht",
+	"ep5Tf234g0hAToC4h4PdTiDkKLiU6dpa3/lmD1KdgTkb1UbnNDx0L4V5J53Ww7Ko7C0sboRb+i66r6VF",
+	"l1TH04d0hD+hL7u2JwvfFi7YJnA0iOUJXW/Di3Iyn9mRXGY7vlTBBBghgsmDvEmxeJlxvb42o7kYyjkX",
+	"n+WMFSnWQCgZzSBp0Q4y1XqBSdXcBlzXyVdhlTH08ezyoh8OBbfktB4sgHcickIoF5NoIPzELnQj8cxL",
+	"dSvireB9R0bwNmDei1HcbjhbYY435OHk8ogcE5qmeQB8l5yjNmO+jGkG01YDpn4E2Li4KQM/TOh2HiOM",
+	"V+c6ZR51caA4u7zoRJ0blikE3HG31+2B2rVgAsLWOy+7ve5LdLNP4YyOULD6N9i/UWHFxBouheElNgb0",
+	"352onGD/otd7sLR6G2Yayqs359M1Wzg5ftk0TL6uo3LWv4+Vnf6vX42QPZ/TbO30zEzGTCnICbDz3Ead",
+	"3CiIlrOL5BZuIM3onGkgCr9+73CzOAPDjqPgHfd4x7826HouoFC9+1+jzkKqgIjzURLv9Pue/dJeAcUn",
+	"guplxsBsZ7A0pkZ19PPUvczzgfjfw+LT4bV7+/CfXz4bde9HqnhM0DAIVqfikcj5egfi26G1ER66vAYX",
+	"UGk9x1V0zgcZHmAUT74HDEXiyUDsUyONTB0TByMYSHdGOMFrC+KKkIIduABpXvbA90vBvQOBnAd0fvBS",
+	"C7bCmA4v/eNFrwf3E6ykdM7wbpWRH+ONO7Uc+tZoX6eT/vPfDler1aHZ4+EyS5mIpVVYmwe4raLX7SNe",
+	"zDzcOnA1P1OoMyHIvszAvAwfRmwsM3aAVxZXstOVNW8d3+mtk7u8dQeiEnVe9R6UFH2ZMnOLy+6JSv5Q",
+	"nxg2NeZFZJmz7O/lXheZgTU8IgkDPIqMSpQbK0DSL7M7Gs+EXKUsmbDE0r6M0WTdzAuu8Oc/hBXA3N17",
+	"n9ojr/Kj1ASAeEqGkCUxJIquFVlN1xje4tdYMQqBJ2p6v4R03liKBDz4K8q1vWgEveAYj9HtBFhNYXq4",
+	"3YSEAF0zONSLQX4D6ENiKsiMsYWLLjc0dMJvmChXkLF0VUVAq61LHGJ5QbKCbGNKVhnXDM3e1//zM9eM",
+	"jHnK/KwXI6oY3JWCUJJwNUP0zaSc25I0RzfHR55k1oisP3Ol33rPRUEm/vuSZeuCixeqTjtMyC0WhpXf",
+	"61bUbDD+BnM9ZtNavNSCbV5tf/iANF9Daw+OkWGmueX66Qn9nS7/yYs3T0jo81tlUNDXIqI8KC0vDnFb",
+	"SIBl9MWCF96Z3l0IaYc0zvPcSsY4frAFlHNiQoLGlIH8VsAxKlgawhFlSz/6ABifEStZgkYdQ5FclSEk",
+	"ls+I24y4H8Db4SccQcUFkRsqTz3oG4hnTC8zwRKbuRGg00ffiw9WqUpYytDvW0b9n+D7CuqX0O8kFJN/",
+	"I2cgyPwZZMg/6FwRSKWTPXXqohc2a9g8zYwiOV4qlmC0vJArIvHebNeG/bPeTSO2mFPOcm5k8IV/tx1/",
+	"L8oqNC8hCr9ailPc9eW7yxUNA+ZRj8V4D1DawswWCFdZL1iR5gIl6QpfLmYX7ucB0tHOYdBoZ286rM+Y",
+	"8Fpsc2t8QwPArL+sGKiNmbxpNOd1e5jRUj7nZdzIU1mOez2I/uBzc7jHPfjIhf0Y8jCGp5DjsWINc/hD",
+	"9sJD1pFiKNg3/XaZKaPjWNtNHgi4oBOrRJj/CDU6DeHaqKSgE6ymRuw3XL1UWyvjN6xLjA4FVAjX3IQd",
+	"MczdhBovXtWjch5YRi+TqFYiel5cKOA/KuAZiBrCOms2RDGlSgNgw5HA9/VGb6yuUJfPPgk8ZawfhfXe",
+	"MHZi7vJRBCQnM0HmRqPE8N3IhRAomTn8gYRm3NizdNbMxQumV1bGIhsdgZHRQD0jZ0GKCr8Fsg4Qi8FO",
+	"yg1a8bknthUYcPTdGVWtzBbkxP9gOsfse16xdkm53j1qqNJlhIPW19KVtt2mNvtjh/J5w8pLUXPiWTRt",
+	"RupPwq96W3jt81pireTOAlvvKXWWEP8IElDa+YHuuoImOwBYBZtv14sHU8SLO1VH4/+BtK+nR+Dem786",
+	"2l9jMHIemJpfAUyxM0rXvlG1Gc1SzgrvNOhnM7bQnlXUeZo3a0zuoYeVhbyp20lCXom1bWQ3H7yNOIJO",
+	"9noBuogoCUGeI4yx7/4ZhIXbqs86r6bnl4/Ld6swXQKzyBQKYXI8hiSdeCp57Er1zQuk8TJYN+JNXlTr",
+	"gTGHFeO2xZ2ivtc2zPEGb4M7UGSHaprKyfJPiiBxpdhHvh3LU6tlyCDQsIQLLdCgpbFFV1X3lupwXsxl",
+	"5zeflfw7K/lfH/5W73ijQ0rxvZXZxmImzYpsUVKgrss+K6abCNC5DWpuVkrNIUQu/w3gzC0rDsdB5dX3",
+	"Ir8mos2kMUcCyf02qNmd229yZJkfFCYrqpmhW4iLAaTX6YwKRWPQf507fZpHCKkuucxjBQkVZMiToZXK",
+	"quFFVCQDYV+DuKI8SENmfMKFo8ahECM7Cd6Ax/HxVcqnPHEQkb3b4aY5N3mMNoCeJxXrMp7LqY07yL1M",
+	"SxFPqZjY+/iQ7sjG1V66NT2TgE0kwILJXBg8XC2tIl+7rnnpBCuPVOWQo+/WW7PR8FRcnEe3Ojku1WAI",
+	"Xu9kc2o2BVe1H3/09lYnJDjPJqctJiePApVD5FoanAqH4u7WpplNJ24UtiHf+EHlMjdlKxR9z7ZjJwzY",
+	"Xi+fsXU4COYvShq3hPcYCN+d52+o8Ot8we+uX7x63Yk6765f/nACf18dv+hEnSv7/ZX9/sp+f26/P7ff",
+	"n8P3X+9eEaJqQc8XGcaZp4s7AuQOk84ZW3fJWVEYeC8Y6QJhu1LE7NQwu3KZ4qJ6iK0rnLcJ6q5Ymh7O",
+	"hFyJo99WM9U1q34WKTaRabwqhPpFP8DO5dWxy5Nu9vPEiLdSjPnEFnzs2nehDLBnMjXk6+j7jK1bhSS5",
+	"67otFgmffraXPyAR3cqI4QzvxIaxaOZhygWmpDdrouaRPUWGyywdQmD0yAUsAyGInBo5zGteDfulJGX2",
+	"DfUWKHkINenFQLzTevFJpOu82mgs5YzbWp+JEaDtElHBxaTmooYn6rxepVJFqB4Ibw1ESwlhOeUip0DM",
+	"MGiOlPONQC4nGaNQnRGycjK5UiwLKbB4Pb0C04+kxNZKzz59oKq3yQbWYQCLsZHLLIU67HloO5gLLXxt",
+	"LhLGo0KpS8NNntnAJjZwVgAR0Be9G3kFcWtTchVwsUcfhzK8YOyx5fluA5f+6PsiP9hWfKCC7M+hqQ8Z",
+	"mmpPMK/DzCoUzhJcq7K1VNP8A74Tk7B1QyEywNUQ3WKZyGu0PqJxLZ+jgR65pRqBNJMTLGT3jIZ3kC+K",
+	"Q78T/mC23mZ1/9o+86AavzdxK6U/73ewpS6mHba96o9vdP8vpf4UaZqqWvBr10QgeyyPI1uVS08+vVzl",
+	"cC5MwxCCtaQfsu/33rVg9lvvHjzLU+3Uagdfa9FgG1ORFdkH/adcPvUg8tsik6GyzXVyeSs/n1JZhc1i",
+	"lofz/7Ea958sbph5J456Ch4i+eXqZ+f4JCe9E0z50UZflALT62ypUqzVPwPR2oagAdSbpKCmQ+w9MPVq",
+	"Qz3KPbCfkeVOgtCdC5244k5lFMHir0/A3myV2Sf2frdBTgINYwlXRMjVX7p0xh/F6sDolhM+G/gW5Ua0",
+	"ooKGV40aupnktXqhOeCUxTNXhza3vLn6vQoqNBAIGiPDcgnfIVh7vCrE+0X94YNNTPKoqCO8mcDa0seP",
+	"jsl2niZ8tnX0dLWmNljkMWjZQdEQ5GAxgWckfgqC7FDO1ZhrRC94oLaOpr7DU5myvI7xiMazqFQqFgpd",
+	"+9WNA1GMRSXTQBjj61Kk5MnJtkjJr495IwA0TSULIHhQPesgG226seY3XJcrY2svZ4rYYrY5tXVayF5e",
+	"IXgsM5JQNR1JmiVeMLNfZbjR5OLqAz52dZhaCu3Q1ZiteIjCZWy5JvtFRVxoDOOVbrUd54lacUy4lOMx",
+	"2bf1OLG1/MEpGdoyrsO+GxycS1He7C6l2pDiPMPEVQf3y7+acRDw62GfCMb1FOsYhcCFDwZz1O0Y22of",
+	"P8dU+yVHW8dCl0tstzL7uWrQ2+x+Lq56Q2npDZHVcpxf4KpB7Dno+o409ItXb7QUT2lUdBBMp3SxKca6",
+	"aNo36Li2fYPOQamyapdgA3tHlrkilPzz+tNHqNc4EMPvA0CDQadPXOPzcs881+c8IoOO5nOmNJ0v/Mev",
+	"/v6WvHz58o3/YEI1Nc9873a7t7fDko0Jiq02d4XdH7oalRz6PrtP+dz+l6qoU+kQMS/kuqfIEBtPDfP+",
+	"4eUgICimp8nQ5zq+IVINi9aGdCCGqHYMSwW5875iXjvZSm+xU1sVQbDIdZ6lOu8o2+yad1f7cZRrr4Px",
+	"ExuOcXdJafa6HFZNDnDqXKUeYsZ85HqmOBtzVl0Ze4jyds0xtKwmn0EtSidpbKnMXJfbjr7nFXda2Ip9",
+	"JH82Fj+ksdgL1zcaXqkAWKVVj7tJeYmhjZbhxiN7OA2tHW14RoRtUfJhHAjFXjT2P3BD8AQLh0I6VaCN",
+	"S1ENqmzl8Mtv3c3uXGlf6Jdpdx4vJzmhnQoyjIieZnI5mSK3LTXLIPsnvTcgAsCiQ3btx+W9pbYJT2zY",
+	"bst2FfFTtf4Ehu2/fs2J3Bze2KwbS/SOOUsTV+03Y4uU2gbLNpFSCqY28+0jq9O3K51y9yserqHPVk6S",
+	"ntMZI0JWWiFznds+GhjZlKVJ5Mwcrh10Zi0jpwRMLOY1jqmmytZWqNKCnxAKO8ko1hjyzJs2Vjygs2YR",
+	"hRh9S44LpRVdM+hpc9YxVwx2ExLjs0+Ew2XMORe7Ig6+8Yw3W7JUNZYXRyRw+DOi8YxwoaVfs2sTZtig",
+	"wD+EvPmt76HbsuuSTvYtNYugVLz5Ziwz290GSuxZE+8BFnbHH+RKDITrfo8mDSMEyaXwOiNihMieIkM3",
+	"2dBaJYaVxuxDb76BsBOaizcCaQqyH1ZGD9QSihxxoTSjCdmXImZ9aMJFnUtV4S7N7ba26YOQtcPGwt5f",
+	"5CqbXasd530DMNjW601rlMTKA2ZjnjejflThxth5U8d25UYCbQHvllz34knCkq+x2eaprQMJXBhj+PwY",
+	"a57cPguM/zmx+YeAz2iNtH6hnK3a4p2OiLpuvYCJhEKFj7zPoaGwk0wuRbKFsrq++xs8065Lmn3yMR29",
+	"dopQEYsYu5DhE8/xDLtVq6pbA/0IksIAv8VS+x9ug2iB50cQDfTHyJhXMHXpNj0Y85xkFGKGpEhUiXP+",
+	"8Pqk14sCYSSpFJM8rsphA8gpNoXXtkNHr+vr3skPva31q+vM8PaPoRZ+jBQWxXZRYLZ6MluBy+4P6q3y",
+	"1yc6Z0lCKIb12WRyvxV/Xr9cClZGOqs7QqSGQWmyYBmXkJy2zQSyNcKq1O3z8S12G6OWIGOeYbvLkdRT",
+	"soJuoM9JY1tZWY1Zef3lXXNQrNw+lcssd0fCNwldR1ZfgpYNSpEMcjNEAlE5Il63zHN8BA6lGTKNJ+dL",
+	"n5nSD63MJVTT5ra+uNRaO14wIn609U4aYiewjpABREUe3lNllxkGD6tKJ3AyWhPLG7udFj2C78/BynAZ",
+	"WbDWW6HbAhofVMvII+h6F26Zbn55z0US/PVBei7briiB9ne2GYpSoY7tVR3aPlnafZs4py8QkOG1QS+6",
+	"je5D+YV1XjIw4cnBM4N/tHraEMmYF6Dz1VMhV1G99b1rD20orppasw0eHjQkgTODghmxzBLsl1lup1hu",
+	"d/3rV0PXoJmipZfQDhx6XfePjo5f/He31+11j/s/9H7odW6/3v7/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

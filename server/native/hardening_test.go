@@ -58,6 +58,7 @@ var bodies = map[string]string{
 	"recoverwebhook":      `{"since":"2026-01-01T00:00:00Z"}`,
 	"createwebhook":       `{"url":"https://example.com/hook","events":["user.created"]}`,
 	"createportallink":    `{"tenant":"t1"}`,
+	"createsource":        `{"dialect":"fusionauth"}`,
 }
 
 func bodyOf(op servertest.Operation) string {

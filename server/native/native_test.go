@@ -160,6 +160,7 @@ func TestContract(t *testing.T) {
 	}
 
 	exerciseWebhookRoutes(t, do, faID)
+	sources(t, c, url)
 
 	// Event types, publish (idempotent), the event and its delivery.
 	status, b = do("GET", "/v1/event-types", "")

@@ -87,12 +87,15 @@ func (h handlers) apply(w *store.Webhook, rawURL *string, events *[]string, desc
 		}
 		var names []string
 		for _, e := range *events {
-			if !delivery.IsCanonical(e) {
-				return store.Errorf(store.EINVALID, "Unknown event %q: events are canonical names (GET /v1/event-types).", e)
+			if !delivery.IsCanonical(e) && !h.outsideCatalogue(e) {
+				return store.Errorf(store.EINVALID, "Unknown event %q: events are canonical names (GET /v1/event-types), or \"<dialect>:<native name>\" for a vendor's event outside the catalogue.", e)
 			}
 			if !slices.Contains(names, e) {
 				names = append(names, e)
 			}
+		}
+		if len(names) > maxEvents {
+			return store.Errorf(store.EINVALID, "events names more than %d events.", maxEvents)
 		}
 		w.Events = names
 	}
@@ -222,4 +225,27 @@ func webhookWire(w *store.Webhook) api.Webhook {
 		out.HeaderNames = &names
 	}
 	return out
+}
+
+// maxEvents bounds the events one native subscription lists.
+const maxEvents = 256
+
+// outsideCatalogue reports whether name is "<dialect>:<native name>" of a registered
+// dialect with a native name the catalogue has no entry for: such events (a vendor's,
+// taken in at POST /ingest/{id}) reach native subscriptions under that name, where a
+// native name of the catalogue reaches them under its canonical name.
+func (h handlers) outsideCatalogue(name string) bool {
+	dialect, native, ok := strings.Cut(name, ":")
+	if !ok || native == "" || len(name) > 128 || strings.ContainsAny(name, " \t\r\n") {
+		return false
+	}
+	if _, ok = h.srv.Dialect(dialect); !ok {
+		return false
+	}
+	for _, e := range h.engine.EventTypes() {
+		if slices.Contains(e.Names[dialect], native) {
+			return false
+		}
+	}
+	return true
 }

@@ -473,6 +473,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the sources, oldest first, without secrets. */
+        get: operations["listSources"];
+        put?: never;
+        /** Create a source, where one vendor posts its own webhooks (`url`, /ingest/{id}), signed with `secret`. */
+        post: operations["createSource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sources/{sourceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sourceId: string;
+            };
+            cookie?: never;
+        };
+        get: operations["getSource"];
+        put?: never;
+        post?: never;
+        /** Delete a source; its ingest URL answers 404 from then on. The events it took in are kept. */
+        delete: operations["deleteSource"];
+        options?: never;
+        head?: never;
+        /** Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation). */
+        patch: operations["updateSource"];
+        trace?: never;
+    };
+    "/v1/sources/{sourceId}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sourceId: string;
+            };
+            cookie?: never;
+        };
+        get: operations["getSourceSecret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ingest/{sourceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sourceId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Where a vendor posts its own webhook: verified with the source's secret or keys, decoded, stored with its deliveries and acknowledged.
+         * @description No admin token: the vendor's own signature authenticates the request (FusionAuth
+         *     X-FusionAuth-Signature-JWT or Basic auth, Nursa-Signature, Authing
+         *     x-authing-webhook-secret, Xsolla `Authorization: Signature`). The vendor's event id
+         *     (a hash of the body when its format has none) is the idempotency key: a redelivery
+         *     creates nothing new and is answered 200 all the same.
+         */
+        post: operations["ingest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -805,6 +887,57 @@ export interface components {
             tenantIds?: string[];
             /** @description Project (xsolla), client (nursa) or user pool (authing). */
             owner?: string;
+        };
+        SourceRequest: {
+            /** @description The vendor whose webhooks the source takes: fusionauth, xsolla, nursa or authing. */
+            dialect: string;
+            name?: string;
+            /** @description The tenant of events whose body names none (Nursa's always). */
+            tenant?: string;
+            /** @description The vendor's signing secret; generated when absent. */
+            secret?: string;
+            /** @description fusionauth only: PEM public keys or a JWKS document, for RSA, EC and EdDSA signing keys. */
+            publicKeys?: string;
+        };
+        SourceUpdate: {
+            name?: string;
+            tenant?: string;
+            /** @description A new secret; the old one is kept as previousSecret. */
+            secret?: string;
+            /** @description Set to "" to end a rotation. */
+            previousSecret?: string;
+            publicKeys?: string;
+        };
+        Source: {
+            id: string;
+            dialect: string;
+            /** @description The path the vendor posts to, /ingest/{id}, on the gateway's public address. */
+            url: string;
+            name?: string;
+            tenant?: string;
+            /** @description Whether public keys are set. */
+            publicKeys?: boolean;
+            /** @description Whether a previous secret is still accepted. */
+            rotating?: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        NewSource: components["schemas"]["Source"] & {
+            secret: string;
+        };
+        SourceSecret: {
+            secret: string;
+            previousSecret?: string;
+        };
+        Ingested: {
+            /** @description The event's id. */
+            id: string;
+            /** @description "<dialect>:<native name>". */
+            type: string;
+            /** @description false for a redelivery. */
+            created: boolean;
         };
         Error: {
             error: {
@@ -1801,6 +1934,204 @@ export interface operations {
             404: components["responses"]["ErrorResponse"];
             413: components["responses"]["ErrorResponse"];
             429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    listSources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every source. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sources: components["schemas"]["Source"][];
+                    };
+                };
+            };
+            401: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    createSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourceRequest"];
+            };
+        };
+        responses: {
+            /** @description The source, with its secret (also at /v1/sources/{id}/secret). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewSource"];
+                };
+            };
+            400: components["responses"]["ErrorResponse"];
+            401: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    getSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sourceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The source, without its secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Source"];
+                };
+            };
+            401: components["responses"]["ErrorResponse"];
+            404: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    deleteSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sourceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["ErrorResponse"];
+            404: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    updateSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sourceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourceUpdate"];
+            };
+        };
+        responses: {
+            /** @description The source as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Source"];
+                };
+            };
+            400: components["responses"]["ErrorResponse"];
+            401: components["responses"]["ErrorResponse"];
+            404: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    getSourceSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sourceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secrets the vendor's signatures are checked with, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceSecret"];
+                };
+            };
+            401: components["responses"]["ErrorResponse"];
+            404: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    ingest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sourceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Taken in (or taken in before). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ingested"];
+                };
+            };
+            400: components["responses"]["ErrorResponse"];
+            401: components["responses"]["ErrorResponse"];
+            404: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
             503: components["responses"]["ErrorResponse"];
         };
     };
