@@ -83,6 +83,15 @@ func conformance() dialecttest.Dialect {
 		Created: 200,
 		Invalid: 400,
 		Golden:  []dialecttest.Golden{goldenAuthing("application/json", "testdata/delivery.golden.json"), goldenAuthing("application/x-www-form-urlencoded", "testdata/delivery.golden.form")},
+		Ingest: &dialecttest.Ingest{Tenant: true, Signs: true, Examples: []dialecttest.Example{{
+			File:   "testdata/ingest.password-changed.json",
+			Header: http.Header{"Content-Type": {"application/json"}, "X-Authing-Userpool-Id": {"5f8d0d55b0b6a1c9a4a10000"}},
+			Want:   server.Inbound{Name: "user:password-changed", Tenant: "5f8d0d55b0b6a1c9a4a10000", Data: json.RawMessage(`{"userId":"5f8d0d55b0b6a1c9a4a1e2f3"}`)},
+		}, {
+			File:   "testdata/ingest.test.form",
+			Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+			Want:   server.Inbound{Name: "test", Data: json.RawMessage(`{"description":"A test from Authing Webhook"}`)},
+		}}},
 		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
 			resp, err := http.DefaultClient.Do(servertest.Request(t, "GET", base+"/api/v3/list-webhooks?page=1&limit=50", "", auth...))
 			if err != nil {

@@ -7,6 +7,9 @@
 //   - the catalogue: the dialect delivers under its own name, and every name of its column
 //     of the catalogue is one of its events;
 //   - its encoder's golden files (Golden): the dialect pins at least one encoding;
+//   - for a dialect that takes in its vendor's webhooks (Ingest): Decode undoes Encode on
+//     every event of its column of the catalogue, as far as the format carries the
+//     fields, its own signatures verify, and the vendor's documented examples decode;
 //   - every status the spec declares for 401, 413 and 503, on every operation declaring it,
 //     answered in the dialect's envelope (with Retry-After on a 503), and requests no route
 //     takes (404, 405) answered as the dialect says;
@@ -88,6 +91,9 @@ type Dialect struct {
 	Shared bool
 	// Golden are the dialect's pinned encodings; there must be at least one.
 	Golden []Golden
+	// Ingest describes the vendor's format, for a dialect that takes in its vendor's own
+	// webhooks (server.Ingester).
+	Ingest *Ingest
 }
 
 // Golden is one pinned encoding: Message, encoded by the dialect, is the body in File, has
@@ -183,6 +189,7 @@ func Run(t *testing.T, d Dialect) *servertest.Contract {
 	all := servertest.NewContract(t, spec, "http://127.0.0.1")
 	t.Run("Catalogue", func(t *testing.T) { d.catalogue(t) })
 	t.Run("Golden", func(t *testing.T) { d.golden(t) })
+	t.Run("Ingest", func(t *testing.T) { d.ingest(t) })
 	t.Run("Unauthenticated", func(t *testing.T) {
 		g := d.start(t, storetest.Open(t), nil, nil)
 		m := g.mint(t, d.Credential(0))

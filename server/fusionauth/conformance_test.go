@@ -76,6 +76,16 @@ func conformance() dialecttest.Dialect {
 			OccurredAt: goldenAt, At: goldenAt, Data: json.RawMessage(`{"user":{"id":"u1","email":"ada@example.com"},"type":"ignored","big":12345678901234567890}`),
 			Webhook: &store.Webhook{URL: "https://example.com"},
 		}, Want: map[string]string{"Content-Type": "application/json", "X-FusionAuth-Signature-JWT": ""}}},
+		Ingest: &dialecttest.Ingest{ID: true, Time: time.Millisecond, Tenant: true, Examples: []dialecttest.Example{{
+			File: "testdata/ingest.user-create.json",
+			Want: server.Inbound{
+				ID: "e502168a-b469-45d9-a079-fd45f83e0406", Name: "user.create", Tenant: "e872a880-b14f-6d62-c312-cb40f22af465",
+				OccurredAt: time.UnixMilli(1505762615056).UTC(),
+				Data: json.RawMessage(`{"info":{"ipAddress":"42.42.42.42","userAgent":"Mozilla/5.0","location":{"city":"Denver","country":"US","region":"CO","latitude":39.77,"longitude":-104.91,"displayString":"Denver, CO, US"}},` +
+					`"user":{"id":"00000000-0000-0001-0000-000000000000","email":"example@fusionauth.io","active":true,"verified":true,"usernameStatus":"ACTIVE","passwordChangeRequired":false,` +
+					`"twoFactorEnabled":false,"registrations":[{"applicationId":"3c219e58-ed0e-4b18-ad48-f4f92793ae32","id":"00000000-0000-0002-0000-000000000000","roles":["user"],"insertInstant":1446064706250,"usernameStatus":"ACTIVE"}]}}`),
+			},
+		}}},
 		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
 			resp, err := http.DefaultClient.Do(servertest.Request(t, "GET", base+"/api/webhook", "", auth...))
 			if err != nil {

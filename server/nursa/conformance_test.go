@@ -97,6 +97,15 @@ func conformance() dialecttest.Dialect {
 			Data:    json.RawMessage(`{"facilityId":"NUR-123456","userId":"lcFQMy1n0decDeZljQG2wUNZBru7"}`),
 			Webhook: &store.Webhook{URL: "https://example.com", Secrets: []string{"sDV1aKqitCLClI12m7UPFbAAvZfZquJw", "mryefgHPBVHJwux0o3BYW7hPM0BZlcCa"}},
 		}, Headers: map[string]string{"Nursa-Signature": "testdata/delivery.golden.signature"}}},
+		Ingest: &dialecttest.Ingest{Signs: true, SignsBody: true, Examples: []dialecttest.Example{{
+			File: "testdata/ingest.user-connection.json",
+			Want: server.Inbound{Name: "facility.user-connection.accepted", Data: json.RawMessage(`{"facilityId":"NUR-123456","userId":"lcFQMy1n0decDeZljQG2wUNZBru7"}`)},
+		}, {
+			File: "testdata/ingest.shift-created.json",
+			Want: server.Inbound{Name: "shift.created", OccurredAt: time.Date(2024, 9, 13, 0, 0, 0, 0, time.UTC),
+				Data: json.RawMessage(`{"shiftId":"12120878","facilityId":"NUR-123456","from":"2024-01-01T14:00:00.000Z","to":"2024-01-01T17:00:00.000Z","at":"2024-09-13T00:00:00.000Z",` +
+					`"description":"CNA Shift","licenseType":"CNA","breakTime":"PT15M","autoScheduleSettings":{"enabled":true,"enabledOrigins":["Favorites","Screenings"]},"createdBy":{"userId":"u-1","email":"john@doe.com"}}`)},
+		}}},
 		Count: func(t testing.TB, base string, auth []string, _ *server.MintedCredential) int {
 			resp, err := http.DefaultClient.Do(servertest.Request(t, "GET", base+path, "", auth...))
 			if err != nil {

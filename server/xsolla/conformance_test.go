@@ -93,6 +93,13 @@ func conformance() dialecttest.Dialect {
 			Data:    json.RawMessage(`{"user":{"id":"u1","email":"ada@example.com"}}`),
 			Webhook: &store.Webhook{Owner: projectA, URL: "https://example.com"},
 		}, Want: map[string]string{"Content-Type": "application/json"}}},
+		Ingest: &dialecttest.Ingest{Time: time.Second, Tenant: true, Examples: []dialecttest.Example{{
+			File: "testdata/ingest.registration.json",
+			Want: server.Inbound{
+				Name: "registration", Tenant: "4f2a9b1c-7d3e-4a5f-8b6c-9d0e1f2a3b4c", OccurredAt: time.Date(2026, 12, 6, 9, 30, 0, 0, time.UTC),
+				Data: json.RawMessage(`{"user":{"id":"a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d","email":"player@example.com","username":"player1"}}`),
+			},
+		}}},
 		Count: func(t testing.TB, base string, auth []string, m *server.MintedCredential) int {
 			n := 0
 			for _, p := range []string{projectA, projectB} {
