@@ -24,6 +24,7 @@ import (
 	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/server/xsolla"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
 )
 
 // hit is one request a receiver got.
@@ -417,4 +418,91 @@ func TestIngestEveryDialect(t *testing.T) {
 			t.Errorf("unknown source: %d %s", status, b)
 		}
 	})
+}
+
+// TestIngestCrashLosesNothing acknowledges vendor webhooks, kills the gateway with
+// SIGKILL while their deliveries to a slow receiver are in flight, restarts it, and checks
+// that every acknowledged event reaches the receiver and that the vendor's redelivery of
+// one creates nothing after the restart.
+func TestIngestCrashLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the gateway as a process")
+	}
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			dsn := b.DSN(t)
+			var mu sync.Mutex
+			got := map[string]int{} // webhook-id -> times received
+			rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				time.Sleep(150 * time.Millisecond) // slow: deliveries are in flight when the gateway dies
+				mu.Lock()
+				got[r.Header.Get("webhook-id")]++
+				mu.Unlock()
+			}))
+			defer rcv.Close()
+			received := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(got)
+			}
+			p := startProcess(t, dsn)
+			var src sourceOut
+			_ = json.Unmarshal(p.call(t, "POST", "/v1/sources", "Bearer crash-token", `{"dialect":"xsolla"}`), &src)
+			p.call(t, "POST", "/v1/webhooks", "Bearer crash-token", `{"url":"`+rcv.URL+`/n","events":["user.created"]}`)
+			const events = 30
+			var ids []string
+			var bodies []string
+			for i := 0; i < events; i++ {
+				body := fmt.Sprintf(`{"event_type":"registration","event_time":"2026-12-06T10:00:00Z","project_id":%q,"data":{"n":%d}}`, bridgeProject, i)
+				var ack struct{ ID string }
+				_ = json.Unmarshal(p.call(t, "POST", src.URL, "Signature "+hex.EncodeToString(xsolla.Signature([]byte(body), src.Secret)), body), &ack)
+				ids, bodies = append(ids, ack.ID), append(bodies, body)
+			}
+			for start := time.Now(); received() < 3; time.Sleep(10 * time.Millisecond) {
+				if time.Since(start) > 30*time.Second {
+					t.Fatalf("no deliveries before the crash:\n%s", p.logs.String())
+				}
+			}
+			p.kill()
+			if received() >= events {
+				t.Fatalf("everything was delivered before the crash; the test proves nothing")
+			}
+			time.Sleep(3 * time.Second) // longer than --rescue-after
+			p2 := startProcess(t, dsn)
+			defer p2.kill()
+
+			// The vendor redelivers one it was already answered for: nothing new.
+			var again struct{ Created bool }
+			_ = json.Unmarshal(p2.call(t, "POST", src.URL, "Signature "+hex.EncodeToString(xsolla.Signature([]byte(bodies[0]), src.Secret)), bodies[0]), &again)
+			if again.Created {
+				t.Errorf("a redelivery after the restart made a new event")
+			}
+			db := openGatewayStore(t, dsn)
+			var want []string
+			for _, id := range ids {
+				ds, err := db.DeliveriesOfEvent(context.Background(), id)
+				if err != nil || len(ds) != 1 {
+					t.Fatalf("event %s: %v %v", id, ds, err)
+				}
+				want = append(want, ds[0].ID)
+			}
+			for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				mu.Lock()
+				missing := 0
+				for _, id := range want {
+					if got[id] == 0 {
+						missing++
+					}
+				}
+				mu.Unlock()
+				if missing == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d acknowledged events never arrived after the restart:\n%s", missing, len(want), p2.logs.String())
+				}
+			}
+		})
+	}
 }
