@@ -20,6 +20,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 )
 
 // The operator commands talk to a running gateway over its native API, so they work
@@ -281,7 +282,7 @@ func (c *credCreateCmd) offline(g *globals) error {
 	}
 	defer db.Close()
 	log := slog.New(slog.DiscardHandler)
-	engine, err := delivery.New(db, delivery.Config{Log: log})
+	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log})
 	if err != nil {
 		return err
 	}

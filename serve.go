@@ -23,6 +23,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 )
 
 // storeFlags say where the gateway's database is and how its secrets are sealed.
@@ -142,7 +143,7 @@ func (c *serveCmd) newEngine(db *store.DB, log *slog.Logger) (*delivery.Engine, 
 			return nil, usageError{fmt.Errorf("--ca-file (POLYHOOK_CA_FILE) %s holds no PEM certificate", c.CAFile)}
 		}
 	}
-	return delivery.New(db, delivery.Config{
+	return delivery.New(drivers.For(db), delivery.Config{
 		MaxAttempts:  c.MaxAttempts,
 		Workers:      c.Workers,
 		PerEndpoint:  c.PerEndpoint,

@@ -19,6 +19,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
@@ -144,7 +145,7 @@ func TestBrowser(t *testing.T) {
 	deps := server.Deps{DB: db, Keys: keys, Log: log}
 	// One attempt per delivery, so that a 500 fails it at once and the retry is the
 	// operator's.
-	engine, err := delivery.New(db, delivery.Config{Log: log, MaxAttempts: 1, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log, MaxAttempts: 1, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

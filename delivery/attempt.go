@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -24,7 +25,7 @@ import (
 // health tracks an endpoint's run of failures, writing only when it starts or ends, and
 // disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
 // read before the attempt.
-func (e *Engine) health(ctx context.Context, db *store.DB, w *store.Webhook, ok bool, at time.Time, last string) error {
+func (e *Engine) health(ctx context.Context, db driver.Executor, w *store.Webhook, ok bool, at time.Time, last string) error {
 	switch {
 	case ok && w.FailingSince != nil:
 		return db.MarkHealthy(ctx, []string{w.ID})

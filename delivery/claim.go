@@ -36,7 +36,7 @@ type claim struct {
 	w    *store.Webhook
 	read time.Time
 	// writes is the store's count of webhook writes taken before w was read (see
-	// store.DB.WebhookWrites).
+	// driver.Driver.WebhookWrites).
 	writes uint64
 	// waited is set once the claim is parked: it reads its webhook again when its turn
 	// comes (see webhookNow).

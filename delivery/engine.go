@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -135,7 +136,7 @@ type Config struct {
 	Log    *slog.Logger
 }
 
-func (c *Config) defaults(backend string) {
+func (c *Config) defaults() {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 12
 	}
@@ -144,12 +145,6 @@ func (c *Config) defaults(backend string) {
 	}
 	if c.PerEndpoint <= 0 {
 		c.PerEndpoint = 16
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 100 * time.Millisecond
-		if backend == store.BackendPostgres {
-			c.PollInterval = 200 * time.Millisecond
-		}
 	}
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
@@ -182,7 +177,7 @@ func (c *Config) defaults(backend string) {
 // recoveries (operator.go). The sender (send.go), the SSRF guard
 // (guard.go) and the request's headers (request.go, stdwebhooks.go) hold no engine state.
 type Engine struct {
-	db       *store.DB
+	db       driver.Driver
 	matched  matchCache
 	cfg      Config
 	log      *slog.Logger
@@ -195,7 +190,7 @@ type Engine struct {
 	natives map[string]map[string]*Canonical
 	// secret are the headers whose values attempts never record (lower case).
 	secret map[string]bool
-	queue  queue
+	queue  driver.Queue
 	// replica names this process in the claims it holds and in its heartbeat.
 	replica string
 
@@ -208,9 +203,10 @@ type Engine struct {
 	publishing publishing
 }
 
-// New returns an engine on db. Register the dialects' encoders, then Start it.
-func New(db *store.DB, cfg Config) (*Engine, error) {
-	cfg.defaults(db.Backend())
+// New returns an engine on the database db drives (see store/drivers). Register the
+// dialects' encoders, then Start it.
+func New(db driver.Driver, cfg Config) (*Engine, error) {
+	cfg.defaults()
 	e := &Engine{
 		db:       db,
 		cfg:      cfg,
@@ -272,8 +268,8 @@ func (e *Engine) Register(encs ...Encoder) {
 // Start starts the workers; they stop when ctx is cancelled or Stop is called. From then
 // on this process sends the first attempts of what it publishes itself (see claim.go).
 func (e *Engine) Start(ctx context.Context) error {
-	if e.db.Backend() == store.BackendSQLite {
-		// One process uses an SQLite file: whatever a process claimed before is lost.
+	if !e.db.Shared() {
+		// One process uses the database: whatever a process claimed before is lost.
 		if err := e.sweep(ctx, e.clock.Now().Add(100*365*24*time.Hour)); err != nil {
 			return err
 		}
@@ -283,14 +279,14 @@ func (e *Engine) Start(ctx context.Context) error {
 		return err
 	}
 	e.startClaims(ctx)
-	return e.queue.start(ctx)
+	return e.queue.Start(ctx)
 }
 
 // Stop stops taking new jobs and waits for in-flight attempts to finish, until ctx ends;
 // whatever is still unfinished then is picked up again after a restart.
 func (e *Engine) Stop(ctx context.Context) error {
 	err := e.stopClaims(ctx)
-	return errors.Join(err, e.queue.stop(ctx))
+	return errors.Join(err, e.queue.Stop(ctx))
 }
 
 // PublishInput is an event to publish.

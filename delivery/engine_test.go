@@ -21,6 +21,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
@@ -94,7 +95,7 @@ func startGuarded(t *testing.T, db *store.DB, cfg delivery.Config) *harness {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	e, err := delivery.New(db, cfg)
+	e, err := delivery.New(drivers.For(db), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -39,11 +40,11 @@ func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.T
 		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
 	}
 	r := &store.Recovery{ID: newID("rec_"), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
-	err = e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+	err = e.db.InTx(ctx, func(tx driver.Executor) error {
 		if err := tx.CreateRecovery(ctx, r); err != nil {
 			return err
 		}
-		return e.queue.enqueueRecovery(ctx, raw, r.ID)
+		return e.queue.InsertTx(ctx, tx, recoverArgs{RecoveryID: r.ID})
 	})
 	return r, err
 }
@@ -64,7 +65,7 @@ func (e *Engine) recover(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		err = e.db.InTx(ctx, func(tx *store.DB, _ store.RawTx) error {
+		err = e.db.InTx(ctx, func(tx driver.Executor) error {
 			n := int64(0)
 			for _, d := range ds {
 				if _, err := tx.Requeue(ctx, d.ID, e.now()); err == nil {

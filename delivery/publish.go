@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -119,10 +120,11 @@ func (e *Engine) commit(group []*publication) {
 	}
 }
 
-// takeSettlements takes the attempts waiting to be recorded, when the workers run, on
-// SQLite: on PostgreSQL they are written on a connection of their own meanwhile.
+// takeSettlements takes the attempts waiting to be recorded, when the workers run, where
+// the database has one connection (SQLite); elsewhere they are written on a connection
+// of their own meanwhile.
 func (e *Engine) takeSettlements() ([]*settlement, func()) {
-	if e.db.Backend() != store.BackendSQLite {
+	if !e.db.OneConnection() {
 		return nil, func() {}
 	}
 	c := &e.claims
@@ -222,13 +224,13 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 			}
 		}
 	}
-	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
+	err := e.db.InTx(ctx, func(tx driver.Executor) error {
 		// Those not claimed are due at their next_attempt_at, for the poll (due.go).
 		if err := tx.CreateEvents(ctx, evs, deliveries); err != nil {
 			return err
 		}
 		if len(settles) > 0 {
-			return e.settleIn(ctx, tx, raw, settles)
+			return e.settleIn(ctx, tx, settles)
 		}
 		return nil
 	})
@@ -236,7 +238,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 }
 
 // matchCache keeps, on a store that sees every webhook write (SQLite, see
-// store.DB.WebhookWrites), the webhooks each scope matched, for as long as no webhook has
+// driver.Driver.WebhookWrites), the webhooks each scope matched, for as long as no webhook has
 // been written since: most publishes then read no webhook at all. The webhooks are
 // shared, never changed, by the claims made from them.
 type matchCache struct {

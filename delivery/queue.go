@@ -2,36 +2,21 @@ package delivery
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 
-	"database/sql"
-
-	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/delivery/driver"
 )
 
-// queue is the engine's periodic maintenance and background work: River, on the store's
-// own database, whose leader inserts the periodic jobs once for all replicas. It runs the
-// retention (prune), the sweep of claims that ran out, and operators' recoveries. It
-// never holds a delivery: every delivery waits as a row, due at its next_attempt_at, for
-// the poll (due.go).
-type queue interface {
-	// enqueueRecovery inserts the job that carries out a recovery.
-	enqueueRecovery(ctx context.Context, raw store.RawTx, recoveryID string) error
-	start(ctx context.Context) error
-	stop(ctx context.Context) error
-}
+// The queue is the engine's periodic maintenance and background work: River, on the
+// driver's database (driver.Queue), whose leader inserts the periodic jobs once for all
+// replicas. It runs the retention (prune), the sweep of claims that ran out, and
+// operators' recoveries. It never holds a delivery: every delivery waits as a row, due at
+// its next_attempt_at, for the poll (due.go).
 
 // deliverArgs is the job older versions queued to send one delivery. Its deliveries are
-// made due (store.DB.ScheduleUnscheduled) when the engine starts; what is left of these
+// made due (driver.Executor.ScheduleUnscheduled) when the engine starts; what is left of these
 // jobs completes without doing anything.
 type deliverArgs struct {
 	DeliveryID string `json:"delivery_id"`
@@ -102,13 +87,9 @@ type deliverWorker struct {
 
 func (w *deliverWorker) Work(context.Context, *river.Job[deliverArgs]) error { return nil }
 
-type riverQueue[TTx any] struct {
-	client *river.Client[TTx]
-	tx     func(store.RawTx) TTx
-}
-
-func newQueue(db *store.DB, e *Engine) (queue, error) {
-	ctx := context.Background()
+// newQueue builds River on the driver's database with the engine's workers and periodic
+// jobs.
+func newQueue(db driver.Driver, e *Engine) (driver.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{})
 	river.AddWorker(workers, &recoverWorker{engine: e})
@@ -130,7 +111,7 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
-		FetchPollInterval:    e.cfg.PollInterval,
+		FetchPollInterval:    e.cfg.PollInterval, // 0: the driver's default
 		FetchCooldown:        time.Millisecond,
 		RescueStuckJobsAfter: e.cfg.RescueAfter,
 		MaxAttempts:          25,
@@ -140,47 +121,5 @@ func newQueue(db *store.DB, e *Engine) (queue, error) {
 		// they need not be kept long.
 		CompletedJobRetentionPeriod: 10 * time.Minute,
 	}
-	if db.Backend() == store.BackendPostgres {
-		pool := db.Pool()
-		driver := riverpgxv5.New(pool)
-		if err := migrate(ctx, driver); err != nil {
-			return nil, err
-		}
-		client, err := river.NewClient(driver, cfg)
-		if err != nil {
-			return nil, err
-		}
-		return &riverQueue[pgx.Tx]{client: client, tx: func(r store.RawTx) pgx.Tx { return r.PGX }}, nil
-	}
-	driver := riversqlite.New(db.SQL())
-	if err := migrate(ctx, driver); err != nil {
-		return nil, err
-	}
-	// SQLite has no LISTEN/NOTIFY: workers poll.
-	cfg.PollOnly = true
-	client, err := river.NewClient(driver, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &riverQueue[*sql.Tx]{client: client, tx: func(r store.RawTx) *sql.Tx { return r.SQL }}, nil
+	return db.Queue(context.Background(), cfg)
 }
-
-func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
-	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return err
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate the job queue: %w", err)
-	}
-	return nil
-}
-
-func (q *riverQueue[TTx]) enqueueRecovery(ctx context.Context, raw store.RawTx, id string) error {
-	_, err := q.client.InsertTx(ctx, q.tx(raw), recoverArgs{RecoveryID: id}, nil)
-	return err
-}
-
-func (q *riverQueue[TTx]) start(ctx context.Context) error { return q.client.Start(ctx) }
-
-func (q *riverQueue[TTx]) stop(ctx context.Context) error { return q.client.Stop(ctx) }

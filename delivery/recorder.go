@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -141,8 +142,8 @@ func keep(batch []*settlement) (restore func()) {
 // settleBatch records settlements in one transaction: the one write path of an
 // attempt's outcome, unless a publish's transaction takes them along (see commit).
 func (e *Engine) settleBatch(ctx context.Context, batch []*settlement) error {
-	err := e.db.InTx(ctx, func(tx *store.DB, raw store.RawTx) error {
-		return e.settleIn(ctx, tx, raw, batch)
+	err := e.db.InTx(ctx, func(tx driver.Executor) error {
+		return e.settleIn(ctx, tx, batch)
 	})
 	if err != nil {
 		return err
@@ -152,7 +153,7 @@ func (e *Engine) settleBatch(ctx context.Context, batch []*settlement) error {
 }
 
 // settleIn writes settlements in the caller's transaction.
-func (e *Engine) settleIn(ctx context.Context, tx *store.DB, raw store.RawTx, batch []*settlement) error {
+func (e *Engine) settleIn(ctx context.Context, tx driver.Executor, batch []*settlement) error {
 	ds := make([]*store.Delivery, len(batch))
 	as := make([]*store.Attempt, len(batch))
 	for i, s := range batch {

@@ -3,8 +3,6 @@ package delivery
 import (
 	"context"
 	"time"
-
-	"github.com/polyhook/polyhook/store"
 )
 
 // Replicas. On PostgreSQL, where several processes share the database, each writes a
@@ -24,7 +22,7 @@ func (e *Engine) silence() time.Duration { return 5 * e.cfg.Heartbeat }
 func (e *Engine) watchReplicas(ctx context.Context) {
 	t := time.NewTicker(e.cfg.Heartbeat)
 	defer t.Stop()
-	shared := e.db.Backend() == store.BackendPostgres
+	shared := e.db.Shared()
 	var beating time.Time // since when the heartbeats have been written without a failure
 	for {
 		if shared {

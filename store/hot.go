@@ -88,9 +88,9 @@ type statement struct {
 // trip (a pgx batch) rather than one each: a publish group's or an attempt batch's rows
 // were as many round trips, most of the gateway's and the server's work.
 func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
-	if db.tx.SQL == nil && db.tx.PGX == nil {
+	if db.tx.sql == nil && db.tx.pgx == nil {
 		var n []int64
-		err := db.InTx(ctx, func(tx *DB, _ RawTx) error {
+		err := db.InTx(ctx, func(tx *DB) error {
 			var err error
 			n, err = tx.execAll(ctx, sts)
 			return err
@@ -98,12 +98,12 @@ func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
 		return n, err
 	}
 	n := make([]int64, len(sts))
-	if db.tx.PGX != nil {
+	if db.tx.pgx != nil {
 		b := &pgx.Batch{}
 		for _, st := range sts {
 			b.Queue(db.hot.numbered[st.query], st.args...)
 		}
-		br := db.tx.PGX.SendBatch(ctx, b)
+		br := db.tx.pgx.SendBatch(ctx, b)
 		for i := range sts {
 			tag, err := br.Exec()
 			if err != nil {
@@ -116,7 +116,7 @@ func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
 	}
 	// The commit checks the SQLite file (see InTx).
 	for i, st := range sts {
-		res, err := db.tx.SQL.StmtContext(ctx, db.hot.prepared[st.query]).ExecContext(ctx, st.args...)
+		res, err := db.tx.sql.StmtContext(ctx, db.hot.prepared[st.query]).ExecContext(ctx, st.args...)
 		if err != nil {
 			return nil, err
 		}

@@ -42,7 +42,7 @@ type DB struct {
 	// hot holds the hot path's statements (see hot.go); tx is the transaction this DB
 	// runs in, zero outside one (see InTx).
 	hot *hotStatements
-	tx  RawTx
+	tx  rawTx
 
 	// Now returns the current time; tests may replace it. Times are kept in UTC with
 	// millisecond precision, the finest every dialect can show.

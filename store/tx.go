@@ -10,48 +10,67 @@ import (
 	"gorm.io/gorm"
 )
 
-// RawTx is the driver-level handle of a transaction, for a job queue that must insert in
-// the same transaction: SQL on SQLite, PGX on PostgreSQL.
-type RawTx struct {
-	SQL *sql.Tx
-	PGX pgx.Tx
+// rawTx is the driver-level handle of the transaction a DB runs in: sql on SQLite, pgx on
+// PostgreSQL; zero outside one.
+type rawTx struct {
+	sql *sql.Tx
+	pgx pgx.Tx
 }
 
-// InTx runs fn in one transaction that GORM (through tx) and a job queue (through raw)
-// share; it commits when fn returns nil and rolls back otherwise.
-func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error {
+// InTx runs fn in one transaction; it commits when fn returns nil and rolls back
+// otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
 	if db.backend == BackendPostgres {
-		// GORM runs on one pooled connection on which pgx has begun the transaction, so
-		// that River's pgx driver and GORM write through the same one. GORM must not
-		// begin or commit itself (SkipDefaultTransaction is set in newDB).
-		return db.err(db.gorm.WithContext(ctx).Connection(func(g *gorm.DB) error {
-			conn, ok := g.Statement.ConnPool.(*sql.Conn)
+		return db.InPgxTx(ctx, func(tx *DB, _ pgx.Tx) error { return fn(tx) })
+	}
+	return db.InSQLiteTx(ctx, func(tx *DB, _ *sql.Tx) error { return fn(tx) })
+}
+
+// InPgxTx runs fn in one PostgreSQL transaction that GORM (through tx) and whoever holds
+// raw (River's pgx driver) share; it commits when fn returns nil and rolls back otherwise.
+func (db *DB) InPgxTx(ctx context.Context, fn func(tx *DB, raw pgx.Tx) error) error {
+	if db.backend != BackendPostgres {
+		return Errorf(EINTERNAL, "Not a PostgreSQL database.")
+	}
+	// GORM runs on one pooled connection on which pgx has begun the transaction, so that
+	// River's pgx driver and GORM write through the same one. GORM must not begin or
+	// commit itself (SkipDefaultTransaction is set in newDB).
+	return db.err(db.gorm.WithContext(ctx).Connection(func(g *gorm.DB) error {
+		conn, ok := g.Statement.ConnPool.(*sql.Conn)
+		if !ok {
+			return errors.New("store: unexpected connection type")
+		}
+		var pc *pgx.Conn
+		if err := conn.Raw(func(dc any) error {
+			sc, ok := dc.(*stdlib.Conn)
 			if !ok {
-				return errors.New("store: unexpected connection type")
+				return errors.New("store: not a pgx connection")
 			}
-			var pc *pgx.Conn
-			if err := conn.Raw(func(dc any) error {
-				sc, ok := dc.(*stdlib.Conn)
-				if !ok {
-					return errors.New("store: not a pgx connection")
-				}
-				pc = sc.Conn()
-				return nil
-			}); err != nil {
-				return err
-			}
-			ptx, err := pc.Begin(ctx)
-			if err != nil {
-				return err
-			}
-			defer ptx.Rollback(context.WithoutCancel(ctx))
-			tx := *db
-			tx.gorm, tx.tx = g, RawTx{PGX: ptx}
-			if err := fn(&tx, tx.tx); err != nil {
-				return err
-			}
-			return ptx.Commit(ctx)
-		}))
+			pc = sc.Conn()
+			return nil
+		}); err != nil {
+			return err
+		}
+		ptx, err := pc.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer ptx.Rollback(context.WithoutCancel(ctx))
+		tx := *db
+		tx.gorm, tx.tx = g, rawTx{pgx: ptx}
+		if err := fn(&tx, ptx); err != nil {
+			return err
+		}
+		return ptx.Commit(ctx)
+	}))
+}
+
+// InSQLiteTx runs fn in one SQLite transaction that GORM (through tx) and whoever holds
+// raw (River's SQLite driver) share; it commits when fn returns nil and rolls back
+// otherwise.
+func (db *DB) InSQLiteTx(ctx context.Context, fn func(tx *DB, raw *sql.Tx) error) error {
+	if db.backend != BackendSQLite {
+		return Errorf(EINTERNAL, "Not an SQLite database.")
 	}
 	g := db.gorm.WithContext(ctx).Begin()
 	if g.Error != nil {
@@ -67,8 +86,8 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB, raw RawTx) error) error 
 		return Errorf(EINTERNAL, "Unexpected transaction type.")
 	}
 	tx := *db
-	tx.gorm, tx.tx = g, RawTx{SQL: sqlTx}
-	if err := fn(&tx, tx.tx); err != nil {
+	tx.gorm, tx.tx = g, rawTx{sql: sqlTx}
+	if err := fn(&tx, sqlTx); err != nil {
 		g.Rollback()
 		return db.err(err)
 	}

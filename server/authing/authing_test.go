@@ -21,6 +21,7 @@ import (
 	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
@@ -41,7 +42,7 @@ func startOn(t *testing.T, db *store.DB, limiter *server.Limiter, opts ...func(*
 	t.Helper()
 	keys, _ := server.NewKeys("authing-test-master-key")
 	log := servertest.Logger(t)
-	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

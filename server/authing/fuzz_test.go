@@ -15,6 +15,7 @@ import (
 	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
@@ -50,7 +51,7 @@ func FuzzRequest(f *testing.F) {
 	keys, _ := server.NewKeys("authing-fuzz-master-key")
 	quiet := slog.New(slog.DiscardHandler)
 	// Private targets allowed: the fuzzer's URLs are refused for their shape, not their host.
-	engine, err := delivery.New(db, delivery.Config{Log: quiet, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: quiet, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
 	if err != nil {
 		f.Fatal(err)
 	}

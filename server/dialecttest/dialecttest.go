@@ -47,6 +47,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
@@ -154,7 +155,7 @@ func (d *Dialect) start(t *testing.T, db *store.DB, logins *server.Logins, targe
 	for _, r := range roots {
 		pool.AddCert(r.Certificate())
 	}
-	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true, RootCAs: pool}})
+	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true, RootCAs: pool}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
@@ -78,7 +79,7 @@ func TestStats(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		log := servertest.Logger(t)
-		engine, err := delivery.New(db, delivery.Config{Log: log})
+		engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}

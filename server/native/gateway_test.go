@@ -13,6 +13,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 )
 
 // startGateway serves every API on db with a running engine that may deliver to loopback
@@ -25,7 +26,7 @@ func startGateway(t *testing.T, db *store.DB) string {
 	keys, _ := server.NewKeys("native-test-master-key")
 	log := servertest.Logger(t)
 	deps := server.Deps{DB: db, Keys: keys, Log: log}
-	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
@@ -27,7 +28,7 @@ func startOn(t *testing.T, db *store.DB, logins *server.Logins) (string, *server
 	keys, _ := server.NewKeys("native-test-master-key")
 	log := servertest.Logger(t)
 	deps := server.Deps{DB: db, Keys: keys, Log: log, Logins: logins, MaxBodyBytes: testLimit}
-	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

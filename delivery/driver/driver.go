@@ -1,0 +1,130 @@
+// Package driver is the seam between the delivery engine and its database, in River's
+// shape (riverdriver): Driver is every operation of the delivery lifecycle the engine
+// asks of the database, and its implementations, one package per database
+// (store/sqlitedriver, store/pgdriver), hold what differs between them: transactions,
+// River's own driver, whether several processes share the database. No driver type
+// crosses it, and drivertest runs the same contract on each.
+package driver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/polyhook/polyhook/store"
+)
+
+// Driver is the engine's database.
+type Driver interface {
+	Executor
+	// InTx runs fn in one transaction, committed when fn returns nil and rolled back
+	// otherwise. A Queue inserts in it (Queue.InsertTx).
+	InTx(ctx context.Context, fn func(tx Executor) error) error
+	// Shared reports whether several processes may use the database at once: they then
+	// beat heartbeats and release each other's claims when one stops. When false, one
+	// process owns it, and whatever an earlier process claimed is released at start.
+	Shared() bool
+	// OneConnection reports whether every statement waits for the database's one
+	// connection (SQLite): results then ride in the next publish's transaction rather
+	// than take a turn of their own.
+	OneConnection() bool
+	// WebhookWrites counts the writes to webhooks made through this process; local
+	// reports whether that is every write there is (one process owns the database), so
+	// that an unchanged count means unchanged webhooks.
+	WebhookWrites() (n uint64, local bool)
+	// Queue builds River on this database, with the defaults the database needs (how
+	// often to poll, where it cannot be woken), migrating River's tables first.
+	Queue(ctx context.Context, cfg *river.Config) (Queue, error)
+}
+
+// Queue is River on the driver's database: the engine's periodic maintenance and its
+// background jobs.
+type Queue interface {
+	// InsertTx inserts a job in a transaction of the driver (InTx).
+	InsertTx(ctx context.Context, tx Executor, args river.JobArgs) error
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// Executor runs the lifecycle's operations, in a transaction (InTx) or not.
+type Executor interface {
+	// Publishing.
+
+	// CreateEvents inserts events and their deliveries, each claimed by its publisher
+	// (ClaimedUntil, ClaimedBy) or due (NextAttemptAt).
+	CreateEvents(ctx context.Context, evs []*store.Event, ds []store.Delivery) error
+	// MatchCandidates returns the enabled webhooks of dialects an event of tenant may
+	// reach; the dialects' own rules then decide.
+	MatchCandidates(ctx context.Context, dialects []string, tenant string) ([]store.Webhook, error)
+	GetEvent(ctx context.Context, id string) (*store.Event, error)
+	EventsByID(ctx context.Context, ids []string) (map[string]*store.Event, error)
+
+	// Claims and results.
+
+	// DueDeliveries returns up to limit pending, unclaimed, unheld deliveries due at now,
+	// but for those to exceptWebhooks, oldest due first.
+	DueDeliveries(ctx context.Context, now time.Time, limit int, exceptWebhooks []string) ([]store.Delivery, error)
+	// ClaimDue claims for owner until a time those of ds still due and unclaimed, and
+	// moves the next attempt of those in postpone; each delivery is claimed once.
+	ClaimDue(ctx context.Context, ds []store.Delivery, postpone map[string]time.Time, owner string, until time.Time) ([]store.Delivery, error)
+	// Settle records what became of claimed deliveries (their new state, the attempt
+	// made) while their holder still holds them, and ends their claims.
+	Settle(ctx context.Context, ds []*store.Delivery, as []*store.Attempt) (held []bool, err error)
+	// RenewClaims extends the live claims owner holds on ids to until.
+	RenewClaims(ctx context.Context, owner string, ids []string, until time.Time) (map[string]bool, error)
+	// ReleaseExpired ends the claims that ran out before a time, due at at.
+	ReleaseExpired(ctx context.Context, before, at time.Time) (int64, error)
+	// ReleaseClaimsOf ends every claim of a replica, due at at.
+	ReleaseClaimsOf(ctx context.Context, replica string, at time.Time) (int64, error)
+	// ReleaseHeld ends the holds of deliveries whose webhook delivers again, due at at.
+	ReleaseHeld(ctx context.Context, at time.Time) (int64, error)
+	// ScheduleUnscheduled makes due at at the pending deliveries that wait for nothing.
+	ScheduleUnscheduled(ctx context.Context, at time.Time) (int64, error)
+
+	// Replicas.
+
+	Heartbeat(ctx context.Context, replica string, at time.Time) error
+	SilentReplicas(ctx context.Context, self string, before time.Time) ([]string, error)
+	ForgetReplica(ctx context.Context, replica string) error
+
+	// Webhooks as attempts see them, and their health.
+
+	WebhookStates(ctx context.Context, ids []string) (map[string]*store.WebhookState, error)
+	WebhookByID(ctx context.Context, id string) (*store.Webhook, error)
+	SetFailingSince(ctx context.Context, webhookID string, since time.Time) error
+	MarkHealthy(ctx context.Context, webhookIDs []string) error
+	DisableWebhook(ctx context.Context, id, reason string) error
+
+	// Operators' retries and recoveries.
+
+	Requeue(ctx context.Context, id string, at time.Time) (*store.Delivery, error)
+	AttemptAt(ctx context.Context, ids []string, at time.Time) error
+	FailedDeliveries(ctx context.Context, webhookID string, since time.Time, limit int) ([]store.Delivery, error)
+	WaitingDeliveries(ctx context.Context, webhookID string, since, until time.Time, limit int) ([]string, error)
+	CreateRecovery(ctx context.Context, r *store.Recovery) error
+	GetRecovery(ctx context.Context, id string) (*store.Recovery, error)
+	AdvanceRecovery(ctx context.Context, id string, n int64, finished bool) error
+
+	// Maintenance and metrics.
+
+	Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error)
+	Backlog(ctx context.Context) (int64, time.Time, error)
+	DisabledWebhooks(ctx context.Context) (int64, error)
+}
+
+// MigrateRiver brings River's tables up to date with a River driver.
+func MigrateRiver[TTx any](ctx context.Context, d riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(d, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate the job queue: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,505 @@
+// Package drivertest is the contract every delivery driver (delivery/driver) meets, as
+// River's riverdrivertest is for its drivers: Exercise runs each operation of the
+// delivery lifecycle against a real database, so that SQLite and PostgreSQL answer the
+// engine alike.
+package drivertest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/polyhook/polyhook/delivery/driver"
+	"github.com/polyhook/polyhook/store"
+)
+
+// Open returns a driver on a fresh database of its own and the store under it, for
+// what the contract sets up beside the lifecycle (webhooks).
+type Open func(t *testing.T) (driver.Driver, *store.DB)
+
+// Exercise runs the contract against the drivers open returns, one database per subtest,
+// in parallel.
+func Exercise(t *testing.T, open Open) {
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T, d driver.Driver, db *store.DB)
+	}{
+		{"EventsAndDeliveries", exerciseEvents},
+		{"MatchCandidates", exerciseMatch},
+		{"DueAndClaimDue", exerciseDue},
+		{"SettleOnlyByTheHolder", exerciseSettle},
+		{"RenewClaims", exerciseRenew},
+		{"ReleaseExpiredAndOfReplica", exerciseRelease},
+		{"ReleaseHeld", exerciseHeld},
+		{"Replicas", exerciseReplicas},
+		{"WebhookStatesAndHealth", exerciseHealth},
+		{"RetriesAndRecoveries", exerciseRecovery},
+		{"Prune", exercisePrune},
+		{"TransactionsAndQueue", exerciseTx},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			d, db := open(t)
+			c.run(t, d, db)
+		})
+	}
+}
+
+// now is a time in the store's precision.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+func webhook(t *testing.T, db *store.DB, id string, edit func(*store.Webhook)) *store.Webhook {
+	t.Helper()
+	w := &store.Webhook{Dialect: "acme", ExternalID: id, URL: "https://" + id + ".example.com/hook", Enabled: true, Global: true}
+	if edit != nil {
+		edit(w)
+	}
+	if err := db.CreateWebhook(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// publish writes an event with one delivery per webhook, each edited by edit.
+func publish(t *testing.T, d driver.Executor, id string, ws []*store.Webhook, edit func(*store.Delivery)) []store.Delivery {
+	t.Helper()
+	at := now()
+	ev := &store.Event{ID: id, Type: "user.created", Data: []byte(`{"n":1}`), OccurredAt: at, CreatedAt: at, Deliveries: len(ws)}
+	var ds []store.Delivery
+	for i, w := range ws {
+		x := store.Delivery{ID: fmt.Sprintf("%s_d%d", id, i), EventID: id, WebhookID: w.ID, Dialect: w.Dialect,
+			EventName: "user.create", Status: store.DeliveryPending, CreatedAt: at, UpdatedAt: at}
+		if edit != nil {
+			edit(&x)
+		}
+		ds = append(ds, x)
+	}
+	if err := d.CreateEvents(context.Background(), []*store.Event{ev}, ds); err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func due(at time.Time) func(*store.Delivery) {
+	return func(d *store.Delivery) { d.NextAttemptAt = &at }
+}
+
+func claimed(by string, until time.Time) func(*store.Delivery) {
+	return func(d *store.Delivery) { d.ClaimedBy, d.ClaimedUntil = by, &until }
+}
+
+func ids(ds []store.Delivery) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
+}
+
+func same(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+func exerciseEvents(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w := webhook(t, db, "ev", nil)
+	publish(t, d, "evt_1", []*store.Webhook{w}, nil)
+	publish(t, d, "evt_2", []*store.Webhook{w, w}, due(now()))
+	ev, err := d.GetEvent(ctx, "evt_2")
+	if err != nil || ev.Deliveries != 2 || string(ev.Data) != `{"n":1}` {
+		t.Fatalf("get event: %+v %v", ev, err)
+	}
+	if _, err := d.GetEvent(ctx, "evt_none"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("a missing event: %v", err)
+	}
+	evs, err := d.EventsByID(ctx, []string{"evt_1", "evt_2", "evt_none"})
+	if err != nil || len(evs) != 2 || evs["evt_1"] == nil {
+		t.Errorf("events by id: %v %v", evs, err)
+	}
+	if err := d.CreateEvents(ctx, []*store.Event{{ID: "evt_1", Type: "x", OccurredAt: now(), CreatedAt: now()}}, nil); store.ErrorCode(err) != store.ECONFLICT {
+		t.Errorf("an event id written twice: %v", err)
+	}
+	n, oldest, err := d.Backlog(ctx)
+	if err != nil || n != 3 || oldest.IsZero() {
+		t.Errorf("backlog: %d %v %v", n, oldest, err)
+	}
+}
+
+func exerciseMatch(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	global := webhook(t, db, "global", nil)
+	owned := webhook(t, db, "owned", func(w *store.Webhook) { w.Global, w.Owner = false, "t1" })
+	listing := webhook(t, db, "listing", func(w *store.Webhook) { w.Global, w.TenantIDs = false, []string{"t1", "t2"} })
+	webhook(t, db, "off", func(w *store.Webhook) { w.Enabled = false })
+	webhook(t, db, "other", func(w *store.Webhook) { w.Dialect = "other" })
+	for tenant, want := range map[string][]string{"": {global.ID}, "t1": {global.ID, owned.ID, listing.ID}, "t2": {global.ID, listing.ID}, `t"`: {global.ID}} {
+		ws, err := d.MatchCandidates(ctx, []string{"acme", "third"}, tenant)
+		got := make([]string, len(ws))
+		for i, w := range ws {
+			got[i] = w.ID
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if err != nil || !same(got, want) {
+			t.Errorf("candidates for tenant %q: %v %v, want %v", tenant, got, err, want)
+		}
+	}
+}
+
+func exerciseDue(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	a, b := webhook(t, db, "a", nil), webhook(t, db, "b", nil)
+	at := now().Add(-time.Minute)
+	early := publish(t, d, "evt_early", []*store.Webhook{a, b}, due(at))
+	late := publish(t, d, "evt_late", []*store.Webhook{a}, due(at.Add(time.Second)))
+	publish(t, d, "evt_future", []*store.Webhook{a}, due(now().Add(time.Hour)))
+	publish(t, d, "evt_claimed", []*store.Webhook{a}, claimed("rep_x", now().Add(time.Hour)))
+	held := now()
+	publish(t, d, "evt_held", []*store.Webhook{a}, func(x *store.Delivery) { x.NextAttemptAt, x.HeldAt = &at, &held })
+
+	got, err := d.DueDeliveries(ctx, now(), 10, nil)
+	if want := append(ids(early), ids(late)...); err != nil || !same(ids(got), want) && !same(ids(got), []string{want[1], want[0], want[2]}) {
+		t.Fatalf("due: %v %v, want %v, oldest due first", ids(got), err, want)
+	}
+	if got, _ := d.DueDeliveries(ctx, now(), 1, nil); len(got) != 1 {
+		t.Errorf("limit 1: %v", ids(got))
+	}
+	if got, _ := d.DueDeliveries(ctx, now(), 10, []string{a.ID}); !same(ids(got), []string{early[1].ID}) {
+		t.Errorf("except webhook a: %v", ids(got))
+	}
+	until := now().Add(time.Minute)
+	later := now().Add(time.Hour)
+	cl, err := d.ClaimDue(ctx, got[:2], map[string]time.Time{got[2].ID: later}, "rep_a", until)
+	if err != nil || len(cl) != 2 || cl[0].ClaimedBy != "rep_a" || !cl[0].ClaimedUntil.Equal(until) {
+		t.Fatalf("claim due: %+v %v", cl, err)
+	}
+	if cl, err := d.ClaimDue(ctx, got[:2], nil, "rep_b", until); err != nil || len(cl) != 0 {
+		t.Errorf("claimed twice: %+v %v", cl, err)
+	}
+	if got, _ := d.DueDeliveries(ctx, now(), 10, nil); len(got) != 0 {
+		t.Errorf("due after claiming two and postponing one: %v", ids(got))
+	}
+	if got, _ := d.DueDeliveries(ctx, later, 10, nil); len(got) != 2 {
+		t.Errorf("due once the postponed one is: %v, want it and evt_future's", ids(got))
+	}
+}
+
+func exerciseSettle(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w := webhook(t, db, "settle", nil)
+	ds := publish(t, d, "evt_s", []*store.Webhook{w, w, w}, claimed("rep_a", now().Add(time.Hour)))
+	at := now()
+	next := at.Add(time.Minute)
+	ok := &store.Delivery{ID: ds[0].ID, Status: store.DeliverySucceeded, Attempts: 1, LastStatus: 200, DeliveredAt: &at, ClaimedBy: "rep_a"}
+	retry := &store.Delivery{ID: ds[1].ID, Status: store.DeliveryPending, Attempts: 1, LastStatus: 500, LastError: "500", NextAttemptAt: &next, ClaimedBy: "rep_a"}
+	held := &store.Delivery{ID: ds[2].ID, Status: store.DeliveryPending, HeldAt: &at, ClaimedBy: "rep_a"}
+	thief := &store.Delivery{ID: ds[0].ID, Status: store.DeliveryFailed, ClaimedBy: "rep_b"}
+	if h, err := d.Settle(ctx, []*store.Delivery{thief}, []*store.Attempt{nil}); err != nil || h[0] {
+		t.Fatalf("another replica settled a claim: %v %v", h, err)
+	}
+	as := []*store.Attempt{
+		{ID: "att_1", DeliveryID: ok.ID, Number: 1, URL: w.URL, StartedAt: at, ResponseStatus: 200, RequestHeaders: map[string]string{"A": "b"}},
+		{ID: "att_2", DeliveryID: retry.ID, Number: 1, URL: w.URL, StartedAt: at, ResponseStatus: 500},
+		nil,
+	}
+	h, err := d.Settle(ctx, []*store.Delivery{ok, retry, held}, as)
+	if err != nil || !h[0] || !h[1] || !h[2] {
+		t.Fatalf("settle: %v %v", h, err)
+	}
+	if ok.ClaimedUntil != nil || ok.ClaimedBy != "" {
+		t.Errorf("the settled delivery keeps its claim in memory: %+v", ok)
+	}
+	if h, _ := d.Settle(ctx, []*store.Delivery{{ID: ds[0].ID, Status: store.DeliveryFailed, ClaimedBy: "rep_a"}}, []*store.Attempt{{ID: "att_3", DeliveryID: ds[0].ID, Number: 2, URL: w.URL, StartedAt: at}}); h[0] {
+		t.Error("settled twice")
+	}
+	if got, _ := db.Attempts(ctx, ds[0].ID); len(got) != 2 {
+		t.Errorf("attempts of a claim settled twice: %d, want both stored", len(got))
+	}
+	for _, c := range []struct {
+		id     string
+		status string
+		due    bool
+		held   bool
+	}{{ds[0].ID, store.DeliverySucceeded, false, false}, {ds[1].ID, store.DeliveryPending, true, false}, {ds[2].ID, store.DeliveryPending, false, true}} {
+		x, err := db.GetDelivery(ctx, c.id)
+		if err != nil || x.Status != c.status || x.ClaimedUntil != nil || (x.NextAttemptAt != nil) != c.due || (x.HeldAt != nil) != c.held {
+			t.Errorf("%s after settling: %+v %v", c.id, x, err)
+		}
+	}
+	if got, _ := d.DueDeliveries(ctx, next, 10, nil); !same(ids(got), []string{ds[1].ID}) {
+		t.Errorf("due after settling: %v, want the retry", ids(got))
+	}
+}
+
+func exerciseRenew(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w := webhook(t, db, "renew", nil)
+	live := publish(t, d, "evt_live", []*store.Webhook{w}, claimed("rep_a", now().Add(time.Minute)))
+	ran := publish(t, d, "evt_ran", []*store.Webhook{w}, claimed("rep_a", now().Add(-time.Second)))
+	other := publish(t, d, "evt_other", []*store.Webhook{w}, claimed("rep_b", now().Add(time.Minute)))
+	until := now().Add(time.Hour)
+	got, err := d.RenewClaims(ctx, "rep_a", []string{live[0].ID, ran[0].ID, other[0].ID}, until)
+	if err != nil || len(got) != 1 || !got[live[0].ID] {
+		t.Fatalf("renewed: %v %v, want the live claim of rep_a only", got, err)
+	}
+	if x, _ := db.GetDelivery(ctx, live[0].ID); !x.ClaimedUntil.Equal(until) {
+		t.Errorf("renewed until %v, want %v", x.ClaimedUntil, until)
+	}
+	if got, err := d.RenewClaims(ctx, "rep_a", nil, until); err != nil || len(got) != 0 {
+		t.Errorf("renew nothing: %v %v", got, err)
+	}
+}
+
+func exerciseRelease(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w := webhook(t, db, "release", nil)
+	expired := publish(t, d, "evt_exp", []*store.Webhook{w}, claimed("rep_a", now().Add(-time.Second)))
+	live := publish(t, d, "evt_live", []*store.Webhook{w, w}, claimed("rep_b", now().Add(time.Hour)))
+	at := now()
+	if n, err := d.ReleaseExpired(ctx, now(), at); n != 1 || err != nil {
+		t.Fatalf("release expired: %d %v", n, err)
+	}
+	if got, _ := d.DueDeliveries(ctx, at, 10, nil); !same(ids(got), ids(expired)) {
+		t.Errorf("due after the release: %v", ids(got))
+	}
+	if n, err := d.ReleaseClaimsOf(ctx, "rep_b", at); n != 2 || err != nil {
+		t.Fatalf("release rep_b's claims: %d %v", n, err)
+	}
+	if n, _ := d.ReleaseClaimsOf(ctx, "rep_b", at); n != 0 {
+		t.Errorf("released twice: %d", n)
+	}
+	if got, _ := d.DueDeliveries(ctx, at, 10, nil); len(got) != 1+len(live) {
+		t.Errorf("due after releasing rep_b: %v", ids(got))
+	}
+	// What an older version left to a job of the queue: pending, waiting for nothing.
+	old := publish(t, d, "evt_old", []*store.Webhook{w}, nil)
+	if n, err := d.ScheduleUnscheduled(ctx, at); n != 1 || err != nil {
+		t.Fatalf("schedule the unscheduled: %d %v", n, err)
+	}
+	if got, _ := d.DueDeliveries(ctx, at, 10, []string{"none"}); len(got) != 4 || !contains(ids(got), old[0].ID) {
+		t.Errorf("due: %v", ids(got))
+	}
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func exerciseHeld(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w, gone := webhook(t, db, "held", nil), webhook(t, db, "gone", nil)
+	at := now()
+	hold := func(x *store.Delivery) { x.HeldAt = &at }
+	kept := publish(t, d, "evt_h", []*store.Webhook{w}, hold)
+	lost := publish(t, d, "evt_g", []*store.Webhook{gone}, hold)
+	if err := d.DisableWebhook(ctx, w.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteWebhook(ctx, store.WebhookKey{Dialect: gone.Dialect, ExternalID: gone.ExternalID}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.ReleaseHeld(ctx, at); n != 0 || err != nil {
+		t.Fatalf("released while disabled: %d %v", n, err)
+	}
+	if x, _ := db.GetDelivery(ctx, lost[0].ID); x.Status != store.DeliveryCancelled || x.HeldAt != nil {
+		t.Errorf("held delivery of a deleted webhook: %+v", x)
+	}
+	if got, _ := d.DueDeliveries(ctx, at.Add(time.Hour), 10, nil); len(got) != 0 {
+		t.Errorf("held deliveries are due: %v", ids(got))
+	}
+	if err := db.EnableWebhook(ctx, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.ReleaseHeld(ctx, at); n != 1 || err != nil {
+		t.Fatalf("release held: %d %v", n, err)
+	}
+	if got, _ := d.DueDeliveries(ctx, at, 10, nil); !same(ids(got), ids(kept)) {
+		t.Errorf("due after the release: %v", ids(got))
+	}
+}
+
+func exerciseReplicas(t *testing.T, d driver.Driver, _ *store.DB) {
+	ctx := context.Background()
+	if err := d.Heartbeat(ctx, "rep_a", now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second is an update
+		if err := d.Heartbeat(ctx, "rep_b", now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := d.SilentReplicas(ctx, "rep_b", now().Add(-5*time.Second)); err != nil || !same(got, []string{"rep_a"}) {
+		t.Fatalf("silent: %v %v", got, err)
+	}
+	if got, _ := d.SilentReplicas(ctx, "rep_a", now().Add(time.Second)); !same(got, []string{"rep_b"}) {
+		t.Errorf("silent, but self: %v", got)
+	}
+	if err := d.ForgetReplica(ctx, "rep_a"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := d.SilentReplicas(ctx, "rep_b", now().Add(time.Second)); len(got) != 0 {
+		t.Errorf("a forgotten replica is listed: %v", got)
+	}
+}
+
+func exerciseHealth(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w := webhook(t, db, "health", nil)
+	n0, local := d.WebhookWrites()
+	since := now().Add(-time.Hour)
+	if err := d.SetFailingSince(ctx, w.ID, since); err != nil {
+		t.Fatal(err)
+	}
+	sts, err := d.WebhookStates(ctx, []string{w.ID, "wh_none"})
+	if err != nil || len(sts) != 1 || sts[w.ID].FailingSince == nil || !sts[w.ID].FailingSince.Equal(since) {
+		t.Fatalf("states: %v %v", sts, err)
+	}
+	read, err := d.WebhookByID(ctx, w.ID)
+	if err != nil || !sts[w.ID].Same(read) || read.URL != w.URL {
+		t.Fatalf("webhook by id: %+v %v", read, err)
+	}
+	if err := d.MarkHealthy(ctx, []string{w.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DisableWebhook(ctx, w.ID, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	sts, _ = d.WebhookStates(ctx, []string{w.ID})
+	if st := sts[w.ID]; st.FailingSince != nil || st.DisabledAt == nil || st.DisabledReason != "gone" {
+		t.Errorf("after healthy and disabled: %+v", st)
+	}
+	if n, err := d.DisabledWebhooks(ctx); n != 1 || err != nil {
+		t.Errorf("disabled webhooks: %d %v", n, err)
+	}
+	if _, err := d.WebhookByID(ctx, "wh_none"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("a missing webhook: %v", err)
+	}
+	if n1, _ := d.WebhookWrites(); local && n1 <= n0 {
+		t.Errorf("webhook writes counted %d then %d, though this process sees every write", n0, n1)
+	}
+}
+
+func exerciseRecovery(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w := webhook(t, db, "recover", nil)
+	since := now().Add(-time.Minute)
+	ds := publish(t, d, "evt_r", []*store.Webhook{w, w, w}, claimed("rep_a", now().Add(time.Hour)))
+	next := now().Add(time.Hour)
+	settle := []*store.Delivery{
+		{ID: ds[0].ID, Status: store.DeliveryFailed, Attempts: 3, ClaimedBy: "rep_a"},
+		{ID: ds[1].ID, Status: store.DeliveryFailed, Attempts: 3, ClaimedBy: "rep_a"},
+		{ID: ds[2].ID, Status: store.DeliveryPending, Attempts: 1, NextAttemptAt: &next, ClaimedBy: "rep_a"},
+	}
+	if _, err := d.Settle(ctx, settle, make([]*store.Attempt, 3)); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := d.FailedDeliveries(ctx, w.ID, since, 1)
+	if err != nil || !same(ids(failed), []string{ds[0].ID}) {
+		t.Fatalf("failed, a page of 1: %v %v", ids(failed), err)
+	}
+	waiting, err := d.WaitingDeliveries(ctx, w.ID, since, now().Add(time.Second), 10)
+	if err != nil || !same(waiting, []string{ds[2].ID}) {
+		t.Fatalf("waiting: %v %v", waiting, err)
+	}
+	at := now()
+	x, err := d.Requeue(ctx, ds[0].ID, at)
+	if err != nil || x.Status != store.DeliveryPending || x.Attempts != 3 {
+		t.Fatalf("requeue: %+v %v", x, err)
+	}
+	if _, err := d.Requeue(ctx, ds[0].ID, at); store.ErrorCode(err) != store.ECONFLICT {
+		t.Errorf("requeue a pending delivery: %v", err)
+	}
+	if _, err := d.Requeue(ctx, "msg_none", at); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("requeue a missing delivery: %v", err)
+	}
+	if err := d.AttemptAt(ctx, waiting, at); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := d.DueDeliveries(ctx, at, 10, nil); len(got) != 2 {
+		t.Errorf("due after requeue and attempt-now: %v", ids(got))
+	}
+	r := &store.Recovery{ID: "rec_1", WebhookID: w.ID, Since: since}
+	if err := d.CreateRecovery(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AdvanceRecovery(ctx, r.ID, 2, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AdvanceRecovery(ctx, r.ID, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.GetRecovery(ctx, r.ID)
+	if err != nil || got.Done != 3 || got.Status != store.RecoveryDone {
+		t.Errorf("recovery: %+v %v", got, err)
+	}
+}
+
+func exercisePrune(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w := webhook(t, db, "prune", nil)
+	ds := publish(t, d, "evt_p", []*store.Webhook{w, w}, claimed("rep_a", now().Add(time.Hour)))
+	at := now()
+	if _, err := d.Settle(ctx, []*store.Delivery{{ID: ds[0].ID, Status: store.DeliverySucceeded, Attempts: 1, DeliveredAt: &at, ClaimedBy: "rep_a"}},
+		[]*store.Attempt{{ID: "att_p", DeliveryID: ds[0].ID, Number: 1, URL: w.URL, StartedAt: at}}); err != nil {
+		t.Fatal(err)
+	}
+	if a, dl, ev, err := d.Prune(ctx, at.Add(-time.Hour)); a+dl+ev != 0 || err != nil {
+		t.Errorf("pruned what is newer: %d %d %d %v", a, dl, ev, err)
+	}
+	if a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour)); a != 1 || dl != 1 || ev != 0 || err != nil {
+		t.Errorf("prune: %d attempts %d deliveries %d events %v, want 1 1 0 (the pending delivery keeps its event)", a, dl, ev, err)
+	}
+}
+
+// jobArgs is a job the contract inserts and never works.
+type jobArgs struct{ N int }
+
+func (jobArgs) Kind() string { return "drivertest.job" }
+
+func exerciseTx(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	q, err := d.Queue(ctx, &river.Config{}) // insert-only: no queues, no workers
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := webhook(t, db, "tx", nil)
+	jobs := func() (n int) {
+		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM river_job WHERE kind = 'drivertest.job'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	boom := fmt.Errorf("rolled back")
+	err = d.InTx(ctx, func(tx driver.Executor) error {
+		publish(t, tx, "evt_rolled", []*store.Webhook{w}, nil)
+		if err := q.InsertTx(ctx, tx, jobArgs{1}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if err != boom && store.ErrorCode(err) == "" {
+		t.Fatalf("a failed transaction: %v", err)
+	}
+	if _, err := d.GetEvent(ctx, "evt_rolled"); store.ErrorCode(err) != store.ENOTFOUND || jobs() != 0 {
+		t.Fatalf("a rolled back transaction left its event (%v) or its job (%d)", err, jobs())
+	}
+	if err := d.InTx(ctx, func(tx driver.Executor) error {
+		publish(t, tx, "evt_kept", []*store.Webhook{w}, nil)
+		return q.InsertTx(ctx, tx, jobArgs{2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.GetEvent(ctx, "evt_kept"); err != nil || jobs() != 1 {
+		t.Errorf("a committed transaction lost its event (%v) or its job (%d)", err, jobs())
+	}
+	if err := q.InsertTx(ctx, d, jobArgs{3}); err == nil {
+		t.Error("a job inserted outside a transaction of the driver")
+	}
+}

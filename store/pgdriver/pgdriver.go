@@ -1,0 +1,80 @@
+// Package pgdriver is the delivery engine's driver (delivery/driver) on PostgreSQL:
+// several processes share the database, and River is woken by LISTEN/NOTIFY besides
+// polling.
+package pgdriver
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/polyhook/polyhook/delivery/driver"
+	"github.com/polyhook/polyhook/store"
+)
+
+// Driver is the driver on a PostgreSQL store.
+type Driver struct {
+	*store.DB
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// New returns the driver on db, a PostgreSQL store.
+func New(db *store.DB) *Driver { return &Driver{db} }
+
+// tx is an Executor in a transaction, with the handle River inserts through.
+type tx struct {
+	*store.DB
+	raw pgx.Tx
+}
+
+// InTx runs fn in one transaction, GORM and pgx on one connection.
+func (d *Driver) InTx(ctx context.Context, fn func(driver.Executor) error) error {
+	return d.InPgxTx(ctx, func(t *store.DB, raw pgx.Tx) error { return fn(&tx{t, raw}) })
+}
+
+// Shared is true: replicas share a PostgreSQL database.
+func (d *Driver) Shared() bool { return true }
+
+// OneConnection is false: statements run on a pool.
+func (d *Driver) OneConnection() bool { return false }
+
+// pollInterval is how often River looks for jobs when the configuration does not say;
+// inserts also wake it.
+const pollInterval = 200 * time.Millisecond
+
+// Queue builds River on the database's pgx pool.
+func (d *Driver) Queue(ctx context.Context, cfg *river.Config) (driver.Queue, error) {
+	rd := riverpgxv5.New(d.Pool())
+	if err := driver.MigrateRiver(ctx, rd); err != nil {
+		return nil, err
+	}
+	if cfg.FetchPollInterval <= 0 {
+		cfg.FetchPollInterval = pollInterval
+	}
+	client, err := river.NewClient(rd, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &queue{client}, nil
+}
+
+type queue struct {
+	client *river.Client[pgx.Tx]
+}
+
+func (q *queue) InsertTx(ctx context.Context, t driver.Executor, args river.JobArgs) error {
+	in, ok := t.(*tx)
+	if !ok {
+		return errors.New("pgdriver: not a transaction of this driver")
+	}
+	_, err := q.client.InsertTx(ctx, in.raw, args, nil)
+	return err
+}
+
+func (q *queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+func (q *queue) Stop(ctx context.Context) error  { return q.client.Stop(ctx) }
