@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	"github.com/polyhook/polyhook/gateway"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/drivers"
 )
 
 // The operator commands talk to a running gateway over its native API, so they work

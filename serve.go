@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	"github.com/polyhook/polyhook/gateway"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/native"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/drivers"
 )
 
 // storeFlags say where the gateway's database is and how its secrets are sealed.

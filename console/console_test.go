@@ -15,11 +15,11 @@ import (
 
 	"github.com/polyhook/polyhook/console"
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	"github.com/polyhook/polyhook/gateway"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 

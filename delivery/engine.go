@@ -203,7 +203,7 @@ type Engine struct {
 	publishing publishing
 }
 
-// New returns an engine on the database db drives (see store/drivers). Register the
+// New returns an engine on the database db drives (see driver/drivers). Register the
 // dialects' encoders, then Start it.
 func New(db driver.Driver, cfg Config) (*Engine, error) {
 	cfg.defaults()

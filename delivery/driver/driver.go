@@ -1,7 +1,7 @@
 // Package driver is the seam between the delivery engine and its database, in River's
 // shape (riverdriver): Driver is every operation of the delivery lifecycle the engine
 // asks of the database, and its implementations, one package per database
-// (store/sqlitedriver, store/pgdriver), hold what differs between them: transactions,
+// (driver/sqlitedriver, driver/pgdriver), hold what differs between them: transactions,
 // River's own driver, whether several processes share the database. No driver type
 // crosses it, and drivertest runs the same contract on each.
 package driver

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	"github.com/polyhook/polyhook/gateway"
 	api "github.com/polyhook/polyhook/gen/authingapi"
 	"github.com/polyhook/polyhook/server"
@@ -21,7 +22,6 @@ import (
 	"github.com/polyhook/polyhook/server/dialecttest"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 

@@ -44,10 +44,10 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	"github.com/polyhook/polyhook/gateway"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/drivers"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 

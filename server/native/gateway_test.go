@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	"github.com/polyhook/polyhook/gateway"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/drivers"
 )
 
 // startGateway serves every API on db with a running engine that may deliver to loopback

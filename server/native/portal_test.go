@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/fusionauth"
@@ -34,7 +35,7 @@ func newPortalBundle(t *testing.T, db *store.DB) *portalBundle {
 	keys, _ := server.NewKeys("native-test-master-key")
 	log := servertest.Logger(t)
 	deps := server.Deps{DB: db, Keys: keys, Log: log}
-	engine, err := delivery.New(db, delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log, Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/delivery/driver/drivertest"
+	"github.com/polyhook/polyhook/delivery/driver/sqlitedriver"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/sqlitedriver"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 

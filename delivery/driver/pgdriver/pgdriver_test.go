@@ -6,8 +6,8 @@ import (
 
 	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/delivery/driver/drivertest"
+	"github.com/polyhook/polyhook/delivery/driver/pgdriver"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/pgdriver"
 	"github.com/polyhook/polyhook/store/storetest"
 )
 

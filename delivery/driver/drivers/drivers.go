@@ -4,9 +4,9 @@ package drivers
 
 import (
 	"github.com/polyhook/polyhook/delivery/driver"
+	"github.com/polyhook/polyhook/delivery/driver/pgdriver"
+	"github.com/polyhook/polyhook/delivery/driver/sqlitedriver"
 	"github.com/polyhook/polyhook/store"
-	"github.com/polyhook/polyhook/store/pgdriver"
-	"github.com/polyhook/polyhook/store/sqlitedriver"
 )
 
 // For returns the driver for db's database.
