@@ -337,6 +337,9 @@ func TestIngestEveryDialect(t *testing.T) {
 			if status != 200 || json.Unmarshal(b, &ack) != nil || !ack.Created || ack.Type != v.dialect+":"+v.native {
 				t.Fatalf("ingest: %d %s", status, b)
 			}
+			if v.dialect == "fusionauth" && ack.ID != fmt.Sprintf("1c9c0f6e-0000-4000-8000-%012d", n+1) {
+				t.Errorf("FusionAuth's event id %s is not kept: %s", fmt.Sprintf("1c9c0f6e-0000-4000-8000-%012d", n+1), ack.ID)
+			}
 			h := rcv.wait(t, nativePath, 1)[0]
 			var sw struct {
 				Type string

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/polyhook/polyhook/delivery"
@@ -93,10 +94,15 @@ func checkInbound(in *server.Inbound) error {
 	return nil
 }
 
-// IngestEventID is the id of the event a source takes in: derived from the source and the
-// vendor's own event id, or from the body when the vendor's format carries no id (a
-// vendor's redelivery sends the same body), so that a redelivery creates nothing new.
+// IngestEventID is the id of the event a source takes in: the vendor's own event id when
+// it is a UUID (FusionAuth's), so that subscribers in the vendor's format see the id the
+// vendor sent; otherwise derived from the source and the vendor's id, or from the body
+// when the vendor's format carries no id (a vendor's redelivery sends the same body). A
+// redelivery therefore creates nothing new.
 func IngestEventID(sourceID, vendorID string, body []byte) string {
+	if u, err := uuid.Parse(vendorID); err == nil && u.String() == vendorID {
+		return vendorID
+	}
 	h := sha256.New()
 	h.Write([]byte(sourceID))
 	h.Write([]byte{0})
