@@ -51,6 +51,7 @@ type cli struct {
 	AdminToken  adminTokenCmd  `cmd:"" name:"admin-token" help:"Replace the stored admin token, on the database (offline)."`
 	Version     versionCmd     `cmd:"" help:"Print the version and the revision it was built from."`
 	Completion  completionCmd  `cmd:"" help:"Print a shell completion script: bash, zsh or fish."`
+	Import      importCmd      `cmd:"" help:"Copy a vendor's webhooks into the gateway (a dry run unless --apply)."`
 }
 
 // globals is what every command's Run gets.
