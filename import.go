@@ -25,7 +25,7 @@ import (
 // keeping the vendor's ids where that API lets the caller choose them (FusionAuth).
 type importCmd struct {
 	Dialect string `arg:"" enum:"fusionauth,xsolla,nursa,authing" help:"The vendor: fusionauth, xsolla, nursa or authing."`
-	From    string `name:"from" required:"" help:"The vendor's API base URL (e.g. https://auth.example.com, https://login.xsolla.com/api)."`
+	From    string `name:"from" required:"" help:"The vendor's API base URL (e.g. https://auth.example.com, https://login.xsolla.com, https://api.authing.cn)."`
 	Apply   bool   `name:"apply" help:"Make the changes; without it, only show what would be done."`
 
 	APIKey      string   `name:"api-key" env:"IMPORT_FUSIONAUTH_API_KEY" secret:"" help:"fusionauth: the vendor's API key."`

@@ -52,6 +52,7 @@ type cli struct {
 	Version     versionCmd     `cmd:"" help:"Print the version and the revision it was built from."`
 	Completion  completionCmd  `cmd:"" help:"Print a shell completion script: bash, zsh or fish."`
 	Import      importCmd      `cmd:"" help:"Copy a vendor's webhooks into the gateway (a dry run unless --apply)."`
+	Sources     sourcesCmd     `cmd:"" help:"Sources: where vendors post their own webhooks (/ingest/{id})."`
 }
 
 // globals is what every command's Run gets.
