@@ -1,7 +1,11 @@
-// The native API, called with the admin token kept in this tab's session storage: it
-// goes in the Authorization header only, never in an address or a log.
+// The native API. The console calls /v1 with the admin token kept in this tab's session
+// storage: it goes in the Authorization header only, never in an address or a log. The
+// portal (the same page in its tenant mode) holds no token: its session is an HttpOnly
+// cookie, and it calls the tenant-scoped mirror of the same routes under /portal/v1.
 
 const KEY = 'polyhook.adminToken';
+
+export const PORTAL = document.body.dataset.mode === 'portal';
 
 export const session = {
   get token() { return sessionStorage.getItem(KEY); },
@@ -17,16 +21,23 @@ export class ApiError extends Error {
   }
 }
 
-// api calls the native API and returns the decoded answer, or throws an ApiError with the
-// gateway's own message.
+// api calls the native API (path is its /v1 path) and returns the decoded answer, or
+// throws an ApiError with the gateway's own message.
 export async function api(method, path, body, token = session.token) {
   const init = {
     method,
-    headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+    headers: { Accept: 'application/json' },
     cache: 'no-store',
     credentials: 'omit',
     referrerPolicy: 'no-referrer',
   };
+  if (PORTAL) {
+    path = `/portal${path}`;
+    init.credentials = 'same-origin';
+    init.headers['X-Polyhook-Portal'] = '1';
+  } else {
+    init.headers.Authorization = `Bearer ${token}`;
+  }
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

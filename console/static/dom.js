@@ -36,11 +36,17 @@ export function uid(prefix) {
   return `${prefix}-${ids}`;
 }
 
-// ago renders a time as "3 min ago" with the exact time as its title.
+// when renders a time as its local date and time, with "3 min ago" beside it.
 export function when(iso) {
-  if (!iso) return h('span', { class: 'muted', text: '—' });
+  if (!iso) return h('span', { class: 'muted', text: '\u2014' });
   const d = new Date(iso);
-  return h('time', { datetime: iso, title: d.toLocaleString() }, relative(d));
+  return h('span', { class: 'when' }, h('time', { datetime: iso }, absolute(d)), ' ', h('span', { class: 'muted' }, `(${relative(d)})`));
+}
+
+// absolute renders d as "2026-12-06 14:03:07" in the browser's time zone.
+export function absolute(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 export function relative(d) {
@@ -75,7 +81,7 @@ export function table(caption, headers, rows, empty) {
   return h('table', {},
     h('caption', { class: caption.startsWith('!') ? 'sr-only' : '', text: caption.replace(/^!/, '') }),
     h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col', text: t })))),
-    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))));
+    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h('td', { 'data-label': headers[i] }, c))))));
 }
 
 // dl renders [term, value] pairs.

@@ -1,0 +1,110 @@
+// Credentials of the dialect APIs: the list, minting one (its secret shown once) and
+// revoking one.
+
+import { api, query } from './api.js';
+import { h, fill, when, field, table, dl } from './dom.js';
+import { say, alertBox, showError, heading, code, plural, pager, confirmDialog, copyButton } from './ui.js';
+import { dialects } from './webhooks.js';
+
+const PAGE = 50;
+const FIXED = ['id', 'dialect', 'name', 'createdAt'];
+
+function extra(c) {
+  return Object.entries(c).filter(([k]) => !FIXED.includes(k))
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('; ');
+}
+
+export async function credentialList(page, params) {
+  const ds = (await dialects()).filter((d) => d.api);
+  const dialect = h('select', { name: 'dialect', required: true }, ds.map((d) => h('option', { value: d.name, text: d.name })));
+  const name = h('input', { type: 'text', name: 'name', maxlength: '255' });
+  const fields = h('textarea', { name: 'fields', rows: '2', spellcheck: 'false', placeholder: '{"projectIds": ["<uuid>"]}' });
+  const error = alertBox();
+  const minted = h('div', { class: 'result', 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', text: 'Mint credential' });
+  const form = h('form', { class: 'card', 'aria-labelledby': 'mint-title' },
+    h('h2', { id: 'mint-title', text: 'Mint a credential' }),
+    field('Dialect', dialect),
+    field('Name (optional)', name, 'A label for operators.'),
+    field('The dialect\u2019s own fields (optional JSON object)', fields, 'xsolla requires {"projectIds": [...]}, the Login projects the credential may manage.'),
+    error, button, minted);
+  const list = h('div');
+  const count = h('p', { class: 'muted' });
+  const paging = h('div');
+  const listError = alertBox();
+  const offset = Math.max(0, Number(params.get('offset')) || 0);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    fill(error);
+    fill(minted);
+    let body = {};
+    if (fields.value.trim()) {
+      try {
+        body = JSON.parse(fields.value);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error();
+      } catch {
+        fields.setAttribute('aria-invalid', 'true');
+        fill(error, h('p', { text: 'The dialect\u2019s fields must be a JSON object.' }));
+        fields.focus();
+        return;
+      }
+    }
+    fields.removeAttribute('aria-invalid');
+    body = { ...body, dialect: dialect.value };
+    if (name.value.trim()) body.name = name.value.trim();
+    button.disabled = true;
+    try {
+      const c = await api('POST', '/v1/credentials', body);
+      const secrets = Object.entries(c).filter(([k]) => !FIXED.includes(k));
+      fill(minted, h('h3', { text: 'Credential minted' }),
+        h('p', { class: 'warn-text', text: 'Copy it now: its secret is not shown again.' }),
+        dl([['Id', code(c.id)], ['Dialect', c.dialect],
+          ...secrets.map(([k, v]) => [k, h('span', { class: 'secret' }, code(Array.isArray(v) ? v.join(', ') : String(v)), ' ',
+            copyButton(Array.isArray(v) ? v.join(',') : String(v), `Copy ${k}`))])]));
+      say('Credential minted; its secret is shown once.');
+      name.value = '';
+      fields.value = '';
+      await load();
+    } catch (err) {
+      showError(error, err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  fill(page, heading('Credentials'), form,
+    h('section', { class: 'card' }, h('h2', { text: 'Credentials' }), listError, count, list, paging));
+  async function load() {
+    const r = await api('GET', '/v1/credentials');
+    const all = r.credentials;
+    const shown = all.slice(offset, offset + PAGE);
+    fill(count, all.length ? `${plural(all.length, 'credential')}, newest first${all.length > PAGE ? `; ${offset + 1}\u2013${offset + shown.length} shown` : ''}.` : '');
+    fill(list, table('!Credentials', ['Dialect', 'Name', 'Id', 'Scope', 'Created', 'Revoke'], shown.map((c) => [
+      c.dialect, c.name || h('span', { class: 'muted', text: '\u2014' }), h('span', { class: 'mono wrap', text: c.id }),
+      extra(c) || h('span', { class: 'muted', text: '\u2014' }), when(c.createdAt), revokeButton(c, listError, load),
+    ]), 'No credential yet.'));
+    const at = (o) => `#/credentials${query({ offset: o || undefined })}`;
+    fill(paging, pager('Pages of credentials', offset > 0 ? at(Math.max(0, offset - PAGE)) : null,
+      offset + PAGE < all.length ? at(offset + PAGE) : null));
+  }
+  await load();
+  return {};
+}
+
+function revokeButton(c, error, reload) {
+  const b = h('button', { type: 'button', class: 'danger small', text: 'Revoke', 'aria-label': `Revoke ${c.dialect} credential ${c.name || c.id}` });
+  b.addEventListener('click', async () => {
+    const sure = await confirmDialog('Revoke this credential?',
+      `Requests made with the ${c.dialect} credential ${c.name || c.id} are refused from now on. This cannot be undone.`, 'Revoke credential');
+    if (!sure) return;
+    b.disabled = true;
+    try {
+      await api('DELETE', `/v1/credentials/${encodeURIComponent(c.id)}`);
+      say('Credential revoked.');
+      await reload();
+    } catch (err) {
+      b.disabled = false;
+      showError(error, err);
+    }
+  });
+  return b;
+}
