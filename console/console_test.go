@@ -9,7 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,7 +57,17 @@ func TestServesEmbeddedFiles(t *testing.T) {
 			t.Errorf("GET %s: headers %v", path, resp.Header)
 		}
 	}
-	for _, path := range []string{"/console/nope.js", "/console/../main.go", "/console/%2e%2e/console.go"} {
+	resp, err := http.Get(base + "/portal/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `data-mode="portal"`) ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("GET /portal/: %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, path := range []string{"/console/nope.js", "/console/../main.go", "/console/%2e%2e/console.go", "/portal/nope.js"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -124,19 +134,28 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
-// TestBrowser drives the console in headless Chromium against a gateway with every
-// dialect: a wrong token is refused with a message, the right one signs in; a published
-// event's delivery is seen failing against a receiver answering 500, and succeeding once
-// the receiver is back and the operator retries; the chart renders; every page is
-// reached with the keyboard and has labelled controls, and is screenshot.
+// TestBrowser drives the console and the tenant portal in headless Chromium against a
+// gateway with every dialect, on SQLite and on PostgreSQL. In the console: a wrong token
+// is refused, the right one signs in; a published event's delivery is seen failing against
+// a receiver answering 500 and succeeding once the receiver is back and the operator
+// retries; a native webhook is made, changed and its failed delivery retried in bulk from
+// the deliveries page; a credential is minted and revoked and a webhook deleted, each
+// after a confirmation. In a portal opened with a one-time link: the tenant makes a
+// webhook, sees its delivery fail and retries it into success, and cannot open another
+// tenant's webhook. Every page is reached by keyboard or link, checked with axe-core for
+// serious and critical violations and for horizontal scrolling at 360 px, and screenshot
+// at 360 and 1280 px.
 func TestBrowser(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}
 	browser := chromium(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) { browse(t, browser, db) })
+}
+
+func browse(t *testing.T, browser string, db *store.DB) {
 	const token = "console-test-admin-token"
 	ctx := context.Background()
-	db := storetest.Open(t)
 	keys, err := server.NewKeys("console-test-master-key")
 	if err != nil {
 		t.Fatal(err)
@@ -162,19 +181,21 @@ func TestBrowser(t *testing.T) {
 	})
 	base := servertest.Serve(t, srv)
 
-	// The receiver answers 500, slowly, until the test heals it.
-	var healed atomic.Bool
+	// The receiver answers 500 on each path, slowly, until the test heals that path
+	// (GET /control/heal?path=/hook).
+	var healed sync.Map
 	rcv := servertest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/control/heal":
-			healed.Store(true)
-		case healed.Load():
-			_, _ = io.WriteString(w, `{"received":true}`)
-		default:
-			time.Sleep(5 * time.Second) // long enough to see the delivery pending first, even on a busy machine
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = io.WriteString(w, "receiver is down")
+		if r.URL.Path == "/control/heal" {
+			healed.Store(r.URL.Query().Get("path"), true)
+			return
 		}
+		if _, ok := healed.Load(r.URL.Path); ok {
+			_, _ = io.WriteString(w, `{"received":true}`)
+			return
+		}
+		time.Sleep(3 * time.Second) // long enough to see the delivery pending first, even on a busy machine
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, "receiver is down")
 	}))
 
 	// A FusionAuth webhook made through FusionAuth's own API, with basic auth whose
@@ -207,9 +228,12 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	dir := artifacts(t)
+	dir := filepath.Join(artifacts(t), db.Backend())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	out := servertest.Node(t, filepath.Join("testdata", "browser"), "console.mjs",
-		"BASE="+base, "TOKEN="+token, "HEAL="+rcv+"/control/heal", "CHROMIUM="+browser,
+		"BASE="+base, "TOKEN="+token, "RECEIVER="+rcv, "CHROMIUM="+browser,
 		"ARTIFACTS="+dir, "SECRET=hunter2-basic-secret", "USER_DATA="+t.TempDir())
 	t.Logf("browser: %s\nscreenshots in %s", out, dir)
 }
