@@ -156,29 +156,26 @@ async function portalStart() {
 
 // --- routing -----------------------------------------------------------------------
 
-const consoleRoutes = [
-  [/^\/overview$/, overview, 'overview'],
+// The webhook and delivery pages are the console's and the portal's alike.
+const sharedRoutes = [
   [/^\/webhooks$/, webhookList, 'webhooks'],
   [/^\/webhooks\/new$/, (page, params) => webhookForm(page, null, params), 'webhooks'],
   [/^\/webhooks\/([^/]+)\/edit$/, webhookForm, 'webhooks'],
   [/^\/webhooks\/([^/]+)$/, webhookView, 'webhooks'],
   [/^\/deliveries$/, deliveryList, 'deliveries'],
   [/^\/deliveries\/([^/]+)$/, deliveryView, 'deliveries'],
-  [/^\/events$/, eventList, 'events'],
-  [/^\/events\/([^/]+)$/, eventView, 'events'],
-  [/^\/credentials$/, credentialList, 'credentials'],
-  [/^\/publish$/, publishView, 'publish'],
 ];
 
-const portalRoutes = [
-  [/^\/webhooks$/, webhookList, 'webhooks'],
-  [/^\/webhooks\/new$/, (page, params) => webhookForm(page, null, params), 'webhooks'],
-  [/^\/webhooks\/([^/]+)\/edit$/, webhookForm, 'webhooks'],
-  [/^\/webhooks\/([^/]+)$/, webhookView, 'webhooks'],
-  [/^\/deliveries$/, deliveryList, 'deliveries'],
-  [/^\/deliveries\/([^/]+)$/, deliveryView, 'deliveries'],
-  [/^\/event-types$/, eventTypeList, 'event-types'],
-];
+const routes = PORTAL
+  ? [...sharedRoutes, [/^\/event-types$/, eventTypeList, 'event-types']]
+  : [
+    [/^\/overview$/, overview, 'overview'],
+    ...sharedRoutes,
+    [/^\/events$/, eventList, 'events'],
+    [/^\/events\/([^/]+)$/, eventView, 'events'],
+    [/^\/credentials$/, credentialList, 'credentials'],
+    [/^\/publish$/, publishView, 'publish'],
+  ];
 
 const HOME = PORTAL ? '/webhooks' : '/overview';
 
@@ -192,7 +189,7 @@ async function route() {
   }
   const [path, qs] = hash.split('?');
   const params = new URLSearchParams(qs || '');
-  const found = (PORTAL ? portalRoutes : consoleRoutes).find(([re]) => re.test(path));
+  const found = routes.find(([re]) => re.test(path));
   const [re, view, section] = found || [/.*/, notFound, ''];
   const args = found ? path.match(re).slice(1).map(decodeURIComponent) : [];
   chrome(true);

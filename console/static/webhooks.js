@@ -364,7 +364,7 @@ export async function webhookForm(page, id) {
       h('p', {}, link(`#/webhooks/${encodeURIComponent(id)}`, 'Back to the webhook')));
     return {};
   }
-  const url = h('input', { type: 'url', name: 'url', required: true, spellcheck: 'false', maxlength: '2048', value: w ? w.url : '', placeholder: 'https://example.com/webhooks' });
+  const url = h('input', { type: 'url', name: 'url', required: true, spellcheck: 'false', maxlength: '2048', value: w ? w.url : '' });
   const chosen = new Set(w ? w.events : []);
   const legendId = uid('events');
   const boxes = types.map((t) => {
