@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	api "github.com/polyhook/polyhook/gen/fusionauthapi"
+	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -47,15 +48,11 @@ func decodeWebhook(body []byte) (*api.Webhook, error) {
 	return req.Webhook, nil
 }
 
-// maxDepth is how deeply a body may nest, as FusionAuth's Jackson allows by default
-// (StreamReadConstraints, 1,000 levels). encoding/json alone would take 10,000, each
-// level a frame of its recursive decoder and encoder.
-const maxDepth = 1000
-
 // decodeJSON decodes one JSON value into v, keeping numbers in free-form objects exact.
+// Like FusionAuth's Jackson, it refuses a body nested deeper than 1,000 levels.
 func decodeJSON(body []byte, v any) error {
-	if depth := nesting(body, maxDepth); depth > maxDepth {
-		return generalError("invalidJSON", fmt.Sprintf("Invalid JSON in the request body. The document is nested deeper than the maximum allowed (%d).", maxDepth))
+	if server.Nesting(body, server.MaxNesting) > server.MaxNesting {
+		return generalError("invalidJSON", fmt.Sprintf("Invalid JSON in the request body. The document is nested deeper than the maximum allowed (%d).", server.MaxNesting))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -75,32 +72,6 @@ func decodeJSON(body []byte, v any) error {
 		return s.err()
 	}
 	return generalError("invalidJSON", "Invalid JSON in the request body. "+jsonProblem(err))
-}
-
-// nesting is how deeply the arrays and objects of body nest, counted up to limit+1, in
-// one pass that skips strings. Malformed JSON is left to the decoder to describe.
-func nesting(body []byte, limit int) int {
-	depth, deepest, inString := 0, 0, false
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case inString && c == '\\':
-			i++
-		case inString:
-			inString = c != '"'
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			if depth++; depth > deepest {
-				if deepest = depth; deepest > limit {
-					return deepest
-				}
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return deepest
 }
 
 // jsonProblem describes a decoding error without echoing the request.

@@ -115,7 +115,7 @@ func randomToken() string {
 // registerPortal serves /portal/v1: the session, then the tenant's routes.
 func (a *API) registerPortal(r *server.Router) {
 	h := handlers{a}
-	base := r.With(server.Errors(a.log, render), portalHeader)
+	base := r.With(server.Errors(a.log, render), portalHeader, server.LimitNesting)
 	base.POST("/portal/v1/session", a.openPortalSession)
 	t := base.With(a.portalAuth)
 	t.GET("/portal/v1/session", a.portalSession)
