@@ -24,7 +24,7 @@ func TestServeHardening(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "right-token", "--max-body-bytes", "2048"}, &stdout, &stderr)
+		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "right-admin-token-for-tests-0123456789", "--max-body-bytes", "2048"}, &stdout, &stderr)
 	}()
 	defer func() {
 		cancel()
@@ -62,7 +62,7 @@ func TestServeHardening(t *testing.T) {
 	if resp := call("POST", "/oidc/oauth/token", "", `{"client_id":"`+strings.Repeat("a", 2048)+`"}`); resp.StatusCode != 413 {
 		t.Errorf("a body over --max-body-bytes: %d", resp.StatusCode)
 	}
-	if resp := call("POST", "/v1/events", "right-token", `{"type":"user.created","data":{}}`); resp.StatusCode != 201 {
+	if resp := call("POST", "/v1/events", "right-admin-token-for-tests-0123456789", `{"type":"user.created","data":{}}`); resp.StatusCode != 201 {
 		t.Errorf("a publish under the limit: %d", resp.StatusCode)
 	}
 
@@ -74,7 +74,7 @@ func TestServeHardening(t *testing.T) {
 	if last.StatusCode != 429 || last.Header.Get("Retry-After") == "" {
 		t.Errorf("the 11th wrong admin token: %d, Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
 	}
-	if resp := call("GET", "/v1/webhooks", "right-token", ""); resp.StatusCode != 200 {
+	if resp := call("GET", "/v1/webhooks", "right-admin-token-for-tests-0123456789", ""); resp.StatusCode != 200 {
 		t.Errorf("the right token after the wrong ones: %d", resp.StatusCode)
 	}
 
@@ -89,7 +89,7 @@ func TestServeHardening(t *testing.T) {
 	if resp := call("GET", "/readyz", "", ""); resp.StatusCode != 503 {
 		t.Errorf("readyz with the file replaced: %d", resp.StatusCode)
 	}
-	if resp := call("POST", "/v1/events", "right-token", `{"type":"user.created","data":{}}`); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+	if resp := call("POST", "/v1/events", "right-admin-token-for-tests-0123456789", `{"type":"user.created","data":{}}`); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("a publish with the file replaced: %d", resp.StatusCode)
 	}
 }
@@ -134,5 +134,31 @@ func TestServe_CLTESmugglingClosesTheConnection(t *testing.T) {
 	last := strings.Replace(get, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1)
 	if statuses, _ := exchange(get + last); len(statuses) != 2 || statuses[1] != "200 OK" {
 		t.Errorf("two pipelined requests: answers %q, want two", statuses)
+	}
+}
+
+// An admin token given at start: under 16 characters refused with the variable named,
+// under 32 warned about, 32 or more taken quietly.
+func TestServe_AdminTokenLength(t *testing.T) {
+	err := run(context.Background(), []string{"serve", "--addr", freeAddr(t), "--db", filepath.Join(t.TempDir(), "p.db"), "--admin-token", "fifteen-chars!!"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "POLYHOOK_ADMIN_TOKEN") || !strings.Contains(err.Error(), "16") {
+		t.Errorf("a 15-character admin token: %v; want a refusal naming POLYHOOK_ADMIN_TOKEN and 16", err)
+	}
+	for _, tc := range []struct {
+		token string
+		warns bool
+	}{
+		{"sixteen-chars-ok", true},
+		{"thirty-one-characters-long-0123", true},
+		{"thirty-two-characters-long-01234", false},
+	} {
+		_, logs := startGateway(t, "--db", filepath.Join(t.TempDir(), "p.db"), "--admin-token", tc.token)
+		warned := strings.Contains(logs.String(), "POLYHOOK_ADMIN_TOKEN")
+		if warned != tc.warns {
+			t.Errorf("a %d-character admin token: warned %v, want %v\n%s", len(tc.token), warned, tc.warns, logs.String())
+		}
+		if strings.Contains(logs.String(), tc.token) {
+			t.Errorf("the admin token appears in the logs")
+		}
 	}
 }

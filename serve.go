@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/delivery/driver/drivers"
@@ -107,8 +108,19 @@ func (c *serveCmd) Validate() error {
 	if c.SecretKey != "" && len(c.SecretKey) < 16 {
 		return fmt.Errorf("--secret-key (POLYHOOK_SECRET_KEY) must be 16 characters or more")
 	}
+	if n := utf8.RuneCountInString(c.AdminToken); c.AdminToken != "" && n < minAdminToken {
+		return fmt.Errorf("--admin-token (POLYHOOK_ADMIN_TOKEN) must be %d characters or more, %d advised; it has %d", minAdminToken, goodAdminToken, n)
+	}
 	return nil
 }
+
+// An admin token given at start shorter than minAdminToken is refused, and one shorter
+// than goodAdminToken warned about: failed admin logins are throttled per address, not
+// in all, so many addresses guess faster than one.
+const (
+	minAdminToken  = 16
+	goodAdminToken = 32
+)
 
 // envOf names a flag's environment variable.
 func envOf(flag string) string {
@@ -243,6 +255,9 @@ func (c *serveCmd) Run(g *globals) error {
 		Limiter:      server.NewLimiter(c.RateLimit, c.RateBurst),
 		Logins:       server.NewLogins(server.DefaultLoginBurst, server.DefaultLoginEvery),
 		MaxBodyBytes: c.MaxBodyBytes,
+	}
+	if n := utf8.RuneCountInString(c.AdminToken); c.AdminToken != "" && n < goodAdminToken {
+		log.Warn(fmt.Sprintf("the admin token given with --admin-token (POLYHOOK_ADMIN_TOKEN) has %d characters; %d or more random ones are advised", n, goodAdminToken))
 	}
 	if c.SecretKey == "" {
 		log.Warn("the master key was generated and is kept in the database, next to the secrets it seals: " +
