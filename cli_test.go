@@ -21,7 +21,7 @@ func runOut(args ...string) (string, error) {
 // whether each is set.
 func TestHelpNeverShowsSecrets(t *testing.T) {
 	secrets := map[string]string{
-		"POLYHOOK_ADMIN_TOKEN": "phk_realtoken_xyz",
+		"POLYHOOK_ADMIN_TOKEN": "phk_realtoken_xyz0123456789abcdefghij",
 		"POLYHOOK_SECRET_KEY":  "super-secret-master-key-123",
 		"POLYHOOK_DB":          "postgres://user:hunter2@127.0.0.1:1/db",
 	}

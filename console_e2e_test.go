@@ -10,7 +10,7 @@ import (
 // TestGatewayServesTheConsole: the gateway the command starts serves the console at
 // /console, and sends / there.
 func TestGatewayServesTheConsole(t *testing.T) {
-	base, _ := startGateway(t, "--db", t.TempDir()+"/console.db", "--admin-token", "console")
+	base, _ := startGateway(t, "--db", t.TempDir()+"/console.db", "--admin-token", "console-admin-token-for-tests-0123456789")
 	resp, err := http.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func startProcess(t *testing.T, dsn string, extra ...string) *process {
 	}
 	addr := freeAddr(t)
 	logs := &syncBuffer{}
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", dsn, "--admin-token", "crash-token",
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", dsn, "--admin-token", "crash-admin-token-for-tests-0123456789",
 		"--allow-private-targets", "--rescue-after", "3s"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -126,13 +126,13 @@ func TestCrashLosesNothing(t *testing.T) {
 
 			p := startProcess(t, dsn)
 			var key struct{ APIKey string }
-			_ = json.Unmarshal(p.call(t, "POST", "/v1/credentials", "Bearer crash-token", `{"dialect":"fusionauth"}`), &key)
+			_ = json.Unmarshal(p.call(t, "POST", "/v1/credentials", "Bearer crash-admin-token-for-tests-0123456789", `{"dialect":"fusionauth"}`), &key)
 			for _, path := range []string{"/a", "/b"} {
 				p.call(t, "POST", "/api/webhook", key.APIKey, `{"webhook":{"url":"`+rcv.URL+path+`","connectTimeout":1000,"readTimeout":5000,"global":true,"eventsEnabled":{"user.create":true}}}`)
 			}
 			const events = 40
 			for i := 0; i < events; i++ {
-				p.call(t, "POST", "/v1/events", "Bearer crash-token", fmt.Sprintf(`{"id":"crash-%d","type":"user.created","data":{"n":%d}}`, i, i))
+				p.call(t, "POST", "/v1/events", "Bearer crash-admin-token-for-tests-0123456789", fmt.Sprintf(`{"id":"crash-%d","type":"user.created","data":{"n":%d}}`, i, i))
 			}
 			for start := time.Now(); received() < 5; time.Sleep(10 * time.Millisecond) {
 				if time.Since(start) > 30*time.Second {
@@ -235,14 +235,14 @@ func TestTwoReplicasFailover(t *testing.T) {
 	a := startProcess(t, dsn)
 	b := startProcess(t, dsn)
 	var key struct{ APIKey string }
-	_ = json.Unmarshal(a.call(t, "POST", "/v1/credentials", "Bearer crash-token", `{"dialect":"fusionauth"}`), &key)
+	_ = json.Unmarshal(a.call(t, "POST", "/v1/credentials", "Bearer crash-admin-token-for-tests-0123456789", `{"dialect":"fusionauth"}`), &key)
 	for _, path := range []string{"/x", "/y"} {
 		a.call(t, "POST", "/api/webhook", key.APIKey, `{"webhook":{"url":"`+rcv.URL+path+`","connectTimeout":1000,"readTimeout":5000,"global":true,"eventsEnabled":{"user.create":true}}}`)
 	}
 	const events = 60
 	for i := 0; i < events; i++ {
 		p := []*process{a, b}[i%2] // any replica serves any call
-		p.call(t, "POST", "/v1/events", "Bearer crash-token", fmt.Sprintf(`{"id":"fo-%d","type":"user.created","data":{"n":%d}}`, i, i))
+		p.call(t, "POST", "/v1/events", "Bearer crash-admin-token-for-tests-0123456789", fmt.Sprintf(`{"id":"fo-%d","type":"user.created","data":{"n":%d}}`, i, i))
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
 	for start := time.Now(); count() < 10; time.Sleep(10 * time.Millisecond) {
@@ -263,7 +263,7 @@ func TestTwoReplicasFailover(t *testing.T) {
 	}
 	// The survivor answers for both: the events published through the dead one included.
 	var ev struct{ Deliveries int }
-	_ = json.Unmarshal(b.call(t, "GET", "/v1/events/fo-0", "Bearer crash-token", ""), &ev)
+	_ = json.Unmarshal(b.call(t, "GET", "/v1/events/fo-0", "Bearer crash-admin-token-for-tests-0123456789", ""), &ev)
 	if ev.Deliveries != 2 {
 		t.Errorf("event published through the dead replica: %+v", ev)
 	}
@@ -293,13 +293,13 @@ func TestTwoReplicasKilledReplicasClaimsArriveSoon(t *testing.T) {
 	a := startProcess(t, dsn, "--rescue-after", "10m")
 	b := startProcess(t, dsn, "--rescue-after", "10m")
 	var key struct{ APIKey string }
-	_ = json.Unmarshal(a.call(t, "POST", "/v1/credentials", "Bearer crash-token", `{"dialect":"fusionauth"}`), &key)
+	_ = json.Unmarshal(a.call(t, "POST", "/v1/credentials", "Bearer crash-admin-token-for-tests-0123456789", `{"dialect":"fusionauth"}`), &key)
 	for _, path := range []string{"/x", "/y"} {
 		a.call(t, "POST", "/api/webhook", key.APIKey, `{"webhook":{"url":"`+rcv.URL+path+`","connectTimeout":1000,"readTimeout":5000,"global":true,"eventsEnabled":{"user.create":true}}}`)
 	}
 	const events = 80
 	for i := 0; i < events; i++ {
-		a.call(t, "POST", "/v1/events", "Bearer crash-token", fmt.Sprintf(`{"id":"kr-%d","type":"user.created","data":{"n":%d}}`, i, i))
+		a.call(t, "POST", "/v1/events", "Bearer crash-admin-token-for-tests-0123456789", fmt.Sprintf(`{"id":"kr-%d","type":"user.created","data":{"n":%d}}`, i, i))
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
 	for start := time.Now(); count() < 10; time.Sleep(10 * time.Millisecond) {

@@ -50,7 +50,7 @@ func TestEveryDialectReceivesItsFormat(t *testing.T) {
 	done := make(chan error, 1)
 	var logs syncBuffer
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--db", t.TempDir() + "/e2e.db", "--admin-token", "e2e", "--allow-private-targets", "--ca-file", caFile}, &logs, &logs)
+		done <- run(ctx, []string{"--addr", addr, "--db", t.TempDir() + "/e2e.db", "--admin-token", "e2e-admin-token-for-tests-0123456789", "--allow-private-targets", "--ca-file", caFile}, &logs, &logs)
 	}()
 	defer func() { cancel(); <-done }()
 	base := "http://" + addr
@@ -87,7 +87,7 @@ func TestEveryDialectReceivesItsFormat(t *testing.T) {
 	}
 	mint := func(body string) map[string]any {
 		var m map[string]any
-		_ = json.Unmarshal(call("POST", "/v1/credentials", body, "Authorization", "Bearer e2e"), &m)
+		_ = json.Unmarshal(call("POST", "/v1/credentials", body, "Authorization", "Bearer e2e-admin-token-for-tests-0123456789"), &m)
 		return m
 	}
 	const project = "a1b2c3d4-0000-4000-8000-00000000000a"
@@ -123,7 +123,7 @@ func TestEveryDialectReceivesItsFormat(t *testing.T) {
 		`{"id":"e2e-au","type":"user.created","tenant":"` + au["userPoolId"].(string) + `","data":` + data + `}`,
 		`{"id":"e2e-nu","type":"group.member.added","tenant":"` + nu["clientId"].(string) + `","data":{"facilityId":"NUR-1","userId":"u1"}}`,
 	} {
-		call("POST", "/v1/events", ev, "Authorization", "Bearer e2e")
+		call("POST", "/v1/events", ev, "Authorization", "Bearer e2e-admin-token-for-tests-0123456789")
 	}
 
 	wait := func(path string, n int) []hit {
@@ -144,9 +144,9 @@ func TestEveryDialectReceivesItsFormat(t *testing.T) {
 		var list struct {
 			Webhooks []struct{ ID, Dialect string }
 		}
-		_ = json.Unmarshal(call("GET", "/v1/webhooks?dialect="+webhookDialect, "", "Authorization", "Bearer e2e"), &list)
+		_ = json.Unmarshal(call("GET", "/v1/webhooks?dialect="+webhookDialect, "", "Authorization", "Bearer e2e-admin-token-for-tests-0123456789"), &list)
 		var secrets struct{ Secrets []struct{ Secret string } }
-		_ = json.Unmarshal(call("GET", "/v1/webhooks/"+list.Webhooks[0].ID+"/secrets", "", "Authorization", "Bearer e2e"), &secrets)
+		_ = json.Unmarshal(call("GET", "/v1/webhooks/"+list.Webhooks[0].ID+"/secrets", "", "Authorization", "Bearer e2e-admin-token-for-tests-0123456789"), &secrets)
 		wh, err := standardwebhooks.NewWebhook(secrets.Secrets[0].Secret)
 		if err != nil {
 			t.Fatal(err)

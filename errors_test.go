@@ -118,7 +118,7 @@ func TestOfflineCommandsRefuseAMissingDatabase(t *testing.T) {
 // A token that is sent but wrong is answered as refused, not as missing; 404s name what
 // was not found; the CLI checks --limit before it asks.
 func TestAnswersSayWhatWentWrong(t *testing.T) {
-	t.Setenv("POLYHOOK_ADMIN_TOKEN", "the-right-admin-token")
+	t.Setenv("POLYHOOK_ADMIN_TOKEN", "the-right-admin-token-for-tests-0123456789")
 	base, _ := startGateway(t, "--db", filepath.Join(t.TempDir(), "p.db"))
 	get := func(path, token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
@@ -147,7 +147,7 @@ func TestAnswersSayWhatWentWrong(t *testing.T) {
 		"/v1/no-such-thing":        "Nothing is served at /v1/no-such-thing.",
 		"/v1/webhooks/wh_nope/xyz": "Nothing is served at /v1/webhooks/wh_nope/xyz.",
 	} {
-		if s, b := get(path, "the-right-admin-token"); s != 404 || !strings.Contains(b, want) {
+		if s, b := get(path, "the-right-admin-token-for-tests-0123456789"); s != 404 || !strings.Contains(b, want) {
 			t.Errorf("GET %s: %d %s, want %q", path, s, b, want)
 		}
 	}

@@ -82,7 +82,7 @@ func startBridgeGateway(t *testing.T, dsn string) *bridgeGateway {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	g := &bridgeGateway{base: "http://" + addr, token: "bridge-token", logs: &syncBuffer{}}
+	g := &bridgeGateway{base: "http://" + addr, token: "bridge-admin-token-for-tests-0123456789", logs: &syncBuffer{}}
 	go func() {
 		done <- run(ctx, []string{"--addr", addr, "--db", dsn, "--admin-token", g.token, "--allow-private-targets", "--max-body-bytes", "65536"}, g.logs, g.logs)
 	}()
@@ -451,8 +451,8 @@ func TestIngestCrashLosesNothing(t *testing.T) {
 			}
 			p := startProcess(t, dsn)
 			var src sourceOut
-			_ = json.Unmarshal(p.call(t, "POST", "/v1/sources", "Bearer crash-token", `{"dialect":"xsolla"}`), &src)
-			p.call(t, "POST", "/v1/webhooks", "Bearer crash-token", `{"url":"`+rcv.URL+`/n","events":["user.created"]}`)
+			_ = json.Unmarshal(p.call(t, "POST", "/v1/sources", "Bearer crash-admin-token-for-tests-0123456789", `{"dialect":"xsolla"}`), &src)
+			p.call(t, "POST", "/v1/webhooks", "Bearer crash-admin-token-for-tests-0123456789", `{"url":"`+rcv.URL+`/n","events":["user.created"]}`)
 			const events = 30
 			var ids []string
 			var bodies []string

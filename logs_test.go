@@ -25,11 +25,11 @@ func TestDeliveryFailuresAreLogged(t *testing.T) {
 		w.WriteHeader(int(answer.Load()))
 	}))
 	defer rcv.Close()
-	base, logs := startGateway(t, "--db", t.TempDir()+"/logs.db", "--admin-token", "ops", "--allow-targets", "127.0.0.1",
+	base, logs := startGateway(t, "--db", t.TempDir()+"/logs.db", "--admin-token", "ops-admin-token-for-tests-0123456789", "--allow-targets", "127.0.0.1",
 		"--max-attempts", "1", "--log-format", "json")
 	cli := func(args ...string) string {
 		t.Helper()
-		out, err := runOut(append(args, "--url", base, "--token", "ops")...)
+		out, err := runOut(append(args, "--url", base, "--token", "ops-admin-token-for-tests-0123456789")...)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
@@ -124,9 +124,9 @@ func TestRepeatedFailuresAreSummarised(t *testing.T) {
 // Every answer carries a request id, the client's when it sent one; the request line at
 // debug has it, and its duration in milliseconds.
 func TestRequestIDs(t *testing.T) {
-	base, logs := startGateway(t, "--db", t.TempDir()+"/rid.db", "--admin-token", "ops", "--log-level", "debug", "--log-format", "json")
+	base, logs := startGateway(t, "--db", t.TempDir()+"/rid.db", "--admin-token", "ops-admin-token-for-tests-0123456789", "--log-level", "debug", "--log-format", "json")
 	req, _ := http.NewRequest(http.MethodGet, base+"/v1/webhooks/wh_nope", nil)
-	req.Header.Set("Authorization", "Bearer ops")
+	req.Header.Set("Authorization", "Bearer ops-admin-token-for-tests-0123456789")
 	req.Header.Set("X-Request-Id", "client-id-42")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -226,7 +226,7 @@ func TestMasterKey_WarnAndRefuseAnother(t *testing.T) {
 		var stdout, stderr syncBuffer
 		done := make(chan error, 1)
 		go func() {
-			done <- run(ctx, append([]string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", "admin-token-for-tests"}, args...), &stdout, &stderr)
+			done <- run(ctx, append([]string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", "admin-token-for-tests-0123456789abc"}, args...), &stdout, &stderr)
 		}()
 		for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(50 * time.Millisecond) {
 			if strings.Contains(stderr.String(), "listening") {
@@ -286,7 +286,7 @@ func TestWebhookURLsFollowTheDeliveryPolicy(t *testing.T) {
 		var stdout, stderr syncBuffer
 		done := make(chan error, 1)
 		go func() {
-			done <- run(ctx, append([]string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", "admin-token-for-tests", "--secret-key", "master-key-for-tests"}, args...), &stdout, &stderr)
+			done <- run(ctx, append([]string{"serve", "--addr", addr, "--db", dbPath, "--admin-token", "admin-token-for-tests-0123456789abc", "--secret-key", "master-key-for-tests"}, args...), &stdout, &stderr)
 		}()
 		defer func() {
 			cancel()
@@ -301,7 +301,7 @@ func TestWebhookURLsFollowTheDeliveryPolicy(t *testing.T) {
 			}
 		}
 		req, _ := http.NewRequest("POST", base+"/v1/credentials", strings.NewReader(`{"dialect":"fusionauth"}`))
-		req.Header.Set("Authorization", "Bearer admin-token-for-tests")
+		req.Header.Set("Authorization", "Bearer admin-token-for-tests-0123456789abc")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 201 {
 			t.Fatalf("mint: %v %v", resp, err)

@@ -13,11 +13,11 @@ import (
 // the tenant, once; portal-links revoke ends it. The portal page is served with the
 // configured frame-ancestors.
 func TestPortalLinksCLI(t *testing.T) {
-	base, _ := startGateway(t, "--db", t.TempDir()+"/portal.db", "--admin-token", "portal",
+	base, _ := startGateway(t, "--db", t.TempDir()+"/portal.db", "--admin-token", "portal-admin-token-for-tests-0123456789",
 		"--portal-origins", "https://app.example.com, http://localhost:3000")
 	cli := func(args ...string) (string, error) {
 		var out, errb syncBuffer
-		err := run(context.Background(), append(args, "--url", base, "--token", "portal"), &out, &errb)
+		err := run(context.Background(), append(args, "--url", base, "--token", "portal-admin-token-for-tests-0123456789"), &out, &errb)
 		return out.String() + errb.String(), err
 	}
 	out, err := cli("portal-links", "create", "--tenant", "acme", "--expires-in", "30m", "--name", "Acme", "--accent", "#336699")

@@ -36,7 +36,7 @@ func TestOperatorCLI(t *testing.T) {
 	done := make(chan error, 1)
 	var logs syncBuffer
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "ops", "--allow-targets", "127.0.0.1", "--max-attempts", "1"}, &logs, &logs)
+		done <- run(ctx, []string{"--addr", addr, "--db", dbPath, "--admin-token", "ops-admin-token-for-tests-0123456789", "--allow-targets", "127.0.0.1", "--max-attempts", "1"}, &logs, &logs)
 	}()
 	defer func() { cancel(); <-done }()
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
@@ -50,7 +50,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	cli := func(args ...string) (string, error) {
 		var out, errb syncBuffer
-		err := run(context.Background(), append(args, "--url", "http://"+addr, "--token", "ops"), &out, &errb)
+		err := run(context.Background(), append(args, "--url", "http://"+addr, "--token", "ops-admin-token-for-tests-0123456789"), &out, &errb)
 		return out.String() + errb.String(), err
 	}
 	// A FusionAuth webhook, created through the store so the test stays on the CLI.

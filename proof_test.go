@@ -117,7 +117,7 @@ func TestAcmeThroughTheGateway(t *testing.T) {
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--db", t.TempDir() + "/acme.db", "--admin-token", "acme-admin", "--allow-private-targets"}, &logs, &logs)
+		done <- run(ctx, []string{"--addr", addr, "--db", t.TempDir() + "/acme.db", "--admin-token", "acme-admin-token-for-tests-0123456789", "--allow-private-targets"}, &logs, &logs)
 	}()
 	defer func() {
 		cancel()
@@ -142,7 +142,7 @@ func TestAcmeThroughTheGateway(t *testing.T) {
 	native := servertest.NewContract(t, spec, base)
 	admin := func(method, path, body string) []byte {
 		t.Helper()
-		resp, b := native.Do(t, servertest.Request(t, method, base+path, body, "Authorization", "Bearer acme-admin"))
+		resp, b := native.Do(t, servertest.Request(t, method, base+path, body, "Authorization", "Bearer acme-admin-token-for-tests-0123456789"))
 		if resp.StatusCode >= 300 {
 			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
 		}

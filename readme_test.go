@@ -63,7 +63,7 @@ func TestReadmeTour(t *testing.T) {
 	}
 	dir := t.TempDir()
 	addr, rcvAddr := freeAddr(t), freeAddr(t)
-	t.Setenv("POLYHOOK_ADMIN_TOKEN", "change-me")
+	t.Setenv("POLYHOOK_ADMIN_TOKEN", "change-me-to-32-or-more-random-characters")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs syncBuffer

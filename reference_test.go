@@ -10,7 +10,7 @@ import (
 // The gateway as "go run ." starts it serves the specs and the reference page, without a
 // token, and native subscriptions behind the admin token.
 func TestServesContractsAndSubscriptions(t *testing.T) {
-	base, _ := startGateway(t, "--db", t.TempDir()+"/ref.db", "--admin-token", "ref", "--allow-targets", "127.0.0.1")
+	base, _ := startGateway(t, "--db", t.TempDir()+"/ref.db", "--admin-token", "ref-admin-token-for-tests-0123456789", "--allow-targets", "127.0.0.1")
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(base + path)
@@ -34,7 +34,7 @@ func TestServesContractsAndSubscriptions(t *testing.T) {
 	subscribe := func(url string) int {
 		t.Helper()
 		req, _ := http.NewRequest("POST", base+"/v1/webhooks", strings.NewReader(`{"url":"`+url+`","events":["user.created"]}`))
-		req.Header.Set("Authorization", "Bearer ref")
+		req.Header.Set("Authorization", "Bearer ref-admin-token-for-tests-0123456789")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -52,7 +52,7 @@ func TestServesContractsAndSubscriptions(t *testing.T) {
 	}
 	// A published canonical event makes a delivery to the subscription.
 	req, _ := http.NewRequest("POST", base+"/v1/events", strings.NewReader(`{"type":"user.created"}`))
-	req.Header.Set("Authorization", "Bearer ref")
+	req.Header.Set("Authorization", "Bearer ref-admin-token-for-tests-0123456789")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,7 @@ func TestTracing(t *testing.T) {
 	}))
 	defer rcv.Close()
 	dbPath := filepath.Join(t.TempDir(), "trace.db")
-	base, _ := startGateway(t, "--db", dbPath, "--admin-token", "tr", "--allow-targets", "127.0.0.1")
+	base, _ := startGateway(t, "--db", dbPath, "--admin-token", "tracing-admin-token-for-tests-0123456789", "--allow-targets", "127.0.0.1")
 	db := openGatewayStore(t, dbPath)
 	w := &store.Webhook{Dialect: "fusionauth", ExternalID: "00000000-0000-4000-8000-0000000071ce", URL: rcv.URL, Enabled: true, Global: true, Events: []string{"user.create"}}
 	if err := db.CreateWebhook(context.Background(), w); err != nil {
@@ -42,7 +42,7 @@ func TestTracing(t *testing.T) {
 	publish := func(id string, header http.Header) {
 		t.Helper()
 		req, _ := http.NewRequest("POST", base+"/v1/events", strings.NewReader(`{"id":"`+id+`","type":"user.created"}`))
-		req.Header.Set("Authorization", "Bearer tr")
+		req.Header.Set("Authorization", "Bearer tracing-admin-token-for-tests-0123456789")
 		for k, v := range header {
 			req.Header[k] = v
 		}

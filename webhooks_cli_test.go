@@ -18,11 +18,11 @@ func TestWebhooksCLI(t *testing.T) {
 		arrived <- r.Header.Clone()
 	}))
 	defer rcv.Close()
-	base, _ := startGateway(t, "--db", t.TempDir()+"/cli.db", "--admin-token", "ops", "--allow-targets", "127.0.0.1")
+	base, _ := startGateway(t, "--db", t.TempDir()+"/cli.db", "--admin-token", "ops-admin-token-for-tests-0123456789", "--allow-targets", "127.0.0.1")
 	cli := func(args ...string) string {
 		t.Helper()
 		var out, errb syncBuffer
-		if err := run(context.Background(), append(args, "--url", base, "--token", "ops"), &out, &errb); err != nil {
+		if err := run(context.Background(), append(args, "--url", base, "--token", "ops-admin-token-for-tests-0123456789"), &out, &errb); err != nil {
 			t.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
 		}
 		return out.String()
@@ -60,7 +60,7 @@ func TestWebhooksCLI(t *testing.T) {
 		t.Errorf("webhooks delete: %s", out)
 	}
 	var out2, errb syncBuffer
-	if err := run(context.Background(), []string{"webhooks", "show", id, "--url", base, "--token", "ops"}, &out2, &errb); err == nil {
+	if err := run(context.Background(), []string{"webhooks", "show", id, "--url", base, "--token", "ops-admin-token-for-tests-0123456789"}, &out2, &errb); err == nil {
 		t.Errorf("webhooks show after delete succeeded: %s", out2.String())
 	}
 }

@@ -142,7 +142,7 @@ type bench struct {
 	machine    string
 }
 
-const token = "bench-admin-token"
+const token = "bench-admin-token-0123456789abcdef"
 
 func (b *bench) n(base int) int { return max(1, int(float64(base)*b.scale)) }
 

@@ -154,7 +154,7 @@ func TestBrowser(t *testing.T) {
 }
 
 func browse(t *testing.T, browser string, db *store.DB) {
-	const token = "console-test-admin-token"
+	const token = "console-test-admin-token-0123456789"
 	ctx := context.Background()
 	keys, err := server.NewKeys("console-test-master-key")
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 	"github.com/polyhook/polyhook/store/storetest"
 )
 
-const token = "test-admin-token"
+const token = "test-admin-token-0123456789abcdef"
 
 func TestContract(t *testing.T) {
 	db := storetest.Open(t)
