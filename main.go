@@ -41,6 +41,8 @@ func main() {
 
 // cli is the command line: each command's flags, each with its environment variable.
 type cli struct {
+	globalFlags
+
 	Serve       serveCmd       `cmd:"" default:"withargs" help:"Start the gateway (the default command)."`
 	Credentials credentialsCmd `cmd:"" help:"Mint, list and revoke the credentials of the dialect APIs."`
 	Publish     publishCmd     `cmd:"" help:"Publish an event; the gateway delivers it to every matching webhook."`
@@ -49,10 +51,34 @@ type cli struct {
 	Webhooks    webhooksCmd    `cmd:"" help:"Webhooks of every dialect: list, enable, test, recover."`
 	PortalLinks portalLinksCmd `cmd:"" name:"portal-links" help:"One-time links into the tenant portal: create, revoke."`
 	AdminToken  adminTokenCmd  `cmd:"" name:"admin-token" help:"Replace the stored admin token, on the database (offline)."`
+	Login       loginCmd       `cmd:"" help:"Check --url and --token against the gateway and store them for the next commands (in the user's config directory, mode 0600)."`
+	Logout      logoutCmd      `cmd:"" help:"Forget the gateway and token polyhook login stored."`
+	Verify      verifyCmd      `cmd:"" help:"Check the signature of a delivery your endpoint received: valid, or why not."`
 	Version     versionCmd     `cmd:"" help:"Print the version and the revision it was built from."`
 	Completion  completionCmd  `cmd:"" help:"Print a shell completion script: bash, zsh or fish."`
 	Import      importCmd      `cmd:"" help:"Copy a vendor's webhooks into the gateway (a dry run unless --apply)."`
 	Sources     sourcesCmd     `cmd:"" help:"Sources: where vendors post their own webhooks (/ingest/{id})."`
+}
+
+// defaultURL is the gateway the commands talk to when neither --url, POLYHOOK_URL nor
+// polyhook login says another.
+const defaultURL = "http://127.0.0.1:8080"
+
+// globalFlags are taken before or after any command, and shown in the root help.
+type globalFlags struct {
+	URL     string      `name:"url" env:"POLYHOOK_URL" help:"The running gateway's address (default http://127.0.0.1:8080, or the one polyhook login stored)."`
+	Token   string      `name:"token" env:"POLYHOOK_ADMIN_TOKEN" secret:"" help:"The gateway's admin token (default: the one polyhook login stored)."`
+	Output  string      `name:"output" short:"o" default:"table" enum:"table,json" help:"How commands print: table, or json (the native API's answer)."`
+	Version versionFlag `name:"version" short:"v" help:"Print the version and exit."`
+}
+
+// versionFlag is --version: the version command's line, then exit.
+type versionFlag bool
+
+func (versionFlag) BeforeApply(app *kong.Kong) error {
+	printVersion(app.Stdout, false)
+	app.Exit(0)
+	return nil
 }
 
 // globals is what every command's Run gets.
@@ -60,6 +86,7 @@ type globals struct {
 	ctx            context.Context
 	stdout, stderr io.Writer
 	parser         *kong.Kong
+	flags          *globalFlags
 }
 
 // usageError is a command line the parser refused; it exits 2.
@@ -125,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil || kctx == nil {
 		return err
 	}
-	return kctx.Run(&globals{ctx: ctx, stdout: stdout, stderr: stderr, parser: parser})
+	return kctx.Run(&globals{ctx: ctx, stdout: stdout, stderr: stderr, parser: parser, flags: &c.globalFlags})
 }
 
 // parse parses args; a nil context with a nil error means help was printed.

@@ -111,7 +111,7 @@ func TestServeAndCLI(t *testing.T) {
 
 	// Mint through the command line: through the gateway, and offline on its database.
 	var cliOut, cliErr syncBuffer
-	if err := run(context.Background(), []string{"credentials", "create", "--dialect", "fusionauth", "--url", base, "--token", token, "--name", "cli"}, &cliOut, &cliErr); err != nil {
+	if err := run(context.Background(), []string{"credentials", "create", "--dialect", "fusionauth", "--url", base, "--token", token, "--name", "cli", "-o", "json"}, &cliOut, &cliErr); err != nil {
 		t.Fatalf("credentials create: %v\n%s", err, cliErr.String())
 	}
 	var cliCred struct{ APIKey string }
@@ -119,7 +119,7 @@ func TestServeAndCLI(t *testing.T) {
 		t.Fatalf("credentials create printed %q", cliOut.String())
 	}
 	cliOut = syncBuffer{}
-	if err := run(context.Background(), []string{"credentials", "create", "--offline", "--dialect", "fusionauth", "--db", dbPath, "--name", "offline"}, &cliOut, &cliErr); err != nil {
+	if err := run(context.Background(), []string{"-o", "json", "credentials", "create", "--offline", "--dialect", "fusionauth", "--db", dbPath, "--name", "offline"}, &cliOut, &cliErr); err != nil {
 		t.Fatalf("credentials create --offline: %v\n%s", err, cliErr.String())
 	}
 	var offCred struct{ APIKey string }

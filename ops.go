@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -28,17 +29,6 @@ import (
 // and admin-token open the database themselves: they are how the first credential and a
 // lost admin token are made when no gateway can be asked.
 
-// clientFlags say which gateway to talk to.
-type clientFlags struct {
-	URL   string `name:"url" default:"http://127.0.0.1:8080" env:"POLYHOOK_URL" help:"The running gateway's address."`
-	Token string `name:"token" env:"POLYHOOK_ADMIN_TOKEN" secret:"" help:"The gateway's admin token."`
-}
-
-// outputFlag is on every command that lists or shows.
-type outputFlag struct {
-	Output string `name:"output" short:"o" default:"table" enum:"table,json" help:"table, or json (the native API's answer)."`
-}
-
 // api is a client of the native API.
 type api struct {
 	base  string
@@ -46,16 +36,37 @@ type api struct {
 	http  *http.Client
 }
 
-func (c *clientFlags) api() (*api, error) {
-	if c.Token == "" {
-		return nil, usageError{errors.New("no admin token: pass --token or set POLYHOOK_ADMIN_TOKEN")}
+// api returns a client of the gateway the global flags, the environment or the stored
+// login name.
+func (g *globals) api() (*api, error) {
+	base, token := g.flags.URL, g.flags.Token
+	if base == "" || token == "" {
+		stored, err := readLogin()
+		if err != nil {
+			return nil, err
+		}
+		if base == "" {
+			base = stored.URL
+		}
+		if token == "" && (g.flags.URL == "" || g.flags.URL == stored.URL) {
+			token = stored.Token // a stored token goes only to its own gateway
+		}
 	}
-	u, err := url.Parse(c.URL)
+	if base == "" {
+		base = defaultURL
+	}
+	if token == "" {
+		return nil, usageError{errors.New("no admin token: pass --token, set POLYHOOK_ADMIN_TOKEN, or run polyhook login once")}
+	}
+	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageError{fmt.Errorf("--url (POLYHOOK_URL) %q is not an http(s) URL", c.URL)}
+		return nil, usageError{fmt.Errorf("--url (POLYHOOK_URL) %q is not an http(s) URL", base)}
 	}
-	return &api{base: strings.TrimSuffix(c.URL, "/"), token: c.Token, http: &http.Client{Timeout: time.Minute}}, nil
+	return &api{base: strings.TrimSuffix(base, "/"), token: token, http: &http.Client{Timeout: time.Minute}}, nil
 }
+
+// json reports whether -o json was asked for.
+func (g *globals) json() bool { return g.flags.Output == "json" }
 
 // call sends one request and returns the answer's body when its status is one of want;
 // any other status is an error carrying the gateway's message.
@@ -249,7 +260,6 @@ type credCreateCmd struct {
 	Project []string `name:"project" help:"xsolla: a Login project id the credential may manage (repeat for several)."`
 	Offline bool     `name:"offline" help:"Mint on the database (--db, --secret-key) instead of through a gateway: for the first credential, or when no gateway runs."`
 	Create  bool     `name:"create" help:"With --offline: make a new database when --db names no existing file."`
-	clientFlags
 	storeFlags
 }
 
@@ -257,7 +267,7 @@ func (c *credCreateCmd) Run(g *globals) error {
 	if c.Offline {
 		return c.offline(g)
 	}
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -272,7 +282,45 @@ func (c *credCreateCmd) Run(g *globals) error {
 	if err != nil {
 		return inFlagWords(err)
 	}
-	return printJSON(g.stdout, b)
+	return printMinted(g, b)
+}
+
+// printMinted prints a new credential: its id, dialect and name, then each of the
+// dialect's fields (the secrets among them), which are shown this once.
+func printMinted(g *globals, b []byte) error {
+	if g.json() {
+		return printJSON(g.stdout, b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	name, _ := m["name"].(string)
+	if err := table(g.stdout, "ID\tDIALECT\tNAME", [][]string{{fmt.Sprint(m["id"]), fmt.Sprint(m["dialect"]), name}}); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		switch k {
+		case "id", "dialect", "name", "createdAt":
+		default:
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(g.stdout, "Shown once, keep them:")
+	for _, k := range keys {
+		v := m[k]
+		if l, ok := v.([]any); ok {
+			parts := make([]string, len(l))
+			for i, x := range l {
+				parts[i] = fmt.Sprint(x)
+			}
+			v = strings.Join(parts, ",")
+		}
+		fmt.Fprintf(g.stdout, "  %s: %v\n", k, v)
+	}
+	return nil
 }
 
 func (c *credCreateCmd) offline(g *globals) error {
@@ -304,7 +352,7 @@ func (c *credCreateCmd) offline(g *globals) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(g.stdout, out)
+	return printMinted(g, out)
 }
 
 // inFlagWords names the request field a refusal speaks of by the flag that sets it.
@@ -318,12 +366,10 @@ func inFlagWords(err error) error {
 
 type credListCmd struct {
 	Dialect string `name:"dialect" help:"Only this dialect's (${dialects_all})."`
-	outputFlag
-	clientFlags
 }
 
 func (c *credListCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -336,7 +382,7 @@ func (c *credListCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	rows := make([][]string, len(out.Credentials))
@@ -352,11 +398,10 @@ func (c *credListCmd) Run(g *globals) error {
 
 type credRevokeCmd struct {
 	ID string `arg:"" help:"The credential's id."`
-	clientFlags
 }
 
 func (c *credRevokeCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -399,8 +444,6 @@ type publishCmd struct {
 	Tenant string `name:"tenant" help:"Tenant, project, client or user pool the event belongs to."`
 	ID     string `name:"id" help:"Idempotency key; publishing it again creates nothing."`
 	Data   string `name:"data" default:"{}" help:"The event's data, a JSON object."`
-	outputFlag
-	clientFlags
 }
 
 func (c *publishCmd) Run(g *globals) error {
@@ -408,7 +451,7 @@ func (c *publishCmd) Run(g *globals) error {
 	if err := json.Unmarshal([]byte(c.Data), &data); err != nil || data == nil {
 		return usageError{fmt.Errorf("--data must be a JSON object")}
 	}
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -423,7 +466,7 @@ func (c *publishCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	var ev event
@@ -450,15 +493,13 @@ type eventsListCmd struct {
 	Tenant string `name:"tenant" help:"Only this tenant's."`
 	Since  string `name:"since" help:"Only those created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
 	Limit  int    `name:"limit" default:"50" help:"Rows to show (1-1000)."`
-	outputFlag
-	clientFlags
 }
 
 // Validate checks the flags before any request; kong calls it.
 func (c *eventsListCmd) Validate() error { return checkLimit(c.Limit) }
 
 func (c *eventsListCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -476,7 +517,7 @@ func (c *eventsListCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	rows := make([][]string, len(out.Events))
@@ -491,12 +532,10 @@ func (c *eventsListCmd) Run(g *globals) error {
 
 type eventsShowCmd struct {
 	ID string `arg:"" help:"The event's id."`
-	outputFlag
-	clientFlags
 }
 
 func (c *eventsShowCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -505,7 +544,7 @@ func (c *eventsShowCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	fmt.Fprintf(g.stdout, "event %s (%s, tenant %q) created %s: %s\n", e.ID, e.Type, e.Tenant, e.CreatedAt.UTC().Format(time.RFC3339), count(e.Deliveries, "delivery", "deliveries"))
@@ -570,15 +609,13 @@ type deliveriesListCmd struct {
 	Status  string `name:"status" enum:"pending,succeeded,failed,cancelled," default:"" help:"pending, succeeded, failed or cancelled."`
 	Since   string `name:"since" help:"Only those created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
 	Limit   int    `name:"limit" default:"50" help:"Rows to show (1-1000)."`
-	outputFlag
-	clientFlags
 }
 
 // Validate checks the flags before any request; kong calls it.
 func (c *deliveriesListCmd) Validate() error { return checkLimit(c.Limit) }
 
 func (c *deliveriesListCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -598,7 +635,7 @@ func (c *deliveriesListCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	if err := table(g.stdout, deliveryHeader, deliveryRows(out.Deliveries)); err != nil {
@@ -609,12 +646,10 @@ func (c *deliveriesListCmd) Run(g *globals) error {
 
 type deliveriesShowCmd struct {
 	ID string `arg:"" help:"The delivery's id."`
-	outputFlag
-	clientFlags
 }
 
 func (c *deliveriesShowCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -623,7 +658,7 @@ func (c *deliveriesShowCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	fmt.Fprintf(g.stdout, "delivery %s of event %s to webhook %s (%s, %s): %s after %s\n", d.ID, d.EventID, d.WebhookID, d.Dialect, d.EventName, d.Status, count(d.Attempts, "attempt", "attempts"))
@@ -639,11 +674,10 @@ func (c *deliveriesShowCmd) Run(g *globals) error {
 
 type deliveriesRetryCmd struct {
 	ID string `arg:"" help:"The delivery's id."`
-	clientFlags
 }
 
 func (c *deliveriesRetryCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -670,15 +704,13 @@ type webhooksCmd struct {
 type webhooksListCmd struct {
 	Dialect string `name:"dialect" help:"Only this dialect's (${dialects_all})."`
 	Limit   int    `name:"limit" default:"100" help:"Rows to show (1-1000)."`
-	outputFlag
-	clientFlags
 }
 
 // Validate checks the flags before any request; kong calls it.
 func (c *webhooksListCmd) Validate() error { return checkLimit(c.Limit) }
 
 func (c *webhooksListCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -692,7 +724,7 @@ func (c *webhooksListCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	rows := make([][]string, len(out.Webhooks))
@@ -711,12 +743,10 @@ type webhooksCreateCmd struct {
 	Tenant      string            `name:"tenant" help:"Only this tenant's events; every tenant's when empty."`
 	Description string            `name:"description" help:"A label for the webhook."`
 	Headers     map[string]string `name:"header" help:"A custom header sent on every delivery, as NAME=VALUE (repeat for several)."`
-	outputFlag
-	clientFlags
 }
 
 func (c *webhooksCreateCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -734,7 +764,7 @@ func (c *webhooksCreateCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	var out struct {
@@ -753,12 +783,10 @@ func (c *webhooksCreateCmd) Run(g *globals) error {
 
 type webhooksShowCmd struct {
 	ID string `arg:"" help:"The webhook's id (polyhook's, as webhooks list shows)."`
-	outputFlag
-	clientFlags
 }
 
 func (c *webhooksShowCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -767,7 +795,7 @@ func (c *webhooksShowCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	return table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tEVENTS\tSTATE", [][]string{{w.ID, w.Dialect, w.ExternalID, w.URL, strings.Join(w.Events, ","), w.state()}})
@@ -786,11 +814,10 @@ func (w webhook) state() string {
 
 type webhooksDisableCmd struct {
 	ID string `arg:"" help:"The webhook's id (polyhook's, as webhooks list shows)."`
-	clientFlags
 }
 
 func (c *webhooksDisableCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -803,11 +830,10 @@ func (c *webhooksDisableCmd) Run(g *globals) error {
 
 type webhooksDeleteCmd struct {
 	ID string `arg:"" help:"The webhook's id (polyhook's, as webhooks list shows)."`
-	clientFlags
 }
 
 func (c *webhooksDeleteCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -820,11 +846,10 @@ func (c *webhooksDeleteCmd) Run(g *globals) error {
 
 type webhooksEnableCmd struct {
 	ID string `arg:"" help:"The webhook's id (polyhook's, as webhooks list shows)."`
-	clientFlags
 }
 
 func (c *webhooksEnableCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -839,8 +864,6 @@ type webhooksTestCmd struct {
 	ID    string `arg:"" help:"The webhook's id."`
 	Event string `name:"event" help:"A native event name of the webhook's dialect; its first subscribed event by default."`
 	Data  string `name:"data" default:"{\"test\":true}" help:"The test event's data, a JSON object."`
-	outputFlag
-	clientFlags
 }
 
 func (c *webhooksTestCmd) Run(g *globals) error {
@@ -848,7 +871,7 @@ func (c *webhooksTestCmd) Run(g *globals) error {
 	if err := json.Unmarshal([]byte(c.Data), &data); err != nil || data == nil {
 		return usageError{fmt.Errorf("--data must be a JSON object")}
 	}
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -871,7 +894,7 @@ func (c *webhooksTestCmd) Run(g *globals) error {
 	if err := json.Unmarshal(b, &res); err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		if err := printJSON(g.stdout, b); err != nil {
 			return err
 		}

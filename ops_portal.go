@@ -17,11 +17,10 @@ type portalLinksCreateCmd struct {
 	ExpiresIn string `name:"expires-in" default:"1h" help:"When the link and its session end, from 1m to 720h."`
 	Name      string `name:"name" help:"The portal's title."`
 	Accent    string `name:"accent" help:"The portal's accent colour, #rrggbb."`
-	clientFlags
 }
 
 func (c *portalLinksCreateCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -41,11 +40,10 @@ func (c *portalLinksCreateCmd) Run(g *globals) error {
 
 type portalLinksRevokeCmd struct {
 	ID string `arg:"" help:"The link's id."`
-	clientFlags
 }
 
 func (c *portalLinksRevokeCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}

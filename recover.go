@@ -22,7 +22,6 @@ type webhooksRecoverCmd struct {
 	Since           string        `name:"since" required:"" help:"Re-send failed deliveries created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
 	IncludeRetrying bool          `name:"include-retrying" help:"Also send now the deliveries still retrying, instead of leaving them to their schedule."`
 	Every           time.Duration `name:"poll" default:"500ms" hidden:""`
-	clientFlags
 }
 
 // window is the deliveries a recovery is about: the webhook's, created in [since, until).
@@ -63,7 +62,7 @@ func (c *webhooksRecoverCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}

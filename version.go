@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 )
@@ -49,13 +50,16 @@ func buildVersion() versionInfo {
 }
 
 type versionCmd struct {
-	outputFlag
 }
 
-func (c *versionCmd) Run(g *globals) error {
+func (c *versionCmd) Run(g *globals) error { return printVersion(g.stdout, g.json()) }
+
+// printVersion writes the version, its revision and the Go release and platform it was
+// built with: as a line, or as JSON.
+func printVersion(w io.Writer, asJSON bool) error {
 	v := buildVersion()
-	if c.Output == "json" {
-		return json.NewEncoder(g.stdout).Encode(v)
+	if asJSON {
+		return json.NewEncoder(w).Encode(v)
 	}
 	line := "polyhook " + v.Version
 	if v.Revision != "" {
@@ -68,6 +72,6 @@ func (c *versionCmd) Run(g *globals) error {
 		}
 		line += ")"
 	}
-	_, err := fmt.Fprintf(g.stdout, "%s %s %s\n", line, v.Go, v.Platform)
+	_, err := fmt.Fprintf(w, "%s %s %s\n", line, v.Go, v.Platform)
 	return err
 }
