@@ -535,10 +535,13 @@ type PublishRequest struct {
 type Recovery struct {
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Done How many of them are queued again so far.
+	// Done How many of them are queued again so far (queued, not yet sent: see progress).
 	Done            int64  `json:"done"`
 	Id              string `json:"id"`
 	IncludeRetrying bool   `json:"includeRetrying"`
+
+	// Progress What became of the recovery's deliveries, counted from the attempts made since it started. The recovery is over when attempted reaches total (plus retrying with includeRetrying) and waitingForRetry is 0.
+	Progress RecoveryProgress `json:"progress"`
 
 	// Retrying Deliveries since the time still pending when the recovery started: left to their schedule, or sent now with includeRetrying.
 	Retrying int64          `json:"retrying"`
@@ -553,6 +556,21 @@ type Recovery struct {
 
 // RecoveryStatus defines model for Recovery.Status.
 type RecoveryStatus string
+
+// RecoveryProgress What became of the recovery's deliveries, counted from the attempts made since it started. The recovery is over when attempted reaches total (plus retrying with includeRetrying) and waitingForRetry is 0.
+type RecoveryProgress struct {
+	// Attempted Deliveries given an attempt since the recovery started.
+	Attempted int64 `json:"attempted"`
+
+	// FailedAgain Of those attempted, how many failed for good (out of attempts, or refused).
+	FailedAgain int64 `json:"failedAgain"`
+
+	// Succeeded Of those attempted, how many succeeded.
+	Succeeded int64 `json:"succeeded"`
+
+	// WaitingForRetry Of those attempted, how many failed and wait for a later attempt.
+	WaitingForRetry int64 `json:"waitingForRetry"`
+}
 
 // Scope defines model for Scope.
 type Scope struct {

@@ -124,3 +124,42 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 	}
 	return attempts, deliveries, res.RowsAffected, nil
 }
+
+// RecoveryProgress is what became of the deliveries a recovery re-sent, counted from the
+// attempts made since it started.
+type RecoveryProgress struct {
+	// Attempted is how many deliveries of the recovery's window have had an attempt since
+	// it started; of them, Succeeded succeeded, FailedAgain failed for good and
+	// WaitingForRetry failed and wait for a later attempt.
+	Attempted, Succeeded, FailedAgain, WaitingForRetry int64
+}
+
+// Progress counts r's deliveries by what their attempts since r started made of them: the
+// webhook's deliveries of the recovery's window with an attempt since it started and
+// none that succeeded before it.
+func (db *DB) Progress(ctx context.Context, r *Recovery) (RecoveryProgress, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	err := db.gorm.WithContext(ctx).Model(&Delivery{}).Select("status, COUNT(*) AS n").
+		Where("webhook_id = ? AND created_at >= ? AND created_at < ?", r.WebhookID, r.Since, r.CreatedAt).
+		Where("EXISTS (SELECT 1 FROM attempts WHERE attempts.delivery_id = deliveries.id AND attempts.started_at >= ?)", r.CreatedAt).
+		// A delivery that had succeeded before was not the recovery's (a manual retry
+		// made beside it, say).
+		Where("NOT EXISTS (SELECT 1 FROM attempts WHERE attempts.delivery_id = deliveries.id AND attempts.started_at < ? AND attempts.response_status BETWEEN 200 AND 299)", r.CreatedAt).
+		Group("status").Scan(&rows).Error
+	var p RecoveryProgress
+	for _, row := range rows {
+		p.Attempted += row.N
+		switch row.Status {
+		case DeliverySucceeded:
+			p.Succeeded += row.N
+		case DeliveryFailed:
+			p.FailedAgain += row.N
+		case DeliveryPending:
+			p.WaitingForRetry += row.N
+		}
+	}
+	return p, db.err(err)
+}

@@ -323,7 +323,7 @@ func (h handlers) RecoverWebhook(c echo.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, recoveryWire(r))
+	return c.JSON(http.StatusAccepted, recoveryWire(r, store.RecoveryProgress{}))
 }
 
 func (h handlers) GetRecovery(c echo.Context, id string) error {
@@ -331,11 +331,16 @@ func (h handlers) GetRecovery(c echo.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, recoveryWire(r))
+	p, err := h.db.Progress(c.Request().Context(), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, recoveryWire(r, p))
 }
 
-func recoveryWire(r *store.Recovery) api.Recovery {
+func recoveryWire(r *store.Recovery, p store.RecoveryProgress) api.Recovery {
 	return api.Recovery{Id: r.ID, WebhookId: r.WebhookID, Since: r.Since, Total: r.Total, Done: r.Done,
+		Progress: api.RecoveryProgress{Attempted: p.Attempted, Succeeded: p.Succeeded, FailedAgain: p.FailedAgain, WaitingForRetry: p.WaitingForRetry},
 		Retrying: r.Retrying, IncludeRetrying: r.IncludeRetrying,
 		Status: api.RecoveryStatus(r.Status), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }

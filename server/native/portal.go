@@ -154,7 +154,11 @@ func (a *API) registerPortal(r *server.Router) {
 		if _, err := a.tenantWebhook(c, rec.WebhookID); err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, recoveryWire(rec))
+		p, err := a.db.Progress(c.Request().Context(), rec)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, recoveryWire(rec, p))
 	})
 	t.GET("/portal/v1/deliveries", a.portalDeliveries)
 	ownDelivery := func(next func(echo.Context, string) error) echo.HandlerFunc {

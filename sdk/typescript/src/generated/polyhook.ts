@@ -657,9 +657,10 @@ export interface components {
             total: number;
             /**
              * Format: int64
-             * @description How many of them are queued again so far.
+             * @description How many of them are queued again so far (queued, not yet sent: see progress).
              */
             done: number;
+            progress: components["schemas"]["RecoveryProgress"];
             /**
              * Format: int64
              * @description Deliveries since the time still pending when the recovery started: left to their schedule, or sent now with includeRetrying.
@@ -672,6 +673,29 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        /** @description What became of the recovery's deliveries, counted from the attempts made since it started. The recovery is over when attempted reaches total (plus retrying with includeRetrying) and waitingForRetry is 0. */
+        RecoveryProgress: {
+            /**
+             * Format: int64
+             * @description Deliveries given an attempt since the recovery started.
+             */
+            attempted: number;
+            /**
+             * Format: int64
+             * @description Of those attempted, how many succeeded.
+             */
+            succeeded: number;
+            /**
+             * Format: int64
+             * @description Of those attempted, how many failed for good (out of attempts, or refused).
+             */
+            failedAgain: number;
+            /**
+             * Format: int64
+             * @description Of those attempted, how many failed and wait for a later attempt.
+             */
+            waitingForRetry: number;
         };
         Health: {
             /** @enum {string} */
