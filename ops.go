@@ -214,15 +214,23 @@ type (
 		DisabledAt     *time.Time `json:"disabledAt"`
 		DisabledReason string     `json:"disabledReason"`
 		FailingSince   *time.Time `json:"failingSince"`
+		HeaderNames    []string   `json:"headerNames"`
 	}
 	recovery struct {
-		ID        string    `json:"id"`
-		WebhookID string    `json:"webhookId"`
-		Total     int64     `json:"total"`
-		Done      int64     `json:"done"`
-		Retrying  int64     `json:"retrying"`
-		Status    string    `json:"status"`
-		CreatedAt time.Time `json:"createdAt"`
+		ID        string           `json:"id"`
+		WebhookID string           `json:"webhookId"`
+		Total     int64            `json:"total"`
+		Done      int64            `json:"done"`
+		Retrying  int64            `json:"retrying"`
+		Status    string           `json:"status"`
+		Progress  recoveryProgress `json:"progress"`
+		CreatedAt time.Time        `json:"createdAt"`
+	}
+	recoveryProgress struct {
+		Attempted       int64 `json:"attempted"`
+		Succeeded       int64 `json:"succeeded"`
+		FailedAgain     int64 `json:"failedAgain"`
+		WaitingForRetry int64 `json:"waitingForRetry"`
 	}
 )
 
@@ -798,7 +806,8 @@ func (c *webhooksShowCmd) Run(g *globals) error {
 	if g.json() {
 		return printJSON(g.stdout, b)
 	}
-	return table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tEVENTS\tSTATE", [][]string{{w.ID, w.Dialect, w.ExternalID, w.URL, strings.Join(w.Events, ","), w.state()}})
+	// Custom headers are shown by name; their values are sealed and never shown.
+	return table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tEVENTS\tHEADERS\tSTATE", [][]string{{w.ID, w.Dialect, w.ExternalID, w.URL, strings.Join(w.Events, ","), strings.Join(w.HeaderNames, ","), w.state()}})
 }
 
 // state says whether the webhook is in delivery, disabled (and why) or failing.

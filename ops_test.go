@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -94,8 +96,8 @@ func TestOperatorCLI(t *testing.T) {
 		t.Errorf("webhooks test: %v %s", err, out)
 	}
 	out, err := cli("webhooks", "recover", w.ID, "--since", "1h")
-	if err != nil || !strings.Contains(out, "1 failed delivery") || !strings.Contains(out, "sent 1 of 1\n") ||
-		!strings.Contains(out, "done: 1 sent, 1 succeeded, 0 failed again, 0 retrying") {
+	if err != nil || !strings.Contains(out, "1 failed delivery") || !strings.Contains(out, "attempted 0 of 1: 0 succeeded") ||
+		!strings.Contains(out, "done: attempted 1 of 1: 1 succeeded, 0 failed again, 0 waiting for a retry") {
 		t.Fatalf("webhooks recover: %v %s", err, out)
 	}
 	if strings.Contains(out, "\r") {
@@ -139,10 +141,13 @@ func TestOperatorCLI(t *testing.T) {
 		}
 	}
 	up.Store(true)
-	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h"); err != nil || !strings.Contains(out, "skipped 1 delivery still retrying") || !strings.Contains(out, "done: 0 sent") {
+	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h"); err != nil || !strings.Contains(out, "skipped 1 delivery still retrying") || !strings.Contains(out, "done: attempted 0 of 0") {
 		t.Errorf("recover with a delivery still retrying: %v %s", err, out)
 	}
-	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h", "--include-retrying"); err != nil || !strings.Contains(out, "done: 1 sent, 1 succeeded, 0 failed again, 0 retrying") {
+	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h", "--no-follow"); err != nil || !strings.Contains(out, "not following; its progress is at GET /v1/recoveries/") || strings.Contains(out, "attempted") {
+		t.Errorf("recover --no-follow: %v %s", err, out)
+	}
+	if out, err := cli("webhooks", "recover", w2.ID, "--since", "1h", "--include-retrying"); err != nil || !strings.Contains(out, "done: attempted 1 of 1: 1 succeeded, 0 failed again, 0 waiting for a retry") {
 		t.Errorf("recover --include-retrying: %v %s", err, out)
 	}
 	if n := gotW2.Load(); n != 1 {
@@ -162,5 +167,49 @@ func TestOperatorCLI(t *testing.T) {
 		if out, err := cli(bad.args...); exitCode(err) != bad.exit {
 			t.Errorf("%v: exit %d, want %d: %v %s", bad.args, exitCode(err), bad.exit, err, out)
 		}
+	}
+}
+
+// A recovery whose endpoint still fails says so: attempted is not succeeded, in the API
+// and in the command's words (the console said "sent again" while all stayed pending).
+func TestRecoveryOfAFailingEndpointSaysItFailedAgain(t *testing.T) {
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer rcv.Close()
+	base, _ := startGateway(t, "--db", t.TempDir()+"/rec.db", "--admin-token", "rec", "--allow-targets", "127.0.0.1", "--max-attempts", "1")
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := runOut(append(args, "--url", base, "--token", "rec")...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	id := regexp.MustCompile(`(?m)^([0-9a-f-]{36})\s`).FindStringSubmatch(cli("webhooks", "create", "--endpoint", rcv.URL, "--event", "user.created"))[1]
+	cli("publish", "--type", "user.created")
+	for start := time.Now(); !strings.Contains(cli("deliveries", "list", "--webhook", id), "failed"); time.Sleep(50 * time.Millisecond) {
+		if time.Since(start) > 15*time.Second {
+			t.Fatal("the delivery never failed")
+		}
+	}
+	out := cli("webhooks", "recover", id, "--since", "1h")
+	if !strings.Contains(out, "done: attempted 1 of 1: 0 succeeded, 1 failed again, 0 waiting for a retry") {
+		t.Errorf("recover: %s", out)
+	}
+	rid := regexp.MustCompile(`recovery (\S+):`).FindStringSubmatch(out)[1]
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/recoveries/"+rid, nil)
+	req.Header.Set("Authorization", "Bearer rec")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Progress map[string]int `json:"progress"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&r)
+	if r.Progress["attempted"] != 1 || r.Progress["failedAgain"] != 1 || r.Progress["succeeded"] != 0 {
+		t.Errorf("GET /v1/recoveries/%s progress: %v", rid, r.Progress)
 	}
 }

@@ -8,55 +8,24 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
-
-	"github.com/polyhook/polyhook/store"
 )
 
 type webhooksRecoverCmd struct {
 	ID              string        `arg:"" help:"The webhook's id."`
 	Since           string        `name:"since" required:"" help:"Re-send failed deliveries created since: a duration back from now (24h, 7d) or an RFC 3339 time."`
 	IncludeRetrying bool          `name:"include-retrying" help:"Also send now the deliveries still retrying, instead of leaving them to their schedule."`
+	NoFollow        bool          `name:"no-follow" help:"Start the recovery and return; follow it later at GET /v1/recoveries/<id>."`
 	Every           time.Duration `name:"poll" default:"500ms" hidden:""`
 }
 
-// window is the deliveries a recovery is about: the webhook's, created in [since, until).
-type window struct {
-	webhook      string
-	since, until time.Time
-}
-
-// deliveries lists the window's deliveries in one status ("" for all), every page.
-func (a *api) deliveries(ctx context.Context, w window, status string) (map[string]delivery_, error) {
-	out := map[string]delivery_{}
-	for offset := 0; ; {
-		q := url.Values{"webhookId": {w.webhook}, "limit": {"1000"}, "offset": {strconv.Itoa(offset)},
-			"since": {w.since.UTC().Format(time.RFC3339Nano)}, "until": {w.until.UTC().Format(time.RFC3339Nano)}}
-		setIf(q, "status", status)
-		var page struct {
-			Total      int64
-			Deliveries []delivery_
-		}
-		if _, err := a.get(ctx, "/v1/deliveries", q, &page); err != nil {
-			return nil, err
-		}
-		for _, d := range page.Deliveries {
-			out[d.ID] = d
-		}
-		offset += len(page.Deliveries)
-		if len(page.Deliveries) == 0 || int64(offset) >= page.Total {
-			return out, nil
-		}
-	}
-}
-
-// Run starts the recovery on the gateway, says what it leaves out, and follows the
-// deliveries it sends until each has had its attempt: a delivery counts as sent once it
-// is no longer pending or has one attempt more than when the recovery started.
+// Run starts the recovery on the gateway, says what it leaves out, and, unless
+// --no-follow, follows it until each of its deliveries has had an attempt, telling those
+// that succeeded from those that failed again and those waiting for a retry, as the API's
+// progress and the console do.
 func (c *webhooksRecoverCmd) Run(g *globals) error {
 	since, err := parseSince(c.Since)
 	if err != nil {
@@ -67,20 +36,6 @@ func (c *webhooksRecoverCmd) Run(g *globals) error {
 		return err
 	}
 	ctx := g.ctx
-	w := window{webhook: c.ID, since: since, until: time.Now().Add(time.Second)}
-	follow, err := a.deliveries(ctx, w, "failed")
-	if err != nil {
-		return err
-	}
-	if c.IncludeRetrying {
-		retrying, err := a.deliveries(ctx, w, "pending")
-		if err != nil {
-			return err
-		}
-		for id, d := range retrying {
-			follow[id] = d
-		}
-	}
 	b, _, err := a.call(ctx, http.MethodPost, "/v1/webhooks/"+url.PathEscape(c.ID)+"/recover", nil,
 		map[string]any{"since": since.UTC().Format(time.RFC3339Nano), "includeRetrying": c.IncludeRetrying}, http.StatusAccepted)
 	if err != nil {
@@ -92,56 +47,46 @@ func (c *webhooksRecoverCmd) Run(g *globals) error {
 	}
 	out := g.stdout
 	fmt.Fprintf(out, "recovery %s: %s of webhook %s since %s to re-send\n", r.ID, count(r.Total, "failed delivery", "failed deliveries"), c.ID, since.UTC().Format(time.RFC3339))
+	expected := r.Total
 	switch {
 	case r.Retrying > 0 && c.IncludeRetrying:
 		fmt.Fprintf(out, "and %s still pending: those waiting for a retry are sent now too\n", count(r.Retrying, "delivery", "deliveries"))
+		expected += r.Retrying
 	case r.Retrying > 0:
 		fmt.Fprintf(out, "skipped %s still retrying: they keep their own schedule (--include-retrying sends them now)\n", count(r.Retrying, "delivery", "deliveries"))
 	}
-	// Wait for the gateway to queue them, then for each to be sent.
+	if c.NoFollow {
+		_, err := fmt.Fprintf(out, "not following; its progress is at GET /v1/recoveries/%s\n", r.ID)
+		return err
+	}
+	p := newProgress(out, int(expected))
+	var cur recovery
 	for {
-		var cur recovery
 		if _, err := a.get(ctx, "/v1/recoveries/"+url.PathEscape(r.ID), nil, &cur); err != nil {
 			return err
 		}
-		if cur.Status == "done" {
-			break
-		}
-		if sleep(ctx, c.Every) {
-			fmt.Fprintf(out, "stopped following %s; it goes on in the gateway\n", r.ID)
-			return nil
-		}
-	}
-	p := newProgress(out, len(follow))
-	var now map[string]delivery_
-	for {
-		if now, err = a.deliveries(ctx, w, ""); err != nil {
-			return err
-		}
-		sent := 0
-		for id, before := range follow {
-			if d, ok := now[id]; !ok || d.Status != store.DeliveryPending || d.Attempts > before.Attempts {
-				sent++
-			}
-		}
-		p.set(sent)
-		if sent == len(follow) {
+		p.set(cur.Progress)
+		if cur.Status == "done" && cur.Progress.Attempted >= expected {
 			break
 		}
 		if sleep(ctx, c.Every) {
 			p.done()
-			fmt.Fprintf(out, "stopped following %s at %d of %d sent; the gateway goes on sending\n", r.ID, sent, len(follow))
+			fmt.Fprintf(out, "stopped following %s at %s; the gateway goes on sending\n", r.ID, cur.Progress.line(expected))
 			return nil
 		}
 	}
 	p.done()
-	counts := map[string]int{}
-	for id := range follow {
-		counts[now[id].Status]++
+	fmt.Fprintf(out, "recovery %s done: %s\n", r.ID, cur.Progress.line(expected))
+	if cur.Progress.WaitingForRetry > 0 {
+		fmt.Fprintf(out, "those waiting for a retry follow the retry schedule: polyhook deliveries list --webhook %s --status pending\n", c.ID)
 	}
-	_, err = fmt.Fprintf(out, "recovery %s done: %d sent, %d succeeded, %d failed again, %d retrying\n", r.ID, len(follow),
-		counts[store.DeliverySucceeded], counts[store.DeliveryFailed], counts[store.DeliveryPending])
-	return err
+	return nil
+}
+
+// line tells what became of a recovery's deliveries, in the words the console uses.
+func (p recoveryProgress) line(total int64) string {
+	return fmt.Sprintf("attempted %d of %d: %d succeeded, %d failed again, %d waiting for a retry",
+		p.Attempted, total, p.Succeeded, p.FailedAgain, p.WaitingForRetry)
 }
 
 func sleep(ctx context.Context, d time.Duration) (stopped bool) {
@@ -153,34 +98,36 @@ func sleep(ctx context.Context, d time.Duration) (stopped bool) {
 	}
 }
 
-// progress shows how many of total are sent: a bar on a terminal, plain lines otherwise
-// (one whenever the count changes), so that pipes and logs get no animation frames.
+// progress shows a recovery's progress: a bar of the deliveries attempted on a terminal,
+// plain lines otherwise (one whenever a count changes), so that pipes and logs get no
+// animation frames.
 type progress struct {
 	w     io.Writer
 	total int
 	bar   *progressbar.ProgressBar
-	last  int
+	last  recoveryProgress
+	shown bool
 }
 
 func newProgress(w io.Writer, total int) *progress {
-	p := &progress{w: w, total: total, last: -1}
+	p := &progress{w: w, total: total}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && total > 0 {
-		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("sent"),
+		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("attempted"),
 			progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
 	}
 	return p
 }
 
-func (p *progress) set(n int) {
-	if n == p.last {
+func (p *progress) set(now recoveryProgress) {
+	if p.shown && now == p.last {
 		return
 	}
-	p.last = n
+	p.last, p.shown = now, true
 	if p.bar != nil {
-		_ = p.bar.Set(n)
+		_ = p.bar.Set(int(now.Attempted))
 		return
 	}
-	fmt.Fprintf(p.w, "sent %d of %d\n", n, p.total)
+	fmt.Fprintln(p.w, now.line(int64(p.total)))
 }
 
 func (p *progress) done() {

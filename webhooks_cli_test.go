@@ -33,7 +33,8 @@ func TestWebhooksCLI(t *testing.T) {
 		t.Fatalf("webhooks create: %s", out)
 	}
 	id := m[1]
-	if out := cli("webhooks", "show", id); !strings.Contains(out, "standard") || !strings.Contains(out, "user.created,user.deleted") || !strings.Contains(out, "active") {
+	if out := cli("webhooks", "show", id); !strings.Contains(out, "standard") || !strings.Contains(out, "user.created,user.deleted") || !strings.Contains(out, "active") ||
+		!strings.Contains(out, "X-Team") || strings.Contains(out, "payments") {
 		t.Errorf("webhooks show: %s", out)
 	}
 	if out := cli("publish", "--type", "user.created"); !strings.Contains(out, "1 delivery") {

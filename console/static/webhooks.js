@@ -322,10 +322,14 @@ function recoverForm(w) {
       let r = await api('POST', `/v1/webhooks/${encodeURIComponent(w.id)}/recover`, { since: t.toISOString() });
       progress.hidden = false;
       for (;;) {
+        // The same words as the command line's: attempted is not succeeded.
+        const p = r.progress || { attempted: 0, succeeded: 0, failedAgain: 0, waitingForRetry: 0 };
+        const over = r.status === 'done' && p.attempted >= r.total;
         progress.max = String(Math.max(r.total, 1));
-        progress.value = String(r.status === 'done' && r.total === 0 ? 1 : r.done);
-        fill(out, r.status === 'done' ? `Done: ${r.done} of ${r.total} failed deliveries sent again.` : `Recovering: ${r.done} of ${r.total}\u2026`);
-        if (r.status === 'done' || !document.body.contains(form)) break;
+        progress.value = String(over && r.total === 0 ? 1 : p.attempted);
+        const line = `attempted ${p.attempted} of ${r.total}: ${p.succeeded} succeeded, ${p.failedAgain} failed again, ${p.waitingForRetry} waiting for a retry.`;
+        fill(out, over ? `Done: ${line}` : `Recovering: ${line}`);
+        if (over || !document.body.contains(form)) break;
         await new Promise((res) => setTimeout(res, 1000));
         r = await api('GET', `/v1/recoveries/${encodeURIComponent(r.id)}`);
       }

@@ -270,7 +270,7 @@ await page.getByRole('button', { name: 'Disable deliveries' }).waitFor();
 await page.getByRole('button', { name: 'Rotate signing secret' }).click();
 await page.getByText(/^whsec_/).waitFor();
 await page.getByRole('button', { name: 'Recover' }).click();
-await page.getByText(/^Done: \d+ of \d+ failed deliveries sent again\.$/).waitFor({ timeout: 20000 });
+await page.getByText(/^Done: attempted \d+ of \d+: \d+ succeeded, \d+ failed again, \d+ waiting for a retry\.$/).waitFor({ timeout: 20000 });
 await visit('10-webhook');
 
 // --- events: search by id, type and tenant -----------------------------------------------
