@@ -37,7 +37,6 @@ type importCmd struct {
 	GatewayKey    string `name:"gateway-key" env:"IMPORT_GATEWAY_KEY" secret:"" help:"fusionauth: the gateway's API key to write with (minted with --apply when absent)."`
 	GatewayID     string `name:"gateway-id" help:"xsolla, nursa: client id; authing: access key id of the gateway's credential (minted with --apply when absent)."`
 	GatewaySecret string `name:"gateway-secret" env:"IMPORT_GATEWAY_SECRET" secret:"" help:"The secret of --gateway-id."`
-	clientFlags
 }
 
 // imported is one vendor webhook as the import sees it.
@@ -82,7 +81,7 @@ type plan struct {
 }
 
 func (c *importCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}

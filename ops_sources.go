@@ -48,12 +48,10 @@ func orNone(s string) string {
 }
 
 type sourcesListCmd struct {
-	outputFlag
-	clientFlags
 }
 
 func (c *sourcesListCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -62,7 +60,7 @@ func (c *sourcesListCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	rows := make([][]string, len(out.Sources))
@@ -74,12 +72,10 @@ func (c *sourcesListCmd) Run(g *globals) error {
 
 type sourcesShowCmd struct {
 	ID string `arg:"" help:"The source's id."`
-	outputFlag
-	clientFlags
 }
 
 func (c *sourcesShowCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -88,7 +84,7 @@ func (c *sourcesShowCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	return table(g.stdout, sourceHeader, [][]string{s.row()})
@@ -100,12 +96,10 @@ type sourcesCreateCmd struct {
 	Tenant     string `name:"tenant" help:"The tenant of events whose body names none."`
 	Secret     string `name:"secret" env:"POLYHOOK_SOURCE_SECRET" secret:"" help:"The vendor's signing secret; generated when empty."`
 	PublicKeys string `name:"public-keys" type:"path" help:"fusionauth: a file of PEM public keys or a JWKS document."`
-	outputFlag
-	clientFlags
 }
 
 func (c *sourcesCreateCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -124,7 +118,7 @@ func (c *sourcesCreateCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	var s source
@@ -145,12 +139,10 @@ type sourcesUpdateCmd struct {
 	Secret      *string `name:"secret" env:"POLYHOOK_SOURCE_SECRET" secret:"" help:"A new secret; the old one verifies too until --end-rotation."`
 	EndRotation bool    `name:"end-rotation" help:"Stop accepting the previous secret."`
 	PublicKeys  string  `name:"public-keys" type:"path" help:"fusionauth: a file of PEM public keys or a JWKS document."`
-	outputFlag
-	clientFlags
 }
 
 func (c *sourcesUpdateCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -178,7 +170,7 @@ func (c *sourcesUpdateCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if c.Output == "json" {
+	if g.json() {
 		return printJSON(g.stdout, b)
 	}
 	var s source
@@ -190,11 +182,10 @@ func (c *sourcesUpdateCmd) Run(g *globals) error {
 
 type sourcesDeleteCmd struct {
 	ID string `arg:"" help:"The source's id."`
-	clientFlags
 }
 
 func (c *sourcesDeleteCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
@@ -207,11 +198,10 @@ func (c *sourcesDeleteCmd) Run(g *globals) error {
 
 type sourcesSecretCmd struct {
 	ID string `arg:"" help:"The source's id."`
-	clientFlags
 }
 
 func (c *sourcesSecretCmd) Run(g *globals) error {
-	a, err := c.api()
+	a, err := g.api()
 	if err != nil {
 		return err
 	}
