@@ -36,13 +36,13 @@ func TestCLIConventions(t *testing.T) {
 	t.Setenv("HOME", config)
 	t.Setenv("POLYHOOK_ADMIN_TOKEN", "")
 	t.Setenv("POLYHOOK_URL", "")
-	base, _ := startGateway(t, "--db", t.TempDir()+"/conv.db", "--admin-token", "conventions-token")
+	base, _ := startGateway(t, "--db", t.TempDir()+"/conv.db", "--admin-token", "conventions-admin-token-for-tests-0123456789")
 
 	// Global flags before the command, and after it.
-	if out, err := runOut("--url", base, "--token", "conventions-token", "-o", "json", "webhooks", "list"); err != nil || !strings.Contains(out, `"webhooks"`) {
+	if out, err := runOut("--url", base, "--token", "conventions-admin-token-for-tests-0123456789", "-o", "json", "webhooks", "list"); err != nil || !strings.Contains(out, `"webhooks"`) {
 		t.Errorf("flags before the command: %v\n%s", err, out)
 	}
-	if out, err := runOut("webhooks", "list", "-o", "json", "--url", base, "--token", "conventions-token"); err != nil || !strings.Contains(out, `"webhooks"`) {
+	if out, err := runOut("webhooks", "list", "-o", "json", "--url", base, "--token", "conventions-admin-token-for-tests-0123456789"); err != nil || !strings.Contains(out, `"webhooks"`) {
 		t.Errorf("flags after the command: %v\n%s", err, out)
 	}
 
@@ -54,7 +54,7 @@ func TestCLIConventions(t *testing.T) {
 	if _, err := os.Stat(path); err == nil {
 		t.Fatal("a refused login was stored")
 	}
-	if out, err := runOut("login", "--url", base, "--token", "conventions-token"); err != nil || !strings.Contains(out, path) {
+	if out, err := runOut("login", "--url", base, "--token", "conventions-admin-token-for-tests-0123456789"); err != nil || !strings.Contains(out, path) {
 		t.Fatalf("login: %v\n%s", err, out)
 	}
 	st, err := os.Stat(path)
@@ -95,7 +95,7 @@ func TestVerifyADelivery(t *testing.T) {
 		bodies <- b
 	}))
 	defer rcv.Close()
-	t.Setenv("POLYHOOK_ADMIN_TOKEN", "verify-token")
+	t.Setenv("POLYHOOK_ADMIN_TOKEN", "verify-admin-token-for-tests-0123456789")
 	base, _ := startGateway(t, "--db", t.TempDir()+"/verify.db", "--allow-targets", "127.0.0.1")
 	out, err := runOut("webhooks", "create", "--endpoint", rcv.URL, "--event", "user.created", "--url", base)
 	if err != nil {

@@ -177,10 +177,10 @@ func TestRecoveryOfAFailingEndpointSaysItFailedAgain(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
 	defer rcv.Close()
-	base, _ := startGateway(t, "--db", t.TempDir()+"/rec.db", "--admin-token", "rec", "--allow-targets", "127.0.0.1", "--max-attempts", "1")
+	base, _ := startGateway(t, "--db", t.TempDir()+"/rec.db", "--admin-token", "rec-admin-token-for-tests-0123456789", "--allow-targets", "127.0.0.1", "--max-attempts", "1")
 	cli := func(args ...string) string {
 		t.Helper()
-		out, err := runOut(append(args, "--url", base, "--token", "rec")...)
+		out, err := runOut(append(args, "--url", base, "--token", "rec-admin-token-for-tests-0123456789")...)
 		if err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
@@ -199,7 +199,7 @@ func TestRecoveryOfAFailingEndpointSaysItFailedAgain(t *testing.T) {
 	}
 	rid := regexp.MustCompile(`recovery (\S+):`).FindStringSubmatch(out)[1]
 	req, _ := http.NewRequest(http.MethodGet, base+"/v1/recoveries/"+rid, nil)
-	req.Header.Set("Authorization", "Bearer rec")
+	req.Header.Set("Authorization", "Bearer rec-admin-token-for-tests-0123456789")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
