@@ -14,31 +14,12 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/store"
 )
 
 // One attempt: try sends it, conclude applies the retry policy to its outcome (the one
-// place that counts attempts and schedules the next), health follows the endpoint's run
-// of failures, and observe counts it. The pipeline (pipeline.go) runs them in order.
-
-// health tracks an endpoint's run of failures, writing only when it starts or ends, and
-// disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
-// read before the attempt.
-func (e *Engine) health(ctx context.Context, db driver.Executor, w *store.Webhook, ok bool, at time.Time, last string) error {
-	switch {
-	case ok && w.FailingSince != nil:
-		return db.MarkHealthy(ctx, []string{w.ID})
-	case !ok && w.FailingSince == nil:
-		return db.SetFailingSince(ctx, w.ID, at)
-	case !ok && at.Sub(*w.FailingSince) >= e.cfg.DisableAfter && w.DisabledAt == nil:
-		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
-		e.log.Warn("webhook disabled by the gateway: every attempt failed for --disable-after", "webhook", w.ID, "dialect", w.Dialect,
-			"failing_since", *w.FailingSince, "last", last)
-		return db.DisableWebhook(ctx, w.ID, reason)
-	}
-	return nil
-}
+// place that counts attempts and schedules the next); the recorder then writes it, with
+// the endpoint's health (recorder.go). The pipeline (pipeline.go) runs them in order.
 
 // try sends one attempt of d to w, whose places the caller holds, and returns the
 // attempt, not yet recorded, with what the endpoint answered and whether it succeeded.
@@ -160,18 +141,6 @@ func (e *Engine) logTurn(t turn, w *store.Webhook, a *store.Attempt, res Result)
 		msg = "endpoint answering again: breaker closed"
 	}
 	e.log.Log(context.Background(), level, msg, "webhook", w.ID, "dialect", w.Dialect, "status", res.Status, "error", a.Error, "duration_ms", a.DurationMS)
-}
-
-// observe counts a recorded attempt in the metrics and the debug log.
-func (e *Engine) observe(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) {
-	attemptsTotal.WithLabelValues(w.Dialect, outcome(res, ok)).Inc()
-	attemptSeconds.WithLabelValues(w.Dialect).Observe(res.Duration.Seconds())
-	if d.Status != store.DeliveryPending {
-		deliveriesTotal.WithLabelValues(w.Dialect, d.Status).Inc()
-	}
-	e.log.Debug("delivery attempt", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect,
-		"attempt", a.Number, "status", res.Status, "error_kind", a.ErrorKind, "outcome", d.Status,
-		"duration_ms", a.DurationMS)
 }
 
 func flatten(h http.Header) map[string]string {

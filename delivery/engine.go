@@ -190,16 +190,23 @@ type Engine struct {
 	natives map[string]map[string]*Canonical
 	// secret are the headers whose values attempts never record (lower case).
 	secret map[string]bool
-	queue  driver.Queue
 	// replica names this process in the claims it holds and in its heartbeat.
 	replica string
 
-	slots      *endpoints
+	// The parts with a life of their own, started in this order and stopped in reverse
+	// (service.go): the heartbeat, the maintenance queue, the recorder, the endpoints,
+	// the workers and the scheduler.
+	services  []service
+	beat      *heartbeat
+	queue     driver.Queue
+	rec       *recorder
+	slots     *endpoints
+	workers   *workers
+	scheduler *scheduler
+	// The parts that live in their callers' goroutines.
 	breakers   *breakers
 	copies     copies
 	states     stateReads
-	claims     claims
-	rec        *recorder
 	publishing publishing
 }
 
@@ -222,12 +229,19 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 		breakers: newBreakers(cfg.Clock),
 	}
 	e.states.read = db.WebhookStates
+	e.publishing.commit = e.commit
+	e.beat = &heartbeat{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, every: cfg.Heartbeat}
+	e.rec = newRecorder(db, cfg.Log, cfg.DisableAfter)
+	e.workers = newWorkers(cfg.Workers, e.run)
+	e.scheduler = &scheduler{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, rescueAfter: cfg.RescueAfter,
+		heartbeat: cfg.Heartbeat, workers: e.workers, slots: e.slots, breakers: e.breakers, rec: e.rec}
+	e.slots.handBack = e.scheduler.handBack
 	q, err := newQueue(db, e)
 	if err != nil {
 		return nil, err
 	}
 	e.queue = q
-	e.publishing.commit = e.commit
+	e.services = []service{e.beat, queueService{q}, e.rec, e.slots, e.workers, e.scheduler}
 	return e, nil
 }
 
@@ -265,29 +279,17 @@ func (e *Engine) Register(encs ...Encoder) {
 	}
 }
 
-// Start starts the workers; they stop when ctx is cancelled or Stop is called. From then
-// on this process sends the first attempts of what it publishes itself (see claim.go).
-func (e *Engine) Start(ctx context.Context) error {
-	if !e.db.Shared() {
-		// One process uses the database: whatever a process claimed before is lost.
-		if err := e.sweep(ctx, e.clock.Now().Add(100*365*24*time.Hour)); err != nil {
-			return err
-		}
-	}
-	// Deliveries an older version left to jobs of the queue are due now.
-	if _, err := e.db.ScheduleUnscheduled(ctx, e.now()); err != nil {
-		return err
-	}
-	e.startClaims(ctx)
-	return e.queue.Start(ctx)
-}
+// Start starts the engine's parts, in order (see Engine.services); they run until Stop.
+// From then on this process sends the first attempts of what it publishes itself (see
+// claim.go) and takes its share of the deliveries due.
+func (e *Engine) Start(ctx context.Context) error { return startAll(ctx, e.services) }
 
-// Stop stops taking new jobs and waits for in-flight attempts to finish, until ctx ends;
-// whatever is still unfinished then is picked up again after a restart.
-func (e *Engine) Stop(ctx context.Context) error {
-	err := e.stopClaims(ctx)
-	return errors.Join(err, e.queue.Stop(ctx))
-}
+// Stop stops the parts in reverse order: the scheduler stops claiming, the workers
+// finish the attempts in flight and hand the claims not yet tried back, due; the
+// recorder writes what is left; the heartbeat goes last. When ctx ends first, the
+// attempts in flight are cut short and handed back too; whatever is still unfinished is
+// picked up again after a restart or by another replica.
+func (e *Engine) Stop(ctx context.Context) error { return stopAll(ctx, e.services) }
 
 // PublishInput is an event to publish.
 type PublishInput struct {

@@ -24,17 +24,17 @@ import (
 
 // run takes a claim through the pipeline; a worker calls it.
 func (e *Engine) run(ctx context.Context, cl *claim) {
-	within := cl.until.Sub(e.clock.Now()) - e.claimMargin()
-	if e.claims.stopping.Load() || within <= 0 {
+	within := cl.until.Sub(e.clock.Now()) - claimMargin(e.cfg.RescueAfter)
+	if e.workers.stopped() || within <= 0 {
 		e.freeSlot(cl)
-		e.rec.put(e.handOver(cl, 0))
+		e.rec.put(e.scheduler.handOver(cl, 0))
 		return
 	}
 	// Claimed before its endpoint's breaker opened (parked, say): due again after the
 	// pause, unattempted.
 	if wait := e.breakers.wait(cl.d.WebhookID, cl.d.ID); wait > 0 {
 		e.freeSlot(cl)
-		e.rec.put(e.handOver(cl, jitter(wait)))
+		e.rec.put(e.scheduler.handOver(cl, jitter(wait)))
 		return
 	}
 	if !cl.slot.held() {
@@ -43,7 +43,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 			return
 		}
 		if wait > 0 {
-			e.rec.put(e.handOver(cl, jitter(wait)))
+			e.rec.put(e.scheduler.handOver(cl, jitter(wait)))
 			return
 		}
 		cl.slot = s
@@ -61,7 +61,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		if ctx.Err() == nil {
 			e.log.Error("reading a delivery's webhook", "delivery", cl.d.ID, "webhook", cl.d.WebhookID, "err", err)
 		}
-		e.rec.put(e.handOver(cl, time.Second))
+		e.rec.put(e.scheduler.handOver(cl, time.Second))
 		return
 	case w.DisabledAt != nil || !w.Enabled:
 		e.freeSlot(cl)
@@ -83,20 +83,12 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		if ctx.Err() == nil {
 			e.log.Error("delivery attempt", "delivery", cl.d.ID, "webhook", w.ID, "err", err)
 		}
-		e.rec.put(e.handOver(cl, 0))
+		e.rec.put(e.scheduler.handOver(cl, 0))
 		return
 	}
 	e.logTurn(e.breakers.record(w.ID, ok), w, a, res)
 	disable := e.conclude(&cl.d, w, a, res, ok)
 	e.rec.put(&settlement{c: cl, a: a, res: res, ok: ok, disable: disable})
-}
-
-// handOver hands a claim back untried, due after wait: the poll for due deliveries
-// (due.go) takes it then, on whichever process.
-func (e *Engine) handOver(cl *claim, wait time.Duration) *settlement {
-	at := e.now().Add(wait)
-	cl.d.NextAttemptAt = &at
-	return &settlement{c: cl}
 }
 
 // freeSlot releases the place a claim holds, if any.
@@ -111,16 +103,12 @@ func (e *Engine) freeSlot(cl *claim) {
 // release gives a webhook's place back; a parked claim it passes to goes back to the
 // workers, or, should they be stopping or swamped, is handed back, due at once.
 func (e *Engine) release(webhookID string, s slot) {
-	var over []*settlement
 	for {
 		next := e.slots.release(webhookID, s)
-		if next == nil || e.claims.offer(next) {
-			break
+		if next == nil || e.workers.offer(next) {
+			return
 		}
 		s, next.slot = next.slot, slot{}
-		over = append(over, e.handOver(next, 0))
-	}
-	if len(over) > 0 {
-		go e.settleRetrying(over)
+		e.rec.put(e.scheduler.handOver(next, 0))
 	}
 }

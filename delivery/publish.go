@@ -82,21 +82,21 @@ func (g *publishing) drain(first bool) {
 }
 
 // commit writes a group of publications, each event with one delivery per subscribed
-// webhook, in one transaction, then sends their claims. The attempts waiting to be
-// recorded go in the same transaction: on SQLite's one connection one commit then does
-// the work of two. Should the group fail, each publication is tried alone, so that one
+// webhook, in one transaction, then sends their claims. Where the database has one
+// connection (SQLite) the attempts waiting to be recorded go in the same transaction
+// (recorder.take): one commit then does the work of two. Should the group fail, each publication is tried alone, so that one
 // publication's conflict is not the others' failure, and the attempts are recorded on
 // their own.
 func (e *Engine) commit(group []*publication) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	settles, taken := e.takeSettlements()
+	settles, taken := e.rec.take()
 	restore := keep(settles)
 	claimed, err := e.insert(ctx, group, settles)
 	if err == nil {
-		e.settled(settles)
+		e.rec.settled(settles)
 		taken()
-		e.dispatch(claimed)
+		e.scheduler.dispatch(claimed, dispatchWait)
 		for _, p := range group {
 			p.done <- nil
 		}
@@ -104,7 +104,7 @@ func (e *Engine) commit(group []*publication) {
 	}
 	if len(settles) > 0 {
 		restore()
-		e.settleRetrying(settles)
+		e.rec.write(settles)
 	}
 	taken()
 	if len(group) == 1 {
@@ -114,28 +114,10 @@ func (e *Engine) commit(group []*publication) {
 	for _, p := range group {
 		claimed, err := e.insert(ctx, []*publication{p}, nil)
 		if err == nil {
-			e.dispatch(claimed)
+			e.scheduler.dispatch(claimed, dispatchWait)
 		}
 		p.done <- err
 	}
-}
-
-// takeSettlements takes the attempts waiting to be recorded, when the workers run, where
-// the database has one connection (SQLite); elsewhere they are written on a connection
-// of their own meanwhile.
-func (e *Engine) takeSettlements() ([]*settlement, func()) {
-	if !e.db.OneConnection() {
-		return nil, func() {}
-	}
-	c := &e.claims
-	c.mu.RLock()
-	rec := e.rec
-	open := c.open
-	c.mu.RUnlock()
-	if !open || rec == nil {
-		return nil, func() {}
-	}
-	return rec.take()
 }
 
 // insert matches a group's events to webhooks and writes them and their deliveries,
@@ -206,7 +188,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 					CreatedAt: p.ev.CreatedAt,
 					UpdatedAt: p.ev.CreatedAt,
 				}
-				if wait, ok := e.claimable(w.ID, d.ID, len(claimed)); ok {
+				if wait, ok := e.scheduler.claimable(w.ID, d.ID); ok {
 					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
 					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
 				} else {
@@ -230,7 +212,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 			return err
 		}
 		if len(settles) > 0 {
-			return e.settleIn(ctx, tx, settles)
+			return e.rec.writeIn(ctx, tx, settles)
 		}
 		return nil
 	})

@@ -68,7 +68,7 @@ type sweepWorker struct {
 }
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
-	return w.engine.sweep(ctx, w.engine.clock.Now())
+	return w.engine.scheduler.sweep(ctx, w.engine.clock.Now())
 }
 
 type recoverWorker struct {
@@ -123,3 +123,9 @@ func newQueue(db driver.Driver, e *Engine) (driver.Queue, error) {
 	}
 	return db.Queue(context.Background(), cfg)
 }
+
+// queueService gives River's client the engine's service life.
+type queueService struct{ q driver.Queue }
+
+func (s queueService) start(ctx context.Context) error { return s.q.Start(ctx) }
+func (s queueService) stop(ctx context.Context) error  { return s.q.Stop(ctx) }

@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -11,7 +13,7 @@ import (
 
 // The recorder. Whatever becomes of a claim (an attempt made, the delivery cancelled or
 // held, or the claim handed back untried, due again) is one settlement, and every
-// settlement is written by settleBatch: the attempts, the deliveries' new states with
+// settlement is written by the recorder (writeIn): the attempts, the deliveries' new states with
 // their claims ended and the time of their next attempt when one is due, and the
 // endpoints' health, a batch of them per transaction.
 
@@ -30,20 +32,32 @@ type settlement struct {
 // settleBatch is how many settlements one transaction records at most.
 const settleBatch = 256
 
-// recorder writes settlements as they come, as many per transaction as are waiting.
+// recorder writes settlements as they come, as many per transaction as are waiting: the
+// one writer of attempts' outcomes. Where the database has one connection
+// (driver.Driver.OneConnection) a publish's transaction takes the waiting settlements
+// along (take, writeIn), so that one commit does the work of two.
 type recorder struct {
-	in    chan *settlement
-	write func(batch []*settlement)
-	done  sync.WaitGroup
+	db           driver.Driver
+	log          *slog.Logger
+	disableAfter time.Duration
 
-	// Others take batches too (take); close waits for what they took to be written.
-	mu     sync.Mutex
-	closed bool
-	taken  sync.WaitGroup
+	in   chan *settlement
+	done sync.WaitGroup
+
+	// Others take batches too (take); stop waits for what they took to be written.
+	mu      sync.RWMutex
+	running bool
+	taken   sync.WaitGroup
 }
 
-func newRecorder(write func([]*settlement)) *recorder {
-	r := &recorder{in: make(chan *settlement, settleBatch), write: write}
+func newRecorder(db driver.Driver, log *slog.Logger, disableAfter time.Duration) *recorder {
+	return &recorder{db: db, log: log, disableAfter: disableAfter, in: make(chan *settlement, settleBatch)}
+}
+
+func (r *recorder) start(context.Context) error {
+	r.mu.Lock()
+	r.running = true
+	r.mu.Unlock()
 	r.done.Add(1)
 	go func() {
 		defer r.done.Done()
@@ -64,27 +78,38 @@ func newRecorder(write func([]*settlement)) *recorder {
 			r.write(batch)
 		}
 	}()
-	return r
+	return nil
 }
 
-func (r *recorder) put(s *settlement) { r.in <- s }
+// put hands a settlement to the recorder; once it has stopped, put writes it at once.
+func (r *recorder) put(s *settlement) {
+	r.mu.RLock()
+	if !r.running {
+		r.mu.RUnlock()
+		r.write([]*settlement{s})
+		return
+	}
+	r.in <- s
+	r.mu.RUnlock()
+}
 
-// take returns the settlements waiting, up to a batch, for the caller to write; it must
-// call done once they are written (or given to settleRetrying).
+// take returns the settlements waiting, up to a batch, for the caller to write in its
+// transaction (writeIn, then settled); it must call done once they are written (or given
+// to write).
 func (r *recorder) take() (batch []*settlement, done func()) {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
+	if !r.db.OneConnection() {
+		return nil, func() {}
+	}
+	r.mu.RLock()
+	if !r.running {
+		r.mu.RUnlock()
 		return nil, func() {}
 	}
 	r.taken.Add(1)
-	r.mu.Unlock()
+	r.mu.RUnlock()
 	for len(batch) < settleBatch {
 		select {
-		case s, ok := <-r.in:
-			if !ok {
-				return batch, r.taken.Done
-			}
+		case s := <-r.in:
 			batch = append(batch, s)
 		default:
 			return batch, r.taken.Done
@@ -93,20 +118,25 @@ func (r *recorder) take() (batch []*settlement, done func()) {
 	return batch, r.taken.Done
 }
 
-// close records what is left and returns once it is written.
-func (r *recorder) close() {
+// stop records what is left and returns once it is written.
+func (r *recorder) stop(context.Context) error {
 	r.mu.Lock()
-	r.closed = true
-	r.mu.Unlock()
+	if !r.running {
+		r.mu.Unlock()
+		return nil
+	}
+	r.running = false
 	close(r.in)
+	r.mu.Unlock()
 	r.done.Wait()
 	r.taken.Wait()
+	return nil
 }
 
-// settleRetrying records a batch, trying again a few times when the database fails.
-// Should it keep failing, the claims are rescued and sent again: their attempts are made
-// twice, not lost.
-func (e *Engine) settleRetrying(batch []*settlement) {
+// write records a batch, trying again a few times when the database fails. Should it
+// keep failing, the claims are released by the sweep and sent again: their attempts are
+// made twice, not lost.
+func (r *recorder) write(batch []*settlement) {
 	var err error
 	restore := keep(batch)
 	for try, wait := 0, 50*time.Millisecond; try < 5; try, wait = try+1, wait*2 {
@@ -114,14 +144,14 @@ func (e *Engine) settleRetrying(batch []*settlement) {
 			restore()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = e.settleBatch(ctx, batch)
+		err = r.writeBatch(ctx, batch)
 		cancel()
 		if err == nil {
 			return
 		}
 		time.Sleep(wait)
 	}
-	e.log.Error("recording delivery attempts; the sweep will send them again", "deliveries", len(batch), "err", err)
+	r.log.Error("recording delivery attempts; the sweep will send them again", "deliveries", len(batch), "err", err)
 }
 
 // keep returns what puts batch's claims back as they are now. Recording ends each claim
@@ -139,21 +169,20 @@ func keep(batch []*settlement) (restore func()) {
 	}
 }
 
-// settleBatch records settlements in one transaction: the one write path of an
-// attempt's outcome, unless a publish's transaction takes them along (see commit).
-func (e *Engine) settleBatch(ctx context.Context, batch []*settlement) error {
-	err := e.db.InTx(ctx, func(tx driver.Executor) error {
-		return e.settleIn(ctx, tx, batch)
+// writeBatch records settlements in one transaction of their own.
+func (r *recorder) writeBatch(ctx context.Context, batch []*settlement) error {
+	err := r.db.InTx(ctx, func(tx driver.Executor) error {
+		return r.writeIn(ctx, tx, batch)
 	})
 	if err != nil {
 		return err
 	}
-	e.settled(batch)
+	r.settled(batch)
 	return nil
 }
 
-// settleIn writes settlements in the caller's transaction.
-func (e *Engine) settleIn(ctx context.Context, tx driver.Executor, batch []*settlement) error {
+// writeIn writes settlements in the caller's transaction.
+func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*settlement) error {
 	ds := make([]*store.Delivery, len(batch))
 	as := make([]*store.Attempt, len(batch))
 	for i, s := range batch {
@@ -171,7 +200,7 @@ func (e *Engine) settleIn(ctx context.Context, tx driver.Executor, batch []*sett
 		case s.ok:
 			healthy[s.c.w.ID] = true
 		default:
-			if err := e.health(ctx, tx, s.c.w, false, s.a.StartedAt, s.c.d.LastError); err != nil {
+			if err := r.health(ctx, tx, s.c.w, false, s.a.StartedAt, s.c.d.LastError); err != nil {
 				return err
 			}
 		}
@@ -179,7 +208,7 @@ func (e *Engine) settleIn(ctx context.Context, tx driver.Executor, batch []*sett
 			if err := tx.DisableWebhook(ctx, s.c.w.ID, s.disable); err != nil {
 				return err
 			}
-			e.log.Warn("webhook disabled by the gateway", "webhook", s.c.w.ID, "dialect", s.c.w.Dialect, "why", s.disable)
+			r.log.Warn("webhook disabled by the gateway", "webhook", s.c.w.ID, "dialect", s.c.w.Dialect, "why", s.disable)
 		}
 	}
 	ids := make([]string, 0, len(healthy))
@@ -190,12 +219,42 @@ func (e *Engine) settleIn(ctx context.Context, tx driver.Executor, batch []*sett
 }
 
 // settled counts recorded settlements in the metrics.
-func (e *Engine) settled(batch []*settlement) {
+func (r *recorder) settled(batch []*settlement) {
 	for _, s := range batch {
 		if s.a != nil {
-			e.observe(&s.c.d, s.c.w, s.a, s.res, s.ok)
+			r.observe(&s.c.d, s.c.w, s.a, s.res, s.ok)
 		} else if s.c.d.Status != store.DeliveryPending {
 			deliveriesTotal.WithLabelValues(s.c.d.Dialect, s.c.d.Status).Inc()
 		}
 	}
+}
+
+// health tracks an endpoint's run of failures, writing only when it starts or ends, and
+// disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
+// read before the attempt.
+func (r *recorder) health(ctx context.Context, db driver.Executor, w *store.Webhook, ok bool, at time.Time, last string) error {
+	switch {
+	case ok && w.FailingSince != nil:
+		return db.MarkHealthy(ctx, []string{w.ID})
+	case !ok && w.FailingSince == nil:
+		return db.SetFailingSince(ctx, w.ID, at)
+	case !ok && at.Sub(*w.FailingSince) >= r.disableAfter && w.DisabledAt == nil:
+		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
+		r.log.Warn("webhook disabled by the gateway: every attempt failed for --disable-after", "webhook", w.ID, "dialect", w.Dialect,
+			"failing_since", *w.FailingSince, "last", last)
+		return db.DisableWebhook(ctx, w.ID, reason)
+	}
+	return nil
+}
+
+// observe counts a recorded attempt in the metrics and the debug log.
+func (r *recorder) observe(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) {
+	attemptsTotal.WithLabelValues(w.Dialect, outcome(res, ok)).Inc()
+	attemptSeconds.WithLabelValues(w.Dialect).Observe(res.Duration.Seconds())
+	if d.Status != store.DeliveryPending {
+		deliveriesTotal.WithLabelValues(w.Dialect, d.Status).Inc()
+	}
+	r.log.Debug("delivery attempt", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect,
+		"attempt", a.Number, "status", res.Status, "error_kind", a.ErrorKind, "outcome", d.Status,
+		"duration_ms", a.DurationMS)
 }

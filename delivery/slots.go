@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ type endpoints struct {
 	perEndpoint int
 	budget      int64 // ParkMemory
 	clock       Clock
+	// handBack takes the claims still parked when the endpoints stop (the scheduler hands
+	// them back, due).
+	handBack func([]*claim)
 
 	mu       sync.Mutex
 	seq      uint64
@@ -45,6 +49,17 @@ type endpoints struct {
 func newEndpoints(perEndpoint int, budget int64, clock Clock) *endpoints {
 	return &endpoints{perEndpoint: perEndpoint, budget: budget, clock: clock,
 		inflight: map[string][]slot{}, parked: map[string][]*claim{}}
+}
+
+func (p *endpoints) start(context.Context) error { return nil }
+
+// stop hands back the claims still parked: the workers have stopped, and no place will
+// pass to them any more.
+func (p *endpoints) stop(context.Context) error {
+	if cls := p.unpark(); len(cls) > 0 && p.handBack != nil {
+		p.handBack(cls)
+	}
+	return nil
 }
 
 // parkCost is the memory a parked claim is counted to hold: 2 KiB for the claim, its

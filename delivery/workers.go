@@ -1,0 +1,145 @@
+package delivery
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// workers run claims through the attempt pipeline, Workers of them at once, from a
+// channel the publisher and the scheduler fill (offer). Stopping lets the attempts in
+// flight finish and hands the claims not yet tried back (the pipeline sees stopping).
+type workers struct {
+	n   int
+	run func(ctx context.Context, cl *claim)
+
+	mu   sync.RWMutex
+	open bool // taking claims: between start and stop
+	// stopping is set, and halt closed, when stop begins: claims still waiting are handed
+	// back untried, and a publisher waiting for room stops waiting.
+	stopping atomic.Bool
+	halt     chan struct{}
+	work     chan *claim
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+}
+
+func newWorkers(n int, run func(context.Context, *claim)) *workers {
+	// Room for the claims of large publish groups (fan-out multiplies them): a claim that
+	// finds no room is handed back, due, which costs the database a write and a claim more.
+	return &workers{n: n, run: run, work: make(chan *claim, 64*n), halt: make(chan struct{})}
+}
+
+func (w *workers) start(ctx context.Context) error {
+	ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for range w.n {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for cl := range w.work {
+				w.run(ctx, cl)
+			}
+		}()
+	}
+	w.mu.Lock()
+	w.open = true
+	w.mu.Unlock()
+	return nil
+}
+
+// stop stops taking claims and waits for the workers to finish what they hold. When ctx
+// ends first, the attempts in flight are cut short (and handed back), and stop waits a
+// little longer for that.
+func (w *workers) stop(ctx context.Context) error {
+	if w.stopping.CompareAndSwap(false, true) {
+		close(w.halt)
+	}
+	w.mu.Lock()
+	if !w.open {
+		w.mu.Unlock()
+		return nil
+	}
+	w.open = false
+	close(w.work)
+	w.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		w.wg.Wait()
+		close(done)
+	}()
+	defer w.cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		w.cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+		return ctx.Err()
+	}
+}
+
+// accepting reports whether the workers take claims: the engine runs and is not stopping.
+func (w *workers) accepting() bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.open
+}
+
+// stopped reports whether stop has begun.
+func (w *workers) stopped() bool { return w.stopping.Load() }
+
+// room returns how many more claims the workers take without waiting.
+func (w *workers) room() int {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !w.open {
+		return 0
+	}
+	return cap(w.work) - len(w.work)
+}
+
+// offer gives a claim to the workers if they run and have room for it. The read lock
+// keeps stop from closing the channel meanwhile.
+func (w *workers) offer(cl *claim) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !w.open {
+		return false
+	}
+	select {
+	case w.work <- cl:
+		return true
+	default:
+		return false
+	}
+}
+
+// offerWait gives a claim to the workers, waiting up to wait for room, unless they stop
+// meanwhile.
+func (w *workers) offerWait(cl *claim, wait time.Duration) bool {
+	if w.offer(cl) {
+		return true
+	}
+	if wait <= 0 {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !w.open {
+		return false
+	}
+	select {
+	case w.work <- cl:
+		return true
+	case <-w.halt:
+		return false
+	case <-t.C:
+		return false
+	}
+}
