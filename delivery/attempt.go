@@ -81,8 +81,8 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 }
 
 // conclude applies an attempt's outcome to d and a: it counts the attempt and sets the
-// delivery's new state, with the time of its next attempt when one is due (the recorder
-// leaves it due then). disable, when not empty, is why the webhook must be taken out of
+// delivery's new state as the retry policy judges it (retry.go), with the time of its
+// next attempt when one is due (the recorder leaves it due then). disable, when not empty, is why the webhook must be taken out of
 // delivery.
 func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) (disable string) {
 	d.Attempts++
@@ -90,28 +90,16 @@ func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt,
 	a.DeliveryID = d.ID
 	a.Number = d.Attempts
 	d.LastStatus = res.Status
-	d.LastError = a.Error
 	d.NextAttemptAt = nil
-	switch {
-	case ok:
+	v := e.retry.judge(w, d.Attempts, res, ok, a.Error)
+	d.Status, d.LastError, disable = v.status, v.lastError, v.disable
+	switch v.status {
+	case store.DeliverySucceeded:
 		now := e.now()
-		d.Status, d.DeliveredAt, d.LastError = store.DeliverySucceeded, &now, ""
-	case res.ErrKind == "refused_target":
-		// The policy will refuse the address again: retrying only delays the news.
-		d.Status = store.DeliveryFailed
-		d.LastError = "Refused by the SSRF guard: " + a.Error
-	case res.Status == http.StatusGone:
-		d.Status = store.DeliveryFailed
-		d.LastError = "The endpoint answered 410 Gone; it is disabled."
-		disable = "The endpoint answered 410 Gone."
-	case d.Attempts >= e.maxAttempts(w):
-		d.Status = store.DeliveryFailed
-	default:
-		next := e.now().Add(e.retryDelay(w, d.Attempts, res))
+		d.DeliveredAt = &now
+	case store.DeliveryPending:
+		next := e.now().Add(v.wait)
 		d.NextAttemptAt = &next
-	}
-	if d.LastError == "" && !ok && res.Status != 0 {
-		d.LastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
 	}
 	if d.Status == store.DeliveryFailed {
 		e.log.Info("delivery given up", "delivery", d.ID, "webhook", w.ID, "dialect", w.Dialect, "event", d.EventName,

@@ -204,6 +204,7 @@ type Engine struct {
 	workers   *workers
 	scheduler *scheduler
 	// The parts that live in their callers' goroutines.
+	retry      retryPolicy
 	breakers   *breakers
 	copies     copies
 	states     stateReads
@@ -229,6 +230,7 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 		breakers: newBreakers(cfg.Clock),
 	}
 	e.states.read = db.WebhookStates
+	e.retry = retryPolicy{maxAttempts: cfg.MaxAttempts, units: e.retryUnit}
 	e.publishing.commit = e.commit
 	e.beat = &heartbeat{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, every: cfg.Heartbeat}
 	e.rec = newRecorder(db, cfg.Log, cfg.DisableAfter)

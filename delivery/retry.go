@@ -1,7 +1,9 @@
 package delivery
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/polyhook/polyhook/store"
@@ -33,20 +35,70 @@ func RetryDelay(n int) time.Duration {
 	return min(d, RetryCap)
 }
 
-func (e *Engine) maxAttempts(w *store.Webhook) int {
+// retryPolicy is the retry policy, one object: its terminal rules (success, an address
+// the SSRF policy refuses, 410 Gone, the attempts used up) and its schedule (above, or a
+// webhook's own setting counted in its dialect's units; Retry-After; the penalty after a
+// 429 or a timeout). The pipeline asks it after every attempt (conclude).
+type retryPolicy struct {
+	maxAttempts int
+	// units returns one unit of a webhook's own retry delay in its dialect's vocabulary
+	// (RetryUnits), zero when the dialect has none or does not know it.
+	units func(dialect, unit string) time.Duration
+}
+
+// verdict is the policy's judgement of an attempt.
+type verdict struct {
+	// status is the delivery's new status; pending means another attempt after wait.
+	status    string
+	wait      time.Duration
+	lastError string
+	// disable, when not empty, is why the webhook must be taken out of delivery.
+	disable string
+}
+
+// judge decides what becomes of a delivery after its n-th attempt to w, which answered
+// res (ok when it succeeded; attemptErr is the attempt's own error text).
+func (p *retryPolicy) judge(w *store.Webhook, n int, res Result, ok bool, attemptErr string) verdict {
+	v := verdict{status: store.DeliveryFailed, lastError: attemptErr}
+	switch {
+	case ok:
+		return verdict{status: store.DeliverySucceeded}
+	case res.ErrKind == "refused_target":
+		// The policy will refuse the address again: retrying only delays the news.
+		v.lastError = "Refused by the SSRF guard: " + attemptErr
+	case res.Status == http.StatusGone:
+		v.lastError = "The endpoint answered 410 Gone; it is disabled."
+		v.disable = "The endpoint answered 410 Gone."
+	case n >= p.attempts(w):
+	default:
+		v.status, v.wait = store.DeliveryPending, p.delay(w, n, res)
+	}
+	if v.lastError == "" && res.Status != 0 {
+		v.lastError = fmt.Sprintf("The endpoint answered %d.", res.Status)
+	}
+	return v
+}
+
+// attempts is how many attempts a delivery to w gets.
+func (p *retryPolicy) attempts(w *store.Webhook) int {
 	if r := w.Retry; r != nil {
 		if !r.Enabled {
 			return 1
 		}
 		return 1 + max(r.Count, 0)
 	}
-	return e.cfg.MaxAttempts
+	return p.maxAttempts
 }
 
-func (e *Engine) retryDelay(w *store.Webhook, n int, res Result) time.Duration {
+// delay is the wait after the n-th failed attempt to w, which answered res.
+func (p *retryPolicy) delay(w *store.Webhook, n int, res Result) time.Duration {
 	d := jitter(RetryDelay(n))
 	if r := w.Retry; r != nil && r.Enabled {
-		d = time.Duration(max(r.Delay, 1)) * e.retryUnit(w.Dialect, r.DelayUnit)
+		unit := time.Minute
+		if u := p.units(w.Dialect, r.DelayUnit); u > 0 {
+			unit = u
+		}
+		d = time.Duration(max(r.Delay, 1)) * unit
 	}
 	if res.RetryAfter > 0 {
 		d = min(max(res.RetryAfter, time.Second), time.Hour)
@@ -58,14 +110,12 @@ func (e *Engine) retryDelay(w *store.Webhook, n int, res Result) time.Duration {
 }
 
 // retryUnit is one unit of a webhook's own retry delay, in its dialect's vocabulary
-// (RetryUnits); a minute when the dialect has none or does not know the unit.
+// (RetryUnits); zero when the dialect has none or does not know the unit.
 func (e *Engine) retryUnit(dialect, unit string) time.Duration {
 	if ru, ok := e.encoders[dialect].(RetryUnits); ok {
-		if d := ru.RetryUnit(unit); d > 0 {
-			return d
-		}
+		return ru.RetryUnit(unit)
 	}
-	return time.Minute
+	return 0
 }
 
 // jitter spreads d by ±20% so that retries of many deliveries do not arrive together.
