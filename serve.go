@@ -57,8 +57,8 @@ type serveCmd struct {
 	MaxAttempts  int      `name:"max-attempts" default:"12" env:"POLYHOOK_MAX_ATTEMPTS" help:"Attempts per delivery before it is given up."`
 	Workers      int      `name:"workers" default:"100" env:"POLYHOOK_WORKERS" help:"Deliveries sent at once by this process."`
 	PerEndpoint  int      `name:"per-endpoint" default:"16" env:"POLYHOOK_PER_ENDPOINT" help:"Deliveries one webhook may hold at once."`
-	ParkMemoryMB int      `name:"park-memory-mb" default:"32" env:"POLYHOOK_PARK_MEMORY_MB" help:"MiB of memory for first attempts waiting for a busy or stuck endpoint; beyond it they wait in the job queue."`
-	RescueAfter  duration `name:"rescue-after" default:"2m" env:"POLYHOOK_RESCUE_AFTER" help:"How long a delivery job may run, or a process may hold a delivery it claimed, before it is taken for lost and re-run."`
+	ParkMemoryMB int      `name:"park-memory-mb" default:"32" env:"POLYHOOK_PARK_MEMORY_MB" help:"MiB of memory for first attempts waiting for a busy or stuck endpoint; beyond it they wait in the database, due later."`
+	RescueAfter  duration `name:"rescue-after" default:"2m" env:"POLYHOOK_RESCUE_AFTER" help:"How long a process may hold a delivery it claimed before it is taken for lost and sent again by any process."`
 	DisableAfter duration `name:"disable-after" default:"5d" env:"POLYHOOK_DISABLE_AFTER" help:"Disable a webhook whose attempts have all failed for this long."`
 	Retention    duration `name:"retention" default:"30d" env:"POLYHOOK_RETENTION" help:"How long attempts, finished deliveries and their events are kept."`
 
