@@ -250,7 +250,7 @@ func (a *API) openPortalSession(c echo.Context) error {
 		return err
 	}
 	ck := &http.Cookie{Name: PortalCookie, Value: session, Path: "/portal/", Expires: l.ExpiresAt,
-		HttpOnly: true, Secure: c.IsTLS(), SameSite: http.SameSiteStrictMode}
+		HttpOnly: true, Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode}
 	if len(a.portal.Origins) > 0 {
 		// Inside another site's frame only a SameSite=None cookie is sent, which browsers
 		// take only when Secure (they count http://localhost as secure).
