@@ -71,8 +71,9 @@ export async function credentialList(page, params) {
       button.disabled = false;
     }
   });
-  fill(page, heading('Credentials'), form,
-    h('section', { class: 'card' }, h('h2', { text: 'Credentials' }), listError, count, list, paging));
+  fill(page, heading('Credentials and portal links'), form,
+    h('section', { class: 'card' }, h('h2', { text: 'Credentials' }), listError, count, list, paging),
+    portalLinkForm());
   async function load() {
     const r = await api('GET', '/v1/credentials');
     const all = r.credentials;
@@ -101,6 +102,70 @@ function revokeButton(c, error, reload) {
       await api('DELETE', `/v1/credentials/${encodeURIComponent(c.id)}`);
       say('Credential revoked.');
       await reload();
+    } catch (err) {
+      b.disabled = false;
+      showError(error, err);
+    }
+  });
+  return b;
+}
+
+// portalLinkForm makes a one-time link into the tenant portal, shown once to copy.
+export function portalLinkForm() {
+  const tenant = h('input', { type: 'text', name: 'tenant', required: true, maxlength: '128', spellcheck: 'false' });
+  const expires = h('input', { type: 'text', name: 'expiresIn', value: '1h', spellcheck: 'false' });
+  const name = h('input', { type: 'text', name: 'portalName', maxlength: '64' });
+  const accent = h('input', { type: 'color', name: 'accent', value: '#2f5fd0' });
+  const error = alertBox();
+  const out = h('div', { class: 'result', 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', text: 'Make portal link' });
+  const form = h('form', { class: 'card', 'aria-labelledby': 'portal-title', novalidate: true },
+    h('h2', { id: 'portal-title', text: 'Tenant portal link' }),
+    h('p', { class: 'hint', text: 'A link that opens the tenant portal once, signed in as one tenant, for your customer to manage its own webhooks.' }),
+    field('Tenant', tenant, 'A native subscription\u2019s tenant, an Xsolla project, a Nursa client, an Authing user pool or a FusionAuth tenant id.'),
+    field('Expires in', expires, 'From 1m to 720h, like 30m or 24h: when the link and its session end.'),
+    field('Portal title (optional)', name),
+    field('Accent colour', accent),
+    error, button, out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    fill(error);
+    fill(out);
+    if (!tenant.value.trim()) {
+      tenant.setAttribute('aria-invalid', 'true');
+      fill(error, h('p', { text: 'Enter the tenant.' }));
+      tenant.focus();
+      return;
+    }
+    tenant.removeAttribute('aria-invalid');
+    button.disabled = true;
+    try {
+      const body = { tenant: tenant.value.trim(), expiresIn: expires.value.trim() || undefined, accent: accent.value };
+      if (name.value.trim()) body.name = name.value.trim();
+      const l = await api('POST', '/v1/portal-links', body);
+      fill(out, h('p', { class: 'warn-text', text: 'Copy it now: the link is not shown again. It works once.' }),
+        dl([['Link', h('span', { class: 'secret' }, code(l.url), ' ', copyButton(l.url, 'Copy link'))],
+          ['Id (to revoke it)', code(l.id)], ['Expires', when(l.expiresAt)]]),
+        revokeLinkButton(l.id, error));
+      say('Portal link made.');
+    } catch (err) {
+      showError(error, err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+function revokeLinkButton(id, error) {
+  const b = h('button', { type: 'button', class: 'danger', text: 'Revoke this link' });
+  b.addEventListener('click', async () => {
+    if (!(await confirmDialog('Revoke this portal link?', 'The link stops working and the session opened with it ends at once.', 'Revoke link'))) return;
+    b.disabled = true;
+    try {
+      await api('DELETE', `/v1/portal-links/${encodeURIComponent(id)}`);
+      say('Portal link revoked.');
+      b.textContent = 'Revoked';
     } catch (err) {
       b.disabled = false;
       showError(error, err);
