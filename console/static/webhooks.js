@@ -55,11 +55,15 @@ export async function webhookList(page, params) {
   const offset = Math.max(0, Number(params.get('offset')) || 0);
   const create = link('#/webhooks/new', 'New webhook', { class: 'button' });
   if (PORTAL) {
-    fill(page, h('div', { class: 'titlebar' }, heading('Webhooks'), create), count, list);
+    fill(page, h('div', { class: 'titlebar' }, heading('Webhooks'), create), count, list, paging);
+    // The portal's list is the tenant's own, answered whole; it is paged here.
     const load = async () => {
       const r = await api('GET', '/v1/webhooks');
-      fill(count, `${plural(r.total, 'webhook')}.`);
-      fill(list, webhookTable(r.webhooks, '!Webhooks', 'No webhook yet. Make one to receive events.'));
+      const shown = r.webhooks.slice(offset, offset + PAGE);
+      fill(count, r.total ? `${plural(r.total, 'webhook')}${r.total > PAGE ? `; ${offset + 1}\u2013${offset + shown.length} shown` : ''}.` : '');
+      fill(list, webhookTable(shown, '!Webhooks', 'No webhook yet. Make one to receive events.'));
+      const at = (o) => `#/webhooks${query({ offset: o || undefined })}`;
+      fill(paging, pager('Pages of webhooks', offset > 0 ? at(Math.max(0, offset - PAGE)) : null, offset + PAGE < r.total ? at(offset + PAGE) : null));
     };
     await load();
     return { refresh: load };

@@ -295,6 +295,17 @@ await page.getByRole('link', { name: 'Events' }).click();
 await heading('Events');
 await visit('11-events');
 
+// --- lists page on: 55 events of a type no webhook takes ---------------------------------
+for (let i = 0; i < 55; i++) await admin('POST', '/v1/events', { id: `evt-page-${i}`, type: 'user.deleted', data: {} });
+await page.goto(`${BASE}/console/#/events?type=user.deleted`);
+await heading('Events');
+await page.getByText('55 events, newest first; 1\u201350 shown.').waitFor();
+await page.getByRole('navigation', { name: 'Pages of events' }).getByRole('link', { name: 'Next page' }).click();
+await page.getByText('55 events, newest first; 51\u201355 shown.').waitFor();
+await page.getByRole('link', { name: 'evt-page-0', exact: true }).waitFor();
+await page.getByRole('link', { name: 'Previous page' }).click();
+await page.getByText('55 events, newest first; 1\u201350 shown.').waitFor();
+
 // --- the overview in the dark colour scheme ---------------------------------------------
 await page.emulateMedia({ colorScheme: 'dark' });
 await page.getByRole('link', { name: 'Overview' }).click();
