@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -350,9 +351,9 @@ func (a *API) portalCreateWebhook(c echo.Context) error {
 
 // portalDeliveries lists the deliveries to the tenant's webhooks, with /v1's filters.
 func (a *API) portalDeliveries(c echo.Context) error {
-	var p api.ListDeliveriesParams
-	if err := (&echo.DefaultBinder{}).BindQueryParams(c, &p); err != nil {
-		return store.Errorf(store.EINVALID, "A query parameter does not parse.")
+	p, err := deliveriesQuery(c)
+	if err != nil {
+		return err
 	}
 	ws, err := a.tenantWebhooks(c)
 	if err != nil {
@@ -382,4 +383,47 @@ func (a *API) portalDeliveries(c echo.Context) error {
 		return err
 	}
 	return h.deliveryPage(c, store.DeliveryPage{DeliveryFilter: f, WebhookIDs: ids, EventType: deref(p.EventType), After: deref(p.Cursor)})
+}
+
+// deliveriesQuery reads /v1/deliveries' query parameters, as the generated wrapper does
+// for /v1 (Echo's binder knows nothing of their form tags).
+func deliveriesQuery(c echo.Context) (api.ListDeliveriesParams, error) {
+	var p api.ListDeliveriesParams
+	str := func(name string) *string {
+		if v := c.QueryParam(name); v != "" {
+			return &v
+		}
+		return nil
+	}
+	num := func(name string, out **int) error {
+		if v := c.QueryParam(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return store.Errorf(store.EINVALID, "%s must be a whole number.", name)
+			}
+			*out = &n
+		}
+		return nil
+	}
+	tm := func(name string, out **time.Time) error {
+		if v := c.QueryParam(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return store.Errorf(store.EINVALID, "%s must be an RFC 3339 time.", name)
+			}
+			*out = &t
+		}
+		return nil
+	}
+	p.EventId, p.WebhookId, p.EventType, p.Cursor = str("eventId"), str("webhookId"), str("eventType"), str("cursor")
+	if s := str("status"); s != nil {
+		st := api.ListDeliveriesParamsStatus(*s)
+		p.Status = &st
+	}
+	for _, err := range []error{num("limit", &p.Limit), num("offset", &p.Offset), tm("since", &p.Since), tm("until", &p.Until)} {
+		if err != nil {
+			return p, err
+		}
+	}
+	return p, nil
 }

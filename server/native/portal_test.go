@@ -442,3 +442,80 @@ func snapshot(t *testing.T, db *store.DB, ids []string) string {
 	}
 	return b.String()
 }
+
+// TestPortalMirrorsV1 walks every portal route on the tenant's own webhook, delivery and
+// recovery, and checks each answer against the spec of the /v1 operation it mirrors.
+func TestPortalMirrorsV1(t *testing.T) {
+	t.Parallel()
+	b := newPortalBundle(t, storetest.Open(t))
+	const tenant = "mirror-tenant"
+	_, tok := b.link(t, tenant, "1h")
+	s := b.session(t, tok)
+	call := func(method, path, body string, want int) []byte {
+		t.Helper()
+		req := servertest.Request(t, method, b.url+"/portal"+path, body, native.PortalHeader, "1", "Content-Type", "application/json")
+		req.AddCookie(&http.Cookie{Name: native.PortalCookie, Value: s})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := resp.Body.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s /portal%s: %d %s, want %d", method, path, resp.StatusCode, out.String(), want)
+		}
+		mirror := servertest.Request(t, method, b.url+path, body, "Content-Type", "application/json")
+		b.c.Check(t, mirror, resp, []byte(out.String()))
+		return []byte(out.String())
+	}
+	var w api.Webhook
+	if err := json.Unmarshal(call("POST", "/v1/webhooks", `{"url":"https://mirror.example.com/a","events":["user.created"],"tenant":"someone-else"}`, 201), &w); err != nil {
+		t.Fatal(err)
+	}
+	if w.Scope.Owner == nil || *w.Scope.Owner != tenant {
+		t.Errorf("the portal's webhook belongs to %v, not the session's tenant", w.Scope.Owner)
+	}
+	if status, out := b.admin(t, "POST", "/v1/events", `{"id":"evt-mirror","type":"user.created","tenant":"`+tenant+`","data":{}}`); status != 201 {
+		t.Fatalf("publish: %d %s", status, out)
+	}
+	id := "/v1/webhooks/" + w.Id
+	call("GET", "/v1/webhooks", "", 200)
+	call("GET", id, "", 200)
+	call("PATCH", id, `{"description":"changed in the portal"}`, 200)
+	call("PATCH", id, `{"url":"ftp://nope"}`, 400)
+	call("GET", id+"/secrets", "", 200)
+	call("POST", id+"/secrets/rotate", `{"graceSeconds":60}`, 200)
+	call("GET", id+"/stats", "", 200)
+	call("POST", id+"/disable", "", 204)
+	call("POST", id+"/enable", "", 204)
+	call("POST", id+"/test", `{}`, 200)
+	var rec api.Recovery
+	_ = json.Unmarshal(call("POST", id+"/recover", `{"since":"2000-01-01T00:00:00Z"}`, 202), &rec)
+	call("GET", "/v1/recoveries/"+rec.Id, "", 200)
+	call("GET", "/v1/event-types", "", 200)
+	var page struct{ Deliveries []api.Delivery }
+	_ = json.Unmarshal(call("GET", "/v1/deliveries?status=pending&eventType=user.created&limit=5", "", 200), &page)
+	if len(page.Deliveries) != 1 {
+		t.Fatalf("the tenant's deliveries: %+v", page)
+	}
+	for q, want := range map[string]string{"webhookId=" + w.Id: `"total":1`, "webhookId=other": `"total":0`, "status=failed": `"total":0`, "since=2999-01-01T00:00:00Z": `"total":0`} {
+		if out := call("GET", "/v1/deliveries?"+q, "", 200); !strings.Contains(string(out), want) {
+			t.Errorf("the tenant's deliveries ?%s: %s, want %s", q, out, want)
+		}
+	}
+	call("GET", "/v1/deliveries?status=sad", "", 400)
+	call("GET", "/v1/deliveries?limit=x", "", 400)
+	call("GET", "/v1/deliveries/"+page.Deliveries[0].Id, "", 200)
+	call("POST", "/v1/deliveries/"+page.Deliveries[0].Id+"/retry", "", 409)
+	call("GET", "/v1/webhooks/nope", "", 404)
+	call("DELETE", id, "", 204)
+	call("GET", id, "", 404)
+}

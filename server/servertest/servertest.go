@@ -205,6 +205,16 @@ func (c *Contract) validate(req *http.Request, resp *http.Response, body []byte)
 	return openapi3filter.ValidateResponse(context.Background(), in)
 }
 
+// Check fails the test unless resp and its body match the spec's operation for req, a
+// request sent by other means: to routes that mirror the spec's under another prefix, for
+// instance, with req naming the spec's path.
+func (c *Contract) Check(t testing.TB, req *http.Request, resp *http.Response, body []byte) {
+	t.Helper()
+	if err := c.validate(req, resp, body); err != nil {
+		t.Errorf("%s %s -> %d %s\ncontract violation: %v", req.Method, req.URL.RequestURI(), resp.StatusCode, body, err)
+	}
+}
+
 // Absorb counts what other has seen as seen by c: for a second server of the same API
 // (with other settings) whose responses belong to the same coverage.
 func (c *Contract) Absorb(other *Contract) {
