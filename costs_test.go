@@ -239,6 +239,36 @@ func TestCost_FusionAuthMergePatch(t *testing.T) {
 	}
 }
 
+// A FusionAuth JSON patch of a megabyte: 26,000 "add" operations on one object.
+func TestCost_FusionAuthJSONPatch(t *testing.T) {
+	base, send := costGateway(t)
+	key := mint(t, base, `{"dialect":"fusionauth"}`)["apiKey"].(string)
+	if s := send("POST", "/api/webhook/00000000-0000-4000-8000-000000000001", "application/json",
+		[]byte(`{"webhook":{"url":"https://example.com/h","connectTimeout":1000,"readTimeout":2000,"global":true}}`),
+		"Authorization", key); s != 200 {
+		t.Fatalf("create: %d", s)
+	}
+	var b strings.Builder
+	b.WriteString(`[{"op":"add","path":"/webhook/description","value":"patched"}`)
+	ops := 1
+	for ; b.Len() < 1<<20-64; ops++ {
+		fmt.Fprintf(&b, `,{"op":"add","path":"/webhook/k%d","value":1}`, ops)
+	}
+	b.WriteString("]")
+	var status int
+	c := measure(func() {
+		status = send("PATCH", "/api/webhook/00000000-0000-4000-8000-000000000001", "application/json-patch+json",
+			[]byte(b.String()), "Authorization", key)
+	})
+	t.Logf("a JSON patch of %d bytes, %d operations: %d, %v", b.Len(), ops, status, c)
+	if status != 200 {
+		t.Errorf("status %d, want 200", status)
+	}
+	if c.cpu > cpuBudget(200*time.Millisecond) || c.memory() > 64<<20 {
+		t.Errorf("a 1 MiB JSON patch cost %v; want under %v and 64 MB", c, cpuBudget(200*time.Millisecond))
+	}
+}
+
 // Signed Authing requests with nonces of half a megabyte: the replay cache keeps each
 // for up to half an hour and must not keep what the caller sent.
 func TestCost_AuthingNonces(t *testing.T) {

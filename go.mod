@@ -9,7 +9,6 @@ tool (
 
 require (
 	github.com/alecthomas/kong v1.17.0
-	github.com/evanphx/json-patch/v5 v5.9.11
 	github.com/getkin/kin-openapi v0.152.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
