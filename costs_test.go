@@ -435,3 +435,36 @@ func TestCost_DeepestNestingOnEveryJSONRoute(t *testing.T) {
 		}
 	}
 }
+
+// FusionAuth's searches turn their terms into SQL LIKE patterns: a term of any length,
+// wildcards and all, is answered in FusionAuth's envelope, never by the database's limit.
+func TestCost_FusionAuthSearchTerms(t *testing.T) {
+	base, send := costGateway(t)
+	key := mint(t, base, `{"dialect":"fusionauth"}`)["apiKey"].(string)
+	if s := send("POST", "/api/webhook", "application/json",
+		[]byte(`{"webhook":{"url":"https://example.com/`+strings.Repeat("a", 2000)+`","connectTimeout":1000,"readTimeout":2000,"global":true,"description":"`+strings.Repeat("a", 255)+`"}}`),
+		"Authorization", key); s != 200 {
+		t.Fatalf("create: %d", s)
+	}
+	for _, n := range []int{1000, 30_000, 400_000} {
+		term := strings.Repeat("*a", n) + "b"
+		want := 200
+		if len(term) > 2048 {
+			want = 400
+		}
+		for _, search := range []struct{ path, body string }{
+			{"/api/webhook/search", `{"search":{"url":"` + term + `"}}`},
+			{"/api/webhook/search", `{"search":{"description":"` + term + `"}}`},
+			{"/api/system/webhook-event-log/search", `{"search":{"event":"` + term + `"}}`},
+		} {
+			var status int
+			c := measure(func() {
+				status = send("POST", search.path, "application/json", []byte(search.body), "Authorization", key)
+			})
+			t.Logf("%s, a term of %d wildcards: %d, %v", search.path, n, status, c)
+			if status != want || c.memory() > 10<<20 || c.cpu > cpuBudget(100*time.Millisecond) {
+				t.Errorf("%s, a term of %d wildcards: %d, cost %v; want %d under 10 MB and %v", search.path, n, status, c, want, cpuBudget(100*time.Millisecond))
+			}
+		}
+	}
+}

@@ -127,7 +127,7 @@ func (h handlers) searchEventLogs(c echo.Context, cr eventLogCriteria, prefix st
 		}
 		f.EventName = *cr.eventType
 	}
-	if !absent(cr.event) {
+	if !absent(cr.event) && s.searchTerm(prefix+"event", *cr.event) {
 		f.DataLike = likePattern(*cr.event)
 	}
 	paging, err := cr.criteria.filter(prefix)

@@ -1,6 +1,7 @@
 package fusionauth
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -29,10 +30,10 @@ func absent(p *string) bool {
 func (c criteria) filter(prefix string) (store.WebhookFilter, error) {
 	f := store.WebhookFilter{Dialect: Name, Limit: defaultNumberOfResults}
 	var s errorSet
-	if !absent(c.description) {
+	if !absent(c.description) && s.searchTerm(prefix+"description", *c.description) {
 		f.DescriptionLike = likePattern(*c.description)
 	}
-	if !absent(c.url) {
+	if !absent(c.url) && s.searchTerm(prefix+"url", *c.url) {
 		f.URLLike = likePattern(*c.url)
 	}
 	if !absent(c.tenantID) {
@@ -109,6 +110,21 @@ func parseOrderBy(s string) ([]store.WebhookOrder, bool) {
 // likePattern turns a FusionAuth search string into a LIKE pattern: "*" is a wildcard and
 // "**" a literal asterisk; a string without a wildcard matches as a substring (as if it
 // were "*value*"). LIKE's own metacharacters are escaped.
+// maxSearchTerm bounds a search term. Longer, it could match no URL or description (2,048
+// and 255 characters at most) and would only cost the database: SQLite refuses LIKE
+// patterns over 50,000 bytes outright.
+const maxSearchTerm = 2048
+
+// searchTerm reports whether a search term is short enough, and adds the error under
+// field when it is not.
+func (s *errorSet) searchTerm(field, term string) bool {
+	if len(term) <= maxSearchTerm {
+		return true
+	}
+	s.field(field, "tooLong", fmt.Sprintf("The [%s] search term must be at most %d characters.", field, maxSearchTerm))
+	return false
+}
+
 func likePattern(s string) string {
 	var b strings.Builder
 	wildcard := false
