@@ -421,15 +421,18 @@ func TestCost_DeepestNestingOnEveryJSONRoute(t *testing.T) {
 		// unsigned: refused before the source is read, or as not signed
 		{"POST", "/ingest/src_made_up", "application/json", nil, gatewayDepth, member},
 	}
-	megabyte := strings.Repeat("[", 1<<20-1)
+	megabyte := bytes.Repeat([]byte("["), 1<<20-1)
 	for _, r := range routes {
-		for _, body := range []struct{ name, text string }{
-			{"deepest", r.body(r.limit)}, {"one deeper", r.body(r.limit + 1)}, {"1 MiB of [", megabyte},
+		for _, body := range []struct {
+			name string
+			text []byte
+		}{
+			{"deepest", []byte(r.body(r.limit))}, {"one deeper", []byte(r.body(r.limit + 1))}, {"1 MiB of [", megabyte},
 		} {
 			var status int
 			var answer []byte
 			c := measure(func() {
-				status, answer = call(r.method, r.path, r.contentType, []byte(body.text), r.header...)
+				status, answer = call(r.method, r.path, r.contentType, body.text, r.header...)
 			})
 			t.Logf("%s %s (%s), %s: %d, %v", r.method, r.path, r.contentType, body.name, status, c)
 			if status >= 500 || body.name == "one deeper" && r.limit == gatewayDepth && status != 400 {
