@@ -403,6 +403,13 @@ func TestIngestEveryDialect(t *testing.T) {
 			if status, _ := ingest(big); status != 413 {
 				t.Errorf("too large: %d", status)
 			}
+			// Logged once the answer is written: wait for the line.
+			for start := time.Now(); !strings.Contains(g.logs.String(), "ingest refused for "+src.ID+": the body is too large"); time.Sleep(10 * time.Millisecond) {
+				if time.Since(start) > 5*time.Second {
+					t.Errorf("the oversized body is not logged with the source id:\n%s", g.logs.String())
+					break
+				}
+			}
 
 			// The loop guard: the subscription at this source's URL got no delivery.
 			var ds struct{ Total int }
@@ -410,8 +417,10 @@ func TestIngestEveryDialect(t *testing.T) {
 			if ds.Total != 0 {
 				t.Errorf("the source's own ingest URL got %d deliveries", ds.Total)
 			}
-			if !strings.Contains(g.logs.String(), "source="+src.ID) {
-				t.Errorf("the refusals are not logged with the source id")
+			for _, why := range []string{"the signature does not verify", "malformed body"} {
+				if !strings.Contains(g.logs.String(), "ingest refused for "+src.ID+": "+why) {
+					t.Errorf("%q is not logged with the source id", why)
+				}
 			}
 		})
 	}

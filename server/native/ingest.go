@@ -29,10 +29,19 @@ import (
 func (h handlers) Ingest(c echo.Context, id string) error {
 	ctx := c.Request().Context()
 	log := h.log.With("source", id)
+	// The gateway's log holds back a warning that repeats within a minute (logging.go): the
+	// source's id is in each message, so that one source's refusals do not hide another's.
+	refused := func(why string, err error) {
+		if err != nil {
+			log.Warn("ingest refused for "+id+": "+why, "err", store.ErrorMessage(err))
+		} else {
+			log.Warn("ingest refused for " + id + ": " + why)
+		}
+	}
 	src, err := h.sources.get(c, h.db, id)
 	if err != nil {
 		if store.ErrorCode(err) == store.ENOTFOUND {
-			log.Warn("ingest refused: no such source")
+			refused("no such source", nil)
 		}
 		return err
 	}
@@ -42,11 +51,13 @@ func (h handlers) Ingest(c echo.Context, id string) error {
 	}
 	body, err := server.ReadBody(c)
 	if err != nil {
-		log.Warn("ingest refused", "err", store.ErrorMessage(err))
+		if store.ErrorCode(err) != store.ETOOLARGE { // logged by logOversizedIngest
+			refused("bad request", err)
+		}
 		return err
 	}
 	if err := d.Verify(src, c.Request().Header, body, h.db.Now()); err != nil {
-		log.Warn("ingest refused: the signature does not verify", "err", store.ErrorMessage(err))
+		refused("the signature does not verify", err)
 		if store.ErrorCode(err) == store.EUNAUTHORIZED {
 			return err
 		}
@@ -57,7 +68,7 @@ func (h handlers) Ingest(c echo.Context, id string) error {
 		err = checkInbound(in)
 	}
 	if err != nil {
-		log.Warn("ingest refused: malformed body", "err", store.ErrorMessage(err))
+		refused("malformed body", err)
 		return err
 	}
 	tenant := in.Tenant
@@ -71,12 +82,25 @@ func (h handlers) Ingest(c echo.Context, id string) error {
 	})
 	if err != nil {
 		if store.ErrorCode(err) == store.EINVALID {
-			log.Warn("ingest refused", "err", store.ErrorMessage(err))
+			refused("bad request", err)
 		}
 		return err
 	}
 	log.Info("ingested", "event", ev.ID, "type", typ, "created", created, "deliveries", ev.Deliveries)
 	return c.JSON(http.StatusOK, api.Ingested{Id: ev.ID, Type: typ, Created: created})
+}
+
+// logOversizedIngest logs the bodies too large for ingest with their source's id: one
+// announced as too large is refused before any handler runs.
+func (a *API) logOversizedIngest(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if c.Path() == "/ingest/:sourceId" && c.Response().Status == http.StatusRequestEntityTooLarge {
+			id := c.Param("sourceId")
+			a.log.Warn("ingest refused for "+id+": the body is too large", "source", id)
+		}
+		return err
+	}
 }
 
 // checkInbound bounds what a decoded body may carry into an event.

@@ -48,7 +48,7 @@ func New(deps server.Deps, engine *delivery.Engine, srv *server.Server, tokenHas
 
 // Register serves /v1.
 func (a *API) Register(r *server.Router) {
-	api.RegisterHandlers(r.With(server.Errors(a.log, render), a.authenticate, server.LimitNesting), handlers{a})
+	api.RegisterHandlers(r.With(a.logOversizedIngest, server.Errors(a.log, render), a.authenticate, server.LimitNesting), handlers{a})
 	r.Unrouted(render, "/v1")
 	a.registerPortal(r)
 }
