@@ -308,6 +308,10 @@ type PublishInput struct {
 	// Exclude, when set, is given every webhook the event would reach; those it reports
 	// get no delivery (an event taken in from a vendor never goes back to its source).
 	Exclude func(w *store.Webhook) bool
+	// Fresh says the caller expects ID to be new: the read for an earlier event with the
+	// ID is skipped, and a duplicate is found by the insert's conflict instead, which
+	// costs its group of publishes a retry one by one.
+	Fresh bool
 }
 
 // Publish records ev and one delivery per subscribed webhook in one transaction, shared
@@ -344,7 +348,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if data[0] != '{' || !json.Valid(data) {
 		return nil, false, store.Errorf(store.EINVALID, "data must be a JSON object.")
 	}
-	if in.ID != "" {
+	if in.ID != "" && !in.Fresh {
 		if ev, err := e.db.GetEvent(ctx, in.ID); err == nil {
 			return ev, false, nil
 		} else if store.ErrorCode(err) != store.ENOTFOUND {
