@@ -28,20 +28,11 @@ import (
 // with the source's id.
 func (h handlers) Ingest(c echo.Context, id string) error {
 	ctx := c.Request().Context()
-	log := h.log.With("source", id)
-	// The gateway's log holds back a warning that repeats within a minute (logging.go): the
-	// source's id is in each message, so that one source's refusals do not hide another's.
-	refused := func(why string, err error) {
-		if err != nil {
-			log.Warn("ingest refused for "+id+": "+why, "err", store.ErrorMessage(err))
-		} else {
-			log.Warn("ingest refused for " + id + ": " + why)
-		}
-	}
 	src, err := h.sources.get(c, h.db, id)
 	if err != nil {
 		if store.ErrorCode(err) == store.ENOTFOUND {
-			refused("no such source", nil)
+			// A fixed message: ids that name no source are the client's, unbounded.
+			h.log.Warn("ingest refused: no such source", "source", id)
 		}
 		return err
 	}
@@ -52,12 +43,12 @@ func (h handlers) Ingest(c echo.Context, id string) error {
 	body, err := server.ReadBody(c)
 	if err != nil {
 		if store.ErrorCode(err) != store.ETOOLARGE { // logged by logOversizedIngest
-			refused("bad request", err)
+			h.refused(id, "bad request", err)
 		}
 		return err
 	}
 	if err := d.Verify(src, c.Request().Header, body, h.db.Now()); err != nil {
-		refused("the signature does not verify", err)
+		h.refused(id, "the signature does not verify", err)
 		if store.ErrorCode(err) == store.EUNAUTHORIZED {
 			return err
 		}
@@ -68,7 +59,7 @@ func (h handlers) Ingest(c echo.Context, id string) error {
 		err = checkInbound(in)
 	}
 	if err != nil {
-		refused("malformed body", err)
+		h.refused(id, "malformed body", err)
 		return err
 	}
 	tenant := in.Tenant
@@ -76,18 +67,39 @@ func (h handlers) Ingest(c echo.Context, id string) error {
 		tenant = src.Tenant
 	}
 	typ := src.Dialect + ":" + in.Name
+	eventID := IngestEventID(src.ID, in.ID, body)
+	if h.ingested.has(eventID) {
+		// Taken in by this process already: a vendor's redelivery.
+		h.log.Info("ingested again", "source", id, "event", eventID)
+		return c.JSON(http.StatusOK, api.Ingested{Id: eventID, Type: typ, Created: false})
+	}
 	ev, created, err := h.engine.Publish(ctx, delivery.PublishInput{
-		ID: IngestEventID(src.ID, in.ID, body), Type: typ, Tenant: tenant, Data: in.Data, OccurredAt: in.OccurredAt,
+		ID: eventID, Type: typ, Tenant: tenant, Data: in.Data, OccurredAt: in.OccurredAt,
 		Unlisted: true, Exclude: loopGuard(src.ID),
+		// An id this process has not taken in recently is most likely new: the insert's
+		// conflict finds the rest (taken in before a restart, or by another replica).
+		Fresh: true,
 	})
 	if err != nil {
 		if store.ErrorCode(err) == store.EINVALID {
-			refused("bad request", err)
+			h.refused(id, "bad request", err)
 		}
 		return err
 	}
-	log.Info("ingested", "event", ev.ID, "type", typ, "created", created, "deliveries", ev.Deliveries)
+	h.ingested.add(ev.ID)
+	h.log.Info("ingested", "source", id, "event", ev.ID, "type", typ, "created", created, "deliveries", ev.Deliveries)
 	return c.JSON(http.StatusOK, api.Ingested{Id: ev.ID, Type: typ, Created: created})
+}
+
+// refused logs why an ingest was refused, with the source's id in the message: the
+// gateway's log holds back a warning that repeats within a minute (logging.go), and one
+// source's refusals must not hide another's.
+func (h handlers) refused(id, why string, err error) {
+	if err != nil {
+		h.log.Warn("ingest refused for "+id+": "+why, "source", id, "err", store.ErrorMessage(err))
+		return
+	}
+	h.log.Warn("ingest refused for "+id+": "+why, "source", id)
 }
 
 // logOversizedIngest logs the bodies too large for ingest with their source's id: one
@@ -96,8 +108,7 @@ func (a *API) logOversizedIngest(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := next(c)
 		if c.Path() == "/ingest/:sourceId" && c.Response().Status == http.StatusRequestEntityTooLarge {
-			id := c.Param("sourceId")
-			a.log.Warn("ingest refused for "+id+": the body is too large", "source", id)
+			a.log.Warn("ingest refused: the body is too large", "source", c.Param("sourceId"))
 		}
 		return err
 	}
@@ -196,4 +207,39 @@ func (s *sourceCache) forget(id string) {
 	s.mu.Lock()
 	delete(s.entries, id)
 	s.mu.Unlock()
+}
+
+// recentIDs remembers the ids of the last events this process took in, so that a vendor's
+// redelivery is answered without a write and a new event without a read first.
+type recentIDs struct {
+	mu   sync.Mutex
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+// maxRecentIDs bounds the ids remembered (about 64 bytes each).
+const maxRecentIDs = 1 << 16
+
+func (r *recentIDs) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.set[id]
+	return ok
+}
+
+func (r *recentIDs) add(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.set[id]; ok {
+		return
+	}
+	if r.set == nil {
+		r.set, r.ring = map[string]struct{}{}, make([]string, maxRecentIDs)
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next], r.set[id] = id, struct{}{}
+	r.next = (r.next + 1) % maxRecentIDs
 }

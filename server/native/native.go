@@ -34,8 +34,9 @@ type API struct {
 	checkTarget func(string) error
 	tokenHash   string
 	portal      PortalOptions
-	// sources caches the sources ingest reads (see ingest.go).
-	sources *sourceCache
+	// sources caches the sources ingest reads, ingested the ids it took in (ingest.go).
+	sources  *sourceCache
+	ingested *recentIDs
 }
 
 // New returns the native API. tokenHash is store.HashSecret of the admin token. It
@@ -43,7 +44,7 @@ type API struct {
 // subscriptions made at POST /v1/webhooks.
 func New(deps server.Deps, engine *delivery.Engine, srv *server.Server, tokenHash string) *API {
 	engine.Register(Encoder{})
-	return &API{db: deps.DB, keys: deps.Keys, engine: engine, srv: srv, tokenHash: tokenHash, log: deps.Log, logins: deps.Logins, checkTarget: deps.CheckTarget, sources: &sourceCache{}}
+	return &API{db: deps.DB, keys: deps.Keys, engine: engine, srv: srv, tokenHash: tokenHash, log: deps.Log, logins: deps.Logins, checkTarget: deps.CheckTarget, sources: &sourceCache{}, ingested: &recentIDs{}}
 }
 
 // Register serves /v1.
