@@ -23,7 +23,7 @@ func TestImportEveryDialect(t *testing.T) {
 			gw := startBridgeGateway(t, t.TempDir()+"/gateway.db")
 			args, made := vendorWebhooks(t, vendor, dialect)
 
-			importCmd := func(extra ...string) string {
+			runImport := func(extra ...string) string {
 				t.Helper()
 				var out bytes.Buffer
 				all := append([]string{"import", dialect, "--from", vendor.base, "--url", gw.base, "--token", gw.token}, args...)
@@ -38,14 +38,14 @@ func TestImportEveryDialect(t *testing.T) {
 				return out.Webhooks
 			}
 
-			out := importCmd()
+			out := runImport()
 			if len(regexp.MustCompile(`(?m)^create `).FindAllString(out, -1)) != len(made) || !strings.Contains(out, "--apply") {
 				t.Errorf("dry run:\n%s", out)
 			}
 			if n := len(gatewayHooks()); n != 0 {
 				t.Fatalf("the dry run made %d webhooks", n)
 			}
-			out = importCmd("--apply")
+			out = runImport("--apply")
 			t.Logf("--apply:\n%s", out)
 			hooks := gatewayHooks()
 			if len(hooks) != len(made) {
@@ -62,7 +62,7 @@ func TestImportEveryDialect(t *testing.T) {
 					t.Errorf("%+v was not imported as it is: %+v", m, hooks)
 				}
 			}
-			out = importCmd("--apply")
+			out = runImport("--apply")
 			if !strings.Contains(out, "Nothing to change.") || strings.Contains(out, "Minted") {
 				t.Errorf("a second --apply:\n%s", out)
 			}
@@ -75,19 +75,19 @@ func TestImportEveryDialect(t *testing.T) {
 				if status != 200 {
 					t.Fatalf("patch at the vendor: %d %s", status, b)
 				}
-				out = importCmd()
+				out = runImport()
 				if !regexp.MustCompile(`(?m)^update `).MatchString(out) || !strings.Contains(out, "description differ") {
 					t.Errorf("dry run after a change:\n%s", out)
 				}
 				var key struct{ APIKey string }
 				gw.admin(t, "POST", "/v1/credentials", `{"dialect":"fusionauth"}`, &key)
-				importCmd("--apply", "--gateway-key", key.APIKey)
+				runImport("--apply", "--gateway-key", key.APIKey)
 				for _, h := range gatewayHooks() {
 					if h.ExternalID == made[0].id && h.Description != "changed" {
 						t.Errorf("not updated: %+v", h)
 					}
 				}
-				if out = importCmd(); regexp.MustCompile(`(?m)^update `).MatchString(out) {
+				if out = runImport(); regexp.MustCompile(`(?m)^update `).MatchString(out) {
 					t.Errorf("still differs after the update:\n%s", out)
 				}
 			}

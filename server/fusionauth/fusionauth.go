@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -30,6 +32,9 @@ type Dialect struct {
 	// checkTarget refuses URLs deliveries may not reach (see server.Deps.Targets).
 	checkTarget func(string) error
 	encoder     *Encoder
+	// parsedKeys are sources' public keys, parsed, by their text (ingest.go).
+	parsedKeys  sync.Map
+	parsedKeysN atomic.Int64
 }
 
 var _ server.Dialect = (*Dialect)(nil)
