@@ -8,7 +8,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -27,6 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx", to count what a failing endpoint costs PostgreSQL
 	_ "modernc.org/sqlite"             // "sqlite", the same for the SQLite file
 )
@@ -139,7 +142,12 @@ type bench struct {
 	order      []string // figure keys in the order first measured
 	figures    map[string]*figure
 	ceiling    float64 // this run's ceiling, for the shares
-	machine    string
+	published  float64 // this run's "sustained, 1 webhook per event" figure, for ingest's share
+	// source is the ingest URL path and secret of a FusionAuth source while the ingest
+	// figure is measured: the load then posts FusionAuth-signed bodies there instead of
+	// publishing.
+	source, sourceSecret string
+	machine              string
 }
 
 const token = "bench-admin-token-0123456789abcdef"
@@ -212,6 +220,7 @@ func (b *bench) once(r int) error {
 		// Sustained throughput: one webhook per event, then fan-out to 10.
 		b.hook(key, "/ok/1", 30000)
 		b.sustained("sustained, 1 webhook per event", 1, r)
+		b.ingest(r)
 		for i := 2; i <= 10; i++ {
 			b.hook(key, "/ok/"+strconv.Itoa(i), 30000)
 		}
@@ -566,6 +575,9 @@ func (b *bench) sustained(name string, fanout, r int) {
 	rate, cpu0, cpu1 := b.window(b.gateways, fanout, profile)
 	b.section = name
 	b.add("deliveries/s", rate, "/s", "", true)
+	if fanout == 1 {
+		b.published = rate
+	}
 	if b.ceiling > 0 {
 		share := 100 * rate / b.ceiling
 		target, goal := "≥ 50 %", 50.0
@@ -578,6 +590,31 @@ func (b *bench) sustained(name string, fanout, r int) {
 		b.add("share of the ceiling", share, "%", target, share >= goal)
 	}
 	b.cores(rate, cpu0, cpu1, func(s cpuSample) float64 { return s.gateway }, "gateway", fanout == 1 && b.db == "")
+}
+
+// ingest drives vendor-signed bodies (FusionAuth's, X-FusionAuth-Signature-JWT with an
+// HMAC key) through a source's /ingest/{id} to the one webhook, and records their
+// deliveries per second as a share of the ceiling and of the publish figure just measured.
+func (b *bench) ingest(r int) {
+	var src struct{ URL, Secret string }
+	_ = json.Unmarshal(b.post(b.gateways[0]+"/v1/sources", "Bearer "+token, `{"dialect":"fusionauth","name":"bench"}`), &src)
+	b.source, b.sourceSecret = src.URL, src.Secret
+	defer func() { b.source, b.sourceSecret = "", "" }()
+	profile := ""
+	if r == 1 {
+		profile = "bench-ingest"
+	}
+	rate, cpu0, cpu1 := b.window(b.gateways, 1, profile)
+	b.section = "ingest, FusionAuth-signed bodies through /ingest/{id}, 1 webhook"
+	b.add("deliveries/s", rate, "/s", "", true)
+	if b.ceiling > 0 {
+		b.add("share of the ceiling", 100*rate/b.ceiling, "%", "", true)
+	}
+	if b.published > 0 {
+		share := 100 * rate / b.published
+		b.add("share of the publish figure", share, "%", "≥ 90 %", share >= 90)
+	}
+	b.cores(rate, cpu0, cpu1, func(s cpuSample) float64 { return s.gateway }, "gateway", false)
 }
 
 // cores records CPU per delivery of the process(es) in the middle, and the cores each
@@ -660,13 +697,27 @@ var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, 
 
 func (b *bench) publish(targets []string, i int) {
 	g := targets[i%len(targets)]
+	if b.source != "" {
+		// A FusionAuth event, signed as FusionAuth signs it, with an id of its own.
+		body := fmt.Sprintf(`{"event":{"type":"user.create","id":"%08x-0000-4000-8000-%012x","createInstant":%d,"sentAt":%d,"user":{"id":"u%d"}}}`,
+			i>>16, i, time.Now().UnixMilli(), time.Now().UnixNano(), i)
+		sum := sha256.Sum256([]byte(body))
+		jws, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"request_body_sha256": base64.StdEncoding.EncodeToString(sum[:])}).SignedString([]byte(b.sourceSecret))
+		b.postWith(g+b.source, body, "X-FusionAuth-Signature-JWT", jws)
+		return
+	}
 	body := fmt.Sprintf(`{"type":"user.created","data":{"sentAt":%d,"i":%d}}`, time.Now().UnixNano(), i)
 	b.post(g+"/v1/events", "Bearer "+token, body)
 }
 
 func (b *bench) post(url, auth, body string) []byte {
+	return b.postWith(url, body, "Authorization", auth)
+}
+
+// postWith posts body to url with one header, and fails the bench unless it is a 2xx.
+func (b *bench) postWith(url, body, header, value string) []byte {
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Authorization", auth)
+	req.Header.Set(header, value)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
