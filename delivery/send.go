@@ -95,6 +95,9 @@ type Sender struct {
 	transports map[[32]byte]*http.Transport // by pinned certificate; zero key: none
 }
 
+// maxTransports bounds the transports a Sender keeps, one per pinned certificate.
+const maxTransports = 256
+
 // NewSender returns a Sender.
 func NewSender(opts SenderOptions) *Sender {
 	if opts.MaxResponseBody <= 0 {
@@ -133,6 +136,17 @@ func (s *Sender) transport(pinned string) (*http.Transport, error) {
 	defer s.mu.Unlock()
 	if t, ok := s.transports[key]; ok {
 		return t, nil
+	}
+	if len(s.transports) >= maxTransports {
+		// Pinned certificates come from webhooks, which callers write: past the bound
+		// the pinned transports are dropped and made again when next needed. Attempts
+		// in flight keep theirs.
+		for k, old := range s.transports {
+			if k != ([32]byte{}) {
+				old.CloseIdleConnections()
+				delete(s.transports, k)
+			}
+		}
 	}
 	t := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -603,3 +603,24 @@ func TestSend_SlowEndpointIsolated(t *testing.T) {
 		t.Errorf("fast endpoint: Status %d, Err %v after %v", res.Status, res.Err, time.Since(start))
 	}
 }
+
+// Each pinned certificate gets a transport of its own; webhooks with ever new
+// certificates do not grow the sender without bound.
+func TestSend_PinnedTransportsBounded(t *testing.T) {
+	t.Parallel()
+	s := NewSender(SenderOptions{})
+	if _, err := s.transport(""); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < maxTransports+10; i++ {
+		if _, err := s.transport(certPEM(selfSigned(t).Leaf)); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(s.transports); n > maxTransports {
+			t.Fatalf("%d transports after %d certificates", n, i+1)
+		}
+	}
+	if _, ok := s.transports[[32]byte{}]; !ok {
+		t.Error("the unpinned transport was dropped")
+	}
+}
