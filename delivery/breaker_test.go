@@ -5,6 +5,7 @@ import (
 )
 
 func TestBreaker_OpensProbesAndCloses(t *testing.T) {
+	t.Parallel()
 	clock := newFrozenClock()
 	b := newBreakers(clock)
 	const id = "w1"

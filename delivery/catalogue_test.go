@@ -6,6 +6,7 @@ import (
 )
 
 func TestCatalogueNamesAreUnique(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for _, e := range Catalogue {
 		if seen[e.Name] {

@@ -33,6 +33,7 @@ func claimedDelivery(t *testing.T, db *store.DB, w *store.Webhook, until time.Ti
 // A claim whose process died is sent by another process once it runs out, and not
 // before: until then its owner may still be sending it.
 func TestClaims_ExpiredClaimIsSentByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	if !storetestHasPostgres() {
 		t.Skip("needs TEST_DATABASE_URL: on SQLite one process owns the file (see the next test)")
 	}
@@ -59,6 +60,7 @@ func TestClaims_ExpiredClaimIsSentByAnotherProcess(t *testing.T) {
 // On SQLite one process owns the file, so whatever was claimed when the gateway starts
 // was claimed by a process that is gone: it is sent at once.
 func TestClaims_SQLiteStartSendsEveryClaim(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	rcv := newReceiver(t, nil)
 	h := &harness{db: db}
@@ -83,6 +85,7 @@ func storetestHasPostgres() bool {
 // Stopping hands the claims not yet tried back, due at once, so that the next start sends
 // them; none is left claimed.
 func TestClaims_StopHandsUntriedClaimsBack(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		release, started := make(chan struct{}), make(chan struct{})
 		var once sync.Once
@@ -137,6 +140,7 @@ func TestClaims_StopHandsUntriedClaimsBack(t *testing.T) {
 // Publishes that arrive together are committed together; each gets its own event and
 // deliveries, and an id published twice at once is created once.
 func TestPublish_ConcurrentGroup(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		rcv := newReceiver(t, nil)
 		h := start(t, db, delivery.Config{})
@@ -230,6 +234,7 @@ func onlyDelivery(t *testing.T, db *store.DB, eventID string) store.Delivery {
 // A stuck endpoint's new deliveries wait in the publishing process, claimed, not as a
 // job each in the queue; when the endpoint answers again they all go out, once each.
 func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		release := make(chan struct{})
 		rcv, started := hangUntil(t, release)
@@ -282,6 +287,7 @@ func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
 // A parked claim is renewed while it waits, so that it does not run out and get sent a
 // second time, through the queue, by the sweep.
 func TestClaims_ParkedClaimsAreRenewed(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		rcv := newReceiver(t, func(int, http.ResponseWriter) { time.Sleep(400 * time.Millisecond) })
 		h := start(t, db, delivery.Config{PerEndpoint: 1, RescueAfter: 2 * time.Second})
@@ -335,6 +341,7 @@ func TestClaims_ParkedClaimsAreRenewed(t *testing.T) {
 // When the memory for parked claims is used up, a stuck endpoint's further deliveries
 // wait in the queue, due when the endpoint may be free; all are sent once it answers.
 func TestClaims_ParkMemoryBoundsTheBacklog(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		release := make(chan struct{})
 		rcv, started := hangUntil(t, release)
@@ -400,6 +407,7 @@ func gauge(t *testing.T, e *delivery.Engine, name string) float64 {
 // hand the overflow back, due, which costs the database a write and a claim more per
 // delivery: every delivery is sent from its publish's claim, once.
 func TestDispatch_SaturatedWorkersMakePublishersWait(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{Workers: 1})
 		rcv := newReceiver(t, func(int, http.ResponseWriter) { time.Sleep(2 * time.Millisecond) })
@@ -430,6 +438,7 @@ func TestDispatch_SaturatedWorkersMakePublishersWait(t *testing.T) {
 // A failing endpoint's retries cost no job: each failed attempt leaves its delivery due
 // again, and the poll for due deliveries claims and sends it.
 func TestRetries_NoJobPerFailedAttempt(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{})
 		var mu sync.Mutex
@@ -471,6 +480,7 @@ func TestRetries_NoJobPerFailedAttempt(t *testing.T) {
 // An endpoint that fails every request is left alone between probes: new deliveries to
 // it wait, unattempted, and are all sent once it answers again.
 func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{})
 		var failing atomic.Bool
@@ -518,6 +528,7 @@ func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 // transaction fails (a group holding an id published twice): every delivery ends sent
 // once, none left claimed.
 func TestCommit_AttemptsRecordedWhenTheGroupFails(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{})
 		rcv := newReceiver(t, nil)

@@ -233,8 +233,8 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 	e.retry = retryPolicy{maxAttempts: cfg.MaxAttempts, units: e.retryUnit}
 	e.publishing.commit = e.commit
 	e.beat = &heartbeat{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, every: cfg.Heartbeat}
-	e.rec = newRecorder(db, cfg.Log, cfg.DisableAfter)
-	e.workers = newWorkers(cfg.Workers, e.run)
+	e.rec = newRecorder(db, cfg.Clock, cfg.Log, cfg.DisableAfter)
+	e.workers = newWorkers(cfg.Workers, cfg.Clock, e.run)
 	e.scheduler = &scheduler{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, rescueAfter: cfg.RescueAfter,
 		heartbeat: cfg.Heartbeat, workers: e.workers, slots: e.slots, breakers: e.breakers, rec: e.rec}
 	e.slots.handBack = e.scheduler.handBack

@@ -168,6 +168,7 @@ func (h *harness) settled(t *testing.T, eventID string, within time.Duration) []
 }
 
 func TestDeliver_SignedAndInFormat(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{})
 		rcv := newReceiver(t, nil)
@@ -227,6 +228,7 @@ func TestDeliver_SignedAndInFormat(t *testing.T) {
 // out of the request and named in the attempt's record; the delivery still goes out with
 // every header that can be sent.
 func TestDeliver_HeadersHTTPCannotCarry(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{})
 		rcv := newReceiver(t, nil)
@@ -283,6 +285,7 @@ func (h *harness) held(t *testing.T, eventID string, within time.Duration) store
 }
 
 func TestPublish_Matching(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})
 	rcv := newReceiver(t, nil)
@@ -321,6 +324,7 @@ func TestPublish_Matching(t *testing.T) {
 // Every change to the webhooks shows in the very next publish: the engine may keep what a
 // scope matched (on SQLite), never past a write.
 func TestPublish_SeesEachWebhookChange(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{})
 		rcv := newReceiver(t, nil)
@@ -360,6 +364,7 @@ func TestPublish_SeesEachWebhookChange(t *testing.T) {
 }
 
 func TestDeliver_RetryThenSucceed(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})
 	rcv := newReceiver(t, func(n int, w http.ResponseWriter) {
@@ -388,6 +393,7 @@ func TestDeliver_RetryThenSucceed(t *testing.T) {
 }
 
 func TestDeliver_GoneDisablesTheWebhook(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})
 	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(410) })
@@ -407,6 +413,7 @@ func TestDeliver_GoneDisablesTheWebhook(t *testing.T) {
 }
 
 func TestDeliver_TimeoutAndGiveUp(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})
 	release := make(chan struct{})
@@ -425,6 +432,7 @@ func TestDeliver_TimeoutAndGiveUp(t *testing.T) {
 }
 
 func TestDeliver_RefusesPrivateTargets(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := startGuarded(t, db, delivery.Config{})
 	rcv := newReceiver(t, nil)
@@ -446,6 +454,7 @@ func TestDeliver_RefusesPrivateTargets(t *testing.T) {
 // A delivery the guard refuses fails at its first attempt, with the reason, instead of
 // waiting out the whole retry schedule: the guard would refuse every retry too.
 func TestDeliver_RefusedTargetFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := startGuarded(t, db, delivery.Config{MaxAttempts: 12})
 		rcv := newReceiver(t, nil)
@@ -505,6 +514,7 @@ func (secondsEncoder) RetryUnit(unit string) time.Duration {
 }
 
 func TestRetryDelay(t *testing.T) {
+	t.Parallel()
 	want := []time.Duration{5 * time.Second, 15 * time.Second, 45 * time.Second, 135 * time.Second, 405 * time.Second, 1215 * time.Second, time.Hour, time.Hour}
 	for i, w := range want {
 		if got := delivery.RetryDelay(i + 1); got != w {
@@ -518,6 +528,7 @@ func TestRetryDelay(t *testing.T) {
 // A webhook whose endpoint fails for DisableAfter is disabled; its pending delivery is
 // held, not failed and not sent, and enabling the webhook sends it.
 func TestDeliver_FailingEndpointIsDisabledAndHeldThenResumed(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{DisableAfter: 500 * time.Millisecond, Heartbeat: 100 * time.Millisecond})
 		var down atomic.Bool
@@ -573,6 +584,7 @@ func TestDeliver_FailingEndpointIsDisabledAndHeldThenResumed(t *testing.T) {
 // failed attempt, and the webhook is disabled by the first failure DisableAfter later,
 // not before; a success ends the run.
 func TestDeliver_HealthByTheClock(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clock := &delivery.TestClock{}
@@ -630,6 +642,7 @@ func TestDeliver_HealthByTheClock(t *testing.T) {
 // Recover re-sends every failed delivery since a time, in the background, to an endpoint
 // that came back.
 func TestRecover(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})
 	var down atomic.Bool
@@ -684,6 +697,7 @@ func TestRecover(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})
 	rcv := newReceiver(t, nil)
@@ -706,6 +720,7 @@ func TestPrune(t *testing.T) {
 // (delivery.Scoper) decides. A FusionAuth-shaped webhook owned by t2 is a candidate for
 // t2's events, but its dialect scopes by tenant list, so only its listed tenant's arrive.
 func TestPublish_DialectScopeRuleDecides(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{})
 		rcv := newReceiver(t, nil)

@@ -26,6 +26,7 @@ import (
 // of its own (no JWT library): an RS256 JWS over {"request_body_sha256": base64(sha256(body))}
 // with the key's kid, as FusionAuth documents.
 func TestDeliver_FusionAuthSignature(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{})
 	keys, _ := server.NewKeys("delivery-test-master-key")

@@ -90,6 +90,7 @@ func (h *harness) states(t *testing.T, ids []string) map[string]int {
 // A webhook deleted while its endpoint hangs receives nothing more: its waiting
 // deliveries are cancelled, and so is a delivery waiting for a retry.
 func TestPipeline_DeletedDuringHang(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h, end, w, ids := hangWith(t, db, 6, nil)
 		// A second webhook whose delivery waits for a retry.
@@ -132,6 +133,7 @@ func TestPipeline_DeletedDuringHang(t *testing.T) {
 // its deliveries, without failing them and without sending them; enabling it sends every
 // one.
 func TestPipeline_DisabledDuringHangIsHeldThenSent(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		for how, typ := range map[string]string{"owner": "user.created", "gateway": "user.deleted"} {
 			t.Run(how, func(t *testing.T) {
@@ -187,6 +189,7 @@ func TestPipeline_DisabledDuringHangIsHeldThenSent(t *testing.T) {
 // A webhook changed while its endpoint hangs: the waiting deliveries go to its new URL,
 // with its new custom header, signed with its new secret.
 func TestPipeline_ChangedDuringHangSendsTheCurrentWebhook(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h, end, w, ids := hangWith(t, db, 5, func(w *store.Webhook) {
 			w.Headers = map[string]string{"X-Api-Key": "old"}

@@ -38,6 +38,7 @@ const settleBatch = 256
 // along (take, writeIn), so that one commit does the work of two.
 type recorder struct {
 	db           driver.Driver
+	clock        Clock
 	log          *slog.Logger
 	disableAfter time.Duration
 
@@ -50,8 +51,8 @@ type recorder struct {
 	taken   sync.WaitGroup
 }
 
-func newRecorder(db driver.Driver, log *slog.Logger, disableAfter time.Duration) *recorder {
-	return &recorder{db: db, log: log, disableAfter: disableAfter, in: make(chan *settlement, settleBatch)}
+func newRecorder(db driver.Driver, clock Clock, log *slog.Logger, disableAfter time.Duration) *recorder {
+	return &recorder{db: db, clock: clock, log: log, disableAfter: disableAfter, in: make(chan *settlement, settleBatch)}
 }
 
 func (r *recorder) start(context.Context) error {
@@ -149,7 +150,7 @@ func (r *recorder) write(batch []*settlement) {
 		if err == nil {
 			return
 		}
-		time.Sleep(wait)
+		sleep(r.clock, wait)
 	}
 	r.log.Error("recording delivery attempts; the sweep will send them again", "deliveries", len(batch), "err", err)
 }

@@ -16,6 +16,7 @@ import (
 // IncludeRetrying it sends them now, once each: their scheduled job is brought forward,
 // not doubled.
 func TestRecoverIncludesRetrying(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db, delivery.Config{})
 		var down atomic.Bool

@@ -64,8 +64,8 @@ func (h *heartbeat) stop(context.Context) error {
 }
 
 func (h *heartbeat) beat(ctx context.Context) {
-	t := time.NewTicker(h.every)
-	defer t.Stop()
+	tick, stop := h.clock.Tick(h.every)
+	defer stop()
 	var beating time.Time // since when the heartbeats have been written without a failure
 	for {
 		now := h.clock.Now()
@@ -87,7 +87,7 @@ func (h *heartbeat) beat(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 		}
 	}
 }

@@ -79,13 +79,13 @@ func (s *scheduler) start(ctx context.Context) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			t := time.NewTicker(loop.every)
-			defer t.Stop()
+			tick, stop := s.clock.Tick(loop.every)
+			defer stop()
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-t.C:
+				case <-tick:
 				}
 				if err := loop.do(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error(loop.what, "err", err)

@@ -20,6 +20,7 @@ import (
 // delivers: its custom header and basic auth arrive and its signature verifies with the
 // secret it had. The attempt records only the custom header's name.
 func TestDeliver_LegacyPlaintextWebhookAfterSealing(t *testing.T) {
+	t.Parallel()
 	const (
 		apiKey   = "CUSTOMHDR_v4lue"
 		password = "BASICPASS_s3cret"

@@ -14,6 +14,7 @@ func slotClaim(webhookID, id string) *claim {
 // An endpoint's places go to attempts until they are all taken; then claims park, and
 // each released place passes to the first parked claim, fresh.
 func TestSlots_TakeParkAndPassOn(t *testing.T) {
+	t.Parallel()
 	clock := newFrozenClock()
 	p := newEndpoints(2, 1<<20, clock)
 	a, b, c, d := slotClaim("w", "a"), slotClaim("w", "b"), slotClaim("w", "c"), slotClaim("w", "d")
@@ -56,6 +57,7 @@ func TestSlots_TakeParkAndPassOn(t *testing.T) {
 // attempt is older than slotPatience the endpoint is stuck, and its queued deliveries
 // wait twice that age (1 to 30 s). Restamping a place restarts its age.
 func TestSlots_StuckByTheClock(t *testing.T) {
+	t.Parallel()
 	clock := newFrozenClock()
 	p := newEndpoints(1, 1<<20, clock)
 	s, _, _ := p.take(slotClaim("w", "a"))
@@ -87,6 +89,7 @@ func TestSlots_StuckByTheClock(t *testing.T) {
 // Parking is bounded by memory: beyond it, a claim is told to wait in the queue, and a
 // stuck endpoint's new deliveries are not claimed.
 func TestSlots_ParkingBudget(t *testing.T) {
+	t.Parallel()
 	clock := newFrozenClock()
 	cost := parkCost(slotClaim("w", "x"))
 	p := newEndpoints(1, cost, clock)
@@ -106,6 +109,7 @@ func TestSlots_ParkingBudget(t *testing.T) {
 
 // Renewing parked claims extends those renewed and drops those the sweep took.
 func TestSlots_Renewed(t *testing.T) {
+	t.Parallel()
 	clock := newFrozenClock()
 	p := newEndpoints(1, 1<<20, clock)
 	p.take(slotClaim("w", "a"))

@@ -8,6 +8,7 @@ import (
 )
 
 func TestAddressClass_NonPublic(t *testing.T) {
+	t.Parallel()
 	for addr, want := range map[string]string{
 		"127.0.0.1":                "loopback",
 		"127.255.255.254":          "loopback",
@@ -75,6 +76,7 @@ func TestAddressClass_NonPublic(t *testing.T) {
 // netip.Prefix.Contains is false for any zoned address, so the zone must be dropped
 // before the check.
 func TestAddressClass_Zoned(t *testing.T) {
+	t.Parallel()
 	for addr, want := range map[string]string{
 		"fe80::1%eth0": "link-local",
 		"ff02::1%lo":   "multicast",
@@ -87,6 +89,7 @@ func TestAddressClass_Zoned(t *testing.T) {
 }
 
 func TestAddressClass_Public(t *testing.T) {
+	t.Parallel()
 	for _, addr := range []string{
 		"8.8.8.8",
 		"1.1.1.1",
@@ -110,6 +113,7 @@ func TestAddressClass_Public(t *testing.T) {
 }
 
 func TestGuard_Check(t *testing.T) {
+	t.Parallel()
 	loop := netip.MustParseAddr("127.0.0.1")
 	mapped := netip.MustParseAddr("::ffff:127.0.0.1")
 	v6loop := netip.MustParseAddr("::1")
@@ -150,6 +154,7 @@ func TestGuard_Check(t *testing.T) {
 }
 
 func TestGuard_Control(t *testing.T) {
+	t.Parallel()
 	g := guard{}
 	for _, address := range []string{"127.0.0.1:80", "[::1]:443", "169.254.169.254:80", "[::ffff:10.0.0.1]:80"} {
 		var refused *refusedError
@@ -168,6 +173,7 @@ func TestGuard_Control(t *testing.T) {
 // The ranges added from the IANA special-purpose registries, and the deprecated
 // IPv4-compatible and site-local IPv6 ranges, are refused; their public neighbours are not.
 func TestAddressClass_SpecialPurposeRegistries(t *testing.T) {
+	t.Parallel()
 	for addr, want := range map[string]string{
 		"::7f00:1":            "IPv4-compatible", // ::127.0.0.1
 		"::a9fe:a9fe":         "IPv4-compatible", // ::169.254.169.254
@@ -205,6 +211,7 @@ func TestAddressClass_SpecialPurposeRegistries(t *testing.T) {
 // CheckURL refuses, without resolving anything, URLs whose host is a literal non-public
 // address or a numeric form resolvers read differently, and lets the allowed ones pass.
 func TestTargets_CheckURL(t *testing.T) {
+	t.Parallel()
 	strict := NewTargets(false, nil)
 	for raw, want := range map[string]string{
 		"http://127.0.0.1:8080/x":                 "loopback",
@@ -263,6 +270,7 @@ func TestTargets_CheckURL(t *testing.T) {
 }
 
 func TestParseLegacyIPv4(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"2130706433": "127.0.0.1", "0x7f000001": "127.0.0.1", "127.1": "127.0.0.1", "0177.0.0.1": "127.0.0.1",
 		"127.0.1": "127.0.0.1", "0": "0.0.0.0", "0x": "0.0.0.0", "10.0x10.0377.1": "10.16.255.1", "4294967295": "255.255.255.255",

@@ -32,6 +32,7 @@ func verifyStandard(t *testing.T, secret string, body []byte, h http.Header) err
 
 // The known answer of the Standard Webhooks reference libraries (TestWebhookSign).
 func TestStandardHeaders_KnownAnswer(t *testing.T) {
+	t.Parallel()
 	h, err := StandardHeaders("msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0),
 		[]byte(`{"test": 2432232314}`), []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
 	if err != nil {
@@ -49,6 +50,7 @@ func TestStandardHeaders_KnownAnswer(t *testing.T) {
 }
 
 func TestStandardHeaders_VerifiesWithReferenceLibrary(t *testing.T) {
+	t.Parallel()
 	secret := testSecret(t)
 	body := []byte(`{"type":"user.created","data":{"id":"42","name":"Zoë"}}`)
 	now := time.Now()
@@ -83,6 +85,7 @@ func TestStandardHeaders_VerifiesWithReferenceLibrary(t *testing.T) {
 // During rotation every active secret signs; a receiver holding either one alone must
 // accept the delivery.
 func TestStandardHeaders_TwoSecrets(t *testing.T) {
+	t.Parallel()
 	oldSecret, newSecret := testSecret(t), testSecret(t)
 	body := []byte(`{"n":1}`)
 	h, err := StandardHeaders("dlv_rotating", time.Now(), body, []string{oldSecret, newSecret})
@@ -114,6 +117,7 @@ func TestStandardHeaders_TwoSecrets(t *testing.T) {
 }
 
 func TestStandardHeaders_BadSecret(t *testing.T) {
+	t.Parallel()
 	if _, err := StandardHeaders("m", time.Now(), nil, []string{"whsec_not base64!"}); err == nil {
 		t.Error("a malformed secret was accepted")
 	}

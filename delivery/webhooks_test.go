@@ -13,6 +13,7 @@ import (
 // Reads of webhooks' states asked for while one runs wait for the next, which serves
 // them all in one query; each is served by a read that began after it asked.
 func TestStateReads_BatchWhileOneRuns(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	gate := make(chan struct{})
 	var mu sync.Mutex
@@ -74,6 +75,7 @@ func TestStateReads_BatchWhileOneRuns(t *testing.T) {
 
 // A request that gives up waiting returns its context's error.
 func TestStateReads_Cancelled(t *testing.T) {
+	t.Parallel()
 	gate := make(chan struct{})
 	defer close(gate)
 	r := &stateReads{read: func(context.Context, []string) (map[string]*store.WebhookState, error) {

@@ -11,8 +11,9 @@ import (
 // channel the publisher and the scheduler fill (offer). Stopping lets the attempts in
 // flight finish and hands the claims not yet tried back (the pipeline sees stopping).
 type workers struct {
-	n   int
-	run func(ctx context.Context, cl *claim)
+	n     int
+	clock Clock
+	run   func(ctx context.Context, cl *claim)
 
 	mu   sync.RWMutex
 	open bool // taking claims: between start and stop
@@ -25,10 +26,10 @@ type workers struct {
 	cancel   context.CancelFunc
 }
 
-func newWorkers(n int, run func(context.Context, *claim)) *workers {
+func newWorkers(n int, clock Clock, run func(context.Context, *claim)) *workers {
 	// Room for the claims of large publish groups (fan-out multiplies them): a claim that
 	// finds no room is handed back, due, which costs the database a write and a claim more.
-	return &workers{n: n, run: run, work: make(chan *claim, 64*n), halt: make(chan struct{})}
+	return &workers{n: n, clock: clock, run: run, work: make(chan *claim, 64*n), halt: make(chan struct{})}
 }
 
 func (w *workers) start(ctx context.Context) error {
@@ -74,9 +75,11 @@ func (w *workers) stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		w.cancel()
+		grace, stop := w.clock.After(5 * time.Second)
+		defer stop()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
+		case <-grace:
 		}
 		return ctx.Err()
 	}
@@ -127,8 +130,8 @@ func (w *workers) offerWait(cl *claim, wait time.Duration) bool {
 	if wait <= 0 {
 		return false
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
+	timeout, stop := w.clock.After(wait)
+	defer stop()
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if !w.open {
@@ -139,7 +142,7 @@ func (w *workers) offerWait(cl *claim, wait time.Duration) bool {
 		return true
 	case <-w.halt:
 		return false
-	case <-t.C:
+	case <-timeout:
 		return false
 	}
 }
