@@ -73,3 +73,19 @@ func (db *DB) RevokePortalLink(ctx context.Context, id string) error {
 	}
 	return db.err(db.gorm.WithContext(ctx).Model(&PortalLink{}).Where("id = ?", id).Update("revoked_at", db.Now()).Error)
 }
+
+// PortalLinksInForce returns one page of the links neither expired nor revoked, newest
+// first, of one tenant when tenant is not empty, and how many there are.
+func (db *DB) PortalLinksInForce(ctx context.Context, tenant string, offset, limit int) ([]PortalLink, int64, error) {
+	q := db.gorm.WithContext(ctx).Model(&PortalLink{}).Where("revoked_at IS NULL AND expires_at > ?", db.Now())
+	if tenant != "" {
+		q = q.Where("tenant = ?", tenant)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, db.err(err)
+	}
+	var ls []PortalLink
+	err := q.Order("created_at DESC, id DESC").Offset(max(offset, 0)).Limit(limit).Find(&ls).Error
+	return ls, total, db.err(err)
+}

@@ -506,6 +506,19 @@ type NewWebhook struct {
 	Url string `json:"url"`
 }
 
+// PortalLink defines model for PortalLink.
+type PortalLink struct {
+	Accent    *string   `json:"accent,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	Id        string    `json:"id"`
+	Name      *string   `json:"name,omitempty"`
+
+	// RedeemedAt When the link was opened; its session runs until expiresAt.
+	RedeemedAt *time.Time `json:"redeemedAt,omitempty"`
+	Tenant     string     `json:"tenant"`
+}
+
 // PortalLinkRequest defines model for PortalLinkRequest.
 type PortalLinkRequest struct {
 	// Accent The portal's accent colour, #rrggbb.
@@ -796,6 +809,13 @@ type CreateKeyJSONBody struct {
 
 // CreateKeyJSONBodyAlgorithm defines parameters for CreateKey.
 type CreateKeyJSONBodyAlgorithm string
+
+// ListPortalLinksParams defines parameters for ListPortalLinks.
+type ListPortalLinksParams struct {
+	Tenant *string `form:"tenant,omitempty" json:"tenant,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int    `form:"offset,omitempty" json:"offset,omitempty"`
+}
 
 // GetStatsParams defines parameters for GetStats.
 type GetStatsParams struct {
@@ -1395,6 +1415,11 @@ type ClientInterface interface {
 	// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
 	DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPortalLinks The portal links in force (neither expired nor revoked), newest first, without their tokens.
+	//
+	// Corresponds with GET /v1/portal-links (the `ListPortalLinks` operationId).
+	ListPortalLinks(ctx context.Context, params *ListPortalLinksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreatePortalLinkWithBody A one-time link that opens the tenant portal signed in as one tenant.
 	//
 	// The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
@@ -1966,6 +1991,21 @@ func (c *Client) CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, r
 // DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
 func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteKeyRequest(c.Server, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPortalLinks The portal links in force (neither expired nor revoked), newest first, without their tokens.
+//
+// Corresponds with GET /v1/portal-links (the `ListPortalLinks` operationId).
+func (c *Client) ListPortalLinks(ctx context.Context, params *ListPortalLinksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPortalLinksRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3299,6 +3339,84 @@ func NewDeleteKeyRequest(server string, keyId string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListPortalLinksRequest constructs an http.Request for the ListPortalLinks method
+func NewListPortalLinksRequest(server string, params *ListPortalLinksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/portal-links")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Tenant != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tenant", *params.Tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreatePortalLinkRequest calls the generic CreatePortalLink builder with application/json body
 func NewCreatePortalLinkRequest(server string, body CreatePortalLinkJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4418,6 +4536,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
+
+	// ListPortalLinksWithResponse The portal links in force (neither expired nor revoked), newest first, without their tokens.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/portal-links (the `ListPortalLinks` operationId).
+	ListPortalLinksWithResponse(ctx context.Context, params *ListPortalLinksParams, reqEditors ...RequestEditorFn) (*ListPortalLinksResponse, error)
 
 	// CreatePortalLinkWithBodyWithResponse A one-time link that opens the tenant portal signed in as one tenant.
 	//
@@ -5972,6 +6097,88 @@ func (r DeleteKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPortalLinksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		PortalLinks []PortalLink `json:"portalLinks"`
+		Total       int64        `json:"total"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPortalLinksResponse) GetJSON200() *struct {
+	PortalLinks []PortalLink `json:"portalLinks"`
+	Total       int64        `json:"total"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListPortalLinksResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListPortalLinksResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListPortalLinksResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListPortalLinksResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListPortalLinksResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPortalLinksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPortalLinksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPortalLinksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPortalLinksResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7991,6 +8198,19 @@ func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyId s
 	return ParseDeleteKeyResponse(rsp)
 }
 
+// ListPortalLinksWithResponse The portal links in force (neither expired nor revoked), newest first, without their tokens.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/portal-links (the `ListPortalLinks` operationId).
+func (c *ClientWithResponses) ListPortalLinksWithResponse(ctx context.Context, params *ListPortalLinksParams, reqEditors ...RequestEditorFn) (*ListPortalLinksResponse, error) {
+	rsp, err := c.ListPortalLinks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPortalLinksResponse(rsp)
+}
+
 // CreatePortalLinkWithBodyWithResponse A one-time link that opens the tenant portal signed in as one tenant.
 //
 // The link's `url` can be opened once, before `expiresAt`: the gateway exchanges it for an
@@ -9410,6 +9630,70 @@ func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPortalLinksResponse parses an HTTP response from a ListPortalLinksWithResponse call
+func ParseListPortalLinksResponse(rsp *http.Response) (*ListPortalLinksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPortalLinksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			PortalLinks []PortalLink `json:"portalLinks"`
+			Total       int64        `json:"total"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorResponse
@@ -10867,6 +11151,9 @@ type ServerInterface interface {
 
 	// (DELETE /v1/keys/{keyId})
 	DeleteKey(ctx echo.Context, keyId string) error
+	// ListPortalLinks The portal links in force (neither expired nor revoked), newest first, without their tokens.
+	// (GET /v1/portal-links)
+	ListPortalLinks(ctx echo.Context, params ListPortalLinksParams) error
 	// CreatePortalLink A one-time link that opens the tenant portal signed in as one tenant.
 	// (POST /v1/portal-links)
 	CreatePortalLink(ctx echo.Context) error
@@ -11257,6 +11544,38 @@ func (w *ServerInterfaceWrapper) DeleteKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteKey(ctx, keyId)
+	return err
+}
+
+// ListPortalLinks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPortalLinks(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPortalLinksParams
+	// ------------- Optional query parameter "tenant" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tenant", ctx.QueryParams(), &params.Tenant, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", ctx.QueryParams(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offset: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPortalLinks(ctx, params)
 	return err
 }
 
@@ -11684,6 +12003,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/v1/keys/:keyId", wrapper.DeleteKey, options.OperationMiddlewares["deleteKey"]...)
 	router.GET(options.BaseURL+"/v1/dialects", wrapper.ListDialects, options.OperationMiddlewares["listDialects"]...)
 	router.GET(options.BaseURL+"/v1/webhooks/:webhookId/stats", wrapper.GetWebhookStats, options.OperationMiddlewares["getWebhookStats"]...)
+	router.GET(options.BaseURL+"/v1/portal-links", wrapper.ListPortalLinks, options.OperationMiddlewares["listPortalLinks"]...)
 	router.POST(options.BaseURL+"/v1/portal-links", wrapper.CreatePortalLink, options.OperationMiddlewares["createPortalLink"]...)
 	router.DELETE(options.BaseURL+"/v1/portal-links/:portalLinkId", wrapper.DeletePortalLink, options.OperationMiddlewares["deletePortalLink"]...)
 	router.GET(options.BaseURL+"/v1/sources", wrapper.ListSources, options.OperationMiddlewares["listSources"]...)
@@ -11703,145 +12023,147 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tc9s2tv9XwWjvjO0ZWpYTJ7eVX7mpu/W2TXztdHJnqvxXEAlJWFOASoBWtBl/9//gHIAESVCi/NRt",
-	"r18lpkg8HBycZ/zwtRfLxVIKJrTqDb/2MqaWUigGf5xnmcyu7BPzIJZCM6HNf+lymfKYai7F0b+UFOaZ",
-	"iudsQc3//itj096w97ejsvUj/FUdQau9u7u7qJcwFWd8aRrpDXtngjDz25CcHL8mWsp/pjSbMbI/kcma",
+	"7H1rc9s21v9XwWifGdsztCwnTp5WfuWm7tbbNvFjp5OdqfJfQSQkYU0BWgK0os34u/8H5wAkSIIS5Vu3",
+	"Xb9KTJG4HpzL71zwtRfLxVIKJrTqDb/2MqaWUigGf5xnmcyu7BPzIJZCM6HNf+lymfKYai7F0T+VFOaZ",
+	"iudsQc3//idj096w95ejsvUj/FUdQau9u7u7qJcwFWd8aRrpDXtngjDz25CcHL8mWsp/pDSbMbI/kcma",
 	"yFuWkcPDBf1yaP4+nKw1UwcROXn1LdHzTGqdsoTsaynJgoo1mVJuHqRyxoUi00wuiJ5zRWiSZEypiKy4",
 	"npMrprP14dlUs+yUUBLLLGOxJlreMEG4IkrzNCWKZbcsOYjIm8Frkgt6S3lKJykj+3rOSEI1nVDFmk0e",
-	"9HtmmnbmhjBnWrPFEii4zOSSZZojrZM8A2L+An9NZbagujfscaHfnvSinl4vGf7JZizr3UU9IJV51/6k",
-	"dMbFrPjlJy6S4K88/Fjkiwnz2/O6kguuNUt+ZDRhGY62snAf54ys2GQu5c2eInGutFyQOb5NUjbVROaa",
-	"yCkx1MrY7zlTmkxYTHPFyI8fP16SmAohNYlplq3NWzwjgi4YkRm5pWnOyP4PueJSnOV6Tmgcs6VW8IYi",
-	"Ko/nhCoy6uH4yPGod3AKXSUs5bcsW5MVVUQxoWGBzFj0nC36vajHNVuoID3sA5pldG3+tsP+TibrMAGA",
-	"SU0nEaGaLKTS5O0J+Yl/1y+Xr2zeNueRlCYJN83R9LLCGI1Pq11fszhjWhGaMaLmciUMLX7LWEJjzZLP",
-	"Xudy8i8Wa+wct3R4MmddRo8N3Gf4raO51lTnKsyBStNMs+RMVzZHQjU71HzBQmPMszTQvyU9z1jSG/5m",
-	"NkPB+viJ31fk78rGmn0OzMVu709cJHLV3OQUf1YhouMvxPZOFBcxM3wqzAp0kAfLN4NfAg3/whJOBbE9",
-	"EzehU0InlR3hhta1t2/fhHr79o2ekyXLYiY0T5nb8/Xe1UO7B+p05wWVxzFjCUuaI/4AI1xEhAq1YhlL",
-	"UIhT8urLl66DMa0rdUU1a7ZfdE2OiklGqI4GREtyvJEUtjPLoXXuRSpEJVv5Mw2x57uMUc2STyirgSPT",
-	"9MO0N/xts8p2H9xFdY5WIH5aVMJcsfifBF9xwpgzK6v4TFhinxKaKmmk5tHt8ZFVJOroK0/ujvBjFZBC",
-	"dVrgQJqz/ozzTgxH0rRdVOksZw2LhMTFl8X6cLNLobchEeyLMRbgGU8isppTfCHhNDWGhBHJymwDrkdi",
-	"/4uSaUqHZLzMpBndRaLGp4Tmes7FbEjGuWLZpZTpRTI+6I9EL6pRO8b120UM2oFsM8q+t69tMBDognUU",
-	"qK7PyBtwCzta4l6haN1tdQyP2a72FDGqb8pZmqiapREVqzS2b48JFQkZmxkZ8uNn5pORcOuWSKaIMUk0",
-	"vWHGECzEw8lg0Ce4kPCjqqxmBD3/bIxOYh+rkdj/9deL79UB/OZx1IKuja1KZyyCEVlCKsJ1aPV3X0q3",
-	"ZnWuTumEpWQqM2Lap1pmsMMW9MvPTMz0vDd89ebNth3nhhNa2e+t5bVZBTZF6X0YHLt66l3BbpnQF+Gt",
-	"Ab+9D+8Pt59qS2AEni7N5kOeWIPZMC8Do9VSKmiApVTp81YHwPy6yZoy+8EaHLsQTRVNMpEvDAssmUjM",
-	"j77eiXroeZndT0XM0rSijDwDbZnsutaWWsFlCAkit2j+l754KheumF1Fm5bs6A83yPAlQzWF1NnlBaFu",
-	"qY0wwU2fgN+az+ZDIkVhK82oZiu63lMkYzOuNAgdO2RlHE6uRmKS8zQZkik4RUZ/RFYkRUTkmaKRUyoH",
-	"kfGhxkpTkdAsGcOmF1TzW0ZUPilGasaUsJGgmlx+uP5Y0cR9cibWROo5s15ZXRyCrGosliXJhZjKgBhY",
-	"8jCtnACeUwWK1Ih1t0mQbAtjLBmSSoEevaXYKZnSVDGYYTnhqCB2zb7w9tVEypRR0V3LCWQZM4kQMxQ7",
-	"szpnFn4cy4T5m4qLW5oC++awtDLj/4btJKT+51TmAraWFNOUAxObjZ0JalyXImZi/u9iItiQC1kEt+KC",
-	"KUVnHSYOYy3fb06+9j5OOUijWxtIeriFQzXdZjg0ui+t0SYb/ihXGEJyrEIWVMdzlvSD5n+LvSTjOM92",
-	"VEuaCYpUaXGbO0k9eMXSpTKOqkDzSNC6QB9trzVDxCdXi6m4MSjQPexSXZlzGs89k8/KMegOIz5Tnilt",
-	"5JP5wwhVz+vIFSOTNUnYlOapDgZGuhHZ0dcbmptziJA/Mpoak6pVHHRQtPJm6y6u+0PYRmhAF2LGlEZn",
-	"OLj7mluilKyUGPsVrbuwCA3ZO0ayg7LdM35S0KRxtK9+OOqN8sHgdWwXHf5gQ3zmLT8+H/W2+4n+DnHT",
-	"DRHpJxYyXtOZzLieL4LLdg/Z1SI7bnbzwaLeMp+kPLZjrlLw8vyXiFC1XiyYznhMbthaESnSdXAV2vz5",
-	"76hib0/Ij7+cvbPObwSNkNWcCUIF/nLD1mbzWUJ0XIySqDjxbV7je7a6rz//sep/UZFE7S78XKbGHheM",
-	"JSoiuTB/6IbLicJnJMwvysViF1LMIKzkhWXBVJEiZn3PbBuSMV3yn9h6TPYVEwmhaiTGZ1brQ6xsSJDb",
-	"8T1k9PHBKSliCXHKwcodR+7/GBM2f1fiDGAZDkei/YuWWERExhRCXD+xde1P++H/gWDFe7a6lJmm6c9c",
-	"3ASk+Zelcd0fYfNvMAJsTLsWwVwygQpvCeM7JbmC5BQwW7c9iJFv23PkTaaFEtcyzzAA2y2AaN/fFD98",
-	"QHjvPVt5Ic2NtsqWEId1CQNG4TsqpOAxTVGP2eTT/t/P0VeCh4emNXWwObG04OICfzxumjvzR8gH2VCy",
-	"jSIUupoY4Xdt3SLyyZm2Lk1HRULeYXr30Fh9LiU3MWItYC1FvS+HMwkzPlQ3fHkolzjaw6UEjwQlcIWf",
-	"qyO9YjEz+hvUiHYGgiKgy9TcReJBbmIbp3ZO+NeessoHwue1+NXxq2+ijvvnDJqQaa4ZmWu9NA6z+VeR",
-	"X69+rofFBiffbNtQuJcsH4X2TylGvLBnzdCIYyZaogm4y/cUwZdILFOZZxH5W5bNZpOJGfGSauMT9oa9",
-	"//e33waH39LD6dnhD5+/vr37r5Agstv9QmCHYB/3hr3jea8ZEP+7LLI4mMU4Xhjt+d+vBvMhrodZypSL",
-	"G2ApDJYro+8IE2HLLxylvHbJTO3PWXOdstqivD3Z6Eo1KahiuWRGe7OMrOZSsdLTKzvD0P2Q0FC4ZM+x",
-	"ZGRsn//FaLBVthGh5L1RtQR1K7xyhnrVOCEZWUqZErClvaw2thdi4wUXxd/bmM9OO8h2uK9aeW53P7q7",
-	"DAj5BBcJWyylZiJeG8PxlMyYYJnRwDvv64f52rWEKfr6hM4oF0oTZnzOsroBeGcYWjqwHhvcgE8rDEF4",
-	"Aqsf4gqe9MmZ47h9F8U6KIKHC5owl6G03WJwQhFuzFjZJ5+KPBWK1lkqJzStBTOG3vj3UPob1rcdS8FU",
-	"2RUkJTfwZ0dX7syoFKtDIYwYVJ4QrtzB5xtvt3Dg19COuGKxDGcp7mO7SsE2xJIwuosOwe85yx2HESXJ",
-	"lGZkHx9GkHRaMw2lJEOiGDOcNMuYQsOiQz66xa7kIk7zhEF5knlUvuM5766vbSa4I92lex9oXrZcpcL3",
-	"ZRSmqGsghpC2vsrmEUr9kdnmXTnEEMuItLTFQWYYSZ4yiG5D9lzIFe6L2jSfqKCgEaHJciEwFQKMEIqy",
-	"aqlpwP74AQvVvEiVliRjh8rqyw6jf4ZUip9AcXUHOCE7Y2/9m7zmpVcKDtslvdJgtwYVPxm3fcJiqBqb",
-	"VphoT3nEjUgsc2GUjC0JLKpTrMRDBuXasR4azgVDGif+FuwGVlTVsIRkRk3A0hnTYX+Z5oo4egT58gBk",
-	"7opyzcXsB5nBc9P6oN/wpItuNu6sGb/FUIyrtim3Wn07dWQrTOSdGTHVUjhjbKdidBGZO2lniy+nMiMz",
-	"KROybwsAywoYmZGMTXPFkoNdymw2FPG0jaX4rmM/tTW538zd4tqYaUo1y/yM7tZx1PZgyQKhXCsuUXPo",
-	"oa10bQyYpsZDKyEQ+fViVRl6bMp5akWqurQNmhoFzOxAWNKaR7Ym5iByxtE+hKnADijNon2Xzuy3m3IX",
-	"yU65hRqB7fyDFMOwXpNmqvyh6PXBUaG2CKytpprKNJUrlpDJmkwgKPuA2qgtNHHzCxKliAA9ZtSvc7Xy",
-	"1kB4UEUwyGHjOxgIh/gsa2HdTGqqgwaNa8qY+eyWy9yVhJU141ilXImCe01vCvLtrsyDcQ2IFVCIoDBy",
-	"y0QizWZS2iipiBxxyAJBlV2EqXS/9sDSyBbLd4wilqFUjIF01+/ITe2u6abqCju1gCOvoFWs0tpQLAHO",
-	"GMqXjfGJrbHDTcxX9g5e2ZBcnv9S4UTQE//49NM1SWScLyBwYJTH1fVZRM7fgUY5T76/PoPSSWNWmM/q",
-	"oZA3b16/3UGolPQzrq1tF1/u5o+/OX61Y/DFeq2oO4wWwYWD8nkMqgopGNkHj9m4pumKrtH32eJ47lCf",
-	"hvx2XVClym5uT1+3Baejh8et3Rh+hX3RHEN3pmsMth4QBr9p1Bv1zL+QZCIo2aTotJpVtn4At50RwVYF",
-	"e0GKPk0gTc8VuWFLTagi1fnsyG7bOaS5DJqGdPuExjepnDV/kGnClL5Ej3UXIV358KIlSe484eLoipWh",
-	"WNkQFE+uCG+TbyCkJlMuMKy+ZvcyQV0/IV5ecJHrUC3NB8EIE8a1WbKM4GsRQVLgnCLye86Ztr8p5ycl",
-	"lSxKdQlsgWHbhNelR+dOU3DUb9gH0cZXtIb6PhVY2YYOKjgmQtr6tq6uSZGyaI7pvJ7UqAylq+tjpvEo",
-	"xx12IhEkZUQCwdx7n49o1qVkxh4oSRYsHt1uq3oxm5rAMz24GIDltAC1NxtUQvOASXUuEtcwBJzF7i07",
-	"AyWQYZS54ZTJmsyhYihyyY8x/j0mU55qrBB2kdPC3EnYlAusHA/UjUM+OOl4sNCsgJUnHd4uglq7MoIL",
-	"HrnuonKcW8sKXQAKl6kUP1Ehtj1Ch1ipNV18rwL0zdVwuxc1OEKctajzIkxq7XWitFwuvRiimNlQabF9",
-	"uzOo6/yKUdUyIyYKfmp6Nm0J9GtMn01YYg2/yImcQEHNbmcz2ResgG1Tqjzxa+2xtFj4x3T2FDm7vAhq",
-	"V8ue1x1kjaM1nIFF6ZDlwvzqgkKhQ24bFwOz8+9dPWW1c3hcyqPKqVvVUgYAJ5a5PVXr3F9btSQSsBOg",
-	"XOlgtxUI5fcuZbq2STO+OfHbVGAuRrWxpgReepDDvJNP63FZVE3ylzvCDX0X39fKokuq4/lj1q88YwlK",
-	"Y06Wvh0qJ9rI0WKWJ3S9jS+qZ3DNjGSe7fhRjROghQg6D+omxeI843p9bVpzpc8LLj7KG1YiI4CgZDSD",
-	"s8a2kbnWS8RC4PacRFN8lVEZIx/PLi+G4RMcVpw2a3xwT0TOCOViFo2Efx4Ts7888+LzZZkkfO/ECO4G",
-	"PK5mHLdbzlaYEIHjc4U9IqeEpmlxbqVPztGbMQ9jmkG39TrH74A2rtzR0A9xGFyiF4+ZcJ0yT7o4Upxd",
-	"XvSi3i3LFBLuuD/oD8DtWjIBp016r/uD/musjpnDGh2hYfVviH+jw4rn4bgURpfY0u1/96IqLsarweDR",
-	"0DBsdXgIDsOsT99M4eT4dVszxbiOqmAdPlf2hr99Nkb2YkGztfMzMxkzpeAoj+3nLuoVQUGMnF0kd7AD",
-	"aUYXTINQ+O1rj5vBGRr2nATvudd7/rbBipGSCvW9/znqLaUKmDjvJfFWf+jFL+0WUHwmqM4zBmE7w6Ux",
-	"Na6jDy/hAUaMxP8eln8dXruvD//x6aNx976jiscEA4MQdSpfiVyJxkh8ObQxwkN3HMnVQduCjzo7F42M",
-	"DzCHWMwBKwh5MhL71Fgjc6fEIQgG1p0xTnDbgrkipGAH7lwDrxbODCs1+SOBmgd8figuEWyFpVjeqa1X",
-	"gwHsT4iS0gXDvVVlfjwm0GtAX3Rm+6ac9N//crharQ7NHA/zLGUiltZhbW/grs5ed0+4MYtTEoGt+ZEC",
-	"PIwg+zKD8DL8MWFTmbED3LI4kp22rPnq+F5fndznq3sIlaj3ZvCooujTnJldXE1P1I79DYlRU1NeFoS6",
-	"yP5ekXWRGUTDI5Iw4KPIuERFsAIs/aq6o/GNkKuUJTOWWNmXMZqs23XBFf78h6gC6Lv/4FV74lG+l5oA",
-	"EU/JGA43jYmia0VW8zVWpfnQSMYh8ExN75eQzxtLkUBdDOTUcaMRW10BZVT9XkDVlKGHu01MCNQ1jQPM",
-	"E+obYB8SU0FuGFu6QyFGhmKZRQX4ycpVFYGstilxKMEHywpAAihZZVwzDHtf/8/PXDMy5SnzD6sZU8Xw",
-	"rhSEkoSrG2TfTMqFRZI6uj0+8iyzVmb9mSv9znsvCirx33OWrUstXro63TihiFgYVf6gXdGIwfgTLPyY",
-	"TWPxTgRty2r7zQes+QZbe3SMjDItItfPL+jvtflPXn37jIK+2FWGBX0vIipqSQtMl7vSAqyyL+LUeGt6",
-	"fyOkG9O4zHMnG+P40QZQPcoWMjTmDOy3ko5RqdKQjmhb+tUHoPiMWWnrkISRSA4cDIXlC+O2M+4vkO3w",
-	"zwkCUIooApWnHvUNxTOm80ywxB64Csjpo6/lH9apSljKMO9bZf3v4XmN9SvsdxI6SnMrb8CQ+TPYkH/Q",
-	"uiKRKit76txFr9rdqHmaMVediGWiQq6IxH2z3Rv213o3j9hyThWcoFXBl/ndbvq9RENpH0IU/rRS/bvr",
-	"x/e3K1oaLGqJy/YeAZHG9BYoV1kvWXk6DZAky1wuHgreL841RDufXsA4e9tifcRz6uU0t9Y3tBDM5svK",
-	"hrqEydtac1m3x2kt5Qte5Y3iBNrxYADVH3xhFvd4AH9yYf8MZRjDXcjpVLGWPvwmB+Emm0wxFuyLfpdn",
-	"yvg4NnZTFAIu6cw6EeZ/hBqfhnBtXFLwCVZzY/YbrV6BxMv4LesT40OBFMIxt3FHDH23scarN82qnEe2",
-	"0asiqpOJXmCCBfJHJT0DVUMIj2hLFFOqNBA2XAn80Gz0RlCUpn32QeAqI+wbwjRi7cTCHSMTgCnABFkY",
-	"jxLLdyNXQqBk5vgHcAhwYi/WWbsW/947yeE7Y5GtjsDKaJCekYsgRWXeAlUHmMUQJ+WGrfjCM9tKDjj6",
-	"6oKq1mYLauK/M11w9gO3WLez9N4+agHXM8ZB523pEKm3uc1+26Fj+GHnpYSKeTFN25n6g/DBqsusfXFg",
-	"pJPdWXLrA63OCuMfZe4UzNONoC0OAFHB9t316tEc8XJPNdn4f+Bg5vMz8ODbvzrbX2MxclGYWmwBPBlr",
-	"nK5942ozmqW8PD+FZSs3bKm9qKjLNG/2mNxLj2sLeV13s4Q8ZMRtYrdovIs5gkn2Jm5kRJSEIs8J1tj3",
-	"/wzGwl09Z12AYPqoj8VsFR6XwFNkCo0wOZ3CIZ14LnnszoUuSqbxDp5v5JsCC++ROYeV7XblnRKWbxvn",
-	"eI134R3AxqKapnKW/0kZJK5h9BTTsTq1jh4IhYYVXujABh2DLbruund0hwsMpp2/fHHy7+3kf378Xb3j",
-	"jg45xQ92ZlsxiNod2RIJpOnLvjimmwTQuS1qbndKzSJE7vwb0JlbVRyugypAMyMfytSepDFLAtgCtqjZ",
-	"rdu/5MQqP8ATLEEIMS3ExQiO1+mMCkVj8H9dOn1eVAipPrksagUJFWTMk7G1yurlRVQkI2E/g7qiokhD",
-	"ZnzGhZPGoRIj2wnugKfJ8dVQj565iMju7fBdV7dFjTaQnie16DKuy6mtOyiyTLmI51TM7H58zHRk62gv",
-	"3ZheRMAmEWDJZDYMLq6W1pFvbNcCOsHaI3U75OirzdZsDDyVG+fJo05OS7UEgtc7xZzaQ8F178dvvXvU",
-	"CQXOS8hpS8jJk0DVErmOAacyobh7tOnGHiduNbbhvPGj2mWuy04s+hPbzp3QYHe//Iatw0Uwf1HRuKW8",
-	"x1D4/jp/AzC3ywX/eP3qzdte1Pvx+vU3J/Dvm+NXvah3ZZ9f2edX9vm5fX5un5/D88/3R4SoR9CLQYZ5",
-	"5vnqjoC5w6Lzhq375KzE894LVrpA2a4UMTsFwKkKuniJHmLhwIvbvforlqaHN0KuxNG/Vjeqb0b9YlJs",
-	"EtO4VQj1QT8gzuXBTxaHbvaLgxHvpJjymcVp7dtvAb3bC5ka8XX09YatO5Ukue26rRYJ336Jlz+iEN2q",
-	"iGEN76WGEev2MOUCj6S3e6LmlT1FxnmWjqEweuIKlkEQRM6NHBeYV+Nh5ZAy+4J+CyCVAiyaGIkftV5+",
-	"EOm6AAmOpbzhFqI3MQa0HSI6uHiouYTeRZ/XAxhWhOqR8MZAtJRQllPFJgZhhkVzpHreCOzyEs9vzsgk",
-	"kyvFspADi9vTw4V/Iie2gRj9/IWq3iRbVIchLNZG5lkK1ycUpe0QLrT0tWeRsB4VEGqNNnlRA5vUwFlJ",
-	"RGBfzG4UwP82puSAq/FqTQ7o2RDssfB8d4FNf/R1WSxsJz1QY/aX0tTHLE21K1jAp7OahLMC17psHd00",
-	"f4HvpSQsfChUBjgo0S2RiQJa+QmDa0UfLfLIw391oLMvbHgv+6Jc9HvxD57W2+zuX9t3HtXj9zru5PQX",
-	"15RswcW0zXZ3/fGL/v+loz/lMU1VB/za9SCQXZansa2q0JPPb1c5ngvLMKRg49AP2fevzLZk9m/MPnix",
-	"p7q51Y6+NqLBNh5FVmQf/J8qfOpB5N9mTsbK3olV2FvF+lRgFTabWR7P/8d63H+yumHmrTj6KbiI5Ner",
-	"n13ik5wMTgpkeOOe4PE6C1WKV2zcgGltS9CA6m1WUNsiDh5ZenWRHtWr61+Y5V6G0L2BThy4U5VFEPz1",
-	"GdSbRZl95ux3F+YkcM8z4YoIufpLQ2f8UaoOgm6F4LOFb1ERRCsRNDw0ariEqMDqhTs95yy+cTi0ReTN",
-	"4fcqQGggUDRGxlUI3zFEezwU4v0Sf/hgk5I8KnGENwtYC3385Jxs+2njZ4ujp+uY2hCRx6JlR0UjkINg",
-	"Ai9M/BwC2bGcw5hrZS94oTGOtuvC5zJlBY7xhMY3UQUqFoCufXTjQBVjiWQaKGN8W6mUPDnZVin5+Sl3",
-	"BJCmDbIAigfViw+yMaYba37LdRUZW3tnpogFsy2krfNC9gqE4KnMSELVfCJplnjFzD7KcGvIxeEDPjU6",
-	"TOMI7dhhzNYyRGEYW67JfomICxfDeNCtiOaqiVpxPHApp1Oyb/E4CdxbfnBKxhbGdTx0jUNyKSruqEyp",
-	"NqK4OGHi0MF9+FfTDhJ+PR4SwbieI45RiFz4YvCMum1jG/bxS021DznauRa6CrHdKezn0KC3xf1cXfUG",
-	"aOkNldVyWmzgekDspej6njL0k4c3WqmnNC46GKZzutxUY13etTnquds2R72DCrJqn5zDyREnlrkilPzj",
-	"+sN7wGscifHXEbDBqDc0Bi4gPVSvukSwh1EvIqOe5gumNF0s/devfnhHXr9+/a3/YkI1Ne987ff7d3fj",
-	"SowJwFbbL3PeHzuMSg7Xtbu/ir79h6rEqXSMWAC57ikyxounxsW1/9UiIADT02Tsax0/EKnG5Y2kdCTG",
-	"6HaMK4Dcxb1i3i3QtbvFTi0qgmCRuzCa6uIi6PbUvNvaT+NcexePP3PgGGeXVHpv2mH1wwHOnavhIWbM",
-	"Z64XibPxzKqDsYcqb3c5hpb1w2eAReksjS3IzE277ehrgbjTIVbsM/lLsPgxg8Veub7x8CoAYLWretxO",
-	"KiCGNkaGW5fs8Ty0brLhhRG2VcmHeSBUe9F6/4FrgicIHArHqQLXuJRoUNUohw+/db+4c+36Qh+m3WW8",
-	"nOWEcSo4YUT0PJP5bI7atnJZBtk/GXwLJgAMOhTXflrdW7k24ZkD213VriL+Ua0/QWD7r485UYTDW+/Y",
-	"R4jeKWdp4tB+M7ZMqb1L2R6klIKpzXr7yPr03aBT7r/Fwxj6bOUs6QW9YUTI2gXjXBexjxZFNmdpErkw",
-	"h7tkPbORkVMCIRbzGcejpspiK9RlwfdIhZ1sFBsMedFNGxEP6E27iULshduF04qpGcy0ueiYA4PdxMT4",
-	"7jPxcJVzzsWujINfvPDNllOqGuHFkQkc/0xofEO40NLH7NrEGbYo8A8Rb97VlnjbcnHX/r6VZpG7Wx9i",
-	"5Hi7DUDs2RDvAQK74w9yJUbCDCPJLWg7GEEyF97NiFghsqfI2HU2tlGJce1u/7HX30i46/i5IhOwpuD0",
-	"w8r4gVoCyBEXSjOakH0pYjaES7ioS6kqnKV3d/5BKNpha2EfbnJVw661iVUCwBBbb15aoyQiD5iJedmM",
-	"5lKFL8YuLnXsBjcSuBbwfofrXj1LWfI1XrZ5anEgQQtjDZ9fY82TuxeD8T+nNv8Q+BmjkTYvVKhVC97p",
-	"hKi7rRc4kVBA+CjuOTQSdpbJXCRbJKu7d39DZtrdkmbffMpEr+0iBGIR4y1k+MZLPcNuaFXNaKBfQVIG",
-	"4LdEav/DYxAd+PwIqoH+GBvzCrqu7KZHU56zjELNkBSJqmjOb96eDAZRoIwklWJW1FU5bgA7xR7htdeh",
-	"Y9b17eDkm8FW/OqmMrz7Y6SFXyOFoNiuCsyiJ7MVpOz+oLtV/vpC5yxJCMWyPnuY3L+Kv8Avl4JVmc76",
-	"jlCpYViaLFnGJRxO2xYC2VphVbnt8+kjdhurluDEPMPrLidSz8kKbgN9OTS2VZU1lJV3v7y7HBSR2+cy",
-	"z4p0JDxJ6Dqy/hJc2aAUyeBshkigKkfE647nHJ9AQ2mGSuPZ9dJHpvRjO3MJ1bT9Wl8cauM6Xggivrd4",
-	"Jy21E4gjZAhRs4f3VDVlhsXDqnYTOJmsidWN/V6HO4IfrsGqdJlYsjavQrcAGr+ojpVHcOtd+Mp088tP",
-	"XCTBXx/lzmV7K0rg+jt7GYpSoRvb6z60fbMy+y51Tp+gIMO7Br28bXQf4BfWBWRgwpODFwX/ZHjaUMlY",
-	"AND57qmQq6h59b27HtpIXDW3YRtcPLiQBNYMADNimSV4X2b1OsXqdde/fTZyDS5TtPISrgOHu66HR0fH",
-	"r/67P+gP+sfDbwbfDHp3n+/+fwAAAP//",
+	"9HtmmnbmZmHOtGaLJazgMpNLlmmOa53kGSzmL/DXVGYLqnvDHhf67Ukv6un1kuGfbMay3l3Ug6Uy79qf",
+	"lM64mBW//MRFEvyVhx+LfDFhfnteV3LBtWbJj4wmLMPRVjbu45yRFZvMpbzZUyTOlZYLMse3Scqmmshc",
+	"EzklZrUy9q+cKU0mLKa5YuTHjx8vSUyFkJrENMvW5i2eEUEXjMiM3NI0Z2T/h1xxKc5yPSc0jtlSK3hD",
+	"EZXHc0IVGfVwfOR41Ds4ha4SlvJblq3JiiqimNCwQWYses4W/V7U45otVHA97AOaZXRt/rbD/k4m6/AC",
+	"AJGaTiJCNVlIpcnbE/IT/65fbl/ZvG3OW1KaJNw0R9PLCmE0Pq12fc3ijGlFaMaImsuVMGvxW8YSGmuW",
+	"fPY6l5N/slhj53ikw5M56zJ6bOA+w28dzbWmOldhClSaZpolZ7pyOBKq2aHmCxYaY56lgf7t0vOMJb3h",
+	"b+YwFKSPn/h9Rf6pbOzZ58Bc7PH+xEUiV81DTvFnFVp0/IXY3oniImaGToXZgQ78YPlm8Eug4V9Ywqkg",
+	"tmfiJnRK6KRyItzQuvb27ZtQb9++0XOyZFnMhOYpc2e+3rt6aPewOt1pQeVxzFjCkuaIP8AIFxGhQq1Y",
+	"xhJk4pS8+vKl62BM60pdUc2a7Rddk6NikhGKowHRkhxvXArbmaXQOvXiKkQlWfkzDZHnu4xRzZJPyKuB",
+	"ItP0w7Q3/G2zyHYf3EV1ilbAflpEwlyx+B8EX3HMmDPLq/hM2MU+JTRV0nDNo9vjIytI1NFXntwd4ccq",
+	"wIXqa4EDac76M847MRRJ03ZWpbOcNTQSEhdfFvvDzSmF3oZEsC9GWYBnPInIak7xhYTT1CgShiUrcwy4",
+	"Hon9L0qmKR2S8TKTZnQXiRqfEprrORezIRnnimWXUqYXyfigPxK9qLbaMe7fLmzQDmSbUva9fW2DgkAX",
+	"rCNDdX1G3oBbyNEu7hWy1t12x9CY7WpPESP6ppyliappGlGxS2P79phQkZCxmZFZfvzMfDISbt8SyRQx",
+	"KommN8woggV7OBkM+gQ3En5Uld2MoOefjdJJ7GM1Evu//nrxvTqA3zyKWtC10VXpjEUwIruQinAd2v3d",
+	"t9LtWZ2qUzphKZnKjJj2qZYZnLAF/fIzEzM97w1fvXmz7cS54YR29nureW0WgU1Weh8Cx66e+lSwWyb0",
+	"RfhowG/vw+fDnafaFhiGp0u1+ZAnVmE2xMtAabUrFVTAUqr0easBYH7dpE2Z82AVjl0WTRVNMpEvDAks",
+	"mUjMj77ciXpoeZnTT0XM0rQijDwFbZnsutd2tYLbEGJEbtP8L332VG5cMbuKNC3J0R9ukOBLgmoyqbPL",
+	"C0LdVhtmgoc+Abs1n82HRIpCV5pRzVZ0vadIxmZcaWA6dsjKGJxcjcQk52kyJFMwioz8iCxLiojIM0Uj",
+	"J1QOImNDjZWmIqFZMoZDL6jmt4yofFKM1IwpYSNBNbn8cP2xIon75EysidRzZq2yOjsEXtXYLLskF2Iq",
+	"A2xgycNr5RjwnCoQpIatu0OCy7YwypJZUinQorcrdkqmNFUMZlhOOCoWu6ZfeOdqImXKqOgu5QSSjJlE",
+	"iBiKk1mdMws/jmXC/EPFxS1NgXxz2FqZ8X/DcRJS/2MqcwFHS4ppyoGIzcHOBDWmS4GZmP87TAQbcpBF",
+	"8CgumFJ01mHiMNby/ebka+/jlINrdGuBpIdrOFTTbYpDo/tSG22S4Y9yhRCSIxWyoDqes6QfVP9b9CUZ",
+	"x3m2o1jSTFBclRazuRPXg1fsulTGUWVo3hK0btBH22tNEfGXq0VV3AgKdIddqjtzTuO5p/JZPgbdIeIz",
+	"5ZnShj+ZPwxT9ayOXDEyWZOETWme6iAw0m2R3fp6Q3NzDi3kj4ymRqVqZQcdBK282XqK6/YQthEa0IWY",
+	"MaXRGA6evuaRKDkrJUZ/Re0uzEJD+o7h7CBs94ydFFRp3NpXPxz1Rvlg8Dq2mw5/sCE+87Yfn4962+1E",
+	"/4S46YYW6ScWUl7Tmcy4ni+C23YP3tXCO252s8Gi3jKfpDy2Y66u4OX5LxGhar1YMJ3xmNywtSJSpOvg",
+	"LrTZ899Rxd6ekB9/OXtnjd8IGiGrOROECvzlhq3N4bML0XEzykXFiW+zGt+z1X3t+Y9V+4uKJGo34ecy",
+	"Nfq4YCxREcmF+UM3TE5kPiNhflEOi11IMQNYyYNlQVWRImZ9T20bkjFd8p/Yekz2FRMJoWokxmdW6gNW",
+	"NiRI7fgeEvr44JQUWEKcctByx5H7P2LC5u8KzgCa4XAk2r9owSIiMqYAcf3E1rU/7Yf/BWDFe7a6lJmm",
+	"6c9c3AS4+ZelMd0f4fBvUAIspl1DMJdMoMBbwvhOSa7AOQXE1u0MIvJte468ybSsxLXMMwRguwGI9v1N",
+	"+OED4L33bOVBmht1lS0QhzUJA0rhOyqk4DFNUY5Z59P+X8/RVoKHh6Y1dbDZsbTg4gJ/PG6qO/NH8AdZ",
+	"KNmiCIWsJob5XVuziHxyqq1z01GRkHfo3j00Wp9zyU0MWwtoS1Hvy+FMwowP1Q1fHsoljvZwKcEiQQ5c",
+	"oefqSK9YzIz8BjGinYKgCMgyNXdIPPBNbOPUzgn/2lNW+AB8XsOvjl99E3U8P2fQhExzzchc66UxmM2/",
+	"ivx69XMdFhucfLPtQOFZsnQUOj+b2IhhrC2H/x789PGYUqvmYaQpW7hhVVf2k9kes7MpFzfghJVLJlhy",
+	"ajF0ZcQgyXKhSC40T0kx3orn5X4mU1DvazK4bWy/3CwPo27bs6a2gSx5TxF8icQylXkWkb9k2Ww2mZh5",
+	"Lqk2Bnxv2Pt/f/ltcPgtPZyeHf7w+evbu//ZsKcXAjsEY6Y37B3Pe03vxV9l4XJDl9Pxwqg6//tqMB/i",
+	"4Sl2x5x/f1eYCKvpYUj52nmetT9nzXXKaifo7cnGTWyuoIrlkhlVi2VkNZeKlWZ52Rn6WYaEhrCtPcc/",
+	"IqOo/h2he6sZRYSS90YvIqgIwStnqAQZizEjSylTAoaPF4KA7YV4zoKL4u9tnMJOO0h2yARbaW530KM7",
+	"ww4ZcBcJWyylZiJeGy3/lMyYYJk5Nzsz4YcBIzXvNgIzhM4oF0oTRuO5F4oCtDMMbR2o+g1qwKcVgiA8",
+	"gd0PUQVP+uTMUdy+gxwPCqR3QRPm3Mm2W0SSFOHG5pB98qlwKqIcnKVyQtMa8jT0xr+HotqQvu1YCqbK",
+	"rsCDvIE+O9rdZ0b+W4UHMN+gpgPY8g4G+ni7Ogq/hk7EFYtl2KV0H0NDCrYB+EMoHq23f+UsdxRGlCRT",
+	"mpF9fBiBh3DNNMT9DIlizFDSLGMKtcAOwQMt8paLOM0TBrFk5lH5joe0uL622Utu6S7d+7DmZcvVVfi+",
+	"hMyKIBRiFtIGw1mnTyk/Mtu8i10ZYsyXljaSywwjyVMGrggIdRByheeiNs0niv5owGlZLgT6rYAQQpC4",
+	"lpoGlMUfMKrQgxW1JBk7VFZedhj9M/i9fG+XCxLBCdkZe/vfpDXPF1ZQ2C6+sAa5BRRDigGAC1Y66/Gj",
+	"PeUtbkRimQsjZGz8ZhFKZDkeEijXjvTQyikIkisMG0URhV+yhGRGTMDWGdVhf5nmirj1CNLlAfDcFeWa",
+	"i9kPMoPnpvVBvwF7FN1sPFkzfou4mQuNKo9a/Th1JCv0up4ZNtUS5WR0p2J0EZk7bmcjZacyIzMpE7Jv",
+	"ozXLcCWZkYxNc8WSg11iojZEXLWNpfiuYz+1PbnfzN3mWoA7pZplvvt96zhqZ7AkgZBjHLeoOfTQUbo2",
+	"CkxT4qGWEIDpPWAxQ/NaObO6iCsodYOmRAE1O4AhW/XIBjAdRE452gdMEfSAUi3ad77nfrsqd5Hs5Aiq",
+	"LbCdf3DFEINtrpkqfyh6fTCE1waX29C3qUxTuWIJmazJBBD0BwSybVkTN7/gohRw3WNCtA/GDgqvRVBE",
+	"MAg4wHfQawFgOmsh3UxqqoMKjWvKqPnslsvcxe+VAf4YUl5xWXhNb0JkdxfmQRAKsAIKcBcjt0wk0hwm",
+	"pY2QisgRB5cdhERGGPfgB4rYNbKZDR0h3xL3RsCqu3xHamo3TTeFwtipBQx5Ba1iSN2GyBYwxpC/bMQn",
+	"tgK9m4iv7B2ssiG5PP+lQokgJ/726adrksg4XwBwYITH1fVZRM7fgUQ5T76/PoM4V6NWmM/qUMibN6/f",
+	"7sBUyvUzpq1tF1/uZo+/OX61I/hirVaUHUaK4MZBrgMi4EIKRvbBYjamabqia7R9thieOwQTIr1dF6tS",
+	"JTd3pq/bPAnRw50Mbgy/wrlojqE70TUGW0fvwW4a9UY98y94BAlyNik67WaVrB9AbWdEsFVBXhBPkSYQ",
+	"U8EVuWFLTagi1fnsSG7bKaS5DZqGZPuExjepnDV/kGnClL5Ei3UXJl358KIlosFZwkWekeWhGIYSZE8u",
+	"YnKTbSCkJlMu0AeyZvdSQV0/IVpecJHrUODTB8EIE8a0WbKM4GsRwaXAOUXkXzln2v6mnJ2UVFxe1S2w",
+	"0aBtE16XFp1LfeEo37APoo2taBX1fSowDBENVDBMhLTBiF1Nk8K/1BzTed0DVRlKV9PHTONRclN2WiLw",
+	"oIkEwNx7J7M0g4gyow+USxaM9N2uq3qYTY3hmR4cBmApLbDamxUqoXlApToXiWsYAGexe8tOQQm4g2Vu",
+	"KGWyJnMI74qc82OMf4/JlKcaw7kdclqoOwmbcoFh/oEgf3DeJx2zQM0OWH7S4e0C1NqVEBx45LqLynFu",
+	"jQF1ABRuU8l+ooJtewsdIqVW3/69sgU2hy7uHoHiFuKsRZwXMKnV14nScrn0MEQxs1BpcXy7E6jr/IpR",
+	"1TIjJgp6alo2bdEO1+g+m7DEKn6RYzmB6KfdEmnZFwxXbhOqPPETIzAOXPg5VXuKnF1eBKWrJc/rDrzG",
+	"rTUkLCN3yHJhfnWgUCgjceNmYCjFexf8Wu0cHpf8qJIirVpiNiC9nNsUaGf+2hAzkYCeALFlB7vtQMi/",
+	"dynTtXWa8c2O36YAcxjVxgAgeOlBBvNONq1HZVE1IqM8EW7ou9i+lhddUh3PHzPY6BnjhRpzsuvbIcyl",
+	"bTla1PKErrfRRTVh2sxI5tmOH9UoAVqIoPOgbFIszjOu19emNRenvuDio7xhZRkLYJSMZpAYbhuZa73E",
+	"whXcJrU02VeJyhj+eHZ5MQyn21h22gzIwjMROSWUi1k0En7yLHp/eebh82VMK3zv2AieBswtNIbbLWcr",
+	"dIhArmOhj8gpoWlaJBn1yTlaM+ZhTDPoth6U+h2sjYtNNeuHRTOcoxdzgrhOmcdd3FKcXV70ot4tyxQu",
+	"3HF/0B+A2bVkAlKDeq/7g/5rjI6Zwx4doWL1b8C/0WDF5EUuhZElNs7+372oWsTk1WDwaKVLbCh/qHaJ",
+	"2Z++mcLJ8eu2ZopxHVUrq/hU2Rv+9tko2YsFzdbOzsxkzJSCvCvbz13UK0BBRM4ukjs4gTSjC6aBKfz2",
+	"tcfN4Mwa9hwH77nXe/6xwYiRchXqZ/9z1FtKFVBx3kvi7f7Qwy/tEVB8JqjOMwawnaHSmBrT0a8F4lX3",
+	"GIm/H5Z/HV67rw//9umjMfe+o4rHBIFBQJ3KVyIXojESXw4tRnjocsdc0LoN+KiTc9HI+AB9iMUcMNyT",
+	"JyOxT402MndCHEAw0O6McoLHFtQVIQU7cEkovBo4M6wkUIwESh6w+SG4RLAVhmJ5KXavBgM4n4CS0gXD",
+	"s1Ulfszp6DXqlHQm+yaf9N//crharQ7NHA/zLGUiltZgbW/grk5ed094MIuUlsDR/Eihlo8g+zIDeBn+",
+	"mLCpzNgBHlkcyU5H1nx1fK+vTu7z1T2YStR7M3hUVvRpzswprronajmaQ2LE1JSX0bsO2d8rvC4yAzQ8",
+	"IgkDOoqMSVSAFaDpV8UdjW+EXKUsmbHE8r6M0WTdLguu8OffRRRA3/0H79oTj/K91AQW8ZSMIRNtTBRd",
+	"K7KarzEqza9jZQwCT9X0fgnZvLEUCcTFgE8dDxqx0RUQRtXvBURNCT3cbSJCWF3TONTkQnkD5ENiKsgN",
+	"Y0uXwWN4KIZZVKp0Wb6qIuDV1iUO+RKgWUFFB0pWGdcMYe/r//uZa0amPGV+ZiGGMoM3jpKEqxsk30zK",
+	"hS37dXR7fORpZq3E+jNX+p33XhQU4v/KWbYupXhp6nSjhAKxMKL8QaeigcH4EyzsmE1j8dK3tnm1/eYD",
+	"2nyDrL11jIwwLZDr52f09zr8J6++fUZGX5wqQ4K+FREVsaRFAZ67UgOski8WFfL29P5KSDeicZ7nTjrG",
+	"8aMNoJp3GFI05gz0t3Ido1Kk4TqibulHH4DgM2qljUMShiO5Sm7ILF8It51wfwFvh5/UCVVtRAFUnnqr",
+	"b1Y8YzrPBEtsdlyATx99Lf+wRlXCUoZ+3yrpfw/Pa6RfIb+TUN7TrbwBReaPoEP+TvuKi1TZ2VNnLnrR",
+	"7kbM04y56EQMExVyRSSem+3WsL/Xu1nElnKqlSRaBXzp3+0m38vSNe1DiMKfVqJ/d/34/npFS4NFLHHZ",
+	"3iOUDzK9BcJV1ktWphJCxlnpy8UM7v0iryHaOXsBcfa2zfqIRQXKaW6Nb2hZMOsvKxvqApO3tea8bo/T",
+	"WsoXvEobRQba8WAA0R98YTb3eAB/cmH/DHkYw13I6VSxlj78JgfhJptEMRbsi36XZ8rYOBa7KQIBl3Rm",
+	"jQjzP0KNTUO4NiYp2ASruVH7jVSv1C/M+C3rE2NDARfCMbdRRwx9t5HGqzfNqJxH1tGrLKqTil4UcAv4",
+	"j8r1DEQNYS1LG6KYUqVhYcORwA/1Rm+sYNPUzz4I3GWs0Yc1NTF2YuHSyAQUgGCCLIxFieG7kQshUDJz",
+	"9ANFI3BiL9pZuxT/3svk8I2xyEZHYGQ0cM/IIUhR6bdA0QFqMeCk3JAVX3hqW0kBR18dqGp1tqAk/ivT",
+	"BWU/8Ih1K3zgnaOWSohGOeh8LF358G1ms992qGZC2Hgp6/q8qKbtRP1B+JXFS699kTDSSe8sqfWBWmeF",
+	"8I8ylwXzdCNowwEAFWw/Xa8ezRAvz1STjP8PEjOfn4AH3/7Zyf4ag5GLwNTiCGBmrDG69o2pzWiW8jJ/",
+	"CsNWbthSe6io8zRvtpjcS4+rC3ldd9OEvDKW29hu0XgXdQSd7M0inxFREoI8Jxhj3/8jKAt3dZ91UbHU",
+	"L9FZzFZhugRmkSlUwuR0Ckk68Vzy2OWFLkqi8RLPN9JNUbjwkSmHle12pZ2yhuI2yvEa70I7UMiMaprK",
+	"Wf4HJZC4VlCpmI6VqfVSjxBoWKGFDmTQEWzRddO9ozlc1JPZ+csXI//eRv7nxz/VO57okFH8YGO2tWBU",
+	"uyFbVgJp2rIvhukmBnRug5rbjVKzCZHLf4N15lYUh+OgigqnkV931mbSmC2B2gI2qNnt2z/lxAo/KP5Y",
+	"VoxEtxAXI0iv0xkVisZg/zp3+ryIEFJ9clnEChIqyJgnY6uV1cOLqEhGwn4GcUVFkIbM+IwLx41DIUa2",
+	"EzwBT+Pjq1U9euYgInu2wxeT3RYx2rD0PKmhy7gvpzbuoPAy5SKeUzGz5/Ex3ZGto710Y3phAZtYgF0m",
+	"c2Bwc7W0hnzjuBalE6w+UtdDjr5ab81G4Kk8OE+OOjkp1QIEr3fCnNqh4Lr147feHXVChvMCOW2BnDwO",
+	"VA2R6wg4lQ7F3dGmG5tO3KpsQ77xo+plrstOJPoT206d0GB3u/yGrcNBMH9S1rglvMes8P1l/oYq6s4X",
+	"/OP1qzdve1Hvx+vX35zAv2+OX/Wi3pV9fmWfX9nn5/b5uX1+Ds8/378iRB1BLwYZppnnizsC4g6zzhu2",
+	"7pOzsvj6XjDSBcJ2pYjZKRScqpSCL6uH2NrtxVVs/RVL08MbIVfi6J+rG9U3o35RKTaxaTwqhPpFPwDn",
+	"8spPFkk3+0VixDsppnxm67T27bdQat2DTA37Ovp6w9adQpLccd0Wi4Rvv+Dlj8hEtwpi2MN7iWGsdXuY",
+	"cnGzWRyXRYu7AmBNIOue0Sv/VeDR0lvnrrqKV/37KWAkf0gPwZK4MJwrfglw2Apk2wrUcCqLZSP7gnEo",
+	"VYJV5RIioIgihH4e1IEn71pqnmEmndqCNZnu9hQZ51k6htSHiUtJAFEfOaBoXFS1Gw8rZQjYF0QmoBYx",
+	"FD4UI/Gj1ssPIl0XZcBjKW+4LcKdGBPZMiEkFyxbUBbXRgrySogrQvVIeGMgWkoIvKtWHwd1BcNiSTWj",
+	"ECzvsmLnnJFJJleKZSGICgWwd8KeCKZq1IR//lB0n42ElUOzsBj9nGcp3GZTJK+AQ8Cur802xIhzqEFt",
+	"9MWXY7/p2J+Viwjki/7L4h4Wixq70vR40zGH+vgA59oCnHcBsX70tWTgnTS9GrG/BJ8/ZvC5x9rhnLAa",
+	"h7MM14IyHYEYf4PvpQbaAsEQ++OKBW/BHovi6U8Inxd9tPAjr8KzKyv9Qob3siDKTb8X/WA+7mYL4tq+",
+	"86jqstdxJ1W5uDVqS+Vb22x3cA+/6P83JfeVidiqXtJv11Q/uy1Po1tVi8s+v17laC7Mw3AFG2l9ZL+A",
+	"zcrzBdV6j/CFgxd9qhtw5tbXYpZsY7EBRfbB/qkWSD6InMoFuzRW9orCQt8q9qdSOGWzmuXR/H8spvYH",
+	"ywxg3o6jnYKbSH69+tmFNpCTwUlx94MxTzCB1hYjxkt0bkC1tkGmsOptWlDbJg4emXt14R546U+RF/xC",
+	"LPdRhO5dysiVb6uSCJZ3fgbxZutIP3N8SxfiJHDtPuGKCLn6UxfH+b1EHYBuBeOzoa1RAaKVNXK8evNw",
+	"zVhRjRuuWJ6z+MZVmi6QN1ehW0ENFnup4rhapHsMaI9XZ3y/rDB+sElIHpWVwjczWFvc/Mkp2fbTRs+2",
+	"UqauV80HnxumJbhVNAw5WC7khYifgyE7knNVJFvJC15ojKPlErfVXKasqFQ+ofFNVCkGDaXs/frlAVdT",
+	"Was44Gt6W3FnnZxsc2d9fsoTAUvTVpQEXDrqxQbZiOnGmt9yXa19r72sSGLLVRfc1lkhe0UN8KnMSELV",
+	"fCJplnjpCn4d8VbIxVUAfer6T40k+bGrIl3zEIULVXNN9sua13D1k1ecGes1a6JWHFOq5XRK9m3FXTKl",
+	"qWIHp2RsCzWPh65xcC5FxS20KdWGFRc5ZK7+v1/g2bSDC78eD4l1t7UdZHwxWIXCtrGtuvmL49svKtzZ",
+	"TV0tot8J9nP13rfhfs7lvaF4/AZ/t5wWB7gOiL2kVdyTh37yKgpXIqaNiQ6K6ZwuN2VRlLfpjnruPt1R",
+	"76BSO7lPziE3zLFlrgglf7v+8B4qso7E+OsIyGDUGxoFF2q5VC+zxXIuo15ERj3NF0xpulj6r1/98I68",
+	"fv36W//FhGpq3vna7/fv7sYVjAnKKbffrb8/dlVoeTKOSPFX0bf/UJWVaB0hFqWa9xQZ49VyY+IK2lbD",
+	"/KBcpiZjX+r4QKQal3cO05EYo9kxrpTcL24O9C7lr90eeGrrnggWufv7qS7u5W93zbuj/TTG9Xu2KnjH",
+	"8wLHOLuk0ntTD6un/zhzrlbxNGM+cb1wnI1Z6e6iCsjjcNffaFlPL4Vqs07T2FJ7vam3HX0tamp1wIp9",
+	"In8Bix8TLPYScoyFVynxV7uMy52koojYRmS4dcsez0LrxhteCGFbHkyYBkKxF603nLgmeIKlgSFhMnBR",
+	"U1nvrYpy+AX27oc71y4o9S9icB4vpzkhTgU5hETPM5nP5ihtK9fhkP2TwbegAsCgQ7j208reysUozwxs",
+	"dxW7ivjJmH8AYPvPX1WmgMOd3u+0/gO3bViEe8pZmrh63hlbptTelm5TpaVgarPcPrI2fbfiSPc/4uFb",
+	"MtjKadILesOIkL6cQlTFYR8tgmzO0iRyMAdeGSVkZpGRUwIQi/mMYzK5stVT6rzge1yFnXQUC4a8yKaN",
+	"oeD0pl1FIfZK/cJoRdcMetocOubKPW8iYnz3mWi4SjnnYlfCwS9e6GZLHrrGCwSQCBz9TGh8Q7jQ0q/K",
+	"t4kybFDg78LevMtr8T51KENnuNG+5WYRXAZhnkxlZvMcoIimhXgP8OoG/EGuxEiYYSS5vZYBlCCZC+/u",
+	"U4wQ2VNk7DobW1RibL06V+65199I2A7NwZuANgXZDytjB2oJZcy4UJrRhOxLEbMhXLNHnUtV4SzN6bbY",
+	"9EEI7bCxsA9Xuaqwa21iFQAYsPXmtVRKYm0RMzHPm9HcqvDV98W1rd0KCgUu/rxf+uyrZwlLvsbrdE9t",
+	"pVeQwhjD58dY8+TuRWH8z4nNPwR6RjTS+oUKsWrL8zom6u7jBkokFGr4FDeZGg47y2Quki2c1SKnmzzT",
+	"7h5E++ZTOnptF6EyNTHeM4hvvMQz7JbG10QD/QiSEoDfgtT+h2MQHej8CKKBfh8d8wq6rpymRxOes4xC",
+	"zJAUiapIzm/engwGUSCMJJViVsRVOWoAPcUm6Zu9Kfy6bwcn3wy2VqhvCsO734db+DFSWPbeRYHZ+uhs",
+	"BS673+n2pD8/0zlLEkIxrM+Wi8DtOK3eUCAFqxKdtR0hUsOQNFmyjEtITtsGgWyNsKrc5/v0iN3GqCWo",
+	"icHwQtuJ1HOygvt+X5LGtoqyhrBal5E07vpfvJthLvOscEfCk4SuI2svwaUsSpEMcjNEAlE5Il53zHN8",
+	"AgmlGQqNZ5dLH5nSj23MJVTT9ou7caiNC7cBRHxvKxq1xE5gpTCzEDV9eE9VXWYYPKxqd/2TyZpY2djv",
+	"dbgF/OESrLouE7usjUJOiS2R84vqGHkE91oGm4JffuIiCf76KLeq23uPAhdc2uuOlP9jYXLXbWj7ZmX2",
+	"XeKcPkFAxpyVTvHiPuF9KL+wLoqCJjw5eBHwT1YxHyIZixKTvnkq5AqsUS9+cq+8AN5wXDW3sA1uHlw5",
+	"BHsGBTNimSV4I271wtTqhfa/fTZ8Da5LtfwSLvyH2+yHR0fHr/63P+gP+sfDbwbfDHp3n+/+fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -99,6 +99,24 @@ func (h handlers) CreatePortalLink(c echo.Context) error {
 	return c.JSON(http.StatusCreated, api.NewPortalLink{Id: l.ID, Url: u, Tenant: l.Tenant, ExpiresAt: l.ExpiresAt})
 }
 
+// ListPortalLinks lists the links in force, without their tokens.
+func (h handlers) ListPortalLinks(c echo.Context, p api.ListPortalLinksParams) error {
+	limit, offset, err := page(p.Limit, p.Offset)
+	if err != nil {
+		return err
+	}
+	ls, total, err := h.db.PortalLinksInForce(c.Request().Context(), deref(p.Tenant), offset, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]api.PortalLink, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, api.PortalLink{Id: l.ID, Tenant: l.Tenant, Name: nonEmpty(l.Name), Accent: nonEmpty(l.Accent),
+			ExpiresAt: l.ExpiresAt, CreatedAt: l.CreatedAt, RedeemedAt: l.RedeemedAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"total": total, "portalLinks": out})
+}
+
 // DeletePortalLink revokes a link and the session opened with it.
 func (h handlers) DeletePortalLink(c echo.Context, id string) error {
 	if err := h.db.RevokePortalLink(c.Request().Context(), id); err != nil {

@@ -232,6 +232,19 @@ func testConsoleRoutes(t *testing.T, b *portalBundle) {
 		}
 	}
 	id, tok := b.link(t, "t1", "")
+	other, _ := b.link(t, "t2", "")
+	status, out = b.admin(t, "GET", "/v1/portal-links?tenant=t1", "")
+	if status != 200 || !strings.Contains(string(out), id) || strings.Contains(string(out), other) || strings.Contains(string(out), tok) || !strings.Contains(string(out), `"total":1`) {
+		t.Errorf("portal links of t1: %d %s", status, out)
+	}
+	_, first := b.admin(t, "GET", "/v1/portal-links?limit=1", "")
+	if status, out = b.admin(t, "GET", "/v1/portal-links?limit=1&offset=1", ""); status != 200 || strings.Count(string(out)+string(first), `"id"`) != 2 ||
+		!strings.Contains(string(out)+string(first), id) || !strings.Contains(string(out)+string(first), other) || !strings.Contains(string(out), `"total":2`) {
+		t.Errorf("the second page of portal links: %d %s", status, out)
+	}
+	if status, _ = b.admin(t, "GET", "/v1/portal-links?limit=0", ""); status != 400 {
+		t.Errorf("portal links ?limit=0: %d", status)
+	}
 	if status, _ = b.admin(t, "DELETE", "/v1/portal-links/"+id, ""); status != 204 {
 		t.Errorf("revoke: %d", status)
 	}
@@ -246,7 +259,10 @@ func testConsoleRoutes(t *testing.T, b *portalBundle) {
 			t.Errorf("GET %s without the token: %d", p, resp.StatusCode)
 		}
 	}
-	for _, c := range [][3]string{{"POST", "/v1/portal-links", `{"tenant":"t1"}`}, {"DELETE", "/v1/portal-links/" + id, ""}} {
+	if status, out = b.admin(t, "GET", "/v1/portal-links?tenant=t1", ""); status != 200 || strings.Contains(string(out), id) {
+		t.Errorf("a revoked link is listed: %d %s", status, out)
+	}
+	for _, c := range [][3]string{{"POST", "/v1/portal-links", `{"tenant":"t1"}`}, {"DELETE", "/v1/portal-links/" + id, ""}, {"GET", "/v1/portal-links", ""}} {
 		if resp, _ := b.c.Do(t, servertest.Request(t, c[0], b.url+c[1], c[2], "Authorization", "Bearer no")); resp.StatusCode != 401 {
 			t.Errorf("%s %s without the token: %d", c[0], c[1], resp.StatusCode)
 		}

@@ -439,7 +439,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The portal links in force (neither expired nor revoked), newest first, without their tokens. */
+        get: operations["listPortalLinks"];
         put?: never;
         /**
          * A one-time link that opens the tenant portal signed in as one tenant.
@@ -1017,6 +1018,21 @@ export interface components {
             name?: string;
             /** @description The portal's accent colour, #rrggbb. */
             accent?: string;
+        };
+        PortalLink: {
+            id: string;
+            tenant: string;
+            name?: string;
+            accent?: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When the link was opened; its session runs until expiresAt.
+             */
+            redeemedAt?: string;
         };
         NewPortalLink: {
             id: string;
@@ -1902,6 +1918,39 @@ export interface operations {
             };
             401: components["responses"]["ErrorResponse"];
             404: components["responses"]["ErrorResponse"];
+            413: components["responses"]["ErrorResponse"];
+            429: components["responses"]["ErrorResponse"];
+            503: components["responses"]["ErrorResponse"];
+        };
+    };
+    listPortalLinks: {
+        parameters: {
+            query?: {
+                tenant?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page and the number in force. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: int64 */
+                        total: number;
+                        portalLinks: components["schemas"]["PortalLink"][];
+                    };
+                };
+            };
+            400: components["responses"]["ErrorResponse"];
+            401: components["responses"]["ErrorResponse"];
             413: components["responses"]["ErrorResponse"];
             429: components["responses"]["ErrorResponse"];
             503: components["responses"]["ErrorResponse"];
