@@ -71,9 +71,26 @@ export async function credentialList(page, params) {
       button.disabled = false;
     }
   });
+  const links = h('div');
+  const linksPaging = h('div');
+  const linksError = alertBox();
+  const linksOffset = Math.max(0, Number(params.get('linksOffset')) || 0);
   fill(page, heading('Credentials and portal links'), form,
     h('section', { class: 'card' }, h('h2', { text: 'Credentials' }), listError, count, list, paging),
-    portalLinkForm());
+    portalLinkForm(() => loadLinks()),
+    h('section', { class: 'card' }, h('h2', { text: 'Portal links in force' }), linksError, links, linksPaging));
+  async function loadLinks() {
+    const r = await api('GET', `/v1/portal-links${query({ limit: PAGE, offset: linksOffset || undefined })}`);
+    fill(links, table('!Portal links in force', ['Tenant', 'Title', 'Opened', 'Expires', 'Revoke'], r.portalLinks.map((l) => [
+      h('span', { class: 'mono wrap', text: l.tenant }), l.name || h('span', { class: 'muted', text: '\u2014' }),
+      l.redeemedAt ? when(l.redeemedAt) : h('span', { class: 'muted', text: 'not yet' }), when(l.expiresAt),
+      revokeLinkButton(l.id, linksError, loadLinks, `Revoke the portal link of ${l.tenant}`),
+    ]), 'No portal link in force.'));
+    const at = (o) => `#/credentials${query({ offset: offset || undefined, linksOffset: o || undefined })}`;
+    fill(linksPaging, pager('Pages of portal links', linksOffset > 0 ? at(Math.max(0, linksOffset - PAGE)) : null,
+      linksOffset + PAGE < r.total ? at(linksOffset + PAGE) : null));
+  }
+  await loadLinks();
   async function load() {
     const r = await api('GET', '/v1/credentials');
     const all = r.credentials;
@@ -111,7 +128,7 @@ function revokeButton(c, error, reload) {
 }
 
 // portalLinkForm makes a one-time link into the tenant portal, shown once to copy.
-export function portalLinkForm() {
+export function portalLinkForm(changed) {
   const tenant = h('input', { type: 'text', name: 'tenant', required: true, maxlength: '128', spellcheck: 'false' });
   const expires = h('input', { type: 'text', name: 'expiresIn', value: '1h', spellcheck: 'false' });
   const name = h('input', { type: 'text', name: 'portalName', maxlength: '64' });
@@ -146,8 +163,9 @@ export function portalLinkForm() {
       fill(out, h('p', { class: 'warn-text', text: 'Copy it now: the link is not shown again. It works once.' }),
         dl([['Link', h('span', { class: 'secret' }, code(l.url), ' ', copyButton(l.url, 'Copy link'))],
           ['Id (to revoke it)', code(l.id)], ['Expires', when(l.expiresAt)]]),
-        revokeLinkButton(l.id, error));
+        revokeLinkButton(l.id, error, changed));
       say('Portal link made.');
+      await changed();
     } catch (err) {
       showError(error, err);
     } finally {
@@ -157,8 +175,8 @@ export function portalLinkForm() {
   return form;
 }
 
-function revokeLinkButton(id, error) {
-  const b = h('button', { type: 'button', class: 'danger', text: 'Revoke this link' });
+function revokeLinkButton(id, error, changed, label) {
+  const b = h('button', { type: 'button', class: label ? 'danger small' : 'danger', text: label ? 'Revoke' : 'Revoke this link', 'aria-label': label });
   b.addEventListener('click', async () => {
     if (!(await confirmDialog('Revoke this portal link?', 'The link stops working and the session opened with it ends at once.', 'Revoke link'))) return;
     b.disabled = true;
@@ -166,6 +184,7 @@ function revokeLinkButton(id, error) {
       await api('DELETE', `/v1/portal-links/${encodeURIComponent(id)}`);
       say('Portal link revoked.');
       b.textContent = 'Revoked';
+      await changed();
     } catch (err) {
       b.disabled = false;
       showError(error, err);

@@ -430,6 +430,9 @@ await page.getByLabel('Accent colour').fill('#7a1fa2');
 await page.getByRole('button', { name: 'Make portal link' }).click();
 const portalURL = await page.locator('.secret code').filter({ hasText: '/portal/#token=' }).textContent();
 await page.getByRole('button', { name: 'Copy link' }).waitFor();
+const inForce = page.getByRole('table', { name: 'Portal links in force' });
+await inForce.getByRole('row').filter({ hasText: 'acme' }).filter({ hasText: 'not yet' }).waitFor();
+check(!(await inForce.innerText()).includes(portalURL.split('#token=')[1]), 'a listed portal link shows its token');
 await visit('18b-portal-link');
 
 // --- a webhook deleted after a confirmation --------------------------------------------------
