@@ -1,3 +1,3 @@
 package authing
 
-//go:generate go tool oapi-codegen -config oapi-codegen.yaml ../../openapi/authing.yaml
+//go:generate go -C ../.. tool oapi-codegen -config client/authing/oapi-codegen.yaml -o client/authing/authing.gen.go openapi/authing.yaml

@@ -1,3 +1,3 @@
 package fusionauth
 
-//go:generate go tool oapi-codegen -config oapi-codegen.yaml ../../openapi/fusionauth.yaml
+//go:generate go -C ../.. tool oapi-codegen -config client/fusionauth/oapi-codegen.yaml -o client/fusionauth/fusionauth.gen.go openapi/fusionauth.yaml

@@ -1,3 +1,3 @@
 package nursa
 
-//go:generate go tool oapi-codegen -config oapi-codegen.yaml ../../openapi/nursa.yaml
+//go:generate go -C ../.. tool oapi-codegen -config client/nursa/oapi-codegen.yaml -o client/nursa/nursa.gen.go openapi/nursa.yaml

@@ -1,3 +1,3 @@
 package xsolla
 
-//go:generate go tool oapi-codegen -config oapi-codegen.yaml ../../openapi/xsolla.yaml
+//go:generate go -C ../.. tool oapi-codegen -config client/xsolla/oapi-codegen.yaml -o client/xsolla/xsolla.gen.go openapi/xsolla.yaml
