@@ -3,8 +3,12 @@ package native_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,10 +39,10 @@ func TestTypeScriptSDK(t *testing.T) {
 		t.Fatalf("npm run build: %v\n%s", err, out)
 	}
 
-	url := startGateway(t, storetest.Open(t))
+	gw := startGateway(t, storetest.Open(t))
 	rcv := newReceiver(t)
 	out := servertest.Node(t, dir, "test/gateway.test.mjs",
-		"POLYHOOK_URL="+url, "POLYHOOK_ADMIN_TOKEN="+token, "RECEIVER_URL="+rcv.URL)
+		"POLYHOOK_URL="+gw, "POLYHOOK_ADMIN_TOKEN="+token, "RECEIVER_URL="+rcv.URL)
 	var res struct {
 		Secret, DeliveryID, Retried, FusionauthID string
 		Webhooks                                  int
@@ -46,6 +50,24 @@ func TestTypeScriptSDK(t *testing.T) {
 	if err := json.Unmarshal(out, &res); err != nil || res.Retried != "pending" || res.FusionauthID == "" || res.Webhooks != 2 {
 		t.Fatalf("the SDK test printed %s (%v)", out, err)
 	}
+	// The README's example runs as it is written, against the built package.
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```ts\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("the SDK's README has no ts example")
+	}
+	example := strings.Replace(string(m[1]), `from "@polyhook/client"`, `from "`+(&url.URL{Scheme: "file", Path: filepath.Join(dir, "dist", "index.js")}).String()+`"`, 1)
+	script := filepath.Join(t.TempDir(), "readme-example.mjs")
+	if err := os.WriteFile(script, []byte(example), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := servertest.Node(t, dir, script, "POLYHOOK_URL="+gw, "POLYHOOK_ADMIN_TOKEN="+token); !regexp.MustCompile(`webhook \S+ whsec_\S+\nevent \S+ deliveries \d+`).Match(out) {
+		t.Errorf("the README's example printed %q", out)
+	}
+
 	wh, err := standardwebhooks.NewWebhook(res.Secret)
 	if err != nil {
 		t.Fatal(err)
