@@ -217,6 +217,15 @@ var vendors = []vendor{
 	},
 }
 
+// vendorsByName are the vendors by dialect.
+var vendorsByName = func() map[string]vendor {
+	m := map[string]vendor{}
+	for _, v := range vendors {
+		m[v.dialect] = v
+	}
+	return m
+}()
+
 // faSign is FusionAuth's X-FusionAuth-Signature-JWT of body with an HMAC secret.
 func faSign(secret, body string) string {
 	sum := sha256.Sum256([]byte(body))
@@ -433,7 +442,7 @@ func TestIngestEveryDialect(t *testing.T) {
 	})
 }
 
-// TestIngestCrashLosesNothing acknowledges vendor webhooks, kills the gateway with
+// TestIngestCrashLosesNothing acknowledges every vendor's webhooks, kills the gateway with
 // SIGKILL while their deliveries to a slow receiver are in flight, restarts it, and checks
 // that every acknowledged event reaches the receiver and that the vendor's redelivery of
 // one creates nothing after the restart.
@@ -460,17 +469,54 @@ func TestIngestCrashLosesNothing(t *testing.T) {
 				return len(got)
 			}
 			p := startProcess(t, dsn)
-			var src sourceOut
-			_ = json.Unmarshal(p.call(t, "POST", "/v1/sources", "Bearer crash-admin-token-for-tests-0123456789", `{"dialect":"xsolla"}`), &src)
-			p.call(t, "POST", "/v1/webhooks", "Bearer crash-admin-token-for-tests-0123456789", `{"url":"`+rcv.URL+`/n","events":["user.created"]}`)
-			const events = 30
+			var sources []vendor
+			const admin = "Bearer crash-admin-token-for-tests-0123456789"
+			p.call(t, "POST", "/v1/webhooks", admin, `{"url":"`+rcv.URL+`/n","events":["user.created","group.member.added"]}`)
+			// Each vendor's signed webhooks, to a source of its own, in turn.
+			ingest := func(p *process, url string, s signed) (created bool, id string) {
+				t.Helper()
+				req, _ := http.NewRequest("POST", "http://"+p.addr+url, strings.NewReader(s.body))
+				req.Header.Set("Content-Type", "application/json")
+				for i := 0; i+1 < len(s.headers); i += 2 {
+					req.Header.Set(s.headers[i], s.headers[i+1])
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var ack struct {
+					ID      string
+					Created bool
+				}
+				if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&ack) != nil {
+					t.Fatalf("ingest to %s: %d", url, resp.StatusCode)
+				}
+				return ack.Created, ack.ID
+			}
+			const events = 40
+			urls := map[string]string{}
+			for _, v := range vendors {
+				var src sourceOut
+				_ = json.Unmarshal(p.call(t, "POST", "/v1/sources", admin, `{"dialect":"`+v.dialect+`","tenant":"`+bridgeProject+`"}`), &src)
+				urls[v.dialect] = src.URL
+				v := v
+				secret := src.Secret
+				v.event = func(_, native, tenant string, n int) signed {
+					return vendorsByName[v.dialect].event(secret, native, tenant, n)
+				}
+				sources = append(sources, v)
+			}
 			var ids []string
-			var bodies []string
+			var first signed
 			for i := 0; i < events; i++ {
-				body := fmt.Sprintf(`{"event_type":"registration","event_time":"2026-12-06T10:00:00Z","project_id":%q,"data":{"n":%d}}`, bridgeProject, i)
-				var ack struct{ ID string }
-				_ = json.Unmarshal(p.call(t, "POST", src.URL, "Signature "+hex.EncodeToString(xsolla.Signature([]byte(body), src.Secret)), body), &ack)
-				ids, bodies = append(ids, ack.ID), append(bodies, body)
+				v := sources[i%len(sources)]
+				s := v.event("", v.native, bridgeProject, 1000+i)
+				if i == 0 {
+					first = s
+				}
+				_, id := ingest(p, urls[v.dialect], s)
+				ids = append(ids, id)
 			}
 			for start := time.Now(); received() < 3; time.Sleep(10 * time.Millisecond) {
 				if time.Since(start) > 30*time.Second {
@@ -486,9 +532,7 @@ func TestIngestCrashLosesNothing(t *testing.T) {
 			defer p2.kill()
 
 			// The vendor redelivers one it was already answered for: nothing new.
-			var again struct{ Created bool }
-			_ = json.Unmarshal(p2.call(t, "POST", src.URL, "Signature "+hex.EncodeToString(xsolla.Signature([]byte(bodies[0]), src.Secret)), bodies[0]), &again)
-			if again.Created {
+			if again, _ := ingest(p2, urls[sources[0].dialect], first); again {
 				t.Errorf("a redelivery after the restart made a new event")
 			}
 			db := openGatewayStore(t, dsn)
