@@ -477,3 +477,26 @@ func TestCost_FusionAuthSearchTerms(t *testing.T) {
 		}
 	}
 }
+
+// Lists in a request body are checked in time linear in their length: a native webhook
+// naming 60,000 distinct events, past the 256 allowed. (Decoding a megabyte of short
+// strings takes some 10 MB by itself.)
+func TestCost_LongLists(t *testing.T) {
+	_, call := costGatewayCall(t)
+	var events strings.Builder
+	for i := 0; events.Len() < 1<<20-100; i++ {
+		if i > 0 {
+			events.WriteString(",")
+		}
+		fmt.Fprintf(&events, `"fusionauth:x%d"`, i)
+	}
+	body := []byte(`{"url":"https://example.com/v","events":[` + events.String() + `]}`)
+	var status int
+	c := measure(func() {
+		status, _ = call("POST", "/v1/webhooks", "application/json", body, "Authorization", "Bearer "+costToken)
+	})
+	t.Logf("a native webhook naming %d KiB of distinct events: %d, %v", len(body)>>10, status, c)
+	if status != 400 || c.memory() > 32<<20 || c.slow(100*time.Millisecond) {
+		t.Errorf("a native webhook naming %d KiB of distinct events: %d, cost %v; want 400 under 32 MB and 100ms", len(body)>>10, status, c)
+	}
+}

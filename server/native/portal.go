@@ -330,8 +330,10 @@ func (a *API) tenantWebhooks(c echo.Context) ([]store.Webhook, error) {
 		return nil, err
 	}
 	var out []store.Webhook
+	seen := map[string]bool{}
 	for _, w := range append(owned, listed...) {
-		if ownedBy(&w, tenant) && !slices.ContainsFunc(out, func(o store.Webhook) bool { return o.ID == w.ID }) {
+		if ownedBy(&w, tenant) && !seen[w.ID] {
+			seen[w.ID] = true
 			out = append(out, w)
 		}
 	}

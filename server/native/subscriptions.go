@@ -86,16 +86,19 @@ func (h handlers) apply(w *store.Webhook, rawURL *string, events *[]string, desc
 			return store.Errorf(store.EINVALID, "events must name at least one canonical event (GET /v1/event-types).")
 		}
 		var names []string
+		seen := map[string]bool{}
 		for _, e := range *events {
+			if seen[e] {
+				continue
+			}
 			if !delivery.IsCanonical(e) && !h.outsideCatalogue(e) {
 				return store.Errorf(store.EINVALID, "Unknown event %q: events are canonical names (GET /v1/event-types), or \"<dialect>:<native name>\" for a vendor's event outside the catalogue.", e)
 			}
-			if !slices.Contains(names, e) {
-				names = append(names, e)
+			seen[e] = true
+			// Checked as the list is read: each name costs a look through the catalogue.
+			if names = append(names, e); len(names) > maxEvents {
+				return store.Errorf(store.EINVALID, "events names more than %d events.", maxEvents)
 			}
-		}
-		if len(names) > maxEvents {
-			return store.Errorf(store.EINVALID, "events names more than %d events.", maxEvents)
 		}
 		w.Events = names
 	}
