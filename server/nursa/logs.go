@@ -3,7 +3,6 @@ package nursa
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +81,13 @@ func (h handlers) GetWebhookLogs(c echo.Context, p api.GetWebhookLogsParams) err
 	if p.FacilitiesIds != nil {
 		f.Offset, f.Limit = 0, -1 // no limit
 	}
+	var facilities map[string]bool // a set: the query may name thousands
+	if p.FacilitiesIds != nil {
+		facilities = make(map[string]bool, len(*p.FacilitiesIds))
+		for _, id := range *p.FacilitiesIds {
+			facilities[id] = true
+		}
+	}
 	ctx := c.Request().Context()
 	ds, urls, _, err := h.db.OwnedDeliveries(ctx, f)
 	if err != nil {
@@ -102,7 +108,7 @@ func (h handlers) GetWebhookLogs(c echo.Context, p api.GetWebhookLogsParams) err
 			continue
 		}
 		first := logEntry(d, urls[d.ID], as[0])
-		if fid, _ := first["facilityId"].(string); p.FacilitiesIds != nil && !slices.Contains(*p.FacilitiesIds, fid) {
+		if fid, _ := first["facilityId"].(string); facilities != nil && !facilities[fid] {
 			continue
 		}
 		retries := []map[string]any{}
