@@ -103,8 +103,8 @@ func (db *DB) AdvanceRecovery(ctx context.Context, id string, n int64, finished 
 	return db.err(db.gorm.WithContext(ctx).Model(&Recovery{}).Where("id = ?", id).Updates(updates).Error)
 }
 
-// Prune deletes what is older than before: attempts, finished deliveries, and events none
-// of whose deliveries is left. Pending deliveries and their events are kept, however old.
+// Prune deletes what is older than before: attempts, finished deliveries, events none
+// of whose deliveries is left, and portal links that expired. Pending deliveries and their events are kept, however old.
 // It returns how many attempts, deliveries and events it deleted.
 func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error) {
 	g := db.gorm.WithContext(ctx)
@@ -122,7 +122,12 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 	if res.Error != nil {
 		return attempts, deliveries, 0, db.err(res.Error)
 	}
-	return attempts, deliveries, res.RowsAffected, nil
+	events = res.RowsAffected
+	// Portal links ended before then are of no use, even to list.
+	if err := g.Where("expires_at < ?", before).Delete(&PortalLink{}).Error; err != nil {
+		return attempts, deliveries, events, db.err(err)
+	}
+	return attempts, deliveries, events, nil
 }
 
 // RecoveryProgress is what became of the deliveries a recovery re-sent, counted from the
