@@ -208,8 +208,6 @@ func portalHeader(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-type portalKey struct{}
-
 // portalAuth lets in requests with a live portal session, and keeps its link.
 func (a *API) portalAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
