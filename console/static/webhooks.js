@@ -406,6 +406,12 @@ export async function webhookForm(page, id) {
     field('Description (optional)', description),
     headers,
     error, button, out);
+  url.addEventListener('input', () => {
+    if (url.getAttribute('aria-invalid')) {
+      url.removeAttribute('aria-invalid');
+      fill(error);
+    }
+  });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     fill(error);
