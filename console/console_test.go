@@ -181,22 +181,34 @@ func browse(t *testing.T, browser string, db *store.DB) {
 	})
 	base := servertest.Serve(t, srv)
 
-	// The receiver answers 500 on each path, slowly, until the test heals that path
-	// (GET /control/heal?path=/hook).
+	// The receiver answers 500 on each path until the test heals that path (GET
+	// /control/heal?path=/hook). Until the test has seen the first delivery pending (GET
+	// /control/release), it holds its answers, for 20 s at most.
 	var healed sync.Map
+	release := make(chan struct{})
+	var releaseOnce sync.Once
 	rcv := servertest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/control/heal" {
+		switch r.URL.Path {
+		case "/control/heal":
 			healed.Store(r.URL.Query().Get("path"), true)
+			return
+		case "/control/release":
+			releaseOnce.Do(func() { close(release) })
 			return
 		}
 		if _, ok := healed.Load(r.URL.Path); ok {
 			_, _ = io.WriteString(w, `{"received":true}`)
 			return
 		}
-		time.Sleep(3 * time.Second) // long enough to see the delivery pending first, even on a busy machine
+		select {
+		case <-release:
+		case <-time.After(20 * time.Second):
+		case <-r.Context().Done():
+		}
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(w, "receiver is down")
 	}))
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
 
 	// A FusionAuth webhook made through FusionAuth's own API, with basic auth whose
 	// password the console must never show, and one webhook of each other dialect.
@@ -206,7 +218,7 @@ func browse(t *testing.T, browser string, db *store.DB) {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(servertest.Request(t, "POST", base+"/api/webhook",
-		`{"webhook":{"url":"`+rcv+`/hook","connectTimeout":1000,"readTimeout":10000,"description":"Game server","global":true,`+
+		`{"webhook":{"url":"`+rcv+`/hook","connectTimeout":1000,"readTimeout":30000,"description":"Game server","global":true,`+
 			`"eventsEnabled":{"user.create":true},"httpAuthenticationUsername":"ops","httpAuthenticationPassword":"hunter2-basic-secret"}}`,
 		"Authorization", m.Field("apiKey")))
 	if err != nil || resp.StatusCode != 200 {

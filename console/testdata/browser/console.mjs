@@ -197,6 +197,7 @@ await heading('Event evt-console-1');
 await page.evaluate(() => { window.stillHere = true; });
 const deliveries = page.locator('table').filter({ hasText: 'Deliveries of this event' });
 await deliveries.getByText('pending', { exact: true }).waitFor();
+check((await fetch(`${RECEIVER}/control/release`)).ok, 'the receiver answers from now on');
 await deliveries.getByText('failed', { exact: true }).waitFor({ timeout: 20000 });
 check(await page.evaluate(() => window.stillHere === true), 'the event page updated without a reload');
 await labelled('event');
