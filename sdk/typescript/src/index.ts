@@ -21,6 +21,9 @@ export type Webhook = nativeComponents["schemas"]["Webhook"];
 export type CreatedWebhook = nativeComponents["schemas"]["CreatedWebhook"];
 export type Event = nativeComponents["schemas"]["Event"];
 export type Delivery = nativeComponents["schemas"]["Delivery"];
+export type WebhookStats = nativeComponents["schemas"]["WebhookStats"];
+export type NewPortalLink = nativeComponents["schemas"]["NewPortalLink"];
+export type PortalLink = nativeComponents["schemas"]["PortalLink"];
 
 /** Options of every client: the gateway's base URL and what openapi-fetch takes. */
 export interface Options extends Omit<ClientOptions, "baseUrl"> {
