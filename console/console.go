@@ -51,12 +51,23 @@ func New(portalOrigins ...string) *Console {
 // Register serves /console and /portal, and sends / to the console.
 func (c *Console) Register(r *server.Router) {
 	r.GET("/", redirect)
+	r.GET("/favicon.ico", c.favicon)
 	r.GET("/console", redirect)
 	r.GET("/portal", func(e echo.Context) error { return e.Redirect(http.StatusFound, "/portal/") })
 	for _, p := range []string{"/console/", "/console/*", "/portal/", "/portal/*"} {
 		r.GET(p, c.serve)
 		r.HEAD(p, c.serve)
 	}
+}
+
+// favicon answers browsers that ask for /favicon.ico with the console's icon.
+func (c *Console) favicon(e echo.Context) error {
+	b, err := fs.ReadFile(c.static, "icon.svg")
+	if err != nil {
+		return err
+	}
+	e.Response().Header().Set("Cache-Control", "max-age=86400")
+	return e.Blob(http.StatusOK, "image/svg+xml", b)
 }
 
 func redirect(c echo.Context) error {

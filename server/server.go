@@ -145,9 +145,23 @@ func New(log *slog.Logger) *Server {
 		}
 		_ = c.JSON(code, map[string]any{"error": map[string]string{"code": codeName(code), "message": msg}})
 	}
+	// HEAD is answered wherever GET is: routed as a GET, answered as a HEAD (net/http
+	// sends the headers and drops the body).
+	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Request().Method == http.MethodHead {
+				c.Request().Method = http.MethodGet
+				c.Set(headKey, true)
+			}
+			return next(c)
+		}
+	})
 	e.Use(s.logRequests)
 	return s
 }
+
+// headKey marks a HEAD request routed as a GET.
+const headKey = "server.head"
 
 // unroutedAnswer returns the answer of the API whose longest prefix holds path, nil when
 // none does.
@@ -248,6 +262,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		req := c.Request()
+		if head, _ := c.Get(headKey).(bool); head {
+			req.Method = http.MethodHead
+		}
 		// Every answer carries a request id, the client's own when it sent a usable one,
 		// so that a line of the log can be found from an answer and the other way round.
 		id := req.Header.Get(HeaderRequestID)
