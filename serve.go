@@ -282,7 +282,9 @@ func (c *serveCmd) Run(g *globals) error {
 		fmt.Fprintf(g.stdout, "Admin token (shown once; keep it, or set POLYHOOK_ADMIN_TOKEN): %s\n", generated)
 	}
 	origins, _ := parseOrigins(c.PortalOrigins) // checked by Validate
-	handler := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: tokenHash, Dialects: registered, PortalOrigins: origins})
+	v := buildVersion()
+	handler := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: tokenHash, Dialects: registered, PortalOrigins: origins,
+		Build: gateway.BuildInfo{Version: v.Version, Revision: v.Revision}})
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}

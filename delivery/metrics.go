@@ -15,7 +15,7 @@ var (
 	}, []string{"dialect", "outcome"})
 	deliveriesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "polyhook_deliveries_finished_total",
-		Help: "Deliveries that reached a final state, by dialect and state (succeeded, failed).",
+		Help: "Deliveries that reached a final state, by dialect and state (succeeded, failed, cancelled).",
 	}, []string{"dialect", "state"})
 	attemptSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "polyhook_delivery_attempt_duration_seconds",

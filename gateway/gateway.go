@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"net/http"
+	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -64,12 +65,17 @@ func Names(list []Dialect) []string {
 	return names
 }
 
+// BuildInfo is the version and VCS revision of the running binary.
+type BuildInfo struct{ Version, Revision string }
+
 // Config is what New wires together.
 type Config struct {
 	Deps   server.Deps
 	Engine *delivery.Engine
 	// TokenHash is the hash of the native API's admin token.
 	TokenHash string
+	// Build names the running build in /metrics (polyhook_build_info).
+	Build BuildInfo
 	// Dialects are the dialects served; nil serves Registered().
 	Dialects []Dialect
 	// PortalOrigins may frame the tenant portal (--portal-origins); none when empty.
@@ -103,6 +109,11 @@ func New(c Config) *server.Server {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(server.Collectors()...)
 	reg.MustRegister(engine.Collectors()...)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "polyhook_build_info",
+		Help:        "Always 1; its labels say which build is running: version, revision and the Go release it was built with.",
+		ConstLabels: prometheus.Labels{"version": c.Build.Version, "revision": c.Build.Revision, "goversion": runtime.Version()},
+	}, func() float64 { return 1 }))
 	srv.Handle(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return srv
 }
