@@ -1390,7 +1390,9 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/events/{eventId} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, eventId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListKeys performs a GET /v1/keys (the `ListKeys` operationId) request.
+	// ListKeys List the signing keys, without their secrets.
+	//
+	// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 	ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateKeyWithBody Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
@@ -1407,7 +1409,9 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/keys (the `CreateKey` operationId).
 	CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+	// DeleteKey Delete a signing key no webhook uses.
+	//
+	// Corresponds with DELETE /v1/keys/{keyId} (the `DeleteKey` operationId).
 	DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPortalLinks The portal links in force (neither expired nor revoked), newest first, without their tokens.
@@ -1442,7 +1446,9 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
 	DeletePortalLink(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+	// GetRecovery A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
+	//
+	// Corresponds with GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId).
 	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSources List the sources, oldest first, without secrets.
@@ -1469,7 +1475,9 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/sources/{sourceId} (the `DeleteSource` operationId).
 	DeleteSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSource performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+	// GetSource One source, without its secret.
+	//
+	// Corresponds with GET /v1/sources/{sourceId} (the `GetSource` operationId).
 	GetSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateSourceWithBody Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
@@ -1486,7 +1494,9 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
 	UpdateSource(ctx context.Context, sourceId string, body UpdateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSourceSecret performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+	// GetSourceSecret The source's secret, for the vendor's configuration.
+	//
+	// Corresponds with GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId).
 	GetSourceSecret(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
@@ -1936,7 +1946,9 @@ func (c *Client) GetEvent(ctx context.Context, eventId string, reqEditors ...Req
 	return c.Client.Do(req)
 }
 
-// ListKeys performs a GET /v1/keys (the `ListKeys` operationId) request.
+// ListKeys List the signing keys, without their secrets.
+//
+// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 func (c *Client) ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListKeysRequest(c.Server)
 	if err != nil {
@@ -1983,7 +1995,9 @@ func (c *Client) CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, r
 	return c.Client.Do(req)
 }
 
-// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+// DeleteKey Delete a signing key no webhook uses.
+//
+// Corresponds with DELETE /v1/keys/{keyId} (the `DeleteKey` operationId).
 func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteKeyRequest(c.Server, keyId)
 	if err != nil {
@@ -2068,7 +2082,9 @@ func (c *Client) DeletePortalLink(ctx context.Context, portalLinkId string, reqE
 	return c.Client.Do(req)
 }
 
-// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+// GetRecovery A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
+//
+// Corresponds with GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId).
 func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRecoveryRequest(c.Server, recoveryId)
 	if err != nil {
@@ -2145,7 +2161,9 @@ func (c *Client) DeleteSource(ctx context.Context, sourceId string, reqEditors .
 	return c.Client.Do(req)
 }
 
-// GetSource performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+// GetSource One source, without its secret.
+//
+// Corresponds with GET /v1/sources/{sourceId} (the `GetSource` operationId).
 func (c *Client) GetSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSourceRequest(c.Server, sourceId)
 	if err != nil {
@@ -2192,7 +2210,9 @@ func (c *Client) UpdateSource(ctx context.Context, sourceId string, body UpdateS
 	return c.Client.Do(req)
 }
 
-// GetSourceSecret performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+// GetSourceSecret The source's secret, for the vendor's configuration.
+//
+// Corresponds with GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId).
 func (c *Client) GetSourceSecret(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSourceSecretRequest(c.Server, sourceId)
 	if err != nil {
@@ -4508,9 +4528,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/events/{eventId} (the `GetEvent` operationId).
 	GetEventWithResponse(ctx context.Context, eventId string, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
 
-	// ListKeysWithResponse performs a GET /v1/keys (the `ListKeys` operationId) request.
+	// ListKeysWithResponse List the signing keys, without their secrets.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 	ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error)
 
 	// CreateKeyWithBodyWithResponse Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
@@ -4527,9 +4549,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/keys (the `CreateKey` operationId).
 	CreateKeyWithResponse(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error)
 
-	// DeleteKeyWithResponse performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+	// DeleteKeyWithResponse Delete a signing key no webhook uses.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/keys/{keyId} (the `DeleteKey` operationId).
 	DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
 
 	// ListPortalLinksWithResponse The portal links in force (neither expired nor revoked), newest first, without their tokens.
@@ -4568,9 +4592,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
 	DeletePortalLinkWithResponse(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*DeletePortalLinkResponse, error)
 
-	// GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+	// GetRecoveryWithResponse A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId).
 	GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error)
 
 	// ListSourcesWithResponse List the sources, oldest first, without secrets.
@@ -4601,9 +4627,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/sources/{sourceId} (the `DeleteSource` operationId).
 	DeleteSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*DeleteSourceResponse, error)
 
-	// GetSourceWithResponse performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+	// GetSourceWithResponse One source, without its secret.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sources/{sourceId} (the `GetSource` operationId).
 	GetSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceResponse, error)
 
 	// UpdateSourceWithBodyWithResponse Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
@@ -4620,9 +4648,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
 	UpdateSourceWithResponse(ctx context.Context, sourceId string, body UpdateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSourceResponse, error)
 
-	// GetSourceSecretWithResponse performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+	// GetSourceSecretWithResponse The source's secret, for the vendor's configuration.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId).
 	GetSourceSecretWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceSecretResponse, error)
 
 	// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
@@ -8145,9 +8175,11 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, eventId 
 	return ParseGetEventResponse(rsp)
 }
 
-// ListKeysWithResponse performs a GET /v1/keys (the `ListKeys` operationId) request.
+// ListKeysWithResponse List the signing keys, without their secrets.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error) {
 	rsp, err := c.ListKeys(ctx, reqEditors...)
 	if err != nil {
@@ -8182,9 +8214,11 @@ func (c *ClientWithResponses) CreateKeyWithResponse(ctx context.Context, body Cr
 	return ParseCreateKeyResponse(rsp)
 }
 
-// DeleteKeyWithResponse performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+// DeleteKeyWithResponse Delete a signing key no webhook uses.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/keys/{keyId} (the `DeleteKey` operationId).
 func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error) {
 	rsp, err := c.DeleteKey(ctx, keyId, reqEditors...)
 	if err != nil {
@@ -8253,9 +8287,11 @@ func (c *ClientWithResponses) DeletePortalLinkWithResponse(ctx context.Context, 
 	return ParseDeletePortalLinkResponse(rsp)
 }
 
-// GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+// GetRecoveryWithResponse A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId).
 func (c *ClientWithResponses) GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error) {
 	rsp, err := c.GetRecovery(ctx, recoveryId, reqEditors...)
 	if err != nil {
@@ -8316,9 +8352,11 @@ func (c *ClientWithResponses) DeleteSourceWithResponse(ctx context.Context, sour
 	return ParseDeleteSourceResponse(rsp)
 }
 
-// GetSourceWithResponse performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+// GetSourceWithResponse One source, without its secret.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sources/{sourceId} (the `GetSource` operationId).
 func (c *ClientWithResponses) GetSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceResponse, error) {
 	rsp, err := c.GetSource(ctx, sourceId, reqEditors...)
 	if err != nil {
@@ -8353,9 +8391,11 @@ func (c *ClientWithResponses) UpdateSourceWithResponse(ctx context.Context, sour
 	return ParseUpdateSourceResponse(rsp)
 }
 
-// GetSourceSecretWithResponse performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+// GetSourceSecretWithResponse The source's secret, for the vendor's configuration.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId).
 func (c *ClientWithResponses) GetSourceSecretWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceSecretResponse, error) {
 	rsp, err := c.GetSourceSecret(ctx, sourceId, reqEditors...)
 	if err != nil {

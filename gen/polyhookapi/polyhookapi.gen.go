@@ -1395,7 +1395,9 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/events/{eventId} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, eventId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListKeys performs a GET /v1/keys (the `ListKeys` operationId) request.
+	// ListKeys List the signing keys, without their secrets.
+	//
+	// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 	ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateKeyWithBody Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
@@ -1412,7 +1414,9 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/keys (the `CreateKey` operationId).
 	CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+	// DeleteKey Delete a signing key no webhook uses.
+	//
+	// Corresponds with DELETE /v1/keys/{keyId} (the `DeleteKey` operationId).
 	DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPortalLinks The portal links in force (neither expired nor revoked), newest first, without their tokens.
@@ -1447,7 +1451,9 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
 	DeletePortalLink(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+	// GetRecovery A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
+	//
+	// Corresponds with GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId).
 	GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSources List the sources, oldest first, without secrets.
@@ -1474,7 +1480,9 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/sources/{sourceId} (the `DeleteSource` operationId).
 	DeleteSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSource performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+	// GetSource One source, without its secret.
+	//
+	// Corresponds with GET /v1/sources/{sourceId} (the `GetSource` operationId).
 	GetSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateSourceWithBody Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
@@ -1491,7 +1499,9 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
 	UpdateSource(ctx context.Context, sourceId string, body UpdateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSourceSecret performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+	// GetSourceSecret The source's secret, for the vendor's configuration.
+	//
+	// Corresponds with GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId).
 	GetSourceSecret(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
@@ -1941,7 +1951,9 @@ func (c *Client) GetEvent(ctx context.Context, eventId string, reqEditors ...Req
 	return c.Client.Do(req)
 }
 
-// ListKeys performs a GET /v1/keys (the `ListKeys` operationId) request.
+// ListKeys List the signing keys, without their secrets.
+//
+// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 func (c *Client) ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListKeysRequest(c.Server)
 	if err != nil {
@@ -1988,7 +2000,9 @@ func (c *Client) CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, r
 	return c.Client.Do(req)
 }
 
-// DeleteKey performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+// DeleteKey Delete a signing key no webhook uses.
+//
+// Corresponds with DELETE /v1/keys/{keyId} (the `DeleteKey` operationId).
 func (c *Client) DeleteKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteKeyRequest(c.Server, keyId)
 	if err != nil {
@@ -2073,7 +2087,9 @@ func (c *Client) DeletePortalLink(ctx context.Context, portalLinkId string, reqE
 	return c.Client.Do(req)
 }
 
-// GetRecovery performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+// GetRecovery A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
+//
+// Corresponds with GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId).
 func (c *Client) GetRecovery(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRecoveryRequest(c.Server, recoveryId)
 	if err != nil {
@@ -2150,7 +2166,9 @@ func (c *Client) DeleteSource(ctx context.Context, sourceId string, reqEditors .
 	return c.Client.Do(req)
 }
 
-// GetSource performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+// GetSource One source, without its secret.
+//
+// Corresponds with GET /v1/sources/{sourceId} (the `GetSource` operationId).
 func (c *Client) GetSource(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSourceRequest(c.Server, sourceId)
 	if err != nil {
@@ -2197,7 +2215,9 @@ func (c *Client) UpdateSource(ctx context.Context, sourceId string, body UpdateS
 	return c.Client.Do(req)
 }
 
-// GetSourceSecret performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+// GetSourceSecret The source's secret, for the vendor's configuration.
+//
+// Corresponds with GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId).
 func (c *Client) GetSourceSecret(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSourceSecretRequest(c.Server, sourceId)
 	if err != nil {
@@ -4513,9 +4533,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/events/{eventId} (the `GetEvent` operationId).
 	GetEventWithResponse(ctx context.Context, eventId string, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
 
-	// ListKeysWithResponse performs a GET /v1/keys (the `ListKeys` operationId) request.
+	// ListKeysWithResponse List the signing keys, without their secrets.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 	ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error)
 
 	// CreateKeyWithBodyWithResponse Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
@@ -4532,9 +4554,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/keys (the `CreateKey` operationId).
 	CreateKeyWithResponse(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error)
 
-	// DeleteKeyWithResponse performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+	// DeleteKeyWithResponse Delete a signing key no webhook uses.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/keys/{keyId} (the `DeleteKey` operationId).
 	DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
 
 	// ListPortalLinksWithResponse The portal links in force (neither expired nor revoked), newest first, without their tokens.
@@ -4573,9 +4597,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/portal-links/{portalLinkId} (the `DeletePortalLink` operationId).
 	DeletePortalLinkWithResponse(ctx context.Context, portalLinkId string, reqEditors ...RequestEditorFn) (*DeletePortalLinkResponse, error)
 
-	// GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+	// GetRecoveryWithResponse A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId).
 	GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error)
 
 	// ListSourcesWithResponse List the sources, oldest first, without secrets.
@@ -4606,9 +4632,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/sources/{sourceId} (the `DeleteSource` operationId).
 	DeleteSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*DeleteSourceResponse, error)
 
-	// GetSourceWithResponse performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+	// GetSourceWithResponse One source, without its secret.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sources/{sourceId} (the `GetSource` operationId).
 	GetSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceResponse, error)
 
 	// UpdateSourceWithBodyWithResponse Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
@@ -4625,9 +4653,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/sources/{sourceId} (the `UpdateSource` operationId).
 	UpdateSourceWithResponse(ctx context.Context, sourceId string, body UpdateSourceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSourceResponse, error)
 
-	// GetSourceSecretWithResponse performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+	// GetSourceSecretWithResponse The source's secret, for the vendor's configuration.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId).
 	GetSourceSecretWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceSecretResponse, error)
 
 	// GetStatsWithResponse Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
@@ -8150,9 +8180,11 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, eventId 
 	return ParseGetEventResponse(rsp)
 }
 
-// ListKeysWithResponse performs a GET /v1/keys (the `ListKeys` operationId) request.
+// ListKeysWithResponse List the signing keys, without their secrets.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error) {
 	rsp, err := c.ListKeys(ctx, reqEditors...)
 	if err != nil {
@@ -8187,9 +8219,11 @@ func (c *ClientWithResponses) CreateKeyWithResponse(ctx context.Context, body Cr
 	return ParseCreateKeyResponse(rsp)
 }
 
-// DeleteKeyWithResponse performs a DELETE /v1/keys/{keyId} (the `DeleteKey` operationId) request.
+// DeleteKeyWithResponse Delete a signing key no webhook uses.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/keys/{keyId} (the `DeleteKey` operationId).
 func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error) {
 	rsp, err := c.DeleteKey(ctx, keyId, reqEditors...)
 	if err != nil {
@@ -8258,9 +8292,11 @@ func (c *ClientWithResponses) DeletePortalLinkWithResponse(ctx context.Context, 
 	return ParseDeletePortalLinkResponse(rsp)
 }
 
-// GetRecoveryWithResponse performs a GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId) request.
+// GetRecoveryWithResponse A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/recoveries/{recoveryId} (the `GetRecovery` operationId).
 func (c *ClientWithResponses) GetRecoveryWithResponse(ctx context.Context, recoveryId string, reqEditors ...RequestEditorFn) (*GetRecoveryResponse, error) {
 	rsp, err := c.GetRecovery(ctx, recoveryId, reqEditors...)
 	if err != nil {
@@ -8321,9 +8357,11 @@ func (c *ClientWithResponses) DeleteSourceWithResponse(ctx context.Context, sour
 	return ParseDeleteSourceResponse(rsp)
 }
 
-// GetSourceWithResponse performs a GET /v1/sources/{sourceId} (the `GetSource` operationId) request.
+// GetSourceWithResponse One source, without its secret.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sources/{sourceId} (the `GetSource` operationId).
 func (c *ClientWithResponses) GetSourceWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceResponse, error) {
 	rsp, err := c.GetSource(ctx, sourceId, reqEditors...)
 	if err != nil {
@@ -8358,9 +8396,11 @@ func (c *ClientWithResponses) UpdateSourceWithResponse(ctx context.Context, sour
 	return ParseUpdateSourceResponse(rsp)
 }
 
-// GetSourceSecretWithResponse performs a GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId) request.
+// GetSourceSecretWithResponse The source's secret, for the vendor's configuration.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sources/{sourceId}/secret (the `GetSourceSecret` operationId).
 func (c *ClientWithResponses) GetSourceSecretWithResponse(ctx context.Context, sourceId string, reqEditors ...RequestEditorFn) (*GetSourceSecretResponse, error) {
 	rsp, err := c.GetSourceSecret(ctx, sourceId, reqEditors...)
 	if err != nil {
@@ -11142,13 +11182,13 @@ type ServerInterface interface {
 	// GetEvent One event with its deliveries.
 	// (GET /v1/events/{eventId})
 	GetEvent(ctx echo.Context, eventId string) error
-
+	// ListKeys List the signing keys, without their secrets.
 	// (GET /v1/keys)
 	ListKeys(ctx echo.Context) error
 	// CreateKey Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId).
 	// (POST /v1/keys)
 	CreateKey(ctx echo.Context) error
-
+	// DeleteKey Delete a signing key no webhook uses.
 	// (DELETE /v1/keys/{keyId})
 	DeleteKey(ctx echo.Context, keyId string) error
 	// ListPortalLinks The portal links in force (neither expired nor revoked), newest first, without their tokens.
@@ -11160,7 +11200,7 @@ type ServerInterface interface {
 	// DeletePortalLink Revoke a portal link and end the session opened with it.
 	// (DELETE /v1/portal-links/{portalLinkId})
 	DeletePortalLink(ctx echo.Context, portalLinkId string) error
-
+	// GetRecovery A recovery and its progress: attempted, succeeded, failed again, waiting for a retry.
 	// (GET /v1/recoveries/{recoveryId})
 	GetRecovery(ctx echo.Context, recoveryId string) error
 	// ListSources List the sources, oldest first, without secrets.
@@ -11172,13 +11212,13 @@ type ServerInterface interface {
 	// DeleteSource Delete a source; its ingest URL answers 404 from then on. The events it took in are kept.
 	// (DELETE /v1/sources/{sourceId})
 	DeleteSource(ctx echo.Context, sourceId string) error
-
+	// GetSource One source, without its secret.
 	// (GET /v1/sources/{sourceId})
 	GetSource(ctx echo.Context, sourceId string) error
 	// UpdateSource Change a source's name, tenant, secret or public keys. A new secret is checked first and the old one second until `previousSecret` is set to "" (a rotation).
 	// (PATCH /v1/sources/{sourceId})
 	UpdateSource(ctx echo.Context, sourceId string) error
-
+	// GetSourceSecret The source's secret, for the vendor's configuration.
 	// (GET /v1/sources/{sourceId}/secret)
 	GetSourceSecret(ctx echo.Context, sourceId string) error
 	// GetStats Activity per minute, the delivery backlog and the webhooks' health, for dashboards.
@@ -12023,147 +12063,154 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9s21v9XwWifGdsztCwnTp5WfuWm7tbbNvFjp5OdqfJfQSQkYU0BWgK0os34u/8H5wAkSIIS5Vu3",
-	"Xb9KTJG4HpzL71zwtRfLxVIKJrTqDb/2MqaWUigGf5xnmcyu7BPzIJZCM6HNf+lymfKYai7F0T+VFOaZ",
-	"iudsQc3//idj096w95ejsvUj/FUdQau9u7u7qJcwFWd8aRrpDXtngjDz25CcHL8mWsp/pDSbMbI/kcma",
-	"yFuWkcPDBf1yaP4+nKw1UwcROXn1LdHzTGqdsoTsaynJgoo1mVJuHqRyxoUi00wuiJ5zRWiSZEypiKy4",
-	"npMrprP14dlUs+yUUBLLLGOxJlreMEG4IkrzNCWKZbcsOYjIm8Frkgt6S3lKJykj+3rOSEI1nVDFmk0e",
-	"9HtmmnbmZmHOtGaLJazgMpNLlmmOa53kGSzmL/DXVGYLqnvDHhf67Ukv6un1kuGfbMay3l3Ug6Uy79qf",
-	"lM64mBW//MRFEvyVhx+LfDFhfnteV3LBtWbJj4wmLMPRVjbu45yRFZvMpbzZUyTOlZYLMse3Scqmmshc",
-	"EzklZrUy9q+cKU0mLKa5YuTHjx8vSUyFkJrENMvW5i2eEUEXjMiM3NI0Z2T/h1xxKc5yPSc0jtlSK3hD",
-	"EZXHc0IVGfVwfOR41Ds4ha4SlvJblq3JiiqimNCwQWYses4W/V7U45otVHA97AOaZXRt/rbD/k4m6/AC",
-	"AJGaTiJCNVlIpcnbE/IT/65fbl/ZvG3OW1KaJNw0R9PLCmE0Pq12fc3ijGlFaMaImsuVMGvxW8YSGmuW",
-	"fPY6l5N/slhj53ikw5M56zJ6bOA+w28dzbWmOldhClSaZpolZ7pyOBKq2aHmCxYaY56lgf7t0vOMJb3h",
-	"b+YwFKSPn/h9Rf6pbOzZ58Bc7PH+xEUiV81DTvFnFVp0/IXY3oniImaGToXZgQ78YPlm8Eug4V9Ywqkg",
-	"tmfiJnRK6KRyItzQuvb27ZtQb9++0XOyZFnMhOYpc2e+3rt6aPewOt1pQeVxzFjCkuaIP8AIFxGhQq1Y",
-	"xhJk4pS8+vKl62BM60pdUc2a7Rddk6NikhGKowHRkhxvXArbmaXQOvXiKkQlWfkzDZHnu4xRzZJPyKuB",
-	"ItP0w7Q3/G2zyHYf3EV1ilbAflpEwlyx+B8EX3HMmDPLq/hM2MU+JTRV0nDNo9vjIytI1NFXntwd4ccq",
-	"wIXqa4EDac76M847MRRJ03ZWpbOcNTQSEhdfFvvDzSmF3oZEsC9GWYBnPInIak7xhYTT1CgShiUrcwy4",
-	"Hon9L0qmKR2S8TKTZnQXiRqfEprrORezIRnnimWXUqYXyfigPxK9qLbaMe7fLmzQDmSbUva9fW2DgkAX",
-	"rCNDdX1G3oBbyNEu7hWy1t12x9CY7WpPESP6ppyliappGlGxS2P79phQkZCxmZFZfvzMfDISbt8SyRQx",
-	"KommN8woggV7OBkM+gQ3En5Uld2MoOefjdJJ7GM1Evu//nrxvTqA3zyKWtC10VXpjEUwIruQinAd2v3d",
-	"t9LtWZ2qUzphKZnKjJj2qZYZnLAF/fIzEzM97w1fvXmz7cS54YR29nureW0WgU1Weh8Cx66e+lSwWyb0",
-	"RfhowG/vw+fDnafaFhiGp0u1+ZAnVmE2xMtAabUrFVTAUqr0easBYH7dpE2Z82AVjl0WTRVNMpEvDAks",
-	"mUjMj77ciXpoeZnTT0XM0rQijDwFbZnsutd2tYLbEGJEbtP8L332VG5cMbuKNC3J0R9ukOBLgmoyqbPL",
-	"C0LdVhtmgoc+Abs1n82HRIpCV5pRzVZ0vadIxmZcaWA6dsjKGJxcjcQk52kyJFMwioz8iCxLiojIM0Uj",
-	"J1QOImNDjZWmIqFZMoZDL6jmt4yofFKM1IwpYSNBNbn8cP2xIon75EysidRzZq2yOjsEXtXYLLskF2Iq",
-	"A2xgycNr5RjwnCoQpIatu0OCy7YwypJZUinQorcrdkqmNFUMZlhOOCoWu6ZfeOdqImXKqOgu5QSSjJlE",
-	"iBiKk1mdMws/jmXC/EPFxS1NgXxz2FqZ8X/DcRJS/2MqcwFHS4ppyoGIzcHOBDWmS4GZmP87TAQbcpBF",
-	"8CgumFJ01mHiMNby/ebka+/jlINrdGuBpIdrOFTTbYpDo/tSG22S4Y9yhRCSIxWyoDqes6QfVP9b9CUZ",
-	"x3m2o1jSTFBclRazuRPXg1fsulTGUWVo3hK0btBH22tNEfGXq0VV3AgKdIddqjtzTuO5p/JZPgbdIeIz",
-	"5ZnShj+ZPwxT9ayOXDEyWZOETWme6iAw0m2R3fp6Q3NzDi3kj4ymRqVqZQcdBK282XqK6/YQthEa0IWY",
-	"MaXRGA6evuaRKDkrJUZ/Re0uzEJD+o7h7CBs94ydFFRp3NpXPxz1Rvlg8Dq2mw5/sCE+87Yfn4962+1E",
-	"/4S46YYW6ScWUl7Tmcy4ni+C23YP3tXCO252s8Gi3jKfpDy2Y66u4OX5LxGhar1YMJ3xmNywtSJSpOvg",
-	"LrTZ899Rxd6ekB9/OXtnjd8IGiGrOROECvzlhq3N4bML0XEzykXFiW+zGt+z1X3t+Y9V+4uKJGo34ecy",
-	"Nfq4YCxREcmF+UM3TE5kPiNhflEOi11IMQNYyYNlQVWRImZ9T20bkjFd8p/Yekz2FRMJoWokxmdW6gNW",
-	"NiRI7fgeEvr44JQUWEKcctByx5H7P2LC5u8KzgCa4XAk2r9owSIiMqYAcf3E1rU/7Yf/BWDFe7a6lJmm",
-	"6c9c3AS4+ZelMd0f4fBvUAIspl1DMJdMoMBbwvhOSa7AOQXE1u0MIvJte468ybSsxLXMMwRguwGI9v1N",
-	"+OED4L33bOVBmht1lS0QhzUJA0rhOyqk4DFNUY5Z59P+X8/RVoKHh6Y1dbDZsbTg4gJ/PG6qO/NH8AdZ",
-	"KNmiCIWsJob5XVuziHxyqq1z01GRkHfo3j00Wp9zyU0MWwtoS1Hvy+FMwowP1Q1fHsoljvZwKcEiQQ5c",
-	"oefqSK9YzIz8BjGinYKgCMgyNXdIPPBNbOPUzgn/2lNW+AB8XsOvjl99E3U8P2fQhExzzchc66UxmM2/",
-	"ivx69XMdFhucfLPtQOFZsnQUOj+b2IhhrC2H/x789PGYUqvmYaQpW7hhVVf2k9kes7MpFzfghJVLJlhy",
-	"ajF0ZcQgyXKhSC40T0kx3orn5X4mU1DvazK4bWy/3CwPo27bs6a2gSx5TxF8icQylXkWkb9k2Ww2mZh5",
-	"Lqk2Bnxv2Pt/f/ltcPgtPZyeHf7w+evbu//ZsKcXAjsEY6Y37B3Pe03vxV9l4XJDl9Pxwqg6//tqMB/i",
-	"4Sl2x5x/f1eYCKvpYUj52nmetT9nzXXKaifo7cnGTWyuoIrlkhlVi2VkNZeKlWZ52Rn6WYaEhrCtPcc/",
-	"IqOo/h2he6sZRYSS90YvIqgIwStnqAQZizEjSylTAoaPF4KA7YV4zoKL4u9tnMJOO0h2yARbaW530KM7",
-	"ww4ZcBcJWyylZiJeGy3/lMyYYJk5Nzsz4YcBIzXvNgIzhM4oF0oTRuO5F4oCtDMMbR2o+g1qwKcVgiA8",
-	"gd0PUQVP+uTMUdy+gxwPCqR3QRPm3Mm2W0SSFOHG5pB98qlwKqIcnKVyQtMa8jT0xr+HotqQvu1YCqbK",
-	"rsCDvIE+O9rdZ0b+W4UHMN+gpgPY8g4G+ni7Ogq/hk7EFYtl2KV0H0NDCrYB+EMoHq23f+UsdxRGlCRT",
-	"mpF9fBiBh3DNNMT9DIlizFDSLGMKtcAOwQMt8paLOM0TBrFk5lH5joe0uL622Utu6S7d+7DmZcvVVfi+",
-	"hMyKIBRiFtIGw1mnTyk/Mtu8i10ZYsyXljaSywwjyVMGrggIdRByheeiNs0niv5owGlZLgT6rYAQQpC4",
-	"lpoGlMUfMKrQgxW1JBk7VFZedhj9M/i9fG+XCxLBCdkZe/vfpDXPF1ZQ2C6+sAa5BRRDigGAC1Y66/Gj",
-	"PeUtbkRimQsjZGz8ZhFKZDkeEijXjvTQyikIkisMG0URhV+yhGRGTMDWGdVhf5nmirj1CNLlAfDcFeWa",
-	"i9kPMoPnpvVBvwF7FN1sPFkzfou4mQuNKo9a/Th1JCv0up4ZNtUS5WR0p2J0EZk7bmcjZacyIzMpE7Jv",
-	"ozXLcCWZkYxNc8WSg11iojZEXLWNpfiuYz+1PbnfzN3mWoA7pZplvvt96zhqZ7AkgZBjHLeoOfTQUbo2",
-	"CkxT4qGWEIDpPWAxQ/NaObO6iCsodYOmRAE1O4AhW/XIBjAdRE452gdMEfSAUi3ad77nfrsqd5Hs5Aiq",
-	"LbCdf3DFEINtrpkqfyh6fTCE1waX29C3qUxTuWIJmazJBBD0BwSybVkTN7/gohRw3WNCtA/GDgqvRVBE",
-	"MAg4wHfQawFgOmsh3UxqqoMKjWvKqPnslsvcxe+VAf4YUl5xWXhNb0JkdxfmQRAKsAIKcBcjt0wk0hwm",
-	"pY2QisgRB5cdhERGGPfgB4rYNbKZDR0h3xL3RsCqu3xHamo3TTeFwtipBQx5Ba1iSN2GyBYwxpC/bMQn",
-	"tgK9m4iv7B2ssiG5PP+lQokgJ/726adrksg4XwBwYITH1fVZRM7fgUQ5T76/PoM4V6NWmM/qUMibN6/f",
-	"7sBUyvUzpq1tF1/uZo+/OX61I/hirVaUHUaK4MZBrgMi4EIKRvbBYjamabqia7R9thieOwQTIr1dF6tS",
-	"JTd3pq/bPAnRw50Mbgy/wrlojqE70TUGW0fvwW4a9UY98y94BAlyNik67WaVrB9AbWdEsFVBXhBPkSYQ",
-	"U8EVuWFLTagi1fnsSG7bKaS5DZqGZPuExjepnDV/kGnClL5Ei3UXJl358KIlosFZwkWekeWhGIYSZE8u",
-	"YnKTbSCkJlMu0AeyZvdSQV0/IVpecJHrUODTB8EIE8a0WbKM4GsRwaXAOUXkXzln2v6mnJ2UVFxe1S2w",
-	"0aBtE16XFp1LfeEo37APoo2taBX1fSowDBENVDBMhLTBiF1Nk8K/1BzTed0DVRlKV9PHTONRclN2WiLw",
-	"oIkEwNx7J7M0g4gyow+USxaM9N2uq3qYTY3hmR4cBmApLbDamxUqoXlApToXiWsYAGexe8tOQQm4g2Vu",
-	"KGWyJnMI74qc82OMf4/JlKcaw7kdclqoOwmbcoFh/oEgf3DeJx2zQM0OWH7S4e0C1NqVEBx45LqLynFu",
-	"jQF1ABRuU8l+ooJtewsdIqVW3/69sgU2hy7uHoHiFuKsRZwXMKnV14nScrn0MEQxs1BpcXy7E6jr/IpR",
-	"1TIjJgp6alo2bdEO1+g+m7DEKn6RYzmB6KfdEmnZFwxXbhOqPPETIzAOXPg5VXuKnF1eBKWrJc/rDrzG",
-	"rTUkLCN3yHJhfnWgUCgjceNmYCjFexf8Wu0cHpf8qJIirVpiNiC9nNsUaGf+2hAzkYCeALFlB7vtQMi/",
-	"dynTtXWa8c2O36YAcxjVxgAgeOlBBvNONq1HZVE1IqM8EW7ou9i+lhddUh3PHzPY6BnjhRpzsuvbIcyl",
-	"bTla1PKErrfRRTVh2sxI5tmOH9UoAVqIoPOgbFIszjOu19emNRenvuDio7xhZRkLYJSMZpAYbhuZa73E",
-	"whXcJrU02VeJyhj+eHZ5MQyn21h22gzIwjMROSWUi1k0En7yLHp/eebh82VMK3zv2AieBswtNIbbLWcr",
-	"dIhArmOhj8gpoWlaJBn1yTlaM+ZhTDPoth6U+h2sjYtNNeuHRTOcoxdzgrhOmcdd3FKcXV70ot4tyxQu",
-	"3HF/0B+A2bVkAlKDeq/7g/5rjI6Zwx4doWL1b8C/0WDF5EUuhZElNs7+372oWsTk1WDwaKVLbCh/qHaJ",
-	"2Z++mcLJ8eu2ZopxHVUrq/hU2Rv+9tko2YsFzdbOzsxkzJSCvCvbz13UK0BBRM4ukjs4gTSjC6aBKfz2",
-	"tcfN4Mwa9hwH77nXe/6xwYiRchXqZ/9z1FtKFVBx3kvi7f7Qwy/tEVB8JqjOMwawnaHSmBrT0a8F4lX3",
-	"GIm/H5Z/HV67rw//9umjMfe+o4rHBIFBQJ3KVyIXojESXw4tRnjocsdc0LoN+KiTc9HI+AB9iMUcMNyT",
-	"JyOxT402MndCHEAw0O6McoLHFtQVIQU7cEkovBo4M6wkUIwESh6w+SG4RLAVhmJ5KXavBgM4n4CS0gXD",
-	"s1Ulfszp6DXqlHQm+yaf9N//crharQ7NHA/zLGUiltZgbW/grk5ed094MIuUlsDR/Eihlo8g+zIDeBn+",
-	"mLCpzNgBHlkcyU5H1nx1fK+vTu7z1T2YStR7M3hUVvRpzswprronajmaQ2LE1JSX0bsO2d8rvC4yAzQ8",
-	"IgkDOoqMSVSAFaDpV8UdjW+EXKUsmbHE8r6M0WTdLguu8OffRRRA3/0H79oTj/K91AQW8ZSMIRNtTBRd",
-	"K7KarzEqza9jZQwCT9X0fgnZvLEUCcTFgE8dDxqx0RUQRtXvBURNCT3cbSJCWF3TONTkQnkD5ENiKsgN",
-	"Y0uXwWN4KIZZVKp0Wb6qIuDV1iUO+RKgWUFFB0pWGdcMYe/r//uZa0amPGV+ZiGGMoM3jpKEqxsk30zK",
-	"hS37dXR7fORpZq3E+jNX+p33XhQU4v/KWbYupXhp6nSjhAKxMKL8QaeigcH4EyzsmE1j8dK3tnm1/eYD",
-	"2nyDrL11jIwwLZDr52f09zr8J6++fUZGX5wqQ4K+FREVsaRFAZ67UgOski8WFfL29P5KSDeicZ7nTjrG",
-	"8aMNoJp3GFI05gz0t3Ido1Kk4TqibulHH4DgM2qljUMShiO5Sm7ILF8It51wfwFvh5/UCVVtRAFUnnqr",
-	"b1Y8YzrPBEtsdlyATx99Lf+wRlXCUoZ+3yrpfw/Pa6RfIb+TUN7TrbwBReaPoEP+TvuKi1TZ2VNnLnrR",
-	"7kbM04y56EQMExVyRSSem+3WsL/Xu1nElnKqlSRaBXzp3+0m38vSNe1DiMKfVqJ/d/34/npFS4NFLHHZ",
-	"3iOUDzK9BcJV1ktWphJCxlnpy8UM7v0iryHaOXsBcfa2zfqIRQXKaW6Nb2hZMOsvKxvqApO3tea8bo/T",
-	"WsoXvEobRQba8WAA0R98YTb3eAB/cmH/DHkYw13I6VSxlj78JgfhJptEMRbsi36XZ8rYOBa7KQIBl3Rm",
-	"jQjzP0KNTUO4NiYp2ASruVH7jVSv1C/M+C3rE2NDARfCMbdRRwx9t5HGqzfNqJxH1tGrLKqTil4UcAv4",
-	"j8r1DEQNYS1LG6KYUqVhYcORwA/1Rm+sYNPUzz4I3GWs0Yc1NTF2YuHSyAQUgGCCLIxFieG7kQshUDJz",
-	"9ANFI3BiL9pZuxT/3svk8I2xyEZHYGQ0cM/IIUhR6bdA0QFqMeCk3JAVX3hqW0kBR18dqGp1tqAk/ivT",
-	"BWU/8Ih1K3zgnaOWSohGOeh8LF358G1ms992qGZC2Hgp6/q8qKbtRP1B+JXFS699kTDSSe8sqfWBWmeF",
-	"8I8ylwXzdCNowwEAFWw/Xa8ezRAvz1STjP8PEjOfn4AH3/7Zyf4ag5GLwNTiCGBmrDG69o2pzWiW8jJ/",
-	"CsNWbthSe6io8zRvtpjcS4+rC3ldd9OEvDKW29hu0XgXdQSd7M0inxFREoI8Jxhj3/8jKAt3dZ91UbHU",
-	"L9FZzFZhugRmkSlUwuR0Ckk68Vzy2OWFLkqi8RLPN9JNUbjwkSmHle12pZ2yhuI2yvEa70I7UMiMaprK",
-	"Wf4HJZC4VlCpmI6VqfVSjxBoWKGFDmTQEWzRddO9ozlc1JPZ+csXI//eRv7nxz/VO57okFH8YGO2tWBU",
-	"uyFbVgJp2rIvhukmBnRug5rbjVKzCZHLf4N15lYUh+OgigqnkV931mbSmC2B2gI2qNnt2z/lxAo/KP5Y",
-	"VoxEtxAXI0iv0xkVisZg/zp3+ryIEFJ9clnEChIqyJgnY6uV1cOLqEhGwn4GcUVFkIbM+IwLx41DIUa2",
-	"EzwBT+Pjq1U9euYgInu2wxeT3RYx2rD0PKmhy7gvpzbuoPAy5SKeUzGz5/Ex3ZGto710Y3phAZtYgF0m",
-	"c2Bwc7W0hnzjuBalE6w+UtdDjr5ab81G4Kk8OE+OOjkp1QIEr3fCnNqh4Lr147feHXVChvMCOW2BnDwO",
-	"VA2R6wg4lQ7F3dGmG5tO3KpsQ77xo+plrstOJPoT206d0GB3u/yGrcNBMH9S1rglvMes8P1l/oYq6s4X",
-	"/OP1qzdve1Hvx+vX35zAv2+OX/Wi3pV9fmWfX9nn5/b5uX1+Ds8/378iRB1BLwYZppnnizsC4g6zzhu2",
-	"7pOzsvj6XjDSBcJ2pYjZKRScqpSCL6uH2NrtxVVs/RVL08MbIVfi6J+rG9U3o35RKTaxaTwqhPpFPwDn",
-	"8spPFkk3+0VixDsppnxm67T27bdQat2DTA37Ovp6w9adQpLccd0Wi4Rvv+Dlj8hEtwpi2MN7iWGsdXuY",
-	"cnGzWRyXRYu7AmBNIOue0Sv/VeDR0lvnrrqKV/37KWAkf0gPwZK4MJwrfglw2Apk2wrUcCqLZSP7gnEo",
-	"VYJV5RIioIgihH4e1IEn71pqnmEmndqCNZnu9hQZ51k6htSHiUtJAFEfOaBoXFS1Gw8rZQjYF0QmoBYx",
-	"FD4UI/Gj1ssPIl0XZcBjKW+4LcKdGBPZMiEkFyxbUBbXRgrySogrQvVIeGMgWkoIvKtWHwd1BcNiSTWj",
-	"ECzvsmLnnJFJJleKZSGICgWwd8KeCKZq1IR//lB0n42ElUOzsBj9nGcp3GZTJK+AQ8Cur802xIhzqEFt",
-	"9MWXY7/p2J+Viwjki/7L4h4Wixq70vR40zGH+vgA59oCnHcBsX70tWTgnTS9GrG/BJ8/ZvC5x9rhnLAa",
-	"h7MM14IyHYEYf4PvpQbaAsEQ++OKBW/BHovi6U8Inxd9tPAjr8KzKyv9Qob3siDKTb8X/WA+7mYL4tq+",
-	"86jqstdxJ1W5uDVqS+Vb22x3cA+/6P83JfeVidiqXtJv11Q/uy1Po1tVi8s+v17laC7Mw3AFG2l9ZL+A",
-	"zcrzBdV6j/CFgxd9qhtw5tbXYpZsY7EBRfbB/qkWSD6InMoFuzRW9orCQt8q9qdSOGWzmuXR/H8spvYH",
-	"ywxg3o6jnYKbSH69+tmFNpCTwUlx94MxTzCB1hYjxkt0bkC1tkGmsOptWlDbJg4emXt14R546U+RF/xC",
-	"LPdRhO5dysiVb6uSCJZ3fgbxZutIP3N8SxfiJHDtPuGKCLn6UxfH+b1EHYBuBeOzoa1RAaKVNXK8evNw",
-	"zVhRjRuuWJ6z+MZVmi6QN1ehW0ENFnup4rhapHsMaI9XZ3y/rDB+sElIHpWVwjczWFvc/Mkp2fbTRs+2",
-	"UqauV80HnxumJbhVNAw5WC7khYifgyE7knNVJFvJC15ojKPlErfVXKasqFQ+ofFNVCkGDaXs/frlAVdT",
-	"Was44Gt6W3FnnZxsc2d9fsoTAUvTVpQEXDrqxQbZiOnGmt9yXa19r72sSGLLVRfc1lkhe0UN8KnMSELV",
-	"fCJplnjpCn4d8VbIxVUAfer6T40k+bGrIl3zEIULVXNN9sua13D1k1ecGes1a6JWHFOq5XRK9m3FXTKl",
-	"qWIHp2RsCzWPh65xcC5FxS20KdWGFRc5ZK7+v1/g2bSDC78eD4l1t7UdZHwxWIXCtrGtuvmL49svKtzZ",
-	"TV0tot8J9nP13rfhfs7lvaF4/AZ/t5wWB7gOiL2kVdyTh37yKgpXIqaNiQ6K6ZwuN2VRlLfpjnruPt1R",
-	"76BSO7lPziE3zLFlrgglf7v+8B4qso7E+OsIyGDUGxoFF2q5VC+zxXIuo15ERj3NF0xpulj6r1/98I68",
-	"fv36W//FhGpq3vna7/fv7sYVjAnKKbffrb8/dlVoeTKOSPFX0bf/UJWVaB0hFqWa9xQZ49VyY+IK2lbD",
-	"/KBcpiZjX+r4QKQal3cO05EYo9kxrpTcL24O9C7lr90eeGrrnggWufv7qS7u5W93zbuj/TTG9Xu2KnjH",
-	"8wLHOLuk0ntTD6un/zhzrlbxNGM+cb1wnI1Z6e6iCsjjcNffaFlPL4Vqs07T2FJ7vam3HX0tamp1wIp9",
-	"In8Bix8TLPYScoyFVynxV7uMy52koojYRmS4dcsez0LrxhteCGFbHkyYBkKxF603nLgmeIKlgSFhMnBR",
-	"U1nvrYpy+AX27oc71y4o9S9icB4vpzkhTgU5hETPM5nP5ihtK9fhkP2TwbegAsCgQ7j208reysUozwxs",
-	"dxW7ivjJmH8AYPvPX1WmgMOd3u+0/gO3bViEe8pZmrh63hlbptTelm5TpaVgarPcPrI2fbfiSPc/4uFb",
-	"MtjKadILesOIkL6cQlTFYR8tgmzO0iRyMAdeGSVkZpGRUwIQi/mMYzK5stVT6rzge1yFnXQUC4a8yKaN",
-	"oeD0pl1FIfZK/cJoRdcMetocOubKPW8iYnz3mWi4SjnnYlfCwS9e6GZLHrrGCwSQCBz9TGh8Q7jQ0q/K",
-	"t4kybFDg78LevMtr8T51KENnuNG+5WYRXAZhnkxlZvMcoIimhXgP8OoG/EGuxEiYYSS5vZYBlCCZC+/u",
-	"U4wQ2VNk7DobW1RibL06V+65199I2A7NwZuANgXZDytjB2oJZcy4UJrRhOxLEbMhXLNHnUtV4SzN6bbY",
-	"9EEI7bCxsA9Xuaqwa21iFQAYsPXmtVRKYm0RMzHPm9HcqvDV98W1rd0KCgUu/rxf+uyrZwlLvsbrdE9t",
-	"pVeQwhjD58dY8+TuRWH8z4nNPwR6RjTS+oUKsWrL8zom6u7jBkokFGr4FDeZGg47y2Quki2c1SKnmzzT",
-	"7h5E++ZTOnptF6EyNTHeM4hvvMQz7JbG10QD/QiSEoDfgtT+h2MQHej8CKKBfh8d8wq6rpymRxOes4xC",
-	"zJAUiapIzm/engwGUSCMJJViVsRVOWoAPcUm6Zu9Kfy6bwcn3wy2VqhvCsO734db+DFSWPbeRYHZ+uhs",
-	"BS673+n2pD8/0zlLEkIxrM+Wi8DtOK3eUCAFqxKdtR0hUsOQNFmyjEtITtsGgWyNsKrc5/v0iN3GqCWo",
-	"icHwQtuJ1HOygvt+X5LGtoqyhrBal5E07vpfvJthLvOscEfCk4SuI2svwaUsSpEMcjNEAlE5Il53zHN8",
-	"AgmlGQqNZ5dLH5nSj23MJVTT9ou7caiNC7cBRHxvKxq1xE5gpTCzEDV9eE9VXWYYPKxqd/2TyZpY2djv",
-	"dbgF/OESrLouE7usjUJOiS2R84vqGHkE91oGm4JffuIiCf76KLeq23uPAhdc2uuOlP9jYXLXbWj7ZmX2",
-	"XeKcPkFAxpyVTvHiPuF9KL+wLoqCJjw5eBHwT1YxHyIZixKTvnkq5AqsUS9+cq+8AN5wXDW3sA1uHlw5",
-	"BHsGBTNimSV4I271wtTqhfa/fTZ8Da5LtfwSLvyH2+yHR0fHr/63P+gP+sfDbwbfDHp3n+/+fwAAAP//",
+	"7H1tc9u2sv9XwejcGdsztCwnTm4rv3JT9yQnbeJrp5M7U+V/BJGQhGMKUAnIik7G3/0/2AVAUAQlyk+9",
+	"PfWrxCKJx93F7m8f8K2TytlcCia06vS/dQqm5lIoBn+cF4UsLu0v5odUCs2ENv+l83nOU6q5FEf/UlKY",
+	"31Q6ZTNq/vdfBRt3+p2/HZWtH+FTdQStdm5vb5NOxlRa8LlppNPvnAnCzLM+OTl+SbSU/8xpMWFkfySz",
+	"FZE3rCCHhzP69dD8fThaaaYOEnLy4nuip4XUOmcZ2ddSkhkVKzKm3PyQywkXiowLOSN6yhWhWVYwpRKy",
+	"5HpKLpkuVodnY82KU0JJKouCpZpoec0E4YoozfOcKFbcsOwgIa96L8lC0BvKczrKGdnXU0YyqumIKlZv",
+	"8qDbMdO0MzcLc6Y1m81hBeeFnLNCc1zrbFHAYv4Cf41lMaO60+9woV+fdJKOXs0Z/skmrOjcJh1YKvOu",
+	"faR0wcXEP3nPRRZ9yuM/i8VsxML2gq7kjGvNsreMZqzA0VY27tOUkSUbTaW83lMkXSgtZ2SKb5OcjTWR",
+	"C03kmJjVKtjvC6Y0GbGULhQjbz99uiApFUJqktKiWJm3eEEEnTEiC3JD8wUj+z8tFJfibKGnhKYpm2sF",
+	"byiiFumUUEUGHRwfOR50Dk6hq4zl/IYVK7KkiigmNGyQGYueslm3k3S4ZjMVXQ/7Ay0KujJ/22H/ILNV",
+	"fAGASE0nCaGazKTS5PUJec9/6JbbVzZvmwuWlGYZN83R/KJCGLVPq11fsbRgWhFaMKKmcinMWvxWsIym",
+	"mmVfgs7l6F8s1dg5snR8MmdtRo8N3GX4jaO50lQvVJwClaaFZtmZrjBHRjU71HzGYmNcFHmkf7v0vGBZ",
+	"p/+bYQZP+vhJ2FcScmVtz75E5mLZ+zMXmVzWmZziYxVbdHxCbO9EcZEyQ6fC7EALeTB/1fsl0vAvLONU",
+	"ENszcRM6JXRU4Qg3tLa9ff8q1tv3r/SUzFmRMqF5zhzPr/eu7ts9rE57WlCLNGUsY1l9xB9hhLOEUKGW",
+	"rGAZCnFKXnz92nYwpnWlLqlm9fZ91+TITzLB46hHtCTHG5fCdmYpdJ16cRWSkqzCmcbI803BqGbZZ5TV",
+	"QJF5/nHc6f+2+ch2H9wm6xStQPw0HAlTxdJ/EnzFCWPOrKziE2EX+5TQXEkjNY9ujo/sQaKOvvHs9gg/",
+	"VhEptL4WOJD6rL/gvDNDkTRvFlW6WLCaRkJS/6XfH264FHrrE8G+GmUBfuNZQpZTii9knOZGkTAiWRk2",
+	"4Hog9r8qmee0T4bzQprRvcvU8JTQhZ5yMemT4UKx4kLK/F02POgORCdZW+0U928XMWgHsk0p+9G+tkFB",
+	"oDPWUqC6PpNgwA3kaBf3EkXrbrtjaMx2taeIOfrGnOWZWtM0Er9LQ/v2kFCRkaGZkVl+/Mx8MhBu3zLJ",
+	"FDEqiabXzCiCXjyc9HpdghsJD1VlNxPo+WejdBL7sxqI/V9/ffejOoBnAUXN6MroqnTCEhiRXUhFuI7t",
+	"/u5b6fZsnapzOmI5GcuCmPaplgVw2Ix+/ZmJiZ52+i9evdrGcW44sZ390Wpem4/Auii9C4FjV4/NFeyG",
+	"Cf0uzhrw7EOcPxw/rW2BEXi6VJsPeWYVZkO8DJRWu1JRBSynSp83GgDm6SZtyvCDVTh2WTTlm2RiMTMk",
+	"MGciMw/DcyfpoOVluJ+KlOV55TAKFLR5tute29WKbkNMELlNC78MxVO5cX52ldO0JMdwuFGCLwmqLqTO",
+	"Lt4R6rbaCBNk+gzs1sVk2idSeF1pQjVb0tWeIgWbcKVB6NghK2NwcjUQowXPsz4Zg1Fkzo/EiqSEiEWh",
+	"aOIOlYPE2FBDpanIaJENgekF1fyGEbUY+ZGaMWVsIKgmFx+vPlVO4i45Eysi9ZRZq2xdHIKsqm2WXZJ3",
+	"YiwjYmDO42vlBPCUKjhIjVh3TILLNjPKkllSKdCityt2SsY0VwxmWE448Yu9pl8EfDWSMmdUtD/lBJKM",
+	"mUSMGDxnVufM4j+nMmMhU3FxQ3Mg3wVsrSz4v4GdhNT/HMuFANaSYpxzIGLD2IWgxnTxmIn5v8NEsCEH",
+	"WURZccaUopMWE4exlu/XJ7/2Pk45ukY3Fki6v4ZDNd2mONS6L7XROhm+lUuEkBypkBnV6ZRl3aj636Av",
+	"yTRdFDseS5oJiqvSYDa3knrwil2XyjiqAi1YgsYN+mR7XVNEwuVqUBU3ggLtYZfqzpzTdBqofFaOQXeI",
+	"+Ix5obSRT+YPI1QDq2OhGBmtSMbGdJHrKDDSbpHd+gZDc3OOLeRbRnOjUjWKgxYHrbzeysXr9hC2ERvQ",
+	"OzFhSqMxHOW+OkuUkpUSo7+idhcXoTF9x0h2OGz3jJ0UVWnc2lc/HHQGi17vZWo3Hf5gffwt2H78fdDZ",
+	"bieGHOKmG1uk9yymvOYTWXA9nUW37Q6yq0F2XO9mgyWd+WKU89SOubqCF+e/JISq1WzGdMFTcs1WikiR",
+	"r6K70GTP/0AVe31C3v5y9sYavwk0QpZTJggV+OSarQzz2YVouRnlouLEt1mNH9jyrvb8p6r9RUWWNJvw",
+	"U5kbfVwwlqmELIT5Q9dMThQ+A2GeKIfFzqSYAKwUwLKgqkiRsm6gtvXJkM75e7Yakn3FREaoGojhmT31",
+	"ASvrE6R2fA8JfXhwSjyWkOYctNxh4v6PmLD5u4IzgGbYH4jmLxqwiIQMKUBc79lq7U/74V8ArPjAlhey",
+	"0DT/mYvriDT/Ojem+wMw/wYlwGLaawjmnAk88OYwvlOyUOCcAmJrx4OIfNuek2AyDStxJRcFArDtAET7",
+	"/ib88B7w3ge2DCDNjbrKFojDmoQRpfANFVLwlOZ4jlnn0/7fz9FWgh8PTWvqYLNjacbFO3x4XFd3pg/g",
+	"D7JQskUR/FlNjPC7smYR+exUW+emoyIjb9C9e2i0PueSGxmxFtGWks7Xw4mEGR+qaz4/lHMc7eFcgkWC",
+	"ErhCz9WRXrKUmfMbjhHtFARF4CxTU4fEg9zENk7tnPCvPWUPH4DP1/Cr4xffJS355wyakPlCMzLVem4M",
+	"ZvOvIr9e/rwOi/VOvtvGUMhLlo5i/LNJjBjB2sD8d5CnDyeUGjUPc5qymRtWdWU/m+0xO5tzcQ1OWDln",
+	"gmWnFkNX5hgkxUIoshCa58SPt+J5uZvJFNX76gJum9gvNyvAqJv2rK5toEjeUwRfIqnM5aJIyN+KYjIZ",
+	"jcw851QbA77T7/y/v/3WO/yeHo7PDn/68u317X9t2NN3AjsEY6bT7xxPO3Xvxd+ld7mhy+l4ZlSd/37R",
+	"m/aRefzuGP4Pd4WJuJoeh5SvnOdZh3PWXOdsjYNen2zcxPoKqlTOmVG1WEGWU6lYaZaXnaGfpU9oDNva",
+	"c/IjMYrq/yJ0bzWjhFDywehFBBUheOUMlSBjMRZkLmVOwPAJQhCwvZjMmXHh/94mKey0o2SHQrCR5nYH",
+	"PdoL7JgB9y5js7nUTKQro+WfkgkTrDB8s7MQvh8wsubdRmCG0AnlQmnCaDoNQlGAdvqxrQNVv0YN+GuF",
+	"IAjPYPdjVMGzLjlzFLfvIMcDj/TOaMacO9l2i0iSItzYHLJLPnunIp6Dk1yOaL6GPPWD8e/hUW1I33Ys",
+	"BVNlV+BB3kCfLe3uM3P+W4UHMN+opgPY8g4G+nC7OgpPYxxxyVIZdyndxdCQgm0A/hCKR+vt9wVbOAoj",
+	"SpIxLcg+/piAh3DFNMT99IlizFDSpGAKtcAWwQMN5y0Xab7IGMSSmZ/KdwKkxfW1zV5yS3fh3oc1L1uu",
+	"rsKPJWTmg1CIWUgbDGedPuX5UdjmXexKH2O+tLSRXGYY2SJn4IqAUAchl8gXa9N8pOiPGpxWLIRAvxUQ",
+	"QgwS11LTiLL4E0YVBrCilqRgh8qely1G/wR+r9Db5YJEcEJ2xsH+12kt8IV5CtvFF1Yjt4hiSDEAcMZK",
+	"Zz1+tKeCxU1IKhfCHDI2ftOHElmJhwTKtSM9tHI8QXKFYaN4ROGXLCOFOSZg64zqsD/PF4q49YjS5QHI",
+	"3CXlmovJT7KA303rvW4N9vDdbOSsCb9B3MyFRpWsts5OLckKva5nRkw1RDkZ3cmPLiFTJ+1spOxYFmQi",
+	"ZUb2bbRmGa4kC1Kw8UKx7GCXmKgNEVdNY/HftexnbU/uNnO3uRbgzqlmReh+3zqONR4sSSDmGMctqg89",
+	"xkpXRoGpn3ioJURg+gBYLNC8Vs6s9nEFpW5QP1FAzY5gyFY9sgFMB4lTjvYBUwQ9oFSL9p3vudusyr3L",
+	"dnIErS2wnX90xRCDra+ZKh/4Xu8N4TXB5Tb0bSzzXC5ZRkYrMgIE/R6BbFvWxM0vuigerntIiPbe2IH3",
+	"WkSPCAYBB/gOei0ATGcNpFtITXVUoXFNGTWf3XC5cPF7ZYA/hpRXXBZB05sQ2d0P8ygIBVgBBbiLkRsm",
+	"MmmYSWlzSCXkiIPLDkIiE4x7CANF7BrZzIaWkG+JeyNg1f58R2pqNk03hcLYqUUMeQWtYkjdhsgWMMZQ",
+	"vmzEJ7YCvZuIr+wdrLI+uTj/pUKJcE784/P7K5LJdDED4MAcHpdXZwk5fwMnynn249UZxLkatcJ8tg6F",
+	"vHr18vUOQqVcP2Pa2nbx5Xb2+KvjFzuCL9ZqxbPDnCK4cZDrgAi4kIKRfbCYjWmaL+kKbZ8thucOwYRI",
+	"b1d+Vark5nj6qsmTkNzfyeDG8CvwRX0M7YmuNth19B7spkFn0DH/gkeQoGSTotVuVsn6HtR2RgRbevKC",
+	"eIo8g5gKrsg1m2tCFanOZ0dy204h9W3QNHa2j2h6nctJ/YHMM6b0BVqsuwjpyofvGiIanCXs84ysDMUw",
+	"lKh4chGTm2wDITUZc4E+kBW7kwrq+onR8oyLhY4FPn0UjDBhTJs5Kwi+lhBcCpxTQn5fcKbtM+XspKzi",
+	"8qpugY0GbZrwqrToXOoLx/MN+yDa2IpWUd+nAsMQ0UAFw0RIG4zY1jTx/qX6mM7XPVCVobQ1fcw0HiQ3",
+	"ZaclAg+ayADMvXMySz2IqDD6QLlk0Ujf7bpqgNmsCTzTg8MALKVFVnuzQiU0j6hU5yJzDQPgLHZv2Sko",
+	"EXewXBhKGa3IFMK7Euf8GOLfQzLmucZwboecenUnY2MuMMw/EuQPzvusZRao2QErT1q87UGtXQnBgUeu",
+	"u6Qc59YYUAdA4TaV4ifxYjtY6BgpNfr275QtsDl0cfcIFLcQZw3HuYdJrb5OlJbzeYAhiomFSj37tidQ",
+	"1/klo6phRkx4eqpbNk3RDlfoPhuxzCp+iRM5kein3RJp2VcMV246VHkWJkZgHLgIc6r2FDm7eBc9XS15",
+	"XrWQNW6tIWEZpUOxEOapA4ViGYkbNwNDKT644Ndq5/BzKY8qKdKqIWYD0su5TYF25q8NMRMZ6AkQW3aw",
+	"2w7E/HsXMl9Zpxnf7PitH2AOo9oYAAQv3ctg3smmDagsqUZklBzhhr6L7Wtl0QXV6fQhg42eMF6oNie7",
+	"vi3CXJqWo0Etz+hqG11UE6bNjOSi2PGjNUqAFhLoPHo2KZYuCq5XV6Y1F6c+4+KTvGZlGQsQlIwWkBhu",
+	"G5lqPcfCFdwmtdTFV4nKGPl4dvGuH0+3seK0HpCFPJE4JZSLSTIQYfIsen95EeDzZUwrfO/ECHID5hYa",
+	"w+2GsyU6RCDX0esjckxonvskoy45R2vG/JjSArpdD0r9AdbGxaaa9cOiGc7RizlBXOcskC5uKc4u3nWS",
+	"zg0rFC7ccbfX7YHZNWcCUoM6L7u97kuMjpnCHh2hYvVvwL/RYMXkRS6FOUtsnP2/O0m1iMmLXu/BSpfY",
+	"UP5Y7RKzP10zhZPjl03N+HEdVSurhFTZ6f/2xSjZsxktVs7OLGTKlIK8K+wn6Wg6UYbaP7o1UJ0vph0P",
+	"FSKe9i67Bb6kBZ0xDaLit28dboZsVrbj5HrHvd4JmQnjSMq1WZcIX5LOXKqI4vNBkoAm+gGqaRlD8Ymg",
+	"elEwAPMM7abUGJRhhZCg5sdA/O9h+dfhlfv68B+fPxkj8AeqeEoQLgQsqnwlcYEbA/H10CKHhy6jzIWy",
+	"2zCQdSL3jQwP0LPo54BBoDwbiH1qdJSpO9oBGgOdz6gsyMygxAgp2IFLTeHVcJp+Ja1iIPA8AiQAQk4E",
+	"W2KAVpB496LXA64F7JTOGHJclSUw06NTq17Smhnq0jN8/+vhcrk8NHM8XBQ5E6m0ZmxzA7fr5HX7iOzq",
+	"E10iDPuJQoUfQfZlAaAz/DFiY1mwA2RkHMlOjGy+Or7TVyd3+eoOoibpvOo9qID6PGWGi6tOi7XMzT4x",
+	"h9eYlzG9Du/f874YWQBGnpCMAR0lxlDyEAbo/9VDkKbXQi5zlk2s38ZKRIRqnTgsGM1WzYfGJT7+Q84M",
+	"6Lt774185FF+kJrAIp6SIaSsDYmiK0WW0xWGr4UFr8w+BDpp8CRmHKdSZBBAA8535D1iwzAg3qrbiZw+",
+	"JUZxu4kuYXVN41C8C48goCiSUkGuGZu7VB8jVjEeo1LOy4palYD4tr5zSKwAFQxKP1CyLLhmiI9f/c/P",
+	"XDMy5jkLUxAx5hncdpRkXF0jRRdSzg42nuQ3x0eBYtdIwj9zpd8E7yXR0/73BStW5XFfWkrt6MMDHubM",
+	"vxev1CCccILeDNo0liD7a5tTPGw+YgzUiD1Yx8Scuh74fvoT4U4i4eTF9094InheMyQYGiGJD0UN6/dY",
+	"Og9p9cttqUFWqRpLFQVbfXclph0tOX92Kx3l+MEGUM1mjCkqUwb6X7m8SXkk4vKibhrGNMDBadRSG90k",
+	"jPhy9eFQsj7TczM9/wI+lDBVFGrlCA9/ngarb1a8YHpRCJaVOXdRYq9L9aNv5R/WVstYztDJXOWIH+H3",
+	"NY6oUOVJLMnqRl4b/ehPoZr+QduNi1TZ8FNnhQah9UZVoAVzoZAYkyrkkqBrvlG+bbW9QxLYzf62BFWt",
+	"ZtGoJZQ+5nZKQlk+p3kISfzTSgTyrh/fXTlpaNDHM5ftPUAJI9NbJGRmNWdlOiNkvZX+ZMwi3/e5FcnO",
+	"GRSI9Tdt1icsbFBOc2uMRcOCWZ9d2VAbqL6pNef5e5jWcj7jVdrwWXDHvR5EoPCZ2dzjHvzJhf0z5uWM",
+	"dyHHY8Ua+gib7MWbrBPFULCv+s2iUMZ8skiRD0ac04m1T8z/CDXmEuHaGMBgbiynxqIwOkClhmLBb1iX",
+	"GPMMhBOOuYk6Uui7iTRevKpHBj2wol8VUa30fF9ELuLDKtczErmE9TRtmGROlYaFjUcj39cjvrGKTl2b",
+	"+yhwl7FOINb1xPiNmUtlE1CEggkyM8YqhhAnLoxBycLRDxSuwIk963LNh/uPQTZJaNElNkIDo7NBeiYO",
+	"r0pK3wkeHaBEAyrLDVnxWUXJC85Vr+OVdHH0zQG7VsGLns9/Z9rT+z0Zr11JhoC7Gmo0GpWhNbO6wubb",
+	"LPKw7Vg1h7gBVFYcetZjm0n9owhrnpfxBGElyRjJttFRSxq+p4ZaYYejwmXtPN4ImhAGACebee7Fg5n4",
+	"JafVift/IJH06cm69/1/OjNcYfC0D6T1jIGZvMZu2zdGPKNFzst8LwyzuWZzfbBVxFt/+Waby730sNpU",
+	"0HU7XSooxrlNRPvG2yg0GCpQL1WaECUhVHWEmQLdP4O6cbvuefd1V8NCo362CpM+MBdOoRonx2NINUqn",
+	"kqcuu3W2FRIKsuo3kpOvyvjABMXKdtuSVFkgchtBBY23ISmo0kY1zeVk8Selm3StWpSfjj2W1+tY2ihK",
+	"RyLntnhQhTpaEEZLXEevowQtLW9fPmfnL5/xhDvjCV8ens935PGY/X1vu7mxPlazzVwWPqmbzc828CaR",
+	"dG5juJvtX7MJiUv3g3Ves3G9SGoK+fIlXpOw8K5NJTKbBMUVbFS328l/yZE9N6H6ZVkyEz1YXAwgv1AX",
+	"VCiagvHtwgSmPhhKdcmFD5YkVJAhz4ZWzVuPpKIiGwj7GYRQ+XgUWfAJF05ix6KpbCfIE4/jjlwr+/TE",
+	"8VKW2+M3s934IHVYep6tQdu4L6c2nsI7xBYinVIxsRz6kJ7TxtFeuDE9C4VNQsEuk2EY3FwtLV5QY1df",
+	"O8LqLNt1laNv1nm0EfEqWenR4S53kjXg0qudwK5mZHrdlApbbw93oQh6xrq2YF2BTKrGBzYdXFsxptLj",
+	"uTvEdW1zrhtVdEjKflBtznXZimjfs+30Cg22N/uv2SoS6vMXinmCoMKgwkMS3jDJi1j401Xw+tb4J7Nn",
+	"d9c0NhSvd+7vt1cvXr3uJJ23Vy+/O4F/Xx2/6CSdS/v7pf390v5+bn8/t7+fw+9f7l6IY9094AcZp8Kn",
+	"C8wCdomL52u26pKzsub9XjQUCOKipUjZKdT5qlTgL4u22JL5/ga87pLl+eG1kEtx9K/lteqaUT8rMps4",
+	"EVmF0JATAZgLqn76XKd9n3nyRooxn9jyuF37LVS4P9jAr4GwP/p2zVatgrYcG2+L1sK3n90Bj+MGZjUi",
+	"EdKruAvFtojprcoDUMOdVAcsYnyYc3G9WYUoq1G3hfrqkN0dQ4L+UjDZPFjntvpVUNb9MQCzcEj3Qc24",
+	"MLIxfY4a2Qri29LiwJV+2ci+YBxq0GC5wIwIqI4JYbYH6xBbVRuEZMiKlPmEgBv2tAVcM+PYU2S4KPIh",
+	"5LCMXG4JaBmJQ8aGvo7hsF8pPMG+IhQD1aeh1KUYiLdazz+KfOULv6dSXnNbdj0jWhIrnZCOsFBFWU4d",
+	"SSsoGq8I1QMRjIFoKSHMsVpvHjQljE0m1WxRgBrKGq1TRkaFXCpWxDA5PPsD1nskXK52C8DTpwmE8iWu",
+	"l5qFxcj0RZHD/UU+Cwl8InZ9bSYpZgNA1XGjqj7Lg03y4KxcRCBf9PX6m3d0yMfubmsONyIAfl2WXG1g",
+	"/IgicPStFPmttMw1LnhODXjI1IDgMAAGYmuiz0piC0ZtkfFbVclw5++kUdoi0hBv5QpKbwFjfYH9R/Qw",
+	"+D4aJFhQBdyVHn+mz81yyZcLdze4uIXrhyWvfXJD4usbTSgXiStq7u921PZax7vGCZbEdie6VTZ5e5MR",
+	"5BK8H1TjDzpupe37G822VGV2yeitMVX84q+HouJCrZeb3JBHWub5b8ZQ7U49jmJYrYX89EqhI8O4OMVF",
+	"reWLkn0PN5YsB8Wlj/CFg2dlsB3g6NbXYr1sYxUMRfbBeKvW8z5InL4IuzRU9kbNxooW4ZZVivxs1g4D",
+	"Nvg/C0P+OQFFWFi0u3Bfya+XP7vYFHLSO/G3lxhzC5O1bTltvAbqGkwFG3bcJOKa1Lamfe09sIxrI2Pw",
+	"Jiuflv5MP1sc2JvWruGge7xCXq6kYZXCsOT5E5yhtrb6E4c8taFtY8VjVJOQy//o0lB/1HkKsKQXpTYi",
+	"OvEwY1khKriDAa7e8xXq4drxKUuvXfV1j026qvUKyg3Zi0aH1cL1Q8DDgtr7+2XV/YMdT+KjsqD+ZpFt",
+	"7wB4dOK2/TSRuC0oq9cvlwAfKWbDuIU1YipaFueZrhudCGtlzjBjpLLYacUP/cRy35GxK+DaSLLwQm0c",
+	"DfcnLqcyZ/6SgBFNr5NKHXa4RSK8OiDiDCzLhEe8ga8rDseTk20Oxy+PyWWwNE2Ve8Dppp7tqY0gVqr5",
+	"DdfVayd0kPZLbKV4L9SdRbXny+8btsqomo4kLTK1ra5aWNi/EWdyJXkfu6JarWLE0JV1X3PgxSvHc032",
+	"yyL0cBdbUC0dC6hropYc6wvI8Zjs2xLYZExzxQ5OydBWTh/2XePg+0s8qJhTbYS+T5J0F3KEFddNO7gd",
+	"q2GfWDdpE3vji9GSLLaNbdcNPAcshFW+W4cXVG+1aIV1ugsYtoGdLlRhw20OG+IU5Niz9ToK+Jz4c0fJ",
+	"+jko8V2J4CdcoFY8pfNKno8Xes3BCOWV14OOu/R60DmoFDjvknPIcXQCnCtCyT+uPn6AAskDMfw2ANIY",
+	"dPpG44ZiR9Ubp7He0aCTkEFH8xlTms7m4euXP70hL1++/D58MaOamne+dbvd29thBVmDmuf1euvuEob9",
+	"oSsKzbNhQvxfvu/wR1UWhnbE6eup7ykyxPsfh17pqwaFQvVaTYbhSRTCr2pYXgxOB2KIdtCwci+Gv95T",
+	"l2jS2hWfp7YwkGAJuvnxniB4tqeaoykcuz+Otf+BLb08eVq4HGeXVXqva2zrKWrOvlwrQFywkLiepdDG",
+	"UgzuNhnINXJ3VGm5niYNxZ+d9rHlgoQGmbWm3x1984XoWkDkIeE/Y+QPiZEHiWTGPqxU0Vy7Rc9xl6+8",
+	"13g6Ndmqjdv4cDZfOxnyTBzbAPA4XTTrI5vQh+AKI9csz7CkNyQER25iK4spVrGUsHrl3UD0tRuIw5tW",
+	"nI/QaWKIsEGOLNHTQi4mUzypK/ddkf2T3vegPsCgYyD9457blZuPnhilb3tkKxImG/8JUPr//LwLj+07",
+	"m8FZDAdu27B4/pizPHN1+As2z2nKypr9AOGr3c/8I4sbtKswdne2j1+Cw5ZOM5/Ra0aEDM84RG580Fb8",
+	"EJyyPEsclIL3xAlZWPTllACMYz7jWEBB+WJDa+oNrsJO+o0FXJ7PsI0IP71uVm+Isd/kuDSC0feErkSH",
+	"wPl7LnYkbPz+iei6Sk3nYldiwi+eaWlLPQaNF4QgYTiaGtH0mnChZVAEc2dqsVGZf4gYDG62VprnOQaZ",
+	"Gqm1b6VeNQoVc2Wguq2Fmw/wuhZ8IJdiIMwwsoW9igUUKLkQwcXIGHyzp8jQdTa0aMjQ+p0u3e9BfwNh",
+	"OzQMOgJNDBJllsb+1BJqBnKhNKMZ2ZciZX24g5M637LCWRopYHHygxjKYoOg76+uVSHgtYlVwGjA+et3",
+	"1imJdXfMxAJ/S32rgtrJwe2x/k7nduW3IrcC3y3J+8WTxKNf4V3bp7YEM5zWGDEZBtfz7PZZ2fy/k61x",
+	"CPSMKKj1Ufnj19bNdoLVXdYPlEgoVLzy1xwbqTsp5EJk26qARuWtxXE3edTd1an2zcd0UNsuYoWdUrya",
+	"FN94ju3YLbajjk2G0TSlO2ATbvznRDpa0P4RBFD9MRrqJXRd4bAHO2YnBYWYKikyVTljv3t90uslkZCY",
+	"XIqJD0VzFAIaja1FYPbGe6Nf906+6229ZKJ+bN7+MRIkjCHDmytc4Jy94oAtwdH4B92i9hfIAMsyQjES",
+	"0paswO04rV4yIgWrEp21RiG+xJA0mbOCS0hsvAvQsjWCrHJV+ONjhRujsiDejuFd2SOpp2QJV4k/5xpu",
+	"PfJqh9qqjAlyN4vjlStTuSi8ExV+yegqcXWxFincaF1AHo3IIL5IpKu25+HTnGSa4eHy5OfXJ6b0Q5uH",
+	"GdVYLjHLuPmA5hfBcxxq7X5/gC8/2EpeDVEgWIXPLMSahr2nqo4+jMtWzhmc2S9HK2LP0G7Uanzwk666",
+	"LiO7rLUCZpkNyf1FtYyrgttxo03Bk/dcZNGnwYW58c2JfFPbKXvFWeSaXHuzmQofeiN+3Sq3b1Zm3yaK",
+	"6zOElkxZ6d73F5XvQ+2PlS/Bm/Hs4FkReLQLLyBO0xd0DQ1eIZdg3wbRoXsunAJj7NTUAkG4eXC7GOwZ",
+	"VGtJZZE1uuPXrmI2pDzj4pO8ZqLT/+2LkXVwEbOVoYsi7/Q7U63n/aOj4xf/3e11e93j/ne973od867t",
+	"oXZndBBi1hzUdsPZ8tQ7nGpWWjVSzV7wiCVQvED3M6tH5wa1pq13x51yjVX/g4ZtOdJ6s+E9VXhIuoMV",
+	"wsf8tecl+BS0GgAT9ZaDCyechHYLdnbxTiVkxgE7NUtwGj5WeHd2FnQUXl5R7+k9W6lo1b2I2WsbrNRZ",
+	"q7eIt8ujx1xBWm0JAwfhov4Cf7ypW+hwcVweRb31j2FNF4Uoe62cS9BStZRHvb23Nhi9YDTjwig4jjRC",
+	"jbMapm6bDqLUb7/c/v8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -239,6 +239,7 @@ export interface paths {
             };
             cookie?: never;
         };
+        /** A recovery and its progress: attempted, succeeded, failed again, waiting for a retry. */
         get: operations["getRecovery"];
         put?: never;
         post?: never;
@@ -368,6 +369,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List the signing keys, without their secrets. */
         get: operations["listKeys"];
         put?: never;
         /** Create a signing key for FusionAuth webhooks (signatureConfiguration.signingKeyId). */
@@ -390,6 +392,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /** Delete a signing key no webhook uses. */
         delete: operations["deleteKey"];
         options?: never;
         head?: never;
@@ -501,6 +504,7 @@ export interface paths {
             };
             cookie?: never;
         };
+        /** One source, without its secret. */
         get: operations["getSource"];
         put?: never;
         post?: never;
@@ -521,6 +525,7 @@ export interface paths {
             };
             cookie?: never;
         };
+        /** The source's secret, for the vendor's configuration. */
         get: operations["getSourceSecret"];
         put?: never;
         post?: never;
