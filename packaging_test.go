@@ -43,7 +43,7 @@ var testOnly = map[string]bool{"POLYHOOK_UPDATE_GOLDEN": true, "POLYHOOK_UPDATE_
 func TestDeploymentVariablesAreRead(t *testing.T) {
 	read := readVariables(t)
 	name := regexp.MustCompile(`POLYHOOK_[A-Z0-9_]+`)
-	for _, file := range []string{"Dockerfile", "compose.yaml", "README.md"} {
+	for _, file := range []string{"Dockerfile", "compose.yaml", "README.md", "docs/configuration.md"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
