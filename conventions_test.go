@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/polyhook/polyhook/server/nursa"
 )
@@ -167,4 +171,25 @@ func TestVerifyDialectSchemes(t *testing.T) {
 
 func nursaSig(t int64, body []byte, secret string) string {
 	return nursa.Signature(t, body, []string{secret})
+}
+
+// FusionAuth's X-FusionAuth-Signature-JWT verifies with the key, and names the body.
+func TestVerifyFusionAuthJWT(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	body := []byte(`{"event":{"type":"user.create"}}`)
+	sum := sha256.Sum256(body)
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"request_body_sha256": base64.StdEncoding.EncodeToString(sum[:])}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString(key)
+	if c := verifyFusionAuth(token, body, b64); !c.Valid {
+		t.Errorf("fusionauth: %+v", c)
+	}
+	if c := verifyFusionAuth(token, append(body, ' '), b64); c.Valid || !strings.Contains(c.Why, "body was changed") {
+		t.Errorf("fusionauth, a changed body: %+v", c)
+	}
+	if c := verifyFusionAuth(token, body, base64.StdEncoding.EncodeToString([]byte("another key, another key, another"))); c.Valid {
+		t.Errorf("fusionauth with another key: %+v", c)
+	}
 }
