@@ -289,6 +289,17 @@ type CreatedWebhook struct {
 	// FailingSince Start of the endpoint's current run of failed attempts.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
 
+	// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+	// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+	// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+	// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+	// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+	// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+	//
+	//
+	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+	Filter *Filter `json:"filter,omitempty"`
+
 	// HeaderNames Names of the custom headers sent with every delivery (their values are secrets and not shown).
 	HeaderNames *[]string `json:"headerNames,omitempty"`
 
@@ -402,6 +413,16 @@ type EventType struct {
 	Type  string              `json:"type"`
 }
 
+// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+//
+// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+type Filter = json.RawMessage
+
 // Health defines model for Health.
 type Health struct {
 	Error  *string      `json:"error,omitempty"`
@@ -490,6 +511,17 @@ type NewWebhook struct {
 
 	// Events Canonical event names (GET /v1/event-types).
 	Events []string `json:"events"`
+
+	// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+	// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+	// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+	// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+	// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+	// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+	//
+	//
+	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+	Filter *Filter `json:"filter,omitempty"`
 
 	// Headers Sent with every delivery. The Standard Webhooks headers and Content-Type cannot be set.
 	Headers map[string]string `json:"headers,omitempty"`
@@ -722,6 +754,17 @@ type Webhook struct {
 	// FailingSince Start of the endpoint's current run of failed attempts.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
 
+	// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+	// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+	// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+	// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+	// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+	// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+	//
+	//
+	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+	Filter *Filter `json:"filter,omitempty"`
+
 	// HeaderNames Names of the custom headers sent with every delivery (their values are secrets and not shown).
 	HeaderNames *[]string `json:"headerNames,omitempty"`
 
@@ -735,10 +778,21 @@ type Webhook struct {
 
 // WebhookPatch defines model for WebhookPatch.
 type WebhookPatch struct {
-	Description *string            `json:"description,omitempty"`
-	Events      *[]string          `json:"events,omitempty"`
-	Headers     *map[string]string `json:"headers,omitempty"`
-	Url         *string            `json:"url,omitempty"`
+	Description *string   `json:"description,omitempty"`
+	Events      *[]string `json:"events,omitempty"`
+
+	// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+	// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+	// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+	// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+	// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+	// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+	//
+	//
+	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+	Filter  *Filter            `json:"filter,omitempty"`
+	Headers *map[string]string `json:"headers,omitempty"`
+	Url     *string            `json:"url,omitempty"`
 }
 
 // WebhookStats defines model for WebhookStats.

@@ -179,6 +179,7 @@ func (c *Config) defaults() {
 type Engine struct {
 	db       driver.Driver
 	matched  matchCache
+	filters  filterCache
 	cfg      Config
 	log      *slog.Logger
 	clock    Clock

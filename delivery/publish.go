@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyhook/polyhook/delivery/driver"
+	"github.com/polyhook/polyhook/filter"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -166,6 +167,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 			}
 		}
 		p.ev.Deliveries = 0
+		var doc map[string]any // the event as filters see it, decoded once if needed
 		for _, w := range ws {
 			enc := e.encoders[w.Dialect]
 			if s, ok := enc.(Scoper); ok && !s.InScope(w, p.ev.Tenant) {
@@ -173,6 +175,15 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 			}
 			if p.exclude != nil && p.exclude(w) {
 				continue
+			}
+			if len(w.Filter) > 0 {
+				f := e.filters.get(w.Filter)
+				if doc == nil {
+					doc = filter.Document(p.ev.Type, p.ev.Tenant, p.ev.OccurredAt, p.ev.Data)
+				}
+				if !f.Match(doc) {
+					continue
+				}
 			}
 			for _, name := range p.names[w.Dialect] {
 				if !enc.Subscribes(w, name) {
@@ -273,4 +284,41 @@ func (m *matchCache) put(writes uint64, key scope, ws []*store.Webhook) {
 	}
 	m.scopes[key] = ws
 	m.held += len(ws)
+}
+
+// filterCache keeps webhooks' filters compiled, by their JSON, so that a publish matches
+// them without parsing any. It holds at most maxFilters; past that, it starts again.
+type filterCache struct {
+	mu       sync.Mutex
+	compiled map[string]*filter.Filter
+}
+
+const maxFilters = 4096
+
+// never matches no event: what a stored filter that no longer compiles stands for, so that
+// a webhook whose filter cannot be read gets nothing rather than everything.
+var never = func() *filter.Filter {
+	f, err := filter.Compile([]byte(`{"$or": [{"type": {"$exists": false}}]}`))
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
+
+// get returns raw compiled.
+func (c *filterCache) get(raw []byte) *filter.Filter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.compiled[string(raw)]; ok {
+		return f
+	}
+	f, err := filter.Compile(raw)
+	if err != nil {
+		f = never
+	}
+	if c.compiled == nil || len(c.compiled) >= maxFilters {
+		c.compiled = map[string]*filter.Filter{}
+	}
+	c.compiled[string(raw)] = f
+	return f
 }

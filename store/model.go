@@ -53,6 +53,9 @@ type Webhook struct {
 	// Data is the client's free-form JSON object, kept byte for byte so that numbers of
 	// any size round-trip exactly.
 	Data json.RawMessage `gorm:"type:text;serializer:json"`
+	// Filter is a native subscription's payload filter (package filter), kept as the
+	// client sent it; empty matches every event.
+	Filter json.RawMessage `gorm:"column:payload_filter;type:text;serializer:json"`
 	// Extra holds what one dialect needs to round-trip and no other part uses.
 	Extra map[string]any `gorm:"type:text;serializer:json"`
 

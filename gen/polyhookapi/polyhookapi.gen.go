@@ -294,6 +294,17 @@ type CreatedWebhook struct {
 	// FailingSince Start of the endpoint's current run of failed attempts.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
 
+	// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+	// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+	// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+	// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+	// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+	// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+	//
+	//
+	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+	Filter *Filter `json:"filter,omitempty"`
+
 	// HeaderNames Names of the custom headers sent with every delivery (their values are secrets and not shown).
 	HeaderNames *[]string `json:"headerNames,omitempty"`
 
@@ -407,6 +418,16 @@ type EventType struct {
 	Type  string              `json:"type"`
 }
 
+// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+//
+// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+type Filter = json.RawMessage
+
 // Health defines model for Health.
 type Health struct {
 	Error  *string      `json:"error,omitempty"`
@@ -495,6 +516,17 @@ type NewWebhook struct {
 
 	// Events Canonical event names (GET /v1/event-types).
 	Events []string `json:"events"`
+
+	// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+	// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+	// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+	// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+	// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+	// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+	//
+	//
+	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+	Filter *Filter `json:"filter,omitempty"`
 
 	// Headers Sent with every delivery. The Standard Webhooks headers and Content-Type cannot be set.
 	Headers map[string]string `json:"headers,omitempty"`
@@ -727,6 +759,17 @@ type Webhook struct {
 	// FailingSince Start of the endpoint's current run of failed attempts.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
 
+	// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+	// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+	// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+	// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+	// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+	// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+	//
+	//
+	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+	Filter *Filter `json:"filter,omitempty"`
+
 	// HeaderNames Names of the custom headers sent with every delivery (their values are secrets and not shown).
 	HeaderNames *[]string `json:"headerNames,omitempty"`
 
@@ -740,10 +783,21 @@ type Webhook struct {
 
 // WebhookPatch defines model for WebhookPatch.
 type WebhookPatch struct {
-	Description *string            `json:"description,omitempty"`
-	Events      *[]string          `json:"events,omitempty"`
-	Headers     *map[string]string `json:"headers,omitempty"`
-	Url         *string            `json:"url,omitempty"`
+	Description *string   `json:"description,omitempty"`
+	Events      *[]string `json:"events,omitempty"`
+
+	// Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+	// event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+	// (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+	// object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+	// never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+	// At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+	//
+	//
+	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
+	Filter  *Filter            `json:"filter,omitempty"`
+	Headers *map[string]string `json:"headers,omitempty"`
+	Url     *string            `json:"url,omitempty"`
 }
 
 // WebhookStats defines model for WebhookStats.
@@ -12063,154 +12117,160 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tc9u2sv9XwejcGdsztCwnTm4rv3JT9yQnbeJrp5M7U+V/BJGQhGMKUAnIik7G3/0/2AVAUAQlyk+9",
-	"PfWrxCKJx93F7m8f8K2TytlcCia06vS/dQqm5lIoBn+cF4UsLu0v5odUCs2ENv+l83nOU6q5FEf/UlKY",
-	"31Q6ZTNq/vdfBRt3+p2/HZWtH+FTdQStdm5vb5NOxlRa8LlppNPvnAnCzLM+OTl+SbSU/8xpMWFkfySz",
-	"FZE3rCCHhzP69dD8fThaaaYOEnLy4nuip4XUOmcZ2ddSkhkVKzKm3PyQywkXiowLOSN6yhWhWVYwpRKy",
-	"5HpKLpkuVodnY82KU0JJKouCpZpoec0E4YoozfOcKFbcsOwgIa96L8lC0BvKczrKGdnXU0YyqumIKlZv",
-	"8qDbMdO0MzcLc6Y1m81hBeeFnLNCc1zrbFHAYv4Cf41lMaO60+9woV+fdJKOXs0Z/skmrOjcJh1YKvOu",
-	"faR0wcXEP3nPRRZ9yuM/i8VsxML2gq7kjGvNsreMZqzA0VY27tOUkSUbTaW83lMkXSgtZ2SKb5OcjTWR",
-	"C03kmJjVKtjvC6Y0GbGULhQjbz99uiApFUJqktKiWJm3eEEEnTEiC3JD8wUj+z8tFJfibKGnhKYpm2sF",
-	"byiiFumUUEUGHRwfOR50Dk6hq4zl/IYVK7KkiigmNGyQGYueslm3k3S4ZjMVXQ/7Ay0KujJ/22H/ILNV",
-	"fAGASE0nCaGazKTS5PUJec9/6JbbVzZvmwuWlGYZN83R/KJCGLVPq11fsbRgWhFaMKKmcinMWvxWsIym",
-	"mmVfgs7l6F8s1dg5snR8MmdtRo8N3GX4jaO50lQvVJwClaaFZtmZrjBHRjU71HzGYmNcFHmkf7v0vGBZ",
-	"p/+bYQZP+vhJ2FcScmVtz75E5mLZ+zMXmVzWmZziYxVbdHxCbO9EcZEyQ6fC7EALeTB/1fsl0vAvLONU",
-	"ENszcRM6JXRU4Qg3tLa9ff8q1tv3r/SUzFmRMqF5zhzPr/eu7ts9rE57WlCLNGUsY1l9xB9hhLOEUKGW",
-	"rGAZCnFKXnz92nYwpnWlLqlm9fZ91+TITzLB46hHtCTHG5fCdmYpdJ16cRWSkqzCmcbI803BqGbZZ5TV",
-	"QJF5/nHc6f+2+ch2H9wm6xStQPw0HAlTxdJ/EnzFCWPOrKziE2EX+5TQXEkjNY9ujo/sQaKOvvHs9gg/",
-	"VhEptL4WOJD6rL/gvDNDkTRvFlW6WLCaRkJS/6XfH264FHrrE8G+GmUBfuNZQpZTii9knOZGkTAiWRk2",
-	"4Hog9r8qmee0T4bzQprRvcvU8JTQhZ5yMemT4UKx4kLK/F02POgORCdZW+0U928XMWgHsk0p+9G+tkFB",
-	"oDPWUqC6PpNgwA3kaBf3EkXrbrtjaMx2taeIOfrGnOWZWtM0Er9LQ/v2kFCRkaGZkVl+/Mx8MhBu3zLJ",
-	"FDEqiabXzCiCXjyc9HpdghsJD1VlNxPo+WejdBL7sxqI/V9/ffejOoBnAUXN6MroqnTCEhiRXUhFuI7t",
-	"/u5b6fZsnapzOmI5GcuCmPaplgVw2Ix+/ZmJiZ52+i9evdrGcW44sZ390Wpem4/Auii9C4FjV4/NFeyG",
-	"Cf0uzhrw7EOcPxw/rW2BEXi6VJsPeWYVZkO8DJRWu1JRBSynSp83GgDm6SZtyvCDVTh2WTTlm2RiMTMk",
-	"MGciMw/DcyfpoOVluJ+KlOV55TAKFLR5tute29WKbkNMELlNC78MxVO5cX52ldO0JMdwuFGCLwmqLqTO",
-	"Lt4R6rbaCBNk+gzs1sVk2idSeF1pQjVb0tWeIgWbcKVB6NghK2NwcjUQowXPsz4Zg1Fkzo/EiqSEiEWh",
-	"aOIOlYPE2FBDpanIaJENgekF1fyGEbUY+ZGaMWVsIKgmFx+vPlVO4i45Eysi9ZRZq2xdHIKsqm2WXZJ3",
-	"YiwjYmDO42vlBPCUKjhIjVh3TILLNjPKkllSKdCityt2SsY0VwxmWE448Yu9pl8EfDWSMmdUtD/lBJKM",
-	"mUSMGDxnVufM4j+nMmMhU3FxQ3Mg3wVsrSz4v4GdhNT/HMuFANaSYpxzIGLD2IWgxnTxmIn5v8NEsCEH",
-	"WURZccaUopMWE4exlu/XJ7/2Pk45ukY3Fki6v4ZDNd2mONS6L7XROhm+lUuEkBypkBnV6ZRl3aj636Av",
-	"yTRdFDseS5oJiqvSYDa3knrwil2XyjiqAi1YgsYN+mR7XVNEwuVqUBU3ggLtYZfqzpzTdBqofFaOQXeI",
-	"+Ix5obSRT+YPI1QDq2OhGBmtSMbGdJHrKDDSbpHd+gZDc3OOLeRbRnOjUjWKgxYHrbzeysXr9hC2ERvQ",
-	"OzFhSqMxHOW+OkuUkpUSo7+idhcXoTF9x0h2OGz3jJ0UVWnc2lc/HHQGi17vZWo3Hf5gffwt2H78fdDZ",
-	"bieGHOKmG1uk9yymvOYTWXA9nUW37Q6yq0F2XO9mgyWd+WKU89SOubqCF+e/JISq1WzGdMFTcs1WikiR",
-	"r6K70GTP/0AVe31C3v5y9sYavwk0QpZTJggV+OSarQzz2YVouRnlouLEt1mNH9jyrvb8p6r9RUWWNJvw",
-	"U5kbfVwwlqmELIT5Q9dMThQ+A2GeKIfFzqSYAKwUwLKgqkiRsm6gtvXJkM75e7Yakn3FREaoGojhmT31",
-	"ASvrE6R2fA8JfXhwSjyWkOYctNxh4v6PmLD5u4IzgGbYH4jmLxqwiIQMKUBc79lq7U/74V8ArPjAlhey",
-	"0DT/mYvriDT/Ojem+wMw/wYlwGLaawjmnAk88OYwvlOyUOCcAmJrx4OIfNuek2AyDStxJRcFArDtAET7",
-	"/ib88B7w3ge2DCDNjbrKFojDmoQRpfANFVLwlOZ4jlnn0/7fz9FWgh8PTWvqYLNjacbFO3x4XFd3pg/g",
-	"D7JQskUR/FlNjPC7smYR+exUW+emoyIjb9C9e2i0PueSGxmxFtGWks7Xw4mEGR+qaz4/lHMc7eFcgkWC",
-	"ErhCz9WRXrKUmfMbjhHtFARF4CxTU4fEg9zENk7tnPCvPWUPH4DP1/Cr4xffJS355wyakPlCMzLVem4M",
-	"ZvOvIr9e/rwOi/VOvtvGUMhLlo5i/LNJjBjB2sD8d5CnDyeUGjUPc5qymRtWdWU/m+0xO5tzcQ1OWDln",
-	"gmWnFkNX5hgkxUIoshCa58SPt+J5uZvJFNX76gJum9gvNyvAqJv2rK5toEjeUwRfIqnM5aJIyN+KYjIZ",
-	"jcw851QbA77T7/y/v/3WO/yeHo7PDn/68u317X9t2NN3AjsEY6bT7xxPO3Xvxd+ld7mhy+l4ZlSd/37R",
-	"m/aRefzuGP4Pd4WJuJoeh5SvnOdZh3PWXOdsjYNen2zcxPoKqlTOmVG1WEGWU6lYaZaXnaGfpU9oDNva",
-	"c/IjMYrq/yJ0bzWjhFDywehFBBUheOUMlSBjMRZkLmVOwPAJQhCwvZjMmXHh/94mKey0o2SHQrCR5nYH",
-	"PdoL7JgB9y5js7nUTKQro+WfkgkTrDB8s7MQvh8wsubdRmCG0AnlQmnCaDoNQlGAdvqxrQNVv0YN+GuF",
-	"IAjPYPdjVMGzLjlzFLfvIMcDj/TOaMacO9l2i0iSItzYHLJLPnunIp6Dk1yOaL6GPPWD8e/hUW1I33Ys",
-	"BVNlV+BB3kCfLe3uM3P+W4UHMN+opgPY8g4G+nC7OgpPYxxxyVIZdyndxdCQgm0A/hCKR+vt9wVbOAoj",
-	"SpIxLcg+/piAh3DFNMT99IlizFDSpGAKtcAWwQMN5y0Xab7IGMSSmZ/KdwKkxfW1zV5yS3fh3oc1L1uu",
-	"rsKPJWTmg1CIWUgbDGedPuX5UdjmXexKH2O+tLSRXGYY2SJn4IqAUAchl8gXa9N8pOiPGpxWLIRAvxUQ",
-	"QgwS11LTiLL4E0YVBrCilqRgh8qely1G/wR+r9Db5YJEcEJ2xsH+12kt8IV5CtvFF1Yjt4hiSDEAcMZK",
-	"Zz1+tKeCxU1IKhfCHDI2ftOHElmJhwTKtSM9tHI8QXKFYaN4ROGXLCOFOSZg64zqsD/PF4q49YjS5QHI",
-	"3CXlmovJT7KA303rvW4N9vDdbOSsCb9B3MyFRpWsts5OLckKva5nRkw1RDkZ3cmPLiFTJ+1spOxYFmQi",
-	"ZUb2bbRmGa4kC1Kw8UKx7GCXmKgNEVdNY/HftexnbU/uNnO3uRbgzqlmReh+3zqONR4sSSDmGMctqg89",
-	"xkpXRoGpn3ioJURg+gBYLNC8Vs6s9nEFpW5QP1FAzY5gyFY9sgFMB4lTjvYBUwQ9oFSL9p3vudusyr3L",
-	"dnIErS2wnX90xRCDra+ZKh/4Xu8N4TXB5Tb0bSzzXC5ZRkYrMgIE/R6BbFvWxM0vuigerntIiPbe2IH3",
-	"WkSPCAYBB/gOei0ATGcNpFtITXVUoXFNGTWf3XC5cPF7ZYA/hpRXXBZB05sQ2d0P8ygIBVgBBbiLkRsm",
-	"MmmYSWlzSCXkiIPLDkIiE4x7CANF7BrZzIaWkG+JeyNg1f58R2pqNk03hcLYqUUMeQWtYkjdhsgWMMZQ",
-	"vmzEJ7YCvZuIr+wdrLI+uTj/pUKJcE784/P7K5LJdDED4MAcHpdXZwk5fwMnynn249UZxLkatcJ8tg6F",
-	"vHr18vUOQqVcP2Pa2nbx5Xb2+KvjFzuCL9ZqxbPDnCK4cZDrgAi4kIKRfbCYjWmaL+kKbZ8thucOwYRI",
-	"b1d+Vark5nj6qsmTkNzfyeDG8CvwRX0M7YmuNth19B7spkFn0DH/gkeQoGSTotVuVsn6HtR2RgRbevKC",
-	"eIo8g5gKrsg1m2tCFanOZ0dy204h9W3QNHa2j2h6nctJ/YHMM6b0BVqsuwjpyofvGiIanCXs84ysDMUw",
-	"lKh4chGTm2wDITUZc4E+kBW7kwrq+onR8oyLhY4FPn0UjDBhTJs5Kwi+lhBcCpxTQn5fcKbtM+XspKzi",
-	"8qpugY0GbZrwqrToXOoLx/MN+yDa2IpWUd+nAsMQ0UAFw0RIG4zY1jTx/qX6mM7XPVCVobQ1fcw0HiQ3",
-	"ZaclAg+ayADMvXMySz2IqDD6QLlk0Ujf7bpqgNmsCTzTg8MALKVFVnuzQiU0j6hU5yJzDQPgLHZv2Sko",
-	"EXewXBhKGa3IFMK7Euf8GOLfQzLmucZwboecenUnY2MuMMw/EuQPzvusZRao2QErT1q87UGtXQnBgUeu",
-	"u6Qc59YYUAdA4TaV4ifxYjtY6BgpNfr275QtsDl0cfcIFLcQZw3HuYdJrb5OlJbzeYAhiomFSj37tidQ",
-	"1/klo6phRkx4eqpbNk3RDlfoPhuxzCp+iRM5kein3RJp2VcMV246VHkWJkZgHLgIc6r2FDm7eBc9XS15",
-	"XrWQNW6tIWEZpUOxEOapA4ViGYkbNwNDKT644Ndq5/BzKY8qKdKqIWYD0su5TYF25q8NMRMZ6AkQW3aw",
-	"2w7E/HsXMl9Zpxnf7PitH2AOo9oYAAQv3ctg3smmDagsqUZklBzhhr6L7Wtl0QXV6fQhg42eMF6oNie7",
-	"vi3CXJqWo0Etz+hqG11UE6bNjOSi2PGjNUqAFhLoPHo2KZYuCq5XV6Y1F6c+4+KTvGZlGQsQlIwWkBhu",
-	"G5lqPcfCFdwmtdTFV4nKGPl4dvGuH0+3seK0HpCFPJE4JZSLSTIQYfIsen95EeDzZUwrfO/ECHID5hYa",
-	"w+2GsyU6RCDX0esjckxonvskoy45R2vG/JjSArpdD0r9AdbGxaaa9cOiGc7RizlBXOcskC5uKc4u3nWS",
-	"zg0rFC7ccbfX7YHZNWcCUoM6L7u97kuMjpnCHh2hYvVvwL/RYMXkRS6FOUtsnP2/O0m1iMmLXu/BSpfY",
-	"UP5Y7RKzP10zhZPjl03N+HEdVSurhFTZ6f/2xSjZsxktVs7OLGTKlIK8K+wn6Wg6UYbaP7o1UJ0vph0P",
-	"FSKe9i67Bb6kBZ0xDaLit28dboZsVrbj5HrHvd4JmQnjSMq1WZcIX5LOXKqI4vNBkoAm+gGqaRlD8Ymg",
-	"elEwAPMM7abUGJRhhZCg5sdA/O9h+dfhlfv68B+fPxkj8AeqeEoQLgQsqnwlcYEbA/H10CKHhy6jzIWy",
-	"2zCQdSL3jQwP0LPo54BBoDwbiH1qdJSpO9oBGgOdz6gsyMygxAgp2IFLTeHVcJp+Ja1iIPA8AiQAQk4E",
-	"W2KAVpB496LXA64F7JTOGHJclSUw06NTq17Smhnq0jN8/+vhcrk8NHM8XBQ5E6m0ZmxzA7fr5HX7iOzq",
-	"E10iDPuJQoUfQfZlAaAz/DFiY1mwA2RkHMlOjGy+Or7TVyd3+eoOoibpvOo9qID6PGWGi6tOi7XMzT4x",
-	"h9eYlzG9Du/f874YWQBGnpCMAR0lxlDyEAbo/9VDkKbXQi5zlk2s38ZKRIRqnTgsGM1WzYfGJT7+Q84M",
-	"6Lt774185FF+kJrAIp6SIaSsDYmiK0WW0xWGr4UFr8w+BDpp8CRmHKdSZBBAA8535D1iwzAg3qrbiZw+",
-	"JUZxu4kuYXVN41C8C48goCiSUkGuGZu7VB8jVjEeo1LOy4palYD4tr5zSKwAFQxKP1CyLLhmiI9f/c/P",
-	"XDMy5jkLUxAx5hncdpRkXF0jRRdSzg42nuQ3x0eBYtdIwj9zpd8E7yXR0/73BStW5XFfWkrt6MMDHubM",
-	"vxev1CCccILeDNo0liD7a5tTPGw+YgzUiD1Yx8Scuh74fvoT4U4i4eTF9094InheMyQYGiGJD0UN6/dY",
-	"Og9p9cttqUFWqRpLFQVbfXclph0tOX92Kx3l+MEGUM1mjCkqUwb6X7m8SXkk4vKibhrGNMDBadRSG90k",
-	"jPhy9eFQsj7TczM9/wI+lDBVFGrlCA9/ngarb1a8YHpRCJaVOXdRYq9L9aNv5R/WVstYztDJXOWIH+H3",
-	"NY6oUOVJLMnqRl4b/ehPoZr+QduNi1TZ8FNnhQah9UZVoAVzoZAYkyrkkqBrvlG+bbW9QxLYzf62BFWt",
-	"ZtGoJZQ+5nZKQlk+p3kISfzTSgTyrh/fXTlpaNDHM5ftPUAJI9NbJGRmNWdlOiNkvZX+ZMwi3/e5FcnO",
-	"GRSI9Tdt1icsbFBOc2uMRcOCWZ9d2VAbqL6pNef5e5jWcj7jVdrwWXDHvR5EoPCZ2dzjHvzJhf0z5uWM",
-	"dyHHY8Ua+gib7MWbrBPFULCv+s2iUMZ8skiRD0ac04m1T8z/CDXmEuHaGMBgbiynxqIwOkClhmLBb1iX",
-	"GPMMhBOOuYk6Uui7iTRevKpHBj2wol8VUa30fF9ELuLDKtczErmE9TRtmGROlYaFjUcj39cjvrGKTl2b",
-	"+yhwl7FOINb1xPiNmUtlE1CEggkyM8YqhhAnLoxBycLRDxSuwIk963LNh/uPQTZJaNElNkIDo7NBeiYO",
-	"r0pK3wkeHaBEAyrLDVnxWUXJC85Vr+OVdHH0zQG7VsGLns9/Z9rT+z0Zr11JhoC7Gmo0GpWhNbO6wubb",
-	"LPKw7Vg1h7gBVFYcetZjm0n9owhrnpfxBGElyRjJttFRSxq+p4ZaYYejwmXtPN4ImhAGACebee7Fg5n4",
-	"JafVift/IJH06cm69/1/OjNcYfC0D6T1jIGZvMZu2zdGPKNFzst8LwyzuWZzfbBVxFt/+Waby730sNpU",
-	"0HU7XSooxrlNRPvG2yg0GCpQL1WaECUhVHWEmQLdP4O6cbvuefd1V8NCo362CpM+MBdOoRonx2NINUqn",
-	"kqcuu3W2FRIKsuo3kpOvyvjABMXKdtuSVFkgchtBBY23ISmo0kY1zeVk8Selm3StWpSfjj2W1+tY2ihK",
-	"RyLntnhQhTpaEEZLXEevowQtLW9fPmfnL5/xhDvjCV8ens935PGY/X1vu7mxPlazzVwWPqmbzc828CaR",
-	"dG5juJvtX7MJiUv3g3Ves3G9SGoK+fIlXpOw8K5NJTKbBMUVbFS328l/yZE9N6H6ZVkyEz1YXAwgv1AX",
-	"VCiagvHtwgSmPhhKdcmFD5YkVJAhz4ZWzVuPpKIiGwj7GYRQ+XgUWfAJF05ix6KpbCfIE4/jjlwr+/TE",
-	"8VKW2+M3s934IHVYep6tQdu4L6c2nsI7xBYinVIxsRz6kJ7TxtFeuDE9C4VNQsEuk2EY3FwtLV5QY1df",
-	"O8LqLNt1laNv1nm0EfEqWenR4S53kjXg0qudwK5mZHrdlApbbw93oQh6xrq2YF2BTKrGBzYdXFsxptLj",
-	"uTvEdW1zrhtVdEjKflBtznXZimjfs+30Cg22N/uv2SoS6vMXinmCoMKgwkMS3jDJi1j401Xw+tb4J7Nn",
-	"d9c0NhSvd+7vt1cvXr3uJJ23Vy+/O4F/Xx2/6CSdS/v7pf390v5+bn8/t7+fw+9f7l6IY9094AcZp8Kn",
-	"C8wCdomL52u26pKzsub9XjQUCOKipUjZKdT5qlTgL4u22JL5/ga87pLl+eG1kEtx9K/lteqaUT8rMps4",
-	"EVmF0JATAZgLqn76XKd9n3nyRooxn9jyuF37LVS4P9jAr4GwP/p2zVatgrYcG2+L1sK3n90Bj+MGZjUi",
-	"EdKruAvFtojprcoDUMOdVAcsYnyYc3G9WYUoq1G3hfrqkN0dQ4L+UjDZPFjntvpVUNb9MQCzcEj3Qc24",
-	"MLIxfY4a2Qri29LiwJV+2ci+YBxq0GC5wIwIqI4JYbYH6xBbVRuEZMiKlPmEgBv2tAVcM+PYU2S4KPIh",
-	"5LCMXG4JaBmJQ8aGvo7hsF8pPMG+IhQD1aeh1KUYiLdazz+KfOULv6dSXnNbdj0jWhIrnZCOsFBFWU4d",
-	"SSsoGq8I1QMRjIFoKSHMsVpvHjQljE0m1WxRgBrKGq1TRkaFXCpWxDA5PPsD1nskXK52C8DTpwmE8iWu",
-	"l5qFxcj0RZHD/UU+Cwl8InZ9bSYpZgNA1XGjqj7Lg03y4KxcRCBf9PX6m3d0yMfubmsONyIAfl2WXG1g",
-	"/IgicPStFPmttMw1LnhODXjI1IDgMAAGYmuiz0piC0ZtkfFbVclw5++kUdoi0hBv5QpKbwFjfYH9R/Qw",
-	"+D4aJFhQBdyVHn+mz81yyZcLdze4uIXrhyWvfXJD4usbTSgXiStq7u921PZax7vGCZbEdie6VTZ5e5MR",
-	"5BK8H1TjDzpupe37G822VGV2yeitMVX84q+HouJCrZeb3JBHWub5b8ZQ7U49jmJYrYX89EqhI8O4OMVF",
-	"reWLkn0PN5YsB8Wlj/CFg2dlsB3g6NbXYr1sYxUMRfbBeKvW8z5InL4IuzRU9kbNxooW4ZZVivxs1g4D",
-	"Nvg/C0P+OQFFWFi0u3Bfya+XP7vYFHLSO/G3lxhzC5O1bTltvAbqGkwFG3bcJOKa1Lamfe09sIxrI2Pw",
-	"Jiuflv5MP1sc2JvWruGge7xCXq6kYZXCsOT5E5yhtrb6E4c8taFtY8VjVJOQy//o0lB/1HkKsKQXpTYi",
-	"OvEwY1khKriDAa7e8xXq4drxKUuvXfV1j026qvUKyg3Zi0aH1cL1Q8DDgtr7+2XV/YMdT+KjsqD+ZpFt",
-	"7wB4dOK2/TSRuC0oq9cvlwAfKWbDuIU1YipaFueZrhudCGtlzjBjpLLYacUP/cRy35GxK+DaSLLwQm0c",
-	"DfcnLqcyZ/6SgBFNr5NKHXa4RSK8OiDiDCzLhEe8ga8rDseTk20Oxy+PyWWwNE2Ve8Dppp7tqY0gVqr5",
-	"DdfVayd0kPZLbKV4L9SdRbXny+8btsqomo4kLTK1ra5aWNi/EWdyJXkfu6JarWLE0JV1X3PgxSvHc032",
-	"yyL0cBdbUC0dC6hropYc6wvI8Zjs2xLYZExzxQ5OydBWTh/2XePg+0s8qJhTbYS+T5J0F3KEFddNO7gd",
-	"q2GfWDdpE3vji9GSLLaNbdcNPAcshFW+W4cXVG+1aIV1ugsYtoGdLlRhw20OG+IU5Niz9ToK+Jz4c0fJ",
-	"+jko8V2J4CdcoFY8pfNKno8Xes3BCOWV14OOu/R60DmoFDjvknPIcXQCnCtCyT+uPn6AAskDMfw2ANIY",
-	"dPpG44ZiR9Ubp7He0aCTkEFH8xlTms7m4euXP70hL1++/D58MaOamne+dbvd29thBVmDmuf1euvuEob9",
-	"oSsKzbNhQvxfvu/wR1UWhnbE6eup7ykyxPsfh17pqwaFQvVaTYbhSRTCr2pYXgxOB2KIdtCwci+Gv95T",
-	"l2jS2hWfp7YwkGAJuvnxniB4tqeaoykcuz+Otf+BLb08eVq4HGeXVXqva2zrKWrOvlwrQFywkLiepdDG",
-	"UgzuNhnINXJ3VGm5niYNxZ+d9rHlgoQGmbWm3x1984XoWkDkIeE/Y+QPiZEHiWTGPqxU0Vy7Rc9xl6+8",
-	"13g6Ndmqjdv4cDZfOxnyTBzbAPA4XTTrI5vQh+AKI9csz7CkNyQER25iK4spVrGUsHrl3UD0tRuIw5tW",
-	"nI/QaWKIsEGOLNHTQi4mUzypK/ddkf2T3vegPsCgYyD9457blZuPnhilb3tkKxImG/8JUPr//LwLj+07",
-	"m8FZDAdu27B4/pizPHN1+As2z2nKypr9AOGr3c/8I4sbtKswdne2j1+Cw5ZOM5/Ra0aEDM84RG580Fb8",
-	"EJyyPEsclIL3xAlZWPTllACMYz7jWEBB+WJDa+oNrsJO+o0FXJ7PsI0IP71uVm+Isd/kuDSC0feErkSH",
-	"wPl7LnYkbPz+iei6Sk3nYldiwi+eaWlLPQaNF4QgYTiaGtH0mnChZVAEc2dqsVGZf4gYDG62VprnOQaZ",
-	"Gqm1b6VeNQoVc2Wguq2Fmw/wuhZ8IJdiIMwwsoW9igUUKLkQwcXIGHyzp8jQdTa0aMjQ+p0u3e9BfwNh",
-	"OzQMOgJNDBJllsb+1BJqBnKhNKMZ2ZciZX24g5M637LCWRopYHHygxjKYoOg76+uVSHgtYlVwGjA+et3",
-	"1imJdXfMxAJ/S32rgtrJwe2x/k7nduW3IrcC3y3J+8WTxKNf4V3bp7YEM5zWGDEZBtfz7PZZ2fy/k61x",
-	"CPSMKKj1Ufnj19bNdoLVXdYPlEgoVLzy1xwbqTsp5EJk26qARuWtxXE3edTd1an2zcd0UNsuYoWdUrya",
-	"FN94ju3YLbajjk2G0TSlO2ATbvznRDpa0P4RBFD9MRrqJXRd4bAHO2YnBYWYKikyVTljv3t90uslkZCY",
-	"XIqJD0VzFAIaja1FYPbGe6Nf906+6229ZKJ+bN7+MRIkjCHDmytc4Jy94oAtwdH4B92i9hfIAMsyQjES",
-	"0paswO04rV4yIgWrEp21RiG+xJA0mbOCS0hsvAvQsjWCrHJV+ONjhRujsiDejuFd2SOpp2QJV4k/5xpu",
-	"PfJqh9qqjAlyN4vjlStTuSi8ExV+yegqcXWxFincaF1AHo3IIL5IpKu25+HTnGSa4eHy5OfXJ6b0Q5uH",
-	"GdVYLjHLuPmA5hfBcxxq7X5/gC8/2EpeDVEgWIXPLMSahr2nqo4+jMtWzhmc2S9HK2LP0G7Uanzwk666",
-	"LiO7rLUCZpkNyf1FtYyrgttxo03Bk/dcZNGnwYW58c2JfFPbKXvFWeSaXHuzmQofeiN+3Sq3b1Zm3yaK",
-	"6zOElkxZ6d73F5XvQ+2PlS/Bm/Hs4FkReLQLLyBO0xd0DQ1eIZdg3wbRoXsunAJj7NTUAkG4eXC7GOwZ",
-	"VGtJZZE1uuPXrmI2pDzj4pO8ZqLT/+2LkXVwEbOVoYsi7/Q7U63n/aOj4xf/3e11e93j/ne973od867t",
-	"oXZndBBi1hzUdsPZ8tQ7nGpWWjVSzV7wiCVQvED3M6tH5wa1pq13x51yjVX/g4ZtOdJ6s+E9VXhIuoMV",
-	"wsf8tecl+BS0GgAT9ZaDCyechHYLdnbxTiVkxgE7NUtwGj5WeHd2FnQUXl5R7+k9W6lo1b2I2WsbrNRZ",
-	"q7eIt8ujx1xBWm0JAwfhov4Cf7ypW+hwcVweRb31j2FNF4Uoe62cS9BStZRHvb23Nhi9YDTjwig4jjRC",
-	"jbMapm6bDqLUb7/c/v8AAAD//w==",
+	"7H3rchs3tu6roDiuElXVoihb9k6oXxrHGXuc2NqSp7yrQp8h2A2SiJoA0wBFc1yqOk9zHuw8yS6sBaDR",
+	"bDTZlCVnMtGPxGJfADSwsC7fuuBLJ5XzhRRMaNUZfOkUTC2kUAx+vCoKWVzaK+ZCKoVmQps/6WKR85Rq",
+	"LsXxr0oKc02lMzan5q8nBZt0Bp2/HJetH+NddQytdm5vb5NOxlRa8IVppDPonAvCzL0BOT15RrSU/8xp",
+	"MWWkO5bZmsgbVpCjozn9fGR+H43XmqnDhJw+/Z7oWSG1zllGulpKMqdiTSaUmwu5nHKhyKSQc6JnXBGa",
+	"ZQVTKiErrmfkkulifXQ+0aw4I5SksihYqomW10wQrojSPM+JYsUNyw4T8rz/jCwFvaE8p+Ocka6eMZJR",
+	"TcdUsXqTh72O+Uz75WZizrVm8wXM4KKQC1ZojnOdLQuYzJ/h10QWc6o7gw4X+sVpJ+no9YLhTzZlRec2",
+	"6cBUmWftLaULLqb+zlsusuhdHr8slvMxC9sLupJzrjXLXjOasQJHW1m4DzNGVmw8k/L6QJF0qbSckxk+",
+	"TXI20UQuNZETYmarYL8tmdJkzFK6VIy8/vDhgqRUCKlJSotibZ7iBRF0zogsyA3Nl4x0f1wqLsX5Us8I",
+	"TVO20AqeUEQt0xmhigw7OD5yMuwcnkFXGcv5DSvWZEUVUUxoWCAzFj1j814n6XDN5io6H/YCLQq6Nr/t",
+	"sP8qs3V8AoBITScJoZrMpdLkxSl5y//aK5evbN42F0wpzTJumqP5RYUwaq9Wu75iacG0IrRgRM3kSpi5",
+	"+KVgGU01yz4FncvxryzV2Dlu6fjHnLcZPTZwl+E3juZKU71UcQpUmhaaZee6sjkyqtmR5nMWG+OyyCP9",
+	"26nnBcs6g1/MZvCkj6+EfSXhrqyt2afIt9jt/ZGLTK7qm5zibRWbdLxDbO9EcZEyQ6fCrEALfrB43v85",
+	"0vDPLONUENszcR90Rui4siPc0Nr29v3zWG/fP9czsmBFyoTmOXN7frN39bXdw+y0pwW1TFPGMpbVR/we",
+	"RjhPCBVqxQqWIROn5Onnz20HY1pX6pJqVm/fd02O/UcmKI76REtysnUqbGeWQjepF2chKckq/NIYeb4s",
+	"GNUs+4i8Gigyz99POoNftots98JtsknRCthPg0iYKZb+k+AjjhlzZnkVnwo72WeE5koarnl8c3JsBYk6",
+	"/sKz22N8WUW40OZc4EDqX/0JvzszFEnzZlaliyWraSQk9W/69eFml0JvAyLYZ6MswDWeJWQ1o/hAxmlu",
+	"FAnDkpXZBlwPRfezknlOB2S0KKQZ3ZtMjc4IXeoZF9MBGS0VKy6kzN9ko8PeUHSSjdlOcf32YYN2ILuU",
+	"sh/sY1sUBDpnLRmq6zMJBtxAjnZyL5G17rc6hsZsVweKGNE34SzP1IamkfhVGtmnR4SKjIzMF5npx9fM",
+	"K0Ph1i2TTBGjkmh6zYwi6NnDab/fI7iQcFNVVjOBnn8ySiexl9VQdP/xjzc/qEO4F1DUnK6NrkqnLIER",
+	"2YlUhOvY6u+/lG7NNqk6p2OWk4ksiGmfalnADpvTzz8xMdWzzuDp8+e7dpwbTmxlf7Ca13YRWGeldyFw",
+	"7OqhdwW7YUK/iW8NuPcuvj/cftpYAsPwdKk2H/HMKsyGeBkorXamogpYTpV+1WgAmLvbtCmzH6zCsc+k",
+	"Kd8kE8u5IYEFE5m5GcqdpIOWl9n9VKQszyvCKFDQFtm+a21nK7oMMUbkFi18M2RP5cL5r6tI05Icw+FG",
+	"Cb4kqDqTOr94Q6hbasNMcNNnYLcup7MBkcLrSlOq2YquDxQp2JQrDUzHDlkZg5OroRgveZ4NyASMIiM/",
+	"EsuSEiKWhaKJEyqHibGhRkpTkdEiG8GmF1TzG0bUcuxHasaUsaGgmly8v/pQkcQ9ci7WROoZs1bZJjsE",
+	"XlVbLDslb8RERtjAgsfnyjHgGVUgSA1bd5sEp21ulCUzpVKgRW9n7IxMaK4YfGH5wYmf7A39IthXYylz",
+	"RkV7KSeQZMxHxIjB78zqN7P45VRmLNxUXNzQHMh3CUsrC/4v2E5C6n9O5FLA1pJiknMgYrOxC0GN6eIx",
+	"E/O3w0SwIQdZRLfinClFpy0+HMZaPl//+I3n8ZOjc3RjgaSv13CoprsUh1r3pTZaJ8PXcoUQkiMVMqc6",
+	"nbGsF1X/G/QlmabLYk+xpJmgOCsNZnMrrgeP2HmpjKPK0IIpaFygD7bXDUUknK4GVXErKNAedqmuzCua",
+	"zgKVz/Ix6A4RnwkvlDb8yfwwTDWwOpaKkfGaZGxCl7mOAiPtJtnNbzA0982xifyR5xqRtfaqrdWfiBQ5",
+	"4GEEJJX5LKqRGkk3xsUPe+QtW6OFlUmtWUYWVM8U4UJL1HChJdIdmXGOEjJCmjN/lZRifhnyGSWE9aY9",
+	"/NGTRcaKnpaa5qNDECtPqMhGx6MnshgNRRcWDbTvCXyyOkQ9+4mQekS61F4+NCq3GdWBsuCekSdkbMZs",
+	"wT7225Lm0AUVQ4FTadr12ioZPWG/kSfC/G+qzX+MPMm1+Y+RJ1yQJ8L8j33mSivyBEAV9ZHr2ahH3oEx",
+	"rYbCTEVBoC+CS63OyOjJVI/+///9f8Sog2ZIeiUJ2t/KDMj8tA+TrtnHilBFLn98SZ49e/a9sdocfgbw",
+	"GczAdyRnNyxXJGNs0SOjL7cjwgWh5OL8w8vXpGBzecOUJWAzRShR2Wc6X+RAkE+M4Pjli2cQHZrOGZjj",
+	"jmSDb+wMOsaQ7HVubz8hGwiXDh6eatYZnPT7tzVALul8PprKI3vxVyVF75KufrYM/zbpvGY0N300SrcW",
+	"eqO83imUNs17bCO2v96IKVMasZ2oMKlz+FJRoMSYY2isxDWCmPr+we3IA2P2RzV0ty7VF4ed4bLff5Za",
+	"HgY/2ACvBdwMrw87u2GPkOG7z41N0lsWs8XyqSy4ns2jy3YHUdwgCq/3gxSSzmI5znlqx1ydwYtXPyeE",
+	"qvV8znTBU3Jt2J1hk9FVaIKn/koVe3FKXv98/tJiOQny2tWMCUIF3rlma8Ob7ES0XIxyUvHDd4Eg79jq",
+	"rvDUhyqcQEWWNCNSM5kb81IwlqmELIX5oWsICsrSoTB3lHMtzKWYAkoaeBlA85YiZb3AChmQEV3wt2w9",
+	"Il3FREaoGorRuVViAfodEKR2fA4JfXR4Rjw0luYcjDYjg/BvdHGY3xXYDAydwVA0v9EArSVkRAGxfcvW",
+	"Gz/ti38C7O0dW13IQtP8Jy6uI9z884IXTN3D5t+i01oXzQYgv2ACZeECxndGlgp8rUBs7fYgOnJsz0nw",
+	"MQ0zcSWXBfoT2uHh9vltcPhXoNXv2CpA6Leq3jsQO4twRGycl1RIwVOaoxyzvtTu316h6Q8XQQlQh9v9",
+	"pHMu3uDNk7r2PvGq77bZtArybdKZ3YM71HpSLIjmZTsxzPLKogLko7PsnJfaqGkvMbrhyBg9ziM9Nmww",
+	"YiwEatKRuuaLI7nA0R4tJBjkyLEr9F8d6SVLmZH3myo+yD41c44o4LPYxpn9Jvx1oKywAu/RBnx78vS7",
+	"pOV+O4cmZL7UjMy0Xhgl1/yryD8uf9pEhfun3+3agLj3LN3F9ts2tmMYcQOzuAP/vT8m1qipGOnL5m5Y",
+	"1Zn9aJbHrGzOxTXEIMgFEyw7sy4kZcQmKZZCkaXQPCd+vBXH490Qg6ieWGeIu8REuViBi6ZpzeraCbLw",
+	"A0XwIZLKXC6LhPylKKbT8dh854JqzQrzwv/5yy/9o+/p0eT86MdPX17cPtmypm8Edgi2fGfQOZl16s67",
+	"v0nvcUaP68ncqEb/9bQ/G+Dm8atj9n+4KkzE1fq4R+XKBV7o8Js11znb2EEvTrcuYn0GVSoXzKhmrCCr",
+	"mVSsRKXKztDNOCA0Bu0eOP6RGMX2f9BzZTWphFDyzuhRBBUneOQclSZiVCaykDIHQ5wEETjYXoznzLnw",
+	"v3dxCvvZUbJDJthIc/tjfu0Zdszge5Ox+UJqJtK1sQrOyJQJVph9szcT/jpccCO4A3FJQqeUC6UJo+ks",
+	"iMQC2hnElg5Mgxo14NUKQRCeIQwToQqe9ci5o7iuQ9wPvaNjTjPmoilstwikKsKNjSJ75KP3qaMcnOZy",
+	"TPMN4HUQjP8ARbUhfduxFEyVXUEAxRb6bGmnnxv5bxUkcHlENSPAwPYw6Ee71Ve4G9sRlyyVcY/qXQwT",
+	"KdgW3Bs9UWjt/bZkS0dhREkyoQXp4sUEHORrpiHsbUAUY4aSpgVTqDW2iJ1pkLdcpPkyYxBKaS6VzwTI",
+	"jOtrl37ppu7CPQ9zXrYchV45U2UMFjETaWNBrc+zlB+Fbd6Fbg0w5BHxVl4QM4xsmTPwxEGkj5Ar3Bcb",
+	"n/lAwU81+K1YCoFuWyCEmEfIQ4XVyfkRg2oDVF1LUrAjZeVli9F/A7dv6Ox1MVL4QfaLg/Wv01rgCvYU",
+	"to8ruEZuEcWQYvzrnJWxKvjSgQomNyGpXAojZGz4so+ksxwPCZRrR3po5XiC5AqjplFE4ZssI4URE7B0",
+	"RnXoLvKlIm4+onSJOP6Kcs3F9EdZwHXTer9Xg0l8N1t31pTfIM7mIgPLrba5nVqSFQYdnBs21RDkZ3Qn",
+	"P7qEzBy3s4HiE1mQqZQZ6dpg5TJaTxakYJOlYtnhPiGBWwIOm8bi32vZz8aa3O3L3eJaQDynmhVh9MnO",
+	"cWzswZIEYnEhuET1oce20pVRYOoSD7WECKwfAJEFmtfKmdU+rKbUDeoSBdTsCOZs1SMbv3eYOOWoCxgk",
+	"6AGlWtR1oRe9ZlXuTbaXH3Rjgu33R2cMMdv6nKnyhu/1qyG/JnjdRn5OZJ7LFcvIeE3GgLh/RRznjjlx",
+	"3xedFA/v3Sek+9XYgfdyREUEg3gbfAa9HAC+swbSLaSmOqrQuKaMms9uuFy68NUyvwUzKioujqDpbQju",
+	"/sI8CkIBVkAB7mLkholMms2ktBFSCTnm4OKDiOAEw37COCk7RzaxpyVEXOLkCFi1l+9ITc2m6bZIMPtp",
+	"EUNeQasYUbolsAuMMeQvW/GJncDwNuIrewerbEAuXv1coUSQE3//+PaKZDJdzgE4MMLj8uo8Ia9egkR5",
+	"lf1wdQ5h3katMK9tQiHPnz97sQdTKefPmLa2XXy4nT3+/OTpnuCLtVpRdhgpggsHqT6ImAspGOmCxWxM",
+	"03xF12j77DA894ilRXq78rNSJTe3p6+aPA/J1zsl3Bj+AfuiPob2RFcb7CZ6D3bTsDPsmH/Bg0iQs0nR",
+	"ajWrZP0V1HZOBFt58oJwojyDkCKuyDVbaEIVqX7PnuS2m0Lqy6BpTLaPaXqdy2n9hswzpvQFWqz7MOnK",
+	"i28aIiCcJezT7CwPxSisKHtyAcPbbAMhNZlwgT6QNbuTCur6idHynIuljsX9vReMMGFMmwUrCD6WEJwK",
+	"/KaE/LbkTNt7ytlJWcVFVl0CGwzd9MHr0qJzmV8c5Rv2gRFfVlHvUoFRuGiggmEipI3FbWuaeP9SfUyv",
+	"Nj1QlaG0NX3MZ9xLatZeUwQeNJEBmHvnXK560FFh9IFyyqKB7rt11QCz2WB4pgeHAVhKi8z2doVKaB5R",
+	"qV6JzDUMgLPYv2WnoETcx3JpKGW8JjMIB0uc82OEv0c2kM2MwCGnXt3J2IQLzHKJ5LiAsz9rmQRtVsDy",
+	"kxZPe1BrX0Jw4JHrLinHuTME2gFQuEwl+0k82w4mOkZKjbEAd0qW2R65u3/EipuI8wZx7mFSq68TpeVi",
+	"EWCIYmqhUr992xOo6/ySUdXwRUx4eqpbNk3REVfoPhuzzCp+iWM5kWip/fLI2WeM1m8SqjwL84IwDUKE",
+	"KYUHipxfvIlKV0ueVy14jZtryNdH7lAsBcTuWlAolpC7dTHuFuzxzsWKVwcLl0v+VakooBpiPKAaA7cV",
+	"A5y5bEPYRAZ6BcSuHe63YjF/4IXM19bJxrc7iusCz2FaWwOM4KGvMrD3soEDqkyqERzlDnJD38dWtrzr",
+	"gup0dp/BTP/G8Ui1ObDr0SKMpmn6GtT+jK53fUq1HoH5Irks9nxpg3KghQQ6j8o+xdJlwfX6yrTm0kDm",
+	"XHyQ16ysEgOMmNEC6i7YRmZaL7AuDLc5Y3X2WKI+hv+eX7wZxLPZLLuuB3zhHkqcksvFNBmKMDcdvcu8",
+	"CPD/MsYW3ndsB3cPpu4aw/CGsxU6XCDRwus7ckJonvscvh55hdaSuZjSArrdDJL9K8yNi5U184c1aZwj",
+	"GVPuuM5ZwI3cVJxfvOkknRtWKJy4k16/1wezbsEEZN51nvX6vWcYfTODNTpGxe1fgK+jQYzZFlwKI6ts",
+	"3P+/Okm1RtDTfv/eKgPZ1IJYaSCzPj3zCacnz5qa8eM6rhYuCqmyM/jlk1Hi53NarJ0dW8iUKQVpKNhP",
+	"0tF0qgy1v3dzoDqfTDseikS87k12C/uSFnTONLCKX750uBmymdmOkwMd93gn3EwYp1LOzSZH+JR0FlJF",
+	"FKt3kgQ0MQhQU7sxFJ8KqpcFA7DQ0G5KtU0xcQV4gpI6Q/E/R+Wvoyv39tHfP34wRuZfqeIpQTgSsK7y",
+	"kcQFhgzF5yOLTB65hE0XWm/DTDaJ3DcyOkTPpf8GDErl2VB0qdGBZk4VAOgNdEqjEuFmBiVJSMEOXeYX",
+	"r4brDCppHkOB8guQBghpEWyFAWBBXuvTfh92LWCzdM5wx1W3BGaedGrFgVpvhjr3DJ//fLRarY7MNx4t",
+	"i5yJVFozubmB203yun3A7eoTbyIb9gOFAlqCdGUBoDb8GLOJLNghbmQcyV4b2bx1cqe3Tu/y1h1YTdJ5",
+	"3r9XBvVxxswurjpFNhKjB8QIrwkvY4adP+HA+3pkARh8QjIGdJQYQ8xDJGBfVIUgTa+FXOUsm1q/kOWI",
+	"CAU7dlgwmq2bhcYl3v5dZAb03fvqhXzgUb6TmsAknpERpNCNiKJrRVazNYbHhfXkzDoEOmlwJ2Z8p1Jk",
+	"EKADzn3ce8SGeUA8V68TkT4lBnK7jS5hdk3jUBsPRRBQFEmpINeMLVzqkWGrGO9RqZZnWa1KgH1b3zwk",
+	"eoAKBpVVKFkVXDPE36/++yeuIUOShRm+GFMNbkFKMq6ukaILKeeHWyX5zclxoNg1kvBPXOmXwXNJVNr/",
+	"tmTFuhT3pWXVjj48oGJk/lftlRpEFH6gN5u2jSXIRtvldA+bjxgDNWIP5jExUtcD699eItyJJZw+/f4b",
+	"SgS/1wwJhkZI4kNdw/JYls5DWv10W2qQVarGSmDBUt9diWlHS85f3kpHObm3AVSzK2OKyoyB/ldOb1KK",
+	"RJxe1E3DmAkQnEYttdFTmEluyy8iZ32k52Z6/hl8NGHqKpSiEh5ePQtm38x4wfSyECwrcwCjxF7n6sdf",
+	"yh/WVstYztCJXd0RP8D1jR1RocrTWBLXjbw2+tEfQjX9nZYbJ6my4GfOCg1C942qQAvmQi0x5lXIFUHX",
+	"fyN/22l7hySwn/1tCapaLKZRSyh92O2UhLI6VfMQkvirlQjnfV++u3LS0KCPly7bu4cKYaa3SEjOesHK",
+	"dEnIqiv91ZjV3vW5G8neGRroG2harA9YaKH8zJ0xHA0TZn2CZUNtoP2m1pxn8X5ay/mcV2nDZ9md9PsQ",
+	"4cLnZnFP+vCTC/sz5kWNdyEnE8Ua+gib7MebrBPFSLDP+uWyUMZ8skiRD3Zc0Km1T8xfhBpziXBtDGAw",
+	"N1YzY1EYHaBSorTgN6xHjHkGzAnH3EQdKfTdRBpPn9cjj+5Z0a+yqFZ6vq/RGPF5lfMZiYzCcrU2DDOn",
+	"SsPExqOdv9bjvrVIVV2bey9wlbEMJ5btCYomobqWIIA4N8YqhignLkxCycLRDxTSwA971OWahfsPQbZK",
+	"aNElNgIEo7+BeyYOr0pK3wmKDlCiAZXlhqz4vKLkBXLV63glXRx/ccCuVfCi8vlvTHt6/8qN165ERLC7",
+	"GkqgGpWh9WZ15wbsssjDtmPVJeIGUFkB6VGPbSb19yI8UqCMPwgLtcZIto2OWtLwV2qole1wXLisoIcb",
+	"QRPCAOBk8557em8mfrnT6sT935Co+u3Juv/9f/pmuMLgbB+o6zcGZgobu61rjHhGi5yX+WQYlnPNFvpw",
+	"J4u3/vLtNpd76H61qaDrdrpUUOt2F4v2jbdRaDBUoF4JOCFKQijsGDMRen8EdeN20/PuyxqHdXz91ypM",
+	"KsFcO1v7Uk4mkMqUziRPXfbsfCckFGTtbyUnX/T0ngmKle22Jamy/uouggoab0NSUDWOaprL6fIPSjfp",
+	"RvUq/zlWLG+WibVRmo5EXtniRBXqaEEYLXEdvYkStLS8fXmevd98xBPujCd8uv99vucej9nfX203N9bf",
+	"araZy8IqdbP50QbexpJe2RjxZvvXLELi0glhnjdsXM+SmkK+fMnZJKxrbVOVzCJB8QYbNe5W8lc5tnIT",
+	"qnGWJTzRg8XFEPIXdUGFoikY3y5MYOaDoVSPXPhgSUIFGfFsZNW8zUgqKrKhsK9BCJWPR5EFn3LhOHYs",
+	"msp2gnviYdyRG2WlvnG8lN3t8YMPb3xQO0w9zzagbVyXMxtP4R1iS5HOqJjaHXqfntPG0V64MT0yhW1M",
+	"wU6T2TC4uFpavKC2XX1tCquz7NZVjr9Y59FWxKvcSg8OdzlJ1oBLr/cCu5qR6U1TKmy9PdyFLOgR69qB",
+	"dQU8qRof2CS4dmJMpcdzf4jr2uZ0N6rokPR9r9qc67IV0b5lu+kVGmxv9l+zdSTU508U8wRBhUEFiSQ8",
+	"wJUXsfCnq+DxnfFPZs3urmlsKabv3N+vr54+f9FJOq+vnn13Cv8+P3naSTqX9vqlvX5pr7+y11/Z66/g",
+	"+qe7F/rYdA/4Qcap8NsFZsF2ibPna7bukfOyBv9BNBQI4qKlSNkZ1BGrnAhQFoWxJfz9AZO9Fcvzo2sh",
+	"V+L419W16sEJF4+KzJadiFuF0HAnAjAXVBX1uU5dn3nyUooJn9ryuz37LlTcP9yyXwNmf/zlmq1bBW25",
+	"bbwrWguffnQHPIwbmNWIREiv4i4V28GmdyoPQA13Uh2wSPJRzsX1dhWirHbdFuqrQ3Z3DAn6U8Fki2Ce",
+	"2+pXQdn4hwDMwiF9DWrGheGN6WPUyE4Q35Yuh13pp410BeNQ4wbLEWZEQPVNCLM93ITYqtogJENWuMwH",
+	"BNywpx3gmhnHgSKjZZGPIIdl7HJLQMtIHDI28nUSR4NKYQv2GaEYqG49sWeXvdZ68V7ka19YPpXymtuy",
+	"7hnRkljuhHSEhTDKcu1IWkFRekWoHopgDERLCWGO1Xr2oClhbDKpZosC1FDWgJ0xMi7kSrlDx2JqcrD1",
+	"HgiXq50y8O3TBEL+EtdLzcRiZPqyyOE8JZ+FBD4RO782kxSzAaCquVFVH/nBNn5wXk4ikC/6ev1JQDrc",
+	"x+7oeA4nLgB+XZZ0bdj4EUXg+EvJ8ltpmRu74DE14D5TAwJhABuIbbA+y4ktGLWDx+9UJcOVv5NGaYtU",
+	"Q7yVK1i9A4z1Bfwf0MPg+2jgYEGVcVfa/JE+t/MlX47cnRDjJm4QltT2yQ2Jr580pVwkrmi6P2tS22Mm",
+	"7xonWBLbnehW2eTtbUaQS/C+V40/6LiVtu9PWNtR9dklo7fGVPGNPx+KihO1Wc5ySx5pmee/HUO1K/Uw",
+	"imG11vK3VwodGcbZKU5qLV+UdD3cWG45KF59jA8cPiqD7QBHN78W62Vbq2Ao0gXjrVov/DBx+iKs0kjZ",
+	"Ez4bK1qES1Yp8rNdOwy2wb8tDPnHBBRhYtHuwnUl/7j8ycWmkNP+qT8dxZhbmKxty3XjMVPXYCrYsOMm",
+	"FtektjWta/+eeVwbHoMnZfm09Ef62eHA3jZ3DYLu4Qp5uRKIVQrDkurfQIba2u3fOOSpDW0bKx6jmoRc",
+	"/UeXhvq95CnAkp6V2ojoxMOMZYWo4IwHONrPV8CHY9BnLL121d09Numq4isoN2QPMh1VC+OPAA8Lavt3",
+	"y6r+h3tK4uOyYP92lm3PGHhw4rb9NJG4LUCrNw+vAB8pZsO4iTVsKloW55GuG50IG2XOMGOkMtlpxQ/9",
+	"jfm+I2NXwLWRZOGB2jgazmdczWTO/CEEY5peJ5U673BKRXg0QcQZWJYhj3gDX1QcjqenuxyOnx5yl8HU",
+	"NFXuAaeberSntoJYqeY3XFePtdBB2i+xleg9U3cW1YEv72+2VUbVbCxpkaldddXCgwMacSZXkvehK6rV",
+	"KkaMXNn4DQdevDI916RbFrmHs96CauxYoF0TteJYX0BOJqRrS2aTCc0VOzwjI1uZfTRwjYPvL/GgYk61",
+	"Yfo+SdId+BFWdDft4HKsRwNi3aRN2xsfjJZksW3sOs7gMWAhrPLdOrygempGK6zTHfCwC+x0oQpbTovY",
+	"EqcgJ35bb6KAj4k/d+SsH4MS35UIfsIFasUzuqjk+Xim1xyMUB6pPey4Q7WHncNKgfMeeQU5jo6Bc0Uo",
+	"+fvV+3dQIHkoRl+GQBrDzsBo3FDsqHqiNdY7GnYSMuxoPmdK0/kifPzyx5fk2bNn34cPZlRT88yXXq93",
+	"ezuqIGtQ87xeb90d2tAduaLQPBslxP/yfYcXVVkY2hGnr6d+oMgIz5cceaWvGhQK1Ws1GYWSKIRf1ag8",
+	"eJwOxQjtoFHl3A1/fKgu0aSNI0TPbGEgwRJ08+M5RHDvQDVHU7jt/jDW/ju28vzk28Ll+HVZpfe6xraZ",
+	"oubsy40CxAULieuRC20txeBOq4FcI3cGlpabadJQ/NlpHzsOSGjgWRv63fEXX4iuBUQeEv4jRn6fGHmQ",
+	"SGbsw0oVzY1T+tzu8pX3GqVTk63auIz3Z/O14yGPxLELAI/TRbM+sg19CI48cs3yDEt6Q0Jw5KS3sphi",
+	"FUsJq1feDUTfOOE4PGnF+QidJoYIG+TIEj0r5HI6Q0ldOU+LdE/734P6AIOOgfQPK7crJyV9Y5S+rchW",
+	"JEw2/gOg9P/5eRce23c2g7MYDt2yYfH8CWd55urwF2yR05SVNfsBwlf7y/xjixu0qzB2920fPwSHrZxm",
+	"PqfXjAgZyjhEbnzQVlwIzlieJQ5KwXPlhCws+nJGAMYxr3EsoKB8saEN9QZnYS/9xgIujzJsK8JPr5vV",
+	"G2LsNzkpjWD0PaEr0SFw/pyLPQkb3/9GdF2lpldiX2LCNx5paUc9Bo0HhCBhOJoa0/SacKFlUARzb2qx",
+	"UZm/CxsMTs5Wmuc5BpkartW1XK8ahYq5MlDd1sLNh3hcC96QKzEUZhjZ0h7FAgqUXIrg4GUMvjlQZOQ6",
+	"G1k0ZGT9TpfuetDfUNgOzQYdgyYGiTIrY39qCTUDuVCa0Yx0pUjZAM7spM63rPArDRewOPlhDGWxQdBf",
+	"r65VIeCND6uA0YDz18+sUxLr7pgPC/wt9aUKaicHp9P6M6Pbld+KnDp8tyTvp98kHv0Kz/I+syWYQVpj",
+	"xGQYXM+z20dl898nW+MI6BlRUOuj8uLX1s12jNUeEkuAEgmFilf+GGXDdaeFXIpsVxXQKL+1OO42j7o7",
+	"OtU++ZAOattFrLBTikeT4hOPsR37xXbUsckwmqZ0B2zDjf+YSEcL2j+GAKrfR0O9hK4rO+zexOy0oBBT",
+	"JUWmKjL2uxen/X4SCYnJpZj6UDRHIaDR2FoEZm28N/pF//S7/s5DJupi8/b34SBhDBmeXOEC5+wRB2wF",
+	"jsbf6RS1P0EGWJYRipGQtmQFLsdZ9ZARKViV6Kw1CvElhqTJghVcQmLjXYCWnRFklaPCHx4r3BqVBfF2",
+	"DM/KHks9Iys4Svwx13CnyKsJtXUZE+ROFscjV2ZyWXgnKlzJ6DpxdbGWKZxoXUAejcggvkik67by8NtI",
+	"Ms1QuHxz+fWBKX3f5mFGNZZLzDJuXqD5RXAfh1o73x/gy3e2kldDFAhW4TMTsaFhH6iqow/jspVzBmf2",
+	"zfGaWBnai1qN9y7pqvMyttNaK2CW2ZDcn1XLuCo4HTfaFNx5y0UWvRscmBtfnMg7tZWyR5xFjsm1J5up",
+	"8KY34jetcvtk5evbRHF9hNCSGSvd+/6g8i7U/lj7ErwZzw4fFYEHO/AC4jR9QdfQ4BVyBfZtEB164MIp",
+	"MMZOzSwQhIsHp4vBmkG1llQWWaM7fuMoZkPKcy4+yGsmOoNfPhleBwcxWx66LPLOoDPTejE4Pj55+l+9",
+	"fq/fOxl81/+u3zHP2h5qZ0YHIWbNQW03nK3OvMOpZqVVI9XsAY9YAsUzdP9l9ejcoNa09e44KddY9T9o",
+	"2JYjrTcbnlOFQtIJVggf88eel+BT0GoATNRbDg6ccBzaTdj5xRuVkDkH7NRMwVl4W+HZ2VnQUXh4Rb2n",
+	"t2ytolX3ImavbbBSZ63eIp4ujx5zBWm1JQwchIv6A/zxpG6hw8lxeRT11t+HNV0Uouy1ci5BS9VSHvX2",
+	"Xttg9ILRjAuj4DjSCDXOapi6bTqIUr/9dPu/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/polyhook/polyhook/delivery"
+	"github.com/polyhook/polyhook/filter"
 	api "github.com/polyhook/polyhook/gen/polyhookapi"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/store"
@@ -37,7 +39,7 @@ func (h handlers) CreateWebhook(c echo.Context) error {
 	}
 	var req api.NewWebhook
 	if err := json.Unmarshal(body, &req); err != nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\", \"events\": [canonical names], \"tenant\"?, \"description\"?, \"headers\"?}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\", \"events\": [canonical names], \"tenant\"?, \"description\"?, \"headers\"?, \"filter\"?}.")
 	}
 	return h.createWebhook(c, req)
 }
@@ -52,7 +54,7 @@ func (h handlers) createWebhook(c echo.Context, req api.NewWebhook) error {
 		}
 		w.Owner, w.Global = *req.Tenant, false
 	}
-	if err := h.apply(w, &req.Url, &req.Events, req.Description, &req.Headers); err != nil {
+	if err := h.apply(w, &req.Url, &req.Events, req.Description, &req.Headers, req.Filter); err != nil {
 		return err
 	}
 	if err := h.db.CreateWebhook(c.Request().Context(), w); err != nil {
@@ -67,7 +69,7 @@ func (h handlers) createWebhook(c echo.Context, req api.NewWebhook) error {
 
 // apply validates the given fields and sets them on w; a nil field is left as it is. A
 // URL must also be one deliveries may reach (the gateway's SSRF policy).
-func (h handlers) apply(w *store.Webhook, rawURL *string, events *[]string, description *string, headers *map[string]string) error {
+func (h handlers) apply(w *store.Webhook, rawURL *string, events *[]string, description *string, headers *map[string]string, payloadFilter *api.Filter) error {
 	if rawURL != nil {
 		u, err := url.Parse(*rawURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil ||
@@ -124,6 +126,21 @@ func (h handlers) apply(w *store.Webhook, rawURL *string, events *[]string, desc
 		}
 		w.Headers = *headers
 	}
+	if payloadFilter != nil {
+		f, err := filter.Compile(*payloadFilter)
+		if err != nil {
+			return store.Errorf(store.EINVALID, "%s", err.Error())
+		}
+		w.Filter = nil
+		if f != nil {
+			// Compact, so that equal filters share one compiled copy in the engine.
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, *payloadFilter); err != nil {
+				return store.Errorf(store.EINVALID, "filter must be a JSON object.")
+			}
+			w.Filter = buf.Bytes()
+		}
+	}
 	return nil
 }
 
@@ -158,7 +175,7 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	}
 	var req api.WebhookPatch
 	if err := json.Unmarshal(body, &req); err != nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?, \"filter\"?}.")
 	}
 	ctx := c.Request().Context()
 	w, err := h.db.WebhookByID(ctx, id)
@@ -171,7 +188,7 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	// The change is applied to the webhook as stored when it is written, so a concurrent
 	// change to another field is kept.
 	w, err = h.db.UpdateWebhook(ctx, store.WebhookKey{Dialect: w.Dialect, Owner: w.Owner, ExternalID: w.ExternalID}, func(w *store.Webhook) error {
-		return h.apply(w, req.Url, req.Events, req.Description, req.Headers)
+		return h.apply(w, req.Url, req.Events, req.Description, req.Headers, req.Filter)
 	})
 	if err != nil {
 		return err
@@ -222,6 +239,10 @@ func webhookWire(w *store.Webhook) api.Webhook {
 		Events: events, Enabled: w.Enabled, Scope: scope,
 		DisabledAt: w.DisabledAt, DisabledReason: nonEmpty(w.DisabledReason), FailingSince: w.FailingSince,
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
+	}
+	if len(w.Filter) > 0 {
+		f := api.Filter(w.Filter)
+		out.Filter = &f
 	}
 	if len(w.Headers) > 0 {
 		names := slices.Sorted(maps.Keys(w.Headers))

@@ -881,6 +881,7 @@ export interface components {
              * @description Start of the endpoint's current run of failed attempts.
              */
             failingSince?: string;
+            filter?: components["schemas"]["Filter"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -898,6 +899,7 @@ export interface components {
             headers?: {
                 [key: string]: string;
             };
+            filter?: components["schemas"]["Filter"];
         };
         WebhookPatch: {
             url?: string;
@@ -906,6 +908,33 @@ export interface components {
             headers?: {
                 [key: string]: string;
             };
+            filter?: components["schemas"]["Filter"];
+        };
+        /**
+         * @description Deliver only the events that match (native subscriptions). Keys are dotted paths into the
+         *     event (`type`, `tenant`, `occurredAt`, `data`, e.g. `data.order.total`) or `$and`/`$or`
+         *     (arrays of filters) and `$not` (a filter); a path's value is a bare value (equal) or an
+         *     object of operators `$eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith`. Numbers
+         *     never equal strings; `$gt`… compare two numbers or two strings (times as RFC 3339).
+         *     At most 4 KiB and 8 levels deep. `{}` in a PATCH removes the filter.
+         * @example {
+         *       "data.order.total": {
+         *         "$gte": 100
+         *       },
+         *       "$or": [
+         *         {
+         *           "tenant": "acme"
+         *         },
+         *         {
+         *           "type": {
+         *             "$startsWith": "user."
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        Filter: {
+            [key: string]: unknown;
         };
         CreatedWebhook: components["schemas"]["Webhook"] & {
             /** @description The whsec_ secret deliveries are signed with; also at /v1/webhooks/{id}/secrets. */
