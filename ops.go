@@ -215,6 +215,8 @@ type (
 		DisabledReason string     `json:"disabledReason"`
 		FailingSince   *time.Time `json:"failingSince"`
 		HeaderNames    []string   `json:"headerNames"`
+		// Filter is a native subscription's payload filter, as stored.
+		Filter json.RawMessage `json:"filter"`
 	}
 	recovery struct {
 		ID        string           `json:"id"`
@@ -751,6 +753,7 @@ type webhooksCreateCmd struct {
 	Tenant      string            `name:"tenant" help:"Only this tenant's events; every tenant's when empty."`
 	Description string            `name:"description" help:"A label for the webhook."`
 	Headers     map[string]string `name:"header" help:"A custom header sent on every delivery, as NAME=VALUE (repeat for several)."`
+	Filter      string            `name:"filter" help:"Deliver only the events matching this JSON filter, e.g. '{\"data.order.total\": {\"$gte\": 100}}'."`
 }
 
 func (c *webhooksCreateCmd) Run(g *globals) error {
@@ -767,6 +770,12 @@ func (c *webhooksCreateCmd) Run(g *globals) error {
 	}
 	if len(c.Headers) > 0 {
 		in["headers"] = c.Headers
+	}
+	if c.Filter != "" {
+		if !json.Valid([]byte(c.Filter)) {
+			return fmt.Errorf("--filter must be a JSON object")
+		}
+		in["filter"] = json.RawMessage(c.Filter)
 	}
 	b, _, err := a.call(g.ctx, http.MethodPost, "/v1/webhooks", nil, in, http.StatusCreated)
 	if err != nil {
@@ -807,7 +816,14 @@ func (c *webhooksShowCmd) Run(g *globals) error {
 		return printJSON(g.stdout, b)
 	}
 	// Custom headers are shown by name; their values are sealed and never shown.
-	return table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tEVENTS\tHEADERS\tSTATE", [][]string{{w.ID, w.Dialect, w.ExternalID, w.URL, strings.Join(w.Events, ","), strings.Join(w.HeaderNames, ","), w.state()}})
+	if err := table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tEVENTS\tHEADERS\tSTATE", [][]string{{w.ID, w.Dialect, w.ExternalID, w.URL, strings.Join(w.Events, ","), strings.Join(w.HeaderNames, ","), w.state()}}); err != nil {
+		return err
+	}
+	if len(w.Filter) == 0 {
+		return nil
+	}
+	_, err = fmt.Fprintf(g.stdout, "Filter: %s\n", w.Filter)
+	return err
 }
 
 // state says whether the webhook is in delivery, disabled (and why) or failing.
