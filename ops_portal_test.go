@@ -39,7 +39,7 @@ func TestPortalLinksCLI(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	if resp := open(); resp.StatusCode != 201 || len(resp.Cookies()) != 1 || resp.Cookies()[0].SameSite != http.SameSiteNoneMode || !resp.Cookies()[0].Secure {
+	if resp := open(); resp.StatusCode != 201 || len(resp.Cookies()) != 1 || resp.Cookies()[0].SameSite != http.SameSiteNoneMode || !resp.Cookies()[0].Secure || !resp.Cookies()[0].Partitioned {
 		t.Errorf("open the portal: %d %v", resp.StatusCode, resp.Cookies())
 	}
 	if resp := open(); resp.StatusCode != 401 {

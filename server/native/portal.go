@@ -270,8 +270,10 @@ func (a *API) openPortalSession(c echo.Context) error {
 		HttpOnly: true, Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode}
 	if len(a.portal.Origins) > 0 {
 		// Inside another site's frame only a SameSite=None cookie is sent, which browsers
-		// take only when Secure (they count http://localhost as secure).
-		ck.SameSite, ck.Secure = http.SameSiteNoneMode, true
+		// take only when Secure (they count http://localhost as secure). Partitioned
+		// (CHIPS) keys it to the embedding site, so browsers that block third-party
+		// cookies still keep it for that frame.
+		ck.SameSite, ck.Secure, ck.Partitioned = http.SameSiteNoneMode, true, true
 	}
 	c.SetCookie(ck)
 	return c.JSON(http.StatusCreated, sessionWire(l))
