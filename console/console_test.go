@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"io/fs"
 	"net/http"
@@ -168,7 +169,14 @@ func browse(t *testing.T, browser string, db *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: store.HashSecret(token)})
+	// Another site embeds the portal in a frame: a page at localhost (the gateway is at
+	// 127.0.0.1, another site) framing the link it is given.
+	embed := strings.Replace(servertest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, `<!doctype html><html lang="en"><title>Embedder</title><h1>Our app</h1>`+
+			`<iframe title="Webhooks portal" width="1000" height="700" src="`+html.EscapeString(r.URL.Query().Get("src"))+`"></iframe></html>`)
+	})), "127.0.0.1", "localhost", 1)
+	srv := gateway.New(gateway.Config{Deps: deps, Engine: engine, TokenHash: store.HashSecret(token), PortalOrigins: []string{embed}})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := engine.Start(runCtx); err != nil {
@@ -245,7 +253,7 @@ func browse(t *testing.T, browser string, db *store.DB) {
 		t.Fatal(err)
 	}
 	out := servertest.Node(t, filepath.Join("testdata", "browser"), "console.mjs",
-		"BASE="+base, "TOKEN="+token, "RECEIVER="+rcv, "CHROMIUM="+browser,
+		"BASE="+base, "TOKEN="+token, "RECEIVER="+rcv, "EMBED="+embed, "CHROMIUM="+browser,
 		"ARTIFACTS="+dir, "SECRET=hunter2-basic-secret", "USER_DATA="+t.TempDir())
 	t.Logf("browser: %s\nscreenshots in %s", out, dir)
 }

@@ -23,7 +23,7 @@ export class ApiError extends Error {
 
 // api calls the native API (path is its /v1 path) and returns the decoded answer, or
 // throws an ApiError with the gateway's own message.
-export async function api(method, path, body, token = session.token) {
+export async function api(method, path, body, token) {
   const init = {
     method,
     headers: { Accept: 'application/json' },
@@ -36,7 +36,9 @@ export async function api(method, path, body, token = session.token) {
     init.credentials = 'same-origin';
     init.headers['X-Polyhook-Portal'] = '1';
   } else {
-    init.headers.Authorization = `Bearer ${token}`;
+    // Only the console reads the tab's storage: a portal in another site's frame may be
+    // denied it.
+    init.headers.Authorization = `Bearer ${token === undefined ? session.token : token}`;
   }
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';

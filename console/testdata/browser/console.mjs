@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const { BASE, TOKEN, RECEIVER, CHROMIUM, ARTIFACTS, SECRET, USER_DATA } = process.env;
+const { BASE, TOKEN, RECEIVER, EMBED, CHROMIUM, ARTIFACTS, SECRET, USER_DATA } = process.env;
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const heal = async (path) => check((await fetch(`${RECEIVER}/control/heal?path=${path}`)).ok, `the receiver heals ${path}`);
 // admin calls the native API as the product's backend would.
@@ -32,7 +32,7 @@ const context = await chromium.launchPersistentContext(USER_DATA, {
   viewport: { width: 1280, height: 900 },
 });
 const outside = [];
-await context.route((url) => !url.href.startsWith(BASE), (route) => {
+await context.route((url) => !url.href.startsWith(BASE) && !url.href.startsWith(`${EMBED}/embed`), (route) => {
   outside.push(route.request().url());
   return route.abort();
 });
@@ -531,6 +531,22 @@ await page.goto(link.url);
 await heading('Signed out');
 await page.getByText('used already, has expired or was revoked').waitFor();
 await visit('28-portal-signed-out');
+
+// --- the portal embedded in another site's page (allowed by --portal-origins) -------------
+const embedded = await admin('POST', '/v1/portal-links', { tenant: 'acme', name: 'Acme in a frame' });
+page = watch(await context.newPage());
+await page.goto(`${EMBED}/embed?src=${encodeURIComponent(embedded.url)}`);
+const frame = page.frameLocator('iframe');
+try {
+  await frame.getByRole('heading', { level: 1, name: 'Webhooks' }).waitFor();
+} catch (err) {
+  await shot('29-portal-embedded-failed');
+  const inner = await frame.locator('body').innerText().catch((e) => `no body: ${e.message}`);
+  throw new Error(`the framed portal shows: ${inner}\nproblems: ${problems.join('; ')}`);
+}
+await frame.getByRole('link', { name: `${RECEIVER}/portal` }).waitFor(); // the session cookie works inside the frame
+check(await frame.locator('#brand-name').textContent() === 'Acme in a frame', 'the framed portal\u2019s title');
+await shot('29-portal-embedded-1280');
 
 check(outside.length === 0, `requests outside the gateway: ${outside.join(', ')}`);
 check(problems.length === 0, problems.join('\n'));
