@@ -24,7 +24,7 @@ func claimedDelivery(t *testing.T, db *store.DB, w *store.Webhook, until time.Ti
 	ev := &store.Event{ID: "evt_" + w.ID[:8], Type: "user.created", Data: []byte(`{"user":{"id":"u1"}}`), OccurredAt: time.Now()}
 	d := store.Delivery{ID: "msg_" + w.ID[:8], EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect,
 		EventName: "user.create", Status: store.DeliveryPending, ClaimedUntil: &until}
-	if err := db.CreateEvent(context.Background(), ev, []store.Delivery{d}); err != nil {
+	if err := storetest.CreateEvent(context.Background(), db, ev, []store.Delivery{d}); err != nil {
 		t.Fatal(err)
 	}
 	return d

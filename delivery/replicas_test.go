@@ -59,7 +59,7 @@ func TestReplicas_SilentReplicasClaimsAreSent(t *testing.T) {
 		ev := &store.Event{ID: "evt_" + id, Type: "user.created", Data: []byte(`{}`), OccurredAt: time.Now()}
 		d := store.Delivery{ID: "msg_" + id, EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
 			Status: store.DeliveryPending, ClaimedUntil: &until, ClaimedBy: replica}
-		if err := db.CreateEvent(ctx, ev, []store.Delivery{d}); err != nil {
+		if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{d}); err != nil {
 			t.Fatal(err)
 		}
 		return d

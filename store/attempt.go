@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Attempt is one HTTP request of a delivery, as sent and as answered. Secrets in headers
@@ -26,19 +24,6 @@ type Attempt struct {
 	// OmittedHeaders names the webhook's custom headers that were not sent because HTTP
 	// cannot carry their name or value.
 	OmittedHeaders []string `gorm:"type:text;serializer:json"`
-}
-
-// RecordAttempt stores an attempt and the delivery's new state together.
-func (db *DB) RecordAttempt(ctx context.Context, a *Attempt, d *Delivery) error {
-	d.UpdatedAt = db.Now()
-	return db.err(db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		if err := g.Create(a).Error; err != nil {
-			return err
-		}
-		return g.Model(&Delivery{}).Where("id = ?", d.ID).Select(
-			"status", "attempts", "last_status", "last_error", "next_attempt_at", "updated_at", "delivered_at",
-		).Updates(d).Error
-	}))
 }
 
 // Attempts lists a delivery's attempts, oldest first.

@@ -26,7 +26,7 @@ func TestClaims_OwnedByTheirReplica(t *testing.T) {
 			}
 			return d
 		}
-		if err := db.CreateEvent(ctx, &store.Event{ID: "evt_own", Type: "user.created", OccurredAt: time.Now()},
+		if err := storetest.CreateEvent(ctx, db, &store.Event{ID: "evt_own", Type: "user.created", OccurredAt: time.Now()},
 			[]store.Delivery{mk("msg_a", "rep_a"), mk("msg_q", "")}); err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestClaims_HeldUntilEnabled(t *testing.T) {
 		held := func(id, webhook string) store.Delivery {
 			return store.Delivery{ID: id, EventID: "evt_held", WebhookID: webhook, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, HeldAt: &now}
 		}
-		if err := db.CreateEvent(ctx, &store.Event{ID: "evt_held", Type: "user.created", OccurredAt: now},
+		if err := storetest.CreateEvent(ctx, db, &store.Event{ID: "evt_held", Type: "user.created", OccurredAt: now},
 			[]store.Delivery{held("msg_w", w.ID), held("msg_gone", gone.ID)}); err != nil {
 			t.Fatal(err)
 		}

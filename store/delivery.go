@@ -58,14 +58,6 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*Delivery, error) {
 	return &d, nil
 }
 
-// UpdateDeliveryStatus sets a delivery's status without an attempt (for instance when its
-// webhook is gone).
-func (db *DB) UpdateDeliveryStatus(ctx context.Context, id, status, reason string) error {
-	return db.err(db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
-		"status": status, "last_error": reason, "next_attempt_at": nil, "updated_at": db.Now(),
-	}).Error)
-}
-
 // DeliveriesOfEvent lists an event's deliveries.
 func (db *DB) DeliveriesOfEvent(ctx context.Context, eventID string) ([]Delivery, error) {
 	var ds []Delivery

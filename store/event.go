@@ -24,22 +24,6 @@ type Event struct {
 	Deliveries int `gorm:"not null;default:0"`
 }
 
-// CreateEvent inserts one event with its deliveries, setting the times left zero and
-// the event's count of deliveries. Returns ECONFLICT when an event with ev's id exists.
-func (db *DB) CreateEvent(ctx context.Context, ev *Event, deliveries []Delivery) error {
-	if ev.CreatedAt.IsZero() {
-		ev.CreatedAt = db.Now()
-	}
-	ev.Deliveries = len(deliveries)
-	for i := range deliveries {
-		if deliveries[i].CreatedAt.IsZero() {
-			deliveries[i].CreatedAt = ev.CreatedAt
-		}
-		deliveries[i].UpdatedAt = deliveries[i].CreatedAt
-	}
-	return db.CreateEvents(ctx, []*Event{ev}, deliveries)
-}
-
 // CreateEvents inserts events and their deliveries, whose CreatedAt and each event's
 // Deliveries count the caller sets. Returns ECONFLICT when an event's id exists already.
 func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Delivery) error {

@@ -21,7 +21,7 @@ func hook(id string) *store.Webhook {
 
 func publish(ctx context.Context, db *store.DB, id string) error {
 	return db.InTx(ctx, func(tx *store.DB) error {
-		return tx.CreateEvent(ctx, &store.Event{ID: id, Type: "user.created", Data: []byte(`{"a":"` + strings.Repeat("x", 4000) + `"}`)}, nil)
+		return storetest.CreateEvent(ctx, tx, &store.Event{ID: id, Type: "user.created", Data: []byte(`{"a":"` + strings.Repeat("x", 4000) + `"}`)}, nil)
 	})
 }
 

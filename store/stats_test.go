@@ -36,7 +36,7 @@ func TestActivity(t *testing.T) {
 		for i, ts := range at {
 			ev := &store.Event{ID: fmt.Sprintf("ev-%d", i), Type: "user.created", OccurredAt: ts, CreatedAt: ts}
 			d := []store.Delivery{{ID: fmt.Sprintf("d-%d", i), EventID: ev.ID, WebhookID: healthy.ID, Dialect: "nursa", EventName: "all", Status: store.DeliveryPending}}
-			if err := db.CreateEvent(ctx, ev, d); err != nil {
+			if err := storetest.CreateEvent(ctx, db, ev, d); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -49,7 +49,7 @@ func TestActivity(t *testing.T) {
 			if a.status == 200 {
 				d.Status = store.DeliverySucceeded
 			}
-			if err := db.RecordAttempt(ctx, &store.Attempt{ID: fmt.Sprintf("a-%d", i), DeliveryID: d.ID, Number: 1, URL: "https://h.example.com", StartedAt: a.at, ResponseStatus: a.status}, d); err != nil {
+			if err := storetest.RecordAttempt(ctx, db, &store.Attempt{ID: fmt.Sprintf("a-%d", i), DeliveryID: d.ID, Number: 1, URL: "https://h.example.com", StartedAt: a.at, ResponseStatus: a.status}, d); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -104,7 +104,7 @@ func TestActivity(t *testing.T) {
 		}
 		// Nothing pending: no oldest.
 		for i := range at {
-			_ = db.UpdateDeliveryStatus(ctx, fmt.Sprintf("d-%d", i), store.DeliveryFailed, "x")
+			_ = storetest.SetDeliveryStatus(ctx, db, fmt.Sprintf("d-%d", i), store.DeliveryFailed, "x")
 		}
 		if oldest, err := db.OldestPending(ctx); err != nil || oldest != nil {
 			t.Errorf("oldest pending of none: %+v %v", oldest, err)

@@ -330,7 +330,7 @@ func TestClaims_SettleOnlyWhileClaimed(t *testing.T) {
 		mk := func(id string, until time.Time) store.Delivery {
 			return store.Delivery{ID: id, EventID: "evt_claims", WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, ClaimedUntil: &until}
 		}
-		if err := db.CreateEvent(ctx, &store.Event{ID: "evt_claims", Type: "user.created", OccurredAt: time.Now()},
+		if err := storetest.CreateEvent(ctx, db, &store.Event{ID: "evt_claims", Type: "user.created", OccurredAt: time.Now()},
 			[]store.Delivery{mk("msg_expired", past), mk("msg_held", future)}); err != nil {
 			t.Fatal(err)
 		}
@@ -377,7 +377,7 @@ func TestClaims_RenewOnlyLiveClaims(t *testing.T) {
 		}
 		other := mk("msg_other", &soon) // claimed again by another replica since
 		other.ClaimedBy = "rep_b"
-		if err := db.CreateEvent(ctx, &store.Event{ID: "evt_renew", Type: "user.created", OccurredAt: time.Now()},
+		if err := storetest.CreateEvent(ctx, db, &store.Event{ID: "evt_renew", Type: "user.created", OccurredAt: time.Now()},
 			[]store.Delivery{mk("msg_live", &soon), mk("msg_live2", &soon), mk("msg_expired", &past), mk("msg_queued", nil), other}); err != nil {
 			t.Fatal(err)
 		}

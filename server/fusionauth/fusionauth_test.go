@@ -279,7 +279,7 @@ func TestContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := store.Delivery{ID: "msg_fa1", EventID: "6a1c2d3e-0000-4000-8000-0000000000e1", WebhookID: stored.ID, Dialect: fusionauth.Name, EventName: "user.create", Status: store.DeliveryPending}
-	if err := g.db.CreateEvent(ctx, &store.Event{ID: d.EventID, Type: "user.created", Data: []byte(`{"user":{"email":"ada@example.com"}}`), OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
+	if err := storetest.CreateEvent(ctx, g.db, &store.Event{ID: d.EventID, Type: "user.created", Data: []byte(`{"user":{"email":"ada@example.com"}}`), OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
 		t.Fatal(err)
 	}
 	for i, code := range []int{500, 200} {
@@ -290,7 +290,7 @@ func TestContract(t *testing.T) {
 		a := &store.Attempt{ID: []string{"6a1c2d3e-0000-4000-8000-0000000000a1", "6a1c2d3e-0000-4000-8000-0000000000a2"}[i], DeliveryID: d.ID, Number: i + 1,
 			URL: stored.URL, StartedAt: time.Now(), DurationMS: 12, ResponseStatus: code,
 			RequestBody: `{"event":{"type":"user.create","id":"` + d.EventID + `","user":{"email":"ada@example.com"}}}`}
-		if err := g.db.RecordAttempt(ctx, a, &d); err != nil {
+		if err := storetest.RecordAttempt(ctx, g.db, a, &d); err != nil {
 			t.Fatal(err)
 		}
 	}

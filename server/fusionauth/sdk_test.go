@@ -9,6 +9,7 @@ import (
 	"github.com/polyhook/polyhook/server/fusionauth"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
 )
 
 // TestOfficialClient drives the official @fusionauth/typescript-client, unchanged, through
@@ -34,7 +35,7 @@ func TestOfficialClient(t *testing.T) {
 				continue
 			}
 			d := store.Delivery{ID: "msg_sdk", EventID: logID, WebhookID: ws[0].ID, Dialect: fusionauth.Name, EventName: "user.create", Status: store.DeliveryPending}
-			if err := g.db.CreateEvent(ctx, &store.Event{ID: logID, Type: "user.created", OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
+			if err := storetest.CreateEvent(ctx, g.db, &store.Event{ID: logID, Type: "user.created", OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -45,7 +46,7 @@ func TestOfficialClient(t *testing.T) {
 				}
 				a := &store.Attempt{ID: []string{"6a1c2d3e-0000-4000-8000-00000000a0a1", "6a1c2d3e-0000-4000-8000-00000000a0a2"}[i], DeliveryID: d.ID, Number: i + 1, URL: ws[0].URL,
 					StartedAt: time.Now(), ResponseStatus: code, RequestBody: `{"event":{"type":"user.create","id":"` + logID + `"}}`}
-				if err := g.db.RecordAttempt(ctx, a, &d); err != nil {
+				if err := storetest.RecordAttempt(ctx, g.db, a, &d); err != nil {
 					t.Error(err)
 				}
 			}

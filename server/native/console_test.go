@@ -109,12 +109,12 @@ func TestStats(t *testing.T) {
 		for i := range 3 {
 			at := now.Add(-time.Duration(i) * time.Millisecond)
 			ev := &store.Event{ID: fmt.Sprintf("e%d", i), Type: "user.created", OccurredAt: at, CreatedAt: at}
-			if err := db.CreateEvent(ctx, ev, []store.Delivery{{ID: fmt.Sprintf("d%d", i), EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "all", Status: store.DeliveryPending}}); err != nil {
+			if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{{ID: fmt.Sprintf("d%d", i), EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "all", Status: store.DeliveryPending}}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		d := &store.Delivery{ID: "d0", Status: store.DeliveryPending, Attempts: 1, LastStatus: 500}
-		if err := db.RecordAttempt(ctx, &store.Attempt{ID: "a0", DeliveryID: "d0", Number: 1, URL: w.URL, StartedAt: now, ResponseStatus: 500}, d); err != nil {
+		if err := storetest.RecordAttempt(ctx, db, &store.Attempt{ID: "a0", DeliveryID: "d0", Number: 1, URL: w.URL, StartedAt: now, ResponseStatus: 500}, d); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.SetFailingSince(ctx, w.ID, now); err != nil {

@@ -223,7 +223,7 @@ func TestContract(t *testing.T) {
 	if status, b = do("POST", "/v1/deliveries/"+dID+"/retry", ""); status != 409 || errCode(b) != "conflict" {
 		t.Errorf("retry a pending delivery: %d %s", status, b)
 	}
-	if err := db.UpdateDeliveryStatus(context.Background(), dID, store.DeliveryFailed, "gave up"); err != nil {
+	if err := storetest.SetDeliveryStatus(context.Background(), db, dID, store.DeliveryFailed, "gave up"); err != nil {
 		t.Fatal(err)
 	}
 	if status, b = do("POST", "/v1/deliveries/"+dID+"/retry", ""); status != 202 || !strings.Contains(string(b), `"status":"pending"`) {

@@ -201,7 +201,7 @@ func testConsoleRoutes(t *testing.T, b *portalBundle) {
 		{StartedAt: now.Add(-3 * time.Hour), DurationMS: 900, ResponseStatus: 200},
 	} {
 		a.ID, a.DeliveryID, a.Number, a.URL = d.Id+"-"+string(rune('a'+i)), d.Id, i+1, "https://example.com/a"
-		if err := b.db.RecordAttempt(ctx, &a, &store.Delivery{ID: d.Id, Status: store.DeliveryPending, Attempts: i + 1}); err != nil {
+		if err := storetest.RecordAttempt(ctx, b.db, &a, &store.Delivery{ID: d.Id, Status: store.DeliveryPending, Attempts: i + 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -303,7 +303,7 @@ func TestPortalIsolation(t *testing.T) {
 		if err := json.Unmarshal(out, &ds); status != 200 || err != nil || len(ds.Deliveries) < 3 {
 			t.Fatalf("B's deliveries: %d %s", status, out)
 		}
-		if err := db.UpdateDeliveryStatus(ctx, ds.Deliveries[0].Id, store.DeliveryFailed, "gave up"); err != nil {
+		if err := storetest.SetDeliveryStatus(ctx, db, ds.Deliveries[0].Id, store.DeliveryFailed, "gave up"); err != nil {
 			t.Fatal(err)
 		}
 		status, out = b.admin(t, "POST", "/v1/webhooks/"+bNative.Id+"/recover", `{"since":"2000-01-01T00:00:00Z"}`)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
 )
 
 // TestLogs: a delivery that failed, then succeeded on retry, shows as one log with its
@@ -24,7 +25,7 @@ func TestLogs(t *testing.T) {
 	}
 	body := `{"data":{"facilityId":"NUR-1","userId":"u"},"eventType":"facility.user-connection.accepted"}`
 	d := store.Delivery{ID: "msg_logs1", EventID: "evt_logs1", WebhookID: w.ID, Dialect: nursa.Name, EventName: "facility.user-connection.accepted", Status: store.DeliveryPending}
-	if err := g.db.CreateEvent(ctx, &store.Event{ID: "evt_logs1", Type: "group.member.added", OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
+	if err := storetest.CreateEvent(ctx, g.db, &store.Event{ID: "evt_logs1", Type: "group.member.added", OccurredAt: time.Now()}, []store.Delivery{d}); err != nil {
 		t.Fatal(err)
 	}
 	for i, status := range []int{500, 200} {
@@ -33,7 +34,7 @@ func TestLogs(t *testing.T) {
 			d.Status = store.DeliverySucceeded
 		}
 		a := &store.Attempt{ID: "att_" + string(rune('a'+i)), DeliveryID: d.ID, Number: i + 1, URL: w.URL, StartedAt: time.Now(), RequestBody: body, ResponseStatus: status, ResponseBody: "r"}
-		if err := g.db.RecordAttempt(ctx, a, &d); err != nil {
+		if err := storetest.RecordAttempt(ctx, g.db, a, &d); err != nil {
 			t.Fatal(err)
 		}
 	}
