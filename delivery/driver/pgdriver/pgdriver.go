@@ -50,7 +50,7 @@ const pollInterval = 200 * time.Millisecond
 // Queue builds River on the database's pgx pool.
 func (d *Driver) Queue(ctx context.Context, cfg *river.Config) (driver.Queue, error) {
 	rd := riverpgxv5.New(d.Pool())
-	if err := driver.MigrateRiver(ctx, rd); err != nil {
+	if err := d.migrate(ctx, rd); err != nil {
 		return nil, err
 	}
 	if cfg.FetchPollInterval <= 0 {
@@ -61,6 +61,24 @@ func (d *Driver) Queue(ctx context.Context, cfg *river.Config) (driver.Queue, er
 		return nil, err
 	}
 	return &queue{client}, nil
+}
+
+// riverMigrationLock is the advisory lock replicas take around River's migration.
+const riverMigrationLock = 70412027
+
+// migrate migrates River's tables under an advisory lock: replicas starting together on
+// a fresh database otherwise create River's functions at once, and all but one fail.
+func (d *Driver) migrate(ctx context.Context, rd *riverpgxv5.Driver) error {
+	conn, err := d.Pool().Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", riverMigrationLock); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", riverMigrationLock)
+	return driver.MigrateRiver(ctx, rd)
 }
 
 type queue struct {
