@@ -26,7 +26,7 @@ func TestImportEveryDialect(t *testing.T) {
 			runImport := func(extra ...string) string {
 				t.Helper()
 				var out bytes.Buffer
-				all := append([]string{"import", dialect, "--from", vendor.base, "--url", gw.base, "--token", gw.token}, args...)
+				all := append([]string{"import", dialect, "--from", vendor.base, "--url=" + gw.base, "--token=" + gw.token}, args...)
 				if err := run(context.Background(), append(all, extra...), &out, &out); err != nil {
 					t.Fatalf("import %v: %v\n%s", extra, err, out.String())
 				}
@@ -81,7 +81,7 @@ func TestImportEveryDialect(t *testing.T) {
 				}
 				var key struct{ APIKey string }
 				gw.admin(t, "POST", "/v1/credentials", `{"dialect":"fusionauth"}`, &key)
-				runImport("--apply", "--gateway-key", key.APIKey)
+				runImport("--apply", "--gateway-key=" + key.APIKey)
 				for _, h := range gatewayHooks() {
 					if h.ExternalID == made[0].id && h.Description != "changed" {
 						t.Errorf("not updated: %+v", h)
@@ -137,7 +137,7 @@ func vendorWebhooks(t *testing.T, v *bridgeGateway, dialect string) ([]string, [
 			post("/api/webhook/"+id, `{"webhook":{"url":"`+u+`","connectTimeout":1000,"readTimeout":2000,"global":true,"description":"d","eventsEnabled":{"`+ev+`":true},"httpAuthenticationUsername":"u","httpAuthenticationPassword":"p"}}`, "Authorization", key.APIKey)
 			made = append(made, madeHook{id, u, []string{ev}})
 		}
-		return []string{"--api-key", key.APIKey}, made
+		return []string{"--api-key=" + key.APIKey}, made
 	case "xsolla":
 		var cr struct{ ClientID, ClientSecret string }
 		v.admin(t, "POST", "/v1/credentials", `{"dialect":"xsolla","projectIds":["`+bridgeProject+`"]}`, &cr)
@@ -151,7 +151,7 @@ func vendorWebhooks(t *testing.T, v *bridgeGateway, dialect string) ([]string, [
 			post("/api/projects/"+bridgeProject+"/events/"+ev+"/webhooks", `{"url":"`+u+`"}`, "X-SERVER-AUTHORIZATION", tok.AccessToken)
 			made = append(made, madeHook{"", u, []string{ev}})
 		}
-		return []string{"--server-jwt", tok.AccessToken, "--project", bridgeProject}, made
+		return []string{"--server-jwt=" + tok.AccessToken, "--project", bridgeProject}, made
 	case "nursa":
 		var cr struct{ ClientID, ClientSecret string }
 		v.admin(t, "POST", "/v1/credentials", `{"dialect":"nursa"}`, &cr)
@@ -165,7 +165,7 @@ func vendorWebhooks(t *testing.T, v *bridgeGateway, dialect string) ([]string, [
 			post("/api/v2/public/webhooks/user", `{"url":"`+u+`","events":["`+ev+`"]}`, "Authorization", "Bearer "+tok.AccessToken)
 			made = append(made, madeHook{"", u, []string{ev}})
 		}
-		return []string{"--access-token", tok.AccessToken}, made
+		return []string{"--access-token=" + tok.AccessToken}, made
 	case "authing":
 		var cr struct{ UserPoolID, AccessKeyID, AccessKeySecret string }
 		v.admin(t, "POST", "/v1/credentials", `{"dialect":"authing"}`, &cr)
@@ -182,7 +182,7 @@ func vendorWebhooks(t *testing.T, v *bridgeGateway, dialect string) ([]string, [
 				"Authorization", "Bearer "+tok.Data.AccessToken, "X-Authing-Userpool-Id", cr.UserPoolID)
 			made = append(made, madeHook{"", u, []string{ev}})
 		}
-		return []string{"--access-token", tok.Data.AccessToken, "--user-pool-id", cr.UserPoolID}, made
+		return []string{"--access-token=" + tok.Data.AccessToken, "--user-pool-id", cr.UserPoolID}, made
 	}
 	t.Fatalf("unknown dialect %s", dialect)
 	return nil, nil
