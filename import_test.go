@@ -71,7 +71,7 @@ func TestImportEveryDialect(t *testing.T) {
 			}
 			if dialect == "fusionauth" {
 				// A webhook changed at the vendor is updated under its id.
-				status, b := vendor.do(t, "PATCH", "/api/webhook/"+made[0].id, `{"webhook":{"description":"changed"}}`, "Authorization", args[1])
+				status, b := vendor.do(t, "PATCH", "/api/webhook/"+made[0].id, `{"webhook":{"description":"changed"}}`, "Authorization", strings.TrimPrefix(args[0], "--api-key="))
 				if status != 200 {
 					t.Fatalf("patch at the vendor: %d %s", status, b)
 				}
