@@ -81,7 +81,7 @@ func TestImportEveryDialect(t *testing.T) {
 				}
 				var key struct{ APIKey string }
 				gw.admin(t, "POST", "/v1/credentials", `{"dialect":"fusionauth"}`, &key)
-				runImport("--apply", "--gateway-key=" + key.APIKey)
+				runImport("--apply", "--gateway-key="+key.APIKey)
 				for _, h := range gatewayHooks() {
 					if h.ExternalID == made[0].id && h.Description != "changed" {
 						t.Errorf("not updated: %+v", h)
