@@ -16,6 +16,23 @@ func (e *Engine) Retry(ctx context.Context, deliveryID string) (*store.Delivery,
 	return e.db.Requeue(ctx, deliveryID, e.now())
 }
 
+// Pause pauses a webhook of any dialect: new events still make its deliveries, which
+// wait with its pending ones, unattempted, until Resume. Returns ENOTFOUND for an unknown
+// webhook.
+func (e *Engine) Pause(ctx context.Context, webhookID string) error {
+	return e.db.PauseWebhook(ctx, webhookID, e.now())
+}
+
+// Resume ends a webhook's pause and makes what waited due at once (unless the webhook is
+// disabled, which keeps it held). Returns ENOTFOUND for an unknown webhook.
+func (e *Engine) Resume(ctx context.Context, webhookID string) error {
+	if err := e.db.ResumeWebhook(ctx, webhookID); err != nil {
+		return err
+	}
+	_, err := e.db.ReleaseHeld(ctx, e.now())
+	return err
+}
+
 // Recover starts re-sending every failed delivery of a webhook created since a time, as a
 // background job; follow it with the store's GetRecovery. Returns ENOTFOUND for an
 // unknown webhook and ECONFLICT for a disabled one (enable it first).

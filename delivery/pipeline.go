@@ -14,8 +14,8 @@ import (
 //
 //  1. a place of its webhook (slots.go), or parked until one is free;
 //  2. prepare: the webhook as it is now (webhooks.go): deleted, the delivery is
-//     cancelled; disabled (by its owner or by the gateway), the delivery is held until
-//     the webhook is enabled again; changed, the attempt goes to its current URL, with
+//     cancelled; disabled (by its owner or by the gateway) or paused, the delivery is
+//     held, unattempted, until the webhook is enabled or resumed; changed, the attempt goes to its current URL, with
 //     its current headers and secrets;
 //  3. send (try), bounded by the claim's end;
 //  4. conclude: the retry policy counts the attempt and schedules the next one, and
@@ -63,7 +63,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		}
 		e.rec.put(e.scheduler.handOver(cl, time.Second))
 		return
-	case w.DisabledAt != nil || !w.Enabled:
+	case w.DisabledAt != nil || !w.Enabled || w.PausedAt != nil:
 		e.freeSlot(cl)
 		now := e.now()
 		cl.d.HeldAt, cl.d.NextAttemptAt = &now, nil

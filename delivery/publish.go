@@ -199,7 +199,10 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 					CreatedAt: p.ev.CreatedAt,
 					UpdatedAt: p.ev.CreatedAt,
 				}
-				if wait, ok := e.scheduler.claimable(w.ID, d.ID); ok {
+				if w.PausedAt != nil {
+					// Made and kept, unattempted, until the webhook is resumed.
+					d.HeldAt = &p.ev.CreatedAt
+				} else if wait, ok := e.scheduler.claimable(w.ID, d.ID); ok {
 					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
 					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
 				} else {

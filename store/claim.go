@@ -14,7 +14,7 @@ import (
 // Should the process die first, its claims are released, due at once, by whichever
 // process notices: when its heartbeat stops (ReleaseClaimsOf), at the latest when the
 // claim runs out (ReleaseExpired). A pending delivery is thus always either claimed by one
-// process, due at its next_attempt_at, or held for its disabled webhook (ReleaseHeld makes
+// process, due at its next_attempt_at, or held for its disabled or paused webhook (ReleaseHeld makes
 // it due again), never none of them.
 
 // Settle records what became of claimed deliveries: as[i], when not nil, is the attempt
@@ -174,7 +174,7 @@ func (db *DB) RenewClaims(ctx context.Context, owner string, ids []string, until
 }
 
 // ReleaseHeld ends the hold of every held delivery whose webhook delivers again (it is
-// enabled and not disabled by the gateway), leaving it due at at, and returns how many it
+// enabled, not disabled by the gateway and not paused), leaving it due at at, and returns how many it
 // released. Held deliveries whose webhook was deleted are cancelled on the way.
 func (db *DB) ReleaseHeld(ctx context.Context, at time.Time) (int64, error) {
 	g := db.gorm.WithContext(ctx)
@@ -185,7 +185,7 @@ func (db *DB) ReleaseHeld(ctx context.Context, at time.Time) (int64, error) {
 		return 0, db.err(err)
 	}
 	res := g.Model(&Delivery{}).Where(`held_at IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
-AND w.enabled = ? AND w.disabled_at IS NULL)`, true).
+AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)`, true).
 		Updates(map[string]any{"held_at": nil, "next_attempt_at": at, "updated_at": db.Now()})
 	return res.RowsAffected, db.err(res.Error)
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // SetFailingSince records the start of a webhook's run of failures, unless a run has
@@ -44,6 +46,35 @@ func (db *DB) EnableWebhook(ctx context.Context, id string) error {
 	res := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ?", id).Updates(map[string]any{
 		"disabled_at": nil, "disabled_reason": "", "failing_since": nil,
 	})
+	if res.Error != nil {
+		return db.err(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "Webhook not found.")
+	}
+	return nil
+}
+
+// PauseWebhook pauses a webhook from at: new events still make its deliveries, and they
+// and its pending ones wait, held and unattempted, until it is resumed. Pausing a paused
+// webhook keeps the time it was paused first. Returns ENOTFOUND when there is no such
+// webhook.
+func (db *DB) PauseWebhook(ctx context.Context, id string, at time.Time) error {
+	res := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ?", id).
+		Update("paused_at", gorm.Expr("COALESCE(paused_at, ?)", at))
+	if res.Error != nil {
+		return db.err(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "Webhook not found.")
+	}
+	return nil
+}
+
+// ResumeWebhook ends a webhook's pause; what waited is released by ReleaseHeld. Returns
+// ENOTFOUND when there is no such webhook.
+func (db *DB) ResumeWebhook(ctx context.Context, id string) error {
+	res := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ?", id).Update("paused_at", nil)
 	if res.Error != nil {
 		return db.err(res.Error)
 	}

@@ -69,6 +69,9 @@ type Webhook struct {
 	// FailingSince is the start of the endpoint's current run of failed attempts; nil
 	// while its last attempt succeeded.
 	FailingSince *time.Time `gorm:""`
+	// PausedAt is set while an operator has paused the webhook: its deliveries are still
+	// made, and wait, held and unattempted, until it is resumed.
+	PausedAt *time.Time `gorm:""`
 
 	// Version counts the webhook's stored changes; an update is written only over the
 	// version it read (see UpdateWebhook), so that concurrent changes are never lost.

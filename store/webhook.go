@@ -278,7 +278,7 @@ func (db *DB) RotateSigningSecret(ctx context.Context, id string, grace time.Dur
 // WebhookState is what an attempt must know of its webhook as it is now, read without
 // the rest of it: the version and creation time, which tell whether a copy read earlier
 // is still the webhook's content (every change of it bumps the version), and the state
-// that changes without a new version (disabling and health).
+// that changes without a new version (disabling, pausing and health).
 type WebhookState struct {
 	Version        int64
 	CreatedAt      time.Time
@@ -286,6 +286,7 @@ type WebhookState struct {
 	DisabledAt     *time.Time
 	DisabledReason string
 	FailingSince   *time.Time
+	PausedAt       *time.Time
 }
 
 // WebhookStateByID reads a webhook's state. Returns ENOTFOUND when there is none.
@@ -308,7 +309,7 @@ func (db *DB) WebhookStates(ctx context.Context, ids []string) (map[string]*Webh
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT id, version, created_at, enabled, disabled_at, disabled_reason, failing_since
+	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT id, version, created_at, enabled, disabled_at, disabled_reason, failing_since, paused_at
 FROM webhooks WHERE id IN ?`, ids).Rows()
 	if err != nil {
 		return nil, db.err(err)
@@ -320,8 +321,9 @@ FROM webhooks WHERE id IN ?`, ids).Rows()
 			st       WebhookState
 			disabled sql.NullTime
 			failing  sql.NullTime
+			paused   sql.NullTime
 		)
-		if err := rows.Scan(&id, &st.Version, &st.CreatedAt, &st.Enabled, &disabled, &st.DisabledReason, &failing); err != nil {
+		if err := rows.Scan(&id, &st.Version, &st.CreatedAt, &st.Enabled, &disabled, &st.DisabledReason, &failing, &paused); err != nil {
 			return nil, db.err(err)
 		}
 		if disabled.Valid {
@@ -331,6 +333,10 @@ FROM webhooks WHERE id IN ?`, ids).Rows()
 		if failing.Valid {
 			t := failing.Time
 			st.FailingSince = &t
+		}
+		if paused.Valid {
+			t := paused.Time
+			st.PausedAt = &t
 		}
 		out[id] = &st
 	}
@@ -346,6 +352,7 @@ func (st *WebhookState) Same(w *Webhook) bool {
 func (st *WebhookState) Apply(w *Webhook) *Webhook {
 	c := *w
 	c.Enabled, c.DisabledAt, c.DisabledReason, c.FailingSince = st.Enabled, st.DisabledAt, st.DisabledReason, st.FailingSince
+	c.PausedAt = st.PausedAt
 	return &c
 }
 

@@ -81,7 +81,8 @@ type Executor interface {
 	ReleaseExpired(ctx context.Context, before, at time.Time) (int64, error)
 	// ReleaseClaimsOf ends every claim of a replica, due at at.
 	ReleaseClaimsOf(ctx context.Context, replica string, at time.Time) (int64, error)
-	// ReleaseHeld ends the holds of deliveries whose webhook delivers again, due at at.
+	// ReleaseHeld ends the holds of deliveries whose webhook delivers again (enabled,
+	// not disabled, not paused), due at at.
 	ReleaseHeld(ctx context.Context, at time.Time) (int64, error)
 	// ScheduleUnscheduled makes due at at the pending deliveries that wait for nothing.
 	ScheduleUnscheduled(ctx context.Context, at time.Time) (int64, error)
@@ -99,6 +100,11 @@ type Executor interface {
 	SetFailingSince(ctx context.Context, webhookID string, since time.Time) error
 	MarkHealthy(ctx context.Context, webhookIDs []string) error
 	DisableWebhook(ctx context.Context, id, reason string) error
+	// PauseWebhook pauses a webhook from at (its deliveries are made and held) and
+	// ResumeWebhook ends the pause (ReleaseHeld then makes them due); both return
+	// ENOTFOUND for an unknown webhook.
+	PauseWebhook(ctx context.Context, id string, at time.Time) error
+	ResumeWebhook(ctx context.Context, id string) error
 
 	// Operators' retries and recoveries.
 

@@ -314,8 +314,27 @@ func exerciseHeld(t *testing.T, d driver.Driver, db *store.DB) {
 	if got, _ := d.DueDeliveries(ctx, at.Add(time.Hour), 10, nil); len(got) != 0 {
 		t.Errorf("held deliveries are due: %v", ids(got))
 	}
+	// Paused as well: enabling it releases nothing until it is resumed.
+	if err := d.PauseWebhook(ctx, w.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PauseWebhook(ctx, "nope", at); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("pause an unknown webhook: %v", err)
+	}
 	if err := db.EnableWebhook(ctx, w.ID); err != nil {
 		t.Fatal(err)
+	}
+	if sts, err := d.WebhookStates(ctx, []string{w.ID}); err != nil || sts[w.ID].PausedAt == nil || !sts[w.ID].PausedAt.Equal(at) {
+		t.Fatalf("paused webhook's state: %+v %v", sts[w.ID], err)
+	}
+	if n, err := d.ReleaseHeld(ctx, at); n != 0 || err != nil {
+		t.Fatalf("released while paused: %d %v", n, err)
+	}
+	if err := d.ResumeWebhook(ctx, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ResumeWebhook(ctx, "nope"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("resume an unknown webhook: %v", err)
 	}
 	if n, err := d.ReleaseHeld(ctx, at); n != 1 || err != nil {
 		t.Fatalf("release held: %d %v", n, err)
