@@ -304,9 +304,12 @@ type CreatedWebhook struct {
 	HeaderNames *[]string `json:"headerNames,omitempty"`
 
 	// Id Polyhook's id.
-	Id    string  `json:"id"`
-	Name  *string `json:"name,omitempty"`
-	Scope Scope   `json:"scope"`
+	Id   string  `json:"id"`
+	Name *string `json:"name,omitempty"`
+
+	// PausedAt Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
+	PausedAt *time.Time `json:"pausedAt,omitempty"`
+	Scope    Scope      `json:"scope"`
 
 	// Secret The whsec_ secret deliveries are signed with; also at /v1/webhooks/{id}/secrets.
 	Secret    string    `json:"secret"`
@@ -769,11 +772,14 @@ type Webhook struct {
 	HeaderNames *[]string `json:"headerNames,omitempty"`
 
 	// Id Polyhook's id.
-	Id        string    `json:"id"`
-	Name      *string   `json:"name,omitempty"`
-	Scope     Scope     `json:"scope"`
-	UpdatedAt time.Time `json:"updatedAt"`
-	Url       string    `json:"url"`
+	Id   string  `json:"id"`
+	Name *string `json:"name,omitempty"`
+
+	// PausedAt Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
+	PausedAt  *time.Time `json:"pausedAt,omitempty"`
+	Scope     Scope      `json:"scope"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+	Url       string     `json:"url"`
 }
 
 // WebhookPatch defines model for WebhookPatch.
@@ -1629,6 +1635,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
 	EnableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PauseWebhook Pause a webhook of any dialect until it is resumed.
+	//
+	// New events still make its deliveries; they and its pending ones wait, neither sent nor failed, spending no attempt, until it is resumed.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/pause (the `PauseWebhook` operationId).
+	PauseWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 	//
 	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
@@ -1650,6 +1663,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhook(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeWebhook End a webhook's pause; what waited is sent.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/resume (the `ResumeWebhook` operationId).
+	ResumeWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
 	//
@@ -2455,6 +2473,23 @@ func (c *Client) EnableWebhook(ctx context.Context, webhookId string, reqEditors
 	return c.Client.Do(req)
 }
 
+// PauseWebhook Pause a webhook of any dialect until it is resumed.
+//
+// New events still make its deliveries; they and its pending ones wait, neither sent nor failed, spending no attempt, until it is resumed.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/pause (the `PauseWebhook` operationId).
+func (c *Client) PauseWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPauseWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 //
 // Deliveries still retrying (pending, waiting for their next attempt) keep their own
@@ -2487,6 +2522,21 @@ func (c *Client) RecoverWebhookWithBody(ctx context.Context, webhookId string, c
 // Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 func (c *Client) RecoverWebhook(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRecoverWebhookRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeWebhook End a webhook's pause; what waited is sent.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/resume (the `ResumeWebhook` operationId).
+func (c *Client) ResumeWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeWebhookRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -4177,6 +4227,40 @@ func NewEnableWebhookRequest(server string, webhookId string) (*http.Request, er
 	return req, nil
 }
 
+// NewPauseWebhookRequest constructs an http.Request for the PauseWebhook method
+func NewPauseWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/pause", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRecoverWebhookRequest calls the generic RecoverWebhook builder with application/json body
 func NewRecoverWebhookRequest(server string, webhookId string, body RecoverWebhookJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4220,6 +4304,40 @@ func NewRecoverWebhookRequestWithBody(server string, webhookId string, contentTy
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResumeWebhookRequest constructs an http.Request for the ResumeWebhook method
+func NewResumeWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/resume", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4797,6 +4915,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
 	EnableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*EnableWebhookResponse, error)
 
+	// PauseWebhookWithResponse Pause a webhook of any dialect until it is resumed.
+	//
+	// New events still make its deliveries; they and its pending ones wait, neither sent nor failed, spending no attempt, until it is resumed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/pause (the `PauseWebhook` operationId).
+	PauseWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*PauseWebhookResponse, error)
+
 	// RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 	//
 	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
@@ -4818,6 +4945,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhookWithResponse(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error)
+
+	// ResumeWebhookWithResponse End a webhook's pause; what waited is sent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/resume (the `ResumeWebhook` operationId).
+	ResumeWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*ResumeWebhookResponse, error)
 
 	// GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
 	//
@@ -7545,6 +7679,75 @@ func (r EnableWebhookResponse) ContentType() string {
 	return ""
 }
 
+type PauseWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PauseWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PauseWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PauseWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PauseWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PauseWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PauseWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PauseWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PauseWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PauseWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RecoverWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7629,6 +7832,75 @@ func (r RecoverWebhookResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RecoverWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResumeWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResumeWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResumeWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ResumeWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ResumeWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResumeWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResumeWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResumeWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResumeWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResumeWebhookResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8606,6 +8878,21 @@ func (c *ClientWithResponses) EnableWebhookWithResponse(ctx context.Context, web
 	return ParseEnableWebhookResponse(rsp)
 }
 
+// PauseWebhookWithResponse Pause a webhook of any dialect until it is resumed.
+//
+// New events still make its deliveries; they and its pending ones wait, neither sent nor failed, spending no attempt, until it is resumed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/pause (the `PauseWebhook` operationId).
+func (c *ClientWithResponses) PauseWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*PauseWebhookResponse, error) {
+	rsp, err := c.PauseWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePauseWebhookResponse(rsp)
+}
+
 // RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 //
 // Deliveries still retrying (pending, waiting for their next attempt) keep their own
@@ -8638,6 +8925,19 @@ func (c *ClientWithResponses) RecoverWebhookWithResponse(ctx context.Context, we
 		return nil, err
 	}
 	return ParseRecoverWebhookResponse(rsp)
+}
+
+// ResumeWebhookWithResponse End a webhook's pause; what waited is sent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/resume (the `ResumeWebhook` operationId).
+func (c *ClientWithResponses) ResumeWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*ResumeWebhookResponse, error) {
+	rsp, err := c.ResumeWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeWebhookResponse(rsp)
 }
 
 // GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
@@ -10846,6 +11146,63 @@ func ParseEnableWebhookResponse(rsp *http.Response) (*EnableWebhookResponse, err
 	return response, nil
 }
 
+// ParsePauseWebhookResponse parses an HTTP response from a PauseWebhookWithResponse call
+func ParsePauseWebhookResponse(rsp *http.Response) (*PauseWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PauseWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRecoverWebhookResponse parses an HTTP response from a RecoverWebhookWithResponse call
 func ParseRecoverWebhookResponse(rsp *http.Response) (*RecoverWebhookResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10894,6 +11251,63 @@ func ParseRecoverWebhookResponse(rsp *http.Response) (*RecoverWebhookResponse, e
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResumeWebhookResponse parses an HTTP response from a ResumeWebhookWithResponse call
+func ParseResumeWebhookResponse(rsp *http.Response) (*ResumeWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResumeWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorResponse

@@ -309,9 +309,12 @@ type CreatedWebhook struct {
 	HeaderNames *[]string `json:"headerNames,omitempty"`
 
 	// Id Polyhook's id.
-	Id    string  `json:"id"`
-	Name  *string `json:"name,omitempty"`
-	Scope Scope   `json:"scope"`
+	Id   string  `json:"id"`
+	Name *string `json:"name,omitempty"`
+
+	// PausedAt Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
+	PausedAt *time.Time `json:"pausedAt,omitempty"`
+	Scope    Scope      `json:"scope"`
 
 	// Secret The whsec_ secret deliveries are signed with; also at /v1/webhooks/{id}/secrets.
 	Secret    string    `json:"secret"`
@@ -774,11 +777,14 @@ type Webhook struct {
 	HeaderNames *[]string `json:"headerNames,omitempty"`
 
 	// Id Polyhook's id.
-	Id        string    `json:"id"`
-	Name      *string   `json:"name,omitempty"`
-	Scope     Scope     `json:"scope"`
-	UpdatedAt time.Time `json:"updatedAt"`
-	Url       string    `json:"url"`
+	Id   string  `json:"id"`
+	Name *string `json:"name,omitempty"`
+
+	// PausedAt Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
+	PausedAt  *time.Time `json:"pausedAt,omitempty"`
+	Scope     Scope      `json:"scope"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+	Url       string     `json:"url"`
 }
 
 // WebhookPatch defines model for WebhookPatch.
@@ -1634,6 +1640,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
 	EnableWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PauseWebhook Pause a webhook of any dialect until it is resumed.
+	//
+	// New events still make its deliveries; they and its pending ones wait, neither sent nor failed, spending no attempt, until it is resumed.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/pause (the `PauseWebhook` operationId).
+	PauseWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 	//
 	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
@@ -1655,6 +1668,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhook(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeWebhook End a webhook's pause; what waited is sent.
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/resume (the `ResumeWebhook` operationId).
+	ResumeWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
 	//
@@ -2460,6 +2478,23 @@ func (c *Client) EnableWebhook(ctx context.Context, webhookId string, reqEditors
 	return c.Client.Do(req)
 }
 
+// PauseWebhook Pause a webhook of any dialect until it is resumed.
+//
+// New events still make its deliveries; they and its pending ones wait, neither sent nor failed, spending no attempt, until it is resumed.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/pause (the `PauseWebhook` operationId).
+func (c *Client) PauseWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPauseWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RecoverWebhookWithBody Re-send every failed delivery of the webhook created since a time, in the background.
 //
 // Deliveries still retrying (pending, waiting for their next attempt) keep their own
@@ -2492,6 +2527,21 @@ func (c *Client) RecoverWebhookWithBody(ctx context.Context, webhookId string, c
 // Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 func (c *Client) RecoverWebhook(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRecoverWebhookRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeWebhook End a webhook's pause; what waited is sent.
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/resume (the `ResumeWebhook` operationId).
+func (c *Client) ResumeWebhook(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeWebhookRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -4182,6 +4232,40 @@ func NewEnableWebhookRequest(server string, webhookId string) (*http.Request, er
 	return req, nil
 }
 
+// NewPauseWebhookRequest constructs an http.Request for the PauseWebhook method
+func NewPauseWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/pause", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRecoverWebhookRequest calls the generic RecoverWebhook builder with application/json body
 func NewRecoverWebhookRequest(server string, webhookId string, body RecoverWebhookJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4225,6 +4309,40 @@ func NewRecoverWebhookRequestWithBody(server string, webhookId string, contentTy
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResumeWebhookRequest constructs an http.Request for the ResumeWebhook method
+func NewResumeWebhookRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/resume", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4802,6 +4920,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/webhooks/{webhookId}/enable (the `EnableWebhook` operationId).
 	EnableWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*EnableWebhookResponse, error)
 
+	// PauseWebhookWithResponse Pause a webhook of any dialect until it is resumed.
+	//
+	// New events still make its deliveries; they and its pending ones wait, neither sent nor failed, spending no attempt, until it is resumed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/pause (the `PauseWebhook` operationId).
+	PauseWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*PauseWebhookResponse, error)
+
 	// RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 	//
 	// Deliveries still retrying (pending, waiting for their next attempt) keep their own
@@ -4823,6 +4950,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{webhookId}/recover (the `RecoverWebhook` operationId).
 	RecoverWebhookWithResponse(ctx context.Context, webhookId string, body RecoverWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*RecoverWebhookResponse, error)
+
+	// ResumeWebhookWithResponse End a webhook's pause; what waited is sent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhookId}/resume (the `ResumeWebhook` operationId).
+	ResumeWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*ResumeWebhookResponse, error)
 
 	// GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
 	//
@@ -7550,6 +7684,75 @@ func (r EnableWebhookResponse) ContentType() string {
 	return ""
 }
 
+type PauseWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PauseWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PauseWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PauseWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PauseWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PauseWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PauseWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PauseWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PauseWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PauseWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RecoverWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7634,6 +7837,75 @@ func (r RecoverWebhookResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RecoverWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResumeWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResumeWebhookResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResumeWebhookResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ResumeWebhookResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ResumeWebhookResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResumeWebhookResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResumeWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResumeWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResumeWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResumeWebhookResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8611,6 +8883,21 @@ func (c *ClientWithResponses) EnableWebhookWithResponse(ctx context.Context, web
 	return ParseEnableWebhookResponse(rsp)
 }
 
+// PauseWebhookWithResponse Pause a webhook of any dialect until it is resumed.
+//
+// New events still make its deliveries; they and its pending ones wait, neither sent nor failed, spending no attempt, until it is resumed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/pause (the `PauseWebhook` operationId).
+func (c *ClientWithResponses) PauseWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*PauseWebhookResponse, error) {
+	rsp, err := c.PauseWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePauseWebhookResponse(rsp)
+}
+
 // RecoverWebhookWithBodyWithResponse Re-send every failed delivery of the webhook created since a time, in the background.
 //
 // Deliveries still retrying (pending, waiting for their next attempt) keep their own
@@ -8643,6 +8930,19 @@ func (c *ClientWithResponses) RecoverWebhookWithResponse(ctx context.Context, we
 		return nil, err
 	}
 	return ParseRecoverWebhookResponse(rsp)
+}
+
+// ResumeWebhookWithResponse End a webhook's pause; what waited is sent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhookId}/resume (the `ResumeWebhook` operationId).
+func (c *ClientWithResponses) ResumeWebhookWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*ResumeWebhookResponse, error) {
+	rsp, err := c.ResumeWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeWebhookResponse(rsp)
 }
 
 // GetWebhookSecretsWithResponse The Standard Webhooks secrets the webhook's deliveries are signed with.
@@ -10851,6 +11151,63 @@ func ParseEnableWebhookResponse(rsp *http.Response) (*EnableWebhookResponse, err
 	return response, nil
 }
 
+// ParsePauseWebhookResponse parses an HTTP response from a PauseWebhookWithResponse call
+func ParsePauseWebhookResponse(rsp *http.Response) (*PauseWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PauseWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRecoverWebhookResponse parses an HTTP response from a RecoverWebhookWithResponse call
 func ParseRecoverWebhookResponse(rsp *http.Response) (*RecoverWebhookResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10899,6 +11256,63 @@ func ParseRecoverWebhookResponse(rsp *http.Response) (*RecoverWebhookResponse, e
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResumeWebhookResponse parses an HTTP response from a ResumeWebhookWithResponse call
+func ParseResumeWebhookResponse(rsp *http.Response) (*ResumeWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResumeWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorResponse
@@ -11299,9 +11713,15 @@ type ServerInterface interface {
 	// EnableWebhook Put a disabled webhook back into delivery.
 	// (POST /v1/webhooks/{webhookId}/enable)
 	EnableWebhook(ctx echo.Context, webhookId string) error
+	// PauseWebhook Pause a webhook of any dialect until it is resumed.
+	// (POST /v1/webhooks/{webhookId}/pause)
+	PauseWebhook(ctx echo.Context, webhookId string) error
 	// RecoverWebhook Re-send every failed delivery of the webhook created since a time, in the background.
 	// (POST /v1/webhooks/{webhookId}/recover)
 	RecoverWebhook(ctx echo.Context, webhookId string) error
+	// ResumeWebhook End a webhook's pause; what waited is sent.
+	// (POST /v1/webhooks/{webhookId}/resume)
+	ResumeWebhook(ctx echo.Context, webhookId string) error
 	// GetWebhookSecrets The Standard Webhooks secrets the webhook's deliveries are signed with.
 	// (GET /v1/webhooks/{webhookId}/secrets)
 	GetWebhookSecrets(ctx echo.Context, webhookId string) error
@@ -11942,6 +12362,22 @@ func (w *ServerInterfaceWrapper) EnableWebhook(ctx echo.Context) error {
 	return err
 }
 
+// PauseWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) PauseWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PauseWebhook(ctx, webhookId)
+	return err
+}
+
 // RecoverWebhook converts echo context to params.
 func (w *ServerInterfaceWrapper) RecoverWebhook(ctx echo.Context) error {
 	var err error
@@ -11955,6 +12391,22 @@ func (w *ServerInterfaceWrapper) RecoverWebhook(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RecoverWebhook(ctx, webhookId)
+	return err
+}
+
+// ResumeWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeWebhook(ctx, webhookId)
 	return err
 }
 
@@ -12089,6 +12541,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/disable", wrapper.DisableWebhook, options.OperationMiddlewares["disableWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/enable", wrapper.EnableWebhook, options.OperationMiddlewares["enableWebhook"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/pause", wrapper.PauseWebhook, options.OperationMiddlewares["pauseWebhook"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:webhookId/resume", wrapper.ResumeWebhook, options.OperationMiddlewares["resumeWebhook"]...)
 	router.GET(options.BaseURL+"/v1/stats", wrapper.GetStats, options.OperationMiddlewares["getStats"]...)
 	router.GET(options.BaseURL+"/v1/deliveries/:deliveryId", wrapper.GetDelivery, options.OperationMiddlewares["getDelivery"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
@@ -12117,160 +12571,162 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs3tu6roDiuElXVoihb9k6oXxrHGXuc2NqSp7yrQp8h2A2SiJoA0wBFc1yqOk9zHuw8yS6sBaDR",
-	"bDTZlCVnMtGPxGJfADSwsC7fuuBLJ5XzhRRMaNUZfOkUTC2kUAx+vCoKWVzaK+ZCKoVmQps/6WKR85Rq",
-	"LsXxr0oKc02lMzan5q8nBZt0Bp2/HJetH+NddQytdm5vb5NOxlRa8IVppDPonAvCzL0BOT15RrSU/8xp",
-	"MWWkO5bZmsgbVpCjozn9fGR+H43XmqnDhJw+/Z7oWSG1zllGulpKMqdiTSaUmwu5nHKhyKSQc6JnXBGa",
-	"ZQVTKiErrmfkkulifXQ+0aw4I5SksihYqomW10wQrojSPM+JYsUNyw4T8rz/jCwFvaE8p+Ocka6eMZJR",
-	"TcdUsXqTh72O+Uz75WZizrVm8wXM4KKQC1ZojnOdLQuYzJ/h10QWc6o7gw4X+sVpJ+no9YLhTzZlRec2",
-	"6cBUmWftLaULLqb+zlsusuhdHr8slvMxC9sLupJzrjXLXjOasQJHW1m4DzNGVmw8k/L6QJF0qbSckxk+",
-	"TXI20UQuNZETYmarYL8tmdJkzFK6VIy8/vDhgqRUCKlJSotibZ7iBRF0zogsyA3Nl4x0f1wqLsX5Us8I",
-	"TVO20AqeUEQt0xmhigw7OD5yMuwcnkFXGcv5DSvWZEUVUUxoWCAzFj1j814n6XDN5io6H/YCLQq6Nr/t",
-	"sP8qs3V8AoBITScJoZrMpdLkxSl5y//aK5evbN42F0wpzTJumqP5RYUwaq9Wu75iacG0IrRgRM3kSpi5",
-	"+KVgGU01yz4FncvxryzV2Dlu6fjHnLcZPTZwl+E3juZKU71UcQpUmhaaZee6sjkyqtmR5nMWG+OyyCP9",
-	"26nnBcs6g1/MZvCkj6+EfSXhrqyt2afIt9jt/ZGLTK7qm5zibRWbdLxDbO9EcZEyQ6fCrEALfrB43v85",
-	"0vDPLONUENszcR90Rui4siPc0Nr29v3zWG/fP9czsmBFyoTmOXN7frN39bXdw+y0pwW1TFPGMpbVR/we",
-	"RjhPCBVqxQqWIROn5Onnz20HY1pX6pJqVm/fd02O/UcmKI76REtysnUqbGeWQjepF2chKckq/NIYeb4s",
-	"GNUs+4i8Gigyz99POoNftots98JtsknRCthPg0iYKZb+k+AjjhlzZnkVnwo72WeE5koarnl8c3JsBYk6",
-	"/sKz22N8WUW40OZc4EDqX/0JvzszFEnzZlaliyWraSQk9W/69eFml0JvAyLYZ6MswDWeJWQ1o/hAxmlu",
-	"FAnDkpXZBlwPRfezknlOB2S0KKQZ3ZtMjc4IXeoZF9MBGS0VKy6kzN9ko8PeUHSSjdlOcf32YYN2ILuU",
-	"sh/sY1sUBDpnLRmq6zMJBtxAjnZyL5G17rc6hsZsVweKGNE34SzP1IamkfhVGtmnR4SKjIzMF5npx9fM",
-	"K0Ph1i2TTBGjkmh6zYwi6NnDab/fI7iQcFNVVjOBnn8ySiexl9VQdP/xjzc/qEO4F1DUnK6NrkqnLIER",
-	"2YlUhOvY6u+/lG7NNqk6p2OWk4ksiGmfalnADpvTzz8xMdWzzuDp8+e7dpwbTmxlf7Ca13YRWGeldyFw",
-	"7OqhdwW7YUK/iW8NuPcuvj/cftpYAsPwdKk2H/HMKsyGeBkorXamogpYTpV+1WgAmLvbtCmzH6zCsc+k",
-	"Kd8kE8u5IYEFE5m5GcqdpIOWl9n9VKQszyvCKFDQFtm+a21nK7oMMUbkFi18M2RP5cL5r6tI05Icw+FG",
-	"Cb4kqDqTOr94Q6hbasNMcNNnYLcup7MBkcLrSlOq2YquDxQp2JQrDUzHDlkZg5OroRgveZ4NyASMIiM/",
-	"EsuSEiKWhaKJEyqHibGhRkpTkdEiG8GmF1TzG0bUcuxHasaUsaGgmly8v/pQkcQ9ci7WROoZs1bZJjsE",
-	"XlVbLDslb8RERtjAgsfnyjHgGVUgSA1bd5sEp21ulCUzpVKgRW9n7IxMaK4YfGH5wYmf7A39IthXYylz",
-	"RkV7KSeQZMxHxIjB78zqN7P45VRmLNxUXNzQHMh3CUsrC/4v2E5C6n9O5FLA1pJiknMgYrOxC0GN6eIx",
-	"E/O3w0SwIQdZRLfinClFpy0+HMZaPl//+I3n8ZOjc3RjgaSv13CoprsUh1r3pTZaJ8PXcoUQkiMVMqc6",
-	"nbGsF1X/G/QlmabLYk+xpJmgOCsNZnMrrgeP2HmpjKPK0IIpaFygD7bXDUUknK4GVXErKNAedqmuzCua",
-	"zgKVz/Ix6A4RnwkvlDb8yfwwTDWwOpaKkfGaZGxCl7mOAiPtJtnNbzA0982xifyR5xqRtfaqrdWfiBQ5",
-	"4GEEJJX5LKqRGkk3xsUPe+QtW6OFlUmtWUYWVM8U4UJL1HChJdIdmXGOEjJCmjN/lZRifhnyGSWE9aY9",
-	"/NGTRcaKnpaa5qNDECtPqMhGx6MnshgNRRcWDbTvCXyyOkQ9+4mQekS61F4+NCq3GdWBsuCekSdkbMZs",
-	"wT7225Lm0AUVQ4FTadr12ioZPWG/kSfC/G+qzX+MPMm1+Y+RJ1yQJ8L8j33mSivyBEAV9ZHr2ahH3oEx",
-	"rYbCTEVBoC+CS63OyOjJVI/+///9f8Sog2ZIeiUJ2t/KDMj8tA+TrtnHilBFLn98SZ49e/a9sdocfgbw",
-	"GczAdyRnNyxXJGNs0SOjL7cjwgWh5OL8w8vXpGBzecOUJWAzRShR2Wc6X+RAkE+M4Pjli2cQHZrOGZjj",
-	"jmSDb+wMOsaQ7HVubz8hGwiXDh6eatYZnPT7tzVALul8PprKI3vxVyVF75KufrYM/zbpvGY0N300SrcW",
-	"eqO83imUNs17bCO2v96IKVMasZ2oMKlz+FJRoMSYY2isxDWCmPr+we3IA2P2RzV0ty7VF4ed4bLff5Za",
-	"HgY/2ACvBdwMrw87u2GPkOG7z41N0lsWs8XyqSy4ns2jy3YHUdwgCq/3gxSSzmI5znlqx1ydwYtXPyeE",
-	"qvV8znTBU3Jt2J1hk9FVaIKn/koVe3FKXv98/tJiOQny2tWMCUIF3rlma8Ob7ES0XIxyUvHDd4Eg79jq",
-	"rvDUhyqcQEWWNCNSM5kb81IwlqmELIX5oWsICsrSoTB3lHMtzKWYAkoaeBlA85YiZb3AChmQEV3wt2w9",
-	"Il3FREaoGorRuVViAfodEKR2fA4JfXR4Rjw0luYcjDYjg/BvdHGY3xXYDAydwVA0v9EArSVkRAGxfcvW",
-	"Gz/ti38C7O0dW13IQtP8Jy6uI9z884IXTN3D5t+i01oXzQYgv2ACZeECxndGlgp8rUBs7fYgOnJsz0nw",
-	"MQ0zcSWXBfoT2uHh9vltcPhXoNXv2CpA6Leq3jsQO4twRGycl1RIwVOaoxyzvtTu316h6Q8XQQlQh9v9",
-	"pHMu3uDNk7r2PvGq77bZtArybdKZ3YM71HpSLIjmZTsxzPLKogLko7PsnJfaqGkvMbrhyBg9ziM9Nmww",
-	"YiwEatKRuuaLI7nA0R4tJBjkyLEr9F8d6SVLmZH3myo+yD41c44o4LPYxpn9Jvx1oKywAu/RBnx78vS7",
-	"pOV+O4cmZL7UjMy0Xhgl1/yryD8uf9pEhfun3+3agLj3LN3F9ts2tmMYcQOzuAP/vT8m1qipGOnL5m5Y",
-	"1Zn9aJbHrGzOxTXEIMgFEyw7sy4kZcQmKZZCkaXQPCd+vBXH490Qg6ieWGeIu8REuViBi6ZpzeraCbLw",
-	"A0XwIZLKXC6LhPylKKbT8dh854JqzQrzwv/5yy/9o+/p0eT86MdPX17cPtmypm8Edgi2fGfQOZl16s67",
-	"v0nvcUaP68ncqEb/9bQ/G+Dm8atj9n+4KkzE1fq4R+XKBV7o8Js11znb2EEvTrcuYn0GVSoXzKhmrCCr",
-	"mVSsRKXKztDNOCA0Bu0eOP6RGMX2f9BzZTWphFDyzuhRBBUneOQclSZiVCaykDIHQ5wEETjYXoznzLnw",
-	"v3dxCvvZUbJDJthIc/tjfu0Zdszge5Ox+UJqJtK1sQrOyJQJVph9szcT/jpccCO4A3FJQqeUC6UJo+ks",
-	"iMQC2hnElg5Mgxo14NUKQRCeIQwToQqe9ci5o7iuQ9wPvaNjTjPmoilstwikKsKNjSJ75KP3qaMcnOZy",
-	"TPMN4HUQjP8ARbUhfduxFEyVXUEAxRb6bGmnnxv5bxUkcHlENSPAwPYw6Ee71Ve4G9sRlyyVcY/qXQwT",
-	"KdgW3Bs9UWjt/bZkS0dhREkyoQXp4sUEHORrpiHsbUAUY4aSpgVTqDW2iJ1pkLdcpPkyYxBKaS6VzwTI",
-	"jOtrl37ppu7CPQ9zXrYchV45U2UMFjETaWNBrc+zlB+Fbd6Fbg0w5BHxVl4QM4xsmTPwxEGkj5Ar3Bcb",
-	"n/lAwU81+K1YCoFuWyCEmEfIQ4XVyfkRg2oDVF1LUrAjZeVli9F/A7dv6Ox1MVL4QfaLg/Wv01rgCvYU",
-	"to8ruEZuEcWQYvzrnJWxKvjSgQomNyGpXAojZGz4so+ksxwPCZRrR3po5XiC5AqjplFE4ZssI4URE7B0",
-	"RnXoLvKlIm4+onSJOP6Kcs3F9EdZwHXTer9Xg0l8N1t31pTfIM7mIgPLrba5nVqSFQYdnBs21RDkZ3Qn",
-	"P7qEzBy3s4HiE1mQqZQZ6dpg5TJaTxakYJOlYtnhPiGBWwIOm8bi32vZz8aa3O3L3eJaQDynmhVh9MnO",
-	"cWzswZIEYnEhuET1oce20pVRYOoSD7WECKwfAJEFmtfKmdU+rKbUDeoSBdTsCOZs1SMbv3eYOOWoCxgk",
-	"6AGlWtR1oRe9ZlXuTbaXH3Rjgu33R2cMMdv6nKnyhu/1qyG/JnjdRn5OZJ7LFcvIeE3GgLh/RRznjjlx",
-	"3xedFA/v3Sek+9XYgfdyREUEg3gbfAa9HAC+swbSLaSmOqrQuKaMms9uuFy68NUyvwUzKioujqDpbQju",
-	"/sI8CkIBVkAB7mLkholMms2ktBFSCTnm4OKDiOAEw37COCk7RzaxpyVEXOLkCFi1l+9ITc2m6bZIMPtp",
-	"EUNeQasYUbolsAuMMeQvW/GJncDwNuIrewerbEAuXv1coUSQE3//+PaKZDJdzgE4MMLj8uo8Ia9egkR5",
-	"lf1wdQ5h3katMK9tQiHPnz97sQdTKefPmLa2XXy4nT3+/OTpnuCLtVpRdhgpggsHqT6ImAspGOmCxWxM",
-	"03xF12j77DA894ilRXq78rNSJTe3p6+aPA/J1zsl3Bj+AfuiPob2RFcb7CZ6D3bTsDPsmH/Bg0iQs0nR",
-	"ajWrZP0V1HZOBFt58oJwojyDkCKuyDVbaEIVqX7PnuS2m0Lqy6BpTLaPaXqdy2n9hswzpvQFWqz7MOnK",
-	"i28aIiCcJezT7CwPxSisKHtyAcPbbAMhNZlwgT6QNbuTCur6idHynIuljsX9vReMMGFMmwUrCD6WEJwK",
-	"/KaE/LbkTNt7ytlJWcVFVl0CGwzd9MHr0qJzmV8c5Rv2gRFfVlHvUoFRuGiggmEipI3FbWuaeP9SfUyv",
-	"Nj1QlaG0NX3MZ9xLatZeUwQeNJEBmHvnXK560FFh9IFyyqKB7rt11QCz2WB4pgeHAVhKi8z2doVKaB5R",
-	"qV6JzDUMgLPYv2WnoETcx3JpKGW8JjMIB0uc82OEv0c2kM2MwCGnXt3J2IQLzHKJ5LiAsz9rmQRtVsDy",
-	"kxZPe1BrX0Jw4JHrLinHuTME2gFQuEwl+0k82w4mOkZKjbEAd0qW2R65u3/EipuI8wZx7mFSq68TpeVi",
-	"EWCIYmqhUr992xOo6/ySUdXwRUx4eqpbNk3REVfoPhuzzCp+iWM5kWip/fLI2WeM1m8SqjwL84IwDUKE",
-	"KYUHipxfvIlKV0ueVy14jZtryNdH7lAsBcTuWlAolpC7dTHuFuzxzsWKVwcLl0v+VakooBpiPKAaA7cV",
-	"A5y5bEPYRAZ6BcSuHe63YjF/4IXM19bJxrc7iusCz2FaWwOM4KGvMrD3soEDqkyqERzlDnJD38dWtrzr",
-	"gup0dp/BTP/G8Ui1ObDr0SKMpmn6GtT+jK53fUq1HoH5Irks9nxpg3KghQQ6j8o+xdJlwfX6yrTm0kDm",
-	"XHyQ16ysEgOMmNEC6i7YRmZaL7AuDLc5Y3X2WKI+hv+eX7wZxLPZLLuuB3zhHkqcksvFNBmKMDcdvcu8",
-	"CPD/MsYW3ndsB3cPpu4aw/CGsxU6XCDRwus7ckJonvscvh55hdaSuZjSArrdDJL9K8yNi5U184c1aZwj",
-	"GVPuuM5ZwI3cVJxfvOkknRtWKJy4k16/1wezbsEEZN51nvX6vWcYfTODNTpGxe1fgK+jQYzZFlwKI6ts",
-	"3P+/Okm1RtDTfv/eKgPZ1IJYaSCzPj3zCacnz5qa8eM6rhYuCqmyM/jlk1Hi53NarJ0dW8iUKQVpKNhP",
-	"0tF0qgy1v3dzoDqfTDseikS87k12C/uSFnTONLCKX750uBmymdmOkwMd93gn3EwYp1LOzSZH+JR0FlJF",
-	"FKt3kgQ0MQhQU7sxFJ8KqpcFA7DQ0G5KtU0xcQV4gpI6Q/E/R+Wvoyv39tHfP34wRuZfqeIpQTgSsK7y",
-	"kcQFhgzF5yOLTB65hE0XWm/DTDaJ3DcyOkTPpf8GDErl2VB0qdGBZk4VAOgNdEqjEuFmBiVJSMEOXeYX",
-	"r4brDCppHkOB8guQBghpEWyFAWBBXuvTfh92LWCzdM5wx1W3BGaedGrFgVpvhjr3DJ//fLRarY7MNx4t",
-	"i5yJVFozubmB203yun3A7eoTbyIb9gOFAlqCdGUBoDb8GLOJLNghbmQcyV4b2bx1cqe3Tu/y1h1YTdJ5",
-	"3r9XBvVxxswurjpFNhKjB8QIrwkvY4adP+HA+3pkARh8QjIGdJQYQ8xDJGBfVIUgTa+FXOUsm1q/kOWI",
-	"CAU7dlgwmq2bhcYl3v5dZAb03fvqhXzgUb6TmsAknpERpNCNiKJrRVazNYbHhfXkzDoEOmlwJ2Z8p1Jk",
-	"EKADzn3ce8SGeUA8V68TkT4lBnK7jS5hdk3jUBsPRRBQFEmpINeMLVzqkWGrGO9RqZZnWa1KgH1b3zwk",
-	"eoAKBpVVKFkVXDPE36/++yeuIUOShRm+GFMNbkFKMq6ukaILKeeHWyX5zclxoNg1kvBPXOmXwXNJVNr/",
-	"tmTFuhT3pWXVjj48oGJk/lftlRpEFH6gN5u2jSXIRtvldA+bjxgDNWIP5jExUtcD699eItyJJZw+/f4b",
-	"SgS/1wwJhkZI4kNdw/JYls5DWv10W2qQVarGSmDBUt9diWlHS85f3kpHObm3AVSzK2OKyoyB/ldOb1KK",
-	"RJxe1E3DmAkQnEYttdFTmEluyy8iZ32k52Z6/hl8NGHqKpSiEh5ePQtm38x4wfSyECwrcwCjxF7n6sdf",
-	"yh/WVstYztCJXd0RP8D1jR1RocrTWBLXjbw2+tEfQjX9nZYbJ6my4GfOCg1C942qQAvmQi0x5lXIFUHX",
-	"fyN/22l7hySwn/1tCapaLKZRSyh92O2UhLI6VfMQkvirlQjnfV++u3LS0KCPly7bu4cKYaa3SEjOesHK",
-	"dEnIqiv91ZjV3vW5G8neGRroG2harA9YaKH8zJ0xHA0TZn2CZUNtoP2m1pxn8X5ay/mcV2nDZ9md9PsQ",
-	"4cLnZnFP+vCTC/sz5kWNdyEnE8Ua+gib7MebrBPFSLDP+uWyUMZ8skiRD3Zc0Km1T8xfhBpziXBtDGAw",
-	"N1YzY1EYHaBSorTgN6xHjHkGzAnH3EQdKfTdRBpPn9cjj+5Z0a+yqFZ6vq/RGPF5lfMZiYzCcrU2DDOn",
-	"SsPExqOdv9bjvrVIVV2bey9wlbEMJ5btCYomobqWIIA4N8YqhignLkxCycLRDxTSwA971OWahfsPQbZK",
-	"aNElNgIEo7+BeyYOr0pK3wmKDlCiAZXlhqz4vKLkBXLV63glXRx/ccCuVfCi8vlvTHt6/8qN165ERLC7",
-	"GkqgGpWh9WZ15wbsssjDtmPVJeIGUFkB6VGPbSb19yI8UqCMPwgLtcZIto2OWtLwV2qole1wXLisoIcb",
-	"QRPCAOBk8557em8mfrnT6sT935Co+u3Juv/9f/pmuMLgbB+o6zcGZgobu61rjHhGi5yX+WQYlnPNFvpw",
-	"J4u3/vLtNpd76H61qaDrdrpUUOt2F4v2jbdRaDBUoF4JOCFKQijsGDMRen8EdeN20/PuyxqHdXz91ypM",
-	"KsFcO1v7Uk4mkMqUziRPXfbsfCckFGTtbyUnX/T0ngmKle22Jamy/uouggoab0NSUDWOaprL6fIPSjfp",
-	"RvUq/zlWLG+WibVRmo5EXtniRBXqaEEYLXEdvYkStLS8fXmevd98xBPujCd8uv99vucej9nfX203N9bf",
-	"araZy8IqdbP50QbexpJe2RjxZvvXLELi0glhnjdsXM+SmkK+fMnZJKxrbVOVzCJB8QYbNe5W8lc5tnIT",
-	"qnGWJTzRg8XFEPIXdUGFoikY3y5MYOaDoVSPXPhgSUIFGfFsZNW8zUgqKrKhsK9BCJWPR5EFn3LhOHYs",
-	"msp2gnviYdyRG2WlvnG8lN3t8YMPb3xQO0w9zzagbVyXMxtP4R1iS5HOqJjaHXqfntPG0V64MT0yhW1M",
-	"wU6T2TC4uFpavKC2XX1tCquz7NZVjr9Y59FWxKvcSg8OdzlJ1oBLr/cCu5qR6U1TKmy9PdyFLOgR69qB",
-	"dQU8qRof2CS4dmJMpcdzf4jr2uZ0N6rokPR9r9qc67IV0b5lu+kVGmxv9l+zdSTU508U8wRBhUEFiSQ8",
-	"wJUXsfCnq+DxnfFPZs3urmlsKabv3N+vr54+f9FJOq+vnn13Cv8+P3naSTqX9vqlvX5pr7+y11/Z66/g",
-	"+qe7F/rYdA/4Qcap8NsFZsF2ibPna7bukfOyBv9BNBQI4qKlSNkZ1BGrnAhQFoWxJfz9AZO9Fcvzo2sh",
-	"V+L419W16sEJF4+KzJadiFuF0HAnAjAXVBX1uU5dn3nyUooJn9ryuz37LlTcP9yyXwNmf/zlmq1bBW25",
-	"bbwrWguffnQHPIwbmNWIREiv4i4V28GmdyoPQA13Uh2wSPJRzsX1dhWirHbdFuqrQ3Z3DAn6U8Fki2Ce",
-	"2+pXQdn4hwDMwiF9DWrGheGN6WPUyE4Q35Yuh13pp410BeNQ4wbLEWZEQPVNCLM93ITYqtogJENWuMwH",
-	"BNywpx3gmhnHgSKjZZGPIIdl7HJLQMtIHDI28nUSR4NKYQv2GaEYqG49sWeXvdZ68V7ka19YPpXymtuy",
-	"7hnRkljuhHSEhTDKcu1IWkFRekWoHopgDERLCWGO1Xr2oClhbDKpZosC1FDWgJ0xMi7kSrlDx2JqcrD1",
-	"HgiXq50y8O3TBEL+EtdLzcRiZPqyyOE8JZ+FBD4RO782kxSzAaCquVFVH/nBNn5wXk4ikC/6ev1JQDrc",
-	"x+7oeA4nLgB+XZZ0bdj4EUXg+EvJ8ltpmRu74DE14D5TAwJhABuIbbA+y4ktGLWDx+9UJcOVv5NGaYtU",
-	"Q7yVK1i9A4z1Bfwf0MPg+2jgYEGVcVfa/JE+t/MlX47cnRDjJm4QltT2yQ2Jr580pVwkrmi6P2tS22Mm",
-	"7xonWBLbnehW2eTtbUaQS/C+V40/6LiVtu9PWNtR9dklo7fGVPGNPx+KihO1Wc5ySx5pmee/HUO1K/Uw",
-	"imG11vK3VwodGcbZKU5qLV+UdD3cWG45KF59jA8cPiqD7QBHN78W62Vbq2Ao0gXjrVov/DBx+iKs0kjZ",
-	"Ez4bK1qES1Yp8rNdOwy2wb8tDPnHBBRhYtHuwnUl/7j8ycWmkNP+qT8dxZhbmKxty3XjMVPXYCrYsOMm",
-	"FtektjWta/+eeVwbHoMnZfm09Ef62eHA3jZ3DYLu4Qp5uRKIVQrDkurfQIba2u3fOOSpDW0bKx6jmoRc",
-	"/UeXhvq95CnAkp6V2ojoxMOMZYWo4IwHONrPV8CHY9BnLL121d09Numq4isoN2QPMh1VC+OPAA8Lavt3",
-	"y6r+h3tK4uOyYP92lm3PGHhw4rb9NJG4LUCrNw+vAB8pZsO4iTVsKloW55GuG50IG2XOMGOkMtlpxQ/9",
-	"jfm+I2NXwLWRZOGB2jgazmdczWTO/CEEY5peJ5U673BKRXg0QcQZWJYhj3gDX1QcjqenuxyOnx5yl8HU",
-	"NFXuAaeberSntoJYqeY3XFePtdBB2i+xleg9U3cW1YEv72+2VUbVbCxpkaldddXCgwMacSZXkvehK6rV",
-	"KkaMXNn4DQdevDI916RbFrmHs96CauxYoF0TteJYX0BOJqRrS2aTCc0VOzwjI1uZfTRwjYPvL/GgYk61",
-	"Yfo+SdId+BFWdDft4HKsRwNi3aRN2xsfjJZksW3sOs7gMWAhrPLdOrygempGK6zTHfCwC+x0oQpbTovY",
-	"EqcgJ35bb6KAj4k/d+SsH4MS35UIfsIFasUzuqjk+Xim1xyMUB6pPey4Q7WHncNKgfMeeQU5jo6Bc0Uo",
-	"+fvV+3dQIHkoRl+GQBrDzsBo3FDsqHqiNdY7GnYSMuxoPmdK0/kifPzyx5fk2bNn34cPZlRT88yXXq93",
-	"ezuqIGtQ87xeb90d2tAduaLQPBslxP/yfYcXVVkY2hGnr6d+oMgIz5cceaWvGhQK1Ws1GYWSKIRf1ag8",
-	"eJwOxQjtoFHl3A1/fKgu0aSNI0TPbGEgwRJ08+M5RHDvQDVHU7jt/jDW/ju28vzk28Ll+HVZpfe6xraZ",
-	"oubsy40CxAULieuRC20txeBOq4FcI3cGlpabadJQ/NlpHzsOSGjgWRv63fEXX4iuBUQeEv4jRn6fGHmQ",
-	"SGbsw0oVzY1T+tzu8pX3GqVTk63auIz3Z/O14yGPxLELAI/TRbM+sg19CI48cs3yDEt6Q0Jw5KS3sphi",
-	"FUsJq1feDUTfOOE4PGnF+QidJoYIG+TIEj0r5HI6Q0ldOU+LdE/734P6AIOOgfQPK7crJyV9Y5S+rchW",
-	"JEw2/gOg9P/5eRce23c2g7MYDt2yYfH8CWd55urwF2yR05SVNfsBwlf7y/xjixu0qzB2920fPwSHrZxm",
-	"PqfXjAgZyjhEbnzQVlwIzlieJQ5KwXPlhCws+nJGAMYxr3EsoKB8saEN9QZnYS/9xgIujzJsK8JPr5vV",
-	"G2LsNzkpjWD0PaEr0SFw/pyLPQkb3/9GdF2lpldiX2LCNx5paUc9Bo0HhCBhOJoa0/SacKFlUARzb2qx",
-	"UZm/CxsMTs5Wmuc5BpkartW1XK8ahYq5MlDd1sLNh3hcC96QKzEUZhjZ0h7FAgqUXIrg4GUMvjlQZOQ6",
-	"G1k0ZGT9TpfuetDfUNgOzQYdgyYGiTIrY39qCTUDuVCa0Yx0pUjZAM7spM63rPArDRewOPlhDGWxQdBf",
-	"r65VIeCND6uA0YDz18+sUxLr7pgPC/wt9aUKaicHp9P6M6Pbld+KnDp8tyTvp98kHv0Kz/I+syWYQVpj",
-	"xGQYXM+z20dl898nW+MI6BlRUOuj8uLX1s12jNUeEkuAEgmFilf+GGXDdaeFXIpsVxXQKL+1OO42j7o7",
-	"OtU++ZAOattFrLBTikeT4hOPsR37xXbUsckwmqZ0B2zDjf+YSEcL2j+GAKrfR0O9hK4rO+zexOy0oBBT",
-	"JUWmKjL2uxen/X4SCYnJpZj6UDRHIaDR2FoEZm28N/pF//S7/s5DJupi8/b34SBhDBmeXOEC5+wRB2wF",
-	"jsbf6RS1P0EGWJYRipGQtmQFLsdZ9ZARKViV6Kw1CvElhqTJghVcQmLjXYCWnRFklaPCHx4r3BqVBfF2",
-	"DM/KHks9Iys4Svwx13CnyKsJtXUZE+ROFscjV2ZyWXgnKlzJ6DpxdbGWKZxoXUAejcggvkik67by8NtI",
-	"Ms1QuHxz+fWBKX3f5mFGNZZLzDJuXqD5RXAfh1o73x/gy3e2kldDFAhW4TMTsaFhH6iqow/jspVzBmf2",
-	"zfGaWBnai1qN9y7pqvMyttNaK2CW2ZDcn1XLuCo4HTfaFNx5y0UWvRscmBtfnMg7tZWyR5xFjsm1J5up",
-	"8KY34jetcvtk5evbRHF9hNCSGSvd+/6g8i7U/lj7ErwZzw4fFYEHO/AC4jR9QdfQ4BVyBfZtEB164MIp",
-	"MMZOzSwQhIsHp4vBmkG1llQWWaM7fuMoZkPKcy4+yGsmOoNfPhleBwcxWx66LPLOoDPTejE4Pj55+l+9",
-	"fq/fOxl81/+u3zHP2h5qZ0YHIWbNQW03nK3OvMOpZqVVI9XsAY9YAsUzdP9l9ejcoNa09e44KddY9T9o",
-	"2JYjrTcbnlOFQtIJVggf88eel+BT0GoATNRbDg6ccBzaTdj5xRuVkDkH7NRMwVl4W+HZ2VnQUXh4Rb2n",
-	"t2ytolX3ImavbbBSZ63eIp4ujx5zBWm1JQwchIv6A/zxpG6hw8lxeRT11t+HNV0Uouy1ci5BS9VSHvX2",
-	"Xttg9ILRjAuj4DjSCDXOapi6bTqIUr/9dPu/AQAA//8=",
+	"7H3rctu2uuirYLQyY3mGluXEyW7kX27qrmSlSbztdLJnqpwliIQk1BSgEqAVrYxnztOcBztPsgffB5Cg",
+	"CEqUL8nqqn+0sXgBwA/f/YavnVjOF1IwoVVn8LWTMbWQQjH4cZZlMruwV8yFWArNhDZ/0sUi5THVXIrD",
+	"35UU5pqKZ2xOzV9PMjbpDDp/OyxHP8S76hBG7dzc3ESdhKk44wszSGfQORWEmXsDcnz0jGgp/5nSbMpI",
+	"dyyTFZHXLCMHB3P65cD8PhivNFP7ETl++pLoWSa1TllCulpKMqdiRSaUmwupnHKhyCSTc6JnXBGaJBlT",
+	"KiJLrmfkgulsdXA60Sw7IZTEMstYrImWV0wQrojSPE2JYtk1S/Yj8rz/jOSCXlOe0nHKSFfPGEmopmOq",
+	"WH3I/V7HfKb9cgOYU63ZfAEQXGRywTLNEdZJngEw38GviczmVHcGHS70i+NO1NGrBcOfbMqyzk3UAVCZ",
+	"Z+0tpTMupsWdt1wkwbs8fFnk8zHzx/OmknOuNUteM5qwDFdb2biPM0aWbDyT8mpPkThXWs7JDJ8mKZto",
+	"InNN5IQYaGXsj5wpTcYsprli5PXHj+ckpkJITWKaZSvzFM+IoHNGZEauaZoz0v05V1yK01zPCI1jttAK",
+	"nlBE5fGMUEWGHVwfORp29k9gqoSl/JplK7KkiigmNGyQWYuesXmvE3W4ZnMVhIe9QLOMrsxvu+wfZbIK",
+	"AwCQ1EwSEarJXCpNXhyTt/zHXrl95fB2OA+kNEm4GY6m5xXEqL1anfqSxRnTitCMETWTS2Fg8VvGEhpr",
+	"lnz2Jpfj31mscXIk6fDHnLZZPQ5wm+U3ruZSU52rMAYqTTPNklNdIY6Eanag+ZyF1phnaWB+C3qesaQz",
+	"+M0QQ4H6+Io/V+RTZW3PPge+xZL3Jy4SuawTOcXbKgR0vEPs7ERxETODp8LsQAt+sHjefxcY+B1LOBXE",
+	"zkzcB50QOq5QhFta29lePg/N9vK5npEFy2ImNE+Zo/n12dVdpwfotMcFlccxYwlL6iv+ACucR4QKtWQZ",
+	"S5CJU/L0y5e2izGjK3VBNauPX0xNDouPjFAc9YmW5GgjKOxkFkPXsRehEJVo5X9pCD1fZYxqlnxCXg0Y",
+	"maYfJp3Bb5tFtnvhJlrHaAXsp0EkzBSL/0nwEceMObO8ik+FBfYJoamShmseXh8dWkGiDr/y5OYQX1YB",
+	"LrQOC1xI/as/43cnBiNp2syqdJazmkZC4uLNYn+4oVKYbUAE+2KUBbjGk4gsZxQfSDhNjSJhWLIyZMD1",
+	"UHS/KJmmdEBGi0ya1b1J1OiE0FzPuJgOyChXLDuXMn2TjPZ7Q9GJ1qAd4/7twgbtQrYpZT/ZxzYoCHTO",
+	"WjJUN2fkLbgBHS1wL5C17rY7BsfsVHuKGNE34SxN1JqmERW7NLJPjwgVCRmZLzLgx9fMK0Ph9i2RTBGj",
+	"kmh6xYwiWLCH436/R3Aj4aaq7GYEM/9ilE5iL6uh6P7665uf1D7c8zBqTldGV6VTFsGKLCAV4Tq0+7tv",
+	"pduzdaxO6ZilZCIzYsanWmZAYXP65RcmpnrWGTx9/nwbxbnlhHb2J6t5bRaBdVZ6GwTHqR6aKtg1E/pN",
+	"mDTg3vswfTh6WtsCw/B0qTYf8MQqzAZ5GSitFlJBBSylSp81GgDm7iZtytCDVTh2AZoqhmQinxsUWDCR",
+	"mJu+3Ik6aHkZ6qciZmlaEUaegrZIdt1rC63gNoQYkds0/02fPZUbV3xdRZqW6OgvN4jwJULVmdTp+RtC",
+	"3VYbZoJEn4Ddmk9nAyJFoStNqWZLutpTJGNTrjQwHbtkZQxOroZinPM0GZAJGEVGfkSWJUVE5JmikRMq",
+	"+5GxoUZKU5HQLBkB0Quq+TUjKh8XKzVrSthQUE3OP1x+rEjiHjkVKyL1jFmrbJ0dAq+qbZYFyRsxkQE2",
+	"sOBhWDkGPKMKBKlh645IEGxzoywZkEqBFr2F2AmZ0FQx+MLyg6MC2Gv6hUdXYylTRkV7KScQZcxHhJCh",
+	"oMzqN7Pw5VgmzCcqLq5pCuibw9bKjP8LyElI/c+JzAWQlhSTlAMSG8LOBDWmS+EzMX87nwgO5FwWQVKc",
+	"M6XotMWHw1rL5+sfv/Y8fnIQRtfWkXR3DYdquk1xqE1faqN1NHwtl+hCcqhC5lTHM5b0gup/g74k4zjP",
+	"dhRLmgmKUGkwm1txPXjEwqWyjipD80DQuEEf7axriogPrgZVcaNToL3bpbozZzSeeSqf5WMwHXp8JjxT",
+	"2vAn88MwVc/qyBUj4xVJ2ITmqQ46RtoB2cHXW5r75hAgf+apRs9ae9XW6k9EihT8YQQklfksqhEbSTfE",
+	"xfd75C1boYWVSK1ZQhZUzxThQkvUcGEk0h2ZdY4iMkKcM3+VmGJ+GfQZRYT1pj380ZNZwrKelpqmo30Q",
+	"K0+oSEaHoycyGw1FFzYNtO8JfLLaRz37iZB6RLrUXt43KrdZ1Z6yzj0jT8jYrNk6+9gfOU1hCiqGAkFp",
+	"xi20VTJ6wv4gT4T531Sb/xh5kmrzHyNPuCBPhPkf+8KVVuQJOFXUJ65nox55D8a0GgoDiozAXAS3Wp2Q",
+	"0ZOpHv3///v/iFEHzZL0UhK0v5VZkPlpHyZdQ8eKUEUufn5Fnj179tJYbc5/Bu4zgMAPJGXXLFUkYWzR",
+	"I6OvNyPCBaHk/PTjq9ckY3N5zZRFYAMilKjsC50vUkDIJ0Zw/Pa1YBAdGs8ZmOMOZb1v7Aw6xpDsdW5u",
+	"PiMb8LcOHp5q1hkc9fs3NYdc1PlyMJUH9uLvSoreBV2+swz/Juq8ZjQ1czRKtxZ6o7zaKpTWzXscI0Rf",
+	"b8SUKY2+naAwqXP4UlGgxJhjaKyENYKQ+v7RUeSeMfuDGrrbl+qLw84w7/efxZaHwQ82wGseN8Prw852",
+	"t4fP8N3nhoD0loVssXQqM65n8+C23UIUN4jCq91cClFnkY9THts1VyF4fvYuIlSt5nOmMx6TK8PuDJsM",
+	"7kKTe+pHqtiLY/L63ekr68uJkNcuZ0wQKvDOFVsZ3mQB0XIzSqDih29zgrxny9u6pz5W3QlUJFGzR2om",
+	"U2NeCsYSFZFcmB+65kFBWToU5o5yoYW5FFPwknpRBtC8pYhZz7NCBmREF/wtW41IVzGREKqGYnRqlVhw",
+	"/Q4IYjs+h4g+2j8hhWssTjkYbUYG4d8Y4jC/K24zMHQGQ9H8RoNrLSIjCh7bt2y19tO++Bfwvb1ny3OZ",
+	"aZr+wsVVgJt/WfCMqXsg/g06rQ3RrDnkF0ygLFzA+k5IriDWCsjWjgYxkGNnjryPaYDEpcwzjCe084fb",
+	"5ze5w+/grX7Plp6HfqPqvcVjZz0cARvnFRVS8JimKMdsLLX79zM0/eEiKAFqf3OcdM7FG7x5VNfeJ4Xq",
+	"uwmaVkG+iTqzewiH2kiKdaIVsp0YZnlpvQLkk7PsXJTaqGmvMLvhwBg9LiI9NmwwYCx4atKBuuKLA7nA",
+	"1R4sJBjkyLEr+F9d6QWLmZH36yo+yD41c4Eo4LM4xon9Jvy1p6ywgujRmvv26OkPUUt6O4UhZJprRmZa",
+	"L4ySa/5V5NeLX9a9wv3jH7YRINKexbsQvW1iO4YRNzCLW/Df+2NijZqKkb5s7pZVhewnsz1mZ1MuriAH",
+	"QS6YYMmJDSEpIzZJlgtFcqF5Sor1VgKPt/MYBPXEOkPcJibKzfJCNE17VtdOkIXvKYIPkVimMs8i8rcs",
+	"m07HY/OdC6o1y8wL/+dvv/UPXtKDyenBz5+/vrh5smFP3wicEGz5zqBzNOvUg3d/l0XEGSOuR3OjGv3X",
+	"0/5sgMRT7I6hf39XmAir9eGIyqVLvND+N2uuU7ZGQS+ON25iHYIqlgtmVDOWkeVMKlZ6pcrJMMw4IDTk",
+	"2t1z/CMyiu3/YOTKalIRoeS90aMIKk7wyCkqTcSoTGQhZQqGOPEycHC8EM+Zc1H83sYp7GcH0Q6ZYCPO",
+	"7e7za8+wQwbfm4TNF1IzEa+MVXBCpkywzNDNzkz4bn7BteQO9EsSOqVcKE0YjWdeJhbgziC0dWAa1LAB",
+	"r1YQgvAE3TABrOBJj5w6jOs6j/t+EeiY04S5bAo7LTpSFeHGRpE98qmIqaMcnKZyTNM1x+vAW/8eimqD",
+	"+nZiKZgqp4IEig342dJOPzXy3ypIEPIIakbgA9vBoB9tV1/hbogiLlgswxHV2xgmUrANfm+MRKG190fO",
+	"codhREkyoRnp4sUIAuQrpiHtbUAUYwaTphlTqDW2yJ1pkLdcxGmeMEilNJfKZzzPjJtrm37pQHfungeY",
+	"lyMHXa+cqTIHixhA2lxQG/Ms5Udmh3epWwNMeUR/K8+IWUaSpwwicZDpI+QS6WLtMx8o+anmfstyITBs",
+	"C4gQiggVrsIqcH7GpFrPq64lydiBsvKyxeq/QdjXD/a6HCn8IPvF3v7Xcc0LBRcYtksouIZuAcWQYv7r",
+	"nJW5KvjSnvKAG5FY5sIIGZu+XGTSWY6HCMq1Qz20cgqE5AqzplFE4ZssIZkRE7B1RnXoLtJcEQePIF6i",
+	"H39JueZi+rPM4LoZvd+ruUmKaTZS1pRfo5/NZQaWpLZOTi3RCpMOTg2bakjyM7pTsbqIzBy3s4niE5mR",
+	"qZQJ6dpk5TJbT2YkY5NcsWR/l5TADQmHTWsp3ms5z9qe3O7L3eZah3hKNcv87JOt61ijwRIFQnkhuEX1",
+	"pYdI6dIoMHWJh1pCwK3vOSIzNK+VM6uLtJpSN6hLFFCzAz5nqx7Z/L39yClHXfBBgh5QqkVdl3rRa1bl",
+	"3iQ7xUHXAGy/Pwgx9NnWYabKG8Wsd3b5NbnXbebnRKapXLKEjFdkDB73O+RxboGJ+74gUAr33n26dO/s",
+	"OyiiHEERwSDfBp/BKAc431kD6mZSUx1UaNxQRs1n11zmLn21rG/BiopKiMMbepMHd3dhHnRCga+AgruL",
+	"kWsmEmmISWkjpCJyyCHEBxnBEab9+HlSFka2sKeli7j0k6PDqr18R2xqNk03ZYLZTwsY8gpGxYzSDYld",
+	"YIwhf9non9jqGN6EfOXsYJUNyPnZuwomgpz4x6e3lySRcT4Hx4ERHheXpxE5ewUS5Sz56fIU0ryNWmFe",
+	"W3eFPH/+7MUOTKWEnzFt7bj4cDt7/PnR0x2dL9ZqRdlhpAhuHJT6oMdcSMFIFyxmY5qmS7pC22eL4blD",
+	"Li3i22UBlSq6OZq+bIo8RHcPSrg1/Ap0UV9De6SrLXbdew9207Az7Jh/IYJIkLNJ0Wo3q2h9B2w7JYIt",
+	"C/SCdKI0gZQirsgVW2hCFal+z47oth1D6tugaUi2j2l8lcpp/YZME6b0OVqsuzDpyotvGjIgnCVclNlZ",
+	"HopZWEH25BKGN9kGQmoy4QJjICt2KxXUzRPC5TkXuQ7l/X0QjDBhTJsFywg+FhEEBX5TRP7IOdP2nnJ2",
+	"UlIJkVW3wCZDN33wqrToXOUXR/mGc2DGl1XUu1RgFi4aqGCYCGlzcduaJkV8qb6ms/UIVGUpbU0f8xn3",
+	"Upq1E4gggiYScObeuparnnSUGX2gBFkw0X27rur5bNYYnpnB+QAspgWgvVmhEpoHVKozkbiBweEsdh/Z",
+	"KSiB8LHMDaaMV2QG6WCRC36M8PfIJrKZFTjPaaHuJGzCBVa5BGpcINiftCyCNjtg+UmLpwun1q6I4JxH",
+	"brqoXOfWFGjngMJtKtlPVLBtD9AhVGrMBbhVsczmzN3dM1YcIE4bxHnhJrX6OlFaLhaeD1FMrau0IN/2",
+	"COomv2BUNXwREwU+1S2bpuyISwyfjVliFb/IsZxAttRudeTsC2brNwlVnvh1QVgGIfySwj1FTs/fBKWr",
+	"Rc/LFrzGwRrq9ZE7ZLmA3F3rFAoV5G7cjNsle7x3ueLVxcLlkn9VOgqohhwP6MbAbccAZy7bFDaRgF4B",
+	"uWv7u+1YKB54LtOVDbLxzYHiugpEc7WJXHjKCBVFqjNgAL5TQYxurUwHC2bh0f32u6aci21jvhM8dCd7",
+	"fyeT3COSqJpQUhK0W/ouprtlpedUx7P7zK36N06PqsHA7keLrJ4m8DVYIQldbfuUansE80Uyz3Z8aQ1z",
+	"YIQIJg+KYsXiPON6dWlGc1Upcy4+yitWNq0BucBoBm0g7CAzrRfYpobbErY6ty6dUEYcnJ6/GYSL66z0",
+	"qOefIQ1FTufmYhoNhV8qj8FunnnhiDLlF953XBCpByuJjZ16zdkS4z9Q91GoX3JCaJoWJYU9cobGm7kY",
+	"0wymXc/Z/RFg41J3DfywRY6La2MFINcp85ijA8Xp+ZtO1LlmmULAHfX6vT5YmQsmoBCw86zX7z3DZKAZ",
+	"7NEh6pH/Anc/2ufIEbkURnTaMoR/daJqy6Kn/f69NSqylQ6hTkVmf3rmE46PnjUNU6zrsNpHycfKzuC3",
+	"z8ammM9ptnJmdSZjphRUxeA8UUfTqTLY/sHBQHU+m3EKzyi6D98kN0CXNKNzpoFV/Pa1w82SDWQ7Tix1",
+	"3OMdn5gwbaaEzTpH+Bx1FlIFBNd7STycGHhOXEsYik8F1XnGwHdpcDem2la8uH5AXoefofifg/LXwaV7",
+	"++Afnz4am/dHqnhM0DsKrrfykcjlqQzFlwPrKD1w9aMu099mvawjeTHIaB8DqcU3YI4sT4aiS41AnjnN",
+	"BDyBoOIaDQ2JGSS2kILtu0I0Xs0eGlSqToYC5Rc4PiDDRrAl5qN5ZbZP+32gWnAV0zlDiquSBBbCdGq9",
+	"iloTQ517+s9/OVgulwfmGw/yLGUiltZqbx7gZh29bh6QXIs6oADBfqTQz0uQrszAxw4/xmwiM6MsGULG",
+	"lexEyOato1u9dXybt27BaqLO8/69MqhPM2aouBqjWavTHhAjvCa8TGF24Y29IvQkMwgJRCRhgEeRsQsL",
+	"jw2YO1UhSOMrIZcpS6Y2TGU5InqmHTvMGE1WzULjAm9/F5kBc/fuvJEPvMr3UhMA4gkZQUXfiCi6UmQ5",
+	"W2G2nt/ezuyDp5N6d0LGTSxFAvlCkGuAtEds1gmkl/U6AelTumRuNuElQNcMDq36UAQBRpGYCnLF2MJV",
+	"Qhm2iuknleZ9ltWqCNi3TRWAuhNQwaDRCyXLjGuG4YDL//6FayjYZH7BMaZ4Q5SSkoSrK8ToTMr5/kZJ",
+	"fn106Cl2jSj8C1f6lfdcFJT2f+QsW5XivrSs2uFH4d8xMv9OtFLzWPkfWJhNm9biFcdtywHwhw8YAzVk",
+	"9+AYGalb+Pm/vUS4FUs4fvryG0qEgtYMCvpGSFRk3vrduiye+7j6+abUIKtYjY3JvK2+vRLTDpdc+L6V",
+	"jnJ0bwuoFnuGFJUZA/2vBG9UikQEL+qmfgoHCE6jltpkLixst90gkbM+4nMzPr+DkJFfSQudsUTh7T3x",
+	"oG8gnjGdZ4IlZUliENnrXP3wa/nD2moJSxnG1KsU8RNcX6OIClYeh2rKruWV0Y/+FKrpd9puBFJlw0+c",
+	"FepVEhhVgWbMZX5iCq6QS4KZCI38bavt7aPAbva3Rahq75pGLaEMqbdTEspmWc1LiMKvVhKud3359spJ",
+	"w4BF+nY53j00LDOzBTKEVgtWVm9CkV8ZPsci+25RShLtXDCCoYqmzfqIfR/Kz9yaUtIAMBuiLAdq49pv",
+	"Gs0FOu9ntJTPeRU3iqK/o34fEm743GzuUR9+cmF/hoK64SnkZKJYwxz+kP3wkHWkGAn2Rb/KM2XMJ+sp",
+	"KnIvF3Rq7RPzF6HGXCJcGwMYzA2MABkdoNIxNePXrEeMeQbMCdfchB0xzN2EGk+f1xOh7lnRr7KoVnp+",
+	"0TIyEIIr4RlI1MLuuTYrNKVKA2DDydd3TQDY2DOrrs19ELjL2BUUuwh5PZxQXYvQgTg3xipmTEcua0PJ",
+	"zOEP9PXAD3vU5ZqF+09e8Yxv0UU2IQWT0YF7Rs5fFZWxExQdoESDV5YbtOLzipLnydVCxyvx4vCrc+xa",
+	"BS8on//OdIHvdyS8dh0rPOpq6MhqVIbWxOqOMdhmkftjh5pdhA2gsiHTox7bjOofhH/CQZkO4feNDaFs",
+	"Gx21xOE7aqgVcjjMXJHSw62gycMAzslmmnt6byZ+SWl15P5vqJv99mjdf/mfTgyXmCte5A0XhIGFy8Zu",
+	"6xojntEs5WV5G2YJXbGF3t/K4m28fLPN5R66X23Km7qdLuW13t3GoovB2yg0mCpQb0wcESUhM3eMhRG9",
+	"P4O6cbMeeS+6LPtthYuvVVjjgqV/thWnnEygsiqeSR67Yt75VpeQ10RgIzoVPVjvGaFYOW5blCrbwW5D",
+	"KG/wNigFTeyopqmc5n9SvInXmmkVn2PF8nrXWps06lDkzPZKqmBHC8Ro6dfR616ClpZ30S1o5zcf/Qm3",
+	"9id8vn8635HGQ/b3ne3mxnZgzTZz2eelbjY/2sCbWNKZTVlvtn/NJkSuuhHgvGbjFiypKeWr6IAb+W22",
+	"beWU2SToJWFzld1O/i7HVm5Cc9CyoyhGsLgYQjmlzqhQNAbj26UJzIpkKNUj50WyJKGCjHgysmreeiYV",
+	"FclQ2NcgharIR5EZn3LhOHYom8pOgjTxMOHItS5X3zhfylJ7+BzG6yLHHkDPkzXXNu7Lic2nKAJiuYhn",
+	"VEwthd5n5LRxteduTY9MYRNTsGAyBIObq6X1F9TItWiVYXWW7brK4VcbPNro8SpJ6cHdXU6SNfilVzs5",
+	"u5o90+umlD96e3cXsqBHX9cWX5fHk6r5gU2Ca6uPqYx47u7iurIl5o0qOtSg36s256ZshbRv2XZ8hQHb",
+	"m/1XbBVI9fkL5TxBUqHX0CLyz5PlWSj96dJ7fGv+k9mz22saG3r7u/D368unz190os7ry2c/HMO/z4+e",
+	"dqLOhb1+Ya9f2Otn9vqZvX4G1z/fvu/IenigWGQYC79dYhaQS5g9X7FVj5yWRwLsBVOBIC9aipidQFuz",
+	"ygEFZY8ae6JAcd5lb8nS9OBKyKU4/H15pXpw4MajIrOBEpFUCPUpERxzXpPTotapW1SevJJiwqe2G3DP",
+	"vgsHAOxvoFeP2R9+vWKrVklbjoy3ZWvh04/hgIcJA7MakghZqLi5YlvY9FblAbDhVqoD9mw+SLm42qxC",
+	"lM2327r66i67W6YE/aXcZAsPzm31K6+L/UM4zPwl3cVrxoXhjfFj1shWJ77tpA5UWYCNdAXj0HIHuyMm",
+	"REAzUEiz3V93sVW1QSiGrHCZj+hww5m2ONfMOvYUGeVZOoIalrGrLQEtI3KesVHRtnE0qPTZYF/QFQPN",
+	"tif2KLXXWi8+iHRV9LmPpbzitst8QrQkljshHmFfjrJ7PKKW1yNfEaqHwlsD0VJCmmO1vT5oSpibTKrV",
+	"ouBqKFvSzhgZZ3Kp3BloITXZI70H8svVDj349mUCPn8J66UGsJiZnmcpHO9UVCFBTMTC11aSYjUANFk3",
+	"quojP9jED05LIAL6Yqy3OJhI+3TsTrLncAAE+K/LDrMNhB9QBA6/liy/lZa5RgWPpQH3WRrgCQMgILbG",
+	"+iwnts6oLTx+qyrp7/ytNErbMxvyrVz/7C3O2OI8gQeMMBRzNHAwr+m567T+iJ+b+VLRHd0dWOMAN/A7",
+	"fBfFDVHRzmlKuYhcD/fi6EttT728bZ5giWy3wltli7c3GUGuwPteNX5v4lbafnHg25Ym1K4YvbVPFd/4",
+	"63lREVDr3TU31JGWdf6bfah2px5GMay2fv72SqFDwzA7RaDW6kVJt3A3liSHzcLwgf1HZbCdw9HB1/p6",
+	"2cYuGIp0wXirti/fj5y+CLs0UvbA0caOFv6WVZr8bNYOPTL4t3VD/jkdigBYtLtwX8mvF7+43BRy3D8u",
+	"Dmsx5hYWa9vu4Xjq1RWYCjbtuInFNaltTfvav2ce14bH4MFdRVn6I/5sCWBvgl2DoHu4Rl6uBWIVw7DD",
+	"+zeQobaV/DdOeWqD28aKx6wmIZf/0a2hvpc8BbdkwUptRnRUuBnLDlHekRNw0mDRkB9OZZ+x+Mo1my98",
+	"k65Jv4J2Q/Zc1VG1T/8I/GHeUQPd8pCB/R0l8WF5fsBmlm2PPHhw5LbzNKG47Yer18/SgBgpVsM4wBo2",
+	"FWyL84jXjUGEtTZnWDFSAXZciUN/Y77v0Ng1cG1EWXigto6G4yKXM5my4kyEMY2vokrbeTg0wz8pIRAM",
+	"LLuiB6KBLyoBx+PjbQHHzw9JZQCaps49EHRTj/bURidWrPk119VTNrRX9ktsY/yCqTuLaq84bcCQVULV",
+	"bCxplqhtfdX8cwwa/UyuJe9Dd1SrdYwYuS72awG8cKN8rkm37LkPR895zeGxX7wmasmxv4CcTEjXtswm",
+	"E5oqtn9CRrZR/GjgBofYX1Q4FVOqDdMviiTd+SN+g3kzDm7HajQgNkzaRN74YLAlix1j2+kKjwkLfpfv",
+	"1ukF1UM8Wvk63XkT25ydLlVhw+EVG/IU5KQg63Uv4GPhzy056yevxXclg59wgVrxjC4qdT4F02tORihP",
+	"+B523Bnfw85+pcF5j5xBjaNj4FwRSv5x+eE9NEgeitHXIaDGsDMwGjc0O6oesI39joadiAw7ms+Z0nS+",
+	"8B+/+PkVefbs2Uv/wYRqap752uv1bm5GFc8a9Dyv91t3Z0h0R64pNE9GESl+FXP7F1XZGNohZ9FPfU+R",
+	"ER53OSqUvmpSKHSv1WRUP6vBauOj8hx0OhQjtINGldMeitNMdelNWjvR9MQ2BhIswjA/HosE9/ZUczaF",
+	"I/eHsfbfs2XBT76tuxy/LqnMXtfY1kvUnH251oA4Yz5yPXKhja0Y3OE5UGvkjuTScr1MGpo/O+1jywEJ",
+	"DTxrTb87/Fo0omvhIvcR/9FHfp8+cq+QzNiHlS6aa4cGOuoqOu81SqcmW7VxG+/P5mvHQx6RY5sDPIwX",
+	"zfrIJu+DdwKTG5Yn2NIbCoIDB8+VzRSrvhS/e+XtnOhrBy77J624GKHTxNDDBjWyRM8ymU9nKKkrx3uR",
+	"7nH/JagPsOiQk/5h5XblpKRv7KVvK7IV8YuN/wRe+v/8uovCt+9sBmcx7Lttw+b5E87SxPXhz9gipTEr",
+	"e/aDC1/tLvMPrd+gXYex25N9+BActnSa+ZxeMSKkL+PQc1MkbYWF4IylSeRcKXjMnZCZ9b6cEHDjmNc4",
+	"NlBQRbOhNfUGobCTfmMdLo8ybKOHn141qzfE2G9yUhrBGHvCUKLzwBXnXOyI2Pj+N8LrKjadiV2RCd94",
+	"xKUt/Rg0HhCCiOFwakzjK8KFll4TzJ2xBc6A/N5MUGmepsgKq9Y0SIBVjRcalg/5qY0cMCLKPSykc05H",
+	"FTrLmMrnaESsdXMxINkFieGFRxzejMMGRs0MsWFjdkRmm2L8XdDZO5Ue0Rkypg0Cdi0mVlOqsfALWjVb",
+	"9NzHs4fwhlyKoTDLSHJ7rhBYAzIX3qHmmEm2p8jITTayrr2RDaJeuOvefENhJzTAHoNZAVVfS5pBHZeQ",
+	"S8KF0owmpCtFzAZwHi51iRIKv9LsoA367Idchjaj/+62RzWesfZhlcgKBK3qBzAqiU2kzId5wcP6VnmN",
+	"wL2Tn4vz2Nv1kguc6H27jgVPv0lxxSWek39i+4mD6onpv36lCE9uHi2nf5/SowPAZ3Tp24BroUvaJvCO",
+	"0doTjwlgIqHQvq04otyoENNM5iLZ1tK2gd8aTv1dVM0LmHoXKX3hxMqjmN7QDxBaI5fxKlAPT/A8PCO9",
+	"GBaIMnELN7uLYW3KJnLHRtsnHzI5x04RamoX47HM+MRjXttueW31uIyfSVii1qaY2Z/Ty9sC9w8hefQ7",
+	"sUyYukJh96aVTTMK+aRSJKqikv3w4rjfjwLpgKkU0yIN12EIKMC2D4vZmyIT50X/+If+1gN26lrWzffh",
+	"IH7+LJ7a45KG7fEubAlJFt/pBMm/QPVrYuQYZIHbdj24HSfVA5bAkeAjnTVEIbfOoDRZsIxLKOq+jZN5",
+	"a/aso0abRPvQcZKNGamQa8wgjE7GUs/IkotELh/rrLeKvJpQW5X5kMaEKo+bmsk8KxJI4EpCV5HrCZjH",
+	"cJp/BjWEIoHcShGv2srDbyPJNEPh8s3l10em9H17ExKqsVVsknDzAk3Pvfu41DWhYjuUv7ddDBsy4LAD",
+	"qQHEmkG2p6pJDliTolwiTGLfHK+IlaG9oJPh3iVdFS5jC9Za88bEliO8Uy1zSuFk8OBQcOctF0nwrndY",
+	"eHhzAu/Udsoe7xg4Itye6qj8m4XPZ92JY5+sfH2bDNZPkFY3Y2VqE3rsWEK60PdoVbQfT3iy/6gIPNhh",
+	"P5CjXjSz9v0jQi7BHeJlxu+5VDLML1Yz6zfEzYOTFWHPwFcdyyxpdlZXj6E3qDzn4qO8YqIz+O2z4XVw",
+	"CL3loXmWdgadmdaLweHh0dP/6vV7/d7R4If+D/2OedbOUDsv30uvbU7oveZseVIE22tWWjVL1x5ui+2f",
+	"CoZefFm9MsHrs2+DOk7KNZ544g1sWzHXh/XP6EMh6QQrpM6i9SgSUvoqvVE9P1Z9ZO+wHcehHcBOz9+o",
+	"iMw5uNoNCE7828aeza5xy+1E/sE99ZnespUKdhwNmL12wEqPyfqInyBZGLOFFLQUKKMGXqq8pldM2GZT",
+	"uCn+FLaGrD76B7+flcIIY62VlTdStY1RfbzXthAnYzThwig4DjV8jbNaomOH9ip0bj7f/G8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

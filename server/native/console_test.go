@@ -72,6 +72,48 @@ func exerciseDashboardRoutes(t *testing.T, do func(method, path, body string, au
 	if status, _ = do("POST", "/v1/webhooks/"+webhookID+"/enable", ""); status/100 != 2 {
 		t.Errorf("enable after disable: %d", status)
 	}
+	exercisePauseRoutes(t, do, webhookID)
+}
+
+// exercisePauseRoutes checks pause and resume: 204, pausedAt shown while paused, 404 in
+// the native envelope for an unknown webhook. It leaves the webhook resumed.
+func exercisePauseRoutes(t *testing.T, do func(method, path, body string, auth ...string) (int, []byte), webhookID string) {
+	t.Helper()
+	get := func() api.Webhook {
+		t.Helper()
+		status, b := do("GET", "/v1/webhooks/"+webhookID, "")
+		var w api.Webhook
+		if err := json.Unmarshal(b, &w); status != 200 || err != nil {
+			t.Fatalf("get webhook: %d %s", status, b)
+		}
+		return w
+	}
+	if w := get(); w.PausedAt != nil {
+		t.Errorf("a webhook never paused shows pausedAt %v", w.PausedAt)
+	}
+	if status, b := do("POST", "/v1/webhooks/"+webhookID+"/pause", ""); status != 204 {
+		t.Errorf("pause: %d %s", status, b)
+	}
+	w := get()
+	if w.PausedAt == nil || w.DisabledAt != nil {
+		t.Errorf("paused webhook: pausedAt %v, disabledAt %v", w.PausedAt, w.DisabledAt)
+	}
+	if status, b := do("POST", "/v1/webhooks/"+webhookID+"/resume", ""); status != 204 {
+		t.Errorf("resume: %d %s", status, b)
+	}
+	if w := get(); w.PausedAt != nil {
+		t.Errorf("resumed webhook shows pausedAt %v", w.PausedAt)
+	}
+	for _, op := range []string{"pause", "resume"} {
+		status, b := do("POST", "/v1/webhooks/nope/"+op, "")
+		var e api.Error
+		if err := json.Unmarshal(b, &e); status != 404 || err != nil || e.Error.Code != "not_found" {
+			t.Errorf("%s an unknown webhook: %d %s", op, status, b)
+		}
+		if status, _ = do("POST", "/v1/webhooks/"+webhookID+"/"+op, "", "Authorization", "Bearer no"); status != 401 {
+			t.Errorf("%s without the token: %d", op, status)
+		}
+	}
 }
 
 // TestStats checks what GET /v1/stats counts, on both backends.

@@ -223,6 +223,23 @@ func (h handlers) DisableWebhook(c echo.Context, id string) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// PauseWebhook pauses a webhook of any dialect: its deliveries are still made and wait,
+// unattempted, until it is resumed.
+func (h handlers) PauseWebhook(c echo.Context, id string) error {
+	if err := h.engine.Pause(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// ResumeWebhook ends a webhook's pause and sends what waited.
+func (h handlers) ResumeWebhook(c echo.Context, id string) error {
+	if err := h.engine.Resume(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
 // webhookWire renders a webhook of any dialect in the native shape.
 func webhookWire(w *store.Webhook) api.Webhook {
 	events := w.Events
@@ -238,6 +255,7 @@ func webhookWire(w *store.Webhook) api.Webhook {
 		Url: w.URL, Name: nonEmpty(w.Name), Description: nonEmpty(w.Description),
 		Events: events, Enabled: w.Enabled, Scope: scope,
 		DisabledAt: w.DisabledAt, DisabledReason: nonEmpty(w.DisabledReason), FailingSince: w.FailingSince,
+		PausedAt:  w.PausedAt,
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
 	if len(w.Filter) > 0 {
