@@ -214,6 +214,7 @@ type (
 		DisabledAt     *time.Time `json:"disabledAt"`
 		DisabledReason string     `json:"disabledReason"`
 		FailingSince   *time.Time `json:"failingSince"`
+		PausedAt       *time.Time `json:"pausedAt"`
 		HeaderNames    []string   `json:"headerNames"`
 		// Filter is a native subscription's payload filter, as stored.
 		Filter json.RawMessage `json:"filter"`
@@ -707,6 +708,8 @@ type webhooksCmd struct {
 	Disable webhooksDisableCmd `cmd:"" help:"Take a webhook of any dialect out of delivery until it is enabled."`
 	Delete  webhooksDeleteCmd  `cmd:"" help:"Delete a webhook of any dialect; its pending deliveries are cancelled."`
 	Enable  webhooksEnableCmd  `cmd:"" help:"Put a disabled webhook back into delivery."`
+	Pause   webhooksPauseCmd   `cmd:"" help:"Pause a webhook of any dialect: its deliveries are kept, unsent, until it is resumed."`
+	Resume  webhooksResumeCmd  `cmd:"" help:"End a webhook's pause: what waited is sent."`
 	Test    webhooksTestCmd    `cmd:"" help:"Have the gateway send a test event to the webhook now, and show the answer."`
 	Recover webhooksRecoverCmd `cmd:"" help:"Re-send the webhook's failed deliveries since a time, and follow them until sent."`
 }
@@ -826,11 +829,13 @@ func (c *webhooksShowCmd) Run(g *globals) error {
 	return err
 }
 
-// state says whether the webhook is in delivery, disabled (and why) or failing.
+// state says whether the webhook is in delivery, disabled (and why), paused or failing.
 func (w webhook) state() string {
 	switch {
 	case w.DisabledAt != nil:
 		return "disabled: " + w.DisabledReason
+	case w.PausedAt != nil:
+		return "paused since " + ts(w.PausedAt)
 	case w.FailingSince != nil:
 		return "failing since " + ts(w.FailingSince)
 	}
