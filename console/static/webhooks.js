@@ -144,6 +144,7 @@ export async function webhookView(page, id) {
       ['Health', [badge(state), w.disabledAt ? [' since ', when(w.disabledAt), w.disabledReason ? ` \u2014 ${w.disabledReason}` : ''] : null,
         !w.disabledAt && !w.enabled ? ' (switched off in its dialect\u2019s API)' : null,
         w.failingSince && !w.disabledAt ? [' since ', when(w.failingSince)] : null]],
+      w.pausedAt ? ['Paused', ['since ', when(w.pausedAt), ' \u2014 its deliveries wait, unsent, until it is resumed']] : null,
       ['Dialect', w.dialect],
       PORTAL ? null : ['Id in its dialect', code(w.externalId)],
       ['Id', code(w.id)],
@@ -177,7 +178,30 @@ export async function webhookView(page, id) {
     });
     fill(toggleBox, h('h3', { text: disabled ? 'Disabled' : 'Enabled' }),
       h('p', { class: 'hint', text: disabled ? 'Enabling sends its pending deliveries again.' : 'Disabling stops deliveries; pending ones wait until it is enabled again.' }),
-      button, terror);
+      button, terror, PORTAL ? null : pauseAction());
+  }
+
+  // The pause keeps new events too: they wait with the pending ones until it is resumed.
+  function pauseAction() {
+    const perror = alertBox();
+    const paused = Boolean(w.pausedAt);
+    const button = h('button', { type: 'button', class: 'secondary', text: paused ? 'Resume deliveries' : 'Pause deliveries' });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await api('POST', `/v1/webhooks/${encodeURIComponent(w.id)}/${paused ? 'resume' : 'pause'}`);
+        w = await findWebhook(id);
+        shownW = JSON.stringify(w);
+        render();
+        say(paused ? 'Deliveries resumed.' : 'Deliveries paused.');
+      } catch (err) {
+        button.disabled = false;
+        showError(perror, err);
+      }
+    });
+    return h('div', { class: 'action' }, h('h3', { text: paused ? 'Paused' : 'Not paused' }),
+      h('p', { class: 'hint', text: paused ? 'Resuming sends what waited.' : 'Pausing keeps new events and pending deliveries, unsent and spending no attempt, until it is resumed.' }),
+      button, perror);
   }
 
   async function load() {
