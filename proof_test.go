@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +148,15 @@ func TestAcmeThroughTheGateway(t *testing.T) {
 			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
 		}
 		return b
+	}
+
+	// The console's dialect pickers are filled from GET /v1/dialects: the new one is there.
+	var listed struct{ Dialects []struct{ Name string } }
+	if err := json.Unmarshal(admin("GET", "/v1/dialects", ""), &listed); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(listed.Dialects, func(d struct{ Name string }) bool { return d.Name == acmeName }) {
+		t.Errorf("GET /v1/dialects, which the console reads, lacks %s: %+v", acmeName, listed.Dialects)
 	}
 
 	// A credential of the new dialect, in the native API's answer (which the spec allows).
