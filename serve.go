@@ -62,6 +62,8 @@ type serveCmd struct {
 	DisableAfter duration `name:"disable-after" default:"5d" env:"POLYHOOK_DISABLE_AFTER" help:"Disable a webhook whose attempts have all failed for this long."`
 	Retention    duration `name:"retention" default:"30d" env:"POLYHOOK_RETENTION" help:"How long attempts, finished deliveries and their events are kept."`
 
+	ValidateEvents bool `name:"validate-events" env:"POLYHOOK_VALIDATE_EVENTS" help:"Refuse (422) events published at POST /v1/events whose data does not satisfy their type's JSON Schema (GET /v1/event-types)."`
+
 	PortalOrigins string `name:"portal-origins" env:"POLYHOOK_PORTAL_ORIGINS" help:"Comma-separated origins (https://app.example.com) whose pages may embed the tenant portal in a frame; none when empty."`
 
 	MaxBodyBytes int64 `name:"max-body-bytes" default:"1048576" env:"POLYHOOK_MAX_BODY_BYTES" help:"Largest request body any API accepts, in bytes; larger ones are answered 413."`
@@ -156,15 +158,16 @@ func (c *serveCmd) newEngine(db *store.DB, log *slog.Logger) (*delivery.Engine, 
 		}
 	}
 	return delivery.New(drivers.For(db), delivery.Config{
-		MaxAttempts:  c.MaxAttempts,
-		Workers:      c.Workers,
-		PerEndpoint:  c.PerEndpoint,
-		RescueAfter:  time.Duration(c.RescueAfter),
-		ParkMemory:   int64(c.ParkMemoryMB) << 20,
-		DisableAfter: time.Duration(c.DisableAfter),
-		Retention:    time.Duration(c.Retention),
-		Log:          log,
-		Sender:       delivery.SenderOptions{AllowPrivateTargets: c.AllowPrivateTargets, AllowList: allow, RootCAs: roots},
+		MaxAttempts:    c.MaxAttempts,
+		Workers:        c.Workers,
+		PerEndpoint:    c.PerEndpoint,
+		RescueAfter:    time.Duration(c.RescueAfter),
+		ParkMemory:     int64(c.ParkMemoryMB) << 20,
+		DisableAfter:   time.Duration(c.DisableAfter),
+		Retention:      time.Duration(c.Retention),
+		ValidateEvents: c.ValidateEvents,
+		Log:            log,
+		Sender:         delivery.SenderOptions{AllowPrivateTargets: c.AllowPrivateTargets, AllowList: allow, RootCAs: roots},
 	})
 }
 

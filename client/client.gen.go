@@ -43,14 +43,15 @@ func (e DeliveryStatus) Valid() bool {
 
 // Defines values for ErrorErrorCode.
 const (
-	ErrorErrorCodeConflict     ErrorErrorCode = "conflict"
-	ErrorErrorCodeInternal     ErrorErrorCode = "internal"
-	ErrorErrorCodeInvalid      ErrorErrorCode = "invalid"
-	ErrorErrorCodeNotFound     ErrorErrorCode = "not_found"
-	ErrorErrorCodeThrottled    ErrorErrorCode = "throttled"
-	ErrorErrorCodeTooLarge     ErrorErrorCode = "too_large"
-	ErrorErrorCodeUnauthorized ErrorErrorCode = "unauthorized"
-	ErrorErrorCodeUnavailable  ErrorErrorCode = "unavailable"
+	ErrorErrorCodeConflict      ErrorErrorCode = "conflict"
+	ErrorErrorCodeInternal      ErrorErrorCode = "internal"
+	ErrorErrorCodeInvalid       ErrorErrorCode = "invalid"
+	ErrorErrorCodeNotFound      ErrorErrorCode = "not_found"
+	ErrorErrorCodeThrottled     ErrorErrorCode = "throttled"
+	ErrorErrorCodeTooLarge      ErrorErrorCode = "too_large"
+	ErrorErrorCodeUnauthorized  ErrorErrorCode = "unauthorized"
+	ErrorErrorCodeUnavailable   ErrorErrorCode = "unavailable"
+	ErrorErrorCodeUnprocessable ErrorErrorCode = "unprocessable"
 )
 
 // Valid indicates whether the value is a known member of the ErrorErrorCode enum.
@@ -71,6 +72,8 @@ func (e ErrorErrorCode) Valid() bool {
 	case ErrorErrorCodeUnauthorized:
 		return true
 	case ErrorErrorCodeUnavailable:
+		return true
+	case ErrorErrorCodeUnprocessable:
 		return true
 	default:
 		return false
@@ -413,7 +416,12 @@ type EventType struct {
 
 	// Names Each dialect's native names; the first is the one deliveries use by default.
 	Names map[string][]string `json:"names"`
-	Type  string              `json:"type"`
+
+	// Schema The JSON Schema (2020-12) of the event's `data`. It names what the event carries and
+	// leaves the rest open; a gateway run with `--validate-events` refuses (422) published
+	// data that does not satisfy it.
+	Schema json.RawMessage `json:"schema"`
+	Type   string          `json:"type"`
 }
 
 // Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
@@ -5923,6 +5931,8 @@ type PublishEventResponse struct {
 	JSON401 *ErrorResponse
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *ErrorResponse
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -5952,6 +5962,11 @@ func (r PublishEventResponse) GetJSON401() *ErrorResponse {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r PublishEventResponse) GetJSON413() *ErrorResponse {
 	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PublishEventResponse) GetJSON422() *Error {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -9773,6 +9788,13 @@ func ParsePublishEventResponse(rsp *http.Response) (*PublishEventResponse, error
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest ErrorResponse

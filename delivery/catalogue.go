@@ -1,5 +1,7 @@
 package delivery
 
+import "encoding/json"
+
 // Canonical is one event of the catalogue, under the name it is published with.
 type Canonical struct {
 	Name        string
@@ -60,4 +62,6 @@ type Entry struct {
 	Canonical   string
 	Description string
 	Names       map[string][]string
+	// Schema is the JSON Schema of the event's data.
+	Schema json.RawMessage
 }

@@ -129,6 +129,9 @@ type Config struct {
 	// 1s); one silent for five of them is taken for dead and its claims are sent by the
 	// others. It is also how often held deliveries of webhooks enabled again are made due.
 	Heartbeat time.Duration
+	// ValidateEvents has the native API check published data against its event type's
+	// JSON Schema (ValidateData); off by default, since publishers may send more.
+	ValidateEvents bool
 	// Clock is where the engine reads the time (default the wall clock); tests move their
 	// own.
 	Clock  Clock
@@ -454,7 +457,7 @@ func (e *Engine) EventTypes() []Entry {
 	out := make([]Entry, 0, len(Catalogue))
 	for i := range Catalogue {
 		c := &Catalogue[i]
-		out = append(out, Entry{Canonical: c.Name, Description: c.Description, Names: e.known(c, "", "")})
+		out = append(out, Entry{Canonical: c.Name, Description: c.Description, Names: e.known(c, "", ""), Schema: json.RawMessage(Schema(c.Name))})
 	}
 	return out
 }

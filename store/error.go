@@ -21,6 +21,9 @@ const (
 	ETOOLARGE = "too_large"
 	// ETHROTTLED: too many failed logins from one address or for one credential (429).
 	ETHROTTLED = "throttled"
+	// EUNPROCESSABLE: well-formed but refused by a rule about its content, such as an
+	// event's data against its type's schema (422).
+	EUNPROCESSABLE = "unprocessable"
 )
 
 // Error is an error with a code and a message that is safe to show to API users.

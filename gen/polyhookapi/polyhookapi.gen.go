@@ -48,14 +48,15 @@ func (e DeliveryStatus) Valid() bool {
 
 // Defines values for ErrorErrorCode.
 const (
-	ErrorErrorCodeConflict     ErrorErrorCode = "conflict"
-	ErrorErrorCodeInternal     ErrorErrorCode = "internal"
-	ErrorErrorCodeInvalid      ErrorErrorCode = "invalid"
-	ErrorErrorCodeNotFound     ErrorErrorCode = "not_found"
-	ErrorErrorCodeThrottled    ErrorErrorCode = "throttled"
-	ErrorErrorCodeTooLarge     ErrorErrorCode = "too_large"
-	ErrorErrorCodeUnauthorized ErrorErrorCode = "unauthorized"
-	ErrorErrorCodeUnavailable  ErrorErrorCode = "unavailable"
+	ErrorErrorCodeConflict      ErrorErrorCode = "conflict"
+	ErrorErrorCodeInternal      ErrorErrorCode = "internal"
+	ErrorErrorCodeInvalid       ErrorErrorCode = "invalid"
+	ErrorErrorCodeNotFound      ErrorErrorCode = "not_found"
+	ErrorErrorCodeThrottled     ErrorErrorCode = "throttled"
+	ErrorErrorCodeTooLarge      ErrorErrorCode = "too_large"
+	ErrorErrorCodeUnauthorized  ErrorErrorCode = "unauthorized"
+	ErrorErrorCodeUnavailable   ErrorErrorCode = "unavailable"
+	ErrorErrorCodeUnprocessable ErrorErrorCode = "unprocessable"
 )
 
 // Valid indicates whether the value is a known member of the ErrorErrorCode enum.
@@ -76,6 +77,8 @@ func (e ErrorErrorCode) Valid() bool {
 	case ErrorErrorCodeUnauthorized:
 		return true
 	case ErrorErrorCodeUnavailable:
+		return true
+	case ErrorErrorCodeUnprocessable:
 		return true
 	default:
 		return false
@@ -418,7 +421,12 @@ type EventType struct {
 
 	// Names Each dialect's native names; the first is the one deliveries use by default.
 	Names map[string][]string `json:"names"`
-	Type  string              `json:"type"`
+
+	// Schema The JSON Schema (2020-12) of the event's `data`. It names what the event carries and
+	// leaves the rest open; a gateway run with `--validate-events` refuses (422) published
+	// data that does not satisfy it.
+	Schema json.RawMessage `json:"schema"`
+	Type   string          `json:"type"`
 }
 
 // Filter Deliver only the events that match (native subscriptions). Keys are dotted paths into the
@@ -5928,6 +5936,8 @@ type PublishEventResponse struct {
 	JSON401 *ErrorResponse
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *ErrorResponse
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -5957,6 +5967,11 @@ func (r PublishEventResponse) GetJSON401() *ErrorResponse {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r PublishEventResponse) GetJSON413() *ErrorResponse {
 	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PublishEventResponse) GetJSON422() *Error {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -9779,6 +9794,13 @@ func ParsePublishEventResponse(rsp *http.Response) (*PublishEventResponse, error
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12571,162 +12593,165 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rctu2uuirYLQyY3mGluXEyW7kX27qrmSlSbztdLJnqpwliIQk1BSgEqAVrYxnztOcBztPsgffB5Cg",
-	"CEqUL8nqqn+0sXgBwA/f/YavnVjOF1IwoVVn8LWTMbWQQjH4cZZlMruwV8yFWArNhDZ/0sUi5THVXIrD",
-	"35UU5pqKZ2xOzV9PMjbpDDp/OyxHP8S76hBG7dzc3ESdhKk44wszSGfQORWEmXsDcnz0jGgp/5nSbMpI",
-	"dyyTFZHXLCMHB3P65cD8PhivNFP7ETl++pLoWSa1TllCulpKMqdiRSaUmwupnHKhyCSTc6JnXBGaJBlT",
-	"KiJLrmfkgulsdXA60Sw7IZTEMstYrImWV0wQrojSPE2JYtk1S/Yj8rz/jOSCXlOe0nHKSFfPGEmopmOq",
-	"WH3I/V7HfKb9cgOYU63ZfAEQXGRywTLNEdZJngEw38GviczmVHcGHS70i+NO1NGrBcOfbMqyzk3UAVCZ",
-	"Z+0tpTMupsWdt1wkwbs8fFnk8zHzx/OmknOuNUteM5qwDFdb2biPM0aWbDyT8mpPkThXWs7JDJ8mKZto",
-	"InNN5IQYaGXsj5wpTcYsprli5PXHj+ckpkJITWKaZSvzFM+IoHNGZEauaZoz0v05V1yK01zPCI1jttAK",
-	"nlBE5fGMUEWGHVwfORp29k9gqoSl/JplK7KkiigmNGyQWYuesXmvE3W4ZnMVhIe9QLOMrsxvu+wfZbIK",
-	"AwCQ1EwSEarJXCpNXhyTt/zHXrl95fB2OA+kNEm4GY6m5xXEqL1anfqSxRnTitCMETWTS2Fg8VvGEhpr",
-	"lnz2Jpfj31mscXIk6fDHnLZZPQ5wm+U3ruZSU52rMAYqTTPNklNdIY6Eanag+ZyF1phnaWB+C3qesaQz",
-	"+M0QQ4H6+Io/V+RTZW3PPge+xZL3Jy4SuawTOcXbKgR0vEPs7ERxETODp8LsQAt+sHjefxcY+B1LOBXE",
-	"zkzcB50QOq5QhFta29lePg/N9vK5npEFy2ImNE+Zo/n12dVdpwfotMcFlccxYwlL6iv+ACucR4QKtWQZ",
-	"S5CJU/L0y5e2izGjK3VBNauPX0xNDouPjFAc9YmW5GgjKOxkFkPXsRehEJVo5X9pCD1fZYxqlnxCXg0Y",
-	"maYfJp3Bb5tFtnvhJlrHaAXsp0EkzBSL/0nwEceMObO8ik+FBfYJoamShmseXh8dWkGiDr/y5OYQX1YB",
-	"LrQOC1xI/as/43cnBiNp2syqdJazmkZC4uLNYn+4oVKYbUAE+2KUBbjGk4gsZxQfSDhNjSJhWLIyZMD1",
-	"UHS/KJmmdEBGi0ya1b1J1OiE0FzPuJgOyChXLDuXMn2TjPZ7Q9GJ1qAd4/7twgbtQrYpZT/ZxzYoCHTO",
-	"WjJUN2fkLbgBHS1wL5C17rY7BsfsVHuKGNE34SxN1JqmERW7NLJPjwgVCRmZLzLgx9fMK0Ph9i2RTBGj",
-	"kmh6xYwiWLCH436/R3Aj4aaq7GYEM/9ilE5iL6uh6P7665uf1D7c8zBqTldGV6VTFsGKLCAV4Tq0+7tv",
-	"pduzdaxO6ZilZCIzYsanWmZAYXP65RcmpnrWGTx9/nwbxbnlhHb2J6t5bRaBdVZ6GwTHqR6aKtg1E/pN",
-	"mDTg3vswfTh6WtsCw/B0qTYf8MQqzAZ5GSitFlJBBSylSp81GgDm7iZtytCDVTh2AZoqhmQinxsUWDCR",
-	"mJu+3Ik6aHkZ6qciZmlaEUaegrZIdt1rC63gNoQYkds0/02fPZUbV3xdRZqW6OgvN4jwJULVmdTp+RtC",
-	"3VYbZoJEn4Ddmk9nAyJFoStNqWZLutpTJGNTrjQwHbtkZQxOroZinPM0GZAJGEVGfkSWJUVE5JmikRMq",
-	"+5GxoUZKU5HQLBkB0Quq+TUjKh8XKzVrSthQUE3OP1x+rEjiHjkVKyL1jFmrbJ0dAq+qbZYFyRsxkQE2",
-	"sOBhWDkGPKMKBKlh645IEGxzoywZkEqBFr2F2AmZ0FQx+MLyg6MC2Gv6hUdXYylTRkV7KScQZcxHhJCh",
-	"oMzqN7Pw5VgmzCcqLq5pCuibw9bKjP8LyElI/c+JzAWQlhSTlAMSG8LOBDWmS+EzMX87nwgO5FwWQVKc",
-	"M6XotMWHw1rL5+sfv/Y8fnIQRtfWkXR3DYdquk1xqE1faqN1NHwtl+hCcqhC5lTHM5b0gup/g74k4zjP",
-	"dhRLmgmKUGkwm1txPXjEwqWyjipD80DQuEEf7axriogPrgZVcaNToL3bpbozZzSeeSqf5WMwHXp8JjxT",
-	"2vAn88MwVc/qyBUj4xVJ2ITmqQ46RtoB2cHXW5r75hAgf+apRs9ae9XW6k9EihT8YQQklfksqhEbSTfE",
-	"xfd75C1boYWVSK1ZQhZUzxThQkvUcGEk0h2ZdY4iMkKcM3+VmGJ+GfQZRYT1pj380ZNZwrKelpqmo30Q",
-	"K0+oSEaHoycyGw1FFzYNtO8JfLLaRz37iZB6RLrUXt43KrdZ1Z6yzj0jT8jYrNk6+9gfOU1hCiqGAkFp",
-	"xi20VTJ6wv4gT4T531Sb/xh5kmrzHyNPuCBPhPkf+8KVVuQJOFXUJ65nox55D8a0GgoDiozAXAS3Wp2Q",
-	"0ZOpHv3///v/iFEHzZL0UhK0v5VZkPlpHyZdQ8eKUEUufn5Fnj179tJYbc5/Bu4zgMAPJGXXLFUkYWzR",
-	"I6OvNyPCBaHk/PTjq9ckY3N5zZRFYAMilKjsC50vUkDIJ0Zw/Pa1YBAdGs8ZmOMOZb1v7Aw6xpDsdW5u",
-	"PiMb8LcOHp5q1hkc9fs3NYdc1PlyMJUH9uLvSoreBV2+swz/Juq8ZjQ1czRKtxZ6o7zaKpTWzXscI0Rf",
-	"b8SUKY2+naAwqXP4UlGgxJhjaKyENYKQ+v7RUeSeMfuDGrrbl+qLw84w7/efxZaHwQ82wGseN8Prw852",
-	"t4fP8N3nhoD0loVssXQqM65n8+C23UIUN4jCq91cClFnkY9THts1VyF4fvYuIlSt5nOmMx6TK8PuDJsM",
-	"7kKTe+pHqtiLY/L63ekr68uJkNcuZ0wQKvDOFVsZ3mQB0XIzSqDih29zgrxny9u6pz5W3QlUJFGzR2om",
-	"U2NeCsYSFZFcmB+65kFBWToU5o5yoYW5FFPwknpRBtC8pYhZz7NCBmREF/wtW41IVzGREKqGYnRqlVhw",
-	"/Q4IYjs+h4g+2j8hhWssTjkYbUYG4d8Y4jC/K24zMHQGQ9H8RoNrLSIjCh7bt2y19tO++Bfwvb1ny3OZ",
-	"aZr+wsVVgJt/WfCMqXsg/g06rQ3RrDnkF0ygLFzA+k5IriDWCsjWjgYxkGNnjryPaYDEpcwzjCe084fb",
-	"5ze5w+/grX7Plp6HfqPqvcVjZz0cARvnFRVS8JimKMdsLLX79zM0/eEiKAFqf3OcdM7FG7x5VNfeJ4Xq",
-	"uwmaVkG+iTqzewiH2kiKdaIVsp0YZnlpvQLkk7PsXJTaqGmvMLvhwBg9LiI9NmwwYCx4atKBuuKLA7nA",
-	"1R4sJBjkyLEr+F9d6QWLmZH36yo+yD41c4Eo4LM4xon9Jvy1p6ywgujRmvv26OkPUUt6O4UhZJprRmZa",
-	"L4ySa/5V5NeLX9a9wv3jH7YRINKexbsQvW1iO4YRNzCLW/Df+2NijZqKkb5s7pZVhewnsz1mZ1MuriAH",
-	"QS6YYMmJDSEpIzZJlgtFcqF5Sor1VgKPt/MYBPXEOkPcJibKzfJCNE17VtdOkIXvKYIPkVimMs8i8rcs",
-	"m07HY/OdC6o1y8wL/+dvv/UPXtKDyenBz5+/vrh5smFP3wicEGz5zqBzNOvUg3d/l0XEGSOuR3OjGv3X",
-	"0/5sgMRT7I6hf39XmAir9eGIyqVLvND+N2uuU7ZGQS+ON25iHYIqlgtmVDOWkeVMKlZ6pcrJMMw4IDTk",
-	"2t1z/CMyiu3/YOTKalIRoeS90aMIKk7wyCkqTcSoTGQhZQqGOPEycHC8EM+Zc1H83sYp7GcH0Q6ZYCPO",
-	"7e7za8+wQwbfm4TNF1IzEa+MVXBCpkywzNDNzkz4bn7BteQO9EsSOqVcKE0YjWdeJhbgziC0dWAa1LAB",
-	"r1YQgvAE3TABrOBJj5w6jOs6j/t+EeiY04S5bAo7LTpSFeHGRpE98qmIqaMcnKZyTNM1x+vAW/8eimqD",
-	"+nZiKZgqp4IEig342dJOPzXy3ypIEPIIakbgA9vBoB9tV1/hbogiLlgswxHV2xgmUrANfm+MRKG190fO",
-	"codhREkyoRnp4sUIAuQrpiHtbUAUYwaTphlTqDW2yJ1pkLdcxGmeMEilNJfKZzzPjJtrm37pQHfungeY",
-	"lyMHXa+cqTIHixhA2lxQG/Ms5Udmh3epWwNMeUR/K8+IWUaSpwwicZDpI+QS6WLtMx8o+anmfstyITBs",
-	"C4gQiggVrsIqcH7GpFrPq64lydiBsvKyxeq/QdjXD/a6HCn8IPvF3v7Xcc0LBRcYtksouIZuAcWQYv7r",
-	"nJW5KvjSnvKAG5FY5sIIGZu+XGTSWY6HCMq1Qz20cgqE5AqzplFE4ZssIZkRE7B1RnXoLtJcEQePIF6i",
-	"H39JueZi+rPM4LoZvd+ruUmKaTZS1pRfo5/NZQaWpLZOTi3RCpMOTg2bakjyM7pTsbqIzBy3s4niE5mR",
-	"qZQJ6dpk5TJbT2YkY5NcsWR/l5TADQmHTWsp3ms5z9qe3O7L3eZah3hKNcv87JOt61ijwRIFQnkhuEX1",
-	"pYdI6dIoMHWJh1pCwK3vOSIzNK+VM6uLtJpSN6hLFFCzAz5nqx7Z/L39yClHXfBBgh5QqkVdl3rRa1bl",
-	"3iQ7xUHXAGy/Pwgx9NnWYabKG8Wsd3b5NbnXbebnRKapXLKEjFdkDB73O+RxboGJ+74gUAr33n26dO/s",
-	"OyiiHEERwSDfBp/BKAc431kD6mZSUx1UaNxQRs1n11zmLn21rG/BiopKiMMbepMHd3dhHnRCga+AgruL",
-	"kWsmEmmISWkjpCJyyCHEBxnBEab9+HlSFka2sKeli7j0k6PDqr18R2xqNk03ZYLZTwsY8gpGxYzSDYld",
-	"YIwhf9non9jqGN6EfOXsYJUNyPnZuwomgpz4x6e3lySRcT4Hx4ERHheXpxE5ewUS5Sz56fIU0ryNWmFe",
-	"W3eFPH/+7MUOTKWEnzFt7bj4cDt7/PnR0x2dL9ZqRdlhpAhuHJT6oMdcSMFIFyxmY5qmS7pC22eL4blD",
-	"Li3i22UBlSq6OZq+bIo8RHcPSrg1/Ap0UV9De6SrLXbdew9207Az7Jh/IYJIkLNJ0Wo3q2h9B2w7JYIt",
-	"C/SCdKI0gZQirsgVW2hCFal+z47oth1D6tugaUi2j2l8lcpp/YZME6b0OVqsuzDpyotvGjIgnCVclNlZ",
-	"HopZWEH25BKGN9kGQmoy4QJjICt2KxXUzRPC5TkXuQ7l/X0QjDBhTJsFywg+FhEEBX5TRP7IOdP2nnJ2",
-	"UlIJkVW3wCZDN33wqrToXOUXR/mGc2DGl1XUu1RgFi4aqGCYCGlzcduaJkV8qb6ms/UIVGUpbU0f8xn3",
-	"Upq1E4gggiYScObeuparnnSUGX2gBFkw0X27rur5bNYYnpnB+QAspgWgvVmhEpoHVKozkbiBweEsdh/Z",
-	"KSiB8LHMDaaMV2QG6WCRC36M8PfIJrKZFTjPaaHuJGzCBVa5BGpcINiftCyCNjtg+UmLpwun1q6I4JxH",
-	"brqoXOfWFGjngMJtKtlPVLBtD9AhVGrMBbhVsczmzN3dM1YcIE4bxHnhJrX6OlFaLhaeD1FMrau0IN/2",
-	"COomv2BUNXwREwU+1S2bpuyISwyfjVliFb/IsZxAttRudeTsC2brNwlVnvh1QVgGIfySwj1FTs/fBKWr",
-	"Rc/LFrzGwRrq9ZE7ZLmA3F3rFAoV5G7cjNsle7x3ueLVxcLlkn9VOgqohhwP6MbAbccAZy7bFDaRgF4B",
-	"uWv7u+1YKB54LtOVDbLxzYHiugpEc7WJXHjKCBVFqjNgAL5TQYxurUwHC2bh0f32u6aci21jvhM8dCd7",
-	"fyeT3COSqJpQUhK0W/ouprtlpedUx7P7zK36N06PqsHA7keLrJ4m8DVYIQldbfuUansE80Uyz3Z8aQ1z",
-	"YIQIJg+KYsXiPON6dWlGc1Upcy4+yitWNq0BucBoBm0g7CAzrRfYpobbErY6ty6dUEYcnJ6/GYSL66z0",
-	"qOefIQ1FTufmYhoNhV8qj8FunnnhiDLlF953XBCpByuJjZ16zdkS4z9Q91GoX3JCaJoWJYU9cobGm7kY",
-	"0wymXc/Z/RFg41J3DfywRY6La2MFINcp85ijA8Xp+ZtO1LlmmULAHfX6vT5YmQsmoBCw86zX7z3DZKAZ",
-	"7NEh6pH/Anc/2ufIEbkURnTaMoR/daJqy6Kn/f69NSqylQ6hTkVmf3rmE46PnjUNU6zrsNpHycfKzuC3",
-	"z8ammM9ptnJmdSZjphRUxeA8UUfTqTLY/sHBQHU+m3EKzyi6D98kN0CXNKNzpoFV/Pa1w82SDWQ7Tix1",
-	"3OMdn5gwbaaEzTpH+Bx1FlIFBNd7STycGHhOXEsYik8F1XnGwHdpcDem2la8uH5AXoefofifg/LXwaV7",
-	"++Afnz4am/dHqnhM0DsKrrfykcjlqQzFlwPrKD1w9aMu099mvawjeTHIaB8DqcU3YI4sT4aiS41AnjnN",
-	"BDyBoOIaDQ2JGSS2kILtu0I0Xs0eGlSqToYC5Rc4PiDDRrAl5qN5ZbZP+32gWnAV0zlDiquSBBbCdGq9",
-	"iloTQ517+s9/OVgulwfmGw/yLGUiltZqbx7gZh29bh6QXIs6oADBfqTQz0uQrszAxw4/xmwiM6MsGULG",
-	"lexEyOato1u9dXybt27BaqLO8/69MqhPM2aouBqjWavTHhAjvCa8TGF24Y29IvQkMwgJRCRhgEeRsQsL",
-	"jw2YO1UhSOMrIZcpS6Y2TGU5InqmHTvMGE1WzULjAm9/F5kBc/fuvJEPvMr3UhMA4gkZQUXfiCi6UmQ5",
-	"W2G2nt/ezuyDp5N6d0LGTSxFAvlCkGuAtEds1gmkl/U6AelTumRuNuElQNcMDq36UAQBRpGYCnLF2MJV",
-	"Qhm2iuknleZ9ltWqCNi3TRWAuhNQwaDRCyXLjGuG4YDL//6FayjYZH7BMaZ4Q5SSkoSrK8ToTMr5/kZJ",
-	"fn106Cl2jSj8C1f6lfdcFJT2f+QsW5XivrSs2uFH4d8xMv9OtFLzWPkfWJhNm9biFcdtywHwhw8YAzVk",
-	"9+AYGalb+Pm/vUS4FUs4fvryG0qEgtYMCvpGSFRk3vrduiye+7j6+abUIKtYjY3JvK2+vRLTDpdc+L6V",
-	"jnJ0bwuoFnuGFJUZA/2vBG9UikQEL+qmfgoHCE6jltpkLixst90gkbM+4nMzPr+DkJFfSQudsUTh7T3x",
-	"oG8gnjGdZ4IlZUliENnrXP3wa/nD2moJSxnG1KsU8RNcX6OIClYeh2rKruWV0Y/+FKrpd9puBFJlw0+c",
-	"FepVEhhVgWbMZX5iCq6QS4KZCI38bavt7aPAbva3Rahq75pGLaEMqbdTEspmWc1LiMKvVhKud3359spJ",
-	"w4BF+nY53j00LDOzBTKEVgtWVm9CkV8ZPsci+25RShLtXDCCoYqmzfqIfR/Kz9yaUtIAMBuiLAdq49pv",
-	"Gs0FOu9ntJTPeRU3iqK/o34fEm743GzuUR9+cmF/hoK64SnkZKJYwxz+kP3wkHWkGAn2Rb/KM2XMJ+sp",
-	"KnIvF3Rq7RPzF6HGXCJcGwMYzA2MABkdoNIxNePXrEeMeQbMCdfchB0xzN2EGk+f1xOh7lnRr7KoVnp+",
-	"0TIyEIIr4RlI1MLuuTYrNKVKA2DDydd3TQDY2DOrrs19ELjL2BUUuwh5PZxQXYvQgTg3xipmTEcua0PJ",
-	"zOEP9PXAD3vU5ZqF+09e8Yxv0UU2IQWT0YF7Rs5fFZWxExQdoESDV5YbtOLzipLnydVCxyvx4vCrc+xa",
-	"BS8on//OdIHvdyS8dh0rPOpq6MhqVIbWxOqOMdhmkftjh5pdhA2gsiHTox7bjOofhH/CQZkO4feNDaFs",
-	"Gx21xOE7aqgVcjjMXJHSw62gycMAzslmmnt6byZ+SWl15P5vqJv99mjdf/mfTgyXmCte5A0XhIGFy8Zu",
-	"6xojntEs5WV5G2YJXbGF3t/K4m28fLPN5R66X23Km7qdLuW13t3GoovB2yg0mCpQb0wcESUhM3eMhRG9",
-	"P4O6cbMeeS+6LPtthYuvVVjjgqV/thWnnEygsiqeSR67Yt75VpeQ10RgIzoVPVjvGaFYOW5blCrbwW5D",
-	"KG/wNigFTeyopqmc5n9SvInXmmkVn2PF8nrXWps06lDkzPZKqmBHC8Ro6dfR616ClpZ30S1o5zcf/Qm3",
-	"9id8vn8635HGQ/b3ne3mxnZgzTZz2eelbjY/2sCbWNKZTVlvtn/NJkSuuhHgvGbjFiypKeWr6IAb+W22",
-	"beWU2SToJWFzld1O/i7HVm5Cc9CyoyhGsLgYQjmlzqhQNAbj26UJzIpkKNUj50WyJKGCjHgysmreeiYV",
-	"FclQ2NcgharIR5EZn3LhOHYom8pOgjTxMOHItS5X3zhfylJ7+BzG6yLHHkDPkzXXNu7Lic2nKAJiuYhn",
-	"VEwthd5n5LRxteduTY9MYRNTsGAyBIObq6X1F9TItWiVYXWW7brK4VcbPNro8SpJ6cHdXU6SNfilVzs5",
-	"u5o90+umlD96e3cXsqBHX9cWX5fHk6r5gU2Ca6uPqYx47u7iurIl5o0qOtSg36s256ZshbRv2XZ8hQHb",
-	"m/1XbBVI9fkL5TxBUqHX0CLyz5PlWSj96dJ7fGv+k9mz22saG3r7u/D368unz190os7ry2c/HMO/z4+e",
-	"dqLOhb1+Ya9f2Otn9vqZvX4G1z/fvu/IenigWGQYC79dYhaQS5g9X7FVj5yWRwLsBVOBIC9aipidQFuz",
-	"ygEFZY8ae6JAcd5lb8nS9OBKyKU4/H15pXpw4MajIrOBEpFUCPUpERxzXpPTotapW1SevJJiwqe2G3DP",
-	"vgsHAOxvoFeP2R9+vWKrVklbjoy3ZWvh04/hgIcJA7MakghZqLi5YlvY9FblAbDhVqoD9mw+SLm42qxC",
-	"lM2327r66i67W6YE/aXcZAsPzm31K6+L/UM4zPwl3cVrxoXhjfFj1shWJ77tpA5UWYCNdAXj0HIHuyMm",
-	"REAzUEiz3V93sVW1QSiGrHCZj+hww5m2ONfMOvYUGeVZOoIalrGrLQEtI3KesVHRtnE0qPTZYF/QFQPN",
-	"tif2KLXXWi8+iHRV9LmPpbzitst8QrQkljshHmFfjrJ7PKKW1yNfEaqHwlsD0VJCmmO1vT5oSpibTKrV",
-	"ouBqKFvSzhgZZ3Kp3BloITXZI70H8svVDj349mUCPn8J66UGsJiZnmcpHO9UVCFBTMTC11aSYjUANFk3",
-	"quojP9jED05LIAL6Yqy3OJhI+3TsTrLncAAE+K/LDrMNhB9QBA6/liy/lZa5RgWPpQH3WRrgCQMgILbG",
-	"+iwnts6oLTx+qyrp7/ytNErbMxvyrVz/7C3O2OI8gQeMMBRzNHAwr+m567T+iJ+b+VLRHd0dWOMAN/A7",
-	"fBfFDVHRzmlKuYhcD/fi6EttT728bZ5giWy3wltli7c3GUGuwPteNX5v4lbafnHg25Ym1K4YvbVPFd/4",
-	"63lREVDr3TU31JGWdf6bfah2px5GMay2fv72SqFDwzA7RaDW6kVJt3A3liSHzcLwgf1HZbCdw9HB1/p6",
-	"2cYuGIp0wXirti/fj5y+CLs0UvbA0caOFv6WVZr8bNYOPTL4t3VD/jkdigBYtLtwX8mvF7+43BRy3D8u",
-	"Dmsx5hYWa9vu4Xjq1RWYCjbtuInFNaltTfvav2ce14bH4MFdRVn6I/5sCWBvgl2DoHu4Rl6uBWIVw7DD",
-	"+zeQobaV/DdOeWqD28aKx6wmIZf/0a2hvpc8BbdkwUptRnRUuBnLDlHekRNw0mDRkB9OZZ+x+Mo1my98",
-	"k65Jv4J2Q/Zc1VG1T/8I/GHeUQPd8pCB/R0l8WF5fsBmlm2PPHhw5LbzNKG47Yer18/SgBgpVsM4wBo2",
-	"FWyL84jXjUGEtTZnWDFSAXZciUN/Y77v0Ng1cG1EWXigto6G4yKXM5my4kyEMY2vokrbeTg0wz8pIRAM",
-	"LLuiB6KBLyoBx+PjbQHHzw9JZQCaps49EHRTj/bURidWrPk119VTNrRX9ktsY/yCqTuLaq84bcCQVULV",
-	"bCxplqhtfdX8cwwa/UyuJe9Dd1SrdYwYuS72awG8cKN8rkm37LkPR895zeGxX7wmasmxv4CcTEjXtswm",
-	"E5oqtn9CRrZR/GjgBofYX1Q4FVOqDdMviiTd+SN+g3kzDm7HajQgNkzaRN74YLAlix1j2+kKjwkLfpfv",
-	"1ukF1UM8Wvk63XkT25ydLlVhw+EVG/IU5KQg63Uv4GPhzy056yevxXclg59wgVrxjC4qdT4F02tORihP",
-	"+B523Bnfw85+pcF5j5xBjaNj4FwRSv5x+eE9NEgeitHXIaDGsDMwGjc0O6oesI39joadiAw7ms+Z0nS+",
-	"8B+/+PkVefbs2Uv/wYRqap752uv1bm5GFc8a9Dyv91t3Z0h0R64pNE9GESl+FXP7F1XZGNohZ9FPfU+R",
-	"ER53OSqUvmpSKHSv1WRUP6vBauOj8hx0OhQjtINGldMeitNMdelNWjvR9MQ2BhIswjA/HosE9/ZUczaF",
-	"I/eHsfbfs2XBT76tuxy/LqnMXtfY1kvUnH251oA4Yz5yPXKhja0Y3OE5UGvkjuTScr1MGpo/O+1jywEJ",
-	"DTxrTb87/Fo0omvhIvcR/9FHfp8+cq+QzNiHlS6aa4cGOuoqOu81SqcmW7VxG+/P5mvHQx6RY5sDPIwX",
-	"zfrIJu+DdwKTG5Yn2NIbCoIDB8+VzRSrvhS/e+XtnOhrBy77J624GKHTxNDDBjWyRM8ymU9nKKkrx3uR",
-	"7nH/JagPsOiQk/5h5XblpKRv7KVvK7IV8YuN/wRe+v/8uovCt+9sBmcx7Lttw+b5E87SxPXhz9gipTEr",
-	"e/aDC1/tLvMPrd+gXYex25N9+BActnSa+ZxeMSKkL+PQc1MkbYWF4IylSeRcKXjMnZCZ9b6cEHDjmNc4",
-	"NlBQRbOhNfUGobCTfmMdLo8ybKOHn141qzfE2G9yUhrBGHvCUKLzwBXnXOyI2Pj+N8LrKjadiV2RCd94",
-	"xKUt/Rg0HhCCiOFwakzjK8KFll4TzJ2xBc6A/N5MUGmepsgKq9Y0SIBVjRcalg/5qY0cMCLKPSykc05H",
-	"FTrLmMrnaESsdXMxINkFieGFRxzejMMGRs0MsWFjdkRmm2L8XdDZO5Ue0Rkypg0Cdi0mVlOqsfALWjVb",
-	"9NzHs4fwhlyKoTDLSHJ7rhBYAzIX3qHmmEm2p8jITTayrr2RDaJeuOvefENhJzTAHoNZAVVfS5pBHZeQ",
-	"S8KF0owmpCtFzAZwHi51iRIKv9LsoA367Idchjaj/+62RzWesfZhlcgKBK3qBzAqiU2kzId5wcP6VnmN",
-	"wL2Tn4vz2Nv1kguc6H27jgVPv0lxxSWek39i+4mD6onpv36lCE9uHi2nf5/SowPAZ3Tp24BroUvaJvCO",
-	"0doTjwlgIqHQvq04otyoENNM5iLZ1tK2gd8aTv1dVM0LmHoXKX3hxMqjmN7QDxBaI5fxKlAPT/A8PCO9",
-	"GBaIMnELN7uLYW3KJnLHRtsnHzI5x04RamoX47HM+MRjXttueW31uIyfSVii1qaY2Z/Ty9sC9w8hefQ7",
-	"sUyYukJh96aVTTMK+aRSJKqikv3w4rjfjwLpgKkU0yIN12EIKMC2D4vZmyIT50X/+If+1gN26lrWzffh",
-	"IH7+LJ7a45KG7fEubAlJFt/pBMm/QPVrYuQYZIHbdj24HSfVA5bAkeAjnTVEIbfOoDRZsIxLKOq+jZN5",
-	"a/aso0abRPvQcZKNGamQa8wgjE7GUs/IkotELh/rrLeKvJpQW5X5kMaEKo+bmsk8KxJI4EpCV5HrCZjH",
-	"cJp/BjWEIoHcShGv2srDbyPJNEPh8s3l10em9H17ExKqsVVsknDzAk3Pvfu41DWhYjuUv7ddDBsy4LAD",
-	"qQHEmkG2p6pJDliTolwiTGLfHK+IlaG9oJPh3iVdFS5jC9Za88bEliO8Uy1zSuFk8OBQcOctF0nwrndY",
-	"eHhzAu/Udsoe7xg4Itye6qj8m4XPZ92JY5+sfH2bDNZPkFY3Y2VqE3rsWEK60PdoVbQfT3iy/6gIPNhh",
-	"P5CjXjSz9v0jQi7BHeJlxu+5VDLML1Yz6zfEzYOTFWHPwFcdyyxpdlZXj6E3qDzn4qO8YqIz+O2z4XVw",
-	"CL3loXmWdgadmdaLweHh0dP/6vV7/d7R4If+D/2OedbOUDsv30uvbU7oveZseVIE22tWWjVL1x5ui+2f",
-	"CoZefFm9MsHrs2+DOk7KNZ544g1sWzHXh/XP6EMh6QQrpM6i9SgSUvoqvVE9P1Z9ZO+wHcehHcBOz9+o",
-	"iMw5uNoNCE7828aeza5xy+1E/sE99ZnespUKdhwNmL12wEqPyfqInyBZGLOFFLQUKKMGXqq8pldM2GZT",
-	"uCn+FLaGrD76B7+flcIIY62VlTdStY1RfbzXthAnYzThwig4DjV8jbNaomOH9ip0bj7f/G8AAAD//w==",
+	"7H3rctu21uirYLQzY3mGlmXHydfKv9w03fFOm/iz08k3U+VsQSQkoaYAlQCtaGc8c57mPNh5km+wFgCC",
+	"IilRviS7u/7RxuIFABcW1v3ypRPL+UIKJrTqDL50MqYWUigGP15nmcwu7RVzIZZCM6HNn3SxSHlMNZfi",
+	"8Hclhbmm4hmbU/PXs4xNOoPO3w6L0Q/xrjqEUTu3t7dRJ2EqzvjCDNIZdM4EYebegJwcPSdayn+mNJsy",
+	"0h3LZEXkDcvIwcGcfj4wvw/GK83UfkROjr8nepZJrVOWkK6WksypWJEJ5eZCKqdcKDLJ5JzoGVeEJknG",
+	"lIrIkusZuWQ6Wx2cTTTLTgklscwyFmui5TUThCuiNE9Tolh2w5L9iLzoPye5oDeUp3ScMtLVM0YSqumY",
+	"KlYdcr/XMZ9pv9wA5kxrNl8ABBeZXLBMc4R1kmcAzF/g10Rmc6o7gw4X+uVJJ+ro1YLhTzZlWec26gCo",
+	"zLP2ltIZF1N/5y0XSe1dXn9Z5PMxC8cLppJzrjVL3jCasAxXW9q4DzNGlmw8k/J6T5E4V1rOyQyfJimb",
+	"aCJzTeSEGGhl7I+cKU3GLKa5YuTNhw8XJKZCSE1immUr8xTPiKBzRmRGbmiaM9L9KVdcirNczwiNY7bQ",
+	"Cp5QROXxjFBFhh1cHzkadvZPYaqEpfyGZSuypIooJjRskFmLnrF5rxN1uGZzVQsPe4FmGV2Z33bZP8hk",
+	"VQ8AQFIzSUSoJnOpNHl5Qt7yH3rF9hXD2+ECkNIk4WY4ml6UEKPyannqKxZnTCtCM0bUTC6FgcVvGUto",
+	"rFnyKZhcjn9nscbJ8UjXf8xZm9XjAHdZfuNqrjTVuarHQKVppllypkuHI6GaHWg+Z3VrzLO0Zn4Lep6x",
+	"pDP4zRwGj/r4SjhXFJ7Kyp59qvkWe7w/cpHIZfWQU7yt6oCOd4idnSguYmbwVJgdaEEPFi/6v9QM/AtL",
+	"OBXEzkzcB50SOi6dCLe0trN9/6Jutu9f6BlZsCxmQvOUuTO/Pru67/QAnfa4oPI4ZixhSXXF72GF84hQ",
+	"oZYsYwkScUqOP39uuxgzulKXVLPq+H5qcug/MkJ21CdakqONoLCTWQxdx16EQlSgVfildej5KmNUs+Qj",
+	"0mrAyDR9P+kMftvMst0Lt9E6RisgPw0sYaZY/E+CjzhizJmlVXwqLLBPCU2VNFTz8Obo0DISdfiFJ7eH",
+	"+LKqoULrsMCFVL/6E353YjCSps2kSmc5q0gkJPZv+v3h5pTCbAMi2GcjLMA1nkRkOaP4QMJpagQJQ5KV",
+	"OQZcD0X3s5JpSgdktMikWd15okanhOZ6xsV0QEa5YtmFlOl5MtrvDUUnWoN2jPu3Cxm0C9kmlP1oH9sg",
+	"INA5a0lQ3ZxRsOAGdLTAvUTSutvuGByzU+0pYljfhLM0UWuSRuR3aWSfHhEqEjIyX2TAj6+ZV4bC7Vsi",
+	"mSJGJNH0mhlB0JOHk36/R3Aj4aYq7WYEM/9shE5iL6uh6P766/mPah/uBRg1pysjq9Ipi2BFFpCKcF23",
+	"+7tvpduzdaxO6ZilZCIzYsanWmZwwub0889MTPWsMzh+8WLbiXPLqdvZH63ktZkFVknpXRAcp3rsU8Fu",
+	"mNDn9UcD7r2rPx/uPK1tgSF4uhCbD3hiBWaDvAyEVgupWgEspUq/blQAzN1N0pQ5D1bg2AVoyg/JRD43",
+	"KLBgIjE3Q74TdVDzMqefipilaYkZBQLaItl1ry20arehjhC5TQvfDMlTsXH+60rctEDHcLm1CF8gVJVI",
+	"nV2cE+q22hATPPQJ6K35dDYgUnhZaUo1W9LVniIZm3KlgejYJSujcHI1FOOcp8mATEApMvwjsiQpIiLP",
+	"FI0cU9mPjA41UpqKhGbJCA69oJrfMKLysV+pWVPChoJqcvH+6kOJE/fImVgRqWfMamXr5BBoVWWzLEjO",
+	"xUTWkIEFr4eVI8AzqoCRGrLuDgmCbW6EJQNSKVCjtxA7JROaKgZfWHxw5IG9Jl8E52osZcqoaM/lBKKM",
+	"+Yg6ZPAns/zNrP5yLBMWHioubmgK6JvD1sqM/wuOk5D6nxOZCzhaUkxSDkhsDnYmqFFdvM3E/O1sIjiQ",
+	"M1nAr0UmjcQKv+uO5tzcnLYABKy9eL4KjLXnEQS1MLuxhqX7SzxU022CRGX6QjqtouUbuUSTkkMdMqc6",
+	"nrGkV6sONMhPMo7zbEc2pZmgCJUGNboVFYRHLFxK6ygTuAAEjRv0wc66JpiE4GoQHTcaCdqbYco785rG",
+	"s0AEtHQNpkML0IRnSht6ZX4YIhtoIbliZLwiCZvQPNW1hpLCoLmbVPqPq/fvyBW8TLrH/eP+wdHxviPw",
+	"wHT2FBmZDRn1yLm2lixQHvwTYAwDbUkkQ5EyesOUFWuVNnKb0eEd7SNZLlBxHR0cAPkwaAXjqBHJ2CRX",
+	"TJHuyfHxPlnk45SrGUuGwqyAaDOtl3cV1VxNVl4ELcMk6nw+mMoDe/F3JUXvki5/sce/NVo6jAwA57DE",
+	"A70OB3/iqUYjZfv9sKIokSJdFdBV+NlwkEm3jiHu98hbtkJlNZFas4QsqJ4pwoWWqCzgPnVHZp2jiIzw",
+	"uJq/ikNmfsFGR4T1pj380ZNZwrKelpqmo33g0M+oSEaHo2cyGw1FF/AdFJkJfLLaR5XlmZB6RLrUXt43",
+	"KGBWtaesndSwZjI2a7Z2U/ZHTlOYgoqhQFCacb3gT0bP2B/kmTD/m2rzHyPPUm3+Y+QZF+SZMP9jn7nS",
+	"ijwD+5T6yPVs1CPvwC6hhsKAIiMwF8E9V6dk9GyqR/////4/YiRrsyS9lARNGcosyPy0D5OuIYGKUEUu",
+	"f3pFnj9//r1RgJ0pEiyRAIHvSMpuWKpIwtiiR0ZfbkeEC0LJxdmHV29IxubSnRMEEWIx+0znixQw85nh",
+	"wb998bS1Q+M5A8uGw93gGzuDjtHJe53b209IQcOtg4enmnUGR/3+7e3Oh+UNo6mZo1FQaCGCy+s1/v5p",
+	"q6UEx6g7X+diypRGM1ktH64yx0LmosRotqj31QtXdZrQh4Ai8qRW2XH7Un5x2Bnm/f7z2JJ/+MEGeC1g",
+	"BHh92NluQQp5pfvcOiC9ZXVqbTqVGdezee223UGKaZAirnezzkQdoPaxXXMZghevf4kIVav5nOmMx+Ta",
+	"kDtDJmt3ocnS9wNV7OUJefPL2StrFouQ1i5nTBAq8M41WxnaZAHRcjMKoOKHb7MnvWPLu1r6PpQtM1Qk",
+	"UbNxbyZTo6kLxhIVkVyYH7pijEIxZCjMHeW8NHMppmBwDhw2oMRIEbNeoNANyIgu+Fu2GpGuYiIhVA3F",
+	"6MzqA2BFHxDEdnwOEX20f0q8lTFOOei/hgfh3+gtMr9LFkjQGQdD0fxGg5UyIiMKxu+3bLX20774FzBj",
+	"vmPLC5lpmv7MxXUNNf+84BlTD3D4N6gD1tu15ttYMIG8cAHrOyU56HyIbO3OIPrE7MxR8DENkLiSeYau",
+	"mXauBfv8Js/CPQz/79gycHZs1Fq2GD+tsahGPXxFhRQ8pqmV21GY7/79NVpR4CIIAWp/s8t5zsU53jyq",
+	"Kj4TL/pugqYVkG+jzuwBPMvWKWXtkZ63E0Msr6yBhXx0SrFz+Bsx7RUGihwYfdE598eGDNboWYGYdKCu",
+	"+eJALnC1BwsJtg2k2CX8L6/0ksXM8Pt1Ed9rOvgZQGdxjFP7TfhrT1lmBY64NUv40fF3UcvzdgZDyDTX",
+	"jMy0Xhgh1/yryK+XP68b2Psn3207gHj2LN7VnbdNZMcQ4gZicQf6+3BErFFSMdyXzd2yypD9aLbH7GzK",
+	"xTWEcxgFmCWn1hunDNs0SrAiudA8JX69JR/u3YwttXJilSBuYxPFZgXerqY9q0onSML3FMGHSCxTmWcR",
+	"+VuWTafjsfnOBdWaZeaF//O33/oH39ODydnBT5++vLx9tmFPzwVOCGaQzqBzNOtU/aB/l955j87ro7kR",
+	"jf7ruD8b4OHxu2POf7grTNSL9fXOqSsXw6LDb9Zcp2ztBL082biJVQiqWC6YEc1YRpYzqVhh0CsmQ4/t",
+	"gNA6K/meox+REWz/B52AVpKKCCXvjBxFUHCCR85QaCJGZCILKVNQxEkQzITj1dGcORf+9zZKYT+7Fu2Q",
+	"CDbi3O7m0vYEu07hO0/YfCE1E/HKaAWnZMoEy8y52ZkI38+kuhYngyZdQqeUC6UJo/EsCGoD3BnUbR2o",
+	"BhVswKslhCA8QTNMDVbwpEfOHMZ1nfNi3/uM5jRhLjDFTos2aEW40VFkj3z04QnIB6epHNN0zWY9CNa/",
+	"h6zaoL6dWAqmiqkgFmUDfrbU088M/7cCEniPaiUjsIHtoNCPtouvcLfuRFyyWNY7p++imEjBNrgM0OaL",
+	"2t4fOcsdhhElyYRmpIsXI7C9rpiGCMIBUYwZTJpmTKHU2CIMqYHfchGnecIgKtVcKp4JLDNurm3ypQPd",
+	"hXseYF6MXGt65UwV4WzEANKG1Vr3ccE/Mju8i4IbYPQo2lt5Rswykjxl4NSEoCkhl3gu1j7zkeLIKua3",
+	"LBcCPeCACHXONG8qLAPnJ4xPDhwSWpKMHSjLL1us/it40EO/uQs3ww+yXxzsfxXXAq+6x7BdvOoVdKsR",
+	"DCmGEs9ZEfaDL+2pALgRiWUuDJOxkeA+KNFSPERQrh3qoZbjEZIrDEBHFoVvsoRkhk3A1hnRobtIc0Uc",
+	"PGrxEu34S8o1F9OfZAbXzej9XsVM4qfZeLKm/AbtbC7Isjhq68epJVph/MaZIVMN8ZJGdvKri8jMUTsb",
+	"cz+RGZlKmZCujfsuAh9lZr1Ryf4u0ZUbYjeb1uLfaznP2p7c7cvd5lqDeEo1y8JAnq3rWDuDBQrUhdjg",
+	"FlWXXneUrowAU+V4KCXUmPUDQ2SG6rVyarWPUCpkgypHATG7xuZsxSMbCrkfOeGoCzZIkAMKsajrolh6",
+	"zaLcebKTC3kNwPb7ayGGNtsqzFRxw896b5Nfk3ndBtFOZJrKJUvIeEXGYHG/R0jsFpi476sFijfvPaRJ",
+	"9962A+/lqGURDEKX8Bn0coDxnTWgbiY11bUCjRvKiPnshsvcRQIXqUKYnFJycQRDb7Lg7s7Ma41QYCug",
+	"YO5i5IaJRJrDpLRhUhE55ODig+DqCCOowpAzCyObI9XSRFzYydFg1Z6/IzY1q6abgursp9Uo8gpGxeDc",
+	"DTFyoIwhfdlon9hqGN6EfMXsoJUNyMXrX0qYCHziHx/fXpFExvkcDAeGeVxenUXk9SvgKK+TH6/OIGLe",
+	"iBXmtXVTyIsXz1/uQFQK+BnV1o6LD7fTx18cHe9ofLFaK/IOw0Vw4yBrCi3mQgpGuqAxG9U0XdIV6j5b",
+	"FM8dwpIR3648VMro5s70VZPnIbq/U8Kt4Vc4F9U1tEe6ymLXrfegNw07w475FzyIBCmbFK12s4zW98C2",
+	"MyLY0qMXRGKlCURjcUWu2UITqkj5e3ZEt+0YUt0GTet4+5jG16mcVm/INGFKX6DGuguRLr143hAB4TRh",
+	"n7FoaSgGsNWSJxd7vUk3EFKTCRfoA1mxO4mgbp46XJ5zkeu6kMn3ghEmjGqzYBnBxyKCoMBvisgfOWfa",
+	"3lNOT0pKLrLyFti48qYPXhUanUui48jfcA6M+LKCepcKDGhGBRUUEyFtWHNb1cT7l6prer3ugSotpa3q",
+	"Yz7jQbLcdgIReNBEAsbcO6fFVYOOMiMPFCCrzRnYLqsGNps1gmdmcDYAi2k10N4sUAnNa0Sq1yJxA4PB",
+	"Wew+shNQatzHMjeYMl6RGYSDRc75McLfIxvIZlbgLKde3EnYhAtMGKpJFwJnf9Iyn9zsgKUnLZ72Rq1d",
+	"EcEZj9x0UbHOrdHjzgCF21SQn8iT7QDQdajUGAtwp7yjzUHPu0esOECcNbBzbyZ1Qb9Ky8UisCGKqTWV",
+	"+uPbHkHd5JeMqoYvYsLjU1WzaYqOuEL32ZglVvCLHMmpiZbaLSWffcbEhyamypMwxQozSkSYnbmnyNnF",
+	"eS13teh51YLWOFhD6QOkDlkuIHbXGoXqcps3bsbdgj3euTD78mLhckG/SsUZVEOMBxS24Lb4glOXbQib",
+	"SDBQfCaXYn+3HavzB17IdGWdbHyzo7gqAtFcbTouPGWECh/qDBiA75QQo1vJeMLcY3h0v/2uKWdi2xjv",
+	"BA/dS9/fSSUPDklUDigpDrRb+i6quyWlF1THs4eMrfo3Do+qwMDuR4uonibwNWghCV1t+5RypQnzRTLP",
+	"dnxpDXNghAgmr2XFisV5xvUKEltcQs+ciw/ymhX1f4AvMJpBRQ07yEzrBVb84TYbsEqtCyOUYQdnF+eD",
+	"+jxFyz2q8Wd4hiInc3MxjYYirDqAzm6eBe6IIuQX3ndUEE8PJmUbPfWGsyX6fyDvw4tfckJomvrszB55",
+	"jcqbuejSd9Zjdn8A2LjQXQM/rDbk/NqYdcN1ygLi6EBxdnHeiTo3LFMIuKNev9cHLXPBBORUdp73+r3n",
+	"GAw0gz06RDnyX2DuR/0cKSKXwrBOm4bwr05Urv503O8/WM0nm+lQV/TJ7E/PfMLJ0fOmYfy6DsslqUKs",
+	"7Ax++2R0ivmcZiunVmOeI2TF4DxRR9OpMtj+3sFAdT6ZcbxlFM2H58ktnEua0TnTQCp++9LhZskGsh3H",
+	"ljru8U54mDBspoDNOkX4FHUWUtUwrneSBDgxCIy49mAoPhVU5xkD26XB3ZhqnxmGpZWCYklD8T8Hxa+D",
+	"K/f2wT8+fjA67w9U8ZigdRRMb8UjkYtTGYrPB9ZQeuBScV2kv416WUdyP8hoHx2p/hswRpYnQ9GlhiHP",
+	"nGQClkAQcY2EhocZOLaQgu27HD5ejh4alLJOhgL5Fxg+IMJGsCXGowUZy8f9PpxaMBXTOcMTVz4SmAjT",
+	"qZR9an0YqtQzfP7zwXK5PDDfeJBnKROxtFp78wC36+h1+4jH1ecB1RzYDxRKownSlRnY2OHHmE1kZoQl",
+	"c5BxJTsdZPPW0Z3eOrnLW3cgNVHnRf9BCdTHGTOnuOyjWUt5HxDDvCa8CGF27o0973qSGbgEIpIwwKPI",
+	"6IXeYgPqTpkJ0vhayGXKkql1U1mKiJZpRw4zRpNVM9O4xNvfhGfA3L17b+Qjr/Kd1ASAeEpGkNE3Ioqu",
+	"FFnOVhitF1YKNPsQyKTBnTrlJpYigXghiDXAs0ds1AmEl/U6NdynMMncbsJLgK4ZHKoeIgsCjCIxFeSa",
+	"sYXLhDJkFcNPSnUQLalVEZBvGyoAeScggkHNHEqWGdcM3QFX//0z15CwycJcbQzxBi8lJQlX14jRmZTz",
+	"/Y2c/OboMBDsGlH4Z670q+C5qJbb/5GzbFWw+0Kzaocf3r5jeP69zkrFYhV+oFebNq0lSI7bFgMQDl+j",
+	"DFSQPYBjZLiut/N/fY5wJ5Jwcvz9V+QI/qwZFAyVkMhH3oaFzyyeh7j66baQIMtYjTXegq2+uxDTDpec",
+	"+76VjHL0YAsoJ3vWCSozBvJfAd6oYIkIXpRNwxAOYJxGLLXBXJjYbgtrImV9wudmfP4FXEZhJi0UGRPe",
+	"2nsaQN9APGM6zwRLipTEWmSvUvXDL8UPq6slLGXoUy+fiB/h+tqJKGHlSV1O2Y28NvLRn0I0/UbbjUAq",
+	"bfip00KDTAIjKtCMuchPDMEVckkwEqGRvm3VvUMU2E3/tghVLvvTKCUULvV2QkJRd6x5CVH9q6WA611f",
+	"vrtw0jCgD98uxnuA2m9mtpoIodWCBeVvljR0n2OSfdenkkQ7J4ygq6Jpsz5g3YfiM7eGlDQAzLooi4Ha",
+	"mPabRnOOzocZLeVzXsYNn/R31O9DwA2fm8096sNPLuzPOqdu/RRyMlGsYY5wyH79kFWkGAn2Wb/KM2XU",
+	"J2sp8rGXCzq1+on5i1CjLhGujQIM6gZ6gIwMUCo+m/Eb1iNGPQPihGtuwo4Y5m5CjeMX1UCoBxb0yySq",
+	"lZzvq2/WuOAKeNYEamEhYhsVmlKlAbD1wdf3DQDYWG6sKs29F7jLWGAVqwgFNZxQXIvQgDg3yipGTEcu",
+	"akPJzOEP1PXAD3uS5ZqZ+49B8kyo0UU2IAWD0YF6Rs5eFRW+E2QdIESDVZYbtOLzkpAX8FUv4xV4cfjF",
+	"GXatgFfLn//OtMf3ex68dhUrgtPVUNzWiAytD6vrCLFNIw/Hrit2Ua8AFQWZnuTYZlR/L8JmEUU4RFiC",
+	"tw5l28ioBQ7fU0ItHYfDzCUpPd4KmiwMYJxsPnPHD6biFyetitz/DXmzXx+t+9//px+GK4wV93HD/mBg",
+	"4rLR27pGiWc0S3mR3oZRQtdsofe3knjrL9+sc7mHHlaaCqZuJ0sFVYy3kWg/eBuBBkMFqjWeI6IkROaO",
+	"MTGi92cQN27XPe++YHVYodl/rcIcF0z9s6U45WQCmVXxTPLYJfPOt5qEgiICG9HJl699YIRixbhtUaqo",
+	"pLsNoYLB26AUFLGjmqZymv9J8SZeK6blP8ey5fWCvzZo1KHIa1srqYQdLRCjpV1Hr1sJWmrevlrQzm8+",
+	"2RPubE/49PDnfMczXqd/31tvbiwH1qwzF3Veqmrzkw68iSS9tiHrzfqv2YTIZTcCnNd0XE+SmkK+fAXc",
+	"KKxQbjOnzCZBLQkbq+x28nc5tnwTioMWFUXRg8XFENIpdUaFojEo3y5MYOaDoVSPXPhgSUIFGfFkZMW8",
+	"9UgqqEJuX4MQKh+PIjM+5cJR7LpoKjsJnonHcUeuVbn6yvFS9rTXt7S88TH2AHqerJm2cV9ObTyFd4jl",
+	"Ip5RMbUn9CE9p42rvXBr+tMQhePH70oaxCZjgcHGMvtQoR1qvVfL6UMQDTYEWGsDYAgIhsHYLho2HRpK",
+	"mGMWCuTz974hGbSIYUgEorOW1kJSIVC+OIiV0rZLZ4dfrLtso42vIB6PbuBzvLvBEr/aybzXbItfVx7D",
+	"0dsb+JDoPln3tlj3AipcjohsYtVbrWqFj3d3o961TapvVEog6/5B5Vc3ZSukfcu24ysM2N7Qcc1WNcFN",
+	"f6EoL+AAQQmPKGxGzLO6gK+r4PGtEV9mz+4uW23oZuAc/m+ujl+87ESdN1fPvzuBf18cHXeizqW9fmmv",
+	"X9rrr+311/b6a7j+6e6VVtYdIn6R9Vj49ULR4LjUk+drtuqRs6IJwl5t8BNEgksRs1Mo5FZqyVBU5bE9",
+	"FHyz1N6SpenBtZBLcfj78lr1oMXIkz634STiUSE0PIlgigzKuvrsrq7PtXklxYRPbf3jnn0XWh7sbziv",
+	"AbE//HLNVq3C1Nwx3hafhk8/OUAex/HNKkgipBdxc8W2kOmtwgNgw51EB6xSfZBycb1ZhCjKjbc1blaN",
+	"lHcMgvpLGQYXAZzbyldB3f7HMBGGS7qPnZALQxvjpziZrW4LWzseTqUHG+kKxqHIENaDTIiA8qcQWLy/",
+	"blQsS4OQ/lmiMh/QxIgzbTEnmnXsKTLKs3QEWTtjl00DUkbkbIEjX6hyNChVFmGf0fgE5cUntnncG60X",
+	"70W68pX9Yymvua2rnxAtiaVOiEdYiaSol4+oFXQFUITqoQjWQLSUENhZbigAkhJGY5NyfiyYGooivDNG",
+	"xplcKtf1rU5MDo7eI1kiK20evn5iREhf6uVSA1iMxc+zFBpa+bwr8AJZ+NrcWcx/gLLyRlR9ogeb6MFZ",
+	"AURAX/Ru+1ZMOjzHIGJgFS6qwPwf1NRtOPg1gsDhl4Lkt5Iy107BUzLEQyZDBMwADhBbI32WEltj1BYa",
+	"v1WUDHf+ThKlrRIOEWauYvgWY6zvoPCIPhU/RwMFC8q8u9ryT/i5mS75evCuRY8D3CCsae7TOSJfwGpK",
+	"uYhc1Xrf7FPbPp93jYwskO1OeKtsuvomJciltD+oxB9M3Era9y3utpTddun3rW2q+MZfz4qKgFqvJ7oh",
+	"c7aobLDZhmp36nEEw3Kx668vFDo0rCenCNRKhizpenNjceSwPBo+sP8kDLYzODr4Wlsv21j3Q5EuKG/l",
+	"gu37kZMX0QetbIvVxhoe4ZaVyhptlg6DY/Bva4b8cxoUAbCod+G+kl8vf3bROOSkf+Lb0xh1C9PTbb10",
+	"7PN1DaqCDbRuInFNYlvTvvYfmMa1oTHYqswn4j/hzxYH9ibYNTC6xytd5oo+ljEMa9p/BR5qi+d/5SCv",
+	"NrhttHiM4xJy+R9dDOtb8VMwS3pSamPAI29mLGpiBU02oLeib0EAfehnLL525fW9bdK1JVBQYMl2kh2V",
+	"OxOMwB4WNFfoFm0V9nfkxIdFx4TNJNs2eXh05LbzNKG4rQCs17uHgI8U838cYA2Zqi0E9ITXjU6EtcJu",
+	"mCNTAnZc8kN/Zbrv0NiVrG1EWXigso6GBpnLmUyZ7wIxpvF1VCq0D21Cwt4QNc7Aog58jTfwZcnheHKy",
+	"zeH46TFPGYCmqVYRON3Ukz610YgVa37DdbmviA4SnYltBeCJutOo9nx/BXOsEqpmY0mzRG2rJBd2bmi0",
+	"M7kixI9dQ65SI2Pk6vavOfDqWwNwTbpFlwFotheUw8cK+ZqoJceKCnIyIV1bJJxMaKrY/ikZ2aDk0cAN",
+	"Dr6/yBsVU6oN0fdpoa7jSlhS34yD27EaDYh1kzYdb3ywtgiNHWNbP4mngIWwrnnr8IJy25JWtk7XYWOb",
+	"sdOFKmxo17EhTkFO/LFetwI+pTrdkbJ+DIqalyL4CRcoFc/oopTZ5IleczBC0dN82HFdzYed/VJJ9x55",
+	"DVmdjoBzRSj5x9X7d1ASeihGX4aAGsPOwEjcUN6p3FIcKzwNOxEZdjSfM6XpfBE+fvnTK/L8+fPvwwcT",
+	"qql55kuv17u9HZUsa1DlvVph3nXN6I5cGWyejCLif/m5w4uqKIXtkNNXkN9TZIQNPkde6CsHhUK9Xk1G",
+	"1e4UVhofFZ3f6VCMUA8alfpb+P6turAmrfVwPbWlkASL0M2PjaDg3p5qjqZwx/1xtP13bOnpydc1l+PX",
+	"JaXZqxLbelKe0y/XSi5nLESuJyq0sfiEaxcEuUauCZmW64nhUO7aSR9bWkI00Kw1+e7wiy+918JEHiL+",
+	"k438IW3kQSKZ0Q9LdUPX2iS60+VrDTZypyZdtXEbH07na0dDnpBjmwG8Hi+a5ZFN1oeg55QblidYxBxS",
+	"oGta7RXlI8u2lLBe592M6GstpsPeMs5H6CQxtLBBVjDRs0zm0xly6lJDM9I96X8P4gMsus5I/7h8u9Qb",
+	"6itb6duybEXC9Oo/gZX+Pz/vwtv2nc7gNIZ9t22YJz3hLE1c54GMLVIas6JLAZjw1e48/9DaDdrVVLv7",
+	"sa9v+8OWTjKf02tGhAx5HFpufNBWPROcsTSJnCkFG/sJmVnryykBM455jWPJCOXLK62JNwiFneQba3B5",
+	"4mEbLfz0ulm8IUZ/k5NCCUbfE7oSnQXOd/bYEbHx/a+E12Vsei12RSZ84wmXttRj0NgSBRHD4dSYxteE",
+	"Cy2Dsp87Ywt0vfzWRFBpnqZICsvaNHCAVYUWGpIP8amNFDAiyj0spDNOR6VzljGVz1GJWKtfY0CyCxLD",
+	"C084vBmHDYyaCWLDxuyIzDbE+Jugc9CHH9EZIqYNAnYtJpZDqjHxC4pTW/Tcx25LeEMuxVCYZSS57aQE",
+	"2oDMRdDGHSPJ9hQZuclG1rQ3sk7US3c9mG8o7IQG2GNQKyDra0kzyOMSckm4UJrRhHSliNkAattQFyih",
+	"8CvNDlqnz36dydBG9N9f9yj7M9Y+rORZAadVteWkklg2y3xY4DysblVQ+jzode070LernlfTw/xuFQuO",
+	"v0pyBTS3NiIjVlAH0RPDf8NMEZ7cPmlO/z6pRweAz2jStw5XL0vaglOO0NoezwQwkVAoWOebshsRYprJ",
+	"XCTbivg20FtDqb+JqHkJU+/CpS8dW3li0xsqIEIx6MJfBeLhKXYANNyLYYIoE3cwszsf1qZoItco2z75",
+	"mME5doq6Mn4xNqLGJ57i2naLa6v6ZcJIwgK1NvnM/pxW3ha4fwjBo9+IZMLUpRP2YFLZNKMQTypFokoi",
+	"2XcvT/r9qCYcMJVi6sNwHYaAAGzrsJi98ZE4L/sn3/W3thSqSlm334aChPGz2KfIBQ3bhjZsCUEW36hn",
+	"5l8g+zUxfAyiwG25HtyO03JLKTAkhEhnFVGIrTMoTRYs4xKSuu9iZN4aPetOow2ifWw/ycaIVIg1ZuBG",
+	"J2OpZ2TJRSKXT3nWW1lehamtinhIo0IVDbZmMs98AAlcSegqcjUB8zhmSpEMcghFArGVIl615Ydfh5Np",
+	"hszlq/OvD0zph7YmJFRjqdgk4eYFml4E93Gpa0zF1mR/Z6sYNkTAYQVSA4g1hWxPlYMcMCdFuUCYxL45",
+	"XhHLQ3u1RoYH53RluIwtWCvFGxObjvCLahlTCr3Qa4eCO2+5SGrvBu3R6zen5p3KTtmGljVN0W0fSxXe",
+	"9DafdSOOfbL09W0iWD9CWN2MFaFNaLFjCelC3aOVL7ie8GT/SRB4tPZGEKPui1mH9hEhl2AOCSLj91wo",
+	"GcYXq5m1G+LmQS9J2DOwVccyS5qN1eXG+waV51x8kNdMdAa/fTK0DtruWxqaZ2ln0JlpvRgcHh4d/1ev",
+	"3+v3jgbf9b/rd8yzdoZ1onMVhNc2B/TecLY89c72ipZWjtK17Xyx/JMn6P7LqpkJQWcB69RxXK6xx0sw",
+	"sC3FXB027EqITNIxVgidRe1RJKSwVQajBnas6shBeyFHoR3Azi7OVUTmHEztBgSn4W2jz2Y3uOV2orBV",
+	"UXWmt2ylaiuO1qi9dsBSjcnqiB8hWBijhRSUFCi8BkGovKbXTNhiU7gp4RQ2h6w6+vuwnpVCD2OllFUw",
+	"UrmMUXW8NzYRJ2M04cIIOA41QomznKJjhw4ydG4/3f5vAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -32,6 +32,11 @@ func (h handlers) PublishEvent(c echo.Context) error {
 		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"type\", \"id\"?, \"tenant\"?, \"data\"?, \"occurredAt\"?}.")
 	}
 	in := publishInput(req, data)
+	if h.engine.ValidatesEvents() {
+		if err := h.engine.ValidateData(in.Type, in.Data); err != nil {
+			return err
+		}
+	}
 	ev, created, err := h.engine.Publish(c.Request().Context(), in)
 	if err != nil {
 		return err
@@ -143,7 +148,7 @@ func (h handlers) ListEventTypes(c echo.Context) error {
 	entries := h.engine.EventTypes()
 	out := make([]api.EventType, 0, len(entries))
 	for _, e := range entries {
-		out = append(out, api.EventType{Type: e.Canonical, Description: e.Description, Names: e.Names})
+		out = append(out, api.EventType{Type: e.Canonical, Description: e.Description, Names: e.Names, Schema: e.Schema})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"eventTypes": out})
 }

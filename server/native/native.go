@@ -108,14 +108,15 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 var statuses = map[string]int{
-	store.EINVALID:      http.StatusBadRequest,
-	store.EUNAUTHORIZED: http.StatusUnauthorized,
-	store.ENOTFOUND:     http.StatusNotFound,
-	store.ECONFLICT:     http.StatusConflict,
-	store.EINTERNAL:     http.StatusInternalServerError,
-	store.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	store.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	store.ETHROTTLED:    http.StatusTooManyRequests,
+	store.EINVALID:       http.StatusBadRequest,
+	store.EUNAUTHORIZED:  http.StatusUnauthorized,
+	store.ENOTFOUND:      http.StatusNotFound,
+	store.ECONFLICT:      http.StatusConflict,
+	store.EINTERNAL:      http.StatusInternalServerError,
+	store.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	store.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	store.ETHROTTLED:     http.StatusTooManyRequests,
+	store.EUNPROCESSABLE: http.StatusUnprocessableEntity,
 }
 
 // render writes err as {"error": {"code", "message"}}.

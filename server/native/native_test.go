@@ -410,6 +410,7 @@ func TestContract(t *testing.T) {
 	}
 	hardening(t, c)
 	consoleRoutes(t, c)
+	validatedEvents(t, c)
 	c.RequireAllExercised(t)
 }
 

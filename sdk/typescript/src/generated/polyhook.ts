@@ -845,6 +845,14 @@ export interface components {
         EventType: {
             type: string;
             description: string;
+            /**
+             * @description The JSON Schema (2020-12) of the event's `data`. It names what the event carries and
+             *     leaves the rest open; a gateway run with `--validate-events` refuses (422) published
+             *     data that does not satisfy it.
+             */
+            schema: {
+                [key: string]: unknown;
+            };
             /** @description Each dialect's native names; the first is the one deliveries use by default. */
             names: {
                 [key: string]: string[];
@@ -1047,7 +1055,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid" | "unauthorized" | "not_found" | "conflict" | "internal" | "too_large" | "throttled" | "unavailable";
+                code: "invalid" | "unauthorized" | "not_found" | "conflict" | "internal" | "too_large" | "throttled" | "unavailable" | "unprocessable";
                 message: string;
             };
         };
@@ -1512,6 +1520,15 @@ export interface operations {
             400: components["responses"]["ErrorResponse"];
             401: components["responses"]["ErrorResponse"];
             413: components["responses"]["ErrorResponse"];
+            /** @description The gateway runs with `--validate-events` and `data` does not satisfy the schema of the event's type; the message names the failing path. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: components["responses"]["ErrorResponse"];
             503: components["responses"]["ErrorResponse"];
         };
