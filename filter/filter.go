@@ -135,9 +135,11 @@ func (f *Filter) Match(doc map[string]any) bool {
 	return f.root.match(doc)
 }
 
-// Document is an event as filters see it. data must be a JSON object (or empty).
+// Document is an event as filters see it. data must be a JSON object (or empty);
+// occurredAt is in UTC to the second ("2026-12-06T12:00:00Z"), so that it compares as a
+// time with strings written alike.
 func Document(eventType, tenant string, occurredAt time.Time, data []byte) map[string]any {
-	doc := map[string]any{"type": eventType, "tenant": tenant, "occurredAt": occurredAt.UTC().Format(time.RFC3339Nano)}
+	doc := map[string]any{"type": eventType, "tenant": tenant, "occurredAt": occurredAt.UTC().Format(time.RFC3339)}
 	if len(data) > 0 {
 		if v, err := decode(data); err == nil {
 			doc["data"] = v
