@@ -50,6 +50,7 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long each sustained run measures, after its warm-up (times -scale)")
 	warmup := flag.Duration("warmup", 3*time.Second, "load before a sustained run starts measuring (times -scale)")
 	publishers := flag.Int("publishers", 64, "concurrent publishers in the throughput runs")
+	filtered := flag.Bool("filter", false, "throughput: also measure the fan-out to 10 native subscriptions, without and then with a payload filter on each")
 	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all)")
 	flag.Parse()
 	switch {
@@ -70,7 +71,7 @@ func main() {
 		fail("--runs must be at least 1")
 	}
 	b := &bench{
-		scale: *scale, publishers: *publishers, only: *only, runs: *runs,
+		scale: *scale, publishers: *publishers, only: *only, runs: *runs, filter: *filtered,
 		duration: time.Duration(float64(*duration) * *scale),
 		warmup:   time.Duration(float64(*warmup) * *scale),
 		figures:  map[string]*figure{},
@@ -123,6 +124,7 @@ type bench struct {
 	scale      float64
 	publishers int
 	only       string // the one group of figures to measure; empty for all
+	filter     bool   // also measure the fan-out to native subscriptions with filters
 	runs       int
 	duration   time.Duration // a sustained run's measured window
 	warmup     time.Duration
@@ -226,6 +228,9 @@ func (b *bench) once(r int) error {
 		}
 		b.sustained("fan-out, 10 webhooks per event", 10, r)
 		b.deleteHooks(key)
+		if b.filter {
+			b.filtered(r)
+		}
 	}
 	if b.wants("latency") {
 		b.hook(key, "/ok/0", 30000)
@@ -566,7 +571,7 @@ func (b *bench) measureCeiling() {
 func (b *bench) sustained(name string, fanout, r int) {
 	profile := ""
 	switch {
-	case r != 1:
+	case r != 1 || strings.Contains(name, "native"):
 	case fanout == 1:
 		profile = "bench-sustained"
 	default:
@@ -590,6 +595,57 @@ func (b *bench) sustained(name string, fanout, r int) {
 		b.add("share of the ceiling", share, "%", target, share >= goal)
 	}
 	b.cores(rate, cpu0, cpu1, func(s cpuSample) float64 { return s.gateway }, "gateway", fanout == 1 && b.db == "")
+}
+
+// filtered measures the fan-out to 10 native subscriptions, then the same with a payload
+// filter on each that every event of the load matches (so that the deliveries are the
+// same and the difference is the filters' cost), and the second as a share of the first.
+func (b *bench) filtered(r int) {
+	var ids []string
+	for i := 1; i <= 10; i++ {
+		var w struct{ ID string }
+		_ = json.Unmarshal(b.post(b.gateways[0]+"/v1/webhooks", "Bearer "+token, fmt.Sprintf(`{"url":"%s/ok/std%d","events":["user.created"]}`, b.recv, i)), &w)
+		ids = append(ids, w.ID)
+	}
+	b.sustained("fan-out, 10 native subscriptions per event", 10, r)
+	plain := b.last()
+	const filter = `{"type": {"$startsWith": "user."}, "data.i": {"$gte": 0}, "$or": [{"tenant": ""}, {"tenant": {"$in": ["acme", "globex"]}}], "data.sentAt": {"$exists": true}}`
+	for _, id := range ids {
+		b.send("PATCH", b.gateways[0]+"/v1/webhooks/"+id, `{"filter":`+filter+`}`)
+	}
+	b.sustained("fan-out, 10 native subscriptions per event, a filter on each", 10, r)
+	if plain > 0 {
+		share := 100 * b.last() / plain
+		b.add("share of the unfiltered figure", share, "%", "≥ 90 %", share >= 90)
+	}
+	for _, id := range ids {
+		b.send("DELETE", b.gateways[0]+"/v1/webhooks/"+id, "")
+	}
+}
+
+// last is the deliveries/s figure the current section measured in this run.
+func (b *bench) last() float64 {
+	f := b.figures[b.section+"|deliveries/s"]
+	if f == nil || len(f.Values) == 0 {
+		return 0
+	}
+	return f.Values[len(f.Values)-1]
+}
+
+// send sends a request with the admin token, failing the bench unless it is a 2xx.
+func (b *bench) send(method, url, body string) {
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		fail(err.Error())
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(resp.Body)
+		fail(fmt.Sprintf("%s %s: %d %s", method, url, resp.StatusCode, msg))
+	}
 }
 
 // ingest drives vendor-signed bodies (FusionAuth's, X-FusionAuth-Signature-JWT with an
