@@ -312,7 +312,10 @@ type CreatedWebhook struct {
 
 	// PausedAt Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
 	PausedAt *time.Time `json:"pausedAt,omitempty"`
-	Scope    Scope      `json:"scope"`
+
+	// RateLimit At most this many attempts per second, across every replica (native subscriptions); none when absent.
+	RateLimit *int  `json:"rateLimit,omitempty"`
+	Scope     Scope `json:"scope"`
 
 	// Secret The whsec_ secret deliveries are signed with; also at /v1/webhooks/{id}/secrets.
 	Secret    string    `json:"secret"`
@@ -536,6 +539,9 @@ type NewWebhook struct {
 
 	// Headers Sent with every delivery. The Standard Webhooks headers and Content-Type cannot be set.
 	Headers map[string]string `json:"headers,omitempty"`
+
+	// RateLimit At most this many attempts per second, across every replica; deliveries over it wait, spending no attempt. None when absent.
+	RateLimit *int `json:"rateLimit,omitempty"`
 
 	// Tenant Receive only the events published with this tenant; every tenant's when absent.
 	Tenant *string `json:"tenant,omitempty"`
@@ -784,10 +790,13 @@ type Webhook struct {
 	Name *string `json:"name,omitempty"`
 
 	// PausedAt Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
-	PausedAt  *time.Time `json:"pausedAt,omitempty"`
-	Scope     Scope      `json:"scope"`
-	UpdatedAt time.Time  `json:"updatedAt"`
-	Url       string     `json:"url"`
+	PausedAt *time.Time `json:"pausedAt,omitempty"`
+
+	// RateLimit At most this many attempts per second, across every replica (native subscriptions); none when absent.
+	RateLimit *int      `json:"rateLimit,omitempty"`
+	Scope     Scope     `json:"scope"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Url       string    `json:"url"`
 }
 
 // WebhookPatch defines model for WebhookPatch.
@@ -806,7 +815,10 @@ type WebhookPatch struct {
 	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
 	Filter  *Filter            `json:"filter,omitempty"`
 	Headers *map[string]string `json:"headers,omitempty"`
-	Url     *string            `json:"url,omitempty"`
+
+	// RateLimit At most this many attempts per second, across every replica.
+	RateLimit *int    `json:"rateLimit,omitempty"`
+	Url       *string `json:"url,omitempty"`
 }
 
 // WebhookStats defines model for WebhookStats.

@@ -17,10 +17,11 @@ import (
 //     cancelled; disabled (by its owner or by the gateway) or paused, the delivery is
 //     held, unattempted, until the webhook is enabled or resumed; changed, the attempt goes to its current URL, with
 //     its current headers and secrets;
-//  3. send (try), bounded by the claim's end;
-//  4. conclude: the retry policy counts the attempt and schedules the next one, and
+//  3. a start within its webhook's rate limit (paced), or due again when there is one;
+//  4. send (try), bounded by the claim's end;
+//  5. conclude: the retry policy counts the attempt and schedules the next one, and
 //     the endpoint's health follows the outcome;
-//  5. record: a settlement for the recorder, which writes a batch of them at once.
+//  6. record: a settlement for the recorder, which writes a batch of them at once.
 
 // run takes a claim through the pipeline; a worker calls it.
 func (e *Engine) run(ctx context.Context, cl *claim) {
@@ -74,6 +75,15 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 	s := e.slots.restamp(w.ID, cl.slot)
 	cl.slot = slot{}
 	defer e.release(w.ID, s)
+	if w.RateLimit > 0 {
+		if !e.paced(ctx, cl, w) {
+			return
+		}
+		if within = cl.until.Sub(e.clock.Now()) - claimMargin(e.cfg.RescueAfter); within <= 0 {
+			e.rec.put(e.scheduler.handOver(cl, 0))
+			return
+		}
+	}
 	tctx := ctx
 	if cl.span.IsValid() {
 		tctx = trace.ContextWithSpanContext(ctx, cl.span)
@@ -111,4 +121,42 @@ func (e *Engine) release(webhookID string, s slot) {
 		s, next.slot = next.slot, slot{}
 		e.rec.put(e.scheduler.handOver(next, 0))
 	}
+}
+
+// paceHorizon is how far ahead an attempt to a rate-limited webhook may reserve its
+// start and wait for it, holding its place; beyond it the claim is handed back, due then.
+const paceHorizon = time.Second
+
+// paced waits for the start reserved for an attempt under its webhook's rate limit,
+// shared by every replica through the database (driver.ReserveSend). When the next
+// start is further than paceHorizon, or the reservation fails, it hands the claim back,
+// unattempted, due around then, and reports false. Starts are spaced 5 % more than the
+// limit asks, so that arrival jitter keeps any one-second window within it.
+func (e *Engine) paced(ctx context.Context, cl *claim, w *store.Webhook) bool {
+	step := time.Second / time.Duration(w.RateLimit)
+	interval := step + step/20
+	now := e.clock.Now()
+	at, ok, err := e.db.ReserveSend(ctx, w.ID, now, interval, paceHorizon)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("reserving a rate-limited start", "delivery", cl.d.ID, "webhook", w.ID, "err", err)
+		}
+		e.rec.put(e.scheduler.handOver(cl, time.Second))
+		return false
+	}
+	if !ok {
+		e.rec.put(e.scheduler.handOver(cl, jitter(max(at.Sub(now), interval))))
+		return false
+	}
+	if d := at.Sub(now); d > 0 {
+		c, stop := e.clock.After(d)
+		defer stop()
+		select {
+		case <-c:
+		case <-ctx.Done():
+			e.rec.put(e.scheduler.handOver(cl, 0))
+			return false
+		}
+	}
+	return true
 }

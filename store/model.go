@@ -49,6 +49,9 @@ type Webhook struct {
 	Secrets     []string `gorm:"type:text;serializer:json"`
 	ContentType string   `gorm:"size:64;not null;default:''"`
 	Retry       *Retry   `gorm:"type:text;serializer:json"`
+	// RateLimit is how many attempts per second the webhook takes at most, across every
+	// replica; zero means no limit.
+	RateLimit int `gorm:"not null;default:0"`
 
 	// Data is the client's free-form JSON object, kept byte for byte so that numbers of
 	// any size round-trip exactly.

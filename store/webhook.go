@@ -115,7 +115,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, key WebhookKey, change func(*We
 var webhookColumns = []string{"url", "name", "description", "events", "enabled", "global", "tenant_ids",
 	"headers", "basic_auth_user", "basic_auth_password", "connect_timeout", "read_timeout",
 	"ssl_certificate", "ssl_certificate_key_id", "signing_enabled", "signing_key_id", "secrets",
-	"content_type", "retry", "data", "payload_filter", "extra"}
+	"content_type", "retry", "data", "payload_filter", "extra",
+	"rate_limit"}
 
 // maxUpdateRounds bounds how often a change is re-applied when other writers keep
 // changing the same webhook first; every round one of them succeeds, so only more than

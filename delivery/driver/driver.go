@@ -106,6 +106,11 @@ type Executor interface {
 	PauseWebhook(ctx context.Context, id string, at time.Time) error
 	ResumeWebhook(ctx context.Context, id string) error
 
+	// ReserveSend reserves the earliest start, at least interval after the one reserved
+	// before, of an attempt to a rate-limited webhook, if within horizon of now (ok);
+	// otherwise it says when one next is. Replicas never reserve the same start.
+	ReserveSend(ctx context.Context, webhookID string, now time.Time, interval, horizon time.Duration) (at time.Time, ok bool, err error)
+
 	// Operators' retries and recoveries.
 
 	Requeue(ctx context.Context, id string, at time.Time) (*store.Delivery, error)

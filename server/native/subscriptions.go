@@ -39,7 +39,7 @@ func (h handlers) CreateWebhook(c echo.Context) error {
 	}
 	var req api.NewWebhook
 	if err := json.Unmarshal(body, &req); err != nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\", \"events\": [canonical names], \"tenant\"?, \"description\"?, \"headers\"?, \"filter\"?}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\", \"events\": [canonical names], \"tenant\"?, \"description\"?, \"headers\"?, \"filter\"?, \"rateLimit\"?}.")
 	}
 	return h.createWebhook(c, req)
 }
@@ -55,6 +55,9 @@ func (h handlers) createWebhook(c echo.Context, req api.NewWebhook) error {
 		w.Owner, w.Global = *req.Tenant, false
 	}
 	if err := h.apply(w, &req.Url, &req.Events, req.Description, &req.Headers, req.Filter); err != nil {
+		return err
+	}
+	if err := applyRateLimit(w, req.RateLimit); err != nil {
 		return err
 	}
 	if err := h.db.CreateWebhook(c.Request().Context(), w); err != nil {
@@ -175,7 +178,7 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	}
 	var req api.WebhookPatch
 	if err := json.Unmarshal(body, &req); err != nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?, \"filter\"?}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?, \"filter\"?, \"rateLimit\"?}.")
 	}
 	ctx := c.Request().Context()
 	w, err := h.db.WebhookByID(ctx, id)
@@ -188,6 +191,9 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	// The change is applied to the webhook as stored when it is written, so a concurrent
 	// change to another field is kept.
 	w, err = h.db.UpdateWebhook(ctx, store.WebhookKey{Dialect: w.Dialect, Owner: w.Owner, ExternalID: w.ExternalID}, func(w *store.Webhook) error {
+		if err := applyRateLimit(w, req.RateLimit); err != nil {
+			return err
+		}
 		return h.apply(w, req.Url, req.Events, req.Description, req.Headers, req.Filter)
 	})
 	if err != nil {
@@ -240,6 +246,29 @@ func (h handlers) ResumeWebhook(c echo.Context, id string) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// maxRateLimit bounds a subscription's rate limit, in attempts per second.
+const maxRateLimit = 100000
+
+// applyRateLimit sets w's rate limit, in attempts per second, when one is given.
+func applyRateLimit(w *store.Webhook, limit *int) error {
+	if limit == nil {
+		return nil
+	}
+	if *limit < 1 || *limit > maxRateLimit {
+		return store.Errorf(store.EINVALID, "rateLimit must be a whole number of attempts per second from 1 to %d.", maxRateLimit)
+	}
+	w.RateLimit = *limit
+	return nil
+}
+
+// nonZero is nil for zero, else a pointer to n.
+func nonZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
 // webhookWire renders a webhook of any dialect in the native shape.
 func webhookWire(w *store.Webhook) api.Webhook {
 	events := w.Events
@@ -256,6 +285,7 @@ func webhookWire(w *store.Webhook) api.Webhook {
 		Events: events, Enabled: w.Enabled, Scope: scope,
 		DisabledAt: w.DisabledAt, DisabledReason: nonEmpty(w.DisabledReason), FailingSince: w.FailingSince,
 		PausedAt:  w.PausedAt,
+		RateLimit: nonZero(w.RateLimit),
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
 	if len(w.Filter) > 0 {

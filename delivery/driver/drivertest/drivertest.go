@@ -35,6 +35,7 @@ func Exercise(t *testing.T, open Open) {
 		{"RenewClaims", exerciseRenew},
 		{"ReleaseExpiredAndOfReplica", exerciseRelease},
 		{"ReleaseHeld", exerciseHeld},
+		{"ReserveSend", exerciseReserve},
 		{"Replicas", exerciseReplicas},
 		{"WebhookStatesAndHealth", exerciseHealth},
 		{"RetriesAndRecoveries", exerciseRecovery},
@@ -520,5 +521,30 @@ func exerciseTx(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	if err := q.InsertTx(ctx, d, jobArgs{3}); err == nil {
 		t.Error("a job inserted outside a transaction of the driver")
+	}
+}
+
+func exerciseReserve(t *testing.T, d driver.Driver, _ *store.DB) {
+	ctx := context.Background()
+	at0 := now()
+	iv := 100 * time.Millisecond
+	for i := range 3 {
+		at, ok, err := d.ReserveSend(ctx, "wh_a", at0, iv, time.Second)
+		if err != nil || !ok || !at.Equal(at0.Add(time.Duration(i)*iv)) {
+			t.Fatalf("reservation %d: %v %v %v", i, at, ok, err)
+		}
+	}
+	// Another webhook has its own pace.
+	if at, ok, err := d.ReserveSend(ctx, "wh_b", at0, iv, time.Second); err != nil || !ok || !at.Equal(at0) {
+		t.Errorf("another webhook: %v %v %v", at, ok, err)
+	}
+	// The next start is 300 ms away: not reserved within 200 ms, said to be in reach in 100.
+	if at, ok, err := d.ReserveSend(ctx, "wh_a", at0, iv, 200*time.Millisecond); err != nil || ok || !at.Equal(at0.Add(100*time.Millisecond)) {
+		t.Errorf("beyond the horizon: %v %v %v", at, ok, err)
+	}
+	// Later than every reservation, a start is now.
+	later := at0.Add(time.Minute)
+	if at, ok, err := d.ReserveSend(ctx, "wh_a", later, iv, 0); err != nil || !ok || !at.Equal(later) {
+		t.Errorf("after a quiet minute: %v %v %v", at, ok, err)
 	}
 }

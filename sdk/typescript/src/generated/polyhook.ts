@@ -936,6 +936,8 @@ export interface components {
              * @description Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
              */
             pausedAt?: string;
+            /** @description At most this many attempts per second, across every replica (native subscriptions); none when absent. */
+            rateLimit?: number;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -954,6 +956,8 @@ export interface components {
                 [key: string]: string;
             };
             filter?: components["schemas"]["Filter"];
+            /** @description At most this many attempts per second, across every replica; deliveries over it wait, spending no attempt. None when absent. */
+            rateLimit?: number;
         };
         WebhookPatch: {
             url?: string;
@@ -963,6 +967,8 @@ export interface components {
                 [key: string]: string;
             };
             filter?: components["schemas"]["Filter"];
+            /** @description At most this many attempts per second, across every replica. */
+            rateLimit?: number;
         };
         /**
          * @description Deliver only the events that match (native subscriptions). Keys are dotted paths into the
