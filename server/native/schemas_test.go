@@ -59,9 +59,9 @@ func TestEventSchemas(t *testing.T) {
 				t.Errorf("validate=%v: valid data: %d %s", validate, status, b)
 			}
 			for body, path := range map[string]string{
-				`{"type":"user.created","data":{"user":{"id":42}}}`:                    "data.user.id",
-				`{"type":"user.created","data":{}}`:                                    "data",
-				`{"type":"group.member.added","data":{"group":{"id":"g"},"user":{}}}`:  "data.user",
+				`{"type":"user.created","data":{"user":{"id":42}}}`:                   "data.user.id",
+				`{"type":"user.created","data":{}}`:                                   "data",
+				`{"type":"group.member.added","data":{"group":{"id":"g"},"user":{}}}`: "data.user",
 				`{"type":"fusionauth:user.create","data":{"user":{"email":"a@b.c"}}}`: "data.user",
 			} {
 				status, b = do("POST", "/v1/events", body)
