@@ -207,14 +207,23 @@ func (h handlers) ListDeliveries(c echo.Context, p api.ListDeliveriesParams) err
 	if err != nil {
 		return err
 	}
-	f := store.DeliveryFilter{Dialect: dialect, Limit: 100}
-	f.EventID, f.WebhookID = deref(p.EventId), deref(p.WebhookId)
+	f, err := deliveryFilter(p)
+	if err != nil {
+		return err
+	}
+	f.Dialect = dialect
+	return h.deliveryPage(c, store.DeliveryPage{DeliveryFilter: f, EventType: deref(p.EventType), After: deref(p.Cursor)})
+}
+
+// deliveryFilter reads /v1/deliveries' filters and page, which the portal's list shares.
+func deliveryFilter(p api.ListDeliveriesParams) (store.DeliveryFilter, error) {
+	f := store.DeliveryFilter{EventID: deref(p.EventId), WebhookID: deref(p.WebhookId)}
 	if p.Status != nil {
 		switch s := string(*p.Status); s {
 		case store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled:
 			f.Status = s
 		default:
-			return store.Errorf(store.EINVALID, "status must be pending, succeeded, failed or cancelled.")
+			return f, store.Errorf(store.EINVALID, "status must be pending, succeeded, failed or cancelled.")
 		}
 	}
 	if p.Since != nil {
@@ -223,10 +232,9 @@ func (h handlers) ListDeliveries(c echo.Context, p api.ListDeliveriesParams) err
 	if p.Until != nil {
 		f.Until = *p.Until
 	}
-	if f.Limit, f.Offset, err = page(p.Limit, p.Offset); err != nil {
-		return err
-	}
-	return h.deliveryPage(c, store.DeliveryPage{DeliveryFilter: f, EventType: deref(p.EventType), After: deref(p.Cursor)})
+	var err error
+	f.Limit, f.Offset, err = page(p.Limit, p.Offset)
+	return f, err
 }
 
 // deliveryPage answers one page of deliveries with its total and the next page's cursor.

@@ -383,26 +383,11 @@ func (a *API) portalDeliveries(c echo.Context) error {
 	for _, w := range ws {
 		ids = append(ids, w.ID)
 	}
-	h := handlers{a}
-	f := store.DeliveryFilter{WebhookID: deref(p.WebhookId), EventID: deref(p.EventId)}
-	if p.Status != nil {
-		switch s := string(*p.Status); s {
-		case store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled:
-			f.Status = s
-		default:
-			return store.Errorf(store.EINVALID, "status must be pending, succeeded, failed or cancelled.")
-		}
-	}
-	if p.Since != nil {
-		f.Since = *p.Since
-	}
-	if p.Until != nil {
-		f.Until = *p.Until
-	}
-	if f.Limit, f.Offset, err = page(p.Limit, p.Offset); err != nil {
+	f, err := deliveryFilter(p)
+	if err != nil {
 		return err
 	}
-	return h.deliveryPage(c, store.DeliveryPage{DeliveryFilter: f, WebhookIDs: ids, EventType: deref(p.EventType), After: deref(p.Cursor)})
+	return handlers{a}.deliveryPage(c, store.DeliveryPage{DeliveryFilter: f, WebhookIDs: ids, EventType: deref(p.EventType), After: deref(p.Cursor)})
 }
 
 // deliveriesQuery reads /v1/deliveries' query parameters, as the generated wrapper does
