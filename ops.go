@@ -218,6 +218,8 @@ type (
 		HeaderNames    []string   `json:"headerNames"`
 		// Filter is a native subscription's payload filter, as stored.
 		Filter json.RawMessage `json:"filter"`
+		// RateLimit is a native subscription's deliveries a second, 0 when it has none.
+		RateLimit int `json:"rateLimit"`
 	}
 	recovery struct {
 		ID        string           `json:"id"`
@@ -757,6 +759,7 @@ type webhooksCreateCmd struct {
 	Description string            `name:"description" help:"A label for the webhook."`
 	Headers     map[string]string `name:"header" help:"A custom header sent on every delivery, as NAME=VALUE (repeat for several)."`
 	Filter      string            `name:"filter" help:"Deliver only the events matching this JSON filter, e.g. '{\"data.order.total\": {\"$gte\": 100}}'."`
+	RateLimit   int               `name:"rate-limit" help:"Send it at most this many deliveries a second, across every replica (0: no limit)."`
 }
 
 func (c *webhooksCreateCmd) Run(g *globals) error {
@@ -779,6 +782,12 @@ func (c *webhooksCreateCmd) Run(g *globals) error {
 			return fmt.Errorf("--filter must be a JSON object")
 		}
 		in["filter"] = json.RawMessage(c.Filter)
+	}
+	switch {
+	case c.RateLimit < 0:
+		return usageError{fmt.Errorf("--rate-limit must be a whole number of deliveries a second, 1 or more (0 for no limit)")}
+	case c.RateLimit > 0:
+		in["rateLimit"] = c.RateLimit
 	}
 	b, _, err := a.call(g.ctx, http.MethodPost, "/v1/webhooks", nil, in, http.StatusCreated)
 	if err != nil {
@@ -821,6 +830,11 @@ func (c *webhooksShowCmd) Run(g *globals) error {
 	// Custom headers are shown by name; their values are sealed and never shown.
 	if err := table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tEVENTS\tHEADERS\tSTATE", [][]string{{w.ID, w.Dialect, w.ExternalID, w.URL, strings.Join(w.Events, ","), strings.Join(w.HeaderNames, ","), w.state()}}); err != nil {
 		return err
+	}
+	if w.RateLimit > 0 {
+		if _, err := fmt.Fprintf(g.stdout, "Rate limit: %d a second\n", w.RateLimit); err != nil {
+			return err
+		}
 	}
 	if len(w.Filter) == 0 {
 		return nil
