@@ -161,7 +161,7 @@ func (db *DB) err(err error) error {
 	return db.translate(err)
 }
 
-var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}, &Recovery{}, &Replica{}, &PortalLink{}, &Source{}, &WebhookRate{}}
+var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}, &Recovery{}, &Replica{}, &PortalLink{}, &Source{}, &WebhookRate{}, &WebhookBreaker{}}
 
 func (db *DB) migrate(ctx context.Context) error {
 	if db.backend == BackendPostgres {

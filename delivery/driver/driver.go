@@ -111,6 +111,24 @@ type Executor interface {
 	// otherwise it says when one next is. Replicas never reserve the same start.
 	ReserveSend(ctx context.Context, webhookID string, now time.Time, interval, horizon time.Duration) (at time.Time, ok bool, err error)
 
+	// Breakers, shared by every replica: a row per open breaker (store.WebhookBreaker).
+
+	// OpenBreaker opens a webhook's breaker at at for pause unless it is open already;
+	// opened says whether this call opened it, b is the breaker as it is now.
+	OpenBreaker(ctx context.Context, webhookID string, at time.Time, pause time.Duration) (b *store.WebhookBreaker, opened bool, err error)
+	// ProbeBreaker gives the probe of a breaker whose pause is over to a delivery for up
+	// to limit, unless another delivery's is out; of replicas asking at once, one wins.
+	// It returns the breaker when the delivery has the probe, nil otherwise.
+	ProbeBreaker(ctx context.Context, webhookID, deliveryID string, now time.Time, limit time.Duration) (*store.WebhookBreaker, error)
+	// ReopenBreaker opens the breaker again until a time, with the pause given, when the
+	// probe out is prober's.
+	ReopenBreaker(ctx context.Context, webhookID, prober string, until time.Time, pause time.Duration) (bool, error)
+	// CloseBreaker deletes a webhook's breaker, reporting whether it was open.
+	CloseBreaker(ctx context.Context, webhookID string) (bool, error)
+	// OpenBreakers returns every open breaker (bounded); BreakersOf those of some webhooks.
+	OpenBreakers(ctx context.Context) ([]store.WebhookBreaker, error)
+	BreakersOf(ctx context.Context, ids []string) (map[string]*store.WebhookBreaker, error)
+
 	// Operators' retries and recoveries.
 
 	Requeue(ctx context.Context, id string, at time.Time) (*store.Delivery, error)

@@ -36,6 +36,7 @@ func Exercise(t *testing.T, open Open) {
 		{"ReleaseExpiredAndOfReplica", exerciseRelease},
 		{"ReleaseHeld", exerciseHeld},
 		{"ReserveSend", exerciseReserve},
+		{"Breakers", exerciseBreakers},
 		{"Replicas", exerciseReplicas},
 		{"WebhookStatesAndHealth", exerciseHealth},
 		{"RetriesAndRecoveries", exerciseRecovery},
@@ -475,6 +476,92 @@ func exercisePrune(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	if a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour)); a != 1 || dl != 1 || ev != 0 || err != nil {
 		t.Errorf("prune: %d attempts %d deliveries %d events %v, want 1 1 0 (the pending delivery keeps its event)", a, dl, ev, err)
+	}
+}
+
+func exerciseBreakers(t *testing.T, d driver.Driver, _ *store.DB) {
+	ctx := context.Background()
+	at := now()
+	b, opened, err := d.OpenBreaker(ctx, "wh_a", at, time.Second)
+	if err != nil || !opened || b == nil || !b.Until().Equal(at.Add(time.Second)) || b.Pause() != time.Second {
+		t.Fatalf("open: %+v %v %v", b, opened, err)
+	}
+	if st := b.State(at); st != store.CircuitOpen {
+		t.Errorf("state while paused: %s", st)
+	}
+	// Another replica opening it meanwhile keeps the first opening.
+	if b, opened, err := d.OpenBreaker(ctx, "wh_a", at.Add(500*time.Millisecond), time.Second); err != nil || opened || !b.Until().Equal(at.Add(time.Second)) {
+		t.Errorf("opened twice: %+v %v %v", b, opened, err)
+	}
+	// No probe during the pause.
+	if b, err := d.ProbeBreaker(ctx, "wh_a", "d1", at, time.Minute); err != nil || b != nil {
+		t.Errorf("probe during the pause: %+v %v", b, err)
+	}
+	// After it, one probe of many asking at once.
+	after := at.Add(time.Second)
+	won := make(chan string, 8)
+	for i := range 8 {
+		go func() {
+			id := fmt.Sprintf("d%d", i)
+			b, err := d.ProbeBreaker(ctx, "wh_a", id, after, time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			if b != nil {
+				id = "won:" + id
+			}
+			won <- id
+		}()
+	}
+	var winner string
+	for range 8 {
+		if id := <-won; len(id) > 4 && id[:4] == "won:" {
+			if winner != "" {
+				t.Errorf("two probes: %s and %s", winner, id)
+			}
+			winner = id[4:]
+		}
+	}
+	if winner == "" {
+		t.Fatal("no probe given")
+	}
+	open, err := d.OpenBreakers(ctx)
+	if err != nil || len(open) != 1 || open[0].Prober != winner || !open[0].ProbeOut(after) || open[0].State(after) != store.CircuitHalfOpen {
+		t.Fatalf("half-open breaker: %+v %v", open, err)
+	}
+	// The winner asking again keeps it; a probe out for too long is given to another.
+	if b, err := d.ProbeBreaker(ctx, "wh_a", winner, after, time.Minute); err != nil || b == nil {
+		t.Errorf("the probe's own delivery: %+v %v", b, err)
+	}
+	if b, err := d.ProbeBreaker(ctx, "wh_a", "late", after.Add(2*time.Minute), time.Minute); err != nil || b == nil {
+		t.Fatalf("a probe that never answered: %+v %v", b, err)
+	}
+	// Only the probe out reopens, for the pause given.
+	if ok, err := d.ReopenBreaker(ctx, "wh_a", winner, after.Add(time.Hour), 2*time.Second); err != nil || ok {
+		t.Errorf("reopened by a stale probe: %v %v", ok, err)
+	}
+	if ok, err := d.ReopenBreaker(ctx, "wh_a", "late", after.Add(2*time.Second), 2*time.Second); err != nil || !ok {
+		t.Errorf("reopen: %v %v", ok, err)
+	}
+	got, err := d.BreakersOf(ctx, []string{"wh_a", "wh_none"})
+	if b := got["wh_a"]; err != nil || len(got) != 1 || b.Pause() != 2*time.Second || b.ProbeOut(after) || !b.Until().Equal(after.Add(2*time.Second)) {
+		t.Errorf("reopened breaker: %+v %v", got, err)
+	}
+	if ok, err := d.CloseBreaker(ctx, "wh_a"); err != nil || !ok {
+		t.Errorf("close: %v %v", ok, err)
+	}
+	if ok, err := d.CloseBreaker(ctx, "wh_a"); err != nil || ok {
+		t.Errorf("closed twice: %v %v", ok, err)
+	}
+	if open, err := d.OpenBreakers(ctx); err != nil || len(open) != 0 {
+		t.Errorf("after close: %+v %v", open, err)
+	}
+	if b, err := d.ProbeBreaker(ctx, "wh_a", "d1", after.Add(time.Hour), time.Minute); err != nil || b != nil {
+		t.Errorf("a probe of a closed breaker: %+v %v", b, err)
+	}
+	var none *store.WebhookBreaker
+	if st := none.State(at); st != store.CircuitClosed {
+		t.Errorf("no breaker: %s", st)
 	}
 }
 
