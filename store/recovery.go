@@ -104,7 +104,8 @@ func (db *DB) AdvanceRecovery(ctx context.Context, id string, n int64, finished 
 }
 
 // Prune deletes what is older than before: attempts, finished deliveries, events none
-// of whose deliveries is left, and portal links that expired. Pending deliveries and their events are kept, however old.
+// of whose deliveries is left, portal links that expired, and the rate limits' paces and
+// breakers of deleted webhooks or that ended before then. Pending deliveries and their events are kept, however old.
 // It returns how many attempts, deliveries and events it deleted.
 func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error) {
 	g := db.gorm.WithContext(ctx)
@@ -125,6 +126,18 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 	events = res.RowsAffected
 	// Portal links ended before then are of no use, even to list.
 	if err := g.Where("expires_at < ?", before).Delete(&PortalLink{}).Error; err != nil {
+		return attempts, deliveries, events, db.err(err)
+	}
+	// A rate's pace that ended before then is as good as none (the next start is now), and
+	// a deleted webhook's pace and breaker are of no use at all. A breaker whose pause
+	// ended before then and that has no probe out is forgotten: the endpoint was not tried
+	// since, and closed it may be tried again.
+	if err := g.Where("tat_micros < ? OR NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook_rates.webhook_id)",
+		before.UnixMicro()).Delete(&WebhookRate{}).Error; err != nil {
+		return attempts, deliveries, events, db.err(err)
+	}
+	if err := g.Where("(until_micros < ? AND probe_until_micros < ?) OR NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook_breakers.webhook_id)",
+		before.UnixMicro(), before.UnixMicro()).Delete(&WebhookBreaker{}).Error; err != nil {
 		return attempts, deliveries, events, db.err(err)
 	}
 	return attempts, deliveries, events, nil

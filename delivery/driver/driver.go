@@ -141,6 +141,8 @@ type Executor interface {
 
 	// Maintenance and metrics.
 
+	// Prune deletes what ended before a time: attempts, finished deliveries, events left
+	// without deliveries, and the paces and breakers of deleted webhooks or that ended.
 	Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error)
 	Backlog(ctx context.Context) (int64, time.Time, error)
 	DisabledWebhooks(ctx context.Context) (int64, error)

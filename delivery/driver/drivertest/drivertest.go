@@ -41,6 +41,7 @@ func Exercise(t *testing.T, open Open) {
 		{"WebhookStatesAndHealth", exerciseHealth},
 		{"RetriesAndRecoveries", exerciseRecovery},
 		{"Prune", exercisePrune},
+		{"PruneEndpoints", exercisePruneEndpoints},
 		{"TransactionsAndQueue", exerciseTx},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -476,6 +477,56 @@ func exercisePrune(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	if a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour)); a != 1 || dl != 1 || ev != 0 || err != nil {
 		t.Errorf("prune: %d attempts %d deliveries %d events %v, want 1 1 0 (the pending delivery keeps its event)", a, dl, ev, err)
+	}
+}
+
+// A rate limit's pace and a breaker are pruned once their webhook is deleted, or once
+// they ended before the cutoff; those in force are kept.
+func exercisePruneEndpoints(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	kept, gone, quiet := webhook(t, db, "kept", nil), webhook(t, db, "gone", nil), webhook(t, db, "quiet", nil)
+	at := now()
+	for _, w := range []*store.Webhook{kept, gone, quiet} {
+		if _, _, err := d.ReserveSend(ctx, w.ID, at, time.Second, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := d.ReserveSend(ctx, kept.ID, at.Add(2*time.Hour), time.Second, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []*store.Webhook{kept, gone} {
+		if _, _, err := d.OpenBreaker(ctx, w.ID, at.Add(2*time.Hour), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := d.OpenBreaker(ctx, quiet.ID, at, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteWebhook(ctx, store.WebhookKey{Dialect: gone.Dialect, ExternalID: gone.ExternalID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := d.Prune(ctx, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var paced []string
+	rows, err := db.SQL().QueryContext(ctx, "SELECT webhook_id FROM webhook_rates ORDER BY webhook_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		paced = append(paced, id)
+	}
+	if !same(paced, []string{kept.ID}) {
+		t.Errorf("paces after prune: %v, want only the live, recent one %s", paced, kept.ID)
+	}
+	open, err := d.OpenBreakers(ctx)
+	if err != nil || len(open) != 1 || open[0].WebhookID != kept.ID {
+		t.Errorf("breakers after prune: %+v %v, want only the live, open one %s", open, err, kept.ID)
 	}
 }
 
