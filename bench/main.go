@@ -35,7 +35,7 @@ import (
 )
 
 // groups are the sets of figures -only can pick.
-var groups = []string{"ceiling", "throughput", "latency", "failing", "hanging"}
+var groups = []string{"ceiling", "throughput", "latency", "failing", "hanging", "scale"}
 
 func main() {
 	receiver := flag.Bool("receiver", false, "run as the receiver process (used by the bench itself)")
@@ -51,7 +51,8 @@ func main() {
 	warmup := flag.Duration("warmup", 3*time.Second, "load before a sustained run starts measuring (times -scale)")
 	publishers := flag.Int("publishers", 64, "concurrent publishers in the throughput runs")
 	filtered := flag.Bool("filter", false, "throughput: also measure the fan-out to 10 native subscriptions, without and then with a payload filter on each")
-	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all)")
+	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all but scale)")
+	rows := flag.Int("rows", 1_000_000, "scale: delivered events the store is filled with")
 	flag.Parse()
 	switch {
 	case *receiver:
@@ -71,7 +72,7 @@ func main() {
 		fail("--runs must be at least 1")
 	}
 	b := &bench{
-		scale: *scale, publishers: *publishers, only: *only, runs: *runs, filter: *filtered,
+		scale: *scale, publishers: *publishers, only: *only, runs: *runs, filter: *filtered, rows: *rows,
 		duration: time.Duration(float64(*duration) * *scale),
 		warmup:   time.Duration(float64(*warmup) * *scale),
 		figures:  map[string]*figure{},
@@ -123,8 +124,10 @@ type figure struct {
 type bench struct {
 	scale      float64
 	publishers int
-	only       string // the one group of figures to measure; empty for all
-	filter     bool   // also measure the fan-out to native subscriptions with filters
+	only       string   // the one group of figures to measure; empty for all
+	rows       int      // scale: delivered events to fill the store with
+	gwArgs     []string // more flags for the gateways started next
+	filter     bool     // also measure the fan-out to native subscriptions with filters
 	runs       int
 	duration   time.Duration // a sustained run's measured window
 	warmup     time.Duration
@@ -207,6 +210,9 @@ func (b *bench) run(db string, replicas int) error {
 // once measures every wanted group once, against gateways of its own (on SQLite a fresh
 // file), and the ceiling right before the gateway's throughput.
 func (b *bench) once(r int) error {
+	if b.only == "scale" {
+		return b.scaleRun(r)
+	}
 	needGateway := b.only != "ceiling"
 	if b.wants("ceiling") || b.wants("throughput") {
 		b.measureCeiling()
@@ -283,12 +289,17 @@ func (b *bench) startGateways(name string) error {
 			return err
 		}
 	}
+	return b.launch(db)
+}
+
+// launch starts this run's gateways on db.
+func (b *bench) launch(db string) error {
 	b.runDB = db
 	b.gateways, b.gwProcs = nil, nil
 	for i := 0; i < b.replicas; i++ {
 		gaddr := freeAddr()
-		g := exec.Command(b.bin, "serve", "--addr", gaddr, "--db", db, "--admin-token", token,
-			"--allow-private-targets", "--log-level", "warn", "--rate-limit", "0")
+		g := exec.Command(b.bin, append([]string{"serve", "--addr", gaddr, "--db", db, "--admin-token", token,
+			"--allow-private-targets", "--log-level", "warn", "--rate-limit", "0"}, b.gwArgs...)...)
 		g.Stdout, g.Stderr = io.Discard, os.Stderr
 		if i == 0 && os.Getenv("BENCH_PPROF_ADDR") != "" {
 			g.Env = append(os.Environ(), "POLYHOOK_PPROF_ADDR="+os.Getenv("BENCH_PPROF_ADDR"))
@@ -309,18 +320,24 @@ func (b *bench) startGateways(name string) error {
 
 // stopGateways stops this run's gateways, keeping the largest peak RSS among them.
 func (b *bench) stopGateways() {
-	for _, p := range b.gwProcs {
-		b.rss = max(b.rss, peakRSS(p.Process.Pid))
-		_ = p.Process.Kill()
-		_, _ = p.Process.Wait()
-	}
-	b.gwProcs = nil
+	b.killGateways()
 	if b.scratch != "" {
 		if err := b.admin(`DROP DATABASE IF EXISTS "` + b.scratch + `" WITH (FORCE)`); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 		}
 		b.scratch = ""
 	}
+}
+
+// killGateways stops this run's gateways, keeping the largest peak RSS among them and
+// their database.
+func (b *bench) killGateways() {
+	for _, p := range b.gwProcs {
+		b.rss = max(b.rss, peakRSS(p.Process.Pid))
+		_ = p.Process.Kill()
+		_, _ = p.Process.Wait()
+	}
+	b.gwProcs = nil
 }
 
 // createDB creates an empty PostgreSQL database on the server of -db and returns its URL.
