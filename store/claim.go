@@ -47,6 +47,8 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 			sts = append(sts, statement{holdSQL, []any{d.Status, d.Attempts, d.LastStatus, d.LastError, now, d.HeldAt, d.ID, d.ClaimedBy}})
 		}
 	}
+	// A lane whose delivery finished for good moves on to its next one.
+	sts = append(sts, promotions(ds)...)
 	n, err := db.execAll(ctx, sts)
 	if err != nil {
 		return nil, db.err(err)
@@ -70,13 +72,13 @@ WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
 )
 
 // DueDeliveries returns up to limit pending deliveries whose next attempt is due at now
-// and that no claim, job or hold has, but for those to exceptWebhooks: the attempts the
-// engine's poll claims (ClaimDue).
+// and that no claim, job or hold has, but for those to exceptWebhooks, and in a lane only
+// its head (lanes.go): the attempts the engine's poll claims (ClaimDue).
 // Oldest due first.
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int, exceptWebhooks []string) ([]Delivery, error) {
 	var ds []Delivery
 	q := db.gorm.WithContext(ctx).
-		Where("next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL",
+		Where("next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL AND (lane IS NULL OR "+laneHead+")",
 			now, DeliveryPending)
 	if len(exceptWebhooks) > 0 {
 		q = q.Where("webhook_id NOT IN ?", exceptWebhooks)
@@ -117,7 +119,7 @@ func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone map[string]t
 
 const (
 	claimDueSQL = `UPDATE deliveries SET claimed_until = ?, claimed_by = ?
-WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL`
+WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL AND (lane IS NULL OR ` + laneHead + `)`
 	postponeSQL = `UPDATE deliveries SET next_attempt_at = ?
 WHERE id = ? AND status = ? AND claimed_until IS NULL`
 )
@@ -184,18 +186,27 @@ func (db *DB) ReleaseHeld(ctx context.Context, at time.Time) (int64, error) {
 			"next_attempt_at": nil, "updated_at": db.Now()}).Error; err != nil {
 		return 0, db.err(err)
 	}
-	res := g.Model(&Delivery{}).Where(`held_at IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
-AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)`, true).
+	const delivers = `held_at IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
+AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)`
+	// In a lane only the head is due: the rest, released first, wait for their lane
+	// (lanes.go).
+	behind := g.Model(&Delivery{}).Where(delivers+" AND lane IS NOT NULL AND NOT "+laneHead, true).
+		Updates(map[string]any{"held_at": nil, "next_attempt_at": nil, "updated_at": db.Now()})
+	if behind.Error != nil {
+		return 0, db.err(behind.Error)
+	}
+	res := g.Model(&Delivery{}).Where(delivers, true).
 		Updates(map[string]any{"held_at": nil, "next_attempt_at": at, "updated_at": db.Now()})
-	return res.RowsAffected, db.err(res.Error)
+	return behind.RowsAffected + res.RowsAffected, db.err(res.Error)
 }
 
 // ScheduleUnscheduled makes due at at the pending deliveries that wait for nothing: no
 // claim, no hold and no next attempt. Older versions left them to a job of the queue;
-// the poll for due deliveries takes them now.
+// the poll for due deliveries takes them now. Deliveries waiting for their lane are left
+// to PromoteLaneHeads.
 func (db *DB) ScheduleUnscheduled(ctx context.Context, at time.Time) (int64, error) {
 	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
-		Where("status = ? AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL", DeliveryPending).
+		Where("status = ? AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL AND lane IS NULL", DeliveryPending).
 		Updates(map[string]any{"next_attempt_at": at})
 	return res.RowsAffected, db.err(res.Error)
 }

@@ -43,7 +43,16 @@ type Delivery struct {
 	// HeldAt is set while the delivery waits for its webhook to be enabled again: it has
 	// no claim and is not due until then (see ReleaseHeld).
 	// Only held deliveries are in its index, which thus costs the others nothing.
-	HeldAt      *time.Time `gorm:"index:idx_delivery_held,where:held_at IS NOT NULL"`
+	HeldAt *time.Time `gorm:"index:idx_delivery_held,where:held_at IS NOT NULL"`
+	// Lane is, for a delivery to an ordered webhook, its lane: the event's ordering key
+	// ("" when it has none, the webhook's default lane); nil for every other delivery.
+	// Within a lane (webhook, key) only the head is ever attempted: the pending delivery
+	// with no pending one of a lower LaneSeq (see lanes.go).
+	Lane *string `gorm:"size:128"`
+	// LaneSeq orders a lane's deliveries: the database assigns it at insert from the
+	// webhook's sequence (WebhookSequence), so that it follows the order publishes
+	// committed in, whichever replica's clock stamped them. Zero outside lanes.
+	LaneSeq     int64      `gorm:"not null;default:0"`
 	CreatedAt   time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
 	UpdatedAt   time.Time  `gorm:"not null;autoUpdateTime:false"`
 	DeliveredAt *time.Time `gorm:""`
@@ -88,17 +97,30 @@ func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery,
 
 // Requeue puts a finished delivery back to pending, due at at, keeping its attempts.
 // Returns ENOTFOUND when there is none and ECONFLICT when it is pending already.
+//
+// A delivery of a lane goes to the end of its lane (see requeueLane).
 func (db *DB) Requeue(ctx context.Context, id string, at time.Time) (*Delivery, error) {
-	res := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status <> ?", id, DeliveryPending).
-		Updates(map[string]any{"status": DeliveryPending, "next_attempt_at": at, "updated_at": db.Now()})
-	if res.Error != nil {
-		return nil, db.err(res.Error)
-	}
 	d, err := db.GetDelivery(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if res.RowsAffected == 0 {
+	var n int64
+	if d.Lane != nil {
+		if n, err = db.requeueLane(ctx, d, at); err != nil {
+			return nil, err
+		}
+	} else {
+		res := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status <> ?", id, DeliveryPending).
+			Updates(map[string]any{"status": DeliveryPending, "next_attempt_at": at, "updated_at": db.Now()})
+		if res.Error != nil {
+			return nil, db.err(res.Error)
+		}
+		n = res.RowsAffected
+	}
+	if d, err = db.GetDelivery(ctx, id); err != nil {
+		return nil, err
+	}
+	if n == 0 {
 		return nil, Errorf(ECONFLICT, "The delivery is pending already.")
 	}
 	return d, nil

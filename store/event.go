@@ -26,6 +26,9 @@ type Event struct {
 
 // CreateEvents inserts events and their deliveries, whose CreatedAt and each event's
 // Deliveries count the caller sets. Returns ECONFLICT when an event's id exists already.
+// A delivery in a lane (Lane set, see lanes.go) is numbered in its lane, and claimed or
+// due as given only if it heads its lane; otherwise it waits for its lane, and its
+// ClaimedUntil, ClaimedBy and NextAttemptAt are cleared in deliveries.
 func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Delivery) error {
 	sts := make([]statement, 0, len(evs)+len(deliveries))
 	for _, ev := range evs {
@@ -35,11 +38,18 @@ func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Deliv
 		}
 		sts = append(sts, st)
 	}
-	for i := range deliveries {
-		sts = append(sts, insertDelivery(&deliveries[i]))
+	sts, heads := laneStatements(sts, deliveries)
+	n, err := db.execAll(ctx, sts)
+	if err != nil {
+		return db.err(err)
 	}
-	_, err := db.execAll(ctx, sts)
-	return db.err(err)
+	for i, at := range heads {
+		if n[at] == 0 {
+			d := &deliveries[i]
+			d.ClaimedUntil, d.ClaimedBy, d.NextAttemptAt = nil, "", nil
+		}
+	}
+	return nil
 }
 
 // EventsByID returns the events with the given ids, by id; an id with no event is left

@@ -32,7 +32,8 @@ type hotStatements struct {
 }
 
 // hotSQL are the hot statements.
-var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, postponeSQL}
+var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, postponeSQL,
+	sequenceSQL, insertLaneDeliverySQL, laneClaimSQL, laneDueSQL, promoteSQL}
 
 func newHotStatements(pool *sql.DB, backend string) *hotStatements {
 	h := &hotStatements{pool: pool, postgre: backend == BackendPostgres,
@@ -151,12 +152,13 @@ func insertEvent(ev *Event) (statement, error) {
 }
 
 const insertDeliverySQL = `INSERT INTO deliveries (id, event_id, webhook_id, dialect, event_name, status, attempts,
-last_status, last_error, next_attempt_at, claimed_until, claimed_by, held_at, created_at, updated_at, delivered_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+last_status, last_error, next_attempt_at, claimed_until, claimed_by, held_at, created_at, updated_at, delivered_at, lane, lane_seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func insertDelivery(d *Delivery) statement {
 	return statement{insertDeliverySQL, []any{d.ID, d.EventID, d.WebhookID, d.Dialect, d.EventName, d.Status, d.Attempts,
-		d.LastStatus, d.LastError, d.NextAttemptAt, d.ClaimedUntil, d.ClaimedBy, d.HeldAt, d.CreatedAt, d.UpdatedAt, d.DeliveredAt}}
+		d.LastStatus, d.LastError, d.NextAttemptAt, d.ClaimedUntil, d.ClaimedBy, d.HeldAt, d.CreatedAt, d.UpdatedAt, d.DeliveredAt,
+		d.Lane, d.LaneSeq}}
 }
 
 const insertAttemptSQL = `INSERT INTO attempts (id, delivery_id, number, url, started_at, duration_ms, request_headers,

@@ -161,7 +161,8 @@ func (db *DB) err(err error) error {
 	return db.translate(err)
 }
 
-var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}, &Recovery{}, &Replica{}, &PortalLink{}, &Source{}, &WebhookRate{}, &WebhookBreaker{}}
+var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}, &Recovery{}, &Replica{}, &PortalLink{}, &Source{}, &WebhookRate{}, &WebhookBreaker{},
+	&WebhookSequence{}}
 
 func (db *DB) migrate(ctx context.Context) error {
 	if db.backend == BackendPostgres {
@@ -172,10 +173,17 @@ func (db *DB) migrate(ctx context.Context) error {
 				return err
 			}
 			defer tx.Exec("SELECT pg_advisory_unlock(70412026)")
-			return tx.AutoMigrate(models...)
+			if err := tx.AutoMigrate(models...); err != nil {
+				return err
+			}
+			return tx.Exec(laneIndexSQL).Error
 		}))
 	}
-	return db.err(db.gorm.WithContext(ctx).AutoMigrate(models...))
+	g := db.gorm.WithContext(ctx)
+	if err := g.AutoMigrate(models...); err != nil {
+		return db.err(err)
+	}
+	return db.err(g.Exec(laneIndexSQL).Error)
 }
 
 // Pool returns the pgx pool on PostgreSQL, nil on SQLite.

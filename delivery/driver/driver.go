@@ -84,8 +84,18 @@ type Executor interface {
 	// ReleaseHeld ends the holds of deliveries whose webhook delivers again (enabled,
 	// not disabled, not paused), due at at.
 	ReleaseHeld(ctx context.Context, at time.Time) (int64, error)
-	// ScheduleUnscheduled makes due at at the pending deliveries that wait for nothing.
+	// ScheduleUnscheduled makes due at at the pending deliveries that wait for nothing
+	// (those that wait for their lane excepted).
 	ScheduleUnscheduled(ctx context.Context, at time.Time) (int64, error)
+
+	// Ordered lanes (Delivery.Lane): CreateEvents claims or makes due a delivery of a lane
+	// only when it heads its lane, DueDeliveries and ClaimDue take only heads, ReleaseHeld
+	// makes due only heads, Settle makes due a lane's next delivery when its head
+	// finishes for good, and Requeue puts a delivery back at the end of its lane.
+
+	// PromoteLaneHeads makes due, since they were published, the heads of lanes that
+	// wait for their lane: promotions a concurrent publish hid from the recording.
+	PromoteLaneHeads(ctx context.Context) (int64, error)
 
 	// Replicas.
 

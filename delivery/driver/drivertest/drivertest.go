@@ -35,6 +35,7 @@ func Exercise(t *testing.T, open Open) {
 		{"RenewClaims", exerciseRenew},
 		{"ReleaseExpiredAndOfReplica", exerciseRelease},
 		{"ReleaseHeld", exerciseHeld},
+		{"OrderedLanes", exerciseLanes},
 		{"ReserveSend", exerciseReserve},
 		{"Breakers", exerciseBreakers},
 		{"Replicas", exerciseReplicas},
@@ -684,5 +685,136 @@ func exerciseReserve(t *testing.T, d driver.Driver, _ *store.DB) {
 	later := at0.Add(time.Minute)
 	if at, ok, err := d.ReserveSend(ctx, "wh_a", later, iv, 0); err != nil || !ok || !at.Equal(later) {
 		t.Errorf("after a quiet minute: %v %v %v", at, ok, err)
+	}
+}
+
+func exerciseLanes(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w, other := webhook(t, db, "lanes", nil), webhook(t, db, "plain", nil)
+	lane := func(key string, edit func(*store.Delivery)) func(*store.Delivery) {
+		return func(x *store.Delivery) {
+			x.Lane = &key
+			if edit != nil {
+				edit(x)
+			}
+		}
+	}
+	get := func(id string) *store.Delivery {
+		t.Helper()
+		x, err := db.GetDelivery(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	hour := now().Add(time.Hour)
+	// One group: two deliveries of lane a asking to be claimed, one of lane b due, one of
+	// lane a due, one unordered due.
+	at := now().Add(-time.Minute)
+	ev := &store.Event{ID: "evt_l", Type: "user.created", OccurredAt: at, CreatedAt: at, Deliveries: 5}
+	mk := func(id string, wh *store.Webhook, edit func(*store.Delivery)) store.Delivery {
+		x := store.Delivery{ID: id, EventID: ev.ID, WebhookID: wh.ID, Dialect: wh.Dialect, EventName: "user.create",
+			Status: store.DeliveryPending, CreatedAt: at, UpdatedAt: at}
+		edit(&x)
+		return x
+	}
+	ds := []store.Delivery{
+		mk("a1", w, lane("a", claimed("rep_a", hour))),
+		mk("a2", w, lane("a", claimed("rep_a", hour))),
+		mk("b1", w, lane("b", due(at))),
+		mk("a3", w, lane("a", due(at))),
+		mk("u1", other, due(at)),
+	}
+	if err := d.CreateEvents(ctx, []*store.Event{ev}, ds); err != nil {
+		t.Fatal(err)
+	}
+	if ds[0].ClaimedUntil == nil || ds[1].ClaimedUntil != nil || ds[1].ClaimedBy != "" || ds[2].NextAttemptAt == nil || ds[3].NextAttemptAt != nil || ds[4].NextAttemptAt == nil {
+		t.Fatalf("a lane's head only is claimed or due: %+v", ds)
+	}
+	if x := get("a2"); x.ClaimedUntil != nil || x.NextAttemptAt != nil || x.HeldAt != nil || x.Lane == nil || *x.Lane != "a" {
+		t.Errorf("a delivery waiting for its lane: %+v", x)
+	}
+	if a1, a2, a3 := get("a1"), get("a2"), get("a3"); !(a1.LaneSeq < a2.LaneSeq && a2.LaneSeq < a3.LaneSeq) || get("u1").Lane != nil {
+		t.Errorf("lane order: %d %d %d", a1.LaneSeq, a2.LaneSeq, a3.LaneSeq)
+	}
+	// A later publish to a busy lane waits; to an idle lane it is claimed.
+	later := publish(t, d, "evt_l2", []*store.Webhook{w}, lane("a", claimed("rep_b", hour)))
+	idle := publish(t, d, "evt_l3", []*store.Webhook{w}, lane("c", claimed("rep_b", hour)))
+	if later[0].ClaimedUntil != nil || idle[0].ClaimedUntil == nil {
+		t.Fatalf("publish to a busy lane and to an idle one: %+v %+v", later[0], idle[0])
+	}
+	// Made due by hand, a delivery behind its lane's head is neither due nor claimed.
+	if err := d.AttemptAt(ctx, []string{"a3"}, at); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.DueDeliveries(ctx, now(), 10, nil)
+	if err != nil || !same(ids(got), []string{"b1", "u1"}) && !same(ids(got), []string{"u1", "b1"}) {
+		t.Fatalf("due: %v %v, want the head of lane b and the unordered one", ids(got), err)
+	}
+	if cl, err := d.ClaimDue(ctx, []store.Delivery{*get("a3")}, nil, "rep_b", hour); err != nil || len(cl) != 0 {
+		t.Errorf("claimed behind its lane's head: %v %v", cl, err)
+	}
+	// The head succeeds: the next one is due, since it was published.
+	ok := &store.Delivery{ID: "a1", WebhookID: w.ID, Lane: ds[0].Lane, Status: store.DeliverySucceeded, Attempts: 1, ClaimedBy: "rep_a"}
+	if h, err := d.Settle(ctx, []*store.Delivery{ok}, []*store.Attempt{nil}); err != nil || !h[0] {
+		t.Fatalf("settle the head: %v %v", h, err)
+	}
+	if x := get("a2"); x.NextAttemptAt == nil || !x.NextAttemptAt.Equal(at) {
+		t.Errorf("the next of the lane after its head succeeded: %+v", x)
+	}
+	got, _ = d.DueDeliveries(ctx, now(), 10, nil)
+	if !slices.Contains(ids(got), "a2") || slices.Contains(ids(got), "a3") {
+		t.Errorf("due: %v, want a2 and not a3", ids(got))
+	}
+	cl, err := d.ClaimDue(ctx, []store.Delivery{*get("a2"), *get("a3")}, nil, "rep_a", hour)
+	if err != nil || !same(ids(cl), []string{"a2"}) {
+		t.Fatalf("claim a lane's head and the next: %v %v", ids(cl), err)
+	}
+	// Its attempts exhausted, it lets the lane move on.
+	gaveUp := &store.Delivery{ID: "a2", WebhookID: w.ID, Lane: ds[1].Lane, Status: store.DeliveryFailed, Attempts: 3, ClaimedBy: "rep_a"}
+	if _, err := d.Settle(ctx, []*store.Delivery{gaveUp}, []*store.Attempt{nil}); err != nil {
+		t.Fatal(err)
+	}
+	if cl, err := d.ClaimDue(ctx, []store.Delivery{*get("a3")}, nil, "rep_a", hour); err != nil || len(cl) != 1 {
+		t.Fatalf("the next after a delivery given up: %v %v", ids(cl), err)
+	}
+	// Retried, the failed delivery goes to the end of its lane, behind the one in flight
+	// and the later one waiting.
+	if _, err := d.Requeue(ctx, "a2", now()); err != nil {
+		t.Fatal(err)
+	}
+	if x := get("a2"); x.Status != store.DeliveryPending || x.NextAttemptAt != nil || x.LaneSeq <= get(later[0].ID).LaneSeq {
+		t.Errorf("a retried delivery of a lane: %+v", x)
+	}
+	// A replica's claims released: the head is due again, the rest still wait.
+	if n, err := d.ReleaseClaimsOf(ctx, "rep_a", at); err != nil || n != 1 {
+		t.Fatalf("release: %d %v", n, err)
+	}
+	got, _ = d.DueDeliveries(ctx, now(), 10, nil)
+	if !slices.Contains(ids(got), "a3") || slices.Contains(ids(got), later[0].ID) || slices.Contains(ids(got), "a2") {
+		t.Errorf("due after a release: %v", ids(got))
+	}
+	// Held deliveries of a lane: released, only the head is due.
+	hold := now()
+	h1 := publish(t, d, "evt_h1", []*store.Webhook{w}, lane("h", func(x *store.Delivery) { x.HeldAt = &hold }))
+	h2 := publish(t, d, "evt_h2", []*store.Webhook{w}, lane("h", func(x *store.Delivery) { x.HeldAt = &hold }))
+	if _, err := d.ReleaseHeld(ctx, hold); err != nil {
+		t.Fatal(err)
+	}
+	if x, y := get(h1[0].ID), get(h2[0].ID); x.NextAttemptAt == nil || y.NextAttemptAt != nil || y.HeldAt != nil {
+		t.Errorf("released lane: %+v %+v", x, y)
+	}
+	// A head left waiting (its promotion missed) is made due by PromoteLaneHeads.
+	if _, err := db.SQL().ExecContext(ctx, "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL WHERE id = '"+h1[0].ID+"'"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.PromoteLaneHeads(ctx); err != nil || n != 1 {
+		t.Fatalf("promote lane heads: %d %v", n, err)
+	}
+	if y := get(h2[0].ID); y.NextAttemptAt == nil {
+		t.Errorf("a head left waiting: %+v", y)
+	}
+	if n, err := d.ScheduleUnscheduled(ctx, now()); err != nil || n != 0 {
+		t.Errorf("deliveries waiting for their lane scheduled: %d %v", n, err)
 	}
 }

@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Ordered lanes. The deliveries of an ordered webhook carry a lane (Delivery.Lane: the
+// event's ordering key, "" for none) and a place in it (LaneSeq, from the webhook's
+// sequence). In a lane only the head is ever claimed: the pending delivery with no
+// pending one before it (laneHead). Every other pending delivery of the lane waits for
+// its lane: no claim, no hold and no next attempt, out of the due index, costing the poll
+// nothing. When a head finishes for good (succeeded, failed, cancelled) the statement
+// that records it makes the next one due (promoteSQL), due since it was published; should
+// that be missed (another replica's publish committed in between on PostgreSQL),
+// PromoteLaneHeads, run every heartbeat, makes it due. Whatever makes a delivery due or
+// claims it checks laneHead, so a lane never has two deliveries claimed, nor one claimed
+// before an earlier one is finished: order never depends on the promotions, only
+// progress does. Unordered deliveries (Lane nil) pass every check on their first term.
+
+// WebhookSequence numbers an ordered webhook's deliveries in the order their publishes
+// commit: a publish adds its deliveries' count in its own transaction, and the row's
+// lock holds a concurrent publish to the same webhook on another replica until it
+// commits, so a later number is never visible before an earlier one. One row per
+// ordered webhook.
+type WebhookSequence struct {
+	WebhookID string `gorm:"primaryKey;size:64"`
+	Seq       int64  `gorm:"not null;default:0"`
+}
+
+// laneHead holds for a row of deliveries with no pending delivery before it in its lane;
+// it reads the lanes' partial index (idx_delivery_lane).
+const laneHead = `NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = deliveries.webhook_id AND e.lane = deliveries.lane
+AND e.lane IS NOT NULL AND e.status = 'pending' AND e.lane_seq < deliveries.lane_seq)`
+
+// laneIndexSQL is the lanes' index: only pending deliveries of ordered webhooks are in it.
+const laneIndexSQL = `CREATE INDEX IF NOT EXISTS idx_delivery_lane ON deliveries (webhook_id, lane, lane_seq)
+WHERE lane IS NOT NULL AND status = 'pending'`
+
+const (
+	sequenceSQL = `INSERT INTO webhook_sequences (webhook_id, seq) VALUES (?, ?)
+ON CONFLICT (webhook_id) DO UPDATE SET seq = webhook_sequences.seq + excluded.seq`
+	insertLaneDeliverySQL = `INSERT INTO deliveries (id, event_id, webhook_id, dialect, event_name, status, attempts,
+last_status, last_error, next_attempt_at, claimed_until, claimed_by, held_at, created_at, updated_at, delivered_at, lane, lane_seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT seq FROM webhook_sequences WHERE webhook_id = ?) - ?)`
+	laneClaimSQL = `UPDATE deliveries SET claimed_until = ?, claimed_by = ? WHERE id = ? AND ` + laneHead
+	laneDueSQL   = `UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND ` + laneHead
+	// promoteSQL makes due the head of a lane when it waits for its lane.
+	promoteSQL = `UPDATE deliveries SET next_attempt_at = created_at WHERE id = (SELECT e.id FROM deliveries e
+WHERE e.webhook_id = ? AND e.lane = ? AND e.lane IS NOT NULL AND e.status = 'pending' ORDER BY e.lane_seq LIMIT 1)
+AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL`
+)
+
+// laneStatements appends to sts the statements that insert deliveries, those in lanes
+// numbered from their webhooks' sequences (taken first, in webhook order), and returns
+// for each lane delivery asked to be claimed or due the index of the statement that
+// does it only if the delivery heads its lane.
+func laneStatements(sts []statement, deliveries []Delivery) ([]statement, map[int]int) {
+	counts := map[string]int{}
+	for i := range deliveries {
+		if deliveries[i].Lane != nil {
+			counts[deliveries[i].WebhookID]++
+		}
+	}
+	if len(counts) == 0 {
+		for i := range deliveries {
+			sts = append(sts, insertDelivery(&deliveries[i]))
+		}
+		return sts, nil
+	}
+	ws := make([]string, 0, len(counts))
+	for w := range counts {
+		ws = append(ws, w)
+	}
+	slices.Sort(ws)
+	seqs := make([]statement, 0, len(ws))
+	for _, w := range ws {
+		seqs = append(seqs, statement{sequenceSQL, []any{w, counts[w]}})
+	}
+	sts = append(seqs, sts...)
+	heads := map[int]int{}
+	taken := map[string]int{}
+	for i := range deliveries {
+		d := &deliveries[i]
+		if d.Lane == nil {
+			sts = append(sts, insertDelivery(d))
+			continue
+		}
+		taken[d.WebhookID]++
+		back := counts[d.WebhookID] - taken[d.WebhookID]
+		row := *d
+		if d.HeldAt == nil {
+			// Waiting for its lane until the statement below finds it heads it.
+			row.ClaimedUntil, row.ClaimedBy, row.NextAttemptAt = nil, "", nil
+		}
+		st := insertDelivery(&row)
+		st.query = insertLaneDeliverySQL
+		st.args = append(st.args[:len(st.args)-1], d.WebhookID, back)
+		sts = append(sts, st)
+		switch {
+		case d.HeldAt != nil:
+		case d.ClaimedUntil != nil:
+			heads[i] = len(sts)
+			sts = append(sts, statement{laneClaimSQL, []any{d.ClaimedUntil, d.ClaimedBy, d.ID}})
+		case d.NextAttemptAt != nil:
+			heads[i] = len(sts)
+			sts = append(sts, statement{laneDueSQL, []any{d.NextAttemptAt, d.ID}})
+		}
+	}
+	return sts, heads
+}
+
+// promotions returns the statements that make due the next delivery of the lanes of ds
+// that finished for good, once each.
+func promotions(ds []*Delivery) []statement {
+	var sts []statement
+	seen := map[[2]string]bool{}
+	for _, d := range ds {
+		if d.Lane == nil || d.Status == DeliveryPending || d.HeldAt != nil {
+			continue
+		}
+		k := [2]string{d.WebhookID, *d.Lane}
+		if !seen[k] {
+			seen[k] = true
+			sts = append(sts, statement{promoteSQL, []any{d.WebhookID, *d.Lane}})
+		}
+	}
+	return sts
+}
+
+// PromoteLaneHeads makes due every lane's head that waits for its lane, due since it was
+// published, and returns how many: a promotion the recording missed (see lanes above),
+// or lanes left waiting by an older version. It reads only the lanes' index.
+func (db *DB) PromoteLaneHeads(ctx context.Context) (int64, error) {
+	res := db.gorm.WithContext(ctx).Exec(`UPDATE deliveries SET next_attempt_at = created_at
+WHERE lane IS NOT NULL AND status = 'pending' AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL AND ` + laneHead)
+	return res.RowsAffected, db.err(res.Error)
+}
+
+// requeueLane puts a finished delivery of a lane back to pending at the end of its lane,
+// due at at if it heads it (it is then the lane's only pending delivery), waiting for its
+// lane otherwise: a retried delivery never goes before those published after it that
+// still wait, nor beside one in flight.
+func (db *DB) requeueLane(ctx context.Context, d *Delivery, at time.Time) (int64, error) {
+	var n int64
+	err := db.InTx(ctx, func(tx *DB) error {
+		g := tx.gorm.WithContext(ctx)
+		if err := g.Exec(sequenceSQL, d.WebhookID, 1).Error; err != nil {
+			return err
+		}
+		res := g.Exec(`UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ?,
+lane_seq = (SELECT seq FROM webhook_sequences WHERE webhook_id = ?) WHERE id = ? AND status <> ?`,
+			DeliveryPending, db.Now(), d.WebhookID, d.ID, DeliveryPending)
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		return g.Exec(laneDueSQL, at, d.ID).Error
+	})
+	return n, db.err(err)
+}
