@@ -127,6 +127,7 @@ type bench struct {
 	only       string   // the one group of figures to measure; empty for all
 	rows       int      // scale: delivered events to fill the store with
 	gwArgs     []string // more flags for the gateways started next
+	lastJob    int64    // scale: the largest River job id before the prune's gateways started
 	filter     bool     // also measure the fan-out to native subscriptions with filters
 	runs       int
 	duration   time.Duration // a sustained run's measured window

@@ -79,6 +79,7 @@ func (b *bench) scaleRun(r int) error {
 	// Prune them all while delivering: a gateway whose retention has them expired prunes
 	// when it starts.
 	b.gwArgs = []string{"--retention", scalePruneRetention}
+	b.lastJob = b.maxJob(ctx)
 	start := time.Now()
 	if err := b.launch(b.runDB); err != nil {
 		return err
@@ -329,21 +330,37 @@ func (b *bench) whilePruning(ctx context.Context, start time.Time, count int, wi
 	return b.stats().percentile(99), took, done
 }
 
-// pruned reports whether the prune job of the running gateways has completed.
+// pruned reports whether a prune job that the running gateways started (one after
+// b.lastJob) has completed.
 func (b *bench) pruned(ctx context.Context) bool {
+	var n int
+	err := b.query(ctx, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, "SELECT count(*) FROM river_job WHERE kind = 'polyhook.prune' AND state = 'completed' AND id > $1", b.lastJob).Scan(&n)
+	})
+	return err == nil && n > 0
+}
+
+// maxJob is the largest River job id in the running gateways' database.
+func (b *bench) maxJob(ctx context.Context) int64 {
+	var n int64
+	if err := b.query(ctx, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM river_job").Scan(&n)
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+	}
+	return n
+}
+
+// query runs fn on the running gateways' database, opened beside them.
+func (b *bench) query(ctx context.Context, fn func(*sql.DB) error) error {
 	driver, dsn := "pgx", b.runDB
 	if b.db == "" {
 		driver, dsn = "sqlite", "file:"+b.runDB+"?mode=ro&_pragma=busy_timeout(10000)"
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return false
+		return err
 	}
 	defer db.Close()
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM river_job WHERE kind = 'polyhook.prune' AND state = 'completed'").Scan(&n); err != nil {
-		return false
-	}
-	return n > 0
+	return fn(db)
 }
