@@ -47,11 +47,21 @@ type pruneWorker struct {
 	engine *Engine
 }
 
+// pruneTurn bounds one run of the prune job: well within the job's timeout and the
+// rescue of stuck jobs, so that neither stops or repeats a long prune. A prune not done
+// by then (its batches done stay done) goes on in a run of its own right after.
+const pruneTurn = 30 * time.Second
+
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	before := w.engine.clock.Now().Add(-w.engine.cfg.Retention)
-	a, d, ev, err := w.engine.db.Prune(ctx, before)
-	if err == nil && a+d+ev > 0 {
-		w.engine.log.Info("pruned", "attempts", a, "deliveries", d, "events", ev, "before", before)
+	turn, cancel := context.WithTimeout(ctx, pruneTurn)
+	defer cancel()
+	a, d, ev, err := w.engine.db.Prune(turn, before)
+	if a+d+ev > 0 {
+		w.engine.log.Info("pruned", "attempts", a, "deliveries", d, "events", ev, "before", before, "done", err == nil)
+	}
+	if err != nil && turn.Err() != nil && ctx.Err() == nil {
+		return river.JobSnooze(time.Millisecond)
 	}
 	return err
 }

@@ -104,26 +104,84 @@ func (db *DB) AdvanceRecovery(ctx context.Context, id string, n int64, finished 
 }
 
 // Prune deletes what is older than before: attempts, finished deliveries, events none
-// of whose deliveries is left, portal links that expired, and the rate limits' paces and
-// breakers of deleted webhooks or that ended before then. Pending deliveries and their events are kept, however old.
-// It returns how many attempts, deliveries and events it deleted.
+// of whose deliveries is left, and portal links that expired. Pending deliveries and their events are kept, however old.
+// It returns how many attempts, deliveries and events it deleted. It deletes in batches
+// (PruneBatch) and stops, with ctx's error, when ctx ends; what it deleted until then is
+// deleted, and a later call goes on.
 func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error) {
 	g := db.gorm.WithContext(ctx)
-	res := g.Where("started_at < ?", before).Delete(&Attempt{})
-	if res.Error != nil {
-		return 0, 0, 0, db.err(res.Error)
+	batch := max(db.PruneBatch, 1)
+	// Attempts, oldest first, by their index on started_at.
+	for {
+		res := g.Exec("DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? ORDER BY started_at LIMIT ?)", before, batch)
+		if res.Error != nil {
+			return attempts, 0, 0, db.err(res.Error)
+		}
+		attempts += res.RowsAffected
+		if res.RowsAffected < int64(batch) {
+			break
+		}
+		if err := db.pruneYield(ctx); err != nil {
+			return attempts, 0, 0, err
+		}
 	}
-	attempts = res.RowsAffected
-	res = g.Where("created_at < ? AND status <> ?", before, DeliveryPending).Delete(&Delivery{})
-	if res.Error != nil {
-		return attempts, 0, 0, db.err(res.Error)
+	// Deliveries and events, by the events' index on created_at: a batch of events older
+	// than before, their finished deliveries older than before, then those of the events
+	// that no delivery is left to. The batches walk the events in (created_at, id) order,
+	// so that the events kept (a pending delivery's) are passed once, not read again by
+	// every batch. A delivery is never older than its event.
+	var (
+		lastAt time.Time
+		lastID string
+	)
+	for first := true; ; first = false {
+		type row struct {
+			ID        string
+			CreatedAt time.Time
+		}
+		var rows []row
+		q := g.Model(&Event{}).Select("id, created_at").Where("created_at < ?", before)
+		if !first {
+			q = q.Where("created_at >= ? AND (created_at > ? OR id > ?)", lastAt, lastAt, lastID)
+		}
+		if err := q.Order("created_at ASC, id ASC").Limit(batch).Scan(&rows).Error; err != nil {
+			return attempts, deliveries, events, db.err(err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		if err := db.InTx(ctx, func(tx *DB) error {
+			t := tx.gorm.WithContext(ctx)
+			res := t.Where("event_id IN ? AND created_at < ? AND status <> ?", ids, before, DeliveryPending).Delete(&Delivery{})
+			if res.Error != nil {
+				return res.Error
+			}
+			deliveries += res.RowsAffected
+			res = t.Where("id IN ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)", ids).Delete(&Event{})
+			if res.Error != nil {
+				return res.Error
+			}
+			events += res.RowsAffected
+			return nil
+		}); err != nil {
+			return attempts, deliveries, events, db.err(err)
+		}
+		last := rows[len(rows)-1]
+		if !first && last.ID == lastID && last.CreatedAt.Equal(lastAt) {
+			break // no progress: never loop
+		}
+		lastAt, lastID = last.CreatedAt.UTC(), last.ID
+		if len(rows) < batch {
+			break
+		}
+		if err := db.pruneYield(ctx); err != nil {
+			return attempts, deliveries, events, err
+		}
 	}
-	deliveries = res.RowsAffected
-	res = g.Where("created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)", before).Delete(&Event{})
-	if res.Error != nil {
-		return attempts, deliveries, 0, db.err(res.Error)
-	}
-	events = res.RowsAffected
 	// Portal links ended before then are of no use, even to list.
 	if err := g.Where("expires_at < ?", before).Delete(&PortalLink{}).Error; err != nil {
 		return attempts, deliveries, events, db.err(err)
@@ -142,6 +200,20 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 	}
 	return attempts, deliveries, events, nil
 }
+
+// pruneYield lets other work have the database between two batches of a prune, and
+// returns ctx's error once it has ended.
+func (db *DB) pruneYield(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return db.err(ctx.Err())
+	case <-time.After(pruneYieldTime):
+		return nil
+	}
+}
+
+// pruneYieldTime is the pause between two batches of a prune.
+var pruneYieldTime = time.Millisecond
 
 // RecoveryProgress is what became of the deliveries a recovery re-sent, counted from the
 // attempts made since it started.

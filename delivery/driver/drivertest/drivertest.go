@@ -43,6 +43,7 @@ func Exercise(t *testing.T, open Open) {
 		{"RetriesAndRecoveries", exerciseRecovery},
 		{"Prune", exercisePrune},
 		{"PruneEndpoints", exercisePruneEndpoints},
+		{"PruneInBatches", exercisePruneBatches},
 		{"TransactionsAndQueue", exerciseTx},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -478,6 +479,59 @@ func exercisePrune(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	if a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour)); a != 1 || dl != 1 || ev != 0 || err != nil {
 		t.Errorf("prune: %d attempts %d deliveries %d events %v, want 1 1 0 (the pending delivery keeps its event)", a, dl, ev, err)
+	}
+}
+
+// A prune in batches of two deletes what one statement would: events of one time
+// (ties in the order the batches walk), events kept for their pending delivery among
+// them, an event no webhook matched, and one newer than the cutoff.
+func exercisePruneBatches(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	db.PruneBatch = 2
+	w := webhook(t, db, "batches", nil)
+	at := now().Add(-2 * time.Hour)
+	var evs []*store.Event
+	var ds []store.Delivery
+	var as []*store.Attempt
+	add := func(id string, created time.Time, pending bool, deliveries int) {
+		evs = append(evs, &store.Event{ID: id, Type: "user.created", Data: []byte(`{}`), OccurredAt: created, CreatedAt: created, Deliveries: deliveries})
+		for i := range deliveries {
+			x := store.Delivery{ID: fmt.Sprintf("%s_d%d", id, i), EventID: id, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
+				Status: store.DeliverySucceeded, Attempts: 1, CreatedAt: created, UpdatedAt: created}
+			if pending && i == 1 {
+				x.Status = store.DeliveryPending
+				x.NextAttemptAt = &created
+			}
+			ds = append(ds, x)
+			as = append(as, &store.Attempt{ID: "att_" + x.ID, DeliveryID: x.ID, Number: 1, URL: w.URL, StartedAt: created})
+		}
+	}
+	for i := range 7 {
+		add(fmt.Sprintf("evt_b%d", i), at, i == 2 || i == 5, 2)
+	}
+	add("evt_none", at, false, 0)
+	add("evt_new", at.Add(2*time.Hour), false, 1)
+	if err := d.CreateEvents(ctx, evs, ds); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Settle(ctx, nil, as); err != nil {
+		t.Fatal(err)
+	}
+	a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour))
+	if a != 14 || dl != 12 || ev != 6 || err != nil {
+		t.Errorf("prune: %d attempts %d deliveries %d events %v, want 14 12 6", a, dl, ev, err)
+	}
+	var left []string
+	for _, id := range []string{"evt_b2", "evt_b5", "evt_new", "evt_b0", "evt_none"} {
+		if _, err := db.GetEvent(ctx, id); err == nil {
+			left = append(left, id)
+		}
+	}
+	if !same(left, []string{"evt_b2", "evt_b5", "evt_new"}) {
+		t.Errorf("events left: %v, want the two with a pending delivery and the new one", left)
+	}
+	if a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour)); a+dl+ev != 0 || err != nil {
+		t.Errorf("second prune: %d %d %d %v, want nothing", a, dl, ev, err)
 	}
 }
 
