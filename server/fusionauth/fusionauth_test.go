@@ -340,6 +340,9 @@ func TestContract(t *testing.T) {
 	if status, _, _ = g.do(t, "POST", "/api/system/webhook-event-log/search", `{"search":{"orderBy":"url"}}`); status != 400 {
 		t.Errorf("event log search by body, bad order: %d", status)
 	}
+	if status, b, _ = g.do(t, "POST", "/api/system/webhook-event-log/search", `{"search":{"numberOfResults":20000}}`); status != 400 || !reflect.DeepEqual(codes(t, b), []string{"[invalid]search.numberOfResults"}) {
+		t.Errorf("event log search by body, page over the window: %d %s", status, b)
+	}
 	if s := g.anon(t, "POST", "/api/system/webhook-event-log/search", `{}`); s != 401 {
 		t.Errorf("event log search by body without key: %d", s)
 	}
@@ -529,6 +532,8 @@ func TestSearch(t *testing.T) {
 		"startRow=-1":       "[invalid]startRow",
 		"orderBy=url+UP":    "[invalid]orderBy",
 		"numberOfResults=x": "[couldNotConvert]numberOfResults",
+		// A page larger than FusionAuth's search window is refused, not cut short.
+		"numberOfResults=10001": "[invalid]numberOfResults",
 	} {
 		s, b, _ := g.do(t, "GET", "/api/webhook/search?"+query, "")
 		if s != 400 || !reflect.DeepEqual(codes(t, b), []string{code}) {

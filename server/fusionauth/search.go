@@ -12,6 +12,12 @@ import (
 
 const defaultNumberOfResults = 25
 
+// maxNumberOfResults bounds a search's page, so that one request cannot make the gateway
+// read and encode every webhook or log entry it keeps. It is FusionAuth's own bound on a
+// search window (Elasticsearch's max_result_window); a larger page is refused rather than
+// cut short, since a client paging by startRow would otherwise skip what was cut.
+const maxNumberOfResults = 10000
+
 // criteria are the search parameters, as strings from either the query or the body.
 type criteria struct {
 	description, url, tenantID, numberOfResults, startRow, orderBy *string
@@ -57,6 +63,8 @@ func (c criteria) filter(prefix string) (store.WebhookFilter, error) {
 			s.field(prefix+p.name, "couldNotConvert", "Invalid ["+p.name+"]: it must be an integer.")
 		case n < 0:
 			s.field(prefix+p.name, "invalid", "The ["+p.name+"] property must not be negative.")
+		case p.name == "numberOfResults" && n > maxNumberOfResults:
+			s.field(prefix+p.name, "invalid", fmt.Sprintf("The [numberOfResults] property must not be greater than %d.", maxNumberOfResults))
 		default:
 			*p.into = n
 		}
