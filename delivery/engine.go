@@ -240,7 +240,8 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 	e.rec = newRecorder(db, cfg.Clock, cfg.Log, cfg.DisableAfter)
 	e.workers = newWorkers(cfg.Workers, cfg.Clock, e.run)
 	e.scheduler = &scheduler{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, rescueAfter: cfg.RescueAfter,
-		heartbeat: cfg.Heartbeat, workers: e.workers, slots: e.slots, breakers: e.breakers, rec: e.rec}
+		heartbeat: cfg.Heartbeat, workers: e.workers, slots: e.slots, breakers: e.breakers, rec: e.rec, woken: make(chan struct{}, 1)}
+	e.rec.laneMoved = e.scheduler.wake
 	e.slots.handBack = e.scheduler.handBack
 	q, err := newQueue(db, e)
 	if err != nil {
@@ -297,6 +298,9 @@ func (e *Engine) Start(ctx context.Context) error { return startAll(ctx, e.servi
 // picked up again after a restart or by another replica.
 func (e *Engine) Stop(ctx context.Context) error { return stopAll(ctx, e.services) }
 
+// maxOrderingKey bounds an event's ordering key, in bytes.
+const maxOrderingKey = 128
+
 // PublishInput is an event to publish.
 type PublishInput struct {
 	// ID is an optional idempotency key; publishing an ID again returns the original event.
@@ -312,6 +316,9 @@ type PublishInput struct {
 	// Exclude, when set, is given every webhook the event would reach; those it reports
 	// get no delivery (an event taken in from a vendor never goes back to its source).
 	Exclude func(w *store.Webhook) bool
+	// OrderingKey is the event's lane in each ordered webhook it reaches ("" is the
+	// webhook's default lane); at most 128 bytes. Other webhooks ignore it.
+	OrderingKey string
 	// Fresh says the caller expects ID to be new: the read for an earlier event with the
 	// ID is skipped, and a duplicate is found by the insert's conflict instead, which
 	// costs its group of publishes a retry one by one.
@@ -345,6 +352,9 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if len(in.Tenant) > 128 {
 		return nil, false, store.Errorf(store.EINVALID, "tenant is longer than 128 characters.")
 	}
+	if len(in.OrderingKey) > maxOrderingKey {
+		return nil, false, store.Errorf(store.EINVALID, "orderingKey is longer than %d characters.", maxOrderingKey)
+	}
 	data := bytes.TrimSpace(in.Data)
 	if len(data) == 0 || string(data) == "null" {
 		data = []byte("{}")
@@ -371,7 +381,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
 	}
-	err = e.publishing.submit(&publication{ev: ev, names: names, exclude: in.Exclude, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
+	err = e.publishing.submit(&publication{ev: ev, names: names, exclude: in.Exclude, key: in.OrderingKey, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
 	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
 		// Published concurrently under the same id: the other call won.
 		existing, gerr := e.db.GetEvent(ctx, in.ID)

@@ -26,7 +26,9 @@ type publication struct {
 	names map[string][]string // the event's names per dialect
 	// exclude, when set, reports the webhooks that get no delivery (PublishInput.Exclude).
 	exclude func(w *store.Webhook) bool
-	done    chan error
+	// key is the event's ordering key: its lane in ordered webhooks.
+	key  string
+	done chan error
 	// span is the publish's trace span (invalid when tracing is off): the first attempts
 	// this process sends become its children.
 	span trace.SpanContext
@@ -130,6 +132,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 		evs           = make([]*store.Event, len(group))
 		deliveries    []store.Delivery
 		claimed       []*claim
+		claimedAt     []int // each claim's delivery in deliveries
 		until         = e.now().Add(e.cfg.RescueAfter)
 		read          = e.clock.Now() // before the webhooks are read
 		writes, local = e.db.WebhookWrites()
@@ -199,12 +202,21 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 					CreatedAt: p.ev.CreatedAt,
 					UpdatedAt: p.ev.CreatedAt,
 				}
+				if w.Ordered {
+					// In its lane: claimed or due as below only if it heads it (lanes.go).
+					d.Lane = &p.key
+				}
 				if w.PausedAt != nil {
 					// Made and kept, unattempted, until the webhook is resumed.
 					d.HeldAt = &p.ev.CreatedAt
+				} else if w.Ordered && e.breakers.paused(w.ID) {
+					// Due, for the poll, which leaves the endpoint out until its probe answers:
+					// a delivery that may not head its lane must not be given the probe.
+					d.NextAttemptAt = &p.ev.CreatedAt
 				} else if wait, ok := e.scheduler.claimable(w.ID, d.ID); ok {
 					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
 					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
+					claimedAt = append(claimedAt, len(deliveries))
 				} else {
 					// Its endpoint is stuck or its breaker open, or the engine is not running:
 					// it is due when it may be sent.
@@ -230,7 +242,17 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 		}
 		return nil
 	})
-	return claimed, err
+	if err != nil {
+		return nil, err
+	}
+	// A delivery that found its lane busy was not claimed: it waits for its lane.
+	kept := claimed[:0]
+	for i, cl := range claimed {
+		if deliveries[claimedAt[i]].ClaimedUntil != nil {
+			kept = append(kept, cl)
+		}
+	}
+	return kept, nil
 }
 
 // matchCache keeps, on a store that sees every webhook write (SQLite, see

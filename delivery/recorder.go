@@ -44,6 +44,9 @@ type recorder struct {
 
 	in   chan *settlement
 	done sync.WaitGroup
+	// laneMoved is called once settlements are recorded of which one finished a lane's
+	// head for good: its next delivery is due (scheduler.wake).
+	laneMoved func()
 
 	// Others take batches too (take); stop waits for what they took to be written.
 	mu      sync.RWMutex
@@ -219,8 +222,16 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 	return tx.MarkHealthy(ctx, ids)
 }
 
-// settled counts recorded settlements in the metrics.
+// settled counts recorded settlements in the metrics, and tells the scheduler when a
+// lane moved on.
 func (r *recorder) settled(batch []*settlement) {
+	moved := false
+	for _, s := range batch {
+		moved = moved || s.c.d.Lane != nil && s.c.d.Status != store.DeliveryPending
+	}
+	if moved && r.laneMoved != nil {
+		r.laneMoved()
+	}
 	for _, s := range batch {
 		if s.a != nil {
 			r.observe(&s.c.d, s.c.w, s.a, s.res, s.ok)

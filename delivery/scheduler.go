@@ -34,6 +34,8 @@ type scheduler struct {
 	slots       *endpoints
 	breakers    *breakers
 	rec         *recorder
+	// woken asks the poll to look now: a lane's next delivery was made due (wake).
+	woken chan struct{}
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -62,8 +64,12 @@ func (s *scheduler) start(ctx context.Context) error {
 			return err
 		}
 	}
-	// Deliveries an older version left to jobs of the queue are due now.
+	// Deliveries an older version left to jobs of the queue are due now, and so are the
+	// lanes' heads left waiting.
 	if _, err := s.db.ScheduleUnscheduled(ctx, s.now()); err != nil {
+		return err
+	}
+	if _, err := s.db.PromoteLaneHeads(ctx); err != nil {
 		return err
 	}
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -71,10 +77,11 @@ func (s *scheduler) start(ctx context.Context) error {
 		every time.Duration
 		do    func(context.Context) error
 		what  string
+		woken <-chan struct{}
 	}{
-		{duePoll, s.pollDue, "claiming the deliveries due"},
-		{max(s.rescueAfter/8, 10*time.Millisecond), s.renew, "renewing the claims of parked deliveries"},
-		{s.heartbeat, s.releaseHeld, "releasing held deliveries"},
+		{duePoll, s.pollDue, "claiming the deliveries due", s.woken},
+		{max(s.rescueAfter/8, 10*time.Millisecond), s.renew, "renewing the claims of parked deliveries", nil},
+		{s.heartbeat, s.releaseHeld, "releasing held deliveries", nil},
 	} {
 		s.wg.Add(1)
 		go func() {
@@ -86,6 +93,7 @@ func (s *scheduler) start(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case <-tick:
+				case <-loop.woken:
 				}
 				if err := loop.do(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error(loop.what, "err", err)
@@ -242,10 +250,23 @@ func (s *scheduler) sweep(ctx context.Context, before time.Time) error {
 }
 
 // releaseHeld makes due the held deliveries whose webhook delivers again (enabled by
-// its owner or by an operator, whichever way that happened).
+// its owner or by an operator, whichever way that happened), and the lanes' heads whose
+// promotion a concurrent publish hid (see store/lanes.go).
 func (s *scheduler) releaseHeld(ctx context.Context) error {
-	_, err := s.db.ReleaseHeld(ctx, s.now())
+	if _, err := s.db.ReleaseHeld(ctx, s.now()); err != nil {
+		return err
+	}
+	_, err := s.db.PromoteLaneHeads(ctx)
 	return err
+}
+
+// wake has the poll look for due deliveries now rather than at its next tick: a lane's
+// head finished, and its next delivery is due. Wakes while one is pending are one.
+func (s *scheduler) wake() {
+	select {
+	case s.woken <- struct{}{}:
+	default:
+	}
 }
 
 // handBack hands parked claims back, due at once; the endpoints' stop calls it.

@@ -52,6 +52,9 @@ type Webhook struct {
 	// RateLimit is how many attempts per second the webhook takes at most, across every
 	// replica; zero means no limit.
 	RateLimit int `gorm:"not null;default:0"`
+	// Ordered makes the webhook's deliveries go in lanes, one per ordering key, each in
+	// publish order, one attempt at a time (see lanes.go).
+	Ordered bool `gorm:"not null;default:false"`
 
 	// Data is the client's free-form JSON object, kept byte for byte so that numbers of
 	// any size round-trip exactly.

@@ -116,7 +116,7 @@ var webhookColumns = []string{"url", "name", "description", "events", "enabled",
 	"headers", "basic_auth_user", "basic_auth_password", "connect_timeout", "read_timeout",
 	"ssl_certificate", "ssl_certificate_key_id", "signing_enabled", "signing_key_id", "secrets",
 	"content_type", "retry", "data", "payload_filter", "extra",
-	"rate_limit"}
+	"rate_limit", "ordered"}
 
 // maxUpdateRounds bounds how often a change is re-applied when other writers keep
 // changing the same webhook first; every round one of them succeeds, so only more than
