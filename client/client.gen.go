@@ -310,6 +310,9 @@ type CreatedWebhook struct {
 	Id   string  `json:"id"`
 	Name *string `json:"name,omitempty"`
 
+	// Ordered Deliveries go in lanes, one per event ordering key, each in publish order and one attempt at a time.
+	Ordered *bool `json:"ordered,omitempty"`
+
 	// PausedAt Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
 	PausedAt *time.Time `json:"pausedAt,omitempty"`
 
@@ -540,6 +543,9 @@ type NewWebhook struct {
 	// Headers Sent with every delivery. The Standard Webhooks headers and Content-Type cannot be set.
 	Headers map[string]string `json:"headers,omitempty"`
 
+	// Ordered Deliver in lanes, one per event orderingKey (events without one share the default lane): in a lane a later event is never attempted before every earlier one has succeeded or been given up, and never two at once. Lanes run in parallel.
+	Ordered *bool `json:"ordered,omitempty"`
+
 	// RateLimit At most this many attempts per second, across every replica; deliveries over it wait, spending no attempt. None when absent.
 	RateLimit *int `json:"rateLimit,omitempty"`
 
@@ -585,6 +591,9 @@ type PublishRequest struct {
 	// Id Idempotency key; generated when absent.
 	Id         *string    `json:"id,omitempty"`
 	OccurredAt *time.Time `json:"occurredAt,omitempty"`
+
+	// OrderingKey The event's lane in every ordered webhook it reaches; events without one share each such webhook's default lane. Unordered webhooks ignore it.
+	OrderingKey *string `json:"orderingKey,omitempty"`
 
 	// Tenant Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. A native (standard) webhook made with a tenant matches it too. Without it only global webhooks match: FusionAuth's and the native ones made without a tenant.
 	Tenant *string `json:"tenant,omitempty"`
@@ -789,6 +798,9 @@ type Webhook struct {
 	Id   string  `json:"id"`
 	Name *string `json:"name,omitempty"`
 
+	// Ordered Deliveries go in lanes, one per event ordering key, each in publish order and one attempt at a time.
+	Ordered *bool `json:"ordered,omitempty"`
+
 	// PausedAt Set while an operator has paused the webhook (POST /v1/webhooks/{id}/pause).
 	PausedAt *time.Time `json:"pausedAt,omitempty"`
 
@@ -815,6 +827,9 @@ type WebhookPatch struct {
 	// Example: {"$or":[{"tenant":"acme"},{"type":{"$startsWith":"user."}}],"data.order.total":{"$gte":100}}
 	Filter  *Filter            `json:"filter,omitempty"`
 	Headers *map[string]string `json:"headers,omitempty"`
+
+	// Ordered Deliver in lanes, one per event orderingKey, each in publish order.
+	Ordered *bool `json:"ordered,omitempty"`
 
 	// RateLimit At most this many attempts per second, across every replica.
 	RateLimit *int    `json:"rateLimit,omitempty"`

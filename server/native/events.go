@@ -24,12 +24,12 @@ func (h handlers) PublishEvent(c echo.Context) error {
 	var fields map[string]json.RawMessage
 	var req api.PublishRequest
 	if json.Unmarshal(body, &fields) != nil || fields == nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"type\", \"id\"?, \"tenant\"?, \"data\"?, \"occurredAt\"?}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"type\", \"id\"?, \"tenant\"?, \"data\"?, \"occurredAt\"?, \"orderingKey\"?: <string of at most 128>}.")
 	}
 	data := fields["data"]
 	delete(fields, "data")
 	if rest, _ := json.Marshal(fields); json.Unmarshal(rest, &req) != nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"type\", \"id\"?, \"tenant\"?, \"data\"?, \"occurredAt\"?}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"type\", \"id\"?, \"tenant\"?, \"data\"?, \"occurredAt\"?, \"orderingKey\"?: <string of at most 128>}.")
 	}
 	in := publishInput(req, data)
 	if h.engine.ValidatesEvents() {
@@ -59,6 +59,9 @@ func publishInput(req api.PublishRequest, data json.RawMessage) delivery.Publish
 	}
 	if req.OccurredAt != nil {
 		in.OccurredAt = *req.OccurredAt
+	}
+	if req.OrderingKey != nil {
+		in.OrderingKey = *req.OrderingKey
 	}
 	return in
 }

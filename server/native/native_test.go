@@ -162,6 +162,7 @@ func TestContract(t *testing.T) {
 
 	exerciseWebhookRoutes(t, do, faID)
 	exerciseRateLimitRoutes(t, do)
+	exerciseOrderedRoutes(t, do)
 	sources(t, c, url)
 
 	// Event types, publish (idempotent), the event and its delivery.

@@ -39,7 +39,7 @@ func (h handlers) CreateWebhook(c echo.Context) error {
 	}
 	var req api.NewWebhook
 	if err := json.Unmarshal(body, &req); err != nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\", \"events\": [canonical names], \"tenant\"?, \"description\"?, \"headers\"?, \"filter\"?, \"rateLimit\"?}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\", \"events\": [canonical names], \"tenant\"?, \"description\"?, \"headers\"?, \"filter\"?, \"rateLimit\"?, \"ordered\"?}.")
 	}
 	return h.createWebhook(c, req)
 }
@@ -59,6 +59,9 @@ func (h handlers) createWebhook(c echo.Context, req api.NewWebhook) error {
 	}
 	if err := applyRateLimit(w, req.RateLimit); err != nil {
 		return err
+	}
+	if req.Ordered != nil {
+		w.Ordered = *req.Ordered
 	}
 	if err := h.db.CreateWebhook(c.Request().Context(), w); err != nil {
 		return err
@@ -178,7 +181,7 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	}
 	var req api.WebhookPatch
 	if err := json.Unmarshal(body, &req); err != nil {
-		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?, \"filter\"?, \"rateLimit\"?}.")
+		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?, \"filter\"?, \"rateLimit\"?, \"ordered\"?}.")
 	}
 	ctx := c.Request().Context()
 	w, err := h.db.WebhookByID(ctx, id)
@@ -193,6 +196,9 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	w, err = h.db.UpdateWebhook(ctx, store.WebhookKey{Dialect: w.Dialect, Owner: w.Owner, ExternalID: w.ExternalID}, func(w *store.Webhook) error {
 		if err := applyRateLimit(w, req.RateLimit); err != nil {
 			return err
+		}
+		if req.Ordered != nil {
+			w.Ordered = *req.Ordered
 		}
 		return h.apply(w, req.Url, req.Events, req.Description, req.Headers, req.Filter)
 	})
@@ -286,6 +292,7 @@ func webhookWire(w *store.Webhook) api.Webhook {
 		DisabledAt: w.DisabledAt, DisabledReason: nonEmpty(w.DisabledReason), FailingSince: w.FailingSince,
 		PausedAt:  w.PausedAt,
 		RateLimit: nonZero(w.RateLimit),
+		Ordered:   &w.Ordered,
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
 	if len(w.Filter) > 0 {

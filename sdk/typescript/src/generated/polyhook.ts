@@ -781,6 +781,8 @@ export interface components {
             };
             /** Format: date-time */
             occurredAt?: string;
+            /** @description The event's lane in every ordered webhook it reaches; events without one share each such webhook's default lane. Unordered webhooks ignore it. */
+            orderingKey?: string;
         };
         Event: {
             id: string;
@@ -938,6 +940,8 @@ export interface components {
             pausedAt?: string;
             /** @description At most this many attempts per second, across every replica (native subscriptions); none when absent. */
             rateLimit?: number;
+            /** @description Deliveries go in lanes, one per event ordering key, each in publish order and one attempt at a time. */
+            ordered?: boolean;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -958,6 +962,11 @@ export interface components {
             filter?: components["schemas"]["Filter"];
             /** @description At most this many attempts per second, across every replica; deliveries over it wait, spending no attempt. None when absent. */
             rateLimit?: number;
+            /**
+             * @description Deliver in lanes, one per event orderingKey (events without one share the default lane): in a lane a later event is never attempted before every earlier one has succeeded or been given up, and never two at once. Lanes run in parallel.
+             * @default false
+             */
+            ordered: boolean;
         };
         WebhookPatch: {
             url?: string;
@@ -969,6 +978,8 @@ export interface components {
             filter?: components["schemas"]["Filter"];
             /** @description At most this many attempts per second, across every replica. */
             rateLimit?: number;
+            /** @description Deliver in lanes, one per event orderingKey, each in publish order. */
+            ordered?: boolean;
         };
         /**
          * @description Deliver only the events that match (native subscriptions). Keys are dotted paths into the
