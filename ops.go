@@ -220,6 +220,8 @@ type (
 		Filter json.RawMessage `json:"filter"`
 		// RateLimit is a native subscription's deliveries a second, 0 when it has none.
 		RateLimit int `json:"rateLimit"`
+		// Ordered is whether a native subscription delivers in lanes, per ordering key.
+		Ordered bool `json:"ordered"`
 	}
 	recovery struct {
 		ID        string           `json:"id"`
@@ -457,6 +459,8 @@ type publishCmd struct {
 	Tenant string `name:"tenant" help:"Tenant, project, client or user pool the event belongs to."`
 	ID     string `name:"id" help:"Idempotency key; publishing it again creates nothing."`
 	Data   string `name:"data" default:"{}" help:"The event's data, a JSON object."`
+	// OrderingKey is the event's lane in ordered webhooks.
+	OrderingKey string `name:"ordering-key" help:"The event's lane in ordered webhooks (at most 128 characters): each lane is delivered in publish order."`
 }
 
 func (c *publishCmd) Run(g *globals) error {
@@ -474,6 +478,9 @@ func (c *publishCmd) Run(g *globals) error {
 	}
 	if c.Tenant != "" {
 		in["tenant"] = c.Tenant
+	}
+	if c.OrderingKey != "" {
+		in["orderingKey"] = c.OrderingKey
 	}
 	b, status, err := a.call(g.ctx, http.MethodPost, "/v1/events", nil, in, http.StatusCreated, http.StatusOK)
 	if err != nil {
@@ -760,6 +767,7 @@ type webhooksCreateCmd struct {
 	Headers     map[string]string `name:"header" help:"A custom header sent on every delivery, as NAME=VALUE (repeat for several)."`
 	Filter      string            `name:"filter" help:"Deliver only the events matching this JSON filter, e.g. '{\"data.order.total\": {\"$gte\": 100}}'."`
 	RateLimit   int               `name:"rate-limit" help:"Send it at most this many deliveries a second, across every replica (0: no limit)."`
+	Ordered     bool              `name:"ordered" help:"Deliver in lanes, one per event ordering key (publish --ordering-key), each in publish order, one at a time."`
 }
 
 func (c *webhooksCreateCmd) Run(g *globals) error {
@@ -788,6 +796,9 @@ func (c *webhooksCreateCmd) Run(g *globals) error {
 		return usageError{fmt.Errorf("--rate-limit must be a whole number of deliveries a second, 1 or more (0 for no limit)")}
 	case c.RateLimit > 0:
 		in["rateLimit"] = c.RateLimit
+	}
+	if c.Ordered {
+		in["ordered"] = true
 	}
 	b, _, err := a.call(g.ctx, http.MethodPost, "/v1/webhooks", nil, in, http.StatusCreated)
 	if err != nil {
@@ -833,6 +844,11 @@ func (c *webhooksShowCmd) Run(g *globals) error {
 	}
 	if w.RateLimit > 0 {
 		if _, err := fmt.Fprintf(g.stdout, "Rate limit: %d a second\n", w.RateLimit); err != nil {
+			return err
+		}
+	}
+	if w.Ordered {
+		if _, err := fmt.Fprintln(g.stdout, "Ordered: in lanes, one per ordering key"); err != nil {
 			return err
 		}
 	}

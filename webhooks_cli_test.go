@@ -27,17 +27,18 @@ func TestWebhooksCLI(t *testing.T) {
 		}
 		return out.String()
 	}
-	out := cli("webhooks", "create", "--endpoint", rcv.URL+"/hook", "--event", "user.created", "--event", "user.deleted", "--header", "X-Team=payments", "--filter", `{"tenant": {"$exists": true}}`, "--rate-limit", "50")
+	out := cli("webhooks", "create", "--endpoint", rcv.URL+"/hook", "--event", "user.created", "--event", "user.deleted", "--header", "X-Team=payments", "--filter", `{"tenant": {"$exists": true}}`, "--rate-limit", "50", "--ordered")
 	m := regexp.MustCompile(`(?m)^([0-9a-f-]{36})\s+` + regexp.QuoteMeta(rcv.URL)).FindStringSubmatch(out)
 	if m == nil || !strings.Contains(out, "Signing secret") || !strings.Contains(out, "whsec_") {
 		t.Fatalf("webhooks create: %s", out)
 	}
 	id := m[1]
 	if out := cli("webhooks", "show", id); !strings.Contains(out, "standard") || !strings.Contains(out, "user.created,user.deleted") || !strings.Contains(out, "active") ||
-		!strings.Contains(out, "X-Team") || strings.Contains(out, "payments") || !strings.Contains(out, `Filter: {"tenant":{"$exists":true}}`) || !strings.Contains(out, "Rate limit: 50 a second") {
+		!strings.Contains(out, "X-Team") || strings.Contains(out, "payments") || !strings.Contains(out, `Filter: {"tenant":{"$exists":true}}`) || !strings.Contains(out, "Rate limit: 50 a second") ||
+		!strings.Contains(out, "Ordered: in lanes") {
 		t.Errorf("webhooks show: %s", out)
 	}
-	if out := cli("publish", "--type", "user.created"); !strings.Contains(out, "1 delivery") {
+	if out := cli("publish", "--type", "user.created", "--ordering-key", "order-7"); !strings.Contains(out, "1 delivery") {
 		t.Fatalf("publish: %s", out)
 	}
 	select {
