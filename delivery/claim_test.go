@@ -113,7 +113,7 @@ func TestClaims_StopHandsUntriedClaimsBack(t *testing.T) {
 			defer cancel()
 			stopped <- h.engine.Stop(ctx)
 		}()
-		time.Sleep(200 * time.Millisecond)
+		eventually(t, 10*time.Second, h.engine.Stopping, func() string { return "the stop did not begin" })
 		once.Do(func() { close(release) }) // the attempt in flight finishes during the stop
 		if err := <-stopped; err != nil {
 			t.Fatalf("stop: %v", err)
@@ -186,7 +186,7 @@ func TestPublish_ConcurrentGroup(t *testing.T) {
 			}
 		}
 		rcv.wait(t, n, 15*time.Second) // two webhooks, n/2 events
-		time.Sleep(200 * time.Millisecond)
+		h.quiet(t)
 		if got := len(rcv.requests()); got != n {
 			t.Errorf("the receiver got %d requests, want %d", got, n)
 		}
@@ -247,7 +247,7 @@ func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
 		for range 10 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
 		}
-		time.Sleep(300 * time.Millisecond)
+		parked(t, h, 10)
 		for _, ev := range evs {
 			d := onlyDelivery(t, db, ev.ID)
 			if d.Status != store.DeliveryPending || d.ClaimedUntil == nil || d.NextAttemptAt != nil {
@@ -264,7 +264,7 @@ func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
 				t.Errorf("delivery: %+v", d)
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		h.quiet(t)
 		if n := gauge(t, h.engine, "polyhook_deliveries_parked"); n != 0 {
 			t.Errorf("polyhook_deliveries_parked = %v once all were sent, want 0", n)
 		}
@@ -285,57 +285,66 @@ func TestClaims_StuckEndpointsBacklogWaitsParked(t *testing.T) {
 }
 
 // A parked claim is renewed while it waits, so that it does not run out and get sent a
-// second time, through the queue, by the sweep.
+// second time by the sweep.
 func TestClaims_ParkedClaimsAreRenewed(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		rcv := newReceiver(t, func(int, http.ResponseWriter) { time.Sleep(400 * time.Millisecond) })
-		h := start(t, db, delivery.Config{PerEndpoint: 1, RescueAfter: 2 * time.Second})
-		h.webhook(t, rcv.URL, nil)
+		ctx := context.Background()
+		release := make(chan struct{})
+		rcv, started := hangUntil(t, release)
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{PerEndpoint: 1, RescueAfter: 8 * time.Second, Clock: clock})
+		h.webhook(t, rcv.URL, func(w *store.Webhook) { w.ReadTimeout = 30000 })
 		var evs []*store.Event
 		for range 12 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
 		}
-		first := map[string]time.Time{} // each waiting delivery's first claim end
-		var latest time.Time
+		waitStarted(t, started)
+		parked(t, h, 11)
+		first := map[string]time.Time{} // each parked delivery's first claim end
+		for _, ev := range evs {
+			if d := onlyDelivery(t, db, ev.ID); d.ClaimedUntil != nil {
+				first[ev.ID] = *d.ClaimedUntil
+			}
+		}
+		// A quarter of RescueAfter later the parked claims have less than three quarters
+		// of it left: a renewal extends them. The attempt in flight keeps its claim,
+		// which bounds it.
+		clock.Advance(2500 * time.Millisecond)
+		if err := h.engine.Renew(ctx); err != nil {
+			t.Fatal(err)
+		}
+		renewed := 0
 		for _, ev := range evs {
 			d := onlyDelivery(t, db, ev.ID)
-			if d.Status != store.DeliveryPending {
-				continue // sent already: on a busy machine the first ones go while the rest are published
-			}
-			if d.ClaimedUntil == nil {
-				t.Fatalf("a pending delivery is not claimed: %+v", d)
-			}
-			first[ev.ID] = *d.ClaimedUntil
-			latest = *d.ClaimedUntil
-		}
-		// Past every first claim's end, while about half the deliveries still wait for
-		// their turn (12 × 400 ms): those must still be claimed, until later.
-		time.Sleep(time.Until(latest) + 500*time.Millisecond)
-		waiting := 0
-		for _, ev := range evs {
-			d := onlyDelivery(t, db, ev.ID)
-			if _, ok := first[ev.ID]; !ok || d.Status != store.DeliveryPending {
-				continue
-			}
-			waiting++
-			if d.ClaimedUntil == nil || !d.ClaimedUntil.After(first[ev.ID]) {
-				t.Errorf("a parked claim was not renewed: was until %s, now %+v", first[ev.ID], d)
+			if d.ClaimedUntil != nil && d.ClaimedUntil.After(first[ev.ID]) {
+				renewed++
 			}
 		}
-		if waiting == 0 {
-			t.Fatal("no delivery was still waiting for its turn: the test checked nothing")
+		if renewed != 11 {
+			t.Errorf("%d parked claims were renewed, want 11", renewed)
 		}
+		close(release)
 		for _, ev := range evs {
 			if d := h.settled(t, ev.ID, 20*time.Second)[0]; d.Status != store.DeliverySucceeded || d.Attempts != 1 {
 				t.Errorf("delivery: %+v", d)
 			}
 		}
-		time.Sleep(300 * time.Millisecond)
+		h.quiet(t)
 		if n := len(rcv.requests()); n != len(evs) {
 			t.Errorf("the endpoint got %d requests, want %d (one per delivery)", n, len(evs))
 		}
 	})
+}
+
+// parked waits until the engine holds n claims parked.
+func parked(t *testing.T, h *harness, n float64) {
+	t.Helper()
+	var got float64
+	eventually(t, 10*time.Second, func() bool {
+		got = gauge(t, h.engine, "polyhook_deliveries_parked")
+		return got == n
+	}, func() string { return fmt.Sprintf("polyhook_deliveries_parked = %v, want %v", got, n) })
 }
 
 // When the memory for parked claims is used up, a stuck endpoint's further deliveries
@@ -352,27 +361,32 @@ func TestClaims_ParkMemoryBoundsTheBacklog(t *testing.T) {
 		evs := []*store.Event{h.publish(t, delivery.PublishInput{Type: "user.created"})}
 		waitStarted(t, started)
 		clock.Advance(time.Second) // past slotPatience: the endpoint is stuck
-		for range 6 {
+		for i := range 6 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created", Data: []byte(`{"n":1}`)}))
-			time.Sleep(50 * time.Millisecond)
+			parked(t, h, float64(min(i+1, 2))) // each parked before the next publish asks for room
 		}
-		time.Sleep(300 * time.Millisecond)
+		// Those that find no room are handed back by a worker, due later: once recorded,
+		// three are claimed and four wait.
 		var claimed, queued int
-		for _, ev := range evs {
-			d := onlyDelivery(t, db, ev.ID)
-			switch {
-			case d.ClaimedUntil != nil:
-				claimed++
-			case d.NextAttemptAt != nil && d.NextAttemptAt.After(time.Now()):
-				queued++
-			default:
-				t.Errorf("a delivery neither claimed nor queued for later: %+v", d)
+		eventually(t, 10*time.Second, func() bool {
+			claimed, queued = 0, 0
+			for _, ev := range evs {
+				d := onlyDelivery(t, db, ev.ID)
+				switch {
+				case d.ClaimedUntil != nil:
+					claimed++
+				case d.NextAttemptAt != nil && d.NextAttemptAt.After(clock.Now()):
+					queued++
+				default:
+					t.Errorf("a delivery neither claimed nor queued for later: %+v", d)
+				}
 			}
-		}
-		if claimed != 3 || queued != 4 {
-			t.Errorf("%d claimed (want 3: one in flight, two parked), %d queued (want 4)", claimed, queued)
-		}
+			return claimed == 3 && queued == 4
+		}, func() string {
+			return fmt.Sprintf("%d claimed (want 3: one in flight, two parked), %d queued (want 4)", claimed, queued)
+		})
 		close(release)
+		h.drain(t, evs)
 		for _, ev := range evs {
 			if d := h.settled(t, ev.ID, 20*time.Second)[0]; d.Status != store.DeliverySucceeded || d.Attempts != 1 {
 				t.Errorf("delivery: %+v", d)
@@ -440,7 +454,7 @@ func TestDispatch_SaturatedWorkersMakePublishersWait(t *testing.T) {
 func TestRetries_NoJobPerFailedAttempt(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db, delivery.Config{})
+		h := start(t, db, delivery.Config{Clock: &delivery.TestClock{}})
 		var mu sync.Mutex
 		tries := map[string]int{}
 		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -461,6 +475,7 @@ func TestRetries_NoJobPerFailedAttempt(t *testing.T) {
 		for range 2 {
 			evs = append(evs, h.publish(t, delivery.PublishInput{Type: "user.created"}))
 		}
+		h.drain(t, evs)
 		for _, ev := range evs {
 			ds := h.settled(t, ev.ID, 20*time.Second)
 			if ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != 3 {
@@ -482,7 +497,8 @@ func TestRetries_NoJobPerFailedAttempt(t *testing.T) {
 func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db, delivery.Config{})
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{Clock: clock})
 		var failing atomic.Bool
 		var requests atomic.Int64
 		failing.Store(true)
@@ -502,16 +518,19 @@ func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 			}
 		}
 		publish(5)
-		deadline := time.Now().Add(10 * time.Second)
-		for requests.Load() < 5 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		h.quiet(t) // five failures: the breaker is open for a second, the retries due later
 		publish(50)
-		time.Sleep(500 * time.Millisecond)
+		h.quiet(t)
 		if n := requests.Load(); n > 7 {
 			t.Errorf("the endpoint got %d requests for 55 deliveries while open, want the 5 that opened it (and a probe)", n)
 		}
 		failing.Store(false)
+		// The next probe, after the pause, succeeds: the breaker closes, and the backlog and
+		// the retries are sent as they come due.
+		for range 20 {
+			clock.Advance(time.Second)
+			h.quiet(t)
+		}
 		for _, ev := range evs {
 			ds := h.settled(t, ev.ID, 30*time.Second)
 			if ds[0].Status != store.DeliverySucceeded {

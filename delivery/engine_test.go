@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -80,6 +81,7 @@ func (r *receiver) wait(t *testing.T, n int, within time.Duration) []received {
 type harness struct {
 	db     *store.DB
 	engine *delivery.Engine
+	clock  *delivery.TestClock // the engine's, when the test gave it one
 }
 
 // start runs an engine that may deliver to loopback, where the test receivers listen.
@@ -114,7 +116,8 @@ func startGuarded(t *testing.T, db *store.DB, cfg delivery.Config) *harness {
 		_ = e.Stop(stopCtx)
 		cancel()
 	})
-	return &harness{db: db, engine: e}
+	clock, _ := cfg.Clock.(*delivery.TestClock)
+	return &harness{db: db, engine: e, clock: clock}
 }
 
 func (h *harness) webhook(t *testing.T, url string, edit func(w *store.Webhook)) *store.Webhook {
@@ -145,25 +148,76 @@ func (h *harness) publish(t *testing.T, in delivery.PublishInput) *store.Event {
 // settled waits until every delivery of the event leaves pending and returns them.
 func (h *harness) settled(t *testing.T, eventID string, within time.Duration) []store.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ds, err := h.db.DeliveriesOfEvent(context.Background(), eventID)
-		if err != nil {
+	var ds []store.Delivery
+	eventually(t, within, func() bool {
+		var err error
+		if ds, err = h.db.DeliveriesOfEvent(context.Background(), eventID); err != nil {
 			t.Fatal(err)
 		}
-		done := true
 		for _, d := range ds {
 			if d.Status == store.DeliveryPending {
-				done = false
+				return false
 			}
 		}
-		if done {
-			return ds
+		return true
+	}, func() string { return fmt.Sprintf("deliveries still pending: %+v", ds) })
+	return ds
+}
+
+// quiet waits until the engine has nothing left to do at its clock's present time
+// (Engine.Quiet): what a test asserts then does not change until the clock moves.
+func (h *harness) quiet(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.engine.Quiet(ctx); err != nil {
+		t.Fatalf("the engine did not quieten: %v", err)
+	}
+}
+
+// drain moves the engine's clock a second at a time, letting the engine do what each
+// second asks (quiet), until no delivery of evs is pending.
+func (h *harness) drain(t *testing.T, evs []*store.Event) {
+	t.Helper()
+	for range 600 {
+		h.quiet(t)
+		pending := false
+		for _, ev := range evs {
+			ds, err := h.db.DeliveriesOfEvent(context.Background(), ev.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				pending = pending || d.Status == store.DeliveryPending
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries still pending: %+v", ds)
+		if !pending {
+			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		h.clock.Advance(time.Second)
+	}
+	t.Fatal("deliveries still pending after ten minutes by the engine's clock")
+}
+
+// eventually waits up to within for cond, looking every few milliseconds; past that it
+// fails the test with what.
+func eventually(t *testing.T, within time.Duration, cond func() bool, what func() string) {
+	t.Helper()
+	if cond() {
+		return
+	}
+	deadline := time.After(within)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-deadline:
+			t.Fatal(what())
+		case <-tick.C:
+			if cond() {
+				return
+			}
+		}
 	}
 }
 
@@ -217,7 +271,7 @@ func TestDeliver_SignedAndInFormat(t *testing.T) {
 		if err != nil || created || again.ID != "evt-1" || again.Deliveries != 1 {
 			t.Errorf("idempotent publish: %+v %v %v", again, created, err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		h.quiet(t)
 		if n := len(rcv.requests()); n != 1 {
 			t.Errorf("receiver got %d requests after a repeated publish, want 1", n)
 		}
@@ -268,20 +322,15 @@ func TestDeliver_HeadersHTTPCannotCarry(t *testing.T) {
 // held waits until the event's one delivery is held for its disabled webhook.
 func (h *harness) held(t *testing.T, eventID string, within time.Duration) store.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ds, err := h.db.DeliveriesOfEvent(context.Background(), eventID)
-		if err != nil {
+	var ds []store.Delivery
+	eventually(t, within, func() bool {
+		var err error
+		if ds, err = h.db.DeliveriesOfEvent(context.Background(), eventID); err != nil {
 			t.Fatal(err)
 		}
-		if len(ds) == 1 && ds[0].Status == store.DeliveryPending && ds[0].HeldAt != nil {
-			return ds[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery not held: %+v", ds)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(ds) == 1 && ds[0].Status == store.DeliveryPending && ds[0].HeldAt != nil
+	}, func() string { return fmt.Sprintf("delivery not held: %+v", ds) })
+	return ds[0]
 }
 
 func TestPublish_Matching(t *testing.T) {
@@ -472,6 +521,7 @@ func TestDeliver_RefusedTargetFailsAtOnce(t *testing.T) {
 }
 
 func TestDeliver_HangingEndpointDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	h := start(t, db, delivery.Config{PerEndpoint: 2, Workers: 20})
 	release := make(chan struct{})
@@ -530,7 +580,8 @@ func TestRetryDelay(t *testing.T) {
 func TestDeliver_FailingEndpointIsDisabledAndHeldThenResumed(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db, delivery.Config{DisableAfter: 500 * time.Millisecond, Heartbeat: 100 * time.Millisecond})
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{DisableAfter: 500 * time.Millisecond, Clock: clock})
 		var down atomic.Bool
 		down.Store(true)
 		rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
@@ -542,7 +593,17 @@ func TestDeliver_FailingEndpointIsDisabledAndHeldThenResumed(t *testing.T) {
 			w.Retry = &store.Retry{Enabled: true, Count: 10, Delay: 1, DelayUnit: "Second"}
 		})
 		ev := h.publish(t, delivery.PublishInput{Type: "user.created"})
-		d := h.held(t, ev.ID, 20*time.Second)
+		// Each retry is due a second later: the second failure, past DisableAfter, disables
+		// the webhook, and the next attempt finds it disabled and holds the delivery.
+		var d store.Delivery
+		for i := 0; d.HeldAt == nil; i++ {
+			if i == 10 {
+				t.Fatalf("delivery not held after %d retries: %+v", i, d)
+			}
+			h.quiet(t)
+			clock.Advance(time.Second)
+			d = onlyDelivery(t, db, ev.ID)
+		}
 		got, _ := db.WebhookByID(context.Background(), w.ID)
 		if got.DisabledAt == nil || got.FailingSince == nil || !strings.Contains(got.DisabledReason, "failed since") {
 			t.Fatalf("webhook after failing: %+v (delivery %+v)", got, d)
@@ -551,7 +612,8 @@ func TestDeliver_FailingEndpointIsDisabledAndHeldThenResumed(t *testing.T) {
 			t.Errorf("disabled webhook matched %d", n)
 		}
 		sent := len(rcv.requests())
-		time.Sleep(2500 * time.Millisecond) // more than the retry delay
+		clock.Advance(3 * time.Second) // more than the retry delay
+		h.quiet(t)
 		if n := len(rcv.requests()); n != sent || n != d.Attempts {
 			t.Fatalf("a held delivery was sent: %d requests, %d before, %d attempts", n, sent, d.Attempts)
 		}
@@ -560,6 +622,7 @@ func TestDeliver_FailingEndpointIsDisabledAndHeldThenResumed(t *testing.T) {
 		if err := db.EnableWebhook(context.Background(), w.ID); err != nil {
 			t.Fatal(err)
 		}
+		h.quiet(t) // the scheduler's look releases the hold
 		ds := h.settled(t, ev.ID, 10*time.Second)
 		if ds[0].Status != store.DeliverySucceeded || ds[0].Attempts != d.Attempts+1 || ds[0].HeldAt != nil {
 			t.Errorf("after enable: %+v", ds[0])
@@ -603,11 +666,11 @@ func TestDeliver_HealthByTheClock(t *testing.T) {
 				t.Fatalf("delivery: %+v", ds[0])
 			}
 		}
+		began := clock.Now().Truncate(time.Millisecond)
 		fail()
-		began := clock.Now()
 		got, _ := db.WebhookByID(ctx, w.ID)
-		if got.FailingSince == nil || got.FailingSince.After(began) || began.Sub(*got.FailingSince) > time.Second || got.DisabledAt != nil {
-			t.Fatalf("after one failure: %+v", got)
+		if got.FailingSince == nil || got.FailingSince.Before(began) || got.FailingSince.After(clock.Now()) || got.DisabledAt != nil {
+			t.Fatalf("after one failure from %s: %+v", began, got)
 		}
 		clock.Advance(23 * time.Hour)
 		fail()
@@ -669,21 +732,17 @@ func TestRecover(t *testing.T) {
 	if err != nil || r.Total != 5 {
 		t.Fatalf("recover: %+v %v", r, err)
 	}
-	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		got, err := db.GetRecovery(context.Background(), r.ID)
-		if err == nil && got.Status == store.RecoveryDone {
-			break
-		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("recovery did not finish: %+v %v", got, err)
-		}
-	}
+	var got *store.Recovery
+	eventually(t, 10*time.Second, func() bool {
+		got, err = db.GetRecovery(context.Background(), r.ID)
+		return err == nil && got.Status == store.RecoveryDone
+	}, func() string { return fmt.Sprintf("recovery did not finish: %+v %v", got, err) })
 	for _, id := range ids {
 		if d := h.settled(t, id, 10*time.Second); d[0].Status != store.DeliverySucceeded || d[0].Attempts != 2 {
 			t.Errorf("after recovery: %+v", d[0])
 		}
 	}
-	got, err := db.GetRecovery(context.Background(), r.ID)
+	got, err = db.GetRecovery(context.Background(), r.ID)
 	if err != nil || got.Status != store.RecoveryDone || got.Done != 5 {
 		t.Errorf("recovery progress: %+v %v", got, err)
 	}

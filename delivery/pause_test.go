@@ -18,7 +18,8 @@ func TestPause_KeepsEventsAndResumeSendsThem(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := start(t, db, delivery.Config{Heartbeat: 100 * time.Millisecond})
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{Clock: clock})
 		rcv := newReceiver(t, func(n int, w http.ResponseWriter) {
 			if n == 1 {
 				w.Header().Set("Retry-After", "1")
@@ -56,8 +57,11 @@ func TestPause_KeepsEventsAndResumeSendsThem(t *testing.T) {
 			}
 		}
 		// The retry is due after a second: it is held, not sent, and spends nothing.
+		clock.Advance(time.Second)
+		h.quiet(t)
 		d := h.held(t, retried.ID, 10*time.Second)
-		time.Sleep(500 * time.Millisecond) // more heartbeats: nothing releases a paused webhook's holds
+		clock.Advance(time.Minute) // the scheduler's looks release no hold of a paused webhook
+		h.quiet(t)
 		if n := len(rcv.requests()); n != 1 || d.Attempts != 1 {
 			t.Fatalf("while paused: %d requests, retried delivery %+v", n, d)
 		}
@@ -105,7 +109,7 @@ func TestPause_AndDisableBothHold(t *testing.T) {
 		if err := h.engine.Pause(ctx, w.ID); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(400 * time.Millisecond) // heartbeats, each of which releases what may go
+		h.quiet(t) // the scheduler's look releases what may go
 		if n := len(rcv.requests()); n != 0 {
 			t.Fatalf("sent while disabled or paused: %d", n)
 		}

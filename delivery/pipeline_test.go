@@ -43,7 +43,7 @@ func hangWith(t *testing.T, db *store.DB, n int, edit func(*store.Webhook)) (*ha
 // hangOn is hangWith for events of a type other webhooks of the test do not take.
 func hangOn(t *testing.T, db *store.DB, typ string, n int, edit func(*store.Webhook)) (*harness, *hang, *store.Webhook, []string) {
 	t.Helper()
-	h := start(t, db, delivery.Config{PerEndpoint: 1, Heartbeat: 100 * time.Millisecond})
+	h := start(t, db, delivery.Config{PerEndpoint: 1, Heartbeat: 100 * time.Millisecond, Clock: &delivery.TestClock{}})
 	end := newHang(t)
 	w := h.webhook(t, end.URL, func(w *store.Webhook) {
 		w.Events = []string{map[string]string{"user.created": "user.create", "user.deleted": "user.delete"}[typ]}
@@ -57,11 +57,7 @@ func hangOn(t *testing.T, db *store.DB, typ string, n int, edit func(*store.Webh
 		ids = append(ids, h.publish(t, delivery.PublishInput{Type: typ}).ID)
 	}
 	// The hanging requests never count as arrived: look at what was received.
-	for deadline := time.Now().Add(10 * time.Second); len(end.requests()) == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the first attempt did not arrive")
-		}
-	}
+	eventually(t, 10*time.Second, func() bool { return len(end.requests()) > 0 }, func() string { return "the first attempt did not arrive" })
 	return h, end, w, ids
 }
 
@@ -108,18 +104,12 @@ func TestPipeline_DeletedDuringHang(t *testing.T) {
 			}
 		}
 		end.letGo()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			got := h.states(t, append(ids, retrying))
-			if got[store.DeliveryCancelled] == len(ids) { // all but the one in flight, and the retry
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("states: %v", got)
-			}
-			time.Sleep(50 * time.Millisecond)
+		h.quiet(t)
+		h.clock.Advance(2 * time.Second) // past the retry's time
+		h.quiet(t)
+		if got := h.states(t, append(ids, retrying)); got[store.DeliveryCancelled] != len(ids) { // all but the one in flight, and the retry
+			t.Fatalf("states: %v", got)
 		}
-		time.Sleep(300 * time.Millisecond)
 		if n := len(end.requests()); n != 1 {
 			t.Errorf("the deleted webhook's endpoint got %d requests, want the 1 in flight", n)
 		}
@@ -149,18 +139,12 @@ func TestPipeline_DisabledDuringHangIsHeldThenSent(t *testing.T) {
 					t.Fatal(err)
 				}
 				end.letGo()
-				deadline := time.Now().Add(10 * time.Second)
-				for {
-					got := h.states(t, ids)
-					if got["held"] == len(ids)-1 && got[store.DeliverySucceeded] == 1 {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("states: %v", got)
-					}
-					time.Sleep(50 * time.Millisecond)
+				h.quiet(t)
+				if got := h.states(t, ids); got["held"] != len(ids)-1 || got[store.DeliverySucceeded] != 1 {
+					t.Fatalf("states: %v", got)
 				}
-				time.Sleep(500 * time.Millisecond) // several heartbeats: held deliveries stay held
+				h.clock.Advance(time.Minute) // the scheduler's looks leave held deliveries held
+				h.quiet(t)
 				if n := len(end.requests()); n != 1 {
 					t.Fatalf("the disabled webhook's endpoint got %d requests, want the 1 in flight", n)
 				}

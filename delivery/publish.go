@@ -60,6 +60,13 @@ func (g *publishing) submit(p *publication) error {
 	return <-p.done
 }
 
+// idle reports whether no publication waits for a commit or is being committed.
+func (g *publishing) idle() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return !g.busy && len(g.waiting) == 0
+}
+
 // drain commits groups until none is waiting. The first caller commits the first group,
 // its own, then leaves the rest to a goroutine so that its answer is not held up.
 func (g *publishing) drain(first bool) {

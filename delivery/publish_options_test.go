@@ -15,6 +15,7 @@ import (
 // Publishes that say their id is new skip the read for it; a duplicate among them is
 // still found (by the insert's conflict), in a group commit too, on both backends.
 func TestPublish_FreshIDsStillDeduplicated(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		rcv := newReceiver(t, nil)
 		h := start(t, db, delivery.Config{})
@@ -59,7 +60,7 @@ func TestPublish_FreshIDsStillDeduplicated(t *testing.T) {
 			}
 		}
 		rcv.wait(t, n/2, 15*time.Second)
-		time.Sleep(200 * time.Millisecond)
+		h.quiet(t)
 		if got := len(rcv.requests()); got != n/2 {
 			t.Errorf("the receiver got %d requests, want %d", got, n/2)
 		}
@@ -69,6 +70,7 @@ func TestPublish_FreshIDsStillDeduplicated(t *testing.T) {
 // Exclude keeps an event from the webhooks it reports; Unlisted takes a native name the
 // dialect does not list, which is refused without it.
 func TestPublish_ExcludeAndUnlisted(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	rcv := newReceiver(t, nil)
 	h := start(t, db, delivery.Config{})

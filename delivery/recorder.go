@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/polyhook/polyhook/delivery/driver"
@@ -47,6 +48,9 @@ type recorder struct {
 	// laneMoved is called once settlements are recorded of which one finished a lane's
 	// head for good: its next delivery is due (scheduler.wake).
 	laneMoved func()
+	// unwritten counts the settlements put and not yet written (or given up on): what
+	// idle reports.
+	unwritten atomic.Int64
 
 	// Others take batches too (take); stop waits for what they took to be written.
 	mu      sync.RWMutex
@@ -80,6 +84,7 @@ func (r *recorder) start(context.Context) error {
 				}
 			}
 			r.write(batch)
+			r.unwritten.Add(-int64(len(batch)))
 		}
 	}()
 	return nil
@@ -93,9 +98,13 @@ func (r *recorder) put(s *settlement) {
 		r.write([]*settlement{s})
 		return
 	}
+	r.unwritten.Add(1)
 	r.in <- s
 	r.mu.RUnlock()
 }
+
+// idle reports whether every settlement put has been written.
+func (r *recorder) idle() bool { return r.unwritten.Load() == 0 }
 
 // take returns the settlements waiting, up to a batch, for the caller to write in its
 // transaction (writeIn, then settled); it must call done once they are written (or given
@@ -115,11 +124,15 @@ func (r *recorder) take() (batch []*settlement, done func()) {
 		select {
 		case s := <-r.in:
 			batch = append(batch, s)
+			continue
 		default:
-			return batch, r.taken.Done
 		}
+		break
 	}
-	return batch, r.taken.Done
+	return batch, func() {
+		r.unwritten.Add(-int64(len(batch)))
+		r.taken.Done()
+	}
 }
 
 // stop records what is left and returns once it is written.

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -39,29 +40,21 @@ func TestRecoverIncludesRetrying(t *testing.T) {
 			ids = append(ids, h.publish(t, delivery.PublishInput{Type: "user.created"}).ID)
 		}
 		ctx := context.Background()
+		h.quiet(t)
 		for _, id := range ids {
-			for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-				ds, _ := db.DeliveriesOfEvent(ctx, id)
-				if len(ds) == 1 && ds[0].Attempts == 1 && ds[0].ClaimedUntil == nil && ds[0].NextAttemptAt != nil {
-					break
-				}
-				if time.Since(start) > 10*time.Second {
-					t.Fatalf("first attempt not recorded: %+v", ds)
-				}
+			if d := onlyDelivery(t, db, id); d.Attempts != 1 || d.ClaimedUntil != nil || d.NextAttemptAt == nil {
+				t.Fatalf("first attempt not recorded: %+v", d)
 			}
 		}
 		down.Store(false)
-		finished := func(r *store.Recovery) *store.Recovery {
+		finished := func(r *store.Recovery) {
 			t.Helper()
-			for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-				got, err := db.GetRecovery(ctx, r.ID)
-				if err == nil && got.Status == store.RecoveryDone {
-					return got
-				}
-				if time.Since(start) > 10*time.Second {
-					t.Fatalf("recovery did not finish: %+v %v", got, err)
-				}
-			}
+			var got *store.Recovery
+			var err error
+			eventually(t, 10*time.Second, func() bool {
+				got, err = db.GetRecovery(ctx, r.ID)
+				return err == nil && got.Status == store.RecoveryDone
+			}, func() string { return fmt.Sprintf("recovery did not finish: %+v %v", got, err) })
 		}
 
 		r, err := h.engine.Recover(ctx, w.ID, since)
@@ -69,7 +62,7 @@ func TestRecoverIncludesRetrying(t *testing.T) {
 			t.Fatalf("recover: %+v %v", r, err)
 		}
 		finished(r)
-		time.Sleep(300 * time.Millisecond)
+		h.quiet(t)
 		if n := okCount.Load(); n != 0 {
 			t.Fatalf("a recovery without IncludeRetrying sent %d retrying deliveries", n)
 		}
@@ -84,7 +77,7 @@ func TestRecoverIncludesRetrying(t *testing.T) {
 				t.Errorf("after recovery: %+v", ds[0])
 			}
 		}
-		time.Sleep(500 * time.Millisecond)
+		h.quiet(t)
 		if n := okCount.Load(); n != 3 {
 			t.Errorf("the endpoint got %d successful requests, want 3 (one per delivery)", n)
 		}

@@ -21,7 +21,7 @@ func TestReplicas_SlowAttemptsAreNotRescued(t *testing.T) {
 	db := storetest.OpenDSN(t, storetest.PostgresDSN(t))
 	cfg := delivery.Config{PerEndpoint: 1, Heartbeat: 200 * time.Millisecond} // silent after 1 s
 	a := start(t, db, cfg)
-	start(t, db, cfg)
+	b := start(t, db, cfg)
 	rcv := newReceiver(t, func(int, http.ResponseWriter) { time.Sleep(2500 * time.Millisecond) })
 	a.webhook(t, rcv.URL, nil)
 	var ids []string
@@ -33,7 +33,8 @@ func TestReplicas_SlowAttemptsAreNotRescued(t *testing.T) {
 			t.Errorf("delivery: %+v", ds[0])
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	a.quiet(t)
+	b.quiet(t)
 	seen := map[string]int{}
 	for _, r := range rcv.requests() {
 		seen[r.header.Get("webhook-id")]++
@@ -80,7 +81,7 @@ func TestReplicas_SilentReplicasClaimsAreSent(t *testing.T) {
 			}
 		}
 	}()
-	start(t, db, delivery.Config{Heartbeat: 100 * time.Millisecond}) // judges others after 500 ms
+	e := start(t, db, delivery.Config{Heartbeat: 100 * time.Millisecond}) // judges others after 500 ms
 	got := rcv.wait(t, 1, 10*time.Second)
 	if id := got[0].header.Get("webhook-id"); id != dead.ID {
 		t.Fatalf("sent %s, want the silent replica's %s", id, dead.ID)
@@ -88,7 +89,11 @@ func TestReplicas_SilentReplicasClaimsAreSent(t *testing.T) {
 	if ds := h.settled(t, dead.EventID, 5*time.Second); ds[0].Status != store.DeliverySucceeded {
 		t.Errorf("silent replica's delivery: %+v", ds[0])
 	}
-	time.Sleep(time.Second)
+	// Judged again, rep_alive is still beating: its claim stays.
+	if err := e.engine.Rescue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.quiet(t)
 	if d, _ := db.GetDelivery(ctx, alive.ID); d.Status != store.DeliveryPending || d.ClaimedUntil == nil || d.ClaimedBy != "rep_alive" {
 		t.Errorf("a beating replica's claim was taken: %+v", d)
 	}

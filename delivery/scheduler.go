@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/polyhook/polyhook/delivery/driver"
@@ -39,6 +40,8 @@ type scheduler struct {
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
+	// looking counts the loops' looks under way: what idle reports.
+	looking atomic.Int32
 }
 
 // duePoll is how often the scheduler looks for due deliveries when the last look found
@@ -95,9 +98,11 @@ func (s *scheduler) start(ctx context.Context) error {
 				case <-tick:
 				case <-loop.woken:
 				}
+				s.looking.Add(1)
 				if err := loop.do(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error(loop.what, "err", err)
 				}
+				s.looking.Add(-1)
 			}
 		}()
 	}
@@ -111,6 +116,10 @@ func (s *scheduler) stop(context.Context) error {
 	s.wg.Wait()
 	return nil
 }
+
+// idle reports whether none of the scheduler's loops is looking: whatever they claimed
+// is with the workers, or handed back to the recorder.
+func (s *scheduler) idle() bool { return s.looking.Load() == 0 }
 
 func (s *scheduler) now() time.Time { return s.clock.Now().UTC().Truncate(time.Millisecond) }
 
@@ -153,7 +162,7 @@ func (s *scheduler) dispatch(cls []*claim, wait time.Duration) {
 // pollDue claims due deliveries, a batch at a time, for as long as full batches come.
 func (s *scheduler) pollDue(ctx context.Context) error {
 	for {
-		full, err := s.claimDue(ctx)
+		_, full, err := s.claimDue(ctx)
 		if err != nil || !full || ctx.Err() != nil {
 			return err
 		}
@@ -162,17 +171,17 @@ func (s *scheduler) pollDue(ctx context.Context) error {
 
 // claimDue claims up to a batch of due deliveries and hands them to the workers; those
 // of stuck endpoints wait until their endpoint may be free, those of open breakers
-// (breaker.go) until their probe has answered. It reports whether it claimed a full
-// batch (more may be due).
-func (s *scheduler) claimDue(ctx context.Context) (bool, error) {
+// (breaker.go) until their probe has answered. It reports how many it claimed, and
+// whether that was a full batch (more may be due).
+func (s *scheduler) claimDue(ctx context.Context) (claimed int, full bool, err error) {
 	room := s.workers.room()
 	if room <= 0 {
-		return false, nil
+		return 0, false, nil
 	}
 	limit := min(dueBatch, room)
 	due, err := s.db.DueDeliveries(ctx, s.clock.Now(), limit, s.breakers.open())
 	if err != nil || len(due) == 0 {
-		return false, err
+		return 0, false, err
 	}
 	ready := due[:0:0]
 	postpone := map[string]time.Time{}
@@ -186,21 +195,21 @@ func (s *scheduler) claimDue(ctx context.Context) (bool, error) {
 		case wait > 0:
 			postpone[d.ID] = s.clock.Now().Add(jitter(wait))
 		default: // stopping
-			return false, nil
+			return 0, false, nil
 		}
 	}
 	until := s.clock.Now().Add(s.rescueAfter)
-	claimed, err := s.db.ClaimDue(ctx, ready, postpone, s.replica, until)
-	if err != nil || len(claimed) == 0 {
-		return false, err
+	got, err := s.db.ClaimDue(ctx, ready, postpone, s.replica, until)
+	if err != nil || len(got) == 0 {
+		return 0, false, err
 	}
-	ids := make([]string, len(claimed))
-	for i := range claimed {
-		ids[i] = claimed[i].EventID
+	ids := make([]string, len(got))
+	for i := range got {
+		ids[i] = got[i].EventID
 	}
 	evs, err := s.db.EventsByID(ctx, ids)
-	cls := make([]*claim, 0, len(claimed))
-	for _, d := range claimed {
+	cls := make([]*claim, 0, len(got))
+	for _, d := range got {
 		cl := &claim{d: d, until: until}
 		if cl.ev = evs[d.EventID]; cl.ev == nil {
 			if err == nil {
@@ -212,7 +221,7 @@ func (s *scheduler) claimDue(ctx context.Context) (bool, error) {
 		cls = append(cls, cl)
 	}
 	s.dispatch(cls, 0)
-	return len(claimed) == limit, err
+	return len(got), len(got) == limit, err
 }
 
 // renew keeps parked claims from running out while they wait, however long their

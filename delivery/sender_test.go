@@ -57,6 +57,7 @@ func port(t *testing.T, srv *httptest.Server) string {
 }
 
 func TestSend_Success(t *testing.T) {
+	t.Parallel()
 	type seen struct {
 		method, path, ua, custom string
 		body                     string
@@ -102,6 +103,7 @@ func TestSend_Success(t *testing.T) {
 }
 
 func TestSend_UserAgent(t *testing.T) {
+	t.Parallel()
 	ua := make(chan string, 2)
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { ua <- r.UserAgent() })
 	s := openSender(SenderOptions{UserAgent: "Gateway/2"})
@@ -116,6 +118,7 @@ func TestSend_UserAgent(t *testing.T) {
 }
 
 func TestSend_ServerError(t *testing.T) {
+	t.Parallel()
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", http.StatusInternalServerError)
 	})
@@ -129,6 +132,7 @@ func TestSend_ServerError(t *testing.T) {
 }
 
 func TestSend_RedirectNotFollowed(t *testing.T) {
+	t.Parallel()
 	var target hits
 	dst := serve(t, target.wrap(func(w http.ResponseWriter, r *http.Request) {}))
 	for _, code := range []int{301, 302, 303, 307, 308} {
@@ -149,6 +153,7 @@ func TestSend_RedirectNotFollowed(t *testing.T) {
 }
 
 func TestSend_BodyTruncated(t *testing.T) {
+	t.Parallel()
 	large := strings.Repeat("0123456789", 100_000) // 1 MB, more than the drain bound
 	for _, tc := range []struct {
 		body      string
@@ -172,6 +177,7 @@ func TestSend_BodyTruncated(t *testing.T) {
 }
 
 func TestSend_RetryAfter(t *testing.T) {
+	t.Parallel()
 	value := make(chan string, 1)
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", <-value)
@@ -196,6 +202,7 @@ func TestSend_RetryAfter(t *testing.T) {
 }
 
 func TestSend_ReadTimeout(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -218,6 +225,7 @@ func TestSend_ReadTimeout(t *testing.T) {
 
 // A status that arrived is kept even when the body then stalls past the read timeout.
 func TestSend_SlowBody(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "partial")
@@ -242,6 +250,7 @@ func TestSend_SlowBody(t *testing.T) {
 
 // The caller's context still bounds an attempt.
 func TestSend_ContextCancelled(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -291,6 +300,7 @@ func fullListener(t *testing.T) string {
 }
 
 func TestSend_ConnectTimeout(t *testing.T) {
+	t.Parallel()
 	addr := fullListener(t)
 	start := time.Now()
 	res := openSender(SenderOptions{}).Send(context.Background(), Request{
@@ -309,6 +319,7 @@ func TestSend_ConnectTimeout(t *testing.T) {
 // An endpoint that accepts TCP but never completes the TLS handshake is bounded by
 // the connect timeout too (Request.ConnectTimeout covers "the TCP and TLS handshake").
 func TestSend_TLSHandshakeTimeout(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -336,6 +347,7 @@ func TestSend_TLSHandshakeTimeout(t *testing.T) {
 }
 
 func TestSend_ConnectRefused(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -349,6 +361,7 @@ func TestSend_ConnectRefused(t *testing.T) {
 }
 
 func TestSend_DNSFailure(t *testing.T) {
+	t.Parallel()
 	res := openSender(SenderOptions{}).Send(context.Background(), Request{
 		URL: "http://no-such-host.invalid/", ConnectTimeout: 2 * time.Second,
 	})
@@ -358,6 +371,7 @@ func TestSend_DNSFailure(t *testing.T) {
 }
 
 func TestSend_RefusesOtherSchemes(t *testing.T) {
+	t.Parallel()
 	s := openSender(SenderOptions{})
 	for _, u := range []string{"ftp://example.com/x", "file:///etc/passwd", "gopher://example.com", "example.com/hook", "//example.com/x", "http://", ""} {
 		res := s.Send(context.Background(), Request{URL: u})
@@ -368,6 +382,7 @@ func TestSend_RefusesOtherSchemes(t *testing.T) {
 }
 
 func TestSend_SSRFRefused(t *testing.T) {
+	t.Parallel()
 	var got hits
 	srv := serve(t, got.wrap(func(w http.ResponseWriter, r *http.Request) {}))
 	p := port(t, srv)
@@ -404,6 +419,7 @@ func TestSend_SSRFRefused(t *testing.T) {
 // A URL with a zoned link-local address (the dialer passes "fe80::1%lo" to the guard)
 // must be refused as link-local, not attempted.
 func TestSend_SSRFRefusesZonedLinkLocal(t *testing.T) {
+	t.Parallel()
 	zone := "lo"
 	if runtime.GOOS != "linux" {
 		t.Skip("uses the Linux loopback interface name")
@@ -417,6 +433,7 @@ func TestSend_SSRFRefusesZonedLinkLocal(t *testing.T) {
 }
 
 func TestSend_SSRFAllowed(t *testing.T) {
+	t.Parallel()
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {})
 	p := port(t, srv)
 	for _, tc := range []struct {
@@ -477,6 +494,7 @@ func selfSigned(t *testing.T) tls.Certificate {
 }
 
 func TestSend_PinnedCertificate(t *testing.T) {
+	t.Parallel()
 	var got hits
 	sni := make(chan string, 10)
 	srv := httptest.NewUnstartedServer(got.wrap(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "pinned") }))
@@ -526,6 +544,7 @@ func TestSend_PinnedCertificate(t *testing.T) {
 
 // A pinned self-signed certificate works for an endpoint that is not httptest's.
 func TestSend_PinnedSelfSigned(t *testing.T) {
+	t.Parallel()
 	cert := selfSigned(t)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -543,6 +562,7 @@ func TestSend_PinnedSelfSigned(t *testing.T) {
 
 // Connections are reused across attempts, and the Sender is safe for concurrent use.
 func TestSend_ReusesConnectionsAndIsConcurrent(t *testing.T) {
+	t.Parallel()
 	var conns atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -584,8 +604,11 @@ func TestSend_ReusesConnectionsAndIsConcurrent(t *testing.T) {
 
 // A hanging endpoint does not hold up attempts to another endpoint on the same Sender.
 func TestSend_SlowEndpointIsolated(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
+	var hanging atomic.Int32
 	slow := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		hanging.Add(1)
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -597,7 +620,11 @@ func TestSend_SlowEndpointIsolated(t *testing.T) {
 	for range 4 {
 		go s.Send(context.Background(), Request{URL: slow.URL, ReadTimeout: 3 * time.Second})
 	}
-	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := until(ctx, func() bool { return hanging.Load() == 4 }); err != nil {
+		t.Fatal("the slow endpoint's requests did not all arrive")
+	}
 	start := time.Now()
 	if res := s.Send(context.Background(), Request{URL: fast.URL}); !res.Success() || time.Since(start) > time.Second {
 		t.Errorf("fast endpoint: Status %d, Err %v after %v", res.Status, res.Err, time.Since(start))

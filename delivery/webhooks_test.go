@@ -35,8 +35,10 @@ func TestStateReads_BatchWhileOneRuns(t *testing.T) {
 	}}
 	first := make(chan error, 1)
 	go func() { _, err := r.get(context.Background(), "a"); first <- err }()
-	for calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := until(ctx, func() bool { return calls.Load() > 0 }); err != nil {
+		t.Fatal("the first read did not begin")
 	}
 	asked := time.Now()
 	var wg sync.WaitGroup
@@ -55,7 +57,18 @@ func TestStateReads_BatchWhileOneRuns(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // all of them wait for the next read
+	waiting := func() bool { // all of them wait for the next read
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		n := 0
+		for _, chs := range r.waiting {
+			n += len(chs)
+		}
+		return n == 30
+	}
+	if err := until(ctx, waiting); err != nil {
+		t.Fatal("the requests did not all wait")
+	}
 	close(gate)
 	wg.Wait()
 	if err := <-first; err != nil {

@@ -24,6 +24,9 @@ type workers struct {
 	work     chan *claim
 	wg       sync.WaitGroup
 	cancel   context.CancelFunc
+	// holding counts the claims given to the workers and not yet through the pipeline
+	// (waiting in work, or running): what idle reports.
+	holding atomic.Int64
 }
 
 func newWorkers(n int, clock Clock, run func(context.Context, *claim)) *workers {
@@ -40,6 +43,7 @@ func (w *workers) start(ctx context.Context) error {
 			defer w.wg.Done()
 			for cl := range w.work {
 				w.run(ctx, cl)
+				w.holding.Add(-1)
 			}
 		}()
 	}
@@ -113,10 +117,12 @@ func (w *workers) offer(cl *claim) bool {
 	if !w.open {
 		return false
 	}
+	w.holding.Add(1)
 	select {
 	case w.work <- cl:
 		return true
 	default:
+		w.holding.Add(-1)
 		return false
 	}
 }
@@ -137,12 +143,17 @@ func (w *workers) offerWait(cl *claim, wait time.Duration) bool {
 	if !w.open {
 		return false
 	}
+	w.holding.Add(1)
 	select {
 	case w.work <- cl:
 		return true
 	case <-w.halt:
-		return false
 	case <-timeout:
-		return false
 	}
+	w.holding.Add(-1)
+	return false
 }
+
+// idle reports whether the workers hold no claim: none waiting for a worker, none in the
+// pipeline (a claim parked for a place of its endpoint is the endpoints').
+func (w *workers) idle() bool { return w.holding.Load() == 0 }
