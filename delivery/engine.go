@@ -181,8 +181,6 @@ func (c *Config) defaults() {
 // (guard.go) and the request's headers (request.go, stdwebhooks.go) hold no engine state.
 type Engine struct {
 	db       driver.Driver
-	matched  matchCache
-	filters  filterCache
 	cfg      Config
 	log      *slog.Logger
 	clock    Clock
@@ -199,7 +197,7 @@ type Engine struct {
 
 	// The parts with a life of their own, started in this order and stopped in reverse
 	// (service.go): the heartbeat, the maintenance queue, the recorder, the endpoints,
-	// the workers and the scheduler.
+	// the workers, the scheduler and the publisher.
 	services  []service
 	beat      *heartbeat
 	queue     driver.Queue
@@ -207,12 +205,12 @@ type Engine struct {
 	slots     *endpoints
 	workers   *workers
 	scheduler *scheduler
+	publisher *publisher
 	// The parts that live in their callers' goroutines.
-	retry      retryPolicy
-	breakers   *breakers
-	copies     copies
-	states     stateReads
-	publishing publishing
+	retry    retryPolicy
+	breakers *breakers
+	copies   copies
+	states   stateReads
 }
 
 // New returns an engine on the database db drives (see driver/drivers). Register the
@@ -235,7 +233,6 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 	}
 	e.states.read = db.WebhookStates
 	e.retry = retryPolicy{maxAttempts: cfg.MaxAttempts, units: e.retryUnit}
-	e.publishing.commit = e.commit
 	e.beat = &heartbeat{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, every: cfg.Heartbeat}
 	e.rec = newRecorder(db, cfg.Clock, cfg.Log, cfg.DisableAfter)
 	e.workers = newWorkers(cfg.Workers, cfg.Clock, e.run)
@@ -243,12 +240,14 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 		heartbeat: cfg.Heartbeat, workers: e.workers, slots: e.slots, breakers: e.breakers, rec: e.rec, woken: make(chan struct{}, 1)}
 	e.rec.laneMoved = e.scheduler.wake
 	e.slots.handBack = e.scheduler.handBack
+	e.publisher = &publisher{db: db, clock: cfg.Clock, replica: e.replica, rescueAfter: cfg.RescueAfter, encoders: e.encoders,
+		rec: e.rec, scheduler: e.scheduler, breakers: e.breakers}
 	q, err := newQueue(db, e)
 	if err != nil {
 		return nil, err
 	}
 	e.queue = q
-	e.services = []service{e.beat, queueService{q}, e.rec, e.slots, e.workers, e.scheduler}
+	e.services = []service{e.beat, queueService{q}, e.rec, e.slots, e.workers, e.scheduler, e.publisher}
 	return e, nil
 }
 
@@ -291,11 +290,12 @@ func (e *Engine) Register(encs ...Encoder) {
 // claim.go) and takes its share of the deliveries due.
 func (e *Engine) Start(ctx context.Context) error { return startAll(ctx, e.services) }
 
-// Stop stops the parts in reverse order: the scheduler stops claiming, the workers
-// finish the attempts in flight and hand the claims not yet tried back, due; the
-// recorder writes what is left; the heartbeat goes last. When ctx ends first, the
-// attempts in flight are cut short and handed back too; whatever is still unfinished is
-// picked up again after a restart or by another replica.
+// Stop stops the parts in reverse order: the publisher finishes the group commits under
+// way (a publish after that still commits, its deliveries due), the scheduler stops
+// claiming, the workers finish the attempts in flight and hand the claims not yet tried
+// back, due; the recorder writes what is left; the heartbeat goes last. When ctx ends
+// first, the attempts in flight are cut short and handed back too; whatever is still
+// unfinished is picked up again after a restart or by another replica.
 func (e *Engine) Stop(ctx context.Context) error { return stopAll(ctx, e.services) }
 
 // maxOrderingKey bounds an event's ordering key, in bytes.
@@ -381,7 +381,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
 	}
-	err = e.publishing.submit(&publication{ev: ev, names: names, exclude: in.Exclude, key: in.OrderingKey, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
+	err = e.publisher.submit(&publication{ev: ev, names: names, exclude: in.Exclude, key: in.OrderingKey, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
 	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
 		// Published concurrently under the same id: the other call won.
 		existing, gerr := e.db.GetEvent(ctx, in.ID)

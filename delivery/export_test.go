@@ -33,7 +33,7 @@ func (e *Engine) Quiet(ctx context.Context) error {
 // idle reports whether no part of the engine holds work.
 func (e *Engine) idle() bool {
 	parked, _ := e.slots.load()
-	return parked == 0 && e.publishing.idle() && e.scheduler.idle() && e.workers.idle() && e.rec.idle()
+	return parked == 0 && e.publisher.idle() && e.scheduler.idle() && e.workers.idle() && e.rec.idle()
 }
 
 // Look is one look of the scheduler, begun now: held deliveries whose webhook delivers

@@ -34,20 +34,57 @@ type publication struct {
 	span trace.SpanContext
 }
 
-// publishing batches publications.
-type publishing struct {
-	commit func([]*publication)
+// publisher is the part that publishes: it commits publications in groups, matching
+// each event to its webhooks (with the caches it owns: the webhooks each scope matched,
+// the compiled filters), claims for this process the first attempts the scheduler lets
+// it (claimable), and hands those claims to the workers once the group commits.
+//
+// It is the first of the parts to stop: stop waits for the commits under way, whose
+// claims still go to the workers. A publish after that still commits; its deliveries
+// are due, for whichever process runs.
+type publisher struct {
+	db          driver.Driver
+	clock       Clock
+	replica     string
+	rescueAfter time.Duration
+	// encoders are the engine's, filled by Register before Start.
+	encoders  map[string]Encoder
+	rec       *recorder
+	scheduler *scheduler
+	breakers  *breakers
+
+	matched matchCache
+	filters filterCache
 
 	mu      sync.Mutex
 	waiting []*publication
 	busy    bool
+	// draining counts the drains under way: stop waits for them.
+	draining sync.WaitGroup
 }
 
 // maxGroup bounds the publications one transaction commits.
 const maxGroup = 256
 
+func (g *publisher) start(context.Context) error { return nil }
+
+// stop waits for the group commits under way, or for ctx to end.
+func (g *publisher) stop(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		g.draining.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // submit commits p, with whatever else is waiting, and returns its outcome.
-func (g *publishing) submit(p *publication) error {
+func (g *publisher) submit(p *publication) error {
 	g.mu.Lock()
 	g.waiting = append(g.waiting, p)
 	if g.busy {
@@ -55,13 +92,14 @@ func (g *publishing) submit(p *publication) error {
 		return <-p.done
 	}
 	g.busy = true
+	g.draining.Add(1)
 	g.mu.Unlock()
 	g.drain(true)
 	return <-p.done
 }
 
 // idle reports whether no publication waits for a commit or is being committed.
-func (g *publishing) idle() bool {
+func (g *publisher) idle() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return !g.busy && len(g.waiting) == 0
@@ -69,13 +107,14 @@ func (g *publishing) idle() bool {
 
 // drain commits groups until none is waiting. The first caller commits the first group,
 // its own, then leaves the rest to a goroutine so that its answer is not held up.
-func (g *publishing) drain(first bool) {
+func (g *publisher) drain(first bool) {
 	for {
 		g.mu.Lock()
 		n := min(len(g.waiting), maxGroup)
 		if n == 0 {
 			g.busy = false
 			g.mu.Unlock()
+			g.draining.Done()
 			return
 		}
 		group := slices.Clone(g.waiting[:n])
@@ -97,16 +136,16 @@ func (g *publishing) drain(first bool) {
 // (recorder.take): one commit then does the work of two. Should the group fail, each publication is tried alone, so that one
 // publication's conflict is not the others' failure, and the attempts are recorded on
 // their own.
-func (e *Engine) commit(group []*publication) {
+func (g *publisher) commit(group []*publication) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	settles, taken := e.rec.take()
+	settles, taken := g.rec.take()
 	restore := keep(settles)
-	claimed, err := e.insert(ctx, group, settles)
+	claimed, err := g.insert(ctx, group, settles)
 	if err == nil {
-		e.rec.settled(settles)
+		g.rec.settled(settles)
 		taken()
-		e.scheduler.dispatch(claimed, dispatchWait)
+		g.scheduler.dispatch(claimed, dispatchWait)
 		for _, p := range group {
 			p.done <- nil
 		}
@@ -114,7 +153,7 @@ func (e *Engine) commit(group []*publication) {
 	}
 	if len(settles) > 0 {
 		restore()
-		e.rec.write(settles)
+		g.rec.write(settles)
 	}
 	taken()
 	if len(group) == 1 {
@@ -122,9 +161,9 @@ func (e *Engine) commit(group []*publication) {
 		return
 	}
 	for _, p := range group {
-		claimed, err := e.insert(ctx, []*publication{p}, nil)
+		claimed, err := g.insert(ctx, []*publication{p}, nil)
 		if err == nil {
-			e.scheduler.dispatch(claimed, dispatchWait)
+			g.scheduler.dispatch(claimed, dispatchWait)
 		}
 		p.done <- err
 	}
@@ -133,16 +172,16 @@ func (e *Engine) commit(group []*publication) {
 // insert matches a group's events to webhooks and writes them and their deliveries,
 // claimed by this process or due, and records settles. It returns
 // the claims.
-func (e *Engine) insert(ctx context.Context, group []*publication, settles []*settlement) ([]*claim, error) {
+func (g *publisher) insert(ctx context.Context, group []*publication, settles []*settlement) ([]*claim, error) {
 	candidates := map[scope][]*store.Webhook{}
 	var (
 		evs           = make([]*store.Event, len(group))
 		deliveries    []store.Delivery
 		claimed       []*claim
 		claimedAt     []int // each claim's delivery in deliveries
-		until         = e.now().Add(e.cfg.RescueAfter)
-		read          = e.clock.Now() // before the webhooks are read
-		writes, local = e.db.WebhookWrites()
+		until         = g.now().Add(g.rescueAfter)
+		read          = g.clock.Now() // before the webhooks are read
+		writes, local = g.db.WebhookWrites()
 	)
 	for i, p := range group {
 		evs[i] = p.ev
@@ -154,13 +193,13 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 		key := scope{strings.Join(dialects, ","), p.ev.Tenant}
 		ws, ok := candidates[key]
 		if !ok && local {
-			ws, ok = e.matched.get(writes, key)
+			ws, ok = g.matched.get(writes, key)
 			if ok {
 				candidates[key] = ws
 			}
 		}
 		if !ok {
-			found, err := e.db.MatchCandidates(ctx, dialects, p.ev.Tenant)
+			found, err := g.db.MatchCandidates(ctx, dialects, p.ev.Tenant)
 			if err != nil {
 				return nil, err
 			}
@@ -173,13 +212,13 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 			}
 			candidates[key] = ws
 			if local {
-				e.matched.put(writes, key, ws)
+				g.matched.put(writes, key, ws)
 			}
 		}
 		p.ev.Deliveries = 0
 		var doc map[string]any // the event as filters see it, decoded once if needed
 		for _, w := range ws {
-			enc := e.encoders[w.Dialect]
+			enc := g.encoders[w.Dialect]
 			if s, ok := enc.(Scoper); ok && !s.InScope(w, p.ev.Tenant) {
 				continue
 			}
@@ -187,7 +226,7 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 				continue
 			}
 			if len(w.Filter) > 0 {
-				f := e.filters.get(w.Filter)
+				f := g.filters.get(w.Filter)
 				if doc == nil {
 					doc = filter.Document(p.ev.Type, p.ev.Tenant, p.ev.OccurredAt, p.ev.Data)
 				}
@@ -216,12 +255,12 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 				if w.PausedAt != nil {
 					// Made and kept, unattempted, until the webhook is resumed.
 					d.HeldAt = &p.ev.CreatedAt
-				} else if w.Ordered && e.breakers.paused(w.ID) {
+				} else if w.Ordered && g.breakers.paused(w.ID) {
 					// Due, for the poll, which leaves the endpoint out until its probe answers:
 					// a delivery that may not head its lane must not be given the probe.
 					d.NextAttemptAt = &p.ev.CreatedAt
-				} else if wait, ok := e.scheduler.claimable(w.ID, d.ID); ok {
-					d.ClaimedUntil, d.ClaimedBy = &until, e.replica
+				} else if wait, ok := g.scheduler.claimable(w.ID, d.ID); ok {
+					d.ClaimedUntil, d.ClaimedBy = &until, g.replica
 					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
 					claimedAt = append(claimedAt, len(deliveries))
 				} else {
@@ -239,13 +278,13 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 			}
 		}
 	}
-	err := e.db.InTx(ctx, func(tx driver.Executor) error {
+	err := g.db.InTx(ctx, func(tx driver.Executor) error {
 		// Those not claimed are due at their next_attempt_at, for the poll (due.go).
 		if err := tx.CreateEvents(ctx, evs, deliveries); err != nil {
 			return err
 		}
 		if len(settles) > 0 {
-			return e.rec.writeIn(ctx, tx, settles)
+			return g.rec.writeIn(ctx, tx, settles)
 		}
 		return nil
 	})
@@ -261,6 +300,9 @@ func (e *Engine) insert(ctx context.Context, group []*publication, settles []*se
 	}
 	return kept, nil
 }
+
+// now is the publisher's clock in the store's precision.
+func (g *publisher) now() time.Time { return g.clock.Now().UTC().Truncate(time.Millisecond) }
 
 // matchCache keeps, on a store that sees every webhook write (SQLite, see
 // driver.Driver.WebhookWrites), the webhooks each scope matched, for as long as no webhook has
