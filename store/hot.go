@@ -21,12 +21,11 @@ import (
 // and everything off the hot path stay on GORM; TestHotColumnsAreTheModels checks that
 // these statements write every column the GORM models have.
 
-// hotStatements holds the hot statements: prepared on the pool (SQLite, filled by
-// prepare at Open) and numbered for PostgreSQL. Read-only once Open returns; shared by a
-// DB and its transactions.
+// hotStatements holds the hot statements: prepared on the pool for SQLite (prepare, at
+// Open) and numbered for PostgreSQL. Read-only once Open returns; shared by a DB and its
+// transactions.
 type hotStatements struct {
 	pool     *sql.DB
-	postgre  bool
 	prepared map[string]*sql.Stmt
 	numbered map[string]string // the query with PostgreSQL's $n placeholders
 }
@@ -35,22 +34,18 @@ type hotStatements struct {
 var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, postponeSQL,
 	sequenceSQL, insertLaneDeliverySQL, laneClaimSQL, laneDueSQL, promoteSQL}
 
-func newHotStatements(pool *sql.DB, backend string) *hotStatements {
-	h := &hotStatements{pool: pool, postgre: backend == BackendPostgres,
-		prepared: map[string]*sql.Stmt{}, numbered: map[string]string{}}
+func newHotStatements(pool *sql.DB) *hotStatements {
+	h := &hotStatements{pool: pool, prepared: map[string]*sql.Stmt{}, numbered: map[string]string{}}
 	for _, q := range hotSQL {
 		h.numbered[q] = dollars(q)
 	}
 	return h
 }
 
-// prepare prepares the hot statements on the pool (SQLite), once the tables exist. It
-// must run outside any transaction: SQLite's one connection is the transaction's while
-// one is open.
+// prepare prepares the hot statements on the pool, once the tables exist: what SQLite
+// does when it opens (DB.opened). It must run outside any transaction: SQLite's one
+// connection is the transaction's while one is open.
 func (h *hotStatements) prepare(ctx context.Context) error {
-	if h.postgre {
-		return nil
-	}
 	for _, q := range hotSQL {
 		s, err := h.pool.PrepareContext(ctx, q)
 		if err != nil {
@@ -84,12 +79,9 @@ type statement struct {
 }
 
 // execAll runs statements in order, in db's transaction or in one of its own, and
-// returns how many rows each changed. On SQLite each runs on its statement prepared on
-// the pool, reused on the transaction's connection; on PostgreSQL they go in one round
-// trip (a pgx batch) rather than one each: a publish group's or an attempt batch's rows
-// were as many round trips, most of the gateway's and the server's work.
+// returns how many rows each changed, the way of db's backend (sqliteTx, pgxTx).
 func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
-	if db.tx.sql == nil && db.tx.pgx == nil {
+	if db.tx == nil {
 		var n []int64
 		err := db.InTx(ctx, func(tx *DB) error {
 			var err error
@@ -98,26 +90,42 @@ func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
 		})
 		return n, err
 	}
+	return db.tx.execAll(ctx, db.hot, sts)
+}
+
+// pgxTx is a PostgreSQL transaction's handle: its statements go in one round trip (a
+// pgx batch) rather than one each: a publish group's or an attempt batch's rows were as
+// many round trips, most of the gateway's and the server's work. pgx caches their
+// prepared forms per connection.
+type pgxTx struct{ tx pgx.Tx }
+
+func (t pgxTx) execAll(ctx context.Context, hot *hotStatements, sts []statement) ([]int64, error) {
 	n := make([]int64, len(sts))
-	if db.tx.pgx != nil {
-		b := &pgx.Batch{}
-		for _, st := range sts {
-			b.Queue(db.hot.numbered[st.query], st.args...)
-		}
-		br := db.tx.pgx.SendBatch(ctx, b)
-		for i := range sts {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return nil, err
-			}
-			n[i] = tag.RowsAffected()
-		}
-		return n, br.Close()
+	b := &pgx.Batch{}
+	for _, st := range sts {
+		b.Queue(hot.numbered[st.query], st.args...)
 	}
-	// The commit checks the SQLite file (see InTx).
+	br := t.tx.SendBatch(ctx, b)
+	for i := range sts {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return nil, err
+		}
+		n[i] = tag.RowsAffected()
+	}
+	return n, br.Close()
+}
+
+// sqliteTx is an SQLite transaction's handle: each statement runs on its statement
+// prepared on the pool, reused on the transaction's connection. The commit checks the
+// SQLite file (see InSQLiteTx).
+type sqliteTx struct{ tx *sql.Tx }
+
+func (t sqliteTx) execAll(ctx context.Context, hot *hotStatements, sts []statement) ([]int64, error) {
+	n := make([]int64, len(sts))
 	for i, st := range sts {
-		res, err := db.tx.sql.StmtContext(ctx, db.hot.prepared[st.query]).ExecContext(ctx, st.args...)
+		res, err := t.tx.StmtContext(ctx, hot.prepared[st.query]).ExecContext(ctx, st.args...)
 		if err != nil {
 			return nil, err
 		}

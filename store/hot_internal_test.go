@@ -54,7 +54,7 @@ func TestDollars(t *testing.T) {
 // Every hot statement is prepared on SQLite and numbered for PostgreSQL: execAll looks
 // them up by their text.
 func TestHotStatementsAreAllPrepared(t *testing.T) {
-	h := newHotStatements(nil, BackendPostgres)
+	h := newHotStatements(nil)
 	for _, q := range hotSQL {
 		if h.numbered[q] == "" || strings.Contains(h.numbered[q], "?") {
 			t.Errorf("not numbered: %s", q)

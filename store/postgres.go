@@ -27,7 +27,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot reach the PostgreSQL database.", Err: err}
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	db, err := newDB(BackendPostgres, gormpostgres.New(gormpostgres.Config{Conn: sqlDB}), sqlDB, postgresError, func() {
+	// pgx caches prepared statements per connection: GORM need not.
+	db, err := newDB(BackendPostgres, gormpostgres.New(gormpostgres.Config{Conn: sqlDB}), sqlDB, false, postgresError, func() {
 		sqlDB.Close()
 		pool.Close()
 	})
@@ -35,6 +36,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	db.pool = pool
+	db.inTx, db.opened = inPgxTx, func(context.Context) error { return nil }
 	return db, nil
 }
 

@@ -45,9 +45,15 @@ type DB struct {
 	webhookWrites *atomic.Uint64
 
 	// hot holds the hot path's statements (see hot.go); tx is the transaction this DB
-	// runs in, zero outside one (see InTx).
+	// runs in, nil outside one (see InTx).
 	hot *hotStatements
 	tx  rawTx
+
+	// What the backend does its own way, set when it is opened (openSQLite,
+	// openPostgres): how a transaction runs (InTx), and what it does once the tables
+	// exist.
+	inTx   func(db *DB, ctx context.Context, fn func(tx *DB) error) error
+	opened func(ctx context.Context) error
 
 	// Now returns the current time; tests may replace it. Times are kept in UTC with
 	// millisecond precision, the finest every dialect can show.
@@ -85,24 +91,22 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := db.hot.prepare(ctx); err != nil {
+	if err := db.opened(ctx); err != nil {
 		db.Close()
 		return nil, db.err(err)
 	}
 	return db, nil
 }
 
-func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, translate func(error) error, closeFn func()) (*DB, error) {
+// newDB opens GORM on sqlDB; prepare has GORM prepare each statement once and reuse it.
+func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, prepare bool, translate func(error) error, closeFn func()) (*DB, error) {
 	g, err := gorm.Open(dialector, &gorm.Config{
 		// Statements never carry secrets into logs: GORM logs nothing.
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		TranslateError:         false,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
-		// On SQLite, parsing SQL was a third of the gateway's CPU under load (see the
-		// README's benchmark section): prepare each statement once and reuse it. On
-		// PostgreSQL pgx already caches prepared statements per connection.
-		PrepareStmt: backend == BackendSQLite,
+		PrepareStmt:            prepare,
 	})
 	if err != nil {
 		closeFn()
@@ -117,7 +121,7 @@ func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, translate fu
 		MinFreeBytes:  8 << 20,
 		PruneBatch:    500,
 		webhookWrites: &atomic.Uint64{},
-		hot:           newHotStatements(sqlDB, backend),
+		hot:           newHotStatements(sqlDB),
 		Now:           func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 	}
 	if err := db.countWebhookWrites(); err != nil {

@@ -10,26 +10,30 @@ import (
 	"gorm.io/gorm"
 )
 
-// rawTx is the driver-level handle of the transaction a DB runs in: sql on SQLite, pgx on
-// PostgreSQL; zero outside one.
-type rawTx struct {
-	sql *sql.Tx
-	pgx pgx.Tx
+// rawTx is the driver-level handle of the transaction a DB runs in (sqliteTx, pgxTx),
+// nil outside one: the hot statements run on it (execAll).
+type rawTx interface {
+	execAll(ctx context.Context, hot *hotStatements, sts []statement) ([]int64, error)
 }
 
 // InTx runs fn in one transaction; it commits when fn returns nil and rolls back
-// otherwise.
-func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
-	if db.backend == BackendPostgres {
-		return db.InPgxTx(ctx, func(tx *DB, _ pgx.Tx) error { return fn(tx) })
-	}
+// otherwise. How is the backend's (inTx, set when it is opened).
+func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error { return db.inTx(db, ctx, fn) }
+
+// inPgxTx is InTx on PostgreSQL.
+func inPgxTx(db *DB, ctx context.Context, fn func(tx *DB) error) error {
+	return db.InPgxTx(ctx, func(tx *DB, _ pgx.Tx) error { return fn(tx) })
+}
+
+// inSQLiteTx is InTx on SQLite.
+func inSQLiteTx(db *DB, ctx context.Context, fn func(tx *DB) error) error {
 	return db.InSQLiteTx(ctx, func(tx *DB, _ *sql.Tx) error { return fn(tx) })
 }
 
 // InPgxTx runs fn in one PostgreSQL transaction that GORM (through tx) and whoever holds
 // raw (River's pgx driver) share; it commits when fn returns nil and rolls back otherwise.
 func (db *DB) InPgxTx(ctx context.Context, fn func(tx *DB, raw pgx.Tx) error) error {
-	if db.backend != BackendPostgres {
+	if db.pool == nil {
 		return Errorf(EINTERNAL, "Not a PostgreSQL database.")
 	}
 	// GORM runs on one pooled connection on which pgx has begun the transaction, so that
@@ -57,7 +61,7 @@ func (db *DB) InPgxTx(ctx context.Context, fn func(tx *DB, raw pgx.Tx) error) er
 		}
 		defer ptx.Rollback(context.WithoutCancel(ctx))
 		tx := *db
-		tx.gorm, tx.tx = g, rawTx{pgx: ptx}
+		tx.gorm, tx.tx = g, pgxTx{ptx}
 		if err := fn(&tx, ptx); err != nil {
 			return err
 		}
@@ -69,7 +73,7 @@ func (db *DB) InPgxTx(ctx context.Context, fn func(tx *DB, raw pgx.Tx) error) er
 // raw (River's SQLite driver) share; it commits when fn returns nil and rolls back
 // otherwise.
 func (db *DB) InSQLiteTx(ctx context.Context, fn func(tx *DB, raw *sql.Tx) error) error {
-	if db.backend != BackendSQLite {
+	if db.file == nil {
 		return Errorf(EINTERNAL, "Not an SQLite database.")
 	}
 	g := db.gorm.WithContext(ctx).Begin()
@@ -86,7 +90,7 @@ func (db *DB) InSQLiteTx(ctx context.Context, fn func(tx *DB, raw *sql.Tx) error
 		return Errorf(EINTERNAL, "Unexpected transaction type.")
 	}
 	tx := *db
-	tx.gorm, tx.tx = g, rawTx{sql: sqlTx}
+	tx.gorm, tx.tx = g, sqliteTx{sqlTx}
 	if err := fn(&tx, sqlTx); err != nil {
 		g.Rollback()
 		return db.err(err)

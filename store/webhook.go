@@ -384,12 +384,9 @@ func (db *DB) MatchCandidates(ctx context.Context, dialects []string, tenant str
 }
 
 // WebhookWrites returns how many statements have written to webhooks through this store
-// since it was opened, and whether that is every write there is: on SQLite, whose file
-// one process owns, a count unchanged since a webhook was read means the webhook is as it
-// was read. On PostgreSQL other replicas write too, so local is false.
-func (db *DB) WebhookWrites() (n uint64, local bool) {
-	return db.webhookWrites.Load(), db.backend == BackendSQLite
-}
+// since it was opened. Whether that is every write there is (one process owns an SQLite
+// file; replicas share a PostgreSQL database) is the delivery driver's to say.
+func (db *DB) WebhookWrites() uint64 { return db.webhookWrites.Load() }
 
 // rawWebhookWrite matches a raw statement that writes to webhooks.
 var rawWebhookWrite = regexp.MustCompile("(?i)^\\s*(UPDATE|DELETE\\s+FROM|INSERT\\s+INTO|REPLACE\\s+INTO)\\s+[`\"]?webhooks\\b")

@@ -37,6 +37,10 @@ func (d *Driver) InTx(ctx context.Context, fn func(driver.Executor) error) error
 	return d.InPgxTx(ctx, func(t *store.DB, raw pgx.Tx) error { return fn(&tx{t, raw}) })
 }
 
+// WebhookWrites counts this process's writes to webhooks; other replicas write too, so
+// they are not every write there is.
+func (d *Driver) WebhookWrites() (n uint64, local bool) { return d.DB.WebhookWrites(), false }
+
 // Shared is true: replicas share a PostgreSQL database.
 func (d *Driver) Shared() bool { return true }
 

@@ -37,6 +37,10 @@ func (d *Driver) InTx(ctx context.Context, fn func(driver.Executor) error) error
 	return d.InSQLiteTx(ctx, func(t *store.DB, raw *sql.Tx) error { return fn(&tx{t, raw}) })
 }
 
+// WebhookWrites counts the writes to webhooks; they are every write there is, for one
+// process owns the file: a count unchanged since a webhook was read means it is as read.
+func (d *Driver) WebhookWrites() (n uint64, local bool) { return d.DB.WebhookWrites(), true }
+
 // Shared is false: one process owns an SQLite file.
 func (d *Driver) Shared() bool { return false }
 
