@@ -229,7 +229,7 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 		secret:   map[string]bool{"authorization": true, "webhook-signature": true},
 		replica:  "rep_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
 		slots:    newEndpoints(cfg.PerEndpoint, cfg.ParkMemory, cfg.Clock),
-		breakers: newBreakers(cfg.Clock),
+		breakers: newBreakers(cfg.Clock, db, cfg.Log),
 	}
 	e.states.read = db.WebhookStates
 	e.retry = retryPolicy{maxAttempts: cfg.MaxAttempts, units: e.retryUnit}

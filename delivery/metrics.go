@@ -26,6 +26,10 @@ var (
 		Name: "polyhook_events_published_total",
 		Help: "Events accepted by publish (repeats of an idempotency id excluded).",
 	})
+	breakerOpenings = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "polyhook_breaker_openings_total",
+		Help: "Circuit breakers this process opened: an endpoint failed 5 attempts in a row and every replica paused it (probes that failed again are not counted).",
+	})
 )
 
 // Collectors returns the engine's metrics: attempt and delivery counters, the attempt
@@ -42,7 +46,7 @@ func (e *Engine) Collectors() []prometheus.Collector {
 		return float64(n), e.clock.Now().Sub(oldest).Seconds()
 	}
 	return []prometheus.Collector{
-		attemptsTotal, deliveriesTotal, attemptSeconds, publishedTotal,
+		attemptsTotal, deliveriesTotal, attemptSeconds, publishedTotal, breakerOpenings,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_deliveries_pending", Help: "Deliveries waiting for an attempt."},
 			func() float64 { n, _ := backlog(); return n }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_oldest_pending_delivery_age_seconds", Help: "Age of the oldest pending delivery."},

@@ -33,6 +33,41 @@ func (e *Engine) Resume(ctx context.Context, webhookID string) error {
 	return err
 }
 
+// Circuit is an endpoint's breaker as every replica sees it (breaker.go): State is
+// store.CircuitClosed, CircuitOpen (no attempt until Until) or CircuitHalfOpen (the
+// pause is over: one probe goes, or is out, before the rest).
+type Circuit struct {
+	State string
+	// Until is the end of the pause, set while open.
+	Until *time.Time
+}
+
+// maxCircuits bounds the webhooks one Circuits call reads.
+const maxCircuits = 1000
+
+// Circuits returns the circuits of webhooks, by id: closed for those with no breaker
+// open, unknown ones included.
+func (e *Engine) Circuits(ctx context.Context, webhookIDs []string) (map[string]Circuit, error) {
+	if len(webhookIDs) > maxCircuits {
+		return nil, store.Errorf(store.EINVALID, "At most %d webhooks at once.", maxCircuits)
+	}
+	bs, err := e.db.BreakersOf(ctx, webhookIDs)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock.Now()
+	out := make(map[string]Circuit, len(webhookIDs))
+	for _, id := range webhookIDs {
+		c := Circuit{State: bs[id].State(now)}
+		if c.State == store.CircuitOpen {
+			until := bs[id].Until()
+			c.Until = &until
+		}
+		out[id] = c
+	}
+	return out, nil
+}
+
 // Recover starts re-sending every failed delivery of a webhook created since a time, as a
 // background job; follow it with the store's GetRecovery. Returns ENOTFOUND for an
 // unknown webhook and ECONFLICT for a disabled one (enable it first).

@@ -33,7 +33,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 	}
 	// Claimed before its endpoint's breaker opened (parked, say): due again after the
 	// pause, unattempted.
-	if wait := e.breakers.wait(cl.d.WebhookID, cl.d.ID); wait > 0 {
+	if wait := e.breakers.wait(ctx, cl.d.WebhookID, cl.d.ID, true); wait > 0 {
 		e.freeSlot(cl)
 		e.rec.put(e.scheduler.handOver(cl, jitter(wait)))
 		return
@@ -53,7 +53,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 	switch {
 	case store.ErrorCode(err) == store.ENOTFOUND:
 		e.freeSlot(cl)
-		e.breakers.forget(cl.d.WebhookID)
+		e.breakers.forget(ctx, cl.d.WebhookID)
 		cl.d.Status, cl.d.LastError, cl.d.NextAttemptAt = store.DeliveryCancelled, "The webhook was deleted.", nil
 		e.rec.put(&settlement{c: cl})
 		return
@@ -96,7 +96,7 @@ func (e *Engine) run(ctx context.Context, cl *claim) {
 		e.rec.put(e.scheduler.handOver(cl, 0))
 		return
 	}
-	e.logTurn(e.breakers.record(w.ID, ok), w, a, res)
+	e.logTurn(e.breakers.record(ctx, w.ID, cl.d.ID, ok), w, a, res)
 	disable := e.conclude(&cl.d, w, a, res, ok)
 	e.rec.put(&settlement{c: cl, a: a, res: res, ok: ok, disable: disable})
 }

@@ -67,6 +67,10 @@ func (s *scheduler) start(ctx context.Context) error {
 			return err
 		}
 	}
+	// The breakers other processes (or this one, before a restart) opened.
+	if err := s.breakers.refresh(ctx); err != nil {
+		return err
+	}
 	// Deliveries an older version left to jobs of the queue are due now, and so are the
 	// lanes' heads left waiting.
 	if _, err := s.db.ScheduleUnscheduled(ctx, s.now()); err != nil {
@@ -135,7 +139,7 @@ func (s *scheduler) claimable(webhookID, deliveryID string) (wait time.Duration,
 	if !s.workers.accepting() {
 		return 0, false
 	}
-	if wait := s.breakers.wait(webhookID, deliveryID); wait > 0 {
+	if wait := s.breakers.wait(context.Background(), webhookID, deliveryID, false); wait > 0 {
 		return wait, false
 	}
 	return s.slots.admit(webhookID)
@@ -160,7 +164,14 @@ func (s *scheduler) dispatch(cls []*claim, wait time.Duration) {
 }
 
 // pollDue claims due deliveries, a batch at a time, for as long as full batches come.
+// Where replicas share the database it first reads the breakers again, those the others
+// opened or closed included, for this poll and for the publishes until the next.
 func (s *scheduler) pollDue(ctx context.Context) error {
+	if s.db.Shared() {
+		if err := s.breakers.refresh(ctx); err != nil {
+			return err
+		}
+	}
 	for {
 		_, full, err := s.claimDue(ctx)
 		if err != nil || !full || ctx.Err() != nil {
@@ -179,7 +190,7 @@ func (s *scheduler) claimDue(ctx context.Context) (claimed int, full bool, err e
 		return 0, false, nil
 	}
 	limit := min(dueBatch, room)
-	due, err := s.db.DueDeliveries(ctx, s.clock.Now(), limit, s.breakers.open())
+	due, err := s.db.DueDeliveries(ctx, s.clock.Now(), limit, s.breakers.blocked())
 	if err != nil || len(due) == 0 {
 		return 0, false, err
 	}
