@@ -17,6 +17,27 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for CircuitState.
+const (
+	CircuitClosed   CircuitState = "closed"
+	CircuitHalfOpen CircuitState = "half-open"
+	CircuitOpen     CircuitState = "open"
+)
+
+// Valid indicates whether the value is a known member of the CircuitState enum.
+func (e CircuitState) Valid() bool {
+	switch e {
+	case CircuitClosed:
+		return true
+	case CircuitHalfOpen:
+		return true
+	case CircuitOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryStatus.
 const (
 	DeliveryStatusCancelled DeliveryStatus = "cancelled"
@@ -268,8 +289,31 @@ type AttemptWindow struct {
 	SuccessRate *float32 `json:"successRate,omitempty"`
 }
 
+// Circuit The endpoint's circuit breaker, shared by every replica (shown by GET /v1/webhooks and
+// GET /v1/webhooks/{webhookId}). `open` after 5 attempts in a row failed: no replica
+// attempts the endpoint until `until`, and new deliveries wait, spending no attempt.
+// `half-open` once that pause is over: one probe attempt, from one replica, goes first;
+// its success closes the circuit, its failure opens it again for twice as long (up to
+// 30 s). `closed` otherwise.
+type Circuit struct {
+	State CircuitState `json:"state"`
+
+	// Until End of the pause, while open.
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// CircuitState defines model for Circuit.State.
+type CircuitState string
+
 // CreatedWebhook defines model for CreatedWebhook.
 type CreatedWebhook struct {
+	// Circuit The endpoint's circuit breaker, shared by every replica (shown by GET /v1/webhooks and
+	// GET /v1/webhooks/{webhookId}). `open` after 5 attempts in a row failed: no replica
+	// attempts the endpoint until `until`, and new deliveries wait, spending no attempt.
+	// `half-open` once that pause is over: one probe attempt, from one replica, goes first;
+	// its success closes the circuit, its failure opens it again for twice as long (up to
+	// 30 s). `closed` otherwise.
+	Circuit     *Circuit  `json:"circuit,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 
@@ -758,6 +802,13 @@ type Stats struct {
 
 // Webhook defines model for Webhook.
 type Webhook struct {
+	// Circuit The endpoint's circuit breaker, shared by every replica (shown by GET /v1/webhooks and
+	// GET /v1/webhooks/{webhookId}). `open` after 5 attempts in a row failed: no replica
+	// attempts the endpoint until `until`, and new deliveries wait, spending no attempt.
+	// `half-open` once that pause is over: one probe attempt, from one replica, goes first;
+	// its success closes the circuit, its failure opens it again for twice as long (up to
+	// 30 s). `closed` otherwise.
+	Circuit     *Circuit  `json:"circuit,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	Description *string   `json:"description,omitempty"`
 

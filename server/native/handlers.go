@@ -103,6 +103,9 @@ func (h handlers) ListWebhooks(c echo.Context, p api.ListWebhooksParams) error {
 	for i := range ws {
 		out = append(out, webhookWire(&ws[i]))
 	}
+	if err := h.circuits(c.Request().Context(), out); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, map[string]any{"total": total, "webhooks": out})
 }
 

@@ -161,6 +161,7 @@ func TestContract(t *testing.T) {
 	}
 
 	exerciseWebhookRoutes(t, do, faID)
+	exerciseCircuit(t, do, db, faID)
 	exerciseRateLimitRoutes(t, do)
 	exerciseOrderedRoutes(t, do)
 	sources(t, c, url)

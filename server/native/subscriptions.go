@@ -2,6 +2,7 @@ package native
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -70,7 +71,9 @@ func (h handlers) createWebhook(c echo.Context, req api.NewWebhook) error {
 		api.Webhook
 		Secret string `json:"secret"`
 	}
-	return c.JSON(http.StatusCreated, createdWebhook{webhookWire(w), w.SigningSecrets[0].Secret})
+	out := webhookWire(w)
+	out.Circuit = &api.Circuit{State: api.CircuitClosed} // a new endpoint has no breaker
+	return c.JSON(http.StatusCreated, createdWebhook{out, w.SigningSecrets[0].Secret})
 }
 
 // apply validates the given fields and sets them on w; a nil field is left as it is. A
@@ -165,11 +168,33 @@ func validHeaderName(k string) bool {
 
 // GetWebhook shows one webhook of any dialect.
 func (h handlers) GetWebhook(c echo.Context, id string) error {
-	w, err := h.db.WebhookByID(c.Request().Context(), id)
+	ctx := c.Request().Context()
+	w, err := h.db.WebhookByID(ctx, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, webhookWire(w))
+	out := []api.Webhook{webhookWire(w)}
+	if err := h.circuits(ctx, out); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out[0])
+}
+
+// circuits adds their endpoints' circuits (delivery.Circuit) to webhooks shown.
+func (h handlers) circuits(ctx context.Context, ws []api.Webhook) error {
+	ids := make([]string, len(ws))
+	for i := range ws {
+		ids[i] = ws[i].Id
+	}
+	cs, err := h.engine.Circuits(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range ws {
+		c := cs[ws[i].Id]
+		ws[i].Circuit = &api.Circuit{State: api.CircuitState(c.State), Until: c.Until}
+	}
+	return nil
 }
 
 // UpdateWebhook changes a standard webhook. A vendor dialect's webhook is its client's:
@@ -205,7 +230,11 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, webhookWire(w))
+	out := []api.Webhook{webhookWire(w)}
+	if err := h.circuits(ctx, out); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out[0])
 }
 
 // DeleteWebhook deletes a webhook of any dialect. Its pending deliveries are cancelled

@@ -942,10 +942,28 @@ export interface components {
             rateLimit?: number;
             /** @description Deliveries go in lanes, one per event ordering key, each in publish order and one attempt at a time. */
             ordered?: boolean;
+            circuit?: components["schemas"]["Circuit"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        /**
+         * @description The endpoint's circuit breaker, shared by every replica (shown by GET /v1/webhooks and
+         *     GET /v1/webhooks/{webhookId}). `open` after 5 attempts in a row failed: no replica
+         *     attempts the endpoint until `until`, and new deliveries wait, spending no attempt.
+         *     `half-open` once that pause is over: one probe attempt, from one replica, goes first;
+         *     its success closes the circuit, its failure opens it again for twice as long (up to
+         *     30 s). `closed` otherwise.
+         */
+        Circuit: {
+            /** @enum {string} */
+            state: "closed" | "open" | "half-open";
+            /**
+             * Format: date-time
+             * @description End of the pause, while open.
+             */
+            until?: string;
         };
         NewWebhook: {
             /** @description An absolute http or https URL. */
