@@ -882,7 +882,7 @@ type WebhookPatch struct {
 	// Ordered Deliver in lanes, one per event orderingKey, each in publish order.
 	Ordered *bool `json:"ordered,omitempty"`
 
-	// RateLimit At most this many attempts per second, across every replica.
+	// RateLimit At most this many attempts per second, across every replica; null removes the limit.
 	RateLimit *int    `json:"rateLimit,omitempty"`
 	Url       *string `json:"url,omitempty"`
 }

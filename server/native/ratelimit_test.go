@@ -9,7 +9,7 @@ import (
 )
 
 // exerciseRateLimitRoutes checks a native subscription's rateLimit: taken at create and
-// PATCH, shown, kept when a PATCH leaves it out, and anything but a whole number of at
+// PATCH, shown, kept when a PATCH leaves it out, removed by a PATCH's null, and anything but a whole number of at
 // least 1 refused with 400 in the native envelope. It deletes what it created.
 func exerciseRateLimitRoutes(t *testing.T, do doFunc) {
 	t.Helper()
@@ -43,6 +43,17 @@ func exerciseRateLimitRoutes(t *testing.T, do doFunc) {
 	}
 	if status, b = do("GET", "/v1/webhooks/"+id, ""); status != 200 || limit(b) == nil || *limit(b) != 12 {
 		t.Errorf("get: %d %s", status, b)
+	}
+	// null removes the limit; an absent one left it (above).
+	if status, b = do("PATCH", "/v1/webhooks/"+id, `{"description":"unpaced", "rateLimit" : null}`); status != 200 || limit(b) != nil ||
+		strings.Contains(string(b), "rateLimit") || !strings.Contains(string(b), "unpaced") {
+		t.Errorf("patch rateLimit null: %d %s", status, b)
+	}
+	if status, b = do("GET", "/v1/webhooks/"+id, ""); status != 200 || limit(b) != nil {
+		t.Errorf("get after removing the limit: %d %s", status, b)
+	}
+	if status, b = do("PATCH", "/v1/webhooks/"+id, `{"rateLimit":3}`); status != 200 || limit(b) == nil || *limit(b) != 3 {
+		t.Errorf("a limit set again after its removal: %d %s", status, b)
 	}
 	status, b = do("POST", "/v1/webhooks", `{"url":"https://example.com/free","events":["user.created"]}`)
 	if status != 201 || limit(b) != nil {

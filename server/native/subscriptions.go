@@ -208,6 +208,16 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?, \"filter\"?, \"rateLimit\"?, \"ordered\"?}.")
 	}
+	// "rateLimit": null removes the limit, where an absent rateLimit leaves it: the
+	// generated field cannot tell them apart, the body's keys can.
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(body, &keys); err != nil {
+		return store.Errorf(store.EINVALID, "The body must be a JSON object.")
+	}
+	removeRateLimit := false
+	if raw, ok := keys["rateLimit"]; ok && string(bytes.TrimSpace(raw)) == "null" {
+		removeRateLimit = true
+	}
 	ctx := c.Request().Context()
 	w, err := h.db.WebhookByID(ctx, id)
 	if err != nil {
@@ -219,7 +229,9 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 	// The change is applied to the webhook as stored when it is written, so a concurrent
 	// change to another field is kept.
 	w, err = h.db.UpdateWebhook(ctx, store.WebhookKey{Dialect: w.Dialect, Owner: w.Owner, ExternalID: w.ExternalID}, func(w *store.Webhook) error {
-		if err := applyRateLimit(w, req.RateLimit); err != nil {
+		if removeRateLimit {
+			w.RateLimit = 0
+		} else if err := applyRateLimit(w, req.RateLimit); err != nil {
 			return err
 		}
 		if req.Ordered != nil {

@@ -994,8 +994,8 @@ export interface components {
                 [key: string]: string;
             };
             filter?: components["schemas"]["Filter"];
-            /** @description At most this many attempts per second, across every replica. */
-            rateLimit?: number;
+            /** @description At most this many attempts per second, across every replica; null removes the limit. */
+            rateLimit?: number | null;
             /** @description Deliver in lanes, one per event orderingKey, each in publish order. */
             ordered?: boolean;
         };
