@@ -222,6 +222,12 @@ type (
 		RateLimit int `json:"rateLimit"`
 		// Ordered is whether a native subscription delivers in lanes, per ordering key.
 		Ordered bool `json:"ordered"`
+		// Circuit is the endpoint's breaker, shared by every replica.
+		Circuit *circuit `json:"circuit"`
+	}
+	circuit struct {
+		State string     `json:"state"`
+		Until *time.Time `json:"until"`
 	}
 	recovery struct {
 		ID        string           `json:"id"`
@@ -852,11 +858,28 @@ func (c *webhooksShowCmd) Run(g *globals) error {
 			return err
 		}
 	}
+	if w.Circuit != nil {
+		if _, err := fmt.Fprintf(g.stdout, "Circuit: %s\n", w.Circuit); err != nil {
+			return err
+		}
+	}
 	if len(w.Filter) == 0 {
 		return nil
 	}
 	_, err = fmt.Fprintf(g.stdout, "Filter: %s\n", w.Filter)
 	return err
+}
+
+// String says what the breaker lets through: nothing until the pause ends (open), one
+// probe first (half-open), or everything (closed).
+func (c *circuit) String() string {
+	switch c.State {
+	case "open":
+		return "open until " + ts(c.Until) + " (no attempt until then)"
+	case "half-open":
+		return "half-open (one probe attempt goes first)"
+	}
+	return c.State
 }
 
 // state says whether the webhook is in delivery, disabled (and why), paused or failing.
