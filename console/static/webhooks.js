@@ -29,6 +29,15 @@ export function health(w) {
   return 'healthy';
 }
 
+// circuitText says what the endpoint's breaker, shared by every replica, lets through.
+function circuitText(c) {
+  if (c.state === 'open') {
+    return [c.state, ' until ', when(c.until), ' \u2014 it failed 5 attempts in a row; no attempt is made until then'];
+  }
+  if (c.state === 'half-open') return [c.state, ' \u2014 one probe attempt goes first; its success closes it'];
+  return c.state;
+}
+
 function scopeText(w) {
   const s = w.scope;
   const parts = [];
@@ -145,6 +154,8 @@ export async function webhookView(page, id) {
         !w.disabledAt && !w.enabled ? ' (switched off in its dialect\u2019s API)' : null,
         w.failingSince && !w.disabledAt ? [' since ', when(w.failingSince)] : null]],
       w.pausedAt ? ['Paused', ['since ', when(w.pausedAt), ' \u2014 its deliveries wait, unsent, until it is resumed']] : null,
+      w.circuit ? ['Circuit', circuitText(w.circuit)] : null,
+      w.rateLimit ? ['Rate limit', `${w.rateLimit} a second, across every replica \u2014 deliveries over it wait, spending no attempt`] : null,
       ['Dialect', w.dialect],
       PORTAL ? null : ['Id in its dialect', code(w.externalId)],
       ['Id', code(w.id)],

@@ -339,6 +339,7 @@ await page.getByRole('link', { name: 'Open the webhook' }).click();
 await heading('Webhook');
 const nativeId = page.url().split('/').pop();
 await page.locator('dl.props').getByText('X-Team', { exact: true }).waitFor();
+await page.locator('dl.props').getByText('Circuit', { exact: true }).waitFor(); // the breaker every replica shares
 check(!(await page.locator('main').innerText()).includes('red-team-secret'), 'a custom header\u2019s value is shown');
 await page.getByRole('link', { name: 'Edit' }).click();
 await heading('Edit webhook');
