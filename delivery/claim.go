@@ -19,11 +19,10 @@ import (
 //
 // Nothing is lost when the process dies: its heartbeat stops, and another replica makes
 // its claims due within seconds (replicas.go); should that fail too, its claims run out
-// and the sweep (a periodic job that runs on one process of all) makes them due. Where
-// one process owns the database (SQLite), the scheduler does that for every claim at
-// start. An
-// attempt whose record did not commit before its process died is made again: delivery
-// is at least once, as it always was.
+// and the sweep (a periodic maintenance job that runs on one process of all) makes them
+// due. Where one process owns the database (SQLite), the scheduler does that for every
+// claim at start. An attempt whose record did not commit before its process died is made
+// again: delivery is at least once, as it always was.
 
 // claim is one attempt this process sends itself.
 type claim struct {

@@ -116,13 +116,14 @@ type Config struct {
 	// Retention is how long attempts, finished deliveries and their events are kept
 	// (default 30 days); an hourly job deletes what is older. Pending deliveries stay.
 	Retention time.Duration
-	// RescueAfter is how long a job may stay running, or a publishing process may hold a
-	// delivery's first attempt, before it is taken for lost (its process died) and run
-	// again by any process (default 2m; attempts are bounded below it).
+	// RescueAfter is how long a process's claim on a delivery lasts, and a maintenance
+	// job may stay running, before it is taken for lost (its process died) and made due
+	// or run again by any process (default 2m; attempts are bounded below it; parked
+	// claims are renewed).
 	RescueAfter time.Duration
 	// ParkMemory bounds the memory one process gives first attempts that wait, parked,
 	// for a place of a busy or stuck endpoint (default 32 MiB; each counts 2 KiB and its
-	// event's data). Beyond it they are stored due a little later (see due.go), which
+	// event's data). Beyond it they are stored due a little later (scheduler.go), which
 	// costs the database a write each.
 	ParkMemory int64
 	// Heartbeat is how often a process on PostgreSQL writes that it is alive (default
@@ -172,13 +173,16 @@ func (c *Config) defaults() {
 	}
 }
 
-// Engine publishes and delivers events. It is the facade of its parts: group-commit
-// publishing (publish.go), the claims and their workers (claim.go), the poll for due
-// deliveries (due.go), the endpoints' places (slots.go), the attempt pipeline
-// (pipeline.go, attempt.go), the recorder (recorder.go), replicas' heartbeats
-// (replicas.go), the maintenance queue (queue.go) and the operators' retries and
-// recoveries (operator.go). The sender (send.go), the SSRF guard
-// (guard.go) and the request's headers (request.go, stdwebhooks.go) hold no engine state.
+// Engine publishes and delivers events. It is the facade of its parts, each of which owns
+// its state: the publisher (publish.go: group commits, first claims), the scheduler
+// (scheduler.go: the one owner of when a delivery runs next), the endpoints' places and
+// parked claims (slots.go), the workers (workers.go) running the attempt pipeline
+// (pipeline.go, attempt.go) under the retry policy (retry.go) and the breakers
+// (breaker.go), the recorder (recorder.go: the one writer of results), replicas'
+// heartbeats (replicas.go) and the maintenance queue (queue.go: prune, sweep,
+// recoveries); claims are described in claim.go, operators' retries and recoveries in
+// operator.go. The sender (send.go), the SSRF guard (guard.go) and the request's headers
+// (request.go, stdwebhooks.go) hold no engine state.
 type Engine struct {
 	db       driver.Driver
 	cfg      Config

@@ -279,7 +279,7 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 		}
 	}
 	err := g.db.InTx(ctx, func(tx driver.Executor) error {
-		// Those not claimed are due at their next_attempt_at, for the poll (due.go).
+		// Those not claimed are due at their next_attempt_at, for the scheduler.
 		if err := tx.CreateEvents(ctx, evs, deliveries); err != nil {
 			return err
 		}

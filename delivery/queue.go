@@ -13,7 +13,7 @@ import (
 // driver's database (driver.Queue), whose leader inserts the periodic jobs once for all
 // replicas. It runs the retention (prune), the sweep of claims that ran out, and
 // operators' recoveries. It never holds a delivery: every delivery waits as a row, due at
-// its next_attempt_at, for the poll (due.go).
+// its next_attempt_at, for the scheduler (scheduler.go).
 
 // deliverArgs is the job older versions queued to send one delivery. Its deliveries are
 // made due (driver.Executor.ScheduleUnscheduled) when the engine starts; what is left of these

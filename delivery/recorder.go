@@ -206,7 +206,7 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 		ds[i], as[i] = &s.c.d, s.a
 	}
 	// A delivery due again (a retry, or a claim handed back untried) is left to the poll
-	// for due deliveries (due.go).
+	// for due deliveries (scheduler.go).
 	if _, err := tx.Settle(ctx, ds, as); err != nil {
 		return err
 	}

@@ -24,8 +24,8 @@ const (
 	DefaultConnectTimeout  = 5 * time.Second
 	DefaultReadTimeout     = 15 * time.Second
 	DefaultMaxResponseBody = 64 << 10
-	// maxAttemptTime bounds connect plus read, whatever a webhook asks for, so that a
-	// job is never mistaken for lost while it is still running.
+	// maxAttemptTime bounds connect plus read, whatever a webhook asks for, so that an
+	// attempt always ends within its claim (see claimMargin).
 	maxAttemptTime = 60 * time.Second
 )
 

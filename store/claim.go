@@ -209,7 +209,7 @@ AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)`
 
 // ScheduleUnscheduled makes due at at the pending deliveries that wait for nothing: no
 // claim, no hold and no next attempt. Older versions left them to a job of the queue;
-// the poll for due deliveries takes them now. Deliveries waiting for their lane are left
+// the engine's scheduler takes them now. Deliveries waiting for their lane are left
 // to PromoteLaneHeads.
 func (db *DB) ScheduleUnscheduled(ctx context.Context, at time.Time) (int64, error) {
 	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
