@@ -106,13 +106,14 @@ func (db *DB) AdvanceRecovery(ctx context.Context, id string, n int64, finished 
 // Prune deletes what is older than before: attempts, finished deliveries, events none
 // of whose deliveries is left, and portal links that expired. Pending deliveries and their events are kept, however old.
 // It returns how many attempts, deliveries and events it deleted. It deletes in batches
-// (PruneBatch) and stops, with ctx's error, when ctx ends; what it deleted until then is
+// of at most PruneBatch rows, paced (see pacer), and stops, with ctx's error, when ctx ends; what it deleted until then is
 // deleted, and a later call goes on.
 func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error) {
 	g := db.gorm.WithContext(ctx)
-	batch := max(db.PruneBatch, 1)
+	p := newPacer(db.PruneBatch)
 	// Attempts, oldest first, by their index on started_at.
 	for {
+		batch, t0 := p.size, time.Now()
 		res := g.Exec("DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? ORDER BY started_at LIMIT ?)", before, batch)
 		if res.Error != nil {
 			return attempts, 0, 0, db.err(res.Error)
@@ -121,8 +122,8 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 		if res.RowsAffected < int64(batch) {
 			break
 		}
-		if err := db.pruneYield(ctx); err != nil {
-			return attempts, 0, 0, err
+		if err := p.rest(ctx, time.Since(t0)); err != nil {
+			return attempts, 0, 0, db.err(err)
 		}
 	}
 	// Deliveries and events, by the events' index on created_at: a batch of events older
@@ -140,6 +141,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 			CreatedAt time.Time
 		}
 		var rows []row
+		batch, t0 := p.size, time.Now()
 		q := g.Model(&Event{}).Select("id, created_at").Where("created_at < ?", before)
 		if !first {
 			q = q.Where("created_at >= ? AND (created_at > ? OR id > ?)", lastAt, lastAt, lastID)
@@ -178,8 +180,8 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 		if len(rows) < batch {
 			break
 		}
-		if err := db.pruneYield(ctx); err != nil {
-			return attempts, deliveries, events, err
+		if err := p.rest(ctx, time.Since(t0)); err != nil {
+			return attempts, deliveries, events, db.err(err)
 		}
 	}
 	// Portal links ended before then are of no use, even to list.
@@ -201,19 +203,42 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 	return attempts, deliveries, events, nil
 }
 
-// pruneYield lets other work have the database between two batches of a prune, and
-// returns ctx's error once it has ended.
-func (db *DB) pruneYield(ctx context.Context) error {
+// A prune paces itself so that the work it shares the database with (on SQLite, with
+// one connection, all of it) waits little: each batch is sized to take about
+// pruneBatchTime, and is followed by a rest of pruneRest times what it took, so that the
+// prune holds the database a third of the time at most. A delivery that comes while a
+// batch runs waits for it, about a millisecond; at this pace a million expired
+// deliveries, with their attempts and events, take a few minutes.
+const (
+	pruneBatchTime = 2 * time.Millisecond
+	pruneRest      = 2
+	pruneMinBatch  = 10
+)
+
+// pacer sizes and spaces the batches of a prune.
+type pacer struct{ size, max int }
+
+func newPacer(largest int) *pacer {
+	largest = max(largest, 1)
+	return &pacer{size: min(100, largest), max: largest}
+}
+
+// rest sizes the next batch from how long the last one took, and rests; it returns
+// ctx's error once it has ended.
+func (p *pacer) rest(ctx context.Context, took time.Duration) error {
+	if took > 0 {
+		aim := int(float64(p.size) * float64(pruneBatchTime) / float64(took))
+		p.size = min(max((p.size+aim)/2, min(pruneMinBatch, p.max)), p.max)
+	}
+	t := time.NewTimer(max(took*pruneRest, 100*time.Microsecond))
+	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return db.err(ctx.Err())
-	case <-time.After(pruneYieldTime):
+		return ctx.Err()
+	case <-t.C:
 		return nil
 	}
 }
-
-// pruneYieldTime is the pause between two batches of a prune.
-var pruneYieldTime = time.Millisecond
 
 // RecoveryProgress is what became of the deliveries a recovery re-sent, counted from the
 // attempts made since it started.

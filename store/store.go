@@ -32,7 +32,7 @@ type DB struct {
 	// MinFreeBytes is the free space below which Check reports an SQLite store not ready
 	// (8 MiB by default): a disk that full fails the next writes.
 	MinFreeBytes int64
-	// PruneBatch is how many rows one statement of Prune deletes (500 by default). Each
+	// PruneBatch is the most rows one statement of Prune deletes (1000 by default). Each
 	// batch is a transaction of its own: a prune of millions of rows never holds the
 	// database (SQLite's one writer, PostgreSQL's locks) for longer than one batch, and
 	// what it deleted stays deleted should it be stopped half-way.
@@ -119,7 +119,7 @@ func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, prepare bool
 		translate:     translate,
 		close:         closeFn,
 		MinFreeBytes:  8 << 20,
-		PruneBatch:    500,
+		PruneBatch:    1000,
 		webhookWrites: &atomic.Uint64{},
 		hot:           newHotStatements(sqlDB),
 		Now:           func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
