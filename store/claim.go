@@ -37,7 +37,7 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 	first := len(sts)
 	for _, d := range ds {
 		// Only a held delivery writes held_at, so that the others leave its index alone;
-		// claimed_by means nothing once claimed_until is NULL, and is left as it is. The
+		// claimed_by means nothing once claimed_until is NULL, and is cleared. The
 		// claim is matched on its holder, d.ClaimedBy, which is cleared only once this
 		// commits, so that a batch tried again still matches.
 		if d.HeldAt == nil {
@@ -64,10 +64,10 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 
 const (
 	settleSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
-next_attempt_at = ?, updated_at = ?, delivered_at = ?, claimed_until = NULL
+next_attempt_at = ?, updated_at = ?, delivered_at = ?, claimed_until = NULL, claimed_by = ''
 WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
 	holdSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
-next_attempt_at = NULL, updated_at = ?, held_at = ?, claimed_until = NULL
+next_attempt_at = NULL, updated_at = ?, held_at = ?, claimed_until = NULL, claimed_by = ''
 WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
 )
 
@@ -213,7 +213,7 @@ AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)`
 // to PromoteLaneHeads.
 func (db *DB) ScheduleUnscheduled(ctx context.Context, at time.Time) (int64, error) {
 	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
-		Where("status = ? AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL AND lane IS NULL", DeliveryPending).
+		Where(notSucceeded).Where("status = ? AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL AND lane IS NULL", DeliveryPending).
 		Updates(map[string]any{"next_attempt_at": at})
 	return res.RowsAffected, db.err(res.Error)
 }

@@ -22,8 +22,10 @@ type Delivery struct {
 	Dialect   string `gorm:"size:16;not null"`
 	// EventName is the event's name in the webhook's dialect.
 	EventName string `gorm:"size:128;not null"`
-	Status    string `gorm:"size:16;not null;index"`
-	Attempts  int    `gorm:"not null;default:0"`
+	// Status is indexed only where it is not succeeded (see openIndexSQL): a delivery
+	// that succeeded, most of them, leaves the index when it settles and costs it nothing.
+	Status   string `gorm:"size:16;not null"`
+	Attempts int    `gorm:"not null;default:0"`
 	// LastStatus is the HTTP status of the latest attempt, 0 when none answered.
 	LastStatus int    `gorm:"not null;default:0"`
 	LastError  string `gorm:"type:text;not null;default:''"`
@@ -33,12 +35,13 @@ type Delivery struct {
 	// finished one has none.
 	NextAttemptAt *time.Time `gorm:"index:idx_delivery_due,where:next_attempt_at IS NOT NULL"`
 	// ClaimedUntil is set while a process holds the delivery for an attempt (see
-	// claim.go); nil otherwise.
-	ClaimedUntil *time.Time `gorm:"index"`
+	// claim.go); nil otherwise. Only the claims in force are in its index.
+	ClaimedUntil *time.Time `gorm:"index:idx_delivery_claimed,where:claimed_until IS NOT NULL"`
 	// ClaimedBy names the process (its replica id) holding the claim; a claim is settled
 	// only by its holder, and a replica that stops beating its heartbeat loses its claims
 	// at once, without waiting for ClaimedUntil.
 	// It is not indexed: the claims in force are few, and found by ClaimedUntil's index.
+	// A settle clears it, so that a finished delivery does not keep the replica's id.
 	ClaimedBy string `gorm:"size:64;not null;default:''"`
 	// HeldAt is set while the delivery waits for its webhook to be enabled again: it has
 	// no claim and is not due until then (see ReleaseHeld).
@@ -90,6 +93,9 @@ func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery,
 			q = q.Where(col+" = ?", v)
 		}
 	}
+	if f.Status != "" && f.Status != DeliverySucceeded {
+		q = q.Where(notSucceeded)
+	}
 	var ds []Delivery
 	total, err := db.newestFirst(q, f.Since, f.Until, f.Offset, f.Limit, &ds)
 	return ds, total, err
@@ -132,7 +138,7 @@ func (db *DB) Backlog(ctx context.Context) (int64, time.Time, error) {
 	// MIN(created_at) cannot be scanned on SQLite, which returns the text it keeps times
 	// as: count, then take the oldest row.
 	var n int64
-	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where("status = ?", DeliveryPending).Count(&n).Error; err != nil {
+	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where(notSucceeded).Where("status = ?", DeliveryPending).Count(&n).Error; err != nil {
 		return 0, time.Time{}, db.err(err)
 	}
 	oldest, err := db.OldestPending(ctx)
@@ -141,3 +147,12 @@ func (db *DB) Backlog(ctx context.Context) (int64, time.Time, error) {
 	}
 	return n, oldest.CreatedAt, nil
 }
+
+// openIndexSQL indexes the deliveries that did not succeed, by status and creation: the
+// pending ones (the backlog, the oldest waiting) and those that failed or were cancelled.
+// A query selecting some of them says notSucceeded as well, which lets SQLite use it (it
+// uses a partial index only for a query that repeats its condition).
+const (
+	openIndexSQL = `CREATE INDEX IF NOT EXISTS idx_delivery_open ON deliveries (status, created_at) WHERE status <> 'succeeded'`
+	notSucceeded = "status <> 'succeeded'"
+)

@@ -110,7 +110,7 @@ func (db *DB) minuteOf(col string) string {
 // OldestPending returns the pending delivery created first, nil when none is pending.
 func (db *DB) OldestPending(ctx context.Context) (*Delivery, error) {
 	var ds []Delivery
-	err := db.gorm.WithContext(ctx).Where("status = ?", DeliveryPending).
+	err := db.gorm.WithContext(ctx).Where(notSucceeded).Where("status = ?", DeliveryPending).
 		Order("created_at ASC, id ASC").Limit(1).Find(&ds).Error
 	if err != nil || len(ds) == 0 {
 		return nil, db.err(err)

@@ -186,14 +186,36 @@ func (db *DB) migrate(ctx context.Context) error {
 			if err := tx.AutoMigrate(models...); err != nil {
 				return err
 			}
-			return tx.Exec(laneIndexSQL).Error
+			return migrateIndexes(tx)
 		}))
 	}
 	g := db.gorm.WithContext(ctx)
 	if err := g.AutoMigrate(models...); err != nil {
 		return db.err(err)
 	}
-	return db.err(g.Exec(laneIndexSQL).Error)
+	return db.err(migrateIndexes(g))
+}
+
+// retiredIndexes are indexes older versions made that the models no longer have:
+// AutoMigrate adds indexes but never drops one. The deliveries' status and claimed_until
+// indexes held every delivery, and each settle moved an entry in both; their partial
+// successors hold only the deliveries that did not succeed and the claims in force.
+var retiredIndexes = []string{"idx_deliveries_status", "idx_deliveries_claimed_until"}
+
+// migrateIndexes creates the indexes AutoMigrate cannot say (a partial index on
+// several columns), then drops the retired ones, so that a query never goes without.
+func migrateIndexes(g *gorm.DB) error {
+	for _, q := range []string{laneIndexSQL, openIndexSQL} {
+		if err := g.Exec(q).Error; err != nil {
+			return err
+		}
+	}
+	for _, name := range retiredIndexes {
+		if err := g.Exec("DROP INDEX IF EXISTS " + name).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Pool returns the pgx pool on PostgreSQL, nil on SQLite.

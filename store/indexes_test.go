@@ -1,0 +1,109 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// A database an older version made has the deliveries' full status and claimed_until
+// indexes: the next start replaces them with their partial successors and keeps the
+// rows, and the backlog is then counted from the new index.
+func TestOpen_RetiresOldDeliveryIndexes(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			db := storetest.OpenDSN(t, dsn)
+			w := fullWebhook()
+			if err := db.CreateWebhook(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			at := time.Now().UTC().Truncate(time.Millisecond)
+			ev := &store.Event{ID: "evt_old", Type: "user.created", Data: []byte(`{}`), OccurredAt: at, CreatedAt: at, Deliveries: 2}
+			ds := []store.Delivery{
+				{ID: "msg_pending", EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, CreatedAt: at, UpdatedAt: at},
+				{ID: "msg_done", EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create", Status: store.DeliverySucceeded, CreatedAt: at, UpdatedAt: at},
+			}
+			if err := db.CreateEvents(ctx, []*store.Event{ev}, ds); err != nil {
+				t.Fatal(err)
+			}
+			// What an older version left.
+			for _, q := range []string{
+				"DROP INDEX idx_delivery_open", "DROP INDEX idx_delivery_claimed",
+				"CREATE INDEX idx_deliveries_status ON deliveries (status)",
+				"CREATE INDEX idx_deliveries_claimed_until ON deliveries (claimed_until)",
+			} {
+				if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+					t.Fatal(q, err)
+				}
+			}
+			db.Close()
+
+			db = storetest.OpenDSN(t, dsn)
+			got := indexes(t, db)
+			for _, name := range []string{"idx_delivery_open", "idx_delivery_claimed"} {
+				if !got[name] {
+					t.Errorf("index %s missing after the migration: %v", name, got)
+				}
+			}
+			for _, name := range []string{"idx_deliveries_status", "idx_deliveries_claimed_until"} {
+				if got[name] {
+					t.Errorf("retired index %s still there", name)
+				}
+			}
+			n, oldest, err := db.Backlog(ctx)
+			if err != nil || n != 1 || !oldest.Equal(at) {
+				t.Errorf("backlog after the migration: %d %v %v, want 1 pending since %v", n, oldest, err, at)
+			}
+			if _, total, err := db.FindDeliveries(ctx, store.DeliveryFilter{Status: store.DeliverySucceeded}); err != nil || total != 1 {
+				t.Errorf("succeeded deliveries after the migration: %d %v", total, err)
+			}
+			if db.Backend() == store.BackendSQLite {
+				var plan strings.Builder
+				rows, err := db.SQL().QueryContext(ctx, "EXPLAIN QUERY PLAN SELECT count(*) FROM deliveries WHERE status <> 'succeeded' AND status = ?", store.DeliveryPending)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var id, parent, unused int
+					var detail string
+					if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+						t.Fatal(err)
+					}
+					plan.WriteString(detail + "; ")
+				}
+				if !strings.Contains(plan.String(), "idx_delivery_open") {
+					t.Errorf("the backlog count does not use idx_delivery_open: %s", plan.String())
+				}
+			}
+		})
+	}
+}
+
+func indexes(t *testing.T, db *store.DB) map[string]bool {
+	t.Helper()
+	q := "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'"
+	if db.Backend() == store.BackendPostgres {
+		q = "SELECT indexname FROM pg_indexes WHERE tablename = 'deliveries' AND schemaname = current_schema()"
+	}
+	rows, err := db.SQL().QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = true
+	}
+	return out
+}
