@@ -53,6 +53,7 @@ func main() {
 	filtered := flag.Bool("filter", false, "throughput: also measure the fan-out to 10 native subscriptions, without and then with a payload filter on each")
 	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all but scale)")
 	rows := flag.Int("rows", 1_000_000, "scale: delivered events the store is filled with")
+	gwEnv := flag.String("gateway-env", "", "more environment for the gateways, comma-separated (GOGC=200,GOMEMLIMIT=128MiB)")
 	flag.Parse()
 	switch {
 	case *receiver:
@@ -73,6 +74,7 @@ func main() {
 	}
 	b := &bench{
 		scale: *scale, publishers: *publishers, only: *only, runs: *runs, filter: *filtered, rows: *rows,
+		gwEnv:    strings.FieldsFunc(*gwEnv, func(r rune) bool { return r == ',' }),
 		duration: time.Duration(float64(*duration) * *scale),
 		warmup:   time.Duration(float64(*warmup) * *scale),
 		figures:  map[string]*figure{},
@@ -127,6 +129,7 @@ type bench struct {
 	only       string   // the one group of figures to measure; empty for all
 	rows       int      // scale: delivered events to fill the store with
 	gwArgs     []string // more flags for the gateways started next
+	gwEnv      []string // more environment for the gateways
 	lastJob    int64    // scale: the largest River job id before the prune's gateways started
 	filter     bool     // also measure the fan-out to native subscriptions with filters
 	runs       int
@@ -302,8 +305,9 @@ func (b *bench) launch(db string) error {
 		g := exec.Command(b.bin, append([]string{"serve", "--addr", gaddr, "--db", db, "--admin-token", token,
 			"--allow-private-targets", "--log-level", "warn", "--rate-limit", "0"}, b.gwArgs...)...)
 		g.Stdout, g.Stderr = io.Discard, os.Stderr
+		g.Env = append(os.Environ(), b.gwEnv...)
 		if i == 0 && os.Getenv("BENCH_PPROF_ADDR") != "" {
-			g.Env = append(os.Environ(), "POLYHOOK_PPROF_ADDR="+os.Getenv("BENCH_PPROF_ADDR"))
+			g.Env = append(g.Env, "POLYHOOK_PPROF_ADDR="+os.Getenv("BENCH_PPROF_ADDR"))
 		}
 		if err := g.Start(); err != nil {
 			return err
