@@ -77,14 +77,7 @@ WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
 // Oldest due first.
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int, exceptWebhooks []string) ([]Delivery, error) {
 	var ds []Delivery
-	g := db.gorm.WithContext(ctx)
-	if db.backend == BackendSQLite {
-		// Without statistics SQLite would rather read every pending delivery by status
-		// (ordered ones waiting for their lane are many) and sort them; the due index
-		// holds only those waiting for a time, in the order wanted.
-		g = g.Table("deliveries INDEXED BY idx_delivery_due")
-	}
-	q := g.
+	q := db.gorm.WithContext(ctx).Table(db.dueTable).
 		Where("next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL AND (lane IS NULL OR "+laneHead+")",
 			now, DeliveryPending)
 	if len(exceptWebhooks) > 0 {

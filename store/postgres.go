@@ -37,6 +37,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	}
 	db.pool = pool
 	db.inTx, db.opened = inPgxTx, func(context.Context) error { return nil }
+	db.dueTable = "deliveries" // PostgreSQL plans from its statistics
 	return db, nil
 }
 

@@ -43,6 +43,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	db.inTx, db.opened = inSQLiteTx, db.hot.prepare
+	// Without statistics SQLite would rather read every pending delivery by status
+	// (ordered ones waiting for their lane are many) and sort them; the due index holds
+	// only those waiting for a time, in the order wanted.
+	db.dueTable = "deliveries INDEXED BY idx_delivery_due"
 	if err := db.watchFile(path); err != nil {
 		db.Close()
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}

@@ -54,6 +54,9 @@ type DB struct {
 	// exist.
 	inTx   func(db *DB, ctx context.Context, fn func(tx *DB) error) error
 	opened func(ctx context.Context) error
+	// dueTable is what DueDeliveries reads: the deliveries, through the due index where
+	// the backend must be told.
+	dueTable string
 
 	// Now returns the current time; tests may replace it. Times are kept in UTC with
 	// millisecond precision, the finest every dialect can show.
