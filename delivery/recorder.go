@@ -222,7 +222,7 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 			}
 		}
 		if s.disable != "" {
-			if err := tx.DisableWebhook(ctx, s.c.w.ID, s.disable); err != nil {
+			if _, err := tx.DisableOnce(ctx, s.c.w.ID, s.disable); err != nil {
 				return err
 			}
 			r.log.Warn("webhook disabled by the gateway", "webhook", s.c.w.ID, "dialect", s.c.w.Dialect, "why", s.disable)
@@ -232,7 +232,8 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 	for id := range healthy {
 		ids = append(ids, id)
 	}
-	return tx.MarkHealthy(ctx, ids)
+	_, err := tx.MarkHealthy(ctx, ids)
+	return err
 }
 
 // settled counts recorded settlements in the metrics, and tells the scheduler when a
@@ -260,14 +261,17 @@ func (r *recorder) settled(batch []*settlement) {
 func (r *recorder) health(ctx context.Context, db driver.Executor, w *store.Webhook, ok bool, at time.Time, last string) error {
 	switch {
 	case ok && w.FailingSince != nil:
-		return db.MarkHealthy(ctx, []string{w.ID})
+		_, err := db.MarkHealthy(ctx, []string{w.ID})
+		return err
 	case !ok && w.FailingSince == nil:
-		return db.SetFailingSince(ctx, w.ID, at)
+		_, err := db.SetFailingSince(ctx, w.ID, at)
+		return err
 	case !ok && at.Sub(*w.FailingSince) >= r.disableAfter && w.DisabledAt == nil:
 		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
 		r.log.Warn("webhook disabled by the gateway: every attempt failed for --disable-after", "webhook", w.ID, "dialect", w.Dialect,
 			"failing_since", *w.FailingSince, "last", last)
-		return db.DisableWebhook(ctx, w.ID, reason)
+		_, err := db.DisableOnce(ctx, w.ID, reason)
+		return err
 	}
 	return nil
 }

@@ -153,7 +153,7 @@ func TestWebhookState_TellsAStaleCopy(t *testing.T) {
 		if err := db.DisableWebhook(ctx, w.ID, "operator"); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SetFailingSince(ctx, w.ID, time.Now()); err != nil {
+		if _, err := db.SetFailingSince(ctx, w.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		st, _ = db.WebhookStateByID(ctx, w.ID)

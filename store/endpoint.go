@@ -8,20 +8,32 @@ import (
 )
 
 // SetFailingSince records the start of a webhook's run of failures, unless a run has
-// started already.
-func (db *DB) SetFailingSince(ctx context.Context, webhookID string, since time.Time) error {
-	return db.err(db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ? AND failing_since IS NULL", webhookID).
-		Update("failing_since", since).Error)
+// started already, and reports whether it started one: of several replicas recording a
+// webhook's first failures at once, exactly one does.
+func (db *DB) SetFailingSince(ctx context.Context, webhookID string, since time.Time) (bool, error) {
+	res := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ? AND failing_since IS NULL", webhookID).
+		Update("failing_since", since)
+	return res.RowsAffected == 1, db.err(res.Error)
 }
 
-// MarkHealthy ends the runs of failures of the given webhooks. Those without one are not
-// written.
-func (db *DB) MarkHealthy(ctx context.Context, webhookIDs []string) error {
+// MarkHealthy ends the runs of failures of the given webhooks and returns the ids of
+// those it ended: those without one are not written, nor returned.
+func (db *DB) MarkHealthy(ctx context.Context, webhookIDs []string) ([]string, error) {
 	if len(webhookIDs) == 0 {
-		return nil
+		return nil, nil
 	}
-	return db.err(db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id IN ? AND failing_since IS NOT NULL", webhookIDs).
-		Update("failing_since", nil).Error)
+	var ended []string
+	// RETURNING (PostgreSQL, SQLite 3.35+) names the rows this statement changed, so that
+	// of replicas ending the same run at once exactly one is told it did.
+	err := db.gorm.WithContext(ctx).Raw("UPDATE webhooks SET failing_since = NULL WHERE id IN ? AND failing_since IS NOT NULL RETURNING id",
+		webhookIDs).Scan(&ended).Error
+	if err != nil {
+		return nil, db.err(err)
+	}
+	if len(ended) > 0 {
+		db.webhookWrites.Add(1) // a raw query's rows are not counted by the callbacks
+	}
+	return ended, nil
 }
 
 // DisableWebhook takes a webhook out of delivery, with the reason shown to operators. Its
@@ -31,6 +43,16 @@ func (db *DB) DisableWebhook(ctx context.Context, id, reason string) error {
 	return db.err(db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ?", id).Updates(map[string]any{
 		"disabled_at": now, "disabled_reason": reason,
 	}).Error)
+}
+
+// DisableOnce is DisableWebhook for a webhook not disabled yet: one already disabled
+// keeps its time and reason. It reports whether this call disabled it, so that of
+// replicas disabling the same webhook at once exactly one is told it did.
+func (db *DB) DisableOnce(ctx context.Context, id, reason string) (bool, error) {
+	res := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ? AND disabled_at IS NULL", id).Updates(map[string]any{
+		"disabled_at": db.Now(), "disabled_reason": reason,
+	})
+	return res.RowsAffected == 1, db.err(res.Error)
 }
 
 // DisabledWebhooks counts the webhooks the gateway stopped delivering to.

@@ -25,7 +25,7 @@ func TestActivity(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := db.SetFailingSince(ctx, failing.ID, now); err != nil {
+		if _, err := db.SetFailingSince(ctx, failing.ID, now); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.DisableWebhook(ctx, disabled.ID, "answered 410"); err != nil {

@@ -28,7 +28,7 @@ func TestWebhookWrites_CountsChangesOnly(t *testing.T) {
 			}
 			n0 = n
 		}
-		if err := db.MarkHealthy(ctx, []string{w.ID}); err != nil { // healthy already: nothing written
+		if _, err := db.MarkHealthy(ctx, []string{w.ID}); err != nil { // healthy already: nothing written
 			t.Fatal(err)
 		}
 		moved("MarkHealthy of a healthy webhook", false)

@@ -107,9 +107,16 @@ type Executor interface {
 
 	WebhookStates(ctx context.Context, ids []string) (map[string]*store.WebhookState, error)
 	WebhookByID(ctx context.Context, id string) (*store.Webhook, error)
-	SetFailingSince(ctx context.Context, webhookID string, since time.Time) error
-	MarkHealthy(ctx context.Context, webhookIDs []string) error
+	// SetFailingSince starts a webhook's run of failures at since unless one has started,
+	// and reports whether it started one; MarkHealthy ends the runs of the webhooks given
+	// and returns those it ended. Of replicas doing either at once, exactly one is told it
+	// did: the operator events (polyhook.webhook.failing, .recovered) are published once.
+	SetFailingSince(ctx context.Context, webhookID string, since time.Time) (bool, error)
+	MarkHealthy(ctx context.Context, webhookIDs []string) ([]string, error)
 	DisableWebhook(ctx context.Context, id, reason string) error
+	// DisableOnce disables a webhook not disabled yet, with the reason, and reports
+	// whether it did (once of all replicas): the gateway's own disabling.
+	DisableOnce(ctx context.Context, id, reason string) (bool, error)
 	// PauseWebhook pauses a webhook from at (its deliveries are made and held) and
 	// ResumeWebhook ends the pause (ReleaseHeld then makes them due); both return
 	// ENOTFOUND for an unknown webhook.

@@ -159,7 +159,7 @@ func TestStats(t *testing.T) {
 		if err := storetest.RecordAttempt(ctx, db, &store.Attempt{ID: "a0", DeliveryID: "d0", Number: 1, URL: w.URL, StartedAt: now, ResponseStatus: 500}, d); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SetFailingSince(ctx, w.ID, now); err != nil {
+		if _, err := db.SetFailingSince(ctx, w.ID, now); err != nil {
 			t.Fatal(err)
 		}
 

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +42,7 @@ func Exercise(t *testing.T, open Open) {
 		{"Breakers", exerciseBreakers},
 		{"Replicas", exerciseReplicas},
 		{"WebhookStatesAndHealth", exerciseHealth},
+		{"HealthChangesOnce", exerciseHealthOnce},
 		{"RetriesAndRecoveries", exerciseRecovery},
 		{"Prune", exercisePrune},
 		{"PruneEndpoints", exercisePruneEndpoints},
@@ -378,7 +381,7 @@ func exerciseHealth(t *testing.T, d driver.Driver, db *store.DB) {
 	w := webhook(t, db, "health", nil)
 	n0, local := d.WebhookWrites()
 	since := now().Add(-time.Hour)
-	if err := d.SetFailingSince(ctx, w.ID, since); err != nil {
+	if _, err := d.SetFailingSince(ctx, w.ID, since); err != nil {
 		t.Fatal(err)
 	}
 	sts, err := d.WebhookStates(ctx, []string{w.ID, "wh_none"})
@@ -389,7 +392,7 @@ func exerciseHealth(t *testing.T, d driver.Driver, db *store.DB) {
 	if err != nil || !sts[w.ID].Same(read) || read.URL != w.URL {
 		t.Fatalf("webhook by id: %+v %v", read, err)
 	}
-	if err := d.MarkHealthy(ctx, []string{w.ID}); err != nil {
+	if _, err := d.MarkHealthy(ctx, []string{w.ID}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.DisableWebhook(ctx, w.ID, "gone"); err != nil {
@@ -408,6 +411,90 @@ func exerciseHealth(t *testing.T, d driver.Driver, db *store.DB) {
 	if n1, _ := d.WebhookWrites(); local && n1 <= n0 {
 		t.Errorf("webhook writes counted %d then %d, though this process sees every write", n0, n1)
 	}
+}
+
+// exerciseHealthOnce: a run of failures starts, ends and the webhook is disabled once,
+// whoever tries it again (another replica, a later batch), and only the call that did it is
+// told so; it is what publishes the operator events once.
+func exerciseHealthOnce(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	a, b := webhook(t, db, "once-a", nil), webhook(t, db, "once-b", nil)
+	first, later := now().Add(-time.Hour), now()
+	if changed, err := d.SetFailingSince(ctx, a.ID, first); err != nil || !changed {
+		t.Fatalf("first failure: changed %v, %v", changed, err)
+	}
+	if changed, err := d.SetFailingSince(ctx, a.ID, later); err != nil || changed {
+		t.Fatalf("a failure within the run: changed %v, %v", changed, err)
+	}
+	if changed, _ := d.SetFailingSince(ctx, "wh_none", later); changed {
+		t.Error("an unknown webhook started failing")
+	}
+	sts, _ := d.WebhookStates(ctx, []string{a.ID})
+	if got := sts[a.ID].FailingSince; got == nil || !got.Equal(first) {
+		t.Errorf("failing since %v, want %v (the run's first failure)", got, first)
+	}
+	// Concurrent first failures, as replicas record them: exactly one starts the run.
+	var starts atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if changed, err := d.SetFailingSince(ctx, b.ID, later.Add(time.Duration(i)*time.Millisecond)); err != nil {
+				t.Error(err)
+			} else if changed {
+				starts.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := starts.Load(); n != 1 {
+		t.Errorf("%d concurrent first failures were told they started the run, want 1", n)
+	}
+	// a and b fail, c never did: MarkHealthy ends two runs, then none.
+	c := webhook(t, db, "once-c", nil)
+	ended, err := d.MarkHealthy(ctx, []string{a.ID, b.ID, c.ID, "wh_none"})
+	slices.Sort(ended)
+	if err != nil || !same(ended, sorted(a.ID, b.ID)) {
+		t.Fatalf("ended %v, %v; want %v", ended, err, sorted(a.ID, b.ID))
+	}
+	if ended, err := d.MarkHealthy(ctx, []string{a.ID, b.ID, c.ID}); err != nil || len(ended) != 0 {
+		t.Fatalf("healthy webhooks ended again: %v, %v", ended, err)
+	}
+	if ended, err := d.MarkHealthy(ctx, nil); err != nil || len(ended) != 0 {
+		t.Fatalf("none: %v, %v", ended, err)
+	}
+	// Inside a transaction too (the recorder's).
+	if _, err := d.SetFailingSince(ctx, a.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	err = d.InTx(ctx, func(tx driver.Executor) error {
+		ended, err := tx.MarkHealthy(ctx, []string{a.ID, b.ID})
+		if err == nil && !same(ended, []string{a.ID}) {
+			t.Errorf("in a transaction: ended %v, want %v", ended, []string{a.ID})
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Disabled once: the second call keeps the first reason.
+	if changed, err := d.DisableOnce(ctx, a.ID, "answered 410"); err != nil || !changed {
+		t.Fatalf("disable: changed %v, %v", changed, err)
+	}
+	if changed, err := d.DisableOnce(ctx, a.ID, "failing for 5 days"); err != nil || changed {
+		t.Fatalf("disable again: changed %v, %v", changed, err)
+	}
+	sts, _ = d.WebhookStates(ctx, []string{a.ID})
+	if st := sts[a.ID]; st.DisabledAt == nil || st.DisabledReason != "answered 410" {
+		t.Errorf("after disabling twice: %+v", st)
+	}
+	if changed, _ := d.DisableOnce(ctx, "wh_none", "x"); changed {
+		t.Error("an unknown webhook was disabled")
+	}
+}
+
+func sorted(s ...string) []string {
+	slices.Sort(s)
+	return s
 }
 
 func exerciseRecovery(t *testing.T, d driver.Driver, db *store.DB) {
