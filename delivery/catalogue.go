@@ -45,6 +45,11 @@ var Catalogue = []Canonical{
 	{"org.created", "An organisation was created."},
 	{"org.creation.rejected", "An organisation's creation was rejected."},
 	{"webhook.test", "A test event."},
+	// The gateway's own events (opevents.go): only it publishes them.
+	{EventWebhookFailing, "A webhook's endpoint failed for the first time since it last succeeded (once per run of failures)."},
+	{EventWebhookRecovered, "A failing webhook's endpoint succeeded again."},
+	{EventWebhookDisabled, "The gateway disabled a webhook (it answered 410, or failed for --disable-after), with the reason."},
+	{EventDeliveryExhausted, "The gateway gave up a delivery (its attempts ran out, or its endpoint refused it for good)."},
 }
 
 var catalogueByName = func() map[string]*Canonical {

@@ -200,11 +200,12 @@ type Engine struct {
 	replica string
 
 	// The parts with a life of their own, started in this order and stopped in reverse
-	// (service.go): the heartbeat, the maintenance queue, the recorder, the endpoints,
-	// the workers, the scheduler and the publisher.
+	// (service.go): the heartbeat, the maintenance queue, the notifier of operator events,
+	// the recorder, the endpoints, the workers, the scheduler and the publisher.
 	services  []service
 	beat      *heartbeat
 	queue     driver.Queue
+	notices   *notifier
 	rec       *recorder
 	slots     *endpoints
 	workers   *workers
@@ -239,6 +240,8 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 	e.retry = retryPolicy{maxAttempts: cfg.MaxAttempts, units: e.retryUnit}
 	e.beat = &heartbeat{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, every: cfg.Heartbeat}
 	e.rec = newRecorder(db, cfg.Clock, cfg.Log, cfg.DisableAfter)
+	e.notices = newNotifier(e.publishNotice, cfg.Log)
+	e.rec.notify = e.notices.put
 	e.workers = newWorkers(cfg.Workers, cfg.Clock, e.run)
 	e.scheduler = &scheduler{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, rescueAfter: cfg.RescueAfter,
 		heartbeat: cfg.Heartbeat, workers: e.workers, slots: e.slots, breakers: e.breakers, rec: e.rec, woken: make(chan struct{}, 1)}
@@ -251,7 +254,7 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.queue = q
-	e.services = []service{e.beat, queueService{q}, e.rec, e.slots, e.workers, e.scheduler, e.publisher}
+	e.services = []service{e.beat, queueService{q}, e.notices, e.rec, e.slots, e.workers, e.scheduler, e.publisher}
 	return e, nil
 }
 
@@ -323,6 +326,8 @@ type PublishInput struct {
 	// OrderingKey is the event's lane in each ordered webhook it reaches ("" is the
 	// webhook's default lane); at most 128 bytes. Other webhooks ignore it.
 	OrderingKey string
+	// unlessMatched writes the event only if it makes a delivery (operator events).
+	unlessMatched bool
 	// Fresh says the caller expects ID to be new: the read for an earlier event with the
 	// ID is skipped, and a duplicate is found by the insert's conflict instead, which
 	// costs its group of publishes a retry one by one.
@@ -346,6 +351,9 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (ev *store.Event,
 		}
 		span.End()
 	}()
+	if c := e.canonicalOf(in.Type); IsOperatorEvent(c) || IsOperatorEvent(in.Type) {
+		return nil, false, store.Errorf(store.EINVALID, "type %q is one of the gateway's own events (polyhook.*), which only the gateway publishes.", in.Type)
+	}
 	return e.publish(ctx, in)
 }
 
@@ -385,7 +393,8 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
 	}
-	err = e.publisher.submit(&publication{ev: ev, names: names, exclude: in.Exclude, key: in.OrderingKey, done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
+	err = e.publisher.submit(&publication{ev: ev, names: names, exclude: in.Exclude, key: in.OrderingKey, unlessMatched: in.unlessMatched,
+		done: make(chan error, 1), span: trace.SpanContextFromContext(ctx)})
 	if store.ErrorCode(err) == store.ECONFLICT && in.ID != "" {
 		// Published concurrently under the same id: the other call won.
 		existing, gerr := e.db.GetEvent(ctx, in.ID)

@@ -11,8 +11,8 @@ import (
 
 // Quiet waits until the engine has nothing left to do at its clock's present time: no
 // publish being committed, no claim with the workers or parked for a place of its
-// endpoint, no settlement unwritten, and a look of the scheduler (Look) that began once
-// all that held found nothing to claim. A test calls it where it would otherwise sleep
+// endpoint, no settlement unwritten, no operator event unpublished, and a look of the
+// scheduler (Look) that began once all that held found nothing to claim. A test calls it where it would otherwise sleep
 // "long enough" before asserting that nothing more happens: what is due later, by the
 // engine's clock, waits for the test to move the clock.
 func (e *Engine) Quiet(ctx context.Context) error {
@@ -33,7 +33,7 @@ func (e *Engine) Quiet(ctx context.Context) error {
 // idle reports whether no part of the engine holds work.
 func (e *Engine) idle() bool {
 	parked, _ := e.slots.load()
-	return parked == 0 && e.publisher.idle() && e.scheduler.idle() && e.workers.idle() && e.rec.idle()
+	return parked == 0 && e.publisher.idle() && e.scheduler.idle() && e.workers.idle() && e.rec.idle() && e.notices.idle()
 }
 
 // Look is one look of the scheduler, begun now: held deliveries whose webhook delivers

@@ -30,6 +30,10 @@ var (
 		Name: "polyhook_breaker_openings_total",
 		Help: "Circuit breakers this process opened: an endpoint failed 5 attempts in a row and every replica paused it (probes that failed again are not counted).",
 	})
+	operatorEventsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "polyhook_operator_events_total",
+		Help: "The gateway's own events (polyhook.*) by type and outcome (published, failed, dropped).",
+	}, []string{"type", "outcome"})
 )
 
 // Collectors returns the engine's metrics: attempt and delivery counters, the attempt
@@ -46,7 +50,7 @@ func (e *Engine) Collectors() []prometheus.Collector {
 		return float64(n), e.clock.Now().Sub(oldest).Seconds()
 	}
 	return []prometheus.Collector{
-		attemptsTotal, deliveriesTotal, attemptSeconds, publishedTotal, breakerOpenings,
+		attemptsTotal, deliveriesTotal, attemptSeconds, publishedTotal, breakerOpenings, operatorEventsTotal,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_deliveries_pending", Help: "Deliveries waiting for an attempt."},
 			func() float64 { n, _ := backlog(); return n }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "polyhook_oldest_pending_delivery_age_seconds", Help: "Age of the oldest pending delivery."},

@@ -27,8 +27,11 @@ type publication struct {
 	// exclude, when set, reports the webhooks that get no delivery (PublishInput.Exclude).
 	exclude func(w *store.Webhook) bool
 	// key is the event's ordering key: its lane in ordered webhooks.
-	key  string
-	done chan error
+	key string
+	// unlessMatched leaves the event unwritten when it makes no delivery: an operator
+	// event nobody subscribes to (opevents.go).
+	unlessMatched bool
+	done          chan error
 	// span is the publish's trace span (invalid when tracing is off): the first attempts
 	// this process sends become its children.
 	span trace.SpanContext
@@ -175,7 +178,7 @@ func (g *publisher) commit(group []*publication) {
 func (g *publisher) insert(ctx context.Context, group []*publication, settles []*settlement) ([]*claim, error) {
 	candidates := map[scope][]*store.Webhook{}
 	var (
-		evs           = make([]*store.Event, len(group))
+		evs           = make([]*store.Event, 0, len(group))
 		deliveries    []store.Delivery
 		claimed       []*claim
 		claimedAt     []int // each claim's delivery in deliveries
@@ -183,8 +186,7 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 		read          = g.clock.Now() // before the webhooks are read
 		writes, local = g.db.WebhookWrites()
 	)
-	for i, p := range group {
-		evs[i] = p.ev
+	for _, p := range group {
 		dialects := make([]string, 0, len(p.names))
 		for d := range p.names {
 			dialects = append(dialects, d)
@@ -276,6 +278,9 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 				p.ev.Deliveries++
 				break
 			}
+		}
+		if p.ev.Deliveries > 0 || !p.unlessMatched {
+			evs = append(evs, p.ev)
 		}
 	}
 	err := g.db.InTx(ctx, func(tx driver.Executor) error {

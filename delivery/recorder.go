@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,9 @@ type settlement struct {
 	res     Result
 	ok      bool
 	disable string
+	// notes are the operator events its recording brought about, published once that
+	// commits (opevents.go).
+	notes []notice
 }
 
 // settleBatch is how many settlements one transaction records at most.
@@ -42,6 +46,8 @@ type recorder struct {
 	clock        Clock
 	log          *slog.Logger
 	disableAfter time.Duration
+	// notify publishes operator events after their transaction committed (notifier.put).
+	notify func([]notice)
 
 	in   chan *settlement
 	done sync.WaitGroup
@@ -198,46 +204,145 @@ func (r *recorder) writeBatch(ctx context.Context, batch []*settlement) error {
 	return nil
 }
 
-// writeIn writes settlements in the caller's transaction.
+// writeIn writes settlements in the caller's transaction, and decides the operator
+// events they bring about (opevents.go), kept on the settlements until it commits
+// (settled).
 func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*settlement) error {
 	ds := make([]*store.Delivery, len(batch))
 	as := make([]*store.Attempt, len(batch))
 	for i, s := range batch {
 		ds[i], as[i] = &s.c.d, s.a
+		s.notes = nil // from a try that did not commit
 	}
 	// A delivery due again (a retry, or a claim handed back untried) is left to the poll
 	// for due deliveries (scheduler.go).
-	if _, err := tx.Settle(ctx, ds, as); err != nil {
+	mine, err := tx.Settle(ctx, ds, as)
+	if err != nil {
 		return err
 	}
-	healthy := map[string]bool{}
-	for _, s := range batch {
-		switch {
-		case s.a == nil:
-		case s.ok:
-			healthy[s.c.w.ID] = true
-		default:
-			if err := r.health(ctx, tx, s.c.w, false, s.a.StartedAt, s.c.d.LastError); err != nil {
+	if err := r.health(ctx, tx, batch); err != nil {
+		return err
+	}
+	for i, s := range batch {
+		if s.disable != "" && s.a != nil {
+			done, err := tx.DisableOnce(ctx, s.c.w.ID, s.disable)
+			if err != nil {
 				return err
 			}
-		}
-		if s.disable != "" {
-			if _, err := tx.DisableOnce(ctx, s.c.w.ID, s.disable); err != nil {
-				return err
+			if done {
+				r.log.Warn("webhook disabled by the gateway", "webhook", s.c.w.ID, "dialect", s.c.w.Dialect, "why", s.disable)
+				s.notes = append(s.notes, disabledNotice(s.c.w, s.a.StartedAt, s.disable, s.c.w.FailingSince))
 			}
-			r.log.Warn("webhook disabled by the gateway", "webhook", s.c.w.ID, "dialect", s.c.w.Dialect, "why", s.disable)
+		}
+		// Given up, and recorded so by this claim (not one that ran out meanwhile). A
+		// delivery of an operator event begets none: see opevents.go.
+		if s.a != nil && mine[i] && s.c.d.Status == store.DeliveryFailed && !IsOperatorEvent(s.c.ev.Type) {
+			s.notes = append(s.notes, exhaustedNotice(s.c.w, &s.c.d, s.c.ev, s.a))
 		}
 	}
-	ids := make([]string, 0, len(healthy))
-	for id := range healthy {
-		ids = append(ids, id)
-	}
-	_, err := tx.MarkHealthy(ctx, ids)
-	return err
+	return nil
 }
 
-// settled counts recorded settlements in the metrics, and tells the scheduler when a
-// lane moved on.
+// endpointRun is what one batch's attempts say of an endpoint's health.
+type endpointRun struct {
+	w *store.Webhook
+	// ok is its latest success, if any; failed are its failures after it, first and
+	// last by the time they started.
+	ok          *settlement
+	first, last *settlement
+}
+
+// health follows each endpoint's run of failures, in the order its attempts started: a
+// success ends the run (the first since failing publishes polyhook.webhook.recovered),
+// the failures after an endpoint's last success start one (the first publishes
+// polyhook.webhook.failing), and an endpoint failing for DisableAfter is disabled
+// (polyhook.webhook.disabled). The database says which of these this batch is the first
+// to do, on every replica: only that one publishes the event. Only a start or an end of
+// a run is written.
+func (r *recorder) health(ctx context.Context, tx driver.Executor, batch []*settlement) error {
+	runs := map[string]*endpointRun{}
+	var ids []string
+	for _, s := range batch {
+		if s.a == nil {
+			continue
+		}
+		run := runs[s.c.w.ID]
+		if run == nil {
+			run = &endpointRun{w: s.c.w}
+			runs[s.c.w.ID] = run
+			ids = append(ids, s.c.w.ID)
+		}
+		if s.ok && (run.ok == nil || !s.a.StartedAt.Before(run.ok.a.StartedAt)) {
+			run.ok = s
+		}
+	}
+	slices.Sort(ids) // the same order on every replica
+	var healthy []string
+	for _, s := range batch {
+		if s.a == nil || s.ok {
+			continue
+		}
+		run := runs[s.c.w.ID]
+		if run.ok != nil && !s.a.StartedAt.After(run.ok.a.StartedAt) {
+			continue
+		}
+		if run.first == nil || s.a.StartedAt.Before(run.first.a.StartedAt) {
+			run.first = s
+		}
+		if run.last == nil || !s.a.StartedAt.Before(run.last.a.StartedAt) {
+			run.last = s
+		}
+	}
+	for _, id := range ids {
+		if runs[id].ok != nil {
+			healthy = append(healthy, id)
+		}
+	}
+	ended, err := tx.MarkHealthy(ctx, healthy)
+	if err != nil {
+		return err
+	}
+	for _, id := range ended {
+		run := runs[id]
+		run.ok.notes = append(run.ok.notes, recoveredNotice(run.w, run.ok.a, run.w.FailingSince))
+	}
+	for _, id := range ids {
+		run := runs[id]
+		if run.first == nil {
+			continue
+		}
+		w, at := run.w, run.first.a.StartedAt
+		started, err := tx.SetFailingSince(ctx, id, at)
+		if err != nil {
+			return err
+		}
+		since := w.FailingSince // as read before the attempts
+		if started {
+			run.first.notes = append(run.first.notes, failingNotice(w, run.first.a, run.first.res.Status, run.first.c.d.LastError))
+		}
+		if started || since == nil || run.ok != nil {
+			since = &at
+		}
+		if run.last.a.StartedAt.Sub(*since) < r.disableAfter || w.DisabledAt != nil {
+			continue
+		}
+		reason := fmt.Sprintf("Every attempt failed since %s.", since.UTC().Format(time.RFC3339))
+		done, err := tx.DisableOnce(ctx, id, reason)
+		if err != nil {
+			return err
+		}
+		if done {
+			r.log.Warn("webhook disabled by the gateway: every attempt failed for --disable-after", "webhook", id, "dialect", w.Dialect,
+				"failing_since", *since, "last", run.last.c.d.LastError)
+			run.last.notes = append(run.last.notes, disabledNotice(w, run.last.a.StartedAt, reason, since))
+		}
+	}
+	return nil
+}
+
+// settled counts recorded settlements in the metrics, tells the scheduler when a lane
+// moved on, and publishes the operator events they brought about, now that they are
+// committed.
 func (r *recorder) settled(batch []*settlement) {
 	moved := false
 	for _, s := range batch {
@@ -246,34 +351,19 @@ func (r *recorder) settled(batch []*settlement) {
 	if moved && r.laneMoved != nil {
 		r.laneMoved()
 	}
+	var notes []notice
 	for _, s := range batch {
 		if s.a != nil {
 			r.observe(&s.c.d, s.c.w, s.a, s.res, s.ok)
 		} else if s.c.d.Status != store.DeliveryPending {
 			deliveriesTotal.WithLabelValues(s.c.d.Dialect, s.c.d.Status).Inc()
 		}
+		notes = append(notes, s.notes...)
+		s.notes = nil
 	}
-}
-
-// health tracks an endpoint's run of failures, writing only when it starts or ends, and
-// disables the webhook when the run has lasted DisableAfter. w is the webhook as it was
-// read before the attempt.
-func (r *recorder) health(ctx context.Context, db driver.Executor, w *store.Webhook, ok bool, at time.Time, last string) error {
-	switch {
-	case ok && w.FailingSince != nil:
-		_, err := db.MarkHealthy(ctx, []string{w.ID})
-		return err
-	case !ok && w.FailingSince == nil:
-		_, err := db.SetFailingSince(ctx, w.ID, at)
-		return err
-	case !ok && at.Sub(*w.FailingSince) >= r.disableAfter && w.DisabledAt == nil:
-		reason := fmt.Sprintf("Every attempt failed since %s.", w.FailingSince.UTC().Format(time.RFC3339))
-		r.log.Warn("webhook disabled by the gateway: every attempt failed for --disable-after", "webhook", w.ID, "dialect", w.Dialect,
-			"failing_since", *w.FailingSince, "last", last)
-		_, err := db.DisableOnce(ctx, w.ID, reason)
-		return err
+	if len(notes) > 0 && r.notify != nil {
+		r.notify(notes)
 	}
-	return nil
 }
 
 // observe counts a recorded attempt in the metrics and the debug log.

@@ -23,6 +23,10 @@ const (
 	userShape  = `{"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "minLength": 1}, "email": {"type": "string"}, "username": {"type": "string"}, "tenantId": {"type": "string"}}}`
 	groupShape = `{"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "minLength": 1}, "name": {"type": "string"}}}`
 	orgShape   = `{"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "minLength": 1}, "name": {"type": "string"}}}`
+	// webhookShape is the webhook an operator event is about.
+	webhookShape  = `{"type": "object", "required": ["id", "dialect", "tenant"], "properties": {"id": {"type": "string", "minLength": 1}, "dialect": {"type": "string"}, "tenant": {"type": "string"}}}`
+	deliveryShape = `{"type": "object", "required": ["id", "eventId", "lastStatus"], "properties": {"id": {"type": "string", "minLength": 1}, "eventId": {"type": "string"}, "eventType": {"type": "string"}, "eventName": {"type": "string"}, "attempts": {"type": "integer"}, "lastStatus": {"type": "integer"}, "lastError": {"type": "string"}}}`
+	timeShape     = `{"type": "string", "format": "date-time"}`
 )
 
 // dataSchema is the schema of an object with the given required and optional properties.
@@ -92,6 +96,11 @@ var schemaOf = map[string]string{
 	"org.created":                 orgData,
 	"org.creation.rejected":       dataSchema([]string{"org"}, map[string]string{"org": orgShape, "reason": `{"type": "string"}`}),
 	"webhook.test":                anyData,
+	EventWebhookFailing: dataSchema([]string{"webhook", "failingSince", "lastStatus"}, map[string]string{"webhook": webhookShape,
+		"failingSince": timeShape, "lastStatus": `{"type": "integer"}`, "lastError": `{"type": "string"}`}),
+	EventWebhookRecovered:  dataSchema([]string{"webhook"}, map[string]string{"webhook": webhookShape, "failingSince": timeShape}),
+	EventWebhookDisabled:   dataSchema([]string{"webhook", "reason"}, map[string]string{"webhook": webhookShape, "reason": `{"type": "string"}`, "failingSince": timeShape}),
+	EventDeliveryExhausted: dataSchema([]string{"webhook", "delivery"}, map[string]string{"webhook": webhookShape, "delivery": deliveryShape}),
 }
 
 // Schema returns the JSON Schema of the data of the canonical event name, or "" for a name
