@@ -399,7 +399,8 @@ async function eventTypeList(page) {
 // --- publish -----------------------------------------------------------------------
 
 async function publishView(page) {
-  const types = await eventTypes();
+  // The gateway's own events (polyhook.*) are published by it alone.
+  const types = (await eventTypes()).filter((t) => !t.type.startsWith('polyhook.'));
   const type = h('select', { name: 'type', required: true }, types.map((t) => h('option', { value: t.type, text: `${t.type} \u2014 ${t.description}` })));
   const tenant = h('input', { type: 'text', name: 'tenant', spellcheck: 'false' });
   const id = h('input', { type: 'text', name: 'id', spellcheck: 'false', maxlength: '128' });

@@ -162,6 +162,9 @@ export async function webhookView(page, id) {
       w.name ? ['Name', w.name] : null,
       w.description ? ['Description', w.description] : null,
       ['Events', w.events.length ? h('ul', { class: 'tags' }, w.events.map((e) => h('li', {}, code(e)))) : 'none'],
+      native || hasFilter(w) ? ['Filter', hasFilter(w)
+        ? h('pre', { class: 'filter', text: JSON.stringify(w.filter, null, 2) })
+        : 'none \u2014 every event it subscribes to'] : null,
       ['Scope', scopeText(w)],
       ['Custom headers', w.headerNames && w.headerNames.length
         ? [h('ul', { class: 'tags' }, w.headerNames.map((n) => h('li', {}, code(n)))), h('span', { class: 'hint', text: 'Their values are kept sealed and not shown.' })]
@@ -398,6 +401,11 @@ function headerRow(rows, name = '', value = '') {
   return n;
 }
 
+// hasFilter reports whether a webhook has a payload filter (an empty one matches every event).
+function hasFilter(w) {
+  return Boolean(w.filter && typeof w.filter === 'object' && Object.keys(w.filter).length);
+}
+
 // webhookForm makes (id null) or changes a native subscription.
 export async function webhookForm(page, id) {
   const types = await eventTypes();
@@ -418,6 +426,8 @@ export async function webhookForm(page, id) {
     h('legend', { text: 'Events' }), h('p', { class: 'hint', id: legendId, text: 'Choose at least one.' }), h('div', { class: 'checks' }, boxes));
   const tenant = h('input', { type: 'text', name: 'tenant', spellcheck: 'false', maxlength: '128', value: w && w.scope.owner ? w.scope.owner : '' });
   const description = h('input', { type: 'text', name: 'description', maxlength: '255', value: w && w.description ? w.description : '' });
+  const filter = h('textarea', { name: 'filter', rows: '4', spellcheck: 'false', placeholder: '{"tenant": "acme", "data.user.email": {"$startsWith": "vip."}}' });
+  filter.value = w && hasFilter(w) ? JSON.stringify(w.filter, null, 2) : '';
   const rows = h('div', { class: 'header-rows' });
   const addHeader = h('button', { type: 'button', class: 'secondary', text: 'Add a header' });
   addHeader.addEventListener('click', () => headerRow(rows).focus());
@@ -439,6 +449,7 @@ export async function webhookForm(page, id) {
     events,
     w || PORTAL ? null : field('Tenant (optional)', tenant, 'Receive only the events published with this tenant; every tenant\u2019s when empty.'),
     field('Description (optional)', description),
+    field('Filter (optional)', filter, 'A JSON object: only the events it matches are delivered (see the event catalogue\u2019s filters). Empty: every event chosen above.'),
     headers,
     error, button, out);
   url.addEventListener('input', () => {
@@ -464,6 +475,19 @@ export async function webhookForm(page, id) {
       return;
     }
     const body = { url: url.value.trim(), events: picked, description: description.value };
+    filter.removeAttribute('aria-invalid');
+    if (filter.value.trim()) {
+      try {
+        body.filter = JSON.parse(filter.value);
+      } catch {
+        filter.setAttribute('aria-invalid', 'true');
+        fill(error, h('p', { text: 'The filter is not JSON: write an object such as {"tenant": "acme"}.' }));
+        filter.focus();
+        return;
+      }
+    } else if (w && hasFilter(w)) {
+      body.filter = {}; // removes it
+    }
     if (!w || replace.checked || !(w.headerNames && w.headerNames.length)) {
       const hs = {};
       for (const row of rows.children) {

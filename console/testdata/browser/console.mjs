@@ -344,9 +344,14 @@ check(!(await page.locator('main').innerText()).includes('red-team-secret'), 'a 
 await page.getByRole('link', { name: 'Edit' }).click();
 await heading('Edit webhook');
 await page.getByLabel('Description (optional)').fill('Acme game server, EU');
+await page.getByLabel('Filter (optional)').fill('{"tenant": "acme"');
+await page.getByRole('button', { name: 'Save changes' }).click();
+await page.getByRole('alert').filter({ hasText: 'The filter is not JSON' }).waitFor();
+await page.getByLabel('Filter (optional)').fill('{"tenant": "acme"}');
 await page.getByRole('button', { name: 'Save changes' }).click();
 await heading('Webhook');
 await page.locator('dl.props').getByText('Acme game server, EU').waitFor();
+await page.locator('dl.props pre.filter').filter({ hasText: '"tenant": "acme"' }).waitFor();
 await page.getByRole('button', { name: 'Reveal signing secret' }).click();
 await page.locator('.secret code').filter({ hasText: /^whsec_/ }).waitFor();
 await page.getByRole('table', { name: 'Attempts, success rate and latency' }).getByRole('cell', { name: 'Last hour' }).waitFor();
