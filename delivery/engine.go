@@ -214,6 +214,7 @@ type Engine struct {
 	// The parts that live in their callers' goroutines.
 	retry    retryPolicy
 	breakers *breakers
+	lanes    laneWaiting
 	copies   copies
 	states   stateReads
 }
@@ -246,9 +247,11 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 	e.scheduler = &scheduler{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, rescueAfter: cfg.RescueAfter,
 		heartbeat: cfg.Heartbeat, workers: e.workers, slots: e.slots, breakers: e.breakers, rec: e.rec, woken: make(chan struct{}, 1)}
 	e.rec.laneMoved = e.scheduler.wake
+	e.rec.replica, e.rec.rescueAfter, e.rec.successor = e.replica, cfg.RescueAfter, e.laneNext
+	e.rec.dispatch = func(cls []*claim) { e.scheduler.dispatch(cls, 0) }
 	e.slots.handBack = e.scheduler.handBack
 	e.publisher = &publisher{db: db, clock: cfg.Clock, replica: e.replica, rescueAfter: cfg.RescueAfter, encoders: e.encoders,
-		rec: e.rec, scheduler: e.scheduler, breakers: e.breakers}
+		rec: e.rec, scheduler: e.scheduler, breakers: e.breakers, lanes: &e.lanes}
 	q, err := newQueue(db, e)
 	if err != nil {
 		return nil, err

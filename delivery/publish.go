@@ -55,6 +55,7 @@ type publisher struct {
 	rec       *recorder
 	scheduler *scheduler
 	breakers  *breakers
+	lanes     *laneWaiting
 
 	matched matchCache
 	filters filterCache
@@ -284,24 +285,29 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 		}
 	}
 	err := g.db.InTx(ctx, func(tx driver.Executor) error {
-		// Those not claimed are due at their next_attempt_at, for the scheduler.
-		if err := tx.CreateEvents(ctx, evs, deliveries); err != nil {
-			return err
-		}
+		// The settlements first: a lane whose head they finish is free for a delivery
+		// published next to its lane.
 		if len(settles) > 0 {
-			return g.rec.writeIn(ctx, tx, settles)
+			if err := g.rec.writeIn(ctx, tx, settles); err != nil {
+				return err
+			}
 		}
-		return nil
+		// Those not claimed are due at their next_attempt_at, for the scheduler.
+		return tx.CreateEvents(ctx, evs, deliveries)
 	})
 	if err != nil {
 		return nil, err
 	}
-	// A delivery that found its lane busy was not claimed: it waits for its lane.
+	// A delivery that found its lane busy was not claimed: it waits for its lane, kept
+	// here as its lane's successor (lanes.go).
 	kept := claimed[:0]
 	for i, cl := range claimed {
 		if deliveries[claimedAt[i]].ClaimedUntil != nil {
 			kept = append(kept, cl)
+			continue
 		}
+		cl.d.ClaimedUntil, cl.d.ClaimedBy = nil, ""
+		g.lanes.add(cl)
 	}
 	return kept, nil
 }

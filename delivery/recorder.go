@@ -32,6 +32,8 @@ type settlement struct {
 	// notes are the operator events its recording brought about, published once that
 	// commits (opevents.go).
 	notes []notice
+	// next is the successor in its lane claimed with it (recorder.successor), if any.
+	next *claim
 }
 
 // settleBatch is how many settlements one transaction records at most.
@@ -52,8 +54,15 @@ type recorder struct {
 	in   chan *settlement
 	done sync.WaitGroup
 	// laneMoved is called once settlements are recorded of which one finished a lane's
-	// head for good: its next delivery is due (scheduler.wake).
+	// head for good with no successor claimed: its next delivery is due (scheduler.wake).
 	laneMoved func()
+	// successor returns the delivery kept to claim next in a lane whose head finished
+	// (Engine.laneNext), claimed as replica for rescueAfter in the same transaction, and
+	// dispatch hands those claimed to the workers.
+	successor   func(d *store.Delivery) *claim
+	dispatch    func([]*claim)
+	replica     string
+	rescueAfter time.Duration
 	// unwritten counts the settlements put and not yet written (or given up on): what
 	// idle reports.
 	unwritten atomic.Int64
@@ -220,6 +229,9 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 	if err != nil {
 		return err
 	}
+	if err := r.claimSuccessors(ctx, tx, batch); err != nil {
+		return err
+	}
 	if err := r.health(ctx, tx, batch); err != nil {
 		return err
 	}
@@ -340,13 +352,65 @@ func (r *recorder) health(ctx context.Context, tx driver.Executor, batch []*sett
 	return nil
 }
 
-// settled counts recorded settlements in the metrics, tells the scheduler when a lane
-// moved on, and publishes the operator events they brought about, now that they are
-// committed.
+// claimSuccessors claims, in the settlements' transaction, the successor kept for each
+// lane whose head they finish for good (lanes.go); one that no longer heads its lane is
+// not claimed, and its lane goes on through the database.
+func (r *recorder) claimSuccessors(ctx context.Context, tx driver.Executor, batch []*settlement) error {
+	var next []store.Delivery
+	for _, s := range batch {
+		s.next = nil
+		d := &s.c.d
+		if r.successor == nil || d.Lane == nil || d.Status == store.DeliveryPending || d.HeldAt != nil {
+			continue
+		}
+		if s.next = r.successor(d); s.next != nil {
+			next = append(next, s.next.d)
+		}
+	}
+	if len(next) == 0 {
+		return nil
+	}
+	until := r.clock.Now().UTC().Truncate(time.Millisecond).Add(r.rescueAfter)
+	claimed, err := tx.ClaimDue(ctx, next, nil, r.replica, until)
+	if err != nil {
+		return err
+	}
+	got := make(map[string]store.Delivery, len(claimed))
+	for _, d := range claimed {
+		got[d.ID] = d
+	}
+	for _, s := range batch {
+		if s.next == nil {
+			continue
+		}
+		d, ok := got[s.next.d.ID]
+		if !ok {
+			s.next = nil
+			continue
+		}
+		cl := *s.next
+		cl.d, cl.until = d, until
+		s.next = &cl
+	}
+	return nil
+}
+
+// settled counts recorded settlements in the metrics, hands the successors claimed to
+// the workers, tells the scheduler when a lane moved on without one, and publishes the
+// operator events they brought about, now that they are committed.
 func (r *recorder) settled(batch []*settlement) {
 	moved := false
+	var next []*claim
 	for _, s := range batch {
+		if s.next != nil {
+			next = append(next, s.next)
+			continue
+		}
 		moved = moved || s.c.d.Lane != nil && s.c.d.Status != store.DeliveryPending
+	}
+	if len(next) > 0 && r.dispatch != nil {
+		// Not from the recorder's goroutine, which a claim handed back would wait for.
+		go r.dispatch(next)
 	}
 	if moved && r.laneMoved != nil {
 		r.laneMoved()
