@@ -119,6 +119,30 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for OperatorEventType.
+const (
+	PolyhookDeliveryExhausted OperatorEventType = "polyhook.delivery.exhausted"
+	PolyhookWebhookDisabled   OperatorEventType = "polyhook.webhook.disabled"
+	PolyhookWebhookFailing    OperatorEventType = "polyhook.webhook.failing"
+	PolyhookWebhookRecovered  OperatorEventType = "polyhook.webhook.recovered"
+)
+
+// Valid indicates whether the value is a known member of the OperatorEventType enum.
+func (e OperatorEventType) Valid() bool {
+	switch e {
+	case PolyhookDeliveryExhausted:
+		return true
+	case PolyhookWebhookDisabled:
+		return true
+	case PolyhookWebhookFailing:
+		return true
+	case PolyhookWebhookRecovered:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RecoveryStatus.
 const (
 	Done    RecoveryStatus = "done"
@@ -600,6 +624,65 @@ type NewWebhook struct {
 	Url string `json:"url"`
 }
 
+// OperatorEvent An operator event: the gateway's own, published when a webhook starts failing
+// (`polyhook.webhook.failing`, once per run of failures), succeeds again
+// (`polyhook.webhook.recovered`), is disabled by the gateway (`polyhook.webhook.disabled`),
+// or when a delivery is given up (`polyhook.delivery.exhausted`). Never delivered to the
+// webhook it is about.
+type OperatorEvent struct {
+	Data      OperatorEventData `json:"data"`
+	Timestamp time.Time         `json:"timestamp"`
+	Type      OperatorEventType `json:"type"`
+}
+
+// OperatorEventType defines model for OperatorEvent.Type.
+type OperatorEventType string
+
+// OperatorEventData defines model for OperatorEventData.
+type OperatorEventData struct {
+	// Delivery exhausted: the delivery given up.
+	Delivery *OperatorEventDelivery `json:"delivery,omitempty"`
+
+	// FailingSince failing, and recovered and disabled when known: the run of failures' first attempt.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
+
+	// LastError failing: the failed attempt's error.
+	LastError *string `json:"lastError,omitempty"`
+
+	// LastStatus failing: the failed attempt's HTTP status, 0 when nothing answered.
+	LastStatus *int `json:"lastStatus,omitempty"`
+
+	// Reason disabled: why the gateway disabled it.
+	Reason *string `json:"reason,omitempty"`
+
+	// Webhook The webhook the event is about.
+	Webhook OperatorEventWebhook `json:"webhook"`
+}
+
+// OperatorEventDelivery exhausted: the delivery given up.
+type OperatorEventDelivery struct {
+	Attempts int    `json:"attempts"`
+	EventId  string `json:"eventId"`
+
+	// EventName The name it was delivered under, in its webhook's dialect.
+	EventName string  `json:"eventName"`
+	EventType string  `json:"eventType"`
+	Id        string  `json:"id"`
+	LastError *string `json:"lastError,omitempty"`
+
+	// LastStatus The last attempt's HTTP status, 0 when nothing answered.
+	LastStatus int `json:"lastStatus"`
+}
+
+// OperatorEventWebhook The webhook the event is about.
+type OperatorEventWebhook struct {
+	Dialect string `json:"dialect"`
+	Id      string `json:"id"`
+
+	// Tenant Its owner; empty for none. The event is published with it as its tenant.
+	Tenant string `json:"tenant"`
+}
+
 // PortalLink defines model for PortalLink.
 type PortalLink struct {
 	Accent    *string   `json:"accent,omitempty"`
@@ -759,6 +842,20 @@ type SourceUpdate struct {
 	// Secret A new secret; the old one is kept as previousSecret.
 	Secret *string `json:"secret,omitempty"`
 	Tenant *string `json:"tenant,omitempty"`
+}
+
+// StandardEvent The body of a delivery to a native subscription.
+type StandardEvent struct {
+	// Data The event's data, as published.
+	Data map[string]interface{} `json:"data"`
+
+	// Timestamp When the event occurred.
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type The event's canonical name.
+	//
+	// Example: user.created
+	Type string `json:"type"`
 }
 
 // Stats defines model for Stats.
@@ -1036,6 +1133,12 @@ type RotateWebhookSecretJSONRequestBody RotateWebhookSecretJSONBody
 
 // TestWebhookJSONRequestBody defines body for TestWebhook for application/json ContentType.
 type TestWebhookJSONRequestBody TestWebhookJSONBody
+
+// EventJSONRequestBody defines body for Event for application/json ContentType.
+type EventJSONRequestBody = StandardEvent
+
+// OperatorEventJSONRequestBody defines body for OperatorEvent for application/json ContentType.
+type OperatorEventJSONRequestBody = OperatorEvent
 
 // Getter for additional properties for Credential. Returns the specified
 // element and whether it was found
@@ -11699,4 +11802,192 @@ func ParseTestWebhookResponse(rsp *http.Response) (*TestWebhookResponse, error) 
 	}
 
 	return response, nil
+}
+
+// CallbackInitiator sends OpenAPI callback requests to target URLs.
+// Modeled on the generated Client, but with no stored Server -- the full
+// target URL is provided per-call by the caller (typically discovered
+// from a callback expression on the parent operation's request body,
+// e.g. `{$request.body#/callbackUrl}`).
+type CallbackInitiator struct {
+	// Doer for performing requests, typically a *http.Client with any
+	// customized settings, such as certificate chains.
+	Client HttpRequestDoer
+
+	// A list of callbacks for modifying requests which are generated before sending over
+	// the network.
+	RequestEditors []RequestEditorFn
+}
+
+// CallbackInitiatorOption allows setting custom parameters during construction.
+type CallbackInitiatorOption func(*CallbackInitiator) error
+
+// NewCallbackInitiator creates a new CallbackInitiator with reasonable defaults.
+func NewCallbackInitiator(opts ...CallbackInitiatorOption) (*CallbackInitiator, error) {
+	initiator := CallbackInitiator{}
+	for _, o := range opts {
+		if err := o(&initiator); err != nil {
+			return nil, err
+		}
+	}
+	if initiator.Client == nil {
+		initiator.Client = &http.Client{}
+	}
+	return &initiator, nil
+}
+
+// WithCallbackHTTPClient allows overriding the default Doer, which is
+// automatically created using http.Client. This is useful for tests.
+func WithCallbackHTTPClient(doer HttpRequestDoer) CallbackInitiatorOption {
+	return func(p *CallbackInitiator) error {
+		p.Client = doer
+		return nil
+	}
+}
+
+// WithCallbackRequestEditorFn allows setting up a callback function, which
+// will be called right before sending the callback request. This can be
+// used to mutate the request, e.g. to add signature headers.
+func WithCallbackRequestEditorFn(fn RequestEditorFn) CallbackInitiatorOption {
+	return func(p *CallbackInitiator) error {
+		p.RequestEditors = append(p.RequestEditors, fn)
+		return nil
+	}
+}
+
+func (p *CallbackInitiator) applyCallbackEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+	for _, r := range p.RequestEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, r := range additionalEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CallbackInitiatorInterface is the interface specification for the callback initiator.
+type CallbackInitiatorInterface interface {
+	// EventWithBody fires the event callback with any body
+	EventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	Event(ctx context.Context, targetURL string, body EventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OperatorEventWithBody fires the operatorEvent callback with any body
+	OperatorEventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	OperatorEvent(ctx context.Context, targetURL string, body OperatorEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *CallbackInitiator) EventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventCallbackRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *CallbackInitiator) Event(ctx context.Context, targetURL string, body EventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventCallbackRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *CallbackInitiator) OperatorEventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOperatorEventCallbackRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *CallbackInitiator) OperatorEvent(ctx context.Context, targetURL string, body OperatorEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOperatorEventCallbackRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+// NewEventCallbackRequest builds a application/json POST request for the event callback
+func NewEventCallbackRequest(targetURL string, body EventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventCallbackRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventCallbackRequestWithBody builds a POST request for the event callback with any body
+func NewEventCallbackRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewOperatorEventCallbackRequest builds a application/json POST request for the operatorEvent callback
+func NewOperatorEventCallbackRequest(targetURL string, body OperatorEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOperatorEventCallbackRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewOperatorEventCallbackRequestWithBody builds a POST request for the operatorEvent callback with any body
+func NewOperatorEventCallbackRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }

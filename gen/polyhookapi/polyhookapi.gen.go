@@ -124,6 +124,30 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for OperatorEventType.
+const (
+	PolyhookDeliveryExhausted OperatorEventType = "polyhook.delivery.exhausted"
+	PolyhookWebhookDisabled   OperatorEventType = "polyhook.webhook.disabled"
+	PolyhookWebhookFailing    OperatorEventType = "polyhook.webhook.failing"
+	PolyhookWebhookRecovered  OperatorEventType = "polyhook.webhook.recovered"
+)
+
+// Valid indicates whether the value is a known member of the OperatorEventType enum.
+func (e OperatorEventType) Valid() bool {
+	switch e {
+	case PolyhookDeliveryExhausted:
+		return true
+	case PolyhookWebhookDisabled:
+		return true
+	case PolyhookWebhookFailing:
+		return true
+	case PolyhookWebhookRecovered:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RecoveryStatus.
 const (
 	Done    RecoveryStatus = "done"
@@ -605,6 +629,65 @@ type NewWebhook struct {
 	Url string `json:"url"`
 }
 
+// OperatorEvent An operator event: the gateway's own, published when a webhook starts failing
+// (`polyhook.webhook.failing`, once per run of failures), succeeds again
+// (`polyhook.webhook.recovered`), is disabled by the gateway (`polyhook.webhook.disabled`),
+// or when a delivery is given up (`polyhook.delivery.exhausted`). Never delivered to the
+// webhook it is about.
+type OperatorEvent struct {
+	Data      OperatorEventData `json:"data"`
+	Timestamp time.Time         `json:"timestamp"`
+	Type      OperatorEventType `json:"type"`
+}
+
+// OperatorEventType defines model for OperatorEvent.Type.
+type OperatorEventType string
+
+// OperatorEventData defines model for OperatorEventData.
+type OperatorEventData struct {
+	// Delivery exhausted: the delivery given up.
+	Delivery *OperatorEventDelivery `json:"delivery,omitempty"`
+
+	// FailingSince failing, and recovered and disabled when known: the run of failures' first attempt.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
+
+	// LastError failing: the failed attempt's error.
+	LastError *string `json:"lastError,omitempty"`
+
+	// LastStatus failing: the failed attempt's HTTP status, 0 when nothing answered.
+	LastStatus *int `json:"lastStatus,omitempty"`
+
+	// Reason disabled: why the gateway disabled it.
+	Reason *string `json:"reason,omitempty"`
+
+	// Webhook The webhook the event is about.
+	Webhook OperatorEventWebhook `json:"webhook"`
+}
+
+// OperatorEventDelivery exhausted: the delivery given up.
+type OperatorEventDelivery struct {
+	Attempts int    `json:"attempts"`
+	EventId  string `json:"eventId"`
+
+	// EventName The name it was delivered under, in its webhook's dialect.
+	EventName string  `json:"eventName"`
+	EventType string  `json:"eventType"`
+	Id        string  `json:"id"`
+	LastError *string `json:"lastError,omitempty"`
+
+	// LastStatus The last attempt's HTTP status, 0 when nothing answered.
+	LastStatus int `json:"lastStatus"`
+}
+
+// OperatorEventWebhook The webhook the event is about.
+type OperatorEventWebhook struct {
+	Dialect string `json:"dialect"`
+	Id      string `json:"id"`
+
+	// Tenant Its owner; empty for none. The event is published with it as its tenant.
+	Tenant string `json:"tenant"`
+}
+
 // PortalLink defines model for PortalLink.
 type PortalLink struct {
 	Accent    *string   `json:"accent,omitempty"`
@@ -764,6 +847,20 @@ type SourceUpdate struct {
 	// Secret A new secret; the old one is kept as previousSecret.
 	Secret *string `json:"secret,omitempty"`
 	Tenant *string `json:"tenant,omitempty"`
+}
+
+// StandardEvent The body of a delivery to a native subscription.
+type StandardEvent struct {
+	// Data The event's data, as published.
+	Data map[string]interface{} `json:"data"`
+
+	// Timestamp When the event occurred.
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type The event's canonical name.
+	//
+	// Example: user.created
+	Type string `json:"type"`
 }
 
 // Stats defines model for Stats.
@@ -1041,6 +1138,12 @@ type RotateWebhookSecretJSONRequestBody RotateWebhookSecretJSONBody
 
 // TestWebhookJSONRequestBody defines body for TestWebhook for application/json ContentType.
 type TestWebhookJSONRequestBody TestWebhookJSONBody
+
+// EventJSONRequestBody defines body for Event for application/json ContentType.
+type EventJSONRequestBody = StandardEvent
+
+// OperatorEventJSONRequestBody defines body for OperatorEvent for application/json ContentType.
+type OperatorEventJSONRequestBody = OperatorEvent
 
 // Getter for additional properties for Credential. Returns the specified
 // element and whether it was found
@@ -11706,6 +11809,194 @@ func ParseTestWebhookResponse(rsp *http.Response) (*TestWebhookResponse, error) 
 	return response, nil
 }
 
+// CallbackInitiator sends OpenAPI callback requests to target URLs.
+// Modeled on the generated Client, but with no stored Server -- the full
+// target URL is provided per-call by the caller (typically discovered
+// from a callback expression on the parent operation's request body,
+// e.g. `{$request.body#/callbackUrl}`).
+type CallbackInitiator struct {
+	// Doer for performing requests, typically a *http.Client with any
+	// customized settings, such as certificate chains.
+	Client HttpRequestDoer
+
+	// A list of callbacks for modifying requests which are generated before sending over
+	// the network.
+	RequestEditors []RequestEditorFn
+}
+
+// CallbackInitiatorOption allows setting custom parameters during construction.
+type CallbackInitiatorOption func(*CallbackInitiator) error
+
+// NewCallbackInitiator creates a new CallbackInitiator with reasonable defaults.
+func NewCallbackInitiator(opts ...CallbackInitiatorOption) (*CallbackInitiator, error) {
+	initiator := CallbackInitiator{}
+	for _, o := range opts {
+		if err := o(&initiator); err != nil {
+			return nil, err
+		}
+	}
+	if initiator.Client == nil {
+		initiator.Client = &http.Client{}
+	}
+	return &initiator, nil
+}
+
+// WithCallbackHTTPClient allows overriding the default Doer, which is
+// automatically created using http.Client. This is useful for tests.
+func WithCallbackHTTPClient(doer HttpRequestDoer) CallbackInitiatorOption {
+	return func(p *CallbackInitiator) error {
+		p.Client = doer
+		return nil
+	}
+}
+
+// WithCallbackRequestEditorFn allows setting up a callback function, which
+// will be called right before sending the callback request. This can be
+// used to mutate the request, e.g. to add signature headers.
+func WithCallbackRequestEditorFn(fn RequestEditorFn) CallbackInitiatorOption {
+	return func(p *CallbackInitiator) error {
+		p.RequestEditors = append(p.RequestEditors, fn)
+		return nil
+	}
+}
+
+func (p *CallbackInitiator) applyCallbackEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+	for _, r := range p.RequestEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, r := range additionalEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CallbackInitiatorInterface is the interface specification for the callback initiator.
+type CallbackInitiatorInterface interface {
+	// EventWithBody fires the event callback with any body
+	EventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	Event(ctx context.Context, targetURL string, body EventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OperatorEventWithBody fires the operatorEvent callback with any body
+	OperatorEventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	OperatorEvent(ctx context.Context, targetURL string, body OperatorEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *CallbackInitiator) EventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventCallbackRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *CallbackInitiator) Event(ctx context.Context, targetURL string, body EventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventCallbackRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *CallbackInitiator) OperatorEventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOperatorEventCallbackRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *CallbackInitiator) OperatorEvent(ctx context.Context, targetURL string, body OperatorEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOperatorEventCallbackRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+// NewEventCallbackRequest builds a application/json POST request for the event callback
+func NewEventCallbackRequest(targetURL string, body EventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventCallbackRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventCallbackRequestWithBody builds a POST request for the event callback with any body
+func NewEventCallbackRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewOperatorEventCallbackRequest builds a application/json POST request for the operatorEvent callback
+func NewOperatorEventCallbackRequest(targetURL string, body OperatorEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOperatorEventCallbackRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewOperatorEventCallbackRequestWithBody builds a POST request for the operatorEvent callback with any body
+func NewOperatorEventCallbackRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// Healthz The process is alive.
@@ -12666,180 +12957,234 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+// CallbackReceiverInterface represents handlers for receiving inbound
+// callback requests. Each callback becomes a Handle*Callback
+// method that the implementation fills in. The caller mounts the per-
+// callback echo.HandlerFunc returned by {Op}CallbackHandler at
+// whatever URL path they advertise to senders.
+type CallbackReceiverInterface interface {
+	// What the endpoint receives, an event signed with the Standard Webhooks headers.
+	// HandleEventCallback handles the POST callback for event.
+	HandleEventCallback(ctx echo.Context) error
+	// An operator event (polyhook.*), the gateway's own, for a subscription to one.
+	// HandleOperatorEventCallback handles the POST callback for operatorEvent.
+	HandleOperatorEventCallback(ctx echo.Context) error
+}
+
+// EventCallbackHandler returns the echo.HandlerFunc for the event callback.
+// Mount this at the URL path advertised to callback senders. Errors
+// during parameter binding are returned via echo.NewHTTPError so echo's
+// error-handling chain reports them as 400. Middlewares are applied in
+// the order provided -- the last argument becomes the outermost wrapper.
+func EventCallbackHandler(si CallbackReceiverInterface, middlewares ...echo.MiddlewareFunc) echo.HandlerFunc {
+	h := echo.HandlerFunc(func(ctx echo.Context) error {
+		return si.HandleEventCallback(ctx)
+	})
+	for _, mw := range middlewares {
+		h = mw(h)
+	}
+	return h
+}
+
+// OperatorEventCallbackHandler returns the echo.HandlerFunc for the operatorEvent callback.
+// Mount this at the URL path advertised to callback senders. Errors
+// during parameter binding are returned via echo.NewHTTPError so echo's
+// error-handling chain reports them as 400. Middlewares are applied in
+// the order provided -- the last argument becomes the outermost wrapper.
+func OperatorEventCallbackHandler(si CallbackReceiverInterface, middlewares ...echo.MiddlewareFunc) echo.HandlerFunc {
+	h := echo.HandlerFunc(func(ctx echo.Context) error {
+		return si.HandleOperatorEventCallback(ctx)
+	})
+	for _, mw := range middlewares {
+		h = mw(h)
+	}
+	return h
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcts21vCtnNFmJvIMLcuO06eVf3nTdJNNm/ix08kzU+VdQSQkYU0BKgFZ0WY8817Ne2HvlTyDcwAS",
-	"FEmJcuxku/WPNhY/APDg4Hx/fO7Ear5QkkujO4PPnYzrhZKa44+XWaayS3fFXoiVNFwa+ydbLFIRMyOU",
-	"PPqnVtJe0/GMz5n960nGJ51B5y9HxehHdFcf4aid29vbqJNwHWdiYQfpDDrnEri9N4DT42dglPpHyrIp",
-	"h+5YJWtQNzyDw8M5+3Rofx+O14brgwhOT34AM8uUMSlPoGuUgjmTa5gwYS+kaiqkhkmm5mBmQgNLkoxr",
-	"HcFKmBlccpOtD88nhmdnwCBWWcZjA0ZdcwlCgzYiTUHz7IYnBxE87z+DpWQ3TKRsnHLomhmHhBk2ZppX",
-	"hzzodexnui+3gDk3hs8XCMFFphY8M4JgnSwzBOYv+GuisjkznUFHSPPdaSfqmPWC008+5VnnNuogqOyz",
-	"7pY2mZDT/M4bIZPau6L+slzOxzwcL5hKzYUxPHnFWcIzWm1p497POKz4eKbU9VMN8VIbNYcZPQ0pnxhQ",
-	"SwNqAhZaGf99ybWBMY/ZUnN49f79BcRMSmUgZlm2tk+JDCSbc1AZ3LB0yaH701ILJc+XZgYsjvnCaHxC",
-	"g17GM2Aahh1aHxwPOwdnOFXCU3HDszWsmAbNpcENsmsxMz7vdaKOMHyua+HhLrAsY2v72y37rypZ1wMA",
-	"kdROEgEzMFfawHen8Eb8tVdsXzG8Gy4AKUsSYYdj6UUJMSqvlqe+4nHGjQaWcdAztZIWFr9lPGGx4cnH",
-	"YHI1/iePDU1OR7r+Y87brJ4GuMvyG1dzZZhZ6noM1IZlhifnpnQ4Emb4oRFzXrfGZZbWzO9ALzKedAa/",
-	"2cOQoz69Es4Vhaeysmcfa77FHe8PQiZqVT3kjG7rOqDTHXCzgxYy5hZPpd2BFvRg8bz/S83Av/BEMAlu",
-	"ZvAfdAZsXDoRfmltZ/vhed1sPzw3M1jwLObSiJT7M785u/7S6RE67XFBL+OY84Qn1RW/wxXOI2BSr3jG",
-	"EyLiDE4+fWq7GDu61pfM8Or4+dRwlH9kROyoD0bB8VZQuMkchm5iL0EhKtAq/NI69HwhsngpTD0B4zJZ",
-	"KCGNJeH0HIwzzq55FoGeMQua8Ro4EtSMI/eHLpGc8Rr+9vI9HN0cHzk+oIHJZCg3rx59dn+9Tm4PejBS",
-	"Cy5HwCyvhOf5l4OQwCBTK8fEByCVn3Io86dMsGhYWoSDEf4zsruZgOQrzwIE17BiwkSgF1wmQk7tkG6k",
-	"3lCOZiydHNJqFB08ZmCBDEpolD0GoCSHRabGOT67fbTX3eoimCquYSIybc6GUhjkTxY7IE6V5rRoB94I",
-	"7H37icuMg51cgzDApkxImKgMzErE3NLzVMkpdJcLMGoon/VBW9jhgMkIlJnxbCU07w1lJ9qgONo4rORy",
-	"Obc4Q291oo6drxN18g8PEMYdnKjz6dC+dnjDMuS19n2HQi/8MO73OxrN/XrF0gle+WgJsd2SKsq9lIkn",
-	"DwjnCFYzJBmLDZK35WRvngf82FrEzzgzPPlAyIekOE3fTTqD37bLqv6F22iTlGvkuw2y0Ezz+B9Aj4Qo",
-	"iExaTKWjMmfAUm3RcOOMiOT2iF7Wvd0fTQupfvVH+u7EkmKWNvNoky15RRSHOH8zJ0yIzTjbACT/ZKVk",
-	"vCYSu3eMHkgES60EbQmDthsszFB2P2mVpmwAo0Wm7OpeJ3p0BmxpZkJOBzBaap5dKJW+TkYHdWgc0/7t",
-	"w//dQnZpIz+6x7ZIxmzOW0oSfs4oWHADOjrgXpJMsd/uWBxzUz3VYAnwRPA00RsidpTv0sg9PUK6OLJf",
-	"ZMFPr9lXhtLvW2Lpl5XFDbtG2pfzxdN+vwe0kXhTl3Yzwpl/ttoWuMt6KLu//vr6R31AVK/AqDlbWyWN",
-	"TTlRagdIS/7qdn//rfR7tonVKRvzFGmrHZ8ZleEJm7NPP3M5NbPO4OT5810nzi+nbmd/dCrHdtmvKkPc",
-	"BcFpqoc+FfyGS/O6/mjgvbf158Ofp40tsATPFPrioUicpmiRl4QLz5br1p8ybV42ar727jY1wp4HJ2nv",
-	"AzSdD+m5qBMiSgJX1CFpxZ5+JmOepiUpLNBMFsm+e51LTS0Jkd+08M2QPBUbl39dSYws0DFcbi3CFwhV",
-	"JVLnF6+B+a22xIQOfYIGm+V0RjKVo1pTZviKrZ9qyPhUaINExy1ZQ9fMhB7K8VKkyQAmaA2w/CNyJCkC",
-	"ucw0izxTOYhAZTDShsmEZckID71kRtxw0MtxvlK7poRbqRIu3l2VpdUenMs1yVdkjtgkh0irKpvlQPJa",
-	"TlQNGViIelh5AjxjGhmpJev+kBDY5lZLsCBVkkxZDmJnMGGp5viFxQdHObA35IvgXI2VSjmT7bmcJJSx",
-	"H1GHDPnJLH8zr78cq6Qkmgp5w1JE3yVurcrEv/A4SWX+MVFLiUdLyUkqEIntwc4kszp7biy0f3tjIA3k",
-	"bXX4a5EpK4zj77qjObc3py0AgWsvnq8CY+N5AkEtzG6cRfXLJR5m2C5BojJ9IZ1W0fKVWpEtNVfq5szE",
-	"M570avXgBvlJxfEy25NNGS4ZQaXBftSKCuIjDi6ldZQJXACCxg1672bdEExCcDWIjlutY+3tjxvKE4tn",
-	"gQjo6BpOR6ZP1EAtvbI/LJENtBCr1I7XkPAJW6am1kJYWPL3k0r/fvXuLVzhy9A96Z/0D49PDjyBR6bz",
-	"VMPIbsioB6+NM+Gi8pA/gVZg1JZkMpQpZzdObc64NqgeWtHV0T7IlpIsNqPDQyQfFq1wHD2CjE+WVunu",
-	"np6cHMBiOU6FnvFkKO0KSMfP5V3NjNCTdS6ClmFideGpOnQX/6mV7F2y1S/u+LdGS4+RAeA8luRAr8PB",
-	"n0RqyDrffj+cKApKpusCupo+Gw8ydOsY4kEP3vA1KauJMoYnsGBmpkFIo0hZoH3qjuw6RxGM6Ljav4pD",
-	"Zn/hRkfAe9Me/eipLOFZzyjD0tEBcugnTCajo9ETlY2Gsov4jorMBD9ZH5DK8kQqM4Iuc5cPLArYVT3V",
-	"zkFgWTOM7Zqdw4D/vmQpTsHkUBIo7bi54A+jJ/x3eCLt/6bG/sfhSWrsfxyeCAlPpP0f/yS00fAEDbP6",
-	"gzCzUQ/eokFOD6UFRQY4F9Ce6zMYPZma0f//v/8PrGRtl2RWCsiGpwHtOso/DF1LAjUwDZc/vYBnz579",
-	"YBVgb4NHEzxC4HtI+Q1PNSScL3ow+nw7IjPZxfn7F68g43PlzwmBiLCYf2LzRYqY+cTy4N8+57S1w+I5",
-	"R8uGx93gGzuDjtXJe53b249EQcOtw4enhncGx/3+7e3eh+UVZ6mdo1FQaCGCq+sN/v6xjXloWU/jX8sp",
-	"14bsw7V8uMocC5mLgdVsSe+rF67qNKH3AUUUSa2y4/el/OKwM1z2+89iR/7xBx/QtYAR0PVhZ7cFKeSV",
-	"/nPrgPSG16m16VRlwszmtdt2BymmQYq43s86E3WQ2sduzWUIXrz8JQKm1/M5N5mI4dqSO0sma3ehydL3",
-	"V6b5d6fw6pfzF84sFhGtXc24BCbpzjVfW9rkANFyMwqg0ofvsie95au7Wvrely0zTCZRs3FvplKrqUvO",
-	"Ex3BUtofpmKMIjFkKO0d7d2TcyWn6GkJPJWoxCgZ816g0A1gxBbiDV+PoKu5TIDpoRydO30A3UcDIGyn",
-	"5wjRRwdnkFsZ41Sg/mt5EP1NblL7u2SBRJ1xMJTNbzRYKSMYMbTrv+HrjZ/uxT+BGfMtX12ozLD0ZyGv",
-	"a6j5p4XIuL6Hw79FHXBu3g2nHvpS0LWA6zuDJep8hGztziA5g93MUfAxDZC4UsuMfJLtXAvu+W2ehS8w",
-	"/L/lq8DZsVVr2WH8dMaiGvXwBZNKipilTm4nYb7rfX54EYUAfbA91mIu5Gu6eVxVfCa56LsNmk5Avo06",
-	"s3sIqXDeWGePzHk7WGJ55Qws8MErxT7SxYppLyhC6tDqiz6qZWzJYI2eFYhJh/paLA7VglZ7iC5N+9GW",
-	"YlsV2opeXghBra0zQPmjSeYXElImuY7IaWlFVNwiHEjI6Ru+hq7TB7x7xz6Jfl4XO4Pz4DAHAxI17d/4",
-	"j8kHFBpIBHbGQ57AmE9Uxh3sOMtSgUoIR8tW4Q5XGYw5lzAVN1zCcuF9tnYwKyAz41jDz/ZDUM8TEhYs",
-	"Y2nK03o5K2OG/yzmdR5uL1Ejz0GjRu5HtuDRPFaW9bE4U1qXvdxnofKMYWjCbPEmw1v7sSQEoGcfPQxC",
-	"irkVXI/rLCcFfSsv+pLH3MpzmypcrskSmuI30Rhnbun066murKM47Mcn30ct6ek5DqHSpeEwM2ZhN8/+",
-	"q+HXy583HSj90+93EViirY6u1NHTbWzFMtoGZnAH/np/TKpRErXSFZ/7ZZUh+8Fuj93ZVMhrjFNTCy55",
-	"cua8rdqKRRb5tYtwyNfb1ke+hXvW6gFVhrdLDCg2K/BmNu1ZVfokFv1UAz0EsUrVMovgL1k2nY7H9jsX",
-	"9mxl9oX/85ff+oc/sMPJ+eFPHz9/d/tky56+liWC2Tmedap+7r+pPCqJojmO51b0/a+T/mxAhyffHUuf",
-	"wl3hsl5tq3c+XvngPBN+sxEm5Rsn6LvTrZtYhaCO1YJb0ZtnsJopzQuDbTEZeeQHwOq8IE89/bBUGP6H",
-	"nLxOUo6AwVsrJwMJxvjIOQnFYEViWCiVoqEFgihNGq+O5syFzH/vohTus2vRjohgI87tbw5vz5DrFPrX",
-	"CZ8vlOEyXlut7wymXHLLkZK9ifBdTOYBa99ubEAuLqRjFE60KJx0BjLO4hnXZ9AoINgHKPC2CPsNBYYe",
-	"/Co3BtYgptLKBaIdCJrw/RfyQFCUlDa0lGIVeBQGdZiImmwFuelqCb9BJGQ1rEFykfTg3B+grve1HeTQ",
-	"m7OE+wBCNy25TDCyyyjVgw95NA2x9WmqxizdcLEMgvU/JcnSnmQ3sbICUT4VxgxuOW4tzUrnVlx18jw6",
-	"O2sFeTTZ7mF/Gu3WtvBu3QG/5LGqj6W4ix6tJN/i4SIXBRknfl/ypccw0AomLIMuXYzQVbDmBiO9B6A5",
-	"hgROM65JyWkRLtogPggZp8uEY/aAvVQ8Ewi4fq5d6pAH3YV/HmFejFyrNVjxNg87BgtIl/7ghdycHWZu",
-	"eB+tPKAof3IPiAzsMpJlytEHj8GtUq3oXGx85gPF+1asxdlSSgrYQESo8/3mlu0ycH6iPJJABTAKMn6o",
-	"HftvsfqvEPARhnn4sGD6IPfFwf5XcS0IAskxbJ8gkAq61ci5jFI+5ryIUqOXkHd44EYQq6W0PNNl7PBC",
-	"T0OKRwgqjEc9UspzhHTBuo7j5jqpY2mAIIHuIl1q8PCoxUtyO1klT8jpTyrD63b0fq9i1cun2XqySM8N",
-	"QvGLo7Z5nFqiFYUbnVsy1RDXbkXBfHURzDy1c7lRE5XBVKkEui4/pwhQV5lzniYH+0TBb4mxb1pL/l7L",
-	"eTb25G5f7jfX+W/IohHEne1cx8YZLFCgLiKMtqi69LqjdGUFmCrHIymhxgsV2M0zshZoL7flAXWFbFDl",
-	"KKg11LhInHjkIncPIi8cddFkjnJAIRZ1fdBVr1n/fJ3sFfGwAWD3/bUQIxdDFWa6uJHP+sUW6iZvkIv5",
-	"nqg0VStKlRijg+gLIrh3wMR/Xy1Qcmv0fXogvtgUkjvlalkEx0g7eoaccugr4g2omynDTK1A44eyYj6/",
-	"EWrpA9eLlE5KIix55IKhtzkc9mfmtTY1NH0wtN5xuOEyUfYwaWOZVARHAj3SmAsQUcBfGCHpYORyWVt6",
-	"NAq3Dtnf2vN3wqZmTXtbDKj7tBq7hMZRKZZ8S0gnKmNEX7aaW3b6MbYhXzE7amUDuHj5SwkTkU/8/cOb",
-	"K0hUvJyjHcQyj8ur8whevkCO8jL58eocEzysWGFf27TsPH/+7Ls9iEoBP6vaunHp4XbmhefHJ3vakpzW",
-	"SrwDtX/cOMxuJQePVJJDFzVmq5qmK7Ym3WeH4rlHFD3h21UOlTK6+TN91eQoi77ch+bX8Cuei+oa2iNd",
-	"ZbGbzibUm4adYcf+iw5vIMqmZKvdLKP1F2DbOWbMefTCwME0QauP0HDNFwaYhvL37IluuzGkug2G1fH2",
-	"MYuvUzWt3lBpwrW5II11L/tZ+OLrhoAdrwnnmeWOhlK8ZS158qkC23QDqQxMhCSXzprfSQT189Th8lzI",
-	"pamL8H0nOXBpVZsFz4Aei4BAQd8Uwe9LwY27p72elJQ8uuUtcGkQTR8ceN58srMg/kZzUICiE9S7TFL8",
-	"PSmoqJhI5aLw26omubusJgtx06FWWkpb1cd+xr1kI+8FolL+613Tl6sxcpmVBwqQ1aa47JZVA5vNBsGz",
-	"M3gbgMO0GmhvF6h2ppSi/VzuP7IXUGqiHdTSYsp4DTOMXoy8L2dEv0cu7tKuoJIMnfCJkJTfVpPdhrEp",
-	"Scu6H3YHHD1p8XRu1NoXEbzxyE8XFevcmezgDVC0TQX5iXKyHQC6DpUaQ1fiIoF9m/nT57nfNbFue1T/",
-	"/iFZHnTnDQJAblj1Ue3aqMUisDrKqTOu5ge+PUr7yS850w1fxGWOgVVdqCn854r8h2OeOFEx8kSqJhxw",
-	"v2Ir/BNl9jSxYZGEOYSUMiXD9OOnGs4vXtfyY4fQVy2oU1gRwdGTbCkxON2ZkeqqVmzdjLtFM731eSTl",
-	"xeLlguKVyu7ohiAmLFkkXFkdr2C7GE2ZUCbETK3kwX47VucQvVDp2rnlxHZPeb0zc5dBVe0Mc7I6WEQu",
-	"QiE9k6e7+LX2LW+OZehFE3NebxHAGgVbDrBIOTCZZxcgTtI7JVTtVpIMKd0fHz1oj0cPE+nUkBByRjrf",
-	"XiFN2tsxt8ZA4kNfZFTZy+4R0JWoHIRU0EC/9H3sI45fXTATz+4z3vLfOGSyAoNdR7ZNTGLDWf26wX5y",
-	"maalfJrUTrKJ8fYpTDspR5KEXj9C0BahcU341KD7Jmy9a2/LdajsFqtltudLG0cJR4hw8loBUPN4mQmz",
-	"xuw/n/U4F/K9uuZFdUDcQ84yrLflBpkZs6B6gMKlTFc5fmH6tCLF+cXrQX0yt5NAqkG6RFQij1hCTqOh",
-	"DEuzUIiFyAInWJEXge97TkrkJMo5yI3gK/I6YnJcLvSrCbA0zVPYe/CSTAb2os9x3Exs+CvCxuc3WPhR",
-	"LUIfTUGpicJYxMsZrAfF+cXrTtS54ZkmwB33+r0+ns0Fl5h43nnW6/eeUUTdDPfoiLSXf6GTiaxCxMOE",
-	"klb8crla/+pE5dqQJ/3+vVWEdOlgdSUh7f707CecHj9rGiZf11G5YGWIlZ3Bbx+tJjufs2ztjTmUDI6p",
-	"gzRP1DFsimWO3nkY6M5HO05ujyej9evkFs8ly9icG6Sdv33uCLtkC9mOF206/vFOeJiIYhSw2aQIH6PO",
-	"QukauvZWQYATg8B14A6GFlPJzDLjaDG3uBszk6fPUuHFoJTiUP7PYfHr8Mq/ffj3D+9BZfBXpkUMZJNH",
-	"g2/xSOSjo4by06Ezzx/6egU+HcrFWm0ieT7I6IDc9/k3uKDyZCi7zIpQMy/dov0ZBRCsmYWHGWUsK5kc",
-	"+ERnUQ7BG5RS84aSGDqa2zCuS/IVBXUGZR1O+n08teigYHNXVKt8JChbsFMpCtn6MFSpZ/j8p8PVanVo",
-	"v/FwmaVcxsrZipoHuN1Er9sHPK55smTNgX3PsHCqhK7K0LODPygl4IAOMq1kr4Ns3zq+01und3nrDqQm",
-	"6jzv3yuB+jDj9hSXPYMbdUEGYJnXRBR5AN6p9jR3eKoMHVERJBzxKAJtVG4nRJW5zARZfC3VKuXJ1DlH",
-	"HUUkf4gnhxlnybqZaVzS7W/CM3Du3hdv5AOv8q3CQNtkfQYjTHsegWZrDavZmmJEwzrCdh8CIT24U6eO",
-	"WuEWo9QwwsWl47hYJwxq7HVquE9hCLzdhpcIXTs41kQmFoQYBTGTcM35wqeLWrJKQU+lKsmO1OoIybcL",
-	"UMHkPBTBsLAYg1UmDCcn1NV//ywMZrXzsKAF5Umgb5xBIvQ1YXSm1PxgKye/OT4KBLtGFP5ZaPMieC6q",
-	"5fa/L3m2Lth9oWq2w4/cRmh5/hedlUqYR/iBuR651WhaZBDvijwJh69RBirIHsAxslw39y59fY5wJ5Jw",
-	"evLDV+QI+VmzKBgqIVEe7x1Wh3R4HuLqx9tCgixjNRXCDLb67kJMO1zyQSOtZJTje1tAOSO+TlCZcZT/",
-	"CvBGBUsk8JJsGgYOIeO0YqkLIaRsRVd2myjrIz434/Mv6KgMyw1gJUaZewzOAuhbiGfcLDPJkyJvuxbZ",
-	"q1T96HPxw+lqCU85RXKUT8SPeH3jRJSw8rQuMfNGXVv56A8hmn6j7SYglTb8zGuhQf4K1jzOuI83psBv",
-	"qVZA8S+N9G2n7h2iwH76t0Oocm20Rimh8Em0ExKK4ozNS4jqXy2F+e/78t2Fk4YB86SBYrx7KJBpZ6uJ",
-	"S1sveFAjbMXCoA2qRNLNE5iivdOUyN3VtFnvqThO8Zk7A5kaAOYc48VA7apc14/m3ev3MxpauUuj5Zmz",
-	"x/0+hnk543cff27x/jRNoSYTzRvmCIfs1w9ZRYqR5J/Mi2Wmrfrki4n7iN8Fmzr9xP7lisxj0j6pG+Sz",
-	"2ygSz7JM3PAeWPUMiROtuQk7Ypy7CTVOnlfD7+5Z0C+TqFZyfl6iuMaNW8CzxqlCbQpcLHLKtEHA1of8",
-	"f2nYydaajFVp7p2kXaYq1FRqLSh0R+JaRAbEuVVWKU4/8rFCWmUef7D4EX3YoyzXzNx/DFK2Qo0ucmFQ",
-	"ebcIaSJvr4oK3wmxDhSi0SorLFp557vj+AFfzWW8Ai+OPnvDrhPwavnz37jJ8f0LD167sj7B6WqoAG5F",
-	"htaH1feL2qWRh2PXVQSqV4CKqnWPcmwzqr+TYSupIqQmrFNeh7JtZNQCh79QQi0dh6PMp8Y93AqaLAxo",
-	"nGw+cyf3puIXJ62K3P+N2dpfH637P/ynH4YrylDIo9Xzg0Hp8lZv61ol3hd+ygMvrIp3zRfmYCeJd/7y",
-	"7TqXf+h+palg6nayVFDqfReJzgdvI9C8dDEpm4XwI9AK48HHlI7T+yOIG7ebnve8qn9Yxj7/Wk2ZVZRw",
-	"6uoVq8kE8/nimRKxTyGf7zQJBaUrtqJTXuP7nhGKF+O2Rami3PguhAoGb4NSWOmTGZaq6fIPijfxRsXB",
-	"/HMcW96siu4Cjz2KvHQFx0rY0QIxWtp1zKaVoKXmnZfc2vvNR3vCne0JH+//nO95xuv07y/Wmxtr6jXr",
-	"zEV1oara/KgDbyNJL13aQ7P+azch8jm1COcNHTcnSU0hX3nlrihs4+Dy9ewmYQUTF13ud/Kfauz4JlZQ",
-	"LsoukwdLyCEGdJuMSc1iVL59mMAsD4bSPbjIgyWBSRiJZOTEvM1IKmzV4F7DEKo8HkVlYiqkp9h10VRu",
-	"EjoTD+OO3CgV95Xjpdxpr294fZPnaSDoRbJh2qZ9OXPxFLlDbCnjGZNTd0Lv03PauNoLv6Y/DFE4efie",
-	"5UFsMlXpbOxFgm0ssCFGtecIBtFQ15SNXimWgFAYjGs15JLwsc8DZTJhFYneNySDDjEsiSB0NspZSCoE",
-	"Ki9J46S03dLZ0WfnLttq4yuIx4Mb+DzvbrDEr/cy7zXb4jeVx3D09gY+IrqP1r0d1r2ACpcjIptY9U6r",
-	"WuHj3d+od+1KOTQqJVjr4V7lVz9lK6R9w3fjKw7Y3tCBeXqV4KY/UZQXcoCgcEwBDVdRsRrwdRU8vjPi",
-	"y+7Z3WWrLS1fvMP/1dXJ8+86UefV1bPvT/Hf58cnnahz6a5fuuuX7vpLd/2lu/4Sr3+8e32fTYdIvsh6",
-	"LPx6oWh4XOrJ8zVf9+C86BTztDb4CSPBlYz5GZYPLPWtKWpBuUYzeUfp3oqn6eG1VCt59M/Vte5hH6ZH",
-	"fW7LSaSjAiw8iWiKDIoJ59ld3TzX5oWSEzF1RcR77l3sC3Ow5bwGxP7o8zVftwpT88d4V3waPf3oAHkY",
-	"xzevIIlUuYi71HwHmd4pPCA23El0oFLvh6mQ19tFiKJmf1vjZtVIeccgqD+VYXARwLmtfBU0v3gIE2G4",
-	"pC+xEwppaWP8GCez023hGjDgqczBBl3JBZa2oiqkCUgsuouBxQebRsWyNIjpnyUq855MjDTTDnOiXcdT",
-	"DaNllo4wa2fss2lQyoi8LXCUl0cdDUrVafgnMj5hUfuJ67D5ypjFO5mu8/YYsVLXwjWnSMAocNSJ8Iiq",
-	"2RRNJwi1gtYaGpgZymANYJTCwM5yVw6UlCgaG8r5sWhqKEo/zziMM7XSvjVmnZgcHL0HskRWeqV8/cSI",
-	"kL7Uy6UWsBSLv8xS7PqX512hF8jB1+XOUv4DNjOwouojPdhGD84LICL6knc771dnwnOMIgbVfmMazf9B",
-	"JeeGg18jCBx9Lkh+Kylz4xQ8JkPcZzJEwAzwAPEN0ucosTNG7aDxO0XJcOfvJFG62vQYYebr1O8wxuZ9",
-	"Ox7Qp5LP0UDBguYCvqPBI35up0t5FwLf58oDbhBW0s/TOaK8CNqUCRn5Xgl5R2TjmiHfNTKyQLY74a12",
-	"6erblCCf0n6vEn8wcStpP+8DuqPYu0+/b21TpTf+fFZUAtRmFdstmbNFZYPtNlS3Uw8jGJZLrH99odCj",
-	"YT05JaBWMmShm5sbiyNHBe3ogYNHYbCdwdHD19l6+da6Hxq6qLyV2wQcRF5eJB+0dn2oG2t4hFtWKmu0",
-	"XToMjsG/rRnyj2lQRMCS3kX7Cr9e/uyjceC0f5o3RbLqFqWnuyr91F3uGlUFF2jdROKaxLamfe3fM41r",
-	"Q2OoQV6eiP+IPzsc2Ntg18DoHq50ma+CWcYw6qTwFXioa9nwlYO82uC21eIpjkuq1X90MaxvxU/RLJmT",
-	"UhcDHuVmxqImVtDaBTt65o0v7O7EMx5f+6YOuW3SN8Og6qGuHfOo3A9jhPawoKVHt2jmcbAnJz4q+nRs",
-	"J9mutciDI7ebpwnFXRVps9mzBn2klP/jAWvJVG0hoEe8bnQibBR2oxyZErDjkh/6K9N9j8a+ZG0jyuID",
-	"lXU0tGVdzVTK894jYxZfR6X2DticJuxIUuMMLLoP1HgDvys5HE9PdzkcPz7kKUPQNNUqQqebftSnthqx",
-	"YiNuhCl3szFBojO4BhQ5Ufca1dO8q4c9VgnTs7FiWaJ3VZIL+4U02pl8EeKHriFXqZEx8r0fNhx49e0l",
-	"hIFu0akCWzwGLRWoy4IBvRJUUUFNJtB1VdNhwlLND85g5IKSRwM/OPr+otyomDJjiX6eFur7/IRtGew4",
-	"tB3r0QCcm7TpeNODtUVo3Bi7upg8BiyEhd5bhxeUm+W0snX6vi67jJ0+VGFLk5gtcQpqkh/rTSvgY6rT",
-	"HSnrh6CoeSmCH4QkqXjGFqXMppzoNQcjFJ30hx3fS3/YOSiVdO/BS8zq9ARcaGDw96t3b7Ek9FCOPg8R",
-	"NYadgZW4sbxTuZE9VXgadiIYdoyYc23YfBE+fvnTC3j27NkP4YMJM8w+87nX693ejkqWNazyXq0w7zuv",
-	"dEe+DLZIRhHkv/K5w4u6KIXtkTOvIP9Uw4jayo5yoa8cFIr1eg2Mqv1EnDQ+olqyammADeWI9KBRqSNJ",
-	"3jXYFNakjc7BZ64UkuQRufmp/Rjee6qboyn8cX8Ybf8tX+X05Ouay+nrktLsVYltMynP65cbJZczHiLX",
-	"IxXaWnzCt5zCXCPf+s6ozcRwLHftpY8dLSEaaNaGfHf0OS+918JEHiL+o438Pm3kQSKZ1Q9LdUM3mnP6",
-	"05XXGmzkTk26auM23p/O146GPCLHLgN4PV40yyPbrA9B3zI/rEioiDmmQNc0eCzKR5ZtKWG9zrsZ0Tca",
-	"m4e9ZbyP0EtiZGHDrGAws0wtpzPi1KWmeNA97f+A4gMuus5I/7B8u9Qs6ytb6duybA1hevUfwEr/n593",
-	"kdv2vc7gNYYDv22UJz0RPE1854GML1IW86JLAZrw9f48/8jZDdrVVLv7sa9v+8NXXjKfs2sOUoU8jiw3",
-	"edBWPROc8TSJvCmFmkNKlTnryxmgGce+JqhkhM7LK22INwSFveQbZ3B55GFbLfzsulm8Aau/qUmhBJPv",
-	"iVyJ3gKXd/bYE7Hp/a+E12Vsein3RSZ64xGXdtRjMNQShRDD49SYxdcgpFFB2c+9sQX7lH5rIqiNSFMi",
-	"hWVtGjnAukILLcnH+NRGChiB9g9L5Y3TUemcZVwv56REbNSvsSDZB4nxhUcc3o7DFkbNBLFhY/ZEZhdi",
-	"/E3QOWhkTOiMEdMWAbsOE8sh1ZT4hcWpHXoeULcluqFWcijtMpKl66SE2oBaSlOYQCiS7KmGkZ9s5Ex7",
-	"I+dEvfTXg/mG0rdIFhrGqFZg1teKZZjHJdUKhNSGswS6SsZ8gLVtmA+U0PSVdged0+egzmToIvq/XPco",
-	"+zM2PqzkWUGnVbXlpFZUNst+WOA8rG5VfV9a7TuLt6ueV9M5/24VC06+SnIFNki3IiNVUEfRk8J/w0wR",
-	"kdw+ak7/PqlHh4jPZNJ3DtdclnQFpzyhdU2vATHRdUTPG/tbEWKaqaVMdhXxbaC3llJ/E1HzEqfeh0tf",
-	"erbyyKa3VEDEYtCFvwrFwzPqAGi5F6cEUS7vYGb3Pqxt0US+UbZ78iGDc9wUdWX8YmpETU88xrXtF9dW",
-	"9cuEkYQFam3zmf0xrbwtcP8Ig0e/EcnEqUsn7N6ksmnGMJ5UyUSXRLLvvzvt96OacMBUyWkehusxBAVg",
-	"V4cFG/T7SJzv+qff93e2FKpKWbffhoKE8bPUp8gHDbuGNnyFQRbfqGfmnyD7NbF8DKPAXbke2o6zcksp",
-	"NCSESOcUUYytsygNC54JhUnddzEy74ye9afRBdE+tJ9ka0QqxhpzdKPDWJkZrIRM1Ooxz3ony6swtXUR",
-	"D2lVqKLB1kwtszyABK8kbB35moDLOOZaQ4Y5hDLB2EoZr9vyw6/DyQwn5vLV+dd7rs19WxMSZqhUbJII",
-	"+wJLL4L7tNQNpuJqsr91VQwbIuCoAqkFxIZC9lSXgxwoJ0X7QJjEvTleg+OhvVojw71zujJcxg6sleKN",
-	"iUtH+EW3jCnFXui1Q+GdN0ImtXeD9uj1m1PzTmWnXEPLmqboro+lDm/mNp9NI457svT1bSJYP2BY3YwX",
-	"oU1kseMJdLHu0TovuJ6I5OBREHiw9kYYo54Xsw7tI1Kt0BwSRMY/9aFkFF+sZ85uSJuHvSRxz9BWHass",
-	"aTZWlxvvW1SeC/leXXPZGfz20dI6bLvvaOgySzuDzsyYxeDo6Pjkv3r9Xr93PPi+/32/Y591M2wSnasg",
-	"vLY5oPdG8NVZ7myvaGnlKF3XzpfKP+UEPf+yamZC0FnAOXU8l2vs8RIM7EoxV4cNuxISk/SMFUNnSXuU",
-	"CRS2ymDUwI5VHTloL+QptAfY+cVrHcFcoKndguAsvG312eyGttxNFLYqqs70hq91bcXRGrXXDViqMVkd",
-	"8QMGC1O0kMaSAoXXIAiVN+yaS1dsijYlnMLlkFVHfxfWs9LkYayUsgpGKpcxqo73yiXiZJwlQloBx6NG",
-	"KHGWU3Tc0EGGzu3H2/8NAAD//w==",
+	"7H3rchs31uCroDiuErnVoihbzpdQvzSO89njxPZnOeWpCr1DsBskMWoCTAMtmuNS1T7NPtg+yRbOAdDo",
+	"G9mUJXsy0Y/EYl8A9MHBuV8+92K5WkvBhFa98edextRaCsXgx/Msk9k7e8VciKXQTGjzJ12vUx5TzaU4",
+	"+aeSwlxT8ZKtqPnrUcbmvXHvLyfF6Cd4V53AqL2bm5uolzAVZ3xtBumNexeCMHNvTM5OnxAt5T9Smi0Y",
+	"6c9ksiXymmXk+HhFPx2b38ezrWZqEJGzxz8Qvcyk1ilLSF9LSVZUbMmccnMhlQsuFJlnckX0kitCkyRj",
+	"SkVkw/WSvGM62x5fzDXLzgklscwyFmui5RUThCuiNE9Tolh2zZJBRJ6OnpBc0GvKUzpLGenrJSMJ1XRG",
+	"FasPORj2zGfaLzeAudCardYAwXUm1yzTHGGd5BkA8xf4NZfZiureuMeF/u6sF/X0ds3wJ1uwrHcT9QBU",
+	"5ll7S+mMi4W/84qLpPEub74s8tWMheMFU8kV15olLxhNWIarLW3c+yUjGzZbSnl1pEicKy1XZIlPk5TN",
+	"NZG5JnJODLQy9nvOlCYzFtNcMfLi/fu3JKZCSE1immVb8xTPiKArRmRGrmmaM9L/KVdciotcLwmNY7bW",
+	"Cp5QROXxklBFJj1cHzmd9AbnMFXCUn7Nsi3ZUEUUExo2yKxFL9lq2It6XLOVaoSHvUCzjG7Nb7vsv8pk",
+	"2wwAQFIzSUSoJiupNPnujLzifx0W21cMb4cLQEqThJvhaPq2hBi1V8tTX7I4Y1oRmjGilnIjDCx+y1hC",
+	"Y82Sj8HkcvZPFmucHI9088dcdFk9DnCb5beu5lJTnatmDFSaZpolF7p0OBKq2bHmK9a0xjxLG+a3oOcZ",
+	"S3rj38xh8KiPr4RzReGprO3Zx4Zvscf7AxeJ3NQPOcXbqgnoeIfY2YniImYGT4XZgQ70YP109EvDwL+w",
+	"hFNB7MzEfdA5obPSiXBL6zrbD0+bZvvhqV6SNctiJjRPmTvz1dnVl04P0OmOCyqPY8YSltRX/AZWuIoI",
+	"FWrDMpYgEafk8adPXRdjRlfqHdWsPr6fmpz4j4yQHY2IluR0JyjsZBZDq9iLUIgKtAq/tAk9n/Eszrlu",
+	"JmBMJGvJhTYkHJ8js4zRK5ZFRC2pAc1sSxgQ1IwB9yd9JDmzLfnv5+/JyfXpieUDilCRTET16sln+9fL",
+	"5GYwJFO5ZmJKqOGV5Kn/csIFoSSTG8vEx0RIN+VE+Kd0sGiSG4QjU/hnanYzIYJtHAvgTJEN5Toias1E",
+	"wsXCDGlHGk7EdEnT+TGuRuLBo5qsgUFxBbLHmEjByDqTM4/Pdh/Ndbu6iCwkU2TOM6XPJ4Jr4E8GO0ic",
+	"SsVw0Ra8ETH3zSfmGSNmckW4JnRBuSBzmRG94TEz9DyVYkH6+ZpoORFPRkQZ2MGAyZRIvWTZhis2nIhe",
+	"VKE4SlusZCJfGZzBt3pRz8zXi3r+wwOEsQcn6n06Nq8dX9MMeK1536LQMzeM/f0GR7O/XtB0Dlc+GkJs",
+	"tqSOcs9F4sgDwDkimyWQjHWF5O042dXzAB/biPgZo5olHxD5gBSn6Zt5b/zbblnVvXATVUm5Ar7bIgst",
+	"FYv/QfCREAWBSfOFsFTmnNBUGTSsnBGe3Jzgy2q4/6NxIfWv/ojfnRhSTNN2Hq2znNVEcRL7Nz1hAmyG",
+	"2cZEsE9GSoZrPDF7R/GBhNPUSNCGMCizwVxPRP+TkmlKx2S6zqRZ3ctETc8JzfWSi8WYTHPFsrdSpi+T",
+	"6aAJjWPcv0P4v13IPm3kR/vYDsmYrlhHScLNGQULbkFHC9x3KFMctjsGx+xUR4oYAjznLE1URcSO/C5N",
+	"7dNToItT80UG/PiaeWUi3L4lhn4ZWVzTK6B9ni+ejUZDghsJN1VpNyOY+WejbRF7WU1E/9dfX/6oBkj1",
+	"Coxa0a1R0uiCIaW2gDTkr2n3D99Kt2dVrE7pjKVAW834VMsMTtiKfvqZiYVe9saPnz7dd+Lccpp29ker",
+	"cuyW/eoyxG0QHKe671PBrpnQL5uPBtx73Xw+3HmqbIEheLrQF495YjVFg7woXDi23LT+lCr9vFXzNXd3",
+	"qRHmPFhJ+xCgKT+k46JWiCgJXFEPpRVz+qmIWZqWpLBAM1knh+61l5o6EiK3aeGbIXkqNs5/XUmMLNAx",
+	"XG4jwhcIVSdSF29fEuq22hATPPQJGGzyxRJlKku1FlSzDd0eKZKxBVcaiI5dsiJ9veRqImY5T5MxmYM1",
+	"wPCPyJKkiIg8UzRyTGUQEZmRqdJUJDRLpnDoBdX8mhGVz/xKzZoSZqRK8vbNZVlaHZILsUX5Cs0RVXII",
+	"tKq2WRYkL8VcNpCBNW+GlSPAS6qAkRqy7g4Jgm1ltAQDUinQlGUhdk7mNFUMvrD44MgDuyJfBOdqJmXK",
+	"qOjO5QSijPmIJmTwJ7P8zaz5ciyTkmjKxTVNAX1z2FqZ8X/BcRJS/2MucwFHS4p5ygGJzcHOBDU6uzcW",
+	"mr+dMRAHcrY6+LXOpBHG4XfT0VyZm4sOgIC1F8/XgVF5HkHQCLNra1H9comHarpPkKhNX0indbR8ITdo",
+	"S/VK3YrqeMmSYaMe3CI/yTjOswPZlGaCIlRa7EedqCA8YuFSWkeZwAUgaN2g93bWimASgqtFdNxpHetu",
+	"f6woTzReBiKgpWswHZo+QQM19Mr8MEQ20EKMUjvbkoTNaZ7qRgthYck/TCr92+Wb1+QSXib9x6PHo+PT",
+	"xwNH4IHpHCkyNRsyHZKX2ppwQXnwT4AVGLQlkUxEyui1VZszpjSoh0Z0tbSPZLlAi830+BjIh0ErGEdN",
+	"ScbmuVG6+2ePHw/IOp+lXC1ZMhFmBajje3lXUc3VfOtF0DJMjC68kMf24j+VFMN3dPOLPf6d0dJhZAA4",
+	"hyUe6E04+BNPNVrnu++HFUWJFOm2gK7Cz4aDTPpNDHEwJK/YFpXVRGrNErKmeqkIF1qisoD71J+adU4j",
+	"MsXjav4qDpn5BRsdETZcDPHHUGYJy4ZaappOB8ChH1GRTE+mj2Q2nYg+4DsoMnP4ZDVAleWRkHpK+tRe",
+	"HhgUMKs6UtZBYFgzmZk1W4cB+z2nKUxBxUQgKM24XvAn00fsd/JImP8ttPmPkUepNv8x8ogL8kiY/7FP",
+	"XGlFHoFhVn3gejkdktdgkFMTYUCREZiL4J6rczJ9tNDT//d//i8xkrVZkt5IgjY8RcCuI93DpG9IoCJU",
+	"kXc/PSNPnjz5wSjAzgYPJniAwPckZdcsVSRhbD0k0883UzSTvb14/+wFydhKunOCIEIsZp/oap0CZj4y",
+	"PPi3z5629mi8YmDZcLgbfGNv3DM6+bB3c/MRKWi4dfDwQrPe+HQ0urk5+LC8YDQ1c7QKCh1EcHlV4e8f",
+	"u5iH8mYa/1IsmNJoH27kw3XmWMhclBjNFvW+ZuGqSRN6H1BEnjQqO25fyi9OepN8NHoSW/IPP9gYrwWM",
+	"AK9PevstSCGvdJ/bBKRXrEmtTRcy43q5aty2W0gxLVLE1WHWmagH1D62ay5D8O3zXyJC1Xa1YjrjMbky",
+	"5M6QycZdaLP0/ZUq9t0ZefHLxTNrFouQ1m6WTBAq8M4V2xraZAHRcTMKoOKH77MnvWab21r63pctM1Qk",
+	"UbtxbylTo6kLxhIVkVyYH7pmjEIxZCLMHeXckyspFuBpCTyVoMRIEbNhoNCNyZSu+Su2nZK+YiIhVE3E",
+	"9MLqA+A+GhPEdnwOEX06OCfeyhinHPRfw4Pwb3STmt8lCyTojOOJaH+jxUoZkSkFu/4rtq38tC/+CcyY",
+	"r9nmrcw0TX/m4qqBmn9a84ypOzj8O9QB6+atOPXAlwKuBVjfOclB50Nk63YG0RlsZ46Cj2mBxKXMM/RJ",
+	"dnMt2Od3eRa+wPD/mm0CZ8dOrWWP8dMaixrUw2dUSMFjmlq5HYX5vvP5wUUQAtRgd6zFiouXePO0rvjM",
+	"vei7C5pWQL6Jess7CKmw3lhrj/S8nRhieWkNLOSDU4pdpIsR055hhNSx0RddVMvMkMEGPSsQk47VFV8f",
+	"yzWu9hhcmuajDcU2KrQRvZwQAlpbbwzyR5vMzwVJqWAqQqelEVFhi2AgLhav2Jb0rT7g3DvmSfDz2tgZ",
+	"mAeGGYxR1DR/wz/aD8gVQRHYGg9ZQmZsLjNmYcdolnJQQhhYtgp3uMzIjDFBFvyaCZKvnc/WDGYEZKot",
+	"a/jZfAjoeVyQNc1omrK0Wc7KqGY/81WTh9tJ1MBzwKjh/cgGPIrF0rA+GmdSqbKX+zxUniEMjesd3mTy",
+	"2nwsCgHg2QcPAxd8ZQTX0ybLSUHfyot+x2Jm5LmqCuc1WURT+CYc49wuHX8dqdo6isN++vj7qCM9vYAh",
+	"ZJprRpZar83mmX8V+fXdz1UHyujs+30EFmmrpStN9PSNVdK8cay2HqfGIUjGFQuy3IgohBIAwRuiUc0B",
+	"zzsXi4noT9cy3ZpbQ/vI0N6bRhgOYFDEYKDRS9FfrwaRQ2aFLvvGcTIWS3DSTAeROSwJB0YEoRTBkknD",
+	"q+7R6SCaCJm5j/BBbVz5sxO+7qkV+7SkuVFqpoMheQ3nyruMiNPkvW0ejjKdybzZA2dNi7tIcGnPfjQv",
+	"GMw22q2mq/UBtj+r9XhfS8vemEW2grvppgNoeK8Orf16pFWVik+zJsa9iPyjhWKVHRcuw+7wdS/doNuJ",
+	"i8Wli4mq6qlw1zlaLXzgl0dGQK0rITcCD1IF1Y+sOTFwzHXbypK3rnFZOJ+N1bXjHymMA251ABYuvkPG",
+	"hEBTtAFEZITfLCTI9t6r02zYzhi1Ec7l+Rz8xmSzLB9nD1ne7MbcFLJZ5y33sSgVdHRj7Ue/ANHKH+KR",
+	"f1yOm3X0ZVgjCLu92Z19xnVdFP1sGkJ2C3IFqmZkBACjhhaxxlZTaYQxC+32XTWNQ/zL9cWb+3eAcbs9",
+	"usV3lf24gfs2WOderAjUhNao7sA477nEriiNw/W68tQv0f/JsnNiPmmLzlspGIrgfiUVOYhrYp2nOHBH",
+	"Ta9Qd+16mmC2S9E1qn+LenoLjf/u1OZW21jGEsZWblll2H8wWGr2O+XiCo6hXDPBknMb/6UUl8JwCGVj",
+	"Lv16u/OFVn2+0TJZV8H3GSaKzQriq9r2rI71aDQ4UgQfIrFMZZ5F5C9ZtljMZoD65rRl5oX//ZffRsc/",
+	"0OP5xfFPHz9/d/Nox56+FCUVrne67NUj7/5b+jhpjC89XRlx7b8ej5ZjpCF+dwwTD3eFiWZDcnM41KVL",
+	"F9DhN2uuU1aR6b87i7ofXgNBFcs1wyNMNkupWOFCLibDGMExoU1xGUfuEBvBhfwdw86s7S4ilLzOM0UJ",
+	"murgkQs005FcsYyspUzB9UOCvJGCKFS1oBUX/vde6W8HjUBy1Ipzhzvou5sImlwMLxO2WkvNRLwlV2x7",
+	"ThZMGMrvNaLuauFtnPiBsWG3+wPsClxY1dUaO0igmmSMxkumzkmrycI8gKlAgXAQmDCG5FdRGVgRvhAy",
+	"Y1ZG2wuCNnz/BWMiUAlUGpdSrAKOwrgJE8G2XkNuvFrCb8IT9GM2IDlPhuTCHaC+i/4ZeOitaMJcSoOd",
+	"FoM4INZcSzkkH3x8LxoaFqmc0bQS9DEO1n+Eti4N4ppGAwVTxVSQxbDjuHV0dF2Q2FsYQSxsNC2CE/kA",
+	"j9h0v1QAd5sO+DtUn7Z3E64jBdsRc4NBE+gu+T1nucMwoiSZ04z08WIEwQtbpiH3bEwUgySFRcYUml07",
+	"JLC0iA9cxGmeMMhnNJeKZwKTm5trnyrjQPfWPQ8wL0ZutGNypopEKGIAaRMyndnNs0Or2G5d/tQY8w7R",
+	"zMEzYpaR5CmDqEBItxFyY6XG8mfeUwZSzX+d5UKgFQMQoSkazfvay8D5CTXbwCipJcnYsbLsv8Pqv0II",
+	"ahh46hKV8IPsFwf7X8e1ICzVY9ghYak1dGuQcykmoa5YETePLx2pALgRiWUuDM+0OcSssBwDxUME5dqh",
+	"HuooHiFt+pDluN5KblkaAZCQ/jrNFXHwaMRLDITZUK65WPwkM7huRh+1audNYQvByULtPkgOLI5a9Th1",
+	"RCu0uVwYMtWSaWdEQb+6iCwdtbPWGqPnLaRMSN9mDBcpczKz4VzJ4JC8vB1Zf21r8e91nKeyJ7f7cre5",
+	"NqIEfSxNBre2dVTOYIECTTHquEX1pTcdpUsjwNQ5HkoJDUa4wJOfof9CObnNh/jX9POAo4DW0BC0YcUj",
+	"m0s0iJxw1AcnPsgBhVjUd2Hgw3b982VyUAxmBcD2+xshhkEPdZip4oaf9Yt95m3xKTYLbS7TVG7Q4zCD",
+	"kJUvyCnbAxP3fY1A8f7xu4yJ+GJTiA8TamQRDGL/8RkME4LoFdaCupnUVDcKNG4oI+azay5zl0pXFJnA",
+	"sgYli2Aw9K4QiMOZeaOXD0wfFPyJjFwzkUhzmJQ2TCoiJxxi5CA7McIUhNDjZmFkq2scbHlDj2B3/o7Y",
+	"1K5p78pKsZ/WYJdQMCpmt+1IMgFlDOnLTnPL3siKXchXzA5a2Zi8ff5LCROBT/ztw6tLksg4X4EdxDCP",
+	"d5cXEXn+DDjK8+THywtIOTVihXmtatl5+vTJdwcQlQJ+RrW14+LD3cwLT08fH2hLslor8g7Q/mHjoN4G",
+	"hpwIKRjpg8ZsVNN0Q7eo++xRPA/I60N8u/RQKaObO9OXbaE70ZdH9bg1/Arnor6G7khXW2w1/AX0pklv",
+	"0jP/QggeQcomRafdLKP1F2DbBeTwO/SCVIY0AasPV+SKrcHeX/6eA9FtP4bUt8HaWFpiE3wtGCO9Fq40",
+	"LZvtnMNWX/thMZzOlmbejgAszjfSmOBR8su3OABsyJC1/B1g3W+05oSLLNt1hmGcOoaduzDku3TFX2ra",
+	"JJPNaHyVykX9hkwTpvRbtDQcZPcMX3zZEvrtLBgeQewno6u9ka24pNNdOp2Qmsy5QKfYlt1KdXDzNAFx",
+	"xUWum3LF3ghGmDAq6ZplBB+LCIICvykiv+ecaXtPOf02KcUGlrfAJtS2fXAQw+XK5nBEXZwDU12sgtWn",
+	"AjM5nUMWXIrWD9tVpfSHqqGeRTU0q7SUriqr+Yw7qWtzEIhKlVRuWwinnm2RGTmuAFljsvR+HSOwtVUY",
+	"lZnB2W4spjVAe7cgvLc4CVA/cfjITrBsiJuVucGU2ZYsIQ8mcj64Kf6e2gwes4JaWZ2EzbnASgkNHngb",
+	"4NStgpyLo+r2tDdGHooIzuhXhG35de5Nm3WGQ9ymgvxEnmwHgG5CpdYg6LgohbTLbO0qJt22RMPu/NDD",
+	"g/sd6C5aBDdvEHeRSErL9TqwFouFNYr7A98dpd3k73w8VN3RLTwG1nXYtkDyS5SHZiyxIn7kiFRDYslh",
+	"ZfvYJ8wRb2PDPAmrUWDyvQgL2RwpcvH2ZSM/3h13V6JOYW0tS0+CGLsiTE1134zbxcW/dhnJ5cXC5YLi",
+	"lQo4qpZweCh+yW2BRmcYsdk+IsGc2qXciMFhO9bkyH5rwzXbU+Va7Tul0Pk2Q7jcGzBvdOcIXbtcOCaP",
+	"d+FrzVvOjE7B+8lXrNmSA9WudhxgnjJCgwBng5P4TglV+7VyFVg4Ch4ddMej+4mZb0ktPkdd/aDgeOXs",
+	"zzuzaeChLzKGHWSvCuhKVA5nL2igW/ohdi3Lr95SHS/vMnPn3zj5pgaDfUe2S3ZLy1n9umkjIk/TUmZ2",
+	"aiapYrx5ChKYyxFAobcWEbRDkkUbPrXovgndG3Vermhqtljm2YEvVY4SjBDB5I0CoGJxnnG9hToSrn7G",
+	"iov38ooVdaZhDxnNoHKrHWSp9RorS3NbfKfO8UtJIoa3j5vLAlkJpJ7uhUTFp5dwsYgmIizyh6ExPAuc",
+	"l0WGLbzvOCmSk8hzkGvONugtDpMzgDHTNPXFkIbkOZoMzEVXLaOaIvtXgI3LlDXww6rWLgoGi1xwDUYX",
+	"x2AdKC7evuxFvWuWKQTc6XA0HMHZXDMBJYx6T4aj4ROMhFzCHp2g9vIvcA6iNQ95GJfCiF826/9fvahc",
+	"ZfzxaHRntcVtYYGm4uJmf4bmE85On7QN49d1Ui59HmJlb/zbR6PJrlY02zpjDpYVguBonCfqabqAgplv",
+	"HAxU76MZx/tR0NnwMrmBc0kzumIaaOdvn3vcLNlAtudEm557vBceJqQYBWyqFOFj1FtL1UDXXksS4MQ4",
+	"cPnYg6H4QlCdZww8HQZ3Y6p9IRYs4R0U5Z6Ivx8Xv44v3dvHf/vwnsiM/JUqHhP0pYChvngkclFtE/Hp",
+	"2LpVjl3lK5dYb2PkqkjuB5kOMOzCf4ONEU8mok+NCLV00i3YZkEAgeqrcJhBxjKSycCVzOHl0MlxqcjD",
+	"RCBDVz6aX7ANBuMGBcIej0ZwasGxRFe2PGv5SGDdiV6tvHjnw1CnnuHzn443m82x+cbjPEuZiKW1FbUP",
+	"cFNFr5t7PK6+7EbDgX1PoQS/IH2ZgUcOfmBy6QAPMq7koINs3jq91Vtnt3nrFqQm6j0d3SmB+rBk5hSX",
+	"PbqVCnNjYpjXnBcZpc4ZeuQd1TIDB2JEEgZ4FBGlZVbkXihSYYI0vhJyk7JkYZ0QliKiH8uRw4zRZNvO",
+	"NN7h7W/CM2Du4Rdv5D2v8rWEAOlke06mkDc3JYpuFdkstxjbG3akMPsQCOnBnSZ11Ai3EF0IkUk2sdvG",
+	"qEEw6rDXwH0KQ+DNLrwE6JrBobsGsiDAKBJTQa4YW7vCI0Wqa6nfhiW1KgLybQOLoMwDiGBQopaSTcY1",
+	"Q+fh5f/8zDXUR2JhaTTMb4GYBkoSrq4QozMpV4OdnPz69CQQ7FpR+Geu9LPguaiR2/+es2xbsPtC1eyG",
+	"H95GaHj+F52VWnhO+IFej9xpNC1q0eyLGAqHb1AGasgewDEyXNd7l74+R7gVSTh7/MNX5Aj+rBkUDJWQ",
+	"yMfph3XGLZ6HuPrxppAgy1iNJdWDrb69ENMNl1ywTycZ5fTOFlCurdQkqCwZyH8FeKOCJSJ4UTYNA76A",
+	"cRqx1IZ+Yt0L28AFKesDPrfj8y/gqAwLV0FNb+E9BucB9A3EM6bzTLCkqADUiOx1qn7yufhhdbWEpQwj",
+	"cMon4ke4XjkRJaw8ayrxcS2vjHz0hxBNv9F2I5BKG37utNAg7wgSgDPm4sQxYF/IDcEwm1b6tlf3DlHg",
+	"MP3bIlS5ym6rlFD4JLoJCUVSePsSouZXS+kZh758e+GkZUCf7FGMdwel1s1sDfGE2zUL4ps2YayUrWnX",
+	"9wFK0cHpZejuatssm7dffObeALQWgFnHeDFQt34pzaM59/rdjAZW7tJoPuP5dDSC8Dxr/B7Bzx3en7Yp",
+	"5HyuWMsc4ZCj5iHrSDEV7JN+lmfKqE+uLY2L1F7ThdVPzF+2XRGUf0J1A312lXZDNMv4NRsSo54BccI1",
+	"t2FHDHO3ocbjp/WwyTsW9MskqpOcHxahqXqOCng2OFWw4ZWNIYeiGQawzakaXxp2srO6d12aeyNwl7Gf",
+	"CRbtDUomo7gWoQFxZZRVzK+IXKyQkpnDHyijiR/2IMu1M/cfg1S7UKOLbBiU7zsmdOTsVVHhO0HWAUI0",
+	"WGW5QSvnfLccP+CrXsYr8OLkszPsWgGvkT//NysK6HzhwetWIDI4XS29ZIzI0Pmwus6j+zTycOym2pLN",
+	"ClBR//hBjm1H9TcibEpahNSEHW+aULaLjFrg8BdKqKXjcJK5lMb7W0GbhQGMk+1n7vGdqfjFSasj9/9A",
+	"lv3XR+vRD//ph+ESM0t8tLo/GFjmwOhtfaPEuxKiPvDCqHhXbK0He0m89Zfv1rncQ3crTQVTd5OlgqZB",
+	"+0i0H7yLQPPcxqRUWypFREmIB59tbRbGH0DcuKl63n1/qLAhkv9ahRlxmChsO1/I+RzyMOOl5LFL/V/t",
+	"NQkFJUd2opPvFnPHCMWKcbuiVNG4Zh9CBYN3QSmoGU81TeUi/4PiTVypXe0/x7Llan8dG3jsUOS5LV1b",
+	"wo4OiNHRrqOrVoKOmrcvlXbwmw/2hFvbEz7e/Tk/8Iw36d9frDe3Vmdu15mLqlB1tflBB95Fkp7btId2",
+	"/ddsQuRyoQHOFR3Xk6S2kC+fgBmFDcFsvp7ZJKg8Y6PL3U7+U84s34ReHEUDD/RgcTGBgG6dUaFoDMq3",
+	"CxNY+mAoNSRvfbAkoYJMeTK1Yl41kgqaftnXIITKx6PIjC+4cBS7KZrKToJn4n7ckZUSf185Xsqe9obo",
+	"RuGs2b4ePE8qpm3cl3MbT+EdYrmIl1Qs7Am9S89p62rfFqnJfxCicHe6JhYXbhGqgqZ2qr2rHTREg9Zq",
+	"9e51EESD/fcqXfcMAcEwGNu00hZPcLWyzeEz+vzwG5JBixiGRCA6a2ktJDUC5UsJhSWgd0pnJ5+tu2yn",
+	"ja8gHvdu4HO8u60g/EHmvXZbfFV5DEfvbuBDovtg3dtj3QuocDkiso1V77WqFT7ew416V7YER6tSAjU6",
+	"7lR+dVN2QtpXbD++woDdDR2Qp1cLbvoTRXkBBwgK/hTQsJUw6wFfl8HjeyO+zJ7dXrba0TzQOfxfXD5+",
+	"+l0v6r24fPL9Gfz79PRxL+q9s9ff2evv7PXn9vpze/05XP94+7pMVYeIX2QzFn69UDQ4Ls3k+Ypth+Si",
+	"6Dl41Bj8BJHgUsTsHMo+ljogFjW8bMtCmirownQy3LA0PYb2ICf/3FypIXT0fNDndpxEPCqEhicRTJFB",
+	"EWif3dX3uTbPpJjzhS3+PrTvQofBwY7zGhD7k89XbNspTM0d433xafj0gwPkfhzfrIYkQnoRN1dsD5ne",
+	"KzwANtxKdMAS/ccpF1e7RYii10JX42bdSHnLIKg/lWFwHcC5q3wVNC25DxNhuKQvsRNyYWhj/BAns9dt",
+	"YRtnwKn0YCN9wTiUtsLqsQkRUCwZAosHVaNiWRqE9M8SlXmPJkacaY850azjSJFpnqVTyNqZuWwakDIi",
+	"Zwuc+rK201KnPsI+ofEJmhHMba/2F1qv34h069uaxFJecdtUBFrXWeqEeITVbIpmIYhaQUsURaieiGAN",
+	"REsJgZ3lbiogKWE0Ninnx4KpoSjZvWRklsmNck3Wm8Tk4OjdkyWy1uPm6ydGhPSlWS41gMVY/DxLoX+0",
+	"z7sCL5CFr82dxfwHaEJhRNUHerCLHlwUQAT0Re+273ysw3MMIgbWfqMKzP9BBe6Wg98gCJx8Lkh+Jymz",
+	"cgoekiHuMhkiYAZwgFiF9FlKbI1Re2j8XlEy3PlbSZS2pwBEmLn+AnuMsb7fyj36VPwcLRQsaArhOlE8",
+	"4OduuuS7R7j+ZA5w47ADgk/niHwRtAXlInI9LmwnBAhA/KLIyALZboW3yqar71KCXEr7nUr8wcSdpH3f",
+	"UX5PkX6Xft/Zpopv/PmsqAioahXbHZmzRWWD3TZUu1P3IxiWS+N/faHQoWEzOUWg1jJkSd+bG4sjhwXt",
+	"8IHBgzDYzeDo4GttvWxn3Q9F+qC8lds7DCInL6IPGndg2l7DI9yyUlmj3dJhcAz+bc2Qf0yDIgAW9S7c",
+	"V/Lru59dNA45G535ZlZG3Qq66rqugFegKthA6zYS1ya2te3r6I5pXBcag40NfSL+A/7scWDvgl0Lo7u/",
+	"0mWuCmYZw7ADxlfgobbVxlcO8uqC29jnmnBFhNz8RxfD+lb8FMySnpTaGPDImxmLmlhBSx7oxOoblpjd",
+	"iZcsvnJNHbxt0jUxweqhto32tNzHZAr2sKAVS79owjI4kBOfFP1VdpNs2xLm3pHbztOG4raKtK72GgIf",
+	"Keb/OMAaMtVYCOgBr1udCJXCbpgjUwJ2XPJDf2W679DYlaxtRVl4oLaOlna6m6VMme89MqPxVVRq7wBN",
+	"hcKOJA3OwKL7QIM38LuSw/HsbJ/D8eN9njIATVutInC6qQd9aqcRK9b8mutyNxsdJDoT24DCE3WnUR35",
+	"rh7mWCVULWeSZonaV0ku7BfSamdyRYjvu4ZcrUbG1PV+qDjwmttLcE36RacKaM0ZtFTALguaqA3Higpy",
+	"Pid9WzWdzGmq2OCcTG1Q8nTsBgffX+SNiinVhuj7tFDX5ydsy2DGwe3YTsfEuknbjjc+2FiExo6xr4vJ",
+	"Q8BCWOi9c3hBuVlOJ1un6+uyz9jpQhV2NInZEacg5/5YV62AD6lOt6SsH4Ki5qUIfsIFSsVLui5lNnmi",
+	"F5pVY5qmhgQXSXPmj8+PrDY4nMlk+5eTPEuxvLZ96150xVI/wC7K4t//3trbgCXnBLr/Y7dYMNjYEM6M",
+	"A2qVgVnr3uVaLkdFEkVoy2suaW8rwg5x9a7zyPNvCdU3pUV8XaheBN1XEIT9tS2QP/xfg6jS+VZuRGR9",
+	"VWEHAcMHpWAA03q+liu035/0lN2OSW9Q7gxJnkMWshM4uCKU/O3yzWsoYT4R088TIGWT3thoiFCOrNxY",
+	"ESuSTXoRmRQtEsPH3/30jDx58uSH8MGEamqe+TwcDm9uplXsmYhW9CH9qSvbzpNpRPwvP3d4URWl2x0x",
+	"9R0PjhSZYvvqqVdSykHMUF9ak2m9/43VHqdY+1jmmtCJmKLePi110PHdyXVh/ax0KD+3pbsEizAsBdvl",
+	"wb0j1R7949jT/VinXrON539f172DX5eUZq9rGNUkUmcPqZQIz1iIXA9cc2exFNciDci6I/ZaVgsZQHl2",
+	"Jy3vaWHSwmMr+sjJZ18qsoNLJ0T8B5/OXfp0gsRHw8pKdW4rzWTd6fK1MVulqTbbSus23p2NohsNeUCO",
+	"fQ6bZrxol593WcuCPntuWJ5g0X1I2W9oSFqUOy3b/sL6srdz+lS6Uoe9kJxP22kOaBGGLHail5nMF0vk",
+	"1KUmjqR/NvoBxAdYdJNT6X75dqm521f2KnVl2YqE5QD+AF6l//w8Ie+LcjqD0xgGbtswr3/OWZq4ThkZ",
+	"W6c0ZkVXDXA5qcN5/om1c3WrAXj7Y9/cpoptnGS+oleMCBnyOLQ0+iDDZia4ZGkSOdMfNjMVMrPWwnMC",
+	"ZkfzGscSJ8qXA6uINwiFg+QbayB84GE7PVL0ql28IUZ/k/NCCUZfKbq+ncXYd6I5ELHx/a+E12Vsei4O",
+	"RSZ84wGX9tQP0djCBxHD4dSMxleECy2DMrUHYwv01f3WRFBpnqZICsvaNHCAbY0WGpIP8dStFDAiyj0s",
+	"pHOmRKVzljGVr1CJqNRbMiA5BInhhQcc3o3DBkbtBLFlYw5EZhsS/03QOWi8jegMEf4GAfsWE8spAJio",
+	"CMXULXoOsDsY3pAbMRFmGUluO3+BNiBzoQsTCJp8jxSZusmm1rQ3tU7/d+56MN9EuJbeXJEZqBWQpbih",
+	"GeQdCrkhXCjNaEL6UsRsDLWYqAvsUfiVZgetk3LQZDK0GShfrnuU/W+VDyt5AsHJWm+RqiSWeTMfFji7",
+	"61vV3EdZuU743ao9lrMS4N3bVdh4/FWSgaChvxEZseI/iJ4Yrh5mNvHk5kFz+vdJlTsGfEaTvg0Q8LKk",
+	"LZDmCK1t0k4AE20H/8gRECNCLDKZi2Rf0ekWemso9TcRNd/B1Idw6XeOrTyw6R0VO6F4eeGvAvHwHDtW",
+	"Gu7FMKGZiVuY2Z0Pa1f0m2vsbp+8z2AyO0WTGzPGxun4xEMc5mFxmHW/TBj5WqDWLp/ZH9PK2wH3TyDY",
+	"+RuRTJi6dMLuTCpbZBTin6VIVEkk+/67s9EoaghfTaVY+LBxhyEgANu6QWZvfOTYd6Oz70d7W2DVpayb",
+	"b0NBwnhv7KvlgtxtAya2gaCgb9Tj9U+QrZ0YPgZZC7a8FG7HebkFGhgSQqSziiiEwhiUJmuWcQlFCG5j",
+	"ZN4b7e1Oow36vm8/yc4IaoiNZ+BGJzOpl2TDRSI3D3UB9rK8GlPbFvG7RoUqGsItZZ75ABK4ktBt5GpY",
+	"5nHMlCIZ5LyKBGKBRbztyg+/DifTDJnLV+df75nSd21NSKjG0sZJws0LNH0b3MelVpiK7SHw2lbdbImA",
+	"wwA7A4iKQnakykEOmEOlXCBMYt+cbYnlocNGI8Odc7oyXGYWrLVio4lNn/lFdYyBht79jUPBnVdcJI13",
+	"g3b+zZvT8E5tp2wD1oYm/rbvqgpveptP1Yhjnyx9fZeI63ocK1rsWEL6UKdr6xsEJDwZPAgC99aOC3Iq",
+	"fPH10D4i5AbMIUEmx5ELJcN4eLW0dkPcPOh9CnsGtupYZkm7sdqshcV5xvUWqCRUX3svr5jojX/7aGid",
+	"Ytm1o6F5lvbGvaXW6/HJyenj/xqOhqPh6fj70fejnnnWzlAlOpdBeG17APo1Z5tz72yvaWnlKF3bfhrL",
+	"lXmC7r+snkkTdMKwTh3H5Vp7EgUD29Lh9WHDLprIJB1jjWyYM05U2CqDUQM7Vn3koB2Wo9AOYBdvX6qI",
+	"rDiY2g0IzsPbRp/NrnHL7URha636TK/YVjVWyG1Qe+2ApZqo9RE/QLAwRgspKIFReA2C1A5Nr5iwxdFw",
+	"U8IpbM5jffQ3Yf01hR7GWum1YKRy2a36eC9s4ljGaMKFEXAcaoQSZzmlzA4dZJTdfLz5/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -24,6 +24,9 @@ export type Delivery = nativeComponents["schemas"]["Delivery"];
 export type WebhookStats = nativeComponents["schemas"]["WebhookStats"];
 export type NewPortalLink = nativeComponents["schemas"]["NewPortalLink"];
 export type PortalLink = nativeComponents["schemas"]["PortalLink"];
+/** What a native subscription's endpoint receives, and the gateway's own (polyhook.*) events. */
+export type StandardEvent = nativeComponents["schemas"]["StandardEvent"];
+export type OperatorEvent = nativeComponents["schemas"]["OperatorEvent"];
 
 /** Options of every client: the gateway's base URL and what openapi-fetch takes. */
 export interface Options extends Omit<ClientOptions, "baseUrl"> {

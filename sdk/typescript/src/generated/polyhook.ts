@@ -1025,6 +1025,71 @@ export interface components {
         Filter: {
             [key: string]: unknown;
         };
+        /** @description The body of a delivery to a native subscription. */
+        StandardEvent: {
+            /**
+             * @description The event's canonical name.
+             * @example user.created
+             */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When the event occurred.
+             */
+            timestamp: string;
+            /** @description The event's data, as published. */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description An operator event: the gateway's own, published when a webhook starts failing
+         *     (`polyhook.webhook.failing`, once per run of failures), succeeds again
+         *     (`polyhook.webhook.recovered`), is disabled by the gateway (`polyhook.webhook.disabled`),
+         *     or when a delivery is given up (`polyhook.delivery.exhausted`). Never delivered to the
+         *     webhook it is about.
+         */
+        OperatorEvent: {
+            /** @enum {string} */
+            type: "polyhook.webhook.failing" | "polyhook.webhook.recovered" | "polyhook.webhook.disabled" | "polyhook.delivery.exhausted";
+            /** Format: date-time */
+            timestamp: string;
+            data: components["schemas"]["OperatorEventData"];
+        };
+        OperatorEventData: {
+            webhook: components["schemas"]["OperatorEventWebhook"];
+            /**
+             * Format: date-time
+             * @description failing, and recovered and disabled when known: the run of failures' first attempt.
+             */
+            failingSince?: string;
+            /** @description disabled: why the gateway disabled it. */
+            reason?: string;
+            /** @description failing: the failed attempt's HTTP status, 0 when nothing answered. */
+            lastStatus?: number;
+            /** @description failing: the failed attempt's error. */
+            lastError?: string;
+            delivery?: components["schemas"]["OperatorEventDelivery"];
+        };
+        /** @description The webhook the event is about. */
+        OperatorEventWebhook: {
+            id: string;
+            dialect: string;
+            /** @description Its owner; empty for none. The event is published with it as its tenant. */
+            tenant: string;
+        };
+        /** @description exhausted: the delivery given up. */
+        OperatorEventDelivery: {
+            id: string;
+            eventId: string;
+            eventType: string;
+            /** @description The name it was delivered under, in its webhook's dialect. */
+            eventName: string;
+            attempts: number;
+            /** @description The last attempt's HTTP status, 0 when nothing answered. */
+            lastStatus: number;
+            lastError?: string;
+        };
         CreatedWebhook: components["schemas"]["Webhook"] & {
             /** @description The whsec_ secret deliveries are signed with; also at /v1/webhooks/{id}/secrets. */
             secret: string;
