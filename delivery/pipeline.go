@@ -132,31 +132,59 @@ const paceHorizon = time.Second
 // start is further than paceHorizon, or the reservation fails, it hands the claim back,
 // unattempted, due around then, and reports false. Starts are spaced 5 % more than the
 // limit asks, so that arrival jitter keeps any one-second window within it.
+//
+// A start is used on time or not at all: a process that wakes later than paceSlack(step)
+// after its reserved start (a loaded machine, a slow reservation) reserves again rather
+// than send late, since late starts bunch up with the on-time ones reserved after them
+// and a one-second window would then hold more than the limit.
 func (e *Engine) paced(ctx context.Context, cl *claim, w *store.Webhook) bool {
 	step := time.Second / time.Duration(w.RateLimit)
 	interval := step + step/20
-	now := e.clock.Now()
-	at, ok, err := e.db.ReserveSend(ctx, w.ID, now, interval, paceHorizon)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.log.Error("reserving a rate-limited start", "delivery", cl.d.ID, "webhook", w.ID, "err", err)
+	slack := paceSlack(step)
+	for tries := 0; ; tries++ {
+		now := e.clock.Now()
+		at, ok, err := e.db.ReserveSend(ctx, w.ID, now, interval, paceHorizon)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("reserving a rate-limited start", "delivery", cl.d.ID, "webhook", w.ID, "err", err)
+			}
+			e.rec.put(e.scheduler.handOver(cl, time.Second))
+			return false
 		}
-		e.rec.put(e.scheduler.handOver(cl, time.Second))
-		return false
-	}
-	if !ok {
-		e.rec.put(e.scheduler.handOver(cl, jitter(max(at.Sub(now), interval))))
-		return false
-	}
-	if d := at.Sub(now); d > 0 {
-		c, stop := e.clock.After(d)
-		defer stop()
-		select {
-		case <-c:
-		case <-ctx.Done():
-			e.rec.put(e.scheduler.handOver(cl, 0))
+		if !ok {
+			e.rec.put(e.scheduler.handOver(cl, jitter(max(at.Sub(now), interval))))
+			return false
+		}
+		if d := at.Sub(now); d > 0 {
+			c, stop := e.clock.After(d)
+			select {
+			case <-c:
+				stop()
+			case <-ctx.Done():
+				stop()
+				e.rec.put(e.scheduler.handOver(cl, 0))
+				return false
+			}
+		}
+		if e.clock.Now().Sub(at) <= slack {
+			return true
+		}
+		if tries == maxPaceTries-1 {
+			// Late every time: the machine cannot keep the pace now; the delivery waits
+			// its turn again rather than take a start it missed.
+			e.rec.put(e.scheduler.handOver(cl, jitter(interval)))
 			return false
 		}
 	}
-	return true
+}
+
+// maxPaceTries bounds how many starts one attempt reserves, and misses, before its
+// claim is handed back.
+const maxPaceTries = 3
+
+// paceSlack is how late after its reserved start an attempt may still begin: half a
+// step, and at least 10 ms so that high limits are not all missed to timer jitter. At
+// most (1s + slack) / interval + 1 attempts then begin in any one second, within the limit.
+func paceSlack(step time.Duration) time.Duration {
+	return max(step/2, 10*time.Millisecond)
 }

@@ -18,6 +18,11 @@ func maxPerSecond(rs []received) int {
 	for i, r := range rs {
 		at[i] = r.at
 	}
+	return mostInASecond(at)
+}
+
+// mostInASecond is the most of the times at that fall within any one second.
+func mostInASecond(at []time.Time) int {
 	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
 	most := 0
 	for i, j := 0, 0; i < len(at); i++ {
@@ -31,8 +36,9 @@ func maxPerSecond(rs []received) int {
 
 // rateLimited publishes n events to one webhook limited to limit attempts per second,
 // through the engines in turn, and checks what arrived at its receiver: every delivery,
-// in one attempt each (a wait spends none), never more than the limit (give or take 10 %)
-// in any one second, and near it overall.
+// in one attempt each (a wait spends none), attempts begun never more than the limit in
+// any one second, the requests as the receiver saw them arrive within 10 % of it (give
+// or take what a loaded machine adds between a send and its arrival), and near it overall.
 func rateLimited(t *testing.T, hs []*harness, limit, n int, fail func(int) bool) {
 	t.Helper()
 	rcv := newReceiver(t, func(k int, w http.ResponseWriter) {
@@ -42,22 +48,37 @@ func rateLimited(t *testing.T, hs []*harness, limit, n int, fail func(int) bool)
 		}
 	})
 	hs[0].webhook(t, rcv.URL, func(w *store.Webhook) { w.RateLimit = limit })
-	var ids []string
+	var ids, deliveryIDs []string
 	start := time.Now()
 	for i := range n {
 		ids = append(ids, hs[i%len(hs)].publish(t, delivery.PublishInput{Type: "user.created"}).ID)
 	}
 	for _, id := range ids {
-		if ds := hs[0].settled(t, id, 60*time.Second); ds[0].Status != store.DeliverySucceeded || (fail == nil && ds[0].Attempts != 1) {
+		ds := hs[0].settled(t, id, 60*time.Second)
+		if ds[0].Status != store.DeliverySucceeded || (fail == nil && ds[0].Attempts != 1) {
 			t.Errorf("delivery: %+v", ds[0])
 		}
+		deliveryIDs = append(deliveryIDs, ds[0].ID)
 	}
 	took := time.Since(start)
+	attempts, err := hs[0].db.AttemptsOf(context.Background(), deliveryIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var begun []time.Time
+	for _, as := range attempts {
+		for _, a := range as {
+			begun = append(begun, a.StartedAt)
+		}
+	}
+	if most := mostInASecond(begun); most > limit {
+		t.Errorf("%d attempts begun within one second, limit %d", most, limit)
+	}
 	rs := rcv.requests()
 	if most := maxPerSecond(rs); float64(most) > float64(limit)*1.1 {
-		t.Errorf("%d requests within one second, limit %d", most, limit)
+		t.Errorf("%d requests arrived within one second, limit %d", most, limit)
 	}
-	if rate := float64(len(rs)) / took.Seconds(); rate < float64(limit)*0.4 {
+	if rate := float64(len(rs)) / took.Seconds(); rate < float64(limit)*0.25 { // missed starts are given up under load
 		t.Errorf("%d requests in %v: %.1f/s, far below the limit %d", len(rs), took, rate, limit)
 	}
 	t.Logf("limit %d/s: %d requests in %v, at most %d in one second", limit, len(rs), took.Round(time.Millisecond), maxPerSecond(rs))
