@@ -107,3 +107,47 @@ func indexes(t *testing.T, db *store.DB) map[string]bool {
 	}
 	return out
 }
+
+// A start on an SQLite database that is up to date copies no table (SQLite alters a
+// column only by copying its table): the rows keep their rowids. A column and an index
+// an older version lacked are added, and the rows kept.
+func TestOpen_SQLiteAddsWithoutCopying(t *testing.T) {
+	ctx := context.Background()
+	dsn := t.TempDir() + "/old.db"
+	db := storetest.OpenDSN(t, dsn)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	evs := []*store.Event{
+		{ID: "evt_1", Type: "user.created", Data: []byte(`{}`), OccurredAt: at, CreatedAt: at},
+		{ID: "evt_2", Type: "user.created", Tenant: "t", Data: []byte(`{"a":1}`), OccurredAt: at, CreatedAt: at},
+	}
+	if err := db.CreateEvents(ctx, evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"DELETE FROM events WHERE id = 'evt_1'", // a copy would number the rest from 1 again
+		"DROP INDEX idx_events_created_at",
+		"ALTER TABLE attempts DROP COLUMN omitted_headers",
+	} {
+		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	db.Close()
+
+	db = storetest.OpenDSN(t, dsn)
+	var rowid int64
+	if err := db.SQL().QueryRowContext(ctx, "SELECT rowid FROM events WHERE id = 'evt_2'").Scan(&rowid); err != nil || rowid != 2 {
+		t.Errorf("events' rowid after a start: %d %v, want 2 (the table was copied)", rowid, err)
+	}
+	ev, err := db.GetEvent(ctx, "evt_2")
+	if err != nil || ev.Tenant != "t" || string(ev.Data) != `{"a":1}` {
+		t.Errorf("event after a start: %+v %v", ev, err)
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info('attempts') WHERE name = 'omitted_headers'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("omitted_headers after a start: %d %v, want the column added", n, err)
+	}
+	if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'idx_events_created_at'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("idx_events_created_at after a start: %d %v, want the index added", n, err)
+	}
+}
