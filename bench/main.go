@@ -316,7 +316,8 @@ func (b *bench) launch(db string) error {
 		b.gateways = append(b.gateways, "http://"+gaddr)
 	}
 	for _, u := range b.gateways {
-		if err := waitUp(u); err != nil {
+		// A gateway on a large store may take long to start: the scale group says how long.
+		if err := waitUpWithin(u, 15*time.Minute); err != nil {
 			return err
 		}
 	}
@@ -1066,8 +1067,10 @@ func forwarder(to string) http.Handler {
 	return h
 }
 
-func waitUp(base string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+func waitUp(base string) error { return waitUpWithin(base, time.Minute) }
+
+func waitUpWithin(base string, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	for ctx.Err() == nil {
 		if resp, err := client.Get(base + "/up"); err == nil {

@@ -63,9 +63,11 @@ func (b *bench) scaleRun(r int) error {
 	b.add("bytes per delivered event (the whole database, less free pages)", size.wholePerEvent, "B", "", true)
 
 	// Throughput with them stored, then a baseline p99 for the prune.
+	t0 = time.Now()
 	if err := b.launch(b.runDB); err != nil {
 		return err
 	}
+	b.add("gateway start, until it answers", time.Since(t0).Seconds(), "s", "", true)
 	rate, _, _ = b.window(b.gateways, 1, "")
 	b.section = fmt.Sprintf("scale: sustained, 1 webhook per event, %d delivered events stored", b.rows)
 	b.add("deliveries/s", rate, "/s", "", true)
