@@ -20,9 +20,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	// 32 MB of page cache (the default is 2 MB), so that the hot pages of the deliveries
-	// and their indexes stay in memory.
-	q.Add("_pragma", "cache_size(-32000)")
+	// 16 MB of page cache (the default is 2 MB), so that the hot pages of the deliveries
+	// and their indexes stay in memory. The ids are time-ordered, so the pages a write
+	// touches are few: 32 MB cost 28 MB more peak RSS (outside Go's heap) for no CPU per
+	// delivery measured.
+	q.Add("_pragma", "cache_size(-16000)")
 	// Statement journals and sorts in memory: on disk each transaction that updates
 	// several rows opened, wrote and closed a temporary file.
 	q.Add("_pragma", "temp_store(MEMORY)")
