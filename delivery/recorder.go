@@ -225,13 +225,14 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 	}
 	// A delivery due again (a retry, or a claim handed back untried) is left to the poll
 	// for due deliveries (scheduler.go).
-	mine, err := tx.Settle(ctx, ds, as)
+	// The successors kept for the lanes whose heads they finish are claimed with them.
+	next := r.successors(batch)
+	until := r.clock.Now().UTC().Truncate(time.Millisecond).Add(r.rescueAfter)
+	mine, claimed, err := tx.SettleAndClaim(ctx, ds, as, next, r.replica, until)
 	if err != nil {
 		return err
 	}
-	if err := r.claimSuccessors(ctx, tx, batch); err != nil {
-		return err
-	}
+	r.claimedSuccessors(batch, claimed, until)
 	if err := r.health(ctx, tx, batch); err != nil {
 		return err
 	}
@@ -352,10 +353,9 @@ func (r *recorder) health(ctx context.Context, tx driver.Executor, batch []*sett
 	return nil
 }
 
-// claimSuccessors claims, in the settlements' transaction, the successor kept for each
-// lane whose head they finish for good (lanes.go); one that no longer heads its lane is
-// not claimed, and its lane goes on through the database.
-func (r *recorder) claimSuccessors(ctx context.Context, tx driver.Executor, batch []*settlement) error {
+// successors takes, for each settlement that finishes its lane's head for good, the
+// successor kept in memory (lanes.go) to claim in the same transaction.
+func (r *recorder) successors(batch []*settlement) []store.Delivery {
 	var next []store.Delivery
 	for _, s := range batch {
 		s.next = nil
@@ -367,14 +367,12 @@ func (r *recorder) claimSuccessors(ctx context.Context, tx driver.Executor, batc
 			next = append(next, s.next.d)
 		}
 	}
-	if len(next) == 0 {
-		return nil
-	}
-	until := r.clock.Now().UTC().Truncate(time.Millisecond).Add(r.rescueAfter)
-	claimed, err := tx.ClaimDue(ctx, next, nil, r.replica, until)
-	if err != nil {
-		return err
-	}
+	return next
+}
+
+// claimedSuccessors keeps, of the successors taken, those claimed; one that no longer
+// headed its lane was not, and its lane goes on through the database.
+func (r *recorder) claimedSuccessors(batch []*settlement, claimed []store.Delivery, until time.Time) {
 	got := make(map[string]store.Delivery, len(claimed))
 	for _, d := range claimed {
 		got[d.ID] = d
@@ -392,7 +390,6 @@ func (r *recorder) claimSuccessors(ctx context.Context, tx driver.Executor, batc
 		cl.d, cl.until = d, until
 		s.next = &cl
 	}
-	return nil
 }
 
 // settled counts recorded settlements in the metrics, hands the successors claimed to

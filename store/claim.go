@@ -22,6 +22,15 @@ import (
 // claim ended, only while ds[i].ClaimedBy still holds it; held reports which ones were.
 // Attempts are stored either way: they were made.
 func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held []bool, err error) {
+	held, _, err = db.SettleAndClaim(ctx, ds, as, nil, "", time.Time{})
+	return held, err
+}
+
+// SettleAndClaim is Settle, which also claims for owner until a time those of next
+// (successors in the lanes ds finish, see lanes.go) that head their lane once ds are
+// recorded, and returns them as claimed. Claimed before the lanes' promotions run, a
+// successor costs no promotion.
+func (db *DB) SettleAndClaim(ctx context.Context, ds []*Delivery, as []*Attempt, next []Delivery, owner string, until time.Time) (held []bool, claimed []Delivery, err error) {
 	now := db.Now()
 	held = make([]bool, len(ds))
 	var sts []statement
@@ -29,7 +38,7 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 		if a != nil {
 			st, err := insertAttempt(a)
 			if err != nil {
-				return nil, db.err(err)
+				return nil, nil, db.err(err)
 			}
 			sts = append(sts, st)
 		}
@@ -47,11 +56,16 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 			sts = append(sts, statement{holdSQL, []any{d.Status, d.Attempts, d.LastStatus, d.LastError, now, d.HeldAt, d.ID, d.ClaimedBy}})
 		}
 	}
-	// A lane whose delivery finished for good moves on to its next one.
+	succ := len(sts)
+	for _, d := range next {
+		sts = append(sts, statement{claimDueSQL, []any{until, owner, d.ID, DeliveryPending}})
+	}
+	// A lane whose delivery finished for good moves on to its next one (a successor
+	// just claimed is left as it is).
 	sts = append(sts, promotions(ds)...)
 	n, err := db.execAll(ctx, sts)
 	if err != nil {
-		return nil, db.err(err)
+		return nil, nil, db.err(err)
 	}
 	for i := range ds {
 		held[i] = n[first+i] == 1
@@ -59,7 +73,13 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 	for _, d := range ds {
 		d.UpdatedAt, d.ClaimedUntil, d.ClaimedBy = now, nil, ""
 	}
-	return held, nil
+	for i, d := range next {
+		if n[succ+i] == 1 {
+			d.ClaimedUntil, d.ClaimedBy = &until, owner
+			claimed = append(claimed, d)
+		}
+	}
+	return held, claimed, nil
 }
 
 const (

@@ -75,6 +75,9 @@ type Executor interface {
 	// Settle records what became of claimed deliveries (their new state, the attempt
 	// made) while their holder still holds them, and ends their claims.
 	Settle(ctx context.Context, ds []*store.Delivery, as []*store.Attempt) (held []bool, err error)
+	// SettleAndClaim is Settle, and claims for owner until a time those of next that
+	// head their lane once ds are recorded (successors of the heads ds finish).
+	SettleAndClaim(ctx context.Context, ds []*store.Delivery, as []*store.Attempt, next []store.Delivery, owner string, until time.Time) (held []bool, claimed []store.Delivery, err error)
 	// RenewClaims extends the live claims owner holds on ids to until.
 	RenewClaims(ctx context.Context, owner string, ids []string, until time.Time) (map[string]bool, error)
 	// ReleaseExpired ends the claims that ran out before a time, due at at.

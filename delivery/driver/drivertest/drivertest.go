@@ -911,13 +911,15 @@ func exerciseLanes(t *testing.T, d driver.Driver, db *store.DB) {
 	if err != nil || !same(ids(cl), []string{"a2"}) {
 		t.Fatalf("claim a lane's head and the next: %v %v", ids(cl), err)
 	}
-	// Its attempts exhausted, it lets the lane move on.
+	// Its attempts exhausted, it lets the lane move on: recorded with its successors,
+	// the one that heads the lane then is claimed, the one behind it is not.
 	gaveUp := &store.Delivery{ID: "a2", WebhookID: w.ID, Lane: ds[1].Lane, Status: store.DeliveryFailed, Attempts: 3, ClaimedBy: "rep_a"}
-	if _, err := d.Settle(ctx, []*store.Delivery{gaveUp}, []*store.Attempt{nil}); err != nil {
-		t.Fatal(err)
+	h, cl, err := d.SettleAndClaim(ctx, []*store.Delivery{gaveUp}, []*store.Attempt{nil}, []store.Delivery{*get("a3"), *get(later[0].ID)}, "rep_a", hour)
+	if err != nil || !h[0] || !same(ids(cl), []string{"a3"}) || cl[0].ClaimedBy != "rep_a" || !cl[0].ClaimedUntil.Equal(hour) {
+		t.Fatalf("the next after a delivery given up: %v %v %v", h, ids(cl), err)
 	}
-	if cl, err := d.ClaimDue(ctx, []store.Delivery{*get("a3")}, nil, "rep_a", hour); err != nil || len(cl) != 1 {
-		t.Fatalf("the next after a delivery given up: %v %v", ids(cl), err)
+	if x := get("a3"); x.ClaimedUntil == nil || x.ClaimedBy != "rep_a" {
+		t.Errorf("the successor claimed: %+v", x)
 	}
 	// Retried, the failed delivery goes to the end of its lane, behind the one in flight
 	// and the later one waiting.
