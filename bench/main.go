@@ -156,7 +156,10 @@ type bench struct {
 	// figure is measured: the load then posts FusionAuth-signed bodies there instead of
 	// publishing.
 	source, sourceSecret string
-	machine              string
+	// keys, while the ordered figure is measured, is how many ordering keys the load
+	// publishes with, in turn.
+	keys    int
+	machine string
 }
 
 const token = "bench-admin-token-0123456789abcdef"
@@ -232,6 +235,9 @@ func (b *bench) once(r int) error {
 		// Sustained throughput: one webhook per event, then fan-out to 10.
 		b.hook(key, "/ok/1", 30000)
 		b.sustained("sustained, 1 webhook per event", 1, r)
+		b.deleteHooks(key)
+		b.ordered(r)
+		b.hook(key, "/ok/1", 30000)
 		b.ingest(r)
 		for i := 2; i <= 10; i++ {
 			b.hook(key, "/ok/"+strconv.Itoa(i), 30000)
@@ -696,6 +702,32 @@ func (b *bench) ingest(r int) {
 	b.cores(rate, cpu0, cpu1, func(s cpuSample) float64 { return s.gateway }, "gateway", false)
 }
 
+// ordered measures one ordered native subscription with the load spread over 100
+// ordering keys (100 lanes, each in publish order, one attempt at a time), as a share of
+// the ceiling and of the unordered "sustained, 1 webhook per event" figure just measured.
+func (b *bench) ordered(r int) {
+	var w struct{ ID string }
+	_ = json.Unmarshal(b.post(b.gateways[0]+"/v1/webhooks", "Bearer "+token, fmt.Sprintf(`{"url":"%s/ok/ordered","events":["user.created"],"ordered":true}`, b.recv)), &w)
+	b.keys = 100
+	defer func() { b.keys = 0 }()
+	profile := ""
+	if r == 1 {
+		profile = "bench-ordered"
+	}
+	rate, cpu0, cpu1 := b.window(b.gateways, 1, profile)
+	b.section = "ordered, 1 webhook per event, 100 ordering keys"
+	b.add("deliveries/s", rate, "/s", "", true)
+	if b.ceiling > 0 {
+		b.add("share of the ceiling", 100*rate/b.ceiling, "%", "", true)
+	}
+	if b.published > 0 {
+		share := 100 * rate / b.published
+		b.add("share of the unordered figure", share, "%", "≥ 80 %", share >= 80)
+	}
+	b.cores(rate, cpu0, cpu1, func(s cpuSample) float64 { return s.gateway }, "gateway", false)
+	b.send("DELETE", b.gateways[0]+"/v1/webhooks/"+w.ID, "")
+}
+
 // cores records CPU per delivery of the process(es) in the middle, and the cores each
 // part and the whole machine used over the window.
 func (b *bench) cores(rate float64, cpu0, cpu1 cpuSample, middle func(cpuSample) float64, what string, targets bool) {
@@ -785,7 +817,11 @@ func (b *bench) publish(targets []string, i int) {
 		b.postWith(g+b.source, body, "X-FusionAuth-Signature-JWT", jws)
 		return
 	}
-	body := fmt.Sprintf(`{"type":"user.created","data":{"sentAt":%d,"i":%d}}`, time.Now().UnixNano(), i)
+	key := ""
+	if b.keys > 0 {
+		key = fmt.Sprintf(`,"orderingKey":"k%d"`, i%b.keys)
+	}
+	body := fmt.Sprintf(`{"type":"user.created"%s,"data":{"sentAt":%d,"i":%d}}`, key, time.Now().UnixNano(), i)
 	b.post(g+"/v1/events", "Bearer "+token, body)
 }
 
