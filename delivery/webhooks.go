@@ -20,7 +20,8 @@ import (
 // for it become one.
 //
 // A first attempt sent at once, without waiting for a place, within freshFor of its
-// publish group's read of the webhook, is sent to that read: it is as current as a read
+// publish group's read of the webhook and with no webhook written through this process
+// since, is sent to that read: it is as current as a read
 // of its own would be, give or take the publish's commit, and a read per attempt would
 // take a turn on SQLite's one connection from every publish (it cost about a fifth of
 // the sustained throughput). Every attempt that waited (parked for a place, due for a
@@ -65,13 +66,15 @@ func (k *copies) forget(id string) {
 // webhookNow reads a claim's webhook as it is now. Returns ENOTFOUND when it was deleted.
 func (e *Engine) webhookNow(ctx context.Context, cl *claim) (*store.Webhook, error) {
 	id := cl.d.WebhookID
-	if cl.w != nil && !cl.waited && e.clock.Now().Sub(cl.read) <= freshFor {
-		return cl.w, nil
-	}
-	// Where this store sees every write to webhooks (SQLite), none since the claim's read
-	// means its webhook is as read: a parked claim need not take a turn on the one
-	// connection to learn it (that read per parked attempt halved sustained throughput).
-	if n, local := e.db.WebhookWrites(); cl.w != nil && local && n == cl.writes {
+	// No write to a webhook through this process since the claim's read: where the store
+	// sees every write (SQLite), its webhook is as read, however long the claim waited (a
+	// parked claim need not take a turn on the one connection to learn it: that read per
+	// parked attempt halved sustained throughput); elsewhere a first attempt within
+	// freshFor of the read is sent to it. A write since, this webhook's or another's,
+	// means a read: a first attempt that sat in the workers' queue while its webhook was
+	// disabled through this process is held, not sent to the copy read before.
+	if n, local := e.db.WebhookWrites(); cl.w != nil && n == cl.writes &&
+		(local || (!cl.waited && e.clock.Now().Sub(cl.read) <= freshFor)) {
 		return cl.w, nil
 	}
 	st, err := e.states.get(ctx, id)
