@@ -200,6 +200,12 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 		before.UnixMicro(), before.UnixMicro()).Delete(&WebhookBreaker{}).Error; err != nil {
 		return attempts, deliveries, events, db.err(err)
 	}
+	// A deleted ordered webhook's sequence numbers nothing more. A live one's is kept
+	// whatever its age: its lanes' order goes on from it.
+	if err := g.Where("NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook_sequences.webhook_id)").
+		Delete(&WebhookSequence{}).Error; err != nil {
+		return attempts, deliveries, events, db.err(err)
+	}
 	return attempts, deliveries, events, nil
 }
 

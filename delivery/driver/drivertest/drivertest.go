@@ -644,6 +644,11 @@ func exercisePruneEndpoints(t *testing.T, d driver.Driver, db *store.DB) {
 	if _, _, err := d.OpenBreaker(ctx, quiet.ID, at, time.Second); err != nil {
 		t.Fatal(err)
 	}
+	for _, w := range []*store.Webhook{kept, gone} { // ordered webhooks' lane sequences
+		if _, err := db.SQL().ExecContext(ctx, "INSERT INTO webhook_sequences (webhook_id, seq) VALUES ('"+w.ID+"', 7)"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := db.DeleteWebhook(ctx, store.WebhookKey{Dialect: gone.Dialect, ExternalID: gone.ExternalID}); err != nil {
 		t.Fatal(err)
 	}
@@ -669,6 +674,22 @@ func exercisePruneEndpoints(t *testing.T, d driver.Driver, db *store.DB) {
 	open, err := d.OpenBreakers(ctx)
 	if err != nil || len(open) != 1 || open[0].WebhookID != kept.ID {
 		t.Errorf("breakers after prune: %+v %v, want only the live, open one %s", open, err, kept.ID)
+	}
+	var seqs []string
+	srows, err := db.SQL().QueryContext(ctx, "SELECT webhook_id FROM webhook_sequences WHERE seq = 7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var id string
+		if err := srows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, id)
+	}
+	if !same(seqs, []string{kept.ID}) {
+		t.Errorf("lane sequences after prune: %v, want only the live webhook's %s", seqs, kept.ID)
 	}
 }
 
