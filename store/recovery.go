@@ -110,7 +110,7 @@ func (db *DB) AdvanceRecovery(ctx context.Context, id string, n int64, finished 
 // deleted, and a later call goes on.
 func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error) {
 	g := db.gorm.WithContext(ctx)
-	p := db.newPacer()
+	p := newPacer(db.PruneBatch)
 	// Attempts, oldest first, by their index on started_at.
 	for {
 		batch, t0 := p.size, time.Now()
@@ -209,40 +209,34 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 	return attempts, deliveries, events, nil
 }
 
-// A prune paces itself so that the work it shares the database with waits little. On
-// SQLite, whose one connection every statement waits for, each batch is sized to take
-// about 2 ms and is followed by a rest twice as long: the prune holds the database a
-// third of the time at most, and a delivery that comes while a batch runs waits about a
-// millisecond. At this pace a million expired deliveries, with their attempts and events,
-// take a few minutes. On PostgreSQL a batch locks only its own rows: batches are sized to
-// about 100 ms, bounding each transaction, and followed by a rest as long, which leaves
-// the server's CPU to the deliveries half the time (2 ms batches there were mostly
-// round trips, and slow).
-type pacer struct {
-	size, max   int
-	aim         time.Duration // a batch's time
-	restPerTook int           // the rest after a batch, in multiples of its time
-}
+// A prune paces itself so that the work it shares the database with (on SQLite, with
+// one connection, all of it) waits little: each batch is sized to take about
+// pruneBatchTime, and is followed by a rest of pruneRest times what it took, so that the
+// prune holds the database a third of the time at most. A delivery that comes while a
+// batch runs waits for it, about a millisecond; at this pace a million expired
+// deliveries, with their attempts and events, take a few minutes.
+const (
+	pruneBatchTime = 2 * time.Millisecond
+	pruneRest      = 2
+	pruneMinBatch  = 10
+)
 
-// pruneMinBatch is the fewest rows a batch deletes.
-const pruneMinBatch = 10
+// pacer sizes and spaces the batches of a prune.
+type pacer struct{ size, max int }
 
-func (db *DB) newPacer() *pacer {
-	largest := max(db.PruneBatch, 1)
-	if db.backend == BackendPostgres {
-		return &pacer{size: largest, max: largest, aim: 100 * time.Millisecond, restPerTook: 1}
-	}
-	return &pacer{size: min(100, largest), max: largest, aim: 2 * time.Millisecond, restPerTook: 2}
+func newPacer(largest int) *pacer {
+	largest = max(largest, 1)
+	return &pacer{size: min(100, largest), max: largest}
 }
 
 // rest sizes the next batch from how long the last one took, and rests; it returns
 // ctx's error once it has ended.
 func (p *pacer) rest(ctx context.Context, took time.Duration) error {
 	if took > 0 {
-		aim := int(float64(p.size) * float64(p.aim) / float64(took))
+		aim := int(float64(p.size) * float64(pruneBatchTime) / float64(took))
 		p.size = min(max((p.size+aim)/2, min(pruneMinBatch, p.max)), p.max)
 	}
-	t := time.NewTimer(max(took*time.Duration(p.restPerTook), 100*time.Microsecond))
+	t := time.NewTimer(max(took*pruneRest, 100*time.Microsecond))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
