@@ -217,6 +217,7 @@ type Engine struct {
 	lanes    laneWaiting
 	copies   copies
 	states   stateReads
+	pace     pacers
 }
 
 // New returns an engine on the database db drives (see driver/drivers). Register the

@@ -123,27 +123,37 @@ func (e *Engine) release(webhookID string, s slot) {
 	}
 }
 
-// paceHorizon is how far ahead an attempt to a rate-limited webhook may reserve its
-// start and wait for it, holding its place; beyond it the claim is handed back, due then.
+// paceHorizon is how long an attempt to a rate-limited webhook may wait for its start,
+// holding its place; beyond it the claim is handed back, due then.
 const paceHorizon = time.Second
 
-// paced waits for the start reserved for an attempt under its webhook's rate limit,
-// shared by every replica through the database (driver.ReserveSend). When the next
-// start is further than paceHorizon, or the reservation fails, it hands the claim back,
-// unattempted, due around then, and reports false. Starts are spaced 5 % more than the
-// limit asks, so that arrival jitter keeps any one-second window within it.
+// paced waits for a start under its webhook's rate limit, shared by every replica
+// through the database (driver.ReserveSend), and reports true when the attempt may
+// begin. Starts are spaced 5 % more than the limit asks, so that arrival jitter keeps
+// any one-second window within it.
 //
-// A start is used on time or not at all: a process that wakes later than paceSlack(step)
-// after its reserved start (a loaded machine, a slow reservation) reserves again rather
-// than send late, since late starts bunch up with the on-time ones reserved after them
-// and a one-second window would then hold more than the limit.
+// A start is reserved only when it is due, within paceSlack of now, never far ahead:
+// a process that reserved a start a second away and woke late (a loaded machine) would
+// send it bunched with the on-time starts reserved after it, and a one-second window
+// would hold more than the limit. So an attempt waits, unreserved, until the next start
+// is near, then reserves it; another replica taking it first only means waiting for the
+// one after. In this process one attempt per webhook at a time does so (pacers), the
+// others queue behind it. When the next start is further than paceHorizon, or the reservation fails,
+// the claim is handed back, unattempted, due around then, and paced reports false.
 func (e *Engine) paced(ctx context.Context, cl *claim, w *store.Webhook) bool {
 	step := time.Second / time.Duration(w.RateLimit)
 	interval := step + step/20
 	slack := paceSlack(step)
-	for tries := 0; ; tries++ {
+	horizon := e.clock.Now().Add(paceHorizon)
+	p, ok := e.pace.take(ctx, w.ID)
+	if !ok {
+		e.rec.put(e.scheduler.handOver(cl, 0))
+		return false
+	}
+	defer e.pace.release(w.ID, p)
+	for {
 		now := e.clock.Now()
-		at, ok, err := e.db.ReserveSend(ctx, w.ID, now, interval, paceHorizon)
+		at, ok, err := e.db.ReserveSend(ctx, w.ID, now, interval, slack)
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Error("reserving a rate-limited start", "delivery", cl.d.ID, "webhook", w.ID, "err", err)
@@ -151,7 +161,7 @@ func (e *Engine) paced(ctx context.Context, cl *claim, w *store.Webhook) bool {
 			e.rec.put(e.scheduler.handOver(cl, time.Second))
 			return false
 		}
-		if !ok {
+		if !ok && at.After(horizon) {
 			e.rec.put(e.scheduler.handOver(cl, jitter(max(at.Sub(now), interval))))
 			return false
 		}
@@ -166,25 +176,14 @@ func (e *Engine) paced(ctx context.Context, cl *claim, w *store.Webhook) bool {
 				return false
 			}
 		}
-		if e.clock.Now().Sub(at) <= slack {
+		if ok {
 			return true
-		}
-		if tries == maxPaceTries-1 {
-			// Late every time: the machine cannot keep the pace now; the delivery waits
-			// its turn again rather than take a start it missed.
-			e.rec.put(e.scheduler.handOver(cl, jitter(interval)))
-			return false
 		}
 	}
 }
 
-// maxPaceTries bounds how many starts one attempt reserves, and misses, before its
-// claim is handed back.
-const maxPaceTries = 3
-
-// paceSlack is how late after its reserved start an attempt may still begin: half a
-// step, and at least 10 ms so that high limits are not all missed to timer jitter. At
-// most (1s + slack) / interval + 1 attempts then begin in any one second, within the limit.
+// paceSlack is how far ahead of now a start is reserved: half a step, and at least 10 ms
+// so that a high limit's starts are not missed to timer jitter.
 func paceSlack(step time.Duration) time.Duration {
 	return max(step/2, 10*time.Millisecond)
 }
