@@ -306,10 +306,18 @@ func (r *recorder) health(ctx context.Context, tx driver.Executor, batch []*sett
 			run.last = s
 		}
 	}
+	// A success ends its webhook's failure run, if it has one: asked of the database,
+	// since another replica may have started it, unless this store sees every write
+	// (SQLite) and none was made since the attempt's copy of the webhook, which says it
+	// is healthy, was read. The bulk of attempts, to healthy endpoints, then write
+	// nothing for their health.
+	writes, local := r.db.WebhookWrites()
 	for _, id := range ids {
-		if runs[id].ok != nil {
-			healthy = append(healthy, id)
+		ok := runs[id].ok
+		if ok == nil || (local && ok.c.w.FailingSince == nil && ok.c.writes == writes) {
+			continue
 		}
+		healthy = append(healthy, id)
 	}
 	ended, err := tx.MarkHealthy(ctx, healthy)
 	if err != nil {
