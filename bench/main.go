@@ -735,7 +735,7 @@ func (b *bench) cores(rate float64, cpu0, cpu1 cpuSample, middle func(cpuSample)
 	per := 1e6 * (middle(cpu1) - middle(cpu0)) / (rate * wall)
 	name := what + " CPU per delivery"
 	if targets {
-		b.add(name, per, "µs", "≤ 150 µs", per <= 150)
+		b.add(name, per, "µs", "≤ 200 µs", per <= 200)
 	} else {
 		b.add(name, per, "µs", "", true)
 	}
