@@ -63,8 +63,10 @@ type publisher struct {
 	mu      sync.Mutex
 	waiting []*publication
 	busy    bool
-	// draining counts the drains under way: stop waits for them.
-	draining sync.WaitGroup
+	// idled, when set, is closed once no drain is under way (busy turns false): stop
+	// waits on it. A WaitGroup would not do: a publish may start a drain (Add from zero)
+	// while stop waits, which a WaitGroup forbids.
+	idled chan struct{}
 }
 
 // maxGroup bounds the publications one transaction commits.
@@ -72,18 +74,25 @@ const maxGroup = 256
 
 func (g *publisher) start(context.Context) error { return nil }
 
-// stop waits for the group commits under way, or for ctx to end.
+// stop waits for the group commits under way, or for ctx to end. A publish that comes
+// meanwhile (an operator event, say) is committed too, before stop returns.
 func (g *publisher) stop(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		g.draining.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		g.mu.Lock()
+		if !g.busy {
+			g.mu.Unlock()
+			return nil
+		}
+		if g.idled == nil {
+			g.idled = make(chan struct{})
+		}
+		idled := g.idled
+		g.mu.Unlock()
+		select {
+		case <-idled:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -96,7 +105,6 @@ func (g *publisher) submit(p *publication) error {
 		return <-p.done
 	}
 	g.busy = true
-	g.draining.Add(1)
 	g.mu.Unlock()
 	g.drain(true)
 	return <-p.done
@@ -117,8 +125,11 @@ func (g *publisher) drain(first bool) {
 		n := min(len(g.waiting), maxGroup)
 		if n == 0 {
 			g.busy = false
+			if g.idled != nil {
+				close(g.idled)
+				g.idled = nil
+			}
 			g.mu.Unlock()
-			g.draining.Done()
 			return
 		}
 		group := slices.Clone(g.waiting[:n])
