@@ -209,15 +209,15 @@ func (h handlers) UpdateWebhook(c echo.Context, id string) error {
 		return store.Errorf(store.EINVALID, "The body must be a JSON object: {\"url\"?, \"events\"?, \"description\"?, \"headers\"?, \"filter\"?, \"rateLimit\"?, \"ordered\"?}.")
 	}
 	// "rateLimit": null removes the limit, where an absent rateLimit leaves it: the
-	// generated field cannot tell them apart, the body's keys can.
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(body, &keys); err != nil {
+	// generated field cannot tell them apart, the raw value can (json.RawMessage is
+	// given the literal null). Only that one key is kept, not a map of the body's.
+	var probe struct {
+		RateLimit json.RawMessage `json:"rateLimit"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
 		return store.Errorf(store.EINVALID, "The body must be a JSON object.")
 	}
-	removeRateLimit := false
-	if raw, ok := keys["rateLimit"]; ok && string(bytes.TrimSpace(raw)) == "null" {
-		removeRateLimit = true
-	}
+	removeRateLimit := string(probe.RateLimit) == "null"
 	ctx := c.Request().Context()
 	w, err := h.db.WebhookByID(ctx, id)
 	if err != nil {
