@@ -151,3 +151,71 @@ func TestOpen_SQLiteAddsWithoutCopying(t *testing.T) {
 		t.Errorf("idx_events_created_at after a start: %d %v, want the index added", n, err)
 	}
 }
+
+// An SQLite database an older version wrote keeps its times as text ("2026-12-06
+// 17:36:38.47 +0000 UTC"). The first start of this version turns every one into
+// milliseconds since the epoch, once: the rows read back the same, and the queries that
+// bound rows by time find them (SQLite orders every integer before every text, so a
+// text left among integers would fall outside every bound).
+func TestOpen_SQLiteTextTimesBecomeIntegers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := t.TempDir() + "/old.db"
+	db := storetest.OpenDSN(t, dsn)
+	w := fullWebhook()
+	if err := db.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 6, 17, 36, 38, 470_000_000, time.UTC)
+	occurred := time.Date(1999, 12, 31, 23, 59, 59, 123_456_000, time.FixedZone("", 2*3600))
+	ev := &store.Event{ID: "evt_old", Type: "user.created", Data: []byte(`{}`), OccurredAt: occurred, CreatedAt: at, Deliveries: 1}
+	ds := []store.Delivery{{ID: "msg_old", EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
+		Status: store.DeliveryPending, NextAttemptAt: &at, CreatedAt: at, UpdatedAt: at}}
+	if err := db.CreateEvents(ctx, []*store.Event{ev}, ds); err != nil {
+		t.Fatal(err)
+	}
+	// What an older version wrote: Go's time.String, and no mark.
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"UPDATE events SET created_at = ?, occurred_at = ?", []any{at.String(), occurred.String()}},
+		{"UPDATE deliveries SET created_at = ?, updated_at = ?, next_attempt_at = ?", []any{at.String(), at.String(), at.String()}},
+		{"UPDATE webhooks SET created_at = ?, updated_at = ?", []any{at.String(), at.String()}},
+		{"DELETE FROM settings WHERE key = 'sqlite_times'", nil},
+	} {
+		if _, err := db.SQL().ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(q.sql, err)
+		}
+	}
+	db.Close()
+
+	db = storetest.OpenDSN(t, dsn)
+	var texts int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM events WHERE typeof(created_at) <> 'integer' OR typeof(occurred_at) <> 'integer') +
+		(SELECT count(*) FROM deliveries WHERE typeof(created_at) <> 'integer' OR typeof(updated_at) <> 'integer' OR typeof(next_attempt_at) <> 'integer') +
+		(SELECT count(*) FROM webhooks WHERE typeof(created_at) <> 'integer')`).Scan(&texts); err != nil || texts != 0 {
+		t.Errorf("rows with a time not converted: %d %v", texts, err)
+	}
+	got, err := db.GetEvent(ctx, ev.ID)
+	if err != nil || !got.CreatedAt.Equal(at) || !got.OccurredAt.Equal(occurred) {
+		t.Errorf("event after the conversion: %+v %v, want created %v, occurred %v", got, err, at, occurred)
+	}
+	for _, c := range []struct {
+		f    store.DeliveryFilter
+		want int64
+	}{
+		{store.DeliveryFilter{Since: at, Until: at.Add(time.Second)}, 1},
+		{store.DeliveryFilter{Until: at}, 0},
+		{store.DeliveryFilter{Since: at.Add(time.Millisecond)}, 0},
+	} {
+		if _, n, err := db.FindDeliveries(ctx, c.f); err != nil || n != c.want {
+			t.Errorf("deliveries in [%v, %v): %d %v, want %d", c.f.Since, c.f.Until, n, err, c.want)
+		}
+	}
+	d, err := db.GetDelivery(ctx, "msg_old")
+	if err != nil || d.NextAttemptAt == nil || !d.NextAttemptAt.Equal(at) {
+		t.Errorf("delivery after the conversion: %+v %v", d, err)
+	}
+}

@@ -28,6 +28,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// Statement journals and sorts in memory: on disk each transaction that updates
 	// several rows opened, wrote and closed a temporary file.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// Times are stored as integers, microseconds since the Unix epoch: 8 bytes against
+	// 30-odd for the driver's text, in every row and in every index on a time, and no
+	// text to format or parse. (Milliseconds would take 6, but the driver reads a number
+	// of them below 10¹² as seconds: any time before September 2001.)
+	q.Set("_time_integer_format", "unix_micro")
+	q.Set("_inttotime", "1")
 	q.Set("_txlock", "immediate")
 	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {

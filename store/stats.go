@@ -102,9 +102,8 @@ func (db *DB) minuteOf(col string) string {
 	if db.backend == BackendPostgres {
 		return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI')"
 	}
-	// SQLite holds times as text in Go's time.String layout, in UTC
-	// ("2006-01-02 15:04:05.999 +0000 UTC"), which SQLite's date functions cannot parse.
-	return "substr(" + col + ", 1, 10) || 'T' || substr(" + col + ", 12, 5)"
+	// SQLite holds times as microseconds since the Unix epoch (see openSQLite).
+	return "strftime('%Y-%m-%dT%H:%M', " + col + " / 1000000, 'unixepoch')"
 }
 
 // OldestPending returns the pending delivery created first, nil when none is pending.

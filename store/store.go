@@ -196,6 +196,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err := migrateAdding(g, models...); err != nil {
 		return db.err(err)
 	}
+	if err := db.migrateTimes(ctx); err != nil {
+		return db.err(err)
+	}
 	return db.err(migrateIndexes(g))
 }
 
