@@ -40,6 +40,7 @@ func Exercise(t *testing.T, open Open) {
 		{"OrderedLanes", exerciseLanes},
 		{"ReserveSend", exerciseReserve},
 		{"Breakers", exerciseBreakers},
+		{"BreakerDefersDue", exerciseBreakerDefersDue},
 		{"Replicas", exerciseReplicas},
 		{"WebhookStatesAndHealth", exerciseHealth},
 		{"HealthChangesOnce", exerciseHealthOnce},
@@ -981,4 +982,58 @@ func exerciseLanes(t *testing.T, d driver.Driver, db *store.DB) {
 	if n, err := d.ScheduleUnscheduled(ctx, now()); err != nil || n != 0 {
 		t.Errorf("deliveries waiting for their lane scheduled: %d %v", n, err)
 	}
+}
+
+// An open breaker's webhook's due deliveries wait for the pause's end as their due time,
+// not only by being left out of the look: the look reads the due index by time, and a
+// backlog left due before now would be read past at every look.
+func exerciseBreakerDefersDue(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	a, b := webhook(t, db, "down", nil), webhook(t, db, "up", nil)
+	at := now()
+	old := at.Add(-time.Minute)
+	backlog := append(publish(t, d, "evt_1", []*store.Webhook{a, b}, due(old)), publish(t, d, "evt_2", []*store.Webhook{a}, due(old))...)
+	retry := publish(t, d, "evt_retry", []*store.Webhook{a}, due(at.Add(time.Hour)))
+	inFlight := publish(t, d, "evt_claimed", []*store.Webhook{a}, func(x *store.Delivery) { x.NextAttemptAt = &old; claimed("rep_x", at.Add(time.Hour))(x) })
+
+	if _, opened, err := d.OpenBreaker(ctx, a.ID, at, time.Second); err != nil || !opened {
+		t.Fatalf("open: %v %v", opened, err)
+	}
+	// Now, due is only the healthy webhook's, even without leaving a out.
+	if got, err := d.DueDeliveries(ctx, at, 10, nil); err != nil || !same(ids(got), []string{backlog[1].ID}) {
+		t.Errorf("due while a's breaker is open: %v %v, want only b's %s", ids(got), err, backlog[1].ID)
+	}
+	end := at.Add(time.Second)
+	check := func(when string, want time.Time) {
+		t.Helper()
+		for _, id := range []string{backlog[0].ID, backlog[2].ID} {
+			x, err := db.GetDelivery(ctx, id)
+			if err != nil || x.NextAttemptAt == nil || !x.NextAttemptAt.Equal(want) {
+				t.Errorf("%s: %s due at %v %v, want %v", when, id, x.NextAttemptAt, err, want)
+			}
+		}
+		if x, err := db.GetDelivery(ctx, retry[0].ID); err != nil || !x.NextAttemptAt.Equal(at.Add(time.Hour)) {
+			t.Errorf("%s: a retry due after the pause moved to %v %v", when, x.NextAttemptAt, err)
+		}
+		if x, err := db.GetDelivery(ctx, inFlight[0].ID); err != nil || !x.NextAttemptAt.Equal(old) || x.ClaimedBy != "rep_x" {
+			t.Errorf("%s: a claimed delivery changed: %+v %v", when, x, err)
+		}
+	}
+	check("opened", end)
+	// At the pause's end the backlog is due again, for the probe and, after it, the rest.
+	if got, err := d.DueDeliveries(ctx, end, 10, nil); err != nil || len(got) != 3 {
+		t.Errorf("due at the pause's end: %v %v, want a's two and b's", ids(got), err)
+	}
+	if b, err := d.ProbeBreaker(ctx, a.ID, backlog[0].ID, end, time.Minute); err != nil || b == nil {
+		t.Fatalf("probe: %+v %v", b, err)
+	}
+	// A failed probe moves the backlog to the new pause's end; a stale one moves nothing.
+	if ok, err := d.ReopenBreaker(ctx, a.ID, "stale", end.Add(time.Hour), time.Hour); err != nil || ok {
+		t.Errorf("stale reopen: %v %v", ok, err)
+	}
+	check("after a stale reopen", end)
+	if ok, err := d.ReopenBreaker(ctx, a.ID, backlog[0].ID, end.Add(2*time.Second), 2*time.Second); err != nil || !ok {
+		t.Fatalf("reopen: %v %v", ok, err)
+	}
+	check("reopened", end.Add(2*time.Second))
 }
