@@ -35,7 +35,7 @@ import (
 )
 
 // groups are the sets of figures -only can pick.
-var groups = []string{"ceiling", "throughput", "latency", "failing", "hanging", "scale"}
+var groups = []string{"ceiling", "throughput", "latency", "failing", "hanging", "scale", "many"}
 
 func main() {
 	receiver := flag.Bool("receiver", false, "run as the receiver process (used by the bench itself)")
@@ -51,7 +51,7 @@ func main() {
 	warmup := flag.Duration("warmup", 3*time.Second, "load before a sustained run starts measuring (times -scale)")
 	publishers := flag.Int("publishers", 64, "concurrent publishers in the throughput runs")
 	filtered := flag.Bool("filter", false, "throughput: also measure the fan-out to 10 native subscriptions, without and then with a payload filter on each")
-	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all but scale)")
+	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all but scale and many)")
 	rows := flag.Int("rows", 1_000_000, "scale: delivered events the store is filled with")
 	gwEnv := flag.String("gateway-env", "", "more environment for the gateways, comma-separated (GOGC=200,GOMEMLIMIT=128MiB)")
 	flag.Parse()
@@ -160,6 +160,9 @@ type bench struct {
 	// publishes with, in turn.
 	keys    int
 	machine string
+	// publishTimes are the publish requests' durations (ms) in the last window's
+	// measured part.
+	publishTimes []float64
 }
 
 const token = "bench-admin-token-0123456789abcdef"
@@ -217,8 +220,11 @@ func (b *bench) run(db string, replicas int) error {
 // once measures every wanted group once, against gateways of its own (on SQLite a fresh
 // file), and the ceiling right before the gateway's throughput.
 func (b *bench) once(r int) error {
-	if b.only == "scale" {
+	switch b.only {
+	case "scale":
 		return b.scaleRun(r)
+	case "many":
+		return b.manyRun(r)
 	}
 	needGateway := b.only != "ceiling"
 	if b.wants("ceiling") || b.wants("throughput") {
@@ -542,11 +548,15 @@ func (b *bench) profile(name string, seconds int) {
 	}
 }
 
-// load keeps b.publishers concurrent publishers sending to targets until stopped.
+// load keeps b.publishers concurrent publishers sending to targets until stopped, and
+// keeps how long each publish took while timing is set.
 type load struct {
 	stop      atomic.Bool
+	timing    atomic.Bool
 	published atomic.Int64
 	wg        sync.WaitGroup
+	mu        sync.Mutex
+	times     []float64 // ms
 }
 
 func (b *bench) startLoad(targets []string) *load {
@@ -555,9 +565,17 @@ func (b *bench) startLoad(targets []string) *load {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
+			var times []float64
 			for !l.stop.Load() {
+				t0 := time.Now()
 				b.publish(targets, int(l.published.Add(1)))
+				if l.timing.Load() {
+					times = append(times, float64(time.Since(t0).Microseconds())/1000)
+				}
 			}
+			l.mu.Lock()
+			l.times = append(l.times, times...)
+			l.mu.Unlock()
 		}()
 	}
 	return l
@@ -577,12 +595,15 @@ func (b *bench) window(targets []string, fanout int, profile string) (float64, c
 	l := b.startLoad(targets)
 	time.Sleep(b.warmup)
 	c0, cpu0 := b.count(), b.cpu()
+	l.timing.Store(true)
 	if profile != "" {
 		b.profile(profile, int(min(b.duration, 10*time.Second)/time.Second))
 	}
 	time.Sleep(b.duration)
 	c1, cpu1 := b.count(), b.cpu()
+	l.timing.Store(false)
 	published := l.end()
+	b.publishTimes = l.times
 	b.waitReceived(published*int64(fanout), 5*time.Minute)
 	return float64(c1-c0) / cpu1.wall.Sub(cpu0.wall).Seconds(), cpu0, cpu1
 }
