@@ -188,7 +188,7 @@ func (g *publisher) commit(group []*publication) {
 // claimed by this process or due, and records settles. It returns
 // the claims.
 func (g *publisher) insert(ctx context.Context, group []*publication, settles []*settlement) ([]*claim, error) {
-	candidates := map[scope][]*store.Webhook{}
+	candidates := map[scope]*matchSet{}
 	var (
 		evs           = make([]*store.Event, 0, len(group))
 		deliveries    []store.Delivery
@@ -205,11 +205,11 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 		}
 		slices.Sort(dialects)
 		key := scope{strings.Join(dialects, ","), p.ev.Tenant}
-		ws, ok := candidates[key]
+		set, ok := candidates[key]
 		if !ok && local {
-			ws, ok = g.matched.get(writes, key)
+			set, ok = g.matched.get(writes, key)
 			if ok {
-				candidates[key] = ws
+				candidates[key] = set
 			}
 		}
 		if !ok {
@@ -219,19 +219,21 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 			}
 			// Each webhook on its own, so that a claim, which may wait parked for long,
 			// keeps its webhook alive, not the query's whole result.
-			ws = make([]*store.Webhook, len(found))
+			ws := make([]*store.Webhook, len(found))
 			for j := range found {
 				w := found[j]
 				ws[j] = &w
 			}
-			candidates[key] = ws
+			set = &matchSet{ws: ws}
+			candidates[key] = set
 			if local {
-				g.matched.put(writes, key, ws)
+				g.matched.put(writes, key, set)
 			}
 		}
 		p.ev.Deliveries = 0
 		var doc map[string]any // the event as filters see it, decoded once if needed
-		for _, w := range ws {
+		for _, i := range set.subscribed(g.encoders, p.names) {
+			w := set.ws[i]
 			enc := g.encoders[w.Dialect]
 			if s, ok := enc.(Scoper); ok && !s.InScope(w, p.ev.Tenant) {
 				continue
@@ -333,8 +335,81 @@ func (g *publisher) now() time.Time { return g.clock.Now().UTC().Truncate(time.M
 type matchCache struct {
 	mu     sync.Mutex
 	writes uint64
-	scopes map[scope][]*store.Webhook
+	scopes map[scope]*matchSet
 	held   int // webhooks in scopes, counted once per scope
+}
+
+// matchSet is the webhooks a scope matched (in the store's order), with, for each event
+// name a publish asked about, those of them that subscribe to it. A publish goes through
+// the subscribers of its event's names rather than through every candidate: with
+// 10,000 webhooks in a scope and one subscribing, going through them all cost about
+// 0.7 ms of CPU per event.
+type matchSet struct {
+	ws []*store.Webhook
+
+	mu     sync.Mutex
+	byName map[dialectName][]int32 // indexes into ws, ascending
+}
+
+type dialectName struct{ dialect, name string }
+
+// maxMatchNames bounds the names a matchSet keeps subscribers of; past it, it starts
+// again.
+const maxMatchNames = 1024
+
+// subscribers returns the indexes in s.ws, ascending, of the webhooks of dialect that
+// subscribe to name (the dialect's Encoder.Subscribes), working them out the first time.
+// The slice is shared: the caller must not change it.
+func (s *matchSet) subscribers(encoders map[string]Encoder, dialect, name string) []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := dialectName{dialect, name}
+	if l, ok := s.byName[k]; ok {
+		return l
+	}
+	var l []int32
+	if enc := encoders[dialect]; enc != nil {
+		for i, w := range s.ws {
+			if w.Dialect == dialect && enc.Subscribes(w, name) {
+				l = append(l, int32(i))
+			}
+		}
+	}
+	if s.byName == nil || len(s.byName) >= maxMatchNames {
+		s.byName = map[dialectName][]int32{}
+	}
+	s.byName[k] = l
+	return l
+}
+
+// subscribed returns the indexes in s.ws, ascending and each once, of the webhooks that
+// subscribe to one of names (an event's names, per dialect). The slice may be shared: the
+// caller must not change it.
+func (s *matchSet) subscribed(encoders map[string]Encoder, names map[string][]string) []int32 {
+	var out []int32
+	lists := 0
+	for d, ns := range names {
+		for _, n := range ns {
+			l := s.subscribers(encoders, d, n)
+			if len(l) == 0 {
+				continue
+			}
+			switch lists {
+			case 0:
+				out = l
+			case 1:
+				out = append(slices.Clip(out), l...) // a copy: out was shared
+			default:
+				out = append(out, l...)
+			}
+			lists++
+		}
+	}
+	if lists > 1 {
+		slices.Sort(out)
+		out = slices.Compact(out)
+	}
+	return out
 }
 
 // scope is what a publish's webhooks are matched by: the dialects its event has names in
@@ -351,7 +426,7 @@ const (
 )
 
 // get returns the webhooks key matched while the store had made writes webhook writes.
-func (m *matchCache) get(writes uint64, key scope) ([]*store.Webhook, bool) {
+func (m *matchCache) get(writes uint64, key scope) (*matchSet, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if writes != m.writes {
@@ -366,20 +441,20 @@ func (m *matchCache) get(writes uint64, key scope) ([]*store.Webhook, bool) {
 
 // put keeps what key matched when read after writes webhook writes, unless another
 // write has been seen since.
-func (m *matchCache) put(writes uint64, key scope, ws []*store.Webhook) {
+func (m *matchCache) put(writes uint64, key scope, set *matchSet) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if writes != m.writes || len(ws) > maxMatchWebhooks {
+	if writes != m.writes || len(set.ws) > maxMatchWebhooks {
 		return
 	}
-	if m.scopes == nil || len(m.scopes) >= maxMatchScopes || m.held+len(ws) > maxMatchWebhooks {
-		m.scopes, m.held = map[scope][]*store.Webhook{}, 0
+	if m.scopes == nil || len(m.scopes) >= maxMatchScopes || m.held+len(set.ws) > maxMatchWebhooks {
+		m.scopes, m.held = map[scope]*matchSet{}, 0
 	}
 	if old, ok := m.scopes[key]; ok {
-		m.held -= len(old)
+		m.held -= len(old.ws)
 	}
-	m.scopes[key] = ws
-	m.held += len(ws)
+	m.scopes[key] = set
+	m.held += len(set.ws)
 }
 
 // filterCache keeps webhooks' filters compiled, by their JSON, so that a publish matches
