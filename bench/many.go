@@ -38,10 +38,12 @@ func (b *bench) manyRun(r int) error {
 	key := b.mint()
 	b.hook(key, "/ok/1", 30000)
 	b.section = "many: 1 webhook, the baseline"
-	one, _, _ := b.window(b.gateways, 1, "")
+	one, cpu0, cpu1 := b.window(b.gateways, 1, "")
 	b.add("deliveries/s", one, "/s", "", true)
 	b.add("share of the ceiling", 100*one/b.ceiling, "%", "", true)
 	b.publishLatency("publish request under load")
+	b.cores(one, cpu0, cpu1, func(s cpuSample) float64 { return s.gateway }, "gateway", false)
+	b.latency("fixed rate 500/s, publish to receipt", 500, b.n(5000))
 
 	t0 := time.Now()
 	b.create(manyWebhooks-1, func(i int) {
