@@ -49,6 +49,14 @@ type Encoder interface {
 	SecretHeaders() []string
 }
 
+// Wildcards is an Encoder whose webhooks may subscribe to every event by a name of their
+// own among their events (Nursa's "all"), besides by each event's name.
+type Wildcards interface {
+	Encoder
+	// WildcardEvents are the names that subscribe a webhook to every event.
+	WildcardEvents() []string
+}
+
 // RetryUnits is an Encoder whose webhooks can carry their own retry setting
 // (store.Retry), its delay counted in the dialect's own units.
 type RetryUnits interface {

@@ -22,6 +22,7 @@ import (
 	"github.com/polyhook/polyhook/delivery/driver/drivers"
 	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/fusionauth"
+	"github.com/polyhook/polyhook/server/nursa"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
 )
@@ -778,6 +779,59 @@ func TestPrune(t *testing.T) {
 // The store's candidates are only what a tenant may reach; the dialect's scope rule
 // (delivery.Scoper) decides. A FusionAuth-shaped webhook owned by t2 is a candidate for
 // t2's events, but its dialect scopes by tenant list, so only its listed tenant's arrive.
+// A publish finds the webhooks that subscribe to its event by name or by their dialect's
+// wildcard (Nursa's "all"), among many that do not, on both stores: PostgreSQL reads the
+// subscribers only (MatchSubscribers), SQLite the scope's webhooks, kept.
+func TestPublish_SubscribersByNameAndWildcard(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		keys, err := server.NewKeys("delivery-test-master-key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := delivery.New(drivers.For(db), delivery.Config{Log: slog.New(slog.DiscardHandler), Sender: delivery.SenderOptions{AllowPrivateTargets: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps := server.Deps{DB: db, Keys: keys, Log: slog.New(slog.DiscardHandler)}
+		e.Register(fusionauth.New(deps).Encoder(), nursa.New(deps).Encoder())
+		if err := e.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = e.Stop(context.Background()) })
+		h := &harness{db: db, engine: e}
+		rcv := newReceiver(t, nil)
+		const tenant = "client-1"
+		for i := range 50 {
+			h.webhook(t, fmt.Sprintf("%s/other/%d", rcv.URL, i), func(w *store.Webhook) { w.Events = []string{"user.delete"} })
+		}
+		h.webhook(t, rcv.URL+"/by-name", nil)
+		nursaHook := func(path string, events ...string) {
+			h.webhook(t, rcv.URL+path, func(w *store.Webhook) {
+				w.Dialect, w.Global, w.Owner, w.Events = nursa.Name, false, tenant, events
+			})
+		}
+		nursaHook("/nursa-all", "all")
+		nursaHook("/nursa-named", "facility.creation.accepted")
+		nursaHook("/nursa-other", "facility.creation.rejected")
+		for _, c := range []struct {
+			in   delivery.PublishInput
+			want int
+		}{
+			{delivery.PublishInput{Type: "fusionauth:user.create"}, 1},
+			{delivery.PublishInput{Type: "nursa:facility.creation.accepted", Tenant: tenant}, 2},
+			{delivery.PublishInput{Type: "nursa:facility.user-connection.accepted", Tenant: tenant}, 1},
+			{delivery.PublishInput{Type: "nursa:facility.creation.accepted", Tenant: "client-2"}, 0},
+		} {
+			for i := range 2 { // twice: the second may be answered from what the first read
+				if n := h.publish(t, c.in).Deliveries; n != c.want {
+					t.Errorf("%s of %q, publish %d: %d deliveries, want %d", c.in.Type, c.in.Tenant, i+1, n, c.want)
+				}
+			}
+		}
+	})
+}
+
 func TestPublish_DialectScopeRuleDecides(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

@@ -15,7 +15,7 @@ func TestMatchCache_Bounded(t *testing.T) {
 	var m matchCache
 	ws := make([]*store.Webhook, 1000)
 	for tenant := 0; tenant < 100; tenant++ {
-		key := scope{"fusionauth", strconv.Itoa(tenant)}
+		key := scope{dialects: "fusionauth", tenant: strconv.Itoa(tenant)}
 		m.put(0, key, &matchSet{ws: ws})
 		if got, ok := m.get(0, key); !ok || len(got.ws) != len(ws) {
 			t.Fatalf("tenant %d not kept", tenant)
@@ -24,8 +24,8 @@ func TestMatchCache_Bounded(t *testing.T) {
 			t.Fatalf("after %d tenants the cache holds %d webhooks", tenant+1, m.held)
 		}
 	}
-	m.put(0, scope{"fusionauth", "huge"}, &matchSet{ws: make([]*store.Webhook, maxMatchWebhooks+1)})
-	if _, ok := m.get(0, scope{"fusionauth", "huge"}); ok {
+	m.put(0, scope{dialects: "fusionauth", tenant: "huge"}, &matchSet{ws: make([]*store.Webhook, maxMatchWebhooks+1)})
+	if _, ok := m.get(0, scope{dialects: "fusionauth", tenant: "huge"}); ok {
 		t.Error("a scope larger than the cache was kept")
 	}
 	if m.held > maxMatchWebhooks {

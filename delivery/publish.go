@@ -204,7 +204,15 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 			dialects = append(dialects, d)
 		}
 		slices.Sort(dialects)
-		key := scope{strings.Join(dialects, ","), p.ev.Tenant}
+		key := scope{dialects: strings.Join(dialects, ","), tenant: p.ev.Tenant}
+		var names []string
+		if !local {
+			// Replicas share the database, so no process sees every webhook write and none
+			// keeps what a scope matched: each publish reads its event's subscribers only,
+			// not every webhook of the scope.
+			names = g.subscriptionNames(p.names)
+			key.names = strings.Join(names, "\x00")
+		}
 		set, ok := candidates[key]
 		if !ok && local {
 			set, ok = g.matched.get(writes, key)
@@ -213,7 +221,13 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 			}
 		}
 		if !ok {
-			found, err := g.db.MatchCandidates(ctx, dialects, p.ev.Tenant)
+			var found []store.Webhook
+			var err error
+			if local {
+				found, err = g.db.MatchCandidates(ctx, dialects, p.ev.Tenant)
+			} else {
+				found, err = g.db.MatchSubscribers(ctx, dialects, p.ev.Tenant, names)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -413,8 +427,24 @@ func (s *matchSet) subscribed(encoders map[string]Encoder, names map[string][]st
 }
 
 // scope is what a publish's webhooks are matched by: the dialects its event has names in
-// (sorted, comma-joined) and its tenant.
-type scope struct{ dialects, tenant string }
+// (sorted, comma-joined) and its tenant; and, where the webhooks read are only the
+// subscribers (MatchSubscribers), the names (subscriptionNames, NUL-joined).
+type scope struct{ dialects, tenant, names string }
+
+// subscriptionNames returns, sorted and each once, the names in a webhook's events that
+// subscribe it to an event of names (its names, per dialect): those names, and the
+// dialects' wildcards (Wildcards).
+func (g *publisher) subscriptionNames(names map[string][]string) []string {
+	var out []string
+	for d, ns := range names {
+		out = append(out, ns...)
+		if w, ok := g.encoders[d].(Wildcards); ok {
+			out = append(out, w.WildcardEvents()...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 // maxMatchScopes bounds the scopes (tenants, mostly) the cache keeps, and
 // maxMatchWebhooks the webhooks they hold in all (each scope has its own copies, a few

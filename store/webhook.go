@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -367,7 +368,41 @@ func (db *DB) WebhookByID(ctx context.Context, id string) (*Webhook, error) {
 // Whether a candidate takes the tenant (its scope rule) and subscribes to the event is
 // for its dialect to say.
 func (db *DB) MatchCandidates(ctx context.Context, dialects []string, tenant string) ([]Webhook, error) {
+	return db.matchCandidates(ctx, dialects, tenant, nil)
+}
+
+// MatchSubscribers is MatchCandidates narrowed, in the query, to the webhooks whose events
+// hold one of names (a superset of those that subscribe: their dialects still decide).
+// A scope of 10,000 webhooks of which one subscribes is then one row to read and decode
+// rather than 10,000.
+func (db *DB) MatchSubscribers(ctx context.Context, dialects []string, tenant string, names []string) ([]Webhook, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	return db.matchCandidates(ctx, dialects, tenant, names)
+}
+
+// maxMatchNames bounds the names one MatchSubscribers query tests: past it, it reads the
+// whole scope.
+const maxMatchNames = 64
+
+func (db *DB) matchCandidates(ctx context.Context, dialects []string, tenant string, names []string) ([]Webhook, error) {
 	q := db.gorm.WithContext(ctx).Where("dialect IN ? AND enabled = ? AND disabled_at IS NULL", dialects, true)
+	if len(names) > 0 && len(names) <= maxMatchNames {
+		// The events column is the JSON array the serializer wrote: a subscribed name is
+		// in it as the same serializer writes the name alone.
+		conds := make([]string, 0, len(names))
+		args := make([]any, 0, len(names))
+		for _, n := range names {
+			j, err := json.Marshal(n)
+			if err != nil {
+				return nil, db.err(err)
+			}
+			conds = append(conds, `events LIKE ? ESCAPE '\'`)
+			args = append(args, "%"+escapeLike(string(j))+"%")
+		}
+		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+	}
 	if tenant == "" {
 		q = q.Where("global = ?", true)
 	} else {

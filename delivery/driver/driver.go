@@ -61,6 +61,9 @@ type Executor interface {
 	// MatchCandidates returns the enabled webhooks of dialects an event of tenant may
 	// reach; the dialects' own rules then decide.
 	MatchCandidates(ctx context.Context, dialects []string, tenant string) ([]store.Webhook, error)
+	// MatchSubscribers is MatchCandidates narrowed to the webhooks whose events hold one
+	// of names (a superset of those that subscribe).
+	MatchSubscribers(ctx context.Context, dialects []string, tenant string, names []string) ([]store.Webhook, error)
 	GetEvent(ctx context.Context, id string) (*store.Event, error)
 	EventsByID(ctx context.Context, ids []string) (map[string]*store.Event, error)
 

@@ -27,12 +27,18 @@ func (Encoder) Dialect() string { return Name }
 
 // Known reports whether native is a Nursa user-webhook event ("all" is a subscription,
 // not an event).
-func (Encoder) Known(native string) bool { return native != "all" && isEvent(native) }
+func (Encoder) Known(native string) bool { return native != allEvents && isEvent(native) }
 
 // Subscribes reports whether the webhook lists the event or "all".
 func (Encoder) Subscribes(w *store.Webhook, native string) bool {
-	return slices.Contains(w.Events, native) || slices.Contains(w.Events, "all")
+	return slices.Contains(w.Events, native) || slices.Contains(w.Events, allEvents)
 }
+
+// allEvents subscribes a Nursa webhook to every event.
+const allEvents = "all"
+
+// WildcardEvents says that "all" subscribes a webhook to every event (delivery.Wildcards).
+func (Encoder) WildcardEvents() []string { return []string{allEvents} }
 
 // InScope is Nursa's scope rule: a user webhook gets the events of the client that made
 // it only.

@@ -155,6 +155,39 @@ func exerciseMatch(t *testing.T, d driver.Driver, db *store.DB) {
 			t.Errorf("candidates for tenant %q: %v %v, want %v", tenant, got, err, want)
 		}
 	}
+
+	// Narrowed to the subscribers of names, in the query: a name is matched whole, and
+	// what LIKE would read as a pattern is matched as written.
+	events := func(es ...string) func(*store.Webhook) {
+		return func(w *store.Webhook) { w.Events = es }
+	}
+	create := webhook(t, db, "create", events("user.create", "user.delete"))
+	webhook(t, db, "prefix", events("user.created"))
+	every := webhook(t, db, "every", events("all"))
+	pct := webhook(t, db, "pct", events(`a%b_c"<&>`))
+	webhook(t, db, "like", events("aXbYc"))
+	webhook(t, db, "off-sub", func(w *store.Webhook) { w.Events, w.Enabled = []string{"user.create"}, false })
+	for _, c := range []struct {
+		names []string
+		want  []string
+	}{
+		{[]string{"user.create"}, []string{create.ID}},
+		{[]string{"user.create", "all"}, []string{create.ID, every.ID}},
+		{[]string{`a%b_c"<&>`}, []string{pct.ID}},
+		{[]string{"user"}, nil},
+		{nil, nil},
+	} {
+		ws, err := d.MatchSubscribers(ctx, []string{"acme"}, "", c.names)
+		got := make([]string, len(ws))
+		for i, w := range ws {
+			got[i] = w.ID
+		}
+		slices.Sort(got)
+		slices.Sort(c.want)
+		if err != nil || !same(got, c.want) {
+			t.Errorf("subscribers of %q: %v %v, want %v", c.names, got, err, c.want)
+		}
+	}
 }
 
 func exerciseDue(t *testing.T, d driver.Driver, db *store.DB) {
