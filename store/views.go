@@ -15,12 +15,14 @@ type OwnedDeliveryFilter struct {
 	Offset, Limit  int
 }
 
-// OwnedDeliveries returns one page of deliveries that have been attempted at least once,
-// with their webhooks' URLs, and how many match. A negative Limit means no limit.
-func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Delivery, map[string]string, int64, error) {
+// OwnedDeliveries returns one page of deliveries that have been attempted at least once
+// and have an attempt kept (a pending delivery's oldest attempts may be pruned), with
+// their webhooks' URLs. A negative Limit means no limit.
+func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Delivery, map[string]string, error) {
 	q := db.gorm.WithContext(ctx).Model(&Delivery{}).
 		Joins("JOIN webhooks ON webhooks.id = deliveries.webhook_id").
-		Where("webhooks.dialect = ? AND webhooks.owner = ? AND deliveries.attempts > 0", f.Dialect, f.Owner)
+		Where("webhooks.dialect = ? AND webhooks.owner = ? AND deliveries.attempts > 0", f.Dialect, f.Owner).
+		Where("EXISTS (SELECT 1 FROM attempts WHERE attempts.delivery_id = deliveries.id)")
 	if len(f.EventNames) > 0 {
 		q = q.Where("deliveries.event_name IN ?", f.EventNames)
 	}
@@ -29,10 +31,6 @@ func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Del
 	}
 	if !f.Until.IsZero() {
 		q = q.Where("deliveries.created_at < ?", f.Until)
-	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, nil, 0, db.err(err)
 	}
 	dir := "DESC"
 	if f.Ascending {
@@ -46,7 +44,7 @@ func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Del
 		Order("deliveries.created_at " + dir + ", deliveries.id " + dir).
 		Offset(max(f.Offset, 0)).Limit(f.Limit).Scan(&rows).Error
 	if err != nil {
-		return nil, nil, 0, db.err(err)
+		return nil, nil, db.err(err)
 	}
 	ds := make([]Delivery, len(rows))
 	urls := map[string]string{}
@@ -54,7 +52,7 @@ func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Del
 		ds[i] = r.Delivery
 		urls[r.ID] = r.URL
 	}
-	return ds, urls, total, nil
+	return ds, urls, nil
 }
 
 // Event outcomes across one dialect's deliveries of an event.

@@ -89,7 +89,7 @@ func (h handlers) GetWebhookLogs(c echo.Context, p api.GetWebhookLogsParams) err
 		}
 	}
 	ctx := c.Request().Context()
-	ds, urls, _, err := h.db.OwnedDeliveries(ctx, f)
+	ds, urls, err := h.db.OwnedDeliveries(ctx, f)
 	if err != nil {
 		return err
 	}
