@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"regexp"
 	"time"
 )
 
@@ -11,13 +13,30 @@ type OwnedDeliveryFilter struct {
 	Dialect, Owner string
 	EventNames     []string
 	Since, Until   time.Time
-	Ascending      bool
-	Offset, Limit  int
+	// DataKey, when set, keeps the deliveries whose event's data has, under this top-level
+	// key (letters, digits and "_"), a string that is one of DataIn: none when DataIn is
+	// empty. The set is sent as one parameter, so it may be as large as a request can
+	// carry.
+	DataKey       string
+	DataIn        []string
+	Ascending     bool
+	Offset, Limit int
 }
+
+// ownedDataKey is what a DataKey may be: it is put in a JSON path.
+var ownedDataKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// pgBadEscapes matches the JSON escapes that PostgreSQL's json type refuses to turn into
+// text, failing the whole query, though they are valid JSON (the gateway takes them): NUL
+// and lone UTF-16 surrogates. Each is replaced by U+FFFD's escape before the data is
+// read. Text that only looks like one (after an escaped backslash) may be changed too,
+// into text as valid: a value differs only where it held such a sequence.
+const pgBadEscapes = `\\u(0000|d[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2}))|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}`
 
 // OwnedDeliveries returns one page of deliveries that have been attempted at least once
 // and have an attempt kept (a pending delivery's oldest attempts may be pruned), with
-// their webhooks' URLs. A negative Limit means no limit.
+// their webhooks' URLs. A negative Limit means no limit. Every filter and the page are
+// the database's: it reads one page of rows, however many the owner has.
 func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Delivery, map[string]string, error) {
 	q := db.gorm.WithContext(ctx).Model(&Delivery{}).
 		Joins("JOIN webhooks ON webhooks.id = deliveries.webhook_id").
@@ -31,6 +50,31 @@ func (db *DB) OwnedDeliveries(ctx context.Context, f OwnedDeliveryFilter) ([]Del
 	}
 	if !f.Until.IsZero() {
 		q = q.Where("deliveries.created_at < ?", f.Until)
+	}
+	if f.DataKey != "" {
+		if !ownedDataKey.MatchString(f.DataKey) {
+			return nil, nil, Errorf(EINVALID, "DataKey %q is not a plain key.", f.DataKey)
+		}
+		if len(f.DataIn) == 0 {
+			return nil, map[string]string{}, nil
+		}
+		in, err := json.Marshal(f.DataIn)
+		if err != nil {
+			return nil, nil, err
+		}
+		q = q.Joins("JOIN events ON events.id = deliveries.event_id")
+		if db.backend == BackendPostgres {
+			// events.data is text; its value under the key, when a string, unescaped.
+			q = q.Where(`(SELECT CASE WHEN json_typeof(v) = 'string' THEN v #>> '{}' END FROM (SELECT (CASE
+				WHEN strpos(events.data, ?) > 0 THEN regexp_replace(events.data, ?, ?, 'gi')
+				ELSE events.data END)::json -> ?::text AS v) k) IN (SELECT json_array_elements_text(?::json))`,
+				`\u`, pgBadEscapes, `\\ufffd`, f.DataKey, string(in))
+		} else {
+			// json_valid first: SQLite refuses JSON nested deeper than Go does.
+			q = q.Where(`CASE WHEN json_valid(events.data) AND json_type(events.data, ?) = 'text'
+				THEN json_extract(events.data, ?) END IN (SELECT value FROM json_each(?))`,
+				"$."+f.DataKey, "$."+f.DataKey, string(in))
+		}
 	}
 	dir := "DESC"
 	if f.Ascending {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,104 @@ func TestOwnedDeliveriesPrunedAttempts(t *testing.T) {
 		want := []string{all[7], all[5], all[4], all[3], all[2]}
 		if got := ids(ds); !slices.Equal(got, want) {
 			t.Errorf("newest five: %v, want %v", got, want)
+		}
+	})
+}
+
+// TestOwnedDeliveriesByData: the filter on the event's data and the page are the
+// database's, so a page of the deliveries of a few facilities comes out right, and no
+// longer than the page, among many of other facilities; and data the JSON functions of
+// either database balk at (NUL, lone surrogates, deep nesting) fails no query.
+func TestOwnedDeliveriesByData(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		hook := func(owner string) *store.Webhook {
+			w := &store.Webhook{Dialect: "nursa", Owner: owner, ExternalID: "ext-" + owner, URL: "https://example.com/" + owner, Events: []string{"all"}, Enabled: true}
+			if err := db.CreateWebhook(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		mine, theirs := hook("c1"), hook("c2")
+		base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		n := 0
+		add := func(w *store.Webhook, data string) string {
+			n++
+			at := base.Add(time.Duration(n) * time.Second)
+			return addAttempted(t, db, w, fmt.Sprintf("d%04d", n), data, at, at)
+		}
+		deep := strings.Repeat("[", 1500) + strings.Repeat("]", 1500)
+		var want []string
+		for i := range 150 {
+			switch i {
+			case 10, 40, 41, 90:
+				want = append(want, add(mine, `{"facilityId":"NUR-1","shiftId":"s"}`))
+			case 20: // escaped, with a NUL elsewhere
+				want = append(want, add(mine, `{"a":"\u0000","facilityId":"NUR\u002d1"}`))
+			case 30: // a lone surrogate elsewhere, and a pair
+				want = append(want, add(mine, `{"a":"\ud800x\udc00","b":"\ud83d\ude00","facilityId":"NUR-9"}`))
+			case 50: // another client's
+				add(theirs, `{"facilityId":"NUR-1"}`)
+			case 60: // not a string, or not at the top
+				add(mine, `{"facilityId":1}`)
+				add(mine, `{"x":{"facilityId":"NUR-1"}}`)
+				add(mine, `{"facilityId":["NUR-1"]}`)
+				add(mine, "")
+			case 70: // deeper than SQLite's JSON functions go
+				add(mine, `{"facilityId":"NUR-2","d":`+deep+`}`)
+			default:
+				add(mine, fmt.Sprintf(`{"facilityId":"NUR-%d"}`, 100+i))
+			}
+		}
+		f := store.OwnedDeliveryFilter{Dialect: "nursa", Owner: "c1", DataKey: "facilityId", DataIn: []string{"NUR-1", "NUR-9", "1"}, Ascending: true, Limit: 2}
+		var got []string
+		for f.Offset = 0; f.Offset <= len(want); f.Offset += f.Limit {
+			ds, urls, err := db.OwnedDeliveries(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) > f.Limit {
+				t.Fatalf("offset %d: %d rows for a page of %d", f.Offset, len(ds), f.Limit)
+			}
+			for _, d := range ds {
+				if urls[d.ID] != mine.URL {
+					t.Errorf("%s: url %q", d.ID, urls[d.ID])
+				}
+				got = append(got, d.ID)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages of 2, ascending: %v, want %v", got, want)
+		}
+
+		// Newest first, one page inside; the set as large as a request can carry, more
+		// values than either database takes parameters.
+		f.Ascending, f.Offset, f.Limit = false, 1, 3
+		f.DataIn = make([]string, 70_000)
+		for i := range f.DataIn {
+			f.DataIn[i] = fmt.Sprintf("NUR-%d", 100_000+i)
+		}
+		f.DataIn[35_000], f.DataIn[69_999] = "NUR-1", "NUR-9"
+		ds, _, err := db.OwnedDeliveries(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev := slices.Clone(want)
+		slices.Reverse(rev)
+		if got := ids(ds); !slices.Equal(got, rev[1:4]) {
+			t.Errorf("offset 1 limit 3, descending: %v, want %v", got, rev[1:4])
+		}
+
+		// An empty set selects nothing; a key is a key, not a path.
+		f.DataIn = []string{}
+		if ds, _, err := db.OwnedDeliveries(ctx, f); err != nil || len(ds) != 0 {
+			t.Errorf("empty set: %v %v", ids(ds), err)
+		}
+		f.DataKey, f.DataIn = "a.b", []string{"x"}
+		if _, _, err := db.OwnedDeliveries(ctx, f); store.ErrorCode(err) != store.EINVALID {
+			t.Errorf("a key that is a path: %v", err)
 		}
 	})
 }

@@ -76,17 +76,12 @@ func (h handlers) GetWebhookLogs(c echo.Context, p api.GetWebhookLogsParams) err
 	if len(msgs) > 0 {
 		return validationError(msgs)
 	}
-	// With a facility filter, select in full and page after filtering, so pages stay full.
-	page, offset := f.Limit, f.Offset
 	if p.FacilitiesIds != nil {
-		f.Offset, f.Limit = 0, -1 // no limit
-	}
-	var facilities map[string]bool // a set: the query may name thousands
-	if p.FacilitiesIds != nil {
-		facilities = make(map[string]bool, len(*p.FacilitiesIds))
-		for _, id := range *p.FacilitiesIds {
-			facilities[id] = true
-		}
+		// The database filters and pages: a request reads one page of rows, however many
+		// the client has. The facility is the event's data.facilityId, which Encode puts
+		// in the envelope's data verbatim. The ids go as one parameter, so the list is
+		// bounded only by the request's size, as at Nursa, which documents no bound.
+		f.DataKey, f.DataIn = "facilityId", *p.FacilitiesIds
 	}
 	ctx := c.Request().Context()
 	ds, urls, err := h.db.OwnedDeliveries(ctx, f)
@@ -108,9 +103,6 @@ func (h handlers) GetWebhookLogs(c echo.Context, p api.GetWebhookLogsParams) err
 			continue
 		}
 		first := logEntry(d, urls[d.ID], as[0])
-		if fid, _ := first["facilityId"].(string); facilities != nil && !facilities[fid] {
-			continue
-		}
 		retries := []map[string]any{}
 		status := "failure"
 		for i, a := range as {
@@ -125,10 +117,6 @@ func (h handlers) GetWebhookLogs(c echo.Context, p api.GetWebhookLogsParams) err
 		}
 		first["retries"], first["status"] = retries, status
 		out = append(out, first)
-	}
-	if p.FacilitiesIds != nil {
-		out = out[min(offset, len(out)):]
-		out = out[:min(page, len(out))]
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out})
 }
