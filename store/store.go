@@ -189,6 +189,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			if err := tx.AutoMigrate(models...); err != nil {
 				return err
 			}
+			if err := tx.Exec(eventsIndexSQL).Error; err != nil {
+				return err
+			}
 			return migrateIndexes(tx)
 		}))
 	}

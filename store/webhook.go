@@ -382,6 +382,10 @@ func (db *DB) MatchSubscribers(ctx context.Context, dialects []string, tenant st
 	return db.matchCandidates(ctx, dialects, tenant, names)
 }
 
+// eventsIndexSQL indexes, on PostgreSQL, the names each webhook subscribes to, for
+// MatchSubscribers: the column is text (GORM's JSON serializer), read as jsonb.
+const eventsIndexSQL = `CREATE INDEX IF NOT EXISTS idx_webhook_events ON webhooks USING gin ((events::jsonb) jsonb_path_ops)`
+
 // maxMatchNames bounds the names one MatchSubscribers query tests: past it, it reads the
 // whole scope.
 const maxMatchNames = 64
@@ -389,8 +393,10 @@ const maxMatchNames = 64
 func (db *DB) matchCandidates(ctx context.Context, dialects []string, tenant string, names []string) ([]Webhook, error) {
 	q := db.gorm.WithContext(ctx).Where("dialect IN ? AND enabled = ? AND disabled_at IS NULL", dialects, true)
 	if len(names) > 0 && len(names) <= maxMatchNames {
-		// The events column is the JSON array the serializer wrote: a subscribed name is
-		// in it as the same serializer writes the name alone.
+		// The events column is the JSON array the serializer wrote. On PostgreSQL it is
+		// indexed as jsonb (eventsIndexSQL) and a subscriber found by containment, without
+		// reading the others; on SQLite, whose one process keeps what it matched, a
+		// subscribed name is in the text as the same serializer writes the name alone.
 		conds := make([]string, 0, len(names))
 		args := make([]any, 0, len(names))
 		for _, n := range names {
@@ -398,8 +404,13 @@ func (db *DB) matchCandidates(ctx context.Context, dialects []string, tenant str
 			if err != nil {
 				return nil, db.err(err)
 			}
-			conds = append(conds, `events LIKE ? ESCAPE '\'`)
-			args = append(args, "%"+escapeLike(string(j))+"%")
+			if db.backend == BackendPostgres {
+				conds = append(conds, `events::jsonb @> ?::jsonb`)
+				args = append(args, "["+string(j)+"]")
+			} else {
+				conds = append(conds, `events LIKE ? ESCAPE '\'`)
+				args = append(args, "%"+escapeLike(string(j))+"%")
+			}
 		}
 		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
 	}
