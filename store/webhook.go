@@ -199,7 +199,7 @@ func (db *DB) FindWebhooks(ctx context.Context, f WebhookFilter) ([]Webhook, int
 	if f.TenantID != "" {
 		// TenantIDs is a JSON array of strings; tenant ids are validated UUIDs, so a
 		// quoted substring match is exact and works the same on both backends.
-		q = q.Where(`(global = ? OR tenant_ids LIKE ?)`, true, `%"`+escapeLike(f.TenantID)+`"%`)
+		q = q.Where(`(global = ? OR tenant_ids LIKE ? ESCAPE '\')`, true, `%"`+escapeLike(f.TenantID)+`"%`)
 	}
 	q, err := whereHealth(q, f.Health)
 	if err != nil {
@@ -417,7 +417,7 @@ func (db *DB) matchCandidates(ctx context.Context, dialects []string, tenant str
 	if tenant == "" {
 		q = q.Where("global = ?", true)
 	} else {
-		q = q.Where("(global = ? OR owner = ? OR tenant_ids LIKE ?)", true, tenant, `%"`+escapeLike(tenant)+`"%`)
+		q = q.Where("(global = ? OR owner = ? OR tenant_ids LIKE ? ESCAPE '\\')", true, tenant, `%"`+escapeLike(tenant)+`"%`)
 	}
 	var ws []Webhook
 	if err := q.Order("created_at ASC, id ASC").Find(&ws).Error; err != nil {

@@ -140,10 +140,10 @@ func exerciseMatch(t *testing.T, d driver.Driver, db *store.DB) {
 	ctx := context.Background()
 	global := webhook(t, db, "global", nil)
 	owned := webhook(t, db, "owned", func(w *store.Webhook) { w.Global, w.Owner = false, "t1" })
-	listing := webhook(t, db, "listing", func(w *store.Webhook) { w.Global, w.TenantIDs = false, []string{"t1", "t2"} })
+	listing := webhook(t, db, "listing", func(w *store.Webhook) { w.Global, w.TenantIDs = false, []string{"t1", "t2", "t_3%"} })
 	webhook(t, db, "off", func(w *store.Webhook) { w.Enabled = false })
 	webhook(t, db, "other", func(w *store.Webhook) { w.Dialect = "other" })
-	for tenant, want := range map[string][]string{"": {global.ID}, "t1": {global.ID, owned.ID, listing.ID}, "t2": {global.ID, listing.ID}, `t"`: {global.ID}} {
+	for tenant, want := range map[string][]string{"": {global.ID}, "t1": {global.ID, owned.ID, listing.ID}, "t2": {global.ID, listing.ID}, `t"`: {global.ID}, "t_3%": {global.ID, listing.ID}, "tx3": {global.ID}} {
 		ws, err := d.MatchCandidates(ctx, []string{"acme", "third"}, tenant)
 		got := make([]string, len(ws))
 		for i, w := range ws {
