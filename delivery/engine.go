@@ -50,7 +50,7 @@ type Encoder interface {
 }
 
 // Wildcards is an Encoder whose webhooks may subscribe to every event by a name of their
-// own among their events (Nursa's "all"), besides by each event's name.
+// own among their events (an "all", say), besides by each event's name.
 type Wildcards interface {
 	Encoder
 	// WildcardEvents are the names that subscribe a webhook to every event.
