@@ -54,6 +54,9 @@ const pruneTurn = 30 * time.Second
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	before := w.engine.clock.Now().Add(-w.engine.cfg.Retention)
+	if err := w.engine.db.PruneActivity(ctx, w.engine.clock.Now()); err != nil {
+		return err
+	}
 	turn, cancel := context.WithTimeout(ctx, pruneTurn)
 	defer cancel()
 	a, d, ev, err := w.engine.db.Prune(turn, before)

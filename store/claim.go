@@ -63,6 +63,7 @@ func (db *DB) SettleAndClaim(ctx context.Context, ds []*Delivery, as []*Attempt,
 	// A lane whose delivery finished for good moves on to its next one (a successor
 	// just claimed is left as it is).
 	sts = append(sts, promotions(ds)...)
+	sts = append(sts, db.activityStatements(attemptActivity(as))...)
 	n, err := db.execAll(ctx, sts)
 	if err != nil {
 		return nil, nil, db.err(err)

@@ -111,3 +111,69 @@ func TestActivity(t *testing.T) {
 		}
 	})
 }
+
+// The chart's counts are kept as events and attempts are written: they stay when the rows
+// they count are pruned, an older version's rows are counted once when the table is
+// new, and minutes past the longest window are forgotten.
+func TestActivity_KeptCounts(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			db := storetest.OpenDSN(t, dsn)
+			w := &store.Webhook{Dialect: "nursa", ExternalID: "h", URL: "https://h.example.com", Enabled: true}
+			if err := db.CreateWebhook(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
+			for i, status := range []int{200, 200, 503} {
+				ev := &store.Event{ID: fmt.Sprintf("ev-%d", i), Type: "user.created", OccurredAt: now, CreatedAt: now}
+				d := []store.Delivery{{ID: fmt.Sprintf("d-%d", i), EventID: ev.ID, WebhookID: w.ID, Dialect: "nursa", EventName: "all", Status: store.DeliveryPending}}
+				if err := storetest.CreateEvent(ctx, db, ev, d); err != nil {
+					t.Fatal(err)
+				}
+				dl := &store.Delivery{ID: d[0].ID, Status: store.DeliverySucceeded, Attempts: 1, LastStatus: status}
+				if err := storetest.RecordAttempt(ctx, db, &store.Attempt{ID: fmt.Sprintf("a-%d", i), DeliveryID: dl.ID, Number: 1, URL: w.URL, StartedAt: now, ResponseStatus: status}, dl); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := store.Minute{Start: now.Truncate(time.Minute), Published: 3, Succeeded: 2, Failed: 1}
+			check := func(when string) {
+				t.Helper()
+				ms, err := db.Activity(ctx, now, 5)
+				if err != nil || len(ms) != 5 || ms[4] != want || ms[3].Published+ms[3].Succeeded+ms[3].Failed != 0 {
+					t.Errorf("%s: %+v %v, want the last minute %+v", when, ms, err, want)
+				}
+			}
+			check("written")
+			if _, err := db.SQL().ExecContext(ctx, "DELETE FROM attempts"); err != nil {
+				t.Fatal(err)
+			}
+			check("the attempts deleted")
+
+			// An older version's rows, never counted: counted once, at the next start.
+			if _, err := db.SQL().ExecContext(ctx, "DELETE FROM activity_minutes"); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			db = storetest.OpenDSN(t, dsn)
+			want.Succeeded, want.Failed = 0, 0 // their attempts are gone
+			check("counted from the rows at a start")
+			db.Close()
+			db = storetest.OpenDSN(t, dsn)
+			check("a second start")
+
+			if err := db.PruneActivity(ctx, now.Add(47*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			check("pruned before the minute's end of keeping")
+			if err := db.PruneActivity(ctx, now.Add(49*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if ms, err := db.Activity(ctx, now, 5); err != nil || ms[4].Published != 0 {
+				t.Errorf("a minute kept past two days: %+v %v", ms[4], err)
+			}
+		})
+	}
+}

@@ -167,6 +167,9 @@ type Executor interface {
 	// Prune deletes what ended before a time: attempts, finished deliveries, events left
 	// without deliveries, and the paces and breakers of deleted webhooks or that ended.
 	Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error)
+	// PruneActivity forgets the per-minute counts older than the longest window the
+	// dashboard shows.
+	PruneActivity(ctx context.Context, now time.Time) error
 	Backlog(ctx context.Context) (int64, time.Time, error)
 	DisabledWebhooks(ctx context.Context) (int64, error)
 }
