@@ -110,6 +110,9 @@ func (db *DB) AdvanceRecovery(ctx context.Context, id string, n int64, finished 
 // deleted, and a later call goes on.
 func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error) {
 	g := db.gorm.WithContext(ctx)
+	if err := db.analyzeUnknown(ctx); err != nil {
+		return 0, 0, 0, err
+	}
 	p := newPacer(db.PruneBatch, db.pruneBatchTime())
 	// Attempts, oldest first, by their index on started_at. Each batch starts at the
 	// latest time the one before deleted: on PostgreSQL a deleted row's index entry stays
@@ -230,6 +233,31 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 		return attempts, deliveries, events, db.err(err)
 	}
 	return attempts, deliveries, events, nil
+}
+
+// analyzeUnknown has PostgreSQL gather the statistics of events, deliveries and attempts
+// where it has none: without them it guesses that an event id matches a fifth of the
+// deliveries, and a batch of the prune read the whole table (a second a batch at 200,000
+// rows). Autovacuum gathers them in time where it runs, but not where it is off, nor
+// soon after a bulk import. Tables with statistics are left alone.
+func (db *DB) analyzeUnknown(ctx context.Context) error {
+	if db.backend != BackendPostgres {
+		return nil
+	}
+	for _, table := range []string{"attempts", "deliveries", "events"} {
+		var known bool
+		if err := db.sql.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1)",
+			table).Scan(&known); err != nil {
+			return db.err(err)
+		}
+		if known {
+			continue
+		}
+		if _, err := db.sql.ExecContext(ctx, "ANALYZE "+table); err != nil {
+			return db.err(err)
+		}
+	}
+	return nil
 }
 
 // A prune paces itself so that the work it shares the database with (on SQLite, with
