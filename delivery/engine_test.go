@@ -776,6 +776,57 @@ func TestPrune(t *testing.T) {
 	}
 }
 
+// The prune job, run when the engine starts, deletes what its retention has expired and
+// then reclaims the space: on PostgreSQL it vacuums the tables it deleted from.
+func TestPruneJob_ReclaimsWhatItDeleted(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := &store.Webhook{Dialect: "fusionauth", ExternalID: "old", URL: "https://old.example.com/hook", Enabled: true, Global: true}
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Millisecond)
+		ev := &store.Event{ID: "evt_old", Type: "user.created", Data: []byte(`{}`), OccurredAt: at, CreatedAt: at, Deliveries: 1}
+		d := store.Delivery{ID: "msg_old", EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
+			Status: store.DeliverySucceeded, Attempts: 1, CreatedAt: at, UpdatedAt: at}
+		if err := db.CreateEvents(ctx, []*store.Event{ev}, []store.Delivery{d}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Settle(ctx, nil, []*store.Attempt{{ID: "att_old", DeliveryID: d.ID, Number: 1, URL: w.URL, StartedAt: at}}); err != nil {
+			t.Fatal(err)
+		}
+		start(t, db, delivery.Config{Retention: time.Hour})
+		eventually(t, 20*time.Second, func() bool {
+			_, err := db.GetEvent(ctx, ev.ID)
+			return store.ErrorCode(err) == store.ENOTFOUND
+		}, func() string { return "the expired event was not pruned" })
+		if db.Backend() != store.BackendPostgres {
+			return // SQLite reuses the pages a delete frees: nothing to reclaim
+		}
+		var vacuumed []string
+		eventually(t, 20*time.Second, func() bool {
+			rows, err := db.SQL().QueryContext(ctx, `SELECT relname FROM pg_stat_user_tables
+				WHERE schemaname = current_schema() AND vacuum_count > 0 ORDER BY relname`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			vacuumed = nil
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					t.Fatal(err)
+				}
+				vacuumed = append(vacuumed, name)
+			}
+			return fmt.Sprint(vacuumed) == "[attempts deliveries events]"
+		}, func() string {
+			return fmt.Sprintf("tables vacuumed: %v, want attempts, deliveries and events", vacuumed)
+		})
+	})
+}
+
 // The store's candidates are only what a tenant may reach; the dialect's scope rule
 // (delivery.Scoper) decides. A FusionAuth-shaped webhook owned by t2 is a candidate for
 // t2's events, but its dialect scopes by tenant list, so only its listed tenant's arrive.

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -45,6 +46,10 @@ func (pruneArgs) Kind() string { return "polyhook.prune" }
 type pruneWorker struct {
 	river.WorkerDefaults[pruneArgs]
 	engine *Engine
+	// deleted is set once a run of the prune deleted rows, and cleared once a run that
+	// finished the prune has reclaimed their space: a prune cut by its turn deletes the
+	// rest in the runs after, and the last run may delete nothing itself.
+	deleted atomic.Bool
 }
 
 // pruneTurn bounds one run of the prune job: well within the job's timeout and the
@@ -61,7 +66,19 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	defer cancel()
 	a, d, ev, err := w.engine.db.Prune(turn, before)
 	if a+d+ev > 0 {
+		w.deleted.Store(true)
 		w.engine.log.Info("pruned", "attempts", a, "deliveries", d, "events", ev, "before", before, "done", err == nil)
+	}
+	// Once the prune is done, the space it freed is made reusable, within the job's own
+	// time rather than the turn's. A replica that did not see the deletions (another ran
+	// them, or this one restarted) leaves it to the database's own vacuum.
+	if err == nil && w.deleted.Load() {
+		t0 := time.Now()
+		if err = w.engine.db.Reclaim(ctx); err != nil {
+			return err
+		}
+		w.deleted.Store(false)
+		w.engine.log.Info("reclaimed the space pruned", "took", time.Since(t0))
 	}
 	if err != nil && turn.Err() != nil && ctx.Err() == nil {
 		return river.JobSnooze(time.Millisecond)

@@ -170,6 +170,8 @@ type Executor interface {
 	// PruneActivity forgets the per-minute counts older than the longest window the
 	// dashboard shows.
 	PruneActivity(ctx context.Context, now time.Time) error
+	// Reclaim makes the space of the rows Prune deleted reusable (see store.DB.Reclaim).
+	Reclaim(ctx context.Context) error
 	Backlog(ctx context.Context) (int64, time.Time, error)
 	DisabledWebhooks(ctx context.Context) (int64, error)
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,6 +49,7 @@ func Exercise(t *testing.T, open Open) {
 		{"Prune", exercisePrune},
 		{"PruneEndpoints", exercisePruneEndpoints},
 		{"PruneInBatches", exercisePruneBatches},
+		{"ReclaimAfterPrune", exerciseReclaim},
 		{"TransactionsAndQueue", exerciseTx},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -653,6 +655,59 @@ func exercisePruneBatches(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	if a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour)); a+dl+ev != 0 || err != nil {
 		t.Errorf("second prune: %d %d %d %v, want nothing", a, dl, ev, err)
+	}
+}
+
+// The space of the rows a prune deleted is reused once Reclaim has run: the same rows
+// written again leave the store no larger than the first ones made it.
+func exerciseReclaim(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	w := webhook(t, db, "reclaim", nil)
+	body := strings.Repeat("0123456789abcdef", 64) // 1 KiB an attempt
+	at := now().Add(-2 * time.Hour)
+	write := func(round int) {
+		t.Helper()
+		var evs []*store.Event
+		var ds []store.Delivery
+		var as []*store.Attempt
+		for i := range 500 {
+			id := fmt.Sprintf("evt_r%d_%d", round, i)
+			evs = append(evs, &store.Event{ID: id, Type: "user.created", Data: []byte(`{}`), OccurredAt: at, CreatedAt: at, Deliveries: 1})
+			x := store.Delivery{ID: "msg_" + id, EventID: id, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
+				Status: store.DeliverySucceeded, Attempts: 1, CreatedAt: at, UpdatedAt: at}
+			ds = append(ds, x)
+			as = append(as, &store.Attempt{ID: "att_" + id, DeliveryID: x.ID, Number: 1, URL: w.URL, StartedAt: at, RequestBody: body})
+		}
+		if err := d.CreateEvents(ctx, evs, ds); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Settle(ctx, nil, as); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := func() int64 {
+		t.Helper()
+		q := "SELECT (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())"
+		if db.Backend() == store.BackendPostgres {
+			q = "SELECT pg_relation_size('attempts') + pg_relation_size('deliveries') + pg_relation_size('events')"
+		}
+		var n int64
+		if err := db.SQL().QueryRowContext(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	write(1)
+	first := size()
+	if a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour)); a != 500 || dl != 500 || ev != 500 || err != nil {
+		t.Fatalf("prune: %d %d %d %v, want 500 of each", a, dl, ev, err)
+	}
+	if err := d.Reclaim(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write(2)
+	if again := size(); again > first {
+		t.Errorf("the rows written again after the prune grew the store: %d bytes, %d the first time", again, first)
 	}
 }
 
