@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -149,18 +150,31 @@ WHERE id = ? AND status = ? AND claimed_until IS NULL`
 // at at, and returns how many it released: their processes stopped before they recorded
 // an attempt, and the poll for due deliveries sends them again.
 func (db *DB) ReleaseExpired(ctx context.Context, before, at time.Time) (int64, error) {
-	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
-		Where("claimed_until IS NOT NULL AND claimed_until < ?", before).
-		Updates(map[string]any{"claimed_until": nil, "next_attempt_at": at, "updated_at": db.Now()})
-	return res.RowsAffected, db.err(res.Error)
+	return db.releaseClaims(ctx, at, "claimed_until IS NOT NULL AND claimed_until < ?", before)
 }
 
 // ReleaseClaimsOf ends every claim a replica holds, leaving its delivery due at at, and
 // returns how many it released: the replica stopped beating its heartbeat.
 func (db *DB) ReleaseClaimsOf(ctx context.Context, replica string, at time.Time) (int64, error) {
-	res := db.gorm.WithContext(ctx).Model(&Delivery{}).
-		Where("claimed_until IS NOT NULL AND claimed_by = ?", replica).
-		Updates(map[string]any{"claimed_until": nil, "next_attempt_at": at, "updated_at": db.Now()})
+	return db.releaseClaims(ctx, at, "claimed_until IS NOT NULL AND claimed_by = ?", replica)
+}
+
+// releaseClaims ends the claims where cond holds, leaving their deliveries due at at.
+// On PostgreSQL it leaves out the rows another transaction holds, a settle in flight
+// most likely (which ends the claim itself), rather than wait for them: one statement
+// over many rows, locking them in its own order, and a settle batch, locking its rows
+// in another, each waited for a row the other held, and PostgreSQL ended one of them as
+// deadlocked. A claim left out is released by the next sweep if it is still there.
+func (db *DB) releaseClaims(ctx context.Context, at time.Time, cond string, arg any) (int64, error) {
+	set := map[string]any{"claimed_until": nil, "next_attempt_at": at, "updated_at": db.Now()}
+	g := db.gorm.WithContext(ctx)
+	var res *gorm.DB
+	if db.backend == BackendPostgres {
+		locked := g.Model(&Delivery{}).Select("id").Where(cond, arg).Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		res = db.gorm.WithContext(ctx).Model(&Delivery{}).Where("id IN (?)", locked).Where(cond, arg).Updates(set)
+	} else {
+		res = g.Model(&Delivery{}).Where(cond, arg).Updates(set)
+	}
 	return res.RowsAffected, db.err(res.Error)
 }
 

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -177,4 +178,61 @@ func TestWebhookState_TellsAStaleCopy(t *testing.T) {
 			t.Errorf("state of a deleted webhook: %v", err)
 		}
 	})
+}
+
+// On PostgreSQL the release of run-out claims does not wait for a row another
+// transaction holds (a settle in flight): it releases the others at once, and that one
+// at the next sweep. Waiting, the sweep and a settle batch locking rows in other orders
+// deadlocked.
+func TestClaims_ReleaseSkipsRowsHeldElsewhere(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		t.Skip("TEST_DATABASE_URL is not set: a PostgreSQL behaviour")
+	}
+	ctx := context.Background()
+	db := storetest.OpenDSN(t, storetest.PostgresDSN(t))
+	w := fullWebhook()
+	if err := db.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	gone := time.Now().Add(-time.Minute).UTC()
+	var ds []store.Delivery
+	for _, id := range []string{"msg_1", "msg_2", "msg_3"} {
+		ds = append(ds, store.Delivery{ID: id, EventID: "evt_r", WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
+			Status: store.DeliveryPending, ClaimedUntil: &gone, ClaimedBy: "rep_gone"})
+	}
+	if err := storetest.CreateEvent(ctx, db, &store.Event{ID: "evt_r", Type: "user.created", OccurredAt: gone}, ds); err != nil {
+		t.Fatal(err)
+	}
+	for _, release := range []struct {
+		name string
+		do   func(context.Context) (int64, error)
+	}{
+		{"expired", func(ctx context.Context) (int64, error) { return db.ReleaseExpired(ctx, time.Now(), time.Now()) }},
+		{"of a replica", func(ctx context.Context) (int64, error) { return db.ReleaseClaimsOf(ctx, "rep_gone", time.Now()) }},
+	} {
+		tx, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, "SELECT id FROM deliveries WHERE id = 'msg_2' FOR UPDATE"); err != nil {
+			t.Fatal(err)
+		}
+		within, cancel := context.WithTimeout(ctx, 5*time.Second)
+		n, err := release.do(within)
+		cancel()
+		if err != nil || n != 2 {
+			t.Errorf("release %s beside a held row: %d %v, want the 2 others at once", release.name, n, err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := release.do(ctx); err != nil || n != 1 {
+			t.Errorf("release %s once the row is free: %d %v, want 1", release.name, n, err)
+		}
+		// Claimed again, for the next case.
+		if _, err := db.SQL().ExecContext(ctx, "UPDATE deliveries SET claimed_until = $1, claimed_by = 'rep_gone' WHERE event_id = 'evt_r'", gone); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
