@@ -350,6 +350,9 @@ func (a *API) portalWebhooks(c echo.Context) error {
 	for i := range ws {
 		out = append(out, webhookWire(&ws[i]))
 	}
+	if err := (handlers{a}).circuits(c.Request().Context(), out); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, map[string]any{"total": len(out), "webhooks": out})
 }
 

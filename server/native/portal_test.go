@@ -503,7 +503,21 @@ func TestPortalMirrorsV1(t *testing.T) {
 		t.Fatalf("publish: %d %s", status, out)
 	}
 	id := "/v1/webhooks/" + w.Id
-	call("GET", "/v1/webhooks", "", 200)
+	// The list shows each endpoint's circuit as /v1/webhooks does.
+	until := time.Now().UTC().Truncate(time.Millisecond).Add(time.Hour)
+	if _, _, err := b.db.OpenBreaker(context.Background(), w.Id, until.Add(-time.Hour), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var list struct{ Webhooks []api.Webhook }
+	if err := json.Unmarshal(call("GET", "/v1/webhooks", "", 200), &list); err != nil || len(list.Webhooks) != 1 {
+		t.Fatalf("the tenant's webhooks: %v %+v", err, list)
+	}
+	if c := list.Webhooks[0].Circuit; c == nil || c.State != api.CircuitOpen || c.Until == nil || !c.Until.Equal(until) {
+		t.Errorf("the portal's list shows circuit %+v, want open until %s", c, until)
+	}
+	if _, err := b.db.CloseBreaker(context.Background(), w.Id); err != nil {
+		t.Fatal(err)
+	}
 	call("GET", id, "", 200)
 	call("PATCH", id, `{"description":"changed in the portal"}`, 200)
 	call("PATCH", id, `{"url":"ftp://nope"}`, 400)
