@@ -436,13 +436,16 @@ type Delivery struct {
 	EventName string  `json:"eventName"`
 
 	// Id Also the webhook-id header of every attempt.
-	Id            string         `json:"id"`
-	LastError     *string        `json:"lastError,omitempty"`
-	LastStatus    *int           `json:"lastStatus,omitempty"`
-	NextAttemptAt *time.Time     `json:"nextAttemptAt,omitempty"`
-	Status        DeliveryStatus `json:"status"`
-	UpdatedAt     time.Time      `json:"updatedAt"`
-	WebhookId     string         `json:"webhookId"`
+	Id            string     `json:"id"`
+	LastError     *string    `json:"lastError,omitempty"`
+	LastStatus    *int       `json:"lastStatus,omitempty"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+	// OrderingKey Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried.
+	OrderingKey *string        `json:"orderingKey,omitempty"`
+	Status      DeliveryStatus `json:"status"`
+	UpdatedAt   time.Time      `json:"updatedAt"`
+	WebhookId   string         `json:"webhookId"`
 }
 
 // DeliveryStatus defines model for Delivery.Status.
@@ -719,7 +722,7 @@ type PublishRequest struct {
 	Id         *string    `json:"id,omitempty"`
 	OccurredAt *time.Time `json:"occurredAt,omitempty"`
 
-	// OrderingKey The event's lane in every ordered webhook it reaches; events without one share each such webhook's default lane. Unordered webhooks ignore it.
+	// OrderingKey The event's lane in every ordered webhook it reaches; events without one share each such webhook's default lane. Unordered webhooks ignore it. Each delivery to an ordered webhook shows it as its orderingKey (GET /v1/deliveries, GET /v1/events/{eventId}); the event does not.
 	OrderingKey *string `json:"orderingKey,omitempty"`
 
 	// Tenant Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. A native (standard) webhook made with a tenant matches it too. Without it only global webhooks match: FusionAuth's and the native ones made without a tenant.
@@ -5702,13 +5705,16 @@ type GetDeliveryResponse struct {
 		EventName string  `json:"eventName"`
 
 		// Id Also the webhook-id header of every attempt.
-		Id            string                               `json:"id"`
-		LastError     *string                              `json:"lastError,omitempty"`
-		LastStatus    *int                                 `json:"lastStatus,omitempty"`
-		NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
-		Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
-		UpdatedAt     time.Time                            `json:"updatedAt"`
-		WebhookId     string                               `json:"webhookId"`
+		Id            string     `json:"id"`
+		LastError     *string    `json:"lastError,omitempty"`
+		LastStatus    *int       `json:"lastStatus,omitempty"`
+		NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+		// OrderingKey Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried.
+		OrderingKey *string                              `json:"orderingKey,omitempty"`
+		Status      GetDelivery200JSONResponseBodyStatus `json:"status"`
+		UpdatedAt   time.Time                            `json:"updatedAt"`
+		WebhookId   string                               `json:"webhookId"`
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
@@ -5737,13 +5743,16 @@ func (r GetDeliveryResponse) GetJSON200() *struct {
 	EventName string  `json:"eventName"`
 
 	// Id Also the webhook-id header of every attempt.
-	Id            string                               `json:"id"`
-	LastError     *string                              `json:"lastError,omitempty"`
-	LastStatus    *int                                 `json:"lastStatus,omitempty"`
-	NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
-	Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
-	UpdatedAt     time.Time                            `json:"updatedAt"`
-	WebhookId     string                               `json:"webhookId"`
+	Id            string     `json:"id"`
+	LastError     *string    `json:"lastError,omitempty"`
+	LastStatus    *int       `json:"lastStatus,omitempty"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+	// OrderingKey Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried.
+	OrderingKey *string                              `json:"orderingKey,omitempty"`
+	Status      GetDelivery200JSONResponseBodyStatus `json:"status"`
+	UpdatedAt   time.Time                            `json:"updatedAt"`
+	WebhookId   string                               `json:"webhookId"`
 } {
 	return r.JSON200
 }
@@ -9638,13 +9647,16 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 			EventName string  `json:"eventName"`
 
 			// Id Also the webhook-id header of every attempt.
-			Id            string                               `json:"id"`
-			LastError     *string                              `json:"lastError,omitempty"`
-			LastStatus    *int                                 `json:"lastStatus,omitempty"`
-			NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
-			Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
-			UpdatedAt     time.Time                            `json:"updatedAt"`
-			WebhookId     string                               `json:"webhookId"`
+			Id            string     `json:"id"`
+			LastError     *string    `json:"lastError,omitempty"`
+			LastStatus    *int       `json:"lastStatus,omitempty"`
+			NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+			// OrderingKey Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried.
+			OrderingKey *string                              `json:"orderingKey,omitempty"`
+			Status      GetDelivery200JSONResponseBodyStatus `json:"status"`
+			UpdatedAt   time.Time                            `json:"updatedAt"`
+			WebhookId   string                               `json:"webhookId"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err

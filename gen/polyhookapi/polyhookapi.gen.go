@@ -441,13 +441,16 @@ type Delivery struct {
 	EventName string  `json:"eventName"`
 
 	// Id Also the webhook-id header of every attempt.
-	Id            string         `json:"id"`
-	LastError     *string        `json:"lastError,omitempty"`
-	LastStatus    *int           `json:"lastStatus,omitempty"`
-	NextAttemptAt *time.Time     `json:"nextAttemptAt,omitempty"`
-	Status        DeliveryStatus `json:"status"`
-	UpdatedAt     time.Time      `json:"updatedAt"`
-	WebhookId     string         `json:"webhookId"`
+	Id            string     `json:"id"`
+	LastError     *string    `json:"lastError,omitempty"`
+	LastStatus    *int       `json:"lastStatus,omitempty"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+	// OrderingKey Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried.
+	OrderingKey *string        `json:"orderingKey,omitempty"`
+	Status      DeliveryStatus `json:"status"`
+	UpdatedAt   time.Time      `json:"updatedAt"`
+	WebhookId   string         `json:"webhookId"`
 }
 
 // DeliveryStatus defines model for Delivery.Status.
@@ -724,7 +727,7 @@ type PublishRequest struct {
 	Id         *string    `json:"id,omitempty"`
 	OccurredAt *time.Time `json:"occurredAt,omitempty"`
 
-	// OrderingKey The event's lane in every ordered webhook it reaches; events without one share each such webhook's default lane. Unordered webhooks ignore it.
+	// OrderingKey The event's lane in every ordered webhook it reaches; events without one share each such webhook's default lane. Unordered webhooks ignore it. Each delivery to an ordered webhook shows it as its orderingKey (GET /v1/deliveries, GET /v1/events/{eventId}); the event does not.
 	OrderingKey *string `json:"orderingKey,omitempty"`
 
 	// Tenant Matched against each webhook's scope: a FusionAuth tenant id, an Xsolla project id, a Nursa client id or an Authing user pool id. A native (standard) webhook made with a tenant matches it too. Without it only global webhooks match: FusionAuth's and the native ones made without a tenant.
@@ -5707,13 +5710,16 @@ type GetDeliveryResponse struct {
 		EventName string  `json:"eventName"`
 
 		// Id Also the webhook-id header of every attempt.
-		Id            string                               `json:"id"`
-		LastError     *string                              `json:"lastError,omitempty"`
-		LastStatus    *int                                 `json:"lastStatus,omitempty"`
-		NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
-		Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
-		UpdatedAt     time.Time                            `json:"updatedAt"`
-		WebhookId     string                               `json:"webhookId"`
+		Id            string     `json:"id"`
+		LastError     *string    `json:"lastError,omitempty"`
+		LastStatus    *int       `json:"lastStatus,omitempty"`
+		NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+		// OrderingKey Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried.
+		OrderingKey *string                              `json:"orderingKey,omitempty"`
+		Status      GetDelivery200JSONResponseBodyStatus `json:"status"`
+		UpdatedAt   time.Time                            `json:"updatedAt"`
+		WebhookId   string                               `json:"webhookId"`
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorResponse
@@ -5742,13 +5748,16 @@ func (r GetDeliveryResponse) GetJSON200() *struct {
 	EventName string  `json:"eventName"`
 
 	// Id Also the webhook-id header of every attempt.
-	Id            string                               `json:"id"`
-	LastError     *string                              `json:"lastError,omitempty"`
-	LastStatus    *int                                 `json:"lastStatus,omitempty"`
-	NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
-	Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
-	UpdatedAt     time.Time                            `json:"updatedAt"`
-	WebhookId     string                               `json:"webhookId"`
+	Id            string     `json:"id"`
+	LastError     *string    `json:"lastError,omitempty"`
+	LastStatus    *int       `json:"lastStatus,omitempty"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+	// OrderingKey Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried.
+	OrderingKey *string                              `json:"orderingKey,omitempty"`
+	Status      GetDelivery200JSONResponseBodyStatus `json:"status"`
+	UpdatedAt   time.Time                            `json:"updatedAt"`
+	WebhookId   string                               `json:"webhookId"`
 } {
 	return r.JSON200
 }
@@ -9643,13 +9652,16 @@ func ParseGetDeliveryResponse(rsp *http.Response) (*GetDeliveryResponse, error) 
 			EventName string  `json:"eventName"`
 
 			// Id Also the webhook-id header of every attempt.
-			Id            string                               `json:"id"`
-			LastError     *string                              `json:"lastError,omitempty"`
-			LastStatus    *int                                 `json:"lastStatus,omitempty"`
-			NextAttemptAt *time.Time                           `json:"nextAttemptAt,omitempty"`
-			Status        GetDelivery200JSONResponseBodyStatus `json:"status"`
-			UpdatedAt     time.Time                            `json:"updatedAt"`
-			WebhookId     string                               `json:"webhookId"`
+			Id            string     `json:"id"`
+			LastError     *string    `json:"lastError,omitempty"`
+			LastStatus    *int       `json:"lastStatus,omitempty"`
+			NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+			// OrderingKey Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried.
+			OrderingKey *string                              `json:"orderingKey,omitempty"`
+			Status      GetDelivery200JSONResponseBodyStatus `json:"status"`
+			UpdatedAt   time.Time                            `json:"updatedAt"`
+			WebhookId   string                               `json:"webhookId"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -13006,185 +13018,188 @@ func OperatorEventCallbackHandler(si CallbackReceiverInterface, middlewares ...e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs31uCroDiuErnVoihbzpdQvzSO89njxPZnOeWpCr1DsBskMWoCTAMtmuNS1T7NPtg+yRbOAdDo",
-	"G9mUJXsy0Y/EYl8A9MHBuV8+92K5WkvBhFa98edextRaCsXgx/Msk9k7e8VciKXQTGjzJ12vUx5TzaU4",
-	"+aeSwlxT8ZKtqPnrUcbmvXHvLyfF6Cd4V53AqL2bm5uolzAVZ3xtBumNexeCMHNvTM5OnxAt5T9Smi0Y",
-	"6c9ksiXymmXk+HhFPx2b38ezrWZqEJGzxz8Qvcyk1ilLSF9LSVZUbMmccnMhlQsuFJlnckX0kitCkyRj",
-	"SkVkw/WSvGM62x5fzDXLzgklscwyFmui5RUThCuiNE9Tolh2zZJBRJ6OnpBc0GvKUzpLGenrJSMJ1XRG",
-	"FasPORj2zGfaLzeAudCardYAwXUm1yzTHGGd5BkA8xf4NZfZiureuMeF/u6sF/X0ds3wJ1uwrHcT9QBU",
-	"5ll7S+mMi4W/84qLpPEub74s8tWMheMFU8kV15olLxhNWIarLW3c+yUjGzZbSnl1pEicKy1XZIlPk5TN",
-	"NZG5JnJODLQy9nvOlCYzFtNcMfLi/fu3JKZCSE1immVb8xTPiKArRmRGrmmaM9L/KVdciotcLwmNY7bW",
-	"Cp5QROXxklBFJj1cHzmd9AbnMFXCUn7Nsi3ZUEUUExo2yKxFL9lq2It6XLOVaoSHvUCzjG7Nb7vsv8pk",
-	"2wwAQFIzSUSoJiupNPnujLzifx0W21cMb4cLQEqThJvhaPq2hBi1V8tTX7I4Y1oRmjGilnIjDCx+y1hC",
-	"Y82Sj8HkcvZPFmucHI9088dcdFk9DnCb5beu5lJTnatmDFSaZpolF7p0OBKq2bHmK9a0xjxLG+a3oOcZ",
-	"S3rj38xh8KiPr4RzReGprO3Zx4Zvscf7AxeJ3NQPOcXbqgnoeIfY2YniImYGT4XZgQ70YP109EvDwL+w",
-	"hFNB7MzEfdA5obPSiXBL6zrbD0+bZvvhqV6SNctiJjRPmTvz1dnVl04P0OmOCyqPY8YSltRX/AZWuIoI",
-	"FWrDMpYgEafk8adPXRdjRlfqHdWsPr6fmpz4j4yQHY2IluR0JyjsZBZDq9iLUIgKtAq/tAk9n/Eszrlu",
-	"JmBMJGvJhTYkHJ8js4zRK5ZFRC2pAc1sSxgQ1IwB9yd9JDmzLfnv5+/JyfXpieUDilCRTET16sln+9fL",
-	"5GYwJFO5ZmJKqOGV5Kn/csIFoSSTG8vEx0RIN+VE+Kd0sGiSG4QjU/hnanYzIYJtHAvgTJEN5Toias1E",
-	"wsXCDGlHGk7EdEnT+TGuRuLBo5qsgUFxBbLHmEjByDqTM4/Pdh/Ndbu6iCwkU2TOM6XPJ4Jr4E8GO0ic",
-	"SsVw0Ra8ETH3zSfmGSNmckW4JnRBuSBzmRG94TEz9DyVYkH6+ZpoORFPRkQZ2MGAyZRIvWTZhis2nIhe",
-	"VKE4SlusZCJfGZzBt3pRz8zXi3r+wwOEsQcn6n06Nq8dX9MMeK1536LQMzeM/f0GR7O/XtB0Dlc+GkJs",
-	"tqSOcs9F4sgDwDkimyWQjHWF5O042dXzAB/biPgZo5olHxD5gBSn6Zt5b/zbblnVvXATVUm5Ar7bIgst",
-	"FYv/QfCREAWBSfOFsFTmnNBUGTSsnBGe3Jzgy2q4/6NxIfWv/ojfnRhSTNN2Hq2znNVEcRL7Nz1hAmyG",
-	"2cZEsE9GSoZrPDF7R/GBhNPUSNCGMCizwVxPRP+TkmlKx2S6zqRZ3ctETc8JzfWSi8WYTHPFsrdSpi+T",
-	"6aAJjWPcv0P4v13IPm3kR/vYDsmYrlhHScLNGQULbkFHC9x3KFMctjsGx+xUR4oYAjznLE1URcSO/C5N",
-	"7dNToItT80UG/PiaeWUi3L4lhn4ZWVzTK6B9ni+ejUZDghsJN1VpNyOY+WejbRF7WU1E/9dfX/6oBkj1",
-	"Coxa0a1R0uiCIaW2gDTkr2n3D99Kt2dVrE7pjKVAW834VMsMTtiKfvqZiYVe9saPnz7dd+Lccpp29ker",
-	"cuyW/eoyxG0QHKe671PBrpnQL5uPBtx73Xw+3HmqbIEheLrQF495YjVFg7woXDi23LT+lCr9vFXzNXd3",
-	"qRHmPFhJ+xCgKT+k46JWiCgJXFEPpRVz+qmIWZqWpLBAM1knh+61l5o6EiK3aeGbIXkqNs5/XUmMLNAx",
-	"XG4jwhcIVSdSF29fEuq22hATPPQJGGzyxRJlKku1FlSzDd0eKZKxBVcaiI5dsiJ9veRqImY5T5MxmYM1",
-	"wPCPyJKkiIg8UzRyTGUQEZmRqdJUJDRLpnDoBdX8mhGVz/xKzZoSZqRK8vbNZVlaHZILsUX5Cs0RVXII",
-	"tKq2WRYkL8VcNpCBNW+GlSPAS6qAkRqy7g4Jgm1ltAQDUinQlGUhdk7mNFUMvrD44MgDuyJfBOdqJmXK",
-	"qOjO5QSijPmIJmTwJ7P8zaz5ciyTkmjKxTVNAX1z2FqZ8X/BcRJS/2MucwFHS4p5ygGJzcHOBDU6uzcW",
-	"mr+dMRAHcrY6+LXOpBHG4XfT0VyZm4sOgIC1F8/XgVF5HkHQCLNra1H9comHarpPkKhNX0indbR8ITdo",
-	"S/VK3YrqeMmSYaMe3CI/yTjOswPZlGaCIlRa7EedqCA8YuFSWkeZwAUgaN2g93bWimASgqtFdNxpHetu",
-	"f6woTzReBiKgpWswHZo+QQM19Mr8MEQ20EKMUjvbkoTNaZ7qRgthYck/TCr92+Wb1+QSXib9x6PHo+PT",
-	"xwNH4IHpHCkyNRsyHZKX2ppwQXnwT4AVGLQlkUxEyui1VZszpjSoh0Z0tbSPZLlAi830+BjIh0ErGEdN",
-	"ScbmuVG6+2ePHw/IOp+lXC1ZMhFmBajje3lXUc3VfOtF0DJMjC68kMf24j+VFMN3dPOLPf6d0dJhZAA4",
-	"hyUe6E04+BNPNVrnu++HFUWJFOm2gK7Cz4aDTPpNDHEwJK/YFpXVRGrNErKmeqkIF1qisoD71J+adU4j",
-	"MsXjav4qDpn5BRsdETZcDPHHUGYJy4ZaappOB8ChH1GRTE+mj2Q2nYg+4DsoMnP4ZDVAleWRkHpK+tRe",
-	"HhgUMKs6UtZBYFgzmZk1W4cB+z2nKUxBxUQgKM24XvAn00fsd/JImP8ttPmPkUepNv8x8ogL8kiY/7FP",
-	"XGlFHoFhVn3gejkdktdgkFMTYUCREZiL4J6rczJ9tNDT//d//i8xkrVZkt5IgjY8RcCuI93DpG9IoCJU",
-	"kXc/PSNPnjz5wSjAzgYPJniAwPckZdcsVSRhbD0k0883UzSTvb14/+wFydhKunOCIEIsZp/oap0CZj4y",
-	"PPi3z5629mi8YmDZcLgbfGNv3DM6+bB3c/MRKWi4dfDwQrPe+HQ0urk5+LC8YDQ1c7QKCh1EcHlV4e8f",
-	"u5iH8mYa/1IsmNJoH27kw3XmWMhclBjNFvW+ZuGqSRN6H1BEnjQqO25fyi9OepN8NHoSW/IPP9gYrwWM",
-	"AK9PevstSCGvdJ/bBKRXrEmtTRcy43q5aty2W0gxLVLE1WHWmagH1D62ay5D8O3zXyJC1Xa1YjrjMbky",
-	"5M6QycZdaLP0/ZUq9t0ZefHLxTNrFouQ1m6WTBAq8M4V2xraZAHRcTMKoOKH77MnvWab21r63pctM1Qk",
-	"UbtxbylTo6kLxhIVkVyYH7pmjEIxZCLMHeXckyspFuBpCTyVoMRIEbNhoNCNyZSu+Su2nZK+YiIhVE3E",
-	"9MLqA+A+GhPEdnwOEX06OCfeyhinHPRfw4Pwb3STmt8lCyTojOOJaH+jxUoZkSkFu/4rtq38tC/+CcyY",
-	"r9nmrcw0TX/m4qqBmn9a84ypOzj8O9QB6+atOPXAlwKuBVjfOclB50Nk63YG0RlsZ46Cj2mBxKXMM/RJ",
-	"dnMt2Od3eRa+wPD/mm0CZ8dOrWWP8dMaixrUw2dUSMFjmlq5HYX5vvP5wUUQAtRgd6zFiouXePO0rvjM",
-	"vei7C5pWQL6Jess7CKmw3lhrj/S8nRhieWkNLOSDU4pdpIsR055hhNSx0RddVMvMkMEGPSsQk47VFV8f",
-	"yzWu9hhcmuajDcU2KrQRvZwQAlpbbwzyR5vMzwVJqWAqQqelEVFhi2AgLhav2Jb0rT7g3DvmSfDz2tgZ",
-	"mAeGGYxR1DR/wz/aD8gVQRHYGg9ZQmZsLjNmYcdolnJQQhhYtgp3uMzIjDFBFvyaCZKvnc/WDGYEZKot",
-	"a/jZfAjoeVyQNc1omrK0Wc7KqGY/81WTh9tJ1MBzwKjh/cgGPIrF0rA+GmdSqbKX+zxUniEMjesd3mTy",
-	"2nwsCgHg2QcPAxd8ZQTX0ybLSUHfyot+x2Jm5LmqCuc1WURT+CYc49wuHX8dqdo6isN++vj7qCM9vYAh",
-	"ZJprRpZar83mmX8V+fXdz1UHyujs+30EFmmrpStN9PSNVdK8cay2HqfGIUjGFQuy3IgohBIAwRuiUc0B",
-	"zzsXi4noT9cy3ZpbQ/vI0N6bRhgOYFDEYKDRS9FfrwaRQ2aFLvvGcTIWS3DSTAeROSwJB0YEoRTBkknD",
-	"q+7R6SCaCJm5j/BBbVz5sxO+7qkV+7SkuVFqpoMheQ3nyruMiNPkvW0ejjKdybzZA2dNi7tIcGnPfjQv",
-	"GMw22q2mq/UBtj+r9XhfS8vemEW2grvppgNoeK8Orf16pFWVik+zJsa9iPyjhWKVHRcuw+7wdS/doNuJ",
-	"i8Wli4mq6qlw1zlaLXzgl0dGQK0rITcCD1IF1Y+sOTFwzHXbypK3rnFZOJ+N1bXjHymMA251ABYuvkPG",
-	"hEBTtAFEZITfLCTI9t6r02zYzhi1Ec7l+Rz8xmSzLB9nD1ne7MbcFLJZ5y33sSgVdHRj7Ue/ANHKH+KR",
-	"f1yOm3X0ZVgjCLu92Z19xnVdFP1sGkJ2C3IFqmZkBACjhhaxxlZTaYQxC+32XTWNQ/zL9cWb+3eAcbs9",
-	"usV3lf24gfs2WOderAjUhNao7sA477nEriiNw/W68tQv0f/JsnNiPmmLzlspGIrgfiUVOYhrYp2nOHBH",
-	"Ta9Qd+16mmC2S9E1qn+LenoLjf/u1OZW21jGEsZWblll2H8wWGr2O+XiCo6hXDPBknMb/6UUl8JwCGVj",
-	"Lv16u/OFVn2+0TJZV8H3GSaKzQriq9r2rI71aDQ4UgQfIrFMZZ5F5C9ZtljMZoD65rRl5oX//ZffRsc/",
-	"0OP5xfFPHz9/d/Nox56+FCUVrne67NUj7/5b+jhpjC89XRlx7b8ej5ZjpCF+dwwTD3eFiWZDcnM41KVL",
-	"F9DhN2uuU1aR6b87i7ofXgNBFcs1wyNMNkupWOFCLibDGMExoU1xGUfuEBvBhfwdw86s7S4ilLzOM0UJ",
-	"murgkQs005FcsYyspUzB9UOCvJGCKFS1oBUX/vde6W8HjUBy1Ipzhzvou5sImlwMLxO2WkvNRLwlV2x7",
-	"ThZMGMrvNaLuauFtnPiBsWG3+wPsClxY1dUaO0igmmSMxkumzkmrycI8gKlAgXAQmDCG5FdRGVgRvhAy",
-	"Y1ZG2wuCNnz/BWMiUAlUGpdSrAKOwrgJE8G2XkNuvFrCb8IT9GM2IDlPhuTCHaC+i/4ZeOitaMJcSoOd",
-	"FoM4INZcSzkkH3x8LxoaFqmc0bQS9DEO1n+Eti4N4ppGAwVTxVSQxbDjuHV0dF2Q2FsYQSxsNC2CE/kA",
-	"j9h0v1QAd5sO+DtUn7Z3E64jBdsRc4NBE+gu+T1nucMwoiSZ04z08WIEwQtbpiH3bEwUgySFRcYUml07",
-	"JLC0iA9cxGmeMMhnNJeKZwKTm5trnyrjQPfWPQ8wL0ZutGNypopEKGIAaRMyndnNs0Or2G5d/tQY8w7R",
-	"zMEzYpaR5CmDqEBItxFyY6XG8mfeUwZSzX+d5UKgFQMQoSkazfvay8D5CTXbwCipJcnYsbLsv8Pqv0II",
-	"ahh46hKV8IPsFwf7X8e1ICzVY9ghYak1dGuQcykmoa5YETePLx2pALgRiWUuDM+0OcSssBwDxUME5dqh",
-	"HuooHiFt+pDluN5KblkaAZCQ/jrNFXHwaMRLDITZUK65WPwkM7huRh+1audNYQvByULtPkgOLI5a9Th1",
-	"RCu0uVwYMtWSaWdEQb+6iCwdtbPWGqPnLaRMSN9mDBcpczKz4VzJ4JC8vB1Zf21r8e91nKeyJ7f7cre5",
-	"NqIEfSxNBre2dVTOYIECTTHquEX1pTcdpUsjwNQ5HkoJDUa4wJOfof9CObnNh/jX9POAo4DW0BC0YcUj",
-	"m0s0iJxw1AcnPsgBhVjUd2Hgw3b982VyUAxmBcD2+xshhkEPdZip4oaf9Yt95m3xKTYLbS7TVG7Q4zCD",
-	"kJUvyCnbAxP3fY1A8f7xu4yJ+GJTiA8TamQRDGL/8RkME4LoFdaCupnUVDcKNG4oI+azay5zl0pXFJnA",
-	"sgYli2Aw9K4QiMOZeaOXD0wfFPyJjFwzkUhzmJQ2TCoiJxxi5CA7McIUhNDjZmFkq2scbHlDj2B3/o7Y",
-	"1K5p78pKsZ/WYJdQMCpmt+1IMgFlDOnLTnPL3siKXchXzA5a2Zi8ff5LCROBT/ztw6tLksg4X4EdxDCP",
-	"d5cXEXn+DDjK8+THywtIOTVihXmtatl5+vTJdwcQlQJ+RrW14+LD3cwLT08fH2hLslor8g7Q/mHjoN4G",
-	"hpwIKRjpg8ZsVNN0Q7eo++xRPA/I60N8u/RQKaObO9OXbaE70ZdH9bg1/Arnor6G7khXW2w1/AX0pklv",
-	"0jP/QggeQcomRafdLKP1F2DbBeTwO/SCVIY0AasPV+SKrcHeX/6eA9FtP4bUt8HaWFpiE3wtGCO9Fq40",
-	"LZvtnMNWX/thMZzOlmbejgAszjfSmOBR8su3OABsyJC1/B1g3W+05oSLLNt1hmGcOoaduzDku3TFX2ra",
-	"JJPNaHyVykX9hkwTpvRbtDQcZPcMX3zZEvrtLBgeQewno6u9ka24pNNdOp2Qmsy5QKfYlt1KdXDzNAFx",
-	"xUWum3LF3ghGmDAq6ZplBB+LCIICvykiv+ecaXtPOf02KcUGlrfAJtS2fXAQw+XK5nBEXZwDU12sgtWn",
-	"AjM5nUMWXIrWD9tVpfSHqqGeRTU0q7SUriqr+Yw7qWtzEIhKlVRuWwinnm2RGTmuAFljsvR+HSOwtVUY",
-	"lZnB2W4spjVAe7cgvLc4CVA/cfjITrBsiJuVucGU2ZYsIQ8mcj64Kf6e2gwes4JaWZ2EzbnASgkNHngb",
-	"4NStgpyLo+r2tDdGHooIzuhXhG35de5Nm3WGQ9ymgvxEnmwHgG5CpdYg6LgohbTLbO0qJt22RMPu/NDD",
-	"g/sd6C5aBDdvEHeRSErL9TqwFouFNYr7A98dpd3k73w8VN3RLTwG1nXYtkDyS5SHZiyxIn7kiFRDYslh",
-	"ZfvYJ8wRb2PDPAmrUWDyvQgL2RwpcvH2ZSM/3h13V6JOYW0tS0+CGLsiTE1134zbxcW/dhnJ5cXC5YLi",
-	"lQo4qpZweCh+yW2BRmcYsdk+IsGc2qXciMFhO9bkyH5rwzXbU+Va7Tul0Pk2Q7jcGzBvdOcIXbtcOCaP",
-	"d+FrzVvOjE7B+8lXrNmSA9WudhxgnjJCgwBng5P4TglV+7VyFVg4Ch4ddMej+4mZb0ktPkdd/aDgeOXs",
-	"zzuzaeChLzKGHWSvCuhKVA5nL2igW/ohdi3Lr95SHS/vMnPn3zj5pgaDfUe2S3ZLy1n9umkjIk/TUmZ2",
-	"aiapYrx5ChKYyxFAobcWEbRDkkUbPrXovgndG3Vermhqtljm2YEvVY4SjBDB5I0CoGJxnnG9hToSrn7G",
-	"iov38ooVdaZhDxnNoHKrHWSp9RorS3NbfKfO8UtJIoa3j5vLAlkJpJ7uhUTFp5dwsYgmIizyh6ExPAuc",
-	"l0WGLbzvOCmSk8hzkGvONugtDpMzgDHTNPXFkIbkOZoMzEVXLaOaIvtXgI3LlDXww6rWLgoGi1xwDUYX",
-	"x2AdKC7evuxFvWuWKQTc6XA0HMHZXDMBJYx6T4aj4ROMhFzCHp2g9vIvcA6iNQ95GJfCiF826/9fvahc",
-	"ZfzxaHRntcVtYYGm4uJmf4bmE85On7QN49d1Ui59HmJlb/zbR6PJrlY02zpjDpYVguBonCfqabqAgplv",
-	"HAxU76MZx/tR0NnwMrmBc0kzumIaaOdvn3vcLNlAtudEm557vBceJqQYBWyqFOFj1FtL1UDXXksS4MQ4",
-	"cPnYg6H4QlCdZww8HQZ3Y6p9IRYs4R0U5Z6Ivx8Xv44v3dvHf/vwnsiM/JUqHhP0pYChvngkclFtE/Hp",
-	"2LpVjl3lK5dYb2PkqkjuB5kOMOzCf4ONEU8mok+NCLV00i3YZkEAgeqrcJhBxjKSycCVzOHl0MlxqcjD",
-	"RCBDVz6aX7ANBuMGBcIej0ZwasGxRFe2PGv5SGDdiV6tvHjnw1CnnuHzn443m82x+cbjPEuZiKW1FbUP",
-	"cFNFr5t7PK6+7EbDgX1PoQS/IH2ZgUcOfmBy6QAPMq7koINs3jq91Vtnt3nrFqQm6j0d3SmB+rBk5hSX",
-	"PbqVCnNjYpjXnBcZpc4ZeuQd1TIDB2JEEgZ4FBGlZVbkXihSYYI0vhJyk7JkYZ0QliKiH8uRw4zRZNvO",
-	"NN7h7W/CM2Du4Rdv5D2v8rWEAOlke06mkDc3JYpuFdkstxjbG3akMPsQCOnBnSZ11Ai3EF0IkUk2sdvG",
-	"qEEw6rDXwH0KQ+DNLrwE6JrBobsGsiDAKBJTQa4YW7vCI0Wqa6nfhiW1KgLybQOLoMwDiGBQopaSTcY1",
-	"Q+fh5f/8zDXUR2JhaTTMb4GYBkoSrq4QozMpV4OdnPz69CQQ7FpR+Geu9LPguaiR2/+es2xbsPtC1eyG",
-	"H95GaHj+F52VWnhO+IFej9xpNC1q0eyLGAqHb1AGasgewDEyXNd7l74+R7gVSTh7/MNX5Aj+rBkUDJWQ",
-	"yMfph3XGLZ6HuPrxppAgy1iNJdWDrb69ENMNl1ywTycZ5fTOFlCurdQkqCwZyH8FeKOCJSJ4UTYNA76A",
-	"cRqx1IZ+Yt0L28AFKesDPrfj8y/gqAwLV0FNb+E9BucB9A3EM6bzTLCkqADUiOx1qn7yufhhdbWEpQwj",
-	"cMon4ke4XjkRJaw8ayrxcS2vjHz0hxBNv9F2I5BKG37utNAg7wgSgDPm4sQxYF/IDcEwm1b6tlf3DlHg",
-	"MP3bIlS5ym6rlFD4JLoJCUVSePsSouZXS+kZh758e+GkZUCf7FGMdwel1s1sDfGE2zUL4ps2YayUrWnX",
-	"9wFK0cHpZejuatssm7dffObeALQWgFnHeDFQt34pzaM59/rdjAZW7tJoPuP5dDSC8Dxr/B7Bzx3en7Yp",
-	"5HyuWMsc4ZCj5iHrSDEV7JN+lmfKqE+uLY2L1F7ThdVPzF+2XRGUf0J1A312lXZDNMv4NRsSo54BccI1",
-	"t2FHDHO3ocbjp/WwyTsW9MskqpOcHxahqXqOCng2OFWw4ZWNIYeiGQawzakaXxp2srO6d12aeyNwl7Gf",
-	"CRbtDUomo7gWoQFxZZRVzK+IXKyQkpnDHyijiR/2IMu1M/cfg1S7UKOLbBiU7zsmdOTsVVHhO0HWAUI0",
-	"WGW5QSvnfLccP+CrXsYr8OLkszPsWgGvkT//NysK6HzhwetWIDI4XS29ZIzI0Pmwus6j+zTycOym2pLN",
-	"ClBR//hBjm1H9TcibEpahNSEHW+aULaLjFrg8BdKqKXjcJK5lMb7W0GbhQGMk+1n7vGdqfjFSasj9/9A",
-	"lv3XR+vRD//ph+ESM0t8tLo/GFjmwOhtfaPEuxKiPvDCqHhXbK0He0m89Zfv1rncQ3crTQVTd5OlgqZB",
-	"+0i0H7yLQPPcxqRUWypFREmIB59tbRbGH0DcuKl63n1/qLAhkv9ahRlxmChsO1/I+RzyMOOl5LFL/V/t",
-	"NQkFJUd2opPvFnPHCMWKcbuiVNG4Zh9CBYN3QSmoGU81TeUi/4PiTVypXe0/x7Llan8dG3jsUOS5LV1b",
-	"wo4OiNHRrqOrVoKOmrcvlXbwmw/2hFvbEz7e/Tk/8Iw36d9frDe3Vmdu15mLqlB1tflBB95Fkp7btId2",
-	"/ddsQuRyoQHOFR3Xk6S2kC+fgBmFDcFsvp7ZJKg8Y6PL3U7+U84s34ReHEUDD/RgcTGBgG6dUaFoDMq3",
-	"CxNY+mAoNSRvfbAkoYJMeTK1Yl41kgqaftnXIITKx6PIjC+4cBS7KZrKToJn4n7ckZUSf185Xsqe9obo",
-	"RuGs2b4ePE8qpm3cl3MbT+EdYrmIl1Qs7Am9S89p62rfFqnJfxCicHe6JhYXbhGqgqZ2qr2rHTREg9Zq",
-	"9e51EESD/fcqXfcMAcEwGNu00hZPcLWyzeEz+vzwG5JBixiGRCA6a2ktJDUC5UsJhSWgd0pnJ5+tu2yn",
-	"ja8gHvdu4HO8u60g/EHmvXZbfFV5DEfvbuBDovtg3dtj3QuocDkiso1V77WqFT7ew416V7YER6tSAjU6",
-	"7lR+dVN2QtpXbD++woDdDR2Qp1cLbvoTRXkBBwgK/hTQsJUw6wFfl8HjeyO+zJ7dXrba0TzQOfxfXD5+",
-	"+l0v6r24fPL9Gfz79PRxL+q9s9ff2evv7PXn9vpze/05XP94+7pMVYeIX2QzFn69UDQ4Ls3k+Ypth+Si",
-	"6Dl41Bj8BJHgUsTsHMo+ljogFjW8bMtCmirownQy3LA0PYb2ICf/3FypIXT0fNDndpxEPCqEhicRTJFB",
-	"EWif3dX3uTbPpJjzhS3+PrTvQofBwY7zGhD7k89XbNspTM0d433xafj0gwPkfhzfrIYkQnoRN1dsD5ne",
-	"KzwANtxKdMAS/ccpF1e7RYii10JX42bdSHnLIKg/lWFwHcC5q3wVNC25DxNhuKQvsRNyYWhj/BAns9dt",
-	"YRtnwKn0YCN9wTiUtsLqsQkRUCwZAosHVaNiWRqE9M8SlXmPJkacaY850azjSJFpnqVTyNqZuWwakDIi",
-	"Zwuc+rK201KnPsI+ofEJmhHMba/2F1qv34h069uaxFJecdtUBFrXWeqEeITVbIpmIYhaQUsURaieiGAN",
-	"REsJgZ3lbiogKWE0Ninnx4KpoSjZvWRklsmNck3Wm8Tk4OjdkyWy1uPm6ydGhPSlWS41gMVY/DxLoX+0",
-	"z7sCL5CFr82dxfwHaEJhRNUHerCLHlwUQAT0Re+273ysw3MMIgbWfqMKzP9BBe6Wg98gCJx8Lkh+Jymz",
-	"cgoekiHuMhkiYAZwgFiF9FlKbI1Re2j8XlEy3PlbSZS2pwBEmLn+AnuMsb7fyj36VPwcLRQsaArhOlE8",
-	"4OduuuS7R7j+ZA5w47ADgk/niHwRtAXlInI9LmwnBAhA/KLIyALZboW3yqar71KCXEr7nUr8wcSdpH3f",
-	"UX5PkX6Xft/Zpopv/PmsqAioahXbHZmzRWWD3TZUu1P3IxiWS+N/faHQoWEzOUWg1jJkSd+bG4sjhwXt",
-	"8IHBgzDYzeDo4GttvWxn3Q9F+qC8lds7DCInL6IPGndg2l7DI9yyUlmj3dJhcAz+bc2Qf0yDIgAW9S7c",
-	"V/Lru59dNA45G535ZlZG3Qq66rqugFegKthA6zYS1ya2te3r6I5pXBcag40NfSL+A/7scWDvgl0Lo7u/",
-	"0mWuCmYZw7ADxlfgobbVxlcO8uqC29jnmnBFhNz8RxfD+lb8FMySnpTaGPDImxmLmlhBSx7oxOoblpjd",
-	"iZcsvnJNHbxt0jUxweqhto32tNzHZAr2sKAVS79owjI4kBOfFP1VdpNs2xLm3pHbztOG4raKtK72GgIf",
-	"Keb/OMAaMtVYCOgBr1udCJXCbpgjUwJ2XPJDf2W679DYlaxtRVl4oLaOlna6m6VMme89MqPxVVRq7wBN",
-	"hcKOJA3OwKL7QIM38LuSw/HsbJ/D8eN9njIATVutInC6qQd9aqcRK9b8mutyNxsdJDoT24DCE3WnUR35",
-	"rh7mWCVULWeSZonaV0ku7BfSamdyRYjvu4ZcrUbG1PV+qDjwmttLcE36RacKaM0ZtFTALguaqA3Higpy",
-	"Pid9WzWdzGmq2OCcTG1Q8nTsBgffX+SNiinVhuj7tFDX5ydsy2DGwe3YTsfEuknbjjc+2FiExo6xr4vJ",
-	"Q8BCWOi9c3hBuVlOJ1un6+uyz9jpQhV2NInZEacg5/5YV62AD6lOt6SsH4Ki5qUIfsIFSsVLui5lNnmi",
-	"F5pVY5qmhgQXSXPmj8+PrDY4nMlk+5eTPEuxvLZ96150xVI/wC7K4t//3trbgCXnBLr/Y7dYMNjYEM6M",
-	"A2qVgVnr3uVaLkdFEkVoy2suaW8rwg5x9a7zyPNvCdU3pUV8XaheBN1XEIT9tS2QP/xfg6jS+VZuRGR9",
-	"VWEHAcMHpWAA03q+liu035/0lN2OSW9Q7gxJnkMWshM4uCKU/O3yzWsoYT4R088TIGWT3thoiFCOrNxY",
-	"ESuSTXoRmRQtEsPH3/30jDx58uSH8MGEamqe+TwcDm9uplXsmYhW9CH9qSvbzpNpRPwvP3d4URWl2x0x",
-	"9R0PjhSZYvvqqVdSykHMUF9ak2m9/43VHqdY+1jmmtCJmKLePi110PHdyXVh/ax0KD+3pbsEizAsBdvl",
-	"wb0j1R7949jT/VinXrON539f172DX5eUZq9rGNUkUmcPqZQIz1iIXA9cc2exFNciDci6I/ZaVgsZQHl2",
-	"Jy3vaWHSwmMr+sjJZ18qsoNLJ0T8B5/OXfp0gsRHw8pKdW4rzWTd6fK1MVulqTbbSus23p2NohsNeUCO",
-	"fQ6bZrxol593WcuCPntuWJ5g0X1I2W9oSFqUOy3b/sL6srdz+lS6Uoe9kJxP22kOaBGGLHail5nMF0vk",
-	"1KUmjqR/NvoBxAdYdJNT6X75dqm521f2KnVl2YqE5QD+AF6l//w8Ie+LcjqD0xgGbtswr3/OWZq4ThkZ",
-	"W6c0ZkVXDXA5qcN5/om1c3WrAXj7Y9/cpoptnGS+oleMCBnyOLQ0+iDDZia4ZGkSOdMfNjMVMrPWwnMC",
-	"ZkfzGscSJ8qXA6uINwiFg+QbayB84GE7PVL0ql28IUZ/k/NCCUZfKbq+ncXYd6I5ELHx/a+E12Vsei4O",
-	"RSZ84wGX9tQP0djCBxHD4dSMxleECy2DMrUHYwv01f3WRFBpnqZICsvaNHCAbY0WGpIP8dStFDAiyj0s",
-	"pHOmRKVzljGVr1CJqNRbMiA5BInhhQcc3o3DBkbtBLFlYw5EZhsS/03QOWi8jegMEf4GAfsWE8spAJio",
-	"CMXULXoOsDsY3pAbMRFmGUluO3+BNiBzoQsTCJp8jxSZusmm1rQ3tU7/d+56MN9EuJbeXJEZqBWQpbih",
-	"GeQdCrkhXCjNaEL6UsRsDLWYqAvsUfiVZgetk3LQZDK0GShfrnuU/W+VDyt5AsHJWm+RqiSWeTMfFji7",
-	"61vV3EdZuU743ao9lrMS4N3bVdh4/FWSgaChvxEZseI/iJ4Yrh5mNvHk5kFz+vdJlTsGfEaTvg0Q8LKk",
-	"LZDmCK1t0k4AE20H/8gRECNCLDKZi2Rf0ekWemso9TcRNd/B1Idw6XeOrTyw6R0VO6F4eeGvAvHwHDtW",
-	"Gu7FMKGZiVuY2Z0Pa1f0m2vsbp+8z2AyO0WTGzPGxun4xEMc5mFxmHW/TBj5WqDWLp/ZH9PK2wH3TyDY",
-	"+RuRTJi6dMLuTCpbZBTin6VIVEkk+/67s9EoaghfTaVY+LBxhyEgANu6QWZvfOTYd6Oz70d7W2DVpayb",
-	"b0NBwnhv7KvlgtxtAya2gaCgb9Tj9U+QrZ0YPgZZC7a8FG7HebkFGhgSQqSziiiEwhiUJmuWcQlFCG5j",
-	"ZN4b7e1Oow36vm8/yc4IaoiNZ+BGJzOpl2TDRSI3D3UB9rK8GlPbFvG7RoUqGsItZZ75ABK4ktBt5GpY",
-	"5nHMlCIZ5LyKBGKBRbztyg+/DifTDJnLV+df75nSd21NSKjG0sZJws0LNH0b3MelVpiK7SHw2lbdbImA",
-	"wwA7A4iKQnakykEOmEOlXCBMYt+cbYnlocNGI8Odc7oyXGYWrLVio4lNn/lFdYyBht79jUPBnVdcJI13",
-	"g3b+zZvT8E5tp2wD1oYm/rbvqgpveptP1Yhjnyx9fZeI63ocK1rsWEL6UKdr6xsEJDwZPAgC99aOC3Iq",
-	"fPH10D4i5AbMIUEmx5ELJcN4eLW0dkPcPOh9CnsGtupYZkm7sdqshcV5xvUWqCRUX3svr5jojX/7aGid",
-	"Ytm1o6F5lvbGvaXW6/HJyenj/xqOhqPh6fj70fejnnnWzlAlOpdBeG17APo1Z5tz72yvaWnlKF3bfhrL",
-	"lXmC7r+snkkTdMKwTh3H5Vp7EgUD29Lh9WHDLprIJB1jjWyYM05U2CqDUQM7Vn3koB2Wo9AOYBdvX6qI",
-	"rDiY2g0IzsPbRp/NrnHL7URha636TK/YVjVWyG1Qe+2ApZqo9RE/QLAwRgspKIFReA2C1A5Nr5iwxdFw",
-	"U8IpbM5jffQ3Yf01hR7GWum1YKRy2a36eC9s4ljGaMKFEXAcaoQSZzmlzA4dZJTdfLz5/wEAAP//",
+	"7H3rchs31uCroDiuErnVoihbzpdQvzSO89mT+PJZTnmqQu8Q7AZJjJoA00CL5rhUtU+zD7ZPsoVzADT6",
+	"RjZlyZ5M9COx2BcAfXBw7pfPvViu1lIwoVVv/LmXMbWWQjH48TzLZPbOXjEXYik0E9r8SdfrlMdUcylO",
+	"/qmkMNdUvGQrav56lLF5b9z7y0kx+gneVScwau/m5ibqJUzFGV+bQXrj3oUgzNwbk7PTJ0RL+Y+UZgtG",
+	"+jOZbIm8Zhk5Pl7RT8fm9/Fsq5kaROTs8Q9ELzOpdcoS0tdSkhUVWzKn3FxI5YILReaZXBG95IrQJMmY",
+	"UhHZcL0k75jOtscXc82yc0JJLLOMxZpoecUE4YoozdOUKJZds2QQkaejJyQX9JrylM5SRvp6yUhCNZ1R",
+	"xepDDoY985n2yw1gLrRmqzVAcJ3JNcs0R1gneQbAfAW/5jJbUd0b97jQ3531op7erhn+ZAuW9W6iHoDK",
+	"PGtvKZ1xsfB3fuYiabzLmy+LfDVj4XjBVHLFtWbJC0YTluFqSxv3fsnIhs2WUl4dKRLnSssVWeLTJGVz",
+	"TWSuiZwTA62M/Z4zpcmMxTRXjLx4//4tiakQUpOYZtnWPMUzIuiKEZmRa5rmjPR/yhWX4iLXS0LjmK21",
+	"gicUUXm8JFSRSQ/XR04nvcE5TJWwlF+zbEs2VBHFhIYNMmvRS7Ya9qIe12ylGuFhL9Aso1vz2y77rzLZ",
+	"NgMAkNRMEhGqyUoqTb47Iz/zvw6L7SuGt8MFIKVJws1wNH1bQozaq+WpL1mcMa0IzRhRS7kRBha/ZSyh",
+	"sWbJx2ByOfsnizVOjke6+WMuuqweB7jN8ltXc6mpzlUzBipNM82SC106HAnV7FjzFWtaY56lDfNb0POM",
+	"Jb3xb+YweNTHV8K5ovBU1vbsY8O32OP9gYtEbuqHnOJt1QR0vEPs7ERxETODp8LsQAd6sH46etUw8CuW",
+	"cCqInZm4DzondFY6EW5pXWf74WnTbD881UuyZlnMhOYpc2e+Orv60ukBOt1xQeVxzFjCkvqK38AKVxGh",
+	"Qm1YxhIk4pQ8/vSp62LM6Eq9o5rVx/dTkxP/kRGyoxHRkpzuBIWdzGJoFXsRClGBVuGXNqHnM57FOdfN",
+	"BIyJZC250IaE43NkljF6xbKIqCU1oJltCQOCmjHg/qSPJGe2Jf/9/D05uT49sXxAESqSiahePfls/3qZ",
+	"3AyGZCrXTEwJNbySPPVfTrgglGRyY5n4mAjpppwI/5QOFk1yg3BkCv9MzW4mRLCNYwGcKbKhXEdErZlI",
+	"uFiYIe1Iw4mYLmk6P8bVSDx4VJM1MCiuQPYYEykYWWdy5vHZ7qO5blcXkYVkisx5pvT5RHAN/MlgB4lT",
+	"qRgu2oI3Iua++cQ8Y8RMrgjXhC4oF2QuM6I3PGaGnqdSLEg/XxMtJ+LJiCgDOxgwmRKplyzbcMWGE9GL",
+	"KhRHaYuVTOQrgzP4Vi/qmfl6Uc9/eIAw9uBEvU/H5rXja5oBrzXvWxR65oaxv9/gaPbXC5rO4cpHQ4jN",
+	"ltRR7rlIHHkAOEdkswSSsa6QvB0nu3oe4GMbET9jVLPkAyIfkOI0fTPvjX/bLau6F26iKilXwHdbZKGl",
+	"YvE/CD4SoiAwab4QlsqcE5oqg4aVM8KTmxN8WQ33fzQupP7VH/G7E0OKadrOo3WWs5ooTmL/pidMgM0w",
+	"25gI9slIyXCNJ2bvKD6QcJoaCdoQBmU2mOuJ6H9SMk3pmEzXmTSre5mo6TmhuV5ysRiTaa5Y9lbK9GUy",
+	"HTShcYz7dwj/twvZp438aB/bIRnTFesoSbg5o2DBLehogfsOZYrDdsfgmJ3qSBFDgOecpYmqiNiR36Wp",
+	"fXoKdHFqvsiAH18zr0yE27fE0C8ji2t6BbTP88Wz0WhIcCPhpirtZgQz/2K0LWIvq4no//rryx/VAKle",
+	"gVErujVKGl0wpNQWkIb8Ne3+4Vvp9qyK1SmdsRRoqxmfapnBCVvRT78wsdDL3vjx06f7TpxbTtPO/mhV",
+	"jt2yX12GuA2C41T3fSrYNRP6ZfPRgHuvm8+HO0+VLTAETxf64jFPrKZokBeFC8eWm9afUqWft2q+5u4u",
+	"NcKcBytpHwI0mSXM/P0za1CX3oh0S6QRWLy6qSWhgsBbhtLjl46BPKZUMDwqADtzfIvBDatf57OUqyVL",
+	"IqP8TnqTHooCJRU7YXOapxpGI5slE8WIZEkTIqRgQ/LeX+NasXROrhhbm8NNYrnejtEcwpUZIGNG8gCa",
+	"PSQXKI9KEbIuLUkuKp+kkO6bXQsWYJR4zpLKuTp9/H2TYO43y8knVjwribJRD+VAQ1epiFmaluTbQOdb",
+	"J4eeIi+PdiTx7jiEb4aEvzgS/utKAnpx0MPlNpKS4qjWyf/F25eEun0wm4jkNAFTWL5YorRq+cGCarah",
+	"2yNFMrbgSsMe2iUr0jd4MBGznKfJmMzBzmI4c2SJfUREnikaOXY9AMycKk1FQrNkCvgpqObXjKh85ldq",
+	"1pQwI6+Tt28uy3rAkFyILUquaOipMhrgArXNsiB5KeaygcCueTOsHGtbUgVn0DBMR34QbCuDtwakUuCp",
+	"sBA7J3OaKgZfWHxw5IFdkdwCijWTMmVUdJcfBKKM+YgmZPA0r/zNrPlyLJOS0M/FNU0BfXPYWpnxf8Fx",
+	"ElL/Yy5zAUdLinnKAYkNycwETc33ODOs+duZWXEgZwWFX+tMGjUHfjcdzZW5uegACFh78XwdGJXnEQSN",
+	"MLu2tuovlyWppvtEtNr0BfGso+ULuUErtVeXV1THS6Sadb7VIpnKOM6zAwUAzQRFqLRY5jpRQXjEwqW0",
+	"jjKBC0DQukHv7awVkS8EV4tQvtPu2N2yW1FLabwMhGtL12A6NCqDbm/olflhiGzAJHPFyGzr2HOj7bXw",
+	"kRwm7//t8s1rcgkvk/7j0ePR8enjgSPwTpaYmg2ZDslLbY3joJZVWbO1zaSMXluDRMaUBsXbKAWW9pEs",
+	"F2gLmx4fA/kwaAXjqCnJ2DxXTJH+2ePHg0JomQizArSeeE1CUc3VfOuF+zJMot6n44U8thf/qaQYvqOb",
+	"V/b4d0ZLh5EB4ByWeKA34eBPPNXo9+i+H1bIJ9KIfh66Cj8bDjLpNzHEwZD8zLZoBkik1iwha6qXinCh",
+	"JaphuE/9qVnnNCJTPK7mr+KQmV+w0RFhw8UQfwxBNhtqqWk6HQCHfkRFMj2ZPpLZdCL6gO+gIs7hk9UA",
+	"lcFHQuop6VN7eWBQwKzqSFnXi2HNZGbWbF0x7PecpjAFFROBoDTjepWKTB+x38kjYf630OY/Rh6l2vzH",
+	"yCMuyCNh/sc+caUVeQQmb/WB6+V0SF6DqVNNhACxEuYiuOfqnEwfLfT0//2f/0uMzmKWpDeSoHXUSNLw",
+	"0z5M+oYEKiNTv/vpGXny5MkPg+FEOO8GODcAAt+TlF2z1EjVbD0k0883UzRAvr14/+wFydhKunOCIEIs",
+	"Zp/oap0CZj4yPPi3z5629mi8YmAzcrgbfGNv3MsVy4a9m5uPSEHDrYOHF5r1xqej0c3NwYflBaOpmaNV",
+	"UOgggsurCn//2MXwljfT+JdiwZRGy3sjH64zx0LmoiRjTqtqFq6adMz3AUXkSaMa6fal/OKkN8lHoyex",
+	"Jf/wg43xWsAI8Pqkt982F/JK97lNQLKKZUWeTRcy43q5aty2W0gxLVLE1WF2r6gH1D5uVIbfPn8VEaq2",
+	"qxXTGY/JlSF3hkw27kKbDfWvVLHvzsiLVxfPrMExQloLqi4VeOeKbQ1tsoDouBkFUPHD91nqXrPNbW2o",
+	"78s2LyqSqN1supRpYnQhxhIVkVwkVqUum/lQDJkIc0c5x+9KigX4sAIfMCgxUsRsGCh0YzKla/4z205J",
+	"XzGREKomYnph9QFwzI0JYjs+h4g+HZwTb7+NUw76r+FB+Dc6oM3vkm0XdMbxRLS/0WL/jciUgsfkZ7at",
+	"/LQv/gkMxK/Z5q3MNE1/4eKqgZp/WvOMqTs4/DvUAetAr1i7wEsFThtY3znJQedDZOt2BtHNbmeOgo9p",
+	"gcSlzDP09nZz2tjnd/lsvsCl8pptAjfSTq1lj1nZGosa1MNnVEjBY5pauR2F+b7zpsJFEALUYHcUy4qL",
+	"l3jztK74zL3ouwuaVkC+iXrLOwhWsX5ua+n1vB1slZfWwEI+OKXYxRAZMe0Zxp4dG33RxQvNDBls0LMC",
+	"MelYXfH1sVzjao/BWWw+2lBsZ9p1Qghobb0xyB9tMj8XYHVVEbqDjYgKWxSacftWH3COM/MkeNBtVFJh",
+	"vB2MUdQEQ675R/sBuSIoAlvjIUvIjM1lxizsGM1SDkoIA8tWEWggMzJjTJAFv2aC5GvnDQcz7Qb8jcga",
+	"fjEfAnoeF2RNM5qmLG2WszKq2S981RQ74CRq4Dlg1PAeegMexWJpWB+NM6lUOX7gPFSeIcCP6x1+evJa",
+	"Ons3xkyAjZkLvjKC62mT5aSgb+VFv2MxM/JcVYXzmiyiKXwTjnFul46/jlRtHfts3Y309AKGkGmuGVlq",
+	"vTabZ/5V5Nd3v1RdU6Oz7/cRWKStlq400dM3VknzxrHaepwahyAZVyzIciOiEEoABG+IRjUHYhq4WExE",
+	"f7qW6dbcGtpHhvbeNMJAC4MiBgONXoqREGoQOWRWGAzROE7GYgnur+kgMocl4cCIIEglWDJpeNU9Oh1E",
+	"EyEz9xHef8OVPzvh655asU9LmhulZjoYktdwrrwzjjhN3tvm4SjTmcybfZvWtLiLBJf27EfzgsFso91q",
+	"ulofYPuzWo/3tbTsjVlkK7ibbjqAhvfq0NqvR1pVqfg0a2Lci8g/WihW2XHhjO0OX/fSDbqduFhcumiz",
+	"qp4Kd50L28IHfnlkBNS6EnIj8CBVUP3ImhMDl2e3rSz5QRuXhfPZKGg7/pHCCOtW12rhPD1kTAjhRRtA",
+	"REb4zUKCbO+9Os2G7YxRGztens/Bb0w2y/Jx9pDlzQ7iTSGbdd5yH+VTQUc31n70CxCt/CEe+cfliGRH",
+	"X4Y1grA7TqCzN76ui6KfTUMwdEGuQNWMjABg1NDAxYyaSiOMWWi376ppHOK5ry/e3L8DjNvt0S2+q+zH",
+	"Ddy3wTr3YkWgJrTGywfGec8ldsW/HK7Xlad+if5Plp0T80lbdN5WwwVqchDXxDpPceCOml6h7tr1NMFs",
+	"l6JrVP8W9fQWGv/dqc2ttrGMJYyt3LLKsP/gAjVSLq7gGMo1Eyw5t5F1SnEpDIdQNprVr7c7X2jV5xst",
+	"k3UVfJ9hotisIHKtbc/qWI9GgyNF8CESy1TmWUT+kmWLxWwGqG9OW2Ze+N9/+W10/AM9nl8c//Tx83c3",
+	"j3bs6UtRUuF6p8tePabxv6WPQMfI3dOVEdf+6/FoOS7CaGB3DBMPd4WJZkNyc6DZpUvE0OE3a65TVpHp",
+	"vzuLuh9eA0EVyzXDI0w2S6lY4UIuJsNInjGhTXEZR+4QG8GF/B0D+qztLiKUvM4zRQma6uCRCzTTkVyx",
+	"jKylTMH1Q4KMnIIoVLWgFRf+917pbweNQHLUinOHO+i7mwiaXAwvE7ZaS81EvCVXbHtOFkwYyu81ou5q",
+	"4W2c+DsD0kL3B9gVuLCqayV8y1D1jNF4ydQ5aTVZmAcwyao5/mxIfq3FhRG+EBJiyoYEHeo7Q+NssHDB",
+	"ZErGFGf1KkwFESlZwtTJZ8vDb2ziF7Ix54DutA1tZ+4VxmWgIqo0gqOABBzHcdNpAPt+7YDh1dIZIzxB",
+	"X2rDQePJkFy4Q9x3EUgDD7gVTZhLWLHTYiAJQFNLOSQffPQ2GjsWqZzRtBJ4Mg7Wf4T2Ng0io0YjCVPF",
+	"VJCjsuPId3S2XZDYWzlBNG00b4Ij+wCv3HS/ZAJ3m4jMO1ThtncTMiQF2xH3g4Eb6LL5PWe5wzCiJJnT",
+	"jPTxYgQBFFumIbNwTBSDFJRFxhSafjukJ7WIMFzEaZ4wyFY1l4pnArOfm2ufOuVA99Y9DzAvRm60pXKm",
+	"ijQ3YgBp022d6c+zZKtcb1123BizStHUwjNilpHkKYPIRAheFXJjJdfyZ95TflnNh57lQqAlBRChKSLO",
+	"+/vLwPkJtety6G3GjpUVQTqs/iuEwYbBry4NDT/IfnGw/3VcC0JjPYYdEhpbQ7cGWZtiivGKFVkR+NKR",
+	"IiEriWUuDN+2GeKssF4DxUME5dqhHupJHiFtcpjl+t5Sb9kqAZCQ/jrNFXHwaMRLDMbZUK65WPwkM7hu",
+	"Rh+1WgiaQieCk4UWhiD1szhq1ePUEa3Q7nNhyFRLHqURR/3qIrJ01M5ajIyuuZAyIX2bD14kRMrMhpQl",
+	"g0OyLnfkdLatxb/XcZ7Kntzuy93m2qgW9PM0Gf3a1lE5gwUKNMXJ4xbVl950lC6NAFPneCglNBgCg2iC",
+	"DH0oysmOPoGjZiMIOApoLg2BI1Y8splig8gJR30IJAA5oBCL+i4UfdiuA79MDooDrQDYfn8jxDDwog4z",
+	"Vdzws36x374tRsbmGM5lmsoNej1mEDbzBRmDe2Divq8RKN5Hf5dxGV9sjvGhSo0sgkH+AT6DoUoQQcNa",
+	"UDeTmupGgcYNZcR8ds1l7hIlixIiWLSiZJUMht4VhnE4M2/0NIL5hYJPk5FrJhJpDpPShklF5IRDnB7k",
+	"nkaYBhF6/SyMbO2Ug61/6JXszt8Rm9q1/V2ZMfbTGmwjCkbF3MUdiS6gjCF92Wny2RvdsQv5itlBKxuT",
+	"t89flTAR+MTfPvx8SRIZ5yuwxRjm8e7yIiLPnwFHeZ78eHkBCcVGrDCvVa1LT58++e4AolLAz6i2dlx8",
+	"uJuJ4+np4wPtWVZrRd4BFgjYOKimgmEvQgpG+qAxG9U03dAt6j57FM8DsjYR3y49VMro5s70ZVv4UPTl",
+	"kUVuDb/CuaivoTvS1RZbDcEBvQkSC7UkEAZIkLJJ0Wk3y2j9Bdh2ARUaHHpBOkWagOWJK3LF1mAOKn/P",
+	"gei2H0Pq22BtLC3xEb7Sj5Fey2atJlvrsNXff1gcqbPnmbejUppoY5JJKTagxQlhw5as9fEAD0OjNSdc",
+	"ZNmuMwxj5TH03YVC32U4wKWmTTLZjMZXqVzUb8g0YUq/RUvDQbbX8MWXLeHnzoLhEcR+Mrr7G9mKS3zd",
+	"pdMJqcmcC3TMbdmtVAc3TxMQV1zkuilf7Y1ghAmjkq5ZRvCxiCAo8Jsi8nvOmbb3lNNvk1J8YnkLbFJv",
+	"2wcHcWSuKBJH1MU5MN3GKlh9KjCb1DmFwa1pfcFdVUp/qBqqlVTDw0pL6aqyms+4k6pFB4GoVCfntmWO",
+	"6hkfmZHjCpA1Jmzv1zECW1uFUZkZnO3GYloDtHcLwntLzwD1E4eP7ATLhthdmRtMmW3JEnJxIucHnOLv",
+	"qc0iMiuoFU1K2JwLrIPREAVgg6y61Qd0sVzdnvbGyEMRwRn9itAxv869qbvOcIjbVJCfyJPtANBNqNQa",
+	"iB0Xha52ma1dPazbFuDYnaN6eIKBA91Fi+DmDeIuGkppuV4H1mKxsEZxf+C7o7Sb/J2Pyao724XHwLoO",
+	"2xbMfony0IwlVsSPHJFqSG45rCgj+4R56m1smCdh4QwsACDCMkVHily8fdnIj3fH/pWoU1g5zdKTIM6v",
+	"CJVT3TfjdrH5r11WdHmxcLmgeKXynKolJB9Km3JbftMZRmzGkUgwr3cpN2Jw2I41OdPf2pDR9nS9VvtO",
+	"KXy/zRAu9wbtG905QtcuF47J4134WvOWM6NT8H7yFWu25EAtsx0HmKcMPOAuyNrgJL5TQtV+rWQGlgWD",
+	"Rwfd8eh+4vZb0pvPUVc/KEBfOfvzzoweeOiLjGEH2asCuhKVQ+oLGuiWfohdy/Krt1THy7vMHvo3TgCq",
+	"wWDfke2SYdNyVr9u6orI07SUHZ6aSaoYb56CJOpyFFLorUUE7ZDo0YZPLbpvQvdGvpfr1Zotlnl24EuV",
+	"owQjRDB5owCoWJxnXG+hloWr4bHi4r28YkUVcdhDRjOoy2sHWWq9xrrh3BYAqnP8UqKK4e3j5tJEVgKp",
+	"p5whUfEpLlwsookISzhiaAzPAudlkeUL7ztOiuQk8hzkmrMNeovDBBFgzDRNfUGmIXmOJgNz0VXsqKbp",
+	"/hVg47J1DfywZrmLgsFCG1yD0cUxWAeKi7cve1HvmmUKAXc6HA1HcDbXTEAZpd6T4Wj4BKMxl7BHJ6i9",
+	"/Aucg2jNQx7GpTDil6088K9eVK4h/3g0urPK8ba4QVPpeLM/Q/MJZ6dP2obx6zopF7YPsbI3/u2j0WRX",
+	"K5ptnTEHSxtBgDbOE/U0XUA51DcOBqr30Yzj/SjobHiZ3MC5pBldMQ2087fPPW6WbCDbc6JNzz3eCw8T",
+	"UowCNlWK8DHqraVqoGuvJQlwYhy4fOzBUHwhqM4zBp4Og7sx1b4YDBZoD0quT8Tfj4tfx5fu7eO/fXhP",
+	"ZEb+ShWPCfpSwFBfPBK5qLaJ+HRs3SrHrvqWS+63MXJVJPeDTAcYduG/wcapJxPRp0aEWjrpFmyzIIBA",
+	"bV04zCBjGclk4Mr28HL45rhUaGIikKErn1Eg2AYDgoMiZY9HIzi14FiiK1t8t3wksPZFr1Y8vvNhqFPP",
+	"8PlPx5vN5th843GepUzE0tqK2ge4qaLXzT0eV1/6o+HAvqfQYEGQvszAIwc/MMF1gAcZV3LQQTZvnd7q",
+	"rbPbvHULUhP1no7ulEB9gOKNtOzRrVS5GxPDvOa8yGp1ztAj76iWGTgQI5IwwKOIKC2zIv9DkQoTpPGV",
+	"kJuUJQvrhLAUEf1YjhxmjCbbdqbxDm9/E54Bcw+/eCPveZWvJQRpJ9tzMoXcvSlRdKvIZrnF2N6w34jZ",
+	"h0BID+40qaNGuIXoQohMssnlNkYNglGHvQbuUxgCb3bhJUDXDA69U5AFAUaRmAqoROqKnxTptqVuKpbU",
+	"qgjItw0sglITIIJBAWJKNhnXDJ2Hl//zC9dQo4mF5dkwxyayJVq5ukKMzqRcDXZy8uvTk0Cwa0XhX7jS",
+	"z4LnokZu/3vOsm3B7gtVsxt+eBuh4flfdFZq4TnhB3o9cqfRtKiHsy9iKBy+QRmoIXsAx8hwXe9d+voc",
+	"4VYk4ezxD1+RI/izZlAwVEIiH6cfVpG3eB7i6sebQoIsYzUWzA+2+vZCTDdccsE+nWSU0ztbQLm+U5Og",
+	"smQg/xXgjQqWiOBF2TQM+ALGacRSG/qJtTdsex6krA/43I7Pr8BRGRbPgortwnsMzgPoG4hnTOeZYElR",
+	"hagR2etU/eRz8cPqaglLGUbglE/Ej3C9ciJKWHnWVGbkWl4Z+egPIZp+o+1GIJU2/NxpoUHeEeSHZczF",
+	"iWPAvpAbgmE2rfRtr+4dosBh+rdFqHKl31YpofBJdBMSisT09iVEza+W0jMOffn2wknLgD7ZoxjvDsq9",
+	"m9ka4gm3axbEN23CWClbV6/vA5Sig9PL0N3Vtlm2dkDxmXsD0FoAZh3jxUDduuE0j+bc63czGli5S6P5",
+	"rOvT0QjC86zxewQ/d3h/2qaQ87liLXOEQ46ah6wjxVSwT/pZnimjPrmmQy5Se00XVj8xf9lmVFCCCtUN",
+	"9NlVmknRLOPXbEiMegbECdfchh0xzN2GGo+f1sMm71jQL5OoTnJ+WAin6jkq4NngVPHtI7Qr3GEA25yq",
+	"8aVhJzsrjNeluTcCdxlbcGDh4KBsM4prERoQV0ZZxfyKyMUKKZk5/IFSnvhhD7JcO3P/MUi1CzW6yIZB",
+	"+a5yQkfOXhUVvhNkHSBEg1WWG7RyznfL8QO+6mW8Ai9OPjvDrhXwGvnzf7OiiM8XHrxuRSqD09XSKciI",
+	"DJ0Pq+sru08jD8duqm/ZrAAVNZgf5Nh2VH8jwpazRUhN2M+oCWW7yKgFDn+hhFo6DieZS2m8vxW0WRjA",
+	"ONl+5h7fmYpfnLQ6cv8PZNl/fbQe/fCffhguMbPER6v7g4FlDoze1jdKvCtj6gMvjIp3xdZ6sJfEW3/5",
+	"bp3LPXS30lQwdTdZKmhctI9E+8G7CDTPbUxKta1TRJSEePDZ1mZh/AHEjZuq5933qAqbMvmvVZgRh4nC",
+	"tvuGnM8hDzNeSh671P/VXpNQUHJkJzr5jjV3jFCsGLcrShXNc/YhVDB4F5SCuvVU01Qu8j8o3sSV+tn+",
+	"cyxbrvb4sYHHDkWe2/K5JezogBgd7Tq6aiXoqHn7cm0Hv/lgT7i1PeHj3Z/zA894k/79xXpza4Xodp25",
+	"qApVV5sfdOBdJOm5TXto13/NJkQuFxrgXNFxPUlqC/nyCZhR2JTM5uuZTYLKMza63O3kP+XM8k3oB1I0",
+	"EUEPFhcTCOjWGRWKxqB8uzCBpQ+GUkPy1gdLEirIlCdTK+ZVI6mg8Zh9DUKofDyKzPiCC0exm6Kp7CR4",
+	"Ju7HHVkpM/iV46XsaW+IbhTOmu1r0vOkYtrGfTm38RTeIZaLeEnFwp7Qu/Sctq72bZGa/AchCnena2KB",
+	"4xahKmisp9o760FTNmjvVu+gB0E02AOw0vnPEBAMg7GNM23xBFev2xw+o88PvyEZtIhhSASis5bWQlIj",
+	"UL6UUFiGeqd0VtSA3GXjK4jHvRv4HO9uK0p/kHmv3RZfVR7D0bsb+JDoPlj39lj3AipcjohsY9V7rWqF",
+	"j/dwo96VLcHRqpRAjY47lV/dlJ2Q9me2H19hwO6GDsjTqwU3/YmivIADBAV/CmjYSpj1gK/L4PG9EV9m",
+	"z24vW+1oYOgc/i8uHz/9rhf1Xlw++f4M/n16+rgX9d7Z6+/s9Xf2+nN7/bm9/hyuf7x9XaaqQ8QvshkL",
+	"v14oGhyXZvJ8xbZDclH0PTxqDH6CSHApYnYOZR9LXRiLGl62bSJNFXSCOhluWJoeQ4uSk39urtQQuoo+",
+	"6HM7TiIeFULDkwimyKAItM/u6vtcm2dSzPnCFqAf2nehy+Fgx3kNiP3J5yu27RSm5o7xvvg0fPrBAXI/",
+	"jm9WQxIhvYibK7aHTO8VHgAbbiU6YJuA45SLq90iRNHvoatxs26kvGUQ1J/KMLgO4NxVvgoap9yHiTBc",
+	"0pfYCbkwtDF+iJPZ67awzTvgVHqwkb5gHEpbYfXYhAgolgyBxYOqUbEsDUL6Z4nKvEcTI860x5xo1nGk",
+	"yDTP0ilk7cxcNg1IGZGzBU59WdtpqVsgYZ/Q+ATNCOa2X/wLrddvRLr1rVViKa+4bWwC7fMsdUI8wmo2",
+	"RcMSRK2gLYsiVE9EsAaipYTAznJHF5CUMBqblPNjwdRQlOxeMjLL5Ea5Ru9NYnJw9O7JElnrs/P1EyNC",
+	"+tIslxrAYix+nqXQw9rnXYEXyMLX5s5i/gM0oTCi6gM92EUPLgogAvqid9t3X9bhOQYRA2u/UQXm/6AC",
+	"d8vBbxAETj4XJL+TlFk5BQ/JEHeZDBEwAzhArEL6LCW2xqg9NH6vKBnu/K0kSttTACLMXH+BPcZY32/l",
+	"Hn0qfo4WChY0hXCdKB7wczdd8t0jXI80B7hx2AHBp3NEvgjagnIRuR4XthMCBCB+UWRkgWy3wltl09V3",
+	"KUEupf1OJf5g4k7Svu9qv6dIv0u/72xTxTf+fFZUBFS1iu2OzNmissFuG6rdqfsRDMul8b++UOjQsJmc",
+	"IlBrGbKk782NxZHDgnb4wOBBGOxmcHTwtbZetrPuhyJ9UN7K7R0GkZMX0QeNOzBtr+ERblmprNFu6TA4",
+	"Bv+2Zsg/pkERAIt6F+4r+fXdLy4ah5yNznwzK6NuBZ19XVfAK1AVbKB1G4lrE9va9nV0xzSuC43BxoY+",
+	"Ef8Bf/Y4sHfBroXR3V/pMlcFs4xh2AHjK/BQ22rjKwd5dcFtbINKuCJCbv6ji2F9K34KZklPSm0MeOTN",
+	"jEVNrKAlD3Ri9Q1LzO7ESxZfuaYO3jbpmphg9VDbynta7mMyBXtY0IqlXzRhGRzIiU+K/iq7SbZtCXPv",
+	"yG3naUNxW0VaV3sNgY8U838cYA2ZaiwE9IDXrU6ESmE3zJEpATsu+aG/Mt13aOxK1raiLDxQW0dLO93N",
+	"UqbM9x6Z0fgqKrV3gKZCYUeSBmdg0X2gwRv4XcnheHa2z+H48T5PGYCmrVYRON3Ugz6104gVa37Ndbmb",
+	"jQ4SnYltQOGJutOojnxXD3OsEqqWM0mzRO2rJBf2C2m1M7kixPddQ65WI2Pqej9UHHjN7SW4Jv2iUwW0",
+	"5gxaKmCXBU3UhmNFBTmfk76tmk7mNFVscE6mNih5OnaDg+8v8kbFlGpD9H1aqOvzE7ZlMOPgdmynY2Ld",
+	"pG3HGx9sLEJjx9jXxeQhYCEs9N45vKDcLKeTrdP1ddln7HShCjuaxOyIU5Bzf6yrVsCHVKdbUtYPQVHz",
+	"UgQ/4QKl4iVdlzKbPNELzaoxTVNDgoukOfPH50dWGxzOZLL9y0mepVhe2751L7piqR9gF2Xx739v7W3A",
+	"knMC3f+xWywYbGwIZ8YBtcrArHXvci2XoyKJIrTlNZe0txVhh7h613nk+beE6pvSIr4uVC+C7isIwv7a",
+	"Fsgf/q9BVOl8Kzcisr6qsIOA4YNSMIBpPV/LFdrvT3rKbsekNyh3hiTPIQvZCRxcEUr+dvnmNZQwn4jp",
+	"5wmQsklvbDREKEdWbqyIFckmvYhMihaJ4ePvfnpGnjx58kP4YEI1Nc98Hg6HNzfTKvZMRCv6kP7UlW3n",
+	"yTQi/pefO7yoitLtjpj6jgdHikyxffXUKynlIGaoL63JtN7/xmqPU6x9LHNN6ERMUW+fljro+O7kurB+",
+	"VjqUn9vSXYJFGJaC7fLg3pFqj/5x7Ol+rFOv2cbzv6/r3sGvS0qz1zWMahKps4dUSoRnLESuB665s1iK",
+	"a5EGZN0Rey2rhQygPLuTlve0MGnhsRV95OSzLxXZwaUTIv6DT+cufTpB4qNhZaU6t5Vmsu50+dqYrdJU",
+	"m22ldRvvzkbRjYY8IMc+h00zXrTLz7usZUGfPTcsT7DoPqTsNzQkLcqdlm1/YX3Z2zl9Kl2pw15Izqft",
+	"NAe0CEMWO9HLTOaLJXLqUhNH0j8b/QDiAyy6yal0v3y71NztK3uVurJsRcJyAH8Ar9J/fp6Q90U5ncFp",
+	"DAO3bZjXP+csTVynjIytUxqzoqsGuJzU4Tz/xNq5utUAvP2xb25TxTZOMl/RK0aEDHkcWhp9kGEzE1yy",
+	"NImc6Q+bmQqZWWvhOQGzo3mNY4kT5cuBVcQbhMJB8o01ED7wsJ0eKXrVLt4Qo7/JeaEEo68UXd/OYuw7",
+	"0RyI2Pj+V8LrMjY9F4ciE77xgEt76odobOGDiOFwakbjK8KFlkGZ2oOxBfrqfmsiqDRPUySFZW0aOMC2",
+	"RgsNyYd46lYKGBHlHhbSOVOi0jnLmMpXqERU6i0ZkByCxPDCAw7vxmEDo3aC2LIxByKzDYn/JugcNN5G",
+	"dIYIf4OAfYuJ5RQATFSEYuoWPQfYHQxvyI2YCLOMJLedv0AbkLnQhQkETb5HikzdZFNr2ptap/87dz2Y",
+	"byJcS2+uyAzUCshS3NAM8g6F3BAulGY0IX0pYjaGWkzUBfYo/Eqzg9ZJOWgyGdoMlC/XPcr+t8qHlTyB",
+	"4GStt0hVEsu8mQ8LnN31rWruo6xcJ/xu1R7LWQnw7u0qbDz+KslA0NDfiIxY8R9ETwxXDzObeHLzoDn9",
+	"+6TKHQM+o0nfBgh4WdIWSHOE1jZpJ4CJtoN/5AiIESEWmcxFsq/odAu9NZT6m4ia72DqQ7j0O8dWHtj0",
+	"joqdULy88FeBeHiOHSsN92KY0MzELczszoe1K/rNNXa3T95nMJmdosmNGWPjdHziIQ7zsDjMul8mjHwt",
+	"UGuXz+yPaeXtgPsnEOz8jUgmTF06YXcmlS0yCvHPUiSqJJJ9/93ZaBQ1hK+mUix82LjDEBCAbd0gszc+",
+	"cuy70dn3o70tsOpS1s23oSBhvDf21XJB7rYBE9tAUNA36vH6J8jWTgwfg6wFW14Kt+O83AINDAkh0llF",
+	"FEJhDEqTNcu4hCIEtzEy7432dqfRBn3ft59kZwQ1xMYzcKOTmdRLsuEikZuHugB7WV6NqW2L+F2jQhUN",
+	"4ZYyz3wACVxJ6DZyNSzzOGZKkQxyXkUCscAi3nblh1+Hk2mGzOWr86/3TOm7tiYkVGNp4yTh5gWavg3u",
+	"41IrTMX2EHhtq262RMBhgJ0BREUhO1LlIAfMoVIuECaxb862xPLQYaOR4c45XRkuMwvWWrHRxKbPvFId",
+	"Y6Chd3/jUHDnZy6SxrtBO//mzWl4p7ZTtgFrQxN/23dVhTe9zadqxLFPlr6+S8R1PY4VLXYsIX2o07X1",
+	"DQISngweBIF7a8cFORW++HpoHxFyA+aQIJPjyIWSYTy8Wlq7IW4e9D6FPQNbdSyzpN1YbdbC4jzjegtU",
+	"EqqvvZdXTPTGv300tE6x7NrR0DxLe+PeUuv1+OTk9PF/DUfD0fB0/P3o+1HPPGtnqBKdyyC8tj0A/Zqz",
+	"zbl3tte0tHKUrm0/jeXKPEH3X1bPpAk6YVinjuNyrT2JgoFt6fD6sGEXTWSSjrFGNswZJypslcGogR2r",
+	"PnLQDstRaAewi7cvVURWHEztBgTn4W2jz2bXuOV2orC1Vn2mn9lWNVbIbVB77YClmqj1ET9AsDBGCyko",
+	"gVF4DYLUDk2vmLDF0XBTwilszmN99Ddh/TWFHsZa6bVgpHLZrfp4L2ziWMZowoURcBxqhBJnOaXMDh1k",
+	"lN18vPn/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

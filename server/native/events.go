@@ -102,6 +102,8 @@ func deliveryWire(d *store.Delivery) api.Delivery {
 		EventName: d.EventName, Status: api.DeliveryStatus(d.Status), Attempts: d.Attempts,
 		LastError: nonEmpty(d.LastError), NextAttemptAt: d.NextAttemptAt, DeliveredAt: d.DeliveredAt,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		// The lane is the event's ordering key; the event keeps no copy.
+		OrderingKey: d.Lane,
 	}
 	if d.LastStatus != 0 {
 		out.LastStatus = &d.LastStatus

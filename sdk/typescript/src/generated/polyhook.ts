@@ -781,7 +781,7 @@ export interface components {
             };
             /** Format: date-time */
             occurredAt?: string;
-            /** @description The event's lane in every ordered webhook it reaches; events without one share each such webhook's default lane. Unordered webhooks ignore it. */
+            /** @description The event's lane in every ordered webhook it reaches; events without one share each such webhook's default lane. Unordered webhooks ignore it. Each delivery to an ordered webhook shows it as its orderingKey (GET /v1/deliveries, GET /v1/events/{eventId}); the event does not. */
             orderingKey?: string;
         };
         Event: {
@@ -805,6 +805,8 @@ export interface components {
             webhookId: string;
             dialect: components["schemas"]["Dialect"];
             eventName: string;
+            /** @description Only on a delivery to an ordered webhook: its lane, the event's orderingKey as published, or "" for the webhook's default lane when the event had none. The event itself keeps no copy: this is where it shows. Absent on deliveries to unordered webhooks, whatever the event carried. */
+            orderingKey?: string;
             /** @enum {string} */
             status: "pending" | "succeeded" | "failed" | "cancelled";
             attempts: number;
