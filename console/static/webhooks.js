@@ -51,7 +51,8 @@ export function webhookTable(hooks, caption, empty) {
   return table(caption, ['Health', 'Dialect', 'Endpoint', 'Events', 'Scope'], hooks.map((w) => [
     badge(health(w)),
     w.dialect,
-    [link(`#/webhooks/${encodeURIComponent(w.id)}`, w.url, { class: 'wrap' }), w.description || w.name ? h('div', { class: 'muted', text: w.description || w.name }) : null],
+    [link(`#/webhooks/${encodeURIComponent(w.id)}`, w.url, { class: 'wrap' }), w.description || w.name ? h('div', { class: 'muted', text: w.description || w.name }) : null,
+      w.ordered ? h('div', { class: 'muted', text: 'ordered' }) : null],
     w.events.length ? w.events.join(', ') : h('span', { class: 'muted', text: 'none' }),
     scopeText(w),
   ]), empty);
@@ -155,6 +156,7 @@ export async function webhookView(page, id) {
         w.failingSince && !w.disabledAt ? [' since ', when(w.failingSince)] : null]],
       w.pausedAt ? ['Paused', ['since ', when(w.pausedAt), ' \u2014 its deliveries wait, unsent, until it is resumed']] : null,
       w.circuit ? ['Circuit', circuitText(w.circuit)] : null,
+      w.ordered ? ['Order', 'ordered \u2014 one lane per event ordering key; in each, one attempt at a time, in publish order'] : null,
       w.rateLimit ? ['Rate limit', `${w.rateLimit} a second, across every replica \u2014 deliveries over it wait, spending no attempt`] : null,
       ['Dialect', w.dialect],
       PORTAL ? null : ['Id in its dialect', code(w.externalId)],

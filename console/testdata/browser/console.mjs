@@ -356,6 +356,22 @@ await page.getByRole('button', { name: 'Reveal signing secret' }).click();
 await page.locator('.secret code').filter({ hasText: /^whsec_/ }).waitFor();
 await page.getByRole('table', { name: 'Attempts, success rate and latency' }).getByRole('cell', { name: 'Last hour' }).waitFor();
 
+// --- an ordered webhook: marked in the list and on its page ---------------------------
+const ordered = await admin('POST', '/v1/webhooks', { url: `${RECEIVER}/ordered`, events: ['user.created'], tenant: 'ordered-only', ordered: true });
+await page.goto(`${BASE}/console/#/webhooks?dialect=standard`);
+await heading('Webhooks');
+const orderedRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: `${RECEIVER}/ordered` }) });
+await orderedRow.getByText('ordered', { exact: true }).waitFor();
+check(!(await page.getByRole('row').filter({ has: page.getByRole('link', { name: `${RECEIVER}/native` }) }).innerText()).includes('ordered'), 'an unordered webhook is listed as ordered');
+await orderedRow.getByRole('link', { name: `${RECEIVER}/ordered` }).click();
+await heading('Webhook');
+await page.locator('dl.props').getByText('Order', { exact: true }).waitFor();
+await page.locator('dl.props').getByText(/^ordered \u2014 one lane per event ordering key/).waitFor();
+await admin('DELETE', `/v1/webhooks/${ordered.id}`);
+await page.goto(`${BASE}/console/#/webhooks/${nativeId}`);
+await heading('Webhook');
+check(!(await page.locator('dl.props').innerText()).includes('ordered'), 'an unordered webhook\u2019s page says ordered');
+
 // --- publish for the tenant: the delivery fails, a bulk retry from the deliveries page ---
 await page.getByRole('link', { name: 'Publish a test event' }).click();
 await heading('Publish a test event');
