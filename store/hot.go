@@ -81,6 +81,14 @@ type statement struct {
 // execAll runs statements in order, in db's transaction or in one of its own, and
 // returns how many rows each changed, the way of db's backend (sqliteTx, pgxTx).
 func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
+	if db.tx == nil && db.pool != nil {
+		// PostgreSQL runs a batch sent outside a transaction as one transaction of its
+		// own (the statements up to the protocol's Sync), committed before the batch's
+		// last answer: one round trip, where BEGIN, the batch and COMMIT took three. The
+		// publisher's and the recorder's transactions waited on those round trips, one
+		// at a time per process, with the server's CPU to spare.
+		return sendBatch(ctx, db.pool, db.hot, sts)
+	}
 	if db.tx == nil {
 		var n []int64
 		err := db.InTx(ctx, func(tx *DB) error {
@@ -100,12 +108,21 @@ func (db *DB) execAll(ctx context.Context, sts []statement) ([]int64, error) {
 type pgxTx struct{ tx pgx.Tx }
 
 func (t pgxTx) execAll(ctx context.Context, hot *hotStatements, sts []statement) ([]int64, error) {
+	return sendBatch(ctx, t.tx, hot, sts)
+}
+
+// sendBatch sends statements in one pgx batch on conn (a transaction, or the pool: then
+// the batch is a transaction of its own) and returns how many rows each changed. It
+// returns once the server has answered the whole batch, its commit included.
+func sendBatch(ctx context.Context, conn interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}, hot *hotStatements, sts []statement) ([]int64, error) {
 	n := make([]int64, len(sts))
 	b := &pgx.Batch{}
 	for _, st := range sts {
 		b.Queue(hot.numbered[st.query], st.args...)
 	}
-	br := t.tx.SendBatch(ctx, b)
+	br := conn.SendBatch(ctx, b)
 	for i := range sts {
 		tag, err := br.Exec()
 		if err != nil {
