@@ -203,6 +203,15 @@ func keep(batch []*settlement) (restore func()) {
 
 // writeBatch records settlements in one transaction of their own.
 func (r *recorder) writeBatch(ctx context.Context, batch []*settlement) error {
+	if !r.db.OneConnection() {
+		if alone, err := r.writeAlone(ctx, batch); alone {
+			if err != nil {
+				return err
+			}
+			r.settled(batch)
+			return nil
+		}
+	}
 	err := r.db.InTx(ctx, func(tx driver.Executor) error {
 		return r.writeIn(ctx, tx, batch)
 	})
@@ -213,12 +222,11 @@ func (r *recorder) writeBatch(ctx context.Context, batch []*settlement) error {
 	return nil
 }
 
-// writeIn writes settlements in the caller's transaction, and decides the operator
-// events they bring about (opevents.go), kept on the settlements until it commits
-// (settled).
-func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*settlement) error {
-	ds := make([]*store.Delivery, len(batch))
-	as := make([]*store.Attempt, len(batch))
+// rows returns the deliveries and attempts a batch records, the successors to claim with
+// them (successors) and until when.
+func (r *recorder) rows(batch []*settlement) (ds []*store.Delivery, as []*store.Attempt, next []store.Delivery, until time.Time) {
+	ds = make([]*store.Delivery, len(batch))
+	as = make([]*store.Attempt, len(batch))
 	for i, s := range batch {
 		ds[i], as[i] = &s.c.d, s.a
 		s.notes = nil // from a try that did not commit
@@ -226,8 +234,44 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 	// A delivery due again (a retry, or a claim handed back untried) is left to the poll
 	// for due deliveries (scheduler.go).
 	// The successors kept for the lanes whose heads they finish are claimed with them.
-	next := r.successors(batch)
-	until := r.clock.Now().UTC().Truncate(time.Millisecond).Add(r.rescueAfter)
+	next = r.successors(batch)
+	until = r.clock.Now().UTC().Truncate(time.Millisecond).Add(r.rescueAfter)
+	return ds, as, next, until
+}
+
+// writeAlone records a batch in one write of its own (driver.SettleClaimAndMarkHealthy)
+// when all it writes of the webhooks is the end of their runs of failures, which is so
+// for a batch of successes: on PostgreSQL one round trip where a transaction took four
+// (BEGIN, the batch, MarkHealthy, COMMIT). It reports false, having written nothing,
+// for a batch that starts a run of failures or disables a webhook.
+func (r *recorder) writeAlone(ctx context.Context, batch []*settlement) (bool, error) {
+	for _, s := range batch {
+		if s.disable != "" && s.a != nil {
+			return false, nil
+		}
+	}
+	h := r.plan(batch)
+	for _, id := range h.ids {
+		if h.runs[id].first != nil {
+			return false, nil
+		}
+	}
+	ds, as, next, until := r.rows(batch)
+	mine, claimed, ended, err := r.db.SettleClaimAndMarkHealthy(ctx, ds, as, next, r.replica, until, h.healthy)
+	if err != nil {
+		return true, err
+	}
+	r.claimedSuccessors(batch, claimed, until)
+	r.recovered(h, ended)
+	r.exhausted(batch, mine)
+	return true, nil
+}
+
+// writeIn writes settlements in the caller's transaction, and decides the operator
+// events they bring about (opevents.go), kept on the settlements until it commits
+// (settled).
+func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*settlement) error {
+	ds, as, next, until := r.rows(batch)
 	mine, claimed, err := tx.SettleAndClaim(ctx, ds, as, next, r.replica, until)
 	if err != nil {
 		return err
@@ -236,7 +280,7 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 	if err := r.health(ctx, tx, batch); err != nil {
 		return err
 	}
-	for i, s := range batch {
+	for _, s := range batch {
 		if s.disable != "" && s.a != nil {
 			done, err := tx.DisableOnce(ctx, s.c.w.ID, s.disable)
 			if err != nil {
@@ -247,13 +291,19 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 				s.notes = append(s.notes, disabledNotice(s.c.w, s.a.StartedAt, s.disable, s.c.w.FailingSince))
 			}
 		}
-		// Given up, and recorded so by this claim (not one that ran out meanwhile). A
-		// delivery of an operator event begets none: see opevents.go.
+	}
+	r.exhausted(batch, mine)
+	return nil
+}
+
+// exhausted notes the deliveries given up, and recorded so by this claim (mine: not one
+// that ran out meanwhile). A delivery of an operator event begets none: see opevents.go.
+func (r *recorder) exhausted(batch []*settlement, mine []bool) {
+	for i, s := range batch {
 		if s.a != nil && mine[i] && s.c.d.Status == store.DeliveryFailed && !IsOperatorEvent(s.c.ev.Type) {
 			s.notes = append(s.notes, exhaustedNotice(s.c.w, &s.c.d, s.c.ev, s.a))
 		}
 	}
-	return nil
 }
 
 // endpointRun is what one batch's attempts say of an endpoint's health.
@@ -273,6 +323,58 @@ type endpointRun struct {
 // to do, on every replica: only that one publishes the event. Only a start or an end of
 // a run is written.
 func (r *recorder) health(ctx context.Context, tx driver.Executor, batch []*settlement) error {
+	h := r.plan(batch)
+	ended, err := tx.MarkHealthy(ctx, h.healthy)
+	if err != nil {
+		return err
+	}
+	r.recovered(h, ended)
+	runs, ids := h.runs, h.ids
+	for _, id := range ids {
+		run := runs[id]
+		if run.first == nil {
+			continue
+		}
+		w, at := run.w, run.first.a.StartedAt
+		started, err := tx.SetFailingSince(ctx, id, at)
+		if err != nil {
+			return err
+		}
+		since := w.FailingSince // as read before the attempts
+		if started {
+			run.first.notes = append(run.first.notes, failingNotice(w, run.first.a, run.first.res.Status, run.first.c.d.LastError))
+		}
+		if started || since == nil || run.ok != nil {
+			since = &at
+		}
+		if run.last.a.StartedAt.Sub(*since) < r.disableAfter || w.DisabledAt != nil {
+			continue
+		}
+		reason := fmt.Sprintf("Every attempt failed since %s.", since.UTC().Format(time.RFC3339))
+		done, err := tx.DisableOnce(ctx, id, reason)
+		if err != nil {
+			return err
+		}
+		if done {
+			r.log.Warn("webhook disabled by the gateway: every attempt failed for --disable-after", "webhook", id, "dialect", w.Dialect,
+				"failing_since", *since, "last", run.last.c.d.LastError)
+			run.last.notes = append(run.last.notes, disabledNotice(w, run.last.a.StartedAt, reason, since))
+		}
+	}
+	return nil
+}
+
+// healthPlan is what a batch's attempts say of their endpoints (plan): each endpoint's
+// run, the endpoints in a replica-independent order, and those whose run of failures a
+// success may end (MarkHealthy).
+type healthPlan struct {
+	runs    map[string]*endpointRun
+	ids     []string
+	healthy []string
+}
+
+// plan reads a batch's attempts by endpoint, for health; it writes nothing.
+func (r *recorder) plan(batch []*settlement) healthPlan {
 	runs := map[string]*endpointRun{}
 	var ids []string
 	for _, s := range batch {
@@ -319,46 +421,15 @@ func (r *recorder) health(ctx context.Context, tx driver.Executor, batch []*sett
 		}
 		healthy = append(healthy, id)
 	}
-	ended, err := tx.MarkHealthy(ctx, healthy)
-	if err != nil {
-		return err
-	}
+	return healthPlan{runs: runs, ids: ids, healthy: healthy}
+}
+
+// recovered notes the runs of failures this batch ended (MarkHealthy's).
+func (r *recorder) recovered(h healthPlan, ended []string) {
 	for _, id := range ended {
-		run := runs[id]
+		run := h.runs[id]
 		run.ok.notes = append(run.ok.notes, recoveredNotice(run.w, run.ok.a, run.w.FailingSince))
 	}
-	for _, id := range ids {
-		run := runs[id]
-		if run.first == nil {
-			continue
-		}
-		w, at := run.w, run.first.a.StartedAt
-		started, err := tx.SetFailingSince(ctx, id, at)
-		if err != nil {
-			return err
-		}
-		since := w.FailingSince // as read before the attempts
-		if started {
-			run.first.notes = append(run.first.notes, failingNotice(w, run.first.a, run.first.res.Status, run.first.c.d.LastError))
-		}
-		if started || since == nil || run.ok != nil {
-			since = &at
-		}
-		if run.last.a.StartedAt.Sub(*since) < r.disableAfter || w.DisabledAt != nil {
-			continue
-		}
-		reason := fmt.Sprintf("Every attempt failed since %s.", since.UTC().Format(time.RFC3339))
-		done, err := tx.DisableOnce(ctx, id, reason)
-		if err != nil {
-			return err
-		}
-		if done {
-			r.log.Warn("webhook disabled by the gateway: every attempt failed for --disable-after", "webhook", id, "dialect", w.Dialect,
-				"failing_since", *since, "last", run.last.c.d.LastError)
-			run.last.notes = append(run.last.notes, disabledNotice(w, run.last.a.StartedAt, reason, since))
-		}
-	}
-	return nil
 }
 
 // successors takes, for each settlement that finishes its lane's head for good, the

@@ -81,6 +81,10 @@ type Executor interface {
 	// SettleAndClaim is Settle, and claims for owner until a time those of next that
 	// head their lane once ds are recorded (successors of the heads ds finish).
 	SettleAndClaim(ctx context.Context, ds []*store.Delivery, as []*store.Attempt, next []store.Delivery, owner string, until time.Time) (held []bool, claimed []store.Delivery, err error)
+	// SettleClaimAndMarkHealthy is SettleAndClaim and MarkHealthy of webhookIDs in one
+	// write, a transaction of its own outside one.
+	SettleClaimAndMarkHealthy(ctx context.Context, ds []*store.Delivery, as []*store.Attempt, next []store.Delivery, owner string,
+		until time.Time, webhookIDs []string) (held []bool, claimed []store.Delivery, ended []string, err error)
 	// RenewClaims extends the live claims owner holds on ids to until.
 	RenewClaims(ctx context.Context, owner string, ids []string, until time.Time) (map[string]bool, error)
 	// ReleaseExpired ends the claims that ran out before a time, due at at.
