@@ -706,7 +706,11 @@ func exerciseReclaim(t *testing.T, d driver.Driver, db *store.DB) {
 		t.Fatal(err)
 	}
 	write(2)
-	if again := size(); again > first {
+	// Reused, the rows written again add little; not reused, as much as the first time
+	// (on PostgreSQL without the vacuum: 1.65 MB against 0.84). PostgreSQL may still
+	// extend a table by a few pages, by a connection's cached last page: a quarter is
+	// the slack.
+	if again := size(); again > first+first/4 {
 		t.Errorf("the rows written again after the prune grew the store: %d bytes, %d the first time", again, first)
 	}
 }
