@@ -189,8 +189,10 @@ func (db *DB) migrate(ctx context.Context) error {
 			if err := tx.AutoMigrate(models...); err != nil {
 				return err
 			}
-			if err := tx.Exec(eventsIndexSQL).Error; err != nil {
-				return err
+			for _, q := range eventsIndexSQL {
+				if err := tx.Exec(q).Error; err != nil {
+					return err
+				}
 			}
 			// Under the lock, on the pool: a replica starting beside counts nothing twice.
 			if err := db.backfillActivity(ctx); err != nil {

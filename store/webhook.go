@@ -383,8 +383,15 @@ func (db *DB) MatchSubscribers(ctx context.Context, dialects []string, tenant st
 }
 
 // eventsIndexSQL indexes, on PostgreSQL, the names each webhook subscribes to, for
-// MatchSubscribers: the column is text (GORM's JSON serializer), read as jsonb.
-const eventsIndexSQL = `CREATE INDEX IF NOT EXISTS idx_webhook_events ON webhooks USING gin ((events::jsonb) jsonb_path_ops)`
+// MatchSubscribers: the column is text (GORM's JSON serializer), read as jsonb. Without
+// fastupdate: a GIN index otherwise keeps new entries in a pending list that every search
+// reads through until a vacuum merges it, and webhooks are written rarely and searched at
+// every publish (10,000 webhooks just made: 1.5 ms a search against 0.08).
+var eventsIndexSQL = []string{
+	`CREATE INDEX IF NOT EXISTS idx_webhook_events ON webhooks USING gin ((events::jsonb) jsonb_path_ops) WITH (fastupdate = off)`,
+	`ALTER INDEX idx_webhook_events SET (fastupdate = off)`,
+	`SELECT gin_clean_pending_list('idx_webhook_events'::regclass)`,
+}
 
 // maxMatchNames bounds the names one MatchSubscribers query tests: past it, it reads the
 // whole scope.
