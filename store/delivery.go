@@ -135,8 +135,9 @@ func (db *DB) Requeue(ctx context.Context, id string, at time.Time) (*Delivery, 
 // Backlog returns how many deliveries are pending and when the oldest of them was
 // created (zero when none are).
 func (db *DB) Backlog(ctx context.Context) (int64, time.Time, error) {
-	// MIN(created_at) cannot be scanned on SQLite, which returns the text it keeps times
-	// as: count, then take the oldest row.
+	// MIN(created_at) cannot be scanned into a time on SQLite, which returns the bare
+	// number it keeps times as (an aggregate has no declared type): count, then take the
+	// oldest row.
 	var n int64
 	if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Where(notSucceeded).Where("status = ?", DeliveryPending).Count(&n).Error; err != nil {
 		return 0, time.Time{}, db.err(err)
