@@ -331,17 +331,40 @@ func TestWebhookURLsFollowTheDeliveryPolicy(t *testing.T) {
 // until the test ends, and returns its base URL once /healthz answers.
 func startGateway(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Helper()
-	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	logs := &syncBuffer{}
-	go func() { done <- run(ctx, append([]string{"--addr", addr}, args...), logs, logs) }()
+	var done chan error
+	var addr string
+	launch := func() {
+		// A free port, closed again before the gateway binds it: another test may take it
+		// first, and then answer /healthz in this gateway's stead. A gateway that could
+		// not bind has stopped by then: it is started again on another port.
+		addr, done = freeAddr(t), make(chan error, 1)
+		go func(addr string, done chan error) {
+			done <- run(ctx, append([]string{"--addr", addr}, args...), logs, logs)
+		}(addr, done)
+	}
+	launch()
 	t.Cleanup(func() { cancel(); <-done })
-	base := "http://" + addr
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
+		select {
+		case err := <-done:
+			if time.Since(start) > 30*time.Second {
+				t.Fatalf("gateway did not start: %v\n%s", err, logs.String())
+			}
+			launch()
+			continue
+		default:
+		}
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
-			return base, logs
+			select {
+			case <-done: // it stopped: whoever answered was another test's
+				launch()
+				continue
+			default:
+			}
+			return "http://" + addr, logs
 		}
 		if time.Since(start) > 30*time.Second {
 			t.Fatalf("gateway did not start:\n%s", logs.String())
