@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -50,7 +52,7 @@ func (c activityCounts) add(at time.Time, i int) {
 	x[i]++
 }
 
-// statements returns the statements adding the counts, one per minute.
+// activityStatements returns the statements adding the counts, one per minute.
 func (db *DB) activityStatements(c activityCounts) []statement {
 	if len(c) == 0 {
 		return nil
@@ -59,8 +61,11 @@ func (db *DB) activityStatements(c activityCounts) []statement {
 	if db.backend == BackendPostgres {
 		shard = rand.IntN(activityShards)
 	}
+	// In order of minute, so that two transactions spanning the same two minutes lock
+	// their rows in the same order and cannot deadlock on PostgreSQL.
 	out := make([]statement, 0, len(c))
-	for m, x := range c {
+	for _, m := range slices.Sorted(maps.Keys(c)) {
+		x := c[m]
 		out = append(out, statement{activitySQL, []any{m, shard, x[0], x[1], x[2]}})
 	}
 	return out

@@ -44,12 +44,7 @@ type Minute struct {
 // holding until, oldest first, quiet minutes included: the counts kept as events and
 // attempts were written (ActivityMinute), one row per minute to read.
 func (db *DB) Activity(ctx context.Context, until time.Time, n int) ([]Minute, error) {
-	end := until.UTC().Truncate(time.Minute).Add(time.Minute)
-	start := end.Add(-time.Duration(n) * time.Minute)
-	out := make([]Minute, n)
-	for i := range out {
-		out[i].Start = start.Add(time.Duration(i) * time.Minute)
-	}
+	out, start, end := minutesUntil(until, n)
 	var rows []struct {
 		Minute                       int64
 		Published, Succeeded, Failed int64
@@ -69,16 +64,23 @@ func (db *DB) Activity(ctx context.Context, until time.Time, n int) ([]Minute, e
 	return out, nil
 }
 
+// minutesUntil returns the n minutes up to and including the one holding until, oldest
+// first and empty, with the start of the first and the end of the last.
+func minutesUntil(until time.Time, n int) (out []Minute, start, end time.Time) {
+	end = until.UTC().Truncate(time.Minute).Add(time.Minute)
+	start = end.Add(-time.Duration(n) * time.Minute)
+	out = make([]Minute, n)
+	for i := range out {
+		out[i].Start = start.Add(time.Duration(i) * time.Minute)
+	}
+	return out, start, end
+}
+
 // scanActivity is Activity counted from the events and attempts themselves, reading
 // every one of the window: what an older version wrote without counting it
 // (backfillActivity).
 func (db *DB) scanActivity(ctx context.Context, until time.Time, n int) ([]Minute, error) {
-	end := until.UTC().Truncate(time.Minute).Add(time.Minute)
-	start := end.Add(-time.Duration(n) * time.Minute)
-	out := make([]Minute, n)
-	for i := range out {
-		out[i].Start = start.Add(time.Duration(i) * time.Minute)
-	}
+	out, start, end := minutesUntil(until, n)
 	at := func(key string) *Minute {
 		t, err := time.Parse("2006-01-02T15:04", key)
 		if err != nil {
