@@ -697,21 +697,46 @@ func exerciseReclaim(t *testing.T, d driver.Driver, db *store.DB) {
 		}
 		return n
 	}
+	vacuums := func() int64 {
+		t.Helper()
+		if db.Backend() != store.BackendPostgres {
+			return 0
+		}
+		var n int64
+		if err := db.SQL().QueryRowContext(ctx, `SELECT coalesce(sum(vacuum_count), 0) FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND relname IN ('attempts', 'deliveries', 'events')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	write(1)
 	first := size()
 	if a, dl, ev, err := d.Prune(ctx, at.Add(time.Hour)); a != 500 || dl != 500 || ev != 500 || err != nil {
 		t.Fatalf("prune: %d %d %d %v, want 500 of each", a, dl, ev, err)
 	}
+	before := vacuums()
 	if err := d.Reclaim(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if db.Backend() == store.BackendPostgres {
+		if after := vacuums(); after < before+3 {
+			t.Errorf("reclaim vacuumed %d of attempts, deliveries and events, want all 3", after-before)
+		}
 	}
 	write(2)
 	// Reused, the rows written again add little; not reused, as much as the first time
 	// (on PostgreSQL without the vacuum: 1.65 MB against 0.84). PostgreSQL may still
 	// extend a table by a few pages, by a connection's cached last page: a quarter is
-	// the slack.
+	// the slack. On PostgreSQL a vacuum frees only the rows no transaction of the server
+	// may still see, and other tests' transactions on the same server can hold them (a
+	// CI run measured no reuse at all beside the rest of the suite): there the vacuum
+	// itself is asserted above, and the reuse is reported.
 	if again := size(); again > first+first/4 {
-		t.Errorf("the rows written again after the prune grew the store: %d bytes, %d the first time", again, first)
+		if db.Backend() == store.BackendPostgres {
+			t.Logf("the rows written again grew the store: %d bytes, %d the first time (dead rows still visible to another transaction?)", again, first)
+		} else {
+			t.Errorf("the rows written again after the prune grew the store: %d bytes, %d the first time", again, first)
+		}
 	}
 }
 
