@@ -132,7 +132,7 @@ export async function webhookView(page, id) {
   const tools = h('div', { class: 'toolbar' },
     native ? link(`#/webhooks/${encodeURIComponent(id)}/edit`, 'Edit', { class: 'button secondary' }) : null,
     link(`#/deliveries${query({ webhookId: id })}`, 'Its deliveries', { class: 'button secondary' }),
-    writable ? deleteButton(w, error) : null);
+    writable ? deleteButton(w, error, stopRefreshing) : null);
   fill(page,
     heading('Webhook'),
     h('p', { class: 'lead' }, code(w.url)),
@@ -229,32 +229,46 @@ export async function webhookView(page, id) {
     fill(stats, statsTable(s));
   }
   let shownW = JSON.stringify(w);
+  // A delete stops the refreshes first and waits for one in flight, so that none asks for
+  // the webhook after it is gone.
+  let deleting = false;
+  let inFlight = Promise.resolve();
+  async function stopRefreshing(stop = true) {
+    deleting = stop;
+    await inFlight.catch(() => {});
+  }
   async function refresh() {
-    const fresh = await findWebhook(id);
-    if (JSON.stringify(fresh) !== shownW) {
-      w = fresh;
-      shownW = JSON.stringify(w);
-      render();
-    }
-    await load();
+    if (deleting) return;
+    inFlight = (async () => {
+      const fresh = await findWebhook(id);
+      if (JSON.stringify(fresh) !== shownW) {
+        w = fresh;
+        shownW = JSON.stringify(w);
+        render();
+      }
+      await load();
+    })();
+    await inFlight;
   }
   render();
   await load();
   return { refresh };
 }
 
-function deleteButton(w, error) {
+function deleteButton(w, error, stopRefreshing) {
   const b = h('button', { type: 'button', class: 'danger', text: 'Delete' });
   b.addEventListener('click', async () => {
     const sure = await confirmDialog('Delete this webhook?',
       `${w.url} stops receiving events at once and its pending deliveries are cancelled. This cannot be undone.`, 'Delete webhook');
     if (!sure) return;
     b.disabled = true;
+    await stopRefreshing();
     try {
       await api('DELETE', `/v1/webhooks/${encodeURIComponent(w.id)}`);
       say('Webhook deleted.');
       location.hash = '#/webhooks';
     } catch (err) {
+      await stopRefreshing(false);
       b.disabled = false;
       showError(error, err);
     }
