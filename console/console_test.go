@@ -5,12 +5,14 @@ import (
 	"html"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,7 +163,12 @@ func browse(t *testing.T, browser string, db *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := servertest.Logger(t)
+	// The gateway logs until the browser run ends, not through its shutdown: so the
+	// browser's failure is the last thing a failed run prints, where a log cut short to
+	// its head and tail still shows it.
+	var ended atomic.Bool
+	defer ended.Store(true)
+	log := slog.New(untilEnded{servertest.Logger(t).Handler(), &ended})
 	deps := server.Deps{DB: db, Keys: keys, Log: log}
 	// One attempt per delivery, so that a 500 fails it at once and the retry is the
 	// operator's.
@@ -256,4 +263,22 @@ func browse(t *testing.T, browser string, db *store.DB) {
 		"BASE="+base, "TOKEN="+token, "RECEIVER="+rcv, "EMBED="+embed, "CHROMIUM="+browser,
 		"ARTIFACTS="+dir, "SECRET=hunter2-basic-secret", "USER_DATA="+t.TempDir())
 	t.Logf("browser: %s\nscreenshots in %s", out, dir)
+}
+
+// untilEnded passes records on until ended is set.
+type untilEnded struct {
+	slog.Handler
+	ended *atomic.Bool
+}
+
+func (u untilEnded) Enabled(ctx context.Context, l slog.Level) bool {
+	return !u.ended.Load() && u.Handler.Enabled(ctx, l)
+}
+
+func (u untilEnded) WithAttrs(as []slog.Attr) slog.Handler {
+	return untilEnded{u.Handler.WithAttrs(as), u.ended}
+}
+
+func (u untilEnded) WithGroup(name string) slog.Handler {
+	return untilEnded{u.Handler.WithGroup(name), u.ended}
 }

@@ -367,9 +367,12 @@ await orderedRow.getByRole('link', { name: `${RECEIVER}/ordered` }).click();
 await heading('Webhook');
 await page.locator('dl.props').getByText('Order', { exact: true }).waitFor();
 await page.locator('dl.props').getByText(/^ordered \u2014 one lane per event ordering key/).waitFor();
-await admin('DELETE', `/v1/webhooks/${ordered.id}`);
+// Away from its page first: a refresh of that page in flight would ask for it once it is gone.
 await page.goto(`${BASE}/console/#/webhooks/${nativeId}`);
 await heading('Webhook');
+await page.locator('dl.props').getByText(/^ordered \u2014/).waitFor({ state: 'detached' });
+await page.getByRole('table', { name: 'Attempts, success rate and latency' }).getByRole('cell', { name: 'Last hour' }).waitFor();
+await admin('DELETE', `/v1/webhooks/${ordered.id}`);
 check(!(await page.locator('dl.props').innerText()).includes('ordered'), 'an unordered webhook\u2019s page says ordered');
 
 // --- publish for the tenant: the delivery fails, a bulk retry from the deliveries page ---
