@@ -45,3 +45,38 @@ func BenchmarkDueDeliveries_OpenBreakerBacklog(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReleaseHeld_PausedBacklog is the scheduler's look, every second, for held
+// deliveries to release, beside a paused webhook holding 20,000. (When the look read the
+// held index by time it read all of them: 23 ms on SQLite, 1 s at a million.)
+func BenchmarkReleaseHeld_PausedBacklog(b *testing.B) {
+	ctx := context.Background()
+	db := storetest.Open(b)
+	w := fullWebhook()
+	if err := db.CreateWebhook(ctx, w); err != nil {
+		b.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	if err := db.PauseWebhook(ctx, w.ID, at); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 20000; i += 500 {
+		var evs []*store.Event
+		var ds []store.Delivery
+		for j := range 500 {
+			id := fmt.Sprintf("evt_%d", i+j)
+			evs = append(evs, &store.Event{ID: id, Type: "user.created", Data: []byte(`{}`), OccurredAt: at, CreatedAt: at, Deliveries: 1})
+			ds = append(ds, store.Delivery{ID: fmt.Sprintf("msg_%d", i+j), EventID: id, WebhookID: w.ID, Dialect: w.Dialect,
+				EventName: "user.create", Status: store.DeliveryPending, HeldAt: &at, CreatedAt: at, UpdatedAt: at})
+		}
+		if err := db.CreateEvents(ctx, evs, ds); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if n, err := db.ReleaseHeld(ctx, at); err != nil || n != 0 {
+			b.Fatal(err, n)
+		}
+	}
+}

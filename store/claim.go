@@ -238,25 +238,91 @@ func (db *DB) RenewClaims(ctx context.Context, owner string, ids []string, until
 
 // ReleaseHeld ends the hold of every held delivery whose webhook delivers again (it is
 // enabled, not disabled by the gateway and not paused), leaving it due at at, and returns how many it
-// released. Held deliveries whose webhook was deleted are cancelled on the way.
+// released. Held deliveries whose webhook was deleted are cancelled on the way. It reads
+// one index entry per webhook holding deliveries, and the deliveries of those it
+// releases: a paused webhook's backlog costs it nothing.
 func (db *DB) ReleaseHeld(ctx context.Context, at time.Time) (int64, error) {
+	var n int64
+	after := ""
+	for {
+		ids, err := db.heldWebhooks(ctx, after, heldWebhooksBatch)
+		if err != nil || len(ids) == 0 {
+			return n, err
+		}
+		after = ids[len(ids)-1]
+		released, err := db.releaseHeldOf(ctx, ids, at)
+		n += released
+		if err != nil || len(ids) < heldWebhooksBatch {
+			return n, err
+		}
+	}
+}
+
+// heldWebhooksBatch is how many webhooks holding deliveries ReleaseHeld takes at a time.
+const heldWebhooksBatch = 500
+
+// heldWebhooks returns, in order, up to limit ids of webhooks after after that hold
+// deliveries: one step through the held index per webhook, however many each holds.
+func (db *DB) heldWebhooks(ctx context.Context, after string, limit int) ([]string, error) {
+	var ids []string
+	err := db.gorm.WithContext(ctx).Raw(`WITH RECURSIVE h(id, n) AS (
+  SELECT (SELECT webhook_id FROM deliveries WHERE held_at IS NOT NULL AND webhook_id > ? ORDER BY webhook_id LIMIT 1), 1
+  UNION ALL
+  SELECT (SELECT webhook_id FROM deliveries WHERE held_at IS NOT NULL AND webhook_id > h.id ORDER BY webhook_id LIMIT 1), n + 1
+  FROM h WHERE h.id IS NOT NULL AND n < ?
+)
+SELECT id FROM h WHERE id IS NOT NULL`, after, limit).Scan(&ids).Error
+	return ids, db.err(err)
+}
+
+// releaseHeldOf is ReleaseHeld for the held deliveries of the webhooks ids: it reads the
+// webhooks first, and the deliveries only of those gone or delivering again.
+func (db *DB) releaseHeldOf(ctx context.Context, ids []string, at time.Time) (int64, error) {
 	g := db.gorm.WithContext(ctx)
-	if err := g.Model(&Delivery{}).
-		Where("held_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id)").
-		Updates(map[string]any{"held_at": nil, "status": DeliveryCancelled, "last_error": "The webhook was deleted.",
-			"next_attempt_at": nil, "updated_at": db.Now()}).Error; err != nil {
+	var found []struct {
+		ID       string
+		Delivers bool
+	}
+	if err := g.Raw(`SELECT id, (enabled = ? AND disabled_at IS NULL AND paused_at IS NULL) AS delivers
+FROM webhooks WHERE id IN ?`, true, ids).Scan(&found).Error; err != nil {
 		return 0, db.err(err)
 	}
-	const delivers = `held_at IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
+	known := make(map[string]bool, len(found))
+	var ready []string
+	for _, w := range found {
+		known[w.ID] = true
+		if w.Delivers {
+			ready = append(ready, w.ID)
+		}
+	}
+	var gone []string
+	for _, id := range ids {
+		if !known[id] {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) > 0 {
+		if err := g.Model(&Delivery{}).
+			Where("held_at IS NOT NULL AND webhook_id IN ? AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id)", gone).
+			Updates(map[string]any{"held_at": nil, "status": DeliveryCancelled, "last_error": "The webhook was deleted.",
+				"next_attempt_at": nil, "updated_at": db.Now()}).Error; err != nil {
+			return 0, db.err(err)
+		}
+	}
+	if len(ready) == 0 {
+		return 0, nil
+	}
+	// The webhook is read again with each row: it may have been paused or disabled since.
+	const delivers = `held_at IS NOT NULL AND webhook_id IN ? AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
 AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)`
 	// In a lane only the head is due: the rest, released first, wait for their lane
 	// (lanes.go).
-	behind := g.Model(&Delivery{}).Where(delivers+" AND lane IS NOT NULL AND NOT "+laneHead, true).
+	behind := g.Model(&Delivery{}).Where(delivers+" AND lane IS NOT NULL AND NOT "+laneHead, ready, true).
 		Updates(map[string]any{"held_at": nil, "next_attempt_at": nil, "updated_at": db.Now()})
 	if behind.Error != nil {
 		return 0, db.err(behind.Error)
 	}
-	res := g.Model(&Delivery{}).Where(delivers, true).
+	res := g.Model(&Delivery{}).Where(delivers, ready, true).
 		Updates(map[string]any{"held_at": nil, "next_attempt_at": at, "updated_at": db.Now()})
 	return behind.RowsAffected + res.RowsAffected, db.err(res.Error)
 }

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -130,6 +132,65 @@ func TestClaims_HeldUntilEnabled(t *testing.T) {
 		}
 		if due, err := db.DueDeliveries(ctx, now.Add(time.Millisecond), 10, nil); err != nil || len(due) != 1 || due[0].ID != "msg_w" {
 			t.Fatalf("the released delivery is not due: %+v %v", due, err)
+		}
+	})
+}
+
+// The webhooks holding deliveries are found one index entry each, in pages that neither
+// skip nor repeat one, and a paused webhook's backlog is left where it is while the
+// others' are released.
+func TestClaims_HeldFoundByWebhook(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		var ids []string
+		var ds []store.Delivery
+		for i := range 7 {
+			w := fullWebhook()
+			w.ExternalID = fmt.Sprintf("5d0c2a8e-1b7f-4c39-8e0a-3f6b9d2c7e%02d", i)
+			if err := db.CreateWebhook(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			held := 1
+			switch i {
+			case 0: // paused, with a backlog
+				if err := db.PauseWebhook(ctx, w.ID, now); err != nil {
+					t.Fatal(err)
+				}
+				held = 50
+			case 5, 6: // holding nothing
+				continue
+			}
+			ids = append(ids, w.ID)
+			for j := range held {
+				ds = append(ds, store.Delivery{ID: fmt.Sprintf("msg_%d_%d", i, j), EventID: "evt_held_many", WebhookID: w.ID,
+					Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, HeldAt: &now})
+			}
+		}
+		if err := storetest.CreateEvent(ctx, db, &store.Event{ID: "evt_held_many", Type: "user.created", OccurredAt: now}, ds); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ids)
+		var found []string
+		for after := ""; ; {
+			page, err := store.HeldWebhooks(ctx, db, after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = append(found, page...)
+			if len(page) < 2 {
+				break
+			}
+			after = page[len(page)-1]
+		}
+		if !slices.Equal(found, ids) {
+			t.Fatalf("webhooks holding deliveries, by pages of 2: %v, want %v", found, ids)
+		}
+		if n, err := db.ReleaseHeld(ctx, now); err != nil || n != 4 {
+			t.Fatalf("released %d (%v), want the 4 of the webhooks that deliver", n, err)
+		}
+		if page, err := store.HeldWebhooks(ctx, db, "", 10); err != nil || len(page) != 1 {
+			t.Fatalf("still holding: %v %v, want the paused webhook only", page, err)
 		}
 	})
 }

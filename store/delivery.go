@@ -45,8 +45,9 @@ type Delivery struct {
 	ClaimedBy string `gorm:"size:64;not null;default:''"`
 	// HeldAt is set while the delivery waits for its webhook to be enabled again: it has
 	// no claim and is not due until then (see ReleaseHeld).
-	// Only held deliveries are in its index, which thus costs the others nothing.
-	HeldAt *time.Time `gorm:"index:idx_delivery_held,where:held_at IS NOT NULL"`
+	// Only held deliveries are in its index (heldIndexSQL), which thus costs the others
+	// nothing.
+	HeldAt *time.Time
 	// Lane is, for a delivery to an ordered webhook, its lane: the event's ordering key
 	// ("" when it has none, the webhook's default lane); nil for every other delivery.
 	// Within a lane (webhook, key) only the head is ever attempted: the pending delivery
@@ -148,6 +149,12 @@ func (db *DB) Backlog(ctx context.Context) (int64, time.Time, error) {
 	}
 	return n, oldest.CreatedAt, nil
 }
+
+// heldIndexSQL indexes the held deliveries by webhook, so that finding the webhooks that
+// hold some reads one entry per webhook (heldWebhooks), and releasing one webhook's reads
+// only its own, however many another holds.
+const heldIndexSQL = `CREATE INDEX IF NOT EXISTS idx_delivery_held_webhook ON deliveries (webhook_id, held_at)
+WHERE held_at IS NOT NULL`
 
 // openIndexSQL indexes the deliveries that did not succeed, by status and creation: the
 // pending ones (the backlog, the oldest waiting) and those that failed or were cancelled.

@@ -34,9 +34,10 @@ func TestOpen_RetiresOldDeliveryIndexes(t *testing.T) {
 			}
 			// What an older version left.
 			for _, q := range []string{
-				"DROP INDEX idx_delivery_open", "DROP INDEX idx_delivery_claimed",
+				"DROP INDEX idx_delivery_open", "DROP INDEX idx_delivery_claimed", "DROP INDEX idx_delivery_held_webhook",
 				"CREATE INDEX idx_deliveries_status ON deliveries (status)",
 				"CREATE INDEX idx_deliveries_claimed_until ON deliveries (claimed_until)",
+				"CREATE INDEX idx_delivery_held ON deliveries (held_at) WHERE held_at IS NOT NULL",
 			} {
 				if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 					t.Fatal(q, err)
@@ -46,12 +47,12 @@ func TestOpen_RetiresOldDeliveryIndexes(t *testing.T) {
 
 			db = storetest.OpenDSN(t, dsn)
 			got := indexes(t, db)
-			for _, name := range []string{"idx_delivery_open", "idx_delivery_claimed"} {
+			for _, name := range []string{"idx_delivery_open", "idx_delivery_claimed", "idx_delivery_held_webhook"} {
 				if !got[name] {
 					t.Errorf("index %s missing after the migration: %v", name, got)
 				}
 			}
-			for _, name := range []string{"idx_deliveries_status", "idx_deliveries_claimed_until"} {
+			for _, name := range []string{"idx_deliveries_status", "idx_deliveries_claimed_until", "idx_delivery_held"} {
 				if got[name] {
 					t.Errorf("retired index %s still there", name)
 				}

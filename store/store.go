@@ -256,13 +256,15 @@ func migrateAdding(g *gorm.DB, models ...any) error {
 // retiredIndexes are indexes older versions made that the models no longer have:
 // AutoMigrate adds indexes but never drops one. The deliveries' status and claimed_until
 // indexes held every delivery, and each settle moved an entry in both; their partial
-// successors hold only the deliveries that did not succeed and the claims in force.
-var retiredIndexes = []string{"idx_deliveries_status", "idx_deliveries_claimed_until"}
+// successors hold only the deliveries that did not succeed and the claims in force. The
+// held deliveries' index was by time alone: the look for those to release read every
+// one of them, each second.
+var retiredIndexes = []string{"idx_deliveries_status", "idx_deliveries_claimed_until", "idx_delivery_held"}
 
 // migrateIndexes creates the indexes AutoMigrate cannot say (a partial index on
 // several columns), then drops the retired ones, so that a query never goes without.
 func migrateIndexes(g *gorm.DB) error {
-	for _, q := range []string{laneIndexSQL, openIndexSQL} {
+	for _, q := range []string{laneIndexSQL, openIndexSQL, heldIndexSQL} {
 		if err := g.Exec(q).Error; err != nil {
 			return err
 		}
