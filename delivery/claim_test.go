@@ -524,6 +524,14 @@ func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 		if n := requests.Load(); n > 7 {
 			t.Errorf("the endpoint got %d requests for 55 deliveries while open, want the 5 that opened it (and a probe)", n)
 		}
+		// Published while it is open, they are held: out of the due deliveries, which each
+		// pause would otherwise move.
+		for _, ev := range evs[5:] {
+			ds, _, err := db.FindDeliveries(context.Background(), store.DeliveryFilter{EventID: ev.ID})
+			if err != nil || len(ds) != 1 || ds[0].HeldAt == nil || ds[0].NextAttemptAt != nil {
+				t.Fatalf("a delivery published while the breaker is open: %+v %v, want held", ds, err)
+			}
+		}
 		failing.Store(false)
 		// The next probe, after the pause, succeeds: the breaker closes, and the backlog and
 		// the retries are sent as they come due.

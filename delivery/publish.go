@@ -293,6 +293,10 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 					d.ClaimedUntil, d.ClaimedBy = &until, g.replica
 					claimed = append(claimed, &claim{d: d, w: w, read: read, writes: writes, ev: p.ev, until: until, span: p.span})
 					claimedAt = append(claimedAt, len(deliveries))
+				} else if wait > 0 && g.breakers.paused(w.ID) {
+					// Its breaker is open: held until it closes (store.CloseBreaker), out of
+					// the due deliveries, which each new pause would have to move.
+					d.HeldAt = &p.ev.CreatedAt
 				} else {
 					// Its endpoint is stuck or its breaker open, or the engine is not running:
 					// it is due when it may be sent.

@@ -237,7 +237,7 @@ func (db *DB) RenewClaims(ctx context.Context, owner string, ids []string, until
 }
 
 // ReleaseHeld ends the hold of every held delivery whose webhook delivers again (it is
-// enabled, not disabled by the gateway and not paused), leaving it due at at, and returns how many it
+// enabled, not disabled by the gateway, not paused and its breaker not open), leaving it due at at, and returns how many it
 // released. Held deliveries whose webhook was deleted are cancelled on the way. It reads
 // one index entry per webhook holding deliveries, and the deliveries of those it
 // releases: a paused webhook's backlog costs it nothing.
@@ -283,7 +283,8 @@ func (db *DB) releaseHeldOf(ctx context.Context, ids []string, at time.Time) (in
 		ID       string
 		Delivers bool
 	}
-	if err := g.Raw(`SELECT id, (enabled = ? AND disabled_at IS NULL AND paused_at IS NULL) AS delivers
+	if err := g.Raw(`SELECT id, (enabled = ? AND disabled_at IS NULL AND paused_at IS NULL
+AND NOT EXISTS (SELECT 1 FROM webhook_breakers b WHERE b.webhook_id = webhooks.id)) AS delivers
 FROM webhooks WHERE id IN ?`, true, ids).Scan(&found).Error; err != nil {
 		return 0, db.err(err)
 	}
@@ -312,9 +313,11 @@ FROM webhooks WHERE id IN ?`, true, ids).Scan(&found).Error; err != nil {
 	if len(ready) == 0 {
 		return 0, nil
 	}
-	// The webhook is read again with each row: it may have been paused or disabled since.
+	// The webhook is read again with each row: it may have been paused or disabled since,
+	// or its breaker opened.
 	const delivers = `held_at IS NOT NULL AND webhook_id IN ? AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
-AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)`
+AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)
+AND NOT EXISTS (SELECT 1 FROM webhook_breakers b WHERE b.webhook_id = deliveries.webhook_id)`
 	// In a lane only the head is due: the rest, released first, wait for their lane
 	// (lanes.go).
 	behind := g.Model(&Delivery{}).Where(delivers+" AND lane IS NOT NULL AND NOT "+laneHead, ready, true).

@@ -42,6 +42,7 @@ func Exercise(t *testing.T, open Open) {
 		{"ReserveSend", exerciseReserve},
 		{"Breakers", exerciseBreakers},
 		{"BreakerDefersDue", exerciseBreakerDefersDue},
+		{"BreakerHoldsBacklog", exerciseBreakerHolds},
 		{"Replicas", exerciseReplicas},
 		{"WebhookStatesAndHealth", exerciseHealth},
 		{"HealthChangesOnce", exerciseHealthOnce},
@@ -1153,4 +1154,66 @@ func exerciseBreakerDefersDue(t *testing.T, d driver.Driver, db *store.DB) {
 		t.Fatalf("reopen: %v %v", ok, err)
 	}
 	check("reopened", end.Add(2*time.Second))
+}
+
+// The deliveries published while a breaker is open are held, not due: another pause does
+// not move them, the look for held deliveries leaves them while it is open, and its close
+// makes them due at once. When nothing of the webhook is due for the probe, the newest
+// held delivery is, at the pause's end; a paused webhook's stay held through all of it.
+func exerciseBreakerHolds(t *testing.T, d driver.Driver, db *store.DB) {
+	ctx := context.Background()
+	a := webhook(t, db, "down", nil)
+	paused := webhook(t, db, "paused", nil)
+	at := now()
+	if err := db.PauseWebhook(ctx, paused.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []*store.Webhook{a, paused} {
+		if _, opened, err := d.OpenBreaker(ctx, w.ID, at, time.Second); err != nil || !opened {
+			t.Fatalf("open: %v %v", opened, err)
+		}
+	}
+	var held []string
+	for i := range 3 {
+		held = append(held, publish(t, d, fmt.Sprintf("evt_held_%d", i), []*store.Webhook{a, paused}, func(x *store.Delivery) {
+			h := at.Add(time.Duration(i) * time.Millisecond)
+			x.HeldAt = &h
+		})[0].ID)
+	}
+	if n, err := d.ReleaseHeld(ctx, at); err != nil || n != 0 {
+		t.Errorf("released while the breaker is open: %d %v", n, err)
+	}
+	end := at.Add(time.Second)
+	for _, w := range []*store.Webhook{a, paused} {
+		if b, err := d.ProbeBreaker(ctx, w.ID, "probe", end, time.Minute); err != nil || b == nil {
+			t.Fatalf("probe: %+v %v", b, err)
+		}
+		if ok, err := d.ReopenBreaker(ctx, w.ID, "probe", end.Add(2*time.Second), 2*time.Second); err != nil || !ok {
+			t.Fatalf("reopen: %v %v", ok, err)
+		}
+	}
+	// Nothing of a was due: its newest held delivery is, for the next probe.
+	got, err := d.DueDeliveries(ctx, end.Add(2*time.Second), 10, nil)
+	if err != nil || !same(ids(got), []string{held[2]}) {
+		t.Fatalf("due at the new pause's end: %v %v, want a's newest held %s", ids(got), err, held[2])
+	}
+	for _, id := range held[:2] {
+		if x, err := db.GetDelivery(ctx, id); err != nil || x.HeldAt == nil || x.NextAttemptAt != nil {
+			t.Errorf("%s moved by the reopen: %+v %v", id, x, err)
+		}
+	}
+	for _, w := range []*store.Webhook{a, paused} {
+		if ok, err := d.CloseBreaker(ctx, w.ID); err != nil || !ok {
+			t.Fatalf("close: %v %v", ok, err)
+		}
+	}
+	got, err = d.DueDeliveries(ctx, now().Add(time.Hour), 10, nil)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("due after the close: %v %v, want a's three", ids(got), err)
+	}
+	for _, x := range got {
+		if x.WebhookID != a.ID || x.HeldAt != nil {
+			t.Errorf("due after the close: %+v", x)
+		}
+	}
 }
