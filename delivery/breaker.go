@@ -38,7 +38,7 @@ type breakerStore interface {
 	OpenBreaker(ctx context.Context, webhookID string, at time.Time, pause time.Duration) (*store.WebhookBreaker, bool, error)
 	ProbeBreaker(ctx context.Context, webhookID, deliveryID string, now time.Time, limit time.Duration) (*store.WebhookBreaker, error)
 	ReopenBreaker(ctx context.Context, webhookID, prober string, until time.Time, pause time.Duration) (bool, error)
-	CloseBreaker(ctx context.Context, webhookID string) (bool, error)
+	CloseBreaker(ctx context.Context, webhookID string, at time.Time) (bool, error)
 	OpenBreakers(ctx context.Context) ([]store.WebhookBreaker, error)
 	BreakersOf(ctx context.Context, ids []string) (map[string]*store.WebhookBreaker, error)
 }
@@ -230,7 +230,7 @@ func (b *breakers) record(ctx context.Context, webhookID, deliveryID string, ok 
 		}
 		b.set(webhookID, nil)
 		b.mu.Unlock()
-		if _, err := b.db.CloseBreaker(ctx, webhookID); err != nil && ctx.Err() == nil {
+		if _, err := b.db.CloseBreaker(ctx, webhookID, now); err != nil && ctx.Err() == nil {
 			b.log.Error("closing a breaker", "webhook", webhookID, "err", err)
 		}
 		return nowClosed
@@ -289,7 +289,7 @@ func (b *breakers) forget(ctx context.Context, webhookID string) {
 	}
 	b.mu.Unlock()
 	if k != nil {
-		if _, err := b.db.CloseBreaker(ctx, webhookID); err != nil && ctx.Err() == nil {
+		if _, err := b.db.CloseBreaker(ctx, webhookID, b.clock.Now()); err != nil && ctx.Err() == nil {
 			b.log.Error("forgetting a deleted webhook's breaker", "webhook", webhookID, "err", err)
 		}
 	}

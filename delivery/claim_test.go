@@ -510,7 +510,7 @@ func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 			}
 		}))
 		t.Cleanup(rcv.Close)
-		h.webhook(t, rcv.URL, nil)
+		w := h.webhook(t, rcv.URL, nil)
 		var evs []*store.Event
 		publish := func(n int) {
 			for range n {
@@ -532,6 +532,16 @@ func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 				t.Fatalf("a delivery published while the breaker is open: %+v %v, want held", ds, err)
 			}
 		}
+		// Paused and resumed while it is open: what waited stays held for the breaker, and
+		// a probe still goes once its pause is over, with no new event to carry it.
+		if err := h.engine.Pause(context.Background(), w.ID); err != nil {
+			t.Fatal(err)
+		}
+		publish(5)
+		if err := h.engine.Resume(context.Background(), w.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.quiet(t)
 		failing.Store(false)
 		// The next probe, after the pause, succeeds: the breaker closes, and the backlog and
 		// the retries are sent as they come due.
@@ -545,8 +555,46 @@ func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 				t.Fatalf("delivery %s: %s, want succeeded once the endpoint answers", ds[0].ID, ds[0].Status)
 			}
 		}
-		if n := requests.Load(); n > 5+55+10 {
-			t.Errorf("%d requests for 55 deliveries, 5 of them failed once: the open endpoint was tried too often", n)
+		if n := requests.Load(); n > 5+60+10 {
+			t.Errorf("%d requests for 60 deliveries, 5 of them failed once: the open endpoint was tried too often", n)
+		}
+	})
+}
+
+// An endpoint whose breaker holds all it has left (the attempts that opened it were the
+// deliveries' last) is still probed once the pause is over, and then drained.
+func TestBreaker_ProbedWithOnlyHeldDeliveries(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clock := &delivery.TestClock{}
+		h := start(t, db, delivery.Config{Clock: clock, MaxAttempts: 1})
+		var failing atomic.Bool
+		failing.Store(true)
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if failing.Load() {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}))
+		t.Cleanup(rcv.Close)
+		h.webhook(t, rcv.URL, nil)
+		for range 5 {
+			h.publish(t, delivery.PublishInput{Type: "user.created"})
+		}
+		h.quiet(t) // five failures, each its delivery's last: the breaker is open
+		var held []*store.Event
+		for range 20 {
+			held = append(held, h.publish(t, delivery.PublishInput{Type: "user.created"}))
+		}
+		h.quiet(t)
+		failing.Store(false)
+		for range 5 {
+			clock.Advance(time.Second)
+			h.quiet(t)
+		}
+		for _, ev := range held {
+			if ds := h.settled(t, ev.ID, 30*time.Second); ds[0].Status != store.DeliverySucceeded {
+				t.Fatalf("delivery %s: %s, want succeeded once the endpoint answers", ds[0].ID, ds[0].Status)
+			}
 		}
 	})
 }

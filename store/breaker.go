@@ -103,6 +103,14 @@ func (db *DB) deferDue(ctx context.Context, webhookID string, until time.Time) e
 	if res.RowsAffected > 0 {
 		return nil
 	}
+	return db.ensureProbe(ctx, webhookID, until)
+}
+
+// ensureProbe sees that one of a webhook's deliveries is due at until at the latest, for
+// its breaker's probe: when none is, its newest held one is made due then. Without it an
+// endpoint whose backlog is all held would be probed only when a new event came.
+func (db *DB) ensureProbe(ctx context.Context, webhookID string, until time.Time) error {
+	g := db.gorm.WithContext(ctx)
 	var due []string
 	if err := g.Raw(`SELECT id FROM `+db.dueTable+` WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND webhook_id = ?
 AND status = ? AND claimed_until IS NULL LIMIT 1`, until, webhookID, DeliveryPending).Scan(&due).Error; err != nil || len(due) > 0 {
@@ -152,15 +160,15 @@ WHERE webhook_id = ? AND prober = ?`, until.UnixMicro(), pause.Milliseconds(), w
 	return true, db.deferDue(ctx, webhookID, until)
 }
 
-// CloseBreaker closes a webhook's breaker: the endpoint answered. closed says whether it
-// was open. The deliveries held while it was open are due at once (unless the webhook is
+// CloseBreaker closes a webhook's breaker at at: the endpoint answered. closed says whether
+// it was open. The deliveries held while it was open are due at at (unless the webhook is
 // paused or disabled meanwhile, which keeps them held; cancelled if it was deleted).
-func (db *DB) CloseBreaker(ctx context.Context, webhookID string) (closed bool, err error) {
+func (db *DB) CloseBreaker(ctx context.Context, webhookID string, at time.Time) (closed bool, err error) {
 	res := db.gorm.WithContext(ctx).Where("webhook_id = ?", webhookID).Delete(&WebhookBreaker{})
 	if res.Error != nil {
 		return false, db.err(res.Error)
 	}
-	if _, err := db.releaseHeldOf(ctx, []string{webhookID}, db.Now()); err != nil {
+	if _, err := db.releaseHeldOf(ctx, []string{webhookID}, at); err != nil {
 		return res.RowsAffected == 1, err
 	}
 	return res.RowsAffected == 1, nil

@@ -280,20 +280,31 @@ SELECT id FROM h WHERE id IS NOT NULL`, after, limit).Scan(&ids).Error
 func (db *DB) releaseHeldOf(ctx context.Context, ids []string, at time.Time) (int64, error) {
 	g := db.gorm.WithContext(ctx)
 	var found []struct {
-		ID       string
-		Delivers bool
+		ID string
+		// Delivers: enabled, not disabled and not paused; Until and ProbeUntil its breaker's
+		// (none when Until is nil).
+		Delivers          bool
+		Until, ProbeUntil *int64
 	}
-	if err := g.Raw(`SELECT id, (enabled = ? AND disabled_at IS NULL AND paused_at IS NULL
-AND NOT EXISTS (SELECT 1 FROM webhook_breakers b WHERE b.webhook_id = webhooks.id)) AS delivers
-FROM webhooks WHERE id IN ?`, true, ids).Scan(&found).Error; err != nil {
+	if err := g.Raw(`SELECT w.id, (w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL) AS delivers,
+b.until_micros AS until, b.probe_until_micros AS probe_until
+FROM webhooks w LEFT JOIN webhook_breakers b ON b.webhook_id = w.id WHERE w.id IN ?`, true, ids).Scan(&found).Error; err != nil {
 		return 0, db.err(err)
 	}
 	known := make(map[string]bool, len(found))
 	var ready []string
 	for _, w := range found {
 		known[w.ID] = true
-		if w.Delivers {
+		switch {
+		case !w.Delivers:
+		case w.Until == nil:
 			ready = append(ready, w.ID)
+		case *w.Until <= at.UnixMicro() && *w.ProbeUntil <= at.UnixMicro():
+			// Its breaker waits for a probe, and what it holds may be all it has: held
+			// for a pause since ended, say.
+			if err := db.ensureProbe(ctx, w.ID, at); err != nil {
+				return 0, err
+			}
 		}
 	}
 	var gone []string

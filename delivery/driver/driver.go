@@ -150,8 +150,10 @@ type Executor interface {
 	// ReopenBreaker opens the breaker again until a time, with the pause given, when the
 	// probe out is prober's.
 	ReopenBreaker(ctx context.Context, webhookID, prober string, until time.Time, pause time.Duration) (bool, error)
-	// CloseBreaker deletes a webhook's breaker, reporting whether it was open.
-	CloseBreaker(ctx context.Context, webhookID string) (bool, error)
+	// CloseBreaker deletes a webhook's breaker, reporting whether it was open, and makes
+	// due at at the deliveries held while it was (unless the webhook holds them for
+	// another reason).
+	CloseBreaker(ctx context.Context, webhookID string, at time.Time) (bool, error)
 	// OpenBreakers returns every open breaker (bounded); BreakersOf those of some webhooks.
 	OpenBreakers(ctx context.Context) ([]store.WebhookBreaker, error)
 	BreakersOf(ctx context.Context, ids []string) (map[string]*store.WebhookBreaker, error)

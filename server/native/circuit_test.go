@@ -49,7 +49,7 @@ func exerciseCircuit(t *testing.T, do doFunc, db *store.DB, id string) {
 			t.Errorf("listed %s: circuit %+v, want %s", w.Id, w.Circuit, want)
 		}
 	}
-	if _, err := db.CloseBreaker(ctx, id); err != nil {
+	if _, err := db.CloseBreaker(ctx, id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := db.OpenBreaker(ctx, id, at.Add(-time.Hour), time.Second); err != nil {
@@ -58,7 +58,7 @@ func exerciseCircuit(t *testing.T, do doFunc, db *store.DB, id string) {
 	if c := get(); c.State != api.CircuitHalfOpen || c.Until != nil {
 		t.Errorf("a breaker whose pause is over: %+v, want half-open", c)
 	}
-	if _, err := db.CloseBreaker(ctx, id); err != nil {
+	if _, err := db.CloseBreaker(ctx, id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if c := get(); c.State != api.CircuitClosed {

@@ -515,7 +515,7 @@ func TestPortalMirrorsV1(t *testing.T) {
 	if c := list.Webhooks[0].Circuit; c == nil || c.State != api.CircuitOpen || c.Until == nil || !c.Until.Equal(until) {
 		t.Errorf("the portal's list shows circuit %+v, want open until %s", c, until)
 	}
-	if _, err := b.db.CloseBreaker(context.Background(), w.Id); err != nil {
+	if _, err := b.db.CloseBreaker(context.Background(), w.Id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	call("GET", id, "", 200)

@@ -880,10 +880,10 @@ func exerciseBreakers(t *testing.T, d driver.Driver, _ *store.DB) {
 	if b := got["wh_a"]; err != nil || len(got) != 1 || b.Pause() != 2*time.Second || b.ProbeOut(after) || !b.Until().Equal(after.Add(2*time.Second)) {
 		t.Errorf("reopened breaker: %+v %v", got, err)
 	}
-	if ok, err := d.CloseBreaker(ctx, "wh_a"); err != nil || !ok {
+	if ok, err := d.CloseBreaker(ctx, "wh_a", now()); err != nil || !ok {
 		t.Errorf("close: %v %v", ok, err)
 	}
-	if ok, err := d.CloseBreaker(ctx, "wh_a"); err != nil || ok {
+	if ok, err := d.CloseBreaker(ctx, "wh_a", now()); err != nil || ok {
 		t.Errorf("closed twice: %v %v", ok, err)
 	}
 	if open, err := d.OpenBreakers(ctx); err != nil || len(open) != 0 {
@@ -1159,7 +1159,8 @@ func exerciseBreakerDefersDue(t *testing.T, d driver.Driver, db *store.DB) {
 // The deliveries published while a breaker is open are held, not due: another pause does
 // not move them, the look for held deliveries leaves them while it is open, and its close
 // makes them due at once. When nothing of the webhook is due for the probe, the newest
-// held delivery is, at the pause's end; a paused webhook's stay held through all of it.
+// held delivery is, at the pause's end; a paused webhook's stay held until it is resumed,
+// then one goes for the probe.
 func exerciseBreakerHolds(t *testing.T, d driver.Driver, db *store.DB) {
 	ctx := context.Background()
 	a := webhook(t, db, "down", nil)
@@ -1173,12 +1174,13 @@ func exerciseBreakerHolds(t *testing.T, d driver.Driver, db *store.DB) {
 			t.Fatalf("open: %v %v", opened, err)
 		}
 	}
-	var held []string
+	var held, heldPaused []string
 	for i := range 3 {
-		held = append(held, publish(t, d, fmt.Sprintf("evt_held_%d", i), []*store.Webhook{a, paused}, func(x *store.Delivery) {
+		ds := publish(t, d, fmt.Sprintf("evt_held_%d", i), []*store.Webhook{a, paused}, func(x *store.Delivery) {
 			h := at.Add(time.Duration(i) * time.Millisecond)
 			x.HeldAt = &h
-		})[0].ID)
+		})
+		held, heldPaused = append(held, ds[0].ID), append(heldPaused, ds[1].ID)
 	}
 	if n, err := d.ReleaseHeld(ctx, at); err != nil || n != 0 {
 		t.Errorf("released while the breaker is open: %d %v", n, err)
@@ -1202,17 +1204,30 @@ func exerciseBreakerHolds(t *testing.T, d driver.Driver, db *store.DB) {
 			t.Errorf("%s moved by the reopen: %+v %v", id, x, err)
 		}
 	}
+	// Resumed while its breaker is open, the paused webhook's deliveries stay held, but
+	// once the pause is over one is due, for the probe.
+	if err := db.ResumeWebhook(ctx, paused.ID); err != nil {
+		t.Fatal(err)
+	}
+	later := end.Add(2 * time.Second)
+	if n, err := d.ReleaseHeld(ctx, later); err != nil || n != 0 {
+		t.Errorf("released while the breaker is open: %d %v", n, err)
+	}
+	got, err = d.DueDeliveries(ctx, later, 10, nil)
+	if err != nil || !same(ids(got), []string{held[2], heldPaused[2]}) && !same(ids(got), []string{heldPaused[2], held[2]}) {
+		t.Fatalf("due once the pauses are over: %v %v, want the newest held of each, %s and %s", ids(got), err, held[2], heldPaused[2])
+	}
 	for _, w := range []*store.Webhook{a, paused} {
-		if ok, err := d.CloseBreaker(ctx, w.ID); err != nil || !ok {
+		if ok, err := d.CloseBreaker(ctx, w.ID, later); err != nil || !ok {
 			t.Fatalf("close: %v %v", ok, err)
 		}
 	}
-	got, err = d.DueDeliveries(ctx, now().Add(time.Hour), 10, nil)
-	if err != nil || len(got) != 3 {
-		t.Fatalf("due after the close: %v %v, want a's three", ids(got), err)
+	got, err = d.DueDeliveries(ctx, later, 10, nil)
+	if err != nil || len(got) != 6 {
+		t.Fatalf("due after the close: %v %v, want all six", ids(got), err)
 	}
 	for _, x := range got {
-		if x.WebhookID != a.ID || x.HeldAt != nil {
+		if x.HeldAt != nil {
 			t.Errorf("due after the close: %+v", x)
 		}
 	}
