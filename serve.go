@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -243,6 +244,7 @@ func (c *storeFlags) open(ctx context.Context, mustExist bool) (*store.DB, *serv
 func (c *serveCmd) Run(g *globals) error {
 	ctx := g.ctx
 	log := c.logger(g.stderr)
+	collectLessOften()
 	shutdownTracing, err := startTracing(ctx)
 	if err != nil {
 		return err
@@ -330,4 +332,17 @@ func pprofMux() http.Handler {
 	m.HandleFunc("/debug/pprof/", pprof.Index)
 	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	return m
+}
+
+// gcPercent is the gateway's garbage collection target, unless GOGC sets one: the heap may
+// grow to three times what is live before a collection (Go's default, 100, lets it double).
+// Interleaved with the default (docs/benchmark.md), it took 3-10 % less CPU per delivery
+// in each of three runs, for a peak RSS of 139 MB against 114-123 (the bound is 150).
+const gcPercent = 200
+
+// collectLessOften sets gcPercent, unless the environment says GOGC.
+func collectLessOften() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 }
