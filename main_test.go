@@ -265,7 +265,9 @@ func TestMasterKey_WarnAndRefuseAnother(t *testing.T) {
 	if _, err := serveOnce("--secret-key", "another-master-key-entirely"); err == nil || !strings.Contains(err.Error(), "POLYHOOK_SECRET_KEY") {
 		t.Errorf("start with another master key: %v", err)
 	}
-	logs, err = serveOnce("--secret-key", master)
+	// With "=": the key is random base64url, and one in 64 starts with "-", which a flag
+	// parser reads as another flag when the value is a separate argument.
+	logs, err = serveOnce("--secret-key=" + master)
 	if err != nil {
 		t.Fatalf("start with the stored key given: %v", err)
 	}
