@@ -13,8 +13,8 @@ import (
 // open: no replica makes an attempt to it for a pause, and new deliveries are stored held
 // (store.CloseBreaker releases them), with no attempt. When the pause is over one attempt
 // of all replicas goes first (the probe): if it succeeds the endpoint is closed and its
-// backlog is due at once, sent as fast as the poll for due deliveries claims it; if it fails, the endpoint opens again
-// for twice as long, up to breakerMaxPause. A failing endpoint thus costs one attempt per
+// backlog is due at once, sent as fast as the poll for due deliveries claims it; if it
+// fails, the endpoint opens again for twice as long, up to breakerMaxPause. A failing endpoint thus costs one attempt per
 // pause instead of one per delivery and retry, and a delivery does not spend its
 // attempts while its endpoint is down.
 //

@@ -298,8 +298,8 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 					// the due deliveries, which each new pause would have to move.
 					d.HeldAt = &p.ev.CreatedAt
 				} else {
-					// Its endpoint is stuck or its breaker open, or the engine is not running:
-					// it is due when it may be sent.
+					// Its endpoint is stuck, or the engine is not running: it is due when it
+					// may be sent.
 					at := p.ev.CreatedAt
 					if wait > 0 {
 						at = at.Add(jitter(wait))

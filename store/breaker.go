@@ -106,21 +106,26 @@ func (db *DB) deferDue(ctx context.Context, webhookID string, until time.Time) e
 	return db.ensureProbe(ctx, webhookID, until)
 }
 
-// ensureProbe sees that one of a webhook's deliveries is due at until at the latest, for
-// its breaker's probe: when none is, its newest held one is made due then. Without it an
-// endpoint whose backlog is all held would be probed only when a new event came.
+// ensureProbe is probeHeld for a webhook not read yet: only one that delivers and has no
+// lanes (another's deliveries are held for its pause or its disabling, and an ordered
+// one's are left due by the publish).
 func (db *DB) ensureProbe(ctx context.Context, webhookID string, until time.Time) error {
+	var ordered []bool
+	if err := db.gorm.WithContext(ctx).Raw(`SELECT w.ordered FROM webhooks w WHERE w.id = ? AND `+webhookDelivers,
+		webhookID, true).Scan(&ordered).Error; err != nil || len(ordered) == 0 || ordered[0] {
+		return db.err(err)
+	}
+	return db.probeHeld(ctx, webhookID, until)
+}
+
+// probeHeld sees that one of a webhook's deliveries is due at until at the latest, for its
+// breaker's probe: when none is, its newest held one is made due then. Without it an
+// endpoint whose backlog is all held would be probed only when a new event came.
+func (db *DB) probeHeld(ctx context.Context, webhookID string, until time.Time) error {
 	g := db.gorm.WithContext(ctx)
 	var due []string
 	if err := g.Raw(`SELECT id FROM `+db.dueTable+` WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND webhook_id = ?
 AND status = ? AND claimed_until IS NULL LIMIT 1`, until, webhookID, DeliveryPending).Scan(&due).Error; err != nil || len(due) > 0 {
-		return db.err(err)
-	}
-	// Only for a webhook that delivers and has no lanes: another's deliveries are held for
-	// its pause or its disabling, and an ordered one's are left due by the publish.
-	var delivers []bool
-	if err := g.Raw(`SELECT true FROM webhooks WHERE id = ? AND enabled = ? AND disabled_at IS NULL AND paused_at IS NULL AND ordered = ?`,
-		webhookID, true, false).Scan(&delivers).Error; err != nil || len(delivers) == 0 {
 		return db.err(err)
 	}
 	err := g.Exec(`UPDATE deliveries SET held_at = NULL, next_attempt_at = ? WHERE id IN (

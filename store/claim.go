@@ -258,6 +258,11 @@ func (db *DB) ReleaseHeld(ctx context.Context, at time.Time) (int64, error) {
 	}
 }
 
+// webhookDelivers is the condition on a webhook w (its argument: true) that it delivers as
+// far as its owner and operators say: enabled, not disabled by the gateway, not paused.
+// Its breaker is the other condition.
+const webhookDelivers = `w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL`
+
 // heldWebhooksBatch is how many webhooks holding deliveries ReleaseHeld takes at a time.
 const heldWebhooksBatch = 500
 
@@ -281,12 +286,12 @@ func (db *DB) releaseHeldOf(ctx context.Context, ids []string, at time.Time) (in
 	g := db.gorm.WithContext(ctx)
 	var found []struct {
 		ID string
-		// Delivers: enabled, not disabled and not paused; Until and ProbeUntil its breaker's
-		// (none when Until is nil).
-		Delivers          bool
+		// Delivers: enabled, not disabled and not paused (webhookDelivers); Until and
+		// ProbeUntil its breaker's (none when Until is nil).
+		Delivers, Ordered bool
 		Until, ProbeUntil *int64
 	}
-	if err := g.Raw(`SELECT w.id, (w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL) AS delivers,
+	if err := g.Raw(`SELECT w.id, (`+webhookDelivers+`) AS delivers, w.ordered,
 b.until_micros AS until, b.probe_until_micros AS probe_until
 FROM webhooks w LEFT JOIN webhook_breakers b ON b.webhook_id = w.id WHERE w.id IN ?`, true, ids).Scan(&found).Error; err != nil {
 		return 0, db.err(err)
@@ -299,10 +304,10 @@ FROM webhooks w LEFT JOIN webhook_breakers b ON b.webhook_id = w.id WHERE w.id I
 		case !w.Delivers:
 		case w.Until == nil:
 			ready = append(ready, w.ID)
-		case *w.Until <= at.UnixMicro() && *w.ProbeUntil <= at.UnixMicro():
+		case !w.Ordered && *w.Until <= at.UnixMicro() && *w.ProbeUntil <= at.UnixMicro():
 			// Its breaker waits for a probe, and what it holds may be all it has: held
-			// for a pause since ended, say.
-			if err := db.ensureProbe(ctx, w.ID, at); err != nil {
+			// for a pause since ended, say. (An ordered webhook's are left due.)
+			if err := db.probeHeld(ctx, w.ID, at); err != nil {
 				return 0, err
 			}
 		}
@@ -327,8 +332,7 @@ FROM webhooks w LEFT JOIN webhook_breakers b ON b.webhook_id = w.id WHERE w.id I
 	// The webhook is read again with each row: it may have been paused or disabled since,
 	// or its breaker opened.
 	const delivers = `held_at IS NOT NULL AND webhook_id IN ? AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id
-AND w.enabled = ? AND w.disabled_at IS NULL AND w.paused_at IS NULL)
-AND NOT EXISTS (SELECT 1 FROM webhook_breakers b WHERE b.webhook_id = deliveries.webhook_id)`
+AND ` + webhookDelivers + `) AND NOT EXISTS (SELECT 1 FROM webhook_breakers b WHERE b.webhook_id = deliveries.webhook_id)`
 	// In a lane only the head is due: the rest, released first, wait for their lane
 	// (lanes.go).
 	behind := g.Model(&Delivery{}).Where(delivers+" AND lane IS NOT NULL AND NOT "+laneHead, ready, true).
