@@ -199,7 +199,7 @@ func (db *DB) FindWebhooks(ctx context.Context, f WebhookFilter) ([]Webhook, int
 	if f.TenantID != "" {
 		// TenantIDs is a JSON array of strings; tenant ids are validated UUIDs, so a
 		// quoted substring match is exact and works the same on both backends.
-		q = q.Where(`(global = ? OR tenant_ids LIKE ? ESCAPE '\')`, true, `%"`+escapeLike(f.TenantID)+`"%`)
+		q = q.Where(`(global = ? OR `+tenantIDsHoldSQL+`)`, true, tenantIDsPattern(f.TenantID))
 	}
 	q, err := whereHealth(q, f.Health)
 	if err != nil {
@@ -246,6 +246,14 @@ func NewSigningSecret() string {
 	_, _ = rand.Read(b)
 	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }
+
+// tenantIDsHoldSQL is the condition that a webhook's tenant_ids (a JSON array of strings)
+// holds a tenant, whose argument is tenantIDsPattern's: the quoted id as a substring, the
+// same on both backends (exact for an id without a quote, such as the UUIDs tenant ids
+// are; for a match the dialects' scope rules decide in the end).
+const tenantIDsHoldSQL = `tenant_ids LIKE ? ESCAPE '\'`
+
+func tenantIDsPattern(tenant string) string { return `%"` + escapeLike(tenant) + `"%` }
 
 // escapeLike escapes the LIKE metacharacters of s for a pattern with `\` as the escape.
 func escapeLike(s string) string {
@@ -424,7 +432,7 @@ func (db *DB) matchCandidates(ctx context.Context, dialects []string, tenant str
 	if tenant == "" {
 		q = q.Where("global = ?", true)
 	} else {
-		q = q.Where("(global = ? OR owner = ? OR tenant_ids LIKE ? ESCAPE '\\')", true, tenant, `%"`+escapeLike(tenant)+`"%`)
+		q = q.Where(`(global = ? OR owner = ? OR `+tenantIDsHoldSQL+`)`, true, tenant, tenantIDsPattern(tenant))
 	}
 	var ws []Webhook
 	if err := q.Order("created_at ASC, id ASC").Find(&ws).Error; err != nil {
