@@ -296,13 +296,13 @@ type Attempt struct {
 
 // AttemptWindow defines model for AttemptWindow.
 type AttemptWindow struct {
-	// Attempts Attempts started since then.
+	// Attempts Attempts started since the start of since's minute.
 	Attempts int64 `json:"attempts"`
 
-	// P50Ms Median attempt duration; absent without attempts.
+	// P50Ms Median attempt duration, to a bucket's bound (see the operation); absent without attempts.
 	P50Ms *int64 `json:"p50Ms,omitempty"`
 
-	// P95Ms 95th percentile of the attempt durations; absent without attempts.
+	// P95Ms 95th percentile of the attempt durations, to a bucket's bound; absent without attempts.
 	P95Ms *int64    `json:"p95Ms,omitempty"`
 	Since time.Time `json:"since"`
 
@@ -1882,6 +1882,8 @@ type ClientInterface interface {
 
 	// GetWebhookStats The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
 	//
+	// Counted as attempts are recorded, per minute: a window runs from the start of the minute an hour (a day) ago, and reading it costs the same however many attempts the webhook has had. Latencies are counted in buckets: a percentile is the upper bound of the bucket holding it (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 50, 70, 100, 150, 200, 300, 400, 500, 700 ms, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30 or 60 s), or the window's longest attempt when that is shorter.
+	//
 	// Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
 	GetWebhookStats(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2789,6 +2791,8 @@ func (c *Client) RotateWebhookSecret(ctx context.Context, webhookId string, body
 }
 
 // GetWebhookStats The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+//
+// Counted as attempts are recorded, per minute: a window runs from the start of the minute an hour (a day) ago, and reading it costs the same however many attempts the webhook has had. Latencies are counted in buckets: a percentile is the upper bound of the bucket holding it (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 50, 70, 100, 150, 200, 300, 400, 500, 700 ms, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30 or 60 s), or the window's longest attempt when that is shorter.
 //
 // Corresponds with GET /v1/webhooks/{webhookId}/stats (the `GetWebhookStats` operationId).
 func (c *Client) GetWebhookStats(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5167,6 +5171,8 @@ type ClientWithResponsesInterface interface {
 	RotateWebhookSecretWithResponse(ctx context.Context, webhookId string, body RotateWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
 
 	// GetWebhookStatsWithResponse The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+	//
+	// Counted as attempts are recorded, per minute: a window runs from the start of the minute an hour (a day) ago, and reading it costs the same however many attempts the webhook has had. Latencies are counted in buckets: a percentile is the upper bound of the bucket holding it (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 50, 70, 100, 150, 200, 300, 400, 500, 700 ms, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30 or 60 s), or the window's longest attempt when that is shorter.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9185,6 +9191,8 @@ func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Contex
 }
 
 // GetWebhookStatsWithResponse The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+//
+// Counted as attempts are recorded, per minute: a window runs from the start of the minute an hour (a day) ago, and reading it costs the same however many attempts the webhook has had. Latencies are counted in buckets: a percentile is the upper bound of the bucket holding it (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 50, 70, 100, 150, 200, 300, 400, 500, 700 ms, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30 or 60 s), or the window's longest attempt when that is shorter.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -52,15 +52,21 @@ func (c activityCounts) add(at time.Time, i int) {
 	x[i]++
 }
 
+// countShard is the row of a minute's counts a transaction adds to: one of
+// activityShards on PostgreSQL, the one row on SQLite.
+func (db *DB) countShard() int {
+	if db.backend == BackendPostgres {
+		return rand.IntN(activityShards)
+	}
+	return 0
+}
+
 // activityStatements returns the statements adding the counts, one per minute.
 func (db *DB) activityStatements(c activityCounts) []statement {
 	if len(c) == 0 {
 		return nil
 	}
-	shard := 0
-	if db.backend == BackendPostgres {
-		shard = rand.IntN(activityShards)
-	}
+	shard := db.countShard()
 	// In order of minute, so that two transactions spanning the same two minutes lock
 	// their rows in the same order and cannot deadlock on PostgreSQL.
 	out := make([]statement, 0, len(c))
@@ -94,10 +100,14 @@ func attemptActivity(as []*Attempt) activityCounts {
 	return c
 }
 
-// PruneActivity forgets the minutes older than the longest window Activity shows.
+// PruneActivity forgets the minutes older than the longest window Activity shows, and
+// the webhooks' minutes older than WebhookAttempts's.
 func (db *DB) PruneActivity(ctx context.Context, now time.Time) error {
 	err := db.gorm.WithContext(ctx).Where("minute < ?", minuteOf(now.Add(-activityKeep))).Delete(&ActivityMinute{}).Error
-	return db.err(err)
+	if err != nil {
+		return db.err(err)
+	}
+	return db.pruneWebhookMinutes(ctx, now)
 }
 
 // backfillActivity counts, once, when the table is new, the minutes of the last day from

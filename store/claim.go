@@ -74,6 +74,7 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	// just claimed is left as it is).
 	sts = append(sts, promotions(ds)...)
 	sts = append(sts, db.activityStatements(attemptActivity(as))...)
+	sts = append(sts, db.webhookMinuteStatements(webhookAttemptCounts(ds, as))...)
 	// One statement per webhook, so that the rows each changed say which runs it ended,
 	// as MarkHealthy's RETURNING does.
 	healthy := len(sts)

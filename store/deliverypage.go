@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // DeliveryPage selects a page of deliveries by cursor: the filters of DeliveryFilter, and
@@ -90,48 +88,4 @@ func parseDeliveryCursor(c string) (time.Time, string, error) {
 		}
 	}
 	return time.Time{}, "", Errorf(EINVALID, "cursor is not one this API gave out (nextCursor).")
-}
-
-// AttemptWindow sums up a webhook's attempts since a time.
-type AttemptWindow struct {
-	Since               time.Time
-	Attempts, Succeeded int64
-	// P50 and P95 are attempt durations in milliseconds; zero without attempts.
-	P50, P95 int64
-}
-
-// WebhookAttempts sums up the attempts to one webhook started since a time: how many,
-// how many answered 2xx, and the median and 95th percentile of their durations.
-func (db *DB) WebhookAttempts(ctx context.Context, webhookID string, since time.Time) (AttemptWindow, error) {
-	w := AttemptWindow{Since: since}
-	base := func() *gorm.DB {
-		return db.gorm.WithContext(ctx).Model(&Attempt{}).
-			Where("delivery_id IN (?)", db.gorm.Model(&Delivery{}).Select("id").Where("webhook_id = ?", webhookID)).
-			Where("started_at >= ?", since)
-	}
-	if err := base().Count(&w.Attempts).Error; err != nil {
-		return w, db.err(err)
-	}
-	if w.Attempts == 0 {
-		return w, nil
-	}
-	if err := base().Where("response_status >= 200 AND response_status < 300").Count(&w.Succeeded).Error; err != nil {
-		return w, db.err(err)
-	}
-	// The nearest-rank percentile: the value at rank ceil(p*n), by one indexed read each.
-	for _, pc := range []struct {
-		p   float64
-		out *int64
-	}{{0.50, &w.P50}, {0.95, &w.P95}} {
-		rank := int64(pc.p*float64(w.Attempts)+0.999999) - 1
-		rank = min(max(rank, 0), w.Attempts-1)
-		var ms []int64
-		if err := base().Order("duration_ms ASC").Offset(int(rank)).Limit(1).Pluck("duration_ms", &ms).Error; err != nil {
-			return w, db.err(err)
-		}
-		if len(ms) == 1 {
-			*pc.out = ms[0]
-		}
-	}
-	return w, nil
 }

@@ -198,6 +198,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			if err := db.backfillActivity(ctx); err != nil {
 				return err
 			}
+			if err := db.migrateWebhookMinutes(ctx, tx); err != nil {
+				return err
+			}
 			return migrateIndexes(tx)
 		}))
 	}
@@ -209,6 +212,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		return db.err(err)
 	}
 	if err := db.backfillActivity(ctx); err != nil {
+		return db.err(err)
+	}
+	if err := db.migrateWebhookMinutes(ctx, g); err != nil {
 		return db.err(err)
 	}
 	return db.err(migrateIndexes(g))

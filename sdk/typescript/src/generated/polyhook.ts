@@ -466,7 +466,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** The webhook's delivery attempts over the last hour and the last day, their success rate and latency. */
+        /**
+         * The webhook's delivery attempts over the last hour and the last day, their success rate and latency.
+         * @description Counted as attempts are recorded, per minute: a window runs from the start of the minute an hour (a day) ago, and reading it costs the same however many attempts the webhook has had. Latencies are counted in buckets: a percentile is the upper bound of the bucket holding it (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 50, 70, 100, 150, 200, 300, 400, 500, 700 ms, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30 or 60 s), or the window's longest attempt when that is shorter.
+         */
         get: operations["getWebhookStats"];
         put?: never;
         post?: never;
@@ -1175,7 +1178,7 @@ export interface components {
             since: string;
             /**
              * Format: int64
-             * @description Attempts started since then.
+             * @description Attempts started since the start of since's minute.
              */
             attempts: number;
             /**
@@ -1187,12 +1190,12 @@ export interface components {
             successRate?: number;
             /**
              * Format: int64
-             * @description Median attempt duration; absent without attempts.
+             * @description Median attempt duration, to a bucket's bound (see the operation); absent without attempts.
              */
             p50Ms?: number;
             /**
              * Format: int64
-             * @description 95th percentile of the attempt durations; absent without attempts.
+             * @description 95th percentile of the attempt durations, to a bucket's bound; absent without attempts.
              */
             p95Ms?: number;
         };

@@ -1,0 +1,165 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/polyhook/polyhook/store"
+	"github.com/polyhook/polyhook/store/storetest"
+)
+
+// A webhook's stats are counted as its attempts are recorded: per webhook, by whole
+// minutes of the window, percentiles to a bucket's bound (exact where a duration is a
+// bound, or the longest); they stay when the attempts are pruned, an older version's
+// attempts are counted once when the table is new, and minutes past a day and an hour
+// are forgotten.
+func TestWebhookAttempts(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			db := storetest.OpenDSN(t, dsn)
+			var ws [2]*store.Webhook
+			for i := range ws {
+				ws[i] = &store.Webhook{Dialect: "nursa", ExternalID: fmt.Sprint("h", i), URL: "https://h.example.com", Enabled: true}
+				if err := db.CreateWebhook(ctx, ws[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			now := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
+			n := 0
+			record := func(w *store.Webhook, at time.Time, durationMS int64, status int, giveWebhook bool) {
+				t.Helper()
+				n++
+				ev := &store.Event{ID: fmt.Sprint("ev-", n), Type: "user.created", OccurredAt: at, CreatedAt: at}
+				d := store.Delivery{ID: fmt.Sprint("d-", n), EventID: ev.ID, WebhookID: w.ID, Dialect: "nursa", EventName: "all", Status: store.DeliveryPending}
+				if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{d}); err != nil {
+					t.Fatal(err)
+				}
+				settled := &store.Delivery{ID: d.ID, Status: store.DeliverySucceeded, Attempts: 1, LastStatus: status}
+				if giveWebhook {
+					settled.WebhookID = w.ID
+				}
+				a := &store.Attempt{ID: fmt.Sprint("a-", n), DeliveryID: d.ID, Number: 1, URL: w.URL, StartedAt: at, DurationMS: durationMS, ResponseStatus: status}
+				if err := storetest.RecordAttempt(ctx, db, a, settled); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// In the hour: 100 attempts of 0..99 ms, every tenth a 500, half of them
+			// settled without their webhook (found from the delivery); two more three
+			// hours ago; one to the other webhook.
+			for i := range 100 {
+				status := 200
+				if i%10 == 0 {
+					status = 500
+				}
+				record(ws[0], now.Add(-time.Duration(i%30)*time.Minute), int64(i), status, i%2 == 0)
+			}
+			record(ws[0], now.Add(-3*time.Hour), 900, 200, true)
+			record(ws[0], now.Add(-3*time.Hour), 70_000, 200, true)
+			record(ws[1], now, 5, 200, true)
+
+			type want struct{ attempts, succeeded, p50, p95 int64 }
+			check := func(when string, since time.Duration, w want) {
+				t.Helper()
+				got, err := db.WebhookAttempts(ctx, ws[0].ID, now.Add(-since))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g := (want{got.Attempts, got.Succeeded, got.P50, got.P95}); g != w {
+					t.Errorf("%s, since %s: %+v, want %+v", when, since, g, w)
+				}
+			}
+			// The median of 0..99 is 49, in the bucket up to 50; the 95th, 94, in the
+			// one up to 100, capped at the longest, 99. Over the day the median of 102
+			// is the 51st, 50, and the 95th the 97th, 96: 100.
+			hour, day := want{100, 90, 50, 99}, want{102, 92, 50, 100}
+			check("recorded", time.Hour, hour)
+			check("recorded", 24*time.Hour, day)
+			if got, err := db.WebhookAttempts(ctx, ws[1].ID, now.Add(-time.Hour)); err != nil || got.Attempts != 1 || got.P50 != 5 || got.P95 != 5 {
+				t.Errorf("the other webhook: %+v %v", got, err)
+			}
+			if got, err := db.WebhookAttempts(ctx, "none", now.Add(-time.Hour)); err != nil || got != (store.AttemptWindow{Since: now.Add(-time.Hour)}) {
+				t.Errorf("a webhook without attempts: %+v %v", got, err)
+			}
+
+			if _, err := db.SQL().ExecContext(ctx, "DELETE FROM attempts"); err != nil {
+				t.Fatal(err)
+			}
+			check("the attempts deleted", time.Hour, hour)
+
+			// An older version's attempts: counted once, when the table is made.
+			for i := range 3 {
+				record(ws[0], now.Add(-time.Duration(i)*time.Hour), 2000, 200, true)
+			}
+			if _, err := db.SQL().ExecContext(ctx, "DROP TABLE webhook_minutes"); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			db = storetest.OpenDSN(t, dsn)
+			check("counted from the attempts at a start", time.Hour, want{2, 2, 2000, 2000})
+			check("counted from the attempts at a start", 24*time.Hour, want{3, 3, 2000, 2000})
+			db.Close()
+			db = storetest.OpenDSN(t, dsn)
+			check("a second start", 24*time.Hour, want{3, 3, 2000, 2000})
+
+			if err := db.PruneActivity(ctx, now.Add(22*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			check("pruned before the minutes' end of keeping", 24*time.Hour, want{3, 3, 2000, 2000})
+			if err := db.PruneActivity(ctx, now.Add(23*time.Hour+30*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			check("pruned", 24*time.Hour, want{2, 2, 2000, 2000})
+		})
+	}
+}
+
+// BenchmarkWebhookAttempts_History is a webhook's stats (the hour and the day, as the
+// API asks) for a webhook with 20,000 attempts two days old and 600 in the hour. (Counted
+// from the attempts, it read every one the webhook ever had.)
+func BenchmarkWebhookAttempts_History(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, w *store.Webhook) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		until := now.Add(time.Hour)
+		for _, part := range []struct {
+			n  int
+			at time.Time
+		}{{20000, now.Add(-48 * time.Hour)}, {600, now.Add(-30 * time.Minute)}} {
+			for i := 0; i < part.n; i += 500 {
+				var evs []*store.Event
+				var ds []store.Delivery
+				var settled []*store.Delivery
+				var as []*store.Attempt
+				for j := range min(500, part.n-i) {
+					id := fmt.Sprintf("%d-%d", part.n, i+j)
+					evs = append(evs, &store.Event{ID: id, Type: "user.created", Data: []byte(`{}`), OccurredAt: part.at, CreatedAt: part.at, Deliveries: 1})
+					ds = append(ds, store.Delivery{ID: "msg_" + id, EventID: id, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
+						Status: store.DeliveryPending, CreatedAt: part.at, UpdatedAt: part.at, ClaimedUntil: &until, ClaimedBy: "bench"})
+					settled = append(settled, &store.Delivery{ID: "msg_" + id, WebhookID: w.ID, Status: store.DeliverySucceeded, Attempts: 1,
+						LastStatus: 200, ClaimedBy: "bench"})
+					as = append(as, &store.Attempt{ID: "att_" + id, DeliveryID: "msg_" + id, Number: 1, URL: w.URL, StartedAt: part.at,
+						DurationMS: int64(j % 200), ResponseStatus: 200})
+				}
+				if err := db.CreateEvents(ctx, evs, ds); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := db.Settle(ctx, settled, as); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ResetTimer()
+		for b.Loop() {
+			for _, since := range []time.Duration{time.Hour, 24 * time.Hour} {
+				if _, err := db.WebhookAttempts(ctx, w.ID, now.Add(-since)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
