@@ -114,6 +114,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 		return 0, 0, 0, err
 	}
 	p := newPacer(db.PruneBatch, db.pruneBatchTime())
+	timeArg := db.unplannedTime()
 	// Attempts, oldest first, by their index on started_at. Each batch starts at the
 	// latest time the one before deleted: on PostgreSQL a deleted row's index entry stays
 	// until vacuum passes, and a batch that started from the oldest would walk the
@@ -121,8 +122,8 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 	var from time.Time
 	for {
 		batch, t0 := p.size, time.Now()
-		rows, err := g.Raw("DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? AND started_at >= ? ORDER BY started_at LIMIT ?) RETURNING started_at",
-			before, from, batch).Rows()
+		rows, err := g.Raw("DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < "+timeArg+" AND started_at >= "+timeArg+
+			" ORDER BY started_at LIMIT ?) RETURNING started_at", before, from, batch).Rows()
 		if err != nil {
 			return attempts, 0, 0, db.err(err)
 		}
@@ -168,9 +169,9 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 		}
 		var rows []row
 		batch, t0 := p.size, time.Now()
-		q := g.Model(&Event{}).Select("id, created_at").Where("created_at < ?", before)
+		q := g.Model(&Event{}).Select("id, created_at").Where("created_at < "+timeArg, before)
 		if !first {
-			q = q.Where("created_at >= ? AND (created_at > ? OR id > ?)", lastAt, lastAt, lastID)
+			q = q.Where("created_at >= "+timeArg+" AND (created_at > "+timeArg+" OR id > ?)", lastAt, lastAt, lastID)
 		}
 		if err := q.Order("created_at ASC, id ASC").Limit(batch).Scan(&rows).Error; err != nil {
 			return attempts, deliveries, events, db.err(err)
@@ -233,6 +234,20 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries
 		return attempts, deliveries, events, db.err(err)
 	}
 	return attempts, deliveries, events, nil
+}
+
+// unplannedTime is the placeholder of a time the planner is not to look at: on
+// PostgreSQL a scalar subquery, whose value it plans without. Given a time in the first
+// or last part of a column's statistics, the planner reads the column's index for its
+// actual lowest and highest values, and during a prune the lowest is found past every
+// entry the prune has deleted so far (they stay until vacuum passes): planning a batch of
+// the prune took 7 to 26 ms at 300,000 deleted events, 50 times its running, and the
+// batches, sized by time, shrank to the smallest. SQLite plans without the value.
+func (db *DB) unplannedTime() string {
+	if db.backend == BackendPostgres {
+		return "(SELECT CAST(? AS timestamptz))"
+	}
+	return "?"
 }
 
 // Reclaim makes the space of the rows a prune deleted reusable. On PostgreSQL a deleted
