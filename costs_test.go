@@ -71,6 +71,24 @@ func (c cost) String() string {
 // algorithm, and only the memory bounds are checked.
 func (c cost) slow(d time.Duration) bool { return !raceEnabled && c.cpu > d }
 
+// decodeCPU is the least CPU time decoding body as JSON took this process in three
+// tries: the least any JSON API does with the body, measured on this machine now. A
+// budget given as a multiple of it holds on a day the machine runs at half its speed
+// (its speed changes from day to day: a 1 MiB merge patch kept under a fixed 200 ms
+// budget until it took 214-280 ms on a day the bench's forwarder, too, used twice its
+// usual CPU per request), and still catches a cost out of proportion to the request's
+// size, which grows many times over.
+func decodeCPU(body []byte) time.Duration {
+	least := time.Duration(1<<63 - 1)
+	for range 3 {
+		var v any
+		c := cpuTime()
+		_ = json.Unmarshal(body, &v)
+		least = min(least, cpuTime()-c)
+	}
+	return least
+}
+
 // underRace is n, or a tenth of it under the race detector: enough for the memory a request
 // keeps to show, in a time the race detector allows.
 func underRace(n int) int {
@@ -232,16 +250,17 @@ func TestCost_FusionAuthMergePatch(t *testing.T) {
 	}
 	b.WriteString("}")
 	var status int
+	budget := 10 * decodeCPU([]byte(b.String()))
 	c := measure(func() {
 		status = send("PATCH", "/api/webhook/00000000-0000-4000-8000-000000000001", "application/merge-patch+json",
 			[]byte(b.String()), "Authorization", key)
 	})
-	t.Logf("a merge patch of %d bytes, %d keys: %d, %v", b.Len(), keys, status, c)
+	t.Logf("a merge patch of %d bytes, %d keys: %d, %v (CPU budget %v)", b.Len(), keys, status, c, budget)
 	if status != 200 {
 		t.Errorf("status %d, want 200", status)
 	}
-	if c.slow(200*time.Millisecond) || c.memory() > 64<<20 {
-		t.Errorf("a 1 MiB merge patch cost %v; want under %v and 64 MB", c, 200*time.Millisecond)
+	if c.slow(budget) || c.memory() > 64<<20 {
+		t.Errorf("a 1 MiB merge patch cost %v; want under %v (ten times decoding it) and 64 MB", c, budget)
 	}
 }
 
@@ -262,16 +281,17 @@ func TestCost_FusionAuthJSONPatch(t *testing.T) {
 	}
 	b.WriteString("]")
 	var status int
+	budget := 10 * decodeCPU([]byte(b.String()))
 	c := measure(func() {
 		status = send("PATCH", "/api/webhook/00000000-0000-4000-8000-000000000001", "application/json-patch+json",
 			[]byte(b.String()), "Authorization", key)
 	})
-	t.Logf("a JSON patch of %d bytes, %d operations: %d, %v", b.Len(), ops, status, c)
+	t.Logf("a JSON patch of %d bytes, %d operations: %d, %v (CPU budget %v)", b.Len(), ops, status, c, budget)
 	if status != 200 {
 		t.Errorf("status %d, want 200", status)
 	}
-	if c.slow(200*time.Millisecond) || c.memory() > 64<<20 {
-		t.Errorf("a 1 MiB JSON patch cost %v; want under %v and 64 MB", c, 200*time.Millisecond)
+	if c.slow(budget) || c.memory() > 64<<20 {
+		t.Errorf("a 1 MiB JSON patch cost %v; want under %v (ten times decoding it) and 64 MB", c, budget)
 	}
 }
 
