@@ -74,7 +74,17 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	// just claimed is left as it is).
 	sts = append(sts, promotions(ds)...)
 	sts = append(sts, db.activityStatements(attemptActivity(as))...)
-	sts = append(sts, db.webhookMinuteStatements(webhookAttemptCounts(ds, as))...)
+	holder := ""
+	for _, d := range ds {
+		if holder = d.ClaimedBy; holder != "" {
+			break
+		}
+	}
+	counts, err := db.webhookAttemptCounts(ctx, ds, as)
+	if err != nil {
+		return nil, nil, nil, db.err(err)
+	}
+	sts = append(sts, db.webhookMinuteStatements(counts, db.webhookMinuteShard(holder))...)
 	// One statement per webhook, so that the rows each changed say which runs it ended,
 	// as MarkHealthy's RETURNING does.
 	healthy := len(sts)

@@ -33,7 +33,7 @@ type hotStatements struct {
 // hotSQL are the hot statements.
 var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, postponeSQL,
 	sequenceSQL, insertLaneDeliverySQL, laneClaimSQL, laneDueSQL, promoteSQL, activitySQL, markHealthySQL,
-	webhookMinuteSQL, webhookMinuteOfSQL}
+	webhookMinuteSQL}
 
 func newHotStatements(pool *sql.DB) *hotStatements {
 	h := &hotStatements{pool: pool, prepared: map[string]*sql.Stmt{}, numbered: map[string]string{}}

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -18,8 +20,8 @@ import (
 // attempt the webhook ever had (a million rows for a busy one, on the connection every
 // publish waits for); now it reads at most one row per minute of its window.
 //
-// As in activity_minutes, a minute's counts are spread over a few rows on PostgreSQL
-// (shard), so that replicas' transactions do not queue for one row's lock.
+// On PostgreSQL each replica adds to a row of its own (shard, see webhookMinuteShard), so
+// that replicas' transactions do not queue for one row's lock.
 
 // durationBounds are the upper bounds, in milliseconds, of the buckets attempt durations
 // are counted in; a last bucket holds the longer ones. A percentile is the bound of the
@@ -50,7 +52,7 @@ func webhookMinutesTable(backend string) string {
 	b.WriteString("CREATE TABLE webhook_minutes (webhook_id varchar(64) NOT NULL, minute bigint NOT NULL, shard integer NOT NULL, " +
 		"attempts bigint NOT NULL DEFAULT 0, succeeded bigint NOT NULL DEFAULT 0, max_ms bigint NOT NULL DEFAULT 0")
 	for _, c := range bucketColumns {
-		b.WriteString(", " + c + " bigint NOT NULL DEFAULT 0")
+		b.WriteString(", " + c + " integer NOT NULL DEFAULT 0")
 	}
 	b.WriteString(", PRIMARY KEY (webhook_id, minute, shard))")
 	if backend == BackendSQLite {
@@ -59,9 +61,8 @@ func webhookMinutesTable(backend string) string {
 	return b.String()
 }
 
-// webhookMinuteSQL adds one webhook's counts to a minute; webhookMinuteOfSQL the same
-// for the webhook of a delivery, for a caller that did not give it.
-var webhookMinuteSQL, webhookMinuteOfSQL = func() (string, string) {
+// webhookMinuteSQL adds one webhook's counts to a minute.
+var webhookMinuteSQL = func() string {
 	cols := "webhook_id, minute, shard, attempts, succeeded, max_ms, " + strings.Join(bucketColumns, ", ")
 	args := strings.Repeat(", ?", durationBuckets+5)[2:]
 	var set strings.Builder
@@ -71,8 +72,7 @@ var webhookMinuteSQL, webhookMinuteOfSQL = func() (string, string) {
 		set.WriteString(", " + c + " = webhook_minutes." + c + " + excluded." + c)
 	}
 	conflict := " ON CONFLICT (webhook_id, minute, shard) DO UPDATE SET " + set.String()
-	return "INSERT INTO webhook_minutes (" + cols + ") VALUES (?, " + args + ")" + conflict,
-		"INSERT INTO webhook_minutes (" + cols + ") SELECT webhook_id, " + args + " FROM deliveries WHERE id = ?" + conflict
+	return "INSERT INTO webhook_minutes (" + cols + ") VALUES (?, " + args + ")" + conflict
 }()
 
 // webhookCounts are one webhook's counts in one minute.
@@ -91,11 +91,10 @@ func (c *webhookCounts) add(durationMS int64, ok bool) {
 	c.buckets[i]++
 }
 
-// webhookMinute names a webhook's minute: by the webhook's id, or by a delivery's when
-// the caller did not give its webhook.
+// webhookMinute names a webhook's minute.
 type webhookMinute struct {
-	webhookID, deliveryID string
-	minute                int64
+	webhookID string
+	minute    int64
 }
 
 // webhookMinuteCounts are the counts of attempts by webhook and minute.
@@ -110,60 +109,84 @@ func (m webhookMinuteCounts) add(k webhookMinute, durationMS int64, status int) 
 	c.add(durationMS, status >= 200 && status <= 299)
 }
 
-// webhookAttemptCounts counts attempts as[i] of deliveries ds[i] (the delivery's webhook
-// is looked up where ds[i] is missing or does not give it).
-func webhookAttemptCounts(ds []*Delivery, as []*Attempt) webhookMinuteCounts {
+// webhookAttemptCounts counts attempts as[i] of deliveries ds[i]. Where ds[i] is missing
+// or does not give its webhook (a caller recording attempts alone), the webhooks are read
+// from the deliveries, in one query for the batch; an attempt of no delivery is not
+// counted.
+func (db *DB) webhookAttemptCounts(ctx context.Context, ds []*Delivery, as []*Attempt) (webhookMinuteCounts, error) {
+	webhooks := map[string]string{} // delivery id to webhook id, where not given
+	for i, a := range as {
+		if a != nil && (i >= len(ds) || ds[i] == nil || ds[i].WebhookID == "") {
+			webhooks[a.DeliveryID] = ""
+		}
+	}
+	if len(webhooks) > 0 {
+		for chunk := range slices.Chunk(slices.Collect(maps.Keys(webhooks)), 500) {
+			var rows []struct{ ID, WebhookID string }
+			if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Select("id, webhook_id").Where("id IN ?", chunk).Scan(&rows).Error; err != nil {
+				return nil, err
+			}
+			for _, r := range rows {
+				webhooks[r.ID] = r.WebhookID
+			}
+		}
+	}
 	m := webhookMinuteCounts{}
 	for i, a := range as {
 		if a == nil {
 			continue
 		}
-		k := webhookMinute{minute: minuteOf(a.StartedAt)}
-		if i < len(ds) && ds[i] != nil {
+		k := webhookMinute{webhookID: webhooks[a.DeliveryID], minute: minuteOf(a.StartedAt)}
+		if i < len(ds) && ds[i] != nil && ds[i].WebhookID != "" {
 			k.webhookID = ds[i].WebhookID
 		}
-		if k.webhookID == "" {
-			k.deliveryID = a.DeliveryID
+		if k.webhookID != "" {
+			m.add(k, a.DurationMS, a.ResponseStatus)
 		}
-		m.add(k, a.DurationMS, a.ResponseStatus)
 	}
-	return m
+	return m, nil
+}
+
+// webhookMinuteShard is the row of a webhook's minute that a settle by holder (the
+// replica whose claims it settles) adds to: on PostgreSQL one per replica, so that
+// replicas never wait for each other's row and a minute has a row per replica that
+// settled in it (a row drawn at random for each settle, as the activity's, would make
+// eight per busy webhook and minute); SQLite has one.
+func (db *DB) webhookMinuteShard(holder string) int {
+	if db.backend != BackendPostgres {
+		return 0
+	}
+	if holder == "" {
+		return rand.IntN(activityShards)
+	}
+	h := fnv.New32a()
+	h.Write([]byte(holder))
+	return int(h.Sum32() % activityShards)
 }
 
 // webhookMinuteStatements returns the statements adding counts, one per webhook and
 // minute, in order of both (on PostgreSQL, two transactions thus lock the rows they
 // share in the same order).
-func (db *DB) webhookMinuteStatements(counts webhookMinuteCounts) []statement {
+func (db *DB) webhookMinuteStatements(counts webhookMinuteCounts, shard int) []statement {
 	if len(counts) == 0 {
 		return nil
 	}
-	shard := db.countShard()
 	keys := slices.SortedFunc(maps.Keys(counts), cmpWebhookMinute)
 	out := make([]statement, 0, len(keys))
 	for _, k := range keys {
 		c := counts[k]
-		args := make([]any, 0, durationBuckets+7)
-		if k.webhookID != "" {
-			args = append(args, k.webhookID)
-		}
-		args = append(args, k.minute, shard, c.attempts, c.succeeded, c.maxMS)
+		args := make([]any, 0, durationBuckets+6)
+		args = append(args, k.webhookID, k.minute, shard, c.attempts, c.succeeded, c.maxMS)
 		for _, n := range c.buckets {
 			args = append(args, n)
 		}
-		if k.webhookID != "" {
-			out = append(out, statement{webhookMinuteSQL, args})
-		} else {
-			out = append(out, statement{webhookMinuteOfSQL, append(args, k.deliveryID)})
-		}
+		out = append(out, statement{webhookMinuteSQL, args})
 	}
 	return out
 }
 
 func cmpWebhookMinute(a, b webhookMinute) int {
 	if c := strings.Compare(a.webhookID, b.webhookID); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.deliveryID, b.deliveryID); c != 0 {
 		return c
 	}
 	return int(a.minute - b.minute)
@@ -264,7 +287,7 @@ func (db *DB) migrateWebhookMinutes(ctx context.Context, g *gorm.DB) error {
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		for _, st := range db.webhookMinuteStatements(counts) {
+		for _, st := range db.webhookMinuteStatements(counts, 0) {
 			if err := tx.Exec(st.query, st.args...).Error; err != nil {
 				return err
 			}

@@ -163,3 +163,46 @@ func BenchmarkWebhookAttempts_History(b *testing.B) {
 		}
 	})
 }
+
+// A webhook's minute is one row on SQLite, and on PostgreSQL one per replica that settled
+// its attempts in it: not one per settle's draw of the activity's eight.
+func TestWebhookAttempts_ARowPerReplica(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.OpenDSN(t, b.DSN(t))
+			w := &store.Webhook{Dialect: "nursa", ExternalID: "h", URL: "https://h.example.com", Enabled: true}
+			if err := db.CreateWebhook(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
+			until := now.Add(time.Hour)
+			for i := range 20 {
+				holder := []string{"rep_a", "rep_b"}[i%2]
+				id := fmt.Sprint("ev-", i)
+				ev := &store.Event{ID: id, Type: "user.created", Data: []byte(`{}`), OccurredAt: now, CreatedAt: now, Deliveries: 1}
+				d := store.Delivery{ID: "msg_" + id, EventID: id, WebhookID: w.ID, Dialect: w.Dialect, EventName: "all",
+					Status: store.DeliveryPending, CreatedAt: now, UpdatedAt: now, ClaimedUntil: &until, ClaimedBy: holder}
+				if err := db.CreateEvents(ctx, []*store.Event{ev}, []store.Delivery{d}); err != nil {
+					t.Fatal(err)
+				}
+				settled := &store.Delivery{ID: d.ID, WebhookID: w.ID, Status: store.DeliverySucceeded, Attempts: 1, LastStatus: 200, ClaimedBy: holder}
+				a := &store.Attempt{ID: "att_" + id, DeliveryID: d.ID, Number: 1, URL: w.URL, StartedAt: now, DurationMS: 3, ResponseStatus: 200}
+				if held, err := db.Settle(ctx, []*store.Delivery{settled}, []*store.Attempt{a}); err != nil || !held[0] {
+					t.Fatal(held, err)
+				}
+			}
+			var rows int
+			if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM webhook_minutes").Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int{"sqlite": 1, "postgres": 2}[b.Name]; rows > want {
+				t.Errorf("20 settles by two replicas in one minute made %d rows, want at most %d", rows, want)
+			}
+			if got, err := db.WebhookAttempts(ctx, w.ID, now.Add(-time.Minute)); err != nil || got.Attempts != 20 || got.P50 != 3 {
+				t.Errorf("counted %+v %v, want 20 attempts of 3 ms", got, err)
+			}
+		})
+	}
+}
