@@ -23,10 +23,20 @@ function append(n, children) {
   }
 }
 
-// fill replaces n's children.
+const FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])';
+
+// fill replaces n's children. Where the focus was on one of them (a page refreshing itself
+// every few seconds re-renders the links a keyboard user is on), it goes to the one in
+// the same place among the new children, rather than back to the start of the page.
 export function fill(n, ...children) {
+  const active = document.activeElement;
+  const at = active && active !== n && n.contains(active) ? [...n.querySelectorAll(FOCUSABLE)].indexOf(active) : -1;
   n.replaceChildren();
   append(n, children);
+  if (at >= 0) {
+    const again = n.querySelectorAll(FOCUSABLE)[at];
+    if (again) again.focus({ preventScroll: true });
+  }
   return n;
 }
 

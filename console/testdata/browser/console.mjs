@@ -172,6 +172,12 @@ await page.keyboard.press('Enter');
 check(await page.evaluate(() => document.activeElement.id) === 'main' && page.url().endsWith('#/overview'), 'the skip link moves the focus to the content and stays on the page');
 await page.keyboard.press('Tab');
 check(await page.evaluate(() => document.getElementById('main').contains(document.activeElement)), 'Tab after the skip link lands in the content');
+// The page refreshes every two seconds and re-renders that link: the focus stays on it.
+const focused = await page.evaluateHandle(() => document.activeElement);
+const focusedText = await page.evaluate((el) => el.textContent.trim(), focused);
+await page.waitForFunction((el) => !el.isConnected, focused, { timeout: T });
+check(await page.evaluate((want) => document.getElementById('main').contains(document.activeElement)
+  && document.activeElement.textContent.trim() === want, focusedText), `the focus stays on "${focusedText}" when the page refreshes`);
 await page.getByRole('heading', { level: 1 }).focus();
 await shiftTabTo('Publish a test event');
 await page.keyboard.press('Enter');
