@@ -85,13 +85,16 @@ func eventActivity(evs []*Event) activityCounts {
 	return c
 }
 
+// succeeded reports whether an attempt answered with status succeeded: a 2xx.
+func succeeded(status int) bool { return status >= 200 && status <= 299 }
+
 func attemptActivity(as []*Attempt) activityCounts {
 	c := activityCounts{}
 	for _, a := range as {
 		if a == nil {
 			continue
 		}
-		if a.ResponseStatus >= 200 && a.ResponseStatus <= 299 {
+		if succeeded(a.ResponseStatus) {
 			c.add(a.StartedAt, 1)
 		} else {
 			c.add(a.StartedAt, 2)

@@ -74,17 +74,11 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	// just claimed is left as it is).
 	sts = append(sts, promotions(ds)...)
 	sts = append(sts, db.activityStatements(attemptActivity(as))...)
-	holder := ""
-	for _, d := range ds {
-		if holder = d.ClaimedBy; holder != "" {
-			break
-		}
-	}
 	counts, err := db.webhookAttemptCounts(ctx, ds, as)
 	if err != nil {
 		return nil, nil, nil, db.err(err)
 	}
-	sts = append(sts, db.webhookMinuteStatements(counts, db.webhookMinuteShard(holder))...)
+	sts = append(sts, db.webhookMinuteStatements(counts, db.webhookMinuteShard(ds))...)
 	// One statement per webhook, so that the rows each changed say which runs it ended,
 	// as MarkHealthy's RETURNING does.
 	healthy := len(sts)

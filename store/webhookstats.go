@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -106,7 +105,7 @@ func (m webhookMinuteCounts) add(k webhookMinute, durationMS int64, status int) 
 		c = new(webhookCounts)
 		m[k] = c
 	}
-	c.add(durationMS, status >= 200 && status <= 299)
+	c.add(durationMS, succeeded(status))
 }
 
 // webhookAttemptCounts counts attempts as[i] of deliveries ds[i]. Where ds[i] is missing
@@ -147,17 +146,20 @@ func (db *DB) webhookAttemptCounts(ctx context.Context, ds []*Delivery, as []*At
 	return m, nil
 }
 
-// webhookMinuteShard is the row of a webhook's minute that a settle by holder (the
-// replica whose claims it settles) adds to: on PostgreSQL one per replica, so that
-// replicas never wait for each other's row and a minute has a row per replica that
-// settled in it (a row drawn at random for each settle, as the activity's, would make
-// eight per busy webhook and minute); SQLite has one.
-func (db *DB) webhookMinuteShard(holder string) int {
-	if db.backend != BackendPostgres {
-		return 0
+// webhookMinuteShard is the row of a webhook's minute that a settle of ds adds to: on
+// PostgreSQL the one named by the replica holding their claims, so that replicas never
+// wait for each other's row and a minute has a row per replica that settled in it (a row
+// drawn at random for each settle, as the activity's, would make eight per busy webhook
+// and minute); SQLite has one.
+func (db *DB) webhookMinuteShard(ds []*Delivery) int {
+	holder := ""
+	for _, d := range ds {
+		if holder = d.ClaimedBy; holder != "" {
+			break
+		}
 	}
-	if holder == "" {
-		return rand.IntN(activityShards)
+	if db.backend != BackendPostgres || holder == "" {
+		return db.countShard()
 	}
 	h := fnv.New32a()
 	h.Write([]byte(holder))
