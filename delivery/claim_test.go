@@ -525,11 +525,17 @@ func TestBreaker_FailingEndpointIsProbedThenDrained(t *testing.T) {
 			t.Errorf("the endpoint got %d requests for 55 deliveries while open, want the 5 that opened it (and a probe)", n)
 		}
 		// Published while it is open, they are held: out of the due deliveries, which each
-		// pause would otherwise move.
+		// pause would otherwise move. One may have been the probe: the test clock runs on
+		// with the wall's, and a slow run can outlast the one-second pause.
+		probes := 0
 		for _, ev := range evs[5:] {
 			ds, _, err := db.FindDeliveries(context.Background(), store.DeliveryFilter{EventID: ev.ID})
+			if err == nil && len(ds) == 1 && ds[0].HeldAt == nil && ds[0].Attempts == 1 && probes == 0 {
+				probes++
+				continue
+			}
 			if err != nil || len(ds) != 1 || ds[0].HeldAt == nil || ds[0].NextAttemptAt != nil {
-				t.Fatalf("a delivery published while the breaker is open: %+v %v, want held", ds, err)
+				t.Fatalf("a delivery published while the breaker is open: %+v %v, want held (or one probe)", ds, err)
 			}
 		}
 		// Paused and resumed while it is open: what waited stays held for the breaker, and
