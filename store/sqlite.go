@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 
 	gormsqlite "gorm.io/driver/sqlite"
@@ -15,27 +16,7 @@ import (
 // in WAL mode with a busy timeout. SQLite has one writer; one connection serialises work
 // without "database is locked" errors and is what River's SQLite driver expects.
 func openSQLite(ctx context.Context, path string) (*DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	// 16 MB of page cache (the default is 2 MB), so that the hot pages of the deliveries
-	// and their indexes stay in memory. The ids are time-ordered, so the pages a write
-	// touches are few: 32 MB cost 28 MB more peak RSS (outside Go's heap) for no CPU per
-	// delivery measured.
-	q.Add("_pragma", "cache_size(-16000)")
-	// Statement journals and sorts in memory: on disk each transaction that updates
-	// several rows opened, wrote and closed a temporary file.
-	q.Add("_pragma", "temp_store(MEMORY)")
-	// Times are stored as integers, microseconds since the Unix epoch: 8 bytes against
-	// 30-odd for the driver's text, in every row and in every index on a time, and no
-	// text to format or parse. (Milliseconds would take 6, but the driver reads a number
-	// of them below 10¹² as seconds: any time before September 2001.)
-	q.Set("_time_integer_format", "unix_micro")
-	q.Set("_inttotime", "1")
-	q.Set("_txlock", "immediate")
-	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	sqlDB, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
 	}
@@ -58,6 +39,14 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := db.watchFile(path); err != nil {
 		db.Close()
 		return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
+	}
+	if db.file != nil { // a file, not ":memory:"
+		c, err := startCheckpointer(path)
+		if err != nil {
+			db.Close()
+			return nil, &Error{Code: EINTERNAL, Message: "Cannot open the SQLite database.", Err: err}
+		}
+		db.close = func() { c.close(); sqlDB.Close() }
 	}
 	return db, nil
 }
@@ -82,4 +71,32 @@ func sqliteError(err error) error {
 		}
 	}
 	return &Error{Code: EINTERNAL, Message: "Internal error.", Err: err}
+}
+
+// sqliteDSN is the data source name of the store's connection to the SQLite file at path.
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// 16 MB of page cache (the default is 2 MB), so that the hot pages of the deliveries
+	// and their indexes stay in memory. The ids are time-ordered, so the pages a write
+	// touches are few: 32 MB cost 28 MB more peak RSS (outside Go's heap) for no CPU per
+	// delivery measured.
+	q.Add("_pragma", "cache_size(-16000)")
+	// Statement journals and sorts in memory: on disk each transaction that updates
+	// several rows opened, wrote and closed a temporary file.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	// The checkpoints are a checkpointer's (checkpoint.go); this one checkpoints only a
+	// log the checkpointer let grow long.
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
+	// Times are stored as integers, microseconds since the Unix epoch: 8 bytes against
+	// 30-odd for the driver's text, in every row and in every index on a time, and no
+	// text to format or parse. (Milliseconds would take 6, but the driver reads a number
+	// of them below 10¹² as seconds: any time before September 2001.)
+	q.Set("_time_integer_format", "unix_micro")
+	q.Set("_inttotime", "1")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
 }

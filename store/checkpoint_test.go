@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// The store's connection leaves the log to the checkpointer: it commits past SQLite's
+// default of 1,000 pages without copying anything into the database file, and one
+// checkpoint from the checkpointer's connection copies it all.
+func TestCheckpointer_CopiesTheLogOffTheWritersPath(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ck.db")
+	w, err := sql.Open("sqlite", sqliteDSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	if _, err := w.ExecContext(ctx, "CREATE TABLE blobs (b BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	const rows = 1500 // a page each, and more: past 1,000 pages of log
+	for i := 0; i < rows; i += 50 {
+		if _, err := w.ExecContext(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 50) INSERT INTO blobs SELECT randomblob(4000) FROM n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fileSize(t, path); got > 1<<20 {
+		t.Fatalf("the database file holds %d bytes before any checkpoint of the checkpointer: the writer checkpointed by itself", got)
+	}
+	if got := fileSize(t, path+"-wal"); got < rows*4000 {
+		t.Fatalf("the log holds %d bytes after %d rows of 4,000", got, rows)
+	}
+
+	c, err := newCheckpointer(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.conn.Close()
+	if got := fileSize(t, path); got < rows*4000 {
+		t.Fatalf("the database file holds %d bytes after the checkpointer's checkpoint, want the %d rows of 4,000 bytes", got, rows)
+	}
+	var n int
+	if err := w.QueryRowContext(ctx, "SELECT count(*) FROM blobs").Scan(&n); err != nil || n != rows {
+		t.Fatalf("after the checkpoint the writer reads %d rows (%v), want %d", n, err, rows)
+	}
+}
+
+// An open store checkpoints by itself, a few times a second, and a clean close leaves no
+// log behind: the store's connection closes last and folds the log into the file.
+func TestOpen_SQLiteCheckpointsAndClosesClean(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ck.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			db.Close()
+		}
+	}()
+	if err := db.gorm.WithContext(ctx).Exec("CREATE TABLE blobs (b BLOB)").Error; err != nil {
+		t.Fatal(err)
+	}
+	before := fileSize(t, path)
+	if err := db.gorm.WithContext(ctx).Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 200) INSERT INTO blobs SELECT randomblob(4000) FROM n").Error; err != nil {
+		t.Fatal(err)
+	}
+	// The checkpointer's ticker is the wall clock's: wait for it, not for a fixed time.
+	deadline := time.Now().Add(10 * time.Second)
+	for fileSize(t, path) < before+200*4000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file still holds %d bytes 10 s after 200 rows of 4,000 were committed: nothing checkpointed", fileSize(t, path))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	db.Close()
+	closed = true
+	if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
+		t.Fatalf("the log is left after a clean close (%v)", err)
+	}
+}
