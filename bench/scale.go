@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -164,10 +165,14 @@ func (b *bench) fill(ctx context.Context, n int) error {
 			d.UpdatedAt, d.DeliveredAt = delivered, &delivered
 			a := a0
 			a.ID, a.DeliveryID, a.StartedAt = newID("att_"), d.ID, at.Add(time.Millisecond)
+			// The copy's headers say its own delivery and start, as the engine's would.
 			a.RequestHeaders = map[string]string{}
 			for k, v := range a0.RequestHeaders {
-				if v == d0.ID {
+				switch v {
+				case d0.ID:
 					v = d.ID
+				case strconv.FormatInt(a0.StartedAt.Unix(), 10):
+					v = strconv.FormatInt(a.StartedAt.Unix(), 10)
 				}
 				a.RequestHeaders[k] = v
 			}

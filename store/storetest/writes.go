@@ -68,3 +68,14 @@ func exec(ctx context.Context, db *store.DB, query string, args ...any) error {
 	_, err := db.SQL().ExecContext(ctx, query, args...)
 	return err
 }
+
+// RawRequestHeaders returns the attempt's request_headers column as stored ("" for NULL).
+func RawRequestHeaders(ctx context.Context, db *store.DB, attemptID string) (string, error) {
+	q := `SELECT coalesce(request_headers, '') FROM attempts WHERE id = ?`
+	if db.Backend() == store.BackendPostgres {
+		q = strings.Replace(q, "?", "$1", 1)
+	}
+	var s string
+	err := db.SQL().QueryRowContext(ctx, q, attemptID).Scan(&s)
+	return s, err
+}
