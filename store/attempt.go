@@ -30,19 +30,24 @@ type Attempt struct {
 }
 
 // The Standard Webhooks headers every attempt's request carries repeat the attempt's own
-// row: webhook-id is its delivery's id, webhook-timestamp its start in Unix seconds. They
-// are not stored where they do (every attempt the engine makes): a mark takes their place,
-// and reading the attempt puts them back. 85-odd bytes of each attempt row, with nothing
-// lost of what its log shows.
+// row: webhook-id is its delivery's id, webhook-timestamp its start in Unix seconds, and
+// webhook-signature, where there is one, is recorded redacted, always the same. They are
+// not stored where they do (every attempt the engine makes): a mark takes their place, and
+// reading the attempt puts them back. About 115 bytes of a signed attempt's row, with
+// nothing lost of what its log shows.
 const (
 	headerWebhookID        = "Webhook-Id"
 	headerWebhookTimestamp = "Webhook-Timestamp"
-	// headersLeftOut is the mark: no HTTP header has an empty name.
-	headersLeftOut = ""
+	headerWebhookSignature = "Webhook-Signature"
+	// headersLeftOut is the mark (no HTTP header has an empty name); its value says whether
+	// a redacted signature was left out too.
+	headersLeftOut   = ""
+	leftOutSignature = "s"
 )
 
-// storedRequestHeaders is what is stored of a's request headers: without the two its row
-// gives back, and with the mark that says so, when both are there as the row gives them.
+// storedRequestHeaders is what is stored of a's request headers: without the id and
+// timestamp its row gives back (and a redacted signature), and with the mark that says
+// so, when both are there as the row gives them.
 func (a *Attempt) storedRequestHeaders() map[string]string {
 	h := a.RequestHeaders
 	if id, ok := h[headerWebhookID]; !ok || id != a.DeliveryID || a.DeliveryID == "" {
@@ -54,13 +59,17 @@ func (a *Attempt) storedRequestHeaders() map[string]string {
 	if _, ok := h[headersLeftOut]; ok {
 		return h
 	}
+	mark := ""
+	if h[headerWebhookSignature] == RedactedValue {
+		mark = leftOutSignature
+	}
 	out := make(map[string]string, len(h)-1)
 	for k, v := range h {
-		if k != headerWebhookID && k != headerWebhookTimestamp {
+		if k != headerWebhookID && k != headerWebhookTimestamp && (k != headerWebhookSignature || mark == "") {
 			out[k] = v
 		}
 	}
-	out[headersLeftOut] = ""
+	out[headersLeftOut] = mark
 	return out
 }
 
@@ -68,10 +77,14 @@ func (a *Attempt) storedRequestHeaders() map[string]string {
 // attempt was read with its delivery's id and its start (a read of some columns only
 // keeps the mark, and so keeps them for the next read).
 func (a *Attempt) AfterFind(*gorm.DB) error {
-	if _, ok := a.RequestHeaders[headersLeftOut]; !ok || a.DeliveryID == "" || a.StartedAt.IsZero() {
+	mark, ok := a.RequestHeaders[headersLeftOut]
+	if !ok || a.DeliveryID == "" || a.StartedAt.IsZero() {
 		return nil
 	}
 	delete(a.RequestHeaders, headersLeftOut)
+	if mark == leftOutSignature {
+		a.RequestHeaders[headerWebhookSignature] = RedactedValue
+	}
 	a.RequestHeaders[headerWebhookID] = a.DeliveryID
 	a.RequestHeaders[headerWebhookTimestamp] = strconv.FormatInt(a.StartedAt.Unix(), 10)
 	return nil

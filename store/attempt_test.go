@@ -33,6 +33,7 @@ func TestAttempt_RequestHeadersAsSent(t *testing.T) {
 			stored  bool // whether the Webhook-Id header is in the stored column
 		}{
 			{"msg_sent", map[string]string{"Content-Type": "application/json", "Webhook-Id": "msg_sent", "Webhook-Timestamp": ts, "Webhook-Signature": "v1,abc"}, false},
+			{"msg_signed", map[string]string{"Content-Type": "application/json", "Webhook-Id": "msg_signed", "Webhook-Timestamp": ts, "Webhook-Signature": store.RedactedValue}, false},
 			{"msg_other", map[string]string{"Webhook-Id": "msg_someone_else", "Webhook-Timestamp": ts}, true},
 			{"msg_oldts", map[string]string{"Webhook-Id": "msg_oldts", "Webhook-Timestamp": "12"}, true},
 			{"msg_noid", map[string]string{"Content-Type": "text/plain"}, false},
@@ -75,6 +76,12 @@ func TestAttempt_RequestHeadersAsSent(t *testing.T) {
 			}
 			if strings.Contains(raw, "Webhook-Id") != c.stored || (!c.stored && strings.Contains(raw, c.id)) {
 				t.Errorf("%s: stored %s", c.id, raw)
+			}
+			if c.headers["Webhook-Signature"] == store.RedactedValue && strings.Contains(raw, "Webhook-Signature") {
+				t.Errorf("%s: the redacted signature stored: %s", c.id, raw)
+			}
+			if c.headers["Webhook-Signature"] == "v1,abc" && !strings.Contains(raw, "v1,abc") {
+				t.Errorf("%s: a signature not redacted is not stored: %s", c.id, raw)
 			}
 		}
 	})
