@@ -111,3 +111,28 @@ func BenchmarkReopenBreaker_Backlog(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFindDeliveryPage_FailedAmongDelivered is the console overview's look at the
+// recent failed deliveries, every few seconds, beside 100,000 that succeeded. (Without
+// the partial index on status, each look read and sorted every delivery ever kept.)
+func BenchmarkFindDeliveryPage_FailedAmongDelivered(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, w *store.Webhook) {
+		ctx := context.Background()
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		n := 0
+		backlog(b, db, w, 100000, at.Add(-time.Hour), func(d *store.Delivery) {
+			if n++; n%5000 == 0 {
+				d.Status, d.LastError = store.DeliveryFailed, "gave up"
+			} else {
+				d.Status, d.DeliveredAt = store.DeliverySucceeded, &at
+			}
+		})
+		b.ResetTimer()
+		for b.Loop() {
+			ds, total, _, err := db.FindDeliveryPage(ctx, store.DeliveryPage{DeliveryFilter: store.DeliveryFilter{Status: store.DeliveryFailed, Limit: 10}})
+			if err != nil || len(ds) != 10 || total != 20 {
+				b.Fatal(err, len(ds), total)
+			}
+		}
+	})
+}

@@ -36,6 +36,9 @@ func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery,
 			q = q.Where(col+" = ?", v)
 		}
 	}
+	if f.Status != "" && f.Status != DeliverySucceeded {
+		q = q.Where(notSucceeded) // for the partial index on status (openIndexSQL)
+	}
 	if p.WebhookIDs != nil {
 		if len(p.WebhookIDs) == 0 {
 			return []Delivery{}, 0, "", nil
