@@ -45,7 +45,11 @@ func startCheckpointer(path string) (*checkpointer, error) {
 	if err != nil {
 		return nil, err
 	}
-	go c.run()
+	t := time.NewTicker(checkpointEvery)
+	go func() {
+		defer t.Stop()
+		c.run(t.C)
+	}()
 	return c, nil
 }
 
@@ -67,15 +71,14 @@ func newCheckpointer(path string) (*checkpointer, error) {
 	return c, nil
 }
 
-func (c *checkpointer) run() {
+// run checkpoints at each tick until the checkpointer is closed.
+func (c *checkpointer) run(tick <-chan time.Time) {
 	defer close(c.done)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
-		case <-t.C:
+		case <-tick:
 			// A failed checkpoint costs nothing but its turn: the writer's own checkpoint
 			// bounds the log whatever happens here.
 			_ = c.checkpoint()
