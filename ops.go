@@ -536,8 +536,9 @@ func (c *eventsListCmd) Run(g *globals) error {
 		return err
 	}
 	var out struct {
-		Total  int64
-		Events []event
+		Total       int64
+		TotalCapped bool
+		Events      []event
 	}
 	b, err := a.get(g.ctx, "/v1/events", q, &out)
 	if err != nil {
@@ -553,7 +554,7 @@ func (c *eventsListCmd) Run(g *globals) error {
 	if err := table(g.stdout, "ID\tTYPE\tTENANT\tDELIVERIES\tCREATED", rows); err != nil {
 		return err
 	}
-	return showing(g.stdout, len(rows), out.Total)
+	return showing(g.stdout, len(rows), out.Total, out.TotalCapped)
 }
 
 type eventsShowCmd struct {
@@ -577,8 +578,13 @@ func (c *eventsShowCmd) Run(g *globals) error {
 	return table(g.stdout, deliveryHeader, deliveryRows(e.DeliveryList))
 }
 
-// showing says how many rows matched when a page shows fewer.
-func showing(w io.Writer, shown int, total int64) error {
+// showing says how many rows matched when a page shows fewer, or that more than total did
+// where the gateway stopped counting (capped).
+func showing(w io.Writer, shown int, total int64, capped bool) error {
+	if capped {
+		_, err := fmt.Fprintf(w, "(%d of more than %d shown; --limit shows more)\n", shown, total)
+		return err
+	}
 	if int64(shown) >= total {
 		return nil
 	}
@@ -654,8 +660,9 @@ func (c *deliveriesListCmd) Run(g *globals) error {
 		return err
 	}
 	var out struct {
-		Total      int64
-		Deliveries []delivery_
+		Total       int64
+		TotalCapped bool
+		Deliveries  []delivery_
 	}
 	b, err := a.get(g.ctx, "/v1/deliveries", q, &out)
 	if err != nil {
@@ -667,7 +674,7 @@ func (c *deliveriesListCmd) Run(g *globals) error {
 	if err := table(g.stdout, deliveryHeader, deliveryRows(out.Deliveries)); err != nil {
 		return err
 	}
-	return showing(g.stdout, len(out.Deliveries), out.Total)
+	return showing(g.stdout, len(out.Deliveries), out.Total, out.TotalCapped)
 }
 
 type deliveriesShowCmd struct {
@@ -762,7 +769,7 @@ func (c *webhooksListCmd) Run(g *globals) error {
 	if err := table(g.stdout, "ID\tDIALECT\tEXTERNAL ID\tURL\tSTATE", rows); err != nil {
 		return err
 	}
-	return showing(g.stdout, len(rows), out.Total)
+	return showing(g.stdout, len(rows), out.Total, false)
 }
 
 type webhooksCreateCmd struct {

@@ -213,3 +213,23 @@ func TestRecoveryOfAFailingEndpointSaysItFailedAgain(t *testing.T) {
 		t.Errorf("GET /v1/recoveries/%s progress: %v", rid, r.Progress)
 	}
 }
+
+// A list whose count stopped at the gateway's cap says that more matched.
+func TestShowing_SaysWhenMoreMatched(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		shown  int
+		total  int64
+		capped bool
+		want   string
+	}{
+		{50, 50, false, ""},
+		{50, 120, false, "(50 of 120 shown; --limit shows more)\n"},
+		{50, 10000, true, "(50 of more than 10000 shown; --limit shows more)\n"},
+	} {
+		var b strings.Builder
+		if err := showing(&b, c.shown, c.total, c.capped); err != nil || b.String() != c.want {
+			t.Errorf("showing(%d, %d, %v) = %q (%v), want %q", c.shown, c.total, c.capped, b.String(), err, c.want)
+		}
+	}
+}

@@ -5614,7 +5614,12 @@ type ListDeliveriesResponse struct {
 
 		// NextCursor Absent on the last page.
 		NextCursor *string `json:"nextCursor,omitempty"`
-		Total      int64   `json:"total"`
+
+		// Total How many deliveries match, counted up to 10,000: with totalCapped, more match.
+		Total int64 `json:"total"`
+
+		// TotalCapped Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many deliveries are kept.
+		TotalCapped *bool `json:"totalCapped,omitempty"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorResponse
@@ -5634,7 +5639,12 @@ func (r ListDeliveriesResponse) GetJSON200() *struct {
 
 	// NextCursor Absent on the last page.
 	NextCursor *string `json:"nextCursor,omitempty"`
-	Total      int64   `json:"total"`
+
+	// Total How many deliveries match, counted up to 10,000: with totalCapped, more match.
+	Total int64 `json:"total"`
+
+	// TotalCapped Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many deliveries are kept.
+	TotalCapped *bool `json:"totalCapped,omitempty"`
 } {
 	return r.JSON200
 }
@@ -6038,7 +6048,12 @@ type ListEventsResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
 		Events []Event `json:"events"`
-		Total  int64   `json:"total"`
+
+		// Total How many events match, counted up to 10,000: with totalCapped, more match.
+		Total int64 `json:"total"`
+
+		// TotalCapped Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many events are kept.
+		TotalCapped *bool `json:"totalCapped,omitempty"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorResponse
@@ -6055,7 +6070,12 @@ type ListEventsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListEventsResponse) GetJSON200() *struct {
 	Events []Event `json:"events"`
-	Total  int64   `json:"total"`
+
+	// Total How many events match, counted up to 10,000: with totalCapped, more match.
+	Total int64 `json:"total"`
+
+	// TotalCapped Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many events are kept.
+	TotalCapped *bool `json:"totalCapped,omitempty"`
 } {
 	return r.JSON200
 }
@@ -9579,7 +9599,12 @@ func ParseListDeliveriesResponse(rsp *http.Response) (*ListDeliveriesResponse, e
 
 			// NextCursor Absent on the last page.
 			NextCursor *string `json:"nextCursor,omitempty"`
-			Total      int64   `json:"total"`
+
+			// Total How many deliveries match, counted up to 10,000: with totalCapped, more match.
+			Total int64 `json:"total"`
+
+			// TotalCapped Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many deliveries are kept.
+			TotalCapped *bool `json:"totalCapped,omitempty"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -9894,7 +9919,12 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
 			Events []Event `json:"events"`
-			Total  int64   `json:"total"`
+
+			// Total How many events match, counted up to 10,000: with totalCapped, more match.
+			Total int64 `json:"total"`
+
+			// TotalCapped Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many events are kept.
+			TotalCapped *bool `json:"totalCapped,omitempty"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err

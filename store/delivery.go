@@ -86,7 +86,8 @@ type DeliveryFilter struct {
 	Offset, Limit int
 }
 
-// FindDeliveries returns one page of deliveries, newest first, and how many match.
+// FindDeliveries returns one page of deliveries, newest first, and how many match (up to
+// CountCap and one more, see countMatches).
 func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int64, error) {
 	q := db.gorm.WithContext(ctx).Model(&Delivery{})
 	for col, v := range map[string]string{"event_id": f.EventID, "webhook_id": f.WebhookID, "dialect": f.Dialect, "status": f.Status} {

@@ -26,8 +26,8 @@ func DeliveryCursor(d *Delivery) string {
 }
 
 // FindDeliveryPage returns one page of deliveries, newest first, how many match (the
-// cursor aside), and the cursor of the next page, empty on the last. A cursor that does
-// not parse is EINVALID.
+// cursor aside; counted up to CountCap, see countMatches), and the cursor of the next
+// page, empty on the last. A cursor that does not parse is EINVALID.
 func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery, int64, string, error) {
 	q := db.gorm.WithContext(ctx).Model(&Delivery{})
 	f := p.DeliveryFilter
@@ -54,9 +54,9 @@ func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery,
 	if !f.Until.IsZero() {
 		q = q.Where("created_at < ?", f.Until)
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, "", db.err(err)
+	total, err := db.countMatches(q)
+	if err != nil {
+		return nil, 0, "", err
 	}
 	if p.After != "" {
 		t, id, err := parseDeliveryCursor(p.After)
@@ -70,7 +70,7 @@ func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery,
 		limit = 100
 	}
 	var ds []Delivery
-	err := q.Order("created_at DESC, id DESC").Offset(max(f.Offset, 0)).Limit(limit + 1).Find(&ds).Error
+	err = q.Order("created_at DESC, id DESC").Offset(max(f.Offset, 0)).Limit(limit + 1).Find(&ds).Error
 	if err != nil {
 		return nil, 0, "", db.err(err)
 	}

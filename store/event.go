@@ -85,7 +85,8 @@ type EventFilter struct {
 	Offset, Limit int
 }
 
-// FindEvents returns one page of events, newest first, and how many match.
+// FindEvents returns one page of events, newest first, and how many match (up to CountCap
+// and one more, see countMatches).
 func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]Event, int64, error) {
 	q := db.gorm.WithContext(ctx).Model(&Event{})
 	if f.Type != "" {
@@ -100,7 +101,7 @@ func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]Event, int64, er
 }
 
 // newestFirst limits q to rows created in [since, until) (zero times do not bound),
-// counts them, and finds one page of them into out, newest first.
+// counts them (countMatches), and finds one page of them into out, newest first.
 func (db *DB) newestFirst(q *gorm.DB, since, until time.Time, offset, limit int, out any) (int64, error) {
 	if !since.IsZero() {
 		q = q.Where("created_at >= ?", since)
@@ -108,13 +109,30 @@ func (db *DB) newestFirst(q *gorm.DB, since, until time.Time, offset, limit int,
 	if !until.IsZero() {
 		q = q.Where("created_at < ?", until)
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return 0, db.err(err)
+	total, err := db.countMatches(q)
+	if err != nil {
+		return 0, err
 	}
 	q = q.Order("created_at DESC, id DESC").Offset(max(offset, 0))
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
 	return total, db.err(q.Find(out).Error)
+}
+
+// DefaultCountCap is how many matching rows a listing counts at most, by default.
+const DefaultCountCap = 10000
+
+// countMatches counts the rows q matches, up to db.CountCap and one more: a count above
+// CountCap says that more match. The consoles ask for their lists' totals every few
+// seconds, and an exact count reads every row that matches, however many the store
+// keeps: at 100,000 deliveries 19 ms a request on SQLite, on the connection every publish
+// waits for. Counting stops at the cap.
+func (db *DB) countMatches(q *gorm.DB) (int64, error) {
+	capped := q.Session(&gorm.Session{}).Select("1").Limit(int(db.CountCap) + 1)
+	var n int64
+	if err := db.gorm.WithContext(q.Statement.Context).Table("(?) AS matches", capped).Count(&n).Error; err != nil {
+		return 0, db.err(err)
+	}
+	return n, nil
 }

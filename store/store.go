@@ -37,6 +37,9 @@ type DB struct {
 	// database (SQLite's one writer, PostgreSQL's locks) for longer than one batch, and
 	// what it deleted stays deleted should it be stopped half-way.
 	PruneBatch int
+	// CountCap is how far a listing counts the rows that match it (DefaultCountCap by
+	// default); see CountMatches.
+	CountCap int64
 	// sealer seals webhook secrets at rest (see SealSecrets); set once, at start.
 	sealer *Sealer
 
@@ -123,6 +126,7 @@ func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, prepare bool
 		close:         closeFn,
 		MinFreeBytes:  8 << 20,
 		PruneBatch:    1000,
+		CountCap:      DefaultCountCap,
 		webhookWrites: &atomic.Uint64{},
 		hot:           newHotStatements(sqlDB),
 		Now:           func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },

@@ -350,7 +350,8 @@ async function eventList(page, params) {
   async function load() {
     const r = await api('GET', `/v1/events${query({ type: params.get('type'), tenant: params.get('tenant'), limit: EVENTS_PAGE, offset })}`);
     const to = offset + r.events.length;
-    fill(count, r.total ? `${plural(r.total, 'event')}, newest first; ${offset + 1}\u2013${to} shown.` : '');
+    const matched = r.totalCapped ? `More than ${plural(r.total, 'event')}` : plural(r.total, 'event');
+    fill(count, r.total ? `${matched}, newest first; ${offset + 1}\u2013${to} shown.` : '');
     fill(results, table('!Events', ['Event', 'Type', 'Tenant', 'Occurred', 'Webhooks matched'], r.events.map((e) => [
       link(`#/events/${encodeURIComponent(e.id)}`, e.id, { class: 'mono' }),
       e.type,
@@ -359,7 +360,7 @@ async function eventList(page, params) {
       String(e.deliveries),
     ]), 'No event matches.'));
     const at = (o) => `#/events${query({ type: params.get('type'), tenant: params.get('tenant'), offset: o || undefined })}`;
-    fill(paging, pager('Pages of events', offset > 0 ? at(Math.max(0, offset - EVENTS_PAGE)) : null, to < r.total ? at(to) : null));
+    fill(paging, pager('Pages of events', offset > 0 ? at(Math.max(0, offset - EVENTS_PAGE)) : null, to < r.total || (r.totalCapped && r.events.length === EVENTS_PAGE) ? at(to) : null));
   }
   await load();
   return { refresh: load };

@@ -77,7 +77,8 @@ export async function deliveryList(page, params) {
   fill(page, heading('Deliveries'), form, error, h('div', { class: 'toolbar' }, count, bulk), list, paging);
   async function load() {
     const r = await api('GET', `/v1/deliveries${query({ ...filters, limit: PAGE, cursor })}`);
-    fill(count, r.total ? `${plural(r.total, 'delivery', 'deliveries')} match, newest first.` : '');
+    const matched = plural(r.total, 'delivery', 'deliveries');
+    fill(count, r.total ? `${r.totalCapped ? `More than ${matched}` : matched} match, newest first.` : '');
     fill(list, deliveryTable(r.deliveries, '!Deliveries', 'No delivery matches.', true));
     const base = `#/deliveries${key}`;
     const at = (c) => (c ? `${base}${key ? '&' : '?'}cursor=${encodeURIComponent(c)}` : base);

@@ -258,7 +258,8 @@ func (h handlers) deliveryPage(c echo.Context, q store.DeliveryPage) error {
 	for i := range ds {
 		out = append(out, deliveryWire(&ds[i]))
 	}
-	body := map[string]any{"total": total, "deliveries": out}
+	body := map[string]any{"deliveries": out}
+	h.putTotal(body, total)
 	if next != "" {
 		body["nextCursor"] = next
 	}
@@ -322,7 +323,19 @@ func (h handlers) ListEvents(c echo.Context, p api.ListEventsParams) error {
 	for i := range evs {
 		out = append(out, eventWire(&evs[i]))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"total": total, "events": out})
+	body := map[string]any{"events": out}
+	h.putTotal(body, total)
+	return c.JSON(http.StatusOK, body)
+}
+
+// putTotal puts a listing's count into its body: total, and totalCapped where the store
+// stopped counting at its cap (store.DB.CountCap), more matching.
+func (h handlers) putTotal(body map[string]any, total int64) {
+	if total > h.db.CountCap {
+		body["total"], body["totalCapped"] = h.db.CountCap, true
+		return
+	}
+	body["total"] = total
 }
 
 func (h handlers) RecoverWebhook(c echo.Context, id string) error {

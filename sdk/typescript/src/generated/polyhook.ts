@@ -1578,8 +1578,13 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** Format: int64 */
+                        /**
+                         * Format: int64
+                         * @description How many events match, counted up to 10,000: with totalCapped, more match.
+                         */
                         total: number;
+                        /** @description Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many events are kept. */
+                        totalCapped?: boolean;
                         events: components["schemas"]["Event"][];
                     };
                 };
@@ -1696,8 +1701,13 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** Format: int64 */
+                        /**
+                         * Format: int64
+                         * @description How many deliveries match, counted up to 10,000: with totalCapped, more match.
+                         */
                         total: number;
+                        /** @description Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many deliveries are kept. */
+                        totalCapped?: boolean;
                         /** @description Absent on the last page. */
                         nextCursor?: string;
                         deliveries: components["schemas"]["Delivery"][];
