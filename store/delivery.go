@@ -57,7 +57,7 @@ type Delivery struct {
 	// webhook's sequence (WebhookSequence), so that it follows the order publishes
 	// committed in, whichever replica's clock stamped them. Zero outside lanes.
 	LaneSeq     int64      `gorm:"not null;default:0"`
-	CreatedAt   time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2"`
+	CreatedAt   time.Time  `gorm:"not null;autoCreateTime:false;index:idx_delivery_webhook,priority:2;index:idx_delivery_created"`
 	UpdatedAt   time.Time  `gorm:"not null;autoUpdateTime:false"`
 	DeliveredAt *time.Time `gorm:""`
 }
