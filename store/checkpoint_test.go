@@ -18,6 +18,22 @@ func fileSize(t *testing.T, path string) int64 {
 	return fi.Size()
 }
 
+// openWriter opens a connection to a new SQLite file at path as the store's is, and makes
+// a table of blobs in it.
+func openWriter(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	w, err := sql.Open("sqlite", sqliteDSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	w.SetMaxOpenConns(1)
+	if _, err := w.ExecContext(context.Background(), "CREATE TABLE blobs (b BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // The store's connection leaves the log to the checkpointer: it commits past SQLite's
 // default of 1,000 pages without copying anything into the database file, and one
 // checkpoint from the checkpointer's connection copies it all.
@@ -25,15 +41,7 @@ func TestCheckpointer_CopiesTheLogOffTheWritersPath(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ck.db")
-	w, err := sql.Open("sqlite", sqliteDSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	w.SetMaxOpenConns(1)
-	if _, err := w.ExecContext(ctx, "CREATE TABLE blobs (b BLOB)"); err != nil {
-		t.Fatal(err)
-	}
+	w := openWriter(t, path)
 	const rows = 1100 // a page each, and more: past 1,000 pages of log
 	for i := 0; i < rows; i += 50 {
 		if _, err := w.ExecContext(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 50) INSERT INTO blobs SELECT randomblob(4000) FROM n"); err != nil {
@@ -67,15 +75,7 @@ func TestCheckpointer_CheckpointsAtEachTick(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ck.db")
-	w, err := sql.Open("sqlite", sqliteDSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	w.SetMaxOpenConns(1)
-	if _, err := w.ExecContext(ctx, "CREATE TABLE blobs (b BLOB)"); err != nil {
-		t.Fatal(err)
-	}
+	w := openWriter(t, path)
 	c, err := newCheckpointer(path)
 	if err != nil {
 		t.Fatal(err)

@@ -8,18 +8,25 @@ import (
 	"github.com/polyhook/polyhook/store"
 )
 
+// delivered stores n delivered events to w, each with its delivery, made a millisecond
+// apart in the last hour.
+func delivered(b *testing.B, db *store.DB, w *store.Webhook, n int) {
+	b.Helper()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	i := 0
+	backlog(b, db, w, n, at.Add(-time.Hour), func(d *store.Delivery) {
+		i++
+		d.CreatedAt = d.CreatedAt.Add(time.Duration(i) * time.Millisecond)
+		d.Status, d.DeliveredAt = store.DeliverySucceeded, &at
+	})
+}
+
 // BenchmarkFindDeliveryPage_WebhookHistory is the console's webhook page, its deliveries
 // refreshed every few seconds, with 100,000 deliveries kept.
 func BenchmarkFindDeliveryPage_WebhookHistory(b *testing.B) {
 	eachBackend(b, func(b *testing.B, db *store.DB, w *store.Webhook) {
 		ctx := context.Background()
-		at := time.Now().UTC().Truncate(time.Millisecond)
-		n := 0
-		backlog(b, db, w, 100000, at.Add(-time.Hour), func(d *store.Delivery) {
-			n++
-			d.CreatedAt = d.CreatedAt.Add(time.Duration(n) * time.Millisecond)
-			d.Status, d.DeliveredAt = store.DeliverySucceeded, &at
-		})
+		delivered(b, db, w, 100000)
 		b.ResetTimer()
 		for b.Loop() {
 			if ds, _, _, err := db.FindDeliveryPage(ctx, store.DeliveryPage{DeliveryFilter: store.DeliveryFilter{WebhookID: w.ID, Limit: 50}}); err != nil || len(ds) != 50 {
@@ -35,13 +42,7 @@ func BenchmarkFindDeliveryPage_WebhookHistory(b *testing.B) {
 func BenchmarkFindDeliveryPage_Unfiltered(b *testing.B) {
 	eachBackend(b, func(b *testing.B, db *store.DB, w *store.Webhook) {
 		ctx := context.Background()
-		at := time.Now().UTC().Truncate(time.Millisecond)
-		n := 0
-		backlog(b, db, w, 100000, at.Add(-time.Hour), func(d *store.Delivery) {
-			n++
-			d.CreatedAt = d.CreatedAt.Add(time.Duration(n) * time.Millisecond)
-			d.Status, d.DeliveredAt = store.DeliverySucceeded, &at
-		})
+		delivered(b, db, w, 100000)
 		b.ResetTimer()
 		for b.Loop() {
 			if ds, _, _, err := db.FindDeliveryPage(ctx, store.DeliveryPage{DeliveryFilter: store.DeliveryFilter{Limit: 50}}); err != nil || len(ds) != 50 {
