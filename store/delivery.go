@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Delivery states.
@@ -86,10 +88,9 @@ type DeliveryFilter struct {
 	Offset, Limit int
 }
 
-// FindDeliveries returns one page of deliveries, newest first, and how many match (up to
-// CountCap and one more, see countMatches).
-func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int64, error) {
-	q := db.gorm.WithContext(ctx).Model(&Delivery{})
+// where limits q to the deliveries f's equality filters select. A status other than
+// succeeded also says notSucceeded, so that SQLite reads the partial index on status.
+func (f DeliveryFilter) where(q *gorm.DB) *gorm.DB {
 	for col, v := range map[string]string{"event_id": f.EventID, "webhook_id": f.WebhookID, "dialect": f.Dialect, "status": f.Status} {
 		if v != "" {
 			q = q.Where(col+" = ?", v)
@@ -98,6 +99,13 @@ func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery,
 	if f.Status != "" && f.Status != DeliverySucceeded {
 		q = q.Where(notSucceeded)
 	}
+	return q
+}
+
+// FindDeliveries returns one page of deliveries, newest first, and how many match (up to
+// CountCap and one more, see countMatches).
+func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int64, error) {
+	q := f.where(db.gorm.WithContext(ctx).Model(&Delivery{}))
 	var ds []Delivery
 	total, err := db.newestFirst(q, f.Since, f.Until, f.Offset, f.Limit, &ds)
 	return ds, total, err

@@ -29,16 +29,8 @@ func DeliveryCursor(d *Delivery) string {
 // cursor aside; counted up to CountCap, see countMatches), and the cursor of the next
 // page, empty on the last. A cursor that does not parse is EINVALID.
 func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery, int64, string, error) {
-	q := db.gorm.WithContext(ctx).Model(&Delivery{})
 	f := p.DeliveryFilter
-	for col, v := range map[string]string{"event_id": f.EventID, "webhook_id": f.WebhookID, "dialect": f.Dialect, "status": f.Status} {
-		if v != "" {
-			q = q.Where(col+" = ?", v)
-		}
-	}
-	if f.Status != "" && f.Status != DeliverySucceeded {
-		q = q.Where(notSucceeded) // for the partial index on status (openIndexSQL)
-	}
+	q := f.where(db.gorm.WithContext(ctx).Model(&Delivery{}))
 	if p.WebhookIDs != nil {
 		if len(p.WebhookIDs) == 0 {
 			return []Delivery{}, 0, "", nil

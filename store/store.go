@@ -38,7 +38,7 @@ type DB struct {
 	// what it deleted stays deleted should it be stopped half-way.
 	PruneBatch int
 	// CountCap is how far a listing counts the rows that match it (DefaultCountCap by
-	// default); see CountMatches.
+	// default); see countMatches.
 	CountCap int64
 	// sealer seals webhook secrets at rest (see SealSecrets); set once, at start.
 	sealer *Sealer

@@ -7,11 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polyhook/polyhook/delivery"
-	"github.com/polyhook/polyhook/delivery/driver/drivers"
-	"github.com/polyhook/polyhook/gateway"
-	api "github.com/polyhook/polyhook/gen/polyhookapi"
-	"github.com/polyhook/polyhook/server"
 	"github.com/polyhook/polyhook/server/servertest"
 	"github.com/polyhook/polyhook/store"
 	"github.com/polyhook/polyhook/store/storetest"
@@ -35,19 +30,7 @@ func TestLists_CountUpToTheCap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys, _ := server.NewKeys("native-test-master-key")
-	log := servertest.Logger(t)
-	engine, err := delivery.New(drivers.For(db), delivery.Config{Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gateway.New(gateway.Config{Deps: server.Deps{DB: db, Keys: keys, Log: log}, Engine: engine, TokenHash: store.HashSecret(token)})
-	url := servertest.Serve(t, srv)
-	spec, err := api.GetSwagger()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := servertest.NewContract(t, spec, url)
+	url, c := startOn(t, db, nil)
 	list := func(path string) (total int64, capped bool, n int) {
 		t.Helper()
 		resp, b := c.Do(t, servertest.Request(t, "GET", url+path, "", "Authorization", "Bearer "+token))
