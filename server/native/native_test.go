@@ -304,11 +304,16 @@ func TestContract(t *testing.T) {
 	}
 	_ = db.EnableWebhook(context.Background(), faID)
 	// The test send goes to example.com, which the test must not reach: the SSRF guard
-	// is off here, so point the webhook at a local receiver first.
+	// is off here, so point the webhook at a local receiver first. The webhook was made
+	// with FusionAuth timeouts of 1 ms, which a loaded machine's loopback can miss: give
+	// it a second each.
 	rcv := servertest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("pong")) }))
 	faw, _ := db.WebhookByID(context.Background(), faID)
 	fakey := store.WebhookKey{Dialect: faw.Dialect, Owner: faw.Owner, ExternalID: faw.ExternalID}
-	if _, err := db.UpdateWebhook(context.Background(), fakey, func(w *store.Webhook) error { w.URL = rcv + "/t"; return nil }); err != nil {
+	if _, err := db.UpdateWebhook(context.Background(), fakey, func(w *store.Webhook) error {
+		w.URL, w.ConnectTimeout, w.ReadTimeout = rcv+"/t", 1000, 1000
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if status, b = do("POST", "/v1/webhooks/"+faID+"/test", ""); status != 200 || !strings.Contains(string(b), `"success":true`) || !strings.Contains(string(b), `"body":"pong"`) {
