@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,55 @@ func TestFind_CountsUpToTheCap(t *testing.T) {
 		}
 		if _, total, err = db.FindEvents(ctx, store.EventFilter{Type: "y"}); err != nil || total != 0 {
 			t.Errorf("none match: total %d (%v)", total, err)
+		}
+	})
+}
+
+// A listing of events by type, by tenant, or both, finds exactly those, newest first,
+// on either backend, through their indexes (the tenant's holds only events that have one).
+func TestFindEvents_ByTypeAndTenant(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		for i, e := range []struct{ typ, tenant string }{
+			{"a", ""}, {"b", "t1"}, {"a", "t1"}, {"a", "t2"}, {"b", ""}, {"a", "t1"},
+		} {
+			ev := &store.Event{ID: "evt_f" + strconv.Itoa(i), Type: e.typ, Tenant: e.tenant, CreatedAt: at.Add(time.Duration(i) * time.Second), OccurredAt: at}
+			if err := storetest.CreateEvent(ctx, db, ev, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			f    store.EventFilter
+			want string
+		}{
+			{store.EventFilter{Type: "a"}, "evt_f5 evt_f3 evt_f2 evt_f0"},
+			{store.EventFilter{Tenant: "t1"}, "evt_f5 evt_f2 evt_f1"},
+			{store.EventFilter{Type: "b", Tenant: "t1"}, "evt_f1"},
+			{store.EventFilter{Type: "a", Since: at.Add(2 * time.Second), Until: at.Add(5 * time.Second)}, "evt_f3 evt_f2"},
+			{store.EventFilter{Tenant: "t3"}, ""},
+		} {
+			c.f.Limit = 10
+			evs, total, err := db.FindEvents(ctx, c.f)
+			var got []string
+			for _, ev := range evs {
+				got = append(got, ev.ID)
+			}
+			if err != nil || strings.Join(got, " ") != c.want || total != int64(len(got)) {
+				t.Errorf("%+v: %v, total %d (%v); want %s", c.f, got, total, err, c.want)
+			}
+		}
+		if db.Backend() == store.BackendSQLite {
+			for q, index := range map[string]string{
+				"SELECT id FROM events WHERE type = 'a' ORDER BY created_at DESC, id DESC LIMIT 10":                     "idx_event_type",
+				"SELECT id FROM events WHERE tenant = 't1' AND tenant <> '' ORDER BY created_at DESC, id DESC LIMIT 10": "idx_event_tenant",
+			} {
+				if plan := queryPlan(t, db, q); !strings.Contains(plan, index) {
+					t.Errorf("%s does not use %s: %s", q, index, plan)
+				}
+			}
 		}
 	})
 }

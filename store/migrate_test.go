@@ -65,22 +65,9 @@ func TestOpen_RetiresOldDeliveryIndexes(t *testing.T) {
 				t.Errorf("succeeded deliveries after the migration: %d %v", total, err)
 			}
 			if db.Backend() == store.BackendSQLite {
-				var plan strings.Builder
-				rows, err := db.SQL().QueryContext(ctx, "EXPLAIN QUERY PLAN SELECT count(*) FROM deliveries WHERE status <> 'succeeded' AND status = ?", store.DeliveryPending)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer rows.Close()
-				for rows.Next() {
-					var id, parent, unused int
-					var detail string
-					if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-						t.Fatal(err)
-					}
-					plan.WriteString(detail + "; ")
-				}
-				if !strings.Contains(plan.String(), "idx_delivery_open") {
-					t.Errorf("the backlog count does not use idx_delivery_open: %s", plan.String())
+				plan := queryPlan(t, db, "SELECT count(*) FROM deliveries WHERE status <> 'succeeded' AND status = ?", store.DeliveryPending)
+				if !strings.Contains(plan, "idx_delivery_open") {
+					t.Errorf("the backlog count does not use idx_delivery_open: %s", plan)
 				}
 			}
 		})
@@ -219,4 +206,27 @@ func TestOpen_SQLiteTextTimesBecomeIntegers(t *testing.T) {
 	if err != nil || d.NextAttemptAt == nil || !d.NextAttemptAt.Equal(at) {
 		t.Errorf("delivery after the conversion: %+v %v", d, err)
 	}
+}
+
+// queryPlan returns SQLite's plan for q, its steps joined by "; ".
+func queryPlan(t *testing.T, db *store.DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(detail + "; ")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan.String()
 }

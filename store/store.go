@@ -274,7 +274,7 @@ var retiredIndexes = []string{"idx_deliveries_status", "idx_deliveries_claimed_u
 // migrateIndexes creates the indexes AutoMigrate cannot say (a partial index on
 // several columns), then drops the retired ones, so that a query never goes without.
 func migrateIndexes(g *gorm.DB) error {
-	for _, q := range []string{laneIndexSQL, openIndexSQL, heldIndexSQL} {
+	for _, q := range []string{laneIndexSQL, openIndexSQL, heldIndexSQL, tenantIndexSQL} {
 		if err := g.Exec(q).Error; err != nil {
 			return err
 		}
