@@ -7,12 +7,10 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/polyhook/polyhook/delivery"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -158,13 +156,13 @@ func (b *bench) fill(ctx context.Context, n int) error {
 		for i := range m {
 			at := t0.Add(time.Duration(done+i) * time.Millisecond / 10)
 			ev := *ev0
-			ev.ID, ev.OccurredAt, ev.CreatedAt = newID("evt_"), at, at
+			ev.ID, ev.OccurredAt, ev.CreatedAt = delivery.NewID("evt_"), at, at
 			d := d0
-			d.ID, d.EventID, d.CreatedAt = newID("msg_"), ev.ID, at
+			d.ID, d.EventID, d.CreatedAt = delivery.NewID("msg_"), ev.ID, at
 			delivered := at.Add(2 * time.Millisecond)
 			d.UpdatedAt, d.DeliveredAt = delivered, &delivered
 			a := a0
-			a.ID, a.DeliveryID, a.StartedAt = newID("att_"), d.ID, at.Add(time.Millisecond)
+			a.ID, a.DeliveryID, a.StartedAt = delivery.NewID("att_"), d.ID, at.Add(time.Millisecond)
 			// The copy's headers say its own delivery and start, as the engine's would.
 			a.RequestHeaders = map[string]string{}
 			for k, v := range a0.RequestHeaders {
@@ -192,10 +190,6 @@ func (b *bench) fill(ctx context.Context, n int) error {
 		}
 	}
 	return nil
-}
-
-func newID(prefix string) string {
-	return prefix + strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", "")
 }
 
 // storeSize is what the store holds.

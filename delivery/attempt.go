@@ -86,7 +86,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 // delivery.
 func (e *Engine) conclude(d *store.Delivery, w *store.Webhook, a *store.Attempt, res Result, ok bool) (disable string) {
 	d.Attempts++
-	a.ID = newID("att_")
+	a.ID = NewID("att_")
 	a.DeliveryID = d.ID
 	a.Number = d.Attempts
 	d.LastStatus = res.Status

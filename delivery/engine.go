@@ -400,7 +400,7 @@ func (e *Engine) publish(ctx context.Context, in PublishInput) (*store.Event, bo
 	now := e.now()
 	ev := &store.Event{ID: in.ID, Type: in.Type, Tenant: in.Tenant, Data: data, OccurredAt: in.OccurredAt.UTC(), CreatedAt: now}
 	if ev.ID == "" {
-		ev.ID = newID("evt_")
+		ev.ID = NewID("evt_")
 	}
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
@@ -540,7 +540,7 @@ func (e *Engine) TestSend(ctx context.Context, w *store.Webhook, eventName strin
 		return Result{}, ErrUnknownDialect
 	}
 	at := e.now()
-	id := newID("test_")
+	id := NewID("test_")
 	body, header, err := enc.Encode(&Message{DeliveryID: id, EventID: id, EventName: eventName, Tenant: w.Owner, OccurredAt: at, Data: data, Webhook: w, At: at})
 	if err != nil {
 		return Result{}, err

@@ -91,7 +91,7 @@ func (e *Engine) RecoverWith(ctx context.Context, webhookID string, since time.T
 	if w.DisabledAt != nil {
 		return nil, store.Errorf(store.ECONFLICT, "The webhook is disabled (%s); enable it first.", w.DisabledReason)
 	}
-	r := &store.Recovery{ID: newID("rec_"), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
+	r := &store.Recovery{ID: NewID("rec_"), WebhookID: w.ID, Since: since.UTC(), IncludeRetrying: opts.IncludeRetrying}
 	err = e.db.InTx(ctx, func(tx driver.Executor) error {
 		if err := tx.CreateRecovery(ctx, r); err != nil {
 			return err

@@ -269,7 +269,7 @@ func (g *publisher) insert(ctx context.Context, group []*publication, settles []
 					continue
 				}
 				d := store.Delivery{
-					ID:        newID("msg_"),
+					ID:        NewID("msg_"),
 					EventID:   p.ev.ID,
 					WebhookID: w.ID,
 					Dialect:   w.Dialect,
