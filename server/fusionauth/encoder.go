@@ -62,21 +62,7 @@ func (*Encoder) InScope(w *store.Webhook, tenant string) bool {
 // Encode puts the event's data fields into FusionAuth's event object; the standard fields
 // (type, id, createInstant, tenantId) win over data keys of the same name.
 func (e *Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
-	event := map[string]any{}
-	if len(m.Data) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(m.Data))
-		dec.UseNumber()
-		if err := dec.Decode(&event); err != nil {
-			return nil, nil, err
-		}
-	}
-	event["type"] = m.EventName
-	event["id"] = EventID(m.EventID)
-	event["createInstant"] = m.OccurredAt.UnixMilli()
-	if t, err := uuid.Parse(m.Tenant); err == nil {
-		event["tenantId"] = t.String()
-	}
-	body, err := json.Marshal(map[string]any{"event": event})
+	body, err := eventBody(m)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,6 +75,70 @@ func (e *Encoder) Encode(m *delivery.Message) ([]byte, http.Header, error) {
 		h.Set("X-FusionAuth-Signature-JWT", sig)
 	}
 	return body, h, nil
+}
+
+// eventBody is {"event": {...data, "type", "id", "createInstant", "tenantId"}}. The
+// data's members are written as they are, ahead of the standard fields: the attempt's
+// row then leaves them out, as its event's row has them (store.Attempt.EventData). Data
+// that has a standard field of its own is merged, the standard field winning, and
+// written with every object's keys sorted.
+func eventBody(m *delivery.Message) ([]byte, error) {
+	data := bytes.TrimSpace(m.Data)
+	if len(data) == 0 || string(data) == "null" {
+		data = []byte("{}")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
+		return nil, err
+	}
+	standard := []struct {
+		key string
+		v   any
+	}{{"type", m.EventName}, {"id", EventID(m.EventID)}, {"createInstant", m.OccurredAt.UnixMilli()}}
+	if t, err := uuid.Parse(m.Tenant); err == nil {
+		standard = append(standard, struct {
+			key string
+			v   any
+		}{"tenantId", t.String()})
+	}
+	merge := false
+	for _, f := range standard {
+		if _, ok := members[f.key]; ok {
+			merge = true
+		}
+	}
+	if merge {
+		event := map[string]any{}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err := dec.Decode(&event); err != nil {
+			return nil, err
+		}
+		for _, f := range standard {
+			event[f.key] = f.v
+		}
+		return json.Marshal(map[string]any{"event": event})
+	}
+	var b bytes.Buffer
+	b.Grow(len(data) + 160)
+	b.WriteString(`{"event":{`)
+	if len(members) > 0 {
+		b.Write(data[1 : len(data)-1])
+		b.WriteByte(',')
+	}
+	for i, f := range standard {
+		v, err := json.Marshal(f.v)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + f.key + `":`)
+		b.Write(v)
+	}
+	b.WriteString(`}}`)
+	return b.Bytes(), nil
 }
 
 // eventIDSpace is the UUIDv5 namespace of the FusionAuth ids of native event ids.

@@ -2,6 +2,7 @@ package fusionauth_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,71 @@ func TestEncoderEventIDs(t *testing.T) {
 		ev, raw := encode("dlv_e", "evt_1", tenant, "https://a.example")
 		if _, ok := raw["tenantId"]; ok || ev.Event.TenantID != nil {
 			t.Errorf("tenant %q: tenantId sent: %v", tenant, raw)
+		}
+	}
+}
+
+// TestEncoderEventData: the event object holds the data's members as they are and the
+// standard fields, which win over data keys of the same name; data that is absent or null
+// sends the standard fields alone, and data that is not an object is an encode error.
+func TestEncoderEventData(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t)
+	keys, _ := server.NewKeys("fusionauth-data-master-key")
+	enc := fusionauth.New(server.Deps{DB: db, Keys: keys}).Encoder()
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	encode := func(data string) (string, map[string]any, error) {
+		t.Helper()
+		m := &delivery.Message{DeliveryID: "dlv_a", EventID: "evt_1", EventName: "user.create", OccurredAt: at, At: at,
+			Webhook: &store.Webhook{URL: "https://a.example"}}
+		if data != "" {
+			m.Data = json.RawMessage(data)
+		}
+		body, _, err := enc.Encode(m)
+		if err != nil {
+			return "", nil, err
+		}
+		var raw map[string]map[string]any
+		if err := json.Unmarshal(body, &raw); err != nil || len(raw) != 1 {
+			t.Fatalf("%s: not an event object: %s (%v)", data, body, err)
+		}
+		return string(body), raw["event"], nil
+	}
+	want := map[string]any{"type": "user.create", "id": fusionauth.EventID("evt_1"), "createInstant": float64(at.UnixMilli())}
+
+	const members = `"user":{"id":"u1","email":"a\u003cb@example.com","n":12345678901234567890},"reason":"x"`
+	body, ev, err := encode(`{` + members + `}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, members) {
+		t.Errorf("the data's members are not sent as they are: %s", body)
+	}
+	for k, v := range want {
+		if ev[k] != v {
+			t.Errorf("%s = %v, want %v", k, ev[k], v)
+		}
+	}
+	if len(ev) != len(want)+2 {
+		t.Errorf("event has %d fields: %v", len(ev), ev)
+	}
+
+	_, ev, err = encode(`{"type":"spoofed","id":"x","user":{"id":"u1"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev["type"] != "user.create" || ev["id"] != want["id"] || ev["user"] == nil || len(ev) != 4 {
+		t.Errorf("a data key named like a standard field: %v", ev)
+	}
+	for _, data := range []string{"", "null", "{}", " {} "} {
+		_, ev, err := encode(data)
+		if err != nil || len(ev) != len(want) {
+			t.Errorf("data %q: %v, %v", data, ev, err)
+		}
+	}
+	for _, data := range []string{`[1,2]`, `"x"`, `{"a":`} {
+		if body, _, err := encode(data); err == nil {
+			t.Errorf("data %q encoded: %s", data, body)
 		}
 	}
 }
