@@ -70,6 +70,7 @@ func (e *Engine) try(ctx context.Context, d *store.Delivery, w *store.Webhook, e
 		ResponseHeaders: flatten(res.Header),
 		ResponseBody:    string(res.Body),
 		ErrorKind:       res.ErrKind,
+		EventData:       ev.Data,
 	}
 	if res.Err != nil {
 		a.Error = res.Err.Error()

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,6 +30,122 @@ type Attempt struct {
 	// OmittedHeaders names the webhook's custom headers that were not sent because HTTP
 	// cannot carry their name or value.
 	OmittedHeaders []string `gorm:"type:text;serializer:json"`
+	// EventData is, when the writer sets it, the data of the event the attempt sent:
+	// where the request body holds it (the members of an object, or the whole value),
+	// the row keeps the body without it, and a read puts it back from the event (see
+	// storedRequestBody). It is not read back.
+	EventData json.RawMessage `gorm:"-"`
+}
+
+// Most bodies carry the event's data as it is stored in the event's row: the whole
+// body but its envelope, and the whole of every retry's. Where the row would repeat it,
+// it keeps the body without it and where it was: bodyMark, the offset in decimal,
+// bodyMark, then the body's bytes before and after it. A body that begins with bodyMark
+// itself (no encoder writes one) is kept behind two of them. A read puts the data back
+// from the event, which outlives the attempt (the prune deletes an event only once no
+// delivery of it is left).
+const (
+	bodyMark = "\x01"
+	// minSharedData is the least data worth leaving out (the mark costs up to 10 bytes).
+	minSharedData = 16
+)
+
+// sharedData is what a body repeats of data as its event's row stores it: an object's
+// members (encoders that merge them into an envelope of their own keep them together),
+// or any other value whole.
+func sharedData(stored string) string {
+	if len(stored) >= 2 && stored[0] == '{' && stored[len(stored)-1] == '}' {
+		return stored[1 : len(stored)-1]
+	}
+	return stored
+}
+
+// storedRequestBody is what is stored of a's request body: without its event's data
+// where it holds it (as the event's row does: jsonColumn's text).
+func (a *Attempt) storedRequestBody() string {
+	body := a.RequestBody
+	if len(a.EventData) > 0 {
+		stored, err := jsonColumn(a.EventData)
+		if s, ok := stored.(string); ok && err == nil {
+			if data := sharedData(s); len(data) >= minSharedData {
+				if i := strings.Index(body, data); i >= 0 {
+					return bodyMark + strconv.Itoa(i) + bodyMark + body[:i] + body[i+len(data):]
+				}
+			}
+		}
+	}
+	if strings.HasPrefix(body, bodyMark) {
+		return bodyMark + bodyMark + body
+	}
+	return body
+}
+
+// bodyWithout reads a stored body: ok when it was stored without its event's data,
+// which goes back at at in rest; otherwise rest is the body.
+func bodyWithout(stored string) (at int, rest string, ok bool) {
+	if !strings.HasPrefix(stored, bodyMark) {
+		return 0, stored, false
+	}
+	n := strings.Index(stored[1:], bodyMark)
+	if n < 0 {
+		return 0, stored, false
+	}
+	if n == 0 {
+		return 0, stored[2:], false
+	}
+	at, err := strconv.Atoi(stored[1 : 1+n])
+	rest = stored[2+n:]
+	if err != nil || at < 0 || at > len(rest) {
+		return 0, stored, false
+	}
+	return at, rest, true
+}
+
+// withBodies puts back into each of as the request body's event data it was stored
+// without, read from the events of their deliveries. A body whose event is gone (an
+// attempt the prune left behind its delivery) is left without it.
+func (db *DB) withBodies(ctx context.Context, as []*Attempt) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, a := range as {
+		if _, _, ok := bodyWithout(a.RequestBody); ok && !seen[a.DeliveryID] {
+			seen[a.DeliveryID] = true
+			ids = append(ids, a.DeliveryID)
+		}
+	}
+	data := map[string]string{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		rows, err := db.gorm.WithContext(ctx).Raw(`SELECT deliveries.id, events.data FROM deliveries
+			JOIN events ON events.id = deliveries.event_id WHERE deliveries.id IN ?`, chunk).Rows()
+		if err != nil {
+			return db.err(err)
+		}
+		for rows.Next() {
+			var id string
+			var d sql.NullString
+			if err := rows.Scan(&id, &d); err != nil {
+				rows.Close()
+				return db.err(err)
+			}
+			data[id] = d.String
+		}
+		if err := rows.Close(); err != nil {
+			return db.err(err)
+		}
+		if err := rows.Err(); err != nil {
+			return db.err(err)
+		}
+	}
+	for _, a := range as {
+		at, rest, ok := bodyWithout(a.RequestBody)
+		if ok {
+			rest = rest[:at] + sharedData(data[a.DeliveryID]) + rest[at:]
+		}
+		a.RequestBody = rest
+	}
+	return nil
 }
 
 // The Standard Webhooks headers every attempt's request carries repeat the attempt's own
@@ -93,8 +212,19 @@ func (a *Attempt) AfterFind(*gorm.DB) error {
 // Attempts lists a delivery's attempts, oldest first.
 func (db *DB) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
 	var as []Attempt
-	err := db.gorm.WithContext(ctx).Where("delivery_id = ?", deliveryID).Order("number ASC").Find(&as).Error
-	return as, db.err(err)
+	if err := db.gorm.WithContext(ctx).Where("delivery_id = ?", deliveryID).Order("number ASC").Find(&as).Error; err != nil {
+		return nil, db.err(err)
+	}
+	return as, db.withBodies(ctx, pointers(as))
+}
+
+// pointers is a pointer to each of as.
+func pointers(as []Attempt) []*Attempt {
+	ps := make([]*Attempt, len(as))
+	for i := range as {
+		ps[i] = &as[i]
+	}
+	return ps
 }
 
 // AttemptsOf returns the attempts of the given deliveries, oldest first, by delivery.
@@ -106,6 +236,9 @@ func (db *DB) AttemptsOf(ctx context.Context, deliveryIDs []string) (map[string]
 	var as []Attempt
 	if err := db.gorm.WithContext(ctx).Where("delivery_id IN ?", deliveryIDs).Order("number ASC").Find(&as).Error; err != nil {
 		return nil, db.err(err)
+	}
+	if err := db.withBodies(ctx, pointers(as)); err != nil {
+		return nil, err
 	}
 	for _, a := range as {
 		out[a.DeliveryID] = append(out[a.DeliveryID], a)
@@ -133,7 +266,14 @@ func (db *DB) AttemptsOfWebhook(ctx context.Context, webhookID string, offset, l
 	var out []WebhookAttempt
 	err := q.Select("attempts.*, deliveries.event_name AS event_name, deliveries.event_id AS event_id").
 		Order("attempts.started_at DESC, attempts.id DESC").Offset(offset).Limit(limit).Find(&out).Error
-	return out, total, db.err(err)
+	if err != nil {
+		return nil, 0, db.err(err)
+	}
+	ps := make([]*Attempt, len(out))
+	for i := range out {
+		ps[i] = &out[i].Attempt
+	}
+	return out, total, db.withBodies(ctx, ps)
 }
 
 // GetAttempt returns an attempt with its delivery. Returns ENOTFOUND when there is none.
@@ -141,6 +281,9 @@ func (db *DB) GetAttempt(ctx context.Context, id string) (*Attempt, *Delivery, e
 	var a Attempt
 	if err := db.gorm.WithContext(ctx).Where("id = ?", id).Take(&a).Error; err != nil {
 		return nil, nil, db.err(err)
+	}
+	if err := db.withBodies(ctx, []*Attempt{&a}); err != nil {
+		return nil, nil, err
 	}
 	d, err := db.GetDelivery(ctx, a.DeliveryID)
 	return &a, d, err

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"strconv"
 	"strings"
@@ -82,6 +83,112 @@ func TestAttempt_RequestHeadersAsSent(t *testing.T) {
 			}
 			if c.headers["Webhook-Signature"] == "v1,abc" && !strings.Contains(raw, "v1,abc") {
 				t.Errorf("%s: a signature not redacted is not stored: %s", c.id, raw)
+			}
+		}
+	})
+}
+
+// A request body that repeats its event's data is stored without it and read back whole,
+// by every read of attempts; a body that does not, or whose data is too short to be
+// worth it, is stored as it is.
+func TestAttempt_RequestBodyAsSent(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		w := &store.Webhook{Dialect: "native", Owner: "o1", ExternalID: "ext-b1", URL: "https://example.com/b", Events: []string{"all"}, Enabled: true}
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		const user = `"user":{"id":"u1","email":"ada@example.com"}`
+		cases := []struct {
+			id   string
+			data string // as published
+			// body is the body sent; %s stands for the event's data as stored.
+			body string
+			// left is whether the stored body leaves the data out (once), absent what it
+			// must then not hold.
+			left   bool
+			absent string
+		}{
+			{"native", `{` + user + `}`, `{"type":"user.created","data":%s}`, true, "ada@example.com"},
+			{"spaced", `{ "user": {"id": "u1", "email": "ada@example.com"} }`, `{"type":"user.created","data":%s}`, true, "ada@example.com"},
+			{"merged", `{` + user + `}`, `{"event":{` + user + `,"type":"user.create","id":"x"}}`, true, "ada@example.com"},
+			{"array", `["ada@example.com","grace@example.com"]`, `{"data":%s}`, true, "grace@example.com"},
+			{"twice", `{` + user + `}`, `{"data":%s,"again":%s}`, true, ""},
+			{"form", `{` + user + `}`, `eventName=user.created&data=%7B%22user%22%7D`, false, ""},
+			{"short", `{"i":1}`, `{"data":%s}`, false, ""},
+			{"marked", `{` + user + `}`, "\x01" + `5` + "\x01" + `{"data":1}`, false, ""},
+			{"nodata", ``, `{"data":{}}`, false, ""},
+		}
+		for _, c := range cases {
+			ev := &store.Event{ID: "e" + c.id, Type: "x", CreatedAt: at, OccurredAt: at}
+			if c.data != "" {
+				ev.Data = json.RawMessage(c.data)
+			}
+			d := store.Delivery{ID: "m" + c.id, EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.created", Status: store.DeliveryPending}
+			if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+			// The engine builds the body from the event as created: its data as stored.
+			body := strings.ReplaceAll(c.body, "%s", string(ev.Data))
+			var sent []string
+			for n := 1; n <= 2; n++ {
+				d.Attempts, d.LastStatus, d.Status = n, 500, store.DeliveryPending
+				if n == 2 {
+					d.LastStatus, d.Status = 200, store.DeliverySucceeded
+				}
+				a := &store.Attempt{ID: "a" + c.id + strconv.Itoa(n), DeliveryID: d.ID, Number: n, URL: w.URL, StartedAt: at.Add(time.Duration(n) * time.Second),
+					RequestBody: body, ResponseStatus: d.LastStatus, EventData: ev.Data}
+				if err := storetest.RecordAttempt(ctx, db, a, &d); err != nil {
+					t.Fatal(err)
+				}
+				raw, err := storetest.RawRequestBody(ctx, db, a.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case c.left && (len(raw) > len(body)-10 || c.absent != "" && strings.Contains(raw, c.absent)):
+					t.Errorf("%s: stored %q, which repeats the event's data", c.id, raw)
+				case !c.left && raw != body && raw != "\x01\x01"+body:
+					t.Errorf("%s: stored %q, sent %q", c.id, raw, body)
+				}
+				sent = append(sent, a.ID)
+			}
+			as, err := db.Attempts(ctx, d.ID)
+			if err != nil || len(as) != 2 {
+				t.Fatalf("%s: %d attempts, %v", c.id, len(as), err)
+			}
+			of, err := db.AttemptsOf(ctx, []string{d.ID, "mnative"})
+			if err != nil || len(of[d.ID]) != 2 {
+				t.Fatalf("%s: AttemptsOf %v, %v", c.id, of, err)
+			}
+			for i, a := range as {
+				if a.RequestBody != body || of[d.ID][i].RequestBody != body {
+					t.Errorf("%s: read back %q and %q, sent %q", c.id, a.RequestBody, of[d.ID][i].RequestBody, body)
+				}
+			}
+			one, _, err := db.GetAttempt(ctx, sent[0])
+			if err != nil || one.RequestBody != body {
+				t.Errorf("%s: GetAttempt reads %q (%v), sent %q", c.id, one.RequestBody, err, body)
+			}
+		}
+		page, _, err := db.AttemptsOfWebhook(ctx, w.ID, 0, 100)
+		if err != nil || len(page) != 2*len(cases) {
+			t.Fatalf("the webhook's log: %d attempts, %v", len(page), err)
+		}
+		for _, a := range page {
+			ev, err := db.GetEvent(ctx, a.EventID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cases {
+				if "e"+c.id == ev.ID {
+					if want := strings.ReplaceAll(c.body, "%s", string(ev.Data)); a.RequestBody != want {
+						t.Errorf("%s: the webhook's log reads %q, sent %q", c.id, a.RequestBody, want)
+					}
+				}
 			}
 		}
 	})

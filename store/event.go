@@ -28,7 +28,8 @@ type Event struct {
 }
 
 // CreateEvents inserts events and their deliveries, whose CreatedAt and each event's
-// Deliveries count the caller sets. Returns ECONFLICT when an event's id exists already.
+// Deliveries count the caller sets; it sets each event's Data to the text stored (JSON
+// without spaces). Returns ECONFLICT when an event's id exists already.
 // A delivery in a lane (Lane set, see lanes.go) is numbered in its lane, and claimed or
 // due as given only if it heads its lane; otherwise it waits for its lane, and its
 // ClaimedUntil, ClaimedBy and NextAttemptAt are cleared in deliveries.

@@ -169,10 +169,16 @@ func jsonColumn(v any) (any, error) {
 
 const insertEventSQL = `INSERT INTO events (id, type, tenant, data, occurred_at, created_at, deliveries) VALUES (?, ?, ?, ?, ?, ?, ?)`
 
+// insertEvent also sets ev's Data to the text its row stores (compact), so that the
+// first attempts send the same bytes as the retries that read it back, and their
+// attempts' rows can leave it out (storedRequestBody).
 func insertEvent(ev *Event) (statement, error) {
 	data, err := jsonColumn(ev.Data)
 	if err != nil {
 		return statement{}, Errorf(EINVALID, "The event's data is not JSON.")
+	}
+	if s, ok := data.(string); ok && s != string(ev.Data) {
+		ev.Data = json.RawMessage(s)
 	}
 	return statement{insertEventSQL, []any{ev.ID, ev.Type, ev.Tenant, data, ev.OccurredAt, ev.CreatedAt, ev.Deliveries}}, nil
 }
@@ -200,5 +206,5 @@ func insertAttempt(a *Attempt) (statement, error) {
 		}
 	}
 	return statement{insertAttemptSQL, []any{a.ID, a.DeliveryID, a.Number, a.URL, a.StartedAt, a.DurationMS, cols[0],
-		a.RequestBody, a.ResponseStatus, cols[1], a.ResponseBody, a.Error, a.ErrorKind, cols[2]}}, nil
+		a.storedRequestBody(), a.ResponseStatus, cols[1], a.ResponseBody, a.Error, a.ErrorKind, cols[2]}}, nil
 }

@@ -413,7 +413,7 @@ func (d *Dialect) delivery(t *testing.T, db *store.DB, all *servertest.Contract)
 			t.Errorf("the second credential sees %d webhooks, want its own", n)
 		}
 	}
-	ev, _, err := g.engine.Publish(ctx, delivery.PublishInput{Type: canonical, Tenant: tenant, Data: []byte(`{"user":{"id":"u-1","email":"a@example.com"}}`)})
+	ev, _, err := g.engine.Publish(ctx, delivery.PublishInput{Type: canonical, Tenant: tenant, Data: []byte(`{"user": {"id": "u-1", "email": "a@example.com"}}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,6 +456,13 @@ func (d *Dialect) delivery(t *testing.T, db *store.DB, all *servertest.Contract)
 	}
 	if len(attempts) != 1 {
 		t.Fatalf("%d attempts recorded, want 1", len(attempts))
+	}
+	// The record's body is the body sent (its row may keep it without the event's data).
+	ra.mu.Lock()
+	sent := string(ra.body[0])
+	ra.mu.Unlock()
+	if attempts[0].RequestBody != sent {
+		t.Errorf("the attempt records the body %q, sent %q", attempts[0].RequestBody, sent)
 	}
 	secret := append([]string{"Webhook-Signature"}, g.dialect.Encoder().SecretHeaders()...)
 	for k, v := range attempts[0].RequestHeaders {

@@ -71,7 +71,16 @@ func exec(ctx context.Context, db *store.DB, query string, args ...any) error {
 
 // RawRequestHeaders returns the attempt's request_headers column as stored ("" for NULL).
 func RawRequestHeaders(ctx context.Context, db *store.DB, attemptID string) (string, error) {
-	q := `SELECT coalesce(request_headers, '') FROM attempts WHERE id = ?`
+	return rawAttemptColumn(ctx, db, attemptID, "request_headers")
+}
+
+// RawRequestBody returns an attempt's request_body column as stored.
+func RawRequestBody(ctx context.Context, db *store.DB, attemptID string) (string, error) {
+	return rawAttemptColumn(ctx, db, attemptID, "request_body")
+}
+
+func rawAttemptColumn(ctx context.Context, db *store.DB, attemptID, column string) (string, error) {
+	q := `SELECT coalesce(` + column + `, '') FROM attempts WHERE id = ?`
 	if db.Backend() == store.BackendPostgres {
 		q = strings.Replace(q, "?", "$1", 1)
 	}
