@@ -53,6 +53,7 @@ func main() {
 	filtered := flag.Bool("filter", false, "throughput: also measure the fan-out to 10 native subscriptions, without and then with a payload filter on each")
 	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all but scale and many)")
 	rows := flag.Int("rows", 1_000_000, "scale: delivered events the store is filled with")
+	dataBytes := flag.Int("data-bytes", 0, "pads each published event's data with a string of this many bytes (0: the usual ~40-byte data)")
 	gwEnv := flag.String("gateway-env", "", "more environment for the gateways, comma-separated (GOGC=200,GOMEMLIMIT=128MiB)")
 	flag.Parse()
 	switch {
@@ -75,6 +76,7 @@ func main() {
 	b := &bench{
 		scale: *scale, publishers: *publishers, only: *only, runs: *runs, filter: *filtered, rows: *rows,
 		gwEnv:    strings.FieldsFunc(*gwEnv, func(r rune) bool { return r == ',' }),
+		pad:      padding(*dataBytes),
 		duration: time.Duration(float64(*duration) * *scale),
 		warmup:   time.Duration(float64(*warmup) * *scale),
 		figures:  map[string]*figure{},
@@ -130,6 +132,7 @@ type bench struct {
 	rows       int      // scale: delivered events to fill the store with
 	gwArgs     []string // more flags for the gateways started next
 	gwEnv      []string // more environment for the gateways
+	pad        string   // more of each published event's data: ,"pad":"…" (-data-bytes)
 	lastJob    int64    // scale: the largest River job id before the prune's gateways started
 	filter     bool     // also measure the fan-out to native subscriptions with filters
 	runs       int
@@ -854,12 +857,22 @@ func (b *bench) publish(targets []string, i int) {
 	if b.keys > 0 {
 		key = fmt.Sprintf(`,"orderingKey":"k%d"`, i%b.keys)
 	}
-	body := fmt.Sprintf(`{"type":"user.created"%s,"data":{"sentAt":%d,"i":%d}}`, key, time.Now().UnixNano(), i)
+	body := fmt.Sprintf(`{"type":"user.created"%s,"data":{"sentAt":%d,"i":%d%s}}`, key, time.Now().UnixNano(), i, b.pad)
 	b.post(g+"/v1/events", "Bearer "+token, body)
 }
 
 func (b *bench) post(url, auth, body string) []byte {
 	return b.postWith(url, body, "Authorization", auth)
+}
+
+// padding is the member that makes each event's data n bytes longer: a string of
+// letters, as a receiver's JSON field of text would be.
+func padding(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	const member = `,"pad":""`
+	return member[:len(member)-1] + strings.Repeat("abcdefghij", n/10+1)[:max(n-len(member), 0)] + `"`
 }
 
 // postWith posts body to url with one header, and fails the bench unless it is a 2xx.

@@ -163,6 +163,7 @@ func (b *bench) fill(ctx context.Context, n int) error {
 			d.UpdatedAt, d.DeliveredAt = delivered, &delivered
 			a := a0
 			a.ID, a.DeliveryID, a.StartedAt = delivery.NewID("att_"), d.ID, at.Add(time.Millisecond)
+			a.EventData = ev.Data // as the engine gives it
 			// The copy's headers say its own delivery and start, as the engine's would.
 			a.RequestHeaders = map[string]string{}
 			for k, v := range a0.RequestHeaders {
