@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -87,58 +88,83 @@ func eventBody(m *delivery.Message) ([]byte, error) {
 	if len(data) == 0 || string(data) == "null" {
 		data = []byte("{}")
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(data, &members); err != nil {
-		return nil, err
+	if data[0] != '{' || !json.Valid(data) {
+		return nil, errors.New("the event's data is not a JSON object")
 	}
-	standard := []struct {
-		key string
-		v   any
-	}{{"type", m.EventName}, {"id", EventID(m.EventID)}, {"createInstant", m.OccurredAt.UnixMilli()}}
+	tenant := ""
 	if t, err := uuid.Parse(m.Tenant); err == nil {
-		standard = append(standard, struct {
-			key string
-			v   any
-		}{"tenantId", t.String()})
+		tenant = t.String()
 	}
-	merge := false
-	for _, f := range standard {
-		if _, ok := members[f.key]; ok {
-			merge = true
-		}
-	}
-	if merge {
+	if hasStandardKey(data) {
 		event := map[string]any{}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
 		if err := dec.Decode(&event); err != nil {
 			return nil, err
 		}
-		for _, f := range standard {
-			event[f.key] = f.v
+		event["type"], event["id"], event["createInstant"] = m.EventName, EventID(m.EventID), m.OccurredAt.UnixMilli()
+		if tenant != "" {
+			event["tenantId"] = tenant
 		}
 		return json.Marshal(map[string]any{"event": event})
 	}
-	var b bytes.Buffer
-	b.Grow(len(data) + 160)
-	b.WriteString(`{"event":{`)
-	if len(members) > 0 {
-		b.Write(data[1 : len(data)-1])
-		b.WriteByte(',')
+	name, err := json.Marshal(m.EventName)
+	if err != nil {
+		return nil, err
 	}
-	for i, f := range standard {
-		v, err := json.Marshal(f.v)
-		if err != nil {
-			return nil, err
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`"` + f.key + `":`)
-		b.Write(v)
+	b := make([]byte, 0, len(data)+len(name)+128)
+	b = append(b, `{"event":{`...)
+	if members := data[1 : len(data)-1]; len(bytes.TrimSpace(members)) > 0 {
+		b = append(append(b, members...), ',')
 	}
-	b.WriteString(`}}`)
-	return b.Bytes(), nil
+	b = append(append(b, `"type":`...), name...)
+	b = append(append(append(b, `,"id":"`...), EventID(m.EventID)...), '"') // a UUID: nothing to escape
+	b = strconv.AppendInt(append(b, `,"createInstant":`...), m.OccurredAt.UnixMilli(), 10)
+	if tenant != "" {
+		b = append(append(append(b, `,"tenantId":"`...), tenant...), '"')
+	}
+	return append(b, `}}`...), nil
+}
+
+// hasStandardKey reports whether the JSON object data (valid) has a member named like a
+// standard field of FusionAuth's event (type, id, createInstant, tenantId), or one whose
+// name has escapes, which might spell one. It reads the object's own keys only, not
+// those of the values within.
+func hasStandardKey(data []byte) bool {
+	depth := 0
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			j, escaped := i+1, false
+			for ; j < len(data) && data[j] != '"'; j++ {
+				if data[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if depth == 1 {
+				k := j + 1
+				for k < len(data) && (data[k] == ' ' || data[k] == '\t' || data[k] == '\n' || data[k] == '\r') {
+					k++
+				}
+				if k < len(data) && data[k] == ':' {
+					if escaped {
+						return true
+					}
+					switch string(data[i+1 : j]) {
+					case "type", "id", "createInstant", "tenantId":
+						return true
+					}
+				}
+			}
+			i = j
+		}
+	}
+	return false
 }
 
 // eventIDSpace is the UUIDv5 namespace of the FusionAuth ids of native event ids.
