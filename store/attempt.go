@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -153,15 +154,23 @@ func (db *DB) withBodies(ctx context.Context, as []*Attempt) error {
 // webhook-signature, where there is one, is recorded redacted, always the same. They are
 // not stored where they do (every attempt the engine makes): a mark takes their place, and
 // reading the attempt puts them back. About 115 bytes of a signed attempt's row, with
-// nothing lost of what its log shows.
+// nothing lost of what its log shows. The mark also stands for the JSON content type most
+// requests have, and, in the answer's headers, for a Date a few seconds from the start.
 const (
 	headerWebhookID        = "Webhook-Id"
 	headerWebhookTimestamp = "Webhook-Timestamp"
 	headerWebhookSignature = "Webhook-Signature"
-	// headersLeftOut is the mark (no HTTP header has an empty name); its value says whether
-	// a redacted signature was left out too.
+	headerContentType      = "Content-Type"
+	headerDate             = "Date"
+	jsonType               = "application/json"
+	// headersLeftOut is the mark (no HTTP header has an empty name); in the request's
+	// headers its value holds a letter for each header left out besides the id and
+	// timestamp: leftOutSignature, leftOutJSONType.
 	headersLeftOut   = ""
 	leftOutSignature = "s"
+	leftOutJSONType  = "j"
+	// In the answer's headers the mark's value is the Date's seconds after the start.
+	maxDateOffset = 999
 )
 
 // storedRequestHeaders is what is stored of a's request headers: without the id and
@@ -180,11 +189,18 @@ func (a *Attempt) storedRequestHeaders() map[string]string {
 	}
 	mark := ""
 	if h[headerWebhookSignature] == RedactedValue {
-		mark = leftOutSignature
+		mark += leftOutSignature
+	}
+	if h[headerContentType] == jsonType {
+		mark += leftOutJSONType
 	}
 	out := make(map[string]string, len(h)-1)
 	for k, v := range h {
-		if k != headerWebhookID && k != headerWebhookTimestamp && (k != headerWebhookSignature || mark == "") {
+		switch {
+		case k == headerWebhookID, k == headerWebhookTimestamp:
+		case k == headerWebhookSignature && strings.Contains(mark, leftOutSignature):
+		case k == headerContentType && strings.Contains(mark, leftOutJSONType):
+		default:
 			out[k] = v
 		}
 	}
@@ -192,17 +208,53 @@ func (a *Attempt) storedRequestHeaders() map[string]string {
 	return out
 }
 
-// AfterFind puts back the request headers storedRequestHeaders left out, when the
-// attempt was read with its delivery's id and its start (a read of some columns only
-// keeps the mark, and so keeps them for the next read).
+// storedResponseHeaders is what is stored of a's response headers: without a Date that
+// its start gives back, to the second, and with the mark holding how many seconds after
+// the start it was.
+func (a *Attempt) storedResponseHeaders() map[string]string {
+	h := a.ResponseHeaders
+	date, ok := h[headerDate]
+	if _, marked := h[headersLeftOut]; !ok || marked || a.StartedAt.IsZero() {
+		return h
+	}
+	t, err := time.Parse(http.TimeFormat, date)
+	after := t.Unix() - a.StartedAt.Unix()
+	if err != nil || after < -maxDateOffset || after > maxDateOffset || t.Format(http.TimeFormat) != date {
+		return h
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if k != headerDate {
+			out[k] = v
+		}
+	}
+	out[headersLeftOut] = strconv.FormatInt(after, 10)
+	return out
+}
+
+// AfterFind puts back the headers storedRequestHeaders and storedResponseHeaders left
+// out, when the attempt was read with its delivery's id and its start (a read of some
+// columns only keeps the mark, and so keeps them for the next read).
 func (a *Attempt) AfterFind(*gorm.DB) error {
+	if a.StartedAt.IsZero() {
+		return nil
+	}
+	if after, ok := a.ResponseHeaders[headersLeftOut]; ok {
+		if n, err := strconv.ParseInt(after, 10, 64); err == nil {
+			delete(a.ResponseHeaders, headersLeftOut)
+			a.ResponseHeaders[headerDate] = time.Unix(a.StartedAt.Unix()+n, 0).UTC().Format(http.TimeFormat)
+		}
+	}
 	mark, ok := a.RequestHeaders[headersLeftOut]
-	if !ok || a.DeliveryID == "" || a.StartedAt.IsZero() {
+	if !ok || a.DeliveryID == "" {
 		return nil
 	}
 	delete(a.RequestHeaders, headersLeftOut)
-	if mark == leftOutSignature {
+	if strings.Contains(mark, leftOutSignature) {
 		a.RequestHeaders[headerWebhookSignature] = RedactedValue
+	}
+	if strings.Contains(mark, leftOutJSONType) {
+		a.RequestHeaders[headerContentType] = jsonType
 	}
 	a.RequestHeaders[headerWebhookID] = a.DeliveryID
 	a.RequestHeaders[headerWebhookTimestamp] = strconv.FormatInt(a.StartedAt.Unix(), 10)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,7 +36,8 @@ func TestAttempt_RequestHeadersAsSent(t *testing.T) {
 		}{
 			{"msg_sent", map[string]string{"Content-Type": "application/json", "Webhook-Id": "msg_sent", "Webhook-Timestamp": ts, "Webhook-Signature": "v1,abc"}, false},
 			{"msg_signed", map[string]string{"Content-Type": "application/json", "Webhook-Id": "msg_signed", "Webhook-Timestamp": ts, "Webhook-Signature": store.RedactedValue}, false},
-			{"msg_other", map[string]string{"Webhook-Id": "msg_someone_else", "Webhook-Timestamp": ts}, true},
+			{"msg_other", map[string]string{"Webhook-Id": "msg_someone_else", "Webhook-Timestamp": ts, "Content-Type": "application/json"}, true},
+			{"msg_form", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Webhook-Id": "msg_form", "Webhook-Timestamp": ts}, false},
 			{"msg_oldts", map[string]string{"Webhook-Id": "msg_oldts", "Webhook-Timestamp": "12"}, true},
 			{"msg_noid", map[string]string{"Content-Type": "text/plain"}, false},
 			{"msg_none", nil, false},
@@ -83,6 +85,9 @@ func TestAttempt_RequestHeadersAsSent(t *testing.T) {
 			}
 			if c.headers["Webhook-Signature"] == "v1,abc" && !strings.Contains(raw, "v1,abc") {
 				t.Errorf("%s: a signature not redacted is not stored: %s", c.id, raw)
+			}
+			if strings.Contains(raw, "application/json") != (c.stored && c.headers["Content-Type"] == "application/json") {
+				t.Errorf("%s: the JSON content type stored or not as it should be: %s", c.id, raw)
 			}
 		}
 	})
@@ -189,6 +194,78 @@ func TestAttempt_RequestBodyAsSent(t *testing.T) {
 						t.Errorf("%s: the webhook's log reads %q, sent %q", c.id, a.RequestBody, want)
 					}
 				}
+			}
+		}
+	})
+}
+
+// A Date the answer's headers give within seconds of the attempt's start is stored as its
+// offset, and every read gives back the headers as answered; any other is stored as it is.
+func TestAttempt_ResponseHeadersAsAnswered(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		w := &store.Webhook{Dialect: "nursa", Owner: "c1", ExternalID: "ext-r1", URL: "https://example.com/r", Events: []string{"all"}, Enabled: true}
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		started := at.Add(1500 * time.Millisecond)
+		date := func(d time.Duration) string { return started.Add(d).UTC().Format(http.TimeFormat) }
+		cases := []struct {
+			id      string
+			headers map[string]string
+			stored  bool // whether the Date is in the stored column
+		}{
+			{"r_same", map[string]string{"Date": date(0), "Content-Length": "0"}, false},
+			{"r_later", map[string]string{"Date": date(3 * time.Second), "Server": "x"}, false},
+			{"r_behind", map[string]string{"Date": date(-2 * time.Second)}, false},
+			{"r_far", map[string]string{"Date": date(2 * time.Hour)}, true},
+			{"r_format", map[string]string{"Date": started.Format(time.RFC1123Z)}, true},
+			{"r_text", map[string]string{"Date": "yesterday"}, true},
+			{"r_none", map[string]string{"Content-Length": "2"}, false},
+			{"r_nil", nil, false},
+		}
+		for _, c := range cases {
+			ev := &store.Event{ID: "e" + c.id, Type: "x", CreatedAt: at, OccurredAt: at}
+			d := store.Delivery{ID: c.id, EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "shift.created", Status: store.DeliveryPending}
+			if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+			d.Attempts, d.LastStatus, d.Status = 1, 200, store.DeliverySucceeded
+			a := &store.Attempt{ID: "a" + c.id, DeliveryID: c.id, Number: 1, URL: w.URL, StartedAt: started, ResponseHeaders: maps.Clone(c.headers), ResponseStatus: 200}
+			if err := storetest.RecordAttempt(ctx, db, a, &d); err != nil {
+				t.Fatal(err)
+			}
+			as, err := db.Attempts(ctx, c.id)
+			if err != nil || len(as) != 1 {
+				t.Fatalf("%s: %d attempts, %v", c.id, len(as), err)
+			}
+			one, _, err := db.GetAttempt(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _, err := db.AttemptsOfWebhook(ctx, w.ID, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, wa := range page {
+				if wa.DeliveryID == c.id && !maps.Equal(wa.ResponseHeaders, c.headers) {
+					t.Errorf("%s: the webhook's log reads %v, answered %v", c.id, wa.ResponseHeaders, c.headers)
+				}
+			}
+			for _, got := range []map[string]string{as[0].ResponseHeaders, one.ResponseHeaders} {
+				if !maps.Equal(got, c.headers) || (got == nil) != (c.headers == nil) {
+					t.Errorf("%s: read back %v, answered %v", c.id, got, c.headers)
+				}
+			}
+			raw, err := storetest.RawResponseHeaders(ctx, db, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.headers["Date"] != "" && strings.Contains(raw, c.headers["Date"]) != c.stored {
+				t.Errorf("%s: stored %s", c.id, raw)
 			}
 		}
 	})

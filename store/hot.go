@@ -199,7 +199,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func insertAttempt(a *Attempt) (statement, error) {
 	var cols [3]any
-	for i, v := range []any{a.storedRequestHeaders(), a.ResponseHeaders, a.OmittedHeaders} {
+	for i, v := range []any{a.storedRequestHeaders(), a.storedResponseHeaders(), a.OmittedHeaders} {
 		var err error
 		if cols[i], err = jsonColumn(v); err != nil {
 			return statement{}, err

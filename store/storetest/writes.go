@@ -74,6 +74,11 @@ func RawRequestHeaders(ctx context.Context, db *store.DB, attemptID string) (str
 	return rawAttemptColumn(ctx, db, attemptID, "request_headers")
 }
 
+// RawResponseHeaders returns the attempt's response_headers column as stored ("" for NULL).
+func RawResponseHeaders(ctx context.Context, db *store.DB, attemptID string) (string, error) {
+	return rawAttemptColumn(ctx, db, attemptID, "response_headers")
+}
+
 // RawRequestBody returns an attempt's request_body column as stored.
 func RawRequestBody(ctx context.Context, db *store.DB, attemptID string) (string, error) {
 	return rawAttemptColumn(ctx, db, attemptID, "request_body")
