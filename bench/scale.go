@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -178,6 +180,11 @@ func (b *bench) fill(ctx context.Context, n int) error {
 					v = strconv.FormatInt(a.StartedAt.Unix(), 10)
 				}
 				a.RequestHeaders[k] = v
+			}
+			// And the answer's Date is as far from its start as the original's.
+			if t, err := time.Parse(http.TimeFormat, a0.ResponseHeaders["Date"]); err == nil {
+				a.ResponseHeaders = maps.Clone(a0.ResponseHeaders)
+				a.ResponseHeaders["Date"] = t.Add(a.StartedAt.Sub(a0.StartedAt)).UTC().Format(http.TimeFormat)
 			}
 			evs[i], dls[i], ats[i] = &ev, d, &a
 		}
