@@ -43,35 +43,11 @@ func TestAttempt_RequestHeadersAsSent(t *testing.T) {
 			{"msg_none", nil, false},
 		}
 		for _, c := range cases {
-			ev := &store.Event{ID: "e" + c.id, Type: "x", CreatedAt: at, OccurredAt: at}
-			d := store.Delivery{ID: c.id, EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "shift.created", Status: store.DeliveryPending}
-			if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{d}); err != nil {
-				t.Fatal(err)
-			}
-			d.Attempts, d.LastStatus, d.Status = 1, 200, store.DeliverySucceeded
 			a := &store.Attempt{ID: "a" + c.id, DeliveryID: c.id, Number: 1, URL: w.URL, StartedAt: started, RequestHeaders: maps.Clone(c.headers), ResponseStatus: 200}
-			if err := storetest.RecordAttempt(ctx, db, a, &d); err != nil {
-				t.Fatal(err)
-			}
-			as, err := db.Attempts(ctx, c.id)
-			if err != nil || len(as) != 1 {
-				t.Fatalf("%s: %d attempts, %v", c.id, len(as), err)
-			}
-			if got := as[0].RequestHeaders; !maps.Equal(got, c.headers) || (got == nil) != (c.headers == nil) {
-				t.Errorf("%s: read back %v, sent %v", c.id, got, c.headers)
-			}
-			page, _, err := db.AttemptsOfWebhook(ctx, w.ID, 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, wa := range page {
-				if wa.DeliveryID == c.id && !maps.Equal(wa.RequestHeaders, c.headers) {
-					t.Errorf("%s: the webhook's log reads %v, sent %v", c.id, wa.RequestHeaders, c.headers)
+			for i, got := range recordAndRead(t, db, w, at, a) {
+				if !maps.Equal(got.RequestHeaders, c.headers) || (got.RequestHeaders == nil) != (c.headers == nil) {
+					t.Errorf("%s: %s reads %v, sent %v", c.id, attemptReads[i], got.RequestHeaders, c.headers)
 				}
-			}
-			one, _, err := db.GetAttempt(ctx, a.ID)
-			if err != nil || !maps.Equal(one.RequestHeaders, c.headers) {
-				t.Errorf("%s: GetAttempt reads %v (%v), sent %v", c.id, one.RequestHeaders, err, c.headers)
 			}
 			raw, err := storetest.RawRequestHeaders(ctx, db, a.ID)
 			if err != nil {
@@ -228,36 +204,10 @@ func TestAttempt_ResponseHeadersAsAnswered(t *testing.T) {
 			{"r_nil", nil, false},
 		}
 		for _, c := range cases {
-			ev := &store.Event{ID: "e" + c.id, Type: "x", CreatedAt: at, OccurredAt: at}
-			d := store.Delivery{ID: c.id, EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "shift.created", Status: store.DeliveryPending}
-			if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{d}); err != nil {
-				t.Fatal(err)
-			}
-			d.Attempts, d.LastStatus, d.Status = 1, 200, store.DeliverySucceeded
 			a := &store.Attempt{ID: "a" + c.id, DeliveryID: c.id, Number: 1, URL: w.URL, StartedAt: started, ResponseHeaders: maps.Clone(c.headers), ResponseStatus: 200}
-			if err := storetest.RecordAttempt(ctx, db, a, &d); err != nil {
-				t.Fatal(err)
-			}
-			as, err := db.Attempts(ctx, c.id)
-			if err != nil || len(as) != 1 {
-				t.Fatalf("%s: %d attempts, %v", c.id, len(as), err)
-			}
-			one, _, err := db.GetAttempt(ctx, a.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			page, _, err := db.AttemptsOfWebhook(ctx, w.ID, 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, wa := range page {
-				if wa.DeliveryID == c.id && !maps.Equal(wa.ResponseHeaders, c.headers) {
-					t.Errorf("%s: the webhook's log reads %v, answered %v", c.id, wa.ResponseHeaders, c.headers)
-				}
-			}
-			for _, got := range []map[string]string{as[0].ResponseHeaders, one.ResponseHeaders} {
-				if !maps.Equal(got, c.headers) || (got == nil) != (c.headers == nil) {
-					t.Errorf("%s: read back %v, answered %v", c.id, got, c.headers)
+			for i, got := range recordAndRead(t, db, w, at, a) {
+				if !maps.Equal(got.ResponseHeaders, c.headers) || (got.ResponseHeaders == nil) != (c.headers == nil) {
+					t.Errorf("%s: %s reads %v, answered %v", c.id, attemptReads[i], got.ResponseHeaders, c.headers)
 				}
 			}
 			raw, err := storetest.RawResponseHeaders(ctx, db, a.ID)
@@ -269,4 +219,46 @@ func TestAttempt_ResponseHeadersAsAnswered(t *testing.T) {
 			}
 		}
 	})
+}
+
+// attemptReads names what recordAndRead returns, in its order.
+var attemptReads = []string{"the delivery's attempts", "GetAttempt", "the webhook's log"}
+
+// recordAndRead records a as the one attempt, succeeded, of a new event's delivery to w
+// (the delivery a.DeliveryID, made at at), and returns it as each read gives it back: the
+// delivery's attempts, the attempt by id, and the webhook's log.
+func recordAndRead(t *testing.T, db *store.DB, w *store.Webhook, at time.Time, a *store.Attempt) []store.Attempt {
+	t.Helper()
+	ctx := context.Background()
+	ev := &store.Event{ID: "e" + a.DeliveryID, Type: "x", CreatedAt: at, OccurredAt: at}
+	d := store.Delivery{ID: a.DeliveryID, EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "shift.created", Status: store.DeliveryPending}
+	if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{d}); err != nil {
+		t.Fatal(err)
+	}
+	d.Attempts, d.LastStatus, d.Status = 1, 200, store.DeliverySucceeded
+	if err := storetest.RecordAttempt(ctx, db, a, &d); err != nil {
+		t.Fatal(err)
+	}
+	as, err := db.Attempts(ctx, a.DeliveryID)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("%s: %d attempts, %v", a.DeliveryID, len(as), err)
+	}
+	one, _, err := db.GetAttempt(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _, err := db.AttemptsOfWebhook(ctx, w.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []store.Attempt{as[0], *one}
+	for _, wa := range page {
+		if wa.DeliveryID == a.DeliveryID {
+			got = append(got, wa.Attempt)
+		}
+	}
+	if len(got) != len(attemptReads) {
+		t.Fatalf("%s: not in the webhook's log", a.DeliveryID)
+	}
+	return got
 }
