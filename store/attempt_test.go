@@ -129,11 +129,17 @@ func TestAttempt_RequestBodyAsSent(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// A body kept whole is stored as it is, behind two marks when it begins
+				// with one.
+				whole := body
+				if strings.HasPrefix(body, "\x01") {
+					whole = "\x01\x01" + body
+				}
 				switch {
 				case c.left && (len(raw) > len(body)-10 || c.absent != "" && strings.Contains(raw, c.absent)):
 					t.Errorf("%s: stored %q, which repeats the event's data", c.id, raw)
-				case !c.left && raw != body && raw != "\x01\x01"+body:
-					t.Errorf("%s: stored %q, sent %q", c.id, raw, body)
+				case !c.left && raw != whole:
+					t.Errorf("%s: stored %q, want %q", c.id, raw, whole)
 				}
 				sent = append(sent, a.ID)
 			}

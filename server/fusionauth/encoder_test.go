@@ -151,6 +151,44 @@ func TestEncoderEventData(t *testing.T) {
 	}
 }
 
+// TestEncoderHostileData: data built to make the encoder work (deep nesting, long runs of
+// escapes, a key that only spells a standard one once unescaped inside a value) costs
+// no more allocations than a small object, but for the scanner's depth, and its members
+// are sent as they are.
+// Not parallel: AllocsPerRun counts the whole process's allocations.
+func TestEncoderHostileData(t *testing.T) {
+	keys, _ := server.NewKeys("fusionauth-hostile-master-key")
+	enc := fusionauth.New(server.Deps{DB: storetest.Open(t), Keys: keys}).Encoder()
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	message := func(data string) *delivery.Message {
+		return &delivery.Message{DeliveryID: "dlv_a", EventID: "evt_1", EventName: "user.create", OccurredAt: at, At: at,
+			Webhook: &store.Webhook{URL: "https://a.example"}, Data: json.RawMessage(data)}
+	}
+	hostile := `{"deep":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) +
+		`,"escapes":"` + strings.Repeat(`\\\"`, 100000) + `","nested":{"type":"x","\u0074ype":"y"}}`
+	allocs := func(data string) float64 {
+		m := message(data)
+		return testing.AllocsPerRun(5, func() {
+			if _, _, err := enc.Encode(m); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// The JSON scanner's stack grows by doubling with the depth: a dozen allocations for
+	// 5,000 levels where its pool is empty (always, under the race detector), none else.
+	small, big := allocs(`{"user":{"id":"u1"}}`), allocs(hostile)
+	if big > small+16 {
+		t.Errorf("hostile data: %.0f allocations an encoding, a small object %.0f", big, small)
+	}
+	body, _, err := enc.Encode(message(hostile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), hostile[1:len(hostile)-1]) {
+		t.Error("the hostile data's members are not sent as they are")
+	}
+}
+
 // BenchmarkEncoder encodes the bench's event (a small data object) and one with a user
 // object like FusionAuth's, as every attempt does.
 func BenchmarkEncoder(b *testing.B) {
