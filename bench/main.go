@@ -273,12 +273,16 @@ func (b *bench) once(r int) error {
 			// The reference: what a second endpoint costs the first when it fails in no
 			// way. Each publish then makes two deliveries where the baseline makes one,
 			// as it does beside a failing endpoint.
-			scenario{"a second healthy endpoint (reference)", "/ok/1", 30000, true},
-			scenario{"an endpoint answering 500", "/fail", 30000, false},
-			scenario{"an endpoint timing out after 500 ms", "/timeout", 500, false})
+			scenario{what: "a second healthy endpoint (reference)", path: "/ok/1", readTimeoutMS: 30000, reference: true},
+			// A second reference: an endpoint paused by its operator, whose deliveries are
+			// made and kept, never sent, as a failing endpoint's are once its breaker
+			// opens. Its move is what a second delivery row in each publish costs alone.
+			scenario{what: "a paused endpoint (reference: its deliveries kept, unsent)", path: "/ok/2", readTimeoutMS: 30000, reference: true, paused: true},
+			scenario{what: "an endpoint answering 500", path: "/fail", readTimeoutMS: 30000},
+			scenario{what: "an endpoint timing out after 500 ms", path: "/timeout", readTimeoutMS: 500})
 	}
 	if b.wants("hanging") {
-		scenarios = append(scenarios, scenario{"a hanging endpoint", "/hang", 30000, false})
+		scenarios = append(scenarios, scenario{what: "a hanging endpoint", path: "/hang", readTimeoutMS: 30000})
 	}
 	for i, sc := range scenarios {
 		b.stopGateways()
@@ -301,6 +305,8 @@ type scenario struct {
 	// reference marks the endpoint that fails in no way: its move is printed beside the
 	// others', with no target.
 	reference bool
+	// paused has the operator pause the endpoint's webhook as soon as it is made.
+	paused bool
 }
 
 func (b *bench) startGateways(name string) error {
@@ -470,6 +476,9 @@ func (b *bench) failing(key string, sc scenario, r int) {
 	b.section = what + " beside a healthy one, 500/s"
 	base := b.latency("baseline", 500, count)
 	b.hook(key, path, sc.readTimeoutMS)
+	if sc.paused {
+		b.pause(path)
+	}
 	before := b.failed(path)
 	db0 := b.dbCounts()
 	if r == 1 && path == "/fail" {
@@ -481,6 +490,9 @@ func (b *bench) failing(key string, sc scenario, r int) {
 	moved := 100 * (with - base) / base
 	if sc.reference {
 		b.add("healthy p99 moved", moved, "%", "", true)
+		if sc.paused {
+			b.add("requests the paused endpoint got", float64(failed), "", "0", failed == 0)
+		}
 		b.deleteHooks(key)
 		return
 	}
@@ -494,6 +506,33 @@ func (b *bench) failing(key string, sc scenario, r int) {
 		b.add("attempt rows created per failed attempt", rows, "", "≤ 1", rows <= 1.05)
 	}
 	b.deleteHooks(key)
+}
+
+// pause has the operator pause the webhooks that deliver to path, through the native
+// API.
+func (b *bench) pause(path string) {
+	req, _ := http.NewRequest("GET", b.gateways[0]+"/v1/webhooks?limit=1000", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		fail(err.Error())
+	}
+	var page struct{ Webhooks []struct{ ID, URL string } }
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil {
+		fail("listing the webhooks: " + err.Error())
+	}
+	paused := 0
+	for _, w := range page.Webhooks {
+		if w.URL == b.recv+path {
+			b.post(b.gateways[0]+"/v1/webhooks/"+w.ID+"/pause", "Bearer "+token, "")
+			paused++
+		}
+	}
+	if paused == 0 {
+		fail("no webhook delivers to " + path + " to pause")
+	}
 }
 
 // failed is how many requests the receiver has had at path, which never succeed.
