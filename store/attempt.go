@@ -198,8 +198,8 @@ func (a *Attempt) storedRequestHeaders() map[string]string {
 	for k, v := range h {
 		switch {
 		case k == headerWebhookID, k == headerWebhookTimestamp:
-		case k == headerWebhookSignature && strings.Contains(mark, leftOutSignature):
-		case k == headerContentType && strings.Contains(mark, leftOutJSONType):
+		case k == headerWebhookSignature && v == RedactedValue:
+		case k == headerContentType && v == jsonType:
 		default:
 			out[k] = v
 		}
@@ -218,8 +218,11 @@ func (a *Attempt) storedResponseHeaders() map[string]string {
 		return h
 	}
 	t, err := time.Parse(http.TimeFormat, date)
+	if err != nil || t.Format(http.TimeFormat) != date {
+		return h
+	}
 	after := t.Unix() - a.StartedAt.Unix()
-	if err != nil || after < -maxDateOffset || after > maxDateOffset || t.Format(http.TimeFormat) != date {
+	if after < -maxDateOffset || after > maxDateOffset {
 		return h
 	}
 	out := make(map[string]string, len(h))
