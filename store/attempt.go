@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,8 +16,12 @@ import (
 // Attempt is one HTTP request of a delivery, as sent and as answered. Secrets in headers
 // are redacted before it is stored.
 type Attempt struct {
-	ID              string            `gorm:"primaryKey;size:64"`
-	DeliveryID      string            `gorm:"size:64;not null;index"`
+	ID         string `gorm:"primaryKey;size:64"`
+	DeliveryID string `gorm:"size:64;not null;index"`
+	// WebhookDigest stands for its delivery's webhook (webhookDigest); the store sets it
+	// when it records the attempt. A webhook's log is read by it (attemptWebhookIndexSQL)
+	// rather than through every delivery the webhook ever had. 0 for none.
+	WebhookDigest   int64             `gorm:"not null;default:0"`
 	Number          int               `gorm:"not null"`
 	URL             string            `gorm:"type:text;not null"`
 	StartedAt       time.Time         `gorm:"not null;index"`
@@ -301,6 +306,60 @@ func (db *DB) AttemptsOf(ctx context.Context, deliveryIDs []string) (map[string]
 	return out, nil
 }
 
+// attemptWebhookIndexSQL indexes the attempts by webhook and time, the order of a
+// webhook's log (AttemptsOfWebhook), so that a page reads that page and the count reads
+// the webhook's entries alone, up to the cap. Through the deliveries, both read every
+// attempt the webhook had and sorted them: 57-63 ms a page on SQLite at 20,600 attempts,
+// on the connection every publish waits for. The ids that break ties in that order are
+// not in it (26 B an attempt): the attempts of one millisecond are few, and both backends
+// sort just those (SQLite's temporary tree for the order's last term, PostgreSQL's
+// incremental sort).
+const attemptWebhookIndexSQL = `CREATE INDEX IF NOT EXISTS idx_attempt_webhook ON attempts (webhook_digest, started_at)`
+
+// webhookDigest is what an attempt keeps of its webhook's id: 64 bits of its FNV-1a hash,
+// never 0. The id itself, 36 bytes in the row and again in the index, made 101 B more per
+// delivered event (918.7 → 1,020 B, `-only scale -rows 20000`), the digest 26 B (945 B).
+// Two webhooks of 10,000 share a digest with a chance of about 3 in 10^12; a log's page
+// leaves out the attempts whose deliveries say they are another's, and only its count
+// would include them.
+func webhookDigest(webhookID string) int64 {
+	if webhookID == "" {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(webhookID))
+	if k := int64(h.Sum64()); k != 0 {
+		return k
+	}
+	return 1
+}
+
+// settingAttemptWebhooks marks a database whose attempts all have their webhook's digest.
+const settingAttemptWebhooks = "attempt_webhooks"
+
+// migrateAttemptWebhooks gives the attempts an older version recorded their webhook's
+// digest, once, before their index is made (one pass, rather than moving an entry of it
+// for each row): webhook by webhook, those of its deliveries. Stopped half-way, the next
+// start goes on from where it was.
+func migrateAttemptWebhooks(g *gorm.DB) error {
+	g = g.Session(&gorm.Session{NewDB: true}) // each statement from nothing, as in a migration's connection
+	var marks []Setting
+	if err := g.Where("key = ?", settingAttemptWebhooks).Find(&marks).Error; err != nil || len(marks) == 1 {
+		return err
+	}
+	var ids []string
+	if err := g.Raw(`SELECT DISTINCT webhook_id FROM deliveries`).Scan(&ids).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := g.Exec(`UPDATE attempts SET webhook_digest = ? WHERE webhook_digest = 0
+AND delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = ?)`, webhookDigest(id), id).Error; err != nil {
+			return err
+		}
+	}
+	return g.Save(&Setting{Key: settingAttemptWebhooks, Value: "1"}).Error
+}
+
 // WebhookAttempt is an attempt with the delivery it belongs to.
 type WebhookAttempt struct {
 	Attempt
@@ -309,20 +368,32 @@ type WebhookAttempt struct {
 }
 
 // AttemptsOfWebhook returns one page of a webhook's attempts, newest first, and how many
-// there are in all.
+// there are (up to CountCap and one more, see countMatches). Both read the webhook's
+// entries of its index (attemptWebhookIndexSQL) alone: a page as many as it skips and
+// shows, the count up to the cap. A page past a count below the cap is empty unread.
 func (db *DB) AttemptsOfWebhook(ctx context.Context, webhookID string, offset, limit int) ([]WebhookAttempt, int64, error) {
-	q := db.gorm.WithContext(ctx).Table("attempts").
-		Joins("JOIN deliveries ON deliveries.id = attempts.delivery_id").
-		Where("deliveries.webhook_id = ?", webhookID)
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, db.err(err)
+	g := db.gorm.WithContext(ctx)
+	digest := webhookDigest(webhookID)
+	total, err := db.countMatches(g.Model(&Attempt{}).Where("webhook_digest = ?", digest))
+	if err != nil || (int64(offset) >= total && total <= db.CountCap) {
+		return nil, total, err
 	}
-	var out []WebhookAttempt
-	err := q.Select("attempts.*, deliveries.event_name AS event_name, deliveries.event_id AS event_id").
-		Order("attempts.started_at DESC, attempts.id DESC").Offset(offset).Limit(limit).Find(&out).Error
+	var rows []struct {
+		WebhookAttempt
+		Of *string // the delivery's webhook; nil when the delivery is gone
+	}
+	err = g.Table("attempts").Joins("LEFT JOIN deliveries ON deliveries.id = attempts.delivery_id").
+		Select("attempts.*, COALESCE(deliveries.event_name, '') AS event_name, COALESCE(deliveries.event_id, '') AS event_id, deliveries.webhook_id AS of").
+		Where("attempts.webhook_digest = ?", digest).
+		Order("attempts.started_at DESC, attempts.id DESC").Offset(max(offset, 0)).Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, 0, db.err(err)
+	}
+	out := make([]WebhookAttempt, 0, len(rows))
+	for _, r := range rows {
+		if r.Of == nil || *r.Of == webhookID { // not another's whose digest is the same
+			out = append(out, r.WebhookAttempt)
+		}
 	}
 	ps := make([]*Attempt, len(out))
 	for i := range out {

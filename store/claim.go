@@ -44,9 +44,13 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	now := db.Now()
 	held = make([]bool, len(ds))
 	var sts []statement
-	for _, a := range as {
+	webhooks, err := db.attemptWebhooks(ctx, ds, as)
+	if err != nil {
+		return nil, nil, nil, db.err(err)
+	}
+	for i, a := range as {
 		if a != nil {
-			st, err := insertAttempt(a)
+			st, err := insertAttempt(a, webhooks[i])
 			if err != nil {
 				return nil, nil, nil, db.err(err)
 			}
@@ -74,11 +78,7 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	// just claimed is left as it is).
 	sts = append(sts, promotions(ds)...)
 	sts = append(sts, db.activityStatements(attemptActivity(as))...)
-	counts, err := db.webhookAttemptCounts(ctx, ds, as)
-	if err != nil {
-		return nil, nil, nil, db.err(err)
-	}
-	sts = append(sts, db.webhookMinuteStatements(counts, db.webhookMinuteShard(ds))...)
+	sts = append(sts, db.webhookMinuteStatements(webhookAttemptCounts(as, webhooks), db.webhookMinuteShard(ds))...)
 	// One statement per webhook, so that the rows each changed say which runs it ended,
 	// as MarkHealthy's RETURNING does.
 	healthy := len(sts)

@@ -193,11 +193,12 @@ func insertDelivery(d *Delivery) statement {
 		d.Lane, d.LaneSeq}}
 }
 
-const insertAttemptSQL = `INSERT INTO attempts (id, delivery_id, number, url, started_at, duration_ms, request_headers,
+const insertAttemptSQL = `INSERT INTO attempts (id, delivery_id, webhook_digest, number, url, started_at, duration_ms, request_headers,
 request_body, response_status, response_headers, response_body, error, error_kind, omitted_headers)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-func insertAttempt(a *Attempt) (statement, error) {
+// insertAttempt writes a, an attempt of webhookID's.
+func insertAttempt(a *Attempt, webhookID string) (statement, error) {
 	var cols [3]any
 	for i, v := range []any{a.storedRequestHeaders(), a.storedResponseHeaders(), a.OmittedHeaders} {
 		var err error
@@ -205,6 +206,6 @@ func insertAttempt(a *Attempt) (statement, error) {
 			return statement{}, err
 		}
 	}
-	return statement{insertAttemptSQL, []any{a.ID, a.DeliveryID, a.Number, a.URL, a.StartedAt, a.DurationMS, cols[0],
+	return statement{insertAttemptSQL, []any{a.ID, a.DeliveryID, webhookDigest(webhookID), a.Number, a.URL, a.StartedAt, a.DurationMS, cols[0],
 		a.storedRequestBody(), a.ResponseStatus, cols[1], a.ResponseBody, a.Error, a.ErrorKind, cols[2]}}, nil
 }

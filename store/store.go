@@ -205,6 +205,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			if err := db.migrateWebhookMinutes(ctx, tx); err != nil {
 				return err
 			}
+			if err := migrateAttemptWebhooks(tx); err != nil {
+				return err
+			}
 			return migrateIndexes(tx)
 		}))
 	}
@@ -219,6 +222,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		return db.err(err)
 	}
 	if err := db.migrateWebhookMinutes(ctx, g); err != nil {
+		return db.err(err)
+	}
+	if err := migrateAttemptWebhooks(g); err != nil {
 		return db.err(err)
 	}
 	return db.err(migrateIndexes(g))
@@ -274,7 +280,7 @@ var retiredIndexes = []string{"idx_deliveries_status", "idx_deliveries_claimed_u
 // migrateIndexes creates the indexes AutoMigrate cannot say (a partial index on
 // several columns), then drops the retired ones, so that a query never goes without.
 func migrateIndexes(g *gorm.DB) error {
-	for _, q := range []string{laneIndexSQL, openIndexSQL, heldIndexSQL, tenantIndexSQL} {
+	for _, q := range []string{laneIndexSQL, openIndexSQL, heldIndexSQL, tenantIndexSQL, attemptWebhookIndexSQL} {
 		if err := g.Exec(q).Error; err != nil {
 			return err
 		}

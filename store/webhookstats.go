@@ -108,42 +108,55 @@ func (m webhookMinuteCounts) add(k webhookMinute, durationMS int64, status int) 
 	c.add(durationMS, succeeded(status))
 }
 
-// webhookAttemptCounts counts attempts as[i] of deliveries ds[i]. Where ds[i] is missing
-// or does not give its webhook (a caller recording attempts alone), the webhooks are read
-// from the deliveries, in one query for the batch; an attempt of no delivery is not
-// counted.
-func (db *DB) webhookAttemptCounts(ctx context.Context, ds []*Delivery, as []*Attempt) (webhookMinuteCounts, error) {
-	webhooks := map[string]string{} // delivery id to webhook id, where not given
+// attemptWebhooks returns the webhook of each attempt as[i] of delivery ds[i] ("" for
+// none). Where ds[i] is missing or does not give its webhook (a caller recording attempts
+// alone), the webhooks are read from the deliveries, in one query for the batch; an
+// attempt of no delivery has none.
+func (db *DB) attemptWebhooks(ctx context.Context, ds []*Delivery, as []*Attempt) ([]string, error) {
+	out := make([]string, len(as))
+	var read map[string]string // delivery id to webhook id, where not given
 	for i, a := range as {
-		if a != nil && (i >= len(ds) || ds[i] == nil || ds[i].WebhookID == "") {
-			webhooks[a.DeliveryID] = ""
+		switch {
+		case a == nil:
+		case i < len(ds) && ds[i] != nil && ds[i].WebhookID != "":
+			out[i] = ds[i].WebhookID
+		default:
+			if read == nil {
+				read = map[string]string{}
+			}
+			read[a.DeliveryID] = ""
 		}
 	}
-	if len(webhooks) > 0 {
-		for chunk := range slices.Chunk(slices.Collect(maps.Keys(webhooks)), 500) {
-			var rows []struct{ ID, WebhookID string }
-			if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Select("id, webhook_id").Where("id IN ?", chunk).Scan(&rows).Error; err != nil {
-				return nil, err
-			}
-			for _, r := range rows {
-				webhooks[r.ID] = r.WebhookID
-			}
+	if len(read) == 0 {
+		return out, nil
+	}
+	for chunk := range slices.Chunk(slices.Collect(maps.Keys(read)), 500) {
+		var rows []struct{ ID, WebhookID string }
+		if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Select("id, webhook_id").Where("id IN ?", chunk).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			read[r.ID] = r.WebhookID
 		}
 	}
+	for i, a := range as {
+		if a != nil && out[i] == "" {
+			out[i] = read[a.DeliveryID]
+		}
+	}
+	return out, nil
+}
+
+// webhookAttemptCounts counts attempts as[i] of webhooks[i] (attemptWebhooks); an attempt
+// of no webhook is not counted.
+func webhookAttemptCounts(as []*Attempt, webhooks []string) webhookMinuteCounts {
 	m := webhookMinuteCounts{}
 	for i, a := range as {
-		if a == nil {
-			continue
-		}
-		k := webhookMinute{webhookID: webhooks[a.DeliveryID], minute: minuteOf(a.StartedAt)}
-		if i < len(ds) && ds[i] != nil && ds[i].WebhookID != "" {
-			k.webhookID = ds[i].WebhookID
-		}
-		if k.webhookID != "" {
-			m.add(k, a.DurationMS, a.ResponseStatus)
+		if a != nil && webhooks[i] != "" {
+			m.add(webhookMinute{webhookID: webhooks[i], minute: minuteOf(a.StartedAt)}, a.DurationMS, a.ResponseStatus)
 		}
 	}
-	return m, nil
+	return m
 }
 
 // webhookMinuteShard is the row of a webhook's minute that a settle of ds adds to: on

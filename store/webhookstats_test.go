@@ -159,7 +159,8 @@ func attemptHistory(b *testing.B, db *store.DB, w *store.Webhook) time.Time {
 					Status: store.DeliveryPending, CreatedAt: part.at, UpdatedAt: part.at, ClaimedUntil: &until, ClaimedBy: "bench"})
 				settled = append(settled, &store.Delivery{ID: "msg_" + id, WebhookID: w.ID, Status: store.DeliverySucceeded, Attempts: 1,
 					LastStatus: 200, ClaimedBy: "bench"})
-				as = append(as, &store.Attempt{ID: "att_" + id, DeliveryID: "msg_" + id, Number: 1, URL: w.URL, StartedAt: part.at,
+				// A millisecond apart, as attempts made one after another are.
+				as = append(as, &store.Attempt{ID: "att_" + id, DeliveryID: "msg_" + id, Number: 1, URL: w.URL, StartedAt: part.at.Add(time.Duration(i+j) * time.Millisecond),
 					DurationMS: int64(j % 200), ResponseStatus: 200})
 			}
 			if err := db.CreateEvents(ctx, evs, ds); err != nil {
@@ -174,10 +175,10 @@ func attemptHistory(b *testing.B, db *store.DB, w *store.Webhook) time.Time {
 }
 
 // BenchmarkAttemptsOfWebhook_History is the first page of a webhook's log as Authing's
-// API asks for it (ten attempts, newest first, and how many there are), the webhook with
-// 20,600 attempts kept. Both the count and the order read every attempt the webhook has
-// (attempts are found through their deliveries, which have the webhook): the cost grows
-// with the history kept.
+// API asks for it (ten attempts, newest first, and how many there are, up to the cap),
+// the webhook with 20,600 attempts kept. Found through the deliveries, both read every
+// attempt the webhook had: 57-63 ms on SQLite, 32-39 ms on PostgreSQL. By the attempts'
+// own index on their webhook the page reads its ten and the count stops at the cap.
 func BenchmarkAttemptsOfWebhook_History(b *testing.B) {
 	eachBackend(b, func(b *testing.B, db *store.DB, w *store.Webhook) {
 		ctx := context.Background()
@@ -191,7 +192,7 @@ func BenchmarkAttemptsOfWebhook_History(b *testing.B) {
 		}
 		b.ResetTimer()
 		for b.Loop() {
-			if as, total, err := db.AttemptsOfWebhook(ctx, w.ID, 0, 10); err != nil || len(as) != 10 || total != 20600 {
+			if as, total, err := db.AttemptsOfWebhook(ctx, w.ID, 0, 10); err != nil || len(as) != 10 || total != db.CountCap+1 {
 				b.Fatal(err, len(as), total)
 			}
 		}
