@@ -87,3 +87,35 @@ func TestFindEvents_ByTypeAndTenant(t *testing.T) {
 		}
 	})
 }
+
+// FusionAuth's event log search counts as the other listings do: up to the cap and one
+// more, which says that more match.
+func TestEventLog_CountsUpToTheCap(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		db.CountCap = 2
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		w := &store.Webhook{Dialect: "fusionauth", ExternalID: "log", URL: "https://example.com/log", Events: []string{"all"}, Enabled: true}
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			id := "evt_log_" + strconv.Itoa(i)
+			d := store.Delivery{ID: "msg_" + id, EventID: id, WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
+				Status: store.DeliveryPending, CreatedAt: at, UpdatedAt: at}
+			if err := storetest.CreateEvent(ctx, db, &store.Event{ID: id, Type: "x", CreatedAt: at, OccurredAt: at}, []store.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		evs, total, err := db.EventLog(ctx, store.EventLogFilter{Dialect: w.Dialect, Limit: 10})
+		if err != nil || len(evs) != 4 || total != 3 {
+			t.Errorf("4 events, cap 2: %d listed, total %d (%v); want 4 and 3", len(evs), total, err)
+		}
+		db.CountCap = 10
+		if evs, total, err := db.EventLog(ctx, store.EventLogFilter{Dialect: w.Dialect, Outcome: store.OutcomeRunning, Limit: 1, Offset: 1}); err != nil || len(evs) != 1 || total != 4 {
+			t.Errorf("running, a page of 1 at 1: %d listed, total %d (%v); want 1 and 4", len(evs), total, err)
+		}
+	})
+}

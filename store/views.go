@@ -121,7 +121,7 @@ type EventLogFilter struct {
 }
 
 // EventLog returns one page of the events with deliveries to the dialect's webhooks,
-// and how many match.
+// and how many match (up to CountCap and one more, see countMatches).
 func (db *DB) EventLog(ctx context.Context, f EventLogFilter) ([]Event, int64, error) {
 	has := func(cond string) string {
 		return "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.dialect = @dialect" + cond + ")"
@@ -152,15 +152,15 @@ func (db *DB) EventLog(ctx context.Context, f EventLogFilter) ([]Event, int64, e
 	if !f.Until.IsZero() {
 		q = q.Where("created_at < ?", f.Until)
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, db.err(err)
+	total, err := db.countMatches(q)
+	if err != nil {
+		return nil, 0, err
 	}
 	dir := "DESC"
 	if f.Ascending {
 		dir = "ASC"
 	}
 	var evs []Event
-	err := q.Order("created_at " + dir + ", id " + dir).Offset(max(f.Offset, 0)).Limit(f.Limit).Find(&evs).Error
+	err = q.Order("created_at " + dir + ", id " + dir).Offset(max(f.Offset, 0)).Limit(f.Limit).Find(&evs).Error
 	return evs, total, db.err(err)
 }

@@ -241,3 +241,24 @@ func TestWebhookAttempts_ARowPerReplica(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkEventLog_History is the first page of FusionAuth's event log search (ten
+// events with deliveries to the dialect's webhooks, newest first, and how many there are,
+// up to the cap), 20,600 such events kept.
+func BenchmarkEventLog_History(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, w *store.Webhook) {
+		ctx := context.Background()
+		attemptHistory(b, db, w)
+		if db.Backend() == store.BackendPostgres {
+			if _, err := db.SQL().ExecContext(ctx, "ANALYZE events, deliveries"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ResetTimer()
+		for b.Loop() {
+			if evs, total, err := db.EventLog(ctx, store.EventLogFilter{Dialect: w.Dialect, Limit: 10}); err != nil || len(evs) != 10 || total < db.CountCap {
+				b.Fatal(err, len(evs), total)
+			}
+		}
+	})
+}
