@@ -113,6 +113,10 @@ func TestEventLog_CountsUpToTheCap(t *testing.T) {
 		if err != nil || len(evs) != 4 || total != 3 {
 			t.Errorf("4 events, cap 2: %d listed, total %d (%v); want 4 and 3", len(evs), total, err)
 		}
+		// No page past the count: no offset walks further than the cap.
+		if evs, total, err := db.EventLog(ctx, store.EventLogFilter{Dialect: w.Dialect, Offset: 3, Limit: 10}); err != nil || len(evs) != 0 || total != 3 {
+			t.Errorf("cap 2, a page at 3: %d listed, total %d (%v); want none and 3", len(evs), total, err)
+		}
 		db.CountCap = 10
 		if evs, total, err := db.EventLog(ctx, store.EventLogFilter{Dialect: w.Dialect, Outcome: store.OutcomeRunning, Limit: 1, Offset: 1}); err != nil || len(evs) != 1 || total != 4 {
 			t.Errorf("running, a page of 1 at 1: %d listed, total %d (%v); want 1 and 4", len(evs), total, err)

@@ -121,7 +121,8 @@ type EventLogFilter struct {
 }
 
 // EventLog returns one page of the events with deliveries to the dialect's webhooks,
-// and how many match (up to CountCap and one more, see countMatches).
+// and how many match (up to CountCap and one more, see countMatches). A page past the
+// count is empty, unread: no offset walks further than the cap.
 func (db *DB) EventLog(ctx context.Context, f EventLogFilter) ([]Event, int64, error) {
 	has := func(cond string) string {
 		return "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.dialect = @dialect" + cond + ")"
@@ -153,8 +154,8 @@ func (db *DB) EventLog(ctx context.Context, f EventLogFilter) ([]Event, int64, e
 		q = q.Where("created_at < ?", f.Until)
 	}
 	total, err := db.countMatches(q)
-	if err != nil {
-		return nil, 0, err
+	if err != nil || int64(f.Offset) >= total {
+		return nil, total, err
 	}
 	dir := "DESC"
 	if f.Ascending {

@@ -100,6 +100,10 @@ func TestAttemptsOfWebhook_NewestFirst(t *testing.T) {
 		if page, total, err := db.AttemptsOfWebhook(ctx, ws[0].ID, 0, 10); err != nil || len(page) != 5 || total != 4 {
 			t.Errorf("cap 3: %d attempts, total %d (%v); want 5 and 4 (more than the cap)", len(page), total, err)
 		}
+		// The log lists as many as it says it has: no page reads past the cap.
+		if page, total, err := db.AttemptsOfWebhook(ctx, ws[0].ID, 4, 10); err != nil || len(page) != 0 || total != 4 {
+			t.Errorf("cap 3, a page at 4: %d attempts, total %d (%v); want none and 4", len(page), total, err)
+		}
 		if db.Backend() == store.BackendSQLite {
 			plan := queryPlan(t, db, `SELECT attempts.* FROM attempts LEFT JOIN deliveries ON deliveries.id = attempts.delivery_id
 WHERE attempts.webhook_digest = ? ORDER BY attempts.started_at DESC, attempts.id DESC LIMIT 10`, store.WebhookDigest(ws[0].ID))
