@@ -176,3 +176,96 @@ func ids(ds []store.Delivery) []string {
 	}
 	return out
 }
+
+// TestOwnedDeliveries_AcrossWebhooks: an owner's log is read webhook by webhook and
+// merged, so it must come out in one order across them, ties in time (a publish's
+// deliveries share theirs) broken by id, whatever the page size, offset or direction,
+// each delivery with its own webhook's URL; another owner's and unattempted deliveries
+// take no place in it.
+func TestOwnedDeliveries_AcrossWebhooks(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		hook := func(owner, name string) *store.Webhook {
+			w := &store.Webhook{Dialect: "nursa", Owner: owner, ExternalID: "ext-" + name, URL: "https://example.com/" + name, Events: []string{"all"}, Enabled: true}
+			if err := db.CreateWebhook(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		mine := []*store.Webhook{hook("c1", "a"), hook("c1", "b"), hook("c1", "c")}
+		theirs := hook("c2", "d")
+		base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		type entry struct {
+			id  string
+			at  time.Time
+			url string
+		}
+		var want []entry
+		for i := range 200 {
+			at := base.Add(time.Duration(i/3) * time.Second) // three at a time
+			w := mine[(i*7)%3]
+			if i%5 == 0 {
+				w = mine[0] // and a webhook's own ties
+			}
+			id := fmt.Sprintf("d%04d", (i*37)%200) // ids not in time order
+			switch {
+			case i%11 == 0:
+				addAttempted(t, db, theirs, id, `{}`, at, at)
+			case i%13 == 0: // never attempted
+				d := store.Delivery{ID: id, EventID: "e" + id, WebhookID: w.ID, Dialect: w.Dialect, EventName: "shift.created", Status: store.DeliveryPending}
+				if err := storetest.CreateEvent(ctx, db, &store.Event{ID: "e" + id, Type: "x", CreatedAt: at, OccurredAt: at}, []store.Delivery{d}); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				addAttempted(t, db, w, id, `{}`, at, at)
+				want = append(want, entry{id, at, w.URL})
+			}
+		}
+		slices.SortFunc(want, func(a, b entry) int {
+			if c := b.at.Compare(a.at); c != 0 {
+				return c
+			}
+			return strings.Compare(b.id, a.id)
+		})
+		for _, ascending := range []bool{false, true} {
+			order := slices.Clone(want)
+			if ascending {
+				slices.Reverse(order)
+			}
+			for _, limit := range []int{1, 7, 64, 65, 100} {
+				f := store.OwnedDeliveryFilter{Dialect: "nursa", Owner: "c1", Ascending: ascending, Limit: limit}
+				var got []string
+				for f.Offset = 0; f.Offset <= len(order); f.Offset += limit {
+					ds, urls, err := db.OwnedDeliveries(ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(ds) > limit {
+						t.Fatalf("offset %d: %d rows for a page of %d", f.Offset, len(ds), limit)
+					}
+					for _, d := range ds {
+						i := slices.IndexFunc(order, func(e entry) bool { return e.id == d.ID })
+						if i < 0 || urls[d.ID] != order[i].url {
+							t.Errorf("%s: url %q", d.ID, urls[d.ID])
+						}
+						got = append(got, d.ID)
+					}
+				}
+				wantIDs := make([]string, len(order))
+				for i, e := range order {
+					wantIDs[i] = e.id
+				}
+				if !slices.Equal(got, wantIDs) {
+					t.Errorf("ascending %v, pages of %d: %v, want %v", ascending, limit, got, wantIDs)
+				}
+			}
+		}
+		// No limit: the whole log, in order.
+		ds, _, err := db.OwnedDeliveries(ctx, store.OwnedDeliveryFilter{Dialect: "nursa", Owner: "c1", Limit: -1})
+		if err != nil || len(ds) != len(want) || ds[0].ID != want[0].id || ds[len(ds)-1].ID != want[len(want)-1].id {
+			t.Errorf("no limit: %d rows %v, want %d", len(ds), err, len(want))
+		}
+	})
+}
