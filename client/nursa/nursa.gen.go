@@ -306,7 +306,7 @@ type GetWebhookLogsParams struct {
 	// Limit 0 to 100, default 10.
 	Limit *string `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Offset At least 0, default 0.
+	// Offset At least 0, at most 10,000 (Nursa documents no bound), default 0.
 	Offset *string `form:"offset,omitempty" json:"offset,omitempty"`
 
 	// SortDirection ASC or DESC (default), by creation time.

@@ -13,6 +13,11 @@ import (
 	"github.com/polyhook/polyhook/store"
 )
 
+// maxOffset is the deepest page the logs API serves: a page reads the rows it skips, so
+// an offset of 2³⁰ would read a client's whole history on every request. Nursa documents
+// no bound; a client paging that deep narrows the dates instead.
+const maxOffset = 10000
+
 // GetWebhookLogs lists the calling client's deliveries as Nursa's logs API does: each
 // delivery's first attempt, with the later ones as its retries; "success" when any of
 // them succeeded. Validation follows class-validator's messages.
@@ -48,7 +53,7 @@ func (h handlers) GetWebhookLogs(c echo.Context, p api.GetWebhookLogsParams) err
 		v       *string
 		into    *int
 		min, mx int
-	}{{"limit", p.Limit, &f.Limit, 0, 100}, {"offset", p.Offset, &f.Offset, 0, 1 << 30}} {
+	}{{"limit", p.Limit, &f.Limit, 0, 100}, {"offset", p.Offset, &f.Offset, 0, maxOffset}} {
 		if n.v == nil {
 			continue
 		}

@@ -70,6 +70,7 @@ func TestLogs(t *testing.T) {
 	for q, msg := range map[string]string{
 		"limit=101":                "limit must not be greater than 100",
 		"offset=-1":                "offset must not be less than 0",
+		"offset=10001":             "offset must not be greater than 10000",
 		"sortDirection=UP":         "sortDirection must be one of the following values: ASC, DESC",
 		"startDate=yesterday":      "startDate must be a valid ISO 8601 date string",
 		"eventType=shift.exploded": "eventType must be one of the following values",

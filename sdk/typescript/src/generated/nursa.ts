@@ -406,7 +406,7 @@ export interface operations {
                 endDate?: string;
                 /** @description 0 to 100, default 10. */
                 limit?: string;
-                /** @description At least 0, default 0. */
+                /** @description At least 0, at most 10,000 (Nursa documents no bound), default 0. */
                 offset?: string;
                 /** @description ASC or DESC (default), by creation time. */
                 sortDirection?: string;
