@@ -1020,9 +1020,11 @@ type ListDeliveriesParams struct {
 	Since     *time.Time `form:"since,omitempty" json:"since,omitempty"`
 	Until     *time.Time `form:"until,omitempty" json:"until,omitempty"`
 	Limit     *int       `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset    *int       `form:"offset,omitempty" json:"offset,omitempty"`
 
-	// Cursor The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive. Not with offset.
+	// Offset At most 10,000: an offset reads the deliveries it skips. Deeper pages go by cursor.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive, and as cheap however deep. Not with offset.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
@@ -1039,7 +1041,12 @@ type ListEventsParams struct {
 	Since  *time.Time `form:"since,omitempty" json:"since,omitempty"`
 	Until  *time.Time `form:"until,omitempty" json:"until,omitempty"`
 	Limit  *int       `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset *int       `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Offset At most 10,000: an offset reads the events it skips. Deeper pages go by cursor.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page: the page after it, stable while new events arrive, and as cheap however deep. Not with offset.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateKeyJSONBody defines parameters for CreateKey.
@@ -3456,6 +3463,18 @@ func NewListEventsRequest(server string, params *ListEventsParams) (*http.Reques
 		if params.Offset != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6049,6 +6068,9 @@ type ListEventsResponse struct {
 	JSON200 *struct {
 		Events []Event `json:"events"`
 
+		// NextCursor Absent on the last page.
+		NextCursor *string `json:"nextCursor,omitempty"`
+
 		// Total How many events match, counted up to 10,000: with totalCapped, more match.
 		Total int64 `json:"total"`
 
@@ -6070,6 +6092,9 @@ type ListEventsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListEventsResponse) GetJSON200() *struct {
 	Events []Event `json:"events"`
+
+	// NextCursor Absent on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
 
 	// Total How many events match, counted up to 10,000: with totalCapped, more match.
 	Total int64 `json:"total"`
@@ -9919,6 +9944,9 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
 			Events []Event `json:"events"`
+
+			// NextCursor Absent on the last page.
+			NextCursor *string `json:"nextCursor,omitempty"`
 
 			// Total How many events match, counted up to 10,000: with totalCapped, more match.
 			Total int64 `json:"total"`

@@ -123,3 +123,74 @@ func TestEventLog_CountsUpToTheCap(t *testing.T) {
 		}
 	})
 }
+
+// Events page by cursor: newest first, ties in time broken by id, with the filters, none
+// repeated or skipped while new ones arrive between pages; an offset past the count reads
+// nothing, and a cursor this API did not give out is EINVALID.
+func TestFindEventPage_ByCursor(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		db.CountCap = 20
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		add := func(i int, typ string) {
+			// Four to a millisecond, ids out of time order.
+			ev := &store.Event{ID: "evt_p" + strconv.Itoa((i*7)%100+100), Type: typ, CreatedAt: at.Add(time.Duration(i/4) * time.Millisecond), OccurredAt: at}
+			if err := storetest.CreateEvent(ctx, db, ev, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 50 {
+			add(i, map[bool]string{true: "b", false: "a"}[i%3 == 0])
+		}
+		all, _, err := db.FindEvents(ctx, store.EventFilter{Type: "a", Limit: 100})
+		if err != nil || len(all) != 33 {
+			t.Fatalf("type a: %d %v", len(all), err)
+		}
+		var got []string
+		p := store.EventPage{EventFilter: store.EventFilter{Type: "a", Limit: 4}}
+		for range 20 {
+			evs, total, next, err := db.FindEventPage(ctx, p)
+			if err != nil || total != 21 {
+				t.Fatalf("page after %q: total %d %v, want the cap and one", p.After, total, err)
+			}
+			for _, ev := range evs {
+				got = append(got, ev.ID)
+			}
+			if next == "" {
+				break
+			}
+			if len(got) == 8 {
+				// Newer events arriving do not move the pages after the first.
+				add(60, "a")
+				add(61, "a")
+			}
+			p.After = next
+		}
+		var want []string
+		for _, ev := range all {
+			want = append(want, ev.ID)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("by cursor, pages of 4:\n got %v\nwant %v", got, want)
+		}
+
+		p = store.EventPage{EventFilter: store.EventFilter{Type: "a", Limit: 4, Offset: 21}}
+		if evs, total, next, err := db.FindEventPage(ctx, p); err != nil || len(evs) != 0 || total != 21 || next != "" {
+			t.Errorf("an offset at the count: %d events, total %d, next %q, %v", len(evs), total, next, err)
+		}
+		p.Offset = 2 // past the two added since
+		if evs, _, next, err := db.FindEventPage(ctx, p); err != nil || len(evs) != 4 || evs[0].ID != want[0] || next == "" {
+			t.Errorf("an offset inside the count: %d events, next %q, %v", len(evs), next, err)
+		}
+		if evs, total, err := db.FindEvents(ctx, store.EventFilter{Offset: 1 << 30, Limit: 10}); err != nil || len(evs) != 0 || total != 21 {
+			t.Errorf("FindEvents at 2^30: %d events, total %d, %v", len(evs), total, err)
+		}
+		for _, bad := range []string{"x", "bm90IGEgY3Vyc29y"} {
+			if _, _, _, err := db.FindEventPage(ctx, store.EventPage{After: bad}); store.ErrorCode(err) != store.EINVALID {
+				t.Errorf("cursor %q: %v, want EINVALID", bad, err)
+			}
+		}
+	})
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // DeliveryPage selects a page of deliveries by cursor: the filters of DeliveryFilter, and
@@ -21,8 +23,23 @@ type DeliveryPage struct {
 }
 
 // DeliveryCursor is the cursor of the page after d, in a newest-first listing.
-func DeliveryCursor(d *Delivery) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(d.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + d.ID))
+func DeliveryCursor(d *Delivery) string { return pageCursor(d.CreatedAt, d.ID) }
+
+// pageCursor is the cursor of the page after a row created at at with id, in a listing
+// newest first by creation and id.
+func pageCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+// afterCursor limits q, a newest-first listing by created_at and id, to the rows after
+// cursor (pageCursor's). The range on created_at alone is what its index seeks to. A
+// cursor that does not parse is EINVALID.
+func afterCursor(q *gorm.DB, cursor string) (*gorm.DB, error) {
+	t, id, err := parsePageCursor(cursor)
+	if err != nil {
+		return nil, err
+	}
+	return q.Where("created_at <= ? AND (created_at < ? OR id < ?)", t, t, id), nil
 }
 
 // FindDeliveryPage returns one page of deliveries, newest first, how many match (the
@@ -51,11 +68,12 @@ func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery,
 		return nil, 0, "", err
 	}
 	if p.After != "" {
-		t, id, err := parseDeliveryCursor(p.After)
-		if err != nil {
+		if q, err = afterCursor(q, p.After); err != nil {
 			return nil, 0, "", err
 		}
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", t, t, id)
+	} else if int64(f.Offset) >= total {
+		// Past the count (capped at CountCap): nothing to read, however deep the offset.
+		return []Delivery{}, total, "", nil
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -74,7 +92,7 @@ func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery,
 	return ds, total, next, nil
 }
 
-func parseDeliveryCursor(c string) (time.Time, string, error) {
+func parsePageCursor(c string) (time.Time, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
 		ts, id, ok := strings.Cut(string(b), "|")

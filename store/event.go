@@ -101,16 +101,70 @@ const (
 // FindEvents returns one page of events, newest first, and how many match (up to CountCap
 // and one more, see countMatches).
 func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]Event, int64, error) {
-	q := db.gorm.WithContext(ctx).Model(&Event{})
+	var evs []Event
+	total, err := db.newestFirst(f.where(db.gorm.WithContext(ctx).Model(&Event{})), time.Time{}, time.Time{}, f.Offset, f.Limit, &evs)
+	return evs, total, err
+}
+
+// where limits q to the events f selects, paging aside.
+func (f EventFilter) where(q *gorm.DB) *gorm.DB {
 	if f.Type != "" {
 		q = q.Where("type = ?", f.Type)
 	}
 	if f.Tenant != "" {
 		q = q.Where("tenant = ? AND "+tenantSet, f.Tenant)
 	}
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("created_at < ?", f.Until)
+	}
+	return q
+}
+
+// EventPage selects a page of events by cursor: the filters of EventFilter, and After, a
+// cursor from an earlier page (EventCursor) that the page starts after.
+type EventPage struct {
+	EventFilter
+	After string
+}
+
+// EventCursor is the cursor of the page after ev, in a newest-first listing.
+func EventCursor(ev *Event) string { return pageCursor(ev.CreatedAt, ev.ID) }
+
+// FindEventPage returns one page of events, newest first, how many match (the cursor
+// aside; counted up to CountCap, see countMatches), and the cursor of the next page,
+// empty on the last. An offset walks the rows it skips, and one past the count reads
+// nothing; pages deep in a large store go by cursor, which reads only its page. A
+// cursor that does not parse is EINVALID.
+func (db *DB) FindEventPage(ctx context.Context, p EventPage) ([]Event, int64, string, error) {
+	q := p.where(db.gorm.WithContext(ctx).Model(&Event{}))
+	total, err := db.countMatches(q)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	if p.After != "" {
+		if q, err = afterCursor(q, p.After); err != nil {
+			return nil, 0, "", err
+		}
+	} else if int64(p.Offset) >= total {
+		return []Event{}, total, "", nil
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
 	var evs []Event
-	total, err := db.newestFirst(q, f.Since, f.Until, f.Offset, f.Limit, &evs)
-	return evs, total, err
+	if err := q.Order("created_at DESC, id DESC").Offset(max(p.Offset, 0)).Limit(limit + 1).Find(&evs).Error; err != nil {
+		return nil, 0, "", db.err(err)
+	}
+	next := ""
+	if len(evs) > limit {
+		evs = evs[:limit]
+		next = EventCursor(&evs[limit-1])
+	}
+	return evs, total, next, nil
 }
 
 // newestFirst limits q to rows created in [since, until) (zero times do not bound),
@@ -123,8 +177,9 @@ func (db *DB) newestFirst(q *gorm.DB, since, until time.Time, offset, limit int,
 		q = q.Where("created_at < ?", until)
 	}
 	total, err := db.countMatches(q)
-	if err != nil {
-		return 0, err
+	if err != nil || int64(offset) >= total {
+		// Past the count (capped at CountCap): nothing to read, however deep the offset.
+		return total, err
 	}
 	q = q.Order("created_at DESC, id DESC").Offset(max(offset, 0))
 	if limit > 0 {

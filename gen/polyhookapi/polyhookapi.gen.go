@@ -1025,9 +1025,11 @@ type ListDeliveriesParams struct {
 	Since     *time.Time `form:"since,omitempty" json:"since,omitempty"`
 	Until     *time.Time `form:"until,omitempty" json:"until,omitempty"`
 	Limit     *int       `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset    *int       `form:"offset,omitempty" json:"offset,omitempty"`
 
-	// Cursor The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive. Not with offset.
+	// Offset At most 10,000: an offset reads the deliveries it skips. Deeper pages go by cursor.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive, and as cheap however deep. Not with offset.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
@@ -1044,7 +1046,12 @@ type ListEventsParams struct {
 	Since  *time.Time `form:"since,omitempty" json:"since,omitempty"`
 	Until  *time.Time `form:"until,omitempty" json:"until,omitempty"`
 	Limit  *int       `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset *int       `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Offset At most 10,000: an offset reads the events it skips. Deeper pages go by cursor.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page: the page after it, stable while new events arrive, and as cheap however deep. Not with offset.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateKeyJSONBody defines parameters for CreateKey.
@@ -3461,6 +3468,18 @@ func NewListEventsRequest(server string, params *ListEventsParams) (*http.Reques
 		if params.Offset != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6054,6 +6073,9 @@ type ListEventsResponse struct {
 	JSON200 *struct {
 		Events []Event `json:"events"`
 
+		// NextCursor Absent on the last page.
+		NextCursor *string `json:"nextCursor,omitempty"`
+
 		// Total How many events match, counted up to 10,000: with totalCapped, more match.
 		Total int64 `json:"total"`
 
@@ -6075,6 +6097,9 @@ type ListEventsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListEventsResponse) GetJSON200() *struct {
 	Events []Event `json:"events"`
+
+	// NextCursor Absent on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
 
 	// Total How many events match, counted up to 10,000: with totalCapped, more match.
 	Total int64 `json:"total"`
@@ -9925,6 +9950,9 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 		var dest struct {
 			Events []Event `json:"events"`
 
+			// NextCursor Absent on the last page.
+			NextCursor *string `json:"nextCursor,omitempty"`
+
 			// Total How many events match, counted up to 10,000: with totalCapped, more match.
 			Total int64 `json:"total"`
 
@@ -12438,6 +12466,13 @@ func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offset: %s", err))
 	}
 
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListEvents(ctx, params)
 	return err
@@ -13056,194 +13091,195 @@ func OperatorEventCallbackHandler(si CallbackReceiverInterface, middlewares ...e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs30uiroLiuEnlqRFGy7E2oX1rHWXsTXz7LKW9V6LMEZyAS0RBgBhjRXJeqztOcBztPcgrdAAZz",
-	"I4eyZG82+pFYnAsGaHQ3+t6fe7FcrqRgQqve+HMvY2olhWLw43mWyeydvWIuxFJoJrT5k65WKY+p5lIc",
-	"/aakMNdUvGBLav56lLHL3rj3l6Ni9CO8q45g1N7NzU3US5iKM74yg/TGvXNBmLk3JqfHj4mW8l8pzeaM",
-	"9Gcy2RB5zTJyeLiknw7N78PZRjM1iMjpyfdELzKpdcoS0tdSkiUVG3JJubmQyjkXilxmckn0gitCkyRj",
-	"SkVkzfWCvGM62xyeX2qWnRFKYpllLNZEyysmCFdEaZ6mRLHsmiWDiDwZPSa5oNeUp3SWMtLXC0YSqumM",
-	"KlYfcjDsmWXalRvAnGvNliuA4CqTK5ZpjrBO8gyA+Qp+XcpsSXVv3ONCPz3tRT29WTH8yeYs691EPQCV",
-	"edbeUjrjYu7v/MRF0niXN18W+XLGwvGCT8kl15olLxhNWIazLW3c+wUjazZbSHl1oEicKy2XZIFPk5Rd",
-	"aiJzTeQlMdDK2O85U5rMWExzxciL9+/fkpgKITWJaZZtzFM8I4IuGZEZuaZpzkj/x1xxKc5zvSA0jtlK",
-	"K3hCEZXHC0IVmfRwfuR40hucwacSlvJrlm3ImiqimNCwQWYuesGWw17U45otVSM87AWaZXRjfttp/00m",
-	"m2YAAJKaj0SEarKUSpOnp+Qn/rdhsX3F8Ha4AKQ0SbgZjqZvS4hRe7X86QsWZ0wrQjNG1EKuhYHFrxlL",
-	"aKxZ8jH4uJz9xmKNH0eSbl7MeZfZ4wC3mX7rbC401blqxkClaaZZcq5LxJFQzQ41X7KmOeZZ2vB9C3qe",
-	"saQ3/tUQg0d9fCX8VhRSZW3PPjasxZL3By4Sua4TOcXbqgnoeIfYrxPFRcwAi+GKoR64dKDIkotcM7Mx",
-	"HdjE6snoVcP3XrGEU0HshIhbZ0S0JJTM8viK6QNFZjIXCekrhlMxa4HnBmeEzkoU5ZbWdVrfP2ma1vdP",
-	"9IKsWBYzoXnKHM+oTlM1zvNL5wTw7Y5gKo9jxhKW1JfxBqa9jAgVas0yluDJQMnJp09dJ2NGV+od1aw+",
-	"vv80OfKLjPCMGxnIHG8Fhf2YRfsqSSAUogJXw5U24fwznsU5181ckYlkJbkwexTjc2SWMXrFsoioBTWg",
-	"mW0IAy6dMRApSB/52GxD/v78PTm6Pj6yh4siVCQTUb169Nn+9TK5GQzJVK6YmBJqDmDyxK+ccEEoyeTa",
-	"SgZjIqT75ET4p3QwaZIbLCRT+GdqdjMhgq3ducKZImvKdUTUiomEi7kZ0o40nIjpgqaXhzgbidRMNVnB",
-	"qccVCDRjIgUjq0zOPJLbfTTX7ewiMpdMkUueKX02EVzDoWewg8SpVAwnbcEbEXPfLDHPgGCFIlwTOqdc",
-	"kEuZEb3mMTOHRCrFnPTzFdFyIh6PiDKwgwGTKZF6wbI1V2w4Eb2owsaUtljJRL40OINv9aKe+V4v6vmF",
-	"BwhjCSfqfTo0rx1e0wwOcPO+RaFnbhj7+w2OZn+9oOklXPlouLvZkjrKPReJ4xkA54isF8BHVkyUCG8L",
-	"ZVfpARbbiPgZo5olHxD5gL+n6ZvL3vjX7QKwe+Emqp4PCg7zFgFroVj8L4KPhCgIJz+fC8tlzghNlUHD",
-	"Co3w5OYIX1bD3YvGidRX/RHXnRj+TNP2g19nOavJ9yT2b3rGBNgMXxsTwT4Z0Ruu8cTsHcUHEk5TI5Yb",
-	"xqDMBnM9Ef1PSqYpHZPpKpNmdi8TNT0jNNcLLuZjMs0Vy95Kmb5MpoMmNI5x//YRKuxEdqk4P9jHtojb",
-	"dMk6iifum1Ew4RZ0tMB9h4LKfrtjcMx+6kARw4AvOUsTVZHbI79LU/v0FPji1KzIgB9fM69MhNu3xPAv",
-	"I+BregW8z5+Lp6PRkOBGwk1V2s0IvvyzUeGIvawmov/LLy9/UAPkegVGLenGaH50zpBTW0Aa9te0+/tv",
-	"pduzKlandMZS4K0oH8kMKGxJP/3MxFwveuOTJ092UZybTtPO/mD1mO0CZV2GuA2C46fumyrYNRP6ZTNp",
-	"wL3XzfTh6KmyBYbh6UIJPeSJVT8N8qJw4Y7lpvmnVOnnreq0ubtNNzH0YMX3fYAms4SZv39iDTrYG5Fu",
-	"iDQCi9dhjcArCLxlOD2udAzsMaWCIakA7Az5FoObo36Vz1KuFiyJjEY96U16KAqU9PaEXdI81TAaWS+Y",
-	"KEYkC5oQIQUbkvf+GteKpZfkirGVIW4Sy9VmjDYWrswAGTOSB/DsITlHeVSK8OjSkuSisiSFfN/sWjCB",
-	"mGYZZ0mFro5PvmsSzP1mOfnEimclUTbqoRxo+CoVMUvTknwbKJKrZF8q8vJoRxbvyCF8M2T8BUn41ZUE",
-	"9ILQw+k2spKCVOvs//ztS0LdPphNRHaagH0tny9QWrXnwZxqtqabA0UyNudKwx7aKSvSN3gwEbOcp8mY",
-	"XILxxpzMkWX2ERF5pmjkjusBYOZUaSoSmiVTwE9BNb9mROUzP1Mzp4QZeZ28fXNR1gOG5FxsUHJF61H1",
-	"oIFToLZZFiQvxaVsYLAr3gwrd7QtqAIaNAemYz8ItqXBWwNSKZAqLMTOyCVNFYMVFguOPLArklvAsWZS",
-	"poyK7vKDQJQxi2hCBs/zymtmzZdjmZSEfi6uaQrom8PWyoz/G8hJSP2vS6OQG8yU4jLlgMSGZWaCpmY9",
-	"zrZr/na2WxzImVbh1yqTRs2B302kuTQ35x0AAXMvnq8Do/I8gqARZtfWAP7lsiTVdJeIVvt8wTzraPlC",
-	"rtH07dXlJdXxArlm/dxqkUxlHOfZngKAZoIiVFrMfZ24IDxi4VKaR5nBBSBo3aD39qsVkS8EV4tQvtWY",
-	"2d1cXFFLabwIhGvL1+BzaKkG3d7wK7CyCRYekrliZLZxx3OjQbdwvOwn7//j4s1rcgEvk/7J6GR0eHwy",
-	"cAzeyRJTsyHTIXmprcUd1LLq0WxtMymj19YgkTGlQfE2SoHlfSTLBdrCpoeHwD4MWsE4akoydpkrpkj/",
-	"9ORkUAgtE2FmgNYTr0koqrm63HjhvgyTqPfpcC4P7cXflBTDd3T9ypJ/Z7R0GBkAzmGJB3oTDv7IU43O",
-	"lO77YYV8Io3o56GrcNlAyKTfdCAOhuQntkEzQCK1ZglZUb1QhAstUQ3DfepPzTynEZkiuZq/CiIzv2Cj",
-	"I8KG8yH+GIJsNtRS03Q6gBP6ERXJ9Gj6SGbTiegDvoOKeAlLVgNUBh8JqaekT+3lgUEBM6sDZf055mgm",
-	"MzNn699hv+c0hU9QMREISjOuV6nI9BH7nTwS5n9zbf5j5FGqzX+MPOKCPBLmf+wTV1qRR2A1Vx+4XkyH",
-	"5DWYOtVECBAr4VsE91ydkemjuZ7+v//zf4nRWcyU9FoStI4aSRp+2odJ37BAZWTqdz8+I48fP/5+MJwI",
-	"5zIBjwlA4DuSsmuWGqmarYZk+vlmigbIt+fvn70gGVtKRycIIsRi9okuVylg5iNzBv/62fPWHo2XDGxG",
-	"DneDNfbGvVyxbNi7ufmIHDTcOnh4rllvfDwa3dzsTSwvGE3NN1oFhQ4iuLyqnO8fuxje8mYe/1LMmdJo",
-	"eW88h+uHYyFzUZIxp1U1C1dNOub7gCPypFGNdPtSfnHSm+Sj0ePYsn/4wcZ4LTgI8Pqkt9s2F56VbrlN",
-	"QLKKZUWeTecy43qxbNy2W0gxLVLE1X52r6gH3D5uVIbfPn8VEao2yyXTGY/JlWF3hk027kKbDfVvVLGn",
-	"p+TFq/Nn1uAYIa8FVZcKvHPFNoY3WUB03IwCqLjwXZa612x9Wxvq+7LNi4okajebLmSaGF2IsURFJBeJ",
-	"VanLZj4UQyYCfI3Om7yUYg4+rMCxDEqMFDEbBgrdmEzpiv/ENlPSV0wkhKqJmJ5bfQC8dWOC2I7PIaJP",
-	"B2fE22/jlIP+a84g/Bu92uZ3ybYLOuN4ItrfaLH/RmRKwWPyE9tUftoX/wQG4tds/VZmmqY/c3HVwM0/",
-	"rXjG1B0Q/xZ1wHrlK9Yu8FKB0wbmd0Zy0PkQ2brRIPru7ZejYDEtkLiQeYbe3m5OG/v8Np/NF7hUXrN1",
-	"4EbaqrXsMCtbY1GDeviMCil4TFMrt6Mw33feVLgIQoAabA+NWXLxEm8e1xWfSy/6boOmFZBvot7iDiJg",
-	"rJ/bWnr92Q62ygtrYCEfnFLsApOMmPYMA9oOjb7ogpBmhg026FmBmHSorvjqUK5wtofgLDaLNhzbmXad",
-	"EAJaW28M8kebzM8FWF1VhO5gI6LCFoVm3L7VB5zjzDwJHnQb6lQYbwdjFDXBkGv+0X5ArgiKwNZ4yBIy",
-	"Y5cyYxZ2jGYpByWEgWWrCDSQGZkxJsicXzNB8pXzhoOZdg3+RjwafjYLAT2PC7KiGU1TljbLWRnV7Ge+",
-	"bIodcBI1nDlg1PAeegMexWJpjj4aZ1KpcvzAWag8Q9Qg11v89OS1dPZujJkAGzMXfGkE1+Mmy0nB38qT",
-	"fsdiZuS5qgrnNVlEU1gTjnFmp46/DlRtHrts3Y389ByGkGmuGVlovTKbZ/5V5Jd3P1ddU6PT73YxWOSt",
-	"lq808dM3VknzxrHafJwahyAZVyzIci2iEEoABG+IRjUHYhq4mE9Ef7qS6cbcGtpHhvbeNMJAC4MiBgON",
-	"XoqREGoQOWRWGAzROE7GYgnur+kgMsSScDiIIEglmDJpeNU9Oh1EEyEztwjvv+HK0074uudW7NOC5kap",
-	"mQ6G5DXQlXfGEafJe9s8kDKdybzZt2lNi9tYcGnPfjAvGMw22q2my9Uetj+r9XhfS8vemEm2grvppgNo",
-	"eK8Ord16pFWViqVZE+NORP7BQrF6HBfO2O7wdS/doNuJi/mFizar6qlw17mwLXzgl0dGQK0rIdcCCamC",
-	"6gfWnBi4PLttZckP2jgt/J4NrbbjHygM2251rRbO033GhLhgtAFEZIRrFhJke+/VaTZsZ4zagPTy9xz8",
-	"xmS9KJOzhyxvdhCvC9ms85b7KJ8KOrqxdqNfgGjlhXjkH5fDnB1/GdYYwvY4gc7e+Louin42DRHWBbsC",
-	"VTMyAoBRQwMXM2oqjTBmod2+q6axj+e+Pnlz/w4wbrtHt1hX2Y8buG+Dee7EikBNaA3CD4zz/pTYFv+y",
-	"v15X/vRL9H+y7IyYJW3QeVsNF6jJQVwT6zzFgTtqeoW6a+fTBLNtiq5R/VvU01to/HenNrfaxjKWMLZ0",
-	"0yrD/oML1Ei5uAIylCsmWHJmI+uU4lKYE0LZaFY/3+7nQqs+32iZrKvguwwTxWYFkWtte1bHejQaHCiC",
-	"D5FYpjLPIvKXLJvPZzNAfUNtmXnhf//l19Hh9/Tw8vzwx4+fn9482rKnL0VJhesdL3r1mMa/Sx+WjpG7",
-	"x0sjrv31ZLQYF2E0sDvmEA93hYlmQ3JzoNmFy+7Q4Zo11ymryPRPT6PuxGsgqGK5YkjCZL2QihUu5OJj",
-	"GMkzJrQpLuPAEbERXMg/MaDP2u4iQsnrPFOUoKkOHjlHMx3JFcvISsoUXD8kSPMpmEJVC1py4X/vlP62",
-	"8AhkR604t7+DvruJoMnF8DJhy5XUTMQbcsU2Z2TOhOH8XiPqrhbexom/NSAtdH+AXYELq7pWwrcMV88Y",
-	"jRdMnZFWk4V5ADO3muPPhuSXWlwY4XMhIaZsSNChvjU0zgYLF4dMyZjirF6FqSAiJUuYOvpsz/Abm02G",
-	"x5hzQHfahjaae4VxGaiIKo3gKCAB5Dhuogaw79cIDK+WaIzwBH2pDYTGkyE5d0TcdxFIAw+4JU2YS1ix",
-	"n8VAEoCmlnJIPvjobTR2zFM5o2kl8GQczP8A7W0aREaNRhKmik9BjsoWku/obDsnsbdygmjaaN4ER/Ye",
-	"XrnpbskE7jYxmXeowm3uJmRICrYl7gcDN9Bl83vOcodhRElySTPSx4sRBFBsmIZ0xTFRDFJQ5hlTaPrt",
-	"kJ7UIsJwEad5wiAF1lwqngnMfu5bu9QpB7q37nmAeTFyoy2VMxXkzhlA2hxeZ/rzR7JVrjcu5W6Mqapo",
-	"auEZMdNI8pRBZCIErwq5tpJreZn3lF9W86FnuRBoSQFEaIqI8/7+MnB+RO26HHqbsUNlRZAOs/8KYbBh",
-	"8KtLQ8MF2RUH+1/HtSA01mPYPqGxNXRrkLUp5i0vWZEVgS8dKBIeJbHMhTm3bdo5K6zXwPEQQbl2qId6",
-	"kkdImxxmT31vqbfHKgGQkP4qzRVx8GjESwzGWVOuuZj/KDO4bkYftVoImkInAspCC0OQOFqQWpWcOqIV",
-	"2n3ODZtqyaM04qifXUQWjttZi5HRNedSJqRvk8yLhEiZ2ZCyZLBP1uWWnM62ufj3On6nsie3W7nbXBvV",
-	"gn6eJqNf2zwqNFigQFOcPG5RfepNpHRhBJj6iYdSQoMhMIgmyNCHopzs6BM4ajaC4EQBzaUhcMSKRzZT",
-	"bBA54agPgQQgBxRiUd+Fog/bdeCXyV5xoBUA2/U3QgwDL+owU8UN/9Uv9tu3xcjYHMNLmaZyjV6PGYTN",
-	"fEHG4A6YuPU1AsX76O8yLuOLzTE+VKnxiGCQf4DPYKgSRNCwFtTNpKa6UaBxQxkxn11zmbtEyaIuCVbC",
-	"KFklg6G3hWHsf5g3ehrB/ELBp8nINROJNMSktDmkInLEIU4Pck8jTIMIvX4WRrYgy97WP/RKdj/fEZva",
-	"tf1tmTF2aQ22EQWjYu7ilkQXUMaQv2w1+eyM7tiGfMXXQSsbk7fPX5UwEc6Jf3z46YIkMs6XYIsxh8e7",
-	"i/OIPH8GJ8rz5IeLc0goNmKFea1qXXry5PHTPZhKAT+j2tpx8eFuJo4nxyd72rOs1opnB1ggYOOgRAuG",
-	"vQgpGOmDxmxU03RNN6j77FA898jaRHy78FApo5uj6Yu28KHoyyOL3Bx+Abqoz6E70tUmWw3BAb0JEgu1",
-	"JBAGSJCzSdFpN8to/QXYdg4VGhx6QTpFmoDliStyxVZgDiqvZ090240h9W2wNpaW+AhfPshIr2WzVpOt",
-	"ddjq798vjtTZ88zbUSlNtDHJpBQb0OKEsGFL1vq4h4eh0ZoTTrJs1xmGsfIY+u5Coe8yHOBC0yaZbEbj",
-	"q1TO6zdkmjCl36KlYS/ba/jiy5bwc2fB8Ahil4zu/sZjxSW+btPphNTkkgt0zG3YrVQH950mIGK5ItWU",
-	"5MwIE0YlXbHMVjWKCIIC1xSR33POtL2nnH6blOITy1tgk3rbFhzEkblKSxxRF7+B6TZWwepTgdmkzikM",
-	"bk3rC+6qUnqiaqhWUg0PK02lq8pqlnEnVYv2AlGpTs5tyxzVMz4yI8cVIGtM2N6tYwS2tspB5Wpp2YPB",
-	"YFoDtLcLwjtLzwD3E/uP7ATLhthdmRtMmW3IAnJxIucHnOLvqc0iMjOoFU1K2CUXWAejIQrABll1Kzro",
-	"Yrm6Pe2NkfsigjP6FaFjfp47U3ed4RC3qWA/kWfbAaCbUKk1EDsuCl1tM1u7eli3LcCxPUd1/wQDB7rz",
-	"FsHNG8RdNJTScrUKrMVibo3inuC7o7T7+Dsfk1V3tguPgXUdti2Y/QLloRlLrIgfOSbVkNyyX6VH9gnz",
-	"1NuOYZ6EhTOwAIAIyxQdKHL+9mXjebw99q/EncLKaZafBHF+Raic6r4Zt4vNf+2yosuThcsFxyvV/FQt",
-	"IflQL5Xbmp7OMGIzjkSCeb0LuRaD/XasyZn+1oaMtqfrtdp3SuH7bYZwuTNo3+jOEbp2uXCHPN6F1Zq3",
-	"nBmdgveTL1mzJQdqmW0hYJ4y8IC7IGuDk/hOCVX7tZIZWBYMHh10x6P7idtvSW8+Q119rwB95ezPWzN6",
-	"4KEvMobtZa8K+EpUDqkveKCb+j52LXtevaU6Xtxl9tB/cAJQDQa7SLZLhk0LrX7d1BWRp2kpOzw1H6li",
-	"vHkKkqjLUUihtxYRtEOiRxs+tei+Cd0Z+V4ugmu2WObZni9VSAlGiODjjQKgYnGecb2BWhauhseSi/fy",
-	"ihWlyWEPGc2g2K8dZKH1CouRc1sAqH7ilxJVzNk+bi5NZCWQesoZMhWf4sLFPJqIsIQjhsbwLHBeFlm+",
-	"8L47SZGdRP4EueZsjd7iMEEEDmaapr4g05A8R5OBuegqdlTTdP8GsHHZugZ+WAjdRcFgoQ2uwejiDlgH",
-	"ivO3L3tR75plCgF3PBwNR0CbKyagjFLv8XA0fIzRmAvYoyPUXv4NzkG05vkSw0b8spUH/t2LyoXpT0aj",
-	"OytHb4sbNNWjN/szNEs4PX7cNoyf11G5Wn6Ilb3xrx+NJrtc0mzjjDlY2ggCtPE7UU/TOZRDfeNgoHof",
-	"zTjej4LOhpfJDdAlzeiSaeCdv37ucTNlA9meE2167vFeSEzIMQrYVDnCx6i3kqqBr72WJMCJceDysYSh",
-	"+FxQnWcMPB0Gd2OqfTEYrPoe1HGfiH8eFr8OL9zbh//48J7IjPyNKh4T9KWAob54JHJRbRPx6dC6VQ5d",
-	"9S2X3G9j5KpI7geZDjDswq/BxqknE9GnRoRaOOkWbLMggEBtXSBmkLGMZDJwZXt4OXxzXCo0MRF4oCuf",
-	"USDYGgOCgyJlJ6MRUC04lujSFt8tkwTWvujVKtJ3JoY69wyf/3S4Xq8PzRoP8yxlIpbWVtQ+wE0VvW7u",
-	"kVx96Y8Ggn1PoWuDIH2ZgUcOfmCC6wAJGWeyFyGbt45v9dbpbd66BauJek9Gd8qgPkDxRlr26Faq3I2J",
-	"ObwueZHV6pyhB95RLTNwIEYkYYBHEVFaZkX+hyKVQ5DGV0KuU5bMrRPCckT0Yzl2mDGabNoPjXd4+5uc",
-	"GfDt4Rdv5D3P8rWEIO1kc0amkLs3JYpuFFkvNhjbGzYxMfsQCOnBnSZ11Ai3EF0IkUk2udzGqEEw6rDX",
-	"cPoUhsCbbXgJ0DWDQ0OWsW2PYL4QUwGVSF3xkyLdttSixbJaFQH7toFFUGoCRDAoQEzJOuOaofPw4n9+",
-	"5hpqNLGwPBvm2ES2RCtXV4jRmZTLwdaT/Pr4KBDsWlH4Z670s+C5qPG0/z1n2aY47gtVsxt+eBuhOfO/",
-	"iFZq4TnhAr0eudVoWtTD2RUxFA7foAzUkD2AY2ROXe9d+vonwq1YwunJ91/xRPC0ZlAwVEIiH6cfVpG3",
-	"eB7i6sebQoIsYzUWzA+2+vZCTDdccsE+nWSU4zubQLm+U5OgsmAg/xXgjYojEcGLsmkY8AUHpxFLbegn",
-	"1t6wPX+Qsz7gczs+vwJHZVg8Cyq2C+8xOAugbyCeMZ1ngiVFFaJGZK9z9aPPxQ+rqyUsZRiBU6aIH+B6",
-	"hSJKWHnaVGbkWl4Z+egPIZp+o+1GIJU2/MxpoUHeEeSHZczFiWPAvpBrgmE2rfxtp+4dosB++rdFqHKl",
-	"31YpofBJdBMSisT09ilEza+W0jP2ffn2wknLgD7ZoxjvDsq9m681xBNuViyIb1qHsVK2rl7fByhFe6eX",
-	"oburbbNs7YBimTsD0FoAZh3jxUDduuE0j+bc63czGli5S6P5rOvj0QjC86zxewQ/t3h/2j4hLy8Va/lG",
-	"OOSoecg6UkwF+6Sf5Zky6pNrOuQitVd0bvUT85dtRgUlqFDdQJ9dpZkUzTJ+zYbEqGfAnHDObdgRw7fb",
-	"UOPkST1s8o4F/TKL6iTnh4Vwqp6jAp4NThXfPkK7wh0GsM2pGs05cD5NMoA45KkW6VrQDIscj6LRaDS2",
-	"Zg0z2DO6Whl1b2lUTXinY3BW8HZTegqDRYHqmeXWxwnf0AsqbJ6XTaUFL7uZpg/PoNrONCLQ/gR8yClX",
-	"2qjaMQbhWzsiWcg1SIvV9Zuj74qtGnMTWmJytpZfr4u6bwSSAPYnwarKQU1rlGWjYOmYfBK5QColM0dc",
-	"UOcUd/1B0G2XfH4I8hBDdTeyMWK+5Z7QkTPmRYVjCc9VQEowWXNDcy4ywYpDgdDhBeACL44+O6u3lX4b",
-	"hZe/s6LC0RdypW4VPAPW09JGychTnTmZ6+S7y1wRjt1U/LNZOywKVD8I+e2o/kaETX6LeKOw2VMTynYR",
-	"4Asc/kLxvUQOR5nL97y/GbSZX8By205zJ3dm/ygorY7c/wMlCL4+Wo++/28nhgtMu/Gh/J4wsAaEUWr7",
-	"XCtf49VHpTghYLCTxdtggu0KqXvobkXN4NPdBM2gq9MuFu0H7yLQPLcBO9WeV0YKg2D52camqPwBxI2b",
-	"aliCb+AVdqzyq1WYLohZ1LY1iby8hCTVeCF57OoiLHfay4J6LFvRybfzuWOEYsW4XVGq6Cy0C6GCwbug",
-	"FBT1p5qmcp7/QfEmrhQX98uxx3K1AZKNynYo8tzWFi5hRwfE6Gj00lUTSkezhK9lt/ebD8aWWxtbPt49",
-	"ne9J403GiV1GBZto/Kc0KNi138KY0FpTvN2QUNQRq9sSHgwD2/j0c5so024UMJsQuex5gHNF8fd8ui1I",
-	"0KfsRmEbO5vhaTYJahXZfAS3k7/JmRUmoINM0XYGfZ5cTCAFQGdUKBqDRcIFlix8+Jwakrc+vJZQQaY8",
-	"mVrZtxp7B63q7GsQdOcjmGTG51y4Y6wp/s5+BBnF/TiwK4Upv3KEnWWBDfGwwvk/fBcDnlScIbgvZzYC",
-	"x7tQcxEvqJhbCr1LX3vrbN8Wyex/EKZwdwo4lsRukTSDVoyqvRcjtPGDhoD1notwCmDXyEqvSMNAMHDK",
-	"tlq15TZchXdDfCuqF8NvyAYtYhgWgeispTUb1RiULz4VFi7fKrIWVUO3GT4L5nHvVk8n0LS1MdjL5tnu",
-	"valq1OHo3a2eyHQfTJ47TJ4BFy7H0LYd1TtNjUVUwP6WzitbtKVVU4OqLncq1LtPdkLan9hufIUBu1t/",
-	"ILOzFg73J4oLhBMgKBFVQMPWTq2HCF4Ej++METR7dnvZakvLSxci8uLi5MnTXtR7cfH4u1P498nxSS/q",
-	"vbPX39nr7+z15/b6c3v9OVz/ePtKXlUvkZ9kMxZ+veBFIJdm9nzFNkNyXnTKPGgMl4PcASlidgaFQkt9",
-	"O4uqb7bRJk0V9A47Gq5Zmh5CU5uj39ZXagh9aB/0uS2UiKRCaEiJYJ8Nyob7fMC+z856JsUln9uWBUP7",
-	"LvTFHGyh14DZH32+YptOgY2OjHdFNOLTD16h+4kGYDUkEdKLuLliO9j0TuEBsOFWogM2ljhMubjaLkIU",
-	"HUK6Wnzrlttbhs39qaylqwDOXeWroNXONrvpbWsAhVP6EjshF4Y3xg/BQzt9ObbdC1ClBxvpC8ahGBrW",
-	"G06IgPLaEIo+qBoVy9IgJAyXuMx7NDHil3aYE808DhSZ5lk6hTyvmcu/AikjcrbAqS+EPC31lyTsExqf",
-	"oH0F1MoWE/FC69UbkW58M55YyituW+FAw0XLnRCPsP5R0eIGUSto5KMI1RMRzIFoKSEUuNwDCCQljN8n",
-	"5YxqMDUURd4XjMwyuVYsa7JC4tkfkN49WSJrnZm+fipNyF+a5VIDWMzeyLMUup77TD1wjVn42mxrzJiB",
-	"tiVGVH3gB9v4wXkBREBfdPn7ft06pGMQMbBaIFVg/g9qtrcQfoMgcPS5YPmdpMwKFTykz9xl+kxwGAAB",
-	"sQrrs5zYGqN28PidomS487eSKG0XCgi7cx0pdhhjfYeee/Sp+G+0cLCgjYjrXfKAn9v5ku834rrqOcCN",
-	"w54ZPgEo8mXz5pSLyHVFsb0zICrzi8JFC2S7Fd4qW+BgmxLkiiDcqcQffLiTtG97Muxs6+AKNnS2qeIb",
-	"fz4rKgKqWvd4S651UQtjuw3V7tT9CIblZgpfXyh0aNjMThGotZxq0vfmxoLksAQiPjB4EAa7GRwdfK2t",
-	"l22tFKNIH5S3ckOQQeTkRfRB4w5M26u+hFtWKoS1XToMyOA/1gz5xzQoAmBR78J9Jb+8+9lF45DT0alv",
-	"f2bUraAXtOsjeQWqQhg11sDi2sS2tn0d3TGP68JjsBWmL93wgD87HNjbYNdy0N1fsTtXN7WMYdgz5Suc",
-	"obY5y1cO8uqC29g4l3BFhFz/V5dP+1bnKZglPSu1gfGRNzMWVdSCJk7Qu9e3uDG7Ey9YfOXagHjbpGt7",
-	"g/VmbfP3abnzzRTsYUHznn7Rtmew50l8VHTk2c6ybROhe0du+502FLd1x3W1OxX4SDGY2QHWsKnG0lEP",
-	"eN3qRKiUAsTEoRKw45If+ivzfYfGrshxK8rCA7V5tCQBrBcyZb5bzYzGV1GpIQi0oQp72DQ4A4t+FQ3e",
-	"wKclh+Pp6S6H48f7pDIATVt1K3C6qQd9aqsRK9b8muty/yMdZH8T27LEM3WnUR34PjCGrBKqFjNJs0Tt",
-	"qj0YdphptTO5stX3XXWwVlVl6rqFVBx4zQ1JuCb9orcJNHMNmnBgXw5N1JpjmQl5eUn6ts4+uaSpYoMz",
-	"MrVBydOxGxx8f5E3KqZUG6bvc2VdZ6iwkYcZB7djMx0T6yZtI298sLFskR1jV9+bh4CFsDVA5/CCcnul",
-	"TrZO1wlol7HThSpsaSu0JU5BXnqyrloBH1KdbslZPwRl8EsR/IQLlIoXdFXKbPJMLzSrxjRNDQsuMgnN",
-	"H58fWW1wOJPJ5i9HeZZiQXb71r3oiqUOkl2UxX/+s7UbBkvOiBFXsLkdGmxsCGfGAbXKwKz1e3NNuqMi",
-	"iSK05TU3QbA1hIc4e9er5vm3hOqb0iS+LlTPg349CML+yrZUGP6vQVTplSzXIrK+qrDnhDkHpWAA03q+",
-	"lmvN0J/0lN2OSW9Q7iVKnkNqthM4uCKU/OPizWsoej8R088TYGWT3thoiFDArtyKE2vYTXoRmRRNNcPH",
-	"3/34jDx+/Pj78MGEamqe+TwcDm9uplXsmYhW9CH9qSv0z5NpRPwv/+3woiqK/Ttm6ntkHCgyxYbnU6+k",
-	"lIOYoSK5JtN6xySrPU6xWrbMNaETMUW9fVrqueT72evC+lnpaX9mi70JFmFYCjZYhHsHqj36xx1P92Od",
-	"es3W/vz7uu4dXF1S+npdw6gmkTp7SKWofMZC5Ho4NbdWkHFN9YCtO2avZbW6AxT0d9LyjqY3LWdsRR85",
-	"+uyLi3Zw6YSI/+DTuUufTpD4CJUCw8rIlfbDjrp8NdVWaarNttK6jXdno+jGQx6QY5fDphkv2uXnbday",
-	"oDOjG5Yn2KYBUvYbWtgWBXLLtr+wIvHtnD6VPuZh9yzn03aaA1qEIYud6EUm8/kCT+pS20/SPx19D+ID",
-	"TLrJqXS/53apHeBX9ip1PbIVCcsB/AG8Sv/9eULeF+V0BqcxDNy2YV7/JWdp4nqrZGyV0pgVfVjA5aT2",
-	"P/OPrJ2rW2HE25N9c2Mzti7K91wxImR4xqGl0QcZNh+CC5YmkTP9YftbITNrLTwjYHY0r3EscaJ8jbSK",
-	"eINQ2Eu+sQbChzNsq0eKXrWLN8Tob/KyUILRV4qub2cx9r2L9kRsfP8r4XUZm56LfZEJ33jApR31QzQ2",
-	"fULEcDg1o/EV4ULLoHbv3tgCnZi/NRNUmqcpssKyNg0nwKbGCw3Lh3jqVg4YEeUeFtI5U6ISnWVM5UtU",
-	"Iir1lgxI9kFieOEBh7fjsIFRO0Ns2Zg9kdmGxH8TdA5atSM6Q4S/QcC+xcRyCgAmKkKFeYueA+wnhzfk",
-	"WkyEmUaS215xoA3YKn/WBIIm3wNFpu5jU2vam1qn/zt3PfjeRLgm8FyRGagVkKW4phnkHQq5JlwozWhC",
-	"+lLEbAy1mKgL7FG4SrOD1kk5aDIZ2gyUL9c9yv63ysJKnkBwstab6iqJZd7MwgJnd32rmjtvY2XNziUw",
-	"y1kJ8O7tKmycfJVkoAtNM21ERmyDAKInhquHmU08uXnQnP5zUuUOAZ/RpG8DBLwsaQukOUZr2/oTwERC",
-	"ocBi5BiIESHmmcxFsqsSdwu/NZz6m4ia7+DT+5zS79yx8nBMb6nYCRXdC38ViIdn2OPUnF4ME5qZuIWZ",
-	"3fmwtkW/2ZEu7JP3GUxmP9Hkxoyx1T4+8RCHuV8cZt0vE0a+Fqi1zWf2x7TydsD9Iwh2/kYsEz5dorA7",
-	"k8rmGYX4ZykSVRLJvnt6OhpFDeGrqRRzHzbuMAQEYFs3yOyNjxx7Ojr9brSzaVpdyrr5NhwkjPfGTmwu",
-	"yN12pWJrCAr6Rl2B/wTZ2ok5xyBrwZaXwu04KzfNA0NCiHRWEYVQGIPSZMUyLqEIwW2MzNVo70qfaKvN",
-	"UVVujWIE7wwyyIsw3bE5lrlI5BrL6LpEN6KM/O6EPnyWUEEWMs9In5KEbgaEzm2AacZoYq3C28qr+9mE",
-	"guSCKrKgyZD8TDUTsffGFirpLI+vmFZmqiuWxcyA0jcxz1dmMTMja7rZ4vNQPsVOqj+KyHFETiLyOCKn",
-	"EXkSkb9G5NhcfRKRk1FEHo8icjqKyJNRRP5qro/g5sjchdtwHx6AJ0ZkqWDM4+GTHQMTmZGnI6IGUEQH",
-	"lg4AP1DArIKoXFdhh2pb3iWzXetb5Rkb1H/ffrCtEfKQ+8AgTILMpF7Y5T3Ufdgp0tSEloBEjIpctIgE",
-	"snMBQnAloZvI1SjN45gpRTLIaRYJxHqLeNNV3vk6kopmKDx8dfnkPVP6rq1FCdVYujpJuHmBpm+D+zjV",
-	"itBge0S8tlVVWyIcMYDSAKKicB+ochAL5sgpF+iU2DdnG2JlpGGjEenOJZkyXGYWrLVisolNj3qlOsa4",
-	"M6j83jQU3PmJi6Txro2ubN+chndqO2VbMhfPBhOz1BbcbOsN4p4srb5LRH09ThktsiwhfajDtvENIBKe",
-	"DB4EvXvrQQc5M764fii2CLkGc1eQqXPgQgVRKFILaxfGzYNuyLBn4ItAUaxN9jNzYXGecb0BLgnV9d7L",
-	"KyZ6418/Gl6nWHbteGiepb1xb6H1anx0dHzy1+FoOBoej78bfTfqmWftF6pM5yIIn25PMLjmbH3mgylq",
-	"Wng5Cts2pMdydJ6h+5XVM6WCTieu+Y495VobcQUD29Lw9WHD1rF4SLqDNbJh7MoKrs4WHYwa2CnrIwc9",
-	"4ByHdgA7f/tSRUZW1jbu+iy8rQhsWRJ8KOwnV//ST2yjGisgN5g17IClmrf1ET9AMDhGgykocVJ4hYLU",
-	"HU2vmLDF73BTwk/YnNb66G/C+noKPci10nrBSOWyavXxXtjEQFQujIDjUCOUOMspg3boIGPw5uPN/w8A",
-	"AP//",
+	"7H3rchs38u+roLiuEnlqRFGynE2oT1rH2XiT2P5bTnmrQp8lOAOSWA0BZoARzXWp6jzNebDzJKfQDWAw",
+	"N3IoS/ZmVx8Si3PB4NJodP/69qkXy9VaCia06o0/9TKm1lIoBj9eZJnM3tor5kIshWZCmz/pep3ymGou",
+	"xck/lRTmmoqXbEXNX08yNu+Ne386KVo/wbvqBFrt3d7eRr2EqTjja9NIb9y7FISZe2NyfvqUaCn/kdJs",
+	"wUh/JpMtkTcsI8fHK/rx2Pw+nm01U4OInJ99R/Qyk1qnLCF9LSVZUbElc8rNhVQuuFBknskV0UuuCE2S",
+	"jCkVkQ3XS/KW6Wx7fDnXLLsglMQyy1isiZbXTBCuiNI8TYli2Q1LBhF5NnpKckFvKE/pLGWkr5eMJFTT",
+	"GVWs3uRg2DPDtCM3E3OpNVutYQbXmVyzTHOc6yTPYDJ/gV9zma2o7o17XOhvzntRT2/XDH+yBct6t1EP",
+	"pso8a28pnXGx8Hd+4iJpvMubL4t8NWNhe8Gn5IprzZIfGU1Yhr0tLdy7JSMbNltKeX2kSJwrLVdkiU+T",
+	"lM01kbkmck7MbGXs95wpTWYsprli5Md3796QmAohNYlplm3NUzwjgq4YkRm5oWnOSP+HXHEpLnO9JDSO",
+	"2VoreEIRlcdLQhWZ9LB/5HTSG1zApxKW8huWbcmGKqKY0LBApi96yVbDXtTjmq1U43zYCzTL6Nb8tt3+",
+	"i0y2zRMARGo+EhGqyUoqTb45Jz/xvwyL5Suat80FU0qThJvmaPqmRBi1V8ufvmJxxrQiNGNELeVGmLn4",
+	"LWMJjTVLPgQfl7N/sljjx3FLNw/mskvvsYG7dL+1N1ea6lw1U6DSNNMsudSlzZFQzY41X7GmPuZZ2vB9",
+	"O/U8Y0lv/JvZDJ708ZXwW1G4K2tr9qFhLHZ7v+cikZv6Jqd4WzVNOt4h9utEcREzoGK4YnYPXDpSZMVF",
+	"rplZmA5sYv1s9EvD935hCaeC2A4RN86IaEkomeXxNdNHisxkLhLSVwy7YsYCzw0uCJ2VdpQbWtduffes",
+	"qVvfPdNLsmZZzITmKXM8o9pN1djPz+0TzG93AlN5HDOWsKQ+jNfQ7VVEqFAblrEETwZKzj5+7NoZ07pS",
+	"b6lm9fb9p8mJH2SEZ9zIzMzpzqmwH7NkX90SOAtRQavhSJto/jnP4pzrZq7IRLKWXJg1ivE5MssYvWZZ",
+	"RNSSmqmZbQkDLp0xEClIH/nYbEv++uIdObk5PbGHiyJUJBNRvXryyf71MrkdDMlUrpmYEmoOYPLMj5xw",
+	"QSjJ5MZKBmMipPvkRPindNBpkhsqJFP4Z2pWMyGCbdy5wpkiG8p1RNSaiYSLhWnStjSciOmSpvNj7I3E",
+	"3Uw1WcOpxxUINGMiBSPrTM48kdt1NNdt7yKykEyROc+UvpgIruHQM9RB4lQqhp220xsRc98MMc9gwwpF",
+	"uCZ0Qbkgc5kRveExM4dEKsWC9PM10XIino6IMnMHDSZTIvWSZRuu2HAielGFjSltqZKJfGVoBt/qRT3z",
+	"vV7U8wMPCMZunKj38di8dnxDMzjAzfuWhJ67Zuzv19ia/fUjTedw5YPh7mZJ6iT3QiSOZ8A8R2SzBD6y",
+	"ZqK08Xbs7Op+gME2En7GqGbJeyQ+4O9p+nreG/+2WwB2L9xG1fNBwWHeImAtFYv/QfCRkATh5OcLYbnM",
+	"BaGpMmRY2SM8uT3Bl9Vw/6CxI/VRf8BxJ4Y/07T94NdZzmryPYn9m54xATXD18ZEsI9G9IZrPDFrR/GB",
+	"hNPUiOWGMSizwFxPRP+jkmlKx2S6zqTp3ctETS8IzfWSi8WYTHPFsjdSpi+T6aCJjGNcv0OECtuRfSrO",
+	"9/axHeI2XbGO4on7ZhR0uIUc7eS+RUHlsNUxNGY/daSIYcBzztJEVeT2yK/S1D49Bb44NSMy04+vmVcm",
+	"wq1bYviXEfA1vQbe58/F89FoSHAh4aYqrWYEX/7ZqHDEXlYT0f/115ffqwFyvYKiVnRrND+6YMip7UQa",
+	"9te0+ocvpVuzKlWndMZS4K0oH8kMdtiKfvyZiYVe9sZnz57t23GuO00r+73VY3YLlHUZ4i4Ejp966F3B",
+	"bpjQL5u3Btx71bw/3H6qLIFheLpQQo95YtVPQ7woXLhjuan/KVX6Ras6be7u0k3MfrDi+yGTJrOEmb9/",
+	"Yg062GuRbok0AovXYY3AKwi8ZTg9jnQM7DGlguFWgbkz27do3Bz163yWcrVkSWQ06klv0kNRoKS3J2xO",
+	"81RDa2SzZKJokSxpQoQUbEje+WtcK5bOyTVja7O5SSzX2zFiLFyZBjJmJA/g2UNyifKoFOHRpSXJRWVI",
+	"Cvm+WbWgAzHNMs6Syr46Pfu2STD3i+XkEyuelUTZqIdyoOGrVMQsTUvybaBIrpNDd5GXRzuyeLcdwjdD",
+	"xl9sCT+6koBebPSwu42spNiqdfZ/+eYloW4dzCIiO00AX8sXS5RW7XmwoJpt6PZIkYwtuNKwhrbLivQN",
+	"HUzELOdpMiZzAG/MyRxZZh8RkWeKRu64HgBlTpWmIqFZMgX6FFTzG0ZUPvM9NX1KmJHXyZvXV2U9YEgu",
+	"xRYlV0SPqgcNnAK1xbJT8lLMZQODXfPmuXJH25Iq2IPmwHTsB6dtZejWTKkUuCvsjF2QOU0VgxEWA478",
+	"ZFckt4BjzaRMGRXd5QeBJGMG0UQMnueVx8yaL8cyKQn9XNzQFMg3h6WVGf8XbCch9T/mRiE3lCnFPOVA",
+	"xIZlZoKmZjwO2zV/O+wWG3LQKvxaZ9KoOfC7aWuuzM1Fh4mAvhfP1yej8jxOQeOc3VgA/PNlSarpPhGt",
+	"9vmCedbJ8ke5Qejbq8srquMlcs36udUimco4zrMDBQDNBMVZaYH7OnFBeMTOS6kfZQYXTEHrAr2zX62I",
+	"fOF0tQjlO8HM7nBxRS2l8TIQri1fg88hUg26veFXgLIJFh6SuWJktnXHcyOgWxheDpP3/3b1+hW5gpdJ",
+	"/2x0Njo+PRs4Bu9kialZkOmQvNQWcQe1rHo0W2wmZfTGAhIZUxoUb6MUWN5HslwgFjY9Pgb2YcgK2lFT",
+	"krF5rpgi/fOzs0EhtEyE6QGiJ16TUFRzNd964b48J1Hv4/FCHtuL/1RSDN/SzS92+3cmS0eRwcQ5KvGT",
+	"3kSDP/BUozGl+3pYIZ9II/r52VU4bNjIpN90IA6G5Ce2RRggkVqzhKypXirChZaohuE69aemn9OITHG7",
+	"mr+KTWZ+wUJHhA0XQ/wxBNlsqKWm6XQAJ/QTKpLpyfSJzKYT0Qd6BxVxDkNWA1QGnwipp6RP7eWBIQHT",
+	"qyNl7TnmaCYz02dr32G/5zSFT1AxETiVpl2vUpHpE/Y7eSLM/xba/MfIk1Sb/xh5wgV5Isz/2EeutCJP",
+	"ADVX77leTofkFUCdaiIEiJXwLYJrri7I9MlCT//f//m/xOgspkt6Iwmio0aShp/2YdI3LFAZmfrtD8/J",
+	"06dPvxsMJ8KZTMBiAjPwLUnZDUuNVM3WQzL9dDtFAPLN5bvnP5KMraTbJzhFSMXsI12tU6DMJ+YM/u2T",
+	"5609Gq8YYEaOdoMx9sa9XLFs2Lu9/YAcNFw6eHihWW98Ohrd3h68WX5kNDXfaBUUOojg8rpyvn/oArzl",
+	"zTz+pVgwpRF5bzyH64djIXNRkjGnVTULV0065ruAI/KkUY1061J+cdKb5KPR09iyf/jBxngtOAjw+qS3",
+	"H5sLz0o33KZJsoplRZ5NFzLjerlqXLY7SDEtUsT1YbhX1ANuHzcqw29e/BIRqrarFdMZj8m1YXeGTTau",
+	"QhuG+heq2Dfn5MdfLp9bwDFCXguqLhV455ptDW+yE9FxMYpJxYHvQ+pesc1dMdR3ZcyLiiRqh02XMk2M",
+	"LsRYoiKSi8Sq1GWYD8WQiQBbo7Mmr6RYgA0rMCyDEiNFzIaBQjcmU7rmP7HtlPQVEwmhaiKml1YfAGvd",
+	"mCC143NI6NPBBfH4bZxy0H/NGYR/o1Xb/C5hu6Azjiei/Y0W/DciUwoWk5/YtvLTvvhfABC/Yps3MtM0",
+	"/ZmL6wZu/nHNM6buYfPvUAesVb6CdoGVCow20L8LkoPOh8TWbQ+i7d5+OQoG0zITVzLP0NrbzWhjn99l",
+	"s/kMk8ortgnMSDu1lj2wsgWLGtTD51RIwWOaWrkdhfm+s6bCRRAC1GC3a8yKi5d487Su+My96LtrNq2A",
+	"fBv1lvfgAWPt3Bbp9Wc7YJVXFmAh751S7ByTjJj2HB3ajo2+6JyQZoYNNuhZgZh0rK75+liusbfHYCw2",
+	"gzYc20G7TggBra03BvmjTebnAlBXFaE52IiosEQhjNu3+oAznJknwYJuXZ0K8HYwRlETgFzzj/YNckVQ",
+	"BLbgIUvIjM1lxuzcMZqlHJQQBshW4WggMzJjTJAFv2GC5GtnDQeYdgP2RjwafjYDAT2PC7KmGU1TljbL",
+	"WRnV7Ge+avIdcBI1nDkAangLvZkexWJpjj4aZ1Kpsv/ARag8g9cg1zvs9OSVdHg3+kwAxswFXxnB9bQJ",
+	"OSn4W7nTb1nMjDxXVeG8JotkCmPCNi5s1/HXkar1Yx/W3chPL6EJmeaakaXWa7N45l9Ffn37c9U0NTr/",
+	"dh+DRd5q+UoTP31tlTQPjtX649Q4nJJxBUGWGxGFswST4IFoVHPAp4GLxUT0p2uZbs2toX1kaO9NI3S0",
+	"MCRiKNDopegJoQaRI2aFzhCN7WQslmD+mg4is1kSDgcROKkEXSYNr7pHp4NoImTmBuHtN1z5vRO+7rkV",
+	"+7ikuVFqpoMheQX7yhvjiNPkPTYPW5nOZN5s27TQ4i4WXFqz780LhrKNdqvpan0A9me1Hm9raVkb08nW",
+	"6W666SY0vFefrf16pFWViqFZiHEvIX9vZ7F6HBfG2O7z6166RbMTF4sr521W1VPhrjNh2/mBX54YgbSu",
+	"hdwI3EgVUj+ycGJg8uy2lCU7aGO38HvWtdq2f6TQbbvVtFoYTw9pE/yCEQOIyAjHLCTI9t6q0wxsZ4xa",
+	"h/Ty99z8jclmWd7OfmZ5s4F4U8hmnZfce/lUyNG1tZ/8AkIrD8QT/7js5uz4y7DGEHb7CXS2xtd1UbSz",
+	"afCwLtgVqJqREQCMGhqYmFFTaZxjFuL2XTWNQyz39c6b+/dAcbstusW4ynbcwHwb9HMvVQRqQqsTfgDO",
+	"+1Nil//L4Xpd+dMv0f7JsgtihrRF423VXaAmB3FNrPEUG+6o6RXqru1P05ztUnSN6t+int5B478/tbkV",
+	"G8tYwtjKdas89++do0bKxTVsQ7lmgiUX1rNOKS6FOSGU9Wb1/e1+LrTq843IZF0F3wdMFIsVeK61rVmd",
+	"6hE0OFIEHyKxTGWeReRPWbZYzGZA+ma3ZeaF//2n30bH39Hj+eXxDx8+fXP7ZMeavhQlFa53uuzVfRr/",
+	"Kr1bOnrunq6MuPbns9FyXLjRwOqYQzxcFSaageRmR7MrF92hwzFrrlNWkem/OY+6b14zgyqWa4ZbmGyW",
+	"UrHChFx8DD15xoQ2+WUcuU1sBBfyd3Tos9hdRCh5lWeKEoTq4JFLhOlIrlhG1lKmYPohQZhPwRSqWtCK",
+	"C/97r/S3g0cgO2qlucMN9N0hgiYTw8uErdZSMxFvyTXbXpAFE4bze42ou1p4FyP+Toe00PwBuAIXVnWt",
+	"uG8Zrp4xGi+ZuiCtkIV5ACO3mv3PhuTXml8Y4QshwadsSNCgvtM1zjoLF4dMCUxxqFcBFUSkhISpk0/2",
+	"DL+10WR4jDkDdKdlaNtzv6BfBiqiSuN0FDMB23HctBsA369tMLxa2mOEJ2hLbdhoPBmSS7eJ+84DaeAn",
+	"bkUT5gJW7GfRkQRmU0s5JO+99zaCHYtUzmhacTwZB/0/QrxNg8ioESRhqvgUxKjs2PIdjW2XJPYoJ4im",
+	"jfAmGLIPsMpN90smcLeJybxFFW57Py5DUrAdfj/ouIEmm99zljsKI0qSOc1IHy9G4ECxZRrCFcdEMQhB",
+	"WWRMIfTbITypRYThIk7zhEEIrLlUPBPAfu5b+9QpN3Vv3PMw50XLjVgqZyqInTMTaWN4HfTnj2SrXG9d",
+	"yN0YQ1URauEZMd1I8pSBZyI4rwq5sZJreZgPFF9Ws6FnuRCIpAAhNHnEeXt/eXJ+QO267HqbsWNlRZAO",
+	"vf8CbrCh86sLQ8MB2REH61+ntcA11lPYIa6xNXJrkLUpxi2vWBEVgS8dKRIeJbHMhTm3bdg5K9Br4HhI",
+	"oFw70kM9yROkDQ6zp75H6u2xSmBKSH+d5oq4+WikS3TG2VCuuVj8IDO4bloftSIETa4Twc5ChCEIHC22",
+	"WnU7dSQrxH0uDZtqiaM04qjvXUSWjttZxMjomgspE9K3QeZFQKTMrEtZMjgk6nJHTGdbX/x7Hb9TWZO7",
+	"jdwtrvVqQTtPE+jX1o/KHixIoMlPHpeo3vWmrXRlBJj6iYdSQgMQGHgTZGhDUU529AEcNYwgOFFAc2lw",
+	"HLHikY0UG0ROOOqDIwHIAYVY1Heu6MN2HfhlcpAfaGWC7fgbZwwdL+pzpoob/qufbbdv85GxMYZzmaZy",
+	"g1aPGbjNfEbE4J45ceNrnBRvo79Pv4zPhmO8q1LjEcEg/gCfQVcl8KBhLaSbSU11o0DjmjJiPrvhMneB",
+	"kkVeEsyEUUIlg6Z3uWEcfpg3WhoBfqFg02TkholEms2ktDmkInLCwU8PYk8jDIMIrX52jmxCloPRP7RK",
+	"dj/fkZratf1dkTF2aA3YiIJWMXZxR6ALKGPIX3ZCPnu9O3YRX/F10MrG5M2LX0qUCOfE397/dEUSGecr",
+	"wGLM4fH26jIiL57DifIi+f7qEgKKjVhhXquiS8+ePf3mAKZSzJ9RbW27+HA3iOPZ6dmBeJbVWvHsAAQC",
+	"Fg5StKDbi5CCkT5ozEY1TTd0i7rPHsXzgKhNpLcrPytlcnN7+qrNfSj6fM8i14dfYV/U+9Cd6Gqdrbrg",
+	"gN4EgYVaEnADJMjZpOi0mmWy/gxqu4QMDY68IJwiTQB54opcszXAQeXxHEhu+ymkvgwWY2nxj/Dpg4z0",
+	"Woa1mrDWYau9/zA/UofnmbejUphoY5BJyTegxQhh3ZYs+niAhaERzQk7WcZ1hqGvPLq+O1fo+3QHuNK0",
+	"SSab0fg6lYv6DZkmTOk3iDQchL2GL75scT93CIYnEDtkNPc3Hisu8HWXTiekJnMu0DC3ZXdSHdx3miYR",
+	"0xWppiBnRpgwKumaZTarUURwKnBMEfk950zbe8rpt0nJP7G8BDaot23AgR+Zy7TEkXTxGxhuYxWsPhUY",
+	"TeqMwmDWtLbgriql31QN2Uqq7mGlrnRVWc0w7iVr0UFTVMqTc9c0R/WIj8zIccWUNQZs79cxAqytclC5",
+	"XFr2YDCU1jDbuwXhvalngPuJw1t2gmWD767MDaXMtmQJsTiRswNO8ffURhGZHtSSJiVszgXmwWjwArBO",
+	"Vt2SDjpfrm5PezDyUEJwoF/hOub7uTd01wGHuEwF+4k82w4muomUWh2x4yLR1S7Y2uXDumsCjt0xqocH",
+	"GLipu2wR3Dwg7ryhlJbrdYAWi4UFxf2G707S7uNvvU9W3dguPAXWddg2Z/YrlIdmLLEifuSYVENwy2GZ",
+	"HtlHjFNvO4Z5EibOwAQAIkxTdKTI5ZuXjefxbt+/EncKM6dZfhL4+RWucqr7YtzNN/+Vi4oudxYuFxyv",
+	"lPNTtbjkQ75UbnN6OmDERhyJBON6l3IjBoetWJMx/Y11GW0P12vFd0ru+21AuNzrtG905whNu1y4Qx7v",
+	"wmjNWw5Gp2D95CvWjORALrMdG5inDCzgzsna0CS+UyLVfi1lBqYFg0cH3enoYfz2W8KbL1BXP8hBXzn8",
+	"eWdEDzz0WWDYQXhVwFeiskt9wQNd1w/Btex59YbqeHmf0UP/xgFAtTnYt2W7RNi07NUvG7oi8jQtRYen",
+	"5iNVijdPQRB12QsptNYigXYI9GijpxbdN6F7Pd/LSXDNEss8O/ClylaCFiL4eKMAqFicZ1xvIZeFy+Gx",
+	"4uKdvGZFanJYQ0YzSPZrG1lqvcZk5NwmAKqf+KVAFXO2j5tTE1kJpB5yhkzFh7hwsYgmIkzhiK4xPAuM",
+	"l0WUL7zvTlJkJ5E/QW4426C1OAwQgYOZpqlPyDQkLxAyMBddxo5qmO5fYG5ctK6ZP0yE7rxgMNEG1wC6",
+	"uAPWTcXlm5e9qHfDMoUTdzocDUewN9dMQBql3tPhaPgUvTGXsEYnqL38C4yDiOb5FMNG/LKZB/7Vi8qJ",
+	"6c9Go3tLR2+TGzTlozfrMzRDOD992taM79dJOVt+SJW98W8fjCa7WtFs68AcTG0EDtr4nain6QLSob52",
+	"c6B6H0w73o6CxoaXyS3sS5rRFdPAO3/71OOmy2Zme0606bnHe+FmQo5RzE2VI3yIemupGvjaK0kCmhgH",
+	"Jh+7MRRfCKrzjIGlw9BuTLVPBoNZ34M87hPx9+Pi1/GVe/v4b+/fEZmRv1DFY4K2FADqi0ci59U2ER+P",
+	"rVnl2GXfcsH91keuSuS+kekA3S78GKyfejIRfWpEqKWTbgGbBQEEcuvCZgYZy0gmA5e2h5fdN8elRBMT",
+	"gQe68hEFgm3QIThIUnY2GsGuBcMSXdnku+UtgbkverWM9J03Q517hs9/PN5sNsdmjMd5ljIRS4sVtTdw",
+	"WyWv2wfcrj71R8OGfUehaoMgfZmBRQ5+YIDrADcy9uSgjWzeOr3TW+d3eesOrCbqPRvdK4N6D8kbadmi",
+	"W8lyNybm8JrzIqrVGUOPvKFaZmBAjEjCgI4iorTMivgPRSqHII2vhdykLFlYI4TliGjHcuwwYzTZth8a",
+	"b/H2Vzkz4NvDz17IB+7lKwlO2sn2gkwhdm9KFN0qsllu0bc3LGJi1iEQ0oM7TeqoEW7BuxA8k2xwufVR",
+	"A2fUYa/h9CmAwNtddAmzaxqHgixjWx7BfCGmAjKRuuQnRbhtqUSLZbUqAvZtHYsg1QSIYJCAmJJNxjVD",
+	"4+HV//zMNeRoYmF6NoyxiWyKVq6ukaIzKVeDnSf5zelJINi1kvDPXOnnwXNR42n/e86ybXHcF6pmN/rw",
+	"GKE58z9rr9Tcc8IBej1yJ2ha5MPZ5zEUNt+gDNSIPZjHyJy63rr05U+EO7GE87PvvuCJ4PeaIcFQCYm8",
+	"n36YRd7SeUirH24LCbJM1ZgwP1jquwsx3WjJOft0klFO760D5fxOTYLKkoH8V0xvVByJOL0om4YOX3Bw",
+	"GrHUun5i7g1b8wc56yM9t9PzL2CoDJNnQcZ24S0GF8HsmxnPmM4zwZIiC1Ejsde5+smn4ofV1RKWMvTA",
+	"Ke+I7+F6ZUeUqPK8Kc3Ijbw28tEfQjT9SsuNk1Ra8AunhQZxRxAfljHnJ44O+0JuCLrZtPK3vbp3SAKH",
+	"6d+WoMqZflulhMIm0U1IKALT27sQNb9aCs849OW7CyctDfpgj6K9e0j3br7W4E+4XbPAv2kT+krZvHp9",
+	"76AUHRxehuautsWyuQOKYe51QGuZMGsYLxrqVg2nuTVnXr+f1gDlLrXmo65PRyNwz7Pg9wh+7rD+1FfQ",
+	"AfKno2g0Go3BUjafK4Y6kApzaHCMcVTXfK2G5HvG1iwja7pAi99sS+I8U5jqpGkY2GzzOMJuj7p02xDe",
+	"VLCP+jl8c+oLGzlvcNOvsa11tGC24BWkuUKVBu2ClYJVNMv4ja2QQhWJl4yuyVJubMIhth4Sox0Cb8Th",
+	"tA0Wp6KNMs+e1b0271nPKHPITmpGmIenargqprrBpuOrV2iXN8TMeXOkSHMIno/SDBYDwmSLaDGoxeXJ",
+	"FFEV09hzul4bbXNlNF14p6NvWPB2U3QMg0GB5pvl1sQK39BLKmyYmY3kBSO/6ab3DqFuQ0UEqq+ACTvl",
+	"ShtNP8YYAAtjevqqjt+cvNds3Rga0eIStDP7e13Sfi1wd2B5FEzqHKTURlE6CoaOsS+R8+NSMnP7DtKs",
+	"4qo/ytntgtf3QRhkqG1H1kXNV/wTOnJYYlTYtfBYB6IExJybPeccI6w0Fsg8Xv4u6OLkkwPdrfDdKDv9",
+	"lRUJlj6TK3VLIBqwnpYqTkac68zJXCHhfWhJ2HZT7tFm5bTIj/2oY7ST+msR1hgu3J3CWlNNJNtFfyho",
+	"+DO1h9J2OMlcuOnD9aAN/QHguH3Pnd0b/FLstDpx/w9kQPjyZD367j99M1xh1I+PJPAbA1NQGJ26z7Xy",
+	"KWa9U4wTAgZ7Wbz1ZditD7uH7lfUDD7dTdAMikrtY9G+8S4CzQvrL1QtuWWkMPDVn21thMwfQNy4rXpF",
+	"+PphYcEsP1qF0YoYxG0ro8j5HGJk46XksUvLsNoL1wXpYHaSk68mdM8ExYp2u5JUUdhoH0EFjXchKagp",
+	"QDVN5SL/g9JNXMlt7odjj+Vq/SXrFO5I5IVNbVyijg6E0RFz01UEpyMq4lPpHfzmI9azA+uxMcH/gTiP",
+	"Hdl/EMbT4I68l0d+TXDHrsB/JbDjqe9gUKc1tfwjoPP1BfsXNr6qHcwxixa5pAtAdRXAxp+vbb6lPtI7",
+	"Cqsf2sBgs66Q4sqGsbhEgv+UMysEQuGholoRmsq5mEDkiM6oUDQGJMn5Iy2916UakjfeK9scF1OeTK3O",
+	"UnXZhAqH9jXw1fSObzLjCy6c+NHktmk/ggzqYfweKvlMv7BjpmW9DW7UwpnNfPELnlRsaLguF9Zxy1ve",
+	"cxEvqVhYhf0+XTRae/umyIHwB2EK9wecYCb1Fg0hqOCp2kt4QvVHqCNZL9UJpwYWG62UGDUMBP3tbIVe",
+	"m6XFFQYwm29N9XL4FdmgJQzDIpCctbRwX41B+ZxlYb77napGkWx2F2BdMI8HR6udINVW/eIgrLrd6lZF",
+	"QsLWu6PVyHQfoeo9UHXAhcuu121H9V6IuHAmORyhvra5flo1bEgGdK/KhPtkJ6L9ie2nV2iwO2oHAcE1",
+	"L8r/IndSOAGCzGLFbNiUu3XP0qvg8b2upWbN7i5b7aiU6jyLfrw6e/ZNL+r9ePX023P499npWS/qvbXX",
+	"39rrb+31F/b6C3v9BVz/cPcEcFXrnu9kMxV+OZ9X2C7N7PmabYfksiiwetToZQkhJ1LE7ALyy5bKvRbJ",
+	"Am19VpoqKDl3MtywND2GWkgn/9xcqyGUL37U53bsRNwqhIY7EXD1INu8DyPt+6C+51LM+cJWuhjad6Gc",
+	"6mDHfg2Y/cmna7bt5A/rtvE+R1h8+tGa9zBeHKxGJEJ6ETdXbA+b3is8ADXcSXTAeiTHKRfXu0WIorBM",
+	"V6S+jrjf0dvynlHu+0ah7xelXQfz3FW+Cio0NeC1n506KuzSIbhiUaYCoUUuDG+MHzHCvTY4WyUIdqWf",
+	"NtIXjEMOPUxTnRABWdkhgmFQBRXL0iDEmZe4zDuEGPFLe+BE048jRaZ5lk4hPHDmwvZAyogcFjj1+bOn",
+	"pbKkhH1E8AksRZBiXUzEj1qvX4t062s4xVJec1tBCep0Wu6EdIRps4rKSEhaQf0nRaieiKAPREsJHuTl",
+	"0lEgKWHYBykH4gPUUNQGWDIyy+RGsawJhcSzP9h6D4RE1gp6ffkIrJC/NMulZmIx6CfPUiiW7wM8waRp",
+	"59cG6WOgFVS7MaLqIz/YxQ8ui0kE8kVXDV/mXYf7GEQMTDJJFcD/Qar/lo3fIAicfCpYficps7ILHqOu",
+	"7jPqKjgMYAOxCuuznNiCUXt4/F5RMlz5O0mUtngJuEu6QiZ7wFhf2OkBbSr+Gy0cLKg+40rePNLnbr7k",
+	"y9S4Yoxu4sZhqRUfNxb5bIsLykXkiunYkivgTftZbr4Fsd2JbpXNi7FLCXK5M+5V4g8+3Enat6U89lYD",
+	"cXk+OmOq+MZ/H4qKE1VNl70jRL9IobIbQ7Ur9TCCYbkGx5cXCh0ZNrNTnNRaKD7pe7ix2HKYORMfGDwK",
+	"g90ARze/FutlOxMMKdIH5a1cR2YQOXkRbdC4AtP2ZEHhkpXyp+2WDoNt8G8LQ/4xAUWYWNS7cF3Jr29/",
+	"dt445Hx07qvmGXUrKCHuyo9eg6oQepk1sLg2sa1tXUf3zOO68BisoOozfjzSzx4D9q65aznoHi5Hoku3",
+	"W6YwLLXzBc5QW9PnCzt5daFtrLdMuCJCbv6js+59rfMUYEnPSm1AQ+RhxiL5XlD7C0o++8pIZnXiJYuv",
+	"XfUYj026akmYppiA6z+ZlgsmTQEPC2o+9YtqT4MDT+KTopDTbpZta089OHHb77SRuE1Xr6tFzcBGis7P",
+	"bmINm2rMOPZI161GhEoGSQz4Kk12XLJDf2G+78jY5cZuJVl4oNaPlqCBzVKmzBc5mtH4OirVkYHqZWHp",
+	"owZjYFHmpMEa+E3J4Hh+vs/g+OEhdxlMTVtSNDC6qUd9aieIFWt+w3W5bFaQxGZLbKUbz9SdRnXkyweZ",
+	"bZVQtZxJmiVqX8rKsDBRK87ksp0/dLLKWgDV1BWZqRjwmuvYcE36RUkcqAEc1G7Bci6aqA3HaBI5n5O+",
+	"Lc9A5jRVbHBBptYpeTp2jYPtL/KgYkq1Yfo+xtkVFAvrv5h2cDm20zGxZtK27Y0PNma7sm3sK5f06LAQ",
+	"VpTo7F5QrsrVCet0BaT2gZ3OVWFHNaodfgpy7rd1FQWsuDCE0VGPnHUXZ30fVE8oefATLlAqXtJ1KbLJ",
+	"M70QVo1pmhoWXEQwmj8+PbHa4HAmk+2fTvIsxTz+9q0H0RVLhUe7KIt//3trERWWXBAjrmBNRARsrAtn",
+	"xoG0ypNZKxPoartHRRBFiOU1186wqaeH2HtX4ujF15zV16VOfNlZvQzKPOEU9te2Esfwfw2iSoltuRGR",
+	"tVWFpUrMOSgFgzmtx2u5ih79SU/Z5Zj0BuUStOQFhNQ7gYMrQsnfrl6/gloJEzH9NAFWNumNjYYIeQ/L",
+	"FVwx9eGkF5FJUYs1fPztD8/J06dPvwsfTKim5plPw+Hw9nZapZ6JaCUf0p+6+hA8mUbE//LfDi+qokaE",
+	"Y6a+tMqRIlOskz/1SkrZiRnCrjWZ1gttWe1xiknWZa4JnYgp6u3TUqkut1XCgHXPlPCFCxvALViEbilY",
+	"lxPuHal27x93PD0MOvWKbfz592XNOzi6pPT1uoZRDSJ1eEilFkHGQuJ6PDV3Zv5xtRiBrTtmr2U1KwfU",
+	"gXDS8p5aSS1nbEUfOfnkc9J2MOmEhP9o07lPm04Q+AgZHsOE2pWq1W53+SS8rdJUG7bSuoz3h1F04yGP",
+	"xLHPYNNMF+3y8y60LCjo6ZrlCVb3gJD9hsrHRV7lMvYXJrK+m9GnUv4+LLrmbNpOc0BEGKLYiV5mMl8s",
+	"8aQuVYsl/fPRdyA+QKebjEoPe26Xqkh+YatS1yNbkTAdwB/AqvSfHyfkbVFOZ3Aaw8AtG8b1zzlLE1eS",
+	"J2PrlMasKN8DJid1+Jl/YnGubgkt777tm+vhFQmXVvSaESHDMw6RRu9k2HwILlmaRA76w6rJQmYWLbwg",
+	"ADua1zimOFE+t11FvMFZOEi+sQDh4xm20yJFr9vFG2L0NzkvlGC0laLp2yHGvuTVgYSN738hui5T0wtx",
+	"KDHhG4+0tCd/iMZaYUgYjqZmNL4mXGgZ5Fw+mFqggPfXZoJK8zRFVljWpuEE2NZ4oWH54E/dygEjotzD",
+	"QjpjSlTaZxlT+QqViEq+JTMlhxAxvPBIw7tp2MxRO0NsWZgDidm6xH8Vcg4q/CM5g4e/IcC+pcRyCAAG",
+	"KkIiOUueAyxDiDfkRkyE6UaS2xKDoA3YrIAWAkHI90iRqfvY1EJ7U2v0f+uuB9+bCPtBM9kzUCsgSnFD",
+	"M4g7FHJDuFCa0YT0pYjZGHIxUefYo3CUZgWtkXLQBBnaCJTP1z3K9rfKwEqWQDCy1msxK4lp3szAKhVb",
+	"ykvVXLAdM6J2Tl1ajkqAd++WYePsiwQDXWmaaSMyYrZDED3RXT2MbOLJ7aPm9O8TKncM9IyQvnUQ8LKk",
+	"TZDmGC1mIkwIUCKhkGAxcgzEiBCLTOYi2ZdBvYXfGk79VUTNt/DpQ07pt+5YeTymd2TshEz8hb0KxMML",
+	"LI1rTi+GAc1M3AFmdzasXd5vtqUr++RDOpPZTzSZMWMAJGx3H/0wD/PDrNtlQs/XgrR22cz+mChvB9o/",
+	"AWfnr8Qy4dOlHXZvUtkio+D/LEWiSiLZt9+cj0ZRg/tqKsXCu407CgEB2OYNMmvjPce+GZ1/O9qbH70u",
+	"Zd1+HQ4S+ntj0nXn5G6TT7MNOAV9pWLS/wXR2ok5xyBqwaaXwuW4KOfHByAhJDqriIIrjCFpsmYZl5CE",
+	"4C4gc9Xbu1Je3GpzVJVL2hjBO4MI8sJNd2yOZS4SucE0ui7QjSgjvzuhD58lVJClzDPSpySh2wGhC+tg",
+	"mjGaWFR4Vzp235tQkFxSRZY0GZKfqWYi9tbYQiWd5fE108p0dc2ymJmp9LXv87UZzMzImq63+DykT7Gd",
+	"6o8ichqRs4g8jch5RJ5F5M8ROTVXn0XkbBSRp6OInI8i8mwUkT+b6yO4OTJ34TbchwfgiRFZKWjzdPhs",
+	"T8NEZuSbEVEDSKIDQ4cJP1LArAKvXJdhh2qb3iXT6H/bKs9Yp/6HtoPt9JCH2AcGbhJkJvXSDu8x78Ne",
+	"kaYmtARbxKjIRfUH2HbOQQiuJHQbuRyleRwzpUgGMc0iAV9vEW+7yjtfRlLRDIWHLy6fvGNK3zdalFCN",
+	"qauThJsXaPomuI9drQgNtqbEK5tVtcXDER0ozURUFO4jVXZiwRg55RydEvvmbEusjDRsBJHuXZIpz8vM",
+	"TmstmWxiw6N+UR193Blkfm9qCu78xEXSeNd6V7YvTsM7tZWylbyLZ4OO2d0W3GyrJeKeLI2+i0d93U8Z",
+	"EVmWkD7kYdv6AhAJTwaPgt6D1Q6EmBmfXD8UW4TcANwVROocOVdBFIrU0uLCuHhQ4QjWDGwRKIq1yX6m",
+	"LyzOM663wCUhu947ec1Eb/zbB8PrFMtuHA/Ns7Q37i21Xo9PTk7P/jwcDUfD0/G3o29HPfOs/UKV6VwF",
+	"7tPtAQY3nG0uvDNFTQsve2ErsqIJs+noPEP3I6tHSgWVTlyxHnvKtRZQCxq2qeHrzYYlf/GQdAdrZN3Y",
+	"lRVcHRYdtBrglPWWg9p9jkO7Cbt881JFRlbW1u/6IrytCCxZEnworANY/9JPbKsaMyA3wBq2wVLO23qL",
+	"78EZHL3BFKQ4KaxCQeiOptdM2OR3uCjhJ2xMa73112F+PYUW5FpqvaClclq1ens/2sBAVC6MgONII5Q4",
+	"yyGDtukgYvD2w+3/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -244,11 +244,11 @@ func deliveryFilter(p api.ListDeliveriesParams) (store.DeliveryFilter, error) {
 
 // deliveryPage answers one page of deliveries with its total and the next page's cursor.
 func (h handlers) deliveryPage(c echo.Context, q store.DeliveryPage) error {
-	if q.After != "" && q.Offset != 0 {
-		return store.Errorf(store.EINVALID, "Send either cursor or offset, not both.")
+	if err := h.pageBy(q.Offset, q.After); err != nil {
+		return err
 	}
-	if len(q.After) > 256 || len(q.EventType) > 128 {
-		return store.Errorf(store.EINVALID, "cursor or eventType is too long.")
+	if len(q.EventType) > 128 {
+		return store.Errorf(store.EINVALID, "eventType is too long.")
 	}
 	ds, total, next, err := h.db.FindDeliveryPage(c.Request().Context(), q)
 	if err != nil {
@@ -288,6 +288,21 @@ func (h handlers) EnableWebhook(c echo.Context, id string) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// pageBy validates how a listing with cursors is paged: by offset or by cursor, not both,
+// and by offset only as deep as the listings count (the store's CountCap), since an
+// offset reads the rows it skips.
+func (h handlers) pageBy(offset int, cursor string) error {
+	switch {
+	case cursor != "" && offset != 0:
+		return store.Errorf(store.EINVALID, "Send either cursor or offset, not both.")
+	case len(cursor) > 256:
+		return store.Errorf(store.EINVALID, "cursor is too long.")
+	case int64(offset) > h.db.CountCap:
+		return store.Errorf(store.EINVALID, "offset goes to %d at most: page further with cursor (each page's nextCursor).", h.db.CountCap)
+	}
+	return nil
+}
+
 // page validates the common limit and offset parameters.
 func page(limit, offset *int) (int, int, error) {
 	l, o := 100, 0
@@ -315,7 +330,10 @@ func (h handlers) ListEvents(c echo.Context, p api.ListEventsParams) error {
 	if f.Limit, f.Offset, err = page(p.Limit, p.Offset); err != nil {
 		return err
 	}
-	evs, total, err := h.db.FindEvents(c.Request().Context(), f)
+	if err := h.pageBy(f.Offset, deref(p.Cursor)); err != nil {
+		return err
+	}
+	evs, total, next, err := h.db.FindEventPage(c.Request().Context(), store.EventPage{EventFilter: f, After: deref(p.Cursor)})
 	if err != nil {
 		return err
 	}
@@ -325,6 +343,9 @@ func (h handlers) ListEvents(c echo.Context, p api.ListEventsParams) error {
 	}
 	body := map[string]any{"events": out}
 	h.putTotal(body, total)
+	if next != "" {
+		body["nextCursor"] = next
+	}
 	return c.JSON(http.StatusOK, body)
 }
 

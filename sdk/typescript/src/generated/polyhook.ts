@@ -1563,7 +1563,10 @@ export interface operations {
                 since?: string;
                 until?: string;
                 limit?: number;
+                /** @description At most 10,000: an offset reads the events it skips. Deeper pages go by cursor. */
                 offset?: number;
+                /** @description The `nextCursor` of the previous page: the page after it, stable while new events arrive, and as cheap however deep. Not with offset. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1571,7 +1574,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page and the number that matched. */
+            /** @description One page, the number that matched and, when more follow, the cursor of the next page. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1585,6 +1588,8 @@ export interface operations {
                         total: number;
                         /** @description Present and true when more than total match: the count stopped at 10,000, so that a listing costs the same however many events are kept. */
                         totalCapped?: boolean;
+                        /** @description Absent on the last page. */
+                        nextCursor?: string;
                         events: components["schemas"]["Event"][];
                     };
                 };
@@ -1684,8 +1689,9 @@ export interface operations {
                 since?: string;
                 until?: string;
                 limit?: number;
+                /** @description At most 10,000: an offset reads the deliveries it skips. Deeper pages go by cursor. */
                 offset?: number;
-                /** @description The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive. Not with offset. */
+                /** @description The `nextCursor` of the previous page: the page after it, stable while new deliveries arrive, and as cheap however deep. Not with offset. */
                 cursor?: string;
             };
             header?: never;
