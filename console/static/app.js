@@ -351,7 +351,10 @@ async function eventList(page, params) {
     const r = await api('GET', `/v1/events${query({ type: params.get('type'), tenant: params.get('tenant'), limit: EVENTS_PAGE, offset })}`);
     const to = offset + r.events.length;
     const matched = r.totalCapped ? `More than ${plural(r.total, 'event')}` : plural(r.total, 'event');
-    fill(count, r.total ? `${matched}, newest first; ${offset + 1}\u2013${to} shown.` : '');
+    // An offset reads what it skips, so the API pages by offset only as deep as it
+    // counts (r.total when capped); the console does not go past it.
+    const deepest = r.totalCapped && to >= r.total ? ` The newest ${r.total.toLocaleString('en')} page here: narrow by type or tenant for older ones.` : '';
+    fill(count, r.total ? `${matched}, newest first; ${offset + 1}\u2013${to} shown.${deepest}` : '');
     fill(results, table('!Events', ['Event', 'Type', 'Tenant', 'Occurred', 'Webhooks matched'], r.events.map((e) => [
       link(`#/events/${encodeURIComponent(e.id)}`, e.id, { class: 'mono' }),
       e.type,
@@ -360,7 +363,7 @@ async function eventList(page, params) {
       String(e.deliveries),
     ]), 'No event matches.'));
     const at = (o) => `#/events${query({ type: params.get('type'), tenant: params.get('tenant'), offset: o || undefined })}`;
-    fill(paging, pager('Pages of events', offset > 0 ? at(Math.max(0, offset - EVENTS_PAGE)) : null, to < r.total || (r.totalCapped && r.events.length === EVENTS_PAGE) ? at(to) : null));
+    fill(paging, pager('Pages of events', offset > 0 ? at(Math.max(0, offset - EVENTS_PAGE)) : null, to < r.total ? at(to) : null));
   }
   await load();
   return { refresh: load };
