@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 )
 
@@ -983,8 +984,8 @@ type WebhookPatch struct {
 	Ordered *bool `json:"ordered,omitempty"`
 
 	// RateLimit At most this many attempts per second, across every replica; null removes the limit.
-	RateLimit *int    `json:"rateLimit,omitempty"`
-	Url       *string `json:"url,omitempty"`
+	RateLimit nullable.Nullable[int] `json:"rateLimit,omitempty"`
+	Url       *string                `json:"url,omitempty"`
 }
 
 // WebhookStats defines model for WebhookStats.
