@@ -32,7 +32,7 @@ type hotStatements struct {
 
 // hotSQL are the hot statements.
 var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, postponeSQL,
-	sequenceSQL, insertLaneDeliverySQL, laneClaimSQL, laneDueSQL, promoteSQL, activitySQL, markHealthySQL,
+	sequenceSQL, insertLaneDeliverySQL, insertLaneHeadSQL, insertLaneWaitingSQL, promoteSQL, activitySQL, markHealthySQL,
 	webhookMinuteSQL}
 
 func newHotStatements(pool *sql.DB) *hotStatements {
@@ -183,8 +183,12 @@ func insertEvent(ev *Event) (statement, error) {
 	return statement{insertEventSQL, []any{ev.ID, ev.Type, ev.Tenant, data, ev.OccurredAt, ev.CreatedAt, ev.Deliveries}}, nil
 }
 
-const insertDeliverySQL = `INSERT INTO deliveries (id, event_id, webhook_id, dialect, event_name, status, attempts,
-last_status, last_error, next_attempt_at, claimed_until, claimed_by, held_at, created_at, updated_at, delivered_at, lane, lane_seq)
+// deliveryColumns are the columns a delivery's row is inserted with, in insertDelivery's
+// order.
+const deliveryColumns = `id, event_id, webhook_id, dialect, event_name, status, attempts,
+last_status, last_error, next_attempt_at, claimed_until, claimed_by, held_at, created_at, updated_at, delivered_at, lane, lane_seq`
+
+const insertDeliverySQL = `INSERT INTO deliveries (` + deliveryColumns + `)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func insertDelivery(d *Delivery) statement {

@@ -47,11 +47,26 @@ WHERE lane IS NOT NULL AND status = 'pending'`
 const (
 	sequenceSQL = `INSERT INTO webhook_sequences (webhook_id, seq) VALUES (?, ?)
 ON CONFLICT (webhook_id) DO UPDATE SET seq = webhook_sequences.seq + excluded.seq`
-	insertLaneDeliverySQL = `INSERT INTO deliveries (id, event_id, webhook_id, dialect, event_name, status, attempts,
-last_status, last_error, next_attempt_at, claimed_until, claimed_by, held_at, created_at, updated_at, delivered_at, lane, lane_seq)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT seq FROM webhook_sequences WHERE webhook_id = ?) - ?)`
-	laneClaimSQL = `UPDATE deliveries SET claimed_until = ?, claimed_by = ? WHERE id = ? AND ` + laneHead
-	laneDueSQL   = `UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND ` + laneHead
+	// laneValues are a lane delivery's values: its lane_seq the webhook's sequence (the
+	// first two arguments after the others), less how many of the webhook's deliveries
+	// the publish inserts after it.
+	laneValues = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT seq FROM webhook_sequences WHERE webhook_id = ?) - ?`
+	// insertLaneDeliverySQL inserts a lane delivery as it is: held, or waiting for its
+	// lane with nothing asked.
+	insertLaneDeliverySQL = `INSERT INTO deliveries (` + deliveryColumns + `) VALUES (` + laneValues + `)`
+	// insertLaneHeadSQL inserts a lane delivery claimed or due, as its publish asks, only
+	// if it heads its lane (laneHead, for the place laneValues gives it); then
+	// insertLaneWaitingSQL inserts it waiting for its lane, only if the first did not.
+	// One row version either way: inserted waiting and then claimed by an update, each
+	// ordered delivery's row was written twice, with an entry in each of its indexes
+	// twice, the first left dead (on PostgreSQL, until vacuum).
+	insertLaneHeadSQL = `INSERT INTO deliveries (` + deliveryColumns + `) SELECT ` + laneValues + `
+WHERE NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = ? AND e.lane = ? AND e.lane IS NOT NULL
+AND e.status = 'pending' AND e.lane_seq < (SELECT seq FROM webhook_sequences WHERE webhook_id = ?) - ?)`
+	insertLaneWaitingSQL = `INSERT INTO deliveries (` + deliveryColumns + `) SELECT ` + laneValues + `
+WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`
+	// laneDueSQL makes a delivery due if it heads its lane.
+	laneDueSQL = `UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND ` + laneHead
 	// promoteSQL makes due the head of a lane when it waits for its lane.
 	promoteSQL = `UPDATE deliveries SET next_attempt_at = created_at WHERE id = (SELECT e.id FROM deliveries e
 WHERE e.webhook_id = ? AND e.lane = ? AND e.lane IS NOT NULL AND e.status = 'pending' ORDER BY e.lane_seq LIMIT 1)
@@ -61,7 +76,7 @@ AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL`
 // laneStatements appends to sts the statements that insert deliveries, those in lanes
 // numbered from their webhooks' sequences (taken first, in webhook order), and returns
 // for each lane delivery asked to be claimed or due the index of the statement that
-// does it only if the delivery heads its lane.
+// inserts it so only if the delivery heads its lane (it changes no row otherwise).
 func laneStatements(sts []statement, deliveries []Delivery) ([]statement, map[int]int) {
 	counts := map[string]int{}
 	for i := range deliveries {
@@ -95,24 +110,28 @@ func laneStatements(sts []statement, deliveries []Delivery) ([]statement, map[in
 		}
 		taken[d.WebhookID]++
 		back := counts[d.WebhookID] - taken[d.WebhookID]
-		row := *d
-		if d.HeldAt == nil {
-			// Waiting for its lane until the statement below finds it heads it.
-			row.ClaimedUntil, row.ClaimedBy, row.NextAttemptAt = nil, "", nil
+		lane := func(query string, row *Delivery, more ...any) statement {
+			st := insertDelivery(row)
+			st.query = query
+			st.args = append(append(st.args[:len(st.args)-1], d.WebhookID, back), more...)
+			return st
 		}
-		st := insertDelivery(&row)
-		st.query = insertLaneDeliverySQL
-		st.args = append(st.args[:len(st.args)-1], d.WebhookID, back)
-		sts = append(sts, st)
-		switch {
-		case d.HeldAt != nil:
-		case d.ClaimedUntil != nil:
-			heads[i] = len(sts)
-			sts = append(sts, statement{laneClaimSQL, []any{d.ClaimedUntil, d.ClaimedBy, d.ID}})
-		case d.NextAttemptAt != nil:
-			heads[i] = len(sts)
-			sts = append(sts, statement{laneDueSQL, []any{d.NextAttemptAt, d.ID}})
+		if d.HeldAt != nil || (d.ClaimedUntil == nil && d.NextAttemptAt == nil) {
+			sts = append(sts, lane(insertLaneDeliverySQL, d))
+			continue
 		}
+		// Claimed, or else due, if it heads its lane; waiting for its lane otherwise.
+		waiting := *d
+		waiting.ClaimedUntil, waiting.ClaimedBy, waiting.NextAttemptAt = nil, "", nil
+		head := waiting
+		if d.ClaimedUntil != nil {
+			head.ClaimedUntil, head.ClaimedBy = d.ClaimedUntil, d.ClaimedBy
+		} else {
+			head.NextAttemptAt = d.NextAttemptAt
+		}
+		heads[i] = len(sts)
+		sts = append(sts, lane(insertLaneHeadSQL, &head, d.WebhookID, *d.Lane, d.WebhookID, back),
+			lane(insertLaneWaitingSQL, &waiting, d.ID))
 	}
 	return sts, heads
 }
