@@ -42,7 +42,7 @@ func (db *DB) CreateEvents(ctx context.Context, evs []*Event, deliveries []Deliv
 		}
 		sts = append(sts, st)
 	}
-	sts, heads := laneStatements(sts, deliveries)
+	sts, heads := laneStatements(sts, deliveries, db.backend == BackendSQLite)
 	sts = append(sts, db.activityStatements(eventActivity(evs))...)
 	n, err := db.execAll(ctx, sts)
 	if err != nil {

@@ -32,7 +32,7 @@ type hotStatements struct {
 
 // hotSQL are the hot statements.
 var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, postponeSQL,
-	sequenceSQL, insertLaneDeliverySQL, insertLaneHeadSQL, insertLaneWaitingSQL, promoteSQL, activitySQL, markHealthySQL,
+	sequenceSQL, insertLaneDeliverySQL, insertLaneHeadSQL, insertLaneWaitingSQL, laneClaimSQL, laneDueSQL, promoteSQL, activitySQL, markHealthySQL,
 	webhookMinuteSQL}
 
 func newHotStatements(pool *sql.DB) *hotStatements {

@@ -54,19 +54,23 @@ ON CONFLICT (webhook_id) DO UPDATE SET seq = webhook_sequences.seq + excluded.se
 	// insertLaneDeliverySQL inserts a lane delivery as it is: held, or waiting for its
 	// lane with nothing asked.
 	insertLaneDeliverySQL = `INSERT INTO deliveries (` + deliveryColumns + `) VALUES (` + laneValues + `)`
-	// insertLaneHeadSQL inserts a lane delivery claimed or due, as its publish asks, only
-	// if it heads its lane (laneHead, for the place laneValues gives it); then
-	// insertLaneWaitingSQL inserts it waiting for its lane, only if the first did not.
-	// One row version either way: inserted waiting and then claimed by an update, each
-	// ordered delivery's row was written twice, with an entry in each of its indexes
-	// twice, the first left dead (on PostgreSQL, until vacuum).
+	// On PostgreSQL, insertLaneHeadSQL inserts a lane delivery claimed or due, as its
+	// publish asks, only if it heads its lane (laneHead, for the place laneValues gives
+	// it); then insertLaneWaitingSQL inserts it waiting for its lane, only if the first
+	// did not. One row version either way: inserted waiting and then claimed by an update
+	// (laneClaimSQL, laneDueSQL), each ordered delivery's row was two versions there, with
+	// an entry in each of its indexes twice, the first left dead until vacuum. SQLite
+	// updates the row in place, and the update costs it less than the two inserts' checks
+	// (the ordered load's gateway CPU per delivery, three pairs: 193 µs with the update,
+	// 217 µs with the inserts): it keeps the update.
 	insertLaneHeadSQL = `INSERT INTO deliveries (` + deliveryColumns + `) SELECT ` + laneValues + `
 WHERE NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.webhook_id = ? AND e.lane = ? AND e.lane IS NOT NULL
 AND e.status = 'pending' AND e.lane_seq < (SELECT seq FROM webhook_sequences WHERE webhook_id = ?) - ?)`
 	insertLaneWaitingSQL = `INSERT INTO deliveries (` + deliveryColumns + `) SELECT ` + laneValues + `
 WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`
-	// laneDueSQL makes a delivery due if it heads its lane.
-	laneDueSQL = `UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND ` + laneHead
+	// laneClaimSQL claims and laneDueSQL makes due a delivery if it heads its lane.
+	laneClaimSQL = `UPDATE deliveries SET claimed_until = ?, claimed_by = ? WHERE id = ? AND ` + laneHead
+	laneDueSQL   = `UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND ` + laneHead
 	// promoteSQL makes due the head of a lane when it waits for its lane.
 	promoteSQL = `UPDATE deliveries SET next_attempt_at = created_at WHERE id = (SELECT e.id FROM deliveries e
 WHERE e.webhook_id = ? AND e.lane = ? AND e.lane IS NOT NULL AND e.status = 'pending' ORDER BY e.lane_seq LIMIT 1)
@@ -76,8 +80,9 @@ AND next_attempt_at IS NULL AND claimed_until IS NULL AND held_at IS NULL`
 // laneStatements appends to sts the statements that insert deliveries, those in lanes
 // numbered from their webhooks' sequences (taken first, in webhook order), and returns
 // for each lane delivery asked to be claimed or due the index of the statement that
-// inserts it so only if the delivery heads its lane (it changes no row otherwise).
-func laneStatements(sts []statement, deliveries []Delivery) ([]statement, map[int]int) {
+// inserts it so (or, with update, claims it or makes it due) only if the delivery heads
+// its lane: it changes no row otherwise. update is SQLite's way (see insertLaneHeadSQL).
+func laneStatements(sts []statement, deliveries []Delivery, update bool) ([]statement, map[int]int) {
 	counts := map[string]int{}
 	for i := range deliveries {
 		if deliveries[i].Lane != nil {
@@ -123,6 +128,16 @@ func laneStatements(sts []statement, deliveries []Delivery) ([]statement, map[in
 		// Claimed, or else due, if it heads its lane; waiting for its lane otherwise.
 		waiting := *d
 		waiting.ClaimedUntil, waiting.ClaimedBy, waiting.NextAttemptAt = nil, "", nil
+		if update {
+			sts = append(sts, lane(insertLaneDeliverySQL, &waiting))
+			heads[i] = len(sts)
+			if d.ClaimedUntil != nil {
+				sts = append(sts, statement{laneClaimSQL, []any{d.ClaimedUntil, d.ClaimedBy, d.ID}})
+			} else {
+				sts = append(sts, statement{laneDueSQL, []any{d.NextAttemptAt, d.ID}})
+			}
+			continue
+		}
 		head := waiting
 		if d.ClaimedUntil != nil {
 			head.ClaimedUntil, head.ClaimedBy = d.ClaimedUntil, d.ClaimedBy
