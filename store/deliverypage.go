@@ -63,33 +63,38 @@ func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery,
 	if !f.Until.IsZero() {
 		q = q.Where("created_at < ?", f.Until)
 	}
+	return pageByCursor(db, q, p.After, f.Offset, f.Limit, DeliveryCursor)
+}
+
+// pageByCursor reads one page of q's rows, newest first by creation and id: after
+// cursor when one is given, else at offset, limit of them (100 when limit is 0 or less).
+// It returns them, how many q matches (the cursor aside; counted up to CountCap, see
+// countMatches), and the cursor of the next page (next's of the page's last row), empty
+// on the last. An offset past the count reads nothing, however deep.
+func pageByCursor[T any](db *DB, q *gorm.DB, cursor string, offset, limit int, next func(*T) string) ([]T, int64, string, error) {
 	total, err := db.countMatches(q)
 	if err != nil {
 		return nil, 0, "", err
 	}
-	if p.After != "" {
-		if q, err = afterCursor(q, p.After); err != nil {
+	if cursor != "" {
+		if q, err = afterCursor(q, cursor); err != nil {
 			return nil, 0, "", err
 		}
-	} else if int64(f.Offset) >= total {
-		// Past the count (capped at CountCap): nothing to read, however deep the offset.
-		return []Delivery{}, total, "", nil
+	} else if int64(offset) >= total {
+		return []T{}, total, "", nil
 	}
-	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	var ds []Delivery
-	err = q.Order("created_at DESC, id DESC").Offset(max(f.Offset, 0)).Limit(limit + 1).Find(&ds).Error
-	if err != nil {
+	var rows []T
+	if err := q.Order("created_at DESC, id DESC").Offset(max(offset, 0)).Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, 0, "", db.err(err)
 	}
-	next := ""
-	if len(ds) > limit {
-		ds = ds[:limit]
-		next = DeliveryCursor(&ds[limit-1])
+	if len(rows) <= limit {
+		return rows, total, "", nil
 	}
-	return ds, total, next, nil
+	rows = rows[:limit]
+	return rows, total, next(&rows[limit-1]), nil
 }
 
 func parsePageCursor(c string) (time.Time, string, error) {

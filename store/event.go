@@ -140,31 +140,7 @@ func EventCursor(ev *Event) string { return pageCursor(ev.CreatedAt, ev.ID) }
 // cursor that does not parse is EINVALID.
 func (db *DB) FindEventPage(ctx context.Context, p EventPage) ([]Event, int64, string, error) {
 	q := p.where(db.gorm.WithContext(ctx).Model(&Event{}))
-	total, err := db.countMatches(q)
-	if err != nil {
-		return nil, 0, "", err
-	}
-	if p.After != "" {
-		if q, err = afterCursor(q, p.After); err != nil {
-			return nil, 0, "", err
-		}
-	} else if int64(p.Offset) >= total {
-		return []Event{}, total, "", nil
-	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	var evs []Event
-	if err := q.Order("created_at DESC, id DESC").Offset(max(p.Offset, 0)).Limit(limit + 1).Find(&evs).Error; err != nil {
-		return nil, 0, "", db.err(err)
-	}
-	next := ""
-	if len(evs) > limit {
-		evs = evs[:limit]
-		next = EventCursor(&evs[limit-1])
-	}
-	return evs, total, next, nil
+	return pageByCursor(db, q, p.After, p.Offset, p.Limit, EventCursor)
 }
 
 // newestFirst limits q to rows created in [since, until) (zero times do not bound),
