@@ -88,7 +88,7 @@ type DeliveryFilter struct {
 	Offset, Limit int
 }
 
-// where limits q to the deliveries f's equality filters select. A status other than
+// where limits q to the deliveries f selects, paging aside. A status other than
 // succeeded also says notSucceeded, so that SQLite reads the partial index on status.
 func (f DeliveryFilter) where(q *gorm.DB) *gorm.DB {
 	for col, v := range map[string]string{"event_id": f.EventID, "webhook_id": f.WebhookID, "dialect": f.Dialect, "status": f.Status} {
@@ -99,7 +99,7 @@ func (f DeliveryFilter) where(q *gorm.DB) *gorm.DB {
 	if f.Status != "" && f.Status != DeliverySucceeded {
 		q = q.Where(notSucceeded)
 	}
-	return q
+	return createdIn(q, f.Since, f.Until)
 }
 
 // FindDeliveries returns one page of deliveries, newest first, and how many match (up to
@@ -107,7 +107,7 @@ func (f DeliveryFilter) where(q *gorm.DB) *gorm.DB {
 func (db *DB) FindDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int64, error) {
 	q := f.where(db.gorm.WithContext(ctx).Model(&Delivery{}))
 	var ds []Delivery
-	total, err := db.newestFirst(q, f.Since, f.Until, f.Offset, f.Limit, &ds)
+	total, err := db.newestFirst(q, f.Offset, f.Limit, &ds)
 	return ds, total, err
 }
 

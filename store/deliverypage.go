@@ -57,12 +57,6 @@ func (db *DB) FindDeliveryPage(ctx context.Context, p DeliveryPage) ([]Delivery,
 	if p.EventType != "" {
 		q = q.Where("event_id IN (?)", db.gorm.Model(&Event{}).Select("id").Where("type = ?", p.EventType))
 	}
-	if !f.Since.IsZero() {
-		q = q.Where("created_at >= ?", f.Since)
-	}
-	if !f.Until.IsZero() {
-		q = q.Where("created_at < ?", f.Until)
-	}
 	return pageByCursor(db, q, p.After, f.Offset, f.Limit, DeliveryCursor)
 }
 

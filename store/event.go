@@ -102,7 +102,7 @@ const (
 // and one more, see countMatches).
 func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]Event, int64, error) {
 	var evs []Event
-	total, err := db.newestFirst(f.where(db.gorm.WithContext(ctx).Model(&Event{})), time.Time{}, time.Time{}, f.Offset, f.Limit, &evs)
+	total, err := db.newestFirst(f.where(db.gorm.WithContext(ctx).Model(&Event{})), f.Offset, f.Limit, &evs)
 	return evs, total, err
 }
 
@@ -114,11 +114,16 @@ func (f EventFilter) where(q *gorm.DB) *gorm.DB {
 	if f.Tenant != "" {
 		q = q.Where("tenant = ? AND "+tenantSet, f.Tenant)
 	}
-	if !f.Since.IsZero() {
-		q = q.Where("created_at >= ?", f.Since)
+	return createdIn(q, f.Since, f.Until)
+}
+
+// createdIn limits q to rows created in [since, until); zero times do not bound.
+func createdIn(q *gorm.DB, since, until time.Time) *gorm.DB {
+	if !since.IsZero() {
+		q = q.Where("created_at >= ?", since)
 	}
-	if !f.Until.IsZero() {
-		q = q.Where("created_at < ?", f.Until)
+	if !until.IsZero() {
+		q = q.Where("created_at < ?", until)
 	}
 	return q
 }
@@ -143,15 +148,9 @@ func (db *DB) FindEventPage(ctx context.Context, p EventPage) ([]Event, int64, s
 	return pageByCursor(db, q, p.After, p.Offset, p.Limit, EventCursor)
 }
 
-// newestFirst limits q to rows created in [since, until) (zero times do not bound),
-// counts them (countMatches), and finds one page of them into out, newest first.
-func (db *DB) newestFirst(q *gorm.DB, since, until time.Time, offset, limit int, out any) (int64, error) {
-	if !since.IsZero() {
-		q = q.Where("created_at >= ?", since)
-	}
-	if !until.IsZero() {
-		q = q.Where("created_at < ?", until)
-	}
+// newestFirst counts the rows q matches (countMatches) and finds one page of them into
+// out, newest first; limit 0 or less is no limit.
+func (db *DB) newestFirst(q *gorm.DB, offset, limit int, out any) (int64, error) {
 	total, err := db.countMatches(q)
 	if err != nil || int64(offset) >= total {
 		// Past the count (capped at CountCap): nothing to read, however deep the offset.
