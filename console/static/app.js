@@ -4,7 +4,7 @@
 import { api, query, session, ApiError, PORTAL } from './api.js';
 import { activityChart } from './chart.js';
 import { h, fill, uid, when, field, table, dl } from './dom.js';
-import { say, alertBox, showError, heading, link, code, plural, pager, onUnauthorized } from './ui.js';
+import { say, alertBox, showError, heading, link, code, plural, cursorTrail, cursorPager, onUnauthorized } from './ui.js';
 import { eventTypes, webhookTable, webhookList, webhookView, webhookForm } from './webhooks.js';
 import { deliveryTable, deliveryList, deliveryView } from './deliveries.js';
 import { credentialList } from './credentials.js';
@@ -313,6 +313,8 @@ async function overview(page) {
 // --- events ------------------------------------------------------------------------
 
 const EVENTS_PAGE = 50;
+// The pages of the events list shown so far, for "Previous page".
+const eventsTrail = cursorTrail();
 
 async function eventList(page, params) {
   const types = await eventTypes();
@@ -328,7 +330,9 @@ async function eventList(page, params) {
   const results = h('div');
   const count = h('p', { class: 'muted' });
   const paging = h('div');
-  const offset = Math.max(0, Number(params.get('offset')) || 0);
+  const filters = { type: params.get('type'), tenant: params.get('tenant') };
+  const cursor = params.get('cursor') || '';
+  const at = eventsTrail.at(query(filters), cursor);
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Search events' },
     field('Event id', id), field('Type', type), field('Tenant', tenant), h('button', { type: 'submit', text: 'Search' }));
   form.addEventListener('submit', async (ev) => {
@@ -348,13 +352,13 @@ async function eventList(page, params) {
   });
   fill(page, heading('Events'), form, error, count, results, paging);
   async function load() {
-    const r = await api('GET', `/v1/events${query({ type: params.get('type'), tenant: params.get('tenant'), limit: EVENTS_PAGE, offset })}`);
-    const to = offset + r.events.length;
+    const r = await api('GET', `/v1/events${query({ ...filters, limit: EVENTS_PAGE, cursor })}`);
     const matched = r.totalCapped ? `More than ${plural(r.total, 'event')}` : plural(r.total, 'event');
-    // An offset reads what it skips, so the API pages by offset only as deep as it
-    // counts (r.total when capped); the console does not go past it.
-    const deepest = r.totalCapped && to >= r.total ? ` The newest ${r.total.toLocaleString('en')} page here: narrow by type or tenant for older ones.` : '';
-    fill(count, r.total ? `${matched}, newest first; ${offset + 1}\u2013${to} shown.${deepest}` : '');
+    // Where the page starts is known when it was reached from the first page; one reached
+    // by a link of its own (a bookmarked cursor) is only said to be a later one.
+    const from = at.number === null ? null : at.number * EVENTS_PAGE;
+    const shown = from === null || !r.events.length ? '' : ` ${from + 1}\u2013${from + r.events.length} shown.`;
+    fill(count, r.total ? `${matched}, newest first;${shown || ' a later page shown.'}` : '');
     fill(results, table('!Events', ['Event', 'Type', 'Tenant', 'Occurred', 'Webhooks matched'], r.events.map((e) => [
       link(`#/events/${encodeURIComponent(e.id)}`, e.id, { class: 'mono' }),
       e.type,
@@ -362,8 +366,8 @@ async function eventList(page, params) {
       when(e.occurredAt),
       String(e.deliveries),
     ]), 'No event matches.'));
-    const at = (o) => `#/events${query({ type: params.get('type'), tenant: params.get('tenant'), offset: o || undefined })}`;
-    fill(paging, pager('Pages of events', offset > 0 ? at(Math.max(0, offset - EVENTS_PAGE)) : null, to < r.total ? at(to) : null));
+    eventsTrail.shown(r.nextCursor);
+    fill(paging, cursorPager('Pages of events', at, r.nextCursor, (c) => `#/events${query({ ...filters, cursor: c || undefined })}`));
   }
   await load();
   return { refresh: load };

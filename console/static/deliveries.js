@@ -3,7 +3,7 @@
 
 import { api, query, PORTAL } from './api.js';
 import { h, fill, uid, when, field, table, dl, badge } from './dom.js';
-import { say, alertBox, showError, heading, link, code, plural, localInput } from './ui.js';
+import { say, alertBox, showError, heading, link, code, plural, localInput, cursorTrail, cursorPager } from './ui.js';
 import { eventTypes, dialects } from './webhooks.js';
 
 const PAGE = 50;
@@ -24,9 +24,8 @@ export function deliveryTable(ds, caption, empty, withWebhook = false) {
   ]), empty);
 }
 
-// The cursors of the pages before the one shown, for "Previous page"; kept while the
-// filters stay the same.
-let trail = { key: '', stack: [] };
+// The pages of the list shown so far, for "Previous page".
+const trail = cursorTrail();
 
 function toISO(local) {
   if (!local) return undefined;
@@ -67,11 +66,11 @@ export async function deliveryList(page, params) {
     })}`;
   });
   const key = query(filters);
-  if (trail.key !== key) trail = { key, stack: [] };
   const cursor = params.get('cursor') || '';
+  const at = trail.at(key, cursor);
   const count = h('p', { class: 'muted' });
   const list = h('div');
-  const paging = h('nav', { class: 'pager', 'aria-label': 'Pages of deliveries' });
+  const paging = h('div');
   const error = alertBox();
   const bulk = bulkRetry(filters);
   fill(page, heading('Deliveries'), form, error, h('div', { class: 'toolbar' }, count, bulk), list, paging);
@@ -80,14 +79,8 @@ export async function deliveryList(page, params) {
     const matched = plural(r.total, 'delivery', 'deliveries');
     fill(count, r.total ? `${r.totalCapped ? `More than ${matched}` : matched} match, newest first.` : '');
     fill(list, deliveryTable(r.deliveries, '!Deliveries', 'No delivery matches.', true));
-    const base = `#/deliveries${key}`;
-    const at = (c) => (c ? `${base}${key ? '&' : '?'}cursor=${encodeURIComponent(c)}` : base);
-    const prev = cursor ? link(at(trail.stack[trail.stack.length - 1] || ''), trail.stack.length ? 'Previous page' : 'First page', { rel: 'prev' }) : null;
-    if (prev) prev.addEventListener('click', () => { trail.stack.pop(); });
-    const next = r.nextCursor ? link(at(r.nextCursor), 'Next page', { rel: 'next' }) : null;
-    if (next) next.addEventListener('click', () => { trail.stack.push(cursor); });
-    fill(paging, prev, next);
-    paging.hidden = !prev && !next;
+    trail.shown(r.nextCursor);
+    fill(paging, cursorPager('Pages of deliveries', at, r.nextCursor, (c) => `#/deliveries${query({ ...filters, cursor: c || undefined })}`));
   }
   await load();
   return { refresh: load };

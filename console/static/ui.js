@@ -49,6 +49,55 @@ export function pager(label, prev, next) {
     next ? link(next, 'Next page', { rel: 'next' }) : h('span', { class: 'muted', text: 'Last page' }));
 }
 
+// cursorTrail follows a list paged by cursor: the cursors of the pages shown since its
+// first page, for "Previous page" and for the number of the page shown, kept while the
+// list's filters stay the same. Moving back by the browser's history finds the page in
+// the trail; a page reached by a link of its own starts a trail whose pages before it are
+// not known.
+export function cursorTrail() {
+  let key = null;
+  let pages = [''];
+  let next = null;
+  let known = true;
+  return {
+    // at takes the page of cursor among the list's pages with filters filters; it
+    // returns the page's number from 0 (null when not known) and the cursor of the page
+    // before it ('' for the first; null on the first).
+    at(filters, cursor) {
+      if (filters !== key) {
+        key = filters;
+        pages = [''];
+        known = true;
+        next = null;
+      }
+      let i = pages.indexOf(cursor);
+      if (i < 0 && cursor === next) {
+        pages.push(cursor);
+        i = pages.length - 1;
+      } else if (i < 0) {
+        pages = ['', cursor];
+        known = false;
+        i = 1;
+      }
+      if (i === 0) known = true;
+      pages = pages.slice(0, i + 1);
+      next = null;
+      return { number: known ? i : null, prev: i > 0 ? pages[i - 1] : null, first: !known && i === 1 };
+    },
+    // shown says the cursor of the page after the one shown ('' when it is the last).
+    shown(nextCursor) { next = nextCursor || null; },
+  };
+}
+
+// cursorPager renders the links of a list paged by cursor around the page at (cursorTrail's
+// at): href(cursor) is the hash of the page of a cursor ('' for the first).
+export function cursorPager(label, at, nextCursor, href) {
+  const prev = at.prev !== null ? link(href(at.prev), at.first ? 'First page' : 'Previous page', { rel: 'prev' }) : null;
+  const next = nextCursor ? link(href(nextCursor), 'Next page', { rel: 'next' }) : null;
+  if (!prev && !next) return null;
+  return h('nav', { class: 'pager', 'aria-label': label }, prev, next);
+}
+
 // confirmDialog asks before something that cannot be undone; it resolves true when the
 // person confirms. Escape and Cancel resolve false; the focus returns where it was.
 export function confirmDialog(title, text, action) {

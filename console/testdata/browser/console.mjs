@@ -308,10 +308,28 @@ await page.goto(`${BASE}/console/#/events?type=user.deleted`);
 await heading('Events');
 await page.getByText('55 events, newest first; 1\u201350 shown.').waitFor();
 await page.getByRole('navigation', { name: 'Pages of events' }).getByRole('link', { name: 'Next page' }).click();
+await page.waitForURL(/#\/events\?type=user\.deleted&cursor=/);
+const secondPage = page.url();
 await page.getByText('55 events, newest first; 51\u201355 shown.').waitFor();
 await page.getByRole('link', { name: 'evt-page-0', exact: true }).waitFor();
 await page.getByRole('link', { name: 'Previous page' }).click();
 await page.getByText('55 events, newest first; 1\u201350 shown.').waitFor();
+// Pages are by cursor: events published meanwhile do not shift the second page, the
+// browser's history moves through the pages as the links do, and a bookmarked page
+// offers the first.
+for (let i = 55; i < 58; i++) await admin('POST', '/v1/events', { id: `evt-page-${i}`, type: 'user.deleted', data: {} });
+await page.goto(secondPage);
+await page.reload();
+await page.getByText('58 events, newest first; a later page shown.').waitFor();
+check(await page.getByRole('row').filter({ hasText: 'evt-page-' }).count() === 5, 'the bookmarked second page still holds the 5 oldest events');
+await page.getByRole('link', { name: 'First page' }).click();
+await page.getByText('58 events, newest first; 1\u201350 shown.').waitFor();
+await page.getByRole('link', { name: 'evt-page-57', exact: true }).waitFor();
+await page.getByRole('navigation', { name: 'Pages of events' }).getByRole('link', { name: 'Next page' }).click();
+await page.getByText('58 events, newest first; 51\u201358 shown.').waitFor();
+await page.goBack();
+await page.getByText('58 events, newest first; 1\u201350 shown.').waitFor();
+check(await page.getByRole('link', { name: 'Previous page' }).count() === 0, 'the first page offers no previous page');
 
 // --- the overview in the dark colour scheme ---------------------------------------------
 await page.emulateMedia({ colorScheme: 'dark' });
