@@ -110,7 +110,7 @@ func (db *DB) AdvanceRecovery(ctx context.Context, id string, n int64, finished 
 // deleted, and a later call goes on.
 func (db *DB) Prune(ctx context.Context, before time.Time) (attempts, deliveries, events int64, err error) {
 	g := db.gorm.WithContext(ctx)
-	if err := db.analyzeUnknown(ctx); err != nil {
+	if err := db.AnalyzeUnknown(ctx); err != nil {
 		return 0, 0, 0, err
 	}
 	p := newPacer(db.PruneBatch, db.pruneBatchTime())
@@ -267,22 +267,26 @@ func (db *DB) Reclaim(ctx context.Context) error {
 	return db.err(err)
 }
 
-// analyzeUnknown has PostgreSQL gather the statistics of events, deliveries and attempts
+// AnalyzeUnknown has PostgreSQL gather the statistics of events, deliveries and attempts
 // where it has none: without them it guesses that an event id matches a fifth of the
 // deliveries, and a batch of the prune read the whole table (a second a batch at 200,000
-// rows). Autovacuum gathers them in time where it runs, but not where it is off, nor
-// soon after a bulk import. Tables with statistics are left alone.
-func (db *DB) analyzeUnknown(ctx context.Context) error {
+// rows); a lane's promotions were planned as an anti-join reading a whole index per
+// waiting delivery. Autovacuum gathers them in time where it runs, but not where it is
+// off, nor in the first minutes of a database the load fills, nor soon after a bulk
+// import. Tables with statistics, and empty ones, are left as they are. On SQLite it does
+// nothing.
+func (db *DB) AnalyzeUnknown(ctx context.Context) error {
 	if db.backend != BackendPostgres {
 		return nil
 	}
 	for _, table := range []string{"attempts", "deliveries", "events"} {
-		var known bool
-		if err := db.sql.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1)",
-			table).Scan(&known); err != nil {
+		// An empty table has no statistics to gather: it is looked at again next time.
+		var leave bool
+		if err := db.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1)
+OR NOT EXISTS (SELECT 1 FROM `+table+`)`, table).Scan(&leave); err != nil {
 			return db.err(err)
 		}
-		if known {
+		if leave {
 			continue
 		}
 		if _, err := db.sql.ExecContext(ctx, "ANALYZE "+table); err != nil {

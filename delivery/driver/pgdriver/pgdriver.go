@@ -60,11 +60,40 @@ func (d *Driver) Queue(ctx context.Context, cfg *river.Config) (driver.Queue, er
 	if cfg.FetchPollInterval <= 0 {
 		cfg.FetchPollInterval = pollInterval
 	}
+	if cfg.Workers != nil {
+		river.AddWorker(cfg.Workers, &analyzeWorker{db: d.DB})
+		cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(analyzeEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return analyzeArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	client, err := river.NewClient(rd, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &queue{client}, nil
+}
+
+// analyzeArgs is the periodic job that has PostgreSQL gather the statistics it has none
+// of (store.DB.AnalyzeUnknown), once a table has rows: a database the load fills has
+// none until autovacuum's first analyze, which does not come where autovacuum is off,
+// and the plans made meanwhile can read a whole index per row (a lane's promotions did,
+// holding the rows they had made due for minutes). One replica runs it each time.
+type analyzeArgs struct{}
+
+// Kind names the job in River's tables.
+func (analyzeArgs) Kind() string { return "polyhook.analyze" }
+
+// analyzeEvery is how often the tables are looked at: a query of the catalogue each,
+// and an ANALYZE only the first time a table has rows.
+const analyzeEvery = time.Minute
+
+type analyzeWorker struct {
+	river.WorkerDefaults[analyzeArgs]
+	db *store.DB
+}
+
+func (w *analyzeWorker) Work(ctx context.Context, _ *river.Job[analyzeArgs]) error {
+	return w.db.AnalyzeUnknown(ctx)
 }
 
 // riverMigrationLock is the advisory lock replicas take around River's migration.
