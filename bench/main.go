@@ -54,6 +54,7 @@ func main() {
 	only := flag.String("only", "", "run one group of figures: "+strings.Join(groups, ", ")+" (default: all but fanout, scale and many)")
 	rows := flag.Int("rows", 1_000_000, "scale: delivered events the store is filled with")
 	dataBytes := flag.Int("data-bytes", 0, "pads each published event's data with a string of this many bytes (0: the usual ~40-byte data)")
+	keep := flag.Bool("keep-failed", false, "keep a failed run's database (PostgreSQL's scratch database, SQLite's file) to look into, and say where")
 	gwEnv := flag.String("gateway-env", "", "more environment for the gateways, comma-separated (GOGC=200,GOMEMLIMIT=128MiB)")
 	flag.Parse()
 	switch {
@@ -80,11 +81,11 @@ func main() {
 		duration: time.Duration(float64(*duration) * *scale),
 		warmup:   time.Duration(float64(*warmup) * *scale),
 		figures:  map[string]*figure{},
+		keep:     *keep,
 	}
 	running = b
 	defer b.stop()
 	if err := b.run(*db, *replicas); err != nil {
-		b.stop()
 		fail(err.Error())
 	}
 	b.print(os.Stdout)
@@ -110,6 +111,7 @@ var running *bench
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "bench:", msg)
 	if running != nil {
+		running.broke = true
 		running.stop()
 	}
 	os.Exit(1)
@@ -166,6 +168,8 @@ type bench struct {
 	// publishTimes are the publish requests' durations (ms) in the last window's
 	// measured part.
 	publishTimes []float64
+	// keep has a failed run leave its database (-keep-failed); broke says the run failed.
+	keep, broke bool
 }
 
 const token = "bench-admin-token-0123456789abcdef"
@@ -365,6 +369,10 @@ func (b *bench) launch(db string) error {
 // stopGateways stops this run's gateways, keeping the largest peak RSS among them.
 func (b *bench) stopGateways() {
 	b.killGateways()
+	if b.scratch != "" && b.keep && b.broke {
+		fmt.Fprintf(os.Stderr, "bench: kept the failed run's database %q\n", b.scratch)
+		b.scratch = ""
+	}
 	if b.scratch != "" {
 		if err := b.admin(`DROP DATABASE IF EXISTS "` + b.scratch + `" WITH (FORCE)`); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -1029,7 +1037,9 @@ func (b *bench) stop() {
 		}
 	}
 	b.recvProc, b.fwdProc = nil, nil
-	if b.dir != "" {
+	if b.dir != "" && b.keep && b.broke {
+		fmt.Fprintf(os.Stderr, "bench: kept the failed run's files in %s\n", b.dir)
+	} else if b.dir != "" {
 		os.RemoveAll(b.dir)
 	}
 }
