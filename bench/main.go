@@ -287,6 +287,10 @@ func (b *bench) once(r int) error {
 			// The reference: what a second endpoint costs the first when it fails in no
 			// way. Each publish then makes two deliveries where the baseline makes one,
 			// as it does beside a failing endpoint.
+			// The first reference has no second endpoint: the healthy one's p99 measured
+			// again, the window after its baseline on the same gateway. Its move is the
+			// noise floor of the others': what two windows with nothing changed differ by.
+			scenario{what: "nothing (reference: the baseline measured again)", reference: true},
 			scenario{what: "a second healthy endpoint (reference)", path: "/ok/1", readTimeoutMS: 30000, reference: true},
 			// A second reference: an endpoint paused by its operator, whose deliveries are
 			// made and kept, never sent, as a failing endpoint's are once its breaker
@@ -312,7 +316,8 @@ func (b *bench) once(r int) error {
 	return nil
 }
 
-// scenario is an endpoint that fails in one way, at path, with the webhook's read timeout.
+// scenario is an endpoint that fails in one way, at path, with the webhook's read timeout;
+// none for the path "".
 type scenario struct {
 	what, path    string
 	readTimeoutMS int
@@ -493,18 +498,26 @@ func (b *bench) failing(key string, sc scenario, r int) {
 	b.hook(key, "/ok/0", 30000)
 	b.section = what + " beside a healthy one, 500/s"
 	base := b.latency("baseline", 500, count)
-	b.hook(key, path, sc.readTimeoutMS)
+	if path != "" {
+		b.hook(key, path, sc.readTimeoutMS)
+	}
 	if sc.paused {
 		b.pause(path)
 	}
-	before := b.failed(path)
+	var before int64
+	if path != "" {
+		before = b.failed(path)
+	}
 	db0 := b.dbCounts()
 	if r == 1 && path == "/fail" {
 		b.profile("bench-fail", 5)
 	}
 	with := b.latency("with it", 500, count)
 	db1 := b.dbCounts()
-	failed := b.failed(path) - before
+	var failed int64
+	if path != "" {
+		failed = b.failed(path) - before
+	}
 	moved := 100 * (with - base) / base
 	if sc.reference {
 		b.add("healthy p99 moved", moved, "%", "", true)
