@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -19,7 +20,8 @@ type Attempt struct {
 	ID         string `gorm:"primaryKey;size:64"`
 	DeliveryID string `gorm:"size:64;not null;index"`
 	// WebhookDigest stands for its delivery's webhook (webhookDigest); the store sets it
-	// when it records the attempt. A webhook's log is read by it (attemptWebhookIndexSQL)
+	// when it records the attempt of a dialect that lists its webhooks' logs
+	// (LogAttemptsByWebhook). A webhook's log is read by it (attemptWebhookIndexSQL)
 	// rather than through every delivery the webhook ever had. 0 for none.
 	WebhookDigest   int64             `gorm:"not null;default:0"`
 	Number          int               `gorm:"not null"`
@@ -314,7 +316,46 @@ func (db *DB) AttemptsOf(ctx context.Context, deliveryIDs []string) (map[string]
 // not in it (26 B an attempt): the attempts of one millisecond are few, and both backends
 // sort just those (SQLite's temporary tree for the order's last term, PostgreSQL's
 // incremental sort).
-const attemptWebhookIndexSQL = `CREATE INDEX IF NOT EXISTS idx_attempt_webhook ON attempts (webhook_digest, started_at)`
+//
+// Only the attempts of the dialects that list a webhook's log (LogAttemptsByWebhook) have
+// a digest, and only those are in the index: the others' attempts cost it nothing (26 B a
+// delivered event, and the index entry each attempt wrote). A query of it says
+// webhookLogged as well, which lets SQLite use it.
+const (
+	attemptWebhookIndexSQL = `CREATE INDEX IF NOT EXISTS idx_attempt_webhook_log ON attempts (webhook_digest, started_at)
+WHERE webhook_digest <> 0`
+	webhookLogged = "webhook_digest <> 0"
+)
+
+// webhookLogs are the dialects whose attempts are in the webhooks' log index.
+type webhookLogs struct {
+	mu       sync.RWMutex
+	dialects map[string]bool
+}
+
+// LogAttemptsByWebhook has the store keep the attempts of dialect's deliveries, from now
+// on, in the webhooks' log index that AttemptsOfWebhook reads: a dialect whose API lists a
+// webhook's attempts says so when it is built, before any is recorded. The attempts of
+// the others are not in it, and AttemptsOfWebhook finds none of theirs.
+func (db *DB) LogAttemptsByWebhook(dialect string) {
+	db.webhookLogs.mu.Lock()
+	defer db.webhookLogs.mu.Unlock()
+	if db.webhookLogs.dialects == nil {
+		db.webhookLogs.dialects = map[string]bool{}
+	}
+	db.webhookLogs.dialects[dialect] = true
+}
+
+// digest is what an attempt of webhookID's, a delivery in dialect, keeps of its webhook:
+// its digest if dialect lists its webhooks' logs, 0 otherwise.
+func (l *webhookLogs) digest(webhookID, dialect string) int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if !l.dialects[dialect] {
+		return 0
+	}
+	return webhookDigest(webhookID)
+}
 
 // webhookDigest is what an attempt keeps of its webhook's id: 64 bits of its FNV-1a hash,
 // never 0. The id itself, 36 bytes in the row and again in the index, made 101 B more per
@@ -340,7 +381,9 @@ const settingAttemptWebhooks = "attempt_webhooks"
 // migrateAttemptWebhooks gives the attempts an older version recorded their webhook's
 // digest, once, before their index is made (one pass, rather than moving an entry of it
 // for each row): webhook by webhook, those of its deliveries. Stopped half-way, the next
-// start goes on from where it was.
+// start goes on from where it was. It runs before any dialect says whether it lists its
+// webhooks' logs (LogAttemptsByWebhook), so it gives every attempt its digest; those the
+// gateway records from then on have one only where their dialect asks.
 func migrateAttemptWebhooks(g *gorm.DB) error {
 	g = g.Session(&gorm.Session{NewDB: true}) // each statement from nothing, as in a migration's connection
 	var marks []Setting
@@ -372,11 +415,12 @@ type WebhookAttempt struct {
 // entries of its index (attemptWebhookIndexSQL) alone: a page as many as it skips and
 // shows, the count up to the cap. A page past the count is empty, unread: the log lists
 // as many attempts as it says it has, so that no page number (a dialect's API may take
-// one up to 2³⁰) walks the index further than the cap.
+// one up to 2³⁰) walks the index further than the cap. It holds the attempts recorded
+// while the webhook's dialect listed its webhooks' logs (LogAttemptsByWebhook).
 func (db *DB) AttemptsOfWebhook(ctx context.Context, webhookID string, offset, limit int) ([]WebhookAttempt, int64, error) {
 	g := db.gorm.WithContext(ctx)
 	digest := webhookDigest(webhookID)
-	total, err := db.countMatches(g.Model(&Attempt{}).Where("webhook_digest = ?", digest))
+	total, err := db.countMatches(g.Model(&Attempt{}).Where("webhook_digest = ?", digest).Where(webhookLogged))
 	if err != nil || int64(offset) >= total {
 		return nil, total, err
 	}
@@ -386,7 +430,7 @@ func (db *DB) AttemptsOfWebhook(ctx context.Context, webhookID string, offset, l
 	}
 	err = g.Table("attempts").Joins("LEFT JOIN deliveries ON deliveries.id = attempts.delivery_id").
 		Select("attempts.*, COALESCE(deliveries.event_name, '') AS event_name, COALESCE(deliveries.event_id, '') AS event_id, deliveries.webhook_id AS of").
-		Where("attempts.webhook_digest = ?", digest).
+		Where("attempts.webhook_digest = ?", digest).Where("attempts." + webhookLogged).
 		Order("attempts.started_at DESC, attempts.id DESC").Offset(max(offset, 0)).Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, 0, db.err(err)

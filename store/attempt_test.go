@@ -23,6 +23,7 @@ func TestAttempt_RequestHeadersAsSent(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		w := &store.Webhook{Dialect: "nursa", Owner: "c1", ExternalID: "ext-h1", URL: "https://example.com/h", Events: []string{"all"}, Enabled: true}
+		db.LogAttemptsByWebhook(w.Dialect) // the webhook's log reads the headers too
 		if err := db.CreateWebhook(ctx, w); err != nil {
 			t.Fatal(err)
 		}
@@ -78,6 +79,7 @@ func TestAttempt_RequestBodyAsSent(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		w := &store.Webhook{Dialect: "native", Owner: "o1", ExternalID: "ext-b1", URL: "https://example.com/b", Events: []string{"all"}, Enabled: true}
+		db.LogAttemptsByWebhook(w.Dialect) // the webhook's log reads the bodies too
 		if err := db.CreateWebhook(ctx, w); err != nil {
 			t.Fatal(err)
 		}
@@ -189,6 +191,7 @@ func TestAttempt_ResponseHeadersAsAnswered(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		w := &store.Webhook{Dialect: "nursa", Owner: "c1", ExternalID: "ext-r1", URL: "https://example.com/r", Events: []string{"all"}, Enabled: true}
+		db.LogAttemptsByWebhook(w.Dialect) // the webhook's log reads the headers too
 		if err := db.CreateWebhook(ctx, w); err != nil {
 			t.Fatal(err)
 		}

@@ -44,13 +44,13 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	now := db.Now()
 	held = make([]bool, len(ds))
 	var sts []statement
-	webhooks, err := db.attemptWebhooks(ctx, ds, as)
+	webhooks, dialects, err := db.attemptWebhooks(ctx, ds, as)
 	if err != nil {
 		return nil, nil, nil, db.err(err)
 	}
 	for i, a := range as {
 		if a != nil {
-			st, err := insertAttempt(a, webhooks[i])
+			st, err := insertAttempt(a, db.webhookLogs.digest(webhooks[i], dialects[i]))
 			if err != nil {
 				return nil, nil, nil, db.err(err)
 			}

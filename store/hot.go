@@ -201,8 +201,8 @@ const insertAttemptSQL = `INSERT INTO attempts (id, delivery_id, webhook_digest,
 request_body, response_status, response_headers, response_body, error, error_kind, omitted_headers)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertAttempt writes a, an attempt of webhookID's.
-func insertAttempt(a *Attempt, webhookID string) (statement, error) {
+// insertAttempt writes a, with its webhook's digest (0 for none, see webhookLogs).
+func insertAttempt(a *Attempt, digest int64) (statement, error) {
 	var cols [3]any
 	for i, v := range []any{a.storedRequestHeaders(), a.storedResponseHeaders(), a.OmittedHeaders} {
 		var err error
@@ -210,6 +210,6 @@ func insertAttempt(a *Attempt, webhookID string) (statement, error) {
 			return statement{}, err
 		}
 	}
-	return statement{insertAttemptSQL, []any{a.ID, a.DeliveryID, webhookDigest(webhookID), a.Number, a.URL, a.StartedAt, a.DurationMS, cols[0],
+	return statement{insertAttemptSQL, []any{a.ID, a.DeliveryID, digest, a.Number, a.URL, a.StartedAt, a.DurationMS, cols[0],
 		a.storedRequestBody(), a.ResponseStatus, cols[1], a.ResponseBody, a.Error, a.ErrorKind, cols[2]}}, nil
 }

@@ -11,9 +11,10 @@ import (
 )
 
 // A database an older version made has the deliveries' full status and claimed_until
-// indexes: the next start replaces them with their partial successors and keeps the
-// rows, and the backlog is then counted from the new index.
-func TestOpen_RetiresOldDeliveryIndexes(t *testing.T) {
+// indexes, and the attempts' full webhook index: the next start replaces them with their
+// partial successors and keeps the rows, and the backlog is then counted from the new
+// index.
+func TestOpen_RetiresOldIndexes(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -38,6 +39,8 @@ func TestOpen_RetiresOldDeliveryIndexes(t *testing.T) {
 				"CREATE INDEX idx_deliveries_status ON deliveries (status)",
 				"CREATE INDEX idx_deliveries_claimed_until ON deliveries (claimed_until)",
 				"CREATE INDEX idx_delivery_held ON deliveries (held_at) WHERE held_at IS NOT NULL",
+				"DROP INDEX idx_attempt_webhook_log",
+				"CREATE INDEX idx_attempt_webhook ON attempts (webhook_digest, started_at)",
 			} {
 				if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 					t.Fatal(q, err)
@@ -47,12 +50,12 @@ func TestOpen_RetiresOldDeliveryIndexes(t *testing.T) {
 
 			db = storetest.OpenDSN(t, dsn)
 			got := indexes(t, db)
-			for _, name := range []string{"idx_delivery_open", "idx_delivery_claimed", "idx_delivery_held_webhook"} {
+			for _, name := range []string{"idx_delivery_open", "idx_delivery_claimed", "idx_delivery_held_webhook", "idx_attempt_webhook_log"} {
 				if !got[name] {
 					t.Errorf("index %s missing after the migration: %v", name, got)
 				}
 			}
-			for _, name := range []string{"idx_deliveries_status", "idx_deliveries_claimed_until", "idx_delivery_held"} {
+			for _, name := range []string{"idx_deliveries_status", "idx_deliveries_claimed_until", "idx_delivery_held", "idx_attempt_webhook"} {
 				if got[name] {
 					t.Errorf("retired index %s still there", name)
 				}
@@ -76,9 +79,9 @@ func TestOpen_RetiresOldDeliveryIndexes(t *testing.T) {
 
 func indexes(t *testing.T, db *store.DB) map[string]bool {
 	t.Helper()
-	q := "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'"
+	q := "SELECT name FROM sqlite_master WHERE type = 'index'"
 	if db.Backend() == store.BackendPostgres {
-		q = "SELECT indexname FROM pg_indexes WHERE tablename = 'deliveries' AND schemaname = current_schema()"
+		q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
 	}
 	rows, err := db.SQL().QueryContext(context.Background(), q)
 	if err != nil {

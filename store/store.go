@@ -46,6 +46,9 @@ type DB struct {
 	// webhookWrites counts the statements that wrote to webhooks through this store (see
 	// WebhookWrites); shared by its transactions.
 	webhookWrites *atomic.Uint64
+	// webhookLogs are the dialects whose attempts are kept in the webhooks' log index
+	// (LogAttemptsByWebhook); shared by its transactions.
+	webhookLogs *webhookLogs
 
 	// hot holds the hot path's statements (see hot.go); tx is the transaction this DB
 	// runs in, nil outside one (see InTx).
@@ -128,6 +131,7 @@ func newDB(backend string, dialector gorm.Dialector, sqlDB *sql.DB, prepare bool
 		PruneBatch:    1000,
 		CountCap:      DefaultCountCap,
 		webhookWrites: &atomic.Uint64{},
+		webhookLogs:   &webhookLogs{},
 		hot:           newHotStatements(sqlDB),
 		Now:           func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 	}
@@ -274,8 +278,9 @@ func migrateAdding(g *gorm.DB, models ...any) error {
 // indexes held every delivery, and each settle moved an entry in both; their partial
 // successors hold only the deliveries that did not succeed and the claims in force. The
 // held deliveries' index was by time alone: the look for those to release read every
-// one of them, each second.
-var retiredIndexes = []string{"idx_deliveries_status", "idx_deliveries_claimed_until", "idx_delivery_held"}
+// one of them, each second. The attempts' webhook index held every attempt; its
+// successor, only those of the dialects that list a webhook's log (LogAttemptsByWebhook).
+var retiredIndexes = []string{"idx_deliveries_status", "idx_deliveries_claimed_until", "idx_delivery_held", "idx_attempt_webhook"}
 
 // migrateIndexes creates the indexes AutoMigrate cannot say (a partial index on
 // several columns), then drops the retired ones, so that a query never goes without.

@@ -54,15 +54,29 @@ func TestAttemptsOfWebhook_NewestFirst(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		t.Parallel()
 		ctx := context.Background()
+		db.LogAttemptsByWebhook("authing")
 		var ws []*store.Webhook
-		for _, ext := range []string{"mine", "other"} {
+		for _, ext := range []string{"mine", "other", "unlisted"} {
 			w := &store.Webhook{Dialect: "authing", ExternalID: ext, URL: "https://example.com/" + ext, Events: []string{"all"}, Enabled: true}
+			if ext == "unlisted" {
+				w.Dialect = "nursa" // a dialect that lists no webhook's log
+			}
 			if err := db.CreateWebhook(ctx, w); err != nil {
 				t.Fatal(err)
 			}
 			ws = append(ws, w)
 		}
 		webhookLog(t, db, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), 4, ws...)
+		// The attempts of a dialect that lists no webhook's log keep no digest, and stay
+		// out of the log's index.
+		if page, total, err := db.AttemptsOfWebhook(ctx, ws[2].ID, 0, 10); err != nil || len(page) != 0 || total != 0 {
+			t.Errorf("the log of a webhook whose dialect lists none: %d attempts, total %d (%v)", len(page), total, err)
+		}
+		for _, a := range attemptsOf(t, db, "msg_unlisted-0", "msg_mine-0") {
+			if listed := a.WebhookDigest != 0; listed != (a.DeliveryID == "msg_mine-0") {
+				t.Errorf("%s: webhook digest %d", a.ID, a.WebhookDigest)
+			}
+		}
 
 		want := []string{"att_retry", "att_mine-3", "att_mine-2", "att_mine-1", "att_mine-0"}
 		var got []string
@@ -106,8 +120,9 @@ func TestAttemptsOfWebhook_NewestFirst(t *testing.T) {
 		}
 		if db.Backend() == store.BackendSQLite {
 			plan := queryPlan(t, db, `SELECT attempts.* FROM attempts LEFT JOIN deliveries ON deliveries.id = attempts.delivery_id
-WHERE attempts.webhook_digest = ? ORDER BY attempts.started_at DESC, attempts.id DESC LIMIT 10`, store.WebhookDigest(ws[0].ID))
-			if !strings.Contains(plan, "idx_attempt_webhook") || strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") {
+WHERE attempts.webhook_digest = ? AND attempts.webhook_digest <> 0 ORDER BY attempts.started_at DESC, attempts.id DESC LIMIT 10`,
+				store.WebhookDigest(ws[0].ID))
+			if !strings.Contains(plan, "idx_attempt_webhook_log") || strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") {
 				t.Errorf("a page of the log does not read the webhook's index in order: %s", plan)
 			}
 		}
@@ -124,13 +139,14 @@ func TestOpen_AttemptsOfAnOlderVersionGetTheirWebhook(t *testing.T) {
 			ctx := context.Background()
 			dsn := b.DSN(t)
 			db := storetest.OpenDSN(t, dsn)
+			db.LogAttemptsByWebhook("authing")
 			w := &store.Webhook{Dialect: "authing", ExternalID: "old", URL: "https://example.com/old", Events: []string{"all"}, Enabled: true}
 			if err := db.CreateWebhook(ctx, w); err != nil {
 				t.Fatal(err)
 			}
 			webhookLog(t, db, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), 2, w)
 			// What an older version left: no webhook column, nor its index, nor the mark.
-			for _, q := range []string{"DROP INDEX idx_attempt_webhook", "ALTER TABLE attempts DROP COLUMN webhook_digest",
+			for _, q := range []string{"DROP INDEX idx_attempt_webhook_log", "ALTER TABLE attempts DROP COLUMN webhook_digest",
 				"DELETE FROM settings WHERE key = 'attempt_webhooks'"} {
 				if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 					t.Fatal(q, err)
@@ -145,4 +161,21 @@ func TestOpen_AttemptsOfAnOlderVersionGetTheirWebhook(t *testing.T) {
 			}
 		})
 	}
+}
+
+// attemptsOf returns the attempts of the deliveries ids, as stored.
+func attemptsOf(t *testing.T, db *store.DB, ids ...string) []store.Attempt {
+	t.Helper()
+	of, err := db.AttemptsOf(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.Attempt
+	for _, id := range ids {
+		if len(of[id]) == 0 {
+			t.Fatalf("no attempt of %s", id)
+		}
+		out = append(out, of[id]...)
+	}
+	return out
 }

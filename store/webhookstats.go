@@ -109,42 +109,44 @@ func (m webhookMinuteCounts) add(k webhookMinute, durationMS int64, status int) 
 }
 
 // attemptWebhooks returns the webhook of each attempt as[i] of delivery ds[i] ("" for
-// none). Where ds[i] is missing or does not give its webhook (a caller recording attempts
-// alone), the webhooks are read from the deliveries, in one query for the batch; an
-// attempt of no delivery has none.
-func (db *DB) attemptWebhooks(ctx context.Context, ds []*Delivery, as []*Attempt) ([]string, error) {
-	out := make([]string, len(as))
-	var read map[string]string // delivery id to webhook id, where not given
+// none), and its delivery's dialect. Where ds[i] is missing or does not give its webhook
+// (a caller recording attempts alone), both are read from the deliveries, in one query
+// for the batch; an attempt of no delivery has none.
+func (db *DB) attemptWebhooks(ctx context.Context, ds []*Delivery, as []*Attempt) (webhooks, dialects []string, err error) {
+	webhooks, dialects = make([]string, len(as)), make([]string, len(as))
+	type owner struct{ webhookID, dialect string }
+	var read map[string]owner // by delivery id, where not given
 	for i, a := range as {
 		switch {
 		case a == nil:
 		case i < len(ds) && ds[i] != nil && ds[i].WebhookID != "":
-			out[i] = ds[i].WebhookID
+			webhooks[i], dialects[i] = ds[i].WebhookID, ds[i].Dialect
 		default:
 			if read == nil {
-				read = map[string]string{}
+				read = map[string]owner{}
 			}
-			read[a.DeliveryID] = ""
+			read[a.DeliveryID] = owner{}
 		}
 	}
 	if len(read) == 0 {
-		return out, nil
+		return webhooks, dialects, nil
 	}
 	for chunk := range slices.Chunk(slices.Collect(maps.Keys(read)), 500) {
-		var rows []struct{ ID, WebhookID string }
-		if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Select("id, webhook_id").Where("id IN ?", chunk).Scan(&rows).Error; err != nil {
-			return nil, err
+		var rows []struct{ ID, WebhookID, Dialect string }
+		if err := db.gorm.WithContext(ctx).Model(&Delivery{}).Select("id, webhook_id, dialect").Where("id IN ?", chunk).Scan(&rows).Error; err != nil {
+			return nil, nil, err
 		}
 		for _, r := range rows {
-			read[r.ID] = r.WebhookID
+			read[r.ID] = owner{r.WebhookID, r.Dialect}
 		}
 	}
 	for i, a := range as {
-		if a != nil && out[i] == "" {
-			out[i] = read[a.DeliveryID]
+		if a != nil && webhooks[i] == "" {
+			o := read[a.DeliveryID]
+			webhooks[i], dialects[i] = o.webhookID, o.dialect
 		}
 	}
-	return out, nil
+	return webhooks, dialects, nil
 }
 
 // webhookAttemptCounts counts attempts as[i] of webhooks[i] (attemptWebhooks); an attempt

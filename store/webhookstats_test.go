@@ -190,6 +190,7 @@ func attemptHistory(b *testing.B, db *store.DB, w *store.Webhook) time.Time {
 func BenchmarkAttemptsOfWebhook_History(b *testing.B) {
 	eachBackend(b, func(b *testing.B, db *store.DB, w *store.Webhook) {
 		ctx := context.Background()
+		db.LogAttemptsByWebhook(w.Dialect)
 		attemptHistory(b, db, w)
 		b.ResetTimer()
 		for b.Loop() {

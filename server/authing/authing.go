@@ -48,6 +48,10 @@ var _ server.Dialect = (*Dialect)(nil)
 
 // New returns the Authing dialect. deps.Engine sends trigger-webhook's test events.
 func New(deps server.Deps) *Dialect {
+	if deps.DB != nil {
+		// get-webhook-logs lists a webhook's attempts, newest first.
+		deps.DB.LogAttemptsByWebhook(Name)
+	}
 	return &Dialect{db: deps.DB, keys: deps.Keys, limiter: deps.Limiter, logins: deps.Logins, log: deps.Log, engine: deps.Engine, Now: time.Now, checkTarget: deps.CheckTarget}
 }
 
