@@ -129,6 +129,38 @@ WHERE attempts.webhook_digest = ? AND attempts.webhook_digest <> 0 ORDER BY atte
 	})
 }
 
+// A settle that gives its deliveries' webhook but not their dialect (only their new
+// state) still puts their attempts in the webhook's log: the dialect is read from the
+// deliveries.
+func TestAttemptsOfWebhook_SettledWithoutTheDialect(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		db.LogAttemptsByWebhook("authing")
+		w := &store.Webhook{Dialect: "authing", ExternalID: "w", URL: "https://example.com/w", Events: []string{"all"}, Enabled: true}
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		until := at.Add(time.Hour)
+		ev := &store.Event{ID: "e1", Type: "user.created", Data: []byte(`{}`), OccurredAt: at, CreatedAt: at, Deliveries: 1}
+		d := store.Delivery{ID: "msg_1", EventID: ev.ID, WebhookID: w.ID, Dialect: w.Dialect, EventName: "all",
+			Status: store.DeliveryPending, CreatedAt: at, UpdatedAt: at, ClaimedUntil: &until, ClaimedBy: "r1"}
+		if err := db.CreateEvents(ctx, []*store.Event{ev}, []store.Delivery{d}); err != nil {
+			t.Fatal(err)
+		}
+		settled := &store.Delivery{ID: d.ID, WebhookID: w.ID, Status: store.DeliverySucceeded, Attempts: 1, LastStatus: 200, ClaimedBy: "r1"}
+		a := &store.Attempt{ID: "att_1", DeliveryID: d.ID, Number: 1, URL: w.URL, StartedAt: at, ResponseStatus: 200}
+		if _, err := db.Settle(ctx, []*store.Delivery{settled}, []*store.Attempt{a}); err != nil {
+			t.Fatal(err)
+		}
+		if page, total, err := db.AttemptsOfWebhook(ctx, w.ID, 0, 10); err != nil || total != 1 || len(page) != 1 || page[0].ID != a.ID {
+			t.Fatalf("the webhook's log: %d attempts, total %d (%v); want att_1", len(page), total, err)
+		}
+	})
+}
+
 // The attempts an older version recorded, without their webhook, are given it at the
 // next start, and are in their webhook's log.
 func TestOpen_AttemptsOfAnOlderVersionGetTheirWebhook(t *testing.T) {

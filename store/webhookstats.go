@@ -109,9 +109,10 @@ func (m webhookMinuteCounts) add(k webhookMinute, durationMS int64, status int) 
 }
 
 // attemptWebhooks returns the webhook of each attempt as[i] of delivery ds[i] ("" for
-// none), and its delivery's dialect. Where ds[i] is missing or does not give its webhook
-// (a caller recording attempts alone), both are read from the deliveries, in one query
-// for the batch; an attempt of no delivery has none.
+// none), and its delivery's dialect. Where ds[i] is missing or does not give both (a
+// caller recording attempts alone, or with only the deliveries' new state), both are read
+// from the deliveries, in one query for the batch; an attempt of no delivery has none.
+// The engine's settles give both: its deliveries are whole rows.
 func (db *DB) attemptWebhooks(ctx context.Context, ds []*Delivery, as []*Attempt) (webhooks, dialects []string, err error) {
 	webhooks, dialects = make([]string, len(as)), make([]string, len(as))
 	type owner struct{ webhookID, dialect string }
@@ -119,7 +120,7 @@ func (db *DB) attemptWebhooks(ctx context.Context, ds []*Delivery, as []*Attempt
 	for i, a := range as {
 		switch {
 		case a == nil:
-		case i < len(ds) && ds[i] != nil && ds[i].WebhookID != "":
+		case i < len(ds) && ds[i] != nil && ds[i].WebhookID != "" && ds[i].Dialect != "":
 			webhooks[i], dialects[i] = ds[i].WebhookID, ds[i].Dialect
 		default:
 			if read == nil {
