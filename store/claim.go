@@ -141,9 +141,12 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int, excep
 }
 
 // ClaimDue claims, for owner until a time, those of ds (from DueDeliveries) that are
-// still pending and unclaimed, and returns them as claimed; it moves the next attempt
-// of those in postpone (by id) to the time given. On PostgreSQL another replica may claim
-// some first: each delivery is claimed by one only.
+// still pending, unclaimed and as they were read, and returns them as claimed; it moves
+// the next attempt of those in postpone (by id) to the time given. On PostgreSQL another
+// replica may claim some first: each delivery is claimed by one only. One that another
+// replica (or another look of this one) claimed, attempted and rescheduled since it was
+// read is not claimed from that read: its attempt would be made again under the old
+// attempt's number, before its backoff, and its settle would count the attempts back.
 func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone map[string]time.Time, owner string, until time.Time) ([]Delivery, error) {
 	if len(ds) == 0 && len(postpone) == 0 {
 		return nil, nil
@@ -154,7 +157,7 @@ func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone map[string]t
 	}
 	first := len(sts)
 	for _, d := range ds {
-		sts = append(sts, statement{claimDueSQL, []any{until, owner, d.ID, DeliveryPending}})
+		sts = append(sts, statement{claimReadSQL, []any{until, owner, d.ID, DeliveryPending, d.Attempts, d.NextAttemptAt}})
 	}
 	n, err := db.execAll(ctx, sts)
 	if err != nil {
@@ -173,7 +176,10 @@ func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone map[string]t
 const (
 	claimDueSQL = `UPDATE deliveries SET claimed_until = ?, claimed_by = ?
 WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL AND (lane IS NULL OR ` + laneHead + `)`
-	postponeSQL = `UPDATE deliveries SET next_attempt_at = ?
+	// claimReadSQL is claimDueSQL for a delivery as it was read: its attempts
+	// unchanged, and its next attempt not moved later.
+	claimReadSQL = claimDueSQL + ` AND attempts = ? AND next_attempt_at <= ?`
+	postponeSQL  = `UPDATE deliveries SET next_attempt_at = ?
 WHERE id = ? AND status = ? AND claimed_until IS NULL`
 )
 

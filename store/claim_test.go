@@ -86,6 +86,62 @@ func TestClaims_OwnedByTheirReplica(t *testing.T) {
 	})
 }
 
+// A replica claims a delivery it read as due only as it read it: one read before another
+// replica claimed, attempted and rescheduled it is stale, and claiming from it sent the
+// attempt again, early, under the old attempt's number.
+func TestClaims_StaleDueReadClaimsNothing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := fullWebhook()
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now().Add(-time.Minute)
+		until := time.Now().Add(time.Hour)
+		for i, next := range []time.Time{
+			time.Now().Add(time.Hour), // the retry's backoff
+			at.Add(-time.Second),      // due at once, by a clock behind the others'
+		} {
+			id := fmt.Sprintf("msg_stale%d", i)
+			ev := &store.Event{ID: fmt.Sprintf("evt_stale%d", i), Type: "user.created", OccurredAt: at}
+			if err := storetest.CreateEvent(ctx, db, ev, []store.Delivery{{ID: id, EventID: ev.ID, WebhookID: w.ID,
+				Dialect: w.Dialect, EventName: "user.create", Status: store.DeliveryPending, NextAttemptAt: &at}}); err != nil {
+				t.Fatal(err)
+			}
+			read := func() []store.Delivery {
+				t.Helper()
+				due, err := db.DueDeliveries(ctx, time.Now(), 10, nil)
+				if err != nil || len(due) != 1 || due[0].ID != id {
+					t.Fatalf("due: %+v %v, want %s", due, err, id)
+				}
+				return due
+			}
+			stale := read()
+			// rep_b claims it, attempts it and reschedules it.
+			got, err := db.ClaimDue(ctx, read(), nil, "rep_b", until)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("rep_b's claim: %+v %v", got, err)
+			}
+			d := got[0]
+			d.Attempts++
+			d.LastStatus, d.LastError, d.NextAttemptAt = 503, "Service Unavailable", &next
+			if held, err := db.Settle(ctx, []*store.Delivery{&d}, []*store.Attempt{nil}); err != nil || !held[0] {
+				t.Fatalf("rep_b's settle: %v %v", held, err)
+			}
+			if got, err := db.ClaimDue(ctx, stale, nil, "rep_a", until); err != nil || len(got) != 0 {
+				t.Errorf("rescheduled at %s, claimed from a read before its attempt: %+v %v", next.Format(time.RFC3339), got, err)
+			}
+			if next.Before(time.Now()) {
+				got, err := db.ClaimDue(ctx, read(), nil, "rep_a", until)
+				if err != nil || len(got) != 1 || got[0].Attempts != 1 {
+					t.Errorf("a fresh read's claim: %+v %v, want %s after 1 attempt", got, err, id)
+				}
+			}
+		}
+	})
+}
+
 // A held delivery waits for its webhook: it is released once the webhook delivers again,
 // once only, and cancelled if the webhook is deleted.
 func TestClaims_HeldUntilEnabled(t *testing.T) {
