@@ -29,7 +29,7 @@ func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held [
 
 // SettleAndClaim is Settle, which also claims for owner until a time those of next
 // (successors in the lanes ds finish, see lanes.go) that head their lane once ds are
-// recorded, and returns them as claimed. Claimed before the lanes' promotions run, a
+// recorded, unattempted since they were kept, and returns them as claimed. Claimed before the lanes' promotions run, a
 // successor costs no promotion.
 func (db *DB) SettleAndClaim(ctx context.Context, ds []*Delivery, as []*Attempt, next []Delivery, owner string, until time.Time) (held []bool, claimed []Delivery, err error) {
 	held, claimed, _, err = db.SettleClaimAndMarkHealthy(ctx, ds, as, next, owner, until, nil)
@@ -72,7 +72,7 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	}
 	succ := len(sts)
 	for _, d := range next {
-		sts = append(sts, statement{claimDueSQL, []any{until, owner, d.ID, DeliveryPending}})
+		sts = append(sts, statement{claimKeptSQL, []any{until, owner, d.ID, DeliveryPending, d.Attempts}})
 	}
 	// A lane whose delivery finished for good moves on to its next one (a successor
 	// just claimed is left as it is).
@@ -179,6 +179,9 @@ WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL AND (l
 	// claimReadSQL is claimDueSQL for a delivery as it was read: its attempts
 	// unchanged, and its next attempt not moved later.
 	claimReadSQL = claimDueSQL + ` AND attempts = ? AND next_attempt_at <= ?`
+	// claimKeptSQL is claimDueSQL for a lane's successor kept in memory since its
+	// publish (never due, so no time to compare): not attempted meanwhile.
+	claimKeptSQL = claimDueSQL + ` AND attempts = ?`
 	postponeSQL  = `UPDATE deliveries SET next_attempt_at = ?
 WHERE id = ? AND status = ? AND claimed_until IS NULL`
 )

@@ -88,7 +88,8 @@ func TestClaims_OwnedByTheirReplica(t *testing.T) {
 
 // A replica claims a delivery it read as due only as it read it: one read before another
 // replica claimed, attempted and rescheduled it is stale, and claiming from it sent the
-// attempt again, early, under the old attempt's number.
+// attempt again, early, under the old attempt's number. So is a lane's successor kept in
+// memory from before its attempt.
 func TestClaims_StaleDueReadClaimsNothing(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -131,6 +132,11 @@ func TestClaims_StaleDueReadClaimsNothing(t *testing.T) {
 			}
 			if got, err := db.ClaimDue(ctx, stale, nil, "rep_a", until); err != nil || len(got) != 0 {
 				t.Errorf("rescheduled at %s, claimed from a read before its attempt: %+v %v", next.Format(time.RFC3339), got, err)
+			}
+			// Nor as a lane's successor kept from before its attempt (an operator's retry of
+			// an earlier delivery in its lane can make it one again).
+			if _, got, err := db.SettleAndClaim(ctx, nil, nil, stale, "rep_a", until); err != nil || len(got) != 0 {
+				t.Errorf("rescheduled at %s, claimed as a successor kept from before its attempt: %+v %v", next.Format(time.RFC3339), got, err)
 			}
 			if next.Before(time.Now()) {
 				got, err := db.ClaimDue(ctx, read(), nil, "rep_a", until)

@@ -31,7 +31,7 @@ type hotStatements struct {
 }
 
 // hotSQL are the hot statements.
-var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimDueSQL, claimReadSQL, postponeSQL,
+var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimReadSQL, claimKeptSQL, postponeSQL,
 	sequenceSQL, insertLaneDeliverySQL, insertLaneHeadSQL, insertLaneWaitingSQL, laneClaimSQL, laneDueSQL, promoteSQL, activitySQL, markHealthySQL,
 	webhookMinuteSQL}
 
