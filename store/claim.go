@@ -36,11 +36,19 @@ func (db *DB) SettleAndClaim(ctx context.Context, ds []*Delivery, as []*Attempt,
 	return held, claimed, err
 }
 
-// SettleClaimAndMarkHealthy is SettleAndClaim and MarkHealthy of webhookIDs in one write
-// (a transaction of its own, outside one): on PostgreSQL one round trip, where a
-// transaction of both took four. It returns what each returns.
+// HealthMark is a webhook whose run of failures a write may end (MarkHealthy), and the
+// operator event that says so, if any, stored if and only if the write ends it.
+type HealthMark struct {
+	WebhookID string
+	Recovered *Notice
+}
+
+// SettleClaimAndMarkHealthy is SettleAndClaim and MarkHealthy of the marks' webhooks in
+// one write (a transaction of its own, outside one): on PostgreSQL one round trip, where
+// a transaction of both took four. It returns what each returns, and stores the notices
+// of the runs it ended.
 func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as []*Attempt, next []Delivery, owner string,
-	until time.Time, webhookIDs []string) (held []bool, claimed []Delivery, ended []string, err error) {
+	until time.Time, marks []HealthMark) (held []bool, claimed []Delivery, ended []string, err error) {
 	now := db.Now()
 	held = make([]bool, len(ds))
 	var sts []statement
@@ -80,18 +88,28 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	sts = append(sts, db.activityStatements(attemptActivity(as))...)
 	sts = append(sts, db.webhookMinuteStatements(webhookAttemptCounts(as, webhooks), db.webhookMinuteShard(ds))...)
 	// One statement per webhook, so that the rows each changed say which runs it ended,
-	// as MarkHealthy's RETURNING does.
-	healthy := len(sts)
-	for _, id := range webhookIDs {
-		sts = append(sts, statement{markHealthySQL, []any{id}})
+	// as MarkHealthy's RETURNING does; with the notice of its recovery, stored only when
+	// it ends one.
+	healthy := make([]int, len(marks))
+	for i, m := range marks {
+		switch {
+		case m.Recovered == nil:
+			sts = append(sts, statement{markHealthySQL, []any{m.WebhookID}})
+		case db.backend == BackendPostgres:
+			sts = append(sts, statement{recoveredSQL, append([]any{m.WebhookID}, m.Recovered.args(now)...)})
+		default:
+			sts = append(sts, statement{insertRecoveredSQL, append(m.Recovered.args(now), m.WebhookID)},
+				statement{markHealthySQL, []any{m.WebhookID}})
+		}
+		healthy[i] = len(sts) - 1
 	}
 	n, err := db.execAll(ctx, sts)
 	if err != nil {
 		return nil, nil, nil, db.err(err)
 	}
-	for i, id := range webhookIDs {
-		if n[healthy+i] == 1 {
-			ended = append(ended, id)
+	for i, m := range marks {
+		if n[healthy[i]] == 1 {
+			ended = append(ended, m.WebhookID)
 		}
 	}
 	if len(ended) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,11 +34,14 @@ type hotStatements struct {
 // hotSQL are the hot statements.
 var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimReadSQL, claimKeptSQL, postponeSQL,
 	sequenceSQL, insertLaneDeliverySQL, insertLaneHeadSQL, insertLaneWaitingSQL, laneClaimSQL, laneDueSQL, promoteSQL, activitySQL, markHealthySQL,
-	webhookMinuteSQL}
+	webhookMinuteSQL, insertNoticeSQL, insertRecoveredSQL}
+
+// postgresHotSQL are the hot statements only PostgreSQL runs: never prepared on SQLite.
+var postgresHotSQL = []string{recoveredSQL}
 
 func newHotStatements(pool *sql.DB) *hotStatements {
 	h := &hotStatements{pool: pool, prepared: map[string]*sql.Stmt{}, numbered: map[string]string{}}
-	for _, q := range hotSQL {
+	for _, q := range slices.Concat(hotSQL, postgresHotSQL) {
 		h.numbered[q] = dollars(q)
 	}
 	return h

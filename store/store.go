@@ -183,7 +183,7 @@ func (db *DB) err(err error) error {
 }
 
 var models = []any{&Webhook{}, &Credential{}, &Setting{}, &Event{}, &Delivery{}, &Attempt{}, &SigningKey{}, &Recovery{}, &Replica{}, &PortalLink{}, &Source{}, &WebhookRate{}, &WebhookBreaker{},
-	&WebhookSequence{}, &ActivityMinute{}}
+	&WebhookSequence{}, &ActivityMinute{}, &Notice{}}
 
 func (db *DB) migrate(ctx context.Context) error {
 	if db.backend == BackendPostgres {

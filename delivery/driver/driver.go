@@ -82,10 +82,11 @@ type Executor interface {
 	// SettleAndClaim is Settle, and claims for owner until a time those of next that
 	// head their lane once ds are recorded (successors of the heads ds finish).
 	SettleAndClaim(ctx context.Context, ds []*store.Delivery, as []*store.Attempt, next []store.Delivery, owner string, until time.Time) (held []bool, claimed []store.Delivery, err error)
-	// SettleClaimAndMarkHealthy is SettleAndClaim and MarkHealthy of webhookIDs in one
-	// write, a transaction of its own outside one.
+	// SettleClaimAndMarkHealthy is SettleAndClaim and MarkHealthy of the marks' webhooks
+	// in one write, a transaction of its own outside one; it stores the notices of the
+	// runs it ends.
 	SettleClaimAndMarkHealthy(ctx context.Context, ds []*store.Delivery, as []*store.Attempt, next []store.Delivery, owner string,
-		until time.Time, webhookIDs []string) (held []bool, claimed []store.Delivery, ended []string, err error)
+		until time.Time, marks []store.HealthMark) (held []bool, claimed []store.Delivery, ended []string, err error)
 	// RenewClaims extends the live claims owner holds on ids to until.
 	RenewClaims(ctx context.Context, owner string, ids []string, until time.Time) (map[string]bool, error)
 	// ReleaseExpired ends the claims that ran out before a time, due at at.
@@ -124,6 +125,15 @@ type Executor interface {
 	// did: the operator events (polyhook.webhook.failing, .recovered) are published once.
 	SetFailingSince(ctx context.Context, webhookID string, since time.Time) (bool, error)
 	MarkHealthy(ctx context.Context, webhookIDs []string) ([]string, error)
+
+	// Operator events decided and not yet published (store.Notice).
+
+	// AddNotices stores notices, with the transaction it runs in.
+	AddNotices(ctx context.Context, ns []store.Notice) error
+	// Notices returns up to limit notices stored before a time, oldest first.
+	Notices(ctx context.Context, before time.Time, limit int) ([]store.Notice, error)
+	// DeleteNotices deletes published notices.
+	DeleteNotices(ctx context.Context, ids []string) error
 	DisableWebhook(ctx context.Context, id, reason string) error
 	// DisableOnce disables a webhook not disabled yet, with the reason, and reports
 	// whether it did (once of all replicas): the gateway's own disabling.
