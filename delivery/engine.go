@@ -214,6 +214,7 @@ type Engine struct {
 	beat      *heartbeat
 	queue     driver.Queue
 	notices   *notifier
+	sweeper   *noticeSweeper
 	rec       *recorder
 	slots     *endpoints
 	workers   *workers
@@ -250,7 +251,7 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 	e.retry = retryPolicy{maxAttempts: cfg.MaxAttempts, units: e.retryUnit}
 	e.beat = &heartbeat{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, every: cfg.Heartbeat}
 	e.rec = newRecorder(db, cfg.Clock, cfg.Log, cfg.DisableAfter)
-	e.notices = newNotifier(e.publishNotice, cfg.Log)
+	e.notices = newNotifier(e.publishNotice, db, cfg.Log)
 	e.rec.notify = e.notices.put
 	e.workers = newWorkers(cfg.Workers, cfg.Clock, e.run)
 	e.scheduler = &scheduler{db: db, clock: cfg.Clock, log: cfg.Log, replica: e.replica, rescueAfter: cfg.RescueAfter,
@@ -266,7 +267,9 @@ func New(db driver.Driver, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.queue = q
-	e.services = []service{e.beat, queueService{q}, e.notices, e.rec, e.slots, e.workers, e.scheduler, e.publisher}
+	// The sweep of notices left unpublished publishes: it starts once the publisher has.
+	e.sweeper = &noticeSweeper{n: e.notices, db: db, clock: cfg.Clock, log: cfg.Log}
+	e.services = []service{e.beat, queueService{q}, e.notices, e.rec, e.slots, e.workers, e.scheduler, e.publisher, e.sweeper}
 	return e, nil
 }
 

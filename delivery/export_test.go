@@ -67,6 +67,10 @@ func (e *Engine) Rescue(ctx context.Context) error {
 	return e.beat.rescue(ctx, e.clock.Now().Add(-e.beat.silence()))
 }
 
+// SweepNotices is one sweep of the operator events left unpublished, of every one
+// stored before now by the engine's clock.
+func (e *Engine) SweepNotices(ctx context.Context) { e.sweeper.sweep(ctx, e.clock.Now()) }
+
 // Stopping reports whether Stop has begun.
 func (e *Engine) Stopping() bool { return e.workers.stopped() }
 

@@ -32,7 +32,7 @@ var (
 	})
 	operatorEventsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "polyhook_operator_events_total",
-		Help: "The gateway's own events (polyhook.*) by type and outcome (published, failed, dropped).",
+		Help: "The gateway's own events (polyhook.*) by type and outcome (published, failed or deferred: left to the sweep).",
 	}, []string{"type", "outcome"})
 )
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/polyhook/polyhook/delivery/driver"
 	"github.com/polyhook/polyhook/store"
 )
 
@@ -16,8 +17,10 @@ import (
 // and subscribed to like them. The recorder decides them in the transaction that records
 // what caused them (a webhook's first failure after a success, its first success after
 // failing, its disabling by the gateway, a delivery given up) from the database's answer,
-// so that of several replicas exactly one decides each; they are published once that
-// transaction has committed (notifier), never to the webhook they are about.
+// so that of several replicas exactly one decides each, and stores each in it as a
+// notice (store/notice.go); they are published once that transaction has committed
+// (notifier), or, should their process stop first, by the next (noticeSweeper), never
+// to the webhook they are about.
 //
 // They cannot feed on themselves without end: a webhook's failing, recovered and disabled
 // events are one per change of its state, and a delivery of an operator event that is
@@ -36,16 +39,6 @@ const (
 // IsOperatorEvent reports whether name is one of the gateway's own events, which only
 // the gateway publishes.
 func IsOperatorEvent(name string) bool { return strings.HasPrefix(name, "polyhook.") }
-
-// notice is an operator event decided by the recorder, published once its transaction
-// has committed.
-type notice struct {
-	typ string
-	at  time.Time
-	// subject is the webhook the event is about: it never receives it.
-	subject *store.Webhook
-	data    opData
-}
 
 // opData is an operator event's data (see the schemas in schemas.go).
 type opData struct {
@@ -76,38 +69,37 @@ type opDelivery struct {
 // maxNoticeError bounds the error text an operator event carries.
 const maxNoticeError = 1024
 
-func newNotice(typ string, at time.Time, w *store.Webhook) notice {
-	return notice{typ: typ, at: at, subject: w, data: opData{Webhook: opWebhook{ID: w.ID, Dialect: w.Dialect, Tenant: w.Owner}}}
+// newNotice is the operator event typ about w, at at, with data: a store.Notice, under
+// the id its event will have.
+func newNotice(typ string, at time.Time, w *store.Webhook, data opData) store.Notice {
+	data.Webhook = opWebhook{ID: w.ID, Dialect: w.Dialect, Tenant: w.Owner}
+	b, err := json.Marshal(data)
+	if err != nil { // strings, numbers and times: it cannot fail
+		b = []byte("{}")
+	}
+	return store.Notice{ID: NewID("evt_"), Type: typ, Tenant: w.Owner, Subject: w.ID, Data: string(b), OccurredAt: at.UTC()}
 }
 
 // failingNotice: w's first failed attempt, a, since its last success.
-func failingNotice(w *store.Webhook, a *store.Attempt, status int, lastError string) notice {
-	n := newNotice(EventWebhookFailing, a.StartedAt, w)
+func failingNotice(w *store.Webhook, a *store.Attempt, status int, lastError string) store.Notice {
 	since := a.StartedAt.UTC()
-	n.data.FailingSince, n.data.LastStatus, n.data.LastError = &since, &status, truncate(lastError, maxNoticeError)
-	return n
+	return newNotice(EventWebhookFailing, a.StartedAt, w, opData{FailingSince: &since, LastStatus: &status, LastError: truncate(lastError, maxNoticeError)})
 }
 
 // recoveredNotice: w's first success, a, after failing (since, when known).
-func recoveredNotice(w *store.Webhook, a *store.Attempt, since *time.Time) notice {
-	n := newNotice(EventWebhookRecovered, a.StartedAt, w)
-	n.data.FailingSince = utc(since)
-	return n
+func recoveredNotice(w *store.Webhook, a *store.Attempt, since *time.Time) store.Notice {
+	return newNotice(EventWebhookRecovered, a.StartedAt, w, opData{FailingSince: utc(since)})
 }
 
 // disabledNotice: the gateway disabled w at at, for reason.
-func disabledNotice(w *store.Webhook, at time.Time, reason string, since *time.Time) notice {
-	n := newNotice(EventWebhookDisabled, at, w)
-	n.data.Reason, n.data.FailingSince = reason, utc(since)
-	return n
+func disabledNotice(w *store.Webhook, at time.Time, reason string, since *time.Time) store.Notice {
+	return newNotice(EventWebhookDisabled, at, w, opData{Reason: reason, FailingSince: utc(since)})
 }
 
 // exhaustedNotice: d, of event ev, was given up after its attempt a.
-func exhaustedNotice(w *store.Webhook, d *store.Delivery, ev *store.Event, a *store.Attempt) notice {
-	n := newNotice(EventDeliveryExhausted, a.StartedAt, w)
-	n.data.Delivery = &opDelivery{ID: d.ID, EventID: d.EventID, EventType: ev.Type, EventName: d.EventName, Attempts: d.Attempts,
-		LastStatus: d.LastStatus, LastError: truncate(d.LastError, maxNoticeError)}
-	return n
+func exhaustedNotice(w *store.Webhook, d *store.Delivery, ev *store.Event, a *store.Attempt) store.Notice {
+	return newNotice(EventDeliveryExhausted, a.StartedAt, w, opData{Delivery: &opDelivery{ID: d.ID, EventID: d.EventID, EventType: ev.Type,
+		EventName: d.EventName, Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: truncate(d.LastError, maxNoticeError)}})
 }
 
 func utc(t *time.Time) *time.Time {
@@ -118,30 +110,35 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// publishNotice publishes an operator event to every subscriber but its subject; one
-// that nobody receives is not written, so that a storm of failures costs no events.
-func (e *Engine) publishNotice(ctx context.Context, n notice) error {
-	data, err := json.Marshal(n.data)
-	if err != nil {
-		return err
-	}
-	subject := n.subject.ID
-	_, _, err = e.publish(ctx, PublishInput{Type: n.typ, Tenant: n.subject.Owner, Data: data, OccurredAt: n.at,
-		Exclude: func(w *store.Webhook) bool { return w.ID == subject }, unlessMatched: true})
+// publishNotice publishes an operator event to every subscriber but its subject, under
+// its notice's id: published before, it is not published again. One that nobody
+// receives is not written, so that a storm of failures costs no events.
+//
+// The id is taken as new (Fresh), and one published before is found by the insert's
+// conflict: reading for it first, the notices published at once would prepare that
+// read together, and on SQLite GORM's statement cache holds its lock while one waits
+// for another's preparation, which waits for the one connection, which a recording
+// transaction holding it may need that lock to prepare its own statement with: the
+// gateway stopped.
+func (e *Engine) publishNotice(ctx context.Context, n store.Notice) error {
+	_, _, err := e.publish(ctx, PublishInput{ID: n.ID, Type: n.Type, Tenant: n.Tenant, Data: json.RawMessage(n.Data), OccurredAt: n.OccurredAt,
+		Exclude: func(w *store.Webhook) bool { return w.ID == n.Subject }, unlessMatched: true, Fresh: true})
 	return err
 }
 
 // notifier publishes the operator events the recorder decided, after their transaction
-// committed, in a goroutine of its own so that recording never waits for a publish. It
-// holds at most noticeQueue of them; past that (the database failing behind a storm of
-// failures) it drops them, logged and counted, rather than hold up the recorder.
+// committed, in a goroutine of its own so that recording never waits for a publish, and
+// deletes each one's notice once it is published. It holds at most noticeQueue of
+// them; past that (the database failing behind a storm of failures), and for one whose
+// publish failed, the notice stays in the store, for the sweep (noticeSweeper).
 type notifier struct {
-	publish func(context.Context, notice) error
+	publish func(context.Context, store.Notice) error
+	db      driver.Driver
 	log     *slog.Logger
 
 	mu      sync.RWMutex
 	running bool
-	in      chan notice
+	in      chan store.Notice
 	done    sync.WaitGroup
 	// pending counts the notices put and not yet published (or given up on).
 	pending atomic.Int64
@@ -157,20 +154,20 @@ const (
 	noticeGroup = 64
 )
 
-func newNotifier(publish func(context.Context, notice) error, log *slog.Logger) *notifier {
-	return &notifier{publish: publish, log: log}
+func newNotifier(publish func(context.Context, store.Notice) error, db driver.Driver, log *slog.Logger) *notifier {
+	return &notifier{publish: publish, db: db, log: log}
 }
 
 func (n *notifier) start(context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.running = true
-	n.in = make(chan notice, noticeQueue)
+	n.in = make(chan store.Notice, noticeQueue)
 	n.done.Add(1)
 	go func() {
 		defer n.done.Done()
 		for first := range n.in {
-			group := []notice{first}
+			group := []store.Notice{first}
 		more:
 			for len(group) < noticeGroup {
 				select {
@@ -183,11 +180,7 @@ func (n *notifier) start(context.Context) error {
 					break more
 				}
 			}
-			var wg sync.WaitGroup
-			for _, x := range group {
-				wg.Go(func() { n.send(x) })
-			}
-			wg.Wait()
+			n.sendAll(group)
 			n.pending.Add(-int64(len(group)))
 		}
 	}()
@@ -210,16 +203,14 @@ func (n *notifier) stop(context.Context) error {
 
 // put hands notices over for publishing; once the notifier has stopped, put publishes
 // them at once.
-func (n *notifier) put(ns []notice) {
+func (n *notifier) put(ns []store.Notice) {
 	if len(ns) == 0 {
 		return
 	}
 	n.mu.RLock()
 	if !n.running {
 		n.mu.RUnlock()
-		for _, x := range ns {
-			n.send(x)
-		}
+		n.sendAll(ns)
 		return
 	}
 	defer n.mu.RUnlock()
@@ -229,19 +220,122 @@ func (n *notifier) put(ns []notice) {
 		case n.in <- x:
 		default:
 			n.pending.Add(-1)
-			operatorEventsTotal.WithLabelValues(x.typ, "dropped").Inc()
-			n.log.Warn("operator event dropped: too many waiting to be published", "type", x.typ, "webhook", x.subject.ID)
+			operatorEventsTotal.WithLabelValues(x.Type, "deferred").Inc()
+			n.log.Warn("operator event left to the sweep: too many waiting to be published", "type", x.Type, "webhook", x.Subject)
 		}
 	}
 }
 
-func (n *notifier) send(x notice) {
+// sendAll publishes notices at once, then deletes those published (or that never can be).
+func (n *notifier) sendAll(ns []store.Notice) {
+	sent := make([]bool, len(ns))
+	var wg sync.WaitGroup
+	for i, x := range ns {
+		wg.Go(func() { sent[i] = n.send(x) })
+	}
+	wg.Wait()
+	var ids []string
+	for i, ok := range sent {
+		if ok {
+			ids = append(ids, ns[i].ID)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.db.DeleteNotices(ctx, ids); err != nil {
+		// Published under their ids: the sweep publishes none of them again.
+		n.log.Warn("deleting published operator events' notices", "notices", len(ids), "err", err)
+	}
+}
+
+func (n *notifier) send(x store.Notice) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := n.publish(ctx, x); err != nil {
-		operatorEventsTotal.WithLabelValues(x.typ, "failed").Inc()
-		n.log.Error("publishing an operator event", "type", x.typ, "webhook", x.subject.ID, "err", err)
-		return
+		operatorEventsTotal.WithLabelValues(x.Type, "failed").Inc()
+		if store.ErrorCode(err) == store.EINVALID { // never publishable: not tried again
+			n.log.Error("publishing an operator event", "type", x.Type, "webhook", x.Subject, "err", err)
+			return true
+		}
+		n.log.Error("publishing an operator event; the sweep tries again", "type", x.Type, "webhook", x.Subject, "err", err)
+		return false
 	}
-	operatorEventsTotal.WithLabelValues(x.typ, "published").Inc()
+	operatorEventsTotal.WithLabelValues(x.Type, "published").Inc()
+	return true
+}
+
+// noticeSweeper publishes the notices left in the store: at start every one (those of
+// a process that stopped before publishing them), then every noticeSweep those stored
+// at least as long ago (another replica's that stopped, or this process's own that its
+// notifier could not publish). A notice published meanwhile by its own process is
+// not published twice: its id is the event's idempotency key.
+type noticeSweeper struct {
+	n     *notifier
+	db    driver.Driver
+	clock Clock
+	log   *slog.Logger
+
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+// noticeSweep is how often the sweep looks for notices left unpublished.
+const noticeSweep = time.Minute
+
+func (s *noticeSweeper) start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	// Counted as pending from now, so that the notices found at start are waited for
+	// like the recorder's.
+	s.n.pending.Add(1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		tick, stop := s.clock.Tick(noticeSweep)
+		defer stop()
+		before := s.clock.Now().Add(time.Hour) // at start: all of them
+		for {
+			s.sweep(ctx, before)
+			s.n.pending.Add(-1)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick:
+			}
+			s.n.pending.Add(1)
+			before = s.clock.Now().Add(-noticeSweep)
+		}
+	}()
+	return nil
+}
+
+func (s *noticeSweeper) stop(context.Context) error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// sweep publishes the notices stored before a time, a batch at a time.
+func (s *noticeSweeper) sweep(ctx context.Context, before time.Time) {
+	after := ""
+	for ctx.Err() == nil {
+		ns, err := s.db.Notices(ctx, before, noticeGroup)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("reading operator events left unpublished", "err", err)
+			}
+			return
+		}
+		// A batch that published none (every publish failed) ends the sweep: the next
+		// one tries again.
+		if len(ns) == 0 || ns[len(ns)-1].ID == after {
+			return
+		}
+		after = ns[len(ns)-1].ID
+		s.n.sendAll(ns)
+		if len(ns) < noticeGroup {
+			return
+		}
+	}
 }

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -232,6 +233,10 @@ func TestOperatorEvents_OncePerEpisode(t *testing.T) {
 				t.Errorf("a FusionAuth webhook received an operator event: %s", r.body)
 			}
 		}
+		// Each was kept as a notice until published, and none is left.
+		if ns, err := db.Notices(context.Background(), time.Now().Add(time.Hour), 10); err != nil || len(ns) != 0 {
+			t.Errorf("notices left once their events were published: %+v %v", ns, err)
+		}
 		// Only the gateway publishes them.
 		for _, typ := range []string{delivery.EventWebhookFailing, native.Dialect + ":" + delivery.EventDeliveryExhausted} {
 			if _, _, err := h.engine.Publish(context.Background(), delivery.PublishInput{Type: typ}); store.ErrorCode(err) != store.EINVALID {
@@ -340,4 +345,62 @@ func TestOperatorEvents_UnsubscribedAreNotStored(t *testing.T) {
 			t.Errorf("%d %s events stored with no subscriber (%v)", n, typ, err)
 		}
 	}
+}
+
+// An operator event decided and stored with what caused it, but not published by the
+// process that decided it (it stopped first), is published by the next to start, once,
+// under the id it was decided with, and never to its subject. One published before its
+// notice was deleted (the process stopped in between) is not published again.
+func TestOperatorEvents_LeftUnpublishedArePublishedByTheNext(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		before := &harness{db: db}
+		ops := newReceiver(t, nil)
+		opsW := before.subscribe(t, ops.URL, operatorEvents...)
+		subject := newReceiver(t, nil)
+		subjectW := before.subscribe(t, subject.URL, append([]string{"user.created"}, operatorEvents...)...)
+		at := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+		left := store.Notice{ID: delivery.NewID("evt_"), Type: delivery.EventWebhookFailing, Subject: subjectW.ID, OccurredAt: at,
+			Data: fmt.Sprintf(`{"webhook":{"id":%q,"dialect":"native","tenant":""},"failingSince":%q,"lastStatus":503}`, subjectW.ID, at.Format(time.RFC3339Nano))}
+		if err := db.AddNotices(ctx, []store.Notice{left}); err != nil {
+			t.Fatal(err)
+		}
+		h := startNative(t, db, delivery.Config{})
+		h.quiet(t)
+		got := verifiedEvents(t, ops, opsW, true)
+		if len(got) != 1 || got[0].Type != delivery.EventWebhookFailing || got[0].Data.Webhook.ID != subjectW.ID ||
+			got[0].Data.LastStatus == nil || *got[0].Data.LastStatus != 503 || !got[0].Timestamp.Equal(at) {
+			t.Fatalf("operator events received: %+v, want the failing one left unpublished", got)
+		}
+		if ev, err := db.GetEvent(ctx, left.ID); err != nil || ev.Type != delivery.EventWebhookFailing {
+			t.Errorf("the event under the notice's id: %+v %v", ev, err)
+		}
+		if got := verifiedEvents(t, subject, subjectW, true); len(got) != 0 {
+			t.Errorf("the subject received operator events about itself: %+v", got)
+		}
+		notices := func() []store.Notice {
+			t.Helper()
+			ns, err := db.Notices(ctx, time.Now().Add(time.Hour), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ns
+		}
+		if ns := notices(); len(ns) != 0 {
+			t.Fatalf("notices left once published: %+v", ns)
+		}
+		// Its notice again, as if not deleted: a sweep publishes nothing more.
+		if err := db.AddNotices(ctx, []store.Notice{left}); err != nil {
+			t.Fatal(err)
+		}
+		h.engine.SweepNotices(ctx)
+		h.quiet(t)
+		if ns := notices(); len(ns) != 0 {
+			t.Fatalf("the sweep left a notice published before: %+v", ns)
+		}
+		if got := verifiedEvents(t, ops, opsW, true); len(got) != 1 {
+			t.Fatalf("operator events received: %d, want the one, once", len(got))
+		}
+	})
 }

@@ -31,7 +31,7 @@ type settlement struct {
 	disable string
 	// notes are the operator events its recording brought about, published once that
 	// commits (opevents.go).
-	notes []notice
+	notes []store.Notice
 	// next is the successor in its lane claimed with it (recorder.successor), if any.
 	next *claim
 }
@@ -49,7 +49,7 @@ type recorder struct {
 	log          *slog.Logger
 	disableAfter time.Duration
 	// notify publishes operator events after their transaction committed (notifier.put).
-	notify func([]notice)
+	notify func([]store.Notice)
 
 	in   chan *settlement
 	done sync.WaitGroup
@@ -243,10 +243,10 @@ func (r *recorder) rows(batch []*settlement) (ds []*store.Delivery, as []*store.
 // when all it writes of the webhooks is the end of their runs of failures, which is so
 // for a batch of successes: on PostgreSQL one round trip where a transaction took four
 // (BEGIN, the batch, MarkHealthy, COMMIT). It reports false, having written nothing,
-// for a batch that starts a run of failures or disables a webhook.
+// for a batch that starts a run of failures, disables a webhook or gives a delivery up.
 func (r *recorder) writeAlone(ctx context.Context, batch []*settlement) (bool, error) {
 	for _, s := range batch {
-		if s.disable != "" && s.a != nil {
+		if s.a != nil && (s.disable != "" || givesUp(s)) {
 			return false, nil
 		}
 	}
@@ -257,13 +257,22 @@ func (r *recorder) writeAlone(ctx context.Context, batch []*settlement) (bool, e
 		}
 	}
 	ds, as, next, until := r.rows(batch)
-	mine, claimed, ended, err := r.db.SettleClaimAndMarkHealthy(ctx, ds, as, next, r.replica, until, h.healthy)
+	// The notice of each run the write may end, stored if it does.
+	marks := make([]store.HealthMark, len(h.healthy))
+	for i, id := range h.healthy {
+		run := h.runs[id]
+		n := recoveredNotice(run.w, run.ok.a, run.w.FailingSince)
+		marks[i] = store.HealthMark{WebhookID: id, Recovered: &n}
+	}
+	_, claimed, ended, err := r.db.SettleClaimAndMarkHealthy(ctx, ds, as, next, r.replica, until, marks)
 	if err != nil {
 		return true, err
 	}
 	r.claimedSuccessors(batch, claimed, until)
-	r.recovered(h, ended)
-	r.exhausted(batch, mine)
+	for _, id := range ended {
+		run := h.runs[id]
+		run.ok.notes = append(run.ok.notes, *marks[slices.Index(h.healthy, id)].Recovered)
+	}
 	return true, nil
 }
 
@@ -293,17 +302,27 @@ func (r *recorder) writeIn(ctx context.Context, tx driver.Executor, batch []*set
 		}
 	}
 	r.exhausted(batch, mine)
-	return nil
+	var notes []store.Notice
+	for _, s := range batch {
+		notes = append(notes, s.notes...)
+	}
+	return tx.AddNotices(ctx, notes)
 }
 
 // exhausted notes the deliveries given up, and recorded so by this claim (mine: not one
-// that ran out meanwhile). A delivery of an operator event begets none: see opevents.go.
+// that ran out meanwhile).
 func (r *recorder) exhausted(batch []*settlement, mine []bool) {
 	for i, s := range batch {
-		if s.a != nil && mine[i] && s.c.d.Status == store.DeliveryFailed && !IsOperatorEvent(s.c.ev.Type) {
+		if s.a != nil && mine[i] && givesUp(s) {
 			s.notes = append(s.notes, exhaustedNotice(s.c.w, &s.c.d, s.c.ev, s.a))
 		}
 	}
+}
+
+// givesUp reports whether s's attempt gives its delivery up, which is an operator event
+// (polyhook.delivery.exhausted) unless the delivery's own event is one: see opevents.go.
+func givesUp(s *settlement) bool {
+	return s.c.d.Status == store.DeliveryFailed && !IsOperatorEvent(s.c.ev.Type)
 }
 
 // endpointRun is what one batch's attempts say of an endpoint's health.
@@ -491,7 +510,7 @@ func (r *recorder) settled(batch []*settlement) {
 	if moved && r.laneMoved != nil {
 		r.laneMoved()
 	}
-	var notes []notice
+	var notes []store.Notice
 	for _, s := range batch {
 		if s.a != nil {
 			r.observe(&s.c.d, s.c.w, s.a, s.res, s.ok)
