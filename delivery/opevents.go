@@ -114,12 +114,9 @@ func utc(t *time.Time) *time.Time {
 // its notice's id: published before, it is not published again. One that nobody
 // receives is not written, so that a storm of failures costs no events.
 //
-// The id is taken as new (Fresh), and one published before is found by the insert's
-// conflict: reading for it first, the notices published at once would prepare that
-// read together, and on SQLite GORM's statement cache holds its lock while one waits
-// for another's preparation, which waits for the one connection, which a recording
-// transaction holding it may need that lock to prepare its own statement with: the
-// gateway stopped.
+// The id is taken as new (Fresh): published before (its process stopped between the
+// publish and the notice's deletion) it is found by the insert's conflict, rather than
+// by a read before every publish.
 func (e *Engine) publishNotice(ctx context.Context, n store.Notice) error {
 	_, _, err := e.publish(ctx, PublishInput{ID: n.ID, Type: n.Type, Tenant: n.Tenant, Data: json.RawMessage(n.Data), OccurredAt: n.OccurredAt,
 		Exclude: func(w *store.Webhook) bool { return w.ID == n.Subject }, unlessMatched: true, Fresh: true})

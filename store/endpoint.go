@@ -11,9 +11,30 @@ import (
 // started already, and reports whether it started one: of several replicas recording a
 // webhook's first failures at once, exactly one does.
 func (db *DB) SetFailingSince(ctx context.Context, webhookID string, since time.Time) (bool, error) {
-	res := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ? AND failing_since IS NULL", webhookID).
-		Update("failing_since", since)
-	return res.RowsAffected == 1, db.err(res.Error)
+	return db.healthWrite(ctx, statement{setFailingSQL, []any{since, db.Now(), webhookID}})
+}
+
+// The writes of a webhook's health that recording attempts makes in its transaction are
+// hot statements, never GORM's. On SQLite GORM's statement cache keeps its lock while a
+// query waits for another query's first preparation, which waits for the one
+// connection; the recording transaction, holding it, then waited for that lock to
+// prepare a statement of its own, and the gateway stopped (TestHealthWrites_*).
+const (
+	setFailingSQL  = `UPDATE webhooks SET failing_since = ?, updated_at = ? WHERE id = ? AND failing_since IS NULL`
+	disableOnceSQL = `UPDATE webhooks SET disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND disabled_at IS NULL`
+)
+
+// healthWrite runs one write of a webhook's health, and reports whether it changed the
+// webhook.
+func (db *DB) healthWrite(ctx context.Context, st statement) (bool, error) {
+	n, err := db.execAll(ctx, []statement{st})
+	if err != nil {
+		return false, db.err(err)
+	}
+	if n[0] == 1 {
+		db.webhookWrites.Add(1) // a hot statement's rows are not counted by the callbacks
+	}
+	return n[0] == 1, nil
 }
 
 // MarkHealthy ends the runs of failures of the given webhooks and returns the ids of
@@ -22,16 +43,24 @@ func (db *DB) MarkHealthy(ctx context.Context, webhookIDs []string) ([]string, e
 	if len(webhookIDs) == 0 {
 		return nil, nil
 	}
-	var ended []string
-	// RETURNING (PostgreSQL, SQLite 3.35+) names the rows this statement changed, so that
-	// of replicas ending the same run at once exactly one is told it did.
-	err := db.gorm.WithContext(ctx).Raw("UPDATE webhooks SET failing_since = NULL WHERE id IN ? AND failing_since IS NOT NULL RETURNING id",
-		webhookIDs).Scan(&ended).Error
+	// One statement per webhook, whose rows changed say whether it ended its run, so
+	// that of replicas ending the same run at once exactly one is told it did.
+	sts := make([]statement, len(webhookIDs))
+	for i, id := range webhookIDs {
+		sts[i] = statement{markHealthySQL, []any{id}}
+	}
+	n, err := db.execAll(ctx, sts)
 	if err != nil {
 		return nil, db.err(err)
 	}
+	var ended []string
+	for i, id := range webhookIDs {
+		if n[i] == 1 {
+			ended = append(ended, id)
+		}
+	}
 	if len(ended) > 0 {
-		db.webhookWrites.Add(1) // a raw query's rows are not counted by the callbacks
+		db.webhookWrites.Add(1) // a hot statement's rows are not counted by the callbacks
 	}
 	return ended, nil
 }
@@ -49,10 +78,8 @@ func (db *DB) DisableWebhook(ctx context.Context, id, reason string) error {
 // keeps its time and reason. It reports whether this call disabled it, so that of
 // replicas disabling the same webhook at once exactly one is told it did.
 func (db *DB) DisableOnce(ctx context.Context, id, reason string) (bool, error) {
-	res := db.gorm.WithContext(ctx).Model(&Webhook{}).Where("id = ? AND disabled_at IS NULL", id).Updates(map[string]any{
-		"disabled_at": db.Now(), "disabled_reason": reason,
-	})
-	return res.RowsAffected == 1, db.err(res.Error)
+	now := db.Now()
+	return db.healthWrite(ctx, statement{disableOnceSQL, []any{now, reason, now, id}})
 }
 
 // DisabledWebhooks counts the webhooks the gateway stopped delivering to.

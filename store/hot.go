@@ -34,7 +34,7 @@ type hotStatements struct {
 // hotSQL are the hot statements.
 var hotSQL = []string{insertEventSQL, insertDeliverySQL, insertAttemptSQL, settleSQL, holdSQL, claimReadSQL, claimKeptSQL, postponeSQL,
 	sequenceSQL, insertLaneDeliverySQL, insertLaneHeadSQL, insertLaneWaitingSQL, laneClaimSQL, laneDueSQL, promoteSQL, activitySQL, markHealthySQL,
-	webhookMinuteSQL, insertNoticeSQL, insertRecoveredSQL}
+	webhookMinuteSQL, insertNoticeSQL, insertRecoveredSQL, setFailingSQL, disableOnceSQL}
 
 // postgresHotSQL are the hot statements only PostgreSQL runs: never prepared on SQLite.
 var postgresHotSQL = []string{recoveredSQL}
