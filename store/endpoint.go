@@ -18,7 +18,8 @@ func (db *DB) SetFailingSince(ctx context.Context, webhookID string, since time.
 // hot statements, never GORM's. On SQLite GORM's statement cache keeps its lock while a
 // query waits for another query's first preparation, which waits for the one
 // connection; the recording transaction, holding it, then waited for that lock to
-// prepare a statement of its own, and the gateway stopped (TestHealthWrites_*).
+// prepare a statement of its own, and the gateway stopped (TestTransactions_*); they
+// are prepared once, when the store opens.
 const (
 	setFailingSQL  = `UPDATE webhooks SET failing_since = ?, updated_at = ? WHERE id = ? AND failing_since IS NULL`
 	disableOnceSQL = `UPDATE webhooks SET disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND disabled_at IS NULL`

@@ -89,6 +89,13 @@ func (db *DB) InSQLiteTx(ctx context.Context, fn func(tx *DB, raw *sql.Tx) error
 		g.Rollback()
 		return Errorf(EINTERNAL, "Unexpected transaction type.")
 	}
+	// GORM's statements in the transaction are not prepared through its statement cache:
+	// a statement the cache prepares waits for the one connection, which the
+	// transaction holds, and the cache keeps its lock while another query waits for that
+	// preparation; a transaction that needed the lock for a statement of its own waited
+	// for ever (TestTransactions_DoNotWaitForTheStatementCache). The hot statements,
+	// most of what transactions run, are prepared when the store opens.
+	g.Statement.ConnPool = sqlTx
 	tx := *db
 	tx.gorm, tx.tx = g, sqliteTx{sqlTx}
 	if err := fn(&tx, sqlTx); err != nil {
