@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/polyhook/polyhook/delivery/driver"
+	"github.com/polyhook/polyhook/store"
 )
 
 // The scheduler owns when a delivery runs next. Whatever a delivery waits for (a retry's
@@ -195,7 +196,7 @@ func (s *scheduler) claimDue(ctx context.Context) (claimed int, full bool, err e
 		return 0, false, err
 	}
 	ready := due[:0:0]
-	postpone := map[string]time.Time{}
+	var postpone []store.Delivery
 	for _, d := range due {
 		wait, ok := s.claimable(d.WebhookID, d.ID)
 		switch {
@@ -204,7 +205,9 @@ func (s *scheduler) claimDue(ctx context.Context) (claimed int, full bool, err e
 		case s.breakers.paused(d.WebhookID):
 			// Left due: the next look leaves out the endpoint until its probe answers.
 		case wait > 0:
-			postpone[d.ID] = s.clock.Now().Add(jitter(wait))
+			at := s.clock.Now().Add(jitter(wait))
+			d.NextAttemptAt = &at
+			postpone = append(postpone, d)
 		default: // stopping
 			return 0, false, nil
 		}

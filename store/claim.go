@@ -160,18 +160,19 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int, excep
 
 // ClaimDue claims, for owner until a time, those of ds (from DueDeliveries) that are
 // still pending, unclaimed and as they were read, and returns them as claimed; it moves
-// the next attempt of those in postpone (by id) to the time given. On PostgreSQL another
+// the next attempt of those in postpone (deliveries as read, each with the time it is
+// due again as its NextAttemptAt) that are still unclaimed and unattempted since. On PostgreSQL another
 // replica may claim some first: each delivery is claimed by one only. One that another
 // replica (or another look of this one) claimed, attempted and rescheduled since it was
 // read is not claimed from that read: its attempt would be made again under the old
 // attempt's number, before its backoff, and its settle would count the attempts back.
-func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone map[string]time.Time, owner string, until time.Time) ([]Delivery, error) {
+func (db *DB) ClaimDue(ctx context.Context, ds []Delivery, postpone []Delivery, owner string, until time.Time) ([]Delivery, error) {
 	if len(ds) == 0 && len(postpone) == 0 {
 		return nil, nil
 	}
 	var sts []statement
-	for id, at := range postpone {
-		sts = append(sts, statement{postponeSQL, []any{at, id, DeliveryPending}})
+	for _, d := range postpone {
+		sts = append(sts, statement{postponeSQL, []any{d.NextAttemptAt, d.ID, DeliveryPending, d.Attempts}})
 	}
 	first := len(sts)
 	for _, d := range ds {
@@ -201,7 +202,7 @@ WHERE id = ? AND status = ? AND claimed_until IS NULL AND held_at IS NULL AND (l
 	// publish (never due, so no time to compare): not attempted meanwhile.
 	claimKeptSQL = claimDueSQL + ` AND attempts = ?`
 	postponeSQL  = `UPDATE deliveries SET next_attempt_at = ?
-WHERE id = ? AND status = ? AND claimed_until IS NULL`
+WHERE id = ? AND status = ? AND claimed_until IS NULL AND attempts = ?`
 )
 
 // ReleaseExpired ends every claim that ran out before a time, leaving its delivery due

@@ -89,7 +89,7 @@ func TestClaims_OwnedByTheirReplica(t *testing.T) {
 // A replica claims a delivery it read as due only as it read it: one read before another
 // replica claimed, attempted and rescheduled it is stale, and claiming from it sent the
 // attempt again, early, under the old attempt's number. So is a lane's successor kept in
-// memory from before its attempt.
+// memory from before its attempt; and such a read postpones nothing.
 func TestClaims_StaleDueReadClaimsNothing(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -137,6 +137,16 @@ func TestClaims_StaleDueReadClaimsNothing(t *testing.T) {
 			// an earlier delivery in its lane can make it one again).
 			if _, got, err := db.SettleAndClaim(ctx, nil, nil, stale, "rep_a", until); err != nil || len(got) != 0 {
 				t.Errorf("rescheduled at %s, claimed as a successor kept from before its attempt: %+v %v", next.Format(time.RFC3339), got, err)
+			}
+			// Nor postponed from it (a breaker's pause the stale look saw).
+			postponed, later := stale[0], time.Now().Add(3*time.Hour)
+			postponed.NextAttemptAt = &later
+			if _, err := db.ClaimDue(ctx, nil, []store.Delivery{postponed}, "rep_a", until); err != nil {
+				t.Fatal(err)
+			}
+			if ds, err := db.DeliveriesOfEvent(ctx, ev.ID); err != nil || len(ds) != 1 || ds[0].NextAttemptAt == nil ||
+				ds[0].NextAttemptAt.Sub(next).Abs() > time.Second {
+				t.Errorf("rescheduled at %s, postponed from a read before its attempt: %+v %v", next.Format(time.RFC3339), ds, err)
 			}
 			if next.Before(time.Now()) {
 				got, err := db.ClaimDue(ctx, read(), nil, "rep_a", until)

@@ -74,8 +74,9 @@ type Executor interface {
 	DueDeliveries(ctx context.Context, now time.Time, limit int, exceptWebhooks []string) ([]store.Delivery, error)
 	// ClaimDue claims for owner until a time those of ds still due, unclaimed and as
 	// they were read (not attempted or rescheduled since), and moves the next attempt of
-	// those in postpone; each delivery is claimed once.
-	ClaimDue(ctx context.Context, ds []store.Delivery, postpone map[string]time.Time, owner string, until time.Time) ([]store.Delivery, error)
+	// those in postpone (as read, each due again at its NextAttemptAt) that were not
+	// attempted since; each delivery is claimed once.
+	ClaimDue(ctx context.Context, ds []store.Delivery, postpone []store.Delivery, owner string, until time.Time) ([]store.Delivery, error)
 	// Settle records what became of claimed deliveries (their new state, the attempt
 	// made) while their holder still holds them, and ends their claims.
 	Settle(ctx context.Context, ds []*store.Delivery, as []*store.Attempt) (held []bool, err error)

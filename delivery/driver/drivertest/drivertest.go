@@ -216,7 +216,9 @@ func exerciseDue(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	until := now().Add(time.Minute)
 	later := now().Add(time.Hour)
-	cl, err := d.ClaimDue(ctx, got[:2], map[string]time.Time{got[2].ID: later}, "rep_a", until)
+	postponed := got[2]
+	postponed.NextAttemptAt = &later
+	cl, err := d.ClaimDue(ctx, got[:2], []store.Delivery{postponed}, "rep_a", until)
 	if err != nil || len(cl) != 2 || cl[0].ClaimedBy != "rep_a" || !cl[0].ClaimedUntil.Equal(until) {
 		t.Fatalf("claim due: %+v %v", cl, err)
 	}
