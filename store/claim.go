@@ -20,7 +20,8 @@ import (
 
 // Settle records what became of claimed deliveries: as[i], when not nil, is the attempt
 // made for ds[i], which holds the delivery's new state. Each delivery is updated, and its
-// claim ended, only while ds[i].ClaimedBy still holds it; held reports which ones were.
+// claim ended, only while ds[i].ClaimedBy still holds it and its attempts are those
+// ds[i] counted from (one fewer when as[i] is one); held reports which ones were.
 // Attempts are stored either way: they were made.
 func (db *DB) Settle(ctx context.Context, ds []*Delivery, as []*Attempt) (held []bool, err error) {
 	held, _, err = db.SettleAndClaim(ctx, ds, as, nil, "", time.Time{})
@@ -66,16 +67,22 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 		}
 	}
 	first := len(sts)
-	for _, d := range ds {
+	for i, d := range ds {
 		// Only a held delivery writes held_at, so that the others leave its index alone;
 		// claimed_by means nothing once claimed_until is NULL, and is cleared. The
 		// claim is matched on its holder, d.ClaimedBy, which is cleared only once this
-		// commits, so that a batch tried again still matches.
+		// commits, so that a batch tried again still matches, and on the attempts counted
+		// before this one, as its claim read them: a settlement computed from a stale
+		// copy of the delivery writes nothing over the newer state.
+		before := d.Attempts
+		if i < len(as) && as[i] != nil {
+			before--
+		}
 		if d.HeldAt == nil {
 			sts = append(sts, statement{settleSQL, []any{d.Status, d.Attempts, d.LastStatus, d.LastError, d.NextAttemptAt, now,
-				d.DeliveredAt, d.ID, d.ClaimedBy}})
+				d.DeliveredAt, d.ID, d.ClaimedBy, before}})
 		} else {
-			sts = append(sts, statement{holdSQL, []any{d.Status, d.Attempts, d.LastStatus, d.LastError, now, d.HeldAt, d.ID, d.ClaimedBy}})
+			sts = append(sts, statement{holdSQL, []any{d.Status, d.Attempts, d.LastStatus, d.LastError, now, d.HeldAt, d.ID, d.ClaimedBy, before}})
 		}
 	}
 	succ := len(sts)
@@ -136,10 +143,10 @@ const markHealthySQL = `UPDATE webhooks SET failing_since = NULL WHERE id = ? AN
 const (
 	settleSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
 next_attempt_at = ?, updated_at = ?, delivered_at = ?, claimed_until = NULL, claimed_by = ''
-WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
+WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ? AND attempts = ?`
 	holdSQL = `UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
 next_attempt_at = NULL, updated_at = ?, held_at = ?, claimed_until = NULL, claimed_by = ''
-WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ?`
+WHERE id = ? AND claimed_until IS NOT NULL AND claimed_by = ? AND attempts = ?`
 )
 
 // DueDeliveries returns up to limit pending deliveries whose next attempt is due at now

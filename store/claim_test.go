@@ -127,7 +127,8 @@ func TestClaims_StaleDueReadClaimsNothing(t *testing.T) {
 			d := got[0]
 			d.Attempts++
 			d.LastStatus, d.LastError, d.NextAttemptAt = 503, "Service Unavailable", &next
-			if held, err := db.Settle(ctx, []*store.Delivery{&d}, []*store.Attempt{nil}); err != nil || !held[0] {
+			a := &store.Attempt{ID: "att_" + id, DeliveryID: id, Number: d.Attempts, URL: w.URL, StartedAt: time.Now(), ResponseStatus: 503}
+			if held, err := db.Settle(ctx, []*store.Delivery{&d}, []*store.Attempt{a}); err != nil || !held[0] {
 				t.Fatalf("rep_b's settle: %v %v", held, err)
 			}
 			if got, err := db.ClaimDue(ctx, stale, nil, "rep_a", until); err != nil || len(got) != 0 {
@@ -154,6 +155,61 @@ func TestClaims_StaleDueReadClaimsNothing(t *testing.T) {
 					t.Errorf("a fresh read's claim: %+v %v, want %s after 1 attempt", got, err, id)
 				}
 			}
+		}
+	})
+}
+
+// A settlement computed from a stale copy of its delivery (its attempts counted from a
+// read before another attempt was recorded) writes nothing over the newer state: the
+// delivery keeps its count and its holder's claim, for the settlement of the attempt
+// under way.
+func TestSettle_FromAStaleCopyWritesNothing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := fullWebhook()
+		if err := db.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		until := time.Now().Add(time.Hour)
+		if err := storetest.CreateEvent(ctx, db, &store.Event{ID: "evt_copy", Type: "user.created", OccurredAt: time.Now()},
+			[]store.Delivery{{ID: "msg_copy", EventID: "evt_copy", WebhookID: w.ID, Dialect: w.Dialect, EventName: "user.create",
+				Status: store.DeliveryPending, ClaimedUntil: &until, ClaimedBy: "rep_a"}}); err != nil {
+			t.Fatal(err)
+		}
+		attempt := func(n int) (*store.Delivery, *store.Attempt) {
+			past := time.Now().Add(-time.Second)
+			return &store.Delivery{ID: "msg_copy", Status: store.DeliveryPending, Attempts: n, LastStatus: 503, NextAttemptAt: &past, ClaimedBy: "rep_a"},
+				&store.Attempt{ID: fmt.Sprintf("att_copy%d_%d", n, time.Now().UnixNano()), DeliveryID: "msg_copy", Number: n, URL: w.URL,
+					StartedAt: time.Now(), ResponseStatus: 503}
+		}
+		settle := func(n int) bool {
+			t.Helper()
+			d, a := attempt(n)
+			held, err := db.Settle(ctx, []*store.Delivery{d}, []*store.Attempt{a})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return held[0]
+		}
+		if !settle(1) {
+			t.Fatal("attempt 1 not recorded")
+		}
+		due, err := db.DueDeliveries(ctx, time.Now(), 10, nil)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("due: %+v %v", due, err)
+		}
+		if got, err := db.ClaimDue(ctx, due, nil, "rep_a", until); err != nil || len(got) != 1 {
+			t.Fatalf("claimed again: %+v %v", got, err)
+		}
+		if settle(1) { // counted from the copy before attempt 1
+			t.Error("a settlement counted from a stale copy was written")
+		}
+		if d, err := db.GetDelivery(ctx, "msg_copy"); err != nil || d.Attempts != 1 || d.ClaimedUntil == nil {
+			t.Fatalf("after the stale settlement: %+v %v, want 1 attempt and the claim kept", d, err)
+		}
+		if !settle(2) {
+			t.Error("attempt 2, counted from the delivery as claimed, not recorded")
 		}
 	})
 }

@@ -543,12 +543,16 @@ func exerciseRecovery(t *testing.T, d driver.Driver, db *store.DB) {
 	ds := publish(t, d, "evt_r", []*store.Webhook{w, w, w}, claimed("rep_a", now().Add(time.Hour)))
 	next := now().Add(time.Hour)
 	settle := []*store.Delivery{
-		{ID: ds[0].ID, Status: store.DeliveryFailed, Attempts: 3, ClaimedBy: "rep_a"},
-		{ID: ds[1].ID, Status: store.DeliveryFailed, Attempts: 3, ClaimedBy: "rep_a"},
+		{ID: ds[0].ID, Status: store.DeliveryFailed, Attempts: 1, ClaimedBy: "rep_a"},
+		{ID: ds[1].ID, Status: store.DeliveryFailed, Attempts: 1, ClaimedBy: "rep_a"},
 		{ID: ds[2].ID, Status: store.DeliveryPending, Attempts: 1, NextAttemptAt: &next, ClaimedBy: "rep_a"},
 	}
-	if _, err := d.Settle(ctx, settle, make([]*store.Attempt, 3)); err != nil {
-		t.Fatal(err)
+	as := make([]*store.Attempt, len(settle))
+	for i, x := range settle {
+		as[i] = &store.Attempt{ID: "att_" + x.ID, DeliveryID: x.ID, Number: 1, URL: w.URL, StartedAt: now(), ResponseStatus: 500}
+	}
+	if held, err := d.Settle(ctx, settle, as); err != nil || !held[0] || !held[1] || !held[2] {
+		t.Fatal(held, err)
 	}
 	failed, err := d.FailedDeliveries(ctx, w.ID, since, 1)
 	if err != nil || !same(ids(failed), []string{ds[0].ID}) {
@@ -560,7 +564,7 @@ func exerciseRecovery(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	at := now()
 	x, err := d.Requeue(ctx, ds[0].ID, at)
-	if err != nil || x.Status != store.DeliveryPending || x.Attempts != 3 {
+	if err != nil || x.Status != store.DeliveryPending || x.Attempts != 1 {
 		t.Fatalf("requeue: %+v %v", x, err)
 	}
 	if _, err := d.Requeue(ctx, ds[0].ID, at); store.ErrorCode(err) != store.ECONFLICT {
@@ -1039,7 +1043,8 @@ func exerciseLanes(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	// The head succeeds: the next one is due, since it was published.
 	ok := &store.Delivery{ID: "a1", WebhookID: w.ID, Lane: ds[0].Lane, Status: store.DeliverySucceeded, Attempts: 1, ClaimedBy: "rep_a"}
-	if h, err := d.Settle(ctx, []*store.Delivery{ok}, []*store.Attempt{nil}); err != nil || !h[0] {
+	okAttempt := &store.Attempt{ID: "att_a1", DeliveryID: "a1", Number: 1, URL: w.URL, StartedAt: now(), ResponseStatus: 200}
+	if h, err := d.Settle(ctx, []*store.Delivery{ok}, []*store.Attempt{okAttempt}); err != nil || !h[0] {
 		t.Fatalf("settle the head: %v %v", h, err)
 	}
 	if x := get("a2"); x.NextAttemptAt == nil || !x.NextAttemptAt.Equal(at) {
@@ -1055,8 +1060,9 @@ func exerciseLanes(t *testing.T, d driver.Driver, db *store.DB) {
 	}
 	// Its attempts exhausted, it lets the lane move on: recorded with its successors,
 	// the one that heads the lane then is claimed, the one behind it is not.
-	gaveUp := &store.Delivery{ID: "a2", WebhookID: w.ID, Lane: ds[1].Lane, Status: store.DeliveryFailed, Attempts: 3, ClaimedBy: "rep_a"}
-	h, cl, err := d.SettleAndClaim(ctx, []*store.Delivery{gaveUp}, []*store.Attempt{nil}, []store.Delivery{*get("a3"), *get(later[0].ID)}, "rep_a", hour)
+	gaveUp := &store.Delivery{ID: "a2", WebhookID: w.ID, Lane: ds[1].Lane, Status: store.DeliveryFailed, Attempts: 1, ClaimedBy: "rep_a"}
+	gaveUpAttempt := &store.Attempt{ID: "att_a2", DeliveryID: "a2", Number: 1, URL: w.URL, StartedAt: now(), ResponseStatus: 500}
+	h, cl, err := d.SettleAndClaim(ctx, []*store.Delivery{gaveUp}, []*store.Attempt{gaveUpAttempt}, []store.Delivery{*get("a3"), *get(later[0].ID)}, "rep_a", hour)
 	if err != nil || !h[0] || !same(ids(cl), []string{"a3"}) || cl[0].ClaimedBy != "rep_a" || !cl[0].ClaimedUntil.Equal(hour) {
 		t.Fatalf("the next after a delivery given up: %v %v %v", h, ids(cl), err)
 	}
