@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,10 @@ func RecordAttempt(ctx context.Context, db *store.DB, a *store.Attempt, d *store
 		return err
 	}
 	d.ClaimedBy = holder
-	_, err := db.Settle(ctx, []*store.Delivery{d}, []*store.Attempt{a})
+	held, err := db.Settle(ctx, []*store.Delivery{d}, []*store.Attempt{a})
+	if err == nil && !held[0] {
+		err = fmt.Errorf("delivery %s not settled: its attempts (%d) are not one more than the stored count", d.ID, d.Attempts)
+	}
 	return err
 }
 
