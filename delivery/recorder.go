@@ -269,9 +269,13 @@ func (r *recorder) writeAlone(ctx context.Context, batch []*settlement) (bool, e
 		return true, err
 	}
 	r.claimedSuccessors(batch, claimed, until)
-	for _, id := range ended {
-		run := h.runs[id]
-		run.ok.notes = append(run.ok.notes, *marks[slices.Index(h.healthy, id)].Recovered)
+	// ended is in the marks' order.
+	for _, m := range marks {
+		if len(ended) > 0 && ended[0] == m.WebhookID {
+			ended = ended[1:]
+			run := h.runs[m.WebhookID]
+			run.ok.notes = append(run.ok.notes, *m.Recovered)
+		}
 	}
 	return true, nil
 }

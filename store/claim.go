@@ -46,8 +46,8 @@ type HealthMark struct {
 
 // SettleClaimAndMarkHealthy is SettleAndClaim and MarkHealthy of the marks' webhooks in
 // one write (a transaction of its own, outside one): on PostgreSQL one round trip, where
-// a transaction of both took four. It returns what each returns, and stores the notices
-// of the runs it ended.
+// a transaction of both took four. It returns what each returns (ended in the marks'
+// order), and stores the notices of the runs it ended.
 func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as []*Attempt, next []Delivery, owner string,
 	until time.Time, marks []HealthMark) (held []bool, claimed []Delivery, ended []string, err error) {
 	now := db.Now()
@@ -94,34 +94,12 @@ func (db *DB) SettleClaimAndMarkHealthy(ctx context.Context, ds []*Delivery, as 
 	sts = append(sts, promotions(ds)...)
 	sts = append(sts, db.activityStatements(attemptActivity(as))...)
 	sts = append(sts, db.webhookMinuteStatements(webhookAttemptCounts(as, webhooks), db.webhookMinuteShard(ds))...)
-	// One statement per webhook, so that the rows each changed say which runs it ended,
-	// as MarkHealthy's RETURNING does; with the notice of its recovery, stored only when
-	// it ends one.
-	healthy := make([]int, len(marks))
-	for i, m := range marks {
-		switch {
-		case m.Recovered == nil:
-			sts = append(sts, statement{markHealthySQL, []any{m.WebhookID}})
-		case db.backend == BackendPostgres:
-			sts = append(sts, statement{recoveredSQL, append([]any{m.WebhookID}, m.Recovered.args(now)...)})
-		default:
-			sts = append(sts, statement{insertRecoveredSQL, append(m.Recovered.args(now), m.WebhookID)},
-				statement{markHealthySQL, []any{m.WebhookID}})
-		}
-		healthy[i] = len(sts) - 1
-	}
+	sts, healthy := db.healthStatements(sts, marks, now)
 	n, err := db.execAll(ctx, sts)
 	if err != nil {
 		return nil, nil, nil, db.err(err)
 	}
-	for i, m := range marks {
-		if n[healthy[i]] == 1 {
-			ended = append(ended, m.WebhookID)
-		}
-	}
-	if len(ended) > 0 {
-		db.webhookWrites.Add(1) // a hot statement's rows are not counted by the callbacks
-	}
+	ended = db.endedRuns(marks, healthy, n)
 	for i := range ds {
 		held[i] = n[first+i] == 1
 	}

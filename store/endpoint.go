@@ -44,26 +44,52 @@ func (db *DB) MarkHealthy(ctx context.Context, webhookIDs []string) ([]string, e
 	if len(webhookIDs) == 0 {
 		return nil, nil
 	}
-	// One statement per webhook, whose rows changed say whether it ended its run, so
-	// that of replicas ending the same run at once exactly one is told it did.
-	sts := make([]statement, len(webhookIDs))
+	marks := make([]HealthMark, len(webhookIDs))
 	for i, id := range webhookIDs {
-		sts[i] = statement{markHealthySQL, []any{id}}
+		marks[i].WebhookID = id
 	}
+	sts, at := db.healthStatements(nil, marks, db.Now())
 	n, err := db.execAll(ctx, sts)
 	if err != nil {
 		return nil, db.err(err)
 	}
+	return db.endedRuns(marks, at, n), nil
+}
+
+// healthStatements appends to sts the statements that end the marks' runs of failures,
+// one per webhook (and the notice of its recovery where the mark has one), and returns
+// them with, for each mark, the statement whose rows changed say whether it ended the
+// run: of replicas ending the same run at once, exactly one is told it did.
+func (db *DB) healthStatements(sts []statement, marks []HealthMark, now time.Time) ([]statement, []int) {
+	at := make([]int, len(marks))
+	for i, m := range marks {
+		switch {
+		case m.Recovered == nil:
+			sts = append(sts, statement{markHealthySQL, []any{m.WebhookID}})
+		case db.backend == BackendPostgres:
+			sts = append(sts, statement{recoveredSQL, append([]any{m.WebhookID}, m.Recovered.args(now)...)})
+		default:
+			sts = append(sts, statement{insertRecoveredSQL, append(m.Recovered.args(now), m.WebhookID)},
+				statement{markHealthySQL, []any{m.WebhookID}})
+		}
+		at[i] = len(sts) - 1
+	}
+	return sts, at
+}
+
+// endedRuns returns the webhooks of marks whose runs the statements at at ended, by the
+// rows each changed (n), in the marks' order, and counts the webhook write.
+func (db *DB) endedRuns(marks []HealthMark, at []int, n []int64) []string {
 	var ended []string
-	for i, id := range webhookIDs {
-		if n[i] == 1 {
-			ended = append(ended, id)
+	for i, m := range marks {
+		if n[at[i]] == 1 {
+			ended = append(ended, m.WebhookID)
 		}
 	}
 	if len(ended) > 0 {
 		db.webhookWrites.Add(1) // a hot statement's rows are not counted by the callbacks
 	}
-	return ended, nil
+	return ended
 }
 
 // DisableWebhook takes a webhook out of delivery, with the reason shown to operators. Its
